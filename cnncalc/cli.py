@@ -1,0 +1,150 @@
+"""The command line: parse options, call the library, print. No logic of its own."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import typer
+
+from .errors import SpecError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="What a convolutional network costs: shapes, parameters, memory, MACs and FLOPs.")
+
+MODEL = typer.Argument(..., help="A zoo name (see `cnncalc list`) or a path to a .yaml or .py spec.")
+
+
+def fail(error: Exception, code: int = 2) -> None:
+    typer.echo(f"cnncalc: error: {error}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(action: Callable[[], None]) -> None:
+    """Run a command; bad input becomes one line on stderr and exit code 2."""
+    try:
+        action()
+    except SpecError as error:
+        fail(error)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise SpecError(f"--input must look like 3x224x224, got '{text}'") from None
+    if not 1 <= len(shape) <= 4 or min(shape) < 1:
+        raise SpecError(f"--input must be 1 to 4 positive sizes like 3x224x224, got '{text}'")
+    return shape
+
+
+def parse_settings(settings: List[str]) -> dict:
+    import yaml
+
+    values = {}
+    for setting in settings:
+        key, sep, text = setting.partition("=")
+        if not sep or not key:
+            raise SpecError(f"--set takes KEY=VALUE, got '{setting}'")
+        values[key.strip()] = yaml.safe_load(text)
+    return values
+
+
+def load_graph(model: str, settings: List[str], input_shape: Optional[str]):
+    from .spec import load_spec
+    from .zoo import resolve
+
+    path, variant = resolve(model)
+    graph = load_spec(path, parse_settings(settings), variant)
+    return graph.with_input(parse_shape(input_shape)) if input_shape else graph
+
+
+def write_output(text: str, output: Optional[Path]) -> None:
+    """Print, or write the file atomically so a failure never leaves half a file."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    directory = output.resolve().parent
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(temporary, output)
+
+
+def terminal_width() -> int:
+    try:
+        return max(100, os.get_terminal_size().columns) if sys.stdout.isatty() else 100
+    except OSError:
+        return 100
+
+
+@app.command()
+def table(
+    model: str = MODEL,
+    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256."),
+    batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16, int8 or float64."),
+    depth: Optional[int] = typer.Option(None, "--depth", help="Collapse blocks nested deeper than N."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
+    explain: bool = typer.Option(False, "--explain", help="Show each row's formulas with numbers."),
+    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead."),
+) -> None:
+    """Per-layer shapes, parameters, MACs and memory of MODEL, and the totals."""
+    def action() -> None:
+        from .figures import analyze, collapse
+        from .render import FORMATS, render
+
+        if fmt not in FORMATS:
+            raise SpecError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")
+        report = analyze(load_graph(model, settings, input), batch, dtype, explain)
+        if depth is not None:
+            report = collapse(report, depth)
+        write_output(render(report, fmt, terminal_width()), output)
+    guarded(action)
+
+
+@app.command("list")
+def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table or json.")) -> None:
+    """The zoo: every model with its input size, parameters and MACs."""
+    def action() -> None:
+        import json
+
+        from .figures import analyze
+        from .layers.registry import format_shape
+        from .spec import load_spec
+        from .zoo import zoo_index
+
+        rows = []
+        for name, (path, variant) in zoo_index().items():
+            report = analyze(load_spec(path, variant=variant))
+            rows.append({"model": name, "input": list(report.input_shape), "params": report.totals.params,
+                         "macs": report.totals.macs, "spec": path.name})
+        if fmt == "json":
+            sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+            return
+        width = max(len(r["model"]) for r in rows)
+        sys.stdout.write(f"{'model':<{width}}  {'input':>11}  {'parameters':>13}  {'MACs':>16}  spec\n")
+        for r in rows:
+            sys.stdout.write(f"{r['model']:<{width}}  {format_shape(tuple(r['input'])):>11}  "
+                             f"{r['params']:>13,}  {r['macs']:>16,}  {r['spec']}\n")
+    guarded(action)
+
+
+@app.command()
+def show(model: str = MODEL) -> None:
+    """Print the spec file of MODEL."""
+    def action() -> None:
+        from .zoo import resolve
+
+        path, variant = resolve(model)
+        if variant:
+            typer.echo(f"# {model} is the variant '{variant}' of {path.name}", err=True)
+        sys.stdout.write(path.read_text(encoding="utf-8"))
+    guarded(action)
+
+
+def main() -> None:
+    app()

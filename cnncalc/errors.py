@@ -1,0 +1,25 @@
+"""The one error type for bad input: it knows the file, line and layer it is about."""
+from __future__ import annotations
+
+
+class SpecError(Exception):
+    """Invalid spec or arguments; the CLI prints it as one line and exits 2."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None,
+                 layer: str | None = None):
+        super().__init__(message)
+        self.message, self.file, self.line, self.layer = message, file, line, layer
+
+    def located(self, file: str | None = None, line: int | None = None,
+                layer: str | None = None) -> "SpecError":
+        """Fill in whatever location this error does not know yet."""
+        return SpecError(self.message, self.file or file, self.line or line, self.layer or layer)
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
+        layer = f"layer '{self.layer}': " if self.layer else ""
+        return f"{where + ': ' if where else ''}{layer}{self.message}"
+
+
+class LayerError(ValueError):
+    """Raised by calculators and argument checks; located into a SpecError by the caller."""

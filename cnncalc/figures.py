@@ -1,0 +1,139 @@
+"""Per-layer figures from the calculators, their totals, and collapsing blocks by depth."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from .errors import LayerError, SpecError
+from .graph import INPUT, Graph, Scope, Shape
+from .layers import REGISTRY
+from .layers.registry import format_shape
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
+
+
+@dataclass(frozen=True)
+class LayerFigures:
+    name: str
+    kind: str
+    inputs: tuple[str, ...]
+    output_shape: Shape          # per sample
+    weights: int
+    biases: int
+    params: int
+    trainable_params: int
+    buffers: int
+    activations: int             # output elements × batch
+    activation_bytes: int
+    macs: int                    # × batch
+    flops: int
+    allocates: bool              # False: the output shares its input's memory (in-place, view)
+    dropped: tuple[int, ...] = ()
+    line: int | None = None
+    scopes: tuple[Scope, ...] = ()
+    explain: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    trainable_params: int
+    buffers: int
+    param_bytes: int
+    activations: int             # each allocated tensor once: the input and every non-aliasing output
+    activation_bytes: int
+    macs: int
+    flops: int
+
+
+@dataclass(frozen=True)
+class Report:
+    model: str
+    input_shape: Shape
+    batch: int
+    dtype: str
+    layers: tuple[LayerFigures, ...]  # the input first, then the graph's nodes in order
+    totals: Totals
+    source: str = ""
+
+
+def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool = False) -> Report:
+    """Run every calculator once, in topological order, and sum the results."""
+    if batch < 1:
+        raise SpecError(f"--batch must be at least 1, got {batch}")
+    if dtype not in DTYPE_BYTES:
+        raise SpecError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
+    size = DTYPE_BYTES[dtype]
+    count = math.prod(graph.input_shape) * batch
+    rows = [LayerFigures(INPUT, INPUT, (), graph.input_shape, 0, 0, 0, 0, 0, count, count * size, 0, 0,
+                         True, explain=_memory_line(graph.input_shape, True) if explain else ())]
+    shapes = {INPUT: graph.input_shape}
+    for node in graph.nodes:
+        kind = REGISTRY[node.kind]
+        in_shapes = tuple(shapes[name] for name in node.inputs)
+        try:
+            calc = kind.calculate(in_shapes, node.args)
+        except LayerError as error:
+            raise SpecError(f"{error} (input {', '.join(format_shape(s) for s in in_shapes)})",
+                            graph.source, node.line, node.name) from None
+        shapes[node.name] = calc.output_shape
+        params = calc.weights + calc.biases
+        allocates = not kind.aliases(node.args)
+        activations = math.prod(calc.output_shape) * batch
+        lines = ()
+        if explain:
+            lines = tuple(kind.explain(in_shapes, node.args, calc) if kind.explain else ())
+            lines += _memory_line(calc.output_shape, allocates)
+        rows.append(LayerFigures(
+            node.name, node.kind, node.inputs, calc.output_shape, calc.weights, calc.biases, params,
+            0 if node.frozen else params, calc.buffers, activations, activations * size,
+            calc.macs * batch, 2 * calc.macs * batch, allocates, calc.dropped, node.line, node.scopes,
+            lines))
+    return Report(graph.name, graph.input_shape, batch, dtype, tuple(rows), _totals(rows, size), graph.source)
+
+
+def _memory_line(shape: Shape, allocates: bool) -> tuple[str, ...]:
+    product = " × ".join(str(d) for d in shape)
+    note = "" if allocates else " (shares its input's memory: in-place or a view)"
+    return (f"memory: {product} = {math.prod(shape):,}{note}",)
+
+
+def _totals(rows: list[LayerFigures], dtype_bytes: int) -> Totals:
+    params = sum(r.params for r in rows)
+    activations = sum(r.activations for r in rows if r.allocates)
+    macs = sum(r.macs for r in rows)
+    return Totals(params, sum(r.trainable_params for r in rows), sum(r.buffers for r in rows),
+                  params * dtype_bytes, activations, activations * dtype_bytes, macs, 2 * macs)
+
+
+def collapse(report: Report, depth: int) -> Report:
+    """Merge every block nested deeper than `depth` into one row with summed figures (like torchinfo)."""
+    if depth < 1:
+        raise SpecError(f"--depth must be at least 1, got {depth}")
+    rows: list[LayerFigures] = []
+    for row in report.layers:
+        if len(row.scopes) < depth:
+            rows.append(row)
+            continue
+        scope = row.scopes[depth - 1]
+        if rows and rows[-1].name == scope.name:
+            rows[-1] = _merge(rows[-1], row)
+        else:
+            rows.append(replace(row, name=scope.name, kind=scope.kind, scopes=row.scopes[:depth - 1],
+                                activations=row.activations if row.allocates else 0,
+                                activation_bytes=row.activation_bytes if row.allocates else 0,
+                                allocates=True, explain=()))
+    return replace(report, layers=tuple(rows))
+
+
+def _merge(block: LayerFigures, row: LayerFigures) -> LayerFigures:
+    kept = row.allocates
+    return replace(
+        block, output_shape=row.output_shape, weights=block.weights + row.weights,
+        biases=block.biases + row.biases, params=block.params + row.params,
+        trainable_params=block.trainable_params + row.trainable_params,
+        buffers=block.buffers + row.buffers,
+        activations=block.activations + (row.activations if kept else 0),
+        activation_bytes=block.activation_bytes + (row.activation_bytes if kept else 0),
+        macs=block.macs + row.macs, flops=block.flops + row.flops,
+        dropped=block.dropped if any(block.dropped) else row.dropped)

@@ -1,0 +1,73 @@
+"""The layer graph: plain frozen nodes in topological order."""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field, replace
+
+from .errors import SpecError
+
+Shape = tuple[int, ...]
+INPUT = "input"  # the reserved name of the model's input
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A block or group a node belongs to: its full name and what it is (block name, 'sequential')."""
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    kind: str
+    args: dict = field(hash=False)
+    inputs: tuple[str, ...]
+    line: int | None = None
+    scopes: tuple[Scope, ...] = ()
+    frozen: bool = False  # parameters excluded from training
+
+
+@dataclass(frozen=True)
+class Graph:
+    name: str
+    input_shape: Shape
+    nodes: tuple[Node, ...]  # topological order; inputs name earlier nodes or INPUT
+    source: str = "<spec>"
+    description: str = ""
+
+    def with_input(self, shape: Shape) -> "Graph":
+        return replace(self, input_shape=tuple(shape))
+
+
+def topological(nodes: list[Node], source: str) -> tuple[Node, ...]:
+    """Kahn's algorithm, keeping spec order wherever the edges allow; a cycle is a SpecError."""
+    order = {node.name: index for index, node in enumerate(nodes)}
+    waiting = {node.name: sum(1 for i in node.inputs if i != INPUT) for node in nodes}
+    consumers: dict[str, list[str]] = {}
+    for node in nodes:
+        for name in node.inputs:
+            consumers.setdefault(name, []).append(node.name)
+    ready = [order[n.name] for n in nodes if waiting[n.name] == 0]
+    heapq.heapify(ready)
+    result = []
+    while ready:
+        node = nodes[heapq.heappop(ready)]
+        result.append(node)
+        for consumer in consumers.get(node.name, ()):
+            waiting[consumer] -= 1
+            if waiting[consumer] == 0:
+                heapq.heappush(ready, order[consumer])
+    if len(result) < len(nodes):
+        raise _cycle_error([n for n in nodes if waiting[n.name] > 0], source)
+    return tuple(result)
+
+
+def _cycle_error(stuck: list[Node], source: str) -> SpecError:
+    by_name = {node.name: node for node in stuck}
+    path, node = [], stuck[0]
+    while node.name not in path:
+        path.append(node.name)
+        node = next(by_name[i] for i in node.inputs if i in by_name)
+    cycle = path[path.index(node.name):] + [node.name]
+    return SpecError("cycle: " + " → ".join(cycle), source, by_name[cycle[0]].line, cycle[0])

@@ -1,0 +1,119 @@
+"""Convolutions and transposed convolutions, 1d to 3d."""
+from __future__ import annotations
+
+import math
+
+from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, choice, non_negative_tuple,
+                       numel, positive, positive_tuple, register)
+from .window import explain_windows, sliding_window
+
+
+def padding_arg(value, n: int):
+    if value in ("same", "valid"):
+        return value
+    return non_negative_tuple(value, n)
+
+
+CONV_ARGS = (
+    Arg("out_channels", positive), Arg("kernel_size", positive_tuple),
+    Arg("stride", positive_tuple, 1), Arg("padding", padding_arg, 0),
+    Arg("dilation", positive_tuple, 1), Arg("groups", positive, 1), Arg("bias", boolean, True),
+    Arg("padding_mode", choice("zeros", "reflect", "replicate", "circular"), "zeros"),
+)
+TRANSPOSED_ARGS = (
+    Arg("out_channels", positive), Arg("kernel_size", positive_tuple),
+    Arg("stride", positive_tuple, 1), Arg("padding", non_negative_tuple, 0),
+    Arg("output_padding", non_negative_tuple, 0), Arg("groups", positive, 1),
+    Arg("bias", boolean, True), Arg("dilation", positive_tuple, 1),
+)
+
+
+def _channels(shape: Shape, n: int, args: dict, what: str) -> int:
+    check_rank(shape, (n + 1,), what)
+    channels, groups = shape[0], args["groups"]
+    for name, value in (("in_channels", channels), ("out_channels", args["out_channels"])):
+        if value % groups:
+            raise LayerError(f"{name} {value} is not divisible by groups {groups}")
+    return channels
+
+
+def conv_padding(args: dict) -> tuple[int, ...]:
+    """Per-axis padding on each side; 'same' pads d·(k−1) in total (PyTorch puts the odd one right)."""
+    padding, n = args["padding"], len(args["kernel_size"])
+    if padding == "valid":
+        return (0,) * n
+    if padding == "same":
+        return tuple(d * (k - 1) // 2 for k, d in zip(args["kernel_size"], args["dilation"]))
+    return padding
+
+
+@register("conv1d", "conv2d", "conv3d", family="conv", args=CONV_ARGS, torch="Conv{n}d",
+          inferred="in_channels", explain=lambda s, a, c: explain_conv(s, a, c))
+def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    n = len(args["kernel_size"])
+    channels = _channels(shape, n, args, f"conv{n}d")
+    if args["padding"] == "same":
+        if any(s != 1 for s in args["stride"]):
+            raise LayerError("padding='same' is not supported for strided convolutions")
+        spatial, dropped = shape[1:], (0,) * n
+    else:
+        if args["padding_mode"] == "reflect" and any(p >= size for p, size in zip(args["padding"], shape[1:])):
+            raise LayerError("reflect padding must be smaller than the input size")
+        spatial, dropped = sliding_window(shape[1:], args["kernel_size"], args["stride"],
+                                          args["padding"], args["dilation"], ceil_mode=False)
+    out = (args["out_channels"], *spatial)
+    per_output = channels // args["groups"] * math.prod(args["kernel_size"])
+    return Calc(out, weights=args["out_channels"] * per_output,
+                biases=args["out_channels"] if args["bias"] else 0,
+                macs=numel(out) * per_output, dropped=dropped)
+
+
+@register("convtranspose1d", "convtranspose2d", "convtranspose3d", family="conv",
+          args=TRANSPOSED_ARGS, torch="ConvTranspose{n}d", inferred="in_channels",
+          explain=lambda s, a, c: explain_transposed(s, a, c))
+def conv_transposed(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    n = len(args["kernel_size"])
+    channels = _channels(shape, n, args, f"convtranspose{n}d")
+    spatial = []
+    for size, k, s, p, op, d in zip(shape[1:], args["kernel_size"], args["stride"], args["padding"],
+                                    args["output_padding"], args["dilation"]):
+        if op >= s and op >= d:
+            raise LayerError(f"output_padding {op} must be smaller than either stride {s} or dilation {d}")
+        spatial.append((size - 1) * s - 2 * p + d * (k - 1) + op + 1)
+    if min(spatial) < 1:
+        raise LayerError(f"output size {spatial} is too small (padding too large for this input)")
+    weights = channels * args["out_channels"] // args["groups"] * math.prod(args["kernel_size"])
+    # Each input element scatters into out/groups × k^n outputs (torch's flop counter rule).
+    return Calc((args["out_channels"], *spatial), weights=weights,
+                biases=args["out_channels"] if args["bias"] else 0, macs=numel(shape[1:]) * weights)
+
+
+def explain_conv(shapes: tuple[Shape, ...], args: dict, calc: Calc) -> list[str]:
+    (shape,) = shapes
+    channels, groups, out_channels = shape[0], args["groups"], args["out_channels"]
+    kernel = args["kernel_size"]
+    lines = explain_windows(shape[1:], kernel, args["stride"], conv_padding(args), args["dilation"],
+                            calc.output_shape[1:], calc.dropped, ceil_mode=False)
+    dims = " × ".join(str(k) for k in kernel)
+    lines.append(f"weights: {out_channels} × {channels // groups} × {dims} = {calc.weights:,}"
+                 + (f"; biases: {calc.biases:,}" if calc.biases else "; no bias"))
+    rows, columns = channels // groups * math.prod(kernel), numel(calc.output_shape[1:])
+    per_group = f" per group (×{groups})" if groups > 1 else ""
+    lines.append(f"im2col: filter matrix {out_channels // groups}×{rows} · image matrix "
+                 f"{rows}×{columns}{per_group} = {out_channels // groups}×{columns}")
+    lines.append(f"MACs: {numel(calc.output_shape):,} outputs × {rows:,} = {calc.macs:,}")
+    return lines
+
+
+def explain_transposed(shapes: tuple[Shape, ...], args: dict, calc: Calc) -> list[str]:
+    (shape,) = shapes
+    lines = [f"out: ({size} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = {o}"
+             for size, k, s, p, op, d, o in zip(shape[1:], args["kernel_size"], args["stride"],
+                                                args["padding"], args["output_padding"],
+                                                args["dilation"], calc.output_shape[1:])]
+    dims = " × ".join(str(k) for k in args["kernel_size"])
+    lines.append(f"weights: {shape[0]} × {args['out_channels'] // args['groups']} × {dims} = {calc.weights:,}")
+    lines.append(f"MACs: {numel(shape[1:]):,} input positions × {calc.weights:,} weights = {calc.macs:,}")
+    return lines

@@ -1,0 +1,45 @@
+"""Joins of several branches: add and mul (broadcasting), concat, and crop for U-Net skips."""
+from __future__ import annotations
+
+from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, register
+
+
+def broadcast(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """PyTorch broadcasting over per-sample shapes of equal rank (the batch dim lines up first)."""
+    ranks = {len(s) for s in shapes}
+    if len(ranks) > 1:
+        raise LayerError(f"operands have different ranks: {', '.join(format_shape(s) for s in shapes)}")
+    out = []
+    for sizes in zip(*shapes):
+        wide = {s for s in sizes if s != 1}
+        if len(wide) > 1:
+            raise LayerError("operands do not broadcast: " + ", ".join(format_shape(s) for s in shapes))
+        out.append(wide.pop() if wide else 1)
+    return Calc(tuple(out))
+
+
+register("add", family="join", arity=None)(broadcast)
+register("mul", family="join", arity=None)(broadcast)
+
+
+@register("concat", family="join", arity=None, args=(Arg("dim", any_int, 1),))
+def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        raise LayerError("operands have different ranks: " + ", ".join(format_shape(s) for s in shapes))
+    axis = dim_index(args["dim"], rank)
+    for shape in shapes[1:]:
+        if shape[:axis] + shape[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]:
+            raise LayerError(f"operands differ off the concat dim {args['dim']}: "
+                             + ", ".join(format_shape(s) for s in shapes))
+    return Calc((*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1:]))
+
+
+@register("crop", family="join", arity=2)
+def crop(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """Center-crop the first input's spatial dims to the second's (U-Net's skip connections)."""
+    source, target = shapes
+    if len(source) != len(target) or any(s < t for s, t in zip(source[1:], target[1:])):
+        raise LayerError(f"cannot center-crop {format_shape(source)} to the spatial size of "
+                         f"{format_shape(target)}")
+    return Calc((source[0], *target[1:]))

@@ -1,0 +1,63 @@
+"""Normalization layers: batch, instance, group, layer and local response norm."""
+from __future__ import annotations
+
+from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, int_list, number, numel,
+                       optional, positive, register)
+
+_RANKS = {"batchnorm1d": (1, 2), "batchnorm2d": (3,), "batchnorm3d": (4,),
+          "instancenorm1d": (2,), "instancenorm2d": (3,), "instancenorm3d": (4,)}
+
+
+def _stats_args(affine: bool, track: bool) -> tuple[Arg, ...]:
+    return (Arg("eps", number, 1e-5), Arg("momentum", optional(number), 0.1),
+            Arg("affine", boolean, affine), Arg("track_running_stats", boolean, track))
+
+
+def channel_norm(kind: str):
+    def calculate(shapes: tuple[Shape, ...], args: dict) -> Calc:
+        (shape,) = shapes
+        check_rank(shape, _RANKS[kind], kind)
+        channels = shape[0]
+        # running_mean and running_var, plus the one-element num_batches_tracked torch also keeps
+        buffers = 2 * channels + 1 if args["track_running_stats"] else 0
+        affine = channels if args["affine"] else 0
+        return Calc(shape, weights=affine, biases=affine, buffers=buffers)
+    return calculate
+
+
+for _kind in _RANKS:
+    _n = _kind[-2]
+    _batch = _kind.startswith("batch")
+    register(_kind, family="norm", args=_stats_args(_batch, _batch),
+             torch=("BatchNorm" if _batch else "InstanceNorm") + "{n}d",
+             inferred="num_features")(channel_norm(_kind))
+
+
+@register("groupnorm", family="norm", torch="GroupNorm", inferred="num_channels",
+          args=(Arg("num_groups", positive), Arg("eps", number, 1e-5), Arg("affine", boolean, True)))
+def group_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    if len(shape) < 1 or shape[0] % args["num_groups"]:
+        raise LayerError(f"{shape[0]} channels are not divisible by num_groups {args['num_groups']}")
+    affine = shape[0] if args["affine"] else 0
+    return Calc(shape, weights=affine, biases=affine)
+
+
+@register("layernorm", family="norm", torch="LayerNorm",
+          args=(Arg("normalized_shape", int_list), Arg("eps", number, 1e-5),
+                Arg("elementwise_affine", boolean, True), Arg("bias", boolean, True)))
+def layer_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    normalized = args["normalized_shape"]
+    if tuple(shape[len(shape) - len(normalized):]) != normalized or len(normalized) > len(shape):
+        raise LayerError(f"normalized_shape {list(normalized)} does not match the trailing dims of {list(shape)}")
+    size = numel(normalized) if args["elementwise_affine"] else 0
+    return Calc(shape, weights=size, biases=size if args["bias"] else 0)
+
+
+@register("localresponsenorm", family="norm", torch="LocalResponseNorm",
+          args=(Arg("size", positive), Arg("alpha", number, 1e-4), Arg("beta", number, 0.75),
+                Arg("k", number, 1.0)))
+def local_response_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    check_rank(shapes[0], (2, 3, 4), "localresponsenorm")
+    return Calc(shapes[0])

@@ -1,0 +1,160 @@
+"""Rendering figures as a rich table, JSON, CSV or Markdown. Nothing here computes figures."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from .figures import LayerFigures, Report
+from .layers.registry import format_shape
+
+FORMATS = ("table", "json", "csv", "markdown")
+LAYER_KEYS = ("name", "kind", "inputs", "output_shape", "weights", "biases", "params", "buffers",
+              "activations", "activation_bytes", "macs", "flops")
+TOTAL_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "activations", "activation_bytes",
+              "macs", "flops")
+
+
+def human(value: int, unit: str = "") -> str:
+    """138357544 → '138.4 M'; bytes use decimal prefixes, as torchinfo does."""
+    for factor, prefix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if abs(value) >= factor:
+            return f"{value / factor:.1f} {prefix}{unit}"
+    return f"{value} {unit}".rstrip() if unit else str(value)
+
+
+def to_dict(report: Report) -> dict:
+    layers = []
+    for row in report.layers:
+        item = {key: getattr(row, key) for key in LAYER_KEYS}
+        item.update(inputs=list(row.inputs), output_shape=list(row.output_shape),
+                    trainable_params=row.trainable_params, allocates=row.allocates,
+                    dropped=list(row.dropped), line=row.line,
+                    block=row.scopes[-1].name if row.scopes else None)
+        if row.explain:
+            item["explain"] = list(row.explain)
+        layers.append(item)
+    totals = {key: getattr(report.totals, key) for key in TOTAL_KEYS}
+    return {"model": report.model, "input": list(report.input_shape), "batch": report.batch,
+            "dtype": report.dtype, "layers": layers, "totals": totals}
+
+
+def render(report: Report, fmt: str, width: int | None = None) -> str:
+    if fmt == "table":
+        return render_table(report, width)
+    return {"json": render_json, "csv": render_csv, "markdown": render_markdown}[fmt](report)
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2) + "\n"
+
+
+def render_csv(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(LAYER_KEYS)
+    for row in report.layers:
+        writer.writerow([_csv_cell(row, key) for key in LAYER_KEYS])
+    return out.getvalue()
+
+
+def _csv_cell(row: LayerFigures, key: str):
+    value = getattr(row, key)
+    if key == "inputs":
+        return " ".join(value)
+    if key == "output_shape":
+        return "x".join(map(str, value))
+    return value
+
+
+def render_markdown(report: Report) -> str:
+    header = "| layer | kind | output | params | MACs | activations |"
+    lines = [f"**{report.model}**, input {format_shape(report.input_shape)}, batch {report.batch}, "
+             f"{report.dtype}", "", header, "|---|---|---|---:|---:|---:|"]
+    for row in report.layers:
+        lines.append(f"| {row.name} | {row.kind} | {format_shape(row.output_shape)} | {row.params:,} | "
+                     f"{row.macs:,} | {row.activations:,} |")
+    t = report.totals
+    lines.append(f"| **total** | | | **{t.params:,}** | **{t.macs:,}** | **{t.activations:,}** |")
+    return "\n".join(lines) + "\n"
+
+
+def render_table(report: Report, width: int | None = None) -> str:
+    from rich.console import Console, Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
+    for title, justify in (("Layer", "left"), ("Kind", "left"), ("Output", "left"), ("Params", "right"),
+                           ("MACs", "right"), ("Memory", "right")):
+        table.add_column(title, justify=justify, no_wrap=title != "Layer", overflow="fold")
+    open_scopes: list[str] = []
+    for row in report.layers:
+        _open_blocks(table, row, open_scopes, report)
+        indent = "  " * len(row.scopes)
+        memory = human(row.activation_bytes, "B") if row.allocates else "(shared)"
+        shape = format_shape(row.output_shape) + (" ⚠" if any(row.dropped) else "")
+        table.add_row(Text(indent + _short_name(row)), Text(row.kind + _joins(row)), shape,
+                      _count(row.params), _count(row.macs), memory)
+        for line in row.explain:
+            table.add_row(Text(indent + "  " + line, style="dim"), "", "", "", "", "")
+    totals = _totals_text(report)
+    console = Console(file=io.StringIO(), width=width or 100, force_terminal=False, color_system=None,
+                      highlight=False)
+    console.print(Group(table, Panel(totals, title=f"{report.model} totals", expand=False)))
+    notes = [f"⚠ {r.name}: flooring leaves {_dropped(r)} input rows/columns unused" for r in report.layers
+             if any(r.dropped)]
+    text = console.file.getvalue()
+    return text + "".join(n + "\n" for n in notes)
+
+
+def _short_name(row: LayerFigures) -> str:
+    """A row's name inside its block, which the header row above it already names."""
+    prefix = row.scopes[-1].name + "." if row.scopes else ""
+    return row.name[len(prefix):] if prefix and row.name.startswith(prefix) else row.name
+
+
+def _open_blocks(table, row: LayerFigures, open_scopes: list[str], report: Report) -> None:
+    """Print a header row for each block this row enters."""
+    from rich.text import Text
+
+    names = [s.name for s in row.scopes]
+    while open_scopes and open_scopes[-1] not in names:
+        open_scopes.pop()
+    for depth, scope in enumerate(row.scopes):
+        if scope.name in open_scopes:
+            continue
+        open_scopes.append(scope.name)
+        label = scope.name.rsplit(".", 1)[-1] if depth else scope.name
+        table.add_row(Text("  " * depth + label), Text(f"[{scope.kind}]", style="dim"), "", "", "", "")
+
+
+def _joins(row: LayerFigures) -> str:
+    if len(row.inputs) < 2:
+        return ""
+    return "(" + ", ".join(name.rsplit(".", 1)[-1] if "." in name else name for name in row.inputs) + ")"
+
+
+def _count(value: int) -> str:
+    return f"{value:,}" if value else "–"
+
+
+def _dropped(row: LayerFigures) -> str:
+    return "/".join(str(d) for d in row.dropped)
+
+
+def _totals_text(report: Report) -> str:
+    t = report.totals
+    frozen = f" ({t.trainable_params:,} trainable)" if t.trainable_params != t.params else ""
+    lines = [
+        ("input", f"{format_shape(report.input_shape)} × batch {report.batch}, {report.dtype}"),
+        ("parameters", f"{t.params:,} ({human(t.params)}){frozen}"),
+        ("buffers", f"{t.buffers:,}"),
+        ("parameter memory", f"{t.param_bytes:,} B ({human(t.param_bytes, 'B')})"),
+        ("activations", f"{t.activations:,} ({human(t.activation_bytes, 'B')})"),
+        ("MACs", f"{t.macs:,} ({human(t.macs)})"),
+        ("FLOPs", f"{t.flops:,} ({human(t.flops)})"),
+    ]
+    width = max(len(k) for k, _ in lines)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)

@@ -1,0 +1,60 @@
+"""The zoo of specs shipped with cnncalc, and resolving a MODEL argument to a spec file."""
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import SpecError
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".py")
+
+
+def zoo_dir() -> Path:
+    """specs/ as installed inside the package, or beside it in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "specs", here.parent / "specs"):
+        if candidate.is_dir():
+            return candidate
+    return here / "specs"
+
+
+@lru_cache(maxsize=1)
+def zoo_index() -> dict[str, tuple[Path, str | None]]:
+    """Zoo name → (spec file, variant): a file's own stem, or each of its `variants`."""
+    index: dict[str, tuple[Path, str | None]] = {}
+    for path in sorted(zoo_dir().iterdir()):
+        if path.suffix not in SPEC_SUFFIXES or path.name.startswith(("_", ".")):
+            continue
+        variants = _variants(path)
+        for name in variants or [path.stem]:
+            index[name] = (path, name if variants else None)
+    return index
+
+
+def _variants(path: Path) -> list[str]:
+    if path.suffix == ".py":
+        from .pyspec import python_variants
+        return python_variants(path)
+    from .yamlload import load_yaml_file
+    data = load_yaml_file(path)
+    return list((data or {}).get("variants") or {}) if isinstance(data, dict) else []
+
+
+def resolve(model: str) -> tuple[Path, str | None]:
+    """A path the user gave, or a zoo name; unknown names suggest the closest zoo name."""
+    path = Path(model)
+    if path.suffix in SPEC_SUFFIXES or "/" in model or path.exists():
+        if not path.is_file():
+            raise SpecError("no such spec file", model)
+        return path, None
+    for suffix in SPEC_SUFFIXES:  # fast path: a zoo file named after the model
+        candidate = zoo_dir() / f"{model}{suffix}"
+        if candidate.is_file():
+            return candidate, None
+    index = zoo_index()
+    if model not in index:
+        close = difflib.get_close_matches(model, index, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise SpecError(f"unknown model '{model}'{hint}; `cnncalc list` shows the zoo, or give a spec path")
+    return index[model]
