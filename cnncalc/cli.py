@@ -53,11 +53,9 @@ def parse_settings(settings: List[str]) -> dict:
 
 
 def load_graph(model: str, settings: List[str], input_shape: Optional[str]):
-    from .spec import load_spec
-    from .zoo import resolve
+    from .zoo import load_model
 
-    path, variant = resolve(model)
-    graph = load_spec(path, parse_settings(settings), variant)
+    graph = load_model(model, parse_settings(settings))
     return graph.with_input(parse_shape(input_shape)) if input_shape else graph
 
 

@@ -58,3 +58,11 @@ def resolve(model: str) -> tuple[Path, str | None]:
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise SpecError(f"unknown model '{model}'{hint}; `cnncalc list` shows the zoo, or give a spec path")
     return index[model]
+
+
+def load_model(model: str, params: dict | None = None):
+    """The Graph of a zoo name or spec path."""
+    from .spec import load_spec
+
+    path, variant = resolve(model)
+    return load_spec(path, params, variant)

@@ -58,10 +58,11 @@ def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
             raise LayerError("padding='same' is not supported for strided convolutions")
         spatial, dropped = shape[1:], (0,) * n
     else:
-        if args["padding_mode"] == "reflect" and any(p >= size for p, size in zip(args["padding"], shape[1:])):
+        padding = conv_padding(args)
+        if args["padding_mode"] == "reflect" and any(p >= size for p, size in zip(padding, shape[1:])):
             raise LayerError("reflect padding must be smaller than the input size")
-        spatial, dropped = sliding_window(shape[1:], args["kernel_size"], args["stride"],
-                                          args["padding"], args["dilation"], ceil_mode=False)
+        spatial, dropped = sliding_window(shape[1:], args["kernel_size"], args["stride"], padding,
+                                          args["dilation"], ceil_mode=False)
     out = (args["out_channels"], *spatial)
     per_output = channels // args["groups"] * math.prod(args["kernel_size"])
     return Calc(out, weights=args["out_channels"] * per_output,

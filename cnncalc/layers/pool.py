@@ -39,8 +39,6 @@ def pool(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if any(p > k // 2 for p, k in zip(padding, kernel)):
         raise LayerError(f"padding {list(padding)} should be at most half of kernel size {list(kernel)}")
     spatial, dropped = sliding_window(shape[1:], kernel, stride, padding, dilation, args["ceil_mode"])
-    if min(spatial) < 1:
-        raise LayerError(f"output size {list(spatial)} is too small")
     return Calc((shape[0], *spatial), dropped=dropped)
 
 

@@ -9,13 +9,14 @@ def sliding_window(spatial: Shape, kernel, stride, padding, dilation, ceil_mode:
     out, dropped = [], []
     for size, k, s, p, d in zip(spatial, kernel, stride, padding, dilation):
         span = size + 2 * p - d * (k - 1) - 1
-        if span < 0:
-            raise LayerError(f"kernel {format_shape(kernel)} (dilation {format_shape(dilation)}) is larger "
-                             f"than the padded input {format_shape(tuple(x + 2 * q for x, q in zip(spatial, padding)))}")
         length = (span + (s - 1 if ceil_mode else 0)) // s + 1
         # ceil mode: the last window must start inside the input or the left padding
         if ceil_mode and (length - 1) * s >= size + p:
             length -= 1
+        if length < 1:  # floor mode: the (dilated) kernel does not fit the padded input
+            padded = format_shape(tuple(x + 2 * q for x, q in zip(spatial, padding)))
+            raise LayerError(f"kernel {format_shape(kernel)} (dilation {format_shape(dilation)}) is larger "
+                             f"than the padded input {padded}")
         out.append(length)
         dropped.append(0 if ceil_mode else span % s)
     return tuple(out), tuple(dropped)

@@ -1,0 +1,151 @@
+"""Every layer kind, over a spread of arguments, against a real torch forward pass.
+
+Golden figures: torch.nn modules built from the same arguments, their output shapes, parameter and
+buffer numel, and torch.utils.flop_counter.FlopCounterMode's count / 2 as MACs.
+"""
+from __future__ import annotations
+
+import pytest
+
+from cnncalc.figures import analyze
+from cnncalc.layers import REGISTRY
+from conftest import one_layer
+
+torch = pytest.importorskip("torch")
+from cnncalc.verify.build import build_model  # noqa: E402
+from cnncalc.verify.measure import measure  # noqa: E402
+
+CASES = [
+    ("conv1d", {"out_channels": 8, "kernel_size": 3}, (4, 20)),
+    ("conv1d", {"out_channels": 6, "kernel_size": 5, "stride": 2, "padding": 2,
+                "dilation": 2, "groups": 2, "bias": False}, (4, 33)),
+    ("conv2d", {"out_channels": 10, "kernel_size": 5, "padding": 2}, (3, 32, 32)),
+    ("conv2d", {"out_channels": 16, "kernel_size": [3, 5], "stride": [2, 1], "padding": [1, 0],
+                "dilation": [1, 2], "groups": 4}, (8, 17, 19)),
+    ("conv2d", {"out_channels": 8, "kernel_size": 4, "padding": "same", "dilation": 3}, (2, 11, 9)),
+    ("conv2d", {"out_channels": 8, "kernel_size": 3, "padding": "valid"}, (2, 5, 5)),
+    ("conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1, "padding_mode": "reflect"}, (2, 6, 6)),
+    ("conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 2, "padding_mode": "circular"}, (2, 6, 6)),
+    ("conv2d", {"out_channels": 32, "kernel_size": 3, "groups": 32, "padding": 1}, (32, 7, 7)),
+    ("conv3d", {"out_channels": 4, "kernel_size": [2, 3, 3], "stride": 2, "padding": 1}, (2, 5, 8, 8)),
+    ("convtranspose1d", {"out_channels": 3, "kernel_size": 4, "stride": 2, "padding": 1}, (6, 10)),
+    ("convtranspose2d", {"out_channels": 2, "kernel_size": 2, "stride": 2}, (4, 7, 7)),
+    ("convtranspose2d", {"out_channels": 6, "kernel_size": 3, "stride": 3, "padding": 1,
+                         "output_padding": 2, "groups": 2, "dilation": 2, "bias": False}, (4, 5, 6)),
+    ("convtranspose3d", {"out_channels": 2, "kernel_size": 3, "stride": [1, 2, 2]}, (3, 3, 4, 4)),
+    ("maxpool1d", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, (3, 10)),
+    ("maxpool2d", {"kernel_size": 3, "stride": 2, "padding": 1}, (4, 112, 112)),
+    ("maxpool2d", {"kernel_size": 2, "stride": 2, "ceil_mode": True}, (4, 7, 9)),
+    ("maxpool2d", {"kernel_size": 3, "stride": 3, "padding": 1, "ceil_mode": True, "dilation": 2}, (1, 10, 13)),
+    ("maxpool3d", {"kernel_size": 2}, (2, 4, 6, 6)),
+    ("avgpool1d", {"kernel_size": 4, "stride": 3, "padding": 2, "ceil_mode": True}, (2, 11)),
+    ("avgpool2d", {"kernel_size": 2, "stride": 2}, (6, 28, 28)),
+    ("avgpool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True,
+                   "count_include_pad": False, "divisor_override": 2}, (3, 8, 8)),
+    ("avgpool3d", {"kernel_size": [1, 2, 2]}, (2, 3, 4, 4)),
+    ("adaptiveavgpool1d", {"output_size": 5}, (3, 17)),
+    ("adaptiveavgpool2d", {"output_size": [7, None]}, (3, 10, 9)),
+    ("adaptiveavgpool3d", {"output_size": 1}, (3, 2, 4, 4)),
+    ("adaptivemaxpool1d", {"output_size": 3}, (3, 7)),
+    ("adaptivemaxpool2d", {"output_size": 2}, (3, 5, 5)),
+    ("adaptivemaxpool3d", {"output_size": [1, 2, 3]}, (3, 2, 4, 6)),
+    ("linear", {"out_features": 7}, (12,)),
+    ("linear", {"out_features": 5, "bias": False}, (3, 4, 9)),
+    ("flatten", None, (3, 4, 5)),
+    ("flatten", {"start_dim": 2, "end_dim": 3}, (3, 4, 5)),
+    ("batchnorm1d", None, (6,)),
+    ("batchnorm1d", {"affine": False}, (6, 10)),
+    ("batchnorm2d", None, (8, 5, 5)),
+    ("batchnorm2d", {"track_running_stats": False}, (8, 5, 5)),
+    ("batchnorm3d", {"momentum": None}, (3, 2, 2, 2)),
+    ("layernorm", {"normalized_shape": 10}, (4, 10)),
+    ("layernorm", {"normalized_shape": [3, 4, 4], "bias": False}, (3, 4, 4)),
+    ("layernorm", {"normalized_shape": [4], "elementwise_affine": False}, (2, 4)),
+    ("instancenorm1d", None, (3, 9)),
+    ("instancenorm2d", {"affine": True, "track_running_stats": True}, (3, 5, 5)),
+    ("instancenorm3d", {"affine": True}, (2, 3, 3, 3)),
+    ("groupnorm", {"num_groups": 4}, (8, 5, 5)),
+    ("groupnorm", {"num_groups": 3, "affine": False}, (6, 10)),
+    ("localresponsenorm", {"size": 5, "alpha": 0.0001, "beta": 0.75, "k": 2}, (8, 6, 6)),
+    ("dropout", {"p": 0.3}, (5, 5)),
+    ("dropout1d", None, (4, 9)),
+    ("dropout2d", {"p": 0.1}, (4, 5, 5)),
+    ("dropout3d", None, (4, 2, 5, 5)),
+    ("alphadropout", None, (7,)),
+    ("relu", {"inplace": True}, (3, 4, 4)),
+    ("relu6", None, (3, 4)),
+    ("leakyrelu", {"negative_slope": 0.2}, (5,)),
+    ("elu", {"alpha": 0.5}, (2, 3, 3)),
+    ("gelu", {"approximate": "tanh"}, (8,)),
+    ("silu", None, (2, 3)),
+    ("sigmoid", None, (2, 3)),
+    ("tanh", None, (2, 3)),
+    ("hardswish", None, (2, 3)),
+    ("hardsigmoid", None, (2, 3)),
+    ("softmax", {"dim": 1}, (10,)),
+    ("logsoftmax", {"dim": -1}, (3, 10)),
+    ("identity", None, (3, 3)),
+    ("zeropad1d", {"padding": [1, 2]}, (3, 5)),
+    ("zeropad2d", {"padding": 2}, (3, 5, 5)),
+    ("zeropad2d", {"padding": [1, 0, 2, -1]}, (3, 5, 5)),
+    ("zeropad3d", {"padding": 1}, (2, 3, 3, 3)),
+    ("upsample", {"scale_factor": 2}, (3, 5, 5)),
+    ("upsample", {"size": [9, 11], "mode": "bilinear", "align_corners": True}, (3, 5, 5)),
+    ("upsample", {"scale_factor": 1.5, "mode": "bilinear"}, (3, 7, 5)),
+    ("upsample", {"scale_factor": [2, 3], "mode": "nearest"}, (2, 3, 4)),
+    ("upsample", {"scale_factor": 2, "mode": "linear"}, (3, 7)),
+    ("upsample", {"size": 4, "mode": "trilinear"}, (1, 2, 3, 2)),
+    ("upsample", {"scale_factor": 2, "mode": "bicubic"}, (1, 3, 3)),
+    ("pixelshuffle", {"upscale_factor": 2}, (12, 4, 5)),
+    ("pixelunshuffle", {"downscale_factor": 2}, (3, 4, 6)),
+    ("channelshuffle", {"groups": 3}, (6, 4, 4)),
+]
+JOIN_CASES = [
+    # (kind, args, input shape, branch a, branch b)
+    ("add", None, (4, 6, 6), {"conv2d": {"out_channels": 4, "kernel_size": 3, "padding": 1}}, {"relu": None}),
+    ("mul", None, (4, 6, 6), {"adaptiveavgpool2d": {"output_size": 1}}, {"relu": None}),
+    ("concat", None, (4, 6, 6), {"conv2d": {"out_channels": 3, "kernel_size": 1}}, {"relu": None}),
+    ("concat", {"dim": 3}, (4, 6, 6), {"maxpool2d": {"kernel_size": [1, 2]}}, {"relu": None}),
+    ("concat", {"dim": -2}, (4, 6, 6), {"maxpool2d": {"kernel_size": [2, 1]}}, {"relu": None}),
+    ("crop", None, (2, 9, 9), {"identity": None}, {"conv2d": {"out_channels": 2, "kernel_size": 3}}),
+]
+
+
+def compare(graph, batch: int = 1) -> None:
+    """cnncalc's figures for every layer equal torch's, or the failure names layer and figure."""
+    report = analyze(graph, batch=batch)
+    measured = measure(build_model(graph), graph.input_shape, batch)
+    assert len(measured) == len(report.layers) - 1
+    for ours, theirs in zip(report.layers[1:], measured):
+        for figure in ("output_shape", "params", "trainable_params", "buffers", "activations", "macs"):
+            assert getattr(ours, figure) == getattr(theirs, figure), f"{ours.name}: {figure}"
+
+
+def test_every_kind_has_a_case():
+    covered = {kind for kind, *_ in CASES} | {kind for kind, *_ in JOIN_CASES}
+    assert covered == set(REGISTRY)
+
+
+@pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_layer_matches_torch(kind, args, shape):
+    compare(one_layer(kind, args, shape))
+
+
+@pytest.mark.parametrize("kind,args,shape,left,right", JOIN_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(JOIN_CASES)])
+def test_join_matches_torch(kind, args, shape, left, right):
+    layers = [{**left, "name": "a", "from": "input"}, {**right, "name": "b", "from": "input"},
+              {kind: args, "from": ["a", "b"]}]
+    from cnncalc.spec import build_graph
+    compare(build_graph({"input": list(shape), "layers": layers}, "<test>", {}))
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_batch_scales_macs_and_activations(batch):
+    compare(one_layer("conv2d", {"out_channels": 4, "kernel_size": 3}, (2, 8, 8),
+                      [{"flatten": None}, {"linear": {"out_features": 3}}]), batch)
+
+
+def test_frozen_layers_are_not_trainable():
+    compare(one_layer("conv2d", {"out_channels": 4, "kernel_size": 3}, (2, 8, 8),
+                      [{"batchnorm2d": None, "frozen": True}]))
