@@ -25,7 +25,10 @@ def evaluate(text: str, env: Mapping[str, Any]) -> Any:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError:
         raise LayerError(f"cannot parse expression '${{{text}}}'") from None
-    return _eval(tree.body, env)
+    try:
+        return _eval(tree.body, env)
+    except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError, OverflowError) as error:
+        raise LayerError(f"cannot evaluate '${{{text}}}': {type(error).__name__} {error}") from None
 
 
 def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:

@@ -74,7 +74,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
         try:
             calc = kind.calculate(in_shapes, node.args)
         except LayerError as error:
-            raise SpecError(f"{error} (input {', '.join(format_shape(s) for s in in_shapes)})",
+            used = f" (in a block used at line {node.used_at})" if node.used_at else ""
+            raise SpecError(f"{error} (input {', '.join(format_shape(s) for s in in_shapes)}){used}",
                             graph.source, node.line, node.name) from None
         shapes[node.name] = calc.output_shape
         params = calc.weights + calc.biases

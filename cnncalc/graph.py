@@ -26,6 +26,7 @@ class Node:
     line: int | None = None
     scopes: tuple[Scope, ...] = ()
     frozen: bool = False  # parameters excluded from training
+    used_at: int | None = None  # the line that used the block this node's template belongs to
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ def to_dict(report: Report) -> dict:
 
 def render(report: Report, fmt: str, width: int | None = None) -> str:
     if fmt == "table":
-        return render_table(report, width)
+        explained = any(row.explain for row in report.layers)
+        return render_explained(report) if explained else render_table(report, width)
     return {"json": render_json, "csv": render_csv, "markdown": render_markdown}[fmt](report)
 
 
@@ -97,8 +98,6 @@ def render_table(report: Report, width: int | None = None) -> str:
         shape = format_shape(row.output_shape) + (" ⚠" if any(row.dropped) else "")
         table.add_row(Text(indent + _short_name(row)), Text(row.kind + _joins(row)), shape,
                       _count(row.params), _count(row.macs), memory)
-        for line in row.explain:
-            table.add_row(Text(indent + "  " + line, style="dim"), "", "", "", "", "")
     totals = _totals_text(report)
     console = Console(file=io.StringIO(), width=width or 100, force_terminal=False, color_system=None,
                       highlight=False)
@@ -107,6 +106,17 @@ def render_table(report: Report, width: int | None = None) -> str:
              if any(r.dropped)]
     text = console.file.getvalue()
     return text + "".join(n + "\n" for n in notes)
+
+
+def render_explained(report: Report) -> str:
+    """The --explain listing: each layer's figures, then its formulas with the numbers put in."""
+    out = []
+    for row in report.layers:
+        inputs = f" ← {', '.join(row.inputs)}" if len(row.inputs) > 1 else ""
+        out.append(f"{row.name}  [{row.kind}]{inputs}  → {format_shape(row.output_shape)}   "
+                   f"params {row.params:,}   MACs {row.macs:,}")
+        out.extend(f"    {line}" for line in row.explain)
+    return "\n".join(out) + "\n\n" + _totals_text(report) + "\n"
 
 
 def _short_name(row: LayerFigures) -> str:

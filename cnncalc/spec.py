@@ -53,6 +53,7 @@ class _Pending:
     line: int | None
     scopes: tuple[Scope, ...]
     frozen: bool
+    used_at: int | None
 
 
 def load_spec(path: str | Path, params: dict | None = None, variant: str | None = None) -> Graph:
@@ -177,8 +178,9 @@ class _Expander:
                 continue
             where = group or context
             label = str(index) if group else str(position) if name is None else name
+            shown = f"{label}.{kind}" if name is None and kind in REGISTRY else label
             source = self.source_of(meta, env, where, where.input if group and index == 0 else previous,
-                                    line, label)
+                                    line, shown)
             previous = self.place(kind, value, label, name is None, where, env, source, line, frozen)
             if name is not None and not group:
                 context.names[name] = previous
@@ -263,7 +265,7 @@ class _Expander:
         if (arity is None and len(inputs) < 2) or (arity is not None and len(inputs) != arity):
             wanted = "two or more inputs" if arity is None else f"{arity} input{'s' * (arity > 1)}"
             raise self.error(f"{kind} takes {wanted}, got {len(inputs)} (set 'from')", line, name, context)
-        self.pending.append(_Pending(name, kind, args, inputs, line, context.scopes, frozen))
+        self.pending.append(_Pending(name, kind, args, inputs, line, context.scopes, frozen, context.use_line))
 
     def _split(self, entry: Any, line: int | None, context: _Context) -> tuple[str, Any, dict]:
         """An entry is a bare kind string, or a mapping with one kind key plus name/from/repeat/when."""
@@ -290,7 +292,7 @@ class _Expander:
                 raise SpecError(f"duplicate name '{pending.name}'", self.source, pending.line, pending.name)
             inputs = tuple(self.lookup(ref, names) for ref in pending.inputs)
             nodes.append(Node(pending.name, pending.kind, pending.args, inputs, pending.line,
-                              pending.scopes, pending.frozen))
+                              pending.scopes, pending.frozen, pending.used_at))
         if len(names) < len(self.pending):
             seen = set()
             for pending in self.pending:

@@ -44,7 +44,10 @@ def load_yaml(text: str, file: str) -> object:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
-        raise SpecError(f"malformed YAML: {error.problem or error.context}", file, line) from None
+        problem = error.problem or error.context
+        if "mapping values are not allowed" in str(problem):
+            problem += " (a layer with keys needs a colon after its kind: '- relu:' then 'name: ...')"
+        raise SpecError(f"malformed YAML: {problem}", file, line) from None
     except yaml.YAMLError as error:
         raise SpecError(f"malformed YAML: {error}", file) from None
 

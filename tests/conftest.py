@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import pytest
@@ -39,8 +38,30 @@ def one_layer(kind: str, args: dict | None, input_shape, extra: list | None = No
     return build_graph({"input": list(input_shape), "layers": layers}, "<test>", {})
 
 
-def tolerate_torch():
-    return pytest.importorskip("torch")
+def compare(graph, batch: int = 1) -> None:
+    """cnncalc's figures for every layer equal torch's forward pass, or the failure names both."""
+    from cnncalc.figures import analyze
+    from cnncalc.verify.build import build_model
+    from cnncalc.verify.measure import measure
+
+    report = analyze(graph, batch=batch)
+    measured = measure(build_model(graph), graph.input_shape, batch)
+    assert len(measured) == len(report.layers) - 1
+    for ours, theirs in zip(report.layers[1:], measured):
+        for figure in ("output_shape", "params", "trainable_params", "buffers", "activations", "macs"):
+            assert getattr(ours, figure) == getattr(theirs, figure), \
+                f"{ours.name}: {figure} cnncalc {getattr(ours, figure)} != torch {getattr(theirs, figure)}"
 
 
-SHAPE_RE = re.compile(r"^\d+(×\d+)*$")
+def run_cli(*args: str, cwd=None, input_text: str | None = None):
+    """`python -m cnncalc ARGS` in a subprocess, importing the cnncalc under test from any directory."""
+    import os
+    import subprocess
+    import sys
+
+    import cnncalc
+
+    env = dict(os.environ, PYTHONPATH=str(Path(cnncalc.__file__).resolve().parent.parent),
+               COLUMNS="100")
+    return subprocess.run([sys.executable, "-m", "cnncalc", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, input=input_text, timeout=120)

@@ -17,7 +17,7 @@ from cnncalc.spec import build_graph
 torch = pytest.importorskip("torch")
 from cnncalc.verify.build import build_model  # noqa: E402
 from cnncalc.verify.measure import measure  # noqa: E402
-from layers.test_kinds_vs_torch import compare  # noqa: E402
+from conftest import compare  # noqa: E402
 
 PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from cnncalc.figures import analyze
 from cnncalc.layers import REGISTRY
-from conftest import one_layer
+from cnncalc.spec import build_graph
+from conftest import compare, one_layer
 
-torch = pytest.importorskip("torch")
-from cnncalc.verify.build import build_model  # noqa: E402
-from cnncalc.verify.measure import measure  # noqa: E402
+pytest.importorskip("torch")
 
 CASES = [
     ("conv1d", {"out_channels": 8, "kernel_size": 3}, (4, 20)),
@@ -111,16 +109,6 @@ JOIN_CASES = [
 ]
 
 
-def compare(graph, batch: int = 1) -> None:
-    """cnncalc's figures for every layer equal torch's, or the failure names layer and figure."""
-    report = analyze(graph, batch=batch)
-    measured = measure(build_model(graph), graph.input_shape, batch)
-    assert len(measured) == len(report.layers) - 1
-    for ours, theirs in zip(report.layers[1:], measured):
-        for figure in ("output_shape", "params", "trainable_params", "buffers", "activations", "macs"):
-            assert getattr(ours, figure) == getattr(theirs, figure), f"{ours.name}: {figure}"
-
-
 def test_every_kind_has_a_case():
     covered = {kind for kind, *_ in CASES} | {kind for kind, *_ in JOIN_CASES}
     assert covered == set(REGISTRY)
@@ -136,7 +124,6 @@ def test_layer_matches_torch(kind, args, shape):
 def test_join_matches_torch(kind, args, shape, left, right):
     layers = [{**left, "name": "a", "from": "input"}, {**right, "name": "b", "from": "input"},
               {kind: args, "from": ["a", "b"]}]
-    from cnncalc.spec import build_graph
     compare(build_graph({"input": list(shape), "layers": layers}, "<test>", {}))
 
 

@@ -1,0 +1,115 @@
+"""The command line as a user meets it: formats, options, list, show, files, python -m."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from conftest import ZOO, compare, run_cli
+
+torchvision_vgg16 = {"params": 138_357_544, "macs": 15_470_264_320}  # torchvision's published table
+
+
+def table_json(*args: str) -> dict:
+    result = run_cli("table", *args, "-f", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_table_renders_in_100_columns(tmp_path):
+    result = run_cli("table", "vgg16", cwd=tmp_path)
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert "138,357,544 (138.4 M)" in result.stdout and "15,470,264,320 (15.5 G)" in result.stdout
+    assert any(re.match(r"\s+0\.conv2d\s+conv2d\s+64×224×224\s+1,792\s+86,704,128", line) for line in lines)
+
+
+def test_json_contract():
+    data = table_json("vgg16")
+    assert {"model", "input", "batch", "dtype", "layers", "totals"} <= set(data)
+    assert {"name", "kind", "inputs", "output_shape", "weights", "biases", "params", "buffers",
+            "activations", "activation_bytes", "macs", "flops"} <= set(data["layers"][1])
+    assert set(data["totals"]) >= {"params", "trainable_params", "buffers", "param_bytes", "activations",
+                                   "activation_bytes", "macs", "flops"}
+    assert (data["totals"]["params"], data["totals"]["macs"]) == tuple(torchvision_vgg16.values())
+    assert data["layers"][1]["inputs"] == ["input"] and data["layers"][1]["output_shape"] == [64, 224, 224]
+
+
+def test_batch_and_dtype_scale_what_they_scale():
+    one, four = table_json("alexnet"), table_json("alexnet", "--batch", "4", "--dtype", "float16")
+    assert four["totals"]["params"] == one["totals"]["params"]
+    assert four["totals"]["param_bytes"] == one["totals"]["param_bytes"] // 2
+    assert four["totals"]["macs"] == 4 * one["totals"]["macs"]
+    assert four["totals"]["activations"] == 4 * one["totals"]["activations"]
+    assert four["totals"]["activation_bytes"] == 2 * four["totals"]["activations"]
+
+
+def test_input_override_matches_torch_at_that_size():
+    pytest.importorskip("torch")
+    from cnncalc.zoo import load_model
+    data = table_json("alexnet", "--input", "3x256x200")
+    assert data["input"] == [3, 256, 200]
+    compare(load_model("alexnet").with_input((3, 256, 200)))
+
+
+def test_depth_collapses_blocks_and_keeps_totals():
+    full, collapsed = table_json("vgg16"), table_json("vgg16", "--depth", "1")
+    names = [layer["name"] for layer in collapsed["layers"]]
+    assert names == ["input", "features", "avgpool", "2.flatten", "classifier"]
+    assert sum(layer["params"] for layer in collapsed["layers"]) == full["totals"]["params"]
+    assert sum(layer["macs"] for layer in collapsed["layers"]) == full["totals"]["macs"]
+    assert collapsed["layers"][1]["output_shape"] == [512, 7, 7]
+    assert collapsed["totals"] == full["totals"]
+
+
+def test_explain_shows_formulas():
+    result = run_cli("table", "alexnet_original", "--explain")
+    assert "out: (227 − 11 + 2·0)/4 + 1 = 55" in result.stdout
+    assert "im2col: filter matrix 128×1200 · image matrix 1200×729 per group (×2) = 128×729" in result.stdout
+    data = table_json("conv_example", "--explain")
+    assert "weights: 10 × 3 × 5 × 5 = 750; biases: 10" in data["layers"][1]["explain"]
+
+
+def test_flooring_is_marked(tmp_path):
+    spec = tmp_path / "floor.yaml"
+    spec.write_text("input: [3, 224, 224]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 3, stride: 2}\n")
+    result = run_cli("table", str(spec))
+    assert "4×111×111 ⚠" in result.stdout
+    assert "0.conv2d: flooring leaves 1/1 input rows/columns unused" in result.stdout
+
+
+def test_csv_and_markdown():
+    rows = list(csv.DictReader(io.StringIO(run_cli("table", "lenet5", "-f", "csv").stdout)))
+    assert rows[1]["name"] == "0.conv2d" and rows[1]["output_shape"] == "6x28x28" and rows[1]["params"] == "156"
+    markdown = run_cli("table", "lenet5", "-f", "markdown").stdout
+    assert "| 0.conv2d | conv2d | 6×28×28 | 156 |" in markdown and "| **total** | | | **61,706** |" in markdown
+
+
+def test_output_file(tmp_path):
+    out = tmp_path / "vgg.json"
+    assert run_cli("table", "vgg11", "-f", "json", "-o", str(out)).stdout == ""
+    assert json.loads(out.read_text())["model"] == "vgg11"
+
+
+def test_list_and_show():
+    listing = run_cli("list", "-f", "json")
+    models = {row["model"]: row for row in json.loads(listing.stdout)}
+    assert set(models) == set(ZOO)
+    assert models["vgg16"]["params"] == torchvision_vgg16["params"]
+    shown = run_cli("show", "lenet5")
+    assert shown.returncode == 0 and "linear: {out_features: 120}" in shown.stdout
+
+
+def test_spec_path_and_set(tmp_path):
+    from cnncalc.zoo import zoo_dir
+    data = table_json(str(zoo_dir() / "vgg.yaml"), "--set", "depth=11", "--set", "batch_norm=true")
+    assert data["totals"]["params"] == 132_868_840  # torchvision's vgg11_bn
+
+
+def test_help_lists_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0 and all(c in result.stdout for c in ("table", "list", "show"))

@@ -1,0 +1,24 @@
+"""The table path never imports torch, numpy or matplotlib (a correctness property, not a timing)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+HEAVY = re.compile(r"\|\s+(torch|numpy|matplotlib|fvcore)(\.|\s*$)", re.M)
+
+
+@pytest.mark.parametrize("command", [["table", "vgg16", "--format", "json"], ["table", "nin"], ["list"]])
+def test_table_path_imports_no_torch(command):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import cnncalc
+    env = dict(os.environ, PYTHONPATH=str(Path(cnncalc.__file__).resolve().parent.parent))
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "cnncalc", *command],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0
+    assert "typer" in result.stderr  # the import log is really there
+    assert not HEAVY.findall(result.stderr)

@@ -1,0 +1,40 @@
+"""The zoo against the outside world: torchvision's published table, peer-measured exact counts,
+and a real torch forward pass of every model built from its spec."""
+from __future__ import annotations
+
+import pytest
+
+from cnncalc.figures import analyze
+from cnncalc.zoo import load_model
+from conftest import ZOO, compare, peer_table, torchvision_table
+
+TORCHVISION = torchvision_table()
+PEERS = peer_table()
+
+
+@pytest.mark.parametrize("model", [m for m in ZOO if m in TORCHVISION])
+def test_equals_torchvision_published_table(model):
+    published = TORCHVISION[model]
+    report = analyze(load_model(model))
+    assert report.input_shape[1:] == (published["crop"], published["crop"])
+    assert report.totals.params == published["params"]
+    assert round(report.totals.macs / 1e9, 3) == published["gmacs"]  # `_ops` is GMACs to 3 decimals
+
+
+@pytest.mark.parametrize("model", [m for m in ZOO if m in PEERS])
+def test_macs_equal_torch_flop_counter_exactly(model):
+    # torch.utils.flop_counter counts 2 FLOPs per multiply-accumulate: torchvision's MACs × 2
+    report = analyze(load_model(model))
+    assert report.totals.params == PEERS[model]["params"]
+    assert 2 * report.totals.macs == PEERS[model]["torch_flop_counter"]
+
+
+@pytest.mark.parametrize("model", ZOO)
+def test_every_layer_equals_a_torch_forward_pass(model):
+    pytest.importorskip("torch")
+    compare(load_model(model))
+
+
+def test_zoo_has_the_classics():
+    assert {"lenet5", "alexnet", "alexnet_original", "nin", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn",
+            "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"} <= set(ZOO)
