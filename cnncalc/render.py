@@ -141,9 +141,12 @@ def _open_blocks(table, row: LayerFigures, open_scopes: list[str], report: Repor
 
 
 def _joins(row: LayerFigures) -> str:
+    """What a join joins, named relative to the block it sits in."""
     if len(row.inputs) < 2:
         return ""
-    return "(" + ", ".join(name.rsplit(".", 1)[-1] if "." in name else name for name in row.inputs) + ")"
+    prefix = row.scopes[-1].name + "." if row.scopes else ""
+    return "(" + ", ".join(name[len(prefix):] if name.startswith(prefix) else name
+                           for name in row.inputs) + ")"
 
 
 def _count(value: int) -> str:

@@ -13,7 +13,7 @@ from .layers import REGISTRY, kind_of
 from .yamlload import load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "variants", "budget")
-LAYER_KEYS = ("name", "from", "repeat", "index", "when", "frozen")
+LAYER_KEYS = ("name", "from", "repeat", "index", "when", "frozen", "label")
 GROUP = "sequential"
 
 
@@ -64,11 +64,9 @@ def load_spec(path: str | Path, params: dict | None = None, variant: str | None 
         raise SpecError("no such spec file", source)
     if path.suffix == ".py":
         from .pyspec import load_python_spec  # runs user code: only for a .py path the user named
-        data = load_python_spec(path, params or {})
-        params = {}
-    else:
-        data = load_yaml_file(path)
-    return build_graph(data, source, params or {}, variant, default_name=path.stem)
+        data = load_python_spec(path, params or {}, variant)
+        return build_graph(data, source, {}, None, default_name=variant or path.stem)
+    return build_graph(load_yaml_file(path), source, params or {}, variant, default_name=path.stem)
 
 
 def build_graph(data: Any, source: str, params: dict, variant: str | None = None,
@@ -174,14 +172,18 @@ class _Expander:
             name = None if named is None else str(self.evaluate(named, env, "name", line, context))
             if kind == GROUP and name is None:  # an unnamed group splices in place, like `layers += [...]`
                 spliced = replace(context, env=env, frozen=context.frozen or frozen)
-                previous, position = self.sequence(value, spliced, line, previous, position)
+                start = self.source_of(meta, env, context, [previous], line, GROUP)
+                if len(start) != 1:
+                    raise self.error("a sequential takes one input", line, None, context)
+                previous, position = self.sequence(value, spliced, line, start[0], position)
                 continue
             where = group or context
             label = str(index) if group else str(position) if name is None else name
             shown = f"{label}.{kind}" if name is None and kind in REGISTRY else label
             source = self.source_of(meta, env, where, where.input if group and index == 0 else previous,
                                     line, shown)
-            previous = self.place(kind, value, label, name is None, where, env, source, line, frozen)
+            previous = self.place(kind, value, label, name is None, where, env, source, line, frozen,
+                                  meta.get("label"))
             if name is not None and not group:
                 context.names[name] = previous
             position += 1
@@ -207,7 +209,7 @@ class _Expander:
         return [_Ref(str(r), context, line, context.prefix + label) for r in refs]
 
     def place(self, kind: str, value: Any, label: str, auto: bool, context: _Context, env: dict,
-              source: Any, line: int | None, frozen: bool) -> Any:
+              source: Any, line: int | None, frozen: bool, group_label: str | None = None) -> Any:
         """Expand one (non-repeated) entry: a layer, a block use or a sequential group."""
         if kind in REGISTRY:
             name = context.prefix + (f"{label}.{kind}" if auto else label)
@@ -218,7 +220,8 @@ class _Expander:
         if isinstance(block_input, list):
             raise self.error(f"a {kind} takes one input; 'from' names {len(source)}", line, full, context)
         if kind == GROUP:
-            inner = context.child(full + ".", env, Scope(full, GROUP), block_input, None, frozen)
+            inner = context.child(full + ".", env, Scope(full, group_label or GROUP), block_input, None,
+                                  frozen)
             output, _ = self.sequence(value, inner, line)
         else:
             block_env = self.block_env(kind, value, env, context, full, line)
@@ -282,6 +285,9 @@ class _Expander:
         if kind not in REGISTRY and kind not in self.blocks and kind != GROUP:
             known = list(REGISTRY) + list(self.blocks) + [GROUP]
             raise self.error(f"unknown layer kind '{kind}'{_hint(kind, known)}", line, label, context)
+        if "label" in entry and kind != GROUP:
+            raise self.error("'label' names a sequential group; a block is labelled by its own name",
+                             line, label, context)
         return kind, entry[kind], {k: entry[k] for k in entry if k in LAYER_KEYS}
 
     def resolve(self) -> list[Node]:

@@ -18,7 +18,8 @@ def sliding_window(spatial: Shape, kernel, stride, padding, dilation, ceil_mode:
             raise LayerError(f"kernel {format_shape(kernel)} (dilation {format_shape(dilation)}) is larger "
                              f"than the padded input {padded}")
         out.append(length)
-        dropped.append(0 if ceil_mode else span % s)
+        # the unread tail is right padding first, then real input rows
+        dropped.append(0 if ceil_mode else max(0, span % s - p))
     return tuple(out), tuple(dropped)
 
 

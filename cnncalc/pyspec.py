@@ -1,0 +1,64 @@
+"""Python specs: a .py file exposing `spec` (data or a function of keyword arguments) and optional
+`variants`. Running it runs user code, so this happens only for a .py path the user named or the
+zoo's own files."""
+from __future__ import annotations
+
+import inspect
+import runpy
+import traceback
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import SpecError
+
+
+@lru_cache(maxsize=32)
+def _namespace(path: Path) -> dict:
+    try:
+        return runpy.run_path(str(path), run_name=f"cnncalc_spec_{path.stem}")
+    except SpecError:
+        raise
+    except Exception as error:  # user code: report where in the spec file it failed, in one line
+        raise _located(error, path) from None
+
+
+def _located(error: Exception, path: Path) -> SpecError:
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
+    line = frames[-1].lineno if frames else None
+    return SpecError(f"{type(error).__name__}: {error}", str(path), line)
+
+
+def python_variants(path: Path) -> list[str]:
+    return list(_namespace(path.resolve()).get("variants") or {})
+
+
+def load_python_spec(path: Path, params: dict, variant: str | None = None) -> dict:
+    """Evaluate the spec file and return its data, as a YAML file would give it."""
+    path = path.resolve()
+    namespace = _namespace(path)
+    spec = namespace.get("spec")
+    if spec is None:
+        raise SpecError("a Python spec must define `spec` (a Spec(...) or a function returning one)", str(path))
+    settings = dict(params)
+    if variant is not None:
+        variants = namespace.get("variants") or {}
+        if variant not in variants:
+            raise SpecError(f"unknown variant '{variant}'", str(path))
+        settings = {**variants[variant], **params}
+    if callable(spec):
+        accepted = inspect.signature(spec).parameters
+        for key in settings:
+            if key not in accepted:
+                raise SpecError(f"--set {key}: the spec has no parameter '{key}' "
+                                f"(parameters: {', '.join(accepted) or 'none'})", str(path))
+        try:
+            spec = spec(**settings)
+        except SpecError:
+            raise
+        except Exception as error:
+            raise _located(error, path) from None
+    elif settings:
+        raise SpecError("this Python spec takes no parameters (`spec` is not a function)", str(path))
+    if variant is not None and isinstance(spec, dict):
+        spec = {**spec, "name": variant}
+    return spec
