@@ -87,16 +87,17 @@ def render_table(report: Report, width: int | None = None) -> str:
     from rich.text import Text
 
     table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
-    for title, justify in (("Layer", "left"), ("Kind", "left"), ("Output", "left"), ("Params", "right"),
-                           ("MACs", "right"), ("Memory", "right")):
-        table.add_column(title, justify=justify, no_wrap=title != "Layer", overflow="fold")
+    table.add_column("Layer", min_width=24, overflow="fold")
+    for title, justify in (("Kind", "left"), ("Output", "left"), ("Params", "right"), ("MACs", "right"),
+                           ("Memory", "right")):
+        table.add_column(title, justify=justify, no_wrap=True)
     open_scopes: list[str] = []
     for row in report.layers:
         _open_blocks(table, row, open_scopes, report)
         indent = "  " * len(row.scopes)
         memory = human(row.activation_bytes, "B") if row.allocates else "(shared)"
         shape = format_shape(row.output_shape) + (" ⚠" if any(row.dropped) else "")
-        table.add_row(Text(indent + _short_name(row)), Text(row.kind + _joins(row)), shape,
+        table.add_row(Text(indent + _short_name(row) + _joins(row)), Text(row.kind), shape,
                       _count(row.params), _count(row.macs), memory)
     totals = _totals_text(report)
     console = Console(file=io.StringIO(), width=width or 100, force_terminal=False, color_system=None,
@@ -145,8 +146,8 @@ def _joins(row: LayerFigures) -> str:
     if len(row.inputs) < 2:
         return ""
     prefix = row.scopes[-1].name + "." if row.scopes else ""
-    return "(" + ", ".join(name[len(prefix):] if name.startswith(prefix) else name
-                           for name in row.inputs) + ")"
+    return " (" + ", ".join(name[len(prefix):] if name.startswith(prefix) else name
+                            for name in row.inputs) + ")"
 
 
 def _count(value: int) -> str:

@@ -42,4 +42,8 @@ def crop(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if len(source) != len(target) or any(s < t for s, t in zip(source[1:], target[1:])):
         raise LayerError(f"cannot center-crop {format_shape(source)} to the spatial size of "
                          f"{format_shape(target)}")
+    odd = [s - t for s, t in zip(source[1:], target[1:]) if (s - t) % 2]
+    if odd:  # U-Net: a skip whose size differs by an odd number cannot be centered
+        raise LayerError(f"skip sizes do not match: {format_shape(source[1:])} cannot be centered on "
+                         f"{format_shape(target[1:])} (difference {odd[0]} is odd)")
     return Calc((source[0], *target[1:]))
