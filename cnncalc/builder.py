@@ -28,12 +28,13 @@ def _entry(kind: str, value: Any, meta: dict, depth: int = 2) -> LineDict:
 def _constructor(kind: str):
     names = [arg.name for arg in REGISTRY[kind].args]
 
-    def build(*args, name=None, from_=None, repeat=None, index=None, when=None, frozen=None, **kwargs):
+    def build(*args, name=None, from_=None, repeat=None, index=None, when=None, frozen=None,
+              functional=None, **kwargs):
         if len(args) > len(names):
             raise TypeError(f"{kind} takes at most {len(names)} positional arguments ({', '.join(names)})")
         given = {**dict(zip(names, args)), **kwargs}
         return _entry(kind, given or None, dict(name=name, from_=from_, repeat=repeat, index=index,
-                                                when=when, frozen=frozen))
+                                                when=when, frozen=frozen, functional=functional))
     build.__name__ = build.__qualname__ = REGISTRY[kind].torch_name or kind.capitalize()
     build.__doc__ = f"A `{kind}` layer: {', '.join(names) or 'no arguments'}."
     return build

@@ -87,6 +87,8 @@ def table(
     depth: Optional[int] = typer.Option(None, "--depth", help="Collapse blocks nested deeper than N."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
     explain: bool = typer.Option(False, "--explain", help="Show each row's formulas with numbers."),
+    convention: str = typer.Option("torchvision", "--convention", "-c",
+                                   help="Count ops as torchvision, torch, fvcore, torchinfo, ptflops or thop."),
     settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead."),
 ) -> None:
@@ -97,7 +99,7 @@ def table(
 
         if fmt not in FORMATS:
             raise SpecError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")
-        report = analyze(load_graph(model, settings, input), batch, dtype, explain)
+        report = analyze(load_graph(model, settings, input), batch, dtype, explain, convention)
         if depth is not None:
             report = collapse(report, depth)
         write_output(render(report, fmt, terminal_width()), output)

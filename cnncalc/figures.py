@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from .conventions import DEFAULT, LayerOps, convention
 from .errors import LayerError, SpecError
 from .graph import INPUT, Graph, Scope, Shape
 from .layers import REGISTRY
@@ -28,6 +29,7 @@ class LayerFigures:
     macs: int                    # × batch
     flops: int
     allocates: bool              # False: the output shares its input's memory (in-place, view)
+    ops: int = 0                 # operations under the report's counting convention
     dropped: tuple[int, ...] = ()
     line: int | None = None
     scopes: tuple[Scope, ...] = ()
@@ -44,6 +46,8 @@ class Totals:
     activation_bytes: int
     macs: int
     flops: int
+    ops: int = 0
+    convention: str = DEFAULT
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,10 @@ class Report:
     source: str = ""
 
 
-def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool = False) -> Report:
+def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool = False,
+            convention_name: str = DEFAULT) -> Report:
     """Run every calculator once, in topological order, and sum the results."""
+    counting = convention(convention_name)
     if batch < 1:
         raise SpecError(f"--batch must be at least 1, got {batch}")
     if dtype not in DTYPE_BYTES:
@@ -85,12 +91,15 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
         if explain:
             lines = tuple(kind.explain(in_shapes, node.args, calc) if kind.explain else ())
             lines += _memory_line(calc.output_shape, allocates)
+        ops = counting.ops(LayerOps(node.kind, node.args, in_shapes[0], calc.output_shape, batch,
+                                    calc.macs * batch, calc.weights, calc.biases, node.functional))
         rows.append(LayerFigures(
             node.name, node.kind, node.inputs, calc.output_shape, calc.weights, calc.biases, params,
             0 if node.frozen else params, calc.buffers, activations, activations * size,
-            calc.macs * batch, 2 * calc.macs * batch, allocates, calc.dropped, node.line, node.scopes,
-            lines))
-    return Report(graph.name, graph.input_shape, batch, dtype, tuple(rows), _totals(rows, size), graph.source)
+            calc.macs * batch, 2 * calc.macs * batch, allocates, ops, calc.dropped, node.line,
+            node.scopes, lines))
+    return Report(graph.name, graph.input_shape, batch, dtype, tuple(rows),
+                  _totals(rows, size, counting.name), graph.source)
 
 
 def _memory_line(shape: Shape, allocates: bool) -> tuple[str, ...]:
@@ -99,12 +108,13 @@ def _memory_line(shape: Shape, allocates: bool) -> tuple[str, ...]:
     return (f"memory: {product} = {math.prod(shape):,}{note}",)
 
 
-def _totals(rows: list[LayerFigures], dtype_bytes: int) -> Totals:
+def _totals(rows: list[LayerFigures], dtype_bytes: int, convention_name: str) -> Totals:
     params = sum(r.params for r in rows)
     activations = sum(r.activations for r in rows if r.allocates)
     macs = sum(r.macs for r in rows)
     return Totals(params, sum(r.trainable_params for r in rows), sum(r.buffers for r in rows),
-                  params * dtype_bytes, activations, activations * dtype_bytes, macs, 2 * macs)
+                  params * dtype_bytes, activations, activations * dtype_bytes, macs, 2 * macs,
+                  sum(r.ops for r in rows), convention_name)
 
 
 def collapse(report: Report, depth: int) -> Report:
@@ -136,5 +146,5 @@ def _merge(block: LayerFigures, row: LayerFigures) -> LayerFigures:
         buffers=block.buffers + row.buffers,
         activations=block.activations + (row.activations if kept else 0),
         activation_bytes=block.activation_bytes + (row.activation_bytes if kept else 0),
-        macs=block.macs + row.macs, flops=block.flops + row.flops,
+        macs=block.macs + row.macs, flops=block.flops + row.flops, ops=block.ops + row.ops,
         dropped=block.dropped if any(block.dropped) else row.dropped)

@@ -27,6 +27,7 @@ class Node:
     scopes: tuple[Scope, ...] = ()
     frozen: bool = False  # parameters excluded from training
     used_at: int | None = None  # the line that used the block this node's template belongs to
+    functional: bool = False  # called as torch.nn.functional in the model's forward(), not a module
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,15 @@ import csv
 import io
 import json
 
+from .conventions import DEFAULT
 from .figures import LayerFigures, Report
 from .layers.registry import format_shape
 
 FORMATS = ("table", "json", "csv", "markdown")
 LAYER_KEYS = ("name", "kind", "inputs", "output_shape", "weights", "biases", "params", "buffers",
-              "activations", "activation_bytes", "macs", "flops")
+              "activations", "activation_bytes", "macs", "flops", "ops")
 TOTAL_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "activations", "activation_bytes",
-              "macs", "flops")
+              "macs", "flops", "ops", "convention")
 
 
 def human(value: int, unit: str = "") -> str:
@@ -87,8 +88,10 @@ def render_table(report: Report, width: int | None = None) -> str:
     from rich.text import Text
 
     table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
+    convention = report.totals.convention
+    ops_title = "MACs" if convention == DEFAULT else f"{convention} ops"
     table.add_column("Layer", min_width=24, overflow="fold")
-    for title, justify in (("Kind", "left"), ("Output", "left"), ("Params", "right"), ("MACs", "right"),
+    for title, justify in (("Kind", "left"), ("Output", "left"), ("Params", "right"), (ops_title, "right"),
                            ("Memory", "right")):
         table.add_column(title, justify=justify, no_wrap=True)
     open_scopes: list[str] = []
@@ -98,7 +101,7 @@ def render_table(report: Report, width: int | None = None) -> str:
         memory = human(row.activation_bytes, "B") if row.allocates else "(shared)"
         shape = format_shape(row.output_shape) + (" ⚠" if any(row.dropped) else "")
         table.add_row(Text(indent + _short_name(row) + _joins(row)), Text(row.kind), shape,
-                      _count(row.params), _count(row.macs), memory)
+                      _count(row.params), _count(row.macs if convention == DEFAULT else row.ops), memory)
     totals = _totals_text(report)
     console = Console(file=io.StringIO(), width=width or 100, force_terminal=False, color_system=None,
                       highlight=False)
@@ -170,5 +173,7 @@ def _totals_text(report: Report) -> str:
         ("MACs", f"{t.macs:,} ({human(t.macs)})"),
         ("FLOPs", f"{t.flops:,} ({human(t.flops)})"),
     ]
+    if t.convention != DEFAULT:
+        lines.append((f"{t.convention} ops", f"{t.ops:,} ({human(t.ops)})"))
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)

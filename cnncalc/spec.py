@@ -13,7 +13,8 @@ from .layers import REGISTRY, kind_of
 from .yamlload import load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "variants", "budget")
-LAYER_KEYS = ("name", "from", "repeat", "index", "when", "frozen", "label")
+LAYER_KEYS = ("name", "from", "repeat", "index", "when", "frozen", "label", "functional")
+FUNCTIONAL_FAMILIES = ("activation", "pool", "dropout", "shape")
 GROUP = "sequential"
 
 
@@ -54,6 +55,7 @@ class _Pending:
     scopes: tuple[Scope, ...]
     frozen: bool
     used_at: int | None
+    functional: bool
 
 
 def load_spec(path: str | Path, params: dict | None = None, variant: str | None = None) -> Graph:
@@ -183,7 +185,7 @@ class _Expander:
             source = self.source_of(meta, env, where, where.input if group and index == 0 else previous,
                                     line, shown)
             previous = self.place(kind, value, label, name is None, where, env, source, line, frozen,
-                                  meta.get("label"))
+                                  meta.get("label"), bool(meta.get("functional")))
             if name is not None and not group:
                 context.names[name] = previous
             position += 1
@@ -209,11 +211,12 @@ class _Expander:
         return [_Ref(str(r), context, line, context.prefix + label) for r in refs]
 
     def place(self, kind: str, value: Any, label: str, auto: bool, context: _Context, env: dict,
-              source: Any, line: int | None, frozen: bool, group_label: str | None = None) -> Any:
+              source: Any, line: int | None, frozen: bool, group_label: str | None = None,
+              functional: bool = False) -> Any:
         """Expand one (non-repeated) entry: a layer, a block use or a sequential group."""
         if kind in REGISTRY:
             name = context.prefix + (f"{label}.{kind}" if auto else label)
-            self.layer(kind, value, name, context, env, source, line, frozen or context.frozen)
+            self.layer(kind, value, name, context, env, source, line, frozen or context.frozen, functional)
             return name
         full = context.prefix + label
         block_input = source[0] if isinstance(source, list) and len(source) == 1 else source
@@ -255,7 +258,7 @@ class _Expander:
         return {**root.env, **declared, **values}
 
     def layer(self, kind: str, value: Any, name: str, context: _Context, env: dict, source: Any, line,
-              frozen: bool):
+              frozen: bool, functional: bool):
         layer_kind = REGISTRY[kind]
         try:
             if value is not None and not isinstance(value, dict):
@@ -268,7 +271,10 @@ class _Expander:
         if (arity is None and len(inputs) < 2) or (arity is not None and len(inputs) != arity):
             wanted = "two or more inputs" if arity is None else f"{arity} input{'s' * (arity > 1)}"
             raise self.error(f"{kind} takes {wanted}, got {len(inputs)} (set 'from')", line, name, context)
-        self.pending.append(_Pending(name, kind, args, inputs, line, context.scopes, frozen, context.use_line))
+        if functional and layer_kind.family not in FUNCTIONAL_FAMILIES:
+            raise self.error(f"{kind} has parameters, so it cannot be functional", line, name, context)
+        self.pending.append(_Pending(name, kind, args, inputs, line, context.scopes, frozen,
+                                     context.use_line, functional))
 
     def _split(self, entry: Any, line: int | None, context: _Context) -> tuple[str, Any, dict]:
         """An entry is a bare kind string, or a mapping with one kind key plus name/from/repeat/when."""
@@ -285,6 +291,8 @@ class _Expander:
         if kind not in REGISTRY and kind not in self.blocks and kind != GROUP:
             known = list(REGISTRY) + list(self.blocks) + [GROUP]
             raise self.error(f"unknown layer kind '{kind}'{_hint(kind, known)}", line, label, context)
+        if "functional" in entry and kind not in REGISTRY:
+            raise self.error("'functional' applies to a single layer", line, label, context)
         if "label" in entry and kind != GROUP:
             raise self.error("'label' names a sequential group; a block is labelled by its own name",
                              line, label, context)
@@ -298,7 +306,7 @@ class _Expander:
                 raise SpecError(f"duplicate name '{pending.name}'", self.source, pending.line, pending.name)
             inputs = tuple(self.lookup(ref, names) for ref in pending.inputs)
             nodes.append(Node(pending.name, pending.kind, pending.args, inputs, pending.line,
-                              pending.scopes, pending.frozen, pending.used_at))
+                              pending.scopes, pending.frozen, pending.used_at, pending.functional))
         if len(names) < len(self.pending):
             seen = set()
             for pending in self.pending:

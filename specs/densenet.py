@@ -46,6 +46,8 @@ def spec(depth=121, bn_size=4, num_classes=1000, input=(3, 224, 224)):
     features.append(BatchNorm2d(name="norm5"))
     return Spec(input, [
         Sequential(*features, name="features"),
-        ReLU(inplace=True, name="relu"), AdaptiveAvgPool2d(1, name="avgpool"), Flatten(name="flatten"),
+        # torchvision's forward() calls F.relu and F.adaptive_avg_pool2d here, not modules
+        ReLU(inplace=True, name="relu", functional=True),
+        AdaptiveAvgPool2d(1, name="avgpool", functional=True), Flatten(name="flatten"),
         Linear(num_classes, name="classifier"),
     ], name=f"densenet{depth}", description=__doc__)

@@ -44,6 +44,17 @@ class Crop(nn.Module):
         return x[tuple(slices)]
 
 
+class Functional(nn.Module):
+    """Calls a layer without registering it, as `F.relu(x)` in a forward() does: hooks miss it."""
+
+    def __init__(self, layer: nn.Module):
+        super().__init__()
+        self.__dict__["layer"] = layer  # not a submodule: model.modules() never yields it
+
+    def forward(self, *xs):
+        return self.layer(*xs)
+
+
 JOINS = {"add": Add, "mul": Mul, "concat": Concat, "crop": Crop}
 
 
@@ -84,6 +95,8 @@ def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.fl
             module = make_module(node, inputs[0].shape).to(device=device, dtype=dtype).eval()
             if node.frozen:
                 module.requires_grad_(False)
+            if node.functional:
+                module = Functional(module)
             values[node.name] = module(*inputs)
             modules.append(module)
     return GraphModel(graph, modules).eval()

@@ -1,0 +1,190 @@
+"""Counting conventions: how torchvision, torch, fvcore, torchinfo, ptflops and thop count operations.
+
+Each convention is one table: a layer-kind pattern → the operations that tool reports for such a
+layer, from its shapes and counts (whole batch). Kinds a table does not name count 0, as in the tool.
+The rules were read from each tool's source (versions in README) and are tested against the tools.
+"""
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import SpecError
+
+
+@dataclass(frozen=True)
+class LayerOps:
+    """What a rule may use about one layer; element counts cover the whole batch."""
+    kind: str
+    args: dict
+    in_shape: tuple[int, ...]   # per sample, first input
+    out_shape: tuple[int, ...]  # per sample
+    batch: int
+    macs: int
+    weights: int
+    biases: int
+    functional: bool = False    # called as torch.nn.functional: module hooks do not see it
+
+    @property
+    def inp(self) -> int:
+        return math.prod(self.in_shape) * self.batch
+
+    @property
+    def out(self) -> int:
+        return math.prod(self.out_shape) * self.batch
+
+    @property
+    def positions(self) -> int:
+        """Output positions: batch × output spatial size."""
+        return math.prod(self.out_shape[1:]) * self.batch
+
+    def flag(self, name: str) -> bool:
+        return bool(self.args.get(name))
+
+
+Rule = Callable[[LayerOps], int]
+
+
+@dataclass(frozen=True)
+class Convention:
+    name: str
+    source: str                  # the tool and call it reproduces
+    rules: tuple[tuple[str, Rule], ...]  # first matching kind pattern wins
+
+    def ops(self, layer: LayerOps) -> int:
+        for pattern, rule in self.rules:
+            if fnmatch.fnmatchcase(layer.kind, pattern):
+                return int(rule(layer))
+        return 0
+
+
+def _macs(layer: LayerOps) -> int:
+    return layer.macs
+
+
+def _bias_outputs(layer: LayerOps) -> int:
+    """One addition per output element when the layer has a bias (conv, linear)."""
+    return layer.out if layer.biases else 0
+
+
+def _norm(per_element_affine: int, per_element: int, affine_arg: str) -> Rule:
+    return lambda l: l.inp * (per_element_affine if l.flag(affine_arg) else per_element)
+
+
+def _hooked(rule: Rule) -> Rule:
+    """Counted by a forward hook on the module: nothing when the model calls the function directly."""
+    return lambda l: 0 if l.functional else rule(l)
+
+
+def _hooked_and_functional(rule: Rule) -> Rule:
+    """Counted by the module hook and again by the patched torch.nn.functional call it makes."""
+    return lambda l: rule(l) * (1 if l.functional else 2)
+
+
+def _fvcore_batchnorm(layer: LayerOps) -> int:
+    # in eval, running statistics: 2 (affine) or 1 per element; without them it normalizes like training
+    if layer.flag("track_running_stats"):
+        return layer.inp * (2 if layer.flag("affine") else 1)
+    return layer.inp * (5 if layer.flag("affine") else 4)
+
+
+def _fvcore_upsample(layer: LayerOps) -> int:
+    if len(layer.out_shape) != 3:  # fvcore handles only the 2-d kernels
+        return 0
+    return layer.out * {"nearest": 1, "bilinear": 4}.get(layer.args["mode"], 0)
+
+
+def _ptflops_lrn(layer: LayerOps) -> int:
+    # F.local_response_norm: x.mul(x), avg-pool over the channel-padded square, .mul(alpha), .add(k)
+    channels, spatial = layer.in_shape[0], math.prod(layer.in_shape[1:])
+    return 3 * layer.inp + layer.batch * (channels + layer.args["size"] - 1) * spatial
+
+
+def _ptflops_upsample(layer: LayerOps) -> int:
+    # the module hook counts the output; F.interpolate, which it calls, counts again from its arguments
+    size, scale = layer.args["size"], layer.args["scale_factor"]
+    dims = len(layer.in_shape) - 1
+    if size is not None:
+        again = layer.batch * layer.in_shape[0] * (math.prod(size) if isinstance(size, tuple) else size ** dims)
+    elif isinstance(scale, tuple) and len(scale) == dims:
+        again = layer.inp * int(math.prod(float(s) for s in scale))
+    else:
+        again = layer.inp * float(scale if not isinstance(scale, tuple) else scale[0]) ** dims
+    return layer.out + int(again)
+
+
+def _thop_adaptive_avg(layer: LayerOps) -> int:
+    kernel = 1.0  # thop divides input by output size in float64, then adds 1 for the division
+    for size, out in zip(layer.in_shape[1:], layer.out_shape[1:]):
+        kernel *= size / out
+    return int((kernel + 1) * layer.out)
+
+
+def _thop_transposed(layer: LayerOps) -> int:
+    # thop applies its conv formula to the transposed conv's output: out × (in/groups) × k^n
+    return layer.out * (layer.in_shape[0] // layer.args["groups"]) * math.prod(layer.args["kernel_size"])
+
+
+def _softmax_size(layer: LayerOps) -> int:
+    dim = layer.args["dim"]
+    rank = len(layer.in_shape) + 1
+    if dim is None:  # torch's legacy implicit dim
+        dim = 0 if rank in (0, 1, 3) else 1
+    return ((layer.batch,) + layer.in_shape)[dim]
+
+
+def _thop_softmax(layer: LayerOps) -> int:
+    n = _softmax_size(layer)
+    return layer.inp // n * (3 * n - 1)
+
+
+def _torchinfo(layer: LayerOps) -> int:
+    # every parameter × batch, except convolutions, where weights and biases × output positions
+    if layer.kind.startswith(("conv", "convtranspose")):
+        return (layer.weights + layer.biases) * layer.positions
+    return (layer.weights + layer.biases) * layer.batch
+
+
+CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
+    Convention("torchvision", "torchvision's published `_ops` (GMACs): conv, linear and matmul "
+               "multiply-accumulates; bias and element-wise work excluded",
+               (("conv*", _macs), ("linear", _macs))),
+    Convention("torch", "torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per multiply-accumulate",
+               (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs))),
+    Convention("fvcore", "fvcore FlopCountAnalysis(model, x).total(): MACs plus norms, 2-d "
+               "upsampling and 2-d adaptive average pooling",
+               (("conv*", _macs), ("linear", _macs), ("batchnorm*", _fvcore_batchnorm),
+                ("groupnorm", _norm(5, 4, "affine")), ("layernorm", _norm(5, 4, "elementwise_affine")),
+                ("instancenorm*", _norm(5, 4, "affine")), ("upsample", _fvcore_upsample),
+                ("adaptiveavgpool2d", lambda l: l.inp))),
+    Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters × batch, or × output "
+               "positions for convolutions",
+               (("*", _torchinfo),)),
+    Convention("ptflops", "ptflops get_model_complexity_info, pytorch backend: module hooks plus the "
+               "torch.nn.functional calls those modules make, so ReLU and pooling count twice",
+               (("conv*", lambda l: l.macs + _bias_outputs(l)), ("linear", lambda l: l.macs + _bias_outputs(l)),
+                ("relu", _hooked_and_functional(lambda l: l.out)), ("elu", _hooked_and_functional(lambda l: l.out)),
+                ("gelu", _hooked_and_functional(lambda l: l.out)), ("silu", _hooked_and_functional(lambda l: l.out)),
+                ("relu6", _hooked(lambda l: l.out)), ("leakyrelu", _hooked(lambda l: l.out)),
+                ("*pool*", _hooked_and_functional(lambda l: l.inp)), ("batchnorm*", _norm(2, 1, "affine")),
+                ("instancenorm*", _norm(2, 1, "affine")), ("groupnorm", _norm(2, 1, "affine")),
+                ("layernorm", lambda l: l.inp), ("softmax", lambda l: l.inp),
+                ("localresponsenorm", _ptflops_lrn), ("upsample", _ptflops_upsample))),
+    Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "
+               "normalized element, average pooling, upsampling by mode",
+               (("conv?d", _macs), ("convtranspose*", _thop_transposed), ("linear", _macs),
+                ("batchnorm*", _norm(4, 2, "affine")), ("instancenorm*", _norm(4, 2, "affine")),
+                ("layernorm", _norm(4, 2, "elementwise_affine")), ("avgpool*", _hooked(lambda l: l.out)),
+                ("adaptiveavgpool*", _hooked(_thop_adaptive_avg)), ("softmax", _hooked(_thop_softmax)),
+                ("upsample", _hooked(lambda l: l.out * {"nearest": 1, "linear": 5, "bilinear": 11,
+                                                        "bicubic": 259}.get(l.args["mode"], 0))))),
+)}
+DEFAULT = "torchvision"
+
+
+def convention(name: str) -> Convention:
+    if name not in CONVENTIONS:
+        raise SpecError(f"unknown convention '{name}' (choose from {', '.join(CONVENTIONS)})")
+    return CONVENTIONS[name]
