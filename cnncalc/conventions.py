@@ -83,6 +83,11 @@ def _hooked_and_functional(rule: Rule) -> Rule:
     return lambda l: rule(l) * (1 if l.functional else 2)
 
 
+def _fvcore_conv(layer: LayerOps) -> int:
+    # string padding ('same', 'valid') dispatches to aten::_convolution_mode, which fvcore lacks
+    return 0 if isinstance(layer.args.get("padding"), str) else layer.macs
+
+
 def _fvcore_batchnorm(layer: LayerOps) -> int:
     # in eval, running statistics: 2 (affine) or 1 per element; without them it normalizes like training
     if layer.flag("track_running_stats"):
@@ -155,7 +160,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs))),
     Convention("fvcore", "fvcore FlopCountAnalysis(model, x).total(): MACs plus norms, 2-d "
                "upsampling and 2-d adaptive average pooling",
-               (("conv*", _macs), ("linear", _macs), ("batchnorm*", _fvcore_batchnorm),
+               (("conv*", _fvcore_conv), ("linear", _macs), ("batchnorm*", _fvcore_batchnorm),
                 ("groupnorm", _norm(5, 4, "affine")), ("layernorm", _norm(5, 4, "elementwise_affine")),
                 ("instancenorm*", _norm(5, 4, "affine")), ("upsample", _fvcore_upsample),
                 ("adaptiveavgpool2d", lambda l: l.inp))),
@@ -166,7 +171,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                "torch.nn.functional calls those modules make, so ReLU and pooling count twice",
                (("conv*", lambda l: l.macs + _bias_outputs(l)), ("linear", lambda l: l.macs + _bias_outputs(l)),
                 ("relu", _hooked_and_functional(lambda l: l.out)), ("elu", _hooked_and_functional(lambda l: l.out)),
-                ("gelu", _hooked_and_functional(lambda l: l.out)), ("silu", _hooked_and_functional(lambda l: l.out)),
+                ("gelu", _hooked_and_functional(lambda l: l.out)), ("silu", lambda l: l.out),
                 ("relu6", _hooked(lambda l: l.out)), ("leakyrelu", _hooked(lambda l: l.out)),
                 ("*pool*", _hooked_and_functional(lambda l: l.inp)), ("batchnorm*", _norm(2, 1, "affine")),
                 ("instancenorm*", _norm(2, 1, "affine")), ("groupnorm", _norm(2, 1, "affine")),

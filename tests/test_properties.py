@@ -1,7 +1,8 @@
 """Property-based differential tests: random layers and small DAGs, cnncalc against torch.
 
 For every generated case either both cnncalc and torch reject it, or every figure of every layer
-(shape, parameters, buffers, activations, MACs from FlopCounterMode) is equal.
+(shape, parameters, buffers, activations, MACs from FlopCounterMode) is equal, and so is every
+peer tool's count under its convention.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ torch = pytest.importorskip("torch")
 from cnncalc.verify.build import build_model  # noqa: E402
 from cnncalc.verify.measure import measure  # noqa: E402
 from conftest import compare  # noqa: E402
+from test_conventions import assert_peers_agree  # noqa: E402
 
 PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -55,7 +57,9 @@ def agree(data: dict) -> None:
     if ours is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compare(build_graph(data, "<generated>", {}))
+            graph = build_graph(data, "<generated>", {})
+            compare(graph)
+            assert_peers_agree(graph, "generated")
 
 
 sizes = st.integers(1, 12)

@@ -1,0 +1,108 @@
+"""Run the peer counters on a built model: totals, and per layer where the tool reports modules.
+
+Each runner returns a PeerCount; `layers[i]` is the count for the model's i-th layer. ptflops adds
+the functional calls it patches to its total only, so it has no per-layer figures.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .build import GraphModel
+
+PREFIX = "layers."
+
+
+@dataclass(frozen=True)
+class PeerCount:
+    tool: str
+    total: int
+    layers: tuple[int, ...] | None  # per layer in graph order, where the tool gives per-module counts
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The peers print tables, warnings and log lines; keep the terminal ours."""
+    logger = logging.getLogger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
+def _per_layer(model: GraphModel, counts: dict[str, float]) -> tuple[int, ...]:
+    return tuple(int(counts.get(f"{PREFIX}{i}", 0)) for i in range(len(model.layers)))
+
+
+def run_torch(model: GraphModel, x: torch.Tensor) -> PeerCount:
+    counter = FlopCounterMode(display=False, depth=None)
+    with counter, torch.no_grad():
+        model(x)
+    flops = {name.removeprefix("GraphModel."): sum(ops.values())
+             for name, ops in counter.get_flop_counts().items()}
+    return PeerCount("torch", counter.get_total_flops(), _per_layer(model, flops))
+
+
+def run_fvcore(model: GraphModel, x: torch.Tensor) -> PeerCount:
+    from fvcore.nn import FlopCountAnalysis
+
+    with _quiet():
+        analysis = FlopCountAnalysis(model, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        total = analysis.total()
+        by_module = analysis.by_module()
+    return PeerCount("fvcore", int(total), _per_layer(model, by_module))
+
+
+def run_torchinfo(model: GraphModel, x: torch.Tensor) -> PeerCount:
+    from torchinfo import summary
+
+    with _quiet():
+        stats = summary(model, input_data=x, verbose=0, device=x.device)
+    index = {id(layer): i for i, layer in enumerate(model.layers)}
+    layers = [0] * len(model.layers)
+    for info in stats.summary_list:
+        if id(info.module) in index:
+            layers[index[id(info.module)]] += info.macs
+    return PeerCount("torchinfo", int(stats.total_mult_adds), tuple(layers))
+
+
+def run_ptflops(model: GraphModel, x: torch.Tensor) -> PeerCount:
+    from ptflops import get_model_complexity_info
+
+    with _quiet():
+        macs, _ = get_model_complexity_info(model, tuple(x.shape[1:]), as_strings=False,
+                                            print_per_layer_stat=False, verbose=False,
+                                            input_constructor=lambda shape: x)
+    return PeerCount("ptflops", int(macs), None)
+
+
+def run_thop(model: GraphModel, x: torch.Tensor) -> PeerCount:
+    from thop import profile
+
+    with _quiet():
+        total, _, tree = profile(model, inputs=(x,), verbose=False, ret_layer_info=True)
+    children = tree.get("layers", (0, 0, {}))[2]
+    counts = {f"{PREFIX}{name}": ops for name, (ops, _, _) in children.items()}
+    return PeerCount("thop", int(total), _per_layer(model, counts))
+
+
+RUNNERS = {"torch": run_torch, "fvcore": run_fvcore, "torchinfo": run_torchinfo, "ptflops": run_ptflops,
+           "thop": run_thop}
+MODULES = {"torch": "torch", "fvcore": "fvcore", "torchinfo": "torchinfo", "ptflops": "ptflops",
+           "thop": "thop"}
+
+
+def installed() -> list[str]:
+    return [tool for tool, module in MODULES.items() if importlib.util.find_spec(module)]

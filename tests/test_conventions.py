@@ -1,0 +1,78 @@
+"""Each counting convention equals its peer tool exactly: on the published measurements of
+torchvision's models, and by running the tool itself on every zoo model and every layer kind."""
+from __future__ import annotations
+
+import pytest
+
+from cnncalc.conventions import CONVENTIONS
+from cnncalc.errors import SpecError
+from cnncalc.figures import analyze
+from cnncalc.zoo import load_model
+from conftest import ZOO, one_layer, peer_table
+from layers.test_kinds_vs_torch import CASES
+
+PEERS = peer_table()
+COLUMNS = {"fvcore": "fvcore", "torch": "torch_flop_counter", "torchinfo": "torchinfo_mult_adds",
+           "ptflops": "ptflops_macs", "thop": "thop_macs"}
+TOOLS = list(COLUMNS)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("model", sorted(PEERS))
+def test_equals_published_peer_measurement(model, tool):
+    # shared/reference/peer_tools_measured.tsv: each tool run on torchvision's own model
+    assert analyze(load_model(model), convention_name=tool).totals.ops == PEERS[model][COLUMNS[tool]]
+
+
+def small_input(graph):
+    """A smaller input where the model stays valid, so running five tools on the zoo stays quick."""
+    for size in (96, 128, 160):
+        if graph.input_shape[1] <= size:
+            break
+        try:
+            smaller = graph.with_input((graph.input_shape[0], size, size))
+            analyze(smaller)
+            return smaller
+        except SpecError:
+            continue
+    return graph
+
+
+def assert_peers_agree(graph, name: str) -> None:
+    torch = pytest.importorskip("torch")
+    from cnncalc.verify.build import build_model
+    from cnncalc.verify.peers import RUNNERS, installed
+
+    model = build_model(graph)
+    x = torch.randn(1, *graph.input_shape)
+    for tool in installed():
+        count = RUNNERS[tool](model, x)
+        report = analyze(graph, convention_name=tool)
+        if count.layers is not None:
+            for row, theirs in zip(report.layers[1:], count.layers):
+                assert row.ops == theirs, f"{name}: {tool}: layer {row.name}: cnncalc {row.ops} != {theirs}"
+        assert report.totals.ops == count.total, f"{name}: {tool} total"
+
+
+@pytest.mark.parametrize("model", ZOO)
+def test_peer_tools_on_every_zoo_model(model):
+    assert_peers_agree(small_input(load_model(model)), model)
+
+
+# Layer/tool pairs a tool cannot count at all (it crashes or returns fractions), with the reason.
+UNCOUNTABLE = {
+    ("softmax", "thop"): "thop indexes x.size()[m.dim] and fails on dim=None",
+}
+
+
+@pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_peer_tools_on_every_layer_kind(kind, args, shape):
+    graph = one_layer(kind, args, shape)
+    if kind == "softmax" and (args or {}).get("dim") is None:
+        pytest.skip(UNCOUNTABLE[("softmax", "thop")])
+    assert_peers_agree(graph, kind)
+
+
+def test_every_convention_is_documented():
+    assert set(CONVENTIONS) == {"torchvision", *TOOLS}
+    assert all(c.source for c in CONVENTIONS.values())
