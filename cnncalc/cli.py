@@ -89,20 +89,24 @@ def table(
     explain: bool = typer.Option(False, "--explain", help="Show each row's formulas with numbers."),
     convention: str = typer.Option("torchvision", "--convention", "-c",
                                    help="Count ops as torchvision, torch, fvcore, torchinfo, ptflops or thop."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam: training memory."),
     settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead."),
 ) -> None:
     """Per-layer shapes, parameters, MACs and memory of MODEL, and the totals."""
     def action() -> None:
         from .figures import analyze, collapse
+        from .memory import memory
         from .render import FORMATS, render
 
         if fmt not in FORMATS:
             raise SpecError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")
-        report = analyze(load_graph(model, settings, input), batch, dtype, explain, convention)
+        graph = load_graph(model, settings, input)
+        report = analyze(graph, batch, dtype, explain, convention)
+        memory_figures = memory(graph, report, optimizer)
         if depth is not None:
             report = collapse(report, depth)
-        write_output(render(report, fmt, terminal_width()), output)
+        write_output(render(report, fmt, terminal_width(), memory_figures), output)
     guarded(action)
 
 
@@ -143,6 +147,53 @@ def show(model: str = MODEL) -> None:
         if variant:
             typer.echo(f"# {model} is the variant '{variant}' of {path.name}", err=True)
         sys.stdout.write(path.read_text(encoding="utf-8"))
+    guarded(action)
+
+
+@app.command()
+def verify(
+    model: str = MODEL,
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or mps."),
+    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256."),
+    batch: int = typer.Option(1, "--batch", help="Batch size of the forward passes."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16 or float64."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam for the training step."),
+    reference: Optional[str] = typer.Option(None, "--reference",
+                                            help="torchvision: also compare with torchvision's own model."),
+    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead."),
+) -> None:
+    """Build MODEL in PyTorch, run it, and check every figure against torch and the peer tools."""
+    def action() -> None:
+        if fmt not in ("table", "json"):
+            raise SpecError(f"--format must be table or json, got '{fmt}'")
+        graph = load_graph(model, settings, input)
+        from .verify import require_torch
+
+        require_torch()
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        from .memory import OPTIMIZER_STATES
+        from .verify.check import check_device, verify as run_verify
+        from .verify.memory import check_memory
+        from .verify.report import render_json, render_table
+
+        check_device(device)
+        if optimizer not in OPTIMIZER_STATES:
+            raise SpecError(f"unknown optimizer '{optimizer}' (choose from {', '.join(OPTIMIZER_STATES)})")
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True,
+                      console=Console(stderr=True)) as progress:
+            task = progress.add_task(f"verifying {graph.name}", total=None)
+            result = run_verify(graph, device, batch, dtype,
+                                step=lambda what: progress.update(task, description=f"{graph.name}: {what}"),
+                                memory=lambda *args: check_memory(*args, optimizer=optimizer),
+                                reference=reference)
+        text = render_json(result) if fmt == "json" else render_table(result, terminal_width())
+        write_output(text, output)
+        if result.failed:
+            raise typer.Exit(1)
     guarded(action)
 
 

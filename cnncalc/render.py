@@ -4,9 +4,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import asdict
 
 from .conventions import DEFAULT
-from .figures import LayerFigures, Report
+from .figures import DTYPE_BYTES, LayerFigures, Report
+from .memory import OPTIMIZER_STATES, Memory
 from .layers.registry import format_shape
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -24,31 +26,39 @@ def human(value: int, unit: str = "") -> str:
     return f"{value} {unit}".rstrip() if unit else str(value)
 
 
-def to_dict(report: Report) -> dict:
+def to_dict(report: Report, memory: Memory | None = None) -> dict:
     layers = []
+    size = DTYPE_BYTES[report.dtype]
+    states = OPTIMIZER_STATES[memory.optimizer] if memory else 0
     for row in report.layers:
         item = {key: getattr(row, key) for key in LAYER_KEYS}
         item.update(inputs=list(row.inputs), output_shape=list(row.output_shape),
                     trainable_params=row.trainable_params, allocates=row.allocates,
                     dropped=list(row.dropped), line=row.line,
-                    block=row.scopes[-1].name if row.scopes else None)
+                    block=row.scopes[-1].name if row.scopes else None,
+                    param_bytes=row.params * size, gradient_bytes=row.trainable_params * size,
+                    optimizer_bytes=row.trainable_params * size * states)
         if row.explain:
             item["explain"] = list(row.explain)
         layers.append(item)
     totals = {key: getattr(report.totals, key) for key in TOTAL_KEYS}
+    if memory:
+        totals["memory"] = asdict(memory)
     return {"model": report.model, "input": list(report.input_shape), "batch": report.batch,
             "dtype": report.dtype, "layers": layers, "totals": totals}
 
 
-def render(report: Report, fmt: str, width: int | None = None) -> str:
+def render(report: Report, fmt: str, width: int | None = None, memory: Memory | None = None) -> str:
     if fmt == "table":
         explained = any(row.explain for row in report.layers)
-        return render_explained(report) if explained else render_table(report, width)
-    return {"json": render_json, "csv": render_csv, "markdown": render_markdown}[fmt](report)
+        return render_explained(report, memory) if explained else render_table(report, width, memory)
+    if fmt == "json":
+        return render_json(report, memory)
+    return {"csv": render_csv, "markdown": render_markdown}[fmt](report)
 
 
-def render_json(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2) + "\n"
+def render_json(report: Report, memory: Memory | None = None) -> str:
+    return json.dumps(to_dict(report, memory), indent=2) + "\n"
 
 
 def render_csv(report: Report) -> str:
@@ -81,7 +91,7 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_table(report: Report, width: int | None = None) -> str:
+def render_table(report: Report, width: int | None = None, memory: Memory | None = None) -> str:
     from rich.console import Console, Group
     from rich.panel import Panel
     from rich.table import Table
@@ -98,11 +108,11 @@ def render_table(report: Report, width: int | None = None) -> str:
     for row in report.layers:
         _open_blocks(table, row, open_scopes, report)
         indent = "  " * len(row.scopes)
-        memory = human(row.activation_bytes, "B") if row.allocates else "(shared)"
+        stored = human(row.activation_bytes, "B") if row.allocates else "(shared)"
         shape = format_shape(row.output_shape) + (" ⚠" if any(row.dropped) else "")
         table.add_row(Text(indent + _short_name(row) + _joins(row)), Text(row.kind), shape,
-                      _count(row.params), _count(row.macs if convention == DEFAULT else row.ops), memory)
-    totals = _totals_text(report)
+                      _count(row.params), _count(row.macs if convention == DEFAULT else row.ops), stored)
+    totals = _totals_text(report, memory)
     console = Console(file=io.StringIO(), width=width or 100, force_terminal=False, color_system=None,
                       highlight=False)
     console.print(Group(table, Panel(totals, title=f"{report.model} totals", expand=False)))
@@ -112,7 +122,7 @@ def render_table(report: Report, width: int | None = None) -> str:
     return text + "".join(n + "\n" for n in notes)
 
 
-def render_explained(report: Report) -> str:
+def render_explained(report: Report, memory: Memory | None = None) -> str:
     """The --explain listing: each layer's figures, then its formulas with the numbers put in."""
     out = []
     for row in report.layers:
@@ -120,7 +130,7 @@ def render_explained(report: Report) -> str:
         out.append(f"{row.name}  [{row.kind}]{inputs}  → {format_shape(row.output_shape)}   "
                    f"params {row.params:,}   MACs {row.macs:,}")
         out.extend(f"    {line}" for line in row.explain)
-    return "\n".join(out) + "\n\n" + _totals_text(report) + "\n"
+    return "\n".join(out) + "\n\n" + _totals_text(report, memory) + "\n"
 
 
 def _short_name(row: LayerFigures) -> str:
@@ -161,7 +171,7 @@ def _dropped(row: LayerFigures) -> str:
     return "/".join(str(d) for d in row.dropped)
 
 
-def _totals_text(report: Report) -> str:
+def _totals_text(report: Report, memory: Memory | None = None) -> str:
     t = report.totals
     frozen = f" ({t.trainable_params:,} trainable)" if t.trainable_params != t.params else ""
     lines = [
@@ -175,5 +185,9 @@ def _totals_text(report: Report) -> str:
     ]
     if t.convention != DEFAULT:
         lines.append((f"{t.convention} ops", f"{t.ops:,} ({human(t.ops)})"))
+    if memory:
+        lines.append(("peak inference", f"{memory.peak_inference_bytes:,} B ({human(memory.peak_inference_bytes, 'B')})"))
+        lines.append((f"training step ({memory.optimizer})",
+                      f"{memory.training_bytes:,} B ({human(memory.training_bytes, 'B')})"))
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)

@@ -26,7 +26,7 @@ def test_equals_published_peer_measurement(model, tool):
 
 def small_input(graph):
     """A smaller input where the model stays valid, so running five tools on the zoo stays quick."""
-    for size in (96, 128, 160):
+    for size in (96, 128, 160, 188):
         if graph.input_shape[1] <= size:
             break
         try:

@@ -1,7 +1,7 @@
 """Joins of several branches: add and mul (broadcasting), concat, and crop for U-Net skips."""
 from __future__ import annotations
 
-from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, register
+from .registry import Arg, Calc, LayerError, Shape, always, any_int, dim_index, format_shape, register
 
 
 def broadcast(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -35,7 +35,7 @@ def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1:]))
 
 
-@register("crop", family="join", arity=2)
+@register("crop", family="join", arity=2, aliases=always)  # a slice: a view of its source
 def crop(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Center-crop the first input's spatial dims to the second's (U-Net's skip connections)."""
     source, target = shapes

@@ -77,11 +77,17 @@ class GraphModel(nn.Module):
         self.names = [node.name for node in graph.nodes]
         self.inputs = [node.inputs for node in graph.nodes]
         self.layers = nn.ModuleList(modules)
+        last_use = {name: index for index, node in enumerate(graph.nodes) for name in node.inputs}
+        # drop each tensor after its last consumer, as a hand-written forward() lets locals go
+        self.release = [[name for name in set(node.inputs) if last_use[name] == index]
+                        for index, node in enumerate(graph.nodes)]
 
     def forward(self, x):
         values = {INPUT: x}
-        for name, inputs, layer in zip(self.names, self.inputs, self.layers):
+        for name, inputs, layer, done in zip(self.names, self.inputs, self.layers, self.release):
             values[name] = layer(*(values[i] for i in inputs))
+            for finished in done:
+                del values[finished]
         return values[self.names[-1]]
 
 

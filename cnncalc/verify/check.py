@@ -1,0 +1,137 @@
+"""Compare cnncalc's figures with what torch and the peer tools measure on the built model."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from ..errors import SpecError
+from ..figures import Report, analyze
+from ..graph import Graph
+from ..layers import REGISTRY
+from .build import build_model
+from .measure import measure
+from .peers import RUNNERS, installed
+
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+                "float64": torch.float64}
+LAYER_FIGURES = ("output_shape", "params", "buffers", "activations")
+
+
+@dataclass(frozen=True)
+class Check:
+    layer: str            # a layer's name, or "total"
+    figure: str           # output_shape, params, ..., or "<tool> ops"
+    expected: Any         # cnncalc
+    measured: Any         # torch or the peer tool
+    formula: str = ""     # how cnncalc got `expected`, shown when they differ
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.measured
+
+
+@dataclass(frozen=True)
+class Verification:
+    model: str
+    device: str
+    input_shape: tuple[int, ...]
+    batch: int
+    dtype: str
+    peers: tuple[str, ...]
+    checks: tuple[Check, ...]
+    memory: tuple = field(default=())
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.ok) + tuple(m for m in self.memory if not m.ok)
+
+    @property
+    def count(self) -> int:
+        return len(self.checks) + len(self.memory)
+
+
+def check_device(device: str) -> None:
+    """A device torch can use here, or a one-line error (exit 2)."""
+    kind, _, index = device.partition(":")
+    if kind == "cpu" and not index:
+        return
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise SpecError(f"--device {device}: no CUDA GPU is available to torch on this machine")
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            raise SpecError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        return
+    if kind == "mps" and not index:
+        if not torch.backends.mps.is_available():
+            raise SpecError("--device mps: the MPS backend is not available on this machine")
+        return
+    raise SpecError(f"--device must be cpu, cuda, cuda:N or mps, got '{device}'")
+
+
+def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str = "float32",
+           step: Callable[[str], None] = lambda what: None, memory: Callable | None = None,
+           reference: str | None = None) -> Verification:
+    """Build the model, run it, and check every figure; `step` reports progress."""
+    check_device(device)
+    if dtype not in TORCH_DTYPES:
+        raise SpecError(f"verify runs float dtypes ({', '.join(TORCH_DTYPES)}), not '{dtype}'")
+    reports = {tool: analyze(graph, batch, dtype, convention_name=tool) for tool in installed()}
+    report = analyze(graph, batch, dtype)
+    step("building the model")
+    model = build_model(graph, device, TORCH_DTYPES[dtype])
+    step("forward pass with hooks")
+    measured = measure(model, graph.input_shape, batch, device, TORCH_DTYPES[dtype])
+    checks = list(_layer_checks(graph, report, measured))
+    checks += _total_checks(report, model)
+    x = torch.randn(batch, *graph.input_shape, device=device, dtype=TORCH_DTYPES[dtype])
+    for tool, tool_report in reports.items():
+        step(f"counting with {tool}")
+        checks += _peer_checks(tool, tool_report, RUNNERS[tool](model, x))
+    if reference == "torchvision":
+        from .reference import reference_checks
+        step("comparing with torchvision's model")
+        checks += reference_checks(graph, report)
+    elif reference is not None:
+        raise SpecError(f"--reference knows torchvision only, got '{reference}'")
+    memory_checks = memory(graph, model, report, step) if memory else ()
+    return Verification(graph.name, device, graph.input_shape, batch, dtype, tuple(reports), tuple(checks),
+                        tuple(memory_checks))
+
+
+def _formula(graph: Graph, report: Report, index: int) -> str:
+    node, row = graph.nodes[index], report.layers[index + 1]
+    kind = REGISTRY[node.kind]
+    if not kind.explain:
+        return ""
+    shapes = {r.name: r.output_shape for r in report.layers}
+    from ..layers.registry import Calc
+    calc = Calc(row.output_shape, row.weights, row.biases, row.buffers, row.macs // report.batch, row.dropped)
+    return "; ".join(kind.explain(tuple(shapes[i] for i in node.inputs), node.args, calc))
+
+
+def _layer_checks(graph: Graph, report: Report, measured):
+    for index, (row, theirs) in enumerate(zip(report.layers[1:], measured)):
+        for figure in LAYER_FIGURES:
+            ours, torch_value = getattr(row, figure), getattr(theirs, figure)
+            yield Check(row.name, figure, ours, torch_value,
+                        _formula(graph, report, index) if ours != torch_value else "")
+
+
+def _total_checks(report: Report, model) -> list[Check]:
+    params = list(model.parameters())
+    totals = report.totals
+    return [Check("total", "params", totals.params, sum(p.numel() for p in params)),
+            Check("total", "trainable_params", totals.trainable_params,
+                  sum(p.numel() for p in params if p.requires_grad)),
+            Check("total", "buffers", totals.buffers, sum(b.numel() for b in model.buffers()))]
+
+
+def _peer_checks(tool: str, report: Report, count) -> list[Check]:
+    figure = f"{tool} ops"
+    checks = []
+    if count.layers is not None:
+        checks += [Check(row.name, figure, row.ops, theirs) for row, theirs in zip(report.layers[1:], count.layers)]
+    checks.append(Check("total", figure, report.totals.ops, count.total))
+    return checks

@@ -1,0 +1,137 @@
+"""Measure memory with torch: CUDA's allocator where there is a GPU, a live-tensor tracker on CPU."""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from ..memory import memory as predict
+
+TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class MemoryCheck:
+    figure: str
+    predicted: int
+    measured: int
+
+    @property
+    def ratio(self) -> float:
+        return self.measured / self.predicted if self.predicted else float("inf")
+
+    @property
+    def ok(self) -> bool:
+        return abs(self.ratio - 1) <= TOLERANCE
+
+    def as_dict(self) -> dict:
+        return {"figure": self.figure, "predicted": self.predicted, "measured": self.measured,
+                "ratio": round(self.ratio, 4), "ok": self.ok}
+
+
+class LiveTensorBytes(TorchDispatchMode):
+    """Bytes of tensor storages alive while active, and their high-water mark."""
+
+    def __init__(self, *pinned: torch.Tensor):
+        super().__init__()
+        self.storages: dict[int, list[int]] = {}  # data_ptr → [bytes, live tensors]
+        self.current = self.peak = 0
+        for tensor in pinned:  # alive before and after: the input, parameters, buffers
+            self._track(tensor, finalize=False)
+
+    def _track(self, tensor: torch.Tensor, finalize: bool = True) -> None:
+        storage = tensor.untyped_storage()
+        key = storage.data_ptr()
+        entry = self.storages.get(key)
+        if entry is None:
+            entry = self.storages[key] = [storage.nbytes(), 0]
+            self.current += entry[0]
+            self.peak = max(self.peak, self.current)
+        entry[1] += 1
+        if finalize:
+            weakref.finalize(tensor, self._release, key)
+
+    def _release(self, key: int) -> None:
+        entry = self.storages.get(key)
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self.storages[key]
+                self.current -= entry[0]
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for item in tree_flatten(out)[0]:
+            if isinstance(item, torch.Tensor) and item.device.type != "meta":
+                self._track(item)
+        return out
+
+
+def _measure(run, model, x) -> int:
+    device = x.device
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        run()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device)
+    tracker = LiveTensorBytes(x, *model.parameters(), *model.buffers(), *_states(run))
+    with tracker:
+        run()
+    return tracker.peak
+
+
+def _states(run) -> list[torch.Tensor]:
+    optimizer = getattr(run, "optimizer", None)
+    if optimizer is None:
+        return []
+    return [t for state in optimizer.state.values() for t in state.values() if isinstance(t, torch.Tensor)]
+
+
+def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[MemoryCheck]:
+    """Peak of an inference forward pass, and of a steady-state training step (its second).
+
+    Training runs at batch 2 or more: BatchNorm cannot train on one value per channel."""
+    from ..figures import analyze
+
+    predicted = predict(graph, report, optimizer)
+    train_report = report if report.batch > 1 else analyze(graph, 2, report.dtype)
+    trained = predict(graph, train_report, optimizer)
+    parameter = next(model.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    x = torch.randn(report.batch, *graph.input_shape, device=device, dtype=dtype)
+    step("measuring inference memory")
+
+    def infer():
+        with torch.no_grad():
+            model(x)
+    inference = _measure(infer, model, x)
+
+    step("measuring a training step")
+    model.train()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizers = {"sgd": lambda: torch.optim.SGD(trainable, lr=0.01),
+                  "momentum": lambda: torch.optim.SGD(trainable, lr=0.01, momentum=0.9),
+                  "adam": lambda: torch.optim.Adam(trainable, foreach=False)}
+    opt = optimizers[optimizer]() if trainable else None
+
+    x_train = torch.randn(train_report.batch, *graph.input_shape, device=device, dtype=dtype)
+
+    def train():
+        if opt:
+            opt.zero_grad(set_to_none=False)  # steady state: gradients stay allocated between steps
+        out = model(x_train)
+        out.float().sum().backward()
+        if opt:
+            opt.step()
+    train.optimizer = opt
+    train()  # the first step allocates gradients and optimizer state
+    training = _measure(train, model, x_train)
+    model.eval()
+    return [MemoryCheck("peak inference memory", predicted.peak_inference_bytes, inference),
+            MemoryCheck(f"training step memory ({optimizer}, batch {train_report.batch})",
+                        trained.training_bytes, training)]
