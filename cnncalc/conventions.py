@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 from .errors import SpecError
@@ -53,11 +54,17 @@ class Convention:
     source: str                  # the tool and call it reproduces
     rules: tuple[tuple[str, Rule], ...]  # first matching kind pattern wins
 
+    def rule(self, kind: str) -> Rule | None:
+        return _rule(self, kind)
+
     def ops(self, layer: LayerOps) -> int:
-        for pattern, rule in self.rules:
-            if fnmatch.fnmatchcase(layer.kind, pattern):
-                return int(rule(layer))
-        return 0
+        rule = self.rule(layer.kind)
+        return int(rule(layer)) if rule else 0
+
+
+@lru_cache(maxsize=None)
+def _rule(convention: Convention, kind: str) -> Rule | None:
+    return next((rule for pattern, rule in convention.rules if fnmatch.fnmatchcase(kind, pattern)), None)
 
 
 def _macs(layer: LayerOps) -> int:

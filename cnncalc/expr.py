@@ -68,7 +68,10 @@ def substitute(value: Any, env: Mapping[str, Any]) -> Any:
             return evaluate(whole.group(1) or whole.group(2), env)
         return _PART.sub(lambda m: str(evaluate(m.group(1) or m.group(2), env)), value)
     if isinstance(value, list):
-        return [substitute(v, env) for v in value]
+        return [substitute(v, env) if isinstance(v, _NESTED) else v for v in value]
     if isinstance(value, dict):
-        return {k: substitute(v, env) for k, v in value.items()}
+        return {k: substitute(v, env) if isinstance(v, _NESTED) else v for k, v in value.items()}
     return value
+
+
+_NESTED = (str, list, dict)

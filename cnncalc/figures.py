@@ -74,11 +74,15 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
     rows = [LayerFigures(INPUT, INPUT, (), graph.input_shape, 0, 0, 0, 0, 0, count, count * size, 0, 0,
                          True, explain=_memory_line(graph.input_shape, True) if explain else ())]
     shapes = {INPUT: graph.input_shape}
+    calculated: dict = {}  # repeated blocks: the same kind, arguments and input shapes
     for node in graph.nodes:
         kind = REGISTRY[node.kind]
         in_shapes = tuple(shapes[name] for name in node.inputs)
         try:
-            calc = kind.calculate(in_shapes, node.args)
+            key = (node.kind, tuple(node.args.values()), in_shapes)
+            calc = calculated.get(key)
+            if calc is None:
+                calc = calculated[key] = kind.calculate(in_shapes, node.args)
         except LayerError as error:
             used = f" (in a block used at line {node.used_at})" if node.used_at else ""
             raise SpecError(f"{error} (input {', '.join(format_shape(s) for s in in_shapes)}){used}",
@@ -91,8 +95,9 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
         if explain:
             lines = tuple(kind.explain(in_shapes, node.args, calc) if kind.explain else ())
             lines += _memory_line(calc.output_shape, allocates)
-        ops = counting.ops(LayerOps(node.kind, node.args, in_shapes[0], calc.output_shape, batch,
-                                    calc.macs * batch, calc.weights, calc.biases, node.functional))
+        rule = counting.rule(node.kind)
+        ops = int(rule(LayerOps(node.kind, node.args, in_shapes[0], calc.output_shape, batch, calc.macs * batch,
+                                calc.weights, calc.biases, node.functional))) if rule else 0
         rows.append(LayerFigures(
             node.name, node.kind, node.inputs, calc.output_shape, calc.weights, calc.biases, params,
             0 if node.frozen else params, calc.buffers, activations, activations * size,

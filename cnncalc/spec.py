@@ -157,7 +157,7 @@ class _Expander:
 
     def entry(self, entry: Any, line: int | None, context: _Context, previous: Any, position: int):
         kind, value, meta = self._split(entry, line, context)
-        repeat = self.evaluate(meta.get("repeat", 1), context.env, "repeat", line, context)
+        repeat = self.evaluate(meta["repeat"], context.env, "repeat", line, context) if "repeat" in meta else 1
         if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:
             raise self.error(f"repeat must be a whole number ≥ 0, got {repeat!r}", line, None, context)
         named, counter = meta.get("name"), str(meta.get("index", "i"))
@@ -167,10 +167,10 @@ class _Expander:
             full = context.prefix + str(named)
             group = context.child(full + ".", context.env, Scope(full, f"{kind}×{repeat}"), previous, None)
         for index in range(repeat):
-            env = {**context.env, counter: index}
-            if not self.evaluate(meta.get("when", True), env, "when", line, context):
+            env = {**context.env, counter: index} if "repeat" in meta or "index" in meta else context.env
+            if "when" in meta and not self.evaluate(meta["when"], env, "when", line, context):
                 continue
-            frozen = bool(self.evaluate(meta.get("frozen", False), env, "frozen", line, context))
+            frozen = "frozen" in meta and bool(self.evaluate(meta["frozen"], env, "frozen", line, context))
             name = None if named is None else str(self.evaluate(named, env, "name", line, context))
             if kind == GROUP and name is None:  # an unnamed group splices in place, like `layers += [...]`
                 spliced = replace(context, env=env, frozen=context.frozen or frozen)

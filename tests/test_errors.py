@@ -97,3 +97,12 @@ def test_vgg16_at_16_pixels_names_the_failing_pool(tmp_path):
     result = run_cli("table", "vgg16", "--input", "3x16x16")
     assert "larger than the padded input 1×1" in result.stderr
     assert textwrap.dedent(result.stderr).count("\n") == 1
+
+
+def test_checked_arguments_are_not_confused_across_types(tmp_path):
+    # True == 1 in Python: a cache of checked arguments must still reject `kernel_size: true`
+    spec = tmp_path / "types.yaml"
+    spec.write_text("input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 1}\n"
+                    "  - conv2d: {out_channels: 4, kernel_size: true}\n")
+    result = run_cli("table", str(spec))
+    assert result.returncode == 2 and "kernel_size: expected an integer, got True" in result.stderr

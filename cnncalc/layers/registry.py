@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 from ..errors import LayerError
@@ -45,29 +46,46 @@ class LayerKind:
     explain: Callable[[tuple[Shape, ...], dict, Calc], list[str]] | None = None
 
     def normalize(self, given: dict) -> dict:
-        """Check the arguments written in a spec and fill in PyTorch's defaults."""
-        known = {arg.name: arg for arg in self.args}
+        """Check the arguments written in a spec and fill in PyTorch's defaults.
+
+        Repeated blocks give the same arguments many times: those are checked once."""
+        try:
+            key = (self.name, tuple((name, type(value), value) for name, value in given.items()))
+            return _NORMALIZED[key]
+        except TypeError:  # a list among the values: not hashable, check it every time
+            return self._normalize(given)
+        except KeyError:
+            _NORMALIZED[key] = self._normalize(given)
+            return _NORMALIZED[key]
+
+    def _normalize(self, given: dict) -> dict:
+        defaults = self.defaults
         for name in given:
-            if name not in known:
-                close = difflib.get_close_matches(name, known, n=1)
+            if name not in defaults:
+                close = difflib.get_close_matches(name, defaults, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                valid = f"; valid: {', '.join(known)}" if known and not close else ""
+                valid = f"; valid: {', '.join(defaults)}" if defaults and not close else ""
                 raise LayerError(f"{self.name} has no argument '{name}'{hint}{valid}")
-        args = {}
+        args = dict(defaults)
         for arg in self.args:
             if arg.name in given:
                 try:
                     args[arg.name] = arg.check(given[arg.name], self.spatial_dims)
                 except LayerError as error:
                     raise LayerError(f"{self.name}: {arg.name}: {error}") from None
-            elif arg.default is REQUIRED:
+            elif args[arg.name] is REQUIRED:
                 raise LayerError(f"{self.name} needs argument '{arg.name}'")
-            else:  # defaults go through the check too, so `stride: 1` becomes (1, 1)
-                args[arg.name] = arg.default if arg.default is None else arg.check(arg.default, self.spatial_dims)
         return args
+
+    @cached_property
+    def defaults(self) -> dict:
+        """PyTorch's defaults, checked once, so `stride: 1` is already (1, 1)."""
+        return {arg.name: arg.default if arg.default in (None, REQUIRED) else arg.check(arg.default, self.spatial_dims)
+                for arg in self.args}
 
 
 REGISTRY: dict[str, LayerKind] = {}
+_NORMALIZED: dict = {}  # (kind, given items) → normalized arguments; treated as read-only
 
 
 def register(*names: str, family: str, args: tuple[Arg, ...] = (), torch: str | None = None,
