@@ -90,6 +90,7 @@ def table(
     convention: str = typer.Option("torchvision", "--convention", "-c",
                                    help="Count ops as torchvision, torch, fvcore, torchinfo, ptflops or thop."),
     optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam: training memory."),
+    columns: List[str] = typer.Option([], "--columns", help="Extra columns: rf (receptive field)."),
     settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead."),
 ) -> None:
@@ -101,12 +102,47 @@ def table(
 
         if fmt not in FORMATS:
             raise SpecError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")
+        unknown = set(columns) - {"rf"}
+        if unknown:
+            raise SpecError(f"--columns knows rf only, got {', '.join(sorted(unknown))}")
         graph = load_graph(model, settings, input)
         report = analyze(graph, batch, dtype, explain, convention)
         memory_figures = memory(graph, report, optimizer)
+        fields = None
+        if "rf" in columns:
+            from .rf import receptive_fields
+            fields = receptive_fields(graph, report)
         if depth is not None:
             report = collapse(report, depth)
-        write_output(render(report, fmt, terminal_width(), memory_figures), output)
+            fields = fields and {row.name: fields.get(row.name) or _last_field(fields, row) for row in report.layers}
+        write_output(render(report, fmt, terminal_width(), memory_figures, fields), output)
+    guarded(action)
+
+
+def _last_field(fields: dict, row):
+    """A collapsed block's field is its last layer's."""
+    return [field for name, field in fields.items() if name.startswith(row.name + ".")][-1]
+
+
+@app.command()
+def rf(
+    model: str = MODEL,
+    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead."),
+) -> None:
+    """Receptive field of every layer: size, effective stride and padding, alignment of joins."""
+    def action() -> None:
+        from .figures import analyze
+        from .render import render_rf
+        from .rf import receptive_fields
+
+        if fmt not in ("table", "json"):
+            raise SpecError(f"--format must be table or json, got '{fmt}'")
+        graph = load_graph(model, settings, input)
+        report = analyze(graph)
+        write_output(render_rf(report, receptive_fields(graph, report), fmt, terminal_width()), output)
     guarded(action)
 
 

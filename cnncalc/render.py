@@ -48,10 +48,11 @@ def to_dict(report: Report, memory: Memory | None = None) -> dict:
             "dtype": report.dtype, "layers": layers, "totals": totals}
 
 
-def render(report: Report, fmt: str, width: int | None = None, memory: Memory | None = None) -> str:
+def render(report: Report, fmt: str, width: int | None = None, memory: Memory | None = None,
+           fields: dict | None = None) -> str:
     if fmt == "table":
         explained = any(row.explain for row in report.layers)
-        return render_explained(report, memory) if explained else render_table(report, width, memory)
+        return render_explained(report, memory) if explained else render_table(report, width, memory, fields)
     if fmt == "json":
         return render_json(report, memory)
     return {"csv": render_csv, "markdown": render_markdown}[fmt](report)
@@ -91,7 +92,41 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_table(report: Report, width: int | None = None, memory: Memory | None = None) -> str:
+def render_rf(report: Report, fields: dict, fmt: str, width: int | None = None) -> str:
+    """The `rf` command: receptive field size, effective stride and padding per layer and axis."""
+    from .rf import describe, number
+
+    if fmt == "json":
+        layers = [{"name": row.name, "kind": row.kind, "size": [number(v) for v in fields[row.name].size],
+                   "stride": [number(v) for v in fields[row.name].stride],
+                   "padding": [number(v) for v in fields[row.name].padding],
+                   "aligned": fields[row.name].aligned, "whole_input": fields[row.name].whole}
+                  for row in report.layers]
+        return json.dumps({"model": report.model, "input": list(report.input_shape), "layers": layers},
+                          indent=2) + "\n"
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("Layer", min_width=24, overflow="fold")
+    for title in ("Kind", "Output", "RF size", "stride", "padding"):
+        table.add_column(title, justify="left" if title in ("Kind", "Output") else "right", no_wrap=True)
+    open_scopes: list[str] = []
+    for row in report.layers:
+        field = fields[row.name]
+        _open_blocks(table, row, open_scopes, report)
+        table.add_row(Text("  " * len(row.scopes) + _short_name(row) + _joins(row)), Text(row.kind),
+                      format_shape(row.output_shape), describe(field),
+                      "×".join(str(number(v)) for v in field.stride),
+                      "×".join(str(number(v)) for v in field.padding))
+    console = Console(file=io.StringIO(), width=width or 100, color_system=None, highlight=False)
+    console.print(table)
+    return console.file.getvalue()
+
+
+def render_table(report: Report, width: int | None = None, memory: Memory | None = None,
+                 fields: dict | None = None) -> str:
     from rich.console import Console, Group
     from rich.panel import Panel
     from rich.table import Table
@@ -102,7 +137,7 @@ def render_table(report: Report, width: int | None = None, memory: Memory | None
     ops_title = "MACs" if convention == DEFAULT else f"{convention} ops"
     table.add_column("Layer", min_width=24, overflow="fold")
     for title, justify in (("Kind", "left"), ("Output", "left"), ("Params", "right"), (ops_title, "right"),
-                           ("Memory", "right")):
+                           ("Memory", "right")) + ((("RF", "right"),) if fields else ()):
         table.add_column(title, justify=justify, no_wrap=True)
     open_scopes: list[str] = []
     for row in report.layers:
@@ -110,8 +145,9 @@ def render_table(report: Report, width: int | None = None, memory: Memory | None
         indent = "  " * len(row.scopes)
         stored = human(row.activation_bytes, "B") if row.allocates else "(shared)"
         shape = format_shape(row.output_shape) + (" ⚠" if any(row.dropped) else "")
+        rf_cell = (_rf_cell(fields[row.name]),) if fields else ()
         table.add_row(Text(indent + _short_name(row) + _joins(row)), Text(row.kind), shape,
-                      _count(row.params), _count(row.macs if convention == DEFAULT else row.ops), stored)
+                      _count(row.params), _count(row.macs if convention == DEFAULT else row.ops), stored, *rf_cell)
     totals = _totals_text(report, memory)
     console = Console(file=io.StringIO(), width=width or 100, force_terminal=False, color_system=None,
                       highlight=False)
@@ -131,6 +167,13 @@ def render_explained(report: Report, memory: Memory | None = None) -> str:
                    f"params {row.params:,}   MACs {row.macs:,}")
         out.extend(f"    {line}" for line in row.explain)
     return "\n".join(out) + "\n\n" + _totals_text(report, memory) + "\n"
+
+
+def _rf_cell(field) -> str:
+    from .rf import number
+
+    size = "×".join(str(number(v)) for v in dict.fromkeys(field.size))
+    return "all" if field.whole and field.global_ else size + ("*" if not field.aligned else "")
 
 
 def _short_name(row: LayerFigures) -> str:
