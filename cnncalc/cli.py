@@ -146,6 +146,47 @@ def rf(
     guarded(action)
 
 
+@app.command()
+def check(
+    paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns."),
+    max_params: Optional[str] = typer.Option(None, "--max-params", help="e.g. 25M"),
+    max_macs: Optional[str] = typer.Option(None, "--max-macs", help="e.g. 4G"),
+    max_activation_bytes: Optional[str] = typer.Option(None, "--max-activation-bytes", help="e.g. 200MB"),
+    max_peak_memory: Optional[str] = typer.Option(None, "--max-peak-memory", help="e.g. 1GB"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or github (annotations)."),
+) -> None:
+    """Validate specs, enforce budgets and compare with their lock files. Exit 1 on a budget or
+    lock failure, 2 when a spec is invalid."""
+    def action() -> None:
+        from .check import BUDGETS, check_spec, find_specs, parse_quantity
+        from .render import render_check
+
+        if fmt not in ("table", "json", "github"):
+            raise SpecError(f"--format must be table, json or github, got '{fmt}'")
+        given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
+                 "max_peak_memory": max_peak_memory}
+        budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
+        results = [result for path in find_specs(paths) for result in check_spec(path, budgets)]
+        sys.stdout.write(render_check(results, fmt))
+        kinds = {finding.kind for result in results for finding in result.findings}
+        if "invalid" in kinds:
+            raise typer.Exit(2)
+        if kinds:
+            raise typer.Exit(1)
+    guarded(action)
+
+
+@app.command()
+def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns.")) -> None:
+    """Write NAME.lock.json beside each spec: its figures, which `check` then holds it to."""
+    def action() -> None:
+        from .check import find_specs, write_lock
+
+        for path in find_specs(paths):
+            typer.echo(f"wrote {write_lock(path)}")
+    guarded(action)
+
+
 @app.command("list")
 def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table or json.")) -> None:
     """The zoo: every model with its input size, parameters and MACs."""

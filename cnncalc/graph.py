@@ -37,6 +37,8 @@ class Graph:
     nodes: tuple[Node, ...]  # topological order; inputs name earlier nodes or INPUT
     source: str = "<spec>"
     description: str = ""
+    budget: dict = field(default_factory=dict, hash=False)  # max_params, max_macs, ... → limit
+    budget_line: int | None = None
 
     def with_input(self, shape: Shape) -> "Graph":
         return replace(self, input_shape=tuple(shape))

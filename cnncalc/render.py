@@ -234,3 +234,28 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
                       f"{memory.training_bytes:,} B ({human(memory.training_bytes, 'B')})"))
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
+
+
+def render_check(results: list, fmt: str) -> str:
+    """One line per model (✓ or ✗ with the reasons), a summary; or JSON; or GitHub annotations."""
+    failed = [r for r in results if not r.ok]
+    summary = f"{len(results)} models checked, {len(results) - len(failed)} passed, {len(failed)} failed"
+    if fmt == "json":
+        return json.dumps({"results": [{"file": r.file, "model": r.model, "ok": r.ok, "params": r.params,
+                                        "macs": r.macs, "peak_inference_bytes": r.peak_bytes,
+                                        "findings": [asdict(f) for f in r.findings]} for r in results],
+                           "summary": {"checked": len(results), "passed": len(results) - len(failed),
+                                       "failed": len(failed)}}, indent=2) + "\n"
+    lines = []
+    for result in results:
+        if fmt == "github":
+            lines += [f"::error file={result.file}" + (f",line={f.line}" if f.line else "") +
+                      f",title=cnncalc {f.kind}::{result.model}: {f.message}" for f in result.findings]
+        elif result.ok:
+            lines.append(f"✓ {result.file} {result.model}: {result.params:,} params, {human(result.macs)} MACs, "
+                         f"{human(result.peak_bytes, 'B')} peak")
+        else:
+            count = len(result.findings)
+            lines.append(f"✗ {result.file} {result.model}: {count} problem{'s' * (count > 1)}")
+            lines += [f"    {f.message}" + (f" (line {f.line})" if f.line else "") for f in result.findings]
+    return "\n".join(lines + [summary]) + "\n"

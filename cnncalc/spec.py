@@ -94,8 +94,30 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     if not nodes:
         raise SpecError("'layers' is empty", source, line)
     name = variant or data.get("name") or default_name
+    budget, budget_line = _budget(data.get("budget"), env, source, line)
     return Graph(str(name), input_shape, topological(nodes, source), source,
-                 str(data.get("description") or "").strip())
+                 str(data.get("description") or "").strip(), budget, budget_line)
+
+
+def _budget(value: Any, env: dict, source: str, line: int | None) -> tuple[dict, int | None]:
+    """The optional `budget:` section: limits that `cnncalc check` enforces."""
+    from .check import BUDGETS, parse_quantity
+
+    if value is None:
+        return {}, None
+    where = getattr(value, "line", line)
+    if not isinstance(value, dict):
+        raise SpecError("budget must map max_params, max_macs, max_activation_bytes or max_peak_memory to "
+                        "limits", source, where)
+    limits = {}
+    for key, limit in value.items():
+        if key not in BUDGETS:
+            raise SpecError(f"unknown budget '{key}'{_hint(key, BUDGETS)}", source, where)
+        try:
+            limits[key] = parse_quantity(substitute(limit, env), BUDGETS[key][2])
+        except (SpecError, LayerError) as error:
+            raise SpecError(f"budget {key}: {getattr(error, 'message', error)}", source, where) from None
+    return limits, where
 
 
 def _parameters(data: dict, source: str, overrides: dict, variant: str | None) -> dict:

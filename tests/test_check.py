@@ -1,0 +1,79 @@
+"""`cnncalc check` and `cnncalc lock` as CI uses them: exit codes, budgets, drift, annotations, hook."""
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from pathlib import Path
+
+import yaml
+
+from cnncalc.zoo import zoo_dir
+from conftest import ZOO, run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_zoo_checks_clean():
+    result = run_cli("check", str(zoo_dir()))
+    assert result.returncode == 0
+    assert result.stdout.strip().splitlines()[-1] == f"{len(ZOO)} models checked, {len(ZOO)} passed, 0 failed"
+
+
+def test_cli_budget_fails_with_exit_1():
+    result = run_cli("check", str(zoo_dir() / "vgg.yaml"), "--max-params", "135M", "--max-macs", "12G")
+    assert result.returncode == 1
+    # torchvision's published vgg16: 138,357,544 parameters, 15.47 GMACs
+    assert "parameters 138,357,544 exceed the budget of 135,000,000" in result.stdout
+    assert "MACs 15,470,264,320 exceed the budget of 12,000,000,000" in result.stdout
+    assert "✓" in result.stdout and "vgg11:" in result.stdout  # 132.9 M parameters, 7.6 GMACs
+
+
+def test_spec_budget_section_points_at_its_line(tmp_path):
+    spec = tmp_path / "small.yaml"
+    spec.write_text("input: [1, 28, 28]\nbudget:\n  max_params: 50K\nlayers:\n  - flatten\n"
+                    "  - linear: {out_features: 100}\n")
+    result = run_cli("check", str(spec), "--format", "github")
+    assert result.returncode == 1
+    # 28·28·100 + 100 = 78,500 parameters
+    assert f"::error file={spec},line=3,title=cnncalc budget::small: parameters 78,500 exceed the budget of 50,000" \
+        in result.stdout
+
+
+def test_lock_then_drift(tmp_path):
+    spec = tmp_path / "lenet5.yaml"
+    shutil.copy(zoo_dir() / "lenet5.yaml", spec)
+    assert run_cli("lock", str(spec)).returncode == 0
+    lock = tmp_path / "lenet5.lock.json"
+    first = lock.read_text()
+    run_cli("lock", str(spec))
+    assert lock.read_text() == first  # stable: no timestamps, sorted keys
+    assert run_cli("check", str(spec)).returncode == 0
+    spec.write_text(spec.read_text().replace("out_features: 120", "out_features: 100"))
+    result = run_cli("check", str(spec))
+    assert result.returncode == 1
+    # d2l's LeNet: the first dense layer has 400·120 + 120 = 48,120 parameters; with 100 outputs 40,100
+    assert "7.linear: params 48,120 → 40,100 (line 14)" in result.stdout
+    assert "total params 61,706 → 52,006" in result.stdout
+    data = json.loads(run_cli("check", str(spec), "-f", "json").stdout)
+    assert data["summary"] == {"checked": 1, "passed": 0, "failed": 1}
+    assert {f["kind"] for f in data["results"][0]["findings"]} == {"drift"}
+
+
+def test_invalid_spec_exits_2_and_names_its_line(tmp_path):
+    (tmp_path / "good.yaml").write_text("input: [3, 8, 8]\nlayers:\n  - relu\n")
+    (tmp_path / "bad.yaml").write_text("input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 9}\n")
+    result = run_cli("check", str(tmp_path), "-f", "github")
+    assert result.returncode == 2
+    assert f"::error file={tmp_path / 'bad.yaml'},line=3,title=cnncalc invalid::bad: layer '0.conv2d'" in result.stdout
+    assert run_cli("check", str(tmp_path / "nothing*.yaml")).returncode == 2
+
+
+def test_pre_commit_hook_entry(tmp_path):
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    entry = shlex.split(hooks[0]["entry"])
+    assert entry[0] == "cnncalc"
+    (tmp_path / "ok.yaml").write_text("input: [3, 8, 8]\nlayers:\n  - relu\n")
+    (tmp_path / "broken.yaml").write_text("input: [3, 8, 8]\nlayers:\n  - relu: {nope: 1}\n")
+    assert run_cli(*entry[1:], str(tmp_path / "ok.yaml")).returncode == 0
+    assert run_cli(*entry[1:], str(tmp_path / "ok.yaml"), str(tmp_path / "broken.yaml")).returncode == 2
