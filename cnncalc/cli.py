@@ -187,6 +187,80 @@ def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glo
     guarded(action)
 
 
+@app.command()
+def diff(
+    a: str = typer.Argument(..., help="First model (zoo name or spec path)."),
+    b: str = typer.Argument(..., help="Second model; may be the same with other --input-b/--set-b."),
+    input_a: Optional[str] = typer.Option(None, "--input-a", help="Input shape for A."),
+    input_b: Optional[str] = typer.Option(None, "--input-b", help="Input shape for B."),
+    set_a: List[str] = typer.Option([], "--set-a", help="KEY=VALUE for A."),
+    set_b: List[str] = typer.Option([], "--set-b", help="KEY=VALUE for B."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """Compare two models side by side: per stage and in total, with ratios; added and removed layers."""
+    def action() -> None:
+        from .render import render_diff
+        from .sweep import compare
+
+        if fmt not in ("table", "json"):
+            raise SpecError(f"--format must be table or json, got '{fmt}'")
+        sys.stdout.write(render_diff(compare(load_graph(a, set_a, input_a), load_graph(b, set_b, input_b)), fmt))
+    guarded(action)
+
+
+@app.command()
+def sweep(
+    model: str = MODEL,
+    sizes: str = typer.Option("64:1024:32", "--sizes", help="START:STOP:STEP of square input sizes."),
+    batch: str = typer.Option("1", "--batch", help="Batch sizes, e.g. 1,8,64."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw cost against size (.png/.svg)."),
+    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
+) -> None:
+    """Parameters, MACs, activations and peak memory as the input grows; invalid and flooring sizes marked."""
+    def action() -> None:
+        from .render import render_sweep
+        from .sweep import parse_range, sweep as run_sweep
+
+        if fmt not in ("table", "json"):
+            raise SpecError(f"--format must be table or json, got '{fmt}'")
+        try:
+            batches = [int(b) for b in batch.split(",")]
+        except ValueError:
+            raise SpecError(f"--batch takes sizes like 1,8,64, got '{batch}'") from None
+        points = run_sweep(load_graph(model, settings, None), parse_range(sizes), batches)
+        if plot:
+            from .plot import plot_sweep
+            plot_sweep(points, plot, model)
+        sys.stdout.write(render_sweep(points, fmt))
+    guarded(action)
+
+
+@app.command()
+def sizes(
+    model: str = MODEL,
+    min_size: int = typer.Option(32, "--min", help="Smallest size to try."),
+    max_size: int = typer.Option(1024, "--max", help="Largest size to try."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
+) -> None:
+    """The square input sizes MODEL takes exactly (valid, nothing dropped by flooring), and their rule."""
+    def action() -> None:
+        import json
+
+        from .sweep import exact_sizes, parse_range
+
+        graph = load_graph(model, settings, None)
+        exact, rule = exact_sizes(graph, parse_range(f"{min_size}:{max_size}:1"))
+        if fmt == "json":
+            sys.stdout.write(json.dumps({"model": graph.name, "min": min_size, "max": max_size, "sizes": exact,
+                                         "rule": rule}, indent=2) + "\n")
+        else:
+            shown = ", ".join(map(str, exact[:12])) + (", …" if len(exact) > 12 else "")
+            sys.stdout.write(f"{graph.name}: {rule}\n{len(exact)} sizes in {min_size}…{max_size}: {shown}\n")
+    guarded(action)
+
+
 @app.command("list")
 def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table or json.")) -> None:
     """The zoo: every model with its input size, parameters and MACs."""

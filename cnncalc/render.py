@@ -259,3 +259,53 @@ def render_check(results: list, fmt: str) -> str:
             lines.append(f"✗ {result.file} {result.model}: {count} problem{'s' * (count > 1)}")
             lines += [f"    {f.message}" + (f" (line {f.line})" if f.line else "") for f in result.findings]
     return "\n".join(lines + [summary]) + "\n"
+
+
+def render_sweep(points: list, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([asdict(p) | {"dropped": list(p.dropped)} for p in points], indent=2) + "\n"
+    lines = [f"{'size':>6} {'batch':>5}  {'params':>13}  {'MACs':>17}  {'activations':>11}  {'peak':>10}  note"]
+    for p in points:
+        if not p.valid:
+            lines.append(f"{p.size:>6} {p.batch:>5}  {'invalid':>13}  {'':>17}  {'':>11}  {'':>10}  ✗ {p.reason}")
+            continue
+        note = f"⚠ floors in {len(p.dropped)} layer(s): {p.dropped[0]}…" if p.dropped else ""
+        lines.append(f"{p.size:>6} {p.batch:>5}  {p.params:>13,}  {p.macs:>17,}  "
+                     f"{human(p.activation_bytes, 'B'):>11}  {human(p.peak_bytes, 'B'):>10}  {note}")
+    return "\n".join(lines) + "\n"
+
+
+def render_diff(comparison: dict, fmt: str) -> str:
+    if fmt == "json":
+        def side(c):
+            return {"stage": c.label, "a": c.a, "b": c.b}
+        return json.dumps({**comparison, "stages": [side(c) for c in comparison["stages"]],
+                           "totals": side(comparison["totals"])}, indent=2) + "\n"
+    a, b = comparison["a"], comparison["b"]
+    header = f"{'stage':<22} {'params ' + a:>18} {'params ' + b:>18} {'ratio':>7} {'MACs ' + a:>18} {'MACs ' + b:>18} {'ratio':>7}"
+    lines = [f"{a} ({format_shape(tuple(comparison['inputs'][0]))}) vs {b} "
+             f"({format_shape(tuple(comparison['inputs'][1]))})", "", header]
+    for row in comparison["stages"] + [comparison["totals"]]:
+        lines.append(f"{row.label:<22} {_cell(row.a, 'params'):>18} {_cell(row.b, 'params'):>18} "
+                     f"{_ratio(row, 'params'):>7} {_cell(row.a, 'macs'):>18} {_cell(row.b, 'macs'):>18} "
+                     f"{_ratio(row, 'macs'):>7}")
+    totals = comparison["totals"]
+    for key, unit in (("activations", ""), ("peak_bytes", "B")):
+        lines.append(f"{'total ' + key.replace('_bytes', ' memory'):<22} {human(totals.a[key], unit):>18} "
+                     f"{human(totals.b[key], unit):>18} {_ratio(totals, key):>7}")
+    for key in ("removed", "added"):
+        names = comparison[key]
+        if names:
+            shown = ", ".join(names[:6]) + (f", … ({len(names)} in all)" if len(names) > 6 else "")
+            lines.append(f"{key} in {b if key == 'added' else a}: {shown}")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(side: dict, key: str) -> str:
+    return f"{side[key]:,}" if side else "–"
+
+
+def _ratio(row, key: str) -> str:
+    if not row.a or not row.b or not row.a[key]:
+        return ""
+    return f"{row.b[key] / row.a[key]:.2f}×"

@@ -18,8 +18,10 @@ def sliding_window(spatial: Shape, kernel, stride, padding, dilation, ceil_mode:
             raise LayerError(f"kernel {format_shape(kernel)} (dilation {format_shape(dilation)}) is larger "
                              f"than the padded input {padded}")
         out.append(length)
-        # the unread tail is right padding first, then real input rows
-        dropped.append(0 if ceil_mode else max(0, span % s - p))
+        # the unread tail is right padding first, then real input rows; a window narrower than its
+        # stride (a 1×1 conv at stride 2) skips rows by design, so its tail is no flooring loss
+        tiles = d * (k - 1) + 1 >= s
+        dropped.append(max(0, span % s - p) if tiles and not ceil_mode else 0)
     return tuple(out), tuple(dropped)
 
 
