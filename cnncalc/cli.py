@@ -261,6 +261,43 @@ def sizes(
     guarded(action)
 
 
+@app.command()
+def graph(
+    model: str = MODEL,
+    fmt: str = typer.Option("mermaid", "--format", "-f", help="mermaid or dot."),
+    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256."),
+    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead."),
+) -> None:
+    """Draw the layer graph with shapes on its edges: Mermaid (renders on GitHub) or Graphviz DOT."""
+    def action() -> None:
+        from .diagram import dot, mermaid
+        from .figures import analyze
+
+        if fmt not in ("mermaid", "dot"):
+            raise SpecError(f"--format must be mermaid or dot, got '{fmt}'")
+        graph = load_graph(model, settings, input)
+        write_output((mermaid if fmt == "mermaid" else dot)(graph, analyze(graph)), output)
+    guarded(action)
+
+
+@app.command()
+def plot(
+    model: str = MODEL,
+    output: Path = typer.Option(..., "--output", "-o", help="The picture: .png, .svg or .html."),
+    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256."),
+    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
+) -> None:
+    """Per-layer bars of parameters, MACs and activation memory (needs the `plot` extra)."""
+    def action() -> None:
+        from .figures import analyze
+        from .plot import plot_layers
+
+        rows = plot_layers(analyze(load_graph(model, settings, input)), output)
+        typer.echo(f"wrote {output} ({rows} rows)", err=True)
+    guarded(action)
+
+
 @app.command("list")
 def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table or json.")) -> None:
     """The zoo: every model with its input size, parameters and MACs."""

@@ -1,0 +1,41 @@
+"""`cnncalc graph`: the layer graph as Mermaid (renders on GitHub) or Graphviz DOT, shapes on edges."""
+from __future__ import annotations
+
+import re
+
+from .figures import Report
+from .graph import INPUT, Graph
+from .layers.registry import format_shape
+
+
+def _id(name: str) -> str:
+    return "n_" + re.sub(r"\W", "_", name)
+
+
+def _label(row) -> str:
+    params = f"<br/>{row.params:,} params" if row.params else ""
+    return f"{row.name}<br/>{row.kind}{params}"
+
+
+def mermaid(graph: Graph, report: Report) -> str:
+    rows = {row.name: row for row in report.layers}
+    lines = ["flowchart TD", f'    {_id(INPUT)}(["input {format_shape(graph.input_shape)}"])']
+    lines += [f'    {_id(n.name)}["{_label(rows[n.name])}"]' for n in graph.nodes]
+    for node in graph.nodes:
+        for source in node.inputs:
+            lines.append(f'    {_id(source)} -->|"{format_shape(rows[source].output_shape)}"| {_id(node.name)}')
+    last = graph.nodes[-1].name
+    lines.append(f'    {_id(last)} -->|"{format_shape(rows[last].output_shape)}"| n__output(["output"])')
+    return "\n".join(lines) + "\n"
+
+
+def dot(graph: Graph, report: Report) -> str:
+    rows = {row.name: row for row in report.layers}
+    lines = [f'digraph "{graph.name}" {{', "  rankdir=TB;", '  node [shape=box, fontname="Helvetica"];',
+             f'  {_id(INPUT)} [label="input\\n{format_shape(graph.input_shape)}", shape=ellipse];']
+    lines += [f'  {_id(n.name)} [label="{_label(rows[n.name]).replace("<br/>", chr(92) + "n")}"];'
+              for n in graph.nodes]
+    for node in graph.nodes:
+        for source in node.inputs:
+            lines.append(f'  {_id(source)} -> {_id(node.name)} [label="{format_shape(rows[source].output_shape)}"];')
+    return "\n".join(lines + ["}"]) + "\n"

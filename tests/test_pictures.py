@@ -1,0 +1,82 @@
+"""`plot`, `sweep --plot` and `graph`: the files exist and are what they claim to be."""
+from __future__ import annotations
+
+import os
+import re
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+import cnncalc
+from cnncalc.zoo import load_model
+from conftest import run_cli
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.parametrize("model", ["lenet5", "densenet201"])
+def test_plot_png(tmp_path, model):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / f"{model}.png"
+    result = run_cli("plot", model, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    width, height = png_size(out)
+    assert width > 800 and height > 300
+    rows = int(re.search(r"\((\d+) rows\)", result.stderr).group(1))
+    assert rows <= 60  # a 707-layer net is drawn by blocks
+
+
+def test_plot_svg_and_html(tmp_path):
+    pytest.importorskip("matplotlib")
+    assert run_cli("plot", "resnet18", "-o", str(tmp_path / "r.svg")).returncode == 0
+    root = ElementTree.parse(tmp_path / "r.svg").getroot()
+    assert root.tag.endswith("svg")
+    assert run_cli("plot", "resnet18", "-o", str(tmp_path / "r.html")).returncode == 0
+    assert "<svg" in (tmp_path / "r.html").read_text()
+
+
+def test_sweep_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "sweep.png"
+    assert run_cli("sweep", "unet", "--sizes", "180:220:4", "--plot", str(out)).returncode == 0
+    assert png_size(out)[0] > 800
+
+
+def test_plot_without_matplotlib_says_what_to_install(tmp_path):
+    fake = tmp_path / "matplotlib"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('No module named matplotlib')\n")
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{Path(cnncalc.__file__).parent.parent}")
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "plot", "lenet5", "-o", str(tmp_path / "x.png")],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "cnncalc: error: plotting needs matplotlib: pip install 'cnncalc[plot]'"
+
+
+def test_mermaid_is_well_formed():
+    text = run_cli("graph", "resnet18").stdout
+    lines = text.strip().splitlines()
+    assert lines[0] == "flowchart TD"
+    declared = {m.group(1) for m in re.finditer(r"^\s+(\w+)[\[(]", text, re.M)}
+    edges = re.findall(r"^\s+(\w+) -->\|\"([^\"]+)\"\| (\w+)", text, re.M)
+    graph = load_model("resnet18")
+    assert len(declared) == len(graph.nodes) + 2  # the layers, input and output
+    assert len(edges) == sum(len(n.inputs) for n in graph.nodes) + 1
+    assert all(a in declared and b in declared for a, _, b in edges)
+    assert ("n_layer1_0_bn2", "64×56×56", "n_layer1_0_5_add") in edges
+
+
+def test_dot_is_well_formed():
+    text = run_cli("graph", "googlenet", "--format", "dot").stdout
+    assert text.startswith('digraph "googlenet" {') and text.rstrip().endswith("}")
+    assert text.count("{") == text.count("}")
+    graph = load_model("googlenet")
+    assert text.count(" -> ") == sum(len(n.inputs) for n in graph.nodes)
