@@ -25,7 +25,8 @@ def mermaid(graph: Graph, report: Report) -> str:
         for source in node.inputs:
             lines.append(f'    {_id(source)} -->|"{format_shape(rows[source].output_shape)}"| {_id(node.name)}')
     last = graph.nodes[-1].name
-    lines.append(f'    {_id(last)} -->|"{format_shape(rows[last].output_shape)}"| n__output(["output"])')
+    lines.append('    n__output(["output"])')
+    lines.append(f'    {_id(last)} -->|"{format_shape(rows[last].output_shape)}"| n__output')
     return "\n".join(lines) + "\n"
 
 
