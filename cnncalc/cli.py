@@ -55,8 +55,25 @@ def parse_settings(settings: List[str]) -> dict:
 def load_graph(model: str, settings: List[str], input_shape: Optional[str]):
     from .zoo import load_model
 
+    if ".py:" in model:  # a PyTorch model of the user's: path/model.py:ClassName
+        from .spec import build_graph
+
+        return build_graph(imported_spec(model, settings, input_shape), model.partition(":")[0], {})
     graph = load_model(model, parse_settings(settings))
     return graph.with_input(parse_shape(input_shape)) if input_shape else graph
+
+
+def imported_spec(model: str, settings: List[str], input_shape: Optional[str]) -> dict:
+    """Trace a user's nn.Module (torch.fx, meta tensors) into spec data."""
+    if not input_shape:
+        raise SpecError(f"{model}: importing a PyTorch model needs --input, e.g. --input 3x224x224")
+    from .verify import require_torch
+
+    require_torch()
+    from .verify.fx import load_module, to_spec
+
+    module, name = load_module(model, parse_settings(settings))
+    return to_spec(module, name, parse_shape(input_shape), model.partition(":")[0])
 
 
 def write_output(text: str, output: Optional[Path]) -> None:
@@ -296,6 +313,35 @@ def plot(
         rows = plot_layers(analyze(load_graph(model, settings, input)), output)
         typer.echo(f"wrote {output} ({rows} rows)", err=True)
     guarded(action)
+
+
+@app.command()
+def export(
+    model: str = typer.Argument(..., help="path/model.py:ClassName"),
+    input: str = typer.Option(..., "--input", help="Per-sample input shape, e.g. 3x224x224."),
+    settings: List[str] = typer.Option([], "--set", help="Constructor keyword argument: KEY=VALUE."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the spec to a file."),
+) -> None:
+    """Write the spec of a PyTorch model (traced with torch.fx); its figures equal the module's."""
+    def action() -> None:
+        import yaml
+
+        from .spec import build_graph
+
+        data = imported_spec(model, settings, input)
+        build_graph(data, model, {})  # only a valid spec is written
+        write_output(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, default_flow_style=None,
+                                    width=100), output)
+    guarded(action)
+
+
+def _plain(value):
+    """Spec data as plain YAML types."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 @app.command("list")

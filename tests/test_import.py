@@ -1,0 +1,106 @@
+"""Import a PyTorch model with torch.fx, and export it as a spec that round-trips."""
+from __future__ import annotations
+
+import json
+import runpy
+
+import pytest
+
+from conftest import run_cli
+
+torch = pytest.importorskip("torch")
+
+MODEL = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(y)) + x)
+
+
+class MyNet(nn.Module):
+    def __init__(self, width=16, classes=10):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        self.block = Block(width)
+        self.side = nn.Conv2d(width, width, 1)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.head = nn.Linear(2 * width, classes)
+
+    def forward(self, x):
+        x = self.block(self.stem(x))
+        x = torch.cat([x, self.side(x)], dim=1)
+        x = F.adaptive_avg_pool2d(self.pool(x), 1)
+        return self.head(torch.flatten(x, 1))
+
+
+class Viewer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x).view(x.size(0), -1)
+'''
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text(MODEL)
+    return path
+
+
+def torch_figures(path, width: int, shape):
+    """Golden figures from the real module: parameters, FlopCounterMode, output shape."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = runpy.run_path(str(path))["MyNet"](width=width).eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        out = module(torch.randn(1, *shape))
+    return sum(p.numel() for p in module.parameters()), counter.get_total_flops(), list(out.shape[1:])
+
+
+@pytest.mark.parametrize("width", [8, 16])
+def test_imported_model_equals_the_module(model_file, width):
+    data = json.loads(run_cli("table", f"{model_file}:MyNet", "--input", "3x32x32", "--set", f"width={width}",
+                              "-f", "json").stdout)
+    params, flops, shape = torch_figures(model_file, width, (3, 32, 32))
+    assert data["totals"]["params"] == params
+    assert data["totals"]["flops"] == flops
+    assert data["layers"][-1]["output_shape"] == shape
+    names = [layer["name"] for layer in data["layers"]]
+    assert "block.conv1" in names and "stem.0" in names
+
+
+def test_export_round_trips(model_file, tmp_path):
+    spec = tmp_path / "mynet.yaml"
+    assert run_cli("export", f"{model_file}:MyNet", "--input", "3x32x32", "-o", str(spec)).returncode == 0
+    exported = json.loads(run_cli("table", str(spec), "-f", "json").stdout)
+    params, flops, _ = torch_figures(model_file, 16, (3, 32, 32))
+    assert (exported["totals"]["params"], exported["totals"]["flops"]) == (params, flops)
+    result = run_cli("verify", str(spec))
+    assert result.returncode == 0 and "0 failed" not in result.stdout and "passed" in result.stdout
+
+
+def test_unmappable_operations_are_named(model_file):
+    result = run_cli("table", f"{model_file}:Viewer", "--input", "3x8x8")
+    assert result.returncode == 2
+    assert "cannot map 2 operation(s) of Viewer: size (call_method size), view (call_method view)" in result.stderr
+
+
+def test_import_needs_an_input_shape(model_file):
+    result = run_cli("table", f"{model_file}:MyNet")
+    assert result.returncode == 2 and "needs --input" in result.stderr
