@@ -14,7 +14,16 @@ from .errors import SpecError
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="What a convolutional network costs: shapes, parameters, memory, MACs and FLOPs.")
 
-MODEL = typer.Argument(..., help="A zoo name (see `cnncalc list`) or a path to a .yaml or .py spec.")
+MODEL = typer.Argument(..., help="A zoo name (see `cnncalc list`), a path to a .yaml or .py spec, "
+                                  "or path/model.py:ClassName (a PyTorch model, needs --input).")
+INPUT = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256.")
+SETTINGS = typer.Option([], "--set", help="Override a spec parameter (or constructor argument): KEY=VALUE.")
+OUTPUT = typer.Option(None, "--output", "-o", help="Write to a file instead.")
+
+
+def require_format(fmt: str, *choices: str) -> None:
+    if fmt not in choices:
+        raise SpecError(f"--format must be {', '.join(choices[:-1])} or {choices[-1]}, got '{fmt}'")
 
 
 def fail(error: Exception, code: int = 2) -> None:
@@ -98,7 +107,7 @@ def terminal_width() -> int:
 @app.command()
 def table(
     model: str = MODEL,
-    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256."),
+    input: Optional[str] = INPUT,
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16, int8 or float64."),
     depth: Optional[int] = typer.Option(None, "--depth", help="Collapse blocks nested deeper than N."),
@@ -108,8 +117,8 @@ def table(
                                    help="Count ops as torchvision, torch, fvcore, torchinfo, ptflops or thop."),
     optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam: training memory."),
     columns: List[str] = typer.Option([], "--columns", help="Extra columns: rf (receptive field)."),
-    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead."),
+    settings: List[str] = SETTINGS,
+    output: Optional[Path] = OUTPUT,
 ) -> None:
     """Per-layer shapes, parameters, MACs and memory of MODEL, and the totals."""
     def action() -> None:
@@ -117,8 +126,7 @@ def table(
         from .memory import memory
         from .render import FORMATS, render
 
-        if fmt not in FORMATS:
-            raise SpecError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")
+        require_format(fmt, *FORMATS)
         unknown = set(columns) - {"rf"}
         if unknown:
             raise SpecError(f"--columns knows rf only, got {', '.join(sorted(unknown))}")
@@ -144,10 +152,10 @@ def _last_field(fields: dict, row):
 @app.command()
 def rf(
     model: str = MODEL,
-    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256."),
+    input: Optional[str] = INPUT,
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
-    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead."),
+    settings: List[str] = SETTINGS,
+    output: Optional[Path] = OUTPUT,
 ) -> None:
     """Receptive field of every layer: size, effective stride and padding, alignment of joins."""
     def action() -> None:
@@ -155,8 +163,7 @@ def rf(
         from .render import render_rf
         from .rf import receptive_fields
 
-        if fmt not in ("table", "json"):
-            raise SpecError(f"--format must be table or json, got '{fmt}'")
+        require_format(fmt, "table", "json")
         graph = load_graph(model, settings, input)
         report = analyze(graph)
         write_output(render_rf(report, receptive_fields(graph, report), fmt, terminal_width()), output)
@@ -178,8 +185,7 @@ def check(
         from .check import BUDGETS, check_spec, find_specs, parse_quantity
         from .render import render_check
 
-        if fmt not in ("table", "json", "github"):
-            raise SpecError(f"--format must be table, json or github, got '{fmt}'")
+        require_format(fmt, "table", "json", "github")
         given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
                  "max_peak_memory": max_peak_memory}
         budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
@@ -219,8 +225,7 @@ def diff(
         from .render import render_diff
         from .sweep import compare
 
-        if fmt not in ("table", "json"):
-            raise SpecError(f"--format must be table or json, got '{fmt}'")
+        require_format(fmt, "table", "json")
         sys.stdout.write(render_diff(compare(load_graph(a, set_a, input_a), load_graph(b, set_b, input_b)), fmt))
     guarded(action)
 
@@ -232,15 +237,14 @@ def sweep(
     batch: str = typer.Option("1", "--batch", help="Batch sizes, e.g. 1,8,64."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw cost against size (.png/.svg)."),
-    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
+    settings: List[str] = SETTINGS,
 ) -> None:
     """Parameters, MACs, activations and peak memory as the input grows; invalid and flooring sizes marked."""
     def action() -> None:
         from .render import render_sweep
         from .sweep import parse_range, sweep as run_sweep
 
-        if fmt not in ("table", "json"):
-            raise SpecError(f"--format must be table or json, got '{fmt}'")
+        require_format(fmt, "table", "json")
         try:
             batches = [int(b) for b in batch.split(",")]
         except ValueError:
@@ -259,7 +263,7 @@ def sizes(
     min_size: int = typer.Option(32, "--min", help="Smallest size to try."),
     max_size: int = typer.Option(1024, "--max", help="Largest size to try."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
-    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
+    settings: List[str] = SETTINGS,
 ) -> None:
     """The square input sizes MODEL takes exactly (valid, nothing dropped by flooring), and their rule."""
     def action() -> None:
@@ -282,17 +286,16 @@ def sizes(
 def graph(
     model: str = MODEL,
     fmt: str = typer.Option("mermaid", "--format", "-f", help="mermaid or dot."),
-    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256."),
-    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead."),
+    input: Optional[str] = INPUT,
+    settings: List[str] = SETTINGS,
+    output: Optional[Path] = OUTPUT,
 ) -> None:
     """Draw the layer graph with shapes on its edges: Mermaid (renders on GitHub) or Graphviz DOT."""
     def action() -> None:
         from .diagram import dot, mermaid
         from .figures import analyze
 
-        if fmt not in ("mermaid", "dot"):
-            raise SpecError(f"--format must be mermaid or dot, got '{fmt}'")
+        require_format(fmt, "mermaid", "dot")
         graph = load_graph(model, settings, input)
         write_output((mermaid if fmt == "mermaid" else dot)(graph, analyze(graph)), output)
     guarded(action)
@@ -302,8 +305,8 @@ def graph(
 def plot(
     model: str = MODEL,
     output: Path = typer.Option(..., "--output", "-o", help="The picture: .png, .svg or .html."),
-    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256."),
-    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
+    input: Optional[str] = INPUT,
+    settings: List[str] = SETTINGS,
 ) -> None:
     """Per-layer bars of parameters, MACs and activation memory (needs the `plot` extra)."""
     def action() -> None:
@@ -319,7 +322,7 @@ def plot(
 def export(
     model: str = typer.Argument(..., help="path/model.py:ClassName"),
     input: str = typer.Option(..., "--input", help="Per-sample input shape, e.g. 3x224x224."),
-    settings: List[str] = typer.Option([], "--set", help="Constructor keyword argument: KEY=VALUE."),
+    settings: List[str] = SETTINGS,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the spec to a file."),
 ) -> None:
     """Write the spec of a PyTorch model (traced with torch.fx); its figures equal the module's."""
@@ -388,20 +391,19 @@ def show(model: str = MODEL) -> None:
 def verify(
     model: str = MODEL,
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or mps."),
-    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256."),
+    input: Optional[str] = INPUT,
     batch: int = typer.Option(1, "--batch", help="Batch size of the forward passes."),
     dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16 or float64."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam for the training step."),
     reference: Optional[str] = typer.Option(None, "--reference",
                                             help="torchvision: also compare with torchvision's own model."),
-    settings: List[str] = typer.Option([], "--set", help="Override a spec parameter: KEY=VALUE."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to a file instead."),
+    settings: List[str] = SETTINGS,
+    output: Optional[Path] = OUTPUT,
 ) -> None:
     """Build MODEL in PyTorch, run it, and check every figure against torch and the peer tools."""
     def action() -> None:
-        if fmt not in ("table", "json"):
-            raise SpecError(f"--format must be table or json, got '{fmt}'")
+        require_format(fmt, "table", "json")
         graph = load_graph(model, settings, input)
         from .verify import require_torch
 

@@ -78,7 +78,7 @@ def test_bad_spec_is_one_line_exit_2(tmp_path, name, body, line, layer, message)
     (("table", "vgg16", "--input", "3xabc"), "--input must look like 3x224x224"),
     (("table", "vgg16", "--input", "3x16x16"), "layer 'features.30.maxpool2d'"),
     (("table", "vgg16", "--dtype", "float12"), "unknown dtype 'float12'"),
-    (("table", "vgg16", "--format", "xml"), "--format must be one of"),
+    (("table", "vgg16", "--format", "xml"), "--format must be table, json, csv or markdown, got 'xml'"),
     (("table", "vgg16", "--set", "depth=12"), "cannot evaluate '${convs[depth][stage]}': KeyError 12"),
     (("table", "vgg16", "--set", "deph=11"), "no parameter 'deph' (did you mean 'depth'?)"),
     (("table", "vgg16", "--depth", "0"), "--depth must be at least 1"),
