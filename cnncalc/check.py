@@ -4,7 +4,7 @@ from __future__ import annotations
 import glob
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SpecError

@@ -9,7 +9,7 @@ from typing import Any
 from .errors import LayerError, SpecError
 from .expr import substitute
 from .graph import INPUT, Graph, Node, Scope, topological
-from .layers import REGISTRY, kind_of
+from .layers import REGISTRY
 from .yamlload import load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "variants", "budget")

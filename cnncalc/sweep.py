@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import SpecError
-from .figures import Report, analyze, collapse
+from .figures import analyze, collapse
 from .graph import Graph
 from .memory import peak_activation_bytes
 

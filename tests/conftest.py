@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pytest
 
 from cnncalc.spec import build_graph
 from cnncalc.zoo import zoo_index

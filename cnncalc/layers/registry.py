@@ -103,13 +103,6 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), torch: str | 
     return decorate
 
 
-def kind_of(name: str) -> LayerKind:
-    if name not in REGISTRY:
-        close = difflib.get_close_matches(name, REGISTRY, n=1)
-        raise LayerError(f"unknown layer kind '{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-    return REGISTRY[name]
-
-
 # ---- argument checks: each takes (value, spatial_dims) and returns the normalized value ----
 
 def _int(value: Any, minimum: int) -> int:
