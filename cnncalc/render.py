@@ -278,7 +278,8 @@ def render_sweep(points: list, fmt: str) -> str:
 def render_diff(comparison: dict, fmt: str) -> str:
     if fmt == "json":
         def side(c):
-            return {"stage": c.label, "a": c.a, "b": c.b}
+            delta = {k: c.b[k] - c.a[k] for k in c.a if k in c.b}
+            return {"stage": c.label, "a": c.a, "b": c.b, "delta": delta}
         return json.dumps({**comparison, "stages": [side(c) for c in comparison["stages"]],
                            "totals": side(comparison["totals"])}, indent=2) + "\n"
     a, b = comparison["a"], comparison["b"]
@@ -290,9 +291,11 @@ def render_diff(comparison: dict, fmt: str) -> str:
                      f"{_ratio(row, 'params'):>7} {_cell(row.a, 'macs'):>18} {_cell(row.b, 'macs'):>18} "
                      f"{_ratio(row, 'macs'):>7}")
     totals = comparison["totals"]
-    for key, unit in (("activations", ""), ("peak_bytes", "B")):
+    for key, unit in (("params", ""), ("macs", ""), ("activations", ""), ("peak_bytes", "B")):
+        change = totals.b[key] - totals.a[key]
         lines.append(f"{'total ' + key.replace('_bytes', ' memory'):<22} {human(totals.a[key], unit):>18} "
-                     f"{human(totals.b[key], unit):>18} {_ratio(totals, key):>7}")
+                     f"{human(totals.b[key], unit):>18} {_ratio(totals, key):>7}   "
+                     f"Δ {'+' if change >= 0 else '−'}{human(abs(change), unit)}")
     for key in ("removed", "added"):
         names = comparison[key]
         if names:

@@ -80,3 +80,12 @@ def test_dot_is_well_formed():
     assert text.count("{") == text.count("}")
     graph = load_model("googlenet")
     assert text.count(" -> ") == sum(len(n.inputs) for n in graph.nodes)
+
+
+def test_bad_picture_requests_exit_2(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run_cli("plot", "lenet5", "-o", str(tmp_path / "x.gif"))
+    assert result.returncode == 2 and "-o must end in .png, .svg or .html" in result.stderr
+    assert not (tmp_path / "x.gif").exists()
+    result = run_cli("graph", "lenet5", "--format", "png")
+    assert result.returncode == 2 and "--format must be mermaid or dot" in result.stderr

@@ -37,3 +37,19 @@ def test_diff_resnet50_resnet101():
     assert "layer3.22.conv1" in data["added"] and not data["removed"]
     table = run_cli("diff", "resnet18", "resnet18", "--input-b", "3x448x448").stdout
     assert "total" in table and "4.00×" in table  # 4× the pixels, 4× the MACs
+
+
+def test_diff_reports_differences():
+    data = json.loads(run_cli("diff", "resnet50", "resnet101", "-f", "json").stdout)
+    assert data["totals"]["delta"]["params"] == 44_549_160 - 25_557_032  # torchvision's published counts
+    assert "Δ +19.0 M" in run_cli("diff", "resnet50", "resnet101").stdout
+
+
+def test_bad_options_exit_2():
+    for args, message in ((("sweep", "vgg16", "--sizes", "300:200:8"), "--sizes needs 1 ≤ START ≤ STOP"),
+                          (("sweep", "vgg16", "--batch", "one"), "--batch takes sizes like 1,8,64"),
+                          (("rf", "vgg16", "-f", "csv"), "--format must be table or json"),
+                          (("diff", "vgg16", "nosuchnet"), "unknown model 'nosuchnet'"),
+                          (("sizes", "vgg16", "--min", "0"), "--sizes needs 1 ≤ START ≤ STOP")):
+        result = run_cli(*args)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
