@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable, List, Optional
 
@@ -90,6 +89,8 @@ def write_output(text: str, output: Optional[Path]) -> None:
     if output is None:
         sys.stdout.write(text)
         return
+    import tempfile
+
     directory = output.resolve().parent
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
     with os.fdopen(handle, "w", encoding="utf-8") as file:

@@ -101,10 +101,10 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
 
 def _budget(value: Any, env: dict, source: str, line: int | None) -> tuple[dict, int | None]:
     """The optional `budget:` section: limits that `cnncalc check` enforces."""
-    from .check import BUDGETS, parse_quantity
-
     if value is None:
         return {}, None
+    from .check import BUDGETS, parse_quantity
+
     where = getattr(value, "line", line)
     if not isinstance(value, dict):
         raise SpecError("budget must map max_params, max_macs, max_activation_bytes or max_peak_memory to "

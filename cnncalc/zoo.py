@@ -22,9 +22,15 @@ def zoo_dir() -> Path:
 @lru_cache(maxsize=1)
 def zoo_index() -> dict[str, tuple[Path, str | None]]:
     """Zoo name → (spec file, variant): a file's own stem, or each of its `variants`."""
+    return {name: entry for suffix in SPEC_SUFFIXES for name, entry in _index(suffix).items()}
+
+
+@lru_cache(maxsize=None)
+def _index(suffix: str) -> dict[str, tuple[Path, str | None]]:
+    """The zoo's files of one kind; YAML is read first, so naming a YAML model runs no Python spec."""
     index: dict[str, tuple[Path, str | None]] = {}
-    for path in sorted(zoo_dir().iterdir()):
-        if path.suffix not in SPEC_SUFFIXES or path.name.startswith(("_", ".")):
+    for path in sorted(zoo_dir().glob(f"*{suffix}")):
+        if path.name.startswith(("_", ".")):
             continue
         variants = _variants(path)
         for name in variants or [path.stem]:
@@ -52,6 +58,9 @@ def resolve(model: str) -> tuple[Path, str | None]:
         candidate = zoo_dir() / f"{model}{suffix}"
         if candidate.is_file():
             return candidate, None
+    for suffix in SPEC_SUFFIXES:
+        if model in _index(suffix):
+            return _index(suffix)[model]
     index = zoo_index()
     if model not in index:
         close = difflib.get_close_matches(model, index, n=1)
