@@ -47,7 +47,7 @@ class Graph:
 def topological(nodes: list[Node], source: str) -> tuple[Node, ...]:
     """Kahn's algorithm, keeping spec order wherever the edges allow; a cycle is a SpecError."""
     order = {node.name: index for index, node in enumerate(nodes)}
-    waiting = {node.name: sum(1 for i in node.inputs if i != INPUT) for node in nodes}
+    waiting = {node.name: len(node.inputs) - node.inputs.count(INPUT) for node in nodes}
     consumers: dict[str, list[str]] = {}
     for node in nodes:
         for name in node.inputs:

@@ -13,7 +13,7 @@ from .layers import REGISTRY
 from .yamlload import load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "variants", "budget")
-LAYER_KEYS = ("name", "from", "repeat", "index", "when", "frozen", "label", "functional")
+LAYER_KEYS = frozenset(("name", "from", "repeat", "index", "when", "frozen", "label", "functional"))
 FUNCTIONAL_FAMILIES = ("activation", "pool", "dropout", "shape")
 GROUP = "sequential"
 
@@ -301,7 +301,7 @@ class _Expander:
     def _split(self, entry: Any, line: int | None, context: _Context) -> tuple[str, Any, dict]:
         """An entry is a bare kind string, or a mapping with one kind key plus name/from/repeat/when."""
         if isinstance(entry, str):
-            entry = {entry: None}
+            return self._known(entry, line, context, None), None, {}
         if not isinstance(entry, dict):
             raise self.error(f"a layer must be a kind name or a mapping, got {entry!r}", line, None, context)
         kinds = [k for k in entry if k not in LAYER_KEYS]
@@ -309,16 +309,19 @@ class _Expander:
         if len(kinds) != 1:
             what = "no layer kind" if not kinds else f"several layer kinds ({', '.join(map(str, kinds))})"
             raise self.error(f"entry has {what}; write exactly one, e.g. '- relu'", line, label, context)
-        kind = str(kinds[0])
-        if kind not in REGISTRY and kind not in self.blocks and kind != GROUP:
-            known = list(REGISTRY) + list(self.blocks) + [GROUP]
-            raise self.error(f"unknown layer kind '{kind}'{_hint(kind, known)}", line, label, context)
+        kind = self._known(str(kinds[0]), line, context, label)
         if "functional" in entry and kind not in REGISTRY:
             raise self.error("'functional' applies to a single layer", line, label, context)
         if "label" in entry and kind != GROUP:
             raise self.error("'label' names a sequential group; a block is labelled by its own name",
                              line, label, context)
         return kind, entry[kind], {k: entry[k] for k in entry if k in LAYER_KEYS}
+
+    def _known(self, kind: str, line, context: _Context, label) -> str:
+        if kind not in REGISTRY and kind not in self.blocks and kind != GROUP:
+            known = list(REGISTRY) + list(self.blocks) + [GROUP]
+            raise self.error(f"unknown layer kind '{kind}'{_hint(kind, known)}", line, label, context)
+        return kind
 
     def resolve(self) -> list[Node]:
         names = {p.name for p in self.pending}
