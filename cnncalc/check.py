@@ -10,7 +10,7 @@ from pathlib import Path
 from .errors import SpecError
 from .figures import Report, analyze
 from .graph import Graph
-from .memory import memory
+from .memory import peak_inference_bytes
 from .spec import load_spec
 from .zoo import SPEC_SUFFIXES, _variants
 
@@ -79,12 +79,10 @@ def models_of(path: Path) -> list[tuple[str, Graph]]:
         else [(None, load_spec(path))]
 
 
-def lock_entry(graph: Graph, report: Report) -> dict:
-    mem = memory(graph, report)
+def lock_entry(graph: Graph, report: Report, peak: int) -> dict:
     return {"input": list(graph.input_shape),
             "totals": {"params": report.totals.params, "buffers": report.totals.buffers, "macs": report.totals.macs,
-                       "activations": report.totals.activations,
-                       "peak_inference_bytes": mem.peak_inference_bytes},
+                       "activations": report.totals.activations, "peak_inference_bytes": peak},
             "layers": {row.name: {"kind": row.kind, "output_shape": list(row.output_shape), "params": row.params,
                                   "macs": row.macs} for row in report.layers[1:]}}
 
@@ -94,7 +92,10 @@ def lock_path(spec: Path) -> Path:
 
 
 def write_lock(spec: Path) -> Path:
-    models = {graph.name: lock_entry(graph, analyze(graph)) for _, graph in models_of(spec)}
+    models = {}
+    for _, graph in models_of(spec):
+        report = analyze(graph)
+        models[graph.name] = lock_entry(graph, report, peak_inference_bytes(graph, report))
     target = lock_path(spec)
     text = json.dumps({"spec": spec.name, "models": models}, indent=2, sort_keys=True) + "\n"
     temporary = target.with_name("." + target.name + ".tmp")
@@ -129,10 +130,9 @@ def _show(value) -> str:
     return f"{value:,}" if isinstance(value, int) else "×".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def budget_findings(graph: Graph, report: Report, budgets: dict) -> list[Finding]:
+def budget_findings(graph: Graph, report: Report, peak: int, budgets: dict) -> list[Finding]:
     figures = {"params": report.totals.params, "macs": report.totals.macs,
-               "activation_bytes": report.totals.activation_bytes,
-               "peak_inference_bytes": memory(graph, report).peak_inference_bytes}
+               "activation_bytes": report.totals.activation_bytes, "peak_inference_bytes": peak}
     findings = []
     for key, limit in budgets.items():
         what, figure, is_bytes = BUDGETS[key]
@@ -160,12 +160,13 @@ def check_spec(path: Path, cli_budgets: dict) -> list[Result]:
             results.append(Result(str(path), graph.name, (Finding("invalid", f"layer '{error.layer}': {error.message}",
                                                                   error.line),)))
             continue
-        findings = budget_findings(graph, report, {**graph.budget, **cli_budgets})
+        peak = peak_inference_bytes(graph, report)
+        findings = budget_findings(graph, report, peak, {**graph.budget, **cli_budgets})
         if graph.name in locked:
             lines = {node.name: node.line for node in graph.nodes}
-            findings += drift(locked[graph.name], lock_entry(graph, report), lines)
+            findings += drift(locked[graph.name], lock_entry(graph, report, peak), lines)
         elif locked:
             findings.append(Finding("drift", f"{graph.name} is not in {lock.name}; run `cnncalc lock {path}`"))
         results.append(Result(str(path), graph.name, tuple(findings), report.totals.params, report.totals.macs,
-                              memory(graph, report).peak_inference_bytes))
+                              peak))
     return results

@@ -69,7 +69,7 @@ class Memory:
 def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
     if optimizer not in OPTIMIZER_STATES:
         raise SpecError(f"unknown optimizer '{optimizer}' (choose from {', '.join(OPTIMIZER_STATES)})")
-    size = report.layers[0].activation_bytes // max(report.layers[0].activations, 1)
+    size = _element_size(report)
     totals = report.totals
     trainable = totals.trainable_params * size
     buffers = totals.buffers * size
@@ -81,8 +81,18 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
     # the saved activations are gone by the optimizer step, which has temporaries of its own
     working = max(backward, STEP_TEMPORARIES[optimizer] * largest)
     return Memory(totals.param_bytes, buffers, trainable, optimizer_bytes, totals.activation_bytes, peak,
-                  totals.param_bytes + buffers + peak, saved,
+                  peak_inference_bytes(graph, report), saved,
                   totals.param_bytes + buffers + trainable + optimizer_bytes + working, optimizer)
+
+
+def _element_size(report: Report) -> int:
+    return report.layers[0].activation_bytes // max(report.layers[0].activations, 1)
+
+
+def peak_inference_bytes(graph: Graph, report: Report) -> int:
+    """Parameters and buffers, plus the most activation bytes alive at once."""
+    return (report.totals.param_bytes + report.totals.buffers * _element_size(report)
+            + peak_activation_bytes(graph, report))
 
 
 def _storages(graph: Graph, rows: dict) -> dict[str, str]:

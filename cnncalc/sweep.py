@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .errors import SpecError
 from .figures import analyze, collapse
 from .graph import Graph
-from .memory import peak_activation_bytes
+from .memory import peak_inference_bytes
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,8 @@ def point(graph: Graph, size: int, batch: int) -> Point:
     except SpecError as error:
         return Point(size, batch, False, f"{error.layer}: {error.message}" if error.layer else error.message)
     dropped = tuple(row.name for row in report.layers if any(row.dropped))
-    peak = report.totals.param_bytes + report.totals.buffers * 4 + peak_activation_bytes(sized, report)
     return Point(size, batch, True, "", dropped, report.totals.params, report.totals.macs,
-                 report.totals.activation_bytes, peak)
+                 report.totals.activation_bytes, peak_inference_bytes(sized, report))
 
 
 def sweep(graph: Graph, sizes: range, batches: list[int]) -> list[Point]:
@@ -95,8 +94,7 @@ def compare(a: Graph, b: Graph) -> dict:
     names = list(dict.fromkeys([*stages[0], *stages[1]]))
     rows = [Comparison(name, _figures([stages[0][name]]) if name in stages[0] else {},
                        _figures([stages[1][name]]) if name in stages[1] else {}) for name in names]
-    totals = [_figures(report.layers) | {"peak_bytes": report.totals.param_bytes + report.totals.buffers * 4
-                                         + peak_activation_bytes(graph, report)}
+    totals = [_figures(report.layers) | {"peak_bytes": peak_inference_bytes(graph, report)}
               for graph, report in zip((a, b), reports)]
     layers = [{row.name for row in report.layers} for report in reports]
     return {"a": a.name, "b": b.name, "inputs": [list(a.input_shape), list(b.input_shape)], "stages": rows,
