@@ -6,13 +6,13 @@ The rules were read from each tool's source (versions in README) and are tested 
 """
 from __future__ import annotations
 
-import fnmatch
 import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
 from .errors import SpecError
+from .layers.registry import first_match
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Convention:
 
 @lru_cache(maxsize=None)
 def _rule(convention: Convention, kind: str) -> Rule | None:
-    return next((rule for pattern, rule in convention.rules if fnmatch.fnmatchcase(kind, pattern)), None)
+    return first_match(convention.rules, kind)
 
 
 def _macs(layer: LayerOps) -> int:

@@ -10,11 +10,6 @@ class SpecError(Exception):
         super().__init__(message)
         self.message, self.file, self.line, self.layer = message, file, line, layer
 
-    def located(self, file: str | None = None, line: int | None = None,
-                layer: str | None = None) -> "SpecError":
-        """Fill in whatever location this error does not know yet."""
-        return SpecError(self.message, self.file or file, self.line or line, self.layer or layer)
-
     def __str__(self) -> str:
         where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
         layer = f"layer '{self.layer}': " if self.layer else ""

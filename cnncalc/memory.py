@@ -8,12 +8,12 @@ backward: every stored tensor of the forward pass, plus max-pool indices (int64)
 """
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
 
 from .errors import SpecError
 from .figures import Report
 from .graph import INPUT, Graph
+from .layers.registry import first_match
 
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}  # state tensors per parameter
 # What autograd keeps of each layer for backward (torch's derivatives.yaml): its input, its output,
@@ -44,12 +44,8 @@ GRADIENTS = (("add", None), ("concat", None), ("flatten", None), ("identity", No
 STEP_TEMPORARIES = {"sgd": 0, "momentum": 0, "adam": 2}
 
 
-def _match(table, kind: str, default=None):
-    return next((value for pattern, value in table if fnmatch.fnmatchcase(kind, pattern)), default)
-
-
 def _saved(kind: str):
-    return _match(SAVED_FOR_BACKWARD, kind)
+    return first_match(SAVED_FOR_BACKWARD, kind)
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,7 @@ def _saved_storages(graph: Graph, rows: dict, element_size: int):
         what = _saved(node.kind)
         for name in {"input": node.inputs[:1], "inputs": node.inputs, "output": (node.name,), None: ()}[what]:
             first_saver.setdefault(storage[name], index)
-        rule = _match(EXTRA_SAVED, node.kind)
+        rule = first_match(EXTRA_SAVED, node.kind)
         extra.append(rows[node.name].activations * rule(node.args, element_size) if rule else 0)
     return first_saver, extra
 
@@ -138,7 +134,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     peak = live
     for index in range(len(graph.nodes) - 1, -1, -1):
         node = graph.nodes[index]
-        rule = _match(GRADIENTS, node.kind)
+        rule = first_match(GRADIENTS, node.kind)
         for position, name in enumerate(dict.fromkeys(node.inputs)):
             if name == INPUT:
                 continue  # the input needs no gradient
@@ -172,7 +168,7 @@ def peak_activation_bytes(graph: Graph, report: Report) -> int:
     for index, node in enumerate(graph.nodes, start=1):
         if rows[node.name].allocates:
             live += rows[node.name].activation_bytes
-        peak = max(peak, live + rows[node.name].activations * _match(TRANSIENT, node.kind, 0))
+        peak = max(peak, live + rows[node.name].activations * first_match(TRANSIENT, node.kind, 0))
         for name in {storage[i] for i in node.inputs}:
             if last_use.get(name) == index:
                 live -= rows[name].activation_bytes

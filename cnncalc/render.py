@@ -115,7 +115,7 @@ def render_rf(report: Report, fields: dict, fmt: str, width: int | None = None) 
     open_scopes: list[str] = []
     for row in report.layers:
         field = fields[row.name]
-        _open_blocks(table, row, open_scopes, report)
+        _open_blocks(table, row, open_scopes)
         table.add_row(Text("  " * len(row.scopes) + _short_name(row) + _joins(row)), Text(row.kind),
                       format_shape(row.output_shape), describe(field),
                       "×".join(str(number(v)) for v in field.stride),
@@ -141,7 +141,7 @@ def render_table(report: Report, width: int | None = None, memory: Memory | None
         table.add_column(title, justify=justify, no_wrap=True)
     open_scopes: list[str] = []
     for row in report.layers:
-        _open_blocks(table, row, open_scopes, report)
+        _open_blocks(table, row, open_scopes)
         indent = "  " * len(row.scopes)
         stored = human(row.activation_bytes, "B") if row.allocates else "(shared)"
         shape = format_shape(row.output_shape) + (" ⚠" if any(row.dropped) else "")
@@ -182,7 +182,7 @@ def _short_name(row: LayerFigures) -> str:
     return row.name[len(prefix):] if prefix and row.name.startswith(prefix) else row.name
 
 
-def _open_blocks(table, row: LayerFigures, open_scopes: list[str], report: Report) -> None:
+def _open_blocks(table, row: LayerFigures, open_scopes: list[str]) -> None:
     """Print a header row for each block this row enters."""
     from rich.text import Text
 

@@ -10,7 +10,6 @@ different jumps or paddings is misaligned.
 """
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
@@ -18,6 +17,7 @@ from typing import Callable
 from .figures import Report
 from .graph import INPUT, Graph
 from .layers.conv import conv_padding
+from .layers.registry import first_match
 
 
 @dataclass(frozen=True)
@@ -104,10 +104,6 @@ RULES: tuple[tuple[str, Callable], ...] = (
 )
 
 
-def _rule(kind: str) -> Callable:
-    return next(rule for pattern, rule in RULES if fnmatch.fnmatchcase(kind, pattern))
-
-
 def _join(fields: list[Field], kind: str, shapes) -> Field:
     if kind == "crop":  # the source, shifted by the centred offset
         source, (src, target) = fields[0], shapes
@@ -144,7 +140,7 @@ def receptive_fields(graph: Graph, report: Report) -> dict[str, Field]:
         if field.whole and (field.global_ or len(in_shapes[0]) - 1 != spatial):
             fields[node.name] = field  # spatial positions are gone: every unit sees everything
             continue
-        result = _rule(node.kind)(field, node.args, in_shapes[0], shapes[node.name])
+        result = first_match(RULES, node.kind)(field, node.args, in_shapes[0], shapes[node.name])
         covers = all(r >= size for r, size in zip(result.size, graph.input_shape[1:]))
         fields[node.name] = Field(result.size, result.stride, result.padding, result.aligned,
                                   result.whole or covers, result.global_)

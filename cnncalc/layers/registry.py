@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -85,6 +86,11 @@ class LayerKind:
 
 
 REGISTRY: dict[str, LayerKind] = {}
+
+
+def first_match(table, kind: str, default: Any = None) -> Any:
+    """The value of the first (pattern, value) row whose kind pattern (`conv?d`, `*pool*`) matches."""
+    return next((value for pattern, value in table if fnmatch.fnmatchcase(kind, pattern)), default)
 _NORMALIZED: dict = {}  # (kind, given items) → normalized arguments; treated as read-only
 
 
@@ -115,10 +121,6 @@ def _int(value: Any, minimum: int) -> int:
 
 def positive(value: Any, n: int = 0) -> int:
     return _int(value, 1)
-
-
-def non_negative(value: Any, n: int = 0) -> int:
-    return _int(value, 0)
 
 
 def any_int(value: Any, n: int = 0) -> int:

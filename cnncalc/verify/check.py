@@ -10,6 +10,7 @@ from ..errors import SpecError
 from ..figures import Report, analyze
 from ..graph import Graph
 from ..layers import REGISTRY
+from ..layers.registry import Calc
 from .build import build_model
 from .measure import measure
 from .peers import RUNNERS, installed
@@ -106,7 +107,6 @@ def _formula(graph: Graph, report: Report, index: int) -> str:
     if not kind.explain:
         return ""
     shapes = {r.name: r.output_shape for r in report.layers}
-    from ..layers.registry import Calc
     calc = Calc(row.output_shape, row.weights, row.biases, row.buffers, row.macs // report.batch, row.dropped)
     return "; ".join(kind.explain(tuple(shapes[i] for i in node.inputs), node.args, calc))
 
