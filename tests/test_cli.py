@@ -25,6 +25,7 @@ def test_table_renders_in_100_columns(tmp_path):
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 100
     assert "138,357,544 (138.4 M)" in result.stdout and "15,470,264,320 (15.5 G)" in result.stdout
+    # the seeds' VGG walk-through: (3×3×3)×64 = 1,728 weights + 64 biases; 224·224·64 outputs × 27 MACs
     assert any(re.match(r"\s+0\.conv2d\s+conv2d\s+64×224×224\s+1,792\s+86,704,128", line) for line in lines)
 
 
