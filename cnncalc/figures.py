@@ -4,16 +4,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from .conventions import DEFAULT, LayerOps, convention
+from .conventions import DEFAULT, Convention, LayerOps, convention
 from .errors import LayerError, SpecError
-from .graph import INPUT, Graph, Scope, Shape
+from .graph import INPUT, Graph, Node, Scope, Shape
 from .layers import REGISTRY
 from .layers.registry import format_shape
+from .record import record
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 
 
-@dataclass(frozen=True)
+@record
 class LayerFigures:
     name: str
     kind: str
@@ -74,37 +75,47 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
     rows = [LayerFigures(INPUT, INPUT, (), graph.input_shape, 0, 0, 0, 0, 0, count, count * size, 0, 0,
                          True, explain=_memory_line(graph.input_shape, True) if explain else ())]
     shapes = {INPUT: graph.input_shape}
-    calculated: dict = {}  # repeated blocks: the same kind, arguments and input shapes
+    # Repeated blocks repeat the same kind, arguments and input shapes: each is calculated once.
+    # Spec loading gives equal arguments one shared dict, so its id stands for its contents here.
+    known: dict = {}
     for node in graph.nodes:
-        kind = REGISTRY[node.kind]
-        in_shapes = tuple(shapes[name] for name in node.inputs)
-        try:
-            key = (node.kind, tuple(node.args.values()), in_shapes)
-            calc = calculated.get(key)
-            if calc is None:
-                calc = calculated[key] = kind.calculate(in_shapes, node.args)
-        except LayerError as error:
-            used = f" (in a block used at line {node.used_at})" if node.used_at else ""
-            raise SpecError(f"{error} (input {', '.join(format_shape(s) for s in in_shapes)}){used}",
-                            graph.source, node.line, node.name) from None
-        shapes[node.name] = calc.output_shape
-        params = calc.weights + calc.biases
-        allocates = not kind.aliases(node.args)
-        activations = math.prod(calc.output_shape) * batch
-        lines = ()
-        if explain:
-            lines = tuple(kind.explain(in_shapes, node.args, calc) if kind.explain else ())
-            lines += _memory_line(calc.output_shape, allocates)
-        rule = counting.rule(node.kind)
-        ops = int(rule(LayerOps(node.kind, node.args, in_shapes[0], calc.output_shape, batch, calc.macs * batch,
-                                calc.weights, calc.biases, node.functional))) if rule else 0
+        in_shapes = tuple([shapes[name] for name in node.inputs])
+        key = (node.kind, id(node.args), in_shapes, node.functional)
+        figures = known.get(key)
+        if figures is None:
+            figures = known[key] = _figures(graph, node, in_shapes, batch, size, counting, explain)
+        shape, weights, biases, buffers, activations, macs, allocates, ops, dropped, lines = figures
+        shapes[node.name] = shape
+        params = weights + biases
         rows.append(LayerFigures(
-            node.name, node.kind, node.inputs, calc.output_shape, calc.weights, calc.biases, params,
-            0 if node.frozen else params, calc.buffers, activations, activations * size,
-            calc.macs * batch, 2 * calc.macs * batch, allocates, ops, calc.dropped, node.line,
+            node.name, node.kind, node.inputs, shape, weights, biases, params, 0 if node.frozen else params,
+            buffers, activations, activations * size, macs, 2 * macs, allocates, ops, dropped, node.line,
             node.scopes, lines))
     return Report(graph.name, graph.input_shape, batch, dtype, tuple(rows),
                   _totals(rows, size, counting.name), graph.source)
+
+
+def _figures(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, size: int,
+             counting: Convention, explain: bool) -> tuple:
+    """One layer's figures for the whole batch, from its calculator and the counting convention."""
+    kind = REGISTRY[node.kind]
+    try:
+        calc = kind.calculate(in_shapes, node.args)
+    except LayerError as error:
+        used = f" (in a block used at line {node.used_at})" if node.used_at else ""
+        raise SpecError(f"{error} (input {', '.join(format_shape(s) for s in in_shapes)}){used}",
+                        graph.source, node.line, node.name) from None
+    allocates = not kind.aliases(node.args)
+    macs = calc.macs * batch
+    rule = counting.rule(node.kind)
+    ops = int(rule(LayerOps(node.kind, node.args, in_shapes[0], calc.output_shape, batch, macs,
+                            calc.weights, calc.biases, node.functional))) if rule else 0
+    lines = ()
+    if explain:
+        lines = tuple(kind.explain(in_shapes, node.args, calc) if kind.explain else ())
+        lines += _memory_line(calc.output_shape, allocates)
+    return (calc.output_shape, calc.weights, calc.biases, calc.buffers, math.prod(calc.output_shape) * batch,
+            macs, allocates, ops, calc.dropped, lines)
 
 
 def _memory_line(shape: Shape, allocates: bool) -> tuple[str, ...]:

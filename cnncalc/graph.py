@@ -5,6 +5,7 @@ import heapq
 from dataclasses import dataclass, field, replace
 
 from .errors import SpecError
+from .record import record
 
 Shape = tuple[int, ...]
 INPUT = "input"  # the reserved name of the model's input
@@ -17,7 +18,7 @@ class Scope:
     kind: str
 
 
-@dataclass(frozen=True)
+@record
 class Node:
     name: str
     kind: str
@@ -46,6 +47,8 @@ class Graph:
 
 def topological(nodes: list[Node], source: str) -> tuple[Node, ...]:
     """Kahn's algorithm, keeping spec order wherever the edges allow; a cycle is a SpecError."""
+    if _in_order(nodes):  # what Kahn's algorithm would return, found in one pass
+        return tuple(nodes)
     order = {node.name: index for index, node in enumerate(nodes)}
     waiting = {node.name: len(node.inputs) - node.inputs.count(INPUT) for node in nodes}
     consumers: dict[str, list[str]] = {}
@@ -65,6 +68,17 @@ def topological(nodes: list[Node], source: str) -> tuple[Node, ...]:
     if len(result) < len(nodes):
         raise _cycle_error([n for n in nodes if waiting[n.name] > 0], source)
     return tuple(result)
+
+
+def _in_order(nodes: list[Node]) -> bool:
+    """Whether every node comes after the nodes it reads (most specs are written so)."""
+    seen = {INPUT}
+    for node in nodes:
+        for name in node.inputs:
+            if name not in seen:
+                return False
+        seen.add(node.name)
+    return True
 
 
 def _cycle_error(stuck: list[Node], source: str) -> SpecError:

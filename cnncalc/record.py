@@ -1,0 +1,32 @@
+"""Frozen dataclasses that are quick to build, for the records made once per layer.
+
+A frozen dataclass's generated __init__ sets each field through object.__setattr__: 2 µs for a
+19-field LayerFigures, a fifth of analysing ResNet-152. `record` keeps everything the dataclass
+gives (fields, eq, hash, repr, `replace`, an error on assignment) and swaps only __init__ for one
+that fills the instance's dict in one step.
+"""
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, fields
+
+
+def record(cls: type) -> type:
+    """`@dataclass(frozen=True)` with a faster __init__; fields may have plain defaults only."""
+    cls = dataclass(frozen=True)(cls)
+    namespace = {"_set_dict": object.__setattr__}
+    parameters, items = [], []
+    for field in fields(cls):
+        if field.default_factory is not MISSING:
+            raise TypeError(f"{cls.__name__}.{field.name}: a record takes plain defaults only")
+        if field.default is MISSING:
+            parameters.append(field.name)
+        else:
+            namespace[f"_default_{field.name}"] = field.default
+            parameters.append(f"{field.name}=_default_{field.name}")
+        items.append(f"{field.name!r}: {field.name}")
+    source = (f"def __init__(self, {', '.join(parameters)}):\n"
+              f"    _set_dict(self, '__dict__', {{{', '.join(items)}}})\n")
+    exec(source, namespace)  # as dataclasses itself builds __init__: from the field names only
+    namespace["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = namespace["__init__"]
+    return cls
