@@ -15,26 +15,31 @@ from .yamlload import LineDict
 __all__ = ["Spec", "Sequential", "Block", "Residual"]
 
 
+# a builder keyword → its spec entry key; every other keyword is a layer argument
+_META = {"name": "name", "from_": "from", "repeat": "repeat", "index": "index", "when": "when",
+         "frozen": "frozen", "functional": "functional"}
+
+
 def _entry(kind: str, value: Any, meta: dict, depth: int = 2) -> LineDict:
     entry = LineDict({kind: value})
     entry.line = sys._getframe(depth).f_lineno
-    aliases = {"from_": "from"}
     for key, item in meta.items():
         if item is not None:
-            entry[aliases.get(key, key)] = item
+            entry[_META.get(key, key)] = item
     return entry
 
 
 def _constructor(kind: str):
     names = [arg.name for arg in REGISTRY[kind].args]
 
-    def build(*args, name=None, from_=None, repeat=None, index=None, when=None, frozen=None,
-              functional=None, **kwargs):
+    def build(*args, **keywords):
+        """Keywords are the layer's arguments, or name/from_/repeat/index/when/frozen/functional."""
         if len(args) > len(names):
             raise TypeError(f"{kind} takes at most {len(names)} positional arguments ({', '.join(names)})")
-        given = {**dict(zip(names, args)), **kwargs}
-        return _entry(kind, given or None, dict(name=name, from_=from_, repeat=repeat, index=index,
-                                                when=when, frozen=frozen, functional=functional))
+        given, meta = dict(zip(names, args)), {}
+        for key, value in keywords.items():
+            (meta if key in _META else given)[key] = value
+        return _entry(kind, given or None, meta)
     build.__name__ = build.__qualname__ = REGISTRY[kind].torch_name or kind.capitalize()
     build.__doc__ = f"A `{kind}` layer: {', '.join(names) or 'no arguments'}."
     return build

@@ -70,7 +70,10 @@ def substitute(value: Any, env: Mapping[str, Any]) -> Any:
     if isinstance(value, list):
         return [substitute(v, env) if isinstance(v, _NESTED) else v for v in value]
     if isinstance(value, dict):
-        return {k: substitute(v, env) if isinstance(v, _NESTED) else v for k, v in value.items()}
+        for item in value.values():
+            if isinstance(item, _NESTED):
+                return {k: substitute(v, env) if isinstance(v, _NESTED) else v for k, v in value.items()}
+        return value  # nothing to substitute: most layers' arguments are plain numbers
     return value
 
 

@@ -1,11 +1,10 @@
 """The zoo of specs shipped with cnncalc, and resolving a MODEL argument to a spec file."""
 from __future__ import annotations
 
-import difflib
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import SpecError
+from .errors import SpecError, did_you_mean
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".py")
 
@@ -63,9 +62,8 @@ def resolve(model: str) -> tuple[Path, str | None]:
             return _index(suffix)[model]
     index = zoo_index()
     if model not in index:
-        close = difflib.get_close_matches(model, index, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise SpecError(f"unknown model '{model}'{hint}; `cnncalc list` shows the zoo, or give a spec path")
+        raise SpecError(f"unknown model '{model}'{did_you_mean(model, index)}; `cnncalc list` shows the zoo, "
+                        "or give a spec path")
     return index[model]
 
 

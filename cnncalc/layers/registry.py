@@ -1,14 +1,13 @@
 """The layer-kind registry: each kind declares its arguments and one pure calculator."""
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable
 
-from ..errors import LayerError
+from ..errors import LayerError, did_you_mean
 
 Shape = tuple[int, ...]
 REQUIRED = object()
@@ -51,7 +50,7 @@ class LayerKind:
 
         Repeated blocks give the same arguments many times: those are checked once."""
         try:
-            key = (self.name, tuple((name, type(value), value) for name, value in given.items()))
+            key = (self.name, tuple(given.items()), tuple(map(type, given.values())))  # True is not 1
             return _NORMALIZED[key]
         except TypeError:  # a list among the values: not hashable, check it every time
             return self._normalize(given)
@@ -63,9 +62,8 @@ class LayerKind:
         defaults = self.defaults
         for name in given:
             if name not in defaults:
-                close = difflib.get_close_matches(name, defaults, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                valid = f"; valid: {', '.join(defaults)}" if defaults and not close else ""
+                hint = did_you_mean(name, defaults)
+                valid = f"; valid: {', '.join(defaults)}" if defaults and not hint else ""
                 raise LayerError(f"{self.name} has no argument '{name}'{hint}{valid}")
         args = dict(defaults)
         for arg in self.args:
@@ -91,6 +89,8 @@ REGISTRY: dict[str, LayerKind] = {}
 def first_match(table, kind: str, default: Any = None) -> Any:
     """The value of the first (pattern, value) row whose kind pattern (`conv?d`, `*pool*`) matches."""
     return next((value for pattern, value in table if fnmatch.fnmatchcase(kind, pattern)), default)
+
+
 _NORMALIZED: dict = {}  # (kind, given items) → normalized arguments; treated as read-only
 
 
