@@ -8,6 +8,7 @@ Nothing here is a test: it prints figures, it never fails a build.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import os
 import platform
@@ -67,9 +68,22 @@ def timed(command: list[str], runs: int) -> dict:
             "rss": statistics.median(r for _, r in samples)}
 
 
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def whole_process(runs: int) -> list[str]:
     peers = [tool for tool in ("torchinfo", "fvcore", "ptflops", "thop") if importlib.util.find_spec(tool)]
-    lines = ["| model | tool | wall time (median ± spread) | peak RSS | cnncalc is |", "|---|---|---:|---:|---|"]
+    missing = [tool for tool in ("torchinfo", "fvcore", "ptflops", "thop") if tool not in peers]
+    models = (f"torchvision {_version('torchvision')}'s models" if importlib.util.find_spec("torchvision")
+              else "the spec's architecture built in torch (torchvision is not installed)")
+    lines = [f"Peers run: {', '.join(f'{tool} {_version(tool)}' for tool in peers) or 'none'}"
+             f"{'; not installed: ' + ', '.join(missing) if missing else ''}. They run on torch "
+             f"{_version('torch') or '(not installed)'} and {models}.", "",
+             "| model | tool | wall time (median ± spread) | peak RSS | cnncalc is |", "|---|---|---:|---:|---|"]
     for model in MODELS:
         ours = timed([sys.executable, "-m", "cnncalc", "table", model, "--format", "json"], runs)
         lines.append(f"| {model} | cnncalc table --format json | {ours['median']:.3f} s ± {ours['spread']:.3f} | "
@@ -79,6 +93,9 @@ def whole_process(runs: int) -> list[str]:
             lines.append(f"| {model} | {tool} | {theirs['median']:.2f} s ± {theirs['spread']:.2f} | "
                          f"{theirs['rss']:.0f} MB | {theirs['median'] / ours['median']:.0f}× faster, "
                          f"{theirs['rss'] / ours['rss']:.0f}× lighter |")
+    zoo = timed([sys.executable, "-m", "cnncalc", "check", "specs"], runs)
+    lines += ["", f"`cnncalc check specs` (every zoo model, budgets and lock files): {zoo['median']:.3f} s "
+                  f"± {zoo['spread']:.3f}, {zoo['rss']:.0f} MB"]
     return lines
 
 
@@ -113,11 +130,13 @@ def in_process() -> list[str]:
 
     lines = ["| analysis (parse + graph + figures) | layers | time |", "|---|---:|---:|"]
     for name, (path, variant) in zoo_index().items():
+        # each run parses the YAML again; a Python spec's file runs once per process, as an import
+        # would, and its spec() function every time
         def analysis(path=path, variant=variant):
             load_yaml_file.cache_clear()
             analyze(load_spec(path, variant=variant))
         graph = load_model(name)
-        lines.append(f"| {name} | {len(graph.nodes)} | {1000 * best_of(analysis):.2f} ms |")
+        lines.append(f"| {name} | {len(graph.nodes)} | {1000 * best_of(analysis, 20):.2f} ms |")
     for label, spec, repeat in (("chain of 10,000 layers", chain_spec(10_000), 3),
                                 ("2,000 residual blocks", residual_spec(2_000), 3)):
         seconds = best_of(lambda spec=spec: analyze(build_graph(spec, "<bench>", {})), repeat)

@@ -1,0 +1,52 @@
+"""`record` behaves as `dataclass(frozen=True)` does; only its __init__ is built differently."""
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import pytest
+
+from cnncalc.record import record
+
+
+@record
+class Fast:
+    name: str
+    shape: tuple
+    line: int | None = None
+    frozen: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Plain:
+    name: str
+    shape: tuple
+    line: int | None = None
+    frozen: bool = False
+
+
+@pytest.mark.parametrize("args, kwargs", [(("a", (1, 2)), {}), (("a", (1, 2), 3), {"frozen": True}),
+                                          ((), {"shape": (), "name": "b"})])
+def test_a_record_is_what_a_frozen_dataclass_is(args, kwargs):
+    fast, plain = Fast(*args, **kwargs), Plain(*args, **kwargs)
+    assert dataclasses.astuple(fast) == dataclasses.astuple(plain)
+    assert repr(fast).replace("Fast", "Plain") == repr(plain)
+    assert hash(fast) == hash(plain) and fast == Fast(*args, **kwargs)
+    assert dataclasses.replace(fast, line=7).line == 7 and fast.line == plain.line
+    assert pickle.loads(pickle.dumps(fast)) == fast
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.name = "changed"
+
+
+def test_a_record_takes_the_same_arguments():
+    with pytest.raises(TypeError):
+        Fast("a")  # shape is required
+    with pytest.raises(TypeError):
+        Fast("a", (), unknown=1)
+
+
+def test_a_default_factory_is_refused():
+    class WithFactory:
+        items: list = dataclasses.field(default_factory=list)
+    with pytest.raises(TypeError, match="plain defaults only"):
+        record(WithFactory)
