@@ -94,7 +94,7 @@ def whole_process(runs: int) -> list[str]:
                          f"{theirs['rss']:.0f} MB | {theirs['median'] / ours['median']:.0f}× faster, "
                          f"{theirs['rss'] / ours['rss']:.0f}× lighter |")
     zoo = timed([sys.executable, "-m", "cnncalc", "check", "specs"], runs)
-    lines += ["", f"`cnncalc check specs` (every zoo model, budgets and lock files): {zoo['median']:.3f} s "
+    lines += ["", f"`cnncalc check specs` (every zoo model, with its budgets): {zoo['median']:.3f} s "
                   f"± {zoo['spread']:.3f}, {zoo['rss']:.0f} MB"]
     return lines
 
