@@ -116,8 +116,9 @@ class _Expanded:
 
     def relative(self, value: Any) -> Any:
         """A name inside the group without its prefix, _GROUP_INPUT, or None (outside the group)."""
-        inner = self.inner
-        while isinstance(value, _Ref) and value is not inner.input:
+        inner, seen = self.inner, set()
+        while isinstance(value, _Ref) and value is not inner.input and id(value) not in seen:
+            seen.add(id(value))
             value = _scoped(value, inner)
         if value is inner.input or (isinstance(value, str) and value == inner.input):
             return _GROUP_INPUT
@@ -378,7 +379,12 @@ class _Expander:
 
     def lookup(self, ref: Any, names: set[str]) -> str:
         """A node name for a reference: local names first, then enclosing blocks, then full names."""
+        seen = set()
         while isinstance(ref, _Ref):
+            if id(ref) in seen:  # empty groups fed, in a circle, by each other's names
+                raise SpecError(f"'from' names '{ref.text}', which leads back to itself through empty groups",
+                                self.source, ref.line, ref.layer)
+            seen.add(id(ref))
             target = _scoped(ref, None)
             if target is None:
                 target = ref.text if ref.text in names else self.outputs.get(ref.text)

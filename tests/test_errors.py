@@ -33,6 +33,8 @@ CASES = [
      "'from' names 'stem', which is no layer"),
     ("cycle", "input: [3, 8, 8]\nlayers:\n  - relu:\n    name: a\n    from: b\n  - relu:\n    name: b\n    from: a\n",
      3, "a", "cycle: a → b → a"),
+    ("empty_group_cycle", "input: [3, 8, 8]\nlayers:\n  - relu\n  - sequential: []\n    name: g\n    from: g\n"
+                          "  - relu\n", 4, "g", "'from' names 'g', which leads back to itself"),
     ("missing_input", "layers:\n  - relu\n", 1, None, "missing 'input'"),
     ("unknown_top_key", "input: [3, 8, 8]\nlayer:\n  - relu\n", 1, None, "unknown top-level key 'layer' (did you mean 'layers'?)"),
     ("two_kinds", "input: [3, 8, 8]\nlayers:\n  - {relu: null, sigmoid: null}\n", 3, None, "several layer kinds"),
