@@ -2,12 +2,17 @@
 expanding it again would give (names, inputs, scopes, lines, frozen flags, `from` references)."""
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnncalc import expand
+from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.graph import Scope
-from cnncalc.spec import load_spec
+from cnncalc.spec import build_graph, load_spec
 from cnncalc.zoo import load_model, zoo_index
 
 TRICKY = """\
@@ -117,3 +122,42 @@ def test_repeated_blocks_are_copied_not_expanded_again(tmp_path, monkeypatch):
     assert _copies(monkeypatch, lambda: load_spec(path)) == 4
     # ResNet-152's 50 bottlenecks: 8 kinds (stage × first or not), the other 42 copied
     assert _copies(monkeypatch, lambda: load_model("resnet152")) == 42
+
+
+@st.composite
+def repeated_blocks(draw) -> dict:
+    """A block of relu/identity/add/group layers reading any of its names (forward ones and cycles
+    included), its input or `stem` outside it, used several times with and without `from`."""
+    count = draw(st.integers(1, 5))
+    names = [f"n{i}" for i in range(count)]
+    readable = st.sampled_from([*names, "input", "stem"])
+    layers = []
+    for name in names:
+        kind = draw(st.sampled_from(["relu", "identity", "add", "sequential"]))
+        entry = {"name": name, kind: None}
+        if kind == "add":
+            entry["from"] = draw(st.lists(readable, min_size=2, max_size=3))
+        elif kind == "sequential":
+            entry[kind] = [{"relu": None, "name": "r", "repeat": draw(st.integers(1, 2))}, {"identity": None}]
+        if kind != "add" and draw(st.booleans()):
+            entry["from"] = draw(readable)
+        layers.append(entry)
+    uses = [{"b": None, "name": f"{prefix}${{i}}", "repeat": draw(st.integers(1, 3)),
+             **({"from": "stem"} if draw(st.booleans()) else {})} for prefix in ("u", "v")]
+    return {"input": [2, 4, 4], "blocks": {"b": {"layers": layers}},
+            "layers": [{"relu": None, "name": "stem"}, *uses]}
+
+
+def _outcome(data: dict):
+    try:
+        return build_graph(data, "<generated>", {})
+    except SpecError as error:
+        return str(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(repeated_blocks())
+def test_copies_equal_expansion_for_random_repeated_blocks(data):
+    with mock.patch.object(expand._Expanded, "matches", lambda self, entries, env: False):
+        expanded = _outcome(data)
+    assert _outcome(data) == expanded
