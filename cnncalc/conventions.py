@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable
 
 from .errors import SpecError
@@ -55,16 +54,11 @@ class Convention:
     rules: tuple[tuple[str, Rule], ...]  # first matching kind pattern wins
 
     def rule(self, kind: str) -> Rule | None:
-        return _rule(self, kind)
+        return first_match(self.rules, kind)
 
     def ops(self, layer: LayerOps) -> int:
         rule = self.rule(layer.kind)
         return int(rule(layer)) if rule else 0
-
-
-@lru_cache(maxsize=None)
-def _rule(convention: Convention, kind: str) -> Rule | None:
-    return first_match(convention.rules, kind)
 
 
 def _macs(layer: LayerOps) -> int:

@@ -129,6 +129,10 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     first_saver, extra = _saved_storages(graph, rows, element_size)
     output = _storages(graph, rows)[graph.nodes[-1].name]
     live = sum(rows[name].activation_bytes for name in set(first_saver) | {output}) + sum(extra)
+    released: dict[int, list[str]] = {}  # layer index → the saved storages it is first to save
+    for name, first in first_saver.items():
+        if name != output:
+            released.setdefault(first, []).append(name)
     grad_of: dict[str, int] = {}      # tensor → id of the gradient buffer it uses
     buffers: dict[int, list[int]] = {}  # id → [bytes, tensors using it]
     peak = live
@@ -151,8 +155,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
             entry = buffers[grad_of.pop(node.name)]
             entry[1] -= 1
             live -= entry[0] if entry[1] == 0 else 0
-        live -= extra[index] + sum(rows[name].activation_bytes for name, first in first_saver.items()
-                                   if first == index and name != output)
+        live -= extra[index] + sum(rows[name].activation_bytes for name in released.get(index, ()))
     return peak
 
 

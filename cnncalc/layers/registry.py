@@ -4,7 +4,7 @@ from __future__ import annotations
 import fnmatch
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Callable
 
 from ..errors import LayerError, did_you_mean
@@ -86,6 +86,7 @@ class LayerKind:
 REGISTRY: dict[str, LayerKind] = {}
 
 
+@lru_cache(maxsize=None)  # tables are constant tuples; looked up once per layer by several walks
 def first_match(table, kind: str, default: Any = None) -> Any:
     """The value of the first (pattern, value) row whose kind pattern (`conv?d`, `*pool*`) matches."""
     return next((value for pattern, value in table if fnmatch.fnmatchcase(kind, pattern)), default)
