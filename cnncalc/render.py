@@ -1,9 +1,10 @@
-"""Rendering figures as a rich table, JSON, CSV or Markdown. Nothing here computes figures."""
+"""Rendering figures as a text table, JSON, CSV or Markdown. Nothing here computes figures."""
 from __future__ import annotations
 
 import csv
 import io
 import json
+import textwrap
 from dataclasses import asdict
 
 from .conventions import DEFAULT
@@ -104,58 +105,67 @@ def render_rf(report: Report, fields: dict, fmt: str, width: int | None = None) 
                   for row in report.layers]
         return json.dumps({"model": report.model, "input": list(report.input_shape), "layers": layers},
                           indent=2) + "\n"
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("Layer", min_width=24, overflow="fold")
-    for title in ("Kind", "Output", "RF size", "stride", "padding"):
-        table.add_column(title, justify="left" if title in ("Kind", "Output") else "right", no_wrap=True)
+    rows: list[list[str]] = []
     open_scopes: list[str] = []
     for row in report.layers:
         field = fields[row.name]
-        _open_blocks(table, row, open_scopes)
-        table.add_row(Text("  " * len(row.scopes) + _short_name(row) + _joins(row)), Text(row.kind),
-                      format_shape(row.output_shape), describe(field),
-                      "×".join(str(number(v)) for v in field.stride),
-                      "×".join(str(number(v)) for v in field.padding))
-    console = Console(file=io.StringIO(), width=width or 100, color_system=None, highlight=False)
-    console.print(table)
-    return console.file.getvalue()
+        rows += _block_headers(row, open_scopes, 6)
+        rows.append([_layer_cell(row), row.kind, format_shape(row.output_shape), describe(field),
+                     "×".join(str(number(v)) for v in field.stride), "×".join(str(number(v)) for v in field.padding)])
+    header = ["Layer", "Kind", "Output", "RF size", "stride", "padding"]
+    return "\n".join(_columns(header, rows, {3, 4, 5}, width or 100)) + "\n"
 
 
 def render_table(report: Report, width: int | None = None, memory: Memory | None = None,
                  fields: dict | None = None) -> str:
-    from rich.console import Console, Group
-    from rich.panel import Panel
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
     convention = report.totals.convention
-    ops_title = "MACs" if convention == DEFAULT else f"{convention} ops"
-    table.add_column("Layer", min_width=24, overflow="fold")
-    for title, justify in (("Kind", "left"), ("Output", "left"), ("Params", "right"), (ops_title, "right"),
-                           ("Memory", "right")) + ((("RF", "right"),) if fields else ()):
-        table.add_column(title, justify=justify, no_wrap=True)
+    header = ["Layer", "Kind", "Output", "Params", "MACs" if convention == DEFAULT else f"{convention} ops",
+              "Memory"] + (["RF"] if fields else [])
+    rows: list[list[str]] = []
     open_scopes: list[str] = []
     for row in report.layers:
-        _open_blocks(table, row, open_scopes)
-        indent = "  " * len(row.scopes)
+        rows += _block_headers(row, open_scopes, len(header))
         stored = human(row.activation_bytes, "B") if row.allocates else "(shared)"
         shape = format_shape(row.output_shape) + (" ⚠" if any(row.dropped) else "")
-        rf_cell = (_rf_cell(fields[row.name]),) if fields else ()
-        table.add_row(Text(indent + _short_name(row) + _joins(row)), Text(row.kind), shape,
-                      _count(row.params), _count(row.macs if convention == DEFAULT else row.ops), stored, *rf_cell)
-    totals = _totals_text(report, memory)
-    console = Console(file=io.StringIO(), width=width or 100, force_terminal=False, color_system=None,
-                      highlight=False)
-    console.print(Group(table, Panel(totals, title=f"{report.model} totals", expand=False)))
-    notes = [f"⚠ {r.name}: flooring leaves {_dropped(r)} input rows/columns unused" for r in report.layers
-             if any(r.dropped)]
-    text = console.file.getvalue()
-    return text + "".join(n + "\n" for n in notes)
+        rf_cell = [_rf_cell(fields[row.name])] if fields else []
+        rows.append([_layer_cell(row), row.kind, shape, _count(row.params),
+                     _count(row.macs if convention == DEFAULT else row.ops), stored, *rf_cell])
+    lines = _columns(header, rows, set(range(3, len(header))), width or 100)
+    lines += _panel(_totals_text(report, memory).splitlines(), f"{report.model} totals")
+    lines += [f"⚠ {r.name}: flooring leaves {_dropped(r)} input rows/columns unused" for r in report.layers
+              if any(r.dropped)]
+    return "\n".join(lines) + "\n"
+
+
+def _columns(header: list[str], rows: list[list[str]], right: set[int], width: int) -> list[str]:
+    """A table without rules: columns two spaces apart, each as wide as its widest cell. The first
+    (layer names, at least 24 wide) narrows to fit `width`, wrapping only the cells that are longer.
+
+    Laid out here rather than by rich's Table, which measures every cell: 0.3 ms a row, 3 s for
+    10,000 layers."""
+    widths = [max(map(len, column)) for column in zip(header, *rows)]
+    rest = sum(widths[1:]) + 2 * (len(widths) - 1)
+    widths[0] = max(24, min(widths[0], width - rest))
+    lines = []
+    for cells in [header, *rows]:
+        first = [cells[0]]
+        if len(cells[0]) > widths[0]:
+            indent = cells[0][:len(cells[0]) - len(cells[0].lstrip())]
+            first = textwrap.wrap(cells[0], widths[0], subsequent_indent=indent + "    ",
+                                  break_long_words=False)
+        aligned = [cell.rjust(w) if i in right else cell.ljust(w)
+                   for i, (cell, w) in enumerate(zip([first[0], *cells[1:]], widths))]
+        lines.append("  ".join(aligned).rstrip())
+        lines += first[1:]
+    return lines
+
+
+def _panel(lines: list[str], title: str) -> list[str]:
+    """Lines in a rounded box with the title centred in its top edge."""
+    inner = max(len(title) + 2, *map(len, lines))
+    excess = inner - len(title)
+    return (["╭" + "─" * (excess // 2) + f" {title} " + "─" * (excess - excess // 2) + "╮"]
+            + [f"│ {line.ljust(inner)} │" for line in lines] + ["╰" + "─" * (inner + 2) + "╯"])
 
 
 def render_explained(report: Report, memory: Memory | None = None) -> str:
@@ -176,25 +186,30 @@ def _rf_cell(field) -> str:
     return "all" if field.whole and field.global_ else size + ("*" if not field.aligned else "")
 
 
+def _layer_cell(row: LayerFigures) -> str:
+    """A row's name indented under its blocks, with what it joins."""
+    return "  " * len(row.scopes) + _short_name(row) + _joins(row)
+
+
 def _short_name(row: LayerFigures) -> str:
     """A row's name inside its block, which the header row above it already names."""
     prefix = row.scopes[-1].name + "." if row.scopes else ""
     return row.name[len(prefix):] if prefix and row.name.startswith(prefix) else row.name
 
 
-def _open_blocks(table, row: LayerFigures, open_scopes: list[str]) -> None:
-    """Print a header row for each block this row enters."""
-    from rich.text import Text
-
+def _block_headers(row: LayerFigures, open_scopes: list[str], columns: int) -> list[list[str]]:
+    """A header row for each block this row enters: its name and `[kind]`."""
     names = [s.name for s in row.scopes]
     while open_scopes and open_scopes[-1] not in names:
         open_scopes.pop()
+    headers = []
     for depth, scope in enumerate(row.scopes):
         if scope.name in open_scopes:
             continue
         open_scopes.append(scope.name)
         label = scope.name.rsplit(".", 1)[-1] if depth else scope.name
-        table.add_row(Text("  " * depth + label), Text(f"[{scope.kind}]", style="dim"), "", "", "", "")
+        headers.append(["  " * depth + label, f"[{scope.kind}]"] + [""] * (columns - 2))
+    return headers
 
 
 def _joins(row: LayerFigures) -> str:
