@@ -20,8 +20,10 @@ def zoo_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def zoo_index() -> dict[str, tuple[Path, str | None]]:
-    """Zoo name → (spec file, variant): a file's own stem, or each of its `variants`."""
-    return {name: entry for suffix in SPEC_SUFFIXES for name, entry in _index(suffix).items()}
+    """Zoo name → (spec file, variant): a file's own stem, or each of its `variants` in their order;
+    files in name order."""
+    index = {name: entry for suffix in SPEC_SUFFIXES for name, entry in _index(suffix).items()}
+    return dict(sorted(index.items(), key=lambda item: item[1][0].name))
 
 
 @lru_cache(maxsize=None)
