@@ -107,9 +107,8 @@ def _figures(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int,
                         graph.source, node.line, node.name) from None
     allocates = not kind.aliases(node.args)
     macs = calc.macs * batch
-    rule = counting.rule(node.kind)
-    ops = int(rule(LayerOps(node.kind, node.args, in_shapes[0], calc.output_shape, batch, macs,
-                            calc.weights, calc.biases, node.functional))) if rule else 0
+    ops = counting.ops(LayerOps(node.kind, node.args, in_shapes[0], calc.output_shape, batch, macs,
+                                calc.weights, calc.biases, node.functional))
     lines = ()
     if explain:
         lines = tuple(kind.explain(in_shapes, node.args, calc) if kind.explain else ())
