@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cnncalc.figures import analyze  # noqa: E402
 from cnncalc.verify.build import build_model  # noqa: E402
 from cnncalc.verify.memory import check_memory  # noqa: E402
-from cnncalc.zoo import load_model, zoo_index  # noqa: E402
+from cnncalc.spec.zoo import load_model, zoo_index  # noqa: E402
 
 # at full size these are slow on two CPU cores; their valid smaller sizes say the same
 SMALLER = {"unet": (1, 188, 188)}

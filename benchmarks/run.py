@@ -26,7 +26,7 @@ COMMANDS = {"vgg16": ["table", "vgg16", "--format", "json"], "resnet152": ["tabl
 # is importable): import torch, initialize weights, run the tool's forward pass.
 PEER_SCRIPT = """
 import sys, torch
-from cnncalc.zoo import load_model
+from cnncalc.spec.zoo import load_model
 graph = load_model(sys.argv[2])
 try:
     import torchvision
@@ -127,8 +127,8 @@ def in_process() -> list[str]:
     sys.path.insert(0, str(ROOT))
     from cnncalc.figures import analyze
     from cnncalc.spec import build_graph, load_spec
-    from cnncalc.yamlload import load_yaml_file
-    from cnncalc.zoo import load_model, zoo_index
+    from cnncalc.spec.yamlfile import load_yaml_file
+    from cnncalc.spec.zoo import load_model, zoo_index
 
     lines = ["| analysis (parse + graph + figures) | layers | time |", "|---|---:|---:|"]
     for name, (path, variant) in zoo_index().items():

@@ -1,8 +1,8 @@
 """cnncalc: what a convolutional network costs, computed from its spec without running it."""
 from .errors import SpecError
-from .figures import Report, analyze
+from .figures.report import Report, analyze
 from .graph import Graph, Node
-from .spec import load_spec
+from .spec.load import load_spec
 
 __version__ = "0.1.0"
 __all__ = ["Graph", "Node", "Report", "SpecError", "analyze", "load_spec"]

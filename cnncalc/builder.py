@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from .layers import REGISTRY
-from .yamlload import LineDict
+from .spec.yamlfile import LineDict
 
 __all__ = ["Spec", "Sequential", "Block", "Residual"]
 

@@ -61,10 +61,10 @@ def parse_settings(settings: List[str]) -> dict:
 
 
 def load_graph(model: str, settings: List[str], input_shape: Optional[str]):
-    from .zoo import load_model
+    from .spec.zoo import load_model
 
     if ".py:" in model:  # a PyTorch model of the user's: path/model.py:ClassName
-        from .spec import build_graph
+        from .spec.load import build_graph
 
         return build_graph(imported_spec(model, settings, input_shape), model.partition(":")[0], {})
     graph = load_model(model, parse_settings(settings))
@@ -78,7 +78,7 @@ def imported_spec(model: str, settings: List[str], input_shape: Optional[str]) -
     from .verify import require_torch
 
     require_torch()
-    from .verify.fx import load_module, to_spec
+    from .verify.importer import load_module, to_spec
 
     module, name = load_module(model, parse_settings(settings))
     return to_spec(module, name, parse_shape(input_shape), model.partition(":")[0])
@@ -123,9 +123,9 @@ def table(
 ) -> None:
     """Per-layer shapes, parameters, MACs and memory of MODEL, and the totals."""
     def action() -> None:
-        from .figures import analyze, collapse
-        from .memory import memory
-        from .render import FORMATS, render
+        from .figures.report import analyze, collapse
+        from .figures.memory import memory
+        from .output.render import FORMATS, render
 
         require_format(fmt, *FORMATS)
         unknown = set(columns) - {"rf"}
@@ -136,7 +136,7 @@ def table(
         memory_figures = memory(graph, report, optimizer)
         fields = None
         if "rf" in columns:
-            from .rf import receptive_fields
+            from .figures.rf import receptive_fields
             fields = receptive_fields(graph, report)
         if depth is not None:
             report = collapse(report, depth)
@@ -160,9 +160,9 @@ def rf(
 ) -> None:
     """Receptive field of every layer: size, effective stride and padding, alignment of joins."""
     def action() -> None:
-        from .figures import analyze
-        from .render import render_rf
-        from .rf import receptive_fields
+        from .figures.report import analyze
+        from .output.render import render_rf
+        from .figures.rf import receptive_fields
 
         require_format(fmt, "table", "json")
         graph = load_graph(model, settings, input)
@@ -183,8 +183,8 @@ def check(
     """Validate specs, enforce budgets and compare with their lock files. Exit 1 on a budget or
     lock failure, 2 when a spec is invalid."""
     def action() -> None:
-        from .check import BUDGETS, check_spec, find_specs, parse_quantity
-        from .render import render_check
+        from .workflows.ci import BUDGETS, check_spec, find_specs, parse_quantity
+        from .output.render import render_check
 
         require_format(fmt, "table", "json", "github")
         given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
@@ -204,7 +204,7 @@ def check(
 def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns.")) -> None:
     """Write NAME.lock.json beside each spec: its figures, which `check` then holds it to."""
     def action() -> None:
-        from .check import find_specs, write_lock
+        from .workflows.ci import find_specs, write_lock
 
         for path in find_specs(paths):
             typer.echo(f"wrote {write_lock(path)}")
@@ -223,8 +223,8 @@ def diff(
 ) -> None:
     """Compare two models side by side: per stage and in total, with ratios; added and removed layers."""
     def action() -> None:
-        from .render import render_diff
-        from .sweep import compare
+        from .output.render import render_diff
+        from .workflows.compare import compare
 
         require_format(fmt, "table", "json")
         sys.stdout.write(render_diff(compare(load_graph(a, set_a, input_a), load_graph(b, set_b, input_b)), fmt))
@@ -242,8 +242,8 @@ def sweep(
 ) -> None:
     """Parameters, MACs, activations and peak memory as the input grows; invalid and flooring sizes marked."""
     def action() -> None:
-        from .render import render_sweep
-        from .sweep import parse_range, sweep as run_sweep
+        from .output.render import render_sweep
+        from .workflows.compare import parse_range, sweep as run_sweep
 
         require_format(fmt, "table", "json")
         try:
@@ -252,7 +252,7 @@ def sweep(
             raise SpecError(f"--batch takes sizes like 1,8,64, got '{batch}'") from None
         points = run_sweep(load_graph(model, settings, None), parse_range(sizes), batches)
         if plot:
-            from .plot import plot_sweep
+            from .output.plot import plot_sweep
             plot_sweep(points, plot, model)
         sys.stdout.write(render_sweep(points, fmt))
     guarded(action)
@@ -270,7 +270,7 @@ def sizes(
     def action() -> None:
         import json
 
-        from .sweep import exact_sizes, parse_range
+        from .workflows.compare import exact_sizes, parse_range
 
         graph = load_graph(model, settings, None)
         exact, rule = exact_sizes(graph, parse_range(f"{min_size}:{max_size}:1"))
@@ -293,8 +293,8 @@ def graph(
 ) -> None:
     """Draw the layer graph with shapes on its edges: Mermaid (renders on GitHub) or Graphviz DOT."""
     def action() -> None:
-        from .diagram import dot, mermaid
-        from .figures import analyze
+        from .output.diagram import dot, mermaid
+        from .figures.report import analyze
 
         require_format(fmt, "mermaid", "dot")
         graph = load_graph(model, settings, input)
@@ -311,8 +311,8 @@ def plot(
 ) -> None:
     """Per-layer bars of parameters, MACs and activation memory (needs the `plot` extra)."""
     def action() -> None:
-        from .figures import analyze
-        from .plot import plot_layers
+        from .figures.report import analyze
+        from .output.plot import plot_layers
 
         rows = plot_layers(analyze(load_graph(model, settings, input)), output)
         typer.echo(f"wrote {output} ({rows} rows)", err=True)
@@ -330,7 +330,7 @@ def export(
     def action() -> None:
         import yaml
 
-        from .spec import build_graph
+        from .spec.load import build_graph
 
         data = imported_spec(model, settings, input)
         build_graph(data, model, {})  # only a valid spec is written
@@ -354,10 +354,10 @@ def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table o
     def action() -> None:
         import json
 
-        from .figures import analyze
+        from .figures.report import analyze
         from .layers.registry import format_shape
-        from .spec import load_spec
-        from .zoo import zoo_index
+        from .spec.load import load_spec
+        from .spec.zoo import zoo_index
 
         rows = []
         for name, (path, variant) in zoo_index().items():
@@ -379,7 +379,7 @@ def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table o
 def show(model: str = MODEL) -> None:
     """Print the spec file of MODEL."""
     def action() -> None:
-        from .zoo import resolve
+        from .spec.zoo import resolve
 
         path, variant = resolve(model)
         if variant:
@@ -412,8 +412,8 @@ def verify(
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn
 
-        from .memory import OPTIMIZER_STATES
-        from .verify.check import check_device, verify as run_verify
+        from .figures.memory import OPTIMIZER_STATES
+        from .verify.run import check_device, verify as run_verify
         from .verify.memory import check_memory
         from .verify.report import render_json, render_table
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 from cnncalc.spec import build_graph
-from cnncalc.zoo import zoo_index
+from cnncalc.spec.zoo import zoo_index
 
 REFERENCE = Path(__file__).parent / "reference"
 ZOO = sorted(zoo_index())

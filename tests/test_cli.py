@@ -51,7 +51,7 @@ def test_batch_and_dtype_scale_what_they_scale():
 
 def test_input_override_matches_torch_at_that_size():
     pytest.importorskip("torch")
-    from cnncalc.zoo import load_model
+    from cnncalc.spec.zoo import load_model
     data = table_json("alexnet", "--input", "3x256x200")
     assert data["input"] == [3, 256, 200]
     compare(load_model("alexnet").with_input((3, 256, 200)))
@@ -106,7 +106,7 @@ def test_list_and_show():
 
 
 def test_spec_path_and_set(tmp_path):
-    from cnncalc.zoo import zoo_dir
+    from cnncalc.spec.zoo import zoo_dir
     data = table_json(str(zoo_dir() / "vgg.yaml"), "--set", "depth=11", "--set", "batch_norm=true")
     assert data["totals"]["params"] == 132_868_840  # torchvision's vgg11_bn
 

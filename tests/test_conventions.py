@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cnncalc.conventions import CONVENTIONS
+from cnncalc.figures.conventions import CONVENTIONS
 from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
-from cnncalc.zoo import load_model
+from cnncalc.spec.zoo import load_model
 from conftest import ZOO, one_layer, peer_table
 from layers.test_kinds_vs_torch import CASES
 

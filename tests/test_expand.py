@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnncalc import expand
+from cnncalc.spec import expand
 from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.graph import Scope
 from cnncalc.spec import build_graph, load_spec
-from cnncalc.zoo import load_model, zoo_index
+from cnncalc.spec.zoo import load_model, zoo_index
 
 TRICKY = """\
 name: tricky

@@ -10,7 +10,7 @@ import pytest
 from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.spec import load_spec
-from cnncalc.zoo import load_model, zoo_dir
+from cnncalc.spec.zoo import load_model, zoo_dir
 from conftest import compare, run_cli
 
 HERE = Path(__file__).parent

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import cnncalc
-from cnncalc.zoo import load_model
+from cnncalc.spec.zoo import load_model
 from conftest import run_cli
 
 

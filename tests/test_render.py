@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from cnncalc.figures import analyze
-from cnncalc.memory import memory
-from cnncalc.render import render_rf, render_table
-from cnncalc.rf import receptive_fields
-from cnncalc.zoo import load_model, zoo_index
+from cnncalc.figures.memory import memory
+from cnncalc.output.render import render_rf, render_table
+from cnncalc.figures.rf import receptive_fields
+from cnncalc.spec.zoo import load_model, zoo_index
 
 
 @pytest.mark.parametrize("model", list(zoo_index()))

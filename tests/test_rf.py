@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from cnncalc.figures import analyze
-from cnncalc.rf import number, receptive_fields
-from cnncalc.zoo import load_model
+from cnncalc.figures.rf import number, receptive_fields
+from cnncalc.spec.zoo import load_model
 from conftest import run_cli
 
 

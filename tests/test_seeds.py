@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from cnncalc.figures import analyze
-from cnncalc.zoo import load_model
+from cnncalc.spec.zoo import load_model
 from conftest import one_layer
 
 

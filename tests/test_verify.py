@@ -9,12 +9,12 @@ import pytest
 from cnncalc.figures import analyze
 from cnncalc.layers import REGISTRY
 from cnncalc.layers.registry import Calc
-from cnncalc.zoo import load_model
+from cnncalc.spec.zoo import load_model
 from conftest import ZOO, run_cli
 from test_conventions import small_input
 
 torch = pytest.importorskip("torch")
-from cnncalc.verify.check import verify  # noqa: E402
+from cnncalc.verify.run import verify  # noqa: E402
 from cnncalc.verify.memory import check_memory  # noqa: E402
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cnncalc.figures import analyze
-from cnncalc.zoo import load_model
+from cnncalc.spec.zoo import load_model
 from conftest import ZOO, compare, peer_table, torchvision_table
 
 TORCHVISION = torchvision_table()

@@ -8,9 +8,9 @@ from __future__ import annotations
 import torch
 
 from ..errors import SpecError
-from ..figures import Report
+from ..figures.report import Report
 from ..graph import Graph
-from .check import Check
+from .run import Check
 
 # torchvision builds these with auxiliary classifiers unless told not to
 BUILD_ARGUMENTS = {"googlenet": {"aux_logits": False, "init_weights": False},

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from cnncalc.zoo import zoo_dir
+from cnncalc.spec.zoo import zoo_dir
 from conftest import ZOO, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

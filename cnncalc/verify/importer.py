@@ -15,7 +15,7 @@ from torch import fx, nn
 
 from ..errors import SpecError
 from ..layers import REGISTRY
-from ..yamlload import LineDict
+from ..spec.yamlfile import LineDict
 
 BY_TORCH_NAME = {kind.torch_name: name for name, kind in REGISTRY.items() if kind.torch_name}
 FUNCTIONS = {  # callable → (kind, {argument: position or keyword}), called without a module

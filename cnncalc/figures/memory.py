@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import SpecError
-from .figures import Report
-from .graph import INPUT, Graph
-from .layers.registry import first_match
+from ..errors import SpecError
+from .report import Report
+from ..graph import INPUT, Graph
+from ..layers.registry import first_match
 
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}  # state tensors per parameter
 # What autograd keeps of each layer for backward (torch's derivatives.yaml): its input, its output,

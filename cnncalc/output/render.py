@@ -7,10 +7,10 @@ import json
 import textwrap
 from dataclasses import asdict
 
-from .conventions import DEFAULT
-from .figures import DTYPE_BYTES, LayerFigures, Report
-from .memory import OPTIMIZER_STATES, Memory
-from .layers.registry import format_shape
+from ..figures.conventions import DEFAULT
+from ..figures.report import DTYPE_BYTES, LayerFigures, Report
+from ..figures.memory import OPTIMIZER_STATES, Memory
+from ..layers.registry import format_shape
 
 FORMATS = ("table", "json", "csv", "markdown")
 LAYER_KEYS = ("name", "kind", "inputs", "output_shape", "weights", "biases", "params", "buffers",
@@ -95,7 +95,7 @@ def render_markdown(report: Report) -> str:
 
 def render_rf(report: Report, fields: dict, fmt: str, width: int | None = None) -> str:
     """The `rf` command: receptive field size, effective stride and padding per layer and axis."""
-    from .rf import describe, number
+    from ..figures.rf import describe, number
 
     if fmt == "json":
         layers = [{"name": row.name, "kind": row.kind, "size": [number(v) for v in fields[row.name].size],
@@ -180,7 +180,7 @@ def render_explained(report: Report, memory: Memory | None = None) -> str:
 
 
 def _rf_cell(field) -> str:
-    from .rf import number
+    from ..figures.rf import number
 
     size = "×".join(str(number(v)) for v in dict.fromkeys(field.size))
     return "all" if field.whole and field.global_ else size + ("*" if not field.aligned else "")

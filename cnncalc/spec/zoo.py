@@ -4,18 +4,18 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import SpecError, did_you_mean
+from ..errors import SpecError, did_you_mean
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".py")
 
 
 def zoo_dir() -> Path:
     """specs/ as installed inside the package, or beside it in a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "specs", here.parent / "specs"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "specs", package.parent / "specs"):
         if candidate.is_dir():
             return candidate
-    return here / "specs"
+    return package / "specs"
 
 
 @lru_cache(maxsize=1)
@@ -41,9 +41,9 @@ def _index(suffix: str) -> dict[str, tuple[Path, str | None]]:
 
 def _variants(path: Path) -> list[str]:
     if path.suffix == ".py":
-        from .pyspec import python_variants
+        from .python import python_variants
         return python_variants(path)
-    from .yamlload import load_yaml_file
+    from .yamlfile import load_yaml_file
     data = load_yaml_file(path)
     return list((data or {}).get("variants") or {}) if isinstance(data, dict) else []
 
@@ -71,7 +71,7 @@ def resolve(model: str) -> tuple[Path, str | None]:
 
 def load_model(model: str, params: dict | None = None):
     """The Graph of a zoo name or spec path."""
-    from .spec import load_spec
+    from .load import load_spec
 
     path, variant = resolve(model)
     return load_spec(path, params, variant)

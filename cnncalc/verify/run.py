@@ -7,7 +7,7 @@ from typing import Any, Callable
 import torch
 
 from ..errors import SpecError
-from ..figures import Report, analyze
+from ..figures.report import Report, analyze
 from ..graph import Graph
 from ..layers import REGISTRY
 from ..layers.registry import Calc

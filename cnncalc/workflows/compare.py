@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import SpecError
-from .figures import analyze, collapse
-from .graph import Graph
-from .memory import peak_inference_bytes
+from ..errors import SpecError
+from ..figures.report import analyze, collapse
+from ..graph import Graph
+from ..figures.memory import peak_inference_bytes
 
 
 @dataclass(frozen=True)

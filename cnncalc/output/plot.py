@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import SpecError
-from .figures import Report, collapse
+from ..errors import SpecError
+from ..figures.report import Report, collapse
 
 MAX_ROWS = 60  # beyond this, blocks are drawn as one bar each so names stay readable
 

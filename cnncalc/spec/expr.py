@@ -6,7 +6,7 @@ import operator
 import re
 from typing import Any, Mapping
 
-from .errors import LayerError
+from ..errors import LayerError
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,

@@ -4,11 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import LayerError, SpecError, did_you_mean
+from ..errors import LayerError, SpecError, did_you_mean
 from .expand import expand
 from .expr import substitute
-from .graph import Graph, topological
-from .yamlload import load_yaml_file
+from ..graph import Graph, topological
+from .yamlfile import load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "variants", "budget")
 
@@ -20,7 +20,7 @@ def load_spec(path: str | Path, params: dict | None = None, variant: str | None 
     if not path.is_file():
         raise SpecError("no such spec file", source)
     if path.suffix == ".py":
-        from .pyspec import load_python_spec  # runs user code: only for a .py path the user named
+        from .python import load_python_spec  # runs user code: only for a .py path the user named
         data = load_python_spec(path, params or {}, variant)
         return build_graph(data, source, {}, None, default_name=variant or path.stem)
     return build_graph(load_yaml_file(path), source, params or {}, variant, default_name=path.stem)
@@ -55,7 +55,7 @@ def _budget(value: Any, env: dict, source: str, line: int | None) -> tuple[dict,
     """The optional `budget:` section: limits that `cnncalc check` enforces."""
     if value is None:
         return {}, None
-    from .check import BUDGETS, parse_quantity
+    from ..workflows.ci import BUDGETS, parse_quantity
 
     where = getattr(value, "line", line)
     if not isinstance(value, dict):

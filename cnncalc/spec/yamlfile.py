@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import SpecError
+from ..errors import SpecError
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

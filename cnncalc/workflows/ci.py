@@ -7,12 +7,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SpecError
-from .figures import Report, analyze
-from .graph import Graph
-from .memory import peak_inference_bytes
-from .spec import load_spec
-from .zoo import SPEC_SUFFIXES, _variants
+from ..errors import SpecError
+from ..figures.report import Report, analyze
+from ..graph import Graph
+from ..figures.memory import peak_inference_bytes
+from ..spec.load import load_spec
+from ..spec.zoo import SPEC_SUFFIXES, _variants
 
 LOCK_SUFFIX = ".lock.json"
 # budget key → (what it limits, the figure, whether its quantity is bytes)

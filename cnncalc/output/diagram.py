@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-from .figures import Report
-from .graph import INPUT, Graph
-from .layers.registry import format_shape
+from ..figures.report import Report
+from ..graph import INPUT, Graph
+from ..layers.registry import format_shape
 
 
 def _id(name: str) -> str:

@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import SpecError
-from .layers.registry import first_match
+from ..errors import SpecError
+from ..layers.registry import first_match
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import traceback
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import SpecError
+from ..errors import SpecError
 
 
 @lru_cache(maxsize=32)
