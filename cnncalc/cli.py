@@ -123,8 +123,8 @@ def table(
 ) -> None:
     """Per-layer shapes, parameters, MACs and memory of MODEL, and the totals."""
     def action() -> None:
-        from .figures.report import analyze, collapse
         from .figures.memory import memory
+        from .figures.report import analyze, collapse
         from .output.render import FORMATS, render
 
         require_format(fmt, *FORMATS)
@@ -161,8 +161,8 @@ def rf(
     """Receptive field of every layer: size, effective stride and padding, alignment of joins."""
     def action() -> None:
         from .figures.report import analyze
-        from .output.render import render_rf
         from .figures.rf import receptive_fields
+        from .output.render import render_rf
 
         require_format(fmt, "table", "json")
         graph = load_graph(model, settings, input)
@@ -183,8 +183,9 @@ def check(
     """Validate specs, enforce budgets and compare with their lock files. Exit 1 on a budget or
     lock failure, 2 when a spec is invalid."""
     def action() -> None:
-        from .workflows.ci import BUDGETS, check_spec, find_specs, parse_quantity
         from .output.render import render_check
+        from .spec.budget import BUDGETS, parse_quantity
+        from .workflows.ci import check_spec, find_specs
 
         require_format(fmt, "table", "json", "github")
         given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
@@ -243,7 +244,8 @@ def sweep(
     """Parameters, MACs, activations and peak memory as the input grows; invalid and flooring sizes marked."""
     def action() -> None:
         from .output.render import render_sweep
-        from .workflows.compare import parse_range, sweep as run_sweep
+        from .workflows.compare import parse_range
+        from .workflows.compare import sweep as run_sweep
 
         require_format(fmt, "table", "json")
         try:
@@ -293,8 +295,8 @@ def graph(
 ) -> None:
     """Draw the layer graph with shapes on its edges: Mermaid (renders on GitHub) or Graphviz DOT."""
     def action() -> None:
-        from .output.diagram import dot, mermaid
         from .figures.report import analyze
+        from .output.diagram import dot, mermaid
 
         require_format(fmt, "mermaid", "dot")
         graph = load_graph(model, settings, input)
@@ -413,9 +415,10 @@ def verify(
         from rich.progress import Progress, SpinnerColumn, TextColumn
 
         from .figures.memory import OPTIMIZER_STATES
-        from .verify.run import check_device, verify as run_verify
         from .verify.memory import check_memory
         from .verify.report import render_json, render_table
+        from .verify.run import check_device
+        from .verify.run import verify as run_verify
 
         check_device(device)
         if optimizer not in OPTIMIZER_STATES:

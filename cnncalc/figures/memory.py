@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from .report import Report
 from ..graph import INPUT, Graph
 from ..layers.registry import first_match
+from .report import Report
 
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}  # state tensors per parameter
 # What autograd keeps of each layer for backward (torch's derivatives.yaml): its input, its output,

@@ -4,12 +4,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from .conventions import DEFAULT, Convention, LayerOps, convention
 from ..errors import LayerError, SpecError
 from ..graph import INPUT, Graph, Node, Scope, Shape
 from ..layers import REGISTRY
 from ..layers.registry import format_shape
 from ..record import record
+from .conventions import DEFAULT, Convention, LayerOps, convention
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 

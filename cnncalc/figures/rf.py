@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
-from .report import Report
 from ..graph import INPUT, Graph
 from ..layers.conv import conv_padding
 from ..layers.registry import first_match
+from .report import Report
 
 
 @dataclass(frozen=True)

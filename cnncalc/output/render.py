@@ -8,8 +8,8 @@ import textwrap
 from dataclasses import asdict
 
 from ..figures.conventions import DEFAULT
-from ..figures.report import DTYPE_BYTES, LayerFigures, Report
 from ..figures.memory import OPTIMIZER_STATES, Memory
+from ..figures.report import DTYPE_BYTES, LayerFigures, Report
 from ..layers.registry import format_shape
 
 FORMATS = ("table", "json", "csv", "markdown")

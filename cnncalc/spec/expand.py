@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import LayerError, SpecError, did_you_mean
-from .expr import substitute
 from ..graph import INPUT, Node, Scope
 from ..layers import REGISTRY
+from .expr import substitute
 
 LAYER_KEYS = frozenset(("name", "from", "repeat", "index", "when", "frozen", "label", "functional"))
 FUNCTIONAL_FAMILIES = ("activation", "pool", "dropout", "shape")

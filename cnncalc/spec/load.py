@@ -5,9 +5,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LayerError, SpecError, did_you_mean
+from ..graph import Graph, topological
+from .budget import read_budget
 from .expand import expand
 from .expr import substitute
-from ..graph import Graph, topological
 from .yamlfile import load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "variants", "budget")
@@ -46,30 +47,9 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     if not nodes:
         raise SpecError("'layers' is empty", source, line)
     name = variant or data.get("name") or default_name
-    budget, budget_line = _budget(data.get("budget"), env, source, line)
+    budget, budget_line = read_budget(data.get("budget"), env, source, line)
     return Graph(str(name), input_shape, topological(nodes, source), source,
                  str(data.get("description") or "").strip(), budget, budget_line)
-
-
-def _budget(value: Any, env: dict, source: str, line: int | None) -> tuple[dict, int | None]:
-    """The optional `budget:` section: limits that `cnncalc check` enforces."""
-    if value is None:
-        return {}, None
-    from ..workflows.ci import BUDGETS, parse_quantity
-
-    where = getattr(value, "line", line)
-    if not isinstance(value, dict):
-        raise SpecError("budget must map max_params, max_macs, max_activation_bytes or max_peak_memory to "
-                        "limits", source, where)
-    limits = {}
-    for key, limit in value.items():
-        if key not in BUDGETS:
-            raise SpecError(f"unknown budget '{key}'{did_you_mean(key, BUDGETS)}", source, where)
-        try:
-            limits[key] = parse_quantity(substitute(limit, env), BUDGETS[key][2])
-        except (SpecError, LayerError) as error:
-            raise SpecError(f"budget {key}: {getattr(error, 'message', error)}", source, where) from None
-    return limits, where
 
 
 def _parameters(data: dict, source: str, overrides: dict, variant: str | None) -> dict:

@@ -33,13 +33,14 @@ def _index(suffix: str) -> dict[str, tuple[Path, str | None]]:
     for path in sorted(zoo_dir().glob(f"*{suffix}")):
         if path.name.startswith(("_", ".")):
             continue
-        variants = _variants(path)
-        for name in variants or [path.stem]:
-            index[name] = (path, name if variants else None)
+        names = variants(path)
+        for name in names or [path.stem]:
+            index[name] = (path, name if names else None)
     return index
 
 
-def _variants(path: Path) -> list[str]:
+def variants(path: Path) -> list[str]:
+    """The names of the models a spec file defines under `variants`, in their order (none: the file is one)."""
     if path.suffix == ".py":
         from .python import python_variants
         return python_variants(path)

@@ -2,34 +2,13 @@
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from ..figures.memory import memory as predict
-
-TOLERANCE = 0.10
-
-
-@dataclass(frozen=True)
-class MemoryCheck:
-    figure: str
-    predicted: int
-    measured: int
-
-    @property
-    def ratio(self) -> float:
-        return self.measured / self.predicted if self.predicted else float("inf")
-
-    @property
-    def ok(self) -> bool:
-        return abs(self.ratio - 1) <= TOLERANCE
-
-    def as_dict(self) -> dict:
-        return {"figure": self.figure, "predicted": self.predicted, "measured": self.measured,
-                "ratio": round(self.ratio, 4), "ok": self.ok}
+from .verdict import MemoryCheck
 
 
 class LiveTensorBytes(TorchDispatchMode):

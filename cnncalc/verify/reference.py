@@ -10,7 +10,7 @@ import torch
 from ..errors import SpecError
 from ..figures.report import Report
 from ..graph import Graph
-from .run import Check
+from .verdict import Check
 
 # torchvision builds these with auxiliary classifiers unless told not to
 BUILD_ARGUMENTS = {"googlenet": {"aux_logits": False, "init_weights": False},

@@ -1,8 +1,7 @@
 """Compare cnncalc's figures with what torch and the peer tools measure on the built model."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 
@@ -14,43 +13,11 @@ from ..layers.registry import Calc
 from .build import build_model
 from .measure import measure
 from .peers import RUNNERS, installed
+from .verdict import Check, Verification
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
                 "float64": torch.float64}
 LAYER_FIGURES = ("output_shape", "params", "buffers", "activations")
-
-
-@dataclass(frozen=True)
-class Check:
-    layer: str            # a layer's name, or "total"
-    figure: str           # output_shape, params, ..., or "<tool> ops"
-    expected: Any         # cnncalc
-    measured: Any         # torch or the peer tool
-    formula: str = ""     # how cnncalc got `expected`, shown when they differ
-
-    @property
-    def ok(self) -> bool:
-        return self.expected == self.measured
-
-
-@dataclass(frozen=True)
-class Verification:
-    model: str
-    device: str
-    input_shape: tuple[int, ...]
-    batch: int
-    dtype: str
-    peers: tuple[str, ...]
-    checks: tuple[Check, ...]
-    memory: tuple = field(default=())
-
-    @property
-    def failed(self) -> tuple[Check, ...]:
-        return tuple(c for c in self.checks if not c.ok) + tuple(m for m in self.memory if not m.ok)
-
-    @property
-    def count(self) -> int:
-        return len(self.checks) + len(self.memory)
 
 
 def check_device(device: str) -> None:

@@ -3,34 +3,18 @@ from __future__ import annotations
 
 import glob
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SpecError
+from ..figures.memory import peak_inference_bytes
 from ..figures.report import Report, analyze
 from ..graph import Graph
-from ..figures.memory import peak_inference_bytes
+from ..spec.budget import BUDGETS
 from ..spec.load import load_spec
-from ..spec.zoo import SPEC_SUFFIXES, _variants
+from ..spec.zoo import SPEC_SUFFIXES, variants
 
 LOCK_SUFFIX = ".lock.json"
-# budget key → (what it limits, the figure, whether its quantity is bytes)
-BUDGETS = {"max_params": ("parameters", "params", False), "max_macs": ("MACs", "macs", False),
-           "max_activation_bytes": ("activation bytes", "activation_bytes", True),
-           "max_peak_memory": ("peak inference memory", "peak_inference_bytes", True)}
-_QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?)(b?)\s*$", re.I)
-
-
-def parse_quantity(value, is_bytes: bool) -> int:
-    """25M, 4G, 200MB, 1.5GiB, or a plain number; decimal prefixes unless written with 'i'."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    match = _QUANTITY.match(str(value))
-    if not match or (match.group(4) and not is_bytes):
-        raise SpecError(f"cannot read the quantity '{value}' (write e.g. {'200MB' if is_bytes else '25M'})")
-    number, prefix, binary, _ = match.groups()
-    return int(float(number) * (1024 if binary else 1000) ** " kmgt".index(prefix.lower() or " "))
 
 
 @dataclass(frozen=True)
@@ -74,8 +58,8 @@ def find_specs(paths: list[str]) -> list[Path]:
 
 def models_of(path: Path) -> list[tuple[str, Graph]]:
     """Each model a spec file defines: its variants, or the file itself."""
-    variants = _variants(path)
-    return [(name, load_spec(path, variant=name)) for name in variants] if variants \
+    names = variants(path)
+    return [(name, load_spec(path, variant=name)) for name in names] if names \
         else [(None, load_spec(path))]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SpecError
+from ..figures.memory import peak_inference_bytes
 from ..figures.report import analyze, collapse
 from ..graph import Graph
-from ..figures.memory import peak_inference_bytes
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,44 @@
+"""Budgets: the limits a spec's `budget:` section (or `cnncalc check --max-...`) sets on its figures."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import LayerError, SpecError, did_you_mean
+from .expr import substitute
+
+# budget key → (what it limits, the figure, whether its quantity is bytes)
+BUDGETS = {"max_params": ("parameters", "params", False), "max_macs": ("MACs", "macs", False),
+           "max_activation_bytes": ("activation bytes", "activation_bytes", True),
+           "max_peak_memory": ("peak inference memory", "peak_inference_bytes", True)}
+_QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?)(b?)\s*$", re.I)
+
+
+def parse_quantity(value, is_bytes: bool) -> int:
+    """25M, 4G, 200MB, 1.5GiB, or a plain number; decimal prefixes unless written with 'i'."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    match = _QUANTITY.match(str(value))
+    if not match or (match.group(4) and not is_bytes):
+        raise SpecError(f"cannot read the quantity '{value}' (write e.g. {'200MB' if is_bytes else '25M'})")
+    number, prefix, binary, _ = match.groups()
+    return int(float(number) * (1024 if binary else 1000) ** " kmgt".index(prefix.lower() or " "))
+
+
+def read_budget(value: Any, env: dict, source: str, line: int | None) -> tuple[dict, int | None]:
+    """The optional `budget:` section: limits that `cnncalc check` enforces."""
+    if value is None:
+        return {}, None
+    where = getattr(value, "line", line)
+    if not isinstance(value, dict):
+        raise SpecError("budget must map max_params, max_macs, max_activation_bytes or max_peak_memory to "
+                        "limits", source, where)
+    limits = {}
+    for key, limit in value.items():
+        if key not in BUDGETS:
+            raise SpecError(f"unknown budget '{key}'{did_you_mean(key, BUDGETS)}", source, where)
+        try:
+            limits[key] = parse_quantity(substitute(limit, env), BUDGETS[key][2])
+        except (SpecError, LayerError) as error:
+            raise SpecError(f"budget {key}: {getattr(error, 'message', error)}", source, where) from None
+    return limits, where
