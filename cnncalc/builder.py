@@ -1,8 +1,9 @@
 """The torch-free builder for Python specs: `Conv2d(64, 3, padding=1)` and friends.
 
 Each function returns the same data a YAML layer entry holds (with the calling line), so Python and
-YAML specs go through one expander and produce identical graphs. Constructors are generated from the
-layer registry: positional arguments follow PyTorch's order, minus the one inferred from the input.
+YAML specs go through one expander and produce identical graphs. Each constructor is made from its
+kind's registration: positional arguments follow PyTorch's order, minus the one inferred from the
+input; its name is the PyTorch module's.
 """
 from __future__ import annotations
 
@@ -11,9 +12,6 @@ from typing import Any
 
 from .layers import REGISTRY
 from .spec.yamlfile import LineDict
-
-__all__ = ["Spec", "Sequential", "Block", "Residual"]
-
 
 # a builder keyword → its spec entry key; every other keyword is a layer argument
 _META = {"name": "name", "from_": "from", "repeat": "repeat", "index": "index", "when": "when",
@@ -40,15 +38,47 @@ def _constructor(kind: str):
         for key, value in keywords.items():
             (meta if key in _META else given)[key] = value
         return _entry(kind, given or None, meta)
-    build.__name__ = build.__qualname__ = REGISTRY[kind].torch_name or kind.capitalize()
+    build.__name__ = build.__qualname__ = REGISTRY[kind].torch.module.rpartition(".")[2]
     build.__doc__ = f"A `{kind}` layer: {', '.join(names) or 'no arguments'}."
     return build
 
 
-for _kind in REGISTRY:
-    _function = _constructor(_kind)
-    globals()[_function.__name__] = _function
-    __all__.append(_function.__name__)
+Conv1d, Conv2d, Conv3d = _constructor("conv1d"), _constructor("conv2d"), _constructor("conv3d")
+ConvTranspose1d = _constructor("convtranspose1d")
+ConvTranspose2d = _constructor("convtranspose2d")
+ConvTranspose3d = _constructor("convtranspose3d")
+MaxPool1d, MaxPool2d, MaxPool3d = _constructor("maxpool1d"), _constructor("maxpool2d"), _constructor("maxpool3d")
+AvgPool1d, AvgPool2d, AvgPool3d = _constructor("avgpool1d"), _constructor("avgpool2d"), _constructor("avgpool3d")
+AdaptiveAvgPool1d = _constructor("adaptiveavgpool1d")
+AdaptiveAvgPool2d = _constructor("adaptiveavgpool2d")
+AdaptiveAvgPool3d = _constructor("adaptiveavgpool3d")
+AdaptiveMaxPool1d = _constructor("adaptivemaxpool1d")
+AdaptiveMaxPool2d = _constructor("adaptivemaxpool2d")
+AdaptiveMaxPool3d = _constructor("adaptivemaxpool3d")
+Linear = _constructor("linear")
+BatchNorm1d = _constructor("batchnorm1d")
+BatchNorm2d = _constructor("batchnorm2d")
+BatchNorm3d = _constructor("batchnorm3d")
+InstanceNorm1d = _constructor("instancenorm1d")
+InstanceNorm2d = _constructor("instancenorm2d")
+InstanceNorm3d = _constructor("instancenorm3d")
+GroupNorm = _constructor("groupnorm")
+LayerNorm = _constructor("layernorm")
+LocalResponseNorm = _constructor("localresponsenorm")
+ReLU, ReLU6, LeakyReLU = _constructor("relu"), _constructor("relu6"), _constructor("leakyrelu")
+ELU, GELU, SiLU = _constructor("elu"), _constructor("gelu"), _constructor("silu")
+Sigmoid, Tanh = _constructor("sigmoid"), _constructor("tanh")
+Hardswish, Hardsigmoid = _constructor("hardswish"), _constructor("hardsigmoid")
+Softmax, LogSoftmax = _constructor("softmax"), _constructor("logsoftmax")
+Identity = _constructor("identity")
+Dropout, AlphaDropout = _constructor("dropout"), _constructor("alphadropout")
+Dropout1d, Dropout2d, Dropout3d = _constructor("dropout1d"), _constructor("dropout2d"), _constructor("dropout3d")
+Flatten = _constructor("flatten")
+PixelShuffle, PixelUnshuffle = _constructor("pixelshuffle"), _constructor("pixelunshuffle")
+ChannelShuffle = _constructor("channelshuffle")
+ZeroPad1d, ZeroPad2d, ZeroPad3d = _constructor("zeropad1d"), _constructor("zeropad2d"), _constructor("zeropad3d")
+Upsample = _constructor("upsample")
+Add, Mul, Concat, Crop = _constructor("add"), _constructor("mul"), _constructor("concat"), _constructor("crop")
 
 
 def Sequential(*layers, name=None, from_=None, repeat=None, index=None, when=None, frozen=None,
@@ -102,3 +132,7 @@ def _flat(items):
             yield from _flat(item)
         elif item or isinstance(item, str):
             yield item
+
+
+__all__ = [name for name, value in list(globals().items())
+           if name[:1].isupper() and getattr(value, "__module__", None) == __name__]

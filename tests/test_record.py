@@ -50,3 +50,20 @@ def test_a_default_factory_is_refused():
         items: list = dataclasses.field(default_factory=list)
     with pytest.raises(TypeError, match="plain defaults only"):
         record(WithFactory)
+
+
+def test_of_builds_the_record_init_would():
+    assert Fast.of({"name": "a", "shape": (1,), "line": 2, "frozen": True}) == Fast("a", (1,), 2, True)
+
+
+def test_records_built_with_of_name_every_field(monkeypatch):
+    """The per-layer loop builds LayerFigures, SharedFigures and LayerOps from dict literals."""
+    from cnncalc.figures import analyze
+    from cnncalc.figures.conventions import Convention
+    from cnncalc.spec.zoo import load_model
+
+    seen = []
+    monkeypatch.setattr(Convention, "ops", lambda self, layer: seen.append(layer) or 0)
+    report = analyze(load_model("googlenet"), explain=True)
+    for item in [*report.layers, *seen]:
+        assert vars(item).keys() == {f.name for f in dataclasses.fields(item)}, type(item).__name__

@@ -1,20 +1,24 @@
 """Counting conventions: how torchvision, torch, fvcore, torchinfo, ptflops and thop count operations.
 
 Each convention is one table: a layer-kind pattern → the operations that tool reports for such a
-layer, from its shapes and counts (whole batch). Kinds a table does not name count 0, as in the tool.
-The rules were read from each tool's source (versions in README) and are tested against the tools.
+layer, from its shapes and counts (whole batch), and the tool's own rule for every other kind (most
+count nothing for an operation they have no handler for). The rules were read from each tool's
+source (versions in README) and are tested against the tools. They describe tools, not kinds, so
+they live here rather than in the kinds' registrations.
 """
 from __future__ import annotations
 
+import fnmatch
 import math
 from dataclasses import dataclass
-from typing import Callable
+from functools import lru_cache
+from typing import Any, Callable
 
 from ..errors import SpecError
-from ..layers.registry import first_match
+from ..record import record
 
 
-@dataclass(frozen=True)
+@record
 class LayerOps:
     """What a rule may use about one layer; element counts cover the whole batch."""
     kind: str
@@ -47,18 +51,29 @@ class LayerOps:
 Rule = Callable[[LayerOps], int]
 
 
+@lru_cache(maxsize=None)  # tables are constant tuples; looked up once per distinct layer
+def first_match(table, kind: str, default: Any) -> Any:
+    """The value of the first (pattern, value) row whose kind pattern (`conv?d`, `*pool*`) matches."""
+    return next((value for pattern, value in table if fnmatch.fnmatchcase(kind, pattern)), default)
+
+
 @dataclass(frozen=True)
 class Convention:
     name: str
     source: str                  # the tool and call it reproduces
     rules: tuple[tuple[str, Rule], ...]  # first matching kind pattern wins
+    otherwise: Rule              # the tool's rule for every kind no pattern names
 
-    def rule(self, kind: str) -> Rule | None:
-        return first_match(self.rules, kind)
+    def rule(self, kind: str) -> Rule:
+        return first_match(self.rules, kind, self.otherwise)
 
     def ops(self, layer: LayerOps) -> int:
-        rule = self.rule(layer.kind)
-        return int(rule(layer)) if rule else 0
+        return int(self.rule(layer.kind)(layer))
+
+
+def _unhandled(layer: LayerOps) -> int:
+    """The tool has no handler for this operation and counts nothing for it."""
+    return 0
 
 
 def _macs(layer: LayerOps) -> int:
@@ -156,18 +171,18 @@ def _torchinfo(layer: LayerOps) -> int:
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("torchvision", "torchvision's published `_ops` (GMACs): conv, linear and matmul "
                "multiply-accumulates; bias and element-wise work excluded",
-               (("conv*", _macs), ("linear", _macs))),
+               (("conv*", _macs), ("linear", _macs)), _unhandled),
     Convention("torch", "torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per multiply-accumulate",
-               (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs))),
+               (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs)), _unhandled),
     Convention("fvcore", "fvcore FlopCountAnalysis(model, x).total(): MACs plus norms, 2-d "
                "upsampling and 2-d adaptive average pooling",
                (("conv*", _fvcore_conv), ("linear", _macs), ("batchnorm*", _fvcore_batchnorm),
                 ("groupnorm", _norm(5, 4, "affine")), ("layernorm", _norm(5, 4, "elementwise_affine")),
                 ("instancenorm*", _norm(5, 4, "affine")), ("upsample", _fvcore_upsample),
-                ("adaptiveavgpool2d", lambda l: l.inp))),
+                ("adaptiveavgpool2d", lambda l: l.inp)), _unhandled),
     Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters × batch, or × output "
                "positions for convolutions",
-               (("*", _torchinfo),)),
+               (), _torchinfo),
     Convention("ptflops", "ptflops get_model_complexity_info, pytorch backend: module hooks plus the "
                "torch.nn.functional calls those modules make, so ReLU and pooling count twice",
                (("conv*", lambda l: l.macs + _bias_outputs(l)), ("linear", lambda l: l.macs + _bias_outputs(l)),
@@ -177,7 +192,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("*pool*", _hooked_and_functional(lambda l: l.inp)), ("batchnorm*", _norm(2, 1, "affine")),
                 ("instancenorm*", _norm(2, 1, "affine")), ("groupnorm", _norm(2, 1, "affine")),
                 ("layernorm", lambda l: l.inp), ("softmax", lambda l: l.inp),
-                ("localresponsenorm", _ptflops_lrn), ("upsample", _ptflops_upsample))),
+                ("localresponsenorm", _ptflops_lrn), ("upsample", _ptflops_upsample)), _unhandled),
     Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "
                "normalized element, average pooling, upsampling by mode",
                (("conv?d", _macs), ("convtranspose*", _thop_transposed), ("linear", _macs),
@@ -185,7 +200,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("layernorm", _norm(4, 2, "elementwise_affine")), ("avgpool*", _hooked(lambda l: l.out)),
                 ("adaptiveavgpool*", _hooked(_thop_adaptive_avg)), ("softmax", _hooked(_thop_softmax)),
                 ("upsample", _hooked(lambda l: l.out * {"nearest": 1, "linear": 5, "bilinear": 11,
-                                                        "bicubic": 259}.get(l.args["mode"], 0))))),
+                                                        "bicubic": 259}.get(l.args["mode"], 0)))), _unhandled),
 )}
 DEFAULT = "torchvision"
 

@@ -4,7 +4,8 @@ Inference: parameters and buffers, plus at each layer every tensor still needed.
 after its last consumer; an output that aliases its input (in-place, views) adds nothing and keeps
 its input's storage alive; joins keep their branches alive until they run.
 Training: parameters, their gradients, optimizer state, and the activations autograd saves for
-backward: every stored tensor of the forward pass, plus max-pool indices (int64).
+backward. What each kind aliases, saves, allocates as gradients and holds besides is declared by the
+kind (layers/facts.py: MemoryFacts); this module only walks the graph.
 """
 from __future__ import annotations
 
@@ -12,40 +13,18 @@ from dataclasses import dataclass
 
 from ..errors import SpecError
 from ..graph import INPUT, Graph
-from ..layers.registry import first_match
+from ..layers import REGISTRY
+from ..layers.facts import MemoryFacts
 from .report import Report
 
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}  # state tensors per parameter
-# What autograd keeps of each layer for backward (torch's derivatives.yaml): its input, its output,
-# all inputs, or nothing; first matching pattern wins. Extra per-output bytes: max-pool's int64
-# indices, dropout's bool mask.
-SAVED_FOR_BACKWARD = (
-    ("relu", "output"), ("elu", "output"), ("sigmoid", "output"), ("tanh", "output"),
-    ("softmax", "output"), ("logsoftmax", "output"), ("mul", "inputs"),
-    ("add", None), ("concat", None), ("crop", None), ("flatten", None), ("identity", None),
-    ("upsample", None), ("zeropad*", None), ("pixel*", None), ("channelshuffle", None), ("dropout*", None),
-    ("alphadropout", None), ("*", "input"),
-)
-# Bytes per output element saved besides inputs and outputs, from (args, element size): max-pool's
-# int64 indices, dropout's mask, and the copy in-place ReLU6 (hardtanh_) keeps.
-EXTRA_SAVED = (
-    ("maxpool*", lambda args, size: 8), ("adaptivemaxpool*", lambda args, size: 8),
-    ("dropout", lambda args, size: size), ("alphadropout", lambda args, size: size),
-    ("relu6", lambda args, size: size if args["inplace"] else 0),
-)
-# Inference: max-pool still builds its int64 indices, alive while the layer runs.
-TRANSIENT = (("maxpool*", 8), ("adaptivemaxpool*", 8))
-# Backward: which input gradients a layer allocates. Joins pass the same gradient (add) or slices of it
-# (concat), views pass a view; a crop allocates its whole source (slice_backward); the rest allocate one.
-GRADIENTS = (("add", None), ("concat", None), ("flatten", None), ("identity", None), ("crop", "source"),
-             ("*", "inputs"))
 # Optimizer temporaries at their largest, in units of the largest parameter: Adam's
 # single-tensor step holds exp_avg_sq.sqrt() and its quotient at once.
 STEP_TEMPORARIES = {"sgd": 0, "momentum": 0, "adam": 2}
 
 
-def _saved(kind: str):
-    return first_match(SAVED_FOR_BACKWARD, kind)
+def _facts(node) -> MemoryFacts:
+    return REGISTRY[node.kind].memory
 
 
 @dataclass(frozen=True)
@@ -105,11 +84,11 @@ def _saved_storages(graph: Graph, rows: dict, element_size: int):
     first_saver: dict[str, int] = {}
     extra = []
     for index, node in enumerate(graph.nodes):
-        what = _saved(node.kind)
-        for name in {"input": node.inputs[:1], "inputs": node.inputs, "output": (node.name,), None: ()}[what]:
+        facts = _facts(node)
+        saved = {"input": node.inputs[:1], "inputs": node.inputs, "output": (node.name,), "nothing": ()}
+        for name in saved[facts.saved]:
             first_saver.setdefault(storage[name], index)
-        rule = first_match(EXTRA_SAVED, node.kind)
-        extra.append(rows[node.name].activations * rule(node.args, element_size) if rule else 0)
+        extra.append(rows[node.name].activations * facts.extra_saved(node.args, element_size))
     return first_saver, extra
 
 
@@ -138,11 +117,11 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     peak = live
     for index in range(len(graph.nodes) - 1, -1, -1):
         node = graph.nodes[index]
-        rule = first_match(GRADIENTS, node.kind)
+        gradient = _facts(node).gradient
         for position, name in enumerate(dict.fromkeys(node.inputs)):
             if name == INPUT:
                 continue  # the input needs no gradient
-            allocated = rule == "inputs" or (rule == "source" and position == 0)
+            allocated = gradient == "each input" or (gradient == "first input" and position == 0)
             if allocated and name not in grad_of:
                 grad_of[name] = len(buffers)
                 buffers[grad_of[name]] = [rows[name].activation_bytes, 1]
@@ -171,7 +150,7 @@ def peak_activation_bytes(graph: Graph, report: Report) -> int:
     for index, node in enumerate(graph.nodes, start=1):
         if rows[node.name].allocates:
             live += rows[node.name].activation_bytes
-        peak = max(peak, live + rows[node.name].activations * first_match(TRANSIENT, node.kind, 0))
+        peak = max(peak, live + rows[node.name].activations * _facts(node).transient)
         for name in {storage[i] for i in node.inputs}:
             if last_use.get(name) == index:
                 live -= rows[name].activation_bytes

@@ -62,6 +62,21 @@ class Report:
     source: str = ""
 
 
+@record
+class SharedFigures:
+    """What every layer of one kind, with equal arguments and input shapes, has alike (whole batch)."""
+    output_shape: Shape
+    weights: int
+    biases: int
+    buffers: int
+    activations: int
+    macs: int
+    allocates: bool
+    ops: int
+    dropped: tuple[int, ...]
+    explain: tuple[str, ...]
+
+
 def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool = False,
             convention_name: str = DEFAULT) -> Report:
     """Run every calculator once, in topological order, and sum the results."""
@@ -72,31 +87,34 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
         raise SpecError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
     size = DTYPE_BYTES[dtype]
     count = math.prod(graph.input_shape) * batch
-    rows = [LayerFigures(INPUT, INPUT, (), graph.input_shape, 0, 0, 0, 0, 0, count, count * size, 0, 0,
-                         True, explain=_memory_line(graph.input_shape, True) if explain else ())]
+    rows = [LayerFigures(name=INPUT, kind=INPUT, inputs=(), output_shape=graph.input_shape, weights=0, biases=0,
+                         params=0, trainable_params=0, buffers=0, activations=count, activation_bytes=count * size,
+                         macs=0, flops=0, allocates=True,
+                         explain=_memory_line(graph.input_shape, True) if explain else ())]
     shapes = {INPUT: graph.input_shape}
     # Repeated blocks repeat the same kind, arguments and input shapes: each is calculated once.
-    # Spec loading gives equal arguments one shared dict, so its id stands for its contents here.
-    known: dict = {}
+    known: dict[tuple, SharedFigures] = {}
     for node in graph.nodes:
         in_shapes = tuple([shapes[name] for name in node.inputs])
-        key = (node.kind, id(node.args), in_shapes, node.functional)
-        figures = known.get(key)
-        if figures is None:
-            figures = known[key] = _figures(graph, node, in_shapes, batch, size, counting, explain)
-        shape, weights, biases, buffers, activations, macs, allocates, ops, dropped, lines = figures
-        shapes[node.name] = shape
-        params = weights + biases
-        rows.append(LayerFigures(
-            node.name, node.kind, node.inputs, shape, weights, biases, params, 0 if node.frozen else params,
-            buffers, activations, activations * size, macs, 2 * macs, allocates, ops, dropped, node.line,
-            node.scopes, lines))
-    return Report(graph.name, graph.input_shape, batch, dtype, tuple(rows),
-                  _totals(rows, size, counting.name), graph.source)
+        key = (node.kind, node.args, in_shapes, node.functional)  # arguments hash by content (layers.Args)
+        shared = known.get(key)
+        if shared is None:
+            shared = known[key] = _shared(graph, node, in_shapes, batch, counting, explain)
+        shapes[node.name] = shared.output_shape
+        params = shared.weights + shared.biases
+        rows.append(LayerFigures.of({
+            "name": node.name, "kind": node.kind, "inputs": node.inputs, "output_shape": shared.output_shape,
+            "weights": shared.weights, "biases": shared.biases, "params": params,
+            "trainable_params": 0 if node.frozen else params, "buffers": shared.buffers,
+            "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
+            "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops, "dropped": shared.dropped,
+            "line": node.line, "scopes": node.scopes, "explain": shared.explain}))
+    return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
+                  totals=_totals(rows, size, counting.name), source=graph.source)
 
 
-def _figures(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, size: int,
-             counting: Convention, explain: bool) -> tuple:
+def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, counting: Convention,
+            explain: bool) -> SharedFigures:
     """One layer's figures for the whole batch, from its calculator and the counting convention."""
     kind = REGISTRY[node.kind]
     try:
@@ -105,16 +123,19 @@ def _figures(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int,
         used = f" (in a block used at line {node.used_at})" if node.used_at else ""
         raise SpecError(f"{error} (input {', '.join(format_shape(s) for s in in_shapes)}){used}",
                         graph.source, node.line, node.name) from None
-    allocates = not kind.aliases(node.args)
+    allocates = not kind.memory.aliases(node.args)
     macs = calc.macs * batch
-    ops = counting.ops(LayerOps(node.kind, node.args, in_shapes[0], calc.output_shape, batch, macs,
-                                calc.weights, calc.biases, node.functional))
+    ops = counting.ops(LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shapes[0],
+                                    "out_shape": calc.output_shape, "batch": batch, "macs": macs,
+                                    "weights": calc.weights, "biases": calc.biases, "functional": node.functional}))
     lines = ()
     if explain:
         lines = tuple(kind.explain(in_shapes, node.args, calc) if kind.explain else ())
         lines += _memory_line(calc.output_shape, allocates)
-    return (calc.output_shape, calc.weights, calc.biases, calc.buffers, math.prod(calc.output_shape) * batch,
-            macs, allocates, ops, calc.dropped, lines)
+    return SharedFigures.of({"output_shape": calc.output_shape, "weights": calc.weights, "biases": calc.biases,
+                             "buffers": calc.buffers, "activations": math.prod(calc.output_shape) * batch,
+                             "macs": macs, "allocates": allocates, "ops": ops, "dropped": calc.dropped,
+                             "explain": lines})
 
 
 def _memory_line(shape: Shape, allocates: bool) -> tuple[str, ...]:
@@ -127,9 +148,10 @@ def _totals(rows: list[LayerFigures], dtype_bytes: int, convention_name: str) ->
     params = sum(r.params for r in rows)
     activations = sum(r.activations for r in rows if r.allocates)
     macs = sum(r.macs for r in rows)
-    return Totals(params, sum(r.trainable_params for r in rows), sum(r.buffers for r in rows),
-                  params * dtype_bytes, activations, activations * dtype_bytes, macs, 2 * macs,
-                  sum(r.ops for r in rows), convention_name)
+    return Totals(params=params, trainable_params=sum(r.trainable_params for r in rows),
+                  buffers=sum(r.buffers for r in rows), param_bytes=params * dtype_bytes, activations=activations,
+                  activation_bytes=activations * dtype_bytes, macs=macs, flops=2 * macs, ops=sum(r.ops for r in rows),
+                  convention=convention_name)
 
 
 def collapse(report: Report, depth: int) -> Report:

@@ -3,20 +3,19 @@ Convolutional Neural Networks" (Distill, 2019).
 
 Per spatial axis, each layer's output unit i sees input pixels [i·stride − padding,
 i·stride − padding + size − 1]: `size` r, effective stride (jump) j and effective padding P. A
-layer of kernel k (dilated k′ = d(k−1)+1), stride s and left padding p maps (r, j, P) to
-(r + (k′−1)·j, j·s, P + p·j). Transposed convs and upsampling have stride 1/s, so jumps and paddings
-are exact fractions. Through branches the field is the largest over paths; a join whose inputs have
-different jumps or paddings is misaligned.
+window of kernel k (dilated k′ = d(k−1)+1), stride s and left padding p maps (r, j, P) to
+(r + (k′−1)·j, j·s, P + p·j). Each kind declares its windows (layers/facts.py); transposed convs and
+upsampling have stride 1/s, so jumps and paddings are exact fractions. Through branches the field is
+the largest over paths; a join whose inputs have different jumps or paddings is misaligned.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable
 
 from ..graph import INPUT, Graph
-from ..layers.conv import conv_padding
-from ..layers.registry import first_match
+from ..layers import REGISTRY
+from ..layers.facts import MERGE, WHOLE, Window
 from .report import Report
 
 
@@ -30,87 +29,15 @@ class Field:
     global_: bool = False  # after global pooling or flatten: no spatial positions left
 
 
-def _window(field: Field, kernel, stride, padding, dilation) -> Field:
-    return Field(tuple(r + (d * (k - 1)) * j for r, j, k, d in zip(field.size, field.stride, kernel, dilation)),
-                 tuple(j * s for j, s in zip(field.stride, stride)),
-                 tuple(P + p * j for P, j, p in zip(field.padding, field.stride, padding)), field.aligned)
+def _through(field: Field, window: Window) -> Field:
+    return Field(tuple(r + (d * (k - 1)) * j for r, j, k, d in zip(field.size, field.stride, window.kernel,
+                                                                   window.dilation)),
+                 tuple(j * s for j, s in zip(field.stride, window.stride)),
+                 tuple(P + p * j for P, j, p in zip(field.padding, field.stride, window.padding)), field.aligned)
 
 
-def _conv(field, args, in_shape, out_shape):
-    return _window(field, args["kernel_size"], args["stride"], conv_padding(args), args["dilation"])
-
-
-def _pool(field, args, in_shape, out_shape):
-    kernel = args["kernel_size"]
-    return _window(field, kernel, args["stride"] or kernel, args["padding"],
-                   args.get("dilation", (1,) * len(kernel)))
-
-
-def _transposed(field, args, in_shape, out_shape):
-    # zero-insertion by s (jump j/s), then a stride-1 conv padded d(k−1) − p on the left
-    upsampled = Field(field.size, tuple(j / s for j, s in zip(field.stride, args["stride"])),
-                      field.padding, field.aligned)
-    pads = [d * (k - 1) - p for k, d, p in zip(args["kernel_size"], args["dilation"], args["padding"])]
-    return _window(upsampled, args["kernel_size"], (1,) * len(pads), pads, args["dilation"])
-
-
-def _adaptive(field, args, in_shape, out_shape):
-    # PyTorch's adaptive windows: up to ceil(L/O) inputs, starting every L/O
-    if all(o == 1 for o in out_shape[1:]):
-        return _whole(field, args, in_shape, out_shape)
-    kernel = [-(-size // out) for size, out in zip(in_shape[1:], out_shape[1:])]
-    stride = [Fraction(size, out) for size, out in zip(in_shape[1:], out_shape[1:])]
-    return _window(field, kernel, stride, [0] * len(kernel), [1] * len(kernel))
-
-
-def _upsample(field, args, in_shape, out_shape):
-    scale = [Fraction(o, i) for o, i in zip(out_shape[1:], in_shape[1:])]
-    blur = 0 if args["mode"].startswith("nearest") else 1  # (bi/tri)linear and bicubic mix neighbours
-    return Field(tuple(r + blur * j for r, j in zip(field.size, field.stride)),
-                 tuple(j / f for j, f in zip(field.stride, scale)), field.padding, field.aligned)
-
-
-def _pad(field, args, in_shape, out_shape):
-    n = len(args["padding"]) // 2
-    left = list(reversed(args["padding"][0::2]))  # torch lists (left, right) from the last dim back
-    shift = [0] * (len(field.size) - n) + left
-    return Field(field.size, field.stride, tuple(P + p * j for P, j, p in zip(field.padding, field.stride, shift)),
-                 field.aligned)
-
-
-def _pixel_shuffle(field, args, in_shape, out_shape):
-    r = args["upscale_factor"]
-    return Field(field.size, tuple(j / r for j in field.stride), field.padding, field.aligned)
-
-
-def _pixel_unshuffle(field, args, in_shape, out_shape):
-    r = args["downscale_factor"]
-    return _window(field, (r, r), (r, r), (0, 0), (1, 1))
-
-
-def _whole(field, args, in_shape, out_shape):
-    return Field(field.size, field.stride, field.padding, field.aligned, whole=True, global_=True)
-
-
-def _same(field, args, in_shape, out_shape):
-    return field
-
-
-RULES: tuple[tuple[str, Callable], ...] = (
-    ("conv?d", _conv), ("convtranspose*", _transposed), ("maxpool*", _pool), ("avgpool*", _pool),
-    ("adaptive*", _adaptive), ("upsample", _upsample), ("zeropad*", _pad), ("pixelshuffle", _pixel_shuffle),
-    ("pixelunshuffle", _pixel_unshuffle), ("linear", lambda f, a, i, o: _whole(f, a, i, o) if len(i) > 1 else f),
-    ("flatten", lambda f, a, i, o: _whole(f, a, i, o) if a["start_dim"] <= 2 else f), ("*", _same),
-)
-
-
-def _join(fields: list[Field], kind: str, shapes) -> Field:
-    if kind == "crop":  # the source, shifted by the centred offset
-        source, (src, target) = fields[0], shapes
-        offsets = [(s - t) // 2 for s, t in zip(src[1:], target[1:])]
-        return Field(source.size, source.stride,
-                     tuple(P - o * j for P, j, o in zip(source.padding, source.stride, offsets)),
-                     source.aligned, source.whole, source.global_)
+def _merge(fields: list[Field]) -> Field:
+    """The largest field over the branches; misaligned where their jumps or centres differ."""
     first = fields[0]
     aligned = all(f.stride == first.stride and _centre(f) == _centre(first) for f in fields)
     largest = max(fields, key=lambda f: f.size)
@@ -131,20 +58,27 @@ def receptive_fields(graph: Graph, report: Report) -> dict[str, Field]:
     fields = {INPUT: Field((one,) * spatial, (one,) * spatial, (Fraction(0),) * spatial)}
     shapes = {row.name: row.output_shape for row in report.layers}
     for node in graph.nodes:
-        inputs = [fields[name] for name in node.inputs]
-        in_shapes = [shapes[name] for name in node.inputs]
-        if len(inputs) > 1:
-            fields[node.name] = _join(inputs, node.kind, in_shapes)
-            continue
-        field = inputs[0]
-        if field.whole and (field.global_ or len(in_shapes[0]) - 1 != spatial):
+        in_shapes = tuple(shapes[name] for name in node.inputs)
+        geometry = REGISTRY[node.kind].receptive_field(node.args, in_shapes, shapes[node.name])
+        field = fields[node.inputs[0]]
+        if geometry is MERGE:
+            fields[node.name] = _merge([fields[name] for name in node.inputs])
+        elif field.whole and (field.global_ or len(in_shapes[0]) - 1 != spatial):
             fields[node.name] = field  # spatial positions are gone: every unit sees everything
-            continue
-        result = first_match(RULES, node.kind)(field, node.args, in_shapes[0], shapes[node.name])
-        covers = all(r >= size for r, size in zip(result.size, graph.input_shape[1:]))
-        fields[node.name] = Field(result.size, result.stride, result.padding, result.aligned,
-                                  result.whole or covers, result.global_)
+        elif geometry is WHOLE:
+            fields[node.name] = Field(field.size, field.stride, field.padding, field.aligned, whole=True,
+                                      global_=True)
+        else:
+            for window in geometry:
+                field = _through(field, window)
+            covers = all(r >= size for r, size in zip(field.size, graph.input_shape[1:]))
+            fields[node.name] = Field(field.size, field.stride, field.padding, field.aligned, covers)
     return fields
+
+
+def last_field(fields: dict[str, Field], block: str) -> Field:
+    """A collapsed block's field: its last layer's."""
+    return [field for name, field in fields.items() if name.startswith(block + ".")][-1]
 
 
 def number(value: Fraction):

@@ -1,38 +1,60 @@
 """Element-wise activations, dropout and identity: the output has the input's shape."""
 from __future__ import annotations
 
-from .registry import (Arg, Calc, Shape, always, any_int, boolean, check_rank, choice, inplace, number,
-                       optional, register)
+from .facts import (NN, SAVES_OUTPUT, VIEW, F, MemoryFacts, TorchForms, always, calls, element_mask, elementwise,
+                    inplace, no_bytes)
+from .registry import Arg, Calc, Shape, any_int, boolean, check_rank, choice, number, optional, register
 
 _INPLACE = (Arg("inplace", boolean, False),)
+_SAVES_INPUT = MemoryFacts(aliases=inplace, saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
+# ReLU6 is hardtanh: in place, it keeps a copy of its input for backward
+_RELU6 = MemoryFacts(aliases=inplace, saved="input", gradient="each input", transient=0,
+                     extra_saved=lambda args, size: size if args["inplace"] else 0)
+
+
+def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), **positions: int) -> TorchForms:
+    return TorchForms(module=NN + module, inferred=None, functions=calls(*functions, **positions),
+                      methods=calls(*methods))
+
+
+# kind → its arguments, its PyTorch forms, and what autograd keeps: the output where the derivative
+# is written in terms of it (derivatives.yaml: relu, elu, sigmoid, tanh, softmax), else the input
 ACTIVATIONS = {
-    "relu": ("ReLU", _INPLACE),
-    "relu6": ("ReLU6", _INPLACE),
-    "leakyrelu": ("LeakyReLU", (Arg("negative_slope", number, 0.01),) + _INPLACE),
-    "elu": ("ELU", (Arg("alpha", number, 1.0),) + _INPLACE),
-    "gelu": ("GELU", (Arg("approximate", choice("none", "tanh"), "none"),)),
-    "silu": ("SiLU", _INPLACE),
-    "sigmoid": ("Sigmoid", ()),
-    "tanh": ("Tanh", ()),
-    "hardswish": ("Hardswish", _INPLACE),
-    "hardsigmoid": ("Hardsigmoid", _INPLACE),
-    "softmax": ("Softmax", (Arg("dim", optional(any_int), None),)),
-    "logsoftmax": ("LogSoftmax", (Arg("dim", optional(any_int), None),)),
+    "relu": (_INPLACE, _forms("ReLU", F + "relu", "torch.relu", methods=("relu",)), SAVES_OUTPUT),
+    "relu6": (_INPLACE, _forms("ReLU6", F + "relu6"), _RELU6),
+    "leakyrelu": ((Arg("negative_slope", number, 0.01),) + _INPLACE, _forms("LeakyReLU"), _SAVES_INPUT),
+    "elu": ((Arg("alpha", number, 1.0),) + _INPLACE, _forms("ELU"), SAVES_OUTPUT),
+    "gelu": ((Arg("approximate", choice("none", "tanh"), "none"),), _forms("GELU", F + "gelu"), _SAVES_INPUT),
+    "silu": (_INPLACE, _forms("SiLU", F + "silu"), _SAVES_INPUT),
+    "sigmoid": ((), _forms("Sigmoid", "torch.sigmoid", F + "sigmoid", methods=("sigmoid",)), SAVES_OUTPUT),
+    "tanh": ((), _forms("Tanh", "torch.tanh", methods=("tanh",)), SAVES_OUTPUT),
+    "hardswish": (_INPLACE, _forms("Hardswish", F + "hardswish"), _SAVES_INPUT),
+    "hardsigmoid": (_INPLACE, _forms("Hardsigmoid", F + "hardsigmoid"), _SAVES_INPUT),
+    "softmax": ((Arg("dim", optional(any_int), None),), _forms("Softmax", F + "softmax", dim=1), SAVES_OUTPUT),
+    "logsoftmax": ((Arg("dim", optional(any_int), None),), _forms("LogSoftmax"), SAVES_OUTPUT),
 }
-_DROPOUT = {"dropout": ("Dropout", None), "alphadropout": ("AlphaDropout", None),
-            "dropout1d": ("Dropout1d", (2,)), "dropout2d": ("Dropout2d", (3,)),
-            "dropout3d": ("Dropout3d", (4,))}
+# dropout in eval mode returns its input; in training it keeps a mask of the elements it kept
+_MASK = MemoryFacts(aliases=always, saved="nothing", gradient="each input", extra_saved=element_mask, transient=0)
+_CHANNEL_MASK = MemoryFacts(aliases=always, saved="nothing", gradient="each input", extra_saved=no_bytes,
+                            transient=0)
+_DROPOUT = {"dropout": (_forms("Dropout", F + "dropout", p=1), None, _MASK),
+            "alphadropout": (_forms("AlphaDropout"), None, _MASK),
+            "dropout1d": (_forms("Dropout1d"), (2,), _CHANNEL_MASK),
+            "dropout2d": (_forms("Dropout2d"), (3,), _CHANNEL_MASK),
+            "dropout3d": (_forms("Dropout3d"), (4,), _CHANNEL_MASK)}
 
 
 def same_shape(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shapes[0])
 
 
-for _kind, (_torch, _args) in ACTIVATIONS.items():
-    register(_kind, family="activation", args=_args, torch=_torch, aliases=inplace)(same_shape)
+for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
+    register(_kind, family="activation", args=_args, torch=_torch, receptive_field=elementwise,
+             memory=_memory)(same_shape)
 
-# identity and dropout in eval mode return their input tensor itself
-register("identity", family="activation", torch="Identity", aliases=always)(same_shape)
+# identity returns its input tensor itself
+register("identity", family="activation", torch=_forms("Identity"), receptive_field=elementwise,
+         memory=VIEW)(same_shape)
 
 
 def dropout(ranks):
@@ -43,6 +65,6 @@ def dropout(ranks):
     return calculate
 
 
-for _kind, (_torch, _ranks) in _DROPOUT.items():
-    register(_kind, family="dropout", torch=_torch, aliases=always,
+for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
+    register(_kind, family="dropout", torch=_torch, receptive_field=elementwise, memory=_memory,
              args=(Arg("p", number, 0.5),) + _INPLACE)(dropout(_ranks))

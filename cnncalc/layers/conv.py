@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import math
 
+from fractions import Fraction
+
+from .facts import NN, SAVES_INPUT, FromInput, TorchForms, Window, unit_window
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, choice, non_negative_tuple,
                        numel, positive, positive_tuple, register)
 from .window import explain_windows, sliding_window
@@ -47,8 +50,23 @@ def conv_padding(args: dict) -> tuple[int, ...]:
     return padding
 
 
-@register("conv1d", "conv2d", "conv3d", family="conv", args=CONV_ARGS, torch="Conv{n}d",
-          inferred="in_channels", explain=lambda s, a, c: explain_conv(s, a, c))
+def conv_window(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:
+    return (Window(kernel=args["kernel_size"], stride=args["stride"], padding=conv_padding(args),
+                   dilation=args["dilation"]),)
+
+
+def transposed_windows(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:
+    """Zero-insertion by the stride (a jump of 1/s), then a stride-1 conv padded d(k−1) − p on the left."""
+    n = len(args["kernel_size"])
+    pads = tuple(d * (k - 1) - p for k, d, p in zip(args["kernel_size"], args["dilation"], args["padding"]))
+    return (unit_window(n, stride=[Fraction(1, s) for s in args["stride"]]),
+            Window(kernel=args["kernel_size"], stride=(1,) * n, padding=pads, dilation=args["dilation"]))
+
+
+@register("conv1d", "conv2d", "conv3d", family="conv", args=CONV_ARGS,
+          torch=TorchForms(module=NN + "Conv{n}d", inferred=FromInput("in_channels", 1),
+                           functions=(), methods=()),
+          receptive_field=conv_window, memory=SAVES_INPUT, explain=lambda s, a, c: explain_conv(s, a, c))
 def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     n = len(args["kernel_size"])
@@ -70,8 +88,10 @@ def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
                 macs=numel(out) * per_output, dropped=dropped)
 
 
-@register("convtranspose1d", "convtranspose2d", "convtranspose3d", family="conv",
-          args=TRANSPOSED_ARGS, torch="ConvTranspose{n}d", inferred="in_channels",
+@register("convtranspose1d", "convtranspose2d", "convtranspose3d", family="conv", args=TRANSPOSED_ARGS,
+          torch=TorchForms(module=NN + "ConvTranspose{n}d", inferred=FromInput("in_channels", 1),
+                           functions=(), methods=()),
+          receptive_field=transposed_windows, memory=SAVES_INPUT,
           explain=lambda s, a, c: explain_transposed(s, a, c))
 def conv_transposed(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes

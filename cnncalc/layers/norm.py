@@ -1,6 +1,7 @@
 """Normalization layers: batch, instance, group, layer and local response norm."""
 from __future__ import annotations
 
+from .facts import NN, SAVES_INPUT, FromInput, TorchForms, elementwise
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, int_list, number, numel,
                        optional, positive, register)
 
@@ -29,11 +30,13 @@ for _kind in _RANKS:
     _n = _kind[-2]
     _batch = _kind.startswith("batch")
     register(_kind, family="norm", args=_stats_args(_batch, _batch),
-             torch=("BatchNorm" if _batch else "InstanceNorm") + "{n}d",
-             inferred="num_features")(channel_norm(_kind))
+             torch=TorchForms(module=NN + ("BatchNorm" if _batch else "InstanceNorm") + "{n}d",
+                              inferred=FromInput("num_features", 1), functions=(), methods=()),
+             receptive_field=elementwise, memory=SAVES_INPUT)(channel_norm(_kind))
 
 
-@register("groupnorm", family="norm", torch="GroupNorm", inferred="num_channels",
+@register("groupnorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
+          torch=TorchForms(module=NN + "GroupNorm", inferred=FromInput("num_channels", 1), functions=(), methods=()),
           args=(Arg("num_groups", positive), Arg("eps", number, 1e-5), Arg("affine", boolean, True)))
 def group_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
@@ -43,7 +46,8 @@ def group_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape, weights=affine, biases=affine)
 
 
-@register("layernorm", family="norm", torch="LayerNorm",
+@register("layernorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
+          torch=TorchForms(module=NN + "LayerNorm", inferred=None, functions=(), methods=()),
           args=(Arg("normalized_shape", int_list), Arg("eps", number, 1e-5),
                 Arg("elementwise_affine", boolean, True), Arg("bias", boolean, True)))
 def layer_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -55,7 +59,8 @@ def layer_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape, weights=size, biases=size if args["bias"] else 0)
 
 
-@register("localresponsenorm", family="norm", torch="LocalResponseNorm",
+@register("localresponsenorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
+          torch=TorchForms(module=NN + "LocalResponseNorm", inferred=None, functions=(), methods=()),
           args=(Arg("size", positive), Arg("alpha", number, 1e-4), Arg("beta", number, 0.75),
                 Arg("k", number, 1.0)))
 def local_response_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:

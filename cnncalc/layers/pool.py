@@ -1,6 +1,9 @@
 """Max, average and adaptive pooling, 1d to 3d."""
 from __future__ import annotations
 
+from fractions import Fraction
+
+from .facts import (NN, SAVES_INPUT, WHOLE, F, MemoryFacts, TorchForms, Window, calls, int64_indices, never)
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, non_negative_tuple,
                        optional, positive, positive_tuple, register)
 from .window import explain_windows, sliding_window
@@ -26,6 +29,11 @@ def _window(args: dict) -> tuple:
             args.get("dilation", (1,) * len(kernel)))
 
 
+def pool_window(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:
+    kernel, stride, padding, dilation = _window(args)
+    return (Window(kernel=kernel, stride=stride, padding=padding, dilation=dilation),)
+
+
 def _explain(shapes, args, calc) -> list[str]:
     kernel, stride, padding, dilation = _window(args)
     return explain_windows(shapes[0][1:], kernel, stride, padding, dilation, calc.output_shape[1:],
@@ -42,11 +50,20 @@ def pool(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((shape[0], *spatial), dropped=dropped)
 
 
-register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", args=MAX_ARGS, torch="MaxPool{n}d",
-         explain=_explain)(pool)
-register("avgpool1d", family="pool", args=AVG_ARGS, torch="AvgPool1d", explain=_explain)(pool)
-register("avgpool2d", "avgpool3d", family="pool", args=AVG_DIVISOR_ARGS, torch="AvgPool{n}d",
-         explain=_explain)(pool)
+# max pooling builds int64 indices: saved for backward, and alive while the layer runs in inference
+SAVES_INDICES = MemoryFacts(aliases=never, saved="input", gradient="each input", extra_saved=int64_indices,
+                            transient=8)
+register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", args=MAX_ARGS,
+         torch=TorchForms(module=NN + "MaxPool{n}d", inferred=None, methods=(),
+                          functions=calls(F + "max_pool{n}d", kernel_size=1, stride=2, padding=3, dilation=4,
+                                          ceil_mode=5)),
+         receptive_field=pool_window, memory=SAVES_INDICES, explain=_explain)(pool)
+_AVG_FORMS = TorchForms(module=NN + "AvgPool{n}d", inferred=None, methods=(),
+                        functions=calls(F + "avg_pool{n}d", kernel_size=1, stride=2, padding=3, ceil_mode=4))
+register("avgpool1d", family="pool", args=AVG_ARGS, torch=_AVG_FORMS, receptive_field=pool_window,
+         memory=SAVES_INPUT, explain=_explain)(pool)
+register("avgpool2d", "avgpool3d", family="pool", args=AVG_DIVISOR_ARGS, torch=_AVG_FORMS,
+         receptive_field=pool_window, memory=SAVES_INPUT, explain=_explain)(pool)
 
 
 def output_size_arg(value, n: int):
@@ -67,7 +84,22 @@ def adaptive_pool(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((shape[0], *(s if o is None else o for o, s in zip(size, shape[1:]))))
 
 
+def adaptive_window(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """PyTorch's adaptive windows: up to ceil(L/O) inputs, starting every L/O; one output sees all."""
+    if all(o == 1 for o in out[1:]):
+        return WHOLE
+    spatial = zip(shapes[0][1:], out[1:])
+    kernel, stride = zip(*((-(-size // o), Fraction(size, o)) for size, o in spatial))
+    n = len(kernel)
+    return (Window(kernel=kernel, stride=stride, padding=(0,) * n, dilation=(1,) * n),)
+
+
 register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool",
-         args=(Arg("output_size", output_size_arg),), torch="AdaptiveAvgPool{n}d")(adaptive_pool)
-register("adaptivemaxpool1d", "adaptivemaxpool2d", "adaptivemaxpool3d", family="pool",
-         args=ADAPTIVE_MAX_ARGS, torch="AdaptiveMaxPool{n}d")(adaptive_pool)
+         args=(Arg("output_size", output_size_arg),),
+         torch=TorchForms(module=NN + "AdaptiveAvgPool{n}d", inferred=None, methods=(),
+                          functions=calls(F + "adaptive_avg_pool{n}d", output_size=1)),
+         receptive_field=adaptive_window, memory=SAVES_INPUT)(adaptive_pool)
+register("adaptivemaxpool1d", "adaptivemaxpool2d", "adaptivemaxpool3d", family="pool", args=ADAPTIVE_MAX_ARGS,
+         torch=TorchForms(module=NN + "AdaptiveMaxPool{n}d", inferred=None, methods=(),
+                          functions=calls(F + "adaptive_max_pool{n}d", output_size=1)),
+         receptive_field=adaptive_window, memory=SAVES_INDICES)(adaptive_pool)

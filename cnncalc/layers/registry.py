@@ -1,13 +1,13 @@
-"""The layer-kind registry: each kind declares its arguments and one pure calculator."""
+"""The layer-kind registry: each kind declares its arguments, one pure calculator, and its facts."""
 from __future__ import annotations
 
-import fnmatch
 import math
-from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable
 
 from ..errors import LayerError, did_you_mean
+from .facts import FieldRule, MemoryFacts, TorchForms
 
 Shape = tuple[int, ...]
 REQUIRED = object()
@@ -19,6 +19,27 @@ class Arg:
     name: str
     check: Callable[[Any, int], Any]
     default: Any = REQUIRED
+
+
+class Args(dict):
+    """A layer's normalized arguments: read-only, and hashed by content (once), so layers with equal
+    arguments share their figures however the spec produced them."""
+    __slots__ = ("_hash",)
+
+    def __hash__(self) -> int:
+        try:
+            return self._hash
+        except AttributeError:
+            self._hash = hash(tuple(self.items()))
+            return self._hash
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("a layer's arguments are read-only")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _read_only  # type: ignore
+
+    def __reduce__(self):
+        return Args, (dict(self),)
 
 
 @dataclass(frozen=True)
@@ -34,18 +55,24 @@ class Calc:
 
 @dataclass(frozen=True)
 class LayerKind:
+    """Everything cnncalc knows about one kind of layer, declared once by its registration."""
     name: str
     family: str                       # conv, pool, norm, linear, activation, join, shape, dropout
     args: tuple[Arg, ...]
     calculate: Callable[[tuple[Shape, ...], dict], Calc]
-    torch_name: str | None = None     # torch.nn class the verify builder instantiates
-    inferred: str | None = None       # constructor argument taken from the input shape
-    arity: int | None = 1             # None: two or more inputs
-    spatial_dims: int = 0
-    aliases: Callable[[dict], bool] = field(default=lambda args: False)  # output shares input memory
-    explain: Callable[[tuple[Shape, ...], dict, Calc], list[str]] | None = None
+    arity: int | None                 # inputs; None: two or more
+    spatial_dims: int
+    torch: TorchForms
+    receptive_field: FieldRule
+    memory: MemoryFacts
+    explain: Callable[[tuple[Shape, ...], dict, Calc], list[str]] | None  # the formulas, numbers put in
 
-    def normalize(self, given: dict) -> dict:
+    @property
+    def can_be_functional(self) -> bool:
+        """Whether a model may call it as a function (no parameters, so no module needed)."""
+        return self.family in FUNCTIONAL_FAMILIES
+
+    def normalize(self, given: dict) -> Args:
         """Check the arguments written in a spec and fill in PyTorch's defaults.
 
         Repeated blocks give the same arguments many times: those are checked once."""
@@ -58,7 +85,7 @@ class LayerKind:
             _NORMALIZED[key] = self._normalize(given)
             return _NORMALIZED[key]
 
-    def _normalize(self, given: dict) -> dict:
+    def _normalize(self, given: dict) -> Args:
         defaults = self.defaults
         for name in given:
             if name not in defaults:
@@ -74,7 +101,7 @@ class LayerKind:
                     raise LayerError(f"{self.name}: {arg.name}: {error}") from None
             elif args[arg.name] is REQUIRED:
                 raise LayerError(f"{self.name} needs argument '{arg.name}'")
-        return args
+        return Args(args)
 
     @cached_property
     def defaults(self) -> dict:
@@ -84,28 +111,22 @@ class LayerKind:
 
 
 REGISTRY: dict[str, LayerKind] = {}
+FUNCTIONAL_FAMILIES = ("activation", "pool", "dropout", "shape")
 
 
-@lru_cache(maxsize=None)  # tables are constant tuples; looked up once per layer by several walks
-def first_match(table, kind: str, default: Any = None) -> Any:
-    """The value of the first (pattern, value) row whose kind pattern (`conv?d`, `*pool*`) matches."""
-    return next((value for pattern, value in table if fnmatch.fnmatchcase(kind, pattern)), default)
+_NORMALIZED: dict = {}  # (kind, given items) → normalized arguments
 
 
-_NORMALIZED: dict = {}  # (kind, given items) → normalized arguments; treated as read-only
-
-
-def register(*names: str, family: str, args: tuple[Arg, ...] = (), torch: str | None = None,
-             inferred: str | None = None, arity: int | None = 1,
-             aliases: Callable[[dict], bool] | None = None,
-             explain: Callable | None = None):
-    """Register a calculator for kinds; `torch` may contain `{n}`, the kind's spatial dimensions."""
+def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | None = 1, torch: TorchForms,
+             receptive_field: FieldRule, memory: MemoryFacts, explain: Callable | None = None):
+    """Register a calculator for kinds with everything known about them; `torch` may contain `{n}`,
+    the kind's spatial dimensions (conv{n}d)."""
     def decorate(calculate):
         for name in names:
             n = int(name[-2]) if name.endswith("d") and name[-2:-1].isdigit() else 0
-            REGISTRY[name] = LayerKind(
-                name, family, args, calculate, torch.format(n=n) if torch else None, inferred,
-                arity, n, aliases or (lambda a: False), explain)
+            REGISTRY[name] = LayerKind(name=name, family=family, args=args, calculate=calculate, arity=arity,
+                                       spatial_dims=n, torch=torch.for_dims(n), receptive_field=receptive_field,
+                                       memory=memory, explain=explain)
         return calculate
     return decorate
 
@@ -198,11 +219,3 @@ def dim_index(dim: int, rank: int) -> int:
     if index < 0:
         raise LayerError("dim 0 is the batch dimension; per-sample dims start at 1")
     return index
-
-
-def inplace(args: dict) -> bool:
-    return bool(args.get("inplace"))
-
-
-def always(args: dict) -> bool:
-    return True

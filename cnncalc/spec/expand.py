@@ -14,7 +14,6 @@ from ..layers import REGISTRY
 from .expr import substitute
 
 LAYER_KEYS = frozenset(("name", "from", "repeat", "index", "when", "frozen", "label", "functional"))
-FUNCTIONAL_FAMILIES = ("activation", "pool", "dropout", "shape")
 GROUP = "sequential"
 
 
@@ -323,7 +322,7 @@ class _Expander:
         if (arity is None and len(inputs) < 2) or (arity is not None and len(inputs) != arity):
             wanted = "two or more inputs" if arity is None else f"{arity} input{'s' * (arity > 1)}"
             raise self.error(f"{kind} takes {wanted}, got {len(inputs)} (set 'from')", line, name, context)
-        if functional and layer_kind.family not in FUNCTIONAL_FAMILIES:
+        if functional and not layer_kind.can_be_functional:
             raise self.error(f"{kind} has parameters, so it cannot be functional", line, name, context)
         if _Ref in map(type, inputs):
             self.unresolved.append(len(self.nodes))

@@ -1,47 +1,13 @@
 """Build a real torch.nn.Module from a Graph, each layer from the tensor it actually receives."""
 from __future__ import annotations
 
+import importlib
+
 import torch
 from torch import nn
 
 from ..graph import INPUT, Graph, Node
 from ..layers import REGISTRY
-
-
-class Add(nn.Module):
-    def forward(self, *xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = out + x
-        return out
-
-
-class Mul(nn.Module):
-    def forward(self, *xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = out * x
-        return out
-
-
-class Concat(nn.Module):
-    def __init__(self, dim: int = 1):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, *xs):
-        return torch.cat(xs, dim=self.dim)
-
-
-class Crop(nn.Module):
-    """Center-crop the first input to the spatial size of the second."""
-
-    def forward(self, x, like):
-        slices = [slice(None), slice(None)]
-        for size, target in zip(x.shape[2:], like.shape[2:]):
-            start = (size - target) // 2
-            slices.append(slice(start, start + target))
-        return x[tuple(slices)]
 
 
 class Functional(nn.Module):
@@ -55,18 +21,19 @@ class Functional(nn.Module):
         return self.layer(*xs)
 
 
-JOINS = {"add": Add, "mul": Mul, "concat": Concat, "crop": Crop}
+def resolve(path: str):
+    """The object a dotted path names: `torch.nn.Conv2d`, `operator.add`."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def make_module(node: Node, input_shape: torch.Size) -> nn.Module:
     """The torch module for one node; the inferred argument (in_channels, ...) comes from the input."""
-    kind = REGISTRY[node.kind]
-    if node.kind in JOINS:
-        return JOINS[node.kind](**node.args)
+    forms = REGISTRY[node.kind].torch
     args = dict(node.args)
-    if kind.inferred:
-        args[kind.inferred] = input_shape[-1] if kind.inferred == "in_features" else input_shape[1]
-    return getattr(nn, kind.torch_name)(**args)
+    if forms.inferred:
+        args[forms.inferred.argument] = input_shape[forms.inferred.dim]
+    return resolve(forms.module)(**args)
 
 
 class GraphModel(nn.Module):

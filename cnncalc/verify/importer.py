@@ -1,37 +1,35 @@
 """Import a PyTorch model: trace it with torch.fx on meta tensors and map it to spec data.
 
-Modules map through the registry (its torch class names); torch functions and tensor methods
-through a small table. Anything else is listed by name in the error, never counted as zero.
+Modules, torch functions and tensor methods map to kinds through the forms each kind declares in
+its registration. Anything else is listed by name in the error, never counted as zero.
 """
 from __future__ import annotations
 
-import operator
 import runpy
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import fx, nn
 
 from ..errors import SpecError
 from ..layers import REGISTRY
 from ..spec.yamlfile import LineDict
+from .build import resolve
 
-BY_TORCH_NAME = {kind.torch_name: name for name, kind in REGISTRY.items() if kind.torch_name}
-FUNCTIONS = {  # callable → (kind, {argument: position or keyword}), called without a module
-    operator.add: ("add", {}), torch.add: ("add", {}), operator.mul: ("mul", {}), torch.mul: ("mul", {}),
-    torch.cat: ("concat", {"dim": 1}), torch.concat: ("concat", {"dim": 1}),
-    torch.flatten: ("flatten", {"start_dim": 1, "end_dim": 2}),
-    F.relu: ("relu", {}), torch.relu: ("relu", {}), F.relu6: ("relu6", {}), torch.sigmoid: ("sigmoid", {}),
-    F.sigmoid: ("sigmoid", {}), torch.tanh: ("tanh", {}), F.gelu: ("gelu", {}), F.silu: ("silu", {}),
-    F.hardswish: ("hardswish", {}), F.hardsigmoid: ("hardsigmoid", {}),
-    F.adaptive_avg_pool2d: ("adaptiveavgpool2d", {"output_size": 1}),
-    F.adaptive_max_pool2d: ("adaptivemaxpool2d", {"output_size": 1}),
-    F.max_pool2d: ("maxpool2d", {"kernel_size": 1, "stride": 2, "padding": 3, "dilation": 4, "ceil_mode": 5}),
-    F.avg_pool2d: ("avgpool2d", {"kernel_size": 1, "stride": 2, "padding": 3, "ceil_mode": 4}),
-    F.dropout: ("dropout", {"p": 1}), F.softmax: ("softmax", {"dim": 1}),
-}
-METHODS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "flatten": "flatten", "add": "add", "mul": "mul"}
+
+def _forms() -> tuple[dict, dict, dict]:
+    """Module class, function and method name → (kind, argument positions), from the registry."""
+    modules, functions, methods = {}, {}, {}
+    for name, kind in REGISTRY.items():
+        modules.setdefault(resolve(kind.torch.module), name)
+        for call in kind.torch.functions:
+            functions.setdefault(resolve(call.path), (name, dict(call.positions)))
+        for call in kind.torch.methods:
+            methods.setdefault(call.path, (name, dict(call.positions)))
+    return modules, functions, methods
+
+
+MODULES, FUNCTIONS, METHODS = _forms()
 DROPPED_ARGUMENTS = {"return_indices", "inplace_"}
 
 
@@ -93,14 +91,15 @@ def _source(arg) -> str:
 
 
 def _tensor_args(node) -> list:
-    args = list(node.args[0]) if node.target in (torch.cat, torch.concat) else list(node.args)
-    return [a for a in args if isinstance(a, fx.Node)]
+    """The graph values a call reads, those passed in a list (torch.cat's) included."""
+    flat = [a for arg in node.args for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
+    return [a for a in flat if isinstance(a, fx.Node)]
 
 
 def _entry(node, modules: dict) -> LineDict | None:
     if node.op == "call_module":
         module = modules[node.target]
-        kind = BY_TORCH_NAME.get(type(module).__name__)
+        kind = MODULES.get(type(module))
         if kind is None:
             return None
         args = {}
@@ -110,23 +109,18 @@ def _entry(node, modules: dict) -> LineDict | None:
                 value = value is not None  # the Parameter or None torch keeps
             args[arg.name] = list(value) if isinstance(value, tuple) else value
         return LineDict({kind: _non_default(kind, args)})
-    if node.op == "call_function" and node.target in FUNCTIONS:
-        kind, positions = FUNCTIONS[node.target]
-        args = {key: node.kwargs[key] if key in node.kwargs else node.args[index]
-                for key, index in positions.items() if key in node.kwargs or index < len(node.args)}
-        if kind in ("add", "mul") and len(_tensor_args(node)) < 2:
-            return None  # a tensor and a constant: not a join of layers
-        entry = LineDict({kind: _non_default(kind, args) or None})
-        if REGISTRY[kind].family in ("activation", "pool", "dropout", "shape"):
-            entry["functional"] = True
-        return entry
-    if node.op == "call_method" and node.target in METHODS and not node.kwargs:
-        kind = METHODS[node.target]
-        if kind in ("add", "mul") and len(_tensor_args(node)) < 2:
-            return None
-        args = {"start_dim": node.args[1]} if kind == "flatten" and len(node.args) > 1 else {}
-        return LineDict({kind: args or None})
-    return None
+    table = {"call_function": FUNCTIONS, "call_method": METHODS}.get(node.op, {})
+    if node.target not in table:
+        return None
+    kind, positions = table[node.target]
+    if REGISTRY[kind].arity is None and len(_tensor_args(node)) < 2:
+        return None  # a tensor and a constant: not a join of layers
+    args = {key: node.kwargs[key] if key in node.kwargs else node.args[index]
+            for key, index in positions.items() if key in node.kwargs or index < len(node.args)}
+    entry = LineDict({kind: _non_default(kind, args) or None})
+    if node.op == "call_function" and REGISTRY[kind].can_be_functional:
+        entry["functional"] = True
+    return entry
 
 
 def _non_default(kind: str, args: dict) -> dict:

@@ -74,7 +74,8 @@ def _formula(graph: Graph, report: Report, index: int) -> str:
     if not kind.explain:
         return ""
     shapes = {r.name: r.output_shape for r in report.layers}
-    calc = Calc(row.output_shape, row.weights, row.biases, row.buffers, row.macs // report.batch, row.dropped)
+    calc = Calc(output_shape=row.output_shape, weights=row.weights, biases=row.biases, buffers=row.buffers,
+                macs=row.macs // report.batch, dropped=row.dropped)
     return "; ".join(kind.explain(tuple(shapes[i] for i in node.inputs), node.args, calc))
 
 

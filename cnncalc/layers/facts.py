@@ -1,0 +1,167 @@
+"""What a layer kind declares besides its shape and counts: how its output units see its input (the
+receptive field), what it costs in memory beyond its output, and its PyTorch forms.
+
+Every registration states each of these; the walkers (rf, memory, the verify builder, the importer)
+only ask. There is no default: a kind that forgets one fails at registration.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Union
+
+Shape = tuple[int, ...]
+Number = Union[int, Fraction]
+
+
+# ---- receptive field ----
+
+@dataclass(frozen=True)
+class Window:
+    """Per spatial axis, output unit i sees input units i·stride − padding … + dilation·(kernel − 1)
+    (Araujo, Norris and Sim, Distill 2019). Strides below one (upsampling) are exact fractions."""
+    kernel: tuple[int, ...]
+    stride: tuple[Number, ...]
+    padding: tuple[Number, ...]
+    dilation: tuple[int, ...]
+
+
+class _Geometry:
+    """A receptive-field rule that is no window: it names itself."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+WHOLE = _Geometry("WHOLE")  # every output unit sees the whole input (global pooling, flatten)
+MERGE = _Geometry("MERGE")  # a join: the union of its inputs' fields, aligned or not
+# A kind's rule: (arguments, input shapes, output shape) → windows applied in turn to its first
+# input's field (none: element-wise), WHOLE or MERGE.
+FieldRule = Callable[[dict, "tuple[Shape, ...]", Shape], "tuple[Window, ...] | _Geometry"]
+
+
+def elementwise(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:
+    """Each output unit sees the input unit at its own position."""
+    return ()
+
+
+def merge(args: dict, shapes: tuple[Shape, ...], out: Shape) -> _Geometry:
+    return MERGE
+
+
+def whole(args: dict, shapes: tuple[Shape, ...], out: Shape) -> _Geometry:
+    return WHOLE
+
+
+def unit_window(spatial: int, stride=None, padding=None) -> Window:
+    """A one-unit kernel: a pure change of stride (shuffles, upsampling) or shift (padding, crops)."""
+    ones = (1,) * spatial
+    return Window(kernel=ones, stride=tuple(stride or ones), padding=tuple(padding or (0,) * spatial),
+                  dilation=ones)
+
+
+# ---- memory ----
+
+@dataclass(frozen=True)
+class MemoryFacts:
+    """What a layer holds beyond its output (torch's derivatives.yaml and kernels).
+
+    aliases: whether the output shares its input's storage (in-place, views).
+    saved: what autograd keeps for backward: "input" (the first), "inputs", "output" or "nothing".
+    gradient: the input gradients backward allocates: "each input", "first input" (a crop's
+      slice_backward) or "passed" (the output's gradient, or views of it, handed on).
+    extra_saved: bytes per output element autograd saves besides tensors, from (arguments, element
+      size): max-pool's int64 indices, dropout's mask.
+    transient: bytes per output element alive only while the layer runs in inference.
+    """
+    aliases: Callable[[dict], bool]
+    saved: str
+    gradient: str
+    extra_saved: Callable[[dict, int], int]
+    transient: int
+
+    SAVED = ("input", "inputs", "output", "nothing")
+    GRADIENTS = ("each input", "first input", "passed")
+
+    def __post_init__(self):
+        if self.saved not in self.SAVED or self.gradient not in self.GRADIENTS:
+            raise ValueError(f"saved must be one of {self.SAVED}, gradient one of {self.GRADIENTS}")
+
+
+def never(args: dict) -> bool:
+    return False
+
+
+def always(args: dict) -> bool:
+    return True
+
+
+def inplace(args: dict) -> bool:
+    return bool(args.get("inplace"))
+
+
+def no_bytes(args: dict, element_size: int) -> int:
+    return 0
+
+
+def int64_indices(args: dict, element_size: int) -> int:
+    return 8
+
+
+def element_mask(args: dict, element_size: int) -> int:
+    return element_size
+
+
+# The common cases, each a complete declaration.
+SAVES_INPUT = MemoryFacts(aliases=never, saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
+SAVES_OUTPUT = MemoryFacts(aliases=inplace, saved="output", gradient="each input", extra_saved=no_bytes,
+                           transient=0)
+SAVES_NOTHING = MemoryFacts(aliases=never, saved="nothing", gradient="each input", extra_saved=no_bytes,
+                            transient=0)
+VIEW = MemoryFacts(aliases=always, saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
+
+
+# ---- PyTorch forms ----
+
+@dataclass(frozen=True)
+class Call:
+    """A function or tensor method computing the kind: its dotted path (or method name) and where
+    each argument sits when passed by position (the tensor is position 0)."""
+    path: str
+    positions: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class FromInput:
+    """A constructor argument PyTorch takes but a spec never writes: the input's size along `dim`."""
+    argument: str
+    dim: int  # of the batched input: 1 for channels, -1 for features
+
+
+@dataclass(frozen=True)
+class TorchForms:
+    """How PyTorch writes the kind: the module the verify builder instantiates ("torch.nn.Conv2d",
+    or one of cnncalc.verify.modules for joins), the argument it infers from the input, and the
+    functions and tensor methods the importer maps to it. `{n}` stands for the spatial dims."""
+    module: str
+    inferred: FromInput | None
+    functions: tuple[Call, ...]
+    methods: tuple[Call, ...]
+
+    def for_dims(self, n: int) -> "TorchForms":
+        return TorchForms(module=self.module.format(n=n), inferred=self.inferred,
+                          functions=tuple(Call(f.path.format(n=n), f.positions) for f in self.functions),
+                          methods=tuple(Call(m.path.format(n=n), m.positions) for m in self.methods))
+
+
+def calls(*paths: str, **positions: int) -> tuple[Call, ...]:
+    """Several spellings of one call with the same argument positions."""
+    return tuple(Call(path, tuple(positions.items())) for path in paths)
+
+
+NN = "torch.nn."
+F = "torch.nn.functional."
+OWN = "cnncalc.verify.modules."  # modules cnncalc defines for kinds torch.nn lacks

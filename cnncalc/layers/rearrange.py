@@ -1,0 +1,68 @@
+"""Layers that move elements without computing: flatten, pixel shuffles and channel shuffle."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .facts import NN, SAVES_NOTHING, VIEW, WHOLE, TorchForms, Window, calls, elementwise, unit_window
+from .registry import (Arg, Calc, LayerError, Shape, any_int, check_rank, dim_index, format_shape, numel, positive,
+                       register)
+
+
+def flatten_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """Flattening channels or spatial dims leaves no spatial position: every unit sees everything."""
+    return WHOLE if args["start_dim"] <= 2 else ()
+
+
+@register("flatten", family="shape", receptive_field=flatten_field, memory=VIEW,
+          torch=TorchForms(module=NN + "Flatten", inferred=None,
+                           functions=calls("torch.flatten", start_dim=1, end_dim=2),
+                           methods=calls("flatten", start_dim=1, end_dim=2)),
+          args=(Arg("start_dim", any_int, 1), Arg("end_dim", any_int, -1)))
+def flatten(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    start, end = dim_index(args["start_dim"], len(shape)), dim_index(args["end_dim"], len(shape))
+    if start > end:
+        raise LayerError(f"start_dim {args['start_dim']} comes after end_dim {args['end_dim']}")
+    return Calc((*shape[:start], numel(shape[start:end + 1]), *shape[end + 1:]))
+
+
+def shuffle_up(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:
+    r = args["upscale_factor"]
+    return (unit_window(2, stride=(Fraction(1, r),) * 2),)
+
+
+def shuffle_down(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:
+    r = args["downscale_factor"]
+    return (Window(kernel=(r, r), stride=(r, r), padding=(0, 0), dilation=(1, 1)),)
+
+
+@register("pixelshuffle", family="shape", args=(Arg("upscale_factor", positive),), receptive_field=shuffle_up,
+          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "PixelShuffle", inferred=None, functions=(), methods=()))
+def pixel_shuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    r = args["upscale_factor"]
+    check_rank(shape, (3,), "pixelshuffle")
+    if shape[0] % (r * r):
+        raise LayerError(f"{shape[0]} channels are not divisible by upscale_factor² = {r * r}")
+    return Calc((shape[0] // (r * r), shape[1] * r, shape[2] * r))
+
+
+@register("pixelunshuffle", family="shape", args=(Arg("downscale_factor", positive),),
+          receptive_field=shuffle_down, memory=SAVES_NOTHING,
+          torch=TorchForms(module=NN + "PixelUnshuffle", inferred=None, functions=(), methods=()))
+def pixel_unshuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    r = args["downscale_factor"]
+    check_rank(shape, (3,), "pixelunshuffle")
+    if shape[1] % r or shape[2] % r:
+        raise LayerError(f"height and width {shape[1]}×{shape[2]} are not divisible by {r}")
+    return Calc((shape[0] * r * r, shape[1] // r, shape[2] // r))
+
+
+@register("channelshuffle", family="shape", args=(Arg("groups", positive),), receptive_field=elementwise,
+          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "ChannelShuffle", inferred=None, functions=(), methods=()))
+def channel_shuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    if len(shape) < 2 or shape[0] % args["groups"]:
+        raise LayerError(f"{format_shape(shape)}: channels not divisible by groups {args['groups']}")
+    return Calc(shape)

@@ -1,0 +1,162 @@
+"""Every layer kind declares everything cnncalc knows about it, in its one registration.
+
+The receptive-field rule of each kind is proven by torch gradients: the kind followed by a 3×3 conv,
+positive weights, and the input pixels the centre unit's gradient reaches.
+"""
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from cnncalc import builder
+from cnncalc.figures import analyze
+from cnncalc.figures.conventions import CONVENTIONS
+from cnncalc.figures.rf import receptive_fields
+from cnncalc.layers import REGISTRY
+from cnncalc.layers.facts import MERGE, WHOLE, MemoryFacts, TorchForms, Window
+from cnncalc.layers.registry import register
+from conftest import one_layer
+from layers.test_kinds_vs_torch import CASES, JOIN_CASES
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_registration_states_every_fact():
+    # no defaults: a registration that leaves a fact out fails when the module is imported
+    required = [name for name, p in inspect.signature(register).parameters.items()
+                if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    assert {"family", "torch", "receptive_field", "memory"} <= set(required)
+    for record in (MemoryFacts, TorchForms, Window):
+        assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(record)), record
+    with pytest.raises(TypeError, match="memory"):
+        register("nothing", family="shape", torch=REGISTRY["relu"].torch,
+                 receptive_field=REGISTRY["relu"].receptive_field)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_kind_declares_each_fact(name):
+    kind = REGISTRY[name]
+    assert isinstance(kind.torch, TorchForms) and kind.torch.module.count(".") >= 2
+    assert "{n}" not in kind.torch.module
+    assert isinstance(kind.memory, MemoryFacts)
+    assert callable(kind.receptive_field) and callable(kind.calculate)
+
+
+@pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_receptive_field_rule_answers_for_every_case(kind, args, shape):
+    graph = one_layer(kind, args, shape)
+    report = analyze(graph)
+    node = graph.nodes[0]
+    hash(node.args)  # normalized arguments hash by content: equal layers share their figures
+    geometry = REGISTRY[kind].receptive_field(node.args, (shape,), report.layers[1].output_shape)
+    assert geometry in (WHOLE, MERGE) or all(isinstance(w, Window) for w in geometry)
+
+
+def test_arguments_are_read_only_and_hash_by_content():
+    given = {"out_channels": 8, "kernel_size": [3, 3]}  # a list: normalized anew each time
+    first, second = REGISTRY["conv2d"].normalize(given), REGISTRY["conv2d"].normalize(dict(given))
+    assert first is not second and first == second and hash(first) == hash(second)
+    assert first != REGISTRY["conv2d"].normalize({**given, "stride": 2})
+    with pytest.raises(TypeError, match="read-only"):
+        first["stride"] = (2, 2)
+
+
+def test_every_join_merges_or_maps_its_first_input():
+    for kind, *_ in JOIN_CASES:
+        assert REGISTRY[kind].arity != 1
+
+
+def test_torch_forms_name_real_torch_objects():
+    torch = pytest.importorskip("torch")
+    from cnncalc.verify.build import resolve
+
+    for name, kind in REGISTRY.items():
+        assert issubclass(resolve(kind.torch.module), torch.nn.Module), name
+        for call in kind.torch.functions:
+            assert callable(resolve(call.path)), (name, call.path)
+        for call in kind.torch.methods:
+            assert callable(getattr(torch.Tensor, call.path)), (name, call.path)
+
+
+@pytest.mark.parametrize("convention", sorted(CONVENTIONS))
+def test_convention_patterns_name_real_kinds(convention):
+    rules = CONVENTIONS[convention].rules
+    for pattern, _ in rules:
+        assert fnmatch.filter(REGISTRY, pattern), f"{convention}: '{pattern}' matches no kind"
+    # the tool's rule for any other kind is stated, not implied
+    assert callable(CONVENTIONS[convention].otherwise)
+    assert "otherwise" in [f.name for f in dataclasses.fields(type(CONVENTIONS[convention]))
+                           if f.default is dataclasses.MISSING]
+
+
+def test_builder_has_a_constructor_per_kind():
+    by_kind = {name: getattr(builder, kind.torch.module.rpartition(".")[2], None) for name, kind in REGISTRY.items()}
+    assert all(by_kind.values()), [k for k, v in by_kind.items() if v is None]
+    assert builder.Conv2d(8, 3)["conv2d"] == {"out_channels": 8, "kernel_size": 3}
+
+
+def test_readme_lists_every_kind():
+    text = README.read_text(encoding="utf-8")
+    listing = text[text.index("Layer kinds:"):].split("\n\n")[0]
+    named = set()
+    for word in re.findall(r"[a-z0-9/]+", listing.replace("Layer kinds", "")):
+        stem = re.sub(r"[123]d(/[123]d)*$", "", word)
+        named |= {stem + d for d in re.findall(r"[123]d", word)} or {word}
+    assert named == set(REGISTRY)
+
+
+def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
+    """Input rows the centre output unit's gradient reaches (positive weights, double precision)."""
+    torch = pytest.importorskip("torch")
+    from cnncalc.verify.build import build_model
+
+    model = build_model(graph).double()
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            parameter.fill_(1.0 if name.endswith("weight") else 0.0)
+    x = torch.rand((1, *graph.input_shape), dtype=torch.float64, requires_grad=True)
+    out = model(x + 1)  # positive everywhere: ReLU-like kinds pass gradients
+    centre = [size // 2 for size in out.shape[2:]]
+    out[(0, slice(None), *centre)].sum().backward()
+    spatial = x.grad[0].abs().sum(0)
+    others = [d for d in range(spatial.dim()) if d != axis]
+    reached = (spatial.sum(others) if others else spatial).nonzero()
+    return int(reached.min()), int(reached.max()), centre[axis]
+
+
+# Left out, each for its reason: through upsampling, transposed convs and adaptive pooling whose
+# sizes do not divide, a unit's field is not an affine function of its index, so the per-layer stride describes the average unit, not the centre
+# one (issue 13); a linear layer or flatten over spatial dims is reported as seeing the whole input
+# rather than its true extent (issue 13); max pooling passes gradients to one input of each window;
+# norms that compute statistics from the input reach every position by design, which receptive
+# fields leave out (Araujo et al. treat them as element-wise).
+LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "maxpool", "adaptivemax", "layernorm", "groupnorm",
+            "instancenorm")
+SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT)
+                 and (c[1] or {}).get("track_running_stats") is not False]
+
+
+@pytest.mark.parametrize("kind,args,shape", SPATIAL_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(SPATIAL_CASES)])
+def test_receptive_field_is_where_gradients_reach(kind, args, shape):
+    pytest.importorskip("torch")
+    # a larger input than the case's, so the centre unit's field lies inside it
+    graph = one_layer(kind, args, (shape[0], 2 * shape[1] + 4, 2 * shape[2] + 4),
+                      [{"conv2d": {"out_channels": 2, "kernel_size": 3}}])
+    field = receptive_fields(graph, analyze(graph))[graph.nodes[-1].name]
+    for axis, length in enumerate(graph.input_shape[1:]):
+        first, last, centre = gradient_interval(graph, axis)
+        start = centre * field.stride[axis] - field.padding[axis]
+        expected = (max(int(start), 0), min(int(start + field.size[axis] - 1), length - 1))
+        assert (first, last) == expected, f"axis {axis}: gradients reach {first}…{last}, cnncalc says {expected}"
+
+
+def test_pixel_unshuffle_widens_the_next_field():
+    # the issue's example: 2×2 unshuffle then a 3×3 conv sees 6×6 input pixels
+    graph = one_layer("pixelunshuffle", {"downscale_factor": 2}, (1, 8, 8),
+                      [{"conv2d": {"out_channels": 1, "kernel_size": 3}}])
+    assert receptive_fields(graph, analyze(graph))[graph.nodes[-1].name].size == (6, 6)
