@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnncalc.spec import expand
+from cnncalc.spec import copies, expand
 from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.graph import Scope
@@ -74,20 +74,20 @@ layers:
 
 def _without_copies(monkeypatch, load):
     with monkeypatch.context() as patch:
-        patch.setattr(expand._Expanded, "matches", lambda self, entries, env: False)
+        patch.setattr(copies.ExpandedGroup, "matches", lambda self, entries, env: False)
         return load()
 
 
 def _copies(monkeypatch, load) -> int:
     count = 0
-    copy = expand._Expander.copy
+    copy = expand.Expander.copy
 
     def counted(self, template, inner):
         nonlocal count
         count += 1
         return copy(self, template, inner)
     with monkeypatch.context() as patch:
-        patch.setattr(expand._Expander, "copy", counted)
+        patch.setattr(expand.Expander, "copy", counted)
         load()
     return count
 
@@ -158,6 +158,6 @@ def _outcome(data: dict):
 @settings(max_examples=300, deadline=None)
 @given(repeated_blocks())
 def test_copies_equal_expansion_for_random_repeated_blocks(data):
-    with mock.patch.object(expand._Expanded, "matches", lambda self, entries, env: False):
+    with mock.patch.object(copies.ExpandedGroup, "matches", lambda self, entries, env: False):
         expanded = _outcome(data)
     assert _outcome(data) == expanded

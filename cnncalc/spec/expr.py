@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 import operator
 import re
+from functools import lru_cache
 from typing import Any, Mapping
 
 from ..errors import LayerError
@@ -19,14 +20,19 @@ _WHOLE = re.compile(r"^\$\{([^}]*)\}$|^\$([A-Za-z_]\w*)$")
 _PART = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_]\w*)")
 
 
-def evaluate(text: str, env: Mapping[str, Any]) -> Any:
-    """Evaluate one expression against the block's parameters."""
+@lru_cache(maxsize=1024)  # a repeated block evaluates the same few expressions many times
+def _parse(text: str) -> ast.expr:
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        return ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
         raise LayerError(f"cannot parse expression '${{{text}}}'") from None
+
+
+def evaluate(text: str, env: Mapping[str, Any]) -> Any:
+    """Evaluate one expression against the block's parameters."""
+    tree = _parse(text)
     try:
-        return _eval(tree.body, env)
+        return _eval(tree, env)
     except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError, OverflowError) as error:
         raise LayerError(f"cannot evaluate '${{{text}}}': {type(error).__name__} {error}") from None
 
