@@ -1,6 +1,7 @@
 """The command line: parse options, call the library, print. No logic of its own."""
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -30,12 +31,17 @@ def fail(error: Exception, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def guarded(action: Callable[[], None]) -> None:
-    """Run a command; bad input becomes one line on stderr and exit code 2."""
-    try:
-        action()
-    except SpecError as error:
-        fail(error)
+def command(name: str | None = None):
+    """A typer command whose bad input (a SpecError) becomes one line on stderr and exit code 2."""
+    def decorate(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def guarded(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except SpecError as error:
+                fail(error)
+        return app.command(name)(guarded)
+    return decorate
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -105,7 +111,7 @@ def terminal_width() -> int:
         return 100
 
 
-@app.command()
+@command()
 def table(
     model: str = MODEL,
     input: Optional[str] = INPUT,
@@ -122,35 +128,30 @@ def table(
     output: Optional[Path] = OUTPUT,
 ) -> None:
     """Per-layer shapes, parameters, MACs and memory of MODEL, and the totals."""
-    def action() -> None:
-        from .figures.memory import memory
-        from .figures.report import analyze, collapse
-        from .output.render import FORMATS, render
+    from .figures.memory import memory
+    from .figures.report import analyze, collapse
+    from .output.render import FORMATS, render
 
-        require_format(fmt, *FORMATS)
-        unknown = set(columns) - {"rf"}
-        if unknown:
-            raise SpecError(f"--columns knows rf only, got {', '.join(sorted(unknown))}")
-        graph = load_graph(model, settings, input)
-        report = analyze(graph, batch, dtype, explain, convention)
-        memory_figures = memory(graph, report, optimizer)
-        fields = None
-        if "rf" in columns:
-            from .figures.rf import receptive_fields
-            fields = receptive_fields(graph, report)
-        if depth is not None:
-            report = collapse(report, depth)
-            fields = fields and {row.name: fields.get(row.name) or _last_field(fields, row) for row in report.layers}
-        write_output(render(report, fmt, terminal_width(), memory_figures, fields), output)
-    guarded(action)
+    require_format(fmt, *FORMATS)
+    unknown = set(columns) - {"rf"}
+    if unknown:
+        raise SpecError(f"--columns knows rf only, got {', '.join(sorted(unknown))}")
+    graph = load_graph(model, settings, input)
+    report = analyze(graph, batch, dtype, explain, convention)
+    memory_figures = memory(graph, report, optimizer)
+    fields = None
+    if "rf" in columns:
+        from .figures.rf import receptive_fields
+        fields = receptive_fields(graph, report)
+    if depth is not None:
+        from .figures.rf import last_field
 
-
-def _last_field(fields: dict, row):
-    """A collapsed block's field is its last layer's."""
-    return [field for name, field in fields.items() if name.startswith(row.name + ".")][-1]
+        report = collapse(report, depth)
+        fields = fields and {row.name: fields.get(row.name) or last_field(fields, row.name) for row in report.layers}
+    write_output(render(report, fmt, memory_figures, terminal_width(), fields), output)
 
 
-@app.command()
+@command()
 def rf(
     model: str = MODEL,
     input: Optional[str] = INPUT,
@@ -159,19 +160,17 @@ def rf(
     output: Optional[Path] = OUTPUT,
 ) -> None:
     """Receptive field of every layer: size, effective stride and padding, alignment of joins."""
-    def action() -> None:
-        from .figures.report import analyze
-        from .figures.rf import receptive_fields
-        from .output.render import render_rf
+    from .figures.report import analyze
+    from .figures.rf import receptive_fields
+    from .output.render import render_rf
 
-        require_format(fmt, "table", "json")
-        graph = load_graph(model, settings, input)
-        report = analyze(graph)
-        write_output(render_rf(report, receptive_fields(graph, report), fmt, terminal_width()), output)
-    guarded(action)
+    require_format(fmt, "table", "json")
+    graph = load_graph(model, settings, input)
+    report = analyze(graph)
+    write_output(render_rf(report, receptive_fields(graph, report), fmt, terminal_width()), output)
 
 
-@app.command()
+@command()
 def check(
     paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns."),
     max_params: Optional[str] = typer.Option(None, "--max-params", help="e.g. 25M"),
@@ -182,37 +181,33 @@ def check(
 ) -> None:
     """Validate specs, enforce budgets and compare with their lock files. Exit 1 on a budget or
     lock failure, 2 when a spec is invalid."""
-    def action() -> None:
-        from .output.render import render_check
-        from .spec.budget import BUDGETS, parse_quantity
-        from .workflows.ci import check_spec, find_specs
+    from .output.render import render_check
+    from .spec.budget import BUDGETS, parse_quantity
+    from .workflows.ci import check_spec, find_specs
 
-        require_format(fmt, "table", "json", "github")
-        given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
-                 "max_peak_memory": max_peak_memory}
-        budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
-        results = [result for path in find_specs(paths) for result in check_spec(path, budgets)]
-        sys.stdout.write(render_check(results, fmt))
-        kinds = {finding.kind for result in results for finding in result.findings}
-        if "invalid" in kinds:
-            raise typer.Exit(2)
-        if kinds:
-            raise typer.Exit(1)
-    guarded(action)
+    require_format(fmt, "table", "json", "github")
+    given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
+             "max_peak_memory": max_peak_memory}
+    budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
+    results = [result for path in find_specs(paths) for result in check_spec(path, budgets)]
+    sys.stdout.write(render_check(results, fmt))
+    kinds = {finding.kind for result in results for finding in result.findings}
+    if "invalid" in kinds:
+        raise typer.Exit(2)
+    if kinds:
+        raise typer.Exit(1)
 
 
-@app.command()
+@command()
 def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns.")) -> None:
     """Write NAME.lock.json beside each spec: its figures, which `check` then holds it to."""
-    def action() -> None:
-        from .workflows.ci import find_specs, write_lock
+    from .workflows.ci import find_specs, write_lock
 
-        for path in find_specs(paths):
-            typer.echo(f"wrote {write_lock(path)}")
-    guarded(action)
+    for path in find_specs(paths):
+        typer.echo(f"wrote {write_lock(path)}")
 
 
-@app.command()
+@command()
 def diff(
     a: str = typer.Argument(..., help="First model (zoo name or spec path)."),
     b: str = typer.Argument(..., help="Second model; may be the same with other --input-b/--set-b."),
@@ -223,16 +218,14 @@ def diff(
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
 ) -> None:
     """Compare two models side by side: per stage and in total, with ratios; added and removed layers."""
-    def action() -> None:
-        from .output.render import render_diff
-        from .workflows.compare import compare
+    from .output.render import render_diff
+    from .workflows.compare import compare
 
-        require_format(fmt, "table", "json")
-        sys.stdout.write(render_diff(compare(load_graph(a, set_a, input_a), load_graph(b, set_b, input_b)), fmt))
-    guarded(action)
+    require_format(fmt, "table", "json")
+    sys.stdout.write(render_diff(compare(load_graph(a, set_a, input_a), load_graph(b, set_b, input_b)), fmt))
 
 
-@app.command()
+@command()
 def sweep(
     model: str = MODEL,
     sizes: str = typer.Option("64:1024:32", "--sizes", help="START:STOP:STEP of square input sizes."),
@@ -242,25 +235,23 @@ def sweep(
     settings: List[str] = SETTINGS,
 ) -> None:
     """Parameters, MACs, activations and peak memory as the input grows; invalid and flooring sizes marked."""
-    def action() -> None:
-        from .output.render import render_sweep
-        from .workflows.compare import parse_range
-        from .workflows.compare import sweep as run_sweep
+    from .output.render import render_sweep
+    from .workflows.compare import parse_range
+    from .workflows.compare import sweep as run_sweep
 
-        require_format(fmt, "table", "json")
-        try:
-            batches = [int(b) for b in batch.split(",")]
-        except ValueError:
-            raise SpecError(f"--batch takes sizes like 1,8,64, got '{batch}'") from None
-        points = run_sweep(load_graph(model, settings, None), parse_range(sizes), batches)
-        if plot:
-            from .output.plot import plot_sweep
-            plot_sweep(points, plot, model)
-        sys.stdout.write(render_sweep(points, fmt))
-    guarded(action)
+    require_format(fmt, "table", "json")
+    try:
+        batches = [int(b) for b in batch.split(",")]
+    except ValueError:
+        raise SpecError(f"--batch takes sizes like 1,8,64, got '{batch}'") from None
+    points = run_sweep(load_graph(model, settings, None), parse_range(sizes), batches)
+    if plot:
+        from .output.plot import plot_sweep
+        plot_sweep(points, plot, model)
+    sys.stdout.write(render_sweep(points, fmt))
 
 
-@app.command()
+@command()
 def sizes(
     model: str = MODEL,
     min_size: int = typer.Option(32, "--min", help="Smallest size to try."),
@@ -269,23 +260,17 @@ def sizes(
     settings: List[str] = SETTINGS,
 ) -> None:
     """The square input sizes MODEL takes exactly (valid, nothing dropped by flooring), and their rule."""
-    def action() -> None:
-        import json
+    from .output.render import render_sizes
+    from .workflows.compare import exact_sizes, parse_range
 
-        from .workflows.compare import exact_sizes, parse_range
-
-        graph = load_graph(model, settings, None)
-        exact, rule = exact_sizes(graph, parse_range(f"{min_size}:{max_size}:1"))
-        if fmt == "json":
-            sys.stdout.write(json.dumps({"model": graph.name, "min": min_size, "max": max_size, "sizes": exact,
-                                         "rule": rule}, indent=2) + "\n")
-        else:
-            shown = ", ".join(map(str, exact[:12])) + (", …" if len(exact) > 12 else "")
-            sys.stdout.write(f"{graph.name}: {rule}\n{len(exact)} sizes in {min_size}…{max_size}: {shown}\n")
-    guarded(action)
+    require_format(fmt, "table", "json")
+    graph = load_graph(model, settings, None)
+    sizes = parse_range(f"{min_size}:{max_size}:1")
+    exact, rule = exact_sizes(graph, sizes)
+    sys.stdout.write(render_sizes(graph.name, sizes, exact, rule, fmt))
 
 
-@app.command()
+@command()
 def graph(
     model: str = MODEL,
     fmt: str = typer.Option("mermaid", "--format", "-f", help="mermaid or dot."),
@@ -294,17 +279,15 @@ def graph(
     output: Optional[Path] = OUTPUT,
 ) -> None:
     """Draw the layer graph with shapes on its edges: Mermaid (renders on GitHub) or Graphviz DOT."""
-    def action() -> None:
-        from .figures.report import analyze
-        from .output.diagram import dot, mermaid
+    from .figures.report import analyze
+    from .output.diagram import dot, mermaid
 
-        require_format(fmt, "mermaid", "dot")
-        graph = load_graph(model, settings, input)
-        write_output((mermaid if fmt == "mermaid" else dot)(graph, analyze(graph)), output)
-    guarded(action)
+    require_format(fmt, "mermaid", "dot")
+    graph = load_graph(model, settings, input)
+    write_output((mermaid if fmt == "mermaid" else dot)(graph, analyze(graph)), output)
 
 
-@app.command()
+@command()
 def plot(
     model: str = MODEL,
     output: Path = typer.Option(..., "--output", "-o", help="The picture: .png, .svg or .html."),
@@ -312,16 +295,14 @@ def plot(
     settings: List[str] = SETTINGS,
 ) -> None:
     """Per-layer bars of parameters, MACs and activation memory (needs the `plot` extra)."""
-    def action() -> None:
-        from .figures.report import analyze
-        from .output.plot import plot_layers
+    from .figures.report import analyze
+    from .output.plot import plot_layers
 
-        rows = plot_layers(analyze(load_graph(model, settings, input)), output)
-        typer.echo(f"wrote {output} ({rows} rows)", err=True)
-    guarded(action)
+    rows = plot_layers(analyze(load_graph(model, settings, input)), output)
+    typer.echo(f"wrote {output} ({rows} rows)", err=True)
 
 
-@app.command()
+@command()
 def export(
     model: str = typer.Argument(..., help="path/model.py:ClassName"),
     input: str = typer.Option(..., "--input", help="Per-sample input shape, e.g. 3x224x224."),
@@ -329,16 +310,14 @@ def export(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the spec to a file."),
 ) -> None:
     """Write the spec of a PyTorch model (traced with torch.fx); its figures equal the module's."""
-    def action() -> None:
-        import yaml
+    import yaml
 
-        from .spec.load import build_graph
+    from .spec.load import build_graph
 
-        data = imported_spec(model, settings, input)
-        build_graph(data, model, {})  # only a valid spec is written
-        write_output(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, default_flow_style=None,
-                                    width=100), output)
-    guarded(action)
+    data = imported_spec(model, settings, input)
+    build_graph(data, model, {})  # only a valid spec is written
+    write_output(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, default_flow_style=None,
+                                width=100), output)
 
 
 def _plain(value):
@@ -350,47 +329,28 @@ def _plain(value):
     return value
 
 
-@app.command("list")
+@command("list")
 def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table or json.")) -> None:
     """The zoo: every model with its input size, parameters and MACs."""
-    def action() -> None:
-        import json
+    from .output.render import render_zoo
+    from .workflows.zoo import zoo_models
 
-        from .figures.report import analyze
-        from .layers.registry import format_shape
-        from .spec.load import load_spec
-        from .spec.zoo import zoo_index
-
-        rows = []
-        for name, (path, variant) in zoo_index().items():
-            report = analyze(load_spec(path, variant=variant))
-            rows.append({"model": name, "input": list(report.input_shape), "params": report.totals.params,
-                         "macs": report.totals.macs, "spec": path.name})
-        if fmt == "json":
-            sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-            return
-        width = max(len(r["model"]) for r in rows)
-        sys.stdout.write(f"{'model':<{width}}  {'input':>11}  {'parameters':>13}  {'MACs':>16}  spec\n")
-        for r in rows:
-            sys.stdout.write(f"{r['model']:<{width}}  {format_shape(tuple(r['input'])):>11}  "
-                             f"{r['params']:>13,}  {r['macs']:>16,}  {r['spec']}\n")
-    guarded(action)
+    require_format(fmt, "table", "json")
+    sys.stdout.write(render_zoo(zoo_models(), fmt))
 
 
-@app.command()
+@command()
 def show(model: str = MODEL) -> None:
     """Print the spec file of MODEL."""
-    def action() -> None:
-        from .spec.zoo import resolve
+    from .spec.zoo import resolve
 
-        path, variant = resolve(model)
-        if variant:
-            typer.echo(f"# {model} is the variant '{variant}' of {path.name}", err=True)
-        sys.stdout.write(path.read_text(encoding="utf-8"))
-    guarded(action)
+    path, variant = resolve(model)
+    if variant:
+        typer.echo(f"# {model} is the variant '{variant}' of {path.name}", err=True)
+    sys.stdout.write(path.read_text(encoding="utf-8"))
 
 
-@app.command()
+@command()
 def verify(
     model: str = MODEL,
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or mps."),
@@ -405,36 +365,26 @@ def verify(
     output: Optional[Path] = OUTPUT,
 ) -> None:
     """Build MODEL in PyTorch, run it, and check every figure against torch and the peer tools."""
-    def action() -> None:
-        require_format(fmt, "table", "json")
-        graph = load_graph(model, settings, input)
-        from .verify import require_torch
+    require_format(fmt, "table", "json")
+    graph = load_graph(model, settings, input)
+    from .verify import require_torch
 
-        require_torch()
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn
+    require_torch()
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn
 
-        from .figures.memory import OPTIMIZER_STATES
-        from .verify.memory import check_memory
-        from .verify.report import render_json, render_table
-        from .verify.run import check_device
-        from .verify.run import verify as run_verify
+    from .verify.report import render_json, render_table
+    from .verify.run import verify as run_verify
 
-        check_device(device)
-        if optimizer not in OPTIMIZER_STATES:
-            raise SpecError(f"unknown optimizer '{optimizer}' (choose from {', '.join(OPTIMIZER_STATES)})")
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True,
-                      console=Console(stderr=True)) as progress:
-            task = progress.add_task(f"verifying {graph.name}", total=None)
-            result = run_verify(graph, device, batch, dtype,
-                                step=lambda what: progress.update(task, description=f"{graph.name}: {what}"),
-                                memory=lambda *args: check_memory(*args, optimizer=optimizer),
-                                reference=reference)
-        text = render_json(result) if fmt == "json" else render_table(result, terminal_width())
-        write_output(text, output)
-        if result.failed:
-            raise typer.Exit(1)
-    guarded(action)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True,
+                  console=Console(stderr=True)) as progress:
+        task = progress.add_task(f"verifying {graph.name}", total=None)
+        result = run_verify(graph, device, batch, dtype, optimizer=optimizer, reference=reference,
+                            step=lambda what: progress.update(task, description=f"{graph.name}: {what}"))
+    text = render_json(result) if fmt == "json" else render_table(result, terminal_width())
+    write_output(text, output)
+    if result.failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

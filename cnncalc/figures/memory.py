@@ -28,6 +28,14 @@ def _facts(node) -> MemoryFacts:
 
 
 @dataclass(frozen=True)
+class LayerMemory:
+    """One layer's share of a training step: its parameters, their gradients and optimizer state."""
+    param_bytes: int
+    gradient_bytes: int
+    optimizer_bytes: int
+
+
+@dataclass(frozen=True)
 class Memory:
     param_bytes: int
     buffer_bytes: int
@@ -39,6 +47,7 @@ class Memory:
     saved_bytes: int             # what autograd keeps for backward
     training_bytes: int          # parameters + gradients + optimizer state + saved activations
     optimizer: str
+    layers: tuple[LayerMemory, ...]  # per report row, the input first
 
 
 def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
@@ -55,9 +64,14 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
     largest = max((max(r.weights, r.biases) for r in report.layers if r.trainable_params), default=0) * size
     # the saved activations are gone by the optimizer step, which has temporaries of its own
     working = max(backward, STEP_TEMPORARIES[optimizer] * largest)
-    return Memory(totals.param_bytes, buffers, trainable, optimizer_bytes, totals.activation_bytes, peak,
-                  peak_inference_bytes(graph, report), saved,
-                  totals.param_bytes + buffers + trainable + optimizer_bytes + working, optimizer)
+    layers = tuple(LayerMemory(param_bytes=row.params * size, gradient_bytes=row.trainable_params * size,
+                               optimizer_bytes=row.trainable_params * size * OPTIMIZER_STATES[optimizer])
+                   for row in report.layers)
+    return Memory(param_bytes=totals.param_bytes, buffer_bytes=buffers, gradient_bytes=trainable,
+                  optimizer_bytes=optimizer_bytes, activation_bytes=totals.activation_bytes,
+                  peak_activation_bytes=peak, peak_inference_bytes=peak_inference_bytes(graph, report),
+                  saved_bytes=saved, training_bytes=totals.param_bytes + buffers + trainable + optimizer_bytes + working,
+                  optimizer=optimizer, layers=layers)
 
 
 def _element_size(report: Report) -> int:

@@ -8,8 +8,8 @@ import textwrap
 from dataclasses import asdict
 
 from ..figures.conventions import DEFAULT
-from ..figures.memory import OPTIMIZER_STATES, Memory
-from ..figures.report import DTYPE_BYTES, LayerFigures, Report
+from ..figures.memory import Memory
+from ..figures.report import LayerFigures, Report
 from ..layers.registry import format_shape
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -17,6 +17,8 @@ LAYER_KEYS = ("name", "kind", "inputs", "output_shape", "weights", "biases", "pa
               "activations", "activation_bytes", "macs", "flops", "ops")
 TOTAL_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "activations", "activation_bytes",
               "macs", "flops", "ops", "convention")
+MEMORY_KEYS = ("param_bytes", "buffer_bytes", "gradient_bytes", "optimizer_bytes", "activation_bytes",
+               "peak_activation_bytes", "peak_inference_bytes", "saved_bytes", "training_bytes", "optimizer")
 
 
 def human(value: int, unit: str = "") -> str:
@@ -27,30 +29,24 @@ def human(value: int, unit: str = "") -> str:
     return f"{value} {unit}".rstrip() if unit else str(value)
 
 
-def to_dict(report: Report, memory: Memory | None = None) -> dict:
+def to_dict(report: Report, memory: Memory) -> dict:
     layers = []
-    size = DTYPE_BYTES[report.dtype]
-    states = OPTIMIZER_STATES[memory.optimizer] if memory else 0
-    for row in report.layers:
+    for row, bytes_ in zip(report.layers, memory.layers):
         item = {key: getattr(row, key) for key in LAYER_KEYS}
         item.update(inputs=list(row.inputs), output_shape=list(row.output_shape),
                     trainable_params=row.trainable_params, allocates=row.allocates,
                     dropped=list(row.dropped), line=row.line,
-                    block=row.scopes[-1].name if row.scopes else None,
-                    param_bytes=row.params * size, gradient_bytes=row.trainable_params * size,
-                    optimizer_bytes=row.trainable_params * size * states)
+                    block=row.scopes[-1].name if row.scopes else None, **asdict(bytes_))
         if row.explain:
             item["explain"] = list(row.explain)
         layers.append(item)
     totals = {key: getattr(report.totals, key) for key in TOTAL_KEYS}
-    if memory:
-        totals["memory"] = asdict(memory)
+    totals["memory"] = {key: getattr(memory, key) for key in MEMORY_KEYS}
     return {"model": report.model, "input": list(report.input_shape), "batch": report.batch,
             "dtype": report.dtype, "layers": layers, "totals": totals}
 
 
-def render(report: Report, fmt: str, width: int | None = None, memory: Memory | None = None,
-           fields: dict | None = None) -> str:
+def render(report: Report, fmt: str, memory: Memory, width: int | None = None, fields: dict | None = None) -> str:
     if fmt == "table":
         explained = any(row.explain for row in report.layers)
         return render_explained(report, memory) if explained else render_table(report, width, memory, fields)
@@ -59,7 +55,7 @@ def render(report: Report, fmt: str, width: int | None = None, memory: Memory | 
     return {"csv": render_csv, "markdown": render_markdown}[fmt](report)
 
 
-def render_json(report: Report, memory: Memory | None = None) -> str:
+def render_json(report: Report, memory: Memory) -> str:
     return json.dumps(to_dict(report, memory), indent=2) + "\n"
 
 
@@ -293,8 +289,7 @@ def render_sweep(points: list, fmt: str) -> str:
 def render_diff(comparison: dict, fmt: str) -> str:
     if fmt == "json":
         def side(c):
-            delta = {k: c.b[k] - c.a[k] for k in c.a if k in c.b}
-            return {"stage": c.label, "a": c.a, "b": c.b, "delta": delta}
+            return {"stage": c.label, "a": c.a, "b": c.b, "delta": c.delta}
         return json.dumps({**comparison, "stages": [side(c) for c in comparison["stages"]],
                            "totals": side(comparison["totals"])}, indent=2) + "\n"
     a, b = comparison["a"], comparison["b"]
@@ -307,7 +302,7 @@ def render_diff(comparison: dict, fmt: str) -> str:
                      f"{_ratio(row, 'macs'):>7}")
     totals = comparison["totals"]
     for key, unit in (("params", ""), ("macs", ""), ("activations", ""), ("peak_bytes", "B")):
-        change = totals.b[key] - totals.a[key]
+        change = totals.delta[key]
         lines.append(f"{'total ' + key.replace('_bytes', ' memory'):<22} {human(totals.a[key], unit):>18} "
                      f"{human(totals.b[key], unit):>18} {_ratio(totals, key):>7}   "
                      f"Δ {'+' if change >= 0 else '−'}{human(abs(change), unit)}")
@@ -327,3 +322,24 @@ def _ratio(row, key: str) -> str:
     if not row.a or not row.b or not row.a[key]:
         return ""
     return f"{row.b[key] / row.a[key]:.2f}×"
+
+
+def render_zoo(rows: list, fmt: str) -> str:
+    """`cnncalc list`: every zoo model with its input, parameters, MACs and spec file."""
+    if fmt == "json":
+        return json.dumps([asdict(row) | {"input": list(row.input)} for row in rows], indent=2) + "\n"
+    width = max(len(row.model) for row in rows)
+    lines = [f"{'model':<{width}}  {'input':>11}  {'parameters':>13}  {'MACs':>16}  spec"]
+    lines += [f"{row.model:<{width}}  {format_shape(row.input):>11}  {row.params:>13,}  {row.macs:>16,}  {row.spec}"
+              for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def render_sizes(model: str, sizes: range, exact: list[int], rule: str, fmt: str) -> str:
+    """`cnncalc sizes`: the exact input sizes in a range, and their rule."""
+    if fmt == "json":
+        return json.dumps({"model": model, "min": sizes.start, "max": sizes.stop - 1, "sizes": exact, "rule": rule},
+                          indent=2) + "\n"
+    shown = ", ".join(map(str, exact[:12])) + (", …" if len(exact) > 12 else "")
+    return f"{model}: {rule}\n{len(exact)} sizes in {sizes.start}…{sizes.stop - 1}: {shown}\n"
+

@@ -8,6 +8,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from ..figures.memory import memory as predict
+from ..figures.report import analyze
 from .verdict import MemoryCheck
 
 
@@ -74,8 +75,6 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
     """Peak of an inference forward pass, and of a steady-state training step (its second).
 
     Training runs at batch 2 or more: BatchNorm cannot train on one value per channel."""
-    from ..figures.report import analyze
-
     predicted = predict(graph, report, optimizer)
     train_report = report if report.batch > 1 else analyze(graph, 2, report.dtype)
     trained = predict(graph, train_report, optimizer)

@@ -6,13 +6,16 @@ from typing import Callable
 import torch
 
 from ..errors import SpecError
+from ..figures.memory import OPTIMIZER_STATES
 from ..figures.report import Report, analyze
 from ..graph import Graph
 from ..layers import REGISTRY
 from ..layers.registry import Calc
 from .build import build_model
 from .measure import measure
+from .memory import check_memory
 from .peers import RUNNERS, installed
+from .reference import reference_checks
 from .verdict import Check, Verification
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
@@ -39,12 +42,17 @@ def check_device(device: str) -> None:
 
 
 def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str = "float32",
-           step: Callable[[str], None] = lambda what: None, memory: Callable | None = None,
+           step: Callable[[str], None] = lambda what: None, optimizer: str | None = None,
            reference: str | None = None) -> Verification:
-    """Build the model, run it, and check every figure; `step` reports progress."""
+    """Build the model, run it, and check every figure, and memory too when an optimizer is named
+    (its training step is measured); `step` reports progress. Every option is checked first."""
     check_device(device)
     if dtype not in TORCH_DTYPES:
         raise SpecError(f"verify runs float dtypes ({', '.join(TORCH_DTYPES)}), not '{dtype}'")
+    if optimizer is not None and optimizer not in OPTIMIZER_STATES:
+        raise SpecError(f"unknown optimizer '{optimizer}' (choose from {', '.join(OPTIMIZER_STATES)})")
+    if reference not in (None, "torchvision"):
+        raise SpecError(f"--reference knows torchvision only, got '{reference}'")
     reports = {tool: analyze(graph, batch, dtype, convention_name=tool) for tool in installed()}
     report = analyze(graph, batch, dtype)
     step("building the model")
@@ -58,14 +66,11 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str = "floa
         step(f"counting with {tool}")
         checks += _peer_checks(tool, tool_report, RUNNERS[tool](model, x))
     if reference == "torchvision":
-        from .reference import reference_checks
         step("comparing with torchvision's model")
         checks += reference_checks(graph, report)
-    elif reference is not None:
-        raise SpecError(f"--reference knows torchvision only, got '{reference}'")
-    memory_checks = memory(graph, model, report, step) if memory else ()
-    return Verification(graph.name, device, graph.input_shape, batch, dtype, tuple(reports), tuple(checks),
-                        tuple(memory_checks))
+    memory_checks = check_memory(graph, model, report, step, optimizer) if optimizer else ()
+    return Verification(model=graph.name, device=device, input_shape=graph.input_shape, batch=batch, dtype=dtype,
+                        peers=tuple(reports), checks=tuple(checks), memory=tuple(memory_checks))
 
 
 def _formula(graph: Graph, report: Report, index: int) -> str:

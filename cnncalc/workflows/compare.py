@@ -81,6 +81,11 @@ class Comparison:
     a: dict
     b: dict
 
+    @property
+    def delta(self) -> dict:
+        """B − A for each figure both sides have."""
+        return {key: self.b[key] - self.a[key] for key in self.a if key in self.b}
+
 
 def _figures(rows) -> dict:
     return {"params": sum(r.params for r in rows), "macs": sum(r.macs for r in rows),
