@@ -180,9 +180,9 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("groupnorm", _norm(5, 4, "affine")), ("layernorm", _norm(5, 4, "elementwise_affine")),
                 ("instancenorm*", _norm(5, 4, "affine")), ("upsample", _fvcore_upsample),
                 ("adaptiveavgpool2d", lambda l: l.inp)), _unhandled),
-    Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters × batch, or × output "
-               "positions for convolutions",
-               (), _torchinfo),
+    Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters named weight or bias × "
+               "batch, or × output positions for convolutions",
+               (("layerscale", _unhandled),), _torchinfo),  # its parameter is named gamma, as in timm
     Convention("ptflops", "ptflops get_model_complexity_info, pytorch backend: module hooks plus the "
                "torch.nn.functional calls those modules make, so ReLU and pooling count twice",
                (("conv*", lambda l: l.macs + _bias_outputs(l)), ("linear", lambda l: l.macs + _bias_outputs(l)),

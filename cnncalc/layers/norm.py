@@ -1,7 +1,8 @@
-"""Normalization layers: batch, instance, group, layer and local response norm."""
+"""Normalization layers (batch, instance, group, layer and local response norm) and the learnable
+per-channel scale that follows them in residual branches."""
 from __future__ import annotations
 
-from .facts import NN, SAVES_INPUT, FromInput, TorchForms, elementwise
+from .facts import NN, OWN, SAVES_INPUT, FromInput, TorchForms, elementwise
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, int_list, number, numel,
                        optional, positive, register)
 
@@ -66,3 +67,13 @@ def layer_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 def local_response_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     check_rank(shapes[0], (2, 3, 4), "localresponsenorm")
     return Calc(shapes[0])
+
+
+@register("layerscale", family="norm", args=(Arg("init_values", number, 1e-5),), receptive_field=elementwise,
+          memory=SAVES_INPUT,
+          torch=TorchForms(module=OWN + "LayerScale", inferred=FromInput("dim", 1), functions=(), methods=()))
+def layer_scale(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """x · γ with one learnable γ per channel (timm's LayerScale2d, ConvNeXt's gamma): no MACs."""
+    check_rank(shapes[0], (1, 2, 3, 4), "layerscale")
+    return Calc(shapes[0], weights=shapes[0][0])
+

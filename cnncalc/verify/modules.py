@@ -1,4 +1,4 @@
-"""torch modules for the kinds torch.nn has no module for: the joins of branches."""
+"""torch modules for the kinds torch.nn has no module for: the joins of branches, layer scale."""
 from __future__ import annotations
 
 import torch
@@ -39,3 +39,15 @@ class Crop(nn.Module):
             start = (size - target) // 2
             slices.append(slice(start, start + target))
         return x[tuple(slices)]
+
+
+class LayerScale(nn.Module):
+    """A learnable per-channel multiplier, as timm's LayerScale2d."""
+
+    def __init__(self, dim: int, init_values: float = 1e-5):
+        super().__init__()
+        self.gamma = nn.Parameter(init_values * torch.ones(dim))
+
+    def forward(self, x):
+        return x * self.gamma.view(1, -1, *[1] * (x.dim() - 2))
+

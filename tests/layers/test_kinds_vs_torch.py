@@ -65,6 +65,7 @@ CASES = [
     ("groupnorm", {"num_groups": 4}, (8, 5, 5)),
     ("groupnorm", {"num_groups": 3, "affine": False}, (6, 10)),
     ("localresponsenorm", {"size": 5, "alpha": 0.0001, "beta": 0.75, "k": 2}, (8, 6, 6)),
+    ("layerscale", {"init_values": 0.1}, (8, 6, 6)),
     ("dropout", {"p": 0.3}, (5, 5)),
     ("dropout1d", None, (4, 9)),
     ("dropout2d", {"p": 0.1}, (4, 5, 5)),

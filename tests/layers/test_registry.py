@@ -118,7 +118,7 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
     model = build_model(graph).double()
     with torch.no_grad():
         for name, parameter in model.named_parameters():
-            parameter.fill_(1.0 if name.endswith("weight") else 0.0)
+            parameter.fill_(0.0 if name.endswith("bias") else 1.0)
     x = torch.rand((1, *graph.input_shape), dtype=torch.float64, requires_grad=True)
     out = model(x + 1)  # positive everywhere: ReLU-like kinds pass gradients
     centre = [size // 2 for size in out.shape[2:]]
