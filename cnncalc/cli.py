@@ -21,6 +21,20 @@ SETTINGS = typer.Option([], "--set", help="Override a spec parameter (or constru
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to a file instead.")
 
 
+@app.callback()
+def options(limits: List[str] = typer.Option(
+        [], "--limit", help="Raise a bound on what one spec may ask for, for trusted specs: NAME=N "
+                            "(layers, nesting, spec_bytes, yaml_nodes, expression_chars, integer_digits, "
+                            "sequence_length, sizes).")) -> None:
+    """What a convolutional network costs: shapes, parameters, memory, MACs and FLOPs."""
+    from .spec.limits import set_limits
+
+    try:
+        set_limits(limits)
+    except SpecError as error:
+        fail(error)
+
+
 def require_format(fmt: str, *choices: str) -> None:
     if fmt not in choices:
         raise SpecError(f"--format must be {', '.join(choices[:-1])} or {choices[-1]}, got '{fmt}'")
@@ -40,6 +54,8 @@ def command(name: str | None = None):
                 return function(*args, **kwargs)
             except SpecError as error:
                 fail(error)
+            except RecursionError:  # a last guard: a spec nested past what the checks above bound
+                fail(SpecError("the input nests too deeply to read"))
         return app.command(name)(guarded)
     return decorate
 
@@ -62,7 +78,11 @@ def parse_settings(settings: List[str]) -> dict:
         key, sep, text = setting.partition("=")
         if not sep or not key:
             raise SpecError(f"--set takes KEY=VALUE, got '{setting}'")
-        values[key.strip()] = yaml.safe_load(text)
+        try:
+            values[key.strip()] = yaml.safe_load(text)
+        except (yaml.YAMLError, ValueError) as error:
+            problem = getattr(error, "problem", None) or str(error).split(";")[0]
+            raise SpecError(f"--set {key.strip()}: cannot read '{text[:40]}': {problem}") from None
     return values
 
 
@@ -91,17 +111,13 @@ def imported_spec(model: str, settings: List[str], input_shape: Optional[str]) -
 
 
 def write_output(text: str, output: Optional[Path]) -> None:
-    """Print, or write the file atomically so a failure never leaves half a file."""
+    """Print, or write the file as a shell redirect would, never leaving half a file."""
     if output is None:
         sys.stdout.write(text)
         return
-    import tempfile
+    from .output.files import write_text
 
-    directory = output.resolve().parent
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        file.write(text)
-    os.replace(temporary, output)
+    write_text(text, output)
 
 
 def terminal_width() -> int:
@@ -170,6 +186,10 @@ def rf(
     write_output(render_rf(report, receptive_fields(graph, report), fmt, terminal_width()), output)
 
 
+ALLOW_PYTHON = typer.Option(False, "--allow-python",
+                            help="Also run Python specs (.py). Runs their code: only for trusted repositories.")
+
+
 @command()
 def check(
     paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns."),
@@ -178,6 +198,7 @@ def check(
     max_activation_bytes: Optional[str] = typer.Option(None, "--max-activation-bytes", help="e.g. 200MB"),
     max_peak_memory: Optional[str] = typer.Option(None, "--max-peak-memory", help="e.g. 1GB"),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or github (annotations)."),
+    allow_python: bool = ALLOW_PYTHON,
 ) -> None:
     """Validate specs, enforce budgets and compare with their lock files. Exit 1 on a budget or
     lock failure, 2 when a spec is invalid."""
@@ -189,8 +210,9 @@ def check(
     given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
              "max_peak_memory": max_peak_memory}
     budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
-    results = [result for path in find_specs(paths) for result in check_spec(path, budgets)]
-    sys.stdout.write(render_check(results, fmt))
+    found = find_specs(paths, allow_python)
+    results = [result for path in found.specs for result in check_spec(path, budgets)]
+    sys.stdout.write(render_check(results, fmt, found.python_skipped))
     kinds = {finding.kind for result in results for finding in result.findings}
     if "invalid" in kinds:
         raise typer.Exit(2)
@@ -199,12 +221,16 @@ def check(
 
 
 @command()
-def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns.")) -> None:
+def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns."),
+         allow_python: bool = ALLOW_PYTHON) -> None:
     """Write NAME.lock.json beside each spec: its figures, which `check` then holds it to."""
     from .workflows.ci import find_specs, write_lock
 
-    for path in find_specs(paths):
+    found = find_specs(paths, allow_python)
+    for path in found.specs:
         typer.echo(f"wrote {write_lock(path)}")
+    for path in found.python_skipped:
+        typer.echo(f"skipped {path}: a Python spec runs code (--allow-python, for trusted repositories)", err=True)
 
 
 @command()

@@ -15,9 +15,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_zoo_checks_clean():
-    result = run_cli("check", str(zoo_dir()))
+    result = run_cli("check", str(zoo_dir()), "--allow-python")  # the zoo's own Python specs: trusted
     assert result.returncode == 0
     assert result.stdout.strip().splitlines()[-1] == f"{len(ZOO)} models checked, {len(ZOO)} passed, 0 failed"
+
+
+def test_python_specs_run_only_when_allowed():
+    result = run_cli("check", str(zoo_dir()))
+    assert result.returncode == 0
+    lines = result.stdout.strip().splitlines()
+    # resnet.py, densenet.py and mobilenet_v3.py define 17 of the 37 zoo models
+    assert lines[-2].startswith("3 Python specs not run (--allow-python")
+    assert lines[-1] == f"{len(ZOO) - 17} models checked, {len(ZOO) - 17} passed, 0 failed"
 
 
 def test_cli_budget_fails_with_exit_1():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .facts import (NN, SAVES_OUTPUT, VIEW, F, MemoryFacts, TorchForms, always, calls, element_mask, elementwise,
                     inplace, no_bytes)
-from .registry import Arg, Calc, Shape, any_int, boolean, check_rank, choice, number, optional, register
+from .registry import Arg, Calc, Shape, any_int, boolean, check_rank, choice, number, optional, probability, register
 
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
@@ -67,4 +67,4 @@ def dropout(ranks):
 
 for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
     register(_kind, family="dropout", torch=_torch, receptive_field=elementwise, memory=_memory,
-             args=(Arg("p", number, 0.5),) + _INPLACE)(dropout(_ranks))
+             args=(Arg("p", probability, 0.5),) + _INPLACE)(dropout(_ranks))

@@ -177,6 +177,15 @@ def boolean(value: Any, n: int = 0) -> bool:
 def number(value: Any, n: int = 0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise LayerError(f"expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise LayerError(f"expected a finite number, got {value!r}")
+    return value
+
+
+def probability(value: Any, n: int = 0) -> float:
+    """A probability, as torch's dropout checks it: 0 ≤ p ≤ 1."""
+    if not 0 <= number(value) <= 1:
+        raise LayerError(f"must be between 0 and 1, got {value!r}")
     return value
 
 

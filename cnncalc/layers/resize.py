@@ -5,8 +5,8 @@ import math
 from fractions import Fraction
 
 from .facts import NN, SAVES_NOTHING, TorchForms, Window, unit_window
-from .registry import (Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, choice, format_shape, optional,
-                       positive, register)
+from .registry import (Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, choice, format_shape, number,
+                       optional, positive, register)
 
 
 def pad_arg(value, n: int):
@@ -40,9 +40,12 @@ def zero_pad(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 def size_or_scale(value, n: int):
-    if isinstance(value, (list, tuple)):
-        return tuple(value)
-    return value
+    """One size or scale for every spatial dim, or one each; a scale is a finite positive number."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    for item in values:
+        if number(item) <= 0:
+            raise LayerError(f"expected a positive number, got {item!r}")
+    return values if isinstance(value, (list, tuple)) else value
 
 
 _UPSAMPLE_RANKS = {"nearest": (2, 3, 4), "nearest-exact": (2, 3, 4), "linear": (2,), "bilinear": (3,),

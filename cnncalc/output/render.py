@@ -247,21 +247,26 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
 
 
-def render_check(results: list, fmt: str) -> str:
-    """One line per model (✓ or ✗ with the reasons), a summary; or JSON; or GitHub annotations."""
+def render_check(results: list, fmt: str, python_skipped: tuple = ()) -> str:
+    """One line per model (✓ or ✗ with the reasons), a summary; or JSON; or GitHub annotations, every
+    value escaped as GitHub documents so no spec can inject a workflow command."""
     failed = [r for r in results if not r.ok]
     summary = f"{len(results)} models checked, {len(results) - len(failed)} passed, {len(failed)} failed"
+    skipped = (f"{len(python_skipped)} Python spec{'s' * (len(python_skipped) != 1)} not run "
+               "(--allow-python runs their code: only for trusted repositories)") if python_skipped else ""
     if fmt == "json":
         return json.dumps({"results": [{"file": r.file, "model": r.model, "ok": r.ok, "params": r.params,
                                         "macs": r.macs, "peak_inference_bytes": r.peak_bytes,
                                         "findings": [asdict(f) for f in r.findings]} for r in results],
                            "summary": {"checked": len(results), "passed": len(results) - len(failed),
-                                       "failed": len(failed)}}, indent=2) + "\n"
+                                       "failed": len(failed)},
+                           "python_skipped": [str(p) for p in python_skipped]}, indent=2) + "\n"
     lines = []
     for result in results:
         if fmt == "github":
-            lines += [f"::error file={result.file}" + (f",line={f.line}" if f.line else "") +
-                      f",title=cnncalc {f.kind}::{result.model}: {f.message}" for f in result.findings]
+            lines += [f"::error file={_github_property(result.file)}" + (f",line={f.line}" if f.line else "")
+                      + f",title={_github_property('cnncalc ' + f.kind)}::"
+                      + _github_data(f"{result.model}: {f.message}") for f in result.findings]
         elif result.ok:
             lines.append(f"✓ {result.file} {result.model}: {result.params:,} params, {human(result.macs)} MACs, "
                          f"{human(result.peak_bytes, 'B')} peak")
@@ -269,7 +274,19 @@ def render_check(results: list, fmt: str) -> str:
             count = len(result.findings)
             lines.append(f"✗ {result.file} {result.model}: {count} problem{'s' * (count > 1)}")
             lines += [f"    {f.message}" + (f" (line {f.line})" if f.line else "") for f in result.findings]
+    if skipped:
+        lines.append(f"::warning title=cnncalc::{_github_data(skipped)}" if fmt == "github" else skipped)
     return "\n".join(lines + [summary]) + "\n"
+
+
+def _github_data(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's toolkit does (%, CR, LF)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text: str) -> str:
+    """A workflow command's property value: also ':' and ','."""
+    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def render_sweep(points: list, fmt: str) -> str:

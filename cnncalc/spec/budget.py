@@ -1,6 +1,7 @@
 """Budgets: the limits a spec's `budget:` section (or `cnncalc check --max-...`) sets on its figures."""
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -17,6 +18,8 @@ _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?)(b?)\s*$", re.I)
 def parse_quantity(value, is_bytes: bool) -> int:
     """25M, 4G, 200MB, 1.5GiB, or a plain number; decimal prefixes unless written with 'i'."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value) or value < 0:
+            raise SpecError(f"a budget is a finite number ≥ 0, got {value!r}")
         return int(value)
     match = _QUANTITY.match(str(value))
     if not match or (match.group(4) and not is_bytes):

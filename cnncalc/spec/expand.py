@@ -13,7 +13,9 @@ from ..graph import INPUT, Node, Scope
 from ..layers import REGISTRY
 from .copies import ExpandedGroup, GroupTemplate
 from .entry import GROUP, Entry, EntryError, parse_entry
+from . import limits
 from .expr import substitute
+from .limits import over
 from .references import Context, Reference, resolve
 
 
@@ -33,6 +35,7 @@ class Expander:
         self.unresolved: list[int] = []  # indices of nodes with a `from` reference among their inputs
         self.outputs: dict[str, Any] = {}  # full group/block name → its output
         self.groups: dict[tuple, list[ExpandedGroup]] = {}  # groups expanded so far, for copies
+        self.work = 0  # entries placed so far, for the limits
         self.parsed: dict[int, Entry] = {}  # id of a raw entry of the spec (alive while expanding) → it, read
 
     def error(self, message: str, line: int | None, layer: str | None, context: Context) -> SpecError:
@@ -73,6 +76,9 @@ class Expander:
             repeat = self.evaluate(entry.keys["repeat"], context.env, "repeat", entry.line, context)
             if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:
                 raise self.error(f"repeat must be a whole number ≥ 0, got {repeat!r}", entry.line, None, context)
+            if repeat > limits.LIMITS.layers:
+                raise self.error(over(f"repeat {repeat:,} is more than the {limits.LIMITS.layers:,} layers a spec may "
+                                      "have", "layers"), entry.line, None, context)
         counter = str(entry.keys.get("index", "i")) if entry.repeated else None
         # a name that does not change per repetition names a group of them: name.0, name.1, ...
         group = None
@@ -81,7 +87,7 @@ class Expander:
             group = context.child(full + ".", context.env, Scope(full, f"{entry.kind}×{repeat}"), previous, None)
         for index in range(repeat):
             env = context.env if counter is None else {**context.env, counter: index}
-            if "when" in entry.keys and not self.evaluate(entry.keys["when"], env, "when", entry.line, context):
+            if "when" in entry.keys and not self.flag(entry, "when", env, context):
                 continue
             previous, position = self.repetition(entry, env, index, group, context, previous, position)
         if group:
@@ -93,10 +99,13 @@ class Expander:
                    previous: Any, position: int) -> tuple[Any, int]:
         """One repetition of an entry: an unnamed group spliced in place, or one placed entry."""
         line = entry.line
-        frozen = "frozen" in entry.keys and bool(self.evaluate(entry.keys["frozen"], env, "frozen", line, context))
+        self.count_work(line, context)
+        frozen = "frozen" in entry.keys and self.flag(entry, "frozen", env, context)
         name = entry.name
         if name is not None and (type(name) is not str or "$" in name):
             name = str(self.evaluate(entry.name, env, "name", line, context))
+        if name is not None and not name.isprintable():
+            raise self.error(f"name {name!r} has control characters", line, None, context)
         if entry.kind == GROUP and name is None:  # an unnamed group splices in place, like `layers += [...]`
             spliced = context.spliced(env, frozen)
             start = self.source_of(entry, env, context, GROUP) if "from" in entry.keys else [previous]
@@ -113,6 +122,21 @@ class Expander:
         if name is not None and not group:
             context.names[name] = output
         return output, position + 1
+
+    def flag(self, entry: Entry, key: str, env: dict, context: Context) -> bool:
+        """`when` or `frozen`: true or false, written so or computed by an expression."""
+        value = self.evaluate(entry.keys[key], env, key, entry.line, context)
+        if not isinstance(value, bool):
+            raise self.error(f"{key} must be true or false (or an expression giving one), got {value!r}",
+                             entry.line, entry.name, context)
+        return value
+
+    def count_work(self, line: int | None, context: Context) -> None:
+        """Bound the expansion: repetitions (of empty groups too) and layers, within the limits."""
+        self.work += 1
+        if self.work > 10 * limits.LIMITS.layers or len(self.nodes) > limits.LIMITS.layers:
+            raise self.error(over(f"the spec expands to more than {limits.LIMITS.layers:,} layers", "layers"),
+                             line, None, context)
 
     def evaluate(self, value: Any, env: dict, what: str, line: int | None, context: Context) -> Any:
         try:
@@ -140,6 +164,11 @@ class Expander:
             self.layer(entry, name, context, env, source, frozen)
             return name
         full = context.prefix + label
+        if len(context.scopes) >= limits.LIMITS.nesting:
+            raise self.error(over(f"blocks and groups nest more than {limits.LIMITS.nesting} deep", "nesting"),
+                             line, full, context)
+        if any(scope.kind == entry.kind for scope in context.scopes) and entry.kind in self.blocks:
+            raise self.error(f"block '{entry.kind}' uses itself", line, full, context)
         block_input = source[0] if isinstance(source, list) and len(source) == 1 else source
         if isinstance(block_input, list):
             raise self.error(f"a {entry.kind} takes one input; 'from' names {len(source)}", line, full, context)

@@ -1,4 +1,8 @@
-"""Safe evaluation of `${...}` expressions in specs: arithmetic, comparisons, lookups; no calls."""
+"""Safe evaluation of `${...}` expressions in specs: arithmetic, comparisons, lookups; no calls.
+
+Specs may come from strangers, so the work is bounded: expressions are short, and an operation whose
+result would pass the limits (a power of a thousand digits, a string repeated ten billion times,
+`%` formatting) is refused before it is computed."""
 from __future__ import annotations
 
 import ast
@@ -8,10 +12,13 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from ..errors import LayerError
+from . import limits as _limits
+from .limits import over
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
            ast.Pow: operator.pow}
+_BITS_PER_DIGIT = 3.33  # log2(10), rounded up enough for a bound
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
 _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
             ast.Gt: operator.gt, ast.GtE: operator.ge, ast.In: lambda a, b: a in b,
@@ -24,17 +31,26 @@ _PART = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_]\w*)")
 def _parse(text: str) -> ast.expr:
     try:
         return ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
-        raise LayerError(f"cannot parse expression '${{{text}}}'") from None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise LayerError(f"cannot parse expression '${{{_shown(text)}}}'") from None
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def evaluate(text: str, env: Mapping[str, Any]) -> Any:
     """Evaluate one expression against the block's parameters."""
+    if len(text) > _limits.LIMITS.expression_chars:
+        limit = _limits.LIMITS.expression_chars
+        raise LayerError(over(f"expression longer than {limit:,} characters", "expression_chars"))
     tree = _parse(text)
     try:
         return _eval(tree, env)
+    except LayerError:
+        raise
     except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError, OverflowError) as error:
-        raise LayerError(f"cannot evaluate '${{{text}}}': {type(error).__name__} {error}") from None
+        raise LayerError(f"cannot evaluate '${{{_shown(text)}}}': {type(error).__name__} {error}") from None
 
 
 def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
@@ -46,7 +62,7 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
                 raise LayerError(f"unknown parameter '{name}' (known: {', '.join(sorted(env)) or 'none'})")
             return env[name]
         case ast.BinOp(left=left, op=op, right=right) if type(op) in _BINARY:
-            return _BINARY[type(op)](_eval(left, env), _eval(right, env))
+            return _binary(type(op), _eval(left, env), _eval(right, env))
         case ast.UnaryOp(op=op, operand=operand) if type(op) in _UNARY:
             return _UNARY[type(op)](_eval(operand, env))
         case ast.BoolOp(op=ast.And(), values=values):
@@ -64,6 +80,51 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
             return _eval(value, env)[_eval(index, env)]
     raise LayerError(f"unsupported expression '{ast.unparse(node)}' (arithmetic, comparisons, "
                      "'a if c else b' and indexing only)")
+
+
+def _binary(op: type, a: Any, b: Any) -> Any:
+    """One arithmetic operation, refused before it runs when its result would pass the limits."""
+    if op is ast.Mod and isinstance(a, str):
+        raise LayerError("'%' formatting of strings is not allowed in expressions")
+    if op is ast.Mult and isinstance(b, (str, list)):
+        a, b = b, a
+    if op is ast.Mult and isinstance(a, (str, list)) and isinstance(b, int):
+        _check_length(len(a) * max(b, 0))
+    elif op is ast.Add and isinstance(a, (str, list)) and isinstance(b, (str, list)):
+        _check_length(len(a) + len(b))
+    elif op is ast.Pow and _is_int(a) and _is_int(b) and abs(a) > 1 and b > 0:
+        _check_bits((abs(a).bit_length() - 1) * b)  # at least this many bits: refused before computing
+    elif op is ast.Mult and _is_int(a) and _is_int(b):
+        _check_bits(abs(a).bit_length() + abs(b).bit_length() - 1)
+    result = _BINARY[op](a, b)
+    if _is_int(result) and abs(result) >= _power_of_ten(_limits.LIMITS.integer_digits):
+        _too_many_digits()
+    return result
+
+
+@lru_cache(maxsize=4)
+def _power_of_ten(digits: int) -> int:
+    return 10 ** digits
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_bits(bits: int) -> None:
+    if bits > _limits.LIMITS.integer_digits * _BITS_PER_DIGIT + 4:
+        _too_many_digits()
+
+
+def _too_many_digits():
+    digits = _limits.LIMITS.integer_digits
+    raise LayerError(over(f"the result would have more than {digits} digits", "integer_digits"))
+
+
+def _check_length(length: int) -> None:
+    if length > _limits.LIMITS.sequence_length:
+        raise LayerError(over(f"the result would be longer than {_limits.LIMITS.sequence_length:,} items",
+                              "sequence_length"))
 
 
 def substitute(value: Any, env: Mapping[str, Any]) -> Any:

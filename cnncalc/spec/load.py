@@ -18,7 +18,7 @@ def load_spec(path: str | Path, params: dict | None = None, variant: str | None 
     """Load a YAML or Python spec file into a Graph; `params` override the spec's parameters."""
     path = Path(path)
     source = str(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise SpecError("no such spec file", source)
     if path.suffix == ".py":
         from .python import load_python_spec  # runs user code: only for a .py path the user named
@@ -46,25 +46,37 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     nodes = expand(data["layers"], blocks, env, source, line)
     if not nodes:
         raise SpecError("'layers' is empty", source, line)
-    name = variant or data.get("name") or default_name
+    name = str(variant or data.get("name") or default_name)
+    if not name.isprintable():
+        raise SpecError(f"name {name!r} has control characters", source, line)
     budget, budget_line = read_budget(data.get("budget"), env, source, line)
-    return Graph(str(name), input_shape, topological(nodes, source), source,
+    return Graph(name, input_shape, topological(nodes, source), source,
                  str(data.get("description") or "").strip(), budget, budget_line)
 
 
 def _parameters(data: dict, source: str, overrides: dict, variant: str | None) -> dict:
-    env = dict(data.get("params") or {})
-    variants = data.get("variants") or {}
+    env = dict(_mapping(data.get("params"), "params", "parameter names to values", source))
+    variants = _mapping(data.get("variants"), "variants", "model names to parameter values", source)
     if variant is not None:
         if variant not in variants:
             raise SpecError(f"unknown variant '{variant}'{did_you_mean(variant, variants)}", source)
-        env.update(variants[variant] or {})
+        env.update(_mapping(variants[variant], f"variant {variant}", "parameter names to values", source))
     for key in overrides:
         if key not in env:
             raise SpecError(f"--set {key}: the spec has no parameter '{key}'{did_you_mean(key, env)}"
                             f" (parameters: {', '.join(env) or 'none'})", source)
     env.update(overrides)
     return env
+
+
+def _mapping(value: Any, key: str, what: str, source: str) -> dict:
+    """An optional section that maps names to something: {} when absent."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(name, str) for name in value):
+        got = "a list" if isinstance(value, list) else repr(value)[:40]
+        raise SpecError(f"'{key}' must map {what}, got {got}", source, getattr(value, "line", None))
+    return value
 
 
 def _input_shape(value: Any, env: dict, source: str, line: int | None) -> tuple[int, ...]:

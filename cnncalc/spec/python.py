@@ -10,14 +10,23 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import SpecError
+from .yamlfile import read_text
 
 
 @lru_cache(maxsize=32)
 def _namespace(path: Path) -> dict:
+    read_text(path)  # a regular file within the size limit, like any spec
+    return _run(lambda: runpy.run_path(str(path), run_name=f"cnncalc_spec_{path.stem}"), path)
+
+
+def _run(action, path: Path):
+    """Run the spec's code; whatever it raises, or an exit it calls, is one error about the file."""
     try:
-        return runpy.run_path(str(path), run_name=f"cnncalc_spec_{path.stem}")
+        return action()
     except SpecError:
         raise
+    except SystemExit as exit_:
+        raise SpecError(f"the spec called exit({exit_.code!r}) while cnncalc ran it", str(path)) from None
     except Exception as error:  # user code: report where in the spec file it failed, in one line
         raise _located(error, path) from None
 
@@ -25,7 +34,7 @@ def _namespace(path: Path) -> dict:
 def _located(error: Exception, path: Path) -> SpecError:
     frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
     line = frames[-1].lineno if frames else None
-    return SpecError(f"{type(error).__name__}: {error}", str(path), line)
+    return SpecError(f"{type(error).__name__}: {' '.join(str(error).split())}", str(path), line)
 
 
 def python_variants(path: Path) -> list[str]:
@@ -51,12 +60,8 @@ def load_python_spec(path: Path, params: dict, variant: str | None = None) -> di
             if key not in accepted:
                 raise SpecError(f"--set {key}: the spec has no parameter '{key}' "
                                 f"(parameters: {', '.join(accepted) or 'none'})", str(path))
-        try:
-            spec = spec(**settings)
-        except SpecError:
-            raise
-        except Exception as error:
-            raise _located(error, path) from None
+        build = spec
+        spec = _run(lambda: build(**settings), path)
     elif settings:
         raise SpecError("this Python spec takes no parameters (`spec` is not a function)", str(path))
     if variant is not None and isinstance(spec, dict):

@@ -1,6 +1,7 @@
 """The zoo of specs shipped with cnncalc, and resolving a MODEL argument to a spec file."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,16 +47,16 @@ def variants(path: Path) -> list[str]:
         return python_variants(path)
     from .yamlfile import load_yaml_file
     data = load_yaml_file(path)
-    return list((data or {}).get("variants") or {}) if isinstance(data, dict) else []
+    found = data.get("variants") if isinstance(data, dict) else None
+    return [name for name in found if isinstance(name, str)] if isinstance(found, dict) else []
 
 
 def resolve(model: str) -> tuple[Path, str | None]:
-    """A path the user gave, or a zoo name; unknown names suggest the closest zoo name."""
+    """A path the user gave, or a zoo name; unknown names suggest the closest zoo name. A zoo name wins
+    over a file of the same name in the working folder unless the argument looks like a path."""
     path = Path(model)
-    if path.suffix in SPEC_SUFFIXES or "/" in model or path.exists():
-        if not path.is_file():
-            raise SpecError("no such spec file", model)
-        return path, None
+    if path.suffix in SPEC_SUFFIXES or "/" in model or os.sep in model:
+        return _existing(path, model), None
     for suffix in SPEC_SUFFIXES:  # fast path: a zoo file named after the model
         candidate = zoo_dir() / f"{model}{suffix}"
         if candidate.is_file():
@@ -64,10 +65,18 @@ def resolve(model: str) -> tuple[Path, str | None]:
         if model in _index(suffix):
             return _index(suffix)[model]
     index = zoo_index()
-    if model not in index:
-        raise SpecError(f"unknown model '{model}'{did_you_mean(model, index)}; `cnncalc list` shows the zoo, "
-                        "or give a spec path")
-    return index[model]
+    if model in index:
+        return index[model]
+    if os.path.lexists(path):
+        return _existing(path, model), None
+    raise SpecError(f"unknown model '{model}'{did_you_mean(model, index)}; `cnncalc list` shows the zoo, "
+                    "or give a spec path")
+
+
+def _existing(path: Path, model: str) -> Path:
+    if not os.path.lexists(path):
+        raise SpecError("no such spec file", model)
+    return path
 
 
 def load_model(model: str, params: dict | None = None):

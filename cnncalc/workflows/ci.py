@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,9 @@ from ..figures.memory import peak_inference_bytes
 from ..figures.report import Report, analyze
 from ..graph import Graph
 from ..spec.budget import BUDGETS
+from ..output.files import write_text
 from ..spec.load import load_spec
+from ..spec.yamlfile import read_text
 from ..spec.zoo import SPEC_SUFFIXES, variants
 
 LOCK_SUFFIX = ".lock.json"
@@ -38,8 +41,16 @@ class Result:
         return not self.findings
 
 
-def find_specs(paths: list[str]) -> list[Path]:
-    """Files, folders (searched recursively) and glob patterns, in a stable order."""
+@dataclass(frozen=True)
+class Found:
+    """The spec files to check, and the Python specs left out because running them needs consent."""
+    specs: tuple[Path, ...]
+    python_skipped: tuple[Path, ...]
+
+
+def find_specs(paths: list[str], allow_python: bool = False) -> Found:
+    """Files, folders and glob patterns, in a stable order. Folders are walked without following
+    symbolic links and without hidden folders; Python specs run code, so only with allow_python."""
     found: list[Path] = []
     for text in paths:
         matches = [Path(p) for p in sorted(glob.glob(text, recursive=True))] if any(c in text for c in "*?[") \
@@ -47,13 +58,28 @@ def find_specs(paths: list[str]) -> list[Path]:
         if not matches:
             raise SpecError(f"no spec matches '{text}'")
         for path in matches:
-            if path.is_dir():
-                found += sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and not p.name.startswith("_"))
-            elif path.is_file():
+            if path.is_dir() and (not path.is_symlink() or path == Path(text)):
+                inside = _walk(path)
+                if not inside:
+                    raise SpecError(f"no spec files under {text}")
+                found += inside
+            elif os.path.lexists(path):
                 found.append(path)
             else:
                 raise SpecError("no such spec file or folder", text)
-    return list(dict.fromkeys(found))
+    found = list(dict.fromkeys(found))
+    skipped = [] if allow_python else [p for p in found if p.suffix == ".py"]
+    return Found(specs=tuple(p for p in found if p not in skipped), python_skipped=tuple(skipped))
+
+
+def _walk(folder: Path) -> list[Path]:
+    specs = []
+    for root, folders, files in os.walk(folder):  # os.walk follows no symbolic link to a folder
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        specs += [Path(root) / name for name in sorted(files)
+                  if Path(name).suffix in SPEC_SUFFIXES and not name.startswith(("_", "."))
+                  and not (Path(root) / name).is_symlink()]
+    return specs
 
 
 def models_of(path: Path) -> list[tuple[str, Graph]]:
@@ -81,11 +107,36 @@ def write_lock(spec: Path) -> Path:
         report = analyze(graph)
         models[graph.name] = lock_entry(graph, report, peak_inference_bytes(graph, report))
     target = lock_path(spec)
-    text = json.dumps({"spec": spec.name, "models": models}, indent=2, sort_keys=True) + "\n"
-    temporary = target.with_name("." + target.name + ".tmp")
-    temporary.write_text(text)
-    temporary.replace(target)
+    write_text(json.dumps({"spec": spec.name, "models": models}, indent=2, sort_keys=True) + "\n", target,
+               follow_links=False)
     return target
+
+
+def read_lock(lock: Path) -> dict:
+    """The models a lock file holds, checked against the shape `lock` writes; {} when there is none."""
+    if not os.path.lexists(lock):
+        return {}
+    try:
+        data = json.loads(read_text(lock))
+    except json.JSONDecodeError as error:
+        raise SpecError(f"{lock.name} is not valid JSON (line {error.lineno}): run `cnncalc lock` again") from None
+    if not _is_lock(data):
+        raise SpecError(f"{lock.name} is not a cnncalc lock file: run `cnncalc lock` again")
+    return data["models"]
+
+
+def _is_lock(data) -> bool:
+    def ints(value) -> bool:
+        return isinstance(value, list) and all(type(v) is int for v in value)
+
+    def model(entry) -> bool:
+        return (isinstance(entry, dict) and ints(entry.get("input")) and isinstance(entry.get("totals"), dict)
+                and all(type(v) is int for v in entry["totals"].values()) and isinstance(entry.get("layers"), dict)
+                and all(isinstance(layer, dict) and isinstance(layer.get("kind"), str)
+                        and ints(layer.get("output_shape")) and type(layer.get("params")) is int
+                        and type(layer.get("macs")) is int for layer in entry["layers"].values()))
+    return (isinstance(data, dict) and isinstance(data.get("models"), dict)
+            and all(model(entry) for entry in data["models"].values()))
 
 
 def drift(locked: dict, current: dict, lines: dict) -> list[Finding]:
@@ -128,14 +179,16 @@ def budget_findings(graph: Graph, report: Report, peak: int, budgets: dict) -> l
 
 
 def check_spec(path: Path, cli_budgets: dict) -> list[Result]:
+    """Every model of one spec file: valid, within budget, as locked. A broken file is a finding about
+    that file; checking goes on with the others."""
     try:
         models = models_of(path)
+        lock = lock_path(path)
+        locked = read_lock(lock)
     except SpecError as error:
         return [Result(str(path), path.stem, (Finding("invalid", error.message if error.layer is None
                                                        else f"layer '{error.layer}': {error.message}",
                                                        error.line),))]
-    lock = lock_path(path)
-    locked = json.loads(lock.read_text())["models"] if lock.exists() else {}
     results = []
     for _, graph in models:
         try:

@@ -8,6 +8,8 @@ from ..errors import SpecError
 from ..figures.memory import peak_inference_bytes
 from ..figures.report import analyze, collapse
 from ..graph import Graph
+from ..spec import limits
+from ..spec.limits import over
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ def point(graph: Graph, size: int, batch: int) -> Point:
 
 
 def sweep(graph: Graph, sizes: range, batches: list[int]) -> list[Point]:
+    if any(batch < 1 for batch in batches):
+        raise SpecError(f"--batch sizes must be at least 1, got {','.join(map(str, batches))}")
+    if len(sizes) * len(batches) > limits.LIMITS.sizes:
+        raise SpecError(over(f"{len(sizes) * len(batches):,} analyses asked for, more than {limits.LIMITS.sizes:,}",
+                             "sizes"))
     return [point(graph, size, batch) for batch in batches for size in sizes]
 
 

@@ -1,0 +1,43 @@
+"""Bounds on the work one spec may ask for. Specs can come from strangers (a pull request), so
+reading one never does unbounded work: past a bound it is a one-line error naming the bound, which
+`--limit NAME=N` raises for trusted input."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from ..errors import SpecError, did_you_mean
+
+
+@dataclass(frozen=True)
+class Limits:
+    spec_bytes: int = 10_000_000      # a spec or lock file
+    yaml_nodes: int = 1_000_000       # YAML nodes once aliases are expanded
+    layers: int = 250_000             # layers after blocks and repeats are expanded
+    nesting: int = 100                # blocks and named groups inside each other
+    expression_chars: int = 1_000     # one ${...} expression
+    integer_digits: int = 300         # an integer in a spec or an expression result
+    sequence_length: int = 10_000     # a string or list an expression builds
+    sizes: int = 10_000               # input sizes one sweep or sizes run analyses
+
+
+LIMITS = Limits()
+
+
+def set_limits(settings: list[str]) -> None:
+    """Apply `--limit NAME=N` settings for this run."""
+    global LIMITS
+    names = [f.name for f in fields(Limits)]
+    changes = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name not in names:
+            raise SpecError(f"--limit: unknown limit '{name}'{did_you_mean(name, names)} (limits: {', '.join(names)})")
+        if not value.isdigit() or int(value) < 1:
+            raise SpecError(f"--limit {name} takes a positive whole number, got '{value}'")
+        changes[name] = int(value)
+    LIMITS = replace(LIMITS, **changes)
+
+
+def over(what: str, limit: str) -> str:
+    """The message for a bound that was reached."""
+    return f"{what} (raise it with --limit {limit}=N for a trusted spec)"
