@@ -27,7 +27,9 @@ def write_text(text: str, path: Path, follow_links: bool = True) -> None:
         raise SpecError(f"cannot write: {error.strerror.lower()}", str(path)) from None
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise SpecError("cannot write: it is a folder", str(path))
-    if follow_links and info is not None and not stat.S_ISREG(info.st_mode):
+    # a FIFO, a device, or /dev/stdout and its kin (links into /proc naming whatever the shell opened)
+    system = Path(os.path.abspath(path)).parts[1:2] in (("dev",), ("proc",))
+    if follow_links and info is not None and (system or not stat.S_ISREG(info.st_mode)):
         _write_through(text, path)
         return
     target = Path(os.path.realpath(path)) if follow_links else path

@@ -1,0 +1,285 @@
+"""Specs from strangers: every hostile input ends with exit 2 and one line (exit 1 only for a failed
+check), within 5 s and 500 MB, running nothing and writing nothing outside -o.
+
+Each case runs `python -m cnncalc` in its own process, timed, with its address space limited to
+500 MB (RLIMIT_AS: past it Python raises MemoryError, a traceback the case would fail on)."""
+from __future__ import annotations
+
+import os
+import resource
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import cnncalc
+from cnncalc.cli import app
+from cnncalc.spec.zoo import zoo_dir
+
+SECONDS, MEGABYTES = 5, 500
+BOMB = "".join(f"{a}: &{a} [{', '.join(['*' + p] * 9 if p else ['lol'] * 9)}]\n"
+               for a, p in zip("abcdefg", ["", "a", "b", "c", "d", "e", "f"]))
+
+
+def run(*args: str, cwd: Path) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of one cnncalc process, which must end within the bounds."""
+    env = dict(os.environ, PYTHONPATH=str(Path(cnncalc.__file__).resolve().parent.parent), COLUMNS="100")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.monotonic()
+        process = subprocess.Popen([sys.executable, "-m", "cnncalc", *args], cwd=cwd, env=env, text=True,
+                                   stdout=out, stderr=err, stdin=subprocess.DEVNULL, preexec_fn=_bounded)
+        timer = threading.Timer(SECONDS + 2, process.kill)
+        timer.start()
+        _, status, _ = os.wait4(process.pid, 0)
+        timer.cancel()
+        elapsed = time.monotonic() - start
+        out.seek(0)
+        err.seek(0)
+        texts = out.read(), err.read()
+    assert elapsed < SECONDS, f"cnncalc {' '.join(args)[:80]} took {elapsed:.1f} s"
+    return os.waitstatus_to_exitcode(status), *texts
+
+
+def _bounded() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEGABYTES << 20, MEGABYTES << 20))
+
+
+def one_line_error(code: int, err: str, expected: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cnncalc: error: "), err
+    assert expected in lines[0], lines[0]
+
+
+def spec(tmp_path: Path, text: str, name: str = "hostile.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+SMALL = "input: [3, 8, 8]\nlayers:\n"
+HOSTILE = {
+    "alias bomb as input": (BOMB + "input: *g\nlayers: [relu]\n", "expands to more than 1,000,000 nodes"),
+    "alias bomb as argument": (BOMB + SMALL + "  - conv2d: {out_channels: 4, kernel_size: *g}\n",
+                               "expands to more than 1,000,000 nodes"),
+    "alias that contains itself": ("a: &a [1, *a]\n" + SMALL + "  - relu\n", "contains it"),
+    "a billion repeats": (SMALL + "  - relu:\n    repeat: 1000000000\n", "repeat 1,000,000,000 is more than"),
+    "nested blocks repeated 300 times": (
+        "input: [3, 8, 8]\nblocks:\n  a: {layers: [{b: , repeat: 300}]}\n  b: {layers: [{c: , repeat: 300}]}\n"
+        "  c: {layers: [{relu: , repeat: 300}]}\nlayers:\n  - a\n", "expands to more than 250,000 layers"),
+    "a block that uses itself": ("input: [3, 8, 8]\nblocks:\n  a: {layers: [a]}\nlayers:\n  - a\n",
+                                 "block 'a' uses itself"),
+    "9**9**9": (SMALL + '  - conv2d: {out_channels: "${9**9**9}", kernel_size: 3}\n', "more than 300 digits"),
+    "a string repeated 10**10 times": (SMALL + "  - conv2d: {out_channels: \"${'a' * 10**10}\", kernel_size: 3}\n",
+                                       "longer than 10,000 items"),
+    "% formatting": (SMALL + "  - conv2d: {out_channels: \"${'%999999999d' % 1}\", kernel_size: 3}\n",
+                     "'%' formatting"),
+    "a 100,000-term sum": (SMALL + f'  - conv2d: {{out_channels: "${{{"+".join(["1"] * 100_000)}}}", '
+                           "kernel_size: 3}\n", "longer than 1,000 characters"),
+    "a 4,400-digit integer": (SMALL + f"  - conv2d: {{out_channels: {'9' * 4400}, kernel_size: 3}}\n",
+                              "more than 300 digits"),
+    "duplicate keys": (SMALL + "  - conv2d: {out_channels: 4, kernel_size: 3, out_channels: 400}\n",
+                       "duplicate key 'out_channels'"),
+    "a leading zero": (SMALL + "  - conv2d: {out_channels: 064, kernel_size: 3}\n", "leading zero"),
+    "when as a string": (SMALL + "  - relu:\n    when: \"false\"\n", "when must be true or false"),
+    "dropout p of 5": (SMALL + "  - dropout: {p: 5}\n", "must be between 0 and 1"),
+    "scale_factor .nan": (SMALL + "  - upsample: {scale_factor: .nan}\n", "finite number"),
+    "params as a list": ("params: [1]\n" + SMALL + "  - relu\n", "'params' must map"),
+    "variants as a list": ("variants: [a, b]\n" + SMALL + "  - relu\n", "'variants' must map"),
+    "a budget of .inf": ("budget: {max_params: .inf}\n" + SMALL + "  - relu\n", "finite number"),
+    "a name with a newline": ('name: "x\\n::stop-commands::y"\n' + SMALL + "  - relu\n", "control characters"),
+    "a layer name with a newline": (SMALL + '  - relu:\n    name: "a\\nb"\n', "control characters"),
+    "deep nesting": ("input: [3, 8, 8]\nlayers: " + "[" * 5000 + "]" * 5000 + "\n", "malformed YAML"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_spec_is_one_line_exit_2(tmp_path, name):
+    text, expected = HOSTILE[name]
+    path = spec(tmp_path, text)
+    code, _, err = run("table", str(path), cwd=tmp_path)
+    one_line_error(code, err, expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile.yaml"]  # nothing written
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"\xff\xfei\x00n\x00", "not UTF-8 text"), ("input: [3, 8, 8]  # caf\xe9\n".encode("latin-1"), "not UTF-8"),
+    (bytes(range(256)), "not UTF-8"), (b"input: [3, 8, 8]\x00\nlayers: [relu]\n", "malformed YAML")])
+def test_binary_and_foreign_encodings(tmp_path, data, expected):
+    (tmp_path / "x.yaml").write_bytes(data)
+    one_line_error(*run("table", "x.yaml", cwd=tmp_path)[::2], expected)
+
+
+def test_files_that_are_not_files(tmp_path):
+    (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "fifo.yaml")
+    for name in ("zero.yaml", "fifo.yaml"):
+        one_line_error(*run("table", name, cwd=tmp_path)[::2], "not a regular file")
+    # a lock file that is a FIFO is a finding about that spec; the other spec is still checked
+    (tmp_path / "a.yaml").write_text(SMALL + "  - relu\n")
+    os.mkfifo(tmp_path / "a.lock.json")
+    (tmp_path / "b.yaml").write_text(SMALL + "  - relu\n")
+    code, out, _ = run("check", "a.yaml", "b.yaml", cwd=tmp_path)
+    assert code == 2 and "✗ a.yaml a: 1 problem" in out and "✓ b.yaml b" in out
+
+
+def test_python_under_a_checked_folder_runs_only_when_allowed(tmp_path):
+    folder = tmp_path / "specs"
+    (folder / ".hidden").mkdir(parents=True)
+    marker = tmp_path / "ran"
+    for path in (folder / "setup.py", folder / ".hidden" / "model.yaml", folder / "helper.py"):
+        path.write_text(f"open({str(marker)!r}, 'w').write('x')\nimport sys\nsys.exit(0)\n")
+    (folder / "good.yaml").write_text(SMALL + "  - relu\n")
+    (folder / "bad.yaml").write_text(SMALL + "  - nosuchkind\n")
+    code, out, _ = run("check", "specs", cwd=tmp_path)
+    assert code == 2 and not marker.exists()
+    assert "2 Python specs not run" in out and "2 models checked, 1 passed, 1 failed" in out
+    # allowed: a Python spec that exits is an error about that file, and the others are still checked
+    code, out, _ = run("check", "specs", "--allow-python", cwd=tmp_path)
+    assert code == 2 and marker.exists()
+    assert "the spec called exit(0)" in out and "✓ specs/good.yaml good" in out
+
+
+def test_a_python_spec_that_exits_is_exit_2(tmp_path):
+    spec(tmp_path, "import sys\nsys.exit(5)\n", "x.py")
+    one_line_error(*run("table", "x.py", cwd=tmp_path)[::2], "the spec called exit(5)")
+
+
+def test_symlinked_folders_are_not_walked(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.yaml").write_text(SMALL + "  - relu\n")
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / "link").symlink_to(outside)
+    (folder / "linked.yaml").symlink_to(outside / "secret.yaml")
+    (folder / "own.yaml").write_text(SMALL + "  - relu\n")
+    code, out, _ = run("check", "specs", cwd=tmp_path)
+    assert code == 0 and "1 models checked" in out and "secret" not in out
+
+
+@pytest.mark.parametrize("lock", [b'{"spec": "a.yaml", "models": {"a": {"inp', b"\xff\xfe{}", b"[1, 2]",
+                                  b'{"spec": "a.yaml", "models": {"a": {"input": "x"}}}'])
+def test_broken_lock_files_are_findings(tmp_path, lock):
+    (tmp_path / "a.yaml").write_text(SMALL + "  - relu\n")
+    (tmp_path / "a.lock.json").write_bytes(lock)
+    (tmp_path / "b.yaml").write_text(SMALL + "  - relu\n")
+    code, out, err = run("check", "a.yaml", "b.yaml", cwd=tmp_path)
+    assert code == 2 and "Traceback" not in err and "✓ b.yaml b" in out
+    assert "run `cnncalc lock` again" in out or "not UTF-8" in out
+
+
+def test_lock_replaces_a_planted_link_instead_of_following_it(tmp_path):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    (tmp_path / "a.yaml").write_text(SMALL + "  - relu\n")
+    (tmp_path / "a.lock.json").symlink_to(target)
+    (tmp_path / ".a.lock.json.tmp").symlink_to(target)  # the old fixed temporary name
+    code, _, _ = run("lock", "a.yaml", cwd=tmp_path)
+    assert code == 0 and target.read_text() == "keep me"
+    assert not (tmp_path / "a.lock.json").is_symlink() and '"spec": "a.yaml"' in (tmp_path / "a.lock.json").read_text()
+
+
+def test_output_as_a_shell_redirect_would(tmp_path):
+    # a device is written through, never replaced by a file
+    assert run("table", "lenet5", "-o", "/dev/null", cwd=tmp_path)[0] == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    code, out, _ = run("table", "lenet5", "-f", "json", "-o", "/dev/stdout", cwd=tmp_path)
+    assert code == 0 and '"model": "lenet5"' in out
+    one_line_error(*run("table", "lenet5", "-o", "missing/out.txt", cwd=tmp_path)[::2], "no folder")
+    (tmp_path / "folder").mkdir()
+    one_line_error(*run("table", "lenet5", "-o", "folder", cwd=tmp_path)[::2], "it is a folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]  # no temporary file left behind
+    old = os.umask(0o027)
+    try:
+        assert run("table", "lenet5", "-o", "new.txt", cwd=tmp_path)[0] == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "new.txt").st_mode) == 0o640  # 0666 less the umask
+
+
+def test_github_annotations_cannot_be_injected(tmp_path):
+    from cnncalc.output.render import render_check
+    from cnncalc.workflows.ci import Finding, Result
+
+    result = Result(file="a,b:c.yaml", model="m", findings=(Finding("invalid", "100% bad\n::stop-commands::x", 3),))
+    line = render_check([result], "github").splitlines()[0]
+    # GitHub's toolkit escaping: % %25, CR %0D, LF %0A; in properties also : %3A and , %2C
+    assert line == "::error file=a%2Cb%3Ac.yaml,line=3,title=cnncalc invalid::m: 100%25 bad%0A::stop-commands::x"
+
+
+def test_graph_labels_are_quoted(tmp_path):
+    path = spec(tmp_path, SMALL + "  - relu:\n    name: 'say \"hi\" <b>'\n")
+    mermaid = run("graph", str(path), cwd=tmp_path)[1]
+    assert '["say #quot;hi#quot; #lt;b#gt;<br/>relu"]' in mermaid
+    dot = run("graph", str(path), "-f", "dot", cwd=tmp_path)[1]
+    assert 'label="say \\"hi\\" <b>\\nrelu"' in dot
+
+
+def test_options_that_would_crash(tmp_path):
+    one_line_error(*run("table", "vgg", "--set", "depth=[1", cwd=tmp_path)[::2], "--set depth")
+    one_line_error(*run("table", "vgg", "--set", "depth=" + "9" * 4400, cwd=tmp_path)[::2], "--set depth")
+    one_line_error(*run("sweep", "vgg16", "--batch", "0", cwd=tmp_path)[::2], "at least 1")
+    one_line_error(*run("sweep", "vgg16", "--sizes", "1:100000000:1", cwd=tmp_path)[::2], "--limit sizes=N")
+    one_line_error(*run("--limit", "layers=x", "table", "vgg16", cwd=tmp_path)[::2], "positive whole number")
+
+
+def test_a_zoo_name_wins_over_a_file_unless_it_looks_like_a_path(tmp_path):
+    (tmp_path / "vgg16").write_text("input: [1, 28, 28]\n")
+    assert '"model": "vgg16"' in run("table", "vgg16", "-f", "json", cwd=tmp_path)[1]
+    one_line_error(*run("table", "./vgg16", cwd=tmp_path)[::2], "missing 'layers'")
+
+
+def test_limits_are_set_per_run(tmp_path):
+    path = spec(tmp_path, SMALL + "  - relu:\n    repeat: 2000\n")
+    one_line_error(*run("--limit", "layers=1000", "table", str(path), cwd=tmp_path)[::2], "--limit layers=N")
+    code, out, _ = run("--limit", "layers=3000", "table", str(path), "-f", "csv", cwd=tmp_path)
+    assert code == 0 and out.count("\n") == 2002  # header, input and 2,000 ReLUs
+
+
+# ---- fuzz: the zoo's YAML specs, mutated ----
+
+ZOO_YAML = sorted(zoo_dir().glob("*.yaml"))
+HOSTILE_VALUES = ["0", "-1", "064", ".nan", ".inf", "1e400", "9" * 400, '"${9**9**9}"', "[1, [2, [3]]]", "{a: 1}",
+                  "true", '"$nothing"', '"${1/0}"', "*x", "&x 1", "~", "''", "\"\\u0000\"", "1000000000"]
+
+
+@st.composite
+def mutated_spec(draw) -> str:
+    lines = draw(st.sampled_from(ZOO_YAML)).read_text().splitlines()
+    for _ in range(draw(st.integers(1, 4))):
+        index = draw(st.integers(0, len(lines) - 1))
+        action = draw(st.sampled_from(["value", "delete", "duplicate", "indent"]))
+        if action == "value" and ":" in lines[index]:
+            head = lines[index].rsplit(":", 1)[0]
+            lines[index] = f"{head}: {draw(st.sampled_from(HOSTILE_VALUES))}"
+        elif action == "delete":
+            del lines[index]
+        elif action == "duplicate":
+            lines.insert(index, lines[index])
+        else:
+            lines[index] = "  " + lines[index]
+        if not lines:
+            lines = ["x"]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=300, deadline=SECONDS * 1000, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_spec(), st.sampled_from([["table"], ["rf"], ["check"], ["table", "-f", "json"]]))
+def test_mutated_zoo_specs_end_cleanly(tmp_path_factory, text, command):
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "m.yaml").write_text(text)
+    before = set(folder.iterdir())
+    result = CliRunner().invoke(app, [*command, str(folder / "m.yaml")])
+    assert result.exit_code in (0, 1, 2)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert set(folder.iterdir()) == before  # nothing written beside the spec
