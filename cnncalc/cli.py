@@ -368,12 +368,13 @@ def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table o
 @command()
 def show(model: str = MODEL) -> None:
     """Print the spec file of MODEL."""
+    from .spec.yamlfile import read_text
     from .spec.zoo import resolve
 
     path, variant = resolve(model)
     if variant:
         typer.echo(f"# {model} is the variant '{variant}' of {path.name}", err=True)
-    sys.stdout.write(path.read_text(encoding="utf-8"))
+    sys.stdout.write(read_text(path))
 
 
 @command()

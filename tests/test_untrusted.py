@@ -124,6 +124,7 @@ def test_files_that_are_not_files(tmp_path):
     os.mkfifo(tmp_path / "fifo.yaml")
     for name in ("zero.yaml", "fifo.yaml"):
         one_line_error(*run("table", name, cwd=tmp_path)[::2], "not a regular file")
+        one_line_error(*run("show", name, cwd=tmp_path)[::2], "not a regular file")
     # a lock file that is a FIFO is a finding about that spec; the other spec is still checked
     (tmp_path / "a.yaml").write_text(SMALL + "  - relu\n")
     os.mkfifo(tmp_path / "a.lock.json")
@@ -283,3 +284,13 @@ def test_mutated_zoo_specs_end_cleanly(tmp_path_factory, text, command):
     assert result.exit_code in (0, 1, 2)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert set(folder.iterdir()) == before  # nothing written beside the spec
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(mutated_spec())
+def test_mutated_specs_stay_within_time_and_memory(tmp_path, text):
+    (tmp_path / "m.yaml").write_text(text)
+    code, _, err = run("check", "m.yaml", cwd=tmp_path)  # bounded: 5 s, 500 MB
+    assert code in (0, 1, 2) and "Traceback" not in err
+

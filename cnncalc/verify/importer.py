@@ -13,7 +13,7 @@ from torch import fx, nn
 
 from ..errors import SpecError
 from ..layers import REGISTRY
-from ..spec.yamlfile import LineDict
+from ..spec.yamlfile import LineDict, read_text
 from .build import resolve
 
 
@@ -38,6 +38,7 @@ def load_module(reference: str, params: dict) -> tuple[nn.Module, str]:
     path, _, name = reference.rpartition(":")
     if not path.endswith(".py") or not Path(path).is_file():
         raise SpecError("expected path/model.py:ClassName", reference)
+    read_text(Path(path))  # a regular file within the size limit, like any spec
     namespace = runpy.run_path(path, run_name="cnncalc_import")
     if name not in namespace:
         raise SpecError(f"{path} defines no '{name}'", path)
