@@ -52,10 +52,6 @@ def merge(args: dict, shapes: tuple[Shape, ...], out: Shape) -> _Geometry:
     return MERGE
 
 
-def whole(args: dict, shapes: tuple[Shape, ...], out: Shape) -> _Geometry:
-    return WHOLE
-
-
 def unit_window(spatial: int, stride=None, padding=None) -> Window:
     """A one-unit kernel: a pure change of stride (shuffles, upsampling) or shift (padding, crops)."""
     ones = (1,) * spatial
