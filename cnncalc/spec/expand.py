@@ -35,7 +35,8 @@ class Expander:
         self.unresolved: list[int] = []  # indices of nodes with a `from` reference among their inputs
         self.outputs: dict[str, Any] = {}  # full group/block name → its output
         self.groups: dict[tuple, list[ExpandedGroup]] = {}  # groups expanded so far, for copies
-        self.work = 0  # entries placed so far, for the limits
+        # the expansion is bounded: layers, and repetitions (of empty groups too)
+        self.work, self.max_layers, self.max_work = 0, limits.LIMITS.layers, 10 * limits.LIMITS.layers
         self.parsed: dict[int, Entry] = {}  # id of a raw entry of the spec (alive while expanding) → it, read
 
     def error(self, message: str, line: int | None, layer: str | None, context: Context) -> SpecError:
@@ -99,7 +100,9 @@ class Expander:
                    previous: Any, position: int) -> tuple[Any, int]:
         """One repetition of an entry: an unnamed group spliced in place, or one placed entry."""
         line = entry.line
-        self.count_work(line, context)
+        self.work += 1
+        if self.work > self.max_work or len(self.nodes) > self.max_layers:
+            raise self.too_large(line, context)
         frozen = "frozen" in entry.keys and self.flag(entry, "frozen", env, context)
         name = entry.name
         if name is not None and (type(name) is not str or "$" in name):
@@ -131,12 +134,9 @@ class Expander:
                              entry.line, entry.name, context)
         return value
 
-    def count_work(self, line: int | None, context: Context) -> None:
-        """Bound the expansion: repetitions (of empty groups too) and layers, within the limits."""
-        self.work += 1
-        if self.work > 10 * limits.LIMITS.layers or len(self.nodes) > limits.LIMITS.layers:
-            raise self.error(over(f"the spec expands to more than {limits.LIMITS.layers:,} layers", "layers"),
-                             line, None, context)
+    def too_large(self, line: int | None, context: Context) -> SpecError:
+        return self.error(over(f"the spec expands to more than {self.max_layers:,} layers", "layers"), line, None,
+                          context)
 
     def evaluate(self, value: Any, env: dict, what: str, line: int | None, context: Context) -> Any:
         try:
@@ -167,7 +167,7 @@ class Expander:
         if len(context.scopes) >= limits.LIMITS.nesting:
             raise self.error(over(f"blocks and groups nest more than {limits.LIMITS.nesting} deep", "nesting"),
                              line, full, context)
-        if any(scope.kind == entry.kind for scope in context.scopes) and entry.kind in self.blocks:
+        if entry.kind in self.blocks and any(scope.kind == entry.kind for scope in context.scopes):
             raise self.error(f"block '{entry.kind}' uses itself", line, full, context)
         block_input = source[0] if isinstance(source, list) and len(source) == 1 else source
         if isinstance(block_input, list):
