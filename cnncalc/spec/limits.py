@@ -24,7 +24,7 @@ LIMITS = Limits()
 
 
 def set_limits(settings: list[str]) -> None:
-    """Apply `--limit NAME=N` settings for this run."""
+    """Apply `--limit NAME=N` settings for this run (the others take their defaults)."""
     global LIMITS
     names = [f.name for f in fields(Limits)]
     changes = {}
@@ -35,7 +35,7 @@ def set_limits(settings: list[str]) -> None:
         if not value.isdigit() or int(value) < 1:
             raise SpecError(f"--limit {name} takes a positive whole number, got '{value}'")
         changes[name] = int(value)
-    LIMITS = replace(LIMITS, **changes)
+    LIMITS = replace(Limits(), **changes)
 
 
 def over(what: str, limit: str) -> str:
