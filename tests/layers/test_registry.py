@@ -20,6 +20,7 @@ from cnncalc.figures.rf import receptive_fields
 from cnncalc.layers import REGISTRY
 from cnncalc.layers.facts import MERGE, WHOLE, MemoryFacts, TorchForms, Window
 from cnncalc.layers.registry import register
+from cnncalc.spec import build_graph
 from conftest import one_layer
 from layers.test_kinds_vs_torch import CASES, JOIN_CASES
 
@@ -66,9 +67,17 @@ def test_arguments_are_read_only_and_hash_by_content():
         first["stride"] = (2, 2)
 
 
-def test_every_join_merges_or_maps_its_first_input():
-    for kind, *_ in JOIN_CASES:
-        assert REGISTRY[kind].arity != 1
+@pytest.mark.parametrize("kind,args,shape,left,right", JOIN_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(JOIN_CASES)])
+def test_every_join_merges_or_maps_its_first_input(kind, args, shape, left, right):
+    graph = build_graph({"input": list(shape), "layers": [{**left, "name": "a", "from": "input"},
+                                                          {**right, "name": "b", "from": "input"},
+                                                          {kind: args, "from": ["a", "b"]}]}, "<test>", {})
+    rows = {row.name: row.output_shape for row in analyze(graph).layers}
+    node = graph.nodes[-1]
+    geometry = REGISTRY[kind].receptive_field(node.args, (rows["a"], rows["b"]), rows[node.name])
+    assert geometry is MERGE or all(isinstance(w, Window) for w in geometry)
+    assert receptive_fields(graph, analyze(graph))[node.name].size  # the walk handles the join
 
 
 def test_torch_forms_name_real_torch_objects():
