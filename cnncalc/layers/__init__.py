@@ -1,5 +1,5 @@
 """Layer kinds: importing this package registers every family's calculators."""
-from . import activation, conv, join, linear, norm, pool, rearrange, resize  # noqa: F401  (registration)
+from . import activation, conv, join, linear, norm, pool, rearrange, reduce, resize  # noqa: F401  (registration)
 from .registry import REGISTRY, Calc, LayerKind
 
 __all__ = ["REGISTRY", "Calc", "LayerKind"]

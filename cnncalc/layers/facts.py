@@ -124,10 +124,12 @@ VIEW = MemoryFacts(aliases=always, saved="nothing", gradient="passed", extra_sav
 
 @dataclass(frozen=True)
 class Call:
-    """A function or tensor method computing the kind: its dotted path (or method name) and where
-    each argument sits when passed by position (the tensor is position 0)."""
+    """A function or tensor method computing the kind: its dotted path (or method name), where each
+    argument sits when passed by position (the tensor is position 0), and the argument that collects
+    the rest when they come one by one (x.view(-1, 400) as x.view((-1, 400)))."""
     path: str
     positions: tuple[tuple[str, int], ...] = ()
+    rest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,8 @@ class TorchForms:
 
     def for_dims(self, n: int) -> "TorchForms":
         return TorchForms(module=self.module.format(n=n), inferred=self.inferred,
-                          functions=tuple(Call(f.path.format(n=n), f.positions) for f in self.functions),
-                          methods=tuple(Call(m.path.format(n=n), m.positions) for m in self.methods))
+                          functions=tuple(Call(f.path.format(n=n), f.positions, f.rest) for f in self.functions),
+                          methods=tuple(Call(m.path.format(n=n), m.positions, m.rest) for m in self.methods))
 
 
 def calls(*paths: str, **positions: int) -> tuple[Call, ...]:

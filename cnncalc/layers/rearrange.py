@@ -1,9 +1,9 @@
-"""Layers that move elements without computing: flatten, pixel shuffles and channel shuffle."""
+"""Layers that move elements without computing: flatten, reshape, pixel shuffles and channel shuffle."""
 from __future__ import annotations
 
 from fractions import Fraction
 
-from .facts import NN, SAVES_NOTHING, VIEW, WHOLE, TorchForms, Window, calls, elementwise, unit_window
+from .facts import NN, OWN, SAVES_NOTHING, VIEW, WHOLE, Call, TorchForms, Window, calls, elementwise, unit_window
 from .registry import (Arg, Calc, LayerError, Shape, any_int, check_rank, dim_index, format_shape, numel, positive,
                        register)
 
@@ -24,6 +24,46 @@ def flatten(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if start > end:
         raise LayerError(f"start_dim {args['start_dim']} comes after end_dim {args['end_dim']}")
     return Calc((*shape[:start], numel(shape[start:end + 1]), *shape[end + 1:]))
+
+
+BATCH = "batch"  # in a reshape's shape: the batch size, as x.size(0) writes it
+
+
+def reshape_shape(value, n: int = 0) -> tuple:
+    """A shape as torch's x.reshape takes it, batch first: `-1` or `batch` there, then the sample's
+    sizes, of which one may be -1."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    if not values or (values[0] != BATCH and values[0] != -1):
+        raise LayerError(f"the first size is the batch: write -1 or {BATCH}, got {list(values)}")
+    sample = values[1:]
+    for size in sample:
+        if size != -1:
+            positive(size)
+    if sample.count(-1) > (1 if values[0] == BATCH else 0):
+        raise LayerError(f"only one size can be inferred (-1), got {list(values)}")
+    return values
+
+
+def reshape_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """Reshaping that keeps the spatial sizes (channels only) moves no unit; any other mixes them."""
+    return () if out[1:] == shapes[0][1:] else WHOLE
+
+
+@register("reshape", family="shape", args=(Arg("shape", reshape_shape),), receptive_field=reshape_field,
+          memory=VIEW, torch=TorchForms(module=OWN + "Reshape", inferred=None,
+                                        functions=calls("torch.reshape", shape=1),
+                                        methods=(Call("view", (), rest="shape"), Call("reshape", (), rest="shape"))))
+def reshape(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    sample, count = args["shape"][1:], numel(shape)
+    known = numel(tuple(s for s in sample if s != -1))
+    if -1 in sample:
+        if count % known:
+            raise LayerError(f"cannot reshape {format_shape(shape)} ({count:,} values) to {list(args['shape'])}")
+        sample = tuple(count // known if s == -1 else s for s in sample)
+    if numel(sample) != count:
+        raise LayerError(f"cannot reshape {format_shape(shape)} ({count:,} values) to {list(args['shape'])}")
+    return Calc(sample)
 
 
 def shuffle_up(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:

@@ -5,6 +5,7 @@ its registration. Anything else is listed by name in the error, never counted as
 """
 from __future__ import annotations
 
+import operator
 import runpy
 from pathlib import Path
 
@@ -13,19 +14,20 @@ from torch import fx, nn
 
 from ..errors import SpecError
 from ..layers import REGISTRY
+from ..layers.rearrange import BATCH
 from ..spec.yamlfile import LineDict, read_text
 from .build import resolve
 
 
 def _forms() -> tuple[dict, dict, dict]:
-    """Module class, function and method name → (kind, argument positions), from the registry."""
+    """Module class → kind, and function and method name → (kind, Call), from the registry."""
     modules, functions, methods = {}, {}, {}
     for name, kind in REGISTRY.items():
         modules.setdefault(resolve(kind.torch.module), name)
         for call in kind.torch.functions:
-            functions.setdefault(resolve(call.path), (name, dict(call.positions)))
+            functions.setdefault(resolve(call.path), (name, call))
         for call in kind.torch.methods:
-            methods.setdefault(call.path, (name, dict(call.positions)))
+            methods.setdefault(call.path, (name, call))
     return modules, functions, methods
 
 
@@ -63,6 +65,8 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
         if node.op in ("placeholder", "output"):
             previous = "input" if node.op == "placeholder" else previous
             continue
+        if _is_shape_query(node):
+            continue  # x.size(0), x.shape[0]: read by the layer that uses them, not a layer
         entry = _entry(node, modules)
         if entry is None:
             unmapped.append(f"{node.name} ({node.op} {_target(node)})")
@@ -92,9 +96,42 @@ def _source(arg) -> str:
 
 
 def _tensor_args(node) -> list:
-    """The graph values a call reads, those passed in a list (torch.cat's) included."""
+    """The tensors a call reads, those passed in a list (torch.cat's) included."""
     flat = [a for arg in node.args for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
-    return [a for a in flat if isinstance(a, fx.Node)]
+    return [a for a in flat if isinstance(a, fx.Node) and not _is_shape_query(a)]
+
+
+def _is_shape_query(node) -> bool:
+    """x.size(...), x.shape, or an item of one: sizes, not tensors."""
+    if node.op == "call_method" and node.target == "size":
+        return True
+    if node.op == "call_function" and node.target is getattr and node.args[1:] == ("shape",):
+        return True
+    return (node.op == "call_function" and node.target is operator.getitem and isinstance(node.args[0], fx.Node)
+            and _is_shape_query(node.args[0]))
+
+
+def _batch_size(node) -> bool:
+    """x.size(0) or x.shape[0]: the batch size, which a reshape writes as `batch`."""
+    if node.op == "call_method" and node.target == "size":
+        return node.args[1:] == (0,)
+    return node.op == "call_function" and node.target is operator.getitem and node.args[1] == 0 \
+        and node.args[0].op == "call_function" and node.args[0].target is getattr
+
+
+class _Unmappable(Exception):
+    """An argument computed in the graph, which a spec cannot state."""
+
+
+def _constant(value):
+    """An argument as a spec writes it: the batch size as `batch`; any other graph value is unmappable."""
+    if isinstance(value, (list, tuple)):
+        return [_constant(v) for v in value]
+    if isinstance(value, fx.Node):
+        if _batch_size(value):
+            return BATCH
+        raise _Unmappable(value.name)
+    return value
 
 
 def _entry(node, modules: dict) -> LineDict | None:
@@ -113,11 +150,18 @@ def _entry(node, modules: dict) -> LineDict | None:
     table = {"call_function": FUNCTIONS, "call_method": METHODS}.get(node.op, {})
     if node.target not in table:
         return None
-    kind, positions = table[node.target]
+    kind, call = table[node.target]
     if REGISTRY[kind].arity is None and len(_tensor_args(node)) < 2:
         return None  # a tensor and a constant: not a join of layers
     args = {key: node.kwargs[key] if key in node.kwargs else node.args[index]
-            for key, index in positions.items() if key in node.kwargs or index < len(node.args)}
+            for key, index in call.positions if key in node.kwargs or index < len(node.args)}
+    if call.rest and len(node.args) > 1:  # x.view(-1, 400) or x.view((-1, 400))
+        rest = node.args[1:]
+        args[call.rest] = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest
+    try:
+        args = {key: _constant(value) for key, value in args.items()}
+    except _Unmappable:
+        return None
     entry = LineDict({kind: _non_default(kind, args) or None})
     if node.op == "call_function" and REGISTRY[kind].can_be_functional:
         entry["functional"] = True

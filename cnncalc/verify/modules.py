@@ -1,4 +1,5 @@
-"""torch modules for the kinds torch.nn has no module for: the joins of branches, layer scale."""
+"""torch modules for the kinds torch.nn has no module for: joins of branches, layer scale, reshape and
+reductions."""
 from __future__ import annotations
 
 import torch
@@ -50,4 +51,36 @@ class LayerScale(nn.Module):
 
     def forward(self, x):
         return x * self.gamma.view(1, -1, *[1] * (x.dim() - 2))
+
+
+class Reshape(nn.Module):
+    """x.reshape(shape), where "batch" in the shape stands for x.size(0)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return x.reshape(tuple(x.shape[0] if size == "batch" else size for size in self.shape))
+
+
+class _Reduction(nn.Module):
+    def __init__(self, dim, keepdim: bool = False):
+        super().__init__()
+        self.dim, self.keepdim = tuple(dim), keepdim
+
+
+class Mean(_Reduction):
+    def forward(self, x):
+        return x.mean(self.dim, keepdim=self.keepdim)
+
+
+class Sum(_Reduction):
+    def forward(self, x):
+        return x.sum(self.dim, keepdim=self.keepdim)
+
+
+class Amax(_Reduction):
+    def forward(self, x):
+        return x.amax(self.dim, keepdim=self.keepdim)
 

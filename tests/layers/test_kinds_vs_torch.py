@@ -98,6 +98,12 @@ CASES = [
     ("pixelshuffle", {"upscale_factor": 2}, (12, 4, 5)),
     ("pixelunshuffle", {"downscale_factor": 2}, (3, 4, 6)),
     ("channelshuffle", {"groups": 3}, (6, 4, 4)),
+    ("reshape", {"shape": [-1, 400]}, (16, 5, 5)),
+    ("reshape", {"shape": ["batch", 4, -1, 3]}, (6, 4, 4)),
+    ("mean", {"dim": [2, 3]}, (8, 5, 7)),
+    ("mean", {"dim": -1, "keepdim": True}, (3, 4, 6)),
+    ("sum", {"dim": 1}, (5, 4, 4)),
+    ("amax", {"dim": [-2, -1], "keepdim": True}, (4, 3, 5)),
 ]
 JOIN_CASES = [
     # (kind, args, input shape, branch a, branch b)

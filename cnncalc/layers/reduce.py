@@ -1,0 +1,46 @@
+"""Reductions over dims: mean, sum and amax (global average pooling written as x.mean((2, 3)))."""
+from __future__ import annotations
+
+from .facts import OWN, WHOLE, MemoryFacts, TorchForms, calls, elementwise, never, no_bytes
+from .registry import Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
+
+
+def dims_arg(value, n: int = 0) -> tuple[int, ...]:
+    """One dim or several, as PyTorch counts them (the batch is dim 0)."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    if not values:
+        raise LayerError("give at least one dim (reducing over the batch is not a layer)")
+    return tuple(any_int(v) for v in values)
+
+
+def _reduced(shapes: tuple[Shape, ...], args: dict) -> tuple[set[int], Shape]:
+    (shape,) = shapes
+    axes = {dim_index(d, len(shape)) for d in args["dim"]}
+    if len(axes) < len(args["dim"]):
+        raise LayerError(f"dim {list(args['dim'])} names a dim twice")
+    kept = tuple(1 if axis in axes else size for axis, size in enumerate(shape))
+    return axes, kept if args["keepdim"] else tuple(s for axis, s in enumerate(shape) if axis not in axes)
+
+
+def reduce(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    return Calc(_reduced(shapes, args)[1])
+
+
+def reduce_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """Reducing any spatial dim mixes every position along it; over channels only, none."""
+    axes, _ = _reduced(shapes, args)
+    return elementwise(args, shapes, out) if axes == {0} else WHOLE
+
+
+REDUCE_ARGS = (Arg("dim", dims_arg), Arg("keepdim", boolean, False))
+# mean and sum need only the input's shape for backward; amax keeps its input and output to find
+# where the maxima were (derivatives.yaml: amax)
+_SHAPE_ONLY = MemoryFacts(aliases=never, saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0)
+_MAXIMA = MemoryFacts(aliases=never, saved="inputs", gradient="each input", extra_saved=lambda args, size: size,
+                      transient=0)
+for _kind, _module, _memory in (("mean", "Mean", _SHAPE_ONLY), ("sum", "Sum", _SHAPE_ONLY),
+                                ("amax", "Amax", _MAXIMA)):
+    register(_kind, family="shape", args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,
+             torch=TorchForms(module=OWN + _module, inferred=None,
+                              functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
+                              methods=calls(_kind, dim=1, keepdim=2)))(reduce)
