@@ -12,6 +12,7 @@ import typer
 from .errors import SpecError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="What a convolutional network costs: shapes, parameters, memory, MACs and FLOPs.")
 
 MODEL = typer.Argument(..., help="A zoo name (see `cnncalc list`), a path to a .yaml or .py spec, "
@@ -21,11 +22,21 @@ SETTINGS = typer.Option([], "--set", help="Override a spec parameter (or constru
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to a file instead.")
 
 
+def show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"cnncalc {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def options(limits: List[str] = typer.Option(
         [], "--limit", help="Raise a bound on what one spec may ask for, for trusted specs: NAME=N "
                             "(layers, nesting, spec_bytes, yaml_nodes, expression_chars, integer_digits, "
-                            "sequence_length, sizes).")) -> None:
+                            "sequence_length, sizes)."),
+            version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True,
+                                         help="Print the version and exit.")) -> None:
     """What a convolutional network costs: shapes, parameters, memory, MACs and FLOPs."""
     from .spec.limits import set_limits
 

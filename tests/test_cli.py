@@ -114,3 +114,23 @@ def test_spec_path_and_set(tmp_path):
 def test_help_lists_commands():
     result = run_cli("--help")
     assert result.returncode == 0 and all(c in result.stdout for c in ("table", "list", "show"))
+
+
+def test_version_is_the_package_version():
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    version = tomllib.loads(pyproject.read_text())["project"]["version"]
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout == f"cnncalc {version}\n"
+
+
+def test_every_command_takes_h():
+    from cnncalc.cli import app
+
+    names = [command.name or command.callback.__name__ for command in app.registered_commands]
+    assert len(names) >= 12
+    for name in names:
+        result = run_cli(name, "-h")
+        assert result.returncode == 0 and "Usage:" in result.stdout, name
