@@ -211,8 +211,9 @@ def check(
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or github (annotations)."),
     allow_python: bool = ALLOW_PYTHON,
 ) -> None:
-    """Validate specs, enforce budgets and compare with their lock files. Exit 1 on a budget or
-    lock failure, 2 when a spec is invalid."""
+    """Validate specs, enforce budgets and compare with their lock files.
+
+    Exit 1 on a budget or lock failure, 2 when a spec or lock file is invalid."""
     from .output.render import render_check
     from .spec.budget import BUDGETS, parse_quantity
     from .workflows.ci import check_spec, find_specs
