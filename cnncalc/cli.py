@@ -46,6 +46,20 @@ def options(limits: List[str] = typer.Option(
         fail(error)
 
 
+SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".txt": "table", ".mmd": "mermaid",
+                  ".dot": "dot", ".gv": "dot"}
+
+
+def output_format(fmt: Optional[str], output: Optional[Path], *choices: str) -> str:
+    """--format when given; else what -o's suffix names (out.json → json); else the first choice."""
+    if fmt is None:
+        fmt = SUFFIX_FORMATS.get(output.suffix.lower()) if output else None
+        if fmt not in choices:
+            fmt = choices[0]
+    require_format(fmt, *choices)
+    return fmt
+
+
 def require_format(fmt: str, *choices: str) -> None:
     if fmt not in choices:
         raise SpecError(f"--format must be {', '.join(choices[:-1])} or {choices[-1]}, got '{fmt}'")
@@ -145,7 +159,8 @@ def table(
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16, int8 or float64."),
     depth: Optional[int] = typer.Option(None, "--depth", help="Collapse blocks nested deeper than N."),
-    fmt: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f",
+                                      help="table, json, csv or markdown (default: from -o's suffix, else table)."),
     explain: bool = typer.Option(False, "--explain", help="Show each row's formulas with numbers."),
     convention: str = typer.Option("torchvision", "--convention", "-c",
                                    help="Count ops as torchvision, torch, fvcore, torchinfo, ptflops or thop."),
@@ -159,7 +174,7 @@ def table(
     from .figures.report import analyze, collapse
     from .output.render import FORMATS, render
 
-    require_format(fmt, *FORMATS)
+    fmt = output_format(fmt, output, *FORMATS)
     unknown = set(columns) - {"rf"}
     if unknown:
         raise SpecError(f"--columns knows rf only, got {', '.join(sorted(unknown))}")
@@ -182,7 +197,7 @@ def table(
 def rf(
     model: str = MODEL,
     input: Optional[str] = INPUT,
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
 ) -> None:
@@ -191,7 +206,7 @@ def rf(
     from .figures.rf import receptive_fields
     from .output.render import render_rf
 
-    require_format(fmt, "table", "json")
+    fmt = output_format(fmt, output, "table", "json")
     graph = load_graph(model, settings, input)
     report = analyze(graph)
     write_output(render_rf(report, receptive_fields(graph, report), fmt, terminal_width()), output)
@@ -311,7 +326,8 @@ def sizes(
 @command()
 def graph(
     model: str = MODEL,
-    fmt: str = typer.Option("mermaid", "--format", "-f", help="mermaid or dot."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f",
+                                      help="mermaid or dot (default: from -o's suffix, .dot or .gv, else mermaid)."),
     input: Optional[str] = INPUT,
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
@@ -320,7 +336,7 @@ def graph(
     from .figures.report import analyze
     from .output.diagram import dot, mermaid
 
-    require_format(fmt, "mermaid", "dot")
+    fmt = output_format(fmt, output, "mermaid", "dot")
     graph = load_graph(model, settings, input)
     write_output((mermaid if fmt == "mermaid" else dot)(graph, analyze(graph)), output)
 
@@ -396,7 +412,7 @@ def verify(
     input: Optional[str] = INPUT,
     batch: int = typer.Option(1, "--batch", help="Batch size of the forward passes."),
     dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16 or float64."),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
     optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam for the training step."),
     reference: Optional[str] = typer.Option(None, "--reference",
                                             help="torchvision: also compare with torchvision's own model."),
@@ -404,7 +420,7 @@ def verify(
     output: Optional[Path] = OUTPUT,
 ) -> None:
     """Build MODEL in PyTorch, run it, and check every figure against torch and the peer tools."""
-    require_format(fmt, "table", "json")
+    fmt = output_format(fmt, output, "table", "json")
     graph = load_graph(model, settings, input)
     from .verify import require_torch
 

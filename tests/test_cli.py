@@ -134,3 +134,26 @@ def test_every_command_takes_h():
     for name in names:
         result = run_cli(name, "-h")
         assert result.returncode == 0 and "Usage:" in result.stdout, name
+
+
+@pytest.mark.parametrize("name, first", [("out.json", "{"), ("out.csv", "name,kind,inputs"), ("out.md", "**lenet5**"),
+                                         ("out.txt", "Layer"), ("out", "Layer")])
+def test_the_output_suffix_chooses_the_format(tmp_path, name, first):
+    assert run_cli("table", "lenet5", "-o", str(tmp_path / name)).returncode == 0
+    assert (tmp_path / name).read_text().startswith(first)
+    # --format wins over the suffix
+    assert run_cli("table", "lenet5", "-f", "csv", "-o", str(tmp_path / "x.json")).returncode == 0
+    assert (tmp_path / "x.json").read_text().startswith("name,kind,inputs")
+
+
+def test_markdown_activations_sum_to_the_total():
+    lines = run_cli("table", "resnet18", "-f", "markdown").stdout.splitlines()
+    cells = [line.split("|")[6].strip() for line in lines if line.startswith("| ") and "**total**" not in line][1:]
+    total = next(line for line in lines if "**total**" in line).split("|")[6].strip().strip("*")
+    assert "(shared)" in cells  # in-place ReLUs and flatten store nothing of their own
+    assert sum(int(c.replace(",", "")) for c in cells if c != "(shared)") == int(total.replace(",", ""))
+
+
+def test_a_missing_model_file_is_named(tmp_path):
+    result = run_cli("table", str(tmp_path / "nofile.py") + ":MyNet", "--input", "3x8x8")
+    assert result.returncode == 2 and result.stderr.strip().endswith("nofile.py: no such file")

@@ -82,8 +82,9 @@ def render_markdown(report: Report) -> str:
     lines = [f"**{report.model}**, input {format_shape(report.input_shape)}, batch {report.batch}, "
              f"{report.dtype}", "", header, "|---|---|---|---:|---:|---:|"]
     for row in report.layers:
+        stored = f"{row.activations:,}" if row.allocates else "(shared)"  # so the column sums to the total
         lines.append(f"| {row.name} | {row.kind} | {format_shape(row.output_shape)} | {row.params:,} | "
-                     f"{row.macs:,} | {row.activations:,} |")
+                     f"{row.macs:,} | {stored} |")
     t = report.totals
     lines.append(f"| **total** | | | **{t.params:,}** | **{t.macs:,}** | **{t.activations:,}** |")
     return "\n".join(lines) + "\n"

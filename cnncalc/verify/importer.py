@@ -38,8 +38,10 @@ DROPPED_ARGUMENTS = {"return_indices", "inplace_"}
 def load_module(reference: str, params: dict) -> tuple[nn.Module, str]:
     """`path/model.py:MyNet` → an instance built on the meta device (no real memory)."""
     path, _, name = reference.rpartition(":")
-    if not path.endswith(".py") or not Path(path).is_file():
+    if not path.endswith(".py"):
         raise SpecError("expected path/model.py:ClassName", reference)
+    if not Path(path).exists():
+        raise SpecError("no such file", path)
     read_text(Path(path))  # a regular file within the size limit, like any spec
     namespace = runpy.run_path(path, run_name="cnncalc_import")
     if name not in namespace:
