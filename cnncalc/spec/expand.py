@@ -77,8 +77,8 @@ class Expander:
             repeat = self.evaluate(entry.keys["repeat"], context.env, "repeat", entry.line, context)
             if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:
                 raise self.error(f"repeat must be a whole number ≥ 0, got {repeat!r}", entry.line, None, context)
-            if repeat > limits.LIMITS.layers:
-                raise self.error(over(f"repeat {repeat:,} is more than the {limits.LIMITS.layers:,} layers a spec may "
+            if repeat > self.max_layers:
+                raise self.error(over(f"repeat {repeat:,} is more than the {self.max_layers:,} layers a spec may "
                                       "have", "layers"), entry.line, None, context)
         counter = str(entry.keys.get("index", "i")) if entry.repeated else None
         # a name that does not change per repetition names a group of them: name.0, name.1, ...

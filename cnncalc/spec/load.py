@@ -9,17 +9,15 @@ from ..graph import Graph, topological
 from .budget import read_budget
 from .expand import expand
 from .expr import substitute
-from .yamlfile import load_yaml_file
+from .yamlfile import existing, load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "variants", "budget")
 
 
 def load_spec(path: str | Path, params: dict | None = None, variant: str | None = None) -> Graph:
     """Load a YAML or Python spec file into a Graph; `params` override the spec's parameters."""
-    path = Path(path)
+    path = existing(Path(path), str(path))
     source = str(path)
-    if not path.exists() and not path.is_symlink():
-        raise SpecError("no such spec file", source)
     if path.suffix == ".py":
         from .python import load_python_spec  # runs user code: only for a .py path the user named
         data = load_python_spec(path, params or {}, variant)

@@ -133,6 +133,13 @@ def load_yaml(text: str, file: str) -> object:
         loader.dispose()
 
 
+def existing(path: Path, shown: str) -> Path:
+    """The path of a spec the user named, which must exist (a link counts: reading it decides)."""
+    if not os.path.lexists(path):
+        raise SpecError("no such spec file", shown)
+    return path
+
+
 def read_text(path: Path) -> str:
     """A spec or lock file's text: a regular file (never a device or FIFO), within the size limit, UTF-8."""
     limit = limits_module.LIMITS.spec_bytes

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import SpecError, did_you_mean
+from .yamlfile import existing
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".py")
 
@@ -56,7 +57,7 @@ def resolve(model: str) -> tuple[Path, str | None]:
     over a file of the same name in the working folder unless the argument looks like a path."""
     path = Path(model)
     if path.suffix in SPEC_SUFFIXES or "/" in model or os.sep in model:
-        return _existing(path, model), None
+        return existing(path, model), None
     for suffix in SPEC_SUFFIXES:  # fast path: a zoo file named after the model
         candidate = zoo_dir() / f"{model}{suffix}"
         if candidate.is_file():
@@ -68,15 +69,9 @@ def resolve(model: str) -> tuple[Path, str | None]:
     if model in index:
         return index[model]
     if os.path.lexists(path):
-        return _existing(path, model), None
+        return existing(path, model), None
     raise SpecError(f"unknown model '{model}'{did_you_mean(model, index)}; `cnncalc list` shows the zoo, "
                     "or give a spec path")
-
-
-def _existing(path: Path, model: str) -> Path:
-    if not os.path.lexists(path):
-        raise SpecError("no such spec file", model)
-    return path
 
 
 def load_model(model: str, params: dict | None = None):
