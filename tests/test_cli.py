@@ -157,3 +157,15 @@ def test_markdown_activations_sum_to_the_total():
 def test_a_missing_model_file_is_named(tmp_path):
     result = run_cli("table", str(tmp_path / "nofile.py") + ":MyNet", "--input", "3x8x8")
     assert result.returncode == 2 and result.stderr.strip().endswith("nofile.py: no such file")
+
+
+@pytest.mark.parametrize("option, value", [("--batch", "x"), ("--depth", "2.5")])
+def test_a_bad_integer_option_is_a_usage_error(option, value):
+    result = run_cli("table", "lenet5", option, value)
+    assert result.returncode == 2 and f"'{value}' is not a valid integer" in result.stderr
+
+
+def test_options_arrive_converted():
+    data = json.loads(run_cli("table", "alexnet", "--batch", "3", "--depth", "1", "--format", "json").stdout)
+    # torch.utils.flop_counter on torchvision's alexnet: 1,428,376,960 FLOPs = 2 × MACs per sample
+    assert data["batch"] == 3 and data["totals"]["macs"] == 3 * 1_428_376_960 // 2

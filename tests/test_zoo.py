@@ -56,3 +56,12 @@ def test_se_resnet50_is_hu_et_al():
 def test_zoo_has_the_classics():
     assert {"lenet5", "alexnet", "alexnet_original", "nin", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn",
             "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"} <= set(ZOO)
+
+
+def test_every_zoo_name_resolves_to_its_index_entry():
+    # resolve's fast path (vgg16 → vgg.yaml) must agree with reading every file of the zoo
+    from cnncalc.spec.zoo import resolve, zoo_index
+
+    index = zoo_index()
+    assert len(index) == len(ZOO)
+    assert {name: resolve(name) for name in index} == index

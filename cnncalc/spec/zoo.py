@@ -62,6 +62,9 @@ def resolve(model: str) -> tuple[Path, str | None]:
         candidate = zoo_dir() / f"{model}{suffix}"
         if candidate.is_file():
             return candidate, None
+    for family in _families_of(model):  # fast path: vgg16 is a variant of vgg.yaml
+        if model in variants(family):
+            return family, model
     for suffix in SPEC_SUFFIXES:
         if model in _index(suffix):
             return _index(suffix)[model]
@@ -72,6 +75,13 @@ def resolve(model: str) -> tuple[Path, str | None]:
         return existing(path, model), None
     raise SpecError(f"unknown model '{model}'{did_you_mean(model, index)}; `cnncalc list` shows the zoo, "
                     "or give a spec path")
+
+
+def _families_of(model: str) -> list[Path]:
+    """The zoo's YAML files whose name begins the model's name, longest first."""
+    return sorted((path for path in zoo_dir().glob("*.yaml")
+                   if model.startswith(path.stem) and not path.name.startswith(("_", "."))),
+                  key=lambda path: -len(path.stem))
 
 
 def load_model(model: str, params: dict | None = None):
