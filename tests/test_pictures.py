@@ -43,6 +43,16 @@ def test_plot_svg_and_html(tmp_path):
     assert "<svg" in (tmp_path / "r.html").read_text()
 
 
+@pytest.mark.parametrize("command", [["plot", "resnet18", "-o"], ["sweep", "resnet18", "--sizes", "64:256:64", "--plot"]])
+def test_axes_count_in_k_m_g_as_the_tables_do(tmp_path, command):
+    pytest.importorskip("matplotlib")
+    assert run_cli(*command, str(tmp_path / "r.svg")).returncode == 0
+    labels = [text.strip() for text in re.findall(r"<text[^>]*>([^<]*)</text>", (tmp_path / "r.svg").read_text())]
+    assert any(re.fullmatch(r"[\d.]+ [KMG]", label) for label in labels)  # parameters, MACs
+    assert any(re.fullmatch(r"[\d.]+ [KMG]B", label) for label in labels)  # memory
+    assert not [label for label in labels if re.search(r"1e\d|×10", label)]
+
+
 def test_sweep_plot(tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "sweep.png"

@@ -21,9 +21,12 @@ MEMORY_KEYS = ("param_bytes", "buffer_bytes", "gradient_bytes", "optimizer_bytes
                "peak_activation_bytes", "peak_inference_bytes", "saved_bytes", "training_bytes", "optimizer")
 
 
+PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+
+
 def human(value: int, unit: str = "") -> str:
     """138357544 → '138.4 M'; bytes use decimal prefixes, as torchinfo does."""
-    for factor, prefix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+    for factor, prefix in PREFIXES:
         if abs(value) >= factor:
             return f"{value / factor:.1f} {prefix}{unit}"
     return f"{value} {unit}".rstrip() if unit else str(value)
