@@ -10,7 +10,7 @@ from typing import Callable, List, Optional
 
 import typer
 
-from .errors import SpecError
+from .errors import SpecError, every_error
 
 HELP_OPTIONS = ["-h", "--help"]
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -68,7 +68,9 @@ def require_format(fmt: str, *choices: str) -> None:
 
 
 def fail(error: Exception, code: int = 2) -> None:
-    typer.echo(f"cnncalc: error: {error}", err=True)
+    """One line per error (a spec may have several) on stderr, and the exit code."""
+    for each in every_error(error):
+        typer.echo(f"cnncalc: error: {each}", err=True)
     raise typer.Exit(code)
 
 

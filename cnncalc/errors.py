@@ -18,6 +18,52 @@ class SpecError(Exception):
         return f"{where + ': ' if where else ''}{layer}{self.message}"
 
 
+MAX_ERRORS = 20  # a compiler's habit: enough to fix a file in one pass, not a wall of text
+
+
+class SpecErrors(SpecError):
+    """The independent errors of one spec, in the order found; prints one line each."""
+
+    def __init__(self, errors: list[SpecError]):
+        first = errors[0]
+        super().__init__(first.message, first.file, first.line, first.layer)
+        self.errors = tuple(errors)
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)
+
+
+class ErrorLog:
+    """Collects a spec's errors so that one run reports them all; the same message on the same line
+    (a repeated block) counts once. Raises when MAX_ERRORS are in."""
+
+    def __init__(self):
+        self.errors: list[SpecError] = []
+        self.seen: set[tuple] = set()
+
+    def add(self, error: SpecError) -> None:
+        key = (error.file, error.line, error.message)
+        if key not in self.seen:
+            self.seen.add(key)
+            self.errors.append(error)
+        if len(self.errors) >= MAX_ERRORS:
+            self.raise_errors()
+
+    def raise_errors(self, last: SpecError | None = None) -> None:
+        """Raise what was collected (and `last`, an error that stopped the work), if anything."""
+        if isinstance(last, SpecErrors):  # the log itself, full
+            raise last
+        errors = self.errors + ([last] if last is not None else [])
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise SpecErrors(errors)
+
+
+def every_error(error: SpecError) -> tuple[SpecError, ...]:
+    return getattr(error, "errors", (error,))
+
+
 class LayerError(ValueError):
     """Raised by calculators and argument checks; located into a SpecError by the caller."""
 

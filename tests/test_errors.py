@@ -1,6 +1,7 @@
 """Bad input: one line on stderr naming file, line and layer; exit code 2; no traceback; no output."""
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -108,3 +109,63 @@ def test_checked_arguments_are_not_confused_across_types(tmp_path):
                     "  - conv2d: {out_channels: 4, kernel_size: true}\n")
     result = run_cli("table", str(spec))
     assert result.returncode == 2 and "kernel_size: expected an integer, got True" in result.stderr
+
+
+def write_spec(tmp_path, body: str):
+    spec = tmp_path / "many.yaml"
+    spec.write_text(textwrap.dedent(body))
+    return spec
+
+
+def error_lines(result) -> list[str]:
+    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    return result.stderr.splitlines()
+
+
+def test_every_independent_error_of_a_file_is_reported_once(tmp_path):
+    spec = write_spec(tmp_path, """\
+        input: [3, 32, 32]
+        blocks:
+          pair:
+            layers:
+              - conv2d: {out_channels: 8, kernel_size: 3, stide: 1}
+        layers:
+          - conv2d: {out_channels: 8, kernel_size: 3, stide: 1}
+          - pair:
+            repeat: 3
+          - maxpool2d: {kernel_sise: 2}
+          - conv2d: {out_channels: 16, kernel_size: 40}
+            name: big
+            from: input
+          - linear: {out_features: 10}
+            from: big
+          - add:
+            from: [input]
+        """)
+    lines = error_lines(run_cli("table", str(spec)))
+    assert lines == [  # the block's error once, not once per use
+        f"cnncalc: error: {spec}:7: layer '0.conv2d': conv2d has no argument 'stide' (did you mean 'stride'?)",
+        f"cnncalc: error: {spec}:5: layer '1.0.conv2d': conv2d has no argument 'stide' (did you mean "
+        "'stride'?) (in a block used at line 8)",
+        f"cnncalc: error: {spec}:10: layer '4.maxpool2d': maxpool2d has no argument 'kernel_sise' (did you mean "
+        "'kernel_size'?)",
+        f"cnncalc: error: {spec}:16: layer '7.add': add takes two or more inputs, got 1 (set 'from')"]
+    spec.write_text(spec.read_text().replace("stide", "stride").replace("sise", "size")
+                    .replace("from: [input]", "from: [input, 0.conv2d]"))
+    lines = error_lines(run_cli("table", str(spec)))
+    # shapes: the 40×40 kernel fails, the linear reading it is not checked, the broadcast fails on its own
+    assert [re.search(r":(\d+): layer '([^']+)'", line).groups() for line in lines] == [("11", "big"), ("16", "7.add")]
+    assert "larger than the padded input 32×32" in lines[0] and "do not broadcast" in lines[1]
+
+
+def test_at_most_twenty_errors(tmp_path):
+    body = "input: [3, 8, 8]\nlayers:\n" + "".join("  - relu: {inplac: true}\n" for _ in range(30))
+    lines = error_lines(run_cli("table", str(write_spec(tmp_path, body))))
+    assert len(lines) == 20 and all(f":{i + 3}: layer '{i}.relu'" in line for i, line in enumerate(lines))
+
+
+def test_check_reports_each_error_as_a_finding(tmp_path):
+    spec = write_spec(tmp_path, "input: [3, 8, 8]\nlayers:\n  - relu: {inplac: true}\n  - sigmoid: {x: 1}\n")
+    result = run_cli("check", str(spec), "--format", "github")
+    assert result.returncode == 2
+    assert re.findall(r"^::error file=[^,]+,line=(\d+)", result.stdout, re.M) == ["3", "4"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from ..errors import LayerError, SpecError
+from ..errors import ErrorLog, LayerError, SpecError
 from ..graph import INPUT, Graph, Node, Scope, Shape
 from ..layers import REGISTRY
 from ..layers.registry import format_shape
@@ -94,12 +94,21 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
     shapes = {INPUT: graph.input_shape}
     # Repeated blocks repeat the same kind, arguments and input shapes: each is calculated once.
     known: dict[tuple, SharedFigures] = {}
+    log, failed = ErrorLog(), set()  # a layer that fails is reported; the layers it feeds are skipped
     for node in graph.nodes:
+        if failed and not failed.isdisjoint(node.inputs):
+            failed.add(node.name)
+            continue
         in_shapes = tuple([shapes[name] for name in node.inputs])
         key = (node.kind, node.args, in_shapes, node.functional)  # arguments hash by content (layers.Args)
         shared = known.get(key)
         if shared is None:
-            shared = known[key] = _shared(graph, node, in_shapes, batch, counting, explain)
+            try:
+                shared = known[key] = _shared(graph, node, in_shapes, batch, counting, explain)
+            except SpecError as error:
+                log.add(error)
+                failed.add(node.name)
+                continue
         shapes[node.name] = shared.output_shape
         params = shared.weights + shared.biases
         rows.append(LayerFigures.of({
@@ -109,6 +118,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
             "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
             "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops, "dropped": shared.dropped,
             "line": node.line, "scopes": node.scopes, "explain": shared.explain}))
+    log.raise_errors()
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=_totals(rows, size, counting.name), source=graph.source)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..errors import LayerError, SpecError, did_you_mean
+from ..errors import ErrorLog, LayerError, SpecError, did_you_mean
 from ..graph import INPUT, Node, Scope
 from ..layers import REGISTRY
 from .copies import ExpandedGroup, GroupTemplate
@@ -22,7 +22,11 @@ from .references import Context, Reference, resolve
 def expand(layers: Any, blocks: dict, env: dict, source: str, line: int | None) -> list[Node]:
     """The nodes of a spec's `layers` (in spec order), every `from` resolved to a node name."""
     expander = Expander(blocks, source)
-    expander.sequence(layers, Context("", env, (), INPUT), line)
+    try:
+        expander.sequence(layers, Context("", env, (), INPUT), line)
+    except SpecError as error:  # the spec cannot be read further: report it with what came before
+        expander.log.raise_errors(error)
+    expander.log.raise_errors()
     return expander.resolve()
 
 
@@ -38,6 +42,7 @@ class Expander:
         # the expansion is bounded: layers, and repetitions (of empty groups too)
         self.work, self.max_layers, self.max_work = 0, limits.LIMITS.layers, 10 * limits.LIMITS.layers
         self.parsed: dict[int, Entry] = {}  # id of a raw entry of the spec (alive while expanding) → it, read
+        self.log = ErrorLog()  # a layer's bad arguments: reported, and the expansion goes on
 
     def error(self, message: str, line: int | None, layer: str | None, context: Context) -> SpecError:
         if context.use_line:
@@ -232,20 +237,24 @@ class Expander:
         return {**root.env, **declared, **values}
 
     def layer(self, entry: Entry, name: str, context: Context, env: dict, source: Any, frozen: bool) -> None:
+        """A node for a layer entry. A layer whose arguments are wrong is logged and left out, and the
+        expansion goes on, so that every independent error of the spec shows in one run."""
         kind, value, line = REGISTRY[entry.kind], entry.value, entry.line
         try:
             if value is not None and not isinstance(value, dict):
                 raise LayerError(f"{entry.kind} takes a mapping of arguments, got {value!r}")
             args = kind.normalize(substitute(value, env) if value else {})
         except LayerError as error:
-            raise self.error(str(error), line, name, context) from None
+            return self.log.add(self.error(str(error), line, name, context))
         inputs = tuple(source) if isinstance(source, list) else (source,)
         if (kind.arity is None and len(inputs) < 2) or (kind.arity is not None and len(inputs) != kind.arity):
             wanted = "two or more inputs" if kind.arity is None else f"{kind.arity} input{'s' * (kind.arity > 1)}"
-            raise self.error(f"{entry.kind} takes {wanted}, got {len(inputs)} (set 'from')", line, name, context)
+            return self.log.add(self.error(f"{entry.kind} takes {wanted}, got {len(inputs)} (set 'from')", line,
+                                           name, context))
         functional = bool(entry.keys.get("functional"))
         if functional and not kind.can_be_functional:
-            raise self.error(f"{entry.kind} has parameters, so it cannot be functional", line, name, context)
+            return self.log.add(self.error(f"{entry.kind} has parameters, so it cannot be functional", line, name,
+                                           context))
         if Reference in map(type, inputs):
             self.unresolved.append(len(self.nodes))
         self.nodes.append(Node.of({"name": name, "kind": entry.kind, "args": args, "inputs": inputs, "line": line,

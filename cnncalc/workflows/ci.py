@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SpecError
+from ..errors import SpecError, every_error
 from ..figures.memory import peak_inference_bytes
 from ..figures.report import Report, analyze
 from ..graph import Graph
@@ -178,6 +178,12 @@ def budget_findings(graph: Graph, report: Report, peak: int, budgets: dict) -> l
     return findings
 
 
+def invalid(error: SpecError) -> tuple[Finding, ...]:
+    """A finding for each error of a spec that cannot be read."""
+    return tuple(Finding("invalid", each.message if each.layer is None else f"layer '{each.layer}': {each.message}",
+                         each.line) for each in every_error(error))
+
+
 def check_spec(path: Path, cli_budgets: dict) -> list[Result]:
     """Every model of one spec file: valid, within budget, as locked. A broken file is a finding about
     that file; checking goes on with the others."""
@@ -186,16 +192,13 @@ def check_spec(path: Path, cli_budgets: dict) -> list[Result]:
         lock = lock_path(path)
         locked = read_lock(lock)
     except SpecError as error:
-        return [Result(str(path), path.stem, (Finding("invalid", error.message if error.layer is None
-                                                       else f"layer '{error.layer}': {error.message}",
-                                                       error.line),))]
+        return [Result(str(path), path.stem, invalid(error))]
     results = []
     for _, graph in models:
         try:
             report = analyze(graph)
         except SpecError as error:
-            results.append(Result(str(path), graph.name, (Finding("invalid", f"layer '{error.layer}': {error.message}",
-                                                                  error.line),)))
+            results.append(Result(str(path), graph.name, invalid(error)))
             continue
         peak = peak_inference_bytes(graph, report)
         findings = budget_findings(graph, report, peak, {**graph.budget, **cli_budgets})
