@@ -16,6 +16,20 @@ REFERENCE = Path(__file__).parent / "reference"
 ZOO = sorted(zoo_index())
 
 
+def _heavy(model: str) -> bool:
+    """A whole forward (and training) pass that costs: over 40 M parameters (640 MB of weights,
+    gradients and Adam's moments) or over 500 layers."""
+    from cnncalc.figures import analyze
+    from cnncalc.spec.zoo import load_model
+
+    report = analyze(load_model(model))
+    return report.totals.params > 40_000_000 or len(report.layers) > 500
+
+
+# The zoo as test cases: the heavy models run in the slow set (`pytest -m slow`, which .ci/run runs too).
+ZOO_CASES = [pytest.param(model, marks=pytest.mark.slow) if _heavy(model) else model for model in ZOO]
+
+
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
 _KEPT = {"bytes": 0}  # resident bytes after the last release
 
@@ -85,15 +99,17 @@ def compare(graph, batch: int = 1) -> None:
         assert 2 * ours.macs == torch_flops, f"{ours.name}: MACs cnncalc {ours.macs} != torch {torch_flops / 2}"
 
 
-def run_cli(*args: str, cwd=None, input_text: str | None = None):
-    """`python -m cnncalc ARGS` in a subprocess, importing the cnncalc under test from any directory."""
+def run_cli(*args: str, cwd=None, input_text: str | None = None, columns: int | None = 100):
+    """`python -m cnncalc ARGS` in a subprocess, importing the cnncalc under test from any directory;
+    COLUMNS as given (None: unset, as in a pipe)."""
     import os
     import subprocess
     import sys
 
     import cnncalc
 
-    env = dict(os.environ, PYTHONPATH=str(Path(cnncalc.__file__).resolve().parent.parent),
-               COLUMNS="100")
+    env = {key: value for key, value in os.environ.items() if key != "COLUMNS"}
+    env.update(PYTHONPATH=str(Path(cnncalc.__file__).resolve().parent.parent),
+               **({"COLUMNS": str(columns)} if columns else {}))
     return subprocess.run([sys.executable, "-m", "cnncalc", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, input=input_text, timeout=120)

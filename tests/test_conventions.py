@@ -8,7 +8,7 @@ from cnncalc.figures.conventions import CONVENTIONS
 from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.spec.zoo import load_model
-from conftest import ZOO, one_layer, peer_table
+from conftest import ZOO_CASES, one_layer, peer_table
 from layers.test_kinds_vs_torch import CASES
 
 PEERS = peer_table()
@@ -54,7 +54,7 @@ def assert_peers_agree(graph, name: str) -> None:
         assert report.totals.ops == count.total, f"{name}: {tool} total"
 
 
-@pytest.mark.parametrize("model", ZOO)
+@pytest.mark.parametrize("model", ZOO_CASES)
 def test_peer_tools_on_every_zoo_model(model):
     assert_peers_agree(small_input(load_model(model)), model)
 

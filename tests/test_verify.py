@@ -10,7 +10,7 @@ from cnncalc.figures import analyze
 from cnncalc.layers import REGISTRY
 from cnncalc.layers.registry import Calc
 from cnncalc.spec.zoo import load_model
-from conftest import ZOO, run_cli
+from conftest import ZOO_CASES, run_cli
 from test_conventions import small_input
 
 torch = pytest.importorskip("torch")
@@ -18,7 +18,7 @@ from cnncalc.verify.run import verify  # noqa: E402
 from cnncalc.verify.memory import check_memory  # noqa: E402
 
 
-@pytest.mark.parametrize("model", ZOO)
+@pytest.mark.parametrize("model", ZOO_CASES)
 def test_every_zoo_model_verifies(model):
     result = verify(small_input(load_model(model)), optimizer="adam")
     assert not result.failed, [f"{getattr(c, 'layer', '')} {c.figure}" for c in result.failed]
@@ -26,8 +26,8 @@ def test_every_zoo_model_verifies(model):
                                                   "torch ops", "fvcore ops"}
 
 
-@pytest.mark.parametrize("model", ["lenet5", "alexnet", "resnet18", "squeezenet1_0", "mobilenet_v2",
-                                   "densenet121", "googlenet"])
+@pytest.mark.parametrize("model", ["lenet5", pytest.param("alexnet", marks=pytest.mark.slow), "resnet18",
+                                   "squeezenet1_0", "mobilenet_v2", "densenet121", "googlenet"])
 def test_memory_within_ten_percent_at_full_size(model):
     graph = load_model(model)
     from cnncalc.verify.build import build_model
