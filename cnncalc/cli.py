@@ -149,11 +149,21 @@ def write_output(text: str, output: Optional[Path]) -> None:
     write_text(text, output)
 
 
-def terminal_width() -> int:
+def output_width(output: Optional[Path] = None) -> int | None:
+    """The width to fit: COLUMNS when set, else the terminal's. A file or a pipe gets None (each
+    table at its natural width), so what a script reads does not depend on where it ran."""
+    if output is not None:
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit():
+        return max(MIN_WIDTH, int(columns))
     try:
-        return max(100, os.get_terminal_size().columns) if sys.stdout.isatty() else 100
+        return max(MIN_WIDTH, os.get_terminal_size().columns) if sys.stdout.isatty() else None
     except OSError:
-        return 100
+        return None
+
+
+MIN_WIDTH = 60  # narrower than this, a table of figures cannot be read however it is cut
 
 
 @command()
@@ -194,7 +204,7 @@ def table(
 
         report = collapse(report, depth)
         fields = fields and {row.name: fields.get(row.name) or last_field(fields, row.name) for row in report.layers}
-    write_output(render(report, fmt, memory_figures, terminal_width(), fields), output)
+    write_output(render(report, fmt, memory_figures, output_width(output), fields), output)
 
 
 @command()
@@ -213,7 +223,7 @@ def rf(
     fmt = output_format(fmt, output, "table", "json")
     graph = load_graph(model, settings, input)
     report = analyze(graph)
-    write_output(render_rf(report, receptive_fields(graph, report), fmt, terminal_width()), output)
+    write_output(render_rf(report, receptive_fields(graph, report), fmt, output_width(output)), output)
 
 
 ALLOW_PYTHON = typer.Option(False, "--allow-python",
@@ -243,7 +253,7 @@ def check(
     budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
     found = find_specs(paths, allow_python)
     results = [result for path in found.specs for result in check_spec(path, budgets)]
-    sys.stdout.write(render_check(results, fmt, found.python_skipped))
+    sys.stdout.write(render_check(results, fmt, found.python_skipped, output_width()))
     kinds = {finding.kind for result in results for finding in result.findings}
     if "invalid" in kinds:
         raise typer.Exit(2)
@@ -279,7 +289,8 @@ def diff(
     from .workflows.compare import compare
 
     require_format(fmt, "table", "json")
-    sys.stdout.write(render_diff(compare(load_graph(a, set_a, input_a), load_graph(b, set_b, input_b)), fmt))
+    sys.stdout.write(render_diff(compare(load_graph(a, set_a, input_a), load_graph(b, set_b, input_b)), fmt,
+                                 output_width()))
 
 
 @command()
@@ -305,7 +316,7 @@ def sweep(
     if plot:
         from .output.plot import plot_sweep
         plot_sweep(points, plot, model)
-    sys.stdout.write(render_sweep(points, fmt))
+    sys.stdout.write(render_sweep(points, fmt, output_width()))
 
 
 @command()
@@ -324,7 +335,7 @@ def sizes(
     graph = load_graph(model, settings, None)
     sizes = parse_range(f"{min_size}:{max_size}:1")
     exact, rule = exact_sizes(graph, sizes)
-    sys.stdout.write(render_sizes(graph.name, sizes, exact, rule, fmt))
+    sys.stdout.write(render_sizes(graph.name, sizes, exact, rule, fmt, output_width()))
 
 
 @command()
@@ -394,7 +405,7 @@ def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table o
     from .workflows.zoo import zoo_models
 
     require_format(fmt, "table", "json")
-    sys.stdout.write(render_zoo(zoo_models(), fmt))
+    sys.stdout.write(render_zoo(zoo_models(), fmt, output_width()))
 
 
 @command()
@@ -440,7 +451,7 @@ def verify(
         task = progress.add_task(f"verifying {graph.name}", total=None)
         result = run_verify(graph, device, batch, dtype, optimizer=optimizer, reference=reference,
                             step=lambda what: progress.update(task, description=f"{graph.name}: {what}"))
-    text = render_json(result) if fmt == "json" else render_table(result, terminal_width())
+    text = render_json(result) if fmt == "json" else render_table(result, output_width(output))
     write_output(text, output)
     if result.failed:
         raise typer.Exit(1)

@@ -43,7 +43,8 @@ def test_plot_svg_and_html(tmp_path):
     assert "<svg" in (tmp_path / "r.html").read_text()
 
 
-@pytest.mark.parametrize("command", [["plot", "resnet18", "-o"], ["sweep", "resnet18", "--sizes", "64:256:64", "--plot"]])
+@pytest.mark.parametrize("command", [["plot", "resnet18", "-o"],
+                                     ["sweep", "resnet18", "--sizes", "64:256:64", "--plot"]])
 def test_axes_count_in_k_m_g_as_the_tables_do(tmp_path, command):
     pytest.importorskip("matplotlib")
     assert run_cli(*command, str(tmp_path / "r.svg")).returncode == 0

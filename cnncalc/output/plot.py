@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..errors import SpecError
 from ..figures.report import Report, collapse
-from .render import PREFIXES
+from .units import PREFIXES
 
 MAX_ROWS = 60  # beyond this, blocks are drawn as one bar each so names stay readable
 

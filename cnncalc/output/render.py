@@ -4,13 +4,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import textwrap
 from dataclasses import asdict
 
 from ..figures.conventions import DEFAULT
 from ..figures.memory import Memory
 from ..figures.report import LayerFigures, Report
 from ..layers.registry import format_shape
+from .columns import Column, Step, layout, wrap
+from .units import human
 
 FORMATS = ("table", "json", "csv", "markdown")
 LAYER_KEYS = ("name", "kind", "inputs", "output_shape", "weights", "biases", "params", "buffers",
@@ -19,17 +20,6 @@ TOTAL_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "activatio
               "macs", "flops", "ops", "convention")
 MEMORY_KEYS = ("param_bytes", "buffer_bytes", "gradient_bytes", "optimizer_bytes", "activation_bytes",
                "peak_activation_bytes", "peak_inference_bytes", "saved_bytes", "training_bytes", "optimizer")
-
-
-PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
-
-
-def human(value: int, unit: str = "") -> str:
-    """138357544 → '138.4 M'; bytes use decimal prefixes, as torchinfo does."""
-    for factor, prefix in PREFIXES:
-        if abs(value) >= factor:
-            return f"{value / factor:.1f} {prefix}{unit}"
-    return f"{value} {unit}".rstrip() if unit else str(value)
 
 
 def to_dict(report: Report, memory: Memory) -> dict:
@@ -52,7 +42,7 @@ def to_dict(report: Report, memory: Memory) -> dict:
 def render(report: Report, fmt: str, memory: Memory, width: int | None = None, fields: dict | None = None) -> str:
     if fmt == "table":
         explained = any(row.explain for row in report.layers)
-        return render_explained(report, memory) if explained else render_table(report, width, memory, fields)
+        return render_explained(report, memory, width) if explained else render_table(report, width, memory, fields)
     if fmt == "json":
         return render_json(report, memory)
     return {"csv": render_csv, "markdown": render_markdown}[fmt](report)
@@ -112,52 +102,37 @@ def render_rf(report: Report, fields: dict, fmt: str, width: int | None = None) 
         rows += _block_headers(row, open_scopes, 6)
         rows.append([_layer_cell(row), row.kind, format_shape(row.output_shape), describe(field),
                      "×".join(str(number(v)) for v in field.stride), "×".join(str(number(v)) for v in field.padding)])
-    header = ["Layer", "Kind", "Output", "RF size", "stride", "padding"]
-    return "\n".join(_columns(header, rows, {3, 4, 5}, width or 100)) + "\n"
+    return "\n".join(layout(RF_COLUMNS, rows, width, (Step("drop", ("kind",)), Step("drop", ("output",))))) + "\n"
+
+
+RF_COLUMNS = [Column("layer", "Layer", False), Column("kind", "Kind", False), Column("output", "Output", False),
+              Column("size", "RF size", True), Column("stride", "stride", True), Column("padding", "padding", True)]
+# Narrower and narrower: the kind goes first (names say it), then exact counts become K/M/G
+TABLE_STEPS = (Step("drop", ("kind",)), Step("shorten", ("params", "macs")), Step("drop", ("rf",)),
+               Step("drop", ("memory",)))
 
 
 def render_table(report: Report, width: int | None = None, memory: Memory | None = None,
                  fields: dict | None = None) -> str:
     convention = report.totals.convention
-    header = ["Layer", "Kind", "Output", "Params", "MACs" if convention == DEFAULT else f"{convention} ops",
-              "Memory"] + (["RF"] if fields else [])
+    columns = [Column("layer", "Layer", False), Column("kind", "Kind", False), Column("output", "Output", False),
+               Column("params", "Params", True),
+               Column("macs", "MACs" if convention == DEFAULT else f"{convention} ops", True),
+               Column("memory", "Memory", True)] + ([Column("rf", "RF", True)] if fields else [])
     rows: list[list[str]] = []
     open_scopes: list[str] = []
     for row in report.layers:
-        rows += _block_headers(row, open_scopes, len(header))
+        rows += _block_headers(row, open_scopes, len(columns))
         stored = human(row.activation_bytes, "B") if row.allocates else "(shared)"
         shape = format_shape(row.output_shape) + (" ⚠" if any(row.dropped) else "")
         rf_cell = [_rf_cell(fields[row.name])] if fields else []
         rows.append([_layer_cell(row), row.kind, shape, _count(row.params),
                      _count(row.macs if convention == DEFAULT else row.ops), stored, *rf_cell])
-    lines = _columns(header, rows, set(range(3, len(header))), width or 100)
+    lines = layout(columns, rows, width, TABLE_STEPS)
     lines += _panel(_totals_text(report, memory).splitlines(), f"{report.model} totals")
-    lines += [f"⚠ {r.name}: flooring leaves {_dropped(r)} input rows/columns unused" for r in report.layers
-              if any(r.dropped)]
+    lines += wrap([f"⚠ {r.name}: flooring leaves {_dropped(r)} input rows/columns unused" for r in report.layers
+                   if any(r.dropped)], width)
     return "\n".join(lines) + "\n"
-
-
-def _columns(header: list[str], rows: list[list[str]], right: set[int], width: int) -> list[str]:
-    """A table without rules: columns two spaces apart, each as wide as its widest cell. The first
-    (layer names, at least 24 wide) narrows to fit `width`, wrapping only the cells that are longer.
-
-    Laid out here rather than by rich's Table, which measures every cell: 0.3 ms a row, 3 s for
-    10,000 layers."""
-    widths = [max(map(len, column)) for column in zip(header, *rows)]
-    rest = sum(widths[1:]) + 2 * (len(widths) - 1)
-    widths[0] = max(24, min(widths[0], width - rest))
-    lines = []
-    for cells in [header, *rows]:
-        first = [cells[0]]
-        if len(cells[0]) > widths[0]:
-            indent = cells[0][:len(cells[0]) - len(cells[0].lstrip())]
-            first = textwrap.wrap(cells[0], widths[0], subsequent_indent=indent + "    ",
-                                  break_long_words=False)
-        aligned = [cell.rjust(w) if i in right else cell.ljust(w)
-                   for i, (cell, w) in enumerate(zip([first[0], *cells[1:]], widths))]
-        lines.append("  ".join(aligned).rstrip())
-        lines += first[1:]
-    return lines
 
 
 def _panel(lines: list[str], title: str) -> list[str]:
@@ -168,7 +143,7 @@ def _panel(lines: list[str], title: str) -> list[str]:
             + [f"│ {line.ljust(inner)} │" for line in lines] + ["╰" + "─" * (inner + 2) + "╯"])
 
 
-def render_explained(report: Report, memory: Memory | None = None) -> str:
+def render_explained(report: Report, memory: Memory | None = None, width: int | None = None) -> str:
     """The --explain listing: each layer's figures, then its formulas with the numbers put in."""
     out = []
     for row in report.layers:
@@ -176,7 +151,7 @@ def render_explained(report: Report, memory: Memory | None = None) -> str:
         out.append(f"{row.name}  [{row.kind}]{inputs}  → {format_shape(row.output_shape)}   "
                    f"params {row.params:,}   MACs {row.macs:,}")
         out.extend(f"    {line}" for line in row.explain)
-    return "\n".join(out) + "\n\n" + _totals_text(report, memory) + "\n"
+    return "\n".join(wrap(out, width)) + "\n\n" + _totals_text(report, memory) + "\n"
 
 
 def _rf_cell(field) -> str:
@@ -251,7 +226,7 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
 
 
-def render_check(results: list, fmt: str, python_skipped: tuple = ()) -> str:
+def render_check(results: list, fmt: str, python_skipped: tuple = (), width: int | None = None) -> str:
     """One line per model (✓ or ✗ with the reasons), a summary; or JSON; or GitHub annotations, every
     value escaped as GitHub documents so no spec can inject a workflow command."""
     failed = [r for r in results if not r.ok]
@@ -280,7 +255,7 @@ def render_check(results: list, fmt: str, python_skipped: tuple = ()) -> str:
             lines += [f"    {f.message}" + (f" (line {f.line})" if f.line else "") for f in result.findings]
     if skipped:
         lines.append(f"::warning title=cnncalc::{_github_data(skipped)}" if fmt == "github" else skipped)
-    return "\n".join(lines + [summary]) + "\n"
+    return "\n".join(lines + [summary] if fmt == "github" else wrap(lines + [summary], width)) + "\n"
 
 
 def _github_data(text: str) -> str:
@@ -293,45 +268,63 @@ def _github_property(text: str) -> str:
     return _github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_sweep(points: list, fmt: str) -> str:
+SWEEP_COLUMNS = [Column("size", "size", True), Column("batch", "batch", True), Column("params", "params", True),
+                 Column("macs", "MACs", True), Column("activations", "activations", True),
+                 Column("peak", "peak", True)]
+
+
+def render_sweep(points: list, fmt: str, width: int | None = None) -> str:
     if fmt == "json":
         return json.dumps([asdict(p) | {"dropped": list(p.dropped)} for p in points], indent=2) + "\n"
-    lines = [f"{'size':>6} {'batch':>5}  {'params':>13}  {'MACs':>17}  {'activations':>11}  {'peak':>10}  note"]
+    rows, notes = [], []
     for p in points:
         if not p.valid:
-            lines.append(f"{p.size:>6} {p.batch:>5}  {'invalid':>13}  {'':>17}  {'':>11}  {'':>10}  ✗ {p.reason}")
+            rows.append([str(p.size), str(p.batch), "invalid", "", "", ""])
+            notes.append(f"✗ {p.reason}")
             continue
-        note = f"⚠ floors in {len(p.dropped)} layer(s): {p.dropped[0]}…" if p.dropped else ""
-        lines.append(f"{p.size:>6} {p.batch:>5}  {p.params:>13,}  {p.macs:>17,}  "
-                     f"{human(p.activation_bytes, 'B'):>11}  {human(p.peak_bytes, 'B'):>10}  {note}")
-    return "\n".join(lines) + "\n"
+        notes.append(f"⚠ floors in {len(p.dropped)} layer(s): {p.dropped[0]}…" if p.dropped else "")
+        rows.append([str(p.size), str(p.batch), f"{p.params:,}", f"{p.macs:,}", human(p.activation_bytes, "B"),
+                     human(p.peak_bytes, "B")])
+    header, *lines = layout(SWEEP_COLUMNS, rows, width, (Step("shorten", ("params", "macs")),))
+    out = [header + "  note"]
+    for line, note in zip(lines, notes):  # a note that does not fit beside its row goes under it
+        beside = f"{line.ljust(len(header))}  {note}".rstrip()
+        out += [beside] if width is None or len(beside) <= width else [line, *wrap([f"      {note}"], width)]
+    return "\n".join(out) + "\n"
 
 
-def render_diff(comparison: dict, fmt: str) -> str:
+DIFF_COLUMNS = [Column("stage", "stage", False), Column("params_a", "params A", True),
+                Column("params_b", "params B", True), Column("params_ratio", "ratio", True),
+                Column("macs_a", "MACs A", True), Column("macs_b", "MACs B", True), Column("macs_ratio", "ratio", True)]
+DIFF_TOTALS = [Column("total", "total", False), Column("a", "A", True), Column("b", "B", True),
+               Column("ratio", "ratio", True), Column("change", "change", True)]
+DIFF_STEPS = (Step("shorten", ("params_a", "params_b", "macs_a", "macs_b")), Step("drop", ("params_ratio",)),
+              Step("drop", ("macs_ratio",)))
+
+
+def render_diff(comparison: dict, fmt: str, width: int | None = None) -> str:
     if fmt == "json":
         def side(c):
             return {"stage": c.label, "a": c.a, "b": c.b, "delta": c.delta}
         return json.dumps({**comparison, "stages": [side(c) for c in comparison["stages"]],
                            "totals": side(comparison["totals"])}, indent=2) + "\n"
     a, b = comparison["a"], comparison["b"]
-    header = f"{'stage':<22} {'params ' + a:>18} {'params ' + b:>18} {'ratio':>7} {'MACs ' + a:>18} {'MACs ' + b:>18} {'ratio':>7}"
-    lines = [f"{a} ({format_shape(tuple(comparison['inputs'][0]))}) vs {b} "
-             f"({format_shape(tuple(comparison['inputs'][1]))})", "", header]
-    for row in comparison["stages"] + [comparison["totals"]]:
-        lines.append(f"{row.label:<22} {_cell(row.a, 'params'):>18} {_cell(row.b, 'params'):>18} "
-                     f"{_ratio(row, 'params'):>7} {_cell(row.a, 'macs'):>18} {_cell(row.b, 'macs'):>18} "
-                     f"{_ratio(row, 'macs'):>7}")
-    totals = comparison["totals"]
-    for key, unit in (("params", ""), ("macs", ""), ("activations", ""), ("peak_bytes", "B")):
+    rows = [[row.label, _cell(row.a, "params"), _cell(row.b, "params"), _ratio(row, "params"), _cell(row.a, "macs"),
+             _cell(row.b, "macs"), _ratio(row, "macs")] for row in comparison["stages"] + [comparison["totals"]]]
+    totals, total_rows = comparison["totals"], []
+    for key, label, unit in (("params", "parameters", ""), ("macs", "MACs", ""), ("activations", "activations", ""),
+                             ("peak_bytes", "peak memory", "B")):
         change = totals.delta[key]
-        lines.append(f"{'total ' + key.replace('_bytes', ' memory'):<22} {human(totals.a[key], unit):>18} "
-                     f"{human(totals.b[key], unit):>18} {_ratio(totals, key):>7}   "
-                     f"Δ {'+' if change >= 0 else '−'}{human(abs(change), unit)}")
+        total_rows.append([label, human(totals.a[key], unit), human(totals.b[key], unit), _ratio(totals, key),
+                           f"Δ {'+' if change >= 0 else '−'}{human(abs(change), unit)}"])
+    lines = [f"A: {a} ({format_shape(tuple(comparison['inputs'][0]))})",
+             f"B: {b} ({format_shape(tuple(comparison['inputs'][1]))})", ""]
+    lines += layout(DIFF_COLUMNS, rows, width, DIFF_STEPS) + [""] + layout(DIFF_TOTALS, total_rows, width) + [""]
     for key in ("removed", "added"):
         names = comparison[key]
         if names:
             shown = ", ".join(names[:6]) + (f", … ({len(names)} in all)" if len(names) > 6 else "")
-            lines.append(f"{key} in {b if key == 'added' else a}: {shown}")
+            lines += wrap([f"{key} in {'B' if key == 'added' else 'A'}: {shown}"], width)
     return "\n".join(lines) + "\n"
 
 
@@ -345,22 +338,25 @@ def _ratio(row, key: str) -> str:
     return f"{row.b[key] / row.a[key]:.2f}×"
 
 
-def render_zoo(rows: list, fmt: str) -> str:
+def render_zoo(rows: list, fmt: str, width: int | None = None) -> str:
     """`cnncalc list`: every zoo model with its input, parameters, MACs and spec file."""
     if fmt == "json":
         return json.dumps([asdict(row) | {"input": list(row.input)} for row in rows], indent=2) + "\n"
-    width = max(len(row.model) for row in rows)
-    lines = [f"{'model':<{width}}  {'input':>11}  {'parameters':>13}  {'MACs':>16}  spec"]
-    lines += [f"{row.model:<{width}}  {format_shape(row.input):>11}  {row.params:>13,}  {row.macs:>16,}  {row.spec}"
-              for row in rows]
-    return "\n".join(lines) + "\n"
+    cells = [[row.model, format_shape(row.input), f"{row.params:,}", f"{row.macs:,}", row.spec] for row in rows]
+    return "\n".join(layout(ZOO_COLUMNS, cells, width, (Step("drop", ("spec",)), Step("shorten", ("params", "macs")))))\
+        + "\n"
 
 
-def render_sizes(model: str, sizes: range, exact: list[int], rule: str, fmt: str) -> str:
+ZOO_COLUMNS = [Column("model", "model", False), Column("input", "input", True), Column("params", "parameters", True),
+               Column("macs", "MACs", True), Column("spec", "spec", False)]
+
+
+def render_sizes(model: str, sizes: range, exact: list[int], rule: str, fmt: str, width: int | None = None) -> str:
     """`cnncalc sizes`: the exact input sizes in a range, and their rule."""
     if fmt == "json":
         return json.dumps({"model": model, "min": sizes.start, "max": sizes.stop - 1, "sizes": exact, "rule": rule},
                           indent=2) + "\n"
     shown = ", ".join(map(str, exact[:12])) + (", …" if len(exact) > 12 else "")
-    return f"{model}: {rule}\n{len(exact)} sizes in {sizes.start}…{sizes.stop - 1}: {shown}\n"
+    return "\n".join(wrap([f"{model}: {rule}", f"{len(exact)} sizes in {sizes.start}…{sizes.stop - 1}: {shown}"],
+                          width)) + "\n"
 

@@ -35,7 +35,8 @@ def render_json(result) -> str:
     return json.dumps(to_dict(result), indent=2) + "\n"
 
 
-def render_table(result, width: int = 100) -> str:
+def render_table(result, width: int | None = None) -> str:
+    """The verdict table, fitted to `width` (None: the table's natural width, for files and pipes)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -58,13 +59,16 @@ def render_table(result, width: int = 100) -> str:
     for item in result.memory:
         totals.add_row(item.figure, f"{item.predicted:,} B", f"{item.measured:,} B",
                        f"{'✓' if item.ok else '✗'} {item.ratio:.3f}")
-    console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
+    console = Console(file=io.StringIO(), width=width or NATURAL, color_system=None, highlight=False)
     console.print(table)
     console.print(totals)
     for check in result.failed:
         console.print(_failure(check), soft_wrap=True)
     console.print(summary_line(result))
-    return console.file.getvalue()
+    return "".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines())
+
+
+NATURAL = 1000  # wide enough that rich lays a table out at its own width
 
 
 def _mark(check) -> str:

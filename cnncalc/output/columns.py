@@ -1,0 +1,105 @@
+"""Plain-text tables fitted to a width, as a good terminal table does: the flexible column (names)
+narrows and wraps; then, step by step in the order each table states, numbers shorten to K/M/G and
+columns drop. With no width (output that is not a terminal, and no COLUMNS), a table keeps its
+natural width, so what a script reads does not depend on where it ran.
+
+Laid out here rather than by rich's Table, which measures every cell: 0.3 ms a row, 3 s for
+10,000 layers."""
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+
+from .units import human
+
+LEAST_FLEXIBLE = 16  # a name column narrower than this wraps into unreadable pieces
+NUMBER = re.compile(r"\d{1,3}(,\d{3})+")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    right: bool  # numbers align right
+
+
+@dataclass(frozen=True)
+class Step:
+    """One way to save width: `shorten` the numbers of some columns, or `drop` them."""
+    action: str
+    keys: tuple[str, ...]
+
+
+def shorten(cell: str) -> str:
+    """'15,346,630,656' → '15.3 G', '138,357,544 B' → '138.4 MB'; other cells stay."""
+    match = NUMBER.fullmatch(cell.removesuffix(" B"))
+    return human(int(match.group().replace(",", "")), "B" * cell.endswith(" B")) if match else cell
+
+
+def layout(columns: list[Column], rows: list[list[str]], width: int | None, steps: tuple[Step, ...] = (),
+           flexible: str | None = None) -> list[str]:
+    """The lines of a table: a header, then the rows (a cell per column, in order)."""
+    flexible = flexible or columns[0].key
+    cells = {column.key: [column.title, *(row[i] for row in rows)] for i, column in enumerate(columns)}
+    for step in steps:
+        if width is None or _needed(columns, cells, flexible) <= width:
+            break
+        present = [key for key in step.keys if key in cells]
+        if step.action == "shorten":
+            cells.update({key: [cells[key][0], *map(shorten, cells[key][1:])] for key in present})
+        else:
+            columns = [column for column in columns if column.key not in present]
+    widths = {key: max(map(len, column)) for key, column in cells.items()}
+    if width is not None:
+        rest = sum(widths[c.key] + 2 for c in columns if c.key != flexible)
+        widths[flexible] = min(widths[flexible], max(LEAST_FLEXIBLE, width - rest))
+    return [line for index in range(len(rows) + 1) for line in _row(columns, cells, widths, index, flexible)]
+
+
+def _needed(columns: list[Column], cells: dict, flexible: str) -> int:
+    natural = [min(LEAST_FLEXIBLE, max(map(len, cells[c.key]))) if c.key == flexible
+               else max(map(len, cells[c.key])) for c in columns]
+    return sum(natural) + 2 * (len(natural) - 1)
+
+
+def _row(columns: list[Column], cells: dict, widths: dict, index: int, flexible: str) -> list[str]:
+    """One row's line, and the lines its flexible cell wraps onto, under that column."""
+    pieces, start, offset = [], [], 0
+    for column in columns:
+        cell, width = cells[column.key][index], widths[column.key]
+        if column.key == flexible and len(cell) > width:
+            start, offset = _wrap_name(cell, width), sum(widths[c.key] + 2 for c in columns[:columns.index(column)])
+            cell = start.pop(0)
+        pieces.append(cell.rjust(width) if column.right else cell.ljust(width))
+    return ["  ".join(pieces).rstrip()] + [" " * offset + piece for piece in start]
+
+
+def _wrap_name(cell: str, width: int) -> list[str]:
+    """A name cell in lines of at most `width` where it can be: broken at spaces, and inside a name
+    too long for a line after its dots (layer1.0.downsample. / 0.conv2d)."""
+    indent = cell[:len(cell) - len(cell.lstrip())]
+    tokens = []  # (text, whether a space comes before it)
+    for word in cell.split():
+        parts = [word] if len(indent) + 4 + len(word) <= width else re.findall(r"[^.]+\.?|\.", word)
+        tokens += [(parts[0], True)] + [(part, False) for part in parts[1:]]
+    lines, line = [], indent
+    for text, spaced in tokens:
+        candidate = line + (" " if spaced and line.strip() else "") + text
+        if len(candidate) > width and line.strip():
+            lines.append(line)
+            candidate = indent + "    " + text  # deeper than a child row (two)
+        line = candidate
+    return lines + [line]
+
+
+def wrap(lines: list[str], width: int | None) -> list[str]:
+    """Free text (notes, findings, formulas) wrapped to the width, continuing under its indent."""
+    if width is None:
+        return lines
+    wrapped = []
+    for line in lines:
+        indent = line[:len(line) - len(line.lstrip())]
+        wrapped += textwrap.wrap(line, width, subsequent_indent=indent + "  ", break_long_words=False,
+                                 break_on_hyphens=False) or [line]
+    return wrapped
