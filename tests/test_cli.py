@@ -169,3 +169,18 @@ def test_options_arrive_converted():
     data = json.loads(run_cli("table", "alexnet", "--batch", "3", "--depth", "1", "--format", "json").stdout)
     # torch.utils.flop_counter on torchvision's alexnet: 1,428,376,960 FLOPs = 2 × MACs per sample
     assert data["batch"] == 3 and data["totals"]["macs"] == 3 * 1_428_376_960 // 2
+
+
+@pytest.mark.parametrize("argv, name", [(["table", "vgg16"], "table"), (["--limit", "layers=9", "rf", "x"], "rf"),
+                                        (["--version"], None), (["-h"], None), (["--limit=layers=9", "list"], "list")])
+def test_the_invoked_command_is_found_past_group_options(argv, name):
+    from cnncalc.cli import invoked
+
+    assert invoked(argv) == name
+
+
+def test_group_options_before_the_command_still_apply(tmp_path):
+    spec = tmp_path / "deep.yaml"
+    spec.write_text("input: [3, 8, 8]\nlayers:\n  - relu:\n    repeat: 20\n")
+    assert run_cli("--limit", "layers=10", "table", str(spec)).returncode == 2
+    assert run_cli("--limit", "layers=30", "table", str(spec)).returncode == 0
