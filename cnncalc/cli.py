@@ -446,8 +446,8 @@ def verify(
     from .verify.report import render_json, render_table
     from .verify.run import verify as run_verify
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True,
-                  console=Console(stderr=True)) as progress:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True, console=Console(stderr=True),
+                  disable=not sys.stderr.isatty()) as progress:  # a spinner only where someone watches
         task = progress.add_task(f"verifying {graph.name}", total=None)
         result = run_verify(graph, device, batch, dtype, optimizer=optimizer, reference=reference,
                             step=lambda what: progress.update(task, description=f"{graph.name}: {what}"))

@@ -93,6 +93,18 @@ class Roller(nn.Module):
 
     def forward(self, x):
         return torch.roll(self.conv(x), 1, 2)
+
+
+class Mismatch(nn.Module):
+    """Linear(100, 10) after 6 × 28 × 28 = 4,704 features: torch refuses to run it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 5)
+        self.fc = nn.Linear(100, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.conv(x), 1))
 '''
 
 
@@ -162,3 +174,25 @@ def test_unmappable_operations_are_named(model_file):
 def test_import_needs_an_input_shape(model_file):
     result = run_cli("table", f"{model_file}:MyNet")
     assert result.returncode == 2 and "needs --input" in result.stderr
+
+
+def test_a_declared_size_the_input_breaks_is_an_error(model_file):
+    build = runpy.run_path(str(model_file))["Mismatch"]
+    with pytest.raises(RuntimeError, match="4704x100|1x4704 and 100x10"):  # torch's own refusal
+        build()(torch.randn(1, 3, 32, 32))
+    for command in ("table", "verify"):
+        result = run_cli(command, f"{model_file}:Mismatch", "--input", "3x32x32")
+        assert result.returncode == 2, command
+        assert result.stderr == (f"cnncalc: error: {model_file}: layer 'fc': in_features is 100, but the input "
+                                 "has 4,704 (input 4704)\n")
+
+
+def test_declared_sizes_are_kept_and_exported(model_file, tmp_path):
+    spec = tmp_path / "mynet.yaml"
+    assert run_cli("export", f"{model_file}:MyNet", "--input", "3x32x32", "-o", str(spec)).returncode == 0
+    text = spec.read_text()
+    assert "in_channels: 3" in text and "in_features: 32" in text and "num_features: 16" in text
+    # the same spec at another input size still holds: the declared sizes do not depend on it
+    assert run_cli("table", str(spec), "--input", "3x64x48").returncode == 0
+    broken = run_cli("table", str(spec), "--input", "4x32x32")
+    assert broken.returncode == 2 and "in_channels is 3, but the input has 4" in broken.stderr

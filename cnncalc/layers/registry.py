@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any, Callable
 
 from ..errors import LayerError, did_you_mean
-from .facts import FieldRule, MemoryFacts, TorchForms
+from .facts import FieldRule, FromInput, MemoryFacts, TorchForms
 
 Shape = tuple[int, ...]
 REQUIRED = object()
@@ -122,13 +122,30 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
     """Register a calculator for kinds with everything known about them; `torch` may contain `{n}`,
     the kind's spatial dimensions (conv{n}d)."""
     def decorate(calculate):
+        contract = torch.inferred
+        declared = (Arg(contract.argument, positive, None),) if contract else ()
         for name in names:
             n = int(name[-2]) if name.endswith("d") and name[-2:-1].isdigit() else 0
-            REGISTRY[name] = LayerKind(name=name, family=family, args=args, calculate=calculate, arity=arity,
-                                       spatial_dims=n, torch=torch.for_dims(n), receptive_field=receptive_field,
-                                       memory=memory, explain=explain)
+            REGISTRY[name] = LayerKind(name=name, family=family, args=args + declared,
+                                       calculate=holding(contract, calculate) if contract else calculate,
+                                       arity=arity, spatial_dims=n, torch=torch.for_dims(n),
+                                       receptive_field=receptive_field, memory=memory, explain=explain)
         return calculate
     return decorate
+
+
+def holding(contract: FromInput, calculate: Callable) -> Callable:
+    """The calculator, holding the input to what the layer declares. A spec may state the size a
+    torch module is built with (in_features: 100); the input must then have it: a shape bug is
+    what cnncalc is run to catch, never a size silently replaced."""
+    def calculate_declared(shapes: tuple[Shape, ...], args: dict) -> Calc:
+        declared, shape = args[contract.argument], shapes[0]
+        if declared is not None and shape:  # a rank the calculator refuses is reported by it
+            incoming = shape[contract.dim - 1 if contract.dim > 0 else contract.dim]
+            if incoming != declared:
+                raise LayerError(f"{contract.argument} is {declared:,}, but the input has {incoming:,}")
+        return calculate(shapes, args)
+    return calculate_declared
 
 
 # ---- argument checks: each takes (value, spatial_dims) and returns the normalized value ----
