@@ -53,3 +53,15 @@ def test_bad_options_exit_2():
                           (("sizes", "vgg16", "--min", "0"), "--sizes needs 1 ≤ START ≤ STOP")):
         result = run_cli(*args)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+
+
+def test_sweep_marks_the_sizes_a_declared_size_breaks(tmp_path):
+    spec = tmp_path / "declared.yaml"
+    # 16 channels × (S/4)² features reach the linear layer: 256 of them only at S = 16
+    spec.write_text("input: [3, 16, 16]\nlayers:\n  - conv2d: {out_channels: 16, kernel_size: 3, padding: 1}\n"
+                    "  - maxpool2d: {kernel_size: 4}\n  - flatten\n  - linear: {in_features: 256, out_features: 10}\n")
+    points = json.loads(run_cli("sweep", str(spec), "--sizes", "8:24:8", "-f", "json").stdout)
+    assert [p["valid"] for p in points] == [False, True, False]
+    assert "in_features is 256, but the input has 64" in points[0]["reason"]
+    sizes = json.loads(run_cli("sizes", str(spec), "--min", "4", "--max", "64", "-f", "json").stdout)
+    assert sizes["sizes"] == [16]
