@@ -3,6 +3,7 @@ from .errors import SpecError
 from .figures.report import Report, analyze
 from .graph import Graph, Node
 from .spec.load import load_spec
+from .summary import Summary, summary
 
 __version__ = "0.1.0"
-__all__ = ["Graph", "Node", "Report", "SpecError", "analyze", "load_spec"]
+__all__ = ["Graph", "Node", "Report", "SpecError", "Summary", "analyze", "load_spec", "summary"]

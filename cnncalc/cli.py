@@ -11,14 +11,16 @@ from typing import Callable, List, Optional
 import typer
 
 from .errors import SpecError, every_error
+from .graph import parse_shape
 
 HELP_OPTIONS = ["-h", "--help"]
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": HELP_OPTIONS},
                   help="What a convolutional network costs: shapes, parameters, memory, MACs and FLOPs.")
 
-MODEL = typer.Argument(..., help="A zoo name (see `cnncalc list`), a path to a .yaml or .py spec, "
-                                  "or path/model.py:ClassName (a PyTorch model, needs --input).")
+MODEL = typer.Argument(..., help="A zoo name (see `cnncalc list`), a path to a .yaml or .py spec, or a "
+                                  "PyTorch model: path/model.py:ClassName (needs --input), torchvision:NAME "
+                                  "or timm:NAME (built with no weights).")
 INPUT = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256.")
 SETTINGS = typer.Option([], "--set", help="Override a spec parameter (or constructor argument): KEY=VALUE.")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to a file instead.")
@@ -89,16 +91,6 @@ def command(name: str | None = None):
     return decorate
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
-    except ValueError:
-        raise SpecError(f"--input must look like 3x224x224, got '{text}'") from None
-    if not 1 <= len(shape) <= 4 or min(shape) < 1:
-        raise SpecError(f"--input must be 1 to 4 positive sizes like 3x224x224, got '{text}'")
-    return shape
-
-
 def parse_settings(settings: List[str]) -> dict:
     import yaml
 
@@ -116,27 +108,9 @@ def parse_settings(settings: List[str]) -> dict:
 
 
 def load_graph(model: str, settings: List[str], input_shape: Optional[str]):
-    from .spec.zoo import load_model
+    from .model import load_graph as graph_of
 
-    if ".py:" in model:  # a PyTorch model of the user's: path/model.py:ClassName
-        from .spec.load import build_graph
-
-        return build_graph(imported_spec(model, settings, input_shape), model.partition(":")[0], {})
-    graph = load_model(model, parse_settings(settings))
-    return graph.with_input(parse_shape(input_shape)) if input_shape else graph
-
-
-def imported_spec(model: str, settings: List[str], input_shape: Optional[str]) -> dict:
-    """Trace a user's nn.Module (torch.fx, meta tensors) into spec data."""
-    if not input_shape:
-        raise SpecError(f"{model}: importing a PyTorch model needs --input, e.g. --input 3x224x224")
-    from .verify import require_torch
-
-    require_torch()
-    from .verify.importer import load_module, to_spec
-
-    module, name = load_module(model, parse_settings(settings))
-    return to_spec(module, name, parse_shape(input_shape), model.partition(":")[0])
+    return graph_of(model, parse_settings(settings), parse_shape(input_shape) if input_shape else None)
 
 
 def write_output(text: str, output: Optional[Path]) -> None:
@@ -184,17 +158,17 @@ def table(
     output: Optional[Path] = OUTPUT,
 ) -> None:
     """Per-layer shapes, parameters, MACs and memory of MODEL, and the totals."""
-    from .figures.memory import memory
-    from .figures.report import analyze, collapse
+    from .figures.report import collapse
     from .output.render import FORMATS, render
+    from .summary import figures
 
     fmt = output_format(fmt, output, *FORMATS)
     unknown = set(columns) - {"rf"}
     if unknown:
         raise SpecError(f"--columns knows rf only, got {', '.join(sorted(unknown))}")
     graph = load_graph(model, settings, input)
-    report = analyze(graph, batch, dtype, explain, convention)
-    memory_figures = memory(graph, report, optimizer)
+    result = figures(graph, batch, dtype, convention, optimizer, explain)
+    report, memory_figures = result.report, result.memory
     fields = None
     if "rf" in columns:
         from .figures.rf import receptive_fields
@@ -373,17 +347,22 @@ def plot(
 
 @command()
 def export(
-    model: str = typer.Argument(..., help="path/model.py:ClassName"),
-    input: str = typer.Option(..., "--input", help="Per-sample input shape, e.g. 3x224x224."),
+    model: str = typer.Argument(..., help="path/model.py:ClassName, torchvision:NAME or timm:NAME"),
+    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x224x224 "
+                                                              "(default: the library's, for torchvision and timm)."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the spec to a file."),
 ) -> None:
     """Write the spec of a PyTorch model (traced with torch.fx); its figures equal the module's."""
     import yaml
 
+    from .model import imported_spec, is_pytorch
     from .spec.load import build_graph
 
-    data = imported_spec(model, settings, input)
+    if not is_pytorch(model):
+        raise SpecError(f"export reads a PyTorch model (path/model.py:ClassName, torchvision:NAME, timm:NAME), "
+                        f"got '{model}'")
+    data = imported_spec(model, parse_settings(settings), parse_shape(input) if input else None)
     build_graph(data, model, {})  # only a valid spec is written
     write_output(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, default_flow_style=None,
                                 width=100), output)

@@ -11,6 +11,17 @@ Shape = tuple[int, ...]
 INPUT = "input"  # the reserved name of the model's input
 
 
+def parse_shape(text: str) -> Shape:
+    """'3x224x224' (or 3×224×224) → (3, 224, 224): a per-sample input shape as users write it."""
+    try:
+        shape = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise SpecError(f"--input must look like 3x224x224, got '{text}'") from None
+    if not 1 <= len(shape) <= 4 or min(shape) < 1:
+        raise SpecError(f"--input must be 1 to 4 positive sizes like 3x224x224, got '{text}'")
+    return shape
+
+
 @dataclass(frozen=True)
 class Scope:
     """A block or group a node belongs to: its full name and what it is (block name, 'sequential')."""

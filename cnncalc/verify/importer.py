@@ -5,14 +5,16 @@ its registration. Anything else is listed by name in the error, never counted as
 """
 from __future__ import annotations
 
+import importlib
 import operator
 import runpy
 from pathlib import Path
+from typing import Any, Callable
 
 import torch
 from torch import fx, nn
 
-from ..errors import SpecError
+from ..errors import SpecError, did_you_mean
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..spec.yamlfile import LineDict, read_text
@@ -35,8 +37,14 @@ MODULES, FUNCTIONS, METHODS = _forms()
 DROPPED_ARGUMENTS = {"return_indices", "inplace_"}
 
 
-def load_module(reference: str, params: dict) -> tuple[nn.Module, str]:
-    """`path/model.py:MyNet` → an instance built on the meta device (no real memory)."""
+def load_module(reference: str, params: dict) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+    """`path/model.py:MyNet`, `torchvision:resnet50` or `timm:convnext_tiny` → the module (built
+    on the meta device where its constructor allows, so no real memory), its name and the input its
+    library states (None: the user must give one)."""
+    library, _, name = reference.partition(":")
+    if library in LIBRARY_BUILDERS:
+        build, default_input = LIBRARY_BUILDERS[library](name, params)
+        return _built(build, name, reference), name, default_input
     path, _, name = reference.rpartition(":")
     if not path.endswith(".py"):
         raise SpecError("expected path/model.py:ClassName", reference)
@@ -46,12 +54,54 @@ def load_module(reference: str, params: dict) -> tuple[nn.Module, str]:
     namespace = runpy.run_path(path, run_name="cnncalc_import")
     if name not in namespace:
         raise SpecError(f"{path} defines no '{name}'", path)
+    return _built(lambda: namespace[name](**params), name, path), name, None
+
+
+def _built(build, name: str, source: str) -> nn.Module:
+    """The module built on the meta device; on the CPU when its constructor needs real values
+    (`.item()` in `__init__`)."""
     try:
-        with torch.device("meta"):
-            module = namespace[name](**params)
+        try:
+            with torch.device("meta"):
+                module = build()
+        except (RuntimeError, NotImplementedError):  # meta tensors have no data to read
+            module = build()
     except TypeError as error:
-        raise SpecError(f"cannot build {name}: {error}", path) from None
-    return module.eval(), name
+        raise SpecError(f"cannot build {name}: {error}", source) from None
+    return module.eval()
+
+
+def _library(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise SpecError(f"{name} is not installed: pip install {name}") from None
+
+
+def _torchvision(name: str, params: dict) -> tuple[Callable, tuple[int, ...] | None]:
+    """A torchvision builder with no weights, and the crop size of its first weights."""
+    models = _library("torchvision").models
+    try:
+        builder = models.get_model_builder(name)
+    except ValueError:
+        raise SpecError(f"torchvision has no model '{name}'{did_you_mean(name, models.list_models())}") from None
+    try:
+        crop = models.get_model_weights(name).DEFAULT.transforms.keywords.get("crop_size")
+    except (ValueError, AttributeError):
+        crop = None
+    return (lambda: builder(**{"weights": None, **params})), (3, crop, crop) if crop else None
+
+
+def _timm(name: str, params: dict) -> tuple[Callable, tuple[int, ...] | None]:
+    """A timm model with pretrained=False, and the input size of its pretrained config."""
+    timm = _library("timm")
+    if name not in timm.list_models():
+        raise SpecError(f"timm has no model '{name}'{did_you_mean(name, timm.list_models())}")
+    size = timm.models.get_pretrained_cfg_value(name, "input_size")
+    return (lambda: timm.create_model(name, pretrained=False, **params)), tuple(size) if size else None
+
+
+LIBRARY_BUILDERS = {"torchvision": _torchvision, "timm": _timm}
 
 
 def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str) -> dict:

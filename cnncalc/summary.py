@@ -1,0 +1,75 @@
+"""`cnncalc.summary(...)`: a model's figures from Python, as `cnncalc table` prints them."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .figures.conventions import DEFAULT
+from .figures.memory import Memory, memory
+from .figures.report import Report, Totals, analyze, collapse
+from .graph import Graph, parse_shape
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A model's figures: `totals.params` and friends, the rows in `layers`, the memory model's
+    figures in `memory`; `to_dict()` is `--format json`. Printed, it is the table; in Jupyter too."""
+    report: Report
+    memory: Memory
+
+    @property
+    def totals(self) -> Totals:
+        return self.report.totals
+
+    @property
+    def layers(self) -> tuple:
+        return self.report.layers
+
+    def to_dict(self) -> dict:
+        from .output.render import render_json
+
+        return json.loads(render_json(self.report, self.memory))
+
+    def __str__(self) -> str:
+        from .output.render import render_table
+
+        return render_table(self.report, None, self.memory)
+
+    def _repr_markdown_(self) -> str:
+        from .output.render import render_markdown
+
+        return render_markdown(self.report)
+
+    def collapsed(self, depth: int) -> "Summary":
+        """Blocks nested deeper than `depth` as one row each, as `--depth` shows them."""
+        return Summary(report=collapse(self.report, depth), memory=self.memory)
+
+
+def figures(graph: Graph, batch: int = 1, dtype: str = "float32", convention: str = DEFAULT,
+            optimizer: str = "adam", explain: bool = False) -> Summary:
+    """Every figure of a graph: the analysis and the memory model."""
+    report = analyze(graph, batch, dtype, explain, convention)
+    return Summary(report=report, memory=memory(graph, report, optimizer))
+
+
+def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str = "float32",
+            convention: str = DEFAULT, optimizer: str = "adam", depth: int | None = None,
+            params: dict | None = None) -> Summary:
+    """The figures of MODEL: an nn.Module object, a zoo name, a spec path, `path/model.py:Class`,
+    `torchvision:NAME` or `timm:NAME`. `input_size` is the per-sample shape, (3, 224, 224) or
+    "3x224x224" (needed for a module, else the spec's or the library's); `params` sets a spec's
+    parameters or a model's constructor arguments. A spec or zoo name never imports torch."""
+    from .model import load_graph
+
+    shape = _shape(input_size)
+    result = figures(load_graph(model, params, shape), batch, dtype, convention, optimizer)
+    return result.collapsed(depth) if depth is not None else result
+
+
+def _shape(input_size: Any) -> tuple[int, ...] | None:
+    if input_size is None:
+        return None
+    if isinstance(input_size, str):
+        return parse_shape(input_size)
+    return tuple(int(size) for size in input_size)

@@ -1,0 +1,93 @@
+"""`cnncalc.summary(...)`: the library's front door, equal to the CLI and to torch."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import cnncalc
+from cnncalc.errors import SpecError
+from conftest import run_cli
+
+
+def test_a_zoo_name_gives_what_the_cli_gives_without_torch():
+    assert cnncalc.summary("resnet18").to_dict() == json.loads(run_cli("table", "resnet18", "-f", "json").stdout)
+    code = "import cnncalc, sys; s = cnncalc.summary('vgg16'); print(s.totals.params, 'torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["138357544", "False"]  # torchvision's published vgg16 count
+
+
+def test_options_are_the_cli_options(tmp_path):
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text("input: [3, 32, 32]\nparams: {width: 8}\nlayers:\n  - conv2d: {out_channels: $width, "
+                    "kernel_size: 3}\n  - relu\n")
+    result = cnncalc.summary(str(spec), "3x16x16", batch=4, params={"width": 16}, convention="torch")
+    cli = json.loads(run_cli("table", str(spec), "--input", "3x16x16", "--batch", "4", "--set", "width=16",
+                             "--convention", "torch", "-f", "json").stdout)
+    assert result.to_dict() == cli
+    # 16 filters of 3×3×3 plus biases; 4 × 16 × 14 × 14 outputs × 27 MACs each
+    assert (result.totals.params, result.totals.macs) == (448, 4 * 16 * 14 * 14 * 27)
+    assert [row.name for row in cnncalc.summary("resnet18", depth=1).layers][:3] == ["input", "conv1", "bn1"]
+
+
+def test_printed_it_is_the_table_and_in_jupyter_a_markdown_table():
+    result = cnncalc.summary("lenet5")
+    assert str(result).startswith("Layer") and "lenet5 totals" in str(result)
+    assert "| 0.conv2d | conv2d |" in result._repr_markdown_()
+
+
+def test_a_module_object_equals_torch():
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(8 * 16 * 16, 10)).eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        out = model(torch.randn(1, 3, 32, 32))
+    result = cnncalc.summary(model, (3, 32, 32))
+    assert result.totals.params == sum(p.numel() for p in model.parameters())
+    assert result.totals.buffers == sum(b.numel() for b in model.buffers())
+    assert 2 * result.totals.macs == counter.get_total_flops()
+    assert result.layers[-1].output_shape == tuple(out.shape[1:])
+    with pytest.raises(SpecError, match="needs --input"):
+        cnncalc.summary(model)
+
+
+def test_library_names_build_with_no_weights_at_the_library_input(tmp_path):
+    pytest.importorskip("torch")
+    # a stand-in for torchvision: what cnncalc asks of it, and what it passes
+    fake = tmp_path / "torchvision"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("from . import models\n")
+    (fake / "models.py").write_text(
+        "import functools\nfrom torch import nn\nCALLS = []\n"
+        "def tiny(weights='IMAGENET', classes=10):\n"
+        "    CALLS.append(weights)\n"
+        "    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 62 * 62, classes))\n"
+        "class Weights:\n    DEFAULT = type('W', (), {'transforms': functools.partial(object, crop_size=64)})\n"
+        "def get_model_builder(name):\n    if name != 'tiny': raise ValueError(name)\n    return tiny\n"
+        "def get_model_weights(name):\n    return Weights\n"
+        "def list_models():\n    return ['tiny']\n")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import cnncalc, torchvision.models as m; "
+            "s = cnncalc.summary('torchvision:tiny', params={'classes': 7}); "
+            "print(s.report.input_shape, s.layers[-1].output_shape, m.CALLS)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "(3, 64, 64) (7,) [None]", result.stderr
+    unknown = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import cnncalc; "
+                              "cnncalc.summary('torchvision:tinny')", str(tmp_path)], capture_output=True, text=True)
+    assert "torchvision has no model 'tinny' (did you mean 'tiny'?)" in unknown.stderr
+
+
+def test_a_library_that_is_not_installed_says_so(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "timm.py").write_text("raise ImportError('No module named timm')\n")
+    import os
+
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "table", "timm:resnet18"], capture_output=True,
+                            text=True, env=env, timeout=60)
+    assert result.returncode == 2 and result.stderr == "cnncalc: error: timm is not installed: pip install timm\n"
