@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sys
 from dataclasses import dataclass
@@ -69,24 +70,34 @@ def require_format(fmt: str, *choices: str) -> None:
         raise SpecError(f"--format must be {', '.join(choices[:-1])} or {choices[-1]}, got '{fmt}'")
 
 
-def fail(error: Exception, code: int = 2) -> None:
-    """One line per error (a spec may have several) on stderr, and the exit code."""
+def fail(error: Exception, code: int = 2, verbose: bool = False) -> None:
+    """One line per error (a spec may have several) on stderr, and the exit code; with `verbose`,
+    each line is followed by everything it sums up."""
     for each in every_error(error):
         typer.echo(f"cnncalc: error: {each}", err=True)
+        for item in getattr(each, "detail", ()) if verbose else ():
+            typer.echo(f"  {item}", err=True)
     raise typer.Exit(code)
 
 
+VERBOSE = inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=typer.Option(
+    False, "--verbose", "-v", help="On an error, list all it sums up (each operation an import cannot map)."))
+
+
 def command(name: str | None = None):
-    """A typer command whose bad input (a SpecError) becomes one line on stderr and exit code 2."""
+    """A typer command whose bad input (a SpecError) becomes one line on stderr and exit code 2; every
+    command takes --verbose for the details of such a line."""
     def decorate(function: Callable) -> Callable:
         @functools.wraps(function)
-        def guarded(*args, **kwargs):
+        def guarded(*args, verbose: bool = False, **kwargs):
             try:
                 return function(*args, **kwargs)
             except SpecError as error:
-                fail(error)
+                fail(error, verbose=verbose)
             except RecursionError:  # a last guard: a spec nested past what the checks above bound
                 fail(SpecError("the input nests too deeply to read"))
+        signature = inspect.signature(function)
+        guarded.__signature__ = signature.replace(parameters=[*signature.parameters.values(), VERBOSE])
         return app.command(name)(guarded)
     return decorate
 

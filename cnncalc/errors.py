@@ -8,9 +8,10 @@ class SpecError(Exception):
     """Invalid spec or arguments; the CLI prints it as one line and exits 2."""
 
     def __init__(self, message: str, file: str | None = None, line: int | None = None,
-                 layer: str | None = None):
+                 layer: str | None = None, detail: tuple[str, ...] = ()):
         super().__init__(message)
         self.message, self.file, self.line, self.layer = message, file, line, layer
+        self.detail = detail  # every item the one line sums up, which --verbose prints
 
     def __str__(self) -> str:
         where = ":".join(str(p) for p in (self.file, self.line) if p is not None)

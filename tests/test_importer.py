@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import runpy
 
 import pytest
@@ -95,6 +96,29 @@ class Roller(nn.Module):
         return torch.roll(self.conv(x), 1, 2)
 
 
+class Wide(nn.Module):
+    """Twenty-five operations cnncalc has no kind for, and one of them three times."""
+
+    def forward(self, x):
+        for name in ["sin", "cos", "tan", "exp", "log1p", "expm1", "sinh", "cosh", "asinh", "atan", "erf", "erfc",
+                     "lgamma", "digamma", "sign", "floor", "ceil", "round", "trunc", "frac", "neg", "reciprocal",
+                     "rsqrt", "square", "abs", "sin", "sin"]:
+            x = getattr(torch, name)(x)
+        return x
+
+
+class Flow(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        if y.sum() > 0:  # control flow on a value: fx cannot trace it
+            return y
+        return -y
+
+
 class Mismatch(nn.Module):
     """Linear(100, 10) after 6 × 28 × 28 = 4,704 features: torch refuses to run it."""
 
@@ -168,7 +192,25 @@ def test_lenet_of_the_tutorial_reads_as_written(model_file):
 def test_unmappable_operations_are_named(model_file):
     result = run_cli("table", f"{model_file}:Roller", "--input", "3x8x8")
     assert result.returncode == 2
-    assert "cannot map 1 operation(s) of Roller: roll (call_function roll)" in result.stderr
+    assert result.stderr == f"cnncalc: error: {model_file}: cnncalc cannot map 1 operation(s) of Roller: roll\n"
+
+
+def test_refusals_are_grouped_in_one_short_line_and_listed_with_verbose(model_file):
+    result = run_cli("table", f"{model_file}:Wide", "--input", "3x8x8")
+    (line,) = result.stderr.splitlines()
+    assert result.returncode == 2 and len(line) <= 300 + len("cnncalc: error: ")
+    assert f"{model_file}: cnncalc cannot map 27 operation(s) of Wide: sin ×3, cos, tan" in line
+    more = int(re.search(r"… and (\d+) more \(--verbose lists them\)$", line).group(1))
+    assert line.count(", ") + more == 25  # every group is shown or counted
+    verbose = run_cli("table", f"{model_file}:Wide", "--input", "3x8x8", "--verbose").stderr.splitlines()
+    assert verbose[0] == line and len(verbose) == 1 + 27 and "  sin_2: call_function sin" in verbose
+
+
+def test_a_trace_error_names_the_line_of_the_control_flow(model_file):
+    result = run_cli("table", f"{model_file}:Flow", "--input", "3x8x8")
+    line_number = next(i for i, text in enumerate(MODEL.splitlines(), 1) if "if y.sum() > 0" in text)
+    assert result.returncode == 2
+    assert f"torch.fx cannot trace Flow at model.py:{line_number} (if y.sum() > 0:" in result.stderr
 
 
 def test_import_needs_an_input_shape(model_file):

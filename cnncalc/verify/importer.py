@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 import operator
 import runpy
+import traceback
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
@@ -108,7 +110,9 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
     try:
         traced = fx.symbolic_trace(module)
     except Exception as error:  # user code that torch.fx cannot trace
-        raise SpecError(f"torch.fx cannot trace {name}: {type(error).__name__}: {error}", source) from None
+        where = _user_line(error)
+        raise SpecError(f"torch.fx cannot trace {name}{where}: {type(error).__name__}: "
+                        f"{str(error).splitlines()[0][:200]}", source) from None
     modules = dict(traced.named_modules())
     layers, unmapped, previous = [], [], None
     names: dict[str, str] = {}
@@ -121,7 +125,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
             continue  # x.size(0), x.shape[0]: read by the layer that uses them, not a layer
         entry = _entry(node, modules)
         if entry is None:
-            unmapped.append(f"{node.name} ({node.op} {_target(node)})")
+            unmapped.append(node)
             continue
         inputs = [names.get(a.name, _source(a)) for a in _tensor_args(node)]
         if inputs != [previous]:
@@ -133,7 +137,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
         layers.append(entry)
         previous = names[node.name]
     if unmapped:
-        raise SpecError(f"cnncalc cannot map {len(unmapped)} operation(s) of {name}: {', '.join(unmapped)}", source)
+        raise _refusal(unmapped, modules, name, source)
     return {"name": name, "input": list(input_shape), "layers": layers,
             "description": f"Imported from {source} with torch.fx."}
 
@@ -141,6 +145,47 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
 def _target(node) -> str:
     target = node.target
     return getattr(target, "__name__", str(target))
+
+
+def _what(node, modules: dict) -> str:
+    """What an operation is, as the refusal groups it: a module class, a function, a tensor method."""
+    if node.op == "call_module":
+        return f"{type(modules[node.target]).__name__} module"
+    if node.op == "get_attr":
+        return "parameter or buffer used as a tensor"
+    return f"{'x.' if node.op == 'call_method' else ''}{_target(node)}"
+
+
+def _refusal(unmapped: list, modules: dict, name: str, source: str) -> SpecError:
+    """One line of at most 300 characters: what cannot be mapped, grouped, most frequent first;
+    each operation in the error's detail (--verbose)."""
+    groups = Counter(_what(node, modules) for node in unmapped).most_common()
+    head = f"cnncalc cannot map {len(unmapped)} operation(s) of {name}: "
+    shown, rest = [], len(groups)
+    for what, count in groups:
+        item = f"{what} ×{count}" if count > 1 else what
+        tail = f", … and {rest - 1} more (--verbose lists them)" if rest > 1 else ""
+        if len(head) + len(", ".join([*shown, item])) + len(tail) + len(source) + 2 > MAX_LINE:
+            break
+        shown.append(item)
+        rest -= 1
+    more = f", … and {rest} more (--verbose lists them)" if rest else ""
+    detail = tuple(f"{node.name}: {node.op} {_target(node)}" for node in unmapped)
+    return SpecError(head + ", ".join(shown) + more, source, detail=detail)
+
+
+MAX_LINE = 300  # characters of a refusal, the file named included
+
+
+def _user_line(error: Exception) -> str:
+    """Where in the user's code tracing stopped (the control flow fx cannot follow), or nothing."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if not frame.filename.startswith(TORCH_DIR) and frame.filename != __file__]
+    return f" at {Path(frames[-1].filename).name}:{frames[-1].lineno} ({(frames[-1].line or '').strip()[:80]})" \
+        if frames else ""
+
+
+TORCH_DIR = str(Path(torch.__file__).parent)
 
 
 def _source(arg) -> str:
