@@ -43,6 +43,15 @@ class Node:
 
 
 @dataclass(frozen=True)
+class NotRun:
+    """A module the model holds but its forward() never calls (an auxiliary head in eval mode): its
+    parameters and buffers take memory and count in the totals; it computes nothing."""
+    name: str
+    params: int
+    buffers: int
+
+
+@dataclass(frozen=True)
 class Graph:
     name: str
     input_shape: Shape
@@ -51,6 +60,7 @@ class Graph:
     description: str = ""
     budget: dict = field(default_factory=dict, hash=False)  # max_params, max_macs, ... → limit
     budget_line: int | None = None
+    not_run: tuple[NotRun, ...] = ()
 
     def with_input(self, shape: Shape) -> "Graph":
         return replace(self, input_shape=tuple(shape))

@@ -39,6 +39,10 @@ CASES = [
     ("missing_input", "layers:\n  - relu\n", 1, None, "missing 'input'"),
     ("unknown_top_key", "input: [3, 8, 8]\nlayer:\n  - relu\n", 1, None, "unknown top-level key 'layer' (did you mean 'layers'?)"),
     ("two_kinds", "input: [3, 8, 8]\nlayers:\n  - {relu: null, sigmoid: null}\n", 3, None, "several layer kinds"),
+    ("not_run_counts", "input: [3, 8, 8]\nlayers:\n  - relu\nnot_run:\n  aux: {params: -1}\n", 5, "aux",
+     "not_run takes {params: N, buffers: N}"),
+    ("not_run_name", "input: [3, 8, 8]\nlayers:\n  - relu:\n    name: aux\nnot_run:\n  aux: {params: 1}\n", 6,
+     "aux", "duplicate name 'aux'"),
     ("arity", "input: [3, 8, 8]\nlayers:\n  - add\n", 3, "0.add", "add takes two or more inputs, got 1"),
     ("block_param", "input: [3, 8, 8]\nblocks:\n  b:\n    params: {c: ~}\n    layers:\n      - conv2d: {out_channels: $c, kernel_size: 1}\n"
                     "layers:\n  - b: {d: 3}\n", 8, "0", "block 'b' has no parameter 'd'"),

@@ -119,6 +119,23 @@ class Flow(nn.Module):
         return -y
 
 
+class Heads(nn.Module):
+    """googlenet's pattern: an auxiliary head only training calls, and a module nothing calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.aux = nn.Sequential(nn.Conv2d(8, 4, 1), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 36, 10))
+        self.fc = nn.Linear(8 * 36, 10)
+        self.spare = nn.BatchNorm2d(3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        if self.training:
+            return self.fc(y.flatten(1)), self.aux(y)
+        return self.fc(y.flatten(1))
+
+
 class Mismatch(nn.Module):
     """Linear(100, 10) after 6 × 28 × 28 = 4,704 features: torch refuses to run it."""
 
@@ -238,3 +255,22 @@ def test_declared_sizes_are_kept_and_exported(model_file, tmp_path):
     assert run_cli("table", str(spec), "--input", "3x64x48").returncode == 0
     broken = run_cli("table", str(spec), "--input", "4x32x32")
     assert broken.returncode == 2 and "in_channels is 3, but the input has 4" in broken.stderr
+
+
+def test_every_parameter_counts_modules_not_run_included(model_file, tmp_path):
+    module = runpy.run_path(str(model_file))["Heads"]()
+    data = json.loads(run_cli("table", f"{model_file}:Heads", "--input", "3x8x8", "-f", "json").stdout)
+    assert data["totals"]["params"] == sum(p.numel() for p in module.parameters())  # 4,614
+    assert data["totals"]["buffers"] == sum(b.numel() for b in module.buffers())  # 16
+    aux = sum(p.numel() for p in module.aux.parameters())
+    assert data["not_run"] == [{"name": "aux", "params": aux, "buffers": 9}, {"name": "spare", "params": 6,
+                                                                              "buffers": 7}]
+    table = run_cli("table", f"{model_file}:Heads", "--input", "3x8x8").stdout
+    assert re.search(r"^aux +module +\(not run\) +1,494 ", table, re.M)
+    assert "not run               2 modules, 1,500 parameters" in table
+    spec = tmp_path / "heads.yaml"
+    assert run_cli("export", f"{model_file}:Heads", "--input", "3x8x8", "-o", str(spec)).returncode == 0
+    assert json.loads(run_cli("table", str(spec), "-f", "json").stdout)["totals"] == data["totals"]
+    verified = run_cli("verify", str(spec), "-f", "json")
+    checks = {check["figure"]: check for check in json.loads(verified.stdout)["checks"] if check["layer"] == "total"}
+    assert verified.returncode == 0 and checks["params"]["measured"] == checks["params"]["cnncalc"] == 4_614

@@ -55,7 +55,7 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
         raise SpecError(f"unknown optimizer '{optimizer}' (choose from {', '.join(OPTIMIZER_STATES)})")
     size = _element_size(report)
     totals = report.totals
-    trainable = totals.trainable_params * size
+    trainable = sum(row.trainable_params for row in report.layers) * size  # modules not run get no gradient
     buffers = totals.buffers * size
     peak = peak_activation_bytes(graph, report)
     saved = saved_bytes(graph, report, size)

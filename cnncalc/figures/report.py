@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ..errors import ErrorLog, LayerError, SpecError
-from ..graph import INPUT, Graph, Node, Scope, Shape
+from ..graph import INPUT, Graph, Node, NotRun, Scope, Shape
 from ..layers import REGISTRY
 from ..layers.registry import format_shape
 from ..record import record
@@ -60,6 +60,7 @@ class Report:
     layers: tuple[LayerFigures, ...]  # the input first, then the graph's nodes in order
     totals: Totals
     source: str = ""
+    not_run: tuple[NotRun, ...] = ()  # held by the model, never called: in the totals, not in `layers`
 
 
 @record
@@ -120,7 +121,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
             "line": node.line, "scopes": node.scopes, "explain": shared.explain}))
     log.raise_errors()
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
-                  totals=_totals(rows, size, counting.name), source=graph.source)
+                  totals=_totals(rows, graph.not_run, size, counting.name), source=graph.source,
+                  not_run=graph.not_run)
 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, counting: Convention,
@@ -154,12 +156,16 @@ def _memory_line(shape: Shape, allocates: bool) -> tuple[str, ...]:
     return (f"memory: {product} = {math.prod(shape):,}{note}",)
 
 
-def _totals(rows: list[LayerFigures], dtype_bytes: int, convention_name: str) -> Totals:
-    params = sum(r.params for r in rows)
+def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: int, convention_name: str) -> Totals:
+    """Sums over the layers; the parameters and buffers of modules not run count too, as
+    `sum(p.numel() for p in model.parameters())` counts them."""
+    held = sum(n.params for n in not_run)
+    params = sum(r.params for r in rows) + held
     activations = sum(r.activations for r in rows if r.allocates)
     macs = sum(r.macs for r in rows)
-    return Totals(params=params, trainable_params=sum(r.trainable_params for r in rows),
-                  buffers=sum(r.buffers for r in rows), param_bytes=params * dtype_bytes, activations=activations,
+    return Totals(params=params, trainable_params=sum(r.trainable_params for r in rows) + held,
+                  buffers=sum(r.buffers for r in rows) + sum(n.buffers for n in not_run),
+                  param_bytes=params * dtype_bytes, activations=activations,
                   activation_bytes=activations * dtype_bytes, macs=macs, flops=2 * macs, ops=sum(r.ops for r in rows),
                   convention=convention_name)
 

@@ -36,7 +36,8 @@ def to_dict(report: Report, memory: Memory) -> dict:
     totals = {key: getattr(report.totals, key) for key in TOTAL_KEYS}
     totals["memory"] = {key: getattr(memory, key) for key in MEMORY_KEYS}
     return {"model": report.model, "input": list(report.input_shape), "batch": report.batch,
-            "dtype": report.dtype, "layers": layers, "totals": totals}
+            "dtype": report.dtype, "layers": layers, "totals": totals,
+            **({"not_run": [asdict(held) for held in report.not_run]} if report.not_run else {})}
 
 
 def render(report: Report, fmt: str, memory: Memory, width: int | None = None, fields: dict | None = None) -> str:
@@ -78,6 +79,7 @@ def render_markdown(report: Report) -> str:
         stored = f"{row.activations:,}" if row.allocates else "(shared)"  # so the column sums to the total
         lines.append(f"| {row.name} | {row.kind} | {format_shape(row.output_shape)} | {row.params:,} | "
                      f"{row.macs:,} | {stored} |")
+    lines += [f"| {held.name} | module | (not run) | {held.params:,} | 0 | – |" for held in report.not_run]
     t = report.totals
     lines.append(f"| **total** | | | **{t.params:,}** | **{t.macs:,}** | **{t.activations:,}** |")
     return "\n".join(lines) + "\n"
@@ -128,6 +130,8 @@ def render_table(report: Report, width: int | None = None, memory: Memory | None
         rf_cell = [_rf_cell(fields[row.name])] if fields else []
         rows.append([_layer_cell(row), row.kind, shape, _count(row.params),
                      _count(row.macs if convention == DEFAULT else row.ops), stored, *rf_cell])
+    rows += [[held.name, "module", "(not run)", _count(held.params), "–", "–", *(["–"] if fields else [])]
+             for held in report.not_run]
     lines = layout(columns, rows, width, TABLE_STEPS)
     lines += _panel(_totals_text(report, memory).splitlines(), f"{report.model} totals")
     lines += wrap([f"⚠ {r.name}: flooring leaves {_dropped(r)} input rows/columns unused" for r in report.layers
@@ -216,6 +220,9 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
         ("MACs", f"{t.macs:,} ({human(t.macs)})"),
         ("FLOPs", f"{t.flops:,} ({human(t.flops)})"),
     ]
+    if report.not_run:
+        held = sum(n.params for n in report.not_run)
+        lines.append(("not run", f"{len(report.not_run)} module{'s' * (len(report.not_run) > 1)}, {held:,} parameters"))
     if t.convention != DEFAULT:
         lines.append((f"{t.convention} ops", f"{t.ops:,} ({human(t.ops)})"))
     if memory:

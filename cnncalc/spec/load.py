@@ -5,13 +5,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LayerError, SpecError, did_you_mean
-from ..graph import Graph, topological
+from ..graph import INPUT, Graph, NotRun, topological
 from .budget import read_budget
 from .expand import expand
 from .expr import substitute
 from .yamlfile import existing, load_yaml_file
 
-TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "variants", "budget")
+TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "variants", "budget", "not_run")
 
 
 def load_spec(path: str | Path, params: dict | None = None, variant: str | None = None) -> Graph:
@@ -49,7 +49,8 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
         raise SpecError(f"name {name!r} has control characters", source, line)
     budget, budget_line = read_budget(data.get("budget"), env, source, line)
     return Graph(name, input_shape, topological(nodes, source), source,
-                 str(data.get("description") or "").strip(), budget, budget_line)
+                 str(data.get("description") or "").strip(), budget, budget_line,
+                 _not_run(data.get("not_run"), {node.name for node in nodes}, source))
 
 
 def _parameters(data: dict, source: str, overrides: dict, variant: str | None) -> dict:
@@ -75,6 +76,21 @@ def _mapping(value: Any, key: str, what: str, source: str) -> dict:
         got = "a list" if isinstance(value, list) else repr(value)[:40]
         raise SpecError(f"'{key}' must map {what}, got {got}", source, getattr(value, "line", None))
     return value
+
+
+def _not_run(value: Any, layers: set[str], source: str) -> tuple[NotRun, ...]:
+    """`not_run: {aux1: {params: 2117000, buffers: 0}}`: modules held but never called."""
+    entries = _mapping(value, "not_run", "module names to {params, buffers}", source)
+    held = []
+    for name, counts in entries.items():
+        line = getattr(counts, "line", None) or getattr(entries, "line", None)
+        if not isinstance(counts, dict) or set(counts) - {"params", "buffers"} or not all(
+                type(counts.get(key, 0)) is int and counts.get(key, 0) >= 0 for key in ("params", "buffers")):
+            raise SpecError("not_run takes {params: N, buffers: N}: whole numbers ≥ 0", source, line, name)
+        if name in layers or name == INPUT:
+            raise SpecError(f"duplicate name '{name}'", source, line, name)
+        held.append(NotRun(name=name, params=counts.get("params", 0), buffers=counts.get("buffers", 0)))
+    return tuple(held)
 
 
 def _input_shape(value: Any, env: dict, source: str, line: int | None) -> tuple[int, ...]:

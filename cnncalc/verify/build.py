@@ -8,6 +8,7 @@ from torch import nn
 
 from ..graph import INPUT, Graph, Node
 from ..layers import REGISTRY
+from .modules import NotRunModule
 
 
 class Functional(nn.Module):
@@ -44,6 +45,7 @@ class GraphModel(nn.Module):
         self.names = [node.name for node in graph.nodes]
         self.inputs = [node.inputs for node in graph.nodes]
         self.layers = nn.ModuleList(modules)
+        self.not_run = nn.ModuleList(NotRunModule(held.params, held.buffers) for held in graph.not_run)
         last_use = {name: index for index, node in enumerate(graph.nodes) for name in node.inputs}
         # drop each tensor after its last consumer, as a hand-written forward() lets locals go
         self.release = [[name for name in set(node.inputs) if last_use[name] == index]

@@ -138,8 +138,29 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
         previous = names[node.name]
     if unmapped:
         raise _refusal(unmapped, modules, name, source)
-    return {"name": name, "input": list(input_shape), "layers": layers,
+    data = {"name": name, "input": list(input_shape), "layers": layers,
             "description": f"Imported from {source} with torch.fx."}
+    held = _not_run(module, traced)
+    return {**data, "not_run": held} if held else data
+
+
+def _not_run(module: nn.Module, traced: fx.GraphModule) -> dict[str, dict]:
+    """The parameters and buffers forward() never reaches, by the outermost module holding only such
+    (googlenet's aux1): {path: {params, buffers}}, so the totals count every tensor the model holds."""
+    called = [node.target + "." for node in traced.graph.nodes if node.op == "call_module"]
+    read = {node.target for node in traced.graph.nodes if node.op == "get_attr"}
+    tensors = {name: (tensor.numel(), kind) for kind, named in (("params", module.named_parameters()),
+                                                                ("buffers", module.named_buffers()))
+               for name, tensor in named}
+    used = {name for name in tensors if name in read or name.startswith(tuple(called))}
+    reached = {".".join(name.split(".")[:i]) for name in used for i in range(1, name.count(".") + 2)}
+    held: dict[str, dict] = {}
+    for name in sorted(set(tensors) - used):
+        parts = name.split(".")
+        owner = next(".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) not in reached)
+        counts = held.setdefault(owner, {"params": 0, "buffers": 0})
+        counts[tensors[name][1]] += tensors[name][0]
+    return held
 
 
 def _target(node) -> str:

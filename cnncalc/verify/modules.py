@@ -6,6 +6,15 @@ import torch
 from torch import nn
 
 
+class NotRunModule(nn.Module):
+    """What a module the model never calls holds: its parameters and buffers, as flat tensors."""
+
+    def __init__(self, params: int, buffers: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(params))
+        self.register_buffer("state", torch.zeros(buffers))
+
+
 class Add(nn.Module):
     def forward(self, *xs):
         out = xs[0]
