@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from cnncalc.spec.zoo import zoo_dir
 from conftest import ZOO, compare, run_cli
 
 torchvision_vgg16 = {"params": 138_357_544, "macs": 15_470_264_320}  # torchvision's published table
@@ -106,7 +107,6 @@ def test_list_and_show():
 
 
 def test_spec_path_and_set(tmp_path):
-    from cnncalc.spec.zoo import zoo_dir
     data = table_json(str(zoo_dir() / "vgg.yaml"), "--set", "depth=11", "--set", "batch_norm=true")
     assert data["totals"]["params"] == 132_868_840  # torchvision's vgg11_bn
 
@@ -184,3 +184,14 @@ def test_group_options_before_the_command_still_apply(tmp_path):
     spec.write_text("input: [3, 8, 8]\nlayers:\n  - relu:\n    repeat: 20\n")
     assert run_cli("--limit", "layers=10", "table", str(spec)).returncode == 2
     assert run_cli("--limit", "layers=30", "table", str(spec)).returncode == 0
+
+
+def test_a_family_spec_lists_the_values_a_parameter_may_take():
+    result = run_cli("table", str(zoo_dir() / "vgg.yaml"), "--set", "depth=17")
+    assert result.returncode == 2 and "depth must be one of 11, 13, 16, 19, got 17" in result.stderr
+
+
+def test_a_changed_model_is_named_with_its_settings():
+    data = table_json("vgg16", "--set", "num_classes=10")
+    # torchvision's vgg16 (138,357,544) with the last layer 4096×10 + 10 instead of 4096×1000 + 1000
+    assert (data["model"], data["totals"]["params"]) == ("vgg16 (num_classes=10)", 138_357_544 - 4_097_000 + 40_970)

@@ -1,6 +1,7 @@
 """Spec loading: YAML (or a Python spec's data) → validated, expanded Graph."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from .expand import expand
 from .expr import substitute
 from .yamlfile import existing, load_yaml_file
 
-TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "variants", "budget", "not_run")
+TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "choices", "variants", "budget",
+            "not_run")
 
 
 def load_spec(path: str | Path, params: dict | None = None, variant: str | None = None) -> Graph:
@@ -21,8 +23,12 @@ def load_spec(path: str | Path, params: dict | None = None, variant: str | None 
     if path.suffix == ".py":
         from .python import load_python_spec  # runs user code: only for a .py path the user named
         data = load_python_spec(path, params or {}, variant)
-        return build_graph(data, source, {}, None, default_name=variant or path.stem)
-    return build_graph(load_yaml_file(path), source, params or {}, variant, default_name=path.stem)
+        graph = build_graph(data, source, {}, None, default_name=variant or path.stem)
+    else:
+        graph = build_graph(load_yaml_file(path), source, params or {}, variant, default_name=path.stem)
+    # the report names what it is: vgg16 with ten classes is "vgg16 (num_classes=10)"
+    settings = ", ".join(f"{key}={value}" for key, value in (params or {}).items())
+    return replace(graph, name=f"{graph.name} ({settings})") if settings else graph
 
 
 def build_graph(data: Any, source: str, params: dict, variant: str | None = None,
@@ -59,13 +65,37 @@ def _parameters(data: dict, source: str, overrides: dict, variant: str | None) -
     if variant is not None:
         if variant not in variants:
             raise SpecError(f"unknown variant '{variant}'{did_you_mean(variant, variants)}", source)
-        env.update(_mapping(variants[variant], f"variant {variant}", "parameter names to values", source))
+        fixed = _mapping(variants[variant], f"variant {variant}", "parameter names to values", source)
+        refuse_fixed(variant, fixed, overrides, variants, source)
+        env.update(fixed)
     for key in overrides:
         if key not in env:
             raise SpecError(f"--set {key}: the spec has no parameter '{key}'{did_you_mean(key, env)}"
                             f" (parameters: {', '.join(env) or 'none'})", source)
     env.update(overrides)
+    _check_choices(data.get("choices"), env, source)
     return env
+
+
+def refuse_fixed(variant: str, fixed: dict, overrides: dict, variants: dict, source: str) -> None:
+    """A zoo name is one model: --set may not change what its variant fixes (resnet50 --set depth=18
+    would print resnet18's figures under resnet50's name); the error names what to run instead."""
+    for key in overrides:
+        if key in fixed and overrides[key] != fixed[key]:
+            wanted = {**fixed, **overrides}
+            same = [name for name, values in variants.items() if values == wanted]
+            instead = f"cnncalc table {same[0]}" if same else f"the family spec: cnncalc table {source} --set ..."
+            raise SpecError(f"--set {key}: {variant} is {key}={fixed[key]}; for {key}={overrides[key]} run "
+                            f"{instead}", source)
+
+
+def _check_choices(value: Any, env: dict, source: str) -> None:
+    """`choices: {depth: [11, 13, 16, 19]}`: the values a parameter may take."""
+    for key, allowed in _mapping(value, "choices", "parameter names to their allowed values", source).items():
+        if not isinstance(allowed, list):
+            raise SpecError(f"choices: {key} must list its values", source, getattr(value, "line", None))
+        if key in env and env[key] not in allowed:
+            raise SpecError(f"{key} must be one of {', '.join(map(str, allowed))}, got {env[key]!r}", source)
 
 
 def _mapping(value: Any, key: str, what: str, source: str) -> dict:

@@ -50,9 +50,12 @@ def load_python_spec(path: Path, params: dict, variant: str | None = None) -> di
         raise SpecError("a Python spec must define `spec` (a Spec(...) or a function returning one)", str(path))
     settings = dict(params)
     if variant is not None:
+        from .load import refuse_fixed
+
         variants = namespace.get("variants") or {}
         if variant not in variants:
             raise SpecError(f"unknown variant '{variant}'", str(path))
+        refuse_fixed(variant, variants[variant], params, variants, str(path))
         settings = {**variants[variant], **params}
     if callable(spec):
         accepted = inspect.signature(spec).parameters
