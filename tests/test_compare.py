@@ -34,7 +34,10 @@ def test_diff_resnet50_resnet101():
     assert (data["totals"]["a"]["params"], data["totals"]["b"]["params"]) == (25_557_032, 44_549_160)
     stage = next(s for s in data["stages"] if s["stage"] == "layer3")
     assert stage["b"]["params"] > 3 * stage["a"]["params"]
-    assert "layer3.22.conv1" in data["added"] and not data["removed"]
+    assert "layer3.22.conv1" in data["only_in_b"] and not data["only_in_a"]
+    # resnet101's layer3 has 17 more bottlenecks of 10 layers each; everything else pairs by name
+    assert len(data["only_in_b"]) == 170 and len(data["pairs"]) == 175
+    assert all(pair["a"] == pair["b"] for pair in data["pairs"])
     table = run_cli("diff", "resnet18", "resnet18", "--input-b", "3x448x448").stdout
     assert "total" in table and "4.00×" in table  # 4× the pixels, 4× the MACs
 
@@ -65,3 +68,30 @@ def test_sweep_marks_the_sizes_a_declared_size_breaks(tmp_path):
     assert "in_features is 256, but the input has 64" in points[0]["reason"]
     sizes = json.loads(run_cli("sizes", str(spec), "--min", "4", "--max", "64", "-f", "json").stdout)
     assert sizes["sizes"] == [16]
+
+
+def test_one_inserted_layer_is_one_layer_only_in_a(tmp_path):
+    body = ["input: [3, 32, 32]", "layers:", "  - conv2d: {out_channels: 8, kernel_size: 3}", "  - relu",
+            "  - conv2d: {out_channels: 8, kernel_size: 1}\n    name: extra", "  - avgpool2d: {kernel_size: 2}",
+            "  - flatten", "  - linear: {out_features: 10}"]
+    (tmp_path / "a.yaml").write_text("\n".join(body) + "\n")
+    (tmp_path / "b.yaml").write_text("\n".join(body[:4] + body[5:]) + "\n")
+    data = json.loads(run_cli("diff", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), "-f", "json").stdout)
+    assert (data["only_in_a"], data["only_in_b"]) == (["extra"], [])
+    assert [(p["a"], p["b"]) for p in data["pairs"]] == [
+        ("0.conv2d", "0.conv2d"), ("1.relu", "1.relu"), ("3.avgpool2d", "2.avgpool2d"), ("4.flatten", "3.flatten"),
+        ("5.linear", "4.linear")]
+    # the linear layer: 8·15·15 = 1,800 inputs × 10 outputs + 10 biases on both sides
+    assert data["pairs"][-1]["params"] == [18_010, 18_010]
+    table = run_cli("diff", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")).stdout
+    assert "only in A: extra" in table and "extra (only in A)" in table and "only in B" not in table
+
+
+def test_a_changed_layer_pairs_with_its_counterpart(tmp_path):
+    body = "input: [3, 32, 32]\nlayers:\n  - conv2d: {out_channels: WIDTH, kernel_size: 3}\n  - relu\n"
+    (tmp_path / "a.yaml").write_text(body.replace("WIDTH", "8"))
+    (tmp_path / "b.yaml").write_text(body.replace("WIDTH", "16"))
+    data = json.loads(run_cli("diff", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), "-f", "json").stdout)
+    assert not data["only_in_a"] and not data["only_in_b"]
+    assert data["pairs"][0] == {"a": "0.conv2d", "b": "0.conv2d", "params": [224, 448],  # 8 and 16 filters of 3·3·3
+                                "macs": [194_400, 388_800], "activations": [7_200, 14_400]}

@@ -327,11 +327,11 @@ def render_diff(comparison: dict, fmt: str, width: int | None = None) -> str:
     lines = [f"A: {a} ({format_shape(tuple(comparison['inputs'][0]))})",
              f"B: {b} ({format_shape(tuple(comparison['inputs'][1]))})", ""]
     lines += layout(DIFF_COLUMNS, rows, width, DIFF_STEPS) + [""] + layout(DIFF_TOTALS, total_rows, width) + [""]
-    for key in ("removed", "added"):
+    for key, side in (("only_in_a", "A"), ("only_in_b", "B")):
         names = comparison[key]
         if names:
             shown = ", ".join(names[:6]) + (f", … ({len(names)} in all)" if len(names) > 6 else "")
-            lines += wrap([f"{key} in {'B' if key == 'added' else 'A'}: {shown}"], width)
+            lines += wrap([f"only in {side}: {shown}"], width)
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@ side-by-side comparison of two models (`diff`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from ..errors import SpecError
 from ..figures.memory import peak_inference_bytes
@@ -99,17 +100,65 @@ def _figures(rows) -> dict:
             "activations": sum(r.activations for r in rows if r.allocates)}
 
 
+def align(a: list[tuple], b: list[tuple], level: int = 0) -> list[tuple[int | None, int | None]]:
+    """A sequence alignment of two sides' rows, each given as its keys from strictest (structure and
+    name) to loosest (kind): rows equal under the strictest key pair first, then, in the stretches
+    between, under the next, and so on; what is left is one side's only. Returns index pairs in
+    order, so one inserted layer is one unpaired row, not every later row moved."""
+    if level == KEYS:
+        return [(i, None) for i in range(len(a))] + [(None, j) for j in range(len(b))]
+    matcher = SequenceMatcher(None, [keys[level] for keys in a], [keys[level] for keys in b], autojunk=False)
+    pairs = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            pairs += zip(range(i1, i2), range(j1, j2))
+        else:
+            pairs += [(None if i is None else i1 + i, None if j is None else j1 + j)
+                      for i, j in align(a[i1:i2], b[j1:j2], level + 1)]
+    return pairs
+
+
+KEYS = 3  # structure and name, structure, kind
+
+
+def _layer_keys(row, args: dict) -> tuple:
+    structure = (row.kind, args.get(row.name), row.output_shape)
+    return (structure + (row.name,), structure, row.kind)
+
+
+def _stage_keys(row) -> tuple:
+    structure = (row.kind, row.output_shape, row.params)
+    return (structure + (row.name,), structure, row.kind)
+
+
+def _label(a, b) -> str:
+    if a is None or b is None:
+        return f"{(a or b).name} (only in {'A' if b is None else 'B'})"
+    return a.name if a.name == b.name else f"{a.name} / {b.name}"
+
+
+def _paired(rows_a: list, rows_b: list, keys_a: list, keys_b: list) -> list[tuple]:
+    return [(None if i is None else rows_a[i], None if j is None else rows_b[j]) for i, j in align(keys_a, keys_b)]
+
+
 def compare(a: Graph, b: Graph) -> dict:
-    """Per stage (top-level rows), totals with peak memory, and the layers only one side has."""
+    """Per stage (top-level rows) and per layer, paired by structure; totals with peak memory."""
     reports = [analyze(a), analyze(b)]
-    stages = [{row.name: row for row in collapse(report, 1).layers} for report in reports]
-    names = list(dict.fromkeys([*stages[0], *stages[1]]))
-    rows = [Comparison(name, _figures([stages[0][name]]) if name in stages[0] else {},
-                       _figures([stages[1][name]]) if name in stages[1] else {}) for name in names]
+    stage_rows = [list(collapse(report, 1).layers) for report in reports]
+    stages = _paired(*stage_rows, *([_stage_keys(row) for row in rows] for rows in stage_rows))
+    layer_rows = [list(report.layers[1:]) for report in reports]
+    args = [{node.name: node.args for node in graph.nodes} for graph in (a, b)]
+    layers = _paired(*layer_rows, *([_layer_keys(row, side) for row in rows] for rows, side in zip(layer_rows, args)))
     totals = [_figures(report.layers) | {"peak_bytes": peak_inference_bytes(graph, report)}
               for graph, report in zip((a, b), reports)]
-    layers = [{row.name for row in report.layers} for report in reports]
-    return {"a": a.name, "b": b.name, "inputs": [list(a.input_shape), list(b.input_shape)], "stages": rows,
+    return {"a": a.name, "b": b.name, "inputs": [list(a.input_shape), list(b.input_shape)],
+            "stages": [Comparison(_label(x, y), _figures([x]) if x else {}, _figures([y]) if y else {})
+                       for x, y in stages],
             "totals": Comparison("total", *totals),
-            "removed": [n for n in (row.name for row in reports[0].layers) if n not in layers[1]],
-            "added": [n for n in (row.name for row in reports[1].layers) if n not in layers[0]]}
+            "pairs": [{"a": x.name, "b": y.name, **{key: [getattr(x, key), getattr(y, key)] for key in PAIRED}}
+                      for x, y in layers if x and y],
+            "only_in_a": [x.name for x, y in layers if y is None],
+            "only_in_b": [y.name for x, y in layers if x is None]}
+
+
+PAIRED = ("params", "macs", "activations")  # each pair's figures, A's then B's
