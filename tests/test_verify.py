@@ -104,3 +104,17 @@ def test_reference_without_torchvision_exits_2():
         pass
     result = run_cli("verify", "lenet5", "--reference", "torchvision")
     assert result.returncode == 2 and "needs torchvision installed" in result.stderr
+
+
+def test_a_decoder_join_is_measured_within_ten_percent(tmp_path):
+    # upsampled and transposed-conv branches added: alive together in the forward pass, which the
+    # training figure once missed (predicted 344,320 B at batch 1, under its own inference peak)
+    spec = tmp_path / "upadd.yaml"
+    spec.write_text("name: upadd\ninput: [16, 32, 32]\nlayers:\n  - upsample: {scale_factor: 2, mode: bilinear}\n"
+                    "    name: up\n  - convtranspose2d: {out_channels: 16, kernel_size: 2, stride: 2}\n    name: ct\n"
+                    "    from: input\n  - add:\n    from: [up, ct]\n")
+    result = json.loads(run_cli("verify", str(spec), "-f", "json").stdout)
+    assert result["summary"]["failed"] == 0
+    assert all(0.9 <= m["ratio"] <= 1.1 for m in result["memory"]), result["memory"]
+    totals = json.loads(run_cli("table", str(spec), "-f", "json").stdout)["totals"]["memory"]
+    assert totals["training_bytes"] > totals["peak_inference_bytes"]

@@ -59,10 +59,11 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
     buffers = totals.buffers * size
     peak = peak_activation_bytes(graph, report)
     saved = saved_bytes(graph, report, size)
-    backward = backward_peak_bytes(graph, report, size)
+    backward = max(backward_peak_bytes(graph, report, size), forward_training_peak_bytes(graph, report, size))
     optimizer_bytes = trainable * OPTIMIZER_STATES[optimizer]
     largest = max((max(r.weights, r.biases) for r in report.layers if r.trainable_params), default=0) * size
-    # the saved activations are gone by the optimizer step, which has temporaries of its own
+    # the forward and backward passes' activations are gone by the optimizer step, which has
+    # temporaries of its own
     working = max(backward, STEP_TEMPORARIES[optimizer] * largest)
     layers = tuple(LayerMemory(param_bytes=row.params * size, gradient_bytes=row.trainable_params * size,
                                optimizer_bytes=row.trainable_params * size * OPTIMIZER_STATES[optimizer])
@@ -84,66 +85,93 @@ def peak_inference_bytes(graph: Graph, report: Report) -> int:
             + peak_activation_bytes(graph, report))
 
 
-def _storages(graph: Graph, rows: dict) -> dict[str, str]:
-    """Tensor → the storage it lives in: its own, or its input's when it aliases it."""
+def _storages(graph: Graph, rows: dict, training: bool = False) -> dict[str, str]:
+    """Tensor → the storage it lives in: its own, or its input's when it aliases it (in training
+    mode by the kind's training fact: dropout then makes a new tensor)."""
     storage = {INPUT: INPUT}
     for node in graph.nodes:
-        storage[node.name] = storage[node.inputs[0]] if not rows[node.name].allocates else node.name
+        aliases = _facts(node).aliases_in_training(node.args) if training else not rows[node.name].allocates
+        storage[node.name] = storage[node.inputs[0]] if aliases else node.name
     return storage
 
 
+def _requiring_grad(graph: Graph, rows: dict) -> dict[str, bool]:
+    """Tensor → whether autograd tracks it: a trainable parameter is upstream. Layers that read only
+    untracked tensors and have no parameters of their own are not recorded at all: they save
+    nothing and get no gradient (the first layers on the input of a frozen stem, a mul of inputs)."""
+    requires = {INPUT: False}
+    for node in graph.nodes:
+        requires[node.name] = rows[node.name].trainable_params > 0 or any(requires[i] for i in node.inputs)
+    return requires
+
+
 def _saved_storages(graph: Graph, rows: dict, element_size: int):
-    """Storage → index of the first layer saving it, and per layer its extra saved bytes."""
-    storage = _storages(graph, rows)
+    """Storage → index of the first layer saving it, and per layer its extra saved bytes (a mask,
+    indices), in a training pass."""
+    storage = _storages(graph, rows, training=True)
+    recorded = _requiring_grad(graph, rows)
     first_saver: dict[str, int] = {}
     extra = []
     for index, node in enumerate(graph.nodes):
         facts = _facts(node)
-        saved = {"input": node.inputs[:1], "inputs": node.inputs, "output": (node.name,), "nothing": ()}
-        for name in saved[facts.saved]:
-            first_saver.setdefault(storage[name], index)
+        if recorded[node.name]:
+            # a product keeps each factor for the others' gradients: only where another factor has one
+            factors = [name for k, name in enumerate(node.inputs) if len(node.inputs) == 1 or any(
+                recorded[other] for j, other in enumerate(node.inputs) if j != k)]
+            saved = {"input": node.inputs[:1], "inputs": factors, "output": (node.name,), "nothing": ()}
+            for name in saved[facts.saved]:
+                first_saver.setdefault(storage[name], index)
         extra.append(rows[node.name].activations * facts.extra_saved(node.args, element_size))
-    return first_saver, extra
+    return first_saver, [bytes_ if recorded[node.name] else 0 for node, bytes_ in zip(graph.nodes, extra)], \
+        [0 if recorded[node.name] else bytes_ for node, bytes_ in zip(graph.nodes, extra)]
 
 
 def saved_bytes(graph: Graph, report: Report, element_size: int = 4) -> int:
     """Bytes autograd holds at the end of a training forward pass."""
     rows = {row.name: row for row in report.layers}
-    first_saver, extra = _saved_storages(graph, rows, element_size)
+    first_saver, extra, _ = _saved_storages(graph, rows, element_size)
     return sum(rows[name].activation_bytes for name in first_saver) + sum(extra)
 
 
 def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> int:
     """Most activation and activation-gradient bytes alive during backward, run in reverse order.
 
-    At the start: everything saved, plus the output the caller still holds. Each layer then allocates
-    its input gradients, drops its output's gradient, and releases what only it still needed."""
+    At the start: everything saved, the input and output the caller still holds, and the output's
+    gradient. Each layer then allocates its input gradients, drops its output's gradient, and
+    releases what only it still needed."""
     rows = {row.name: row for row in report.layers}
-    first_saver, extra = _saved_storages(graph, rows, element_size)
-    output = _storages(graph, rows)[graph.nodes[-1].name]
-    live = sum(rows[name].activation_bytes for name in set(first_saver) | {output}) + sum(extra)
+    first_saver, extra, _ = _saved_storages(graph, rows, element_size)
+    output = _storages(graph, rows, training=True)[graph.nodes[-1].name]
+    live = sum(rows[name].activation_bytes for name in set(first_saver) | {output, INPUT}) + sum(extra)
     released: dict[int, list[str]] = {}  # layer index → the saved storages it is first to save
     for name, first in first_saver.items():
-        if name != output:
+        if name not in (output, INPUT):  # the caller holds those
             released.setdefault(first, []).append(name)
-    grad_of: dict[str, int] = {}      # tensor → id of the gradient buffer it uses
-    buffers: dict[int, list[int]] = {}  # id → [bytes, tensors using it]
+    # the loss's gradient is as large as the output (torch makes even sum()'s expanded one dense)
+    last = graph.nodes[-1].name
+    grad_of: dict[str, int] = {last: 0}  # tensor → id of the gradient buffer it uses
+    buffers: dict[int, list[int]] = {0: [rows[last].activation_bytes, 1]}  # id → [bytes, tensors using it]
+    live += rows[last].activation_bytes
+    requires = _requiring_grad(graph, rows)
     peak = live
     for index in range(len(graph.nodes) - 1, -1, -1):
         node = graph.nodes[index]
         gradient = _facts(node).gradient
+        summed = 0  # a gradient computed for a tensor that has one already, added into it, then freed
         for position, name in enumerate(dict.fromkeys(node.inputs)):
-            if name == INPUT:
-                continue  # the input needs no gradient
+            if not requires[name]:
+                continue  # the input, and what only it feeds, need no gradient
             allocated = gradient == "each input" or (gradient == "first input" and position == 0)
             if allocated and name not in grad_of:
                 grad_of[name] = len(buffers)
                 buffers[grad_of[name]] = [rows[name].activation_bytes, 1]
                 live += rows[name].activation_bytes
-            elif not allocated and name not in grad_of and node.name in grad_of:
+            elif allocated:
+                summed += rows[name].activation_bytes
+            elif name not in grad_of and node.name in grad_of:
                 grad_of[name] = grad_of[node.name]  # shares the output's gradient (or slices of it)
                 buffers[grad_of[name]][1] += 1
-        peak = max(peak, live)
+        peak = max(peak, live + summed)
         if node.name in grad_of:
             entry = buffers[grad_of.pop(node.name)]
             entry[1] -= 1
@@ -156,15 +184,37 @@ def peak_activation_bytes(graph: Graph, report: Report) -> int:
     """Walk the layers in order, holding each storage from its producer to its last consumer."""
     rows = {row.name: row for row in report.layers}
     storage = _storages(graph, rows)
+    transient = [rows[node.name].activations * _facts(node).transient for node in graph.nodes]
+    return _forward_peak(graph, rows, storage, kept=set(), extra=[0] * len(graph.nodes), transient=transient)
+
+
+def forward_training_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> int:
+    """The same walk in a training forward pass: what autograd saves is not freed (nor its masks
+    and indices), and the rest is, after its last consumer. A decoder's branches (upsampled and
+    transposed-conv outputs feeding an add that saves nothing) are alive together here, more than
+    backward ever holds."""
+    rows = {row.name: row for row in report.layers}
+    first_saver, extra, unsaved = _saved_storages(graph, rows, element_size)
+    return _forward_peak(graph, rows, _storages(graph, rows, training=True), kept=set(first_saver), extra=extra,
+                         transient=unsaved)
+
+
+def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: list[int], transient: list[int]) -> int:
+    """Walk the layers in order, holding each storage from its producer to its last consumer (those
+    `kept` to the end); the input, which the caller holds, and the output, returned, stay. A layer's
+    `extra` bytes stay from then on, its `transient` ones (max-pool's indices in inference, a mask
+    nothing saves) only while it runs."""
     last_use = {name: index for index, node in enumerate(graph.nodes, start=1)
                 for name in (storage[i] for i in node.inputs)}
-    last_use[storage[graph.nodes[-1].name]] = len(graph.nodes) + 1  # the output is returned
+    for name in (INPUT, storage[graph.nodes[-1].name], *kept):
+        last_use[name] = len(graph.nodes) + 1
     live = rows[INPUT].activation_bytes
     peak = live
     for index, node in enumerate(graph.nodes, start=1):
-        if rows[node.name].allocates:
+        if storage[node.name] == node.name:  # a tensor of its own
             live += rows[node.name].activation_bytes
-        peak = max(peak, live + rows[node.name].activations * _facts(node).transient)
+        live += extra[index - 1]
+        peak = max(peak, live + transient[index - 1])
         for name in {storage[i] for i in node.inputs}:
             if last_use.get(name) == index:
                 live -= rows[name].activation_bytes

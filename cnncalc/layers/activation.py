@@ -6,9 +6,10 @@ from .facts import (NN, SAVES_OUTPUT, VIEW, F, MemoryFacts, TorchForms, always, 
 from .registry import Arg, Calc, Shape, any_int, boolean, check_rank, choice, number, optional, probability, register
 
 _INPLACE = (Arg("inplace", boolean, False),)
-_SAVES_INPUT = MemoryFacts(aliases=inplace, saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
+_SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
+                           saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
 # ReLU6 is hardtanh: in place, it keeps a copy of its input for backward
-_RELU6 = MemoryFacts(aliases=inplace, saved="input", gradient="each input", transient=0,
+_RELU6 = MemoryFacts(aliases=inplace, aliases_in_training=inplace, saved="input", gradient="each input", transient=0,
                      extra_saved=lambda args, size: size if args["inplace"] else 0)
 
 
@@ -34,8 +35,10 @@ ACTIVATIONS = {
     "logsoftmax": ((Arg("dim", optional(any_int), None),), _forms("LogSoftmax"), SAVES_OUTPUT),
 }
 # dropout in eval mode returns its input; in training it keeps a mask of the elements it kept
-_MASK = MemoryFacts(aliases=always, saved="nothing", gradient="each input", extra_saved=element_mask, transient=0)
-_CHANNEL_MASK = MemoryFacts(aliases=always, saved="nothing", gradient="each input", extra_saved=no_bytes,
+_MASK = MemoryFacts(aliases=always, aliases_in_training=inplace,
+                    saved="nothing", gradient="each input", extra_saved=element_mask, transient=0)
+_CHANNEL_MASK = MemoryFacts(aliases=always, aliases_in_training=inplace,
+                            saved="nothing", gradient="each input", extra_saved=no_bytes,
                             transient=0)
 _DROPOUT = {"dropout": (_forms("Dropout", F + "dropout", p=1), None, _MASK),
             "alphadropout": (_forms("AlphaDropout"), None, _MASK),

@@ -66,6 +66,7 @@ class MemoryFacts:
     """What a layer holds beyond its output (torch's derivatives.yaml and kernels).
 
     aliases: whether the output shares its input's storage (in-place, views).
+    aliases_in_training: the same in training mode, where dropout makes a new tensor unless in-place.
     saved: what autograd keeps for backward: "input" (the first), "inputs", "output" or "nothing".
     gradient: the input gradients backward allocates: "each input", "first input" (a crop's
       slice_backward) or "passed" (the output's gradient, or views of it, handed on).
@@ -74,6 +75,7 @@ class MemoryFacts:
     transient: bytes per output element alive only while the layer runs in inference.
     """
     aliases: Callable[[dict], bool]
+    aliases_in_training: Callable[[dict], bool]
     saved: str
     gradient: str
     extra_saved: Callable[[dict, int], int]
@@ -112,12 +114,16 @@ def element_mask(args: dict, element_size: int) -> int:
 
 
 # The common cases, each a complete declaration.
-SAVES_INPUT = MemoryFacts(aliases=never, saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
-SAVES_OUTPUT = MemoryFacts(aliases=inplace, saved="output", gradient="each input", extra_saved=no_bytes,
+SAVES_INPUT = MemoryFacts(aliases=never, aliases_in_training=never,
+                          saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
+SAVES_OUTPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
+                           saved="output", gradient="each input", extra_saved=no_bytes,
                            transient=0)
-SAVES_NOTHING = MemoryFacts(aliases=never, saved="nothing", gradient="each input", extra_saved=no_bytes,
+SAVES_NOTHING = MemoryFacts(aliases=never, aliases_in_training=never,
+                            saved="nothing", gradient="each input", extra_saved=no_bytes,
                             transient=0)
-VIEW = MemoryFacts(aliases=always, saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
+VIEW = MemoryFacts(aliases=always, aliases_in_training=always,
+                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
 
 
 # ---- PyTorch forms ----

@@ -5,11 +5,14 @@ from .facts import OWN, MemoryFacts, TorchForms, Window, always, calls, merge, n
 from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, register
 
 # add hands its output's gradient to every input, concat a slice of it to each: no new gradients
-_PASSES_GRADIENT = MemoryFacts(aliases=never, saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
+_PASSES_GRADIENT = MemoryFacts(aliases=never, aliases_in_training=never,
+                               saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
 # a product's gradient needs the other factors
-_SAVES_FACTORS = MemoryFacts(aliases=never, saved="inputs", gradient="each input", extra_saved=no_bytes, transient=0)
+_SAVES_FACTORS = MemoryFacts(aliases=never, aliases_in_training=never,
+                             saved="inputs", gradient="each input", extra_saved=no_bytes, transient=0)
 # a crop is a slice of its source; slice_backward allocates a gradient as large as the source
-_SLICE = MemoryFacts(aliases=always, saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0)
+_SLICE = MemoryFacts(aliases=always, aliases_in_training=always,
+                     saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0)
 
 
 def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], **positions: int) -> TorchForms:

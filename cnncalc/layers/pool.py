@@ -51,7 +51,8 @@ def pool(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 # max pooling builds int64 indices: saved for backward, and alive while the layer runs in inference
-SAVES_INDICES = MemoryFacts(aliases=never, saved="input", gradient="each input", extra_saved=int64_indices,
+SAVES_INDICES = MemoryFacts(aliases=never, aliases_in_training=never,
+                            saved="input", gradient="each input", extra_saved=int64_indices,
                             transient=8)
 register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", args=MAX_ARGS,
          torch=TorchForms(module=NN + "MaxPool{n}d", inferred=None, methods=(),

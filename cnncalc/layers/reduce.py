@@ -35,8 +35,10 @@ def reduce_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 REDUCE_ARGS = (Arg("dim", dims_arg), Arg("keepdim", boolean, False))
 # mean and sum need only the input's shape for backward; amax keeps its input and output to find
 # where the maxima were (derivatives.yaml: amax)
-_SHAPE_ONLY = MemoryFacts(aliases=never, saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0)
-_MAXIMA = MemoryFacts(aliases=never, saved="inputs", gradient="each input", extra_saved=lambda args, size: size,
+_SHAPE_ONLY = MemoryFacts(aliases=never, aliases_in_training=never,
+                          saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0)
+_MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
+                      saved="inputs", gradient="each input", extra_saved=lambda args, size: size,
                       transient=0)
 for _kind, _module, _memory in (("mean", "Mean", _SHAPE_ONLY), ("sum", "Sum", _SHAPE_ONLY),
                                 ("amax", "Amax", _MAXIMA)):

@@ -103,7 +103,9 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
         if opt:
             opt.zero_grad(set_to_none=False)  # steady state: gradients stay allocated between steps
         out = model(x_train)
-        out.float().sum().backward()
+        # mean's backward makes a dense gradient of the output's size inside autograd, as a real loss
+        # does (sum's is an expanded scalar; a gradient passed in stays alive until backward returns)
+        out.float().mean().backward()
         if opt:
             opt.step()
     train.optimizer = opt
