@@ -197,17 +197,24 @@ def rf(
     model: str = MODEL,
     input: Optional[str] = INPUT,
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Only this layer: the exact field of one unit."),
+    unit: Optional[str] = typer.Option(None, "--unit", help="The unit of --layer, e.g. 3,5 (row, column)."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
 ) -> None:
     """Receptive field of every layer: size, effective stride and padding, alignment of joins."""
     from .figures.report import analyze
-    from .figures.rf import receptive_fields
-    from .output.render import render_rf
+    from .figures.rf import receptive_fields, unit_query
+    from .output.render import render_rf, render_unit
 
     fmt = output_format(fmt, output, "table", "json")
     graph = load_graph(model, settings, input)
     report = analyze(graph)
+    if layer is None and unit is not None:
+        raise SpecError("--unit needs --layer")
+    if layer is not None:
+        write_output(render_unit(unit_query(graph, report, layer, unit), fmt), output)
+        return
     write_output(render_rf(report, receptive_fields(graph, report), fmt, output_width(output)), output)
 
 

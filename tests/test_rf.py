@@ -31,25 +31,11 @@ def empirical_interval(graph, layer: str, axis: int):
     max-pools replaced by average pools of the same window (same field, gradients everywhere)."""
     torch = pytest.importorskip("torch")
     from cnncalc.verify.build import build_model
+    from cnncalc.verify.fields import averaged, with_positive_weights
 
-    nodes = []
-    for node in graph.nodes:
-        if node.kind.startswith("maxpool") and all(d == 1 for d in node.args["dilation"]):
-            args = {k: node.args[k] for k in ("kernel_size", "stride", "padding", "ceil_mode")}
-            node = replace(node, kind="avgpool" + node.kind[-2:], args={**args, "count_include_pad": True,
-                                                                         "divisor_override": None})
-        nodes.append(node)
+    nodes = [averaged(node) for node in graph.nodes]
     index = [n.name for n in nodes].index(layer)
-    truncated = replace(graph, nodes=tuple(nodes[:index + 1]))
-    model = build_model(truncated).double()
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            parameter.fill_(1.0 / max(parameter[0].numel(), 1) if name.endswith("weight") else 0.0)
-        for name, buffer in model.named_buffers():
-            if name.endswith("running_var"):
-                buffer.fill_(1.0)
-            elif name.endswith("running_mean"):
-                buffer.zero_()
+    model = with_positive_weights(build_model(replace(graph, nodes=tuple(nodes[:index + 1]))).double())
     # small enough that residual sums never saturate ReLU6
     x = torch.full((1, *graph.input_shape), 1e-3, dtype=torch.float64, requires_grad=True)
     out = model(x)
@@ -65,17 +51,81 @@ def empirical_interval(graph, layer: str, axis: int):
     ("vgg16", "features.28.conv2d", None), ("resnet18", "layer2.1.6.relu", None),
     ("resnet18", "layer4.1.6.relu", (3, 480, 480)), ("alexnet_original", "features.12.conv2d", None),
     ("googlenet", "inception4a.4.concat", None), ("mobilenet_v2", "features.10.1.add", None),
-    ("unet", "dec3.3.3.relu", (1, 188, 188)), ("densenet121", "features.transition2.pool", None),
+    ("densenet121", "features.transition2.pool", None),
 ])
 def test_receptive_field_is_where_gradients_reach(model, layer, size):
     graph = load_model(model)
     graph = graph.with_input(size) if size else graph
     field = receptive_fields(graph, analyze(graph))[layer]
-    assert field.aligned
+    assert field.aligned and field.affine
     for axis, length in enumerate(graph.input_shape[1:]):
         first, last, centre = empirical_interval(graph, layer, axis)
         start = centre * field.stride[axis] - field.padding[axis]
         assert (first, last) == (max(int(start), 0), min(int(start + field.size[axis] - 1), length - 1)), axis
+
+
+DECODER = {"input": [1, 32, 32], "layers": [
+    {"conv2d": {"out_channels": 2, "kernel_size": 3, "stride": 4, "padding": 1}},
+    {"upsample": {"scale_factor": 4, "mode": "nearest"}, "name": "up"},
+    {"conv2d": {"out_channels": 2, "kernel_size": 3, "padding": 1}},
+    {"upsample": {"scale_factor": 2, "mode": "bilinear"}},
+    {"convtranspose2d": {"out_channels": 2, "kernel_size": 3, "stride": 2, "output_padding": 1}},
+    {"pixelunshuffle": {"downscale_factor": 2}}, {"conv2d": {"out_channels": 8, "kernel_size": 1}},
+    {"pixelshuffle": {"upscale_factor": 2}}, {"adaptiveavgpool2d": {"output_size": 5}},
+    {"upsample": {"size": 13, "mode": "bicubic"}}, {"upsample": {"scale_factor": 1.5, "mode": "nearest-exact"}},
+    {"maxpool2d": {"kernel_size": 3, "stride": 2, "ceil_mode": True}}]}
+
+
+@pytest.mark.parametrize("model, size", [("unet", (1, 188, 188)), ("resnet18", (3, 64, 64)), (None, None),
+                                         ("googlenet", (3, 64, 64))])
+def test_every_layer_first_middle_and_last_units_are_where_gradients_reach(model, size):
+    pytest.importorskip("torch")
+    from cnncalc.spec import build_graph
+    from cnncalc.verify.fields import check_fields
+
+    graph = build_graph(DECODER, "<decoder>", {}) if model is None else load_model(model).with_input(size)
+    checks = check_fields(graph, analyze(graph))
+    assert len(checks) > 10 and all(check.ok for check in checks), [c for c in checks if not c.ok][:2]
+
+
+def test_nearest_upsampling_gives_four_units_one_field():
+    # after a 3×3 stride-4 conv and nearest ×4 upsampling, units 4k … 4k+3 all see rows 4k−1 … 4k+1
+    from cnncalc.figures.rf import unit_interval
+    from cnncalc.spec import build_graph
+
+    graph = build_graph({"input": DECODER["input"], "layers": DECODER["layers"][:2]}, "<decoder>", {})
+    report = analyze(graph)
+    for k in range(8):
+        fields = {tuple(unit_interval(graph, report, "up", (4 * k + j, 0))[0]) for j in range(4)}
+        assert fields == {(4 * k - 1, 4 * k + 1)}
+    assert not receptive_fields(graph, report)["up"].affine
+
+
+def test_rf_of_one_unit_json_and_table(tmp_path):
+    spec = tmp_path / "decoder.yaml"
+    spec.write_text(json.dumps(DECODER))
+    data = json.loads(run_cli("rf", str(spec), "--layer", "up", "--unit", "4,31", "-f", "json").stdout)
+    assert data == {"model": "decoder", "layer": "up", "unit": [4, 31], "rows": [3, 5], "cols": [27, 29],
+                    "clipped": {"rows": [3, 5], "cols": [27, 29]}}
+    # conv 3×3 stride 4 pad 1: unit 0 starts one row above the image
+    corner = json.loads(run_cli("rf", str(spec), "--layer", "0.conv2d", "--unit", "0,7", "-f", "json").stdout)
+    assert (corner["rows"], corner["clipped"]["rows"], corner["cols"]) == ([-1, 1], [0, 1], [27, 29])
+    table = run_cli("rf", str(spec), "--layer", "up", "--unit", "4,31").stdout
+    assert "rows   3 … 5" in table and "clipped to the image: 27 … 29" in table
+    rows = {line.split()[0]: line for line in run_cli("rf", str(spec)).stdout.splitlines()}
+    assert "not affine" in rows["up"] and rows["up"].split()[-2:] == ["–", "–"]
+    for args, message in ((("--unit", "1,1"), "--unit needs --layer"), (("--layer", "upp"), "did you mean 'up'"),
+                          (("--layer", "up", "--unit", "40,1"), "outside layer 'up' (32×32)"),
+                          (("--layer", "up", "--unit", "1"), "takes 2 index(es)")):
+        result = run_cli("rf", str(spec), *args)
+        assert result.returncode == 2 and message in result.stderr, args
+
+
+def test_after_global_pooling_the_true_extent():
+    # vgg16's pool5 (Araujo et al.: field 212, stride 32, padding 90): unit 0 sees −90 … 121 and
+    # unit 6 sees 102 … 313, so the classifier sees −90 … 313, the whole 224×224 image
+    data = json.loads(run_cli("rf", "vgg16", "--layer", "classifier.6.linear", "-f", "json").stdout)
+    assert (data["unit"], data["rows"], data["clipped"]["rows"]) == ([], [-90, 313], [0, 223])
 
 
 def test_misaligned_join_is_reported():

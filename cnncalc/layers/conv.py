@@ -5,7 +5,7 @@ import math
 
 from fractions import Fraction
 
-from .facts import NN, SAVES_INPUT, FromInput, TorchForms, Window, unit_window
+from .facts import NN, SAVES_INPUT, Exact, FromInput, TorchForms, Window, unit_window
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, choice, non_negative_tuple,
                        numel, positive, positive_tuple, register)
 from .window import explain_windows, sliding_window
@@ -55,12 +55,24 @@ def conv_window(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Wind
                    dilation=args["dilation"]),)
 
 
-def transposed_windows(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:
-    """Zero-insertion by the stride (a jump of 1/s), then a stride-1 conv padded d(k−1) − p on the left."""
+def transposed_windows(args: dict, shapes: tuple[Shape, ...], out: Shape) -> Exact:
+    """On average, zero-insertion by the stride (a jump of 1/s), then a stride-1 conv padded
+    d(k−1) − p on the left; exactly, output unit o adds input i·s − p + t·d = o for each tap t."""
     n = len(args["kernel_size"])
     pads = tuple(d * (k - 1) - p for k, d, p in zip(args["kernel_size"], args["dilation"], args["padding"]))
-    return (unit_window(n, stride=[Fraction(1, s) for s in args["stride"]]),
-            Window(kernel=args["kernel_size"], stride=(1,) * n, padding=pads, dilation=args["dilation"]))
+    windows = (unit_window(n, stride=[Fraction(1, s) for s in args["stride"]]),
+               Window(kernel=args["kernel_size"], stride=(1,) * n, padding=pads, dilation=args["dilation"]))
+    return Exact(windows=windows,
+                 reads=lambda axis, lo, hi, size, out_size: _transposed_reads(args, axis, lo, hi, size))
+
+
+def _transposed_reads(args: dict, axis: int, lo: int, hi: int, size: int) -> tuple[int, int] | None:
+    """The input units that output units lo … hi of a transposed conv add; None if none."""
+    s, p, k, d = (args[key][axis] for key in ("stride", "padding", "kernel_size", "dilation"))
+    span = s * k * d  # every residue of the stride is met within this many output units
+    reached = [(o + p - t * d) // s for o in [*range(lo, min(hi, lo + span) + 1), *range(max(lo, hi - span), hi + 1)]
+               for t in range(k) if (o + p - t * d) % s == 0 and 0 <= (o + p - t * d) // s < size]
+    return (min(reached), max(reached)) if reached else None
 
 
 @register("conv1d", "conv2d", "conv3d", family="conv", args=CONV_ARGS,

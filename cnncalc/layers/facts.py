@@ -36,11 +36,21 @@ class _Geometry:
         return self.name
 
 
+@dataclass(frozen=True)
+class Exact:
+    """A layer whose units are no affine image of its input's (upsampling, transposed convs, pixel
+    shuffle, adaptive pools): `windows` give its mean jump for the table; `reads` gives, per spatial
+    axis, the input units that output units lo … hi read: (axis, lo, hi, in_size, out_size) →
+    (first, last), or None where they read nothing (a transposed conv's gaps)."""
+    windows: tuple[Window, ...]
+    reads: Callable[[int, int, int, int, int], "tuple[int, int] | None"]
+
+
 WHOLE = _Geometry("WHOLE")  # every output unit sees the whole input (global pooling, flatten)
 MERGE = _Geometry("MERGE")  # a join: the union of its inputs' fields, aligned or not
 # A kind's rule: (arguments, input shapes, output shape) → windows applied in turn to its first
-# input's field (none: element-wise), WHOLE or MERGE.
-FieldRule = Callable[[dict, "tuple[Shape, ...]", Shape], "tuple[Window, ...] | _Geometry"]
+# input's field (none: element-wise), Exact (not affine), WHOLE or MERGE.
+FieldRule = Callable[[dict, "tuple[Shape, ...]", Shape], "tuple[Window, ...] | Exact | _Geometry"]
 
 
 def elementwise(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .facts import (NN, SAVES_INPUT, WHOLE, F, MemoryFacts, TorchForms, Window, calls, int64_indices, never)
+from .facts import (NN, SAVES_INPUT, WHOLE, Exact, F, MemoryFacts, TorchForms, Window, calls, int64_indices,
+                    never)
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, non_negative_tuple,
                        optional, positive, positive_tuple, register)
 from .window import explain_windows, sliding_window
@@ -92,7 +93,10 @@ def adaptive_window(args: dict, shapes: tuple[Shape, ...], out: Shape):
     spatial = zip(shapes[0][1:], out[1:])
     kernel, stride = zip(*((-(-size // o), Fraction(size, o)) for size, o in spatial))
     n = len(kernel)
-    return (Window(kernel=kernel, stride=stride, padding=(0,) * n, dilation=(1,) * n),)
+    # output unit o pools inputs floor(o·L/O) … ceil((o + 1)·L/O) − 1
+    return Exact(windows=(Window(kernel=kernel, stride=stride, padding=(0,) * n, dilation=(1,) * n),),
+                 reads=lambda axis, lo, hi, size, out_size: (lo * size // out_size,
+                                                             -(-(hi + 1) * size // out_size) - 1))
 
 
 register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool",

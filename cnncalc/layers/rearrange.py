@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .facts import NN, OWN, SAVES_NOTHING, VIEW, WHOLE, Call, TorchForms, Window, calls, elementwise, unit_window
+from .facts import (NN, OWN, SAVES_NOTHING, VIEW, WHOLE, Call, Exact, TorchForms, Window, calls, elementwise,
+                    unit_window)
 from .registry import (Arg, Calc, LayerError, Shape, any_int, check_rank, dim_index, format_shape, numel, positive,
                        register)
 
@@ -66,9 +67,11 @@ def reshape(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(sample)
 
 
-def shuffle_up(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:
+def shuffle_up(args: dict, shapes: tuple[Shape, ...], out: Shape) -> Exact:
+    """A jump of 1/r: output unit o reads input unit o // r."""
     r = args["upscale_factor"]
-    return (unit_window(2, stride=(Fraction(1, r),) * 2),)
+    return Exact(windows=(unit_window(2, stride=(Fraction(1, r),) * 2),),
+                 reads=lambda axis, lo, hi, size, out_size: (lo // r, hi // r))
 
 
 def shuffle_down(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:

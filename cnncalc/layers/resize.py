@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from .facts import NN, SAVES_NOTHING, TorchForms, Window, unit_window
+from .facts import NN, SAVES_NOTHING, Exact, TorchForms, Window, unit_window
 from .registry import (Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, choice, format_shape, number,
                        optional, positive, register)
 
@@ -52,12 +52,42 @@ _UPSAMPLE_RANKS = {"nearest": (2, 3, 4), "nearest-exact": (2, 3, 4), "linear": (
                    "bicubic": (3,), "trilinear": (4,)}
 
 
-def upsample_window(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:
-    """A jump of in/out per axis; (bi/tri)linear and bicubic modes also mix a neighbour."""
+def upsample_window(args: dict, shapes: tuple[Shape, ...], out: Shape) -> Exact:
+    """A mean jump of in/out per axis ((bi/tri)linear and bicubic modes mix neighbours); exactly,
+    each output unit reads the source index PyTorch computes for it."""
     n = len(out) - 1
     kernel = 1 if args["mode"].startswith("nearest") else 2
-    return (Window(kernel=(kernel,) * n, stride=tuple(Fraction(i, o) for i, o in zip(shapes[0][1:], out[1:])),
-                   padding=(0,) * n, dilation=(1,) * n),)
+    window = Window(kernel=(kernel,) * n, stride=tuple(Fraction(i, o) for i, o in zip(shapes[0][1:], out[1:])),
+                    padding=(0,) * n, dilation=(1,) * n)
+    return Exact(windows=(window,), reads=lambda axis, lo, hi, size, out_size: (
+        _sources(args, axis, lo, size, out_size)[0], _sources(args, axis, hi, size, out_size)[1]))
+
+
+def _scale(args: dict, axis: int, size: int, out_size: int) -> Fraction:
+    """Input units per output unit, as interpolate uses it: 1/scale_factor when one is given."""
+    if args["align_corners"] and args["mode"] not in ("nearest", "nearest-exact"):
+        return Fraction(size - 1, out_size - 1) if out_size > 1 else Fraction(0)
+    factor = args["scale_factor"]
+    if factor is None:
+        return Fraction(size, out_size)
+    factor = factor[axis] if isinstance(factor, tuple) else factor
+    return 1 / Fraction(factor)
+
+
+def _sources(args: dict, axis: int, unit: int, size: int, out_size: int) -> tuple[int, int]:
+    """The first and last input unit one output unit reads with a nonzero weight."""
+    scale, mode = _scale(args, axis, size, out_size), args["mode"]
+    if mode in ("nearest", "nearest-exact"):
+        index = min(math.floor((unit + Fraction(1, 2) * (mode == "nearest-exact")) * scale), size - 1)
+        return index, index
+    source = unit * scale if args["align_corners"] else (unit + Fraction(1, 2)) * scale - Fraction(1, 2)
+    if mode == "bicubic":
+        first, weighted = math.floor(source), source != math.floor(source)
+        return (max(first - weighted, 0), min(first + 2 * weighted, size - 1)) if weighted else \
+            (min(max(first, 0), size - 1),) * 2
+    source = max(source, 0)
+    first = min(math.floor(source), size - 1)
+    return first, min(first + (source > first), size - 1)
 
 
 @register("upsample", family="shape", receptive_field=upsample_window, memory=SAVES_NOTHING,

@@ -93,7 +93,8 @@ def render_rf(report: Report, fields: dict, fmt: str, width: int | None = None) 
         layers = [{"name": row.name, "kind": row.kind, "size": [number(v) for v in fields[row.name].size],
                    "stride": [number(v) for v in fields[row.name].stride],
                    "padding": [number(v) for v in fields[row.name].padding],
-                   "aligned": fields[row.name].aligned, "whole_input": fields[row.name].whole}
+                   "aligned": fields[row.name].aligned, "whole_input": fields[row.name].whole,
+                   "affine": fields[row.name].affine}
                   for row in report.layers]
         return json.dumps({"model": report.model, "input": list(report.input_shape), "layers": layers},
                           indent=2) + "\n"
@@ -102,8 +103,9 @@ def render_rf(report: Report, fields: dict, fmt: str, width: int | None = None) 
     for row in report.layers:
         field = fields[row.name]
         rows += _block_headers(row, open_scopes, 6)
-        rows.append([_layer_cell(row), row.kind, format_shape(row.output_shape), describe(field),
-                     "×".join(str(number(v)) for v in field.stride), "×".join(str(number(v)) for v in field.padding)])
+        stride, padding = ("×".join(str(number(v)) for v in values) if field.affine else "–"  # means, wrong per unit
+                           for values in (field.stride, field.padding))
+        rows.append([_layer_cell(row), row.kind, format_shape(row.output_shape), describe(field), stride, padding])
     return "\n".join(layout(RF_COLUMNS, rows, width, (Step("drop", ("kind",)), Step("drop", ("output",))))) + "\n"
 
 
@@ -112,6 +114,32 @@ RF_COLUMNS = [Column("layer", "Layer", False), Column("kind", "Kind", False), Co
 # Narrower and narrower: the kind goes first (names say it), then exact counts become K/M/G
 TABLE_STEPS = (Step("drop", ("kind",)), Step("shorten", ("params", "macs")), Step("drop", ("rf",)),
                Step("drop", ("memory",)))
+
+
+AXES = {1: ("cols",), 2: ("rows", "cols")}  # other ranks: "axes", one interval each
+
+
+def render_unit(field, fmt: str) -> str:
+    """`rf --layer NAME --unit I,J`: the input interval the unit sees along each axis."""
+    names = AXES.get(len(field.spans))
+    spans = [None if span is None else list(span) for span in field.spans]
+    clipped = [None if span is None else list(span) for span in field.clipped]
+    if fmt == "json":
+        sides = (dict(zip(names, spans)), dict(zip(names, clipped))) if names else ({"axes": spans}, {"axes": clipped})
+        return json.dumps({"model": field.model, "layer": field.layer, "unit": list(field.unit), **sides[0],
+                           "clipped": sides[1]}, indent=2) + "\n"
+    where = f"unit ({', '.join(map(str, field.unit))})" if field.unit else "all units together"
+    lines = [f"{field.model} {field.layer} ({format_shape(field.shape)}), {where}, sees in the input "
+             f"{format_shape(field_input(field))}:"]
+    for name, span, cut in zip(names or [f"axis {i}" for i in range(len(spans))], spans, clipped):
+        shown = "nothing" if span is None else f"{span[0]} … {span[1]}"
+        inside = "outside the image" if cut is None else f"{cut[0]} … {cut[1]}"
+        lines.append(f"  {name:<6} {shown:<16} clipped to the image: {inside}")
+    return "\n".join(lines) + "\n"
+
+
+def field_input(field) -> tuple:
+    return tuple(span[1] - span[0] + 1 if span else 0 for span in field.spans)
 
 
 def render_table(report: Report, width: int | None = None, memory: Memory | None = None,

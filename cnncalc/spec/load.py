@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import LayerError, SpecError, did_you_mean
 from ..graph import INPUT, Graph, NotRun, topological
 from .budget import read_budget
+from .variants import refuse_fixed
 from .expand import expand
 from .expr import substitute
 from .yamlfile import existing, load_yaml_file
@@ -75,18 +76,6 @@ def _parameters(data: dict, source: str, overrides: dict, variant: str | None) -
     env.update(overrides)
     _check_choices(data.get("choices"), env, source)
     return env
-
-
-def refuse_fixed(variant: str, fixed: dict, overrides: dict, variants: dict, source: str) -> None:
-    """A zoo name is one model: --set may not change what its variant fixes (resnet50 --set depth=18
-    would print resnet18's figures under resnet50's name); the error names what to run instead."""
-    for key in overrides:
-        if key in fixed and overrides[key] != fixed[key]:
-            wanted = {**fixed, **overrides}
-            same = [name for name, values in variants.items() if values == wanted]
-            instead = f"cnncalc table {same[0]}" if same else f"the family spec: cnncalc table {source} --set ..."
-            raise SpecError(f"--set {key}: {variant} is {key}={fixed[key]}; for {key}={overrides[key]} run "
-                            f"{instead}", source)
 
 
 def _check_choices(value: Any, env: dict, source: str) -> None:

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import SpecError
+from .variants import refuse_fixed
 from .yamlfile import read_text
 
 
@@ -50,8 +51,6 @@ def load_python_spec(path: Path, params: dict, variant: str | None = None) -> di
         raise SpecError("a Python spec must define `spec` (a Spec(...) or a function returning one)", str(path))
     settings = dict(params)
     if variant is not None:
-        from .load import refuse_fixed
-
         variants = namespace.get("variants") or {}
         if variant not in variants:
             raise SpecError(f"unknown variant '{variant}'", str(path))

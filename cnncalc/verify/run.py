@@ -12,6 +12,7 @@ from ..graph import Graph
 from ..layers import REGISTRY
 from ..layers.registry import Calc
 from .build import build_model
+from .fields import check_fields
 from .measure import measure
 from .memory import check_memory
 from .peers import RUNNERS, installed
@@ -65,6 +66,8 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str = "floa
     for tool, tool_report in reports.items():
         step(f"counting with {tool}")
         checks += _peer_checks(tool, tool_report, RUNNERS[tool](model, x))
+    step("receptive fields against gradients")
+    checks += check_fields(graph, report, device)
     if reference == "torchvision":
         step("comparing with torchvision's model")
         checks += reference_checks(graph, report)

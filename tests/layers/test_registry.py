@@ -18,7 +18,7 @@ from cnncalc.figures import analyze
 from cnncalc.figures.conventions import CONVENTIONS
 from cnncalc.figures.rf import receptive_fields
 from cnncalc.layers import REGISTRY
-from cnncalc.layers.facts import MERGE, WHOLE, MemoryFacts, TorchForms, Window
+from cnncalc.layers.facts import MERGE, WHOLE, Exact, MemoryFacts, TorchForms, Window
 from cnncalc.layers.registry import register
 from cnncalc.spec import build_graph
 from conftest import one_layer
@@ -54,8 +54,16 @@ def test_receptive_field_rule_answers_for_every_case(kind, args, shape):
     report = analyze(graph)
     node = graph.nodes[0]
     hash(node.args)  # normalized arguments hash by content: equal layers share their figures
-    geometry = REGISTRY[kind].receptive_field(node.args, (shape,), report.layers[1].output_shape)
-    assert geometry in (WHOLE, MERGE) or all(isinstance(w, Window) for w in geometry)
+    out = report.layers[1].output_shape
+    geometry = REGISTRY[kind].receptive_field(node.args, (shape,), out)
+    if isinstance(geometry, Exact):  # the mean windows, and every unit's exact reads within the input
+        assert all(isinstance(w, Window) for w in geometry.windows)
+        for axis, (size, out_size) in enumerate(zip(shape[1:], out[1:])):
+            for unit in range(out_size):
+                reads = geometry.reads(axis, unit, unit, size, out_size)
+                assert reads is None or 0 <= reads[0] <= reads[1] <= size - 1, (axis, unit, reads)
+    else:
+        assert geometry in (WHOLE, MERGE) or all(isinstance(w, Window) for w in geometry)
 
 
 def test_arguments_are_read_only_and_hash_by_content():
