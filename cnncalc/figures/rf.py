@@ -106,7 +106,7 @@ def _centred(graph: Graph, shapes: dict, node) -> bool:
     if (REGISTRY[node.kind].receptive_field(node.args, in_shapes, shapes[node.name]) is not MERGE
             or any(len(shape) != len(shapes[node.name]) for shape in in_shapes)):
         return True
-    for units in _samples(list(shapes[node.name][1:])):
+    for units in sample_units(shapes[node.name][1:]):
         spans = [_back(graph, shapes, i, [(u, u) for u in units]) for i in node.inputs]
         centres = {tuple(None if span is None else sum(span) for span in each) for each in spans}  # twice the centre
         if len(centres) > 1:
@@ -114,8 +114,9 @@ def _centred(graph: Graph, shapes: dict, node) -> bool:
     return True
 
 
-def _samples(spatial: list[int]) -> list[tuple[int, ...]]:
-    """The first, middle and last unit along each axis (the others at their middle)."""
+def sample_units(spatial) -> list[tuple[int, ...]]:
+    """The first, middle and last unit along each axis (the others at their middle): where a join's
+    alignment and verify's gradient check look."""
     middle = tuple(size // 2 for size in spatial)
     return list(dict.fromkeys(middle[:axis] + (unit,) + middle[axis + 1:] for axis, size in enumerate(spatial)
                               for unit in (0, size // 2, size - 1)))

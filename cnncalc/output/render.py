@@ -130,7 +130,7 @@ def render_unit(field, fmt: str) -> str:
                            "clipped": sides[1]}, indent=2) + "\n"
     where = f"unit ({', '.join(map(str, field.unit))})" if field.unit else "all units together"
     lines = [f"{field.model} {field.layer} ({format_shape(field.shape)}), {where}, sees in the input "
-             f"{format_shape(field_input(field))}:"]
+             f"{format_shape(_seen_size(field))}:"]
     for name, span, cut in zip(names or [f"axis {i}" for i in range(len(spans))], spans, clipped):
         shown = "nothing" if span is None else f"{span[0]} … {span[1]}"
         inside = "outside the image" if cut is None else f"{cut[0]} … {cut[1]}"
@@ -138,7 +138,7 @@ def render_unit(field, fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def field_input(field) -> tuple:
+def _seen_size(field) -> tuple:
     return tuple(span[1] - span[0] + 1 if span else 0 for span in field.spans)
 
 

@@ -11,7 +11,7 @@ import torch
 
 from ..errors import SpecError
 from ..figures.report import Report, analyze
-from ..figures.rf import unit_interval
+from ..figures.rf import sample_units, unit_interval
 from ..graph import INPUT, Graph, Node
 from ..layers import REGISTRY
 from .build import build_model
@@ -38,7 +38,7 @@ def check_fields(graph: Graph, report: Report, device: str = "cpu") -> list[Chec
     checks = []
     for index in layers:
         node, shape = graph.nodes[index], report.layers[index + 1].output_shape
-        units = _samples(shape[1:])
+        units = sample_units(shape[1:])
         expected = [[None if span is None else list(span) for span in unit_interval(graph, report, node.name, unit,
                                                                                      clip=True)] for unit in units]
         checks.append(Check(layer=node.name, figure="receptive field", expected=expected,
@@ -96,13 +96,6 @@ def with_positive_weights(model: torch.nn.Module) -> torch.nn.Module:
             elif name.endswith("running_mean"):
                 buffer.zero_()
     return model.eval()
-
-
-def _samples(spatial: tuple[int, ...]) -> list[tuple[int, ...]]:
-    """The first, middle and last unit along each axis, the other axes at their middle."""
-    middle = tuple(size // 2 for size in spatial)
-    return list(dict.fromkeys(middle[:axis] + (unit,) + middle[axis + 1:] for axis, size in enumerate(spatial)
-                              for unit in (0, size // 2, size - 1)))
 
 
 def _reached(x: torch.Tensor, out: torch.Tensor, units: list) -> list:
