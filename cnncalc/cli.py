@@ -474,7 +474,7 @@ class PlainValue:
         try:
             return self.convert(value)
         except ValueError:
-            raise typer.BadParameter(f"{value!r} is not a valid {self.label}.", ctx=ctx, param=param)
+            raise typer.BadParameter(f"{value!r} is not a valid {self.label}.", ctx=ctx, param=param) from None
 
 
 PLAIN_VALUES = {annotation: PlainValue(convert=convert, label=label) for annotation, convert, label in (

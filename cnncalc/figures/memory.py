@@ -105,15 +105,25 @@ def _requiring_grad(graph: Graph, rows: dict) -> dict[str, bool]:
     return requires
 
 
-def _saved_storages(graph: Graph, rows: dict, element_size: int):
-    """Storage → index of the first layer saving it, and per layer its extra saved bytes (a mask,
-    indices), in a training pass."""
+@dataclass(frozen=True)
+class TrainingPass:
+    """What a training forward pass leaves for backward."""
+    first_saver: dict[str, int]  # storage → index of the first layer saving it
+    extra: list[int]             # per layer, the bytes it saves besides tensors (a mask, indices)
+    unsaved: list[int]           # per layer, those bytes where nothing records it: alive while it runs
+    requires: dict[str, bool]    # tensor → whether autograd tracks it
+
+
+def _training_pass(graph: Graph, rows: dict, element_size: int) -> TrainingPass:
     storage = _storages(graph, rows, training=True)
     recorded = _requiring_grad(graph, rows)
     first_saver: dict[str, int] = {}
-    extra = []
+    extra, unsaved = [], []
     for index, node in enumerate(graph.nodes):
         facts = _facts(node)
+        bytes_ = rows[node.name].activations * facts.extra_saved(node.args, element_size)
+        extra.append(bytes_ if recorded[node.name] else 0)
+        unsaved.append(0 if recorded[node.name] else bytes_)
         if recorded[node.name]:
             # a product keeps each factor for the others' gradients: only where another factor has one
             factors = [name for k, name in enumerate(node.inputs) if len(node.inputs) == 1 or any(
@@ -121,16 +131,14 @@ def _saved_storages(graph: Graph, rows: dict, element_size: int):
             saved = {"input": node.inputs[:1], "inputs": factors, "output": (node.name,), "nothing": ()}
             for name in saved[facts.saved]:
                 first_saver.setdefault(storage[name], index)
-        extra.append(rows[node.name].activations * facts.extra_saved(node.args, element_size))
-    return first_saver, [bytes_ if recorded[node.name] else 0 for node, bytes_ in zip(graph.nodes, extra)], \
-        [0 if recorded[node.name] else bytes_ for node, bytes_ in zip(graph.nodes, extra)]
+    return TrainingPass(first_saver=first_saver, extra=extra, unsaved=unsaved, requires=recorded)
 
 
 def saved_bytes(graph: Graph, report: Report, element_size: int = 4) -> int:
     """Bytes autograd holds at the end of a training forward pass."""
     rows = {row.name: row for row in report.layers}
-    first_saver, extra, _ = _saved_storages(graph, rows, element_size)
-    return sum(rows[name].activation_bytes for name in first_saver) + sum(extra)
+    saved = _training_pass(graph, rows, element_size)
+    return sum(rows[name].activation_bytes for name in saved.first_saver) + sum(saved.extra)
 
 
 def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> int:
@@ -140,19 +148,19 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     gradient. Each layer then allocates its input gradients, drops its output's gradient, and
     releases what only it still needed."""
     rows = {row.name: row for row in report.layers}
-    first_saver, extra, _ = _saved_storages(graph, rows, element_size)
+    saved = _training_pass(graph, rows, element_size)
+    first_saver, extra, requires = saved.first_saver, saved.extra, saved.requires
     output = _storages(graph, rows, training=True)[graph.nodes[-1].name]
     live = sum(rows[name].activation_bytes for name in set(first_saver) | {output, INPUT}) + sum(extra)
     released: dict[int, list[str]] = {}  # layer index → the saved storages it is first to save
     for name, first in first_saver.items():
         if name not in (output, INPUT):  # the caller holds those
             released.setdefault(first, []).append(name)
-    # the loss's gradient is as large as the output (torch makes even sum()'s expanded one dense)
+    # a loss's gradient is as large as the output
     last = graph.nodes[-1].name
     grad_of: dict[str, int] = {last: 0}  # tensor → id of the gradient buffer it uses
     buffers: dict[int, list[int]] = {0: [rows[last].activation_bytes, 1]}  # id → [bytes, tensors using it]
     live += rows[last].activation_bytes
-    requires = _requiring_grad(graph, rows)
     peak = live
     for index in range(len(graph.nodes) - 1, -1, -1):
         node = graph.nodes[index]
@@ -194,9 +202,9 @@ def forward_training_peak_bytes(graph: Graph, report: Report, element_size: int 
     transposed-conv outputs feeding an add that saves nothing) are alive together here, more than
     backward ever holds."""
     rows = {row.name: row for row in report.layers}
-    first_saver, extra, unsaved = _saved_storages(graph, rows, element_size)
-    return _forward_peak(graph, rows, _storages(graph, rows, training=True), kept=set(first_saver), extra=extra,
-                         transient=unsaved)
+    saved = _training_pass(graph, rows, element_size)
+    return _forward_peak(graph, rows, _storages(graph, rows, training=True), kept=set(saved.first_saver),
+                         extra=saved.extra, transient=saved.unsaved)
 
 
 def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: list[int], transient: list[int]) -> int:

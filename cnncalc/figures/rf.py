@@ -5,8 +5,9 @@ Per spatial axis, each layer's output unit i sees input pixels [i·stride − pa
 i·stride − padding + size − 1]: `size` r, effective stride (jump) j and effective padding P. A
 window of kernel k (dilated k′ = d(k−1)+1), stride s and left padding p maps (r, j, P) to
 (r + (k′−1)·j, j·s, P + p·j). Each kind declares its windows (layers/facts.py); transposed convs and
-upsampling have stride 1/s, so jumps and paddings are exact fractions. Through branches the field is
-the largest over paths; a join whose inputs have different jumps or paddings is misaligned.
+upsampling have stride 1/s, so their jumps and paddings are exact means; for them each kind also
+declares its exact index map (layers/facts.py: Exact), which gives every unit's interval and whether a
+join's branches centre their units alike. Through branches the field is the largest over paths.
 """
 from __future__ import annotations
 
@@ -36,23 +37,16 @@ def _through(field: Field, window: Window) -> Field:
     return Field(tuple(r + (d * (k - 1)) * j for r, j, k, d in zip(field.size, field.stride, window.kernel,
                                                                    window.dilation)),
                  tuple(j * s for j, s in zip(field.stride, window.stride)),
-                 tuple(P + p * j for P, j, p in zip(field.padding, field.stride, window.padding)), field.aligned,
+                 tuple(P + p * j for P, j, p in zip(field.padding, field.stride, window.padding)),
                  affine=field.affine)
 
 
 def _merge(fields: list[Field]) -> Field:
-    """The largest field over the branches; misaligned where their jumps or centres differ."""
-    first = fields[0]
-    aligned = all(f.stride == first.stride and _centre(f) == _centre(first) for f in fields)
+    """The largest field over the branches (alignment is judged on the exact maps afterwards)."""
     largest = max(fields, key=lambda f: f.size)
     return Field(tuple(max(sizes) for sizes in zip(*(f.size for f in fields))), largest.stride,
-                 largest.padding, aligned and all(f.aligned for f in fields), any(f.whole for f in fields),
-                 any(f.global_ for f in fields), all(f.affine for f in fields))
-
-
-def _centre(field: Field) -> tuple[Fraction, ...]:
-    """Where unit 0's field is centred: (r − 1)/2 − P; joins of branches must agree on it."""
-    return tuple((r - 1) / 2 - P for r, P in zip(field.size, field.padding))
+                 largest.padding, whole=any(f.whole for f in fields), global_=any(f.global_ for f in fields),
+                 affine=all(f.affine for f in fields))
 
 
 def receptive_fields(graph: Graph, report: Report) -> dict[str, Field]:
@@ -71,7 +65,7 @@ def receptive_fields(graph: Graph, report: Report) -> dict[str, Field]:
             fields[node.name] = field  # spatial positions are gone: every unit sees everything
         elif geometry is WHOLE:
             extent = tuple(Fraction(last - first + 1) for first, last in _extent(graph, shapes, node.inputs[0]))
-            fields[node.name] = Field(extent, field.stride, field.padding, field.aligned, whole=True, global_=True,
+            fields[node.name] = Field(extent, field.stride, field.padding, whole=True, global_=True,
                                       affine=field.affine)
         else:
             if isinstance(geometry, Exact):
@@ -96,8 +90,8 @@ def _aligned_exactly(graph: Graph, shapes: dict, fields: dict) -> dict:
     aligned = {INPUT: True}
     for node in graph.nodes:
         aligned[node.name] = all(aligned[i] for i in node.inputs) and _centred(graph, shapes, node)
-        if aligned[node.name] != fields[node.name].aligned:
-            fields[node.name] = replace(fields[node.name], aligned=aligned[node.name])
+        if not aligned[node.name]:
+            fields[node.name] = replace(fields[node.name], aligned=False)
     return fields
 
 
@@ -151,9 +145,7 @@ def unit_query(graph: Graph, report: Report, layer: str, unit: str | None) -> Un
     if any(not 0 <= u < size for u, size in zip(units, spatial)):
         raise SpecError(f"--unit {unit} is outside layer '{layer}' ({'×'.join(map(str, spatial))})")
     start = [(u, u) for u in units] if spatial else [(0, size - 1) for size in shapes[layer][1:]]
-    spans = _back(graph, shapes, layer, start) if spatial else _extent(graph, shapes, layer)
-    clipped = _back(graph, shapes, layer, start, clip=True) if spatial else \
-        _cut(_extent(graph, shapes, layer), graph.input_shape[1:])
+    spans, clipped = (_back(graph, shapes, layer, start, clip) for clip in (False, True))
     return UnitField(model=graph.name, layer=layer, unit=units, shape=shapes[layer], spans=spans, clipped=clipped)
 
 

@@ -36,10 +36,10 @@ def shorten(cell: str) -> str:
     return human(int(match.group().replace(",", "")), "B" * cell.endswith(" B")) if match else cell
 
 
-def layout(columns: list[Column], rows: list[list[str]], width: int | None, steps: tuple[Step, ...] = (),
-           flexible: str | None = None) -> list[str]:
-    """The lines of a table: a header, then the rows (a cell per column, in order)."""
-    flexible = flexible or columns[0].key
+def layout(columns: list[Column], rows: list[list[str]], width: int | None, steps: tuple[Step, ...] = ()) -> list[str]:
+    """The lines of a table: a header, then the rows (a cell per column, in order). The first column
+    (names) is the flexible one."""
+    flexible = columns[0].key
     cells = {column.key: [column.title, *(row[i] for row in rows)] for i, column in enumerate(columns)}
     for step in steps:
         if width is None or _needed(columns, cells, flexible) <= width:
@@ -63,15 +63,14 @@ def _needed(columns: list[Column], cells: dict, flexible: str) -> int:
 
 
 def _row(columns: list[Column], cells: dict, widths: dict, index: int, flexible: str) -> list[str]:
-    """One row's line, and the lines its flexible cell wraps onto, under that column."""
-    pieces, start, offset = [], [], 0
+    """One row's line, and the lines its name wraps onto."""
+    pieces, continued = [], []
     for column in columns:
         cell, width = cells[column.key][index], widths[column.key]
         if column.key == flexible and len(cell) > width:
-            start, offset = _wrap_name(cell, width), sum(widths[c.key] + 2 for c in columns[:columns.index(column)])
-            cell = start.pop(0)
+            cell, *continued = _wrap_name(cell, width)
         pieces.append(cell.rjust(width) if column.right else cell.ljust(width))
-    return ["  ".join(pieces).rstrip()] + [" " * offset + piece for piece in start]
+    return ["  ".join(pieces).rstrip()] + continued
 
 
 def _wrap_name(cell: str, width: int) -> list[str]:
