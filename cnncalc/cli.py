@@ -364,6 +364,25 @@ def plot(
 
 
 @command()
+def report(
+    model: str = MODEL,
+    output: Path = typer.Option(..., "--output", "-o", help="The page to write, e.g. model.html."),
+    input: Optional[str] = INPUT,
+    batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16, int8 or float64."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam: training memory."),
+    settings: List[str] = SETTINGS,
+) -> None:
+    """One self-contained HTML page: the layer graph to click through, totals, conventions, fields."""
+    from .output.page import render_page
+    from .workflows.page import page_figures
+
+    page = page_figures(load_graph(model, settings, input), batch, dtype, optimizer)
+    write_output(render_page(page), output)
+    typer.echo(f"wrote {output} ({len(page.summary.layers)} layers)", err=True)
+
+
+@command()
 def export(
     model: str = typer.Argument(..., help="path/model.py:ClassName, torchvision:NAME or timm:NAME"),
     input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x224x224 "
