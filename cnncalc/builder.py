@@ -80,6 +80,11 @@ PixelShuffle, PixelUnshuffle = _constructor("pixelshuffle"), _constructor("pixel
 ChannelShuffle = _constructor("channelshuffle")
 ZeroPad1d, ZeroPad2d, ZeroPad3d = _constructor("zeropad1d"), _constructor("zeropad2d"), _constructor("zeropad3d")
 Upsample = _constructor("upsample")
+StochasticDepth = _constructor("stochasticdepth")
+Permute, Transpose, Contiguous = _constructor("permute"), _constructor("transpose"), _constructor("contiguous")
+Narrow, Select = _constructor("narrow"), _constructor("select")
+Parameter, Expand = _constructor("parameter"), _constructor("expand")
+MultiheadAttention = _constructor("multiheadattention")
 Add, Mul, Concat, Crop = _constructor("add"), _constructor("mul"), _constructor("concat"), _constructor("crop")
 
 

@@ -76,3 +76,10 @@ def test_peer_tools_on_every_layer_kind(kind, args, shape):
 def test_every_convention_is_documented():
     assert set(CONVENTIONS) == {"torchvision", *TOOLS}
     assert all(c.source for c in CONVENTIONS.values())
+
+
+def test_peer_tools_on_cross_attention():
+    from cnncalc.spec import build_graph
+    from layers.test_kinds_vs_torch import CROSS_ATTENTION
+
+    assert_peers_agree(build_graph(CROSS_ATTENTION, "<test>", {}), "cross attention")

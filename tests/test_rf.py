@@ -160,3 +160,18 @@ def test_transposed_conv_has_fractional_stride():
     graph = load_model("unet")
     field = receptive_fields(graph, analyze(graph))["dec4.upconv"]
     assert number(field.stride[0]) == 8  # 16 / 2
+
+
+def test_a_parameter_sees_nothing_and_adds_nothing_to_a_field():
+    # a learned per-position bias added to a conv's output: the sum sees what the conv sees
+    # (3×3), the bias itself no input; verify's gradient check agrees
+    from cnncalc.spec import build_graph
+    graph = build_graph({"input": [1, 9, 9], "layers": [
+        {"conv2d": {"out_channels": 2, "kernel_size": 3}, "name": "conv"},
+        {"parameter": {"shape": [2, 7, 7]}, "name": "bias"},
+        {"add": None, "from": ["conv", "bias"], "name": "sum"}]}, "<test>", {})
+    fields = receptive_fields(graph, analyze(graph))
+    assert fields["bias"] is None and fields["sum"].size == (3, 3)
+    from cnncalc.verify.fields import check_fields
+    checks = check_fields(graph, analyze(graph))
+    assert [c.layer for c in checks] == ["conv", "sum"] and all(c.expected == c.measured for c in checks)

@@ -24,6 +24,7 @@ class LayerOps:
     kind: str
     args: dict
     in_shape: tuple[int, ...]   # per sample, first input
+    in_shapes: tuple[tuple[int, ...], ...]  # per sample, every input
     out_shape: tuple[int, ...]  # per sample
     batch: int
     macs: int
@@ -136,6 +137,15 @@ def _ptflops_upsample(layer: LayerOps) -> int:
     return layer.out + int(again)
 
 
+def _ptflops_attention(layer: LayerOps) -> int:
+    # its patched torch.bmm and softmax see the scores and their sum over values (the projections
+    # run through torch._C._nn.linear, which it does not patch): 2·L·S·E, and H·L·S for softmax
+    length, embed = layer.out_shape
+    key = layer.in_shapes[1] if len(layer.in_shapes) == 3 else layer.in_shape
+    source = key[0] + layer.flag("add_bias_kv") + layer.flag("add_zero_attn")
+    return layer.batch * length * source * (2 * embed + layer.args["num_heads"])
+
+
 def _thop_adaptive_avg(layer: LayerOps) -> int:
     kernel = 1.0  # thop divides input by output size in float64, then adds 1 for the division
     for size, out in zip(layer.in_shape[1:], layer.out_shape[1:]):
@@ -171,18 +181,21 @@ def _torchinfo(layer: LayerOps) -> int:
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("torchvision", "torchvision's published `_ops` (GMACs): conv, linear and matmul "
                "multiply-accumulates; bias and element-wise work excluded",
-               (("conv*", _macs), ("linear", _macs)), _unhandled),
+               (("conv*", _macs), ("linear", _macs), ("multiheadattention", _macs)), _unhandled),
     Convention("torch", "torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per multiply-accumulate",
-               (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs)), _unhandled),
+               (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs),
+                ("multiheadattention", lambda l: 2 * l.macs)), _unhandled),
     Convention("fvcore", "fvcore FlopCountAnalysis(model, x).total(): MACs plus norms, 2-d "
                "upsampling and 2-d adaptive average pooling",
                (("conv*", _fvcore_conv), ("linear", _macs), ("batchnorm*", _fvcore_batchnorm),
                 ("groupnorm", _norm(5, 4, "affine")), ("layernorm", _norm(5, 4, "elementwise_affine")),
                 ("instancenorm*", _norm(5, 4, "affine")), ("upsample", _fvcore_upsample),
-                ("adaptiveavgpool2d", lambda l: l.inp)), _unhandled),
+                ("adaptiveavgpool2d", lambda l: l.inp), ("multiheadattention", _macs)), _unhandled),
     Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters named weight or bias × "
                "batch, or × output positions for convolutions",
-               (("layerscale", _unhandled),), _torchinfo),  # its parameter is named gamma, as in timm
+               # layer scale's parameter is named gamma, as in timm; a parameter read directly is no module's
+               (("layerscale", _unhandled), ("parameter", _unhandled),
+                ("multiheadattention", _unhandled)), _torchinfo),  # not a leaf: its out_proj is a child module
     Convention("ptflops", "ptflops get_model_complexity_info, pytorch backend: module hooks plus the "
                "torch.nn.functional calls those modules make, so ReLU and pooling count twice",
                (("conv*", lambda l: l.macs + _bias_outputs(l)), ("linear", lambda l: l.macs + _bias_outputs(l)),
@@ -192,7 +205,8 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("*pool*", _hooked_and_functional(lambda l: l.inp)), ("batchnorm*", _norm(2, 1, "affine")),
                 ("instancenorm*", _norm(2, 1, "affine")), ("groupnorm", _norm(2, 1, "affine")),
                 ("layernorm", lambda l: l.inp), ("softmax", lambda l: l.inp),
-                ("localresponsenorm", _ptflops_lrn), ("upsample", _ptflops_upsample)), _unhandled),
+                ("localresponsenorm", _ptflops_lrn), ("upsample", _ptflops_upsample),
+                ("multiheadattention", _ptflops_attention)), _unhandled),
     Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "
                "normalized element, average pooling, upsampling by mode",
                (("conv?d", _macs), ("convtranspose*", _thop_transposed), ("linear", _macs),

@@ -85,13 +85,14 @@ def peak_inference_bytes(graph: Graph, report: Report) -> int:
             + peak_activation_bytes(graph, report))
 
 
-def _storages(graph: Graph, rows: dict, training: bool = False) -> dict[str, str]:
+def _storages(graph: Graph, rows: dict, training: bool = False) -> dict[str, str | None]:
     """Tensor → the storage it lives in: its own, or its input's when it aliases it (in training
-    mode by the kind's training fact: dropout then makes a new tensor)."""
-    storage = {INPUT: INPUT}
+    mode by the kind's training fact: dropout then makes a new tensor); None for a parameter read
+    as a tensor, which the parameters' bytes hold, no activation."""
+    storage: dict[str, str | None] = {INPUT: INPUT}
     for node in graph.nodes:
         aliases = _facts(node).aliases_in_training(node.args) if training else not rows[node.name].allocates
-        storage[node.name] = storage[node.inputs[0]] if aliases else node.name
+        storage[node.name] = (storage[node.inputs[0]] if node.inputs else None) if aliases else node.name
     return storage
 
 
@@ -130,7 +131,8 @@ def _training_pass(graph: Graph, rows: dict, element_size: int) -> TrainingPass:
                 recorded[other] for j, other in enumerate(node.inputs) if j != k)]
             saved = {"input": node.inputs[:1], "inputs": factors, "output": (node.name,), "nothing": ()}
             for name in saved[facts.saved]:
-                first_saver.setdefault(storage[name], index)
+                if storage[name] is not None:
+                    first_saver.setdefault(storage[name], index)
     return TrainingPass(first_saver=first_saver, extra=extra, unsaved=unsaved, requires=recorded)
 
 
@@ -150,7 +152,8 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     rows = {row.name: row for row in report.layers}
     saved = _training_pass(graph, rows, element_size)
     first_saver, extra, requires = saved.first_saver, saved.extra, saved.requires
-    output = _storages(graph, rows, training=True)[graph.nodes[-1].name]
+    storage = _storages(graph, rows, training=True)
+    output = storage[graph.nodes[-1].name]
     live = sum(rows[name].activation_bytes for name in set(first_saver) | {output, INPUT}) + sum(extra)
     released: dict[int, list[str]] = {}  # layer index → the saved storages it is first to save
     for name, first in first_saver.items():
@@ -167,8 +170,8 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
         gradient = _facts(node).gradient
         summed = 0  # a gradient computed for a tensor that has one already, added into it, then freed
         for position, name in enumerate(dict.fromkeys(node.inputs)):
-            if not requires[name]:
-                continue  # the input, and what only it feeds, need no gradient
+            if not requires[name] or storage[name] is None:
+                continue  # the input and what only it feeds need none; a parameter's is counted with theirs
             allocated = gradient == "each input" or (gradient == "first input" and position == 0)
             if allocated and name not in grad_of:
                 grad_of[name] = len(buffers)
@@ -179,6 +182,13 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
             elif name not in grad_of and node.name in grad_of:
                 grad_of[name] = grad_of[node.name]  # shares the output's gradient (or slices of it)
                 buffers[grad_of[name]][1] += 1
+            elif node.name in grad_of:  # a passed gradient meets the one it has: their sum is a new tensor
+                entry = buffers[grad_of[name]]
+                entry[1] -= 1
+                live -= entry[0] if entry[1] == 0 else 0
+                grad_of[name] = len(buffers)
+                buffers[grad_of[name]] = [rows[name].activation_bytes, 1]
+                live += rows[name].activation_bytes
         peak = max(peak, live + summed)
         if node.name in grad_of:
             entry = buffers[grad_of.pop(node.name)]
@@ -213,7 +223,7 @@ def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: lis
     `extra` bytes stay from then on, its `transient` ones (max-pool's indices in inference, a mask
     nothing saves) only while it runs."""
     last_use = {name: index for index, node in enumerate(graph.nodes, start=1)
-                for name in (storage[i] for i in node.inputs)}
+                for name in (storage[i] for i in node.inputs) if name is not None}
     for name in (INPUT, storage[graph.nodes[-1].name], *kept):
         last_use[name] = len(graph.nodes) + 1
     live = rows[INPUT].activation_bytes
@@ -223,7 +233,7 @@ def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: lis
             live += rows[node.name].activation_bytes
         live += extra[index - 1]
         peak = max(peak, live + transient[index - 1])
-        for name in {storage[i] for i in node.inputs}:
+        for name in {storage[i] for i in node.inputs} - {None}:
             if last_use.get(name) == index:
                 live -= rows[name].activation_bytes
     return peak

@@ -137,7 +137,9 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
                         graph.source, node.line, node.name) from None
     allocates = not kind.memory.aliases(node.args)
     macs = calc.macs * batch
-    ops = counting.ops(LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shapes[0],
+    in_shape = in_shapes[0] if in_shapes else calc.output_shape  # a parameter reads no input
+    ops = counting.ops(LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape,
+                                    "in_shapes": in_shapes,
                                     "out_shape": calc.output_shape, "batch": batch, "macs": macs,
                                     "weights": calc.weights, "biases": calc.biases, "functional": node.functional}))
     lines = ()

@@ -17,7 +17,7 @@ from fractions import Fraction
 from ..errors import SpecError, did_you_mean
 from ..graph import INPUT, Graph
 from ..layers import REGISTRY
-from ..layers.facts import MERGE, WHOLE, Exact, Window
+from ..layers.facts import CONSTANT, MERGE, WHOLE, Exact, Window
 from .report import Report
 
 
@@ -49,32 +49,41 @@ def _merge(fields: list[Field]) -> Field:
                  affine=all(f.affine for f in fields))
 
 
-def receptive_fields(graph: Graph, report: Report) -> dict[str, Field]:
-    """The receptive field of every layer's output, by name (the input's is one pixel)."""
+def receptive_fields(graph: Graph, report: Report) -> dict[str, Field | None]:
+    """The receptive field of every layer's output, by name (the input's is one pixel; None for a
+    parameter read as a tensor, and what only parameters feed: they see no input)."""
     spatial = len(graph.input_shape) - 1
     one = Fraction(1)
     fields = {INPUT: Field((one,) * spatial, (one,) * spatial, (Fraction(0),) * spatial)}
     shapes = {row.name: row.output_shape for row in report.layers}
     for node in graph.nodes:
-        in_shapes = tuple(shapes[name] for name in node.inputs)
-        geometry = REGISTRY[node.kind].receptive_field(node.args, in_shapes, shapes[node.name])
-        field = fields[node.inputs[0]]
-        if geometry is MERGE:
-            fields[node.name] = _merge([fields[name] for name in node.inputs])
-        elif field.whole and (field.global_ or len(in_shapes[0]) - 1 != spatial):
-            fields[node.name] = field  # spatial positions are gone: every unit sees everything
-        elif geometry is WHOLE:
-            extent = tuple(Fraction(last - first + 1) for first, last in _extent(graph, shapes, node.inputs[0]))
-            fields[node.name] = Field(extent, field.stride, field.padding, whole=True, global_=True,
-                                      affine=field.affine)
-        else:
-            if isinstance(geometry, Exact):
-                field, geometry = replace(field, affine=False), geometry.windows
-            for window in geometry:
-                field = _through(field, window)
-            covers = all(r >= size for r, size in zip(field.size, graph.input_shape[1:]))
-            fields[node.name] = replace(field, whole=covers)
+        fields[node.name] = _field(graph, shapes, fields, node)
     return _aligned_exactly(graph, shapes, fields)
+
+
+def _field(graph: Graph, shapes: dict, fields: dict, node) -> Field | None:
+    spatial = len(graph.input_shape) - 1
+    in_shapes = tuple(shapes[name] for name in node.inputs)
+    geometry = REGISTRY[node.kind].receptive_field(node.args, in_shapes, shapes[node.name])
+    seen = [fields[name] for name in node.inputs if fields[name] is not None]
+    if geometry is CONSTANT or not seen:
+        return None
+    if geometry is MERGE:
+        return _merge(seen)
+    field = fields[node.inputs[0]]
+    if field is None:
+        return None
+    if field.whole and (field.global_ or len(in_shapes[0]) - 1 != spatial):
+        return field  # spatial positions are gone: every unit sees everything
+    if geometry is WHOLE:
+        extent = tuple(Fraction(last - first + 1) for first, last in _extent(graph, shapes, node.inputs[0]))
+        return Field(extent, field.stride, field.padding, whole=True, global_=True, affine=field.affine)
+    if isinstance(geometry, Exact):
+        field, geometry = replace(field, affine=False), geometry.windows
+    for window in geometry:
+        field = _through(field, window)
+    covers = all(r >= size for r, size in zip(field.size, graph.input_shape[1:]))
+    return replace(field, whole=covers)
 
 
 def _extent(graph: Graph, shapes: dict, name: str) -> list[tuple[int, int]]:
@@ -90,7 +99,7 @@ def _aligned_exactly(graph: Graph, shapes: dict, fields: dict) -> dict:
     aligned = {INPUT: True}
     for node in graph.nodes:
         aligned[node.name] = all(aligned[i] for i in node.inputs) and _centred(graph, shapes, node)
-        if not aligned[node.name]:
+        if not aligned[node.name] and fields[node.name] is not None:
             fields[node.name] = replace(fields[node.name], aligned=False)
     return fields
 

@@ -1,9 +1,10 @@
 """Element-wise activations, dropout and identity: the output has the input's shape."""
 from __future__ import annotations
 
-from .facts import (NN, SAVES_OUTPUT, VIEW, F, MemoryFacts, TorchForms, always, calls, element_mask, elementwise,
-                    inplace, no_bytes)
-from .registry import Arg, Calc, Shape, any_int, boolean, check_rank, choice, number, optional, probability, register
+from .facts import (NN, OWN, SAVES_OUTPUT, VIEW, Alias, F, MemoryFacts, TorchForms, always, calls, element_mask,
+                    elementwise, inplace, no_bytes)
+from .registry import (REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, number, optional, probability,
+                       register)
 
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
@@ -15,7 +16,7 @@ _RELU6 = MemoryFacts(aliases=inplace, aliases_in_training=inplace, saved="input"
 
 def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), **positions: int) -> TorchForms:
     return TorchForms(module=NN + module, inferred=None, functions=calls(*functions, **positions),
-                      methods=calls(*methods))
+                      methods=calls(*methods), aliases=())
 
 
 # kind → its arguments, its PyTorch forms, and what autograd keeps: the output where the derivative
@@ -71,3 +72,16 @@ def dropout(ranks):
 for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
     register(_kind, family="dropout", torch=_torch, receptive_field=elementwise, memory=_memory,
              args=(Arg("p", probability, 0.5),) + _INPLACE)(dropout(_ranks))
+
+
+# Stochastic depth (drop path) returns its input in eval mode; in training, input × a per-sample (or
+# per-batch) noise, so autograd keeps the input; the noise is one value per sample
+# (torchvision.ops.stochastic_depth).
+_SURVIVAL = MemoryFacts(aliases=always, aliases_in_training=lambda args: args["p"] == 0,
+                        saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
+register("stochasticdepth", family="dropout", receptive_field=elementwise, memory=_SURVIVAL,
+         args=(Arg("p", probability, REQUIRED), Arg("mode", choice("row", "batch"), "row")),
+         torch=TorchForms(module=OWN + "StochasticDepth", inferred=None,
+                          functions=calls("torchvision.ops.stochastic_depth", p=1, mode=2),
+                          methods=(), aliases=(Alias("torchvision.ops.StochasticDepth"),
+                                               Alias("timm.layers.DropPath", (("p", "drop_prob"),)))))(same_shape)

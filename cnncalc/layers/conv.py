@@ -5,7 +5,7 @@ import math
 
 from fractions import Fraction
 
-from .facts import NN, SAVES_INPUT, Exact, FromInput, TorchForms, Window, unit_window
+from .facts import NN, SAVES_INPUT, Call, Exact, F, FromInput, TorchForms, Window, unit_window
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, choice, non_negative_tuple,
                        numel, positive, positive_tuple, register)
 from .window import explain_windows, sliding_window
@@ -76,8 +76,13 @@ def _transposed_reads(args: dict, axis: int, lo: int, hi: int, size: int) -> tup
 
 
 @register("conv1d", "conv2d", "conv3d", family="conv", args=CONV_ARGS,
-          torch=TorchForms(module=NN + "Conv{n}d", inferred=FromInput("in_channels", 1),
-                           functions=(), methods=()),
+          torch=TorchForms(module=NN + "Conv{n}d", inferred=FromInput("in_channels", 1), methods=(), aliases=(),
+                           functions=(Call(F + "conv{n}d", (("stride", 3), ("padding", 4), ("dilation", 5),
+                                                            ("groups", 6)),
+                                           tensors=(("weight", 1), ("bias", 2)),
+                                           reads=lambda t: {"out_channels": t["weight"][0],
+                                                            "kernel_size": list(t["weight"][2:]),
+                                                            "bias": t["bias"] is not None}),)),
           receptive_field=conv_window, memory=SAVES_INPUT, explain=lambda s, a, c: explain_conv(s, a, c))
 def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
@@ -102,7 +107,7 @@ def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 @register("convtranspose1d", "convtranspose2d", "convtranspose3d", family="conv", args=TRANSPOSED_ARGS,
           torch=TorchForms(module=NN + "ConvTranspose{n}d", inferred=FromInput("in_channels", 1),
-                           functions=(), methods=()),
+                           functions=(), methods=(), aliases=()),
           receptive_field=transposed_windows, memory=SAVES_INPUT,
           explain=lambda s, a, c: explain_transposed(s, a, c))
 def conv_transposed(shapes: tuple[Shape, ...], args: dict) -> Calc:

@@ -6,7 +6,7 @@ only ask. There is no default: a kind that forgets one fails at registration.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Callable, Union
 
@@ -48,8 +48,9 @@ class Exact:
 
 WHOLE = _Geometry("WHOLE")  # every output unit sees the whole input (global pooling, flatten)
 MERGE = _Geometry("MERGE")  # a join: the union of its inputs' fields, aligned or not
+CONSTANT = _Geometry("CONSTANT")  # a parameter read as a tensor: it sees no input at all
 # A kind's rule: (arguments, input shapes, output shape) → windows applied in turn to its first
-# input's field (none: element-wise), Exact (not affine), WHOLE or MERGE.
+# input's field (none: element-wise), Exact (not affine), WHOLE, MERGE or CONSTANT.
 FieldRule = Callable[[dict, "tuple[Shape, ...]", Shape], "tuple[Window, ...] | Exact | _Geometry"]
 
 
@@ -134,6 +135,12 @@ SAVES_NOTHING = MemoryFacts(aliases=never, aliases_in_training=never,
                             transient=0)
 VIEW = MemoryFacts(aliases=always, aliases_in_training=always,
                    saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
+# a slice is a view of its source; slice_backward allocates a gradient as large as the source
+SLICE = MemoryFacts(aliases=always, aliases_in_training=always,
+                    saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0)
+# a copy hands its output's gradient on unchanged (contiguous, concat's slices of it)
+COPY = MemoryFacts(aliases=never, aliases_in_training=never,
+                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
 
 
 # ---- PyTorch forms ----
@@ -142,10 +149,14 @@ VIEW = MemoryFacts(aliases=always, aliases_in_training=always,
 class Call:
     """A function or tensor method computing the kind: its dotted path (or method name), where each
     argument sits when passed by position (the tensor is position 0), and the argument that collects
-    the rest when they come one by one (x.view(-1, 400) as x.view((-1, 400)))."""
+    the rest when they come one by one (x.view(-1, 400) as x.view((-1, 400))). A function given the
+    layer's own parameters (F.linear(x, self.weight, self.bias)) names where each sits in `tensors`,
+    and `reads` turns their shapes (None: not given) into the layer's arguments."""
     path: str
     positions: tuple[tuple[str, int], ...] = ()
     rest: str | None = None
+    tensors: tuple[tuple[str, int], ...] = ()
+    reads: Callable[[dict], dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,19 +167,30 @@ class FromInput:
 
 
 @dataclass(frozen=True)
+class Alias:
+    """Another library's module that computes the kind (torchvision's StochasticDepth, timm's
+    DropPath): its dotted path, and the attribute holding each argument whose name differs."""
+    path: str
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class TorchForms:
     """How PyTorch writes the kind: the module the verify builder instantiates ("torch.nn.Conv2d",
-    or one of cnncalc.verify.modules for joins), the argument it infers from the input, and the
-    functions and tensor methods the importer maps to it. `{n}` stands for the spatial dims."""
+    or one of cnncalc.verify.modules for joins), the argument it infers from the input, the
+    functions and tensor methods the importer maps to it, and other libraries' modules it maps
+    (where they are installed). `{n}` stands for the spatial dims."""
     module: str
     inferred: FromInput | None
     functions: tuple[Call, ...]
     methods: tuple[Call, ...]
+    aliases: tuple[Alias, ...]
 
     def for_dims(self, n: int) -> "TorchForms":
         return TorchForms(module=self.module.format(n=n), inferred=self.inferred,
-                          functions=tuple(Call(f.path.format(n=n), f.positions, f.rest) for f in self.functions),
-                          methods=tuple(Call(m.path.format(n=n), m.positions, m.rest) for m in self.methods))
+                          functions=tuple(replace(f, path=f.path.format(n=n)) for f in self.functions),
+                          methods=tuple(replace(m, path=m.path.format(n=n)) for m in self.methods),
+                          aliases=self.aliases)
 
 
 def calls(*paths: str, **positions: int) -> tuple[Call, ...]:

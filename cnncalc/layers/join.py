@@ -1,23 +1,19 @@
 """Joins of several branches: add and mul (broadcasting), concat, and crop for U-Net skips."""
 from __future__ import annotations
 
-from .facts import OWN, MemoryFacts, TorchForms, Window, always, calls, merge, never, no_bytes, unit_window
+from .facts import COPY, OWN, SLICE, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes, unit_window
 from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, register
 
 # add hands its output's gradient to every input, concat a slice of it to each: no new gradients
-_PASSES_GRADIENT = MemoryFacts(aliases=never, aliases_in_training=never,
-                               saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
+_PASSES_GRADIENT = COPY
 # a product's gradient needs the other factors
 _SAVES_FACTORS = MemoryFacts(aliases=never, aliases_in_training=never,
                              saved="inputs", gradient="each input", extra_saved=no_bytes, transient=0)
-# a crop is a slice of its source; slice_backward allocates a gradient as large as the source
-_SLICE = MemoryFacts(aliases=always, aliases_in_training=always,
-                     saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0)
 
 
 def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], **positions: int) -> TorchForms:
     return TorchForms(module=OWN + module, inferred=None, functions=calls(*functions, **positions),
-                      methods=calls(*methods))
+                      methods=calls(*methods), aliases=())
 
 
 def broadcast(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -40,8 +36,9 @@ register("mul", family="join", arity=None, receptive_field=merge, memory=_SAVES_
          torch=_forms("Mul", ("operator.mul", "torch.mul"), ("mul",)))(broadcast)
 
 
-@register("concat", family="join", arity=None, args=(Arg("dim", any_int, 1),), receptive_field=merge,
-          memory=_PASSES_GRADIENT, torch=_forms("Concat", ("torch.cat", "torch.concat"), (), dim=1))
+@register("concat", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1),),
+          receptive_field=merge, memory=_PASSES_GRADIENT,
+          torch=_forms("Concat", ("torch.cat", "torch.concat"), (), dim=1))
 def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
     rank = len(shapes[0])
     if any(len(s) != rank for s in shapes):
@@ -60,7 +57,7 @@ def crop_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Windo
     return (unit_window(len(source) - 1, padding=[-((s - t) // 2) for s, t in zip(source[1:], target[1:])]),)
 
 
-@register("crop", family="join", arity=2, receptive_field=crop_shift, memory=_SLICE,
+@register("crop", family="join", arity=2, receptive_field=crop_shift, memory=SLICE,
           torch=_forms("Crop", (), ()))
 def crop(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Center-crop the first input's spatial dims to the second's (U-Net's skip connections)."""

@@ -1,7 +1,7 @@
 """Fully connected layers."""
 from __future__ import annotations
 
-from .facts import NN, SAVES_INPUT, WHOLE, FromInput, TorchForms
+from .facts import NN, SAVES_INPUT, WHOLE, Call, F, FromInput, TorchForms
 from .registry import Arg, Calc, LayerError, Shape, boolean, numel, positive, register
 
 
@@ -11,7 +11,10 @@ def linear_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 
 @register("linear", family="linear", receptive_field=linear_field, memory=SAVES_INPUT,
-          torch=TorchForms(module=NN + "Linear", inferred=FromInput("in_features", -1), functions=(), methods=()),
+          torch=TorchForms(module=NN + "Linear", inferred=FromInput("in_features", -1), methods=(), aliases=(),
+                           functions=(Call(F + "linear", tensors=(("weight", 1), ("bias", 2)),
+                                           reads=lambda t: {"out_features": t["weight"][0],
+                                                            "bias": t["bias"] is not None}),)),
           args=(Arg("out_features", positive), Arg("bias", boolean, True)),
           explain=lambda s, a, c: [f"weights: {s[0][-1]:,} × {a['out_features']:,} = {c.weights:,}"
                                    + (f"; biases: {c.biases:,}" if c.biases else "; no bias"),

@@ -2,7 +2,7 @@
 per-channel scale that follows them in residual branches."""
 from __future__ import annotations
 
-from .facts import NN, OWN, SAVES_INPUT, FromInput, TorchForms, elementwise
+from .facts import NN, OWN, SAVES_INPUT, Call, F, FromInput, TorchForms, elementwise
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, int_list, number, numel,
                        optional, positive, register)
 
@@ -32,12 +32,13 @@ for _kind in _RANKS:
     _batch = _kind.startswith("batch")
     register(_kind, family="norm", args=_stats_args(_batch, _batch),
              torch=TorchForms(module=NN + ("BatchNorm" if _batch else "InstanceNorm") + "{n}d",
-                              inferred=FromInput("num_features", 1), functions=(), methods=()),
+                              inferred=FromInput("num_features", 1), functions=(), methods=(), aliases=()),
              receptive_field=elementwise, memory=SAVES_INPUT)(channel_norm(_kind))
 
 
 @register("groupnorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
-          torch=TorchForms(module=NN + "GroupNorm", inferred=FromInput("num_channels", 1), functions=(), methods=()),
+          torch=TorchForms(module=NN + "GroupNorm", inferred=FromInput("num_channels", 1), functions=(), methods=(),
+                           aliases=()),
           args=(Arg("num_groups", positive), Arg("eps", number, 1e-5), Arg("affine", boolean, True)))
 def group_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
@@ -48,7 +49,11 @@ def group_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 @register("layernorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
-          torch=TorchForms(module=NN + "LayerNorm", inferred=None, functions=(), methods=()),
+          torch=TorchForms(module=NN + "LayerNorm", inferred=None, methods=(), aliases=(),
+                           functions=(Call(F + "layer_norm", (("normalized_shape", 1), ("eps", 4)),
+                                           tensors=(("weight", 2), ("bias", 3)),
+                                           reads=lambda t: {"elementwise_affine": t["weight"] is not None,
+                                                            "bias": t["bias"] is not None}),)),
           args=(Arg("normalized_shape", int_list), Arg("eps", number, 1e-5),
                 Arg("elementwise_affine", boolean, True), Arg("bias", boolean, True)))
 def layer_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -61,7 +66,7 @@ def layer_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 @register("localresponsenorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
-          torch=TorchForms(module=NN + "LocalResponseNorm", inferred=None, functions=(), methods=()),
+          torch=TorchForms(module=NN + "LocalResponseNorm", inferred=None, functions=(), methods=(), aliases=()),
           args=(Arg("size", positive), Arg("alpha", number, 1e-4), Arg("beta", number, 0.75),
                 Arg("k", number, 1.0)))
 def local_response_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -71,7 +76,8 @@ def local_response_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 @register("layerscale", family="norm", args=(Arg("init_values", number, 1e-5),), receptive_field=elementwise,
           memory=SAVES_INPUT,
-          torch=TorchForms(module=OWN + "LayerScale", inferred=FromInput("dim", 1), functions=(), methods=()))
+          torch=TorchForms(module=OWN + "LayerScale", inferred=FromInput("dim", 1), functions=(), methods=(),
+                           aliases=()))
 def layer_scale(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """x · γ with one learnable γ per channel (timm's LayerScale2d, ConvNeXt's gamma): no MACs."""
     check_rank(shapes[0], (1, 2, 3, 4), "layerscale")

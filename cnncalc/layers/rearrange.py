@@ -1,10 +1,11 @@
-"""Layers that move elements without computing: flatten, reshape, pixel shuffles and channel shuffle."""
+"""Layers that move elements without computing: flatten, reshape, permute, transpose, contiguous, pixel
+shuffles and channel shuffle."""
 from __future__ import annotations
 
 from fractions import Fraction
 
-from .facts import (NN, OWN, SAVES_NOTHING, VIEW, WHOLE, Call, Exact, TorchForms, Window, calls, elementwise,
-                    unit_window)
+from .facts import (COPY, NN, OWN, SAVES_NOTHING, VIEW, WHOLE, Call, Exact, TorchForms, Window, calls,
+                    elementwise, unit_window)
 from .registry import (Arg, Calc, LayerError, Shape, any_int, check_rank, dim_index, format_shape, numel, positive,
                        register)
 
@@ -17,7 +18,7 @@ def flatten_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 @register("flatten", family="shape", receptive_field=flatten_field, memory=VIEW,
           torch=TorchForms(module=NN + "Flatten", inferred=None,
                            functions=calls("torch.flatten", start_dim=1, end_dim=2),
-                           methods=calls("flatten", start_dim=1, end_dim=2)),
+                           methods=calls("flatten", start_dim=1, end_dim=2), aliases=()),
           args=(Arg("start_dim", any_int, 1), Arg("end_dim", any_int, -1)))
 def flatten(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
@@ -53,7 +54,8 @@ def reshape_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 @register("reshape", family="shape", args=(Arg("shape", reshape_shape),), receptive_field=reshape_field,
           memory=VIEW, torch=TorchForms(module=OWN + "Reshape", inferred=None,
                                         functions=calls("torch.reshape", shape=1),
-                                        methods=(Call("view", (), rest="shape"), Call("reshape", (), rest="shape"))))
+                                        methods=(Call("view", (), rest="shape"), Call("reshape", (), rest="shape")),
+                                        aliases=()))
 def reshape(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     sample, count = args["shape"][1:], numel(shape)
@@ -80,7 +82,8 @@ def shuffle_down(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Win
 
 
 @register("pixelshuffle", family="shape", args=(Arg("upscale_factor", positive),), receptive_field=shuffle_up,
-          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "PixelShuffle", inferred=None, functions=(), methods=()))
+          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "PixelShuffle", inferred=None, functions=(), methods=(),
+                                                 aliases=()))
 def pixel_shuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     r = args["upscale_factor"]
@@ -92,7 +95,7 @@ def pixel_shuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 @register("pixelunshuffle", family="shape", args=(Arg("downscale_factor", positive),),
           receptive_field=shuffle_down, memory=SAVES_NOTHING,
-          torch=TorchForms(module=NN + "PixelUnshuffle", inferred=None, functions=(), methods=()))
+          torch=TorchForms(module=NN + "PixelUnshuffle", inferred=None, functions=(), methods=(), aliases=()))
 def pixel_unshuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     r = args["downscale_factor"]
@@ -103,9 +106,92 @@ def pixel_unshuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 @register("channelshuffle", family="shape", args=(Arg("groups", positive),), receptive_field=elementwise,
-          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "ChannelShuffle", inferred=None, functions=(), methods=()))
+          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "ChannelShuffle", inferred=None, functions=(), methods=(),
+                                                 aliases=()))
 def channel_shuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     if len(shape) < 2 or shape[0] % args["groups"]:
         raise LayerError(f"{format_shape(shape)}: channels not divisible by groups {args['groups']}")
     return Calc(shape)
+
+
+def dims_order(value, n: int = 0) -> tuple[int, ...]:
+    """A permutation as torch.permute takes it, the batch (dim 0) first and staying first."""
+    values = tuple(any_int(v) for v in (value if isinstance(value, (list, tuple)) else (value,)))
+    if not values or values[0] != 0:
+        raise LayerError(f"dims must keep the batch first (start with 0), got {list(values)}")
+    return values
+
+
+def _order(args: dict, rank: int) -> tuple[int, ...]:
+    """The permutation of a per-sample shape's axes that `dims` (batched, may be negative) makes."""
+    if "dims" in args:
+        order = tuple(dim_index(d, rank) for d in args["dims"][1:])
+        if sorted(order) != list(range(rank)):
+            raise LayerError(f"dims {list(args['dims'])} is no permutation of a {rank}-d sample (+ batch)")
+        return order
+    order = list(range(rank))
+    first, second = dim_index(args["dim0"], rank), dim_index(args["dim1"], rank)
+    order[first], order[second] = order[second], order[first]
+    return tuple(order)
+
+
+def reorder(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    return Calc(tuple(shape[axis] for axis in _order(args, len(shape))))
+
+
+def reorder_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """Any order but the identity moves channels or spatial axes where the next layers read other
+    axes as spatial (channels-last puts channels among them): no per-axis field is left."""
+    order = _order(args, len(shapes[0]))
+    return () if order == tuple(sorted(order)) else WHOLE
+
+
+register("permute", family="shape", args=(Arg("dims", dims_order),), receptive_field=reorder_field, memory=VIEW,
+         torch=TorchForms(module=OWN + "Permute", inferred=None, functions=calls("torch.permute", dims=1),
+                          methods=(Call("permute", (), rest="dims"),), aliases=()))(reorder)
+register("transpose", family="shape", args=(Arg("dim0", any_int), Arg("dim1", any_int)),
+         receptive_field=reorder_field, memory=VIEW,
+         torch=TorchForms(module=OWN + "Transpose", inferred=None,
+                          functions=calls("torch.transpose", "torch.swapaxes", dim0=1, dim1=2),
+                          methods=calls("transpose", "swapaxes", dim0=1, dim1=2), aliases=()))(reorder)
+
+
+@register("contiguous", family="shape", receptive_field=elementwise, memory=COPY,
+          torch=TorchForms(module=OWN + "Contiguous", inferred=None, functions=(), methods=calls("contiguous"),
+                           aliases=()))
+def contiguous(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """A copy in row-major order (after a transpose or permute; cnncalc counts it as the copy it then is)."""
+    return Calc(shapes[0])
+
+
+def expand_size(value, n: int = 0) -> tuple:
+    """Sizes as x.expand takes them, the batch first (-1 or `batch`); -1 keeps a size."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    if not values or values[0] not in (BATCH, -1):
+        raise LayerError(f"the first size is the batch: write -1 or {BATCH}, got {list(values)}")
+    for size in values[1:]:
+        if size != -1:
+            positive(size)
+    return values
+
+
+def expand_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """Broadcasting a size-1 axis makes every unit along it read that one unit."""
+    return () if out == shapes[0] else WHOLE
+
+
+@register("expand", family="shape", args=(Arg("size", expand_size),), receptive_field=expand_field, memory=VIEW,
+          torch=TorchForms(module=OWN + "Expand", inferred=None, functions=(),
+                           methods=(Call("expand", (), rest="size"),), aliases=()))
+def expand(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """A broadcast view: size-1 axes repeated (a class token over the batch: expand(batch, -1, -1))."""
+    (shape,) = shapes
+    sizes = args["size"][1:]
+    if len(sizes) != len(shape):
+        raise LayerError(f"expand gives {len(sizes)} sizes per sample for a {len(shape)}-d sample")
+    out = tuple(old if new == -1 else new for old, new in zip(shape, sizes))
+    if any(old not in (1, new) for old, new in zip(shape, out)):
+        raise LayerError(f"cannot expand {format_shape(shape)} to {format_shape(out)}: only sizes of 1 grow")
+    return Calc(out)

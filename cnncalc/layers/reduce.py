@@ -45,4 +45,4 @@ for _kind, _module, _memory in (("mean", "Mean", _SHAPE_ONLY), ("sum", "Sum", _S
     register(_kind, family="shape", args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,
              torch=TorchForms(module=OWN + _module, inferred=None,
                               functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
-                              methods=calls(_kind, dim=1, keepdim=2)))(reduce)
+                              methods=calls(_kind, dim=1, keepdim=2), aliases=()))(reduce)

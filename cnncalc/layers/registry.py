@@ -57,10 +57,12 @@ class Calc:
 class LayerKind:
     """Everything cnncalc knows about one kind of layer, declared once by its registration."""
     name: str
-    family: str                       # conv, pool, norm, linear, activation, join, shape, dropout
+    family: str                       # conv, pool, norm, linear, activation, join, shape, dropout, attention,
+                                      # parameter
     args: tuple[Arg, ...]
     calculate: Callable[[tuple[Shape, ...], dict], Calc]
-    arity: int | None                 # inputs; None: two or more
+    arity: int | None                 # inputs (0: none, a parameter); None: fewest_inputs or more
+    fewest_inputs: int                # of a join: torch.cat([x]) is a concatenation of one
     spatial_dims: int
     torch: TorchForms
     receptive_field: FieldRule
@@ -117,8 +119,8 @@ FUNCTIONAL_FAMILIES = ("activation", "pool", "dropout", "shape")
 _NORMALIZED: dict = {}  # (kind, given items) → normalized arguments
 
 
-def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | None = 1, torch: TorchForms,
-             receptive_field: FieldRule, memory: MemoryFacts, explain: Callable | None = None):
+def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | None = 1, fewest_inputs: int = 2,
+             torch: TorchForms, receptive_field: FieldRule, memory: MemoryFacts, explain: Callable | None = None):
     """Register a calculator for kinds with everything known about them; `torch` may contain `{n}`,
     the kind's spatial dimensions (conv{n}d)."""
     def decorate(calculate):
@@ -128,7 +130,8 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
             n = int(name[-2]) if name.endswith("d") and name[-2:-1].isdigit() else 0
             REGISTRY[name] = LayerKind(name=name, family=family, args=args + declared,
                                        calculate=holding(contract, calculate) if contract else calculate,
-                                       arity=arity, spatial_dims=n, torch=torch.for_dims(n),
+                                       arity=arity, fewest_inputs=fewest_inputs, spatial_dims=n,
+                                       torch=torch.for_dims(n),
                                        receptive_field=receptive_field, memory=memory, explain=explain)
         return calculate
     return decorate

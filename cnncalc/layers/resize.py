@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from .facts import NN, SAVES_NOTHING, Exact, TorchForms, Window, unit_window
+from .facts import NN, SAVES_NOTHING, Exact, F, TorchForms, Window, calls, unit_window
 from .registry import (Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, choice, format_shape, number,
                        optional, positive, register)
 
@@ -24,7 +24,7 @@ def pad_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window
 
 @register("zeropad1d", "zeropad2d", "zeropad3d", family="shape", args=(Arg("padding", pad_arg),),
           receptive_field=pad_shift, memory=SAVES_NOTHING,
-          torch=TorchForms(module=NN + "ZeroPad{n}d", inferred=None, functions=(), methods=()))
+          torch=TorchForms(module=NN + "ZeroPad{n}d", inferred=None, functions=(), methods=(), aliases=()))
 def zero_pad(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     padding = args["padding"]
@@ -91,7 +91,9 @@ def _sources(args: dict, axis: int, unit: int, size: int, out_size: int) -> tupl
 
 
 @register("upsample", family="shape", receptive_field=upsample_window, memory=SAVES_NOTHING,
-          torch=TorchForms(module=NN + "Upsample", inferred=None, functions=(), methods=()),
+          torch=TorchForms(module=NN + "Upsample", inferred=None, methods=(),
+                           functions=calls(F + "interpolate", size=1, scale_factor=2, mode=3, align_corners=4),
+                           aliases=()),
           args=(Arg("size", optional(size_or_scale), None),
                 Arg("scale_factor", optional(size_or_scale), None),
                 Arg("mode", choice(*_UPSAMPLE_RANKS), "nearest"),

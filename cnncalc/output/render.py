@@ -90,12 +90,7 @@ def render_rf(report: Report, fields: dict, fmt: str, width: int | None = None) 
     from ..figures.rf import describe, number
 
     if fmt == "json":
-        layers = [{"name": row.name, "kind": row.kind, "size": [number(v) for v in fields[row.name].size],
-                   "stride": [number(v) for v in fields[row.name].stride],
-                   "padding": [number(v) for v in fields[row.name].padding],
-                   "aligned": fields[row.name].aligned, "whole_input": fields[row.name].whole,
-                   "affine": fields[row.name].affine}
-                  for row in report.layers]
+        layers = [{"name": row.name, "kind": row.kind, **_field_json(fields[row.name])} for row in report.layers]
         return json.dumps({"model": report.model, "input": list(report.input_shape), "layers": layers},
                           indent=2) + "\n"
     rows: list[list[str]] = []
@@ -103,6 +98,9 @@ def render_rf(report: Report, fields: dict, fmt: str, width: int | None = None) 
     for row in report.layers:
         field = fields[row.name]
         rows += _block_headers(row, open_scopes, 6)
+        if field is None:  # a parameter: it sees no input
+            rows.append([_layer_cell(row), row.kind, format_shape(row.output_shape), "none", "–", "–"])
+            continue
         stride, padding = ("×".join(str(number(v)) for v in values) if field.affine else "–"  # means, wrong per unit
                            for values in (field.stride, field.padding))
         rows.append([_layer_cell(row), row.kind, format_shape(row.output_shape), describe(field), stride, padding])
@@ -186,8 +184,21 @@ def render_explained(report: Report, memory: Memory | None = None, width: int | 
     return "\n".join(wrap(out, width)) + "\n\n" + _totals_text(report, memory) + "\n"
 
 
+def _field_json(field) -> dict:
+    from ..figures.rf import number
+
+    if field is None:  # a parameter: it sees no input
+        return {"size": None, "stride": None, "padding": None, "aligned": True, "whole_input": False, "affine": True}
+    return {"size": [number(v) for v in field.size], "stride": [number(v) for v in field.stride],
+            "padding": [number(v) for v in field.padding], "aligned": field.aligned, "whole_input": field.whole,
+            "affine": field.affine}
+
+
 def _rf_cell(field) -> str:
     from ..figures.rf import number
+
+    if field is None:
+        return "none"
 
     size = "×".join(str(number(v)) for v in dict.fromkeys(field.size))
     return "all" if field.whole and field.global_ else size + ("*" if not field.aligned else "")

@@ -247,8 +247,12 @@ class Expander:
         except LayerError as error:
             return self.log.add(self.error(str(error), line, name, context))
         inputs = tuple(source) if isinstance(source, list) else (source,)
-        if (kind.arity is None and len(inputs) < 2) or (kind.arity is not None and len(inputs) != kind.arity):
-            wanted = "two or more inputs" if kind.arity is None else f"{kind.arity} input{'s' * (kind.arity > 1)}"
+        if kind.arity == 0 and "from" not in entry.keys:
+            inputs = ()  # a parameter reads no layer
+        if (len(inputs) < kind.fewest_inputs) if kind.arity is None else (len(inputs) != kind.arity):
+            fewest = {1: "one", 2: "two"}[kind.fewest_inputs]
+            wanted = f"{fewest} or more inputs" if kind.arity is None else \
+                "no input" if kind.arity == 0 else f"{kind.arity} input{'s' * (kind.arity > 1)}"
             return self.log.add(self.error(f"{entry.kind} takes {wanted}, got {len(inputs)} (set 'from')", line,
                                            name, context))
         functional = bool(entry.keys.get("functional"))

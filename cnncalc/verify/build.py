@@ -28,8 +28,9 @@ def resolve(path: str):
     return getattr(importlib.import_module(module), name)
 
 
-def make_module(node: Node, input_shape: torch.Size) -> nn.Module:
-    """The torch module for one node; the inferred argument (in_channels, ...) comes from the input."""
+def make_module(node: Node, input_shape: torch.Size | None) -> nn.Module:
+    """The torch module for one node; the inferred argument (in_channels, ...) comes from the input
+    (a parameter has none)."""
     forms = REGISTRY[node.kind].torch
     args = dict(node.args)
     if forms.inferred:
@@ -67,7 +68,7 @@ def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.fl
     with torch.no_grad():
         for node in graph.nodes:
             inputs = [values[name] for name in node.inputs]
-            module = make_module(node, inputs[0].shape).to(device=device, dtype=dtype).eval()
+            module = make_module(node, inputs[0].shape if inputs else None).to(device=device, dtype=dtype).eval()
             if node.frozen:
                 module.requires_grad_(False)
             if node.functional:

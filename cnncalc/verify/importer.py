@@ -6,17 +6,20 @@ its registration. Anything else is listed by name in the error, never counted as
 from __future__ import annotations
 
 import importlib
+import inspect
+import logging
 import operator
 import runpy
 import traceback
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import fx, nn
 
-from ..errors import SpecError, did_you_mean
+from ..errors import LayerError, SpecError, did_you_mean
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..spec.yamlfile import LineDict, read_text
@@ -24,15 +27,46 @@ from .build import resolve
 
 
 def _forms() -> tuple[dict, dict, dict]:
-    """Module class → kind, and function and method name → (kind, Call), from the registry."""
+    """Module class → (kind, attribute of each argument), and function and method name → (kind,
+    Call), from the registry; other libraries' forms only where they are installed."""
     modules, functions, methods = {}, {}, {}
     for name, kind in REGISTRY.items():
-        modules.setdefault(resolve(kind.torch.module), name)
+        modules.setdefault(resolve(kind.torch.module), (name, {}))
+        for alias in kind.torch.aliases:
+            found = _installed(alias.path)
+            if found is not None:
+                modules.setdefault(found, (name, dict(alias.attributes)))
         for call in kind.torch.functions:
-            functions.setdefault(resolve(call.path), (name, call))
+            found = _installed(call.path)
+            if found is not None:
+                functions.setdefault(found, (name, call))
         for call in kind.torch.methods:
             methods.setdefault(call.path, (name, call))
     return modules, functions, methods
+
+
+def _installed(path: str) -> Any:
+    """What a dotted path names, or None when its library is not installed."""
+    try:
+        return resolve(path)
+    except ImportError:
+        return None
+
+
+def _mapped(module: nn.Module) -> tuple[str, dict] | None:
+    """The kind of a module: its class's, or its nearest mapped parent's when it keeps the parent's
+    forward (torchvision's Conv3DSimple is a Conv3d)."""
+    for cls in type(module).__mro__:
+        if cls in MODULES:
+            return MODULES[cls] if type(module).forward is cls.forward else None
+    return None
+
+
+class _Tracer(fx.Tracer):
+    """fx's tracer, stopping at every module cnncalc maps (other libraries' and subclasses included)."""
+
+    def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
+        return _mapped(module) is not None or super().is_leaf_module(module, qualified_name)
 
 
 MODULES, FUNCTIONS, METHODS = _forms()
@@ -46,7 +80,9 @@ def load_module(reference: str, params: dict) -> tuple[nn.Module, str, tuple[int
     library, _, name = reference.partition(":")
     if library in LIBRARY_BUILDERS:
         build, default_input = LIBRARY_BUILDERS[library](name, params)
-        return _built(build, name, reference), name, default_input
+        module = _built(build, name, reference)
+        size = getattr(module, "image_size", None)  # a model built for one size (torchvision's ViT) says so
+        return module, name, (3, size, size) if isinstance(size, int) else default_input
     path, _, name = reference.rpartition(":")
     if not path.endswith(".py"):
         raise SpecError("expected path/model.py:ClassName", reference)
@@ -81,17 +117,35 @@ def _library(name: str) -> Any:
 
 
 def _torchvision(name: str, params: dict) -> tuple[Callable, tuple[int, ...] | None]:
-    """A torchvision builder with no weights, and the crop size of its first weights."""
+    """A torchvision builder with no weights (its backbone's neither), and the input its first
+    weights are evaluated at."""
     models = _library("torchvision").models
     try:
         builder = models.get_model_builder(name)
     except ValueError:
         raise SpecError(f"torchvision has no model '{name}'{did_you_mean(name, models.list_models())}") from None
+    defaults = {"weights": None}
+    if "weights_backbone" in inspect.signature(builder).parameters:
+        defaults["weights_backbone"] = None  # else a segmentation model downloads its backbone's
+    return (lambda: builder(**{**defaults, **params})), _torchvision_input(models, name, builder)
+
+
+VIDEO_FRAMES = 16  # torchvision's references/video_classification: --clip-len 16
+
+
+def _torchvision_input(models, name: str, builder) -> tuple[int, ...] | None:
+    """The per-sample input of the first weights: the crop (else the resize) of their transforms;
+    a video model's clips have VIDEO_FRAMES frames."""
     try:
-        crop = models.get_model_weights(name).DEFAULT.transforms.keywords.get("crop_size")
+        keywords = models.get_model_weights(name).DEFAULT.transforms.keywords
     except (ValueError, AttributeError):
-        crop = None
-    return (lambda: builder(**{"weights": None, **params})), (3, crop, crop) if crop else None
+        return None
+    size = keywords.get("crop_size") or keywords.get("resize_size")
+    if size is None:
+        return None
+    sides = (size, size) if isinstance(size, int) else tuple(size) * (2 // len(size))  # (256,): a square
+    frames = (VIDEO_FRAMES,) if builder.__module__.startswith("torchvision.models.video") else ()
+    return (3, *frames, *sides)
 
 
 def _timm(name: str, params: dict) -> tuple[Callable, tuple[int, ...] | None]:
@@ -108,40 +162,141 @@ LIBRARY_BUILDERS = {"torchvision": _torchvision, "timm": _timm}
 
 def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str) -> dict:
     try:
-        traced = fx.symbolic_trace(module)
+        traced = fx.GraphModule(module, _Tracer().trace(module), name)
     except Exception as error:  # user code that torch.fx cannot trace
         where = _user_line(error)
         raise SpecError(f"torch.fx cannot trace {name}{where}: {type(error).__name__}: "
                         f"{str(error).splitlines()[0][:200]}", source) from None
-    modules = dict(traced.named_modules())
+    graph = _Traced(modules=dict(traced.named_modules()), values=_propagate(traced, input_shape),
+                    absorbed=_absorbed(traced))
     layers, unmapped, previous = [], [], None
-    names: dict[str, str] = {}
-    used: set[str] = set()
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
             previous = "input" if node.op == "placeholder" else previous
             continue
-        if _is_shape_query(node):
-            continue  # x.size(0), x.shape[0]: read by the layer that uses them, not a layer
-        entry = _entry(node, modules)
+        if not graph.is_layer(node) or graph.same_as_source(node) or node.name in graph.absorbed:
+            continue  # sizes, checks, tuples of pieces, a layer's own weights: read by the layers that use them
+        entry = _entry(node, graph)
         if entry is None:
             unmapped.append(node)
             continue
-        inputs = [names.get(a.name, _source(a)) for a in _tensor_args(node)]
-        if inputs != [previous]:
+        inputs = [graph.name_of(a) for a in graph.tensor_args(node)]
+        if inputs and inputs != [previous]:  # a parameter reads nothing
             entry["from"] = inputs if len(inputs) > 1 else inputs[0]
-        # a module keeps its path (stem.0); a second call of it, or a function, its fx name
-        names[node.name] = node.target if node.op == "call_module" and node.target not in used else node.name
-        used.add(names[node.name])
-        entry["name"] = names[node.name]
+        entry["name"] = graph.named(node)
         layers.append(entry)
-        previous = names[node.name]
+        previous = entry["name"]
     if unmapped:
-        raise _refusal(unmapped, modules, name, source)
+        raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
             "description": f"Imported from {source} with torch.fx."}
     held = _not_run(module, traced)
     return {**data, "not_run": held} if held else data
+
+
+PROBE_BATCH = 2  # the batch of the shape pass: 2, so that no size 1 reads as the batch
+
+
+def _propagate(traced: fx.GraphModule, input_shape: tuple[int, ...]) -> dict | None:
+    """Every node's value on fake tensors (shapes, no data, no memory): tensors and the sizes and
+    pieces computed from them. None when the model fails on this input: then the analysis names
+    the layer whose shape breaks."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    values: dict = {}
+
+    class Recorder(fx.Interpreter):
+        def run_node(self, node):
+            values[node.name] = super().run_node(node)
+            return values[node.name]
+
+    device = next(iter(traced.parameters()), torch.empty(0)).device
+    log = logging.getLogger("torch._subclasses.fake_tensor")
+    level, log.level = log.level, logging.CRITICAL  # it logs a traceback for the failure reported here
+    try:
+        with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
+            Recorder(traced).run(torch.empty(PROBE_BATCH, *input_shape, device=device))
+    except Exception:  # noqa: BLE001 (whatever the model raises on a shape it cannot take)
+        return None
+    finally:
+        log.setLevel(level)
+    return values
+
+
+PIECES = {"chunk", "split", "tensor_split", "unbind"}  # calls returning a tuple of views
+
+
+@dataclass
+class _Traced:
+    """The traced graph as the mapping reads it: its modules, every node's value (None: unknown),
+    and the layer name given to each mapped node."""
+    modules: dict
+    values: dict | None
+    absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
+    names: dict = field(default_factory=dict)
+    used: set = field(default_factory=set)
+
+    def is_layer(self, node) -> bool:
+        """A tensor, or a mapped module that returns a tuple (MultiheadAttention's output and weights)."""
+        return self.is_tensor(node) or (node.op == "call_module" and _mapped(self.modules[node.target]) is not None)
+
+    def is_tensor(self, node) -> bool:
+        if self.values is None:
+            return not _is_shape_query(node)
+        return isinstance(self.values.get(node.name), torch.Tensor)
+
+    def same_as_source(self, node) -> bool:
+        """A module's tuple output read at 0 (MultiheadAttention's output): the layer itself."""
+        source = node.args[0] if node.op == "call_function" and node.target is operator.getitem else None
+        if source is None or source.name not in self.names or node.args[1] != 0:
+            return False
+        self.names[node.name] = self.names[source.name]
+        return True
+
+    def tensor_args(self, node) -> list:
+        """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
+        chunk reads the chunked tensor."""
+        if _piece_of(node) is not None:
+            return [_piece_of(node).args[0]]
+        flat = [a for arg in node.args for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
+        return [a for a in flat if isinstance(a, fx.Node) and self.is_tensor(a) and a.name not in self.absorbed]
+
+    def attribute(self, node) -> torch.Tensor:
+        """The parameter or buffer a get_attr node reads."""
+        owner, _, name = node.target.rpartition(".")
+        return getattr(self.modules[owner], name)
+
+    def name_of(self, node) -> str:
+        return "input" if node.op == "placeholder" else self.names.get(node.name, node.name)
+
+    def named(self, node) -> str:
+        """A module keeps its path (stem.0); a second call of it, or a function, its fx name."""
+        name = node.target if node.op == "call_module" and node.target not in self.used else node.name
+        self.names[node.name] = name
+        self.used.add(name)
+        return name
+
+    def constant(self, value):
+        """An argument as a spec writes it: the batch size as `batch`; a size computed from shapes
+        as its value; a tensor computed in the graph is unmappable."""
+        if isinstance(value, (list, tuple)):
+            return [self.constant(v) for v in value]
+        if isinstance(value, slice):
+            return slice(self.constant(value.start), self.constant(value.stop), self.constant(value.step))
+        if not isinstance(value, fx.Node):
+            return value
+        if _batch_size(value):
+            return BATCH
+        known = self.values.get(value.name) if self.values is not None else None
+        if isinstance(known, (int, float, bool)):
+            return known
+        if isinstance(known, torch.Size):
+            return list(known)
+        raise _Unmappable(value.name)
+
+    def shape(self, node) -> tuple[int, ...] | None:
+        value = self.values.get(node.name) if self.values is not None else None
+        return tuple(value.shape) if isinstance(value, torch.Tensor) else None
 
 
 def _not_run(module: nn.Module, traced: fx.GraphModule) -> dict[str, dict]:
@@ -209,16 +364,6 @@ def _user_line(error: Exception) -> str:
 TORCH_DIR = str(Path(torch.__file__).parent)
 
 
-def _source(arg) -> str:
-    return "input" if arg.op == "placeholder" else arg.name
-
-
-def _tensor_args(node) -> list:
-    """The tensors a call reads, those passed in a list (torch.cat's) included."""
-    flat = [a for arg in node.args for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
-    return [a for a in flat if isinstance(a, fx.Node) and not _is_shape_query(a)]
-
-
 def _is_shape_query(node) -> bool:
     """x.size(...), x.shape, or an item of one: sizes, not tensors."""
     if node.op == "call_method" and node.target == "size":
@@ -230,60 +375,164 @@ def _is_shape_query(node) -> bool:
 
 
 def _batch_size(node) -> bool:
-    """x.size(0) or x.shape[0]: the batch size, which a reshape writes as `batch`."""
+    """x.size(0), x.shape[0], or item 0 of x.size(): the batch size, which a reshape writes as `batch`."""
     if node.op == "call_method" and node.target == "size":
         return node.args[1:] == (0,)
-    return node.op == "call_function" and node.target is operator.getitem and node.args[1] == 0 \
-        and node.args[0].op == "call_function" and node.args[0].target is getattr
+    if node.op != "call_function" or node.target is not operator.getitem or node.args[1] != 0:
+        return False
+    source = node.args[0]
+    return isinstance(source, fx.Node) and (
+        (source.op == "call_function" and source.target is getattr and source.args[1:] == ("shape",))
+        or (source.op == "call_method" and source.target == "size" and len(source.args) == 1))
+
+
+def _piece_of(node):
+    """The chunk, split or unbind call whose piece `node` takes (tuple[i]), or None."""
+    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], fx.Node):
+        return None
+    source = node.args[0]
+    if source.op not in ("call_method", "call_function") or _target(source) not in PIECES:
+        return None
+    return source
 
 
 class _Unmappable(Exception):
     """An argument computed in the graph, which a spec cannot state."""
 
 
-def _constant(value):
-    """An argument as a spec writes it: the batch size as `batch`; any other graph value is unmappable."""
-    if isinstance(value, (list, tuple)):
-        return [_constant(v) for v in value]
-    if isinstance(value, fx.Node):
-        if _batch_size(value):
-            return BATCH
-        raise _Unmappable(value.name)
-    return value
-
-
-def _entry(node, modules: dict) -> LineDict | None:
+def _entry(node, graph: _Traced) -> LineDict | None:
     if node.op == "call_module":
-        module = modules[node.target]
-        kind = MODULES.get(type(module))
-        if kind is None:
-            return None
-        args = {}
-        for arg in REGISTRY[kind].args:
-            value = getattr(module, arg.name, arg.default)
-            if arg.name == "bias" and not isinstance(value, bool):
-                value = value is not None  # the Parameter or None torch keeps
-            args[arg.name] = list(value) if isinstance(value, tuple) else value
-        return LineDict({kind: _non_default(kind, args)})
+        return _module_entry(graph.modules[node.target])
+    if node.op == "get_attr":
+        return _parameter_entry(node, graph)
+    if node.op == "call_function" and node.target is operator.getitem:
+        return _piece_entry(node, graph)
     table = {"call_function": FUNCTIONS, "call_method": METHODS}.get(node.op, {})
     if node.target not in table:
         return None
     kind, call = table[node.target]
-    if REGISTRY[kind].arity is None and len(_tensor_args(node)) < 2:
+    if REGISTRY[kind].arity is None and len(graph.tensor_args(node)) < REGISTRY[kind].fewest_inputs:
         return None  # a tensor and a constant: not a join of layers
     args = {key: node.kwargs[key] if key in node.kwargs else node.args[index]
             for key, index in call.positions if key in node.kwargs or index < len(node.args)}
     if call.rest and len(node.args) > 1:  # x.view(-1, 400) or x.view((-1, 400))
         rest = node.args[1:]
         args[call.rest] = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest
-    try:
-        args = {key: _constant(value) for key, value in args.items()}
-    except _Unmappable:
-        return None
-    entry = LineDict({kind: _non_default(kind, args) or None})
-    if node.op == "call_function" and REGISTRY[kind].can_be_functional:
+    if call.tensors:
+        shapes = {key: _given(node, key, index) for key, index in call.tensors}
+        if any(shape is _COMPUTED for shape in shapes.values()):
+            return None  # weights computed in forward(): no layer of fixed parameters
+        args.update(call.reads({key: None if given is None else tuple(graph.attribute(given).shape)
+                                for key, given in shapes.items()}))
+    entry = _stated(kind, args, graph)
+    if entry is not None and node.op == "call_function" and REGISTRY[kind].can_be_functional:
         entry["functional"] = True
     return entry
+
+
+_COMPUTED = object()
+
+
+def _given(node, key: str, index: int):
+    """A call's parameter argument: the get_attr node passing it, None when not given, or _COMPUTED."""
+    value = node.kwargs.get(key, node.args[index] if index < len(node.args) else None)
+    if value is None:
+        return None
+    return value if isinstance(value, fx.Node) and value.op == "get_attr" else _COMPUTED
+
+
+def _absorbed(traced: fx.GraphModule) -> set:
+    """The parameters passed to calls that take their layer's own weights (F.layer_norm(x, shape,
+    self.weight, self.bias)): those count with the layer, not as tensors of their own."""
+    taken = set()
+    for node in traced.graph.nodes:
+        kind_call = FUNCTIONS.get(node.target) if node.op == "call_function" else None
+        for key, index in kind_call[1].tensors if kind_call else ():
+            given = _given(node, key, index)
+            if isinstance(given, fx.Node):
+                taken.add(given.name)
+    return taken
+
+
+def _module_entry(module: nn.Module) -> LineDict | None:
+    mapped = _mapped(module)
+    if mapped is None:
+        return None
+    kind, attributes = mapped
+    args = {}
+    for arg in REGISTRY[kind].args:
+        value = getattr(module, attributes.get(arg.name, arg.name), arg.default)
+        if isinstance(arg.default, bool) and not isinstance(value, bool):
+            value = value is not None  # the Parameter or None torch keeps (bias, bias_k)
+        args[arg.name] = list(value) if isinstance(value, tuple) else value
+    return _stated(kind, args, None)
+
+
+def _stated(kind: str, args: dict, graph: _Traced | None) -> LineDict | None:
+    """The layer as a spec states it, or None where it cannot: an argument computed from tensors,
+    or a setting the kind refuses."""
+    try:
+        constants = {key: graph.constant(value) for key, value in args.items()} if graph else args
+        return LineDict({kind: _non_default(kind, constants) or None})
+    except (_Unmappable, LayerError):
+        return None
+
+
+def _parameter_entry(node, graph: _Traced) -> LineDict | None:
+    """A parameter or buffer read as a tensor, per sample as its first consumer meets it: a stored
+    (1, 197, 768) with batched (B, 197, 768) tensors is 197×768; a (C,) with (B, H, W, C) is 1×1×C."""
+    tensor = graph.attribute(node)
+    users = [graph.shape(user) for user in node.users]
+    rank = len(users[0]) if users and users[0] is not None else None
+    stored = tuple(tensor.shape)
+    if rank is None or len(stored) > rank or (len(stored) == rank and stored[0] != 1):
+        return None
+    shape = stored[1:] if len(stored) == rank else (1,) * (rank - 1 - len(stored)) + stored
+    return _stated("parameter", {"shape": list(shape), "buffer": not isinstance(tensor, nn.Parameter)}, None)
+
+
+def _piece_entry(node, graph: _Traced) -> LineDict | None:
+    """A piece of a tensor: tuple[i] of chunk, split or unbind, or x[index] with one sliced or
+    indexed dim (x[:, :c], x[:, 0]): narrow or select."""
+    source = _piece_of(node)
+    if source is not None:
+        return _chunk_piece(node, source, graph)
+    shape = graph.shape(node.args[0])
+    if shape is None:
+        return None
+    try:
+        index = graph.constant(node.args[1])
+    except _Unmappable:
+        return None
+    index = list(index) if isinstance(index, (list, tuple)) else [index]
+    if index.count(Ellipsis) > 1 or None in index:
+        return None
+    if Ellipsis in index:
+        at = index.index(Ellipsis)
+        index[at:at + 1] = [slice(None)] * (len(shape) - len(index) + 1)
+    cut = [(dim, item) for dim, item in enumerate(index) if item != slice(None)]
+    if len(cut) != 1 or cut[0][0] == 0:
+        return None  # several dims at once, or the batch: no one layer
+    dim, item = cut[0]
+    if isinstance(item, int):
+        return _stated("select", {"dim": dim, "index": item}, None)
+    start, stop, step = item.indices(shape[dim])
+    return _stated("narrow", {"dim": dim, "start": start, "length": stop - start}, None) if step == 1 else None
+
+
+def _chunk_piece(node, source, graph: _Traced) -> LineDict | None:
+    pieces, index = graph.values.get(source.name) if graph.values else None, node.args[1]
+    if pieces is None:
+        return None
+    position = 1 if _target(source) == "unbind" else 2
+    dim = source.kwargs.get("dim", source.args[position] if len(source.args) > position else 0)
+    dim = dim % pieces[0].dim() if _target(source) != "unbind" else dim % (pieces[0].dim() + 1)
+    if dim == 0:
+        return None  # pieces of the batch
+    if _target(source) == "unbind":
+        return _stated("select", {"dim": dim, "index": index}, None)
+    start = sum(piece.shape[dim] for piece in pieces[:index])
+    return _stated("narrow", {"dim": dim, "start": start, "length": pieces[index].shape[dim]}, None)
 
 
 def _non_default(kind: str, args: dict) -> dict:

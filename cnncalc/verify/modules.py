@@ -1,8 +1,9 @@
-"""torch modules for the kinds torch.nn has no module for: joins of branches, layer scale, reshape and
-reductions."""
+"""torch modules for the kinds torch.nn has no module for: joins of branches, layer scale, stochastic
+depth, reshape, reductions, slicing and permutations."""
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -32,12 +33,33 @@ class Mul(nn.Module):
 
 
 class Concat(nn.Module):
+    """torch.cat; a parameter's batch of one meets the others' batch as a model's expand(B, ...) makes it."""
+
     def __init__(self, dim: int = 1):
         super().__init__()
         self.dim = dim
 
     def forward(self, *xs):
-        return torch.cat(xs, dim=self.dim)
+        batch = max(x.shape[0] for x in xs)
+        return torch.cat([x.expand(batch, *x.shape[1:]) for x in xs], dim=self.dim)
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: in training, drop whole samples ("row") or the whole batch
+    with probability p and scale the survivors by 1 / (1 − p); in eval, the input itself."""
+
+    def __init__(self, p: float, mode: str = "row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(1.0 - self.p)
+        if self.p < 1.0:
+            noise.div_(1.0 - self.p)
+        return x * noise
 
 
 class Crop(nn.Module):
@@ -93,3 +115,85 @@ class Amax(_Reduction):
     def forward(self, x):
         return x.amax(self.dim, keepdim=self.keepdim)
 
+
+class Parameter(nn.Module):
+    """A tensor the forward() reads directly, seen per sample: `shape` with a batch of one in front."""
+
+    def __init__(self, shape, buffer: bool = False):
+        super().__init__()
+        values = torch.randn(1, *shape)  # returned itself: a view of it made under no_grad confuses autograd hooks
+        if buffer:
+            self.register_buffer("tensor", values)
+        else:
+            self.tensor = nn.Parameter(values)
+
+    def forward(self):
+        return self.tensor
+
+
+class Narrow(nn.Module):
+    def __init__(self, dim: int, start: int, length: int):
+        super().__init__()
+        self.dim, self.start, self.length = dim, start, length
+
+    def forward(self, x):
+        return x.narrow(self.dim, self.start, self.length)
+
+
+class Select(nn.Module):
+    def __init__(self, dim: int, index: int):
+        super().__init__()
+        self.dim, self.index = dim, index
+
+    def forward(self, x):
+        return x.select(self.dim, self.index)
+
+
+class Permute(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x):
+        return x.permute(self.dims)
+
+
+class Transpose(nn.Module):
+    def __init__(self, dim0: int, dim1: int):
+        super().__init__()
+        self.dim0, self.dim1 = dim0, dim1
+
+    def forward(self, x):
+        return x.transpose(self.dim0, self.dim1)
+
+
+class Contiguous(nn.Module):
+    def forward(self, x):
+        return x.contiguous()
+
+
+class Expand(nn.Module):
+    def __init__(self, size):
+        super().__init__()
+        self.size = tuple(size)
+
+    def forward(self, x):
+        return x.expand(x.shape[0], *self.size[1:])
+
+
+class MultiheadAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention returning its output alone. It takes the general path (the attention
+    weights formed with bmm), which FlopCounterMode counts as it counts any model on the meta
+    device; eval mode's fused CPU kernel would be invisible to it."""
+
+    def forward(self, query, key=None, value=None):
+        key = query if key is None else key
+        value = key if value is None else value
+        q, k, v = (t.transpose(0, 1) for t in (query, key, value))
+        out, _ = F.multi_head_attention_forward(
+            q, k, v, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k,
+            self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias,
+            training=self.training, need_weights=True, use_separate_proj_weight=not self._qkv_same_embed_dim,
+            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
+            average_attn_weights=False)
+        return out.transpose(0, 1)

@@ -73,7 +73,7 @@ def run_torchinfo(model: GraphModel, x: torch.Tensor) -> PeerCount:
     index = {id(layer): i for i, layer in enumerate(model.layers)}
     layers = [0] * len(model.layers)
     for info in stats.summary_list:
-        if id(info.module) in index:
+        if id(info.module) in index and info.is_leaf_layer:  # what its total sums
             layers[index[id(info.module)]] += info.macs
     return PeerCount("torchinfo", int(stats.total_mult_adds), tuple(layers))
 

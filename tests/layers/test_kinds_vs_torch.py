@@ -104,6 +104,22 @@ CASES = [
     ("mean", {"dim": -1, "keepdim": True}, (3, 4, 6)),
     ("sum", {"dim": 1}, (5, 4, 4)),
     ("amax", {"dim": [-2, -1], "keepdim": True}, (4, 3, 5)),
+    ("stochasticdepth", {"p": 0.2}, (4, 6, 6)),
+    ("stochasticdepth", {"p": 0.1, "mode": "batch"}, (10,)),
+    ("narrow", {"dim": 1, "start": 2, "length": 3}, (8, 5, 5)),
+    ("narrow", {"dim": -1, "start": -4, "length": 3}, (3, 6, 7)),
+    ("select", {"dim": 1, "index": 0}, (5, 7)),
+    ("select", {"dim": -1, "index": -1}, (3, 4, 6)),
+    ("permute", {"dims": [0, 2, 3, 1]}, (4, 5, 6)),
+    ("permute", {"dims": [0, -1, 1, 2]}, (4, 5, 6)),
+    ("transpose", {"dim0": 1, "dim1": 2}, (3, 8)),
+    ("contiguous", None, (3, 4, 5)),
+    ("expand", {"size": [-1, 4, -1, 6]}, (4, 1, 6)),
+    ("parameter", {"shape": [17, 8]}, (3, 4, 4)),
+    ("parameter", {"shape": [1, 1, 6], "buffer": True}, (3, 4, 4)),
+    ("multiheadattention", {"num_heads": 4, "batch_first": True}, (10, 64)),
+    ("multiheadattention", {"num_heads": 2, "batch_first": True, "bias": False, "add_bias_kv": True,
+                            "add_zero_attn": True}, (7, 32)),
 ]
 JOIN_CASES = [
     # (kind, args, input shape, branch a, branch b)
@@ -114,6 +130,23 @@ JOIN_CASES = [
     ("concat", {"dim": -2}, (4, 6, 6), {"maxpool2d": {"kernel_size": [2, 1]}}, {"relu": None}),
     ("crop", None, (2, 9, 9), {"identity": None}, {"conv2d": {"out_channels": 2, "kernel_size": 3}}),
 ]
+ONE_INPUT_JOINS = [("concat", None, (4, 6, 6))]  # torch.cat([x], 1): a copy
+# query, key and value from different branches: 6 queries of 16 features, 9 keys of 12, values of 20
+CROSS_ATTENTION = {"input": [9, 12], "layers": [
+    {"linear": {"out_features": 20}, "name": "value"},
+    {"narrow": {"dim": 1, "start": 0, "length": 6}, "from": "input"},
+    {"linear": {"out_features": 16}, "name": "query"},
+    {"multiheadattention": {"num_heads": 4, "batch_first": True, "kdim": 12, "vdim": 20},
+     "from": ["query", "input", "value"]}]}
+
+
+@pytest.mark.parametrize("kind,args,shape", ONE_INPUT_JOINS)
+def test_join_of_one_input_matches_torch(kind, args, shape):
+    compare(build_graph({"input": list(shape), "layers": [{"relu": None}, {kind: args}]}, "<test>", {}))
+
+
+def test_cross_attention_matches_torch():
+    compare(build_graph(CROSS_ATTENTION, "<test>", {}))
 
 
 def test_every_kind_has_a_case():

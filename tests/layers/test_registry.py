@@ -6,6 +6,7 @@ positive weights, and the input pixels the centre unit's gradient reaches.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import fnmatch
 import inspect
 import re
@@ -18,7 +19,7 @@ from cnncalc.figures import analyze
 from cnncalc.figures.conventions import CONVENTIONS
 from cnncalc.figures.rf import receptive_fields
 from cnncalc.layers import REGISTRY
-from cnncalc.layers.facts import MERGE, WHOLE, Exact, MemoryFacts, TorchForms, Window
+from cnncalc.layers.facts import CONSTANT, Exact, MERGE, MemoryFacts, TorchForms, WHOLE, Window
 from cnncalc.layers.registry import register
 from cnncalc.spec import build_graph
 from conftest import one_layer
@@ -63,7 +64,7 @@ def test_receptive_field_rule_answers_for_every_case(kind, args, shape):
                 reads = geometry.reads(axis, unit, unit, size, out_size)
                 assert reads is None or 0 <= reads[0] <= reads[1] <= size - 1, (axis, unit, reads)
     else:
-        assert geometry in (WHOLE, MERGE) or all(isinstance(w, Window) for w in geometry)
+        assert geometry in (WHOLE, MERGE, CONSTANT) or all(isinstance(w, Window) for w in geometry)
 
 
 def test_arguments_are_read_only_and_hash_by_content():
@@ -88,6 +89,12 @@ def test_every_join_merges_or_maps_its_first_input(kind, args, shape, left, righ
     assert receptive_fields(graph, analyze(graph))[node.name].size  # the walk handles the join
 
 
+def installed(path: str) -> bool:
+    """Whether the library a form belongs to is here (torchvision and timm are optional); in the
+    environment with them, .ci/run's library tests check their forms too."""
+    return importlib.util.find_spec(path.partition(".")[0]) is not None
+
+
 def test_torch_forms_name_real_torch_objects():
     torch = pytest.importorskip("torch")
     from cnncalc.verify.build import resolve
@@ -95,7 +102,11 @@ def test_torch_forms_name_real_torch_objects():
     for name, kind in REGISTRY.items():
         assert issubclass(resolve(kind.torch.module), torch.nn.Module), name
         for call in kind.torch.functions:
-            assert callable(resolve(call.path)), (name, call.path)
+            if installed(call.path):
+                assert callable(resolve(call.path)), (name, call.path)
+        for alias in kind.torch.aliases:
+            if installed(alias.path):
+                assert issubclass(resolve(alias.path), torch.nn.Module), (name, alias.path)
         for call in kind.torch.methods:
             assert callable(getattr(torch.Tensor, call.path)), (name, call.path)
 
@@ -153,9 +164,12 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # (issue 13); max
 # pooling passes gradients to one input of each window; norms that compute statistics from the
 # input reach every position by design, which receptive fields leave out (Araujo et al. treat them
-# as element-wise).
+# as element-wise); select, permute and transpose leave no per-axis field (an axis is gone, or
+# channels sit among the axes the next layer reads as spatial); expand's broadcast axis is reported
+# as the whole input; a parameter sees no input (tests/test_rf.py).
 LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "reshape", "mean", "sum", "amax",
-            "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm")
+            "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm", "select", "permute", "transpose",
+            "expand", "parameter")
 SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT)
                  and (c[1] or {}).get("track_running_stats") is not False]
 

@@ -1,0 +1,47 @@
+"""Parts of a tensor: narrow (x[:, :c], a piece of chunk or split) and select (x[:, 0], a piece of unbind)."""
+from __future__ import annotations
+
+from .facts import OWN, SLICE, WHOLE, Call, TorchForms, calls, elementwise, unit_window
+from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, positive, register
+
+
+def narrow_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """Along a spatial axis, unit i is input unit start + i; along channels, each unit is itself."""
+    axis = dim_index(args["dim"], len(shapes[0]))
+    if axis == 0:
+        return elementwise(args, shapes, out)
+    start = args["start"] + shapes[0][axis] if args["start"] < 0 else args["start"]
+    shift = [-start if spatial == axis - 1 else 0 for spatial in range(len(out) - 1)]
+    return (unit_window(len(out) - 1, padding=shift),)
+
+
+def lost_axis(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """An axis is gone: the remaining ones no longer line up with the input's spatial axes."""
+    return WHOLE
+
+
+@register("narrow", family="shape", receptive_field=narrow_field, memory=SLICE,
+          args=(Arg("dim", any_int), Arg("start", any_int), Arg("length", positive)),
+          torch=TorchForms(module=OWN + "Narrow", inferred=None,
+                           functions=calls("torch.narrow", dim=1, start=2, length=3),
+                           methods=(Call("narrow", (("dim", 1), ("start", 2), ("length", 3))),), aliases=()))
+def narrow(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    axis = dim_index(args["dim"], len(shape))
+    start = args["start"] + shape[axis] if args["start"] < 0 else args["start"]
+    if not 0 <= start <= start + args["length"] <= shape[axis]:
+        raise LayerError(f"start {args['start']} + length {args['length']} exceeds dim {args['dim']} of "
+                         f"{format_shape(shape)}")
+    return Calc(shape[:axis] + (args["length"],) + shape[axis + 1:])
+
+
+@register("select", family="shape", receptive_field=lost_axis, memory=SLICE,
+          args=(Arg("dim", any_int), Arg("index", any_int)),
+          torch=TorchForms(module=OWN + "Select", inferred=None, functions=calls("torch.select", dim=1, index=2),
+                           methods=(Call("select", (("dim", 1), ("index", 2))),), aliases=()))
+def select(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    axis = dim_index(args["dim"], len(shape))
+    if not -shape[axis] <= args["index"] < shape[axis]:
+        raise LayerError(f"index {args['index']} is out of range for dim {args['dim']} of {format_shape(shape)}")
+    return Calc(shape[:axis] + shape[axis + 1:])

@@ -1,0 +1,123 @@
+"""`cnncalc coverage`: read real models with the importer and hold each to torch in the same process.
+
+The models: every torchvision classification, segmentation and video builder, and one model of
+every timm family (the module that defines it; its smallest-named model). Each is built with no
+weights, imported as `cnncalc table torchvision:NAME` would import it, and compared with torch on
+the meta device (no memory, no arithmetic): parameters and buffers as the module holds them, MACs
+as torch.utils.flop_counter counts them ÷ 2, and the output's shape.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..errors import SpecError
+from ..figures.report import analyze
+from ..model import imported_spec
+from ..spec.load import build_graph
+from .importer import load_module
+
+TORCHVISION_GROUPS = ("", "segmentation", "video")  # detection and optical flow depend on the data
+SMALL = re.compile(r"(atto|femto|pico|nano|tiny|mini|small|_xs|_s\b|b0|_18|18\b|_050|_0\d\d|lite0|_t\b)")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    library: str
+    name: str
+    family: str
+    exact: bool
+    reason: str          # why not exact: the refusal, or the figures that differ
+    layers: int = 0
+
+
+@dataclass(frozen=True)
+class Truth:
+    params: int
+    buffers: int
+    macs: int
+    output_shape: tuple[int, ...]
+
+
+def torchvision_models() -> list[tuple[str, str]]:
+    """(family, builder) for every classification, segmentation and video builder."""
+    import torchvision
+
+    found = []
+    for group in TORCHVISION_GROUPS:
+        module = getattr(torchvision.models, group) if group else torchvision.models
+        found += [(group or "classification", name) for name in sorted(torchvision.models.list_models(module=module))]
+    return found
+
+
+def timm_models() -> list[tuple[str, str]]:
+    """(family, model) for one model of every timm family: the module defining it."""
+    import timm
+
+    chosen = []
+    for family in sorted(timm.list_modules()):
+        names = sorted(timm.list_models(module=family))
+        if names:
+            small = [name for name in names if SMALL.search(name)]
+            chosen.append((family, (small or names)[0]))
+    return chosen
+
+
+LIBRARIES: dict[str, Callable[[], list[tuple[str, str]]]] = {"torchvision": torchvision_models, "timm": timm_models}
+
+
+def check_model(library: str, family: str, name: str) -> Outcome:
+    reference = f"{library}:{name}"
+    try:
+        spec = imported_spec(reference, None, None)
+        report = analyze(build_graph(spec, reference, {}))
+    except SpecError as error:
+        return Outcome(library=library, name=name, family=family, exact=False, reason=str(error).splitlines()[0])
+    module, _, _ = load_module(reference, {})
+    truth = measure(module, report.input_shape)
+    ours = Truth(params=report.totals.params, buffers=report.totals.buffers, macs=report.totals.macs,
+                 output_shape=report.layers[-1].output_shape)
+    wrong = [f"{key} cnncalc {getattr(ours, key)} torch {getattr(truth, key)}" for key in vars(truth)
+             if getattr(ours, key) != getattr(truth, key)]
+    return Outcome(library=library, name=name, family=family, exact=not wrong, reason="; ".join(wrong),
+                   layers=len(report.layers) - 1)
+
+
+def measure(module: nn.Module, input_shape: tuple[int, ...]) -> Truth:
+    """What torch says: the tensors the module holds, and one forward pass on the meta device."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = module.to("meta").eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        output = module(torch.empty(1, *input_shape, device="meta"))
+    last = _tensors(output)[-1]
+    return Truth(params=sum(p.numel() for p in module.parameters()),
+                 buffers=sum(b.numel() for b in module.buffers()),
+                 macs=counter.get_total_flops() // 2, output_shape=tuple(last.shape[1:]))
+
+
+def _tensors(output) -> list:
+    if isinstance(output, torch.Tensor):
+        return [output]
+    values = output.values() if isinstance(output, dict) else output
+    return [t for value in values for t in _tensors(value)]
+
+
+def share(outcomes: list[Outcome], by_family: bool) -> tuple[int, int]:
+    """Exact ones and all: models, or families (a family is exact when its model is)."""
+    if not by_family:
+        return sum(o.exact for o in outcomes), len(outcomes)
+    families: dict[str, bool] = {}
+    for outcome in outcomes:
+        families[outcome.family] = families.get(outcome.family, True) and outcome.exact
+    return sum(families.values()), len(families)
+
+
+def percent(exact: int, total: int) -> float:
+    return math.floor(1000 * exact / total) / 10 if total else 0.0
