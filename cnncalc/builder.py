@@ -84,8 +84,11 @@ StochasticDepth = _constructor("stochasticdepth")
 Permute, Transpose, Contiguous = _constructor("permute"), _constructor("transpose"), _constructor("contiguous")
 Narrow, Select = _constructor("narrow"), _constructor("select")
 Parameter, Expand = _constructor("parameter"), _constructor("expand")
+Unsqueeze, Squeeze = _constructor("unsqueeze"), _constructor("squeeze")
 MultiheadAttention = _constructor("multiheadattention")
+Matmul, ScaledDotProductAttention = _constructor("matmul"), _constructor("scaleddotproductattention")
 Add, Mul, Concat, Crop = _constructor("add"), _constructor("mul"), _constructor("concat"), _constructor("crop")
+Sub, Div = _constructor("sub"), _constructor("div")
 
 
 def Sequential(*layers, name=None, from_=None, repeat=None, index=None, when=None, frozen=None,

@@ -414,6 +414,29 @@ def _plain(value):
     return value
 
 
+@command()
+def coverage(
+    libraries: List[str] = typer.Argument(None, help="torchvision and/or timm (default: both)."),
+    models: List[str] = typer.Option([], "--model", help="Only this model (repeatable)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown."),
+) -> None:
+    """Import every torchvision classification, segmentation and video builder and one model of each
+    timm family, and hold each to torch: parameters, buffers, MACs and output shape."""
+    from .output.render import render_coverage
+    from .verify import require_torch
+
+    require_format(fmt, "table", "json", "markdown")
+    require_torch()
+    from .verify.coverage import LIBRARIES, check_model, shares
+
+    unknown = set(libraries or ()) - set(LIBRARIES)
+    if unknown:
+        raise SpecError(f"coverage knows {' and '.join(LIBRARIES)}, got {', '.join(sorted(unknown))}")
+    outcomes = [check_model(library, family, name) for library in libraries or LIBRARIES
+                for family, name in LIBRARIES[library]() if not models or name in models]
+    sys.stdout.write(render_coverage(outcomes, shares(outcomes), fmt, output_width()))
+
+
 @command("list")
 def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table or json.")) -> None:
     """The zoo: every model with its input size, parameters and MACs."""

@@ -83,3 +83,11 @@ def test_peer_tools_on_cross_attention():
     from layers.test_kinds_vs_torch import CROSS_ATTENTION
 
     assert_peers_agree(build_graph(CROSS_ATTENTION, "<test>", {}), "cross attention")
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_peer_tools_on_products(index):
+    from cnncalc.spec import build_graph
+    from layers.test_kinds_vs_torch import PRODUCTS
+
+    assert_peers_agree(build_graph(PRODUCTS[index], "<test>", {}), f"product {index}")

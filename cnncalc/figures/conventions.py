@@ -181,16 +181,19 @@ def _torchinfo(layer: LayerOps) -> int:
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("torchvision", "torchvision's published `_ops` (GMACs): conv, linear and matmul "
                "multiply-accumulates; bias and element-wise work excluded",
-               (("conv*", _macs), ("linear", _macs), ("multiheadattention", _macs)), _unhandled),
+               (("conv*", _macs), ("linear", _macs), ("multiheadattention", _macs), ("matmul", _macs),
+                ("scaleddotproductattention", _macs)), _unhandled),
     Convention("torch", "torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per multiply-accumulate",
                (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs),
-                ("multiheadattention", lambda l: 2 * l.macs)), _unhandled),
+                ("multiheadattention", lambda l: 2 * l.macs), ("matmul", lambda l: 2 * l.macs),
+                ("scaleddotproductattention", lambda l: 2 * l.macs)), _unhandled),
     Convention("fvcore", "fvcore FlopCountAnalysis(model, x).total(): MACs plus norms, 2-d "
                "upsampling and 2-d adaptive average pooling",
                (("conv*", _fvcore_conv), ("linear", _macs), ("batchnorm*", _fvcore_batchnorm),
                 ("groupnorm", _norm(5, 4, "affine")), ("layernorm", _norm(5, 4, "elementwise_affine")),
                 ("instancenorm*", _norm(5, 4, "affine")), ("upsample", _fvcore_upsample),
-                ("adaptiveavgpool2d", lambda l: l.inp), ("multiheadattention", _macs)), _unhandled),
+                ("adaptiveavgpool2d", lambda l: l.inp), ("multiheadattention", _macs), ("matmul", _macs),
+                ("scaleddotproductattention", _macs)), _unhandled),
     Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters named weight or bias × "
                "batch, or × output positions for convolutions",
                # layer scale's parameter is named gamma, as in timm; a parameter read directly is no module's
@@ -206,7 +209,8 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("instancenorm*", _norm(2, 1, "affine")), ("groupnorm", _norm(2, 1, "affine")),
                 ("layernorm", lambda l: l.inp), ("softmax", lambda l: l.inp),
                 ("localresponsenorm", _ptflops_lrn), ("upsample", _ptflops_upsample),
-                ("multiheadattention", _ptflops_attention)), _unhandled),
+                ("multiheadattention", _ptflops_attention), ("matmul", _macs),
+                ("scaleddotproductattention", _macs)), _unhandled),  # torch.matmul is patched
     Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "
                "normalized element, average pooling, upsampling by mode",
                (("conv?d", _macs), ("convtranspose*", _thop_transposed), ("linear", _macs),

@@ -130,7 +130,7 @@ def _training_pass(graph: Graph, rows: dict, element_size: int) -> TrainingPass:
             factors = [name for k, name in enumerate(node.inputs) if len(node.inputs) == 1 or any(
                 recorded[other] for j, other in enumerate(node.inputs) if j != k)]
             saved = {"input": node.inputs[:1], "inputs": factors, "output": (node.name,), "nothing": ()}
-            for name in saved[facts.saved]:
+            for name in saved[facts.saved_by(node.args)]:
                 if storage[name] is not None:
                     first_saver.setdefault(storage[name], index)
     return TrainingPass(first_saver=first_saver, extra=extra, unsaved=unsaved, requires=recorded)
@@ -167,7 +167,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     peak = live
     for index in range(len(graph.nodes) - 1, -1, -1):
         node = graph.nodes[index]
-        gradient = _facts(node).gradient
+        gradient = _facts(node).gradient_of(node.args)
         summed = 0  # a gradient computed for a tensor that has one already, added into it, then freed
         for position, name in enumerate(dict.fromkeys(node.inputs)):
             if not requires[name] or storage[name] is None:

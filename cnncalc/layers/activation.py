@@ -32,7 +32,9 @@ ACTIVATIONS = {
     "tanh": ((), _forms("Tanh", "torch.tanh", methods=("tanh",)), SAVES_OUTPUT),
     "hardswish": (_INPLACE, _forms("Hardswish", F + "hardswish"), _SAVES_INPUT),
     "hardsigmoid": (_INPLACE, _forms("Hardsigmoid", F + "hardsigmoid"), _SAVES_INPUT),
-    "softmax": ((Arg("dim", optional(any_int), None),), _forms("Softmax", F + "softmax", dim=1), SAVES_OUTPUT),
+    "softmax": ((Arg("dim", optional(any_int), None),),
+                TorchForms(module=NN + "Softmax", inferred=None, functions=calls(F + "softmax", "torch.softmax", dim=1),
+                           methods=calls("softmax", dim=1), aliases=()), SAVES_OUTPUT),
     "logsoftmax": ((Arg("dim", optional(any_int), None),), _forms("LogSoftmax"), SAVES_OUTPUT),
 }
 # dropout in eval mode returns its input; in training it keeps a mask of the elements it kept

@@ -1,9 +1,10 @@
-"""Attention: nn.MultiheadAttention, batch first (per-sample shapes are sequence × features)."""
+"""Attention: nn.MultiheadAttention (batch first: per-sample shapes are sequence × features),
+F.scaled_dot_product_attention, and the matrix products attention is written with."""
 from __future__ import annotations
 
-from .facts import NN, OWN, WHOLE, Alias, FromInput, MemoryFacts, TorchForms, no_bytes
-from .registry import (Arg, Calc, LayerError, Shape, boolean, format_shape, optional, positive, probability,
-                       register)
+from .facts import NN, OWN, WHOLE, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes
+from .registry import (Arg, Calc, LayerError, Shape, boolean, format_shape, number, numel, optional, positive,
+                       probability, register)
 
 
 def whole(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -13,7 +14,14 @@ def whole(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 # Autograd keeps the inputs, the projected queries, keys and values and the attention's output
 # (about four outputs' worth); the attention weights (heads × L × S) come on top and are not counted.
-_ATTENTION = MemoryFacts(aliases=lambda args: False, aliases_in_training=lambda args: False, saved="inputs",
+# a product keeps both factors for backward
+_PRODUCT = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
+                       extra_saved=no_bytes, transient=0)
+# attention keeps its inputs and its output (with the softmax statistics); the L × S scores are not
+# kept by the fused kernels
+_SCORES = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
+                      extra_saved=lambda args, size: size, transient=0)
+_ATTENTION = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs",
                          gradient="each input", extra_saved=lambda args, size: 4 * size, transient=0)
 
 
@@ -45,5 +53,48 @@ def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     length, source = query[0], key[0] + args["add_bias_kv"] + args["add_zero_attn"]
     weights = embed * (embed + kdim + vdim) + embed * embed
     biases = (4 * embed if args["bias"] else 0) + (2 * embed if args["add_bias_kv"] else 0)
-    macs = length * embed * embed + key[0] * embed * (kdim + vdim) + 2 * length * source * embed + length * embed * embed
+    projections = 2 * length * embed * embed + key[0] * embed * (kdim + vdim)  # q and output; k and v
+    macs = projections + 2 * length * source * embed
     return Calc((length, embed), weights=weights, biases=biases, macs=macs)
+
+
+def _batch_dims(first: Shape, second: Shape) -> Shape:
+    """The broadcast of two shapes' leading (batch) dims, as torch.matmul broadcasts them."""
+    rank = max(len(first), len(second))
+    first, second = (1,) * (rank - len(first)) + first, (1,) * (rank - len(second)) + second
+    if any(a != b and 1 not in (a, b) for a, b in zip(first, second)):
+        raise LayerError(f"batch dims {format_shape(first)} and {format_shape(second)} do not broadcast")
+    return tuple(max(a, b) for a, b in zip(first, second))
+
+
+@register("matmul", family="attention", arity=2, receptive_field=whole, memory=_PRODUCT,
+          torch=TorchForms(module=OWN + "Matmul", inferred=None, aliases=(),
+                           functions=calls("torch.matmul", "operator.matmul", "torch.bmm"),
+                           methods=calls("matmul", "bmm")))
+def matmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """A (…, n, k) by (…, k, m) product, leading dims broadcast: n·k·m MACs per pair of matrices."""
+    first, second = shapes
+    if len(first) < 2 or len(second) < 2 or first[-1] != second[-2]:
+        raise LayerError(f"cannot multiply {format_shape(first)} by {format_shape(second)}")
+    batch = _batch_dims(first[:-2], second[:-2])
+    n, k, m = first[-2], first[-1], second[-1]
+    return Calc((*batch, n, m), macs=numel(batch) * n * k * m)
+
+
+@register("scaleddotproductattention", family="attention", arity=3, receptive_field=whole, memory=_SCORES,
+          torch=TorchForms(module=OWN + "ScaledDotProductAttention", inferred=None, methods=(), aliases=(),
+                           functions=(Call(F + "scaled_dot_product_attention",
+                                           (("dropout_p", 4), ("is_causal", 5), ("scale", 6)),
+                                           fixed=(("attn_mask", 3, (None,)), ("enable_gqa", 7, (None, False)))),)),
+          args=(Arg("dropout_p", probability, 0.0), Arg("is_causal", boolean, False),
+                Arg("scale", optional(number), None)))
+def scaled_dot_product_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """softmax(q·kᵀ·scale)·v over (…, L, E) queries, (…, S, E) keys and (…, S, Ev) values: the scores
+    and their weighted sum, L·S·(E + Ev) MACs per head."""
+    query, key, value = shapes
+    if min(map(len, shapes)) < 2 or key[-1] != query[-1] or key[-2] != value[-2]:
+        raise LayerError("expects (…, L, E) queries, (…, S, E) keys and (…, S, Ev) values, got "
+                         + ", ".join(format_shape(s) for s in shapes))
+    batch = _batch_dims(_batch_dims(query[:-2], key[:-2]), value[:-2])
+    length, source = query[-2], key[-2]
+    return Calc((*batch, length, value[-1]), macs=numel(batch) * length * source * (query[-1] + value[-1]))

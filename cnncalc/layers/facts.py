@@ -87,8 +87,8 @@ class MemoryFacts:
     """
     aliases: Callable[[dict], bool]
     aliases_in_training: Callable[[dict], bool]
-    saved: str
-    gradient: str
+    saved: str | Callable[[dict], str]     # or of the arguments: a product with a number saves nothing
+    gradient: str | Callable[[dict], str]
     extra_saved: Callable[[dict, int], int]
     transient: int
 
@@ -96,8 +96,15 @@ class MemoryFacts:
     GRADIENTS = ("each input", "first input", "passed")
 
     def __post_init__(self):
-        if self.saved not in self.SAVED or self.gradient not in self.GRADIENTS:
+        if (not callable(self.saved) and self.saved not in self.SAVED
+                or not callable(self.gradient) and self.gradient not in self.GRADIENTS):
             raise ValueError(f"saved must be one of {self.SAVED}, gradient one of {self.GRADIENTS}")
+
+    def saved_by(self, args: dict) -> str:
+        return self.saved(args) if callable(self.saved) else self.saved
+
+    def gradient_of(self, args: dict) -> str:
+        return self.gradient(args) if callable(self.gradient) else self.gradient
 
 
 def never(args: dict) -> bool:
@@ -151,12 +158,17 @@ class Call:
     argument sits when passed by position (the tensor is position 0), and the argument that collects
     the rest when they come one by one (x.view(-1, 400) as x.view((-1, 400))). A function given the
     layer's own parameters (F.linear(x, self.weight, self.bias)) names where each sits in `tensors`,
-    and `reads` turns their shapes (None: not given) into the layer's arguments."""
+    and `reads` turns their shapes (None: not given) into the layer's arguments (None: no layer of
+    this kind has such parameters). `fixed` names the
+    call's arguments the kind has no argument for, and the values with which the call is the kind
+    (F.pad is a zero pad in mode "constant" with value 0). One call may be several kinds
+    (F.batch_norm is batchnorm1d, 2d or 3d): the first whose calculator takes the input is meant."""
     path: str
     positions: tuple[tuple[str, int], ...] = ()
     rest: str | None = None
     tensors: tuple[tuple[str, int], ...] = ()
     reads: Callable[[dict], dict] | None = None
+    fixed: tuple[tuple[str, int, tuple], ...] = ()  # (argument, position, the values this kind allows)
 
 
 @dataclass(frozen=True)

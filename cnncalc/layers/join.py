@@ -1,14 +1,20 @@
-"""Joins of several branches: add and mul (broadcasting), concat, and crop for U-Net skips."""
+"""Joins of several branches: add, sub, mul and div (broadcasting; or one input and a number), concat,
+and crop for U-Net skips."""
 from __future__ import annotations
 
 from .facts import COPY, OWN, SLICE, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes, unit_window
-from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, register
+from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, number, optional, register
 
 # add hands its output's gradient to every input, concat a slice of it to each: no new gradients
 _PASSES_GRADIENT = COPY
-# a product's gradient needs the other factors
+# a product's gradient needs the other factors; times a number, only the number
 _SAVES_FACTORS = MemoryFacts(aliases=never, aliases_in_training=never,
-                             saved="inputs", gradient="each input", extra_saved=no_bytes, transient=0)
+                             saved=lambda args: "nothing" if args["other"] is not None else "inputs",
+                             gradient="each input", extra_saved=no_bytes, transient=0)
+# a difference hands the gradient to its first input and its negation to the second
+_NEGATES = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing",
+                       gradient=lambda args: "passed" if args["other"] is not None else "each input",
+                       extra_saved=no_bytes, transient=0)
 
 
 def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], **positions: int) -> TorchForms:
@@ -16,8 +22,19 @@ def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], **
                       methods=calls(*methods), aliases=())
 
 
+def _arithmetic(module: str, operator: str, function: str, commutes: bool) -> TorchForms:
+    """x + y, torch.add(x, y) and x.add(y); a number as `other` (x * 0.5, and 0.5 * x where the
+    order does not matter)."""
+    first = calls(operator, function, other=1)
+    return TorchForms(module=OWN + module, inferred=None, methods=calls(function.rpartition(".")[2], other=1),
+                      functions=first + (calls(operator, other=0) if commutes else ()), aliases=())
+
+
 def broadcast(shapes: tuple[Shape, ...], args: dict) -> Calc:
-    """PyTorch broadcasting over per-sample shapes of equal rank (the batch dim lines up first)."""
+    """PyTorch broadcasting over per-sample shapes of equal rank (the batch dim lines up first); one
+    input and a number as `other`."""
+    if len(shapes) > 1 and args["other"] is not None:
+        raise LayerError("other is for one input and a number; with two or more inputs, leave it out")
     ranks = {len(s) for s in shapes}
     if len(ranks) > 1:
         raise LayerError(f"operands have different ranks: {', '.join(format_shape(s) for s in shapes)}")
@@ -30,10 +47,22 @@ def broadcast(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(tuple(out))
 
 
-register("add", family="join", arity=None, receptive_field=merge, memory=_PASSES_GRADIENT,
-         torch=_forms("Add", ("operator.add", "torch.add"), ("add",)))(broadcast)
-register("mul", family="join", arity=None, receptive_field=merge, memory=_SAVES_FACTORS,
-         torch=_forms("Mul", ("operator.mul", "torch.mul"), ("mul",)))(broadcast)
+_OTHER = (Arg("other", optional(number), None),)
+
+
+def _one_with_a_number(args: dict) -> int:
+    return 1 if args["other"] is not None else 2
+
+
+def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms) -> None:
+    register(name, family="join", arity=None, fewest_inputs=_one_with_a_number, args=_OTHER, receptive_field=merge,
+             memory=memory, torch=forms)(broadcast)
+
+
+_arithmetic_kind("add", _PASSES_GRADIENT, _arithmetic("Add", "operator.add", "torch.add", commutes=True))
+_arithmetic_kind("sub", _NEGATES, _arithmetic("Sub", "operator.sub", "torch.sub", commutes=False))
+_arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torch.mul", commutes=True))
+_arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "torch.div", commutes=False))
 
 
 @register("concat", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1),),

@@ -27,18 +27,36 @@ def channel_norm(kind: str):
     return calculate
 
 
+def _affine(tensors: dict) -> dict | None:
+    """affine is a weight and a bias together: one without the other is no layer of this kind."""
+    given = (tensors["weight"] is not None, tensors["bias"] is not None)
+    return {"affine": given[0]} if given[0] == given[1] else None
+
+
+def _stats_reads(tensors: dict) -> dict | None:
+    affine = _affine(tensors)
+    return affine and {**affine, "track_running_stats": tensors["running_mean"] is not None}
+
+
+# F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps), and
+# F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+_STATS_TENSORS = (("running_mean", 1), ("running_var", 2), ("weight", 3), ("bias", 4))
 for _kind in _RANKS:
-    _n = _kind[-2]
     _batch = _kind.startswith("batch")
+    _function = Call(F + ("batch_norm" if _batch else "instance_norm"), (("momentum", 6), ("eps", 7)),
+                     tensors=_STATS_TENSORS, reads=_stats_reads)
     register(_kind, family="norm", args=_stats_args(_batch, _batch),
              torch=TorchForms(module=NN + ("BatchNorm" if _batch else "InstanceNorm") + "{n}d",
-                              inferred=FromInput("num_features", 1), functions=(), methods=(), aliases=()),
+                              inferred=FromInput("num_features", 1), functions=(_function,), methods=(),
+                              aliases=()),
              receptive_field=elementwise, memory=SAVES_INPUT)(channel_norm(_kind))
 
 
 @register("groupnorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
-          torch=TorchForms(module=NN + "GroupNorm", inferred=FromInput("num_channels", 1), functions=(), methods=(),
-                           aliases=()),
+          torch=TorchForms(module=NN + "GroupNorm", inferred=FromInput("num_channels", 1), methods=(), aliases=(),
+                           functions=(Call(F + "group_norm", (("num_groups", 1), ("eps", 4)),
+                                           tensors=(("weight", 2), ("bias", 3)),
+                                           reads=_affine),)),
           args=(Arg("num_groups", positive), Arg("eps", number, 1e-5), Arg("affine", boolean, True)))
 def group_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes

@@ -1,5 +1,5 @@
-"""Layers that move elements without computing: flatten, reshape, permute, transpose, contiguous, pixel
-shuffles and channel shuffle."""
+"""Layers that move elements without computing: flatten, reshape, unsqueeze, squeeze, permute,
+transpose, contiguous, expand, pixel shuffles and channel shuffle."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -195,3 +195,27 @@ def expand(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if any(old not in (1, new) for old, new in zip(shape, out)):
         raise LayerError(f"cannot expand {format_shape(shape)} to {format_shape(out)}: only sizes of 1 grow")
     return Calc(out)
+
+
+def new_axis(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """A size-1 axis added or dropped after the channels keeps units where they are only at the end."""
+    return () if out[:len(shapes[0])] == shapes[0] or shapes[0][:len(out)] == out else WHOLE
+
+
+@register("unsqueeze", family="shape", args=(Arg("dim", any_int),), receptive_field=new_axis, memory=VIEW,
+          torch=TorchForms(module=OWN + "Unsqueeze", inferred=None, functions=calls("torch.unsqueeze", dim=1),
+                           methods=calls("unsqueeze", dim=1), aliases=()))
+def unsqueeze(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    axis = dim_index(args["dim"] if args["dim"] >= 0 else args["dim"] + len(shape) + 2, len(shape) + 1)
+    return Calc(shape[:axis] + (1,) + shape[axis:])
+
+
+@register("squeeze", family="shape", args=(Arg("dim", any_int),), receptive_field=new_axis, memory=VIEW,
+          torch=TorchForms(module=OWN + "Squeeze", inferred=None, functions=calls("torch.squeeze", dim=1),
+                           methods=calls("squeeze", dim=1), aliases=()))
+def squeeze(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """Drops one size-1 axis (torch leaves an axis of another size as it is)."""
+    (shape,) = shapes
+    axis = dim_index(args["dim"], len(shape))
+    return Calc(shape[:axis] + shape[axis + 1:] if shape[axis] == 1 else shape)

@@ -62,12 +62,16 @@ class LayerKind:
     args: tuple[Arg, ...]
     calculate: Callable[[tuple[Shape, ...], dict], Calc]
     arity: int | None                 # inputs (0: none, a parameter); None: fewest_inputs or more
-    fewest_inputs: int                # of a join: torch.cat([x]) is a concatenation of one
+    fewest_inputs: int | Callable[[dict], int]  # of a join: torch.cat([x]) concatenates one, x * 0.5 is a mul
     spatial_dims: int
     torch: TorchForms
     receptive_field: FieldRule
     memory: MemoryFacts
     explain: Callable[[tuple[Shape, ...], dict, Calc], list[str]] | None  # the formulas, numbers put in
+
+    def fewest(self, args: dict) -> int:
+        """The fewest inputs a join of these arguments takes."""
+        return self.fewest_inputs(args) if callable(self.fewest_inputs) else self.fewest_inputs
 
     @property
     def can_be_functional(self) -> bool:
@@ -119,7 +123,8 @@ FUNCTIONAL_FAMILIES = ("activation", "pool", "dropout", "shape")
 _NORMALIZED: dict = {}  # (kind, given items) → normalized arguments
 
 
-def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | None = 1, fewest_inputs: int = 2,
+def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | None = 1,
+             fewest_inputs: int | Callable[[dict], int] = 2,
              torch: TorchForms, receptive_field: FieldRule, memory: MemoryFacts, explain: Callable | None = None):
     """Register a calculator for kinds with everything known about them; `torch` may contain `{n}`,
     the kind's spatial dimensions (conv{n}d)."""

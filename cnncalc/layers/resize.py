@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from .facts import NN, SAVES_NOTHING, Exact, F, TorchForms, Window, calls, unit_window
+from .facts import NN, SAVES_NOTHING, Call, Exact, F, TorchForms, Window, calls, unit_window
 from .registry import (Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, choice, format_shape, number,
                        optional, positive, register)
 
@@ -24,7 +24,9 @@ def pad_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window
 
 @register("zeropad1d", "zeropad2d", "zeropad3d", family="shape", args=(Arg("padding", pad_arg),),
           receptive_field=pad_shift, memory=SAVES_NOTHING,
-          torch=TorchForms(module=NN + "ZeroPad{n}d", inferred=None, functions=(), methods=(), aliases=()))
+          torch=TorchForms(module=NN + "ZeroPad{n}d", inferred=None, methods=(), aliases=(),
+                           functions=(Call(F + "pad", (("padding", 1),),
+                                           fixed=(("mode", 2, ("constant",)), ("value", 3, (None, 0, 0.0)))),)))
 def zero_pad(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     padding = args["padding"]

@@ -11,7 +11,7 @@ from ..figures.memory import Memory
 from ..figures.report import LayerFigures, Report
 from ..layers.registry import format_shape
 from .columns import Column, Step, layout, wrap
-from .units import human
+from .units import human, percent
 
 FORMATS = ("table", "json", "csv", "markdown")
 LAYER_KEYS = ("name", "kind", "inputs", "output_shape", "weights", "biases", "params", "buffers",
@@ -406,3 +406,22 @@ def render_sizes(model: str, sizes: range, exact: list[int], rule: str, fmt: str
     return "\n".join(wrap([f"{model}: {rule}", f"{len(exact)} sizes in {sizes.start}…{sizes.stop - 1}: {shown}"],
                           width)) + "\n"
 
+
+COVERAGE_COLUMNS = [Column("library", "Library", False), Column("family", "Family", False),
+                    Column("model", "Model", False), Column("result", "Result", False)]
+
+
+def render_coverage(outcomes: list, shares: dict, fmt: str, width: int | None = None) -> str:
+    """`coverage`: each model exact or why not, then each library's share exact."""
+    if fmt == "json":
+        return json.dumps({"models": [vars(o) for o in outcomes],
+                           "libraries": {name: {"exact": exact, "of": total, "unit": unit}
+                                         for name, (exact, total, unit) in shares.items()}}, indent=2) + "\n"
+    summary = [f"{name}: {exact} of {total} {unit} exact ({percent(exact, total)}%)"
+               for name, (exact, total, unit) in shares.items()]
+    if fmt == "markdown":
+        rows = [f"| {o.library} | {o.family} | {o.model} | {'exact' if o.exact else o.reason} |" for o in outcomes]
+        return "\n".join(["| library | family | model | result |", "|---|---|---|---|", *rows, "",
+                          *(f"- {line}" for line in summary)]) + "\n"
+    rows = [[o.library, o.family, o.model, "exact" if o.exact else o.reason] for o in outcomes]
+    return "\n".join(layout(COVERAGE_COLUMNS, rows, width, (Step("drop", ("family",)),)) + wrap(summary, width)) + "\n"

@@ -249,8 +249,8 @@ class Expander:
         inputs = tuple(source) if isinstance(source, list) else (source,)
         if kind.arity == 0 and "from" not in entry.keys:
             inputs = ()  # a parameter reads no layer
-        if (len(inputs) < kind.fewest_inputs) if kind.arity is None else (len(inputs) != kind.arity):
-            fewest = {1: "one", 2: "two"}[kind.fewest_inputs]
+        if (len(inputs) < kind.fewest(args)) if kind.arity is None else (len(inputs) != kind.arity):
+            fewest = {1: "one", 2: "two"}[kind.fewest(args)]
             wanted = f"{fewest} or more inputs" if kind.arity is None else \
                 "no input" if kind.arity == 0 else f"{kind.arity} input{'s' * (kind.arity > 1)}"
             return self.log.add(self.error(f"{entry.kind} takes {wanted}, got {len(inputs)} (set 'from')", line,

@@ -8,7 +8,6 @@ as torch.utils.flop_counter counts them ÷ 2, and the output's shape.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -20,7 +19,7 @@ from ..errors import SpecError
 from ..figures.report import analyze
 from ..model import imported_spec
 from ..spec.load import build_graph
-from .importer import load_module
+from .importer import library_module, load_module
 
 TORCHVISION_GROUPS = ("", "segmentation", "video")  # detection and optical flow depend on the data
 SMALL = re.compile(r"(atto|femto|pico|nano|tiny|mini|small|_xs|_s\b|b0|_18|18\b|_050|_0\d\d|lite0|_t\b)")
@@ -29,11 +28,10 @@ SMALL = re.compile(r"(atto|femto|pico|nano|tiny|mini|small|_xs|_s\b|b0|_18|18\b|
 @dataclass(frozen=True)
 class Outcome:
     library: str
-    name: str
+    model: str
     family: str
     exact: bool
     reason: str          # why not exact: the refusal, or the figures that differ
-    layers: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,8 +44,7 @@ class Truth:
 
 def torchvision_models() -> list[tuple[str, str]]:
     """(family, builder) for every classification, segmentation and video builder."""
-    import torchvision
-
+    torchvision = library_module("torchvision")
     found = []
     for group in TORCHVISION_GROUPS:
         module = getattr(torchvision.models, group) if group else torchvision.models
@@ -57,8 +54,7 @@ def torchvision_models() -> list[tuple[str, str]]:
 
 def timm_models() -> list[tuple[str, str]]:
     """(family, model) for one model of every timm family: the module defining it."""
-    import timm
-
+    timm = library_module("timm")
     chosen = []
     for family in sorted(timm.list_modules()):
         names = sorted(timm.list_models(module=family))
@@ -76,16 +72,16 @@ def check_model(library: str, family: str, name: str) -> Outcome:
     try:
         spec = imported_spec(reference, None, None)
         report = analyze(build_graph(spec, reference, {}))
-    except SpecError as error:
-        return Outcome(library=library, name=name, family=family, exact=False, reason=str(error).splitlines()[0])
+    except SpecError as error:  # the refusal as `cnncalc table` prints it, less the model's name before it
+        layer = f"layer '{error.layer}': " if error.layer else ""
+        return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message)
     module, _, _ = load_module(reference, {})
     truth = measure(module, report.input_shape)
     ours = Truth(params=report.totals.params, buffers=report.totals.buffers, macs=report.totals.macs,
                  output_shape=report.layers[-1].output_shape)
     wrong = [f"{key} cnncalc {getattr(ours, key)} torch {getattr(truth, key)}" for key in vars(truth)
              if getattr(ours, key) != getattr(truth, key)]
-    return Outcome(library=library, name=name, family=family, exact=not wrong, reason="; ".join(wrong),
-                   layers=len(report.layers) - 1)
+    return Outcome(library=library, model=name, family=family, exact=not wrong, reason="; ".join(wrong))
 
 
 def measure(module: nn.Module, input_shape: tuple[int, ...]) -> Truth:
@@ -94,7 +90,7 @@ def measure(module: nn.Module, input_shape: tuple[int, ...]) -> Truth:
 
     module = module.to("meta").eval()
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
+    with counter:  # with grad: under no_grad its module tracker fails on views of parameters passed to modules
         output = module(torch.empty(1, *input_shape, device="meta"))
     last = _tensors(output)[-1]
     return Truth(params=sum(p.numel() for p in module.parameters()),
@@ -109,15 +105,14 @@ def _tensors(output) -> list:
     return [t for value in values for t in _tensors(value)]
 
 
-def share(outcomes: list[Outcome], by_family: bool) -> tuple[int, int]:
-    """Exact ones and all: models, or families (a family is exact when its model is)."""
-    if not by_family:
-        return sum(o.exact for o in outcomes), len(outcomes)
-    families: dict[str, bool] = {}
-    for outcome in outcomes:
-        families[outcome.family] = families.get(outcome.family, True) and outcome.exact
-    return sum(families.values()), len(families)
-
-
-def percent(exact: int, total: int) -> float:
-    return math.floor(1000 * exact / total) / 10 if total else 0.0
+def shares(outcomes: list[Outcome]) -> dict[str, tuple[int, int, str]]:
+    """Per library, the exact ones and all: torchvision's builders, timm's families (a family is
+    exact when its model is)."""
+    found = {}
+    for library in dict.fromkeys(o.library for o in outcomes):
+        mine = [o for o in outcomes if o.library == library]
+        if library == "timm":
+            found[library] = (sum(o.exact for o in mine), len({o.family for o in mine}), "families")
+        else:
+            found[library] = (sum(o.exact for o in mine), len(mine), "builders")
+    return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import math
 import operator
 import runpy
 import traceback
@@ -27,8 +28,8 @@ from .build import resolve
 
 
 def _forms() -> tuple[dict, dict, dict]:
-    """Module class → (kind, attribute of each argument), and function and method name → (kind,
-    Call), from the registry; other libraries' forms only where they are installed."""
+    """Module class → (kind, attribute of each argument), and function and method name → the
+    (kind, Call) pairs it may be, from the registry; other libraries' forms only where installed."""
     modules, functions, methods = {}, {}, {}
     for name, kind in REGISTRY.items():
         modules.setdefault(resolve(kind.torch.module), (name, {}))
@@ -39,9 +40,9 @@ def _forms() -> tuple[dict, dict, dict]:
         for call in kind.torch.functions:
             found = _installed(call.path)
             if found is not None:
-                functions.setdefault(found, (name, call))
+                functions.setdefault(found, []).append((name, call))
         for call in kind.torch.methods:
-            methods.setdefault(call.path, (name, call))
+            methods.setdefault(call.path, []).append((name, call))
     return modules, functions, methods
 
 
@@ -109,7 +110,7 @@ def _built(build, name: str, source: str) -> nn.Module:
     return module.eval()
 
 
-def _library(name: str) -> Any:
+def library_module(name: str) -> Any:
     try:
         return importlib.import_module(name)
     except ImportError:
@@ -119,17 +120,22 @@ def _library(name: str) -> Any:
 def _torchvision(name: str, params: dict) -> tuple[Callable, tuple[int, ...] | None]:
     """A torchvision builder with no weights (its backbone's neither), and the input its first
     weights are evaluated at."""
-    models = _library("torchvision").models
+    models = library_module("torchvision").models
     try:
         builder = models.get_model_builder(name)
     except ValueError:
         raise SpecError(f"torchvision has no model '{name}'{did_you_mean(name, models.list_models())}") from None
+    if builder.__module__.startswith(DATA_DEPENDENT):
+        raise SpecError(f"torchvision's {name} is refused: a detection or optical-flow model's shapes depend on "
+                        "its input's content (region proposals, non-maximum suppression, iterative refinement), "
+                        "so no figure holds ahead of the data")
     defaults = {"weights": None}
     if "weights_backbone" in inspect.signature(builder).parameters:
         defaults["weights_backbone"] = None  # else a segmentation model downloads its backbone's
     return (lambda: builder(**{**defaults, **params})), _torchvision_input(models, name, builder)
 
 
+DATA_DEPENDENT = ("torchvision.models.detection", "torchvision.models.optical_flow")
 VIDEO_FRAMES = 16  # torchvision's references/video_classification: --clip-len 16
 
 
@@ -150,7 +156,7 @@ def _torchvision_input(models, name: str, builder) -> tuple[int, ...] | None:
 
 def _timm(name: str, params: dict) -> tuple[Callable, tuple[int, ...] | None]:
     """A timm model with pretrained=False, and the input size of its pretrained config."""
-    timm = _library("timm")
+    timm = library_module("timm")
     if name not in timm.list_models():
         raise SpecError(f"timm has no model '{name}'{did_you_mean(name, timm.list_models())}")
     size = timm.models.get_pretrained_cfg_value(name, "input_size")
@@ -169,28 +175,33 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
                         f"{str(error).splitlines()[0][:200]}", source) from None
     graph = _Traced(modules=dict(traced.named_modules()), values=_propagate(traced, input_shape),
                     absorbed=_absorbed(traced))
+    graph.stored = _stored_views(traced, graph)
     layers, unmapped, previous = [], [], None
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
-            previous = "input" if node.op == "placeholder" else previous
-            continue
-        if not graph.is_layer(node) or graph.same_as_source(node) or node.name in graph.absorbed:
-            continue  # sizes, checks, tuples of pieces, a layer's own weights: read by the layers that use them
-        entry = _entry(node, graph)
-        if entry is None:
+            previous = "input" if node.op == "placeholder" and previous is None else previous
+            continue  # forward()'s other arguments (attn_mask=None) keep their defaults
+        if not node.users or not graph.is_layer(node) or graph.same_as_source(node) or node.name in graph.absorbed \
+                or graph.inside_stored(node) or _unstacked(node, graph) is not None:
+            continue  # unused (x, _ = f(x)), sizes, checks, pieces, a layer's weights, steps of reshaping one
+        entries = _entry(node, graph)
+        if entries is None:
             unmapped.append(node)
             continue
+        entries = entries if isinstance(entries, list) else [entries]
         inputs = [graph.name_of(a) for a in graph.tensor_args(node)]
-        if inputs and inputs != [previous]:  # a parameter reads nothing
-            entry["from"] = inputs if len(inputs) > 1 else inputs[0]
-        entry["name"] = graph.named(node)
-        layers.append(entry)
-        previous = entry["name"]
+        for step, entry in enumerate(entries, start=1):
+            if inputs and inputs != [previous]:  # a parameter reads nothing
+                entry["from"] = inputs if len(inputs) > 1 else inputs[0]
+            entry["name"] = graph.named(node) if step == len(entries) else f"{node.name}_{step}"
+            layers.append(entry)
+            previous = entry["name"]
+            inputs = [previous]
     if unmapped:
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
             "description": f"Imported from {source} with torch.fx."}
-    held = _not_run(module, traced)
+    held = _not_run(module, traced, graph.absorbed)
     return {**data, "not_run": held} if held else data
 
 
@@ -198,10 +209,11 @@ PROBE_BATCH = 2  # the batch of the shape pass: 2, so that no size 1 reads as th
 
 
 def _propagate(traced: fx.GraphModule, input_shape: tuple[int, ...]) -> dict | None:
-    """Every node's value on fake tensors (shapes, no data, no memory): tensors and the sizes and
-    pieces computed from them. None when the model fails on this input: then the analysis names
-    the layer whose shape breaks."""
-    from torch._subclasses.fake_tensor import FakeTensorMode
+    """Every node's value on the meta device (shapes, no data, no memory): tensors and the sizes and
+    pieces computed from them. The module's own tensors are stood in for by meta ones while it runs
+    (a module of the user's on the CPU is left as it was). None when the model fails on this input:
+    then the analysis names the layer whose shape breaks."""
+    from torch.nn.utils.stateless import _reparametrize_module
 
     values: dict = {}
 
@@ -210,16 +222,13 @@ def _propagate(traced: fx.GraphModule, input_shape: tuple[int, ...]) -> dict | N
             values[node.name] = super().run_node(node)
             return values[node.name]
 
-    device = next(iter(traced.parameters()), torch.empty(0)).device
-    log = logging.getLogger("torch._subclasses.fake_tensor")
-    level, log.level = log.level, logging.CRITICAL  # it logs a traceback for the failure reported here
+    stand_ins = {name: torch.empty_like(tensor, device="meta")
+                 for named in (traced.named_parameters(), traced.named_buffers()) for name, tensor in named}
     try:
-        with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
-            Recorder(traced).run(torch.empty(PROBE_BATCH, *input_shape, device=device))
+        with _reparametrize_module(traced, stand_ins), torch.device("meta"), torch.no_grad():
+            Recorder(traced).run(torch.empty(PROBE_BATCH, *input_shape, device="meta"))
     except Exception:  # noqa: BLE001 (whatever the model raises on a shape it cannot take)
         return None
-    finally:
-        log.setLevel(level)
     return values
 
 
@@ -233,8 +242,13 @@ class _Traced:
     modules: dict
     values: dict | None
     absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
+    stored: dict = field(default_factory=dict)  # node → the parameter it is a view of (gamma.reshape(1, -1, 1, 1))
     names: dict = field(default_factory=dict)
     used: set = field(default_factory=set)
+
+    def inside_stored(self, node) -> bool:
+        """A step of viewing a parameter that only further steps read: the last step is the layer."""
+        return node.name in self.stored and all(user.name in self.stored for user in node.users)
 
     def is_layer(self, node) -> bool:
         """A tensor, or a mapped module that returns a tuple (MultiheadAttention's output and weights)."""
@@ -256,8 +270,12 @@ class _Traced:
     def tensor_args(self, node) -> list:
         """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
         chunk reads the chunked tensor."""
-        if _piece_of(node) is not None:
-            return [_piece_of(node).args[0]]
+        if node.name in self.stored:
+            return []  # a parameter reads no layer
+        if node.op == "call_function" and node.target is operator.getitem:
+            source = _piece_of(node) or node
+            whole = source.args[0]
+            return [whole.args[0] if _unstacked(whole, self) is not None else whole]
         flat = [a for arg in node.args for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
         return [a for a in flat if isinstance(a, fx.Node) and self.is_tensor(a) and a.name not in self.absorbed]
 
@@ -287,22 +305,52 @@ class _Traced:
             return value
         if _batch_size(value):
             return BATCH
-        known = self.values.get(value.name) if self.values is not None else None
-        if isinstance(known, (int, float, bool)):
+        if self.values is None or value.name not in self.values:
+            raise _Unmappable(value.name)
+        known = self.values[value.name]
+        if known is None or isinstance(known, (int, float, bool)):  # attn_mask=None, forward()'s default
             return known
         if isinstance(known, torch.Size):
             return list(known)
         raise _Unmappable(value.name)
+
+    def takes(self, node, kind: str, args: dict | None) -> bool:
+        """Whether the kind's calculator takes this call's inputs (unknown shapes: assumed so)."""
+        shapes = [self.sample_shape(a) for a in self.tensor_args(node)]
+        if self.values is None or None in shapes:
+            return True
+        try:
+            REGISTRY[kind].calculate(tuple(shapes), REGISTRY[kind].normalize(args or {}))
+        except LayerError:
+            return False
+        return True
+
+    def sample_shape(self, node) -> tuple[int, ...] | None:
+        """A tensor's shape per sample, as cnncalc sees it: a parameter's as its first user meets it
+        (a stored (1, 197, 768) with batched (B, 197, 768) tensors is 197×768; a (C,) with
+        (B, H, W, C) is 1×1×C); None where that cannot be said."""
+        shape = self.shape(node)
+        if shape is None or node.name not in self.stored:
+            return shape and shape[1:]
+        users = [self.shape(user) for user in node.users]
+        rank = len(users[0]) if users and users[0] is not None else None
+        if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] != 1):
+            return None
+        return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
 
     def shape(self, node) -> tuple[int, ...] | None:
         value = self.values.get(node.name) if self.values is not None else None
         return tuple(value.shape) if isinstance(value, torch.Tensor) else None
 
 
-def _not_run(module: nn.Module, traced: fx.GraphModule) -> dict[str, dict]:
+def _not_run(module: nn.Module, traced: fx.GraphModule, absorbed: set) -> dict[str, dict]:
     """The parameters and buffers forward() never reaches, by the outermost module holding only such
     (googlenet's aux1): {path: {params, buffers}}, so the totals count every tensor the model holds."""
     called = [node.target + "." for node in traced.graph.nodes if node.op == "call_module"]
+    # a module whose weights a function took (BatchNormAct2d's F.batch_norm) counts as called: the
+    # layer holds its num_batches_tracked too
+    called += [node.target.rpartition(".")[0] + "." for node in traced.graph.nodes
+               if node.name in absorbed and "." in node.target]
     read = {node.target for node in traced.graph.nodes if node.op == "get_attr"}
     tensors = {name: (tensor.numel(), kind) for kind, named in (("params", module.named_parameters()),
                                                                 ("buffers", module.named_buffers()))
@@ -403,18 +451,29 @@ class _Unmappable(Exception):
 def _entry(node, graph: _Traced) -> LineDict | None:
     if node.op == "call_module":
         return _module_entry(graph.modules[node.target])
-    if node.op == "get_attr":
+    if node.name in graph.stored:
         return _parameter_entry(node, graph)
     if node.op == "call_function" and node.target is operator.getitem:
         return _piece_entry(node, graph)
     table = {"call_function": FUNCTIONS, "call_method": METHODS}.get(node.op, {})
-    if node.target not in table:
+    for kind, call in table.get(node.target, ()):  # F.batch_norm: batchnorm1d, 2d or 3d, by its input
+        entry = _call_entry(node, kind, call, graph)
+        if entry is not None and graph.takes(node, kind, entry[kind]):
+            return entry
+    return None
+
+
+def _call_entry(node, kind: str, call, graph: _Traced) -> LineDict | None:
+    try:
+        fixed = [(graph.constant(_given_value(node, key, index)), allowed) for key, index, allowed in call.fixed]
+    except _Unmappable:
         return None
-    kind, call = table[node.target]
-    if REGISTRY[kind].arity is None and len(graph.tensor_args(node)) < REGISTRY[kind].fewest_inputs:
-        return None  # a tensor and a constant: not a join of layers
+    if any(value not in allowed for value, allowed in fixed):
+        return None  # F.pad in reflect mode is no zero pad
     args = {key: node.kwargs[key] if key in node.kwargs else node.args[index]
             for key, index in call.positions if key in node.kwargs or index < len(node.args)}
+    args = {key: value for key, value in args.items()  # a tensor is an input, never an argument
+            if not (isinstance(value, fx.Node) and graph.is_tensor(value))}
     if call.rest and len(node.args) > 1:  # x.view(-1, 400) or x.view((-1, 400))
         rest = node.args[1:]
         args[call.rest] = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest
@@ -422,12 +481,23 @@ def _entry(node, graph: _Traced) -> LineDict | None:
         shapes = {key: _given(node, key, index) for key, index in call.tensors}
         if any(shape is _COMPUTED for shape in shapes.values()):
             return None  # weights computed in forward(): no layer of fixed parameters
-        args.update(call.reads({key: None if given is None else tuple(graph.attribute(given).shape)
-                                for key, given in shapes.items()}))
+        read = call.reads({key: None if given is None else tuple(graph.attribute(given).shape)
+                           for key, given in shapes.items()})
+        if read is None:
+            return None
+        args.update(read)
     entry = _stated(kind, args, graph)
-    if entry is not None and node.op == "call_function" and REGISTRY[kind].can_be_functional:
+    layer = REGISTRY[kind]
+    if entry is None or layer.arity is None and len(graph.tensor_args(node)) < layer.fewest(layer.normalize(
+            entry[kind] or {})):
+        return None  # a tensor and a constant no argument states: not a join of layers
+    if node.op == "call_function" and layer.can_be_functional:
         entry["functional"] = True
     return entry
+
+
+def _given_value(node, key: str, index: int):
+    return node.kwargs.get(key, node.args[index] if index < len(node.args) else None)
 
 
 _COMPUTED = object()
@@ -435,10 +505,26 @@ _COMPUTED = object()
 
 def _given(node, key: str, index: int):
     """A call's parameter argument: the get_attr node passing it, None when not given, or _COMPUTED."""
-    value = node.kwargs.get(key, node.args[index] if index < len(node.args) else None)
+    value = _given_value(node, key, index)
     if value is None:
         return None
     return value if isinstance(value, fx.Node) and value.op == "get_attr" else _COMPUTED
+
+
+def _stored_views(traced: fx.GraphModule, graph: _Traced) -> dict:
+    """Each parameter read as a tensor, and each view of one alone that keeps its size (reshape,
+    unsqueeze, permute, a cast): node name → the get_attr node of the parameter."""
+    stored = {}
+    for node in traced.graph.nodes:
+        if node.op == "get_attr" and node.name not in graph.absorbed:
+            stored[node.name] = node
+            continue
+        sources = [a for a in node.all_input_nodes if graph.is_tensor(a)]
+        if (node.op in ("call_method", "call_function") and len(sources) == 1 and sources[0].name in stored
+                and graph.shape(node) is not None
+                and math.prod(graph.shape(node)) == graph.attribute(stored[sources[0].name]).numel()):
+            stored[node.name] = stored[sources[0].name]
+    return stored
 
 
 def _absorbed(traced: fx.GraphModule) -> set:
@@ -446,8 +532,8 @@ def _absorbed(traced: fx.GraphModule) -> set:
     self.weight, self.bias)): those count with the layer, not as tensors of their own."""
     taken = set()
     for node in traced.graph.nodes:
-        kind_call = FUNCTIONS.get(node.target) if node.op == "call_function" else None
-        for key, index in kind_call[1].tensors if kind_call else ():
+        calls = FUNCTIONS.get(node.target, ()) if node.op == "call_function" else ()
+        for key, index in calls[0][1].tensors if calls else ():
             given = _given(node, key, index)
             if isinstance(given, fx.Node):
                 taken.add(given.name)
@@ -479,15 +565,11 @@ def _stated(kind: str, args: dict, graph: _Traced | None) -> LineDict | None:
 
 
 def _parameter_entry(node, graph: _Traced) -> LineDict | None:
-    """A parameter or buffer read as a tensor, per sample as its first consumer meets it: a stored
-    (1, 197, 768) with batched (B, 197, 768) tensors is 197×768; a (C,) with (B, H, W, C) is 1×1×C."""
-    tensor = graph.attribute(node)
-    users = [graph.shape(user) for user in node.users]
-    rank = len(users[0]) if users and users[0] is not None else None
-    stored = tuple(tensor.shape)
-    if rank is None or len(stored) > rank or (len(stored) == rank and stored[0] != 1):
+    """A parameter or buffer read as a tensor (or a view of one): a layer of no input."""
+    shape = graph.sample_shape(node)
+    if shape is None:
         return None
-    shape = stored[1:] if len(stored) == rank else (1,) * (rank - 1 - len(stored)) + stored
+    tensor = graph.attribute(graph.stored[node.name])
     return _stated("parameter", {"shape": list(shape), "buffer": not isinstance(tensor, nn.Parameter)}, None)
 
 
@@ -497,6 +579,8 @@ def _piece_entry(node, graph: _Traced) -> LineDict | None:
     source = _piece_of(node)
     if source is not None:
         return _chunk_piece(node, source, graph)
+    if _unstacked(node.args[0], graph) is not None and isinstance(node.args[1], int):
+        return _unstacked_piece(node.args[0], node.args[1], graph)  # qkv[0] of qkv.permute(2, 0, …)
     shape = graph.shape(node.args[0])
     if shape is None:
         return None
@@ -511,8 +595,8 @@ def _piece_entry(node, graph: _Traced) -> LineDict | None:
         at = index.index(Ellipsis)
         index[at:at + 1] = [slice(None)] * (len(shape) - len(index) + 1)
     cut = [(dim, item) for dim, item in enumerate(index) if item != slice(None)]
-    if len(cut) != 1 or cut[0][0] == 0:
-        return None  # several dims at once, or the batch: no one layer
+    if len(cut) != 1 or cut[0][0] == 0 or not isinstance(cut[0][1], (int, slice)):
+        return None  # several dims at once, the batch, or a list of indices: no one layer
     dim, item = cut[0]
     if isinstance(item, int):
         return _stated("select", {"dim": dim, "index": item}, None)
@@ -527,12 +611,41 @@ def _chunk_piece(node, source, graph: _Traced) -> LineDict | None:
     position = 1 if _target(source) == "unbind" else 2
     dim = source.kwargs.get("dim", source.args[position] if len(source.args) > position else 0)
     dim = dim % pieces[0].dim() if _target(source) != "unbind" else dim % (pieces[0].dim() + 1)
+    if dim == 0 and _target(source) == "unbind" and _unstacked(source.args[0], graph) is not None:
+        return _unstacked_piece(source.args[0], index, graph)
     if dim == 0:
         return None  # pieces of the batch
     if _target(source) == "unbind":
         return _stated("select", {"dim": dim, "index": index}, None)
     start = sum(piece.shape[dim] for piece in pieces[:index])
     return _stated("narrow", {"dim": dim, "start": start, "length": pieces[index].shape[dim]}, None)
+
+
+def _unstacked(node, graph: _Traced) -> tuple[int, ...] | None:
+    """The dims of a permute that puts one axis before the batch only to take its pieces
+    (attention's qkv.permute(2, 0, 3, 1, 4), then unbind(0) or qkv[0]); otherwise None."""
+    if node.op not in ("call_method", "call_function") or _target(node) != "permute" or graph.values is None:
+        return None
+    dims = graph.values[node.name].dim()
+    order = node.args[1:] if node.op == "call_method" and not isinstance(node.args[1], (list, tuple)) \
+        else node.args[1]
+    order = tuple(d % dims for d in order) if all(isinstance(d, int) for d in order) else None
+    pieces = all(user.op == "call_function" and user.target is operator.getitem and isinstance(user.args[1], int)
+                 or _target(user) == "unbind" and user.kwargs.get("dim", user.args[1] if len(user.args) > 1 else 0) == 0
+                 for user in node.users)
+    return order if order and order[0] != 0 and order[1] == 0 and pieces else None
+
+
+def _unstacked_piece(permute, index: int, graph: _Traced) -> list[LineDict] | None:
+    """Piece `index` of an unstacked permute: select it on the input, then order the rest."""
+    order = _unstacked(permute, graph)
+    axis = order[0]
+    rest = [d - (d > axis) for d in order[1:]]
+    select = _stated("select", {"dim": axis, "index": index}, None)
+    if rest == sorted(rest):
+        return select
+    permute_entry = _stated("permute", {"dims": rest}, None)
+    return None if select is None or permute_entry is None else [select, permute_entry]
 
 
 def _non_default(kind: str, args: dict) -> dict:

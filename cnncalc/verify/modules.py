@@ -2,6 +2,8 @@
 depth, reshape, reductions, slicing and permutations."""
 from __future__ import annotations
 
+import operator
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -16,20 +18,35 @@ class NotRunModule(nn.Module):
         self.register_buffer("state", torch.zeros(buffers))
 
 
-class Add(nn.Module):
+class _Arithmetic(nn.Module):
+    """x ∘ y ∘ …, or x ∘ other for a number, with Python's operator (as a model's forward writes it)."""
+    operation = staticmethod(operator.add)
+
+    def __init__(self, other: float | None = None):
+        super().__init__()
+        self.other = other
+
     def forward(self, *xs):
         out = xs[0]
-        for x in xs[1:]:
-            out = out + x
+        for x in xs[1:] if self.other is None else (self.other,):
+            out = self.operation(out, x)
         return out
 
 
-class Mul(nn.Module):
-    def forward(self, *xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = out * x
-        return out
+class Add(_Arithmetic):
+    operation = staticmethod(operator.add)
+
+
+class Sub(_Arithmetic):
+    operation = staticmethod(operator.sub)
+
+
+class Mul(_Arithmetic):
+    operation = staticmethod(operator.mul)
+
+
+class Div(_Arithmetic):
+    operation = staticmethod(operator.truediv)
 
 
 class Concat(nn.Module):
@@ -197,3 +214,45 @@ class MultiheadAttention(nn.MultiheadAttention):
             q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
             average_attn_weights=False)
         return out.transpose(0, 1)
+
+
+class Matmul(nn.Module):
+    def forward(self, first, second):
+        return torch.matmul(first, second)
+
+
+class ScaledDotProductAttention(nn.Module):
+    """F.scaled_dot_product_attention written out (scores, softmax, weighted sum): what its math
+    backend computes, and what FlopCounterMode sees on every device."""
+
+    def __init__(self, dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None):
+        super().__init__()
+        self.dropout_p, self.is_causal, self.scale = dropout_p, is_causal, scale
+
+    def forward(self, query, key, value):
+        scale = self.scale if self.scale is not None else query.shape[-1] ** -0.5
+        scores = torch.matmul(query, key.transpose(-2, -1)) * scale
+        if self.is_causal:
+            length, source = scores.shape[-2:]
+            keep = torch.ones(length, source, dtype=torch.bool, device=scores.device).tril()
+            scores = scores.masked_fill(~keep, float("-inf"))
+        weights = F.dropout(scores.softmax(-1), self.dropout_p, self.training)
+        return torch.matmul(weights, value)
+
+
+class Unsqueeze(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return x.unsqueeze(self.dim)
+
+
+class Squeeze(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return x.squeeze(self.dim)

@@ -114,9 +114,17 @@ CASES = [
     ("permute", {"dims": [0, -1, 1, 2]}, (4, 5, 6)),
     ("transpose", {"dim0": 1, "dim1": 2}, (3, 8)),
     ("contiguous", None, (3, 4, 5)),
+    ("unsqueeze", {"dim": -1}, (3, 4, 5)),
+    ("unsqueeze", {"dim": 1}, (6,)),
+    ("squeeze", {"dim": 2}, (3, 1, 5)),
+    ("squeeze", {"dim": -1}, (3, 4)),
     ("expand", {"size": [-1, 4, -1, 6]}, (4, 1, 6)),
     ("parameter", {"shape": [17, 8]}, (3, 4, 4)),
     ("parameter", {"shape": [1, 1, 6], "buffer": True}, (3, 4, 4)),
+    ("add", {"other": 1.5}, (3, 4, 4)),
+    ("sub", {"other": 2}, (6,)),
+    ("mul", {"other": 0.5}, (3, 4, 4)),
+    ("div", {"other": 6.0}, (2, 5)),
     ("multiheadattention", {"num_heads": 4, "batch_first": True}, (10, 64)),
     ("multiheadattention", {"num_heads": 2, "batch_first": True, "bias": False, "add_bias_kv": True,
                             "add_zero_attn": True}, (7, 32)),
@@ -125,6 +133,8 @@ JOIN_CASES = [
     # (kind, args, input shape, branch a, branch b)
     ("add", None, (4, 6, 6), {"conv2d": {"out_channels": 4, "kernel_size": 3, "padding": 1}}, {"relu": None}),
     ("mul", None, (4, 6, 6), {"adaptiveavgpool2d": {"output_size": 1}}, {"relu": None}),
+    ("sub", None, (4, 6, 6), {"avgpool2d": {"kernel_size": 3, "stride": 1, "padding": 1}}, {"identity": None}),
+    ("div", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
     ("concat", None, (4, 6, 6), {"conv2d": {"out_channels": 3, "kernel_size": 1}}, {"relu": None}),
     ("concat", {"dim": 3}, (4, 6, 6), {"maxpool2d": {"kernel_size": [1, 2]}}, {"relu": None}),
     ("concat", {"dim": -2}, (4, 6, 6), {"maxpool2d": {"kernel_size": [2, 1]}}, {"relu": None}),
@@ -132,6 +142,16 @@ JOIN_CASES = [
 ]
 ONE_INPUT_JOINS = [("concat", None, (4, 6, 6))]  # torch.cat([x], 1): a copy
 # query, key and value from different branches: 6 queries of 16 features, 9 keys of 12, values of 20
+# queries, keys and values of 4 heads; keys transposed for a plain product
+PRODUCTS = [
+    {"input": [4, 10, 8], "layers": [{"relu": None, "name": "q"}, {"sigmoid": None, "from": "input", "name": "k"},
+                                     {"linear": {"out_features": 6}, "from": "input", "name": "v"},
+                                     {"scaleddotproductattention": {"is_causal": True}, "from": ["q", "k", "v"]}]},
+    {"input": [4, 10, 8], "layers": [{"transpose": {"dim0": -2, "dim1": -1}, "name": "kt"},
+                                     {"matmul": None, "from": ["input", "kt"]}]},
+    {"input": [10, 8], "layers": [{"parameter": {"shape": [8, 5]}, "name": "w"},
+                                  {"matmul": None, "from": ["input", "w"]}]},
+]
 CROSS_ATTENTION = {"input": [9, 12], "layers": [
     {"linear": {"out_features": 20}, "name": "value"},
     {"narrow": {"dim": 1, "start": 0, "length": 6}, "from": "input"},
@@ -145,12 +165,18 @@ def test_join_of_one_input_matches_torch(kind, args, shape):
     compare(build_graph({"input": list(shape), "layers": [{"relu": None}, {kind: args}]}, "<test>", {}))
 
 
+@pytest.mark.parametrize("spec", PRODUCTS, ids=["attention", "matmul", "matmul-parameter"])
+def test_products_match_torch(spec):
+    compare(build_graph(spec, "<test>", {}))
+
+
 def test_cross_attention_matches_torch():
     compare(build_graph(CROSS_ATTENTION, "<test>", {}))
 
 
 def test_every_kind_has_a_case():
-    covered = {kind for kind, *_ in CASES} | {kind for kind, *_ in JOIN_CASES}
+    products = {"matmul", "scaleddotproductattention"}
+    covered = {kind for kind, *_ in CASES} | {kind for kind, *_ in JOIN_CASES} | products
     assert covered == set(REGISTRY)
 
 

@@ -1,0 +1,203 @@
+"""What the importer reads of real models' forward() code, each pattern in a small module held to
+torch: parameters and buffers as the module holds them, MACs as FlopCounterMode counts them on the
+meta device (÷ 2), and the output's shape (cnncalc.verify.coverage.measure)."""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+import cnncalc  # noqa: E402
+from cnncalc.errors import SpecError  # noqa: E402
+from cnncalc.verify.coverage import measure  # noqa: E402
+
+
+class Conv3DSimple(nn.Conv3d):
+    """torchvision's video stem: a Conv3d subclass that keeps Conv3d's forward."""
+
+
+class Subclassed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = Conv3DSimple(3, 8, (1, 3, 3), padding=(0, 1, 1))
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Segmentation(nn.Module):
+    """torchvision's FCN head: back to the input's size with the size read from the input."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 5, 3, stride=4, padding=1)
+
+    def forward(self, x):
+        size = x.shape[-2:]
+        return F.interpolate(self.conv(x), size=size, mode="bilinear", align_corners=False)
+
+
+class Shuffle(nn.Module):
+    """torchvision's ShuffleNetV2 unit: chunk, a branch, cat, and a channel shuffle by view/transpose."""
+
+    def __init__(self):
+        super().__init__()
+        self.branch = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        x1, x2 = x.chunk(2, dim=1)
+        x = torch.cat((x1, self.branch(x2)), dim=1)
+        batch, channels, height, width = x.size()
+        x = x.view(batch, 2, channels // 2, height, width)
+        x = torch.transpose(x, 1, 2).contiguous()
+        return x.view(batch, -1, height, width)
+
+
+class Tokens(nn.Module):
+    """torchvision's ViT: patches, a class token and position embedding, attention, the class token out."""
+
+    def __init__(self, dim: int = 32):
+        super().__init__()
+        self.patch = nn.Conv2d(3, dim, 8, stride=8)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.position = nn.Parameter(torch.zeros(1, 17, dim))
+        self.attention = nn.MultiheadAttention(dim, 4, batch_first=True)
+        self.head = nn.Linear(dim, 10)
+
+    def forward(self, x):
+        n = x.shape[0]
+        x = self.patch(x).reshape(n, 32, -1).permute(0, 2, 1)
+        x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1) + self.position
+        x, _ = self.attention(x, x, x, need_weights=False)
+        return self.head(x[:, 0])
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's ConvNeXt norm: channels last, F.layer_norm with its own weights, channels first."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    def __init__(self, dim: int = 16):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = LayerNorm2d(dim)
+        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1))
+        self.gamma = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        y = self.layer_scale * self.norm(self.dwconv(x))
+        return x + y * self.gamma.reshape(1, -1, 1, 1)
+
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    """timm's norm + activation: a BatchNorm2d whose forward calls F.batch_norm, then its act."""
+
+    def __init__(self, channels: int):
+        super().__init__(channels)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, self.momentum,
+                         self.eps)
+        return self.act(x)
+
+
+class OwnWeights(nn.Module):
+    """Functions given the module's own parameters: F.conv2d, the norm above, F.linear, F.group_norm."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(8, 3, 3, 3))
+        self.norm = BatchNormAct2d(8)
+        self.group_weight, self.group_bias = nn.Parameter(torch.ones(8)), nn.Parameter(torch.zeros(8))
+        self.fc_weight = nn.Parameter(torch.randn(4, 8))
+        self.fc_bias = nn.Parameter(torch.zeros(4))
+
+    def forward(self, x):
+        x = self.norm(F.conv2d(x, self.weight, None, 1, 1))
+        x = F.group_norm(x, 2, self.group_weight, self.group_bias)
+        return F.linear(x.mean((2, 3)), self.fc_weight, self.fc_bias)
+
+
+class Attention(nn.Module):
+    """timm's Attention: qkv reshaped and permuted with the batch second, unbound, fused attention;
+    and the written-out form (scores by matmul, softmax)."""
+
+    def __init__(self, dim: int = 32, heads: int = 4, fused: bool = True):
+        super().__init__()
+        self.heads, self.fused = heads, fused
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        batch, tokens, channels = x.shape
+        qkv = self.qkv(x).reshape(batch, tokens, 3, self.heads, channels // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        if self.fused:
+            x = F.scaled_dot_product_attention(q, k, v)
+        else:
+            x = ((q * 0.25) @ k.transpose(-2, -1)).softmax(dim=-1) @ v
+        return self.proj(x.transpose(1, 2).reshape(batch, tokens, channels))
+
+
+class Arithmetic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        y = 2 * (y * 0.5 + 1) / 6 - 1
+        y = F.pad(y, (1, 1, 2, 2))
+        return y.unsqueeze(1).squeeze(1)
+
+
+@pytest.mark.parametrize("build, shape", [
+    (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
+    (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
+    (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)),
+], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
+        "arithmetic"])
+def test_imports_exactly(build, shape):
+    summary = cnncalc.summary(build().eval(), shape)
+    truth = measure(build(), shape)
+    ours = (summary.totals.params, summary.totals.buffers, summary.totals.macs, summary.layers[-1].output_shape)
+    assert ours == (truth.params, truth.buffers, truth.macs, truth.output_shape)
+
+
+def test_names_follow_module_paths():
+    names = [row.name for row in cnncalc.summary(Tokens().eval(), (3, 32, 32)).layers]
+    assert names[:2] == ["input", "patch"] and "attention" in names and names[-1] == "head"
+    assert "class_token" in names and "position" in names  # parameters read as tensors, by their attribute
+
+
+class Reflect(nn.Module):
+    def forward(self, x):
+        return F.pad(x, (1, 1, 1, 1), mode="reflect")
+
+
+def test_a_pad_that_is_no_zero_pad_is_refused():
+    with pytest.raises(SpecError, match="cannot map 1 operation"):
+        cnncalc.summary(Reflect(), (3, 8, 8))
+
+
+class WeightOnly(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(4))
+
+    def forward(self, x):
+        return F.group_norm(x, 2, self.weight)
+
+
+def test_a_norm_no_kind_states_is_refused_not_miscounted():
+    # a group norm with a weight and no bias: groupnorm's affine is both, so it would count 4 too many
+    with pytest.raises(SpecError, match="group_norm"):
+        cnncalc.summary(WeightOnly(), (4, 6, 6))

@@ -1,0 +1,59 @@
+"""Real torchvision and timm models through the importer, each held to torch in the same process
+(cnncalc.verify.coverage). They need torch 2.14.1 with torchvision 0.29.1 and timm: .ci/run builds
+that environment and runs `pytest -m libraries`; elsewhere these tests skip."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.libraries
+pytest.importorskip("torchvision")
+pytest.importorskip("timm")
+
+from cnncalc.errors import SpecError  # noqa: E402
+from cnncalc.model import load_graph  # noqa: E402
+from cnncalc.verify.coverage import check_model, shares  # noqa: E402
+from conftest import run_cli  # noqa: E402
+
+# A slice of `cnncalc coverage`, one model per thing the importer must read: residual blocks,
+# modules not run, dense concatenation, stochastic depth, channels-last norms and layer scale,
+# attention with a class token, chunk and channel shuffle, F.interpolate to the input's size,
+# video (a Conv3d subclass), and timm's norm + act, parameter views, fused attention, scalar
+# arithmetic.
+EXACT = [("torchvision", "classification", name) for name in (
+    "resnet18", "googlenet", "densenet121", "efficientnet_b0", "convnext_tiny", "vit_b_16", "shufflenet_v2_x0_5",
+    "mobilenet_v3_small")] + [
+    ("torchvision", "segmentation", "fcn_resnet50"), ("torchvision", "video", "r3d_18")] + [
+    ("timm", family, name) for family, name in (
+        ("resnet", "resnet18"), ("efficientnet", "efficientnet_b0"), ("convnext", "convnext_atto"),
+        ("deit", "deit3_small_patch16_224"), ("inception_resnet_v2", "inception_resnet_v2"),
+        ("regnet", "regnetv_040"))]
+
+
+@pytest.mark.parametrize("library, family, name", EXACT, ids=[name for *_, name in EXACT])
+def test_exact_against_torch(library, family, name):
+    outcome = check_model(library, family, name)
+    assert outcome.exact, outcome.reason
+
+
+def test_googlenet_counts_its_auxiliary_heads():
+    # torchvision's googlenet holds 13,004,888 parameters (its aux heads included, which eval skips)
+    graph = load_graph("torchvision:googlenet", None, None)
+    assert sum(held.params for held in graph.not_run) == 13_004_888 - 6_624_904
+
+
+def test_refusals_say_why():
+    swin = check_model("torchvision", "classification", "swin_t")
+    assert not swin.exact and "shifted_window_attention ×12" in swin.reason
+    vgg = check_model("timm", "vgg", "vgg11")
+    assert "torch.fx cannot trace vgg11 at vgg.py:" in vgg.reason  # the line of the control flow
+    with pytest.raises(SpecError, match="shapes depend on its input's content"):
+        load_graph("torchvision:fasterrcnn_resnet50_fpn", None, None)
+
+
+def test_coverage_command_prints_each_model_and_the_share():
+    result = run_cli("coverage", "torchvision", "--model", "resnet18", "--model", "swin_t", columns=None)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["torchvision", "classification", "resnet18", "exact"]
+    assert lines[-1] == "torchvision: 1 of 2 builders exact (50.0%)"
+    assert shares([check_model("timm", "resnet", "resnet18")]) == {"timm": (1, 1, "families")}
