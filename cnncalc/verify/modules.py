@@ -148,45 +148,45 @@ class Parameter(nn.Module):
         return self.tensor
 
 
-class Narrow(nn.Module):
-    def __init__(self, dim: int, start: int, length: int):
+class _TensorMethod(nn.Module):
+    """A layer that is one tensor method called with the layer's arguments: x.narrow(dim, start, length)."""
+    method = ""
+    arguments: tuple[str, ...] = ()
+
+    def __init__(self, **values):
         super().__init__()
-        self.dim, self.start, self.length = dim, start, length
+        self.values = tuple(values[name] for name in self.arguments)
 
     def forward(self, x):
-        return x.narrow(self.dim, self.start, self.length)
+        return getattr(x, self.method)(*self.values)
 
 
-class Select(nn.Module):
-    def __init__(self, dim: int, index: int):
-        super().__init__()
-        self.dim, self.index = dim, index
-
-    def forward(self, x):
-        return x.select(self.dim, self.index)
+class Narrow(_TensorMethod):
+    method, arguments = "narrow", ("dim", "start", "length")
 
 
-class Permute(nn.Module):
-    def __init__(self, dims):
-        super().__init__()
-        self.dims = tuple(dims)
-
-    def forward(self, x):
-        return x.permute(self.dims)
+class Select(_TensorMethod):
+    method, arguments = "select", ("dim", "index")
 
 
-class Transpose(nn.Module):
-    def __init__(self, dim0: int, dim1: int):
-        super().__init__()
-        self.dim0, self.dim1 = dim0, dim1
-
-    def forward(self, x):
-        return x.transpose(self.dim0, self.dim1)
+class Permute(_TensorMethod):
+    method, arguments = "permute", ("dims",)
 
 
-class Contiguous(nn.Module):
-    def forward(self, x):
-        return x.contiguous()
+class Transpose(_TensorMethod):
+    method, arguments = "transpose", ("dim0", "dim1")
+
+
+class Contiguous(_TensorMethod):
+    method = "contiguous"
+
+
+class Unsqueeze(_TensorMethod):
+    method, arguments = "unsqueeze", ("dim",)
+
+
+class Squeeze(_TensorMethod):
+    method, arguments = "squeeze", ("dim",)
 
 
 class Expand(nn.Module):
@@ -238,21 +238,3 @@ class ScaledDotProductAttention(nn.Module):
             scores = scores.masked_fill(~keep, float("-inf"))
         weights = F.dropout(scores.softmax(-1), self.dropout_p, self.training)
         return torch.matmul(weights, value)
-
-
-class Unsqueeze(nn.Module):
-    def __init__(self, dim: int):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return x.unsqueeze(self.dim)
-
-
-class Squeeze(nn.Module):
-    def __init__(self, dim: int):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return x.squeeze(self.dim)
