@@ -80,6 +80,10 @@ PixelShuffle, PixelUnshuffle = _constructor("pixelshuffle"), _constructor("pixel
 ChannelShuffle = _constructor("channelshuffle")
 ZeroPad1d, ZeroPad2d, ZeroPad3d = _constructor("zeropad1d"), _constructor("zeropad2d"), _constructor("zeropad3d")
 Upsample = _constructor("upsample")
+ReflectionPad1d, ReflectionPad2d = _constructor("reflectionpad1d"), _constructor("reflectionpad2d")
+ReflectionPad3d = _constructor("reflectionpad3d")
+ReplicationPad1d, ReplicationPad2d = _constructor("replicationpad1d"), _constructor("replicationpad2d")
+ReplicationPad3d = _constructor("replicationpad3d")
 StochasticDepth = _constructor("stochasticdepth")
 Permute, Transpose, Contiguous = _constructor("permute"), _constructor("transpose"), _constructor("contiguous")
 Narrow, Select = _constructor("narrow"), _constructor("select")
@@ -88,7 +92,8 @@ Unsqueeze, Squeeze = _constructor("unsqueeze"), _constructor("squeeze")
 MultiheadAttention = _constructor("multiheadattention")
 Matmul, ScaledDotProductAttention = _constructor("matmul"), _constructor("scaleddotproductattention")
 Add, Mul, Concat, Crop = _constructor("add"), _constructor("mul"), _constructor("concat"), _constructor("crop")
-Sub, Div = _constructor("sub"), _constructor("div")
+Sub, Div, Stack = _constructor("sub"), _constructor("div"), _constructor("stack")
+Normalize = _constructor("normalize")
 
 
 def Sequential(*layers, name=None, from_=None, repeat=None, index=None, when=None, frozen=None,

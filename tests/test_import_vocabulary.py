@@ -155,8 +155,9 @@ class Arithmetic(nn.Module):
     def forward(self, x):
         y = self.conv(x)
         y = 2 * (y * 0.5 + 1) / 6 - 1
-        y = F.pad(y, (1, 1, 2, 2))
-        return y.unsqueeze(1).squeeze(1)
+        y = F.pad(F.pad(y, (1, 1, 2, 2)), (1, 0, 0, 2), mode="reflect")
+        y = F.normalize(F.pad(y, (2, 2, 0, 1), mode="replicate"), dim=1)
+        return torch.stack([y, y * 2], dim=1).unsqueeze(1).squeeze(1)
 
 
 @pytest.mark.parametrize("build, shape", [
@@ -178,14 +179,14 @@ def test_names_follow_module_paths():
     assert "class_token" in names and "position" in names  # parameters read as tensors, by their attribute
 
 
-class Reflect(nn.Module):
+class Circular(nn.Module):
     def forward(self, x):
-        return F.pad(x, (1, 1, 1, 1), mode="reflect")
+        return F.pad(x, (1, 1, 1, 1), mode="circular")
 
 
-def test_a_pad_that_is_no_zero_pad_is_refused():
+def test_a_pad_no_kind_states_is_refused():
     with pytest.raises(SpecError, match="cannot map 1 operation"):
-        cnncalc.summary(Reflect(), (3, 8, 8))
+        cnncalc.summary(Circular(), (3, 8, 8))
 
 
 class WeightOnly(nn.Module):

@@ -175,3 +175,16 @@ def test_a_parameter_sees_nothing_and_adds_nothing_to_a_field():
     from cnncalc.verify.fields import check_fields
     checks = check_fields(graph, analyze(graph))
     assert [c.layer for c in checks] == ["conv", "sum"] and all(c.expected == c.measured for c in checks)
+
+
+@pytest.mark.parametrize("kind", ["reflectionpad2d", "replicationpad2d"])
+def test_mirrored_and_repeated_borders_are_where_gradients_reach(kind):
+    # a unit near the border of a reflection-padded input reads the mirrored pixels; replication, the
+    # edge: torch's gradients reach exactly the intervals cnncalc gives for the first, middle and last units
+    from cnncalc.spec import build_graph
+    from cnncalc.verify.fields import check_fields
+    graph = build_graph({"input": [1, 9, 7], "layers": [{kind: {"padding": [3, 1, 2, 2]}},
+                                                        {"conv2d": {"out_channels": 2, "kernel_size": 3}}]},
+                        "<test>", {})
+    checks = check_fields(graph, analyze(graph))
+    assert len(checks) == 2 and all(c.expected == c.measured for c in checks), checks

@@ -2,7 +2,8 @@
 and crop for U-Net skips."""
 from __future__ import annotations
 
-from .facts import COPY, OWN, SLICE, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes, unit_window
+from .facts import (COPY, OWN, SLICE, WHOLE, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
+                    unit_window)
 from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, number, optional, register
 
 # add hands its output's gradient to every input, concat a slice of it to each: no new gradients
@@ -78,6 +79,19 @@ def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
             raise LayerError(f"operands differ off the concat dim {args['dim']}: "
                              + ", ".join(format_shape(s) for s in shapes))
     return Calc((*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1:]))
+
+
+@register("stack", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 0),),
+          receptive_field=lambda args, shapes, out: WHOLE, memory=_PASSES_GRADIENT,
+          torch=_forms("Stack", ("torch.stack",), (), dim=1))
+def stack(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """Equal tensors along a new axis (torch.stack): a new axis before the spatial ones leaves no
+    per-axis field."""
+    if len(set(shapes)) > 1:
+        raise LayerError("stacked tensors differ: " + ", ".join(format_shape(s) for s in shapes))
+    rank = len(shapes[0]) + 1
+    axis = dim_index(args["dim"] if args["dim"] >= 0 else args["dim"] + rank + 1, rank)
+    return Calc(shapes[0][:axis] + (len(shapes),) + shapes[0][axis:])
 
 
 def crop_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:

@@ -1,4 +1,5 @@
-"""Layers that change the spatial size without weights: zero padding and upsampling."""
+"""Layers that change the spatial size without weights: zero, reflection and replication padding, and
+upsampling."""
 from __future__ import annotations
 
 import math
@@ -39,6 +40,52 @@ def zero_pad(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if min(out) < 1:
         raise LayerError(f"negative padding leaves an empty output {format_shape(out)}")
     return Calc(out)
+
+
+def _padded_index(mode: str):
+    """Output unit o of a padded axis reads input unit `index(o - left, size)`: mirrored without
+    repeating the edge (reflect), or the edge repeated (replicate)."""
+    if mode == "reflect":
+        return lambda j, size: -j if j < 0 else 2 * (size - 1) - j if j >= size else j
+    return lambda j, size: min(max(j, 0), size - 1)
+
+
+def copy_pad_field(mode: str):
+    index = _padded_index(mode)
+
+    def field(args: dict, shapes: tuple[Shape, ...], out: Shape) -> Exact:
+        spatial = len(shapes[0]) - 1
+        left = [0] * (spatial - len(args["padding"]) // 2) + list(reversed(args["padding"][0::2]))
+
+        def reads(axis: int, lo: int, hi: int, size: int, out_size: int) -> tuple[int, int]:
+            units = [index(o - left[axis], size) for o in range(lo, hi + 1)]
+            return min(units), max(units)
+        return Exact(windows=pad_shift(args, shapes, out), reads=reads)
+    return field
+
+
+def _copy_pad(kind: str, mode: str):
+    def calculate(shapes: tuple[Shape, ...], args: dict) -> Calc:
+        pads = args["padding"]
+        check_rank(shapes[0], (len(pads) // 2, len(pads) // 2 + 1), f"{kind}{len(pads) // 2}d")  # as torch's kernels
+        calc = zero_pad(shapes, args)
+        sizes = list(reversed(shapes[0][1:]))
+        for axis, size in enumerate(sizes[:len(pads) // 2]):
+            if mode == "reflect" and max(pads[2 * axis], pads[2 * axis + 1]) >= size:
+                raise LayerError(f"reflection padding {max(pads[2 * axis], pads[2 * axis + 1])} must be below the "
+                                 f"size it mirrors, {size}")
+        return calc
+    calculate.__name__ = kind
+    return calculate
+
+
+for _mode, _module, _kind in (("reflect", "ReflectionPad", "reflectionpad"),
+                              ("replicate", "ReplicationPad", "replicationpad")):
+    register(_kind + "1d", _kind + "2d", _kind + "3d", family="shape", args=(Arg("padding", pad_arg),),
+             receptive_field=copy_pad_field(_mode), memory=SAVES_NOTHING,
+             torch=TorchForms(module=NN + _module + "{n}d", inferred=None, methods=(), aliases=(),
+                              functions=(Call(F + "pad", (("padding", 1),), fixed=(("mode", 2, (_mode,)),)),)))(
+        _copy_pad(_kind, _mode))
 
 
 def size_or_scale(value, n: int):

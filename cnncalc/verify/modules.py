@@ -79,6 +79,24 @@ class StochasticDepth(nn.Module):
         return x * noise
 
 
+class Stack(nn.Module):
+    def __init__(self, dim: int = 0):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs):
+        return torch.stack(xs, dim=self.dim)
+
+
+class Normalize(nn.Module):
+    def __init__(self, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
+        super().__init__()
+        self.p, self.dim, self.eps = p, dim, eps
+
+    def forward(self, x):
+        return F.normalize(x, self.p, self.dim, self.eps)
+
+
 class Crop(nn.Module):
     """Center-crop the first input to the spatial size of the second."""
 
