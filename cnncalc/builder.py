@@ -92,7 +92,7 @@ Unsqueeze, Squeeze = _constructor("unsqueeze"), _constructor("squeeze")
 MultiheadAttention = _constructor("multiheadattention")
 Matmul, ScaledDotProductAttention = _constructor("matmul"), _constructor("scaleddotproductattention")
 Add, Mul, Concat, Crop = _constructor("add"), _constructor("mul"), _constructor("concat"), _constructor("crop")
-Sub, Div, Stack = _constructor("sub"), _constructor("div"), _constructor("stack")
+Sub, Div, Pow, Stack = _constructor("sub"), _constructor("div"), _constructor("pow"), _constructor("stack")
 Normalize = _constructor("normalize")
 
 

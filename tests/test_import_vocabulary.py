@@ -155,6 +155,7 @@ class Arithmetic(nn.Module):
     def forward(self, x):
         y = self.conv(x)
         y = 2 * (y * 0.5 + 1) / 6 - 1
+        y = torch.square(y).float() + y ** 3 + y.pow(y)
         y = F.pad(F.pad(y, (1, 1, 2, 2)), (1, 0, 0, 2), mode="reflect")
         y = F.normalize(F.pad(y, (2, 2, 0, 1), mode="replicate"), dim=1)
         return torch.stack([y, y * 2], dim=1).unsqueeze(1).squeeze(1)

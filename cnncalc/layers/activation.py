@@ -59,7 +59,9 @@ for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
              memory=_memory)(same_shape)
 
 # identity returns its input tensor itself
-register("identity", family="activation", torch=_forms("Identity"), receptive_field=elementwise,
+# x.float() and x.to(dtype) are the tensor itself in a float32 model (cnncalc counts one dtype throughout)
+register("identity", family="activation", torch=_forms("Identity", methods=("float", "to")),
+         receptive_field=elementwise,
          memory=VIEW)(same_shape)
 
 

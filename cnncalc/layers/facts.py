@@ -169,6 +169,7 @@ class Call:
     tensors: tuple[tuple[str, int], ...] = ()
     reads: Callable[[dict], dict] | None = None
     fixed: tuple[tuple[str, int, tuple], ...] = ()  # (argument, position, the values this kind allows)
+    implied: tuple[tuple[str, object], ...] = ()  # arguments the call means without passing them (square: 2)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""Joins of several branches: add, sub, mul and div (broadcasting; or one input and a number), concat,
-and crop for U-Net skips."""
+"""Joins of several branches: add, sub, mul, div and pow (broadcasting; or one input and a number),
+concat, stack, and crop for U-Net skips."""
 from __future__ import annotations
 
-from .facts import (COPY, OWN, SLICE, WHOLE, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
+from dataclasses import replace
+
+from .facts import (COPY, OWN, SLICE, WHOLE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
                     unit_window)
 from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, number, optional, register
 
@@ -64,6 +66,13 @@ _arithmetic_kind("add", _PASSES_GRADIENT, _arithmetic("Add", "operator.add", "to
 _arithmetic_kind("sub", _NEGATES, _arithmetic("Sub", "operator.sub", "torch.sub", commutes=False))
 _arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torch.mul", commutes=True))
 _arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "torch.div", commutes=False))
+# x ** 2 keeps x for its gradient (2·x·grad)
+_POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
+                     extra_saved=no_bytes, transient=0)
+_power_forms = _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False)
+_arithmetic_kind("pow", _POWER, replace(_power_forms, functions=_power_forms.functions + (
+    Call("torch.square", implied=(("other", 2),)),), methods=_power_forms.methods + (
+    Call("square", implied=(("other", 2),)),)))
 
 
 @register("concat", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1),),

@@ -472,7 +472,7 @@ def _call_entry(node, kind: str, call, graph: _Traced) -> LineDict | None:
     args = {key: node.kwargs[key] if key in node.kwargs else node.args[index]
             for key, index in call.positions if key in node.kwargs or index < len(node.args)}
     args = {key: value for key, value in args.items()  # a tensor is an input, never an argument
-            if not (isinstance(value, fx.Node) and graph.is_tensor(value))}
+            if not (isinstance(value, fx.Node) and graph.is_tensor(value))} | dict(call.implied)
     if call.rest and len(node.args) > 1:  # x.view(-1, 400) or x.view((-1, 400))
         rest = node.args[1:]
         args[call.rest] = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest

@@ -49,6 +49,10 @@ class Div(_Arithmetic):
     operation = staticmethod(operator.truediv)
 
 
+class Pow(_Arithmetic):
+    operation = staticmethod(operator.pow)
+
+
 class Concat(nn.Module):
     """torch.cat; a parameter's batch of one meets the others' batch as a model's expand(B, ...) makes it."""
 
