@@ -203,3 +203,19 @@ def test_a_norm_no_kind_states_is_refused_not_miscounted():
     # a group norm with a weight and no bias: groupnorm's affine is both, so it would count 4 too many
     with pytest.raises(SpecError, match="group_norm"):
         cnncalc.summary(WeightOnly(), (4, 6, 6))
+
+
+class BlurPool(nn.Module):
+    """timm's blur pool: a fixed filter kept as a buffer, applied with F.conv2d."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("filt", torch.ones(3, 1, 3, 3) / 9)
+
+    def forward(self, x):
+        return F.conv2d(x, self.filt, stride=2, groups=3)
+
+
+def test_a_buffer_used_as_weights_is_refused_not_counted_as_parameters():
+    with pytest.raises(SpecError, match="conv2d"):
+        cnncalc.summary(BlurPool(), (3, 8, 8))

@@ -102,7 +102,7 @@ class Wide(nn.Module):
     def forward(self, x):
         for name in ["sin", "cos", "tan", "exp", "log1p", "expm1", "sinh", "cosh", "asinh", "atan", "erf", "erfc",
                      "lgamma", "digamma", "sign", "floor", "ceil", "round", "trunc", "frac", "neg", "reciprocal",
-                     "rsqrt", "square", "abs", "sin", "sin"]:
+                     "rsqrt", "log", "abs", "sin", "sin"]:
             x = getattr(torch, name)(x)
         return x
 

@@ -197,7 +197,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters named weight or bias × "
                "batch, or × output positions for convolutions",
                # layer scale's parameter is named gamma, as in timm; a parameter read directly is no module's
-               (("layerscale", _unhandled), ("parameter", _unhandled),
+               (("layerscale", _unhandled), ("parameter", _unhandled), ("constant", _unhandled),
                 ("multiheadattention", _unhandled)), _torchinfo),  # not a leaf: its out_proj is a child module
     Convention("ptflops", "ptflops get_model_complexity_info, pytorch backend: module hooks plus the "
                "torch.nn.functional calls those modules make, so ReLU and pooling count twice",

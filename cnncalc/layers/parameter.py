@@ -1,9 +1,11 @@
-"""A parameter or buffer that a model's forward() reads as a tensor (a class token, a position
-embedding, a per-channel scale): a layer with no input, whose values count as parameters or buffers."""
+"""Tensors a model's forward() makes without its input: a parameter or buffer read as a tensor (a
+class token, a position embedding, a per-channel scale), and a tensor computed from no input or
+from stored ones (sine position encodings, attention biases gathered from a table). Layers with no
+input; what they are made from counts as parameters and buffers."""
 from __future__ import annotations
 
 from .facts import CONSTANT, OWN, MemoryFacts, TorchForms, always, no_bytes
-from .registry import Arg, Calc, Shape, boolean, int_list, numel, register
+from .registry import Arg, Calc, Shape, boolean, int_list, non_negative, numel, register
 
 
 def constant(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -24,3 +26,12 @@ def parameter(shapes: tuple[Shape, ...], args: dict) -> Calc:
     embedding is 197×768, a (C,) scale met by H×W×C tensors is 1×1×C."""
     count = numel(args["shape"])
     return Calc(tuple(args["shape"]), weights=0 if args["buffer"] else count, buffers=count if args["buffer"] else 0)
+
+
+@register("constant", family="parameter", arity=0, receptive_field=constant, memory=_STORED,
+          args=(Arg("shape", int_list), Arg("params", non_negative, 0), Arg("buffers", non_negative, 0)),
+          torch=TorchForms(module=OWN + "Constant", inferred=None, functions=(), methods=(), aliases=()))
+def computed(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """`shape` per sample as for a parameter; `params` and `buffers` count the stored tensors it is
+    computed from (none for arange and sin): the table a bias is gathered from counts, not the bias."""
+    return Calc(tuple(args["shape"]), weights=args["params"], buffers=args["buffers"])

@@ -170,6 +170,10 @@ def positive(value: Any, n: int = 0) -> int:
     return _int(value, 1)
 
 
+def non_negative(value: Any, n: int = 0) -> int:
+    return _int(value, 0)
+
+
 def any_int(value: Any, n: int = 0) -> int:
     return _int(value, -(1 << 62))
 

@@ -175,6 +175,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
     graph = _Traced(modules=dict(traced.named_modules()), values=_propagate(traced, input_shape),
                     absorbed=_absorbed(traced))
     graph.stored = _stored_views(traced, graph)
+    graph.without_input = _without_input(traced, graph)
     layers, unmapped, previous = [], [], None
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
@@ -242,16 +243,26 @@ class _Traced:
     values: dict | None
     absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
     stored: dict = field(default_factory=dict)  # node → the parameter it is a view of (gamma.reshape(1, -1, 1, 1))
+    without_input: set = field(default_factory=set)  # tensors made without the model's input
+    counted: set = field(default_factory=set)  # parameters and buffers a constant layer already counts
     names: dict = field(default_factory=dict)
     used: set = field(default_factory=set)
 
     def inside_stored(self, node) -> bool:
-        """A step of viewing a parameter that only further steps read: the last step is the layer."""
-        return node.name in self.stored and all(user.name in self.stored for user in node.users)
+        """A step of making a tensor without the input (viewing a parameter, computing a position
+        encoding) that only further such steps read: the last step is the layer."""
+        return node.name in self.without_input and all(user.name in self.without_input for user in node.users
+                                                       if self.is_tensor(user))  # not weight.dtype
 
     def is_layer(self, node) -> bool:
         """A tensor, or a mapped module that returns a tuple (MultiheadAttention's output and weights)."""
         return self.is_tensor(node) or (node.op == "call_module" and _mapped(self.modules[node.target]) is not None)
+
+    def holds_tensors(self, node) -> bool:
+        """A tensor, or a tuple of them (chunk's pieces): not a number or a size."""
+        value = self.values.get(node.name) if self.values is not None else None
+        return isinstance(value, torch.Tensor) or (isinstance(value, (tuple, list))
+                                                   and any(isinstance(v, torch.Tensor) for v in value))
 
     def is_tensor(self, node) -> bool:
         if self.values is None:
@@ -269,8 +280,8 @@ class _Traced:
     def tensor_args(self, node) -> list:
         """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
         chunk reads the chunked tensor."""
-        if node.name in self.stored:
-            return []  # a parameter reads no layer
+        if node.name in self.without_input:
+            return []  # a parameter or constant reads no layer
         if node.op == "call_function" and node.target is operator.getitem:
             source = _piece_of(node) or node
             whole = source.args[0]
@@ -286,9 +297,23 @@ class _Traced:
     def name_of(self, node) -> str:
         return "input" if node.op == "placeholder" else self.names.get(node.name, node.name)
 
+    def made_from(self, node) -> dict:
+        """The parameters and buffers a tensor made without the input is made from: name → get_attr node."""
+        found, stack = {}, [node]
+        while stack:
+            current = stack.pop()
+            if current.op == "get_attr":
+                found[current.name] = current
+            stack += [a for a in current.all_input_nodes if a.name in self.without_input]
+        return found
+
     def named(self, node) -> str:
-        """A module keeps its path (stem.0); a second call of it, or a function, its fx name."""
-        name = node.target if node.op == "call_module" and node.target not in self.used else node.name
+        """A module keeps its path (stem.0), a tensor made from one parameter its name (class_token);
+        a second call of a module, or a function, its fx name."""
+        path = node.target if node.op == "call_module" else None
+        if node.name in self.without_input and len(self.made_from(node)) == 1:
+            path = next(iter(self.made_from(node).values())).target
+        name = path if path is not None and path not in self.used else node.name
         self.names[node.name] = name
         self.used.add(name)
         return name
@@ -329,11 +354,14 @@ class _Traced:
         (a stored (1, 197, 768) with batched (B, 197, 768) tensors is 197×768; a (C,) with
         (B, H, W, C) is 1×1×C); None where that cannot be said."""
         shape = self.shape(node)
-        if shape is None or node.name not in self.stored:
+        if shape is None or node.name not in self.without_input:
             return shape and shape[1:]
-        users = [self.shape(user) for user in node.users]
+        users = [self.shape(user) for user in node.users if user.name not in self.without_input]
         rank = len(users[0]) if users and users[0] is not None else None
-        if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] != 1):
+        # a stored tensor's leading 1 is the batch it broadcasts over; one computed from x.shape
+        # (torch.zeros(B, H, W)) has the batch itself
+        batches = (1,) if node.name in self.stored else (1, PROBE_BATCH)
+        if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
             return None
         return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
 
@@ -452,6 +480,8 @@ def _entry(node, graph: _Traced) -> LineDict | None:
         return _module_entry(graph.modules[node.target])
     if node.name in graph.stored:
         return _parameter_entry(node, graph)
+    if node.name in graph.without_input:
+        return _constant_entry(node, graph)
     if node.op == "call_function" and node.target is operator.getitem:
         return _piece_entry(node, graph)
     table = {"call_function": FUNCTIONS, "call_method": METHODS}.get(node.op, {})
@@ -480,6 +510,9 @@ def _call_entry(node, kind: str, call, graph: _Traced) -> LineDict | None:
         shapes = {key: _given(node, key, index) for key, index in call.tensors}
         if any(shape is _COMPUTED for shape in shapes.values()):
             return None  # weights computed in forward(): no layer of fixed parameters
+        if any(key in ("weight", "bias") and given is not None and not isinstance(graph.attribute(given), nn.Parameter)
+               for key, given in shapes.items()):
+            return None  # a fixed filter kept as a buffer (a blur pool's): the kind would count it as parameters
         read = call.reads({key: None if given is None else tuple(graph.attribute(given).shape)
                            for key, given in shapes.items()})
         if read is None:
@@ -526,6 +559,26 @@ def _stored_views(traced: fx.GraphModule, graph: _Traced) -> dict:
     return stored
 
 
+def _without_input(traced: fx.GraphModule, graph: _Traced) -> set:
+    """The tensors forward() makes without its input: parameters and their views, and what is
+    computed from them or from nothing (torch.arange, sin and cos of a position encoding)."""
+    needs_input, made = set(), set()
+    if graph.values is None:
+        return made  # shapes unknown: the analysis reports where the model breaks
+    for node in traced.graph.nodes:
+        if node.op == "placeholder":
+            needs_input |= {node.name} if not needs_input else set()  # the first is the input
+            continue
+        # through tensors only (a size read off the input, x.shape, is a number); a module is a layer
+        # even on a tensor made without the input (a projection of a position encoding)
+        if node.op == "call_module" or any(a.name in needs_input and graph.holds_tensors(a)
+                                           for a in node.all_input_nodes):
+            needs_input.add(node.name)
+        elif graph.is_tensor(node) and node.name not in graph.absorbed:
+            made.add(node.name)
+    return made
+
+
 def _absorbed(traced: fx.GraphModule) -> set:
     """The parameters passed to calls that take their layer's own weights (F.layer_norm(x, shape,
     self.weight, self.bias)): those count with the layer, not as tensors of their own."""
@@ -570,6 +623,20 @@ def _parameter_entry(node, graph: _Traced) -> LineDict | None:
         return None
     tensor = graph.attribute(graph.stored[node.name])
     return _stated("parameter", {"shape": list(shape), "buffer": not isinstance(tensor, nn.Parameter)}, None)
+
+
+def _constant_entry(node, graph: _Traced) -> LineDict | None:
+    """A tensor computed without the input, counting the parameters and buffers it is made from
+    (each once, however many constants read it)."""
+    shape = graph.sample_shape(node)
+    if shape is None:
+        return None
+    made_from = graph.made_from(node)
+    tensors = [graph.attribute(read) for name, read in made_from.items() if name not in graph.counted]
+    graph.counted |= set(made_from)
+    params = sum(t.numel() for t in tensors if isinstance(t, nn.Parameter))
+    buffers = sum(t.numel() for t in tensors if not isinstance(t, nn.Parameter))
+    return _stated("constant", {"shape": list(shape), "params": params, "buffers": buffers}, None)
 
 
 def _piece_entry(node, graph: _Traced) -> LineDict | None:

@@ -183,6 +183,19 @@ class _TensorMethod(nn.Module):
         return getattr(x, self.method)(*self.values)
 
 
+class Constant(nn.Module):
+    """A tensor made without the input, and the stored tensors it is made from (as flat ones)."""
+
+    def __init__(self, shape, params: int = 0, buffers: int = 0):
+        super().__init__()
+        self.shape = tuple(shape)
+        self.stored = nn.Parameter(torch.zeros(params))
+        self.register_buffer("table", torch.zeros(buffers))
+
+    def forward(self):
+        return torch.zeros(1, *self.shape, device=self.table.device, dtype=self.stored.dtype)
+
+
 class Narrow(_TensorMethod):
     method, arguments = "narrow", ("dim", "start", "length")
 

@@ -129,6 +129,8 @@ CASES = [
     ("expand", {"size": [-1, 4, -1, 6]}, (4, 1, 6)),
     ("parameter", {"shape": [17, 8]}, (3, 4, 4)),
     ("parameter", {"shape": [1, 1, 6], "buffer": True}, (3, 4, 4)),
+    ("constant", {"shape": [4, 5, 5]}, (3, 4, 4)),
+    ("constant", {"shape": [2, 9, 9], "params": 338, "buffers": 81}, (3, 4, 4)),
     ("add", {"other": 1.5}, (3, 4, 4)),
     ("sub", {"other": 2}, (6,)),
     ("mul", {"other": 0.5}, (3, 4, 4)),
