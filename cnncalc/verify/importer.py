@@ -182,7 +182,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
             previous = "input" if node.op == "placeholder" and previous is None else previous
             continue  # forward()'s other arguments (attn_mask=None) keep their defaults
         if not node.users or not graph.is_layer(node) or graph.same_as_source(node) or node.name in graph.absorbed \
-                or graph.inside_stored(node) or _unstacked(node, graph) is not None:
+                or graph.inside_constant(node) or _unstacked(node, graph) is not None:
             continue  # unused (x, _ = f(x)), sizes, checks, pieces, a layer's weights, steps of reshaping one
         entries = _entry(node, graph)
         if entries is None:
@@ -248,7 +248,7 @@ class _Traced:
     names: dict = field(default_factory=dict)
     used: set = field(default_factory=set)
 
-    def inside_stored(self, node) -> bool:
+    def inside_constant(self, node) -> bool:
         """A step of making a tensor without the input (viewing a parameter, computing a position
         encoding) that only further such steps read: the last step is the layer."""
         return node.name in self.without_input and all(user.name in self.without_input for user in node.users
