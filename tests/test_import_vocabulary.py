@@ -161,12 +161,25 @@ class Arithmetic(nn.Module):
         return torch.stack([y, y * 2], dim=1).unsqueeze(1).squeeze(1)
 
 
+class Gate(nn.Module):
+    """timm's ECA gate (y.expand_as(x)), a reshape_as back, and a tile of channels (x.repeat)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        y = self.conv(x.mean((2, 3)).view(x.shape[0], 1, -1)).view(x.shape[0], -1, 1, 1).sigmoid()
+        z = (x * y.expand_as(x)).flatten(2).reshape_as(x)
+        return z.repeat(1, 2, 1, 1)
+
+
 @pytest.mark.parametrize("build, shape", [
     (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
     (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
-    (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)),
+    (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
-        "arithmetic"])
+        "arithmetic", "gate"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)

@@ -170,6 +170,7 @@ class Call:
     reads: Callable[[dict], dict] | None = None
     fixed: tuple[tuple[str, int, tuple], ...] = ()  # (argument, position, the values this kind allows)
     implied: tuple[tuple[str, object], ...] = ()  # arguments the call means without passing them (square: 2)
+    like: str | None = None  # the argument that is the other tensor's shape (y.expand_as(x): size), read off it
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ def reshape_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 @register("reshape", family="shape", args=(Arg("shape", reshape_shape),), receptive_field=reshape_field,
           memory=VIEW, torch=TorchForms(module=OWN + "Reshape", inferred=None,
                                         functions=calls("torch.reshape", shape=1),
-                                        methods=(Call("view", (), rest="shape"), Call("reshape", (), rest="shape")),
+                                        methods=(Call("view", (), rest="shape"), Call("reshape", (), rest="shape"),
+                                                 Call("view_as", like="shape"), Call("reshape_as", like="shape")),
                                         aliases=()))
 def reshape(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
@@ -184,7 +185,7 @@ def expand_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 @register("expand", family="shape", args=(Arg("size", expand_size),), receptive_field=expand_field, memory=VIEW,
           torch=TorchForms(module=OWN + "Expand", inferred=None, functions=(),
-                           methods=(Call("expand", (), rest="size"),), aliases=()))
+                           methods=(Call("expand", (), rest="size"), Call("expand_as", like="size")), aliases=()))
 def expand(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """A broadcast view: size-1 axes repeated (a class token over the batch: expand(batch, -1, -1))."""
     (shape,) = shapes
@@ -219,3 +220,29 @@ def squeeze(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     axis = dim_index(args["dim"], len(shape))
     return Calc(shape[:axis] + shape[axis + 1:] if shape[axis] == 1 else shape)
+
+
+def tile_dims(value, n: int = 0) -> tuple:
+    """Repeats as x.repeat and torch.tile take them, the batch first: 1, or `batch` for a tensor of
+    one sample repeated over the batch (pos.repeat(B, 1, 1, 1)); each sample's dims then."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    if not values or values[0] not in (BATCH, 1):
+        raise LayerError(f"the first repeat is the batch's: write 1 or {BATCH}, got {list(values)}")
+    return values[:1] + tuple(positive(v) for v in values[1:])
+
+
+def tile_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    return () if out == shapes[0] else WHOLE
+
+
+# named as torch.tile: `repeat` is the spec's word for repeating a layer
+@register("tile", family="shape", args=(Arg("dims", tile_dims),), receptive_field=tile_field, memory=COPY,
+          torch=TorchForms(module=OWN + "Tile", inferred=None, functions=calls("torch.tile", dims=1),
+                           methods=(Call("repeat", (), rest="dims"), Call("tile", (), rest="dims")), aliases=()))
+def tile(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """Tiles each sample (Tensor.repeat, torch.tile with a repeat per dim): its dims times the repeats."""
+    (shape,) = shapes
+    times = args["dims"][1:]
+    if len(times) != len(shape):
+        raise LayerError(f"tile gives {len(times)} repeats per sample for a {len(shape)}-d sample")
+    return Calc(tuple(size * t for size, t in zip(shape, times)))

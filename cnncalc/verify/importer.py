@@ -279,7 +279,9 @@ class _Traced:
 
     def tensor_args(self, node) -> list:
         """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
-        chunk reads the chunked tensor."""
+        chunk reads the chunked tensor; y.expand_as(x) reads y (x gives only its shape)."""
+        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as"):
+            return [node.args[0]]
         if node.name in self.without_input:
             return []  # a parameter or constant reads no layer
         if node.op == "call_function" and node.target is operator.getitem:
@@ -503,6 +505,11 @@ def _call_entry(node, kind: str, call, graph: _Traced) -> LineDict | None:
             for key, index in call.positions if key in node.kwargs or index < len(node.args)}
     args = {key: value for key, value in args.items()  # a tensor is an input, never an argument
             if not (isinstance(value, fx.Node) and graph.is_tensor(value))} | dict(call.implied)
+    if call.like is not None:  # y.expand_as(x): the sizes of x, the batch first
+        like = graph.shape(node.args[1]) if len(node.args) > 1 and isinstance(node.args[1], fx.Node) else None
+        if like is None:
+            return None
+        args[call.like] = [-1, *like[1:]]
     if call.rest and len(node.args) > 1:  # x.view(-1, 400) or x.view((-1, 400))
         rest = node.args[1:]
         args[call.rest] = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest

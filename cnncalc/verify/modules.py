@@ -216,6 +216,17 @@ class Contiguous(_TensorMethod):
     method = "contiguous"
 
 
+class Tile(nn.Module):
+    """Tensor.repeat per sample; a tensor of one sample (a constant) keeps its batch of one, which joins broadcast."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x):
+        return x.repeat(1, *self.dims[1:])
+
+
 class Unsqueeze(_TensorMethod):
     method, arguments = "unsqueeze", ("dim",)
 

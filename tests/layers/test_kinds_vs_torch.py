@@ -127,6 +127,7 @@ CASES = [
     ("squeeze", {"dim": 2}, (3, 1, 5)),
     ("squeeze", {"dim": -1}, (3, 4)),
     ("expand", {"size": [-1, 4, -1, 6]}, (4, 1, 6)),
+    ("tile", {"dims": [1, 2, 1, 3]}, (4, 2, 5)),
     ("parameter", {"shape": [17, 8]}, (3, 4, 4)),
     ("parameter", {"shape": [1, 1, 6], "buffer": True}, (3, 4, 4)),
     ("constant", {"shape": [4, 5, 5]}, (3, 4, 4)),

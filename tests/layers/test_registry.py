@@ -165,12 +165,12 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # pooling passes gradients to one input of each window; norms that compute statistics from the
 # input reach every position by design, which receptive fields leave out (Araujo et al. treat them
 # as element-wise); select, permute and transpose leave no per-axis field (an axis is gone, or
-# channels sit among the axes the next layer reads as spatial); expand's broadcast axis is reported
+# channels sit among the axes the next layer reads as spatial); expand's and tile's axes are reported
 # as the whole input; a parameter or constant sees no input (tests/test_rf.py); unsqueeze and squeeze change
 # how many axes the next layer reads as spatial.
 LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "reshape", "mean", "sum", "amax",
             "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm", "select", "permute", "transpose",
-            "expand", "parameter", "constant", "unsqueeze", "squeeze")
+            "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze")
 SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT)
                  and (c[1] or {}).get("track_running_stats") is not False]
 
