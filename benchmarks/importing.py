@@ -40,7 +40,8 @@ def main() -> None:
         module = torchvision.models.get_model(name, weights=None).eval()
         ours = median_seconds(lambda: cnncalc.summary(module, (3, 224, 224)))
         theirs = median_seconds(lambda: torchinfo.summary(module, (1, 3, 224, 224), verbose=0))
-        print(f"| {name} | {ours:.3f} s | {theirs:.3f} s | {theirs / ours:.0f}× faster |", flush=True)
+        verdict = f"{theirs / ours:.1f}× faster" if theirs >= ours else f"{ours / theirs:.1f}× slower"
+        print(f"| {name} | {ours:.3f} s | {theirs:.3f} s | {verdict} |", flush=True)
     table = process_seconds([sys.executable, "-m", "cnncalc", "table", "torchvision:resnet50"])
     imports = process_seconds([sys.executable, "-c", "import torch, torchvision"])
     print(f"\n`cnncalc table torchvision:resnet50`: {table:.2f} s; `import torch, torchvision` alone: {imports:.2f} s;"
