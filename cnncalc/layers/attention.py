@@ -2,14 +2,9 @@
 F.scaled_dot_product_attention, and the matrix products attention is written with."""
 from __future__ import annotations
 
-from .facts import NN, OWN, WHOLE, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes
+from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
 from .registry import (Arg, Calc, LayerError, Shape, boolean, format_shape, number, numel, optional, positive,
                        probability, register)
-
-
-def whole(args: dict, shapes: tuple[Shape, ...], out: Shape):
-    """Every position attends to every other."""
-    return WHOLE
 
 
 # Autograd keeps the inputs, the projected queries, keys and values and the attention's output

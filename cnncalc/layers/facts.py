@@ -63,6 +63,17 @@ def merge(args: dict, shapes: tuple[Shape, ...], out: Shape) -> _Geometry:
     return MERGE
 
 
+def whole(args: dict, shapes: tuple[Shape, ...], out: Shape) -> _Geometry:
+    """Every output unit sees every input unit (attention), or no axis lines up with the input's."""
+    return WHOLE
+
+
+def kept_or_whole(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """A layer that keeps the shape moves no unit; one that grows an axis (expand, tile) makes units
+    along it read units elsewhere: reported as the whole input."""
+    return () if out == shapes[0] else WHOLE
+
+
 def unit_window(spatial: int, stride=None, padding=None) -> Window:
     """A one-unit kernel: a pure change of stride (shuffles, upsampling) or shift (padding, crops)."""
     ones = (1,) * spatial

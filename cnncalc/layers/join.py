@@ -2,10 +2,8 @@
 concat, stack, and crop for U-Net skips."""
 from __future__ import annotations
 
-from dataclasses import replace
-
-from .facts import (COPY, OWN, SLICE, WHOLE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
-                    unit_window)
+from .facts import (COPY, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
+                    unit_window, whole)
 from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, number, optional, register
 
 # add hands its output's gradient to every input, concat a slice of it to each: no new gradients
@@ -25,12 +23,15 @@ def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], **
                       methods=calls(*methods), aliases=())
 
 
-def _arithmetic(module: str, operator: str, function: str, commutes: bool) -> TorchForms:
+def _arithmetic(module: str, operator: str, function: str, commutes: bool, implying: str = "") -> TorchForms:
     """x + y, torch.add(x, y) and x.add(y); a number as `other` (x * 0.5, and 0.5 * x where the
-    order does not matter)."""
-    first = calls(operator, function, other=1)
-    return TorchForms(module=OWN + module, inferred=None, methods=calls(function.rpartition(".")[2], other=1),
-                      functions=first + (calls(operator, other=0) if commutes else ()), aliases=())
+    order does not matter); `implying` names a function and method that mean other=2 (square)."""
+    two = (("other", 2),)
+    return TorchForms(module=OWN + module, inferred=None, aliases=(),
+                      methods=calls(function.rpartition(".")[2], other=1)
+                      + ((Call(implying, implied=two),) if implying else ()),
+                      functions=calls(operator, function, other=1) + (calls(operator, other=0) if commutes else ())
+                      + ((Call(f"torch.{implying}", implied=two),) if implying else ()))
 
 
 def broadcast(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -69,10 +70,7 @@ _arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "
 # x ** 2 keeps x for its gradient (2·x·grad)
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                      extra_saved=no_bytes, transient=0)
-_power_forms = _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False)
-_arithmetic_kind("pow", _POWER, replace(_power_forms, functions=_power_forms.functions + (
-    Call("torch.square", implied=(("other", 2),)),), methods=_power_forms.methods + (
-    Call("square", implied=(("other", 2),)),)))
+_arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"))
 
 
 @register("concat", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1),),
@@ -91,7 +89,7 @@ def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 @register("stack", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 0),),
-          receptive_field=lambda args, shapes, out: WHOLE, memory=_PASSES_GRADIENT,
+          receptive_field=whole, memory=_PASSES_GRADIENT,
           torch=_forms("Stack", ("torch.stack",), (), dim=1))
 def stack(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Equal tensors along a new axis (torch.stack): a new axis before the spatial ones leaves no

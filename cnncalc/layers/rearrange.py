@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .facts import (COPY, NN, OWN, SAVES_NOTHING, VIEW, WHOLE, Call, Exact, TorchForms, Window, calls,
-                    elementwise, unit_window)
+                    elementwise, kept_or_whole, unit_window)
 from .registry import (Arg, Calc, LayerError, Shape, any_int, check_rank, dim_index, format_shape, numel, positive,
                        register)
 
@@ -178,12 +178,7 @@ def expand_size(value, n: int = 0) -> tuple:
     return values
 
 
-def expand_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
-    """Broadcasting a size-1 axis makes every unit along it read that one unit."""
-    return () if out == shapes[0] else WHOLE
-
-
-@register("expand", family="shape", args=(Arg("size", expand_size),), receptive_field=expand_field, memory=VIEW,
+@register("expand", family="shape", args=(Arg("size", expand_size),), receptive_field=kept_or_whole, memory=VIEW,
           torch=TorchForms(module=OWN + "Expand", inferred=None, functions=(),
                            methods=(Call("expand", (), rest="size"), Call("expand_as", like="size")), aliases=()))
 def expand(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -231,12 +226,8 @@ def tile_dims(value, n: int = 0) -> tuple:
     return values[:1] + tuple(positive(v) for v in values[1:])
 
 
-def tile_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
-    return () if out == shapes[0] else WHOLE
-
-
 # named as torch.tile: `repeat` is the spec's word for repeating a layer
-@register("tile", family="shape", args=(Arg("dims", tile_dims),), receptive_field=tile_field, memory=COPY,
+@register("tile", family="shape", args=(Arg("dims", tile_dims),), receptive_field=kept_or_whole, memory=COPY,
           torch=TorchForms(module=OWN + "Tile", inferred=None, functions=calls("torch.tile", dims=1),
                            methods=(Call("repeat", (), rest="dims"), Call("tile", (), rest="dims")), aliases=()))
 def tile(shapes: tuple[Shape, ...], args: dict) -> Calc:

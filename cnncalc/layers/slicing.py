@@ -1,7 +1,7 @@
 """Parts of a tensor: narrow (x[:, :c], a piece of chunk or split) and select (x[:, 0], a piece of unbind)."""
 from __future__ import annotations
 
-from .facts import OWN, SLICE, WHOLE, Call, TorchForms, calls, elementwise, unit_window
+from .facts import OWN, SLICE, Call, TorchForms, calls, elementwise, unit_window, whole
 from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, positive, register
 
 
@@ -13,11 +13,6 @@ def narrow_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     start = args["start"] + shapes[0][axis] if args["start"] < 0 else args["start"]
     shift = [-start if spatial == axis - 1 else 0 for spatial in range(len(out) - 1)]
     return (unit_window(len(out) - 1, padding=shift),)
-
-
-def lost_axis(args: dict, shapes: tuple[Shape, ...], out: Shape):
-    """An axis is gone: the remaining ones no longer line up with the input's spatial axes."""
-    return WHOLE
 
 
 @register("narrow", family="shape", receptive_field=narrow_field, memory=SLICE,
@@ -35,7 +30,8 @@ def narrow(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape[:axis] + (args["length"],) + shape[axis + 1:])
 
 
-@register("select", family="shape", receptive_field=lost_axis, memory=SLICE,
+# an axis is gone: the rest no longer line up with the input's spatial axes
+@register("select", family="shape", receptive_field=whole, memory=SLICE,
           args=(Arg("dim", any_int), Arg("index", any_int)),
           torch=TorchForms(module=OWN + "Select", inferred=None, functions=calls("torch.select", dim=1, index=2),
                            methods=(Call("select", (("dim", 1), ("index", 2))),), aliases=()))

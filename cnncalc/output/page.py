@@ -3,6 +3,7 @@ the browser; nothing is fetched when it opens. Names from a spec reach the page 
 and are shown as text, never parsed as HTML."""
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +30,7 @@ def render_page(page: PageFigures) -> str:
     return (template.replace("/*STYLE*/", (ASSETS / "report.css").read_text(encoding="utf-8"))
             .replace("/*SCRIPT*/", (ASSETS / "report.js").read_text(encoding="utf-8"))
             .replace("/*DATA*/", data)
-            .replace("<!--TITLE-->", _text(page.summary.report.model)))
+            .replace("<!--TITLE-->", html.escape(page.summary.report.model)))
 
 
 def page_data(page: PageFigures) -> dict:
@@ -67,7 +68,3 @@ def _field(field: Field, centre: list | None) -> dict:
 
 def _family(row: LayerFigures) -> str:
     return INPUT if row.kind == INPUT else REGISTRY[row.kind].family
-
-
-def _text(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -17,9 +17,8 @@ from torch import nn
 
 from ..errors import SpecError
 from ..figures.report import analyze
-from ..model import imported_spec
 from ..spec.load import build_graph
-from .importer import library_module, load_module
+from .importer import library_module, load_module, to_spec
 
 TORCHVISION_GROUPS = ("", "segmentation", "video")  # detection and optical flow depend on the data
 SMALL = re.compile(r"(atto|femto|pico|nano|tiny|mini|small|_xs|_s\b|b0|_18|18\b|_050|_0\d\d|lite0|_t\b)")
@@ -70,13 +69,14 @@ LIBRARIES: dict[str, Callable[[], list[tuple[str, str]]]] = {"torchvision": torc
 def check_model(library: str, family: str, name: str) -> Outcome:
     reference = f"{library}:{name}"
     try:
-        spec = imported_spec(reference, None, None)
-        report = analyze(build_graph(spec, reference, {}))
+        module, _, input_shape = load_module(reference, {})
+        if input_shape is None:
+            raise SpecError(f"{name} states no input size")
+        report = analyze(build_graph(to_spec(module, name, input_shape, reference), reference, {}))
     except SpecError as error:  # the refusal as `cnncalc table` prints it, less the model's name before it
         layer = f"layer '{error.layer}': " if error.layer else ""
         return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message)
-    module, _, _ = load_module(reference, {})
-    truth = measure(module, report.input_shape)
+    truth = measure(module, report.input_shape)  # the same module, moved to meta once cnncalc has read it
     ours = Truth(params=report.totals.params, buffers=report.totals.buffers, macs=report.totals.macs,
                  output_shape=report.layers[-1].output_shape)
     wrong = [f"{key} cnncalc {getattr(ours, key)} torch {getattr(truth, key)}" for key in vars(truth)

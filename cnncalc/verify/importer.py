@@ -320,13 +320,13 @@ class _Traced:
         self.used.add(name)
         return name
 
-    def constant(self, value):
+    def argument(self, value):
         """An argument as a spec writes it: the batch size as `batch`; a size computed from shapes
         as its value; a tensor computed in the graph is unmappable."""
         if isinstance(value, (list, tuple)):
-            return [self.constant(v) for v in value]
+            return [self.argument(v) for v in value]
         if isinstance(value, slice):
-            return slice(self.constant(value.start), self.constant(value.stop), self.constant(value.step))
+            return slice(self.argument(value.start), self.argument(value.stop), self.argument(value.step))
         if not isinstance(value, fx.Node):
             return value
         if _batch_size(value):
@@ -496,7 +496,7 @@ def _entry(node, graph: _Traced) -> LineDict | None:
 
 def _call_entry(node, kind: str, call, graph: _Traced) -> LineDict | None:
     try:
-        fixed = [(graph.constant(_given_value(node, key, index)), allowed) for key, index, allowed in call.fixed]
+        fixed = [(graph.argument(_given_value(node, key, index)), allowed) for key, index, allowed in call.fixed]
     except _Unmappable:
         return None
     if any(value not in allowed for value, allowed in fixed):
@@ -617,7 +617,7 @@ def _stated(kind: str, args: dict, graph: _Traced | None) -> LineDict | None:
     """The layer as a spec states it, or None where it cannot: an argument computed from tensors,
     or a setting the kind refuses."""
     try:
-        constants = {key: graph.constant(value) for key, value in args.items()} if graph else args
+        constants = {key: graph.argument(value) for key, value in args.items()} if graph else args
         return LineDict({kind: _non_default(kind, constants) or None})
     except (_Unmappable, LayerError):
         return None
@@ -658,7 +658,7 @@ def _piece_entry(node, graph: _Traced) -> LineDict | None:
     if shape is None:
         return None
     try:
-        index = graph.constant(node.args[1])
+        index = graph.argument(node.args[1])
     except _Unmappable:
         return None
     index = list(index) if isinstance(index, (list, tuple)) else [index]

@@ -6,7 +6,8 @@
   const SVG = "http://www.w3.org/2000/svg";
   const NODE = {width: 210, height: 46, gap: 24, rank: 74, dummy: 8, margin: 24};
   const COLOURS = {input: "#e6e6e6", conv: "#a8d1ff", pool: "#c6f0c2", norm: "#ffe7a3", activation: "#ffc9b8",
-                   linear: "#d9c2ff", join: "#b8f0ec", shape: "#f0f0f0", dropout: "#f5d0e6", block: "#dfe6ee"};
+                   linear: "#d9c2ff", join: "#b8f0ec", shape: "#f0f0f0", dropout: "#f5d0e6", block: "#dfe6ee",
+                   attention: "#ffd6f0", parameter: "#fff3c4"};
   const OPENING = 200;  // a graph with more layers opens with blocks collapsed
   const FIGURES = {params: "parameters", macs: "MACs", activation_bytes: "activation memory"};
   const layers = DATA.layers, blocks = DATA.blocks;
