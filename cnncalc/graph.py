@@ -40,6 +40,7 @@ class Node:
     frozen: bool = False  # parameters excluded from training
     used_at: int | None = None  # the line that used the block this node's template belongs to
     functional: bool = False  # called as torch.nn.functional in the model's forward(), not a module
+    weights_of: str | None = None  # the earlier layer whose parameters and buffers it uses (a module called twice)
 
 
 @dataclass(frozen=True)

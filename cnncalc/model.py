@@ -34,7 +34,8 @@ def imported_spec(model: Any, params: dict | None, input_shape: Shape | None) ->
     from .verify import require_torch
 
     require_torch()
-    from .verify.importer import load_module, to_spec
+    from .verify.importer import to_spec
+    from .verify.libraries import load_module
 
     if isinstance(model, (str, Path)):
         module, name, default_input = load_module(str(model), params or {})

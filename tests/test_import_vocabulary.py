@@ -3,6 +3,8 @@ torch: parameters and buffers as the module holds them, MACs as FlopCounterMode 
 meta device (÷ 2), and the output's shape (cnncalc.verify.coverage.measure)."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -174,12 +176,58 @@ class Gate(nn.Module):
         return z.repeat(1, 2, 1, 1)
 
 
-@pytest.mark.parametrize("build, shape", [
+class Windows(nn.Module):
+    """Swin's shifted windows: the batch holds B·nW windows; a roll, a mask filled in place, a crop."""
+
+    def __init__(self, dim: int = 8, window: int = 4, heads: int = 2):
+        super().__init__()
+        self.window, self.heads = window, heads
+        self.norm, self.qkv, self.proj = nn.LayerNorm(dim), nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.bias = nn.Parameter(torch.zeros(heads, window * window, window * window))
+
+    def forward(self, x):
+        x = self.norm(x.permute(0, 2, 3, 1))
+        B, H, W, C = x.shape
+        w = self.window
+        x = F.pad(x, (0, 0, 0, (w - W % w) % w, 0, (w - H % w) % w))
+        _, Hp, Wp, _ = x.shape
+        x = torch.roll(x, shifts=(-1, -1), dims=(1, 2))
+        x = x.view(B, Hp // w, w, Wp // w, w, C).permute(0, 1, 3, 2, 4, 5).reshape(-1, w * w, C)
+        qkv = self.qkv(x).reshape(x.size(0), w * w, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q @ k.transpose(-2, -1)) + self.bias
+        mask = x.new_zeros((Hp, Wp))
+        mask[-1:, :] = 1
+        mask = mask.view(Hp // w, w, Wp // w, w).permute(0, 2, 1, 3).reshape(-1, w * w)
+        attn = attn.view(B, -1, self.heads, w * w, w * w) + (mask.unsqueeze(1) - mask.unsqueeze(2)).unsqueeze(1)
+        x = (attn.view(-1, self.heads, w * w, w * w).softmax(dim=-1) @ v).transpose(1, 2).reshape(-1, w * w, C)
+        x = self.proj(x).view(B, Hp // w, Wp // w, w, w, C).permute(0, 1, 3, 2, 4, 5).reshape(B, Hp, Wp, C)
+        return x[:, :H, :W, :].permute(0, 3, 1, 2)
+
+
+class Reused(nn.Module):
+    """One conv called twice (its weights held once), control flow on sizes, every other pixel, a -inf pad."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.stem = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        x = self.conv(self.conv(self.stem(x)))
+        if x.shape[-1] % 2:  # timm's same padding: sizes decide the path
+            x = F.pad(x, (0, 1, 0, 1), value=float("-inf"))
+        x = F.max_pool2d(x, 2) + x[..., 1::2, ::2]
+        return x[:, :, :int(math.sqrt(x.shape[-2] ** 2))]
+
+
+@pytest.mark.parametrize("build,shape", [
     (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
     (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
     (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
+    (Windows, (8, 10, 12)), (Reused, (3, 9, 9)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
-        "arithmetic", "gate"])
+        "arithmetic", "gate", "windows", "reused"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)

@@ -111,11 +111,12 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
                 failed.add(node.name)
                 continue
         shapes[node.name] = shared.output_shape
-        params = shared.weights + shared.biases
+        held = node.weights_of is None  # another layer's weights are counted where they are held
+        weights, biases, buffers = (shared.weights, shared.biases, shared.buffers) if held else (0, 0, 0)
         rows.append(LayerFigures.of({
             "name": node.name, "kind": node.kind, "inputs": node.inputs, "output_shape": shared.output_shape,
-            "weights": shared.weights, "biases": shared.biases, "params": params,
-            "trainable_params": 0 if node.frozen else params, "buffers": shared.buffers,
+            "weights": weights, "biases": biases, "params": weights + biases,
+            "trainable_params": 0 if node.frozen else weights + biases, "buffers": buffers,
             "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
             "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops, "dropped": shared.dropped,
             "line": node.line, "scopes": node.scopes, "explain": shared.explain}))

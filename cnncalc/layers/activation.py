@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from .facts import (NN, OWN, SAVES_OUTPUT, VIEW, Alias, F, MemoryFacts, TorchForms, always, calls, element_mask,
                     elementwise, inplace, no_bytes)
-from .registry import (REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, number, optional, probability,
-                       register)
+from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, number, optional,
+                       probability, register)
 
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
@@ -32,10 +32,10 @@ ACTIVATIONS = {
     "tanh": ((), _forms("Tanh", "torch.tanh", methods=("tanh",)), SAVES_OUTPUT),
     "hardswish": (_INPLACE, _forms("Hardswish", F + "hardswish"), _SAVES_INPUT),
     "hardsigmoid": (_INPLACE, _forms("Hardsigmoid", F + "hardsigmoid"), _SAVES_INPUT),
-    "softmax": ((Arg("dim", optional(any_int), None),),
+    "softmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),),
                 TorchForms(module=NN + "Softmax", inferred=None, functions=calls(F + "softmax", "torch.softmax", dim=1),
                            methods=calls("softmax", dim=1), aliases=()), SAVES_OUTPUT),
-    "logsoftmax": ((Arg("dim", optional(any_int), None),), _forms("LogSoftmax"), SAVES_OUTPUT),
+    "logsoftmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),), _forms("LogSoftmax"), SAVES_OUTPUT),
 }
 # dropout in eval mode returns its input; in training it keeps a mask of the elements it kept
 _MASK = MemoryFacts(aliases=always, aliases_in_training=inplace,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .facts import (COPY, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
                     unit_window, whole)
-from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, number, optional, register
+from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, number, optional,
+                       register)
 
 # add hands its output's gradient to every input, concat a slice of it to each: no new gradients
 _PASSES_GRADIENT = COPY
@@ -73,7 +74,7 @@ _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", g
 _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"))
 
 
-@register("concat", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1),),
+@register("concat", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1, names_dims=EACH_DIM),),
           receptive_field=merge, memory=_PASSES_GRADIENT,
           torch=_forms("Concat", ("torch.cat", "torch.concat"), (), dim=1))
 def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -88,7 +89,7 @@ def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1:]))
 
 
-@register("stack", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 0),),
+@register("stack", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 0, names_dims=EACH_DIM),),
           receptive_field=whole, memory=_PASSES_GRADIENT,
           torch=_forms("Stack", ("torch.stack",), (), dim=1))
 def stack(shapes: tuple[Shape, ...], args: dict) -> Calc:

@@ -3,8 +3,8 @@ per-channel scale that follows them in residual branches."""
 from __future__ import annotations
 
 from .facts import NN, OWN, SAVES_INPUT, WHOLE, Call, F, FromInput, TorchForms, calls, elementwise
-from .registry import (Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, dim_index, int_list, number,
-                       numel, optional, positive, register)
+from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, dim_index, int_list,
+                       number, numel, optional, positive, register)
 
 _RANKS = {"batchnorm1d": (1, 2), "batchnorm2d": (3,), "batchnorm3d": (4,),
           "instancenorm1d": (2,), "instancenorm2d": (3,), "instancenorm3d": (4,)}
@@ -110,7 +110,7 @@ def normalize_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 @register("normalize", family="norm", receptive_field=normalize_field, memory=SAVES_INPUT,
           torch=TorchForms(module=OWN + "Normalize", inferred=None, methods=(), aliases=(),
                            functions=calls(F + "normalize", p=1, dim=2, eps=3)),
-          args=(Arg("p", number, 2.0), Arg("dim", any_int, 1), Arg("eps", number, 1e-12)))
+          args=(Arg("p", number, 2.0), Arg("dim", any_int, 1, names_dims=EACH_DIM), Arg("eps", number, 1e-12)))
 def normalize(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """x / max(‖x‖_p, eps) along dim (F.normalize; no module, no parameters)."""
     dim_index(args["dim"], len(shapes[0]))

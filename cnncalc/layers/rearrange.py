@@ -1,13 +1,13 @@
 """Layers that move elements without computing: flatten, reshape, unsqueeze, squeeze, permute,
-transpose, contiguous, expand, pixel shuffles and channel shuffle."""
+transpose, contiguous, expand, tile, roll, pixel shuffles and channel shuffle."""
 from __future__ import annotations
 
 from fractions import Fraction
 
 from .facts import (COPY, NN, OWN, SAVES_NOTHING, VIEW, WHOLE, Call, Exact, TorchForms, Window, calls,
                     elementwise, kept_or_whole, unit_window)
-from .registry import (Arg, Calc, LayerError, Shape, any_int, check_rank, dim_index, format_shape, numel, positive,
-                       register)
+from .registry import (DIM_ORDER, EACH_DIM, Arg, Calc, LayerError, Shape, any_int, check_rank, dim_index, format_shape,
+                       numel, positive, register)
 
 
 def flatten_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -19,7 +19,7 @@ def flatten_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
           torch=TorchForms(module=NN + "Flatten", inferred=None,
                            functions=calls("torch.flatten", start_dim=1, end_dim=2),
                            methods=calls("flatten", start_dim=1, end_dim=2), aliases=()),
-          args=(Arg("start_dim", any_int, 1), Arg("end_dim", any_int, -1)))
+          args=(Arg("start_dim", any_int, 1, names_dims=EACH_DIM), Arg("end_dim", any_int, -1, names_dims=EACH_DIM)))
 def flatten(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     start, end = dim_index(args["start_dim"], len(shape)), dim_index(args["end_dim"], len(shape))
@@ -149,10 +149,12 @@ def reorder_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return () if order == tuple(sorted(order)) else WHOLE
 
 
-register("permute", family="shape", args=(Arg("dims", dims_order),), receptive_field=reorder_field, memory=VIEW,
+register("permute", family="shape", args=(Arg("dims", dims_order, names_dims=DIM_ORDER),),
+         receptive_field=reorder_field, memory=VIEW,
          torch=TorchForms(module=OWN + "Permute", inferred=None, functions=calls("torch.permute", dims=1),
                           methods=(Call("permute", (), rest="dims"),), aliases=()))(reorder)
-register("transpose", family="shape", args=(Arg("dim0", any_int), Arg("dim1", any_int)),
+register("transpose", family="shape",
+         args=(Arg("dim0", any_int, names_dims=EACH_DIM), Arg("dim1", any_int, names_dims=EACH_DIM)),
          receptive_field=reorder_field, memory=VIEW,
          torch=TorchForms(module=OWN + "Transpose", inferred=None,
                           functions=calls("torch.transpose", "torch.swapaxes", dim0=1, dim1=2),
@@ -193,12 +195,52 @@ def expand(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(out)
 
 
+def roll_amounts(value, n: int = 0) -> tuple[int, ...]:
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    if not values:
+        raise LayerError("give at least one shift and one dim")
+    return tuple(any_int(v) for v in values)
+
+
+def rolled_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """Along a spatial axis a roll shifts each unit's field by the shift, and carries units that leave one
+    edge to the other: exactly, output unit o reads input unit (o - shift) mod size. Rolling the
+    channels moves no spatial unit."""
+    spatial = len(shapes[0]) - 1
+    shift = [0] * spatial
+    for amount, dim in zip(args["shifts"], args["dims"]):
+        axis = dim_index(dim, len(shapes[0])) - 1
+        if axis >= 0:
+            shift[axis] += amount
+
+    def reads(axis: int, lo: int, hi: int, size: int, out_size: int) -> tuple[int, int]:
+        units = [(o - shift[axis]) % size for o in range(lo, hi + 1)]
+        return min(units), max(units)
+    return Exact(windows=(unit_window(spatial, padding=shift),), reads=reads)
+
+
+# dims is required: torch.roll without dims rolls the flattened tensor, batch included
+@register("roll", family="shape", args=(Arg("shifts", roll_amounts), Arg("dims", roll_amounts, names_dims=EACH_DIM)),
+          receptive_field=rolled_field, memory=COPY,
+          torch=TorchForms(module=OWN + "Roll", inferred=None, functions=calls("torch.roll", shifts=1, dims=2),
+                           methods=calls("roll", shifts=1, dims=2), aliases=()))
+def roll(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """Shifts each sample along dims, units leaving one edge coming back at the other (Swin's shifted windows)."""
+    (shape,) = shapes
+    if len(args["shifts"]) != len(args["dims"]):
+        raise LayerError(f"roll gives {len(args['shifts'])} shifts for {len(args['dims'])} dims")
+    for dim in args["dims"]:
+        dim_index(dim, len(shape))
+    return Calc(shape)
+
+
 def new_axis(args: dict, shapes: tuple[Shape, ...], out: Shape):
     """A size-1 axis added or dropped after the channels keeps units where they are only at the end."""
     return () if out[:len(shapes[0])] == shapes[0] or shapes[0][:len(out)] == out else WHOLE
 
 
-@register("unsqueeze", family="shape", args=(Arg("dim", any_int),), receptive_field=new_axis, memory=VIEW,
+@register("unsqueeze", family="shape", args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=new_axis,
+          memory=VIEW,
           torch=TorchForms(module=OWN + "Unsqueeze", inferred=None, functions=calls("torch.unsqueeze", dim=1),
                            methods=calls("unsqueeze", dim=1), aliases=()))
 def unsqueeze(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -207,7 +249,8 @@ def unsqueeze(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape[:axis] + (1,) + shape[axis:])
 
 
-@register("squeeze", family="shape", args=(Arg("dim", any_int),), receptive_field=new_axis, memory=VIEW,
+@register("squeeze", family="shape", args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=new_axis,
+          memory=VIEW,
           torch=TorchForms(module=OWN + "Squeeze", inferred=None, functions=calls("torch.squeeze", dim=1),
                            methods=calls("squeeze", dim=1), aliases=()))
 def squeeze(shapes: tuple[Shape, ...], args: dict) -> Calc:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .facts import OWN, WHOLE, MemoryFacts, TorchForms, calls, elementwise, never, no_bytes
-from .registry import Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
+from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
 
 
 def dims_arg(value, n: int = 0) -> tuple[int, ...]:
@@ -32,7 +32,7 @@ def reduce_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return elementwise(args, shapes, out) if axes == {0} else WHOLE
 
 
-REDUCE_ARGS = (Arg("dim", dims_arg), Arg("keepdim", boolean, False))
+REDUCE_ARGS = (Arg("dim", dims_arg, names_dims=EACH_DIM), Arg("keepdim", boolean, False))
 # mean and sum need only the input's shape for backward; amax keeps its input and output to find
 # where the maxima were (derivatives.yaml: amax)
 _SHAPE_ONLY = MemoryFacts(aliases=never, aliases_in_training=never,

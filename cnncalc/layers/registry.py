@@ -19,6 +19,12 @@ class Arg:
     name: str
     check: Callable[[Any, int], Any]
     default: Any = REQUIRED
+    # what its integers are, where they name dims of the input as torch counts them (the batch is dim 0):
+    # EACH_DIM (softmax's dim, mean's dims) or DIM_ORDER (permute's dims, a permutation keeping 0 first)
+    names_dims: str | None = None
+
+
+EACH_DIM, DIM_ORDER = "each", "order"
 
 
 class Args(dict):

@@ -20,7 +20,8 @@ def pad_arg(value, n: int):
 def pad_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:
     """Padding shifts the field by the left (top, front) padding; torch lists pairs from the last dim back."""
     spatial, left = len(shapes[0]) - 1, list(reversed(args["padding"][0::2]))
-    return (unit_window(spatial, padding=[0] * (spatial - len(left)) + left),)
+    left = left[len(left) - spatial:] if len(left) > spatial else [0] * (spatial - len(left)) + left  # not channels
+    return (unit_window(spatial, padding=left),)
 
 
 @register("zeropad1d", "zeropad2d", "zeropad3d", family="shape", args=(Arg("padding", pad_arg),),
@@ -32,14 +33,28 @@ def zero_pad(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     padding = args["padding"]
     n = len(padding) // 2
-    if len(shape) < n + 1:
-        raise LayerError(f"zeropad{n}d needs at least {n + 1} dims per sample, got {format_shape(shape)}")
+    if len(shape) < n:  # F.pad may pad every dim of a sample (channels-last's channels), never the batch
+        raise LayerError(f"a {n}d pad needs at least {n} dims per sample, got {format_shape(shape)}")
     # padding pairs run from the last dim backwards, as in torch.nn.functional.pad
     last = [size + padding[2 * i] + padding[2 * i + 1] for i, size in enumerate(reversed(shape[-n:]))]
     out = (*shape[:-n], *reversed(last))
     if min(out) < 1:
         raise LayerError(f"negative padding leaves an empty output {format_shape(out)}")
     return Calc(out)
+
+
+def pad_value(value, n: int = 0) -> float:
+    """A number to pad with, infinities included (a max pool's same padding pads with -inf)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise LayerError(f"expected a number, got {value!r}")
+    return value
+
+
+register("constantpad1d", "constantpad2d", "constantpad3d", family="shape",
+         args=(Arg("padding", pad_arg), Arg("value", pad_value)), receptive_field=pad_shift, memory=SAVES_NOTHING,
+         torch=TorchForms(module=NN + "ConstantPad{n}d", inferred=None, methods=(), aliases=(),
+                          functions=(Call(F + "pad", (("padding", 1), ("value", 3)),
+                                          fixed=(("mode", 2, ("constant",)),)),)))(zero_pad)
 
 
 def _padded_index(mode: str):

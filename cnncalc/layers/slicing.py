@@ -1,8 +1,10 @@
-"""Parts of a tensor: narrow (x[:, :c], a piece of chunk or split) and select (x[:, 0], a piece of unbind)."""
+"""Parts of a tensor: narrow (x[:, :c], a piece of chunk or split), slice (x[:, :, 1::2], every other
+unit) and select (x[:, 0], a piece of unbind)."""
 from __future__ import annotations
 
 from .facts import OWN, SLICE, Call, TorchForms, calls, elementwise, unit_window, whole
-from .registry import Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, positive, register
+from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, optional, positive,
+                       register)
 
 
 def narrow_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -16,7 +18,7 @@ def narrow_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 
 @register("narrow", family="shape", receptive_field=narrow_field, memory=SLICE,
-          args=(Arg("dim", any_int), Arg("start", any_int), Arg("length", positive)),
+          args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("start", any_int), Arg("length", positive)),
           torch=TorchForms(module=OWN + "Narrow", inferred=None,
                            functions=calls("torch.narrow", dim=1, start=2, length=3),
                            methods=(Call("narrow", (("dim", 1), ("start", 2), ("length", 3))),), aliases=()))
@@ -30,9 +32,39 @@ def narrow(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape[:axis] + (args["length"],) + shape[axis + 1:])
 
 
+def slice_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """Along a spatial axis, unit i is input unit start + i·step; along channels, each unit is itself."""
+    axis = dim_index(args["dim"], len(shapes[0]))
+    if axis == 0:
+        return elementwise(args, shapes, out)
+    start, _, step = _bounds(shapes[0][axis], args)
+    spatial = range(len(out) - 1)
+    return (unit_window(len(out) - 1, stride=[step if i == axis - 1 else 1 for i in spatial],
+                        padding=[-start if i == axis - 1 else 0 for i in spatial]),)
+
+
+def _bounds(size: int, args: dict) -> tuple[int, int, int]:
+    return slice(args["start"], args["end"], args["step"]).indices(size)
+
+
+@register("slice", family="shape", receptive_field=slice_field, memory=SLICE,
+          args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("start", optional(any_int), None),
+                Arg("end", optional(any_int), None), Arg("step", positive, 1)),
+          torch=TorchForms(module=OWN + "Slice", inferred=None, functions=(), methods=(), aliases=()))
+def slice_(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """x[start:end:step] along one dim, as Python slices (bounds clipped to the size)."""
+    (shape,) = shapes
+    axis = dim_index(args["dim"], len(shape))
+    length = len(range(*_bounds(shape[axis], args)))
+    if length == 0:
+        raise LayerError(f"slice {args['start']}:{args['end']}:{args['step']} of dim {args['dim']} of "
+                         f"{format_shape(shape)} is empty")
+    return Calc(shape[:axis] + (length,) + shape[axis + 1:])
+
+
 # an axis is gone: the rest no longer line up with the input's spatial axes
 @register("select", family="shape", receptive_field=whole, memory=SLICE,
-          args=(Arg("dim", any_int), Arg("index", any_int)),
+          args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("index", any_int)),
           torch=TorchForms(module=OWN + "Select", inferred=None, functions=calls("torch.select", dim=1, index=2),
                            methods=(Call("select", (("dim", 1), ("index", 2))),), aliases=()))
 def select(shapes: tuple[Shape, ...], args: dict) -> Calc:

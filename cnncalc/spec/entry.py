@@ -8,7 +8,7 @@ from ..layers import REGISTRY
 from ..record import record
 
 # the keys an entry may carry besides its kind
-ENTRY_KEYS = frozenset(("name", "from", "repeat", "index", "when", "frozen", "label", "functional"))
+ENTRY_KEYS = frozenset(("name", "from", "repeat", "index", "when", "frozen", "label", "functional", "weights_of"))
 GROUP = "sequential"
 
 
@@ -55,8 +55,9 @@ def parse_entry(raw: Any, line: int | None, blocks: dict) -> Entry:
     kind = kinds[0]
     if kind not in REGISTRY:
         kind = _known(str(kind), blocks, label)
-        if "functional" in keys:
-            raise EntryError("'functional' applies to a single layer", label)
+        for key in ("functional", "weights_of"):
+            if key in keys:
+                raise EntryError(f"'{key}' applies to a single layer", label)
     if "label" in keys and kind != GROUP:
         raise EntryError("'label' names a sequential group; a block is labelled by its own name", label)
     repeated = "repeat" in keys or "index" in keys

@@ -259,11 +259,14 @@ class Expander:
         if functional and not kind.can_be_functional:
             return self.log.add(self.error(f"{entry.kind} has parameters, so it cannot be functional", line, name,
                                            context))
+        weights_of = entry.keys.get("weights_of")
+        if weights_of is not None and not isinstance(weights_of, str):
+            return self.log.add(self.error(f"weights_of names a layer, got {weights_of!r}", line, name, context))
         if Reference in map(type, inputs):
             self.unresolved.append(len(self.nodes))
         self.nodes.append(Node.of({"name": name, "kind": entry.kind, "args": args, "inputs": inputs, "line": line,
                                    "scopes": context.scopes, "frozen": frozen or context.frozen,
-                                   "used_at": context.use_line, "functional": functional}))
+                                   "used_at": context.use_line, "functional": functional, "weights_of": weights_of}))
 
     def resolve(self) -> list[Node]:
         """The expanded nodes, each `from` reference replaced by the name of the node it means."""
@@ -279,4 +282,18 @@ class Expander:
             node = nodes[index]
             nodes[index] = replace(node, inputs=tuple(resolve(ref, names, self.outputs, self.source)
                                                       for ref in node.inputs))
+        self._check_weights_of(nodes)
         return nodes
+
+    def _check_weights_of(self, nodes: list[Node]) -> None:
+        """A layer using another's weights names an earlier layer of its kind and arguments."""
+        earlier: dict[str, Node] = {}
+        for node in nodes:
+            owner = earlier.get(node.weights_of) if node.weights_of else node
+            if owner is None:
+                raise SpecError(f"weights_of: '{node.weights_of}' is no earlier layer", self.source, node.line,
+                                node.name)
+            if (owner.kind, owner.args) != (node.kind, node.args):
+                raise SpecError(f"weights_of: '{owner.name}' is a {owner.kind} of other arguments; a layer uses the "
+                                "weights of one like itself", self.source, node.line, node.name)
+            earlier[node.name] = node

@@ -61,14 +61,25 @@ class GraphModel(nn.Module):
         return values[self.names[-1]]
 
 
+def _tie(module: nn.Module, owner: nn.Module) -> None:
+    """Give a layer the parameters and buffers of the one whose weights it uses: torch holds them
+    once, while each call stays a module of its own that counters and hooks see apart."""
+    for mine, theirs in zip(module.modules(), owner.modules()):
+        mine._parameters.update(theirs._parameters)  # the same tensors in dicts of its own (thop adds buffers)
+        mine._buffers.update(theirs._buffers)
+
+
 def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.float32) -> GraphModel:
     """Instantiate every layer (eval mode, random weights), feeding a sample through as it goes."""
     values = {INPUT: torch.randn(1, *graph.input_shape, device=device, dtype=dtype)}
-    modules = []
+    modules, made = [], {}
     with torch.no_grad():
         for node in graph.nodes:
             inputs = [values[name] for name in node.inputs]
-            module = make_module(node, inputs[0].shape if inputs else None).to(device=device, dtype=dtype).eval()
+            module = made[node.name] = make_module(node, inputs[0].shape if inputs else None).to(
+                device=device, dtype=dtype).eval()
+            if node.weights_of:
+                _tie(module, made[node.weights_of])
             if node.frozen:
                 module.requires_grad_(False)
             if node.functional:

@@ -18,7 +18,8 @@ from torch import nn
 from ..errors import SpecError
 from ..figures.report import analyze
 from ..spec.load import build_graph
-from .importer import library_module, load_module, to_spec
+from .importer import to_spec
+from .libraries import library_module, load_module
 
 TORCHVISION_GROUPS = ("", "segmentation", "video")  # detection and optical flow depend on the data
 SMALL = re.compile(r"(atto|femto|pico|nano|tiny|mini|small|_xs|_s\b|b0|_18|18\b|_050|_0\d\d|lite0|_t\b)")

@@ -5,174 +5,33 @@ its registration. Anything else is listed by name in the error, never counted as
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import math
 import operator
-import runpy
-import traceback
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
 
 import torch
 from torch import fx, nn
 
-from ..errors import LayerError, SpecError, did_you_mean
+from ..errors import LayerError, SpecError
 from ..layers import REGISTRY
+from ..layers.registry import DIM_ORDER
 from ..layers.rearrange import BATCH
-from ..spec.yamlfile import LineDict, read_text
-from .build import resolve
+from ..spec.yamlfile import LineDict
+from .forms import FUNCTIONS, METHODS, mapped
+from .tracing import PROBE_BATCH, trace, user_line
 
-
-def _forms() -> tuple[dict, dict, dict]:
-    """Module class → (kind, attribute of each argument), and function and method name → the
-    (kind, Call) pairs it may be, from the registry; other libraries' forms only where installed."""
-    modules, functions, methods = {}, {}, {}
-    for name, kind in REGISTRY.items():
-        modules.setdefault(resolve(kind.torch.module), (name, {}))
-        for alias in kind.torch.aliases:
-            found = _installed(alias.path)
-            if found is not None:
-                modules.setdefault(found, (name, dict(alias.attributes)))
-        for call in kind.torch.functions:
-            found = _installed(call.path)
-            if found is not None:
-                functions.setdefault(found, []).append((name, call))
-        for call in kind.torch.methods:
-            methods.setdefault(call.path, []).append((name, call))
-    return modules, functions, methods
-
-
-def _installed(path: str) -> Any:
-    """What a dotted path names, or None when its library is not installed."""
-    try:
-        return resolve(path)
-    except ImportError:
-        return None
-
-
-def _mapped(module: nn.Module) -> tuple[str, dict] | None:
-    """The kind of a module: its class's, or its nearest mapped parent's when it keeps the parent's
-    forward (torchvision's Conv3DSimple is a Conv3d)."""
-    for cls in type(module).__mro__:
-        if cls in MODULES:
-            return MODULES[cls] if type(module).forward is cls.forward else None
-    return None
-
-
-class _Tracer(fx.Tracer):
-    """fx's tracer, stopping at every module cnncalc maps (other libraries' and subclasses included)."""
-
-    def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
-        return _mapped(module) is not None or super().is_leaf_module(module, qualified_name)
-
-
-MODULES, FUNCTIONS, METHODS = _forms()
 DROPPED_ARGUMENTS = {"return_indices", "inplace_"}
-
-
-def load_module(reference: str, params: dict) -> tuple[nn.Module, str, tuple[int, ...] | None]:
-    """`path/model.py:MyNet`, `torchvision:resnet50` or `timm:convnext_tiny` → the module (built
-    on the meta device where its constructor allows, so no real memory), its name and the input its
-    library states (None: the user must give one)."""
-    library, _, name = reference.partition(":")
-    if library in LIBRARY_BUILDERS:
-        build, default_input = LIBRARY_BUILDERS[library](name, params)
-        module = _built(build, name, reference)
-        size = getattr(module, "image_size", None)  # a model built for one size (torchvision's ViT) says so
-        return module, name, (3, size, size) if isinstance(size, int) else default_input
-    path, _, name = reference.rpartition(":")
-    if not path.endswith(".py"):
-        raise SpecError("expected path/model.py:ClassName", reference)
-    if not Path(path).exists():
-        raise SpecError("no such file", path)
-    read_text(Path(path))  # a regular file within the size limit, like any spec
-    namespace = runpy.run_path(path, run_name="cnncalc_import")
-    if name not in namespace:
-        raise SpecError(f"{path} defines no '{name}'", path)
-    return _built(lambda: namespace[name](**params), name, path), name, None
-
-
-def _built(build, name: str, source: str) -> nn.Module:
-    """The module built on the meta device; on the CPU when its constructor needs real values
-    (`.item()` in `__init__`)."""
-    try:
-        try:
-            with torch.device("meta"):
-                module = build()
-        except (RuntimeError, NotImplementedError):  # meta tensors have no data to read
-            module = build()
-    except TypeError as error:
-        raise SpecError(f"cannot build {name}: {error}", source) from None
-    return module.eval()
-
-
-def library_module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        raise SpecError(f"{name} is not installed: pip install {name}") from None
-
-
-def _torchvision(name: str, params: dict) -> tuple[Callable, tuple[int, ...] | None]:
-    """A torchvision builder with no weights (its backbone's neither), and the input its first
-    weights are evaluated at."""
-    models = library_module("torchvision").models
-    try:
-        builder = models.get_model_builder(name)
-    except ValueError:
-        raise SpecError(f"torchvision has no model '{name}'{did_you_mean(name, models.list_models())}") from None
-    if builder.__module__.startswith(DATA_DEPENDENT):
-        raise SpecError(f"torchvision's {name} is refused: a detection or optical-flow model's shapes depend on "
-                        "its input's content (region proposals, non-maximum suppression, iterative refinement), "
-                        "so no figure holds ahead of the data")
-    defaults = {"weights": None}
-    if "weights_backbone" in inspect.signature(builder).parameters:
-        defaults["weights_backbone"] = None  # else a segmentation model downloads its backbone's
-    return (lambda: builder(**{**defaults, **params})), _torchvision_input(models, name, builder)
-
-
-DATA_DEPENDENT = ("torchvision.models.detection", "torchvision.models.optical_flow")
-VIDEO_FRAMES = 16  # torchvision's references/video_classification: --clip-len 16
-
-
-def _torchvision_input(models, name: str, builder) -> tuple[int, ...] | None:
-    """The per-sample input of the first weights: the crop (else the resize) of their transforms;
-    a video model's clips have VIDEO_FRAMES frames."""
-    try:
-        keywords = models.get_model_weights(name).DEFAULT.transforms.keywords
-    except (ValueError, AttributeError):
-        return None
-    size = keywords.get("crop_size") or keywords.get("resize_size")
-    if size is None:
-        return None
-    sides = (size, size) if isinstance(size, int) else tuple(size) * (2 // len(size))  # (256,): a square
-    frames = (VIDEO_FRAMES,) if builder.__module__.startswith("torchvision.models.video") else ()
-    return (3, *frames, *sides)
-
-
-def _timm(name: str, params: dict) -> tuple[Callable, tuple[int, ...] | None]:
-    """A timm model with pretrained=False, and the input size of its pretrained config."""
-    timm = library_module("timm")
-    if name not in timm.list_models():
-        raise SpecError(f"timm has no model '{name}'{did_you_mean(name, timm.list_models())}")
-    size = timm.models.get_pretrained_cfg_value(name, "input_size")
-    return (lambda: timm.create_model(name, pretrained=False, **params)), tuple(size) if size else None
-
-
-LIBRARY_BUILDERS = {"torchvision": _torchvision, "timm": _timm}
 
 
 def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str) -> dict:
     try:
-        traced = fx.GraphModule(module, _Tracer().trace(module), name)
+        traced, values = trace(module, input_shape)
     except Exception as error:  # user code that torch.fx cannot trace
-        where = _user_line(error)
+        where = user_line(error)
         raise SpecError(f"torch.fx cannot trace {name}{where}: {type(error).__name__}: "
                         f"{str(error).splitlines()[0][:200]}", source) from None
-    graph = _Traced(modules=dict(traced.named_modules()), values=_propagate(traced, input_shape),
+    graph = _Traced(modules=dict(traced.named_modules()), values=values,
                     absorbed=_absorbed(traced))
     graph.stored = _stored_views(traced, graph)
     graph.without_input = _without_input(traced, graph)
@@ -193,6 +52,8 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
         for step, entry in enumerate(entries, start=1):
             if inputs and inputs != [previous]:  # a parameter reads nothing
                 entry["from"] = inputs if len(inputs) > 1 else inputs[0]
+            if node.op == "call_module" and node.target in graph.used:  # called again: its weights are held once
+                entry["weights_of"] = node.target
             entry["name"] = graph.named(node) if step == len(entries) else f"{node.name}_{step}"
             layers.append(entry)
             previous = entry["name"]
@@ -203,33 +64,6 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
             "description": f"Imported from {source} with torch.fx."}
     held = _not_run(module, traced, graph.absorbed)
     return {**data, "not_run": held} if held else data
-
-
-PROBE_BATCH = 2  # the batch of the shape pass: 2, so that no size 1 reads as the batch
-
-
-def _propagate(traced: fx.GraphModule, input_shape: tuple[int, ...]) -> dict | None:
-    """Every node's value on the meta device (shapes, no data, no memory): tensors and the sizes and
-    pieces computed from them. The module's own tensors are stood in for by meta ones while it runs
-    (a module of the user's on the CPU is left as it was). None when the model fails on this input:
-    then the analysis names the layer whose shape breaks."""
-    from torch.nn.utils.stateless import _reparametrize_module
-
-    values: dict = {}
-
-    class Recorder(fx.Interpreter):
-        def run_node(self, node):
-            values[node.name] = super().run_node(node)
-            return values[node.name]
-
-    stand_ins = {name: torch.empty_like(tensor, device="meta")
-                 for named in (traced.named_parameters(), traced.named_buffers()) for name, tensor in named}
-    try:
-        with _reparametrize_module(traced, stand_ins), torch.device("meta"), torch.no_grad():
-            Recorder(traced).run(torch.empty(PROBE_BATCH, *input_shape, device="meta"))
-    except Exception:  # noqa: BLE001 (whatever the model raises on a shape it cannot take)
-        return None
-    return values
 
 
 PIECES = {"chunk", "split", "tensor_split", "unbind"}  # calls returning a tuple of views
@@ -256,7 +90,7 @@ class _Traced:
 
     def is_layer(self, node) -> bool:
         """A tensor, or a mapped module that returns a tuple (MultiheadAttention's output and weights)."""
-        return self.is_tensor(node) or (node.op == "call_module" and _mapped(self.modules[node.target]) is not None)
+        return self.is_tensor(node) or (node.op == "call_module" and mapped(self.modules[node.target]) is not None)
 
     def holds_tensors(self, node) -> bool:
         """A tensor, or a tuple of them (chunk's pieces): not a number or a size."""
@@ -356,16 +190,51 @@ class _Traced:
         (a stored (1, 197, 768) with batched (B, 197, 768) tensors is 197×768; a (C,) with
         (B, H, W, C) is 1×1×C); None where that cannot be said."""
         shape = self.shape(node)
-        if shape is None or node.name not in self.without_input:
-            return shape and shape[1:]
-        users = [self.shape(user) for user in node.users if user.name not in self.without_input]
-        rank = len(users[0]) if users and users[0] is not None else None
+        if shape is None or node.name not in self.without_input:  # a module's output on a constant: a batch of 1
+            if not shape or shape[0] % PROBE_BATCH and shape[0] != 1:
+                return None
+            return shape[1:] if shape[0] in (1, PROBE_BATCH) else (shape[0] // PROBE_BATCH, *shape[1:])
+        users = [self.sample_shape(user) for user in node.users if user.name not in self.without_input]
+        rank = len(users[0]) + 1 if users and users[0] is not None else None  # the batch's dim included
         # a stored tensor's leading 1 is the batch it broadcasts over; one computed from x.shape
         # (torch.zeros(B, H, W)) has the batch itself
         batches = (1,) if node.name in self.stored else (1, PROBE_BATCH)
         if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
             return None
         return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
+
+    def merged(self, node) -> bool:
+        """A tensor whose batch dim holds several rows per sample (Swin's windows, B·nW): per sample,
+        they are one dim more."""
+        shape = self.shape(node)
+        return bool(shape) and node.name not in self.without_input and shape[0] not in (1, PROBE_BATCH)
+
+    def per_sample(self, node, entry: LineDict | list | None, kind: str | None = None) -> LineDict | list | None:
+        """An entry as it reads per sample where the batch dim holds several rows per sample: a
+        reshape to or from such a tensor (or whose sizes are computed, B·nW) as the sizes it makes,
+        other dims one on."""
+        if isinstance(entry, list):
+            entries = [self.per_sample(node, e) for e in entry]
+            return None if None in entries else entries
+        kind = kind or (next(iter(entry)) if entry else None)
+        sources = self.tensor_args(node)
+        merged = bool(sources) and self.merged(sources[0])
+        if kind in ("reshape", "flatten") and (entry is None or merged or self.merged(node)):
+            shape = self.sample_shape(node)
+            return None if shape is None else _restated(entry or {}, "reshape", {"shape": [BATCH, *shape]})
+        if entry is None or not merged:
+            return entry
+        layer = REGISTRY[kind]
+        args = dict(entry[kind] or {})
+        rank = len(self.shape(sources[0]))
+        try:
+            for arg in layer.args:
+                value = args.get(arg.name, layer.defaults.get(arg.name))
+                if arg.names_dims and value is not None:
+                    args[arg.name] = _dims_one_on(value, arg.names_dims, rank)
+        except _Unmappable:  # dim 0, where the batch and the rows are one
+            return None
+        return _restated(entry, kind, args)
 
     def shape(self, node) -> tuple[int, ...] | None:
         value = self.values.get(node.name) if self.values is not None else None
@@ -430,17 +299,6 @@ def _refusal(unmapped: list, modules: dict, name: str, source: str) -> SpecError
 MAX_LINE = 300  # characters of a refusal, the file named included
 
 
-def _user_line(error: Exception) -> str:
-    """Where in the user's code tracing stopped (the control flow fx cannot follow), or nothing."""
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if not frame.filename.startswith(TORCH_DIR) and frame.filename != __file__]
-    return f" at {Path(frames[-1].filename).name}:{frames[-1].lineno} ({(frames[-1].line or '').strip()[:80]})" \
-        if frames else ""
-
-
-TORCH_DIR = str(Path(torch.__file__).parent)
-
-
 def _is_shape_query(node) -> bool:
     """x.size(...), x.shape, or an item of one: sizes, not tensors."""
     if node.op == "call_method" and node.target == "size":
@@ -477,19 +335,30 @@ class _Unmappable(Exception):
     """An argument computed in the graph, which a spec cannot state."""
 
 
-def _entry(node, graph: _Traced) -> LineDict | None:
+def _dims_one_on(value, names: str, rank: int):
+    """Dims of a tensor whose dim 0 is batch × rows, as they count on (batch, rows, …): one on."""
+    if names == DIM_ORDER:  # a permutation keeps dim 0 first: the rows stay second
+        return [0, 1, *(d % rank + 1 for d in value[1:])]
+    if isinstance(value, (list, tuple)):
+        return [_dims_one_on(v, names, rank) for v in value]
+    if value == 0:
+        raise _Unmappable("dim 0")
+    return value + 1 if value > 0 else value
+
+
+def _entry(node, graph: _Traced) -> LineDict | list | None:
     if node.op == "call_module":
-        return _module_entry(graph.modules[node.target])
+        return graph.per_sample(node, _module_entry(graph.modules[node.target]))
     if node.name in graph.stored:
         return _parameter_entry(node, graph)
     if node.name in graph.without_input:
         return _constant_entry(node, graph)
     if node.op == "call_function" and node.target is operator.getitem:
-        return _piece_entry(node, graph)
+        return graph.per_sample(node, _piece_entry(node, graph))
     table = {"call_function": FUNCTIONS, "call_method": METHODS}.get(node.op, {})
     for kind, call in table.get(node.target, ()):  # F.batch_norm: batchnorm1d, 2d or 3d, by its input
-        entry = _call_entry(node, kind, call, graph)
-        if entry is not None and graph.takes(node, kind, entry[kind]):
+        entry = graph.per_sample(node, _call_entry(node, kind, call, graph), kind)
+        if entry is not None and graph.takes(node, *next(iter(entry.items()))):
             return entry
     return None
 
@@ -578,12 +447,21 @@ def _without_input(traced: fx.GraphModule, graph: _Traced) -> set:
             continue
         # through tensors only (a size read off the input, x.shape, is a number); a module is a layer
         # even on a tensor made without the input (a projection of a position encoding)
-        if node.op == "call_module" or any(a.name in needs_input and graph.holds_tensors(a)
-                                           for a in node.all_input_nodes):
+        if node.op == "call_module" or not _reads_only_size(node) and any(
+                a.name in needs_input and graph.holds_tensors(a) for a in node.all_input_nodes):
             needs_input.add(node.name)
         elif graph.is_tensor(node) and node.name not in graph.absorbed:
             made.add(node.name)
     return made
+
+
+def _reads_only_size(node) -> bool:
+    """x.new_zeros(size), torch.zeros_like(x): a tensor made new, that reads of x only its type."""
+    return _target(node) in NEW_TENSORS and node.op in ("call_method", "call_function")
+
+
+NEW_TENSORS = {"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor", "zeros_like", "ones_like",
+               "full_like", "empty_like"}
 
 
 def _absorbed(traced: fx.GraphModule) -> set:
@@ -600,10 +478,10 @@ def _absorbed(traced: fx.GraphModule) -> set:
 
 
 def _module_entry(module: nn.Module) -> LineDict | None:
-    mapped = _mapped(module)
-    if mapped is None:
+    found = mapped(module)
+    if found is None:
         return None
-    kind, attributes = mapped
+    kind, attributes = found
     args = {}
     for arg in REGISTRY[kind].args:
         value = getattr(module, attributes.get(arg.name, arg.name), arg.default)
@@ -621,6 +499,15 @@ def _stated(kind: str, args: dict, graph: _Traced | None) -> LineDict | None:
         return LineDict({kind: _non_default(kind, constants) or None})
     except (_Unmappable, LayerError):
         return None
+
+
+def _restated(entry: dict, kind: str, args: dict) -> LineDict | None:
+    """The entry with another kind or arguments, its other keys (functional) kept."""
+    stated = _stated(kind, args, None)
+    return None if stated is None else LineDict({**stated, **{k: v for k, v in entry.items() if k in SPEC_KEYS}})
+
+
+SPEC_KEYS = ("functional",)
 
 
 def _parameter_entry(node, graph: _Traced) -> LineDict | None:
@@ -647,8 +534,8 @@ def _constant_entry(node, graph: _Traced) -> LineDict | None:
 
 
 def _piece_entry(node, graph: _Traced) -> LineDict | None:
-    """A piece of a tensor: tuple[i] of chunk, split or unbind, or x[index] with one sliced or
-    indexed dim (x[:, :c], x[:, 0]): narrow or select."""
+    """A piece of a tensor: tuple[i] of chunk, split or unbind, or x[index] (x[:, :c], x[:, 0],
+    x[..., 1::2, 0::2, :]): narrow, slice or select per dim cut."""
     source = _piece_of(node)
     if source is not None:
         return _chunk_piece(node, source, graph)
@@ -662,19 +549,31 @@ def _piece_entry(node, graph: _Traced) -> LineDict | None:
     except _Unmappable:
         return None
     index = list(index) if isinstance(index, (list, tuple)) else [index]
-    if index.count(Ellipsis) > 1 or None in index:
+    if index.count(Ellipsis) > 1 or None in index or any(  # x[None], or x[:B] with B the batch
+            isinstance(i, slice) and not all(p is None or isinstance(p, int) for p in (i.start, i.stop, i.step))
+            for i in index):
         return None
     if Ellipsis in index:
         at = index.index(Ellipsis)
         index[at:at + 1] = [slice(None)] * (len(shape) - len(index) + 1)
-    cut = [(dim, item) for dim, item in enumerate(index) if item != slice(None)]
-    if len(cut) != 1 or cut[0][0] == 0 or not isinstance(cut[0][1], (int, slice)):
-        return None  # several dims at once, the batch, or a list of indices: no one layer
-    dim, item = cut[0]
+    entries = [_cut(dim, item, shape[dim]) for dim, item in reversed(list(enumerate(index)))
+               if not (isinstance(item, slice) and item.indices(shape[dim]) == (0, shape[dim], 1))]
+    if not entries:  # x[:, :H] where H is the whole height: the tensor itself
+        return _stated("narrow", {"dim": -1, "start": 0, "length": shape[-1]}, None)
+    return None if None in entries else entries[0] if len(entries) == 1 else entries
+
+
+def _cut(dim: int, item, size: int) -> LineDict | None:
+    """One dim of an index, last dims first so the earlier ones keep their numbers: select, narrow or
+    a slice with a step; None for the batch or a list of indices."""
+    if dim == 0 or not isinstance(item, (int, slice)):
+        return None
     if isinstance(item, int):
         return _stated("select", {"dim": dim, "index": item}, None)
-    start, stop, step = item.indices(shape[dim])
-    return _stated("narrow", {"dim": dim, "start": start, "length": stop - start}, None) if step == 1 else None
+    start, stop, step = item.indices(size)
+    if step == 1:
+        return _stated("narrow", {"dim": dim, "start": start, "length": stop - start}, None)
+    return _stated("slice", {"dim": dim, "start": start, "end": stop, "step": step}, None)
 
 
 def _chunk_piece(node, source, graph: _Traced) -> LineDict | None:

@@ -31,12 +31,13 @@ def measure(model: GraphModel, input_shape: tuple[int, ...], batch: int = 1, dev
     finally:
         for hook in hooks:
             hook.remove()
-    rows = []
+    rows, held = [], set()  # tensors counted already: a layer with another's weights holds none of its own
     for index, (name, layer) in enumerate(zip(model.names, model.layers)):
         shape = shapes[index]
-        params = list(layer.parameters())
+        params = [p for p in layer.parameters() if id(p) not in held]
+        buffers = [b for b in layer.buffers() if id(b) not in held]
+        held |= {id(t) for t in params + buffers}
         rows.append(Measured(
             name, tuple(shape[1:]), sum(p.numel() for p in params),
-            sum(p.numel() for p in params if p.requires_grad), sum(b.numel() for b in layer.buffers()),
-            shape.numel()))
+            sum(p.numel() for p in params if p.requires_grad), sum(b.numel() for b in buffers), shape.numel()))
     return rows

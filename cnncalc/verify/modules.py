@@ -200,6 +200,15 @@ class Narrow(_TensorMethod):
     method, arguments = "narrow", ("dim", "start", "length")
 
 
+class Slice(nn.Module):
+    def __init__(self, dim: int, start: int | None = None, end: int | None = None, step: int = 1):
+        super().__init__()
+        self.dim, self.part = dim, slice(start, end, step)
+
+    def forward(self, x):
+        return x[(slice(None),) * (self.dim % x.dim()) + (self.part,)]
+
+
 class Select(_TensorMethod):
     method, arguments = "select", ("dim", "index")
 
@@ -210,6 +219,10 @@ class Permute(_TensorMethod):
 
 class Transpose(_TensorMethod):
     method, arguments = "transpose", ("dim0", "dim1")
+
+
+class Roll(_TensorMethod):
+    method, arguments = "roll", ("shifts", "dims")
 
 
 class Contiguous(_TensorMethod):

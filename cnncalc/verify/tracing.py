@@ -1,0 +1,156 @@
+"""Trace a module with torch.fx while running it on the meta device, so every node knows its value.
+
+Known values let Python's control flow on sizes take the path the input takes (`if H != size:`,
+`int(math.sqrt(N))`, `len(x.shape)`), where fx alone stops; the graph is then the model at that
+input. The meta device holds shapes, no data: no memory is used and no arithmetic done.
+"""
+from __future__ import annotations
+
+import operator
+import traceback
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+import torch
+from torch import fx, nn
+
+from .forms import FUNCTIONS, mapped
+
+PROBE_BATCH = 2  # the batch of the trace: 2, so that no size 1 reads as the batch
+
+
+class _Unknown(fx.proxy.TraceError):
+    """Control flow on a value the meta run could not compute (the model fails at this input)."""
+
+
+class _Valued(fx.Proxy):
+    """A traced value that Python may read: a size, a flag or a tuple's length becomes what it is at
+    the traced input."""
+
+    def _known(self):
+        value = self.tracer.values.get(self.node.name)
+        if value is None:
+            raise _Unknown(f"{self.node.name} has no value at this input")
+        return value
+
+    def __bool__(self) -> bool:
+        return bool(self._known())
+
+    def __len__(self) -> int:
+        return len(self._known())
+
+    def __int__(self) -> int:
+        return int(self._known())
+
+    def __index__(self) -> int:
+        return operator.index(self._known())
+
+    def __float__(self) -> float:
+        return float(self._known())
+
+    def __setitem__(self, key, value) -> None:  # a mask filled in place: recorded, and run on its value
+        self.tracer.create_proxy("call_function", operator.setitem, (self, key, value), {})
+
+    def __iter__(self):
+        return iter([self[i] for i in range(len(self._known()))])
+
+
+class _ValuedTracer(fx.Tracer):
+    """fx's tracer, stopping at every module cnncalc maps (other libraries' and subclasses included),
+    that runs each node as it records it."""
+
+    def __init__(self, sample: torch.Tensor):
+        super().__init__()
+        self.sample = sample
+        self.values: dict = {}
+        self.broken = False  # some node failed on the meta device: the model breaks at this input
+        self.running = False  # inside a node's run: modules and their tensors are themselves, not traced
+
+    def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
+        return mapped(module) is not None or super().is_leaf_module(module, qualified_name)
+
+    def call_module(self, module, forward, args, kwargs):
+        return forward(*args, **kwargs) if self.running else super().call_module(module, forward, args, kwargs)
+
+    def getattr(self, attr, attr_val, parameter_proxy_cache):
+        return attr_val if self.running else super().getattr(attr, attr_val, parameter_proxy_cache)
+
+    def proxy(self, node: fx.Node) -> fx.Proxy:
+        return _Valued(node, self)
+
+    def create_node(self, kind, target, args, kwargs, name=None, type_expr=None) -> fx.Node:
+        node = super().create_node(kind, target, args, kwargs, name, type_expr)
+        if kind != "output":
+            self.running = True
+            try:
+                self.values[node.name] = self._run(node)
+            finally:
+                self.running = False
+        return node
+
+    def _run(self, node: fx.Node):
+        if node.op == "placeholder":  # the input, then forward()'s other arguments at their defaults
+            return self.sample if len(self.values) == 0 else (node.args[0] if node.args else None)
+        if node.op == "get_attr":
+            found = operator.attrgetter(node.target)(self.root)
+            return found.to("meta") if isinstance(found, torch.Tensor) else found
+        args, kwargs = fx.node.map_arg((node.args, node.kwargs), lambda arg: self.values[arg.name])
+        try:
+            with torch.device("meta"), torch.no_grad():
+                if node.op == "call_module":  # fx has patched __call__: running returns here to call_module
+                    return self.root.get_submodule(node.target)(*args, **kwargs)
+                if node.op == "call_method":
+                    return getattr(args[0], node.target)(*args[1:], **kwargs)
+                return node.target(*args, **kwargs)
+        except Exception:  # noqa: BLE001 (whatever the model raises on a shape it cannot take)
+            self.broken = True
+            return None
+
+
+def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModule, dict | None]:
+    """The module's graph at this input and every node's value on the meta device (tensors, and the
+    sizes and pieces computed from them); values None when the model fails on this input: then the
+    analysis names the layer whose shape breaks. The module's own tensors are stood in for by meta
+    ones while it runs: a module of the user's on the CPU is left as it was."""
+    from torch.nn.utils.stateless import _reparametrize_module
+
+    tracer = _ValuedTracer(torch.empty(PROBE_BATCH, *input_shape, device="meta"))
+    on_meta = all(t.is_meta for named in (module.parameters(), module.buffers()) for t in named)
+    stand_ins = {name: _stand_in(tensor) for named in (module.named_parameters(), module.named_buffers())
+                 for name, tensor in named}
+    with nullcontext() if on_meta else _reparametrize_module(module, stand_ins), _traced_through():
+        graph = tracer.trace(module)
+    return fx.GraphModule(module, graph), None if tracer.broken else tracer.values
+
+
+@contextmanager
+def _traced_through():
+    """Functions a library marks with torch.fx.wrap for fx to record as one call (torchvision's
+    shifted_window_attention) are traced into unless cnncalc maps them: their control flow on sizes
+    no longer stops the trace, and what they do inside is what cnncalc counts."""
+    wrapped = fx._symbolic_trace._wrapped_fns_to_patch
+    kept = dict(wrapped)
+    for key, frame in kept.items():
+        if frame.get(key[1]) not in FUNCTIONS:
+            del wrapped[key]
+    try:
+        yield
+    finally:
+        wrapped.clear()
+        wrapped.update(kept)
+
+
+def _stand_in(tensor: torch.Tensor) -> torch.Tensor:
+    meta = torch.empty_like(tensor, device="meta")
+    return nn.Parameter(meta, requires_grad=tensor.requires_grad) if isinstance(tensor, nn.Parameter) else meta
+
+
+def user_line(error: Exception) -> str:
+    """Where in the user's code tracing stopped (the control flow fx cannot follow), or nothing."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if not frame.filename.startswith(TORCH_DIR) and frame.filename != __file__]
+    return f" at {Path(frames[-1].filename).name}:{frames[-1].lineno} ({(frames[-1].line or '').strip()[:80]})" \
+        if frames else ""
+
+
+TORCH_DIR = str(Path(torch.__file__).parent)
