@@ -206,15 +206,18 @@ class Windows(nn.Module):
 
 
 class Reused(nn.Module):
-    """One conv called twice (its weights held once), control flow on sizes, every other pixel, a -inf pad."""
+    """One conv called twice and a gate read twice (each held once), control flow on sizes, every other
+    pixel, a -inf pad."""
 
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(4, 4, 3, padding=1)
         self.stem = nn.Conv2d(3, 4, 1)
+        self.gate = nn.Parameter(torch.zeros(4))
 
     def forward(self, x):
         x = self.conv(self.conv(self.stem(x)))
+        x = x * self.gate.view(1, -1, 1, 1) + x * self.gate.reshape(1, -1, 1, 1)
         if x.shape[-1] % 2:  # timm's same padding: sizes decide the path
             x = F.pad(x, (0, 1, 0, 1), value=float("-inf"))
         x = F.max_pool2d(x, 2) + x[..., 1::2, ::2]

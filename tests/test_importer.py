@@ -100,9 +100,9 @@ class Wide(nn.Module):
     """Twenty-five operations cnncalc has no kind for, and one of them three times."""
 
     def forward(self, x):
-        for name in ["sin", "cos", "tan", "exp", "log1p", "expm1", "sinh", "cosh", "asinh", "atan", "erf", "erfc",
-                     "lgamma", "digamma", "sign", "floor", "ceil", "round", "trunc", "frac", "neg", "reciprocal",
-                     "rsqrt", "log", "abs", "sin", "sin"]:
+        for name in ["sin", "cos", "tan", "acos", "log1p", "expm1", "sinh", "cosh", "asinh", "atan", "erf", "erfc",
+                     "lgamma", "digamma", "sign", "floor", "ceil", "round", "trunc", "frac", "log2", "reciprocal",
+                     "log10", "log", "abs", "sin", "sin"]:
             x = getattr(torch, name)(x)
         return x
 

@@ -1,8 +1,8 @@
-"""Element-wise activations, dropout and identity: the output has the input's shape."""
+"""Element-wise activations, element-wise math, dropout and identity: the output has the input's shape."""
 from __future__ import annotations
 
-from .facts import (NN, OWN, SAVES_OUTPUT, VIEW, Alias, F, MemoryFacts, TorchForms, always, calls, element_mask,
-                    elementwise, inplace, no_bytes)
+from .facts import (NN, OWN, SAVES_NOTHING, SAVES_OUTPUT, VIEW, Alias, F, MemoryFacts, TorchForms, always, calls,
+                    element_mask, elementwise, inplace, never, no_bytes)
 from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, number, optional,
                        probability, register)
 
@@ -58,9 +58,21 @@ for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
     register(_kind, family="activation", args=_args, torch=_torch, receptive_field=elementwise,
              memory=_memory)(same_shape)
 
+# element-wise math forward() code writes out (RMS norm's rsqrt, rotary embeddings' neg); the
+# derivatives of rsqrt, sqrt and exp are written in terms of their output
+_KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="output", gradient="each input",
+                            extra_saved=no_bytes, transient=0)
+MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING), "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT),
+        "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT), "exp": (("torch.exp",), _KEEPS_OUTPUT)}
+for _kind, (_functions, _memory) in MATH.items():
+    register(_kind, family="activation", receptive_field=elementwise, memory=_memory,
+             torch=TorchForms(module=OWN + _kind.capitalize(), inferred=None, functions=calls(*_functions),
+                              methods=calls(_kind), aliases=()))(same_shape)
+
 # identity returns its input tensor itself
-# x.float() and x.to(dtype) are the tensor itself in a float32 model (cnncalc counts one dtype throughout)
-register("identity", family="activation", torch=_forms("Identity", methods=("float", "to")),
+# x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one
+# dtype throughout)
+register("identity", family="activation", torch=_forms("Identity", methods=("float", "to", "type_as")),
          receptive_field=elementwise,
          memory=VIEW)(same_shape)
 

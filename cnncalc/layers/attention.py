@@ -76,20 +76,28 @@ def matmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((*batch, n, m), macs=numel(batch) * n * k * m)
 
 
-@register("scaleddotproductattention", family="attention", arity=3, receptive_field=whole, memory=_SCORES,
+@register("scaleddotproductattention", family="attention", arity=None, fewest_inputs=3, receptive_field=whole,
+          memory=_SCORES,
           torch=TorchForms(module=OWN + "ScaledDotProductAttention", inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "scaled_dot_product_attention",
                                            (("dropout_p", 4), ("is_causal", 5), ("scale", 6)),
-                                           fixed=(("attn_mask", 3, (None,)), ("enable_gqa", 7, (None, False)))),)),
+                                           fixed=(("enable_gqa", 7, (None, False)),)),)),
           args=(Arg("dropout_p", probability, 0.0), Arg("is_causal", boolean, False),
                 Arg("scale", optional(number), None)))
 def scaled_dot_product_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
-    """softmax(q·kᵀ·scale)·v over (…, L, E) queries, (…, S, E) keys and (…, S, Ev) values: the scores
-    and their weighted sum, L·S·(E + Ev) MACs per head."""
-    query, key, value = shapes
-    if min(map(len, shapes)) < 2 or key[-1] != query[-1] or key[-2] != value[-2]:
+    """softmax(q·kᵀ·scale + mask)·v over (…, L, E) queries, (…, S, E) keys and (…, S, Ev) values, with
+    an optional fourth input, attn_mask, broadcast to the (…, L, S) scores (a relative position bias):
+    the scores and their weighted sum, L·S·(E + Ev) MACs per head."""
+    if len(shapes) > 4:
+        raise LayerError(f"takes queries, keys, values and an optional attn_mask, got {len(shapes)} inputs")
+    query, key, value = shapes[:3]
+    if min(map(len, shapes[:3])) < 2 or key[-1] != query[-1] or key[-2] != value[-2]:
         raise LayerError("expects (…, L, E) queries, (…, S, E) keys and (…, S, Ev) values, got "
                          + ", ".join(format_shape(s) for s in shapes))
     batch = _batch_dims(_batch_dims(query[:-2], key[:-2]), value[:-2])
     length, source = query[-2], key[-2]
+    scores = (*batch, length, source)
+    for mask in shapes[3:]:
+        if len(mask) > len(scores) or any(m not in (1, s) for m, s in zip(reversed(mask), reversed(scores))):
+            raise LayerError(f"attn_mask {format_shape(mask)} does not broadcast to the scores {format_shape(scores)}")
     return Calc((*batch, length, value[-1]), macs=numel(batch) * length * source * (query[-1] + value[-1]))

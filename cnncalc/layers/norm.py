@@ -83,6 +83,22 @@ def layer_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape, weights=size, biases=size if args["bias"] else 0)
 
 
+@register("rmsnorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
+          torch=TorchForms(module=NN + "RMSNorm", inferred=None, methods=(), aliases=(),
+                           functions=(Call(F + "rms_norm", (("normalized_shape", 1), ("eps", 3)),
+                                           tensors=(("weight", 2),),
+                                           reads=lambda t: {"elementwise_affine": t["weight"] is not None}),)),
+          args=(Arg("normalized_shape", int_list), Arg("eps", optional(number), None),
+                Arg("elementwise_affine", boolean, True)))
+def rms_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """x / sqrt(mean(x²) + eps) over the trailing dims, times a weight (no bias)."""
+    (shape,) = shapes
+    normalized = args["normalized_shape"]
+    if tuple(shape[len(shape) - len(normalized):]) != normalized or len(normalized) > len(shape):
+        raise LayerError(f"normalized_shape {list(normalized)} does not match the trailing dims of {list(shape)}")
+    return Calc(shape, weights=numel(normalized) if args["elementwise_affine"] else 0)
+
+
 @register("localresponsenorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
           torch=TorchForms(module=NN + "LocalResponseNorm", inferred=None, functions=(), methods=(), aliases=()),
           args=(Arg("size", positive), Arg("alpha", number, 1e-4), Arg("beta", number, 0.75),

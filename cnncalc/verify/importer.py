@@ -50,11 +50,11 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
         entries = entries if isinstance(entries, list) else [entries]
         inputs = [graph.name_of(a) for a in graph.tensor_args(node)]
         for step, entry in enumerate(entries, start=1):
-            if inputs and inputs != [previous]:  # a parameter reads nothing
+            if inputs and inputs != [previous] and "from" not in entry:  # a parameter reads nothing
                 entry["from"] = inputs if len(inputs) > 1 else inputs[0]
             if node.op == "call_module" and node.target in graph.used:  # called again: its weights are held once
                 entry["weights_of"] = node.target
-            entry["name"] = graph.named(node) if step == len(entries) else f"{node.name}_{step}"
+            entry["name"] = graph.named(node) if step == len(entries) else _part(node, step)
             layers.append(entry)
             previous = entry["name"]
             inputs = [previous]
@@ -99,9 +99,11 @@ class _Traced:
                                                    and any(isinstance(v, torch.Tensor) for v in value))
 
     def is_tensor(self, node) -> bool:
+        """A tensor with elements (x[:, :0], an empty piece rotary embeddings concatenate back, is none)."""
         if self.values is None:
             return not _is_shape_query(node)
-        return isinstance(self.values.get(node.name), torch.Tensor)
+        value = self.values.get(node.name)
+        return isinstance(value, torch.Tensor) and value.numel() > 0
 
     def same_as_source(self, node) -> bool:
         """A module's tuple output read at 0 (MultiheadAttention's output): the layer itself."""
@@ -114,7 +116,7 @@ class _Traced:
     def tensor_args(self, node) -> list:
         """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
         chunk reads the chunked tensor; y.expand_as(x) reads y (x gives only its shape)."""
-        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as"):
+        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as"):
             return [node.args[0]]
         if node.name in self.without_input:
             return []  # a parameter or constant reads no layer
@@ -122,7 +124,8 @@ class _Traced:
             source = _piece_of(node) or node
             whole = source.args[0]
             return [whole.args[0] if _unstacked(whole, self) is not None else whole]
-        flat = [a for arg in node.args for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
+        given = [*node.args, *node.kwargs.values()]  # attn_mask=bias is an input too
+        flat = [a for arg in given for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
         return [a for a in flat if isinstance(a, fx.Node) and self.is_tensor(a) and a.name not in self.absorbed]
 
     def attribute(self, node) -> torch.Tensor:
@@ -195,7 +198,8 @@ class _Traced:
                 return None
             return shape[1:] if shape[0] in (1, PROBE_BATCH) else (shape[0] // PROBE_BATCH, *shape[1:])
         users = [self.sample_shape(user) for user in node.users if user.name not in self.without_input]
-        rank = len(users[0]) + 1 if users and users[0] is not None else None  # the batch's dim included
+        users = [shape for shape in users if shape is not None]  # not its sizes (cls_token.shape)
+        rank = len(users[0]) + 1 if users else None  # the batch's dim included
         # a stored tensor's leading 1 is the batch it broadcasts over; one computed from x.shape
         # (torch.zeros(B, H, W)) has the batch itself
         batches = (1,) if node.name in self.stored else (1, PROBE_BATCH)
@@ -358,7 +362,7 @@ def _entry(node, graph: _Traced) -> LineDict | list | None:
     table = {"call_function": FUNCTIONS, "call_method": METHODS}.get(node.op, {})
     for kind, call in table.get(node.target, ()):  # F.batch_norm: batchnorm1d, 2d or 3d, by its input
         entry = graph.per_sample(node, _call_entry(node, kind, call, graph), kind)
-        if entry is not None and graph.takes(node, *next(iter(entry.items()))):
+        if isinstance(entry, list) or entry is not None and graph.takes(node, *next(iter(entry.items()))):
             return entry
     return None
 
@@ -382,8 +386,13 @@ def _call_entry(node, kind: str, call, graph: _Traced) -> LineDict | None:
     if call.rest and len(node.args) > 1:  # x.view(-1, 400) or x.view((-1, 400))
         rest = node.args[1:]
         args[call.rest] = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest
+    added_bias = None
     if call.tensors:
         shapes = {key: _given(node, key, index) for key, index in call.tensors}
+        if kind == "linear" and shapes.get("bias") is _COMPUTED and isinstance(shapes.get("weight"), fx.Node):
+            # BEiT's bias, torch.cat((q_bias, zeros, v_bias)), made in forward(): a linear layer without
+            # bias, then the bias added along the features
+            added_bias, shapes["bias"] = _given_value(node, "bias", 2), None
         if any(shape is _COMPUTED for shape in shapes.values()):
             return None  # weights computed in forward(): no layer of fixed parameters
         if any(key in ("weight", "bias") and given is not None and not isinstance(graph.attribute(given), nn.Parameter)
@@ -401,7 +410,15 @@ def _call_entry(node, kind: str, call, graph: _Traced) -> LineDict | None:
         return None  # a tensor and a constant no argument states: not a join of layers
     if node.op == "call_function" and layer.can_be_functional:
         entry["functional"] = True
+    if added_bias is not None:
+        entry["from"] = graph.name_of(graph.tensor_args(node)[0])
+        return [entry, LineDict({"add": None, "from": [_part(node, 1), graph.name_of(added_bias)]})]
     return entry
+
+
+def _part(node, step: int) -> str:
+    """The name of step `step` of a call mapped to several layers (fx names have no dots)."""
+    return f"{node.name}.part{step}"
 
 
 def _given_value(node, key: str, index: int):
@@ -412,11 +429,22 @@ _COMPUTED = object()
 
 
 def _given(node, key: str, index: int):
-    """A call's parameter argument: the get_attr node passing it, None when not given, or _COMPUTED."""
+    """A call's parameter argument: the get_attr node passing it (through casts: self.weight.float()),
+    None when not given, or _COMPUTED."""
     value = _given_value(node, key, index)
     if value is None:
         return None
-    return value if isinstance(value, fx.Node) and value.op == "get_attr" else _COMPUTED
+    return _cast_of(value) or _COMPUTED
+
+
+def _cast_of(value) -> fx.Node | None:
+    """The get_attr node a value reads, itself or cast (weight.float(), weight.to(x.dtype)); else None."""
+    while isinstance(value, fx.Node) and value.op == "call_method" and value.target in CASTS:
+        value = value.args[0]
+    return value if isinstance(value, fx.Node) and value.op == "get_attr" else None
+
+
+CASTS = ("float", "to", "type_as")
 
 
 def _stored_views(traced: fx.GraphModule, graph: _Traced) -> dict:
@@ -450,7 +478,7 @@ def _without_input(traced: fx.GraphModule, graph: _Traced) -> set:
         if node.op == "call_module" or not _reads_only_size(node) and any(
                 a.name in needs_input and graph.holds_tensors(a) for a in node.all_input_nodes):
             needs_input.add(node.name)
-        elif graph.is_tensor(node) and node.name not in graph.absorbed:
+        elif graph.holds_tensors(node) and node.name not in graph.absorbed:  # chunk's pieces too
             made.add(node.name)
     return made
 
@@ -471,9 +499,10 @@ def _absorbed(traced: fx.GraphModule) -> set:
     for node in traced.graph.nodes:
         calls = FUNCTIONS.get(node.target, ()) if node.op == "call_function" else ()
         for key, index in calls[0][1].tensors if calls else ():
-            given = _given(node, key, index)
-            if isinstance(given, fx.Node):
+            given = _given_value(node, key, index)
+            while isinstance(given, fx.Node) and _cast_of(given) is not None:  # the parameter and its casts
                 taken.add(given.name)
+                given = given.args[0] if given.op == "call_method" else None
     return taken
 
 
@@ -511,11 +540,16 @@ SPEC_KEYS = ("functional",)
 
 
 def _parameter_entry(node, graph: _Traced) -> LineDict | None:
-    """A parameter or buffer read as a tensor (or a view of one): a layer of no input."""
+    """A parameter or buffer read as a tensor (or a view of one): a layer of no input. Read again
+    (ConViT's gate and 1 - gate), it is counted where first read."""
     shape = graph.sample_shape(node)
     if shape is None:
         return None
-    tensor = graph.attribute(graph.stored[node.name])
+    read = graph.stored[node.name]
+    if read.name in graph.counted:
+        return _stated("constant", {"shape": list(shape)}, None)
+    graph.counted.add(read.name)
+    tensor = graph.attribute(read)
     return _stated("parameter", {"shape": list(shape), "buffer": not isinstance(tensor, nn.Parameter)}, None)
 
 

@@ -221,6 +221,22 @@ class Transpose(_TensorMethod):
     method, arguments = "transpose", ("dim0", "dim1")
 
 
+class Neg(_TensorMethod):
+    method = "neg"
+
+
+class Rsqrt(_TensorMethod):
+    method = "rsqrt"
+
+
+class Sqrt(_TensorMethod):
+    method = "sqrt"
+
+
+class Exp(_TensorMethod):
+    method = "exp"
+
+
 class Roll(_TensorMethod):
     method, arguments = "roll", ("shifts", "dims")
 
@@ -288,9 +304,12 @@ class ScaledDotProductAttention(nn.Module):
         super().__init__()
         self.dropout_p, self.is_causal, self.scale = dropout_p, is_causal, scale
 
-    def forward(self, query, key, value):
+    def forward(self, query, key, value, attn_mask=None):
         scale = self.scale if self.scale is not None else query.shape[-1] ** -0.5
         scores = torch.matmul(query, key.transpose(-2, -1)) * scale
+        if attn_mask is not None:
+            scores = scores.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool \
+                else scores + attn_mask
         if self.is_causal:
             length, source = scores.shape[-2:]
             keep = torch.ones(length, source, dtype=torch.bool, device=scores.device).tril()

@@ -59,6 +59,10 @@ class _ValuedTracer(fx.Tracer):
     """fx's tracer, stopping at every module cnncalc maps (other libraries' and subclasses included),
     that runs each node as it records it."""
 
+    # a buffer read is traced like a parameter: self.index.view(-1) is then a step of the graph, not a
+    # tensor computed while tracing and kept as an anonymous constant (its buffer would read as unused)
+    proxy_buffer_attributes = True
+
     def __init__(self, sample: torch.Tensor):
         super().__init__()
         self.sample = sample
@@ -118,9 +122,31 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModu
     on_meta = all(t.is_meta for named in (module.parameters(), module.buffers()) for t in named)
     stand_ins = {name: _stand_in(tensor) for named in (module.named_parameters(), module.named_buffers())
                  for name, tensor in named}
-    with nullcontext() if on_meta else _reparametrize_module(module, stand_ins), _traced_through():
+    with _left_as_it_was(module), nullcontext() if on_meta else _reparametrize_module(module, stand_ins), \
+            _traced_through():
         graph = tracer.trace(module)
     return fx.GraphModule(module, graph), None if tracer.broken else tracer.values
+
+
+@contextmanager
+def _left_as_it_was(module: nn.Module):
+    """A forward() that caches what it computes on its module (ConViT's self.rel_indices, a dict of
+    attention biases) would keep traced values there: each module's attributes, and the dicts among
+    them, are put back as they were."""
+    kept = [(part, dict(part.__dict__), {name: dict(value) for name, value in part.__dict__.items()
+                                          if type(value) is dict})
+            for part in module.modules()]
+    try:
+        yield
+    finally:
+        for part, attributes, dicts in kept:
+            constants = {name: value for name, value in part.__dict__.items()  # fx's, which the graph reads
+                         if name.startswith("_tensor_constant") and name not in attributes}
+            part.__dict__.clear()
+            part.__dict__.update(attributes | constants)
+            for name, contents in dicts.items():
+                attributes[name].clear()
+                attributes[name].update(contents)
 
 
 @contextmanager

@@ -57,6 +57,8 @@ CASES = [
     ("batchnorm2d", {"track_running_stats": False}, (8, 5, 5)),
     ("batchnorm3d", {"momentum": None}, (3, 2, 2, 2)),
     ("layernorm", {"normalized_shape": 10}, (4, 10)),
+    ("rmsnorm", {"normalized_shape": 10}, (4, 10)),
+    ("rmsnorm", {"normalized_shape": [4, 4], "elementwise_affine": False, "eps": 1e-6}, (3, 4, 4)),
     ("layernorm", {"normalized_shape": [3, 4, 4], "bias": False}, (3, 4, 4)),
     ("layernorm", {"normalized_shape": [4], "elementwise_affine": False}, (2, 4)),
     ("instancenorm1d", None, (3, 9)),
@@ -129,6 +131,10 @@ CASES = [
     ("permute", {"dims": [0, -1, 1, 2]}, (4, 5, 6)),
     ("transpose", {"dim0": 1, "dim1": 2}, (3, 8)),
     ("contiguous", None, (3, 4, 5)),
+    ("neg", None, (3, 4, 5)),
+    ("rsqrt", None, (6, 4)),
+    ("sqrt", None, (2, 3, 3)),
+    ("exp", None, (5,)),
     ("roll", {"shifts": [-3, 2], "dims": [1, 2]}, (6, 7, 4)),
     ("roll", {"shifts": 1, "dims": -1}, (3, 5)),
     ("unsqueeze", {"dim": -1}, (3, 4, 5)),
@@ -170,6 +176,9 @@ PRODUCTS = [
     {"input": [4, 10, 8], "layers": [{"relu": None, "name": "q"}, {"sigmoid": None, "from": "input", "name": "k"},
                                      {"linear": {"out_features": 6}, "from": "input", "name": "v"},
                                      {"scaleddotproductattention": {"is_causal": True}, "from": ["q", "k", "v"]}]},
+    # a relative position bias of 4 heads as attn_mask
+    {"input": [4, 10, 8], "layers": [{"parameter": {"shape": [4, 10, 10]}, "name": "bias"},
+                                     {"scaleddotproductattention": None, "from": ["input", "input", "input", "bias"]}]},
     {"input": [4, 10, 8], "layers": [{"transpose": {"dim0": -2, "dim1": -1}, "name": "kt"},
                                      {"matmul": None, "from": ["input", "kt"]}]},
     {"input": [10, 8], "layers": [{"parameter": {"shape": [8, 5]}, "name": "w"},
@@ -188,7 +197,7 @@ def test_join_of_one_input_matches_torch(kind, args, shape):
     compare(build_graph({"input": list(shape), "layers": [{"relu": None}, {kind: args}]}, "<test>", {}))
 
 
-@pytest.mark.parametrize("spec", PRODUCTS, ids=["attention", "matmul", "matmul-parameter"])
+@pytest.mark.parametrize("spec", PRODUCTS, ids=["attention", "attention-mask", "matmul", "matmul-parameter"])
 def test_products_match_torch(spec):
     compare(build_graph(spec, "<test>", {}))
 
