@@ -95,6 +95,7 @@ Parameter, Constant, Expand = _constructor("parameter"), _constructor("constant"
 Unsqueeze, Squeeze, Tile = _constructor("unsqueeze"), _constructor("squeeze"), _constructor("tile")
 MultiheadAttention = _constructor("multiheadattention")
 Matmul, ScaledDotProductAttention = _constructor("matmul"), _constructor("scaleddotproductattention")
+Einsum = _constructor("einsum")
 Add, Mul, Concat, Crop = _constructor("add"), _constructor("mul"), _constructor("concat"), _constructor("crop")
 Sub, Div, Pow, Stack = _constructor("sub"), _constructor("div"), _constructor("pow"), _constructor("stack")
 Normalize = _constructor("normalize")

@@ -224,13 +224,28 @@ class Reused(nn.Module):
         return x[:, :, :int(math.sqrt(x.shape[-2] ** 2))]
 
 
+class Ensemble(nn.Module):
+    """Heads stacked and averaged (CrossViT), a query repeated per window (GCViT), relative positions by
+    einsum (MViT)."""
+
+    def __init__(self):
+        super().__init__()
+        self.heads = nn.ModuleList([nn.Linear(6, 5), nn.Linear(6, 5)])
+        self.rel = nn.Parameter(torch.zeros(4, 3, 6))
+
+    def forward(self, x):
+        rows = x.repeat_interleave(4, dim=0).view(x.shape[0], 4, 6)
+        x = x + torch.einsum("bqd,qkd->bqk", rows, self.rel).sum(1).mean(-1, keepdim=True)
+        return torch.stack([head(x) for head in self.heads], dim=0).mean(0)
+
+
 @pytest.mark.parametrize("build,shape", [
     (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
     (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
     (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
-    (Windows, (8, 10, 12)), (Reused, (3, 9, 9)),
+    (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
-        "arithmetic", "gate", "windows", "reused"])
+        "arithmetic", "gate", "windows", "reused", "ensemble"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)

@@ -1,5 +1,5 @@
 """Attention: nn.MultiheadAttention (batch first: per-sample shapes are sequence × features),
-F.scaled_dot_product_attention, and the matrix products attention is written with."""
+F.scaled_dot_product_attention, and the matrix products attention is written with (matmul, einsum)."""
 from __future__ import annotations
 
 from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
@@ -74,6 +74,43 @@ def matmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
     batch = _batch_dims(first[:-2], second[:-2])
     n, k, m = first[-2], first[-1], second[-1]
     return Calc((*batch, n, m), macs=numel(batch) * n * k * m)
+
+
+def equation(value, n: int = 0) -> str:
+    """An einsum equation of two operands, per sample (no batch letter), with its output: 'hid,hjd->hij'."""
+    if not isinstance(value, str):
+        raise LayerError(f"expected an equation like 'ij,jk->ik', got {value!r}")
+    text = value.replace(" ", "")
+    inputs, arrow, output = text.partition("->")
+    operands = inputs.split(",")
+    if not arrow or len(operands) != 2 or not all(part.isalpha() for part in (*operands, output) if part) \
+            or any(len(set(part)) < len(part) for part in (*operands, output)) or not set(output) <= set(inputs):
+        raise LayerError(f"expected two operands and an output of distinct letters, like 'ij,jk->ik', got {value!r}")
+    return text
+
+
+@register("einsum", family="attention", arity=2, receptive_field=whole, memory=_PRODUCT,
+          torch=TorchForms(module=OWN + "Einsum", inferred=None, methods=(), aliases=(),
+                           functions=(Call("torch.einsum", (("equation", 0),)),)),
+          args=(Arg("equation", equation),))
+def einsum(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """torch.einsum of two operands, each sample's: a batched matrix product over the letters both share
+    or the output keeps (a letter one operand alone has is summed away first), one MAC per combination;
+    with no letter to contract, torch multiplies element-wise (no MACs, as for mul)."""
+    operands, output = args["equation"].split("->")
+    sizes: dict[str, int] = {}
+    for letters, shape in zip(operands.split(","), shapes):
+        if len(letters) != len(shape):
+            raise LayerError(f"'{letters}' names {len(letters)} dims of a {len(shape)}-d operand {format_shape(shape)}")
+        for letter, size in zip(letters, shape):
+            if sizes.get(letter, 1) not in (1, size) and size != 1:
+                raise LayerError(f"letter {letter} is {sizes[letter]} in one operand and {size} in the other")
+            sizes[letter] = max(sizes.get(letter, 1), size)
+    first, second = operands.split(",")
+    contracted = (set(first) & set(second)) - set(output)
+    multiplied = set(output) | contracted
+    macs = numel([sizes[letter] for letter in multiplied]) if contracted else 0
+    return Calc(tuple(sizes[letter] for letter in output), macs=macs)
 
 
 @register("scaleddotproductattention", family="attention", arity=None, fewest_inputs=3, receptive_field=whole,

@@ -35,6 +35,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
                     absorbed=_absorbed(traced))
     graph.stored = _stored_views(traced, graph)
     graph.without_input = _without_input(traced, graph)
+    graph.stacked = _ensembles(traced, graph)
     layers, unmapped, previous = [], [], None
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
@@ -52,7 +53,8 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
         for step, entry in enumerate(entries, start=1):
             if inputs and inputs != [previous] and "from" not in entry:  # a parameter reads nothing
                 entry["from"] = inputs if len(inputs) > 1 else inputs[0]
-            if node.op == "call_module" and node.target in graph.used:  # called again: its weights are held once
+            if node.op == "call_module" and node.target in graph.used and _holds_tensors(graph.modules[node.target]):
+                # called again: its weights are held once
                 entry["weights_of"] = node.target
             entry["name"] = graph.named(node) if step == len(entries) else _part(node, step)
             layers.append(entry)
@@ -81,6 +83,7 @@ class _Traced:
     counted: set = field(default_factory=set)  # parameters and buffers a constant layer already counts
     names: dict = field(default_factory=dict)
     used: set = field(default_factory=set)
+    stacked: set = field(default_factory=set)  # torch.stack(outputs) reduced over the outputs: an ensemble
 
     def inside_constant(self, node) -> bool:
         """A step of making a tensor without the input (viewing a parameter, computing a position
@@ -193,10 +196,14 @@ class _Traced:
         (a stored (1, 197, 768) with batched (B, 197, 768) tensors is 197×768; a (C,) with
         (B, H, W, C) is 1×1×C); None where that cannot be said."""
         shape = self.shape(node)
+        if node.name in self.stacked:
+            return (shape[0], *shape[2:])
         if shape is None or node.name not in self.without_input:  # a module's output on a constant: a batch of 1
             if not shape or shape[0] % PROBE_BATCH and shape[0] != 1:
                 return None
             return shape[1:] if shape[0] in (1, PROBE_BATCH) else (shape[0] // PROBE_BATCH, *shape[1:])
+        if any(_target(user) == "einsum" for user in node.users):
+            return shape  # an einsum names each of its dims
         users = [self.sample_shape(user) for user in node.users if user.name not in self.without_input]
         users = [shape for shape in users if shape is not None]  # not its sizes (cls_token.shape)
         rank = len(users[0]) + 1 if users else None  # the batch's dim included
@@ -211,7 +218,7 @@ class _Traced:
         """A tensor whose batch dim holds several rows per sample (Swin's windows, B·nW): per sample,
         they are one dim more."""
         shape = self.shape(node)
-        return bool(shape) and node.name not in self.without_input and shape[0] not in (1, PROBE_BATCH)
+        return bool(shape) and node.name not in self.without_input | self.stacked and shape[0] not in (1, PROBE_BATCH)
 
     def per_sample(self, node, entry: LineDict | list | None, kind: str | None = None) -> LineDict | list | None:
         """An entry as it reads per sample where the batch dim holds several rows per sample: a
@@ -226,16 +233,18 @@ class _Traced:
         if kind in ("reshape", "flatten") and (entry is None or merged or self.merged(node)):
             shape = self.sample_shape(node)
             return None if shape is None else _restated(entry or {}, "reshape", {"shape": [BATCH, *shape]})
-        if entry is None or not merged:
+        stacked = node.name in self.stacked or bool(sources) and sources[0].name in self.stacked
+        if entry is None or not (merged or stacked):
             return entry
         layer = REGISTRY[kind]
         args = dict(entry[kind] or {})
         rank = len(self.shape(sources[0]))
+        move = _stack_second if stacked else _rows_second
         try:
             for arg in layer.args:
                 value = args.get(arg.name, layer.defaults.get(arg.name))
                 if arg.names_dims and value is not None:
-                    args[arg.name] = _dims_one_on(value, arg.names_dims, rank)
+                    args[arg.name] = _moved(value, arg.names_dims, rank, move)
         except _Unmappable:  # dim 0, where the batch and the rows are one
             return None
         return _restated(entry, kind, args)
@@ -243,6 +252,10 @@ class _Traced:
     def shape(self, node) -> tuple[int, ...] | None:
         value = self.values.get(node.name) if self.values is not None else None
         return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+
+
+def _holds_tensors(module: nn.Module) -> bool:
+    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
 
 
 def _not_run(module: nn.Module, traced: fx.GraphModule, absorbed: set) -> dict[str, dict]:
@@ -339,15 +352,27 @@ class _Unmappable(Exception):
     """An argument computed in the graph, which a spec cannot state."""
 
 
-def _dims_one_on(value, names: str, rank: int):
-    """Dims of a tensor whose dim 0 is batch × rows, as they count on (batch, rows, …): one on."""
+def _moved(value, names: str, rank: int, move):
+    """Dims as cnncalc counts them on a tensor whose batch sits otherwise than torch's value says."""
     if names == DIM_ORDER:  # a permutation keeps dim 0 first: the rows stay second
-        return [0, 1, *(d % rank + 1 for d in value[1:])]
+        return [0, 1, *(move(d % rank) for d in value[1:])]
     if isinstance(value, (list, tuple)):
-        return [_dims_one_on(v, names, rank) for v in value]
-    if value == 0:
+        return [_moved(v, names, rank, move) for v in value]
+    return move(value)
+
+
+def _rows_second(dim: int) -> int:
+    """A dim of (batch × rows, …) as cnncalc counts it on (batch, rows, …): one on; dim 0 mixes both."""
+    if dim == 0:
         raise _Unmappable("dim 0")
-    return value + 1 if value > 0 else value
+    return dim + 1 if dim > 0 else dim
+
+
+def _stack_second(dim: int) -> int:
+    """A dim of torch.stack(outputs) (outputs, batch, …) as cnncalc counts it on (batch, outputs, …)."""
+    if dim == 1:
+        raise _Unmappable("dim 1, the batch")
+    return 1 if dim == 0 else dim
 
 
 def _entry(node, graph: _Traced) -> LineDict | list | None:
@@ -359,12 +384,27 @@ def _entry(node, graph: _Traced) -> LineDict | list | None:
         return _constant_entry(node, graph)
     if node.op == "call_function" and node.target is operator.getitem:
         return graph.per_sample(node, _piece_entry(node, graph))
+    if _target(node) == "repeat_interleave" and node.op in ("call_function", "call_method"):
+        return graph.per_sample(node, _repeated_rows(node, graph))
     table = {"call_function": FUNCTIONS, "call_method": METHODS}.get(node.op, {})
     for kind, call in table.get(node.target, ()):  # F.batch_norm: batchnorm1d, 2d or 3d, by its input
         entry = graph.per_sample(node, _call_entry(node, kind, call, graph), kind)
         if isinstance(entry, list) or entry is not None and graph.takes(node, *next(iter(entry.items()))):
             return entry
     return None
+
+
+def _repeated_rows(node, graph: _Traced) -> list[LineDict] | None:
+    """x.repeat_interleave(k, dim=0): each sample k times in a row (GCViT's global query, one per
+    window), which per sample is a new dim tiled k times."""
+    try:
+        repeats, dim = graph.argument(_given_value(node, "repeats", 1)), graph.argument(_given_value(node, "dim", 2))
+    except _Unmappable:  # repeats per row, a tensor
+        return None
+    shape = graph.sample_shape(node.args[0])
+    if not isinstance(repeats, int) or dim != 0 or shape is None or graph.merged(node.args[0]):
+        return None
+    return [_stated("unsqueeze", {"dim": 1}, None), _stated("tile", {"dims": [1, repeats, *[1] * len(shape)]}, None)]
 
 
 def _call_entry(node, kind: str, call, graph: _Traced) -> LineDict | None:
@@ -383,6 +423,13 @@ def _call_entry(node, kind: str, call, graph: _Traced) -> LineDict | None:
         if like is None:
             return None
         args[call.like] = [-1, *like[1:]]
+    if kind == "einsum":
+        args["equation"] = _per_sample_equation(node, graph)
+    if isinstance(args.get("padding"), (list, tuple)) and len(args["padding"]) > 6:
+        try:
+            args["padding"] = _fewer_pairs(graph.argument(args["padding"]))
+        except _Unmappable:
+            return None
     if call.rest and len(node.args) > 1:  # x.view(-1, 400) or x.view((-1, 400))
         rest = node.args[1:]
         args[call.rest] = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest
@@ -414,6 +461,32 @@ def _call_entry(node, kind: str, call, graph: _Traced) -> LineDict | None:
         entry["from"] = graph.name_of(graph.tensor_args(node)[0])
         return [entry, LineDict({"add": None, "from": [_part(node, 1), graph.name_of(added_bias)]})]
     return entry
+
+
+def _per_sample_equation(node, graph: _Traced) -> str | None:
+    """An einsum's equation per sample: the batch's letter, first in each operand made from the input
+    and in the output, left out (a tensor whose batch holds rows keeps it, for the rows); None where
+    the batch is not such a letter."""
+    operands = graph.tensor_args(node)
+    parts, _, output = str(node.args[0]).replace(" ", "").partition("->")
+    letters = parts.split(",")
+    batched = [part for part, operand in zip(letters, operands) if operand.name not in graph.without_input]
+    rows = {graph.merged(operand) for operand in operands if operand.name not in graph.without_input}
+    if not batched or len(letters) != len(operands) or "." in parts or len(rows) > 1 or not output \
+            or any(part[:1] != output[0] for part in batched) \
+            or any(output[0] in part for part in letters if part not in batched):
+        return None
+    if rows == {True}:
+        return f"{parts}->{output}"
+    return ",".join(part[1:] if part in batched else part for part in letters) + "->" + output[1:]
+
+
+def _fewer_pairs(padding: list) -> list:
+    """F.pad's pairs beyond the third that pad nothing (Swin3D pads channels-last clips with 8 values,
+    the first dims by 0) left out: a 3d pad states the rest."""
+    while len(padding) > 6 and padding[-2:] == [0, 0]:
+        padding = padding[:-2]
+    return padding
 
 
 def _part(node, step: int) -> str:
@@ -481,6 +554,22 @@ def _without_input(traced: fx.GraphModule, graph: _Traced) -> set:
         elif graph.holds_tensors(node) and node.name not in graph.absorbed:  # chunk's pieces too
             made.add(node.name)
     return made
+
+
+def _ensembles(traced: fx.GraphModule, graph: _Traced) -> set:
+    """torch.stack(outputs) then a mean, sum or max over them (crossvit's heads): stacked before the
+    batch, which cnncalc reads as after it."""
+    found = set()
+    for node in traced.graph.nodes:
+        if node.op == "call_function" and node.target is torch.stack and graph.shape(node) is not None \
+                and _given_value(node, "dim", 1) in (None, 0) and node.users and all(
+                    _target(user) in REDUCTIONS and _given_value(user, "dim", 1) in (0, (0,), [0])
+                    for user in node.users):
+            found.add(node.name)
+    return found
+
+
+REDUCTIONS = ("mean", "sum", "amax")
 
 
 def _reads_only_size(node) -> bool:

@@ -296,6 +296,20 @@ class Matmul(nn.Module):
         return torch.matmul(first, second)
 
 
+class Einsum(nn.Module):
+    """torch.einsum of a per-sample equation: every operand gets the batch letter back (a parameter's batch
+    of one broadcasts)."""
+
+    def __init__(self, equation: str):
+        super().__init__()
+        operands, output = equation.split("->")
+        batch = next(letter for letter in "zyxwvutsrqponmlkjihgfedcba" if letter not in equation)
+        self.equation = ",".join(batch + part for part in operands.split(",")) + "->" + batch + output
+
+    def forward(self, first, second):
+        return torch.einsum(self.equation, first, second)
+
+
 class ScaledDotProductAttention(nn.Module):
     """F.scaled_dot_product_attention written out (scores, softmax, weighted sum): what its math
     backend computes, and what FlopCounterMode sees on every device."""

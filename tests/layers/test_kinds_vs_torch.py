@@ -183,6 +183,12 @@ PRODUCTS = [
                                      {"matmul": None, "from": ["input", "kt"]}]},
     {"input": [10, 8], "layers": [{"parameter": {"shape": [8, 5]}, "name": "w"},
                                   {"matmul": None, "from": ["input", "w"]}]},
+    # einsum: MViT's relative positions (a batched operand and a parameter), and letters one operand
+    # alone sums away
+    {"input": [4, 10, 8], "layers": [{"parameter": {"shape": [10, 6, 8]}, "name": "rel"},
+                                     {"einsum": {"equation": "hid,ijd->hij"}, "from": ["input", "rel"]}]},
+    {"input": [4, 10, 8], "layers": [{"relu": None, "name": "r"},
+                                     {"einsum": {"equation": "h i d, h j k -> h i j"}, "from": ["input", "r"]}]},
 ]
 CROSS_ATTENTION = {"input": [9, 12], "layers": [
     {"linear": {"out_features": 20}, "name": "value"},
@@ -197,7 +203,8 @@ def test_join_of_one_input_matches_torch(kind, args, shape):
     compare(build_graph({"input": list(shape), "layers": [{"relu": None}, {kind: args}]}, "<test>", {}))
 
 
-@pytest.mark.parametrize("spec", PRODUCTS, ids=["attention", "attention-mask", "matmul", "matmul-parameter"])
+@pytest.mark.parametrize("spec", PRODUCTS, ids=["attention", "attention-mask", "matmul", "matmul-parameter",
+                                                 "einsum-parameter", "einsum-summed"])
 def test_products_match_torch(spec):
     compare(build_graph(spec, "<test>", {}))
 
@@ -207,7 +214,7 @@ def test_cross_attention_matches_torch():
 
 
 def test_every_kind_has_a_case():
-    products = {"matmul", "scaleddotproductattention"}
+    products = {"matmul", "scaleddotproductattention", "einsum"}
     covered = {kind for kind, *_ in CASES} | {kind for kind, *_ in JOIN_CASES} | products
     assert covered == set(REGISTRY)
 
