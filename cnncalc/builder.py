@@ -91,6 +91,7 @@ Permute, Transpose, Contiguous = _constructor("permute"), _constructor("transpos
 Roll = _constructor("roll")
 Neg, Rsqrt, Sqrt, Exp = _constructor("neg"), _constructor("rsqrt"), _constructor("sqrt"), _constructor("exp")
 Narrow, Slice, Select = _constructor("narrow"), _constructor("slice"), _constructor("select")
+IndexSelect = _constructor("indexselect")
 Parameter, Constant, Expand = _constructor("parameter"), _constructor("constant"), _constructor("expand")
 Unsqueeze, Squeeze, Tile = _constructor("unsqueeze"), _constructor("squeeze"), _constructor("tile")
 MultiheadAttention = _constructor("multiheadattention")

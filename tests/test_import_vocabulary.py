@@ -239,13 +239,35 @@ class Ensemble(nn.Module):
         return torch.stack([head(x) for head in self.heads], dim=0).mean(0)
 
 
+class BiasMLP(nn.Module):
+    """Swin v2's position bias: an MLP on a buffer of coordinates, gathered by a buffer of positions
+    (table[index]), added to the attention of windows (the batch holding two halves per sample)."""
+
+    def __init__(self, dim: int = 8, heads: int = 2, n: int = 4):
+        super().__init__()
+        self.register_buffer("coords", torch.zeros(1, 2 * n - 1, 2))
+        self.register_buffer("index", torch.zeros(n * n, dtype=torch.long))
+        self.mlp = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, heads))
+        self.qk = nn.Linear(dim, 2 * dim)
+        self.heads, self.n = heads, n
+
+    def forward(self, x):
+        B, L, C = x.shape
+        q, k = self.qk(x.reshape(B * 2, self.n, C)).chunk(2, dim=-1)
+        q = q.view(-1, self.n, self.heads, C // self.heads).transpose(1, 2)
+        attn = q @ k.view(-1, self.n, self.heads, C // self.heads).permute(0, 2, 3, 1)
+        bias = self.mlp(self.coords).view(-1, self.heads)[self.index].view(self.n, self.n, -1).permute(2, 0, 1)
+        attn = attn + 16 * torch.sigmoid(bias.unsqueeze(0))
+        return attn.softmax(-1).reshape(B, -1)
+
+
 @pytest.mark.parametrize("build,shape", [
     (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
     (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
     (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
-    (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)),
+    (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
-        "arithmetic", "gate", "windows", "reused", "ensemble"])
+        "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)

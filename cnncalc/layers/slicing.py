@@ -1,8 +1,8 @@
 """Parts of a tensor: narrow (x[:, :c], a piece of chunk or split), slice (x[:, :, 1::2], every other
-unit) and select (x[:, 0], a piece of unbind)."""
+unit), select (x[:, 0], a piece of unbind) and indexselect (table[index], a relative position bias)."""
 from __future__ import annotations
 
-from .facts import OWN, SLICE, Call, TorchForms, calls, elementwise, unit_window, whole
+from .facts import COPY, OWN, SLICE, Call, TorchForms, calls, elementwise, unit_window, whole
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, optional, positive,
                        register)
 
@@ -73,3 +73,18 @@ def select(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if not -shape[axis] <= args["index"] < shape[axis]:
         raise LayerError(f"index {args['index']} is out of range for dim {args['dim']} of {format_shape(shape)}")
     return Calc(shape[:axis] + shape[axis + 1:])
+
+
+# the rows picked need not lie near each other
+@register("indexselect", family="shape", arity=2, receptive_field=whole, memory=COPY,
+          args=(Arg("dim", any_int, names_dims=EACH_DIM),),
+          torch=TorchForms(module=OWN + "IndexSelect", inferred=None, functions=calls("torch.index_select", dim=1),
+                           methods=calls("index_select", dim=1), aliases=()))
+def index_select(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """torch.index_select(x, dim, index): the entries of a 1-d index (a second input: a buffer of
+    positions) picked along dim, as table[index] does on dim 0."""
+    shape, index = shapes
+    axis = dim_index(args["dim"], len(shape))
+    if len(index) != 1:
+        raise LayerError(f"the index is 1-d, got {format_shape(index)}")
+    return Calc(shape[:axis] + index + shape[axis + 1:])

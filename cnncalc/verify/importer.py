@@ -34,7 +34,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
     graph = _Traced(modules=dict(traced.named_modules()), values=values,
                     absorbed=_absorbed(traced))
     graph.stored = _stored_views(traced, graph)
-    graph.without_input = _without_input(traced, graph)
+    graph.without_input, graph.free = _without_input(traced, graph)
     graph.stacked = _ensembles(traced, graph)
     layers, unmapped, previous = [], [], None
     for node in traced.graph.nodes:
@@ -48,7 +48,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
         if entries is None:
             unmapped.append(node)
             continue
-        entries = entries if isinstance(entries, list) else [entries]
+        entries = graph.with_users_rank(node, entries if isinstance(entries, list) else [entries])
         inputs = [graph.name_of(a) for a in graph.tensor_args(node)]
         for step, entry in enumerate(entries, start=1):
             if inputs and inputs != [previous] and "from" not in entry:  # a parameter reads nothing
@@ -84,6 +84,7 @@ class _Traced:
     names: dict = field(default_factory=dict)
     used: set = field(default_factory=set)
     stacked: set = field(default_factory=set)  # torch.stack(outputs) reduced over the outputs: an ensemble
+    free: set = field(default_factory=set)  # tensors layers make from constants alone (Swin v2's bias MLP)
 
     def inside_constant(self, node) -> bool:
         """A step of making a tensor without the input (viewing a parameter, computing a position
@@ -123,6 +124,8 @@ class _Traced:
             return [node.args[0]]
         if node.name in self.without_input:
             return []  # a parameter or constant reads no layer
+        if _indexed_by(node, self) is not None:  # table[index]: both are read
+            return [node.args[0], node.args[1]]
         if node.op == "call_function" and node.target is operator.getitem:
             source = _piece_of(node) or node
             whole = source.args[0]
@@ -198,12 +201,17 @@ class _Traced:
         shape = self.shape(node)
         if node.name in self.stacked:
             return (shape[0], *shape[2:])
-        if shape is None or node.name not in self.without_input:  # a module's output on a constant: a batch of 1
+        if node.name in self.free and shape and self.layout(node) == WHOLE:
+            return shape
+        # a bias made by layers, (1, heads, N, N), meets the input's tensors as a constant does
+        free_of_one = node.name in self.free and shape and shape[0] == 1 and any(
+            user.name not in self.free | self.without_input for user in node.users)
+        if shape is None or node.name not in self.without_input and not free_of_one:
             if not shape or shape[0] % PROBE_BATCH and shape[0] != 1:
                 return None
             return shape[1:] if shape[0] in (1, PROBE_BATCH) else (shape[0] // PROBE_BATCH, *shape[1:])
-        if any(_target(user) == "einsum" for user in node.users):
-            return shape  # an einsum names each of its dims
+        if any(_target(user) == "einsum" or _indexed_by(user, self) is node for user in node.users):
+            return shape  # an einsum names each of its dims; an index's are the positions it holds
         users = [self.sample_shape(user) for user in node.users if user.name not in self.without_input]
         users = [shape for shape in users if shape is not None]  # not its sizes (cls_token.shape)
         rank = len(users[0]) + 1 if users else None  # the batch's dim included
@@ -217,37 +225,76 @@ class _Traced:
     def merged(self, node) -> bool:
         """A tensor whose batch dim holds several rows per sample (Swin's windows, B·nW): per sample,
         they are one dim more."""
-        shape = self.shape(node)
-        return bool(shape) and node.name not in self.without_input | self.stacked and shape[0] not in (1, PROBE_BATCH)
+        return self.layout(node) == ROWS
 
-    def per_sample(self, node, entry: LineDict | list | None, kind: str | None = None) -> LineDict | list | None:
-        """An entry as it reads per sample where the batch dim holds several rows per sample: a
-        reshape to or from such a tensor (or whose sizes are computed, B·nW) as the sizes it makes,
-        other dims one on."""
+    def layout(self, node) -> str:
+        """Where a tensor's batch is, against torch's value: dim 0 (BATCH), dim 0 holding rows per
+        sample (ROWS), nowhere (WHOLE: made by layers from constants, Swin v2's bias MLP), or dim 1
+        (STACKED outputs)."""
+        shape = self.shape(node)
+        if node.name in self.stacked:
+            return STACKED
+        if not shape or node.name in self.without_input or shape[0] == 1:
+            return BATCHED  # a leading 1 is the batch it broadcasts over
+        if node.name in self.free:
+            return WHOLE
+        return BATCHED if shape[0] == PROBE_BATCH else ROWS
+
+    def per_sample(self, node, entry: LineDict | list | None) -> LineDict | list | None:
+        """An entry of torch's dims as it reads per sample (a module's, a piece's): reshaped, or its
+        dims moved."""
         if isinstance(entry, list):
             entries = [self.per_sample(node, e) for e in entry]
             return None if None in entries else entries
-        kind = kind or (next(iter(entry)) if entry else None)
+        if entry is None:
+            return None
+        kind = next(iter(entry))
+        reshaped = self.reshaped(node, entry, kind)
+        if reshaped is not entry:
+            return reshaped
+        args = self.moved(node, kind, dict(entry[kind] or {}))
+        return None if args is None else _restated(entry, kind, args)
+
+    def reshaped(self, node, entry: LineDict | None, kind: str) -> LineDict | None:
+        """A reshape to or from a tensor whose batch is not torch's dim 0 (see layout), or whose sizes are
+        computed (B·nW), as the sizes it makes; a layer that gives a batchless tensor its batch of one
+        (x.unsqueeze(0) on a bias made by layers) likewise. Any other entry as it is."""
         sources = self.tensor_args(node)
-        merged = bool(sources) and self.merged(sources[0])
-        if kind in ("reshape", "flatten") and (entry is None or merged or self.merged(node)):
+        source = self.layout(sources[0]) if sources else BATCHED
+        switched = bool(sources) and sources[0].name in self.free and source != self.layout(node)
+        if kind in ("reshape", "flatten") and (entry is None or BATCHED != source or BATCHED != self.layout(node)) \
+                or switched:
             shape = self.sample_shape(node)
             return None if shape is None else _restated(entry or {}, "reshape", {"shape": [BATCH, *shape]})
-        stacked = node.name in self.stacked or bool(sources) and sources[0].name in self.stacked
-        if entry is None or not (merged or stacked):
-            return entry
-        layer = REGISTRY[kind]
-        args = dict(entry[kind] or {})
-        rank = len(self.shape(sources[0]))
-        move = _stack_second if stacked else _rows_second
+        return entry
+
+    def with_users_rank(self, node, entries: list) -> list:
+        """A bias made by layers, (1, heads, N, N), meeting the input's windows (B·nW, heads, N, N): a
+        reshape gives it their rank per sample, as broadcasting does."""
+        shape = self.shape(node)
+        if node.name not in self.free or not shape or shape[0] != 1 or "reshape" in entries[-1]:
+            return entries
+        padded = self.sample_shape(node)
+        if padded is None or len(padded) == len(shape) - 1:
+            return entries
+        return [*entries, LineDict({"reshape": {"shape": [BATCH, *padded]}})]
+
+    def moved(self, node, kind: str, args: dict) -> dict | None:
+        """A layer's arguments with the dims they name where cnncalc counts them (see layout); None
+        where a dim mixes the batch with others."""
+        sources = self.tensor_args(node)
+        layout = STACKED if node.name in self.stacked else self.layout(sources[0]) if sources else BATCHED
+        if layout == BATCHED:
+            return args
+        layer, rank = REGISTRY[kind], len(self.shape(sources[0]))
         try:
             for arg in layer.args:
                 value = args.get(arg.name, layer.defaults.get(arg.name))
                 if arg.names_dims and value is not None:
-                    args[arg.name] = _moved(value, arg.names_dims, rank, move)
-        except _Unmappable:  # dim 0, where the batch and the rows are one
+                    args[arg.name] = _moved(value, arg.names_dims, rank, layout)
+        except _Unmappable:
             return None
-        return _restated(entry, kind, args)
+        return args
 
     def shape(self, node) -> tuple[int, ...] | None:
         value = self.values.get(node.name) if self.values is not None else None
@@ -338,6 +385,14 @@ def _batch_size(node) -> bool:
         or (source.op == "call_method" and source.target == "size" and len(source.args) == 1))
 
 
+def _indexed_by(node, graph: _Traced):
+    """The 1-d tensor of positions in table[index], or None."""
+    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[1], fx.Node):
+        return None
+    index = graph.values.get(node.args[1].name) if graph.values is not None else None
+    return node.args[1] if isinstance(index, torch.Tensor) and index.dim() == 1 else None
+
+
 def _piece_of(node):
     """The chunk, split or unbind call whose piece `node` takes (tuple[i]), or None."""
     if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], fx.Node):
@@ -352,13 +407,13 @@ class _Unmappable(Exception):
     """An argument computed in the graph, which a spec cannot state."""
 
 
-def _moved(value, names: str, rank: int, move):
+def _moved(value, names: str, rank: int, layout: str):
     """Dims as cnncalc counts them on a tensor whose batch sits otherwise than torch's value says."""
-    if names == DIM_ORDER:  # a permutation keeps dim 0 first: the rows stay second
-        return [0, 1, *(move(d % rank) for d in value[1:])]
+    if names == DIM_ORDER:
+        return MOVES[layout][1](value, rank)
     if isinstance(value, (list, tuple)):
-        return [_moved(v, names, rank, move) for v in value]
-    return move(value)
+        return [_moved(v, names, rank, layout) for v in value]
+    return MOVES[layout][0](value)
 
 
 def _rows_second(dim: int) -> int:
@@ -375,6 +430,22 @@ def _stack_second(dim: int) -> int:
     return 1 if dim == 0 else dim
 
 
+def _whole_after_batch(dim: int) -> int:
+    """A dim of a tensor with no batch, as cnncalc counts it after the batch of one it gives it."""
+    return dim + 1 if dim >= 0 else dim
+
+
+def _not_an_order(order, rank: int):
+    raise _Unmappable("a permutation of the stacked outputs and the batch")
+
+
+BATCHED, ROWS, WHOLE, STACKED = "batched", "rows", "whole", "stacked"
+# per layout: how one dim moves, and how a permutation does
+MOVES = {ROWS: (_rows_second, lambda order, rank: [0, 1, *(order[i] % rank + 1 for i in range(1, len(order)))]),
+         WHOLE: (_whole_after_batch, lambda order, rank: [0, *(d % rank + 1 for d in order)]),
+         STACKED: (_stack_second, _not_an_order)}
+
+
 def _entry(node, graph: _Traced) -> LineDict | list | None:
     if node.op == "call_module":
         return graph.per_sample(node, _module_entry(graph.modules[node.target]))
@@ -385,10 +456,11 @@ def _entry(node, graph: _Traced) -> LineDict | list | None:
     if node.op == "call_function" and node.target is operator.getitem:
         return graph.per_sample(node, _piece_entry(node, graph))
     if _target(node) == "repeat_interleave" and node.op in ("call_function", "call_method"):
-        return graph.per_sample(node, _repeated_rows(node, graph))
+        return _repeated_rows(node, graph)
     table = {"call_function": FUNCTIONS, "call_method": METHODS}.get(node.op, {})
     for kind, call in table.get(node.target, ()):  # F.batch_norm: batchnorm1d, 2d or 3d, by its input
-        entry = graph.per_sample(node, _call_entry(node, kind, call, graph), kind)
+        entry = _call_entry(node, kind, call, graph)
+        entry = entry if isinstance(entry, list) else graph.reshaped(node, entry, kind)
         if isinstance(entry, list) or entry is not None and graph.takes(node, *next(iter(entry.items()))):
             return entry
     return None
@@ -402,7 +474,7 @@ def _repeated_rows(node, graph: _Traced) -> list[LineDict] | None:
     except _Unmappable:  # repeats per row, a tensor
         return None
     shape = graph.sample_shape(node.args[0])
-    if not isinstance(repeats, int) or dim != 0 or shape is None or graph.merged(node.args[0]):
+    if not isinstance(repeats, int) or dim != 0 or shape is None or graph.layout(node.args[0]) != BATCHED:
         return None
     return [_stated("unsqueeze", {"dim": 1}, None), _stated("tile", {"dims": [1, repeats, *[1] * len(shape)]}, None)]
 
@@ -450,7 +522,11 @@ def _call_entry(node, kind: str, call, graph: _Traced) -> LineDict | None:
         if read is None:
             return None
         args.update(read)
-    entry = _stated(kind, args, graph)
+    try:
+        args = graph.moved(node, kind, {key: graph.argument(value) for key, value in args.items()})
+    except _Unmappable:
+        return None
+    entry = None if args is None else _stated(kind, args, None)
     layer = REGISTRY[kind]
     if entry is None or layer.arity is None and len(graph.tensor_args(node)) < layer.fewest(layer.normalize(
             entry[kind] or {})):
@@ -536,24 +612,30 @@ def _stored_views(traced: fx.GraphModule, graph: _Traced) -> dict:
     return stored
 
 
-def _without_input(traced: fx.GraphModule, graph: _Traced) -> set:
-    """The tensors forward() makes without its input: parameters and their views, and what is
-    computed from them or from nothing (torch.arange, sin and cos of a position encoding)."""
-    needs_input, made = set(), set()
+def _without_input(traced: fx.GraphModule, graph: _Traced) -> tuple[set, set]:
+    """The tensors forward() makes without its input: those computed from parameters and buffers or
+    from nothing (a view of a parameter, torch.arange, sin and cos of a position encoding), and those
+    layers make from them (a position bias MLP), which have no batch."""
+    needs_input, reached, made = set(), set(), set()
     if graph.values is None:
-        return made  # shapes unknown: the analysis reports where the model breaks
+        return made, set()  # shapes unknown: the analysis reports where the model breaks
     for node in traced.graph.nodes:
         if node.op == "placeholder":
             needs_input |= {node.name} if not needs_input else set()  # the first is the input
+            reached |= needs_input
             continue
         # through tensors only (a size read off the input, x.shape, is a number); a module is a layer
         # even on a tensor made without the input (a projection of a position encoding)
-        if node.op == "call_module" or not _reads_only_size(node) and any(
-                a.name in needs_input and graph.holds_tensors(a) for a in node.all_input_nodes):
+        reads = [a for a in node.all_input_nodes if graph.holds_tensors(a) or a.op == "placeholder"]
+        # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1)) has the batch
+        if not _reads_only_size(node) and any(a.name in reached for a in reads) or any(
+                _batch_size(a) for a in node.all_input_nodes):
+            reached.add(node.name)
+        if node.op == "call_module" or not _reads_only_size(node) and any(a.name in needs_input for a in reads):
             needs_input.add(node.name)
         elif graph.holds_tensors(node) and node.name not in graph.absorbed:  # chunk's pieces too
             made.add(node.name)
-    return made
+    return made, {name for name in needs_input - reached if isinstance(graph.values.get(name), torch.Tensor)}
 
 
 def _ensembles(traced: fx.GraphModule, graph: _Traced) -> set:
@@ -662,6 +744,8 @@ def _piece_entry(node, graph: _Traced) -> LineDict | None:
     source = _piece_of(node)
     if source is not None:
         return _chunk_piece(node, source, graph)
+    if _indexed_by(node, graph) is not None:
+        return _stated("indexselect", {"dim": 0}, None)
     if _unstacked(node.args[0], graph) is not None and isinstance(node.args[1], int):
         return _unstacked_piece(node.args[0], node.args[1], graph)  # qkv[0] of qkv.permute(2, 0, …)
     shape = graph.shape(node.args[0])

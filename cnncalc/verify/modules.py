@@ -209,6 +209,19 @@ class Slice(nn.Module):
         return x[(slice(None),) * (self.dim % x.dim()) + (self.part,)]
 
 
+class IndexSelect(nn.Module):
+    """x.index_select(dim, index) with the index's sizes: a spec's index is a buffer of random values,
+    so its positions are taken modulo the size they pick from."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x, index):
+        positions = index.detach().reshape(-1).abs().long() % x.shape[self.dim]
+        return x.index_select(self.dim, positions)
+
+
 class Select(_TensorMethod):
     method, arguments = "select", ("dim", "index")
 

@@ -183,6 +183,9 @@ PRODUCTS = [
                                      {"matmul": None, "from": ["input", "kt"]}]},
     {"input": [10, 8], "layers": [{"parameter": {"shape": [8, 5]}, "name": "w"},
                                   {"matmul": None, "from": ["input", "w"]}]},
+    # a relative position bias gathered from a table by a buffer of positions (torch: table[index])
+    {"input": [30, 6], "layers": [{"parameter": {"shape": [49], "buffer": True}, "name": "index"},
+                                  {"indexselect": {"dim": 1}, "from": ["input", "index"]}]},
     # einsum: MViT's relative positions (a batched operand and a parameter), and letters one operand
     # alone sums away
     {"input": [4, 10, 8], "layers": [{"parameter": {"shape": [10, 6, 8]}, "name": "rel"},
@@ -204,7 +207,7 @@ def test_join_of_one_input_matches_torch(kind, args, shape):
 
 
 @pytest.mark.parametrize("spec", PRODUCTS, ids=["attention", "attention-mask", "matmul", "matmul-parameter",
-                                                 "einsum-parameter", "einsum-summed"])
+                                                 "indexselect", "einsum-parameter", "einsum-summed"])
 def test_products_match_torch(spec):
     compare(build_graph(spec, "<test>", {}))
 
@@ -214,7 +217,7 @@ def test_cross_attention_matches_torch():
 
 
 def test_every_kind_has_a_case():
-    products = {"matmul", "scaleddotproductattention", "einsum"}
+    products = {"matmul", "scaleddotproductattention", "einsum", "indexselect"}
     covered = {kind for kind, *_ in CASES} | {kind for kind, *_ in JOIN_CASES} | products
     assert covered == set(REGISTRY)
 
