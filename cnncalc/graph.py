@@ -41,6 +41,7 @@ class Node:
     used_at: int | None = None  # the line that used the block this node's template belongs to
     functional: bool = False  # called as torch.nn.functional in the model's forward(), not a module
     weights_of: str | None = None  # the earlier layer whose parameters and buffers it uses (a module called twice)
+    per_row: bool = False  # runs on each row of the sample's first dim as on a sample (a conv on B·heads rows)
 
 
 @dataclass(frozen=True)

@@ -261,13 +261,33 @@ class BiasMLP(nn.Module):
         return attn.softmax(-1).reshape(B, -1)
 
 
+class HeadPool(nn.Module):
+    """MViT's pooled attention: heads moved into the batch, one conv pooling each head's map, and a
+    position embedding added in place."""
+
+    def __init__(self, dim: int = 8, heads: int = 2):
+        super().__init__()
+        self.heads = heads
+        self.pool = nn.Conv2d(dim // heads, dim // heads, 3, stride=2, padding=1, groups=dim // heads)
+        self.norm = nn.LayerNorm(dim // heads)
+        self.pos = nn.Parameter(torch.zeros(1, dim, 4, 4))
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        rows = x.reshape(B * self.heads, C // self.heads, H, W)
+        pooled = self.norm(self.pool(rows).flatten(2).transpose(1, 2))
+        y = pooled.transpose(1, 2).reshape(B, C, H // 2, W // 2)
+        y.add_(self.pos)
+        return y
+
+
 @pytest.mark.parametrize("build,shape", [
     (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
     (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
     (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
-    (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)),
+    (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)), (HeadPool, (8, 8, 8)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
-        "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp"])
+        "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)

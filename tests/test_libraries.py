@@ -19,15 +19,20 @@ from conftest import run_cli  # noqa: E402
 # attention with a class token, chunk and channel shuffle, F.interpolate to the input's size,
 # video (a Conv3d subclass), and timm's norm + act, parameter views, fused attention, scalar
 # arithmetic; shifted windows (the batch holding B·nW windows), control flow on sizes (timm's same
-# padding, -inf before max pooling), modules called twice (CoaT's shared convolutions).
+# padding, -inf before max pooling), modules called twice (CoaT's shared convolutions), einsum
+# (MaxViT), a position-bias MLP on constants (Swin v2), pooling per head (MViT), rotary embeddings
+# and RMS norm (EVA, DeepSeek), a bias made in forward() (BEiT), stacked heads (CrossViT).
 EXACT = [("torchvision", "classification", name) for name in (
     "resnet18", "googlenet", "densenet121", "efficientnet_b0", "convnext_tiny", "vit_b_16", "shufflenet_v2_x0_5",
-    "mobilenet_v3_small", "swin_t")] + [
-    ("torchvision", "segmentation", "fcn_resnet50"), ("torchvision", "video", "r3d_18")] + [
+    "mobilenet_v3_small", "swin_t", "swin_v2_t", "maxvit_t")] + [
+    ("torchvision", "segmentation", "fcn_resnet50"), ("torchvision", "video", "r3d_18"),
+    ("torchvision", "video", "mvit_v1_b")] + [
     ("timm", family, name) for family, name in (
         ("resnet", "resnet18"), ("efficientnet", "efficientnet_b0"), ("convnext", "convnext_atto"),
         ("deit", "deit3_small_patch16_224"), ("inception_resnet_v2", "inception_resnet_v2"),
-        ("regnet", "regnetv_040"), ("nasnet", "nasnetalarge"), ("coat", "coat_lite_mini"), ("vgg", "vgg11"))]
+        ("regnet", "regnetv_040"), ("nasnet", "nasnetalarge"), ("coat", "coat_lite_mini"), ("vgg", "vgg11"),
+        ("levit", "levit_128"), ("eva", "eva02_small_patch14_224"), ("deepseek_vit", "deepseek_vit_412m"),
+        ("beit", "beit_base_patch16_224"), ("crossvit", "crossvit_18_240"))]
 
 
 @pytest.mark.parametrize("library, family, name", EXACT, ids=[name for *_, name in EXACT])
@@ -53,10 +58,10 @@ def test_refusals_say_why():
 
 
 def test_coverage_command_prints_each_model_and_the_share():
-    result = run_cli("coverage", "torchvision", "--model", "resnet18", "--model", "swin_v2_t", columns=None)
+    result = run_cli("coverage", "torchvision", "--model", "resnet18", "--model", "mvit_v2_s", columns=None)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()  # in torchvision's order of builders
     assert lines[1].split() == ["torchvision", "classification", "resnet18", "exact"]
-    assert lines[2].startswith("torchvision  classification  swin_v2_t  cnncalc cannot map")
+    assert lines[2].startswith("torchvision  video           mvit_v2_s  cnncalc cannot map")
     assert lines[-1] == "torchvision: 1 of 2 builders exact (50.0%)"
     assert shares([check_model("timm", "resnet", "resnet18")]) == {"timm": (1, 1, "families")}

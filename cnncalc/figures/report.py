@@ -101,7 +101,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
             failed.add(node.name)
             continue
         in_shapes = tuple([shapes[name] for name in node.inputs])
-        key = (node.kind, node.args, in_shapes, node.functional)  # arguments hash by content (layers.Args)
+        key = (node.kind, node.args, in_shapes, node.functional, node.per_row)  # arguments hash by content
         shared = known.get(key)
         if shared is None:
             try:
@@ -128,27 +128,34 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, counting: Convention,
             explain: bool) -> SharedFigures:
-    """One layer's figures for the whole batch, from its calculator and the counting convention."""
+    """One layer's figures for the whole batch, from its calculator and the counting convention. A layer
+    per row runs on each row of its input's first dim as on a sample: its tensors once, its work per row."""
     kind = REGISTRY[node.kind]
+    rows = in_shapes[0][0] if node.per_row and in_shapes and in_shapes[0] else 1
+    row_shapes = tuple(s[1:] for s in in_shapes) if node.per_row else in_shapes
     try:
-        calc = kind.calculate(in_shapes, node.args)
+        if node.per_row and not in_shapes[0]:
+            raise LayerError("per_row needs an input with a first dim of rows")
+        calc = kind.calculate(row_shapes, node.args)
     except LayerError as error:
         used = f" (in a block used at line {node.used_at})" if node.used_at else ""
         raise SpecError(f"{error} (input {', '.join(format_shape(s) for s in in_shapes)}){used}",
                         graph.source, node.line, node.name) from None
     allocates = not kind.memory.aliases(node.args)
-    macs = calc.macs * batch
-    in_shape = in_shapes[0] if in_shapes else calc.output_shape  # a parameter reads no input
+    macs = calc.macs * batch * rows
+    in_shape = row_shapes[0] if row_shapes else calc.output_shape  # a parameter reads no input
     ops = counting.ops(LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape,
-                                    "in_shapes": in_shapes,
-                                    "out_shape": calc.output_shape, "batch": batch, "macs": macs,
+                                    "in_shapes": row_shapes,
+                                    "out_shape": calc.output_shape, "batch": batch * rows, "macs": macs,
                                     "weights": calc.weights, "biases": calc.biases, "functional": node.functional}))
+    output_shape = (rows, *calc.output_shape) if node.per_row else calc.output_shape
     lines = ()
     if explain:
-        lines = tuple(kind.explain(in_shapes, node.args, calc) if kind.explain else ())
-        lines += _memory_line(calc.output_shape, allocates)
-    return SharedFigures.of({"output_shape": calc.output_shape, "weights": calc.weights, "biases": calc.biases,
-                             "buffers": calc.buffers, "activations": math.prod(calc.output_shape) * batch,
+        lines = tuple(kind.explain(row_shapes, node.args, calc) if kind.explain else ())
+        lines += (f"per row: {rows} rows",) if node.per_row else ()
+        lines += _memory_line(output_shape, allocates)
+    return SharedFigures.of({"output_shape": output_shape, "weights": calc.weights, "biases": calc.biases,
+                             "buffers": calc.buffers, "activations": math.prod(output_shape) * batch,
                              "macs": macs, "allocates": allocates, "ops": ops, "dropped": calc.dropped,
                              "explain": lines})
 

@@ -61,10 +61,16 @@ def receptive_fields(graph: Graph, report: Report) -> dict[str, Field | None]:
     return _aligned_exactly(graph, shapes, fields)
 
 
+def _geometry(node, in_shapes: tuple, out: tuple):
+    """How a layer's output units read its input's. A layer per row has no field here: its rows sit
+    where the channels are read, its channels among the spatial axes."""
+    return CONSTANT if node.per_row else REGISTRY[node.kind].receptive_field(node.args, in_shapes, out)
+
+
 def _field(graph: Graph, shapes: dict, fields: dict, node) -> Field | None:
     spatial = len(graph.input_shape) - 1
     in_shapes = tuple(shapes[name] for name in node.inputs)
-    geometry = REGISTRY[node.kind].receptive_field(node.args, in_shapes, shapes[node.name])
+    geometry = _geometry(node, in_shapes, shapes[node.name])
     seen = [fields[name] for name in node.inputs if fields[name] is not None]
     if geometry is CONSTANT or not seen:
         return None
@@ -106,7 +112,7 @@ def _aligned_exactly(graph: Graph, shapes: dict, fields: dict) -> dict:
 
 def _centred(graph: Graph, shapes: dict, node) -> bool:
     in_shapes = tuple(shapes[i] for i in node.inputs)
-    if (REGISTRY[node.kind].receptive_field(node.args, in_shapes, shapes[node.name]) is not MERGE
+    if (_geometry(node, in_shapes, shapes[node.name]) is not MERGE
             or any(len(shape) != len(shapes[node.name]) for shape in in_shapes)):
         return True
     for units in sample_units(shapes[node.name][1:]):
@@ -177,7 +183,7 @@ def _back(graph: Graph, shapes: dict, name: str, interval: list, clip: bool = Fa
         if node.name not in intervals:
             continue
         in_shapes = tuple(shapes[i] for i in node.inputs)
-        geometry = REGISTRY[node.kind].receptive_field(node.args, in_shapes, shapes[node.name])
+        geometry = _geometry(node, in_shapes, shapes[node.name])
         for position, source in enumerate(node.inputs):
             reached = _reads(geometry, intervals[node.name], in_shapes[position], shapes[node.name], position)
             if clip:
@@ -195,7 +201,7 @@ def _reads(geometry, interval: list, in_shape: tuple, out_shape: tuple, position
     if geometry is MERGE:  # a join; a broadcast input of size 1 along an axis is read at 0
         return [None if span is None else (0, 0) if size == 1 and out > 1 else span
                 for span, size, out in zip(interval, in_shape[1:], out_shape[1:])]
-    if position:  # crop's second input gives only its size
+    if position or geometry is CONSTANT:  # crop's second input gives only its size; a layer per row, no field
         return [None] * (len(in_shape) - 1)
     if isinstance(geometry, Exact):
         return [None if span is None else geometry.reads(axis, *span, size, out)

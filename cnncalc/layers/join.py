@@ -25,13 +25,16 @@ def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], **
 
 
 def _arithmetic(module: str, operator: str, function: str, commutes: bool, implying: str = "") -> TorchForms:
-    """x + y, torch.add(x, y) and x.add(y); a number as `other` (x * 0.5, and 0.5 * x where the
-    order does not matter); `implying` names a function and method that mean other=2 (square)."""
+    """x + y, torch.add(x, y) and x.add(y), and in place, x += y and x.add_(y); a number as `other`
+    (x * 0.5, and 0.5 * x where the order does not matter); `implying` names a function and method
+    that mean other=2 (square)."""
     two = (("other", 2),)
+    method, in_place = function.rpartition(".")[2], operator.replace("operator.", "operator.i")
     return TorchForms(module=OWN + module, inferred=None, aliases=(),
-                      methods=calls(function.rpartition(".")[2], other=1)
+                      methods=calls(method, method + "_", other=1)
                       + ((Call(implying, implied=two),) if implying else ()),
-                      functions=calls(operator, function, other=1) + (calls(operator, other=0) if commutes else ())
+                      functions=calls(operator, in_place, function, other=1)
+                      + (calls(operator, other=0) if commutes else ())
                       + ((Call(f"torch.{implying}", implied=two),) if implying else ()))
 
 

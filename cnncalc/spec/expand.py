@@ -259,6 +259,11 @@ class Expander:
         if functional and not kind.can_be_functional:
             return self.log.add(self.error(f"{entry.kind} has parameters, so it cannot be functional", line, name,
                                            context))
+        per_row = entry.keys.get("per_row", False)
+        if not isinstance(per_row, bool) or per_row and kind.arity != 1:
+            wrong = f"is true or false, got {per_row!r}" if not isinstance(per_row, bool) else \
+                f"is for a layer of one input; {entry.kind} takes {'none' if kind.arity == 0 else 'several'}"
+            return self.log.add(self.error(f"per_row {wrong}", line, name, context))
         weights_of = entry.keys.get("weights_of")
         if weights_of is not None and not isinstance(weights_of, str):
             return self.log.add(self.error(f"weights_of names a layer, got {weights_of!r}", line, name, context))
@@ -266,7 +271,8 @@ class Expander:
             self.unresolved.append(len(self.nodes))
         self.nodes.append(Node.of({"name": name, "kind": entry.kind, "args": args, "inputs": inputs, "line": line,
                                    "scopes": context.scopes, "frozen": frozen or context.frozen,
-                                   "used_at": context.use_line, "functional": functional, "weights_of": weights_of}))
+                                   "used_at": context.use_line, "functional": functional, "weights_of": weights_of,
+                                   "per_row": per_row}))
 
     def resolve(self) -> list[Node]:
         """The expanded nodes, each `from` reference replaced by the name of the node it means."""

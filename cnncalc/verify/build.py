@@ -61,6 +61,19 @@ class GraphModel(nn.Module):
         return values[self.names[-1]]
 
 
+class PerRow(nn.Module):
+    """A layer run on each row of a sample's first dim as on a sample: the rows join the batch, as a
+    model's forward() puts them there (B·heads), and leave it after."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        out = self.module(x.flatten(0, 1))
+        return out.unflatten(0, x.shape[:2])
+
+
 def _tie(module: nn.Module, owner: nn.Module) -> None:
     """Give a layer the parameters and buffers of the one whose weights it uses: torch holds them
     once, while each call stays a module of its own that counters and hooks see apart."""
@@ -76,14 +89,16 @@ def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.fl
     with torch.no_grad():
         for node in graph.nodes:
             inputs = [values[name] for name in node.inputs]
-            module = made[node.name] = make_module(node, inputs[0].shape if inputs else None).to(
-                device=device, dtype=dtype).eval()
+            shape = None if not inputs else inputs[0].flatten(0, 1).shape if node.per_row else inputs[0].shape
+            module = made[node.name] = make_module(node, shape).to(device=device, dtype=dtype).eval()
             if node.weights_of:
                 _tie(module, made[node.weights_of])
             if node.frozen:
                 module.requires_grad_(False)
             if node.functional:
                 module = Functional(module)
+            if node.per_row:
+                module = PerRow(module)
             values[node.name] = module(*inputs)
             modules.append(module)
     return GraphModel(graph, modules).eval()

@@ -183,11 +183,13 @@ class _Traced:
             return list(known)
         raise _Unmappable(value.name)
 
-    def takes(self, node, kind: str, args: dict | None) -> bool:
-        """Whether the kind's calculator takes this call's inputs (unknown shapes: assumed so)."""
+    def takes(self, node, kind: str, args: dict | None, per_row: bool = False) -> bool:
+        """Whether the kind's calculator takes this call's inputs, or each of their rows (unknown shapes:
+        assumed so)."""
         shapes = [self.sample_shape(a) for a in self.tensor_args(node)]
         if self.values is None or None in shapes:
             return True
+        shapes = [shape[1:] for shape in shapes] if per_row else shapes
         try:
             REGISTRY[kind].calculate(tuple(shapes), REGISTRY[kind].normalize(args or {}))
         except LayerError:
@@ -448,7 +450,7 @@ MOVES = {ROWS: (_rows_second, lambda order, rank: [0, 1, *(order[i] % rank + 1 f
 
 def _entry(node, graph: _Traced) -> LineDict | list | None:
     if node.op == "call_module":
-        return graph.per_sample(node, _module_entry(graph.modules[node.target]))
+        return _module_on(node, graph, _module_entry(graph.modules[node.target]))
     if node.name in graph.stored:
         return _parameter_entry(node, graph)
     if node.name in graph.without_input:
@@ -675,6 +677,18 @@ def _absorbed(traced: fx.GraphModule) -> set:
                 taken.add(given.name)
                 given = given.args[0] if given.op == "call_method" else None
     return taken
+
+
+def _module_on(node, graph: _Traced, entry: LineDict | None) -> LineDict | None:
+    """A module's layer as it reads its input per sample; on rows in the batch (MViT's B·heads) that
+    it takes only one by one (a pooling conv), a layer per row."""
+    sources = graph.tensor_args(node)
+    moved = graph.per_sample(node, entry)
+    if entry is None or len(sources) != 1 or graph.layout(sources[0]) != ROWS \
+            or moved is not None and graph.takes(node, *next(iter(moved.items()))):
+        return moved
+    kind, args = next(iter(entry.items()))
+    return LineDict({**entry, "per_row": True}) if graph.takes(node, kind, args, per_row=True) else moved
 
 
 def _module_entry(module: nn.Module) -> LineDict | None:

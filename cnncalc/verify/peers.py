@@ -70,7 +70,8 @@ def run_torchinfo(model: GraphModel, x: torch.Tensor) -> PeerCount:
 
     with _quiet():
         stats = summary(model, input_data=x, verbose=0, device=x.device)
-    index = {id(layer): i for i, layer in enumerate(model.layers)}
+    # each module to the layer holding it (a layer per row wraps its module)
+    index = {id(module): i for i, layer in enumerate(model.layers) for module in layer.modules()}
     layers = [0] * len(model.layers)
     for info in stats.summary_list:
         if id(info.module) in index and info.is_leaf_layer:  # what its total sums

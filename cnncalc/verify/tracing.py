@@ -125,7 +125,18 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModu
     with _left_as_it_was(module), nullcontext() if on_meta else _reparametrize_module(module, stand_ins), \
             _traced_through():
         graph = tracer.trace(module)
+    _in_place_made_explicit(graph)
     return fx.GraphModule(module, graph), None if tracer.broken else tracer.values
+
+
+def _in_place_made_explicit(graph: fx.Graph) -> None:
+    """x.add_(y) changes x for what follows: later reads of x read the call instead, so the graph shows
+    that they depend on it (MViT adds its position embedding in place)."""
+    order = {node: index for index, node in enumerate(graph.nodes)}
+    for node in list(graph.nodes):
+        if node.op == "call_method" and node.target.endswith("_") and not node.target.startswith("_") \
+                and node.args and isinstance(node.args[0], fx.Node):
+            node.args[0].replace_all_uses_with(node, delete_user_cb=lambda user, at=order[node]: order[user] > at)
 
 
 @contextmanager
