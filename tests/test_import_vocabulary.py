@@ -281,13 +281,29 @@ class HeadPool(nn.Module):
         return y
 
 
+class Patches(nn.Module):
+    """VOLO's and TNT's patches (unfold, fold), BoTNet's expand on rows of heads, x.max(1)[0]."""
+
+    def __init__(self):
+        super().__init__()
+        self.unfold = nn.Unfold(kernel_size=3, padding=1, stride=2)
+        self.proj = nn.Linear(36, 36)
+
+    def forward(self, x):
+        cols = self.proj(self.unfold(x).transpose(1, 2)).transpose(1, 2)
+        y = F.fold(cols, output_size=x.shape[-2:], kernel_size=3, padding=1, stride=2)
+        rows = y.reshape(-1, 1, 4, 8).expand(-1, 3, -1, -1)
+        return rows.reshape(x.shape[0], -1, 8).max(1)[0]
+
+
 @pytest.mark.parametrize("build,shape", [
     (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
     (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
     (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
     (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)), (HeadPool, (8, 8, 8)),
+    (Patches, (4, 8, 8)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
-        "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool"])
+        "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -336,3 +352,26 @@ class BlurPool(nn.Module):
 def test_what_no_kind_states_is_refused_not_miscounted(build, operation):
     with pytest.raises(SpecError, match=f"cannot map 1 operation.*: {operation}$"):
         cnncalc.summary(build(), (4, 8, 8))
+
+
+class Caching(nn.Module):
+    """A forward() that caches what it computes on the module (ConViT, EfficientViT's attention biases)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.table, self.seen = None, {}
+
+    def forward(self, x):
+        if self.table is None or self.table.shape[-1] != x.shape[-1]:
+            self.table = torch.arange(x.shape[-1], dtype=x.dtype)
+        self.seen[str(x.device)] = self.table
+        return self.conv(x) + self.table
+
+
+def test_the_module_is_left_as_it_was():
+    module = Caching().eval()
+    before = {name: id(value) for name, value in vars(module).items()}
+    assert cnncalc.summary(module, (3, 5, 5)).totals.params == 16
+    assert {name: id(value) for name, value in vars(module).items()} == before and module.seen == {}
+    assert module(torch.randn(1, 3, 5, 5)).shape == (1, 4, 5, 5)  # still a CPU module that runs

@@ -1,13 +1,13 @@
 """Layers that move elements without computing: flatten, reshape, unsqueeze, squeeze, permute,
-transpose, contiguous, expand, tile, roll, pixel shuffles and channel shuffle."""
+transpose, contiguous, expand, tile, roll, pixel shuffles, channel shuffle, unfold and fold."""
 from __future__ import annotations
 
 from fractions import Fraction
 
-from .facts import (COPY, NN, OWN, SAVES_NOTHING, VIEW, WHOLE, Call, Exact, TorchForms, Window, calls,
-                    elementwise, kept_or_whole, unit_window)
-from .registry import (DIM_ORDER, EACH_DIM, Arg, Calc, LayerError, Shape, any_int, check_rank, dim_index, format_shape,
-                       numel, positive, register)
+from .facts import (COPY, NN, OWN, SAVES_NOTHING, VIEW, WHOLE, Call, Exact, F, TorchForms, Window, calls,
+                    elementwise, kept_or_whole, unit_window, whole)
+from .registry import (DIM_ORDER, EACH_DIM, SIZE_PER_DIM, Arg, Calc, LayerError, Shape, any_int, check_rank,
+                       dim_index, format_shape, non_negative_tuple, numel, positive, positive_tuple, register)
 
 
 def flatten_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -180,7 +180,8 @@ def expand_size(value, n: int = 0) -> tuple:
     return values
 
 
-@register("expand", family="shape", args=(Arg("size", expand_size),), receptive_field=kept_or_whole, memory=VIEW,
+@register("expand", family="shape", args=(Arg("size", expand_size, names_dims=SIZE_PER_DIM),),
+          receptive_field=kept_or_whole, memory=VIEW,
           torch=TorchForms(module=OWN + "Expand", inferred=None, functions=(),
                            methods=(Call("expand", (), rest="size"), Call("expand_as", like="size")), aliases=()))
 def expand(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -280,3 +281,48 @@ def tile(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if len(times) != len(shape):
         raise LayerError(f"tile gives {len(times)} repeats per sample for a {len(shape)}-d sample")
     return Calc(tuple(size * t for size, t in zip(shape, times)))
+
+
+def _pair(minimum: int):
+    """Two sizes (height, width), as nn.Unfold and nn.Fold take them: 4-d inputs only."""
+    return lambda value, n=0: (positive_tuple if minimum else non_negative_tuple)(value, 2)
+
+
+_WINDOWS = (Arg("kernel_size", _pair(1)), Arg("dilation", _pair(1), 1), Arg("padding", _pair(0), 0),
+            Arg("stride", _pair(1), 1))
+
+
+def _blocks(sizes, args: dict) -> tuple[int, ...]:
+    """Sliding-block positions per spatial dim, as a convolution of these sizes counts them."""
+    return tuple((size + 2 * p - d * (k - 1) - 1) // s + 1 for size, k, d, p, s in
+                 zip(sizes, args["kernel_size"], args["dilation"], args["padding"], args["stride"]))
+
+
+# a column gathers a whole block: no window of the input lines up with the output's axes
+@register("unfold", family="shape", args=_WINDOWS, receptive_field=whole, memory=COPY,
+          torch=TorchForms(module=NN + "Unfold", inferred=None, methods=(), aliases=(),
+                           functions=calls(F + "unfold", kernel_size=1, dilation=2, padding=3, stride=4)))
+def unfold(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """nn.Unfold: each sliding block of C × kh × kw values as a column, L columns (TNT's and VOLO's patches)."""
+    (shape,) = shapes
+    check_rank(shape, (3,), "unfold")
+    blocks = _blocks(shape[1:], args)
+    if min(blocks) < 1:
+        raise LayerError(f"kernel {format_shape(args['kernel_size'])} does not fit {format_shape(shape[1:])}")
+    return Calc((shape[0] * numel(args["kernel_size"]), numel(blocks)))
+
+
+@register("fold", family="shape", args=(Arg("output_size", _pair(1)),) + _WINDOWS, receptive_field=whole,
+          memory=COPY, torch=TorchForms(module=NN + "Fold", inferred=None, methods=(), aliases=(),
+                                        functions=calls(F + "fold", output_size=1, kernel_size=2, dilation=3,
+                                                        padding=4, stride=5)))
+def fold(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """nn.Fold: columns of C × kh × kw summed back into a C × H × W image (overlaps added, not counted
+    as MACs, as torch's flop counter does not)."""
+    (shape,) = shapes
+    check_rank(shape, (2,), "fold")
+    size = numel(args["kernel_size"])
+    if shape[0] % size or shape[1] != numel(_blocks(args["output_size"], args)):
+        raise LayerError(f"{format_shape(shape)} is not columns of {size} for blocks over "
+                         f"{format_shape(args['output_size'])}")
+    return Calc((shape[0] // size, *args["output_size"]))

@@ -20,11 +20,12 @@ class Arg:
     check: Callable[[Any, int], Any]
     default: Any = REQUIRED
     # what its integers are, where they name dims of the input as torch counts them (the batch is dim 0):
-    # EACH_DIM (softmax's dim, mean's dims) or DIM_ORDER (permute's dims, a permutation keeping 0 first)
+    # EACH_DIM (softmax's dim, mean's dims), DIM_ORDER (permute's dims, a permutation keeping 0 first)
+    # or SIZE_PER_DIM (expand's sizes, the batch's first, -1 keeping a size)
     names_dims: str | None = None
 
 
-EACH_DIM, DIM_ORDER = "each", "order"
+EACH_DIM, DIM_ORDER, SIZE_PER_DIM = "each", "order", "sizes"
 
 
 class Args(dict):

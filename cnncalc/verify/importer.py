@@ -15,7 +15,7 @@ from torch import fx, nn
 
 from ..errors import LayerError, SpecError
 from ..layers import REGISTRY
-from ..layers.registry import DIM_ORDER
+from ..layers.registry import DIM_ORDER, SIZE_PER_DIM
 from ..layers.rearrange import BATCH
 from ..spec.yamlfile import LineDict
 from .forms import FUNCTIONS, METHODS, mapped
@@ -68,7 +68,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
     return {**data, "not_run": held} if held else data
 
 
-PIECES = {"chunk", "split", "tensor_split", "unbind"}  # calls returning a tuple of views
+PIECES = {"chunk", "split", "tensor_split", "unbind", "max"}  # calls returning a tuple (x.max(1): values, indices)
 
 
 @dataclass
@@ -413,6 +413,10 @@ def _moved(value, names: str, rank: int, layout: str):
     """Dims as cnncalc counts them on a tensor whose batch sits otherwise than torch's value says."""
     if names == DIM_ORDER:
         return MOVES[layout][1](value, rank)
+    if names == SIZE_PER_DIM:  # the rows keep their number: expand(-1, -1, H, …) on (B·heads, …)
+        if layout != ROWS:
+            raise _Unmappable("sizes of a tensor whose batch is not its dim 0")
+        return [value[0], -1, *value[1:]]
     if isinstance(value, (list, tuple)):
         return [_moved(v, names, rank, layout) for v in value]
     return MOVES[layout][0](value)
@@ -801,6 +805,10 @@ def _chunk_piece(node, source, graph: _Traced) -> LineDict | None:
     pieces, index = graph.values.get(source.name) if graph.values else None, node.args[1]
     if pieces is None:
         return None
+    if _target(source) == "max":  # x.max(dim)[0], the values: amax; [1] is where they are
+        dim, keepdim = _given_value(source, "dim", 1), _given_value(source, "keepdim", 2)
+        return _stated("amax", {"dim": dim, "keepdim": bool(keepdim)}, None) if index == 0 and dim is not None \
+            else None
     position = 1 if _target(source) == "unbind" else 2
     dim = source.kwargs.get("dim", source.args[position] if len(source.args) > position else 0)
     dim = dim % pieces[0].dim() if _target(source) != "unbind" else dim % (pieces[0].dim() + 1)

@@ -122,11 +122,12 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModu
     on_meta = all(t.is_meta for named in (module.parameters(), module.buffers()) for t in named)
     stand_ins = {name: _stand_in(tensor) for named in (module.named_parameters(), module.named_buffers())
                  for name, tensor in named}
-    with _left_as_it_was(module), nullcontext() if on_meta else _reparametrize_module(module, stand_ins), \
-            _traced_through():
-        graph = tracer.trace(module)
-    _in_place_made_explicit(graph)
-    return fx.GraphModule(module, graph), None if tracer.broken else tracer.values
+    with _left_as_it_was(module):
+        with nullcontext() if on_meta else _reparametrize_module(module, stand_ins), _traced_through():
+            graph = tracer.trace(module)
+        _in_place_made_explicit(graph)
+        traced = fx.GraphModule(module, graph)  # before fx's constants (torch.arange's) leave the module
+    return traced, None if tracer.broken else tracer.values
 
 
 def _in_place_made_explicit(graph: fx.Graph) -> None:
@@ -151,10 +152,8 @@ def _left_as_it_was(module: nn.Module):
         yield
     finally:
         for part, attributes, dicts in kept:
-            constants = {name: value for name, value in part.__dict__.items()  # fx's, which the graph reads
-                         if name.startswith("_tensor_constant") and name not in attributes}
             part.__dict__.clear()
-            part.__dict__.update(attributes | constants)
+            part.__dict__.update(attributes)
             for name, contents in dicts.items():
                 attributes[name].clear()
                 attributes[name].update(contents)

@@ -169,6 +169,7 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # as the whole input; a parameter or constant sees no input (tests/test_rf.py); unsqueeze and squeeze change
 # how many axes the next layer reads as spatial.
 LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "reshape", "mean", "sum", "amax", "rmsnorm",
+            "unfold",
             "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm", "select", "permute", "transpose",
             "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze")
 SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT)
