@@ -375,3 +375,21 @@ def test_the_module_is_left_as_it_was():
     assert cnncalc.summary(module, (3, 5, 5)).totals.params == 16
     assert {name: id(value) for name, value in vars(module).items()} == before and module.seen == {}
     assert module(torch.randn(1, 3, 5, 5)).shape == (1, 4, 5, 5)  # still a CPU module that runs
+
+
+class Replacing(nn.Module):
+    """ConViT: forward() replaces a buffer with one sized by the input."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("positions", torch.zeros(1, 1))
+
+    def forward(self, x):
+        if self.positions.shape[-1] != x.shape[-1]:
+            self.positions = torch.zeros(1, x.shape[-1])
+        return x + self.positions
+
+
+def test_a_forward_that_replaces_its_buffers_is_refused():
+    with pytest.raises(SpecError, match=r"forward\(\) replaces the buffer positions with new ones sized by the input"):
+        cnncalc.summary(Replacing(), (4, 8))

@@ -27,6 +27,8 @@ DROPPED_ARGUMENTS = {"return_indices", "inplace_"}
 def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str) -> dict:
     try:
         traced, values = trace(module, input_shape)
+    except SpecError as error:
+        raise SpecError(f"{name}: {error.message}", source) from None
     except Exception as error:  # user code that torch.fx cannot trace
         where = user_line(error)
         raise SpecError(f"torch.fx cannot trace {name}{where}: {type(error).__name__}: "

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import fx, nn
 
+from ..errors import SpecError
 from .forms import FUNCTIONS, mapped
 
 PROBE_BATCH = 2  # the batch of the trace: 2, so that no size 1 reads as the batch
@@ -124,9 +125,16 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModu
                  for name, tensor in named}
     with _left_as_it_was(module):
         with nullcontext() if on_meta else _reparametrize_module(module, stand_ins), _traced_through():
+            held = dict(module.named_buffers())
             graph = tracer.trace(module)
+            # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
+            replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
         _in_place_made_explicit(graph)
         traced = fx.GraphModule(module, graph)  # before fx's constants (torch.arange's) leave the module
+    if replaced:
+        raise SpecError(f"forward() replaces the buffer{'s' * (len(replaced) > 1)} {', '.join(replaced[:3])}"
+                        f"{' …' if len(replaced) > 3 else ''} with new ones sized by the input: the tensors the "
+                        "model holds depend on the input it last ran")
     return traced, None if tracer.broken else tracer.values
 
 
@@ -142,9 +150,9 @@ def _in_place_made_explicit(graph: fx.Graph) -> None:
 
 @contextmanager
 def _left_as_it_was(module: nn.Module):
-    """A forward() that caches what it computes on its module (ConViT's self.rel_indices, a dict of
-    attention biases) would keep traced values there: each module's attributes, and the dicts among
-    them, are put back as they were."""
+    """A forward() that caches what it computes on its module (a dict of attention biases) would keep
+    traced values there: each module's attributes, and the dicts among them, are put back as they
+    were."""
     kept = [(part, dict(part.__dict__), {name: dict(value) for name, value in part.__dict__.items()
                                           if type(value) is dict})
             for part in module.modules()]
@@ -174,6 +182,12 @@ def _traced_through():
     finally:
         wrapped.clear()
         wrapped.update(kept)
+
+
+def _buffer(module: nn.Module, name: str):
+    owner, _, attribute = name.rpartition(".")
+    part = module.get_submodule(owner)
+    return part.__dict__.get(attribute, part._buffers.get(attribute))  # a traced value may sit beside it
 
 
 def _stand_in(tensor: torch.Tensor) -> torch.Tensor:
