@@ -6,6 +6,7 @@ input. The meta device holds shapes, no data: no memory is used and no arithmeti
 """
 from __future__ import annotations
 
+import inspect
 import operator
 import traceback
 from contextlib import contextmanager, nullcontext
@@ -49,11 +50,19 @@ class _Valued(fx.Proxy):
     def __float__(self) -> float:
         return float(self._known())
 
+    def __getattr__(self, name: str):
+        """x.device and x.dtype as they are (torch.ones(n, device=x.device) then needs no tracing)."""
+        value = self.tracer.values.get(self.node.name) if name in FIXED else None
+        return getattr(value, name) if isinstance(value, torch.Tensor) else super().__getattr__(name)
+
     def __setitem__(self, key, value) -> None:  # a mask filled in place: recorded, and run on its value
         self.tracer.create_proxy("call_function", operator.setitem, (self, key, value), {})
 
     def __iter__(self):
         return iter([self[i] for i in range(len(self._known()))])
+
+
+FIXED = ("device", "dtype")  # what a tensor's value says the same for any batch
 
 
 class _ValuedTracer(fx.Tracer):
@@ -126,7 +135,7 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModu
     with _left_as_it_was(module):
         with nullcontext() if on_meta else _reparametrize_module(module, stand_ins), _traced_through():
             held = dict(module.named_buffers())
-            graph = tracer.trace(module)
+            graph = tracer.trace(module, concrete_args=_defaults(module))
             # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
             replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
         _in_place_made_explicit(graph)
@@ -182,6 +191,14 @@ def _traced_through():
     finally:
         wrapped.clear()
         wrapped.update(kept)
+
+
+def _defaults(module: nn.Module) -> dict:
+    """forward()'s arguments after the input, at their defaults: `if mask is None:` then takes the path
+    a call with the input alone takes (a traced argument is never None)."""
+    parameters = list(inspect.signature(module.forward).parameters.values())[1:]
+    return {p.name: p.default for p in parameters
+            if p.default is not inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD}
 
 
 def _buffer(module: nn.Module, name: str):
