@@ -364,7 +364,7 @@ class Caching(nn.Module):
 
     def forward(self, x):
         if self.table is None or self.table.shape[-1] != x.shape[-1]:
-            self.table = torch.arange(x.shape[-1], dtype=x.dtype)
+            self.table = torch.arange(x.shape[-1], dtype=x.dtype, device=x.device)
         self.seen[str(x.device)] = self.table
         return self.conv(x) + self.table
 
@@ -372,7 +372,8 @@ class Caching(nn.Module):
 def test_the_module_is_left_as_it_was():
     module = Caching().eval()
     before = {name: id(value) for name, value in vars(module).items()}
-    assert cnncalc.summary(module, (3, 5, 5)).totals.params == 16
+    totals = cnncalc.summary(module, (3, 5, 5)).totals
+    assert (totals.params, totals.buffers) == (16, 0)  # torch.arange(5) is no tensor the model holds
     assert {name: id(value) for name, value in vars(module).items()} == before and module.seen == {}
     assert module(torch.randn(1, 3, 5, 5)).shape == (1, 4, 5, 5)  # still a CPU module that runs
 

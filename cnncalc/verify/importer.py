@@ -730,6 +730,12 @@ def _restated(entry: dict, kind: str, args: dict) -> LineDict | None:
 SPEC_KEYS = ("functional",)
 
 
+def _made_while_tracing(read) -> bool:
+    """fx's own constants: tensors forward() made from numbers alone (torch.arange(8)), which the model
+    does not hold."""
+    return read.target.startswith("_tensor_constant")
+
+
 def _parameter_entry(node, graph: _Traced) -> LineDict | None:
     """A parameter or buffer read as a tensor (or a view of one): a layer of no input. Read again
     (ConViT's gate and 1 - gate), it is counted where first read."""
@@ -737,7 +743,7 @@ def _parameter_entry(node, graph: _Traced) -> LineDict | None:
     if shape is None:
         return None
     read = graph.stored[node.name]
-    if read.name in graph.counted:
+    if read.name in graph.counted or _made_while_tracing(read):
         return _stated("constant", {"shape": list(shape)}, None)
     graph.counted.add(read.name)
     tensor = graph.attribute(read)
@@ -751,7 +757,8 @@ def _constant_entry(node, graph: _Traced) -> LineDict | None:
     if shape is None:
         return None
     made_from = graph.made_from(node)
-    tensors = [graph.attribute(read) for name, read in made_from.items() if name not in graph.counted]
+    tensors = [graph.attribute(read) for name, read in made_from.items()
+               if name not in graph.counted and not _made_while_tracing(read)]
     graph.counted |= set(made_from)
     params = sum(t.numel() for t in tensors if isinstance(t, nn.Parameter))
     buffers = sum(t.numel() for t in tensors if not isinstance(t, nn.Parameter))
