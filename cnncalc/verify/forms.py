@@ -2,6 +2,9 @@
 kind declares in its registration."""
 from __future__ import annotations
 
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from torch import nn
@@ -10,27 +13,46 @@ from ..layers import REGISTRY
 from .build import resolve
 
 
-def _read_forms() -> tuple[dict, dict, dict]:
-    """Module class → (kind, attribute of each argument), and function and method name → the
-    (kind, Call) pairs it may be, from the registry; other libraries' forms only where installed."""
+@dataclass(frozen=True)
+class Forms:
+    modules: dict    # module class → (kind, attribute of each argument)
+    functions: dict  # function → the (kind, Call) pairs it may be
+    methods: dict    # tensor method name → the (kind, Call) pairs it may be
+
+
+def forms() -> Forms:
+    """The forms of torch and of the libraries imported so far: a model can only hold modules and call
+    functions of libraries already imported, and importing timm to look for its DropPath would cost
+    a model of torchvision's half a second."""
+    return _read_forms(frozenset(library for library in LIBRARIES if library in sys.modules))
+
+
+LIBRARIES = frozenset(path.split(".")[0] for kind in REGISTRY.values()
+                      for path in [alias.path for alias in kind.torch.aliases] + [c.path for c in kind.torch.functions])
+
+
+@lru_cache(maxsize=None)
+def _read_forms(libraries: frozenset) -> Forms:
     modules, functions, methods = {}, {}, {}
     for name, kind in REGISTRY.items():
         modules.setdefault(resolve(kind.torch.module), (name, {}))
         for alias in kind.torch.aliases:
-            found = _installed(alias.path)
+            found = _installed(alias.path, libraries)
             if found is not None:
                 modules.setdefault(found, (name, dict(alias.attributes)))
         for call in kind.torch.functions:
-            found = _installed(call.path)
+            found = _installed(call.path, libraries)
             if found is not None:
                 functions.setdefault(found, []).append((name, call))
         for call in kind.torch.methods:
             methods.setdefault(call.path, []).append((name, call))
-    return modules, functions, methods
+    return Forms(modules=modules, functions=functions, methods=methods)
 
 
-def _installed(path: str) -> Any:
-    """What a dotted path names, or None when its library is not installed."""
+def _installed(path: str, libraries: frozenset) -> Any:
+    """What a dotted path names, or None when its library is not imported (or not installed)."""
+    if path.split(".")[0] not in libraries:
+        return None
     try:
         return resolve(path)
     except ImportError:
@@ -40,10 +62,8 @@ def _installed(path: str) -> Any:
 def mapped(module: nn.Module) -> tuple[str, dict] | None:
     """The kind of a module: its class's, or its nearest mapped parent's when it keeps the parent's
     forward (torchvision's Conv3DSimple is a Conv3d)."""
+    known = forms().modules
     for cls in type(module).__mro__:
-        if cls in MODULES:
-            return MODULES[cls] if type(module).forward is cls.forward else None
+        if cls in known:
+            return known[cls] if type(module).forward is cls.forward else None
     return None
-
-
-MODULES, FUNCTIONS, METHODS = _read_forms()

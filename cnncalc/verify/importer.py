@@ -18,7 +18,7 @@ from ..layers import REGISTRY
 from ..layers.registry import DIM_ORDER, SIZE_PER_DIM
 from ..layers.rearrange import BATCH
 from ..spec.yamlfile import LineDict
-from .forms import FUNCTIONS, METHODS, mapped
+from .forms import forms, mapped
 from .tracing import PROBE_BATCH, trace, user_line
 
 DROPPED_ARGUMENTS = {"return_indices", "inplace_"}
@@ -465,7 +465,7 @@ def _entry(node, graph: _Traced) -> LineDict | list | None:
         return graph.per_sample(node, _piece_entry(node, graph))
     if _target(node) == "repeat_interleave" and node.op in ("call_function", "call_method"):
         return _repeated_rows(node, graph)
-    table = {"call_function": FUNCTIONS, "call_method": METHODS}.get(node.op, {})
+    table = {"call_function": forms().functions, "call_method": forms().methods}.get(node.op, {})
     for kind, call in table.get(node.target, ()):  # F.batch_norm: batchnorm1d, 2d or 3d, by its input
         entry = _call_entry(node, kind, call, graph)
         entry = entry if isinstance(entry, list) else graph.reshaped(node, entry, kind)
@@ -676,7 +676,7 @@ def _absorbed(traced: fx.GraphModule) -> set:
     self.weight, self.bias)): those count with the layer, not as tensors of their own."""
     taken = set()
     for node in traced.graph.nodes:
-        calls = FUNCTIONS.get(node.target, ()) if node.op == "call_function" else ()
+        calls = forms().functions.get(node.target, ()) if node.op == "call_function" else ()
         for key, index in calls[0][1].tensors if calls else ():
             given = _given_value(node, key, index)
             while isinstance(given, fx.Node) and _cast_of(given) is not None:  # the parameter and its casts

@@ -16,7 +16,7 @@ import torch
 from torch import fx, nn
 
 from ..errors import SpecError
-from .forms import FUNCTIONS, mapped
+from .forms import forms, mapped
 
 PROBE_BATCH = 2  # the batch of the trace: 2, so that no size 1 reads as the batch
 
@@ -184,7 +184,7 @@ def _traced_through():
     wrapped = fx._symbolic_trace._wrapped_fns_to_patch
     kept = dict(wrapped)
     for key, frame in kept.items():
-        if frame.get(key[1]) not in FUNCTIONS:
+        if frame.get(key[1]) not in forms().functions:
             del wrapped[key]
     try:
         yield
