@@ -167,11 +167,11 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # as element-wise); select, permute and transpose leave no per-axis field (an axis is gone, or
 # channels sit among the axes the next layer reads as spatial); expand's and tile's axes are reported
 # as the whole input; a parameter or constant sees no input (tests/test_rf.py); unsqueeze and squeeze change
-# how many axes the next layer reads as spatial.
-LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "reshape", "mean", "sum", "amax", "rmsnorm",
-            "unfold",
-            "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm", "select", "permute", "transpose",
-            "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze")
+# how many axes the next layer reads as spatial; unfold's columns gather whole blocks, and RMS norm
+# computes statistics as the other norms do.
+LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "reshape", "mean", "sum", "amax",
+            "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm", "select",
+            "permute", "transpose", "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze")
 SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT)
                  and (c[1] or {}).get("track_running_stats") is not False]
 
