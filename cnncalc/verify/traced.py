@@ -1,0 +1,510 @@
+"""The traced graph as the importer reads it: where each tensor keeps its batch (its layout), each
+tensor's shape per sample, which tensors are made without the input, which parameters a call takes
+as its layer's own weights, and how a call's arguments read per sample."""
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+
+import torch
+from torch import fx
+
+from ..errors import LayerError
+from ..layers import REGISTRY
+from ..layers.rearrange import BATCH
+from ..layers.registry import DIM_ORDER, SIZE_PER_DIM
+from ..spec.yamlfile import LineDict
+from .forms import forms, mapped
+from .tracing import PROBE_BATCH
+
+
+def read_graph(traced: fx.GraphModule, values: dict | None) -> Traced:
+    """The graph with what the mapping needs to know of each node."""
+    graph = Traced(modules=dict(traced.named_modules()), values=values, absorbed=_absorbed(traced))
+    graph.stored = _stored_views(traced, graph)
+    graph.without_input, graph.free = _without_input(traced, graph)
+    graph.stacked = _ensembles(traced, graph)
+    return graph
+
+
+DROPPED_ARGUMENTS = {"return_indices", "inplace_"}
+
+
+PIECES = {"chunk", "split", "tensor_split", "unbind", "max"}  # calls returning a tuple (x.max(1): values, indices)
+
+
+@dataclass
+class Traced:
+    """The traced graph as the mapping reads it: its modules, every node's value (None: unknown),
+    and the layer name given to each mapped node."""
+    modules: dict
+    values: dict | None
+    absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
+    stored: dict = field(default_factory=dict)  # node → the parameter it is a view of (gamma.reshape(1, -1, 1, 1))
+    without_input: set = field(default_factory=set)  # tensors made without the model's input
+    counted: set = field(default_factory=set)  # parameters and buffers a constant layer already counts
+    names: dict = field(default_factory=dict)
+    used: set = field(default_factory=set)
+    stacked: set = field(default_factory=set)  # torch.stack(outputs) reduced over the outputs: an ensemble
+    free: set = field(default_factory=set)  # tensors layers make from constants alone (Swin v2's bias MLP)
+
+    def inside_constant(self, node) -> bool:
+        """A step of making a tensor without the input (viewing a parameter, computing a position
+        encoding) that only further such steps read: the last step is the layer."""
+        return node.name in self.without_input and all(user.name in self.without_input for user in node.users
+                                                       if self.is_tensor(user))  # not weight.dtype
+
+    def is_layer(self, node) -> bool:
+        """A tensor, or a mapped module that returns a tuple (MultiheadAttention's output and weights)."""
+        return self.is_tensor(node) or (node.op == "call_module" and mapped(self.modules[node.target]) is not None)
+
+    def holds_tensors(self, node) -> bool:
+        """A tensor, or a tuple of them (chunk's pieces): not a number or a size."""
+        value = self.values.get(node.name) if self.values is not None else None
+        return isinstance(value, torch.Tensor) or (isinstance(value, (tuple, list))
+                                                   and any(isinstance(v, torch.Tensor) for v in value))
+
+    def is_tensor(self, node) -> bool:
+        """A tensor with elements (x[:, :0], an empty piece rotary embeddings concatenate back, is none)."""
+        if self.values is None:
+            return not is_shape_query(node)
+        value = self.values.get(node.name)
+        return isinstance(value, torch.Tensor) and value.numel() > 0
+
+    def same_as_source(self, node) -> bool:
+        """A module's tuple output read at 0 (MultiheadAttention's output): the layer itself."""
+        source = node.args[0] if node.op == "call_function" and node.target is operator.getitem else None
+        if source is None or source.name not in self.names or node.args[1] != 0:
+            return False
+        self.names[node.name] = self.names[source.name]
+        return True
+
+    def tensor_args(self, node) -> list:
+        """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
+        chunk reads the chunked tensor; y.expand_as(x) reads y (x gives only its shape)."""
+        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as"):
+            return [node.args[0]]
+        if node.name in self.without_input:
+            return []  # a parameter or constant reads no layer
+        if indexed_by(node, self) is not None:  # table[index]: both are read
+            return [node.args[0], node.args[1]]
+        if node.op == "call_function" and node.target is operator.getitem:
+            source = piece_of(node) or node
+            whole = source.args[0]
+            return [whole.args[0] if unstacked(whole, self) is not None else whole]
+        given = [*node.args, *node.kwargs.values()]  # attn_mask=bias is an input too
+        flat = [a for arg in given for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
+        return [a for a in flat if isinstance(a, fx.Node) and self.is_tensor(a) and a.name not in self.absorbed]
+
+    def attribute(self, node) -> torch.Tensor:
+        """The parameter or buffer a get_attr node reads."""
+        owner, _, name = node.target.rpartition(".")
+        return getattr(self.modules[owner], name)
+
+    def name_of(self, node) -> str:
+        return "input" if node.op == "placeholder" else self.names.get(node.name, node.name)
+
+    def made_from(self, node) -> dict:
+        """The parameters and buffers a tensor made without the input is made from: name → get_attr node."""
+        found, stack = {}, [node]
+        while stack:
+            current = stack.pop()
+            if current.op == "get_attr":
+                found[current.name] = current
+            stack += [a for a in current.all_input_nodes if a.name in self.without_input]
+        return found
+
+    def named(self, node) -> str:
+        """A module keeps its path (stem.0), a tensor made from one parameter its name (class_token);
+        a second call of a module, or a function, its fx name."""
+        path = node.target if node.op == "call_module" else None
+        if node.name in self.without_input and len(self.made_from(node)) == 1:
+            path = next(iter(self.made_from(node).values())).target
+        name = path if path is not None and path not in self.used else node.name
+        self.names[node.name] = name
+        self.used.add(name)
+        return name
+
+    def argument(self, value):
+        """An argument as a spec writes it: the batch size as `batch`; a size computed from shapes
+        as its value; a tensor computed in the graph is unmappable."""
+        if isinstance(value, (list, tuple)):
+            return [self.argument(v) for v in value]
+        if isinstance(value, slice):
+            return slice(self.argument(value.start), self.argument(value.stop), self.argument(value.step))
+        if not isinstance(value, fx.Node):
+            return value
+        if is_batch_size(value):
+            return BATCH
+        if self.values is None or value.name not in self.values:
+            raise Unmappable(value.name)
+        known = self.values[value.name]
+        if known is None or isinstance(known, (int, float, bool)):  # attn_mask=None, forward()'s default
+            return known
+        if isinstance(known, torch.Size):
+            return list(known)
+        raise Unmappable(value.name)
+
+    def takes(self, node, kind: str, args: dict | None, per_row: bool = False) -> bool:
+        """Whether the kind's calculator takes this call's inputs, or each of their rows (unknown shapes:
+        assumed so)."""
+        shapes = [self.sample_shape(a) for a in self.tensor_args(node)]
+        if self.values is None or None in shapes:
+            return True
+        shapes = [shape[1:] for shape in shapes] if per_row else shapes
+        try:
+            REGISTRY[kind].calculate(tuple(shapes), REGISTRY[kind].normalize(args or {}))
+        except LayerError:
+            return False
+        return True
+
+    def sample_shape(self, node) -> tuple[int, ...] | None:
+        """A tensor's shape per sample, as cnncalc sees it: a parameter's as its first user meets it
+        (a stored (1, 197, 768) with batched (B, 197, 768) tensors is 197×768; a (C,) with
+        (B, H, W, C) is 1×1×C); None where that cannot be said."""
+        shape = self.shape(node)
+        if node.name in self.stacked:
+            return (shape[0], *shape[2:])
+        if node.name in self.free and shape and self.layout(node) == WHOLE:
+            return shape
+        # a bias made by layers, (1, heads, N, N), meets the input's tensors as a constant does
+        free_of_one = node.name in self.free and shape and shape[0] == 1 and any(
+            user.name not in self.free | self.without_input for user in node.users)
+        if shape is None or node.name not in self.without_input and not free_of_one:
+            if not shape or shape[0] % PROBE_BATCH and shape[0] != 1:
+                return None
+            return shape[1:] if shape[0] in (1, PROBE_BATCH) else (shape[0] // PROBE_BATCH, *shape[1:])
+        if any(target_name(user) == "einsum" or indexed_by(user, self) is node for user in node.users):
+            return shape  # an einsum names each of its dims; an index's are the positions it holds
+        users = [self.sample_shape(user) for user in node.users if user.name not in self.without_input]
+        users = [shape for shape in users if shape is not None]  # not its sizes (cls_token.shape)
+        rank = len(users[0]) + 1 if users else None  # the batch's dim included
+        # a stored tensor's leading 1 is the batch it broadcasts over; one computed from x.shape
+        # (torch.zeros(B, H, W)) has the batch itself
+        batches = (1,) if node.name in self.stored else (1, PROBE_BATCH)
+        if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
+            return None
+        return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
+
+    def merged(self, node) -> bool:
+        """A tensor whose batch dim holds several rows per sample (Swin's windows, B·nW): per sample,
+        they are one dim more."""
+        return self.layout(node) == ROWS
+
+    def layout(self, node) -> str:
+        """Where a tensor's batch is, against torch's value: dim 0 (BATCH), dim 0 holding rows per
+        sample (ROWS), nowhere (WHOLE: made by layers from constants, Swin v2's bias MLP), or dim 1
+        (STACKED outputs)."""
+        shape = self.shape(node)
+        if node.name in self.stacked:
+            return STACKED
+        if not shape or node.name in self.without_input or shape[0] == 1:
+            return BATCHED  # a leading 1 is the batch it broadcasts over
+        if node.name in self.free:
+            return WHOLE
+        return BATCHED if shape[0] == PROBE_BATCH else ROWS
+
+    def per_sample(self, node, entry: LineDict | list | None) -> LineDict | list | None:
+        """An entry of torch's dims as it reads per sample (a module's, a piece's): reshaped, or its
+        dims moved."""
+        if isinstance(entry, list):
+            entries = [self.per_sample(node, e) for e in entry]
+            return None if None in entries else entries
+        if entry is None:
+            return None
+        kind = next(iter(entry))
+        reshaped = self.reshaped(node, entry, kind)
+        if reshaped is not entry:
+            return reshaped
+        args = self.moved(node, kind, dict(entry[kind] or {}))
+        return None if args is None else restated(entry, kind, args)
+
+    def reshaped(self, node, entry: LineDict | None, kind: str) -> LineDict | None:
+        """A reshape to or from a tensor whose batch is not torch's dim 0 (see layout), or whose sizes are
+        computed (B·nW), as the sizes it makes; a layer that gives a batchless tensor its batch of one
+        (x.unsqueeze(0) on a bias made by layers) likewise. Any other entry as it is."""
+        sources = self.tensor_args(node)
+        source = self.layout(sources[0]) if sources else BATCHED
+        switched = bool(sources) and sources[0].name in self.free and source != self.layout(node)
+        if kind in ("reshape", "flatten") and (entry is None or BATCHED != source or BATCHED != self.layout(node)) \
+                or switched:
+            shape = self.sample_shape(node)
+            return None if shape is None else restated(entry or {}, "reshape", {"shape": [BATCH, *shape]})
+        return entry
+
+    def with_users_rank(self, node, entries: list) -> list:
+        """A bias made by layers, (1, heads, N, N), meeting the input's windows (B·nW, heads, N, N): a
+        reshape gives it their rank per sample, as broadcasting does."""
+        shape = self.shape(node)
+        if node.name not in self.free or not shape or shape[0] != 1 or "reshape" in entries[-1]:
+            return entries
+        padded = self.sample_shape(node)
+        if padded is None or len(padded) == len(shape) - 1:
+            return entries
+        return [*entries, LineDict({"reshape": {"shape": [BATCH, *padded]}})]
+
+    def moved(self, node, kind: str, args: dict) -> dict | None:
+        """A layer's arguments with the dims they name where cnncalc counts them (see layout); None
+        where a dim mixes the batch with others."""
+        sources = self.tensor_args(node)
+        layout = STACKED if node.name in self.stacked else self.layout(sources[0]) if sources else BATCHED
+        if layout == BATCHED:
+            return args
+        layer, rank = REGISTRY[kind], len(self.shape(sources[0]))
+        try:
+            for arg in layer.args:
+                value = args.get(arg.name, layer.defaults.get(arg.name))
+                if arg.names_dims and value is not None:
+                    args[arg.name] = _moved(value, arg.names_dims, rank, layout)
+        except Unmappable:
+            return None
+        return args
+
+    def shape(self, node) -> tuple[int, ...] | None:
+        value = self.values.get(node.name) if self.values is not None else None
+        return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+
+
+def target_name(node) -> str:
+    target = node.target
+    return getattr(target, "__name__", str(target))
+
+
+def is_shape_query(node) -> bool:
+    """x.size(...), x.shape, or an item of one: sizes, not tensors."""
+    if node.op == "call_method" and node.target == "size":
+        return True
+    if node.op == "call_function" and node.target is getattr and node.args[1:] == ("shape",):
+        return True
+    return (node.op == "call_function" and node.target is operator.getitem and isinstance(node.args[0], fx.Node)
+            and is_shape_query(node.args[0]))
+
+
+def is_batch_size(node) -> bool:
+    """x.size(0), x.shape[0], or item 0 of x.size(): the batch size, which a reshape writes as `batch`."""
+    if node.op == "call_method" and node.target == "size":
+        return node.args[1:] == (0,)
+    if node.op != "call_function" or node.target is not operator.getitem or node.args[1] != 0:
+        return False
+    source = node.args[0]
+    return isinstance(source, fx.Node) and (
+        (source.op == "call_function" and source.target is getattr and source.args[1:] == ("shape",))
+        or (source.op == "call_method" and source.target == "size" and len(source.args) == 1))
+
+
+def indexed_by(node, graph: Traced):
+    """The 1-d tensor of positions in table[index], or None."""
+    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[1], fx.Node):
+        return None
+    index = graph.values.get(node.args[1].name) if graph.values is not None else None
+    return node.args[1] if isinstance(index, torch.Tensor) and index.dim() == 1 else None
+
+
+def piece_of(node):
+    """The chunk, split or unbind call whose piece `node` takes (tuple[i]), or None."""
+    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], fx.Node):
+        return None
+    source = node.args[0]
+    if source.op not in ("call_method", "call_function") or target_name(source) not in PIECES:
+        return None
+    return source
+
+
+class Unmappable(Exception):
+    """An argument computed in the graph, which a spec cannot state."""
+
+
+def _moved(value, names: str, rank: int, layout: str):
+    """Dims as cnncalc counts them on a tensor whose batch sits otherwise than torch's value says."""
+    if names == DIM_ORDER:
+        return MOVES[layout][1](value, rank)
+    if names == SIZE_PER_DIM:  # the rows keep their number: expand(-1, -1, H, …) on (B·heads, …)
+        if layout != ROWS:
+            raise Unmappable("sizes of a tensor whose batch is not its dim 0")
+        return [value[0], -1, *value[1:]]
+    if isinstance(value, (list, tuple)):
+        return [_moved(v, names, rank, layout) for v in value]
+    return MOVES[layout][0](value)
+
+
+def _rows_second(dim: int) -> int:
+    """A dim of (batch × rows, …) as cnncalc counts it on (batch, rows, …): one on; dim 0 mixes both."""
+    if dim == 0:
+        raise Unmappable("dim 0")
+    return dim + 1 if dim > 0 else dim
+
+
+def _stack_second(dim: int) -> int:
+    """A dim of torch.stack(outputs) (outputs, batch, …) as cnncalc counts it on (batch, outputs, …)."""
+    if dim == 1:
+        raise Unmappable("dim 1, the batch")
+    return 1 if dim == 0 else dim
+
+
+def _whole_after_batch(dim: int) -> int:
+    """A dim of a tensor with no batch, as cnncalc counts it after the batch of one it gives it."""
+    return dim + 1 if dim >= 0 else dim
+
+
+def _not_an_order(order, rank: int):
+    raise Unmappable("a permutation of the stacked outputs and the batch")
+
+
+BATCHED, ROWS, WHOLE, STACKED = "batched", "rows", "whole", "stacked"
+# per layout: how one dim moves, and how a permutation does
+
+
+MOVES = {ROWS: (_rows_second, lambda order, rank: [0, 1, *(order[i] % rank + 1 for i in range(1, len(order)))]),
+         WHOLE: (_whole_after_batch, lambda order, rank: [0, *(d % rank + 1 for d in order)]),
+         STACKED: (_stack_second, _not_an_order)}
+
+
+def given_value(node, key: str, index: int):
+    return node.kwargs.get(key, node.args[index] if index < len(node.args) else None)
+
+
+COMPUTED = object()
+
+
+def given(node, key: str, index: int):
+    """A call's parameter argument: the get_attr node passing it (through casts: self.weight.float()),
+    None when not given, or COMPUTED."""
+    value = given_value(node, key, index)
+    if value is None:
+        return None
+    return cast_of(value) or COMPUTED
+
+
+def cast_of(value) -> fx.Node | None:
+    """The get_attr node a value reads, itself or cast (weight.float(), weight.to(x.dtype)); else None."""
+    while isinstance(value, fx.Node) and value.op == "call_method" and value.target in CASTS:
+        value = value.args[0]
+    return value if isinstance(value, fx.Node) and value.op == "get_attr" else None
+
+
+CASTS = ("float", "to", "type_as")
+
+
+def _stored_views(traced: fx.GraphModule, graph: Traced) -> dict:
+    """Each parameter read as a tensor, and each view of one alone that keeps its size (reshape,
+    unsqueeze, permute, a cast): node name → the get_attr node of the parameter."""
+    stored = {}
+    for node in traced.graph.nodes:
+        if node.op == "get_attr" and node.name not in graph.absorbed:
+            stored[node.name] = node
+            continue
+        sources = [a for a in node.all_input_nodes if graph.is_tensor(a)]
+        if (node.op in ("call_method", "call_function") and len(sources) == 1 and sources[0].name in stored
+                and graph.shape(node) is not None
+                and math.prod(graph.shape(node)) == graph.attribute(stored[sources[0].name]).numel()):
+            stored[node.name] = stored[sources[0].name]
+    return stored
+
+
+def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set]:
+    """The tensors forward() makes without its input: those computed from parameters and buffers or
+    from nothing (a view of a parameter, torch.arange, sin and cos of a position encoding), and those
+    layers make from them (a position bias MLP), which have no batch."""
+    needs_input, reached, made = set(), set(), set()
+    if graph.values is None:
+        return made, set()  # shapes unknown: the analysis reports where the model breaks
+    for node in traced.graph.nodes:
+        if node.op == "placeholder":
+            needs_input |= {node.name} if not needs_input else set()  # the first is the input
+            reached |= needs_input
+            continue
+        # through tensors only (a size read off the input, x.shape, is a number); a module is a layer
+        # even on a tensor made without the input (a projection of a position encoding)
+        reads = [a for a in node.all_input_nodes if graph.holds_tensors(a) or a.op == "placeholder"]
+        # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1)) has the batch
+        if not _reads_only_size(node) and any(a.name in reached for a in reads) or any(
+                is_batch_size(a) for a in node.all_input_nodes):
+            reached.add(node.name)
+        if node.op == "call_module" or not _reads_only_size(node) and any(a.name in needs_input for a in reads):
+            needs_input.add(node.name)
+        elif graph.holds_tensors(node) and node.name not in graph.absorbed:  # chunk's pieces too
+            made.add(node.name)
+    return made, {name for name in needs_input - reached if isinstance(graph.values.get(name), torch.Tensor)}
+
+
+def _ensembles(traced: fx.GraphModule, graph: Traced) -> set:
+    """torch.stack(outputs) then a mean, sum or max over them (crossvit's heads): stacked before the
+    batch, which cnncalc reads as after it."""
+    found = set()
+    for node in traced.graph.nodes:
+        if node.op == "call_function" and node.target is torch.stack and graph.shape(node) is not None \
+                and given_value(node, "dim", 1) in (None, 0) and node.users and all(
+                    target_name(user) in REDUCTIONS and given_value(user, "dim", 1) in (0, (0,), [0])
+                    for user in node.users):
+            found.add(node.name)
+    return found
+
+
+REDUCTIONS = ("mean", "sum", "amax")
+
+
+def _reads_only_size(node) -> bool:
+    """x.new_zeros(size), torch.zeros_like(x): a tensor made new, that reads of x only its type."""
+    return target_name(node) in NEW_TENSORS and node.op in ("call_method", "call_function")
+
+
+NEW_TENSORS = {"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor", "zeros_like", "ones_like",
+               "full_like", "empty_like"}
+
+
+def _absorbed(traced: fx.GraphModule) -> set:
+    """The parameters passed to calls that take their layer's own weights (F.layer_norm(x, shape,
+    self.weight, self.bias)): those count with the layer, not as tensors of their own."""
+    taken = set()
+    for node in traced.graph.nodes:
+        calls = forms().functions.get(node.target, ()) if node.op == "call_function" else ()
+        for key, index in calls[0][1].tensors if calls else ():
+            given = given_value(node, key, index)
+            while isinstance(given, fx.Node) and cast_of(given) is not None:  # the parameter and its casts
+                taken.add(given.name)
+                given = given.args[0] if given.op == "call_method" else None
+    return taken
+
+
+def stated(kind: str, args: dict, graph: Traced | None) -> LineDict | None:
+    """The layer as a spec states it, or None where it cannot: an argument computed from tensors,
+    or a setting the kind refuses."""
+    try:
+        constants = {key: graph.argument(value) for key, value in args.items()} if graph else args
+        return LineDict({kind: non_default(kind, constants) or None})
+    except (Unmappable, LayerError):
+        return None
+
+
+def restated(entry: dict, kind: str, args: dict) -> LineDict | None:
+    """The entry with another kind or arguments, its other keys (functional) kept."""
+    written = stated(kind, args, None)
+    return None if written is None else LineDict({**written, **{k: v for k, v in entry.items() if k in SPEC_KEYS}})
+
+
+SPEC_KEYS = ("functional",)
+
+
+def unstacked(node, graph: Traced) -> tuple[int, ...] | None:
+    """The dims of a permute that puts one axis before the batch only to take its pieces
+    (attention's qkv.permute(2, 0, 3, 1, 4), then unbind(0) or qkv[0]); otherwise None."""
+    if node.op not in ("call_method", "call_function") or target_name(node) != "permute" or graph.values is None:
+        return None
+    dims = graph.values[node.name].dim()
+    order = node.args[1:] if node.op == "call_method" and not isinstance(node.args[1], (list, tuple)) \
+        else node.args[1]
+    order = tuple(d % dims for d in order) if all(isinstance(d, int) for d in order) else None
+    pieces = all(user.op == "call_function" and user.target is operator.getitem and isinstance(user.args[1], int)
+                 or target_name(user) == "unbind"
+                 and user.kwargs.get("dim", user.args[1] if len(user.args) > 1 else 0) == 0
+                 for user in node.users)
+    return order if order and order[0] != 0 and order[1] == 0 and pieces else None
+
+
+def non_default(kind: str, args: dict) -> dict:
+    """The arguments that differ from PyTorch's defaults, per-axis values collapsed when equal."""
+    layer = REGISTRY[kind]
+    normalized = layer.normalize({k: v for k, v in args.items() if v is not None or layer.defaults.get(k) is None})
+    return {k: v[0] if isinstance(v, list) and v and len(set(v)) == 1 and layer.spatial_dims else v
+            for k, v in args.items() if k not in DROPPED_ARGUMENTS and normalized[k] != layer.defaults.get(k)}
