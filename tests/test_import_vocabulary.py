@@ -265,12 +265,12 @@ class HeadPool(nn.Module):
     """MViT's pooled attention: heads moved into the batch, one conv pooling each head's map, and a
     position embedding added in place."""
 
-    def __init__(self, dim: int = 8, heads: int = 2):
+    def __init__(self, dim: int = 8, heads: int = 2, pooled: int = 4):
         super().__init__()
         self.heads = heads
         self.pool = nn.Conv2d(dim // heads, dim // heads, 3, stride=2, padding=1, groups=dim // heads)
         self.norm = nn.LayerNorm(dim // heads)
-        self.pos = nn.Parameter(torch.zeros(1, dim, 4, 4))
+        self.pos = nn.Parameter(torch.zeros(1, dim, pooled, pooled))
 
     def forward(self, x):
         B, C, H, W = x.shape
@@ -394,3 +394,19 @@ class Replacing(nn.Module):
 def test_a_forward_that_replaces_its_buffers_is_refused():
     with pytest.raises(SpecError, match=r"forward\(\) replaces the buffer positions with new ones sized by the input"):
         cnncalc.summary(Replacing(), (4, 8))
+
+
+# (Swin-like windows are left out: cnncalc reports a channels-last permute as seeing the whole input,
+# which gradients show is wider than what it reads)
+@pytest.mark.parametrize("build, shape", [(Reused, (3, 9, 9)), (lambda: HeadPool(pooled=16), (8, 32, 32))],
+                         ids=["weights-of", "per-row"])
+def test_imported_specs_verify_against_torch(build, shape):
+    # the spec read from the module, built again by cnncalc and checked figure by figure (every layer's
+    # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)
+    from cnncalc.model import imported_spec
+    from cnncalc.spec import build_graph
+    from cnncalc.verify.run import verify
+
+    module = build().eval()
+    graph = build_graph(imported_spec(module, {}, shape), "<imported>", {})
+    assert verify(graph).failed == ()

@@ -11,7 +11,7 @@ import torch
 
 from ..errors import SpecError
 from ..figures.report import Report, analyze
-from ..figures.rf import sample_units, unit_interval
+from ..figures.rf import receptive_fields, sample_units, unit_interval
 from ..graph import INPUT, Graph, Node
 from ..layers import REGISTRY
 from .build import build_model
@@ -27,8 +27,10 @@ def check_fields(graph: Graph, report: Report, device: str = "cpu") -> list[Chec
     at full size: 97 s on two CPU cores, densenet201's 705 layers 15 s)."""
     probe = _thin(replace(graph, nodes=tuple(averaged(node) for node in graph.nodes)), report)
     model = with_positive_weights(build_model(probe, device, torch.float64))
-    spatial = len(graph.input_shape) - 1
-    layers = [index for index, row in enumerate(report.layers[1:]) if len(row.output_shape) - 1 == spatial]
+    spatial, fields = len(graph.input_shape) - 1, receptive_fields(graph, report)
+    # a layer with no field (after a layer per row, whose rows sit where channels are read) states none
+    layers = [index for index, row in enumerate(report.layers[1:])
+              if len(row.output_shape) - 1 == spatial and fields[row.name] is not None]
     if not layers:
         return []
     x = torch.full((3 * spatial, *graph.input_shape), 1e-3, dtype=torch.float64, device=device, requires_grad=True)
@@ -88,10 +90,12 @@ def averaged(node: Node) -> Node:
 
 
 def with_positive_weights(model: torch.nn.Module) -> torch.nn.Module:
-    """Weights 1/fan-in, biases 0, normalization the identity: every read pixel counts, none vanishes."""
+    """Weights 1/fan-in, biases 0, normalization the identity, a tensor read directly (a layer scale, a
+    gate) 1: every read pixel counts, none vanishes."""
     with torch.no_grad():
         for name, parameter in model.named_parameters():
-            parameter.fill_(1.0 / max(parameter[0].numel(), 1) if name.endswith("weight") else 0.0)
+            parameter.fill_(1.0 / max(parameter[0].numel(), 1) if name.endswith("weight")
+                            else 0.0 if name.endswith("bias") else 1.0)
         for name, buffer in model.named_buffers():
             if name.endswith("running_var"):
                 buffer.fill_(1.0)

@@ -193,7 +193,7 @@ class Constant(nn.Module):
         self.register_buffer("table", torch.zeros(buffers))
 
     def forward(self):
-        return torch.zeros(1, *self.shape, device=self.table.device, dtype=self.stored.dtype)
+        return torch.ones(1, *self.shape, device=self.table.device, dtype=self.stored.dtype)  # no product vanishes
 
 
 class Narrow(_TensorMethod):

@@ -78,6 +78,7 @@ def _mark(check) -> str:
 def _failure(check) -> str:
     if hasattr(check, "ratio"):
         return f"✗ {check.figure}: predicted {check.predicted:,} B, measured {check.measured:,} B (ratio {check.ratio:.3f})"
-    show = format_shape if check.figure == "output_shape" else "{:,}".format
+    show = format_shape if check.figure == "output_shape" else "{:,}".format if isinstance(check.expected, int) \
+        else str  # a receptive field's intervals
     line = f"✗ {check.layer}: {check.figure}: cnncalc {show(check.expected)}, measured {show(check.measured)}"
     return line + (f" [{check.formula}]" if check.formula else "")
