@@ -240,20 +240,23 @@ def new_axis(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return () if out[:len(shapes[0])] == shapes[0] or shapes[0][:len(out)] == out else WHOLE
 
 
-@register("unsqueeze", family="shape", args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=new_axis,
-          memory=VIEW,
-          torch=TorchForms(module=OWN + "Unsqueeze", inferred=None, functions=calls("torch.unsqueeze", dim=1),
-                           methods=calls("unsqueeze", dim=1), aliases=()))
+def _one_axis(method: str) -> TorchForms:
+    """x.unsqueeze(dim) and torch.unsqueeze(x, dim); likewise squeeze."""
+    return TorchForms(module=OWN + method.capitalize(), inferred=None, functions=calls(f"torch.{method}", dim=1),
+                      methods=calls(method, dim=1), aliases=())
+
+
+_AXIS = (Arg("dim", any_int, names_dims=EACH_DIM),)
+
+
+@register("unsqueeze", family="shape", args=_AXIS, receptive_field=new_axis, memory=VIEW, torch=_one_axis("unsqueeze"))
 def unsqueeze(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     axis = dim_index(args["dim"] if args["dim"] >= 0 else args["dim"] + len(shape) + 2, len(shape) + 1)
     return Calc(shape[:axis] + (1,) + shape[axis:])
 
 
-@register("squeeze", family="shape", args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=new_axis,
-          memory=VIEW,
-          torch=TorchForms(module=OWN + "Squeeze", inferred=None, functions=calls("torch.squeeze", dim=1),
-                           methods=calls("squeeze", dim=1), aliases=()))
+@register("squeeze", family="shape", args=_AXIS, receptive_field=new_axis, memory=VIEW, torch=_one_axis("squeeze"))
 def squeeze(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Drops one size-1 axis (torch leaves an axis of another size as it is)."""
     (shape,) = shapes
