@@ -15,7 +15,7 @@ from .spec.yamlfile import LineDict
 
 # a builder keyword → its spec entry key; every other keyword is a layer argument
 _META = {"name": "name", "from_": "from", "repeat": "repeat", "index": "index", "when": "when",
-         "frozen": "frozen", "functional": "functional"}
+         "frozen": "frozen", "functional": "functional", "weights_of": "weights_of", "per_row": "per_row"}
 
 
 def _entry(kind: str, value: Any, meta: dict, depth: int = 2) -> LineDict:
@@ -31,7 +31,8 @@ def _constructor(kind: str):
     names = [arg.name for arg in REGISTRY[kind].args]
 
     def build(*args, **keywords):
-        """Keywords are the layer's arguments, or name/from_/repeat/index/when/frozen/functional."""
+        """Keywords are the layer's arguments, or name/from_/repeat/index/when/frozen/functional/weights_of/
+        per_row."""
         if len(args) > len(names):
             raise TypeError(f"{kind} takes at most {len(names)} positional arguments ({', '.join(names)})")
         given, meta = dict(zip(names, args)), {}

@@ -27,3 +27,17 @@ def test_per_row_is_for_a_layer_of_one_input(tmp_path):
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (f"cnncalc: error: {spec}:4: layer '1.add': per_row is for a layer of one input; add "
                              "takes several\n")
+
+
+def test_python_specs_state_both_keys():
+    pytest.importorskip("torch")
+    from cnncalc.builder import BatchNorm2d, Conv2d, Reshape, Spec
+
+    # torch: Conv2d(3, 4, 1) and Conv2d(4, 4, 3) (called twice) hold 16 + 148 parameters; BatchNorm2d(2)
+    # runs on the 2 rows of 2×8×8
+    spec = Spec([3, 8, 8], [Conv2d(4, 1), Conv2d(4, 3, padding=1, name="conv"),
+                            Conv2d(4, 3, padding=1, weights_of="conv"), Reshape(["batch", 2, 2, 8, 8]),
+                            BatchNorm2d(per_row=True)])
+    graph = build_graph(spec, "<test>", {})
+    assert [node.weights_of for node in graph.nodes][2] == "conv" and graph.nodes[-1].per_row
+    compare(graph)
