@@ -220,7 +220,7 @@ def _per_sample_equation(node, graph: Traced) -> str | None:
     parts, _, output = str(node.args[0]).replace(" ", "").partition("->")
     letters = parts.split(",")
     batched = [part for part, operand in zip(letters, operands) if operand.name not in graph.without_input]
-    rows = {graph.merged(operand) for operand in operands if operand.name not in graph.without_input}
+    rows = {graph.layout(operand) == ROWS for operand in operands if operand.name not in graph.without_input}
     if not batched or len(letters) != len(operands) or "." in parts or len(rows) > 1 or not output \
             or any(part[:1] != output[0] for part in batched) \
             or any(output[0] in part for part in letters if part not in batched):

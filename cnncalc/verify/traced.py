@@ -164,17 +164,13 @@ class Traced:
         (a stored (1, 197, 768) with batched (B, 197, 768) tensors is 197×768; a (C,) with
         (B, H, W, C) is 1×1×C); None where that cannot be said."""
         shape = self.shape(node)
-        if node.name in self.stacked:
-            return (shape[0], *shape[2:])
-        if node.name in self.free and shape and self.layout(node) == WHOLE:
-            return shape
+        if not shape:
+            return None
         # a bias made by layers, (1, heads, N, N), meets the input's tensors as a constant does
-        free_of_one = node.name in self.free and shape and shape[0] == 1 and any(
+        free_of_one = node.name in self.free and shape[0] == 1 and any(
             user.name not in self.free | self.without_input for user in node.users)
-        if shape is None or node.name not in self.without_input and not free_of_one:
-            if not shape or shape[0] % PROBE_BATCH and shape[0] != 1:
-                return None
-            return shape[1:] if shape[0] in (1, PROBE_BATCH) else (shape[0] // PROBE_BATCH, *shape[1:])
+        if node.name not in self.without_input and not free_of_one:
+            return SAMPLE_SHAPES[self.layout(node)](shape)
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node for user in node.users):
             return shape  # an einsum names each of its dims; an index's are the positions it holds
         users = [self.sample_shape(user) for user in node.users if user.name not in self.without_input]
@@ -186,11 +182,6 @@ class Traced:
         if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
             return None
         return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
-
-    def merged(self, node) -> bool:
-        """A tensor whose batch dim holds several rows per sample (Swin's windows, B·nW): per sample,
-        they are one dim more."""
-        return self.layout(node) == ROWS
 
     def layout(self, node) -> str:
         """Where a tensor's batch is, against torch's value: dim 0 (BATCH), dim 0 holding rows per
@@ -230,7 +221,7 @@ class Traced:
         if kind in ("reshape", "flatten") and (entry is None or BATCHED != source or BATCHED != self.layout(node)) \
                 or switched:
             shape = self.sample_shape(node)
-            return None if shape is None else restated(entry or {}, "reshape", {"shape": [BATCH, *shape]})
+            return None if shape is None else restated(entry or {}, "reshape", _sizes(shape))
         return entry
 
     def with_users_rank(self, node, entries: list) -> list:
@@ -242,7 +233,7 @@ class Traced:
         padded = self.sample_shape(node)
         if padded is None or len(padded) == len(shape) - 1:
             return entries
-        return [*entries, LineDict({"reshape": {"shape": [BATCH, *padded]}})]
+        return [*entries, LineDict({"reshape": _sizes(padded)})]
 
     def moved(self, node, kind: str, args: dict) -> dict | None:
         """A layer's arguments with the dims they name where cnncalc counts them (see layout); None
@@ -264,6 +255,16 @@ class Traced:
     def shape(self, node) -> tuple[int, ...] | None:
         value = self.values.get(node.name) if self.values is not None else None
         return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+
+
+def _sizes(shape: tuple[int, ...]) -> dict:
+    """A reshape's arguments: to these sizes per sample, the batch first."""
+    return {"shape": [BATCH, *shape]}
+
+
+def _rows_apart(shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """(batch × rows, …) per sample: (rows, …); None where dim 0 is no multiple of the batch."""
+    return None if shape[0] % PROBE_BATCH else (shape[0] // PROBE_BATCH, *shape[1:])
 
 
 def target_name(node) -> str:
@@ -353,11 +354,12 @@ def _not_an_order(order, rank: int):
 
 BATCHED, ROWS, WHOLE, STACKED = "batched", "rows", "whole", "stacked"
 # per layout: how one dim moves, and how a permutation does
-
-
 MOVES = {ROWS: (_rows_second, lambda order, rank: [0, 1, *(order[i] % rank + 1 for i in range(1, len(order)))]),
          WHOLE: (_whole_after_batch, lambda order, rank: [0, *(d % rank + 1 for d in order)]),
          STACKED: (_stack_second, _not_an_order)}
+# per layout: a tensor's shape per sample, from torch's
+SAMPLE_SHAPES = {BATCHED: lambda shape: shape[1:], ROWS: _rows_apart, WHOLE: lambda shape: shape,
+                 STACKED: lambda shape: (shape[0], *shape[2:])}
 
 
 def given_value(node, key: str, index: int):
