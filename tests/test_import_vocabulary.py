@@ -226,17 +226,19 @@ class Reused(nn.Module):
 
 class Ensemble(nn.Module):
     """Heads stacked and averaged (CrossViT), a query repeated per window (GCViT), relative positions by
-    einsum (MViT)."""
+    einsum (MViT), heads weighed by one number each (EfficientViM's softmax of a parameter)."""
 
     def __init__(self):
         super().__init__()
         self.heads = nn.ModuleList([nn.Linear(6, 5), nn.Linear(6, 5)])
         self.rel = nn.Parameter(torch.zeros(4, 3, 6))
+        self.mix = nn.Parameter(torch.zeros(2))
 
     def forward(self, x):
         rows = x.repeat_interleave(4, dim=0).view(x.shape[0], 4, 6)
         x = x + torch.einsum("bqd,qkd->bqk", rows, self.rel).sum(1).mean(-1, keepdim=True)
-        return torch.stack([head(x) for head in self.heads], dim=0).mean(0)
+        weights = self.mix.softmax(0)
+        return torch.stack([head(x) * weights[i] for i, head in enumerate(self.heads)], dim=0).mean(0)
 
 
 class BiasMLP(nn.Module):

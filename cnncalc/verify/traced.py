@@ -164,13 +164,13 @@ class Traced:
         (a stored (1, 197, 768) with batched (B, 197, 768) tensors is 197×768; a (C,) with
         (B, H, W, C) is 1×1×C); None where that cannot be said."""
         shape = self.shape(node)
-        if not shape:
+        if shape is None:
             return None
         # a bias made by layers, (1, heads, N, N), meets the input's tensors as a constant does
-        free_of_one = node.name in self.free and shape[0] == 1 and any(
+        free_of_one = node.name in self.free and shape[:1] == (1,) and any(
             user.name not in self.free | self.without_input for user in node.users)
         if node.name not in self.without_input and not free_of_one:
-            return SAMPLE_SHAPES[self.layout(node)](shape)
+            return SAMPLE_SHAPES[self.layout(node)](shape) if shape else None
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node for user in node.users):
             return shape  # an einsum names each of its dims; an index's are the positions it holds
         users = [self.sample_shape(user) for user in node.users if user.name not in self.without_input]
