@@ -91,3 +91,11 @@ def test_peer_tools_on_products(index):
     from layers.test_kinds_vs_torch import PRODUCTS
 
     assert_peers_agree(build_graph(PRODUCTS[index], "<test>", {}), f"product {index}")
+
+
+def test_peer_tools_on_convs_of_given_filters():
+    # F.conv2d(x, weight): the tools that hook torch.nn.Conv2d see nothing, torchinfo sees the bias
+    from cnncalc.spec import build_graph
+    from layers.test_kinds_vs_torch import PRODUCTS
+
+    assert_peers_agree(build_graph(PRODUCTS[-1], "<test>", {}), "convs of given filters")

@@ -298,14 +298,62 @@ class Patches(nn.Module):
         return rows.reshape(x.shape[0], -1, 8).max(1)[0]
 
 
+class BlurPool(nn.Module):
+    """timm's blur pool (TResNet): a fixed filter kept as a buffer, applied with F.conv2d."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("filt", torch.ones(4, 1, 3, 3) / 9)
+
+    def forward(self, x):
+        return F.conv2d(x, self.filt, stride=2, groups=4)
+
+
+class StandardizedConv(nn.Conv2d):
+    """timm's ScaledStdConv2d (NFNets): filters standardized in forward() and scaled by a gain."""
+
+    def __init__(self):
+        super().__init__(4, 6, 3, padding=1)
+        self.gain = nn.Parameter(torch.ones(6, 1, 1, 1))
+
+    def forward(self, x):
+        weight = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None,
+                              weight=(self.gain * 0.5).view(-1), training=True, momentum=0.0, eps=1e-6)
+        return F.conv2d(x, weight.reshape_as(self.weight), self.bias, self.stride, self.padding)
+
+
+class Standardized(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.blur = StandardizedConv(), BlurPool()
+
+    def forward(self, x):
+        return self.blur(self.conv(x)[:, :4])
+
+
+class Sequencer(nn.Module):
+    """timm's Sequencer2d: a bidirectional LSTM along each row of a channels-last map, rows in the batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(6, 5, num_layers=2, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(10, 6)
+
+    def forward(self, x):
+        B, H, W, C = x.shape
+        rows, _ = self.rnn(x.reshape(-1, W, C))
+        return self.fc(rows.reshape(B, H, W, -1))
+
+
 @pytest.mark.parametrize("build,shape", [
     (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
     (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
     (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
     (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)), (HeadPool, (8, 8, 8)),
-    (Patches, (4, 8, 8)),
+    (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
-        "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches"])
+        "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
+        "standardized-and-blur", "lstm-per-row"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -337,20 +385,8 @@ class WeightOnly(nn.Module):
         return F.group_norm(x, 2, self.weight)
 
 
-class BlurPool(nn.Module):
-    """timm's blur pool: a fixed filter kept as a buffer, applied with F.conv2d; a conv would count it
-    as parameters."""
-
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("filt", torch.ones(4, 1, 3, 3) / 9)
-
-    def forward(self, x):
-        return F.conv2d(x, self.filt, stride=2, groups=4)
-
-
-@pytest.mark.parametrize("build, operation", [(Circular, "pad"), (WeightOnly, "group_norm"), (BlurPool, "conv2d")],
-                         ids=["circular-pad", "weight-only-norm", "buffer-weights"])
+@pytest.mark.parametrize("build, operation", [(Circular, "pad"), (WeightOnly, "group_norm")],
+                         ids=["circular-pad", "weight-only-norm"])
 def test_what_no_kind_states_is_refused_not_miscounted(build, operation):
     with pytest.raises(SpecError, match=f"cannot map 1 operation.*: {operation}$"):
         cnncalc.summary(build(), (4, 8, 8))
@@ -400,8 +436,9 @@ def test_a_forward_that_replaces_its_buffers_is_refused():
 
 # (Swin-like windows are left out: cnncalc reports a channels-last permute as seeing the whole input,
 # which gradients show is wider than what it reads)
-@pytest.mark.parametrize("build, shape", [(Reused, (3, 9, 9)), (lambda: HeadPool(pooled=16), (8, 32, 32))],
-                         ids=["weights-of", "per-row"])
+@pytest.mark.parametrize("build, shape", [(Reused, (3, 9, 9)), (lambda: HeadPool(pooled=16), (8, 32, 32)),
+                                          (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6))],
+                         ids=["weights-of", "per-row", "given-filters", "lstm"])
 def test_imported_specs_verify_against_torch(build, shape):
     # the spec read from the module, built again by cnncalc and checked figure by figure (every layer's
     # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)

@@ -25,8 +25,8 @@ def test_per_row_is_for_a_layer_of_one_input(tmp_path):
     spec.write_text("input: [4, 6]\nlayers:\n  - relu\n  - add: null\n    from: [input, -1]\n    per_row: true\n")
     result = run_cli("table", str(spec))
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == (f"cnncalc: error: {spec}:4: layer '1.add': per_row is for a layer of one input; add "
-                             "takes several\n")
+    assert result.stderr == (f"cnncalc: error: {spec}:4: layer '1.add': per_row is for a layer of one input; this add "
+                             "takes 2\n")
 
 
 def test_python_specs_state_both_keys():

@@ -100,6 +100,11 @@ def _hooked_and_functional(rule: Rule) -> Rule:
     return lambda l: rule(l) * (1 if l.functional else 2)
 
 
+def _module_conv(rule: Rule) -> Rule:
+    """Counted by a hook on torch.nn.ConvNd: nothing for a conv of given filters, which is F.conv2d."""
+    return lambda l: 0 if len(l.in_shapes) > 1 else rule(l)
+
+
 def _fvcore_conv(layer: LayerOps) -> int:
     # string padding ('same', 'valid') dispatches to aten::_convolution_mode, which fvcore lacks
     return 0 if isinstance(layer.args.get("padding"), str) else layer.macs
@@ -178,15 +183,19 @@ def _torchinfo(layer: LayerOps) -> int:
     return (layer.weights + layer.biases) * layer.batch
 
 
+RECURRENT = ("lstm", "gru", "rnn")
+
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("torchvision", "torchvision's published `_ops` (GMACs): conv, linear and matmul "
                "multiply-accumulates; bias and element-wise work excluded",
                (("conv*", _macs), ("linear", _macs), ("multiheadattention", _macs), ("matmul", _macs),
-                ("scaleddotproductattention", _macs)), _unhandled),
+                ("scaleddotproductattention", _macs), *((kind, _macs) for kind in RECURRENT)), _unhandled),
+    # recurrent layers as on the meta device or a GPU: on the CPU, oneDNN's fused LSTM hides them
     Convention("torch", "torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per multiply-accumulate",
                (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs),
                 ("multiheadattention", lambda l: 2 * l.macs), ("matmul", lambda l: 2 * l.macs),
-                ("scaleddotproductattention", lambda l: 2 * l.macs)), _unhandled),
+                ("scaleddotproductattention", lambda l: 2 * l.macs),
+                *((kind, lambda l: 2 * l.macs) for kind in RECURRENT)), _unhandled),
     Convention("fvcore", "fvcore FlopCountAnalysis(model, x).total(): MACs plus norms, 2-d "
                "upsampling and 2-d adaptive average pooling",
                (("conv*", _fvcore_conv), ("linear", _macs), ("batchnorm*", _fvcore_batchnorm),
@@ -198,10 +207,13 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                "batch, or × output positions for convolutions",
                # layer scale's parameter is named gamma, as in timm; a parameter read directly is no module's
                (("layerscale", _unhandled), ("parameter", _unhandled), ("constant", _unhandled),
+                # weight_ih_l0 and friends: × the output's first two sizes, batch × sequence
+                *((kind, lambda l: (l.weights + l.biases) * l.batch * l.out_shape[0]) for kind in RECURRENT),
                 ("multiheadattention", _unhandled)), _torchinfo),  # not a leaf: its out_proj is a child module
     Convention("ptflops", "ptflops get_model_complexity_info, pytorch backend: module hooks plus the "
                "torch.nn.functional calls those modules make, so ReLU and pooling count twice",
-               (("conv*", lambda l: l.macs + _bias_outputs(l)), ("linear", lambda l: l.macs + _bias_outputs(l)),
+               (("conv*", _module_conv(lambda l: l.macs + _bias_outputs(l))),
+                ("linear", lambda l: l.macs + _bias_outputs(l)),
                 ("relu", _hooked_and_functional(lambda l: l.out)), ("elu", _hooked_and_functional(lambda l: l.out)),
                 ("gelu", _hooked_and_functional(lambda l: l.out)), ("silu", lambda l: l.out),
                 ("relu6", _hooked(lambda l: l.out)), ("leakyrelu", _hooked(lambda l: l.out)),
@@ -213,7 +225,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("scaleddotproductattention", _macs)), _unhandled),  # torch.matmul is patched
     Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "
                "normalized element, average pooling, upsampling by mode",
-               (("conv?d", _macs), ("convtranspose*", _thop_transposed), ("linear", _macs),
+               (("conv?d", _module_conv(_macs)), ("convtranspose*", _thop_transposed), ("linear", _macs),
                 ("batchnorm*", _norm(4, 2, "affine")), ("instancenorm*", _norm(4, 2, "affine")),
                 ("layernorm", _norm(4, 2, "elementwise_affine")), ("avgpool*", _hooked(lambda l: l.out)),
                 ("adaptiveavgpool*", _hooked(_thop_adaptive_avg)), ("softmax", _hooked(_thop_softmax)),

@@ -15,7 +15,7 @@ _RELU6 = MemoryFacts(aliases=inplace, aliases_in_training=inplace, saved="input"
 
 
 def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), **positions: int) -> TorchForms:
-    return TorchForms(module=NN + module, inferred=None, functions=calls(*functions, **positions),
+    return TorchForms(module=NN + module, given_weight=None, inferred=None, functions=calls(*functions, **positions),
                       methods=calls(*methods), aliases=())
 
 
@@ -33,7 +33,8 @@ ACTIVATIONS = {
     "hardswish": (_INPLACE, _forms("Hardswish", F + "hardswish"), _SAVES_INPUT),
     "hardsigmoid": (_INPLACE, _forms("Hardsigmoid", F + "hardsigmoid"), _SAVES_INPUT),
     "softmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),),
-                TorchForms(module=NN + "Softmax", inferred=None, functions=calls(F + "softmax", "torch.softmax", dim=1),
+                TorchForms(module=NN + "Softmax", given_weight=None,
+                           inferred=None, functions=calls(F + "softmax", "torch.softmax", dim=1),
                            methods=calls("softmax", dim=1), aliases=()), SAVES_OUTPUT),
     "logsoftmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),), _forms("LogSoftmax"), SAVES_OUTPUT),
 }
@@ -66,7 +67,8 @@ MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING), "rsqrt": (("torch
         "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT), "exp": (("torch.exp",), _KEEPS_OUTPUT)}
 for _kind, (_functions, _memory) in MATH.items():
     register(_kind, family="activation", receptive_field=elementwise, memory=_memory,
-             torch=TorchForms(module=OWN + _kind.capitalize(), inferred=None, functions=calls(*_functions),
+             torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None,
+                              inferred=None, functions=calls(*_functions),
                               methods=calls(_kind), aliases=()))(same_shape)
 
 # identity returns its input tensor itself
@@ -97,7 +99,7 @@ _SURVIVAL = MemoryFacts(aliases=always, aliases_in_training=lambda args: args["p
                         saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
 register("stochasticdepth", family="dropout", receptive_field=elementwise, memory=_SURVIVAL,
          args=(Arg("p", probability, REQUIRED), Arg("mode", choice("row", "batch"), "row")),
-         torch=TorchForms(module=OWN + "StochasticDepth", inferred=None,
+         torch=TorchForms(module=OWN + "StochasticDepth", given_weight=None, inferred=None,
                           functions=calls("torchvision.ops.stochastic_depth", p=1, mode=2),
                           methods=(), aliases=(Alias("torchvision.ops.StochasticDepth"),
                                                Alias("timm.layers.DropPath", (("p", "drop_prob"),)))))(same_shape)

@@ -22,7 +22,8 @@ _ATTENTION = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs
 
 @register("multiheadattention", family="attention", arity=None, fewest_inputs=1, receptive_field=whole,
           memory=_ATTENTION,
-          torch=TorchForms(module=OWN + "MultiheadAttention", inferred=FromInput("embed_dim", -1), functions=(),
+          torch=TorchForms(module=OWN + "MultiheadAttention", given_weight=None,
+                           inferred=FromInput("embed_dim", -1), functions=(),
                            methods=(), aliases=(Alias(NN + "MultiheadAttention",
                                                       (("bias", "in_proj_bias"), ("add_bias_kv", "bias_k"))),)),
           args=(Arg("num_heads", positive), Arg("dropout", probability, 0.0), Arg("bias", boolean, True),
@@ -63,7 +64,7 @@ def _batch_dims(first: Shape, second: Shape) -> Shape:
 
 
 @register("matmul", family="attention", arity=2, receptive_field=whole, memory=_PRODUCT,
-          torch=TorchForms(module=OWN + "Matmul", inferred=None, aliases=(),
+          torch=TorchForms(module=OWN + "Matmul", given_weight=None, inferred=None, aliases=(),
                            functions=calls("torch.matmul", "operator.matmul", "torch.bmm"),
                            methods=calls("matmul", "bmm")))
 def matmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -90,7 +91,7 @@ def equation(value, n: int = 0) -> str:
 
 
 @register("einsum", family="attention", arity=2, receptive_field=whole, memory=_PRODUCT,
-          torch=TorchForms(module=OWN + "Einsum", inferred=None, methods=(), aliases=(),
+          torch=TorchForms(module=OWN + "Einsum", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call("torch.einsum", (("equation", 0),)),)),
           args=(Arg("equation", equation),))
 def einsum(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -115,7 +116,8 @@ def einsum(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 @register("scaleddotproductattention", family="attention", arity=None, fewest_inputs=3, receptive_field=whole,
           memory=_SCORES,
-          torch=TorchForms(module=OWN + "ScaledDotProductAttention", inferred=None, methods=(), aliases=(),
+          torch=TorchForms(module=OWN + "ScaledDotProductAttention", given_weight=None,
+                           inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "scaled_dot_product_attention",
                                            (("dropout_p", 4), ("is_causal", 5), ("scale", 6)),
                                            fixed=(("enable_gqa", 7, (None, False)),)),)),

@@ -5,7 +5,7 @@ import math
 
 from fractions import Fraction
 
-from .facts import NN, SAVES_INPUT, Call, Exact, F, FromInput, TorchForms, Window, unit_window
+from .facts import NN, OWN, SAVES_INPUT, Call, Exact, F, FromInput, TorchForms, Window, unit_window
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, choice, non_negative_tuple,
                        numel, positive, positive_tuple, register)
 from .window import explain_windows, sliding_window
@@ -75,19 +75,31 @@ def _transposed_reads(args: dict, axis: int, lo: int, hi: int, size: int) -> tup
     return (min(reached), max(reached)) if reached else None
 
 
-@register("conv1d", "conv2d", "conv3d", family="conv", args=CONV_ARGS,
+# A second input, where given, holds the filters (F.conv2d(x, weight) with a weight computed in
+# forward(), or a blur filter kept as a buffer): the layer then holds no weights of its own.
+@register("conv1d", "conv2d", "conv3d", family="conv", args=CONV_ARGS, arity=None, fewest_inputs=1,
           torch=TorchForms(module=NN + "Conv{n}d", inferred=FromInput("in_channels", 1), methods=(), aliases=(),
                            functions=(Call(F + "conv{n}d", (("stride", 3), ("padding", 4), ("dilation", 5),
                                                             ("groups", 6)),
-                                           tensors=(("weight", 1), ("bias", 2)),
+                                           tensors=(("weight", 1), ("bias", 2)), taken_as_input=("weight",),
                                            reads=lambda t: {"out_channels": t["weight"][0],
                                                             "kernel_size": list(t["weight"][2:]),
-                                                            "bias": t["bias"] is not None}),)),
+                                                            "bias": t["bias"] is not None}),),
+                           given_weight=OWN + "ConvOfGivenFilters"),
           receptive_field=conv_window, memory=SAVES_INPUT, explain=lambda s, a, c: explain_conv(s, a, c))
 def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
-    (shape,) = shapes
+    shape, *filters = shapes
     n = len(args["kernel_size"])
     channels = _channels(shape, n, args, f"conv{n}d")
+    per_output = channels // args["groups"] * math.prod(args["kernel_size"])
+    expected = (args["out_channels"], channels // args["groups"], *args["kernel_size"])
+    if len(filters) > 1:
+        raise LayerError(f"conv{n}d takes two inputs at most: its input, then its filters")
+    if filters and args["padding_mode"] != "zeros":
+        raise LayerError("a conv of given filters pads with zeros, as F.conv2d does")
+    if filters and filters[0] != expected:
+        raise LayerError(f"the filters given are {'×'.join(map(str, filters[0]))}; these arguments take "
+                         f"{'×'.join(map(str, expected))}")
     if args["padding"] == "same":
         if any(s != 1 for s in args["stride"]):
             raise LayerError("padding='same' is not supported for strided convolutions")
@@ -99,14 +111,13 @@ def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
         spatial, dropped = sliding_window(shape[1:], args["kernel_size"], args["stride"], padding,
                                           args["dilation"], ceil_mode=False)
     out = (args["out_channels"], *spatial)
-    per_output = channels // args["groups"] * math.prod(args["kernel_size"])
-    return Calc(out, weights=args["out_channels"] * per_output,
+    return Calc(out, weights=0 if filters else args["out_channels"] * per_output,
                 biases=args["out_channels"] if args["bias"] else 0,
                 macs=numel(out) * per_output, dropped=dropped)
 
 
 @register("convtranspose1d", "convtranspose2d", "convtranspose3d", family="conv", args=TRANSPOSED_ARGS,
-          torch=TorchForms(module=NN + "ConvTranspose{n}d", inferred=FromInput("in_channels", 1),
+          torch=TorchForms(module=NN + "ConvTranspose{n}d", given_weight=None, inferred=FromInput("in_channels", 1),
                            functions=(), methods=(), aliases=()),
           receptive_field=transposed_windows, memory=SAVES_INPUT,
           explain=lambda s, a, c: explain_transposed(s, a, c))
@@ -129,13 +140,14 @@ def conv_transposed(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 def explain_conv(shapes: tuple[Shape, ...], args: dict, calc: Calc) -> list[str]:
-    (shape,) = shapes
+    shape = shapes[0]
     channels, groups, out_channels = shape[0], args["groups"], args["out_channels"]
     kernel = args["kernel_size"]
     lines = explain_windows(shape[1:], kernel, args["stride"], conv_padding(args), args["dilation"],
                             calc.output_shape[1:], calc.dropped, ceil_mode=False)
     dims = " × ".join(str(k) for k in kernel)
-    lines.append(f"weights: {out_channels} × {channels // groups} × {dims} = {calc.weights:,}"
+    held = f"{calc.weights:,}" if len(shapes) == 1 else "given as the second input"
+    lines.append(f"weights: {out_channels} × {channels // groups} × {dims} {'=' if len(shapes) == 1 else ':'} {held}"
                  + (f"; biases: {calc.biases:,}" if calc.biases else "; no bias"))
     rows, columns = channels // groups * math.prod(kernel), numel(calc.output_shape[1:])
     per_group = f" per group (×{groups})" if groups > 1 else ""

@@ -182,6 +182,9 @@ class Call:
     fixed: tuple[tuple[str, int, tuple], ...] = ()  # (argument, position, the values this kind allows)
     implied: tuple[tuple[str, object], ...] = ()  # arguments the call means without passing them (square: 2)
     like: str | None = None  # the argument that is the other tensor's shape (y.expand_as(x): size), read off it
+    # parameters the kind also takes as its second input where they are no parameter of the layer's
+    # own: filters computed in forward() (weight standardization) or a fixed filter kept as a buffer
+    taken_as_input: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,15 +207,19 @@ class TorchForms:
     """How PyTorch writes the kind: the module the verify builder instantiates ("torch.nn.Conv2d",
     or one of cnncalc.verify.modules for joins), the argument it infers from the input, the
     functions and tensor methods the importer maps to it, and other libraries' modules it maps
-    (where they are installed). `{n}` stands for the spatial dims."""
+    (where they are installed); `given_weight`, the module the builder makes of a layer that takes its
+    weight as its second input (F.conv2d(x, weight)), for the kinds that may. `{n}` stands for the
+    spatial dims."""
     module: str
     inferred: FromInput | None
     functions: tuple[Call, ...]
     methods: tuple[Call, ...]
     aliases: tuple[Alias, ...]
+    given_weight: str | None
 
     def for_dims(self, n: int) -> "TorchForms":
         return TorchForms(module=self.module.format(n=n), inferred=self.inferred,
+                          given_weight=self.given_weight and self.given_weight.format(n=n),
                           functions=tuple(replace(f, path=f.path.format(n=n)) for f in self.functions),
                           methods=tuple(replace(m, path=m.path.format(n=n)) for m in self.methods),
                           aliases=self.aliases)

@@ -20,7 +20,7 @@ _NEGATES = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing"
 
 
 def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], **positions: int) -> TorchForms:
-    return TorchForms(module=OWN + module, inferred=None, functions=calls(*functions, **positions),
+    return TorchForms(module=OWN + module, given_weight=None, inferred=None, functions=calls(*functions, **positions),
                       methods=calls(*methods), aliases=())
 
 
@@ -30,7 +30,7 @@ def _arithmetic(module: str, operator: str, function: str, commutes: bool, imply
     that mean other=2 (square)."""
     two = (("other", 2),)
     method, in_place = function.rpartition(".")[2], operator.replace("operator.", "operator.i")
-    return TorchForms(module=OWN + module, inferred=None, aliases=(),
+    return TorchForms(module=OWN + module, given_weight=None, inferred=None, aliases=(),
                       methods=calls(method, method + "_", other=1)
                       + ((Call(implying, implied=two),) if implying else ()),
                       functions=calls(operator, in_place, function, other=1)

@@ -11,7 +11,8 @@ def linear_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 
 @register("linear", family="linear", receptive_field=linear_field, memory=SAVES_INPUT,
-          torch=TorchForms(module=NN + "Linear", inferred=FromInput("in_features", -1), methods=(), aliases=(),
+          torch=TorchForms(module=NN + "Linear", given_weight=None,
+                           inferred=FromInput("in_features", -1), methods=(), aliases=(),
                            functions=(Call(F + "linear", tensors=(("weight", 1), ("bias", 2)),
                                            reads=lambda t: {"out_features": t["weight"][0],
                                                             "bias": t["bias"] is not None}),)),

@@ -46,14 +46,15 @@ for _kind in _RANKS:
     _function = Call(F + ("batch_norm" if _batch else "instance_norm"), (("momentum", 6), ("eps", 7)),
                      tensors=_STATS_TENSORS, reads=_stats_reads)
     register(_kind, family="norm", args=_stats_args(_batch, _batch),
-             torch=TorchForms(module=NN + ("BatchNorm" if _batch else "InstanceNorm") + "{n}d",
+             torch=TorchForms(module=NN + ("BatchNorm" if _batch else "InstanceNorm") + "{n}d", given_weight=None,
                               inferred=FromInput("num_features", 1), functions=(_function,), methods=(),
                               aliases=()),
              receptive_field=elementwise, memory=SAVES_INPUT)(channel_norm(_kind))
 
 
 @register("groupnorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
-          torch=TorchForms(module=NN + "GroupNorm", inferred=FromInput("num_channels", 1), methods=(), aliases=(),
+          torch=TorchForms(module=NN + "GroupNorm", given_weight=None,
+                           inferred=FromInput("num_channels", 1), methods=(), aliases=(),
                            functions=(Call(F + "group_norm", (("num_groups", 1), ("eps", 4)),
                                            tensors=(("weight", 2), ("bias", 3)),
                                            reads=_affine),)),
@@ -67,7 +68,7 @@ def group_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 @register("layernorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
-          torch=TorchForms(module=NN + "LayerNorm", inferred=None, methods=(), aliases=(),
+          torch=TorchForms(module=NN + "LayerNorm", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "layer_norm", (("normalized_shape", 1), ("eps", 4)),
                                            tensors=(("weight", 2), ("bias", 3)),
                                            reads=lambda t: {"elementwise_affine": t["weight"] is not None,
@@ -84,7 +85,7 @@ def layer_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 @register("rmsnorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
-          torch=TorchForms(module=NN + "RMSNorm", inferred=None, methods=(), aliases=(),
+          torch=TorchForms(module=NN + "RMSNorm", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "rms_norm", (("normalized_shape", 1), ("eps", 3)),
                                            tensors=(("weight", 2),),
                                            reads=lambda t: {"elementwise_affine": t["weight"] is not None}),)),
@@ -100,7 +101,8 @@ def rms_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 @register("localresponsenorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
-          torch=TorchForms(module=NN + "LocalResponseNorm", inferred=None, functions=(), methods=(), aliases=()),
+          torch=TorchForms(module=NN + "LocalResponseNorm", given_weight=None,
+                           inferred=None, functions=(), methods=(), aliases=()),
           args=(Arg("size", positive), Arg("alpha", number, 1e-4), Arg("beta", number, 0.75),
                 Arg("k", number, 1.0)))
 def local_response_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -110,7 +112,8 @@ def local_response_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 @register("layerscale", family="norm", args=(Arg("init_values", number, 1e-5),), receptive_field=elementwise,
           memory=SAVES_INPUT,
-          torch=TorchForms(module=OWN + "LayerScale", inferred=FromInput("dim", 1), functions=(), methods=(),
+          torch=TorchForms(module=OWN + "LayerScale", given_weight=None,
+                           inferred=FromInput("dim", 1), functions=(), methods=(),
                            aliases=()))
 def layer_scale(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """x · γ with one learnable γ per channel (timm's LayerScale2d, ConvNeXt's gamma): no MACs."""
@@ -124,7 +127,7 @@ def normalize_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 
 @register("normalize", family="norm", receptive_field=normalize_field, memory=SAVES_INPUT,
-          torch=TorchForms(module=OWN + "Normalize", inferred=None, methods=(), aliases=(),
+          torch=TorchForms(module=OWN + "Normalize", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=calls(F + "normalize", p=1, dim=2, eps=3)),
           args=(Arg("p", number, 2.0), Arg("dim", any_int, 1, names_dims=EACH_DIM), Arg("eps", number, 1e-12)))
 def normalize(shapes: tuple[Shape, ...], args: dict) -> Calc:

@@ -20,7 +20,8 @@ _STORED = MemoryFacts(aliases=always, aliases_in_training=always,
 
 @register("parameter", family="parameter", arity=0, receptive_field=constant, memory=_STORED,
           args=(Arg("shape", int_list), Arg("buffer", boolean, False)),
-          torch=TorchForms(module=OWN + "Parameter", inferred=None, functions=(), methods=(), aliases=()))
+          torch=TorchForms(module=OWN + "Parameter", given_weight=None,
+                           inferred=None, functions=(), methods=(), aliases=()))
 def parameter(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """`shape` is per sample, as the tensors it meets see it: a stored (1, 197, 768) position
     embedding is 197×768, a (C,) scale met by H×W×C tensors is 1×1×C."""
@@ -30,7 +31,8 @@ def parameter(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 @register("constant", family="parameter", arity=0, receptive_field=constant, memory=_STORED,
           args=(Arg("shape", int_list), Arg("params", non_negative, 0), Arg("buffers", non_negative, 0)),
-          torch=TorchForms(module=OWN + "Constant", inferred=None, functions=(), methods=(), aliases=()))
+          torch=TorchForms(module=OWN + "Constant", given_weight=None,
+                           inferred=None, functions=(), methods=(), aliases=()))
 def computed(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """`shape` per sample as for a parameter; `params` and `buffers` count the stored tensors it is
     computed from (none for arange and sin): the table a bias is gathered from counts, not the bias."""

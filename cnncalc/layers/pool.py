@@ -56,11 +56,11 @@ SAVES_INDICES = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="input", gradient="each input", extra_saved=int64_indices,
                             transient=8)
 register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", args=MAX_ARGS,
-         torch=TorchForms(module=NN + "MaxPool{n}d", inferred=None, methods=(),
+         torch=TorchForms(module=NN + "MaxPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "max_pool{n}d", kernel_size=1, stride=2, padding=3, dilation=4,
                                           ceil_mode=5), aliases=()),
          receptive_field=pool_window, memory=SAVES_INDICES, explain=_explain)(pool)
-_AVG_FORMS = TorchForms(module=NN + "AvgPool{n}d", inferred=None, methods=(),
+_AVG_FORMS = TorchForms(module=NN + "AvgPool{n}d", given_weight=None, inferred=None, methods=(),
                         functions=calls(F + "avg_pool{n}d", kernel_size=1, stride=2, padding=3, ceil_mode=4),
                         aliases=())
 register("avgpool1d", family="pool", args=AVG_ARGS, torch=_AVG_FORMS, receptive_field=pool_window,
@@ -102,10 +102,10 @@ def adaptive_window(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool",
          args=(Arg("output_size", output_size_arg),),
-         torch=TorchForms(module=NN + "AdaptiveAvgPool{n}d", inferred=None, methods=(),
+         torch=TorchForms(module=NN + "AdaptiveAvgPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "adaptive_avg_pool{n}d", output_size=1), aliases=()),
          receptive_field=adaptive_window, memory=SAVES_INPUT)(adaptive_pool)
 register("adaptivemaxpool1d", "adaptivemaxpool2d", "adaptivemaxpool3d", family="pool", args=ADAPTIVE_MAX_ARGS,
-         torch=TorchForms(module=NN + "AdaptiveMaxPool{n}d", inferred=None, methods=(),
+         torch=TorchForms(module=NN + "AdaptiveMaxPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "adaptive_max_pool{n}d", output_size=1), aliases=()),
          receptive_field=adaptive_window, memory=SAVES_INDICES)(adaptive_pool)

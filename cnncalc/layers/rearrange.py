@@ -16,7 +16,7 @@ def flatten_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 
 @register("flatten", family="shape", receptive_field=flatten_field, memory=VIEW,
-          torch=TorchForms(module=NN + "Flatten", inferred=None,
+          torch=TorchForms(module=NN + "Flatten", given_weight=None, inferred=None,
                            functions=calls("torch.flatten", start_dim=1, end_dim=2),
                            methods=calls("flatten", start_dim=1, end_dim=2), aliases=()),
           args=(Arg("start_dim", any_int, 1, names_dims=EACH_DIM), Arg("end_dim", any_int, -1, names_dims=EACH_DIM)))
@@ -52,7 +52,7 @@ def reshape_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 
 @register("reshape", family="shape", args=(Arg("shape", reshape_shape),), receptive_field=reshape_field,
-          memory=VIEW, torch=TorchForms(module=OWN + "Reshape", inferred=None,
+          memory=VIEW, torch=TorchForms(module=OWN + "Reshape", given_weight=None, inferred=None,
                                         functions=calls("torch.reshape", shape=1),
                                         methods=(Call("view", (), rest="shape"), Call("reshape", (), rest="shape"),
                                                  Call("view_as", like="shape"), Call("reshape_as", like="shape")),
@@ -83,7 +83,8 @@ def shuffle_down(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Win
 
 
 @register("pixelshuffle", family="shape", args=(Arg("upscale_factor", positive),), receptive_field=shuffle_up,
-          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "PixelShuffle", inferred=None, functions=(), methods=(),
+          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "PixelShuffle", given_weight=None,
+                                                 inferred=None, functions=(), methods=(),
                                                  aliases=()))
 def pixel_shuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
@@ -96,7 +97,8 @@ def pixel_shuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 @register("pixelunshuffle", family="shape", args=(Arg("downscale_factor", positive),),
           receptive_field=shuffle_down, memory=SAVES_NOTHING,
-          torch=TorchForms(module=NN + "PixelUnshuffle", inferred=None, functions=(), methods=(), aliases=()))
+          torch=TorchForms(module=NN + "PixelUnshuffle", given_weight=None,
+                           inferred=None, functions=(), methods=(), aliases=()))
 def pixel_unshuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     r = args["downscale_factor"]
@@ -107,7 +109,8 @@ def pixel_unshuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 @register("channelshuffle", family="shape", args=(Arg("groups", positive),), receptive_field=elementwise,
-          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "ChannelShuffle", inferred=None, functions=(), methods=(),
+          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "ChannelShuffle", given_weight=None,
+                                                 inferred=None, functions=(), methods=(),
                                                  aliases=()))
 def channel_shuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
@@ -151,18 +154,20 @@ def reorder_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 register("permute", family="shape", args=(Arg("dims", dims_order, names_dims=DIM_ORDER),),
          receptive_field=reorder_field, memory=VIEW,
-         torch=TorchForms(module=OWN + "Permute", inferred=None, functions=calls("torch.permute", dims=1),
+         torch=TorchForms(module=OWN + "Permute", given_weight=None,
+                          inferred=None, functions=calls("torch.permute", dims=1),
                           methods=(Call("permute", (), rest="dims"),), aliases=()))(reorder)
 register("transpose", family="shape",
          args=(Arg("dim0", any_int, names_dims=EACH_DIM), Arg("dim1", any_int, names_dims=EACH_DIM)),
          receptive_field=reorder_field, memory=VIEW,
-         torch=TorchForms(module=OWN + "Transpose", inferred=None,
+         torch=TorchForms(module=OWN + "Transpose", given_weight=None, inferred=None,
                           functions=calls("torch.transpose", "torch.swapaxes", dim0=1, dim1=2),
                           methods=calls("transpose", "swapaxes", dim0=1, dim1=2), aliases=()))(reorder)
 
 
 @register("contiguous", family="shape", receptive_field=elementwise, memory=COPY,
-          torch=TorchForms(module=OWN + "Contiguous", inferred=None, functions=(), methods=calls("contiguous"),
+          torch=TorchForms(module=OWN + "Contiguous", given_weight=None,
+                           inferred=None, functions=(), methods=calls("contiguous"),
                            aliases=()))
 def contiguous(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """A copy in row-major order (after a transpose or permute; cnncalc counts it as the copy it then is)."""
@@ -182,7 +187,7 @@ def expand_size(value, n: int = 0) -> tuple:
 
 @register("expand", family="shape", args=(Arg("size", expand_size, names_dims=SIZE_PER_DIM),),
           receptive_field=kept_or_whole, memory=VIEW,
-          torch=TorchForms(module=OWN + "Expand", inferred=None, functions=(),
+          torch=TorchForms(module=OWN + "Expand", given_weight=None, inferred=None, functions=(),
                            methods=(Call("expand", (), rest="size"), Call("expand_as", like="size")), aliases=()))
 def expand(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """A broadcast view: size-1 axes repeated (a class token over the batch: expand(batch, -1, -1))."""
@@ -223,7 +228,8 @@ def rolled_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 # dims is required: torch.roll without dims rolls the flattened tensor, batch included
 @register("roll", family="shape", args=(Arg("shifts", roll_amounts), Arg("dims", roll_amounts, names_dims=EACH_DIM)),
           receptive_field=rolled_field, memory=COPY,
-          torch=TorchForms(module=OWN + "Roll", inferred=None, functions=calls("torch.roll", shifts=1, dims=2),
+          torch=TorchForms(module=OWN + "Roll", given_weight=None,
+                           inferred=None, functions=calls("torch.roll", shifts=1, dims=2),
                            methods=calls("roll", shifts=1, dims=2), aliases=()))
 def roll(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Shifts each sample along dims, units leaving one edge coming back at the other (Swin's shifted windows)."""
@@ -242,7 +248,8 @@ def new_axis(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 def _one_axis(method: str) -> TorchForms:
     """x.unsqueeze(dim) and torch.unsqueeze(x, dim); likewise squeeze."""
-    return TorchForms(module=OWN + method.capitalize(), inferred=None, functions=calls(f"torch.{method}", dim=1),
+    return TorchForms(module=OWN + method.capitalize(), given_weight=None,
+                      inferred=None, functions=calls(f"torch.{method}", dim=1),
                       methods=calls(method, dim=1), aliases=())
 
 
@@ -275,7 +282,7 @@ def tile_dims(value, n: int = 0) -> tuple:
 
 # named as torch.tile: `repeat` is the spec's word for repeating a layer
 @register("tile", family="shape", args=(Arg("dims", tile_dims),), receptive_field=kept_or_whole, memory=COPY,
-          torch=TorchForms(module=OWN + "Tile", inferred=None, functions=calls("torch.tile", dims=1),
+          torch=TorchForms(module=OWN + "Tile", given_weight=None, inferred=None, functions=calls("torch.tile", dims=1),
                            methods=(Call("repeat", (), rest="dims"), Call("tile", (), rest="dims")), aliases=()))
 def tile(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Tiles each sample (Tensor.repeat, torch.tile with a repeat per dim): its dims times the repeats."""
@@ -303,7 +310,7 @@ def _blocks(sizes, args: dict) -> tuple[int, ...]:
 
 # a column gathers a whole block: no window of the input lines up with the output's axes
 @register("unfold", family="shape", args=_WINDOWS, receptive_field=whole, memory=COPY,
-          torch=TorchForms(module=NN + "Unfold", inferred=None, methods=(), aliases=(),
+          torch=TorchForms(module=NN + "Unfold", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=calls(F + "unfold", kernel_size=1, dilation=2, padding=3, stride=4)))
 def unfold(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """nn.Unfold: each sliding block of C × kh × kw values as a column, L columns (TNT's and VOLO's patches)."""
@@ -316,7 +323,7 @@ def unfold(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 @register("fold", family="shape", args=(Arg("output_size", _pair(1)),) + _WINDOWS, receptive_field=whole,
-          memory=COPY, torch=TorchForms(module=NN + "Fold", inferred=None, methods=(), aliases=(),
+          memory=COPY, torch=TorchForms(module=NN + "Fold", given_weight=None, inferred=None, methods=(), aliases=(),
                                         functions=calls(F + "fold", output_size=1, kernel_size=2, dilation=3,
                                                         padding=4, stride=5)))
 def fold(shapes: tuple[Shape, ...], args: dict) -> Calc:

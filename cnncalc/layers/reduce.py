@@ -43,6 +43,6 @@ _MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
 for _kind, _module, _memory in (("mean", "Mean", _SHAPE_ONLY), ("sum", "Sum", _SHAPE_ONLY),
                                 ("amax", "Amax", _MAXIMA)):
     register(_kind, family="shape", args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,
-             torch=TorchForms(module=OWN + _module, inferred=None,
+             torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None,
                               functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
                               methods=calls(_kind, dim=1, keepdim=2), aliases=()))(reduce)

@@ -26,7 +26,7 @@ def pad_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window
 
 @register("zeropad1d", "zeropad2d", "zeropad3d", family="shape", args=(Arg("padding", pad_arg),),
           receptive_field=pad_shift, memory=SAVES_NOTHING,
-          torch=TorchForms(module=NN + "ZeroPad{n}d", inferred=None, methods=(), aliases=(),
+          torch=TorchForms(module=NN + "ZeroPad{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "pad", (("padding", 1),),
                                            fixed=(("mode", 2, ("constant",)), ("value", 3, (None, 0, 0.0)))),)))
 def zero_pad(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -52,7 +52,7 @@ def pad_value(value, n: int = 0) -> float:
 
 register("constantpad1d", "constantpad2d", "constantpad3d", family="shape",
          args=(Arg("padding", pad_arg), Arg("value", pad_value)), receptive_field=pad_shift, memory=SAVES_NOTHING,
-         torch=TorchForms(module=NN + "ConstantPad{n}d", inferred=None, methods=(), aliases=(),
+         torch=TorchForms(module=NN + "ConstantPad{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
                           functions=(Call(F + "pad", (("padding", 1), ("value", 3)),
                                           fixed=(("mode", 2, ("constant",)),)),)))(zero_pad)
 
@@ -98,7 +98,7 @@ for _mode, _module, _kind in (("reflect", "ReflectionPad", "reflectionpad"),
                               ("replicate", "ReplicationPad", "replicationpad")):
     register(_kind + "1d", _kind + "2d", _kind + "3d", family="shape", args=(Arg("padding", pad_arg),),
              receptive_field=copy_pad_field(_mode), memory=SAVES_NOTHING,
-             torch=TorchForms(module=NN + _module + "{n}d", inferred=None, methods=(), aliases=(),
+             torch=TorchForms(module=NN + _module + "{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
                               functions=(Call(F + "pad", (("padding", 1),), fixed=(("mode", 2, (_mode,)),)),)))(
         _copy_pad(_kind, _mode))
 
@@ -155,7 +155,7 @@ def _sources(args: dict, axis: int, unit: int, size: int, out_size: int) -> tupl
 
 
 @register("upsample", family="shape", receptive_field=upsample_window, memory=SAVES_NOTHING,
-          torch=TorchForms(module=NN + "Upsample", inferred=None, methods=(),
+          torch=TorchForms(module=NN + "Upsample", given_weight=None, inferred=None, methods=(),
                            functions=calls(F + "interpolate", size=1, scale_factor=2, mode=3, align_corners=4),
                            aliases=()),
           args=(Arg("size", optional(size_or_scale), None),

@@ -19,7 +19,7 @@ def narrow_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 @register("narrow", family="shape", receptive_field=narrow_field, memory=SLICE,
           args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("start", any_int), Arg("length", positive)),
-          torch=TorchForms(module=OWN + "Narrow", inferred=None,
+          torch=TorchForms(module=OWN + "Narrow", given_weight=None, inferred=None,
                            functions=calls("torch.narrow", dim=1, start=2, length=3),
                            methods=(Call("narrow", (("dim", 1), ("start", 2), ("length", 3))),), aliases=()))
 def narrow(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -50,7 +50,8 @@ def _bounds(size: int, args: dict) -> tuple[int, int, int]:
 @register("slice", family="shape", receptive_field=slice_field, memory=SLICE,
           args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("start", optional(any_int), None),
                 Arg("end", optional(any_int), None), Arg("step", positive, 1)),
-          torch=TorchForms(module=OWN + "Slice", inferred=None, functions=(), methods=(), aliases=()))
+          torch=TorchForms(module=OWN + "Slice", given_weight=None,
+                           inferred=None, functions=(), methods=(), aliases=()))
 def slice_(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """x[start:end:step] along one dim, as Python slices (bounds clipped to the size)."""
     (shape,) = shapes
@@ -65,7 +66,8 @@ def slice_(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # an axis is gone: the rest no longer line up with the input's spatial axes
 @register("select", family="shape", receptive_field=whole, memory=SLICE,
           args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("index", any_int)),
-          torch=TorchForms(module=OWN + "Select", inferred=None, functions=calls("torch.select", dim=1, index=2),
+          torch=TorchForms(module=OWN + "Select", given_weight=None,
+                           inferred=None, functions=calls("torch.select", dim=1, index=2),
                            methods=(Call("select", (("dim", 1), ("index", 2))),), aliases=()))
 def select(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
@@ -78,7 +80,8 @@ def select(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # the rows picked need not lie near each other
 @register("indexselect", family="shape", arity=2, receptive_field=whole, memory=COPY,
           args=(Arg("dim", any_int, names_dims=EACH_DIM),),
-          torch=TorchForms(module=OWN + "IndexSelect", inferred=None, functions=calls("torch.index_select", dim=1),
+          torch=TorchForms(module=OWN + "IndexSelect", given_weight=None,
+                           inferred=None, functions=calls("torch.index_select", dim=1),
                            methods=calls("index_select", dim=1), aliases=()))
 def index_select(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """torch.index_select(x, dim, index): the entries of a 1-d index (a second input: a buffer of

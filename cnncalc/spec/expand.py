@@ -260,9 +260,9 @@ class Expander:
             return self.log.add(self.error(f"{entry.kind} has parameters, so it cannot be functional", line, name,
                                            context))
         per_row = entry.keys.get("per_row", False)
-        if not isinstance(per_row, bool) or per_row and kind.arity != 1:
+        if not isinstance(per_row, bool) or per_row and len(inputs) != 1:
             wrong = f"is true or false, got {per_row!r}" if not isinstance(per_row, bool) else \
-                f"is for a layer of one input; {entry.kind} takes {'none' if kind.arity == 0 else 'several'}"
+                f"is for a layer of one input; this {entry.kind} takes {len(inputs) or 'none'}"
             return self.log.add(self.error(f"per_row {wrong}", line, name, context))
         weights_of = entry.keys.get("weights_of")
         if weights_of is not None and not isinstance(weights_of, str):

@@ -30,12 +30,13 @@ def resolve(path: str):
 
 def make_module(node: Node, input_shape: torch.Size | None) -> nn.Module:
     """The torch module for one node; the inferred argument (in_channels, ...) comes from the input
-    (a parameter has none)."""
+    (a parameter has none). A conv given its filters as a second input is F.conv2d's."""
     forms = REGISTRY[node.kind].torch
     args = dict(node.args)
     if forms.inferred:
         args[forms.inferred.argument] = input_shape[forms.inferred.dim]
-    return resolve(forms.module)(**args)
+    given_weight = forms.given_weight is not None and len(node.inputs) > 1
+    return resolve(forms.given_weight if given_weight else forms.module)(**args)
 
 
 class GraphModel(nn.Module):

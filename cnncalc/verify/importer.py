@@ -185,13 +185,14 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
             # BEiT's bias, torch.cat((q_bias, zeros, v_bias)), made in forward(): a linear layer without
             # bias, then the bias added along the features
             added_bias, shapes["bias"] = given_value(node, "bias", 2), None
-        if any(shape is COMPUTED for shape in shapes.values()):
+        inputs = _taken_as_input(node, call, shapes, graph)
+        if any(shape is COMPUTED for key, shape in shapes.items() if key not in inputs):
             return None  # weights computed in forward(): no layer of fixed parameters
-        if any(key in ("weight", "bias") and given is not None and not isinstance(graph.attribute(given), nn.Parameter)
-               for key, given in shapes.items()):
+        if any(key in ("weight", "bias") and key not in inputs and given is not None
+               and not isinstance(graph.attribute(given), nn.Parameter) for key, given in shapes.items()):
             return None  # a fixed filter kept as a buffer (a blur pool's): the kind would count it as parameters
-        read = call.reads({key: None if given is None else tuple(graph.attribute(given).shape)
-                           for key, given in shapes.items()})
+        read = call.reads({key: inputs[key] if key in inputs else None if given is None
+                           else tuple(graph.attribute(given).shape) for key, given in shapes.items()})
         if read is None:
             return None
         args.update(read)
@@ -210,6 +211,18 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         entry["from"] = graph.name_of(graph.tensor_args(node)[0])
         return [entry, LineDict({"add": None, "from": [_part(node, 1), graph.name_of(added_bias)]})]
     return entry
+
+
+def _taken_as_input(node, call, shapes: dict, graph: Traced) -> dict:
+    """The call's parameter arguments that are an input of the layer instead (filters computed in
+    forward(), a blur filter kept as a buffer): argument → the tensor's whole shape."""
+    found = {}
+    for key, index in call.tensors:
+        value = given_value(node, key, index)
+        if key in call.taken_as_input and value is not None and (
+                shapes[key] is COMPUTED or not isinstance(graph.attribute(shapes[key]), nn.Parameter)):
+            found[key] = graph.shape(value)
+    return {} if None in found.values() else found
 
 
 def _per_sample_equation(node, graph: Traced) -> str | None:

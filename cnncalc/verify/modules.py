@@ -343,3 +343,43 @@ class ScaledDotProductAttention(nn.Module):
             scores = scores.masked_fill(~keep, float("-inf"))
         weights = F.dropout(scores.softmax(-1), self.dropout_p, self.training)
         return torch.matmul(weights, value)
+
+
+class ConvOfGivenFilters(nn.Module):
+    """F.conv1d/2d/3d with the filters a layer gives as the second input (a sample's: its batch of one
+    dropped), and a bias of its own. Hooks on torch.nn.ConvNd do not see it, as they miss the function."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros"):  # zeros: the calculator's check
+        super().__init__()
+        self.function = getattr(F, f"conv{len(kernel_size)}d")
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.bias = nn.Parameter(torch.randn(out_channels)) if bias else None
+
+    def forward(self, x, filters):
+        return self.function(x, filters[0], self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class _Recurrent:
+    """A recurrent module returning its output alone (not the final states), on the general path:
+    oneDNN's fused CPU kernel is invisible to FlopCounterMode, the matrix products of each step are not."""
+
+    def forward(self, x):
+        enabled = torch._C._get_mkldnn_enabled()  # mkldnn.flags() would also set TF32, which warns
+        torch._C._set_mkldnn_enabled(False)
+        try:
+            return super().forward(x)[0]
+        finally:
+            torch._C._set_mkldnn_enabled(enabled)
+
+
+class LSTM(_Recurrent, nn.LSTM):
+    pass
+
+
+class GRU(_Recurrent, nn.GRU):
+    pass
+
+
+class RNN(_Recurrent, nn.RNN):
+    pass

@@ -83,10 +83,10 @@ class Traced:
     def tensor_args(self, node) -> list:
         """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
         chunk reads the chunked tensor; y.expand_as(x) reads y (x gives only its shape)."""
-        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as"):
-            return [node.args[0]]
         if node.name in self.without_input:
             return []  # a parameter or constant reads no layer
+        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as"):
+            return [node.args[0]]
         if indexed_by(node, self) is not None:  # table[index]: both are read
             return [node.args[0], node.args[1]]
         if node.op == "call_function" and node.target is operator.getitem:
@@ -171,8 +171,9 @@ class Traced:
             user.name not in self.free | self.without_input for user in node.users)
         if node.name not in self.without_input and not free_of_one:
             return SAMPLE_SHAPES[self.layout(node)](shape) if shape else None
-        if any(target_name(user) == "einsum" or indexed_by(user, self) is node for user in node.users):
-            return shape  # an einsum names each of its dims; an index's are the positions it holds
+        if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
+               for user in node.users):
+            return shape  # an einsum names each of its dims; an index's are the positions it holds; filters
         users = [self.sample_shape(user) for user in node.users if user.name not in self.without_input]
         users = [shape for shape in users if shape is not None]  # not its sizes (cls_token.shape)
         rank = len(users[0]) + 1 if users else None  # the batch's dim included
@@ -463,10 +464,28 @@ def _absorbed(traced: fx.GraphModule) -> set:
         calls = forms().functions.get(node.target, ()) if node.op == "call_function" else ()
         for key, index in calls[0][1].tensors if calls else ():
             given = given_value(node, key, index)
+            if key in calls[0][1].taken_as_input and not _is_parameter(traced, given):
+                continue  # a buffer as a conv's filter: an input of the layer, not its weights
             while isinstance(given, fx.Node) and cast_of(given) is not None:  # the parameter and its casts
                 taken.add(given.name)
                 given = given.args[0] if given.op == "call_method" else None
     return taken
+
+
+def _is_parameter(traced: fx.GraphModule, given) -> bool:
+    """Whether a call's argument is a parameter, itself or cast."""
+    read = cast_of(given)
+    if read is None:
+        return False
+    owner, _, name = read.target.rpartition(".")
+    return isinstance(getattr(traced.get_submodule(owner), name), torch.nn.Parameter)
+
+
+def given_as_input(node, user) -> bool:
+    """Whether `user` takes tensor `node` as a parameter it may take as an input (a conv's filters)."""
+    calls = forms().functions.get(user.target, ()) if user.op == "call_function" else ()
+    return any(given_value(user, key, index) is node for _, call in calls[:1] for key, index in call.tensors
+               if key in call.taken_as_input)
 
 
 def stated(kind: str, args: dict, graph: Traced | None) -> LineDict | None:

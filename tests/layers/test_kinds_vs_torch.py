@@ -159,6 +159,10 @@ CASES = [
     ("multiheadattention", {"num_heads": 4, "batch_first": True}, (10, 64)),
     ("multiheadattention", {"num_heads": 2, "batch_first": True, "bias": False, "add_bias_kv": True,
                             "add_zero_attn": True}, (7, 32)),
+    ("lstm", {"hidden_size": 16, "batch_first": True, "bidirectional": True}, (7, 12)),
+    ("lstm", {"hidden_size": 16, "batch_first": True, "num_layers": 2, "proj_size": 5, "bias": False}, (7, 12)),
+    ("gru", {"hidden_size": 10, "batch_first": True, "num_layers": 2, "bidirectional": True}, (5, 6)),
+    ("rnn", {"hidden_size": 10, "batch_first": True, "nonlinearity": "relu"}, (5, 6)),
 ]
 JOIN_CASES = [
     # (kind, args, input shape, branch a, branch b)
@@ -196,6 +200,14 @@ PRODUCTS = [
                                      {"einsum": {"equation": "hid,ijd->hij"}, "from": ["input", "rel"]}]},
     {"input": [4, 10, 8], "layers": [{"relu": None, "name": "r"},
                                      {"einsum": {"equation": "h i d, h j k -> h i j"}, "from": ["input", "r"]}]},
+    # filters given as the second input (timm's weight-standardized convs: F.conv2d(x, weight)), made from
+    # 6·4·3·3 parameters, and a fixed blur filter kept as a buffer, one per channel
+    {"input": [4, 10, 10], "layers": [{"constant": {"shape": [6, 4, 3, 3], "params": 216}, "name": "w"},
+                                      {"conv2d": {"out_channels": 6, "kernel_size": 3, "padding": 1},
+                                       "from": ["input", "w"], "name": "c"},
+                                      {"parameter": {"shape": [6, 1, 3, 3], "buffer": True}, "name": "blur"},
+                                      {"conv2d": {"out_channels": 6, "kernel_size": 3, "stride": 2, "groups": 6,
+                                                  "bias": False}, "from": ["c", "blur"]}]},
 ]
 CROSS_ATTENTION = {"input": [9, 12], "layers": [
     {"linear": {"out_features": 20}, "name": "value"},
@@ -211,7 +223,8 @@ def test_join_of_one_input_matches_torch(kind, args, shape):
 
 
 @pytest.mark.parametrize("spec", PRODUCTS, ids=["attention", "attention-mask", "matmul", "matmul-parameter",
-                                                 "indexselect", "einsum-parameter", "einsum-summed"])
+                                                 "indexselect", "einsum-parameter", "einsum-summed",
+                                                 "conv-given-filters"])
 def test_products_match_torch(spec):
     compare(build_graph(spec, "<test>", {}))
 
