@@ -5,7 +5,8 @@ import math
 
 from fractions import Fraction
 
-from .facts import NN, OWN, SAVES_INPUT, Call, Exact, F, FromInput, TorchForms, Window, unit_window
+from .facts import (NN, OWN, SAVES_INPUT, Call, Exact, F, FromInput, MemoryFacts, TorchForms, Window, never, no_bytes,
+                    unit_window)
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, choice, non_negative_tuple,
                        numel, positive, positive_tuple, register)
 from .window import explain_windows, sliding_window
@@ -75,6 +76,11 @@ def _transposed_reads(args: dict, axis: int, lo: int, hi: int, size: int) -> tup
     return (min(reached), max(reached)) if reached else None
 
 
+# autograd keeps the input and the filters: the layer's own weights, or its second input
+_SAVES_INPUTS = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
+                            extra_saved=no_bytes, transient=0)
+
+
 # A second input, where given, holds the filters (F.conv2d(x, weight) with a weight computed in
 # forward(), or a blur filter kept as a buffer): the layer then holds no weights of its own.
 @register("conv1d", "conv2d", "conv3d", family="conv", args=CONV_ARGS, arity=None, fewest_inputs=1,
@@ -86,7 +92,7 @@ def _transposed_reads(args: dict, axis: int, lo: int, hi: int, size: int) -> tup
                                                             "kernel_size": list(t["weight"][2:]),
                                                             "bias": t["bias"] is not None}),),
                            given_weight=OWN + "ConvOfGivenFilters"),
-          receptive_field=conv_window, memory=SAVES_INPUT, explain=lambda s, a, c: explain_conv(s, a, c))
+          receptive_field=conv_window, memory=_SAVES_INPUTS, explain=lambda s, a, c: explain_conv(s, a, c))
 def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
     shape, *filters = shapes
     n = len(args["kernel_size"])

@@ -4,7 +4,7 @@ from stored ones (sine position encodings, attention biases gathered from a tabl
 input; what they are made from counts as parameters and buffers."""
 from __future__ import annotations
 
-from .facts import CONSTANT, OWN, MemoryFacts, TorchForms, always, no_bytes
+from .facts import CONSTANT, OWN, MemoryFacts, TorchForms, always, never, no_bytes
 from .registry import Arg, Calc, Shape, boolean, int_list, non_negative, numel, register
 
 
@@ -29,7 +29,13 @@ def parameter(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(tuple(args["shape"]), weights=0 if args["buffer"] else count, buffers=count if args["buffer"] else 0)
 
 
-@register("constant", family="parameter", arity=0, receptive_field=constant, memory=_STORED,
+# A tensor computed anew by each forward(): its output is memory of its own, which a layer may keep
+# for backward (standardized filters, a conv's weight); its gradient goes to what it is made from.
+_COMPUTED = MemoryFacts(aliases=never, aliases_in_training=never,
+                        saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
+
+
+@register("constant", family="parameter", arity=0, receptive_field=constant, memory=_COMPUTED,
           args=(Arg("shape", int_list), Arg("params", non_negative, 0), Arg("buffers", non_negative, 0)),
           torch=TorchForms(module=OWN + "Constant", given_weight=None,
                            inferred=None, functions=(), methods=(), aliases=()))

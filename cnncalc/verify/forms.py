@@ -67,3 +67,17 @@ def mapped(module: nn.Module) -> tuple[str, dict] | None:
         if cls in known:
             return known[cls] if type(module).forward is cls.forward else None
     return None
+
+
+def module_arguments(module: nn.Module) -> tuple[str, dict] | None:
+    """A mapped module's kind and the arguments it was built with, as it holds them (tuples stay
+    tuples; a Parameter or None where the kind takes a flag, bias: the flag)."""
+    found = mapped(module)
+    if found is None:
+        return None
+    kind, attributes = found
+    args = {}
+    for arg in REGISTRY[kind].args:
+        value = getattr(module, attributes.get(arg.name, arg.name), arg.default)
+        args[arg.name] = value is not None if isinstance(arg.default, bool) and not isinstance(value, bool) else value
+    return kind, args

@@ -14,7 +14,7 @@ from torch import fx, nn
 from ..errors import SpecError
 from ..layers import REGISTRY
 from ..spec.yamlfile import LineDict
-from .forms import forms, mapped
+from .forms import forms, module_arguments
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, indexed_by, piece_of,
                      read_graph, stated, target_name, unstacked)
 from .tracing import trace, user_line
@@ -269,17 +269,12 @@ def _module_on(node, graph: Traced, entry: LineDict | None) -> LineDict | None:
 
 
 def _module_entry(module: nn.Module) -> LineDict | None:
-    found = mapped(module)
+    found = module_arguments(module)
     if found is None:
         return None
-    kind, attributes = found
-    args = {}
-    for arg in REGISTRY[kind].args:
-        value = getattr(module, attributes.get(arg.name, arg.name), arg.default)
-        if isinstance(arg.default, bool) and not isinstance(value, bool):
-            value = value is not None  # the Parameter or None torch keeps (bias, bias_k)
-        args[arg.name] = list(value) if isinstance(value, tuple) else value
-    return stated(kind, args, None)
+    kind, args = found
+    return stated(kind, {key: list(value) if isinstance(value, tuple) else value for key, value in args.items()},
+                  None)
 
 
 def _made_while_tracing(read) -> bool:

@@ -2,6 +2,7 @@
 depth, reshape, reductions, slicing and permutations."""
 from __future__ import annotations
 
+import math
 import operator
 
 import torch
@@ -193,7 +194,11 @@ class Constant(nn.Module):
         self.register_buffer("table", torch.zeros(buffers))
 
     def forward(self):
-        return torch.ones(1, *self.shape, device=self.table.device, dtype=self.stored.dtype)  # no product vanishes
+        # no product vanishes; as filters (F.conv2d(x, weight)) 1/fan-in, so that sums keep their size;
+        # made from the stored parameters, which get gradients (and optimizer state) as the model's do
+        values = torch.full((1, *self.shape), 1 / math.prod(self.shape[1:]), device=self.table.device,
+                            dtype=self.stored.dtype)
+        return values + self.stored.sum() * 0 if self.stored.requires_grad else values
 
 
 class Narrow(_TensorMethod):
