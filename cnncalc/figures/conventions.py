@@ -163,6 +163,38 @@ def _thop_transposed(layer: LayerOps) -> int:
     return layer.out * (layer.in_shape[0] // layer.args["groups"]) * math.prod(layer.args["kernel_size"])
 
 
+# per hidden unit of a step, what ptflops adds for the gates' element-wise work, and the gates
+_PTFLOPS_GATES = {"lstm": (10, 4), "gru": (7, 3), "rnn": (1, 1)}
+
+
+def _ptflops_recurrent(layer: LayerOps) -> int:
+    """Its nn.LSTM hook: per layer, weight_ih and weight_hh as torch holds them, the gates' work and both
+    biases, × batch × sequence, doubled when bidirectional (the projection, weight_hr, is left out)."""
+    work, gates = _PTFLOPS_GATES[layer.kind]
+    hidden, state = layer.args["hidden_size"], layer.args.get("proj_size") or layer.args["hidden_size"]
+    directions = 2 if layer.flag("bidirectional") else 1
+    per_step = 0
+    for index in range(layer.args["num_layers"]):
+        inputs = layer.in_shape[1] if index == 0 else directions * state
+        per_step += gates * hidden * (inputs + state) + work * hidden + (2 * gates * hidden if layer.flag("bias") else 0)
+    return per_step * layer.batch * layer.in_shape[0] * directions
+
+
+def _thop_cell(kind: str, inputs: int, hidden: int, bias: bool) -> int:
+    """thop's count for one step of one cell (rnn_hooks.py: _count_lstm_cell and friends)."""
+    state = (inputs + hidden) * hidden + hidden + (2 * hidden if bias else 0)
+    return {"lstm": 4 * state + 4 * hidden, "gru": 3 * state + 4 * hidden, "rnn": state}[kind]
+
+
+def _thop_recurrent(layer: LayerOps) -> int:
+    """thop's count_lstm: its cell per layer and direction, the later layers fed hidden_size (× 2 both
+    ways; a projection is not seen), × sequence × batch."""
+    hidden, directions = layer.args["hidden_size"], 2 if layer.flag("bidirectional") else 1
+    cells = sum(directions * _thop_cell(layer.kind, layer.in_shape[1] if index == 0 else directions * hidden, hidden,
+                                        layer.flag("bias")) for index in range(layer.args["num_layers"]))
+    return cells * layer.in_shape[0] * layer.batch
+
+
 def _softmax_size(layer: LayerOps) -> int:
     dim = layer.args["dim"]
     rank = len(layer.in_shape) + 1
@@ -222,13 +254,15 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("layernorm", lambda l: l.inp), ("softmax", lambda l: l.inp),
                 ("localresponsenorm", _ptflops_lrn), ("upsample", _ptflops_upsample),
                 ("multiheadattention", _ptflops_attention), ("matmul", _macs),
-                ("scaleddotproductattention", _macs)), _unhandled),  # torch.matmul is patched
+                ("scaleddotproductattention", _macs), *((kind, _ptflops_recurrent) for kind in RECURRENT)),
+               _unhandled),  # torch.matmul is patched
     Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "
                "normalized element, average pooling, upsampling by mode",
                (("conv?d", _module_conv(_macs)), ("convtranspose*", _thop_transposed), ("linear", _macs),
                 ("batchnorm*", _norm(4, 2, "affine")), ("instancenorm*", _norm(4, 2, "affine")),
                 ("layernorm", _norm(4, 2, "elementwise_affine")), ("avgpool*", _hooked(lambda l: l.out)),
                 ("adaptiveavgpool*", _hooked(_thop_adaptive_avg)), ("softmax", _hooked(_thop_softmax)),
+                *((kind, _thop_recurrent) for kind in RECURRENT),
                 ("upsample", _hooked(lambda l: l.out * {"nearest": 1, "linear": 5, "bilinear": 11,
                                                         "bicubic": 259}.get(l.args["mode"], 0)))), _unhandled),
 )}

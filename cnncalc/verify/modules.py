@@ -365,26 +365,32 @@ class ConvOfGivenFilters(nn.Module):
         return self.function(x, filters[0], self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class _Recurrent:
-    """A recurrent module returning its output alone (not the final states), on the general path:
-    oneDNN's fused CPU kernel is invisible to FlopCounterMode, the matrix products of each step are not."""
+class _Recurrent(nn.Module):
+    """torch's recurrent module itself (counters that hook nn.LSTM see it), returning its output alone,
+    on the general path: oneDNN's fused CPU kernel is invisible to FlopCounterMode, the matrix products
+    of each step are not."""
+    recurrent: type = nn.Module
+
+    def __init__(self, **args):
+        super().__init__()
+        self.rnn = self.recurrent(**args)
 
     def forward(self, x):
         enabled = torch._C._get_mkldnn_enabled()  # mkldnn.flags() would also set TF32, which warns
         torch._C._set_mkldnn_enabled(False)
         try:
-            return super().forward(x)[0]
+            return self.rnn(x)[0]
         finally:
             torch._C._set_mkldnn_enabled(enabled)
 
 
-class LSTM(_Recurrent, nn.LSTM):
-    pass
+class LSTM(_Recurrent):
+    recurrent = nn.LSTM
 
 
-class GRU(_Recurrent, nn.GRU):
-    pass
+class GRU(_Recurrent):
+    recurrent = nn.GRU
 
 
-class RNN(_Recurrent, nn.RNN):
-    pass
+class RNN(_Recurrent):
+    recurrent = nn.RNN

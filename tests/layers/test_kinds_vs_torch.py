@@ -161,6 +161,7 @@ CASES = [
                             "add_zero_attn": True}, (7, 32)),
     ("lstm", {"hidden_size": 16, "batch_first": True, "bidirectional": True}, (7, 12)),
     ("lstm", {"hidden_size": 16, "batch_first": True, "num_layers": 2, "proj_size": 5, "bias": False}, (7, 12)),
+    ("lstm", {"hidden_size": 8, "batch_first": True, "num_layers": 3, "bidirectional": True, "proj_size": 3}, (4, 5)),
     ("gru", {"hidden_size": 10, "batch_first": True, "num_layers": 2, "bidirectional": True}, (5, 6)),
     ("rnn", {"hidden_size": 10, "batch_first": True, "nonlinearity": "relu"}, (5, 6)),
 ]
