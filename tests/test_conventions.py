@@ -85,7 +85,7 @@ def test_peer_tools_on_cross_attention():
     assert_peers_agree(build_graph(CROSS_ATTENTION, "<test>", {}), "cross attention")
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(11))
 def test_peer_tools_on_products(index):
     from cnncalc.spec import build_graph
     from layers.test_kinds_vs_torch import PRODUCTS

@@ -348,15 +348,41 @@ class Sequencer(nn.Module):
         return self.fc(rows.reshape(B, H, W, -1))
 
 
+class DecomposedAttention(nn.Module):
+    """SAM's attention: the heads merged into the batch before q, k and v are taken, and a relative
+    position bias made with einsum and new dims indexed in (rel_h[:, :, :, :, None])."""
+
+    def __init__(self, dim: int = 16, heads: int = 2, size: int = 4):
+        super().__init__()
+        self.heads = heads
+        self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.rel_h = nn.Parameter(torch.randn(2 * size - 1, dim // heads))
+        self.rel_w = nn.Parameter(torch.randn(2 * size - 1, dim // heads))
+
+    def forward(self, x):
+        B, H, W, _ = x.shape
+        N = H * W
+        qkv = self.qkv(x.reshape(B, N, -1)).view(B, N, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.reshape(3, B * self.heads, N, -1).unbind(0)
+        index = torch.arange(H)[:, None] - torch.arange(H)[None, :] + H - 1
+        r_q = q.reshape(B * self.heads, H, W, -1)
+        rel_h = torch.einsum("bhwc,hkc->bhwk", r_q, self.rel_h[index])
+        rel_w = torch.einsum("bhwc,wkc->bhwk", r_q, self.rel_w[index])
+        bias = (rel_h[:, :, :, :, None] + rel_w[:, :, :, None, :]).reshape(-1, N, N)
+        x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        x = x.view(B, self.heads, N, -1).transpose(1, 2).reshape(B, N, -1)
+        return self.proj(x).view(B, H, W, -1)
+
+
 @pytest.mark.parametrize("build,shape", [
     (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
     (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
     (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
     (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)), (HeadPool, (8, 8, 8)),
-    (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)),
+    (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)), (DecomposedAttention, (4, 4, 16)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
         "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
-        "standardized-and-blur", "lstm-per-row"])
+        "standardized-and-blur", "lstm-per-row", "decomposed-attention"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -437,8 +463,8 @@ def test_a_forward_that_replaces_its_buffers_is_refused():
         cnncalc.summary(Replacing(), (4, 8))
 
 
-# (Swin-like windows are left out: cnncalc reports a channels-last permute as seeing the whole input,
-# which gradients show is wider than what it reads)
+# (Swin-like windows and SAM's attention are left out: cnncalc reports a channels-last permute as
+# seeing the whole input, which gradients show is wider than what it reads)
 @pytest.mark.parametrize("build, shape", [(Reused, (3, 9, 9)), (lambda: HeadPool(pooled=16), (8, 32, 32)),
                                           (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6))],
                          ids=["weights-of", "per-row", "given-filters", "lstm"])

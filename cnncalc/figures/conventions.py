@@ -176,7 +176,8 @@ def _ptflops_recurrent(layer: LayerOps) -> int:
     per_step = 0
     for index in range(layer.args["num_layers"]):
         inputs = layer.in_shape[1] if index == 0 else directions * state
-        per_step += gates * hidden * (inputs + state) + work * hidden + (2 * gates * hidden if layer.flag("bias") else 0)
+        biases = 2 * gates * hidden if layer.flag("bias") else 0
+        per_step += gates * hidden * (inputs + state) + work * hidden + biases
     return per_step * layer.batch * layer.in_shape[0] * directions
 
 
@@ -193,6 +194,27 @@ def _thop_recurrent(layer: LayerOps) -> int:
     cells = sum(directions * _thop_cell(layer.kind, layer.in_shape[1] if index == 0 else directions * hidden, hidden,
                                         layer.flag("bias")) for index in range(layer.args["num_layers"]))
     return cells * layer.in_shape[0] * layer.batch
+
+
+def _fvcore_einsum(layer: LayerOps) -> int:
+    """jit_handles.einsum_flop_jit on the equation with the batch's letter: every letter's size
+    multiplied for its two batched-product forms; otherwise numpy's einsum_path "Optimized FLOP
+    count" (that product, doubled when a letter is summed away, plus one) as printed, to four
+    significant digits, then halved."""
+    operands, output = layer.args["equation"].replace(" ", "").split("->")
+    batch = next(letter for letter in "zyxwvutsrqponmlkjihgfedcba" if letter not in operands + output)
+    equation = ",".join(batch + part for part in operands.split(",")) + "->" + batch + output
+    order = dict.fromkeys(letter for letter in equation if letter.isalpha())
+    sizes: dict[str, int] = {batch: layer.batch}
+    for letters, shape in zip(operands.split(","), layer.in_shapes):
+        for letter, size in zip(letters, shape):
+            sizes[letter] = max(sizes.get(letter, 1), size)  # a parameter's 1 broadcasts
+    every = math.prod(sizes.values())
+    if equation.translate({ord(letter): 97 + i for i, letter in enumerate(order)}) in ("abc,abd->acd",
+                                                                                       "abc,adc->adb"):
+        return every
+    cost = (2 * every if set(sizes) - set(batch + output) else every) + 1
+    return int(float(f"{cost:.3e}") // 2)
 
 
 def _softmax_size(layer: LayerOps) -> int:
@@ -221,12 +243,13 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("torchvision", "torchvision's published `_ops` (GMACs): conv, linear and matmul "
                "multiply-accumulates; bias and element-wise work excluded",
                (("conv*", _macs), ("linear", _macs), ("multiheadattention", _macs), ("matmul", _macs),
-                ("scaleddotproductattention", _macs), *((kind, _macs) for kind in RECURRENT)), _unhandled),
+                ("scaleddotproductattention", _macs), ("einsum", _macs), *((kind, _macs) for kind in RECURRENT)),
+               _unhandled),
     # recurrent layers as on the meta device or a GPU: on the CPU, oneDNN's fused LSTM hides them
     Convention("torch", "torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per multiply-accumulate",
                (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs),
                 ("multiheadattention", lambda l: 2 * l.macs), ("matmul", lambda l: 2 * l.macs),
-                ("scaleddotproductattention", lambda l: 2 * l.macs),
+                ("scaleddotproductattention", lambda l: 2 * l.macs), ("einsum", lambda l: 2 * l.macs),
                 *((kind, lambda l: 2 * l.macs) for kind in RECURRENT)), _unhandled),
     Convention("fvcore", "fvcore FlopCountAnalysis(model, x).total(): MACs plus norms, 2-d "
                "upsampling and 2-d adaptive average pooling",
@@ -234,7 +257,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("groupnorm", _norm(5, 4, "affine")), ("layernorm", _norm(5, 4, "elementwise_affine")),
                 ("instancenorm*", _norm(5, 4, "affine")), ("upsample", _fvcore_upsample),
                 ("adaptiveavgpool2d", lambda l: l.inp), ("multiheadattention", _macs), ("matmul", _macs),
-                ("scaleddotproductattention", _macs)), _unhandled),
+                ("scaleddotproductattention", _macs), ("einsum", _fvcore_einsum)), _unhandled),
     Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters named weight or bias × "
                "batch, or × output positions for convolutions",
                # layer scale's parameter is named gamma, as in timm; a parameter read directly is no module's

@@ -13,10 +13,11 @@ from torch import fx, nn
 
 from ..errors import SpecError
 from ..layers import REGISTRY
+from ..layers.rearrange import BATCH
 from ..spec.yamlfile import LineDict
 from .forms import forms, module_arguments
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, indexed_by, piece_of,
-                     read_graph, stated, target_name, unstacked)
+                     read_graph, stated, target_name, unstacked, unstacked_source)
 from .tracing import trace, user_line
 
 
@@ -321,7 +322,7 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
     if indexed_by(node, graph) is not None:
         return stated("indexselect", {"dim": 0}, None)
     if unstacked(node.args[0], graph) is not None and isinstance(node.args[1], int):
-        return _unstacked_piece(node.args[0], node.args[1], graph)  # qkv[0] of qkv.permute(2, 0, …)
+        return _unstacked_piece(node.args[0], node.args[1], graph, node)  # qkv[0] of qkv.permute(2, 0, …)
     shape = graph.shape(node.args[0])
     if shape is None:
         return None
@@ -330,7 +331,9 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
     except Unmappable:
         return None
     index = list(index) if isinstance(index, (list, tuple)) else [index]
-    if index.count(Ellipsis) > 1 or None in index or any(  # x[None], or x[:B] with B the batch
+    if None in index:
+        return _new_dims(index, len(shape))
+    if index.count(Ellipsis) > 1 or any(  # x[:B] with B the batch
             isinstance(i, slice) and not all(p is None or isinstance(p, int) for p in (i.start, i.stop, i.step))
             for i in index):
         return None
@@ -342,6 +345,21 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
     if not entries:  # x[:, :H] where H is the whole height: the tensor itself
         return stated("narrow", {"dim": -1, "start": 0, "length": shape[-1]}, None)
     return None if None in entries else entries[0] if len(entries) == 1 else entries
+
+
+def _new_dims(index: list, rank: int) -> LineDict | list | None:
+    """x[:, :, :, None] or x[..., None, :]: new dims of size 1 among whole dims, an unsqueeze each (in
+    order, so each lands where the index puts it); None for a new dim before the batch, or cuts."""
+    if index.count(Ellipsis) > 1 or any(i is not None and i is not Ellipsis and i != slice(None) for i in index):
+        return None
+    if Ellipsis in index:
+        at = index.index(Ellipsis)
+        index[at:at + 1] = [slice(None)] * (rank - (len(index) - 1 - index.count(None)))
+    dims = [dim for dim, item in enumerate(index) if item is None]
+    if dims[0] == 0:
+        return None
+    entries = [stated("unsqueeze", {"dim": dim}, None) for dim in dims]
+    return entries[0] if len(entries) == 1 else entries
 
 
 def _cut(dim: int, item, size: int) -> LineDict | None:
@@ -369,7 +387,7 @@ def _chunk_piece(node, source, graph: Traced) -> LineDict | None:
     dim = source.kwargs.get("dim", source.args[position] if len(source.args) > position else 0)
     dim = dim % pieces[0].dim() if target_name(source) != "unbind" else dim % (pieces[0].dim() + 1)
     if dim == 0 and target_name(source) == "unbind" and unstacked(source.args[0], graph) is not None:
-        return _unstacked_piece(source.args[0], index, graph)
+        return _unstacked_piece(source.args[0], index, graph, node)
     if dim == 0:
         return None  # pieces of the batch
     if target_name(source) == "unbind":
@@ -378,13 +396,16 @@ def _chunk_piece(node, source, graph: Traced) -> LineDict | None:
     return stated("narrow", {"dim": dim, "start": start, "length": pieces[index].shape[dim]}, None)
 
 
-def _unstacked_piece(permute, index: int, graph: Traced) -> list[LineDict] | None:
-    """Piece `index` of an unstacked permute: select it on the input, then order the rest."""
-    order = unstacked(permute, graph)
+def _unstacked_piece(unstacking, index: int, graph: Traced, piece) -> list[LineDict] | None:
+    """Piece `index` of an unstacked permute: select it on the input, then order the rest; where the
+    batch held rows that merge with the heads (SAM's windows), to the piece's shape per sample."""
+    order = unstacked(unstacking, graph)
     axis = order[0]
     rest = [d - (d > axis) for d in order[1:]]
-    select = stated("select", {"dim": axis, "index": index}, None)
-    if rest == sorted(rest):
-        return select
-    permute_entry = stated("permute", {"dims": rest}, None)
-    return None if select is None or permute_entry is None else [select, permute_entry]
+    entries = [stated("select", {"dim": axis, "index": index}, None)]
+    if rest != sorted(rest):
+        entries.append(stated("permute", {"dims": rest}, None))
+    if unstacked_source(unstacking) is not unstacking.args[0]:  # merged: the rows of the batch and the heads
+        shape = graph.sample_shape(piece)
+        entries.append(None if shape is None else stated("reshape", {"shape": [BATCH, *shape]}, None))
+    return None if None in entries else entries[0] if len(entries) == 1 else entries

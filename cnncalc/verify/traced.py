@@ -92,7 +92,7 @@ class Traced:
         if node.op == "call_function" and node.target is operator.getitem:
             source = piece_of(node) or node
             whole = source.args[0]
-            return [whole.args[0] if unstacked(whole, self) is not None else whole]
+            return [unstacked_source(whole) if unstacked(whole, self) is not None else whole]
         given = [*node.args, *node.kwargs.values()]  # attn_mask=bias is an input too
         flat = [a for arg in given for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
         return [a for a in flat if isinstance(a, fx.Node) and self.is_tensor(a) and a.name not in self.absorbed]
@@ -509,18 +509,48 @@ SPEC_KEYS = ("functional",)
 
 def unstacked(node, graph: Traced) -> tuple[int, ...] | None:
     """The dims of a permute that puts one axis before the batch only to take its pieces
-    (attention's qkv.permute(2, 0, 3, 1, 4), then unbind(0) or qkv[0]); otherwise None."""
-    if node.op not in ("call_method", "call_function") or target_name(node) != "permute" or graph.values is None:
+    (attention's qkv.permute(2, 0, 3, 1, 4), then unbind(0) or qkv[0]), also where a reshape first
+    merges the batch with the next dim (SAM's qkv.reshape(3, B·heads, N, -1): pieces with the heads in
+    the batch, rows per sample); given the permute or that reshape; otherwise None."""
+    if graph.values is None or node.op not in ("call_method", "call_function"):
         return None
-    dims = graph.values[node.name].dim()
-    order = node.args[1:] if node.op == "call_method" and not isinstance(node.args[1], (list, tuple)) \
-        else node.args[1]
+    if _merges_batch(node, graph):
+        permute = node.args[0]
+        return _unstacking_order(permute, graph) if len(permute.users) == 1 and _pieces_only(node) else None
+    if target_name(node) != "permute":
+        return None
+    merged = [user for user in node.users if _merges_batch(user, graph)]
+    return _unstacking_order(node, graph) if merged == list(node.users) and len(merged) == 1 and _pieces_only(
+        merged[0]) or _pieces_only(node) else None
+
+
+def unstacked_source(node):
+    """The tensor an unstacked permute (or the reshape after it) takes its pieces of."""
+    return node.args[0] if target_name(node) == "permute" else node.args[0].args[0]
+
+
+def _unstacking_order(permute, graph: Traced) -> tuple[int, ...] | None:
+    dims = graph.values[permute.name].dim()
+    order = permute.args[1:] if permute.op == "call_method" and not isinstance(permute.args[1], (list, tuple)) \
+        else permute.args[1]
     order = tuple(d % dims for d in order) if all(isinstance(d, int) for d in order) else None
-    pieces = all(user.op == "call_function" and user.target is operator.getitem and isinstance(user.args[1], int)
-                 or target_name(user) == "unbind"
-                 and user.kwargs.get("dim", user.args[1] if len(user.args) > 1 else 0) == 0
-                 for user in node.users)
-    return order if order and order[0] != 0 and order[1] == 0 and pieces else None
+    return order if order and order[0] != 0 and order[1] == 0 else None
+
+
+def _pieces_only(node) -> bool:
+    """Whether every use of a tensor takes pieces of its dim 0 (x[0], x.unbind(0))."""
+    return all(user.op == "call_function" and user.target is operator.getitem and isinstance(user.args[1], int)
+               or target_name(user) == "unbind" and given_value(user, "dim", 1) in (None, 0) for user in node.users)
+
+
+def _merges_batch(node, graph: Traced) -> bool:
+    """A reshape of a permute's output that merges its dims 1 and 2 (the batch and the next) alone."""
+    if target_name(node) not in ("reshape", "view") or not isinstance(node.args[0], fx.Node) \
+            or target_name(node.args[0]) != "permute":
+        return False
+    before, after = graph.shape(node.args[0]), graph.shape(node)
+    return before is not None and after is not None and len(before) > 2 \
+        and after == (before[0], before[1] * before[2], *before[3:])
 
 
 def non_default(kind: str, args: dict) -> dict:

@@ -201,6 +201,16 @@ PRODUCTS = [
                                      {"einsum": {"equation": "hid,ijd->hij"}, "from": ["input", "rel"]}]},
     {"input": [4, 10, 8], "layers": [{"relu": None, "name": "r"},
                                      {"einsum": {"equation": "h i d, h j k -> h i j"}, "from": ["input", "r"]}]},
+    # an outer product (no letter summed: fvcore halves numpy's count) and SAM's decomposed position bias
+    {"input": [3, 5], "layers": [{"sigmoid": None, "name": "s"},
+                                 {"einsum": {"equation": "hi,hj->hij"}, "from": ["input", "s"]}]},
+    {"input": [4, 4, 8], "layers": [{"parameter": {"shape": [4, 3, 8]}, "name": "rel"},
+                                    {"einsum": {"equation": "hwc,hkc->hwk"}, "from": ["input", "rel"]}]},
+    # fvcore's own form of a batched product, and a count numpy prints rounded to four digits
+    {"input": [6, 5], "layers": [{"relu": None, "name": "r"},
+                                 {"einsum": {"equation": "ic,id->cd"}, "from": ["input", "r"]}]},
+    {"input": [37, 53], "layers": [{"sigmoid": None, "name": "s"},
+                                   {"einsum": {"equation": "hi,hj->hij"}, "from": ["input", "s"]}]},
     # filters given as the second input (timm's weight-standardized convs: F.conv2d(x, weight)), made from
     # 6·4·3·3 parameters, and a fixed blur filter kept as a buffer, one per channel
     {"input": [4, 10, 10], "layers": [{"constant": {"shape": [6, 4, 3, 3], "params": 216}, "name": "w"},
@@ -225,7 +235,8 @@ def test_join_of_one_input_matches_torch(kind, args, shape):
 
 @pytest.mark.parametrize("spec", PRODUCTS, ids=["attention", "attention-mask", "matmul", "matmul-parameter",
                                                  "indexselect", "einsum-parameter", "einsum-summed",
-                                                 "conv-given-filters"])
+                                                 "einsum-outer", "einsum-position-bias", "einsum-batched-product",
+                                                 "einsum-rounded", "conv-given-filters"])
 def test_products_match_torch(spec):
     compare(build_graph(spec, "<test>", {}))
 
