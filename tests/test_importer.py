@@ -119,6 +119,19 @@ class Flow(nn.Module):
         return -y
 
 
+class Sized(nn.Module):
+    """torchvision's ViT: it checks the input's size, then unpacks a module's output."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        torch._assert(x.shape[-1] == 8, "Wrong image width!")
+        y, z = self.conv(x).unbind(1)[:2]
+        return y + z
+
+
 class Heads(nn.Module):
     """googlenet's pattern: an auxiliary head only training calls, and a module nothing calls."""
 
@@ -228,6 +241,15 @@ def test_a_trace_error_names_the_line_of_the_control_flow(model_file):
     line_number = next(i for i, text in enumerate(MODEL.splitlines(), 1) if "if y.sum() > 0" in text)
     assert result.returncode == 2
     assert f"torch.fx cannot trace Flow at model.py:{line_number} (if y.sum() > 0:" in result.stderr
+
+
+def test_a_model_that_fails_at_the_input_is_named_where_it_fails(model_file):
+    # control flow after the failure has no value to follow: the first failure is what the user needs
+    result = run_cli("table", f"{model_file}:Sized", "--input", "3x9x9")
+    line_number = next(i for i, text in enumerate(MODEL.splitlines(), 1) if "torch._assert(x.shape" in text)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert f"Sized: fails at this input: _assert at model.py:{line_number} (torch._assert(x.shape[-1] == 8, " \
+           '"Wrong image width!")): AssertionError: Wrong image width!' in result.stderr
 
 
 def test_import_needs_an_input_shape(model_file):

@@ -23,7 +23,7 @@ from .tracing import trace, user_line
 
 def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str) -> dict:
     try:
-        traced, values = trace(module, input_shape)
+        traced, values, failed = trace(module, input_shape)
     except SpecError as error:
         raise SpecError(f"{name}: {error.message}", source) from None
     except Exception as error:  # user code that torch.fx cannot trace
@@ -55,6 +55,8 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
             layers.append(entry)
             previous = entry["name"]
             inputs = [previous]
+    if unmapped and failed:  # what values would have mapped: the failure is the news
+        raise SpecError(f"{name}: fails at this input: {failed}", source)
     if unmapped:
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,

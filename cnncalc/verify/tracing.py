@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import operator
+import os
 import traceback
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -22,8 +23,9 @@ from .forms import forms, mapped, module_arguments
 PROBE_BATCH = 2  # the batch of the trace: 2, so that no size 1 reads as the batch
 
 
-class _Unknown(fx.proxy.TraceError):
-    """Control flow on a value the meta run could not compute (the model fails at this input)."""
+class FailsAtInput(SpecError):
+    """Control flow on a value the meta run could not compute: the model fails at this input, first
+    where `failed` says."""
 
 
 class _Valued(fx.Proxy):
@@ -33,7 +35,7 @@ class _Valued(fx.Proxy):
     def _known(self):
         value = self.tracer.values.get(self.node.name)
         if value is None:
-            raise _Unknown(f"{self.node.name} has no value at this input")
+            raise FailsAtInput(f"fails at this input: {self.tracer.failed or self.node.name}")
         return value
 
     def __bool__(self) -> bool:
@@ -78,7 +80,7 @@ class _ValuedTracer(fx.Tracer):
         super().__init__()
         self.sample = sample
         self.values: dict = {}
-        self.broken = False  # some node failed on the meta device: the model breaks at this input
+        self.failed: str | None = None  # the first node that failed on the meta device, where and why
         self.running = False  # inside a node's run: modules and their tensors are themselves, not traced
 
     def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
@@ -119,8 +121,10 @@ class _ValuedTracer(fx.Tracer):
                 if node.op == "call_method":
                     return getattr(args[0], node.target)(*args[1:], **kwargs)
                 return node.target(*args, **kwargs)
-        except Exception:  # noqa: BLE001 (whatever the model raises on a shape it cannot take)
-            self.broken = True
+        except Exception as error:  # noqa: BLE001 (whatever the model raises on a shape it cannot take)
+            if self.failed is None:
+                self.failed = f"{node.name}{_user_frame(traceback.extract_stack())}: {type(error).__name__}: " \
+                              f"{str(error).splitlines()[0][:200]}"
             return None
 
 
@@ -148,10 +152,10 @@ def worked_out(module: nn.Module, x) -> torch.Tensor | None:
 ONE_TENSOR = frozenset({"conv", "pool", "norm", "linear", "activation", "dropout"})
 
 
-def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModule, dict | None]:
+def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModule, dict | None, str | None]:
     """The module's graph at this input and every node's value on the meta device (tensors, and the
-    sizes and pieces computed from them); values None when the model fails on this input: then the
-    analysis names the layer whose shape breaks. The module's own tensors are stood in for by meta
+    sizes and pieces computed from them); values None when the model fails on this input, with the
+    first failure, where and why: then the analysis names the layer whose shape breaks. The module's own tensors are stood in for by meta
     ones while it runs: a module of the user's on the CPU is left as it was."""
     from torch.nn.utils.stateless import _reparametrize_module
 
@@ -171,7 +175,7 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModu
         raise SpecError(f"forward() replaces the buffer{'s' * (len(replaced) > 1)} {', '.join(replaced[:3])}"
                         f"{' …' if len(replaced) > 3 else ''} with new ones sized by the input: the tensors the "
                         "model holds depend on the input it last ran")
-    return traced, None if tracer.broken else tracer.values
+    return traced, None if tracer.failed else tracer.values, tracer.failed
 
 
 class _Read(fx.GraphModule):
@@ -249,10 +253,15 @@ def _stand_in(tensor: torch.Tensor) -> torch.Tensor:
 
 def user_line(error: Exception) -> str:
     """Where in the user's code tracing stopped (the control flow fx cannot follow), or nothing."""
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if not frame.filename.startswith(TORCH_DIR) and frame.filename != __file__]
+    return _user_frame(traceback.extract_tb(error.__traceback__))
+
+
+def _user_frame(frames) -> str:
+    """The innermost frame of the model's code, neither torch's nor cnncalc's: " at file:line (code)"."""
+    frames = [frame for frame in frames if not frame.filename.startswith((TORCH_DIR, CNNCALC_DIR))]
     return f" at {Path(frames[-1].filename).name}:{frames[-1].lineno} ({(frames[-1].line or '').strip()[:80]})" \
         if frames else ""
 
 
-TORCH_DIR = str(Path(torch.__file__).parent)
+TORCH_DIR = str(Path(torch.__file__).parent) + os.sep  # torchvision's files are the model's
+CNNCALC_DIR = str(Path(__file__).parent.parent) + os.sep
