@@ -188,3 +188,23 @@ def test_mirrored_and_repeated_borders_are_where_gradients_reach(kind):
                         "<test>", {})
     checks = check_fields(graph, analyze(graph))
     assert len(checks) == 2 and all(c.expected == c.measured for c in checks), checks
+
+
+def test_no_field_is_stated_past_a_layer_that_moves_the_spatial_axes():
+    # a ConvNeXt block: channels-last for its norm and MLP, then back, added to its input. Along the
+    # permuted tensor's dims 2 and 3 (W and C) no field is per axis, and the sum reads that branch: the
+    # conv's field alone would understate it, so neither it nor anything after states a field
+    from cnncalc.spec import build_graph
+    graph = build_graph({"input": [4, 9, 9], "layers": [
+        {"conv2d": {"out_channels": 4, "kernel_size": 7, "padding": 3, "groups": 4}, "name": "dwconv"},
+        {"permute": {"dims": [0, 2, 3, 1]}, "name": "last"},
+        {"linear": {"out_features": 4}, "name": "mlp"},
+        {"permute": {"dims": [0, 3, 1, 2]}, "name": "first"},
+        {"add": None, "from": ["first", "input"], "name": "sum"},
+        {"conv2d": {"out_channels": 4, "kernel_size": 3}, "name": "next"}]}, "<test>", {})
+    fields = receptive_fields(graph, analyze(graph))
+    assert fields["dwconv"].size == (7, 7)
+    assert [fields[name] for name in ("last", "mlp", "first", "sum", "next")] == [None] * 5
+    from cnncalc.verify.fields import check_fields
+    checks = check_fields(graph, analyze(graph))
+    assert [c.layer for c in checks] == ["dwconv"] and all(c.expected == c.measured for c in checks)

@@ -17,7 +17,7 @@ from fractions import Fraction
 from ..errors import SpecError, did_you_mean
 from ..graph import INPUT, Graph
 from ..layers import REGISTRY
-from ..layers.facts import CONSTANT, MERGE, WHOLE, Exact, Window
+from ..layers.facts import CONSTANT, MERGE, UNTRACKED, WHOLE, Exact, Window
 from .report import Report
 
 
@@ -58,19 +58,25 @@ def receptive_fields(graph: Graph, report: Report) -> dict[str, Field | None]:
     shapes = {row.name: row.output_shape for row in report.layers}
     for node in graph.nodes:
         fields[node.name] = _field(graph, shapes, fields, node)
-    return _aligned_exactly(graph, shapes, fields)
+    stated = {name: None if field is UNKNOWN else field for name, field in fields.items()}
+    return _aligned_exactly(graph, shapes, stated)
+
+
+UNKNOWN = Field((), (), ())  # past a layer that moves the spatial axes (UNTRACKED): no field is stated
 
 
 def _geometry(node, in_shapes: tuple, out: tuple):
     """How a layer's output units read its input's. A layer per row has no field here: its rows sit
     where the channels are read, its channels among the spatial axes."""
-    return CONSTANT if node.per_row else REGISTRY[node.kind].receptive_field(node.args, in_shapes, out)
+    return UNTRACKED if node.per_row else REGISTRY[node.kind].receptive_field(node.args, in_shapes, out)
 
 
 def _field(graph: Graph, shapes: dict, fields: dict, node) -> Field | None:
     spatial = len(graph.input_shape) - 1
     in_shapes = tuple(shapes[name] for name in node.inputs)
     geometry = _geometry(node, in_shapes, shapes[node.name])
+    if geometry is UNTRACKED or any(fields[name] is UNKNOWN for name in node.inputs):
+        return UNKNOWN  # a join of such a branch too: what it reads of the input is not known
     seen = [fields[name] for name in node.inputs if fields[name] is not None]
     if geometry is CONSTANT or not seen:
         return None
@@ -201,7 +207,7 @@ def _reads(geometry, interval: list, in_shape: tuple, out_shape: tuple, position
     if geometry is MERGE:  # a join; a broadcast input of size 1 along an axis is read at 0
         return [None if span is None else (0, 0) if size == 1 and out > 1 else span
                 for span, size, out in zip(interval, in_shape[1:], out_shape[1:])]
-    if position or geometry is CONSTANT:  # crop's second input gives only its size; a layer per row, no field
+    if position or geometry in (CONSTANT, UNTRACKED):  # crop's second input gives only its size
         return [None] * (len(in_shape) - 1)
     if isinstance(geometry, Exact):
         return [None if span is None else geometry.reads(axis, *span, size, out)

@@ -49,8 +49,11 @@ class Exact:
 WHOLE = _Geometry("WHOLE")  # every output unit sees the whole input (global pooling, flatten)
 MERGE = _Geometry("MERGE")  # a join: the union of its inputs' fields, aligned or not
 CONSTANT = _Geometry("CONSTANT")  # a parameter read as a tensor: it sees no input at all
+# the output's axes are no longer the input's spatial axes in order (a channels-last permute, rows of
+# the batch per sample): from here on cnncalc states no field rather than a wrong one
+UNTRACKED = _Geometry("UNTRACKED")
 # A kind's rule: (arguments, input shapes, output shape) → windows applied in turn to its first
-# input's field (none: element-wise), Exact (not affine), WHOLE, MERGE or CONSTANT.
+# input's field (none: element-wise), Exact (not affine), WHOLE, MERGE, CONSTANT or UNTRACKED.
 FieldRule = Callable[[dict, "tuple[Shape, ...]", Shape], "tuple[Window, ...] | Exact | _Geometry"]
 
 

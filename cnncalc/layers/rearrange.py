@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .facts import (COPY, NN, OWN, SAVES_NOTHING, VIEW, WHOLE, Call, Exact, F, TorchForms, Window, calls,
-                    elementwise, kept_or_whole, unit_window, whole)
+from .facts import (COPY, NN, OWN, SAVES_NOTHING, UNTRACKED, VIEW, WHOLE, Call, Exact, F, TorchForms, Window,
+                    calls, elementwise, kept_or_whole, unit_window, whole)
 from .registry import (DIM_ORDER, EACH_DIM, SIZE_PER_DIM, Arg, Calc, LayerError, Shape, any_int, check_rank,
                        dim_index, format_shape, non_negative_tuple, numel, positive, positive_tuple, register)
 
@@ -147,9 +147,10 @@ def reorder(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 def reorder_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     """Any order but the identity moves channels or spatial axes where the next layers read other
-    axes as spatial (channels-last puts channels among them): no per-axis field is left."""
+    axes as spatial (channels-last puts channels among them): the field is no longer per axis of
+    the output, and cnncalc states none."""
     order = _order(args, len(shapes[0]))
-    return () if order == tuple(sorted(order)) else WHOLE
+    return () if order == tuple(sorted(order)) else UNTRACKED
 
 
 register("permute", family="shape", args=(Arg("dims", dims_order, names_dims=DIM_ORDER),),

@@ -155,8 +155,9 @@ ONE_TENSOR = frozenset({"conv", "pool", "norm", "linear", "activation", "dropout
 def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModule, dict | None, str | None]:
     """The module's graph at this input and every node's value on the meta device (tensors, and the
     sizes and pieces computed from them); values None when the model fails on this input, with the
-    first failure, where and why: then the analysis names the layer whose shape breaks. The module's own tensors are stood in for by meta
-    ones while it runs: a module of the user's on the CPU is left as it was."""
+    first failure, where and why: then the analysis names the layer whose shape breaks. The module's
+    own tensors are stood in for by meta ones while it runs: a module of the user's on the CPU is left
+    as it was."""
     from torch.nn.utils.stateless import _reparametrize_module
 
     tracer = _ValuedTracer(torch.empty(PROBE_BATCH, *input_shape, device="meta"))

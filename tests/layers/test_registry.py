@@ -19,7 +19,7 @@ from cnncalc.figures import analyze
 from cnncalc.figures.conventions import CONVENTIONS
 from cnncalc.figures.rf import receptive_fields
 from cnncalc.layers import REGISTRY
-from cnncalc.layers.facts import CONSTANT, Exact, MERGE, MemoryFacts, TorchForms, WHOLE, Window
+from cnncalc.layers.facts import CONSTANT, Exact, MERGE, MemoryFacts, TorchForms, UNTRACKED, WHOLE, Window
 from cnncalc.layers.registry import register
 from cnncalc.spec import build_graph
 from conftest import one_layer
@@ -64,7 +64,7 @@ def test_receptive_field_rule_answers_for_every_case(kind, args, shape):
                 reads = geometry.reads(axis, unit, unit, size, out_size)
                 assert reads is None or 0 <= reads[0] <= reads[1] <= size - 1, (axis, unit, reads)
     else:
-        assert geometry in (WHOLE, MERGE, CONSTANT) or all(isinstance(w, Window) for w in geometry)
+        assert geometry in (WHOLE, MERGE, CONSTANT, UNTRACKED) or all(isinstance(w, Window) for w in geometry)
 
 
 def test_arguments_are_read_only_and_hash_by_content():
