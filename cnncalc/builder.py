@@ -103,6 +103,7 @@ Einsum = _constructor("einsum")
 Add, Mul, Concat, Crop = _constructor("add"), _constructor("mul"), _constructor("concat"), _constructor("crop")
 Sub, Div, Pow, Stack = _constructor("sub"), _constructor("div"), _constructor("pow"), _constructor("stack")
 Normalize = _constructor("normalize")
+Norm, Addcmul = _constructor("norm"), _constructor("addcmul")
 
 
 def Sequential(*layers, name=None, from_=None, repeat=None, index=None, when=None, frozen=None,

@@ -9,7 +9,7 @@ from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.spec.zoo import load_model
 from conftest import ZOO_CASES, one_layer, peer_table
-from layers.test_kinds_vs_torch import CASES
+from layers.test_kinds_vs_torch import CASES, PRODUCTS
 
 PEERS = peer_table()
 COLUMNS = {"fvcore": "fvcore", "torch": "torch_flop_counter", "torchinfo": "torchinfo_mult_adds",
@@ -85,17 +85,10 @@ def test_peer_tools_on_cross_attention():
     assert_peers_agree(build_graph(CROSS_ATTENTION, "<test>", {}), "cross attention")
 
 
-@pytest.mark.parametrize("index", range(11))
+@pytest.mark.parametrize("index", range(len(PRODUCTS)))
 def test_peer_tools_on_products(index):
+    # the last: F.conv2d(x, weight), which the tools that hook torch.nn.Conv2d miss, torchinfo sees the bias of
     from cnncalc.spec import build_graph
-    from layers.test_kinds_vs_torch import PRODUCTS
 
     assert_peers_agree(build_graph(PRODUCTS[index], "<test>", {}), f"product {index}")
 
-
-def test_peer_tools_on_convs_of_given_filters():
-    # F.conv2d(x, weight): the tools that hook torch.nn.Conv2d see nothing, torchinfo sees the bias
-    from cnncalc.spec import build_graph
-    from layers.test_kinds_vs_torch import PRODUCTS
-
-    assert_peers_agree(build_graph(PRODUCTS[-1], "<test>", {}), "convs of given filters")

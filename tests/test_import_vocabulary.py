@@ -374,15 +374,34 @@ class DecomposedAttention(nn.Module):
         return self.proj(x).view(B, H, W, -1)
 
 
+class ResponseNormBlock(nn.Module):
+    """ConvNeXt V2's block: a depthwise conv, then channels last with timm's global response norm
+    (x.norm over the spatial dims, torch.addcmul with its weight and bias)."""
+
+    def __init__(self, channels: int = 8):
+        super().__init__()
+        self.dwconv = nn.Conv2d(channels, channels, 7, padding=3, groups=channels)
+        self.weight, self.bias = nn.Parameter(torch.zeros(channels)), nn.Parameter(torch.zeros(channels))
+        self.fc = nn.Linear(channels, channels)
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y_g = y.norm(p=2, dim=(1, 2), keepdim=True)
+        y_n = y_g / (y_g.mean(dim=-1, keepdim=True) + 1e-6)
+        y = y + torch.addcmul(self.bias.view(1, 1, 1, -1), self.weight.view(1, 1, 1, -1), y * y_n)
+        return x + self.fc(y).permute(0, 3, 1, 2)
+
+
 @pytest.mark.parametrize("build,shape", [
     (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
     (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
     (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
     (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)), (HeadPool, (8, 8, 8)),
     (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)), (DecomposedAttention, (4, 4, 16)),
+    (ResponseNormBlock, (8, 9, 9)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
         "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
-        "standardized-and-blur", "lstm-per-row", "decomposed-attention"])
+        "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -468,9 +487,9 @@ def test_a_forward_that_replaces_its_buffers_is_refused():
 @pytest.mark.parametrize("build, shape", [(Reused, (3, 9, 9)), (lambda: HeadPool(pooled=16), (8, 32, 32)),
                                           (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)),
                                           (DecomposedAttention, (4, 4, 16)), (Windows, (8, 10, 12)),
-                                          (ConvNeXtBlock, (16, 12, 12))],
+                                          (ConvNeXtBlock, (16, 12, 12)), (ResponseNormBlock, (8, 9, 9))],
                          ids=["weights-of", "per-row", "given-filters", "lstm", "decomposed-attention", "windows",
-                              "convnext"])
+                              "convnext", "response-norm"])
 def test_imported_specs_verify_against_torch(build, shape):
     # the spec read from the module, built again by cnncalc and checked figure by figure (every layer's
     # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)

@@ -43,6 +43,10 @@ def broadcast(shapes: tuple[Shape, ...], args: dict) -> Calc:
     input and a number as `other`."""
     if len(shapes) > 1 and args["other"] is not None:
         raise LayerError("other is for one input and a number; with two or more inputs, leave it out")
+    return Calc(broadcast_shape(shapes))
+
+
+def broadcast_shape(shapes: tuple[Shape, ...]) -> Shape:
     ranks = {len(s) for s in shapes}
     if len(ranks) > 1:
         raise LayerError(f"operands have different ranks: {', '.join(format_shape(s) for s in shapes)}")
@@ -52,7 +56,7 @@ def broadcast(shapes: tuple[Shape, ...], args: dict) -> Calc:
         if len(wide) > 1:
             raise LayerError("operands do not broadcast: " + ", ".join(format_shape(s) for s in shapes))
         out.append(wide.pop() if wide else 1)
-    return Calc(tuple(out))
+    return tuple(out)
 
 
 _OTHER = (Arg("other", optional(number), None),)
@@ -75,6 +79,16 @@ _arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                      extra_saved=no_bytes, transient=0)
 _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"))
+
+
+# torch.addcmul(input, tensor1, tensor2, value=v): input + v·tensor1·tensor2 (ConvNeXt V2's global
+# response norm); the product's gradient needs both factors
+@register("addcmul", family="join", arity=3, args=(Arg("value", number, 1),), receptive_field=merge,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
+                             extra_saved=no_bytes, transient=0),
+          torch=_forms("Addcmul", ("torch.addcmul",), ("addcmul",), value=3))
+def addcmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    return Calc(broadcast_shape(shapes))
 
 
 @register("concat", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1, names_dims=EACH_DIM),),

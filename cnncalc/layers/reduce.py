@@ -46,3 +46,18 @@ for _kind, _module, _memory in (("mean", "Mean", _SHAPE_ONLY), ("sum", "Sum", _S
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None,
                               functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
                               methods=calls(_kind, dim=1, keepdim=2), aliases=()))(reduce)
+
+
+def order(value, n: int = 0):
+    """A norm's p: a number, inf, or 'fro' (over one or two dims, the 2-norm)."""
+    if value == "fro" or isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    raise LayerError(f"p is a number or 'fro', got {value!r}")
+
+
+# x.norm(p, dim, keepdim): ConvNeXt V2's global response norm, over the spatial dims; its gradient
+# needs the input and the norm (derivatives.yaml: norm)
+register("norm", family="shape", args=(Arg("p", order, "fro"), *REDUCE_ARGS), receptive_field=reduce_field,
+         memory=_MAXIMA, torch=TorchForms(module=OWN + "Norm", given_weight=None, inferred=None,
+                                          functions=calls("torch.norm", p=1, dim=2, keepdim=3),
+                                          methods=calls("norm", p=1, dim=2, keepdim=3), aliases=()))(reduce)

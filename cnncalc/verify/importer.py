@@ -17,7 +17,7 @@ from ..layers.rearrange import BATCH
 from ..spec.yamlfile import LineDict
 from .forms import forms, module_arguments
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, indexed_by, piece_of,
-                     read_graph, stated, target_name, unstacked, unstacked_source)
+                     read_graph, stated, target_name, unstacked)
 from .tracing import trace, user_line
 
 
@@ -407,7 +407,7 @@ def _unstacked_piece(unstacking, index: int, graph: Traced, piece) -> list[LineD
     entries = [stated("select", {"dim": axis, "index": index}, None)]
     if rest != sorted(rest):
         entries.append(stated("permute", {"dims": rest}, None))
-    if unstacked_source(unstacking) is not unstacking.args[0]:  # merged: the rows of the batch and the heads
+    if target_name(unstacking) != "permute":  # a reshape merged the batch's rows with the heads
         shape = graph.sample_shape(piece)
         entries.append(None if shape is None else stated("reshape", {"shape": [BATCH, *shape]}, None))
     return None if None in entries else entries[0] if len(entries) == 1 else entries

@@ -34,6 +34,15 @@ class _Arithmetic(nn.Module):
         return out
 
 
+class Addcmul(nn.Module):
+    def __init__(self, value: float = 1):
+        super().__init__()
+        self.value = value
+
+    def forward(self, x, tensor1, tensor2):
+        return torch.addcmul(x, tensor1, tensor2, value=self.value)
+
+
 class Add(_Arithmetic):
     operation = staticmethod(operator.add)
 
@@ -144,6 +153,15 @@ class _Reduction(nn.Module):
 class Mean(_Reduction):
     def forward(self, x):
         return x.mean(self.dim, keepdim=self.keepdim)
+
+
+class Norm(_Reduction):
+    def __init__(self, dim, keepdim: bool = False, p="fro"):
+        super().__init__(dim, keepdim)
+        self.p = p
+
+    def forward(self, x):
+        return x.norm(self.p, self.dim, keepdim=self.keepdim)
 
 
 class Sum(_Reduction):

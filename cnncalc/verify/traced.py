@@ -92,7 +92,7 @@ class Traced:
         if node.op == "call_function" and node.target is operator.getitem:
             source = piece_of(node) or node
             whole = source.args[0]
-            return [unstacked_source(whole) if unstacked(whole, self) is not None else whole]
+            return [_unstacked_source(whole) if unstacked(whole, self) is not None else whole]
         given = [*node.args, *node.kwargs.values()]  # attn_mask=bias is an input too
         flat = [a for arg in given for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
         return [a for a in flat if isinstance(a, fx.Node) and self.is_tensor(a) and a.name not in self.absorbed]
@@ -524,7 +524,7 @@ def unstacked(node, graph: Traced) -> tuple[int, ...] | None:
         merged[0]) or _pieces_only(node) else None
 
 
-def unstacked_source(node):
+def _unstacked_source(node):
     """The tensor an unstacked permute (or the reshape after it) takes its pieces of."""
     return node.args[0] if target_name(node) == "permute" else node.args[0].args[0]
 

@@ -24,8 +24,8 @@ PROBE_BATCH = 2  # the batch of the trace: 2, so that no size 1 reads as the bat
 
 
 class FailsAtInput(SpecError):
-    """Control flow on a value the meta run could not compute: the model fails at this input, first
-    where `failed` says."""
+    """Control flow on a value the meta run could not compute: the model fails at this input (the
+    message says where it failed first)."""
 
 
 class _Valued(fx.Proxy):

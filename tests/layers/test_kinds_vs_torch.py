@@ -114,6 +114,9 @@ CASES = [
     ("mean", {"dim": -1, "keepdim": True}, (3, 4, 6)),
     ("sum", {"dim": 1}, (5, 4, 4)),
     ("amax", {"dim": [-2, -1], "keepdim": True}, (4, 3, 5)),
+    ("norm", {"p": 2, "dim": [1, 2], "keepdim": True}, (6, 5, 4)),  # ConvNeXt V2's, channels last
+    ("norm", {"dim": -1}, (3, 7)),
+    ("norm", {"p": 1, "dim": [2, 3]}, (4, 5, 6)),
     ("reflectionpad2d", {"padding": [1, 2, 3, 0]}, (3, 8, 8)),
     ("reflectionpad1d", {"padding": 3}, (2, 5)),
     ("reflectionpad3d", {"padding": 1}, (2, 3, 4, 4)),
@@ -211,6 +214,16 @@ PRODUCTS = [
                                  {"einsum": {"equation": "ic,id->cd"}, "from": ["input", "r"]}]},
     {"input": [37, 53], "layers": [{"sigmoid": None, "name": "s"},
                                    {"einsum": {"equation": "hi,hj->hij"}, "from": ["input", "s"]}]},
+    # ConvNeXt V2's global response norm, channels last: x + addcmul(bias, weight, x · x_n)
+    {"input": [5, 5, 8], "layers": [{"norm": {"p": 2, "dim": [1, 2], "keepdim": True}, "name": "g"},
+                                    {"mean": {"dim": -1, "keepdim": True}, "name": "m"},
+                                    {"add": {"other": 1e-6}, "name": "me"},
+                                    {"div": None, "from": ["g", "me"], "name": "n"},
+                                    {"mul": None, "from": ["input", "n"], "name": "xn"},
+                                    {"parameter": {"shape": [1, 1, 8]}, "name": "w"},
+                                    {"parameter": {"shape": [1, 1, 8]}, "name": "b"},
+                                    {"addcmul": {"value": 0.5}, "from": ["b", "w", "xn"], "name": "y"},
+                                    {"add": None, "from": ["input", "y"]}]},
     # filters given as the second input (timm's weight-standardized convs: F.conv2d(x, weight)), made from
     # 6·4·3·3 parameters, and a fixed blur filter kept as a buffer, one per channel
     {"input": [4, 10, 10], "layers": [{"constant": {"shape": [6, 4, 3, 3], "params": 216}, "name": "w"},
@@ -236,7 +249,7 @@ def test_join_of_one_input_matches_torch(kind, args, shape):
 @pytest.mark.parametrize("spec", PRODUCTS, ids=["attention", "attention-mask", "matmul", "matmul-parameter",
                                                  "indexselect", "einsum-parameter", "einsum-summed",
                                                  "einsum-outer", "einsum-position-bias", "einsum-batched-product",
-                                                 "einsum-rounded", "conv-given-filters"])
+                                                 "einsum-rounded", "global-response-norm", "conv-given-filters"])
 def test_products_match_torch(spec):
     compare(build_graph(spec, "<test>", {}))
 
@@ -246,7 +259,7 @@ def test_cross_attention_matches_torch():
 
 
 def test_every_kind_has_a_case():
-    products = {"matmul", "scaleddotproductattention", "einsum", "indexselect"}
+    products = {"matmul", "scaleddotproductattention", "einsum", "indexselect", "addcmul"}
     covered = {kind for kind, *_ in CASES} | {kind for kind, *_ in JOIN_CASES} | products
     assert covered == set(REGISTRY)
 

@@ -160,8 +160,8 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # Left out, each for its reason: through upsampling, transposed convs and adaptive pooling whose
 # sizes do not divide, a unit's field is not an affine function of its index, so the per-layer
 # stride describes the average unit, not the centre one (issue 13); a linear layer, flatten, reshape
-# or reduction over spatial dims is reported as seeing the whole input rather than its true extent
-# (issue 13); max
+# or reduction over spatial dims (a norm's too) is reported as seeing the whole input rather than its
+# true extent (issue 13); max
 # pooling passes gradients to one input of each window; norms that compute statistics from the
 # input reach every position by design, which receptive fields leave out (Araujo et al. treat them
 # as element-wise); select, permute and transpose leave no per-axis field (an axis is gone, or
@@ -172,7 +172,7 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "reshape", "mean", "sum", "amax",
             "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm", "select",
             "permute", "transpose", "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze")
-SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT)
+SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT) and c[0] != "norm"
                  and (c[1] or {}).get("track_running_stats") is not False]
 
 
