@@ -96,16 +96,22 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool 
     # Repeated blocks repeat the same kind, arguments and input shapes: each is calculated once.
     known: dict[tuple, SharedFigures] = {}
     log, failed = ErrorLog(), set()  # a layer that fails is reported; the layers it feeds are skipped
+    # a parameter, and what layers make of parameters alone (a position bias), is one tensor for the
+    # whole batch, made once per forward pass
+    once: set[str] = set()
     for node in graph.nodes:
         if failed and not failed.isdisjoint(node.inputs):
             failed.add(node.name)
             continue
+        if once.issuperset(node.inputs):
+            once.add(node.name)
         in_shapes = tuple([shapes[name] for name in node.inputs])
-        key = (node.kind, node.args, in_shapes, node.functional, node.per_row)  # arguments hash by content
+        times = 1 if node.name in once else batch
+        key = (node.kind, node.args, in_shapes, node.functional, node.per_row, times)  # arguments hash by content
         shared = known.get(key)
         if shared is None:
             try:
-                shared = known[key] = _shared(graph, node, in_shapes, batch, counting, explain)
+                shared = known[key] = _shared(graph, node, in_shapes, times, counting, explain)
             except SpecError as error:
                 log.add(error)
                 failed.add(node.name)

@@ -286,3 +286,13 @@ def test_batch_scales_macs_and_activations(batch):
 def test_frozen_layers_are_not_trainable():
     compare(one_layer("conv2d", {"out_channels": 4, "kernel_size": 3}, (2, 8, 8),
                       [{"batchnorm2d": None, "frozen": True}]))
+
+
+def test_what_parameters_alone_make_is_made_once_per_batch():
+    # a parameter and a product of parameters (a position bias) are one tensor for the whole batch:
+    # torch counts their elements and MACs once at batch 3, not three times
+    spec = {"input": [10, 8], "layers": [{"parameter": {"shape": [8, 5]}, "name": "w"},
+                                         {"parameter": {"shape": [5, 5]}, "name": "p"},
+                                         {"matmul": None, "from": ["w", "p"], "name": "wp"},
+                                         {"matmul": None, "from": ["input", "wp"]}]}
+    compare(build_graph(spec, "<test>", {}), batch=3)
