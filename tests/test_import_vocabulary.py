@@ -374,6 +374,33 @@ class DecomposedAttention(nn.Module):
         return self.proj(x).view(B, H, W, -1)
 
 
+class LookupBias(nn.Module):
+    """timm's RelPosBiasTf (MaxViT's TF weights): a position bias made each forward pass by einsum of a
+    table and one-hot lookups, sized by the table (2 heads, as many as the traced batch), added to
+    the attention scores. The einsums are work torch counts once per batch."""
+
+    def __init__(self, heads: int = 2, window: int = 3, dim: int = 8):
+        super().__init__()
+        self.heads, self.window = heads, window
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.table = nn.Parameter(torch.randn(heads, 2 * window - 1, 2 * window - 1))
+        lookup = torch.zeros(window, window, 2 * window - 1)
+        for i in range(window):
+            for j in range(window):
+                lookup[i, j, i - j + window - 1] = 1
+        self.register_buffer("height_lookup", lookup)
+        self.register_buffer("width_lookup", lookup.clone())
+
+    def forward(self, x):
+        B, N, C = x.shape
+        q, k, v = self.qkv(x).view(B, N, 3, self.heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+        bias = torch.einsum("nhw,ixh->nixw", self.table, self.height_lookup)
+        bias = torch.einsum("nixw,jyw->nijxy", bias, self.width_lookup)
+        bias = bias.reshape(self.table.shape[0], N, N)
+        attn = (q @ k.transpose(-2, -1) + bias).softmax(-1)
+        return (attn @ v).transpose(1, 2).reshape(B, N, C)
+
+
 class ResponseNormBlock(nn.Module):
     """ConvNeXt V2's block: a depthwise conv, then channels last with timm's global response norm
     (x.norm over the spatial dims, torch.addcmul with its weight and bias)."""
@@ -398,10 +425,10 @@ class ResponseNormBlock(nn.Module):
     (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
     (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)), (HeadPool, (8, 8, 8)),
     (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)), (DecomposedAttention, (4, 4, 16)),
-    (ResponseNormBlock, (8, 9, 9)),
+    (ResponseNormBlock, (8, 9, 9)), (LookupBias, (9, 8)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
         "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
-        "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm"])
+        "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm", "lookup-bias"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -487,9 +514,10 @@ def test_a_forward_that_replaces_its_buffers_is_refused():
 @pytest.mark.parametrize("build, shape", [(Reused, (3, 9, 9)), (lambda: HeadPool(pooled=16), (8, 32, 32)),
                                           (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)),
                                           (DecomposedAttention, (4, 4, 16)), (Windows, (8, 10, 12)),
-                                          (ConvNeXtBlock, (16, 12, 12)), (ResponseNormBlock, (8, 9, 9))],
+                                          (ConvNeXtBlock, (16, 12, 12)), (ResponseNormBlock, (8, 9, 9)),
+                                          (LookupBias, (9, 8))],
                          ids=["weights-of", "per-row", "given-filters", "lstm", "decomposed-attention", "windows",
-                              "convnext", "response-norm"])
+                              "convnext", "response-norm", "lookup-bias"])
 def test_imported_specs_verify_against_torch(build, shape):
     # the spec read from the module, built again by cnncalc and checked figure by figure (every layer's
     # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)

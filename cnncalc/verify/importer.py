@@ -235,7 +235,10 @@ def _per_sample_equation(node, graph: Traced) -> str | None:
     operands = graph.tensor_args(node)
     parts, _, output = str(node.args[0]).replace(" ", "").partition("->")
     letters = parts.split(",")
-    batched = [part for part, operand in zip(letters, operands) if operand.name not in graph.without_input]
+    batched = [part for part, operand in zip(letters, operands)
+               if operand.name not in graph.without_input | graph.free]
+    if not batched and output and len(letters) == len(operands):  # constants alone: their whole shapes
+        return f"{parts}->{output}"
     rows = {graph.layout(operand) == ROWS for operand in operands if operand.name not in graph.without_input}
     if not batched or len(letters) != len(operands) or "." in parts or len(rows) > 1 or not output \
             or any(part[:1] != output[0] for part in batched) \

@@ -295,6 +295,11 @@ def is_batch_size(node) -> bool:
         or (source.op == "call_method" and source.target == "size" and len(source.args) == 1))
 
 
+def _sized(size):
+    """The tensor whose size a size query reads (x of x.size(0), x.shape[0])."""
+    return size.args[0] if size.op == "call_method" else size.args[0].args[0]
+
+
 def indexed_by(node, graph: Traced):
     """The 1-d tensor of positions in table[index], or None."""
     if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[1], fx.Node):
@@ -422,13 +427,24 @@ def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set]:
         reads = [a for a in node.all_input_nodes if graph.holds_tensors(a) or a.op == "placeholder"]
         # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1)) has the batch
         if not _reads_only_size(node) and any(a.name in reached for a in reads) or any(
-                is_batch_size(a) for a in node.all_input_nodes):
+                is_batch_size(a) and _sized(a).name in reached for a in node.all_input_nodes):
             reached.add(node.name)
-        if node.op == "call_module" or not _reads_only_size(node) and any(a.name in needs_input for a in reads):
+        if node.op == "call_module" or _multiplies(node) \
+                or not _reads_only_size(node) and any(a.name in needs_input for a in reads):
             needs_input.add(node.name)
         elif graph.holds_tensors(node) and node.name not in graph.absorbed:  # chunk's pieces too
             made.add(node.name)
     return made, {name for name in needs_input - reached if isinstance(graph.values.get(name), torch.Tensor)}
+
+
+def _multiplies(node) -> bool:
+    """A call whose kind counts multiply-adds (an einsum of a position table and its lookup): made of
+    constants alone it is still work in every forward pass, so a layer, not part of a constant."""
+    table = {"call_function": forms().functions, "call_method": forms().methods}.get(node.op, {})
+    return any(REGISTRY[kind].family in MULTIPLYING for kind, _ in table.get(node.target, ()))
+
+
+MULTIPLYING = frozenset({"conv", "linear", "attention", "recurrent"})
 
 
 def _ensembles(traced: fx.GraphModule, graph: Traced) -> set:
