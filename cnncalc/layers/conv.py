@@ -152,8 +152,8 @@ def explain_conv(shapes: tuple[Shape, ...], args: dict, calc: Calc) -> list[str]
     lines = explain_windows(shape[1:], kernel, args["stride"], conv_padding(args), args["dilation"],
                             calc.output_shape[1:], calc.dropped, ceil_mode=False)
     dims = " × ".join(str(k) for k in kernel)
-    held = f"{calc.weights:,}" if len(shapes) == 1 else "given as the second input"
-    lines.append(f"weights: {out_channels} × {channels // groups} × {dims} {'=' if len(shapes) == 1 else ':'} {held}"
+    held = f"= {calc.weights:,}" if len(shapes) == 1 else "(given as the second input)"
+    lines.append(f"weights: {out_channels} × {channels // groups} × {dims} {held}"
                  + (f"; biases: {calc.biases:,}" if calc.biases else "; no bias"))
     rows, columns = channels // groups * math.prod(kernel), numel(calc.output_shape[1:])
     per_group = f" per group (×{groups})" if groups > 1 else ""

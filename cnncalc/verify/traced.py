@@ -135,8 +135,8 @@ class Traced:
             return slice(self.argument(value.start), self.argument(value.stop), self.argument(value.step))
         if not isinstance(value, fx.Node):
             return value
-        if is_batch_size(value):
-            return BATCH
+        if is_batch_size(value) and _sized(value).name not in self.without_input | self.free:
+            return BATCH  # not a parameter's dim 0 (table.shape[0], its heads)
         if self.values is None or value.name not in self.values:
             raise Unmappable(value.name)
         known = self.values[value.name]
