@@ -21,7 +21,8 @@ from .tracing import PROBE_BATCH
 
 def read_graph(traced: fx.GraphModule, values: dict | None) -> Traced:
     """The graph with what the mapping needs to know of each node."""
-    graph = Traced(modules=dict(traced.named_modules()), values=values, absorbed=_absorbed(traced))
+    modules = dict(traced.named_modules())
+    graph = Traced(modules=modules, values=values, absorbed=_absorbed(traced, modules))
     graph.stored = _stored_views(traced, graph)
     graph.without_input, graph.free = _without_input(traced, graph)
     graph.stacked = _ensembles(traced, graph)
@@ -99,8 +100,7 @@ class Traced:
 
     def attribute(self, node) -> torch.Tensor:
         """The parameter or buffer a get_attr node reads."""
-        owner, _, name = node.target.rpartition(".")
-        return getattr(self.modules[owner], name)
+        return _attribute_of(self.modules, node)
 
     def name_of(self, node) -> str:
         return "input" if node.op == "placeholder" else self.names.get(node.name, node.name)
@@ -472,7 +472,7 @@ NEW_TENSORS = {"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor", "
                "full_like", "empty_like"}
 
 
-def _absorbed(traced: fx.GraphModule) -> set:
+def _absorbed(traced: fx.GraphModule, modules: dict) -> set:
     """The parameters passed to calls that take their layer's own weights (F.layer_norm(x, shape,
     self.weight, self.bias)): those count with the layer, not as tensors of their own."""
     taken = set()
@@ -480,7 +480,7 @@ def _absorbed(traced: fx.GraphModule) -> set:
         calls = forms().functions.get(node.target, ()) if node.op == "call_function" else ()
         for key, index in calls[0][1].tensors if calls else ():
             given = given_value(node, key, index)
-            if key in calls[0][1].taken_as_input and not _is_parameter(traced, given):
+            if key in calls[0][1].taken_as_input and not _is_parameter(modules, given):
                 continue  # a buffer as a conv's filter: an input of the layer, not its weights
             while isinstance(given, fx.Node) and cast_of(given) is not None:  # the parameter and its casts
                 taken.add(given.name)
@@ -488,13 +488,16 @@ def _absorbed(traced: fx.GraphModule) -> set:
     return taken
 
 
-def _is_parameter(traced: fx.GraphModule, given) -> bool:
+def _is_parameter(modules: dict, given) -> bool:
     """Whether a call's argument is a parameter, itself or cast."""
     read = cast_of(given)
-    if read is None:
-        return False
-    owner, _, name = read.target.rpartition(".")
-    return isinstance(getattr(traced.get_submodule(owner), name), torch.nn.Parameter)
+    return read is not None and isinstance(_attribute_of(modules, read), torch.nn.Parameter)
+
+
+def _attribute_of(modules: dict, node) -> torch.Tensor:
+    """The parameter or buffer a get_attr node reads, by its module's path."""
+    owner, _, name = node.target.rpartition(".")
+    return getattr(modules[owner], name)
 
 
 def given_as_input(node, user) -> bool:
