@@ -150,6 +150,30 @@ def test_python_under_a_checked_folder_runs_only_when_allowed(tmp_path):
     assert "the spec called exit(0)" in out and "✓ specs/good.yaml good" in out
 
 
+@pytest.mark.parametrize("command", ["table", "report", "rf", "graph", "export"])
+@pytest.mark.parametrize("name", ["evil.py:Net.yaml", "a.py:v2/net.yaml", "evil.py:Net"])
+def test_a_file_name_never_runs_python(tmp_path, command, name):
+    """A spec whose name holds `.py:` is read as the spec it is; only `FILE.py:Class` that names no
+    existing file reads a model, so a CI loop over specs/*.yaml runs nothing a pull request added."""
+    marker = tmp_path / "ran"
+    for script in ("evil.py", "a.py"):
+        spec(tmp_path, f"open({str(marker)!r}, 'w').write('x')\nclass Net: pass\n", script)
+    (tmp_path / "a.py:v2").mkdir()
+    spec(tmp_path, SMALL + "  - relu\n", name)
+    code, _, err = run(command, name, *(["-o", "out.html"] if command == "report" else []), cwd=tmp_path)
+    assert not marker.exists()
+    assert code == (2 if command == "export" else 0), err
+
+
+def test_a_library_or_file_reference_still_reads_a_model():
+    from cnncalc.model import model_reference
+
+    assert model_reference("torchvision:resnet18").in_library
+    assert model_reference("models/net.py:Net").source == "models/net.py"
+    for text in ("evil.py:Net.yaml", "a.py:v2/net.yaml", "net.pyc:Net", "x.py:", "x.py:1Net", "net.yaml"):
+        assert model_reference(text) is None, text
+
+
 def test_a_python_spec_that_exits_is_exit_2(tmp_path):
     spec(tmp_path, "import sys\nsys.exit(5)\n", "x.py")
     one_line_error(*run("table", "x.py", cwd=tmp_path)[::2], "the spec called exit(5)")

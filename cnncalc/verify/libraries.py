@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..errors import SpecError, did_you_mean
+from ..model import model_reference
 from ..spec.yamlfile import read_text
 
 
@@ -19,15 +20,16 @@ def load_module(reference: str, params: dict) -> tuple[nn.Module, str, tuple[int
     """`path/model.py:MyNet`, `torchvision:resnet50` or `timm:convnext_tiny` → the module (built
     on the meta device where its constructor allows, so no real memory), its name and the input its
     library states (None: the user must give one)."""
-    library, _, name = reference.partition(":")
-    if library in LIBRARY_BUILDERS:
-        build, default_input = LIBRARY_BUILDERS[library](name, params)
+    parsed = model_reference(reference)
+    if parsed is None:
+        raise SpecError("expected path/model.py:ClassName", reference)
+    name = parsed.name
+    if parsed.in_library:
+        build, default_input = LIBRARY_BUILDERS[parsed.source](name, params)
         module = _built(build, name, reference)
         size = getattr(module, "image_size", None)  # a model built for one size (torchvision's ViT) says so
         return module, name, (3, size, size) if isinstance(size, int) else default_input
-    path, _, name = reference.rpartition(":")
-    if not path.endswith(".py"):
-        raise SpecError("expected path/model.py:ClassName", reference)
+    path = parsed.source
     if not Path(path).exists():
         raise SpecError("no such file", path)
     read_text(Path(path))  # a regular file within the size limit, like any spec
