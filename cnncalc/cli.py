@@ -156,7 +156,8 @@ def table(
     model: str = MODEL,
     input: Optional[str] = INPUT,
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
-    dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16, int8 or float64."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16, int8 or float64 "
+                                                              "(default: the model's own, else float32)."),
     depth: Optional[int] = typer.Option(None, "--depth", help="Collapse blocks nested deeper than N."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f",
                                       help="table, json, csv or markdown (default: from -o's suffix, else table)."),
@@ -369,7 +370,8 @@ def report(
     output: Path = typer.Option(..., "--output", "-o", help="The page to write, e.g. model.html."),
     input: Optional[str] = INPUT,
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
-    dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16, int8 or float64."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16, int8 or float64 "
+                                                              "(default: the model's own, else float32)."),
     optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam: training memory."),
     settings: List[str] = SETTINGS,
 ) -> None:
@@ -465,7 +467,8 @@ def verify(
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or mps."),
     input: Optional[str] = INPUT,
     batch: int = typer.Option(1, "--batch", help="Batch size of the forward passes."),
-    dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16 or float64."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16 or float64 "
+                                                              "(default: the model's own, else float32)."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
     optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam for the training step."),
     reference: Optional[str] = typer.Option(None, "--reference",

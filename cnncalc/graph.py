@@ -9,6 +9,7 @@ from .record import record
 
 Shape = tuple[int, ...]
 INPUT = "input"  # the reserved name of the model's input
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 
 
 def parse_shape(text: str) -> Shape:
@@ -44,13 +45,19 @@ class Node:
     per_row: bool = False  # runs on each row of the sample's first dim as on a sample (a conv on B·heads rows)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NotRun:
-    """A module the model holds but its forward() never calls (an auxiliary head in eval mode): its
-    parameters and buffers take memory and count in the totals; it computes nothing."""
+    """Tensors the model holds that no layer counts: a module its forward() never calls (an auxiliary
+    head in eval mode), one whose output nobody reads, or a parametrization's originals beyond the
+    weight it computes. They take memory and count in the totals; they compute nothing."""
     name: str
     params: int
     buffers: int
+    frozen_params: int = 0  # requires_grad=False: no gradient, no optimizer state
+    why: str = "not run"
+
+
+HELD_APART = ("not run", "output unused", "parametrization")  # why tensors are held apart from the layers
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class Graph:
     budget: dict = field(default_factory=dict, hash=False)  # max_params, max_macs, ... → limit
     budget_line: int | None = None
     not_run: tuple[NotRun, ...] = ()
+    dtype: str = "float32"  # the model's own (a .half() module's float16), unless --dtype says otherwise
 
     def with_input(self, shape: Shape) -> "Graph":
         return replace(self, input_shape=tuple(shape))

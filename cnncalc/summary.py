@@ -46,14 +46,14 @@ class Summary:
         return Summary(report=collapse(self.report, depth), memory=self.memory)
 
 
-def figures(graph: Graph, batch: int = 1, dtype: str = "float32", convention: str = DEFAULT,
+def figures(graph: Graph, batch: int = 1, dtype: str | None = None, convention: str = DEFAULT,
             optimizer: str = "adam", explain: bool = False) -> Summary:
     """Every figure of a graph: the analysis and the memory model."""
     report = analyze(graph, batch, dtype, explain, convention)
     return Summary(report=report, memory=memory(graph, report, optimizer))
 
 
-def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str = "float32",
+def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | None = None,
             convention: str = DEFAULT, optimizer: str = "adam", depth: int | None = None,
             params: dict | None = None) -> Summary:
     """The figures of MODEL: an nn.Module object, a zoo name, a spec path, `path/model.py:Class`,

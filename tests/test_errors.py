@@ -40,7 +40,7 @@ CASES = [
     ("unknown_top_key", "input: [3, 8, 8]\nlayer:\n  - relu\n", 1, None, "unknown top-level key 'layer' (did you mean 'layers'?)"),
     ("two_kinds", "input: [3, 8, 8]\nlayers:\n  - {relu: null, sigmoid: null}\n", 3, None, "several layer kinds"),
     ("not_run_counts", "input: [3, 8, 8]\nlayers:\n  - relu\nnot_run:\n  aux: {params: -1}\n", 5, "aux",
-     "not_run takes {params: N, buffers: N}"),
+     "not_run takes {params: N, buffers: N, frozen_params: N ≤ params}"),
     ("not_run_name", "input: [3, 8, 8]\nlayers:\n  - relu:\n    name: aux\nnot_run:\n  aux: {params: 1}\n", 6,
      "aux", "duplicate name 'aux'"),
     ("arity", "input: [3, 8, 8]\nlayers:\n  - add\n", 3, "0.add", "add takes two or more inputs, got 1"),

@@ -285,14 +285,98 @@ def test_every_parameter_counts_modules_not_run_included(model_file, tmp_path):
     assert data["totals"]["params"] == sum(p.numel() for p in module.parameters())  # 4,614
     assert data["totals"]["buffers"] == sum(b.numel() for b in module.buffers())  # 16
     aux = sum(p.numel() for p in module.aux.parameters())
-    assert data["not_run"] == [{"name": "aux", "params": aux, "buffers": 9}, {"name": "spare", "params": 6,
-                                                                              "buffers": 7}]
+    assert data["not_run"] == [{"name": "aux", "params": aux, "buffers": 9, "frozen_params": 0, "why": "not run"},
+                               {"name": "spare", "params": 6, "buffers": 7, "frozen_params": 0, "why": "not run"}]
     table = run_cli("table", f"{model_file}:Heads", "--input", "3x8x8").stdout
     assert re.search(r"^aux +module +\(not run\) +1,494 ", table, re.M)
-    assert "not run               2 modules, 1,500 parameters" in table
+    assert "held apart            2 modules, 1,500 parameters" in table
     spec = tmp_path / "heads.yaml"
     assert run_cli("export", f"{model_file}:Heads", "--input", "3x8x8", "-o", str(spec)).returncode == 0
     assert json.loads(run_cli("table", str(spec), "-f", "json").stdout)["totals"] == data["totals"]
     verified = run_cli("verify", str(spec), "-f", "json")
     checks = {check["figure"]: check for check in json.loads(verified.stdout)["checks"] if check["layer"] == "total"}
     assert verified.returncode == 0 and checks["params"]["measured"] == checks["params"]["cnncalc"] == 4_614
+
+
+class Frozen(torch.nn.Module):
+    """A backbone frozen for fine-tuning, a new head, and a function reading a frozen parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+        self.scale = torch.nn.Parameter(torch.ones(8, 1, 1))
+        self.head = torch.nn.Linear(8, 10)
+        self.backbone.requires_grad_(False)
+        self.scale.requires_grad_(False)
+
+    def forward(self, x):
+        return self.head((self.backbone(x) * self.scale).mean((2, 3)))
+
+
+class DeadEnds(torch.nn.Module):
+    """A layer run whose output nobody reads (a final norm beside returned hidden states)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Linear(8, 8)
+        self.norm = torch.nn.LayerNorm(8)
+
+    def forward(self, x):
+        hidden = self.body(x)
+        self.norm(hidden)
+        return hidden
+
+
+class Parametrized(torch.nn.Module):
+    """weight_norm keeps a magnitude and a direction; spectral_norm keeps power-iteration vectors."""
+
+    def __init__(self):
+        super().__init__()
+        from torch.nn.utils.parametrizations import spectral_norm, weight_norm
+
+        self.conv = weight_norm(torch.nn.Conv2d(3, 8, 3))
+        self.fc = spectral_norm(torch.nn.Linear(8, 4))
+        self.conv.parametrizations.weight.original0.requires_grad_(False)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
+@pytest.mark.parametrize("build", [Frozen, DeadEnds, Parametrized])
+def test_totals_are_the_tensors_the_module_holds(build):
+    import cnncalc
+
+    module = build()
+    totals = cnncalc.summary(module, (3, 8, 8) if build is not DeadEnds else (8,)).report.totals
+    # what torch itself holds: sum(p.numel()) over parameters, the trainable ones, and the buffers
+    assert totals.params == sum(p.numel() for p in module.parameters())
+    assert totals.trainable_params == sum(p.numel() for p in module.parameters() if p.requires_grad)
+    assert totals.buffers == sum(b.numel() for b in module.buffers())
+
+
+def test_frozen_layers_hold_no_gradient_or_optimizer_state():
+    import cnncalc
+
+    module = Frozen()
+    result = cnncalc.summary(module, (3, 8, 8), optimizer="adam")
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)  # the head: 90
+    assert result.memory.gradient_bytes == 4 * trainable
+    assert sum(layer.optimizer_bytes for layer in result.memory.layers) == 2 * 4 * trainable  # adam: exp_avg, exp_avg_sq
+    assert [row.name for row in result.report.layers if row.params and not row.trainable_params] == \
+        ["backbone.0", "backbone.1", "scale"]
+
+
+def test_a_dead_layer_is_held_apart_and_named_so():
+    import cnncalc
+
+    report = cnncalc.summary(DeadEnds(), (8,)).report
+    assert [(held.name, held.params, held.why) for held in report.not_run] == [("norm", 16, "output unused")]
+
+
+def test_the_model_dtype_is_its_own_unless_asked():
+    import cnncalc
+
+    module = Frozen().to(torch.float16)
+    assert cnncalc.summary(module, (3, 8, 8)).report.dtype == "float16"
+    assert cnncalc.summary(module, (3, 8, 8)).report.totals.param_bytes == 2 * sum(p.numel() for p in module.parameters())
+    assert cnncalc.summary(module, (3, 8, 8), dtype="float32").report.dtype == "float32"

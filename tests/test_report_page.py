@@ -104,7 +104,7 @@ def test_not_run_modules_are_counted():
     graph = load_graph("lenet5", None, None)
     held = replace(graph, not_run=(NotRun(name="aux", params=1_000, buffers=3),))
     data = page_data(page_figures(held))
-    assert data["not_run"] == [{"name": "aux", "params": 1_000, "buffers": 3}]
+    assert data["not_run"] == [{"name": "aux", "params": 1_000, "buffers": 3, "frozen_params": 0, "why": "not run"}]
     assert data["totals"]["params"] == 61_706 + 1_000  # LeNet-5 as torch counts it, plus the held module
 
 

@@ -5,13 +5,12 @@ import math
 from dataclasses import dataclass, replace
 
 from ..errors import ErrorLog, LayerError, SpecError
-from ..graph import INPUT, Graph, Node, NotRun, Scope, Shape
+from ..graph import DTYPE_BYTES, INPUT, Graph, Node, NotRun, Scope, Shape
 from ..layers import REGISTRY
 from ..layers.registry import format_shape
 from ..record import record
 from .conventions import DEFAULT, Convention, LayerOps, convention
 
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 
 
 @record
@@ -78,10 +77,12 @@ class SharedFigures:
     explain: tuple[str, ...]
 
 
-def analyze(graph: Graph, batch: int = 1, dtype: str = "float32", explain: bool = False,
+def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: bool = False,
             convention_name: str = DEFAULT) -> Report:
-    """Run every calculator once, in topological order, and sum the results."""
+    """Run every calculator once, in topological order, and sum the results; in the model's own dtype
+    unless `dtype` is given."""
     counting = convention(convention_name)
+    dtype = dtype or graph.dtype
     if batch < 1:
         raise SpecError(f"--batch must be at least 1, got {batch}")
     if dtype not in DTYPE_BYTES:
@@ -177,9 +178,10 @@ def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: 
     `sum(p.numel() for p in model.parameters())` counts them."""
     held = sum(n.params for n in not_run)
     params = sum(r.params for r in rows) + held
+    held_trainable = held - sum(n.frozen_params for n in not_run)
     activations = sum(r.activations for r in rows if r.allocates)
     macs = sum(r.macs for r in rows)
-    return Totals(params=params, trainable_params=sum(r.trainable_params for r in rows) + held,
+    return Totals(params=params, trainable_params=sum(r.trainable_params for r in rows) + held_trainable,
                   buffers=sum(r.buffers for r in rows) + sum(n.buffers for n in not_run),
                   param_bytes=params * dtype_bytes, activations=activations,
                   activation_bytes=activations * dtype_bytes, macs=macs, flops=2 * macs, ops=sum(r.ops for r in rows),

@@ -79,7 +79,7 @@ def render_markdown(report: Report) -> str:
         stored = f"{row.activations:,}" if row.allocates else "(shared)"  # so the column sums to the total
         lines.append(f"| {row.name} | {row.kind} | {format_shape(row.output_shape)} | {row.params:,} | "
                      f"{row.macs:,} | {stored} |")
-    lines += [f"| {held.name} | module | (not run) | {held.params:,} | 0 | – |" for held in report.not_run]
+    lines += [f"| {held.name} | module | ({held.why}) | {held.params:,} | 0 | – |" for held in report.not_run]
     t = report.totals
     lines.append(f"| **total** | | | **{t.params:,}** | **{t.macs:,}** | **{t.activations:,}** |")
     return "\n".join(lines) + "\n"
@@ -156,7 +156,7 @@ def render_table(report: Report, width: int | None = None, memory: Memory | None
         rf_cell = [_rf_cell(fields[row.name])] if fields else []
         rows.append([_layer_cell(row), row.kind, shape, _count(row.params),
                      _count(row.macs if convention == DEFAULT else row.ops), stored, *rf_cell])
-    rows += [[held.name, "module", "(not run)", _count(held.params), "–", "–", *(["–"] if fields else [])]
+    rows += [[held.name, "module", f"({held.why})", _count(held.params), "–", "–", *(["–"] if fields else [])]
              for held in report.not_run]
     lines = layout(columns, rows, width, TABLE_STEPS)
     lines += _panel(_totals_text(report, memory).splitlines(), f"{report.model} totals")
@@ -261,7 +261,7 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
     ]
     if report.not_run:
         held = sum(n.params for n in report.not_run)
-        lines.append(("not run", f"{len(report.not_run)} module{'s' * (len(report.not_run) > 1)}, {held:,} parameters"))
+        lines.append(("held apart", f"{len(report.not_run)} module{'s' * (len(report.not_run) > 1)}, {held:,} parameters"))
     if t.convention != DEFAULT:
         lines.append((f"{t.convention} ops", f"{t.ops:,} ({human(t.ops)})"))
     if memory:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LayerError, SpecError, did_you_mean
-from ..graph import INPUT, Graph, NotRun, topological
+from ..graph import DTYPE_BYTES, HELD_APART, INPUT, Graph, NotRun, topological
 from .budget import read_budget
 from .variants import refuse_fixed
 from .expand import expand
@@ -14,7 +14,7 @@ from .expr import substitute
 from .yamlfile import existing, load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "choices", "variants", "budget",
-            "not_run")
+            "not_run", "dtype")
 
 
 def load_spec(path: str | Path, params: dict | None = None, variant: str | None = None) -> Graph:
@@ -55,9 +55,12 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     if not name.isprintable():
         raise SpecError(f"name {name!r} has control characters", source, line)
     budget, budget_line = read_budget(data.get("budget"), env, source, line)
-    return Graph(name, input_shape, topological(nodes, source), source,
-                 str(data.get("description") or "").strip(), budget, budget_line,
-                 _not_run(data.get("not_run"), {node.name for node in nodes}, source))
+    dtype = data.get("dtype", "float32")
+    if dtype not in DTYPE_BYTES:
+        raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {str(dtype)[:40]!r}", source, line)
+    return Graph(name=name, input_shape=input_shape, nodes=topological(nodes, source), source=source,
+                 description=str(data.get("description") or "").strip(), budget=budget, budget_line=budget_line,
+                 not_run=_not_run(data.get("not_run"), {node.name for node in nodes}, source), dtype=dtype)
 
 
 def _parameters(data: dict, source: str, overrides: dict, variant: str | None) -> dict:
@@ -97,18 +100,26 @@ def _mapping(value: Any, key: str, what: str, source: str) -> dict:
     return value
 
 
+NOT_RUN_COUNTS = ("params", "buffers", "frozen_params")
+
+
 def _not_run(value: Any, layers: set[str], source: str) -> tuple[NotRun, ...]:
-    """`not_run: {aux1: {params: 2117000, buffers: 0}}`: modules held but never called."""
+    """`not_run: {aux1: {params: 2117000, buffers: 0}}`: tensors held apart from the layers (modules
+    never called, by default), `frozen_params` of them frozen, `why` they are apart."""
     entries = _mapping(value, "not_run", "module names to {params, buffers}", source)
     held = []
     for name, counts in entries.items():
         line = getattr(counts, "line", None) or getattr(entries, "line", None)
-        if not isinstance(counts, dict) or set(counts) - {"params", "buffers"} or not all(
-                type(counts.get(key, 0)) is int and counts.get(key, 0) >= 0 for key in ("params", "buffers")):
-            raise SpecError("not_run takes {params: N, buffers: N}: whole numbers ≥ 0", source, line, name)
+        if not isinstance(counts, dict) or set(counts) - {*NOT_RUN_COUNTS, "why"} or not all(
+                type(counts.get(key, 0)) is int and counts.get(key, 0) >= 0 for key in NOT_RUN_COUNTS) \
+                or counts.get("frozen_params", 0) > counts.get("params", 0) \
+                or counts.get("why", HELD_APART[0]) not in HELD_APART:
+            raise SpecError("not_run takes {params: N, buffers: N, frozen_params: N ≤ params}: whole numbers ≥ 0, "
+                            f"and why: {', '.join(HELD_APART)}", source, line, name)
         if name in layers or name == INPUT:
             raise SpecError(f"duplicate name '{name}'", source, line, name)
-        held.append(NotRun(name=name, params=counts.get("params", 0), buffers=counts.get("buffers", 0)))
+        held.append(NotRun(name=name, why=counts.get("why", HELD_APART[0]),
+                           **{key: counts.get(key, 0) for key in NOT_RUN_COUNTS}))
     return tuple(held)
 
 

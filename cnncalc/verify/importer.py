@@ -12,6 +12,7 @@ from collections import Counter
 from torch import fx, nn
 
 from ..errors import SpecError
+from ..graph import DTYPE_BYTES
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..spec.yamlfile import LineDict
@@ -31,7 +32,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
         raise SpecError(f"torch.fx cannot trace {name}{where}: {type(error).__name__}: "
                         f"{str(error).splitlines()[0][:200]}", source) from None
     graph = read_graph(traced, values)
-    layers, unmapped, previous = [], [], None
+    layers, unmapped, previous, emitted = [], [], None, set()
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
             previous = "input" if node.op == "placeholder" and previous is None else previous
@@ -45,6 +46,8 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
             continue
         entries = graph.with_users_rank(node, entries if isinstance(entries, list) else [entries])
         inputs = [graph.name_of(a) for a in graph.tensor_args(node)]
+        emitted.add(node.target if node.op == "call_module" else node.name)
+        frozen = _frozen(node, graph)
         for step, entry in enumerate(entries, start=1):
             if inputs and inputs != [previous] and "from" not in entry:  # a parameter reads nothing
                 entry["from"] = inputs if len(inputs) > 1 else inputs[0]
@@ -52,6 +55,8 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
                 # called again: its weights are held once
                 entry["weights_of"] = node.target
             entry["name"] = graph.named(node) if step == len(entries) else _part(node, step)
+            if frozen:
+                entry["frozen"] = True
             layers.append(entry)
             previous = entry["name"]
             inputs = [previous]
@@ -60,27 +65,35 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
     if unmapped:
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
-            "description": f"Imported from {source} with torch.fx."}
-    held = _not_run(module, traced, graph.absorbed)
+            "description": f"Imported from {source} with torch.fx."} | _own_dtype(module)
+    held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted)
     return {**data, "not_run": held} if held else data
+
+
+def _own_dtype(module: nn.Module) -> dict:
+    """`dtype` where the model's floating parameters are not float32 (a .half() module's float16)."""
+    found = {str(p.dtype).removeprefix("torch.") for p in module.parameters() if p.is_floating_point()}
+    if len(found) == 1 and found != {"float32"} and found <= set(DTYPE_BYTES):
+        return {"dtype": found.pop()}
+    return {}
 
 
 def _holds_state(module: nn.Module) -> bool:
     return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
 
 
-def _not_run(module: nn.Module, traced: fx.GraphModule, absorbed: set) -> dict[str, dict]:
-    """The parameters and buffers forward() never reaches, by the outermost module holding only such
-    (googlenet's aux1): {path: {params, buffers}}, so the totals count every tensor the model holds."""
-    called = [node.target + "." for node in traced.graph.nodes if node.op == "call_module"]
+def _not_run(module: nn.Module, traced: fx.GraphModule, absorbed: set, emitted: set) -> dict[str, dict]:
+    """The parameters and buffers no layer reaches, by the outermost module holding only such: googlenet's
+    aux1, never called, or a final norm whose output nobody reads. {path: {params, buffers, ...}}, so
+    the totals count every tensor the model holds, frozen ones as frozen."""
+    called = [node.target + "." for node in traced.graph.nodes if node.op == "call_module" and node.target in emitted]
     # a module whose weights a function took (BatchNormAct2d's F.batch_norm) counts as called: the
     # layer holds its num_batches_tracked too
     called += [node.target.rpartition(".")[0] + "." for node in traced.graph.nodes
                if node.name in absorbed and "." in node.target]
+    ran = {node.target for node in traced.graph.nodes if node.op == "call_module"}
     read = {node.target for node in traced.graph.nodes if node.op == "get_attr"}
-    tensors = {name: (tensor.numel(), kind) for kind, named in (("params", module.named_parameters()),
-                                                                ("buffers", module.named_buffers()))
-               for name, tensor in named}
+    tensors = {name: tensor for named in (module.named_parameters(), module.named_buffers()) for name, tensor in named}
     used = {name for name in tensors if name in read or name.startswith(tuple(called))}
     reached = {".".join(name.split(".")[:i]) for name in used for i in range(1, name.count(".") + 2)}
     held: dict[str, dict] = {}
@@ -88,8 +101,59 @@ def _not_run(module: nn.Module, traced: fx.GraphModule, absorbed: set) -> dict[s
         parts = name.split(".")
         owner = next(".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) not in reached)
         counts = held.setdefault(owner, {"params": 0, "buffers": 0})
-        counts[tensors[name][1]] += tensors[name][0]
+        _count_into(counts, tensors[name])
+        if owner in ran:
+            counts["why"] = "output unused"
     return held
+
+
+def _parametrized(module: nn.Module, emitted: set) -> dict[str, dict]:
+    """What a parametrized layer holds beyond the tensor it computes (weight_norm's magnitudes,
+    spectral_norm's power-iteration vectors): its kind counts the computed weight, the model holds
+    the originals."""
+    from torch.nn.utils import parametrize
+
+    held: dict[str, dict] = {}
+    for path, part in module.named_modules():
+        if path not in emitted or not parametrize.is_parametrized(part):
+            continue
+        for tensor_name, parametrization in part.parametrizations.items():
+            counts = {"params": 0, "buffers": 0, "why": "parametrization"}
+            for tensor in [*parametrization.parameters(), *parametrization.buffers()]:
+                _count_into(counts, tensor)
+            computed = getattr(part, tensor_name)
+            counts["params"] -= computed.numel()  # counted by the layer's kind
+            if not computed.requires_grad:  # every original frozen: the layer counts the computed one so
+                counts["frozen_params"] -= computed.numel()
+            if counts["params"] < 0:
+                raise SpecError(f"{path}.{tensor_name}: a parametrization holding fewer parameters than the "
+                                "tensor it computes is not supported")
+            held[f"{path}.parametrizations.{tensor_name}"] = counts
+    return held
+
+
+def _count_into(counts: dict, tensor) -> None:
+    kind = "params" if isinstance(tensor, nn.Parameter) else "buffers"
+    counts[kind] += tensor.numel()
+    if kind == "params" and not tensor.requires_grad:
+        counts["frozen_params"] = counts.get("frozen_params", 0) + tensor.numel()
+
+
+def _frozen(node, graph: Traced) -> bool:
+    """Whether the layer holds parameters and every one is frozen (requires_grad=False): it gets no
+    gradient and no optimizer state."""
+    if node.op == "call_module":
+        held = list(graph.modules[node.target].parameters())
+    else:
+        reads, stack = [], [node]
+        while stack:  # the parameters it reads, through casts and views of them
+            current = stack.pop()
+            if current.op == "get_attr":
+                reads.append(current)
+            elif current is node or current.name in graph.absorbed | graph.without_input:
+                stack += current.all_input_nodes
+        held = [t for t in (graph.attribute(read) for read in reads) if isinstance(t, nn.Parameter)]
+    return bool(held) and not any(tensor.requires_grad for tensor in held)
 
 
 def _what(node, modules: dict) -> str:

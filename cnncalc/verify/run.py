@@ -42,12 +42,13 @@ def check_device(device: str) -> None:
     raise SpecError(f"--device must be cpu, cuda, cuda:N or mps, got '{device}'")
 
 
-def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str = "float32",
+def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None = None,
            step: Callable[[str], None] = lambda what: None, optimizer: str | None = None,
            reference: str | None = None) -> Verification:
     """Build the model, run it, and check every figure, and memory too when an optimizer is named
     (its training step is measured); `step` reports progress. Every option is checked first."""
     check_device(device)
+    dtype = dtype or graph.dtype
     if dtype not in TORCH_DTYPES:
         raise SpecError(f"verify runs float dtypes ({', '.join(TORCH_DTYPES)}), not '{dtype}'")
     if optimizer is not None and optimizer not in OPTIMIZER_STATES:

@@ -32,7 +32,7 @@ class PageFigures:
     source_text: str | None
 
 
-def page_figures(graph: Graph, batch: int = 1, dtype: str = "float32", optimizer: str = "adam") -> PageFigures:
+def page_figures(graph: Graph, batch: int = 1, dtype: str | None = None, optimizer: str = "adam") -> PageFigures:
     result = figures(graph, batch, dtype, DEFAULT, optimizer, explain=True)
     counted = [analyze(graph, batch, dtype, False, name) for name in CONVENTIONS]
     ops = {row.name: tuple(r.layers[i].ops for r in counted) for i, row in enumerate(result.layers)}
