@@ -395,13 +395,13 @@ def export(
     """Write the spec of a PyTorch model (traced with torch.fx); its figures equal the module's."""
     import yaml
 
-    from .model import imported_spec, is_pytorch
+    from .model import is_pytorch, read_pytorch
     from .spec.load import build_graph
 
     if not is_pytorch(model):
         raise SpecError(f"export reads a PyTorch model (path/model.py:ClassName, torchvision:NAME, timm:NAME), "
                         f"got '{model}'")
-    data = imported_spec(model, parse_settings(settings), parse_shape(input) if input else None)
+    data = read_pytorch(model, parse_settings(settings), parse_shape(input) if input else None).spec
     build_graph(data, model, {})  # only a valid spec is written
     write_output(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, default_flow_style=None,
                                 width=100), output)

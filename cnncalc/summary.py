@@ -8,6 +8,7 @@ from typing import Any
 from .figures.conventions import DEFAULT
 from .figures.memory import Memory, memory
 from .figures.report import Report, Totals, analyze, collapse
+from .errors import SpecError, SpecErrors
 from .graph import Graph, parse_shape
 
 
@@ -60,11 +61,24 @@ def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | 
     `torchvision:NAME` or `timm:NAME`. `input_size` is the per-sample shape, (3, 224, 224) or
     "3x224x224" (needed for a module, else the spec's or the library's); `params` sets a spec's
     parameters or a model's constructor arguments. A spec or zoo name never imports torch."""
-    from .model import load_graph
+    from .model import is_pytorch, load_graph
 
     shape = _shape(input_size)
-    result = figures(load_graph(model, params, shape), batch, dtype, convention, optimizer)
+    try:
+        result = figures(load_graph(model, params, shape), batch, dtype, convention, optimizer)
+    except SpecError as error:
+        if not is_pytorch(model) or shape is None or len(shape) < 2 or shape[0] != 1:
+            raise
+        raise _with_batch_hint(error, shape) from None
     return result.collapsed(depth) if depth is not None else result
+
+
+def _with_batch_hint(error: SpecError, shape: tuple[int, ...]) -> SpecError:
+    """A torchinfo habit, input_size=(1, 3, 224, 224), read as a 4-d sample: the error says so."""
+    hint = f"; input_size is per sample: if 1 is the batch, as torchinfo counts it, give input_size={shape[1:]}"
+    if isinstance(error, SpecErrors):  # said once, on the first
+        return SpecErrors([_with_batch_hint(error.errors[0], shape), *error.errors[1:]])
+    return SpecError(error.message + hint, error.file, error.line, error.layer, error.detail)
 
 
 def _shape(input_size: Any) -> tuple[int, ...] | None:

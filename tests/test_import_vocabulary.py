@@ -521,12 +521,12 @@ def test_a_forward_that_replaces_its_buffers_is_refused():
 def test_imported_specs_verify_against_torch(build, shape):
     # the spec read from the module, built again by cnncalc and checked figure by figure (every layer's
     # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)
-    from cnncalc.model import imported_spec
+    from cnncalc.model import read_pytorch
     from cnncalc.spec import build_graph
     from cnncalc.verify.run import verify
 
     module = build().eval()
-    graph = build_graph(imported_spec(module, {}, shape), "<imported>", {})
+    graph = build_graph(read_pytorch(module, {}, shape).spec, "<imported>", {})
     assert verify(graph).failed == ()
 
 

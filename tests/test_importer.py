@@ -380,3 +380,39 @@ def test_the_model_dtype_is_its_own_unless_asked():
     assert cnncalc.summary(module, (3, 8, 8)).report.dtype == "float16"
     assert cnncalc.summary(module, (3, 8, 8)).report.totals.param_bytes == 2 * sum(p.numel() for p in module.parameters())
     assert cnncalc.summary(module, (3, 8, 8), dtype="float32").report.dtype == "float32"
+
+
+def test_rows_are_named_as_print_model_names_them(model_file):
+    import cnncalc
+
+    module = runpy.run_path(str(model_file))["MyNet"]()
+    names = [row.name for row in cnncalc.summary(module, (3, 32, 32)).report.layers[1:]]
+    assert names == ["stem.0", "stem.1", "stem.2", "block.conv1", "block.bn1", "block.relu", "block.conv2",
+                     "block.bn2", "block.add", "block.relu(2)", "side", "cat", "pool", "adaptive_avg_pool2d",
+                     "flatten", "head"]
+    modules = dict(module.named_modules())  # a module's row is its path in the model, a function's row its module's
+    assert all(name in modules or name.rpartition(".")[0] in modules for name in names)
+
+
+def test_depth_collapses_by_the_module_tree_as_torchinfo_does(model_file):
+    import cnncalc
+    import torchinfo
+
+    module = runpy.run_path(str(model_file))["MyNet"]()
+    rows = cnncalc.summary(module, (3, 32, 32), depth=1).report.layers[1:]
+    # torchinfo's depth-1 rows: the top-level modules, their class names and parameters
+    theirs = [(info.var_name, info.class_name, info.trainable_params) for info in
+              torchinfo.summary(module, input_size=(1, 3, 32, 32), depth=1, verbose=0).summary_list if info.depth == 1]
+    ours = [(row.name, row.kind, row.params) for row in rows if row.name in {name for name, _, _ in theirs}]
+    assert ours == [(name, kind.lower() if kind in ("Conv2d", "Linear", "MaxPool2d") else kind, params)
+                    for name, kind, params in theirs]
+
+
+def test_a_torchinfo_input_size_is_told_to_drop_the_batch(model_file):
+    import cnncalc
+    from cnncalc.errors import SpecError
+
+    module = runpy.run_path(str(model_file))["MyNet"]()
+    with pytest.raises(SpecError, match=r"in_channels is 3, but the input has 1 .*; input_size is per sample: if 1 is "
+                                         r"the batch, as torchinfo counts it, give input_size=\(3, 32, 32\)"):
+        cnncalc.summary(module, (1, 3, 32, 32))

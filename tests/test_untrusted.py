@@ -166,7 +166,7 @@ def test_a_file_name_never_runs_python(tmp_path, command, name):
 
 
 def test_a_library_or_file_reference_still_reads_a_model():
-    from cnncalc.model import model_reference
+    from cnncalc.model_reference import model_reference
 
     assert model_reference("torchvision:resnet18").in_library
     assert model_reference("models/net.py:Net").source == "models/net.py"

@@ -18,7 +18,7 @@ from torch import nn
 from ..errors import SpecError
 from ..figures.report import analyze
 from ..spec.load import build_graph
-from .importer import to_spec
+from .importer import read_module
 from .libraries import library_module, load_module
 
 TORCHVISION_GROUPS = ("", "segmentation", "video")  # detection and optical flow depend on the data
@@ -73,7 +73,7 @@ def check_model(library: str, family: str, name: str) -> Outcome:
         module, _, input_shape = load_module(reference, {})
         if input_shape is None:
             raise SpecError(f"{name} states no input size")
-        report = analyze(build_graph(to_spec(module, name, input_shape, reference), reference, {}))
+        report = analyze(build_graph(read_module(module, name, input_shape, reference).spec, reference, {}))
     except SpecError as error:  # the refusal as `cnncalc table` prints it, less the model's name before it
         layer = f"layer '{error.layer}': " if error.layer else ""
         return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message)

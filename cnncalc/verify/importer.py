@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
+from dataclasses import dataclass
 
 from torch import fx, nn
 
 from ..errors import SpecError
-from ..graph import DTYPE_BYTES
+from ..graph import DTYPE_BYTES, Scope
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..spec.yamlfile import LineDict
@@ -22,7 +23,14 @@ from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_v
 from .tracing import trace, user_line
 
 
-def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class Imported:
+    """A module read: its spec data, and the modules each layer runs inside (by layer name)."""
+    spec: dict
+    scopes: dict[str, tuple[Scope, ...]]
+
+
+def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str) -> Imported:
     try:
         traced, values, failed = trace(module, input_shape)
     except SpecError as error:
@@ -32,7 +40,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
         raise SpecError(f"torch.fx cannot trace {name}{where}: {type(error).__name__}: "
                         f"{str(error).splitlines()[0][:200]}", source) from None
     graph = read_graph(traced, values)
-    layers, unmapped, previous, emitted = [], [], None, set()
+    layers, unmapped, previous, emitted, scopes = [], [], None, set(), {}
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
             previous = "input" if node.op == "placeholder" and previous is None else previous
@@ -57,6 +65,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
             entry["name"] = graph.named(node) if step == len(entries) else _part(node, step)
             if frozen:
                 entry["frozen"] = True
+            scopes[entry["name"]] = graph.scopes(node)
             layers.append(entry)
             previous = entry["name"]
             inputs = [previous]
@@ -67,7 +76,7 @@ def to_spec(module: nn.Module, name: str, input_shape: tuple[int, ...], source: 
     data = {"name": name, "input": list(input_shape), "layers": layers,
             "description": f"Imported from {source} with torch.fx."} | _own_dtype(module)
     held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted)
-    return {**data, "not_run": held} if held else data
+    return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes)
 
 
 def _own_dtype(module: nn.Module) -> dict:

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..errors import SpecError, did_you_mean
-from ..model import model_reference
+from ..model_reference import model_reference
 from ..spec.yamlfile import read_text
 
 

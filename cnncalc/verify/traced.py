@@ -11,6 +11,7 @@ import torch
 from torch import fx
 
 from ..errors import LayerError
+from ..graph import Scope
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..layers.registry import DIM_ORDER, SIZE_PER_DIM
@@ -47,6 +48,7 @@ class Traced:
     counted: set = field(default_factory=set)  # parameters and buffers a constant layer already counts
     names: dict = field(default_factory=dict)
     used: set = field(default_factory=set)
+    calls: dict = field(default_factory=dict)  # a name's base → how many layers took it
     stacked: set = field(default_factory=set)  # torch.stack(outputs) reduced over the outputs: an ensemble
     free: set = field(default_factory=set)  # tensors layers make from constants alone (Swin v2's bias MLP)
 
@@ -116,15 +118,28 @@ class Traced:
         return found
 
     def named(self, node) -> str:
-        """A module keeps its path (stem.0), a tensor made from one parameter its name (class_token);
-        a second call of a module, or a function, its fx name."""
+        """A module keeps its path (stem.0), a tensor made from one parameter its name (class_token), a
+        function the path of the module it runs in and its own name (layer1.0.add), as print(model)
+        reads; a name met again counts its calls (layer1.0.relu(2))."""
         path = node.target if node.op == "call_module" else None
         if node.name in self.without_input and len(self.made_from(node)) == 1:
             path = next(iter(self.made_from(node).values())).target
-        name = path if path is not None and path not in self.used else node.name
+        base = path or ".".join(part for part in (_module_path(node), target_name(node)) if part)
+        name = base
+        while name in self.used:
+            self.calls[base] = self.calls.get(base, 1) + 1
+            name = f"{base}({self.calls[base]})"
         self.names[node.name] = name
         self.used.add(name)
         return name
+
+    def scopes(self, node) -> tuple[Scope, ...]:
+        """The modules a layer runs inside, outermost first, as `--depth` collapses them."""
+        stack = list(node.meta.get("nn_module_stack", {}).values())
+        if node.op == "call_module":
+            stack = stack[:-1]  # the module itself
+        return tuple(Scope(name=path, kind=getattr(kind, "__name__", str(kind).rpartition(".")[2]))
+                     for path, kind in stack if path)
 
     def argument(self, value):
         """An argument as a spec writes it: the batch size as `batch`; a size computed from shapes
@@ -266,6 +281,12 @@ def _sizes(shape: tuple[int, ...]) -> dict:
 def _rows_apart(shape: tuple[int, ...]) -> tuple[int, ...] | None:
     """(batch × rows, …) per sample: (rows, …); None where dim 0 is no multiple of the batch."""
     return None if shape[0] % PROBE_BATCH else (shape[0] // PROBE_BATCH, *shape[1:])
+
+
+def _module_path(node) -> str:
+    """The path of the module a call runs inside ('' at the top)."""
+    stack = list(node.meta.get("nn_module_stack", {}).values())
+    return stack[-1][0] if stack else ""
 
 
 def target_name(node) -> str:
