@@ -419,16 +419,34 @@ class ResponseNormBlock(nn.Module):
         return x + self.fc(y).permute(0, 3, 1, 2)
 
 
+class Slopes(nn.Module):
+    """PReLU as a module and as F.prelu on a parameter of the model's own; clamp and clip as YOLO and
+    MobileNet heads write them."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.act = nn.PReLU(8)
+        self.shared = nn.PReLU()
+        self.slope = nn.Parameter(torch.full((8,), 0.1))
+
+    def forward(self, x):
+        y = self.shared(self.act(self.conv(x)))
+        y = F.prelu(y, self.slope).clamp(min=0, max=6)
+        return torch.clip(y, -1.0, 1.0) + y.clip(max=2.0)
+
+
 @pytest.mark.parametrize("build,shape", [
     (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
     (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
     (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
     (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)), (HeadPool, (8, 8, 8)),
     (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)), (DecomposedAttention, (4, 4, 16)),
-    (ResponseNormBlock, (8, 9, 9)), (LookupBias, (9, 8)),
+    (ResponseNormBlock, (8, 9, 9)), (LookupBias, (9, 8)), (Slopes, (3, 6, 6)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
         "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
-        "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm", "lookup-bias"])
+        "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm", "lookup-bias",
+        "prelu-and-clamp"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -515,9 +533,9 @@ def test_a_forward_that_replaces_its_buffers_is_refused():
                                           (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)),
                                           (DecomposedAttention, (4, 4, 16)), (Windows, (8, 10, 12)),
                                           (ConvNeXtBlock, (16, 12, 12)), (ResponseNormBlock, (8, 9, 9)),
-                                          (LookupBias, (9, 8))],
+                                          (LookupBias, (9, 8)), (Slopes, (3, 6, 6))],
                          ids=["weights-of", "per-row", "given-filters", "lstm", "decomposed-attention", "windows",
-                              "convnext", "response-norm", "lookup-bias"])
+                              "convnext", "response-norm", "lookup-bias", "prelu-and-clamp"])
 def test_imported_specs_verify_against_torch(build, shape):
     # the spec read from the module, built again by cnncalc and checked figure by figure (every layer's
     # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)

@@ -272,6 +272,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("relu", _hooked_and_functional(lambda l: l.out)), ("elu", _hooked_and_functional(lambda l: l.out)),
                 ("gelu", _hooked_and_functional(lambda l: l.out)), ("silu", lambda l: l.out),
                 ("relu6", _hooked(lambda l: l.out)), ("leakyrelu", _hooked(lambda l: l.out)),
+                ("prelu", _hooked_and_functional(lambda l: l.out)),  # its hook, then the patched F.prelu
                 ("*pool*", _hooked_and_functional(lambda l: l.inp)), ("batchnorm*", _norm(2, 1, "affine")),
                 ("instancenorm*", _norm(2, 1, "affine")), ("groupnorm", _norm(2, 1, "affine")),
                 ("layernorm", lambda l: l.inp), ("softmax", lambda l: l.inp),
@@ -285,6 +286,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("batchnorm*", _norm(4, 2, "affine")), ("instancenorm*", _norm(4, 2, "affine")),
                 ("layernorm", _norm(4, 2, "elementwise_affine")), ("avgpool*", _hooked(lambda l: l.out)),
                 ("adaptiveavgpool*", _hooked(_thop_adaptive_avg)), ("softmax", _hooked(_thop_softmax)),
+                ("prelu", _hooked(lambda l: l.inp)),  # count_prelu: one per input element, in eval
                 *((kind, _thop_recurrent) for kind in RECURRENT),
                 ("upsample", _hooked(lambda l: l.out * {"nearest": 1, "linear": 5, "bilinear": 11,
                                                         "bicubic": 259}.get(l.args["mode"], 0)))), _unhandled),

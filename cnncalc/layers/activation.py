@@ -1,10 +1,13 @@
 """Element-wise activations, element-wise math, dropout and identity: the output has the input's shape."""
 from __future__ import annotations
 
-from .facts import (NN, OWN, SAVES_NOTHING, SAVES_OUTPUT, VIEW, Alias, F, MemoryFacts, TorchForms, always, calls,
-                    element_mask, elementwise, inplace, never, no_bytes)
-from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, number, optional,
-                       probability, register)
+import math
+
+from ..errors import LayerError
+from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, Alias, Call, F, MemoryFacts, TorchForms,
+                    always, calls, element_mask, elementwise, inplace, never, no_bytes)
+from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, number,
+                       optional, positive, probability, register)
 
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
@@ -70,6 +73,37 @@ for _kind, (_functions, _memory) in MATH.items():
              torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None,
                               inferred=None, functions=calls(*_functions),
                               methods=calls(_kind), aliases=()))(same_shape)
+
+
+# PReLU learns one negative slope for all channels or one per channel (the sample's first dim);
+# backward keeps the input (and the slopes, which are parameters anyway)
+@register("prelu", family="activation", receptive_field=elementwise, memory=SAVES_INPUT,
+          args=(Arg("num_parameters", positive, 1), Arg("init", number, 0.25)),
+          torch=TorchForms(module=NN + "PReLU", given_weight=None, inferred=None, methods=(), aliases=(),
+                           functions=tuple(Call(path, tensors=(("weight", 1),),
+                                                reads=lambda t: {"num_parameters": math.prod(t["weight"] or (0,))})
+                                           for path in (F + "prelu", "torch.prelu"))))
+def prelu(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    slopes = args["num_parameters"]
+    if slopes != 1 and shape[:1] != (slopes,):
+        raise LayerError(f"num_parameters is {slopes:,}, but the input has {shape[0] if shape else 1:,} channels")
+    return Calc(shape, weights=slopes)
+
+
+def one_input(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """The input's shape, for a call that may also be given tensors no argument states (x.clamp(min=t))."""
+    if len(shapes) != 1:
+        raise LayerError(f"takes one input, got {len(shapes)}")
+    return Calc(shapes[0])
+
+
+# clamp/clip to numbers: backward keeps the input to know which elements were cut
+register("clamp", family="activation", receptive_field=elementwise, memory=SAVES_INPUT,
+         args=(Arg("min", optional(number), None), Arg("max", optional(number), None)),
+         torch=TorchForms(module=OWN + "Clamp", given_weight=None, inferred=None, aliases=(),
+                          functions=calls("torch.clamp", "torch.clip", min=1, max=2),
+                          methods=calls("clamp", "clip", min=1, max=2)))(one_input)
 
 # identity returns its input tensor itself
 # x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one

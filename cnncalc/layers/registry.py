@@ -82,8 +82,9 @@ class LayerKind:
 
     @property
     def can_be_functional(self) -> bool:
-        """Whether a model may call it as a function (no parameters, so no module needed)."""
-        return self.family in FUNCTIONAL_FAMILIES
+        """Whether a model may call it as a function (no parameters, so no module needed): a kind whose
+        function takes parameters (F.prelu(x, weight)) is a module's even when called so."""
+        return self.family in FUNCTIONAL_FAMILIES and not any(call.tensors for call in self.torch.functions)
 
     def normalize(self, given: dict) -> Args:
         """Check the arguments written in a spec and fill in PyTorch's defaults.

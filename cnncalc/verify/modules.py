@@ -273,6 +273,10 @@ class Exp(_TensorMethod):
     method = "exp"
 
 
+class Clamp(_TensorMethod):
+    method, arguments = "clamp", ("min", "max")
+
+
 class Roll(_TensorMethod):
     method, arguments = "roll", ("shifts", "dims")
 
