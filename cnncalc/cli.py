@@ -221,6 +221,8 @@ def rf(
 
 ALLOW_PYTHON = typer.Option(False, "--allow-python",
                             help="Also run Python specs (.py). Runs their code: only for trusted repositories.")
+ALLOW_UNCOUNTED = typer.Option(False, "--allow-uncounted",
+                               help="Accept operations cnncalc does not count (the figures are lower bounds).")
 
 
 @command()
@@ -232,10 +234,11 @@ def check(
     max_peak_memory: Optional[str] = typer.Option(None, "--max-peak-memory", help="e.g. 1GB"),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or github (annotations)."),
     allow_python: bool = ALLOW_PYTHON,
+    allow_uncounted: bool = ALLOW_UNCOUNTED,
 ) -> None:
     """Validate specs, enforce budgets and compare with their lock files.
 
-    Exit 1 on a budget or lock failure, 2 when a spec or lock file is invalid."""
+    Exit 1 on a budget or lock failure or an uncounted operation, 2 when a spec or lock file is invalid."""
     from .output.render import render_check
     from .spec.budget import BUDGETS, parse_quantity
     from .workflows.ci import check_spec, find_specs
@@ -245,7 +248,7 @@ def check(
              "max_peak_memory": max_peak_memory}
     budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
     found = find_specs(paths, allow_python)
-    results = [result for path in found.specs for result in check_spec(path, budgets)]
+    results = [result for path in found.specs for result in check_spec(path, budgets, allow_uncounted)]
     sys.stdout.write(render_check(results, fmt, found.python_skipped, output_width()))
     kinds = {finding.kind for result in results for finding in result.findings}
     if "invalid" in kinds:
@@ -475,10 +478,26 @@ def verify(
                                             help="torchvision: also compare with torchvision's own model."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
+    allow_uncounted: bool = ALLOW_UNCOUNTED,
 ) -> None:
-    """Build MODEL in PyTorch, run it, and check every figure against torch and the peer tools."""
+    """Build MODEL in PyTorch, run it, and check every figure against torch and the peer tools.
+
+    Exit 1 on a mismatch, or on an operation cnncalc does not count unless --allow-uncounted."""
     fmt = output_format(fmt, output, "table", "json")
     graph = load_graph(model, settings, input)
+    from .figures.report import UNCOUNTED
+
+    uncounted = tuple(node.name for node in graph.nodes if node.kind == UNCOUNTED)
+    if uncounted:
+        from .output.render import uncounted_text
+
+        if not allow_uncounted:
+            typer.echo(f"cnncalc: {graph.name}: {uncounted_text(uncounted)} not counted, so not verified "
+                       "(--allow-uncounted verifies the rest)", err=True)
+            raise typer.Exit(1)
+        # the build stands in zeros for what it does not know: their memory is not the model's
+        typer.echo(f"cnncalc: {graph.name}: {uncounted_text(uncounted)} not counted: memory not checked", err=True)
+        optimizer = None
     from .verify import require_torch
 
     require_torch()

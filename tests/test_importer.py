@@ -97,9 +97,11 @@ class Cumulative(nn.Module):
 
 
 class Wide(nn.Module):
-    """Twenty-five operations cnncalc has no kind for, and one of them three times."""
+    """Twenty-five operations cnncalc has no kind for, one of them three times, on a sum over the batch:
+    no row can hold them."""
 
     def forward(self, x):
+        x = x.sum()
         for name in ["sin", "cos", "tan", "acos", "log1p", "expm1", "sinh", "cosh", "asinh", "atan", "erf", "erfc",
                      "lgamma", "digamma", "sign", "floor", "ceil", "round", "trunc", "frac", "log2", "reciprocal",
                      "log10", "log", "abs", "sin", "sin"]:
@@ -219,21 +221,37 @@ def test_lenet_of_the_tutorial_reads_as_written(model_file):
     assert [layer["kind"] for layer in data["layers"]].count("reshape") == 1
 
 
-def test_unmappable_operations_are_named(model_file):
-    result = run_cli("table", f"{model_file}:Cumulative", "--input", "3x8x8")
-    assert result.returncode == 2
-    assert result.stderr == f"cnncalc: error: {model_file}: cnncalc cannot map 1 operation(s) of Cumulative: cumsum\n"
+def test_an_operation_no_kind_states_is_a_row_marked_not_counted(model_file, tmp_path):
+    module = runpy.run_path(str(model_file))["Cumulative"]()
+    result = run_cli("table", f"{model_file}:Cumulative", "--input", "3x8x8", "-f", "json")
+    data = json.loads(result.stdout)
+    assert result.returncode == 0 and data["totals"]["uncounted"] == ["cumsum"]
+    assert data["layers"][-1]["kind"] == "uncounted" and data["layers"][-1]["output_shape"] == [4, 6, 6]
+    assert data["totals"]["params"] == sum(p.numel() for p in module.parameters())  # what torch holds
+    table = run_cli("table", f"{model_file}:Cumulative", "--input", "3x8x8").stdout
+    assert re.search(r"^cumsum +uncounted +4×6×6 +– +\? ", table, re.M)
+    assert "not counted           1 operation: cumsum" in table and "are lower bounds" in table
+    # check and verify fail on it, unless allowed
+    spec = tmp_path / "cumulative.yaml"
+    assert run_cli("export", f"{model_file}:Cumulative", "--input", "3x8x8", "-o", str(spec)).returncode == 0
+    checked = run_cli("check", str(spec))
+    assert checked.returncode == 1 and "1 operation: cumsum not counted: the figures are lower bounds" in checked.stdout
+    assert run_cli("check", str(spec), "--allow-uncounted").returncode == 0
+    verified = run_cli("verify", str(spec))
+    assert verified.returncode == 1 and "not verified (--allow-uncounted verifies the rest)" in verified.stderr
+    verified = run_cli("verify", str(spec), "--allow-uncounted", "-f", "json")
+    assert verified.returncode == 0 and json.loads(verified.stdout)["summary"]["failed"] == 0
 
 
 def test_refusals_are_grouped_in_one_short_line_and_listed_with_verbose(model_file):
     result = run_cli("table", f"{model_file}:Wide", "--input", "3x8x8")
     (line,) = result.stderr.splitlines()
     assert result.returncode == 2 and len(line) <= 300 + len("cnncalc: error: ")
-    assert f"{model_file}: cnncalc cannot map 27 operation(s) of Wide: sin ×3, cos, tan" in line
+    assert f"{model_file}: cnncalc cannot map 28 operation(s) of Wide: sin ×3, x.sum, cos, tan" in line
     more = int(re.search(r"… and (\d+) more \(--verbose lists them\)$", line).group(1))
-    assert line.count(", ") + more == 25  # every group is shown or counted
+    assert line.count(", ") + more == 26  # every group is shown or counted
     verbose = run_cli("table", f"{model_file}:Wide", "--input", "3x8x8", "--verbose").stderr.splitlines()
-    assert verbose[0] == line and len(verbose) == 1 + 27 and "  sin_2: call_function sin" in verbose
+    assert verbose[0] == line and len(verbose) == 1 + 28 and "  sin_2: call_function sin" in verbose
 
 
 def test_a_trace_error_names_the_line_of_the_control_flow(model_file):

@@ -262,6 +262,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                "batch, or × output positions for convolutions",
                # layer scale's parameter is named gamma, as in timm; a parameter read directly is no module's
                (("layerscale", _unhandled), ("parameter", _unhandled), ("constant", _unhandled),
+                ("uncounted", _unhandled),  # what it holds is no weight or bias cnncalc can name
                 # weight_ih_l0 and friends: × the output's first two sizes, batch × sequence
                 *((kind, lambda l: (l.weights + l.biases) * l.batch * l.out_shape[0]) for kind in RECURRENT),
                 ("multiheadattention", _unhandled)), _torchinfo),  # not a leaf: its out_proj is a child module

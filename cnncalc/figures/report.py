@@ -11,6 +11,8 @@ from ..layers.registry import format_shape
 from ..record import record
 from .conventions import DEFAULT, Convention, LayerOps, convention
 
+UNCOUNTED = "uncounted"  # the kind of an operation no kind states (layers/uncounted.py)
+
 
 
 @record
@@ -48,6 +50,7 @@ class Totals:
     flops: int
     ops: int = 0
     convention: str = DEFAULT
+    uncounted: tuple[str, ...] = ()  # layers whose work no kind states: every total is a lower bound
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,7 @@ def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: 
                   buffers=sum(r.buffers for r in rows) + sum(n.buffers for n in not_run),
                   param_bytes=params * dtype_bytes, activations=activations,
                   activation_bytes=activations * dtype_bytes, macs=macs, flops=2 * macs, ops=sum(r.ops for r in rows),
-                  convention=convention_name)
+                  convention=convention_name, uncounted=tuple(r.name for r in rows if r.kind == UNCOUNTED))
 
 
 def collapse(report: Report, depth: int) -> Report:

@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from ..figures.conventions import DEFAULT
 from ..figures.memory import Memory
-from ..figures.report import LayerFigures, Report
+from ..figures.report import UNCOUNTED, LayerFigures, Report
 from ..layers.registry import format_shape
 from .columns import Column, Step, layout, wrap
 from .units import human, percent
@@ -17,7 +17,7 @@ FORMATS = ("table", "json", "csv", "markdown")
 LAYER_KEYS = ("name", "kind", "inputs", "output_shape", "weights", "biases", "params", "buffers",
               "activations", "activation_bytes", "macs", "flops", "ops")
 TOTAL_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "activations", "activation_bytes",
-              "macs", "flops", "ops", "convention")
+              "macs", "flops", "ops", "convention", "uncounted")
 MEMORY_KEYS = ("param_bytes", "buffer_bytes", "gradient_bytes", "optimizer_bytes", "activation_bytes",
                "peak_activation_bytes", "peak_inference_bytes", "saved_bytes", "training_bytes", "optimizer")
 
@@ -155,7 +155,8 @@ def render_table(report: Report, width: int | None = None, memory: Memory | None
         shape = format_shape(row.output_shape) + (" ⚠" if any(row.dropped) else "")
         rf_cell = [_rf_cell(fields[row.name])] if fields else []
         rows.append([_layer_cell(row), row.kind, shape, _count(row.params),
-                     _count(row.macs if convention == DEFAULT else row.ops), stored, *rf_cell])
+                     "?" if row.kind == UNCOUNTED else _count(row.macs if convention == DEFAULT else row.ops), stored,
+                     *rf_cell])
     rows += [[held.name, "module", f"({held.why})", _count(held.params), "–", "–", *(["–"] if fields else [])]
              for held in report.not_run]
     lines = layout(columns, rows, width, TABLE_STEPS)
@@ -243,6 +244,17 @@ def _count(value: int) -> str:
     return f"{value:,}" if value else "–"
 
 
+def uncounted_text(names: tuple[str, ...], room: int = 40) -> str:
+    """The operations the totals leave out, as many named as fit in about `room` characters."""
+    shown = []
+    for name in names:
+        if shown and len(", ".join([*shown, name])) > room:
+            break
+        shown.append(name)
+    more = f", … {len(names) - len(shown)} more" if len(shown) < len(names) else ""
+    return f"{len(names)} operation{'s' * (len(names) > 1)}: {', '.join(shown)}{more}"
+
+
 def _dropped(row: LayerFigures) -> str:
     return "/".join(str(d) for d in row.dropped)
 
@@ -264,6 +276,8 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
         lines.append(("held apart", f"{len(report.not_run)} module{'s' * (len(report.not_run) > 1)}, {held:,} parameters"))
     if t.convention != DEFAULT:
         lines.append((f"{t.convention} ops", f"{t.ops:,} ({human(t.ops)})"))
+    if t.uncounted:
+        lines += [("not counted", uncounted_text(t.uncounted)), ("", "MACs, FLOPs and memory are lower bounds")]
     if memory:
         lines.append(("peak inference", f"{memory.peak_inference_bytes:,} B ({human(memory.peak_inference_bytes, 'B')})"))
         lines.append((f"training step ({memory.optimizer})",

@@ -49,6 +49,7 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
                 or graph.inside_constant(node) or unstacked(node, graph) is not None:
             continue  # unused (x, _ = f(x)), sizes, checks, pieces, a layer's weights, steps of reshaping one
         entries = _entry(node, graph)
+        entries = _uncounted_entry(node, graph) if entries is None else entries
         if entries is None:
             unmapped.append(node)
             continue
@@ -154,15 +155,45 @@ def _frozen(node, graph: Traced) -> bool:
     if node.op == "call_module":
         held = list(graph.modules[node.target].parameters())
     else:
-        reads, stack = [], [node]
-        while stack:  # the parameters it reads, through casts and views of them
-            current = stack.pop()
-            if current.op == "get_attr":
-                reads.append(current)
-            elif current is node or current.name in graph.absorbed | graph.without_input:
-                stack += current.all_input_nodes
-        held = [t for t in (graph.attribute(read) for read in reads) if isinstance(t, nn.Parameter)]
+        held = [t for t in (graph.attribute(read) for read in _reads(node, graph)) if isinstance(t, nn.Parameter)]
     return bool(held) and not any(tensor.requires_grad for tensor in held)
+
+
+def _reads(node, graph: Traced) -> list:
+    """The get_attr nodes of the parameters and buffers a call reads as its own, through casts and views."""
+    reads, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if current.op == "get_attr":
+            reads.append(current)
+        elif current is node or current.name in graph.absorbed | graph.without_input:
+            stack += current.all_input_nodes
+    return reads
+
+
+def _uncounted_entry(node, graph: Traced) -> LineDict | None:
+    """An operation no kind states, as a row of its own marked not counted: its output's shape per
+    sample (a tensor made without the input: its whole shape) and the tensors it holds or takes as its
+    own, each counted once. None where the shape cannot be said or it reads what is no layer."""
+    inputs = graph.tensor_args(node)
+    made_without_input = node.name in graph.without_input
+    shape = graph.shape(node) if made_without_input else graph.sample_shape(node)
+    if graph.values is None or shape is None or any(a.op != "placeholder" and a.name not in graph.names
+                                                    for a in inputs):
+        return None
+    if node.op == "call_module":
+        module = graph.modules[node.target]
+        held = [*module.parameters(), *module.buffers()]
+    else:
+        reads = [read for read in _reads(node, graph) if read.name not in graph.counted and not _made_while_tracing(read)]
+        graph.counted |= {read.name for read in reads}
+        held = [graph.attribute(read) for read in reads]
+    entry = stated("uncounted", {"operation": _what(node, graph.modules), "shape": list(shape),
+                                 "params": sum(t.numel() for t in held if isinstance(t, nn.Parameter)),
+                                 "buffers": sum(t.numel() for t in held if not isinstance(t, nn.Parameter))}, None)
+    if made_without_input or not inputs:
+        entry["from"] = []  # reads no layer
+    return entry
 
 
 def _what(node, modules: dict) -> str:

@@ -10,6 +10,22 @@ import torch.nn.functional as F
 from torch import nn
 
 
+class Uncounted(nn.Module):
+    """An operation cnncalc does not count, stood in for by zeros of its output's shape that keep the
+    gradient's path to its inputs, and the tensors it holds (as flat ones)."""
+
+    def __init__(self, operation: str, shape, params: int = 0, buffers: int = 0):
+        super().__init__()
+        self.operation, self.shape = operation, tuple(shape)
+        self.stored = nn.Parameter(torch.zeros(params))
+        self.register_buffer("state", torch.zeros(buffers))
+
+    def forward(self, *xs):
+        batch = xs[0].shape[0] if xs else 1  # made without the input: once, as a constant is
+        zeros = torch.zeros((batch, *self.shape), dtype=self.stored.dtype, device=self.state.device)
+        return zeros + sum(x.sum() * 0 for x in (*xs, self.stored))
+
+
 class NotRunModule(nn.Module):
     """What a module the model never calls holds: its parameters and buffers, as flat tensors."""
 

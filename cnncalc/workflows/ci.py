@@ -13,6 +13,7 @@ from ..figures.report import Report, analyze
 from ..graph import Graph
 from ..spec.budget import BUDGETS
 from ..output.files import write_text
+from ..output.render import uncounted_text
 from ..spec.load import load_spec
 from ..spec.yamlfile import read_text
 from ..spec.zoo import SPEC_SUFFIXES, variants
@@ -22,7 +23,7 @@ LOCK_SUFFIX = ".lock.json"
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str              # invalid, budget or drift
+    kind: str              # invalid, budget, drift or uncounted
     message: str
     line: int | None = None
 
@@ -184,9 +185,18 @@ def invalid(error: SpecError) -> tuple[Finding, ...]:
                          each.line) for each in every_error(error))
 
 
-def check_spec(path: Path, cli_budgets: dict) -> list[Result]:
-    """Every model of one spec file: valid, within budget, as locked. A broken file is a finding about
-    that file; checking goes on with the others."""
+def uncounted_findings(graph: Graph, report: Report) -> list[Finding]:
+    """Operations no kind states: the budgets were held to lower bounds."""
+    if not report.totals.uncounted:
+        return []
+    first = next(node.line for node in graph.nodes if node.name == report.totals.uncounted[0])
+    return [Finding("uncounted", f"{uncounted_text(report.totals.uncounted)} not counted: the figures are lower "
+                                 "bounds (--allow-uncounted accepts them)", first)]
+
+
+def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False) -> list[Result]:
+    """Every model of one spec file: valid, within budget, as locked, every operation counted (unless
+    allowed). A broken file is a finding about that file; checking goes on with the others."""
     try:
         models = models_of(path)
         lock = lock_path(path)
@@ -202,6 +212,7 @@ def check_spec(path: Path, cli_budgets: dict) -> list[Result]:
             continue
         peak = peak_inference_bytes(graph, report)
         findings = budget_findings(graph, report, peak, {**graph.budget, **cli_budgets})
+        findings += [] if allow_uncounted else uncounted_findings(graph, report)
         if graph.name in locked:
             lines = {node.name: node.line for node in graph.nodes}
             findings += drift(locked[graph.name], lock_entry(graph, report, peak), lines)

@@ -470,7 +470,12 @@
       [`training memory (${m.optimizer})`, count(m.training_bytes) + " B", human(m.training_bytes, "B")]];
     if (DATA.not_run.length) {
       const held = DATA.not_run.reduce((s, n) => s + n.params, 0);
-      rows.push(["modules not run", String(DATA.not_run.length), `${count(held)} parameters, in the totals`]);
+      rows.push(["held apart", String(DATA.not_run.length), `${count(held)} parameters, in the totals`]);
+    }
+    if (t.uncounted.length) {
+      rows.push(["not counted", String(t.uncounted.length),
+                 `${t.uncounted.slice(0, 3).join(", ")}${t.uncounted.length > 3 ? ", …" : ""}: ` +
+                 "MACs, FLOPs and memory are lower bounds"]);
     }
     $("totals").append(table(rows));
     $("conventions").append(table(DATA.conventions.map((c) => [c.name, count(c.ops), c.description,

@@ -1,0 +1,36 @@
+"""An operation no kind states, read from a PyTorch model: a row of its own marked "not counted", so
+that a model is never refused for one operation (fvcore's unsupported_ops(), in the report itself).
+Its output's shape and what it holds are known; its work and what autograd keeps are not, so every
+total it enters is a lower bound, and check and verify fail on it unless allowed."""
+from __future__ import annotations
+
+from ..errors import LayerError
+from .facts import OWN, UNTRACKED, MemoryFacts, TorchForms, never, no_bytes
+from .registry import Arg, Calc, Shape, int_list, non_negative, register
+
+
+def operation(value, n: int = 0) -> str:
+    """The operation as the importer names it ('cdist', 'Softplus module'): printable, short."""
+    if not isinstance(value, str) or not value.isprintable() or not 0 < len(value) <= 200:
+        raise LayerError(f"expected the operation's name (printable, at most 200 characters), got {value!r:.60}")
+    return value
+
+
+def no_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    return UNTRACKED  # what it reads of its inputs is unknown
+
+
+# lower bounds: its output is memory of its own; nothing it may keep for backward is counted
+_UNKNOWN = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
+                       extra_saved=no_bytes, transient=0)
+
+
+@register("uncounted", family="uncounted", arity=None, fewest_inputs=0, receptive_field=no_field, memory=_UNKNOWN,
+          args=(Arg("operation", operation), Arg("shape", int_list), Arg("params", non_negative, 0),
+                Arg("buffers", non_negative, 0)),
+          torch=TorchForms(module=OWN + "Uncounted", given_weight=None, inferred=None, functions=(), methods=(),
+                           aliases=()))
+def uncounted(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """`shape` per sample (the whole tensor's for one made without the input); `params` and `buffers`
+    are what it holds (an unknown module's) or reads directly; its MACs are unknown, counted as 0."""
+    return Calc(tuple(args["shape"]), weights=args["params"], buffers=args["buffers"])
