@@ -49,6 +49,14 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None):
     if shape is None:
         raise SpecError(f"{name}: reading a PyTorch model needs --input, e.g. --input 3x224x224 "
                         "(input_size=(3, 224, 224) in Python)", _source(model))
+    try:
+        return read_module(module, name, tuple(shape), _source(model))
+    except SpecError as error:
+        if not isinstance(model, (str, Path)) or "meta" not in error.message:
+            raise
+    # a tensor its constructor made, read as a value by forward() (YOLO's `self.stride[i].item()`), has no
+    # value on the meta device: the model is built again on the CPU, its parameters still stood in for
+    module, name, _ = load_module(str(model), params or {}, on_meta=False)
     return read_module(module, name, tuple(shape), _source(model))
 
 

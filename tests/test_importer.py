@@ -96,6 +96,19 @@ class Cumulative(nn.Module):
         return torch.cumsum(self.conv(x), 2)
 
 
+class Strided(nn.Module):
+    """A tensor made in __init__ and read as a number by forward(), as YOLO's Detect reads its stride."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.stride = torch.tensor([8.0, 16.0, 32.0])
+
+    def forward(self, x):
+        step = int(self.stride[0].item()) // 4
+        return self.conv(x)[:, :, ::step]
+
+
 class Wide(nn.Module):
     """Twenty-five operations cnncalc has no kind for, one of them three times, on a sum over the batch:
     no row can hold them."""
@@ -434,3 +447,12 @@ def test_a_torchinfo_input_size_is_told_to_drop_the_batch(model_file):
     with pytest.raises(SpecError, match=r"in_channels is 3, but the input has 1 .*; input_size is per sample: if 1 is "
                                          r"the batch, as torchinfo counts it, give input_size=\(3, 32, 32\)"):
         cnncalc.summary(module, (1, 3, 32, 32))
+
+
+def test_a_constructor_tensor_read_as_a_number_is_read(model_file):
+    # cnncalc builds a model of a file on the meta device; a tensor its forward() reads as a number
+    # has no value there, so it is built again on the CPU
+    module = runpy.run_path(str(model_file))["Strided"]()
+    data = json.loads(run_cli("table", f"{model_file}:Strided", "--input", "3x16x16", "-f", "json").stdout)
+    assert data["totals"]["params"] == sum(p.numel() for p in module.parameters())
+    assert data["layers"][-1]["output_shape"] == list(module(torch.zeros(1, 3, 16, 16)).shape[1:])  # torch's own run

@@ -16,17 +16,17 @@ from ..model_reference import model_reference
 from ..spec.yamlfile import read_text
 
 
-def load_module(reference: str, params: dict) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+def load_module(reference: str, params: dict, on_meta: bool = True) -> tuple[nn.Module, str, tuple[int, ...] | None]:
     """`path/model.py:MyNet`, `torchvision:resnet50` or `timm:convnext_tiny` → the module (built
-    on the meta device where its constructor allows, so no real memory), its name and the input its
-    library states (None: the user must give one)."""
+    on the meta device where its constructor allows and `on_meta`, so no real memory), its name and the
+    input its library states (None: the user must give one)."""
     parsed = model_reference(reference)
     if parsed is None:
         raise SpecError("expected path/model.py:ClassName", reference)
     name = parsed.name
     if parsed.in_library:
         build, default_input = LIBRARY_BUILDERS[parsed.source](name, params)
-        module = _built(build, name, reference)
+        module = _built(build, name, reference, on_meta)
         size = getattr(module, "image_size", None)  # a model built for one size (torchvision's ViT) says so
         return module, name, (3, size, size) if isinstance(size, int) else default_input
     path = parsed.source
@@ -36,15 +36,15 @@ def load_module(reference: str, params: dict) -> tuple[nn.Module, str, tuple[int
     namespace = runpy.run_path(path, run_name="cnncalc_import")
     if name not in namespace:
         raise SpecError(f"{path} defines no '{name}'", path)
-    return _built(lambda: namespace[name](**params), name, path), name, None
+    return _built(lambda: namespace[name](**params), name, path, on_meta), name, None
 
 
-def _built(build, name: str, source: str) -> nn.Module:
-    """The module built on the meta device; on the CPU when its constructor needs real values
-    (`.item()` in `__init__`)."""
+def _built(build, name: str, source: str, on_meta: bool) -> nn.Module:
+    """The module built on the meta device (unless not `on_meta`); on the CPU when its constructor
+    needs real values (`.item()` in `__init__`)."""
     try:
         try:
-            with torch.device("meta"):
+            with torch.device("meta" if on_meta else "cpu"):
                 module = build()
         except (RuntimeError, NotImplementedError):  # meta tensors have no data to read
             module = build()
