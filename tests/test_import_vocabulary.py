@@ -419,6 +419,45 @@ class ResponseNormBlock(nn.Module):
         return x + self.fc(y).permute(0, 3, 1, 2)
 
 
+class Einops(nn.Module):
+    """einops as vision transformers write it: a Rearrange layer to patches, rearrange into heads and
+    back, a Reduce layer and reduce; and Python reading the rank (len(x.shape), x.ndim)."""
+
+    def __init__(self):
+        super().__init__()
+        from einops.layers.torch import Rearrange, Reduce
+
+        self.to_patches = Rearrange("b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=4, p2=4)
+        self.proj = nn.Linear(48, 32)
+        self.pool = Reduce("b n d -> b d", "mean")
+
+    def forward(self, x):
+        from einops import rearrange, reduce
+
+        assert len(x.shape) == 4 and x.ndim == 4
+        y = rearrange(self.proj(self.to_patches(x)), "b n (h d) -> b h n d", h=4)
+        y = rearrange(y.softmax(-1), "b h n d -> b n (h d)")
+        return self.pool(y) + reduce(y, "b n d -> b d", "max")
+
+
+class PythonOnSizes(nn.Module):
+    """Python on a tensor's sizes and type, as detection heads write it: numpy on the spatial size, and
+    an isinstance check whose branch a real run takes (under plain fx it failed and the concat was lost)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        import numpy as np
+
+        y = self.conv(x)
+        if torch.jit.isinstance(y, torch.Tensor) and isinstance(y, torch.Tensor):
+            y = torch.cat([y, y], 1)
+        height, width = (np.array(y.shape[-2:]) // 2).tolist()
+        return y[:, :, :height, :width]
+
+
 class Slopes(nn.Module):
     """PReLU as a module and as F.prelu on a parameter of the model's own; clamp and clip as YOLO and
     MobileNet heads write them."""
@@ -442,11 +481,12 @@ class Slopes(nn.Module):
     (lambda: Attention(fused=False), (12, 32)), (Arithmetic, (3, 8, 8)), (Gate, (6, 5, 5)),
     (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)), (HeadPool, (8, 8, 8)),
     (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)), (DecomposedAttention, (4, 4, 16)),
-    (ResponseNormBlock, (8, 9, 9)), (LookupBias, (9, 8)), (Slopes, (3, 6, 6)),
+    (ResponseNormBlock, (8, 9, 9)), (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16)),
+    (PythonOnSizes, (3, 8, 8)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
         "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
         "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm", "lookup-bias",
-        "prelu-and-clamp"])
+        "prelu-and-clamp", "einops", "python-on-sizes"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -539,9 +579,9 @@ def test_a_forward_that_replaces_its_buffers_is_refused():
                                           (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)),
                                           (DecomposedAttention, (4, 4, 16)), (Windows, (8, 10, 12)),
                                           (ConvNeXtBlock, (16, 12, 12)), (ResponseNormBlock, (8, 9, 9)),
-                                          (LookupBias, (9, 8)), (Slopes, (3, 6, 6))],
+                                          (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16))],
                          ids=["weights-of", "per-row", "given-filters", "lstm", "decomposed-attention", "windows",
-                              "convnext", "response-norm", "lookup-bias", "prelu-and-clamp"])
+                              "convnext", "response-norm", "lookup-bias", "prelu-and-clamp", "einops"])
 def test_imported_specs_verify_against_torch(build, shape):
     # the spec read from the module, built again by cnncalc and checked figure by figure (every layer's
     # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import operator
 import os
+import sys
 import traceback
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -54,9 +55,22 @@ class _Valued(fx.Proxy):
         return float(self._known())
 
     def __getattr__(self, name: str):
-        """x.device and x.dtype as they are (torch.ones(n, device=x.device) then needs no tracing)."""
+        """x.device, x.dtype and x.ndim as they are (torch.ones(n, device=x.device) then needs no
+        tracing); x.shape a traced value too, so that len(x.shape) is its rank."""
         value = self.tracer.values.get(self.node.name) if name in FIXED else None
-        return getattr(value, name) if isinstance(value, torch.Tensor) else super().__getattr__(name)
+        if isinstance(value, torch.Tensor):
+            return getattr(value, name)
+        if name == "shape":  # fx's lazy attribute proxy has no len()
+            return self.tracer.create_proxy("call_function", getattr, (self, name), {})
+        if name.startswith("_"):  # a protocol a tensor lacks (numpy's __array_struct__) or a private mark
+            raise AttributeError(name)  # (nn.Buffer's _is_buffer): absent, as on a tensor that lacks it
+        return super().__getattr__(name)
+
+    @property
+    def __class__(self):
+        """A traced tensor passes the model's isinstance(x, torch.Tensor) and torch.jit.isinstance checks
+        (under plain fx they fail, and a branch a real run takes is skipped)."""
+        return torch.Tensor if isinstance(self.tracer.values.get(self.node.name), torch.Tensor) else _Valued
 
     def __setitem__(self, key, value) -> None:  # a mask filled in place: recorded, and run on its value
         self.tracer.create_proxy("call_function", operator.setitem, (self, key, value), {})
@@ -65,7 +79,7 @@ class _Valued(fx.Proxy):
         return iter([self[i] for i in range(len(self._known()))])
 
 
-FIXED = ("device", "dtype")  # what a tensor's value says the same for any batch
+FIXED = ("device", "dtype", "ndim")  # what a tensor's value says the same for any batch
 
 
 class _ValuedTracer(fx.Tracer):
@@ -82,6 +96,10 @@ class _ValuedTracer(fx.Tracer):
         self.values: dict = {}
         self.failed: str | None = None  # the first node that failed on the meta device, where and why
         self.running = False  # inside a node's run: modules and their tensors are themselves, not traced
+
+    def create_arg(self, a):
+        # before fx's own checks, which take a proxy that passes as a tensor for a constant
+        return a.node if issubclass(type(a), fx.Proxy) else super().create_arg(a)
 
     def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
         return mapped(module) is not None or super().is_leaf_module(module, qualified_name)
@@ -165,7 +183,8 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModu
     stand_ins = {name: _stand_in(tensor) for named in (module.named_parameters(), module.named_buffers())
                  for name, tensor in named}
     with _left_as_it_was(module):
-        with nullcontext() if on_meta else _reparametrize_module(module, stand_ins), _traced_through():
+        with nullcontext() if on_meta else _reparametrize_module(module, stand_ins), _traced_through(), \
+                _einops_traced():
             held = dict(module.named_buffers())
             graph = tracer.trace(module, concrete_args=_defaults(module))
             # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
@@ -231,6 +250,20 @@ def _traced_through():
     finally:
         wrapped.clear()
         wrapped.update(kept)
+
+
+@contextmanager
+def _einops_traced():
+    """einops finds a tensor's backend by its type: a traced value is torch's, so rearrange, reduce and
+    their layers make their torch calls (reshape, permute, mean) on it, and the graph records each."""
+    backends = sys.modules.get("einops._backends")
+    if backends is not None:
+        backends._type2backend[_Valued] = backends.TorchBackend()
+    try:
+        yield
+    finally:
+        if backends is not None:
+            backends._type2backend.pop(_Valued, None)
 
 
 def _defaults(module: nn.Module) -> dict:
