@@ -250,6 +250,9 @@ def check(
     found = find_specs(paths, allow_python)
     results = [result for path in found.specs for result in check_spec(path, budgets, allow_uncounted)]
     sys.stdout.write(render_check(results, fmt, found.python_skipped, output_width()))
+    if not results:  # a gate that checked nothing has not passed
+        typer.echo("cnncalc: nothing was checked (a Python spec runs only with --allow-python)", err=True)
+        raise typer.Exit(1)
     kinds = {finding.kind for result in results for finding in result.findings}
     if "invalid" in kinds:
         raise typer.Exit(2)

@@ -86,3 +86,35 @@ def test_pre_commit_hook_entry(tmp_path):
     (tmp_path / "broken.yaml").write_text("input: [3, 8, 8]\nlayers:\n  - relu: {nope: 1}\n")
     assert run_cli(*entry[1:], str(tmp_path / "ok.yaml")).returncode == 0
     assert run_cli(*entry[1:], str(tmp_path / "ok.yaml"), str(tmp_path / "broken.yaml")).returncode == 2
+
+
+SMALL = "input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 3}\n"  # 112 parameters (torch: 108 + 4)
+
+
+def test_a_path_that_exists_is_checked_not_globbed(tmp_path):
+    # `big[a].yaml` as a glob matches `biga.yaml`: a decoy within budget would pass in its place
+    (tmp_path / "big[a].yaml").write_text(SMALL.replace("out_channels: 4", "out_channels: 400"))
+    (tmp_path / "biga.yaml").write_text(SMALL)
+    result = run_cli("check", str(tmp_path / "big[a].yaml"), "--max-params", "1000")
+    assert result.returncode == 1 and "parameters 11,200 exceed the budget of 1,000" in result.stdout
+
+
+def test_every_spec_under_a_folder_is_checked(tmp_path):
+    for name in ("_base.yaml", "upper.YAML", "mixed.Yml"):
+        (tmp_path / name).write_text(SMALL.replace("out_channels: 4", "out_channels: 400"))
+    result = run_cli("check", str(tmp_path), "--max-params", "1000")
+    assert result.returncode == 1 and result.stdout.count("exceed the budget") == 3
+
+
+def test_budgets_are_exact_beyond_two_to_the_53(tmp_path):
+    from cnncalc.spec.budget import parse_quantity
+
+    assert parse_quantity("9007199254740995", False) == 9_007_199_254_740_995  # a float reads ...996
+    assert parse_quantity("1.5GiB", True) == 1_610_612_736 and parse_quantity("0.3K", False) == 300
+    assert parse_quantity(2 ** 70, False) == 2 ** 70
+
+
+def test_a_check_that_checked_nothing_fails(tmp_path):
+    (tmp_path / "net.py").write_text("raise SystemExit(0)\n")
+    result = run_cli("check", str(tmp_path / "net.py"))
+    assert result.returncode == 1 and "nothing was checked" in result.stderr

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from typing import Any
 
 from ..errors import LayerError, SpecError, did_you_mean
@@ -16,16 +17,17 @@ _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?)(b?)\s*$", re.I)
 
 
 def parse_quantity(value, is_bytes: bool) -> int:
-    """25M, 4G, 200MB, 1.5GiB, or a plain number; decimal prefixes unless written with 'i'."""
+    """25M, 4G, 200MB, 1.5GiB, or a plain number; decimal prefixes unless written with 'i'. Exact at
+    any size: the digits are read as a fraction, never through a float (9007199254740995 stays so)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value) or value < 0:
             raise SpecError(f"a budget is a finite number ≥ 0, got {value!r}")
-        return int(value)
+        return math.floor(Fraction(value))
     match = _QUANTITY.match(str(value))
     if not match or (match.group(4) and not is_bytes):
-        raise SpecError(f"cannot read the quantity '{value}' (write e.g. {'200MB' if is_bytes else '25M'})")
+        raise SpecError(f"cannot read the quantity '{str(value)[:40]}' (write e.g. {'200MB' if is_bytes else '25M'})")
     number, prefix, binary, _ = match.groups()
-    return int(float(number) * (1024 if binary else 1000) ** " kmgt".index(prefix.lower() or " "))
+    return math.floor(Fraction(number) * (1024 if binary else 1000) ** " kmgt".index(prefix.lower() or " "))
 
 
 def read_budget(value: Any, env: dict, source: str, line: int | None) -> tuple[dict, int | None]:

@@ -21,7 +21,7 @@ def load_spec(path: str | Path, params: dict | None = None, variant: str | None 
     """Load a YAML or Python spec file into a Graph; `params` override the spec's parameters."""
     path = existing(Path(path), str(path))
     source = str(path)
-    if path.suffix == ".py":
+    if path.suffix.lower() == ".py":
         from .python import load_python_spec  # runs user code: only for a .py path the user named
         data = load_python_spec(path, params or {}, variant)
         graph = build_graph(data, source, {}, None, default_name=variant or path.stem)

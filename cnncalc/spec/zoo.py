@@ -43,7 +43,7 @@ def _index(suffix: str) -> dict[str, tuple[Path, str | None]]:
 
 def variants(path: Path) -> list[str]:
     """The names of the models a spec file defines under `variants`, in their order (none: the file is one)."""
-    if path.suffix == ".py":
+    if path.suffix.lower() == ".py":
         from .python import python_variants
         return python_variants(path)
     from .yamlfile import load_yaml_file

@@ -50,12 +50,13 @@ class Found:
 
 
 def find_specs(paths: list[str], allow_python: bool = False) -> Found:
-    """Files, folders and glob patterns, in a stable order. Folders are walked without following
+    """Files, folders and glob patterns, in a stable order. A path that exists is that path, never a
+    pattern (`big[a].yaml` is checked, not a decoy `biga.yaml`). Folders are walked without following
     symbolic links and without hidden folders; Python specs run code, so only with allow_python."""
     found: list[Path] = []
     for text in paths:
-        matches = [Path(p) for p in sorted(glob.glob(text, recursive=True))] if any(c in text for c in "*?[") \
-            else [Path(text)]
+        pattern = any(c in text for c in "*?[") and not os.path.lexists(text)
+        matches = [Path(p) for p in sorted(glob.glob(text, recursive=True))] if pattern else [Path(text)]
         if not matches:
             raise SpecError(f"no spec matches '{text}'")
         for path in matches:
@@ -69,7 +70,7 @@ def find_specs(paths: list[str], allow_python: bool = False) -> Found:
             else:
                 raise SpecError("no such spec file or folder", text)
     found = list(dict.fromkeys(found))
-    skipped = [] if allow_python else [p for p in found if p.suffix == ".py"]
+    skipped = [] if allow_python else [p for p in found if p.suffix.lower() == ".py"]
     return Found(specs=tuple(p for p in found if p not in skipped), python_skipped=tuple(skipped))
 
 
@@ -77,8 +78,9 @@ def _walk(folder: Path) -> list[Path]:
     specs = []
     for root, folders, files in os.walk(folder):  # os.walk follows no symbolic link to a folder
         folders[:] = sorted(f for f in folders if not f.startswith("."))
+        # every file that looks like a spec, whatever its case (net.YAML) or name (_base.yaml)
         specs += [Path(root) / name for name in sorted(files)
-                  if Path(name).suffix in SPEC_SUFFIXES and not name.startswith(("_", "."))
+                  if Path(name).suffix.lower() in SPEC_SUFFIXES and not name.startswith(".")
                   and not (Path(root) / name).is_symlink()]
     return specs
 
