@@ -64,6 +64,8 @@ def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | 
     from .model import is_pytorch, load_graph
 
     shape = _shape(input_size)
+    batch = _whole_number("batch", batch, at_least=1)
+    depth = None if depth is None else _whole_number("depth", depth, at_least=1)
     try:
         result = figures(load_graph(model, params, shape), batch, dtype, convention, optimizer)
     except SpecError as error:
@@ -82,8 +84,19 @@ def _with_batch_hint(error: SpecError, shape: tuple[int, ...]) -> SpecError:
 
 
 def _shape(input_size: Any) -> tuple[int, ...] | None:
+    """None, "3x224x224" or a sequence of whole sizes; anything else names the argument."""
     if input_size is None:
         return None
     if isinstance(input_size, str):
         return parse_shape(input_size)
-    return tuple(int(size) for size in input_size)
+    if not isinstance(input_size, (tuple, list)) or not input_size:
+        raise SpecError(f"input_size is a per-sample shape like (3, 224, 224) or \"3x224x224\", got {input_size!r:.60}")
+    return tuple(_whole_number("each size of input_size", size, at_least=1) for size in input_size)
+
+
+def _whole_number(name: str, value: Any, at_least: int) -> int:
+    """An argument that is a whole number (an int, or a float like 8.0) as an int, else an error naming it."""
+    whole = isinstance(value, int) or isinstance(value, float) and value.is_integer()
+    if isinstance(value, bool) or not whole or value < at_least:
+        raise SpecError(f"{name} must be a whole number ≥ {at_least}, got {value!r:.60}")
+    return int(value)

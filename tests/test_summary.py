@@ -91,3 +91,22 @@ def test_a_library_that_is_not_installed_says_so(tmp_path):
     result = subprocess.run([sys.executable, "-m", "cnncalc", "table", "timm:resnet18"], capture_output=True,
                             text=True, env=env, timeout=60)
     assert result.returncode == 2 and result.stderr == "cnncalc: error: timm is not installed: pip install timm\n"
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"batch": 2.5}, "batch must be a whole number ≥ 1, got 2.5"),
+    ({"batch": "8"}, "batch must be a whole number ≥ 1, got '8'"),
+    ({"depth": "1"}, "depth must be a whole number ≥ 1, got '1'"),
+    ({"input_size": (1.9, 28.7, 28.2)}, "each size of input_size must be a whole number ≥ 1, got 1.9"),
+    ({"input_size": 28}, "input_size is a per-sample shape like (3, 224, 224)"),
+])
+def test_python_arguments_are_checked_and_named(arguments, message):
+    with pytest.raises(SpecError) as raised:
+        cnncalc.summary("lenet5", **arguments)
+    assert message in str(raised.value)
+
+
+def test_a_whole_float_batch_is_a_whole_count():
+    # a batch of 2.0 is a batch of 2: the figures stay integers
+    assert cnncalc.summary("lenet5", batch=2.0).totals.macs == 2 * cnncalc.summary("lenet5").totals.macs
+    assert isinstance(cnncalc.summary("lenet5", batch=2.0).totals.macs, int)

@@ -65,10 +65,13 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
             return _binary(type(op), _eval(left, env), _eval(right, env))
         case ast.UnaryOp(op=op, operand=operand) if type(op) in _UNARY:
             return _UNARY[type(op)](_eval(operand, env))
-        case ast.BoolOp(op=ast.And(), values=values):
-            return all(_eval(v, env) for v in values)
-        case ast.BoolOp(op=ast.Or(), values=values):
-            return any(_eval(v, env) for v in values)
+        case ast.BoolOp(op=op, values=values):
+            # as Python: the operand that settles it, not a bool (`(0 or 16) * 2` is 32)
+            for operand in values[:-1]:
+                value = _eval(operand, env)
+                if bool(value) == isinstance(op, ast.Or):
+                    return value
+            return _eval(values[-1], env)
         case ast.Compare(left=left, ops=ops, comparators=rights):
             values = [_eval(left, env)] + [_eval(r, env) for r in rights]
             return all(_COMPARE[type(op)](a, b) for op, a, b in zip(ops, values, values[1:]))

@@ -56,6 +56,9 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
 
     def construct_yaml_int(self, node):
         text = node.value
+        if ":" in text:
+            raise _refuse(f"{text} is a base-60 number in YAML 1.1 ({super().construct_yaml_int(node)}): quote it, "
+                          "or write the number you mean", node)
         if text[0] in "0+-" and _LEADING_ZERO.match(text):
             raise _refuse(f"integer {text} has a leading zero (YAML would read it as octal): write "
                           f"{int(text.replace('_', ''), 10)}", node)
@@ -64,10 +67,16 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
                                "integer_digits"), node)
         return super().construct_yaml_int(node)
 
+    def construct_yaml_float(self, node):
+        if ":" in node.value:
+            raise _refuse(f"{node.value} is a base-60 number in YAML 1.1: quote it, or write the number you mean", node)
+        return super().construct_yaml_float(node)
+
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
 
 
 def _duplicate_key(node) -> None:
