@@ -109,6 +109,16 @@ class Strided(nn.Module):
         return self.conv(x)[:, :, ::step]
 
 
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(4, 8)
+
+    def forward(self, x, meta):
+        return self.conv(x) + self.fc(meta)[:, :, None, None]
+
+
 class Wide(nn.Module):
     """Twenty-five operations cnncalc has no kind for, one of them three times, on a sum over the batch:
     no row can hold them."""
@@ -456,3 +466,10 @@ def test_a_constructor_tensor_read_as_a_number_is_read(model_file):
     data = json.loads(run_cli("table", f"{model_file}:Strided", "--input", "3x16x16", "-f", "json").stdout)
     assert data["totals"]["params"] == sum(p.numel() for p in module.parameters())
     assert data["layers"][-1]["output_shape"] == list(module(torch.zeros(1, 3, 16, 16)).shape[1:])  # torch's own run
+
+
+def test_a_second_input_is_named_not_met_as_none(model_file):
+    result = run_cli("table", f"{model_file}:TwoInputs", "--input", "3x8x8")
+    assert result.returncode == 2
+    assert "TwoInputs: forward() takes 2 inputs (meta after the first): cnncalc reads models of one input" \
+        in result.stderr

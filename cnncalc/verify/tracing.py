@@ -268,8 +268,15 @@ def _einops_traced():
 
 def _defaults(module: nn.Module) -> dict:
     """forward()'s arguments after the input, at their defaults: `if mask is None:` then takes the path
-    a call with the input alone takes (a traced argument is never None)."""
+    a call with the input alone takes (a traced argument is never None). A second argument with no
+    default is a second input, which cnncalc does not read yet: said so, not met as None."""
     parameters = list(inspect.signature(module.forward).parameters.values())[1:]
+    required = [p.name for p in parameters if p.default is inspect.Parameter.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if required:
+        raise SpecError(f"forward() takes {len(required) + 1} inputs ({', '.join(required)} after the first): "
+                        "cnncalc reads models of one input for now; wrap the model so that forward(x) makes "
+                        "the others")
     return {p.name: p.default for p in parameters
             if p.default is not inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD}
 
