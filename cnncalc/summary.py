@@ -37,10 +37,20 @@ class Summary:
 
         return render_table(self.report, None, self.memory)
 
-    def _repr_markdown_(self) -> str:
-        from .output.render import render_markdown
+    def __repr__(self) -> str:
+        """One line: the model, its input, parameters, MACs and peak inference memory."""
+        from .output.units import human
 
-        return render_markdown(self.report)
+        t, report = self.totals, self.report
+        shape = "×".join(map(str, report.input_shape))
+        return (f"<cnncalc summary of {report.model}: input {report.batch}×{shape} {report.dtype}, "
+                f"{t.params:,} params, {human(t.macs)} MACs, peak {human(self.memory.peak_inference_bytes, 'B')}>")
+
+    def _repr_html_(self) -> str:
+        from .figures.report import block_rows
+        from .output.notebook import render_notebook
+
+        return render_notebook(self.report, self.memory, block_rows(self.report))
 
     def collapsed(self, depth: int) -> "Summary":
         """Blocks nested deeper than `depth` as one row each, as `--depth` shows them."""

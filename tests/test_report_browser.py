@@ -165,3 +165,18 @@ def test_hostile_names_are_shown_as_text(browser, tmp_path):
     assert browser.find_element("id", "title").text == "</script><script>alert(1)</script>"
     assert drawn(browser) == 3 and not browser.find_elements("css selector", "img")
     assert errors(browser) == []
+
+
+def test_the_notebook_view_folds_blocks_and_opens_them(browser, tmp_path, artifacts):
+    import cnncalc
+
+    page = tmp_path / "notebook.html"
+    page.write_text("<!doctype html><meta charset=utf-8><body>" + cnncalc.summary("resnet50")._repr_html_(),
+                    encoding="utf-8")
+    open_page(browser, page)
+    inner = browser.find_element("xpath", "//span[@class='name' and text()='conv1'][ancestor::details]")
+    assert not inner.is_displayed()  # layer1's first block starts folded
+    browser.find_element("xpath", "//summary[.//span[text()='layer1']]").click()
+    browser.find_element("xpath", "//details[.//span[text()='layer1']]//summary[.//span[text()='0']]").click()
+    assert inner.is_displayed() and errors(browser) == []
+    browser.save_screenshot(str(artifacts / "notebook-resnet50.png"))

@@ -32,10 +32,39 @@ def test_options_are_the_cli_options(tmp_path):
     assert [row.name for row in cnncalc.summary("resnet18", depth=1).layers][:3] == ["input", "conv1", "bn1"]
 
 
-def test_printed_it_is_the_table_and_in_jupyter_a_markdown_table():
-    result = cnncalc.summary("lenet5")
-    assert str(result).startswith("Layer") and "lenet5 totals" in str(result)
-    assert "| 0.conv2d | conv2d |" in result._repr_markdown_()
+def test_printed_it_is_the_table_and_its_repr_one_line():
+    result = cnncalc.summary("resnet18")
+    assert str(result).startswith("Layer") and "resnet18 totals" in str(result)
+    # torchvision's published resnet18: 11,689,512 parameters, 1.81 GMACs
+    assert repr(result) == ("<cnncalc summary of resnet18: input 1×3×224×224 float32, 11,689,512 params, 1.8 G MACs, "
+                            f"peak {result.memory.peak_inference_bytes / 1e6:.1f} MB>")
+
+
+def test_in_jupyter_the_module_tree_with_every_total():
+    from html.parser import HTMLParser
+
+    result = cnncalc.summary("resnet18")
+    page = result._repr_html_()
+    assert "<script" not in page and "http" not in page  # self-contained, no script needed
+    # each block folded under its summed row: resnet18's 4 stages of 2 blocks, 3 of them downsampling
+    assert page.count("<details>") == 4 + 8 + 3 == page.count("</details>")
+    assert "147,968" in page and "8,393,728" in page  # layer1's and layer4's parameters (torchvision's resnet18)
+    for text in ("11,689,512", "1,814,073,344", f"{result.memory.peak_inference_bytes:,} B",
+                 f"{result.memory.training_bytes:,} B", "1×64×112×112"):  # shapes with the batch
+        assert text in page
+
+    class Balanced(HTMLParser):
+        depth = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.depth += tag in ("div", "details", "span")
+
+        def handle_endtag(self, tag):
+            self.depth -= tag in ("div", "details", "span")
+
+    parser = Balanced()
+    parser.feed(page)
+    assert parser.depth == 0
 
 
 def test_a_module_object_equals_torch():

@@ -211,6 +211,18 @@ def collapse(report: Report, depth: int) -> Report:
     return replace(report, layers=tuple(rows))
 
 
+def block_rows(report: Report) -> dict[str, LayerFigures]:
+    """Every block's summed row, by name, from collapsing at its own level (deeper blocks fold into
+    it): the outermost blocks first, each level in the order the blocks run."""
+    levels = max((len(row.scopes) for row in report.layers), default=0)
+    found: dict[str, LayerFigures] = {}
+    for level in range(1, levels + 1):
+        names = {row.scopes[level - 1].name for row in report.layers if len(row.scopes) >= level}
+        found |= {row.name: row for row in collapse(report, level).layers
+                  if row.name in names and len(row.scopes) == level - 1}
+    return found
+
+
 def _merge(block: LayerFigures, row: LayerFigures) -> LayerFigures:
     kept = row.allocates
     return replace(

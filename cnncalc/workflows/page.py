@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..figures.conventions import CONVENTIONS, DEFAULT
-from ..figures.report import LayerFigures, analyze, collapse
+from ..figures.report import LayerFigures, analyze, block_rows
 from ..figures.rf import Field, receptive_fields, unit_interval
 from ..graph import Graph
 from ..summary import Summary, figures
@@ -43,15 +43,10 @@ def page_figures(graph: Graph, batch: int = 1, dtype: str | None = None, optimiz
 
 
 def _blocks(result: Summary, counted: list) -> tuple[Block, ...]:
-    """Every block's summed row, from collapsing at its own level (deeper blocks fold into it)."""
-    levels = max((len(row.scopes) for row in result.layers), default=0)
-    blocks = []
-    for level in range(1, levels + 1):
-        names = {row.scopes[level - 1].name for row in result.layers if len(row.scopes) >= level}
-        rows = zip(collapse(result.report, level).layers, *(collapse(r, level).layers for r in counted))
-        blocks += [Block(row=row, level=level, ops=tuple(c.ops for c in under)) for row, *under in rows
-                   if row.name in names and len(row.scopes) == level - 1]
-    return tuple(blocks)
+    """Every block's summed row (figures/report.py: block_rows), and its operations under each convention."""
+    under = [block_rows(report) for report in counted]
+    return tuple(Block(row=row, level=len(row.scopes) + 1, ops=tuple(rows[name].ops for rows in under))
+                 for name, row in block_rows(result.report).items())
 
 
 def _centre_spans(graph: Graph, result: Summary, fields: dict[str, Field]) -> dict[str, list]:
