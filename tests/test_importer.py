@@ -473,3 +473,23 @@ def test_a_second_input_is_named_not_met_as_none(model_file):
     assert result.returncode == 2
     assert "TwoInputs: forward() takes 2 inputs (meta after the first): cnncalc reads models of one input" \
         in result.stderr
+
+
+@pytest.mark.parametrize("code, message, line", [
+    ("import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__(\n",
+     "broken.py cannot be run: SyntaxError: '(' was never closed", 4),
+    ("import nosuchpackage\n", "broken.py cannot be run: ModuleNotFoundError: No module named 'nosuchpackage'", 1),
+    ("import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+     "        raise ValueError('bad width')\n", "cannot build Net: ValueError: bad width", 5),
+    ("import torch\nclass Net(torch.nn.Module):\n    def __init__(self, width):\n        super().__init__()\n",
+     "missing 1 required positional argument: 'width' (--set NAME=VALUE gives the class its arguments)", None),
+])
+def test_a_broken_model_file_is_one_line_naming_its_line(tmp_path, code, message, line):
+    path = tmp_path / "broken.py"
+    path.write_text(code)
+    # every command that reads a model, once; the other failures through table
+    for command in ("table", "verify", "export", "rf", "graph") if line == 4 else ("table",):
+        result = run_cli(command, f"{path}:Net", "--input", "3x8x8")
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        where = f"{path}:{line}: " if line else f"{path}: "
+        assert result.stderr.startswith(f"cnncalc: error: {where}") and message in result.stderr

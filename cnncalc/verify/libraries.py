@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import runpy
+import traceback
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,10 +34,24 @@ def load_module(reference: str, params: dict, on_meta: bool = True) -> tuple[nn.
     if not Path(path).exists():
         raise SpecError("no such file", path)
     read_text(Path(path))  # a regular file within the size limit, like any spec
-    namespace = runpy.run_path(path, run_name="cnncalc_import")
+    try:
+        namespace = runpy.run_path(path, run_name="cnncalc_import")
+    except Exception as error:  # noqa: BLE001 (whatever the user's file raises: a syntax error, a missing package)
+        raise _in_file(error, path, f"{path} cannot be run") from None
     if name not in namespace:
         raise SpecError(f"{path} defines no '{name}'", path)
     return _built(lambda: namespace[name](**params), name, path, on_meta), name, None
+
+
+def _in_file(error: Exception, path: str, what: str) -> SpecError:
+    """The user's code failing, as one line naming the file and the line in it where it failed."""
+    line = error.lineno if isinstance(error, SyntaxError) and error.filename == path else next(
+        (frame.lineno for frame in reversed(traceback.extract_tb(error.__traceback__))
+         if Path(frame.filename).resolve() == Path(path).resolve()), None)
+    missing = isinstance(error, TypeError) and "required" in str(error)
+    hint = " (--set NAME=VALUE gives the class its arguments)" if missing else ""
+    return SpecError(f"{what}: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
+                     f"{hint}", path, line)
 
 
 def _built(build, name: str, source: str, on_meta: bool) -> nn.Module:
@@ -48,8 +63,8 @@ def _built(build, name: str, source: str, on_meta: bool) -> nn.Module:
                 module = build()
         except (RuntimeError, NotImplementedError):  # meta tensors have no data to read
             module = build()
-    except TypeError as error:
-        raise SpecError(f"cannot build {name}: {error}", source) from None
+    except Exception as error:  # noqa: BLE001 (whatever the constructor raises)
+        raise _in_file(error, source, f"cannot build {name}") from None
     return module.eval()
 
 
