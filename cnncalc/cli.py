@@ -11,7 +11,7 @@ from typing import Callable, List, Optional
 
 import typer
 
-from .errors import SpecError, every_error
+from .errors import SpecError, SpecErrors, every_error
 from .graph import parse_shape
 
 HELP_OPTIONS = ["-h", "--help"]
@@ -267,10 +267,16 @@ def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glo
     from .workflows.ci import find_specs, write_lock
 
     found = find_specs(paths, allow_python)
-    for path in found.specs:
-        typer.echo(f"wrote {write_lock(path)}")
+    broken = []
+    for path in found.specs:  # every good spec is locked; every broken one is reported, then exit 2
+        try:
+            typer.echo(f"wrote {write_lock(path)}")
+        except SpecError as error:
+            broken += every_error(error)
     for path in found.python_skipped:
         typer.echo(f"skipped {path}: a Python spec runs code (--allow-python, for trusted repositories)", err=True)
+    if broken:
+        fail(SpecErrors(broken))
 
 
 @command()

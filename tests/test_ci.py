@@ -118,3 +118,22 @@ def test_a_check_that_checked_nothing_fails(tmp_path):
     (tmp_path / "net.py").write_text("raise SystemExit(0)\n")
     result = run_cli("check", str(tmp_path / "net.py"))
     assert result.returncode == 1 and "nothing was checked" in result.stderr
+
+
+def test_the_tighter_budget_holds(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text(SMALL + "budget: {max_params: 100}\n")  # 112 parameters: over the spec's own 100
+    loose = run_cli("check", str(spec), "--max-params", "50M")
+    assert loose.returncode == 1 and "parameters 112 exceed the budget of 100" in loose.stdout
+    tight = run_cli("check", str(spec), "--max-params", "110")
+    assert tight.returncode == 1 and "exceed the budget of 100" in tight.stdout  # 100 is still the tighter
+
+
+def test_lock_locks_every_good_spec_and_reports_every_bad_one(tmp_path):
+    for name in ("a_bad.yaml", "b_good.yaml", "c_bad.yaml", "d_good.yaml"):
+        (tmp_path / name).write_text(SMALL + ("  - nosuchkind\n" if "bad" in name else ""))
+    result = run_cli("lock", str(tmp_path))
+    assert result.returncode == 2
+    assert sorted(path.name for path in tmp_path.glob("*.lock.json")) == ["b_good.lock.json", "d_good.lock.json"]
+    lines = result.stderr.splitlines()  # each broken spec, by file and line
+    assert len(lines) == 2 and "a_bad.yaml:4: " in lines[0] and "c_bad.yaml:4: " in lines[1]

@@ -213,7 +213,10 @@ def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False) -> 
             results.append(Result(str(path), graph.name, invalid(error)))
             continue
         peak = peak_inference_bytes(graph, report)
-        findings = budget_findings(graph, report, peak, {**graph.budget, **cli_budgets})
+        # the tighter of the spec's own budget and the command line's holds
+        budgets = {key: min(limit for limit in (graph.budget.get(key), cli_budgets.get(key)) if limit is not None)
+                   for key in {**graph.budget, **cli_budgets}}
+        findings = budget_findings(graph, report, peak, budgets)
         findings += [] if allow_uncounted else uncounted_findings(graph, report)
         if graph.name in locked:
             lines = {node.name: node.line for node in graph.nodes}
