@@ -11,7 +11,7 @@ from typing import Callable, List, Optional
 
 import typer
 
-from .errors import SpecError, SpecErrors, every_error
+from .errors import SpecError, SpecErrors, did_you_mean, every_error
 from .graph import parse_shape
 
 HELP_OPTIONS = ["-h", "--help"]
@@ -446,8 +446,12 @@ def coverage(
     unknown = set(libraries or ()) - set(LIBRARIES)
     if unknown:
         raise SpecError(f"coverage knows {' and '.join(LIBRARIES)}, got {', '.join(sorted(unknown))}")
-    outcomes = [check_model(library, family, name) for library in libraries or LIBRARIES
-                for family, name in LIBRARIES[library]() if not models or name in models]
+    chosen = [(library, family, name) for library in libraries or LIBRARIES for family, name in LIBRARIES[library]()]
+    missing = [model for model in models if model not in {name for _, _, name in chosen}]
+    if missing:
+        raise SpecError(f"coverage checks no model '{missing[0]}'"
+                        f"{did_you_mean(missing[0], [name for _, _, name in chosen])}")
+    outcomes = [check_model(library, family, name) for library, family, name in chosen if not models or name in models]
     sys.stdout.write(render_coverage(outcomes, shares(outcomes), fmt, output_width()))
 
 

@@ -74,4 +74,6 @@ def test_coverage_command_prints_each_model_and_the_share():
     assert lines[2].startswith("torchvision  video           mvit_v2_s  48 operations: blocks.0.attn.permute")
     assert "not counted; macs cnncalc" in lines[2]
     assert lines[-1] == "torchvision: 1 of 2 builders exact (50.0%)"
+    unknown = run_cli("coverage", "torchvision", "--model", "resnet1")  # not an empty table and exit 0
+    assert unknown.returncode == 2 and "coverage checks no model 'resnet1' (did you mean 'resnet18'?)" in unknown.stderr
     assert shares([check_model("timm", "resnet", "resnet18")]) == {"timm": (1, 1, "families")}
