@@ -55,12 +55,21 @@ SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".txt": "ta
                   ".dot": "dot", ".gv": "dot"}
 
 
+ELSEWHERE = {".html": "cnncalc report writes HTML", ".png": "cnncalc plot draws PNG, SVG and PDF",
+             ".svg": "cnncalc plot draws PNG, SVG and PDF", ".pdf": "cnncalc plot draws PNG, SVG and PDF"}
+
+
 def output_format(fmt: Optional[str], output: Optional[Path], *choices: str) -> str:
-    """--format when given; else what -o's suffix names (out.json → json); else the first choice."""
-    if fmt is None:
-        fmt = SUFFIX_FORMATS.get(output.suffix.lower()) if output else None
+    """--format when given; else what -o's suffix names (out.json → json), and a suffix this command
+    does not write is refused rather than given other content; else the first choice."""
+    if fmt is None and output is not None and output.suffix:
+        fmt = SUFFIX_FORMATS.get(output.suffix.lower())
         if fmt not in choices:
-            fmt = choices[0]
+            writes = ", ".join(suffix for suffix, name in SUFFIX_FORMATS.items() if name in choices)
+            elsewhere = f"; {ELSEWHERE[output.suffix.lower()]}" if output.suffix.lower() in ELSEWHERE else ""
+            raise SpecError(f"-o {output.name[:80]}: this command writes {writes} (or name the format with --format)"
+                            f"{elsewhere}")
+    fmt = fmt or choices[0]
     require_format(fmt, *choices)
     return fmt
 

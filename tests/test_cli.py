@@ -195,3 +195,13 @@ def test_a_changed_model_is_named_with_its_settings():
     data = table_json("vgg16", "--set", "num_classes=10")
     # torchvision's vgg16 (138,357,544) with the last layer 4096×10 + 10 instead of 4096×1000 + 1000
     assert (data["model"], data["totals"]["params"]) == ("vgg16 (num_classes=10)", 138_357_544 - 4_097_000 + 40_970)
+
+
+def test_o_writes_what_its_suffix_names_or_refuses(tmp_path):
+    # graph -o r18.png wrote Mermaid text, table -o x.html the text table: now refused, pointing elsewhere
+    for command, name, hint in (("graph", "r18.png", "cnncalc plot draws PNG"), ("table", "x.html", "cnncalc report"),
+                                ("table", "x.xyz", "this command writes .json, .csv, .md, .txt")):
+        result = run_cli(command, "lenet5", "-o", str(tmp_path / name))
+        assert result.returncode == 2 and hint in result.stderr and not (tmp_path / name).exists()
+    assert run_cli("table", "lenet5", "-o", str(tmp_path / "x.csv")).returncode == 0
+    assert (tmp_path / "x.csv").read_text().startswith("name,kind,")
