@@ -315,6 +315,7 @@ def sweep(
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw cost against size (.png/.svg)."),
     settings: List[str] = SETTINGS,
+    input: Optional[str] = typer.Option(None, "--input", help="The input a PyTorch model is read at, e.g. 3x224x224."),
 ) -> None:
     """Parameters, MACs, activations and peak memory as the input grows; invalid and flooring sizes marked."""
     from .output.render import render_sweep
@@ -326,7 +327,7 @@ def sweep(
         batches = [int(b) for b in batch.split(",")]
     except ValueError:
         raise SpecError(f"--batch takes sizes like 1,8,64, got '{batch}'") from None
-    points = run_sweep(load_graph(model, settings, None), parse_range(sizes), batches)
+    points = run_sweep(load_graph(model, settings, input), parse_range(sizes), batches)
     if plot:
         from .output.plot import plot_sweep
         plot_sweep(points, plot, model)
@@ -340,13 +341,14 @@ def sizes(
     max_size: int = typer.Option(1024, "--max", help="Largest size to try."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     settings: List[str] = SETTINGS,
+    input: Optional[str] = typer.Option(None, "--input", help="The input a PyTorch model is read at, e.g. 3x224x224."),
 ) -> None:
     """The square input sizes MODEL takes exactly (valid, nothing dropped by flooring), and their rule."""
     from .output.render import render_sizes
     from .workflows.compare import exact_sizes, parse_range
 
     require_format(fmt, "table", "json")
-    graph = load_graph(model, settings, None)
+    graph = load_graph(model, settings, input)
     sizes = parse_range(f"{min_size}:{max_size}:1")
     exact, rule = exact_sizes(graph, sizes)
     sys.stdout.write(render_sizes(graph.name, sizes, exact, rule, fmt, output_width()))

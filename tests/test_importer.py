@@ -493,3 +493,12 @@ def test_a_broken_model_file_is_one_line_naming_its_line(tmp_path, code, message
         assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
         where = f"{path}:{line}: " if line else f"{path}: "
         assert result.stderr.startswith(f"cnncalc: error: {where}") and message in result.stderr
+
+
+def test_sweep_and_sizes_read_a_pytorch_model_at_its_input(model_file):
+    swept = run_cli("sweep", f"{model_file}:MyNet", "--sizes", "32:64:32", "--input", "3x32x32", "-f", "json")
+    assert swept.returncode == 0, swept.stderr
+    points = json.loads(swept.stdout)
+    # MyNet's MACs grow with the input's area: 4x from 32 to 64 (every layer before the global pool)
+    assert points[1]["macs"] - 320 == 4 * (points[0]["macs"] - 320)  # the head's Linear(32, 10) does not grow
+    assert run_cli("sizes", f"{model_file}:MyNet", "--input", "3x32x32", "--max", "40").returncode == 0
