@@ -257,9 +257,11 @@ def check(
              "max_peak_memory": max_peak_memory}
     budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
     found = find_specs(paths, allow_python)
-    results = [result for path in found.specs for result in check_spec(path, budgets, allow_uncounted)]
-    sys.stdout.write(render_check(results, fmt, found.python_skipped, output_width()))
-    if not results:  # a gate that checked nothing has not passed
+    checked = {path: check_spec(path, budgets, allow_uncounted) for path in found.specs}
+    results = [result for found_results in checked.values() if found_results is not None for result in found_results]
+    not_specs = tuple(path for path, found_results in checked.items() if found_results is None)
+    sys.stdout.write(render_check(results, fmt, found.python_skipped, output_width(), not_specs))
+    if not results and found.python_skipped:  # a gate that checked nothing has not passed
         typer.echo("cnncalc: nothing was checked (a Python spec runs only with --allow-python)", err=True)
         raise typer.Exit(1)
     kinds = {finding.kind for result in results for finding in result.findings}

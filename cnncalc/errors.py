@@ -19,6 +19,11 @@ class SpecError(Exception):
         return f"{where + ': ' if where else ''}{layer}{self.message}"
 
 
+class NotASpec(SpecError):
+    """A file that holds no spec at all (a workflow file, a config): named as such, and skipped by a
+    folder scan or a hook that passes every YAML file."""
+
+
 MAX_ERRORS = 20  # a compiler's habit: enough to fix a file in one pass, not a wall of text
 
 

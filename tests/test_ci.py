@@ -137,3 +137,14 @@ def test_lock_locks_every_good_spec_and_reports_every_bad_one(tmp_path):
     assert sorted(path.name for path in tmp_path.glob("*.lock.json")) == ["b_good.lock.json", "d_good.lock.json"]
     lines = result.stderr.splitlines()  # each broken spec, by file and line
     assert len(lines) == 2 and "a_bad.yaml:4: " in lines[0] and "c_bad.yaml:4: " in lines[1]
+
+
+def test_a_file_that_is_no_spec_is_named_and_skipped(tmp_path):
+    # what the hook passes on a commit touching a workflow (YAML 1.1 reads `on:` as the key True)
+    (tmp_path / "ci.yml").write_text("on: [push]\njobs: {}\n")
+    (tmp_path / "net.yaml").write_text(SMALL)
+    result = run_cli("check", str(tmp_path / "ci.yml"), str(tmp_path / "net.yaml"))
+    assert result.returncode == 0 and "1 file skipped: not cnncalc specs" in result.stdout
+    assert "1 models checked, 1 passed" in result.stdout and "True" not in result.stdout
+    named = run_cli("table", str(tmp_path / "ci.yml"))
+    assert named.returncode == 2 and "not a cnncalc spec" in named.stderr

@@ -286,20 +286,26 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
 
 
-def render_check(results: list, fmt: str, python_skipped: tuple = (), width: int | None = None) -> str:
+def render_check(results: list, fmt: str, python_skipped: tuple = (), width: int | None = None,
+                 not_specs: tuple = ()) -> str:
     """One line per model (✓ or ✗ with the reasons), a summary; or JSON; or GitHub annotations, every
     value escaped as GitHub documents so no spec can inject a workflow command."""
     failed = [r for r in results if not r.ok]
     summary = f"{len(results)} models checked, {len(results) - len(failed)} passed, {len(failed)} failed"
     skipped = (f"{len(python_skipped)} Python spec{'s' * (len(python_skipped) != 1)} not run "
                "(--allow-python runs their code: only for trusted repositories)") if python_skipped else ""
+    if not_specs:
+        shown = ", ".join(str(p) for p in not_specs[:3]) + (", …" if len(not_specs) > 3 else "")
+        skipped = "; ".join(filter(None, [skipped, f"{len(not_specs)} file{'s' * (len(not_specs) != 1)} skipped: "
+                                                    f"not cnncalc specs ({shown})"]))
     if fmt == "json":
         return json.dumps({"results": [{"file": r.file, "model": r.model, "ok": r.ok, "params": r.params,
                                         "macs": r.macs, "peak_inference_bytes": r.peak_bytes,
                                         "findings": [asdict(f) for f in r.findings]} for r in results],
                            "summary": {"checked": len(results), "passed": len(results) - len(failed),
                                        "failed": len(failed)},
-                           "python_skipped": [str(p) for p in python_skipped]}, indent=2) + "\n"
+                           "python_skipped": [str(p) for p in python_skipped],
+                           "not_specs": [str(p) for p in not_specs]}, indent=2) + "\n"
     lines = []
     for result in results:
         if fmt == "github":

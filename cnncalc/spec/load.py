@@ -5,7 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import LayerError, SpecError, did_you_mean
+from ..errors import LayerError, NotASpec, SpecError, did_you_mean
 from ..graph import DTYPE_BYTES, HELD_APART, INPUT, Graph, NotRun, topological
 from .budget import read_budget
 from .variants import refuse_fixed
@@ -34,8 +34,8 @@ def load_spec(path: str | Path, params: dict | None = None, variant: str | None 
 
 def build_graph(data: Any, source: str, params: dict, variant: str | None = None,
                 default_name: str = "model") -> Graph:
-    if not isinstance(data, dict):
-        raise SpecError("a spec must be a mapping with 'input' and 'layers'", source, 1)
+    if not isinstance(data, dict) or not {"input", "layers", "variants"} & set(data):
+        raise NotASpec("not a cnncalc spec: a spec is a mapping with 'input' and 'layers'", source, 1)
     line = getattr(data, "line", None)
     for key in data:
         if key not in TOP_KEYS:

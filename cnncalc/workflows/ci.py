@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SpecError, every_error
+from ..errors import NotASpec, SpecError, every_error
 from ..figures.memory import peak_inference_bytes
 from ..figures.report import Report, analyze
 from ..graph import Graph
@@ -196,13 +196,16 @@ def uncounted_findings(graph: Graph, report: Report) -> list[Finding]:
                                  "bounds (--allow-uncounted accepts them)", first)]
 
 
-def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False) -> list[Result]:
+def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False) -> list[Result] | None:
     """Every model of one spec file: valid, within budget, as locked, every operation counted (unless
-    allowed). A broken file is a finding about that file; checking goes on with the others."""
+    allowed); None for a file that holds no spec. A broken file is a finding about that file; checking
+    goes on with the others."""
     try:
         models = models_of(path)
         lock = lock_path(path)
         locked = read_lock(lock)
+    except NotASpec:
+        return None
     except SpecError as error:
         return [Result(str(path), path.stem, invalid(error))]
     results = []
