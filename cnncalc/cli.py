@@ -173,7 +173,7 @@ def table(
     explain: bool = typer.Option(False, "--explain", help="Show each row's formulas with numbers."),
     convention: str = typer.Option("torchvision", "--convention", "-c",
                                    help="Count ops as torchvision, torch, fvcore, torchinfo, ptflops or thop."),
-    optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam: training memory."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum, nesterov, adam, adamw, amsgrad, rmsprop or adagrad: training memory."),
     columns: List[str] = typer.Option([], "--columns", help="Extra columns: rf (receptive field)."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
@@ -397,7 +397,7 @@ def report(
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16, int8 or float64 "
                                                               "(default: the model's own, else float32)."),
-    optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam: training memory."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum, nesterov, adam, adamw, amsgrad, rmsprop or adagrad: training memory."),
     settings: List[str] = SETTINGS,
 ) -> None:
     """One self-contained HTML page: the layer graph to click through, totals, conventions, fields."""
@@ -499,7 +499,7 @@ def verify(
     dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16 or float64 "
                                                               "(default: the model's own, else float32)."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
-    optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum or adam for the training step."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum, nesterov, adam, adamw, amsgrad, rmsprop or adagrad: the training step."),
     reference: Optional[str] = typer.Option(None, "--reference",
                                             help="torchvision: also compare with torchvision's own model."),
     settings: List[str] = SETTINGS,

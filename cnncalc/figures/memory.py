@@ -17,10 +17,35 @@ from ..layers import REGISTRY
 from ..layers.facts import MemoryFacts
 from .report import Report
 
-OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}  # state tensors per parameter
-# Optimizer temporaries at their largest, in units of the largest parameter: Adam's
-# single-tensor step holds exp_avg_sq.sqrt() and its quotient at once.
-STEP_TEMPORARIES = {"sgd": 0, "momentum": 0, "adam": 2}
+@dataclass(frozen=True, kw_only=True)
+class Optimizer:
+    """An optimizer as torch.optim keeps it (its single-tensor step, foreach=False): the state tensors
+    it holds per trainable parameter, the temporaries of its step at their largest (in units of the
+    largest parameter), and the torch.optim class and options verify builds it with."""
+    states: int
+    temporaries: int
+    torch: str
+    options: tuple[tuple[str, object], ...] = ()
+
+
+# states and temporaries read from torch/optim: Adam's step holds exp_avg_sq.sqrt() and its quotient
+# at once; nesterov's grad.add(buf), RMSprop's square_avg.sqrt() and Adagrad's state_sum.sqrt() one
+OPTIMIZERS = {
+    "sgd": Optimizer(states=0, temporaries=0, torch="SGD"),
+    "momentum": Optimizer(states=1, temporaries=0, torch="SGD", options=(("momentum", 0.9),)),
+    "nesterov": Optimizer(states=1, temporaries=1, torch="SGD", options=(("momentum", 0.9), ("nesterov", True))),
+    "adam": Optimizer(states=2, temporaries=2, torch="Adam"),
+    "adamw": Optimizer(states=2, temporaries=2, torch="AdamW"),
+    "amsgrad": Optimizer(states=3, temporaries=2, torch="Adam", options=(("amsgrad", True),)),  # max_exp_avg_sq
+    "rmsprop": Optimizer(states=1, temporaries=1, torch="RMSprop"),
+    "adagrad": Optimizer(states=1, temporaries=1, torch="Adagrad"),
+}
+
+
+def optimizer_named(name: str) -> Optimizer:
+    if name not in OPTIMIZERS:
+        raise SpecError(f"unknown optimizer '{name}' (choose from {', '.join(OPTIMIZERS)})")
+    return OPTIMIZERS[name]
 
 
 def _facts(node) -> MemoryFacts:
@@ -51,8 +76,7 @@ class Memory:
 
 
 def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
-    if optimizer not in OPTIMIZER_STATES:
-        raise SpecError(f"unknown optimizer '{optimizer}' (choose from {', '.join(OPTIMIZER_STATES)})")
+    kept = optimizer_named(optimizer)
     size = _element_size(report)
     totals = report.totals
     trainable = sum(row.trainable_params for row in report.layers) * size  # modules not run get no gradient
@@ -60,13 +84,13 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
     peak = peak_activation_bytes(graph, report)
     saved = saved_bytes(graph, report, size)
     backward = max(backward_peak_bytes(graph, report, size), forward_training_peak_bytes(graph, report, size))
-    optimizer_bytes = trainable * OPTIMIZER_STATES[optimizer]
+    optimizer_bytes = trainable * kept.states
     largest = max((max(r.weights, r.biases) for r in report.layers if r.trainable_params), default=0) * size
     # the forward and backward passes' activations are gone by the optimizer step, which has
     # temporaries of its own
-    working = max(backward, STEP_TEMPORARIES[optimizer] * largest)
+    working = max(backward, kept.temporaries * largest)
     layers = tuple(LayerMemory(param_bytes=row.params * size, gradient_bytes=row.trainable_params * size,
-                               optimizer_bytes=row.trainable_params * size * OPTIMIZER_STATES[optimizer])
+                               optimizer_bytes=row.trainable_params * size * kept.states)
                    for row in report.layers)
     return Memory(param_bytes=totals.param_bytes, buffer_bytes=buffers, gradient_bytes=trainable,
                   optimizer_bytes=optimizer_bytes, activation_bytes=totals.activation_bytes,

@@ -8,6 +8,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from ..figures.memory import memory as predict
+from ..figures.memory import optimizer_named
 from ..figures.report import analyze
 from .verdict import MemoryCheck
 
@@ -92,10 +93,9 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
     step("measuring a training step")
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizers = {"sgd": lambda: torch.optim.SGD(trainable, lr=0.01),
-                  "momentum": lambda: torch.optim.SGD(trainable, lr=0.01, momentum=0.9),
-                  "adam": lambda: torch.optim.Adam(trainable, foreach=False)}
-    opt = optimizers[optimizer]() if trainable else None
+    kept = optimizer_named(optimizer)
+    opt = getattr(torch.optim, kept.torch)(trainable, lr=0.01, foreach=False, **dict(kept.options)) \
+        if trainable else None
 
     x_train = torch.randn(train_report.batch, *graph.input_shape, device=device, dtype=dtype)
 

@@ -6,7 +6,7 @@ from typing import Callable
 import torch
 
 from ..errors import SpecError
-from ..figures.memory import OPTIMIZER_STATES
+from ..figures.memory import optimizer_named
 from ..figures.report import Report, analyze
 from ..graph import Graph
 from ..layers import REGISTRY
@@ -51,8 +51,8 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
     dtype = dtype or graph.dtype
     if dtype not in TORCH_DTYPES:
         raise SpecError(f"verify runs float dtypes ({', '.join(TORCH_DTYPES)}), not '{dtype}'")
-    if optimizer is not None and optimizer not in OPTIMIZER_STATES:
-        raise SpecError(f"unknown optimizer '{optimizer}' (choose from {', '.join(OPTIMIZER_STATES)})")
+    if optimizer is not None:
+        optimizer_named(optimizer)  # checked before anything runs
     if reference not in (None, "torchvision"):
         raise SpecError(f"--reference knows torchvision only, got '{reference}'")
     reports = {tool: analyze(graph, batch, dtype, convention_name=tool) for tool in installed()}
