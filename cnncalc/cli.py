@@ -82,10 +82,12 @@ def require_format(fmt: str, *choices: str) -> None:
 def fail(error: Exception, code: int = 2, verbose: bool = False) -> None:
     """One line per error (a spec may have several) on stderr, and the exit code; with `verbose`,
     each line is followed by everything it sums up."""
+    from .output.terminal import shown
+
     for each in every_error(error):
-        typer.echo(f"cnncalc: error: {each}", err=True)
+        typer.echo(f"cnncalc: error: {shown(str(each))}", err=True)
         for item in getattr(each, "detail", ()) if verbose else ():
-            typer.echo(f"  {item}", err=True)
+            typer.echo(f"  {shown(item)}", err=True)
     raise typer.Exit(code)
 
 
@@ -275,17 +277,19 @@ def check(
 def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns."),
          allow_python: bool = ALLOW_PYTHON) -> None:
     """Write NAME.lock.json beside each spec: its figures, which `check` then holds it to."""
+    from .output.terminal import shown
     from .workflows.ci import find_specs, write_lock
 
     found = find_specs(paths, allow_python)
     broken = []
     for path in found.specs:  # every good spec is locked; every broken one is reported, then exit 2
         try:
-            typer.echo(f"wrote {write_lock(path)}")
+            typer.echo(f"wrote {shown(str(write_lock(path)))}")
         except SpecError as error:
             broken += every_error(error)
     for path in found.python_skipped:
-        typer.echo(f"skipped {path}: a Python spec runs code (--allow-python, for trusted repositories)", err=True)
+        typer.echo(f"skipped {shown(str(path))}: a Python spec runs code (--allow-python, for trusted repositories)",
+                   err=True)
     if broken:
         fail(SpecErrors(broken))
 

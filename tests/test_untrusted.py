@@ -322,3 +322,22 @@ def test_mutated_specs_stay_within_time_and_memory(tmp_path, text):
     code, _, err = run("check", "m.yaml", cwd=tmp_path)  # bounded: 5 s, 500 MB
     assert code in (0, 1, 2) and "Traceback" not in err
 
+
+
+ACTING = st.sampled_from(["\n", "\r", "\x1b]52;c;", "\x1b[31m", "\u202e", "\u200b", "\u2028", "\x85", "\x07"])
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.one_of(ACTING, st.sampled_from(["::error::x", "::add-mask::y", "a", "%0A"])),
+                      min_size=1, max_size=6))
+def test_no_file_name_or_spec_string_acts_on_a_terminal_or_ci(tmp_path, parts):
+    # a pull request names a spec so that its name, printed raw, starts a workflow command or an escape
+    name = "".join(parts) + ".yaml"
+    folder = tmp_path / str(len(list(tmp_path.iterdir())))
+    folder.mkdir()
+    spec(folder, SMALL + "  - nosuchkind\n", name)
+    spec(folder, SMALL + "  - relu\n", "good.yaml")
+    for args in (("check", "."), ("lock", "."), ("table", name)):
+        code, out, err = run(*args, cwd=folder)
+        for line in (out + err).splitlines():
+            assert not line.startswith("::") and line.isprintable(), (args, line)

@@ -11,6 +11,7 @@ from ..figures.memory import Memory
 from ..figures.report import UNCOUNTED, LayerFigures, Report
 from ..layers.registry import format_shape
 from .columns import Column, Step, layout, wrap
+from .terminal import shown
 from .units import human, percent
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -321,6 +322,8 @@ def render_check(results: list, fmt: str, python_skipped: tuple = (), width: int
             lines += [f"    {f.message}" + (f" (line {f.line})" if f.line else "") for f in result.findings]
     if skipped:
         lines.append(f"::warning title=cnncalc::{_github_data(skipped)}" if fmt == "github" else skipped)
+    if fmt != "github":  # one line each, whatever a file name or a spec string holds
+        lines = [shown(line) for line in lines]
     return "\n".join(lines + [summary] if fmt == "github" else wrap(lines + [summary], width)) + "\n"
 
 
