@@ -296,9 +296,9 @@ def render_check(results: list, fmt: str, python_skipped: tuple = (), width: int
     skipped = (f"{len(python_skipped)} Python spec{'s' * (len(python_skipped) != 1)} not run "
                "(--allow-python runs their code: only for trusted repositories)") if python_skipped else ""
     if not_specs:
-        shown = ", ".join(str(p) for p in not_specs[:3]) + (", …" if len(not_specs) > 3 else "")
+        listed = ", ".join(str(p) for p in not_specs[:3]) + (", …" if len(not_specs) > 3 else "")
         skipped = "; ".join(filter(None, [skipped, f"{len(not_specs)} file{'s' * (len(not_specs) != 1)} skipped: "
-                                                    f"not cnncalc specs ({shown})"]))
+                                                    f"not cnncalc specs ({listed})"]))
     if fmt == "json":
         return json.dumps({"results": [{"file": r.file, "model": r.model, "ok": r.ok, "params": r.params,
                                         "macs": r.macs, "peak_inference_bytes": r.peak_bytes,
