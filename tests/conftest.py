@@ -99,6 +99,19 @@ def compare(graph, batch: int = 1) -> None:
         assert 2 * ours.macs == torch_flops, f"{ours.name}: MACs cnncalc {ours.macs} != torch {torch_flops / 2}"
 
 
+def run_here(*args: str):
+    """The CLI in this process, as run_cli's result (returncode, stdout, stderr): for a test that
+    already imported torch, so that each command does not import it again."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
+
+
 def run_cli(*args: str, cwd=None, input_text: str | None = None, columns: int | None = 100):
     """`python -m cnncalc ARGS` in a subprocess, importing the cnncalc under test from any directory;
     COLUMNS as given (None: unset, as in a pipe)."""

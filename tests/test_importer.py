@@ -7,7 +7,7 @@ import runpy
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_here
 
 torch = pytest.importorskip("torch")
 
@@ -208,7 +208,7 @@ def torch_figures(path, width: int | None, shape, name: str = "MyNet"):
 
 @pytest.mark.parametrize("width", [8, 16])
 def test_imported_model_equals_the_module(model_file, width):
-    data = json.loads(run_cli("table", f"{model_file}:MyNet", "--input", "3x32x32", "--set", f"width={width}",
+    data = json.loads(run_here("table", f"{model_file}:MyNet", "--input", "3x32x32", "--set", f"width={width}",
                               "-f", "json").stdout)
     params, flops, shape = torch_figures(model_file, width, (3, 32, 32))
     assert data["totals"]["params"] == params
@@ -220,17 +220,17 @@ def test_imported_model_equals_the_module(model_file, width):
 
 def test_export_round_trips(model_file, tmp_path):
     spec = tmp_path / "mynet.yaml"
-    assert run_cli("export", f"{model_file}:MyNet", "--input", "3x32x32", "-o", str(spec)).returncode == 0
-    exported = json.loads(run_cli("table", str(spec), "-f", "json").stdout)
+    assert run_here("export", f"{model_file}:MyNet", "--input", "3x32x32", "-o", str(spec)).returncode == 0
+    exported = json.loads(run_here("table", str(spec), "-f", "json").stdout)
     params, flops, _ = torch_figures(model_file, 16, (3, 32, 32))
     assert (exported["totals"]["params"], exported["totals"]["flops"]) == (params, flops)
-    result = run_cli("verify", str(spec))
+    result = run_here("verify", str(spec))
     assert result.returncode == 0 and "0 failed" not in result.stdout and "passed" in result.stdout
 
 
 @pytest.mark.parametrize("name, shape", [("Viewer", (3, 8, 8)), ("LeNet", (1, 32, 32)), ("Reductions", (3, 10, 12))])
 def test_views_and_reductions_import_exactly(model_file, name, shape):
-    data = json.loads(run_cli("table", f"{model_file}:{name}", "--input", "x".join(map(str, shape)), "-f",
+    data = json.loads(run_here("table", f"{model_file}:{name}", "--input", "x".join(map(str, shape)), "-f",
                               "json").stdout)
     params, flops, out = torch_figures(model_file, None, shape, name)
     assert (data["totals"]["params"], data["totals"]["flops"], data["layers"][-1]["output_shape"]) == \
@@ -239,46 +239,46 @@ def test_views_and_reductions_import_exactly(model_file, name, shape):
 
 def test_lenet_of_the_tutorial_reads_as_written(model_file):
     # PyTorch's tutorial LeNet: 61,706 parameters; x.view(-1, 16 * 5 * 5) is a reshape of the batch
-    data = json.loads(run_cli("table", f"{model_file}:LeNet", "--input", "1x32x32", "-f", "json").stdout)
+    data = json.loads(run_here("table", f"{model_file}:LeNet", "--input", "1x32x32", "-f", "json").stdout)
     assert data["totals"]["params"] == 61_706
     assert [layer["kind"] for layer in data["layers"]].count("reshape") == 1
 
 
 def test_an_operation_no_kind_states_is_a_row_marked_not_counted(model_file, tmp_path):
     module = runpy.run_path(str(model_file))["Cumulative"]()
-    result = run_cli("table", f"{model_file}:Cumulative", "--input", "3x8x8", "-f", "json")
+    result = run_here("table", f"{model_file}:Cumulative", "--input", "3x8x8", "-f", "json")
     data = json.loads(result.stdout)
     assert result.returncode == 0 and data["totals"]["uncounted"] == ["cumsum"]
     assert data["layers"][-1]["kind"] == "uncounted" and data["layers"][-1]["output_shape"] == [4, 6, 6]
     assert data["totals"]["params"] == sum(p.numel() for p in module.parameters())  # what torch holds
-    table = run_cli("table", f"{model_file}:Cumulative", "--input", "3x8x8").stdout
+    table = run_here("table", f"{model_file}:Cumulative", "--input", "3x8x8").stdout
     assert re.search(r"^cumsum +uncounted +4×6×6 +– +\? ", table, re.M)
     assert "not counted           1 operation: cumsum" in table and "are lower bounds" in table
     # check and verify fail on it, unless allowed
     spec = tmp_path / "cumulative.yaml"
-    assert run_cli("export", f"{model_file}:Cumulative", "--input", "3x8x8", "-o", str(spec)).returncode == 0
-    checked = run_cli("check", str(spec))
+    assert run_here("export", f"{model_file}:Cumulative", "--input", "3x8x8", "-o", str(spec)).returncode == 0
+    checked = run_here("check", str(spec))
     assert checked.returncode == 1 and "1 operation: cumsum not counted: the figures are lower bounds" in checked.stdout
-    assert run_cli("check", str(spec), "--allow-uncounted").returncode == 0
-    verified = run_cli("verify", str(spec))
+    assert run_here("check", str(spec), "--allow-uncounted").returncode == 0
+    verified = run_here("verify", str(spec))
     assert verified.returncode == 1 and "not verified (--allow-uncounted verifies the rest)" in verified.stderr
-    verified = run_cli("verify", str(spec), "--allow-uncounted", "-f", "json")
+    verified = run_here("verify", str(spec), "--allow-uncounted", "-f", "json")
     assert verified.returncode == 0 and json.loads(verified.stdout)["summary"]["failed"] == 0
 
 
 def test_refusals_are_grouped_in_one_short_line_and_listed_with_verbose(model_file):
-    result = run_cli("table", f"{model_file}:Wide", "--input", "3x8x8")
+    result = run_here("table", f"{model_file}:Wide", "--input", "3x8x8")
     (line,) = result.stderr.splitlines()
     assert result.returncode == 2 and len(line) <= 300 + len("cnncalc: error: ")
     assert f"{model_file}: cnncalc cannot map 28 operation(s) of Wide: sin ×3, x.sum, cos, tan" in line
     more = int(re.search(r"… and (\d+) more \(--verbose lists them\)$", line).group(1))
     assert line.count(", ") + more == 26  # every group is shown or counted
-    verbose = run_cli("table", f"{model_file}:Wide", "--input", "3x8x8", "--verbose").stderr.splitlines()
+    verbose = run_here("table", f"{model_file}:Wide", "--input", "3x8x8", "--verbose").stderr.splitlines()
     assert verbose[0] == line and len(verbose) == 1 + 28 and "  sin_2: call_function sin" in verbose
 
 
 def test_a_trace_error_names_the_line_of_the_control_flow(model_file):
-    result = run_cli("table", f"{model_file}:Flow", "--input", "3x8x8")
+    result = run_here("table", f"{model_file}:Flow", "--input", "3x8x8")
     line_number = next(i for i, text in enumerate(MODEL.splitlines(), 1) if "if y.sum() > 0" in text)
     assert result.returncode == 2
     assert f"torch.fx cannot trace Flow at model.py:{line_number} (if y.sum() > 0:" in result.stderr
@@ -286,7 +286,7 @@ def test_a_trace_error_names_the_line_of_the_control_flow(model_file):
 
 def test_a_model_that_fails_at_the_input_is_named_where_it_fails(model_file):
     # control flow after the failure has no value to follow: the first failure is what the user needs
-    result = run_cli("table", f"{model_file}:Sized", "--input", "3x9x9")
+    result = run_here("table", f"{model_file}:Sized", "--input", "3x9x9")
     line_number = next(i for i, text in enumerate(MODEL.splitlines(), 1) if "torch._assert(x.shape" in text)
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
     assert f"Sized: fails at this input: _assert at model.py:{line_number} (torch._assert(x.shape[-1] == 8, " \
@@ -294,7 +294,7 @@ def test_a_model_that_fails_at_the_input_is_named_where_it_fails(model_file):
 
 
 def test_import_needs_an_input_shape(model_file):
-    result = run_cli("table", f"{model_file}:MyNet")
+    result = run_here("table", f"{model_file}:MyNet")
     assert result.returncode == 2 and "needs --input" in result.stderr
 
 
@@ -303,7 +303,7 @@ def test_a_declared_size_the_input_breaks_is_an_error(model_file):
     with pytest.raises(RuntimeError, match="4704x100|1x4704 and 100x10"):  # torch's own refusal
         build()(torch.randn(1, 3, 32, 32))
     for command in ("table", "verify"):
-        result = run_cli(command, f"{model_file}:Mismatch", "--input", "3x32x32")
+        result = run_here(command, f"{model_file}:Mismatch", "--input", "3x32x32")
         assert result.returncode == 2, command
         assert result.stderr == (f"cnncalc: error: {model_file}: layer 'fc': in_features is 100, but the input "
                                  "has 4,704 (input 4704)\n")
@@ -311,30 +311,30 @@ def test_a_declared_size_the_input_breaks_is_an_error(model_file):
 
 def test_declared_sizes_are_kept_and_exported(model_file, tmp_path):
     spec = tmp_path / "mynet.yaml"
-    assert run_cli("export", f"{model_file}:MyNet", "--input", "3x32x32", "-o", str(spec)).returncode == 0
+    assert run_here("export", f"{model_file}:MyNet", "--input", "3x32x32", "-o", str(spec)).returncode == 0
     text = spec.read_text()
     assert "in_channels: 3" in text and "in_features: 32" in text and "num_features: 16" in text
     # the same spec at another input size still holds: the declared sizes do not depend on it
-    assert run_cli("table", str(spec), "--input", "3x64x48").returncode == 0
-    broken = run_cli("table", str(spec), "--input", "4x32x32")
+    assert run_here("table", str(spec), "--input", "3x64x48").returncode == 0
+    broken = run_here("table", str(spec), "--input", "4x32x32")
     assert broken.returncode == 2 and "in_channels is 3, but the input has 4" in broken.stderr
 
 
 def test_every_parameter_counts_modules_not_run_included(model_file, tmp_path):
     module = runpy.run_path(str(model_file))["Heads"]()
-    data = json.loads(run_cli("table", f"{model_file}:Heads", "--input", "3x8x8", "-f", "json").stdout)
+    data = json.loads(run_here("table", f"{model_file}:Heads", "--input", "3x8x8", "-f", "json").stdout)
     assert data["totals"]["params"] == sum(p.numel() for p in module.parameters())  # 4,614
     assert data["totals"]["buffers"] == sum(b.numel() for b in module.buffers())  # 16
     aux = sum(p.numel() for p in module.aux.parameters())
     assert data["not_run"] == [{"name": "aux", "params": aux, "buffers": 9, "frozen_params": 0, "why": "not run"},
                                {"name": "spare", "params": 6, "buffers": 7, "frozen_params": 0, "why": "not run"}]
-    table = run_cli("table", f"{model_file}:Heads", "--input", "3x8x8").stdout
+    table = run_here("table", f"{model_file}:Heads", "--input", "3x8x8").stdout
     assert re.search(r"^aux +module +\(not run\) +1,494 ", table, re.M)
     assert "held apart            2 modules, 1,500 parameters" in table
     spec = tmp_path / "heads.yaml"
-    assert run_cli("export", f"{model_file}:Heads", "--input", "3x8x8", "-o", str(spec)).returncode == 0
-    assert json.loads(run_cli("table", str(spec), "-f", "json").stdout)["totals"] == data["totals"]
-    verified = run_cli("verify", str(spec), "-f", "json")
+    assert run_here("export", f"{model_file}:Heads", "--input", "3x8x8", "-o", str(spec)).returncode == 0
+    assert json.loads(run_here("table", str(spec), "-f", "json").stdout)["totals"] == data["totals"]
+    verified = run_here("verify", str(spec), "-f", "json")
     checks = {check["figure"]: check for check in json.loads(verified.stdout)["checks"] if check["layer"] == "total"}
     assert verified.returncode == 0 and checks["params"]["measured"] == checks["params"]["cnncalc"] == 4_614
 
@@ -463,13 +463,13 @@ def test_a_constructor_tensor_read_as_a_number_is_read(model_file):
     # cnncalc builds a model of a file on the meta device; a tensor its forward() reads as a number
     # has no value there, so it is built again on the CPU
     module = runpy.run_path(str(model_file))["Strided"]()
-    data = json.loads(run_cli("table", f"{model_file}:Strided", "--input", "3x16x16", "-f", "json").stdout)
+    data = json.loads(run_here("table", f"{model_file}:Strided", "--input", "3x16x16", "-f", "json").stdout)
     assert data["totals"]["params"] == sum(p.numel() for p in module.parameters())
     assert data["layers"][-1]["output_shape"] == list(module(torch.zeros(1, 3, 16, 16)).shape[1:])  # torch's own run
 
 
 def test_a_second_input_is_named_not_met_as_none(model_file):
-    result = run_cli("table", f"{model_file}:TwoInputs", "--input", "3x8x8")
+    result = run_here("table", f"{model_file}:TwoInputs", "--input", "3x8x8")
     assert result.returncode == 2
     assert "TwoInputs: forward() takes 2 inputs (meta after the first): cnncalc reads models of one input" \
         in result.stderr
@@ -489,16 +489,16 @@ def test_a_broken_model_file_is_one_line_naming_its_line(tmp_path, code, message
     path.write_text(code)
     # every command that reads a model, once; the other failures through table
     for command in ("table", "verify", "export", "rf", "graph") if line == 4 else ("table",):
-        result = run_cli(command, f"{path}:Net", "--input", "3x8x8")
+        result = run_here(command, f"{path}:Net", "--input", "3x8x8")
         assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
         where = f"{path}:{line}: " if line else f"{path}: "
         assert result.stderr.startswith(f"cnncalc: error: {where}") and message in result.stderr
 
 
 def test_sweep_and_sizes_read_a_pytorch_model_at_its_input(model_file):
-    swept = run_cli("sweep", f"{model_file}:MyNet", "--sizes", "32:64:32", "--input", "3x32x32", "-f", "json")
+    swept = run_here("sweep", f"{model_file}:MyNet", "--sizes", "32:64:32", "--input", "3x32x32", "-f", "json")
     assert swept.returncode == 0, swept.stderr
     points = json.loads(swept.stdout)
     # MyNet's MACs grow with the input's area: 4x from 32 to 64 (every layer before the global pool)
     assert points[1]["macs"] - 320 == 4 * (points[0]["macs"] - 320)  # the head's Linear(32, 10) does not grow
-    assert run_cli("sizes", f"{model_file}:MyNet", "--input", "3x32x32", "--max", "40").returncode == 0
+    assert run_here("sizes", f"{model_file}:MyNet", "--input", "3x32x32", "--max", "40").returncode == 0
