@@ -18,13 +18,12 @@ TINY = Path(__file__).resolve().parent.parent / "examples" / "tiny.yaml"
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_state_is_what_torch_optim_keeps(name):
     from cnncalc.verify.build import build_model
+    from cnncalc.verify.memory import build_optimizer
 
     graph = load_graph("lenet5", None, None)
     graph = replace(graph, nodes=tuple(replace(node, frozen=index == 0) for index, node in enumerate(graph.nodes)))
     model = build_model(graph)  # the first conv frozen: it holds no state
-    kept = OPTIMIZERS[name]
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = getattr(torch.optim, kept.torch)(trainable, lr=0.01, foreach=False, **dict(kept.options))
+    optimizer = build_optimizer(name, [p for p in model.parameters() if p.requires_grad])
     model(torch.randn(2, *graph.input_shape)).sum().backward()
     optimizer.step()
     # every state tensor torch keeps, but the 0-d step counters, in bytes

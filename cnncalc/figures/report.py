@@ -14,7 +14,6 @@ from .conventions import DEFAULT, Convention, LayerOps, convention
 UNCOUNTED = "uncounted"  # the kind of an operation no kind states (layers/uncounted.py)
 
 
-
 @record
 class LayerFigures:
     name: str

@@ -8,6 +8,7 @@ from html import escape
 from ..figures.memory import Memory
 from ..figures.report import UNCOUNTED, LayerFigures, Report
 from ..layers.registry import format_shape
+from .render import short_name
 from .units import human
 
 STYLE = """<style>
@@ -49,17 +50,11 @@ def _tree(report: Report, blocks: dict[str, LayerFigures]) -> str:
             if scope.name not in open_scopes:
                 open_scopes.append(scope.name)
                 block = blocks[scope.name]
-                summary = _layer(block, depth, _short(scope.name, row.scopes[:depth]), report.batch)
+                summary = _layer(block, depth, short_name(block), report.batch)
                 parts.append(f"<details><summary>{summary}</summary>")
-        parts.append(_layer(row, len(row.scopes), _short(row.name, row.scopes), report.batch))
+        parts.append(_layer(row, len(row.scopes), short_name(row), report.batch))
     parts += ["</details>"] * len(open_scopes)
     return "".join(parts)
-
-
-def _short(name: str, scopes: tuple) -> str:
-    """A name within its block, which the block's row already names."""
-    prefix = scopes[-1].name + "." if scopes else ""
-    return name[len(prefix):] if prefix and name.startswith(prefix) else name
 
 
 def _layer(row: LayerFigures, depth: int, name: str, batch: int) -> str:

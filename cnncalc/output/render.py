@@ -208,10 +208,10 @@ def _rf_cell(field) -> str:
 
 def _layer_cell(row: LayerFigures) -> str:
     """A row's name indented under its blocks, with what it joins."""
-    return "  " * len(row.scopes) + _short_name(row) + _joins(row)
+    return "  " * len(row.scopes) + short_name(row) + _joins(row)
 
 
-def _short_name(row: LayerFigures) -> str:
+def short_name(row: LayerFigures) -> str:
     """A row's name inside its block, which the header row above it already names."""
     prefix = row.scopes[-1].name + "." if row.scopes else ""
     return row.name[len(prefix):] if prefix and row.name.startswith(prefix) else row.name
@@ -247,13 +247,13 @@ def _count(value: int) -> str:
 
 def uncounted_text(names: tuple[str, ...], room: int = 40) -> str:
     """The operations the totals leave out, as many named as fit in about `room` characters."""
-    shown = []
+    named = []
     for name in names:
-        if shown and len(", ".join([*shown, name])) > room:
+        if named and len(", ".join([*named, name])) > room:
             break
-        shown.append(name)
-    more = f", … {len(names) - len(shown)} more" if len(shown) < len(names) else ""
-    return f"{len(names)} operation{'s' * (len(names) > 1)}: {', '.join(shown)}{more}"
+        named.append(name)
+    more = f", … {len(names) - len(named)} more" if len(named) < len(names) else ""
+    return f"{len(names)} operation{'s' * (len(names) > 1)}: {', '.join(named)}{more}"
 
 
 def _dropped(row: LayerFigures) -> str:

@@ -45,9 +45,10 @@ def load_module(reference: str, params: dict, on_meta: bool = True) -> tuple[nn.
 
 def _in_file(error: Exception, path: str, what: str) -> SpecError:
     """The user's code failing, as one line naming the file and the line in it where it failed."""
-    line = error.lineno if isinstance(error, SyntaxError) and error.filename == path else next(
-        (frame.lineno for frame in reversed(traceback.extract_tb(error.__traceback__))
-         if Path(frame.filename).resolve() == Path(path).resolve()), None)
+    frames = [(error.filename, error.lineno)] if isinstance(error, SyntaxError) else \
+        [(frame.filename, frame.lineno) for frame in reversed(traceback.extract_tb(error.__traceback__))]
+    line = next((number for filename, number in frames if filename and Path(filename).resolve() == Path(path).resolve()),
+                None)
     missing = isinstance(error, TypeError) and "required" in str(error)
     hint = " (--set NAME=VALUE gives the class its arguments)" if missing else ""
     return SpecError(f"{what}: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"

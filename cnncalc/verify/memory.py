@@ -72,6 +72,12 @@ def _states(run) -> list[torch.Tensor]:
     return [t for state in optimizer.state.values() for t in state.values() if isinstance(t, torch.Tensor)]
 
 
+def build_optimizer(name: str, parameters: list) -> torch.optim.Optimizer:
+    """torch.optim's optimizer as cnncalc's table names it (figures/memory.py: OPTIMIZERS), single-tensor."""
+    kept = optimizer_named(name)
+    return getattr(torch.optim, kept.torch)(parameters, lr=0.01, foreach=False, **dict(kept.options))
+
+
 def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[MemoryCheck]:
     """Peak of an inference forward pass, and of a steady-state training step (its second).
 
@@ -93,9 +99,7 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
     step("measuring a training step")
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
-    kept = optimizer_named(optimizer)
-    opt = getattr(torch.optim, kept.torch)(trainable, lr=0.01, foreach=False, **dict(kept.options)) \
-        if trainable else None
+    opt = build_optimizer(optimizer, trainable) if trainable else None
 
     x_train = torch.randn(train_report.batch, *graph.input_shape, device=device, dtype=dtype)
 

@@ -20,6 +20,9 @@ class Uncounted(nn.Module):
         self.stored = nn.Parameter(torch.zeros(params))
         self.register_buffer("state", torch.zeros(buffers))
 
+    def extra_repr(self) -> str:
+        return self.operation
+
     def forward(self, *xs):
         batch = xs[0].shape[0] if xs else 1  # made without the input: once, as a constant is
         zeros = torch.zeros((batch, *self.shape), dtype=self.stored.dtype, device=self.state.device)

@@ -124,7 +124,8 @@ class Traced:
         path = node.target if node.op == "call_module" else None
         if node.name in self.without_input and len(self.made_from(node)) == 1:
             path = next(iter(self.made_from(node).values())).target
-        base = path or ".".join(part for part in (_module_path(node), target_name(node)) if part)
+        inside = self.scopes(node)  # a function's: every module it runs in, the innermost last
+        base = path or ".".join(part for part in (inside[-1].name if inside else "", target_name(node)) if part)
         name = base
         while name in self.used:
             self.calls[base] = self.calls.get(base, 1) + 1
@@ -281,12 +282,6 @@ def _sizes(shape: tuple[int, ...]) -> dict:
 def _rows_apart(shape: tuple[int, ...]) -> tuple[int, ...] | None:
     """(batch × rows, …) per sample: (rows, …); None where dim 0 is no multiple of the batch."""
     return None if shape[0] % PROBE_BATCH else (shape[0] // PROBE_BATCH, *shape[1:])
-
-
-def _module_path(node) -> str:
-    """The path of the module a call runs inside ('' at the top)."""
-    stack = list(node.meta.get("nn_module_stack", {}).values())
-    return stack[-1][0] if stack else ""
 
 
 def target_name(node) -> str:
