@@ -55,7 +55,7 @@ class _Valued(fx.Proxy):
         return float(self._known())
 
     def __getattr__(self, name: str):
-        """x.device, x.dtype and x.ndim as they are (torch.ones(n, device=x.device) then needs no
+        """x.device, x.dtype, x.ndim (and such) as they are (torch.ones(n, device=x.device) then needs no
         tracing); x.shape a traced value too, so that len(x.shape) is its rank."""
         value = self.tracer.values.get(self.node.name) if name in FIXED else None
         if isinstance(value, torch.Tensor):
@@ -79,7 +79,7 @@ class _Valued(fx.Proxy):
         return iter([self[i] for i in range(len(self._known()))])
 
 
-FIXED = ("device", "dtype", "ndim")  # what a tensor's value says the same for any batch
+FIXED = ("device", "dtype", "ndim", "is_nested", "is_sparse", "requires_grad")  # the same for any batch
 
 
 class _ValuedTracer(fx.Tracer):
@@ -102,7 +102,10 @@ class _ValuedTracer(fx.Tracer):
         return a.node if issubclass(type(a), fx.Proxy) else super().create_arg(a)
 
     def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
-        return mapped(module) is not None or super().is_leaf_module(module, qualified_name)
+        """A module a kind states, or one of torch's with no modules inside; torch's that are made of
+        modules (nn.TransformerEncoderLayer) are traced through like the user's."""
+        return mapped(module) is not None or super().is_leaf_module(module, qualified_name) \
+            and next(module.children(), None) is None
 
     def call_module(self, module, forward, args, kwargs):
         return forward(*args, **kwargs) if self.running else super().call_module(module, forward, args, kwargs)
@@ -170,7 +173,8 @@ def worked_out(module: nn.Module, x) -> torch.Tensor | None:
 ONE_TENSOR = frozenset({"conv", "pool", "norm", "linear", "activation", "dropout"})
 
 
-def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModule, dict | None, str | None]:
+def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None,
+          ) -> tuple[fx.GraphModule, dict | None, str | None]:
     """The module's graph at this input and every node's value on the meta device (tensors, and the
     sizes and pieces computed from them); values None when the model fails on this input, with the
     first failure, where and why: then the analysis names the layer whose shape breaks. The module's
@@ -178,7 +182,8 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[fx.GraphModu
     as it was."""
     from torch.nn.utils.stateless import _reparametrize_module
 
-    tracer = _ValuedTracer(torch.empty(PROBE_BATCH, *input_shape, device="meta"))
+    tracer = _ValuedTracer(torch.empty(PROBE_BATCH, *input_shape, device="meta",
+                                       dtype=getattr(torch, input_dtype or "float32")))
     on_meta = all(t.is_meta for named in (module.parameters(), module.buffers()) for t in named)
     stand_ins = {name: _stand_in(tensor) for named in (module.named_parameters(), module.named_buffers())
                  for name, tensor in named}
