@@ -93,6 +93,7 @@ Permute, Transpose, Contiguous = _constructor("permute"), _constructor("transpos
 Roll = _constructor("roll")
 Neg, Rsqrt, Sqrt, Exp = _constructor("neg"), _constructor("rsqrt"), _constructor("sqrt"), _constructor("exp")
 PReLU, Clamp = _constructor("prelu"), _constructor("clamp")
+Embedding, EmbeddingBag = _constructor("embedding"), _constructor("embeddingbag")
 Uncounted = _constructor("uncounted")
 Narrow, Slice, Select = _constructor("narrow"), _constructor("slice"), _constructor("select")
 IndexSelect = _constructor("indexselect")

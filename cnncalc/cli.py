@@ -12,7 +12,7 @@ from typing import Callable, List, Optional
 import typer
 
 from .errors import SpecError, SpecErrors, did_you_mean, every_error
-from .graph import parse_shape
+from .graph import parse_input
 
 HELP_OPTIONS = ["-h", "--help"]
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -22,7 +22,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 MODEL = typer.Argument(..., help="A zoo name (see `cnncalc list`), a path to a .yaml or .py spec, or a "
                                   "PyTorch model: path/model.py:ClassName (needs --input), torchvision:NAME "
                                   "or timm:NAME (built with no weights).")
-INPUT = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256.")
+INPUT = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256; token ids: 128:int64.")
 SETTINGS = typer.Option([], "--set", help="Override a spec parameter (or constructor argument): KEY=VALUE.")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to a file instead.")
 
@@ -132,7 +132,8 @@ def parse_settings(settings: List[str]) -> dict:
 def load_graph(model: str, settings: List[str], input_shape: Optional[str]):
     from .model import load_graph as graph_of
 
-    return graph_of(model, parse_settings(settings), parse_shape(input_shape) if input_shape else None)
+    shape, dtype = parse_input(input_shape) if input_shape else (None, None)
+    return graph_of(model, parse_settings(settings), shape, dtype)
 
 
 def write_output(text: str, output: Optional[Path]) -> None:
@@ -430,7 +431,7 @@ def export(
     if not is_pytorch(model):
         raise SpecError(f"export reads a PyTorch model (path/model.py:ClassName, torchvision:NAME, timm:NAME), "
                         f"got '{model}'")
-    data = read_pytorch(model, parse_settings(settings), parse_shape(input) if input else None).spec
+    data = read_pytorch(model, parse_settings(settings), *(parse_input(input) if input else (None, None))).spec
     build_graph(data, model, {})  # only a valid spec is written
     write_output(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, default_flow_style=None,
                                 width=100), output)

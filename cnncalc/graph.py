@@ -10,6 +10,9 @@ from .record import record
 Shape = tuple[int, ...]
 INPUT = "input"  # the reserved name of the model's input
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
+# what a model's input may hold instead of floating values in the model's dtype: token ids
+# (nn.Embedding's) are int64
+ID_DTYPE_BYTES = {"int64": 8, "int32": 4, "int8": 1, "bool": 1}
 
 
 def parse_shape(text: str) -> Shape:
@@ -17,10 +20,20 @@ def parse_shape(text: str) -> Shape:
     try:
         shape = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
     except ValueError:
-        raise SpecError(f"--input must look like 3x224x224, got '{text}'") from None
+        raise SpecError(f"--input must look like 3x224x224 or 128:int64, got '{text}'") from None
     if not 1 <= len(shape) <= 4 or min(shape) < 1:
         raise SpecError(f"--input must be 1 to 4 positive sizes like 3x224x224, got '{text}'")
     return shape
+
+
+def parse_input(text: str) -> tuple[Shape, str | None]:
+    """'128:int64' → ((128,), 'int64'); '3x224x224' → ((3, 224, 224), None): the input's dtype stays the
+    model's (float32 for a spec) unless given."""
+    shape, _, dtype = text.partition(":")
+    if dtype and dtype not in ID_DTYPE_BYTES:
+        raise SpecError(f"--input {text[:40]}: after ':' comes what the input holds instead of floating values "
+                        f"in the model's dtype: one of {', '.join(ID_DTYPE_BYTES)}")
+    return parse_shape(shape), dtype or None
 
 
 @dataclass(frozen=True)
@@ -71,9 +84,10 @@ class Graph:
     budget_line: int | None = None
     not_run: tuple[NotRun, ...] = ()
     dtype: str = "float32"  # the model's own (a .half() module's float16), unless --dtype says otherwise
+    input_dtype: str | None = None  # int64 token ids for a text model; None: floating, in the model's dtype
 
-    def with_input(self, shape: Shape) -> "Graph":
-        return replace(self, input_shape=tuple(shape))
+    def with_input(self, shape: Shape, dtype: str | None = None) -> "Graph":
+        return replace(self, input_shape=tuple(shape), input_dtype=dtype or self.input_dtype)
 
 
 def topological(nodes: list[Node], source: str) -> tuple[Node, ...]:

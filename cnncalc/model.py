@@ -17,22 +17,24 @@ def is_pytorch(model: Any) -> bool:
     return not isinstance(model, (str, Path)) or model_reference(str(model)) is not None
 
 
-def load_graph(model: Any, params: dict | None = None, input_shape: Shape | None = None) -> Graph:
-    """The graph of a zoo name, spec path or PyTorch model, at `input_shape` when given."""
+def load_graph(model: Any, params: dict | None = None, input_shape: Shape | None = None,
+               input_dtype: str | None = None) -> Graph:
+    """The graph of a zoo name, spec path or PyTorch model, at `input_shape` (holding `input_dtype`:
+    int64 token ids) when given."""
     if is_pytorch(model):
         from .spec.load import build_graph
 
-        imported = read_pytorch(model, params, input_shape)
+        imported = read_pytorch(model, params, input_shape, input_dtype)
         graph = build_graph(imported.spec, _source(model), {})
         return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()))
                                           for node in graph.nodes))
     from .spec.zoo import load_model
 
     graph = load_model(str(model), params)
-    return graph.with_input(input_shape) if input_shape else graph
+    return graph.with_input(input_shape or graph.input_shape, input_dtype)
 
 
-def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None):
+def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None):
     """A PyTorch model traced (torch.fx, meta tensors) into spec data and the modules each layer runs
     in (verify.importer.Imported); at its default input when it has one."""
     from .verify import require_torch
@@ -50,14 +52,14 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None):
         raise SpecError(f"{name}: reading a PyTorch model needs --input, e.g. --input 3x224x224 "
                         "(input_size=(3, 224, 224) in Python)", _source(model))
     try:
-        return read_module(module, name, tuple(shape), _source(model))
+        return read_module(module, name, tuple(shape), _source(model), input_dtype)
     except SpecError as error:
         if not isinstance(model, (str, Path)) or "meta" not in error.message:
             raise
     # a tensor its constructor made, read as a value by forward() (YOLO's `self.stride[i].item()`), has no
     # value on the meta device: the model is built again on the CPU, its parameters still stood in for
     module, name, _ = load_module(str(model), params or {}, on_meta=False)
-    return read_module(module, name, tuple(shape), _source(model))
+    return read_module(module, name, tuple(shape), _source(model), input_dtype)
 
 
 def _source(model: Any) -> str:

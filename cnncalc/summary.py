@@ -9,7 +9,7 @@ from .figures.conventions import DEFAULT
 from .figures.memory import Memory, memory
 from .figures.report import Report, Totals, analyze, collapse
 from .errors import SpecError, SpecErrors
-from .graph import Graph, parse_shape
+from .graph import ID_DTYPE_BYTES, Graph, parse_input
 
 
 @dataclass(frozen=True)
@@ -66,18 +66,20 @@ def figures(graph: Graph, batch: int = 1, dtype: str | None = None, convention: 
 
 def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | None = None,
             convention: str = DEFAULT, optimizer: str = "adam", depth: int | None = None,
-            params: dict | None = None) -> Summary:
+            params: dict | None = None, input_dtype: Any = None) -> Summary:
     """The figures of MODEL: an nn.Module object, a zoo name, a spec path, `path/model.py:Class`,
     `torchvision:NAME` or `timm:NAME`. `input_size` is the per-sample shape, (3, 224, 224) or
-    "3x224x224" (needed for a module, else the spec's or the library's); `params` sets a spec's
+    "3x224x224" (needed for a module, else the spec's or the library's); `input_dtype` what the input
+    holds ("int64" or torch.int64 for token ids, "128:int64" says both); `params` sets a spec's
     parameters or a model's constructor arguments. A spec or zoo name never imports torch."""
     from .model import is_pytorch, load_graph
 
-    shape = _shape(input_size)
+    shape, given_dtype = _shape(input_size)
+    input_dtype = _input_dtype(input_dtype) or given_dtype
     batch = _whole_number("batch", batch, at_least=1)
     depth = None if depth is None else _whole_number("depth", depth, at_least=1)
     try:
-        result = figures(load_graph(model, params, shape), batch, dtype, convention, optimizer)
+        result = figures(load_graph(model, params, shape, input_dtype), batch, dtype, convention, optimizer)
     except SpecError as error:
         if not is_pytorch(model) or shape is None or len(shape) < 2 or shape[0] != 1:
             raise
@@ -93,15 +95,27 @@ def _with_batch_hint(error: SpecError, shape: tuple[int, ...]) -> SpecError:
     return SpecError(error.message + hint, error.file, error.line, error.layer, error.detail)
 
 
-def _shape(input_size: Any) -> tuple[int, ...] | None:
-    """None, "3x224x224" or a sequence of whole sizes; anything else names the argument."""
+def _shape(input_size: Any) -> tuple[tuple[int, ...] | None, str | None]:
+    """None, "3x224x224" ("128:int64" with its dtype) or a sequence of whole sizes; anything else names
+    the argument."""
     if input_size is None:
-        return None
+        return None, None
     if isinstance(input_size, str):
-        return parse_shape(input_size)
+        return parse_input(input_size)
     if not isinstance(input_size, (tuple, list)) or not input_size:
         raise SpecError(f"input_size is a per-sample shape like (3, 224, 224) or \"3x224x224\", got {input_size!r:.60}")
-    return tuple(_whole_number("each size of input_size", size, at_least=1) for size in input_size)
+    return tuple(_whole_number("each size of input_size", size, at_least=1) for size in input_size), None
+
+
+def _input_dtype(value: Any) -> str | None:
+    """"int64" or torch.int64 (torchinfo's dtypes=[torch.long]) as cnncalc names it: what the input
+    holds instead of floating values in the model's dtype."""
+    if value is None:
+        return None
+    name = str(value).removeprefix("torch.")
+    if name not in ID_DTYPE_BYTES:
+        raise SpecError(f"input_dtype must be one of {', '.join(ID_DTYPE_BYTES)}, got {value!r:.60}")
+    return name
 
 
 def _whole_number(name: str, value: Any, at_least: int) -> int:

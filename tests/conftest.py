@@ -80,17 +80,15 @@ def one_layer(kind: str, args: dict | None, input_shape, extra: list | None = No
 
 def compare(graph, batch: int = 1) -> None:
     """cnncalc's figures for every layer equal torch's forward pass, or the failure names both."""
-    import torch
-
     from cnncalc.figures import analyze
-    from cnncalc.verify.build import build_model
+    from cnncalc.verify.build import build_model, sample_input
     from cnncalc.verify.measure import measure
     from cnncalc.verify.peers import run_torch
 
     report = analyze(graph, batch=batch)
     model = build_model(graph)
-    measured = measure(model, graph.input_shape, batch)
-    flops = run_torch(model, torch.randn(batch, *graph.input_shape))  # FlopCounterMode: 2 per MAC
+    measured = measure(model, graph, batch)
+    flops = run_torch(model, sample_input(graph, batch))  # FlopCounterMode: 2 per MAC
     assert len(measured) == len(report.layers) - 1
     for ours, theirs, torch_flops in zip(report.layers[1:], measured, flops.layers):
         for figure in ("output_shape", "params", "trainable_params", "buffers", "activations"):

@@ -205,3 +205,18 @@ def test_o_writes_what_its_suffix_names_or_refuses(tmp_path):
         assert result.returncode == 2 and hint in result.stderr and not (tmp_path / name).exists()
     assert run_cli("table", "lenet5", "-o", str(tmp_path / "x.csv")).returncode == 0
     assert (tmp_path / "x.csv").read_text().startswith("name,kind,")
+
+
+def test_token_ids_are_int64_on_the_command_line_and_in_a_spec(tmp_path):
+    # 16 int64 ids: 128 bytes (torch.empty(16, dtype=torch.long).nbytes); the table, 1000 × 64 floats
+    spec = tmp_path / "text.yaml"
+    spec.write_text("input: [16]\ninput_dtype: int64\nlayers:\n  - embedding: {num_embeddings: 1000, embedding_dim: 64}\n")
+    result = run_cli("table", str(spec), "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["layers"][0]["activation_bytes"] == 128 and data["totals"]["params"] == 64_000
+    assert "16 int64 × batch 1" in run_cli("table", str(spec)).stdout
+    spec.write_text("input: [16]\ninput_dtype: float16\nlayers:\n  - relu:\n")
+    result = run_cli("table", str(spec))
+    assert result.returncode == 2 and "input_dtype must be one of int64, int32, int8, bool" in result.stderr
+    result = run_cli("table", "lenet5", "--input", "1x32x32:float16")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "one of int64, int32, int8, bool" in result.stderr

@@ -9,7 +9,7 @@ from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.spec.zoo import load_model
 from conftest import ZOO_CASES, one_layer, peer_table
-from layers.test_kinds_vs_torch import CASES, PRODUCTS
+from layers.test_kinds_vs_torch import CASES, LOOKUPS, PRODUCTS
 
 PEERS = peer_table()
 COLUMNS = {"fvcore": "fvcore", "torch": "torch_flop_counter", "torchinfo": "torchinfo_mult_adds",
@@ -39,12 +39,12 @@ def small_input(graph):
 
 
 def assert_peers_agree(graph, name: str) -> None:
-    torch = pytest.importorskip("torch")
-    from cnncalc.verify.build import build_model
+    pytest.importorskip("torch")
+    from cnncalc.verify.build import build_model, sample_input
     from cnncalc.verify.peers import RUNNERS, installed
 
     model = build_model(graph)
-    x = torch.randn(1, *graph.input_shape)
+    x = sample_input(graph, 1)
     for tool in installed():
         count = RUNNERS[tool](model, x)
         report = analyze(graph, convention_name=tool)
@@ -71,6 +71,14 @@ def test_peer_tools_on_every_layer_kind(kind, args, shape):
     if kind == "softmax" and (args or {}).get("dim") is None:
         pytest.skip(UNCOUNTABLE[("softmax", "thop")])
     assert_peers_agree(graph, kind)
+
+
+@pytest.mark.parametrize("kind,args,shape", LOOKUPS, ids=[f"{c[0]}-{i}" for i, c in enumerate(LOOKUPS)])
+def test_peer_tools_on_lookup_tables(kind, args, shape):
+    from cnncalc.spec import build_graph
+
+    spec = {"input": list(shape), "input_dtype": "int64", "layers": [{kind: args}]}
+    assert_peers_agree(build_graph(spec, "<test>", {}), kind)
 
 
 def test_every_convention_is_documented():

@@ -475,6 +475,44 @@ class Slopes(nn.Module):
         return torch.clip(y, -1.0, 1.0) + y.clip(max=2.0)
 
 
+class TextEncoder(nn.Module):
+    """A text model as people write one: token ids through nn.Embedding, a learned position table, torch's
+    own nn.TransformerEncoderLayer (traced through: its forward() branches on is_nested), a pooled head."""
+
+    def __init__(self, vocab=1000, dim=32, length=16):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, dim, padding_idx=0)
+        self.position = nn.Parameter(torch.zeros(length, dim))
+        self.layer = nn.TransformerEncoderLayer(dim, 4, 64, batch_first=True, dropout=0.0)
+        self.head = nn.Linear(dim, 3)
+
+    def forward(self, ids):
+        return self.head(self.layer(self.tokens(ids) + self.position).mean(1))
+
+
+class Lookups(nn.Module):
+    """F.embedding on a table of the model's own, beside an nn.EmbeddingBag over the same ids."""
+
+    def __init__(self):
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(500, 24))
+        self.bag = nn.EmbeddingBag(500, 24, mode="sum")
+        self.out = nn.Linear(48, 2)
+
+    def forward(self, ids):
+        return self.out(torch.cat([F.embedding(ids, self.table).amax(1), self.bag(ids)], 1))
+
+
+@pytest.mark.parametrize("build,shape", [(TextEncoder, (16,)), (Lookups, (10,))], ids=["text-encoder", "lookups"])
+def test_imports_token_ids_exactly(build, shape):
+    summary = cnncalc.summary(build().eval(), shape, input_dtype=torch.long)  # torchinfo's dtypes=[torch.long]
+    truth = measure(build(), shape, "int64")
+    ours = (summary.totals.params, summary.totals.buffers, summary.totals.macs, summary.layers[-1].output_shape)
+    assert ours == (truth.params, truth.buffers, truth.macs, truth.output_shape)
+    assert "uncounted" not in {row.kind for row in summary.layers}
+    assert summary.layers[0].activation_bytes == 8 * math.prod(shape)  # the ids are int64
+
+
 @pytest.mark.parametrize("build,shape", [
     (Subclassed, (3, 4, 16, 16)), (Segmentation, (3, 32, 40)), (Shuffle, (16, 8, 8)), (Tokens, (3, 32, 32)),
     (ConvNeXtBlock, (16, 12, 12)), (OwnWeights, (3, 10, 10)), (Attention, (12, 32)),
@@ -592,6 +630,16 @@ def test_imported_specs_verify_against_torch(build, shape):
     module = build().eval()
     graph = build_graph(read_pytorch(module, {}, shape).spec, "<imported>", {})
     assert verify(graph).failed == ()
+
+
+def test_an_imported_text_model_verifies_with_ids():
+    # the rebuilt model is fed int64 ids below the table's size
+    from cnncalc.model import read_pytorch
+    from cnncalc.spec import build_graph
+    from cnncalc.verify.run import verify
+
+    graph = build_graph(read_pytorch(Lookups().eval(), {}, (10,), "int64").spec, "<imported>", {})
+    assert graph.input_dtype == "int64" and verify(graph).failed == ()
 
 
 @pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])

@@ -38,7 +38,7 @@ def outcome(data: dict):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             graph = graph if ours is None else _unchecked(data)
-            rows = measure(build_model(graph), graph.input_shape)
+            rows = measure(build_model(graph), graph)
         # torch returns empty tensors where a size reaches 0; cnncalc rejects non-positive sizes
         theirs = next((f"{r.name} is empty" for r in rows if r.activations == 0), None)
     except (RuntimeError, ValueError, TypeError, SpecError, AssertionError) as error:

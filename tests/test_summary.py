@@ -128,6 +128,8 @@ def test_a_library_that_is_not_installed_says_so(tmp_path):
     ({"depth": "1"}, "depth must be a whole number ≥ 1, got '1'"),
     ({"input_size": (1.9, 28.7, 28.2)}, "each size of input_size must be a whole number ≥ 1, got 1.9"),
     ({"input_size": 28}, "input_size is a per-sample shape like (3, 224, 224)"),
+    ({"input_dtype": "float16"}, "input_dtype must be one of int64, int32, int8, bool, got 'float16'"),
+    ({"input_size": "3x32x32:float64"}, "after ':' comes what the input holds instead of floating values"),
 ])
 def test_python_arguments_are_checked_and_named(arguments, message):
     with pytest.raises(SpecError) as raised:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from ..graph import INPUT, Graph
+from ..graph import DTYPE_BYTES, INPUT, Graph
 from ..layers import REGISTRY
 from ..layers.facts import MemoryFacts
 from .report import Report
@@ -100,7 +100,8 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
 
 
 def _element_size(report: Report) -> int:
-    return report.layers[0].activation_bytes // max(report.layers[0].activations, 1)
+    """Of the model's tensors (an int64 input of token ids holds other elements)."""
+    return DTYPE_BYTES[report.dtype]
 
 
 def peak_inference_bytes(graph: Graph, report: Report) -> int:

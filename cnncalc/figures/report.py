@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ..errors import ErrorLog, LayerError, SpecError
-from ..graph import DTYPE_BYTES, INPUT, Graph, Node, NotRun, Scope, Shape
+from ..graph import DTYPE_BYTES, ID_DTYPE_BYTES, INPUT, Graph, Node, NotRun, Scope, Shape
 from ..layers import REGISTRY
 from ..layers.registry import format_shape
 from ..record import record
@@ -62,6 +62,7 @@ class Report:
     totals: Totals
     source: str = ""
     not_run: tuple[NotRun, ...] = ()  # held by the model, never called: in the totals, not in `layers`
+    input_dtype: str | None = None  # int64 for token ids; None: floating, in `dtype`
 
 
 @record
@@ -92,7 +93,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     size = DTYPE_BYTES[dtype]
     count = math.prod(graph.input_shape) * batch
     rows = [LayerFigures(name=INPUT, kind=INPUT, inputs=(), output_shape=graph.input_shape, weights=0, biases=0,
-                         params=0, trainable_params=0, buffers=0, activations=count, activation_bytes=count * size,
+                         params=0, trainable_params=0, buffers=0, activations=count,
+                         activation_bytes=count * ID_DTYPE_BYTES.get(graph.input_dtype, size),
                          macs=0, flops=0, allocates=True,
                          explain=_memory_line(graph.input_shape, True) if explain else ())]
     shapes = {INPUT: graph.input_shape}
@@ -132,7 +134,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     log.raise_errors()
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=_totals(rows, graph.not_run, size, counting.name), source=graph.source,
-                  not_run=graph.not_run)
+                  not_run=graph.not_run, input_dtype=graph.input_dtype)
 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, counting: Convention,

@@ -1,5 +1,5 @@
 """Layer kinds: importing this package registers every family's calculators."""
-from . import (activation, attention, conv, join, linear, norm, pool, rearrange, reduce, resize,  # noqa: F401  (registration)
+from . import (activation, attention, conv, embedding, join, linear, norm, pool, rearrange, reduce, resize,  # noqa: F401
                parameter, recurrent, slicing, uncounted)
 from .registry import REGISTRY, Calc, LayerKind
 

@@ -23,6 +23,11 @@ MEMORY_KEYS = ("param_bytes", "buffer_bytes", "gradient_bytes", "optimizer_bytes
                "peak_activation_bytes", "peak_inference_bytes", "saved_bytes", "training_bytes", "optimizer")
 
 
+def _held(input_dtype: str | None) -> str:
+    """What the input holds where the model's own dtype does not say it: ' int64' for token ids."""
+    return f" {input_dtype}" if input_dtype else ""
+
+
 def to_dict(report: Report, memory: Memory) -> dict:
     layers = []
     for row, bytes_ in zip(report.layers, memory.layers):
@@ -264,7 +269,8 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
     t = report.totals
     frozen = f" ({t.trainable_params:,} trainable)" if t.trainable_params != t.params else ""
     lines = [
-        ("input", f"{format_shape(report.input_shape)} × batch {report.batch}, {report.dtype}"),
+        ("input", f"{format_shape(report.input_shape)}{_held(report.input_dtype)} × batch {report.batch}, "
+                  f"{report.dtype}"),
         ("parameters", f"{t.params:,} ({human(t.params)}){frozen}"),
         ("buffers", f"{t.buffers:,}"),
         ("parameter memory", f"{t.param_bytes:,} B ({human(t.param_bytes, 'B')})"),

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LayerError, NotASpec, SpecError, did_you_mean
-from ..graph import DTYPE_BYTES, HELD_APART, INPUT, Graph, NotRun, topological
+from ..graph import DTYPE_BYTES, HELD_APART, ID_DTYPE_BYTES, INPUT, Graph, NotRun, topological
 from .budget import read_budget
 from .variants import refuse_fixed
 from .expand import expand
@@ -14,7 +14,7 @@ from .expr import substitute
 from .yamlfile import existing, load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "choices", "variants", "budget",
-            "not_run", "dtype")
+            "not_run", "dtype", "input_dtype")
 
 
 def load_spec(path: str | Path, params: dict | None = None, variant: str | None = None) -> Graph:
@@ -55,12 +55,21 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     if not name.isprintable():
         raise SpecError(f"name {name!r} has control characters", source, line)
     budget, budget_line = read_budget(data.get("budget"), env, source, line)
-    dtype = data.get("dtype", "float32")
-    if dtype not in DTYPE_BYTES:
-        raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {str(dtype)[:40]!r}", source, line)
+    dtype, input_dtype = (_dtype(data, key, allowed, default, source, line) for key, allowed, default in
+                          (("dtype", DTYPE_BYTES, "float32"), ("input_dtype", ID_DTYPE_BYTES, None)))
     return Graph(name=name, input_shape=input_shape, nodes=topological(nodes, source), source=source,
                  description=str(data.get("description") or "").strip(), budget=budget, budget_line=budget_line,
-                 not_run=_not_run(data.get("not_run"), {node.name for node in nodes}, source), dtype=dtype)
+                 not_run=_not_run(data.get("not_run"), {node.name for node in nodes}, source), dtype=dtype,
+                 input_dtype=input_dtype)
+
+
+def _dtype(data: dict, key: str, allowed: dict, default: str | None, source: str, line: int | None) -> str | None:
+    """`dtype: float16` (the parameters', float32 unless given), `input_dtype: int64` (token ids; none
+    given: floating values in the parameters' dtype)."""
+    dtype = data.get(key, default)
+    if dtype is not default and dtype not in allowed:
+        raise SpecError(f"{key} must be one of {', '.join(allowed)}, got {str(dtype)[:40]!r}", source, line)
+    return dtype
 
 
 def _parameters(data: dict, source: str, overrides: dict, variant: str | None) -> dict:

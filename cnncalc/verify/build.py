@@ -39,6 +39,16 @@ def make_module(node: Node, input_shape: torch.Size | None) -> nn.Module:
     return resolve(forms.given_weight if given_weight else forms.module)(**args)
 
 
+def sample_input(graph: Graph, batch: int, device="cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Random data for the graph's input: normal values in `dtype`, or, for integer ids, ids that every
+    lookup table reading the input holds."""
+    shape = (batch, *graph.input_shape)
+    if graph.input_dtype is None:
+        return torch.randn(shape, device=device, dtype=dtype)
+    rows = [node.args["num_embeddings"] for node in graph.nodes if INPUT in node.inputs and "num_embeddings" in node.args]
+    return torch.randint(0, min(rows, default=2), shape, device=device, dtype=getattr(torch, graph.input_dtype))
+
+
 class GraphModel(nn.Module):
     """Runs the graph's nodes in order; `layers[i]` is the module of `names[i]`."""
 
@@ -85,7 +95,7 @@ def _tie(module: nn.Module, owner: nn.Module) -> None:
 
 def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.float32) -> GraphModel:
     """Instantiate every layer (eval mode, random weights), feeding a sample through as it goes."""
-    values = {INPUT: torch.randn(1, *graph.input_shape, device=device, dtype=dtype)}
+    values = {INPUT: sample_input(graph, 1, device, dtype)}
     modules, made = [], {}
     with torch.no_grad():
         for node in graph.nodes:

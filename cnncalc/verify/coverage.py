@@ -88,14 +88,15 @@ def check_model(library: str, family: str, name: str) -> Outcome:
     return Outcome(library=library, model=name, family=family, exact=not wrong, reason="; ".join(wrong))
 
 
-def measure(module: nn.Module, input_shape: tuple[int, ...]) -> Truth:
-    """What torch says: the tensors the module holds, and one forward pass on the meta device."""
+def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None) -> Truth:
+    """What torch says: the tensors the module holds, and one forward pass on the meta device (of
+    `input_dtype` ids where given)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     module = module.to("meta").eval()
     counter = FlopCounterMode(display=False)
     with counter:  # with grad: under no_grad its module tracker fails on views of parameters passed to modules
-        output = module(torch.empty(1, *input_shape, device="meta"))
+        output = module(torch.empty(1, *input_shape, device="meta", dtype=getattr(torch, input_dtype or "float32")))
     last = _tensors(output)[-1]
     return Truth(params=sum(p.numel() for p in module.parameters()),
                  buffers=sum(b.numel() for b in module.buffers()),

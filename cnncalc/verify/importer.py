@@ -30,9 +30,10 @@ class Imported:
     scopes: dict[str, tuple[Scope, ...]]
 
 
-def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str) -> Imported:
+def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
+                input_dtype: str | None = None) -> Imported:
     try:
-        traced, values, failed = trace(module, input_shape)
+        traced, values, failed = trace(module, input_shape, input_dtype)
     except SpecError as error:
         raise SpecError(f"{name}: {error.message}", source) from None
     except Exception as error:  # user code that torch.fx cannot trace
@@ -75,7 +76,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     if unmapped:
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
-            "description": f"Imported from {source} with torch.fx."} | _own_dtype(module)
+            "description": f"Imported from {source} with torch.fx."} | _own_dtype(module) \
+        | ({"input_dtype": input_dtype} if input_dtype else {})
     held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted)
     return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes)
 

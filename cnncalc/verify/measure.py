@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .build import GraphModel
+from ..graph import Graph
+from .build import GraphModel, sample_input
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Measured:
     activations: int  # output elements, whole batch
 
 
-def measure(model: GraphModel, input_shape: tuple[int, ...], batch: int = 1, device: str = "cpu",
+def measure(model: GraphModel, graph: Graph, batch: int = 1, device: str = "cpu",
             dtype: torch.dtype = torch.float32) -> list[Measured]:
     """One forward pass with hooks on every layer."""
     shapes: dict[int, torch.Size] = {}
@@ -27,7 +28,7 @@ def measure(model: GraphModel, input_shape: tuple[int, ...], batch: int = 1, dev
              for index, layer in enumerate(model.layers)]
     try:
         with torch.no_grad():
-            model(torch.randn(batch, *input_shape, device=device, dtype=dtype))
+            model(sample_input(graph, batch, device, dtype))
     finally:
         for hook in hooks:
             hook.remove()

@@ -10,6 +10,7 @@ from torch.utils._pytree import tree_flatten
 from ..figures.memory import memory as predict
 from ..figures.memory import optimizer_named
 from ..figures.report import analyze
+from .build import sample_input
 from .verdict import MemoryCheck
 
 
@@ -88,7 +89,7 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     dtype = parameter.dtype if parameter is not None else torch.float32
-    x = torch.randn(report.batch, *graph.input_shape, device=device, dtype=dtype)
+    x = sample_input(graph, report.batch, device, dtype)
     step("measuring inference memory")
 
     def infer():
@@ -101,7 +102,7 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = build_optimizer(optimizer, trainable) if trainable else None
 
-    x_train = torch.randn(train_report.batch, *graph.input_shape, device=device, dtype=dtype)
+    x_train = sample_input(graph, train_report.batch, device, dtype)
 
     def train():
         if opt:

@@ -11,7 +11,7 @@ from ..figures.report import Report, analyze
 from ..graph import Graph
 from ..layers import REGISTRY
 from ..layers.registry import Calc
-from .build import build_model
+from .build import build_model, sample_input
 from .fields import check_fields
 from .measure import measure
 from .memory import check_memory
@@ -60,10 +60,10 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
     step("building the model")
     model = build_model(graph, device, TORCH_DTYPES[dtype])
     step("forward pass with hooks")
-    measured = measure(model, graph.input_shape, batch, device, TORCH_DTYPES[dtype])
+    measured = measure(model, graph, batch, device, TORCH_DTYPES[dtype])
     checks = list(_layer_checks(graph, report, measured))
     checks += _total_checks(report, model)
-    x = torch.randn(batch, *graph.input_shape, device=device, dtype=TORCH_DTYPES[dtype])
+    x = sample_input(graph, batch, device, TORCH_DTYPES[dtype])
     for tool, tool_report in reports.items():
         step(f"counting with {tool}")
         checks += _peer_checks(tool, tool_report, RUNNERS[tool](model, x))

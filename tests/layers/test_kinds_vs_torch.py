@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import pytest
 
+from cnncalc.errors import SpecError
+from cnncalc.figures import analyze
 from cnncalc.layers import REGISTRY
 from cnncalc.spec import build_graph
 from conftest import compare, one_layer
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 CASES = [
     ("conv1d", {"out_channels": 8, "kernel_size": 3}, (4, 20)),
@@ -262,11 +264,38 @@ def test_cross_attention_matches_torch():
     compare(build_graph(CROSS_ATTENTION, "<test>", {}))
 
 
+# lookup tables read int64 token ids (a per-sample sequence, or a bag per sample)
+LOOKUPS = [
+    ("embedding", {"num_embeddings": 50, "embedding_dim": 8}, (12,)),
+    ("embedding", {"num_embeddings": 30, "embedding_dim": 6, "padding_idx": -1}, (3, 5)),
+    ("embeddingbag", {"num_embeddings": 40, "embedding_dim": 7}, (9,)),
+    ("embeddingbag", {"num_embeddings": 40, "embedding_dim": 7, "mode": "max", "padding_idx": 0}, (9,)),
+]
+
+
+@pytest.mark.parametrize("kind,args,shape", LOOKUPS, ids=[f"{c[0]}-{i}" for i, c in enumerate(LOOKUPS)])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_lookup_tables_match_torch(kind, args, shape, batch):
+    spec = {"input": list(shape), "input_dtype": "int64", "layers": [{kind: args}, {"linear": {"out_features": 4}}]}
+    compare(build_graph(spec, "<test>", {}), batch)
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"num_embeddings": 10, "embedding_dim": 4, "padding_idx": 10}, "padding_idx 10 is outside the table's 10 rows"),
+    ({"num_embeddings": 10, "embedding_dim": 4, "padding_idx": -11}, "padding_idx -11 is outside"),
+])
+def test_a_padding_row_outside_the_table_is_refused_as_torch_refuses_it(args, message):
+    with pytest.raises(AssertionError):  # torch: "Padding_idx must be within num_embeddings"
+        torch.nn.Embedding(**args)
+    with pytest.raises(SpecError, match=message):
+        analyze(build_graph({"input": [5], "input_dtype": "int64", "layers": [{"embedding": args}]}, "<t>", {}))
+
+
 def test_every_kind_has_a_case():
     products = {"matmul", "scaleddotproductattention", "einsum", "indexselect", "addcmul"}
     # uncounted computes nothing of its own: it is held to torch where the importer makes it
     # (test_import_vocabulary.py: test_what_no_kind_states_is_a_row_not_counted)
-    covered = {kind for kind, *_ in CASES} | {kind for kind, *_ in JOIN_CASES} | products | {"uncounted"}
+    covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | products | {"uncounted"}
     assert covered == set(REGISTRY)
 
 
