@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .figures.conventions import DEFAULT
+from .figures.held import Holdings
 from .figures.memory import Memory, memory
 from .figures.report import Report, Totals, analyze, collapse
 from .errors import SpecError, SpecErrors
@@ -66,15 +68,18 @@ def figures(graph: Graph, batch: int = 1, dtype: str | None = None, convention: 
 
 def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | None = None,
             convention: str = DEFAULT, optimizer: str = "adam", depth: int | None = None,
-            params: dict | None = None, input_dtype: Any = None) -> Summary:
+            params: dict | None = None, input_dtype: Any = None) -> Summary | Holdings:
     """The figures of MODEL: an nn.Module object, a zoo name, a spec path, `path/model.py:Class`,
     `torchvision:NAME` or `timm:NAME`. `input_size` is the per-sample shape, (3, 224, 224) or
     "3x224x224" (needed for a module, else the spec's or the library's); `input_dtype` what the input
     holds ("int64" or torch.int64 for token ids, "128:int64" says both); `params` sets a spec's
-    parameters or a model's constructor arguments. A spec or zoo name never imports torch."""
+    parameters or a model's constructor arguments. A spec or zoo name never imports torch. A module
+    or class given no input gets its parameter table (Holdings), as torchinfo gives one."""
     from .model import is_pytorch, load_graph
 
     shape, given_dtype = _shape(input_size)
+    if shape is None and is_pytorch(model) and not _has_input(model):
+        return _held(model, params, depth)
     input_dtype = _input_dtype(input_dtype) or given_dtype
     batch = _whole_number("batch", batch, at_least=1)
     depth = None if depth is None else _whole_number("depth", depth, at_least=1)
@@ -85,6 +90,28 @@ def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | 
             raise
         raise _with_batch_hint(error, shape) from None
     return result.collapsed(depth) if depth is not None else result
+
+
+def _has_input(model: Any) -> bool:
+    """Whether a PyTorch model states its input (a library's builder does; a module or a class does not)."""
+    from .model_reference import model_reference
+
+    reference = model_reference(str(model)) if isinstance(model, (str, Path)) else None
+    return reference is not None and reference.in_library
+
+
+def _held(model: Any, params: dict | None, depth: int | None) -> Holdings:
+    """A module given no input: what it holds by module, as torchinfo shows a model without input_size."""
+    from .verify import require_torch
+
+    require_torch()
+    from .verify.held import held_by
+    from .verify.libraries import load_module
+
+    module, name = (model, type(model).__name__) if not isinstance(model, (str, Path)) else \
+        load_module(str(model), params or {})[:2]
+    holdings = held_by(module, name)
+    return holdings.collapsed(_whole_number("depth", depth, at_least=1)) if depth is not None else holdings
 
 
 def _with_batch_hint(error: SpecError, shape: tuple[int, ...]) -> SpecError:
