@@ -3,6 +3,7 @@ torch: parameters and buffers as the module holds them, MACs as FlopCounterMode 
 meta device (÷ 2), and the output's shape (cnncalc.verify.coverage.measure)."""
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -442,7 +443,8 @@ class Einops(nn.Module):
 
 class PythonOnSizes(nn.Module):
     """Python on a tensor's sizes and type, as detection heads write it: numpy on the spatial size, and
-    an isinstance check whose branch a real run takes (under plain fx it failed and the concat was lost)."""
+    a torch.jit.isinstance check whose branch a real run takes (under plain fx it failed and the concat
+    was lost); torch.pow, which a proxy posing as a tensor crashed."""
 
     def __init__(self):
         super().__init__()
@@ -452,8 +454,8 @@ class PythonOnSizes(nn.Module):
         import numpy as np
 
         y = self.conv(x)
-        if torch.jit.isinstance(y, torch.Tensor) and isinstance(y, torch.Tensor):
-            y = torch.cat([y, y], 1)
+        if torch.jit.isinstance(y, torch.Tensor):
+            y = torch.cat([y, torch.pow(y, 3.0)], 1)
         height, width = (np.array(y.shape[-2:]) // 2).tolist()
         return y[:, :, :height, :width]
 
@@ -503,7 +505,42 @@ class Lookups(nn.Module):
         return self.out(torch.cat([F.embedding(ids, self.table).amax(1), self.bag(ids)], 1))
 
 
-@pytest.mark.parametrize("build,shape", [(TextEncoder, (16,)), (Lookups, (10,))], ids=["text-encoder", "lookups"])
+def returns_tuple(forward):
+    """A decorator as Hugging Face writes them (can_return_tuple): a wrapper taking (*args, **kwargs)."""
+    @functools.wraps(forward)
+    def wrapper(self, *args, **kwargs):
+        return forward(self, *args, **kwargs)
+    return wrapper
+
+
+class Bert(nn.Module):
+    """BERT's embeddings as transformers writes them: forward() behind a decorator, reading **kwargs as
+    a dict; token types from a buffer expanded to the batch (token_type_ids.expand(B, L)); positions
+    from a buffer of ids sliced to the length, looked up with its leading 1 as the batch; a global
+    response norm written torch.linalg.vector_norm(x, ord=2, ...)."""
+
+    def __init__(self, vocab=100, dim=16, length=32):
+        super().__init__()
+        self.words, self.types = nn.Embedding(vocab, dim), nn.Embedding(2, dim)
+        self.positions = nn.Embedding(length, dim)
+        self.register_buffer("position_ids", torch.arange(length).expand((1, -1)), persistent=False)
+        self.register_buffer("token_type_ids", torch.zeros(1, length, dtype=torch.long), persistent=False)
+        self.norm = nn.LayerNorm(dim)
+
+    @returns_tuple
+    def forward(self, input_ids, token_type_ids=None, **kwargs):
+        if kwargs.get("output_attentions") is not None:
+            raise ValueError("not while tracing: kwargs is the empty dict")
+        batch, length = input_ids.size()
+        if token_type_ids is None:
+            token_type_ids = self.token_type_ids[:, :length].expand(batch, length)
+        x = self.words(input_ids) + self.types(token_type_ids) + self.positions(self.position_ids[:, :length])
+        grn = torch.linalg.vector_norm(x, ord=2, dim=1, keepdim=True)
+        return self.norm(x * grn)
+
+
+@pytest.mark.parametrize("build,shape", [(TextEncoder, (16,)), (Lookups, (10,)), (Bert, (24,))],
+                         ids=["text-encoder", "lookups", "bert-embeddings"])
 def test_imports_token_ids_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape, input_dtype=torch.long)  # torchinfo's dtypes=[torch.long]
     truth = measure(build(), shape, "int64")

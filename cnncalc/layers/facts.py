@@ -188,6 +188,11 @@ class Call:
     # parameters the kind also takes as its second input where they are no parameter of the layer's
     # own: filters computed in forward() (weight standardization) or a fixed filter kept as a buffer
     taken_as_input: tuple[str, ...] = ()
+    keywords: tuple[tuple[str, str], ...] = ()  # (argument, the call's keyword) where the names differ
+
+    def keyword(self, argument: str) -> str:
+        """The call's keyword for one of the kind's arguments (linalg.vector_norm's ord is norm's p)."""
+        return dict(self.keywords).get(argument, argument)
 
 
 @dataclass(frozen=True)

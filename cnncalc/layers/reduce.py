@@ -1,7 +1,7 @@
 """Reductions over dims: mean, sum and amax (global average pooling written as x.mean((2, 3)))."""
 from __future__ import annotations
 
-from .facts import OWN, WHOLE, MemoryFacts, TorchForms, calls, elementwise, never, no_bytes
+from .facts import OWN, WHOLE, Call, MemoryFacts, TorchForms, calls, elementwise, never, no_bytes
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
 
 
@@ -55,9 +55,12 @@ def order(value, n: int = 0):
     raise LayerError(f"p is a number or 'fro', got {value!r}")
 
 
-# x.norm(p, dim, keepdim): ConvNeXt V2's global response norm, over the spatial dims; its gradient
-# needs the input and the norm (derivatives.yaml: norm)
+# x.norm(p, dim, keepdim): ConvNeXt V2's global response norm, over the spatial dims (Hugging Face
+# writes it torch.linalg.vector_norm(x, ord=2, dim=(1, 2))); its gradient needs the input and the
+# norm (derivatives.yaml: norm)
 register("norm", family="shape", args=(Arg("p", order, "fro"), *REDUCE_ARGS), receptive_field=reduce_field,
-         memory=_MAXIMA, torch=TorchForms(module=OWN + "Norm", given_weight=None, inferred=None,
-                                          functions=calls("torch.norm", p=1, dim=2, keepdim=3),
-                                          methods=calls("norm", p=1, dim=2, keepdim=3), aliases=()))(reduce)
+         memory=_MAXIMA, torch=TorchForms(
+             module=OWN + "Norm", given_weight=None, inferred=None, methods=calls("norm", p=1, dim=2, keepdim=3),
+             functions=(*calls("torch.norm", p=1, dim=2, keepdim=3),
+                        Call("torch.linalg.vector_norm", (("p", 1), ("dim", 2), ("keepdim", 3)),
+                             keywords=(("p", "ord"),))), aliases=()))(reduce)

@@ -104,8 +104,12 @@ def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | 
 
 
 def _tensors(output) -> list:
+    """The tensors of an output, in order: in tuples, lists and dicts (a ModelOutput), past None and
+    objects that hold no tensor where it can be seen (a key-value cache)."""
     if isinstance(output, torch.Tensor):
         return [output]
+    if not isinstance(output, (tuple, list, dict)):
+        return []
     values = output.values() if isinstance(output, dict) else output
     return [t for value in values for t in _tensors(value)]
 

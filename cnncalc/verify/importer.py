@@ -268,8 +268,8 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         return None
     if any(value not in allowed for value, allowed in fixed):
         return None  # F.pad in reflect mode is no zero pad
-    args = {key: node.kwargs[key] if key in node.kwargs else node.args[index]
-            for key, index in call.positions if key in node.kwargs or index < len(node.args)}
+    args = {key: node.kwargs[call.keyword(key)] if call.keyword(key) in node.kwargs else node.args[index]
+            for key, index in call.positions if call.keyword(key) in node.kwargs or index < len(node.args)}
     args = {key: value for key, value in args.items()  # a tensor is an input, never an argument
             if not (isinstance(value, fx.Node) and graph.is_tensor(value))} | dict(call.implied)
     if call.like is not None:  # y.expand_as(x): the sizes of x, the batch first

@@ -25,7 +25,7 @@ def read_graph(traced: fx.GraphModule, values: dict | None) -> Traced:
     modules = dict(traced.named_modules())
     graph = Traced(modules=modules, values=values, absorbed=_absorbed(traced, modules))
     graph.stored = _stored_views(traced, graph)
-    graph.without_input, graph.free = _without_input(traced, graph)
+    graph.without_input, graph.free, graph.batch_sized = _without_input(traced, graph)
     graph.stacked = _ensembles(traced, graph)
     return graph
 
@@ -51,6 +51,8 @@ class Traced:
     calls: dict = field(default_factory=dict)  # a name's base → how many layers took it
     stacked: set = field(default_factory=set)  # torch.stack(outputs) reduced over the outputs: an ensemble
     free: set = field(default_factory=set)  # tensors layers make from constants alone (Swin v2's bias MLP)
+    # tensors made without the input but sized by its batch (BERT's token_type_ids.expand(B, L))
+    batch_sized: set = field(default_factory=set)
 
     def inside_constant(self, node) -> bool:
         """A step of making a tensor without the input (viewing a parameter, computing a position
@@ -187,11 +189,14 @@ class Traced:
             user.name not in self.free | self.without_input for user in node.users)
         if node.name not in self.without_input and not free_of_one:
             return SAMPLE_SHAPES[self.layout(node)](shape) if shape else None
+        if node.name in self.batch_sized and shape[:1] == (PROBE_BATCH,):
+            return shape[1:]
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
                for user in node.users):
             return shape  # an einsum names each of its dims; an index's are the positions it holds; filters
-        users = [self.sample_shape(user) for user in node.users if user.name not in self.without_input]
-        users = [shape for shape in users if shape is not None]  # not its sizes (cls_token.shape)
+        met = [(user, self.sample_shape(user)) for user in node.users if user.name not in self.without_input]
+        users = [shape[:-1] if self.looks_up(user, node) else shape  # ids: the lookup adds the vector's dim
+                 for user, shape in met if shape is not None]  # not its sizes (cls_token.shape)
         rank = len(users[0]) + 1 if users else None  # the batch's dim included
         # a stored tensor's leading 1 is the batch it broadcasts over; one computed from x.shape
         # (torch.zeros(B, H, W)) has the batch itself
@@ -199,6 +204,15 @@ class Traced:
         if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
             return None
         return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
+
+    def looks_up(self, user, ids) -> bool:
+        """Whether `user` is a lookup table reading `ids` (BERT's position_ids into its embedding)."""
+        if user.op == "call_module":
+            kinds = [mapped(self.modules[user.target]) or (None,)]
+        else:
+            table = {"call_function": forms().functions, "call_method": forms().methods}.get(user.op, {})
+            kinds = table.get(user.target, ()) if user.args[:1] == (ids,) else ()
+        return any(kind in REGISTRY and REGISTRY[kind].family == "embedding" for kind, *_ in kinds)
 
     def layout(self, node) -> str:
         """Where a tensor's batch is, against torch's value: dim 0 (BATCH), dim 0 holding rows per
@@ -426,13 +440,14 @@ def _stored_views(traced: fx.GraphModule, graph: Traced) -> dict:
     return stored
 
 
-def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set]:
+def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set, set]:
     """The tensors forward() makes without its input: those computed from parameters and buffers or
-    from nothing (a view of a parameter, torch.arange, sin and cos of a position encoding), and those
-    layers make from them (a position bias MLP), which have no batch."""
+    from nothing (a view of a parameter, torch.arange, sin and cos of a position encoding); those
+    layers make from them (a position bias MLP), which have no batch; and those of the first sized by
+    the batch."""
     needs_input, reached, made = set(), set(), set()
     if graph.values is None:
-        return made, set()  # shapes unknown: the analysis reports where the model breaks
+        return made, set(), set()  # shapes unknown: the analysis reports where the model breaks
     for node in traced.graph.nodes:
         if node.op == "placeholder":
             needs_input |= {node.name} if not needs_input else set()  # the first is the input
@@ -450,7 +465,8 @@ def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set]:
             needs_input.add(node.name)
         elif graph.holds_tensors(node) and node.name not in graph.absorbed:  # chunk's pieces too
             made.add(node.name)
-    return made, {name for name in needs_input - reached if isinstance(graph.values.get(name), torch.Tensor)}
+    return made, {name for name in needs_input - reached if isinstance(graph.values.get(name), torch.Tensor)}, \
+        made & reached
 
 
 def _multiplies(node) -> bool:

@@ -66,12 +66,6 @@ class _Valued(fx.Proxy):
             raise AttributeError(name)  # (nn.Buffer's _is_buffer): absent, as on a tensor that lacks it
         return super().__getattr__(name)
 
-    @property
-    def __class__(self):
-        """A traced tensor passes the model's isinstance(x, torch.Tensor) and torch.jit.isinstance checks
-        (under plain fx they fail, and a branch a real run takes is skipped)."""
-        return torch.Tensor if isinstance(self.tracer.values.get(self.node.name), torch.Tensor) else _Valued
-
     def __setitem__(self, key, value) -> None:  # a mask filled in place: recorded, and run on its value
         self.tracer.create_proxy("call_function", operator.setitem, (self, key, value), {})
 
@@ -96,10 +90,6 @@ class _ValuedTracer(fx.Tracer):
         self.values: dict = {}
         self.failed: str | None = None  # the first node that failed on the meta device, where and why
         self.running = False  # inside a node's run: modules and their tensors are themselves, not traced
-
-    def create_arg(self, a):
-        # before fx's own checks, which take a proxy that passes as a tensor for a constant
-        return a.node if issubclass(type(a), fx.Proxy) else super().create_arg(a)
 
     def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
         """A module a kind states, or one of torch's with no modules inside; torch's that are made of
@@ -189,9 +179,10 @@ def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | No
                  for name, tensor in named}
     with _left_as_it_was(module):
         with nullcontext() if on_meta else _reparametrize_module(module, stand_ins), _traced_through(), \
-                _einops_traced():
+                _einops_traced(), _jit_isinstance_traced():
             held = dict(module.named_buffers())
-            graph = tracer.trace(module, concrete_args=_defaults(module))
+            with _unwrapped_forward(module, tracer):
+                graph = tracer.trace(module, concrete_args=_defaults(module))
             # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
             replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
         _in_place_made_explicit(graph)
@@ -219,6 +210,23 @@ def _in_place_made_explicit(graph: fx.Graph) -> None:
         if node.op == "call_method" and node.target.endswith("_") and not node.target.startswith("_") \
                 and node.args and isinstance(node.args[0], fx.Node):
             node.args[0].replace_all_uses_with(node, delete_user_cb=lambda user, at=order[node]: order[user] > at)
+
+
+@contextmanager
+def _unwrapped_forward(module: nn.Module, tracer: fx.Tracer):
+    """A forward() behind decorators taking (*args, **kwargs) (Hugging Face's can_return_tuple and
+    check_model_inputs): fx reads the arguments off the function's own code, so it traces the function
+    they wrap, whose arguments are the model's. Named on the class while tracing, then removed."""
+    cls = type(module)
+    if not hasattr(cls.forward, "__wrapped__"):
+        yield
+        return
+    tracer.traced_func_name = "_cnncalc_forward"
+    cls._cnncalc_forward = inspect.unwrap(cls.forward)
+    try:
+        yield
+    finally:
+        del cls._cnncalc_forward
 
 
 @contextmanager
@@ -271,6 +279,21 @@ def _einops_traced():
             backends._type2backend.pop(_Valued, None)
 
 
+@contextmanager
+def _jit_isinstance_traced():
+    """torch.jit.isinstance(x, torch.Tensor) asks of a traced value what it asks of the value (under plain
+    fx it says False, and a branch a real run takes is skipped). Python's own isinstance cannot be
+    answered so: a proxy that claims to be a tensor is taken for one by torch's C code (torch.pow
+    crashes on it)."""
+    original = torch.jit.isinstance
+    torch.jit.isinstance = lambda obj, target_type: original(
+        obj.tracer.values.get(obj.node.name) if isinstance(obj, _Valued) else obj, target_type)
+    try:
+        yield
+    finally:
+        torch.jit.isinstance = original
+
+
 def _defaults(module: nn.Module) -> dict:
     """forward()'s arguments after the input, at their defaults: `if mask is None:` then takes the path
     a call with the input alone takes (a traced argument is never None). A second argument with no
@@ -282,8 +305,9 @@ def _defaults(module: nn.Module) -> dict:
         raise SpecError(f"forward() takes {len(required) + 1} inputs ({', '.join(required)} after the first): "
                         "cnncalc reads models of one input for now; wrap the model so that forward(x) makes "
                         "the others")
-    return {p.name: p.default for p in parameters
-            if p.default is not inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD}
+    # **kwargs given as none at all (Hugging Face's forward(pixel_values, ..., **kwargs) reads it as a dict)
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty} \
+        | {f"**{p.name}": {} for p in parameters if p.kind is p.VAR_KEYWORD}
 
 
 def _buffer(module: nn.Module, name: str):
