@@ -448,23 +448,25 @@ def _plain(value):
 
 @command()
 def coverage(
-    libraries: List[str] = typer.Argument(None, help="torchvision and/or timm (default: both)."),
+    libraries: List[str] = typer.Argument(None, help="torchvision, timm, transformers, smp (default: those installed)."),
     models: List[str] = typer.Option([], "--model", help="Only this model (repeatable)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown."),
 ) -> None:
-    """Import every torchvision classification, segmentation and video builder and one model of each
-    timm family, and hold each to torch: parameters, buffers, MACs and output shape."""
+    """Import every torchvision classification, segmentation and video builder, one model of each timm
+    family, Hugging Face and segmentation_models_pytorch models (those installed), and hold each to
+    torch: parameters, buffers, MACs and output shape."""
     from .output.render import render_coverage
     from .verify import require_torch
 
     require_format(fmt, "table", "json", "markdown")
     require_torch()
-    from .verify.coverage import LIBRARIES, check_model, shares
+    from .verify.coverage import LIBRARIES, check_model, installed_libraries, shares
 
     unknown = set(libraries or ()) - set(LIBRARIES)
     if unknown:
-        raise SpecError(f"coverage knows {' and '.join(LIBRARIES)}, got {', '.join(sorted(unknown))}")
-    chosen = [(library, family, name) for library in libraries or LIBRARIES for family, name in LIBRARIES[library]()]
+        raise SpecError(f"coverage knows {', '.join(LIBRARIES)}, got {', '.join(sorted(unknown))}")
+    chosen = [(library, family, name) for library in libraries or installed_libraries()
+              for family, name in LIBRARIES[library]()]
     missing = [model for model in models if model not in {name for _, _, name in chosen}]
     if missing:
         raise SpecError(f"coverage checks no model '{missing[0]}'"

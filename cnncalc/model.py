@@ -41,13 +41,14 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
 
     require_torch()
     from .verify.importer import read_module
-    from .verify.libraries import load_module
+    from .verify.libraries import Loaded, load_module
 
     if isinstance(model, (str, Path)):
-        module, name, default_input = load_module(str(model), params or {})
+        loaded = load_module(str(model), params or {})
     else:
-        module, name, default_input = model, type(model).__name__, None
-    shape = input_shape or default_input
+        loaded = Loaded(module=model, name=type(model).__name__)
+    module, name = loaded.module, loaded.name
+    shape, input_dtype = (input_shape, input_dtype) if input_shape else (loaded.input_shape, loaded.input_dtype)
     if shape is None:
         raise SpecError(f"{name}: reading a PyTorch model needs --input, e.g. --input 3x224x224 "
                         "(input_size=(3, 224, 224) in Python)", _source(model))
@@ -58,7 +59,7 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
             raise
     # a tensor its constructor made, read as a value by forward() (YOLO's `self.stride[i].item()`), has no
     # value on the meta device: the model is built again on the CPU, its parameters still stood in for
-    module, name, _ = load_module(str(model), params or {}, on_meta=False)
+    module = load_module(str(model), params or {}, on_meta=False).module
     return read_module(module, name, tuple(shape), _source(model), input_dtype)
 
 

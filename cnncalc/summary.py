@@ -108,9 +108,8 @@ def _held(model: Any, params: dict | None, depth: int | None) -> Holdings:
     from .verify.held import held_by
     from .verify.libraries import load_module
 
-    module, name = (model, type(model).__name__) if not isinstance(model, (str, Path)) else \
-        load_module(str(model), params or {})[:2]
-    holdings = held_by(module, name)
+    loaded = load_module(str(model), params or {}) if isinstance(model, (str, Path)) else None
+    holdings = held_by(loaded.module, loaded.name) if loaded else held_by(model, type(model).__name__)
     return holdings.collapsed(_whole_number("depth", depth, at_least=1)) if depth is not None else holdings
 
 

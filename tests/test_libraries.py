@@ -1,6 +1,7 @@
-"""Real torchvision and timm models through the importer, each held to torch in the same process
-(cnncalc.verify.coverage). They need torch 2.14.1 with torchvision 0.29.1 and timm: .ci/run builds
-that environment and runs `pytest -m libraries`; elsewhere these tests skip."""
+"""Real torchvision, timm, Hugging Face and segmentation_models_pytorch models through the importer,
+each held to torch in the same process (cnncalc.verify.coverage). They need torch 2.14.1 with
+torchvision 0.29.1, timm, transformers and segmentation-models-pytorch: .ci/run builds that
+environment and runs `pytest -m libraries`; elsewhere these tests skip."""
 from __future__ import annotations
 
 import pytest
@@ -42,6 +43,23 @@ EXACT = [("torchvision", "classification", name) for name in (
 
 @pytest.mark.parametrize("library, family, name", EXACT, ids=[name for *_, name in EXACT])
 def test_exact_against_torch(library, family, name):
+    outcome = check_model(library, family, name)
+    assert outcome.exact, outcome.reason
+
+
+# Hugging Face (transformers) models at their default configs and segmentation_models_pytorch, each held
+# to torch the same way: a forward() behind decorators reading **kwargs (every model), token ids and
+# embeddings with token types expanded to the batch (BERT), a global response norm written as
+# linalg.vector_norm (ConvNeXt V2), shifted windows whose mask is sized by B·nW // nW (Swin), a U-Net
+# decoder on a timm-free encoder and a Segformer head
+OTHERS = [("transformers", "text", "bert"), ("transformers", "vision", "convnextv2"),
+          ("transformers", "vision", "swin"), ("transformers", "vision", "vit"),
+          ("smp", "segmentation", "Unet"), ("smp", "segmentation", "Segformer")]
+
+
+@pytest.mark.parametrize("library, family, name", OTHERS, ids=[f"{library}-{name}" for library, _, name in OTHERS])
+def test_other_libraries_exact_against_torch(library, family, name):
+    pytest.importorskip({"transformers": "transformers", "smp": "segmentation_models_pytorch"}[library])
     outcome = check_model(library, family, name)
     assert outcome.exact, outcome.reason
 

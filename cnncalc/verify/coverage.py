@@ -1,7 +1,8 @@
 """`cnncalc coverage`: read real models with the importer and hold each to torch in the same process.
 
-The models: every torchvision classification, segmentation and video builder, and one model of
-every timm family (the module that defines it; its smallest-named model). Each is built with no
+The models: every torchvision classification, segmentation and video builder, one model of every
+timm family (the module that defines it; its smallest-named model), Hugging Face vision models and
+text encoders at their default configs, and segmentation_models_pytorch's architectures. Each is built with no
 weights, imported as `cnncalc table torchvision:NAME` would import it, and compared with torch on
 the meta device (no memory, no arithmetic): parameters and buffers as the module holds them, MACs
 as torch.utils.flop_counter counts them ÷ 2, and the output's shape.
@@ -65,20 +66,52 @@ def timm_models() -> list[tuple[str, str]]:
     return chosen
 
 
-LIBRARIES: dict[str, Callable[[], list[tuple[str, str]]]] = {"torchvision": torchvision_models, "timm": timm_models}
+# Hugging Face model types, each at its default config: vision models at their image size, text
+# encoders at 128 token ids
+TRANSFORMERS = {"vision": ("vit", "deit", "beit", "dinov2", "convnext", "convnextv2", "resnet", "regnet", "swin",
+                           "swinv2", "segformer", "mobilevit", "mobilenet_v2", "efficientnet", "poolformer",
+                           "levit", "cvt", "bit", "dpt"),
+                "text": ("bert", "roberta", "distilbert", "albert", "electra", "gpt2")}
+# segmentation_models_pytorch's architectures, on their default encoder (resnet34)
+SMP = ("Unet", "UnetPlusPlus", "FPN", "PSPNet", "DeepLabV3Plus", "Linknet", "PAN", "MAnet", "Segformer", "UPerNet")
+
+
+def transformers_models() -> list[tuple[str, str]]:
+    library_module("transformers")
+    return [(task, name) for task, names in TRANSFORMERS.items() for name in names]
+
+
+def smp_models() -> list[tuple[str, str]]:
+    library_module("segmentation_models_pytorch")
+    return [("segmentation", name) for name in SMP]
+
+
+LIBRARIES: dict[str, Callable[[], list[tuple[str, str]]]] = {
+    "torchvision": torchvision_models, "timm": timm_models, "transformers": transformers_models, "smp": smp_models}
+IMPORTS = {"torchvision": "torchvision", "timm": "timm", "transformers": "transformers",
+           "smp": "segmentation_models_pytorch"}
+
+
+def installed_libraries() -> list[str]:
+    """The libraries coverage checks unless told which: those installed here."""
+    import importlib.util
+
+    return [library for library, module in IMPORTS.items() if importlib.util.find_spec(module)]
 
 
 def check_model(library: str, family: str, name: str) -> Outcome:
     reference = f"{library}:{name}"
     try:
-        module, _, input_shape = load_module(reference, {})
+        loaded = load_module(reference, {})
+        module, input_shape, input_dtype = loaded.module, loaded.input_shape, loaded.input_dtype
         if input_shape is None:
             raise SpecError(f"{name} states no input size")
-        report = analyze(build_graph(read_module(module, name, input_shape, reference).spec, reference, {}))
+        report = analyze(build_graph(read_module(module, name, input_shape, reference, input_dtype).spec,
+                                     reference, {}))
     except SpecError as error:  # the refusal as `cnncalc table` prints it, less the model's name before it
         layer = f"layer '{error.layer}': " if error.layer else ""
         return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message)
-    truth = measure(module, report.input_shape)  # the same module, moved to meta once cnncalc has read it
+    truth = measure(module, report.input_shape, input_dtype)  # the same module, moved to meta once cnncalc has read it
     ours = Truth(params=report.totals.params, buffers=report.totals.buffers, macs=report.totals.macs,
                  output_shape=report.layers[-1].output_shape)
     wrong = [f"{key} cnncalc {getattr(ours, key)} torch {getattr(truth, key)}" for key in vars(truth)

@@ -1,11 +1,12 @@
-"""Load the module to import: a class in the user's file, or a model of torchvision or timm built
-with no weights (nothing is downloaded)."""
+"""Load the module to import: a class in the user's file, or a model of torchvision, timm, Hugging
+Face transformers or segmentation_models_pytorch built with no weights (nothing is downloaded)."""
 from __future__ import annotations
 
 import importlib
 import inspect
 import runpy
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,19 +18,37 @@ from ..model_reference import model_reference
 from ..spec.yamlfile import read_text
 
 
-def load_module(reference: str, params: dict, on_meta: bool = True) -> tuple[nn.Module, str, tuple[int, ...] | None]:
-    """`path/model.py:MyNet`, `torchvision:resnet50` or `timm:convnext_tiny` → the module (built
-    on the meta device where its constructor allows and `on_meta`, so no real memory), its name and the
-    input its library states (None: the user must give one)."""
+@dataclass(frozen=True, kw_only=True)
+class Loaded:
+    """A module to import, its name, and the input its library states (None: the user gives one)."""
+    module: nn.Module
+    name: str
+    input_shape: tuple[int, ...] | None = None
+    input_dtype: str | None = None  # int64: a text model's token ids
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibraryModel:
+    """How a library builds a model with no weights, and the input it states."""
+    build: Callable[[], nn.Module]
+    input_shape: tuple[int, ...] | None
+    input_dtype: str | None = None
+
+
+def load_module(reference: str, params: dict, on_meta: bool = True) -> Loaded:
+    """`path/model.py:MyNet`, `torchvision:resnet50`, `timm:convnext_tiny`, `transformers:bert` or
+    `smp:Unet` → the module (built on the meta device where its constructor allows and `on_meta`, so
+    no real memory), its name and the input its library states."""
     parsed = model_reference(reference)
     if parsed is None:
         raise SpecError("expected path/model.py:ClassName", reference)
     name = parsed.name
     if parsed.in_library:
-        build, default_input = LIBRARY_BUILDERS[parsed.source](name, params)
-        module = _built(build, name, reference, on_meta)
+        stated = LIBRARY_BUILDERS[parsed.source](name, params)
+        module = _built(stated.build, name, reference, on_meta)
         size = getattr(module, "image_size", None)  # a model built for one size (torchvision's ViT) says so
-        return module, name, (3, size, size) if isinstance(size, int) else default_input
+        return Loaded(module=module, name=name, input_shape=(3, size, size) if isinstance(size, int)
+                      else stated.input_shape, input_dtype=stated.input_dtype)
     path = parsed.source
     if not Path(path).exists():
         raise SpecError("no such file", path)
@@ -40,7 +59,7 @@ def load_module(reference: str, params: dict, on_meta: bool = True) -> tuple[nn.
         raise _in_file(error, path, f"{path} cannot be run") from None
     if name not in namespace:
         raise SpecError(f"{path} defines no '{name}'", path)
-    return _built(lambda: namespace[name](**params), name, path, on_meta), name, None
+    return Loaded(module=_built(lambda: namespace[name](**params), name, path, on_meta), name=name)
 
 
 def _in_file(error: Exception, path: str, what: str) -> SpecError:
@@ -76,7 +95,7 @@ def library_module(name: str) -> Any:
         raise SpecError(f"{name} is not installed: pip install {name}") from None
 
 
-def _torchvision(name: str, params: dict) -> tuple[Callable, tuple[int, ...] | None]:
+def _torchvision(name: str, params: dict) -> LibraryModel:
     """A torchvision builder with no weights (its backbone's neither), and the input its first
     weights are evaluated at."""
     models = library_module("torchvision").models
@@ -91,7 +110,8 @@ def _torchvision(name: str, params: dict) -> tuple[Callable, tuple[int, ...] | N
     defaults = {"weights": None}
     if "weights_backbone" in inspect.signature(builder).parameters:
         defaults["weights_backbone"] = None  # else a segmentation model downloads its backbone's
-    return (lambda: builder(**{**defaults, **params})), _torchvision_input(models, name, builder)
+    return LibraryModel(build=lambda: builder(**{**defaults, **params}),
+                        input_shape=_torchvision_input(models, name, builder))
 
 
 DATA_DEPENDENT = ("torchvision.models.detection", "torchvision.models.optical_flow")
@@ -113,13 +133,52 @@ def _torchvision_input(models, name: str, builder) -> tuple[int, ...] | None:
     return (3, *frames, *sides)
 
 
-def _timm(name: str, params: dict) -> tuple[Callable, tuple[int, ...] | None]:
+def _timm(name: str, params: dict) -> LibraryModel:
     """A timm model with pretrained=False, and the input size of its pretrained config."""
     timm = library_module("timm")
     if name not in timm.list_models():
         raise SpecError(f"timm has no model '{name}'{did_you_mean(name, timm.list_models())}")
     size = timm.models.get_pretrained_cfg_value(name, "input_size")
-    return (lambda: timm.create_model(name, pretrained=False, **params)), tuple(size) if size else None
+    return LibraryModel(build=lambda: timm.create_model(name, pretrained=False, **params),
+                        input_shape=tuple(size) if size else None)
 
 
-LIBRARY_BUILDERS = {"torchvision": _torchvision, "timm": _timm}
+TEXT_LENGTH = 128  # token ids a text model is read at unless --input says otherwise
+IMAGE_SIZE = 224  # Hugging Face's image processors' default size, for a config that states none
+
+
+def _transformers(name: str, params: dict) -> LibraryModel:
+    """A Hugging Face model type (bert, vit, ...) at its default config, made locally
+    (AutoConfig.for_model: nothing is downloaded), `params` setting the config's fields; read at the
+    config's image size (224 where it states none: its image processor's), or at 128 token ids."""
+    transformers = library_module("transformers")
+    types = transformers.CONFIG_MAPPING
+    if name not in types:
+        raise SpecError(f"transformers has no model type '{name}'{did_you_mean(name, list(types))}")
+    config = transformers.AutoConfig.for_model(name, **params)
+    build = lambda: transformers.AutoModel.from_config(config)  # noqa: E731
+    size = getattr(config, "image_size", IMAGE_SIZE if hasattr(config, "num_channels") else None)
+    if isinstance(size, int):
+        return LibraryModel(build=build, input_shape=(getattr(config, "num_channels", 3), size, size))
+    if hasattr(config, "vocab_size"):
+        return LibraryModel(build=build, input_shape=(min(TEXT_LENGTH, getattr(config, "max_position_embeddings",
+                                                                           TEXT_LENGTH)),), input_dtype="int64")
+    return LibraryModel(build=build, input_shape=None)
+
+
+SMP_INPUT = (3, 256, 256)  # every architecture's encoders take sides divisible by 32
+
+
+def _smp(name: str, params: dict) -> LibraryModel:
+    """A segmentation_models_pytorch architecture (Unet, FPN, ...), its encoder without weights
+    (resnet34 unless --set encoder_name=...)."""
+    smp = library_module("segmentation_models_pytorch")
+    architectures = [arch.__name__ for arch in smp.__dict__.values()
+                     if isinstance(arch, type) and issubclass(arch, nn.Module) and "encoder_weights" in
+                     inspect.signature(arch).parameters]
+    if name not in architectures:
+        raise SpecError(f"segmentation_models_pytorch has no architecture '{name}'{did_you_mean(name, architectures)}")
+    return LibraryModel(build=lambda: getattr(smp, name)(**{"encoder_weights": None, **params}), input_shape=SMP_INPUT)
+
+
+LIBRARY_BUILDERS = {"torchvision": _torchvision, "timm": _timm, "transformers": _transformers, "smp": _smp}

@@ -189,8 +189,8 @@ class Traced:
             user.name not in self.free | self.without_input for user in node.users)
         if node.name not in self.without_input and not free_of_one:
             return SAMPLE_SHAPES[self.layout(node)](shape) if shape else None
-        if node.name in self.batch_sized and shape[:1] == (PROBE_BATCH,):
-            return shape[1:]
+        if node.name in self.batch_sized and shape and shape[0] % PROBE_BATCH == 0:  # the batch, or rows of it
+            return shape[1:] if shape[0] == PROBE_BATCH else (shape[0] // PROBE_BATCH, *shape[1:])
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
                for user in node.users):
             return shape  # an einsum names each of its dims; an index's are the positions it holds; filters
@@ -314,20 +314,31 @@ def is_shape_query(node) -> bool:
 
 
 def is_batch_size(node) -> bool:
-    """x.size(0), x.shape[0], or item 0 of x.size(): the batch size, which a reshape writes as `batch`."""
+    """x.size(0), x.shape[0], item 0 of x.size(), or of x.shape[:-1]: the batch size, which a reshape
+    writes as `batch`."""
     if node.op == "call_method" and node.target == "size":
         return node.args[1:] == (0,)
     if node.op != "call_function" or node.target is not operator.getitem or node.args[1] != 0:
         return False
-    source = node.args[0]
-    return isinstance(source, fx.Node) and (
-        (source.op == "call_function" and source.target is getattr and source.args[1:] == ("shape",))
-        or (source.op == "call_method" and source.target == "size" and len(source.args) == 1))
+    return _size_of(node.args[0]) is not None
+
+
+def _size_of(node):
+    """The x of x.shape, x.size() or a slice of them from the first (x.shape[:-1]); None for others."""
+    if not isinstance(node, fx.Node):
+        return None
+    if node.op == "call_function" and node.target is getattr and node.args[1:] == ("shape",) \
+            or node.op == "call_method" and node.target == "size" and len(node.args) == 1:
+        return node.args[0]
+    if node.op == "call_function" and node.target is operator.getitem and isinstance(node.args[1], slice) \
+            and node.args[1].start in (None, 0):
+        return _size_of(node.args[0])
+    return None
 
 
 def _sized(size):
     """The tensor whose size a size query reads (x of x.size(0), x.shape[0])."""
-    return size.args[0] if size.op == "call_method" else size.args[0].args[0]
+    return size.args[0] if size.op == "call_method" else _size_of(size.args[0])
 
 
 def indexed_by(node, graph: Traced):
@@ -445,7 +456,7 @@ def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set, set
     from nothing (a view of a parameter, torch.arange, sin and cos of a position encoding); those
     layers make from them (a position bias MLP), which have no batch; and those of the first sized by
     the batch."""
-    needs_input, reached, made = set(), set(), set()
+    needs_input, reached, made, batch_numbers = set(), set(), set(), set()
     if graph.values is None:
         return made, set(), set()  # shapes unknown: the analysis reports where the model breaks
     for node in traced.graph.nodes:
@@ -456,9 +467,13 @@ def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set, set
         # through tensors only (a size read off the input, x.shape, is a number); a module is a layer
         # even on a tensor made without the input (a projection of a position encoding)
         reads = [a for a in node.all_input_nodes if graph.holds_tensors(a) or a.op == "placeholder"]
+        # the batch size, and numbers made from it (Swin's B·nW rows // nW)
+        if is_batch_size(node) and _sized(node).name in reached or not graph.holds_tensors(node) and any(
+                a.name in batch_numbers for a in node.all_input_nodes):
+            batch_numbers.add(node.name)
         # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1)) has the batch
         if not _reads_only_size(node) and any(a.name in reached for a in reads) or any(
-                is_batch_size(a) and _sized(a).name in reached for a in node.all_input_nodes):
+                a.name in batch_numbers for a in node.all_input_nodes) and graph.holds_tensors(node):
             reached.add(node.name)
         if node.op == "call_module" or _multiplies(node) \
                 or not _reads_only_size(node) and any(a.name in needs_input for a in reads):
