@@ -150,9 +150,9 @@ def write_output(text: str, output: Optional[Path] = None) -> None:
 
         sys.stdout.write(printed(text))
         return
-    from .output.files import write_text
+    from .output.files import write_file
 
-    write_text(text, output)
+    write_file(text, output)
 
 
 def output_width(output: Optional[Path] = None) -> int | None:
@@ -290,7 +290,7 @@ def check(
 @command()
 def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns."),
          allow_python: bool = ALLOW_PYTHON) -> None:
-    """Write NAME.lock.json beside each spec: its figures, which `check` then holds it to."""
+    """Write FILE.lock.json beside each spec file (net.yaml.lock.json): its figures, which `check` then holds it to."""
     from .output.escape import shown
     from .workflows.ci import find_specs, write_lock
 
