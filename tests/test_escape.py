@@ -273,3 +273,17 @@ def test_no_command_prints_what_acts(tmp_path, command):
     assert not [line for line in (result.stdout + result.stderr).splitlines() if acts(line)]
     if command == ["table", "-f", "json"]:
         assert json.loads(result.stdout)["layers"][2]["name"].startswith("  ##[add-mask]secret | `c` <img")
+
+
+def test_verify_table_shows_names_as_text_not_rich_markup():
+    from types import SimpleNamespace
+
+    from cnncalc.verify.report import render_table
+    from cnncalc.verify.verdict import Check
+
+    name = "[/x] [link=http://x]y[/link] [bold]z"  # rich markup: a closing tag without an opening one raises
+    checks = (Check(layer=name, figure="params", expected=1, measured=2, formula="[red]f"),
+              Check(layer="total", figure="params", expected=1, measured=2))
+    result = SimpleNamespace(checks=checks, memory=(), failed=checks, count=2, model="m", device="cpu")
+    text = render_table(result)
+    assert f"✗ {name}: params: cnncalc 1, measured 2 [[red]f]" in text and text.count(name) == 2

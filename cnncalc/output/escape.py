@@ -15,7 +15,6 @@ import re
 
 # ---- terminal, and a CI log reading it ----------------------------------------------------------
 
-
 # What a GitHub runner acts on: a line whose first non-blank characters are `::` (its commands), or
 # `##[` anywhere in a line (the legacy commands, still parsed: actions/runner, ActionCommand.TryParse).
 _COMMAND_START = re.compile(r"^(\s*):(?=:)")
