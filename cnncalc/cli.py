@@ -290,7 +290,8 @@ def check(
 @command()
 def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns."),
          allow_python: bool = ALLOW_PYTHON) -> None:
-    """Write FILE.lock.json beside each spec file (net.yaml.lock.json): its figures, which `check` then holds it to."""
+    """Write FILE.lock.json beside each spec file (net.yaml.lock.json): its figures, which `check` then
+    holds it to."""
     from .output.escape import shown
     from .workflows.ci import find_specs, write_lock
 
@@ -323,7 +324,7 @@ def diff(
 
     require_format(fmt, "table", "json")
     write_output(render_diff(compare(load_graph(a, set_a, input_a), load_graph(b, set_b, input_b)), fmt,
-                                 output_width()))
+                             output_width()))
 
 
 @command()
