@@ -82,13 +82,21 @@ def require_format(fmt: str, *choices: str) -> None:
 def fail(error: Exception, code: int = 2, verbose: bool = False) -> None:
     """One line per error (a spec may have several) on stderr, and the exit code; with `verbose`,
     each line is followed by everything it sums up."""
-    from .output.terminal import shown
+    from .output.escape import shown
 
     for each in every_error(error):
-        typer.echo(f"cnncalc: error: {shown(str(each))}", err=True)
+        say(f"cnncalc: error: {shown(str(each))}", err=True)
         for item in getattr(each, "detail", ()) if verbose else ():
-            typer.echo(f"  {shown(item)}", err=True)
+            say(f"  {shown(item)}", err=True)
     raise typer.Exit(code)
+
+
+def say(text: str, err: bool = False) -> None:
+    """Print text and a line end on stdout (or stderr) as a terminal or a CI log may show it: nothing
+    in it can act (output/escape.py: printed)."""
+    from .output.escape import printed
+
+    (sys.stderr if err else sys.stdout).write(printed(text + "\n"))
 
 
 VERBOSE = inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=typer.Option(
@@ -136,14 +144,16 @@ def load_graph(model: str, settings: List[str], input_shape: Optional[str]):
     return graph_of(model, parse_settings(settings), shape, dtype)
 
 
-def write_output(text: str, output: Optional[Path]) -> None:
-    """Print, or write the file as a shell redirect would, never leaving half a file."""
+def write_output(text: str, output: Optional[Path] = None) -> None:
+    """Print (as `say` does), or write the file as a shell redirect would, never leaving half a file."""
     if output is None:
-        sys.stdout.write(text)
-        return
-    from .output.files import write_text
+        from .output.escape import printed
 
-    write_text(text, output)
+        sys.stdout.write(printed(text))
+        return
+    from .output.files import write_file
+
+    write_file(text, output)
 
 
 def output_width(output: Optional[Path] = None) -> int | None:
@@ -263,9 +273,13 @@ def check(
     checked = {path: check_spec(path, budgets, allow_uncounted) for path in found.specs}
     results = [result for found_results in checked.values() if found_results is not None for result in found_results]
     not_specs = tuple(path for path, found_results in checked.items() if found_results is None)
-    sys.stdout.write(render_check(results, fmt, found.python_skipped, output_width(), not_specs))
+    text = render_check(results, fmt, found.python_skipped, output_width(), not_specs)
+    if fmt == "github":  # annotations are workflow commands by design, each value escaped as GitHub documents
+        sys.stdout.write(text)
+    else:
+        write_output(text)
     if not results and found.python_skipped:  # a gate that checked nothing has not passed
-        typer.echo("cnncalc: nothing was checked (a Python spec runs only with --allow-python)", err=True)
+        say("cnncalc: nothing was checked (a Python spec runs only with --allow-python)", err=True)
         raise typer.Exit(1)
     kinds = {finding.kind for result in results for finding in result.findings}
     if "invalid" in kinds:
@@ -277,20 +291,20 @@ def check(
 @command()
 def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns."),
          allow_python: bool = ALLOW_PYTHON) -> None:
-    """Write NAME.lock.json beside each spec: its figures, which `check` then holds it to."""
-    from .output.terminal import shown
+    """Write FILE.lock.json beside each spec file (net.yaml.lock.json): its figures, which `check` then
+    holds it to."""
+    from .output.escape import shown
     from .workflows.ci import find_specs, write_lock
 
     found = find_specs(paths, allow_python)
     broken = []
     for path in found.specs:  # every good spec is locked; every broken one is reported, then exit 2
         try:
-            typer.echo(f"wrote {shown(str(write_lock(path)))}")
+            say(f"wrote {shown(str(write_lock(path)))}")
         except SpecError as error:
             broken += every_error(error)
     for path in found.python_skipped:
-        typer.echo(f"skipped {shown(str(path))}: a Python spec runs code (--allow-python, for trusted repositories)",
-                   err=True)
+        say(f"skipped {shown(str(path))}: a Python spec runs code (--allow-python, for trusted repositories)", err=True)
     if broken:
         fail(SpecErrors(broken))
 
@@ -310,8 +324,8 @@ def diff(
     from .workflows.compare import compare
 
     require_format(fmt, "table", "json")
-    sys.stdout.write(render_diff(compare(load_graph(a, set_a, input_a), load_graph(b, set_b, input_b)), fmt,
-                                 output_width()))
+    write_output(render_diff(compare(load_graph(a, set_a, input_a), load_graph(b, set_b, input_b)), fmt,
+                             output_width()))
 
 
 @command()
@@ -338,7 +352,7 @@ def sweep(
     if plot:
         from .output.plot import plot_sweep
         plot_sweep(points, plot, model)
-    sys.stdout.write(render_sweep(points, fmt, output_width()))
+    write_output(render_sweep(points, fmt, output_width()))
 
 
 @command()
@@ -358,7 +372,7 @@ def sizes(
     graph = load_graph(model, settings, input)
     sizes = parse_range(f"{min_size}:{max_size}:1")
     exact, rule = exact_sizes(graph, sizes)
-    sys.stdout.write(render_sizes(graph.name, sizes, exact, rule, fmt, output_width()))
+    write_output(render_sizes(graph.name, sizes, exact, rule, fmt, output_width()))
 
 
 @command()
@@ -388,10 +402,11 @@ def plot(
 ) -> None:
     """Per-layer bars of parameters, MACs and activation memory (needs the `plot` extra)."""
     from .figures.report import analyze
+    from .output.escape import shown
     from .output.plot import plot_layers
 
     rows = plot_layers(analyze(load_graph(model, settings, input)), output)
-    typer.echo(f"wrote {output} ({rows} rows)", err=True)
+    say(f"wrote {shown(str(output))} ({rows} rows)", err=True)
 
 
 @command()
@@ -406,12 +421,13 @@ def report(
     settings: List[str] = SETTINGS,
 ) -> None:
     """One self-contained HTML page: the layer graph to click through, totals, conventions, fields."""
+    from .output.escape import shown
     from .output.page import render_page
     from .workflows.page import page_figures
 
     page = page_figures(load_graph(model, settings, input), batch, dtype, optimizer)
     write_output(render_page(page), output)
-    typer.echo(f"wrote {output} ({len(page.summary.layers)} layers)", err=True)
+    say(f"wrote {shown(str(output))} ({len(page.summary.layers)} layers)", err=True)
 
 
 @command()
@@ -472,7 +488,7 @@ def coverage(
         raise SpecError(f"coverage checks no model '{missing[0]}'"
                         f"{did_you_mean(missing[0], [name for _, _, name in chosen])}")
     outcomes = [check_model(library, family, name) for library, family, name in chosen if not models or name in models]
-    sys.stdout.write(render_coverage(outcomes, shares(outcomes), fmt, output_width()))
+    write_output(render_coverage(outcomes, shares(outcomes), fmt, output_width()))
 
 
 @command("list")
@@ -482,7 +498,7 @@ def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table o
     from .workflows.zoo import zoo_models
 
     require_format(fmt, "table", "json")
-    sys.stdout.write(render_zoo(zoo_models(), fmt, output_width()))
+    write_output(render_zoo(zoo_models(), fmt, output_width()))
 
 
 @command()
@@ -493,8 +509,8 @@ def show(model: str = MODEL) -> None:
 
     path, variant = resolve(model)
     if variant:
-        typer.echo(f"# {model} is the variant '{variant}' of {path.name}", err=True)
-    sys.stdout.write(read_text(path))
+        say(f"# {model} is the variant '{variant}' of {path.name}", err=True)
+    write_output(read_text(path))
 
 
 @command()
@@ -525,11 +541,11 @@ def verify(
         from .output.render import uncounted_text
 
         if not allow_uncounted:
-            typer.echo(f"cnncalc: {graph.name}: {uncounted_text(uncounted)} not counted, so not verified "
+            say(f"cnncalc: {graph.name}: {uncounted_text(uncounted)} not counted, so not verified "
                        "(--allow-uncounted verifies the rest)", err=True)
             raise typer.Exit(1)
         # the build stands in zeros for what it does not know: their memory is not the model's
-        typer.echo(f"cnncalc: {graph.name}: {uncounted_text(uncounted)} not counted: memory not checked", err=True)
+        say(f"cnncalc: {graph.name}: {uncounted_text(uncounted)} not counted: memory not checked", err=True)
         optimizer = None
     from .verify import require_torch
 

@@ -53,7 +53,7 @@ def test_lock_then_drift(tmp_path):
     spec = tmp_path / "lenet5.yaml"
     shutil.copy(zoo_dir() / "lenet5.yaml", spec)
     assert run_cli("lock", str(spec)).returncode == 0
-    lock = tmp_path / "lenet5.lock.json"
+    lock = tmp_path / "lenet5.yaml.lock.json"
     first = lock.read_text()
     run_cli("lock", str(spec))
     assert lock.read_text() == first  # stable: no timestamps, sorted keys
@@ -134,7 +134,8 @@ def test_lock_locks_every_good_spec_and_reports_every_bad_one(tmp_path):
         (tmp_path / name).write_text(SMALL + ("  - nosuchkind\n" if "bad" in name else ""))
     result = run_cli("lock", str(tmp_path))
     assert result.returncode == 2
-    assert sorted(path.name for path in tmp_path.glob("*.lock.json")) == ["b_good.lock.json", "d_good.lock.json"]
+    assert sorted(path.name for path in tmp_path.glob("*.lock.json")) == ["b_good.yaml.lock.json",
+                                                                           "d_good.yaml.lock.json"]
     lines = result.stderr.splitlines()  # each broken spec, by file and line
     assert len(lines) == 2 and "a_bad.yaml:4: " in lines[0] and "c_bad.yaml:4: " in lines[1]
 

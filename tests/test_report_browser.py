@@ -180,3 +180,17 @@ def test_the_notebook_view_folds_blocks_and_opens_them(browser, tmp_path, artifa
     browser.find_element("xpath", "//details[.//span[text()='layer1']]//summary[.//span[text()='0']]").click()
     assert inner.is_displayed() and errors(browser) == []
     browser.save_screenshot(str(artifacts / "notebook-resnet50.png"))
+
+
+def test_figures_past_2_to_the_53_are_shown_exact(browser, tmp_path):
+    from test_report_page import HUGE_WEIGHTS, huge_page
+
+    path = tmp_path / "huge.html"
+    path.write_text(huge_page(), encoding="utf-8")
+    open_page(browser, path)
+    totals = browser.find_element("id", "totals").text
+    params = HUGE_WEIGHTS + 2**27 + 3  # the weights and a bias per output
+    assert f"{params:,}" in totals and f"{HUGE_WEIGHTS:,}" in totals  # parameters; MACs, one per weight
+    browser.find_element("css selector", ".node:nth-child(2)").click()
+    assert f"{HUGE_WEIGHTS:,}" in details(browser)
+    assert errors(browser) == []

@@ -127,3 +127,30 @@ def test_cli_refuses_bad_input_in_one_line(tmp_path):
     assert not out.exists()
     missing = run_cli("report", "lenet5")
     assert missing.returncode == 2 and "--output" in missing.stderr
+
+
+# A linear layer of (2^27 + 1) × (2^27 + 3) weights: 2^54 + 2^29 + 3, odd, which no double holds (past
+# 2^54 doubles are 4 apart), so a page that read it through a JavaScript Number would show it rounded.
+HUGE = {"name": "huge", "input": [2**27 + 1], "layers": [{"linear": {"out_features": 2**27 + 3}}]}
+HUGE_WEIGHTS = (2**27 + 1) * (2**27 + 3)
+
+
+def huge_page() -> str:
+    from cnncalc.spec import build_graph
+
+    return render_page(page_figures(build_graph(HUGE, "<test>", {})))
+
+
+def test_figures_past_2_to_the_53_reach_the_page_exact():
+    data = embedded(huge_page())
+    assert data["layers"][1]["macs"] == str(HUGE_WEIGHTS) == "18014399046352899"  # nn.Linear: in × out MACs
+    assert data["totals"]["params"] == str(HUGE_WEIGHTS + 2**27 + 3)
+    assert data["memory"]["param_bytes"] == str(4 * (HUGE_WEIGHTS + 2**27 + 3))
+
+    def numbers(value):  # every integer the page's script reads as a Number
+        if isinstance(value, dict):
+            return [n for item in value.values() for n in numbers(item)]
+        if isinstance(value, list):
+            return [n for item in value for n in numbers(item)]
+        return [value] if type(value) is int else []
+    assert max(map(abs, numbers(data))) <= 2**53 - 1

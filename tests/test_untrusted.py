@@ -131,7 +131,7 @@ def test_files_that_are_not_files(tmp_path):
         one_line_error(*run("show", name, cwd=tmp_path)[::2], "not a regular file")
     # a lock file that is a FIFO is a finding about that spec; the other spec is still checked
     (tmp_path / "a.yaml").write_text(SMALL + "  - relu\n")
-    os.mkfifo(tmp_path / "a.lock.json")
+    os.mkfifo(tmp_path / "a.yaml.lock.json")
     (tmp_path / "b.yaml").write_text(SMALL + "  - relu\n")
     code, out, _ = run("check", "a.yaml", "b.yaml", cwd=tmp_path)
     assert code == 2 and "✗ a.yaml a: 1 problem" in out and "✓ b.yaml b" in out
@@ -200,7 +200,7 @@ def test_symlinked_folders_are_not_walked(tmp_path):
                                   b'{"spec": "a.yaml", "models": {"a": {"input": "x"}}}'])
 def test_broken_lock_files_are_findings(tmp_path, lock):
     (tmp_path / "a.yaml").write_text(SMALL + "  - relu\n")
-    (tmp_path / "a.lock.json").write_bytes(lock)
+    (tmp_path / "a.yaml.lock.json").write_bytes(lock)
     (tmp_path / "b.yaml").write_text(SMALL + "  - relu\n")
     code, out, err = run("check", "a.yaml", "b.yaml", cwd=tmp_path)
     assert code == 2 and "Traceback" not in err and "✓ b.yaml b" in out
@@ -211,11 +211,12 @@ def test_lock_replaces_a_planted_link_instead_of_following_it(tmp_path):
     target = tmp_path / "precious.txt"
     target.write_text("keep me")
     (tmp_path / "a.yaml").write_text(SMALL + "  - relu\n")
-    (tmp_path / "a.lock.json").symlink_to(target)
+    (tmp_path / "a.yaml.lock.json").symlink_to(target)
     (tmp_path / ".a.lock.json.tmp").symlink_to(target)  # the old fixed temporary name
     code, _, _ = run("lock", "a.yaml", cwd=tmp_path)
     assert code == 0 and target.read_text() == "keep me"
-    assert not (tmp_path / "a.lock.json").is_symlink() and '"spec": "a.yaml"' in (tmp_path / "a.lock.json").read_text()
+    lock = tmp_path / "a.yaml.lock.json"
+    assert not lock.is_symlink() and '"spec": "a.yaml"' in lock.read_text()
 
 
 def test_output_as_a_shell_redirect_would(tmp_path):

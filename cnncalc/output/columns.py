@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .escape import shown
 from .units import human
 
 LEAST_FLEXIBLE = 16  # a name column narrower than this wraps into unreadable pieces
@@ -40,7 +41,7 @@ def layout(columns: list[Column], rows: list[list[str]], width: int | None, step
     """The lines of a table: a header, then the rows (a cell per column, in order). The first column
     (names) is the flexible one."""
     flexible = columns[0].key
-    cells = {column.key: [column.title, *(row[i] for row in rows)] for i, column in enumerate(columns)}
+    cells = {column.key: [column.title, *(shown(row[i]) for row in rows)] for i, column in enumerate(columns)}
     for step in steps:
         if width is None or _needed(columns, cells, flexible) <= width:
             break
@@ -99,6 +100,7 @@ def _broken(text: str, width: int, deeper: int) -> list[str]:
 
 def wrap(lines: list[str], width: int | None) -> list[str]:
     """Free text (notes, findings, formulas) wrapped to the width, continuing under its indent."""
+    lines = [shown(line) for line in lines]  # a line from input stays one line
     if width is None:
         return lines
     return [piece for line in lines for piece in (_broken(line, width, 2) if len(line) > width else [line])]

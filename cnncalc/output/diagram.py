@@ -6,6 +6,7 @@ import re
 from ..figures.report import Report
 from ..graph import INPUT, Graph
 from ..layers.registry import format_shape
+from .escape import dot_text, mermaid_text
 
 
 def _id(name: str) -> str:
@@ -14,23 +15,13 @@ def _id(name: str) -> str:
 
 def _label(row, escape) -> str:
     params = f"<br/>{row.params:,} params" if row.params else ""
-    return f"{escape(row.name)}<br/>{row.kind}{params}"
-
-
-def _mermaid_text(text: str) -> str:
-    """Text inside a quoted Mermaid label: quotes and markup as Mermaid's entity codes."""
-    return text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
-
-
-def _dot_text(text: str) -> str:
-    """Text inside a quoted DOT string."""
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    return f"{escape(row.name)}<br/>{escape(row.kind)}{params}"
 
 
 def mermaid(graph: Graph, report: Report) -> str:
     rows = {row.name: row for row in report.layers}
     lines = ["flowchart TD", f'    {_id(INPUT)}(["input {format_shape(graph.input_shape)}"])']
-    lines += [f'    {_id(n.name)}["{_label(rows[n.name], _mermaid_text)}"]' for n in graph.nodes]
+    lines += [f'    {_id(n.name)}["{_label(rows[n.name], mermaid_text)}"]' for n in graph.nodes]
     for node in graph.nodes:
         for source in node.inputs:
             lines.append(f'    {_id(source)} -->|"{format_shape(rows[source].output_shape)}"| {_id(node.name)}')
@@ -42,9 +33,9 @@ def mermaid(graph: Graph, report: Report) -> str:
 
 def dot(graph: Graph, report: Report) -> str:
     rows = {row.name: row for row in report.layers}
-    lines = [f'digraph "{_dot_text(graph.name)}" {{', "  rankdir=TB;", '  node [shape=box, fontname="Helvetica"];',
+    lines = [f'digraph "{dot_text(graph.name)}" {{', "  rankdir=TB;", '  node [shape=box, fontname="Helvetica"];',
              f'  {_id(INPUT)} [label="input\\n{format_shape(graph.input_shape)}", shape=ellipse];']
-    lines += [f'  {_id(n.name)} [label="{_label(rows[n.name], _dot_text).replace("<br/>", chr(92) + "n")}"];'
+    lines += [f'  {_id(n.name)} [label="{_label(rows[n.name], dot_text).replace("<br/>", chr(92) + "n")}"];'
               for n in graph.nodes]
     for node in graph.nodes:
         for source in node.inputs:

@@ -3,11 +3,11 @@ under a row of its summed figures, every layer's shape (with the batch), paramet
 then every total, memory and training included; the HTML report's look, self-contained."""
 from __future__ import annotations
 
-from html import escape
 
 from ..figures.memory import Memory
 from ..figures.report import UNCOUNTED, LayerFigures, Report
 from ..layers.registry import format_shape
+from .escape import html as escape
 from .render import short_name
 from .units import human
 

@@ -3,7 +3,6 @@ the browser; nothing is fetched when it opens. Names from a spec reach the page 
 and are shown as text, never parsed as HTML."""
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ from ..figures.report import LayerFigures
 from ..figures.rf import Field, number
 from ..graph import INPUT
 from ..layers import REGISTRY
+from .escape import html
 from .units import PREFIXES
 
 if TYPE_CHECKING:  # output renders what workflows computed; it imports none of it
@@ -24,13 +24,28 @@ ROW_KEYS = ("weights", "biases", "params", "trainable_params", "buffers", "activ
 
 
 def render_page(page: PageFigures) -> str:
-    data = json.dumps(page_data(page), separators=(",", ":"), ensure_ascii=False)
+    data = json.dumps(exact(page_data(page)), separators=(",", ":"), ensure_ascii=False)
     data = data.replace("<", "\\u003c")  # no "</script>" or "<!--" can end or bend the data's element
     template = (ASSETS / "report.html").read_text(encoding="utf-8")
     return (template.replace("/*STYLE*/", (ASSETS / "report.css").read_text(encoding="utf-8"))
             .replace("/*SCRIPT*/", (ASSETS / "report.js").read_text(encoding="utf-8"))
             .replace("/*DATA*/", data)
-            .replace("<!--TITLE-->", html.escape(page.summary.report.model)))
+            .replace("<!--TITLE-->", html(page.summary.report.model)))
+
+
+SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER: a larger integer would be rounded
+
+
+def exact(value):
+    """Page data whose integers JavaScript reads exactly: one past 2^53 - 1 as a string of its
+    digits, which the page formats as a BigInt (report.js: count)."""
+    if isinstance(value, dict):
+        return {key: exact(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [exact(item) for item in value]
+    if type(value) is int and abs(value) > SAFE_INTEGER:
+        return str(value)
+    return value
 
 
 def page_data(page: PageFigures) -> dict:

@@ -11,7 +11,7 @@ from ..figures.memory import Memory
 from ..figures.report import UNCOUNTED, LayerFigures, Report
 from ..layers.registry import format_shape
 from .columns import Column, Step, layout, wrap
-from .terminal import shown
+from .escape import csv_cell, github_data, github_property, markdown, shown
 from .units import human, percent
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -61,8 +61,8 @@ def render_json(report: Report, memory: Memory) -> str:
 
 def render_csv(report: Report) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(LAYER_KEYS)
+    out.write(",".join(LAYER_KEYS) + "\n")
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted, numbers bare
     for row in report.layers:
         writer.writerow([_csv_cell(row, key) for key in LAYER_KEYS])
     return out.getvalue()
@@ -71,21 +71,22 @@ def render_csv(report: Report) -> str:
 def _csv_cell(row: LayerFigures, key: str):
     value = getattr(row, key)
     if key == "inputs":
-        return " ".join(value)
+        return csv_cell(" ".join(value))
     if key == "output_shape":
         return "x".join(map(str, value))
-    return value
+    return csv_cell(value) if isinstance(value, str) else value
 
 
 def render_markdown(report: Report) -> str:
     header = "| layer | kind | output | params | MACs | activations |"
-    lines = [f"**{report.model}**, input {format_shape(report.input_shape)}, batch {report.batch}, "
+    lines = [f"**{markdown(report.model)}**, input {format_shape(report.input_shape)}, batch {report.batch}, "
              f"{report.dtype}", "", header, "|---|---|---|---:|---:|---:|"]
     for row in report.layers:
         stored = f"{row.activations:,}" if row.allocates else "(shared)"  # so the column sums to the total
-        lines.append(f"| {row.name} | {row.kind} | {format_shape(row.output_shape)} | {row.params:,} | "
-                     f"{row.macs:,} | {stored} |")
-    lines += [f"| {held.name} | module | ({held.why}) | {held.params:,} | 0 | – |" for held in report.not_run]
+        lines.append(f"| {markdown(row.name)} | {markdown(row.kind)} | {format_shape(row.output_shape)} | "
+                     f"{row.params:,} | {row.macs:,} | {stored} |")
+    lines += [f"| {markdown(held.name)} | module | ({markdown(held.why)}) | {held.params:,} | 0 | – |"
+              for held in report.not_run]
     t = report.totals
     lines.append(f"| **total** | | | **{t.params:,}** | **{t.macs:,}** | **{t.activations:,}** |")
     return "\n".join(lines) + "\n"
@@ -136,9 +137,9 @@ def render_unit(field, fmt: str) -> str:
     lines = [f"{field.model} {field.layer} ({format_shape(field.shape)}), {where}, sees in the input "
              f"{format_shape(_seen_size(field))}:"]
     for name, span, cut in zip(names or [f"axis {i}" for i in range(len(spans))], spans, clipped):
-        shown = "nothing" if span is None else f"{span[0]} … {span[1]}"
+        seen = "nothing" if span is None else f"{span[0]} … {span[1]}"
         inside = "outside the image" if cut is None else f"{cut[0]} … {cut[1]}"
-        lines.append(f"  {name:<6} {shown:<16} clipped to the image: {inside}")
+        lines.append(f"  {name:<6} {seen:<16} clipped to the image: {inside}")
     return "\n".join(lines) + "\n"
 
 
@@ -174,6 +175,7 @@ def render_table(report: Report, width: int | None = None, memory: Memory | None
 
 def _panel(lines: list[str], title: str) -> list[str]:
     """Lines in a rounded box with the title centred in its top edge."""
+    title = shown(title)
     inner = max(len(title) + 2, *map(len, lines))
     excess = inner - len(title)
     return (["╭" + "─" * (excess // 2) + f" {title} " + "─" * (excess - excess // 2) + "╮"]
@@ -253,7 +255,7 @@ def _count(value: int) -> str:
 def uncounted_text(names: tuple[str, ...], room: int = 40) -> str:
     """The operations the totals leave out, as many named as fit in about `room` characters."""
     named = []
-    for name in names:
+    for name in map(shown, names):
         if named and len(", ".join([*named, name])) > room:
             break
         named.append(name)
@@ -316,9 +318,9 @@ def render_check(results: list, fmt: str, python_skipped: tuple = (), width: int
     lines = []
     for result in results:
         if fmt == "github":
-            lines += [f"::error file={_github_property(result.file)}" + (f",line={f.line}" if f.line else "")
-                      + f",title={_github_property('cnncalc ' + f.kind)}::"
-                      + _github_data(f"{result.model}: {f.message}") for f in result.findings]
+            lines += [f"::error file={github_property(result.file)}" + (f",line={f.line}" if f.line else "")
+                      + f",title={github_property('cnncalc ' + f.kind)}::"
+                      + github_data(f"{result.model}: {f.message}") for f in result.findings]
         elif result.ok:
             lines.append(f"✓ {result.file} {result.model}: {result.params:,} params, {human(result.macs)} MACs, "
                          f"{human(result.peak_bytes, 'B')} peak")
@@ -327,20 +329,9 @@ def render_check(results: list, fmt: str, python_skipped: tuple = (), width: int
             lines.append(f"✗ {result.file} {result.model}: {count} problem{'s' * (count > 1)}")
             lines += [f"    {f.message}" + (f" (line {f.line})" if f.line else "") for f in result.findings]
     if skipped:
-        lines.append(f"::warning title=cnncalc::{_github_data(skipped)}" if fmt == "github" else skipped)
-    if fmt != "github":  # one line each, whatever a file name or a spec string holds
-        lines = [shown(line) for line in lines]
+        lines.append(f"::warning title=cnncalc::{github_data(skipped)}" if fmt == "github" else skipped)
+    # wrap keeps each line one line, whatever a file name or a spec string holds
     return "\n".join(lines + [summary] if fmt == "github" else wrap(lines + [summary], width)) + "\n"
-
-
-def _github_data(text: str) -> str:
-    """A workflow command's message, escaped as GitHub's toolkit does (%, CR, LF)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _github_property(text: str) -> str:
-    """A workflow command's property value: also ':' and ','."""
-    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 SWEEP_COLUMNS = [Column("size", "size", True), Column("batch", "batch", True), Column("params", "params", True),
@@ -398,8 +389,8 @@ def render_diff(comparison: dict, fmt: str, width: int | None = None) -> str:
     for key, side in (("only_in_a", "A"), ("only_in_b", "B")):
         names = comparison[key]
         if names:
-            shown = ", ".join(names[:6]) + (f", … ({len(names)} in all)" if len(names) > 6 else "")
-            lines += wrap([f"only in {side}: {shown}"], width)
+            listed = ", ".join(names[:6]) + (f", … ({len(names)} in all)" if len(names) > 6 else "")
+            lines += wrap([f"only in {side}: {listed}"], width)
     return "\n".join(lines) + "\n"
 
 
@@ -431,8 +422,8 @@ def render_sizes(model: str, sizes: range, exact: list[int], rule: str, fmt: str
     if fmt == "json":
         return json.dumps({"model": model, "min": sizes.start, "max": sizes.stop - 1, "sizes": exact, "rule": rule},
                           indent=2) + "\n"
-    shown = ", ".join(map(str, exact[:12])) + (", …" if len(exact) > 12 else "")
-    return "\n".join(wrap([f"{model}: {rule}", f"{len(exact)} sizes in {sizes.start}…{sizes.stop - 1}: {shown}"],
+    listed = ", ".join(map(str, exact[:12])) + (", …" if len(exact) > 12 else "")
+    return "\n".join(wrap([f"{model}: {rule}", f"{len(exact)} sizes in {sizes.start}…{sizes.stop - 1}: {listed}"],
                           width)) + "\n"
 
 
@@ -449,7 +440,8 @@ def render_coverage(outcomes: list, shares: dict, fmt: str, width: int | None = 
     summary = [f"{name}: {exact} of {total} {unit} exact ({percent(exact, total)}%)"
                for name, (exact, total, unit) in shares.items()]
     if fmt == "markdown":
-        rows = [f"| {o.library} | {o.family} | {o.model} | {'exact' if o.exact else o.reason} |" for o in outcomes]
+        rows = ["| " + " | ".join(map(markdown, (o.library, o.family, o.model, "exact" if o.exact else o.reason)))
+                + " |" for o in outcomes]
         return "\n".join(["| library | family | model | result |", "|---|---|---|---|", *rows, "",
                           *(f"- {line}" for line in summary)]) + "\n"
     rows = [[o.library, o.family, o.model, "exact" if o.exact else o.reason] for o in outcomes]

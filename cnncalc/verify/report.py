@@ -59,7 +59,8 @@ def render_table(result, width: int | None = None) -> str:
     for item in result.memory:
         totals.add_row(item.figure, f"{item.predicted:,} B", f"{item.measured:,} B",
                        f"{'✓' if item.ok else '✗'} {item.ratio:.3f}")
-    console = Console(file=io.StringIO(), width=width or NATURAL, color_system=None, highlight=False)
+    # markup=False: a layer named [link=…] or [/x] is text, never rich markup
+    console = Console(file=io.StringIO(), width=width or NATURAL, color_system=None, highlight=False, markup=False)
     console.print(table)
     console.print(totals)
     for check in result.failed:

@@ -12,7 +12,7 @@ from ..figures.memory import peak_inference_bytes
 from ..figures.report import Report, analyze
 from ..graph import Graph
 from ..spec.budget import BUDGETS
-from ..output.files import write_text
+from ..output.files import write_file
 from ..output.render import uncounted_text
 from ..spec.load import load_spec
 from ..spec.yamlfile import read_text
@@ -101,7 +101,23 @@ def lock_entry(graph: Graph, report: Report, peak: int) -> dict:
 
 
 def lock_path(spec: Path) -> Path:
-    return spec.with_name(spec.name.rsplit(".", 1)[0] + LOCK_SUFFIX)
+    """A spec file's lock: its whole name and .lock.json, so net.yaml and net.yml each have their own."""
+    return spec.with_name(spec.name + LOCK_SUFFIX)
+
+
+def lock_of(spec: Path) -> Path:
+    """The lock check holds a spec to: its own, else the one an older cnncalc named by the spec's stem
+    (net.lock.json, which net.yaml and net.yml shared) when that one records this spec file."""
+    own, older = lock_path(spec), spec.with_name(spec.name.rsplit(".", 1)[0] + LOCK_SUFFIX)
+    return older if not os.path.lexists(own) and _records(older, spec) else own
+
+
+def _records(lock: Path, spec: Path) -> bool:
+    try:
+        data = json.loads(read_text(lock))
+    except (SpecError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and data.get("spec") == spec.name
 
 
 def write_lock(spec: Path) -> Path:
@@ -109,9 +125,11 @@ def write_lock(spec: Path) -> Path:
     for _, graph in models_of(spec):
         report = analyze(graph)
         models[graph.name] = lock_entry(graph, report, peak_inference_bytes(graph, report))
-    target = lock_path(spec)
-    write_text(json.dumps({"spec": spec.name, "models": models}, indent=2, sort_keys=True) + "\n", target,
+    older, target = lock_of(spec), lock_path(spec)
+    write_file(json.dumps({"spec": spec.name, "models": models}, indent=2, sort_keys=True) + "\n", target,
                follow_links=False)
+    if older != target:  # the spec's lock under its older name: replaced by this one
+        older.unlink()
     return target
 
 
@@ -202,7 +220,7 @@ def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False) -> 
     goes on with the others."""
     try:
         models = models_of(path)
-        lock = lock_path(path)
+        lock = lock_of(path)
         locked = read_lock(lock)
     except NotASpec:
         return None

@@ -16,7 +16,8 @@
   const $ = (id) => document.getElementById(id);
 
   // ---- numbers ----------------------------------------------------------------------------------
-  const count = (n) => Number(n).toLocaleString("en-US");
+  // a figure past 2^53 comes as a string of its digits (output/page.py: exact): counted as a BigInt
+  const count = (n) => BigInt(n).toLocaleString("en-US");
   function human(n, unit) {  // as cnncalc's tables write it (output/units.py): 1.5 M, 2.0 MB
     for (const [factor, prefix] of DATA.prefixes) {
       if (Math.abs(n) >= factor) return (n / factor).toFixed(1) + " " + prefix + (unit || "");
@@ -469,7 +470,7 @@
       ["peak inference memory", count(m.peak_inference_bytes) + " B", human(m.peak_inference_bytes, "B")],
       [`training memory (${m.optimizer})`, count(m.training_bytes) + " B", human(m.training_bytes, "B")]];
     if (DATA.not_run.length) {
-      const held = DATA.not_run.reduce((s, n) => s + n.params, 0);
+      const held = DATA.not_run.reduce((s, n) => s + BigInt(n.params), 0n);
       rows.push(["held apart", String(DATA.not_run.length), `${count(held)} parameters, in the totals`]);
     }
     if (t.uncounted.length) {
