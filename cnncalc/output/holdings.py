@@ -2,10 +2,9 @@
 the totals; in a terminal and in a notebook."""
 from __future__ import annotations
 
-from html import escape
-
 from ..figures.held import Holdings
 from .columns import Column, layout
+from .escape import html as escape
 from .notebook import STYLE
 from .units import human
 
