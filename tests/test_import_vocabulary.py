@@ -539,8 +539,30 @@ class Bert(nn.Module):
         return self.norm(x * grn)
 
 
-@pytest.mark.parametrize("build,shape", [(TextEncoder, (16,)), (Lookups, (10,)), (Bert, (24,))],
-                         ids=["text-encoder", "lookups", "bert-embeddings"])
+class Conv1D(nn.Module):
+    """GPT-2's linear layer: the weight stored (in, out), applied with torch.addmm on the rows of B·L."""
+
+    def __init__(self, nx, nf):
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(torch.randn(nx, nf)), nn.Parameter(torch.zeros(nf))
+
+    def forward(self, x):
+        size_out = x.size()[:-1] + (self.weight.size(-1),)
+        return torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight).view(size_out)
+
+
+class GPT2Block(nn.Module):
+    def __init__(self, vocab=50, dim=16):
+        super().__init__()
+        self.tokens, self.fc, self.proj = nn.Embedding(vocab, dim), Conv1D(dim, 4 * dim), Conv1D(4 * dim, dim)
+
+    def forward(self, ids):
+        x = self.tokens(ids)
+        return x + self.proj(F.gelu(self.fc(x)))
+
+
+@pytest.mark.parametrize("build,shape", [(TextEncoder, (16,)), (Lookups, (10,)), (Bert, (24,)), (GPT2Block, (12,))],
+                         ids=["text-encoder", "lookups", "bert-embeddings", "gpt2-conv1d"])
 def test_imports_token_ids_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape, input_dtype=torch.long)  # torchinfo's dtypes=[torch.long]
     truth = measure(build(), shape, "int64")

@@ -15,7 +15,12 @@ def linear_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
                            inferred=FromInput("in_features", -1), methods=(), aliases=(),
                            functions=(Call(F + "linear", tensors=(("weight", 1), ("bias", 2)),
                                            reads=lambda t: {"out_features": t["weight"][0],
-                                                            "bias": t["bias"] is not None}),)),
+                                                            "bias": t["bias"] is not None}),
+                                      # GPT-2's Conv1D: torch.addmm(bias, x.view(-1, nx), weight), the
+                                      # weight stored (in, out)
+                                      Call("torch.addmm", tensors=(("bias", 0), ("weight", 2)),
+                                           reads=lambda t: None if t["bias"] is None or t["weight"] is None
+                                           else {"out_features": t["weight"][1], "bias": True}))),
           args=(Arg("out_features", positive), Arg("bias", boolean, True)),
           explain=lambda s, a, c: [f"weights: {s[0][-1]:,} × {a['out_features']:,} = {c.weights:,}"
                                    + (f"; biases: {c.biases:,}" if c.biases else "; no bias"),
