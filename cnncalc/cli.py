@@ -205,6 +205,39 @@ def table(
 
 
 @command()
+def fit(
+    model: str = MODEL,
+    memory: str = typer.Option(..., "--memory", "-m", help="The memory to fit in: 24GiB (1024³), 24GB (1000³), "
+                                                            "bytes (25769803776B) or a GPU: t4, l4, a10, "
+                                                            "v100-16gb, v100-32gb, a100-40gb, a100-80gb, h100, "
+                                                            "h200, rtx3090, rtx4090."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum, nesterov, adam, adamw, amsgrad, rmsprop or adagrad."),
+    accumulate: int = typer.Option(1, "--accumulate", help="Gradient accumulation: N micro-batches per "
+                                                           "optimizer step; the effective batch is N × the micro-batch."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16, int8 or float64 "
+                                                              "(default: the model's own, else float32)."),
+    input: Optional[str] = INPUT,
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
+    settings: List[str] = SETTINGS,
+    output: Optional[Path] = OUTPUT,
+) -> None:
+    """The largest batch whose training step fits in --memory, and the largest for inference; what
+    holds the memory at that batch. Exit 1 when not even batch 1 of training fits."""
+    from .figures.devices import memory_budget
+    from .figures.fit import fit as fit_batch
+    from .output.fit import render_fit
+
+    fmt = output_format(fmt, output, "table", "json")
+    budget = memory_budget(memory)
+    if accumulate < 1:
+        raise SpecError(f"--accumulate must be at least 1, got {accumulate}")
+    found = fit_batch(load_graph(model, settings, input), budget, optimizer, dtype, accumulate)
+    write_output(render_fit(found, fmt), output)
+    if not found.training_batch:
+        raise typer.Exit(1)
+
+
+@command()
 def rf(
     model: str = MODEL,
     input: Optional[str] = INPUT,
