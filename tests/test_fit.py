@@ -1,0 +1,205 @@
+"""`cnncalc fit` and `Summary.fits`: the batch named fits when torch measures it, the next does not;
+the search is exact and short; --memory is read strictly."""
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cnncalc
+from cnncalc.errors import SpecError
+from cnncalc.figures.devices import DEVICES, memory_budget
+from cnncalc.figures.fit import MAX_BATCH, largest_batch
+from conftest import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = str(ROOT / "examples" / "tiny.yaml")
+
+# small models and budgets whose answers are small batches, so each step is measured in well under a second
+MEASURED = [(TINY, "sgd", "1MB", 1), (TINY, "adam", "2MB", 1), (TINY, "adam", "3MiB", 3),
+            ("lenet5", "sgd", "2MB", 1), ("lenet5", "adam", "4MB", 1), ("conv_example", "adam", "1MB", 2)]
+
+
+@pytest.mark.parametrize(("model", "optimizer", "memory", "accumulate"), MEASURED,
+                         ids=["-".join([Path(str(m)).stem, o, b, f"x{a}"]) for m, o, b, a in MEASURED])
+def test_the_batch_named_fits_when_measured_and_the_next_does_not(model, optimizer, memory, accumulate):
+    pytest.importorskip("torch")
+    from cnncalc.model import load_graph
+    from cnncalc.verify.fit import check_fit
+
+    found = cnncalc.summary(model, optimizer=optimizer).fits(memory, accumulate=accumulate)
+    assert 1 <= found.training_batch <= 64 and found.effective_batch == accumulate * found.training_batch
+    # torch's live-tensor tracker on a real step (with its micro-batches) and a real forward pass
+    measured = check_fit(load_graph(model), found)
+    assert [(m.what, m.batch) for m in measured] == [
+        ("training", found.training_batch), ("training", found.training_batch + 1),
+        ("inference", found.inference_batch), ("inference", found.inference_batch + 1)]
+    assert [m.fits for m in measured] == [True, False, True, False], measured
+
+
+def test_accumulating_micro_batches_holds_what_one_step_holds():
+    """Gradients accumulate into the buffers the step already holds: N micro-batches peak where one does."""
+    torch = pytest.importorskip("torch")
+    from cnncalc.model import load_graph
+    from cnncalc.verify.build import build_model
+    from cnncalc.verify.fit import training_step_bytes
+
+    torch.manual_seed(0)
+    graph = load_graph(TINY)
+    model = build_model(graph)
+    once = training_step_bytes(model, graph.input_shape, 3, "adam")
+    assert training_step_bytes(model, graph.input_shape, 3, "adam", accumulate=4) == once
+
+
+def test_nothing_fits_when_the_weights_alone_do_not(tmp_path):
+    # torchvision's resnet18 has 11,689,512 parameters: as float32 with their gradients and Adam's two
+    # moments 187 MB, over a budget of 100 MB before any activation
+    result = run_cli("fit", "resnet18", "--memory", "100MB")
+    assert result.returncode == 1
+    assert "training   nothing fits: batch 1 needs" in result.stdout
+    assert 4 * 4 * 11_689_512 > 100_000_000
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("24GiB", 24 * 2**30), ("24GB", 24 * 10**9), ("24gb", 24 * 10**9), ("1.5GiB", 3 * 2**29),
+    ("512MiB", 2**29), ("25769803776B", 25769803776), ("9007199254740993B", 2**53 + 1),
+    ("0.5KiB", 512), ("1 TB", 10**12)])
+def test_memory_amounts_are_read_exactly(text, expected):
+    assert memory_budget(text).bytes == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("24G", "say which unit: 24GiB or 24GB"), ("24", "say which unit: 24GiB, 24GB or 24B"),
+    ("24Gi", "say which unit"), ("24 gigs", "say which unit"), ("-1GB", "takes an amount"),
+    ("0.1B", "at least one byte"), ("a100", "which one? a100-40gb or a100-80gb"),
+    ("h10", "did you mean 'h100'"), ("1e9B", "takes an amount"), ("", "takes an amount")])
+def test_ambiguous_or_bad_memory_is_refused(text, message):
+    with pytest.raises(SpecError, match=re.escape(message)):
+        memory_budget(text)
+
+
+def test_bad_memory_is_one_line_and_exit_2():
+    result = run_cli("fit", "resnet18", "--memory", "24G")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == ["cnncalc: error: --memory 24G: say which unit: 24GiB or 24GB "
+                                          "(GiB = 1024³ bytes, GB = 1000³)"]
+
+
+def test_each_device_has_a_little_less_than_its_name_says():
+    """nvidia-smi's totals sit just under the marketed size read as GiB (ECC and firmware reserve the rest:
+    a T4 16GB reports 15,360 MiB, an H200 141GB 143,771 MiB): a typo in the table falls outside."""
+    for name, device in DEVICES.items():
+        nominal = int(re.search(r"(\d+)GB", device.label).group(1)) * 1024
+        assert 0.93 <= device.mib / nominal <= 1.0, name
+        assert memory_budget(name.upper()).bytes == device.mib * 2**20
+
+
+def test_the_cli_gives_what_summary_fits_gives():
+    result = run_cli("fit", TINY, "--memory", "2MB", "--optimizer", "sgd", "--accumulate", "4", "-f", "json")
+    assert result.returncode == 0
+    expected = asdict(cnncalc.summary(TINY, optimizer="sgd").fits("2MB", accumulate=4))
+    assert json.loads(result.stdout) == json.loads(json.dumps(expected))
+    text = run_cli("fit", TINY, "--memory", "2MB", "--optimizer", "sgd", "--accumulate", "4").stdout
+    assert f"effective batch {expected['effective_batch']}" in text and "a training step at batch" in text
+
+
+def test_the_breakdown_sums_to_the_step_and_names_the_largest_holders():
+    found = cnncalc.summary("resnet18").collapsed(1).fits("8GiB")
+    step = found.step
+    assert (step.param_bytes + step.buffer_bytes + step.gradient_bytes + step.optimizer_bytes + step.saved_bytes
+            + step.working_bytes) == step.total_bytes
+    assert min(step.saved_bytes, step.working_bytes) >= 0
+    totals = [layer.total_bytes for layer in found.layers]
+    assert len(totals) == 5 and totals == sorted(totals, reverse=True)
+    # conv1's 64×112×112 output, kept for backward (its batchnorm's input), at the batch found
+    assert found.layers[0].name == "conv1" and found.layers[0].saved_bytes == 4 * 64 * 112 * 112 * step.batch
+
+
+def test_an_affine_model_is_answered_from_two_batches(monkeypatch):
+    """resnet18's step is affine in the batch: the line through batches 1 and 2 gives the answer, confirmed
+    at it and the batch after; inference the same."""
+    import cnncalc.figures.fit as fit_module
+
+    batches = []
+    analyze = fit_module.analyze
+    monkeypatch.setattr(fit_module, "analyze", lambda graph, batch, dtype: batches.append(batch) or
+                        analyze(graph, batch, dtype))
+    found = cnncalc.summary("resnet18").fits("8GiB")
+    assert sorted(set(batches)) == sorted({1, 2, found.training_batch, found.training_batch + 1,
+                                           found.inference_batch, found.inference_batch + 1})
+    assert len(batches) == len(set(batches))  # each batch analysed once
+
+
+def _counted(cost):
+    seen = set()
+
+    def counted(batch):
+        assert 1 <= batch <= MAX_BATCH
+        seen.add(batch)
+        return cost(batch)
+    return counted, seen
+
+
+def _brute(cost, budget, limit):
+    """The count of batches 1, 2, ... whose cost fits: the standard library's bisection over them."""
+    return bisect.bisect_right(range(1, limit), budget, key=cost)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 10**4)), min_size=1, max_size=4),
+       budget=st.integers(0, 10**7))
+def test_a_convex_cost_is_answered_exactly_in_few_steps(lines, budget):
+    """A maximum of lines (the step's working set against the optimizer's temporaries) as the memory model gives it."""
+    def cost(batch):
+        return max(fixed + slope * batch for fixed, slope in lines)
+    counted, seen = _counted(cost)
+    assert largest_batch(counted, budget) == _brute(cost, budget, 10**7 + 2)
+    assert len(seen) <= (4 if len(lines) == 1 else 24)
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=st.lists(st.integers(0, 1000), min_size=1, max_size=300), budget=st.integers(0, 200_000))
+def test_any_cost_that_never_falls_is_answered_exactly(steps, budget):
+    """Bisection ends the search whatever the cost's shape, in a bounded number of costs."""
+    def cost(batch):
+        return sum(steps[:batch]) + batch  # grows by at least one per sample
+    counted, seen = _counted(cost)
+    assert largest_batch(counted, budget) == _brute(cost, budget, budget + 2)
+    assert len(seen) <= 2 * 8 + 48
+
+
+def test_budgets_beyond_two_to_the_53_are_exact():
+    from cnncalc.figures.memory import memory
+    from cnncalc.figures.report import analyze
+    from cnncalc.model import load_graph
+
+    found = cnncalc.summary("lenet5").fits(2**53 + 1)
+    graph = load_graph("lenet5")
+    at = [memory(graph, analyze(graph, batch)).training_bytes for batch in (found.training_batch,
+                                                                          found.training_batch + 1)]
+    assert at[0] <= 2**53 + 1 < at[1]
+
+
+def test_check_budgets_the_training_step_as_torch_measures_it(tmp_path):
+    pytest.importorskip("torch")
+    from cnncalc.model import load_graph
+    from cnncalc.verify.build import build_model
+    from conftest import run_here
+
+    from cnncalc.verify.fit import training_step_bytes
+
+    graph = load_graph(TINY)
+    measured = training_step_bytes(build_model(graph), graph.input_shape, 1, "adam")  # the table's step
+    over, under = str(measured * 102 // 100), str(measured * 98 // 100)
+    assert run_here("check", TINY, "--max-training-memory", over).returncode == 0
+    failed = run_here("check", TINY, "--max-training-memory", under)
+    assert failed.returncode == 1 and "training step memory" in failed.stdout and f"{int(under):,} B" in failed.stdout
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(Path(TINY).read_text() + f"budget: {{max_training_memory: {under}}}\n")
+    assert run_here("check", str(spec)).returncode == 1
