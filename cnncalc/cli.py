@@ -229,8 +229,6 @@ def fit(
 
     fmt = output_format(fmt, output, "table", "json")
     budget = memory_budget(memory)
-    if accumulate < 1:
-        raise SpecError(f"--accumulate must be at least 1, got {accumulate}")
     found = fit_batch(load_graph(model, settings, input), budget, optimizer, dtype, accumulate)
     write_output(render_fit(found, fmt), output)
     if not found.training_batch:

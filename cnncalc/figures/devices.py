@@ -55,6 +55,7 @@ class Budget:
     """Bytes to fit in, and how the user named them (24GiB, or a device's label)."""
     bytes: int
     label: str
+    note: str = ""
 
 
 def memory_budget(text: str) -> Budget:
@@ -63,7 +64,9 @@ def memory_budget(text: str) -> Budget:
     key = str(text).strip().lower()
     if key in DEVICES:
         device = DEVICES[key]
-        return Budget(bytes=device.mib * MIB, label=f"{device.label}: {device.mib:,} MiB")
+        return Budget(bytes=device.mib * MIB, label=f"{device.label}: {device.mib:,} MiB",
+                      note="the whole card as nvidia-smi reports it: the CUDA context and allocator take "
+                           "some, so leave headroom or give the free bytes")
     if key in AMBIGUOUS:
         raise SpecError(f"--memory {text}: which one? {' or '.join(AMBIGUOUS[key])}")
     match = _AMOUNT.match(key)

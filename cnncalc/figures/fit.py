@@ -111,7 +111,8 @@ def fit(graph: Graph, budget: Budget, optimizer: str = "adam", dtype: str | None
     training = largest_batch(lambda batch: at(batch)[1].training_bytes, budget.bytes)
     inference = largest_batch(lambda batch: at(batch)[1].peak_inference_bytes, budget.bytes)
     report, held = at(max(training, 1))
-    return Fit(model=graph.name, input_shape=graph.input_shape, budget=budget, optimizer=optimizer, dtype=report.dtype, accumulate=accumulate,
+    return Fit(model=graph.name, input_shape=graph.input_shape, budget=budget, optimizer=optimizer,
+               dtype=report.dtype, accumulate=accumulate,
                training_batch=training, effective_batch=training * accumulate, inference_batch=inference,
                step=_step(report.batch, held), next_training_bytes=at(training + 1)[1].training_bytes,
                inference_bytes=at(max(inference, 1))[1].peak_inference_bytes,

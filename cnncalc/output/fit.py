@@ -23,7 +23,7 @@ def _bytes(value: int) -> str:
 def _answer(fit: Fit) -> list[str]:
     budget = fit.budget
     lines = [f"{shown(fit.model)}: input {format_shape(fit.input_shape)}, {fit.dtype}, {fit.optimizer}; "
-             f"memory {shown(budget.label)} = {budget.bytes:,} B"]
+             f"memory {shown(budget.label)} = {budget.bytes:,} B"] + ([f"({budget.note})"] if budget.note else [])
     step = fit.step
     if fit.training_batch:
         micro = " per micro-batch" if fit.accumulate > 1 else ""
@@ -60,7 +60,8 @@ def _holders(fit: Fit) -> list[str]:
         return []
     name = max(len(shown(layer.name)) for layer in fit.layers)
     kind = max(len(layer.kind) for layer in fit.layers)
-    lines = [f"the {len(fit.layers)} layers holding the most (parameters, gradients, optimizer state, saved activations):"]
+    lines = [f"the {len(fit.layers)} layers holding the most (parameters, gradients, optimizer state, "
+             "saved activations):"]
     lines += [f"  {shown(layer.name):<{name}}  {layer.kind:<{kind}}  {human(layer.total_bytes, 'B'):>9}  "
               f"{percent(layer.total_bytes, fit.step.total_bytes):>5}%" for layer in fit.layers]
     return lines

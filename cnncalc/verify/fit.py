@@ -74,6 +74,6 @@ def check_fit(graph: Graph, found: Fit, device: str = "cpu") -> tuple[Measured, 
             measured.append(Measured(what="training", batch=batch, bytes=peak, budget=budget))
     for batch in (found.inference_batch, found.inference_batch + 1):
         if batch:
-            measured.append(Measured(what="inference", batch=batch, bytes=inference_bytes(model, graph.input_shape, batch),
-                                     budget=budget))
+            peak = inference_bytes(model, graph.input_shape, batch)
+            measured.append(Measured(what="inference", batch=batch, bytes=peak, budget=budget))
     return tuple(measured)
