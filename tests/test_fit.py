@@ -229,3 +229,55 @@ def test_a_users_module_trains_at_the_batch_named():
                                        "(5,235,904 B measured at batch 19 against 3,990,708 predicted)")
 def test_a_users_module_infers_at_the_batch_named():
     assert _user_module_measured("inference") == [True, False]
+
+
+def _held_by_torch(graph, batch: int, states: int) -> dict[str, int]:
+    """Per layer of the built model, as torch holds it after a training forward pass: every tensor
+    autograd saves (saved_tensors_hooks), by the layer whose output it is (the input as `input`; what
+    an op saves besides its inputs and outputs, max-pool's indices, by the layer running), plus its
+    parameters with their gradients and `states` optimizer tensors each."""
+    torch = pytest.importorskip("torch")
+    from cnncalc.verify.build import build_model
+
+    model = build_model(graph).train()
+    x = torch.randn(batch, *graph.input_shape)
+    fixed = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
+    owner, running, held = {x.untyped_storage().data_ptr(): "input"}, [], {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in fixed and storage.data_ptr() not in held:
+            held[storage.data_ptr()] = (owner.get(storage.data_ptr(), running[-1]), storage.nbytes())
+        return tensor
+    def produced(name):
+        def hook(module, args, out):
+            pointer = out.untyped_storage().data_ptr()  # a freed tensor's address may come back: overwritten
+            if pointer not in {x.untyped_storage().data_ptr() for x in args}:  # in place: its producer stays
+                owner[pointer] = name
+        return hook
+    for name, layer in zip(model.names, model.layers):
+        layer.register_forward_pre_hook(lambda module, args, name=name: running.append(name))
+        layer.register_forward_hook(produced(name))
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        model(x)
+    totals = {name: (2 + states) * sum(p.numel() * p.element_size() for p in layer.parameters() if p.requires_grad)
+              for name, layer in zip(model.names, model.layers)}
+    for name, size in held.values():
+        totals[name] = totals.get(name, 0) + size
+    return totals
+
+
+@pytest.mark.parametrize(("model", "optimizer", "memory"), [(TINY, "adam", "4MB"), ("resnet18", "sgd", "200MB"),
+                                                         ("lenet5", "adam", "4MB")], ids=["tiny", "resnet18", "lenet5"])
+def test_the_layers_named_hold_what_torch_holds_for_them(model, optimizer, memory):
+    from cnncalc.figures.memory import OPTIMIZERS
+    from cnncalc.model import load_graph
+
+    found = cnncalc.summary(model, optimizer=optimizer).fits(memory)
+    assert 2 <= found.step.batch <= 64
+    torch_held = _held_by_torch(load_graph(model), found.step.batch, OPTIMIZERS[optimizer].states)
+    named = {layer.name for layer in found.layers}
+    for layer in found.layers:  # batch norm's per-channel mean and 1/std, a few KB, are not counted
+        assert torch_held[layer.name] - 2048 <= layer.total_bytes <= torch_held[layer.name], layer
+    # no other layer holds more (equal layers, as in a repeated block, may be named in either order)
+    assert max(held for name, held in torch_held.items() if name not in named) <= found.layers[-1].total_bytes + 2048
