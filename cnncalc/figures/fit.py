@@ -24,8 +24,9 @@ def largest_batch(cost: Callable[[int], int], budget: int) -> int:
     """The largest batch whose cost is within the budget (0 when batch 1's is not), for a cost that
     never falls as the batch grows. An affine cost is answered by the line through batches 1 and 2,
     confirmed at the answer and the batch after it (four costs). Otherwise the bracket [fits, fails)
-    closes by tangent steps (which a convex cost, a maximum of lines, never overshoots from below)
-    and chord steps, then by bisection."""
+    closes by tangent and chord steps in turn (on a convex cost, a maximum of lines as the memory
+    model's is, the tangent lands at or past the answer and the chord at or before it), and after
+    STEERED steps by bisection, so any cost that never falls ends within about 60 costs."""
     cost = functools.cache(cost)
     if cost(1) > budget:
         return 0
