@@ -234,7 +234,7 @@ def test_a_users_module_infers_at_the_batch_named():
 def _held_by_torch(graph, batch: int, states: int) -> dict[str, int]:
     """Per layer of the built model, as torch holds it after a training forward pass: every tensor
     autograd saves (saved_tensors_hooks), by the layer whose output it is (the input as `input`; what
-    an op saves besides its inputs and outputs, max-pool's indices, by the layer running), plus its
+    an op saves besides its inputs, its own output and max-pool's indices, by the layer running), plus its
     parameters with their gradients and `states` optimizer tensors each."""
     torch = pytest.importorskip("torch")
     from cnncalc.verify.build import build_model
@@ -242,7 +242,7 @@ def _held_by_torch(graph, batch: int, states: int) -> dict[str, int]:
     model = build_model(graph).train()
     x = torch.randn(batch, *graph.input_shape)
     fixed = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
-    owner, running, held = {x.untyped_storage().data_ptr(): "input"}, [], {}
+    owner, running, held, kept = {x.untyped_storage().data_ptr(): "input"}, [], {}, []
 
     def pack(tensor):
         storage = tensor.untyped_storage()
@@ -251,7 +251,8 @@ def _held_by_torch(graph, batch: int, states: int) -> dict[str, int]:
         return tensor
     def produced(name):
         def hook(module, args, out):
-            pointer = out.untyped_storage().data_ptr()  # a freed tensor's address may come back: overwritten
+            kept.append(out)  # alive to the end, so no later tensor takes its address
+            pointer = out.untyped_storage().data_ptr()
             if pointer not in {x.untyped_storage().data_ptr() for x in args}:  # in place: its producer stays
                 owner[pointer] = name
         return hook
