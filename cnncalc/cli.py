@@ -216,6 +216,37 @@ def table(
 
 
 @command()
+def fit(
+    model: str = MODEL,
+    memory: str = typer.Option(..., "--memory", "-m", help="The memory to fit in: 24GiB (1024³), 24GB (1000³), "
+                                                            "bytes (25769803776B) or a GPU: t4, l4, a10, "
+                                                            "v100-16gb, v100-32gb, a100-40gb, a100-80gb, h100, "
+                                                            "h200, rtx3090, rtx4090."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum, nesterov, adam, adamw, amsgrad, rmsprop or adagrad."),
+    accumulate: int = typer.Option(1, "--accumulate", help="Gradient accumulation: N micro-batches per "
+                                                           "optimizer step; the effective batch is N × the micro-batch."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16, int8 or float64 "
+                                                              "(default: the model's own, else float32)."),
+    input: Optional[str] = INPUT,
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
+    settings: List[str] = SETTINGS,
+    output: Optional[Path] = OUTPUT,
+) -> None:
+    """The largest batch whose training step fits in --memory, and the largest for inference; what
+    holds the memory at that batch. Exit 1 when not even batch 1 of training fits."""
+    from .figures.devices import memory_budget
+    from .figures.fit import fit as fit_batch
+    from .output.fit import render_fit
+
+    fmt = output_format(fmt, output, "table", "json")
+    budget = memory_budget(memory)
+    found = fit_batch(load_graph(model, settings, input), budget, optimizer, dtype, accumulate)
+    write_output(render_fit(found, fmt), output)
+    if not found.training_batch:
+        raise typer.Exit(1)
+
+
+@command()
 def rf(
     model: str = MODEL,
     input: Optional[str] = INPUT,
@@ -254,6 +285,8 @@ def check(
     max_macs: Optional[str] = typer.Option(None, "--max-macs", help="e.g. 4G"),
     max_activation_bytes: Optional[str] = typer.Option(None, "--max-activation-bytes", help="e.g. 200MB"),
     max_peak_memory: Optional[str] = typer.Option(None, "--max-peak-memory", help="e.g. 1GB"),
+    max_training_memory: Optional[str] = typer.Option(None, "--max-training-memory",
+                                                      help="A training step (Adam, batch 1), e.g. 4GB"),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or github (annotations)."),
     allow_python: bool = ALLOW_PYTHON,
     allow_uncounted: bool = ALLOW_UNCOUNTED,
@@ -267,7 +300,7 @@ def check(
 
     require_format(fmt, "table", "json", "github")
     given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
-             "max_peak_memory": max_peak_memory}
+             "max_peak_memory": max_peak_memory, "max_training_memory": max_training_memory}
     budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
     found = find_specs(paths, allow_python)
     checked = {path: check_spec(path, budgets, allow_uncounted) for path in found.specs}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .figures.conventions import DEFAULT
 from .figures.held import Holdings
@@ -13,13 +13,18 @@ from .figures.report import Report, Totals, analyze, collapse
 from .errors import SpecError, SpecErrors
 from .graph import ID_DTYPE_BYTES, Graph, parse_input
 
+if TYPE_CHECKING:
+    from .figures.fit import Fit
+
 
 @dataclass(frozen=True)
 class Summary:
     """A model's figures: `totals.params` and friends, the rows in `layers`, the memory model's
-    figures in `memory`; `to_dict()` is `--format json`. Printed, it is the table; in Jupyter too."""
+    figures in `memory`; `to_dict()` is `--format json`. Printed, it is the table; in Jupyter too.
+    `fits("24GiB")` is `cnncalc fit`."""
     report: Report
     memory: Memory
+    graph: Graph | None = None  # what `fits` analyses again at other batches
 
     @property
     def totals(self) -> Totals:
@@ -56,14 +61,30 @@ class Summary:
 
     def collapsed(self, depth: int) -> "Summary":
         """Blocks nested deeper than `depth` as one row each, as `--depth` shows them."""
-        return Summary(report=collapse(self.report, depth), memory=self.memory)
+        return Summary(report=collapse(self.report, depth), memory=self.memory, graph=self.graph)
+
+    def fits(self, memory: str | int, *, optimizer: str | None = None, accumulate: int = 1) -> Fit:
+        """The largest training batch (a micro-batch, with `accumulate`) and inference batch within
+        MEMORY: "24GiB", "24GB", a GPU ("h100", "a100-80gb", "t4"...) or a number of bytes; in this
+        summary's dtype, with its optimizer unless `optimizer` names another."""
+        from .figures.devices import Budget, memory_budget
+        from .figures.fit import fit
+
+        if self.graph is None:
+            raise SpecError("this summary holds no graph to fit: make it with cnncalc.summary(...)")
+        if isinstance(memory, int) and not isinstance(memory, bool):
+            budget = Budget(bytes=_whole_number("memory", memory, at_least=1), label=f"{memory:,} B")
+        else:
+            budget = memory_budget(memory)
+        return fit(self.graph, budget, optimizer or self.memory.optimizer, self.report.dtype,
+                   _whole_number("accumulate", accumulate, at_least=1))
 
 
 def figures(graph: Graph, batch: int = 1, dtype: str | None = None, convention: str = DEFAULT,
             optimizer: str = "adam", explain: bool = False) -> Summary:
     """Every figure of a graph: the analysis and the memory model."""
     report = analyze(graph, batch, dtype, explain, convention)
-    return Summary(report=report, memory=memory(graph, report, optimizer))
+    return Summary(report=report, memory=memory(graph, report, optimizer), graph=graph)
 
 
 def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | None = None,

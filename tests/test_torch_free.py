@@ -9,7 +9,8 @@ import pytest
 HEAVY = re.compile(r"\|\s+(torch|numpy|matplotlib|fvcore|pydantic)(\.|\s*$)", re.M)
 
 
-@pytest.mark.parametrize("command", [["table", "vgg16", "--format", "json"], ["table", "nin"], ["list"]])
+@pytest.mark.parametrize("command", [["table", "vgg16", "--format", "json"], ["table", "nin"], ["list"],
+                                     ["fit", "resnet18", "--memory", "8GiB"]])
 def test_table_path_imports_no_torch(command):
     import os
     import subprocess

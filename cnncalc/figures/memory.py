@@ -168,6 +168,17 @@ def saved_bytes(graph: Graph, report: Report, element_size: int = 4) -> int:
     return sum(rows[name].activation_bytes for name in saved.first_saver) + sum(saved.extra)
 
 
+def saved_bytes_by_layer(graph: Graph, report: Report) -> dict[str, int]:
+    """saved_bytes per layer (the input too): the output autograd keeps of it, and the masks and
+    indices it saves itself."""
+    rows = {row.name: row for row in report.layers}
+    saved = _training_pass(graph, rows, _element_size(report))
+    held = {name: rows[name].activation_bytes for name in saved.first_saver}
+    for node, extra in zip(graph.nodes, saved.extra):
+        held[node.name] = held.get(node.name, 0) + extra
+    return held
+
+
 def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> int:
     """Most activation and activation-gradient bytes alive during backward, run in reverse order.
 
