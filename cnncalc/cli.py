@@ -187,7 +187,8 @@ def table(
     convention: str = typer.Option("torchvision", "--convention", "-c",
                                    help="Count ops as torchvision, torch, fvcore, torchinfo, ptflops or thop."),
     optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum, nesterov, adam, adamw, amsgrad, rmsprop or adagrad: training memory."),
-    columns: List[str] = typer.Option([], "--columns", help="Extra columns: rf (receptive field)."),
+    columns: List[str] = typer.Option([], "--columns", help="Extra columns: rf (receptive field), module (the "
+                                                            "module class a PyTorch model runs each row as)."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
 ) -> None:
@@ -197,9 +198,9 @@ def table(
     from .summary import figures
 
     fmt = output_format(fmt, output, *FORMATS)
-    unknown = set(columns) - {"rf"}
+    unknown = set(columns) - {"rf", "module"}
     if unknown:
-        raise SpecError(f"--columns knows rf only, got {', '.join(sorted(unknown))}")
+        raise SpecError(f"--columns knows rf and module, got {', '.join(sorted(unknown))}")
     graph = load_graph(model, settings, input)
     result = figures(graph, batch, dtype, convention, optimizer, explain)
     report, memory_figures = result.report, result.memory
@@ -212,7 +213,7 @@ def table(
 
         report = collapse(report, depth)
         fields = fields and {row.name: fields.get(row.name) or last_field(fields, row.name) for row in report.layers}
-    write_output(render(report, fmt, memory_figures, output_width(output), fields), output)
+    write_output(render(report, fmt, memory_figures, output_width(output), fields, "module" in columns), output)
 
 
 @command()

@@ -56,6 +56,7 @@ class Node:
     functional: bool = False  # called as torch.nn.functional in the model's forward(), not a module
     weights_of: str | None = None  # the earlier layer whose parameters and buffers it uses (a module called twice)
     per_row: bool = False  # runs on each row of the sample's first dim as on a sample (a conv on B·heads rows)
+    module: str | None = None  # the module class the model runs it as (an imported Conv3DSimple), if any
 
 
 @dataclass(frozen=True, kw_only=True)

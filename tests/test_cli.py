@@ -220,3 +220,17 @@ def test_token_ids_are_int64_on_the_command_line_and_in_a_spec(tmp_path):
     assert result.returncode == 2 and "input_dtype must be one of int64, int32, int8, bool" in result.stderr
     result = run_cli("table", "lenet5", "--input", "1x32x32:float16")
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "one of int64, int32, int8, bool" in result.stderr
+
+
+def test_the_module_column_names_each_rows_class(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 3}\n    module: Conv2d\n"
+                    "  - relu:\n")
+    lines = run_cli("table", str(spec), "--columns", "module").stdout.splitlines()
+    assert lines[0].split()[:3] == ["Layer", "Module", "Kind"] and lines[2].split()[:3] == ["0.conv2d", "Conv2d", "conv2d"]
+    assert json.loads(run_cli("table", str(spec), "--format", "json").stdout)["layers"][1]["module"] == "Conv2d"
+    spec.write_text("input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 3}\n    module: 3\n")
+    result = run_cli("table", str(spec))
+    assert result.returncode == 2 and "module names the module class it runs as, got 3" in result.stderr
+    result = run_cli("table", str(spec), "--columns", "nosuch")
+    assert result.returncode == 2 and "--columns knows rf and module" in result.stderr

@@ -591,6 +591,20 @@ def test_imports_exactly(build, shape):
     assert ours == (truth.params, truth.buffers, truth.macs, truth.output_shape)
 
 
+def test_each_row_names_the_module_class_torch_runs_it_as():
+    # every module row's class is the class of the module at that path (torch's named_modules); a
+    # subclass keeps its own name (torchvision's Conv3DSimple is a conv3d)
+    model = TextEncoder().eval()
+    summary = cnncalc.summary(model, (16,), input_dtype="int64")
+    classes = {path: type(part).__name__ for path, part in model.named_modules()}
+    rows = [row for row in summary.layers if row.module is not None]
+    assert {row.name: row.module for row in rows} == {row.name: classes[row.name] for row in rows}
+    assert {"Embedding", "MultiheadAttention", "LayerNorm", "Linear"} <= {row.module for row in rows}
+    assert cnncalc.summary(Subclassed().eval(), (3, 4, 16, 16)).layers[1].module == "Conv3DSimple"
+    collapsed = cnncalc.summary(model, (16,), input_dtype="int64", depth=1)
+    assert next(row for row in collapsed.layers if row.name == "layer").module == "TransformerEncoderLayer"
+
+
 def test_names_follow_module_paths():
     names = [row.name for row in cnncalc.summary(Tokens().eval(), (3, 32, 32)).layers]
     assert names[:2] == ["input", "patch"] and "attention" in names and names[-1] == "head"

@@ -35,6 +35,7 @@ class LayerFigures:
     line: int | None = None
     scopes: tuple[Scope, ...] = ()
     explain: tuple[str, ...] = ()
+    module: str | None = None    # the module class it runs as (imported models); a collapsed block's class
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             "trainable_params": 0 if node.frozen else weights + biases, "buffers": buffers,
             "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
             "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops, "dropped": shared.dropped,
-            "line": node.line, "scopes": node.scopes, "explain": shared.explain}))
+            "line": node.line, "scopes": node.scopes, "explain": shared.explain, "module": node.module}))
     log.raise_errors()
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=_totals(rows, graph.not_run, size, counting.name), source=graph.source,
@@ -205,7 +206,7 @@ def collapse(report: Report, depth: int) -> Report:
         if rows and rows[-1].name == scope.name:
             rows[-1] = _merge(rows[-1], row)
         else:
-            rows.append(replace(row, name=scope.name, kind=scope.kind, scopes=row.scopes[:depth - 1],
+            rows.append(replace(row, name=scope.name, kind=scope.kind, module=scope.kind, scopes=row.scopes[:depth - 1],
                                 activations=row.activations if row.allocates else 0,
                                 activation_bytes=row.activation_bytes if row.allocates else 0,
                                 allocates=True, explain=()))

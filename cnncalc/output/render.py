@@ -35,7 +35,7 @@ def to_dict(report: Report, memory: Memory) -> dict:
         item.update(inputs=list(row.inputs), output_shape=list(row.output_shape),
                     trainable_params=row.trainable_params, allocates=row.allocates,
                     dropped=list(row.dropped), line=row.line,
-                    block=row.scopes[-1].name if row.scopes else None, **asdict(bytes_))
+                    block=row.scopes[-1].name if row.scopes else None, module=row.module, **asdict(bytes_))
         if row.explain:
             item["explain"] = list(row.explain)
         layers.append(item)
@@ -46,10 +46,12 @@ def to_dict(report: Report, memory: Memory) -> dict:
             **({"not_run": [asdict(held) for held in report.not_run]} if report.not_run else {})}
 
 
-def render(report: Report, fmt: str, memory: Memory, width: int | None = None, fields: dict | None = None) -> str:
+def render(report: Report, fmt: str, memory: Memory, width: int | None = None, fields: dict | None = None,
+           modules: bool = False) -> str:
     if fmt == "table":
         explained = any(row.explain for row in report.layers)
-        return render_explained(report, memory, width) if explained else render_table(report, width, memory, fields)
+        return render_explained(report, memory, width) if explained else \
+            render_table(report, width, memory, fields, modules)
     if fmt == "json":
         return render_json(report, memory)
     return {"csv": render_csv, "markdown": render_markdown}[fmt](report)
@@ -148,9 +150,11 @@ def _seen_size(field) -> tuple:
 
 
 def render_table(report: Report, width: int | None = None, memory: Memory | None = None,
-                 fields: dict | None = None) -> str:
+                 fields: dict | None = None, modules: bool = False) -> str:
+    """The table; `fields` adds the receptive-field column, `modules` the module class each row runs as."""
     convention = report.totals.convention
-    columns = [Column("layer", "Layer", False), Column("kind", "Kind", False), Column("output", "Output", False),
+    columns = [Column("layer", "Layer", False), *([Column("module", "Module", False)] if modules else []),
+               Column("kind", "Kind", False), Column("output", "Output", False),
                Column("params", "Params", True),
                Column("macs", "MACs" if convention == DEFAULT else f"{convention} ops", True),
                Column("memory", "Memory", True)] + ([Column("rf", "RF", True)] if fields else [])
@@ -161,11 +165,11 @@ def render_table(report: Report, width: int | None = None, memory: Memory | None
         stored = human(row.activation_bytes, "B") if row.allocates else "(shared)"
         shape = format_shape(row.output_shape) + (" ⚠" if any(row.dropped) else "")
         rf_cell = [_rf_cell(fields[row.name])] if fields else []
-        rows.append([_layer_cell(row), row.kind, shape, _count(row.params),
+        rows.append([_layer_cell(row), *([row.module or "–"] if modules else []), row.kind, shape, _count(row.params),
                      "?" if row.kind == UNCOUNTED else _count(row.macs if convention == DEFAULT else row.ops), stored,
                      *rf_cell])
-    rows += [[held.name, "module", f"({held.why})", _count(held.params), "–", "–", *(["–"] if fields else [])]
-             for held in report.not_run]
+    rows += [[held.name, *(["–"] if modules else []), "module", f"({held.why})", _count(held.params), "–", "–",
+              *(["–"] if fields else [])] for held in report.not_run]
     lines = layout(columns, rows, width, TABLE_STEPS)
     lines += _panel(_totals_text(report, memory).splitlines(), f"{report.model} totals")
     lines += wrap([f"⚠ {r.name}: flooring leaves {_dropped(r)} input rows/columns unused" for r in report.layers

@@ -264,15 +264,17 @@ class Expander:
             wrong = f"is true or false, got {per_row!r}" if not isinstance(per_row, bool) else \
                 f"is for a layer of one input; this {entry.kind} takes {len(inputs) or 'none'}"
             return self.log.add(self.error(f"per_row {wrong}", line, name, context))
-        weights_of = entry.keys.get("weights_of")
-        if weights_of is not None and not isinstance(weights_of, str):
-            return self.log.add(self.error(f"weights_of names a layer, got {weights_of!r}", line, name, context))
+        weights_of, module = entry.keys.get("weights_of"), entry.keys.get("module")
+        for key, value in (("weights_of", weights_of), ("module", module)):
+            if value is not None and not isinstance(value, str):
+                what = "a layer" if key == "weights_of" else "the module class it runs as"
+                return self.log.add(self.error(f"{key} names {what}, got {value!r:.60}", line, name, context))
         if Reference in map(type, inputs):
             self.unresolved.append(len(self.nodes))
         self.nodes.append(Node.of({"name": name, "kind": entry.kind, "args": args, "inputs": inputs, "line": line,
                                    "scopes": context.scopes, "frozen": frozen or context.frozen,
                                    "used_at": context.use_line, "functional": functional, "weights_of": weights_of,
-                                   "per_row": per_row}))
+                                   "per_row": per_row, "module": module}))
 
     def resolve(self) -> list[Node]:
         """The expanded nodes, each `from` reference replaced by the name of the node it means."""

@@ -67,6 +67,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             entry["name"] = graph.named(node) if step == len(entries) else _part(node, step)
             if frozen:
                 entry["frozen"] = True
+            if node.op == "call_module" and step == len(entries):
+                entry["module"] = type(graph.modules[node.target]).__name__
             scopes[entry["name"]] = graph.scopes(node)
             layers.append(entry)
             previous = entry["name"]
