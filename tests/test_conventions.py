@@ -9,7 +9,7 @@ from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.spec.zoo import load_model
 from conftest import ZOO_CASES, one_layer, peer_table
-from layers.test_kinds_vs_torch import CASES, LOOKUPS, PRODUCTS
+from layers.test_kinds_vs_torch import CASES, LOOKUPS, POSITIONS, PRODUCTS
 
 PEERS = peer_table()
 COLUMNS = {"fvcore": "fvcore", "torch": "torch_flop_counter", "torchinfo": "torchinfo_mult_adds",
@@ -79,6 +79,12 @@ def test_peer_tools_on_lookup_tables(kind, args, shape):
 
     spec = {"input": list(shape), "input_dtype": "int64", "layers": [{kind: args}]}
     assert_peers_agree(build_graph(spec, "<test>", {}), kind)
+
+
+def test_peer_tools_on_positions_numbered_from_ids():
+    from cnncalc.spec import build_graph
+
+    assert_peers_agree(build_graph(POSITIONS, "<test>", {}), "positions")
 
 
 def test_every_convention_is_documented():

@@ -107,8 +107,9 @@ register("clamp", family="activation", receptive_field=elementwise, memory=SAVES
 
 # identity returns its input tensor itself
 # x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one
-# dtype throughout)
-register("identity", family="activation", torch=_forms("Identity", methods=("float", "to", "type_as")),
+# dtype throughout); x.int() and x.long() on ids are the ids as another integer type
+register("identity", family="activation",
+         torch=_forms("Identity", methods=("float", "to", "type_as", "int", "long")),
          receptive_field=elementwise,
          memory=VIEW)(same_shape)
 

@@ -78,6 +78,14 @@ _arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "
 # x ** 2 keeps x for its gradient (2·x·grad)
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                      extra_saved=no_bytes, transient=0)
+# x != 0, ids.ne(padding_idx): a mask, through which no gradient flows (RoBERTa's positions from its ids)
+_NO_GRADIENT = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="passed",
+                           extra_saved=no_bytes, transient=0)
+for _kind in ("eq", "ne"):  # x == y, torch.eq(x, y), x.eq(y), x.eq_(y); Python has no in-place ==
+    _arithmetic_kind(_kind, _NO_GRADIENT, TorchForms(
+        module=OWN + _kind.capitalize(), given_weight=None, inferred=None, aliases=(),
+        functions=calls(f"operator.{_kind}", f"torch.{_kind}", other=1) + calls(f"operator.{_kind}", other=0),
+        methods=calls(_kind, _kind + "_", other=1)))
 _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"))
 
 

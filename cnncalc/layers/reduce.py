@@ -1,7 +1,8 @@
 """Reductions over dims: mean, sum and amax (global average pooling written as x.mean((2, 3)))."""
 from __future__ import annotations
 
-from .facts import OWN, WHOLE, Call, MemoryFacts, TorchForms, calls, elementwise, never, no_bytes
+from .facts import (OWN, WHOLE, Call, Exact, MemoryFacts, TorchForms, calls, elementwise, never, no_bytes,
+                    unit_window)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
 
 
@@ -46,6 +47,28 @@ for _kind, _module, _memory in (("mean", "Mean", _SHAPE_ONLY), ("sum", "Sum", _S
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None,
                               functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
                               methods=calls(_kind, dim=1, keepdim=2), aliases=()))(reduce)
+
+
+def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """Unit i along the summed axis sees units 0 … i there; each other axis, its own position."""
+    axis = dim_index(args["dim"], len(shapes[0])) - 1  # of the spatial axes (channels are dim 0 of a sample)
+    if axis < 0:
+        return elementwise(args, shapes, out)
+    spatial = len(shapes[0]) - 1
+    return Exact(windows=(unit_window(spatial),),
+                 reads=lambda at, lo, hi, size, out_size: (0, hi) if at == axis else (lo, hi))
+
+
+# torch.cumsum(x, dim): running sums along a dim, the shape kept; its gradient is a reversed cumsum
+# of the output's, needing nothing saved (RoBERTa numbers its positions so)
+@register("cumsum", family="shape", args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=running_field,
+          memory=_SHAPE_ONLY, torch=TorchForms(module=OWN + "Cumsum", given_weight=None, inferred=None,
+                                               functions=calls("torch.cumsum", dim=1), methods=calls("cumsum", dim=1),
+                                               aliases=()))
+def cumsum(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    dim_index(args["dim"], len(shape))
+    return Calc(shape)
 
 
 def order(value, n: int = 0):

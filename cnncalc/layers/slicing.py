@@ -2,7 +2,7 @@
 unit), select (x[:, 0], a piece of unbind) and indexselect (table[index], a relative position bias)."""
 from __future__ import annotations
 
-from .facts import COPY, OWN, SLICE, Call, TorchForms, calls, elementwise, unit_window, whole
+from .facts import COPY, OWN, SLICE, Call, MemoryFacts, TorchForms, calls, elementwise, never, no_bytes, unit_window, whole
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, optional, positive,
                        register)
 
@@ -75,6 +75,24 @@ def select(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if not -shape[axis] <= args["index"] < shape[axis]:
         raise LayerError(f"index {args['index']} is out of range for dim {args['dim']} of {format_shape(shape)}")
     return Calc(shape[:axis] + shape[axis + 1:])
+
+
+# torch.gather(x, dim, index): per position of the index (a second input of x's rank), the entry of x
+# it names along dim; the output has the index's shape. Backward scatters into a gradient of x's
+# shape, keeping the index (RoBERTa's token types gathered at its positions)
+@register("gather", family="shape", arity=2, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="first input",
+                             extra_saved=no_bytes, transient=0),
+          args=(Arg("dim", any_int, names_dims=EACH_DIM),),
+          torch=TorchForms(module=OWN + "Gather", given_weight=None, inferred=None,
+                           functions=calls("torch.gather", dim=1), methods=calls("gather", dim=1), aliases=()))
+def gather(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    shape, index = shapes
+    axis = dim_index(args["dim"], len(shape))
+    if len(index) != len(shape) or any(i > s for d, (i, s) in enumerate(zip(index, shape)) if d != axis):
+        raise LayerError(f"the index {format_shape(index)} must have the rank of the input {format_shape(shape)} and "
+                         "no dim larger than it, but along dim")
+    return Calc(index)
 
 
 # the rows picked need not lie near each other

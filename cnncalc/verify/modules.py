@@ -82,6 +82,32 @@ class Pow(_Arithmetic):
     operation = staticmethod(operator.pow)
 
 
+class Eq(_Arithmetic):
+    operation = staticmethod(operator.eq)
+
+
+class Ne(_Arithmetic):
+    operation = staticmethod(operator.ne)
+
+
+class Cumsum(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return torch.cumsum(x, self.dim)
+
+
+class Gather(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x, index):
+        return torch.gather(x, self.dim, index)
+
+
 class Concat(nn.Module):
     """torch.cat; a parameter's batch of one meets the others' batch as a model's expand(B, ...) makes it."""
 

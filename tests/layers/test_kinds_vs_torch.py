@@ -165,6 +165,10 @@ CASES = [
     ("mul", {"other": 0.5}, (3, 4, 4)),
     ("div", {"other": 6.0}, (2, 5)),
     ("pow", {"other": 2}, (3, 4, 4)),
+    ("ne", {"other": 0.0}, (3, 4, 4)),
+    ("eq", {"other": 1.5}, (6,)),
+    ("cumsum", {"dim": 1}, (3, 5)),
+    ("cumsum", {"dim": -1}, (2, 4, 6)),
     ("multiheadattention", {"num_heads": 4, "batch_first": True}, (10, 64)),
     ("multiheadattention", {"num_heads": 2, "batch_first": True, "bias": False, "add_bias_kv": True,
                             "add_zero_attn": True}, (7, 32)),
@@ -186,6 +190,7 @@ JOIN_CASES = [
     ("concat", {"dim": 3}, (4, 6, 6), {"maxpool2d": {"kernel_size": [1, 2]}}, {"relu": None}),
     ("concat", {"dim": -2}, (4, 6, 6), {"maxpool2d": {"kernel_size": [2, 1]}}, {"relu": None}),
     ("crop", None, (2, 9, 9), {"identity": None}, {"conv2d": {"out_channels": 2, "kernel_size": 3}}),
+    ("ne", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
 ]
 ONE_INPUT_JOINS = [("concat", None, (4, 6, 6))]  # torch.cat([x], 1): a copy
 # query, key and value from different branches: 6 queries of 16 features, 9 keys of 12, values of 20
@@ -264,7 +269,9 @@ def test_cross_attention_matches_torch():
     compare(build_graph(CROSS_ATTENTION, "<test>", {}))
 
 
-# lookup tables read int64 token ids (a per-sample sequence, or a bag per sample)
+# lookup tables read int64 token ids (a per-sample sequence, or a bag per sample); RoBERTa's positions
+# from its ids (ids.ne(pad), cumsum, times the mask, as long, plus pad) and its token types gathered
+# at them
 LOOKUPS = [
     ("embedding", {"num_embeddings": 50, "embedding_dim": 8}, (12,)),
     ("embedding", {"num_embeddings": 30, "embedding_dim": 6, "padding_idx": -1}, (3, 5)),
@@ -280,6 +287,18 @@ def test_lookup_tables_match_torch(kind, args, shape, batch):
     compare(build_graph(spec, "<test>", {}), batch)
 
 
+POSITIONS = {"input": [12], "input_dtype": "int64", "layers": [
+    {"ne": {"other": 1}, "name": "mask"}, {"cumsum": {"dim": 1}, "name": "running"},
+    {"mul": None, "from": ["running", "mask"]},
+    {"add": {"other": 1}, "name": "positions"},
+    {"parameter": {"shape": [12], "buffer": True}, "name": "types"},
+    {"gather": {"dim": 1}, "from": ["types", "input"]}]}
+
+
+def test_positions_numbered_from_ids_match_torch():
+    compare(build_graph(POSITIONS, "<test>", {}))
+
+
 @pytest.mark.parametrize("args,message", [
     ({"num_embeddings": 10, "embedding_dim": 4, "padding_idx": 10}, "padding_idx 10 is outside the table's 10 rows"),
     ({"num_embeddings": 10, "embedding_dim": 4, "padding_idx": -11}, "padding_idx -11 is outside"),
@@ -292,7 +311,7 @@ def test_a_padding_row_outside_the_table_is_refused_as_torch_refuses_it(args, me
 
 
 def test_every_kind_has_a_case():
-    products = {"matmul", "scaleddotproductattention", "einsum", "indexselect", "addcmul"}
+    products = {"matmul", "scaleddotproductattention", "einsum", "indexselect", "addcmul", "gather"}
     # uncounted computes nothing of its own: it is held to torch where the importer makes it
     # (test_import_vocabulary.py: test_what_no_kind_states_is_a_row_not_counted)
     covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | products | {"uncounted"}
