@@ -12,7 +12,7 @@ from typing import Callable, List, Optional
 import typer
 
 from .errors import SpecError, SpecErrors, did_you_mean, every_error
-from .graph import parse_input
+from .graph import parse_inputs
 
 HELP_OPTIONS = ["-h", "--help"]
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -22,7 +22,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 MODEL = typer.Argument(..., help="A zoo name (see `cnncalc list`), a path to a .yaml or .py spec, or a "
                                   "PyTorch model: path/model.py:ClassName (needs --input), torchvision:NAME "
                                   "or timm:NAME (built with no weights).")
-INPUT = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x256x256; token ids: 128:int64.")
+INPUT = typer.Option([], "--input", help="Per-sample input shape, e.g. 3x256x256; token ids: 128:int64; several "
+                                        "inputs by forward()'s names: --input x=3x224x224 --input mask=1x224x224.")
 SETTINGS = typer.Option([], "--set", help="Override a spec parameter (or constructor argument): KEY=VALUE.")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to a file instead.")
 
@@ -137,11 +138,11 @@ def parse_settings(settings: List[str]) -> dict:
     return values
 
 
-def load_graph(model: str, settings: List[str], input_shape: Optional[str]):
+def load_graph(model: str, settings: List[str], inputs: List[str]):
     from .model import load_graph as graph_of
 
-    shape, dtype = parse_input(input_shape) if input_shape else (None, None)
-    return graph_of(model, parse_settings(settings), shape, dtype)
+    given = parse_inputs(inputs)
+    return graph_of(model, parse_settings(settings), given.shape, given.dtype, given.others)
 
 
 def write_output(text: str, output: Optional[Path] = None) -> None:
@@ -176,7 +177,7 @@ MIN_WIDTH = 60  # narrower than this, a table of figures cannot be read however 
 @command()
 def table(
     model: str = MODEL,
-    input: Optional[str] = INPUT,
+    input: List[str] = INPUT,
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16, int8 or float64 "
                                                               "(default: the model's own, else float32)."),
@@ -228,7 +229,7 @@ def fit(
                                                            "optimizer step; the effective batch is N × the micro-batch."),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16, int8 or float64 "
                                                               "(default: the model's own, else float32)."),
-    input: Optional[str] = INPUT,
+    input: List[str] = INPUT,
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
@@ -250,7 +251,7 @@ def fit(
 @command()
 def rf(
     model: str = MODEL,
-    input: Optional[str] = INPUT,
+    input: List[str] = INPUT,
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Only this layer: the exact field of one unit."),
     unit: Optional[str] = typer.Option(None, "--unit", help="The unit of --layer, e.g. 3,5 (row, column)."),
@@ -358,7 +359,8 @@ def diff(
     from .workflows.compare import compare
 
     require_format(fmt, "table", "json")
-    write_output(render_diff(compare(load_graph(a, set_a, input_a), load_graph(b, set_b, input_b)), fmt,
+    write_output(render_diff(compare(load_graph(a, set_a, [input_a] if input_a else []),
+                                     load_graph(b, set_b, [input_b] if input_b else [])), fmt,
                              output_width()))
 
 
@@ -370,7 +372,7 @@ def sweep(
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw cost against size (.png/.svg)."),
     settings: List[str] = SETTINGS,
-    input: Optional[str] = typer.Option(None, "--input", help="The input a PyTorch model is read at, e.g. 3x224x224."),
+    input: List[str] = typer.Option([], "--input", help="The input a PyTorch model is read at, e.g. 3x224x224."),
 ) -> None:
     """Parameters, MACs, activations and peak memory as the input grows; invalid and flooring sizes marked."""
     from .output.render import render_sweep
@@ -396,7 +398,7 @@ def sizes(
     max_size: int = typer.Option(1024, "--max", help="Largest size to try."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     settings: List[str] = SETTINGS,
-    input: Optional[str] = typer.Option(None, "--input", help="The input a PyTorch model is read at, e.g. 3x224x224."),
+    input: List[str] = typer.Option([], "--input", help="The input a PyTorch model is read at, e.g. 3x224x224."),
 ) -> None:
     """The square input sizes MODEL takes exactly (valid, nothing dropped by flooring), and their rule."""
     from .output.render import render_sizes
@@ -414,7 +416,7 @@ def graph(
     model: str = MODEL,
     fmt: Optional[str] = typer.Option(None, "--format", "-f",
                                       help="mermaid or dot (default: from -o's suffix, .dot or .gv, else mermaid)."),
-    input: Optional[str] = INPUT,
+    input: List[str] = INPUT,
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
 ) -> None:
@@ -431,7 +433,7 @@ def graph(
 def plot(
     model: str = MODEL,
     output: Path = typer.Option(..., "--output", "-o", help="The picture: .png, .svg or .html."),
-    input: Optional[str] = INPUT,
+    input: List[str] = INPUT,
     settings: List[str] = SETTINGS,
 ) -> None:
     """Per-layer bars of parameters, MACs and activation memory (needs the `plot` extra)."""
@@ -447,7 +449,7 @@ def plot(
 def report(
     model: str = MODEL,
     output: Path = typer.Option(..., "--output", "-o", help="The page to write, e.g. model.html."),
-    input: Optional[str] = INPUT,
+    input: List[str] = INPUT,
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16, int8 or float64 "
                                                               "(default: the model's own, else float32)."),
@@ -467,8 +469,8 @@ def report(
 @command()
 def export(
     model: str = typer.Argument(..., help="path/model.py:ClassName, torchvision:NAME or timm:NAME"),
-    input: Optional[str] = typer.Option(None, "--input", help="Per-sample input shape, e.g. 3x224x224 "
-                                                              "(default: the library's, for torchvision and timm)."),
+    input: List[str] = typer.Option([], "--input", help="Per-sample input shape, e.g. 3x224x224 (default: the "
+                                                        "library's); several by name: --input x=... --input mask=..."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the spec to a file."),
 ) -> None:
@@ -481,7 +483,8 @@ def export(
     if not is_pytorch(model):
         raise SpecError(f"export reads a PyTorch model (path/model.py:ClassName, torchvision:NAME, timm:NAME), "
                         f"got '{model}'")
-    data = read_pytorch(model, parse_settings(settings), *(parse_input(input) if input else (None, None))).spec
+    given = parse_inputs(input)
+    data = read_pytorch(model, parse_settings(settings), given.shape, given.dtype, given.others).spec
     build_graph(data, model, {})  # only a valid spec is written
     write_output(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, default_flow_style=None,
                                 width=100), output)
@@ -551,7 +554,7 @@ def show(model: str = MODEL) -> None:
 def verify(
     model: str = MODEL,
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or mps."),
-    input: Optional[str] = INPUT,
+    input: List[str] = INPUT,
     batch: int = typer.Option(1, "--batch", help="Batch size of the forward passes."),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16 or float64 "
                                                               "(default: the model's own, else float32)."),

@@ -60,6 +60,37 @@ class Node:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OtherInput:
+    """An input of the model's besides its first, which layers read by name: forward(x, mask)'s mask."""
+    name: str
+    shape: Shape  # per sample
+    dtype: str | None = None  # ids (int64); None: floating, in the model's dtype
+
+
+@dataclass(frozen=True, kw_only=True)
+class GivenInputs:
+    """The inputs a user gives: the first's shape (and ids' dtype), the others by name."""
+    shape: Shape | None = None
+    dtype: str | None = None
+    others: tuple[OtherInput, ...] = ()
+
+
+def parse_inputs(texts: list[str]) -> GivenInputs:
+    """`--input 3x224x224`, or each input by name in forward()'s order: `--input x=3x224x224 --input
+    mask=1x224x224` (the first's name is forward()'s own; the others' are how layers read them)."""
+    if not texts:
+        return GivenInputs()
+    named = [text.rpartition("=")[::2] for text in texts]
+    for name, _ in named[1:]:
+        if not name.isidentifier():
+            raise SpecError(f"--input {texts[named.index((name, _))][:40]}: the inputs after the first go by "
+                            "forward()'s names, e.g. --input mask=1x224x224")
+    (shape, dtype), others = parse_input(named[0][1]), named[1:]
+    return GivenInputs(shape=shape, dtype=dtype, others=tuple(
+        OtherInput(name=name, shape=held[0], dtype=held[1]) for name, held in ((n, parse_input(v)) for n, v in others)))
+
+
+@dataclass(frozen=True, kw_only=True)
 class NotRun:
     """Tensors the model holds that no layer counts: a module its forward() never calls (an auxiliary
     head in eval mode), one whose output nobody reads, or a parametrization's originals beyond the
@@ -86,17 +117,23 @@ class Graph:
     not_run: tuple[NotRun, ...] = ()
     dtype: str = "float32"  # the model's own (a .half() module's float16), unless --dtype says otherwise
     input_dtype: str | None = None  # int64 token ids for a text model; None: floating, in the model's dtype
+    other_inputs: tuple[OtherInput, ...] = ()  # forward(x, mask): mask, read by name
 
     def with_input(self, shape: Shape, dtype: str | None = None) -> "Graph":
         return replace(self, input_shape=tuple(shape), input_dtype=dtype or self.input_dtype)
 
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return (INPUT, *(other.name for other in self.other_inputs))
 
-def topological(nodes: list[Node], source: str) -> tuple[Node, ...]:
-    """Kahn's algorithm, keeping spec order wherever the edges allow; a cycle is a SpecError."""
-    if _in_order(nodes):  # what Kahn's algorithm would return, found in one pass
+
+def topological(nodes: list[Node], source: str, inputs: tuple[str, ...] = (INPUT,)) -> tuple[Node, ...]:
+    """Kahn's algorithm, keeping spec order wherever the edges allow; a cycle is a SpecError. `inputs`:
+    the model's inputs' names, which every node may read."""
+    if _in_order(nodes, inputs):  # what Kahn's algorithm would return, found in one pass
         return tuple(nodes)
     order = {node.name: index for index, node in enumerate(nodes)}
-    waiting = {node.name: len(node.inputs) - node.inputs.count(INPUT) for node in nodes}
+    waiting = {node.name: sum(name not in inputs for name in node.inputs) for node in nodes}
     consumers: dict[str, list[str]] = {}
     for node in nodes:
         for name in node.inputs:
@@ -116,9 +153,9 @@ def topological(nodes: list[Node], source: str) -> tuple[Node, ...]:
     return tuple(result)
 
 
-def _in_order(nodes: list[Node]) -> bool:
+def _in_order(nodes: list[Node], inputs: tuple[str, ...]) -> bool:
     """Whether every node comes after the nodes it reads (most specs are written so)."""
-    seen = {INPUT}
+    seen = set(inputs)
     for node in nodes:
         for name in node.inputs:
             if name not in seen:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
-from .graph import Graph, Shape
+from .graph import Graph, OtherInput, Shape
 from .model_reference import model_reference
 
 
@@ -18,23 +18,31 @@ def is_pytorch(model: Any) -> bool:
 
 
 def load_graph(model: Any, params: dict | None = None, input_shape: Shape | None = None,
-               input_dtype: str | None = None) -> Graph:
+               input_dtype: str | None = None, others: tuple[OtherInput, ...] = ()) -> Graph:
     """The graph of a zoo name, spec path or PyTorch model, at `input_shape` (holding `input_dtype`:
-    int64 token ids) when given."""
+    int64 token ids) when given, and forward()'s `others` inputs (a mask) by name."""
     if is_pytorch(model):
         from .spec.load import build_graph
 
-        imported = read_pytorch(model, params, input_shape, input_dtype)
+        imported = read_pytorch(model, params, input_shape, input_dtype, others)
         graph = build_graph(imported.spec, _source(model), {})
         return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()))
                                           for node in graph.nodes))
     from .spec.zoo import load_model
 
     graph = load_model(str(model), params)
-    return graph.with_input(input_shape or graph.input_shape, input_dtype)
+    known = {other.name for other in graph.other_inputs}
+    if any(other.name not in known for other in others):
+        unknown = next(other.name for other in others if other.name not in known)
+        raise SpecError(f"--input {unknown}=...: {graph.name} has no input '{unknown}' "
+                        f"(its inputs: {', '.join(graph.input_names)})", graph.source)
+    given = {other.name: other for other in others}
+    return replace(graph.with_input(input_shape or graph.input_shape, input_dtype),
+                   other_inputs=tuple(given.get(other.name, other) for other in graph.other_inputs))
 
 
-def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None):
+def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
+                 others: tuple[OtherInput, ...] = ()):
     """A PyTorch model traced (torch.fx, meta tensors) into spec data and the modules each layer runs
     in (verify.importer.Imported); at its default input when it has one."""
     from .verify import require_torch
@@ -53,14 +61,14 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
         raise SpecError(f"{name}: reading a PyTorch model needs --input, e.g. --input 3x224x224 "
                         "(input_size=(3, 224, 224) in Python)", _source(model))
     try:
-        return read_module(module, name, tuple(shape), _source(model), input_dtype)
+        return read_module(module, name, tuple(shape), _source(model), input_dtype, others)
     except SpecError as error:
         if not isinstance(model, (str, Path)) or "meta" not in error.message:
             raise
     # a tensor its constructor made, read as a value by forward() (YOLO's `self.stride[i].item()`), has no
     # value on the meta device: the model is built again on the CPU, its parameters still stood in for
     module = load_module(str(model), params or {}, on_meta=False).module
-    return read_module(module, name, tuple(shape), _source(model), input_dtype)
+    return read_module(module, name, tuple(shape), _source(model), input_dtype, others)
 
 
 def _source(model: Any) -> str:

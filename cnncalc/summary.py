@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .figures.conventions import DEFAULT
-from .figures.held import Holdings
+from .figures.held import Held, HeldRow
 from .figures.memory import Memory, memory
 from .figures.report import Report, Totals, analyze, collapse
 from .errors import SpecError, SpecErrors
-from .graph import ID_DTYPE_BYTES, Graph, parse_input
+from .graph import ID_DTYPE_BYTES, Graph, OtherInput, parse_input
 
 if TYPE_CHECKING:
     from .figures.fit import Fit
@@ -80,6 +80,50 @@ class Summary:
                    _whole_number("accumulate", accumulate, at_least=1))
 
 
+@dataclass(frozen=True)
+class Holdings:
+    """A model given no input: its parameters and buffers by module (`rows`) and their totals, as
+    torchinfo shows such a model. Printed, the table; in Jupyter too. Shapes, MACs and memory need an
+    input."""
+    held: Held
+
+    @property
+    def rows(self) -> tuple[HeldRow, ...]:
+        return self.held.rows
+
+    @property
+    def params(self) -> int:
+        return self.held.params
+
+    @property
+    def trainable_params(self) -> int:
+        return self.held.trainable_params
+
+    @property
+    def buffers(self) -> int:
+        return self.held.buffers
+
+    @property
+    def param_bytes(self) -> int:
+        return self.held.param_bytes
+
+    def __str__(self) -> str:
+        from .output.holdings import render_holdings
+
+        return render_holdings(self.held, None)
+
+    def __repr__(self) -> str:
+        from .output.units import human
+
+        return (f"<cnncalc parameters of {self.held.model}: {self.params:,} params, "
+                f"{human(self.param_bytes, 'B')}; no input given>")
+
+    def _repr_html_(self) -> str:
+        from .output.holdings import render_holdings_html
+
+        return render_holdings_html(self.held)
+
+
 def figures(graph: Graph, batch: int = 1, dtype: str | None = None, convention: str = DEFAULT,
             optimizer: str = "adam", explain: bool = False) -> Summary:
     """Every figure of a graph: the analysis and the memory model."""
@@ -92,20 +136,24 @@ def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | 
             params: dict | None = None, input_dtype: Any = None) -> Summary | Holdings:
     """The figures of MODEL: an nn.Module object, a zoo name, a spec path, `path/model.py:Class`,
     `torchvision:NAME` or `timm:NAME`. `input_size` is the per-sample shape, (3, 224, 224) or
-    "3x224x224" (needed for a module, else the spec's or the library's); `input_dtype` what the input
+    "3x224x224" (needed for a module, else the spec's or the library's), or each input's by name in
+    forward()'s order ({"x": (3, 224, 224), "mask": "1x224x224"}); `input_dtype` what the input
     holds ("int64" or torch.int64 for token ids, "128:int64" says both); `params` sets a spec's
     parameters or a model's constructor arguments. A spec or zoo name never imports torch. A module
     or class given no input gets its parameter table (Holdings), as torchinfo gives one."""
     from .model import is_pytorch, load_graph
 
-    shape, given_dtype = _shape(input_size)
+    first, *rest = input_size.items() if isinstance(input_size, dict) and input_size else [(None, input_size)]
+    shape, given_dtype = _shape(first[1])
+    others = tuple(OtherInput(name=str(name), shape=size, dtype=held)
+                   for name, (size, held) in ((name, _shape(value)) for name, value in rest))
     if shape is None and is_pytorch(model) and not _has_input(model):
         return _held(model, params, depth)
     input_dtype = _input_dtype(input_dtype) or given_dtype
     batch = _whole_number("batch", batch, at_least=1)
     depth = None if depth is None else _whole_number("depth", depth, at_least=1)
     try:
-        result = figures(load_graph(model, params, shape, input_dtype), batch, dtype, convention, optimizer)
+        result = figures(load_graph(model, params, shape, input_dtype, others), batch, dtype, convention, optimizer)
     except SpecError as error:
         if not is_pytorch(model) or shape is None or len(shape) < 2 or shape[0] != 1:
             raise
@@ -130,8 +178,8 @@ def _held(model: Any, params: dict | None, depth: int | None) -> Holdings:
     from .verify.libraries import load_module
 
     loaded = load_module(str(model), params or {}) if isinstance(model, (str, Path)) else None
-    holdings = held_by(loaded.module, loaded.name) if loaded else held_by(model, type(model).__name__)
-    return holdings.collapsed(_whole_number("depth", depth, at_least=1)) if depth is not None else holdings
+    held = held_by(loaded.module, loaded.name) if loaded else held_by(model, type(model).__name__)
+    return Holdings(held.collapsed(_whole_number("depth", depth, at_least=1)) if depth is not None else held)
 
 
 def _with_batch_hint(error: SpecError, shape: tuple[int, ...]) -> SpecError:

@@ -81,14 +81,14 @@ def one_layer(kind: str, args: dict | None, input_shape, extra: list | None = No
 def compare(graph, batch: int = 1) -> None:
     """cnncalc's figures for every layer equal torch's forward pass, or the failure names both."""
     from cnncalc.figures import analyze
-    from cnncalc.verify.build import build_model, sample_input
+    from cnncalc.verify.build import build_model, sample_inputs
     from cnncalc.verify.measure import measure
     from cnncalc.verify.peers import run_torch
 
     report = analyze(graph, batch=batch)
     model = build_model(graph)
     measured = measure(model, graph, batch)
-    flops = run_torch(model, sample_input(graph, batch))  # FlopCounterMode: 2 per MAC
+    flops = run_torch(model, sample_inputs(graph, batch))  # FlopCounterMode: 2 per MAC
     assert len(measured) == len(report.layers) - 1
     for ours, theirs, torch_flops in zip(report.layers[1:], measured, flops.layers):
         for figure in ("output_shape", "params", "trainable_params", "buffers", "activations"):

@@ -40,11 +40,11 @@ def small_input(graph):
 
 def assert_peers_agree(graph, name: str) -> None:
     pytest.importorskip("torch")
-    from cnncalc.verify.build import build_model, sample_input
+    from cnncalc.verify.build import build_model, sample_inputs
     from cnncalc.verify.peers import RUNNERS, installed
 
     model = build_model(graph)
-    x = sample_input(graph, 1)
+    x = sample_inputs(graph, 1)
     for tool in installed():
         count = RUNNERS[tool](model, x)
         report = analyze(graph, convention_name=tool)

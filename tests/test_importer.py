@@ -93,7 +93,7 @@ class Cumulative(nn.Module):
         self.conv = nn.Conv2d(3, 4, 3)
 
     def forward(self, x):
-        return torch.cumsum(self.conv(x), 2)
+        return torch.cumprod(self.conv(x), 2)
 
 
 class Strided(nn.Module):
@@ -248,17 +248,17 @@ def test_an_operation_no_kind_states_is_a_row_marked_not_counted(model_file, tmp
     module = runpy.run_path(str(model_file))["Cumulative"]()
     result = run_here("table", f"{model_file}:Cumulative", "--input", "3x8x8", "-f", "json")
     data = json.loads(result.stdout)
-    assert result.returncode == 0 and data["totals"]["uncounted"] == ["cumsum"]
+    assert result.returncode == 0 and data["totals"]["uncounted"] == ["cumprod"]
     assert data["layers"][-1]["kind"] == "uncounted" and data["layers"][-1]["output_shape"] == [4, 6, 6]
     assert data["totals"]["params"] == sum(p.numel() for p in module.parameters())  # what torch holds
     table = run_here("table", f"{model_file}:Cumulative", "--input", "3x8x8").stdout
-    assert re.search(r"^cumsum +uncounted +4×6×6 +– +\? ", table, re.M)
-    assert "not counted           1 operation: cumsum" in table and "are lower bounds" in table
+    assert re.search(r"^cumprod +uncounted +4×6×6 +– +\? ", table, re.M)
+    assert "not counted           1 operation: cumprod" in table and "are lower bounds" in table
     # check and verify fail on it, unless allowed
     spec = tmp_path / "cumulative.yaml"
     assert run_here("export", f"{model_file}:Cumulative", "--input", "3x8x8", "-o", str(spec)).returncode == 0
     checked = run_here("check", str(spec))
-    assert checked.returncode == 1 and "1 operation: cumsum not counted: the figures are lower bounds" in checked.stdout
+    assert checked.returncode == 1 and "1 operation: cumprod not counted: the figures are lower bounds" in checked.stdout
     assert run_here("check", str(spec), "--allow-uncounted").returncode == 0
     verified = run_here("verify", str(spec))
     assert verified.returncode == 1 and "not verified (--allow-uncounted verifies the rest)" in verified.stderr
@@ -471,8 +471,20 @@ def test_a_constructor_tensor_read_as_a_number_is_read(model_file):
 def test_a_second_input_is_named_not_met_as_none(model_file):
     result = run_here("table", f"{model_file}:TwoInputs", "--input", "3x8x8")
     assert result.returncode == 2
-    assert "TwoInputs: forward() takes 2 inputs (meta after the first): cnncalc reads models of one input" \
+    assert "TwoInputs: forward() takes 2 inputs (x, meta): give each, e.g. --input x=3x224x224 --input meta=" \
         in result.stderr
+    # given by name, each input is read as torch runs it: the sum's parameters and FlopCounterMode's count
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = runpy.run_path(str(model_file))["TwoInputs"]()
+    counter = FlopCounterMode(display=False)
+    with counter:
+        module(torch.randn(1, 3, 8, 8), torch.randn(1, 4))
+    result = run_here("table", f"{model_file}:TwoInputs", "--input", "x=3x8x8", "--input", "meta=4", "-f", "json")
+    data = json.loads(result.stdout)
+    assert result.returncode == 0 and [row["name"] for row in data["layers"][:2]] == ["input", "meta"]
+    assert (data["totals"]["params"], data["totals"]["flops"]) == (sum(p.numel() for p in module.parameters()),
+                                                                   counter.get_total_flops())
 
 
 @pytest.mark.parametrize("code, message, line", [

@@ -2,7 +2,7 @@
 passed with no input. Records only (torch-free); verify/held.py reads them off a module."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -18,9 +18,8 @@ class HeldRow:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Holdings:
-    """A model's parameters and buffers by module, and their totals; printed, the table. Without an
-    input there are no shapes, MACs or activations: give input_size for those."""
+class Held:
+    """A model's parameters and buffers by module, and their totals."""
     model: str
     rows: tuple[HeldRow, ...]
     params: int
@@ -28,22 +27,6 @@ class Holdings:
     buffers: int
     param_bytes: int  # parameters and buffers, each at its own dtype
 
-    def collapsed(self, depth: int) -> "Holdings":
+    def collapsed(self, depth: int) -> "Held":
         """Modules nested deeper than `depth` left out (their tensors stay in their parents' rows)."""
-        return Holdings(**{**vars(self), "rows": tuple(row for row in self.rows if row.depth <= depth)})
-
-    def __str__(self) -> str:
-        from ..output.holdings import render_holdings
-
-        return render_holdings(self, None)
-
-    def __repr__(self) -> str:
-        from ..output.units import human
-
-        return (f"<cnncalc parameters of {self.model}: {self.params:,} params, {human(self.param_bytes, 'B')}; "
-                "no input given>")
-
-    def _repr_html_(self) -> str:
-        from ..output.holdings import render_holdings_html
-
-        return render_holdings_html(self)
+        return replace(self, rows=tuple(row for row in self.rows if row.depth <= depth))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from ..graph import DTYPE_BYTES, INPUT, Graph
+from ..graph import DTYPE_BYTES, Graph
 from ..layers import REGISTRY
 from ..layers.facts import MemoryFacts
 from .report import Report
@@ -114,7 +114,7 @@ def _storages(graph: Graph, rows: dict, training: bool = False) -> dict[str, str
     """Tensor → the storage it lives in: its own, or its input's when it aliases it (in training
     mode by the kind's training fact: dropout then makes a new tensor); None for a parameter read
     as a tensor, which the parameters' bytes hold, no activation."""
-    storage: dict[str, str | None] = {INPUT: INPUT}
+    storage: dict[str, str | None] = {name: name for name in graph.input_names}
     for node in graph.nodes:
         aliases = _facts(node).aliases_in_training(node.args) if training else not rows[node.name].allocates
         storage[node.name] = (storage[node.inputs[0]] if node.inputs else None) if aliases else node.name
@@ -125,7 +125,7 @@ def _requiring_grad(graph: Graph, rows: dict) -> dict[str, bool]:
     """Tensor → whether autograd tracks it: a trainable parameter is upstream. Layers that read only
     untracked tensors and have no parameters of their own are not recorded at all: they save
     nothing and get no gradient (the first layers on the input of a frozen stem, a mul of inputs)."""
-    requires = {INPUT: False}
+    requires = dict.fromkeys(graph.input_names, False)
     for node in graph.nodes:
         requires[node.name] = rows[node.name].trainable_params > 0 or any(requires[i] for i in node.inputs)
     return requires
@@ -190,10 +190,11 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     first_saver, extra, requires = saved.first_saver, saved.extra, saved.requires
     storage = _storages(graph, rows, training=True)
     output = storage[graph.nodes[-1].name]
-    live = sum(rows[name].activation_bytes for name in set(first_saver) | {output, INPUT}) + sum(extra)
+    held = {output, *graph.input_names}  # the caller holds those
+    live = sum(rows[name].activation_bytes for name in set(first_saver) | held) + sum(extra)
     released: dict[int, list[str]] = {}  # layer index → the saved storages it is first to save
     for name, first in first_saver.items():
-        if name not in (output, INPUT):  # the caller holds those
+        if name not in held:
             released.setdefault(first, []).append(name)
     # a loss's gradient is as large as the output
     last = graph.nodes[-1].name
@@ -260,9 +261,9 @@ def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: lis
     nothing saves) only while it runs."""
     last_use = {name: index for index, node in enumerate(graph.nodes, start=1)
                 for name in (storage[i] for i in node.inputs) if name is not None}
-    for name in (INPUT, storage[graph.nodes[-1].name], *kept):
+    for name in (*graph.input_names, storage[graph.nodes[-1].name], *kept):
         last_use[name] = len(graph.nodes) + 1
-    live = rows[INPUT].activation_bytes
+    live = sum(rows[name].activation_bytes for name in graph.input_names)
     peak = live
     for index, node in enumerate(graph.nodes, start=1):
         if storage[node.name] == node.name:  # a tensor of its own

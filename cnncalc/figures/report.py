@@ -64,6 +64,12 @@ class Report:
     source: str = ""
     not_run: tuple[NotRun, ...] = ()  # held by the model, never called: in the totals, not in `layers`
     input_dtype: str | None = None  # int64 for token ids; None: floating, in `dtype`
+    inputs: int = 1  # the model's inputs: the first rows of `layers`
+
+    @property
+    def node_rows(self) -> tuple[LayerFigures, ...]:
+        """The rows of the graph's nodes, in its order (the inputs' rows left out)."""
+        return self.layers[self.inputs:]
 
 
 @record
@@ -92,13 +98,10 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
     size = DTYPE_BYTES[dtype]
-    count = math.prod(graph.input_shape) * batch
-    rows = [LayerFigures(name=INPUT, kind=INPUT, inputs=(), output_shape=graph.input_shape, weights=0, biases=0,
-                         params=0, trainable_params=0, buffers=0, activations=count,
-                         activation_bytes=count * ID_DTYPE_BYTES.get(graph.input_dtype, size),
-                         macs=0, flops=0, allocates=True,
-                         explain=_memory_line(graph.input_shape, True) if explain else ())]
-    shapes = {INPUT: graph.input_shape}
+    given = ((INPUT, graph.input_shape, graph.input_dtype),
+             *((other.name, other.shape, other.dtype) for other in graph.other_inputs))
+    rows = [_input_row(name, shape, batch, ID_DTYPE_BYTES.get(held, size), explain) for name, shape, held in given]
+    shapes = {name: shape for name, shape, _ in given}
     # Repeated blocks repeat the same kind, arguments and input shapes: each is calculated once.
     known: dict[tuple, SharedFigures] = {}
     log, failed = ErrorLog(), set()  # a layer that fails is reported; the layers it feeds are skipped
@@ -135,7 +138,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     log.raise_errors()
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=_totals(rows, graph.not_run, size, counting.name), source=graph.source,
-                  not_run=graph.not_run, input_dtype=graph.input_dtype)
+                  not_run=graph.not_run, input_dtype=graph.input_dtype, inputs=len(given))
 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, counting: Convention,
@@ -170,6 +173,14 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
                              "buffers": calc.buffers, "activations": math.prod(output_shape) * batch,
                              "macs": macs, "allocates": allocates, "ops": ops, "dropped": calc.dropped,
                              "explain": lines})
+
+
+def _input_row(name: str, shape: Shape, batch: int, element_size: int, explain: bool) -> LayerFigures:
+    """One of the model's inputs, as the first rows show it: the tensors the caller passes in."""
+    count = math.prod(shape) * batch
+    return LayerFigures(name=name, kind=INPUT, inputs=(), output_shape=shape, weights=0, biases=0, params=0,
+                        trainable_params=0, buffers=0, activations=count, activation_bytes=count * element_size,
+                        macs=0, flops=0, allocates=True, explain=_memory_line(shape, True) if explain else ())
 
 
 def _memory_line(shape: Shape, allocates: bool) -> tuple[str, ...]:

@@ -55,6 +55,7 @@ def receptive_fields(graph: Graph, report: Report) -> dict[str, Field | None]:
     spatial = len(graph.input_shape) - 1
     one = Fraction(1)
     fields = {INPUT: Field((one,) * spatial, (one,) * spatial, (Fraction(0),) * spatial)}
+    fields |= dict.fromkeys(graph.input_names[1:])  # the model's other inputs: fields of the first only
     shapes = {row.name: row.output_shape for row in report.layers}
     for node in graph.nodes:
         fields[node.name] = _field(graph, shapes, fields, node)
@@ -108,7 +109,7 @@ def _aligned_exactly(graph: Graph, shapes: dict, fields: dict) -> dict:
     """A join is aligned when each of its units sees input intervals centred alike through every
     branch: checked on the exact maps, for the first, middle and last unit along each axis. A layer
     is aligned when its joins and all before it are."""
-    aligned = {INPUT: True}
+    aligned = dict.fromkeys(graph.input_names, True)
     for node in graph.nodes:
         aligned[node.name] = all(aligned[i] for i in node.inputs) and _centred(graph, shapes, node)
         if not aligned[node.name] and fields[node.name] is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..figures.report import Report
-from ..graph import INPUT, Graph
+from ..graph import Graph
 from ..layers.registry import format_shape
 from .escape import dot_text, mermaid_text
 
@@ -20,7 +20,8 @@ def _label(row, escape) -> str:
 
 def mermaid(graph: Graph, report: Report) -> str:
     rows = {row.name: row for row in report.layers}
-    lines = ["flowchart TD", f'    {_id(INPUT)}(["input {format_shape(graph.input_shape)}"])']
+    lines = ["flowchart TD", *(f'    {_id(name)}(["{mermaid_text(name)} {format_shape(rows[name].output_shape)}"])'
+                               for name in graph.input_names)]
     lines += [f'    {_id(n.name)}["{_label(rows[n.name], mermaid_text)}"]' for n in graph.nodes]
     for node in graph.nodes:
         for source in node.inputs:
@@ -34,7 +35,8 @@ def mermaid(graph: Graph, report: Report) -> str:
 def dot(graph: Graph, report: Report) -> str:
     rows = {row.name: row for row in report.layers}
     lines = [f'digraph "{dot_text(graph.name)}" {{', "  rankdir=TB;", '  node [shape=box, fontname="Helvetica"];',
-             f'  {_id(INPUT)} [label="input\\n{format_shape(graph.input_shape)}", shape=ellipse];']
+             *(f'  {_id(name)} [label="{dot_text(name)}\\n{format_shape(rows[name].output_shape)}", shape=ellipse];'
+               for name in graph.input_names)]
     lines += [f'  {_id(n.name)} [label="{_label(rows[n.name], dot_text).replace("<br/>", chr(92) + "n")}"];'
               for n in graph.nodes]
     for node in graph.nodes:

@@ -2,7 +2,7 @@
 the totals; in a terminal and in a notebook."""
 from __future__ import annotations
 
-from ..figures.held import Holdings
+from ..figures.held import Held
 from .columns import Column, layout
 from .escape import html as escape
 from .notebook import STYLE
@@ -13,19 +13,19 @@ COLUMNS = [Column("module", "Module", False), Column("class", "Class", False), C
 NO_INPUT = "No input given: shapes, MACs and memory at an input need input_size=(3, 224, 224) (--input)."
 
 
-def _lines(holdings: Holdings) -> list[tuple[str, str]]:
+def _lines(holdings: Held) -> list[tuple[str, str]]:
     return [("parameters", f"{holdings.params:,}"), ("trainable", f"{holdings.trainable_params:,}"),
             ("buffers", f"{holdings.buffers:,}"), ("parameter memory", f"{holdings.param_bytes:,} B ({human(holdings.param_bytes, 'B')})")]
 
 
-def render_holdings(holdings: Holdings, width: int | None) -> str:
+def render_holdings(holdings: Held, width: int | None) -> str:
     rows = [["  " * (row.depth - 1) + row.name.rpartition(".")[2], row.module, f"{row.params:,}",
              f"{row.buffers:,}"] for row in holdings.rows]
     totals = [f"{label:<18}{value}" for label, value in _lines(holdings)]
     return "\n".join([*layout(COLUMNS, rows, width), "", f"{holdings.model} totals", *totals, NO_INPUT]) + "\n"
 
 
-def render_holdings_html(holdings: Holdings) -> str:
+def render_holdings_html(holdings: Held) -> str:
     cells = "".join(f'<tr><td style="padding-left:{row.depth - 1}em">{escape(row.name.rpartition(".")[2])}</td>'
                     f'<td>{escape(row.module)}</td><td class="num">{row.params:,}</td>'
                     f'<td class="num">{row.buffers:,}</td></tr>' for row in holdings.rows)

@@ -99,7 +99,7 @@ def plot_layers(report: Report, output: Path) -> int:
     _require_suffix(output)
     plt = _pyplot()
     for depth in (None, 3, 2, 1):
-        rows = (collapse(report, depth) if depth else report).layers[1:]
+        rows = (collapse(report, depth) if depth else report).node_rows
         if len(rows) <= MAX_ROWS:
             break
     height = max(3.0, 0.22 * len(rows) + 1.2)

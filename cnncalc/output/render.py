@@ -23,6 +23,11 @@ MEMORY_KEYS = ("param_bytes", "buffer_bytes", "gradient_bytes", "optimizer_bytes
                "peak_activation_bytes", "peak_inference_bytes", "saved_bytes", "training_bytes", "optimizer")
 
 
+def _others(report: Report) -> str:
+    """The model's other inputs, by name: ', mask 1×224×224'."""
+    return "".join(f", {shown(row.name)} {format_shape(row.output_shape)}" for row in report.layers[1:report.inputs])
+
+
 def _held(input_dtype: str | None) -> str:
     """What the input holds where the model's own dtype does not say it: ' int64' for token ids."""
     return f" {input_dtype}" if input_dtype else ""
@@ -275,8 +280,8 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
     t = report.totals
     frozen = f" ({t.trainable_params:,} trainable)" if t.trainable_params != t.params else ""
     lines = [
-        ("input", f"{format_shape(report.input_shape)}{_held(report.input_dtype)} × batch {report.batch}, "
-                  f"{report.dtype}"),
+        ("input", f"{format_shape(report.input_shape)}{_held(report.input_dtype)}{_others(report)} "
+                  f"× batch {report.batch}, {report.dtype}"),
         ("parameters", f"{t.params:,} ({human(t.params)}){frozen}"),
         ("buffers", f"{t.buffers:,}"),
         ("parameter memory", f"{t.param_bytes:,} B ({human(t.param_bytes, 'B')})"),

@@ -19,9 +19,11 @@ from .limits import over
 from .references import Context, Reference, resolve
 
 
-def expand(layers: Any, blocks: dict, env: dict, source: str, line: int | None) -> list[Node]:
-    """The nodes of a spec's `layers` (in spec order), every `from` resolved to a node name."""
-    expander = Expander(blocks, source)
+def expand(layers: Any, blocks: dict, env: dict, source: str, line: int | None,
+           inputs: tuple[str, ...] = (INPUT,)) -> list[Node]:
+    """The nodes of a spec's `layers` (in spec order), every `from` resolved to a node name or one of
+    the model's `inputs`."""
+    expander = Expander(blocks, source, inputs)
     try:
         expander.sequence(layers, Context("", env, (), INPUT), line)
     except SpecError as error:  # the spec cannot be read further: report it with what came before
@@ -33,8 +35,8 @@ def expand(layers: Any, blocks: dict, env: dict, source: str, line: int | None) 
 class Expander:
     """Expands blocks, groups and repeats into nodes; `from` references are resolved at the end."""
 
-    def __init__(self, blocks: dict, source: str):
-        self.blocks, self.source = blocks, source
+    def __init__(self, blocks: dict, source: str, inputs: tuple[str, ...] = (INPUT,)):
+        self.blocks, self.source, self.inputs = blocks, source, inputs
         self.nodes: list[Node] = []
         self.unresolved: list[int] = []  # indices of nodes with a `from` reference among their inputs
         self.outputs: dict[str, Any] = {}  # full group/block name → its output
@@ -280,12 +282,13 @@ class Expander:
         """The expanded nodes, each `from` reference replaced by the name of the node it means."""
         nodes = self.nodes
         names = {node.name for node in nodes}
-        if len(names) < len(nodes) or INPUT in names or not names.isdisjoint(self.outputs):
+        if len(names) < len(nodes) or not names.isdisjoint(self.inputs) or not names.isdisjoint(self.outputs):
             seen = set()
             for node in nodes:
-                if node.name in seen or node.name in self.outputs or node.name == INPUT:
+                if node.name in seen or node.name in self.outputs or node.name in self.inputs:
                     raise SpecError(f"duplicate name '{node.name}'", self.source, node.line, node.name)
                 seen.add(node.name)
+        names |= set(self.inputs[1:])  # the model's other inputs, read by name
         for index in self.unresolved:
             node = nodes[index]
             nodes[index] = replace(node, inputs=tuple(resolve(ref, names, self.outputs, self.source)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LayerError, NotASpec, SpecError, did_you_mean
-from ..graph import DTYPE_BYTES, HELD_APART, ID_DTYPE_BYTES, INPUT, Graph, NotRun, topological
+from ..graph import DTYPE_BYTES, HELD_APART, ID_DTYPE_BYTES, INPUT, Graph, NotRun, OtherInput, topological
 from .budget import read_budget
 from .variants import refuse_fixed
 from .expand import expand
@@ -14,7 +14,7 @@ from .expr import substitute
 from .yamlfile import existing, load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "choices", "variants", "budget",
-            "not_run", "dtype", "input_dtype")
+            "not_run", "dtype", "input_dtype", "other_inputs")
 
 
 def load_spec(path: str | Path, params: dict | None = None, variant: str | None = None) -> Graph:
@@ -45,10 +45,12 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
         if key not in data:
             raise SpecError(f"missing '{key}'", source, line)
     input_shape = _input_shape(data["input"], env, source, line)
+    others = _other_inputs(data.get("other_inputs"), env, source)
+    inputs = (INPUT, *(other.name for other in others))
     blocks = data.get("blocks") or {}
     if not isinstance(blocks, dict):
         raise SpecError("'blocks' must map block names to {params, layers}", source, line)
-    nodes = expand(data["layers"], blocks, env, source, line)
+    nodes = expand(data["layers"], blocks, env, source, line, inputs)
     if not nodes:
         raise SpecError("'layers' is empty", source, line)
     name = str(variant or data.get("name") or default_name)
@@ -57,10 +59,10 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     budget, budget_line = read_budget(data.get("budget"), env, source, line)
     dtype, input_dtype = (_dtype(data, key, allowed, default, source, line) for key, allowed, default in
                           (("dtype", DTYPE_BYTES, "float32"), ("input_dtype", ID_DTYPE_BYTES, None)))
-    return Graph(name=name, input_shape=input_shape, nodes=topological(nodes, source), source=source,
+    return Graph(name=name, input_shape=input_shape, nodes=topological(nodes, source, inputs), source=source,
                  description=str(data.get("description") or "").strip(), budget=budget, budget_line=budget_line,
                  not_run=_not_run(data.get("not_run"), {node.name for node in nodes}, source), dtype=dtype,
-                 input_dtype=input_dtype)
+                 input_dtype=input_dtype, other_inputs=others)
 
 
 def _dtype(data: dict, key: str, allowed: dict, default: str | None, source: str, line: int | None) -> str | None:
@@ -130,6 +132,21 @@ def _not_run(value: Any, layers: set[str], source: str) -> tuple[NotRun, ...]:
         held.append(NotRun(name=name, why=counts.get("why", HELD_APART[0]),
                            **{key: counts.get(key, 0) for key in NOT_RUN_COUNTS}))
     return tuple(held)
+
+
+def _other_inputs(value: Any, env: dict, source: str) -> tuple[OtherInput, ...]:
+    """`other_inputs: {mask: [1, 224, 224], ids: {shape: [16], dtype: int64}}`: the model's inputs after
+    its first, in forward()'s order, which layers read by name."""
+    others = []
+    for name, given in _mapping(value, "other_inputs", "input names to shapes", source).items():
+        line = getattr(given, "line", None) or getattr(value, "line", None)
+        shape, dtype = (given.get("shape"), given.get("dtype")) if isinstance(given, dict) else (given, None)
+        if name == INPUT or isinstance(given, dict) and set(given) - {"shape", "dtype"} \
+                or dtype is not None and dtype not in ID_DTYPE_BYTES:
+            raise SpecError(f"other_inputs: {name} takes a shape like [1, 224, 224], or {{shape, dtype}} with dtype "
+                            f"one of {', '.join(ID_DTYPE_BYTES)}", source, line, name)
+        others.append(OtherInput(name=name, shape=_input_shape(shape, env, source, line), dtype=dtype))
+    return tuple(others)
 
 
 def _input_shape(value: Any, env: dict, source: str, line: int | None) -> tuple[int, ...]:

@@ -39,14 +39,19 @@ def make_module(node: Node, input_shape: torch.Size | None) -> nn.Module:
     return resolve(forms.given_weight if given_weight else forms.module)(**args)
 
 
-def sample_input(graph: Graph, batch: int, device="cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Random data for the graph's input: normal values in `dtype`, or, for integer ids, ids that every
-    lookup table reading the input holds."""
-    shape = (batch, *graph.input_shape)
-    if graph.input_dtype is None:
+def sample_inputs(graph: Graph, batch: int, device="cpu", dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, ...]:
+    """Random data for each of the graph's inputs, in order: normal values in `dtype`, or, for integer
+    ids, ids that every lookup table reading the input holds."""
+    given = ((INPUT, graph.input_shape, graph.input_dtype),
+             *((other.name, other.shape, other.dtype) for other in graph.other_inputs))
+    return tuple(_sample(graph, name, (batch, *shape), held, device, dtype) for name, shape, held in given)
+
+
+def _sample(graph: Graph, name: str, shape: tuple, held: str | None, device, dtype: torch.dtype) -> torch.Tensor:
+    if held is None:
         return torch.randn(shape, device=device, dtype=dtype)
-    rows = [node.args["num_embeddings"] for node in graph.nodes if INPUT in node.inputs and "num_embeddings" in node.args]
-    return torch.randint(0, min(rows, default=2), shape, device=device, dtype=getattr(torch, graph.input_dtype))
+    rows = [node.args["num_embeddings"] for node in graph.nodes if name in node.inputs and "num_embeddings" in node.args]
+    return torch.randint(0, min(rows, default=2), shape, device=device, dtype=getattr(torch, held))
 
 
 class GraphModel(nn.Module):
@@ -55,6 +60,7 @@ class GraphModel(nn.Module):
     def __init__(self, graph: Graph, modules: list[nn.Module]):
         super().__init__()
         self.names = [node.name for node in graph.nodes]
+        self.input_names = graph.input_names
         self.inputs = [node.inputs for node in graph.nodes]
         self.layers = nn.ModuleList(modules)
         self.not_run = nn.ModuleList(NotRunModule(held.params, held.buffers) for held in graph.not_run)
@@ -63,8 +69,9 @@ class GraphModel(nn.Module):
         self.release = [[name for name in set(node.inputs) if last_use[name] == index]
                         for index, node in enumerate(graph.nodes)]
 
-    def forward(self, x):
-        values = {INPUT: x}
+    def forward(self, *xs, **named):
+        """The graph's inputs in order (forward(x, mask)), or by name after the first (ptflops passes a dict)."""
+        values = dict(zip(self.input_names, xs)) | named
         for name, inputs, layer, done in zip(self.names, self.inputs, self.layers, self.release):
             values[name] = layer(*(values[i] for i in inputs))
             for finished in done:
@@ -95,7 +102,7 @@ def _tie(module: nn.Module, owner: nn.Module) -> None:
 
 def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.float32) -> GraphModel:
     """Instantiate every layer (eval mode, random weights), feeding a sample through as it goes."""
-    values = {INPUT: sample_input(graph, 1, device, dtype)}
+    values = dict(zip(graph.input_names, sample_inputs(graph, 1, device, dtype)))
     modules, made = [], {}
     with torch.no_grad():
         for node in graph.nodes:

@@ -14,7 +14,7 @@ from ..figures.report import Report, analyze
 from ..figures.rf import receptive_fields, sample_units, unit_interval
 from ..graph import INPUT, Graph, Node
 from ..layers import REGISTRY
-from .build import build_model
+from .build import build_model, sample_inputs
 from .verdict import Check
 
 # max-pools become average pools over the same window: the same field, a gradient on every pixel
@@ -32,17 +32,19 @@ def check_fields(graph: Graph, report: Report, device: str = "cpu") -> list[Chec
     model = with_positive_weights(build_model(probe, device, torch.float64))
     spatial, fields = len(graph.input_shape) - 1, receptive_fields(graph, report)
     # a layer with no field (after a layer per row, whose rows sit where channels are read) states none
-    layers = [index for index, row in enumerate(report.layers[1:])
+    layers = [index for index, row in enumerate(report.node_rows)
               if len(row.output_shape) - 1 == spatial and fields[row.name] is not None]
     if not layers:
         return []
     x = torch.full((3 * spatial, *graph.input_shape), 1e-3, dtype=torch.float64, device=device, requires_grad=True)
-    values = {INPUT: x}
+    # the other inputs (a mask) as data: fields are of the first input
+    others = sample_inputs(graph, 3 * spatial, device, torch.float64)[1:]
+    values = {INPUT: x} | dict(zip(graph.input_names[1:], others))
     for node, layer in zip(graph.nodes[:layers[-1] + 1], model.layers):
         values[node.name] = layer(*(values[name] for name in node.inputs))
     checks = []
     for index in layers:
-        node, shape = graph.nodes[index], report.layers[index + 1].output_shape
+        node, shape = graph.nodes[index], report.node_rows[index].output_shape
         units = sample_units(shape[1:])
         expected = [[None if span is None else list(span) for span in unit_interval(graph, report, node.name, unit,
                                                                                      clip=True)] for unit in units]

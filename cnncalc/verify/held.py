@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..figures.held import HeldRow, Holdings
+from ..figures.held import Held, HeldRow
 
 
-def held_by(module: nn.Module, name: str) -> Holdings:
+def held_by(module: nn.Module, name: str) -> Held:
     """The model's own tensors (a position embedding), then every module, in the order torch lists them
     (as torchinfo does); a tensor shared by two modules counts in each row, once in the totals."""
     rows = [_own(name, tensor) for named in (module.named_parameters(recurse=False),
@@ -20,7 +20,7 @@ def held_by(module: nn.Module, name: str) -> Holdings:
                             trainable_params=sum(p.numel() for p in params if p.requires_grad),
                             buffers=sum(b.numel() for b in buffers)))
     params, buffers = list(module.parameters()), list(module.buffers())
-    return Holdings(model=name, rows=tuple(rows), params=sum(p.numel() for p in params),
+    return Held(model=name, rows=tuple(rows), params=sum(p.numel() for p in params),
                     trainable_params=sum(p.numel() for p in params if p.requires_grad),
                     buffers=sum(b.numel() for b in buffers),
                     param_bytes=sum(t.numel() * t.element_size() for t in params + buffers))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from torch import fx, nn
 
 from ..errors import SpecError
-from ..graph import DTYPE_BYTES, Scope
+from ..graph import DTYPE_BYTES, OtherInput, Scope
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..spec.yamlfile import LineDict
@@ -31,16 +31,17 @@ class Imported:
 
 
 def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
-                input_dtype: str | None = None) -> Imported:
+                input_dtype: str | None = None, others: tuple[OtherInput, ...] = ()) -> Imported:
+    """The spec data of a module read at its input (and forward()'s other inputs, by name)."""
     try:
-        traced, values, failed = trace(module, input_shape, input_dtype)
+        traced, values, failed = trace(module, input_shape, input_dtype, others)
     except SpecError as error:
         raise SpecError(f"{name}: {error.message}", source) from None
     except Exception as error:  # user code that torch.fx cannot trace
         where = user_line(error)
         raise SpecError(f"torch.fx cannot trace {name}{where}: {type(error).__name__}: "
                         f"{str(error).splitlines()[0][:200]}", source) from None
-    graph = read_graph(traced, values)
+    graph = read_graph(traced, values, tuple(other.name for other in others))
     layers, unmapped, previous, emitted, scopes = [], [], None, set(), {}
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
@@ -79,9 +80,17 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
             "description": f"Imported from {source} with torch.fx."} | _own_dtype(module) \
-        | ({"input_dtype": input_dtype} if input_dtype else {})
+        | ({"input_dtype": input_dtype} if input_dtype else {}) | _other_inputs(others)
     held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted)
     return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes)
+
+
+def _other_inputs(others: tuple[OtherInput, ...]) -> dict:
+    """`other_inputs` as a spec writes them."""
+    if not others:
+        return {}
+    return {"other_inputs": {other.name: {"shape": list(other.shape), **({"dtype": other.dtype} if other.dtype else {})}
+                             for other in others}}
 
 
 def _own_dtype(module: nn.Module) -> dict:

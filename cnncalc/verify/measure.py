@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 
 from ..graph import Graph
-from .build import GraphModel, sample_input
+from .build import GraphModel, sample_inputs
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def measure(model: GraphModel, graph: Graph, batch: int = 1, device: str = "cpu"
              for index, layer in enumerate(model.layers)]
     try:
         with torch.no_grad():
-            model(sample_input(graph, batch, device, dtype))
+            model(*sample_inputs(graph, batch, device, dtype))
     finally:
         for hook in hooks:
             hook.remove()

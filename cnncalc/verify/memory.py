@@ -10,7 +10,7 @@ from torch.utils._pytree import tree_flatten
 from ..figures.memory import memory as predict
 from ..figures.memory import optimizer_named
 from ..figures.report import analyze
-from .build import sample_input
+from .build import sample_inputs
 from .verdict import MemoryCheck
 
 
@@ -52,15 +52,15 @@ class LiveTensorBytes(TorchDispatchMode):
         return out
 
 
-def _measure(run, model, x) -> int:
-    device = x.device
+def _measure(run, model, inputs: tuple) -> int:
+    device = inputs[0].device
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         run()
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device)
-    tracker = LiveTensorBytes(x, *model.parameters(), *model.buffers(), *_states(run))
+    tracker = LiveTensorBytes(*inputs, *model.parameters(), *model.buffers(), *_states(run))
     with tracker:
         run()
     return tracker.peak
@@ -89,12 +89,12 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     dtype = parameter.dtype if parameter is not None else torch.float32
-    x = sample_input(graph, report.batch, device, dtype)
+    x = sample_inputs(graph, report.batch, device, dtype)
     step("measuring inference memory")
 
     def infer():
         with torch.no_grad():
-            model(x)
+            model(*x)
     inference = _measure(infer, model, x)
 
     step("measuring a training step")
@@ -102,12 +102,12 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = build_optimizer(optimizer, trainable) if trainable else None
 
-    x_train = sample_input(graph, train_report.batch, device, dtype)
+    x_train = sample_inputs(graph, train_report.batch, device, dtype)
 
     def train():
         if opt:
             opt.zero_grad(set_to_none=False)  # steady state: gradients stay allocated between steps
-        out = model(x_train)
+        out = model(*x_train)
         # mean's backward makes a dense gradient of the output's size inside autograd, as a real loss
         # does (sum's is an expanded scalar; a gradient passed in stays alive until backward returns)
         out.float().mean().backward()

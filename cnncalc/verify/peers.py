@@ -46,30 +46,30 @@ def _per_layer(model: GraphModel, counts: dict[str, float]) -> tuple[int, ...]:
     return tuple(int(counts.get(f"{PREFIX}{i}", 0)) for i in range(len(model.layers)))
 
 
-def run_torch(model: GraphModel, x: torch.Tensor) -> PeerCount:
+def run_torch(model: GraphModel, inputs: tuple) -> PeerCount:
     counter = FlopCounterMode(display=False, depth=None)
     with counter, torch.no_grad():
-        model(x)
+        model(*inputs)
     flops = {name.removeprefix("GraphModel."): sum(ops.values())
              for name, ops in counter.get_flop_counts().items()}
     return PeerCount("torch", counter.get_total_flops(), _per_layer(model, flops))
 
 
-def run_fvcore(model: GraphModel, x: torch.Tensor) -> PeerCount:
+def run_fvcore(model: GraphModel, inputs: tuple) -> PeerCount:
     from fvcore.nn import FlopCountAnalysis
 
     with _quiet():
-        analysis = FlopCountAnalysis(model, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        analysis = FlopCountAnalysis(model, inputs).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         total = analysis.total()
         by_module = analysis.by_module()
     return PeerCount("fvcore", int(total), _per_layer(model, by_module))
 
 
-def run_torchinfo(model: GraphModel, x: torch.Tensor) -> PeerCount:
+def run_torchinfo(model: GraphModel, inputs: tuple) -> PeerCount:
     from torchinfo import summary
 
     with _quiet():
-        stats = summary(model, input_data=x, verbose=0, device=x.device)
+        stats = summary(model, input_data=list(inputs), verbose=0, device=inputs[0].device)
     # each module to the layer holding it (a layer per row wraps its module)
     index = {id(module): i for i, layer in enumerate(model.layers) for module in layer.modules()}
     layers = [0] * len(model.layers)
@@ -79,21 +79,23 @@ def run_torchinfo(model: GraphModel, x: torch.Tensor) -> PeerCount:
     return PeerCount("torchinfo", int(stats.total_mult_adds), tuple(layers))
 
 
-def run_ptflops(model: GraphModel, x: torch.Tensor) -> PeerCount:
+def run_ptflops(model: GraphModel, inputs: tuple) -> PeerCount:
     from ptflops import get_model_complexity_info
 
     with _quiet():
-        macs, _ = get_model_complexity_info(model, tuple(x.shape[1:]), as_strings=False,
+        # it calls model(x), or model(**x) for a dict: several inputs go by name
+        first, given = inputs[0], len(inputs) > 1
+        macs, _ = get_model_complexity_info(model, tuple(first.shape[1:]), as_strings=False,
                                             print_per_layer_stat=False, verbose=False,
-                                            input_constructor=lambda shape: x)
+                                            input_constructor=lambda shape: dict(zip(model.input_names, inputs)) if given else first)
     return PeerCount("ptflops", int(macs), None)
 
 
-def run_thop(model: GraphModel, x: torch.Tensor) -> PeerCount:
+def run_thop(model: GraphModel, inputs: tuple) -> PeerCount:
     from thop import profile
 
     with _quiet():
-        total, _, tree = profile(model, inputs=(x,), verbose=False, ret_layer_info=True)
+        total, _, tree = profile(model, inputs=inputs, verbose=False, ret_layer_info=True)
     children = tree.get("layers", (0, 0, {}))[2]
     counts = {f"{PREFIX}{name}": ops for name, (ops, _, _) in children.items()}
     return PeerCount("thop", int(total), _per_layer(model, counts))

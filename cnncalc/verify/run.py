@@ -11,7 +11,7 @@ from ..figures.report import Report, analyze
 from ..graph import Graph
 from ..layers import REGISTRY
 from ..layers.registry import Calc
-from .build import build_model, sample_input
+from .build import build_model, sample_inputs
 from .fields import check_fields
 from .measure import measure
 from .memory import check_memory
@@ -63,7 +63,7 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
     measured = measure(model, graph, batch, device, TORCH_DTYPES[dtype])
     checks = list(_layer_checks(graph, report, measured))
     checks += _total_checks(report, model)
-    x = sample_input(graph, batch, device, TORCH_DTYPES[dtype])
+    x = sample_inputs(graph, batch, device, TORCH_DTYPES[dtype])
     for tool, tool_report in reports.items():
         step(f"counting with {tool}")
         checks += _peer_checks(tool, tool_report, RUNNERS[tool](model, x))
@@ -78,7 +78,7 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
 
 
 def _formula(graph: Graph, report: Report, index: int) -> str:
-    node, row = graph.nodes[index], report.layers[index + 1]
+    node, row = graph.nodes[index], report.node_rows[index]
     kind = REGISTRY[node.kind]
     if not kind.explain:
         return ""
@@ -89,7 +89,7 @@ def _formula(graph: Graph, report: Report, index: int) -> str:
 
 
 def _layer_checks(graph: Graph, report: Report, measured):
-    for index, (row, theirs) in enumerate(zip(report.layers[1:], measured)):
+    for index, (row, theirs) in enumerate(zip(report.node_rows, measured)):
         for figure in LAYER_FIGURES:
             ours, torch_value = getattr(row, figure), getattr(theirs, figure)
             yield Check(row.name, figure, ours, torch_value,
@@ -109,6 +109,6 @@ def _peer_checks(tool: str, report: Report, count) -> list[Check]:
     figure = f"{tool} ops"
     checks = []
     if count.layers is not None:
-        checks += [Check(row.name, figure, row.ops, theirs) for row, theirs in zip(report.layers[1:], count.layers)]
+        checks += [Check(row.name, figure, row.ops, theirs) for row, theirs in zip(report.node_rows, count.layers)]
     checks.append(Check("total", figure, report.totals.ops, count.total))
     return checks

@@ -11,7 +11,7 @@ import torch
 from torch import fx
 
 from ..errors import LayerError
-from ..graph import Scope
+from ..graph import INPUT, Scope
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..layers.registry import DIM_ORDER, SIZE_PER_DIM
@@ -20,10 +20,14 @@ from .forms import forms, mapped
 from .tracing import PROBE_BATCH
 
 
-def read_graph(traced: fx.GraphModule, values: dict | None) -> Traced:
-    """The graph with what the mapping needs to know of each node."""
+def read_graph(traced: fx.GraphModule, values: dict | None, others: tuple[str, ...] = ()) -> Traced:
+    """The graph with what the mapping needs to know of each node; `others`: forward()'s inputs after
+    the first, by name."""
     modules = dict(traced.named_modules())
-    graph = Traced(modules=modules, values=values, absorbed=_absorbed(traced, modules))
+    placeholders = [node for node in traced.graph.nodes if node.op == "placeholder"]
+    inputs = {node.name: INPUT if index == 0 else node.target for index, node in enumerate(placeholders)
+              if index == 0 or node.target in others}
+    graph = Traced(modules=modules, values=values, absorbed=_absorbed(traced, modules), inputs=inputs)
     graph.stored = _stored_views(traced, graph)
     graph.without_input, graph.free, graph.batch_sized = _without_input(traced, graph)
     graph.stacked = _ensembles(traced, graph)
@@ -43,6 +47,7 @@ class Traced:
     modules: dict
     values: dict | None
     absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
+    inputs: dict  # the placeholders that are the model's inputs → their names (the first: input)
     stored: dict = field(default_factory=dict)  # node → the parameter it is a view of (gamma.reshape(1, -1, 1, 1))
     without_input: set = field(default_factory=set)  # tensors made without the model's input
     counted: set = field(default_factory=set)  # parameters and buffers a constant layer already counts
@@ -107,7 +112,7 @@ class Traced:
         return _attribute_of(self.modules, node)
 
     def name_of(self, node) -> str:
-        return "input" if node.op == "placeholder" else self.names.get(node.name, node.name)
+        return self.inputs.get(node.name, INPUT) if node.op == "placeholder" else self.names.get(node.name, node.name)
 
     def made_from(self, node) -> dict:
         """The parameters and buffers a tensor made without the input is made from: name → get_attr node."""
@@ -461,7 +466,7 @@ def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set, set
         return made, set(), set()  # shapes unknown: the analysis reports where the model breaks
     for node in traced.graph.nodes:
         if node.op == "placeholder":
-            needs_input |= {node.name} if not needs_input else set()  # the first is the input
+            needs_input |= {node.name} if node.name in graph.inputs else set()  # not forward()'s defaults
             reached |= needs_input
             continue
         # through tensors only (a size read off the input, x.shape, is a number); a module is a layer

@@ -84,9 +84,9 @@ class _ValuedTracer(fx.Tracer):
     # tensor computed while tracing and kept as an anonymous constant (its buffer would read as unused)
     proxy_buffer_attributes = True
 
-    def __init__(self, sample: torch.Tensor):
+    def __init__(self, sample: torch.Tensor, others: dict):
         super().__init__()
-        self.sample = sample
+        self.sample, self.others = sample, others  # the first input's probe; forward()'s other inputs' by name
         self.values: dict = {}
         self.failed: str | None = None  # the first node that failed on the meta device, where and why
         self.running = False  # inside a node's run: modules and their tensors are themselves, not traced
@@ -117,8 +117,10 @@ class _ValuedTracer(fx.Tracer):
         return node
 
     def _run(self, node: fx.Node):
-        if node.op == "placeholder":  # the input, then forward()'s other arguments at their defaults
-            return self.sample if len(self.values) == 0 else (node.args[0] if node.args else None)
+        if node.op == "placeholder":  # the input, the other inputs given, the other arguments at their defaults
+            if not self.values:
+                return self.sample
+            return self.others[node.target] if node.target in self.others else (node.args[0] if node.args else None)
         if node.op == "get_attr":
             found = operator.attrgetter(node.target)(self.root)
             return found.to("meta") if isinstance(found, torch.Tensor) else found
@@ -164,7 +166,7 @@ ONE_TENSOR = frozenset({"conv", "pool", "norm", "linear", "activation", "dropout
 
 
 def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None,
-          ) -> tuple[fx.GraphModule, dict | None, str | None]:
+          others: tuple = ()) -> tuple[fx.GraphModule, dict | None, str | None]:
     """The module's graph at this input and every node's value on the meta device (tensors, and the
     sizes and pieces computed from them); values None when the model fails on this input, with the
     first failure, where and why: then the analysis names the layer whose shape breaks. The module's
@@ -172,8 +174,8 @@ def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | No
     as it was."""
     from torch.nn.utils.stateless import _reparametrize_module
 
-    tracer = _ValuedTracer(torch.empty(PROBE_BATCH, *input_shape, device="meta",
-                                       dtype=getattr(torch, input_dtype or "float32")))
+    tracer = _ValuedTracer(_probe(input_shape, input_dtype),
+                           {other.name: _probe(other.shape, other.dtype) for other in others})
     on_meta = all(t.is_meta for named in (module.parameters(), module.buffers()) for t in named)
     stand_ins = {name: _stand_in(tensor) for named in (module.named_parameters(), module.named_buffers())
                  for name, tensor in named}
@@ -182,7 +184,7 @@ def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | No
                 _einops_traced(), _jit_isinstance_traced():
             held = dict(module.named_buffers())
             with _unwrapped_forward(module, tracer):
-                graph = tracer.trace(module, concrete_args=_defaults(module))
+                graph = tracer.trace(module, concrete_args=_defaults(module, {other.name for other in others}))
             # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
             replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
         _in_place_made_explicit(graph)
@@ -294,20 +296,29 @@ def _jit_isinstance_traced():
         torch.jit.isinstance = original
 
 
-def _defaults(module: nn.Module) -> dict:
+def _probe(shape: tuple[int, ...], dtype: str | None) -> torch.Tensor:
+    return torch.empty(PROBE_BATCH, *shape, device="meta", dtype=getattr(torch, dtype or "float32"))
+
+
+def _defaults(module: nn.Module, given: set[str]) -> dict:
     """forward()'s arguments after the input, at their defaults: `if mask is None:` then takes the path
-    a call with the input alone takes (a traced argument is never None). A second argument with no
-    default is a second input, which cnncalc does not read yet: said so, not met as None."""
+    a call with the input alone takes (a traced argument is never None). An argument with no default
+    is another input: traced when given (--input mask=1x224x224), else said so."""
     parameters = list(inspect.signature(module.forward).parameters.values())[1:]
-    required = [p.name for p in parameters if p.default is inspect.Parameter.empty
-                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    if required:
-        raise SpecError(f"forward() takes {len(required) + 1} inputs ({', '.join(required)} after the first): "
-                        "cnncalc reads models of one input for now; wrap the model so that forward(x) makes "
-                        "the others")
+    names = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    required = [p.name for p in parameters if p.default is inspect.Parameter.empty and p.name in names]
+    if set(required) - given or given - set(names):
+        first = list(inspect.signature(module.forward).parameters)[0]
+        raise SpecError(f"forward() takes {len(required) + 1} inputs ({', '.join([first, *required])}): give each, "
+                        f"e.g. --input {first}=3x224x224 --input {(required or ['mask'])[0]}=1x224x224 "
+                        f"(input_size={{...}} in Python){_unknown(given - set(names))}")
     # **kwargs given as none at all (Hugging Face's forward(pixel_values, ..., **kwargs) reads it as a dict)
-    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty} \
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty and p.name not in given} \
         | {f"**{p.name}": {} for p in parameters if p.kind is p.VAR_KEYWORD}
+
+
+def _unknown(names: set[str]) -> str:
+    return f"; forward() has no argument {', '.join(sorted(names))}" if names else ""
 
 
 def _buffer(module: nn.Module, name: str):

@@ -97,7 +97,7 @@ def lock_entry(graph: Graph, report: Report, peak: int) -> dict:
             "totals": {"params": report.totals.params, "buffers": report.totals.buffers, "macs": report.totals.macs,
                        "activations": report.totals.activations, "peak_inference_bytes": peak},
             "layers": {row.name: {"kind": row.kind, "output_shape": list(row.output_shape), "params": row.params,
-                                  "macs": row.macs} for row in report.layers[1:]}}
+                                  "macs": row.macs} for row in report.node_rows}}
 
 
 def lock_path(spec: Path) -> Path:

@@ -146,7 +146,7 @@ def compare(a: Graph, b: Graph) -> dict:
     reports = [analyze(a), analyze(b)]
     stage_rows = [list(collapse(report, 1).layers) for report in reports]
     stages = _paired(*stage_rows, *([_stage_keys(row) for row in rows] for rows in stage_rows))
-    layer_rows = [list(report.layers[1:]) for report in reports]
+    layer_rows = [list(report.node_rows) for report in reports]
     args = [{node.name: node.args for node in graph.nodes} for graph in (a, b)]
     layers = _paired(*layer_rows, *([_layer_keys(row, side) for row in rows] for rows, side in zip(layer_rows, args)))
     totals = [_figures(report.layers) | {"peak_bytes": peak_inference_bytes(graph, report)}
