@@ -252,7 +252,7 @@ def check(
     Exit 1 on a budget or lock failure or an uncounted operation, 2 when a spec or lock file is invalid."""
     from .output.render import render_check
     from .spec.budget import BUDGETS, parse_quantity
-    from .workflows.ci import check_spec, find_specs
+    from .workflows.ci import check_spec, find_specs, unwalked_results
 
     require_format(fmt, "table", "json", "github")
     given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
@@ -261,6 +261,7 @@ def check(
     found = find_specs(paths, allow_python)
     checked = {path: check_spec(path, budgets, allow_uncounted) for path in found.specs}
     results = [result for found_results in checked.values() if found_results is not None for result in found_results]
+    results += unwalked_results(found)
     not_specs = tuple(path for path, found_results in checked.items() if found_results is None)
     sys.stdout.write(render_check(results, fmt, found.python_skipped, output_width(), not_specs))
     if not results and found.python_skipped:  # a gate that checked nothing has not passed
@@ -281,7 +282,7 @@ def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glo
     from .workflows.ci import find_specs, write_lock
 
     found = find_specs(paths, allow_python)
-    broken = []
+    broken = list(found.unwalked)
     for path in found.specs:  # every good spec is locked; every broken one is reported, then exit 2
         try:
             typer.echo(f"wrote {shown(str(write_lock(path)))}")

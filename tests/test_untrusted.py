@@ -68,18 +68,18 @@ def spec(tmp_path: Path, text: str, name: str = "hostile.yaml") -> Path:
 
 SMALL = "input: [3, 8, 8]\nlayers:\n"
 HOSTILE = {
-    "alias bomb as input": (BOMB + "input: *g\nlayers: [relu]\n", "expands to more than 1,000,000 nodes"),
+    "alias bomb as input": (BOMB + "input: *g\nlayers: [relu]\n", "expands to more than 250,000 nodes"),
     # YAML 1.1 reads 3:3 as 183 and 1:04 as 64: refused, as 064 is
     "base-60 integer": (SMALL + "  - conv2d: {out_channels: 4, kernel_size: 3:3}\n",
                         "3:3 is a base-60 number in YAML 1.1 (183)"),
     "base-60 float": (SMALL + "  - dropout: {p: 0:0.5}\n", "0:0.5 is a base-60 number in YAML 1.1"),
     "alias bomb as argument": (BOMB + SMALL + "  - conv2d: {out_channels: 4, kernel_size: *g}\n",
-                               "expands to more than 1,000,000 nodes"),
+                               "expands to more than 250,000 nodes"),
     "alias that contains itself": ("a: &a [1, *a]\n" + SMALL + "  - relu\n", "contains it"),
     "a billion repeats": (SMALL + "  - relu:\n    repeat: 1000000000\n", "repeat 1,000,000,000 is more than"),
     "nested blocks repeated 300 times": (
         "input: [3, 8, 8]\nblocks:\n  a: {layers: [{b: , repeat: 300}]}\n  b: {layers: [{c: , repeat: 300}]}\n"
-        "  c: {layers: [{relu: , repeat: 300}]}\nlayers:\n  - a\n", "expands to more than 250,000 layers"),
+        "  c: {layers: [{relu: , repeat: 300}]}\nlayers:\n  - a\n", "expands to more than 100,000 layers"),
     "a block that uses itself": ("input: [3, 8, 8]\nblocks:\n  a: {layers: [a]}\nlayers:\n  - a\n",
                                  "block 'a' uses itself"),
     "9**9**9": (SMALL + '  - conv2d: {out_channels: "${9**9**9}", kernel_size: 3}\n', "more than 300 digits"),

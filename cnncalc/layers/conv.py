@@ -76,6 +76,15 @@ def _transposed_reads(args: dict, axis: int, lo: int, hi: int, size: int) -> tup
     return (min(reached), max(reached)) if reached else None
 
 
+def _wraps_once(args: dict, sizes: Shape) -> None:
+    """Circular padding wraps around at most once: F.pad refuses a side wider than the input."""
+    for k, d, size, left in zip(args["kernel_size"], args["dilation"], sizes, conv_padding(args)):
+        right = d * (k - 1) - left if args["padding"] == "same" else left  # same puts the odd one right
+        if max(left, right) > size:
+            raise LayerError(f"circular padding {max(left, right)} wraps around more than once: it must be at most "
+                             f"the size it wraps, {size}")
+
+
 # autograd keeps the input and the filters: the layer's own weights, or its second input
 _SAVES_INPUTS = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                             extra_saved=no_bytes, transient=0)
@@ -106,6 +115,8 @@ def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if filters and filters[0] != expected:
         raise LayerError(f"the filters given are {'×'.join(map(str, filters[0]))}; these arguments take "
                          f"{'×'.join(map(str, expected))}")
+    if args["padding_mode"] == "circular":
+        _wraps_once(args, shape[1:])
     if args["padding"] == "same":
         if any(s != 1 for s in args["stride"]):
             raise LayerError("padding='same' is not supported for strided convolutions")

@@ -5,9 +5,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import LayerError, NotASpec, SpecError, did_you_mean
-from ..graph import DTYPE_BYTES, HELD_APART, INPUT, Graph, NotRun, topological
+from ..errors import LayerError, NotASpec, SpecError, did_you_mean, quoted
+from ..graph import DTYPE_BYTES, HELD_APART, INPUT, Graph, NotRun, too_large, topological
+from ..layers import REGISTRY
 from .budget import read_budget
+from .entry import GROUP
 from .variants import refuse_fixed
 from .expand import expand
 from .expr import substitute
@@ -48,16 +50,20 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     blocks = data.get("blocks") or {}
     if not isinstance(blocks, dict):
         raise SpecError("'blocks' must map block names to {params, layers}", source, line)
+    for block in blocks:
+        if block in REGISTRY or block == GROUP:  # a use of it would mean two things
+            raise SpecError(f"block {quoted(block)} has the name of a layer kind: name it otherwise", source,
+                            getattr(blocks[block], "line", None) or getattr(blocks, "line", line))
     nodes = expand(data["layers"], blocks, env, source, line)
     if not nodes:
         raise SpecError("'layers' is empty", source, line)
     name = str(variant or data.get("name") or default_name)
     if not name.isprintable():
-        raise SpecError(f"name {name!r} has control characters", source, line)
+        raise SpecError(f"name {quoted(name)} has control characters", source, line)
     budget, budget_line = read_budget(data.get("budget"), env, source, line)
     dtype = data.get("dtype", "float32")
     if dtype not in DTYPE_BYTES:
-        raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {str(dtype)[:40]!r}", source, line)
+        raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {quoted(dtype)}", source, line)
     return Graph(name=name, input_shape=input_shape, nodes=topological(nodes, source), source=source,
                  description=str(data.get("description") or "").strip(), budget=budget, budget_line=budget_line,
                  not_run=_not_run(data.get("not_run"), {node.name for node in nodes}, source), dtype=dtype)
@@ -87,7 +93,7 @@ def _check_choices(value: Any, env: dict, source: str) -> None:
         if not isinstance(allowed, list):
             raise SpecError(f"choices: {key} must list its values", source, getattr(value, "line", None))
         if key in env and env[key] not in allowed:
-            raise SpecError(f"{key} must be one of {', '.join(map(str, allowed))}, got {env[key]!r}", source)
+            raise SpecError(f"{key} must be one of {quoted(allowed)[1:-1]}, got {quoted(env[key])}", source)
 
 
 def _mapping(value: Any, key: str, what: str, source: str) -> dict:
@@ -130,6 +136,9 @@ def _input_shape(value: Any, env: dict, source: str, line: int | None) -> tuple[
         raise SpecError(f"input: {error}", source, line) from None
     if (not isinstance(shape, list) or not 1 <= len(shape) <= 4
             or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
-        raise SpecError(f"input must be a per-sample shape like [3, 224, 224] of positive sizes, got {value!r}",
+        raise SpecError(f"input must be a per-sample shape like [3, 224, 224] of positive sizes, got {quoted(value)}",
                         source, line)
+    if too_large(shape):
+        raise SpecError(f"input {quoted(value)} has more than 2^63 - 1 elements, more than torch can hold", source,
+                        line)
     return tuple(shape)

@@ -31,10 +31,12 @@ def parse_range(text: str) -> range:
     try:
         parts = [int(p) for p in text.split(":")]
     except ValueError:
-        raise SpecError(f"--sizes takes START:STOP:STEP, got '{text}'") from None
+        parts = []
+    if not 1 <= len(parts) <= 3:
+        raise SpecError(f"--sizes takes START:STOP:STEP or one size, got '{text[:80]}'")
     start, stop, step = (parts + [parts[0], 1][len(parts) - 1:])[:3] if len(parts) < 3 else parts
     if start < 1 or stop < start or step < 1:
-        raise SpecError(f"--sizes needs 1 ≤ START ≤ STOP and STEP ≥ 1, got '{text}'")
+        raise SpecError(f"--sizes needs 1 ≤ START ≤ STOP and STEP ≥ 1, got '{text[:80]}'")
     return range(start, stop + 1, step)
 
 
