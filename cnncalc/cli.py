@@ -38,8 +38,8 @@ def show_version(value: bool) -> None:
 @app.callback()
 def options(limits: List[str] = typer.Option(
         [], "--limit", help="Raise a bound on what one spec may ask for, for trusted specs: NAME=N "
-                            "(layers, nesting, spec_bytes, yaml_nodes, expression_chars, integer_digits, "
-                            "sequence_length, sizes)."),
+                            "(layers, nesting, spec_bytes, yaml_nodes, name_chars, expression_chars, "
+                            "integer_digits, sequence_length, sizes)."),
             version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True,
                                          help="Print the version and exit.")) -> None:
     """What a convolutional network costs: shapes, parameters, memory, MACs and FLOPs."""
