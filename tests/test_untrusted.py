@@ -5,6 +5,7 @@ Each case runs `python -m cnncalc` in its own process, timed, with its address s
 500 MB (RLIMIT_AS: past it Python raises MemoryError, a traceback the case would fail on)."""
 from __future__ import annotations
 
+import json
 import os
 import resource
 import stat
@@ -315,6 +316,22 @@ def test_work_an_argument_drives_is_closed_form(tmp_path):
     code, out, err = run("table", str(path), "-f", "json", cwd=tmp_path)
     assert code == 0, err
     assert f'"params": {16 * 12 + (layers - 1) * 16 * 8 + layers * 32}' in out
+
+
+def test_work_over_many_points_or_rows_is_bounded(tmp_path):
+    # a sweep analyses every layer at every size: 31 default sizes × 20,000 layers is past the bound
+    many = spec(tmp_path, SMALL + "  - relu:\n    repeat: 20000\n")
+    one_line_error(*run("sweep", str(many), cwd=tmp_path)[::2], "--limit analyses=N")
+    one_line_error(*run("sizes", str(many), cwd=tmp_path)[::2], "--limit analyses=N")
+    # two specs of 10,000 rows whose kinds alternate out of step: every relu equals every relu, which a
+    # sequence alignment weighs pair by pair (5·10^7 pairs); bounded, each row is paired or named as one
+    # side's own
+    a = spec(tmp_path, SMALL + "  - relu\n  - sigmoid\n" * 5_000, "a.yaml")
+    b = spec(tmp_path, SMALL + "  - sigmoid\n  - relu\n" * 5_000, "b.yaml")
+    code, out, err = run("diff", str(a), str(b), "-f", "json", cwd=tmp_path)
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows["pairs"]) + len(rows["only_in_a"]) == len(rows["pairs"]) + len(rows["only_in_b"]) == 10_000
 
 
 def crafted_repository(folder: Path) -> dict[str, str]:

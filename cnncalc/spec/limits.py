@@ -19,6 +19,7 @@ class Limits:
     integer_digits: int = 300         # an integer in a spec or an expression result
     sequence_length: int = 10_000     # a string or list an expression builds
     sizes: int = 10_000               # input sizes one sweep or sizes run analyses
+    analyses: int = 500_000           # layers one sweep or sizes run analyses: its sizes × the model's layers
 
 
 LIMITS = Limits()

@@ -2,6 +2,7 @@
 side-by-side comparison of two models (`diff`)."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -61,6 +62,10 @@ def sweep(graph: Graph, sizes: range, batches: list[int]) -> list[Point]:
     if len(sizes) * len(batches) > limits.LIMITS.sizes:
         raise SpecError(over(f"{len(sizes) * len(batches):,} analyses asked for, more than {limits.LIMITS.sizes:,}",
                              "sizes"))
+    work = len(sizes) * len(batches) * len(graph.nodes)
+    if work > limits.LIMITS.analyses:  # each point analyses every layer
+        raise SpecError(over(f"{len(sizes) * len(batches):,} points × {len(graph.nodes):,} layers = {work:,} layers "
+                             f"to analyse, more than {limits.LIMITS.analyses:,}: ask for fewer sizes", "analyses"))
     return [point(graph, size, batch) for batch in batches for size in sizes]
 
 
@@ -109,7 +114,10 @@ def align(a: list[tuple], b: list[tuple], level: int = 0) -> list[tuple[int | No
     order, so one inserted layer is one unpaired row, not every later row moved."""
     if level == KEYS:
         return [(i, None) for i in range(len(a))] + [(None, j) for j in range(len(b))]
-    matcher = SequenceMatcher(None, [keys[level] for keys in a], [keys[level] for keys in b], autojunk=False)
+    keys_a, keys_b = [keys[level] for keys in a], [keys[level] for keys in b]
+    if _equal_pairs(keys_a, keys_b) > ALIGNED_PAIRS:
+        return _ends(a, b, keys_a, keys_b, level)
+    matcher = SequenceMatcher(None, keys_a, keys_b, autojunk=False)
     pairs = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -121,6 +129,26 @@ def align(a: list[tuple], b: list[tuple], level: int = 0) -> list[tuple[int | No
 
 
 KEYS = 3  # structure and name, structure, kind
+# SequenceMatcher weighs every pair of rows with equal keys (two specs of 20,000 relu, sigmoid pairs:
+# 8·10^8 of them, minutes): past this many, only the common head and tail are paired at that level
+ALIGNED_PAIRS = 1_000_000
+
+
+def _equal_pairs(keys_a: list, keys_b: list) -> int:
+    counts = Counter(keys_b)
+    return sum(counts[key] for key in keys_a)
+
+
+def _ends(a: list[tuple], b: list[tuple], keys_a: list, keys_b: list, level: int) -> list[tuple]:
+    """A bounded alignment: the rows equal from the start and from the end are pairs, the middle
+    is aligned under the next, looser key."""
+    head = next((i for i, (x, y) in enumerate(zip(keys_a, keys_b)) if x != y), min(len(a), len(b)))
+    tail = next((i for i, (x, y) in enumerate(zip(reversed(keys_a[head:]), reversed(keys_b[head:]))) if x != y),
+                min(len(a), len(b)) - head)
+    middle = align(a[head:len(a) - tail], b[head:len(b) - tail], level + 1)
+    return ([(i, i) for i in range(head)] + [(None if i is None else head + i, None if j is None else head + j)
+                                             for i, j in middle]
+            + [(len(a) - tail + i, len(b) - tail + i) for i in range(tail)])
 
 
 def _layer_keys(row, args: dict) -> tuple:
