@@ -80,13 +80,14 @@ def _rule(exact: list[int], sizes: range) -> str:
         return "no size in this range is exact"
     if exact == list(sizes):
         return "every size in this range"
-    first, chosen = exact[0], set(exact)
-    for period in range(1, sizes.stop - sizes.start + 1):
-        candidates = [s for s in sizes if s >= first and (s - first) % period == 0]
-        if set(candidates) == chosen:
-            residue = first % period
-            kind = f"every multiple of {period}" if residue == 0 else f"every size ≡ {residue} (mod {period})"
-            return f"{kind}, from {first}"
+    # sizes run in steps of one: the only period that can give the second exact size is their distance
+    # (one exact size: a period past the last size); it holds if it gives every exact size and no other
+    first = exact[0]
+    period = exact[1] - first if len(exact) > 1 else sizes[-1] - first + 1
+    if [s for s in sizes if s >= first and (s - first) % period == 0] == exact:
+        residue = first % period
+        kind = f"every multiple of {period}" if residue == 0 else f"every size ≡ {residue} (mod {period})"
+        return f"{kind}, from {first}"
     return f"{len(exact)} sizes, no simple period"
 
 
