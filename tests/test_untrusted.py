@@ -316,6 +316,8 @@ def test_work_an_argument_drives_is_closed_form(tmp_path):
     code, out, err = run("table", str(path), "-f", "json", cwd=tmp_path)
     assert code == 0, err
     assert f'"params": {16 * 12 + (layers - 1) * 16 * 8 + layers * 32}' in out
+    for convention in ("ptflops", "thop"):  # their counts loop over the layers as their hooks do: in closed form
+        assert run("table", str(path), "-c", convention, cwd=tmp_path)[0] == 0
 
 
 def test_work_over_many_points_or_rows_is_bounded(tmp_path):

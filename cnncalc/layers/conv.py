@@ -110,6 +110,15 @@ def _least_multiple(a: int, m: int, low: int, high: int) -> int | None:
     return x if a * x - m * y <= high else None
 
 
+def _wraps_once(args: dict, sizes: Shape) -> None:
+    """Circular padding wraps around at most once: F.pad refuses a side wider than the input."""
+    for k, d, size, left in zip(args["kernel_size"], args["dilation"], sizes, conv_padding(args)):
+        right = d * (k - 1) - left if args["padding"] == "same" else left  # same puts the odd one right
+        if max(left, right) > size:
+            raise LayerError(f"circular padding {max(left, right)} wraps around more than once: it must be at most "
+                             f"the size it wraps, {size}")
+
+
 # autograd keeps the input and the filters: the layer's own weights, or its second input
 _SAVES_INPUTS = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                             extra_saved=no_bytes, transient=0)
