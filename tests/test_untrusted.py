@@ -358,7 +358,8 @@ def crafted_repository(folder: Path) -> dict[str, str]:
         deep = deep / "d"
         deep.mkdir()
     (deep / "deep.yaml").write_text(SMALL + "  - relu\n")
-    return {**{name: "✗" for name in broken}, "good.yaml": "✓", "over.yaml": "exceed the budget", "d/d/d": "100 deep"}
+    return {**{name: "✗" for name in broken}, "good.yaml": "✓", "over.yaml": "exceed the budget",
+            "d/d/d": "100 deep"}
 
 
 def test_a_hostile_repository(tmp_path):

@@ -87,7 +87,8 @@ def equation(value, n: int = 0) -> str:
     operands = inputs.split(",")
     if not arrow or len(operands) != 2 or not all(part.isalpha() for part in (*operands, output) if part) \
             or any(len(set(part)) < len(part) for part in (*operands, output)) or not set(output) <= set(inputs):
-        raise LayerError(f"expected two operands and an output of distinct letters, like 'ij,jk->ik', got {quoted(value)}")
+        raise LayerError("expected two operands and an output of distinct letters, like 'ij,jk->ik', got "
+                         f"{quoted(value)}")
     return text
 
 

@@ -83,7 +83,8 @@ class Expander:
         if "repeat" in entry.keys:
             repeat = self.evaluate(entry.keys["repeat"], context.env, "repeat", entry.line, context)
             if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:
-                raise self.error(f"repeat must be a whole number ≥ 0, got {quoted(repeat)}", entry.line, None, context)
+                raise self.error(f"repeat must be a whole number ≥ 0, got {quoted(repeat)}", entry.line, None,
+                                 context)
             if repeat > self.max_layers:
                 raise self.error(over(f"repeat {repeat:,} is more than the {self.max_layers:,} layers a spec may "
                                       "have", "layers"), entry.line, None, context)
