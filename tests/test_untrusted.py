@@ -82,7 +82,7 @@ HOSTILE = {
     "a billion repeats": (SMALL + "  - relu:\n    repeat: 1000000000\n", "repeat 1,000,000,000 is more than"),
     "nested blocks repeated 300 times": (
         "input: [3, 8, 8]\nblocks:\n  a: {layers: [{b: , repeat: 300}]}\n  b: {layers: [{c: , repeat: 300}]}\n"
-        "  c: {layers: [{relu: , repeat: 300}]}\nlayers:\n  - a\n", "expands to more than 100,000 layers"),
+        "  c: {layers: [{relu: , repeat: 300}]}\nlayers:\n  - a\n", "expands to more than 50,000 layers"),
     "a block that uses itself": ("input: [3, 8, 8]\nblocks:\n  a: {layers: [a]}\nlayers:\n  - a\n",
                                  "block 'a' uses itself"),
     "9**9**9": (SMALL + '  - conv2d: {out_channels: "${9**9**9}", kernel_size: 3}\n', "more than 300 digits"),
@@ -126,10 +126,10 @@ HOSTILE = {
     "nested lists compared": (SMALL + '  - relu:\n    when: "${[[0] * 9000] * 9000 == [[0] * 9000] * 9000}"\n',
                               "longer than 10,000 items"),
     "a name of 9,000 characters per repetition": (
-        SMALL + "  - relu:\n    name: \"${'a' * 9000}${i}\"\n    repeat: 100000\n", "longer than 1,000 characters"),
+        SMALL + "  - relu:\n    name: \"${'a' * 9000}${i}\"\n    repeat: 40000\n", "longer than 500 characters"),
     "more layers than the bound once a block is copied": (
-        "input: [3, 8, 8]\nblocks:\n  a: {layers: [{relu: , repeat: 60000}]}\nlayers:\n  - a\n  - a\n",
-        "expands to more than 100,000 layers"),
+        "input: [3, 8, 8]\nblocks:\n  a: {layers: [{relu: , repeat: 30000}]}\nlayers:\n  - a\n  - a\n",
+        "expands to more than 50,000 layers"),
     "a 5 MB list of numbers": (SMALL + "  - relu: {inplace: [" + ", ".join(["1"] * 1_000_000) + "]}\n",
                                "more than 250,000 nodes"),
     "a list of 10^8 items in a message": (
@@ -298,6 +298,12 @@ def test_options_that_would_crash(tmp_path):
                    "more than 2^63 - 1 elements")
 
 
+def test_a_lock_file_check_could_not_read_is_not_written(tmp_path):
+    path = spec(tmp_path, SMALL + "  - relu:\n    repeat: 40\n")
+    one_line_error(*run("--limit", "spec_bytes=2000", "lock", str(path), cwd=tmp_path)[::2], "more than check reads")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile.yaml"]
+
+
 @pytest.mark.parametrize("kind", ["roll: {shifts: 3, dims: 2}", "reflectionpad1d: {padding: 2}",
                                   "replicationpad1d: {padding: [1, 4]}"])
 def test_exact_fields_of_long_inputs_are_closed_form(tmp_path, kind):
@@ -341,7 +347,7 @@ def crafted_repository(folder: Path) -> dict[str, str]:
     broken = {"softmax.yaml": SMALL + "  - softmax: {dim: 7}\n",
               "shadow.yaml": "input: [3, 8, 8]\nblocks:\n  relu: {layers: [sigmoid]}\nlayers:\n  - relu\n",
               "tile.yaml": SMALL + "  - tile: {dims: [1, 4000000000, 4000000000, 4000000000]}\n",
-              "names.yaml": SMALL + "  - relu:\n    name: \"${'a' * 9000}${i}\"\n    repeat: 100000\n",
+              "names.yaml": SMALL + "  - relu:\n    name: \"${'a' * 9000}${i}\"\n    repeat: 40000\n",
               "lstm.yaml": "input: [10, 8]\nlayers:\n  - lstm: {hidden_size: 4, num_layers: 1000000000000000000000, "
                            "batch_first: true}\n",
               "numbers.yaml": SMALL + "  - relu: {inplace: [" + ", ".join(["1"] * 1_000_000) + "]}\n",

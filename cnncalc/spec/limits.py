@@ -12,8 +12,8 @@ from ..errors import SpecError, did_you_mean
 class Limits:
     spec_bytes: int = 10_000_000      # a spec or lock file
     yaml_nodes: int = 250_000         # YAML nodes, as written and once aliases are expanded
-    layers: int = 100_000             # layers after blocks, repeats and copies are expanded
-    name_chars: int = 1_000           # a layer's or group's full name
+    layers: int = 50_000              # layers after blocks, repeats and copies are expanded
+    name_chars: int = 500             # a layer's or group's full name
     nesting: int = 100                # blocks and named groups inside each other
     expression_chars: int = 1_000     # one ${...} expression
     integer_digits: int = 300         # an integer in a spec or an expression result

@@ -11,7 +11,9 @@ from ..errors import NotASpec, SpecError, every_error
 from ..figures.memory import peak_inference_bytes
 from ..figures.report import Report, analyze
 from ..graph import Graph
+from ..spec import limits
 from ..spec.budget import BUDGETS
+from ..spec.limits import over
 from ..output.files import write_text
 from ..output.render import uncounted_text
 from ..spec.load import load_spec
@@ -131,8 +133,11 @@ def write_lock(spec: Path) -> Path:
         report = analyze(graph)
         models[graph.name] = lock_entry(graph, report, peak_inference_bytes(graph, report))
     target = lock_path(spec)
-    write_text(json.dumps({"spec": spec.name, "models": models}, indent=2, sort_keys=True) + "\n", target,
-               follow_links=False)
+    text = json.dumps({"spec": spec.name, "models": models}, indent=2, sort_keys=True) + "\n"
+    if len(text.encode()) > limits.LIMITS.spec_bytes:  # check reads no larger file: such a lock could never pass
+        raise SpecError(over(f"its lock file would be {len(text.encode()):,} bytes, more than check reads",
+                             "spec_bytes"), str(spec))
+    write_text(text, target, follow_links=False)
     return target
 
 
