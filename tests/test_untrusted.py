@@ -294,6 +294,9 @@ def test_options_that_would_crash(tmp_path):
     one_line_error(*run("--limit", "layers=x", "table", "vgg16", cwd=tmp_path)[::2], "positive whole number")
     one_line_error(*run("sweep", "vgg16", "--sizes", "28:29:1:5", cwd=tmp_path)[::2], "--sizes takes START:STOP:STEP")
     one_line_error(*run("table", "vgg16", "--batch", "9" * 330, cwd=tmp_path)[::2], "at most 2^63 - 1")
+    one_line_error(*run("sweep", "vgg16", "--sizes", "28:29", "--batch", "1," + "9" * 330, cwd=tmp_path)[::2],
+                   "at most 2^63 - 1")
+    one_line_error(*run("sizes", "vgg16", "--max", "9" * 30, cwd=tmp_path)[::2], "at most 2^63 - 1")
     one_line_error(*run("table", "vgg16", "--input", f"3x{10 ** 299}x{10 ** 299}", cwd=tmp_path)[::2],
                    "more than 2^63 - 1 elements")
 

@@ -6,10 +6,10 @@ from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from ..errors import SpecError
+from ..errors import SpecError, quoted
 from ..figures.memory import peak_inference_bytes
 from ..figures.report import analyze, collapse
-from ..graph import Graph
+from ..graph import TORCH_INT_MAX, Graph
 from ..spec import limits
 from ..spec.limits import over
 
@@ -38,6 +38,8 @@ def parse_range(text: str) -> range:
     start, stop, step = (parts + [parts[0], 1][len(parts) - 1:])[:3] if len(parts) < 3 else parts
     if start < 1 or stop < start or step < 1:
         raise SpecError(f"--sizes needs 1 ≤ START ≤ STOP and STEP ≥ 1, got '{text[:80]}'")
+    if max(stop, step) > TORCH_INT_MAX:  # a size is a tensor's, which torch holds in int64
+        raise SpecError(f"--sizes: sizes are at most 2^63 - 1, as torch's are, got '{text[:80]}'")
     return range(start, stop + 1, step)
 
 
@@ -57,8 +59,9 @@ def point(graph: Graph, size: int, batch: int) -> Point:
 
 
 def sweep(graph: Graph, sizes: range, batches: list[int]) -> list[Point]:
-    if any(batch < 1 for batch in batches):
-        raise SpecError(f"--batch sizes must be at least 1, got {','.join(map(str, batches))}")
+    if any(not 1 <= batch <= TORCH_INT_MAX for batch in batches):
+        raise SpecError(f"--batch sizes must be at least 1 and at most 2^63 - 1, got "
+                        f"{quoted(','.join(map(str, batches)))}")
     if len(sizes) * len(batches) > limits.LIMITS.sizes:
         raise SpecError(over(f"{len(sizes) * len(batches):,} analyses asked for, more than {limits.LIMITS.sizes:,}",
                              "sizes"))
