@@ -5,6 +5,7 @@ nn.Linear's weight is out × in and its bias out; nn.Conv2d's output side is
 nn.LSTM's parameter shapes as stated in its test."""
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,3 +57,35 @@ def test_stacked_lstm_is_exact_without_a_loop(layers, hidden, inputs):
     report, totals = _json_totals(graph, 1)
     expected = 4 * hidden * (inputs + hidden) + (layers - 1) * 4 * hidden * 2 * hidden + layers * 8 * hidden
     assert report.totals.params == totals["params"] == expected
+
+
+def _huge_variants():
+    """Every kind's torch case with one integer argument or one input size pushed to int64's end."""
+    from layers.test_kinds_vs_torch import CASES
+
+    for kind, args, shape in CASES:
+        for key, value in (args or {}).items():
+            if type(value) is int:
+                yield kind, {**args, key: INT64}, shape
+        for axis in range(len(shape)):
+            yield kind, args, shape[:axis] + (INT64,) + shape[axis + 1:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("convention", ["torchvision", "fvcore", "ptflops", "thop", "torchinfo", "torch"])
+def test_sizes_at_int64s_end_are_figures_or_one_error(convention):
+    """Every kind at sizes torch could just hold: figures that render, with formulas, fields and memory,
+    or a SpecError; never another exception (an overflow to float, a walk per unit)."""
+    from cnncalc.errors import SpecError
+    from cnncalc.figures.rf import receptive_fields
+    from cnncalc.output.render import render, render_rf
+
+    for kind, args, shape in _huge_variants():
+        try:
+            graph = build_graph({"input": list(shape), "layers": [{kind: args}]}, "<huge>", {})
+            result = figures(graph, 3, None, convention, "adam", True)
+            for fmt in ("table", "json"):
+                render(result.report, fmt, result.memory, 100, None)
+            render_rf(result.report, receptive_fields(graph, result.report), "json", 100)
+        except SpecError:
+            pass
