@@ -8,8 +8,8 @@ from typing import Any
 from .figures.conventions import DEFAULT
 from .figures.memory import Memory, memory
 from .figures.report import Report, Totals, analyze, collapse
-from .errors import SpecError, SpecErrors
-from .graph import Graph, parse_shape
+from .errors import SpecError, SpecErrors, quoted
+from .graph import Graph, parse_shape, too_large
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,10 @@ def _shape(input_size: Any) -> tuple[int, ...] | None:
         return parse_shape(input_size)
     if not isinstance(input_size, (tuple, list)) or not input_size:
         raise SpecError(f"input_size is a per-sample shape like (3, 224, 224) or \"3x224x224\", got {input_size!r:.60}")
-    return tuple(_whole_number("each size of input_size", size, at_least=1) for size in input_size)
+    shape = tuple(_whole_number("each size of input_size", size, at_least=1) for size in input_size)
+    if too_large(shape):
+        raise SpecError(f"input_size {quoted(shape)} has more than 2^63 - 1 elements, more than torch can hold")
+    return shape
 
 
 def _whole_number(name: str, value: Any, at_least: int) -> int:

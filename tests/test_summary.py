@@ -128,6 +128,9 @@ def test_a_library_that_is_not_installed_says_so(tmp_path):
     ({"depth": "1"}, "depth must be a whole number ≥ 1, got '1'"),
     ({"input_size": (1.9, 28.7, 28.2)}, "each size of input_size must be a whole number ≥ 1, got 1.9"),
     ({"input_size": 28}, "input_size is a per-sample shape like (3, 224, 224)"),
+    ({"input_size": (1, 10 ** 30, 10 ** 30)}, "input_size (1, 1000000000000000000000000000000, "),
+    ({"batch": 10 ** 330}, "at most 2^63 - 1"),
+    ({"depth": [1]}, "depth must be a whole number ≥ 1, got [1]"),
 ])
 def test_python_arguments_are_checked_and_named(arguments, message):
     with pytest.raises(SpecError) as raised:
