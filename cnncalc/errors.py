@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
+
+
+MESSAGE_CHARS = 1_000  # an error quotes its input, never a wall of it
 
 
 class SpecError(Exception):
@@ -9,6 +13,9 @@ class SpecError(Exception):
 
     def __init__(self, message: str, file: str | None = None, line: int | None = None,
                  layer: str | None = None, detail: tuple[str, ...] = ()):
+        message = message if len(message) <= MESSAGE_CHARS else message[:MESSAGE_CHARS - 3] + "..."
+        layer = layer if layer is None or len(layer) <= 200 else layer[:197] + "..."
+        file = file if file is None or len(file) <= 300 else "..." + file[-297:]  # its own name, at least
         super().__init__(message)
         self.message, self.file, self.line, self.layer = message, file, line, layer
         self.detail = detail  # every item the one line sums up, which --verbose prints
@@ -64,6 +71,22 @@ class ErrorLog:
             raise errors[0]
         if errors:
             raise SpecErrors(errors)
+
+
+def _short_repr() -> reprlib.Repr:
+    shown = reprlib.Repr()
+    shown.maxlevel, shown.maxstring, shown.maxlong, shown.maxother = 3, 80, 80, 80
+    shown.maxlist = shown.maxtuple = shown.maxdict = shown.maxset = 8
+    return shown
+
+
+_SHORT = _short_repr()
+
+
+def quoted(value: object) -> str:
+    """A value as an error shows it: its repr, cut to a few hundred characters however large it is (a
+    list of 10^8 items is never written out)."""
+    return _SHORT.repr(value)
 
 
 def every_error(error: SpecError) -> tuple[SpecError, ...]:

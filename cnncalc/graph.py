@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field, replace
 
 from .errors import SpecError
@@ -14,15 +15,26 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 
 # (nn.Embedding's) are int64
 ID_DTYPE_BYTES = {"int64": 8, "int32": 4, "int8": 1, "bool": 1}
 
+# torch holds sizes, element counts and integer arguments in int64: past it no tensor exists, and
+# a figure stays small enough to print
+TORCH_INT_MAX = (1 << 63) - 1
+
+
+def too_large(shape: Shape) -> bool:
+    """Whether a tensor of this shape has more elements than torch can count."""
+    return math.prod(shape) > TORCH_INT_MAX
+
 
 def parse_shape(text: str) -> Shape:
     """'3x224x224' (or 3×224×224) → (3, 224, 224): a per-sample input shape as users write it."""
     try:
         shape = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
     except ValueError:
-        raise SpecError(f"--input must look like 3x224x224 or 128:int64, got '{text}'") from None
+        raise SpecError(f"--input must look like 3x224x224 or 128:int64, got '{text[:80]}'") from None
     if not 1 <= len(shape) <= 4 or min(shape) < 1:
-        raise SpecError(f"--input must be 1 to 4 positive sizes like 3x224x224, got '{text}'")
+        raise SpecError(f"--input must be 1 to 4 positive sizes like 3x224x224, got '{text[:80]}'")
+    if too_large(shape):
+        raise SpecError(f"--input: more than 2^63 - 1 elements, more than torch can hold, in '{text[:80]}'")
     return shape
 
 

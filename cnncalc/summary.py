@@ -10,8 +10,8 @@ from .figures.conventions import DEFAULT
 from .figures.held import Held, HeldRow
 from .figures.memory import Memory, memory
 from .figures.report import Report, Totals, analyze, collapse
-from .errors import SpecError, SpecErrors
-from .graph import ID_DTYPE_BYTES, Graph, OtherInput, parse_input
+from .errors import SpecError, SpecErrors, quoted
+from .graph import ID_DTYPE_BYTES, Graph, OtherInput, parse_input, too_large
 
 if TYPE_CHECKING:
     from .figures.fit import Fit
@@ -199,7 +199,10 @@ def _shape(input_size: Any) -> tuple[tuple[int, ...] | None, str | None]:
         return parse_input(input_size)
     if not isinstance(input_size, (tuple, list)) or not input_size:
         raise SpecError(f"input_size is a per-sample shape like (3, 224, 224) or \"3x224x224\", got {input_size!r:.60}")
-    return tuple(_whole_number("each size of input_size", size, at_least=1) for size in input_size), None
+    shape = tuple(_whole_number("each size of input_size", size, at_least=1) for size in input_size)
+    if too_large(shape):
+        raise SpecError(f"input_size {quoted(shape)} has more than 2^63 - 1 elements, more than torch can hold")
+    return shape, None
 
 
 def _input_dtype(value: Any) -> str | None:
@@ -209,7 +212,7 @@ def _input_dtype(value: Any) -> str | None:
         return None
     name = str(value).removeprefix("torch.")
     if name not in ID_DTYPE_BYTES:
-        raise SpecError(f"input_dtype must be one of {', '.join(ID_DTYPE_BYTES)}, got {value!r:.60}")
+        raise SpecError(f"input_dtype must be one of {', '.join(ID_DTYPE_BYTES)}, got {quoted(value)}")
     return name
 
 

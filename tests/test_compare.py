@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import json
+import time
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnncalc.workflows.compare import _rule
 from conftest import run_cli
 
 
@@ -95,3 +100,27 @@ def test_a_changed_layer_pairs_with_its_counterpart(tmp_path):
     assert not data["only_in_a"] and not data["only_in_b"]
     assert data["pairs"][0] == {"a": "0.conv2d", "b": "0.conv2d", "params": [224, 448],  # 8 and 16 filters of 3·3·3
                                 "macs": [194_400, 388_800], "activations": [7_200, 14_400]}
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.integers(1, 50), length=st.integers(2, 60), first=st.integers(0, 60), period=st.integers(1, 30))
+def test_the_rule_of_exact_sizes_is_their_period(start, length, first, period):
+    sizes = range(start, start + length)
+    exact = [s for s in sizes if s >= start + first and (s - start - first) % period == 0]
+    if not exact or exact == list(sizes):
+        return
+    rule = _rule(exact, sizes)
+    # one exact size has any period past the last size: the smallest such
+    period = period if len(exact) > 1 else sizes[-1] - exact[0] + 1
+    residue = exact[0] % period
+    assert rule == (f"every multiple of {period}" if residue == 0 else f"every size ≡ {residue} (mod {period})") \
+        + f", from {exact[0]}"
+
+
+def test_a_rule_is_found_without_trying_every_period():
+    # 10,000 sizes, none of them a period apart: trying each period over each size was 10^8 steps
+    sizes = range(1, 10_001)
+    start = time.monotonic()
+    exact = [1, 2, 4, *range(10, 10_001, 7)]
+    assert _rule(exact, sizes) == f"{len(exact)} sizes, no simple period"
+    assert time.monotonic() - start < 1

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnncalc.figures import analyze
 from cnncalc.figures.rf import number, receptive_fields
+from cnncalc.layers.conv import _transposed_reads
 from cnncalc.spec.zoo import load_model
 from conftest import run_cli
 
@@ -208,3 +212,36 @@ def test_no_field_is_stated_past_a_layer_that_moves_the_spatial_axes():
     from cnncalc.verify.fields import check_fields
     checks = check_fields(graph, analyze(graph))
     assert [c.layer for c in checks] == ["dwconv"] and all(c.expected == c.measured for c in checks)
+
+
+def _reached(s: int, p: int, k: int, d: int, lo: int, hi: int, size: int):
+    """By its definition (torch's conv_transpose: input i adds to outputs i·s − p + t·d, t < k), unit
+    by unit: the first and last input unit that outputs lo … hi read."""
+    units = [i for i in range(size) for t in range(k) if lo <= i * s - p + t * d <= hi]
+    return (min(units), max(units)) if units else None
+
+
+@settings(max_examples=400, deadline=None)
+@given(s=st.integers(1, 6), p=st.integers(0, 5), k=st.integers(1, 5), d=st.integers(1, 7), size=st.integers(1, 6),
+       data=st.data())
+def test_transposed_conv_reads_in_closed_form_as_by_definition(s, p, k, d, size, data):
+    out = (size - 1) * s - 2 * p + d * (k - 1) + 1 + data.draw(st.integers(0, min(s, d) - 1))
+    if out < 1:
+        return
+    lo = data.draw(st.integers(0, out - 1))
+    hi = data.draw(st.integers(lo, out - 1))
+    args = {"stride": (s,), "padding": (p,), "kernel_size": (k,), "dilation": (d,)}
+    assert _transposed_reads(args, 0, lo, hi, size) == _reached(s, p, k, d, lo, hi, size)
+
+
+def test_a_huge_kernel_is_no_walk(tmp_path):
+    # kernel 10^8: one unit's field was a walk over every tap (minutes); output o = i + 3·t reads the
+    # inputs i ≡ o (mod 3) of the four: 0 and 3
+    spec = tmp_path / "wide.yaml"
+    spec.write_text("input: [1, 4]\nlayers:\n  - convtranspose1d: {out_channels: 1, kernel_size: 100000000, "
+                    "dilation: 3}\n")
+    start = time.monotonic()
+    result = run_cli("rf", str(spec), "--layer", "0.convtranspose1d", "--unit", "150000000", "-f", "json")
+    assert time.monotonic() - start < 5
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["cols"] == [0, 3] == list(_reached(1, 0, 3, 3, 3, 3, 4))  # the same, small

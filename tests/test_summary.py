@@ -160,6 +160,9 @@ def test_a_library_that_is_not_installed_says_so(tmp_path):
     ({"input_size": 28}, "input_size is a per-sample shape like (3, 224, 224)"),
     ({"input_dtype": "float16"}, "input_dtype must be one of int64, int32, int8, bool, got 'float16'"),
     ({"input_size": "3x32x32:float64"}, "after ':' comes what the input holds instead of floating values"),
+    ({"input_size": (1, 10 ** 30, 10 ** 30)}, "input_size (1, 1000000000000000000000000000000, "),
+    ({"batch": 10 ** 330}, "at most 2^63 - 1"),
+    ({"depth": [1]}, "depth must be a whole number ≥ 1, got [1]"),
 ])
 def test_python_arguments_are_checked_and_named(arguments, message):
     with pytest.raises(SpecError) as raised:

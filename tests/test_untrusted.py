@@ -5,6 +5,7 @@ Each case runs `python -m cnncalc` in its own process, timed, with its address s
 500 MB (RLIMIT_AS: past it Python raises MemoryError, a traceback the case would fail on)."""
 from __future__ import annotations
 
+import json
 import os
 import resource
 import stat
@@ -29,14 +30,15 @@ BOMB = "".join(f"{a}: &{a} [{', '.join(['*' + p] * 9 if p else ['lol'] * 9)}]\n"
                for a, p in zip("abcdefg", ["", "a", "b", "c", "d", "e", "f"]))
 
 
-def run(*args: str, cwd: Path) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of one cnncalc process, which must end within the bounds."""
+def run(*args: str, cwd: Path, seconds: float = SECONDS) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of one cnncalc process, which must end within the bounds (`seconds`
+    for a run over many files: SECONDS each)."""
     env = dict(os.environ, PYTHONPATH=str(Path(cnncalc.__file__).resolve().parent.parent), COLUMNS="100")
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.monotonic()
         process = subprocess.Popen([sys.executable, "-m", "cnncalc", *args], cwd=cwd, env=env, text=True,
                                    stdout=out, stderr=err, stdin=subprocess.DEVNULL, preexec_fn=_bounded)
-        timer = threading.Timer(SECONDS + 2, process.kill)
+        timer = threading.Timer(seconds + 2, process.kill)
         timer.start()
         _, status, _ = os.wait4(process.pid, 0)
         timer.cancel()
@@ -44,7 +46,7 @@ def run(*args: str, cwd: Path) -> tuple[int, str, str]:
         out.seek(0)
         err.seek(0)
         texts = out.read(), err.read()
-    assert elapsed < SECONDS, f"cnncalc {' '.join(args)[:80]} took {elapsed:.1f} s"
+    assert elapsed < seconds, f"cnncalc {' '.join(args)[:80]} took {elapsed:.1f} s"
     return os.waitstatus_to_exitcode(status), *texts
 
 
@@ -58,6 +60,7 @@ def one_line_error(code: int, err: str, expected: str) -> None:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("cnncalc: error: "), err
     assert expected in lines[0], lines[0]
+    assert len(lines[0]) < 1_500, lines[0][:200]  # a message quotes a few hundred characters of input at most
 
 
 def spec(tmp_path: Path, text: str, name: str = "hostile.yaml") -> Path:
@@ -68,18 +71,18 @@ def spec(tmp_path: Path, text: str, name: str = "hostile.yaml") -> Path:
 
 SMALL = "input: [3, 8, 8]\nlayers:\n"
 HOSTILE = {
-    "alias bomb as input": (BOMB + "input: *g\nlayers: [relu]\n", "expands to more than 1,000,000 nodes"),
+    "alias bomb as input": (BOMB + "input: *g\nlayers: [relu]\n", "expands to more than 250,000 nodes"),
     # YAML 1.1 reads 3:3 as 183 and 1:04 as 64: refused, as 064 is
     "base-60 integer": (SMALL + "  - conv2d: {out_channels: 4, kernel_size: 3:3}\n",
                         "3:3 is a base-60 number in YAML 1.1 (183)"),
     "base-60 float": (SMALL + "  - dropout: {p: 0:0.5}\n", "0:0.5 is a base-60 number in YAML 1.1"),
     "alias bomb as argument": (BOMB + SMALL + "  - conv2d: {out_channels: 4, kernel_size: *g}\n",
-                               "expands to more than 1,000,000 nodes"),
+                               "expands to more than 250,000 nodes"),
     "alias that contains itself": ("a: &a [1, *a]\n" + SMALL + "  - relu\n", "contains it"),
     "a billion repeats": (SMALL + "  - relu:\n    repeat: 1000000000\n", "repeat 1,000,000,000 is more than"),
     "nested blocks repeated 300 times": (
         "input: [3, 8, 8]\nblocks:\n  a: {layers: [{b: , repeat: 300}]}\n  b: {layers: [{c: , repeat: 300}]}\n"
-        "  c: {layers: [{relu: , repeat: 300}]}\nlayers:\n  - a\n", "expands to more than 250,000 layers"),
+        "  c: {layers: [{relu: , repeat: 300}]}\nlayers:\n  - a\n", "expands to more than 50,000 layers"),
     "a block that uses itself": ("input: [3, 8, 8]\nblocks:\n  a: {layers: [a]}\nlayers:\n  - a\n",
                                  "block 'a' uses itself"),
     "9**9**9": (SMALL + '  - conv2d: {out_channels: "${9**9**9}", kernel_size: 3}\n', "more than 300 digits"),
@@ -103,6 +106,35 @@ HOSTILE = {
     "a name with a newline": ('name: "x\\n::stop-commands::y"\n' + SMALL + "  - relu\n", "control characters"),
     "a layer name with a newline": (SMALL + '  - relu:\n    name: "a\\nb"\n', "control characters"),
     "deep nesting": ("input: [3, 8, 8]\nlayers: " + "[" * 5000 + "]" * 5000 + "\n", "malformed YAML"),
+    # arguments torch refuses at this input (tests/layers/test_kinds_vs_torch.py holds them to torch)
+    "softmax over dim 7": (SMALL + "  - softmax: {dim: 7}\n", "dim 7 is out of range"),
+    "logsoftmax over dim -9": (SMALL + "  - logsoftmax: {dim: -9}\n", "dim -9 is out of range"),
+    "circular padding wider than the input": (
+        SMALL + "  - conv2d: {out_channels: 4, kernel_size: 3, padding: 9, padding_mode: circular}\n",
+        "wraps around more than once"),
+    "a block named like a kind": ("input: [3, 8, 8]\nblocks:\n  relu: {layers: [sigmoid]}\nlayers:\n  - relu\n",
+                                  "hostile.yaml:3: block 'relu' has the name of a layer kind"),
+    # sizes past what torch holds: every figure would be past printing
+    "tile to 10^54 elements": (SMALL + "  - tile: {dims: [1, 1000000000000000000, 1000000000000000000, "
+                               "1000000000000000000]}\n", "more than 2^63 - 1 elements"),
+    "an input of 10^598 elements": (f"input: [3, {10 ** 299}, {10 ** 299}]\nlayers: [relu]\n",
+                                    "more than 2^63 - 1 elements"),
+    "padding of 10^299": (SMALL + f"  - conv2d: {{out_channels: 4, kernel_size: 3, padding: {10 ** 299}}}\n",
+                          "at most 2^63 - 1"),
+    "scale_factor 1e308": (SMALL + "  - upsample: {scale_factor: 1.0e+308}\n", "more than torch can hold"),
+    # work an argument drives
+    "nested lists compared": (SMALL + '  - relu:\n    when: "${[[0] * 9000] * 9000 == [[0] * 9000] * 9000}"\n',
+                              "longer than 10,000 items"),
+    "a name of 9,000 characters per repetition": (
+        SMALL + "  - relu:\n    name: \"${'a' * 9000}${i}\"\n    repeat: 40000\n", "longer than 500 characters"),
+    "more layers than the bound once a block is copied": (
+        "input: [3, 8, 8]\nblocks:\n  a: {layers: [{relu: , repeat: 30000}]}\nlayers:\n  - a\n  - a\n",
+        "expands to more than 50,000 layers"),
+    "a 5 MB list of numbers": (SMALL + "  - relu: {inplace: [" + ", ".join(["1"] * 1_000_000) + "]}\n",
+                               "more than 250,000 nodes"),
+    "a list of 10^8 items in a message": (
+        SMALL + '  - conv2d: {out_channels: "${[[0] * 10000] * 10000}", kernel_size: 3}\n',
+        "expected an integer, got [[0, 0, 0"),
 }
 
 
@@ -261,6 +293,128 @@ def test_options_that_would_crash(tmp_path):
     one_line_error(*run("sweep", "vgg16", "--batch", "0", cwd=tmp_path)[::2], "at least 1")
     one_line_error(*run("sweep", "vgg16", "--sizes", "1:100000000:1", cwd=tmp_path)[::2], "--limit sizes=N")
     one_line_error(*run("--limit", "layers=x", "table", "vgg16", cwd=tmp_path)[::2], "positive whole number")
+    one_line_error(*run("sweep", "vgg16", "--sizes", "28:29:1:5", cwd=tmp_path)[::2], "--sizes takes START:STOP:STEP")
+    one_line_error(*run("table", "vgg16", "--batch", "9" * 330, cwd=tmp_path)[::2], "at most 2^63 - 1")
+    one_line_error(*run("sweep", "vgg16", "--sizes", "28:29", "--batch", "1," + "9" * 330, cwd=tmp_path)[::2],
+                   "at most 2^63 - 1")
+    one_line_error(*run("sizes", "vgg16", "--max", "9" * 30, cwd=tmp_path)[::2], "at most 2^63 - 1")
+    one_line_error(*run("table", "vgg16", "--input", f"3x{10 ** 299}x{10 ** 299}", cwd=tmp_path)[::2],
+                   "more than 2^63 - 1 elements")
+
+
+def test_a_lock_file_check_could_not_read_is_not_written(tmp_path):
+    path = spec(tmp_path, SMALL + "  - relu:\n    repeat: 40\n")
+    one_line_error(*run("--limit", "spec_bytes=2000", "lock", str(path), cwd=tmp_path)[::2], "more than check reads")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile.yaml"]
+
+
+@pytest.mark.parametrize("kind", ["roll: {shifts: 3, dims: 2}", "reflectionpad1d: {padding: 2}",
+                                  "replicationpad1d: {padding: [1, 4]}"])
+def test_exact_fields_of_long_inputs_are_closed_form(tmp_path, kind):
+    # each unit's exact interval was a walk over every unit: 1.9 GB and a MemoryError on [1, 1e8]
+    path = spec(tmp_path, f"input: [1, 100000000]\nlayers:\n  - {kind}\n")
+    code, out, err = run("rf", str(path), "-f", "json", cwd=tmp_path)  # bounded: 5 s, 500 MB
+    assert code == 0 and "Traceback" not in err, err
+
+
+def test_work_an_argument_drives_is_closed_form(tmp_path):
+    # nn.LSTM(8, 4, num_layers=L): 4 gates of 4 × (8 + 4) weights first, 4 × (4 + 4) in each layer above,
+    # and two biases of 16 per layer (torch's parameter shapes)
+    layers = 10 ** 9
+    path = spec(tmp_path, f"input: [10, 8]\nlayers:\n  - lstm: {{hidden_size: 4, num_layers: {layers}, "
+                          "batch_first: true}\n")
+    code, out, err = run("table", str(path), "-f", "json", cwd=tmp_path)
+    assert code == 0, err
+    assert f'"params": {16 * 12 + (layers - 1) * 16 * 8 + layers * 32}' in out
+    for convention in ("ptflops", "thop"):  # their counts loop over the layers as their hooks do: in closed form
+        assert run("table", str(path), "-c", convention, cwd=tmp_path)[0] == 0
+
+
+def test_work_over_many_points_or_rows_is_bounded(tmp_path):
+    # a sweep analyses every layer at every size: 31 default sizes × 20,000 layers is past the bound
+    many = spec(tmp_path, SMALL + "  - relu:\n    repeat: 20000\n")
+    one_line_error(*run("sweep", str(many), cwd=tmp_path)[::2], "--limit analyses=N")
+    one_line_error(*run("sizes", str(many), cwd=tmp_path)[::2], "--limit analyses=N")
+    # two specs of 10,000 rows whose kinds alternate out of step: every relu equals every relu, which a
+    # sequence alignment weighs pair by pair (5·10^7 pairs); bounded, each row is paired or named as one
+    # side's own
+    a = spec(tmp_path, SMALL + "  - relu\n  - sigmoid\n" * 5_000, "a.yaml")
+    b = spec(tmp_path, SMALL + "  - sigmoid\n  - relu\n" * 5_000, "b.yaml")
+    code, out, err = run("diff", str(a), str(b), "-f", "json", cwd=tmp_path)
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows["pairs"]) + len(rows["only_in_a"]) == len(rows["pairs"]) + len(rows["only_in_b"]) == 10_000
+
+
+def crafted_repository(folder: Path) -> dict[str, str]:
+    """A pull request's files: each spec or folder that must get its own verdict → what it says."""
+    broken = {"softmax.yaml": SMALL + "  - softmax: {dim: 7}\n",
+              "shadow.yaml": "input: [3, 8, 8]\nblocks:\n  relu: {layers: [sigmoid]}\nlayers:\n  - relu\n",
+              "tile.yaml": SMALL + "  - tile: {dims: [1, 4000000000, 4000000000, 4000000000]}\n",
+              "names.yaml": SMALL + "  - relu:\n    name: \"${'a' * 9000}${i}\"\n    repeat: 40000\n",
+              "lstm.yaml": "input: [10, 8]\nlayers:\n  - lstm: {hidden_size: 4, num_layers: 1000000000000000000000, "
+                           "batch_first: true}\n",
+              "numbers.yaml": SMALL + "  - relu: {inplace: [" + ", ".join(["1"] * 1_000_000) + "]}\n",
+              "nested.yaml": SMALL + "  - relu\n", "digits.yaml": SMALL + "  - relu\n",
+              "\x1b]52;c;x\x07::error::x.yaml": SMALL + "  - nosuchkind\n",
+              "good.yaml": SMALL + "  - relu\n",
+              "over.yaml": "budget: {max_params: 1}\n" + SMALL + "  - conv2d: {out_channels: 4, kernel_size: 3}\n"}
+    for name, text in broken.items():
+        spec(folder, text, name)
+    (folder / "nested.lock.json").write_text('{"models": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    (folder / "digits.lock.json").write_text('{"models": {"digits": {"input": [' + "9" * 4400 + "]}}}")
+    deep = folder
+    for _ in range(1_100):  # made level by level: Path.mkdir(parents=True) recurses past Python's stack
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "deep.yaml").write_text(SMALL + "  - relu\n")
+    return {**{name: "✗" for name in broken}, "good.yaml": "✓", "over.yaml": "exceed the budget",
+            "d/d/d": "100 deep"}
+
+
+def test_a_hostile_repository(tmp_path):
+    """A folder as a pull request would bring it: every file gets its own verdict, in bounded time and
+    memory, with nothing written and nothing a terminal or GitHub would act on."""
+    verdicts = crafted_repository(tmp_path)
+    try:
+        _check_hostile_repository(tmp_path, verdicts)
+    finally:  # pytest's own clean-up (shutil.rmtree) recurses past Python's stack in the deep folder
+        _remove_deep_folder(tmp_path / "d")
+
+
+def _remove_deep_folder(top: Path) -> None:
+    deep = top
+    while (deep / "d").is_dir():
+        deep = deep / "d"
+    (deep / "deep.yaml").unlink(missing_ok=True)
+    while deep != top.parent:
+        deep.rmdir()
+        deep = deep.parent
+
+
+def _check_hostile_repository(tmp_path: Path, verdicts: dict) -> None:
+    before = _listing(tmp_path)
+    code, out, err = run("check", ".", cwd=tmp_path, seconds=SECONDS * len(verdicts))
+    assert code == 2 and "Traceback" not in err + out, err
+    lines = (out + err).splitlines()
+    assert all(not line.startswith("::") and line.isprintable() for line in lines), lines
+    for name, verdict in verdicts.items():  # each its own verdict: on its line, or the line below it
+        shown = name.replace("\x1b", "\\x1b").replace("\x07", "\\x07")
+        assert any(shown in line and verdict in line + below for line, below in zip(lines, lines[1:] + [""])), \
+            (name, out)
+    assert _listing(tmp_path) == before  # nothing written
+
+
+def _listing(folder: Path) -> list[str]:
+    """Every path under a folder, walked without recursion (Path.rglob recurses past Python's stack)."""
+    paths, pending = [], [str(folder)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                paths.append(entry.path)
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+    return sorted(paths)
 
 
 def test_a_zoo_name_wins_over_a_file_unless_it_looks_like_a_path(tmp_path):

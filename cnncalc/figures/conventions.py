@@ -173,11 +173,12 @@ def _ptflops_recurrent(layer: LayerOps) -> int:
     work, gates = _PTFLOPS_GATES[layer.kind]
     hidden, state = layer.args["hidden_size"], layer.args.get("proj_size") or layer.args["hidden_size"]
     directions = 2 if layer.flag("bidirectional") else 1
-    per_step = 0
-    for index in range(layer.args["num_layers"]):
-        inputs = layer.in_shape[1] if index == 0 else directions * state
-        biases = 2 * gates * hidden if layer.flag("bias") else 0
-        per_step += gates * hidden * (inputs + state) + work * hidden + biases
+    biases = 2 * gates * hidden if layer.flag("bias") else 0
+
+    def per_layer(inputs: int) -> int:
+        return gates * hidden * (inputs + state) + work * hidden + biases
+    # the first layer reads the input, the others the states below: in closed form, however many
+    per_step = per_layer(layer.in_shape[1]) + (layer.args["num_layers"] - 1) * per_layer(directions * state)
     return per_step * layer.batch * layer.in_shape[0] * directions
 
 
@@ -191,8 +192,9 @@ def _thop_recurrent(layer: LayerOps) -> int:
     """thop's count_lstm: its cell per layer and direction, the later layers fed hidden_size (× 2 both
     ways; a projection is not seen), × sequence × batch."""
     hidden, directions = layer.args["hidden_size"], 2 if layer.flag("bidirectional") else 1
-    cells = sum(directions * _thop_cell(layer.kind, layer.in_shape[1] if index == 0 else directions * hidden, hidden,
-                                        layer.flag("bias")) for index in range(layer.args["num_layers"]))
+    first, above = (directions * _thop_cell(layer.kind, inputs, hidden, layer.flag("bias"))
+                    for inputs in (layer.in_shape[1], directions * hidden))
+    cells = first + (layer.args["num_layers"] - 1) * above  # in closed form, however many layers
     return cells * layer.in_shape[0] * layer.batch
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from ..errors import ErrorLog, LayerError, SpecError
-from ..graph import DTYPE_BYTES, ID_DTYPE_BYTES, INPUT, Graph, Node, NotRun, Scope, Shape
+from ..errors import ErrorLog, LayerError, SpecError, quoted
+from ..graph import DTYPE_BYTES, ID_DTYPE_BYTES, INPUT, TORCH_INT_MAX, Graph, Node, NotRun, Scope, Shape
 from ..layers import REGISTRY
 from ..layers.registry import format_shape
 from ..record import record
@@ -93,8 +93,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     unless `dtype` is given."""
     counting = convention(convention_name)
     dtype = dtype or graph.dtype
-    if batch < 1:
-        raise SpecError(f"--batch must be at least 1, got {batch}")
+    if not 1 <= batch <= TORCH_INT_MAX:  # a batch is a tensor's size, which torch holds in int64
+        raise SpecError(f"--batch must be at least 1 and at most 2^63 - 1, got {quoted(batch)}")
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
     size = DTYPE_BYTES[dtype]

@@ -6,8 +6,8 @@ import math
 from ..errors import LayerError
 from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, Alias, Call, F, MemoryFacts, TorchForms,
                     always, calls, element_mask, elementwise, inplace, never, no_bytes)
-from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, number,
-                       optional, positive, probability, register)
+from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, dim_in_range,
+                       number, optional, positive, probability, register)
 
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
@@ -58,9 +58,18 @@ def same_shape(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shapes[0])
 
 
+def along_dim(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """softmax and logsoftmax over a dim that the input has, as torch checks it (dim 7 of a 4-d tensor
+    is an IndexError there); no dim is torch's legacy choice of one."""
+    if args["dim"] is not None:
+        dim_in_range(args["dim"], len(shapes[0]))
+    return Calc(shapes[0])
+
+
+_ALONG_DIM = ("softmax", "logsoftmax")  # the kinds whose dim is checked against the input
 for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
     register(_kind, family="activation", args=_args, torch=_torch, receptive_field=elementwise,
-             memory=_memory)(same_shape)
+             memory=_memory)(along_dim if _kind in _ALONG_DIM else same_shape)
 
 # element-wise math forward() code writes out (RMS norm's rsqrt, rotary embeddings' neg); the
 # derivatives of rsqrt, sqrt and exp are written in terms of their output

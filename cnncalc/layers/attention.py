@@ -3,6 +3,7 @@ F.scaled_dot_product_attention, and the matrix products attention is written wit
 from __future__ import annotations
 
 from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
+from ..errors import quoted
 from .registry import (Arg, Calc, LayerError, Shape, boolean, format_shape, number, numel, optional, positive,
                        probability, register)
 
@@ -80,13 +81,14 @@ def matmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
 def equation(value, n: int = 0) -> str:
     """An einsum equation of two operands, per sample (no batch letter), with its output: 'hid,hjd->hij'."""
     if not isinstance(value, str):
-        raise LayerError(f"expected an equation like 'ij,jk->ik', got {value!r}")
+        raise LayerError(f"expected an equation like 'ij,jk->ik', got {quoted(value)}")
     text = value.replace(" ", "")
     inputs, arrow, output = text.partition("->")
     operands = inputs.split(",")
     if not arrow or len(operands) != 2 or not all(part.isalpha() for part in (*operands, output) if part) \
             or any(len(set(part)) < len(part) for part in (*operands, output)) or not set(output) <= set(inputs):
-        raise LayerError(f"expected two operands and an output of distinct letters, like 'ij,jk->ik', got {value!r}")
+        raise LayerError("expected two operands and an output of distinct letters, like 'ij,jk->ik', got "
+                         f"{quoted(value)}")
     return text
 
 

@@ -68,12 +68,55 @@ def transposed_windows(args: dict, shapes: tuple[Shape, ...], out: Shape) -> Exa
 
 
 def _transposed_reads(args: dict, axis: int, lo: int, hi: int, size: int) -> tuple[int, int] | None:
-    """The input units that output units lo … hi of a transposed conv add; None if none."""
+    """The input units that output units lo … hi of a transposed conv add; None if none. Input unit i
+    adds to outputs i·s − p + t·d (taps t < k): those near the window are found in closed form, and
+    where the window is narrower than the dilation, which of them hit it by modular arithmetic, so the
+    work is the same for a kernel of 3 or of 10^9."""
     s, p, k, d = (args[key][axis] for key in ("stride", "padding", "kernel_size", "dilation"))
-    span = s * k * d  # every residue of the stride is met within this many output units
-    reached = [(o + p - t * d) // s for o in [*range(lo, min(hi, lo + span) + 1), *range(max(lo, hi - span), hi + 1)]
-               for t in range(k) if (o + p - t * d) % s == 0 and 0 <= (o + p - t * d) // s < size]
-    return (min(reached), max(reached)) if reached else None
+    first, last = max(0, -(-(lo + p - (k - 1) * d) // s)), min(size - 1, (hi + p) // s)
+    if first > last:
+        return None
+    if hi - lo >= d - 1:  # every unit in reach has a tap inside the window
+        return first, last
+    # unit i hits the window when (i·s − p − lo) mod d ≤ hi − lo: the first such from each end
+    skipped = _first_hit(s, first * s - p - lo, d, hi - lo)
+    if skipped is None or first + skipped > last:
+        return None
+    return first + skipped, last - _first_hit(-s, last * s - p - lo, d, hi - lo)
+
+
+def _first_hit(a: int, b: int, m: int, width: int) -> int | None:
+    """The smallest x ≥ 0 with (a·x + b) mod m ≤ width, or None."""
+    low, high = (-b) % m, (width - b) % m
+    if low == 0 or low > high:  # x = 0 already hits
+        return 0
+    return _least_multiple(a, m, low, high)
+
+
+def _least_multiple(a: int, m: int, low: int, high: int) -> int | None:
+    """The smallest x ≥ 0 with low ≤ a·x mod m ≤ high (0 ≤ low ≤ high < m), or None: a Euclidean
+    descent, O(log m) steps."""
+    a %= m
+    if a == 0:
+        return 0 if low == 0 else None
+    x = -(-low // a)
+    if a * x <= high:
+        return x
+    below, above = (-high) % a, (-low) % a
+    y = _least_multiple(m % a, a, below, above) if below <= above else 0
+    if y is None:
+        return None
+    x = -(-(m * y + low) // a)
+    return x if a * x - m * y <= high else None
+
+
+def _wraps_once(args: dict, sizes: Shape) -> None:
+    """Circular padding wraps around at most once: F.pad refuses a side wider than the input."""
+    for k, d, size, left in zip(args["kernel_size"], args["dilation"], sizes, conv_padding(args)):
+        right = d * (k - 1) - left if args["padding"] == "same" else left  # same puts the odd one right
+        if max(left, right) > size:
+            raise LayerError(f"circular padding {max(left, right)} wraps around more than once: it must be at most "
+                             f"the size it wraps, {size}")
 
 
 # autograd keeps the input and the filters: the layer's own weights, or its second input
@@ -106,6 +149,8 @@ def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if filters and filters[0] != expected:
         raise LayerError(f"the filters given are {'×'.join(map(str, filters[0]))}; these arguments take "
                          f"{'×'.join(map(str, expected))}")
+    if args["padding_mode"] == "circular":
+        _wraps_once(args, shape[1:])
     if args["padding"] == "same":
         if any(s != 1 for s in args["stride"]):
             raise LayerError("padding='same' is not supported for strided convolutions")

@@ -221,8 +221,10 @@ def rolled_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
             shift[axis] += amount
 
     def reads(axis: int, lo: int, hi: int, size: int, out_size: int) -> tuple[int, int]:
-        units = [(o - shift[axis]) % size for o in range(lo, hi + 1)]
-        return min(units), max(units)
+        """Units lo … hi read a run from (lo − shift) mod size: all of them once it wraps (closed form)."""
+        first = (lo - shift[axis]) % size
+        last = first + hi - lo
+        return (first, last) if last < size else (0, size - 1)
     return Exact(windows=(unit_window(spatial, padding=shift),), reads=reads)
 
 

@@ -45,8 +45,10 @@ def recurrent(gates: int):
             raise LayerError(f"proj_size {projected} must be smaller than hidden_size {hidden}")
         state = projected or hidden
         directions = 2 if args["bidirectional"] else 1
-        weights = sum(directions * (gates * hidden * ((inputs if layer == 0 else directions * state) + state)
-                                    + projected * hidden) for layer in range(args["num_layers"]))
+        def per_layer(inputs: int) -> int:
+            return directions * (gates * hidden * (inputs + state) + projected * hidden)
+        # the first layer reads the input; each of the others, the states of the one below
+        weights = per_layer(inputs) + (args["num_layers"] - 1) * per_layer(directions * state)
         biases = args["num_layers"] * directions * 2 * gates * hidden if args["bias"] else 0
         # each step multiplies by every weight once; the biases are added, which the counter leaves out
         return Calc((length, directions * state), weights=weights, biases=biases, macs=length * weights)

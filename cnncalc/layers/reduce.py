@@ -1,6 +1,7 @@
 """Reductions over dims: mean, sum and amax (global average pooling written as x.mean((2, 3)))."""
 from __future__ import annotations
 
+from ..errors import quoted
 from .facts import (OWN, WHOLE, Call, Exact, MemoryFacts, TorchForms, calls, elementwise, never, no_bytes,
                     unit_window)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
@@ -75,7 +76,7 @@ def order(value, n: int = 0):
     """A norm's p: a number, inf, or 'fro' (over one or two dims, the 2-norm)."""
     if value == "fro" or isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    raise LayerError(f"p is a number or 'fro', got {value!r}")
+    raise LayerError(f"p is a number or 'fro', got {quoted(value)}")
 
 
 # x.norm(p, dim, keepdim): ConvNeXt V2's global response norm, over the spatial dims (Hugging Face

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable
 
-from ..errors import LayerError, did_you_mean
+from ..errors import LayerError, did_you_mean, quoted
+from ..graph import TORCH_INT_MAX, too_large
 from .facts import FieldRule, FromInput, MemoryFacts, TorchForms
 
 Shape = tuple[int, ...]
@@ -142,7 +143,7 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
         for name in names:
             n = int(name[-2]) if name.endswith("d") and name[-2:-1].isdigit() else 0
             REGISTRY[name] = LayerKind(name=name, family=family, args=args + declared,
-                                       calculate=holding(contract, calculate) if contract else calculate,
+                                       calculate=bounded(holding(contract, calculate) if contract else calculate),
                                        arity=arity, fewest_inputs=fewest_inputs, spatial_dims=n,
                                        torch=torch.for_dims(n),
                                        receptive_field=receptive_field, memory=memory, explain=explain)
@@ -164,13 +165,26 @@ def holding(contract: FromInput, calculate: Callable) -> Callable:
     return calculate_declared
 
 
+def bounded(calculate: Callable) -> Callable:
+    """The calculator, refusing an output torch could not hold (tile's growth to 10^299 elements)."""
+    def calculate_bounded(shapes: tuple[Shape, ...], args: dict) -> Calc:
+        calc = calculate(shapes, args)
+        if too_large(calc.output_shape):
+            raise LayerError(f"its output {format_shape(calc.output_shape)} has more than 2^63 - 1 elements, "
+                             "more than torch can hold")
+        return calc
+    return calculate_bounded
+
+
 # ---- argument checks: each takes (value, spatial_dims) and returns the normalized value ----
 
 def _int(value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise LayerError(f"expected an integer, got {value!r}")
+        raise LayerError(f"expected an integer, got {quoted(value)}")
     if value < minimum:
-        raise LayerError(f"must be at least {minimum}, got {value}")
+        raise LayerError(f"must be at least {minimum}, got {quoted(value)}")
+    if value > TORCH_INT_MAX:  # torch reads integer arguments as int64
+        raise LayerError(f"must be at most 2^63 - 1, as torch's integers are, got {quoted(value)}")
     return value
 
 
@@ -183,7 +197,7 @@ def non_negative(value: Any, n: int = 0) -> int:
 
 
 def any_int(value: Any, n: int = 0) -> int:
-    return _int(value, -(1 << 62))
+    return _int(value, -TORCH_INT_MAX)
 
 
 def _tuple(value: Any, n: int, minimum: int) -> tuple[int, ...]:
@@ -207,29 +221,29 @@ def optional(check: Callable[[Any, int], Any]) -> Callable[[Any, int], Any]:
 
 def boolean(value: Any, n: int = 0) -> bool:
     if not isinstance(value, bool):
-        raise LayerError(f"expected true or false, got {value!r}")
+        raise LayerError(f"expected true or false, got {quoted(value)}")
     return value
 
 
 def number(value: Any, n: int = 0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise LayerError(f"expected a number, got {value!r}")
+        raise LayerError(f"expected a number, got {quoted(value)}")
     if not math.isfinite(value):
-        raise LayerError(f"expected a finite number, got {value!r}")
+        raise LayerError(f"expected a finite number, got {quoted(value)}")
     return value
 
 
 def probability(value: Any, n: int = 0) -> float:
     """A probability, as torch's dropout checks it: 0 ≤ p ≤ 1."""
     if not 0 <= number(value) <= 1:
-        raise LayerError(f"must be between 0 and 1, got {value!r}")
+        raise LayerError(f"must be between 0 and 1, got {quoted(value)}")
     return value
 
 
 def choice(*options: str) -> Callable[[Any, int], str]:
     def check(value: Any, n: int = 0) -> str:
         if value not in options:
-            raise LayerError(f"expected one of {', '.join(options)}, got {value!r}")
+            raise LayerError(f"expected one of {', '.join(options)}, got {quoted(value)}")
         return value
     return check
 
@@ -256,12 +270,18 @@ def format_shape(shape: Shape) -> str:
     return "×".join(str(d) for d in shape) if shape else "scalar"
 
 
-def dim_index(dim: int, rank: int) -> int:
-    """A PyTorch dim (batch included, may be negative) as an index into a per-sample shape."""
+def dim_in_range(dim: int, rank: int) -> int:
+    """A PyTorch dim (batch included, may be negative) checked as torch checks it: -(rank + 1) ≤ dim ≤ rank."""
     full = rank + 1
     if not -full <= dim < full:
         raise LayerError(f"dim {dim} is out of range for a {rank}-d sample (+ batch)")
-    index = dim % full - 1
+    return dim
+
+
+def dim_index(dim: int, rank: int) -> int:
+    """A PyTorch dim (batch included, may be negative) as an index into a per-sample shape."""
+    full = rank + 1
+    index = dim_in_range(dim, rank) % full - 1
     if index < 0:
         raise LayerError("dim 0 is the batch dimension; per-sample dims start at 1")
     return index

@@ -6,6 +6,8 @@ import math
 from fractions import Fraction
 
 from .facts import NN, SAVES_NOTHING, Call, Exact, F, TorchForms, Window, calls, unit_window
+from ..errors import quoted
+from ..graph import TORCH_INT_MAX
 from .registry import (Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, choice, format_shape, number,
                        optional, positive, register)
 
@@ -46,7 +48,7 @@ def zero_pad(shapes: tuple[Shape, ...], args: dict) -> Calc:
 def pad_value(value, n: int = 0) -> float:
     """A number to pad with, infinities included (a max pool's same padding pads with -inf)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise LayerError(f"expected a number, got {value!r}")
+        raise LayerError(f"expected a number, got {quoted(value)}")
     return value
 
 
@@ -73,7 +75,10 @@ def copy_pad_field(mode: str):
         left = [0] * (spatial - len(args["padding"]) // 2) + list(reversed(args["padding"][0::2]))
 
         def reads(axis: int, lo: int, hi: int, size: int, out_size: int) -> tuple[int, int]:
-            units = [index(o - left[axis], size) for o in range(lo, hi + 1)]
+            """The index is monotone but at the edges 0 and size − 1 (a mirror's turning points): the
+            extremes lie at the run's ends or there, in closed form however long the run."""
+            first, last = lo - left[axis], hi - left[axis]
+            units = [index(j, size) for j in (first, last, *(edge for edge in (0, size - 1) if first <= edge <= last))]
             return min(units), max(units)
         return Exact(windows=pad_shift(args, shapes, out), reads=reads)
     return field
@@ -108,7 +113,7 @@ def size_or_scale(value, n: int):
     values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
     for item in values:
         if number(item) <= 0:
-            raise LayerError(f"expected a positive number, got {item!r}")
+            raise LayerError(f"expected a positive number, got {quoted(item)}")
     return values if isinstance(value, (list, tuple)) else value
 
 
@@ -176,8 +181,11 @@ def upsample(shapes: tuple[Shape, ...], args: dict) -> Calc:
         spatial = tuple(positive(s) for s in spatial)
     else:
         scales = scale if isinstance(scale, tuple) else (scale,) * n
-        # torch computes floor(input_size * scale_factor) in double precision
-        spatial = tuple(math.floor(s * float(f)) for s, f in zip(shape[1:], scales))
+        # torch computes floor(input_size * scale_factor) in double precision, then holds it as an int64
+        scaled = [s * float(f) for s, f in zip(shape[1:], scales)]
+        if max(scaled) > TORCH_INT_MAX:
+            raise LayerError(f"scale_factor {quoted(scale)} makes sizes past 2^63 - 1, more than torch can hold")
+        spatial = tuple(math.floor(size) for size in scaled)
     if len(spatial) != n or min(spatial) < 1:
         raise LayerError(f"upsample output {list(spatial)} does not fit a {n}-d spatial input")
     return Calc((shape[0], *spatial))

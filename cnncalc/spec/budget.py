@@ -6,7 +6,7 @@ import re
 from fractions import Fraction
 from typing import Any
 
-from ..errors import LayerError, SpecError, did_you_mean
+from ..errors import LayerError, SpecError, did_you_mean, quoted
 from .expr import substitute
 
 # budget key → (what it limits, the figure, whether its quantity is bytes)
@@ -23,7 +23,7 @@ def parse_quantity(value, is_bytes: bool) -> int:
     any size: the digits are read as a fraction, never through a float (9007199254740995 stays so)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value) or value < 0:
-            raise SpecError(f"a budget is a finite number ≥ 0, got {value!r}")
+            raise SpecError(f"a budget is a finite number ≥ 0, got {quoted(value)}")
         return math.floor(Fraction(value))
     match = _QUANTITY.match(str(value))
     if not match or (match.group(4) and not is_bytes):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import did_you_mean
+from ..errors import did_you_mean, quoted
 from ..layers import REGISTRY
 from ..record import record
 
@@ -42,7 +42,7 @@ def parse_entry(raw: Any, line: int | None, blocks: dict) -> Entry:
         return Entry.of({"kind": kind, "value": None, "line": line, "keys": {}, "name": None, "repeated": False,
                          "once": True, "is_layer": kind in REGISTRY})
     if not isinstance(raw, dict):
-        raise EntryError(f"a layer must be a kind name or a mapping, got {raw!r}", None)
+        raise EntryError(f"a layer must be a kind name or a mapping, got {quoted(raw)}", None)
     kinds, keys = [], {}
     for key, value in raw.items():
         if key in ENTRY_KEYS:

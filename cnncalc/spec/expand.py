@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..errors import ErrorLog, LayerError, SpecError, did_you_mean
+from ..errors import ErrorLog, LayerError, SpecError, did_you_mean, quoted
 from ..graph import INPUT, Node, Scope
 from ..layers import REGISTRY
 from .copies import ExpandedGroup, GroupTemplate
@@ -29,6 +29,8 @@ def expand(layers: Any, blocks: dict, env: dict, source: str, line: int | None,
     except SpecError as error:  # the spec cannot be read further: report it with what came before
         expander.log.raise_errors(error)
     expander.log.raise_errors()
+    if len(expander.nodes) > expander.max_layers:
+        raise expander.too_large(line, Context("", env, (), INPUT))
     return expander.resolve()
 
 
@@ -83,7 +85,8 @@ class Expander:
         if "repeat" in entry.keys:
             repeat = self.evaluate(entry.keys["repeat"], context.env, "repeat", entry.line, context)
             if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:
-                raise self.error(f"repeat must be a whole number ≥ 0, got {repeat!r}", entry.line, None, context)
+                raise self.error(f"repeat must be a whole number ≥ 0, got {quoted(repeat)}", entry.line, None,
+                                 context)
             if repeat > self.max_layers:
                 raise self.error(over(f"repeat {repeat:,} is more than the {self.max_layers:,} layers a spec may "
                                       "have", "layers"), entry.line, None, context)
@@ -115,7 +118,7 @@ class Expander:
         if name is not None and (type(name) is not str or "$" in name):
             name = str(self.evaluate(entry.name, env, "name", line, context))
         if name is not None and not name.isprintable():
-            raise self.error(f"name {name!r} has control characters", line, None, context)
+            raise self.error(f"name {quoted(name)} has control characters", line, None, context)
         if entry.kind == GROUP and name is None:  # an unnamed group splices in place, like `layers += [...]`
             spliced = context.spliced(env, frozen)
             start = self.source_of(entry, env, context, GROUP) if "from" in entry.keys else [previous]
@@ -137,7 +140,7 @@ class Expander:
         """`when` or `frozen`: true or false, written so or computed by an expression."""
         value = self.evaluate(entry.keys[key], env, key, entry.line, context)
         if not isinstance(value, bool):
-            raise self.error(f"{key} must be true or false (or an expression giving one), got {value!r}",
+            raise self.error(f"{key} must be true or false (or an expression giving one), got {quoted(value)}",
                              entry.line, entry.name, context)
         return value
 
@@ -166,11 +169,13 @@ class Expander:
         `automatic`), a block use or a sequential group, reading `source` (the previous output or
         the references its `from` names)."""
         line = entry.line
+        full = context.prefix + (f"{label}.{entry.kind}" if automatic and entry.is_layer else label)
+        if len(full) > limits.LIMITS.name_chars:  # names are copied into every layer below: their length is work
+            raise self.error(over(f"a full name longer than {limits.LIMITS.name_chars:,} characters", "name_chars"),
+                             line, full, context)
         if entry.is_layer:
-            name = context.prefix + (f"{label}.{entry.kind}" if automatic else label)
-            self.layer(entry, name, context, env, source, frozen)
-            return name
-        full = context.prefix + label
+            self.layer(entry, full, context, env, source, frozen)
+            return full
         if len(context.scopes) >= limits.LIMITS.nesting:
             raise self.error(over(f"blocks and groups nest more than {limits.LIMITS.nesting} deep", "nesting"),
                              line, full, context)
@@ -211,6 +216,8 @@ class Expander:
         if not isinstance(inner.input, str):  # the group's input is a `from` still to resolve
             self.unresolved += [len(self.nodes) + i for i in range(len(nodes)) if template.reads_group_input(i)]
         self.nodes += nodes
+        if len(self.nodes) > self.max_layers:  # the bound counts what copies add too
+            raise self.too_large(inner.use_line, inner)
         self.outputs.update(outputs)
         return output
 
@@ -221,7 +228,7 @@ class Expander:
         declared = dict(block.get("params") or {})
         given = value or {}
         if not isinstance(given, dict):
-            raise self.error(f"block '{kind}' takes a mapping of parameters, got {given!r}", line, full, context)
+            raise self.error(f"block '{kind}' takes a mapping of parameters, got {quoted(given)}", line, full, context)
         for key in given:
             if key not in declared:
                 raise self.error(f"block '{kind}' has no parameter '{key}'{did_you_mean(key, declared)}",
@@ -244,7 +251,7 @@ class Expander:
         kind, value, line = REGISTRY[entry.kind], entry.value, entry.line
         try:
             if value is not None and not isinstance(value, dict):
-                raise LayerError(f"{entry.kind} takes a mapping of arguments, got {value!r}")
+                raise LayerError(f"{entry.kind} takes a mapping of arguments, got {quoted(value)}")
             args = kind.normalize(substitute(value, env) if value else {})
         except LayerError as error:
             return self.log.add(self.error(str(error), line, name, context))
@@ -263,14 +270,14 @@ class Expander:
                                            context))
         per_row = entry.keys.get("per_row", False)
         if not isinstance(per_row, bool) or per_row and len(inputs) != 1:
-            wrong = f"is true or false, got {per_row!r}" if not isinstance(per_row, bool) else \
+            wrong = f"is true or false, got {quoted(per_row)}" if not isinstance(per_row, bool) else \
                 f"is for a layer of one input; this {entry.kind} takes {len(inputs) or 'none'}"
             return self.log.add(self.error(f"per_row {wrong}", line, name, context))
         weights_of, module = entry.keys.get("weights_of"), entry.keys.get("module")
         for key, value in (("weights_of", weights_of), ("module", module)):
             if value is not None and not isinstance(value, str):
                 what = "a layer" if key == "weights_of" else "the module class it runs as"
-                return self.log.add(self.error(f"{key} names {what}, got {value!r:.60}", line, name, context))
+                return self.log.add(self.error(f"{key} names {what}, got {quoted(value)}", line, name, context))
         if Reference in map(type, inputs):
             self.unresolved.append(len(self.nodes))
         self.nodes.append(Node.of({"name": name, "kind": entry.kind, "args": args, "inputs": inputs, "line": line,

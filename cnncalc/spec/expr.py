@@ -74,6 +74,8 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
             return _eval(values[-1], env)
         case ast.Compare(left=left, ops=ops, comparators=rights):
             values = [_eval(left, env)] + [_eval(r, env) for r in rights]
+            for value in values:
+                _check_compared(value)
             return all(_COMPARE[type(op)](a, b) for op, a, b in zip(ops, values, values[1:]))
         case ast.IfExp(test=test, body=body, orelse=orelse):
             return _eval(body, env) if _eval(test, env) else _eval(orelse, env)
@@ -128,6 +130,21 @@ def _check_length(length: int) -> None:
     if length > _limits.LIMITS.sequence_length:
         raise LayerError(over(f"the result would be longer than {_limits.LIMITS.sequence_length:,} items",
                               "sequence_length"))
+
+
+def _check_compared(value: Any) -> None:
+    """Python compares lists item by item, nested ones recursively: a compared value is bounded as a
+    list an expression builds (items counted through every level, and levels as blocks nest)."""
+    items, stack = 0, [(value, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            items += len(value)
+            if depth >= _limits.LIMITS.nesting:
+                raise LayerError(over(f"a compared value nests more than {_limits.LIMITS.nesting} deep", "nesting"))
+            _check_length(items)
+            stack += [(item, depth + 1) for item in (value.values() if isinstance(value, dict) else value)
+                      if isinstance(item, (list, dict))]
 
 
 def substitute(value: Any, env: Mapping[str, Any]) -> Any:

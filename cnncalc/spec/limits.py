@@ -11,13 +11,15 @@ from ..errors import SpecError, did_you_mean
 @dataclass(frozen=True)
 class Limits:
     spec_bytes: int = 10_000_000      # a spec or lock file
-    yaml_nodes: int = 1_000_000       # YAML nodes once aliases are expanded
-    layers: int = 250_000             # layers after blocks and repeats are expanded
+    yaml_nodes: int = 250_000         # YAML nodes, as written and once aliases are expanded
+    layers: int = 50_000              # layers after blocks, repeats and copies are expanded
+    name_chars: int = 500             # a layer's or group's full name
     nesting: int = 100                # blocks and named groups inside each other
     expression_chars: int = 1_000     # one ${...} expression
     integer_digits: int = 300         # an integer in a spec or an expression result
     sequence_length: int = 10_000     # a string or list an expression builds
     sizes: int = 10_000               # input sizes one sweep or sizes run analyses
+    analyses: int = 500_000           # layers one sweep or sizes run analyses: its sizes × the model's layers
 
 
 LIMITS = Limits()

@@ -5,9 +5,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import LayerError, NotASpec, SpecError, did_you_mean
-from ..graph import DTYPE_BYTES, HELD_APART, ID_DTYPE_BYTES, INPUT, Graph, NotRun, OtherInput, topological
+from ..errors import LayerError, NotASpec, SpecError, did_you_mean, quoted
+from ..graph import DTYPE_BYTES, HELD_APART, ID_DTYPE_BYTES, INPUT, Graph, NotRun, OtherInput, too_large, topological
+from ..layers import REGISTRY
 from .budget import read_budget
+from .entry import GROUP
 from .variants import refuse_fixed
 from .expand import expand
 from .expr import substitute
@@ -50,12 +52,16 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     blocks = data.get("blocks") or {}
     if not isinstance(blocks, dict):
         raise SpecError("'blocks' must map block names to {params, layers}", source, line)
+    for block in blocks:
+        if block in REGISTRY or block == GROUP:  # a use of it would mean two things
+            raise SpecError(f"block {quoted(block)} has the name of a layer kind: name it otherwise", source,
+                            getattr(blocks[block], "line", None) or getattr(blocks, "line", line))
     nodes = expand(data["layers"], blocks, env, source, line, inputs)
     if not nodes:
         raise SpecError("'layers' is empty", source, line)
     name = str(variant or data.get("name") or default_name)
     if not name.isprintable():
-        raise SpecError(f"name {name!r} has control characters", source, line)
+        raise SpecError(f"name {quoted(name)} has control characters", source, line)
     budget, budget_line = read_budget(data.get("budget"), env, source, line)
     dtype, input_dtype = (_dtype(data, key, allowed, default, source, line) for key, allowed, default in
                           (("dtype", DTYPE_BYTES, "float32"), ("input_dtype", ID_DTYPE_BYTES, None)))
@@ -70,7 +76,7 @@ def _dtype(data: dict, key: str, allowed: dict, default: str | None, source: str
     given: floating values in the parameters' dtype)."""
     dtype = data.get(key, default)
     if dtype is not default and dtype not in allowed:
-        raise SpecError(f"{key} must be one of {', '.join(allowed)}, got {str(dtype)[:40]!r}", source, line)
+        raise SpecError(f"{key} must be one of {', '.join(allowed)}, got {quoted(dtype)}", source, line)
     return dtype
 
 
@@ -98,7 +104,7 @@ def _check_choices(value: Any, env: dict, source: str) -> None:
         if not isinstance(allowed, list):
             raise SpecError(f"choices: {key} must list its values", source, getattr(value, "line", None))
         if key in env and env[key] not in allowed:
-            raise SpecError(f"{key} must be one of {', '.join(map(str, allowed))}, got {env[key]!r}", source)
+            raise SpecError(f"{key} must be one of {quoted(allowed)[1:-1]}, got {quoted(env[key])}", source)
 
 
 def _mapping(value: Any, key: str, what: str, source: str) -> dict:
@@ -156,6 +162,9 @@ def _input_shape(value: Any, env: dict, source: str, line: int | None) -> tuple[
         raise SpecError(f"input: {error}", source, line) from None
     if (not isinstance(shape, list) or not 1 <= len(shape) <= 4
             or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
-        raise SpecError(f"input must be a per-sample shape like [3, 224, 224] of positive sizes, got {value!r}",
+        raise SpecError(f"input must be a per-sample shape like [3, 224, 224] of positive sizes, got {quoted(value)}",
                         source, line)
+    if too_large(shape):
+        raise SpecError(f"input {quoted(value)} has more than 2^63 - 1 elements, more than torch can hold", source,
+                        line)
     return tuple(shape)

@@ -9,7 +9,7 @@ import traceback
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import SpecError
+from ..errors import SpecError, quoted
 from .variants import refuse_fixed
 from .yamlfile import read_text
 
@@ -27,7 +27,7 @@ def _run(action, path: Path):
     except SpecError:
         raise
     except SystemExit as exit_:
-        raise SpecError(f"the spec called exit({exit_.code!r}) while cnncalc ran it", str(path)) from None
+        raise SpecError(f"the spec called exit({quoted(exit_.code)}) while cnncalc ran it", str(path)) from None
     except Exception as error:  # user code: report where in the spec file it failed, in one line
         raise _located(error, path) from None
 

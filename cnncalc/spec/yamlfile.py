@@ -41,6 +41,15 @@ def _refuse(message: str, node) -> _Refused:
 
 
 class _Loader(_Base):  # type: ignore[misc, valid-type]
+    nodes = 0  # nodes the parser has made so far: the work of reading the text is bounded before it is done
+
+    def resolve(self, kind, value, implicit):
+        self.nodes += 1
+        if self.nodes > limits_module.LIMITS.yaml_nodes:
+            raise _Refused(None, None, over(f"the YAML has more than {limits_module.LIMITS.yaml_nodes:,} nodes",
+                                            "yaml_nodes"), None)
+        return super().resolve(kind, value, implicit)
+
     def construct_mapping(self, node, deep=False):
         keys = [key.value for key, _ in node.value if key.__class__ is yaml.ScalarNode]
         if len(set(keys)) < len(keys):

@@ -11,8 +11,10 @@ from ..errors import NotASpec, SpecError, every_error
 from ..figures.memory import memory, peak_inference_bytes
 from ..figures.report import Report, analyze
 from ..graph import Graph
+from ..spec import limits
 from ..spec.budget import BUDGETS
 from ..output.files import write_file
+from ..spec.limits import over
 from ..output.render import uncounted_text
 from ..spec.load import load_spec
 from ..spec.yamlfile import read_text
@@ -44,9 +46,11 @@ class Result:
 
 @dataclass(frozen=True)
 class Found:
-    """The spec files to check, and the Python specs left out because running them needs consent."""
+    """The spec files to check, the Python specs left out because running them needs consent, and the
+    folders that could not be walked (each an error naming it)."""
     specs: tuple[Path, ...]
     python_skipped: tuple[Path, ...]
+    unwalked: tuple[SpecError, ...] = ()
 
 
 def find_specs(paths: list[str], allow_python: bool = False) -> Found:
@@ -54,6 +58,7 @@ def find_specs(paths: list[str], allow_python: bool = False) -> Found:
     pattern (`big[a].yaml` is checked, not a decoy `biga.yaml`). Folders are walked without following
     symbolic links and without hidden folders; Python specs run code, so only with allow_python."""
     found: list[Path] = []
+    unwalked: list[SpecError] = []
     for text in paths:
         pattern = any(c in text for c in "*?[") and not os.path.lexists(text)
         matches = [Path(p) for p in sorted(glob.glob(text, recursive=True))] if pattern else [Path(text)]
@@ -61,8 +66,8 @@ def find_specs(paths: list[str], allow_python: bool = False) -> Found:
             raise SpecError(f"no spec matches '{text}'")
         for path in matches:
             if path.is_dir() and (not path.is_symlink() or path == Path(text)):
-                inside = _walk(path)
-                if not inside:
+                inside = _walk(path, unwalked)
+                if not inside and not unwalked:
                     raise SpecError(f"no spec files under {text}")
                 found += inside
             elif os.path.lexists(path):
@@ -71,17 +76,35 @@ def find_specs(paths: list[str], allow_python: bool = False) -> Found:
                 raise SpecError("no such spec file or folder", text)
     found = list(dict.fromkeys(found))
     skipped = [] if allow_python else [p for p in found if p.suffix.lower() == ".py"]
-    return Found(specs=tuple(p for p in found if p not in skipped), python_skipped=tuple(skipped))
+    return Found(specs=tuple(p for p in found if p not in skipped), python_skipped=tuple(skipped),
+                 unwalked=tuple(unwalked))
 
 
-def _walk(folder: Path) -> list[Path]:
-    specs = []
-    for root, folders, files in os.walk(folder):  # os.walk follows no symbolic link to a folder
-        folders[:] = sorted(f for f in folders if not f.startswith("."))
-        # every file that looks like a spec, whatever its case (net.YAML) or name (_base.yaml)
-        specs += [Path(root) / name for name in sorted(files)
-                  if Path(name).suffix.lower() in SPEC_SUFFIXES and not name.startswith(".")
-                  and not (Path(root) / name).is_symlink()]
+FOLDER_DEPTH = 100  # folders inside a checked one; deeper ones are reported, never silently left out
+
+
+def _walk(folder: Path, unwalked: list[SpecError]) -> list[Path]:
+    """The spec files under a folder; a folder that cannot be read or nests past FOLDER_DEPTH is an
+    error naming it (os.walk would skip it silently, or recurse past Python's stack)."""
+    specs: list[Path] = []
+    pending = [(folder, 0)]
+    while pending:
+        root, depth = pending.pop()
+        if depth > FOLDER_DEPTH:
+            unwalked.append(SpecError(f"folders nest more than {FOLDER_DEPTH} deep here: not checked", str(root)))
+            continue
+        try:
+            with os.scandir(root) as entries:
+                entries = sorted(entries, key=lambda entry: entry.name)
+        except OSError as error:
+            unwalked.append(SpecError(f"cannot read this folder: {(error.strerror or str(error)).lower()}", str(root)))
+            continue
+        # every file that looks like a spec, whatever its case (net.YAML) or name (_base.yaml); no link
+        specs += [Path(root) / entry.name for entry in entries
+                  if entry.is_file(follow_symlinks=False) and not entry.name.startswith(".")
+                  and Path(entry.name).suffix.lower() in SPEC_SUFFIXES]
+        pending += [(Path(root) / entry.name, depth + 1) for entry in reversed(entries)
+                    if entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")]
     return specs
 
 
@@ -126,8 +149,11 @@ def write_lock(spec: Path) -> Path:
         report = analyze(graph)
         models[graph.name] = lock_entry(graph, report, peak_inference_bytes(graph, report))
     older, target = lock_of(spec), lock_path(spec)
-    write_file(json.dumps({"spec": spec.name, "models": models}, indent=2, sort_keys=True) + "\n", target,
-               follow_links=False)
+    text = json.dumps({"spec": spec.name, "models": models}, indent=2, sort_keys=True) + "\n"
+    if len(text.encode()) > limits.LIMITS.spec_bytes:  # check reads no larger file: such a lock could never pass
+        raise SpecError(over(f"its lock file would be {len(text.encode()):,} bytes, more than check reads",
+                             "spec_bytes"), str(spec))
+    write_file(text, target, follow_links=False)
     if older != target:  # the spec's lock under its older name: replaced by this one
         older.unlink()
     return target
@@ -141,6 +167,9 @@ def read_lock(lock: Path) -> dict:
         data = json.loads(read_text(lock))
     except json.JSONDecodeError as error:
         raise SpecError(f"{lock.name} is not valid JSON (line {error.lineno}): run `cnncalc lock` again") from None
+    except (ValueError, RecursionError):  # an integer past Python's 4,300 digits; arrays nested 200,000 deep
+        raise SpecError(f"{lock.name} holds what no lock file does (nesting past Python's limit or an integer of "
+                        "thousands of digits): run `cnncalc lock` again") from None
     if not _is_lock(data):
         raise SpecError(f"{lock.name} is not a cnncalc lock file: run `cnncalc lock` again")
     return data["models"]
@@ -201,6 +230,11 @@ def budget_findings(graph: Graph, report: Report, peak: int, budgets: dict) -> l
     return findings
 
 
+def unwalked_results(found: Found) -> list[Result]:
+    """A verdict for each folder that could not be walked: the check fails as for a broken spec."""
+    return [Result(str(error.file), Path(str(error.file)).name, invalid(error)) for error in found.unwalked]
+
+
 def invalid(error: SpecError) -> tuple[Finding, ...]:
     """A finding for each error of a spec that cannot be read."""
     return tuple(Finding("invalid", each.message if each.layer is None else f"layer '{each.layer}': {each.message}",
@@ -228,6 +262,8 @@ def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False) -> 
         return None
     except SpecError as error:
         return [Result(str(path), path.stem, invalid(error))]
+    except RecursionError:  # a last guard: whatever nests past the checks, this file's verdict alone
+        return [Result(str(path), path.stem, (Finding("invalid", "the spec nests too deeply to read"),))]
     results = []
     for _, graph in models:
         try:

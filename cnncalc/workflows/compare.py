@@ -2,13 +2,14 @@
 side-by-side comparison of two models (`diff`)."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from ..errors import SpecError
+from ..errors import SpecError, quoted
 from ..figures.memory import peak_inference_bytes
 from ..figures.report import analyze, collapse
-from ..graph import Graph
+from ..graph import TORCH_INT_MAX, Graph
 from ..spec import limits
 from ..spec.limits import over
 
@@ -31,10 +32,14 @@ def parse_range(text: str) -> range:
     try:
         parts = [int(p) for p in text.split(":")]
     except ValueError:
-        raise SpecError(f"--sizes takes START:STOP:STEP, got '{text}'") from None
+        parts = []
+    if not 1 <= len(parts) <= 3:
+        raise SpecError(f"--sizes takes START:STOP:STEP or one size, got '{text[:80]}'")
     start, stop, step = (parts + [parts[0], 1][len(parts) - 1:])[:3] if len(parts) < 3 else parts
     if start < 1 or stop < start or step < 1:
-        raise SpecError(f"--sizes needs 1 ≤ START ≤ STOP and STEP ≥ 1, got '{text}'")
+        raise SpecError(f"--sizes needs 1 ≤ START ≤ STOP and STEP ≥ 1, got '{text[:80]}'")
+    if max(stop, step) > TORCH_INT_MAX:  # a size is a tensor's, which torch holds in int64
+        raise SpecError(f"--sizes: sizes are at most 2^63 - 1, as torch's are, got '{text[:80]}'")
     return range(start, stop + 1, step)
 
 
@@ -54,11 +59,16 @@ def point(graph: Graph, size: int, batch: int) -> Point:
 
 
 def sweep(graph: Graph, sizes: range, batches: list[int]) -> list[Point]:
-    if any(batch < 1 for batch in batches):
-        raise SpecError(f"--batch sizes must be at least 1, got {','.join(map(str, batches))}")
+    if any(not 1 <= batch <= TORCH_INT_MAX for batch in batches):
+        raise SpecError(f"--batch sizes must be at least 1 and at most 2^63 - 1, got "
+                        f"{quoted(','.join(map(str, batches)))}")
     if len(sizes) * len(batches) > limits.LIMITS.sizes:
         raise SpecError(over(f"{len(sizes) * len(batches):,} analyses asked for, more than {limits.LIMITS.sizes:,}",
                              "sizes"))
+    work = len(sizes) * len(batches) * len(graph.nodes)
+    if work > limits.LIMITS.analyses:  # each point analyses every layer
+        raise SpecError(over(f"{len(sizes) * len(batches):,} points × {len(graph.nodes):,} layers = {work:,} layers "
+                             f"to analyse, more than {limits.LIMITS.analyses:,}: ask for fewer sizes", "analyses"))
     return [point(graph, size, batch) for batch in batches for size in sizes]
 
 
@@ -73,13 +83,14 @@ def _rule(exact: list[int], sizes: range) -> str:
         return "no size in this range is exact"
     if exact == list(sizes):
         return "every size in this range"
-    first, chosen = exact[0], set(exact)
-    for period in range(1, sizes.stop - sizes.start + 1):
-        candidates = [s for s in sizes if s >= first and (s - first) % period == 0]
-        if set(candidates) == chosen:
-            residue = first % period
-            kind = f"every multiple of {period}" if residue == 0 else f"every size ≡ {residue} (mod {period})"
-            return f"{kind}, from {first}"
+    # sizes run in steps of one: the only period that can give the second exact size is their distance
+    # (one exact size: a period past the last size); it holds if it gives every exact size and no other
+    first = exact[0]
+    period = exact[1] - first if len(exact) > 1 else sizes[-1] - first + 1
+    if [s for s in sizes if s >= first and (s - first) % period == 0] == exact:
+        residue = first % period
+        kind = f"every multiple of {period}" if residue == 0 else f"every size ≡ {residue} (mod {period})"
+        return f"{kind}, from {first}"
     return f"{len(exact)} sizes, no simple period"
 
 
@@ -107,7 +118,10 @@ def align(a: list[tuple], b: list[tuple], level: int = 0) -> list[tuple[int | No
     order, so one inserted layer is one unpaired row, not every later row moved."""
     if level == KEYS:
         return [(i, None) for i in range(len(a))] + [(None, j) for j in range(len(b))]
-    matcher = SequenceMatcher(None, [keys[level] for keys in a], [keys[level] for keys in b], autojunk=False)
+    keys_a, keys_b = [keys[level] for keys in a], [keys[level] for keys in b]
+    if _equal_pairs(keys_a, keys_b) > ALIGNED_PAIRS:
+        return _ends(a, b, keys_a, keys_b, level)
+    matcher = SequenceMatcher(None, keys_a, keys_b, autojunk=False)
     pairs = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -119,6 +133,26 @@ def align(a: list[tuple], b: list[tuple], level: int = 0) -> list[tuple[int | No
 
 
 KEYS = 3  # structure and name, structure, kind
+# SequenceMatcher weighs every pair of rows with equal keys (two specs of 20,000 relu, sigmoid pairs:
+# 8·10^8 of them, minutes): past this many, only the common head and tail are paired at that level
+ALIGNED_PAIRS = 1_000_000
+
+
+def _equal_pairs(keys_a: list, keys_b: list) -> int:
+    counts = Counter(keys_b)
+    return sum(counts[key] for key in keys_a)
+
+
+def _ends(a: list[tuple], b: list[tuple], keys_a: list, keys_b: list, level: int) -> list[tuple]:
+    """A bounded alignment: the rows equal from the start and from the end are pairs, the middle
+    is aligned under the next, looser key."""
+    head = next((i for i, (x, y) in enumerate(zip(keys_a, keys_b)) if x != y), min(len(a), len(b)))
+    tail = next((i for i, (x, y) in enumerate(zip(reversed(keys_a[head:]), reversed(keys_b[head:]))) if x != y),
+                min(len(a), len(b)) - head)
+    middle = align(a[head:len(a) - tail], b[head:len(b) - tail], level + 1)
+    return ([(i, i) for i in range(head)] + [(None if i is None else head + i, None if j is None else head + j)
+                                             for i, j in middle]
+            + [(len(a) - tail + i, len(b) - tail + i) for i in range(tail)])
 
 
 def _layer_keys(row, args: dict) -> tuple:

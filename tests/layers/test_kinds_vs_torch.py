@@ -350,3 +350,45 @@ def test_what_parameters_alone_make_is_made_once_per_batch():
                                          {"matmul": None, "from": ["w", "p"], "name": "wp"},
                                          {"matmul": None, "from": ["input", "wp"]}]}
     compare(build_graph(spec, "<test>", {}), batch=3)
+
+
+# Arguments torch refuses at the input given, refused by cnncalc at load: torch's own error is the
+# golden answer (softmax: "Dimension out of range"; F.pad circular: "Padding value causes wrapping
+# around more than once").
+REFUSED = [
+    ("softmax", {"dim": 7}, (3, 8, 8), lambda torch: torch.nn.Softmax(dim=7)),
+    ("softmax", {"dim": -5}, (3, 8, 8), lambda torch: torch.nn.Softmax(dim=-5)),
+    ("logsoftmax", {"dim": -9}, (3, 8, 8), lambda torch: torch.nn.LogSoftmax(dim=-9)),
+    ("logsoftmax", {"dim": 2}, (5,), lambda torch: torch.nn.LogSoftmax(dim=2)),
+    ("conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 7, "padding_mode": "circular"}, (2, 6, 6),
+     lambda torch: torch.nn.Conv2d(2, 4, 3, padding=7, padding_mode="circular")),
+    ("conv1d", {"out_channels": 4, "kernel_size": 3, "padding": [6], "padding_mode": "circular"}, (2, 5),
+     lambda torch: torch.nn.Conv1d(2, 4, 3, padding=6, padding_mode="circular")),
+    ("conv1d", {"out_channels": 2, "kernel_size": 9, "padding": "same", "padding_mode": "circular"}, (2, 3),
+     lambda torch: torch.nn.Conv1d(2, 2, 9, padding="same", padding_mode="circular")),
+]
+# and their edges, which torch takes: the last dim either way, circular padding as wide as the input
+ACCEPTED_EDGES = [
+    ("softmax", {"dim": -4}, (3, 8, 8)),
+    ("logsoftmax", {"dim": 3}, (3, 8, 8)),
+    ("conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 6, "padding_mode": "circular"}, (2, 6, 6)),
+    ("conv1d", {"out_channels": 2, "kernel_size": 7, "padding": "same", "padding_mode": "circular"}, (2, 3)),
+]
+
+
+@pytest.mark.parametrize("kind,args,shape,module", REFUSED, ids=[f"{c[0]}-{i}" for i, c in enumerate(REFUSED)])
+def test_what_torch_refuses_is_refused(kind, args, shape, module):
+    import torch
+
+    from cnncalc.errors import SpecError
+    from cnncalc.figures import analyze
+
+    with pytest.raises((IndexError, RuntimeError)):
+        module(torch)(torch.zeros(1, *shape))
+    with pytest.raises(SpecError):
+        analyze(one_layer(kind, args, shape))
+
+
+@pytest.mark.parametrize("kind,args,shape", ACCEPTED_EDGES, ids=[f"{c[0]}-{i}" for i, c in enumerate(ACCEPTED_EDGES)])
+def test_the_edges_torch_takes_match_torch(kind, args, shape):
+    compare(one_layer(kind, args, shape))
