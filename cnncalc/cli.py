@@ -578,11 +578,34 @@ PLAIN_VALUES = {annotation: PlainValue(convert=convert, label=label) for annotat
 
 def plain_values(command) -> None:
     """Give each plain option (help included) its PlainValue where typer would build an adapter."""
-    for each in [command, *getattr(command, "commands", {}).values()]:
-        help_option = each.get_help_option(each.context_class(each, help_option_names=HELP_OPTIONS))
-        for param in [*each.params, help_option]:
-            if hasattr(param, "_runtime_param") and param.type_descriptor.annotation in PLAIN_VALUES:
-                param._runtime_param = PLAIN_VALUES[param.type_descriptor.annotation]
+    for param in every_param(command):
+        if hasattr(param, "_runtime_param") and param.type_descriptor.annotation in PLAIN_VALUES:
+            param._runtime_param = PLAIN_VALUES[param.type_descriptor.annotation]
+
+
+def every_param(command) -> list:
+    """The options and arguments of a command and its subcommands, their help options included."""
+    return [param for each in [command, *getattr(command, "commands", {}).values()] for param in
+            [*each.params, each.get_help_option(each.context_class(each, help_option_names=HELP_OPTIONS))]]
+
+
+# What help shows beside an option or argument: what it takes, never a Python type (<str>, <bool>).
+METAVARS = {"model": "MODEL", "a": "A", "b": "B", "paths": "PATH", "libraries": "LIBRARY",
+            "input": "SHAPE", "max_params": "N", "max_macs": "N", "max_activation_bytes": "BYTES",
+            "max_peak_memory": "BYTES", "input_a": "SHAPE", "input_b": "SHAPE", "settings": "KEY=VALUE",
+            "set_a": "KEY=VALUE", "set_b": "KEY=VALUE", "limits": "NAME=N", "fmt": "FORMAT", "output": "FILE",
+            "plot": "FILE", "models": "NAME"}
+METAVAR_OF_TYPE = {bool: "", int: "N", Path: "FILE"}  # a flag takes no value
+
+
+def plain_help(command) -> None:
+    """Name what each option takes (SHAPE, KEY=VALUE, N, TEXT), and nothing beside a flag."""
+    for param in every_param(command):
+        flag = getattr(param, "is_flag", False)
+        annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+        param.metavar = "" if flag else METAVARS.get(param.name) or METAVAR_OF_TYPE.get(annotation, "TEXT")
+        if param.param_type_name == "argument":
+            param.display_type_rich = lambda ctx: None  # typer 0.29 shows an argument's type beside its name
 
 
 def invoked(argv: list[str]) -> str | None:
@@ -606,4 +629,5 @@ def main() -> None:
     finally:
         app.registered_commands = every
     plain_values(command)
+    plain_help(command)
     command()
