@@ -481,8 +481,9 @@ def test_a_second_input_is_named_not_met_as_none(model_file):
     ("import nosuchpackage\n", "broken.py cannot be run: ModuleNotFoundError: No module named 'nosuchpackage'", 1),
     ("import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
      "        raise ValueError('bad width')\n", "cannot build Net: ValueError: bad width", 5),
-    ("import torch\nclass Net(torch.nn.Module):\n    def __init__(self, width):\n        super().__init__()\n",
-     "missing 1 required positional argument: 'width' (--set NAME=VALUE gives the class its arguments)", None),
+    ("import torch\nclass Net(torch.nn.Module):\n    def __init__(self, width, *, depth, classes=10):\n"
+     "        super().__init__()\n", "Net needs width and depth: give them with --set width=VALUE --set depth=VALUE",
+     3),
 ])
 def test_a_broken_model_file_is_one_line_naming_its_line(tmp_path, code, message, line):
     path = tmp_path / "broken.py"
