@@ -23,7 +23,7 @@ def expand(layers: Any, blocks: dict, env: dict, source: str, line: int | None) 
     """The nodes of a spec's `layers` (in spec order), every `from` resolved to a node name."""
     expander = Expander(blocks, source)
     try:
-        expander.sequence(layers, Context("", env, (), INPUT), line)
+        expander.sequence(layers, Context(prefix="", env=env, scopes=(), input=INPUT), line)
     except SpecError as error:  # the spec cannot be read further: report it with what came before
         expander.log.raise_errors(error)
     expander.log.raise_errors()

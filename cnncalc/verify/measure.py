@@ -8,7 +8,7 @@ import torch
 from .build import GraphModel
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Measured:
     """What torch reports for one layer, per sample where it scales with the batch."""
     name: str
@@ -37,7 +37,7 @@ def measure(model: GraphModel, input_shape: tuple[int, ...], batch: int = 1, dev
         params = [p for p in layer.parameters() if id(p) not in held]
         buffers = [b for b in layer.buffers() if id(b) not in held]
         held |= {id(t) for t in params + buffers}
-        rows.append(Measured(
-            name, tuple(shape[1:]), sum(p.numel() for p in params),
-            sum(p.numel() for p in params if p.requires_grad), sum(b.numel() for b in buffers), shape.numel()))
+        rows.append(Measured(name=name, output_shape=tuple(shape[1:]), params=sum(p.numel() for p in params),
+                             trainable_params=sum(p.numel() for p in params if p.requires_grad),
+                             buffers=sum(b.numel() for b in buffers), activations=shape.numel()))
     return rows

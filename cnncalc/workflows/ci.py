@@ -28,7 +28,7 @@ class Finding:
     line: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Result:
     file: str
     model: str
@@ -207,13 +207,13 @@ def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False) -> 
     except NotASpec:
         return None
     except SpecError as error:
-        return [Result(str(path), path.stem, invalid(error))]
+        return [Result(file=str(path), model=path.stem, findings=invalid(error))]
     results = []
     for _, graph in models:
         try:
             report = analyze(graph)
         except SpecError as error:
-            results.append(Result(str(path), graph.name, invalid(error)))
+            results.append(Result(file=str(path), model=graph.name, findings=invalid(error)))
             continue
         peak = peak_inference_bytes(graph, report)
         # the tighter of the spec's own budget and the command line's holds
@@ -226,6 +226,6 @@ def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False) -> 
             findings += drift(locked[graph.name], lock_entry(graph, report, peak), lines)
         elif locked:
             findings.append(Finding("drift", f"{graph.name} is not in {lock.name}; run `cnncalc lock {path}`"))
-        results.append(Result(str(path), graph.name, tuple(findings), report.totals.params, report.totals.macs,
-                              peak))
+        results.append(Result(file=str(path), model=graph.name, findings=tuple(findings),
+                              params=report.totals.params, macs=report.totals.macs, peak_bytes=peak))
     return results

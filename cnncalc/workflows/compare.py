@@ -13,7 +13,7 @@ from ..spec import limits
 from ..spec.limits import over
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Point:
     size: int
     batch: int
@@ -47,10 +47,12 @@ def point(graph: Graph, size: int, batch: int) -> Point:
     try:
         report = analyze(sized, batch)
     except SpecError as error:
-        return Point(size, batch, False, f"{error.layer}: {error.message}" if error.layer else error.message)
+        return Point(size=size, batch=batch, valid=False,
+                     reason=f"{error.layer}: {error.message}" if error.layer else error.message)
     dropped = tuple(row.name for row in report.layers if any(row.dropped))
-    return Point(size, batch, True, "", dropped, report.totals.params, report.totals.macs,
-                 report.totals.activation_bytes, peak_inference_bytes(sized, report))
+    return Point(size=size, batch=batch, valid=True, dropped=dropped, params=report.totals.params,
+                 macs=report.totals.macs, activation_bytes=report.totals.activation_bytes,
+                 peak_bytes=peak_inference_bytes(sized, report))
 
 
 def sweep(graph: Graph, sizes: range, batches: list[int]) -> list[Point]:
