@@ -192,15 +192,13 @@ def table(
     graph = load_graph(model, settings, input)
     result = figures(graph, batch, dtype, convention, optimizer, explain)
     report, memory_figures = result.report, result.memory
+    if depth is not None:
+        report = collapse(report, depth)
     fields = None
     if "rf" in columns:
-        from .figures.rf import receptive_fields
-        fields = receptive_fields(graph, report)
-    if depth is not None:
-        from .figures.rf import last_field
+        from .figures.rf import receptive_fields, row_fields
 
-        report = collapse(report, depth)
-        fields = fields and {row.name: fields.get(row.name) or last_field(fields, row.name) for row in report.layers}
+        fields = row_fields(receptive_fields(graph, result.report), report)
     write_output(render(report, fmt, memory_figures, output_width(output), fields), output)
 
 
@@ -252,25 +250,18 @@ def check(
     Exit 1 on a budget or lock failure or an uncounted operation, 2 when a spec or lock file is invalid."""
     from .output.render import render_check
     from .spec.budget import BUDGETS, parse_quantity
-    from .workflows.ci import check_spec, find_specs
+    from .workflows.ci import check_paths
 
     require_format(fmt, "table", "json", "github")
     given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
              "max_peak_memory": max_peak_memory}
     budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
-    found = find_specs(paths, allow_python)
-    checked = {path: check_spec(path, budgets, allow_uncounted) for path in found.specs}
-    results = [result for found_results in checked.values() if found_results is not None for result in found_results]
-    not_specs = tuple(path for path, found_results in checked.items() if found_results is None)
-    sys.stdout.write(render_check(results, fmt, found.python_skipped, output_width(), not_specs))
-    if not results and found.python_skipped:  # a gate that checked nothing has not passed
+    checked = check_paths(paths, budgets, allow_python, allow_uncounted)
+    sys.stdout.write(render_check(list(checked.results), fmt, checked.python_skipped, output_width(),
+                                  checked.not_specs))
+    if not checked.results and checked.python_skipped:
         typer.echo("cnncalc: nothing was checked (a Python spec runs only with --allow-python)", err=True)
-        raise typer.Exit(1)
-    kinds = {finding.kind for result in results for finding in result.findings}
-    if "invalid" in kinds:
-        raise typer.Exit(2)
-    if kinds:
-        raise typer.Exit(1)
+    raise typer.Exit(checked.exit_status)
 
 
 @command()

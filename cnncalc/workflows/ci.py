@@ -49,6 +49,35 @@ class Found:
     python_skipped: tuple[Path, ...]
 
 
+# check's exit status is its worst finding's: a spec or lock file that cannot be read is worse than a figure
+EXIT_STATUS = {"invalid": 2, "budget": 1, "drift": 1, "uncounted": 1}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checked:
+    """What `check` found: each model's result, and the files it did not check."""
+    results: tuple[Result, ...]
+    python_skipped: tuple[Path, ...]
+    not_specs: tuple[Path, ...]  # files that hold no spec (a workflow file, a config)
+
+    @property
+    def exit_status(self) -> int:
+        """2 when a spec or lock file is invalid; 1 on any other finding, or when nothing was checked (a gate
+        that checked nothing has not passed); else 0."""
+        if not self.results and self.python_skipped:
+            return 1
+        return max((EXIT_STATUS[finding.kind] for result in self.results for finding in result.findings), default=0)
+
+
+def check_paths(paths: list[str], budgets: dict, allow_python: bool = False, allow_uncounted: bool = False) -> Checked:
+    """Every spec the paths name, checked; see check_spec."""
+    found = find_specs(paths, allow_python)
+    checked = {path: check_spec(path, budgets, allow_uncounted) for path in found.specs}
+    return Checked(results=tuple(result for results in checked.values() if results is not None for result in results),
+                   python_skipped=found.python_skipped,
+                   not_specs=tuple(path for path, results in checked.items() if results is None))
+
+
 def find_specs(paths: list[str], allow_python: bool = False) -> Found:
     """Files, folders and glob patterns, in a stable order. A path that exists is that path, never a
     pattern (`big[a].yaml` is checked, not a decoy `biga.yaml`). Folders are walked without following
