@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from cnncalc.spec.zoo import load_model
+from cnncalc.workflows.compare import compare
 from conftest import run_cli
 
 
@@ -95,3 +97,15 @@ def test_a_changed_layer_pairs_with_its_counterpart(tmp_path):
     assert not data["only_in_a"] and not data["only_in_b"]
     assert data["pairs"][0] == {"a": "0.conv2d", "b": "0.conv2d", "params": [224, 448],  # 8 and 16 filters of 3·3·3
                                 "macs": [194_400, 388_800], "activations": [7_200, 14_400]}
+
+
+def test_the_same_model_at_two_sizes_pairs_layer_for_layer():
+    graph = load_model("resnet18")
+    diff = compare(graph, graph.with_input((3, 448, 448)))
+    assert not diff.only_in_a and not diff.only_in_b
+    assert len(diff.pairs) == len(graph.nodes) and all(pair.a == pair.b for pair in diff.pairs)
+    assert [stage.label for stage in diff.stages][:6] == ["input", "conv1", "bn1", "relu", "maxpool", "layer1"]
+    pairs = {pair.a: pair for pair in diff.pairs}
+    # conv1: 64 filters of 3·7·7 at 112×112, then at 224×224; the classifier does not grow
+    assert pairs["conv1"].macs == (64 * 112 * 112 * 147, 64 * 224 * 224 * 147)
+    assert pairs["fc"].macs == (512_000, 512_000) and pairs["layer1.0.bn1"].params == (128, 128)
