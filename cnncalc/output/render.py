@@ -421,7 +421,8 @@ def render_zoo(rows: list, fmt: str, width: int | None = None) -> str:
     if fmt == "json":
         return json.dumps([asdict(row) | {"input": list(row.input)} for row in rows], indent=2) + "\n"
     cells = [[row.model, format_shape(row.input), f"{row.params:,}", f"{row.macs:,}", row.spec] for row in rows]
-    return "\n".join(layout(ZOO_COLUMNS, cells, width, (Step("drop", ("spec",)), Step("shorten", ("params", "macs")))))\
+    # numbers shorten before the spec file goes: 138.4 M still says how big a model is
+    return "\n".join(layout(ZOO_COLUMNS, cells, width, (Step("shorten", ("params", "macs")), Step("drop", ("spec",)))))\
         + "\n"
 
 
@@ -440,7 +441,7 @@ def render_sizes(model: str, sizes: range, exact: list[int], rule: str, fmt: str
 
 
 COVERAGE_COLUMNS = [Column("library", "Library", False), Column("family", "Family", False),
-                    Column("model", "Model", False), Column("result", "Result", False)]
+                    Column("model", "Model", False), Column("result", "Result", False, flexible=True)]
 
 
 def render_coverage(outcomes: list, shares: dict, fmt: str, width: int | None = None) -> str:
