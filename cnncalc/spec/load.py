@@ -5,7 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import LayerError, NotASpec, SpecError, did_you_mean
+from ..errors import ErrorLog, LayerError, NotASpec, SpecError, did_you_mean
 from ..graph import DTYPE_BYTES, HELD_APART, INPUT, Graph, NotRun, topological
 from .budget import read_budget
 from .variants import refuse_fixed
@@ -37,18 +37,23 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     if not isinstance(data, dict) or not {"input", "layers", "variants"} & set(data):
         raise NotASpec("not a cnncalc spec: a spec is a mapping with 'input' and 'layers'", source, 1)
     line = getattr(data, "line", None)
+    log = ErrorLog()  # independent errors (a top-level key, the input, the layers) are reported together
     for key in data:
         if key not in TOP_KEYS:
-            raise SpecError(f"unknown top-level key '{key}'{did_you_mean(key, TOP_KEYS)}", source, line)
-    env = _parameters(data, source, params, variant)
-    for key in ("input", "layers"):
-        if key not in data:
-            raise SpecError(f"missing '{key}'", source, line)
-    input_shape = _input_shape(data["input"], env, source, line)
-    blocks = data.get("blocks") or {}
-    if not isinstance(blocks, dict):
-        raise SpecError("'blocks' must map block names to {params, layers}", source, line)
-    nodes = expand(data["layers"], blocks, env, source, line)
+            log.add(SpecError(f"unknown top-level key '{key}'{did_you_mean(key, TOP_KEYS)}", source, line))
+    missing = [key for key in ("input", "layers") if key not in data]
+    if missing:  # beside a misspelt key, the key it misspells is what is missing: said once
+        log.raise_errors(None if log.errors else SpecError(f"missing '{missing[0]}'", source, line))
+    try:  # without these, nothing else can be read
+        env = _parameters(data, source, params, variant)
+        blocks = data.get("blocks") or {}
+        if not isinstance(blocks, dict):
+            raise SpecError("'blocks' must map block names to {params, layers}", source, line)
+    except SpecError as error:
+        log.raise_errors(error)
+    input_shape = log.attempt(_input_shape, data["input"], env, source, line)
+    nodes = log.attempt(expand, data["layers"], blocks, env, source, line)
+    log.raise_errors()
     if not nodes:
         raise SpecError("'layers' is empty", source, line)
     name = str(variant or data.get("name") or default_name)
