@@ -302,11 +302,13 @@ def test_a_declared_size_the_input_breaks_is_an_error(model_file):
     build = runpy.run_path(str(model_file))["Mismatch"]
     with pytest.raises(RuntimeError, match="4704x100|1x4704 and 100x10"):  # torch's own refusal
         build()(torch.randn(1, 3, 32, 32))
+    # the error names the line that builds the layer
+    built = model_file.read_text().splitlines().index("        self.fc = nn.Linear(100, 10)") + 1
     for command in ("table", "verify"):
         result = run_here(command, f"{model_file}:Mismatch", "--input", "3x32x32")
         assert result.returncode == 2, command
-        assert result.stderr == (f"cnncalc: error: {model_file}: layer 'fc': in_features is 100, but the input "
-                                 "has 4,704 (input 4704)\n")
+        assert result.stderr == (f"cnncalc: error: {model_file}:{built}: layer 'fc': in_features is 100, but the "
+                                 "input has 4,704 (input 4704)\n")
 
 
 def test_declared_sizes_are_kept_and_exported(model_file, tmp_path):
