@@ -172,7 +172,7 @@ class Expander:
         except LayerError as error:
             raise self.error(f"from: {error}", entry.line, label, context) from None
         refs = value if isinstance(value, list) else [value]
-        return [Reference(str(r), context, entry.line, context.prefix + label) for r in refs]
+        return [Reference(text=str(r), context=context, line=entry.line, layer=context.prefix + label) for r in refs]
 
     def place(self, entry: Entry, label: str, automatic: bool, context: Context, env: dict, source: Any,
               frozen: bool) -> Any:

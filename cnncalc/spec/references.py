@@ -31,7 +31,7 @@ class Context:
         return replace(self, env=env, frozen=self.frozen or frozen)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Reference:
     """A name written in `from`, in the context it was written in."""
     text: str
