@@ -67,7 +67,8 @@ class ErrorLog:
     def raise_errors(self, last: SpecError | None = None) -> None:
         """Raise what was collected and `last` (an error that stopped the work, or another log's errors),
         if anything."""
-        errors = self.errors + [error for error in every_error(last) if error not in self.errors] if last else self.errors
+        more = [error for error in every_error(last) if error not in self.errors] if last is not None else []
+        errors = self.errors + more
         if len(errors) == 1:
             raise errors[0]
         if errors:

@@ -93,7 +93,8 @@ def _row(columns: list[Column], cells: dict, widths: dict, index: int, flexible:
         if column.key == flexible and len(cell) > width:
             cell, *continued = _wrap_name(cell, width)
             continued = [" " * offset + line for line in continued]
-        pieces.append(cell.rjust(width) if column.right else cell.center(width) if column.centred else cell.ljust(width))
+        pieces.append(cell.rjust(width) if column.right else cell.center(width) if column.centred
+                      else cell.ljust(width))
         offset += width + 2
     return ["  ".join(pieces).rstrip()] + continued
 

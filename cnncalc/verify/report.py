@@ -60,8 +60,8 @@ def render_table(result, width: int | None = None) -> str:
         legend = _legend([f"{TITLES[f][1]} = {f}" for f in figures if TITLES[f][1] != TITLES[f][0]], width)
     totals = [[check.figure, f"{check.expected:,}", f"{check.measured:,}", _mark(check)]
               for check in by_layer["total"].values()]
-    totals += [[item.figure, f"{item.predicted:,} B", f"{item.measured:,} B", f"{'✓' if item.ok else '✗'} {item.ratio:.3f}"]
-               for item in result.memory]
+    totals += [[item.figure, f"{item.predicted:,} B", f"{item.measured:,} B",
+                f"{'✓' if item.ok else '✗'} {item.ratio:.3f}"] for item in result.memory]
     lines = [*layout(columns, rows, width), *legend, "", *layout(TOTAL_COLUMNS, totals, width),
              *wrap([_failure(check) for check in result.failed], width), summary_line(result)]
     return "".join(line.rstrip() + "\n" for line in lines)

@@ -33,3 +33,11 @@ def test_the_natural_width_has_the_full_titles_and_no_legend():
     text = render_table(verification(["conv1"]))
     assert text.splitlines()[0].split()[:5] == ["Layer", "shape", "params", "buffers", "activations"]
     assert "receptive field" in text.splitlines()[0] and " = " not in text
+
+
+def test_every_figure_a_layer_is_checked_on_has_its_titles():
+    from cnncalc.verify.peers import RUNNERS
+    from cnncalc.verify.run import LAYER_FIGURES
+
+    figures = {*LAYER_FIGURES, *(f"{tool} ops" for tool in RUNNERS), "receptive field", "torchvision shape"}
+    assert figures == set(TITLES)
