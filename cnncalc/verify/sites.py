@@ -44,8 +44,10 @@ def _resolved(filename: str) -> str:
     return str(Path(filename).resolve())
 
 
+@lru_cache(maxsize=256)
 def _assignment(init, attribute: str) -> int:
-    """The line of `self.<attribute> = ...` in an __init__, else the __init__'s own."""
+    """The line of `self.<attribute> = ...` in an __init__, else the __init__'s own (once per class and
+    attribute: a model repeats its blocks)."""
     try:
         lines, start = inspect.getsourcelines(init)
     except (OSError, TypeError):
