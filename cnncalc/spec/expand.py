@@ -44,7 +44,7 @@ class Expander:
         self.work, self.max_layers, self.max_work = 0, limits.LIMITS.layers, 10 * limits.LIMITS.layers
         self.parsed: dict[int, Entry] = {}  # id of a raw entry of the spec (alive while expanding) → it, read
         self.log = ErrorLog()  # a layer's bad arguments: reported, and the expansion goes on
-        self.left_out: set[str] = set()  # names of layers reported and left out, which nothing else reports again
+        self.left_out: set[str] = set()  # layers reported and left out: what reads them is not reported again
 
     def error(self, message: str, line: int | None, layer: str | None, context: Context) -> SpecError:
         if context.use_line:
@@ -269,12 +269,12 @@ class Expander:
             fewest = {1: "one", 2: "two"}[kind.fewest(args)]
             wanted = f"{fewest} or more inputs" if kind.arity is None else \
                 "no input" if kind.arity == 0 else f"{kind.arity} input{'s' * (kind.arity > 1)}"
-            return self.reject(name, self.error(f"{entry.kind} takes {wanted}, got {len(inputs)} (set 'from')", line,
-                                           name, context))
+            return self.reject(name, self.error(f"{entry.kind} takes {wanted}, got {len(inputs)} (set 'from')",
+                                                line, name, context))
         functional = bool(entry.keys.get("functional"))
         if functional and not kind.can_be_functional:
-            return self.reject(name, self.error(f"{entry.kind} has parameters, so it cannot be functional", line, name,
-                                           context))
+            return self.reject(name, self.error(f"{entry.kind} has parameters, so it cannot be functional", line,
+                                                name, context))
         per_row = entry.keys.get("per_row", False)
         if not isinstance(per_row, bool) or per_row and len(inputs) != 1:
             wrong = f"is true or false, got {per_row!r}" if not isinstance(per_row, bool) else \
