@@ -37,10 +37,10 @@ def render_json(result) -> str:
 
 
 # Each per-layer figure's column title, and the short one that fits 80 columns (a legend then says it)
-TITLES = {"output_shape": ("shape", "shape"), "params": ("params", "params"), "buffers": ("buffers", "bufs"),
+TITLES = {"output_shape": ("shape", "shape"), "params": ("params", "prm"), "buffers": ("buffers", "bufs"),
           "activations": ("activations", "acts"), "torch ops": ("torch", "torch"), "fvcore ops": ("fvcore", "fvc"),
           "torchinfo ops": ("torchinfo", "tinfo"), "ptflops ops": ("ptflops", "ptfl"), "thop ops": ("thop", "thop"),
-          "receptive field": ("receptive field", "RF"), "torchvision shape": ("torchvision shape", "tv shape")}
+          "receptive field": ("receptive field", "RF"), "torchvision shape": ("torchvision shape", "tv")}
 TOTAL_COLUMNS = [Column(key="figure", title="totals", right=False), Column(key="cnncalc", title="cnncalc", right=True),
                  Column(key="measured", title="measured", right=True), Column(key="verdict", title="", right=False)]
 

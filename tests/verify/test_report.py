@@ -19,11 +19,11 @@ def test_every_figure_keeps_its_column_at_80_columns():
     text = render_table(verification(["conv1", "layer2.0.downsample.0.conv2d", "layer4.1.6.relu"]), 80)
     lines = text.splitlines()
     assert max(map(len, lines)) <= 80 and "…" not in text
-    assert lines[0].split() == ["Layer", "shape", "params", "bufs", "acts", "torch", "fvc", "tinfo", "ptfl", "thop",
+    assert lines[0].split() == ["Layer", "shape", "prm", "bufs", "acts", "torch", "fvc", "tinfo", "ptfl", "thop",
                                 "RF"]
     assert lines[1].split() == ["conv1"] + ["✓"] * 10  # a mark under every title
     legend = " ".join(line for line in lines if " = " in line)
-    assert all(f"{TITLES[f][1]} = {f}" in legend for f in ("buffers", "activations", "fvcore ops",
+    assert all(f"{TITLES[f][1]} = {f}" in legend for f in ("params", "buffers", "activations", "fvcore ops",
                                                              "torchinfo ops", "ptflops ops", "receptive field"))
     assert "✗ layer2.0.downsample.0.conv2d: params: cnncalc 8,192, measured 8,193" in text
     assert lines[-1] == "resnet18 on cpu: 33 checks, 32 passed, 1 failed"
@@ -41,3 +41,9 @@ def test_every_figure_a_layer_is_checked_on_has_its_titles():
 
     figures = {*LAYER_FIGURES, *(f"{tool} ops" for tool in RUNNERS), "receptive field", "torchvision shape"}
     assert figures == set(TITLES)
+
+
+def test_every_figure_at_once_fits_80_columns():
+    checks = tuple(Check("layer4.1.downsample.0.conv2d", figure, 1, 1) for figure in TITLES)
+    text = render_table(Verification("resnet18", "cpu", (3, 224, 224), 1, "float32", (), checks), 80)
+    assert max(map(len, text.splitlines())) <= 80 and len(text.splitlines()[0].split()) == 1 + len(TITLES)
