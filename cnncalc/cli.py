@@ -206,15 +206,13 @@ def table(
     graph = load_graph(model, settings, input)
     result = figures(graph, batch, dtype, convention, optimizer, explain)
     report, memory_figures = result.report, result.memory
+    if depth is not None:
+        report = collapse(report, depth)
     fields = None
     if "rf" in columns:
-        from .figures.rf import receptive_fields
-        fields = receptive_fields(graph, report)
-    if depth is not None:
-        from .figures.rf import last_field
+        from .figures.rf import receptive_fields, row_fields
 
-        report = collapse(report, depth)
-        fields = fields and {row.name: fields.get(row.name) or last_field(fields, row.name) for row in report.layers}
+        fields = row_fields(receptive_fields(graph, result.report), report)
     write_output(render(report, fmt, memory_figures, output_width(output), fields, "module" in columns), output)
 
 
@@ -299,30 +297,21 @@ def check(
     Exit 1 on a budget or lock failure or an uncounted operation, 2 when a spec or lock file is invalid."""
     from .output.render import render_check
     from .spec.budget import BUDGETS, parse_quantity
-    from .workflows.ci import check_spec, find_specs, unwalked_results
+    from .workflows.ci import check_paths
 
     require_format(fmt, "table", "json", "github")
     given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
              "max_peak_memory": max_peak_memory, "max_training_memory": max_training_memory}
     budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
-    found = find_specs(paths, allow_python)
-    checked = {path: check_spec(path, budgets, allow_uncounted) for path in found.specs}
-    results = [result for found_results in checked.values() if found_results is not None for result in found_results]
-    results += unwalked_results(found)
-    not_specs = tuple(path for path, found_results in checked.items() if found_results is None)
-    text = render_check(results, fmt, found.python_skipped, output_width(), not_specs)
+    checked = check_paths(paths, budgets, allow_python, allow_uncounted)
+    text = render_check(list(checked.results), fmt, checked.python_skipped, output_width(), checked.not_specs)
     if fmt == "github":  # annotations are workflow commands by design, each value escaped as GitHub documents
         sys.stdout.write(text)
     else:
         write_output(text)
-    if not results and found.python_skipped:  # a gate that checked nothing has not passed
+    if not checked.results and checked.python_skipped:
         say("cnncalc: nothing was checked (a Python spec runs only with --allow-python)", err=True)
-        raise typer.Exit(1)
-    kinds = {finding.kind for result in results for finding in result.findings}
-    if "invalid" in kinds:
-        raise typer.Exit(2)
-    if kinds:
-        raise typer.Exit(1)
+    raise typer.Exit(checked.exit_status)
 
 
 @command()
@@ -636,11 +625,34 @@ PLAIN_VALUES = {annotation: PlainValue(convert=convert, label=label) for annotat
 
 def plain_values(command) -> None:
     """Give each plain option (help included) its PlainValue where typer would build an adapter."""
-    for each in [command, *getattr(command, "commands", {}).values()]:
-        help_option = each.get_help_option(each.context_class(each, help_option_names=HELP_OPTIONS))
-        for param in [*each.params, help_option]:
-            if hasattr(param, "_runtime_param") and param.type_descriptor.annotation in PLAIN_VALUES:
-                param._runtime_param = PLAIN_VALUES[param.type_descriptor.annotation]
+    for param in every_param(command):
+        if hasattr(param, "_runtime_param") and param.type_descriptor.annotation in PLAIN_VALUES:
+            param._runtime_param = PLAIN_VALUES[param.type_descriptor.annotation]
+
+
+def every_param(command) -> list:
+    """The options and arguments of a command and its subcommands, their help options included."""
+    return [param for each in [command, *getattr(command, "commands", {}).values()] for param in
+            [*each.params, each.get_help_option(each.context_class(each, help_option_names=HELP_OPTIONS))]]
+
+
+# What help shows beside an option or argument: what it takes, never a Python type (<str>, <bool>).
+METAVARS = {"model": "MODEL", "a": "A", "b": "B", "paths": "PATH", "libraries": "LIBRARY",
+            "input": "SHAPE", "max_params": "N", "max_macs": "N", "max_activation_bytes": "BYTES",
+            "max_peak_memory": "BYTES", "input_a": "SHAPE", "input_b": "SHAPE", "settings": "KEY=VALUE",
+            "set_a": "KEY=VALUE", "set_b": "KEY=VALUE", "limits": "NAME=N", "fmt": "FORMAT", "output": "FILE",
+            "plot": "FILE", "models": "NAME"}
+METAVAR_OF_TYPE = {bool: "", int: "N", Path: "FILE"}  # a flag takes no value
+
+
+def plain_help(command) -> None:
+    """Name what each option takes (SHAPE, KEY=VALUE, N, TEXT), and nothing beside a flag."""
+    for param in every_param(command):
+        flag = getattr(param, "is_flag", False)
+        annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+        param.metavar = "" if flag else METAVARS.get(param.name) or METAVAR_OF_TYPE.get(annotation, "TEXT")
+        if param.param_type_name == "argument":
+            param.display_type_rich = lambda ctx: None  # typer 0.29 shows an argument's type beside its name
 
 
 def invoked(argv: list[str]) -> str | None:
@@ -667,4 +679,5 @@ def main() -> None:
     finally:
         app.registered_commands = every
     plain_values(command)
+    plain_help(command)
     command()

@@ -62,11 +62,20 @@ class ErrorLog:
         if len(self.errors) >= MAX_ERRORS:
             self.raise_errors()
 
+    def attempt(self, function, *args):
+        """function(*args); its errors (one or several) logged instead, and None."""
+        try:
+            return function(*args)
+        except SpecError as error:
+            for each in every_error(error):
+                self.add(each)
+            return None
+
     def raise_errors(self, last: SpecError | None = None) -> None:
-        """Raise what was collected (and `last`, an error that stopped the work), if anything."""
-        if isinstance(last, SpecErrors):  # the log itself, full
-            raise last
-        errors = self.errors + ([last] if last is not None else [])
+        """Raise what was collected and `last` (an error that stopped the work, or another log's errors),
+        if anything."""
+        more = [error for error in every_error(last) if error not in self.errors] if last is not None else []
+        errors = self.errors + more
         if len(errors) == 1:
             raise errors[0]
         if errors:

@@ -117,7 +117,7 @@ class NotRun:
 HELD_APART = ("not run", "output unused", "parametrization")  # why tensors are held apart from the layers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Graph:
     name: str
     input_shape: Shape

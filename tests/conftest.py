@@ -5,12 +5,21 @@ import csv
 import ctypes
 import ctypes.util
 import gc
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from cnncalc.spec import build_graph
-from cnncalc.spec.zoo import zoo_index
+# Two threads each for torch and its BLAS, read when torch is first imported (and by the CLI's subprocesses):
+# torch's default of one thread per core multiplies a suite's time on a machine other work keeps busy.
+THREADS = os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("MKL_NUM_THREADS", THREADS)
+if "torch" in sys.modules:  # imported before this file (a plugin): told directly
+    sys.modules["torch"].set_num_threads(int(THREADS))
+
+from cnncalc.spec import build_graph  # noqa: E402
+from cnncalc.spec.zoo import zoo_index  # noqa: E402
 
 REFERENCE = Path(__file__).parent / "reference"
 ZOO = sorted(zoo_index())

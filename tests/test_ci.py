@@ -149,3 +149,17 @@ def test_a_file_that_is_no_spec_is_named_and_skipped(tmp_path):
     assert "1 models checked, 1 passed" in result.stdout and "True" not in result.stdout
     named = run_cli("table", str(tmp_path / "ci.yml"))
     assert named.returncode == 2 and "not a cnncalc spec" in named.stderr
+
+
+def test_the_exit_status_is_the_worst_findings():
+    from cnncalc.workflows.ci import Checked, Finding, Result
+
+    def checked(*kinds, skipped=()):
+        results = tuple(Result(file="a.yaml", model="a", findings=(Finding(kind=kind, message="m"),)) for kind in kinds)
+        return Checked(results=results or (Result(file="b.yaml", model="b"),) * (not skipped),
+                       python_skipped=skipped, not_specs=())
+
+    assert checked().exit_status == 0
+    assert checked("budget").exit_status == checked("drift").exit_status == checked("uncounted").exit_status == 1
+    assert checked("budget", "invalid", "drift").exit_status == 2
+    assert checked(skipped=(Path("net.py"),)).exit_status == 1  # nothing checked has not passed

@@ -116,6 +116,20 @@ def test_help_lists_commands():
     assert result.returncode == 0 and all(c in result.stdout for c in ("table", "list", "show"))
 
 
+@pytest.mark.parametrize("name", ["table", "check", "diff", "coverage"])
+def test_help_names_what_options_take_and_nothing_beside_flags(name, capsys, monkeypatch):
+    from cnncalc.cli import main
+
+    monkeypatch.setattr("sys.argv", ["cnncalc", name, "--help"])
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit):
+        main()
+    text = capsys.readouterr().out
+    assert not re.search(r"<(str|bool|int|path|list)", text), text  # typer 0.29 shows Python's types by default
+    assert re.search(r"--verbose\s+-v\s+│?\s*On an error", text) and re.search(r"--help\s+-h\s+Show this", text)
+    assert re.search(r"--format\s+-f\s+FORMAT\s", text)
+
+
 def test_version_is_the_package_version():
     import tomllib
     from pathlib import Path

@@ -7,7 +7,8 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnncalc.workflows.compare import _rule
+from cnncalc.spec.zoo import load_model
+from cnncalc.workflows.compare import _rule, compare
 from conftest import run_cli
 
 
@@ -124,3 +125,15 @@ def test_a_rule_is_found_without_trying_every_period():
     exact = [1, 2, 4, *range(10, 10_001, 7)]
     assert _rule(exact, sizes) == f"{len(exact)} sizes, no simple period"
     assert time.monotonic() - start < 1
+
+
+def test_the_same_model_at_two_sizes_pairs_layer_for_layer():
+    graph = load_model("resnet18")
+    diff = compare(graph, graph.with_input((3, 448, 448)))
+    assert not diff.only_in_a and not diff.only_in_b
+    assert len(diff.pairs) == len(graph.nodes) and all(pair.a == pair.b for pair in diff.pairs)
+    assert [stage.label for stage in diff.stages][:6] == ["input", "conv1", "bn1", "relu", "maxpool", "layer1"]
+    pairs = {pair.a: pair for pair in diff.pairs}
+    # conv1: 64 filters of 3·7·7 at 112×112, then at 224×224; the classifier does not grow
+    assert pairs["conv1"].macs == (64 * 112 * 112 * 147, 64 * 224 * 224 * 147)
+    assert pairs["fc"].macs == (512_000, 512_000) and pairs["layer1.0.bn1"].params == (128, 128)

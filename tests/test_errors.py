@@ -164,6 +164,40 @@ def test_every_independent_error_of_a_file_is_reported_once(tmp_path):
     assert "larger than the padded input 32×32" in lines[0] and "do not broadcast" in lines[1]
 
 
+def test_errors_of_different_kinds_are_all_reported(tmp_path):
+    spec = write_spec(tmp_path, """\
+        input: [3, 32, 0]
+        budgt: {max_params: 1M}
+        layers:
+          - conv2d: {out_channels: 8, kernel_size: 3, stride: -1}
+            name: stem
+          - reluu:
+            name: act
+          - maxpool2d: {kernel_size: 2}
+            from: nosuch
+          - conv2d: {out_channels: 8, kernel_size: 3}
+            from: stem
+          - sigmoid:
+            from: act
+          - linear: {out_features: 10}
+            weights_of: stem
+        """)
+    lines = error_lines(run_cli("table", str(spec)))
+    assert [re.match(r"cnncalc: error: (.+?:\d+): ", line).group(1) for line in lines] == \
+        [f"{spec}:1"] * 2 + [f"{spec}:{n}" for n in (4, 6, 8)]
+    assert "unknown top-level key 'budgt' (did you mean 'budget'?)" in lines[0]
+    assert "input must be a per-sample shape" in lines[1]
+    assert "layer 'stem': conv2d: stride: must be at least 1, got -1" in lines[2]
+    assert "unknown layer kind 'reluu' (did you mean 'relu'?)" in lines[3]
+    assert "layer '2.maxpool2d': 'from' names 'nosuch', which is no layer of this spec" in lines[4]
+    # what reads a layer left out (stem, act) is not reported again
+
+
+def test_a_misspelt_top_level_key_is_not_also_missing(tmp_path):
+    lines = error_lines(run_cli("table", str(write_spec(tmp_path, "input: [3, 8, 8]\nlayer:\n  - relu\n"))))
+    assert len(lines) == 1 and "unknown top-level key 'layer' (did you mean 'layers'?)" in lines[0]
+
+
 def test_at_most_twenty_errors(tmp_path):
     body = "input: [3, 8, 8]\nlayers:\n" + "".join("  - relu: {inplac: true}\n" for _ in range(30))
     lines = error_lines(run_cli("table", str(write_spec(tmp_path, body))))

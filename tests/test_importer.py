@@ -302,11 +302,13 @@ def test_a_declared_size_the_input_breaks_is_an_error(model_file):
     build = runpy.run_path(str(model_file))["Mismatch"]
     with pytest.raises(RuntimeError, match="4704x100|1x4704 and 100x10"):  # torch's own refusal
         build()(torch.randn(1, 3, 32, 32))
+    # the error names the line that builds the layer
+    built = model_file.read_text().splitlines().index("        self.fc = nn.Linear(100, 10)") + 1
     for command in ("table", "verify"):
         result = run_here(command, f"{model_file}:Mismatch", "--input", "3x32x32")
         assert result.returncode == 2, command
-        assert result.stderr == (f"cnncalc: error: {model_file}: layer 'fc': in_features is 100, but the input "
-                                 "has 4,704 (input 4704)\n")
+        assert result.stderr == (f"cnncalc: error: {model_file}:{built}: layer 'fc': in_features is 100, but the "
+                                 "input has 4,704 (input 4704)\n")
 
 
 def test_declared_sizes_are_kept_and_exported(model_file, tmp_path):
@@ -493,8 +495,9 @@ def test_a_second_input_is_named_not_met_as_none(model_file):
     ("import nosuchpackage\n", "broken.py cannot be run: ModuleNotFoundError: No module named 'nosuchpackage'", 1),
     ("import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
      "        raise ValueError('bad width')\n", "cannot build Net: ValueError: bad width", 5),
-    ("import torch\nclass Net(torch.nn.Module):\n    def __init__(self, width):\n        super().__init__()\n",
-     "missing 1 required positional argument: 'width' (--set NAME=VALUE gives the class its arguments)", None),
+    ("import torch\nclass Net(torch.nn.Module):\n    def __init__(self, width, *, depth, classes=10):\n"
+     "        super().__init__()\n", "Net needs width and depth: give them with --set width=VALUE --set depth=VALUE",
+     3),
 ])
 def test_a_broken_model_file_is_one_line_naming_its_line(tmp_path, code, message, line):
     path = tmp_path / "broken.py"

@@ -50,3 +50,36 @@ def test_totals_box_is_closed_and_titled():
     assert len({len(line) for line in box}) == 1
     assert box[0].startswith("╭─") and " lenet5 totals " in box[0] and box[0].endswith("─╮")
     assert box[-1] == "╰" + "─" * (len(box[0]) - 2) + "╯"
+
+
+def test_the_zoo_list_stays_in_line_at_80_columns():
+    from cnncalc.output.render import render_zoo
+    from cnncalc.workflows.zoo import ZooModel
+
+    # torchvision's published counts; a name with no place to wrap (mobilenet_v3_large) sets the column's width
+    rows = [ZooModel(model="mobilenet_v3_large", input=(3, 224, 224), params=5_483_032, macs=216_589_760,
+                     spec="mobilenet_v3.py"),
+            ZooModel(model="vgg16", input=(3, 224, 224), params=138_357_544, macs=15_470_264_320, spec="vgg.yaml"),
+            ZooModel(model="alexnet_original", input=(3, 227, 227), params=60_965_224, macs=724_406_816,
+                     spec="alexnet_original.yaml")]
+    lines = render_zoo(rows, "table", 80).splitlines()
+    assert max(map(len, lines)) <= 80 and len(lines) == 4  # no row wrapped
+    assert lines[0].split() == ["model", "input", "parameters", "MACs", "spec"]  # every column kept
+    assert len({line.index("×224×224") for line in lines if "×224×224" in line}) == 1
+    assert "138.4 M" in lines[2] and "15.5 G" in lines[2] and lines[2].endswith("vgg.yaml")
+
+
+def test_coverage_wraps_a_long_reason_under_its_column_and_keeps_every_column():
+    from cnncalc.output.render import render_coverage
+    from cnncalc.verify.coverage import Outcome
+
+    reason = "forward() replaces the buffers blocks.0.attn.rel_indices, blocks.1.attn.rel_indices with new ones"
+    outcomes = [Outcome(library="timm", model="convit_small", family="convit", exact=False, reason=reason),
+                Outcome(library="timm", model="resnet18", family="resnet", exact=True, reason="")]
+    lines = render_coverage(outcomes, {"timm": (1, 2, "families")}, "table", 80).splitlines()
+    assert max(map(len, lines)) <= 80
+    assert lines[0].split() == ["Library", "Family", "Model", "Result"]
+    start = lines[0].index("Result")
+    assert lines[1][start:].startswith("forward() replaces") and all(line[:start].strip() == "" for line in lines[2:-2])
+    assert " ".join(line[start:].strip() for line in lines[1:-2]) == reason  # every word, in order
+    assert lines[-2].split() == ["timm", "resnet", "resnet18", "exact"]

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnncalc.figures import analyze
-from cnncalc.figures.rf import number, receptive_fields
+from cnncalc.figures.report import collapse
+from cnncalc.figures.rf import number, receptive_fields, row_fields
 from cnncalc.layers.conv import _transposed_reads
 from cnncalc.spec.zoo import load_model
 from conftest import run_cli
@@ -28,6 +29,18 @@ def field_of(model: str, layer: str):
 ])
 def test_published_receptive_fields(model, layer, size):
     assert field_of(model, layer).size == (size, size)
+
+
+def test_a_collapsed_block_has_its_last_layers_field():
+    # By hand, r += (k - 1) · jump: conv1 7 (jump 2), maxpool 11 (jump 4), layer1's three 3×3 convs 35;
+    # torchvision strides each stage's first 3×3: layer2 35 + 2·4 + 3·2·8 = 91, layer3 91 + 2·8 + 5·2·16 = 267,
+    # layer4 267 + 2·16 + 2·2·32 = 427 (TF-slim's resnet_v1_50, strided last, has 35, 99, 291, 483: Araujo et
+    # al., Distill 2019)
+    graph = load_model("resnet50")
+    report = analyze(graph)
+    fields = row_fields(receptive_fields(graph, report), collapse(report, 1))
+    assert [fields[stage].size[0] for stage in ("layer1", "layer2", "layer3", "layer4")] == [35, 91, 267, 427]
+    assert fields["conv1"].size == (7, 7)
 
 
 def empirical_interval(graph, layer: str, axis: int):

@@ -273,7 +273,8 @@ def test_github_annotations_cannot_be_injected(tmp_path):
     from cnncalc.output.render import render_check
     from cnncalc.workflows.ci import Finding, Result
 
-    result = Result(file="a,b:c.yaml", model="m", findings=(Finding("invalid", "100% bad\n::stop-commands::x", 3),))
+    result = Result(file="a,b:c.yaml", model="m",
+                    findings=(Finding(kind="invalid", message="100% bad\n::stop-commands::x", line=3),))
     line = render_check([result], "github").splitlines()[0]
     # GitHub's toolkit escaping: % %25, CR %0D, LF %0A; in properties also : %3A and , %2C
     assert line == "::error file=a%2Cb%3Ac.yaml,line=3,title=cnncalc invalid::m: 100%25 bad%0A::stop-commands::x"
@@ -361,8 +362,8 @@ def crafted_repository(folder: Path) -> dict[str, str]:
               "over.yaml": "budget: {max_params: 1}\n" + SMALL + "  - conv2d: {out_channels: 4, kernel_size: 3}\n"}
     for name, text in broken.items():
         spec(folder, text, name)
-    (folder / "nested.lock.json").write_text('{"models": ' + "[" * 200_000 + "]" * 200_000 + "}")
-    (folder / "digits.lock.json").write_text('{"models": {"digits": {"input": [' + "9" * 4400 + "]}}}")
+    (folder / "nested.yaml.lock.json").write_text('{"models": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    (folder / "digits.yaml.lock.json").write_text('{"models": {"digits": {"input": [' + "9" * 4400 + "]}}}")
     deep = folder
     for _ in range(1_100):  # made level by level: Path.mkdir(parents=True) recurses past Python's stack
         deep = deep / "d"

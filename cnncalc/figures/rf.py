@@ -232,9 +232,11 @@ def _hull(known: list | None, reached: list) -> list:
     return [b if a is None else a if b is None else (min(a[0], b[0]), max(a[1], b[1])) for a, b in zip(known, reached)]
 
 
-def last_field(fields: dict[str, Field], block: str) -> Field:
-    """A collapsed block's field: its last layer's."""
-    return [field for name, field in fields.items() if name.startswith(block + ".")][-1]
+def row_fields(fields: dict[str, Field | None], report: Report) -> dict[str, Field | None]:
+    """The field of each row of a report collapsed by depth: a layer's own, a collapsed block's its last
+    layer's."""
+    return {row.name: fields[row.name] if row.name in fields else
+            [field for name, field in fields.items() if name.startswith(row.name + ".")][-1] for row in report.layers}
 
 
 def number(value: Fraction):

@@ -22,6 +22,8 @@ class Column:
     key: str
     title: str
     right: bool  # numbers align right
+    centred: bool = False  # marks (✓, ✗) sit under the middle of their title
+    flexible: bool = False  # the column that narrows and wraps (default: the first, names)
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,10 @@ def shorten(cell: str) -> str:
 
 
 def layout(columns: list[Column], rows: list[list[str]], width: int | None, steps: tuple[Step, ...] = ()) -> list[str]:
-    """The lines of a table: a header, then the rows (a cell per column, in order). The first column
-    (names) is the flexible one."""
-    flexible = columns[0].key
-    cells = {column.key: [column.title, *(shown(row[i]) for row in rows)] for i, column in enumerate(columns)}
+    """The lines of a table: a header, then the rows (a cell per column, in order). The flexible column
+    is the one marked so, else the first (names)."""
+    flexible = _flexible(columns)
+    cells = _cells(columns, rows)
     for step in steps:
         if width is None or _needed(columns, cells, flexible) <= width:
             break
@@ -53,24 +55,48 @@ def layout(columns: list[Column], rows: list[list[str]], width: int | None, step
     widths = {key: max(map(len, column)) for key, column in cells.items()}
     if width is not None:
         rest = sum(widths[c.key] + 2 for c in columns if c.key != flexible)
-        widths[flexible] = min(widths[flexible], max(LEAST_FLEXIBLE, width - rest))
+        widths[flexible] = min(widths[flexible], max(_least(cells[flexible]), width - rest))
     return [line for index in range(len(rows) + 1) for line in _row(columns, cells, widths, index, flexible)]
 
 
+def needed(columns: list[Column], rows: list[list[str]]) -> int:
+    """The least width a table takes: its name column wrapped as narrow as it can be."""
+    return _needed(columns, _cells(columns, rows), _flexible(columns))
+
+
+def _flexible(columns: list[Column]) -> str:
+    return next((column.key for column in columns if column.flexible), columns[0].key)
+
+
+def _cells(columns: list[Column], rows: list[list[str]]) -> dict[str, list[str]]:
+    """Each column's cells, its title first."""
+    return {column.key: [column.title, *(shown(row[i]) for row in rows)] for i, column in enumerate(columns)}
+
+
 def _needed(columns: list[Column], cells: dict, flexible: str) -> int:
-    natural = [min(LEAST_FLEXIBLE, max(map(len, cells[c.key]))) if c.key == flexible
+    natural = [min(_least(cells[c.key]), max(map(len, cells[c.key]))) if c.key == flexible
                else max(map(len, cells[c.key])) for c in columns]
     return sum(natural) + 2 * (len(natural) - 1)
 
 
+def _least(names: list[str]) -> int:
+    """The narrowest the name column can be: LEAST_FLEXIBLE, or its longest piece that cannot wrap (a
+    name with no space, dot or slash: mobilenet_v3_large), which would push its row out of line."""
+    return max(LEAST_FLEXIBLE, *(len(name) - len(name.lstrip()) + len(piece) for name in names
+                                 for piece in re.findall(r"[^\s./]+[./]?", name)))
+
+
 def _row(columns: list[Column], cells: dict, widths: dict, index: int, flexible: str) -> list[str]:
-    """One row's line, and the lines its name wraps onto."""
-    pieces, continued = [], []
+    """One row's line, and the lines its flexible cell wraps onto, under that cell."""
+    pieces, continued, offset = [], [], 0
     for column in columns:
         cell, width = cells[column.key][index], widths[column.key]
         if column.key == flexible and len(cell) > width:
             cell, *continued = _wrap_name(cell, width)
-        pieces.append(cell.rjust(width) if column.right else cell.ljust(width))
+            continued = [" " * offset + line for line in continued]
+        pieces.append(cell.rjust(width) if column.right else cell.center(width) if column.centred
+                      else cell.ljust(width))
+        offset += width + 2
     return ["  ".join(pieces).rstrip()] + continued
 
 

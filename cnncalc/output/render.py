@@ -377,40 +377,49 @@ DIFF_STEPS = (Step("shorten", ("params_a", "params_b", "macs_a", "macs_b")), Ste
               Step("drop", ("macs_ratio",)))
 
 
-def render_diff(comparison: dict, fmt: str, width: int | None = None) -> str:
+def render_diff(diff, fmt: str, width: int | None = None) -> str:
+    """`diff`: stages side by side with ratios, the totals with their change, and the layers only one side has."""
     if fmt == "json":
-        def side(c):
-            return {"stage": c.label, "a": c.a, "b": c.b, "delta": c.delta}
-        return json.dumps({**comparison, "stages": [side(c) for c in comparison["stages"]],
-                           "totals": side(comparison["totals"])}, indent=2) + "\n"
-    a, b = comparison["a"], comparison["b"]
+        return json.dumps(_diff_json(diff), indent=2) + "\n"
     rows = [[row.label, _cell(row.a, "params"), _cell(row.b, "params"), _ratio(row, "params"), _cell(row.a, "macs"),
-             _cell(row.b, "macs"), _ratio(row, "macs")] for row in comparison["stages"] + [comparison["totals"]]]
-    totals, total_rows = comparison["totals"], []
+             _cell(row.b, "macs"), _ratio(row, "macs")] for row in (*diff.stages, diff.totals)]
+    totals, total_rows = diff.totals, []
     for key, label, unit in (("params", "parameters", ""), ("macs", "MACs", ""), ("activations", "activations", ""),
                              ("peak_bytes", "peak memory", "B")):
         change = totals.delta[key]
-        total_rows.append([label, human(totals.a[key], unit), human(totals.b[key], unit), _ratio(totals, key),
-                           f"Δ {'+' if change >= 0 else '−'}{human(abs(change), unit)}"])
-    lines = [f"A: {a} ({format_shape(tuple(comparison['inputs'][0]))})",
-             f"B: {b} ({format_shape(tuple(comparison['inputs'][1]))})", ""]
+        total_rows.append([label, human(getattr(totals.a, key), unit), human(getattr(totals.b, key), unit),
+                           _ratio(totals, key), f"Δ {'+' if change >= 0 else '−'}{human(abs(change), unit)}"])
+    lines = [f"A: {diff.a} ({format_shape(diff.inputs[0])})", f"B: {diff.b} ({format_shape(diff.inputs[1])})", ""]
     lines += layout(DIFF_COLUMNS, rows, width, DIFF_STEPS) + [""] + layout(DIFF_TOTALS, total_rows, width) + [""]
-    for key, side in (("only_in_a", "A"), ("only_in_b", "B")):
-        names = comparison[key]
+    for names, side in ((diff.only_in_a, "A"), (diff.only_in_b, "B")):
         if names:
             listed = ", ".join(names[:6]) + (f", … ({len(names)} in all)" if len(names) > 6 else "")
             lines += wrap([f"only in {side}: {listed}"], width)
     return "\n".join(lines) + "\n"
 
 
-def _cell(side: dict, key: str) -> str:
-    return f"{side[key]:,}" if side else "–"
+def _diff_json(diff) -> dict:
+    def side(figures) -> dict:
+        return {key: value for key, value in asdict(figures).items() if value is not None} if figures else {}
+
+    def stage(row) -> dict:
+        return {"stage": row.label, "a": side(row.a), "b": side(row.b), "delta": row.delta}
+
+    return {"a": diff.a, "b": diff.b, "inputs": [list(shape) for shape in diff.inputs],
+            "stages": [stage(row) for row in diff.stages], "totals": stage(diff.totals),
+            "pairs": [asdict(pair) | {key: list(getattr(pair, key)) for key in ("params", "macs", "activations")}
+                      for pair in diff.pairs],
+            "only_in_a": list(diff.only_in_a), "only_in_b": list(diff.only_in_b)}
+
+
+def _cell(side, key: str) -> str:
+    return f"{getattr(side, key):,}" if side else "–"
 
 
 def _ratio(row, key: str) -> str:
-    if not row.a or not row.b or not row.a[key]:
+    if not row.a or not row.b or not getattr(row.a, key):
         return ""
-    return f"{row.b[key] / row.a[key]:.2f}×"
+    return f"{getattr(row.b, key) / getattr(row.a, key):.2f}×"
 
 
 def render_zoo(rows: list, fmt: str, width: int | None = None) -> str:
@@ -418,7 +427,8 @@ def render_zoo(rows: list, fmt: str, width: int | None = None) -> str:
     if fmt == "json":
         return json.dumps([asdict(row) | {"input": list(row.input)} for row in rows], indent=2) + "\n"
     cells = [[row.model, format_shape(row.input), f"{row.params:,}", f"{row.macs:,}", row.spec] for row in rows]
-    return "\n".join(layout(ZOO_COLUMNS, cells, width, (Step("drop", ("spec",)), Step("shorten", ("params", "macs")))))\
+    # numbers shorten before the spec file goes: 138.4 M still says how big a model is
+    return "\n".join(layout(ZOO_COLUMNS, cells, width, (Step("shorten", ("params", "macs")), Step("drop", ("spec",)))))\
         + "\n"
 
 
@@ -437,7 +447,7 @@ def render_sizes(model: str, sizes: range, exact: list[int], rule: str, fmt: str
 
 
 COVERAGE_COLUMNS = [Column("library", "Library", False), Column("family", "Family", False),
-                    Column("model", "Model", False), Column("result", "Result", False)]
+                    Column("model", "Model", False), Column("result", "Result", False, flexible=True)]
 
 
 def render_coverage(outcomes: list, shares: dict, fmt: str, width: int | None = None) -> str:

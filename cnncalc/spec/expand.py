@@ -25,13 +25,14 @@ def expand(layers: Any, blocks: dict, env: dict, source: str, line: int | None,
     the model's `inputs`."""
     expander = Expander(blocks, source, inputs)
     try:
-        expander.sequence(layers, Context("", env, (), INPUT), line)
+        expander.sequence(layers, Context(prefix="", env=env, scopes=(), input=INPUT), line)
     except SpecError as error:  # the spec cannot be read further: report it with what came before
         expander.log.raise_errors(error)
+    if len(expander.nodes) > expander.max_layers:  # counted after block copies
+        raise expander.too_large(line, Context(prefix="", env=env, scopes=(), input=INPUT))
+    nodes = expander.resolve()  # its `from` errors are independent of the layers' own
     expander.log.raise_errors()
-    if len(expander.nodes) > expander.max_layers:
-        raise expander.too_large(line, Context("", env, (), INPUT))
-    return expander.resolve()
+    return nodes
 
 
 class Expander:
@@ -47,6 +48,7 @@ class Expander:
         self.work, self.max_layers, self.max_work = 0, limits.LIMITS.layers, 10 * limits.LIMITS.layers
         self.parsed: dict[int, Entry] = {}  # id of a raw entry of the spec (alive while expanding) → it, read
         self.log = ErrorLog()  # a layer's bad arguments: reported, and the expansion goes on
+        self.left_out: set[str] = set()  # layers reported and left out: what reads them is not reported again
 
     def error(self, message: str, line: int | None, layer: str | None, context: Context) -> SpecError:
         if context.use_line:
@@ -64,12 +66,26 @@ class Expander:
             line = getattr(raw, "line", None) or entry_line
             entry = self.parsed.get(id(raw))
             if entry is None or entry.line != line:
-                entry = self.parse(raw, line, context)
+                try:
+                    entry = self.parse(raw, line, context)
+                except SpecError as error:  # an unknown kind, a bad key: reported, and the next entry reads
+                    self.log.add(error)     # what this one would have
+                    self.leave_out(raw, context, previous)
+                    position += 1
+                    continue
             if entry.once:
                 previous, position = self.repetition(entry, context.env, 0, None, context, previous, position)
             else:
                 previous, position = self.entry(entry, context, previous, position)
         return previous, position
+
+    def leave_out(self, raw: Any, context: Context, previous: Any) -> None:
+        """An entry that cannot be read: a name it gives stands for its input, so a `from` naming it
+        is not reported again."""
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and "$" not in name:
+            context.names[name] = previous
+            self.left_out.add(context.prefix + name)
 
     def parse(self, raw: Any, line: int | None, context: Context) -> Entry:
         """A raw entry, read once however often a repeated group or block expands it."""
@@ -161,7 +177,7 @@ class Expander:
         except LayerError as error:
             raise self.error(f"from: {error}", entry.line, label, context) from None
         refs = value if isinstance(value, list) else [value]
-        return [Reference(str(r), context, entry.line, context.prefix + label) for r in refs]
+        return [Reference(text=str(r), context=context, line=entry.line, layer=context.prefix + label) for r in refs]
 
     def place(self, entry: Entry, label: str, automatic: bool, context: Context, env: dict, source: Any,
               frozen: bool) -> Any:
@@ -254,7 +270,7 @@ class Expander:
                 raise LayerError(f"{entry.kind} takes a mapping of arguments, got {quoted(value)}")
             args = kind.normalize(substitute(value, env) if value else {})
         except LayerError as error:
-            return self.log.add(self.error(str(error), line, name, context))
+            return self.reject(name, self.error(str(error), line, name, context))
         inputs = tuple(source) if isinstance(source, list) else (source,)
         if kind.arity == 0 and "from" not in entry.keys:
             inputs = ()  # a parameter reads no layer
@@ -262,22 +278,22 @@ class Expander:
             fewest = {1: "one", 2: "two"}[kind.fewest(args)]
             wanted = f"{fewest} or more inputs" if kind.arity is None else \
                 "no input" if kind.arity == 0 else f"{kind.arity} input{'s' * (kind.arity > 1)}"
-            return self.log.add(self.error(f"{entry.kind} takes {wanted}, got {len(inputs)} (set 'from')", line,
-                                           name, context))
+            return self.reject(name, self.error(f"{entry.kind} takes {wanted}, got {len(inputs)} (set 'from')",
+                                                line, name, context))
         functional = bool(entry.keys.get("functional"))
         if functional and not kind.can_be_functional:
-            return self.log.add(self.error(f"{entry.kind} has parameters, so it cannot be functional", line, name,
-                                           context))
+            return self.reject(name, self.error(f"{entry.kind} has parameters, so it cannot be functional", line,
+                                                name, context))
         per_row = entry.keys.get("per_row", False)
         if not isinstance(per_row, bool) or per_row and len(inputs) != 1:
             wrong = f"is true or false, got {quoted(per_row)}" if not isinstance(per_row, bool) else \
                 f"is for a layer of one input; this {entry.kind} takes {len(inputs) or 'none'}"
-            return self.log.add(self.error(f"per_row {wrong}", line, name, context))
+            return self.reject(name, self.error(f"per_row {wrong}", line, name, context))
         weights_of, module = entry.keys.get("weights_of"), entry.keys.get("module")
         for key, value in (("weights_of", weights_of), ("module", module)):
             if value is not None and not isinstance(value, str):
                 what = "a layer" if key == "weights_of" else "the module class it runs as"
-                return self.log.add(self.error(f"{key} names {what}, got {quoted(value)}", line, name, context))
+                return self.reject(name, self.error(f"{key} names {what}, got {quoted(value)}", line, name, context))
         if Reference in map(type, inputs):
             self.unresolved.append(len(self.nodes))
         self.nodes.append(Node.of({"name": name, "kind": entry.kind, "args": args, "inputs": inputs, "line": line,
@@ -285,21 +301,31 @@ class Expander:
                                    "used_at": context.use_line, "functional": functional, "weights_of": weights_of,
                                    "per_row": per_row, "module": module}))
 
+    def reject(self, name: str, error: SpecError) -> None:
+        """A layer whose arguments are wrong: reported, and left out."""
+        self.left_out.add(name)
+        self.log.add(error)
+
     def resolve(self) -> list[Node]:
-        """The expanded nodes, each `from` reference replaced by the name of the node it means."""
+        """The expanded nodes, each `from` reference replaced by the name of the node it means; each name
+        that cannot be resolved is reported, and the others still are."""
         nodes = self.nodes
-        names = {node.name for node in nodes}
-        if len(names) < len(nodes) or not names.isdisjoint(self.inputs) or not names.isdisjoint(self.outputs):
+        names = {node.name for node in nodes} | self.left_out
+        if len(names) < len(nodes) + len(self.left_out) or not names.isdisjoint(self.inputs) \
+                or not names.isdisjoint(self.outputs):
             seen = set()
             for node in nodes:
                 if node.name in seen or node.name in self.outputs or node.name in self.inputs:
-                    raise SpecError(f"duplicate name '{node.name}'", self.source, node.line, node.name)
+                    self.log.add(SpecError(f"duplicate name '{node.name}'", self.source, node.line, node.name))
                 seen.add(node.name)
         names |= set(self.inputs[1:])  # the model's other inputs, read by name
         for index in self.unresolved:
             node = nodes[index]
-            nodes[index] = replace(node, inputs=tuple(resolve(ref, names, self.outputs, self.source)
-                                                      for ref in node.inputs))
+            try:
+                nodes[index] = replace(node, inputs=tuple(resolve(ref, names, self.outputs, self.source)
+                                                          for ref in node.inputs))
+            except SpecError as error:
+                self.log.add(error)
         self._check_weights_of(nodes)
         return nodes
 
@@ -308,10 +334,10 @@ class Expander:
         earlier: dict[str, Node] = {}
         for node in nodes:
             owner = earlier.get(node.weights_of) if node.weights_of else node
-            if owner is None:
-                raise SpecError(f"weights_of: '{node.weights_of}' is no earlier layer", self.source, node.line,
-                                node.name)
-            if (owner.kind, owner.args) != (node.kind, node.args):
-                raise SpecError(f"weights_of: '{owner.name}' is a {owner.kind} of other arguments; a layer uses the "
-                                "weights of one like itself", self.source, node.line, node.name)
+            if owner is None and node.weights_of not in self.left_out:
+                self.log.add(SpecError(f"weights_of: '{node.weights_of}' is no earlier layer", self.source, node.line,
+                                       node.name))
+            elif owner is not None and (owner.kind, owner.args) != (node.kind, node.args):
+                self.log.add(SpecError(f"weights_of: '{owner.name}' is a {owner.kind} of other arguments; a layer "
+                                       "uses the weights of one like itself", self.source, node.line, node.name))
             earlier[node.name] = node

@@ -5,7 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import LayerError, NotASpec, SpecError, did_you_mean, quoted
+from ..errors import ErrorLog, LayerError, NotASpec, SpecError, did_you_mean, quoted
 from ..graph import DTYPE_BYTES, HELD_APART, ID_DTYPE_BYTES, INPUT, Graph, NotRun, OtherInput, too_large, topological
 from ..layers import REGISTRY
 from .budget import read_budget
@@ -39,24 +39,29 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     if not isinstance(data, dict) or not {"input", "layers", "variants"} & set(data):
         raise NotASpec("not a cnncalc spec: a spec is a mapping with 'input' and 'layers'", source, 1)
     line = getattr(data, "line", None)
+    log = ErrorLog()  # independent errors (a top-level key, the input, the layers) are reported together
     for key in data:
         if key not in TOP_KEYS:
-            raise SpecError(f"unknown top-level key '{key}'{did_you_mean(key, TOP_KEYS)}", source, line)
-    env = _parameters(data, source, params, variant)
-    for key in ("input", "layers"):
-        if key not in data:
-            raise SpecError(f"missing '{key}'", source, line)
-    input_shape = _input_shape(data["input"], env, source, line)
-    others = _other_inputs(data.get("other_inputs"), env, source)
+            log.add(SpecError(f"unknown top-level key '{key}'{did_you_mean(key, TOP_KEYS)}", source, line))
+    missing = [key for key in ("input", "layers") if key not in data]
+    if missing:  # beside a misspelt key, the key it misspells is what is missing: said once
+        log.raise_errors(None if log.errors else SpecError(f"missing '{missing[0]}'", source, line))
+    try:  # without these, nothing else can be read
+        env = _parameters(data, source, params, variant)
+        blocks = data.get("blocks") or {}
+        if not isinstance(blocks, dict):
+            raise SpecError("'blocks' must map block names to {params, layers}", source, line)
+        for block in blocks:
+            if block in REGISTRY or block == GROUP:  # a use of it would mean two things
+                raise SpecError(f"block {quoted(block)} has the name of a layer kind: name it otherwise", source,
+                                getattr(blocks[block], "line", None) or getattr(blocks, "line", line))
+        others = _other_inputs(data.get("other_inputs"), env, source)
+    except SpecError as error:
+        log.raise_errors(error)
     inputs = (INPUT, *(other.name for other in others))
-    blocks = data.get("blocks") or {}
-    if not isinstance(blocks, dict):
-        raise SpecError("'blocks' must map block names to {params, layers}", source, line)
-    for block in blocks:
-        if block in REGISTRY or block == GROUP:  # a use of it would mean two things
-            raise SpecError(f"block {quoted(block)} has the name of a layer kind: name it otherwise", source,
-                            getattr(blocks[block], "line", None) or getattr(blocks, "line", line))
-    nodes = expand(data["layers"], blocks, env, source, line, inputs)
+    input_shape = log.attempt(_input_shape, data["input"], env, source, line)
+    nodes = log.attempt(expand, data["layers"], blocks, env, source, line, inputs)
+    log.raise_errors()
     if not nodes:
         raise SpecError("'layers' is empty", source, line)
     name = str(variant or data.get("name") or default_name)

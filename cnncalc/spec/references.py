@@ -2,14 +2,14 @@
 names a `from` gives once the whole spec is expanded, so forward names and cycles show."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import SpecError, did_you_mean
 from ..graph import INPUT, Scope
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Context:
     """The group or block an entry is expanded in."""
     prefix: str                     # the group's name and a dot, prepended to its members' names
@@ -23,16 +23,15 @@ class Context:
 
     def child(self, prefix: str, env: dict, scope: Scope, input_: Any, use_line: int | None,
               frozen: bool = False) -> "Context":
-        return Context(prefix, env, self.scopes + (scope,), input_, self,
+        return Context(prefix=prefix, env=env, scopes=self.scopes + (scope,), input=input_, parent=self,
                        use_line=use_line or self.use_line, frozen=self.frozen or frozen)
 
     def spliced(self, env: dict, frozen: bool) -> "Context":
         """The same group, for an unnamed group's entries: its names land here too."""
-        return Context(self.prefix, env, self.scopes, self.input, self.parent, self.names, self.use_line,
-                       self.frozen or frozen)
+        return replace(self, env=env, frozen=self.frozen or frozen)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Reference:
     """A name written in `from`, in the context it was written in."""
     text: str

@@ -140,15 +140,22 @@ def load_yaml(text: str, file: str) -> object:
         problem = error.problem or error.context
         if isinstance(error, _Refused):
             raise SpecError(problem, file, line) from None
-        if "mapping values are not allowed" in str(problem):
-            problem += " (a layer with keys needs a colon after its kind: '- relu:' then 'name: ...')"
-        raise SpecError(f"malformed YAML: {problem}", file, line) from None
+        raise SpecError(f"malformed YAML: {problem}{_hint(problem, text, mark)}", file, line) from None
     except yaml.YAMLError as error:
         raise SpecError(f"malformed YAML: {' '.join(str(error).split())}", file) from None
     except RecursionError:
         raise SpecError("malformed YAML: nested too deeply", file) from None
     finally:
         loader.dispose()
+
+
+def _hint(problem: str, text: str, mark) -> str:
+    """What most often causes a YAML error, where it is the likely cause."""
+    if mark and "\t" in "".join(text.splitlines()[mark.line:mark.line + 1]):
+        return " (a tab: YAML indents with spaces only)"
+    if "mapping values are not allowed" in str(problem):
+        return " (a layer with keys needs a colon after its kind: '- relu:' then 'name: ...')"
+    return ""
 
 
 def existing(path: Path, shown: str) -> Path:

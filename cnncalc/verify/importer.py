@@ -20,6 +20,7 @@ from ..spec.yamlfile import LineDict
 from .forms import forms, module_arguments
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, indexed_by, piece_of,
                      read_graph, stated, target_name, unstacked)
+from .sites import Sites
 from .tracing import trace, user_line
 
 
@@ -42,6 +43,7 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         raise SpecError(f"torch.fx cannot trace {name}{where}: {type(error).__name__}: "
                         f"{str(error).splitlines()[0][:200]}", source) from None
     graph = read_graph(traced, values, tuple(other.name for other in others))
+    sites = Sites(module, source)
     layers, unmapped, previous, emitted, scopes = [], [], None, set(), {}
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
@@ -59,7 +61,11 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         inputs = [graph.name_of(a) for a in graph.tensor_args(node)]
         emitted.add(node.target if node.op == "call_module" else node.name)
         frozen = _frozen(node, graph)
+        inside = graph.scopes(node)
+        line = sites.built(node.target) if node.op == "call_module" else sites.called(inside[-1].name if inside else "")
         for step, entry in enumerate(entries, start=1):
+            entry = entry if isinstance(entry, LineDict) else LineDict(entry)
+            entry.line = line  # where the user's file builds it, which an error about it names
             if inputs and inputs != [previous] and "from" not in entry:  # a parameter reads nothing
                 entry["from"] = inputs if len(inputs) > 1 else inputs[0]
             if node.op == "call_module" and node.target in graph.used and _holds_state(graph.modules[node.target]):

@@ -59,7 +59,24 @@ def load_module(reference: str, params: dict, on_meta: bool = True) -> Loaded:
         raise _in_file(error, path, f"{path} cannot be run") from None
     if name not in namespace:
         raise SpecError(f"{path} defines no '{name}'", path)
+    _require_arguments(namespace[name], name, params, path)
     return Loaded(module=_built(lambda: namespace[name](**params), name, path, on_meta), name=name)
+
+
+def _require_arguments(cls, name: str, params: dict, path: str) -> None:
+    """A class whose constructor needs arguments the command line did not give: named, at its __init__."""
+    try:
+        wanted = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: the constructor itself will say
+        return
+    missing = [p.name for p in wanted if p.default is p.empty and p.name not in params
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if missing:
+        code = getattr(getattr(cls, "__init__", None), "__code__", None)
+        raise SpecError(f"{name} needs {' and '.join(missing)}: give {'them' if len(missing) > 1 else 'it'} with "
+                        + " ".join(f"--set {each}=VALUE" for each in missing), path,
+                        code.co_firstlineno if code and Path(code.co_filename).resolve() == Path(path).resolve()
+                        else None)
 
 
 def _in_file(error: Exception, path: str, what: str) -> SpecError:
@@ -68,10 +85,8 @@ def _in_file(error: Exception, path: str, what: str) -> SpecError:
         [(frame.filename, frame.lineno) for frame in reversed(traceback.extract_tb(error.__traceback__))]
     line = next((number for filename, number in frames if filename and Path(filename).resolve() == Path(path).resolve()),
                 None)
-    missing = isinstance(error, TypeError) and "required" in str(error)
-    hint = " (--set NAME=VALUE gives the class its arguments)" if missing else ""
-    return SpecError(f"{what}: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
-                     f"{hint}", path, line)
+    return SpecError(f"{what}: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}",
+                     path, line)
 
 
 def _built(build, name: str, source: str, on_meta: bool) -> nn.Module:

@@ -9,7 +9,7 @@ from ..graph import Graph
 from .build import GraphModel, sample_inputs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Measured:
     """What torch reports for one layer, per sample where it scales with the batch."""
     name: str
@@ -38,7 +38,7 @@ def measure(model: GraphModel, graph: Graph, batch: int = 1, device: str = "cpu"
         params = [p for p in layer.parameters() if id(p) not in held]
         buffers = [b for b in layer.buffers() if id(b) not in held]
         held |= {id(t) for t in params + buffers}
-        rows.append(Measured(
-            name, tuple(shape[1:]), sum(p.numel() for p in params),
-            sum(p.numel() for p in params if p.requires_grad), sum(b.numel() for b in buffers), shape.numel()))
+        rows.append(Measured(name=name, output_shape=tuple(shape[1:]), params=sum(p.numel() for p in params),
+                             trainable_params=sum(p.numel() for p in params if p.requires_grad),
+                             buffers=sum(b.numel() for b in buffers), activations=shape.numel()))
     return rows

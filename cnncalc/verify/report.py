@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 
 from ..layers.registry import format_shape
+from ..output.columns import Column, layout, needed, wrap
 
 
 def _value(value):
@@ -35,41 +36,52 @@ def render_json(result) -> str:
     return json.dumps(to_dict(result), indent=2) + "\n"
 
 
-def render_table(result, width: int | None = None) -> str:
-    """The verdict table, fitted to `width` (None: the table's natural width, for files and pipes)."""
-    from rich.console import Console
-    from rich.table import Table
+# Each per-layer figure's column title, and the short one that fits 80 columns (a legend then says it)
+TITLES = {"output_shape": ("shape", "shape"), "params": ("params", "prm"), "buffers": ("buffers", "bufs"),
+          "activations": ("activations", "acts"), "torch ops": ("torch", "torch"), "fvcore ops": ("fvcore", "fvc"),
+          "torchinfo ops": ("torchinfo", "tinfo"), "ptflops ops": ("ptflops", "ptfl"), "thop ops": ("thop", "thop"),
+          "receptive field": ("receptive field", "RF"), "torchvision shape": ("torchvision shape", "tv")}
+TOTAL_COLUMNS = [Column(key="figure", title="totals", right=False), Column(key="cnncalc", title="cnncalc", right=True),
+                 Column(key="measured", title="measured", right=True), Column(key="verdict", title="", right=False)]
 
+
+def render_table(result, width: int | None = None) -> str:
+    """The verdict table, fitted to `width` (None: the table's natural width, for files and pipes):
+    every figure keeps its column; short titles and a legend where the full ones do not fit."""
     by_layer = defaultdict(dict)
     for check in result.checks:
         by_layer[check.layer][check.figure] = check
     figures = list(dict.fromkeys(c.figure for c in result.checks if c.layer != "total"))
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("Layer", overflow="fold", min_width=20)
-    for figure in figures:
-        table.add_column(figure.replace("output_shape", "shape").replace(" ops", ""), justify="center")
-    for layer, checks in by_layer.items():
-        if layer != "total":
-            table.add_row(layer, *(_mark(checks.get(f)) for f in figures))
-    totals = Table(box=None, header_style="bold", pad_edge=False, title="totals", title_justify="left")
-    for title, justify in (("figure", "left"), ("cnncalc", "right"), ("measured", "right"), ("", "center")):
-        totals.add_column(title, justify=justify)
-    for check in by_layer["total"].values():
-        totals.add_row(check.figure, f"{check.expected:,}", f"{check.measured:,}", _mark(check))
-    for item in result.memory:
-        totals.add_row(item.figure, f"{item.predicted:,} B", f"{item.measured:,} B",
-                       f"{'✓' if item.ok else '✗'} {item.ratio:.3f}")
-    # markup=False: a layer named [link=…] or [/x] is text, never rich markup
-    console = Console(file=io.StringIO(), width=width or NATURAL, color_system=None, highlight=False, markup=False)
-    console.print(table)
-    console.print(totals)
-    for check in result.failed:
-        console.print(_failure(check), soft_wrap=True)
-    console.print(summary_line(result))
-    return "".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines())
+    rows = [[layer, *(_mark(checks.get(f)) for f in figures)] for layer, checks in by_layer.items() if layer != "total"]
+    columns = _columns(figures, short=False)
+    legend = []
+    if width is not None and needed(columns, rows) > width:
+        columns = _columns(figures, short=True)
+        legend = _legend([f"{TITLES[f][1]} = {f}" for f in figures if TITLES[f][1] != TITLES[f][0]], width)
+    totals = [[check.figure, f"{check.expected:,}", f"{check.measured:,}", _mark(check)]
+              for check in by_layer["total"].values()]
+    totals += [[item.figure, f"{item.predicted:,} B", f"{item.measured:,} B",
+                f"{'✓' if item.ok else '✗'} {item.ratio:.3f}"] for item in result.memory]
+    lines = [*layout(columns, rows, width), *legend, "", *layout(TOTAL_COLUMNS, totals, width),
+             *wrap([_failure(check) for check in result.failed], width), summary_line(result)]
+    return "".join(line.rstrip() + "\n" for line in lines)
 
 
-NATURAL = 1000  # wide enough that rich lays a table out at its own width
+def _legend(items: list[str], width: int) -> list[str]:
+    """The short titles' meanings, as few lines as fit, never one cut in two."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + len(item) + 2 <= width:
+            lines[-1] += f", {item}"
+        else:
+            lines.append(item)
+    return lines
+
+
+def _columns(figures: list[str], short: bool) -> list[Column]:
+    """A column per figure, its ✓ or ✗ centred under the title."""
+    return [Column(key="layer", title="Layer", right=False)] + [
+        Column(key=figure, title=TITLES[figure][short], right=False, centred=True) for figure in figures]
 
 
 def _mark(check) -> str:

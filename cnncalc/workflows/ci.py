@@ -30,7 +30,7 @@ class Finding:
     line: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Result:
     file: str
     model: str
@@ -51,6 +51,36 @@ class Found:
     specs: tuple[Path, ...]
     python_skipped: tuple[Path, ...]
     unwalked: tuple[SpecError, ...] = ()
+
+
+# check's exit status is its worst finding's: a spec or lock file that cannot be read is worse than a figure
+EXIT_STATUS = {"invalid": 2, "budget": 1, "drift": 1, "uncounted": 1}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checked:
+    """What `check` found: each model's result, and the files it did not check."""
+    results: tuple[Result, ...]
+    python_skipped: tuple[Path, ...]
+    not_specs: tuple[Path, ...]  # files that hold no spec (a workflow file, a config)
+
+    @property
+    def exit_status(self) -> int:
+        """2 when a spec or lock file is invalid; 1 on any other finding, or when nothing was checked (a gate
+        that checked nothing has not passed); else 0."""
+        if not self.results and self.python_skipped:
+            return 1
+        return max((EXIT_STATUS[finding.kind] for result in self.results for finding in result.findings), default=0)
+
+
+def check_paths(paths: list[str], budgets: dict, allow_python: bool = False, allow_uncounted: bool = False) -> Checked:
+    """Every spec the paths name, checked; see check_spec."""
+    found = find_specs(paths, allow_python)
+    checked = {path: check_spec(path, budgets, allow_uncounted) for path in found.specs}
+    results = [result for results in checked.values() if results is not None for result in results]
+    return Checked(results=tuple(results + unwalked_results(found)),
+                   python_skipped=found.python_skipped,
+                   not_specs=tuple(path for path, results in checked.items() if results is None))
 
 
 def find_specs(paths: list[str], allow_python: bool = False) -> Found:
@@ -232,7 +262,8 @@ def budget_findings(graph: Graph, report: Report, peak: int, budgets: dict) -> l
 
 def unwalked_results(found: Found) -> list[Result]:
     """A verdict for each folder that could not be walked: the check fails as for a broken spec."""
-    return [Result(str(error.file), Path(str(error.file)).name, invalid(error)) for error in found.unwalked]
+    return [Result(file=str(error.file), model=Path(str(error.file)).name, findings=invalid(error))
+            for error in found.unwalked]
 
 
 def invalid(error: SpecError) -> tuple[Finding, ...]:
@@ -261,15 +292,16 @@ def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False) -> 
     except NotASpec:
         return None
     except SpecError as error:
-        return [Result(str(path), path.stem, invalid(error))]
+        return [Result(file=str(path), model=path.stem, findings=invalid(error))]
     except RecursionError:  # a last guard: whatever nests past the checks, this file's verdict alone
-        return [Result(str(path), path.stem, (Finding("invalid", "the spec nests too deeply to read"),))]
+        return [Result(file=str(path), model=path.stem,
+                       findings=(Finding("invalid", "the spec nests too deeply to read"),))]
     results = []
     for _, graph in models:
         try:
             report = analyze(graph)
         except SpecError as error:
-            results.append(Result(str(path), graph.name, invalid(error)))
+            results.append(Result(file=str(path), model=graph.name, findings=invalid(error)))
             continue
         peak = peak_inference_bytes(graph, report)
         # the tighter of the spec's own budget and the command line's holds
@@ -282,6 +314,6 @@ def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False) -> 
             findings += drift(locked[graph.name], lock_entry(graph, report, peak), lines)
         elif locked:
             findings.append(Finding("drift", f"{graph.name} is not in {lock.name}; run `cnncalc lock {path}`"))
-        results.append(Result(str(path), graph.name, tuple(findings), report.totals.params, report.totals.macs,
-                              peak))
+        results.append(Result(file=str(path), model=graph.name, findings=tuple(findings),
+                              params=report.totals.params, macs=report.totals.macs, peak_bytes=peak))
     return results

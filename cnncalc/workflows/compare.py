@@ -3,7 +3,7 @@ side-by-side comparison of two models (`diff`)."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from difflib import SequenceMatcher
 
 from ..errors import SpecError, quoted
@@ -14,7 +14,7 @@ from ..spec import limits
 from ..spec.limits import over
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Point:
     size: int
     batch: int
@@ -52,10 +52,12 @@ def point(graph: Graph, size: int, batch: int) -> Point:
     try:
         report = analyze(sized, batch)
     except SpecError as error:
-        return Point(size, batch, False, f"{error.layer}: {error.message}" if error.layer else error.message)
+        return Point(size=size, batch=batch, valid=False,
+                     reason=f"{error.layer}: {error.message}" if error.layer else error.message)
     dropped = tuple(row.name for row in report.layers if any(row.dropped))
-    return Point(size, batch, True, "", dropped, report.totals.params, report.totals.macs,
-                 report.totals.activation_bytes, peak_inference_bytes(sized, report))
+    return Point(size=size, batch=batch, valid=True, dropped=dropped, params=report.totals.params,
+                 macs=report.totals.macs, activation_bytes=report.totals.activation_bytes,
+                 peak_bytes=peak_inference_bytes(sized, report))
 
 
 def sweep(graph: Graph, sizes: range, batches: list[int]) -> list[Point]:
@@ -94,28 +96,64 @@ def _rule(exact: list[int], sizes: range) -> str:
     return f"{len(exact)} sizes, no simple period"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Side:
+    """One model's figures for a stage, or in total (with its peak memory)."""
+    params: int
+    macs: int
+    activations: int
+    peak_bytes: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Comparison:
+    """A stage (or the totals) on both sides; None where a side has no such stage."""
     label: str
-    a: dict
-    b: dict
+    a: Side | None
+    b: Side | None
 
     @property
-    def delta(self) -> dict:
+    def delta(self) -> dict[str, int]:
         """B − A for each figure both sides have."""
-        return {key: self.b[key] - self.a[key] for key in self.a if key in self.b}
+        if self.a is None or self.b is None:
+            return {}
+        return {key: value - getattr(self.a, key) for key, value in asdict(self.b).items()
+                if value is not None and getattr(self.a, key) is not None}
 
 
-def _figures(rows) -> dict:
-    return {"params": sum(r.params for r in rows), "macs": sum(r.macs for r in rows),
-            "activations": sum(r.activations for r in rows if r.allocates)}
+@dataclass(frozen=True, kw_only=True)
+class LayerPair:
+    """A layer of A and its counterpart in B, with their figures (A's, B's)."""
+    a: str
+    b: str
+    params: tuple[int, int]
+    macs: tuple[int, int]
+    activations: tuple[int, int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diff:
+    """Two models side by side: stages, totals, and the layers paired or only on one side."""
+    a: str
+    b: str
+    inputs: tuple[tuple[int, ...], tuple[int, ...]]
+    stages: tuple[Comparison, ...]
+    totals: Comparison
+    pairs: tuple[LayerPair, ...]
+    only_in_a: tuple[str, ...]
+    only_in_b: tuple[str, ...]
+
+
+def _side(rows) -> Side:
+    return Side(params=sum(r.params for r in rows), macs=sum(r.macs for r in rows),
+                activations=sum(r.activations for r in rows if r.allocates))
 
 
 def align(a: list[tuple], b: list[tuple], level: int = 0) -> list[tuple[int | None, int | None]]:
-    """A sequence alignment of two sides' rows, each given as its keys from strictest (structure and
-    name) to loosest (kind): rows equal under the strictest key pair first, then, in the stretches
-    between, under the next, and so on; what is left is one side's only. Returns index pairs in
-    order, so one inserted layer is one unpaired row, not every later row moved."""
+    """A sequence alignment of two sides' rows, each given as its keys from strictest (name) to
+    loosest (kind): rows equal under the strictest key pair first, then, in the stretches between,
+    under the next, and so on; what is left is one side's only. Returns index pairs in order, so one
+    inserted layer is one unpaired row, not every later row moved."""
     if level == KEYS:
         return [(i, None) for i in range(len(a))] + [(None, j) for j in range(len(b))]
     keys_a, keys_b = [keys[level] for keys in a], [keys[level] for keys in b]
@@ -132,7 +170,9 @@ def align(a: list[tuple], b: list[tuple], level: int = 0) -> list[tuple[int | No
     return pairs
 
 
-KEYS = 3  # structure and name, structure, kind
+# name and kind (the same model at two sizes, or with a layer widened); structure with the shapes
+# (a layer renamed by an insertion before it); structure at another size; kind alone
+KEYS = 4
 # SequenceMatcher weighs every pair of rows with equal keys (two specs of 20,000 relu, sigmoid pairs:
 # 8·10^8 of them, minutes): past this many, only the common head and tail are paired at that level
 ALIGNED_PAIRS = 1_000_000
@@ -156,13 +196,13 @@ def _ends(a: list[tuple], b: list[tuple], keys_a: list, keys_b: list, level: int
 
 
 def _layer_keys(row, args: dict) -> tuple:
-    structure = (row.kind, args.get(row.name), row.output_shape)
-    return (structure + (row.name,), structure, row.kind)
+    structure = (row.kind, args.get(row.name))
+    return ((row.name, row.kind), structure + (row.output_shape,), structure, row.kind)
 
 
 def _stage_keys(row) -> tuple:
-    structure = (row.kind, row.output_shape, row.params)
-    return (structure + (row.name,), structure, row.kind)
+    structure = (row.kind, row.params)
+    return ((row.name, row.kind), structure + (row.output_shape,), structure, row.kind)
 
 
 def _label(a, b) -> str:
@@ -175,24 +215,23 @@ def _paired(rows_a: list, rows_b: list, keys_a: list, keys_b: list) -> list[tupl
     return [(None if i is None else rows_a[i], None if j is None else rows_b[j]) for i, j in align(keys_a, keys_b)]
 
 
-def compare(a: Graph, b: Graph) -> dict:
-    """Per stage (top-level rows) and per layer, paired by structure; totals with peak memory."""
+def compare(a: Graph, b: Graph) -> Diff:
+    """Per stage (top-level rows) and per layer, paired by name, then by structure; totals with peak memory."""
     reports = [analyze(a), analyze(b)]
     stage_rows = [list(collapse(report, 1).layers) for report in reports]
     stages = _paired(*stage_rows, *([_stage_keys(row) for row in rows] for rows in stage_rows))
     layer_rows = [list(report.node_rows) for report in reports]
     args = [{node.name: node.args for node in graph.nodes} for graph in (a, b)]
     layers = _paired(*layer_rows, *([_layer_keys(row, side) for row in rows] for rows, side in zip(layer_rows, args)))
-    totals = [_figures(report.layers) | {"peak_bytes": peak_inference_bytes(graph, report)}
+    totals = [replace(_side(report.layers), peak_bytes=peak_inference_bytes(graph, report))
               for graph, report in zip((a, b), reports)]
-    return {"a": a.name, "b": b.name, "inputs": [list(a.input_shape), list(b.input_shape)],
-            "stages": [Comparison(_label(x, y), _figures([x]) if x else {}, _figures([y]) if y else {})
-                       for x, y in stages],
-            "totals": Comparison("total", *totals),
-            "pairs": [{"a": x.name, "b": y.name, **{key: [getattr(x, key), getattr(y, key)] for key in PAIRED}}
-                      for x, y in layers if x and y],
-            "only_in_a": [x.name for x, y in layers if y is None],
-            "only_in_b": [y.name for x, y in layers if x is None]}
+    return Diff(a=a.name, b=b.name, inputs=(a.input_shape, b.input_shape),
+                stages=tuple(Comparison(label=_label(x, y), a=x and _side([x]), b=y and _side([y])) for x, y in stages),
+                totals=Comparison(label="total", a=totals[0], b=totals[1]),
+                pairs=tuple(LayerPair(a=x.name, b=y.name, **{key: (getattr(x, key), getattr(y, key)) for key in PAIRED})
+                            for x, y in layers if x and y),
+                only_in_a=tuple(x.name for x, y in layers if y is None),
+                only_in_b=tuple(y.name for x, y in layers if x is None))
 
 
 PAIRED = ("params", "macs", "activations")  # each pair's figures, A's then B's
