@@ -9,7 +9,7 @@ from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.spec.zoo import load_model
 from conftest import ZOO_CASES, one_layer, peer_table
-from layers.test_kinds_vs_torch import CASES, LOOKUPS, POSITIONS, PRODUCTS
+from layers.test_kinds_vs_torch import CASES, JOIN_CASES, LOOKUPS, POSITIONS, PRODUCTS
 
 PEERS = peer_table()
 COLUMNS = {"fvcore": "fvcore", "torch": "torch_flop_counter", "torchinfo": "torchinfo_mult_adds",
@@ -38,25 +38,65 @@ def small_input(graph):
     return graph
 
 
-def assert_peers_agree(graph, name: str) -> None:
+def assert_peers_agree(graph, name: str, batch: int = 1) -> None:
     pytest.importorskip("torch")
     from cnncalc.verify.build import build_model, sample_inputs
     from cnncalc.verify.peers import RUNNERS, installed
 
     model = build_model(graph)
-    x = sample_inputs(graph, 1)
+    x = sample_inputs(graph, batch)
     for tool in installed():
         count = RUNNERS[tool](model, x)
-        report = analyze(graph, convention_name=tool)
+        report = analyze(graph, batch=batch, convention_name=tool)
         if count.layers is not None:
             for row, theirs in zip(report.layers[1:], count.layers):
                 assert row.ops == theirs, f"{name}: {tool}: layer {row.name}: cnncalc {row.ops} != {theirs}"
-        assert report.totals.ops == count.total, f"{name}: {tool} total"
+        assert report.totals.ops == count.total, \
+            f"{name} at batch {batch}: {tool} total: cnncalc {report.totals.ops} != {count.total}"
+
+
+# Every count scales with the batch, but not always as the batch: ptflops divides what its module hooks
+# count by the batch and adds what its patched functions count for the whole batch.
+BATCHES = [1, 2, 3]
 
 
 @pytest.mark.parametrize("model", ZOO_CASES)
 def test_peer_tools_on_every_zoo_model(model):
     assert_peers_agree(small_input(load_model(model)), model)
+
+
+# Models past batch 1: ReLU and pooling modules, functional F.relu (GoogLeNet) and adaptive pooling
+# (DenseNet), squeeze-excitation, upsampling and transposed convs (U-Net); the slower ones in the slow set.
+LARGER_BATCHES = ["resnet18", "googlenet", "mobilenet_v3_small", "squeezenet1_1",
+                  *(pytest.param(model, marks=pytest.mark.slow) for model in ("densenet121", "inception_v3", "unet"))]
+
+
+@pytest.mark.parametrize("batch", [2, 3])
+@pytest.mark.parametrize("model", LARGER_BATCHES)
+def test_peer_tools_on_zoo_models_past_batch_one(model, batch):
+    assert_peers_agree(small_input(load_model(model)), model, batch)
+
+
+def test_ptflops_total_is_int_of_its_sum():
+    # ptflops sums its module counts, divides by the batch, adds its functional counts (F.interpolate's by a
+    # scale factor is a float) and takes int() once: two upsamplings of 98 outputs per sample, each a
+    # fraction over, and a linear layer and a ReLU on a parameter alone, counted once, per sample a third
+    pytest.importorskip("ptflops")
+    from cnncalc.spec import build_graph
+    from cnncalc.verify.build import build_model, sample_inputs
+    from cnncalc.verify.peers import run_ptflops
+
+    graph = build_graph({"input": [2, 5, 5], "layers": [
+        {"upsample": {"scale_factor": 1.5, "mode": "bilinear"}, "name": "up"},
+        {"upsample": {"scale_factor": 1.5, "mode": "bilinear"}, "from": "input", "name": "again"},
+        {"parameter": {"shape": [1, 7]}, "name": "p"}, {"linear": {"out_features": 2}, "from": "p"}, {"relu": None},
+        {"add": None, "from": ["up", "again"]}]}, "<test>", {})
+    model = build_model(graph)
+    for batch in BATCHES:
+        report = analyze(graph, batch=batch, convention_name="ptflops")
+        assert report.totals.ops == run_ptflops(model, sample_inputs(graph, batch)).total, batch
+        if batch != 2:  # where every part is whole, the rows add up to the total; here their fractions add to one
+            assert report.totals.ops == sum(row.ops for row in report.layers) + 1
 
 
 # Layer/tool pairs a tool cannot count at all (it crashes or returns fractions), with the reason.
@@ -65,20 +105,33 @@ UNCOUNTABLE = {
 }
 
 
+@pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_peer_tools_on_every_layer_kind(kind, args, shape):
+def test_peer_tools_on_every_layer_kind(kind, args, shape, batch):
     graph = one_layer(kind, args, shape)
     if kind == "softmax" and (args or {}).get("dim") is None:
         pytest.skip(UNCOUNTABLE[("softmax", "thop")])
-    assert_peers_agree(graph, kind)
+    assert_peers_agree(graph, kind, batch)
 
 
+@pytest.mark.parametrize("batch", BATCHES)
+@pytest.mark.parametrize("kind,args,shape,left,right", JOIN_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(JOIN_CASES)])
+def test_peer_tools_on_joins(kind, args, shape, left, right, batch):
+    from cnncalc.spec import build_graph
+
+    layers = [{**left, "name": "a", "from": "input"}, {**right, "name": "b", "from": "input"},
+              {kind: args, "from": ["a", "b"]}]
+    assert_peers_agree(build_graph({"input": list(shape), "layers": layers}, "<test>", {}), kind, batch)
+
+
+@pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("kind,args,shape", LOOKUPS, ids=[f"{c[0]}-{i}" for i, c in enumerate(LOOKUPS)])
-def test_peer_tools_on_lookup_tables(kind, args, shape):
+def test_peer_tools_on_lookup_tables(kind, args, shape, batch):
     from cnncalc.spec import build_graph
 
     spec = {"input": list(shape), "input_dtype": "int64", "layers": [{kind: args}]}
-    assert_peers_agree(build_graph(spec, "<test>", {}), kind)
+    assert_peers_agree(build_graph(spec, "<test>", {}), kind, batch)
 
 
 def test_peer_tools_on_positions_numbered_from_ids():
@@ -92,17 +145,19 @@ def test_every_convention_is_documented():
     assert all(c.source for c in CONVENTIONS.values())
 
 
-def test_peer_tools_on_cross_attention():
+@pytest.mark.parametrize("batch", BATCHES)
+def test_peer_tools_on_cross_attention(batch):
     from cnncalc.spec import build_graph
     from layers.test_kinds_vs_torch import CROSS_ATTENTION
 
-    assert_peers_agree(build_graph(CROSS_ATTENTION, "<test>", {}), "cross attention")
+    assert_peers_agree(build_graph(CROSS_ATTENTION, "<test>", {}), "cross attention", batch)
 
 
+@pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("index", range(len(PRODUCTS)))
-def test_peer_tools_on_products(index):
+def test_peer_tools_on_products(index, batch):
     # the last: F.conv2d(x, weight), which the tools that hook torch.nn.Conv2d miss, torchinfo sees the bias of
     from cnncalc.spec import build_graph
 
-    assert_peers_agree(build_graph(PRODUCTS[index], "<test>", {}), f"product {index}")
+    assert_peers_agree(build_graph(PRODUCTS[index], "<test>", {}), f"product {index}", batch)
 

@@ -59,11 +59,11 @@ def test_of_builds_the_record_init_would():
 def test_records_built_with_of_name_every_field(monkeypatch):
     """The per-layer loop builds LayerFigures, SharedFigures and LayerOps from dict literals."""
     from cnncalc.figures import analyze
-    from cnncalc.figures.conventions import Convention
+    from cnncalc.figures.conventions import Convention, Counted
     from cnncalc.spec.zoo import load_model
 
     seen = []
-    monkeypatch.setattr(Convention, "ops", lambda self, layer: seen.append(layer) or 0)
+    monkeypatch.setattr(Convention, "count", lambda self, layer: seen.append(layer) or Counted(whole=0))
     report = analyze(load_model("googlenet"), explain=True)
     for item in [*report.layers, *seen]:
         assert vars(item).keys() == {f.name for f in dataclasses.fields(item)}, type(item).__name__

@@ -2,7 +2,9 @@
 
 Each convention is one table: a layer-kind pattern → the operations that tool reports for such a
 layer, from its shapes and counts (whole batch), and the tool's own rule for every other kind (most
-count nothing for an operation they have no handler for). The rules were read from each tool's
+count nothing for an operation they have no handler for). ptflops keeps two counters, so its rules
+are pairs (`Hooks`): what its module hooks count, which it reports per sample, and what its patched
+functions count, which it reports for the whole batch. The rules were read from each tool's
 source (versions in README) and are tested against the tools. They describe tools, not kinds, so
 they live here rather than in the kinds' registrations.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -52,6 +55,37 @@ class LayerOps:
 Rule = Callable[[LayerOps], int]
 
 
+def _unhandled(layer: LayerOps) -> int:
+    """The tool has no handler for this operation and counts nothing for it."""
+    return 0
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """ptflops' two counts of a layer. get_model_complexity_info sums what its forward hooks on modules
+    count and divides that sum by the batch (compute_average_flops_cost: per sample), then adds what its
+    patched torch.nn.functional calls and tensor ops count, for the whole batch, undivided."""
+    module: Rule = _unhandled      # the count its hook adds, from the input the module sees
+    functional: Rule = _unhandled  # what the patched functions it reaches add
+
+
+@record
+class Counted:
+    """One layer's operations as the tool sums them: `whole` for the batch, and `per_sample`, which the
+    tool sums over the model and then divides by the batch (ptflops' module hooks)."""
+    whole: int | float  # a float where the tool's formula makes one (ptflops' F.interpolate by a scale)
+    per_sample: int = 0
+
+    def ops(self, batch: int) -> int:
+        return int(self.whole + Fraction(self.per_sample, batch) if self.per_sample else self.whole)
+
+    @staticmethod
+    def total(counts, batch: int) -> int:
+        """int() of the whole sum, as ptflops takes it: one layer's fraction of a sample adds to the next."""
+        whole, per_sample = sum(c.whole for c in counts), sum(c.per_sample for c in counts)
+        return int(whole + Fraction(per_sample, batch) if per_sample else whole)
+
+
 @lru_cache(maxsize=None)  # tables are constant tuples; looked up once per distinct layer
 def first_match(table, kind: str, default: Any) -> Any:
     """The value of the first (pattern, value) row whose kind pattern (`conv?d`, `*pool*`) matches."""
@@ -62,19 +96,17 @@ def first_match(table, kind: str, default: Any) -> Any:
 class Convention:
     name: str
     source: str                  # the tool and call it reproduces
-    rules: tuple[tuple[str, Rule], ...]  # first matching kind pattern wins
+    rules: tuple[tuple[str, Rule | Hooks], ...]  # first matching kind pattern wins
     otherwise: Rule              # the tool's rule for every kind no pattern names
 
-    def rule(self, kind: str) -> Rule:
+    def rule(self, kind: str) -> Rule | Hooks:
         return first_match(self.rules, kind, self.otherwise)
 
-    def ops(self, layer: LayerOps) -> int:
-        return int(self.rule(layer.kind)(layer))
-
-
-def _unhandled(layer: LayerOps) -> int:
-    """The tool has no handler for this operation and counts nothing for it."""
-    return 0
+    def count(self, layer: LayerOps) -> Counted:
+        rule = self.rule(layer.kind)
+        if isinstance(rule, Hooks):
+            return Counted(whole=rule.functional(layer), per_sample=rule.module(layer))
+        return Counted(whole=rule(layer))
 
 
 def _macs(layer: LayerOps) -> int:
@@ -93,11 +125,6 @@ def _norm(per_element_affine: int, per_element: int, affine_arg: str) -> Rule:
 def _hooked(rule: Rule) -> Rule:
     """Counted by a forward hook on the module: nothing when the model calls the function directly."""
     return lambda l: 0 if l.functional else rule(l)
-
-
-def _hooked_and_functional(rule: Rule) -> Rule:
-    """Counted by the module hook and again by the patched torch.nn.functional call it makes."""
-    return lambda l: rule(l) * (1 if l.functional else 2)
 
 
 def _module_conv(rule: Rule) -> Rule:
@@ -129,17 +156,15 @@ def _ptflops_lrn(layer: LayerOps) -> int:
     return 3 * layer.inp + layer.batch * (channels + layer.args["size"] - 1) * spatial
 
 
-def _ptflops_upsample(layer: LayerOps) -> int:
-    # the module hook counts the output; F.interpolate, which it calls, counts again from its arguments
+def _ptflops_interpolate(layer: LayerOps) -> int | float:
+    # F.interpolate's count from its arguments: a float for a scale factor, as ptflops computes it
     size, scale = layer.args["size"], layer.args["scale_factor"]
     dims = len(layer.in_shape) - 1
     if size is not None:
-        again = layer.batch * layer.in_shape[0] * (math.prod(size) if isinstance(size, tuple) else size ** dims)
-    elif isinstance(scale, tuple) and len(scale) == dims:
-        again = layer.inp * int(math.prod(float(s) for s in scale))
-    else:
-        again = layer.inp * float(scale if not isinstance(scale, tuple) else scale[0]) ** dims
-    return layer.out + int(again)
+        return layer.batch * layer.in_shape[0] * (math.prod(size) if isinstance(size, tuple) else size ** dims)
+    if isinstance(scale, tuple) and len(scale) == dims:
+        return layer.inp * int(math.prod(float(s) for s in scale))
+    return layer.inp * float(scale if not isinstance(scale, tuple) else scale[0]) ** dims
 
 
 def _ptflops_attention(layer: LayerOps) -> int:
@@ -268,21 +293,30 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 # weight_ih_l0 and friends: × the output's first two sizes, batch × sequence
                 *((kind, lambda l: (l.weights + l.biases) * l.batch * l.out_shape[0]) for kind in RECURRENT),
                 ("multiheadattention", _unhandled)), _torchinfo),  # not a leaf: its out_proj is a child module
-    Convention("ptflops", "ptflops get_model_complexity_info, pytorch backend: module hooks plus the "
-               "torch.nn.functional calls those modules make, so ReLU and pooling count twice",
-               (("conv*", _module_conv(lambda l: l.macs + _bias_outputs(l))),
-                ("linear", lambda l: l.macs + _bias_outputs(l)),
-                ("relu", _hooked_and_functional(lambda l: l.out)), ("elu", _hooked_and_functional(lambda l: l.out)),
-                ("gelu", _hooked_and_functional(lambda l: l.out)), ("silu", lambda l: l.out),
-                ("relu6", _hooked(lambda l: l.out)), ("leakyrelu", _hooked(lambda l: l.out)),
-                ("prelu", _hooked_and_functional(lambda l: l.out)),  # its hook, then the patched F.prelu
-                ("*pool*", _hooked_and_functional(lambda l: l.inp)), ("batchnorm*", _norm(2, 1, "affine")),
-                ("instancenorm*", _norm(2, 1, "affine")), ("groupnorm", _norm(2, 1, "affine")),
-                ("layernorm", lambda l: l.inp), ("softmax", lambda l: l.inp),
-                ("localresponsenorm", _ptflops_lrn), ("upsample", _ptflops_upsample),
-                ("multiheadattention", _ptflops_attention), ("matmul", _macs),
-                ("scaleddotproductattention", _macs), *((kind, _ptflops_recurrent) for kind in RECURRENT)),
-               _unhandled),  # torch.matmul is patched
+    Convention("ptflops", "ptflops get_model_complexity_info, pytorch backend: module hooks, reported per "
+               "sample (their sum ÷ batch), plus the torch.nn.functional calls and tensor ops it patches, "
+               "for the whole batch, so ReLU and pooling count twice at batch 1",
+               (("conv*", Hooks(module=_module_conv(lambda l: l.macs + _bias_outputs(l)))),
+                ("linear", Hooks(module=lambda l: l.macs + _bias_outputs(l))),
+                # nn.ReLU, ELU, GELU, PReLU: the hook, then the patched F.relu (F.elu, ...) the module calls
+                *((kind, Hooks(module=_hooked(lambda l: l.out), functional=lambda l: l.out))
+                  for kind in ("relu", "elu", "gelu", "prelu")),
+                ("silu", Hooks(functional=lambda l: l.out)),  # nn.SiLU has no hook; F.silu is patched
+                ("relu6", Hooks(module=_hooked(lambda l: l.out))),  # nn.ReLU6 calls F.hardtanh, not patched
+                ("leakyrelu", Hooks(module=_hooked(lambda l: l.out))),
+                ("*pool*", Hooks(module=_hooked(lambda l: l.inp), functional=lambda l: l.inp)),
+                ("batchnorm*", Hooks(module=_norm(2, 1, "affine"))),
+                ("instancenorm*", Hooks(module=_norm(2, 1, "affine"))),
+                ("groupnorm", Hooks(module=_norm(2, 1, "affine"))), ("layernorm", Hooks(module=lambda l: l.inp)),
+                ("softmax", Hooks(functional=lambda l: l.inp)),
+                ("localresponsenorm", Hooks(functional=_ptflops_lrn)),
+                # its hook reads output[0], the first sample's output only; then F.interpolate's count
+                ("upsample", Hooks(module=_hooked(lambda l: math.prod(l.out_shape)), functional=_ptflops_interpolate)),
+                ("multiheadattention", Hooks(functional=_ptflops_attention)),
+                ("matmul", Hooks(functional=_macs)),  # torch.matmul is patched
+                ("scaleddotproductattention", Hooks(functional=_macs)),
+                *((kind, Hooks(module=_ptflops_recurrent)) for kind in RECURRENT)),
+               _unhandled),
     Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "
                "normalized element, average pooling, upsampling by mode",
                (("conv?d", _module_conv(_macs)), ("convtranspose*", _thop_transposed), ("linear", _macs),

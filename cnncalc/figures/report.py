@@ -9,7 +9,7 @@ from ..graph import DTYPE_BYTES, ID_DTYPE_BYTES, INPUT, TORCH_INT_MAX, Graph, No
 from ..layers import REGISTRY
 from ..layers.registry import format_shape
 from ..record import record
-from .conventions import DEFAULT, Convention, LayerOps, convention
+from .conventions import DEFAULT, Convention, Counted, LayerOps, convention
 
 UNCOUNTED = "uncounted"  # the kind of an operation no kind states (layers/uncounted.py)
 
@@ -83,6 +83,7 @@ class SharedFigures:
     macs: int
     allocates: bool
     ops: int
+    counted: Counted             # ops as the convention's tool sums them, for the total
     dropped: tuple[int, ...]
     explain: tuple[str, ...]
 
@@ -108,6 +109,10 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     # a parameter, and what layers make of parameters alone (a position bias), is one tensor for the
     # whole batch, made once per forward pass
     once: set[str] = set()
+    counted: list[Counted] = []
+    # the samples a tool counts per (ptflops: the first dim of the one tensor it passes; several inputs
+    # go by name, and it counts one)
+    samples = 1 if graph.other_inputs else batch
     for node in graph.nodes:
         if failed and not failed.isdisjoint(node.inputs):
             failed.add(node.name)
@@ -120,12 +125,13 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         shared = known.get(key)
         if shared is None:
             try:
-                shared = known[key] = _shared(graph, node, in_shapes, times, counting, explain)
+                shared = known[key] = _shared(graph, node, in_shapes, times, samples, counting, explain)
             except SpecError as error:
                 log.add(error)
                 failed.add(node.name)
                 continue
         shapes[node.name] = shared.output_shape
+        counted.append(shared.counted)
         held = node.weights_of is None  # another layer's weights are counted where they are held
         weights, biases, buffers = (shared.weights, shared.biases, shared.buffers) if held else (0, 0, 0)
         rows.append(LayerFigures.of({
@@ -136,15 +142,18 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops, "dropped": shared.dropped,
             "line": node.line, "scopes": node.scopes, "explain": shared.explain, "module": node.module}))
     log.raise_errors()
+    totals = _totals(rows, graph.not_run, size, counting.name, Counted.total(counted, samples))
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
-                  totals=_totals(rows, graph.not_run, size, counting.name), source=graph.source,
-                  not_run=graph.not_run, input_dtype=graph.input_dtype, inputs=len(given))
+                  totals=totals, source=graph.source, not_run=graph.not_run, input_dtype=graph.input_dtype,
+                  inputs=len(given))
 
 
-def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, counting: Convention,
-            explain: bool) -> SharedFigures:
-    """One layer's figures for the whole batch, from its calculator and the counting convention. A layer
-    per row runs on each row of its input's first dim as on a sample: its tensors once, its work per row."""
+def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, samples: int,
+            counting: Convention, explain: bool) -> SharedFigures:
+    """One layer's figures for the whole batch (`batch`: 1 for what parameters alone make), from its
+    calculator and the counting convention, whose tool may report part of a count per sample of the
+    model's `samples`. A layer per row runs on each row of its input's first dim as on a sample: its
+    tensors once, its work per row."""
     kind = REGISTRY[node.kind]
     rows = in_shapes[0][0] if node.per_row and in_shapes and in_shapes[0] else 1
     row_shapes = tuple(s[1:] for s in in_shapes) if node.per_row else in_shapes
@@ -159,10 +168,11 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
     allocates = not kind.memory.aliases(node.args)
     macs = calc.macs * batch * rows
     in_shape = row_shapes[0] if row_shapes else calc.output_shape  # a parameter reads no input
-    ops = counting.ops(LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape,
-                                    "in_shapes": row_shapes,
-                                    "out_shape": calc.output_shape, "batch": batch * rows, "macs": macs,
-                                    "weights": calc.weights, "biases": calc.biases, "functional": node.functional}))
+    counted = counting.count(LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape,
+                                          "in_shapes": row_shapes,
+                                          "out_shape": calc.output_shape, "batch": batch * rows, "macs": macs,
+                                          "weights": calc.weights, "biases": calc.biases,
+                                          "functional": node.functional}))
     output_shape = (rows, *calc.output_shape) if node.per_row else calc.output_shape
     lines = ()
     if explain:
@@ -171,7 +181,8 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
         lines += _memory_line(output_shape, allocates)
     return SharedFigures.of({"output_shape": output_shape, "weights": calc.weights, "biases": calc.biases,
                              "buffers": calc.buffers, "activations": math.prod(output_shape) * batch,
-                             "macs": macs, "allocates": allocates, "ops": ops, "dropped": calc.dropped,
+                             "macs": macs, "allocates": allocates, "ops": counted.ops(samples), "counted": counted,
+                             "dropped": calc.dropped,
                              "explain": lines})
 
 
@@ -189,9 +200,11 @@ def _memory_line(shape: Shape, allocates: bool) -> tuple[str, ...]:
     return (f"memory: {product} = {math.prod(shape):,}{note}",)
 
 
-def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: int, convention_name: str) -> Totals:
+def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: int, convention_name: str,
+            ops: int) -> Totals:
     """Sums over the layers; the parameters and buffers of modules not run count too, as
-    `sum(p.numel() for p in model.parameters())` counts them."""
+    `sum(p.numel() for p in model.parameters())` counts them. `ops` is summed as the convention's tool
+    sums it (ptflops: int() of the exact sum, which can exceed the rows' sum by under one per row)."""
     held = sum(n.params for n in not_run)
     params = sum(r.params for r in rows) + held
     held_trainable = held - sum(n.frozen_params for n in not_run)
@@ -200,7 +213,7 @@ def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: 
     return Totals(params=params, trainable_params=sum(r.trainable_params for r in rows) + held_trainable,
                   buffers=sum(r.buffers for r in rows) + sum(n.buffers for n in not_run),
                   param_bytes=params * dtype_bytes, activations=activations,
-                  activation_bytes=activations * dtype_bytes, macs=macs, flops=2 * macs, ops=sum(r.ops for r in rows),
+                  activation_bytes=activations * dtype_bytes, macs=macs, flops=2 * macs, ops=ops,
                   convention=convention_name, uncounted=tuple(r.name for r in rows if r.kind == UNCOUNTED))
 
 
