@@ -171,8 +171,8 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     """Most activation and activation-gradient bytes alive during backward, run in reverse order.
 
     At the start: everything saved, the input and output the caller still holds, and the output's
-    gradient. Each layer then allocates its input gradients, drops its output's gradient, and
-    releases what only it still needed."""
+    gradient. Each layer then allocates its input and parameter gradients, drops its output's
+    gradient, and releases what only it still needed."""
     rows = {row.name: row for row in report.layers}
     saved = _training_pass(graph, rows, element_size)
     first_saver, extra, requires = saved.first_saver, saved.extra, saved.requires
@@ -193,7 +193,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
         node = graph.nodes[index]
         gradient = _facts(node).gradient_of(node.args)
         summed = 0  # a gradient computed for a tensor that has one already, added into it, then freed
-        for position, name in enumerate(dict.fromkeys(node.inputs)):
+        for position, name in enumerate(node.inputs):  # x * x: a gradient for each factor
             if not requires[name] or storage[name] is None:
                 continue  # the input and what only it feeds need none; a parameter's is counted with theirs
             allocated = gradient == "each input" or (gradient == "first input" and position == 0)
@@ -213,7 +213,9 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
                 grad_of[name] = len(buffers)
                 buffers[grad_of[name]] = [rows[name].activation_bytes, 1]
                 live += rows[name].activation_bytes
-        peak = max(peak, live + summed)
+        # its parameters' gradients come out of backward as new tensors beside the input's, and are
+        # added into the .grad tensors the steady state keeps (AccumulateGrad), then freed
+        peak = max(peak, live + summed + rows[node.name].trainable_params * element_size)
         if node.name in grad_of:
             entry = buffers[grad_of.pop(node.name)]
             entry[1] -= 1
