@@ -129,37 +129,52 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
     predicted = predict(graph, report, optimizer)
     train_report = report if report.batch > 1 else analyze(graph, 2, report.dtype)
     trained = predict(graph, train_report, optimizer)
+    step("measuring inference memory")
+    inference = measure_inference(model, graph.input_shape, report.batch)
+    step("measuring a training step")
+    training = measure_training(model, graph.input_shape, train_report.batch, optimizer)
+    return [MemoryCheck("peak inference memory", predicted.peak_inference_bytes, inference),
+            MemoryCheck(f"training step memory ({optimizer}, batch {train_report.batch})",
+                        trained.training_bytes, training)]
+
+
+def _sample(model, input_shape, batch: int) -> torch.Tensor:
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     dtype = parameter.dtype if parameter is not None else torch.float32
-    x = torch.randn(report.batch, *graph.input_shape, device=device, dtype=dtype)
-    step("measuring inference memory")
+    return torch.randn(batch, *input_shape, device=device, dtype=dtype)
+
+
+def measure_inference(model, input_shape, batch: int) -> int:
+    """Peak bytes of a forward pass under no_grad, the model in eval mode."""
+    x = _sample(model, input_shape, batch)
 
     def infer():
         with torch.no_grad():
             model(x)
-    inference = _measure(infer, x, *model.parameters(), *model.buffers())
+    return _measure(infer, x, *model.parameters(), *model.buffers())
 
-    step("measuring a training step")
+
+def measure_training(model, input_shape, batch: int, optimizer: str = "adam") -> int:
+    """Peak bytes of a steady-state training step (its second): forward in train mode, a mean's
+    backward and the optimizer's step, gradients kept between steps."""
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = build_optimizer(optimizer, trainable) if trainable else None
-
-    x_train = torch.randn(train_report.batch, *graph.input_shape, device=device, dtype=dtype)
+    x = _sample(model, input_shape, batch)
 
     def train():
         if opt:
             opt.zero_grad(set_to_none=False)  # steady state: gradients stay allocated between steps
-        out = model(x_train)
+        out = model(x)
         # mean's backward makes a dense gradient of the output's size inside autograd, as a real loss
         # does (sum's is an expanded scalar; a gradient passed in stays alive until backward returns)
         out.float().mean().backward()
         if opt:
             opt.step()
-    train()  # the first step allocates gradients and optimizer state
-    gradients = [p.grad for p in trainable if p.grad is not None]
-    training = _measure(train, x_train, *model.parameters(), *model.buffers(), *gradients, *_states(opt))
-    model.eval()
-    return [MemoryCheck("peak inference memory", predicted.peak_inference_bytes, inference),
-            MemoryCheck(f"training step memory ({optimizer}, batch {train_report.batch})",
-                        trained.training_bytes, training)]
+    try:
+        train()  # the first step allocates gradients and optimizer state
+        gradients = [p.grad for p in trainable if p.grad is not None]
+        return _measure(train, x, *model.parameters(), *model.buffers(), *gradients, *_states(opt))
+    finally:
+        model.eval()
