@@ -244,14 +244,20 @@ def forward_training_peak_bytes(graph: Graph, report: Report, element_size: int 
 
 
 def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: list[int], transient: list[int]) -> int:
-    """Walk the layers in order, holding each storage from its producer to its last consumer (those
-    `kept` to the end); the input, which the caller holds, and the output, returned, stay. A layer's
+    """Walk the layers in order, holding each storage from its producer to its last consumer, or to
+    the end of a block it is passed into (Graph.alive_until), or to the end (those `kept`); the
+    input, which the caller holds, and the output, returned, stay. A layer's
     `extra` bytes stay from then on, its `transient` ones (max-pool's indices in inference, a mask
     nothing saves) only while it runs."""
-    last_use = {name: index for index, node in enumerate(graph.nodes, start=1)
-                for name in (storage[i] for i in node.inputs) if name is not None}
+    last_use: dict[str, int] = {}
+    for name, until in graph.alive_until().items():
+        if storage[name] is not None:
+            last_use[storage[name]] = max(last_use.get(storage[name], 0), until + 1)
     for name in (INPUT, storage[graph.nodes[-1].name], *kept):
         last_use[name] = len(graph.nodes) + 1
+    freed: dict[int, list[str]] = {}
+    for name, index in last_use.items():
+        freed.setdefault(index, []).append(name)
     live = rows[INPUT].activation_bytes
     peak = live
     for index, node in enumerate(graph.nodes, start=1):
@@ -259,7 +265,5 @@ def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: lis
             live += rows[node.name].activation_bytes
         live += extra[index - 1]
         peak = max(peak, live + transient[index - 1])
-        for name in {storage[i] for i in node.inputs} - {None}:
-            if last_use.get(name) == index:
-                live -= rows[name].activation_bytes
+        live -= sum(rows[name].activation_bytes for name in freed.get(index, ()))
     return peak
