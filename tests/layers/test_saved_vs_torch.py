@@ -23,18 +23,20 @@ IN_PLACE = [("silu", {"inplace": True}, (4, 5, 5)), ("hardswish", {"inplace": Tr
 # What cnncalc does not state yet, each a strict xfail so that a fix shows: a norm's per-channel or
 # per-row statistics (save_mean, save_invstd: a few bytes per channel), channel dropout's and
 # stochastic depth's noise (one value per channel or sample), the padded copy a conv with a
-# non-zero padding mode or asymmetric 'same' padding convolves, the composites of local response
-# norm and normalize, attention's and the recurrent layers' workspaces.
+# non-zero padding mode or asymmetric 'same' padding convolves, the padding of local response norm's
+# squares, normalize's composite, attention's and the recurrent layers' workspaces.
 STATISTICS = {"batchnorm1d", "batchnorm2d", "batchnorm3d", "layernorm", "rmsnorm", "instancenorm1d",
               "instancenorm2d", "instancenorm3d", "groupnorm", "dropout1d", "dropout2d", "dropout3d",
               "stochasticdepth"}
-COMPOSITES = {"localresponsenorm", "normalize", "multiheadattention", "lstm", "gru", "rnn"}
+COMPOSITES = {"normalize", "multiheadattention", "lstm", "gru", "rnn"}
 NOT_RUN = {"parameter", "constant"}  # no input: nothing to track
 
 
 def _unstated(kind: str, args: dict | None) -> str | None:
     if kind in STATISTICS:
         return "statistics or noise of a few bytes per channel, row or sample"
+    if kind == "localresponsenorm":
+        return "its squares' channel padding, (size - 1) / channels of a tensor"
     if kind in COMPOSITES:
         return "a composite's or a fused kernel's own saved tensors"
     if kind.startswith("conv") and args and (args.get("padding_mode", "zeros") != "zeros"
