@@ -18,7 +18,7 @@ from cnncalc.verify.memory import measure_inference, measure_training  # noqa: E
 
 # squeeze-and-excitation, in-place hardswish and silu, stochastic depth, a global average pool
 MODELS = ["torchvision:efficientnet_b0", "torchvision:mobilenet_v3_small", "torchvision:mobilenet_v3_large",
-          "timm:efficientnet_b0", "timm:mobilenetv3_small_100"]
+          "timm:efficientnet_b0", "timm:mobilenetv3_small_100", "timm:convnext_atto"]  # and dropout at p = 0
 
 
 @pytest.mark.slow

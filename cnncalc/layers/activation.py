@@ -45,11 +45,20 @@ ACTIVATIONS = {
                            methods=calls("softmax", dim=1), aliases=()), SAVES_OUTPUT),
     "logsoftmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),), _forms("LogSoftmax"), SAVES_OUTPUT),
 }
-# dropout in eval mode returns its input; in training it keeps a mask of the elements it kept
-_MASK = MemoryFacts(aliases=always, aliases_in_training=inplace,
-                    saved="nothing", gradient="each input", extra_saved=element_mask, transient=0)
-_CHANNEL_MASK = MemoryFacts(aliases=always, aliases_in_training=inplace,
-                            saved="nothing", gradient="each input", extra_saved=no_bytes,
+# dropout in eval mode returns its input, and so it does in training at p = 0 (ATen's _dropout_impl:
+# timm's Mlp and heads keep nn.Dropout(0.)); otherwise it keeps a mask of the elements it kept
+def _passes_through(args: dict) -> bool:
+    return bool(args["inplace"]) or args["p"] == 0
+
+
+def _gradient(args: dict) -> str:
+    return "passed" if args["p"] == 0 else "each input"  # at p = 0 no autograd node at all
+
+
+_MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through, saved="nothing", gradient=_gradient,
+                    extra_saved=lambda args, size: element_mask(args, size) if args["p"] > 0 else 0, transient=0)
+_CHANNEL_MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through,
+                            saved="nothing", gradient=_gradient, extra_saved=no_bytes,
                             transient=0)
 _DROPOUT = {"dropout": (_forms("Dropout", F + "dropout", p=1), None, _MASK),
             "alphadropout": (_forms("AlphaDropout"), None, _MASK),

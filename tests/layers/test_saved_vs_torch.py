@@ -15,11 +15,12 @@ from test_kinds_vs_torch import CASES
 torch = pytest.importorskip("torch")
 from cnncalc.verify.build import build_model  # noqa: E402
 
-# in place, where autograd keeps a copy of the input (or only the result)
+# in place, where autograd keeps a copy of the input (or only the result); what passes its input on
 IN_PLACE = [("silu", {"inplace": True}, (4, 5, 5)), ("hardswish", {"inplace": True}, (4, 5, 5)),
             ("hardsigmoid", {"inplace": True}, (4, 5, 5)), ("relu6", {"inplace": True}, (4, 5, 5)),
             ("leakyrelu", {"inplace": True}, (4, 5, 5)), ("elu", {"inplace": True}, (4, 5, 5)),
-            ("adaptiveavgpool2d", {"output_size": 1}, (4, 5, 5)), ("adaptiveavgpool1d", {"output_size": 1}, (4, 5))]
+            ("adaptiveavgpool2d", {"output_size": 1}, (4, 5, 5)), ("adaptiveavgpool1d", {"output_size": 1}, (4, 5)),
+            ("dropout", {"p": 0.0}, (4, 5, 5))]  # timm's nn.Dropout(0.): the input itself, no mask
 # What cnncalc does not state yet, each a strict xfail so that a fix shows: a norm's per-channel or
 # per-row statistics (save_mean, save_invstd: a few bytes per channel), channel dropout's and
 # stochastic depth's noise (one value per channel or sample), the padded copy a conv with a
