@@ -15,9 +15,10 @@ from ..figures.report import analyze
 from .verdict import MemoryCheck
 
 
-def _measure(run, x, *held: torch.Tensor) -> int:
-    """Peak bytes while `run` runs; on CPU, those of the tensors `held` before and after (the input,
-    parameters, buffers, gradients, optimizer state), each storage once, plus the most `run` adds."""
+def _measure(run, model, x) -> int:
+    """Peak bytes while `run` runs; on CPU, those of the tensors held before and after (the input,
+    the model's parameters and buffers, and for a training step, which names its `run.optimizer`,
+    the gradients and the optimizer's state), each storage once, plus the most `run` adds."""
     device = x.device
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -25,7 +26,10 @@ def _measure(run, x, *held: torch.Tensor) -> int:
         run()
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device)
-    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in (x, *held)}
+    training = getattr(run, "optimizer", None) is not None
+    gradients = [p.grad for p in model.parameters() if p.grad is not None] if training else []
+    held = (x, *model.parameters(), *model.buffers(), *gradients, *_states(run))
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in held}
     return sum(storages.values()) + peak_allocated_on_cpu(run)
 
 
@@ -110,7 +114,8 @@ def _quiet_stderr():
         os.close(saved)
 
 
-def _states(optimizer) -> list[torch.Tensor]:
+def _states(run) -> list[torch.Tensor]:
+    optimizer = getattr(run, "optimizer", None)
     if optimizer is None:
         return []
     return [t for state in optimizer.state.values() for t in state.values() if isinstance(t, torch.Tensor)]
@@ -152,7 +157,7 @@ def measure_inference(model, input_shape, batch: int) -> int:
     def infer():
         with torch.no_grad():
             model(x)
-    return _measure(infer, x, *model.parameters(), *model.buffers())
+    return _measure(infer, model, x)
 
 
 def measure_training(model, input_shape, batch: int, optimizer: str = "adam") -> int:
@@ -172,9 +177,9 @@ def measure_training(model, input_shape, batch: int, optimizer: str = "adam") ->
         out.float().mean().backward()
         if opt:
             opt.step()
+    train.optimizer = opt
     try:
         train()  # the first step allocates gradients and optimizer state
-        gradients = [p.grad for p in trainable if p.grad is not None]
-        return _measure(train, x, *model.parameters(), *model.buffers(), *gradients, *_states(opt))
+        return _measure(train, model, x)
     finally:
         model.eval()
