@@ -138,6 +138,27 @@ class Graph:
     def input_names(self) -> tuple[str, ...]:
         return (INPUT, *(other.name for other in self.other_inputs))
 
+    def alive_until(self) -> dict[str, int]:
+        """Each tensor a layer reads → the index of the last layer it is alive through in a forward
+        pass: its last reader's, or, where it is passed into a block (a scope its producer is
+        outside), that block's last layer's: the caller holds a module's arguments until it
+        returns (`x = self.blocks(x)` keeps the stem's output through every block)."""
+        runs: list[dict[str, int]] = []  # per node, each of its scopes → the index its call began at
+        ends: dict[tuple[str, int], int] = {}  # (scope, start) → its call's last node
+        for index, node in enumerate(self.nodes):
+            before = runs[-1] if runs else {}
+            runs.append({scope.name: before.get(scope.name, index) for scope in node.scopes})
+            for name, start in runs[-1].items():
+                ends[name, start] = index
+        producer = {node.name: index for index, node in enumerate(self.nodes)}
+        alive: dict[str, int] = {}
+        for index, node in enumerate(self.nodes):
+            for name in node.inputs:
+                outside = runs[producer[name]] if name in producer else {}
+                alive[name] = max([alive.get(name, index), index] + [
+                    ends[scope, start] for scope, start in runs[index].items() if outside.get(scope) != start])
+        return alive
+
 
 def topological(nodes: list[Node], source: str, inputs: tuple[str, ...] = (INPUT,)) -> tuple[Node, ...]:
     """Kahn's algorithm, keeping spec order wherever the edges allow; a cycle is a SpecError. `inputs`:

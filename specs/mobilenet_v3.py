@@ -33,7 +33,8 @@ def make_divisible(value, divisor=8):
 
 
 def conv_bn(channels, kernel_size=1, stride=1, groups=1, activation="HS", name=None):
-    act = {"HS": Hardswish(), "RE": ReLU(inplace=True), None: None}[activation]
+    # torchvision's Conv2dNormActivation makes its activation in place
+    act = {"HS": Hardswish(inplace=True), "RE": ReLU(inplace=True), None: None}[activation]
     return Sequential(Conv2d(channels, kernel_size, stride=stride, padding=(kernel_size - 1) // 2,
                              groups=groups, bias=False),
                       BatchNorm2d(eps=0.001, momentum=0.01), act, name=name)

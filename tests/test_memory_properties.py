@@ -57,9 +57,9 @@ def decoder_spec(draw):
         if step == "layer":
             add({**_layer(draw, channels), "from": names[-1]})
         elif step == "skip":
-            # an earlier layer: x * x, a tensor joined with itself, is not a decoder's join
+            # an earlier layer, or the same one: x * x, a tensor joined with itself
             add({draw(st.sampled_from(["add", "mul", "concat"])): None,
-                 "from": [names[-1], draw(st.sampled_from(names[:-1] or names))]})
+                 "from": [names[-1], draw(st.sampled_from(names))]})
         else:
             start = names[-1]
             add({**_layer(draw, channels), "from": start})
@@ -86,3 +86,36 @@ def test_memory_within_ten_percent_on_random_decoders(data):
     for check in checks:
         assert 0.9 <= check.ratio <= 1.1, f"{check.figure}: predicted {check.predicted:,}, measured " \
                                           f"{check.measured:,} ({check.ratio:.3f}) for {data}"
+
+
+# Cases the model once got wrong, each with its measured/predicted ratio then: a relu read by two
+# branches whose gradients are both new (1.154; the tracker of the time summed them out of place,
+# which a real run does in place), a squared tensor, whose two factors each get a gradient (1.219),
+# and a model of tiny activations and large weights, whose peak is a weight gradient beside the one
+# kept in .grad (sgd 1.235, momentum 1.158).
+CONV = {"conv2d": {"out_channels": 4, "kernel_size": 3, "padding": 1}}
+NAMED = {
+    "fork": {"input": [4, 16, 16], "layers": [
+        {**CONV, "name": "c"}, {"relu": None, "name": "r"},
+        {"conv2d": {"out_channels": 4, "kernel_size": 3, "padding": 1, "stride": 2}, "name": "a", "from": "r"},
+        {"maxpool2d": {"kernel_size": 2}, "name": "b", "from": "r"},
+        {"add": None, "from": ["a", "b"]}, {"conv2d": {"out_channels": 4, "kernel_size": 1}}]},
+    "square": {"input": [4, 16, 16], "layers": [
+        {**CONV, "name": "c"}, {"mul": None, "from": ["c", "c"]}, {"avgpool2d": {"kernel_size": 4}},
+        {"conv2d": {"out_channels": 4, "kernel_size": 1}}]},
+    "double": {"input": [4, 16, 16], "layers": [
+        {**CONV, "name": "c"}, {"add": None, "from": ["c", "c"]}, {"avgpool2d": {"kernel_size": 4}},
+        {"conv2d": {"out_channels": 4, "kernel_size": 1}}]},
+    "tiny activations": {"input": [64], "layers": [{"linear": {"out_features": 2048}},
+                                                   {"linear": {"out_features": 64}}]},
+}
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("batch", [1, 8])
+@pytest.mark.parametrize("name", NAMED)
+def test_memory_within_two_percent_on_the_cases_once_missed(name, batch, optimizer):
+    graph = build_graph(NAMED[name], "<test>", {})
+    for check in check_memory(graph, build_model(graph), analyze(graph, batch), lambda what: None, optimizer):
+        assert 0.98 <= check.ratio <= 1.02, f"{check.figure}: predicted {check.predicted:,}, measured " \
+                                            f"{check.measured:,} ({check.ratio:.3f})"

@@ -183,8 +183,8 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     """Most activation and activation-gradient bytes alive during backward, run in reverse order.
 
     At the start: everything saved, the input and output the caller still holds, and the output's
-    gradient. Each layer then allocates its input gradients, drops its output's gradient, and
-    releases what only it still needed."""
+    gradient. Each layer then allocates its input and parameter gradients, drops its output's
+    gradient, and releases what only it still needed."""
     rows = {row.name: row for row in report.layers}
     saved = _training_pass(graph, rows, element_size)
     first_saver, extra, requires = saved.first_saver, saved.extra, saved.requires
@@ -206,7 +206,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
         node = graph.nodes[index]
         gradient = _facts(node).gradient_of(node.args)
         summed = 0  # a gradient computed for a tensor that has one already, added into it, then freed
-        for position, name in enumerate(dict.fromkeys(node.inputs)):
+        for position, name in enumerate(node.inputs):  # x * x: a gradient for each factor
             if not requires[name] or storage[name] is None:
                 continue  # the input and what only it feeds need none; a parameter's is counted with theirs
             allocated = gradient == "each input" or (gradient == "first input" and position == 0)
@@ -226,7 +226,9 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
                 grad_of[name] = len(buffers)
                 buffers[grad_of[name]] = [rows[name].activation_bytes, 1]
                 live += rows[name].activation_bytes
-        peak = max(peak, live + summed)
+        # its parameters' gradients come out of backward as new tensors beside the input's, and are
+        # added into the .grad tensors the steady state keeps (AccumulateGrad), then freed
+        peak = max(peak, live + summed + rows[node.name].trainable_params * element_size)
         if node.name in grad_of:
             entry = buffers[grad_of.pop(node.name)]
             entry[1] -= 1
@@ -255,14 +257,20 @@ def forward_training_peak_bytes(graph: Graph, report: Report, element_size: int 
 
 
 def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: list[int], transient: list[int]) -> int:
-    """Walk the layers in order, holding each storage from its producer to its last consumer (those
-    `kept` to the end); the input, which the caller holds, and the output, returned, stay. A layer's
+    """Walk the layers in order, holding each storage from its producer to its last consumer, or to
+    the end of a block it is passed into (Graph.alive_until), or to the end (those `kept`); the
+    input, which the caller holds, and the output, returned, stay. A layer's
     `extra` bytes stay from then on, its `transient` ones (max-pool's indices in inference, a mask
     nothing saves) only while it runs."""
-    last_use = {name: index for index, node in enumerate(graph.nodes, start=1)
-                for name in (storage[i] for i in node.inputs) if name is not None}
+    last_use: dict[str, int] = {}
+    for name, until in graph.alive_until().items():
+        if storage[name] is not None:
+            last_use[storage[name]] = max(last_use.get(storage[name], 0), until + 1)
     for name in (*graph.input_names, storage[graph.nodes[-1].name], *kept):
         last_use[name] = len(graph.nodes) + 1
+    freed: dict[int, list[str]] = {}
+    for name, index in last_use.items():
+        freed.setdefault(index, []).append(name)
     live = sum(rows[name].activation_bytes for name in graph.input_names)
     peak = live
     for index, node in enumerate(graph.nodes, start=1):
@@ -270,7 +278,5 @@ def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: lis
             live += rows[node.name].activation_bytes
         live += extra[index - 1]
         peak = max(peak, live + transient[index - 1])
-        for name in {storage[i] for i in node.inputs} - {None}:
-            if last_use.get(name) == index:
-                live -= rows[name].activation_bytes
+        live -= sum(rows[name].activation_bytes for name in freed.get(index, ()))
     return peak

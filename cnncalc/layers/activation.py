@@ -12,9 +12,13 @@ from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, c
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
                            saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
-# ReLU6 is hardtanh: in place, it keeps a copy of its input for backward
-_RELU6 = MemoryFacts(aliases=inplace, aliases_in_training=inplace, saved="input", gradient="each input", transient=0,
-                     extra_saved=lambda args, size: size if args["inplace"] else 0)
+# An in-place op whose derivative reads its input (hardtanh, which ReLU6 is; silu_, hardswish_,
+# hardsigmoid_) makes autograd keep a copy of the input before overwriting it (the codegen's
+# original_self clone) and saves that copy alone; relu_, leaky_relu_ and elu_ need only their result.
+_COPIES_INPUT_IN_PLACE = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
+                                     saved=lambda args: "nothing" if args["inplace"] else "input",
+                                     gradient="each input", transient=0,
+                                     extra_saved=lambda args, size: size if args["inplace"] else 0)
 
 
 def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), **positions: int) -> TorchForms:
@@ -26,26 +30,35 @@ def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), **positi
 # is written in terms of it (derivatives.yaml: relu, elu, sigmoid, tanh, softmax), else the input
 ACTIVATIONS = {
     "relu": (_INPLACE, _forms("ReLU", F + "relu", "torch.relu", methods=("relu",)), SAVES_OUTPUT),
-    "relu6": (_INPLACE, _forms("ReLU6", F + "relu6"), _RELU6),
+    "relu6": (_INPLACE, _forms("ReLU6", F + "relu6"), _COPIES_INPUT_IN_PLACE),
     "leakyrelu": ((Arg("negative_slope", number, 0.01),) + _INPLACE, _forms("LeakyReLU"), _SAVES_INPUT),
     "elu": ((Arg("alpha", number, 1.0),) + _INPLACE, _forms("ELU"), SAVES_OUTPUT),
     "gelu": ((Arg("approximate", choice("none", "tanh"), "none"),), _forms("GELU", F + "gelu"), _SAVES_INPUT),
-    "silu": (_INPLACE, _forms("SiLU", F + "silu"), _SAVES_INPUT),
+    "silu": (_INPLACE, _forms("SiLU", F + "silu"), _COPIES_INPUT_IN_PLACE),
     "sigmoid": ((), _forms("Sigmoid", "torch.sigmoid", F + "sigmoid", methods=("sigmoid",)), SAVES_OUTPUT),
     "tanh": ((), _forms("Tanh", "torch.tanh", methods=("tanh",)), SAVES_OUTPUT),
-    "hardswish": (_INPLACE, _forms("Hardswish", F + "hardswish"), _SAVES_INPUT),
-    "hardsigmoid": (_INPLACE, _forms("Hardsigmoid", F + "hardsigmoid"), _SAVES_INPUT),
+    "hardswish": (_INPLACE, _forms("Hardswish", F + "hardswish"), _COPIES_INPUT_IN_PLACE),
+    "hardsigmoid": (_INPLACE, _forms("Hardsigmoid", F + "hardsigmoid"), _COPIES_INPUT_IN_PLACE),
     "softmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),),
                 TorchForms(module=NN + "Softmax", given_weight=None,
                            inferred=None, functions=calls(F + "softmax", "torch.softmax", dim=1),
                            methods=calls("softmax", dim=1), aliases=()), SAVES_OUTPUT),
     "logsoftmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),), _forms("LogSoftmax"), SAVES_OUTPUT),
 }
-# dropout in eval mode returns its input; in training it keeps a mask of the elements it kept
-_MASK = MemoryFacts(aliases=always, aliases_in_training=inplace,
-                    saved="nothing", gradient="each input", extra_saved=element_mask, transient=0)
-_CHANNEL_MASK = MemoryFacts(aliases=always, aliases_in_training=inplace,
-                            saved="nothing", gradient="each input", extra_saved=no_bytes,
+# dropout in eval mode returns its input, and so it does in training at p = 0 (ATen's _dropout_impl:
+# timm's Mlp and heads keep nn.Dropout(0.)); otherwise it keeps a mask of the elements it kept
+def _passes_through(args: dict) -> bool:
+    return bool(args["inplace"]) or args["p"] == 0
+
+
+def _gradient(args: dict) -> str:
+    return "passed" if args["p"] == 0 else "each input"  # at p = 0 no autograd node at all
+
+
+_MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through, saved="nothing", gradient=_gradient,
+                    extra_saved=lambda args, size: element_mask(args, size) if args["p"] > 0 else 0, transient=0)
+_CHANNEL_MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through,
+                            saved="nothing", gradient=_gradient, extra_saved=no_bytes,
                             transient=0)
 _DROPOUT = {"dropout": (_forms("Dropout", F + "dropout", p=1), None, _MASK),
             "alphadropout": (_forms("AlphaDropout"), None, _MASK),
@@ -137,10 +150,10 @@ for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
 
 
 # Stochastic depth (drop path) returns its input in eval mode; in training, input × a per-sample (or
-# per-batch) noise, so autograd keeps the input; the noise is one value per sample
-# (torchvision.ops.stochastic_depth).
+# per-batch) noise (torchvision.ops.stochastic_depth, timm's drop_path): the product's gradient needs
+# only the noise, which autograd keeps: one value per sample, no bytes per element.
 _SURVIVAL = MemoryFacts(aliases=always, aliases_in_training=lambda args: args["p"] == 0,
-                        saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
+                        saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0)
 register("stochasticdepth", family="dropout", receptive_field=elementwise, memory=_SURVIVAL,
          args=(Arg("p", probability, REQUIRED), Arg("mode", choice("row", "batch"), "row")),
          torch=TorchForms(module=OWN + "StochasticDepth", given_weight=None, inferred=None,

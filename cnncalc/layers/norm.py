@@ -2,7 +2,7 @@
 per-channel scale that follows them in residual branches."""
 from __future__ import annotations
 
-from .facts import NN, OWN, SAVES_INPUT, WHOLE, Call, F, FromInput, TorchForms, calls, elementwise
+from .facts import NN, OWN, SAVES_INPUT, WHOLE, Call, F, FromInput, MemoryFacts, TorchForms, calls, elementwise, never
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, dim_index, int_list,
                        number, numel, optional, positive, register)
 
@@ -100,7 +100,16 @@ def rms_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape, weights=numel(normalized) if args["elementwise_affine"] else 0)
 
 
-@register("localresponsenorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
+# F.local_response_norm is written in ops: x·x padded along channels, averaged, scaled, raised to -β,
+# then x divided by it. In inference two of those temporaries are alive at once beside the output
+# (two float32 elements per output element, measured); in training autograd keeps, besides the
+# input, the padded squares (their padding, (size - 1) / channels of a tensor, left out), the
+# scaled average and its power.
+_LRN = MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
+                   extra_saved=lambda args, size: 3 * size, transient=8)
+
+
+@register("localresponsenorm", family="norm", receptive_field=elementwise, memory=_LRN,
           torch=TorchForms(module=NN + "LocalResponseNorm", given_weight=None,
                            inferred=None, functions=(), methods=(), aliases=()),
           args=(Arg("size", positive), Arg("alpha", number, 1e-4), Arg("beta", number, 0.75),

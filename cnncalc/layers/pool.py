@@ -4,7 +4,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .facts import (NN, SAVES_INPUT, WHOLE, Exact, F, MemoryFacts, TorchForms, Window, calls, int64_indices,
-                    never)
+                    never, no_bytes)
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, non_negative_tuple,
                        optional, positive, positive_tuple, register)
 from .window import explain_windows, sliding_window
@@ -100,11 +100,16 @@ def adaptive_window(args: dict, shapes: tuple[Shape, ...], out: Shape):
                                                              -(-(hi + 1) * size // out_size) - 1))
 
 
+# ATen computes an adaptive average pool to one unit per channel as input.mean(spatial dims), whose
+# backward needs only the input's shape (AdaptiveAveragePooling.cpp, ...3d.cpp)
+GLOBAL_MEAN_OR_INPUT = MemoryFacts(
+    aliases=never, aliases_in_training=never, gradient="each input", extra_saved=no_bytes, transient=0,
+    saved=lambda args: "nothing" if all(size == 1 for size in args["output_size"]) else "input")
 register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool",
          args=(Arg("output_size", output_size_arg),),
          torch=TorchForms(module=NN + "AdaptiveAvgPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "adaptive_avg_pool{n}d", output_size=1), aliases=()),
-         receptive_field=adaptive_window, memory=SAVES_INPUT)(adaptive_pool)
+         receptive_field=adaptive_window, memory=GLOBAL_MEAN_OR_INPUT)(adaptive_pool)
 register("adaptivemaxpool1d", "adaptivemaxpool2d", "adaptivemaxpool3d", family="pool", args=ADAPTIVE_MAX_ARGS,
          torch=TorchForms(module=NN + "AdaptiveMaxPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "adaptive_max_pool{n}d", output_size=1), aliases=()),

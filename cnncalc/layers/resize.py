@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from .facts import NN, SAVES_NOTHING, Call, Exact, F, TorchForms, Window, calls, unit_window
+from .facts import NN, SAVES_INPUT, SAVES_NOTHING, Call, Exact, F, TorchForms, Window, calls, unit_window
 from ..errors import quoted
 from ..graph import TORCH_INT_MAX
 from .registry import (Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, choice, format_shape, number,
@@ -99,10 +99,11 @@ def _copy_pad(kind: str, mode: str):
     return calculate
 
 
+# reflection_pad{n}d_backward and replication_pad{n}d_backward read their input (derivatives.yaml)
 for _mode, _module, _kind in (("reflect", "ReflectionPad", "reflectionpad"),
                               ("replicate", "ReplicationPad", "replicationpad")):
     register(_kind + "1d", _kind + "2d", _kind + "3d", family="shape", args=(Arg("padding", pad_arg),),
-             receptive_field=copy_pad_field(_mode), memory=SAVES_NOTHING,
+             receptive_field=copy_pad_field(_mode), memory=SAVES_INPUT,
              torch=TorchForms(module=NN + _module + "{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
                               functions=(Call(F + "pad", (("padding", 1),), fixed=(("mode", 2, (_mode,)),)),)))(
         _copy_pad(_kind, _mode))

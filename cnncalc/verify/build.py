@@ -64,10 +64,10 @@ class GraphModel(nn.Module):
         self.inputs = [node.inputs for node in graph.nodes]
         self.layers = nn.ModuleList(modules)
         self.not_run = nn.ModuleList(NotRunModule(held.params, held.buffers) for held in graph.not_run)
-        last_use = {name: index for index, node in enumerate(graph.nodes) for name in node.inputs}
-        # drop each tensor after its last consumer, as a hand-written forward() lets locals go
-        self.release = [[name for name in set(node.inputs) if last_use[name] == index]
-                        for index, node in enumerate(graph.nodes)]
+        # drop each tensor after its last consumer, as a hand-written forward() lets locals go, or
+        # after the block it was passed into, whose caller holds it until then
+        alive = graph.alive_until()
+        self.release = [[name for name, until in alive.items() if until == index] for index in range(len(graph.nodes))]
 
     def forward(self, *xs, **named):
         """The graph's inputs in order (forward(x, mask)), or by name after the first (ptflops passes a dict)."""

@@ -45,7 +45,7 @@ def training_step_bytes(model: torch.nn.Module, input_shape: tuple[int, ...], ba
     step.optimizer = opt
     step()  # the first step allocates the gradients and the optimizer's state
     try:
-        return _measure(step, model, x)
+        return _measure(step, model, (x,))
     finally:
         model.eval()
 
@@ -59,7 +59,7 @@ def inference_bytes(model: torch.nn.Module, input_shape: tuple[int, ...], batch:
     def forward():
         with torch.no_grad():
             model(x)
-    return _measure(forward, model, x)
+    return _measure(forward, model, (x,))
 
 
 def check_fit(graph: Graph, found: Fit, device: str = "cpu") -> tuple[Measured, ...]:

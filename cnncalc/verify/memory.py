@@ -1,11 +1,13 @@
-"""Measure memory with torch: CUDA's allocator where there is a GPU, a live-tensor tracker on CPU."""
+"""Measure memory with torch: CUDA's allocator where there is a GPU, the CPU allocator's records
+(the profiler's) on CPU."""
 from __future__ import annotations
 
-import weakref
+import contextlib
+import functools
+import os
+import sys
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 
 from ..figures.memory import memory as predict
 from ..figures.memory import optimizer_named
@@ -14,45 +16,10 @@ from .build import sample_inputs
 from .verdict import MemoryCheck
 
 
-class LiveTensorBytes(TorchDispatchMode):
-    """Bytes of tensor storages alive while active, and their high-water mark."""
-
-    def __init__(self, *pinned: torch.Tensor):
-        super().__init__()
-        self.storages: dict[int, list[int]] = {}  # data_ptr → [bytes, live tensors]
-        self.current = self.peak = 0
-        for tensor in pinned:  # alive before and after: the input, parameters, buffers
-            self._track(tensor, finalize=False)
-
-    def _track(self, tensor: torch.Tensor, finalize: bool = True) -> None:
-        storage = tensor.untyped_storage()
-        key = storage.data_ptr()
-        entry = self.storages.get(key)
-        if entry is None:
-            entry = self.storages[key] = [storage.nbytes(), 0]
-            self.current += entry[0]
-            self.peak = max(self.peak, self.current)
-        entry[1] += 1
-        if finalize:
-            weakref.finalize(tensor, self._release, key)
-
-    def _release(self, key: int) -> None:
-        entry = self.storages.get(key)
-        if entry is not None:
-            entry[1] -= 1
-            if entry[1] == 0:
-                del self.storages[key]
-                self.current -= entry[0]
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for item in tree_flatten(out)[0]:
-            if isinstance(item, torch.Tensor) and item.device.type != "meta":
-                self._track(item)
-        return out
-
-
 def _measure(run, model, inputs: tuple) -> int:
+    """Peak bytes while `run` runs; on CPU, those of the tensors held before and after (the inputs,
+    the model's parameters and buffers, and for a training step, which names its `run.optimizer`,
+    the gradients and the optimizer's state), each storage once, plus the most `run` adds."""
     device = inputs[0].device
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -60,10 +27,92 @@ def _measure(run, model, inputs: tuple) -> int:
         run()
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device)
-    tracker = LiveTensorBytes(*inputs, *model.parameters(), *model.buffers(), *_states(run))
-    with tracker:
+    training = getattr(run, "optimizer", None) is not None
+    gradients = [p.grad for p in model.parameters() if p.grad is not None] if training else []
+    held = (*inputs, *model.parameters(), *model.buffers(), *gradients, *_states(run))
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in held}
+    return sum(storages.values()) + peak_allocated_on_cpu(run)
+
+
+def peak_allocated_on_cpu(run) -> int:
+    """The most bytes of tensors torch's CPU allocator holds at once while `run` runs, beyond what it
+    held before: every allocation and free from the profiler's records, less a kernel's scratch (an
+    allocation freed inside the op whose kernel made it: im2col columns, oneDNN's scratchpads).
+
+    The profiler observes without changing what torch does; a TorchDispatchMode would not: while one
+    is active, autograd sums the gradients two branches send a tensor out of place instead of in place
+    (isTensorSubclassLike), holding a third gradient that a real run never has."""
+    from torch._C._profiler import _EventType
+
+    with _quiet_stderr(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
+                                                 profile_memory=True) as profile:
         run()
-    return tracker.peak
+    events, pending = [], list(profile.profiler.kineto_results.experimental_event_tree())
+    while pending:
+        event = pending.pop()
+        if event.tag == _EventType.Allocation:
+            events.append(event)
+        pending.extend(event.children)
+    events.sort(key=lambda event: event.start_time_ns)
+    made: dict[int, object] = {}  # address → its allocation, until freed
+    scratch: set[int] = set()  # ids of allocations and frees both inside one kernel
+    for event in events:
+        address = event.extra_fields.ptr
+        if event.extra_fields.alloc_size > 0:
+            made[address] = event
+        elif address in made:
+            allocation = made.pop(address)
+            op = _kernel_op(allocation)
+            if op is not None and op == _kernel_op(event):
+                scratch.update((id(allocation), id(event)))
+    live = peak = 0
+    for event in events:
+        if id(event) not in scratch:
+            live += event.extra_fields.alloc_size
+            peak = max(peak, live)
+    return peak
+
+
+def _kernel_op(event):
+    """The op whose kernel an allocation or free happened in (its name and start): the outermost aten
+    op that is not a composition of others (CompositeImplicitAutograd: conv2d, max_pool2d, linear),
+    as a TorchDispatchMode sees ops; None outside every op."""
+    op, parent = None, event.parent
+    while parent is not None:
+        if parent.name.startswith("aten::") and not _composite(parent.name):
+            op = (parent.name, parent.start_time_ns)
+        parent = parent.parent
+    return op
+
+
+@functools.lru_cache(maxsize=None)
+def _composite(name: str) -> bool:
+    """Whether every overload of an aten op (the profiler names none) is written in other ops."""
+    packet = getattr(torch.ops.aten, name.removeprefix("aten::"), None)
+    return packet is not None and all(
+        _composite_overload(name if overload == "default" else f"{name}.{overload}") for overload in packet.overloads())
+
+
+def _composite_overload(name: str) -> bool:
+    try:
+        return torch._C._dispatch_has_kernel_for_dispatch_key(name, "CompositeImplicitAutograd")
+    except RuntimeError:  # an overload TorchScript alone knows (aten::to.prim_Device): no dispatcher op
+        return True
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """The profiler's C++ side logs its start and stop (and a free of a block allocated before it)
+    on file descriptor 2: silenced, so that verify's output stays its own."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _states(run) -> list[torch.Tensor]:
@@ -89,34 +138,59 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     dtype = parameter.dtype if parameter is not None else torch.float32
-    x = sample_inputs(graph, report.batch, device, dtype)
     step("measuring inference memory")
+    inference = inference_peak(model, sample_inputs(graph, report.batch, device, dtype))
+    step("measuring a training step")
+    training = training_peak(model, sample_inputs(graph, train_report.batch, device, dtype), optimizer)
+    return [MemoryCheck("peak inference memory", predicted.peak_inference_bytes, inference),
+            MemoryCheck(f"training step memory ({optimizer}, batch {train_report.batch})",
+                        trained.training_bytes, training)]
 
+
+def _sample(model, input_shape, batch: int) -> torch.Tensor:
+    parameter = next(model.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    return torch.randn(batch, *input_shape, device=device, dtype=dtype)
+
+
+def measure_inference(model, input_shape, batch: int) -> int:
+    """Peak bytes of a forward pass under no_grad, the model in eval mode, on random data."""
+    return inference_peak(model, (_sample(model, input_shape, batch),))
+
+
+def measure_training(model, input_shape, batch: int, optimizer: str = "adam") -> int:
+    """Peak bytes of a steady-state training step on random data (training_peak)."""
+    return training_peak(model, (_sample(model, input_shape, batch),), optimizer)
+
+
+def inference_peak(model, inputs: tuple) -> int:
+    """Peak bytes of a forward pass on `inputs` under no_grad, the model in eval mode."""
     def infer():
         with torch.no_grad():
-            model(*x)
-    inference = _measure(infer, model, x)
+            model(*inputs)
+    return _measure(infer, model, inputs)
 
-    step("measuring a training step")
+
+def training_peak(model, inputs: tuple, optimizer: str = "adam") -> int:
+    """Peak bytes of a steady-state training step (its second): forward in train mode, a mean's
+    backward and the optimizer's step, gradients kept between steps."""
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = build_optimizer(optimizer, trainable) if trainable else None
 
-    x_train = sample_inputs(graph, train_report.batch, device, dtype)
-
     def train():
         if opt:
             opt.zero_grad(set_to_none=False)  # steady state: gradients stay allocated between steps
-        out = model(*x_train)
+        out = model(*inputs)
         # mean's backward makes a dense gradient of the output's size inside autograd, as a real loss
         # does (sum's is an expanded scalar; a gradient passed in stays alive until backward returns)
         out.float().mean().backward()
         if opt:
             opt.step()
     train.optimizer = opt
-    train()  # the first step allocates gradients and optimizer state
-    training = _measure(train, model, x_train)
-    model.eval()
-    return [MemoryCheck("peak inference memory", predicted.peak_inference_bytes, inference),
-            MemoryCheck(f"training step memory ({optimizer}, batch {train_report.batch})",
-                        trained.training_bytes, training)]
+    try:
+        train()  # the first step allocates gradients and optimizer state
+        return _measure(train, model, inputs)
+    finally:
+        model.eval()
