@@ -7,8 +7,10 @@ from dataclasses import dataclass, replace
 from ..errors import ErrorLog, LayerError, SpecError
 from ..graph import DTYPE_BYTES, ID_DTYPE_BYTES, INPUT, Graph, Node, NotRun, Scope, Shape
 from ..layers import REGISTRY
+from ..layers.facts import Gradients
 from ..layers.registry import format_shape
 from ..record import record
+from .backward import gradient_flow, gradients, requires_grad
 from .conventions import DEFAULT, Convention, LayerOps, convention
 
 UNCOUNTED = "uncounted"  # the kind of an operation no kind states (layers/uncounted.py)
@@ -31,6 +33,8 @@ class LayerFigures:
     flops: int
     allocates: bool              # False: the output shares its input's memory (in-place, view)
     ops: int = 0                 # operations under the report's counting convention
+    backward_macs: int = 0       # × batch: its backward pass's, as torch's FlopCounterMode counts them
+    backward_flops: int = 0
     dropped: tuple[int, ...] = ()
     line: int | None = None
     scopes: tuple[Scope, ...] = ()
@@ -50,6 +54,10 @@ class Totals:
     ops: int = 0
     convention: str = DEFAULT
     uncounted: tuple[str, ...] = ()  # layers whose work no kind states: every total is a lower bound
+    backward_macs: int = 0       # of `loss.backward()`, as FlopCounterMode counts it (every convention's MACs)
+    backward_flops: int = 0
+    training_step_macs: int = 0  # forward + backward
+    training_step_flops: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ class SharedFigures:
     macs: int
     allocates: bool
     ops: int
+    backward_macs: int
     dropped: tuple[int, ...]
     explain: tuple[str, ...]
 
@@ -104,6 +113,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     # a parameter, and what layers make of parameters alone (a position bias), is one tensor for the
     # whole batch, made once per forward pass
     once: set[str] = set()
+    flow, requires = gradient_flow(graph), {INPUT: False}  # which tensors require grad
     for node in graph.nodes:
         if failed and not failed.isdisjoint(node.inputs):
             failed.add(node.name)
@@ -112,16 +122,18 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             once.add(node.name)
         in_shapes = tuple([shapes[name] for name in node.inputs])
         times = 1 if node.name in once else batch
-        key = (node.kind, node.args, in_shapes, node.functional, node.per_row, times)  # arguments hash by content
+        computed = gradients(flow, node, requires)
+        key = (node.kind, node.args, in_shapes, node.functional, node.per_row, times, computed)  # args hash by content
         shared = known.get(key)
         if shared is None:
             try:
-                shared = known[key] = _shared(graph, node, in_shapes, times, counting, explain)
+                shared = known[key] = _shared(graph, node, in_shapes, times, counting, explain, computed)
             except SpecError as error:
                 log.add(error)
                 failed.add(node.name)
                 continue
         shapes[node.name] = shared.output_shape
+        requires[node.name] = requires_grad(flow, node, requires, shared.weights + shared.biases > 0)
         held = node.weights_of is None  # another layer's weights are counted where they are held
         weights, biases, buffers = (shared.weights, shared.biases, shared.buffers) if held else (0, 0, 0)
         rows.append(LayerFigures.of({
@@ -129,7 +141,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             "weights": weights, "biases": biases, "params": weights + biases,
             "trainable_params": 0 if node.frozen else weights + biases, "buffers": buffers,
             "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
-            "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops, "dropped": shared.dropped,
+            "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops,
+            "backward_macs": shared.backward_macs, "backward_flops": 2 * shared.backward_macs, "dropped": shared.dropped,
             "line": node.line, "scopes": node.scopes, "explain": shared.explain}))
     log.raise_errors()
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
@@ -138,9 +151,10 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, counting: Convention,
-            explain: bool) -> SharedFigures:
-    """One layer's figures for the whole batch, from its calculator and the counting convention. A layer
-    per row runs on each row of its input's first dim as on a sample: its tensors once, its work per row."""
+            explain: bool, computed: Gradients) -> SharedFigures:
+    """One layer's figures for the whole batch, from its calculator and the counting convention, and its
+    backward's from the gradients computed through it. A layer per row runs on each row of its input's
+    first dim as on a sample: its tensors once, its work per row."""
     kind = REGISTRY[node.kind]
     rows = in_shapes[0][0] if node.per_row and in_shapes and in_shapes[0] else 1
     row_shapes = tuple(s[1:] for s in in_shapes) if node.per_row else in_shapes
@@ -154,6 +168,7 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
                         graph.source, node.line, node.name) from None
     allocates = not kind.memory.aliases(node.args)
     macs = calc.macs * batch * rows
+    backward = kind.backward.work(row_shapes, node.args, calc, computed)
     in_shape = row_shapes[0] if row_shapes else calc.output_shape  # a parameter reads no input
     ops = counting.ops(LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape,
                                     "in_shapes": row_shapes,
@@ -165,16 +180,25 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
         lines = tuple(kind.explain(row_shapes, node.args, calc) if kind.explain else ())
         lines += (f"per row: {rows} rows",) if node.per_row else ()
         lines += _memory_line(output_shape, allocates)
+        lines += _backward_line(backward.inputs * batch * rows, backward.parameters * batch * rows)
     return SharedFigures.of({"output_shape": output_shape, "weights": calc.weights, "biases": calc.biases,
                              "buffers": calc.buffers, "activations": math.prod(output_shape) * batch,
-                             "macs": macs, "allocates": allocates, "ops": ops, "dropped": calc.dropped,
-                             "explain": lines})
+                             "macs": macs, "allocates": allocates, "ops": ops,
+                             "backward_macs": (backward.inputs + backward.parameters) * batch * rows,
+                             "dropped": calc.dropped, "explain": lines})
 
 
 def _memory_line(shape: Shape, allocates: bool) -> tuple[str, ...]:
     product = " × ".join(str(d) for d in shape)
     note = "" if allocates else " (shares its input's memory: in-place or a view)"
     return (f"memory: {product} = {math.prod(shape):,}{note}",)
+
+
+def _backward_line(inputs: int, parameters: int) -> tuple[str, ...]:
+    if not inputs + parameters:
+        return ()
+    return (f"backward: {inputs:,} MACs for input gradients + {parameters:,} for weight gradients = "
+            f"{inputs + parameters:,}",)
 
 
 def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: int, convention_name: str) -> Totals:
@@ -185,11 +209,14 @@ def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: 
     held_trainable = held - sum(n.frozen_params for n in not_run)
     activations = sum(r.activations for r in rows if r.allocates)
     macs = sum(r.macs for r in rows)
+    backward = sum(r.backward_macs for r in rows)
     return Totals(params=params, trainable_params=sum(r.trainable_params for r in rows) + held_trainable,
                   buffers=sum(r.buffers for r in rows) + sum(n.buffers for n in not_run),
                   param_bytes=params * dtype_bytes, activations=activations,
                   activation_bytes=activations * dtype_bytes, macs=macs, flops=2 * macs, ops=sum(r.ops for r in rows),
-                  convention=convention_name, uncounted=tuple(r.name for r in rows if r.kind == UNCOUNTED))
+                  convention=convention_name, uncounted=tuple(r.name for r in rows if r.kind == UNCOUNTED),
+                  backward_macs=backward, backward_flops=2 * backward, training_step_macs=macs + backward,
+                  training_step_flops=2 * (macs + backward))
 
 
 def collapse(report: Report, depth: int) -> Report:
@@ -234,4 +261,5 @@ def _merge(block: LayerFigures, row: LayerFigures) -> LayerFigures:
         activations=block.activations + (row.activations if kept else 0),
         activation_bytes=block.activation_bytes + (row.activation_bytes if kept else 0),
         macs=block.macs + row.macs, flops=block.flops + row.flops, ops=block.ops + row.ops,
+        backward_macs=block.backward_macs + row.backward_macs, backward_flops=block.backward_flops + row.backward_flops,
         dropped=block.dropped if any(block.dropped) else row.dropped)
