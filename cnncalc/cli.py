@@ -254,6 +254,8 @@ def check(
     max_macs: Optional[str] = typer.Option(None, "--max-macs", help="e.g. 4G"),
     max_activation_bytes: Optional[str] = typer.Option(None, "--max-activation-bytes", help="e.g. 200MB"),
     max_peak_memory: Optional[str] = typer.Option(None, "--max-peak-memory", help="e.g. 1GB"),
+    max_backward_macs: Optional[str] = typer.Option(None, "--max-backward-macs",
+                                                    help="e.g. 8G: a training step's backward pass"),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or github (annotations)."),
     allow_python: bool = ALLOW_PYTHON,
     allow_uncounted: bool = ALLOW_UNCOUNTED,
@@ -267,7 +269,7 @@ def check(
 
     require_format(fmt, "table", "json", "github")
     given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
-             "max_peak_memory": max_peak_memory}
+             "max_peak_memory": max_peak_memory, "max_backward_macs": max_backward_macs}
     budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
     found = find_specs(paths, allow_python)
     checked = {path: check_spec(path, budgets, allow_uncounted) for path in found.specs}

@@ -97,6 +97,22 @@ def compare(graph, batch: int = 1) -> None:
         assert 2 * ours.macs == torch_flops, f"{ours.name}: MACs cnncalc {ours.macs} != torch {torch_flops / 2}"
 
 
+def compare_backward(graph, batch: int = 2):
+    """cnncalc's backward MACs for every layer and in total are FlopCounterMode's over a real backward
+    pass (`model(x).sum().backward()`, the input requiring no grad), the forward's count taken away, / 2."""
+    from cnncalc.figures import analyze
+    from cnncalc.verify.build import build_model, sample_input
+    from cnncalc.verify.peers import run_torch_backward
+
+    report = analyze(graph, batch=batch)
+    measured = run_torch_backward(build_model(graph), sample_input(graph, batch))
+    for ours, flops in zip(report.layers[1:], measured.layers):
+        assert 2 * ours.backward_macs == flops, \
+            f"{ours.name}: backward MACs cnncalc {ours.backward_macs:,} != torch {flops / 2:,}"
+    assert 2 * report.totals.backward_macs == measured.total
+    return report
+
+
 def run_here(*args: str):
     """The CLI in this process, as run_cli's result (returncode, stdout, stderr): for a test that
     already imported torch, so that each command does not import it again."""

@@ -64,6 +64,9 @@ class Convention:
     source: str                  # the tool and call it reproduces
     rules: tuple[tuple[str, Rule], ...]  # first matching kind pattern wins
     otherwise: Rule              # the tool's rule for every kind no pattern names
+    # whether the tool counts a backward pass when run over one: FlopCounterMode does (2 per backward
+    # MAC); the others hook modules' forward or trace it, and count the forward only
+    counts_backward: bool = False
 
     def rule(self, kind: str) -> Rule:
         return first_match(self.rules, kind, self.otherwise)
@@ -250,7 +253,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs),
                 ("multiheadattention", lambda l: 2 * l.macs), ("matmul", lambda l: 2 * l.macs),
                 ("scaleddotproductattention", lambda l: 2 * l.macs), ("einsum", lambda l: 2 * l.macs),
-                *((kind, lambda l: 2 * l.macs) for kind in RECURRENT)), _unhandled),
+                *((kind, lambda l: 2 * l.macs) for kind in RECURRENT)), _unhandled, counts_backward=True),
     Convention("fvcore", "fvcore FlopCountAnalysis(model, x).total(): MACs plus norms, 2-d "
                "upsampling and 2-d adaptive average pooling",
                (("conv*", _fvcore_conv), ("linear", _macs), ("batchnorm*", _fvcore_batchnorm),

@@ -142,8 +142,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             "trainable_params": 0 if node.frozen else weights + biases, "buffers": buffers,
             "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
             "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops,
-            "backward_macs": shared.backward_macs, "backward_flops": 2 * shared.backward_macs, "dropped": shared.dropped,
-            "line": node.line, "scopes": node.scopes, "explain": shared.explain}))
+            "backward_macs": shared.backward_macs, "backward_flops": 2 * shared.backward_macs,
+            "dropped": shared.dropped, "line": node.line, "scopes": node.scopes, "explain": shared.explain}))
     log.raise_errors()
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=_totals(rows, graph.not_run, size, counting.name), source=graph.source,

@@ -26,6 +26,7 @@ _UNKNOWN = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing"
                        extra_saved=no_bytes, transient=0)
 
 
+# its backward's work is as unknown as its forward's: counted as 0, a lower bound too
 @register("uncounted", family="uncounted",
           backward=NO_PRODUCTS, arity=None, fewest_inputs=0, receptive_field=no_field, memory=_UNKNOWN,
           args=(Arg("operation", operation), Arg("shape", int_list), Arg("params", non_negative, 0),

@@ -12,7 +12,8 @@ from .expr import substitute
 # budget key → (what it limits, the figure, whether its quantity is bytes)
 BUDGETS = {"max_params": ("parameters", "params", False), "max_macs": ("MACs", "macs", False),
            "max_activation_bytes": ("activation bytes", "activation_bytes", True),
-           "max_peak_memory": ("peak inference memory", "peak_inference_bytes", True)}
+           "max_peak_memory": ("peak inference memory", "peak_inference_bytes", True),
+           "max_backward_macs": ("backward MACs", "backward_macs", False)}
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?)(b?)\s*$", re.I)
 
 
@@ -36,8 +37,8 @@ def read_budget(value: Any, env: dict, source: str, line: int | None) -> tuple[d
         return {}, None
     where = getattr(value, "line", line)
     if not isinstance(value, dict):
-        raise SpecError("budget must map max_params, max_macs, max_activation_bytes or max_peak_memory to "
-                        "limits", source, where)
+        raise SpecError(f"budget must map {', '.join(list(BUDGETS)[:-1])} or {list(BUDGETS)[-1]} to limits",
+                        source, where)
     limits = {}
     for key, limit in value.items():
         if key not in BUDGETS:

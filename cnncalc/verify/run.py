@@ -15,7 +15,7 @@ from .build import build_model, sample_input
 from .fields import check_fields
 from .measure import measure
 from .memory import check_memory
-from .peers import RUNNERS, installed
+from .peers import RUNNERS, PeerCount, installed, run_torch_backward
 from .reference import reference_checks
 from .verdict import Check, Verification
 
@@ -67,6 +67,8 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
     for tool, tool_report in reports.items():
         step(f"counting with {tool}")
         checks += _peer_checks(tool, tool_report, RUNNERS[tool](model, x))
+    step("backward pass with FlopCounterMode")
+    checks.append(_backward_check(report, run_torch_backward(model, x)))
     step("receptive fields against gradients")
     checks += check_fields(graph, report, device)
     if reference == "torchvision":
@@ -103,6 +105,16 @@ def _total_checks(report: Report, model) -> list[Check]:
             Check("total", "trainable_params", totals.trainable_params,
                   sum(p.numel() for p in params if p.requires_grad)),
             Check("total", "buffers", totals.buffers, sum(b.numel() for b in model.buffers()))]
+
+
+def _backward_check(report: Report, count: PeerCount) -> Check:
+    """One line: the backward pass's MACs against FlopCounterMode's FLOPs / 2; where they differ, the
+    layers that do, named."""
+    differ = [f"{row.name}: {row.backward_macs:,} vs {flops / 2:,g}"
+              for row, flops in zip(report.layers[1:], count.layers) if 2 * row.backward_macs != flops]
+    measured = count.total // 2 if count.total % 2 == 0 else count.total / 2
+    return Check("total", "backward MACs", report.totals.backward_macs, measured,
+                 "; ".join(differ[:5]) + (f"; … {len(differ) - 5} more" if len(differ) > 5 else ""))
 
 
 def _peer_checks(tool: str, report: Report, count) -> list[Check]:

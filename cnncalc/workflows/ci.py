@@ -188,7 +188,8 @@ def _show(value) -> str:
 
 def budget_findings(graph: Graph, report: Report, peak: int, budgets: dict) -> list[Finding]:
     figures = {"params": report.totals.params, "macs": report.totals.macs,
-               "activation_bytes": report.totals.activation_bytes, "peak_inference_bytes": peak}
+               "activation_bytes": report.totals.activation_bytes, "peak_inference_bytes": peak,
+               "backward_macs": report.totals.backward_macs}
     findings = []
     for key, limit in budgets.items():
         what, figure, is_bytes = BUDGETS[key]
