@@ -10,7 +10,7 @@ from ..layers import REGISTRY
 from ..layers.facts import Gradients
 from ..layers.registry import format_shape
 from ..record import record
-from .backward import gradient_flow, gradients, requires_grad
+from .backward import gradient_flow
 from .conventions import DEFAULT, Convention, LayerOps, convention
 
 UNCOUNTED = "uncounted"  # the kind of an operation no kind states (layers/uncounted.py)
@@ -122,8 +122,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             once.add(node.name)
         in_shapes = tuple([shapes[name] for name in node.inputs])
         times = 1 if node.name in once else batch
-        computed = gradients(flow, node, requires)
-        key = (node.kind, node.args, in_shapes, node.functional, node.per_row, times, computed)  # args hash by content
+        tracked, computed = flow.through(node, requires)  # one record per distinct answer: hashed by identity
+        key = (node.kind, node.args, in_shapes, node.functional, node.per_row, times, id(computed))  # args by content
         shared = known.get(key)
         if shared is None:
             try:
@@ -133,7 +133,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
                 failed.add(node.name)
                 continue
         shapes[node.name] = shared.output_shape
-        requires[node.name] = requires_grad(flow, node, requires, shared.weights + shared.biases > 0)
+        requires[node.name] = flow.requires_grad(node, tracked, shared.weights + shared.biases > 0)
         held = node.weights_of is None  # another layer's weights are counted where they are held
         weights, biases, buffers = (shared.weights, shared.biases, shared.buffers) if held else (0, 0, 0)
         rows.append(LayerFigures.of({
