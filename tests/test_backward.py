@@ -37,7 +37,7 @@ def test_a_frozen_stem_computes_no_gradient_and_the_first_trained_layer_none_for
         {"conv2d": CONV, "name": "second"}, {"flatten": None}, {"linear": {"out_features": 5}, "name": "head"}]))
     rows = _rows(report)
     assert rows["stem"].backward_macs == 0
-    assert rows["first"].backward_macs == 2 * rows["first"].macs  # its filters' gradient only, × groups
+    assert rows["first"].backward_macs == rows["first"].macs  # its filters' gradient only
     assert rows["second"].backward_macs == 2 * rows["second"].macs  # its input's and its filters'
     assert rows["head"].backward_macs == 2 * rows["head"].macs
 
@@ -85,6 +85,28 @@ def test_the_input_gradient_of_a_crop_goes_to_what_it_crops_not_to_the_shape_it_
     assert _rows(report)["narrow"].backward_macs == 0
 
 
+@pytest.mark.parametrize("groups,tracked", [(2, False), (4, True), (8, True)])
+def test_a_grouped_conv_backward_is_the_work_of_its_groups_done_apart(groups, tracked):
+    # golden: FlopCounterMode over the same conv written as `groups` convs of 8/groups channels each,
+    # where its rule is the work (it counts a grouped conv's filters' gradient over every channel pair)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    conv = {"conv2d": {"out_channels": 8, "kernel_size": 3, "groups": groups, "bias": False}}
+    layers = [{"parameter": {"shape": [8, 10, 10]}, "name": "p"}, {"add": None, "from": ["input", "p"]}, conv]
+    report = analyze(_graph(layers if tracked else [conv], (8, 10, 10)), batch=2)
+    x = torch.randn(2, 8, 10, 10)
+    shift = torch.nn.Parameter(torch.zeros(1, 8, 10, 10))
+    apart = [torch.nn.Conv2d(8 // groups, 8 // groups, 3, bias=False) for _ in range(groups)]
+    counter = FlopCounterMode(display=False)
+    with counter:
+        pieces = (x + shift if tracked else x).chunk(groups, 1)
+        out = torch.cat([each(piece) for each, piece in zip(apart, pieces)], 1)
+        forward = counter.get_total_flops()
+        out.sum().backward()
+    assert 2 * report.layers[-1].backward_macs == counter.get_total_flops() - forward
+    assert report.layers[-1].backward_macs == (2 if tracked else 1) * report.layers[-1].macs
+
+
 VIT_LIKE = {"input": [3, 32, 32], "layers": [
     {"conv2d": {"out_channels": 64, "kernel_size": 8, "stride": 8}, "name": "patches"},
     {"flatten": {"start_dim": 2}}, {"transpose": {"dim0": 1, "dim1": 2}, "name": "tokens"},
@@ -124,7 +146,7 @@ def test_totals_json_and_table_carry_backward_and_training_step_work():
     assert re.search(rf"│ training step MACs +{totals['training_step_macs']:,} ", table)
     assert "fvcore counts the forward pass only" in run_cli("table", "lenet5", "--convention", "fvcore").stdout
     torch_table = run_cli("table", "lenet5", "--convention", "torch").stdout
-    assert re.search(rf"│ torch backward ops +{totals['backward_flops']:,} ", torch_table)
+    assert re.search(rf"│ torch backward ops +{totals['backward_flops']:,} ", torch_table)  # no grouped conv
 
 
 def test_check_holds_backward_macs_to_the_tighter_budget(tmp_path):
@@ -150,14 +172,14 @@ def test_verify_checks_backward_macs_and_names_the_layers_that_differ():
     from cnncalc.verify.run import verify
 
     graph = load_model("lenet5")
-    check = next(c for c in verify(graph).checks if c.figure == "backward MACs")
-    assert check.ok and check.expected == analyze(graph).totals.backward_macs > 0
+    check = next(c for c in verify(graph).checks if c.figure == "torch backward ops")
+    assert check.ok and check.expected == 2 * analyze(graph).totals.backward_macs > 0
     kind = REGISTRY["linear"]
     original = kind.backward
     object.__setattr__(kind, "backward", BackwardFacts(differentiates="each input",
                                                        work=lambda s, a, c, g: BackwardWork(inputs=0, parameters=0)))
     try:
-        check = next(c for c in verify(graph).checks if c.figure == "backward MACs")
+        check = next(c for c in verify(graph).checks if c.figure == "torch backward ops")
     finally:
         object.__setattr__(kind, "backward", original)
     assert not check.ok and "linear" in check.formula

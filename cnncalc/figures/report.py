@@ -33,8 +33,9 @@ class LayerFigures:
     flops: int
     allocates: bool              # False: the output shares its input's memory (in-place, view)
     ops: int = 0                 # operations under the report's counting convention
-    backward_macs: int = 0       # × batch: its backward pass's, as torch's FlopCounterMode counts them
+    backward_macs: int = 0       # × batch: of its backward pass (input, weight and bias gradients)
     backward_flops: int = 0
+    backward_ops: int = 0        # the backward's operations as the convention's tool counts them (torch's)
     dropped: tuple[int, ...] = ()
     line: int | None = None
     scopes: tuple[Scope, ...] = ()
@@ -54,8 +55,9 @@ class Totals:
     ops: int = 0
     convention: str = DEFAULT
     uncounted: tuple[str, ...] = ()  # layers whose work no kind states: every total is a lower bound
-    backward_macs: int = 0       # of `loss.backward()`, as FlopCounterMode counts it (every convention's MACs)
+    backward_macs: int = 0       # of `loss.backward()`, what torch skips skipped
     backward_flops: int = 0
+    backward_ops: int = 0        # as the convention's tool counts a backward pass; 0 for those counting forward only
     training_step_macs: int = 0  # forward + backward
     training_step_flops: int = 0
 
@@ -85,6 +87,7 @@ class SharedFigures:
     allocates: bool
     ops: int
     backward_macs: int
+    backward_ops: int
     dropped: tuple[int, ...]
     explain: tuple[str, ...]
 
@@ -143,7 +146,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
             "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops,
             "backward_macs": shared.backward_macs, "backward_flops": 2 * shared.backward_macs,
-            "dropped": shared.dropped, "line": node.line, "scopes": node.scopes, "explain": shared.explain}))
+            "backward_ops": shared.backward_ops, "dropped": shared.dropped, "line": node.line, "scopes": node.scopes, "explain": shared.explain}))
     log.raise_errors()
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=_totals(rows, graph.not_run, size, counting.name), source=graph.source,
@@ -169,22 +172,24 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
     allocates = not kind.memory.aliases(node.args)
     macs = calc.macs * batch * rows
     backward = kind.backward.work(row_shapes, node.args, calc, computed)
+    backward_inputs, backward_parameters = backward.inputs * batch * rows, backward.parameters * batch * rows
     in_shape = row_shapes[0] if row_shapes else calc.output_shape  # a parameter reads no input
-    ops = counting.ops(LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape,
-                                    "in_shapes": row_shapes,
-                                    "out_shape": calc.output_shape, "batch": batch * rows, "macs": macs,
-                                    "weights": calc.weights, "biases": calc.biases, "functional": node.functional}))
+    layer = LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape, "in_shapes": row_shapes,
+                         "out_shape": calc.output_shape, "batch": batch * rows, "macs": macs,
+                         "weights": calc.weights, "biases": calc.biases, "functional": node.functional,
+                         "backward_inputs": backward_inputs, "backward_parameters": backward_parameters})
     output_shape = (rows, *calc.output_shape) if node.per_row else calc.output_shape
     lines = ()
     if explain:
         lines = tuple(kind.explain(row_shapes, node.args, calc) if kind.explain else ())
         lines += (f"per row: {rows} rows",) if node.per_row else ()
         lines += _memory_line(output_shape, allocates)
-        lines += _backward_line(backward.inputs * batch * rows, backward.parameters * batch * rows)
+        lines += _backward_line(backward_inputs, backward_parameters)
     return SharedFigures.of({"output_shape": output_shape, "weights": calc.weights, "biases": calc.biases,
                              "buffers": calc.buffers, "activations": math.prod(output_shape) * batch,
-                             "macs": macs, "allocates": allocates, "ops": ops,
-                             "backward_macs": (backward.inputs + backward.parameters) * batch * rows,
+                             "macs": macs, "allocates": allocates, "ops": counting.ops(layer),
+                             "backward_macs": backward_inputs + backward_parameters,
+                             "backward_ops": counting.backward_ops(layer),
                              "dropped": calc.dropped, "explain": lines})
 
 
@@ -215,7 +220,8 @@ def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: 
                   param_bytes=params * dtype_bytes, activations=activations,
                   activation_bytes=activations * dtype_bytes, macs=macs, flops=2 * macs, ops=sum(r.ops for r in rows),
                   convention=convention_name, uncounted=tuple(r.name for r in rows if r.kind == UNCOUNTED),
-                  backward_macs=backward, backward_flops=2 * backward, training_step_macs=macs + backward,
+                  backward_macs=backward, backward_flops=2 * backward, backward_ops=sum(r.backward_ops for r in rows),
+                  training_step_macs=macs + backward,
                   training_step_flops=2 * (macs + backward))
 
 
@@ -262,4 +268,5 @@ def _merge(block: LayerFigures, row: LayerFigures) -> LayerFigures:
         activation_bytes=block.activation_bytes + (row.activation_bytes if kept else 0),
         macs=block.macs + row.macs, flops=block.flops + row.flops, ops=block.ops + row.ops,
         backward_macs=block.backward_macs + row.backward_macs, backward_flops=block.backward_flops + row.backward_flops,
+        backward_ops=block.backward_ops + row.backward_ops,
         dropped=block.dropped if any(block.dropped) else row.dropped)

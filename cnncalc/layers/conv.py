@@ -83,14 +83,12 @@ _SAVES_INPUTS = MemoryFacts(aliases=never, aliases_in_training=never, saved="inp
 
 
 def conv_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
-    """The input's gradient is the transposed conv of the output's gradient by the filters: as many MACs
-    as forward. The filters' gradient (the layer's own, or its second input's) is a conv of the input by
-    the output's gradient, which FlopCounterMode's conv_backward_flop counts over every channel pair:
-    groups × forward's (exact for groups 1; a depthwise conv's count is channels × its work). Transposed
-    convs alike. The bias's gradient is a sum: no MACs."""
+    """The input's gradient is the transposed conv of the output's gradient by the filters, the filters'
+    (the layer's own, or its second input's) a conv of the input by the output's gradient, group by
+    group: each as many MACs as forward. Transposed convs alike. The bias's gradient is a sum: no MACs.
+    (torch's counter counts the filters' gradient over every channel pair: conventions.py.)"""
     filters = gradients.inputs[1] if len(gradients.inputs) > 1 else gradients.parameters
-    return BackwardWork(inputs=calc.macs if gradients.inputs[0] else 0,
-                        parameters=calc.macs * args["groups"] if filters else 0)
+    return BackwardWork(inputs=calc.macs if gradients.inputs[0] else 0, parameters=calc.macs if filters else 0)
 
 
 CONV_BACKWARD = BackwardFacts(differentiates="each input", work=conv_backward)

@@ -16,9 +16,9 @@ from .units import human, percent
 
 FORMATS = ("table", "json", "csv", "markdown")
 LAYER_KEYS = ("name", "kind", "inputs", "output_shape", "weights", "biases", "params", "buffers",
-              "activations", "activation_bytes", "macs", "flops", "ops", "backward_macs")
+              "activations", "activation_bytes", "macs", "flops", "ops", "backward_macs", "backward_ops")
 TOTAL_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "activations", "activation_bytes",
-              "macs", "flops", "ops", "convention", "uncounted", "backward_macs", "backward_flops",
+              "macs", "flops", "ops", "convention", "uncounted", "backward_macs", "backward_flops", "backward_ops",
               "training_step_macs", "training_step_flops")
 MEMORY_KEYS = ("param_bytes", "buffer_bytes", "gradient_bytes", "optimizer_bytes", "activation_bytes",
                "peak_activation_bytes", "peak_inference_bytes", "saved_bytes", "training_bytes", "optimizer")
@@ -288,7 +288,7 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
         lines.append(("held apart", f"{len(report.not_run)} module{'s' * (len(report.not_run) > 1)}, {held:,} parameters"))
     if t.convention != DEFAULT:
         lines.append((f"{t.convention} ops", f"{t.ops:,} ({human(t.ops)})"))
-        lines.append((f"{t.convention} backward ops", f"{t.backward_flops:,} ({human(t.backward_flops)})")
+        lines.append((f"{t.convention} backward ops", f"{t.backward_ops:,} ({human(t.backward_ops)})")
                      if CONVENTIONS[t.convention].counts_backward else
                      ("", f"{t.convention} counts the forward pass only"))
     if t.uncounted:

@@ -68,7 +68,8 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
         step(f"counting with {tool}")
         checks += _peer_checks(tool, tool_report, RUNNERS[tool](model, x))
     step("backward pass with FlopCounterMode")
-    checks.append(_backward_check(report, run_torch_backward(model, x)))
+    checks.append(_backward_check(reports.get("torch") or analyze(graph, batch, dtype, convention_name="torch"),
+                                  run_torch_backward(model, x)))
     step("receptive fields against gradients")
     checks += check_fields(graph, report, device)
     if reference == "torchvision":
@@ -108,12 +109,12 @@ def _total_checks(report: Report, model) -> list[Check]:
 
 
 def _backward_check(report: Report, count: PeerCount) -> Check:
-    """One line: the backward pass's MACs against FlopCounterMode's FLOPs / 2; where they differ, the
-    layers that do, named."""
-    differ = [f"{row.name}: {row.backward_macs:,} vs {flops / 2:,g}"
-              for row, flops in zip(report.layers[1:], count.layers) if 2 * row.backward_macs != flops]
-    measured = count.total // 2 if count.total % 2 == 0 else count.total / 2
-    return Check("total", "backward MACs", report.totals.backward_macs, measured,
+    """One line: the backward pass's work as torch counts it (its convention: 2 FLOPs per MAC, a grouped
+    conv's filters' gradient over every channel pair) against FlopCounterMode over a real backward;
+    where they differ, the layers that do, named."""
+    differ = [f"{row.name}: {row.backward_ops:,} vs {flops:,}"
+              for row, flops in zip(report.layers[1:], count.layers) if row.backward_ops != flops]
+    return Check("total", "torch backward ops", report.totals.backward_ops, count.total,
                  "; ".join(differ[:5]) + (f"; … {len(differ) - 5} more" if len(differ) > 5 else ""))
 
 
