@@ -107,6 +107,18 @@ def test_a_grouped_conv_backward_is_the_work_of_its_groups_done_apart(groups, tr
     assert report.layers[-1].backward_macs == (2 if tracked else 1) * report.layers[-1].macs
 
 
+def test_what_parameters_alone_make_is_differentiated_once_per_batch_and_rows_per_row():
+    once = {"input": [10, 8], "layers": [{"parameter": {"shape": [8, 5]}, "name": "w"},
+                                         {"parameter": {"shape": [5, 5]}, "name": "p"},
+                                         {"matmul": None, "from": ["w", "p"], "name": "wp"},
+                                         {"matmul": None, "from": ["input", "wp"]}]}
+    report = compare_backward(build_graph(once, "<test>", {}), batch=3)
+    assert _rows(report)["wp"].backward_macs == 2 * _rows(report)["wp"].macs == 2 * 8 * 5 * 5
+    rows = _graph([{"linear": {"out_features": 6}}, {"relu": None},
+                   {"conv1d": {"out_channels": 5, "kernel_size": 3}, "per_row": True}], (4, 6, 12))
+    assert compare_backward(rows, batch=3).totals.backward_macs > 0
+
+
 VIT_LIKE = {"input": [3, 32, 32], "layers": [
     {"conv2d": {"out_channels": 64, "kernel_size": 8, "stride": 8}, "name": "patches"},
     {"flatten": {"start_dim": 2}}, {"transpose": {"dim0": 1, "dim1": 2}, "name": "tokens"},

@@ -177,11 +177,11 @@ class Gradients:
 
 @dataclass(frozen=True)
 class BackwardWork:
-    """MACs of one layer's backward pass per sample, as torch.utils.flop_counter.FlopCounterMode counts
-    them (convolution_backward, mm, bmm; element-wise work, norms and reductions such as a bias's
-    gradient count nothing). `inputs`: computing its inputs' gradients, and the gradients between
-    them inside the layer (attention's scores, a recurrence's earlier steps); `parameters`: computing
-    its weights' gradients."""
+    """MACs of one layer's backward pass per sample: the convolutions and matrix products it runs, which
+    torch.utils.flop_counter.FlopCounterMode counts (convolution_backward, mm, bmm; element-wise work,
+    norms and reductions such as a bias's gradient count nothing). `inputs`: computing its inputs'
+    gradients, and the gradients between them inside the layer (attention's scores, a recurrence's
+    earlier steps); `parameters`: computing its weights' gradients."""
     inputs: int
     parameters: int
 
