@@ -3,7 +3,7 @@ requires none, no weight gradient for frozen layers, nothing before the first tr
 the path to the output), zoo models, and where the figures are shown (table, JSON, check, verify).
 
 Golden figures: FlopCounterMode over `model(x).sum().backward()` on the model built from the spec, the
-forward's count taken away (tests/layers/test_backward_vs_torch.py: compare_backward).
+forward's count taken away (conftest.py: compare_backward).
 """
 from __future__ import annotations
 

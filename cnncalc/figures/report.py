@@ -146,7 +146,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
             "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops,
             "backward_macs": shared.backward_macs, "backward_flops": 2 * shared.backward_macs,
-            "backward_ops": shared.backward_ops, "dropped": shared.dropped, "line": node.line, "scopes": node.scopes, "explain": shared.explain}))
+            "backward_ops": shared.backward_ops, "dropped": shared.dropped, "line": node.line, "scopes": node.scopes,
+            "explain": shared.explain}))
     log.raise_errors()
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=_totals(rows, graph.not_run, size, counting.name), source=graph.source,
@@ -183,8 +184,8 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
     if explain:
         lines = tuple(kind.explain(row_shapes, node.args, calc) if kind.explain else ())
         lines += (f"per row: {rows} rows",) if node.per_row else ()
-        lines += _memory_line(output_shape, allocates)
         lines += _backward_line(backward_inputs, backward_parameters)
+        lines += _memory_line(output_shape, allocates)
     return SharedFigures.of({"output_shape": output_shape, "weights": calc.weights, "biases": calc.biases,
                              "buffers": calc.buffers, "activations": math.prod(output_shape) * batch,
                              "macs": macs, "allocates": allocates, "ops": counting.ops(layer),

@@ -3,9 +3,10 @@
 Golden figures: the model built from the same spec, `model(x).sum().backward()` with the input
 requiring no grad, as a batch from a data loader, under torch.utils.flop_counter.FlopCounterMode; the
 step's count less the forward's, per layer (each autograd node a layer's forward made counts for that
-layer) and in total, must be 2 × cnncalc's backward MACs (conftest.py: compare_backward). Each case runs as written (its
-input requires no grad: only weights' gradients), after a trained tensor (its input requires grad),
-and frozen after one (its input's gradient only).
+layer) and in total, must be what cnncalc's torch convention says, and 2 × its backward MACs where
+torch's rule is the work (conftest.py: compare_backward). Each case runs as written (its input
+requires no grad: only weights' gradients), after a trained tensor (its input requires grad), and
+frozen after one (its input's gradient only).
 """
 from __future__ import annotations
 
