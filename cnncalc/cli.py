@@ -288,6 +288,8 @@ def check(
     max_peak_memory: Optional[str] = typer.Option(None, "--max-peak-memory", help="e.g. 1GB"),
     max_training_memory: Optional[str] = typer.Option(None, "--max-training-memory",
                                                       help="A training step (Adam, batch 1), e.g. 4GB"),
+    max_backward_macs: Optional[str] = typer.Option(None, "--max-backward-macs",
+                                                    help="e.g. 8G: a training step's backward pass"),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or github (annotations)."),
     allow_python: bool = ALLOW_PYTHON,
     allow_uncounted: bool = ALLOW_UNCOUNTED,
@@ -301,7 +303,8 @@ def check(
 
     require_format(fmt, "table", "json", "github")
     given = {"max_params": max_params, "max_macs": max_macs, "max_activation_bytes": max_activation_bytes,
-             "max_peak_memory": max_peak_memory, "max_training_memory": max_training_memory}
+             "max_peak_memory": max_peak_memory, "max_training_memory": max_training_memory,
+             "max_backward_macs": max_backward_macs}
     budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
     checked = check_paths(paths, budgets, allow_python, allow_uncounted)
     text = render_check(list(checked.results), fmt, checked.python_skipped, output_width(), checked.not_specs)

@@ -106,6 +106,30 @@ def compare(graph, batch: int = 1) -> None:
         assert 2 * ours.macs == torch_flops, f"{ours.name}: MACs cnncalc {ours.macs} != torch {torch_flops / 2}"
 
 
+def compare_backward(graph, batch: int = 2):
+    """FlopCounterMode over a real backward pass (`model(x).sum().backward()`, the input requiring no
+    grad; the forward's count taken away), for every layer and in total, is what cnncalc's torch
+    convention says; and 2 × cnncalc's backward MACs, except where torch's rule is not the work (a
+    grouped conv's filters' gradient, counted over every channel pair: test_backward.py holds those)."""
+    from cnncalc.figures import analyze
+    from cnncalc.verify.build import build_model, sample_inputs
+    from cnncalc.verify.peers import run_torch_backward
+
+    report = analyze(graph, batch=batch, convention_name="torch")
+    measured = run_torch_backward(build_model(graph), sample_inputs(graph, batch))
+    for ours, flops in zip(report.layers[1:], measured.layers):
+        assert ours.backward_ops == flops, f"{ours.name}: torch backward ops cnncalc {ours.backward_ops:,} != {flops:,}"
+        grouped = ours.kind.startswith("conv") and graph_args(graph, ours.name).get("groups", 1) > 1
+        assert grouped or 2 * ours.backward_macs == flops, \
+            f"{ours.name}: backward MACs cnncalc {ours.backward_macs:,} != torch {flops / 2:,}"
+    assert report.totals.backward_ops == measured.total
+    return report
+
+
+def graph_args(graph, name: str) -> dict:
+    return next(node.args for node in graph.nodes if node.name == name)
+
+
 def run_here(*args: str):
     """The CLI in this process, as run_cli's result (returncode, stdout, stderr): for a test that
     already imported torch, so that each command does not import it again."""

@@ -178,7 +178,7 @@ def test_markdown_cells_render_as_the_name():
 def test_csv_reads_back_row_for_row_and_holds_no_formula(names):
     report, _ = hostile(names)
     rows = list(csv.reader(io.StringIO(render_csv(report), newline="")))
-    assert len(rows) == 1 + len(report.layers) and all(len(row) == 13 for row in rows)
+    assert len(rows) == 1 + len(report.layers) and all(len(row) == 15 for row in rows)
     for row, layer in zip(rows[1:], report.layers):
         assert row[0] in (layer.name, "'" + layer.name) and row[1] in (layer.kind, "'" + layer.kind)
         assert row[0] == layer.name or layer.name[0] in "=+-@\t\r"

@@ -58,10 +58,11 @@ def test_a_wrong_calculator_fails_naming_layer_figure_and_formula():
 def test_cli_summary_json_and_exit_code():
     result = run_cli("verify", "lenet5")
     assert result.returncode == 0
-    # 106 figure checks, and a receptive-field check for each of its 6 layers with spatial units
-    assert result.stdout.strip().splitlines()[-1] == "lenet5 on cpu: 112 checks, 112 passed"
+    # 106 figure checks, the backward's against FlopCounterMode, and a receptive-field check for each of
+    # its 6 layers with spatial units
+    assert result.stdout.strip().splitlines()[-1] == "lenet5 on cpu: 113 checks, 113 passed"
     data = json.loads(run_cli("verify", "lenet5", "-f", "json").stdout)
-    assert data["summary"] == {"checks": 112, "passed": 112, "failed": 0}
+    assert data["summary"] == {"checks": 113, "passed": 113, "failed": 0}
     assert {m["figure"] for m in data["memory"]} == {"peak inference memory",
                                                      "training step memory (adam, batch 2)"}
 

@@ -34,6 +34,8 @@ class LayerOps:
     weights: int
     biases: int
     functional: bool = False    # called as torch.nn.functional: module hooks do not see it
+    backward_inputs: int = 0    # its backward's MACs for input gradients (and those inside it)
+    backward_parameters: int = 0  # and for its weights' gradients
 
     @property
     def inp(self) -> int:
@@ -98,6 +100,13 @@ class Convention:
     source: str                  # the tool and call it reproduces
     rules: tuple[tuple[str, Rule | Hooks], ...]  # first matching kind pattern wins
     otherwise: Rule              # the tool's rule for every kind no pattern names
+    # what the tool counts when run over a backward pass, by kind pattern (FlopCounterMode); none: the
+    # tool hooks or traces the forward pass and counts it only
+    backward: tuple[tuple[str, Rule], ...] = ()
+
+    @property
+    def counts_backward(self) -> bool:
+        return bool(self.backward)
 
     def rule(self, kind: str) -> Rule | Hooks:
         return first_match(self.rules, kind, self.otherwise)
@@ -107,6 +116,9 @@ class Convention:
         if isinstance(rule, Hooks):
             return Counted(whole=rule.functional(layer), per_sample=rule.module(layer))
         return Counted(whole=rule(layer))
+
+    def backward_ops(self, layer: LayerOps) -> int:
+        return int(first_match(self.backward, layer.kind, _unhandled)(layer)) if self.backward else 0
 
 
 def _macs(layer: LayerOps) -> int:
@@ -130,6 +142,16 @@ def _hooked(rule: Rule) -> Rule:
 def _module_conv(rule: Rule) -> Rule:
     """Counted by a hook on torch.nn.ConvNd: nothing for a conv of given filters, which is F.conv2d."""
     return lambda l: 0 if len(l.in_shapes) > 1 else rule(l)
+
+
+def _torch_backward(layer: LayerOps) -> int:
+    return 2 * (layer.backward_inputs + layer.backward_parameters)
+
+
+def _torch_conv_backward(layer: LayerOps) -> int:
+    # conv_backward_flop counts the filters' gradient as a conv over every pair of channels, groups
+    # left out: groups × the work (a depthwise conv's, channels ×)
+    return 2 * (layer.backward_inputs + layer.args["groups"] * layer.backward_parameters)
 
 
 def _fvcore_conv(layer: LayerOps) -> int:
@@ -277,7 +299,8 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs),
                 ("multiheadattention", lambda l: 2 * l.macs), ("matmul", lambda l: 2 * l.macs),
                 ("scaleddotproductattention", lambda l: 2 * l.macs), ("einsum", lambda l: 2 * l.macs),
-                *((kind, lambda l: 2 * l.macs) for kind in RECURRENT)), _unhandled),
+                *((kind, lambda l: 2 * l.macs) for kind in RECURRENT)), _unhandled,
+               backward=(("conv*", _torch_conv_backward), ("*", _torch_backward))),
     Convention("fvcore", "fvcore FlopCountAnalysis(model, x).total(): MACs plus norms, 2-d "
                "upsampling and 2-d adaptive average pooling",
                (("conv*", _fvcore_conv), ("linear", _macs), ("batchnorm*", _fvcore_batchnorm),

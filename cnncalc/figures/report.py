@@ -7,8 +7,10 @@ from dataclasses import dataclass, replace
 from ..errors import ErrorLog, LayerError, SpecError, quoted
 from ..graph import DTYPE_BYTES, ID_DTYPE_BYTES, INPUT, TORCH_INT_MAX, Graph, Node, NotRun, Scope, Shape
 from ..layers import REGISTRY
+from ..layers.facts import Gradients
 from ..layers.registry import format_shape
 from ..record import record
+from .backward import gradient_flow
 from .conventions import DEFAULT, Convention, Counted, LayerOps, convention
 
 UNCOUNTED = "uncounted"  # the kind of an operation no kind states (layers/uncounted.py)
@@ -31,6 +33,9 @@ class LayerFigures:
     flops: int
     allocates: bool              # False: the output shares its input's memory (in-place, view)
     ops: int = 0                 # operations under the report's counting convention
+    backward_macs: int = 0       # × batch: of its backward pass (input, weight and bias gradients)
+    backward_flops: int = 0
+    backward_ops: int = 0        # the backward's operations as the convention's tool counts them (torch's)
     dropped: tuple[int, ...] = ()
     line: int | None = None
     scopes: tuple[Scope, ...] = ()
@@ -51,6 +56,11 @@ class Totals:
     ops: int = 0
     convention: str = DEFAULT
     uncounted: tuple[str, ...] = ()  # layers whose work no kind states: every total is a lower bound
+    backward_macs: int = 0       # of `loss.backward()`, what torch skips skipped
+    backward_flops: int = 0
+    backward_ops: int = 0        # as the convention's tool counts a backward pass; 0 for those counting forward only
+    training_step_macs: int = 0  # forward + backward
+    training_step_flops: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,8 @@ class SharedFigures:
     allocates: bool
     ops: int
     counted: Counted             # ops as the convention's tool sums them, for the total
+    backward_macs: int
+    backward_ops: int
     dropped: tuple[int, ...]
     explain: tuple[str, ...]
 
@@ -113,6 +125,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     # the samples a tool counts per (ptflops: the first dim of the one tensor it passes; several inputs
     # go by name, and it counts one)
     samples = 1 if graph.other_inputs else batch
+    flow, requires = gradient_flow(graph), dict.fromkeys(graph.input_names, False)  # which tensors require grad
     for node in graph.nodes:
         if failed and not failed.isdisjoint(node.inputs):
             failed.add(node.name)
@@ -121,17 +134,19 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             once.add(node.name)
         in_shapes = tuple([shapes[name] for name in node.inputs])
         times = 1 if node.name in once else batch
-        key = (node.kind, node.args, in_shapes, node.functional, node.per_row, times)  # arguments hash by content
+        tracked, computed = flow.through(node, requires)  # one record per distinct answer: hashed by identity
+        key = (node.kind, node.args, in_shapes, node.functional, node.per_row, times, id(computed))  # args by content
         shared = known.get(key)
         if shared is None:
             try:
-                shared = known[key] = _shared(graph, node, in_shapes, times, samples, counting, explain)
+                shared = known[key] = _shared(graph, node, in_shapes, times, samples, counting, explain, computed)
             except SpecError as error:
                 log.add(error)
                 failed.add(node.name)
                 continue
         shapes[node.name] = shared.output_shape
         counted.append(shared.counted)
+        requires[node.name] = flow.requires_grad(node, tracked, shared.weights + shared.biases > 0)
         held = node.weights_of is None  # another layer's weights are counted where they are held
         weights, biases, buffers = (shared.weights, shared.biases, shared.buffers) if held else (0, 0, 0)
         rows.append(LayerFigures.of({
@@ -139,8 +154,10 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             "weights": weights, "biases": biases, "params": weights + biases,
             "trainable_params": 0 if node.frozen else weights + biases, "buffers": buffers,
             "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
-            "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops, "dropped": shared.dropped,
-            "line": node.line, "scopes": node.scopes, "explain": shared.explain, "module": node.module}))
+            "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops,
+            "backward_macs": shared.backward_macs, "backward_flops": 2 * shared.backward_macs,
+            "backward_ops": shared.backward_ops, "dropped": shared.dropped, "line": node.line, "scopes": node.scopes,
+            "explain": shared.explain, "module": node.module}))
     log.raise_errors()
     totals = _totals(rows, graph.not_run, size, counting.name, Counted.total(counted, samples))
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
@@ -149,11 +166,11 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, samples: int,
-            counting: Convention, explain: bool) -> SharedFigures:
+            counting: Convention, explain: bool, computed: Gradients) -> SharedFigures:
     """One layer's figures for the whole batch (`batch`: 1 for what parameters alone make), from its
     calculator and the counting convention, whose tool may report part of a count per sample of the
-    model's `samples`. A layer per row runs on each row of its input's first dim as on a sample: its
-    tensors once, its work per row."""
+    model's `samples`, and its backward's from the gradients computed through it. A layer per row runs
+    on each row of its input's first dim as on a sample: its tensors once, its work per row."""
     kind = REGISTRY[node.kind]
     rows = in_shapes[0][0] if node.per_row and in_shapes and in_shapes[0] else 1
     row_shapes = tuple(s[1:] for s in in_shapes) if node.per_row else in_shapes
@@ -167,23 +184,27 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
                         graph.source, node.line, node.name) from None
     allocates = not kind.memory.aliases(node.args)
     macs = calc.macs * batch * rows
+    backward = kind.backward.work(row_shapes, node.args, calc, computed)
+    backward_inputs, backward_parameters = backward.inputs * batch * rows, backward.parameters * batch * rows
     in_shape = row_shapes[0] if row_shapes else calc.output_shape  # a parameter reads no input
-    counted = counting.count(LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape,
-                                          "in_shapes": row_shapes,
-                                          "out_shape": calc.output_shape, "batch": batch * rows, "macs": macs,
-                                          "weights": calc.weights, "biases": calc.biases,
-                                          "functional": node.functional}))
+    layer = LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape, "in_shapes": row_shapes,
+                         "out_shape": calc.output_shape, "batch": batch * rows, "macs": macs,
+                         "weights": calc.weights, "biases": calc.biases, "functional": node.functional,
+                         "backward_inputs": backward_inputs, "backward_parameters": backward_parameters})
+    counted = counting.count(layer)
     output_shape = (rows, *calc.output_shape) if node.per_row else calc.output_shape
     lines = ()
     if explain:
         lines = tuple(kind.explain(row_shapes, node.args, calc) if kind.explain else ())
         lines += (f"per row: {rows} rows",) if node.per_row else ()
+        lines += _backward_line(backward_inputs, backward_parameters)
         lines += _memory_line(output_shape, allocates)
     return SharedFigures.of({"output_shape": output_shape, "weights": calc.weights, "biases": calc.biases,
                              "buffers": calc.buffers, "activations": math.prod(output_shape) * batch,
                              "macs": macs, "allocates": allocates, "ops": counted.ops(samples), "counted": counted,
-                             "dropped": calc.dropped,
-                             "explain": lines})
+                             "backward_macs": backward_inputs + backward_parameters,
+                             "backward_ops": counting.backward_ops(layer),
+                             "dropped": calc.dropped, "explain": lines})
 
 
 def _input_row(name: str, shape: Shape, batch: int, element_size: int, explain: bool) -> LayerFigures:
@@ -200,6 +221,13 @@ def _memory_line(shape: Shape, allocates: bool) -> tuple[str, ...]:
     return (f"memory: {product} = {math.prod(shape):,}{note}",)
 
 
+def _backward_line(inputs: int, parameters: int) -> tuple[str, ...]:
+    if not inputs + parameters:
+        return ()
+    return (f"backward: {inputs:,} MACs for input gradients + {parameters:,} for weight gradients = "
+            f"{inputs + parameters:,}",)
+
+
 def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: int, convention_name: str,
             ops: int) -> Totals:
     """Sums over the layers; the parameters and buffers of modules not run count too, as
@@ -210,11 +238,15 @@ def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: 
     held_trainable = held - sum(n.frozen_params for n in not_run)
     activations = sum(r.activations for r in rows if r.allocates)
     macs = sum(r.macs for r in rows)
+    backward = sum(r.backward_macs for r in rows)
     return Totals(params=params, trainable_params=sum(r.trainable_params for r in rows) + held_trainable,
                   buffers=sum(r.buffers for r in rows) + sum(n.buffers for n in not_run),
                   param_bytes=params * dtype_bytes, activations=activations,
                   activation_bytes=activations * dtype_bytes, macs=macs, flops=2 * macs, ops=ops,
-                  convention=convention_name, uncounted=tuple(r.name for r in rows if r.kind == UNCOUNTED))
+                  convention=convention_name, uncounted=tuple(r.name for r in rows if r.kind == UNCOUNTED),
+                  backward_macs=backward, backward_flops=2 * backward, backward_ops=sum(r.backward_ops for r in rows),
+                  training_step_macs=macs + backward,
+                  training_step_flops=2 * (macs + backward))
 
 
 def collapse(report: Report, depth: int) -> Report:
@@ -259,4 +291,6 @@ def _merge(block: LayerFigures, row: LayerFigures) -> LayerFigures:
         activations=block.activations + (row.activations if kept else 0),
         activation_bytes=block.activation_bytes + (row.activation_bytes if kept else 0),
         macs=block.macs + row.macs, flops=block.flops + row.flops, ops=block.ops + row.ops,
+        backward_macs=block.backward_macs + row.backward_macs, backward_flops=block.backward_flops + row.backward_flops,
+        backward_ops=block.backward_ops + row.backward_ops,
         dropped=block.dropped if any(block.dropped) else row.dropped)

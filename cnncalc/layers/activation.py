@@ -6,6 +6,7 @@ import math
 from ..errors import LayerError
 from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, Alias, Call, F, MemoryFacts, TorchForms,
                     always, calls, element_mask, elementwise, inplace, never, no_bytes)
+from .facts import NO_PRODUCTS
 from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, dim_in_range,
                        number, optional, positive, probability, register)
 
@@ -81,7 +82,7 @@ def along_dim(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 _ALONG_DIM = ("softmax", "logsoftmax")  # the kinds whose dim is checked against the input
 for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
-    register(_kind, family="activation", args=_args, torch=_torch, receptive_field=elementwise,
+    register(_kind, family="activation", backward=NO_PRODUCTS, args=_args, torch=_torch, receptive_field=elementwise,
              memory=_memory)(along_dim if _kind in _ALONG_DIM else same_shape)
 
 # element-wise math forward() code writes out (RMS norm's rsqrt, rotary embeddings' neg); the
@@ -91,7 +92,7 @@ _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="out
 MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING), "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT),
         "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT), "exp": (("torch.exp",), _KEEPS_OUTPUT)}
 for _kind, (_functions, _memory) in MATH.items():
-    register(_kind, family="activation", receptive_field=elementwise, memory=_memory,
+    register(_kind, family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
              torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None,
                               inferred=None, functions=calls(*_functions),
                               methods=calls(_kind), aliases=()))(same_shape)
@@ -99,7 +100,7 @@ for _kind, (_functions, _memory) in MATH.items():
 
 # PReLU learns one negative slope for all channels or one per channel (the sample's first dim);
 # backward keeps the input (and the slopes, which are parameters anyway)
-@register("prelu", family="activation", receptive_field=elementwise, memory=SAVES_INPUT,
+@register("prelu", family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
           args=(Arg("num_parameters", positive, 1), Arg("init", number, 0.25)),
           torch=TorchForms(module=NN + "PReLU", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=tuple(Call(path, tensors=(("weight", 1),),
@@ -121,7 +122,7 @@ def one_input(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 # clamp/clip to numbers: backward keeps the input to know which elements were cut
-register("clamp", family="activation", receptive_field=elementwise, memory=SAVES_INPUT,
+register("clamp", family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
          args=(Arg("min", optional(number), None), Arg("max", optional(number), None)),
          torch=TorchForms(module=OWN + "Clamp", given_weight=None, inferred=None, aliases=(),
                           functions=calls("torch.clamp", "torch.clip", min=1, max=2),
@@ -130,7 +131,7 @@ register("clamp", family="activation", receptive_field=elementwise, memory=SAVES
 # identity returns its input tensor itself
 # x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one
 # dtype throughout); x.int() and x.long() on ids are the ids as another integer type
-register("identity", family="activation",
+register("identity", family="activation", backward=NO_PRODUCTS,
          torch=_forms("Identity", methods=("float", "to", "type_as", "int", "long")),
          receptive_field=elementwise,
          memory=VIEW)(same_shape)
@@ -145,7 +146,7 @@ def dropout(ranks):
 
 
 for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
-    register(_kind, family="dropout", torch=_torch, receptive_field=elementwise, memory=_memory,
+    register(_kind, family="dropout", backward=NO_PRODUCTS, torch=_torch, receptive_field=elementwise, memory=_memory,
              args=(Arg("p", probability, 0.5),) + _INPLACE)(dropout(_ranks))
 
 
@@ -154,7 +155,7 @@ for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
 # only the noise, which autograd keeps: one value per sample, no bytes per element.
 _SURVIVAL = MemoryFacts(aliases=always, aliases_in_training=lambda args: args["p"] == 0,
                         saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0)
-register("stochasticdepth", family="dropout", receptive_field=elementwise, memory=_SURVIVAL,
+register("stochasticdepth", family="dropout", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_SURVIVAL,
          args=(Arg("p", probability, REQUIRED), Arg("mode", choice("row", "batch"), "row")),
          torch=TorchForms(module=OWN + "StochasticDepth", given_weight=None, inferred=None,
                           functions=calls("torchvision.ops.stochastic_depth", p=1, mode=2),

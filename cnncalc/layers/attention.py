@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
 from ..errors import quoted
+from .facts import PRODUCTS, BackwardFacts, BackwardWork, Gradients
 from .registry import (Arg, Calc, LayerError, Shape, boolean, format_shape, number, numel, optional, positive,
                        probability, register)
 
@@ -21,8 +22,34 @@ _ATTENTION = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs
                          gradient="each input", extra_saved=lambda args, size: 4 * size, transient=0)
 
 
+def _attention_products(length: int, source: int, key: int, value: int, query: bool, keys: bool,
+                        values: bool, weights: bool = False) -> int:
+    """The backward of softmax(q·kᵀ)·v written out (torch's math path) over L queries, S keys: each
+    product's operands' gradients, where they require grad: dA = dO·vᵀ where the attention weights do
+    (q, k or an additive mask does), dV = Aᵀ·dO, dQ = dS·k, dK = dSᵀ·q."""
+    return length * source * (value * ((query or keys or weights) + values) + key * (query + keys))
+
+
+def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
+    """The projections as linear layers (dx = dy·W for each input requiring grad, dW = dyᵀ·x for each
+    weight trained), the attention between them: q, k and v require grad where their input does or the
+    projections are trained."""
+    query, key, value = shapes * 3 if len(shapes) == 1 else shapes
+    wants = gradients.inputs * 3 if len(shapes) == 1 else gradients.inputs
+    trained = gradients.parameters
+    embed, kdim, vdim = query[1], key[1], value[1]
+    length, source = query[0], key[0] + args["add_bias_kv"] + args["add_zero_attn"]
+    projected = (length * embed * embed, key[0] * embed * kdim, key[0] * embed * vdim)
+    q, k, v = (trained or wanted for wanted in wants)
+    inner = _attention_products(length, source, embed, embed, q, k, v)
+    out = length * embed * embed  # the output projection: its input is the attention's output
+    return BackwardWork(inputs=sum(m for m, wanted in zip(projected, wants) if wanted) + inner
+                        + (out if q or k or v else 0),
+                        parameters=sum(projected) + out if trained else 0)
+
+
 @register("multiheadattention", family="attention", arity=None, fewest_inputs=1, receptive_field=whole,
-          memory=_ATTENTION,
+          memory=_ATTENTION, backward=BackwardFacts(differentiates="each input", work=attention_backward),
           torch=TorchForms(module=OWN + "MultiheadAttention", given_weight=None,
                            inferred=FromInput("embed_dim", -1), functions=(),
                            methods=(), aliases=(Alias(NN + "MultiheadAttention",
@@ -64,7 +91,7 @@ def _batch_dims(first: Shape, second: Shape) -> Shape:
     return tuple(max(a, b) for a, b in zip(first, second))
 
 
-@register("matmul", family="attention", arity=2, receptive_field=whole, memory=_PRODUCT,
+@register("matmul", family="attention", arity=2, receptive_field=whole, memory=_PRODUCT, backward=PRODUCTS,
           torch=TorchForms(module=OWN + "Matmul", given_weight=None, inferred=None, aliases=(),
                            functions=calls("torch.matmul", "operator.matmul", "torch.bmm"),
                            methods=calls("matmul", "bmm")))
@@ -92,7 +119,7 @@ def equation(value, n: int = 0) -> str:
     return text
 
 
-@register("einsum", family="attention", arity=2, receptive_field=whole, memory=_PRODUCT,
+@register("einsum", family="attention", arity=2, receptive_field=whole, memory=_PRODUCT, backward=PRODUCTS,
           torch=TorchForms(module=OWN + "Einsum", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call("torch.einsum", (("equation", 0),)),)),
           args=(Arg("equation", equation),))
@@ -116,8 +143,20 @@ def einsum(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(tuple(sizes[letter] for letter in output), macs=macs)
 
 
+def sdpa_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
+    """The math path's backward, as the verify builder writes it out and FlopCounterMode counts it. (On a
+    GPU, the fused kernels' backward recomputes the scores and forms every gradient: torch counts 3·L·S·E
+    + 2·L·S·Ev there, whatever requires grad.)"""
+    query, key, value = shapes[:3]
+    batch = numel(_batch_dims(_batch_dims(query[:-2], key[:-2]), value[:-2]))
+    q, k, v = gradients.inputs[:3]
+    return BackwardWork(inputs=batch * _attention_products(query[-2], key[-2], query[-1], value[-1], q, k, v,
+                                                           any(gradients.inputs[3:])),
+                        parameters=0)
+
+
 @register("scaleddotproductattention", family="attention", arity=None, fewest_inputs=3, receptive_field=whole,
-          memory=_SCORES,
+          memory=_SCORES, backward=BackwardFacts(differentiates="each input", work=sdpa_backward),
           torch=TorchForms(module=OWN + "ScaledDotProductAttention", given_weight=None,
                            inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "scaled_dot_product_attention",

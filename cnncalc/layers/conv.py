@@ -9,6 +9,7 @@ from .facts import (NN, OWN, SAVES_INPUT, Call, Exact, F, FromInput, MemoryFacts
                     unit_window)
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, choice, non_negative_tuple,
                        numel, positive, positive_tuple, register)
+from .facts import BackwardFacts, BackwardWork, Gradients
 from .window import explain_windows, sliding_window
 
 
@@ -124,6 +125,18 @@ _SAVES_INPUTS = MemoryFacts(aliases=never, aliases_in_training=never, saved="inp
                             extra_saved=no_bytes, transient=0)
 
 
+def conv_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
+    """The input's gradient is the transposed conv of the output's gradient by the filters, the filters'
+    (the layer's own, or its second input's) a conv of the input by the output's gradient, group by
+    group: each as many MACs as forward. Transposed convs alike. The bias's gradient is a sum: no MACs.
+    (torch's counter counts the filters' gradient over every channel pair: conventions.py.)"""
+    filters = gradients.inputs[1] if len(gradients.inputs) > 1 else gradients.parameters
+    return BackwardWork(inputs=calc.macs if gradients.inputs[0] else 0, parameters=calc.macs if filters else 0)
+
+
+CONV_BACKWARD = BackwardFacts(differentiates="each input", work=conv_backward)
+
+
 # A second input, where given, holds the filters (F.conv2d(x, weight) with a weight computed in
 # forward(), or a blur filter kept as a buffer): the layer then holds no weights of its own.
 @register("conv1d", "conv2d", "conv3d", family="conv", args=CONV_ARGS, arity=None, fewest_inputs=1,
@@ -135,7 +148,8 @@ _SAVES_INPUTS = MemoryFacts(aliases=never, aliases_in_training=never, saved="inp
                                                             "kernel_size": list(t["weight"][2:]),
                                                             "bias": t["bias"] is not None}),),
                            given_weight=OWN + "ConvOfGivenFilters"),
-          receptive_field=conv_window, memory=_SAVES_INPUTS, explain=lambda s, a, c: explain_conv(s, a, c))
+          receptive_field=conv_window, memory=_SAVES_INPUTS, explain=lambda s, a, c: explain_conv(s, a, c),
+          backward=CONV_BACKWARD)
 def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
     shape, *filters = shapes
     n = len(args["kernel_size"])
@@ -171,7 +185,7 @@ def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
           torch=TorchForms(module=NN + "ConvTranspose{n}d", given_weight=None, inferred=FromInput("in_channels", 1),
                            functions=(), methods=(), aliases=()),
           receptive_field=transposed_windows, memory=SAVES_INPUT,
-          explain=lambda s, a, c: explain_transposed(s, a, c))
+          explain=lambda s, a, c: explain_transposed(s, a, c), backward=CONV_BACKWARD)
 def conv_transposed(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     n = len(args["kernel_size"])

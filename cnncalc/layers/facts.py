@@ -1,5 +1,6 @@
 """What a layer kind declares besides its shape and counts: how its output units see its input (the
-receptive field), what it costs in memory beyond its output, and its PyTorch forms.
+receptive field), what it costs in memory beyond its output, the work of its backward pass, and its
+PyTorch forms.
 
 Every registration states each of these; the walkers (rf, memory, the verify builder, the importer)
 only ask. There is no default: a kind that forgets one fails at registration.
@@ -162,6 +163,69 @@ SLICE = MemoryFacts(aliases=always, aliases_in_training=always,
 # a copy hands its output's gradient on unchanged (contiguous, concat's slices of it)
 COPY = MemoryFacts(aliases=never, aliases_in_training=never,
                    saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
+
+
+# ---- backward work ----
+
+@dataclass(frozen=True)
+class Gradients:
+    """Which gradients autograd computes through one layer: per input, whether that tensor requires
+    grad, and whether the layer's own parameters are trained (requires_grad)."""
+    inputs: tuple[bool, ...]
+    parameters: bool
+
+
+@dataclass(frozen=True)
+class BackwardWork:
+    """MACs of one layer's backward pass per sample: the convolutions and matrix products it runs, which
+    torch.utils.flop_counter.FlopCounterMode counts (convolution_backward, mm, bmm; element-wise work,
+    norms and reductions such as a bias's gradient count nothing). `inputs`: computing its inputs'
+    gradients, and the gradients between them inside the layer (attention's scores, a recurrence's
+    earlier steps); `parameters`: computing its weights' gradients."""
+    inputs: int
+    parameters: int
+
+
+NO_WORK = BackwardWork(inputs=0, parameters=0)
+# A kind's rule: (input shapes, arguments, its Calc, the gradients computed) → BackwardWork.
+BackwardRule = Callable[["tuple[Shape, ...]", dict, object, Gradients], BackwardWork]
+
+
+@dataclass(frozen=True)
+class BackwardFacts:
+    """A kind's backward pass: the inputs whose values its output is computed from, so that gradients
+    flow to them ("each input", or "first input": a crop reads its second input's shape only, an index
+    select its integer indices), and what computing the gradients costs."""
+    differentiates: str
+    work: BackwardRule
+
+    DIFFERENTIATES = ("each input", "first input")
+
+    def __post_init__(self):
+        if self.differentiates not in self.DIFFERENTIATES:
+            raise ValueError(f"differentiates must be one of {self.DIFFERENTIATES}")
+
+    def differentiated(self, count: int) -> tuple[bool, ...]:
+        """Per input of a layer of `count` inputs, whether its gradient may flow to it."""
+        return (True,) * count if self.differentiates == "each input" else (True,) + (False,) * (count - 1)
+
+
+def no_products(shapes: tuple[Shape, ...], args: dict, calc, gradients: Gradients) -> BackwardWork:
+    """Its backward runs no matrix product or convolution: FlopCounterMode counts nothing for it."""
+    return NO_WORK
+
+
+def products(shapes: tuple[Shape, ...], args: dict, calc, gradients: Gradients) -> BackwardWork:
+    """A product of its inputs (matmul, einsum): each factor's gradient is the output's gradient times
+    the other factor, a product as large as the forward one (C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC)."""
+    return BackwardWork(inputs=calc.macs * sum(gradients.inputs), parameters=0)
+
+
+# The common cases, each a complete declaration.
+NO_PRODUCTS = BackwardFacts(differentiates="each input", work=no_products)
+# reads its second input for its shape (crop) or as integer indices (index select): no gradient there
+FIRST_INPUT_ONLY = BackwardFacts(differentiates="first input", work=no_products)
+PRODUCTS = BackwardFacts(differentiates="each input", work=products)
 
 
 # ---- PyTorch forms ----

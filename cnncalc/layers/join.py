@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .facts import (COPY, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
                     unit_window, whole)
+from .facts import FIRST_INPUT_ONLY, NO_PRODUCTS
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, number, optional,
                        register)
 
@@ -67,7 +68,8 @@ def _one_with_a_number(args: dict) -> int:
 
 
 def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms) -> None:
-    register(name, family="join", arity=None, fewest_inputs=_one_with_a_number, args=_OTHER, receptive_field=merge,
+    register(name, family="join",
+             backward=NO_PRODUCTS, arity=None, fewest_inputs=_one_with_a_number, args=_OTHER, receptive_field=merge,
              memory=memory, torch=forms)(broadcast)
 
 
@@ -91,7 +93,8 @@ _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", 
 
 # torch.addcmul(input, tensor1, tensor2, value=v): input + v·tensor1·tensor2 (ConvNeXt V2's global
 # response norm); the product's gradient needs both factors
-@register("addcmul", family="join", arity=3, args=(Arg("value", number, 1),), receptive_field=merge,
+@register("addcmul", family="join",
+          backward=NO_PRODUCTS, arity=3, args=(Arg("value", number, 1),), receptive_field=merge,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                              extra_saved=no_bytes, transient=0),
           torch=_forms("Addcmul", ("torch.addcmul",), ("addcmul",), value=3))
@@ -99,7 +102,8 @@ def addcmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(broadcast_shape(shapes))
 
 
-@register("concat", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1, names_dims=EACH_DIM),),
+@register("concat", family="join",
+          backward=NO_PRODUCTS, arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1, names_dims=EACH_DIM),),
           receptive_field=merge, memory=_PASSES_GRADIENT,
           torch=_forms("Concat", ("torch.cat", "torch.concat"), (), dim=1))
 def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -114,7 +118,8 @@ def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1:]))
 
 
-@register("stack", family="join", arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 0, names_dims=EACH_DIM),),
+@register("stack", family="join",
+          backward=NO_PRODUCTS, arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 0, names_dims=EACH_DIM),),
           receptive_field=whole, memory=_PASSES_GRADIENT,
           torch=_forms("Stack", ("torch.stack",), (), dim=1))
 def stack(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -133,7 +138,7 @@ def crop_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Windo
     return (unit_window(len(source) - 1, padding=[-((s - t) // 2) for s, t in zip(source[1:], target[1:])]),)
 
 
-@register("crop", family="join", arity=2, receptive_field=crop_shift, memory=SLICE,
+@register("crop", family="join", backward=FIRST_INPUT_ONLY, arity=2, receptive_field=crop_shift, memory=SLICE,
           torch=_forms("Crop", (), ()))
 def crop(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Center-crop the first input's spatial dims to the second's (U-Net's skip connections)."""

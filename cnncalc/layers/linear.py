@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .facts import NN, SAVES_INPUT, WHOLE, Call, F, FromInput, TorchForms
+from .facts import BackwardFacts, BackwardWork, Gradients
 from .registry import Arg, Calc, LayerError, Shape, boolean, numel, positive, register
 
 
@@ -10,7 +11,14 @@ def linear_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return WHOLE if len(shapes[0]) > 1 else ()
 
 
+def linear_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
+    """dx = dy·W and dW = dyᵀ·x, each a product as large as forward's (the bias's gradient, a sum, has no MACs)."""
+    return BackwardWork(inputs=calc.macs if gradients.inputs[0] else 0,
+                        parameters=calc.macs if gradients.parameters else 0)
+
+
 @register("linear", family="linear", receptive_field=linear_field, memory=SAVES_INPUT,
+          backward=BackwardFacts(differentiates="each input", work=linear_backward),
           torch=TorchForms(module=NN + "Linear", given_weight=None,
                            inferred=FromInput("in_features", -1), methods=(), aliases=(),
                            functions=(Call(F + "linear", tensors=(("weight", 1), ("bias", 2)),

@@ -3,6 +3,7 @@ per-channel scale that follows them in residual branches."""
 from __future__ import annotations
 
 from .facts import NN, OWN, SAVES_INPUT, WHOLE, Call, F, FromInput, MemoryFacts, TorchForms, calls, elementwise, never
+from .facts import NO_PRODUCTS
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, dim_index, int_list,
                        number, numel, optional, positive, register)
 
@@ -45,14 +46,14 @@ for _kind in _RANKS:
     _batch = _kind.startswith("batch")
     _function = Call(F + ("batch_norm" if _batch else "instance_norm"), (("momentum", 6), ("eps", 7)),
                      tensors=_STATS_TENSORS, reads=_stats_reads)
-    register(_kind, family="norm", args=_stats_args(_batch, _batch),
+    register(_kind, family="norm", backward=NO_PRODUCTS, args=_stats_args(_batch, _batch),
              torch=TorchForms(module=NN + ("BatchNorm" if _batch else "InstanceNorm") + "{n}d", given_weight=None,
                               inferred=FromInput("num_features", 1), functions=(_function,), methods=(),
                               aliases=()),
              receptive_field=elementwise, memory=SAVES_INPUT)(channel_norm(_kind))
 
 
-@register("groupnorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
+@register("groupnorm", family="norm", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
           torch=TorchForms(module=NN + "GroupNorm", given_weight=None,
                            inferred=FromInput("num_channels", 1), methods=(), aliases=(),
                            functions=(Call(F + "group_norm", (("num_groups", 1), ("eps", 4)),
@@ -67,7 +68,7 @@ def group_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape, weights=affine, biases=affine)
 
 
-@register("layernorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
+@register("layernorm", family="norm", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
           torch=TorchForms(module=NN + "LayerNorm", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "layer_norm", (("normalized_shape", 1), ("eps", 4)),
                                            tensors=(("weight", 2), ("bias", 3)),
@@ -84,7 +85,7 @@ def layer_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape, weights=size, biases=size if args["bias"] else 0)
 
 
-@register("rmsnorm", family="norm", receptive_field=elementwise, memory=SAVES_INPUT,
+@register("rmsnorm", family="norm", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
           torch=TorchForms(module=NN + "RMSNorm", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "rms_norm", (("normalized_shape", 1), ("eps", 3)),
                                            tensors=(("weight", 2),),
@@ -109,7 +110,7 @@ _LRN = MemoryFacts(aliases=never, aliases_in_training=never, saved="input", grad
                    extra_saved=lambda args, size: 3 * size, transient=8)
 
 
-@register("localresponsenorm", family="norm", receptive_field=elementwise, memory=_LRN,
+@register("localresponsenorm", family="norm", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_LRN,
           torch=TorchForms(module=NN + "LocalResponseNorm", given_weight=None,
                            inferred=None, functions=(), methods=(), aliases=()),
           args=(Arg("size", positive), Arg("alpha", number, 1e-4), Arg("beta", number, 0.75),
@@ -119,7 +120,8 @@ def local_response_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shapes[0])
 
 
-@register("layerscale", family="norm", args=(Arg("init_values", number, 1e-5),), receptive_field=elementwise,
+@register("layerscale", family="norm",
+          backward=NO_PRODUCTS, args=(Arg("init_values", number, 1e-5),), receptive_field=elementwise,
           memory=SAVES_INPUT,
           torch=TorchForms(module=OWN + "LayerScale", given_weight=None,
                            inferred=FromInput("dim", 1), functions=(), methods=(),
@@ -135,7 +137,7 @@ def normalize_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return elementwise(args, shapes, out) if dim_index(args["dim"], len(shapes[0])) == 0 else WHOLE
 
 
-@register("normalize", family="norm", receptive_field=normalize_field, memory=SAVES_INPUT,
+@register("normalize", family="norm", backward=NO_PRODUCTS, receptive_field=normalize_field, memory=SAVES_INPUT,
           torch=TorchForms(module=OWN + "Normalize", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=calls(F + "normalize", p=1, dim=2, eps=3)),
           args=(Arg("p", number, 2.0), Arg("dim", any_int, 1, names_dims=EACH_DIM), Arg("eps", number, 1e-12)))

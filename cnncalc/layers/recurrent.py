@@ -5,6 +5,7 @@ FlopCounterMode counts their matrix products."""
 from __future__ import annotations
 
 from .facts import NN, OWN, Alias, FromInput, MemoryFacts, TorchForms, never, whole
+from .facts import NO_WORK, BackwardFacts, BackwardWork, Gradients
 from .registry import (Arg, Calc, LayerError, Shape, boolean, choice, format_shape, non_negative, positive,
                        probability, register)
 
@@ -55,9 +56,37 @@ def recurrent(gates: int):
     return calculate
 
 
+def recurrent_backward(gates: int) -> BackwardFacts:
+    """The backward rule of a recurrent kind of `gates` gates, as FlopCounterMode counts the general
+    path's products step by step (cuDNN's and oneDNN's fused kernels hide them from it): per layer and
+    direction, every weight's gradient at every step; the input's gradient where it requires grad (a
+    later layer's always does); the state's at every step but the first (h0 requires none); and the
+    projection's input."""
+    def backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
+        (fed,), trained = gradients.inputs, gradients.parameters
+        if not (fed or trained):
+            return NO_WORK
+        (length, inputs), = shapes
+        hidden, projected = args["hidden_size"], args.get("proj_size", 0)
+        state, directions = projected or hidden, 2 if args["bidirectional"] else 1
+        # in closed form over the layers (num_layers may be huge): the first reads the input, the
+        # others the layer below, both directions of it
+        layers, first, later = args["num_layers"], length * gates * hidden * inputs, \
+            length * gates * hidden * directions * state
+        fed_back, projection = length * gates * hidden * state, length * hidden * projected
+        reads = (layers - 1) * later
+        passed = directions * ((first if fed else 0) + reads + layers * (fed_back - gates * hidden * state + projection))
+        weighted = directions * (first + reads + layers * (fed_back + projection))
+        return BackwardWork(inputs=passed, parameters=weighted if trained else 0)
+    return BackwardFacts(differentiates="each input", work=backward)
+
+
 register("lstm", family="recurrent", receptive_field=whole, memory=_steps(working=7, saved=10),
+         backward=recurrent_backward(gates=4),
          torch=_forms("LSTM"), args=_ARGS + (Arg("proj_size", non_negative, 0),))(recurrent(gates=4))
 register("gru", family="recurrent", receptive_field=whole, memory=_steps(working=5, saved=10),
+         backward=recurrent_backward(gates=3),
          torch=_forms("GRU"), args=_ARGS)(recurrent(gates=3))
 register("rnn", family="recurrent", receptive_field=whole, memory=_steps(working=2, saved=2),
+         backward=recurrent_backward(gates=1),
          torch=_forms("RNN"), args=_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(recurrent(gates=1))

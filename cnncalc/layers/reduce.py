@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..errors import quoted
-from .facts import (OWN, WHOLE, Call, Exact, MemoryFacts, TorchForms, calls, elementwise, never, no_bytes,
-                    unit_window)
+from .facts import (NO_PRODUCTS, OWN, WHOLE, Call, Exact, MemoryFacts, TorchForms, calls, elementwise, never,
+                    no_bytes, unit_window)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
 
 
@@ -44,7 +44,8 @@ _MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
                       transient=0)
 for _kind, _module, _memory in (("mean", "Mean", _SHAPE_ONLY), ("sum", "Sum", _SHAPE_ONLY),
                                 ("amax", "Amax", _MAXIMA)):
-    register(_kind, family="shape", args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,
+    register(_kind, family="shape",
+             backward=NO_PRODUCTS, args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None,
                               functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
                               methods=calls(_kind, dim=1, keepdim=2), aliases=()))(reduce)
@@ -62,7 +63,7 @@ def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 # torch.cumsum(x, dim): running sums along a dim, the shape kept; its gradient is a reversed cumsum
 # of the output's, needing nothing saved (RoBERTa numbers its positions so)
-@register("cumsum", family="shape", args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=running_field,
+@register("cumsum", family="shape", backward=NO_PRODUCTS, args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=running_field,
           memory=_SHAPE_ONLY, torch=TorchForms(module=OWN + "Cumsum", given_weight=None, inferred=None,
                                                functions=calls("torch.cumsum", dim=1), methods=calls("cumsum", dim=1),
                                                aliases=()))
@@ -82,7 +83,8 @@ def order(value, n: int = 0):
 # x.norm(p, dim, keepdim): ConvNeXt V2's global response norm, over the spatial dims (Hugging Face
 # writes it torch.linalg.vector_norm(x, ord=2, dim=(1, 2))); its gradient needs the input and the
 # norm (derivatives.yaml: norm)
-register("norm", family="shape", args=(Arg("p", order, "fro"), *REDUCE_ARGS), receptive_field=reduce_field,
+register("norm", family="shape",
+         backward=NO_PRODUCTS, args=(Arg("p", order, "fro"), *REDUCE_ARGS), receptive_field=reduce_field,
          memory=_MAXIMA, torch=TorchForms(
              module=OWN + "Norm", given_weight=None, inferred=None, methods=calls("norm", p=1, dim=2, keepdim=3),
              functions=(*calls("torch.norm", p=1, dim=2, keepdim=3),

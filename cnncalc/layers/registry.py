@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from ..errors import LayerError, did_you_mean, quoted
 from ..graph import TORCH_INT_MAX, too_large
-from .facts import FieldRule, FromInput, MemoryFacts, TorchForms
+from .facts import BackwardFacts, FieldRule, FromInput, MemoryFacts, TorchForms
 
 Shape = tuple[int, ...]
 REQUIRED = object()
@@ -75,6 +75,7 @@ class LayerKind:
     torch: TorchForms
     receptive_field: FieldRule
     memory: MemoryFacts
+    backward: BackwardFacts           # where its gradients flow, and their MACs
     explain: Callable[[tuple[Shape, ...], dict, Calc], list[str]] | None  # the formulas, numbers put in
 
     def fewest(self, args: dict) -> int:
@@ -134,7 +135,8 @@ _NORMALIZED: dict = {}  # (kind, given items) → normalized arguments
 
 def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | None = 1,
              fewest_inputs: int | Callable[[dict], int] = 2,
-             torch: TorchForms, receptive_field: FieldRule, memory: MemoryFacts, explain: Callable | None = None):
+             torch: TorchForms, receptive_field: FieldRule, memory: MemoryFacts, backward: BackwardFacts,
+             explain: Callable | None = None):
     """Register a calculator for kinds with everything known about them; `torch` may contain `{n}`,
     the kind's spatial dimensions (conv{n}d)."""
     def decorate(calculate):
@@ -146,7 +148,8 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
                                        calculate=bounded(holding(contract, calculate) if contract else calculate),
                                        arity=arity, fewest_inputs=fewest_inputs, spatial_dims=n,
                                        torch=torch.for_dims(n),
-                                       receptive_field=receptive_field, memory=memory, explain=explain)
+                                       receptive_field=receptive_field, memory=memory, backward=backward,
+                                       explain=explain)
         return calculate
     return decorate
 

@@ -6,7 +6,7 @@ import io
 import json
 from dataclasses import asdict
 
-from ..figures.conventions import DEFAULT
+from ..figures.conventions import CONVENTIONS, DEFAULT
 from ..figures.memory import Memory
 from ..figures.report import UNCOUNTED, LayerFigures, Report
 from ..layers.registry import format_shape
@@ -16,9 +16,10 @@ from .units import human, percent
 
 FORMATS = ("table", "json", "csv", "markdown")
 LAYER_KEYS = ("name", "kind", "inputs", "output_shape", "weights", "biases", "params", "buffers",
-              "activations", "activation_bytes", "macs", "flops", "ops")
+              "activations", "activation_bytes", "macs", "flops", "ops", "backward_macs", "backward_ops")
 TOTAL_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "activations", "activation_bytes",
-              "macs", "flops", "ops", "convention", "uncounted")
+              "macs", "flops", "ops", "convention", "uncounted", "backward_macs", "backward_flops", "backward_ops",
+              "training_step_macs", "training_step_flops")
 MEMORY_KEYS = ("param_bytes", "buffer_bytes", "gradient_bytes", "optimizer_bytes", "activation_bytes",
                "peak_activation_bytes", "peak_inference_bytes", "saved_bytes", "training_bytes", "optimizer")
 
@@ -288,12 +289,17 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
         ("activations", f"{t.activations:,} ({human(t.activation_bytes, 'B')})"),
         ("MACs", f"{t.macs:,} ({human(t.macs)})"),
         ("FLOPs", f"{t.flops:,} ({human(t.flops)})"),
+        ("backward MACs", f"{t.backward_macs:,} ({human(t.backward_macs)})"),
+        ("training step MACs", f"{t.training_step_macs:,} ({human(t.training_step_macs)}: forward + backward)"),
     ]
     if report.not_run:
         held = sum(n.params for n in report.not_run)
         lines.append(("held apart", f"{len(report.not_run)} module{'s' * (len(report.not_run) > 1)}, {held:,} parameters"))
     if t.convention != DEFAULT:
         lines.append((f"{t.convention} ops", f"{t.ops:,} ({human(t.ops)})"))
+        lines.append((f"{t.convention} backward ops", f"{t.backward_ops:,} ({human(t.backward_ops)})")
+                     if CONVENTIONS[t.convention].counts_backward else
+                     ("", f"{t.convention} counts the forward pass only"))
     if t.uncounted:
         lines += [("not counted", uncounted_text(t.uncounted)), ("", "MACs, FLOPs and memory are lower bounds")]
     if memory:

@@ -14,7 +14,8 @@ BUDGETS = {"max_params": ("parameters", "params", False), "max_macs": ("MACs", "
            "max_activation_bytes": ("activation bytes", "activation_bytes", True),
            "max_peak_memory": ("peak inference memory", "peak_inference_bytes", True),
            # the table's training step: Adam, at the spec's batch of 1
-           "max_training_memory": ("training step memory", "training_bytes", True)}
+           "max_training_memory": ("training step memory", "training_bytes", True),
+           "max_backward_macs": ("backward MACs", "backward_macs", False)}
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?)(b?)\s*$", re.I)
 
 

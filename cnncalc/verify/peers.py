@@ -55,6 +55,59 @@ def run_torch(model: GraphModel, inputs: tuple) -> PeerCount:
     return PeerCount("torch", counter.get_total_flops(), _per_layer(model, flops))
 
 
+def run_torch_backward(model: GraphModel, inputs: tuple) -> PeerCount:
+    """FlopCounterMode over a training step's backward, `model(*inputs).sum().backward()` with the inputs
+    requiring no grad, as a batch from a data loader: the step's count less the forward's, in total
+    and per layer. The counter's own attribution to modules goes astray in backward where branches
+    meet, so each autograd node a layer's forward made is marked with that layer, and what the counter
+    counts while a node runs is the layer's."""
+    owner: dict = {}  # autograd node → index of the layer whose forward made it
+    handles = [hook for index, layer in enumerate(model.layers) for hook in _marking(layer, index, owner)]
+    counter = FlopCounterMode(display=False, depth=None)
+    flops, running = [0] * len(model.layers), {"layer": None, "counted": 0}
+
+    def enter(node):
+        counted = counter.get_total_flops()
+        if running["layer"] is not None:
+            flops[running["layer"]] += counted - running["counted"]
+        running.update(layer=owner.get(node), counted=counted)
+
+    try:
+        with counter:
+            out = model(*inputs)
+            forward = running["counted"] = counter.get_total_flops()
+            for node in owner:
+                handles.append(node.register_prehook(lambda grads, node=node: enter(node)))
+            if out.requires_grad:  # nothing trained upstream: backward has nothing to compute
+                out.sum().backward()
+            enter(None)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.zero_grad(set_to_none=True)
+    return PeerCount("torch backward", counter.get_total_flops() - forward, tuple(flops))
+
+
+def _marking(layer: torch.nn.Module, index: int, owner: dict) -> list:
+    """Hooks marking the autograd nodes one layer's forward makes: from its output's back to its inputs'
+    (taken before it runs, since an in-place layer gives its input a node of its own)."""
+    before: dict = {}
+
+    def pre(module, inputs):
+        before["nodes"] = {t.grad_fn for t in inputs if isinstance(t, torch.Tensor) and t.grad_fn is not None}
+
+    def post(module, inputs, output):
+        stack = [output.grad_fn] if isinstance(output, torch.Tensor) else []
+        while stack:
+            node = stack.pop()
+            if node is None or node in before["nodes"] or node in owner:
+                continue
+            owner[node] = index
+            stack.extend(next_node for next_node, _ in node.next_functions)
+
+    return [layer.register_forward_pre_hook(pre), layer.register_forward_hook(post)]
+
+
 def run_fvcore(model: GraphModel, inputs: tuple) -> PeerCount:
     from fvcore.nn import FlopCountAnalysis
 

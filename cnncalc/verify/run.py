@@ -15,7 +15,7 @@ from .build import build_model, sample_inputs
 from .fields import check_fields
 from .measure import measure
 from .memory import check_memory
-from .peers import RUNNERS, installed
+from .peers import RUNNERS, PeerCount, installed, run_torch_backward
 from .reference import reference_checks
 from .verdict import Check, Verification
 
@@ -67,6 +67,9 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
     for tool, tool_report in reports.items():
         step(f"counting with {tool}")
         checks += _peer_checks(tool, tool_report, RUNNERS[tool](model, x))
+    step("backward pass with FlopCounterMode")
+    checks.append(_backward_check(reports.get("torch") or analyze(graph, batch, dtype, convention_name="torch"),
+                                  run_torch_backward(model, x)))
     step("receptive fields against gradients")
     checks += check_fields(graph, report, device)
     if reference == "torchvision":
@@ -103,6 +106,16 @@ def _total_checks(report: Report, model) -> list[Check]:
             Check("total", "trainable_params", totals.trainable_params,
                   sum(p.numel() for p in params if p.requires_grad)),
             Check("total", "buffers", totals.buffers, sum(b.numel() for b in model.buffers()))]
+
+
+def _backward_check(report: Report, count: PeerCount) -> Check:
+    """One line: the backward pass's work as torch counts it (its convention: 2 FLOPs per MAC, a grouped
+    conv's filters' gradient over every channel pair) against FlopCounterMode over a real backward;
+    where they differ, the layers that do, named."""
+    differ = [f"{row.name}: {row.backward_ops:,} vs {flops:,}"
+              for row, flops in zip(report.layers[1:], count.layers) if row.backward_ops != flops]
+    return Check("total", "torch backward ops", report.totals.backward_ops, count.total,
+                 "; ".join(differ[:5]) + (f"; … {len(differ) - 5} more" if len(differ) > 5 else ""))
 
 
 def _peer_checks(tool: str, report: Report, count) -> list[Check]:

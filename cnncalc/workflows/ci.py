@@ -247,7 +247,8 @@ def _show(value) -> str:
 
 def budget_findings(graph: Graph, report: Report, peak: int, budgets: dict) -> list[Finding]:
     figures = {"params": report.totals.params, "macs": report.totals.macs,
-               "activation_bytes": report.totals.activation_bytes, "peak_inference_bytes": peak}
+               "activation_bytes": report.totals.activation_bytes, "peak_inference_bytes": peak,
+               "backward_macs": report.totals.backward_macs}
     if "max_training_memory" in budgets:  # the training step as the table shows it (Adam)
         figures["training_bytes"] = memory(graph, report).training_bytes
     findings = []
