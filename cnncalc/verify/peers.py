@@ -1,7 +1,8 @@
 """Run the peer counters on a built model: totals, and per layer where the tool reports modules.
 
 Each runner returns a PeerCount; `layers[i]` is the count for the model's i-th layer. ptflops adds
-the functional calls it patches to its total only, so it has no per-layer figures.
+the functional calls it patches to its total only, so it has no per-layer figures; nor has the user's
+own module (any nn.Module, not a GraphModel): its layers are not one module each, so its totals are compared.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .build import GraphModel
@@ -42,20 +44,23 @@ def _quiet():
             logger.setLevel(level)
 
 
-def _per_layer(model: GraphModel, counts: dict[str, float]) -> tuple[int, ...]:
+def _per_layer(model: nn.Module, counts: dict[str, float]) -> tuple[int, ...] | None:
+    if not isinstance(model, GraphModel):
+        return None
     return tuple(int(counts.get(f"{PREFIX}{i}", 0)) for i in range(len(model.layers)))
 
 
-def run_torch(model: GraphModel, x: torch.Tensor) -> PeerCount:
+def run_torch(model: nn.Module, x: torch.Tensor) -> PeerCount:
     counter = FlopCounterMode(display=False, depth=None)
-    with counter, torch.no_grad():
+    # the user's module with autograd on: under no_grad the tracker fails on views of parameters passed to modules
+    with counter, torch.no_grad() if isinstance(model, GraphModel) else contextlib.nullcontext():
         model(x)
     flops = {name.removeprefix("GraphModel."): sum(ops.values())
              for name, ops in counter.get_flop_counts().items()}
     return PeerCount("torch", counter.get_total_flops(), _per_layer(model, flops))
 
 
-def run_fvcore(model: GraphModel, x: torch.Tensor) -> PeerCount:
+def run_fvcore(model: nn.Module, x: torch.Tensor) -> PeerCount:
     from fvcore.nn import FlopCountAnalysis
 
     with _quiet():
@@ -65,11 +70,13 @@ def run_fvcore(model: GraphModel, x: torch.Tensor) -> PeerCount:
     return PeerCount("fvcore", int(total), _per_layer(model, by_module))
 
 
-def run_torchinfo(model: GraphModel, x: torch.Tensor) -> PeerCount:
+def run_torchinfo(model: nn.Module, x: torch.Tensor) -> PeerCount:
     from torchinfo import summary
 
     with _quiet():
         stats = summary(model, input_data=x, verbose=0, device=x.device)
+    if not isinstance(model, GraphModel):
+        return PeerCount("torchinfo", int(stats.total_mult_adds), None)
     # each module to the layer holding it (a layer per row wraps its module)
     index = {id(module): i for i, layer in enumerate(model.layers) for module in layer.modules()}
     layers = [0] * len(model.layers)
@@ -79,7 +86,7 @@ def run_torchinfo(model: GraphModel, x: torch.Tensor) -> PeerCount:
     return PeerCount("torchinfo", int(stats.total_mult_adds), tuple(layers))
 
 
-def run_ptflops(model: GraphModel, x: torch.Tensor) -> PeerCount:
+def run_ptflops(model: nn.Module, x: torch.Tensor) -> PeerCount:
     from ptflops import get_model_complexity_info
 
     with _quiet():
@@ -89,11 +96,15 @@ def run_ptflops(model: GraphModel, x: torch.Tensor) -> PeerCount:
     return PeerCount("ptflops", int(macs), None)
 
 
-def run_thop(model: GraphModel, x: torch.Tensor) -> PeerCount:
+def run_thop(model: nn.Module, x: torch.Tensor) -> PeerCount:
     from thop import profile
 
+    held = {module: set(module._buffers) for module in model.modules()}
     with _quiet():
         total, _, tree = profile(model, inputs=(x,), verbose=False, ret_layer_info=True)
+    for module, names in held.items():  # thop leaves total_ops and total_params on modules with children
+        for name in set(module._buffers) - names:
+            del module._buffers[name]
     children = tree.get("layers", (0, 0, {}))[2]
     counts = {f"{PREFIX}{name}": ops for name, (ops, _, _) in children.items()}
     return PeerCount("thop", int(total), _per_layer(model, counts))

@@ -15,11 +15,12 @@ def _value(value):
 def to_dict(result) -> dict:
     return {
         "model": result.model, "device": result.device, "input": list(result.input_shape),
-        "batch": result.batch, "dtype": result.dtype, "peers": list(result.peers),
+        "batch": result.batch, "dtype": result.dtype, "measured": result.subject, "peers": list(result.peers),
         "checks": [{"layer": c.layer, "figure": c.figure, "cnncalc": _value(c.expected),
                     "measured": _value(c.measured), "ok": c.ok, **({"formula": c.formula} if c.formula else {})}
                    for c in result.checks],
         "memory": [m.as_dict() for m in result.memory],
+        **({"notes": list(result.notes)} if result.notes else {}),
         "summary": {"checks": result.count, "passed": result.count - len(result.failed),
                     "failed": len(result.failed)},
     }
@@ -55,16 +56,20 @@ def render_table(result, width: int | None = None) -> str:
     for title, justify in (("figure", "left"), ("cnncalc", "right"), ("measured", "right"), ("", "center")):
         totals.add_column(title, justify=justify)
     for check in by_layer["total"].values():
-        totals.add_row(check.figure, f"{check.expected:,}", f"{check.measured:,}", _mark(check))
+        show = _shown(check)
+        totals.add_row(check.figure, show(check.expected), show(check.measured), _mark(check))
     for item in result.memory:
         totals.add_row(item.figure, f"{item.predicted:,} B", f"{item.measured:,} B",
                        f"{'✓' if item.ok else '✗'} {item.ratio:.3f}")
     # markup=False: a layer named [link=…] or [/x] is text, never rich markup
     console = Console(file=io.StringIO(), width=width or NATURAL, color_system=None, highlight=False, markup=False)
+    console.print(f"measured: {result.subject}")
     console.print(table)
     console.print(totals)
     for check in result.failed:
         console.print(_failure(check), soft_wrap=True)
+    for note in result.notes:
+        console.print(f"note: {note}", soft_wrap=True)
     console.print(summary_line(result))
     return "".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines())
 
@@ -76,10 +81,15 @@ def _mark(check) -> str:
     return "" if check is None else ("✓" if check.ok else "✗")
 
 
+def _shown(check):
+    """How a check's figures read: a shape as 3×224×224, a count with commas, a receptive field's intervals as is."""
+    return format_shape if check.figure == "output_shape" else "{:,}".format if isinstance(check.expected, int) \
+        else str
+
+
 def _failure(check) -> str:
     if hasattr(check, "ratio"):
         return f"✗ {check.figure}: predicted {check.predicted:,} B, measured {check.measured:,} B (ratio {check.ratio:.3f})"
-    show = format_shape if check.figure == "output_shape" else "{:,}".format if isinstance(check.expected, int) \
-        else str  # a receptive field's intervals
+    show = _shown(check)
     line = f"✗ {check.layer}: {check.figure}: cnncalc {show(check.expected)}, measured {show(check.measured)}"
     return line + (f" [{check.formula}]" if check.formula else "")

@@ -30,6 +30,8 @@ class Verification:
     peers: tuple[str, ...]
     checks: tuple[Check, ...]
     memory: tuple = field(default=())
+    subject: str = "a model built from the spec"  # or "the module itself": what torch ran
+    notes: tuple[str, ...] = ()  # what could not be measured, and why (a peer tool failing on the module)
 
     @property
     def failed(self) -> tuple[Check, ...]:
