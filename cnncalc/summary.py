@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,23 @@ from .errors import SpecError, SpecErrors
 from .graph import ID_DTYPE_BYTES, Graph, parse_input
 
 
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    """The model as `summary` was given it, to be loaded again by `verify`."""
+    model: Any
+    params: dict | None
+    input_shape: tuple[int, ...] | None
+    input_dtype: str | None
+
+
 @dataclass(frozen=True)
 class Summary:
     """A model's figures: `totals.params` and friends, the rows in `layers`, the memory model's
-    figures in `memory`; `to_dict()` is `--format json`. Printed, it is the table; in Jupyter too."""
+    figures in `memory`; `to_dict()` is `--format json`; `verify()` checks them against torch.
+    Printed, it is the table; in Jupyter too."""
     report: Report
     memory: Memory
+    source: Source | None = field(default=None, repr=False, compare=False)
 
     @property
     def totals(self) -> Totals:
@@ -56,7 +67,32 @@ class Summary:
 
     def collapsed(self, depth: int) -> "Summary":
         """Blocks nested deeper than `depth` as one row each, as `--depth` shows them."""
-        return Summary(report=collapse(self.report, depth), memory=self.memory)
+        return Summary(report=collapse(self.report, depth), memory=self.memory, source=self.source)
+
+    def verify(self, *, device: str | None = None, optimizer: str | None = "adam"):
+        """Run the model in PyTorch at this summary's batch and dtype and check its figures against torch
+        and the peer tools (a verify.verdict.Verification; printed, `cnncalc verify`'s table). A PyTorch
+        model is measured itself (an nn.Module as given, on its own device unless `device` says, and given
+        back as it was), a spec through a model built from it; `optimizer` names the training step whose
+        memory is measured (None: none)."""
+        from .model import load_target
+        from .verify import require_torch
+
+        if self.source is None:
+            raise SpecError("this summary was not made by cnncalc.summary(): it has no model to verify")
+        require_torch()
+        from .verify.run import verify
+
+        source = self.source
+        target = load_target(source.model, source.params, source.input_shape, source.input_dtype)
+        return verify(target.graph, device or _device_of(target.module), self.report.batch, self.report.dtype,
+                      optimizer=optimizer, module=target.module)
+
+
+def _device_of(module: Any) -> str:
+    """Where a module's parameters are (the CPU for a spec's model, or a module that holds none)."""
+    first = next(iter(module.parameters()), None) if module is not None else None
+    return str(first.device) if first is not None else "cpu"
 
 
 def figures(graph: Graph, batch: int = 1, dtype: str | None = None, convention: str = DEFAULT,
@@ -84,7 +120,8 @@ def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | 
     batch = _whole_number("batch", batch, at_least=1)
     depth = None if depth is None else _whole_number("depth", depth, at_least=1)
     try:
-        result = figures(load_graph(model, params, shape, input_dtype), batch, dtype, convention, optimizer)
+        result = replace(figures(load_graph(model, params, shape, input_dtype), batch, dtype, convention, optimizer),
+                         source=Source(model=model, params=params, input_shape=shape, input_dtype=input_dtype))
     except SpecError as error:
         if not is_pytorch(model) or shape is None or len(shape) < 2 or shape[0] != 1:
             raise

@@ -17,6 +17,7 @@ from .verdict import Check
 
 MODULE = "the module itself"
 TWIN = "a model built from the spec"
+PART = re.compile(r".+\.part\d+")  # a step of a call mapped to several layers (fx names have no dots)
 CALL = re.compile(r"(?P<path>.+?)(\((?P<call>\d+)\))?")  # layer1.0.relu(2): the second call of layer1.0.relu
 
 
@@ -38,19 +39,36 @@ def check_real(module: nn.Module, name: str) -> None:
 
 @contextlib.contextmanager
 def kept(module: nn.Module):
-    """Whatever verify does to the module (a training step moves its weights and fills .grad; train()
-    and eval() switch its mode), it is given back as it was."""
-    state = {key: value.detach().to("cpu", copy=True) for key, value in module.state_dict().items()}
-    grads = {param: param.grad for param in module.parameters()}
+    """The module in eval mode, its attention on torch's math backend (FlopCounterMode has no formula
+    for the fused CPU kernel and counts nothing there; the math backend's matmuls it counts, as the
+    peers do). Whatever verify does to it (moves it to a device or dtype, a training step moves its
+    weights and fills .grad, BatchNorm's statistics, train() and eval()) is undone after."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    params = {param: (param.data, param.grad, _copy(param)) for param in module.parameters()}
+    buffers = {part: dict(part._buffers) for part in module.modules()}
+    values = {id(b): _copy(b) for held in buffers.values() for b in held.values() if b is not None}
     modes = {part: part.training for part in module.modules()}
     try:
-        yield module.eval()
+        with sdpa_kernel([SDPBackend.MATH]):
+            yield module.eval()
     finally:
-        module.load_state_dict(state)
-        for param, grad in grads.items():
-            param.grad = grad
+        with torch.no_grad():
+            for param, (data, grad, value) in params.items():
+                param.data, param.grad = data, grad
+                data.copy_(value)
+            for part, held in buffers.items():
+                part._buffers.clear()
+                part._buffers.update(held)
+                for buffer in held.values():
+                    if buffer is not None:
+                        buffer.copy_(values[id(buffer)])
         for part, training in modes.items():
             part.training = training
+
+
+def _copy(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.detach().to("cpu", copy=True)
 
 
 def tensors(output) -> list[torch.Tensor]:
@@ -88,19 +106,27 @@ def total_checks(report: Report, figures: ModuleFigures) -> list[Check]:
 
 def layer_checks(graph: Graph, report: Report, module: nn.Module) -> list[Check]:
     """Per layer that is a module's call (a row named by its module path): the parameters and buffers
-    that module holds, each tensor counted at its first call (a module called again holds none)."""
+    that module holds, each tensor counted at its first call (a module called again holds none);
+    cnncalc's figure is the row's, with the steps before it of the same call (`add_3.part1`) and what
+    the model holds apart inside the module (weight_norm's originals beyond the weight it computes)."""
     modules = dict(module.named_modules(remove_duplicate=False))
-    rows = {row.name: row for row in report.layers[1:]}
-    held, checks = set(), []
-    for node in graph.nodes:
-        match = CALL.fullmatch(node.name)
-        part = modules.get(match["path"])
+    apart = [held for held in graph.not_run if held.why == "parametrization"]
+    held, checks, parts = set(), [], []
+    for node, row in zip(graph.nodes, report.layers[1:]):
+        if PART.fullmatch(node.name):
+            parts.append(row)
+            continue
+        rows, parts = [*parts, row], []
+        path = CALL.fullmatch(node.name)["path"]
+        part = modules.get(path)
         if node.functional or part is None or not list(part.parameters()) + list(part.buffers()):
             continue
         params = [p for p in part.parameters() if id(p) not in held]
         buffers = [b for b in part.buffers() if id(b) not in held]
         held |= {id(t) for t in params + buffers}
-        row = rows[node.name]
-        checks += [Check(node.name, "params", row.params, sum(p.numel() for p in params)),
-                   Check(node.name, "buffers", row.buffers, sum(b.numel() for b in buffers))]
+        inside = [h for h in apart if h.name.startswith(path + ".")]
+        checks += [Check(node.name, "params", sum(r.params for r in rows) + sum(h.params for h in inside),
+                         sum(p.numel() for p in params)),
+                   Check(node.name, "buffers", sum(r.buffers for r in rows) + sum(h.buffers for h in inside),
+                         sum(b.numel() for b in buffers))]
     return checks

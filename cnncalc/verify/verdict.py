@@ -33,6 +33,11 @@ class Verification:
     subject: str = "a model built from the spec"  # or "the module itself": what torch ran
     notes: tuple[str, ...] = ()  # what could not be measured, and why (a peer tool failing on the module)
 
+    def __str__(self) -> str:
+        from .report import render_table
+
+        return render_table(self)
+
     @property
     def failed(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if not c.ok) + tuple(m for m in self.memory if not m.ok)
