@@ -246,3 +246,39 @@ def test_cli_on_a_file_measures_the_module_and_says_so(tmp_path):
 def test_cli_on_a_spec_says_it_measured_the_built_model():
     result = run_here("verify", "lenet5", "-f", "json")
     assert json.loads(result.stdout)["measured"] == "a model built from the spec"
+
+
+FROZEN_RESNET = '''
+import torchvision
+from torch import nn
+
+
+class FrozenResNet(nn.Module):
+    """torchvision's resnet18, every parameter frozen, a new 10-class head."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torchvision.models.resnet18(weights=None)
+        self.net.requires_grad_(False)
+        self.net.fc = nn.Linear(512, 10)
+
+    def forward(self, x):
+        return self.net(x)
+'''
+
+
+@pytest.mark.libraries
+def test_torchvision_resnet18_frozen_with_a_new_head(tmp_path):
+    pytest.importorskip("torchvision")
+    import runpy
+
+    path = tmp_path / "frozen_resnet.py"
+    path.write_text(FROZEN_RESNET)
+    data = json.loads(run_here("verify", f"{path}:FrozenResNet", "--input", "3x64x64", "-f", "json").stdout)
+    assert data["measured"] == "the module itself"
+    assert data["summary"]["failed"] == 0, [c for c in data["checks"] if not c["ok"]] + data["memory"]
+    totals = {c["figure"]: c["measured"] for c in data["checks"] if c["layer"] == "total"}
+    module = runpy.run_path(str(path))["FrozenResNet"]()
+    expected = truth(module, torch.randn(1, 3, 64, 64))
+    assert totals["trainable_params"] == 5_130  # 512 × 10 + 10: the head alone
+    assert {figure: totals[figure] for figure in expected} == {**expected, "output_shape": [10]}
