@@ -133,10 +133,14 @@ def assert_torch_agrees(result, totals, module, x):
 
 def test_a_frozen_backbone_with_a_new_head_is_measured_itself():
     module = FrozenBackbone()
-    runs = []
+    runs, outputs = [], []
     module.register_forward_hook(lambda *_: runs.append(1))  # the module itself runs, not a rebuild
+    module.net.conv2.register_forward_hook(lambda _, __, out: outputs.append(out.numel()))
     result, totals = verified(module, (3, 32, 32))
     assert runs
+    layers = {(c.layer, c.figure): c for c in result.checks if c.layer != "total"}
+    assert layers["net.conv2", "activations"].measured == outputs[0] == 16 * 16 * 16
+    assert layers["net.fc", "params"].measured == sum(p.numel() for p in module.net.fc.parameters())
     assert not result.failed, [f"{c.figure}" for c in result.failed]
     # 16 × 10 + 10: the new head alone, as torch's requires_grad says
     assert totals["trainable_params"].measured == 170 == sum(p.numel() for p in module.parameters() if p.requires_grad)

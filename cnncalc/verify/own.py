@@ -29,6 +29,7 @@ class ModuleFigures:
     buffers: int
     macs: int  # FlopCounterMode's FLOPs ÷ 2, whole batch
     output_shape: tuple[int, ...]  # of the last tensor it returns, per sample
+    calls: dict[str, tuple[int | None, ...]]  # module path → elements of its (first) output per call, whole batch
 
 
 def check_real(module: nn.Module, name: str) -> None:
@@ -83,16 +84,28 @@ def tensors(output) -> list[torch.Tensor]:
 
 def measure_module(module: nn.Module, x: torch.Tensor) -> ModuleFigures:
     """The module's own parameters and buffers (a shared tensor once, as module.parameters() yields
-    it) and FlopCounterMode's count of one forward pass (with autograd on: under no_grad its module
-    tracker fails on views of parameters passed to modules)."""
+    it), and one forward pass: FlopCounterMode's count (with autograd on: under no_grad its module
+    tracker fails on views of parameters passed to modules) and each module's outputs from hooks."""
     params = list(module.parameters())
+    calls: dict[str, list[int | None]] = {}
+
+    def seen(path, output):
+        out = tensors(output)
+        calls.setdefault(path, []).append(out[0].numel() if out else None)
+    hooks = [part.register_forward_hook(lambda _, __, output, path=path: seen(path, output))
+             for path, part in module.named_modules() if path]
     counter = FlopCounterMode(display=False, depth=None)
-    with counter:
-        last = tensors(module(x))[-1]
+    try:
+        with counter:
+            last = tensors(module(x))[-1]
+    finally:
+        for hook in hooks:
+            hook.remove()
     return ModuleFigures(params=sum(p.numel() for p in params),
                          trainable_params=sum(p.numel() for p in params if p.requires_grad),
                          buffers=sum(b.numel() for b in module.buffers()),
-                         macs=counter.get_total_flops() // 2, output_shape=tuple(last.shape[1:]))
+                         macs=counter.get_total_flops() // 2, output_shape=tuple(last.shape[1:]),
+                         calls={path: tuple(numels) for path, numels in calls.items()})
 
 
 def total_checks(report: Report, figures: ModuleFigures) -> list[Check]:
@@ -104,14 +117,15 @@ def total_checks(report: Report, figures: ModuleFigures) -> list[Check]:
             Check("total", "output_shape", report.layers[-1].output_shape, figures.output_shape)]
 
 
-def layer_checks(graph: Graph, report: Report, module: nn.Module) -> list[Check]:
-    """Per layer that is a module's call (a row named by its module path): the parameters and buffers
-    that module holds, each tensor counted at its first call (a module called again holds none);
-    cnncalc's figure is the row's, with the steps before it of the same call (`add_3.part1`) and what
-    the model holds apart inside the module (weight_norm's originals beyond the weight it computes)."""
+def layer_checks(graph: Graph, report: Report, module: nn.Module, figures: ModuleFigures) -> list[Check]:
+    """Per layer that is a module's call (a row named by its module path): the elements of that
+    call's output, and the parameters and buffers that module holds, each tensor counted at its first
+    call (a module called again holds none); cnncalc's figure is the row's, with the steps before it
+    of the same call (`add_3.part1`) and what the model holds apart inside the module (weight_norm's
+    originals beyond the weight it computes)."""
     modules = dict(module.named_modules(remove_duplicate=False))
     apart = [held for held in graph.not_run if held.why == "parametrization"]
-    held, checks, parts = set(), [], []
+    held, checks, parts, called = set(), [], [], {}
     for node, row in zip(graph.nodes, report.layers[1:]):
         if PART.fullmatch(node.name):
             parts.append(row)
@@ -119,7 +133,13 @@ def layer_checks(graph: Graph, report: Report, module: nn.Module) -> list[Check]
         rows, parts = [*parts, row], []
         path = CALL.fullmatch(node.name)["path"]
         part = modules.get(path)
-        if node.functional or part is None or not list(part.parameters()) + list(part.buffers()):
+        if node.functional or part is None:
+            continue
+        call = called[path] = called.get(path, -1) + 1
+        outputs = figures.calls.get(path, ())
+        if call < len(outputs) and outputs[call] is not None:
+            checks.append(Check(node.name, "activations", row.activations, outputs[call]))
+        if not list(part.parameters()) + list(part.buffers()):
             continue
         params = [p for p in part.parameters() if id(p) not in held]
         buffers = [b for b in part.buffers() if id(b) not in held]

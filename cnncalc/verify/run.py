@@ -72,7 +72,8 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
         if module is not None:
             model = module.to(device=device, dtype=TORCH_DTYPES[dtype])
             step("forward pass under torch's flop counter")
-            checks = layer_checks(graph, report, model) + total_checks(report, measure_module(model, x))
+            figures = measure_module(model, x)
+            checks = layer_checks(graph, report, model, figures) + total_checks(report, figures)
         else:
             step("building the model")
             model = build_model(graph, device, TORCH_DTYPES[dtype])
