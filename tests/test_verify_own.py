@@ -199,7 +199,8 @@ class TorchRelu(nn.Module):
 
 
 @pytest.mark.xfail(strict=True, reason="ptflops patches torch.nn.functional.relu, not torch.relu: it counts "
-                                       "torch.relu's 8 × 30 × 30 = 7,200 elements nowhere, cnncalc's ptflops rule does")
+                                       "torch.relu's 8 × 30 × 30 = 7,200 elements nowhere, cnncalc's ptflops "
+                                       "rule does")
 def test_ptflops_counts_torch_relu_as_cnncalc_says():
     result, totals = verified(TorchRelu(), (3, 32, 32))
     assert totals["ptflops ops"].ok, (totals["ptflops ops"].expected, totals["ptflops ops"].measured)

@@ -64,22 +64,17 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
     if module is not None:
         check_real(module, graph.name)
         if reference:
-            raise SpecError("--reference compares a spec's model with torchvision's; a PyTorch model is measured itself")
+            raise SpecError("--reference compares a spec's model with torchvision's; "
+                            "a PyTorch model is measured itself")
     reports = {tool: analyze(graph, batch, dtype, convention_name=tool) for tool in installed()}
     report = analyze(graph, batch, dtype)
     x = sample_input(graph, batch, device, TORCH_DTYPES[dtype])
     with kept(module) if module is not None else contextlib.nullcontext():
         if module is not None:
             model = module.to(device=device, dtype=TORCH_DTYPES[dtype])
-            step("forward pass under torch's flop counter")
-            figures = measure_module(model, x)
-            checks = layer_checks(graph, report, model, figures) + total_checks(report, figures)
+            checks = _module_checks(graph, report, model, x, step)
         else:
-            step("building the model")
-            model = build_model(graph, device, TORCH_DTYPES[dtype])
-            step("forward pass with hooks")
-            measured = measure(model, graph, batch, device, TORCH_DTYPES[dtype])
-            checks = list(_layer_checks(graph, report, measured)) + _total_checks(report, model)
+            model, checks = _built_checks(graph, report, device, TORCH_DTYPES[dtype], step)
         counts, notes = _peer_counts(reports, model, x, step, module is not None)
         for tool, count in counts.items():
             checks += _peer_checks(tool, reports[tool], count)
@@ -93,6 +88,22 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
     return Verification(model=graph.name, device=device, input_shape=graph.input_shape, batch=batch, dtype=dtype,
                         peers=tuple(counts), checks=tuple(checks), memory=tuple(memory_checks),
                         subject=MODULE if module is not None else TWIN, notes=tuple(notes))
+
+
+def _module_checks(graph: Graph, report: Report, module: nn.Module, x: torch.Tensor, step) -> list[Check]:
+    """The user's module: per module a row is named after, and in total."""
+    step("forward pass under torch's flop counter")
+    figures = measure_module(module, x)
+    return layer_checks(graph, report, module, figures) + total_checks(report, figures)
+
+
+def _built_checks(graph: Graph, report: Report, device: str, dtype: torch.dtype, step) -> tuple[nn.Module, list[Check]]:
+    """A model built from the graph, a module per layer: every layer, and in total."""
+    step("building the model")
+    model = build_model(graph, device, dtype)
+    step("forward pass with hooks")
+    measured = measure(model, graph, report.batch, device, dtype)
+    return model, list(_layer_checks(graph, report, measured)) + _total_checks(report, model)
 
 
 def _peer_counts(reports: dict, model, x, step, own: bool) -> tuple[dict, list[str]]:
