@@ -110,11 +110,11 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
             opt.zero_grad(set_to_none=False)  # steady state: gradients stay allocated between steps
         # mean's backward makes a dense gradient of the output's size inside autograd, as a real loss
         # does (sum's is an expanded scalar; a gradient passed in stays alive until backward returns);
-        # over every output that has a gradient (a module's tuple or ModelOutput: the graph's one tensor)
-        # (none where every parameter is frozen: no backward runs)
-        losses = [out.float().mean() for out in tensors(model(x_train)) if out.requires_grad]
-        if losses:
-            sum(losses).backward()
+        # over every output that has a gradient (a module's tuple or ModelOutput: the graph's one
+        # tensor; none where every parameter is frozen), each held through backward as a loop holds it
+        outs = [out for out in tensors(model(x_train)) if out.requires_grad]
+        if outs:
+            sum(out.float().mean() for out in outs).backward()
         if opt:
             opt.step()
     train.optimizer = opt
