@@ -560,11 +560,16 @@ def verify(
     output: Optional[Path] = OUTPUT,
     allow_uncounted: bool = ALLOW_UNCOUNTED,
 ) -> None:
-    """Build MODEL in PyTorch, run it, and check every figure against torch and the peer tools.
+    """Run MODEL in PyTorch and check every figure against torch and the peer tools: a PyTorch model
+    (path/model.py:Class, torchvision:NAME, ...) is measured itself, a spec through a model built from it.
 
     Exit 1 on a mismatch, or on an operation cnncalc does not count unless --allow-uncounted."""
     fmt = output_format(fmt, output, "table", "json")
-    graph = load_graph(model, settings, input)
+    from .model import load_target
+
+    given = parse_inputs(input)
+    target = load_target(model, parse_settings(settings), given.shape, given.dtype, given.others)
+    graph = target.graph
     from .figures.report import UNCOUNTED
 
     uncounted = tuple(node.name for node in graph.nodes if node.kind == UNCOUNTED)
@@ -590,7 +595,7 @@ def verify(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True, console=Console(stderr=True),
                   disable=not sys.stderr.isatty()) as progress:  # a spinner only where someone watches
         task = progress.add_task(f"verifying {graph.name}", total=None)
-        result = run_verify(graph, device, batch, dtype, optimizer=optimizer, reference=reference,
+        result = run_verify(graph, device, batch, dtype, optimizer=optimizer, reference=reference, module=target.module,
                             step=lambda what: progress.update(task, description=f"{graph.name}: {what}"))
     text = render_json(result) if fmt == "json" else render_table(result, output_width(output))
     write_output(text, output)

@@ -3,7 +3,7 @@ PyTorch model (path/model.py:Class, torchvision:NAME, timm:NAME, or an nn.Module
 by the importer, which is the only part that imports torch."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,7 @@ def load_graph(model: Any, params: dict | None = None, input_shape: Shape | None
     """The graph of a zoo name, spec path or PyTorch model, at `input_shape` (holding `input_dtype`:
     int64 token ids) when given, and forward()'s `others` inputs (a mask) by name."""
     if is_pytorch(model):
-        from .spec.load import build_graph
-
-        imported = read_pytorch(model, params, input_shape, input_dtype, others)
-        graph = build_graph(imported.spec, _source(model), {})
-        return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()))
-                                          for node in graph.nodes))
+        return _graph_of(read_pytorch(model, params, input_shape, input_dtype, others), model)
     from .spec.zoo import load_model
 
     graph = load_model(str(model), params)
@@ -41,10 +36,48 @@ def load_graph(model: Any, params: dict | None = None, input_shape: Shape | None
                    other_inputs=tuple(given.get(other.name, other) for other in graph.other_inputs))
 
 
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """What verify runs: the graph, and the user's own module it was read from (None for a spec or a
+    zoo name: verify builds a model from the graph)."""
+    graph: Graph
+    module: Any = None
+
+
+def load_target(model: Any, params: dict | None = None, input_shape: Shape | None = None,
+                input_dtype: str | None = None, others: tuple[OtherInput, ...] = ()) -> Target:
+    """MODEL's graph and, for a PyTorch model, the module itself: an nn.Module as given, a file's class
+    or a library's model built on the CPU with random weights (never on the meta device), to be run."""
+    if not is_pytorch(model):
+        return Target(graph=load_graph(model, params, input_shape, input_dtype, others))
+    read = _read(model, params, input_shape, input_dtype, others, on_meta=False)
+    return Target(graph=_graph_of(read.imported, model), module=read.module)
+
+
+def _graph_of(imported, model: Any) -> Graph:
+    from .spec.load import build_graph
+
+    graph = build_graph(imported.spec, _source(model), {})
+    return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()))
+                                      for node in graph.nodes))
+
+
 def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
                  others: tuple[OtherInput, ...] = ()):
     """A PyTorch model traced (torch.fx, meta tensors) into spec data and the modules each layer runs
     in (verify.importer.Imported); at its default input when it has one."""
+    return _read(model, params, input_shape, input_dtype, others, on_meta=True).imported
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Read:
+    imported: Any  # verify.importer.Imported
+    module: Any  # the nn.Module read
+
+
+def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None,
+          others: tuple[OtherInput, ...], on_meta: bool) -> _Read:
+    """The module loaded (on the meta device where `on_meta` and its constructor allow) and read."""
     from .verify import require_torch
 
     require_torch()
@@ -52,7 +85,7 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
     from .verify.libraries import Loaded, load_module
 
     if isinstance(model, (str, Path)):
-        loaded = load_module(str(model), params or {})
+        loaded = load_module(str(model), params or {}, on_meta)
     else:
         loaded = Loaded(module=model, name=type(model).__name__)
     module, name = loaded.module, loaded.name
@@ -61,14 +94,14 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
         raise SpecError(f"{name}: reading a PyTorch model needs --input, e.g. --input 3x224x224 "
                         "(input_size=(3, 224, 224) in Python)", _source(model))
     try:
-        return read_module(module, name, tuple(shape), _source(model), input_dtype, others)
+        return _Read(imported=read_module(module, name, tuple(shape), _source(model), input_dtype, others), module=module)
     except SpecError as error:
-        if not isinstance(model, (str, Path)) or "meta" not in error.message:
+        if not isinstance(model, (str, Path)) or not on_meta or "meta" not in error.message:
             raise
     # a tensor its constructor made, read as a value by forward() (YOLO's `self.stride[i].item()`), has no
     # value on the meta device: the model is built again on the CPU, its parameters still stood in for
     module = load_module(str(model), params or {}, on_meta=False).module
-    return read_module(module, name, tuple(shape), _source(model), input_dtype, others)
+    return _Read(imported=read_module(module, name, tuple(shape), _source(model), input_dtype, others), module=module)
 
 
 def _source(model: Any) -> str:

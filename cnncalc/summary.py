@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,14 +17,25 @@ if TYPE_CHECKING:
     from .figures.fit import Fit
 
 
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    """The model as `summary` was given it, to be loaded again by `verify`."""
+    model: Any
+    params: dict | None
+    input_shape: tuple[int, ...] | None
+    input_dtype: str | None
+    others: tuple[OtherInput, ...] = ()
+
+
 @dataclass(frozen=True)
 class Summary:
     """A model's figures: `totals.params` and friends, the rows in `layers`, the memory model's
-    figures in `memory`; `to_dict()` is `--format json`. Printed, it is the table; in Jupyter too.
-    `fits("24GiB")` is `cnncalc fit`."""
+    figures in `memory`; `to_dict()` is `--format json`; `fits("24GiB")` is `cnncalc fit`; `verify()`
+    checks them against torch. Printed, it is the table; in Jupyter too."""
     report: Report
     memory: Memory
     graph: Graph | None = None  # what `fits` analyses again at other batches
+    source: Source | None = field(default=None, repr=False, compare=False)
 
     @property
     def totals(self) -> Totals:
@@ -61,7 +72,8 @@ class Summary:
 
     def collapsed(self, depth: int) -> "Summary":
         """Blocks nested deeper than `depth` as one row each, as `--depth` shows them."""
-        return Summary(report=collapse(self.report, depth), memory=self.memory, graph=self.graph)
+        return Summary(report=collapse(self.report, depth), memory=self.memory, graph=self.graph,
+                       source=self.source)
 
     def fits(self, memory: str | int, *, optimizer: str | None = None, accumulate: int = 1) -> Fit:
         """The largest training batch (a micro-batch, with `accumulate`) and inference batch within
@@ -78,6 +90,27 @@ class Summary:
             budget = memory_budget(memory)
         return fit(self.graph, budget, optimizer or self.memory.optimizer, self.report.dtype,
                    _whole_number("accumulate", accumulate, at_least=1))
+
+
+    def verify(self, *, device: str | None = None, optimizer: str | None = "adam"):
+        """Run the model in PyTorch at this summary's batch and dtype and check its figures against torch
+        and the peer tools (a verify.verdict.Verification; printed, `cnncalc verify`'s table). A PyTorch
+        model is measured itself (an nn.Module as given, on its own device unless `device` says, and given
+        back as it was), a spec through a model built from it; `optimizer` names the training step whose
+        memory is measured (None: none)."""
+        from .model import load_target
+        from .verify import require_torch
+
+        if self.source is None:
+            raise SpecError("this summary was not made by cnncalc.summary(): it has no model to verify")
+        require_torch()
+        from .verify.run import verify
+
+        source = self.source
+        target = load_target(source.model, source.params, source.input_shape, source.input_dtype,
+                             source.others)
+        return verify(target.graph, device or _device_of(target.module), self.report.batch, self.report.dtype,
+                      optimizer=optimizer, module=target.module)
 
 
 @dataclass(frozen=True)
@@ -124,6 +157,12 @@ class Holdings:
         return render_holdings_html(self.held)
 
 
+def _device_of(module: Any) -> str:
+    """Where a module's parameters are (the CPU for a spec's model, or a module that holds none)."""
+    first = next(iter(module.parameters()), None) if module is not None else None
+    return str(first.device) if first is not None else "cpu"
+
+
 def figures(graph: Graph, batch: int = 1, dtype: str | None = None, convention: str = DEFAULT,
             optimizer: str = "adam", explain: bool = False) -> Summary:
     """Every figure of a graph: the analysis and the memory model."""
@@ -153,7 +192,10 @@ def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | 
     batch = _whole_number("batch", batch, at_least=1)
     depth = None if depth is None else _whole_number("depth", depth, at_least=1)
     try:
-        result = figures(load_graph(model, params, shape, input_dtype, others), batch, dtype, convention, optimizer)
+        result = replace(figures(load_graph(model, params, shape, input_dtype, others), batch, dtype, convention,
+                                 optimizer),
+                         source=Source(model=model, params=params, input_shape=shape, input_dtype=input_dtype,
+                                       others=others))
     except SpecError as error:
         if not is_pytorch(model) or shape is None or len(shape) < 2 or shape[0] != 1:
             raise

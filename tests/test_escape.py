@@ -284,6 +284,8 @@ def test_verify_table_shows_names_as_text_not_rich_markup():
     name = "[/x] [link=http://x]y[/link] [bold]z"  # rich markup: a closing tag without an opening one raises
     checks = (Check(layer=name, figure="params", expected=1, measured=2, formula="[red]f"),
               Check(layer="total", figure="params", expected=1, measured=2))
-    result = SimpleNamespace(checks=checks, memory=(), failed=checks, count=2, model="m", device="cpu")
+    result = SimpleNamespace(checks=checks, memory=(), failed=checks, count=2, model="m", device="cpu",
+                             subject="the module itself", notes=(f"thop cannot count this module: {name}",))
     text = render_table(result)
-    assert f"✗ {name}: params: cnncalc 1, measured 2 [[red]f]" in text and text.count(name) == 2
+    assert f"✗ {name}: params: cnncalc 1, measured 2 [[red]f]" in text and text.count(name) == 3
+    assert f"note: thop cannot count this module: {name}" in text  # a peer's error message, as text

@@ -13,6 +13,7 @@ from ..figures.memory import memory as predict
 from ..figures.memory import optimizer_named
 from ..figures.report import analyze
 from .build import sample_inputs
+from .own import tensors
 from .verdict import MemoryCheck
 
 
@@ -129,9 +130,9 @@ def build_optimizer(name: str, parameters: list) -> torch.optim.Optimizer:
 
 
 def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[MemoryCheck]:
-    """Peak of an inference forward pass, and of a steady-state training step (its second).
-
-    Training runs at batch 2 or more: BatchNorm cannot train on one value per channel."""
+    """Peak of an inference forward pass of `model` (the one built from the graph, or the user's own
+    module the graph was read from) on the graph's sample input, and of a steady-state training step
+    (its second). Training runs at batch 2 or more: BatchNorm cannot train on one value per channel."""
     predicted = predict(graph, report, optimizer)
     train_report = report if report.batch > 1 else analyze(graph, 2, report.dtype)
     trained = predict(graph, train_report, optimizer)
@@ -182,10 +183,13 @@ def training_peak(model, inputs: tuple, optimizer: str = "adam") -> int:
     def train():
         if opt:
             opt.zero_grad(set_to_none=False)  # steady state: gradients stay allocated between steps
-        out = model(*inputs)
         # mean's backward makes a dense gradient of the output's size inside autograd, as a real loss
-        # does (sum's is an expanded scalar; a gradient passed in stays alive until backward returns)
-        out.float().mean().backward()
+        # does (sum's is an expanded scalar; a gradient passed in stays alive until backward returns);
+        # over every output that has a gradient (a module's tuple or ModelOutput: the graph's one
+        # tensor; none where every parameter is frozen), each held through backward as a loop holds it
+        outs = [out for out in tensors(model(*inputs)) if out.requires_grad]
+        if outs:
+            sum(out.float().mean() for out in outs).backward()
         if opt:
             opt.step()
     train.optimizer = opt

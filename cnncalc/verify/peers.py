@@ -1,7 +1,8 @@
 """Run the peer counters on a built model: totals, and per layer where the tool reports modules.
 
 Each runner returns a PeerCount; `layers[i]` is the count for the model's i-th layer. ptflops adds
-the functional calls it patches to its total only, so it has no per-layer figures.
+the functional calls it patches to its total only, so it has no per-layer figures; nor has the user's
+own module (any nn.Module, not a GraphModel): its layers are not one module each, so its totals are compared.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .build import GraphModel
@@ -42,13 +44,16 @@ def _quiet():
             logger.setLevel(level)
 
 
-def _per_layer(model: GraphModel, counts: dict[str, float]) -> tuple[int, ...]:
+def _per_layer(model: nn.Module, counts: dict[str, float]) -> tuple[int, ...] | None:
+    if not isinstance(model, GraphModel):
+        return None
     return tuple(int(counts.get(f"{PREFIX}{i}", 0)) for i in range(len(model.layers)))
 
 
-def run_torch(model: GraphModel, inputs: tuple) -> PeerCount:
+def run_torch(model: nn.Module, inputs: tuple) -> PeerCount:
     counter = FlopCounterMode(display=False, depth=None)
-    with counter, torch.no_grad():
+    # the user's module with autograd on: under no_grad the tracker fails on views of parameters passed to modules
+    with counter, torch.no_grad() if isinstance(model, GraphModel) else contextlib.nullcontext():
         model(*inputs)
     flops = {name.removeprefix("GraphModel."): sum(ops.values())
              for name, ops in counter.get_flop_counts().items()}
@@ -108,7 +113,7 @@ def _marking(layer: torch.nn.Module, index: int, owner: dict) -> list:
     return [layer.register_forward_pre_hook(pre), layer.register_forward_hook(post)]
 
 
-def run_fvcore(model: GraphModel, inputs: tuple) -> PeerCount:
+def run_fvcore(model: nn.Module, inputs: tuple) -> PeerCount:
     from fvcore.nn import FlopCountAnalysis
 
     with _quiet():
@@ -118,11 +123,13 @@ def run_fvcore(model: GraphModel, inputs: tuple) -> PeerCount:
     return PeerCount("fvcore", int(total), _per_layer(model, by_module))
 
 
-def run_torchinfo(model: GraphModel, inputs: tuple) -> PeerCount:
+def run_torchinfo(model: nn.Module, inputs: tuple) -> PeerCount:
     from torchinfo import summary
 
     with _quiet():
         stats = summary(model, input_data=list(inputs), verbose=0, device=inputs[0].device)
+    if not isinstance(model, GraphModel):
+        return PeerCount("torchinfo", int(stats.total_mult_adds), None)
     # each module to the layer holding it (a layer per row wraps its module)
     index = {id(module): i for i, layer in enumerate(model.layers) for module in layer.modules()}
     layers = [0] * len(model.layers)
@@ -132,23 +139,36 @@ def run_torchinfo(model: GraphModel, inputs: tuple) -> PeerCount:
     return PeerCount("torchinfo", int(stats.total_mult_adds), tuple(layers))
 
 
-def run_ptflops(model: GraphModel, inputs: tuple) -> PeerCount:
+def run_ptflops(model: nn.Module, inputs: tuple) -> PeerCount:
     from ptflops import get_model_complexity_info
 
     with _quiet():
         # it calls model(x), or model(**x) for a dict: several inputs go by name
-        first, given = inputs[0], len(inputs) > 1
+        first, named = inputs[0], dict(zip(_input_names(model), inputs)) if len(inputs) > 1 else None
         macs, _ = get_model_complexity_info(model, tuple(first.shape[1:]), as_strings=False,
                                             print_per_layer_stat=False, verbose=False,
-                                            input_constructor=lambda shape: dict(zip(model.input_names, inputs)) if given else first)
+                                            input_constructor=lambda shape: named or first)
     return PeerCount("ptflops", int(macs), None)
 
 
-def run_thop(model: GraphModel, inputs: tuple) -> PeerCount:
+def _input_names(model: nn.Module) -> list[str]:
+    """forward()'s names for the model's inputs, in order."""
+    if isinstance(model, GraphModel):
+        return list(model.input_names)
+    import inspect
+
+    return list(inspect.signature(model.forward).parameters)
+
+
+def run_thop(model: nn.Module, inputs: tuple) -> PeerCount:
     from thop import profile
 
+    held = {module: set(module._buffers) for module in model.modules()}
     with _quiet():
         total, _, tree = profile(model, inputs=inputs, verbose=False, ret_layer_info=True)
+    for module, names in held.items():  # thop leaves total_ops and total_params on modules with children
+        for name in set(module._buffers) - names:
+            del module._buffers[name]
     children = tree.get("layers", (0, 0, {}))[2]
     counts = {f"{PREFIX}{name}": ops for name, (ops, _, _) in children.items()}
     return PeerCount("thop", int(total), _per_layer(model, counts))

@@ -16,11 +16,12 @@ def _value(value):
 def to_dict(result) -> dict:
     return {
         "model": result.model, "device": result.device, "input": list(result.input_shape),
-        "batch": result.batch, "dtype": result.dtype, "peers": list(result.peers),
+        "batch": result.batch, "dtype": result.dtype, "measured": result.subject, "peers": list(result.peers),
         "checks": [{"layer": c.layer, "figure": c.figure, "cnncalc": _value(c.expected),
                     "measured": _value(c.measured), "ok": c.ok, **({"formula": c.formula} if c.formula else {})}
                    for c in result.checks],
         "memory": [m.as_dict() for m in result.memory],
+        **({"notes": list(result.notes)} if result.notes else {}),
         "summary": {"checks": result.count, "passed": result.count - len(result.failed),
                     "failed": len(result.failed)},
     }
@@ -58,12 +59,13 @@ def render_table(result, width: int | None = None) -> str:
     if width is not None and needed(columns, rows) > width:
         columns = _columns(figures, short=True)
         legend = _legend([f"{TITLES[f][1]} = {f}" for f in figures if TITLES[f][1] != TITLES[f][0]], width)
-    totals = [[check.figure, f"{check.expected:,}", f"{check.measured:,}", _mark(check)]
+    totals = [[check.figure, _shown(check)(check.expected), _shown(check)(check.measured), _mark(check)]
               for check in by_layer["total"].values()]
     totals += [[item.figure, f"{item.predicted:,} B", f"{item.measured:,} B",
                 f"{'✓' if item.ok else '✗'} {item.ratio:.3f}"] for item in result.memory]
-    lines = [*layout(columns, rows, width), *legend, "", *layout(TOTAL_COLUMNS, totals, width),
-             *wrap([_failure(check) for check in result.failed], width), summary_line(result)]
+    lines = [f"measured: {result.subject}", *layout(columns, rows, width), *legend, "",
+             *layout(TOTAL_COLUMNS, totals, width), *wrap([_failure(check) for check in result.failed], width),
+             *wrap([f"note: {note}" for note in result.notes], width), summary_line(result)]
     return "".join(line.rstrip() + "\n" for line in lines)
 
 
@@ -88,10 +90,15 @@ def _mark(check) -> str:
     return "" if check is None else ("✓" if check.ok else "✗")
 
 
+def _shown(check):
+    """How a check's figures read: a shape as 3×224×224, a count with commas, a receptive field's intervals as is."""
+    return format_shape if check.figure == "output_shape" else "{:,}".format if isinstance(check.expected, int) \
+        else str
+
+
 def _failure(check) -> str:
     if hasattr(check, "ratio"):
         return f"✗ {check.figure}: predicted {check.predicted:,} B, measured {check.measured:,} B (ratio {check.ratio:.3f})"
-    show = format_shape if check.figure == "output_shape" else "{:,}".format if isinstance(check.expected, int) \
-        else str  # a receptive field's intervals
+    show = _shown(check)
     line = f"✗ {check.layer}: {check.figure}: cnncalc {show(check.expected)}, measured {show(check.measured)}"
     return line + (f" [{check.formula}]" if check.formula else "")

@@ -1,9 +1,12 @@
-"""Compare cnncalc's figures with what torch and the peer tools measure on the built model."""
+"""Compare cnncalc's figures with what torch and the peer tools measure: on the user's own module where
+cnncalc read one, else on a model built from the spec."""
 from __future__ import annotations
 
+import contextlib
 from typing import Callable
 
 import torch
+from torch import nn
 
 from ..errors import SpecError
 from ..figures.memory import optimizer_named
@@ -15,6 +18,7 @@ from .build import build_model, sample_inputs
 from .fields import check_fields
 from .measure import measure
 from .memory import check_memory
+from .own import MODULE, TWIN, check_real, kept, layer_checks, measure_module, total_checks
 from .peers import RUNNERS, PeerCount, installed, run_torch_backward
 from .reference import reference_checks
 from .verdict import Check, Verification
@@ -44,9 +48,11 @@ def check_device(device: str) -> None:
 
 def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None = None,
            step: Callable[[str], None] = lambda what: None, optimizer: str | None = None,
-           reference: str | None = None) -> Verification:
-    """Build the model, run it, and check every figure, and memory too when an optimizer is named
-    (its training step is measured); `step` reports progress. Every option is checked first."""
+           reference: str | None = None, module: nn.Module | None = None) -> Verification:
+    """Run the model and check every figure, and memory too when an optimizer is named (its training
+    step is measured); `step` reports progress. The model run is `module`, the user's own the graph was
+    read from, where given (given back as it was); else one built from the graph. Every option is
+    checked first."""
     check_device(device)
     dtype = dtype or graph.dtype
     if dtype not in TORCH_DTYPES:
@@ -55,29 +61,68 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
         optimizer_named(optimizer)  # checked before anything runs
     if reference not in (None, "torchvision"):
         raise SpecError(f"--reference knows torchvision only, got '{reference}'")
+    if module is not None:
+        check_real(module, graph.name)
+        if reference:
+            raise SpecError("--reference compares a spec's model with torchvision's; "
+                            "a PyTorch model is measured itself")
     reports = {tool: analyze(graph, batch, dtype, convention_name=tool) for tool in installed()}
     report = analyze(graph, batch, dtype)
-    step("building the model")
-    model = build_model(graph, device, TORCH_DTYPES[dtype])
-    step("forward pass with hooks")
-    measured = measure(model, graph, batch, device, TORCH_DTYPES[dtype])
-    checks = list(_layer_checks(graph, report, measured))
-    checks += _total_checks(report, model)
     x = sample_inputs(graph, batch, device, TORCH_DTYPES[dtype])
-    for tool, tool_report in reports.items():
-        step(f"counting with {tool}")
-        checks += _peer_checks(tool, tool_report, RUNNERS[tool](model, x))
-    step("backward pass with FlopCounterMode")
-    checks.append(_backward_check(reports.get("torch") or analyze(graph, batch, dtype, convention_name="torch"),
-                                  run_torch_backward(model, x)))
-    step("receptive fields against gradients")
-    checks += check_fields(graph, report, device)
-    if reference == "torchvision":
-        step("comparing with torchvision's model")
-        checks += reference_checks(graph, report)
-    memory_checks = check_memory(graph, model, report, step, optimizer) if optimizer else ()
+    with kept(module) if module is not None else contextlib.nullcontext():
+        if module is not None:
+            model = module.to(device=device, dtype=TORCH_DTYPES[dtype])
+            checks = _module_checks(graph, report, model, x, step)
+        else:
+            model, checks = _built_checks(graph, report, device, TORCH_DTYPES[dtype], step)
+        counts, notes = _peer_counts(reports, model, x, step, module is not None)
+        for tool, count in counts.items():
+            checks += _peer_checks(tool, reports[tool], count)
+        if module is None:  # the twin's layers are the graph's: backward per layer, fields, torchvision's model
+            step("backward pass with FlopCounterMode")
+            checks.append(_backward_check(reports.get("torch") or analyze(graph, batch, dtype, convention_name="torch"),
+                                          run_torch_backward(model, x)))
+            step("receptive fields against gradients")
+            checks += check_fields(graph, report, device)
+            if reference == "torchvision":
+                step("comparing with torchvision's model")
+                checks += reference_checks(graph, report)
+        memory_checks = check_memory(graph, model, report, step, optimizer) if optimizer else ()
     return Verification(model=graph.name, device=device, input_shape=graph.input_shape, batch=batch, dtype=dtype,
-                        peers=tuple(reports), checks=tuple(checks), memory=tuple(memory_checks))
+                        peers=tuple(counts), checks=tuple(checks), memory=tuple(memory_checks),
+                        subject=MODULE if module is not None else TWIN, notes=tuple(notes))
+
+
+def _module_checks(graph: Graph, report: Report, module: nn.Module, x: tuple, step) -> list[Check]:
+    """The user's module: per module a row is named after, and in total."""
+    step("forward pass under torch's flop counter")
+    figures = measure_module(module, x)
+    return layer_checks(graph, report, module, figures) + total_checks(report, figures)
+
+
+def _built_checks(graph: Graph, report: Report, device: str, dtype: torch.dtype, step) -> tuple[nn.Module, list[Check]]:
+    """A model built from the graph, a module per layer: every layer, and in total."""
+    step("building the model")
+    model = build_model(graph, device, dtype)
+    step("forward pass with hooks")
+    measured = measure(model, graph, report.batch, device, dtype)
+    return model, list(_layer_checks(graph, report, measured)) + _total_checks(report, model)
+
+
+def _peer_counts(reports: dict, model, x, step, own: bool) -> tuple[dict, list[str]]:
+    """Each installed peer's count of the model; on the user's own module a tool that fails is a note
+    (fvcore's jit trace of a forward() returning a dict), on the built model a bug."""
+    counts, notes = {}, []
+    for tool in reports:
+        step(f"counting with {tool}")
+        try:
+            counts[tool] = RUNNERS[tool](model, x)
+        except Exception as error:  # noqa: BLE001 (whatever the tool raises on the user's code)
+            if not own:
+                raise
+            notes.append(f"{tool} cannot count this module: {type(error).__name__}: "
+                         f"{str(error).splitlines()[0][:160] if str(error) else ''}")
+    return counts, notes
 
 
 def _formula(graph: Graph, report: Report, index: int) -> str:
@@ -113,7 +158,7 @@ def _backward_check(report: Report, count: PeerCount) -> Check:
     conv's filters' gradient over every channel pair) against FlopCounterMode over a real backward;
     where they differ, the layers that do, named."""
     differ = [f"{row.name}: {row.backward_ops:,} vs {flops:,}"
-              for row, flops in zip(report.layers[1:], count.layers) if row.backward_ops != flops]
+              for row, flops in zip(report.node_rows, count.layers) if row.backward_ops != flops]
     return Check("total", "torch backward ops", report.totals.backward_ops, count.total,
                  "; ".join(differ[:5]) + (f"; … {len(differ) - 5} more" if len(differ) > 5 else ""))
 

@@ -30,6 +30,13 @@ class Verification:
     peers: tuple[str, ...]
     checks: tuple[Check, ...]
     memory: tuple = field(default=())
+    subject: str = "a model built from the spec"  # or "the module itself": what torch ran
+    notes: tuple[str, ...] = ()  # what could not be measured, and why (a peer tool failing on the module)
+
+    def __str__(self) -> str:
+        from .report import render_table
+
+        return render_table(self)
 
     @property
     def failed(self) -> tuple[Check, ...]:
