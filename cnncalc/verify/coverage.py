@@ -22,6 +22,7 @@ from ..output.render import uncounted_text
 from ..spec.load import build_graph
 from .importer import read_module
 from .libraries import library_module, load_module
+from .own import tensors
 
 TORCHVISION_GROUPS = ("", "segmentation", "video")  # detection and optical flow depend on the data
 SMALL = re.compile(r"(atto|femto|pico|nano|tiny|mini|small|_xs|_s\b|b0|_18|18\b|_050|_0\d\d|lite0|_t\b)")
@@ -130,21 +131,10 @@ def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | 
     counter = FlopCounterMode(display=False)
     with counter:  # with grad: under no_grad its module tracker fails on views of parameters passed to modules
         output = module(torch.empty(1, *input_shape, device="meta", dtype=getattr(torch, input_dtype or "float32")))
-    last = _tensors(output)[-1]
+    last = tensors(output)[-1]
     return Truth(params=sum(p.numel() for p in module.parameters()),
                  buffers=sum(b.numel() for b in module.buffers()),
                  macs=counter.get_total_flops() // 2, output_shape=tuple(last.shape[1:]))
-
-
-def _tensors(output) -> list:
-    """The tensors of an output, in order: in tuples, lists and dicts (a ModelOutput), past None and
-    objects that hold no tensor where it can be seen (a key-value cache)."""
-    if isinstance(output, torch.Tensor):
-        return [output]
-    if not isinstance(output, (tuple, list, dict)):
-        return []
-    values = output.values() if isinstance(output, dict) else output
-    return [t for value in values for t in _tensors(value)]
 
 
 def shares(outcomes: list[Outcome]) -> dict[str, tuple[int, int, str]]:
