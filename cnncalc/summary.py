@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .figures.conventions import DEFAULT
-from .figures.held import Held, HeldRow
+from .figures.held import Held
 from .figures.memory import Memory, memory
 from .figures.report import Report, Totals, analyze, collapse
 from .errors import SpecError, SpecErrors, quoted
@@ -113,48 +113,27 @@ class Summary:
                       optimizer=optimizer, module=target.module)
 
 
-@dataclass(frozen=True)
-class Holdings:
+@dataclass(frozen=True, kw_only=True)
+class Holdings(Held):
     """A model given no input: its parameters and buffers by module (`rows`) and their totals, as
     torchinfo shows such a model. Printed, the table; in Jupyter too. Shapes, MACs and memory need an
     input."""
-    held: Held
-
-    @property
-    def rows(self) -> tuple[HeldRow, ...]:
-        return self.held.rows
-
-    @property
-    def params(self) -> int:
-        return self.held.params
-
-    @property
-    def trainable_params(self) -> int:
-        return self.held.trainable_params
-
-    @property
-    def buffers(self) -> int:
-        return self.held.buffers
-
-    @property
-    def param_bytes(self) -> int:
-        return self.held.param_bytes
 
     def __str__(self) -> str:
         from .output.holdings import render_holdings
 
-        return render_holdings(self.held, None)
+        return render_holdings(self, None)
 
     def __repr__(self) -> str:
         from .output.units import human
 
-        return (f"<cnncalc parameters of {self.held.model}: {self.params:,} params, "
+        return (f"<cnncalc parameters of {self.model}: {self.params:,} params, "
                 f"{human(self.param_bytes, 'B')}; no input given>")
 
     def _repr_html_(self) -> str:
         from .output.holdings import render_holdings_html
 
-        return render_holdings_html(self.held)
+        return render_holdings_html(self)
 
 
 def _device_of(module: Any) -> str:
@@ -221,7 +200,8 @@ def _held(model: Any, params: dict | None, depth: int | None) -> Holdings:
 
     loaded = load_module(str(model), params or {}) if isinstance(model, (str, Path)) else None
     held = held_by(loaded.module, loaded.name) if loaded else held_by(model, type(model).__name__)
-    return Holdings(held.collapsed(_whole_number("depth", depth, at_least=1)) if depth is not None else held)
+    held = held.collapsed(_whole_number("depth", depth, at_least=1)) if depth is not None else held
+    return Holdings(**vars(held))
 
 
 def _with_batch_hint(error: SpecError, shape: tuple[int, ...]) -> SpecError:
