@@ -85,7 +85,7 @@ def _own_module(name: str, device: str):
     """The library's module itself, with random weights, in eval mode."""
     from cnncalc.verify.libraries import load_module
 
-    module, _, _ = load_module(name, {}, on_meta=False)
+    module = load_module(name, {}, on_meta=False).module
     return module.to(device).eval()
 
 

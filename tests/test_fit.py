@@ -213,8 +213,7 @@ def _user_module_measured(what: str):
     from cnncalc.verify.libraries import load_module
 
     found = cnncalc.summary(f"{ROOT}/examples/model.py:MyNet", (3, 32, 32)).fits("4MB")
-    loaded = load_module(f"{ROOT}/examples/model.py:MyNet", {}, on_meta=False)
-    module = loaded.module if hasattr(loaded, "module") else loaded[0]  # main's Loaded record, or this branch's tuple
+    module = load_module(f"{ROOT}/examples/model.py:MyNet", {}, on_meta=False).module
     named = found.training_batch if what == "training" else found.inference_batch
     peak = (lambda batch: training_step_bytes(module, (3, 32, 32), batch, "adam")) if what == "training" \
         else (lambda batch: inference_bytes(module, (3, 32, 32), batch))
