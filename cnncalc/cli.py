@@ -21,8 +21,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="What a convolutional network costs: shapes, parameters, memory, MACs and FLOPs.")
 
 MODEL = typer.Argument(..., help="A zoo name (see `cnncalc list`), a path to a .yaml or .py spec, or a "
-                                  "PyTorch model: path/model.py:ClassName (needs --input), torchvision:NAME "
-                                  "or timm:NAME (built with no weights).")
+                                  "PyTorch model: path/model.py:ClassName (needs --input), torchvision:NAME, "
+                                  "timm:NAME, transformers:TYPE or smp:ARCH (built with no weights).")
 INPUT = typer.Option([], "--input", help="Per-sample input shape, e.g. 3x256x256; token ids: 128:int64; several "
                                         "inputs by forward()'s names: --input x=3x224x224 --input mask=1x224x224.")
 SETTINGS = typer.Option([], "--set", help="Override a spec parameter (or constructor argument): KEY=VALUE.")
@@ -462,7 +462,8 @@ def report(
 
 @command()
 def export(
-    model: str = typer.Argument(..., help="path/model.py:ClassName, torchvision:NAME or timm:NAME"),
+    model: str = typer.Argument(..., help="path/model.py:ClassName, torchvision:NAME, timm:NAME, transformers:TYPE "
+                                          "or smp:ARCH"),
     input: List[str] = typer.Option([], "--input", help="Per-sample input shape, e.g. 3x224x224 (default: the "
                                                         "library's); several by name: --input x=... --input mask=..."),
     settings: List[str] = SETTINGS,
