@@ -92,14 +92,18 @@ def parse_inputs(texts: list[str]) -> GivenInputs:
     mask=1x224x224` (the first's name is forward()'s own; the others' are how layers read them)."""
     if not texts:
         return GivenInputs()
-    named = [text.rpartition("=")[::2] for text in texts]
-    for name, _ in named[1:]:
-        if not name.isidentifier():
-            raise SpecError(f"--input {texts[named.index((name, _))][:40]}: the inputs after the first go by "
-                            "forward()'s names, e.g. --input mask=1x224x224")
-    (shape, dtype), others = parse_input(named[0][1]), named[1:]
-    return GivenInputs(shape=shape, dtype=dtype, others=tuple(
-        OtherInput(name=name, shape=held[0], dtype=held[1]) for name, held in ((n, parse_input(v)) for n, v in others)))
+    shape, dtype = parse_input(texts[0].rpartition("=")[2])
+    return GivenInputs(shape=shape, dtype=dtype, others=tuple(map(_other_input, texts[1:])))
+
+
+def _other_input(text: str) -> OtherInput:
+    """`mask=1x224x224`: an input after the first, by forward()'s name for it."""
+    name, _, value = text.rpartition("=")
+    if not name.isidentifier():
+        raise SpecError(f"--input {text[:40]}: the inputs after the first go by forward()'s names, "
+                        "e.g. --input mask=1x224x224")
+    shape, dtype = parse_input(value)
+    return OtherInput(name=name, shape=shape, dtype=dtype)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -136,9 +136,7 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
     predicted = predict(graph, report, optimizer)
     train_report = report if report.batch > 1 else analyze(graph, 2, report.dtype)
     trained = predict(graph, train_report, optimizer)
-    parameter = next(model.parameters(), None)
-    device = parameter.device if parameter is not None else torch.device("cpu")
-    dtype = parameter.dtype if parameter is not None else torch.float32
+    device, dtype = _placement(model)
     step("measuring inference memory")
     inference = inference_peak(model, sample_inputs(graph, report.batch, device, dtype))
     step("measuring a training step")
@@ -148,10 +146,14 @@ def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[Me
                         trained.training_bytes, training)]
 
 
-def _sample(model, input_shape, batch: int) -> torch.Tensor:
+def _placement(model) -> tuple[torch.device, torch.dtype]:
+    """Where the model's parameters are and what they hold (the CPU and float32 for one holding none)."""
     parameter = next(model.parameters(), None)
-    device = parameter.device if parameter is not None else torch.device("cpu")
-    dtype = parameter.dtype if parameter is not None else torch.float32
+    return (parameter.device, parameter.dtype) if parameter is not None else (torch.device("cpu"), torch.float32)
+
+
+def _sample(model, input_shape, batch: int) -> torch.Tensor:
+    device, dtype = _placement(model)
     return torch.randn(batch, *input_shape, device=device, dtype=dtype)
 
 
