@@ -51,7 +51,7 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     traced = run.traced
     graph = read_graph(traced, run.values, tuple(other.name for other in others))
     sites = Sites(module, source)
-    layers, unmapped, previous, emitted, scopes = [], [], None, set(), {}
+    layers, unmapped, previous, emitted, scopes, holders = [], [], None, set(), {}, {}
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
             previous = "input" if node.op == "placeholder" and previous is None else previous
@@ -75,9 +75,9 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             entry.line = line  # where the user's file builds it, which an error about it names
             if inputs and inputs != [previous] and "from" not in entry:  # a parameter reads nothing
                 entry["from"] = inputs if len(inputs) > 1 else inputs[0]
-            if node.op == "call_module" and node.target in graph.used and _holds_state(graph.modules[node.target]):
-                # called again: its weights are held once
-                entry["weights_of"] = node.target
+            owner = _holder(node, graph, holders) if step == len(entries) else None
+            if owner is not None:  # called again, or its tensors tied to another's: held once
+                entry["weights_of"] = owner
             entry["name"] = graph.named(node) if step == len(entries) else _part(node, step)
             if frozen:
                 entry["frozen"] = True
@@ -117,8 +117,18 @@ def _own_dtype(module: nn.Module) -> dict:
     return {}
 
 
-def _holds_state(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+def _holder(node, graph: Traced, holders: dict) -> str | None:
+    """The module layer that already holds every tensor this module layer holds, a module of its class (the
+    same module called again, or one whose weights are tied to it), or None; a first holder is noted in
+    `holders` under its tensors."""
+    if node.op != "call_module":
+        return None
+    module = graph.modules[node.target]
+    held = (type(module), frozenset(map(id, [*module.parameters(), *module.buffers()])))
+    if not held[1] or held in holders:
+        return holders.get(held)
+    holders[held] = node.target
+    return None
 
 
 def _not_run(module: nn.Module, traced: fx.GraphModule, absorbed: set, emitted: set) -> dict[str, dict]:
