@@ -158,10 +158,11 @@ class Recorder(TorchFunctionMode):
 
     def finish(self, output) -> None:
         """The output node, and the graph without the steps nothing reads: sizes never used, and what
-        only Python read (the sum an `if` tests, an assert's comparison)."""
+        only Python read (the sum an `if` tests, an assert's comparison). Writes into a tensor stay
+        (MViT's attn[:, :, 1:, 1:] = attn + relative positions)."""
         self.graph.output(self.arg(output))
         for node in reversed(self.graph.nodes):
-            if node.op in ("call_function", "call_method") and not node.users:
+            if node.op in ("call_function", "call_method") and not node.users and not _writes(node):
                 self.graph.erase_node(node)
 
     def placeholder(self, name: str, value: torch.Tensor) -> None:
@@ -220,6 +221,12 @@ class LayerFails(Exception):
 
 def _sample_shapes(args) -> tuple:
     return tuple(tuple(a.shape[1:]) for a in args if isinstance(a, torch.Tensor))
+
+
+def _writes(node: fx.Node) -> bool:
+    """x[i] = y, x.add_(y): a step that changes a tensor in place."""
+    return node.target is operator.setitem or node.op == "call_method" and node.target.endswith("_") \
+        and not node.target.startswith("_")
 
 
 def _holds_tensor(value) -> bool:

@@ -212,13 +212,12 @@ def _reads(node, graph: Traced) -> list:
 
 def _uncounted_entry(node, graph: Traced) -> LineDict | None:
     """An operation no kind states, as a row of its own marked not counted: its output's shape per
-    sample (a tensor made without the input, or one whose size the run's data decided, a detector's
-    boxes: its whole shape) and the tensors it holds or takes as its own, each counted once; it reads
-    the layers among its inputs. None where it makes no tensor."""
-    inputs = [a for a in graph.tensor_args(node) if a.op == "placeholder" or a.name in graph.names]
+    sample (a tensor made without the input: its whole shape) and the tensors it holds or takes as its
+    own, each counted once. None where the shape cannot be said or it reads what is no layer."""
+    inputs = graph.tensor_args(node)
     made_without_input = node.name in graph.without_input
-    shape = graph.shape(node) if made_without_input else graph.sample_shape(node) or graph.shape(node)
-    if shape is None:
+    shape = graph.shape(node) if made_without_input else graph.sample_shape(node)
+    if shape is None or any(a.op != "placeholder" and a.name not in graph.names for a in inputs):
         return None
     if node.op == "call_module":
         module = graph.modules[node.target]
@@ -230,8 +229,8 @@ def _uncounted_entry(node, graph: Traced) -> LineDict | None:
     entry = stated("uncounted", {"operation": _what(node, graph.modules), "shape": list(shape),
                                  "params": sum(t.numel() for t in held if isinstance(t, nn.Parameter)),
                                  "buffers": sum(t.numel() for t in held if not isinstance(t, nn.Parameter))}, None)
-    names = [graph.name_of(a) for a in inputs]
-    entry["from"] = [] if made_without_input else names[0] if len(names) == 1 else names  # [] reads no layer
+    if made_without_input or not inputs:
+        entry["from"] = []  # reads no layer
     return entry
 
 
