@@ -134,6 +134,7 @@ class Graph:
     dtype: str = "float32"  # the model's own (a .half() module's float16), unless --dtype says otherwise
     input_dtype: str | None = None  # int64 token ids for a text model; None: floating, in the model's dtype
     other_inputs: tuple[OtherInput, ...] = ()  # forward(x, mask): mask, read by name
+    ran_on_cpu: str = ""  # an imported model the meta device could not run: why (it ran on the CPU on random data)
 
     def with_input(self, shape: Shape, dtype: str | None = None) -> "Graph":
         return replace(self, input_shape=tuple(shape), input_dtype=dtype or self.input_dtype)

@@ -59,7 +59,7 @@ def _graph_of(imported, model: Any) -> Graph:
 
     graph = build_graph(imported.spec, _source(model), {})
     return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()))
-                                      for node in graph.nodes))
+                                      for node in graph.nodes), ran_on_cpu=imported.ran_on_cpu)
 
 
 def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,

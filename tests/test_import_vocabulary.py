@@ -724,7 +724,7 @@ def test_the_tracer_works_out_a_module_output_as_torch_computes_it(kind, args, s
     node = one_layer(kind, args, shape).nodes[0]
     x = torch.randn(2, *shape)
     module = make_module(node, x.shape).eval()
-    worked = worked_out(module, x.to("meta"))
+    worked = worked_out(module, (x.to("meta"),), {})
     assert (worked is not None) == (REGISTRY[kind].family in ONE_TENSOR)
     if worked is not None:
         assert (worked.shape, worked.dtype) == (module(x).shape, x.dtype)

@@ -277,11 +277,17 @@ def test_refusals_are_grouped_in_one_short_line_and_listed_with_verbose(model_fi
     assert verbose[0] == line and len(verbose) == 1 + 28 and "  sin_2: call_function sin" in verbose
 
 
-def test_a_trace_error_names_the_line_of_the_control_flow(model_file):
-    result = run_here("table", f"{model_file}:Flow", "--input", "3x8x8")
+def test_control_flow_on_data_runs_on_the_cpu_and_says_where_meta_stopped(model_file):
+    # a branch on a value: the meta device has none, so the model runs once on the CPU, as peers run it
+    module = runpy.run_path(str(model_file))["Flow"]()
+    data = json.loads(run_here("table", f"{model_file}:Flow", "--input", "3x8x8", "-f", "json").stdout)
+    assert data["totals"]["params"] == sum(p.numel() for p in module.parameters())
+    assert data["layers"][-1]["output_shape"] == list(module(torch.randn(1, 3, 8, 8)).shape[1:])  # torch's own run
     line_number = next(i for i, text in enumerate(MODEL.splitlines(), 1) if "if y.sum() > 0" in text)
-    assert result.returncode == 2
-    assert f"torch.fx cannot trace Flow at model.py:{line_number} (if y.sum() > 0:" in result.stderr
+    assert data["ran_on_cpu"] == f"the meta device stops at model.py:{line_number} (if y.sum() > 0:  # control flow " \
+                                 "on a value: fx cannot trace it)"
+    table = run_here("table", f"{model_file}:Flow", "--input", "3x8x8").stdout
+    assert f"on the CPU on random data: the meta device stops at model.py:{line_number}" in table
 
 
 def test_a_model_that_fails_at_the_input_is_named_where_it_fails(model_file):
@@ -289,7 +295,7 @@ def test_a_model_that_fails_at_the_input_is_named_where_it_fails(model_file):
     result = run_here("table", f"{model_file}:Sized", "--input", "3x9x9")
     line_number = next(i for i, text in enumerate(MODEL.splitlines(), 1) if "torch._assert(x.shape" in text)
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
-    assert f"Sized: fails at this input: _assert at model.py:{line_number} (torch._assert(x.shape[-1] == 8, " \
+    assert f"Sized fails at this input at model.py:{line_number} (torch._assert(x.shape[-1] == 8, " \
            '"Wrong image width!")): AssertionError: Wrong image width!' in result.stderr
 
 

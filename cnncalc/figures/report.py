@@ -75,6 +75,7 @@ class Report:
     not_run: tuple[NotRun, ...] = ()  # held by the model, never called: in the totals, not in `layers`
     input_dtype: str | None = None  # int64 for token ids; None: floating, in `dtype`
     inputs: int = 1  # the model's inputs: the first rows of `layers`
+    ran_on_cpu: str = ""  # see Graph.ran_on_cpu
 
     @property
     def node_rows(self) -> tuple[LayerFigures, ...]:
@@ -162,7 +163,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     totals = _totals(rows, graph.not_run, size, counting.name, Counted.total(counted, samples))
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=totals, source=graph.source, not_run=graph.not_run, input_dtype=graph.input_dtype,
-                  inputs=len(given))
+                  inputs=len(given), ran_on_cpu=graph.ran_on_cpu)
 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, samples: int,

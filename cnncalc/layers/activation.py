@@ -90,7 +90,8 @@ for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
 _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="output", gradient="each input",
                             extra_saved=no_bytes, transient=0)
 MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING), "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT),
-        "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT), "exp": (("torch.exp",), _KEEPS_OUTPUT)}
+        "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT), "exp": (("torch.exp",), _KEEPS_OUTPUT),
+        "sin": (("torch.sin",), SAVES_INPUT), "cos": (("torch.cos",), SAVES_INPUT)}  # rotary embeddings' angles
 for _kind, (_functions, _memory) in MATH.items():
     register(_kind, family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
              torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None,

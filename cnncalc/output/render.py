@@ -49,7 +49,8 @@ def to_dict(report: Report, memory: Memory) -> dict:
     totals["memory"] = {key: getattr(memory, key) for key in MEMORY_KEYS}
     return {"model": report.model, "input": list(report.input_shape), "batch": report.batch,
             "dtype": report.dtype, "layers": layers, "totals": totals,
-            **({"not_run": [asdict(held) for held in report.not_run]} if report.not_run else {})}
+            **({"not_run": [asdict(held) for held in report.not_run]} if report.not_run else {}),
+            **({"ran_on_cpu": report.ran_on_cpu} if report.ran_on_cpu else {})}
 
 
 def render(report: Report, fmt: str, memory: Memory, width: int | None = None, fields: dict | None = None,
@@ -295,6 +296,8 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
     if report.not_run:
         held = sum(n.params for n in report.not_run)
         lines.append(("held apart", f"{len(report.not_run)} module{'s' * (len(report.not_run) > 1)}, {held:,} parameters"))
+    if report.ran_on_cpu:
+        lines.append(("ran", f"on the CPU on random data: {report.ran_on_cpu}"))
     if t.convention != DEFAULT:
         lines.append((f"{t.convention} ops", f"{t.ops:,} ({human(t.ops)})"))
         lines.append((f"{t.convention} backward ops", f"{t.backward_ops:,} ({human(t.backward_ops)})")

@@ -1,4 +1,4 @@
-"""Import a PyTorch model: trace it with torch.fx on the meta device (tracing.py), read the graph
+"""Import a PyTorch model: run it and record what it does (tracing.py, capture.py), read the graph
 (traced.py) and map each node to spec data.
 
 Modules, torch functions and tensor methods map to kinds through the forms each kind declares in
@@ -15,11 +15,13 @@ from torch import fx, nn
 from ..errors import SpecError
 from ..graph import DTYPE_BYTES, OtherInput, Scope
 from ..layers import REGISTRY
+from ..layers.registry import format_shape
 from ..layers.rearrange import BATCH
 from ..spec.yamlfile import LineDict
 from .forms import forms, module_arguments
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, indexed_by, piece_of,
                      read_graph, stated, target_name, unstacked)
+from .capture import LayerFails
 from .sites import Sites
 from .tracing import trace, user_line
 
@@ -29,22 +31,27 @@ class Imported:
     """A module read: its spec data, and the modules each layer runs inside (by layer name)."""
     spec: dict
     scopes: dict[str, tuple[Scope, ...]]
+    ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
 
 
 def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
                 input_dtype: str | None = None, others: tuple[OtherInput, ...] = ()) -> Imported:
     """The spec data of a module read at its input (and forward()'s other inputs, by name)."""
     try:
-        traced, values, failed = trace(module, input_shape, input_dtype, others)
+        run = trace(module, input_shape, input_dtype, others)
     except SpecError as error:
         raise SpecError(f"{name}: {error.message}", source) from None
-    except Exception as error:  # user code that torch.fx cannot trace
-        where = user_line(error)
-        raise SpecError(f"torch.fx cannot trace {name}{where}: {type(error).__name__}: "
-                        f"{str(error).splitlines()[0][:200]}", source) from None
-    graph = read_graph(traced, values, tuple(other.name for other in others))
+    except LayerFails as failed:
+        shapes = ", ".join(format_shape(shape) for shape in failed.inputs)
+        raise SpecError(f"{failed.message} (input {shapes})", source, Sites(module, source).built(failed.path),
+                        failed.path) from None
+    except Exception as error:  # the model's own error at this input, on the CPU as on the meta device
+        raise SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
+                        f"{(str(error).splitlines() or [''])[0][:200]}", source) from None
+    traced = run.traced
+    graph = read_graph(traced, run.values, tuple(other.name for other in others))
     sites = Sites(module, source)
-    layers, unmapped, previous, emitted, scopes = [], [], None, set(), {}
+    layers, unmapped, previous, emitted, scopes, holders = [], [], None, set(), {}, {}
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
             previous = "input" if node.op == "placeholder" and previous is None else previous
@@ -68,9 +75,9 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             entry.line = line  # where the user's file builds it, which an error about it names
             if inputs and inputs != [previous] and "from" not in entry:  # a parameter reads nothing
                 entry["from"] = inputs if len(inputs) > 1 else inputs[0]
-            if node.op == "call_module" and node.target in graph.used and _holds_state(graph.modules[node.target]):
-                # called again: its weights are held once
-                entry["weights_of"] = node.target
+            owner = _holder(node, graph, holders) if step == len(entries) else None
+            if owner is not None:  # called again, or its tensors tied to another's: held once
+                entry["weights_of"] = owner
             entry["name"] = graph.named(node) if step == len(entries) else _part(node, step)
             if frozen:
                 entry["frozen"] = True
@@ -80,15 +87,18 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             layers.append(entry)
             previous = entry["name"]
             inputs = [previous]
-    if unmapped and failed:  # what values would have mapped: the failure is the news
-        raise SpecError(f"{name}: fails at this input: {failed}", source)
     if unmapped:
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
-            "description": f"Imported from {source} with torch.fx."} | _own_dtype(module) \
+            "description": f"Imported from {source} by running it {_where(run)}."} | _own_dtype(module) \
         | ({"input_dtype": input_dtype} if input_dtype else {}) | _other_inputs(others)
     held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted)
-    return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes)
+    return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "")
+
+
+def _where(run) -> str:
+    return f"on the CPU on random data (the meta device could not: {run.on_cpu})" if run.on_cpu \
+        else "on the meta device"
 
 
 def _other_inputs(others: tuple[OtherInput, ...]) -> dict:
@@ -107,8 +117,18 @@ def _own_dtype(module: nn.Module) -> dict:
     return {}
 
 
-def _holds_state(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+def _holder(node, graph: Traced, holders: dict) -> str | None:
+    """The module layer that already holds every tensor this module layer holds, a module of its class (the
+    same module called again, or one whose weights are tied to it), or None; a first holder is noted in
+    `holders` under its tensors."""
+    if node.op != "call_module":
+        return None
+    module = graph.modules[node.target]
+    held = (type(module), frozenset(map(id, [*module.parameters(), *module.buffers()])))
+    if not held[1] or held in holders:
+        return holders.get(held)
+    holders[held] = node.target
+    return None
 
 
 def _not_run(module: nn.Module, traced: fx.GraphModule, absorbed: set, emitted: set) -> dict[str, dict]:
@@ -197,8 +217,7 @@ def _uncounted_entry(node, graph: Traced) -> LineDict | None:
     inputs = graph.tensor_args(node)
     made_without_input = node.name in graph.without_input
     shape = graph.shape(node) if made_without_input else graph.sample_shape(node)
-    if graph.values is None or shape is None or any(a.op != "placeholder" and a.name not in graph.names
-                                                    for a in inputs):
+    if shape is None or any(a.op != "placeholder" and a.name not in graph.names for a in inputs):
         return None
     if node.op == "call_module":
         module = graph.modules[node.target]

@@ -318,6 +318,14 @@ class Exp(_TensorMethod):
     method = "exp"
 
 
+class Sin(_TensorMethod):
+    method = "sin"
+
+
+class Cos(_TensorMethod):
+    method = "cos"
+
+
 class Clamp(_TensorMethod):
     method, arguments = "clamp", ("min", "max")
 

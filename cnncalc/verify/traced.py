@@ -471,7 +471,7 @@ def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set, set
             continue
         # through tensors only (a size read off the input, x.shape, is a number); a module is a layer
         # even on a tensor made without the input (a projection of a position encoding)
-        reads = [a for a in node.all_input_nodes if graph.holds_tensors(a) or a.op == "placeholder"]
+        reads = [a for a in _data_read(node) if graph.holds_tensors(a) or a.op == "placeholder"]
         # the batch size, and numbers made from it (Swin's B·nW rows // nW)
         if is_batch_size(node) and _sized(node).name in reached or not graph.holds_tensors(node) and any(
                 a.name in batch_numbers for a in node.all_input_nodes):
@@ -487,6 +487,12 @@ def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set, set
             made.add(node.name)
     return made, {name for name in needs_input - reached if isinstance(graph.values.get(name), torch.Tensor)}, \
         made & reached
+
+
+def _data_read(node) -> list:
+    """The nodes whose values a call reads: of y in x.type_as(y), only its type (YOLO's anchors are
+    torch.arange(w).type_as(features), made without the input)."""
+    return [node.args[0]] if node.op == "call_method" and node.target == "type_as" else node.all_input_nodes
 
 
 def _multiplies(node) -> bool:

@@ -1,151 +1,118 @@
-"""Trace a module with torch.fx while running it on the meta device, so every node knows its value.
+"""Capture a module by running it (capture.py) and read what the run recorded as the importer's graph.
 
-Known values let Python's control flow on sizes take the path the input takes (`if H != size:`,
-`int(math.sqrt(N))`, `len(x.shape)`), where fx alone stops; the graph is then the model at that
-input. The meta device holds shapes, no data: no memory is used and no arithmetic done.
+The run is on the meta device, where modules cnncalc states answer from their kind's calculator;
+where meta cannot go, it is once on the CPU on random data, as the peer tools run a model.
 """
 from __future__ import annotations
 
 import inspect
-import operator
 import os
-import sys
 import traceback
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import fx, nn
 
-from ..errors import LayerError, SpecError
+from ..errors import SpecError
 from ..layers import REGISTRY
-from .forms import forms, mapped, module_arguments
+from .capture import LayerFails, Recorder
+from .forms import mapped, module_arguments
 
-PROBE_BATCH = 2  # the batch of the trace: 2, so that no size 1 reads as the batch
-
-
-class FailsAtInput(SpecError):
-    """Control flow on a value the meta run could not compute: the model fails at this input (the
-    message says where it failed first)."""
+PROBE_BATCH = 2  # the batch of the run: 2, so that no size 1 reads as the batch
 
 
-class _Valued(fx.Proxy):
-    """A traced value that Python may read: a size, a flag or a tuple's length becomes what it is at
-    the traced input."""
-
-    def _known(self):
-        value = self.tracer.values.get(self.node.name)
-        if value is None:
-            raise FailsAtInput(f"fails at this input: {self.tracer.failed or self.node.name}")
-        return value
-
-    def __bool__(self) -> bool:
-        return bool(self._known())
-
-    def __len__(self) -> int:
-        return len(self._known())
-
-    def __int__(self) -> int:
-        return int(self._known())
-
-    def __index__(self) -> int:
-        return operator.index(self._known())
-
-    def __float__(self) -> float:
-        return float(self._known())
-
-    def __getattr__(self, name: str):
-        """x.device, x.dtype, x.ndim (and such) as they are (torch.ones(n, device=x.device) then needs no
-        tracing); x.shape a traced value too, so that len(x.shape) is its rank."""
-        value = self.tracer.values.get(self.node.name) if name in FIXED else None
-        if isinstance(value, torch.Tensor):
-            return getattr(value, name)
-        if name == "shape":  # fx's lazy attribute proxy has no len()
-            return self.tracer.create_proxy("call_function", getattr, (self, name), {})
-        if name.startswith("_"):  # a protocol a tensor lacks (numpy's __array_struct__) or a private mark
-            raise AttributeError(name)  # (nn.Buffer's _is_buffer): absent, as on a tensor that lacks it
-        return super().__getattr__(name)
-
-    def __setitem__(self, key, value) -> None:  # a mask filled in place: recorded, and run on its value
-        self.tracer.create_proxy("call_function", operator.setitem, (self, key, value), {})
-
-    def __iter__(self):
-        return iter([self[i] for i in range(len(self._known()))])
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """A module's run, recorded: the graph with its modules and tensors, every node's value, and where
+    it ran (the meta device; or the CPU, and why meta could not)."""
+    traced: fx.GraphModule
+    values: dict
+    on_cpu: str | None
 
 
-FIXED = ("device", "dtype", "ndim", "is_nested", "is_sparse", "requires_grad")  # the same for any batch
+def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None,
+          others: tuple = ()) -> Run:
+    """The module's run at this input. It runs on the meta device; where meta cannot go it runs on the
+    CPU on random data, and an error there is the model's own at this input (raised as it is)."""
+    first = _first_input(module, {other.name for other in others})
+    try:
+        return _run(module, first, input_shape, input_dtype, others, on_meta=True)
+    except (SpecError, LayerFails):
+        raise
+    except Exception as error:  # noqa: BLE001 (.item(), a branch on data: whatever meta cannot answer)
+        why = f"the meta device stops{user_line(error) or f': {type(error).__name__}: {str(error)[:80]}'}"
+    run = _run(module, first, input_shape, input_dtype, others, on_meta=False)
+    return Run(traced=run.traced, values=run.values, on_cpu=why)
 
 
-class _ValuedTracer(fx.Tracer):
-    """fx's tracer, stopping at every module cnncalc maps (other libraries' and subclasses included),
-    that runs each node as it records it."""
+def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_meta: bool) -> Run:
+    """One recorded run of forward() at the probe inputs. The module's own tensors are stood in for by
+    meta ones (or, on the CPU, by random ones where it holds meta tensors): a module of the user's
+    is left as it was."""
+    from torch.nn.utils.stateless import _reparametrize_module
 
-    # a buffer read is traced like a parameter: self.index.view(-1) is then a step of the graph, not a
-    # tensor computed while tracing and kept as an anonymous constant (its buffer would read as unused)
-    proxy_buffer_attributes = True
-
-    def __init__(self, sample: torch.Tensor, others: dict):
-        super().__init__()
-        self.sample, self.others = sample, others  # the first input's probe; forward()'s other inputs' by name
-        self.values: dict = {}
-        self.failed: str | None = None  # the first node that failed on the meta device, where and why
-        self.running = False  # inside a node's run: modules and their tensors are themselves, not traced
-
-    def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
-        """A module a kind states, or one of torch's with no modules inside; torch's that are made of
-        modules (nn.TransformerEncoderLayer) are traced through like the user's."""
-        return mapped(module) is not None or super().is_leaf_module(module, qualified_name) \
-            and next(module.children(), None) is None
-
-    def call_module(self, module, forward, args, kwargs):
-        return forward(*args, **kwargs) if self.running else super().call_module(module, forward, args, kwargs)
-
-    def getattr(self, attr, attr_val, parameter_proxy_cache):
-        return attr_val if self.running else super().getattr(attr, attr_val, parameter_proxy_cache)
-
-    def proxy(self, node: fx.Node) -> fx.Proxy:
-        return _Valued(node, self)
-
-    def create_node(self, kind, target, args, kwargs, name=None, type_expr=None) -> fx.Node:
-        node = super().create_node(kind, target, args, kwargs, name, type_expr)
-        if kind != "output":
-            self.running = True
-            try:
-                self.values[node.name] = self._run(node)
-            finally:
-                self.running = False
-        return node
-
-    def _run(self, node: fx.Node):
-        if node.op == "placeholder":  # the input, the other inputs given, the other arguments at their defaults
-            if not self.values:
-                return self.sample
-            return self.others[node.target] if node.target in self.others else (node.args[0] if node.args else None)
-        if node.op == "get_attr":
-            found = operator.attrgetter(node.target)(self.root)
-            return found.to("meta") if isinstance(found, torch.Tensor) else found
-        args, kwargs = fx.node.map_arg((node.args, node.kwargs), lambda arg: self.values[arg.name])
-        try:
-            with torch.device("meta"), torch.no_grad():
-                if node.op == "call_module":  # fx has patched __call__: running returns here to call_module
-                    module = self.root.get_submodule(node.target)
-                    shaped = None if kwargs or len(args) != 1 else worked_out(module, args[0])
-                    return module(*args) if shaped is None else shaped
-                if node.op == "call_method":
-                    return getattr(args[0], node.target)(*args[1:], **kwargs)
-                return node.target(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 (whatever the model raises on a shape it cannot take)
-            if self.failed is None:
-                self.failed = f"{node.name}{_user_frame(traceback.extract_stack())}: {type(error).__name__}: " \
-                              f"{str(error).splitlines()[0][:200]}"
-            return None
+    device = "meta" if on_meta else "cpu"
+    named = dict(module.named_parameters()) | dict(module.named_buffers())
+    stays = all(t.device.type == device for t in named.values())
+    stand_ins = {name: _stand_in(tensor, device) for name, tensor in named.items()}
+    inputs = {first: _probe(input_shape, input_dtype, device, module)} | {
+        other.name: _probe(other.shape, other.dtype, device, module) for other in others}
+    with _left_as_it_was(module):
+        with nullcontext() if stays else _reparametrize_module(module, stand_ins), torch.no_grad(), \
+                torch.device(device):
+            recorder = Recorder(module, is_leaf=_is_layer, answer=worked_out if on_meta else _runs)
+            held = dict(module.named_buffers())
+            for name, value in inputs.items():
+                recorder.placeholder(name, value)
+            with _modules_recorded(recorder), recorder:
+                output = module(*inputs.values()) if len(inputs) == 1 else module(**inputs)
+            recorder.finish(output)
+            # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
+            replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
+        for path, tensor in recorder.constants.items():
+            setattr(module, path, tensor)  # read by the graph below; put back by _left_as_it_was
+        traced = _Read(module, recorder.graph)
+    if replaced:
+        raise SpecError(f"forward() replaces the buffer{'s' * (len(replaced) > 1)} {', '.join(replaced[:3])}"
+                        f"{' …' if len(replaced) > 3 else ''} with new ones sized by the input: the tensors the "
+                        "model holds depend on the input it last ran")
+    return Run(traced=traced, values=recorder.values, on_cpu=None)
 
 
-def worked_out(module: nn.Module, x) -> torch.Tensor | None:
+def _is_layer(module: nn.Module) -> bool:
+    """A module a kind states, or one of torch's with no modules inside; torch's that are made of
+    modules (nn.TransformerEncoderLayer) are run through like the user's."""
+    return mapped(module) is not None or type(module).__module__.startswith(("torch.nn", "torch.ao.nn")) \
+        and next(module.children(), None) is None and not isinstance(module, CONTAINERS)
+
+
+CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)  # an empty one (a shortcut) passes its input on
+
+
+def _runs(module, args, kwargs) -> None:
+    """On the CPU every module runs: what follows may read its values."""
+    return None
+
+
+@contextmanager
+def _modules_recorded(recorder: Recorder):
+    """Every module call goes through the recorder while the model runs."""
+    original = nn.Module.__call__
+    nn.Module.__call__ = lambda module, *args, **kwargs: recorder.call_module(module, original, args, kwargs)
+    try:
+        yield
+    finally:
+        nn.Module.__call__ = original
+
+
+def worked_out(module: nn.Module, args: tuple, kwargs: dict) -> torch.Tensor | None:
     """A mapped module's output on x, its shape worked out by its kind's calculator (x's dim 0 as the
     batch, as the module reads it): microseconds, where running it on the meta device takes up to
     a millisecond and a half (batch norm's decomposition). None where the calculator cannot say, or
     the module returns more than a tensor: then it runs."""
+    x = args[0] if len(args) == 1 and not kwargs else None
     found = module_arguments(module)
     if found is None or not isinstance(x, torch.Tensor) or x.dim() < 2:
         return None
@@ -153,47 +120,13 @@ def worked_out(module: nn.Module, x) -> torch.Tensor | None:
     layer = REGISTRY[kind]
     if layer.family not in ONE_TENSOR or getattr(module, "return_indices", False):
         return None
-    try:
-        calc = layer.calculate((tuple(x.shape[1:]),), layer.normalize(
-            {key: value for key, value in arguments.items() if value is not None}))
-    except LayerError:
-        return None
+    calc = layer.calculate((tuple(x.shape[1:]),), layer.normalize(  # a LayerError: it cannot take x
+        {key: value for key, value in arguments.items() if value is not None}))
     return torch.empty((x.shape[0], *calc.output_shape), dtype=x.dtype, device="meta")
 
 
 # families whose modules return one tensor, of the input's type (pools unless asked for indices)
 ONE_TENSOR = frozenset({"conv", "pool", "norm", "linear", "activation", "dropout"})
-
-
-def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None,
-          others: tuple = ()) -> tuple[fx.GraphModule, dict | None, str | None]:
-    """The module's graph at this input and every node's value on the meta device (tensors, and the
-    sizes and pieces computed from them); values None when the model fails on this input, with the
-    first failure, where and why: then the analysis names the layer whose shape breaks. The module's
-    own tensors are stood in for by meta ones while it runs: a module of the user's on the CPU is left
-    as it was."""
-    from torch.nn.utils.stateless import _reparametrize_module
-
-    tracer = _ValuedTracer(_probe(input_shape, input_dtype),
-                           {other.name: _probe(other.shape, other.dtype) for other in others})
-    on_meta = all(t.is_meta for named in (module.parameters(), module.buffers()) for t in named)
-    stand_ins = {name: _stand_in(tensor) for named in (module.named_parameters(), module.named_buffers())
-                 for name, tensor in named}
-    with _left_as_it_was(module):
-        with nullcontext() if on_meta else _reparametrize_module(module, stand_ins), _traced_through(), \
-                _einops_traced(), _jit_isinstance_traced():
-            held = dict(module.named_buffers())
-            with _unwrapped_forward(module, tracer):
-                graph = tracer.trace(module, concrete_args=_defaults(module, {other.name for other in others}))
-            # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
-            replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
-        _in_place_made_explicit(graph)
-        traced = _Read(module, graph)  # before fx's constants (torch.arange's) leave the module
-    if replaced:
-        raise SpecError(f"forward() replaces the buffer{'s' * (len(replaced) > 1)} {', '.join(replaced[:3])}"
-                        f"{' …' if len(replaced) > 3 else ''} with new ones sized by the input: the tensors the "
-                        "model holds depend on the input it last ran")
-    return traced, None if tracer.failed else tracer.values, tracer.failed
 
 
 class _Read(fx.GraphModule):
@@ -202,33 +135,6 @@ class _Read(fx.GraphModule):
 
     def recompile(self):
         return None
-
-
-def _in_place_made_explicit(graph: fx.Graph) -> None:
-    """x.add_(y) changes x for what follows: later reads of x read the call instead, so the graph shows
-    that they depend on it (MViT adds its position embedding in place)."""
-    order = {node: index for index, node in enumerate(graph.nodes)}
-    for node in list(graph.nodes):
-        if node.op == "call_method" and node.target.endswith("_") and not node.target.startswith("_") \
-                and node.args and isinstance(node.args[0], fx.Node):
-            node.args[0].replace_all_uses_with(node, delete_user_cb=lambda user, at=order[node]: order[user] > at)
-
-
-@contextmanager
-def _unwrapped_forward(module: nn.Module, tracer: fx.Tracer):
-    """A forward() behind decorators taking (*args, **kwargs) (Hugging Face's can_return_tuple and
-    check_model_inputs): fx reads the arguments off the function's own code, so it traces the function
-    they wrap, whose arguments are the model's. Named on the class while tracing, then removed."""
-    cls = type(module)
-    if not hasattr(cls.forward, "__wrapped__"):
-        yield
-        return
-    tracer.traced_func_name = "_cnncalc_forward"
-    cls._cnncalc_forward = inspect.unwrap(cls.forward)
-    try:
-        yield
-    finally:
-        del cls._cnncalc_forward
 
 
 @contextmanager
@@ -250,71 +156,29 @@ def _left_as_it_was(module: nn.Module):
                 attributes[name].update(contents)
 
 
-@contextmanager
-def _traced_through():
-    """Functions a library marks with torch.fx.wrap for fx to record as one call (torchvision's
-    shifted_window_attention) are traced into unless cnncalc maps them: their control flow on sizes
-    no longer stops the trace, and what they do inside is what cnncalc counts."""
-    wrapped = fx._symbolic_trace._wrapped_fns_to_patch
-    kept = dict(wrapped)
-    for key, frame in kept.items():
-        if frame.get(key[1]) not in forms().functions:
-            del wrapped[key]
-    try:
-        yield
-    finally:
-        wrapped.clear()
-        wrapped.update(kept)
+def _probe(shape: tuple[int, ...], dtype: str | None, device: str, module: nn.Module) -> torch.Tensor:
+    """An input of the run at the probe batch: on the CPU random values, ids below every table's size."""
+    dtype = getattr(torch, dtype or "float32")
+    if device == "meta":
+        return torch.empty(PROBE_BATCH, *shape, device="meta", dtype=dtype)
+    if dtype.is_floating_point:
+        return torch.randn(PROBE_BATCH, *shape, dtype=dtype)
+    rows = [part.num_embeddings for part in module.modules() if isinstance(part, (nn.Embedding, nn.EmbeddingBag))]
+    return torch.randint(0, min(rows, default=2), (PROBE_BATCH, *shape)).to(dtype)
 
 
-@contextmanager
-def _einops_traced():
-    """einops finds a tensor's backend by its type: a traced value is torch's, so rearrange, reduce and
-    their layers make their torch calls (reshape, permute, mean) on it, and the graph records each."""
-    backends = sys.modules.get("einops._backends")
-    if backends is not None:
-        backends._type2backend[_Valued] = backends.TorchBackend()
-    try:
-        yield
-    finally:
-        if backends is not None:
-            backends._type2backend.pop(_Valued, None)
-
-
-@contextmanager
-def _jit_isinstance_traced():
-    """torch.jit.isinstance(x, torch.Tensor) asks of a traced value what it asks of the value (under plain
-    fx it says False, and a branch a real run takes is skipped). Python's own isinstance cannot be
-    answered so: a proxy that claims to be a tensor is taken for one by torch's C code (torch.pow
-    crashes on it)."""
-    original = torch.jit.isinstance
-    torch.jit.isinstance = lambda obj, target_type: original(
-        obj.tracer.values.get(obj.node.name) if isinstance(obj, _Valued) else obj, target_type)
-    try:
-        yield
-    finally:
-        torch.jit.isinstance = original
-
-
-def _probe(shape: tuple[int, ...], dtype: str | None) -> torch.Tensor:
-    return torch.empty(PROBE_BATCH, *shape, device="meta", dtype=getattr(torch, dtype or "float32"))
-
-
-def _defaults(module: nn.Module, given: set[str]) -> dict:
-    """forward()'s arguments after the input, at their defaults: `if mask is None:` then takes the path
-    a call with the input alone takes (a traced argument is never None). An argument with no default
-    is another input: traced when given (--input mask=1x224x224), else said so."""
-    parameters = list(inspect.signature(module.forward).parameters.values())[1:]
+def _first_input(module: nn.Module, given: set[str]) -> str:
+    """The name of forward()'s first argument, after checking that every argument with no default is
+    given (--input mask=1x224x224) and nothing it does not take; the others keep their defaults."""
+    parameters = list(inspect.signature(module.forward).parameters.values())
+    first, parameters = parameters[0].name, parameters[1:]
     names = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     required = [p.name for p in parameters if p.default is inspect.Parameter.empty and p.name in names]
     if set(required) - given or given - set(names):
-        first = list(inspect.signature(module.forward).parameters)[0]
         raise SpecError(f"forward() takes {len(required) + 1} inputs ({', '.join([first, *required])}): give each, "
                         f"e.g. --input {first}=3x224x224 --input {(required or ['mask'])[0]}=1x224x224 "
                         f"(input_size={{...}} in Python){_unknown(given - set(names))}")
-    # **kwargs given as none at all (Hugging Face's forward(pixel_values, ..., **kwargs) reads it as a dict)
-    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty and p.name not in given} \
-        | {f"**{p.name}": {} for p in parameters if p.kind is p.VAR_KEYWORD}
+    return first
 
 
 def _unknown(names: set[str]) -> str:
@@ -327,13 +191,16 @@ def _buffer(module: nn.Module, name: str):
     return part.__dict__.get(attribute, part._buffers.get(attribute))  # a traced value may sit beside it
 
 
-def _stand_in(tensor: torch.Tensor) -> torch.Tensor:
-    meta = torch.empty_like(tensor, device="meta")
-    return nn.Parameter(meta, requires_grad=tensor.requires_grad) if isinstance(tensor, nn.Parameter) else meta
+def _stand_in(tensor: torch.Tensor, device: str) -> torch.Tensor:
+    """A tensor of the same shape and type on the run's device (random on the CPU, where values are read)."""
+    made = torch.empty_like(tensor, device=device)
+    if device != "meta" and made.is_floating_point():
+        made.normal_()
+    return nn.Parameter(made, requires_grad=tensor.requires_grad) if isinstance(tensor, nn.Parameter) else made
 
 
 def user_line(error: Exception) -> str:
-    """Where in the user's code tracing stopped (the control flow fx cannot follow), or nothing."""
+    """Where in the user's code the run stopped, or nothing."""
     return _user_frame(traceback.extract_tb(error.__traceback__))
 
 

@@ -144,6 +144,8 @@ CASES = [
     ("rsqrt", None, (6, 4)),
     ("sqrt", None, (2, 3, 3)),
     ("exp", None, (5,)),
+    ("sin", None, (4, 3)),
+    ("cos", None, (2, 5)),
     ("prelu", None, (3, 6, 6)),
     ("prelu", {"num_parameters": 4, "init": 0.1}, (4, 5)),
     ("clamp", {"min": -0.5, "max": 3.0}, (3, 4, 4)),

@@ -1,0 +1,278 @@
+"""Capture a model by running it: its own forward() runs as Python runs it (control flow, asserts,
+numpy on sizes, einops, isinstance), and every torch function, tensor method and module call it makes
+is recorded as a node of a graph, with the value it gave.
+
+The run is on the meta device, which holds shapes and no data: no memory, no arithmetic. Modules a
+kind states answer from the kind's calculator instead of running. Where meta cannot go (`.item()`, a
+branch on data, a tensor attribute read as a number) the model runs once on the CPU on random data,
+as the peer tools run it, and the graph is that run's.
+
+Sizes read off a tensor (x.shape, x.size(0)) are ints that remember where they came from, so a
+reshape to (B, -1) is recorded as reading the batch, not the number 2.
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+
+import torch
+from torch import fx, nn
+from torch.overrides import TorchFunctionMode
+
+from ..errors import LayerError
+
+
+class Size(int):
+    """A size read off a tensor: an int for Python (range, numpy, math), that remembers the node it
+    came from; arithmetic on it is recorded too (Swin's B·nW // nW)."""
+    node: fx.Node
+    recorder: "Recorder"
+
+
+def _size_arithmetic(name: str, reflected: bool):
+    function = getattr(operator, name)
+
+    def apply(self, other):
+        result = function(other, int(self)) if reflected else function(int(self), other)
+        if not isinstance(result, int) or isinstance(result, bool):
+            return result
+        args = (other, self) if reflected else (self, other)
+        recorder = self.recorder
+        return recorder.size_of(recorder.node("call_function", function, recorder.arg(args), {}), result)
+    return apply
+
+
+for _name in ("add", "sub", "mul", "floordiv", "mod"):
+    setattr(Size, f"__{_name}__", _size_arithmetic(_name, False))
+    setattr(Size, f"__r{_name}__", _size_arithmetic(_name, True))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Captured:
+    """A run recorded: its graph, each node's value (by node name), the tensors it read that the model
+    neither holds nor computed (fx's _tensor_constant*), and where it ran."""
+    graph: fx.Graph
+    values: dict
+    constants: dict
+    device: str
+
+
+class Recorder(TorchFunctionMode):
+    """Records the torch calls of one forward() as fx nodes. Calls made inside a recorded call (F.relu's
+    torch.relu) or inside a module a kind states are not recorded again."""
+
+    def __init__(self, root: nn.Module, is_leaf, answer):
+        super().__init__()
+        self.graph, self.values, self.constants = fx.Graph(), {}, {}
+        self.is_leaf, self.answer = is_leaf, answer  # which modules are layers; a layer's output, if known
+        self.nodes: dict[int, fx.Node] = {}  # id(tensor) → the node that made it
+        self.kept: list = []  # every tensor met, alive, so that no id is reused
+        self.depth = 0
+        self.scope: dict = {}  # the modules the run is inside, as fx's nn_module_stack
+        self.paths = {id(module): path for path, module in root.named_modules()}
+        self.held = {}  # id → path of the tensors the model holds, as they are while it runs
+        for named in (root.named_parameters(), root.named_buffers()):
+            for path, tensor in named:
+                self.held.setdefault(id(tensor), path)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if self.depth:
+            return func(*args, **kwargs)
+        form = _form(func, args)
+        node_args, node_kwargs = (self.arg(args), self.arg(kwargs)) if form else (None, None)
+        self.depth += 1
+        try:
+            result = func(*args, **kwargs)
+        finally:
+            self.depth -= 1
+        if form is None or not (form.sizes or _holds_tensor(result) or form.target is operator.setitem):
+            return result
+        if form.target is getattr:
+            node_args = (node_args[0], func.__self__.__name__)
+        elif form.reflected:  # 1 - x: sub(1, x)
+            node_args = (node_args[1], node_args[0], *node_args[2:])
+        return self.output(self.node(form.op, form.target, node_args, node_kwargs), result)
+
+    # --- the graph
+
+    def node(self, op: str, target, args, kwargs) -> fx.Node:
+        node = self.graph.create_node(op, target, tuple(args), dict(kwargs))
+        node.meta["nn_module_stack"] = dict(self.scope)
+        return node
+
+    def output(self, node: fx.Node, value):
+        """The call's value, each tensor in it now read as made by this node (an in-place call's too),
+        sizes as Sizes of it."""
+        self.values[node.name] = value
+        if isinstance(value, torch.Size):
+            return torch.Size(self.size_of(self.node("call_function", operator.getitem, (node, i), {}), size)
+                              for i, size in enumerate(value))
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self.size_of(node, value)
+        if isinstance(value, torch.Tensor):
+            self.nodes[id(value)] = node
+            self.kept.append(value)
+        elif isinstance(value, (tuple, list)) and _holds_tensor(value):
+            for index, piece in enumerate(value):
+                if _holds_tensor(piece):
+                    self.output(self.node("call_function", operator.getitem, (node, index), {}), piece)
+        return value
+
+    def size_of(self, node: fx.Node, value: int) -> Size:
+        self.values[node.name] = value
+        size = Size(value)
+        size.node, size.recorder = node, self
+        return size
+
+    def arg(self, value):
+        """A call's argument as a node argument: a tensor as the node that made it (a parameter or buffer
+        as its get_attr, any other as a constant), a Size as its node, containers item by item."""
+        if isinstance(value, torch.Tensor):
+            return self.tensor_node(value)
+        if isinstance(value, Size):
+            return value.node
+        if isinstance(value, (tuple, list)):
+            return type(value)(self.arg(v) for v in value) if type(value) in (tuple, list) \
+                else tuple(self.arg(v) for v in value)
+        if isinstance(value, dict):
+            return {key: self.arg(v) for key, v in value.items()}
+        if isinstance(value, slice):
+            return slice(self.arg(value.start), self.arg(value.stop), self.arg(value.step))
+        return value
+
+    def tensor_node(self, tensor: torch.Tensor) -> fx.Node:
+        found = self.nodes.get(id(tensor))
+        if found is not None:
+            return found
+        path = self.held.get(id(tensor))
+        if path is None:  # a tensor the model keeps outside its parameters and buffers
+            path = f"_tensor_constant{len(self.constants)}"
+            self.constants[path] = tensor
+        node = self.graph.create_node("get_attr", path, (), {})
+        node.meta["nn_module_stack"] = dict(self.scope)
+        self.values[node.name] = tensor
+        self.nodes[id(tensor)] = node
+        self.kept.append(tensor)
+        return node
+
+    def finish(self, output) -> None:
+        """The output node, and the graph without the steps nothing reads: sizes never used, and what
+        only Python read (the sum an `if` tests, an assert's comparison). Writes into a tensor stay
+        (MViT's attn[:, :, 1:, 1:] = attn + relative positions)."""
+        self.graph.output(self.arg(output))
+        for node in reversed(self.graph.nodes):
+            if node.op in ("call_function", "call_method") and not node.users and not _writes(node):
+                self.graph.erase_node(node)
+
+    def placeholder(self, name: str, value: torch.Tensor) -> None:
+        node = self.graph.placeholder(name)
+        self.values[node.name] = value
+        self.nodes[id(value)] = node
+        self.kept.append(value)
+
+    # --- modules
+
+    def call_module(self, module: nn.Module, call, args, kwargs):
+        """A module run: a layer (a kind states it, or torch's with no modules inside) is one node,
+        answered by its calculator where it can; any other is run through, inside its scope."""
+        path = self.paths.get(id(module))
+        if self.depth or not path:
+            return call(module, *args, **kwargs)
+        kind = type(module)
+        if not self.is_leaf(module):
+            self.scope[path] = (path, kind)
+            try:
+                return call(module, *args, **kwargs)
+            finally:
+                del self.scope[path]
+        node_args, node_kwargs = self.arg(args), self.arg(kwargs)
+        self.depth += 1
+        try:
+            result = self._answered(module, path, call, args, kwargs)
+        finally:
+            self.depth -= 1
+        self.scope[path] = (path, kind)
+        node = self.node("call_module", path, node_args, node_kwargs)
+        del self.scope[path]
+        return self.output(node, result)
+
+
+    def _answered(self, module: nn.Module, path: str, call, args, kwargs):
+        """A layer's output: its calculator's where it can say, else the module's own. Where both
+        refuse, the calculator's reason is the one given (it names the sizes that disagree)."""
+        try:
+            result = self.answer(module, args, kwargs)
+        except LayerError as refusal:
+            try:
+                return call(module, *args, **kwargs)
+            except Exception:  # noqa: BLE001 (torch agrees the layer cannot take this input)
+                raise LayerFails(path=path, message=str(refusal), inputs=_sample_shapes(args)) from None
+        return call(module, *args, **kwargs) if result is None else result
+
+
+class LayerFails(Exception):
+    """A layer that cannot take its input, by its calculator and by torch: where, and why."""
+
+    def __init__(self, *, path: str, message: str, inputs: tuple):
+        super().__init__(message)
+        self.path, self.message, self.inputs = path, message, inputs
+
+
+def _sample_shapes(args) -> tuple:
+    return tuple(tuple(a.shape[1:]) for a in args if isinstance(a, torch.Tensor))
+
+
+def _writes(node: fx.Node) -> bool:
+    """x[i] = y, x.add_(y): a step that changes a tensor in place."""
+    return node.target is operator.setitem or node.op == "call_method" and node.target.endswith("_") \
+        and not node.target.startswith("_")
+
+
+def _holds_tensor(value) -> bool:
+    return isinstance(value, torch.Tensor) or isinstance(value, (tuple, list)) and any(map(_holds_tensor, value))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Form:
+    """A call as fx names it, whether it answers sizes, and whether its operands come reversed (1 - x)."""
+    op: str
+    target: object
+    sizes: bool = False
+    reflected: bool = False
+
+
+def _form(func, args) -> Form | None:
+    """A torch call as a step of the model; None for what is none (x.dtype, x.dim(), len(x), x.item())."""
+    name = getattr(func, "__name__", None)
+    if name == "__get__":  # an attribute: x.shape is a step, x.T a tensor; x.dtype and x.device are facts
+        attribute = func.__self__.__name__
+        return None if attribute in FACTS else Form(op="call_function", target=getattr, sizes=attribute == "shape")
+    if name in QUERIES:
+        return None
+    if name in OPERATORS:
+        return Form(op="call_function", target=OPERATORS[name])
+    if name in REFLECTED:
+        return Form(op="call_function", target=REFLECTED[name], reflected=True)
+    method = getattr(func, "__wrapped__", func)  # x ** 2: torch wraps Tensor.pow to answer NotImplemented
+    if args and isinstance(args[0], torch.Tensor) and getattr(torch.Tensor, name, None) is method:
+        return Form(op="call_method", target=name, sizes=name == "size")
+    return Form(op="call_function", target=func)
+
+
+FACTS = frozenset({"dtype", "device", "ndim", "is_cuda", "is_meta", "is_sparse", "is_nested", "is_quantized",
+                   "requires_grad", "layout", "names", "itemsize", "nbytes", "grad_fn", "is_leaf", "output_nr",
+                   "_version", "_base"})
+QUERIES = frozenset({"dim", "ndimension", "numel", "nelement", "element_size", "is_floating_point", "is_complex",
+                     "is_contiguous", "item", "tolist", "__len__", "__bool__", "__int__", "__float__", "__index__",
+                     "__format__", "__repr__", "__hash__", "__contains__", "__array__", "numpy", "get_device",
+                     "data_ptr", "storage_offset", "stride", "untyped_storage", "__reduce_ex__", "__deepcopy__",
+                     "__dlpack__"})
+# x[i], x[i] = v and operators torch names by their slot, as fx records them
+OPERATORS = {"__getitem__": operator.getitem, "__setitem__": operator.setitem, "__floordiv__": operator.floordiv,
+             "__mod__": operator.mod, "__matmul__": operator.matmul, "__pow__": operator.pow,
+             "__truediv__": operator.truediv, "__and__": operator.and_, "__or__": operator.or_,
+             "__invert__": operator.invert}
+REFLECTED = {"__rsub__": operator.sub, "__rtruediv__": operator.truediv, "__rdiv__": operator.truediv,
+             "__rpow__": operator.pow, "__rmatmul__": operator.matmul, "__rfloordiv__": operator.floordiv,
+             "__rmod__": operator.mod, "__radd__": operator.add, "__rmul__": operator.mul}

@@ -1,0 +1,143 @@
+"""Import by running the model (cnncalc/verify/capture.py): Python code on sizes and values runs as it
+does in torch. Golden figures: torch's own (`sum(p.numel())`, FlopCounterMode over the same forward
+pass, the output torch computes)."""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import cnncalc  # noqa: E402
+
+
+class PythonOnSizes(nn.Module):
+    """len(x.shape) in an assert, numpy on the spatial size, torch.as_tensor of a list of sizes and
+    torch.jit.isinstance, all of which stopped torch.fx."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(3, 8, 3, padding=1), nn.Linear(8, 4)
+
+    def forward(self, x):
+        import numpy as np
+
+        assert len(x.shape) == 4
+        spatial = np.array(x.shape[2:])
+        sizes = torch.as_tensor([int(v) for v in spatial])
+        y = self.conv(x)
+        if torch.jit.isinstance(y, torch.Tensor):
+            y = y.mean((2, 3))
+        return self.fc(y) * (sizes[0] > 0)
+
+
+class StrideAsNumber(nn.Module):
+    """YOLO's Detect.stride: a plain tensor attribute read as a number with .item()."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.stride = nn.Conv2d(3, 8, 3, stride=2), torch.tensor([8.0, 16.0])
+
+    def forward(self, x):
+        return self.conv(x) * self.stride[0].item()
+
+
+class Anchors(nn.Module):
+    """YOLO's anchors: torch.arange(w).type_as(features), a grid made without the input, then read with it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        h, w = y.shape[2:]
+        sx = torch.arange(w).type_as(y) + 0.5
+        sy = torch.arange(h).type_as(y) + 0.5
+        gy, gx = torch.meshgrid(sy, sx, indexing="ij")
+        grid = torch.stack((gx, gy), 0)
+        return y + grid
+
+
+class Einops(nn.Module):
+    def __init__(self):
+        super().__init__()
+        from einops.layers.torch import Rearrange
+
+        self.patch = nn.Sequential(Rearrange("b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=4, p2=4), nn.Linear(48, 32))
+        self.head = nn.Linear(32, 10)
+
+    def forward(self, x):
+        from einops import rearrange, reduce
+
+        x = rearrange(self.patch(x), "b n d -> b d n")
+        return self.head(reduce(x, "b d n -> b d", "mean"))
+
+
+class BranchOnData(nn.Module):
+    """A branch on a value: the meta device has none, so the model runs once on the CPU."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y if y.abs().sum() > 0 else -y
+
+
+class TiedTwins(nn.Module):
+    """Two linear layers sharing their weight and bias: held once."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 8)
+        self.b.weight, self.b.bias = self.a.weight, self.a.bias
+
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x)))
+
+
+class EmptyShortcut(nn.Module):
+    """ghostnet's shortcut: an empty nn.Sequential passes its input on."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.shortcut = nn.Conv2d(3, 3, 3, padding=1), nn.Sequential()
+
+    def forward(self, x):
+        return self.conv(x) + self.shortcut(x)
+
+
+CASES = [(PythonOnSizes, (3, 8, 8)), (StrideAsNumber, (3, 9, 9)), (Anchors, (3, 6, 5)), (Einops, (3, 16, 16)),
+         (BranchOnData, (3, 8, 8)), (TiedTwins, (8,)), (EmptyShortcut, (3, 5, 5))]
+
+
+@pytest.mark.parametrize("build,shape", CASES, ids=[c[0].__name__ for c in CASES])
+def test_a_model_python_runs_is_read_as_torch_runs_it(build, shape):
+    module = build().eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        output = module(torch.randn(1, *shape))
+    report = cnncalc.summary(module, shape).report
+    assert report.totals.params == sum(p.numel() for p in module.parameters())
+    assert report.totals.macs == counter.get_total_flops() // 2
+    assert report.layers[-1].output_shape == tuple(output.shape[1:])
+    assert not any(row.kind == "uncounted" for row in report.layers)
+
+
+def test_only_what_meta_cannot_run_runs_on_the_cpu_and_the_report_says_why():
+    assert cnncalc.summary(Anchors(), (3, 6, 5)).report.ran_on_cpu == ""
+    why = cnncalc.summary(BranchOnData(), (3, 8, 8)).report.ran_on_cpu
+    assert why.startswith("the meta device stops at test_capture.py:") and "y.abs().sum() > 0" in why
+
+
+def test_a_users_module_is_left_as_it_was():
+    module = TiedTwins()
+    before = {name: tensor.clone() for name, tensor in module.state_dict().items()}
+    cnncalc.summary(BranchOnData(), (3, 8, 8))
+    cnncalc.summary(module, (8,))
+    assert all(torch.equal(before[name], tensor) and tensor.device.type == "cpu"
+               for name, tensor in module.state_dict().items())
+    assert type(nn.Module.__call__).__name__ == "function" and nn.Module.__call__.__name__ == "_wrapped_call_impl"
