@@ -1,4 +1,4 @@
-"""The traced graph as the importer reads it: where each tensor keeps its batch (its layout), each
+"""The recorded run as the importer reads it: where each tensor keeps its batch (its layout), each
 tensor's shape per sample, which tensors are made without the input, which parameters a call takes
 as its layer's own weights, and how a call's arguments read per sample."""
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .forms import forms, mapped
 from .tracing import PROBE_BATCH
 
 
-def read_graph(traced: fx.GraphModule, values: dict | None, others: tuple[str, ...] = ()) -> Traced:
+def read_graph(traced: fx.GraphModule, values: dict, others: tuple[str, ...] = ()) -> Traced:
     """The graph with what the mapping needs to know of each node; `others`: forward()'s inputs after
     the first, by name."""
     modules = dict(traced.named_modules())
@@ -42,10 +42,10 @@ PIECES = {"chunk", "split", "tensor_split", "unbind", "max"}  # calls returning 
 
 @dataclass
 class Traced:
-    """The traced graph as the mapping reads it: its modules, every node's value (None: unknown),
-    and the layer name given to each mapped node."""
+    """The recorded run as the mapping reads it: its modules, every node's value in the run, and the
+    layer name given to each mapped node."""
     modules: dict
-    values: dict | None
+    values: dict
     absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
     inputs: dict  # the placeholders that are the model's inputs → their names (the first: input)
     stored: dict = field(default_factory=dict)  # node → the parameter it is a view of (gamma.reshape(1, -1, 1, 1))
@@ -71,14 +71,12 @@ class Traced:
 
     def holds_tensors(self, node) -> bool:
         """A tensor, or a tuple of them (chunk's pieces): not a number or a size."""
-        value = self.values.get(node.name) if self.values is not None else None
+        value = self.values.get(node.name)
         return isinstance(value, torch.Tensor) or (isinstance(value, (tuple, list))
                                                    and any(isinstance(v, torch.Tensor) for v in value))
 
     def is_tensor(self, node) -> bool:
         """A tensor with elements (x[:, :0], an empty piece rotary embeddings concatenate back, is none)."""
-        if self.values is None:
-            return not is_shape_query(node)
         value = self.values.get(node.name)
         return isinstance(value, torch.Tensor) and value.numel() > 0
 
@@ -160,7 +158,7 @@ class Traced:
             return value
         if is_batch_size(value) and _sized(value).name not in self.without_input | self.free:
             return BATCH  # not a parameter's dim 0 (table.shape[0], its heads)
-        if self.values is None or value.name not in self.values:
+        if value.name not in self.values:
             raise Unmappable(value.name)
         known = self.values[value.name]
         if known is None or isinstance(known, (int, float, bool)):  # attn_mask=None, forward()'s default
@@ -173,7 +171,7 @@ class Traced:
         """Whether the kind's calculator takes this call's inputs, or each of their rows (unknown shapes:
         assumed so)."""
         shapes = [self.sample_shape(a) for a in self.tensor_args(node)]
-        if self.values is None or None in shapes:
+        if None in shapes:
             return True
         shapes = [shape[1:] for shape in shapes] if per_row else shapes
         try:
@@ -289,7 +287,7 @@ class Traced:
         return args
 
     def shape(self, node) -> tuple[int, ...] | None:
-        value = self.values.get(node.name) if self.values is not None else None
+        value = self.values.get(node.name)
         return tuple(value.shape) if isinstance(value, torch.Tensor) else None
 
 
@@ -306,16 +304,6 @@ def _rows_apart(shape: tuple[int, ...]) -> tuple[int, ...] | None:
 def target_name(node) -> str:
     target = node.target
     return getattr(target, "__name__", str(target))
-
-
-def is_shape_query(node) -> bool:
-    """x.size(...), x.shape, or an item of one: sizes, not tensors."""
-    if node.op == "call_method" and node.target == "size":
-        return True
-    if node.op == "call_function" and node.target is getattr and node.args[1:] == ("shape",):
-        return True
-    return (node.op == "call_function" and node.target is operator.getitem and isinstance(node.args[0], fx.Node)
-            and is_shape_query(node.args[0]))
 
 
 def is_batch_size(node) -> bool:
@@ -350,7 +338,7 @@ def indexed_by(node, graph: Traced):
     """The 1-d tensor of positions in table[index], or None."""
     if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[1], fx.Node):
         return None
-    index = graph.values.get(node.args[1].name) if graph.values is not None else None
+    index = graph.values.get(node.args[1].name)
     return node.args[1] if isinstance(index, torch.Tensor) and index.dim() == 1 else None
 
 
@@ -462,8 +450,6 @@ def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set, set
     layers make from them (a position bias MLP), which have no batch; and those of the first sized by
     the batch."""
     needs_input, reached, made, batch_numbers = set(), set(), set(), set()
-    if graph.values is None:
-        return made, set(), set()  # shapes unknown: the analysis reports where the model breaks
     for node in traced.graph.nodes:
         if node.op == "placeholder":
             needs_input |= {node.name} if node.name in graph.inputs else set()  # not forward()'s defaults
@@ -589,7 +575,7 @@ def unstacked(node, graph: Traced) -> tuple[int, ...] | None:
     (attention's qkv.permute(2, 0, 3, 1, 4), then unbind(0) or qkv[0]), also where a reshape first
     merges the batch with the next dim (SAM's qkv.reshape(3, B·heads, N, -1): pieces with the heads in
     the batch, rows per sample); given the permute or that reshape; otherwise None."""
-    if graph.values is None or node.op not in ("call_method", "call_function"):
+    if node.op not in ("call_method", "call_function"):
         return None
     if _merges_batch(node, graph):
         permute = node.args[0]
