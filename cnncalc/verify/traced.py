@@ -31,7 +31,17 @@ def read_graph(traced: fx.GraphModule, values: dict, others: tuple[str, ...] = (
     graph.stored = _stored_views(traced, graph)
     graph.without_input, graph.free, graph.batch_sized = _without_input(traced, graph)
     graph.stacked = _ensembles(traced, graph)
+    graph.counted = _held_by_layers(traced, modules)
     return graph
+
+
+def _held_by_layers(traced: fx.GraphModule, modules: dict) -> set:
+    """The parameters and buffers read as tensors that a module layer also holds (a codebook's
+    embedding.weight read for distances, then looked up by the module): its kind counts them."""
+    layers = {node.target for node in traced.graph.nodes
+              if node.op == "call_module" and node.users and mapped(modules[node.target]) is not None}
+    return {node.name for node in traced.graph.nodes
+            if node.op == "get_attr" and node.target.rpartition(".")[0] in layers}
 
 
 DROPPED_ARGUMENTS = {"return_indices", "inplace_"}

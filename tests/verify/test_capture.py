@@ -141,3 +141,24 @@ def test_a_users_module_is_left_as_it_was():
     assert all(torch.equal(before[name], tensor) and tensor.device.type == "cpu"
                for name, tensor in module.state_dict().items())
     assert type(nn.Module.__call__).__name__ == "function" and nn.Module.__call__.__name__ == "_wrapped_call_impl"
+
+
+class Codebook(nn.Module):
+    """A quantizer: distances to the codebook's weight read as a tensor, then the module looks codes up."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc, self.book = nn.Linear(8, 4), nn.Embedding(16, 4)
+
+    def forward(self, x):
+        z = self.enc(x)
+        distances = torch.cdist(z, self.book.weight.unsqueeze(0).expand(z.shape[0], -1, -1))
+        return self.book(distances.argmin(-1))
+
+
+def test_a_weight_a_layer_holds_and_forward_reads_is_counted_once():
+    module = Codebook()
+    report = cnncalc.summary(module, (6, 8)).report
+    assert report.totals.params == sum(p.numel() for p in module.parameters())  # 100, not 164
+    # cdist and argmin have no kind: rows of their own, not counted, never a refusal
+    assert sorted(row.name for row in report.layers if row.kind == "uncounted") == ["argmin", "cdist"]
