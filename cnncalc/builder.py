@@ -90,6 +90,7 @@ ReplicationPad1d, ReplicationPad2d = _constructor("replicationpad1d"), _construc
 ReplicationPad3d = _constructor("replicationpad3d")
 StochasticDepth = _constructor("stochasticdepth")
 Permute, Transpose, Contiguous = _constructor("permute"), _constructor("transpose"), _constructor("contiguous")
+Clone = _constructor("clone")
 Roll = _constructor("roll")
 Neg, Rsqrt, Sqrt, Exp = _constructor("neg"), _constructor("rsqrt"), _constructor("sqrt"), _constructor("exp")
 Sin, Cos = _constructor("sin"), _constructor("cos")

@@ -496,7 +496,7 @@ def _plain(value):
 
 @command()
 def coverage(
-    libraries: List[str] = typer.Argument(None, help="torchvision, timm, transformers, smp (default: those installed)."),
+    libraries: List[str] = typer.Argument(None, help="torchvision, timm, transformers, smp, diffusers, ultralytics (default: those installed)."),
     models: List[str] = typer.Option([], "--model", help="Only this model (repeatable)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown."),
 ) -> None:

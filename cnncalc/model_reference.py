@@ -1,12 +1,12 @@
-"""A PyTorch model as the user names it: `torchvision:NAME`, `timm:NAME`, `transformers:TYPE`, `smp:ARCH`
-or `path/model.py:Class`."""
+"""A PyTorch model as the user names it: `torchvision:NAME`, `timm:NAME`, `transformers:TYPE`, `smp:ARCH`,
+`diffusers:CLASS`, `ultralytics:CFG.yaml` or `path/model.py:Class`."""
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass
 
-LIBRARIES = ("torchvision", "timm", "transformers", "smp")  # built with no weights: nothing is downloaded
+LIBRARIES = ("torchvision", "timm", "transformers", "smp", "diffusers", "ultralytics")  # built with no weights: nothing is downloaded
 MODEL_FILE = re.compile(r"(?P<path>.+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)", re.ASCII)
 
 

@@ -179,6 +179,12 @@ def contiguous(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shapes[0])
 
 
+# x.clone(): always a copy (YOLO's pose head clones its keypoints before decoding them)
+register("clone", family="shape", backward=NO_PRODUCTS, receptive_field=elementwise, memory=COPY,
+         torch=TorchForms(module=OWN + "Clone", given_weight=None, inferred=None, functions=calls("torch.clone"),
+                          methods=calls("clone"), aliases=()))(contiguous)
+
+
 def expand_size(value, n: int = 0) -> tuple:
     """Sizes as x.expand takes them, the batch first (-1 or `batch`); -1 keeps a size."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value,)

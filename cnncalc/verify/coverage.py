@@ -42,7 +42,7 @@ class Truth:
     params: int
     buffers: int
     macs: int
-    output_shape: tuple[int, ...]
+    output_shapes: frozenset  # each output tensor's shape per sample (a tuple's, a ModelOutput's)
 
 
 def torchvision_models() -> list[tuple[str, str]]:
@@ -77,6 +77,25 @@ TRANSFORMERS = {"vision": ("vit", "deit", "beit", "dinov2", "convnext", "convnex
 SMP = ("Unet", "UnetPlusPlus", "FPN", "PSPNet", "DeepLabV3Plus", "Linknet", "PAN", "MAnet", "Segformer", "UPerNet")
 
 
+# diffusers' models whose forward() takes an image alone, at their default configs
+DIFFUSERS = ("AutoencoderKL", "AutoencoderTiny", "VQModel")
+# ultralytics' model files at scale n, one per task and generation
+ULTRALYTICS = {"detect": ("yolov3-tiny.yaml", "yolov5n.yaml", "yolov8n.yaml", "yolov10n.yaml", "yolo11n.yaml",
+                          "yolo12n.yaml"),
+               "segment": ("yolov8n-seg.yaml", "yolo11n-seg.yaml"), "pose": ("yolov8n-pose.yaml", "yolo11n-pose.yaml"),
+               "obb": ("yolov8n-obb.yaml", "yolo11n-obb.yaml"), "classify": ("yolov8n-cls.yaml", "yolo11n-cls.yaml")}
+
+
+def diffusers_models() -> list[tuple[str, str]]:
+    library_module("diffusers")
+    return [("autoencoder", name) for name in DIFFUSERS]
+
+
+def ultralytics_models() -> list[tuple[str, str]]:
+    library_module("ultralytics")
+    return [(task, name) for task, names in ULTRALYTICS.items() for name in names]
+
+
 def transformers_models() -> list[tuple[str, str]]:
     library_module("transformers")
     return [(task, name) for task, names in TRANSFORMERS.items() for name in names]
@@ -88,9 +107,10 @@ def smp_models() -> list[tuple[str, str]]:
 
 
 LIBRARIES: dict[str, Callable[[], list[tuple[str, str]]]] = {
-    "torchvision": torchvision_models, "timm": timm_models, "transformers": transformers_models, "smp": smp_models}
+    "torchvision": torchvision_models, "timm": timm_models, "transformers": transformers_models, "smp": smp_models,
+    "diffusers": diffusers_models, "ultralytics": ultralytics_models}
 IMPORTS = {"torchvision": "torchvision", "timm": "timm", "transformers": "transformers",
-           "smp": "segmentation_models_pytorch"}
+           "smp": "segmentation_models_pytorch", "diffusers": "diffusers", "ultralytics": "ultralytics"}
 
 
 def installed_libraries() -> list[str]:
@@ -112,11 +132,16 @@ def check_model(library: str, family: str, name: str) -> Outcome:
     except SpecError as error:  # the refusal as `cnncalc table` prints it, less the model's name before it
         layer = f"layer '{error.layer}': " if error.layer else ""
         return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message)
-    truth = measure(module, report.input_shape, input_dtype)  # the same module, moved to meta once cnncalc has read it
+    truth = measure(module, report.input_shape, input_dtype)  # the same module
     ours = Truth(params=report.totals.params, buffers=report.totals.buffers, macs=report.totals.macs,
-                 output_shape=report.layers[-1].output_shape)
-    wrong = [f"{key} cnncalc {getattr(ours, key)} torch {getattr(truth, key)}" for key in vars(truth)
+                 output_shapes=frozenset({report.layers[-1].output_shape}))
+    # cnncalc's last row is one of the outputs (YOLO's boxes beside its feature maps, CvT's hidden state
+    # beside its class token)
+    wrong = [f"{key} cnncalc {getattr(ours, key)} torch {getattr(truth, key)}" for key in ("params", "buffers", "macs")
              if getattr(ours, key) != getattr(truth, key)]
+    if not ours.output_shapes <= truth.output_shapes:
+        wrong.append(f"output_shape cnncalc {report.layers[-1].output_shape} torch "
+                     f"{' or '.join(map(str, sorted(truth.output_shapes)))}")
     if report.totals.uncounted:  # a table, but its figures are lower bounds
         wrong.insert(0, f"{uncounted_text(report.totals.uncounted)} not counted")
     return Outcome(library=library, model=name, family=family, exact=not wrong, reason="; ".join(wrong))
@@ -124,17 +149,35 @@ def check_model(library: str, family: str, name: str) -> Outcome:
 
 def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None) -> Truth:
     """What torch says: the tensors the module holds, and one forward pass on the meta device (of
-    `input_dtype` ids where given)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    module = module.to("meta").eval()
-    counter = FlopCounterMode(display=False)
-    with counter:  # with grad: under no_grad its module tracker fails on views of parameters passed to modules
-        output = module(torch.empty(1, *input_shape, device="meta", dtype=getattr(torch, input_dtype or "float32")))
-    last = tensors(output)[-1]
+    `input_dtype` ids where given), or, where meta cannot go, on the CPU on random data. The module is
+    left as it was."""
+    dtype = getattr(torch, input_dtype or "float32")
+    try:
+        output, counter = _counted(module, _stand_ins(module, "meta"),
+                                   torch.empty(1, *input_shape, device="meta", dtype=dtype))
+    except (RuntimeError, NotImplementedError):  # .item() of a computed tensor (YOLO's anchors): on the CPU
+        output, counter = _counted(module, _stand_ins(module, "cpu"), torch.randn(1, *input_shape).to(dtype))
     return Truth(params=sum(p.numel() for p in module.parameters()),
                  buffers=sum(b.numel() for b in module.buffers()),
-                 macs=counter.get_total_flops() // 2, output_shape=tuple(last.shape[1:]))
+                 macs=counter.get_total_flops() // 2,
+                 output_shapes=frozenset(tuple(t.shape[1:]) for t in tensors(output) if t.dim()))
+
+
+def _stand_ins(module: nn.Module, device: str) -> dict:
+    """The module's tensors on `device` (random on the CPU where the module holds meta ones)."""
+    held = dict(module.named_parameters()) | dict(module.named_buffers())
+    return {name: tensor if tensor.device.type == device else
+            torch.randn_like(tensor, device=device) if tensor.is_floating_point() else
+            torch.zeros_like(tensor, device=device) for name, tensor in held.items()}
+
+
+def _counted(module: nn.Module, stand_ins: dict, x):
+    from torch.nn.utils.stateless import _reparametrize_module
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with _reparametrize_module(module, stand_ins), counter:  # with grad: under no_grad its module tracker
+        return module.eval()(x), counter                   # fails on views of parameters passed to modules
 
 
 def shares(outcomes: list[Outcome]) -> dict[str, tuple[int, int, str]]:

@@ -196,4 +196,59 @@ def _smp(name: str, params: dict) -> LibraryModel:
     return LibraryModel(build=lambda: getattr(smp, name)(**{"encoder_weights": None, **params}), input_shape=SMP_INPUT)
 
 
-LIBRARY_BUILDERS = {"torchvision": _torchvision, "timm": _timm, "transformers": _transformers, "smp": _smp}
+def _diffusers(name: str, params: dict) -> LibraryModel:
+    """A diffusers model class whose forward() takes an image alone (AutoencoderKL, AutoencoderTiny,
+    VQModel) at its default config, `params` setting the config; read at the config's sample size."""
+    diffusers = library_module("diffusers")
+    cls = getattr(diffusers, name, None) if name[:1].isupper() else None
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)
+            and list(inspect.signature(cls.forward).parameters)[1:2] == ["sample"]):
+        models = [found for found in dir(diffusers) if found.startswith(("Autoencoder", "VQ", "UNet"))]
+        raise SpecError(f"diffusers has no model class '{name}' whose forward() takes an image alone"
+                        f"{did_you_mean(name, models)}")
+    cls = getattr(diffusers, name)
+    stated = {key: value.default for key, value in inspect.signature(cls).parameters.items()} | params
+    size = stated.get("sample_size")
+    side = size if isinstance(size, int) else DIFFUSERS_SIDE
+    return LibraryModel(build=lambda: cls(**params), input_shape=(stated.get("in_channels", 3), side, side))
+
+
+DIFFUSERS_SIDE = 64  # where a config states no sample size
+
+
+def _ultralytics(name: str, params: dict) -> LibraryModel:
+    """An ultralytics YOLO model from one of its yaml files (`yolov8n.yaml`: yolov8.yaml at scale n),
+    of the class its task takes (detect, segment, pose, obb, classify), at 640 (classify: 224). Its
+    notes go to stderr, or nowhere; its settings file to a folder of its own under the temporary one."""
+    import contextlib
+    import os
+    import sys
+    import tempfile
+
+    os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="cnncalc-ultralytics-"))
+    os.environ.setdefault("YOLO_VERBOSE", "False")  # its logger writes to stdout, which is the table's
+    with contextlib.redirect_stdout(sys.stderr):
+        tasks = library_module("ultralytics.nn.tasks")
+    files = sorted(path.name for path in (Path(tasks.__file__).parents[1] / "cfg" / "models").rglob("*.yaml"))
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            task = tasks.guess_model_task(tasks.yaml_model_load(name))
+    except (FileNotFoundError, AttributeError, ValueError):
+        raise SpecError(f"ultralytics has no model file '{name}'{did_you_mean(name, files)}") from None
+    model = ULTRALYTICS_TASKS.get(task)
+    if model is None:
+        raise SpecError(f"ultralytics' {name} is a {task} model; cnncalc reads {', '.join(ULTRALYTICS_TASKS)}")
+    side = 224 if task == "classify" else 640
+
+    def build():
+        with contextlib.redirect_stdout(sys.stderr):
+            return getattr(tasks, model)(name, verbose=False, **params)
+    return LibraryModel(build=build, input_shape=(3, side, side))
+
+
+ULTRALYTICS_TASKS = {"detect": "DetectionModel", "segment": "SegmentationModel", "pose": "PoseModel",
+                     "obb": "OBBModel", "classify": "ClassificationModel"}
+
+
+LIBRARY_BUILDERS = {"torchvision": _torchvision, "timm": _timm, "transformers": _transformers, "smp": _smp,
+                    "diffusers": _diffusers, "ultralytics": _ultralytics}

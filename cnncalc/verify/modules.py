@@ -338,6 +338,10 @@ class Contiguous(_TensorMethod):
     method = "contiguous"
 
 
+class Clone(_TensorMethod):
+    method = "clone"
+
+
 class Tile(nn.Module):
     """Tensor.repeat per sample; a tensor of one sample (a constant) keeps its batch of one, which joins broadcast."""
 

@@ -140,6 +140,7 @@ CASES = [
     ("permute", {"dims": [0, -1, 1, 2]}, (4, 5, 6)),
     ("transpose", {"dim0": 1, "dim1": 2}, (3, 8)),
     ("contiguous", None, (3, 4, 5)),
+    ("clone", None, (2, 6)),
     ("neg", None, (3, 4, 5)),
     ("rsqrt", None, (6, 4)),
     ("sqrt", None, (2, 3, 3)),
