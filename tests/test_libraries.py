@@ -4,6 +4,8 @@ torchvision 0.29.1, timm, transformers and segmentation-models-pytorch: .ci/run 
 environment and runs `pytest -m libraries`; elsewhere these tests skip."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.libraries
@@ -51,17 +53,31 @@ def test_exact_against_torch(library, family, name):
 # to torch the same way: a forward() behind decorators reading **kwargs (every model), token ids and
 # embeddings with token types expanded to the batch (BERT), a global response norm written as
 # linalg.vector_norm (ConvNeXt V2), shifted windows whose mask is sized by B·nW // nW (Swin), a U-Net
-# decoder on a timm-free encoder and a Segformer head
+# decoder on a timm-free encoder and a Segformer head; diffusers' VAE (attention through
+# scaled_dot_product_attention); ultralytics' YOLO, which torch.fx refused: a tensor attribute read with
+# .item() (Detect.stride), anchors from torch.arange(w).type_as(x), a pose head that clones its keypoints
 OTHERS = [("transformers", "text", "bert"), ("transformers", "vision", "convnextv2"),
-          ("transformers", "vision", "swin"), ("transformers", "vision", "vit"),
-          ("smp", "segmentation", "Unet"), ("smp", "segmentation", "Segformer")]
+          ("transformers", "vision", "swin"), ("transformers", "vision", "vit"), ("transformers", "vision", "cvt"),
+          ("smp", "segmentation", "Unet"), ("smp", "segmentation", "Segformer"),
+          ("diffusers", "autoencoder", "AutoencoderKL"),
+          ("ultralytics", "detect", "yolov8n.yaml"), ("ultralytics", "pose", "yolo11n-pose.yaml"),
+          ("ultralytics", "classify", "yolov8n-cls.yaml")]
+IMPORTS = {"transformers": "transformers", "smp": "segmentation_models_pytorch", "diffusers": "diffusers",
+           "ultralytics": "ultralytics"}
 
 
 @pytest.mark.parametrize("library, family, name", OTHERS, ids=[f"{library}-{name}" for library, _, name in OTHERS])
 def test_other_libraries_exact_against_torch(library, family, name):
-    pytest.importorskip({"transformers": "transformers", "smp": "segmentation_models_pytorch"}[library])
+    pytest.importorskip(IMPORTS[library])
     outcome = check_model(library, family, name)
     assert outcome.exact, outcome.reason
+
+
+def test_ultralytics_writes_no_line_of_its_own_on_stdout():
+    pytest.importorskip("ultralytics")
+    result = run_cli("table", "ultralytics:yolov8n-cls.yaml", "-f", "json", columns=None)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["totals"]["params"] == 2_719_288  # ultralytics' own summary of YOLOv8n-cls
 
 
 def test_googlenet_counts_its_auxiliary_heads():
