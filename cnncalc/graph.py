@@ -135,6 +135,7 @@ class Graph:
     input_dtype: str | None = None  # int64 token ids for a text model; None: floating, in the model's dtype
     other_inputs: tuple[OtherInput, ...] = ()  # forward(x, mask): mask, read by name
     ran_on_cpu: str = ""  # an imported model the meta device could not run: why (it ran on the CPU on random data)
+    outputs: tuple[str, ...] = ()  # the layers forward() returns (a tuple's, a dict's), in order; (): the last
 
     def with_input(self, shape: Shape, dtype: str | None = None) -> "Graph":
         return replace(self, input_shape=tuple(shape), input_dtype=dtype or self.input_dtype)
@@ -147,7 +148,8 @@ class Graph:
         """Each tensor a layer reads → the index of the last layer it is alive through in a forward
         pass: its last reader's, or, where it is passed into a block (a scope its producer is
         outside), that block's last layer's: the caller holds a module's arguments until it
-        returns (`x = self.blocks(x)` keeps the stem's output through every block)."""
+        returns (`x = self.blocks(x)` keeps the stem's output through every block); an output of the
+        model's, through the last layer."""
         runs: list[dict[str, int]] = []  # per node, each of its scopes → the index its call began at
         ends: dict[tuple[str, int], int] = {}  # (scope, start) → its call's last node
         for index, node in enumerate(self.nodes):
@@ -162,6 +164,8 @@ class Graph:
                 outside = runs[producer[name]] if name in producer else {}
                 alive[name] = max([alive.get(name, index), index] + [
                     ends[scope, start] for scope, start in runs[index].items() if outside.get(scope) != start])
+        for name in self.outputs:  # what forward() returns is held until it returns
+            alive[name] = len(self.nodes) - 1
         return alive
 
 

@@ -76,6 +76,7 @@ class Report:
     input_dtype: str | None = None  # int64 for token ids; None: floating, in `dtype`
     inputs: int = 1  # the model's inputs: the first rows of `layers`
     ran_on_cpu: str = ""  # see Graph.ran_on_cpu
+    outputs: tuple[str, ...] = ()  # the rows the model returns, in its order (the last row unless it says)
 
     @property
     def node_rows(self) -> tuple[LayerFigures, ...]:
@@ -163,7 +164,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     totals = _totals(rows, graph.not_run, size, counting.name, Counted.total(counted, samples))
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=totals, source=graph.source, not_run=graph.not_run, input_dtype=graph.input_dtype,
-                  inputs=len(given), ran_on_cpu=graph.ran_on_cpu)
+                  inputs=len(given), ran_on_cpu=graph.ran_on_cpu, outputs=graph.outputs or (rows[-1].name,))
 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, samples: int,

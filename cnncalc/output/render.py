@@ -50,6 +50,7 @@ def to_dict(report: Report, memory: Memory) -> dict:
     return {"model": report.model, "input": list(report.input_shape), "batch": report.batch,
             "dtype": report.dtype, "layers": layers, "totals": totals,
             **({"not_run": [asdict(held) for held in report.not_run]} if report.not_run else {}),
+            "outputs": list(report.outputs),
             **({"ran_on_cpu": report.ran_on_cpu} if report.ran_on_cpu else {})}
 
 
@@ -296,6 +297,9 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
     if report.not_run:
         held = sum(n.params for n in report.not_run)
         lines.append(("held apart", f"{len(report.not_run)} module{'s' * (len(report.not_run) > 1)}, {held:,} parameters"))
+    if len(report.outputs) > 1:
+        shapes = {row.name: row.output_shape for row in report.layers}
+        lines.append(("outputs", ", ".join(f"{shown(name)} {format_shape(shapes[name])}" for name in report.outputs)))
     if report.ran_on_cpu:
         lines.append(("ran", f"on the CPU on random data: {report.ran_on_cpu}"))
     if t.convention != DEFAULT:

@@ -16,7 +16,7 @@ from .expr import substitute
 from .yamlfile import existing, load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "choices", "variants", "budget",
-            "not_run", "dtype", "input_dtype", "other_inputs")
+            "not_run", "dtype", "input_dtype", "other_inputs", "outputs")
 
 
 def load_spec(path: str | Path, params: dict | None = None, variant: str | None = None) -> Graph:
@@ -73,7 +73,23 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     return Graph(name=name, input_shape=input_shape, nodes=topological(nodes, source, inputs), source=source,
                  description=str(data.get("description") or "").strip(), budget=budget, budget_line=budget_line,
                  not_run=_not_run(data.get("not_run"), {node.name for node in nodes}, source), dtype=dtype,
-                 input_dtype=input_dtype, other_inputs=others)
+                 input_dtype=input_dtype, other_inputs=others,
+                 outputs=_outputs(data.get("outputs"), [node.name for node in nodes], source, line))
+
+
+def _outputs(value: Any, layers: list[str], source: str, line: int | None) -> tuple[str, ...]:
+    """`outputs: [boxes, features]`: the layers whose tensors the model returns, in its order (a
+    tuple's, a dict's); none given: the last layer."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value or not all(isinstance(name, str) for name in value):
+        raise SpecError("outputs lists the names of the layers the model returns", source,
+                        getattr(value, "line", None) or line)
+    for name in value:
+        if name not in layers:
+            raise SpecError(f"outputs: no layer {quoted(name)}{did_you_mean(name, layers)}", source,
+                            getattr(value, "line", None) or line)
+    return tuple(value)
 
 
 def _dtype(data: dict, key: str, allowed: dict, default: str | None, source: str, line: int | None) -> str | None:

@@ -133,14 +133,13 @@ def check_model(library: str, family: str, name: str) -> Outcome:
         layer = f"layer '{error.layer}': " if error.layer else ""
         return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message)
     truth = measure(module, report.input_shape, input_dtype)  # the same module
+    shapes = {row.name: row.output_shape for row in report.layers}
     ours = Truth(params=report.totals.params, buffers=report.totals.buffers, macs=report.totals.macs,
-                 output_shapes=frozenset({report.layers[-1].output_shape}))
-    # cnncalc's last row is one of the outputs (YOLO's boxes beside its feature maps, CvT's hidden state
-    # beside its class token)
+                 output_shapes=frozenset(shapes[name] for name in report.outputs))
     wrong = [f"{key} cnncalc {getattr(ours, key)} torch {getattr(truth, key)}" for key in ("params", "buffers", "macs")
              if getattr(ours, key) != getattr(truth, key)]
-    if not ours.output_shapes <= truth.output_shapes:
-        wrong.append(f"output_shape cnncalc {report.layers[-1].output_shape} torch "
+    if not ours.output_shapes <= truth.output_shapes:  # each output cnncalc names is one torch returns
+        wrong.append(f"output_shape cnncalc {' or '.join(map(str, sorted(ours.output_shapes)))} torch "
                      f"{' or '.join(map(str, sorted(truth.output_shapes)))}")
     if report.totals.uncounted:  # a table, but its figures are lower bounds
         wrong.insert(0, f"{uncounted_text(report.totals.uncounted)} not counted")

@@ -93,7 +93,24 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             "description": f"Imported from {source} by running it {_where(run)}."} | _own_dtype(module) \
         | ({"input_dtype": input_dtype} if input_dtype else {}) | _other_inputs(others)
     held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted)
+    returned = _returned(traced, graph)
+    if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
+        data["outputs"] = returned
     return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "")
+
+
+def _returned(traced: fx.GraphModule, graph: Traced) -> list[str]:
+    """The layers whose tensors forward() returns, in the order of its tuple, list or dict, each once."""
+    found, stack = [], [next(node for node in reversed(traced.graph.nodes) if node.op == "output").args[0]]
+    while stack:
+        value = stack.pop(0)
+        if isinstance(value, dict):
+            stack[:0] = list(value.values())
+        elif isinstance(value, (tuple, list)):
+            stack[:0] = list(value)
+        elif isinstance(value, fx.Node) and value.name in graph.names and graph.names[value.name] not in found:
+            found.append(graph.names[value.name])
+    return found
 
 
 def _where(run) -> str:

@@ -28,7 +28,7 @@ class ModuleFigures:
     trainable_params: int
     buffers: int
     macs: int  # FlopCounterMode's FLOPs ÷ 2, whole batch
-    output_shape: tuple[int, ...]  # of the last tensor it returns, per sample
+    output_shapes: tuple[tuple[int, ...], ...]  # of each tensor it returns (each once), in order, per sample
     calls: dict[str, tuple[int | None, ...]]  # module path → elements of its (first) output per call, whole batch
 
 
@@ -97,14 +97,15 @@ def measure_module(module: nn.Module, inputs: tuple) -> ModuleFigures:
     counter = FlopCounterMode(display=False, depth=None)
     try:
         with counter:
-            last = tensors(module(*inputs))[-1]
+            returned = list({id(t): t for t in tensors(module(*inputs))}.values())
     finally:
         for hook in hooks:
             hook.remove()
     return ModuleFigures(params=sum(p.numel() for p in params),
                          trainable_params=sum(p.numel() for p in params if p.requires_grad),
                          buffers=sum(b.numel() for b in module.buffers()),
-                         macs=counter.get_total_flops() // 2, output_shape=tuple(last.shape[1:]),
+                         macs=counter.get_total_flops() // 2,
+                         output_shapes=tuple(tuple(t.shape[1:]) for t in returned),
                          calls={path: tuple(numels) for path, numels in calls.items()})
 
 
@@ -114,7 +115,15 @@ def total_checks(report: Report, figures: ModuleFigures) -> list[Check]:
             Check("total", "trainable_params", totals.trainable_params, figures.trainable_params),
             Check("total", "buffers", totals.buffers, figures.buffers),
             Check("total", "macs", totals.macs, figures.macs),
-            Check("total", "output_shape", report.layers[-1].output_shape, figures.output_shape)]
+            *_output_checks(report, figures)]
+
+
+def _output_checks(report: Report, figures: ModuleFigures) -> list[Check]:
+    """Each output the model returns (a tuple's, a dict's), named where it returns several."""
+    shapes = {row.name: row.output_shape for row in report.layers}
+    measured = figures.output_shapes + ((),) * (len(report.outputs) - len(figures.output_shapes))
+    return [Check(name if len(report.outputs) > 1 else "total", "output_shape", shapes[name], shape)
+            for name, shape in zip(report.outputs, measured)]
 
 
 def layer_checks(graph: Graph, report: Report, module: nn.Module, figures: ModuleFigures) -> list[Check]:

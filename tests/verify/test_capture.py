@@ -162,3 +162,22 @@ def test_a_weight_a_layer_holds_and_forward_reads_is_counted_once():
     assert report.totals.params == sum(p.numel() for p in module.parameters())  # 100, not 164
     # cdist and argmin have no kind: rows of their own, not counted, never a refusal
     assert sorted(row.name for row in report.layers if row.kind == "uncounted") == ["argmin", "cdist"]
+
+
+class TwoOutputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 4, 3), nn.Linear(4, 2)
+
+    def forward(self, x):
+        features = self.a(x)
+        return {"logits": self.b(features.mean((2, 3))), "features": features}
+
+
+def test_every_output_is_named_in_the_order_forward_returns_it():
+    module = TwoOutputs()
+    report = cnncalc.summary(module, (3, 8, 8)).report
+    returned = module(torch.randn(1, 3, 8, 8))  # torch's own run: a dict of two tensors
+    shapes = {row.name: row.output_shape for row in report.layers}
+    assert [shapes[name] for name in report.outputs] == [tuple(t.shape[1:]) for t in returned.values()]
+    assert report.outputs == ("b", "a")
