@@ -166,7 +166,7 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # input reach every position by design, which receptive fields leave out (Araujo et al. treat them
 # as element-wise); select, permute and transpose leave no per-axis field (an axis is gone, or
 # channels sit among the axes the next layer reads as spatial); expand's and tile's axes are reported
-# as the whole input; a parameter or constant sees no input (tests/test_rf.py); unsqueeze and squeeze change
+# as the whole input; a parameter or constant sees no input (tests/figures/test_rf.py); unsqueeze and squeeze change
 # how many axes the next layer reads as spatial; unfold's columns gather whole blocks, and RMS norm
 # computes statistics as the other norms do; no gradient flows through a comparison (eq, ne); a
 # running sum's prefix is no window (test_cumsum_field_is_where_gradients_reach checks it unit by unit).

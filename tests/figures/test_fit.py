@@ -18,7 +18,7 @@ from cnncalc.figures.devices import DEVICES, memory_budget
 from cnncalc.figures.fit import MAX_BATCH, largest_batch
 from conftest import run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = str(ROOT / "examples" / "tiny.yaml")
 
 # small models and budgets whose answers are small batches, so each step is measured in well under a second

@@ -11,7 +11,7 @@ from cnncalc.layers import REGISTRY
 from cnncalc.layers.registry import Calc
 from cnncalc.spec.zoo import load_model
 from conftest import ZOO_CASES, run_cli
-from test_conventions import small_input
+from figures.test_conventions import small_input
 
 torch = pytest.importorskip("torch")
 from cnncalc.verify.run import verify  # noqa: E402
