@@ -15,9 +15,19 @@ from .variants import refuse_fixed
 from .yamlfile import read_text
 
 
-@lru_cache(maxsize=32)
 def _namespace(path: Path, limits: Limits) -> dict:
+    """What the spec file defines; it is read within `limits` (each bound once), and run once per process."""
+    _within(path, limits)
+    return _ran(path)
+
+
+@lru_cache(maxsize=32)
+def _within(path: Path, limits: Limits) -> None:
     read_text(path, limits=limits)  # a regular file within the size limit, like any spec
+
+
+@lru_cache(maxsize=32)
+def _ran(path: Path) -> dict:
     return _run(lambda: runpy.run_path(str(path), run_name=f"cnncalc_spec_{path.stem}"), path)
 
 
