@@ -192,18 +192,6 @@ def test_receptive_field_is_where_gradients_reach(kind, args, shape):
         assert (first, last) == expected, f"axis {axis}: gradients reach {first}…{last}, cnncalc says {expected}"
 
 
-@pytest.mark.parametrize("dim", [2, -1, 1])
-def test_cumsum_field_is_where_gradients_reach(dim):
-    # verify's receptive-field check: sampled output units' intervals against the gradients of a real
-    # backward pass, unit by unit (a running sum along a spatial axis sees the prefix up to its unit)
-    pytest.importorskip("torch")
-    from cnncalc.verify.fields import check_fields
-
-    graph = one_layer("cumsum", {"dim": dim}, (2, 9, 7), [{"conv2d": {"out_channels": 2, "kernel_size": 3}}])
-    checks = check_fields(graph, analyze(graph))
-    assert checks and all(check.ok for check in checks), [c for c in checks if not c.ok]
-
-
 def test_pixel_unshuffle_widens_the_next_field():
     # the issue's example: 2×2 unshuffle then a 3×3 conv sees 6×6 input pixels
     graph = one_layer("pixelunshuffle", {"downscale_factor": 2}, (1, 8, 8),
