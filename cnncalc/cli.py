@@ -8,12 +8,15 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 import typer
 
 from .errors import SpecError, SpecErrors, did_you_mean, every_error
 from .graph import parse_inputs
+
+if TYPE_CHECKING:
+    from .spec.limits import Limits
 
 HELP_OPTIONS = ["-h", "--help"]
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -38,17 +41,17 @@ def show_version(value: bool) -> None:
 
 
 @app.callback()
-def options(limits: List[str] = typer.Option(
+def options(ctx: typer.Context, limits: List[str] = typer.Option(
         [], "--limit", help="Raise a bound on what one spec may ask for, for trusted specs: NAME=N "
                             "(layers, nesting, spec_bytes, yaml_nodes, name_chars, expression_chars, "
                             "integer_digits, sequence_length, sizes, analyses)."),
             version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True,
                                          help="Print the version and exit.")) -> None:
     """What a convolutional network costs: shapes, parameters, memory, MACs and FLOPs."""
-    from .spec.limits import set_limits
+    from .spec.limits import parse_limits
 
     try:
-        set_limits(limits)
+        ctx.obj = parse_limits(limits)  # the context's object, which `command` hands each command
     except SpecError as error:
         fail(error)
 
@@ -103,22 +106,33 @@ def say(text: str, err: bool = False) -> None:
 
 VERBOSE = inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=typer.Option(
     False, "--verbose", "-v", help="On an error, list all it sums up (each operation an import cannot map)."))
+CONTEXT = inspect.Parameter("context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)  # typer gives it
+
+
+def run_limits(context: typer.Context) -> Limits:
+    """The bounds this run's --limit settings give, which `options` parsed into the context's object."""
+    from .spec.limits import Limits
+
+    return context.find_object(Limits) or Limits()
 
 
 def command(name: str | None = None):
     """A typer command whose bad input (a SpecError) becomes one line on stderr and exit code 2; every
-    command takes --verbose for the details of such a line."""
+    command takes --verbose for the details of such a line, and is handed the run's bounds (--limit,
+    before the command's name) as its `limits` argument."""
     def decorate(function: Callable) -> Callable:
         @functools.wraps(function)
-        def guarded(*args, verbose: bool = False, **kwargs):
+        def guarded(*args, context: typer.Context, verbose: bool = False, **kwargs):
             try:
-                return function(*args, **kwargs)
+                return function(*args, **kwargs, limits=run_limits(context))
             except SpecError as error:
                 fail(error, verbose=verbose)
             except RecursionError:  # a last guard: a spec nested past what the checks above bound
                 fail(SpecError("the input nests too deeply to read"))
-        signature = inspect.signature(function)
-        guarded.__signature__ = signature.replace(parameters=[*signature.parameters.values(), VERBOSE])
+        signature = inspect.signature(function)  # what typer reads: the options, --verbose, and the context
+        given = [parameter for parameter in signature.parameters.values() if parameter.name != "limits"]
+        guarded.__signature__ = signature.replace(parameters=[*given, CONTEXT, VERBOSE])
+        guarded.__annotations__ = {key: hint for key, hint in function.__annotations__.items() if key != "limits"}
         return app.command(name)(guarded)
     return decorate
 
@@ -139,11 +153,11 @@ def parse_settings(settings: List[str]) -> dict:
     return values
 
 
-def load_graph(model: str, settings: List[str], inputs: List[str]):
+def load_graph(model: str, settings: List[str], inputs: List[str], limits: Limits):
     from .model import load_graph as graph_of
 
     given = parse_inputs(inputs)
-    return graph_of(model, parse_settings(settings), given.shape, given.dtype, given.others)
+    return graph_of(model, parse_settings(settings), given.shape, given.dtype, given.others, limits=limits)
 
 
 def write_output(text: str, output: Optional[Path] = None) -> None:
@@ -193,6 +207,8 @@ def table(
                                                             "module class a PyTorch model runs each row as)."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
+    *,
+    limits: Limits,
 ) -> None:
     """Per-layer shapes, parameters, MACs and memory of MODEL, and the totals."""
     from .figures.report import collapse
@@ -203,7 +219,7 @@ def table(
     unknown = set(columns) - {"rf", "module"}
     if unknown:
         raise SpecError(f"--columns knows rf and module, got {', '.join(sorted(unknown))}")
-    graph = load_graph(model, settings, input)
+    graph = load_graph(model, settings, input, limits)
     result = figures(graph, batch, dtype, convention, optimizer, explain)
     report, memory_figures = result.report, result.memory
     if depth is not None:
@@ -232,6 +248,8 @@ def fit(
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
+    *,
+    limits: Limits,
 ) -> None:
     """The largest batch whose training step fits in --memory, and the largest for inference; what
     holds the memory at that batch. Exit 1 when not even batch 1 of training fits."""
@@ -241,7 +259,7 @@ def fit(
 
     fmt = output_format(fmt, output, "table", "json")
     budget = memory_budget(memory)
-    found = fit_batch(load_graph(model, settings, input), budget, optimizer, dtype, accumulate)
+    found = fit_batch(load_graph(model, settings, input, limits), budget, optimizer, dtype, accumulate)
     write_output(render_fit(found, fmt), output)
     if not found.training_batch:
         raise typer.Exit(1)
@@ -256,6 +274,8 @@ def rf(
     unit: Optional[str] = typer.Option(None, "--unit", help="The unit of --layer, e.g. 3,5 (row, column)."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
+    *,
+    limits: Limits,
 ) -> None:
     """Receptive field of every layer: size, effective stride and padding, alignment of joins."""
     from .figures.report import analyze
@@ -263,7 +283,7 @@ def rf(
     from .output.render import render_rf, render_unit
 
     fmt = output_format(fmt, output, "table", "json")
-    graph = load_graph(model, settings, input)
+    graph = load_graph(model, settings, input, limits)
     report = analyze(graph)
     if layer is None and unit is not None:
         raise SpecError("--unit needs --layer")
@@ -293,6 +313,8 @@ def check(
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or github (annotations)."),
     allow_python: bool = ALLOW_PYTHON,
     allow_uncounted: bool = ALLOW_UNCOUNTED,
+    *,
+    limits: Limits,
 ) -> None:
     """Validate specs, enforce budgets and compare with their lock files.
 
@@ -306,7 +328,7 @@ def check(
              "max_peak_memory": max_peak_memory, "max_training_memory": max_training_memory,
              "max_backward_macs": max_backward_macs}
     budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
-    checked = check_paths(paths, budgets, allow_python, allow_uncounted)
+    checked = check_paths(paths, budgets, allow_python, allow_uncounted, limits=limits)
     text = render_check(list(checked.results), fmt, checked.python_skipped, output_width(), checked.not_specs)
     if fmt == "github":  # annotations are workflow commands by design, each value escaped as GitHub documents
         sys.stdout.write(text)
@@ -319,7 +341,7 @@ def check(
 
 @command()
 def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glob patterns."),
-         allow_python: bool = ALLOW_PYTHON) -> None:
+         allow_python: bool = ALLOW_PYTHON, *, limits: Limits) -> None:
     """Write FILE.lock.json beside each spec file (net.yaml.lock.json): its figures, which `check` then
     holds it to."""
     from .output.escape import shown
@@ -329,7 +351,7 @@ def lock(paths: List[str] = typer.Argument(..., help="Spec files, folders or glo
     broken = list(found.unwalked)
     for path in found.specs:  # every good spec is locked; every broken one is reported, then exit 2
         try:
-            say(f"wrote {shown(str(write_lock(path)))}")
+            say(f"wrote {shown(str(write_lock(path, limits=limits)))}")
         except SpecError as error:
             broken += every_error(error)
     for path in found.python_skipped:
@@ -347,14 +369,16 @@ def diff(
     set_a: List[str] = typer.Option([], "--set-a", help="KEY=VALUE for A."),
     set_b: List[str] = typer.Option([], "--set-b", help="KEY=VALUE for B."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    *,
+    limits: Limits,
 ) -> None:
     """Compare two models side by side: per stage and in total, with ratios; added and removed layers."""
     from .output.render import render_diff
     from .workflows.compare import compare
 
     require_format(fmt, "table", "json")
-    write_output(render_diff(compare(load_graph(a, set_a, [input_a] if input_a else []),
-                                     load_graph(b, set_b, [input_b] if input_b else [])), fmt,
+    write_output(render_diff(compare(load_graph(a, set_a, [input_a] if input_a else [], limits),
+                                     load_graph(b, set_b, [input_b] if input_b else [], limits)), fmt,
                              output_width()))
 
 
@@ -367,6 +391,8 @@ def sweep(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw cost against size (.png/.svg)."),
     settings: List[str] = SETTINGS,
     input: List[str] = typer.Option([], "--input", help="The input a PyTorch model is read at, e.g. 3x224x224."),
+    *,
+    limits: Limits,
 ) -> None:
     """Parameters, MACs, activations and peak memory as the input grows; invalid and flooring sizes marked."""
     from .output.render import render_sweep
@@ -378,7 +404,7 @@ def sweep(
         batches = [int(b) for b in batch.split(",")]
     except ValueError:
         raise SpecError(f"--batch takes sizes like 1,8,64, got '{batch}'") from None
-    points = run_sweep(load_graph(model, settings, input), parse_range(sizes), batches)
+    points = run_sweep(load_graph(model, settings, input, limits), parse_range(sizes), batches, limits=limits)
     if plot:
         from .output.plot import plot_sweep
         plot_sweep(points, plot, model)
@@ -393,15 +419,17 @@ def sizes(
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     settings: List[str] = SETTINGS,
     input: List[str] = typer.Option([], "--input", help="The input a PyTorch model is read at, e.g. 3x224x224."),
+    *,
+    limits: Limits,
 ) -> None:
     """The square input sizes MODEL takes exactly (valid, nothing dropped by flooring), and their rule."""
     from .output.render import render_sizes
     from .workflows.compare import exact_sizes, parse_range
 
     require_format(fmt, "table", "json")
-    graph = load_graph(model, settings, input)
+    graph = load_graph(model, settings, input, limits)
     sizes = parse_range(f"{min_size}:{max_size}:1")
-    exact, rule = exact_sizes(graph, sizes)
+    exact, rule = exact_sizes(graph, sizes, limits=limits)
     write_output(render_sizes(graph.name, sizes, exact, rule, fmt, output_width()))
 
 
@@ -413,13 +441,15 @@ def graph(
     input: List[str] = INPUT,
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
+    *,
+    limits: Limits,
 ) -> None:
     """Draw the layer graph with shapes on its edges: Mermaid (renders on GitHub) or Graphviz DOT."""
     from .figures.report import analyze
     from .output.diagram import dot, mermaid
 
     fmt = output_format(fmt, output, "mermaid", "dot")
-    graph = load_graph(model, settings, input)
+    graph = load_graph(model, settings, input, limits)
     write_output((mermaid if fmt == "mermaid" else dot)(graph, analyze(graph)), output)
 
 
@@ -429,13 +459,15 @@ def plot(
     output: Path = typer.Option(..., "--output", "-o", help="The picture: .png, .svg or .html."),
     input: List[str] = INPUT,
     settings: List[str] = SETTINGS,
+    *,
+    limits: Limits,
 ) -> None:
     """Per-layer bars of parameters, MACs and activation memory (needs the `plot` extra)."""
     from .figures.report import analyze
     from .output.escape import shown
     from .output.plot import plot_layers
 
-    rows = plot_layers(analyze(load_graph(model, settings, input)), output)
+    rows = plot_layers(analyze(load_graph(model, settings, input, limits)), output)
     say(f"wrote {shown(str(output))} ({rows} rows)", err=True)
 
 
@@ -449,13 +481,15 @@ def report(
                                                               "(default: the model's own, else float32)."),
     optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum, nesterov, adam, adamw, amsgrad, rmsprop or adagrad: training memory."),
     settings: List[str] = SETTINGS,
+    *,
+    limits: Limits,
 ) -> None:
     """One self-contained HTML page: the layer graph to click through, totals, conventions, fields."""
     from .output.escape import shown
     from .output.page import render_page
     from .workflows.page import page_figures
 
-    page = page_figures(load_graph(model, settings, input), batch, dtype, optimizer)
+    page = page_figures(load_graph(model, settings, input, limits), batch, dtype, optimizer)
     write_output(render_page(page), output)
     say(f"wrote {shown(str(output))} ({len(page.summary.layers)} layers)", err=True)
 
@@ -468,6 +502,8 @@ def export(
                                                         "library's); several by name: --input x=... --input mask=..."),
     settings: List[str] = SETTINGS,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the spec to a file."),
+    *,
+    limits: Limits,
 ) -> None:
     """Write the spec of a PyTorch model (traced with torch.fx); its figures equal the module's."""
     import yaml
@@ -479,8 +515,8 @@ def export(
         raise SpecError(f"export reads a PyTorch model (path/model.py:ClassName, torchvision:NAME, timm:NAME), "
                         f"got '{model}'")
     given = parse_inputs(input)
-    data = read_pytorch(model, parse_settings(settings), given.shape, given.dtype, given.others).spec
-    build_graph(data, model, {})  # only a valid spec is written
+    data = read_pytorch(model, parse_settings(settings), given.shape, given.dtype, given.others, limits=limits).spec
+    build_graph(data, model, {}, limits=limits)  # only a valid spec is written
     write_output(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, default_flow_style=None,
                                 width=100), output)
 
@@ -499,6 +535,8 @@ def coverage(
     libraries: List[str] = typer.Argument(None, help="torchvision, timm, transformers, smp, diffusers, ultralytics (default: those installed)."),
     models: List[str] = typer.Option([], "--model", help="Only this model (repeatable)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown."),
+    *,
+    limits: Limits,
 ) -> None:
     """Import every torchvision classification, segmentation and video builder, one model of each timm
     family, Hugging Face and segmentation_models_pytorch models (those installed), and hold each to
@@ -519,30 +557,31 @@ def coverage(
     if missing:
         raise SpecError(f"coverage checks no model '{missing[0]}'"
                         f"{did_you_mean(missing[0], [name for _, _, name in chosen])}")
-    outcomes = [check_model(library, family, name) for library, family, name in chosen if not models or name in models]
+    outcomes = [check_model(library, family, name, limits=limits) for library, family, name in chosen
+                if not models or name in models]
     write_output(render_coverage(outcomes, shares(outcomes), fmt, output_width()))
 
 
 @command("list")
-def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table or json.")) -> None:
+def list_models(fmt: str = typer.Option("table", "--format", "-f", help="table or json."), *, limits: Limits) -> None:
     """The zoo: every model with its input size, parameters and MACs."""
     from .output.render import render_zoo
     from .workflows.zoo import zoo_models
 
     require_format(fmt, "table", "json")
-    write_output(render_zoo(zoo_models(), fmt, output_width()))
+    write_output(render_zoo(zoo_models(limits=limits), fmt, output_width()))
 
 
 @command()
-def show(model: str = MODEL) -> None:
+def show(model: str = MODEL, *, limits: Limits) -> None:
     """Print the spec file of MODEL."""
     from .spec.yamlfile import read_text
     from .spec.zoo import resolve
 
-    path, variant = resolve(model)
+    path, variant = resolve(model, limits=limits)
     if variant:
         say(f"# {model} is the variant '{variant}' of {path.name}", err=True)
-    write_output(read_text(path))
+    write_output(read_text(path, limits=limits))
 
 
 @command()
@@ -560,6 +599,8 @@ def verify(
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
     allow_uncounted: bool = ALLOW_UNCOUNTED,
+    *,
+    limits: Limits,
 ) -> None:
     """Run MODEL in PyTorch and check every figure against torch and the peer tools: a PyTorch model
     (path/model.py:Class, torchvision:NAME, ...) is measured itself, a spec through a model built from it.
@@ -569,21 +610,15 @@ def verify(
     from .model import load_target
 
     given = parse_inputs(input)
-    target = load_target(model, parse_settings(settings), given.shape, given.dtype, given.others)
+    target = load_target(model, parse_settings(settings), given.shape, given.dtype, given.others, limits=limits)
     graph = target.graph
-    from .figures.report import UNCOUNTED
+    from .verify.verdict import admit
 
-    uncounted = tuple(node.name for node in graph.nodes if node.kind == UNCOUNTED)
-    if uncounted:
-        from .output.render import uncounted_text
-
-        if not allow_uncounted:
-            say(f"cnncalc: {graph.name}: {uncounted_text(uncounted)} not counted, so not verified "
-                       "(--allow-uncounted verifies the rest)", err=True)
-            raise typer.Exit(1)
-        # the build stands in zeros for what it does not know: their memory is not the model's
-        say(f"cnncalc: {graph.name}: {uncounted_text(uncounted)} not counted: memory not checked", err=True)
-        optimizer = None
+    admission = admit(graph, allow_uncounted)
+    if admission.note:
+        say(f"cnncalc: {admission.note}", err=True)
+    if admission.exit_status:
+        raise typer.Exit(admission.exit_status)
     from .verify import require_torch
 
     require_torch()
@@ -596,12 +631,13 @@ def verify(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True, console=Console(stderr=True),
                   disable=not sys.stderr.isatty()) as progress:  # a spinner only where someone watches
         task = progress.add_task(f"verifying {graph.name}", total=None)
-        result = run_verify(graph, device, batch, dtype, optimizer=optimizer, reference=reference, module=target.module,
+        result = run_verify(graph, device, batch, dtype, optimizer=admission.optimizer(optimizer), reference=reference,
+                            module=target.module,
                             step=lambda what: progress.update(task, description=f"{graph.name}: {what}"))
     text = render_json(result) if fmt == "json" else render_table(result, output_width(output))
     write_output(text, output)
-    if result.failed:
-        raise typer.Exit(1)
+    if result.exit_status:
+        raise typer.Exit(result.exit_status)
 
 
 @dataclass(frozen=True)

@@ -62,10 +62,10 @@ class ErrorLog:
         if len(self.errors) >= MAX_ERRORS:
             self.raise_errors()
 
-    def attempt(self, function, *args):
-        """function(*args); its errors (one or several) logged instead, and None."""
+    def attempt(self, function, *args, **kwargs):
+        """function(*args, **kwargs); its errors (one or several) logged instead, and None."""
         try:
-            return function(*args)
+            return function(*args, **kwargs)
         except SpecError as error:
             for each in every_error(error):
                 self.add(each)

@@ -10,6 +10,7 @@ from typing import Any
 from .errors import SpecError
 from .graph import Graph, OtherInput, Shape
 from .model_reference import model_reference
+from .spec.limits import Limits
 
 
 def is_pytorch(model: Any) -> bool:
@@ -18,14 +19,17 @@ def is_pytorch(model: Any) -> bool:
 
 
 def load_graph(model: Any, params: dict | None = None, input_shape: Shape | None = None,
-               input_dtype: str | None = None, others: tuple[OtherInput, ...] = ()) -> Graph:
+               input_dtype: str | None = None, others: tuple[OtherInput, ...] = (), *,
+               limits: Limits = Limits()) -> Graph:
     """The graph of a zoo name, spec path or PyTorch model, at `input_shape` (holding `input_dtype`:
-    int64 token ids) when given, and forward()'s `others` inputs (a mask) by name."""
+    int64 token ids) when given, and forward()'s `others` inputs (a mask) by name; what it reads is
+    bounded by `limits`."""
     if is_pytorch(model):
-        return _graph_of(read_pytorch(model, params, input_shape, input_dtype, others), model)
+        return _graph_of(read_pytorch(model, params, input_shape, input_dtype, others, limits=limits), model,
+                         limits)
     from .spec.zoo import load_model
 
-    graph = load_model(str(model), params)
+    graph = load_model(str(model), params, limits=limits)
     known = {other.name for other in graph.other_inputs}
     if any(other.name not in known for other in others):
         unknown = next(other.name for other in others if other.name not in known)
@@ -45,28 +49,30 @@ class Target:
 
 
 def load_target(model: Any, params: dict | None = None, input_shape: Shape | None = None,
-                input_dtype: str | None = None, others: tuple[OtherInput, ...] = ()) -> Target:
+                input_dtype: str | None = None, others: tuple[OtherInput, ...] = (), *,
+                limits: Limits = Limits()) -> Target:
     """MODEL's graph and, for a PyTorch model, the module itself: an nn.Module as given, a file's class
     or a library's model built on the CPU with random weights (never on the meta device), to be run."""
     if not is_pytorch(model):
-        return Target(graph=load_graph(model, params, input_shape, input_dtype, others))
-    read = _read(model, params, input_shape, input_dtype, others, on_meta=False)
-    return Target(graph=_graph_of(read.imported, model), module=read.module)
+        return Target(graph=load_graph(model, params, input_shape, input_dtype, others, limits=limits))
+    read = _read(model, params, input_shape, input_dtype, others, on_meta=False, limits=limits)
+    return Target(graph=_graph_of(read.imported, model, limits), module=read.module)
 
 
-def _graph_of(imported, model: Any) -> Graph:
+def _graph_of(imported, model: Any, limits: Limits) -> Graph:
     from .spec.load import build_graph
 
-    graph = build_graph(imported.spec, _source(model), {})
+    graph = build_graph(imported.spec, _source(model), {}, limits=limits)
     return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()))
                                       for node in graph.nodes), ran_on_cpu=imported.ran_on_cpu)
 
 
 def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
-                 others: tuple[OtherInput, ...] = ()):
+                 others: tuple[OtherInput, ...] = (), *, limits: Limits = Limits()):
     """A PyTorch model traced (torch.fx, meta tensors) into spec data and the modules each layer runs
-    in (verify.importer.Imported); at its default input when it has one."""
-    return _read(model, params, input_shape, input_dtype, others, on_meta=True).imported
+    in (verify.importer.Imported); at its default input when it has one. A model file is read within
+    `limits`."""
+    return _read(model, params, input_shape, input_dtype, others, on_meta=True, limits=limits).imported
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +82,7 @@ class _Read:
 
 
 def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None,
-          others: tuple[OtherInput, ...], on_meta: bool) -> _Read:
+          others: tuple[OtherInput, ...], on_meta: bool, limits: Limits) -> _Read:
     """The module loaded (on the meta device where `on_meta` and its constructor allow) and read."""
     from .verify import require_torch
 
@@ -85,7 +91,7 @@ def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtyp
     from .verify.libraries import Loaded, load_module
 
     if isinstance(model, (str, Path)):
-        loaded = load_module(str(model), params or {}, on_meta)
+        loaded = load_module(str(model), params or {}, on_meta, limits=limits)
     else:
         loaded = Loaded(module=model, name=type(model).__name__)
     module, name = loaded.module, loaded.name
@@ -100,7 +106,7 @@ def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtyp
             raise
     # a tensor its constructor made, read as a value by forward() (YOLO's `self.stride[i].item()`), has no
     # value on the meta device: the model is built again on the CPU, its parameters still stood in for
-    module = load_module(str(model), params or {}, on_meta=False).module
+    module = load_module(str(model), params or {}, on_meta=False, limits=limits).module
     return _Read(imported=read_module(module, name, tuple(shape), _source(model), input_dtype, others), module=module)
 
 

@@ -1,36 +1,14 @@
-"""DAG models: Python and YAML specs agree, models hold at other input sizes, joins render."""
+"""DAG models: models hold at other input sizes, joins render (Python specs: test_builder.py)."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
-from cnncalc.spec import load_spec
-from cnncalc.spec.zoo import load_model, zoo_dir
+from cnncalc.spec.zoo import load_model
 from conftest import compare, run_cli
-
-HERE = Path(__file__).parent
-
-
-def _shape_of(graph):
-    """A graph's nodes without source lines, which differ between a .py and a .yaml file."""
-    return [replace(node, line=None, used_at=None) for node in graph.nodes]
-
-
-def test_yaml_and_python_specs_give_identical_graphs():
-    python = load_model("resnet18")
-    yaml = load_spec(HERE / "specs" / "resnet18.yaml")
-    assert _shape_of(python) == _shape_of(yaml)
-    assert analyze(python).totals == analyze(yaml).totals
-
-
-def test_python_spec_with_set():
-    data = json.loads(run_cli("table", str(zoo_dir() / "resnet.py"), "--set", "depth=101", "-f", "json").stdout)
-    assert data["totals"]["params"] == 44_549_160  # torchvision's published resnet101
 
 
 @pytest.mark.parametrize("size", [(3, 160, 200), (3, 33, 33), (3, 517, 97)])
@@ -74,21 +52,3 @@ def test_block_members_indent_under_their_block():
     header = next(i for i, line in enumerate(lines) if line.startswith("  denseblock1"))
     assert lines[header + 1].startswith("    denselayer1") and "[dense_layer]" in lines[header + 1]
     assert lines[header + 2].startswith("      norm1")
-
-
-def test_python_spec_error_is_one_line_with_its_line(tmp_path):
-    spec = tmp_path / "broken.py"
-    spec.write_text("from cnncalc.builder import Conv2d, Spec\n\n"
-                    "def spec(width=8):\n    return Spec([3, 8, 8], [Conv2d(width, 3), 1 / 0])\n")
-    result = run_cli("table", str(spec))
-    assert result.returncode == 2
-    assert result.stderr.strip() == f"cnncalc: error: {spec}:4: ZeroDivisionError: division by zero"
-    assert "no parameter 'depth'" in run_cli("table", str(spec), "--set", "depth=3").stderr
-
-
-def test_python_spec_layer_errors_point_at_the_call(tmp_path):
-    spec = tmp_path / "wide.py"
-    spec.write_text("from cnncalc.builder import Conv2d, ReLU, Spec\n\n"
-                    "spec = Spec([3, 8, 8], [\n    ReLU(),\n    Conv2d(4, 9),\n])\n")
-    result = run_cli("table", str(spec))
-    assert f"{spec}:5: layer '1.conv2d': kernel 9×9" in result.stderr

@@ -14,10 +14,7 @@ from torch import nn  # noqa: E402
 
 import cnncalc  # noqa: E402
 from cnncalc.errors import SpecError  # noqa: E402
-from cnncalc.layers import REGISTRY  # noqa: E402
 from cnncalc.verify.coverage import measure  # noqa: E402
-from conftest import one_layer  # noqa: E402
-from layers.test_kinds_vs_torch import CASES  # noqa: E402
 
 
 class Conv3DSimple(nn.Conv3d):
@@ -713,18 +710,3 @@ def test_an_imported_text_model_verifies_with_ids():
 
     graph = build_graph(read_pytorch(Lookups().eval(), {}, (10,), "int64").spec, "<imported>", {})
     assert graph.input_dtype == "int64" and verify(graph).failed == ()
-
-
-@pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_the_tracer_works_out_a_module_output_as_torch_computes_it(kind, args, shape):
-    # the tracer takes a mapped module's output shape from its kind's calculator instead of running it
-    from cnncalc.verify.build import make_module
-    from cnncalc.verify.tracing import ONE_TENSOR, worked_out
-
-    node = one_layer(kind, args, shape).nodes[0]
-    x = torch.randn(2, *shape)
-    module = make_module(node, x.shape).eval()
-    worked = worked_out(module, (x.to("meta"),), {})
-    assert (worked is not None) == (REGISTRY[kind].family in ONE_TENSOR)
-    if worked is not None:
-        assert (worked.shape, worked.dtype) == (module(x).shape, x.dtype)

@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 from cnncalc.verify.build import build_model  # noqa: E402
 from cnncalc.verify.measure import measure  # noqa: E402
 from conftest import compare  # noqa: E402
-from test_conventions import assert_peers_agree  # noqa: E402
+from figures.test_conventions import assert_peers_agree  # noqa: E402
 
 PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -155,7 +155,7 @@ def test_conventions_panel_shows_each_tool_total(browser, pages):
 
 
 def test_hostile_names_are_shown_as_text(browser, tmp_path):
-    from test_report_page import HOSTILE
+    from output.test_page import HOSTILE
 
     spec = tmp_path / "hostile.yaml"
     spec.write_text(HOSTILE)
@@ -183,7 +183,7 @@ def test_the_notebook_view_folds_blocks_and_opens_them(browser, tmp_path, artifa
 
 
 def test_figures_past_2_to_the_53_are_shown_exact(browser, tmp_path):
-    from test_report_page import HUGE_WEIGHTS, huge_page
+    from output.test_page import HUGE_WEIGHTS, huge_page
 
     path = tmp_path / "huge.html"
     path.write_text(huge_page(), encoding="utf-8")

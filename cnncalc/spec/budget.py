@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import LayerError, SpecError, did_you_mean, quoted
 from .expr import substitute
+from .limits import Limits
 
 # budget key → (what it limits, the figure, whether its quantity is bytes)
 BUDGETS = {"max_params": ("parameters", "params", False), "max_macs": ("MACs", "macs", False),
@@ -33,20 +34,22 @@ def parse_quantity(value, is_bytes: bool) -> int:
     return math.floor(Fraction(number) * (1024 if binary else 1000) ** " kmgt".index(prefix.lower() or " "))
 
 
-def read_budget(value: Any, env: dict, source: str, line: int | None) -> tuple[dict, int | None]:
-    """The optional `budget:` section: limits that `cnncalc check` enforces."""
+def read_budget(value: Any, env: dict, source: str, line: int | None, *,
+                limits: Limits = Limits()) -> tuple[dict, int | None]:
+    """The optional `budget:` section: limits that `cnncalc check` enforces (its expressions evaluated
+    within `limits`, the bounds on reading a spec)."""
     if value is None:
         return {}, None
     where = getattr(value, "line", line)
     if not isinstance(value, dict):
         raise SpecError(f"budget must map {', '.join(list(BUDGETS)[:-1])} or {list(BUDGETS)[-1]} to limits",
                         source, where)
-    limits = {}
+    budgets = {}
     for key, limit in value.items():
         if key not in BUDGETS:
             raise SpecError(f"unknown budget '{key}'{did_you_mean(key, BUDGETS)}", source, where)
         try:
-            limits[key] = parse_quantity(substitute(limit, env), BUDGETS[key][2])
+            budgets[key] = parse_quantity(substitute(limit, env, limits=limits), BUDGETS[key][2])
         except (SpecError, LayerError) as error:
             raise SpecError(f"budget {key}: {getattr(error, 'message', error)}", source, where) from None
-    return limits, where
+    return budgets, where

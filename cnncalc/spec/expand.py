@@ -13,17 +13,16 @@ from ..graph import INPUT, Node, Scope
 from ..layers import REGISTRY
 from .copies import ExpandedGroup, GroupTemplate
 from .entry import GROUP, Entry, EntryError, parse_entry
-from . import limits
 from .expr import substitute
-from .limits import over
+from .limits import Limits, over
 from .references import Context, Reference, resolve
 
 
 def expand(layers: Any, blocks: dict, env: dict, source: str, line: int | None,
-           inputs: tuple[str, ...] = (INPUT,)) -> list[Node]:
+           inputs: tuple[str, ...] = (INPUT,), *, limits: Limits = Limits()) -> list[Node]:
     """The nodes of a spec's `layers` (in spec order), every `from` resolved to a node name or one of
-    the model's `inputs`."""
-    expander = Expander(blocks, source, inputs)
+    the model's `inputs`; the expansion bounded by `limits`."""
+    expander = Expander(blocks, source, inputs, limits=limits)
     try:
         expander.sequence(layers, Context(prefix="", env=env, scopes=(), input=INPUT), line)
     except SpecError as error:  # the spec cannot be read further: report it with what came before
@@ -38,14 +37,14 @@ def expand(layers: Any, blocks: dict, env: dict, source: str, line: int | None,
 class Expander:
     """Expands blocks, groups and repeats into nodes; `from` references are resolved at the end."""
 
-    def __init__(self, blocks: dict, source: str, inputs: tuple[str, ...] = (INPUT,)):
-        self.blocks, self.source, self.inputs = blocks, source, inputs
+    def __init__(self, blocks: dict, source: str, inputs: tuple[str, ...] = (INPUT,), *, limits: Limits = Limits()):
+        self.blocks, self.source, self.inputs, self.limits = blocks, source, inputs, limits
         self.nodes: list[Node] = []
         self.unresolved: list[int] = []  # indices of nodes with a `from` reference among their inputs
         self.outputs: dict[str, Any] = {}  # full group/block name → its output
         self.groups: dict[tuple, list[ExpandedGroup]] = {}  # groups expanded so far, for copies
         # the expansion is bounded: layers, and repetitions (of empty groups too)
-        self.work, self.max_layers, self.max_work = 0, limits.LIMITS.layers, 10 * limits.LIMITS.layers
+        self.work, self.max_layers, self.max_work = 0, limits.layers, 10 * limits.layers
         self.parsed: dict[int, Entry] = {}  # id of a raw entry of the spec (alive while expanding) → it, read
         self.log = ErrorLog()  # a layer's bad arguments: reported, and the expansion goes on
         self.left_out: set[str] = set()  # layers reported and left out: what reads them is not reported again
@@ -166,14 +165,14 @@ class Expander:
 
     def evaluate(self, value: Any, env: dict, what: str, line: int | None, context: Context) -> Any:
         try:
-            return substitute(value, env)
+            return substitute(value, env, limits=self.limits)
         except LayerError as error:
             raise self.error(f"{what}: {error}", line, None, context) from None
 
     def source_of(self, entry: Entry, env: dict, context: Context, label: str) -> list[Reference]:
         """The layers an entry's `from` names, as references resolved once the spec is expanded."""
         try:
-            value = substitute(entry.keys["from"], env)
+            value = substitute(entry.keys["from"], env, limits=self.limits)
         except LayerError as error:
             raise self.error(f"from: {error}", entry.line, label, context) from None
         refs = value if isinstance(value, list) else [value]
@@ -186,14 +185,14 @@ class Expander:
         the references its `from` names)."""
         line = entry.line
         full = context.prefix + (f"{label}.{entry.kind}" if automatic and entry.is_layer else label)
-        if len(full) > limits.LIMITS.name_chars:  # names are copied into every layer below: their length is work
-            raise self.error(over(f"a full name longer than {limits.LIMITS.name_chars:,} characters", "name_chars"),
+        if len(full) > self.limits.name_chars:  # names are copied into every layer below: their length is work
+            raise self.error(over(f"a full name longer than {self.limits.name_chars:,} characters", "name_chars"),
                              line, full, context)
         if entry.is_layer:
             self.layer(entry, full, context, env, source, frozen)
             return full
-        if len(context.scopes) >= limits.LIMITS.nesting:
-            raise self.error(over(f"blocks and groups nest more than {limits.LIMITS.nesting} deep", "nesting"),
+        if len(context.scopes) >= self.limits.nesting:
+            raise self.error(over(f"blocks and groups nest more than {self.limits.nesting} deep", "nesting"),
                              line, full, context)
         if entry.kind in self.blocks and any(scope.kind == entry.kind for scope in context.scopes):
             raise self.error(f"block '{entry.kind}' uses itself", line, full, context)
@@ -250,7 +249,7 @@ class Expander:
                 raise self.error(f"block '{kind}' has no parameter '{key}'{did_you_mean(key, declared)}",
                                  line, full, context)
         try:
-            values = substitute(dict(given), env)
+            values = substitute(dict(given), env, limits=self.limits)
         except LayerError as error:
             raise self.error(str(error), line, full, context) from None
         missing = [k for k, default in declared.items() if default is None and k not in values]
@@ -268,7 +267,7 @@ class Expander:
         try:
             if value is not None and not isinstance(value, dict):
                 raise LayerError(f"{entry.kind} takes a mapping of arguments, got {quoted(value)}")
-            args = kind.normalize(substitute(value, env) if value else {})
+            args = kind.normalize(substitute(value, env, limits=self.limits) if value else {})
         except LayerError as error:
             return self.reject(name, self.error(str(error), line, name, context))
         inputs = tuple(source) if isinstance(source, list) else (source,)

@@ -1,6 +1,7 @@
 """Bounds on the work one spec may ask for. Specs can come from strangers (a pull request), so
 reading one never does unbounded work: past a bound it is a one-line error naming the bound, which
-`--limit NAME=N` raises for trusted input."""
+`--limit NAME=N` raises for trusted input. The bounds are a value, passed down to what reads a spec
+(`limits=`, `Limits()` unless given): nothing here changes while cnncalc runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
@@ -22,12 +23,8 @@ class Limits:
     analyses: int = 500_000           # layers one sweep or sizes run analyses: its sizes × the model's layers
 
 
-LIMITS = Limits()
-
-
-def set_limits(settings: list[str]) -> None:
-    """Apply `--limit NAME=N` settings for this run (the others take their defaults)."""
-    global LIMITS
+def parse_limits(settings: list[str]) -> Limits:
+    """The bounds `--limit NAME=N` settings give (the others take their defaults)."""
     names = [f.name for f in fields(Limits)]
     changes = {}
     for setting in settings:
@@ -37,7 +34,7 @@ def set_limits(settings: list[str]) -> None:
         if not value.isdigit() or int(value) < 1:
             raise SpecError(f"--limit {name} takes a positive whole number, got '{value}'")
         changes[name] = int(value)
-    LIMITS = replace(Limits(), **changes)
+    return replace(Limits(), **changes)
 
 
 def over(what: str, limit: str) -> str:

@@ -13,29 +13,34 @@ from .entry import GROUP
 from .variants import refuse_fixed
 from .expand import expand
 from .expr import substitute
+from .limits import Limits
 from .yamlfile import existing, load_yaml_file
 
 TOP_KEYS = ("name", "description", "input", "layers", "blocks", "params", "choices", "variants", "budget",
             "not_run", "dtype", "input_dtype", "other_inputs", "outputs")
 
 
-def load_spec(path: str | Path, params: dict | None = None, variant: str | None = None) -> Graph:
-    """Load a YAML or Python spec file into a Graph; `params` override the spec's parameters."""
+def load_spec(path: str | Path, params: dict | None = None, variant: str | None = None, *,
+              limits: Limits = Limits()) -> Graph:
+    """Load a YAML or Python spec file into a Graph; `params` override the spec's parameters; reading
+    it is bounded by `limits`."""
     path = existing(Path(path), str(path))
     source = str(path)
     if path.suffix.lower() == ".py":
         from .python import load_python_spec  # runs user code: only for a .py path the user named
-        data = load_python_spec(path, params or {}, variant)
-        graph = build_graph(data, source, {}, None, default_name=variant or path.stem)
+        data = load_python_spec(path, params or {}, variant, limits=limits)
+        graph = build_graph(data, source, {}, None, default_name=variant or path.stem, limits=limits)
     else:
-        graph = build_graph(load_yaml_file(path), source, params or {}, variant, default_name=path.stem)
+        graph = build_graph(load_yaml_file(path, limits=limits), source, params or {}, variant,
+                            default_name=path.stem, limits=limits)
     # the report names what it is: vgg16 with ten classes is "vgg16 (num_classes=10)"
     settings = ", ".join(f"{key}={value}" for key, value in (params or {}).items())
     return replace(graph, name=f"{graph.name} ({settings})") if settings else graph
 
 
 def build_graph(data: Any, source: str, params: dict, variant: str | None = None,
-                default_name: str = "model") -> Graph:
+                default_name: str = "model", *, limits: Limits = Limits()) -> Graph:
+    """The Graph of spec data (as a YAML file or a Python spec gives it), its expansion bounded by `limits`."""
     if not isinstance(data, dict) or not {"input", "layers", "variants"} & set(data):
         raise NotASpec("not a cnncalc spec: a spec is a mapping with 'input' and 'layers'", source, 1)
     line = getattr(data, "line", None)
@@ -55,19 +60,19 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
             if block in REGISTRY or block == GROUP:  # a use of it would mean two things
                 raise SpecError(f"block {quoted(block)} has the name of a layer kind: name it otherwise", source,
                                 getattr(blocks[block], "line", None) or getattr(blocks, "line", line))
-        others = _other_inputs(data.get("other_inputs"), env, source)
+        others = _other_inputs(data.get("other_inputs"), env, source, limits)
     except SpecError as error:
         log.raise_errors(error)
     inputs = (INPUT, *(other.name for other in others))
-    input_shape = log.attempt(_input_shape, data["input"], env, source, line)
-    nodes = log.attempt(expand, data["layers"], blocks, env, source, line, inputs)
+    input_shape = log.attempt(_input_shape, data["input"], env, source, line, limits)
+    nodes = log.attempt(expand, data["layers"], blocks, env, source, line, inputs, limits=limits)
     log.raise_errors()
     if not nodes:
         raise SpecError("'layers' is empty", source, line)
     name = str(variant or data.get("name") or default_name)
     if not name.isprintable():
         raise SpecError(f"name {quoted(name)} has control characters", source, line)
-    budget, budget_line = read_budget(data.get("budget"), env, source, line)
+    budget, budget_line = read_budget(data.get("budget"), env, source, line, limits=limits)
     dtype, input_dtype = (_dtype(data, key, allowed, default, source, line) for key, allowed, default in
                           (("dtype", DTYPE_BYTES, "float32"), ("input_dtype", ID_DTYPE_BYTES, None)))
     return Graph(name=name, input_shape=input_shape, nodes=topological(nodes, source, inputs), source=source,
@@ -161,7 +166,7 @@ def _not_run(value: Any, layers: set[str], source: str) -> tuple[NotRun, ...]:
     return tuple(held)
 
 
-def _other_inputs(value: Any, env: dict, source: str) -> tuple[OtherInput, ...]:
+def _other_inputs(value: Any, env: dict, source: str, limits: Limits) -> tuple[OtherInput, ...]:
     """`other_inputs: {mask: [1, 224, 224], ids: {shape: [16], dtype: int64}}`: the model's inputs after
     its first, in forward()'s order, which layers read by name."""
     others = []
@@ -172,13 +177,13 @@ def _other_inputs(value: Any, env: dict, source: str) -> tuple[OtherInput, ...]:
                 or dtype is not None and dtype not in ID_DTYPE_BYTES:
             raise SpecError(f"other_inputs: {name} takes a shape like [1, 224, 224], or {{shape, dtype}} with dtype "
                             f"one of {', '.join(ID_DTYPE_BYTES)}", source, line, name)
-        others.append(OtherInput(name=name, shape=_input_shape(shape, env, source, line), dtype=dtype))
+        others.append(OtherInput(name=name, shape=_input_shape(shape, env, source, line, limits), dtype=dtype))
     return tuple(others)
 
 
-def _input_shape(value: Any, env: dict, source: str, line: int | None) -> tuple[int, ...]:
+def _input_shape(value: Any, env: dict, source: str, line: int | None, limits: Limits) -> tuple[int, ...]:
     try:
-        shape = substitute(value, env)
+        shape = substitute(value, env, limits=limits)
     except LayerError as error:
         raise SpecError(f"input: {error}", source, line) from None
     if (not isinstance(shape, list) or not 1 <= len(shape) <= 4

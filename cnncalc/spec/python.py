@@ -10,13 +10,24 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import SpecError, quoted
+from .limits import Limits
 from .variants import refuse_fixed
 from .yamlfile import read_text
 
 
+def _namespace(path: Path, limits: Limits) -> dict:
+    """What the spec file defines; it is read within `limits` (each bound once), and run once per process."""
+    _within(path, limits)
+    return _ran(path)
+
+
 @lru_cache(maxsize=32)
-def _namespace(path: Path) -> dict:
-    read_text(path)  # a regular file within the size limit, like any spec
+def _within(path: Path, limits: Limits) -> None:
+    read_text(path, limits=limits)  # a regular file within the size limit, like any spec
+
+
+@lru_cache(maxsize=32)
+def _ran(path: Path) -> dict:
     return _run(lambda: runpy.run_path(str(path), run_name=f"cnncalc_spec_{path.stem}"), path)
 
 
@@ -38,14 +49,14 @@ def _located(error: Exception, path: Path) -> SpecError:
     return SpecError(f"{type(error).__name__}: {' '.join(str(error).split())}", str(path), line)
 
 
-def python_variants(path: Path) -> list[str]:
-    return list(_namespace(path.resolve()).get("variants") or {})
+def python_variants(path: Path, *, limits: Limits = Limits()) -> list[str]:
+    return list(_namespace(path.resolve(), limits).get("variants") or {})
 
 
-def load_python_spec(path: Path, params: dict, variant: str | None = None) -> dict:
-    """Evaluate the spec file and return its data, as a YAML file would give it."""
+def load_python_spec(path: Path, params: dict, variant: str | None = None, *, limits: Limits = Limits()) -> dict:
+    """Evaluate the spec file (read within `limits`) and return its data, as a YAML file would give it."""
     path = path.resolve()
-    namespace = _namespace(path)
+    namespace = _namespace(path, limits)
     spec = namespace.get("spec")
     if spec is None:
         raise SpecError("a Python spec must define `spec` (a Spec(...) or a function returning one)", str(path))

@@ -12,8 +12,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import SpecError
-from . import limits as limits_module
-from .limits import over
+from .limits import Limits, over
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
@@ -42,11 +41,12 @@ def _refuse(message: str, node) -> _Refused:
 
 class _Loader(_Base):  # type: ignore[misc, valid-type]
     nodes = 0  # nodes the parser has made so far: the work of reading the text is bounded before it is done
+    limits = Limits()  # the bounds of this read (load_yaml sets them)
 
     def resolve(self, kind, value, implicit):
         self.nodes += 1
-        if self.nodes > limits_module.LIMITS.yaml_nodes:
-            raise _Refused(None, None, over(f"the YAML has more than {limits_module.LIMITS.yaml_nodes:,} nodes",
+        if self.nodes > self.limits.yaml_nodes:
+            raise _Refused(None, None, over(f"the YAML has more than {self.limits.yaml_nodes:,} nodes",
                                             "yaml_nodes"), None)
         return super().resolve(kind, value, implicit)
 
@@ -71,8 +71,8 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
         if text[0] in "0+-" and _LEADING_ZERO.match(text):
             raise _refuse(f"integer {text} has a leading zero (YAML would read it as octal): write "
                           f"{int(text.replace('_', ''), 10)}", node)
-        if len(text.lstrip("+-").replace("_", "")) > limits_module.LIMITS.integer_digits:
-            raise _refuse(over(f"integer of more than {limits_module.LIMITS.integer_digits} digits",
+        if len(text.lstrip("+-").replace("_", "")) > self.limits.integer_digits:
+            raise _refuse(over(f"integer of more than {self.limits.integer_digits} digits",
                                "integer_digits"), node)
         return super().construct_yaml_int(node)
 
@@ -124,15 +124,16 @@ def _expanded_size(root, limit: int) -> int:
     return sizes[id(root)]
 
 
-def load_yaml(text: str, file: str) -> object:
-    """Parse YAML text safely; every problem becomes a SpecError with its line."""
+def load_yaml(text: str, file: str, *, limits: Limits = Limits()) -> object:
+    """Parse YAML text safely, within `limits`; every problem becomes a SpecError with its line."""
     loader = _Loader(text)
+    loader.limits = limits
     try:
         node = loader.get_single_node()
         if node is None:
             return None
         if _ANCHOR.search(text):  # without anchors no node appears twice: the text's size bounds the document
-            _expanded_size(node, limits_module.LIMITS.yaml_nodes)
+            _expanded_size(node, limits.yaml_nodes)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -165,9 +166,9 @@ def existing(path: Path, shown: str) -> Path:
     return path
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, *, limits: Limits = Limits()) -> str:
     """A spec or lock file's text: a regular file (never a device or FIFO), within the size limit, UTF-8."""
-    limit = limits_module.LIMITS.spec_bytes
+    limit = limits.spec_bytes
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
@@ -195,7 +196,14 @@ def read_text(path: Path) -> str:
         raise SpecError(f"not UTF-8 text (byte {error.start} is {data[error.start]:#04x})", str(path)) from None
 
 
+def load_yaml_file(path: Path, *, limits: Limits = Limits()) -> object:
+    """A spec file parsed once per process and limits (the zoo index and the loader both read it)."""
+    return _parsed(path, limits)
+
+
 @lru_cache(maxsize=64)
-def load_yaml_file(path: Path) -> object:
-    """A spec file parsed once per process (the zoo index and the loader both read it)."""
-    return load_yaml(read_text(path), str(path))
+def _parsed(path: Path, limits: Limits) -> object:
+    return load_yaml(read_text(path, limits=limits), str(path), limits=limits)
+
+
+load_yaml_file.cache_clear = _parsed.cache_clear  # type: ignore[attr-defined]  # a benchmark parses afresh

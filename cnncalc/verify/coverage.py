@@ -19,6 +19,7 @@ from torch import nn
 from ..errors import SpecError
 from ..figures.report import analyze
 from ..output.render import uncounted_text
+from ..spec.limits import Limits
 from ..spec.load import build_graph
 from .importer import read_module
 from .libraries import library_module, load_module
@@ -120,15 +121,16 @@ def installed_libraries() -> list[str]:
     return [library for library, module in IMPORTS.items() if importlib.util.find_spec(module)]
 
 
-def check_model(library: str, family: str, name: str) -> Outcome:
+def check_model(library: str, family: str, name: str, *, limits: Limits = Limits()) -> Outcome:
+    """One library model read as `cnncalc table` reads it (its spec within `limits`) and held to torch."""
     reference = f"{library}:{name}"
     try:
-        loaded = load_module(reference, {})
+        loaded = load_module(reference, {}, limits=limits)
         module, input_shape, input_dtype = loaded.module, loaded.input_shape, loaded.input_dtype
         if input_shape is None:
             raise SpecError(f"{name} states no input size")
         report = analyze(build_graph(read_module(module, name, input_shape, reference, input_dtype).spec,
-                                     reference, {}))
+                                     reference, {}, limits=limits))
     except SpecError as error:  # the refusal as `cnncalc table` prints it, less the model's name before it
         layer = f"layer '{error.layer}': " if error.layer else ""
         return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message)

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..errors import SpecError, did_you_mean
 from ..model_reference import model_reference
+from ..spec.limits import Limits
 from ..spec.yamlfile import read_text
 
 
@@ -35,10 +36,10 @@ class LibraryModel:
     input_dtype: str | None = None
 
 
-def load_module(reference: str, params: dict, on_meta: bool = True) -> Loaded:
+def load_module(reference: str, params: dict, on_meta: bool = True, *, limits: Limits = Limits()) -> Loaded:
     """`path/model.py:MyNet`, `torchvision:resnet50`, `timm:convnext_tiny`, `transformers:bert` or
     `smp:Unet` → the module (built on the meta device where its constructor allows and `on_meta`, so
-    no real memory), its name and the input its library states."""
+    no real memory), its name and the input its library states. A file is read within `limits`."""
     parsed = model_reference(reference)
     if parsed is None:
         raise SpecError("expected path/model.py:ClassName", reference)
@@ -52,7 +53,7 @@ def load_module(reference: str, params: dict, on_meta: bool = True) -> Loaded:
     path = parsed.source
     if not Path(path).exists():
         raise SpecError("no such file", path)
-    read_text(Path(path))  # a regular file within the size limit, like any spec
+    read_text(Path(path), limits=limits)  # a regular file within the size limit, like any spec
     try:
         namespace = runpy.run_path(path, run_name="cnncalc_import")
     except Exception as error:  # noqa: BLE001 (whatever the user's file raises: a syntax error, a missing package)

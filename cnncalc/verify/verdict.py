@@ -46,6 +46,51 @@ class Verification:
     def count(self) -> int:
         return len(self.checks) + len(self.memory)
 
+    @property
+    def exit_status(self) -> int:
+        """1 when a figure differs from what torch or a peer tool measured, else 0."""
+        return 1 if self.failed else 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Admission:
+    """Whether `verify` runs a model with operations cnncalc does not count (its figures are then lower
+    bounds): not unless they are allowed, and nothing is verified; allowed, every figure but memory is,
+    since the model built from the spec stands in zeros for what cnncalc does not know."""
+    model: str
+    uncounted: tuple[str, ...] = ()  # the layers no kind states, in the graph's order
+    allowed: bool = False            # --allow-uncounted
+
+    @property
+    def exit_status(self) -> int:
+        """1 when verify stops before it runs (an uncounted operation, not allowed), else 0: the
+        verification's own verdict then decides."""
+        return 1 if self.uncounted and not self.allowed else 0
+
+    @property
+    def note(self) -> str | None:
+        """What the user is told before anything runs: why nothing is verified, or what is not."""
+        if not self.uncounted:
+            return None
+        from ..output.render import uncounted_text
+
+        if not self.allowed:
+            return f"{self.model}: {uncounted_text(self.uncounted)} not counted, so not verified " \
+                   "(--allow-uncounted verifies the rest)"
+        return f"{self.model}: {uncounted_text(self.uncounted)} not counted: memory not checked"
+
+    def optimizer(self, asked: str) -> str | None:
+        """The optimizer of the training step whose memory verify checks: none when memory is not checked."""
+        return None if self.uncounted else asked
+
+
+def admit(graph, allow_uncounted: bool = False) -> Admission:
+    """Whether and how `verify` runs `graph` (a graph.Graph): see Admission."""
+    from ..figures.report import UNCOUNTED
+
+    return Admission(model=graph.name, uncounted=tuple(node.name for node in graph.nodes if node.kind == UNCOUNTED),
+                     allowed=allow_uncounted)
+
 
 TOLERANCE = 0.10
 

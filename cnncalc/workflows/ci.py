@@ -11,10 +11,9 @@ from ..errors import NotASpec, SpecError, every_error
 from ..figures.memory import memory, peak_inference_bytes
 from ..figures.report import Report, analyze
 from ..graph import Graph
-from ..spec import limits
 from ..spec.budget import BUDGETS
 from ..output.files import write_file
-from ..spec.limits import over
+from ..spec.limits import Limits, over
 from ..output.render import uncounted_text
 from ..spec.load import load_spec
 from ..spec.yamlfile import read_text
@@ -73,10 +72,11 @@ class Checked:
         return max((EXIT_STATUS[finding.kind] for result in self.results for finding in result.findings), default=0)
 
 
-def check_paths(paths: list[str], budgets: dict, allow_python: bool = False, allow_uncounted: bool = False) -> Checked:
-    """Every spec the paths name, checked; see check_spec."""
+def check_paths(paths: list[str], budgets: dict, allow_python: bool = False, allow_uncounted: bool = False, *,
+                limits: Limits = Limits()) -> Checked:
+    """Every spec the paths name, checked (each read within `limits`); see check_spec."""
     found = find_specs(paths, allow_python)
-    checked = {path: check_spec(path, budgets, allow_uncounted) for path in found.specs}
+    checked = {path: check_spec(path, budgets, allow_uncounted, limits=limits) for path in found.specs}
     results = [result for results in checked.values() if results is not None for result in results]
     return Checked(results=tuple(results + unwalked_results(found)),
                    python_skipped=found.python_skipped,
@@ -138,11 +138,11 @@ def _walk(folder: Path, unwalked: list[SpecError]) -> list[Path]:
     return specs
 
 
-def models_of(path: Path) -> list[tuple[str, Graph]]:
-    """Each model a spec file defines: its variants, or the file itself."""
-    names = variants(path)
-    return [(name, load_spec(path, variant=name)) for name in names] if names \
-        else [(None, load_spec(path))]
+def models_of(path: Path, *, limits: Limits = Limits()) -> list[tuple[str, Graph]]:
+    """Each model a spec file defines: its variants, or the file itself; read within `limits`."""
+    names = variants(path, limits=limits)
+    return [(name, load_spec(path, variant=name, limits=limits)) for name in names] if names \
+        else [(None, load_spec(path, limits=limits))]
 
 
 def lock_entry(graph: Graph, report: Report, peak: int) -> dict:
@@ -158,29 +158,30 @@ def lock_path(spec: Path) -> Path:
     return spec.with_name(spec.name + LOCK_SUFFIX)
 
 
-def lock_of(spec: Path) -> Path:
+def lock_of(spec: Path, *, limits: Limits = Limits()) -> Path:
     """The lock check holds a spec to: its own, else the one an older cnncalc named by the spec's stem
     (net.lock.json, which net.yaml and net.yml shared) when that one records this spec file."""
     own, older = lock_path(spec), spec.with_name(spec.name.rsplit(".", 1)[0] + LOCK_SUFFIX)
-    return older if not os.path.lexists(own) and _records(older, spec) else own
+    return older if not os.path.lexists(own) and _records(older, spec, limits) else own
 
 
-def _records(lock: Path, spec: Path) -> bool:
+def _records(lock: Path, spec: Path, limits: Limits) -> bool:
     try:
-        data = json.loads(read_text(lock))
+        data = json.loads(read_text(lock, limits=limits))
     except (SpecError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and data.get("spec") == spec.name
 
 
-def write_lock(spec: Path) -> Path:
+def write_lock(spec: Path, *, limits: Limits = Limits()) -> Path:
+    """Write the lock of a spec file (read within `limits`, as is the lock `check` then reads)."""
     models = {}
-    for _, graph in models_of(spec):
+    for _, graph in models_of(spec, limits=limits):
         report = analyze(graph)
         models[graph.name] = lock_entry(graph, report, peak_inference_bytes(graph, report))
-    older, target = lock_of(spec), lock_path(spec)
+    older, target = lock_of(spec, limits=limits), lock_path(spec)
     text = json.dumps({"spec": spec.name, "models": models}, indent=2, sort_keys=True) + "\n"
-    if len(text.encode()) > limits.LIMITS.spec_bytes:  # check reads no larger file: such a lock could never pass
+    if len(text.encode()) > limits.spec_bytes:  # check reads no larger file: such a lock could never pass
         raise SpecError(over(f"its lock file would be {len(text.encode()):,} bytes, more than check reads",
                              "spec_bytes"), str(spec))
     write_file(text, target, follow_links=False)
@@ -189,12 +190,12 @@ def write_lock(spec: Path) -> Path:
     return target
 
 
-def read_lock(lock: Path) -> dict:
+def read_lock(lock: Path, *, limits: Limits = Limits()) -> dict:
     """The models a lock file holds, checked against the shape `lock` writes; {} when there is none."""
     if not os.path.lexists(lock):
         return {}
     try:
-        data = json.loads(read_text(lock))
+        data = json.loads(read_text(lock, limits=limits))
     except json.JSONDecodeError as error:
         raise SpecError(f"{lock.name} is not valid JSON (line {error.lineno}): run `cnncalc lock` again") from None
     except (ValueError, RecursionError):  # an integer past Python's 4,300 digits; arrays nested 200,000 deep
@@ -282,14 +283,15 @@ def uncounted_findings(graph: Graph, report: Report) -> list[Finding]:
                                  "bounds (--allow-uncounted accepts them)", first)]
 
 
-def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False) -> list[Result] | None:
+def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False, *,
+               limits: Limits = Limits()) -> list[Result] | None:
     """Every model of one spec file: valid, within budget, as locked, every operation counted (unless
     allowed); None for a file that holds no spec. A broken file is a finding about that file; checking
-    goes on with the others."""
+    goes on with the others. The spec and its lock are read within `limits`."""
     try:
-        models = models_of(path)
-        lock = lock_of(path)
-        locked = read_lock(lock)
+        models = models_of(path, limits=limits)
+        lock = lock_of(path, limits=limits)
+        locked = read_lock(lock, limits=limits)
     except NotASpec:
         return None
     except SpecError as error:

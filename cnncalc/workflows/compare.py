@@ -10,8 +10,7 @@ from ..errors import SpecError, quoted
 from ..figures.memory import peak_inference_bytes
 from ..figures.report import analyze, collapse
 from ..graph import TORCH_INT_MAX, Graph
-from ..spec import limits
-from ..spec.limits import over
+from ..spec.limits import Limits, over
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,23 +59,24 @@ def point(graph: Graph, size: int, batch: int) -> Point:
                  peak_bytes=peak_inference_bytes(sized, report))
 
 
-def sweep(graph: Graph, sizes: range, batches: list[int]) -> list[Point]:
+def sweep(graph: Graph, sizes: range, batches: list[int], *, limits: Limits = Limits()) -> list[Point]:
+    """The figures of `graph` at each size and batch; the work bounded by `limits` (sizes, analyses)."""
     if any(not 1 <= batch <= TORCH_INT_MAX for batch in batches):
         raise SpecError(f"--batch sizes must be at least 1 and at most 2^63 - 1, got "
                         f"{quoted(','.join(map(str, batches)))}")
-    if len(sizes) * len(batches) > limits.LIMITS.sizes:
-        raise SpecError(over(f"{len(sizes) * len(batches):,} analyses asked for, more than {limits.LIMITS.sizes:,}",
+    if len(sizes) * len(batches) > limits.sizes:
+        raise SpecError(over(f"{len(sizes) * len(batches):,} analyses asked for, more than {limits.sizes:,}",
                              "sizes"))
     work = len(sizes) * len(batches) * len(graph.nodes)
-    if work > limits.LIMITS.analyses:  # each point analyses every layer
+    if work > limits.analyses:  # each point analyses every layer
         raise SpecError(over(f"{len(sizes) * len(batches):,} points × {len(graph.nodes):,} layers = {work:,} layers "
-                             f"to analyse, more than {limits.LIMITS.analyses:,}: ask for fewer sizes", "analyses"))
+                             f"to analyse, more than {limits.analyses:,}: ask for fewer sizes", "analyses"))
     return [point(graph, size, batch) for batch in batches for size in sizes]
 
 
-def exact_sizes(graph: Graph, sizes: range) -> tuple[list[int], str]:
+def exact_sizes(graph: Graph, sizes: range, *, limits: Limits = Limits()) -> tuple[list[int], str]:
     """The sizes that are valid with no row dropped by flooring, and the rule they follow."""
-    exact = [p.size for p in sweep(graph, sizes, [1]) if p.valid and not p.dropped]
+    exact = [p.size for p in sweep(graph, sizes, [1], limits=limits) if p.valid and not p.dropped]
     return exact, _rule(exact, sizes)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..figures.report import analyze
+from ..spec.limits import Limits
 from ..spec.load import load_spec
 from ..spec.zoo import zoo_index
 
@@ -17,10 +18,11 @@ class ZooModel:
     spec: str  # the spec file's name
 
 
-def zoo_models() -> list[ZooModel]:
+def zoo_models(*, limits: Limits = Limits()) -> list[ZooModel]:
+    """Every model of the zoo, its specs read within `limits`."""
     models = []
-    for name, (path, variant) in zoo_index().items():
-        report = analyze(load_spec(path, variant=variant))
+    for name, (path, variant) in zoo_index(limits=limits).items():
+        report = analyze(load_spec(path, variant=variant, limits=limits))
         models.append(ZooModel(model=name, input=report.input_shape, params=report.totals.params,
                                macs=report.totals.macs, spec=path.name))
     return models

@@ -16,7 +16,7 @@ from cnncalc.figures import analyze
 from cnncalc.layers import REGISTRY
 from cnncalc.spec import build_graph
 from conftest import compare_backward
-from test_kinds_vs_torch import CASES, CROSS_ATTENTION, JOIN_CASES, LOOKUPS, POSITIONS, PRODUCTS
+from layers.test_kinds_vs_torch import CASES, CROSS_ATTENTION, JOIN_CASES, LOOKUPS, POSITIONS, PRODUCTS
 
 torch = pytest.importorskip("torch")
 

@@ -166,7 +166,7 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # input reach every position by design, which receptive fields leave out (Araujo et al. treat them
 # as element-wise); select, permute and transpose leave no per-axis field (an axis is gone, or
 # channels sit among the axes the next layer reads as spatial); expand's and tile's axes are reported
-# as the whole input; a parameter or constant sees no input (tests/test_rf.py); unsqueeze and squeeze change
+# as the whole input; a parameter or constant sees no input (tests/figures/test_rf.py); unsqueeze and squeeze change
 # how many axes the next layer reads as spatial; unfold's columns gather whole blocks, and RMS norm
 # computes statistics as the other norms do; no gradient flows through a comparison (eq, ne); a
 # running sum's prefix is no window (test_cumsum_field_is_where_gradients_reach checks it unit by unit).
@@ -190,18 +190,6 @@ def test_receptive_field_is_where_gradients_reach(kind, args, shape):
         start = centre * field.stride[axis] - field.padding[axis]
         expected = (max(int(start), 0), min(int(start + field.size[axis] - 1), length - 1))
         assert (first, last) == expected, f"axis {axis}: gradients reach {first}…{last}, cnncalc says {expected}"
-
-
-@pytest.mark.parametrize("dim", [2, -1, 1])
-def test_cumsum_field_is_where_gradients_reach(dim):
-    # verify's receptive-field check: sampled output units' intervals against the gradients of a real
-    # backward pass, unit by unit (a running sum along a spatial axis sees the prefix up to its unit)
-    pytest.importorskip("torch")
-    from cnncalc.verify.fields import check_fields
-
-    graph = one_layer("cumsum", {"dim": dim}, (2, 9, 7), [{"conv2d": {"out_channels": 2, "kernel_size": 3}}])
-    checks = check_fields(graph, analyze(graph))
-    assert checks and all(check.ok for check in checks), [c for c in checks if not c.ok]
 
 
 def test_pixel_unshuffle_widens_the_next_field():

@@ -10,7 +10,7 @@ import pytest
 from cnncalc.figures import analyze
 from cnncalc.figures.memory import saved_bytes
 from cnncalc.spec import build_graph
-from test_kinds_vs_torch import CASES
+from layers.test_kinds_vs_torch import CASES
 
 torch = pytest.importorskip("torch")
 from cnncalc.verify.build import build_model  # noqa: E402

@@ -1,4 +1,4 @@
-"""`plot`, `sweep --plot` and `graph`: the files exist and are what they claim to be."""
+"""`plot` and `sweep --plot`: the files exist and are what they claim to be."""
 from __future__ import annotations
 
 import os
@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import cnncalc
-from cnncalc.spec.zoo import load_model
 from conftest import run_cli
 
 
@@ -70,27 +69,6 @@ def test_plot_without_matplotlib_says_what_to_install(tmp_path):
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == "cnncalc: error: plotting needs matplotlib: pip install 'cnncalc[plot]'"
-
-
-def test_mermaid_is_well_formed():
-    text = run_cli("graph", "resnet18").stdout
-    lines = text.strip().splitlines()
-    assert lines[0] == "flowchart TD"
-    declared = {m.group(1) for m in re.finditer(r"^\s+(\w+)[\[(]", text, re.M)}
-    edges = re.findall(r"^\s+(\w+) -->\|\"([^\"]+)\"\| (\w+)", text, re.M)
-    graph = load_model("resnet18")
-    assert len(declared) == len(graph.nodes) + 2  # the layers, input and output
-    assert len(edges) == sum(len(n.inputs) for n in graph.nodes) + 1
-    assert all(a in declared and b in declared for a, _, b in edges)
-    assert ("n_layer1_0_bn2", "64×56×56", "n_layer1_0_5_add") in edges
-
-
-def test_dot_is_well_formed():
-    text = run_cli("graph", "googlenet", "--format", "dot").stdout
-    assert text.startswith('digraph "googlenet" {') and text.rstrip().endswith("}")
-    assert text.count("{") == text.count("}")
-    graph = load_model("googlenet")
-    assert text.count(" -> ") == sum(len(n.inputs) for n in graph.nodes)
 
 
 def test_bad_picture_requests_exit_2(tmp_path):

@@ -12,7 +12,7 @@ from cnncalc.model import load_graph
 from cnncalc.summary import figures
 
 torch = pytest.importorskip("torch")
-TINY = Path(__file__).resolve().parent.parent / "examples" / "tiny.yaml"
+TINY = Path(__file__).resolve().parents[2] / "examples" / "tiny.yaml"
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))

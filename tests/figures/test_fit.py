@@ -1,11 +1,8 @@
 """`cnncalc fit` and `Summary.fits`: the batch named fits when torch measures it, the next does not;
-the search is exact and short; --memory is read strictly."""
+the search is exact and short (how --memory is read: test_devices.py)."""
 from __future__ import annotations
 
 import bisect
-import json
-import re
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -13,12 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cnncalc
-from cnncalc.errors import SpecError
-from cnncalc.figures.devices import DEVICES, memory_budget
 from cnncalc.figures.fit import MAX_BATCH, largest_batch
-from conftest import run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = str(ROOT / "examples" / "tiny.yaml")
 
 # small models and budgets whose answers are small batches, so each step is measured in well under a second
@@ -41,72 +35,6 @@ def test_the_batch_named_fits_when_measured_and_the_next_does_not(model, optimiz
         ("training", found.training_batch), ("training", found.training_batch + 1),
         ("inference", found.inference_batch), ("inference", found.inference_batch + 1)]
     assert [m.fits for m in measured] == [True, False, True, False], measured
-
-
-def test_accumulating_micro_batches_holds_what_one_step_holds():
-    """Gradients accumulate into the buffers the step already holds: N micro-batches peak where one does."""
-    torch = pytest.importorskip("torch")
-    from cnncalc.model import load_graph
-    from cnncalc.verify.build import build_model
-    from cnncalc.verify.fit import training_step_bytes
-
-    torch.manual_seed(0)
-    graph = load_graph(TINY)
-    model = build_model(graph)
-    once = training_step_bytes(model, graph.input_shape, 3, "adam")
-    assert training_step_bytes(model, graph.input_shape, 3, "adam", accumulate=4) == once
-
-
-def test_nothing_fits_when_the_weights_alone_do_not(tmp_path):
-    # torchvision's resnet18 has 11,689,512 parameters: as float32 with their gradients and Adam's two
-    # moments 187 MB, over a budget of 100 MB before any activation
-    result = run_cli("fit", "resnet18", "--memory", "100MB")
-    assert result.returncode == 1
-    assert "training   nothing fits: batch 1 needs" in result.stdout
-    assert 4 * 4 * 11_689_512 > 100_000_000
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("24GiB", 24 * 2**30), ("24GB", 24 * 10**9), ("24gb", 24 * 10**9), ("1.5GiB", 3 * 2**29),
-    ("512MiB", 2**29), ("25769803776B", 25769803776), ("9007199254740993B", 2**53 + 1),
-    ("0.5KiB", 512), ("1 TB", 10**12)])
-def test_memory_amounts_are_read_exactly(text, expected):
-    assert memory_budget(text).bytes == expected
-
-
-@pytest.mark.parametrize(("text", "message"), [
-    ("24G", "say which unit: 24GiB or 24GB"), ("24", "say which unit: 24GiB, 24GB or 24B"),
-    ("24Gi", "say which unit"), ("24 gigs", "say which unit"), ("-1GB", "takes an amount"),
-    ("0.1B", "at least one byte"), ("a100", "which one? a100-40gb or a100-80gb"),
-    ("h10", "did you mean 'h100'"), ("1e9B", "takes an amount"), ("", "takes an amount")])
-def test_ambiguous_or_bad_memory_is_refused(text, message):
-    with pytest.raises(SpecError, match=re.escape(message)):
-        memory_budget(text)
-
-
-def test_bad_memory_is_one_line_and_exit_2():
-    result = run_cli("fit", "resnet18", "--memory", "24G")
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.splitlines() == ["cnncalc: error: --memory 24G: say which unit: 24GiB or 24GB "
-                                          "(GiB = 1024³ bytes, GB = 1000³)"]
-
-
-def test_each_device_has_a_little_less_than_its_name_says():
-    """nvidia-smi's totals sit just under the marketed size read as GiB (ECC and firmware reserve the rest:
-    a T4 16GB reports 15,360 MiB, an H200 141GB 143,771 MiB): a typo in the table falls outside."""
-    for name, device in DEVICES.items():
-        nominal = int(re.search(r"(\d+)GB", device.label).group(1)) * 1024
-        assert 0.93 <= device.mib / nominal <= 1.0, name
-        assert memory_budget(name.upper()).bytes == device.mib * 2**20
-
-
-def test_the_cli_gives_what_summary_fits_gives():
-    result = run_cli("fit", TINY, "--memory", "2MB", "--optimizer", "sgd", "--accumulate", "4", "-f", "json")
-    assert result.returncode == 0
-    expected = asdict(cnncalc.summary(TINY, optimizer="sgd").fits("2MB", accumulate=4))
-    assert json.loads(result.stdout) == json.loads(json.dumps(expected))
-    text = run_cli("fit", TINY, "--memory", "2MB", "--optimizer", "sgd", "--accumulate", "4").stdout
-    assert f"effective batch {expected['effective_batch']}" in text and "a training step at batch" in text
 
 
 def test_the_breakdown_sums_to_the_step_and_names_the_largest_holders():

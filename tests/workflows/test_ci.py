@@ -11,7 +11,7 @@ import yaml
 from cnncalc.spec.zoo import zoo_dir
 from conftest import ZOO, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_zoo_checks_clean():

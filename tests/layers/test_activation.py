@@ -1,0 +1,51 @@
+"""Activations and dropout (cnncalc/layers/activation.py) against a real torch
+forward pass, over a spread of arguments.
+
+Golden figures: torch.nn modules built from the same arguments, their output shapes, parameter and
+buffer numel, and torch.utils.flop_counter.FlopCounterMode's count / 2 as MACs.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import compare, one_layer
+
+torch = pytest.importorskip("torch")
+
+CASES = [
+    ("dropout", {"p": 0.3}, (5, 5)),
+    ("dropout1d", None, (4, 9)),
+    ("dropout2d", {"p": 0.1}, (4, 5, 5)),
+    ("dropout3d", None, (4, 2, 5, 5)),
+    ("alphadropout", None, (7,)),
+    ("relu", {"inplace": True}, (3, 4, 4)),
+    ("relu6", None, (3, 4)),
+    ("leakyrelu", {"negative_slope": 0.2}, (5,)),
+    ("elu", {"alpha": 0.5}, (2, 3, 3)),
+    ("gelu", {"approximate": "tanh"}, (8,)),
+    ("silu", None, (2, 3)),
+    ("sigmoid", None, (2, 3)),
+    ("tanh", None, (2, 3)),
+    ("hardswish", None, (2, 3)),
+    ("hardsigmoid", None, (2, 3)),
+    ("softmax", {"dim": 1}, (10,)),
+    ("logsoftmax", {"dim": -1}, (3, 10)),
+    ("identity", None, (3, 3)),
+    ("stochasticdepth", {"p": 0.2}, (4, 6, 6)),
+    ("stochasticdepth", {"p": 0.1, "mode": "batch"}, (10,)),
+    ("neg", None, (3, 4, 5)),
+    ("rsqrt", None, (6, 4)),
+    ("sqrt", None, (2, 3, 3)),
+    ("exp", None, (5,)),
+    ("sin", None, (4, 3)),
+    ("cos", None, (2, 5)),
+    ("prelu", None, (3, 6, 6)),
+    ("prelu", {"num_parameters": 4, "init": 0.1}, (4, 5)),
+    ("clamp", {"min": -0.5, "max": 3.0}, (3, 4, 4)),
+    ("clamp", {"max": 2.0}, (6,)),
+]
+
+
+@pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_layer_matches_torch(kind, args, shape):
+    compare(one_layer(kind, args, shape))

@@ -1,0 +1,98 @@
+"""Products and attention (cnncalc/layers/attention.py) against a real torch
+forward pass, over a spread of arguments.
+
+Golden figures: torch.nn modules built from the same arguments, their output shapes, parameter and
+buffer numel, and torch.utils.flop_counter.FlopCounterMode's count / 2 as MACs.
+"""
+from __future__ import annotations
+
+import pytest
+
+from cnncalc.spec import build_graph
+from conftest import compare, one_layer
+
+torch = pytest.importorskip("torch")
+
+CASES = [
+    ("multiheadattention", {"num_heads": 4, "batch_first": True}, (10, 64)),
+    ("multiheadattention", {"num_heads": 2, "batch_first": True, "bias": False, "add_bias_kv": True,
+                            "add_zero_attn": True}, (7, 32)),
+]
+
+
+@pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_layer_matches_torch(kind, args, shape):
+    compare(one_layer(kind, args, shape))
+
+
+# query, key and value from different branches: 6 queries of 16 features, 9 keys of 12, values of 20
+# queries, keys and values of 4 heads; keys transposed for a plain product
+PRODUCTS = [
+    {"input": [4, 10, 8], "layers": [{"relu": None, "name": "q"}, {"sigmoid": None, "from": "input", "name": "k"},
+                                     {"linear": {"out_features": 6}, "from": "input", "name": "v"},
+                                     {"scaleddotproductattention": {"is_causal": True}, "from": ["q", "k", "v"]}]},
+    # a relative position bias of 4 heads as attn_mask
+    {"input": [4, 10, 8], "layers": [{"parameter": {"shape": [4, 10, 10]}, "name": "bias"},
+                                     {"scaleddotproductattention": None, "from": ["input", "input", "input", "bias"]}]},
+    {"input": [4, 10, 8], "layers": [{"transpose": {"dim0": -2, "dim1": -1}, "name": "kt"},
+                                     {"matmul": None, "from": ["input", "kt"]}]},
+    {"input": [10, 8], "layers": [{"parameter": {"shape": [8, 5]}, "name": "w"},
+                                  {"matmul": None, "from": ["input", "w"]}]},
+    # a relative position bias gathered from a table by a buffer of positions (torch: table[index])
+    {"input": [30, 6], "layers": [{"parameter": {"shape": [49], "buffer": True}, "name": "index"},
+                                  {"indexselect": {"dim": 1}, "from": ["input", "index"]}]},
+    # einsum: MViT's relative positions (a batched operand and a parameter), and letters one operand
+    # alone sums away
+    {"input": [4, 10, 8], "layers": [{"parameter": {"shape": [10, 6, 8]}, "name": "rel"},
+                                     {"einsum": {"equation": "hid,ijd->hij"}, "from": ["input", "rel"]}]},
+    {"input": [4, 10, 8], "layers": [{"relu": None, "name": "r"},
+                                     {"einsum": {"equation": "h i d, h j k -> h i j"}, "from": ["input", "r"]}]},
+    # an outer product (no letter summed: fvcore halves numpy's count) and SAM's decomposed position bias
+    {"input": [3, 5], "layers": [{"sigmoid": None, "name": "s"},
+                                 {"einsum": {"equation": "hi,hj->hij"}, "from": ["input", "s"]}]},
+    {"input": [4, 4, 8], "layers": [{"parameter": {"shape": [4, 3, 8]}, "name": "rel"},
+                                    {"einsum": {"equation": "hwc,hkc->hwk"}, "from": ["input", "rel"]}]},
+    # fvcore's own form of a batched product, and a count numpy prints rounded to four digits
+    {"input": [6, 5], "layers": [{"relu": None, "name": "r"},
+                                 {"einsum": {"equation": "ic,id->cd"}, "from": ["input", "r"]}]},
+    {"input": [37, 53], "layers": [{"sigmoid": None, "name": "s"},
+                                   {"einsum": {"equation": "hi,hj->hij"}, "from": ["input", "s"]}]},
+    # ConvNeXt V2's global response norm, channels last: x + addcmul(bias, weight, x · x_n)
+    {"input": [5, 5, 8], "layers": [{"norm": {"p": 2, "dim": [1, 2], "keepdim": True}, "name": "g"},
+                                    {"mean": {"dim": -1, "keepdim": True}, "name": "m"},
+                                    {"add": {"other": 1e-6}, "name": "me"},
+                                    {"div": None, "from": ["g", "me"], "name": "n"},
+                                    {"mul": None, "from": ["input", "n"], "name": "xn"},
+                                    {"parameter": {"shape": [1, 1, 8]}, "name": "w"},
+                                    {"parameter": {"shape": [1, 1, 8]}, "name": "b"},
+                                    {"addcmul": {"value": 0.5}, "from": ["b", "w", "xn"], "name": "y"},
+                                    {"add": None, "from": ["input", "y"]}]},
+    # filters given as the second input (timm's weight-standardized convs: F.conv2d(x, weight)), made from
+    # 6·4·3·3 parameters, and a fixed blur filter kept as a buffer, one per channel
+    {"input": [4, 10, 10], "layers": [{"constant": {"shape": [6, 4, 3, 3], "params": 216}, "name": "w"},
+                                      {"conv2d": {"out_channels": 6, "kernel_size": 3, "padding": 1},
+                                       "from": ["input", "w"], "name": "c"},
+                                      {"parameter": {"shape": [6, 1, 3, 3], "buffer": True}, "name": "blur"},
+                                      {"conv2d": {"out_channels": 6, "kernel_size": 3, "stride": 2, "groups": 6,
+                                                  "bias": False}, "from": ["c", "blur"]}]},
+]
+
+
+CROSS_ATTENTION = {"input": [9, 12], "layers": [
+    {"linear": {"out_features": 20}, "name": "value"},
+    {"narrow": {"dim": 1, "start": 0, "length": 6}, "from": "input"},
+    {"linear": {"out_features": 16}, "name": "query"},
+    {"multiheadattention": {"num_heads": 4, "batch_first": True, "kdim": 12, "vdim": 20},
+     "from": ["query", "input", "value"]}]}
+
+
+@pytest.mark.parametrize("spec", PRODUCTS, ids=["attention", "attention-mask", "matmul", "matmul-parameter",
+                                                 "indexselect", "einsum-parameter", "einsum-summed",
+                                                 "einsum-outer", "einsum-position-bias", "einsum-batched-product",
+                                                 "einsum-rounded", "global-response-norm", "conv-given-filters"])
+def test_products_match_torch(spec):
+    compare(build_graph(spec, "<test>", {}))
+
+
+def test_cross_attention_matches_torch():
+    compare(build_graph(CROSS_ATTENTION, "<test>", {}))

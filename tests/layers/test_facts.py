@@ -1,0 +1,69 @@
+"""What a kind declares besides its counts: the declarations refuse what is no fact, a product's
+backward is as large as its forward per factor that needs a gradient (C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC,
+as torch's FlopCounterMode counts them), and a form written for any dims names torch's module for each."""
+from __future__ import annotations
+
+from fractions import Fraction
+from types import SimpleNamespace
+
+import pytest
+
+from cnncalc.layers.facts import (FIRST_INPUT_ONLY, NO_PRODUCTS, PRODUCTS, SAVES_OUTPUT, WHOLE, BackwardFacts, Call,
+                                  Gradients, MemoryFacts, TorchForms, Window, always, kept_or_whole, never, no_bytes,
+                                  unit_window)
+
+
+def test_a_declaration_that_names_no_fact_is_refused():
+    with pytest.raises(ValueError, match="saved must be one of"):
+        MemoryFacts(aliases=never, aliases_in_training=never, saved="weights", gradient="each input",
+                    extra_saved=no_bytes, transient=0)
+    with pytest.raises(ValueError, match="differentiates must be one of"):
+        BackwardFacts(differentiates="second input", work=PRODUCTS.work)
+
+
+def test_what_the_arguments_decide_is_read_from_them():
+    assert SAVES_OUTPUT.aliases({"inplace": True}) and not SAVES_OUTPUT.aliases({})  # nn.ReLU(inplace=True)
+    facts = MemoryFacts(aliases=always, aliases_in_training=never, saved=lambda args: "nothing" if args else "input",
+                        gradient="passed", extra_saved=no_bytes, transient=0)
+    assert facts.saved_by({"other": 2}) == "nothing" and facts.saved_by({}) == "input"
+    assert facts.gradient_of({}) == "passed"
+
+
+def test_gradients_flow_to_every_input_or_the_first():
+    assert NO_PRODUCTS.differentiated(3) == (True, True, True)
+    assert FIRST_INPUT_ONLY.differentiated(2) == (True, False)  # a crop reads its second input's shape only
+
+
+@pytest.mark.parametrize("needs", [(True, True), (True, False), (False, True)])
+def test_a_products_backward_is_torchs(needs):
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    a, b = torch.randn(4, 5, requires_grad=needs[0]), torch.randn(5, 3, requires_grad=needs[1])
+    forward = 4 * 5 * 3
+    counter = FlopCounterMode(display=False)
+    with counter:
+        (a @ b).sum().backward()
+    backward_macs = (counter.get_total_flops() - 2 * forward) // 2
+    work = PRODUCTS.work(((4, 5), (5, 3)), {}, SimpleNamespace(macs=forward), Gradients(inputs=needs, parameters=False))
+    assert (work.inputs, work.parameters) == (backward_macs, 0)
+    assert NO_PRODUCTS.work((), {}, None, Gradients(inputs=needs, parameters=True)).inputs == 0
+
+
+def test_a_unit_window_moves_or_scales_units_only():
+    assert unit_window(2) == Window(kernel=(1, 1), stride=(1, 1), padding=(0, 0), dilation=(1, 1))
+    upsample = unit_window(1, stride=[Fraction(1, 2)])
+    assert upsample.stride == (Fraction(1, 2),) and upsample.kernel == (1,)
+    assert kept_or_whole({}, ((3, 4, 4),), (3, 4, 4)) == () and kept_or_whole({}, ((3, 1, 4),), (3, 4, 4)) is WHOLE
+
+
+def test_forms_for_any_dims_name_torchs_modules():
+    torch = pytest.importorskip("torch")
+    forms = TorchForms(module="torch.nn.Conv{n}d", inferred=None, functions=(Call("torch.nn.functional.conv{n}d"),),
+                       methods=(), aliases=(), given_weight="torch.nn.Conv{n}d")
+    for n in (1, 2, 3):
+        named = forms.for_dims(n)
+        assert named.module == f"torch.nn.Conv{n}d" and getattr(torch.nn, f"Conv{n}d")
+        assert callable(getattr(torch.nn.functional, named.functions[0].path.rpartition(".")[2]))
+    assert Call("torch.linalg.vector_norm", keywords=(("p", "ord"),)).keyword("p") == "ord"
+    assert Call("torch.linalg.vector_norm").keyword("dim") == "dim"

@@ -1,0 +1,61 @@
+"""Joins of branches (cnncalc/layers/join.py) against a real torch
+forward pass, over a spread of arguments.
+
+Golden figures: torch.nn modules built from the same arguments, their output shapes, parameter and
+buffer numel, and torch.utils.flop_counter.FlopCounterMode's count / 2 as MACs.
+"""
+from __future__ import annotations
+
+import pytest
+
+from cnncalc.spec import build_graph
+from conftest import compare, one_layer
+
+torch = pytest.importorskip("torch")
+
+CASES = [
+    ("add", {"other": 1.5}, (3, 4, 4)),
+    ("sub", {"other": 2}, (6,)),
+    ("mul", {"other": 0.5}, (3, 4, 4)),
+    ("div", {"other": 6.0}, (2, 5)),
+    ("pow", {"other": 2}, (3, 4, 4)),
+    ("ne", {"other": 0.0}, (3, 4, 4)),
+    ("eq", {"other": 1.5}, (6,)),
+]
+
+
+@pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_layer_matches_torch(kind, args, shape):
+    compare(one_layer(kind, args, shape))
+
+
+JOIN_CASES = [
+    # (kind, args, input shape, branch a, branch b)
+    ("add", None, (4, 6, 6), {"conv2d": {"out_channels": 4, "kernel_size": 3, "padding": 1}}, {"relu": None}),
+    ("mul", None, (4, 6, 6), {"adaptiveavgpool2d": {"output_size": 1}}, {"relu": None}),
+    ("sub", None, (4, 6, 6), {"avgpool2d": {"kernel_size": 3, "stride": 1, "padding": 1}}, {"identity": None}),
+    ("div", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
+    ("stack", {"dim": -1}, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
+    ("pow", None, (4, 6, 6), {"sigmoid": None}, {"relu": None}),
+    ("concat", None, (4, 6, 6), {"conv2d": {"out_channels": 3, "kernel_size": 1}}, {"relu": None}),
+    ("concat", {"dim": 3}, (4, 6, 6), {"maxpool2d": {"kernel_size": [1, 2]}}, {"relu": None}),
+    ("concat", {"dim": -2}, (4, 6, 6), {"maxpool2d": {"kernel_size": [2, 1]}}, {"relu": None}),
+    ("crop", None, (2, 9, 9), {"identity": None}, {"conv2d": {"out_channels": 2, "kernel_size": 3}}),
+    ("ne", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
+]
+
+
+ONE_INPUT_JOINS = [("concat", None, (4, 6, 6))]  # torch.cat([x], 1): a copy
+
+
+@pytest.mark.parametrize("kind,args,shape,left,right", JOIN_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(JOIN_CASES)])
+def test_join_matches_torch(kind, args, shape, left, right):
+    layers = [{**left, "name": "a", "from": "input"}, {**right, "name": "b", "from": "input"},
+              {kind: args, "from": ["a", "b"]}]
+    compare(build_graph({"input": list(shape), "layers": layers}, "<test>", {}))
+
+
+@pytest.mark.parametrize("kind,args,shape", ONE_INPUT_JOINS)
+def test_join_of_one_input_matches_torch(kind, args, shape):
+    compare(build_graph({"input": list(shape), "layers": [{"relu": None}, {kind: args}]}, "<test>", {}))

@@ -1,0 +1,45 @@
+"""Rearrangements: flatten, reshape, shuffles, permutes, folds (cnncalc/layers/rearrange.py), against a
+real torch forward pass, over a spread of arguments.
+
+Golden figures: torch.nn modules built from the same arguments, their output shapes, parameter and
+buffer numel, and torch.utils.flop_counter.FlopCounterMode's count / 2 as MACs.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import compare, one_layer
+
+torch = pytest.importorskip("torch")
+
+CASES = [
+    ("flatten", None, (3, 4, 5)),
+    ("flatten", {"start_dim": 2, "end_dim": 3}, (3, 4, 5)),
+    ("pixelshuffle", {"upscale_factor": 2}, (12, 4, 5)),
+    ("pixelunshuffle", {"downscale_factor": 2}, (3, 4, 6)),
+    ("channelshuffle", {"groups": 3}, (6, 4, 4)),
+    ("unfold", {"kernel_size": 3, "padding": 1, "stride": 2}, (4, 7, 8)),
+    ("unfold", {"kernel_size": [2, 3], "dilation": [1, 2]}, (3, 6, 9)),
+    ("fold", {"output_size": [5, 6], "kernel_size": 2}, (12, 20)),
+    ("fold", {"output_size": 7, "kernel_size": 3, "padding": 1, "stride": 2}, (18, 16)),
+    ("reshape", {"shape": [-1, 400]}, (16, 5, 5)),
+    ("reshape", {"shape": ["batch", 4, -1, 3]}, (6, 4, 4)),
+    ("permute", {"dims": [0, 2, 3, 1]}, (4, 5, 6)),
+    ("permute", {"dims": [0, -1, 1, 2]}, (4, 5, 6)),
+    ("transpose", {"dim0": 1, "dim1": 2}, (3, 8)),
+    ("contiguous", None, (3, 4, 5)),
+    ("clone", None, (2, 6)),
+    ("roll", {"shifts": [-3, 2], "dims": [1, 2]}, (6, 7, 4)),
+    ("roll", {"shifts": 1, "dims": -1}, (3, 5)),
+    ("unsqueeze", {"dim": -1}, (3, 4, 5)),
+    ("unsqueeze", {"dim": 1}, (6,)),
+    ("squeeze", {"dim": 2}, (3, 1, 5)),
+    ("squeeze", {"dim": -1}, (3, 4)),
+    ("expand", {"size": [-1, 4, -1, 6]}, (4, 1, 6)),
+    ("tile", {"dims": [1, 2, 1, 3]}, (4, 2, 5)),
+]
+
+
+@pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_layer_matches_torch(kind, args, shape):
+    compare(one_layer(kind, args, shape))

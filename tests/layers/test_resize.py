@@ -1,0 +1,42 @@
+"""Padding and upsampling (cnncalc/layers/resize.py) against a real torch
+forward pass, over a spread of arguments.
+
+Golden figures: torch.nn modules built from the same arguments, their output shapes, parameter and
+buffer numel, and torch.utils.flop_counter.FlopCounterMode's count / 2 as MACs.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import compare, one_layer
+
+torch = pytest.importorskip("torch")
+
+CASES = [
+    ("zeropad1d", {"padding": [1, 2]}, (3, 5)),
+    ("zeropad2d", {"padding": 2}, (3, 5, 5)),
+    ("zeropad2d", {"padding": [1, 0, 2, -1]}, (3, 5, 5)),
+    ("constantpad2d", {"padding": [0, 1, 0, 1], "value": float("-inf")}, (3, 5, 5)),
+    ("constantpad1d", {"padding": 2, "value": 1.5}, (3, 5)),
+    ("constantpad3d", {"padding": [1, 0, 0, 1, 2, 2], "value": -2}, (2, 3, 4, 4)),
+    ("zeropad3d", {"padding": 1}, (2, 3, 3, 3)),
+    ("zeropad3d", {"padding": [0, 0, 1, 1, 2, 0]}, (5, 5, 4)),  # channels-last: F.pad(x, (0, 0, 0, r, 0, b))
+    ("upsample", {"scale_factor": 2}, (3, 5, 5)),
+    ("upsample", {"size": [9, 11], "mode": "bilinear", "align_corners": True}, (3, 5, 5)),
+    ("upsample", {"scale_factor": 1.5, "mode": "bilinear"}, (3, 7, 5)),
+    ("upsample", {"scale_factor": [2, 3], "mode": "nearest"}, (2, 3, 4)),
+    ("upsample", {"scale_factor": 2, "mode": "linear"}, (3, 7)),
+    ("upsample", {"size": 4, "mode": "trilinear"}, (1, 2, 3, 2)),
+    ("upsample", {"scale_factor": 2, "mode": "bicubic"}, (1, 3, 3)),
+    ("reflectionpad2d", {"padding": [1, 2, 3, 0]}, (3, 8, 8)),
+    ("reflectionpad1d", {"padding": 3}, (2, 5)),
+    ("reflectionpad3d", {"padding": 1}, (2, 3, 4, 4)),
+    ("replicationpad1d", {"padding": [0, 4]}, (3, 6)),
+    ("replicationpad2d", {"padding": 2}, (3, 5, 5)),
+    ("replicationpad3d", {"padding": [1, 0, 0, 1, 2, 2]}, (2, 3, 4, 4)),
+]
+
+
+@pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_layer_matches_torch(kind, args, shape):
+    compare(one_layer(kind, args, shape))

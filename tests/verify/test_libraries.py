@@ -1,0 +1,43 @@
+"""Loading the module to read: a library's builder with no weights at the input its first weights state, a
+close name suggested for a misspelt one, and a library that is not installed named with what to install."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def test_library_names_build_with_no_weights_at_the_library_input(tmp_path):
+    pytest.importorskip("torch")
+    # a stand-in for torchvision: what cnncalc asks of it, and what it passes
+    fake = tmp_path / "torchvision"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("from . import models\n")
+    (fake / "models.py").write_text(
+        "import functools\nfrom torch import nn\nCALLS = []\n"
+        "def tiny(weights='IMAGENET', classes=10):\n"
+        "    CALLS.append(weights)\n"
+        "    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 62 * 62, classes))\n"
+        "class Weights:\n    DEFAULT = type('W', (), {'transforms': functools.partial(object, crop_size=64)})\n"
+        "def get_model_builder(name):\n    if name != 'tiny': raise ValueError(name)\n    return tiny\n"
+        "def get_model_weights(name):\n    return Weights\n"
+        "def list_models():\n    return ['tiny']\n")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import cnncalc, torchvision.models as m; "
+            "s = cnncalc.summary('torchvision:tiny', params={'classes': 7}); "
+            "print(s.report.input_shape, s.layers[-1].output_shape, m.CALLS)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "(3, 64, 64) (7,) [None]", result.stderr
+    unknown = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import cnncalc; "
+                              "cnncalc.summary('torchvision:tinny')", str(tmp_path)], capture_output=True, text=True)
+    assert "torchvision has no model 'tinny' (did you mean 'tiny'?)" in unknown.stderr
+
+def test_a_library_that_is_not_installed_says_so(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "timm.py").write_text("raise ImportError('No module named timm')\n")
+    import os
+
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "table", "timm:resnet18"], capture_output=True,
+                            text=True, env=env, timeout=60)
+    assert result.returncode == 2 and result.stderr == "cnncalc: error: timm is not installed: pip install timm\n"

@@ -1,0 +1,26 @@
+"""Tracing a module with torch.fx on the meta device: a mapped module's output is worked out from its kind's
+calculator instead of running it, as torch computes it."""
+from __future__ import annotations
+
+import pytest
+
+from cnncalc.layers import REGISTRY
+from conftest import one_layer
+from layers.test_kinds_vs_torch import CASES
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_the_tracer_works_out_a_module_output_as_torch_computes_it(kind, args, shape):
+    # the tracer takes a mapped module's output shape from its kind's calculator instead of running it
+    from cnncalc.verify.build import make_module
+    from cnncalc.verify.tracing import ONE_TENSOR, worked_out
+
+    node = one_layer(kind, args, shape).nodes[0]
+    x = torch.randn(2, *shape)
+    module = make_module(node, x.shape).eval()
+    worked = worked_out(module, (x.to("meta"),), {})
+    assert (worked is not None) == (REGISTRY[kind].family in ONE_TENSOR)
+    if worked is not None:
+        assert (worked.shape, worked.dtype) == (module(x).shape, x.dtype)
