@@ -1,4 +1,4 @@
-"""Import a PyTorch model with torch.fx, and export it as a spec that round-trips."""
+"""Import a PyTorch model by running it, and export it as a spec that round-trips."""
 from __future__ import annotations
 
 import json

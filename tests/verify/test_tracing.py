@@ -1,5 +1,5 @@
-"""Tracing a module with torch.fx on the meta device: a mapped module's output is worked out from its kind's
-calculator instead of running it, as torch computes it."""
+"""Running a module on the meta device to record it: a mapped module's output is worked out from its
+kind's calculator instead of running it, as torch computes it."""
 from __future__ import annotations
 
 import pytest
