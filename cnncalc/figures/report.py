@@ -164,7 +164,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
             "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops,
             "backward_macs": shared.backward_macs, "backward_flops": 2 * shared.backward_macs,
-            "backward_ops": shared.backward_ops, "dropped": shared.dropped, "line": node.line, "scopes": node.scopes,
+            "backward_ops": shared.backward_ops, "recompute_macs": 0, "dropped": shared.dropped, "line": node.line,
+            "scopes": node.scopes,
             "explain": shared.explain, "module": node.module}))
     log.raise_errors()
     if blocks:
