@@ -168,3 +168,21 @@ def test_verify_checks_the_checkpointed_step():
     result = run_here("verify", TINY, "--checkpoint", "stem,down", "--batch", "8", "--optimizer", "sgd")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "training step memory (sgd, batch 8, checkpointing 2 blocks)" in result.stdout
+
+
+def test_a_block_overwriting_its_input_in_place_is_refused_as_torch_fails_on_it():
+    torch = pytest.importorskip("torch")
+    from cnncalc.verify.build import build_model, sample_inputs
+
+    spec = {"input": [4, 8, 8], "layers": [{"conv2d": {"out_channels": 4, "kernel_size": 1}, "name": "c"},
+                                           {"sequential": [{"relu": {"inplace": True}},
+                                                           {"conv2d": {"out_channels": 4, "kernel_size": 1}}],
+                                            "name": "block"}]}
+    graph = cnncalc.spec.build_graph(spec, "<test>", {})
+    with pytest.raises(SpecError, match=r"--checkpoint block: its layer 'block.0.relu' overwrites the block's input"):
+        analyze(graph, checkpoint=["block"])
+    from cnncalc.figures.checkpoint import Checkpointed  # torch itself, on the block checkpointed as named
+
+    model = build_model(graph, checkpoint=(Checkpointed(name="block", start=1, stop=3),)).train()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        model(*sample_inputs(graph, 2)).sum().backward()

@@ -71,7 +71,22 @@ def checkpointed(graph: Graph, names: tuple[str, ...] | list[str] | None) -> tup
                         f"{did_you_mean(unknown[0], runs)}")
     outermost = [span for span in chosen if not any(
         other != span and other[0] <= span[0] and span[1] <= other[1] for other in chosen)]
-    return tuple(Checkpointed(name=chosen[span], start=span[0], stop=span[1]) for span in sorted(outermost))
+    blocks = tuple(Checkpointed(name=chosen[span], start=span[0], stop=span[1]) for span in sorted(outermost))
+    for block in blocks:
+        _refuse_overwritten_input(graph, block)
+    return blocks
+
+
+def _refuse_overwritten_input(graph: Graph, block: Checkpointed) -> None:
+    """Checkpoint keeps the call's inputs to run it again; a layer of the call that overwrites one in
+    place (an in-place ReLU first in the block) makes torch's backward fail ("modified by an inplace
+    operation"): refused here, naming the layer."""
+    inputs = set(block_inputs(graph, block))
+    for node in graph.nodes[block.start:block.stop]:
+        if node.args.get("inplace") and node.inputs and node.inputs[0] in inputs:
+            raise SpecError(f"--checkpoint {block.name}: its layer '{node.name}' overwrites the block's input in "
+                            "place, which checkpoint keeps to run the block again: torch's backward fails on it "
+                            "(make that layer not in place, or checkpoint a block that starts after it)")
 
 
 def parse_names(text: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
