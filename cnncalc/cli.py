@@ -30,6 +30,10 @@ INPUT = typer.Option([], "--input", help="Per-sample input shape, e.g. 3x256x256
                                         "inputs by forward()'s names: --input x=3x224x224 --input mask=1x224x224.")
 SETTINGS = typer.Option([], "--set", help="Override a spec parameter (or constructor argument): KEY=VALUE.")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to a file instead.")
+CHECKPOINT = typer.Option([], "--checkpoint", help="Blocks or layers run through torch.utils.checkpoint (use_reentrant="
+                                                   "False) in training: names or globs, comma-separated, e.g. 'layer*' "
+                                                   "(--depth shows the blocks' names). Their activations are freed, "
+                                                   "their forward run again in backward.")
 
 
 def show_version(value: bool) -> None:
@@ -205,12 +209,14 @@ def table(
     optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum, nesterov, adam, adamw, amsgrad, rmsprop or adagrad: training memory."),
     columns: List[str] = typer.Option([], "--columns", help="Extra columns: rf (receptive field), module (the "
                                                             "module class a PyTorch model runs each row as)."),
+    checkpoint: List[str] = CHECKPOINT,
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
     *,
     limits: Limits,
 ) -> None:
     """Per-layer shapes, parameters, MACs and memory of MODEL, and the totals."""
+    from .figures.checkpoint import parse_names
     from .figures.report import collapse
     from .output.render import FORMATS, render
     from .summary import figures
@@ -220,7 +226,7 @@ def table(
     if unknown:
         raise SpecError(f"--columns knows rf and module, got {', '.join(sorted(unknown))}")
     graph = load_graph(model, settings, input, limits)
-    result = figures(graph, batch, dtype, convention, optimizer, explain)
+    result = figures(graph, batch, dtype, convention, optimizer, explain, parse_names(checkpoint))
     report, memory_figures = result.report, result.memory
     if depth is not None:
         report = collapse(report, depth)
@@ -244,6 +250,7 @@ def fit(
                                                            "optimizer step; the effective batch is N × the micro-batch."),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16, int8 or float64 "
                                                               "(default: the model's own, else float32)."),
+    checkpoint: List[str] = CHECKPOINT,
     input: List[str] = INPUT,
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
     settings: List[str] = SETTINGS,
@@ -253,13 +260,15 @@ def fit(
 ) -> None:
     """The largest batch whose training step fits in --memory, and the largest for inference; what
     holds the memory at that batch. Exit 1 when not even batch 1 of training fits."""
+    from .figures.checkpoint import parse_names
     from .figures.devices import memory_budget
     from .figures.fit import fit as fit_batch
     from .output.fit import render_fit
 
     fmt = output_format(fmt, output, "table", "json")
     budget = memory_budget(memory)
-    found = fit_batch(load_graph(model, settings, input, limits), budget, optimizer, dtype, accumulate)
+    found = fit_batch(load_graph(model, settings, input, limits), budget, optimizer, dtype, accumulate,
+                      parse_names(checkpoint))
     write_output(render_fit(found, fmt), output)
     if not found.training_batch:
         raise typer.Exit(1)
@@ -596,6 +605,7 @@ def verify(
     optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum, nesterov, adam, adamw, amsgrad, rmsprop or adagrad: the training step."),
     reference: Optional[str] = typer.Option(None, "--reference",
                                             help="torchvision: also compare with torchvision's own model."),
+    checkpoint: List[str] = CHECKPOINT,
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
     allow_uncounted: bool = ALLOW_UNCOUNTED,
@@ -607,6 +617,7 @@ def verify(
 
     Exit 1 on a mismatch, or on an operation cnncalc does not count unless --allow-uncounted."""
     fmt = output_format(fmt, output, "table", "json")
+    from .figures.checkpoint import parse_names
     from .model import load_target
 
     given = parse_inputs(input)
@@ -632,7 +643,7 @@ def verify(
                   disable=not sys.stderr.isatty()) as progress:  # a spinner only where someone watches
         task = progress.add_task(f"verifying {graph.name}", total=None)
         result = run_verify(graph, device, batch, dtype, optimizer=admission.optimizer(optimizer), reference=reference,
-                            module=target.module,
+                            module=target.module, checkpoint=parse_names(checkpoint),
                             step=lambda what: progress.update(task, description=f"{graph.name}: {what}"))
     text = render_json(result) if fmt == "json" else render_table(result, output_width(output))
     write_output(text, output)
@@ -686,7 +697,7 @@ METAVARS = {"model": "MODEL", "a": "A", "b": "B", "paths": "PATH", "libraries": 
             "input": "SHAPE", "max_params": "N", "max_macs": "N", "max_activation_bytes": "BYTES",
             "max_peak_memory": "BYTES", "input_a": "SHAPE", "input_b": "SHAPE", "settings": "KEY=VALUE",
             "set_a": "KEY=VALUE", "set_b": "KEY=VALUE", "limits": "NAME=N", "fmt": "FORMAT", "output": "FILE",
-            "plot": "FILE", "models": "NAME"}
+            "plot": "FILE", "models": "NAME", "checkpoint": "NAME,..."}
 METAVAR_OF_TYPE = {bool: "", int: "N", Path: "FILE"}  # a flag takes no value
 
 

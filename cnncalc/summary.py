@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .figures.checkpoint import parse_names
 from .figures.conventions import DEFAULT
 from .figures.held import Held
 from .figures.memory import Memory, memory
@@ -75,10 +76,12 @@ class Summary:
         return Summary(report=collapse(self.report, depth), memory=self.memory, graph=self.graph,
                        source=self.source)
 
-    def fits(self, memory: str | int, *, optimizer: str | None = None, accumulate: int = 1) -> Fit:
+    def fits(self, memory: str | int, *, optimizer: str | None = None, accumulate: int = 1,
+             checkpoint: Any = None) -> Fit:
         """The largest training batch (a micro-batch, with `accumulate`) and inference batch within
         MEMORY: "24GiB", "24GB", a GPU ("h100", "a100-80gb", "t4"...) or a number of bytes; in this
-        summary's dtype, with its optimizer unless `optimizer` names another."""
+        summary's dtype, with its optimizer and checkpointed blocks unless `optimizer` or `checkpoint`
+        names others."""
         from .figures.devices import Budget, memory_budget
         from .figures.fit import fit
 
@@ -88,8 +91,9 @@ class Summary:
             budget = Budget(bytes=_whole_number("memory", memory, at_least=1), label=f"{memory:,} B")
         else:
             budget = memory_budget(memory)
+        names = self.memory.checkpoint if checkpoint is None else parse_names(checkpoint)
         return fit(self.graph, budget, optimizer or self.memory.optimizer, self.report.dtype,
-                   _whole_number("accumulate", accumulate, at_least=1))
+                   _whole_number("accumulate", accumulate, at_least=1), names)
 
 
     def verify(self, *, device: str | None = None, optimizer: str | None = "adam"):
@@ -110,7 +114,7 @@ class Summary:
         target = load_target(source.model, source.params, source.input_shape, source.input_dtype,
                              source.others)
         return verify(target.graph, device or _device_of(target.module), self.report.batch, self.report.dtype,
-                      optimizer=optimizer, module=target.module)
+                      optimizer=optimizer, module=target.module, checkpoint=self.memory.checkpoint)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,22 +147,25 @@ def _device_of(module: Any) -> str:
 
 
 def figures(graph: Graph, batch: int = 1, dtype: str | None = None, convention: str = DEFAULT,
-            optimizer: str = "adam", explain: bool = False) -> Summary:
-    """Every figure of a graph: the analysis and the memory model."""
-    report = analyze(graph, batch, dtype, explain, convention)
+            optimizer: str = "adam", explain: bool = False, checkpoint: tuple[str, ...] = ()) -> Summary:
+    """Every figure of a graph: the analysis and the memory model; the blocks and layers `checkpoint`
+    names run through torch.utils.checkpoint."""
+    report = analyze(graph, batch, dtype, explain, convention, checkpoint)
     return Summary(report=report, memory=memory(graph, report, optimizer), graph=graph)
 
 
 def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | None = None,
             convention: str = DEFAULT, optimizer: str = "adam", depth: int | None = None,
-            params: dict | None = None, input_dtype: Any = None) -> Summary | Holdings:
+            params: dict | None = None, input_dtype: Any = None, checkpoint: Any = None) -> Summary | Holdings:
     """The figures of MODEL: an nn.Module object, a zoo name, a spec path, `path/model.py:Class`,
     `torchvision:NAME` or `timm:NAME`. `input_size` is the per-sample shape, (3, 224, 224) or
     "3x224x224" (needed for a module, else the spec's or the library's), or each input's by name in
     forward()'s order ({"x": (3, 224, 224), "mask": "1x224x224"}); `input_dtype` what the input
     holds ("int64" or torch.int64 for token ids, "128:int64" says both); `params` sets a spec's
-    parameters or a model's constructor arguments. A spec or zoo name never imports torch. A module
-    or class given no input gets its parameter table (Holdings), as torchinfo gives one."""
+    parameters or a model's constructor arguments; `checkpoint` the blocks or layers (names or globs,
+    ["layer*"], or "layer1,layer2") run through torch.utils.checkpoint in training. A spec or zoo name
+    never imports torch. A module or class given no input gets its parameter table (Holdings), as
+    torchinfo gives one."""
     from .model import is_pytorch, load_graph
 
     first, *rest = input_size.items() if isinstance(input_size, dict) and input_size else [(None, input_size)]
@@ -172,7 +179,7 @@ def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | 
     depth = None if depth is None else _whole_number("depth", depth, at_least=1)
     try:
         result = replace(figures(load_graph(model, params, shape, input_dtype, others), batch, dtype, convention,
-                                 optimizer),
+                                 optimizer, checkpoint=parse_names(checkpoint)),
                          source=Source(model=model, params=params, input_shape=shape, input_dtype=input_dtype,
                                        others=others))
     except SpecError as error:

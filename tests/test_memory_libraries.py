@@ -59,3 +59,18 @@ def test_the_zoo_model_and_its_torchvision_twin_agree(zoo, twin):
             a, b = memory(ours, mine, optimizer), memory(theirs, torchvisions, optimizer)
             assert (a.peak_inference_bytes, a.saved_bytes, a.training_bytes) == \
                    (b.peak_inference_bytes, b.saved_bytes, b.training_bytes)
+
+
+@pytest.mark.parametrize("model, names", [("torchvision:resnet18", "layer*"),
+                                          ("torchvision:mobilenet_v3_small", "features.*")])
+def test_checkpointing_the_libraries_own_submodules(model, names):
+    """`verify --checkpoint` on the user's module wraps each named submodule's forward in
+    checkpoint(..., use_reentrant=False): the library's own module, measured against the prediction."""
+    from cnncalc.model import load_target
+    from cnncalc.verify.memory import check_memory
+
+    target = load_target(model, {}, None, None, ())
+    (_, trained) = check_memory(target.graph, target.module, analyze(target.graph, 2), lambda what: None, "sgd",
+                                (names,))
+    assert "checkpointing" in trained.figure
+    assert 0.995 <= trained.ratio <= 1.005, f"predicted {trained.predicted:,}, measured {trained.measured:,}"

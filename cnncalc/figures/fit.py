@@ -11,6 +11,7 @@ from typing import Callable
 
 from ..errors import SpecError
 from ..graph import Graph
+from .checkpoint import checkpointed
 from .devices import Budget
 from .memory import Memory, memory, saved_bytes_by_layer
 from .report import Report, analyze
@@ -86,6 +87,7 @@ class Fit:
     optimizer: str
     dtype: str
     accumulate: int
+    checkpoint: tuple[str, ...]  # the blocks and layers run through torch.utils.checkpoint
     training_batch: int      # 0: not even batch 1 fits
     effective_batch: int     # training_batch × accumulate
     inference_batch: int
@@ -97,15 +99,17 @@ class Fit:
 
 
 def fit(graph: Graph, budget: Budget, optimizer: str = "adam", dtype: str | None = None,
-        accumulate: int = 1) -> Fit:
-    """The largest training and inference batches of GRAPH within the budget, and what holds the memory."""
+        accumulate: int = 1, checkpoint: tuple[str, ...] = ()) -> Fit:
+    """The largest training and inference batches of GRAPH within the budget, and what holds the memory;
+    the blocks and layers `checkpoint` names run through torch.utils.checkpoint in training."""
     if isinstance(accumulate, bool) or not isinstance(accumulate, int) or accumulate < 1:
         raise SpecError(f"--accumulate must be a whole number ≥ 1, got {accumulate!r:.40}")
+    checkpointed(graph, checkpoint)  # an unknown name is an error before any batch is tried
     known: dict[int, tuple[Report, Memory]] = {}
 
     def at(batch: int) -> tuple[Report, Memory]:
         if batch not in known:
-            report = analyze(graph, batch, dtype)
+            report = analyze(graph, batch, dtype, checkpoint=checkpoint)
             known[batch] = (report, memory(graph, report, optimizer))
         return known[batch]
 
@@ -113,7 +117,7 @@ def fit(graph: Graph, budget: Budget, optimizer: str = "adam", dtype: str | None
     inference = largest_batch(lambda batch: at(batch)[1].peak_inference_bytes, budget.bytes)
     report, held = at(max(training, 1))
     return Fit(model=graph.name, input_shape=graph.input_shape, budget=budget, optimizer=optimizer,
-               dtype=report.dtype, accumulate=accumulate,
+               dtype=report.dtype, accumulate=accumulate, checkpoint=held.checkpoint,
                training_batch=training, effective_batch=training * accumulate, inference_batch=inference,
                step=_step(report.batch, held), next_training_bytes=at(training + 1)[1].training_bytes,
                inference_bytes=at(max(inference, 1))[1].peak_inference_bytes,

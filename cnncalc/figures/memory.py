@@ -15,6 +15,7 @@ from ..errors import SpecError
 from ..graph import DTYPE_BYTES, Graph
 from ..layers import REGISTRY
 from ..layers.facts import MemoryFacts
+from .checkpoint import RNG_STATE_BYTES, Recompute, block_inputs, recompute_plan, recorded, saves
 from .report import Report
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +74,7 @@ class Memory:
     training_bytes: int          # parameters + gradients + optimizer state + saved activations
     optimizer: str
     layers: tuple[LayerMemory, ...]  # per report row, the input first
+    checkpoint: tuple[str, ...] = ()  # the blocks and layers run through torch.utils.checkpoint
 
 
 def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
@@ -96,7 +98,8 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
                   optimizer_bytes=optimizer_bytes, activation_bytes=totals.activation_bytes,
                   peak_activation_bytes=peak, peak_inference_bytes=peak_inference_bytes(graph, report),
                   saved_bytes=saved, training_bytes=totals.param_bytes + buffers + trainable + optimizer_bytes + working,
-                  optimizer=optimizer, layers=layers)
+                  optimizer=optimizer, layers=layers,
+                  checkpoint=tuple(dict.fromkeys(block.name for block in report.checkpoint)))
 
 
 def _element_size(report: Report) -> int:
@@ -122,13 +125,18 @@ def _storages(graph: Graph, rows: dict, training: bool = False) -> dict[str, str
 
 
 def _requiring_grad(graph: Graph, rows: dict) -> dict[str, bool]:
-    """Tensor → whether autograd tracks it: a trainable parameter is upstream. Layers that read only
-    untracked tensors and have no parameters of their own are not recorded at all: they save
-    nothing and get no gradient (the first layers on the input of a frozen stem, a mul of inputs)."""
-    requires = dict.fromkeys(graph.input_names, False)
-    for node in graph.nodes:
-        requires[node.name] = rows[node.name].trainable_params > 0 or any(requires[i] for i in node.inputs)
-    return requires
+    """Tensor → whether autograd tracks it (checkpoint.recorded)."""
+    return recorded(graph, rows)
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """What one checkpointed call's recomputation holds in backward, from the moment its last saving
+    layer's backward asks for a saved tensor: `peak`, the most it adds while it runs; then `kept`,
+    what its layers save, released layer by layer (`released`: layer index → bytes)."""
+    peak: int
+    kept: int
+    released: dict[int, int]
 
 
 @dataclass(frozen=True)
@@ -138,41 +146,109 @@ class TrainingPass:
     extra: list[int]             # per layer, the bytes it saves besides tensors (a mask, indices)
     unsaved: list[int]           # per layer, those bytes where nothing records it: alive while it runs
     requires: dict[str, bool]    # tensor → whether autograd tracks it
+    recomputed: dict[int, Recomputed]  # checkpointed calls, by the index of the layer that recomputes
 
 
-def _training_pass(graph: Graph, rows: dict, element_size: int) -> TrainingPass:
+def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
+    """The tensors a recorded layer saves: a product keeps each factor for the others' gradients,
+    only where another factor has one."""
+    facts = _facts(node)
+    factors = [name for k, name in enumerate(node.inputs) if len(node.inputs) == 1 or any(
+        requires[other] for j, other in enumerate(node.inputs) if j != k)]
+    saved = {"input": node.inputs[:1], "inputs": factors, "output": (node.name,), "nothing": ()}
+    return tuple(saved[facts.saved_by(node.args)])
+
+
+def _training_pass(graph: Graph, rows: dict, element_size: int, plan: tuple[Recompute, ...] = ()) -> TrainingPass:
     storage = _storages(graph, rows, training=True)
-    recorded = _requiring_grad(graph, rows)
+    requires = _requiring_grad(graph, rows)
+    inside = {index: item for item in plan for index in range(item.block.start, item.block.stop)}
     first_saver: dict[str, int] = {}
-    extra, unsaved = [], []
+    extra, unsaved, inner = [], [], {}  # inner: index → bytes a checkpointed layer's saves would hold
     for index, node in enumerate(graph.nodes):
-        facts = _facts(node)
-        bytes_ = rows[node.name].activations * facts.extra_saved(node.args, element_size)
-        extra.append(bytes_ if recorded[node.name] else 0)
-        unsaved.append(0 if recorded[node.name] else bytes_)
-        if recorded[node.name]:
-            # a product keeps each factor for the others' gradients: only where another factor has one
-            factors = [name for k, name in enumerate(node.inputs) if len(node.inputs) == 1 or any(
-                recorded[other] for j, other in enumerate(node.inputs) if j != k)]
-            saved = {"input": node.inputs[:1], "inputs": factors, "output": (node.name,), "nothing": ()}
-            for name in saved[facts.saved_by(node.args)]:
+        bytes_ = rows[node.name].activations * _facts(node).extra_saved(node.args, element_size)
+        kept = requires[node.name] and index not in inside  # a checkpoint keeps placeholders instead
+        extra.append(bytes_ if kept else 0)
+        unsaved.append(0 if kept else bytes_)
+        inner[index] = bytes_ if requires[node.name] else 0
+        if kept:
+            for name in _saved_names(node, requires):
                 if storage[name] is not None:
                     first_saver.setdefault(storage[name], index)
-    return TrainingPass(first_saver=first_saver, extra=extra, unsaved=unsaved, requires=recorded)
+    recomputed = {}
+    for item in plan:
+        if item.last is None:
+            continue  # nothing saved: the checkpoint keeps nothing, not even its inputs
+        first = next(index for index in range(item.block.start, item.block.stop)
+                     if saves(graph.nodes[index], requires[graph.nodes[index].name]))
+        # checkpoint keeps the call's inputs, and the generator's state, until the backward of its
+        # first layer that saved anything (when the last placeholder goes)
+        for name in block_inputs(graph, item.block):
+            if storage[name] is not None and first_saver.get(storage[name], first) >= first:
+                first_saver[storage[name]] = first
+        extra[first] += RNG_STATE_BYTES
+        recomputed[item.last] = _recomputation(graph, rows, storage, requires, item, inner)
+    return TrainingPass(first_saver=first_saver, extra=extra, unsaved=unsaved, requires=requires,
+                        recomputed=recomputed)
+
+
+def _recomputation(graph: Graph, rows: dict, storage: dict, requires: dict, item: Recompute,
+                   inner: dict[int, int]) -> Recomputed:
+    """The checkpointed call's forward run again, up to its last saving layer: each tensor it makes
+    alive to its last reader in the call (to the end where a later layer reads it, or it is saved);
+    what its layers save kept, each storage until the backward of the first layer saving it."""
+    start, last = item.block.start, item.last
+    made = {node.name for node in graph.nodes[start:last + 1]}
+    first_saver: dict[str, int] = {}
+    for index in range(start, last + 1):
+        node = graph.nodes[index]
+        if requires[node.name]:
+            for name in _saved_names(node, requires):
+                if storage[name] is not None and storage[name] in made:
+                    first_saver.setdefault(storage[name], index)
+    alive = graph.alive_until()
+    until: dict[str, int] = {}
+    for name in made:
+        if storage[name] == name:
+            until[name] = last if name in first_saver else min(alive.get(name, last), last)
+    for name, index in alive.items():  # a view's readers keep its storage
+        if storage.get(name) in until and name != storage[name] and name in made:
+            until[storage[name]] = max(until[storage[name]], min(index, last))
+    live = peak = RNG_STATE_BYTES  # the generator's state, forked while the call runs again
+    for index in range(start, item.stop):
+        node = graph.nodes[index]
+        if storage[node.name] == node.name:
+            live += rows[node.name].activation_bytes
+        live += inner[index]  # what it saves besides tensors: a mask, indices
+        peak = max(peak, live)
+        live -= sum(rows[name].activation_bytes for name, end in until.items()
+                    if end == index and name not in first_saver)
+    released: dict[int, int] = {}
+    for name, index in first_saver.items():
+        released[index] = released.get(index, 0) + rows[name].activation_bytes
+    for index in range(start, last + 1):
+        if requires[graph.nodes[index].name] and inner[index]:
+            released[index] = released.get(index, 0) + inner[index]
+    return Recomputed(peak=peak, kept=sum(released.values()), released=released)
 
 
 def saved_bytes(graph: Graph, report: Report, element_size: int = 4) -> int:
     """Bytes autograd holds at the end of a training forward pass."""
     rows = {row.name: row for row in report.layers}
-    saved = _training_pass(graph, rows, element_size)
+    saved = _training_pass(graph, rows, element_size, _plan(graph, report, rows))
     return sum(rows[name].activation_bytes for name in saved.first_saver) + sum(saved.extra)
+
+
+def _plan(graph: Graph, report: Report, rows: dict) -> tuple[Recompute, ...]:
+    """The report's checkpointed calls, with what backward runs again of each."""
+    return recompute_plan(graph, rows, report.checkpoint) if report.checkpoint else ()
 
 
 def saved_bytes_by_layer(graph: Graph, report: Report) -> dict[str, int]:
     """saved_bytes per layer (the input too): the output autograd keeps of it, and the masks and
     indices it saves itself."""
     rows = {row.name: row for row in report.layers}
-    saved = _training_pass(graph, rows, _element_size(report))
+    saved = _training_pass(graph, rows, _element_size(report), _plan(graph, report, rows))
     held = {name: rows[name].activation_bytes for name in saved.first_saver}
     for node, extra in zip(graph.nodes, saved.extra):
         held[node.name] = held.get(node.name, 0) + extra
@@ -186,7 +262,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     gradient. Each layer then allocates its input and parameter gradients, drops its output's
     gradient, and releases what only it still needed."""
     rows = {row.name: row for row in report.layers}
-    saved = _training_pass(graph, rows, element_size)
+    saved = _training_pass(graph, rows, element_size, _plan(graph, report, rows))
     first_saver, extra, requires = saved.first_saver, saved.extra, saved.requires
     storage = _storages(graph, rows, training=True)
     output = storage[graph.nodes[-1].name]
@@ -202,8 +278,16 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     buffers: dict[int, list[int]] = {0: [rows[last].activation_bytes, 1]}  # id → [bytes, tensors using it]
     live += rows[last].activation_bytes
     peak = live
+    recomputed_released: dict[int, int] = {}  # layer index → what recomputations saved for it, released
+    for again in saved.recomputed.values():
+        for index, bytes_ in again.released.items():
+            recomputed_released[index] = recomputed_released.get(index, 0) + bytes_
     for index in range(len(graph.nodes) - 1, -1, -1):
         node = graph.nodes[index]
+        again = saved.recomputed.get(index)
+        if again:  # its first saved tensor asked for: the checkpointed call runs again
+            peak = max(peak, live + again.peak)
+            live += again.kept
         gradient = _facts(node).gradient_of(node.args)
         summed = 0  # a gradient computed for a tensor that has one already, added into it, then freed
         for position, name in enumerate(node.inputs):  # x * x: a gradient for each factor
@@ -234,6 +318,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
             entry[1] -= 1
             live -= entry[0] if entry[1] == 0 else 0
         live -= extra[index] + sum(rows[name].activation_bytes for name in released.get(index, ()))
+        live -= recomputed_released.get(index, 0)
     return peak
 
 
@@ -251,7 +336,7 @@ def forward_training_peak_bytes(graph: Graph, report: Report, element_size: int 
     transposed-conv outputs feeding an add that saves nothing) are alive together here, more than
     backward ever holds."""
     rows = {row.name: row for row in report.layers}
-    saved = _training_pass(graph, rows, element_size)
+    saved = _training_pass(graph, rows, element_size, _plan(graph, report, rows))
     return _forward_peak(graph, rows, _storages(graph, rows, training=True), kept=set(saved.first_saver),
                          extra=saved.extra, transient=saved.unsaved)
 

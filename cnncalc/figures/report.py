@@ -11,6 +11,7 @@ from ..layers.facts import Gradients
 from ..layers.registry import format_shape
 from ..record import record
 from .backward import gradient_flow
+from .checkpoint import Checkpointed, checkpointed, recompute_plan
 from .conventions import DEFAULT, Convention, Counted, LayerOps, convention
 
 UNCOUNTED = "uncounted"  # the kind of an operation no kind states (layers/uncounted.py)
@@ -35,7 +36,9 @@ class LayerFigures:
     ops: int = 0                 # operations under the report's counting convention
     backward_macs: int = 0       # × batch: of its backward pass (input, weight and bias gradients)
     backward_flops: int = 0
-    backward_ops: int = 0        # the backward's operations as the convention's tool counts them (torch's)
+    backward_ops: int = 0        # the backward's operations as the convention's tool counts them (torch's);
+                                 # with checkpointing, the recomputation its backward runs too
+    recompute_macs: int = 0      # × batch: its forward run again in backward (a checkpointed block's)
     dropped: tuple[int, ...] = ()
     line: int | None = None
     scopes: tuple[Scope, ...] = ()
@@ -59,8 +62,10 @@ class Totals:
     backward_macs: int = 0       # of `loss.backward()`, what torch skips skipped
     backward_flops: int = 0
     backward_ops: int = 0        # as the convention's tool counts a backward pass; 0 for those counting forward only
-    training_step_macs: int = 0  # forward + backward
+    training_step_macs: int = 0  # forward + backward (+ the recomputation of checkpointed blocks)
     training_step_flops: int = 0
+    recompute_macs: int = 0      # checkpointed blocks' forward, run again in backward
+    recompute_flops: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class Report:
     inputs: int = 1  # the model's inputs: the first rows of `layers`
     ran_on_cpu: str = ""  # see Graph.ran_on_cpu
     outputs: tuple[str, ...] = ()  # the rows the model returns, in its order (the last row unless it says)
+    checkpoint: tuple[Checkpointed, ...] = ()  # the calls run through torch.utils.checkpoint
 
     @property
     def node_rows(self) -> tuple[LayerFigures, ...]:
@@ -103,10 +109,12 @@ class SharedFigures:
 
 
 def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: bool = False,
-            convention_name: str = DEFAULT) -> Report:
+            convention_name: str = DEFAULT, checkpoint: tuple[str, ...] | list[str] = ()) -> Report:
     """Run every calculator once, in topological order, and sum the results; in the model's own dtype
-    unless `dtype` is given."""
+    unless `dtype` is given; the blocks and layers `checkpoint` names (or globs) run through
+    torch.utils.checkpoint, their forward run again in backward."""
     counting = convention(convention_name)
+    blocks = checkpointed(graph, checkpoint)
     dtype = dtype or graph.dtype
     if not 1 <= batch <= TORCH_INT_MAX:  # a batch is a tensor's size, which torch holds in int64
         raise SpecError(f"--batch must be at least 1 and at most 2^63 - 1, got {quoted(batch)}")
@@ -158,13 +166,34 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
             "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops,
             "backward_macs": shared.backward_macs, "backward_flops": 2 * shared.backward_macs,
-            "backward_ops": shared.backward_ops, "dropped": shared.dropped, "line": node.line, "scopes": node.scopes,
+            "backward_ops": shared.backward_ops, "recompute_macs": 0, "dropped": shared.dropped, "line": node.line,
+            "scopes": node.scopes,
             "explain": shared.explain, "module": node.module}))
     log.raise_errors()
+    if blocks:
+        rows = _recomputed(graph, rows, blocks, counting)
     totals = _totals(rows, graph.not_run, size, counting.name, Counted.total(counted, samples))
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=totals, source=graph.source, not_run=graph.not_run, input_dtype=graph.input_dtype,
-                  inputs=len(given), ran_on_cpu=graph.ran_on_cpu, outputs=graph.outputs or (rows[-1].name,))
+                  inputs=len(given), ran_on_cpu=graph.ran_on_cpu, outputs=graph.outputs or (rows[-1].name,),
+                  checkpoint=blocks)
+
+
+def _recomputed(graph: Graph, rows: list[LayerFigures], blocks: tuple[Checkpointed, ...],
+                counting: Convention) -> list[LayerFigures]:
+    """The rows with the recomputation of checkpointed blocks: each layer run again has its forward
+    MACs as recompute MACs; where the convention's tool counts backward (torch's FlopCounterMode over
+    `loss.backward()`), the recomputation's work is the backward's of the layer that sets it off."""
+    index = {row.name: position for position, row in enumerate(rows)}
+    by_name = {row.name: row for row in rows}
+    for item in recompute_plan(graph, by_name, blocks):
+        again = [rows[index[node.name]] for node in graph.nodes[item.block.start:item.stop]]
+        for row in again:
+            rows[index[row.name]] = replace(row, recompute_macs=row.macs)
+        if again and counting.counts_backward:
+            trigger = index[graph.nodes[item.last].name]
+            rows[trigger] = replace(rows[trigger], backward_ops=rows[trigger].backward_ops + sum(r.ops for r in again))
+    return rows
 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, samples: int,
@@ -241,14 +270,16 @@ def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: 
     activations = sum(r.activations for r in rows if r.allocates)
     macs = sum(r.macs for r in rows)
     backward = sum(r.backward_macs for r in rows)
+    recompute = sum(r.recompute_macs for r in rows)
     return Totals(params=params, trainable_params=sum(r.trainable_params for r in rows) + held_trainable,
                   buffers=sum(r.buffers for r in rows) + sum(n.buffers for n in not_run),
                   param_bytes=params * dtype_bytes, activations=activations,
                   activation_bytes=activations * dtype_bytes, macs=macs, flops=2 * macs, ops=ops,
                   convention=convention_name, uncounted=tuple(r.name for r in rows if r.kind == UNCOUNTED),
                   backward_macs=backward, backward_flops=2 * backward, backward_ops=sum(r.backward_ops for r in rows),
-                  training_step_macs=macs + backward,
-                  training_step_flops=2 * (macs + backward))
+                  training_step_macs=macs + backward + recompute,
+                  training_step_flops=2 * (macs + backward + recompute),
+                  recompute_macs=recompute, recompute_flops=2 * recompute)
 
 
 def collapse(report: Report, depth: int) -> Report:
@@ -294,5 +325,5 @@ def _merge(block: LayerFigures, row: LayerFigures) -> LayerFigures:
         activation_bytes=block.activation_bytes + (row.activation_bytes if kept else 0),
         macs=block.macs + row.macs, flops=block.flops + row.flops, ops=block.ops + row.ops,
         backward_macs=block.backward_macs + row.backward_macs, backward_flops=block.backward_flops + row.backward_flops,
-        backward_ops=block.backward_ops + row.backward_ops,
+        backward_ops=block.backward_ops + row.backward_ops, recompute_macs=block.recompute_macs + row.recompute_macs,
         dropped=block.dropped if any(block.dropped) else row.dropped)

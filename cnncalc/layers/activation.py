@@ -1,25 +1,36 @@
 """Element-wise activations, element-wise math, dropout and identity: the output has the input's shape."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import math
 
 from ..errors import LayerError
 from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, Alias, Call, F, MemoryFacts, TorchForms,
                     always, calls, element_mask, elementwise, inplace, never, no_bytes)
-from .facts import NO_PRODUCTS
+from .facts import NO_PRODUCTS, noise_unless_kept
 from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, dim_in_range,
                        number, optional, positive, probability, register)
 
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
-                           saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
+                           saved="input", gradient="each input", extra_saved=no_bytes, transient=0, last_saved="read")
 # An in-place op whose derivative reads its input (hardtanh, which ReLU6 is; silu_, hardswish_,
 # hardsigmoid_) makes autograd keep a copy of the input before overwriting it (the codegen's
 # original_self clone) and saves that copy alone; relu_, leaky_relu_ and elu_ need only their result.
 _COPIES_INPUT_IN_PLACE = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
                                      saved=lambda args: "nothing" if args["inplace"] else "input",
                                      gradient="each input", transient=0,
-                                     extra_saved=lambda args, size: size if args["inplace"] else 0)
+                                     extra_saved=lambda args, size: size if args["inplace"] else 0, last_saved="read")
+
+
+def _made_in_place(args: dict) -> str:
+    """leaky_relu and elu save their input, before running; in place, their result, after."""
+    return "made" if args["inplace"] else "read"
+
+
+_SAVES_INPUT_OR_RESULT = replace(_SAVES_INPUT, last_saved=_made_in_place)
+_SAVES_RESULT_OR_INPUT = replace(SAVES_OUTPUT, last_saved=_made_in_place)
 
 
 def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), **positions: int) -> TorchForms:
@@ -32,8 +43,8 @@ def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), **positi
 ACTIVATIONS = {
     "relu": (_INPLACE, _forms("ReLU", F + "relu", "torch.relu", methods=("relu",)), SAVES_OUTPUT),
     "relu6": (_INPLACE, _forms("ReLU6", F + "relu6"), _COPIES_INPUT_IN_PLACE),
-    "leakyrelu": ((Arg("negative_slope", number, 0.01),) + _INPLACE, _forms("LeakyReLU"), _SAVES_INPUT),
-    "elu": ((Arg("alpha", number, 1.0),) + _INPLACE, _forms("ELU"), SAVES_OUTPUT),
+    "leakyrelu": ((Arg("negative_slope", number, 0.01),) + _INPLACE, _forms("LeakyReLU"), _SAVES_INPUT_OR_RESULT),
+    "elu": ((Arg("alpha", number, 1.0),) + _INPLACE, _forms("ELU"), _SAVES_RESULT_OR_INPUT),
     "gelu": ((Arg("approximate", choice("none", "tanh"), "none"),), _forms("GELU", F + "gelu"), _SAVES_INPUT),
     "silu": (_INPLACE, _forms("SiLU", F + "silu"), _COPIES_INPUT_IN_PLACE),
     "sigmoid": ((), _forms("Sigmoid", "torch.sigmoid", F + "sigmoid", methods=("sigmoid",)), SAVES_OUTPUT),
@@ -57,10 +68,11 @@ def _gradient(args: dict) -> str:
 
 
 _MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through, saved="nothing", gradient=_gradient,
-                    extra_saved=lambda args, size: element_mask(args, size) if args["p"] > 0 else 0, transient=0)
+                    extra_saved=lambda args, size: element_mask(args, size) if args["p"] > 0 else 0, transient=0,
+                    last_saved=noise_unless_kept)
 _CHANNEL_MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through,
                             saved="nothing", gradient=_gradient, extra_saved=no_bytes,
-                            transient=0)
+                            transient=0, last_saved=noise_unless_kept)
 _DROPOUT = {"dropout": (_forms("Dropout", F + "dropout", p=1), None, _MASK),
             "alphadropout": (_forms("AlphaDropout"), None, _MASK),
             "dropout1d": (_forms("Dropout1d"), (2,), _CHANNEL_MASK),
@@ -88,7 +100,7 @@ for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
 # element-wise math forward() code writes out (RMS norm's rsqrt, rotary embeddings' neg); the
 # derivatives of rsqrt, sqrt and exp are written in terms of their output
 _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="output", gradient="each input",
-                            extra_saved=no_bytes, transient=0)
+                            extra_saved=no_bytes, transient=0, last_saved="made")
 MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING), "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT),
         "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT), "exp": (("torch.exp",), _KEEPS_OUTPUT),
         "sin": (("torch.sin",), SAVES_INPUT), "cos": (("torch.cos",), SAVES_INPUT)}  # rotary embeddings' angles
@@ -155,7 +167,7 @@ for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
 # per-batch) noise (torchvision.ops.stochastic_depth, timm's drop_path): the product's gradient needs
 # only the noise, which autograd keeps: one value per sample, no bytes per element.
 _SURVIVAL = MemoryFacts(aliases=always, aliases_in_training=lambda args: args["p"] == 0,
-                        saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0)
+                        saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved=noise_unless_kept)
 register("stochasticdepth", family="dropout", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_SURVIVAL,
          args=(Arg("p", probability, REQUIRED), Arg("mode", choice("row", "batch"), "row")),
          torch=TorchForms(module=OWN + "StochasticDepth", given_weight=None, inferred=None,

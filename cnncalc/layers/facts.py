@@ -99,6 +99,11 @@ class MemoryFacts:
     extra_saved: bytes per output element autograd saves besides tensors, from (arguments, element
       size): max-pool's int64 indices, dropout's mask.
     transient: bytes per output element alive only while the layer runs in inference.
+    last_saved: the last tensor its autograd saves (a checkpointed block's recomputation stops as soon
+      as the last tensor saved is saved again): "made", one its kernel computes (its output, indices,
+      a norm's statistics), saved after the kernel runs; "read", one it reads (a conv's input and
+      weight, a dropout's noise), saved before its kernel runs, which so is not run again; "none",
+      it saves nothing at all, not even a parameter or a noise.
     """
     aliases: Callable[[dict], bool]
     aliases_in_training: Callable[[dict], bool]
@@ -106,20 +111,27 @@ class MemoryFacts:
     gradient: str | Callable[[dict], str]
     extra_saved: Callable[[dict, int], int]
     transient: int
+    last_saved: str | Callable[[dict], str]
 
     SAVED = ("input", "inputs", "output", "nothing")
     GRADIENTS = ("each input", "first input", "passed")
+    LAST_SAVED = ("made", "read", "none")
 
     def __post_init__(self):
         if (not callable(self.saved) and self.saved not in self.SAVED
-                or not callable(self.gradient) and self.gradient not in self.GRADIENTS):
-            raise ValueError(f"saved must be one of {self.SAVED}, gradient one of {self.GRADIENTS}")
+                or not callable(self.gradient) and self.gradient not in self.GRADIENTS
+                or not callable(self.last_saved) and self.last_saved not in self.LAST_SAVED):
+            raise ValueError(f"saved must be one of {self.SAVED}, gradient one of {self.GRADIENTS}, "
+                             f"last_saved one of {self.LAST_SAVED}")
 
     def saved_by(self, args: dict) -> str:
         return self.saved(args) if callable(self.saved) else self.saved
 
     def gradient_of(self, args: dict) -> str:
         return self.gradient(args) if callable(self.gradient) else self.gradient
+
+    def last_saved_by(self, args: dict) -> str:
+        return self.last_saved(args) if callable(self.last_saved) else self.last_saved
 
 
 def never(args: dict) -> bool:
@@ -146,23 +158,32 @@ def element_mask(args: dict, element_size: int) -> int:
     return element_size
 
 
+def noise_unless_kept(args: dict) -> str:
+    """A dropout's last saved tensor: the noise its product is taken with, saved before the product;
+    none where nothing is dropped (p = 0: the input itself)."""
+    return "read" if args["p"] > 0 else "none"
+
+
 # The common cases, each a complete declaration.
 SAVES_INPUT = MemoryFacts(aliases=never, aliases_in_training=never,
-                          saved="input", gradient="each input", extra_saved=no_bytes, transient=0)
+                          saved="input", gradient="each input", extra_saved=no_bytes, transient=0,
+                          last_saved="read")
+# a norm saves its input, and the statistics it computes (mean, inverse deviation) after running
+SAVES_INPUT_AND_STATISTICS = replace(SAVES_INPUT, last_saved="made")
 SAVES_OUTPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
                            saved="output", gradient="each input", extra_saved=no_bytes,
-                           transient=0)
+                           transient=0, last_saved="made")
 SAVES_NOTHING = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="nothing", gradient="each input", extra_saved=no_bytes,
-                            transient=0)
+                            transient=0, last_saved="none")
 VIEW = MemoryFacts(aliases=always, aliases_in_training=always,
-                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
+                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none")
 # a slice is a view of its source; slice_backward allocates a gradient as large as the source
 SLICE = MemoryFacts(aliases=always, aliases_in_training=always,
-                    saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0)
+                    saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0, last_saved="none")
 # a copy hands its output's gradient on unchanged (contiguous, concat's slices of it)
 COPY = MemoryFacts(aliases=never, aliases_in_training=never,
-                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0)
+                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none")
 
 
 # ---- backward work ----

@@ -2,7 +2,7 @@
 per-channel scale that follows them in residual branches."""
 from __future__ import annotations
 
-from .facts import NN, OWN, SAVES_INPUT, WHOLE, Call, F, FromInput, MemoryFacts, TorchForms, calls, elementwise, never
+from .facts import NN, OWN, SAVES_INPUT, SAVES_INPUT_AND_STATISTICS, WHOLE, Call, F, FromInput, MemoryFacts, TorchForms, calls, elementwise, never
 from .facts import NO_PRODUCTS
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, dim_index, int_list,
                        number, numel, optional, positive, register)
@@ -50,10 +50,10 @@ for _kind in _RANKS:
              torch=TorchForms(module=NN + ("BatchNorm" if _batch else "InstanceNorm") + "{n}d", given_weight=None,
                               inferred=FromInput("num_features", 1), functions=(_function,), methods=(),
                               aliases=()),
-             receptive_field=elementwise, memory=SAVES_INPUT)(channel_norm(_kind))
+             receptive_field=elementwise, memory=SAVES_INPUT_AND_STATISTICS)(channel_norm(_kind))
 
 
-@register("groupnorm", family="norm", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
+@register("groupnorm", family="norm", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT_AND_STATISTICS,
           torch=TorchForms(module=NN + "GroupNorm", given_weight=None,
                            inferred=FromInput("num_channels", 1), methods=(), aliases=(),
                            functions=(Call(F + "group_norm", (("num_groups", 1), ("eps", 4)),
@@ -68,7 +68,7 @@ def group_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape, weights=affine, biases=affine)
 
 
-@register("layernorm", family="norm", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
+@register("layernorm", family="norm", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT_AND_STATISTICS,
           torch=TorchForms(module=NN + "LayerNorm", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "layer_norm", (("normalized_shape", 1), ("eps", 4)),
                                            tensors=(("weight", 2), ("bias", 3)),
@@ -107,7 +107,7 @@ def rms_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # input, the padded squares (their padding, (size - 1) / channels of a tensor, left out), the
 # scaled average and its power.
 _LRN = MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
-                   extra_saved=lambda args, size: 3 * size, transient=8)
+                   extra_saved=lambda args, size: 3 * size, transient=8, last_saved="read")
 
 
 @register("localresponsenorm", family="norm", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_LRN,

@@ -55,7 +55,7 @@ def pool(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # max pooling builds int64 indices: saved for backward, and alive while the layer runs in inference
 SAVES_INDICES = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="input", gradient="each input", extra_saved=int64_indices,
-                            transient=8)
+                            transient=8, last_saved="made")
 register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", backward=NO_PRODUCTS, args=MAX_ARGS,
          torch=TorchForms(module=NN + "MaxPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "max_pool{n}d", kernel_size=1, stride=2, padding=3, dilation=4,
@@ -105,7 +105,7 @@ def adaptive_window(args: dict, shapes: tuple[Shape, ...], out: Shape):
 # backward needs only the input's shape (AdaptiveAveragePooling.cpp, ...3d.cpp)
 GLOBAL_MEAN_OR_INPUT = MemoryFacts(
     aliases=never, aliases_in_training=never, gradient="each input", extra_saved=no_bytes, transient=0,
-    saved=lambda args: "nothing" if all(size == 1 for size in args["output_size"]) else "input")
+    saved=lambda args: "nothing" if all(size == 1 for size in args["output_size"]) else "input", last_saved=lambda args: "none" if all(size == 1 for size in args["output_size"]) else "read")
 register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool", backward=NO_PRODUCTS,
          args=(Arg("output_size", output_size_arg),),
          torch=TorchForms(module=NN + "AdaptiveAvgPool{n}d", given_weight=None, inferred=None, methods=(),

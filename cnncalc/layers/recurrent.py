@@ -17,7 +17,7 @@ def _steps(working: int, saved: int) -> MemoryFacts:
     CPU's general path over 1 and 2 layers, 1 and 2 directions: within about 25%, not the 10% of
     other kinds (deeper stacks keep more)."""
     return MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
-                       extra_saved=lambda args, size: saved * size, transient=4 * working)
+                       extra_saved=lambda args, size: saved * size, transient=4 * working, last_saved="made")
 
 
 _ARGS = (Arg("hidden_size", positive), Arg("num_layers", positive, 1), Arg("bias", boolean, True),

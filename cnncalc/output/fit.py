@@ -24,6 +24,10 @@ def _answer(fit: Fit) -> list[str]:
     budget = fit.budget
     lines = [f"{shown(fit.model)}: input {format_shape(fit.input_shape)}, {fit.dtype}, {fit.optimizer}; "
              f"memory {shown(budget.label)} = {budget.bytes:,} B"] + ([f"({budget.note})"] if budget.note else [])
+    if fit.checkpoint:
+        listed = ", ".join(shown(name) for name in fit.checkpoint[:6])
+        more = f", … ({len(fit.checkpoint)} in all)" if len(fit.checkpoint) > 6 else ""
+        lines.append(f"checkpointed: {listed}{more} (their activations recomputed in backward)")
     step = fit.step
     if fit.training_batch:
         micro = " per micro-batch" if fit.accumulate > 1 else ""

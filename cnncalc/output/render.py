@@ -19,9 +19,10 @@ LAYER_KEYS = ("name", "kind", "inputs", "output_shape", "weights", "biases", "pa
               "activations", "activation_bytes", "macs", "flops", "ops", "backward_macs", "backward_ops")
 TOTAL_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "activations", "activation_bytes",
               "macs", "flops", "ops", "convention", "uncounted", "backward_macs", "backward_flops", "backward_ops",
-              "training_step_macs", "training_step_flops")
+              "training_step_macs", "training_step_flops", "recompute_macs", "recompute_flops")
 MEMORY_KEYS = ("param_bytes", "buffer_bytes", "gradient_bytes", "optimizer_bytes", "activation_bytes",
-               "peak_activation_bytes", "peak_inference_bytes", "saved_bytes", "training_bytes", "optimizer")
+               "peak_activation_bytes", "peak_inference_bytes", "saved_bytes", "training_bytes", "optimizer",
+               "checkpoint")
 
 
 def _others(report: Report) -> str:
@@ -39,7 +40,7 @@ def to_dict(report: Report, memory: Memory) -> dict:
     for row, bytes_ in zip(report.layers, memory.layers):
         item = {key: getattr(row, key) for key in LAYER_KEYS}
         item.update(inputs=list(row.inputs), output_shape=list(row.output_shape),
-                    trainable_params=row.trainable_params, allocates=row.allocates,
+                    trainable_params=row.trainable_params, allocates=row.allocates, recompute_macs=row.recompute_macs,
                     dropped=list(row.dropped), line=row.line,
                     block=row.scopes[-1].name if row.scopes else None, module=row.module, **asdict(bytes_))
         if row.explain:
@@ -47,6 +48,7 @@ def to_dict(report: Report, memory: Memory) -> dict:
         layers.append(item)
     totals = {key: getattr(report.totals, key) for key in TOTAL_KEYS}
     totals["memory"] = {key: getattr(memory, key) for key in MEMORY_KEYS}
+    totals["memory"]["checkpoint"] = list(memory.checkpoint)
     return {"model": report.model, "input": list(report.input_shape), "batch": report.batch,
             "dtype": report.dtype, "layers": layers, "totals": totals,
             **({"not_run": [asdict(held) for held in report.not_run]} if report.not_run else {}),
@@ -279,6 +281,12 @@ def _dropped(row: LayerFigures) -> str:
     return "/".join(str(d) for d in row.dropped)
 
 
+def _names(names: tuple[str, ...], shown_at_most: int = 6) -> str:
+    """Blocks by name, the first few and how many more: 'layer1, layer2, … (12 in all)'."""
+    listed = ", ".join(shown(name) for name in names[:shown_at_most])
+    return listed + (f", … ({len(names)} in all)" if len(names) > shown_at_most else "")
+
+
 def _totals_text(report: Report, memory: Memory | None = None) -> str:
     t = report.totals
     frozen = f" ({t.trainable_params:,} trainable)" if t.trainable_params != t.params else ""
@@ -292,8 +300,12 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
         ("MACs", f"{t.macs:,} ({human(t.macs)})"),
         ("FLOPs", f"{t.flops:,} ({human(t.flops)})"),
         ("backward MACs", f"{t.backward_macs:,} ({human(t.backward_macs)})"),
-        ("training step MACs", f"{t.training_step_macs:,} ({human(t.training_step_macs)}: forward + backward)"),
+        ("training step MACs", f"{t.training_step_macs:,} ({human(t.training_step_macs)}: forward + backward"
+                               f"{' + recomputation' if report.checkpoint else ''})"),
     ]
+    if report.checkpoint:
+        lines.append(("recompute MACs", f"{t.recompute_macs:,} ({human(t.recompute_macs)}: checkpointed blocks' "
+                                        "forward, run again in backward)"))
     if report.not_run:
         held = sum(n.params for n in report.not_run)
         lines.append(("held apart", f"{len(report.not_run)} module{'s' * (len(report.not_run) > 1)}, {held:,} parameters"))
@@ -313,6 +325,8 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
         lines.append(("peak inference", f"{memory.peak_inference_bytes:,} B ({human(memory.peak_inference_bytes, 'B')})"))
         lines.append((f"training step ({memory.optimizer})",
                       f"{memory.training_bytes:,} B ({human(memory.training_bytes, 'B')})"))
+        if memory.checkpoint:
+            lines.append(("checkpointed", _names(memory.checkpoint)))
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
 

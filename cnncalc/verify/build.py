@@ -1,11 +1,13 @@
 """Build a real torch.nn.Module from a Graph, each layer from the tensor it actually receives."""
 from __future__ import annotations
 
+import copy
 import importlib
 
 import torch
 from torch import nn
 
+from ..figures.checkpoint import Checkpointed, block_inputs, block_outputs
 from ..graph import INPUT, Graph, Node
 from ..layers import REGISTRY
 from .modules import NotRunModule
@@ -55,9 +57,11 @@ def _sample(graph: Graph, name: str, shape: tuple, held: str | None, device, dty
 
 
 class GraphModel(nn.Module):
-    """Runs the graph's nodes in order; `layers[i]` is the module of `names[i]`."""
+    """Runs the graph's nodes in order; `layers[i]` is the module of `names[i]`; each block of
+    `checkpoint` through torch.utils.checkpoint.checkpoint(block, *its inputs, use_reentrant=False), as
+    a model's forward() checkpoints a submodule."""
 
-    def __init__(self, graph: Graph, modules: list[nn.Module]):
+    def __init__(self, graph: Graph, modules: list[nn.Module], checkpoint: tuple[Checkpointed, ...] = ()):
         super().__init__()
         self.names = [node.name for node in graph.nodes]
         self.input_names = graph.input_names
@@ -68,15 +72,49 @@ class GraphModel(nn.Module):
         # after the block it was passed into, whose caller holds it until then
         alive = graph.alive_until()
         self.release = [[name for name, until in alive.items() if until == index] for index in range(len(graph.nodes))]
+        self.blocks = {block.start: (block, block_inputs(graph, block), block_outputs(graph, block))
+                       for block in checkpoint}
 
     def forward(self, *xs, **named):
         """The graph's inputs in order (forward(x, mask)), or by name after the first (ptflops passes a dict)."""
+        from torch.utils.checkpoint import checkpoint
+
         values = dict(zip(self.input_names, xs)) | named
-        for name, inputs, layer, done in zip(self.names, self.inputs, self.layers, self.release):
-            values[name] = layer(*(values[i] for i in inputs))
-            for finished in done:
-                del values[finished]
+        index = 0
+        while index < len(self.names):
+            if index in self.blocks:
+                block, inputs, outputs = self.blocks[index]
+                made = checkpoint(self._block, block.start, block.stop, inputs, outputs,
+                                  *(values[name] for name in inputs), use_reentrant=False)
+                values.update(zip(outputs, made))
+                for done in self.release[block.start:block.stop]:
+                    for finished in done:
+                        values.pop(finished, None)
+                index = block.stop
+                continue
+            self._run(index, values)
+            index += 1
         return values[self.names[-1]]
+
+    def checkpointed(self, graph: Graph, blocks: tuple[Checkpointed, ...]) -> "GraphModel":
+        """A twin running the same layers (the same parameters) with BLOCKS checkpointed."""
+        twin = copy.copy(self)  # its own attributes; the modules, parameters and hooks shared
+        twin.blocks = {block.start: (block, block_inputs(graph, block), block_outputs(graph, block))
+                       for block in blocks}
+        return twin
+
+    def _run(self, index: int, values: dict) -> None:
+        """One node: its output into `values`, and the tensors it is the last to need out of it."""
+        values[self.names[index]] = self.layers[index](*(values[i] for i in self.inputs[index]))
+        for finished in self.release[index]:
+            values.pop(finished, None)
+
+    def _block(self, start: int, stop: int, inputs: tuple[str, ...], outputs: tuple[str, ...], *xs) -> tuple:
+        """The nodes start … stop - 1 on the block's inputs: what layers after it read."""
+        values = dict(zip(inputs, xs))
+        for index in range(start, stop):
+            self._run(index, values)
+        return tuple(values[name] for name in outputs)
 
 
 class PerRow(nn.Module):
@@ -100,8 +138,10 @@ def _tie(module: nn.Module, owner: nn.Module) -> None:
         mine._buffers.update(theirs._buffers)
 
 
-def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.float32) -> GraphModel:
-    """Instantiate every layer (eval mode, random weights), feeding a sample through as it goes."""
+def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.float32,
+                checkpoint: tuple[Checkpointed, ...] = ()) -> GraphModel:
+    """Instantiate every layer (eval mode, random weights), feeding a sample through as it goes; the
+    blocks of `checkpoint` run checkpointed."""
     values = dict(zip(graph.input_names, sample_inputs(graph, 1, device, dtype)))
     modules, made = [], {}
     with torch.no_grad():
@@ -119,4 +159,4 @@ def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.fl
                 module = PerRow(module)
             values[node.name] = module(*inputs)
             modules.append(module)
-    return GraphModel(graph, modules).eval()
+    return GraphModel(graph, modules, checkpoint).eval()

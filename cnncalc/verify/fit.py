@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..figures.checkpoint import checkpointed
 from ..figures.fit import Fit
 from ..graph import Graph
 from .build import build_model
@@ -65,7 +66,7 @@ def inference_bytes(model: torch.nn.Module, input_shape: tuple[int, ...], batch:
 def check_fit(graph: Graph, found: Fit, device: str = "cpu") -> tuple[Measured, ...]:
     """The training step (with its accumulation) and inference measured at the batches `found`
     names and one past each; each named batch should fit the budget and each next one should not."""
-    model = build_model(graph, device)
+    model = build_model(graph, device, checkpoint=checkpointed(graph, found.checkpoint))
     budget = found.budget.bytes
     measured = []
     for batch in (found.training_batch, found.training_batch + 1):

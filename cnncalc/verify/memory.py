@@ -129,20 +129,27 @@ def build_optimizer(name: str, parameters: list) -> torch.optim.Optimizer:
     return getattr(torch.optim, kept.torch)(parameters, lr=0.01, foreach=False, **dict(kept.options))
 
 
-def check_memory(graph, model, report, step, optimizer: str = "adam") -> list[MemoryCheck]:
+def check_memory(graph, model, report, step, optimizer: str = "adam",
+                 checkpoint: tuple[str, ...] = ()) -> list[MemoryCheck]:
     """Peak of an inference forward pass of `model` (the one built from the graph, or the user's own
     module the graph was read from) on the graph's sample input, and of a steady-state training step
-    (its second). Training runs at batch 2 or more: BatchNorm cannot train on one value per channel."""
+    (its second), with the blocks `checkpoint` names run through torch.utils.checkpoint. Training
+    runs at batch 2 or more: BatchNorm cannot train on one value per channel."""
+    from .checkpoint import checkpointed_model
+
     predicted = predict(graph, report, optimizer)
-    train_report = report if report.batch > 1 else analyze(graph, 2, report.dtype)
+    train_report = analyze(graph, max(report.batch, 2), report.dtype, checkpoint=checkpoint)
     trained = predict(graph, train_report, optimizer)
     device, dtype = _placement(model)
     step("measuring inference memory")
     inference = inference_peak(model, sample_inputs(graph, report.batch, device, dtype))
     step("measuring a training step")
-    training = training_peak(model, sample_inputs(graph, train_report.batch, device, dtype), optimizer)
+    with checkpointed_model(model, graph, train_report.checkpoint) as run:
+        training = training_peak(run, sample_inputs(graph, train_report.batch, device, dtype), optimizer)
+    checkpointing = f", checkpointing {len(trained.checkpoint)} block{'s' * (len(trained.checkpoint) != 1)}" \
+        if trained.checkpoint else ""
     return [MemoryCheck("peak inference memory", predicted.peak_inference_bytes, inference),
-            MemoryCheck(f"training step memory ({optimizer}, batch {train_report.batch})",
+            MemoryCheck(f"training step memory ({optimizer}, batch {train_report.batch}{checkpointing})",
                         trained.training_bytes, training)]
 
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..errors import SpecError
+from ..figures.checkpoint import checkpointed
 from ..figures.memory import optimizer_named
 from ..figures.report import Report, analyze
 from ..graph import Graph
@@ -48,11 +49,13 @@ def check_device(device: str) -> None:
 
 def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None = None,
            step: Callable[[str], None] = lambda what: None, optimizer: str | None = None,
-           reference: str | None = None, module: nn.Module | None = None) -> Verification:
+           reference: str | None = None, module: nn.Module | None = None,
+           checkpoint: tuple[str, ...] = ()) -> Verification:
     """Run the model and check every figure, and memory too when an optimizer is named (its training
     step is measured); `step` reports progress. The model run is `module`, the user's own the graph was
-    read from, where given (given back as it was); else one built from the graph. Every option is
-    checked first."""
+    read from, where given (given back as it was); else one built from the graph. The blocks
+    `checkpoint` names run through torch.utils.checkpoint in the backward pass's count and the
+    training step. Every option is checked first."""
     check_device(device)
     dtype = dtype or graph.dtype
     if dtype not in TORCH_DTYPES:
@@ -61,6 +64,7 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
         optimizer_named(optimizer)  # checked before anything runs
     if reference not in (None, "torchvision"):
         raise SpecError(f"--reference knows torchvision only, got '{reference}'")
+    blocks = checkpointed(graph, checkpoint)
     if module is not None:
         check_real(module, graph.name)
         if reference:
@@ -80,14 +84,16 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
             checks += _peer_checks(tool, reports[tool], count)
         if module is None:  # the twin's layers are the graph's: backward per layer, fields, torchvision's model
             step("backward pass with FlopCounterMode")
-            checks.append(_backward_check(reports.get("torch") or analyze(graph, batch, dtype, convention_name="torch"),
-                                          run_torch_backward(model, x)))
+            counted = reports.get("torch") if not blocks else None
+            checks.append(_backward_check(counted or analyze(graph, batch, dtype, convention_name="torch",
+                                                             checkpoint=checkpoint),
+                                          run_torch_backward(model.checkpointed(graph, blocks), x)))
             step("receptive fields against gradients")
             checks += check_fields(graph, report, device)
             if reference == "torchvision":
                 step("comparing with torchvision's model")
                 checks += reference_checks(graph, report)
-        memory_checks = check_memory(graph, model, report, step, optimizer) if optimizer else ()
+        memory_checks = check_memory(graph, model, report, step, optimizer, checkpoint) if optimizer else ()
     return Verification(model=graph.name, device=device, input_shape=graph.input_shape, batch=batch, dtype=dtype,
                         peers=tuple(counts), checks=tuple(checks), memory=tuple(memory_checks),
                         subject=MODULE if module is not None else TWIN, notes=tuple(notes))

@@ -56,8 +56,8 @@ def test_an_affine_model_is_answered_from_two_batches(monkeypatch):
 
     batches = []
     analyze = fit_module.analyze
-    monkeypatch.setattr(fit_module, "analyze", lambda graph, batch, dtype: batches.append(batch) or
-                        analyze(graph, batch, dtype))
+    monkeypatch.setattr(fit_module, "analyze", lambda graph, batch, dtype, **options: batches.append(batch) or
+                        analyze(graph, batch, dtype, **options))
     found = cnncalc.summary("resnet18").fits("8GiB")
     assert sorted(set(batches)) == sorted({1, 2, found.training_batch, found.training_batch + 1,
                                            found.inference_batch, found.inference_batch + 1})
