@@ -18,7 +18,7 @@ from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.figures.checkpoint import checkpointed, parse_names
 from cnncalc.model import load_graph
-from conftest import run_cli, run_here
+from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TINY = str(ROOT / "examples" / "tiny.yaml")
@@ -60,33 +60,6 @@ def test_training_step_memory_is_what_torch_measures(model, names, batch):
     for check in checks:
         assert 0.995 <= check.ratio <= 1.005, f"{check.figure}: predicted {check.predicted:,}, " \
                                               f"measured {check.measured:,} ({check.ratio:.4f})"
-
-
-@pytest.mark.parametrize(("model", "names", "batch"), CASES, ids=_ids(CASES))
-def test_recomputed_work_is_what_flop_counter_counts(model, names, batch):
-    """FlopCounterMode over forward and backward of the checkpointed model: torch's forward count plus
-    its backward's, which now runs the recomputation; its excess over the model without checkpoints
-    is the recomputation's, twice the recompute MACs where every recomputed layer is a conv or a
-    linear (torch counts nothing else)."""
-    torch = pytest.importorskip("torch")
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from cnncalc.verify.build import build_model, sample_inputs
-
-    graph = _graph(model)
-    counted = analyze(graph, batch, convention_name="torch", checkpoint=parse_names(names))
-    plain = build_model(graph).train()
-    flops = []
-    for run in (plain, plain.checkpointed(graph, counted.checkpoint)):
-        with FlopCounterMode(display=False) as counter:
-            run(*sample_inputs(graph, batch)).sum().backward()
-        flops.append(counter.get_total_flops())
-    assert counted.totals.ops + counted.totals.backward_ops == flops[1]
-    report = analyze(graph, batch, checkpoint=parse_names(names))
-    if all(row.kind in ("conv2d", "linear") for row in report.layers if row.recompute_macs):
-        assert flops[1] - flops[0] == 2 * report.totals.recompute_macs
-    assert report.totals.training_step_macs == report.totals.macs + report.totals.backward_macs \
-        + report.totals.recompute_macs
 
 
 def test_checkpointing_frees_the_inner_activations_of_a_deep_stack():
@@ -161,13 +134,6 @@ def test_the_batch_fit_names_with_checkpoints_fits_when_measured(tmp_path):
     assert found.training_batch > cnncalc.summary(spec, optimizer="sgd").fits("2MB").training_batch
     measured = check_fit(load_graph(spec), found)
     assert [m.fits for m in measured] == [True, False, True, False], measured
-
-
-def test_verify_checks_the_checkpointed_step():
-    pytest.importorskip("torch")
-    result = run_here("verify", TINY, "--checkpoint", "stem,down", "--batch", "8", "--optimizer", "sgd")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "training step memory (sgd, batch 8, checkpointing 2 blocks)" in result.stdout
 
 
 def test_a_block_overwriting_its_input_in_place_is_refused_as_torch_fails_on_it():

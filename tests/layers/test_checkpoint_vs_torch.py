@@ -13,7 +13,7 @@ from cnncalc.figures import analyze
 from cnncalc.figures.checkpoint import recompute_plan
 from cnncalc.spec import build_graph
 from layers.test_kinds_vs_torch import CASES
-from test_saved_vs_torch import IN_PLACE
+from layers.test_saved_vs_torch import IN_PLACE
 
 torch = pytest.importorskip("torch")
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
