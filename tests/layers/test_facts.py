@@ -16,7 +16,7 @@ from cnncalc.layers.facts import (FIRST_INPUT_ONLY, NO_PRODUCTS, PRODUCTS, SAVES
 def test_a_declaration_that_names_no_fact_is_refused():
     with pytest.raises(ValueError, match="saved must be one of"):
         MemoryFacts(aliases=never, aliases_in_training=never, saved="weights", gradient="each input",
-                    extra_saved=no_bytes, transient=0)
+                    extra_saved=no_bytes, transient=0, last_saved="made")
     with pytest.raises(ValueError, match="differentiates must be one of"):
         BackwardFacts(differentiates="second input", work=PRODUCTS.work)
 
@@ -24,9 +24,11 @@ def test_a_declaration_that_names_no_fact_is_refused():
 def test_what_the_arguments_decide_is_read_from_them():
     assert SAVES_OUTPUT.aliases({"inplace": True}) and not SAVES_OUTPUT.aliases({})  # nn.ReLU(inplace=True)
     facts = MemoryFacts(aliases=always, aliases_in_training=never, saved=lambda args: "nothing" if args else "input",
-                        gradient="passed", extra_saved=no_bytes, transient=0)
+                        gradient="passed", extra_saved=no_bytes, transient=0,
+                        last_saved=lambda args: "read" if args else "made")
     assert facts.saved_by({"other": 2}) == "nothing" and facts.saved_by({}) == "input"
     assert facts.gradient_of({}) == "passed"
+    assert facts.last_saved_by({"other": 2}) == "read" and facts.last_saved_by({}) == "made"
 
 
 def test_gradients_flow_to_every_input_or_the_first():
