@@ -89,6 +89,12 @@ class Report:
         """The rows of the graph's nodes, in its order (the inputs' rows left out)."""
         return self.layers[self.inputs:]
 
+    @property
+    def output_rows(self) -> tuple[LayerFigures, ...]:
+        """The rows of what the model returns, in its order."""
+        rows = {row.name: row for row in self.layers}
+        return tuple(rows[name] for name in self.outputs)
+
 
 @record
 class SharedFigures:

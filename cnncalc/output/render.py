@@ -310,8 +310,8 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
         held = sum(n.params for n in report.not_run)
         lines.append(("held apart", f"{len(report.not_run)} module{'s' * (len(report.not_run) > 1)}, {held:,} parameters"))
     if len(report.outputs) > 1:
-        shapes = {row.name: row.output_shape for row in report.layers}
-        lines.append(("outputs", ", ".join(f"{shown(name)} {format_shape(shapes[name])}" for name in report.outputs)))
+        lines.append(("outputs", ", ".join(f"{shown(row.name)} {format_shape(row.output_shape)}"
+                                           for row in report.output_rows)))
     if report.ran_on_cpu:
         lines.append(("ran", f"on the CPU on random data: {report.ran_on_cpu}"))
     if t.convention != DEFAULT:

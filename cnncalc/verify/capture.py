@@ -47,16 +47,6 @@ for _name in ("add", "sub", "mul", "floordiv", "mod"):
     setattr(Size, f"__r{_name}__", _size_arithmetic(_name, True))
 
 
-@dataclass(frozen=True, kw_only=True)
-class Captured:
-    """A run recorded: its graph, each node's value (by node name), the tensors it read that the model
-    neither holds nor computed (fx's _tensor_constant*), and where it ran."""
-    graph: fx.Graph
-    values: dict
-    constants: dict
-    device: str
-
-
 class Recorder(TorchFunctionMode):
     """Records the torch calls of one forward() as fx nodes. Calls made inside a recorded call (F.relu's
     torch.relu) or inside a module a kind states are not recorded again."""
@@ -111,8 +101,7 @@ class Recorder(TorchFunctionMode):
         if isinstance(value, int) and not isinstance(value, bool):
             return self.size_of(node, value)
         if isinstance(value, torch.Tensor):
-            self.nodes[id(value)] = node
-            self.kept.append(value)
+            self._made(node, value)
         elif isinstance(value, (tuple, list)) and _holds_tensor(value):
             for index, piece in enumerate(value):
                 if _holds_tensor(piece):
@@ -151,10 +140,14 @@ class Recorder(TorchFunctionMode):
             self.constants[path] = tensor
         node = self.graph.create_node("get_attr", path, (), {})
         node.meta["nn_module_stack"] = dict(self.scope)
+        self._made(node, tensor)
+        return node
+
+    def _made(self, node: fx.Node, tensor: torch.Tensor) -> None:
+        """`tensor` is now read as made by `node`; kept alive, so that no other tensor takes its id."""
         self.values[node.name] = tensor
         self.nodes[id(tensor)] = node
         self.kept.append(tensor)
-        return node
 
     def finish(self, output) -> None:
         """The output node, and the graph without the steps nothing reads: sizes never used, and what
@@ -166,10 +159,7 @@ class Recorder(TorchFunctionMode):
                 self.graph.erase_node(node)
 
     def placeholder(self, name: str, value: torch.Tensor) -> None:
-        node = self.graph.placeholder(name)
-        self.values[node.name] = value
-        self.nodes[id(value)] = node
-        self.kept.append(value)
+        self._made(self.graph.placeholder(name), value)
 
     # --- modules
 
@@ -196,7 +186,6 @@ class Recorder(TorchFunctionMode):
         node = self.node("call_module", path, node_args, node_kwargs)
         del self.scope[path]
         return self.output(node, result)
-
 
     def _answered(self, module: nn.Module, path: str, call, args, kwargs):
         """A layer's output: its calculator's where it can say, else the module's own. Where both

@@ -135,9 +135,8 @@ def check_model(library: str, family: str, name: str, *, limits: Limits = Limits
         layer = f"layer '{error.layer}': " if error.layer else ""
         return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message)
     truth = measure(module, report.input_shape, input_dtype)  # the same module
-    shapes = {row.name: row.output_shape for row in report.layers}
     ours = Truth(params=report.totals.params, buffers=report.totals.buffers, macs=report.totals.macs,
-                 output_shapes=frozenset(shapes[name] for name in report.outputs))
+                 output_shapes=frozenset(row.output_shape for row in report.output_rows))
     wrong = [f"{key} cnncalc {getattr(ours, key)} torch {getattr(truth, key)}" for key in ("params", "buffers", "macs")
              if getattr(ours, key) != getattr(truth, key)]
     if not ours.output_shapes <= truth.output_shapes:  # each output cnncalc names is one torch returns
@@ -166,10 +165,10 @@ def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | 
 
 def _stand_ins(module: nn.Module, device: str) -> dict:
     """The module's tensors on `device` (random on the CPU where the module holds meta ones)."""
+    from .tracing import stand_in
+
     held = dict(module.named_parameters()) | dict(module.named_buffers())
-    return {name: tensor if tensor.device.type == device else
-            torch.randn_like(tensor, device=device) if tensor.is_floating_point() else
-            torch.zeros_like(tensor, device=device) for name, tensor in held.items()}
+    return {name: tensor if tensor.device.type == device else stand_in(tensor, device) for name, tensor in held.items()}
 
 
 def _counted(module: nn.Module, stand_ins: dict, x):

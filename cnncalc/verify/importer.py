@@ -15,14 +15,14 @@ from torch import fx, nn
 from ..errors import SpecError
 from ..graph import DTYPE_BYTES, OtherInput, Scope
 from ..layers import REGISTRY
-from ..layers.registry import format_shape
 from ..layers.rearrange import BATCH
+from ..layers.registry import format_shape
 from ..spec.yamlfile import LineDict
+from .capture import LayerFails
 from .forms import forms, module_arguments
+from .sites import Sites
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, indexed_by, piece_of,
                      read_graph, stated, target_name, unstacked)
-from .capture import LayerFails
-from .sites import Sites
 from .tracing import trace, user_line
 
 

@@ -120,10 +120,10 @@ def total_checks(report: Report, figures: ModuleFigures) -> list[Check]:
 
 def _output_checks(report: Report, figures: ModuleFigures) -> list[Check]:
     """Each output the model returns (a tuple's, a dict's), named where it returns several."""
-    shapes = {row.name: row.output_shape for row in report.layers}
-    measured = figures.output_shapes + ((),) * (len(report.outputs) - len(figures.output_shapes))
-    return [Check(name if len(report.outputs) > 1 else "total", "output_shape", shapes[name], shape)
-            for name, shape in zip(report.outputs, measured)]
+    rows = report.output_rows
+    measured = figures.output_shapes + ((),) * (len(rows) - len(figures.output_shapes))
+    return [Check(row.name if len(rows) > 1 else "total", "output_shape", row.output_shape, shape)
+            for row, shape in zip(rows, measured)]
 
 
 def layer_checks(graph: Graph, report: Report, module: nn.Module, figures: ModuleFigures) -> list[Check]:

@@ -9,7 +9,7 @@ import inspect
 import os
 import traceback
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -43,8 +43,7 @@ def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | No
         raise
     except Exception as error:  # noqa: BLE001 (.item(), a branch on data: whatever meta cannot answer)
         why = f"the meta device stops{user_line(error) or f': {type(error).__name__}: {str(error)[:80]}'}"
-    run = _run(module, first, input_shape, input_dtype, others, on_meta=False)
-    return Run(traced=run.traced, values=run.values, on_cpu=why)
+    return replace(_run(module, first, input_shape, input_dtype, others, on_meta=False), on_cpu=why)
 
 
 def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_meta: bool) -> Run:
@@ -56,7 +55,7 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
     device = "meta" if on_meta else "cpu"
     named = dict(module.named_parameters()) | dict(module.named_buffers())
     stays = all(t.device.type == device for t in named.values())
-    stand_ins = {name: _stand_in(tensor, device) for name, tensor in named.items()}
+    stand_ins = {name: stand_in(tensor, device) for name, tensor in named.items()}
     inputs = {first: _probe(input_shape, input_dtype, device, module)} | {
         other.name: _probe(other.shape, other.dtype, device, module) for other in others}
     with _left_as_it_was(module):
@@ -111,7 +110,7 @@ def worked_out(module: nn.Module, args: tuple, kwargs: dict) -> torch.Tensor | N
     """A mapped module's output on x, its shape worked out by its kind's calculator (x's dim 0 as the
     batch, as the module reads it): microseconds, where running it on the meta device takes up to
     a millisecond and a half (batch norm's decomposition). None where the calculator cannot say, or
-    the module returns more than a tensor: then it runs."""
+    the module returns more than a tensor: then it runs. A LayerError where the calculator refuses x."""
     x = args[0] if len(args) == 1 and not kwargs else None
     found = module_arguments(module)
     if found is None or not isinstance(x, torch.Tensor) or x.dim() < 2:
@@ -191,7 +190,7 @@ def _buffer(module: nn.Module, name: str):
     return part.__dict__.get(attribute, part._buffers.get(attribute))  # a traced value may sit beside it
 
 
-def _stand_in(tensor: torch.Tensor, device: str) -> torch.Tensor:
+def stand_in(tensor: torch.Tensor, device: str) -> torch.Tensor:
     """A tensor of the same shape and type on the run's device (random on the CPU, where values are read)."""
     made = torch.empty_like(tensor, device=device)
     if device != "meta" and made.is_floating_point():
