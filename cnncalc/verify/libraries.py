@@ -1,10 +1,15 @@
 """Load the module to import: a class in the user's file, or a model of torchvision, timm, Hugging
-Face transformers or segmentation_models_pytorch built with no weights (nothing is downloaded)."""
+Face transformers, segmentation_models_pytorch, diffusers or ultralytics built with no weights (nothing
+is downloaded)."""
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
+import os
 import runpy
+import sys
+import tempfile
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,11 +226,6 @@ def _ultralytics(name: str, params: dict) -> LibraryModel:
     """An ultralytics YOLO model from one of its yaml files (`yolov8n.yaml`: yolov8.yaml at scale n),
     of the class its task takes (detect, segment, pose, obb, classify), at 640 (classify: 224). Its
     notes go to stderr, or nowhere; its settings file to a folder of its own under the temporary one."""
-    import contextlib
-    import os
-    import sys
-    import tempfile
-
     os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="cnncalc-ultralytics-"))
     os.environ.setdefault("YOLO_VERBOSE", "False")  # its logger writes to stdout, which is the table's
     with contextlib.redirect_stdout(sys.stderr):
