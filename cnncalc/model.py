@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
-from .graph import Graph, OtherInput, Shape
+from .graph import Graph, OtherInput, Scope, Shape
 from .model_reference import model_reference
 
 
@@ -62,10 +62,42 @@ def _graph_of(imported, model: Any) -> Graph:
                                       for node in graph.nodes))
 
 
+@dataclass(frozen=True, kw_only=True)
+class Imported:
+    """A model read: its spec data, and the modules each layer runs inside (by layer name); what
+    verify.importer.Imported holds, as plain data from a child process."""
+    spec: dict
+    scopes: dict[str, tuple[Scope, ...]]
+
+
 def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
                  others: tuple[OtherInput, ...] = ()):
     """A PyTorch model traced (torch.fx, meta tensors) into spec data and the modules each layer runs
-    in (verify.importer.Imported); at its default input when it has one."""
+    in (verify.importer.Imported); at its default input when it has one. A model file
+    (`path/model.py:Class`) runs in a child process (isolation.py): only its data comes back."""
+    reference = model_reference(str(model)) if isinstance(model, (str, Path)) else None
+    if reference is None or reference.in_library:
+        return read_in_process(model, params, input_shape, input_dtype, others)
+    from .isolation import Unreadable, run_isolated
+
+    answer = run_isolated("read", {"reference": str(model), "params": params or {},
+                                   "input_shape": list(input_shape) if input_shape else None,
+                                   "input_dtype": input_dtype,
+                                   "others": [[other.name, list(other.shape), other.dtype] for other in others]},
+                          reference.source, what="the model file")
+    try:
+        scopes = {str(name): tuple(Scope(name=str(scope), kind=str(kind)) for scope, kind in held)
+                  for name, held in answer["scopes"].items()}
+        if not isinstance(answer["spec"], dict):
+            raise Unreadable("spec")
+        return Imported(spec=answer["spec"], scopes=scopes)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise SpecError("the model file gave cnncalc an answer it cannot read", reference.source) from None
+
+
+def read_in_process(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
+                    others: tuple[OtherInput, ...] = ()):
+    """read_pytorch in this process: a library's model, a module object, or in the child itself."""
     return _read(model, params, input_shape, input_dtype, others, on_meta=True).imported
 
 

@@ -1,6 +1,7 @@
 """Python specs: a .py file exposing `spec` (data or a function of keyword arguments) and optional
 `variants`. Running it runs user code, so this happens only for a .py path the user named or the
-zoo's own files."""
+zoo's own files. The zoo's files (part of cnncalc) run in this process; any other runs in a child
+process (isolation.py), confined and bounded in time and memory, and only its data comes back."""
 from __future__ import annotations
 
 import inspect
@@ -10,12 +11,19 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import SpecError, quoted
+from . import limits
+from .limits import over
 from .variants import refuse_fixed
 from .yamlfile import read_text
 
 
 @lru_cache(maxsize=32)
 def _namespace(path: Path) -> dict:
+    return run_file(path)
+
+
+def run_file(path: Path) -> dict:
+    """The spec file run as a module: its globals."""
     read_text(path)  # a regular file within the size limit, like any spec
     return _run(lambda: runpy.run_path(str(path), run_name=f"cnncalc_spec_{path.stem}"), path)
 
@@ -28,6 +36,9 @@ def _run(action, path: Path):
         raise
     except SystemExit as exit_:
         raise SpecError(f"the spec called exit({quoted(exit_.code)}) while cnncalc ran it", str(path)) from None
+    except MemoryError:  # past the child's limit (isolation.py)
+        raise SpecError(over(f"the spec needed more than {limits.LIMITS.python_bytes:,} bytes of memory",
+                             "python_bytes"), str(path)) from None
     except Exception as error:  # user code: report where in the spec file it failed, in one line
         raise _located(error, path) from None
 
@@ -35,17 +46,71 @@ def _run(action, path: Path):
 def _located(error: Exception, path: Path) -> SpecError:
     frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
     line = frames[-1].lineno if frames else None
-    return SpecError(f"{type(error).__name__}: {' '.join(str(error).split())}", str(path), line)
+    return SpecError(f"{type(error).__name__}: {' '.join(str(error).split())[:300]}", str(path), line)
+
+
+def _in_zoo(path: Path) -> bool:
+    from .shipped import zoo_dir
+
+    return path.parent == zoo_dir().resolve()
 
 
 def python_variants(path: Path) -> list[str]:
-    return list(_namespace(path.resolve()).get("variants") or {})
+    path = path.resolve()
+    if _in_zoo(path):
+        return list(_namespace(path).get("variants") or {})
+    return list(_every_model(path)["variants"])
 
 
 def load_python_spec(path: Path, params: dict, variant: str | None = None) -> dict:
     """Evaluate the spec file and return its data, as a YAML file would give it."""
-    path = path.resolve()
-    namespace = _namespace(path)
+    source, path = str(path), path.resolve()
+    if _in_zoo(path):
+        return evaluate(_namespace(path), path, params, variant)
+    if not params and str(path) in _EVERY:  # `check` asked for every model the file defines: one run answered
+        for model in _EVERY[str(path)]["models"]:
+            if model["variant"] == variant:
+                if "errors" in model:
+                    raise model["errors"]
+                return model["data"]
+    from ..isolation import run_isolated
+
+    return run_isolated("spec", {"path": str(path), "params": params, "variant": variant, "every": False},
+                        source)["data"]
+
+
+_EVERY: dict[str, dict] = {}
+
+
+def _every_model(path: Path) -> dict:
+    """Every model a (non-zoo) Python spec file defines, from one run of it in a child process:
+    {"variants": names, "models": [{"variant", "data" or "errors"}]}."""
+    from ..isolation import run_isolated
+
+    key = str(path)
+    if key not in _EVERY:
+        answer = run_isolated("spec", {"path": key, "params": {}, "variant": None, "every": True}, key)
+        try:
+            names = [str(name) for name in answer["variants"]]
+            models = [{"variant": None if model["variant"] is None else str(model["variant"]),
+                       **({"errors": _errors(model["errors"], key)} if "errors" in model else {"data": model["data"]})}
+                      for model in answer["models"]]
+        except (KeyError, TypeError, ValueError):
+            raise SpecError("the spec gave cnncalc an answer it cannot read", key) from None
+        _EVERY[key] = {"variants": names, "models": models}
+    return _EVERY[key]
+
+
+def _errors(records, source: str) -> SpecError:
+    from ..errors import SpecErrors
+    from ..isolation import error_of
+
+    errors = [error_of(record, source) for record in list(records)[:20]] or [SpecError("failed", source)]
+    return errors[0] if len(errors) == 1 else SpecErrors(errors)
+
+
+def evaluate(namespace: dict, path: Path, params: dict, variant: str | None = None) -> dict:
+    """The data of the spec a file's globals define, at `params` (and `variant`'s arguments)."""
     spec = namespace.get("spec")
     if spec is None:
         raise SpecError("a Python spec must define `spec` (a Spec(...) or a function returning one)", str(path))
