@@ -389,6 +389,21 @@ def test_work_over_many_points_or_rows_is_bounded(tmp_path):
     assert len(rows["pairs"]) + len(rows["only_in_a"]) == len(rows["pairs"]) + len(rows["only_in_b"]) == 10_000
 
 
+def test_a_spec_at_the_layer_limit_prints_its_json_within_the_memory_bound(tmp_path):
+    """49,000 layers of names near the length limit: 78 MB of JSON, written within 500 MB (Python's own
+    indented JSON writer needed more, and about twice the time: output/jsontext.py). The time allowed
+    is a loaded machine's; on an idle one it takes about 3 s."""
+    path = spec(tmp_path, "input: [3, 8, 8]\nblocks:\n  unit:\n    layers:\n"
+                          "      - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n        name: \"${'c' * 240}\"\n"
+                          "      - batchnorm2d:\n        name: \"${'b' * 240}\"\n"
+                          "      - relu:\n        name: \"${'r' * 240}\"\n"
+                          "layers:\n  - unit:\n    name: \"${'u' * 240}${i}\"\n    repeat: 16300\n")
+    code, out, err = run("table", str(path), "-f", "json", cwd=tmp_path, seconds=6 * SECONDS)
+    assert code == 0, err[-300:]
+    data = json.loads(out)
+    assert len(data["layers"]) == 1 + 3 * 16300 and data["totals"]["params"] == 112 + 16299 * 148 + 16300 * 8  # convs 3→4, then 4→4; norms
+
+
 def crafted_repository(folder: Path) -> dict[str, str]:
     """A pull request's files: each spec or folder that must get its own verdict → what it says."""
     broken = {"softmax.yaml": SMALL + "  - softmax: {dim: 7}\n",

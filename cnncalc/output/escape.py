@@ -50,9 +50,13 @@ _PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
 def _printable_lines(text: str) -> bool:
     """Whether every character but the line ends prints; for ASCII text (JSON) without str.isprintable's
     per-character look-up."""
-    if text.isascii():
-        return not text.encode("ascii").translate(None, _PRINTABLE_ASCII)
+    if text.isascii():  # a megabyte at a time: no second copy of a large output
+        return not any(text[start:start + _CHUNK].encode("ascii").translate(None, _PRINTABLE_ASCII)
+                       for start in range(0, len(text), _CHUNK))
     return text.replace("\n", "").isprintable()
+
+
+_CHUNK = 1 << 20
 
 
 # ---- GitHub workflow commands --------------------------------------------------------------------

@@ -111,9 +111,13 @@ def _write(value, out: list[str], newline: str, step: str) -> None:
         separator = "[" + inner
         for item in value:
             text = _leaf(item)
-            append(separator + text if text is not None else separator)
-            if text is None:
-                _write(item, out, inner, step)
+            if text is None:  # a container (a table's row): joined on its own, so `out` holds one string per row
+                part = [separator]
+                _write(item, part, inner, step)
+                text = "".join(part)
+            else:
+                text = separator + text
+            append(text)
             separator = "," + inner
         append(newline + "]")
         return
