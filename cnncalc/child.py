@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from dataclasses import asdict, replace
 from typing import Any, Callable
 
@@ -50,8 +51,6 @@ def _run(request: dict) -> Any:
     from .confine import confine
     from .spec.limits import Limits
 
-    import tempfile
-
     # the temporary folder as the parent found it, taken as is: Python would test it by writing a file
     # there (torch's imports ask for it), which the confined child cannot
     tempfile.tempdir = str(request["tempdir"])
@@ -90,7 +89,10 @@ def described(error: BaseException, path: str | None = None, what: str = "the sp
     if isinstance(error, MemoryError):
         return SpecError(over(f"{what} needed more than {limits_module.LIMITS.python_bytes:,} bytes of memory",
                               "python_bytes"), path, line)
-    text = " ".join(str(error).split())
+    try:
+        text = " ".join(str(error).split())
+    except BaseException:  # noqa: BLE001 (an exception of the code's own whose text fails too)
+        text = ""
     return SpecError(f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__, path, line)
 
 

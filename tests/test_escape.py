@@ -241,17 +241,19 @@ def test_report_page_builds_only_its_own_elements(names):
 
 # ---- every command, end to end ------------------------------------------------------------------------
 
+# a name may hold no control, bidi or zero-width character (refused when read: test_untrusted.py); what
+# else would act on a terminal, GitHub or a renderer is escaped on the way out
 HOSTILE_SPEC = """name: "::error::model ##[add-mask]m"
 input: [3, 8, 8]
 blocks:
-  "::warning::block\\n::add-mask::b":
+  "::warning::block ::add-mask::b":
     layers: [relu]
 layers:
   - conv2d: {out_channels: 4, kernel_size: 3}
     name: "::error::x"
   - relu:
     name: "  ##[add-mask]secret | `c` <img src=x onerror=alert(1)> [/x] [link=http://x]y"
-  - "::warning::block\\n::add-mask::b"
+  - "::warning::block ::add-mask::b"
   - sequential:
       - relu
     label: "::stop-commands::z"

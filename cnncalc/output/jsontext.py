@@ -9,7 +9,7 @@ from __future__ import annotations
 from json.encoder import encode_basestring_ascii as _string
 
 _INFINITY = float("inf")
-_KEYS: dict[str, str] = {}  # a key → its JSON text: a table's rows repeat the same keys
+_PREFIXES: dict[tuple, list[str]] = {}  # a mapping's keys and indent → what precedes each of its values
 
 
 def dumps(value, indent: int = 2) -> str:
@@ -62,6 +62,18 @@ def _key(key) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
+def _prefixes(value: dict, inner: str) -> list[str]:
+    """What precedes each value of a mapping: its separator, line, indent and key. A table's rows have
+    the same keys in the same order: made once for them."""
+    keys = tuple(value)
+    found = _PREFIXES.get((keys, inner))
+    if found is None:
+        found = [("{" if index == 0 else ",") + inner + _key(key) + ": " for index, key in enumerate(keys)]
+        if len(_PREFIXES) < 256 and all(type(key) is str for key in keys):  # 0 == False: only strings kept
+            _PREFIXES[keys, inner] = found
+    return found
+
+
 def _write(value, out: list[str], newline: str, step: str) -> None:
     """Append `value` written at the indentation `newline` holds (a line end and the current indent)."""
     leaf = _leaf(value)
@@ -73,32 +85,26 @@ def _write(value, out: list[str], newline: str, step: str) -> None:
         if not value:
             append("{}")
             return
-        separator, keys, deeper = "{" + inner, _KEYS, inner + step
-        for key, item in value.items():
-            name = keys.get(key) if type(key) is str else None
-            if name is None:
-                name = _key(key)
-                if type(key) is str and len(keys) < 4096:
-                    keys[key] = name
+        deeper, between = inner + step, "," + inner + step
+        for prefix, item in zip(_prefixes(value, inner), value.values()):
             kind = type(item)
             if kind is int:
-                append(f"{separator}{name}: {int.__repr__(item)}")
+                append(prefix + int.__repr__(item))
             elif kind is str:
-                append(f"{separator}{name}: {_string(item)}")
+                append(prefix + _string(item))
             elif item is None:
-                append(f"{separator}{name}: null")
+                append(prefix + "null")
             elif kind is list and not item:
-                append(f"{separator}{name}: []")
+                append(prefix + "[]")
             elif kind is list and all(type(each) is int for each in item):  # a shape: one join
-                append(f"{separator}{name}: [{deeper}{(',' + deeper).join(map(int.__repr__, item))}{inner}]")
+                append(f"{prefix}[{deeper}{between.join(map(int.__repr__, item))}{inner}]")
             elif kind is list and all(type(each) is str for each in item):  # names: one join
-                append(f"{separator}{name}: [{deeper}{(',' + deeper).join(map(_string, item))}{inner}]")
+                append(f"{prefix}[{deeper}{between.join(map(_string, item))}{inner}]")
             else:
                 text = _leaf(item)
-                append(f"{separator}{name}: {text}" if text is not None else f"{separator}{name}: ")
+                append(prefix + text if text is not None else prefix)
                 if text is None:
                     _write(item, out, inner, step)
-            separator = "," + inner
         append(newline + "}")
         return
     if isinstance(value, (list, tuple)):
