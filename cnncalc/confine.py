@@ -3,9 +3,10 @@
 - memory: RLIMIT_AS at `--limit python_bytes` (past it, allocation fails with MemoryError);
 - files: RLIMIT_FSIZE of 0, so no byte can be written to any file, and on Linux 5.13 or later
   Landlock, so no file or folder can be created, written, truncated, renamed or removed anywhere;
-- signals: on Linux 6.12 or later Landlock's signal scope, so no process outside the child (the
-  cnncalc that started it) can be signalled; the child runs in a session of its own, so killing
-  its group reaches no other process;
+- signals: on Linux 6.12 or later Landlock's signal scope, and on x86_64 and aarch64 Linux a seccomp
+  filter, so no process outside the child (the cnncalc that started it) can be signalled, traced or
+  written into; the child runs in a session of its own, so killing its group reaches no other
+  process;
 - time: the parent's wall clock (`--limit python_seconds`) kills the child's whole group.
 
 Each is applied where the system offers it; `confined()` says which hold here.
@@ -47,7 +48,7 @@ def landlock_abi() -> int:
 def confined() -> dict[str, bool]:
     """What holds for the child here: no file written, no process outside it signalled."""
     abi = landlock_abi()
-    return {"files": abi >= 1, "signals": abi >= 6}
+    return {"files": abi >= 1, "signals": abi >= 6 or _seccomp_arch() is not None}
 
 
 def confine(memory_bytes: int) -> int:
@@ -58,6 +59,7 @@ def confine(memory_bytes: int) -> int:
     _limit(resource.RLIMIT_CORE, 0)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past RLIMIT_FSIZE: an OSError in the code, no kill
     _landlock()
+    _seccomp()
     return memory
 
 
@@ -91,3 +93,73 @@ def _landlock() -> None:
             libc.syscall(_RESTRICT_SELF, descriptor, ctypes.c_uint32(0))
     finally:
         os.close(descriptor)
+
+
+# ---- signals, where Landlock cannot scope them: a seccomp filter ------------------------------------
+
+# <linux/audit.h>, <asm/unistd.h>: the architecture, and the numbers of the calls that send a signal
+# (kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal) or reach into another
+# process (ptrace, process_vm_writev)
+_ARCHES = {
+    "x86_64": (0xC000003E, {"kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129,
+                            "rt_tgsigqueueinfo": 297, "pidfd_send_signal": 424, "ptrace": 101,
+                            "process_vm_writev": 311}),
+    "aarch64": (0xC00000B7, {"kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138,
+                             "rt_tgsigqueueinfo": 240, "pidfd_send_signal": 424, "ptrace": 117,
+                             "process_vm_writev": 271}),
+}
+_X32 = 0x40000000  # x86_64's x32 calls: numbered apart, refused whole
+_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
+_ALLOW, _EPERM = 0x7FFF0000, 0x00050000 | 1
+_LD, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+
+
+class _Instruction(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_Instruction))]
+
+
+def _seccomp_arch():
+    import platform
+
+    return _ARCHES.get(platform.machine()) if sys.platform.startswith("linux") else None
+
+
+def _seccomp() -> None:
+    """A signal only to this process itself (kill or tgkill of its own pid: Python's own signals), none
+    to another; no ptrace, no writing into another process's memory. Refused calls fail with EPERM."""
+    arch = _seccomp_arch()
+    if arch is None:
+        return
+    audit, numbers = arch
+    own = os.getpid()
+    program = [
+        (_LD, 0, 0, 4),                      # the call's architecture
+        (_JEQ, 1, 0, audit),
+        (_RET, 0, 0, _EPERM),                # another's (a 32-bit call on a 64-bit kernel): refused
+        (_LD, 0, 0, 0),                      # the call's number
+        (_JGE, 0, 1, _X32) if audit == 0xC000003E else (_JEQ, 0, 1, 0xFFFFFFFF),
+        (_RET, 0, 0, _EPERM),
+    ]
+    for name in ("tkill", "pidfd_send_signal", "ptrace", "process_vm_writev"):
+        program += [(_JEQ, 0, 1, numbers[name]), (_RET, 0, 0, _EPERM)]
+    # kill(pid, ...), tgkill(tgid, ...), rt_[tg]sigqueueinfo(tgid, ...): allowed to this process alone
+    own_only = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
+    for index, name in enumerate(own_only):
+        program.append((_JEQ, len(own_only) - index, 0, numbers[name]))
+    program.append((_RET, 0, 0, _ALLOW))
+    program += [
+        (_LD, 0, 0, 16),                     # the first argument's low half (little-endian)
+        (_JEQ, 0, 3, own),
+        (_LD, 0, 0, 20),                     # and its high half: 0 for a pid (-1 is all ones)
+        (_JEQ, 0, 1, 0),
+        (_RET, 0, 0, _ALLOW),
+        (_RET, 0, 0, _EPERM),
+    ]
+    instructions = (_Instruction * len(program))(*[_Instruction(*each) for each in program])
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
+        libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(_Program(len(program), instructions)), 0, 0)

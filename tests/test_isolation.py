@@ -45,7 +45,7 @@ HOSTILE = {
     "raises.py": (SPEC + "def spec():\n    raise ValueError('\\x1b]52;c;eA==\\x07::error::in a message')\n",
                   "ValueError: \\x1b]52;c;eA==\\x07::error::in a message"),
 }
-if confined()["signals"]:  # Landlock's signal scope (Linux 6.12): the child cannot signal cnncalc
+if confined()["signals"]:  # Landlock's signal scope (Linux 6.12), or seccomp: the child cannot signal cnncalc
     HOSTILE["kills_cnncalc.py"] = ("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n", "PermissionError")
 
 
@@ -176,3 +176,39 @@ def test_a_python_spec_is_read_once_by_check(tmp_path, monkeypatch):
     assert [(result.model, result.params) for result in checked.results] == [("small", 56), ("large", 224)]
     assert len(spawned) == 1 and checked.exit_status == 0
     assert os.path.exists(tmp_path / "family.py")
+
+
+def test_the_seccomp_filter_lets_a_process_signal_itself_alone():
+    """Where Landlock cannot scope signals (Linux before 6.12), the filter does: the child's code may
+    signal itself (Python's own signals) and nothing else, its own children, its group and -1 included."""
+    import subprocess
+    import sys
+
+    from cnncalc.confine import _seccomp_arch
+
+    if _seccomp_arch() is None:
+        pytest.skip("no seccomp filter for this system")
+    code = (
+        "import os, signal, subprocess, threading\n"
+        "from cnncalc.confine import _seccomp\n"
+        "sleeper = subprocess.Popen(['sleep', '30'])\n"
+        "print(sleeper.pid, flush=True)\n"
+        "_seccomp()\n"
+        "os.kill(os.getpid(), 0)\n"
+        "signal.pthread_kill(threading.get_ident(), 0)\n"
+        "caught = []\n"
+        "signal.signal(signal.SIGUSR1, lambda *_: caught.append(1))\n"
+        "signal.raise_signal(signal.SIGUSR1)\n"
+        "assert caught\n"
+        "for target in (os.getppid(), sleeper.pid, -1, 0):\n"
+        "    try:\n"
+        "        os.kill(target, 0)\n"
+        "    except PermissionError:\n"
+        "        continue\n"
+        "    raise SystemExit(f'signalled {target}')\n"
+        "print('confined')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    sleeper = int(result.stdout.split()[0])
+    os.kill(sleeper, 9)  # the one process it started, which it could not end itself
+    assert result.returncode == 0 and result.stdout.split()[1] == "confined", result.stdout + result.stderr
