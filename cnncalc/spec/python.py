@@ -95,7 +95,7 @@ def _every_model(path: Path) -> dict:
             models = [{"variant": None if model["variant"] is None else str(model["variant"]),
                        **({"errors": _errors(model["errors"], key)} if "errors" in model else {"data": model["data"]})}
                       for model in answer["models"]]
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             raise SpecError("the spec gave cnncalc an answer it cannot read", key) from None
         _EVERY[key] = {"variants": names, "models": models}
     return _EVERY[key]
