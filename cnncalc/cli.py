@@ -48,7 +48,8 @@ def show_version(value: bool) -> None:
 def options(ctx: typer.Context, limits: List[str] = typer.Option(
         [], "--limit", help="Raise a bound on what one spec may ask for, for trusted specs: NAME=N "
                             "(layers, nesting, spec_bytes, yaml_nodes, name_chars, expression_chars, "
-                            "integer_digits, sequence_length, sizes, analyses)."),
+                            "integer_digits, sequence_length, sizes, analyses; python_seconds and "
+                            "python_bytes: a Python spec or model file's child process)."),
             version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True,
                                          help="Print the version and exit.")) -> None:
     """What a convolutional network costs: shapes, parameters, memory, MACs and FLOPs."""
@@ -736,4 +737,43 @@ def main() -> None:
         app.registered_commands = every
     plain_values(command)
     plain_help(command)
-    command()
+    sys.exit(run_command(command))
+
+
+# click's own error (typer vendors click, or uses it), whichever this typer has
+ClickException = next(base for base in typer.BadParameter.__mro__ if base.__name__ == "ClickException")
+
+
+def run_command(command, args: list[str] | None = None) -> int:
+    """Run the command line and give its exit status. A usage error that click finds itself (an unknown
+    option, a missing or stray argument) is one line on stderr as every other error is, escaped as all
+    output is (output/escape.py): the arguments it quotes came from whoever wrote the command line."""
+    from .output.escape import shown
+
+    try:
+        status = command.main(args=args, standalone_mode=False)
+    except ClickException as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # the help, already shown (rich), or its text
+            help_text = error.format_message()
+            if help_text.strip():
+                sys.stderr.write(printed_text(help_text + "\n"))
+            return error.exit_code
+        ctx = getattr(error, "ctx", None)
+        hint = f" (see {ctx.command_path} {HELP_OPTIONS[0]})" if ctx is not None else ""
+        say(f"cnncalc: error: {shown(error.format_message())}{hint}", err=True)
+        return error.exit_code
+    except typer.Abort:
+        say("Aborted.", err=True)
+        return 1
+    except Exception as error:  # click's own Abort (Ctrl-C at a prompt), by its name in the vendored module
+        if type(error).__name__ != "Abort":
+            raise
+        say("Aborted.", err=True)
+        return 1
+    return status if isinstance(status, int) else 0
+
+
+def printed_text(text: str) -> str:
+    from .output.escape import printed
+
+    return printed(text)

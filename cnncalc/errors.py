@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import reprlib
+import unicodedata
 
 
 MESSAGE_CHARS = 1_000  # an error quotes its input, never a wall of it
@@ -110,3 +111,21 @@ def did_you_mean(name: object, options) -> str:
     """A hint naming the closest option to a misspelt name, or nothing."""
     close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ZERO_WIDTH = frozenset("\u180e\u200b\u200c\u200d\u2060\ufeff")
+
+
+def unprintable_name(what: str, name: str) -> str | None:
+    """The error for a name from input (a layer, group, block or model name, a label) holding a character
+    that does not print as itself: control, bidi (which reorders what follows it) or zero-width; the
+    first such character named as an escape. None for a name that prints as written."""
+    if name.isprintable():
+        return None
+    char = next(c for c in name if not c.isprintable())
+    kind = "a control character" if unicodedata.category(char) == "Cc" else "a bidi control" if char in _BIDI \
+        else "a zero-width character" if char in _ZERO_WIDTH else "a character that does not print"
+    called = unicodedata.name(char, "")
+    return (f"{what} {quoted(name)} holds {repr(char)[1:-1]}{f' ({called})' if called else ''}, {kind}: names may "
+            "hold no control, bidi or zero-width characters")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
-from .graph import Graph, OtherInput, Shape
+from .graph import Graph, OtherInput, Scope, Shape
 from .model_reference import model_reference
 from .spec.limits import Limits
 
@@ -67,11 +67,43 @@ def _graph_of(imported, model: Any, limits: Limits) -> Graph:
                                       for node in graph.nodes), ran_on_cpu=imported.ran_on_cpu)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Imported:
+    """A model read: its spec data, and the modules each layer runs inside (by layer name); what
+    verify.importer.Imported holds, as plain data from a child process."""
+    spec: dict
+    scopes: dict[str, tuple[Scope, ...]]
+    ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
+
+
 def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
                  others: tuple[OtherInput, ...] = (), *, limits: Limits = Limits()):
-    """A PyTorch model traced (torch.fx, meta tensors) into spec data and the modules each layer runs
-    in (verify.importer.Imported); at its default input when it has one. A model file is read within
-    `limits`."""
+    """A PyTorch model run (on meta tensors, or on the CPU where meta cannot go) into spec data and the modules each layer runs
+    in (verify.importer.Imported); at its default input when it has one. A model file
+    (`path/model.py:Class`) runs in a child process (isolation.py) within `limits`: only its data comes back."""
+    reference = model_reference(str(model)) if isinstance(model, (str, Path)) else None
+    if reference is None or reference.in_library:
+        return read_in_process(model, params, input_shape, input_dtype, others, limits=limits)
+    from .isolation import Unreadable, run_isolated
+
+    answer = run_isolated("read", {"reference": str(model), "params": params or {},
+                                   "input_shape": list(input_shape) if input_shape else None,
+                                   "input_dtype": input_dtype,
+                                   "others": [[other.name, list(other.shape), other.dtype] for other in others]},
+                          reference.source, what="the model file", limits=limits)
+    try:
+        scopes = {str(name): tuple(Scope(name=str(scope), kind=str(kind)) for scope, kind in held)
+                  for name, held in answer["scopes"].items()}
+        if not isinstance(answer["spec"], dict):
+            raise Unreadable("spec")
+        return Imported(spec=answer["spec"], scopes=scopes, ran_on_cpu=str(answer["ran_on_cpu"]))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise SpecError("the model file gave cnncalc an answer it cannot read", reference.source) from None
+
+
+def read_in_process(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
+                    others: tuple[OtherInput, ...] = (), *, limits: Limits = Limits()):
+    """read_pytorch in this process: a library's model, a module object, or in the child itself."""
     return _read(model, params, input_shape, input_dtype, others, on_meta=True, limits=limits).imported
 
 

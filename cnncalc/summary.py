@@ -199,16 +199,44 @@ def _has_input(model: Any) -> bool:
 
 def _held(model: Any, params: dict | None, depth: int | None) -> Holdings:
     """A module given no input: what it holds by module, as torchinfo shows a model without input_size."""
-    from .verify import require_torch
+    from .model_reference import model_reference
 
-    require_torch()
-    from .verify.held import held_by
-    from .verify.libraries import load_module
+    reference = model_reference(str(model)) if isinstance(model, (str, Path)) else None
+    if reference is not None and not reference.in_library:  # a model file: run in a child process
+        held = _held_in_child(str(model), params, reference.source)
+    else:
+        from .verify import require_torch
 
-    loaded = load_module(str(model), params or {}) if isinstance(model, (str, Path)) else None
-    held = held_by(loaded.module, loaded.name) if loaded else held_by(model, type(model).__name__)
+        require_torch()
+        from .verify.held import held_by
+        from .verify.libraries import load_module
+
+        loaded = load_module(str(model), params or {}) if isinstance(model, (str, Path)) else None
+        held = held_by(loaded.module, loaded.name) if loaded else held_by(model, type(model).__name__)
     held = held.collapsed(_whole_number("depth", depth, at_least=1)) if depth is not None else held
     return Holdings(**vars(held))
+
+
+def _held_in_child(model: str, params: dict | None, source: str) -> Held:
+    """What a model file's class holds, read in a child process (isolation.py) and given back as data."""
+    from .figures.held import HeldRow
+    from .isolation import run_isolated
+
+    answer = run_isolated("held", {"reference": model, "params": params or {}}, source, what="the model file")
+    try:
+        numbers = ("params", "trainable_params", "buffers")
+        rows = tuple(HeldRow(name=str(row["name"]), module=str(row["module"]), depth=_count(row["depth"]),
+                             **{key: _count(row[key]) for key in numbers}) for row in answer["rows"])
+        return Held(model=str(answer["model"]), rows=rows, param_bytes=_count(answer["param_bytes"]),
+                    **{key: _count(answer[key]) for key in numbers})
+    except (KeyError, TypeError, ValueError):
+        raise SpecError("the model file gave cnncalc an answer it cannot read", source) from None
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(value)
+    return value
 
 
 def _with_batch_hint(error: SpecError, shape: tuple[int, ...]) -> SpecError:

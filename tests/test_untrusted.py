@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import app
+from cnncalc.confine import confined
 from cnncalc.spec.zoo import zoo_dir
 
 SECONDS, MEGABYTES = 5, 500
@@ -30,14 +31,15 @@ BOMB = "".join(f"{a}: &{a} [{', '.join(['*' + p] * 9 if p else ['lol'] * 9)}]\n"
                for a, p in zip("abcdefg", ["", "a", "b", "c", "d", "e", "f"]))
 
 
-def run(*args: str, cwd: Path, seconds: float = SECONDS) -> tuple[int, str, str]:
+def run(*args: str, cwd: Path, seconds: float = SECONDS, megabytes: int = MEGABYTES) -> tuple[int, str, str]:
     """Exit code, stdout and stderr of one cnncalc process, which must end within the bounds (`seconds`
-    for a run over many files: SECONDS each)."""
+    for a run over many files: SECONDS each; `megabytes` for one that runs torch)."""
     env = dict(os.environ, PYTHONPATH=str(Path(cnncalc.__file__).resolve().parent.parent), COLUMNS="100")
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.monotonic()
         process = subprocess.Popen([sys.executable, "-m", "cnncalc", *args], cwd=cwd, env=env, text=True,
-                                   stdout=out, stderr=err, stdin=subprocess.DEVNULL, preexec_fn=_bounded)
+                                   stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                   preexec_fn=lambda: _bounded(megabytes))
         timer = threading.Timer(seconds + 2, process.kill)
         timer.start()
         _, status, _ = os.wait4(process.pid, 0)
@@ -50,8 +52,8 @@ def run(*args: str, cwd: Path, seconds: float = SECONDS) -> tuple[int, str, str]
     return os.waitstatus_to_exitcode(status), *texts
 
 
-def _bounded() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEGABYTES << 20, MEGABYTES << 20))
+def _bounded(megabytes: int = MEGABYTES) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
 
 
 def one_line_error(code: int, err: str, expected: str) -> None:
@@ -103,8 +105,29 @@ HOSTILE = {
     "params as a list": ("params: [1]\n" + SMALL + "  - relu\n", "'params' must map"),
     "variants as a list": ("variants: [a, b]\n" + SMALL + "  - relu\n", "'variants' must map"),
     "a budget of .inf": ("budget: {max_params: .inf}\n" + SMALL + "  - relu\n", "finite number"),
-    "a name with a newline": ('name: "x\\n::stop-commands::y"\n' + SMALL + "  - relu\n", "control characters"),
-    "a layer name with a newline": (SMALL + '  - relu:\n    name: "a\\nb"\n', "control characters"),
+    "a name with a newline": ('name: "x\\n::stop-commands::y"\n' + SMALL + "  - relu\n",
+                              "hostile.yaml:1: name 'x\\n::stop-commands::y' holds \\n, a control character"),
+    "a layer name with a newline": (SMALL + '  - relu:\n    name: "a\\nb"\n', "hostile.yaml:3: name 'a\\nb' holds \\n"),
+    # one rule for every name a spec gives: no control, bidi or zero-width character, named as an escape
+    "a layer name with an OSC 52": (SMALL + '  - relu:\n    name: "a\\e]52;c;eA==\\a"\n',
+                                    "hostile.yaml:3: name 'a\\x1b]52;c;eA==\\x07' holds \\x1b, a control character"),
+    "a group name with a bidi isolate": (SMALL + '  - sequential: [relu]\n    name: "g\\u2066"\n',
+                                         "hostile.yaml:3: name 'g\\u2066' holds \\u2066 (LEFT-TO-RIGHT ISOLATE)"),
+    "a sequential label with a bidi override": (
+        SMALL + '  - sequential: [relu]\n    name: g\n    label: "a\\u202eb"\n',
+        "hostile.yaml:3: layer 'g': label 'a\\u202eb' holds \\u202e (RIGHT-TO-LEFT OVERRIDE), a bidi control"),
+    "a label that is no name": (SMALL + "  - sequential: [relu]\n    label: [1]\n", "'label' is a name, got [1]"),
+    "a block name with a zero-width space": (
+        'input: [3, 8, 8]\nblocks:\n  "b\\u200bx": {layers: [relu]}\nlayers:\n  - "b\\u200bx"\n',
+        "hostile.yaml:3: block 'b\\u200bx' holds \\u200b (ZERO WIDTH SPACE), a zero-width character"),
+    "a computed name with a zero-width joiner": (SMALL + "  - relu:\n    name: \"${'a' + '\\u200d'}\"\n",
+                                                 "holds \\u200d (ZERO WIDTH JOINER)"),
+    "a not_run name with a bidi mark": ('not_run: {"a\\u200f": {params: 1, buffers: 0}}\n' + SMALL + "  - relu\n",
+                                        "not_run 'a\\u200f' holds \\u200f (RIGHT-TO-LEFT MARK)"),
+    "an input name with a line separator": ('other_inputs: {"m\\u2028": [1, 8, 8]}\n' + SMALL + "  - relu\n",
+                                            "other_inputs 'm\\u2028' holds \\u2028 (LINE SEPARATOR)"),
+    "a module class with a bidi override": (SMALL + '  - relu:\n    module: "M\\u202e"\n',
+                                            "module 'M\\u202e' holds \\u202e"),
     "deep nesting": ("input: [3, 8, 8]\nlayers: " + "[" * 5000 + "]" * 5000 + "\n", "malformed YAML"),
     # arguments torch refuses at this input (tests/layers/test_kinds_vs_torch.py holds them to torch)
     "softmax over dim 7": (SMALL + "  - softmax: {dim: 7}\n", "dim 7 is out of range"),
@@ -180,10 +203,16 @@ def test_python_under_a_checked_folder_runs_only_when_allowed(tmp_path):
     code, out, _ = run("check", "specs", cwd=tmp_path)
     assert code == 2 and not marker.exists()
     assert "2 Python specs not run" in out and "2 models checked, 1 passed, 1 failed" in out
-    # allowed: a Python spec that exits is an error about that file, and the others are still checked
+    # allowed: each runs in a child process that can write no file, so its attempt is an error about that
+    # file (as an exit would be), and the others are still checked
     code, out, _ = run("check", "specs", "--allow-python", cwd=tmp_path)
-    assert code == 2 and marker.exists()
-    assert "the spec called exit(0)" in out and "✓ specs/good.yaml good" in out
+    assert code == 2 and "✓ specs/good.yaml good" in out
+    assert out.count("Error: ") == 2 and "✗ specs/setup.py setup: 1 problem" in out
+    if confined()["files"]:
+        assert not marker.exists()
+    (folder / "setup.py").write_text("import sys\nsys.exit(0)\n")
+    code, out, _ = run("check", "specs", "--allow-python", cwd=tmp_path)
+    assert code == 2 and "the spec called exit(0)" in out and "✓ specs/good.yaml good" in out
 
 
 @pytest.mark.parametrize("command", ["table", "report", "rf", "graph", "export"])
@@ -213,6 +242,19 @@ def test_a_library_or_file_reference_still_reads_a_model():
 def test_a_python_spec_that_exits_is_exit_2(tmp_path):
     spec(tmp_path, "import sys\nsys.exit(5)\n", "x.py")
     one_line_error(*run("table", "x.py", cwd=tmp_path)[::2], "the spec called exit(5)")
+
+
+@pytest.mark.parametrize("args", [
+    ["table", "lenet5", "\n::error::x"], ["##[group]x"], ["table", "--\x1b]52;c;eA==\x07"],
+    ["table", "lenet5", "\u202e::warning::x"], ["--bogus\n::add-mask::y"], ["check"],
+    ["table", "lenet5", "--batch", "\n##[error]x\u200b"], ["table", "\r::error::x", "--depth", "\x1b[2J"]])
+def test_usage_errors_are_escaped_like_every_error(tmp_path, args):
+    """An unknown option, a missing or stray argument: click's own errors, quoting the command line, are
+    one line escaped as all output is."""
+    code, out, err = run(*args, cwd=tmp_path)
+    one_line_error(code, err, "")
+    assert out == "" and "##[" not in err and err.isascii(), err
+    assert "(see python -m cnncalc" in err and "-h)" in err
 
 
 def test_symlinked_folders_are_not_walked(tmp_path):
@@ -345,6 +387,21 @@ def test_work_over_many_points_or_rows_is_bounded(tmp_path):
     assert code == 0, err
     rows = json.loads(out)
     assert len(rows["pairs"]) + len(rows["only_in_a"]) == len(rows["pairs"]) + len(rows["only_in_b"]) == 10_000
+
+
+def test_a_spec_at_the_layer_limit_prints_its_json_within_the_memory_bound(tmp_path):
+    """49,000 layers of names near the length limit: 78 MB of JSON, written within 500 MB (Python's own
+    indented JSON writer needed more, and about twice the time: output/jsontext.py). The time allowed
+    is a loaded machine's; on an idle one it takes about 3 s."""
+    path = spec(tmp_path, "input: [3, 8, 8]\nblocks:\n  unit:\n    layers:\n"
+                          "      - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n        name: \"${'c' * 240}\"\n"
+                          "      - batchnorm2d:\n        name: \"${'b' * 240}\"\n"
+                          "      - relu:\n        name: \"${'r' * 240}\"\n"
+                          "layers:\n  - unit:\n    name: \"${'u' * 240}${i}\"\n    repeat: 16300\n")
+    code, out, err = run("table", str(path), "-f", "json", cwd=tmp_path, seconds=6 * SECONDS)
+    assert code == 0, err[-300:]
+    data = json.loads(out)
+    assert len(data["layers"]) == 1 + 3 * 16300 and data["totals"]["params"] == 112 + 16299 * 148 + 16300 * 8  # convs 3→4, then 4→4; norms
 
 
 def crafted_repository(folder: Path) -> dict[str, str]:

@@ -77,15 +77,53 @@ class Memory:
     checkpoint: tuple[str, ...] = ()  # the blocks and layers run through torch.utils.checkpoint
 
 
+class Walk:
+    """What the walks below share for one graph and report, each computed once when first asked for
+    (memory() asks for each several times: a model of 50,000 layers spent most of its time on repeats)."""
+
+    def __init__(self, graph: Graph, report: Report):
+        self.graph, self.report = graph, report
+        self.rows = {row.name: row for row in report.layers}
+        self._cache: dict = {}
+
+    def _once(self, key, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def storages(self, training: bool) -> dict[str, str | None]:
+        return self._once(("storages", training), lambda: _storages(self.graph, self.rows, training))
+
+    def alive_until(self) -> dict[str, int]:
+        return self._once("alive", self.graph.alive_until)
+
+    def training_pass(self, element_size: int) -> "TrainingPass":
+        return self._once(("training", element_size), lambda: _training_pass(self, element_size))
+
+    def plan(self) -> tuple[Recompute, ...]:
+        """The report's checkpointed calls, with what backward runs again of each."""
+        return self._once("plan", lambda: recompute_plan(self.graph, self.rows, self.report.checkpoint)
+                          if self.report.checkpoint else ())
+
+    def peak_activation_bytes(self) -> int:
+        return self._once("peak", lambda: _inference_peak(self))
+
+
+def _walk(graph: Graph, report: Report, walk: Walk | None) -> Walk:
+    return walk if walk is not None and walk.graph is graph and walk.report is report else Walk(graph, report)
+
+
 def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
     kept = optimizer_named(optimizer)
     size = _element_size(report)
     totals = report.totals
     trainable = sum(row.trainable_params for row in report.layers) * size  # modules not run get no gradient
     buffers = totals.buffers * size
-    peak = peak_activation_bytes(graph, report)
-    saved = saved_bytes(graph, report, size)
-    backward = max(backward_peak_bytes(graph, report, size), forward_training_peak_bytes(graph, report, size))
+    walk = Walk(graph, report)
+    peak = peak_activation_bytes(graph, report, walk)
+    saved = saved_bytes(graph, report, size, walk)
+    backward = max(backward_peak_bytes(graph, report, size, walk),
+                   forward_training_peak_bytes(graph, report, size, walk))
     optimizer_bytes = trainable * kept.states
     largest = max((max(r.weights, r.biases) for r in report.layers if r.trainable_params), default=0) * size
     # the forward and backward passes' activations are gone by the optimizer step, which has
@@ -96,7 +134,7 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
                    for row in report.layers)
     return Memory(param_bytes=totals.param_bytes, buffer_bytes=buffers, gradient_bytes=trainable,
                   optimizer_bytes=optimizer_bytes, activation_bytes=totals.activation_bytes,
-                  peak_activation_bytes=peak, peak_inference_bytes=peak_inference_bytes(graph, report),
+                  peak_activation_bytes=peak, peak_inference_bytes=peak_inference_bytes(graph, report, walk),
                   saved_bytes=saved, training_bytes=totals.param_bytes + buffers + trainable + optimizer_bytes + working,
                   optimizer=optimizer, layers=layers,
                   checkpoint=tuple(dict.fromkeys(block.name for block in report.checkpoint)))
@@ -107,10 +145,10 @@ def _element_size(report: Report) -> int:
     return DTYPE_BYTES[report.dtype]
 
 
-def peak_inference_bytes(graph: Graph, report: Report) -> int:
+def peak_inference_bytes(graph: Graph, report: Report, walk: Walk | None = None) -> int:
     """Parameters and buffers, plus the most activation bytes alive at once."""
     return (report.totals.param_bytes + report.totals.buffers * _element_size(report)
-            + peak_activation_bytes(graph, report))
+            + peak_activation_bytes(graph, report, walk))
 
 
 def _storages(graph: Graph, rows: dict, training: bool = False) -> dict[str, str | None]:
@@ -159,8 +197,9 @@ def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
     return tuple(saved[facts.saved_by(node.args)])
 
 
-def _training_pass(graph: Graph, rows: dict, element_size: int, plan: tuple[Recompute, ...] = ()) -> TrainingPass:
-    storage = _storages(graph, rows, training=True)
+def _training_pass(walk: Walk, element_size: int) -> TrainingPass:
+    graph, rows, storage = walk.graph, walk.rows, walk.storages(True)
+    plan = walk.plan()
     requires = _requiring_grad(graph, rows)
     inside = {index: item for item in plan for index in range(item.block.start, item.block.stop)}
     first_saver: dict[str, int] = {}
@@ -232,39 +271,37 @@ def _recomputation(graph: Graph, rows: dict, storage: dict, requires: dict, item
     return Recomputed(peak=peak, kept=sum(released.values()), released=released)
 
 
-def saved_bytes(graph: Graph, report: Report, element_size: int = 4) -> int:
+def saved_bytes(graph: Graph, report: Report, element_size: int = 4, walk: Walk | None = None) -> int:
     """Bytes autograd holds at the end of a training forward pass."""
-    rows = {row.name: row for row in report.layers}
-    saved = _training_pass(graph, rows, element_size, _plan(graph, report, rows))
+    walk = _walk(graph, report, walk)
+    rows = walk.rows
+    saved = walk.training_pass(element_size)
     return sum(rows[name].activation_bytes for name in saved.first_saver) + sum(saved.extra)
-
-
-def _plan(graph: Graph, report: Report, rows: dict) -> tuple[Recompute, ...]:
-    """The report's checkpointed calls, with what backward runs again of each."""
-    return recompute_plan(graph, rows, report.checkpoint) if report.checkpoint else ()
 
 
 def saved_bytes_by_layer(graph: Graph, report: Report) -> dict[str, int]:
     """saved_bytes per layer (the input too): the output autograd keeps of it, and the masks and
     indices it saves itself."""
-    rows = {row.name: row for row in report.layers}
-    saved = _training_pass(graph, rows, _element_size(report), _plan(graph, report, rows))
+    walk = Walk(graph, report)
+    rows = walk.rows
+    saved = walk.training_pass(_element_size(report))
     held = {name: rows[name].activation_bytes for name in saved.first_saver}
     for node, extra in zip(graph.nodes, saved.extra):
         held[node.name] = held.get(node.name, 0) + extra
     return held
 
 
-def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> int:
+def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, walk: Walk | None = None) -> int:
     """Most activation and activation-gradient bytes alive during backward, run in reverse order.
 
     At the start: everything saved, the input and output the caller still holds, and the output's
     gradient. Each layer then allocates its input and parameter gradients, drops its output's
     gradient, and releases what only it still needed."""
-    rows = {row.name: row for row in report.layers}
-    saved = _training_pass(graph, rows, element_size, _plan(graph, report, rows))
+    walk = _walk(graph, report, walk)
+    rows = walk.rows
+    saved = walk.training_pass(element_size)
     first_saver, extra, requires = saved.first_saver, saved.extra, saved.requires
-    storage = _storages(graph, rows, training=True)
+    storage = walk.storages(True)
     output = storage[graph.nodes[-1].name]
     held = {output, *graph.input_names}  # the caller holds those
     live = sum(rows[name].activation_bytes for name in set(first_saver) | held) + sum(extra)
@@ -322,46 +359,55 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> 
     return peak
 
 
-def peak_activation_bytes(graph: Graph, report: Report) -> int:
+def peak_activation_bytes(graph: Graph, report: Report, walk: Walk | None = None) -> int:
     """Walk the layers in order, holding each storage from its producer to its last consumer."""
-    rows = {row.name: row for row in report.layers}
-    storage = _storages(graph, rows)
+    return _walk(graph, report, walk).peak_activation_bytes()
+
+
+def _inference_peak(walk: Walk) -> int:
+    graph, rows = walk.graph, walk.rows
     transient = [rows[node.name].activations * _facts(node).transient for node in graph.nodes]
-    return _forward_peak(graph, rows, storage, kept=set(), extra=[0] * len(graph.nodes), transient=transient)
+    return _forward_peak(graph, rows, walk.storages(False), kept=set(), extra=[0] * len(graph.nodes),
+                         transient=transient, alive=walk.alive_until())
 
 
-def forward_training_peak_bytes(graph: Graph, report: Report, element_size: int = 4) -> int:
+def forward_training_peak_bytes(graph: Graph, report: Report, element_size: int = 4, walk: Walk | None = None) -> int:
     """The same walk in a training forward pass: what autograd saves is not freed (nor its masks
     and indices), and the rest is, after its last consumer. A decoder's branches (upsampled and
     transposed-conv outputs feeding an add that saves nothing) are alive together here, more than
     backward ever holds."""
-    rows = {row.name: row for row in report.layers}
-    saved = _training_pass(graph, rows, element_size, _plan(graph, report, rows))
-    return _forward_peak(graph, rows, _storages(graph, rows, training=True), kept=set(saved.first_saver),
-                         extra=saved.extra, transient=saved.unsaved)
+    walk = _walk(graph, report, walk)
+    saved = walk.training_pass(element_size)
+    return _forward_peak(graph, walk.rows, walk.storages(True), kept=set(saved.first_saver),
+                         extra=saved.extra, transient=saved.unsaved, alive=walk.alive_until())
 
 
-def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: list[int], transient: list[int]) -> int:
+def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: list[int], transient: list[int],
+                  alive: dict[str, int]) -> int:
     """Walk the layers in order, holding each storage from its producer to its last consumer, or to
     the end of a block it is passed into (Graph.alive_until), or to the end (those `kept`); the
     input, which the caller holds, and the output, returned, stay. A layer's
     `extra` bytes stay from then on, its `transient` ones (max-pool's indices in inference, a mask
     nothing saves) only while it runs."""
     last_use: dict[str, int] = {}
-    for name, until in graph.alive_until().items():
+    for name, until in alive.items():
         if storage[name] is not None:
             last_use[storage[name]] = max(last_use.get(storage[name], 0), until + 1)
     for name in (*graph.input_names, storage[graph.nodes[-1].name], *kept):
         last_use[name] = len(graph.nodes) + 1
-    freed: dict[int, list[str]] = {}
+    count = len(graph.nodes)
+    freed = [0] * (count + 1)  # after layer i, the bytes of the storages it was the last to need
     for name, index in last_use.items():
-        freed.setdefault(index, []).append(name)
+        if index <= count:
+            freed[index] += rows[name].activation_bytes
     live = sum(rows[name].activation_bytes for name in graph.input_names)
     peak = live
     for index, node in enumerate(graph.nodes, start=1):
-        if storage[node.name] == node.name:  # a tensor of its own
-            live += rows[node.name].activation_bytes
+        name = node.name
+        if storage[name] == name:  # a tensor of its own
+            live += rows[name].activation_bytes
         live += extra[index - 1]
-        peak = max(peak, live + transient[index - 1])
-        live -= sum(rows[name].activation_bytes for name in freed.get(index, ()))
+        if live + transient[index - 1] > peak:
+            peak = live + transient[index - 1]
+        live -= freed[index]
     return peak

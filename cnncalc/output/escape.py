@@ -39,7 +39,24 @@ def _visible(text: str) -> str:
 def printed(text: str) -> str:
     """A whole output (a table, JSON, CSV, a message) as it may reach a terminal or a CI log: each
     line shown."""
+    if "::" not in text and _LEGACY_COMMAND not in text and _printable_lines(text):
+        return text  # every line already as shown would give it (a table of 78 MB: checked at once)
     return "\n".join(map(shown, text.split("\n")))
+
+
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
+
+
+def _printable_lines(text: str) -> bool:
+    """Whether every character but the line ends prints; for ASCII text (JSON) without str.isprintable's
+    per-character look-up."""
+    if text.isascii():  # a megabyte at a time: no second copy of a large output
+        return not any(text[start:start + _CHUNK].encode("ascii").translate(None, _PRINTABLE_ASCII)
+                       for start in range(0, len(text), _CHUNK))
+    return text.replace("\n", "").isprintable()
+
+
+_CHUNK = 1 << 20
 
 
 # ---- GitHub workflow commands --------------------------------------------------------------------

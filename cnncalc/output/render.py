@@ -11,6 +11,7 @@ from ..figures.memory import Memory
 from ..figures.report import UNCOUNTED, LayerFigures, Report
 from ..layers.registry import format_shape
 from .columns import Column, Step, layout, wrap
+from .jsontext import dumps
 from .escape import csv_cell, github_data, github_property, markdown, shown
 from .units import human, percent
 
@@ -38,11 +39,16 @@ def _held(input_dtype: str | None) -> str:
 def to_dict(report: Report, memory: Memory) -> dict:
     layers = []
     for row, bytes_ in zip(report.layers, memory.layers):
-        item = {key: getattr(row, key) for key in LAYER_KEYS}
-        item.update(inputs=list(row.inputs), output_shape=list(row.output_shape),
-                    trainable_params=row.trainable_params, allocates=row.allocates, recompute_macs=row.recompute_macs,
-                    dropped=list(row.dropped), line=row.line,
-                    block=row.scopes[-1].name if row.scopes else None, module=row.module, **asdict(bytes_))
+        # LAYER_KEYS in their order, then the rest, and LayerMemory's fields as asdict would give them
+        item = {"name": row.name, "kind": row.kind, "inputs": list(row.inputs), "output_shape": list(row.output_shape),
+                "weights": row.weights, "biases": row.biases, "params": row.params, "buffers": row.buffers,
+                "activations": row.activations, "activation_bytes": row.activation_bytes, "macs": row.macs,
+                "flops": row.flops, "ops": row.ops, "backward_macs": row.backward_macs,
+                "backward_ops": row.backward_ops, "trainable_params": row.trainable_params,
+                "allocates": row.allocates, "recompute_macs": row.recompute_macs, "dropped": list(row.dropped),
+                "line": row.line, "block": row.scopes[-1].name if row.scopes else None, "module": row.module,
+                "param_bytes": bytes_.param_bytes, "gradient_bytes": bytes_.gradient_bytes,
+                "optimizer_bytes": bytes_.optimizer_bytes}
         if row.explain:
             item["explain"] = list(row.explain)
         layers.append(item)
@@ -68,7 +74,7 @@ def render(report: Report, fmt: str, memory: Memory, width: int | None = None, f
 
 
 def render_json(report: Report, memory: Memory) -> str:
-    return json.dumps(to_dict(report, memory), indent=2) + "\n"
+    return dumps(to_dict(report, memory)) + "\n"
 
 
 def render_csv(report: Report) -> str:
@@ -110,8 +116,7 @@ def render_rf(report: Report, fields: dict, fmt: str, width: int | None = None) 
 
     if fmt == "json":
         layers = [{"name": row.name, "kind": row.kind, **_field_json(fields[row.name])} for row in report.layers]
-        return json.dumps({"model": report.model, "input": list(report.input_shape), "layers": layers},
-                          indent=2) + "\n"
+        return dumps({"model": report.model, "input": list(report.input_shape), "layers": layers}) + "\n"
     rows: list[list[str]] = []
     open_scopes: list[str] = []
     for row in report.layers:
@@ -407,7 +412,7 @@ DIFF_STEPS = (Step("shorten", ("params_a", "params_b", "macs_a", "macs_b")), Ste
 def render_diff(diff, fmt: str, width: int | None = None) -> str:
     """`diff`: stages side by side with ratios, the totals with their change, and the layers only one side has."""
     if fmt == "json":
-        return json.dumps(_diff_json(diff), indent=2) + "\n"
+        return dumps(_diff_json(diff)) + "\n"
     rows = [[row.label, _cell(row.a, "params"), _cell(row.b, "params"), _ratio(row, "params"), _cell(row.a, "macs"),
              _cell(row.b, "macs"), _ratio(row, "macs")] for row in (*diff.stages, diff.totals)]
     totals, total_rows = diff.totals, []

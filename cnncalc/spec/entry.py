@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import did_you_mean, quoted
+from ..errors import did_you_mean, quoted, unprintable_name
 from ..layers import REGISTRY
 from ..record import record
 
@@ -61,6 +61,11 @@ def parse_entry(raw: Any, line: int | None, blocks: dict) -> Entry:
                 raise EntryError(f"'{key}' applies to a single layer", label)
     if "label" in keys and kind != GROUP:
         raise EntryError("'label' names a sequential group; a block is labelled by its own name", label)
+    if "label" in keys and keys["label"] is not None:
+        if not isinstance(keys["label"], str):
+            raise EntryError(f"'label' is a name, got {quoted(keys['label'])}", label)
+        if unprintable_name("label", keys["label"]):
+            raise EntryError(unprintable_name("label", keys["label"]), label)
     repeated = "repeat" in keys or "index" in keys
     return Entry.of({"kind": kind, "value": raw[kinds[0]], "line": line, "keys": keys, "name": label,
                      "repeated": repeated, "once": not repeated and "when" not in keys, "is_layer": kind in REGISTRY})

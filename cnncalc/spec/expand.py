@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..errors import ErrorLog, LayerError, SpecError, did_you_mean, quoted
+from ..errors import ErrorLog, LayerError, SpecError, did_you_mean, quoted, unprintable_name
 from ..graph import INPUT, Node, Scope
 from ..layers import REGISTRY
 from .copies import ExpandedGroup, GroupTemplate
@@ -132,8 +132,8 @@ class Expander:
         name = entry.name
         if name is not None and (type(name) is not str or "$" in name):
             name = str(self.evaluate(entry.name, env, "name", line, context))
-        if name is not None and not name.isprintable():
-            raise self.error(f"name {quoted(name)} has control characters", line, None, context)
+        if name is not None and unprintable_name("name", name):
+            raise self.error(unprintable_name("name", name), line, None, context)
         if entry.kind == GROUP and name is None:  # an unnamed group splices in place, like `layers += [...]`
             spliced = context.spliced(env, frozen)
             start = self.source_of(entry, env, context, GROUP) if "from" in entry.keys else [previous]
@@ -293,6 +293,8 @@ class Expander:
             if value is not None and not isinstance(value, str):
                 what = "a layer" if key == "weights_of" else "the module class it runs as"
                 return self.reject(name, self.error(f"{key} names {what}, got {quoted(value)}", line, name, context))
+            if value is not None and unprintable_name(key, value):
+                return self.reject(name, self.error(unprintable_name(key, value), line, name, context))
         if Reference in map(type, inputs):
             self.unresolved.append(len(self.nodes))
         self.nodes.append(Node.of({"name": name, "kind": entry.kind, "args": args, "inputs": inputs, "line": line,

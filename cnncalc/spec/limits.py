@@ -21,6 +21,8 @@ class Limits:
     sequence_length: int = 10_000     # a string or list an expression builds
     sizes: int = 10_000               # input sizes one sweep or sizes run analyses
     analyses: int = 500_000           # layers one sweep or sizes run analyses: its sizes × the model's layers
+    python_seconds: int = 60          # a Python spec or model file, run in a child process: its wall time
+    python_bytes: int = 4 << 30       # and its address space (4 GiB)
 
 
 def parse_limits(settings: list[str]) -> Limits:

@@ -5,7 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ErrorLog, LayerError, NotASpec, SpecError, did_you_mean, quoted
+from ..errors import ErrorLog, LayerError, NotASpec, SpecError, did_you_mean, quoted, unprintable_name
 from ..graph import DTYPE_BYTES, HELD_APART, ID_DTYPE_BYTES, INPUT, Graph, NotRun, OtherInput, too_large, topological
 from ..layers import REGISTRY
 from .budget import read_budget
@@ -57,9 +57,12 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
         if not isinstance(blocks, dict):
             raise SpecError("'blocks' must map block names to {params, layers}", source, line)
         for block in blocks:
+            where = getattr(blocks[block], "line", None) or getattr(blocks, "line", line)
             if block in REGISTRY or block == GROUP:  # a use of it would mean two things
                 raise SpecError(f"block {quoted(block)} has the name of a layer kind: name it otherwise", source,
-                                getattr(blocks[block], "line", None) or getattr(blocks, "line", line))
+                                where)
+            if isinstance(block, str) and unprintable_name("block", block):
+                raise SpecError(unprintable_name("block", block), source, where)
         others = _other_inputs(data.get("other_inputs"), env, source, limits)
     except SpecError as error:
         log.raise_errors(error)
@@ -70,8 +73,8 @@ def build_graph(data: Any, source: str, params: dict, variant: str | None = None
     if not nodes:
         raise SpecError("'layers' is empty", source, line)
     name = str(variant or data.get("name") or default_name)
-    if not name.isprintable():
-        raise SpecError(f"name {quoted(name)} has control characters", source, line)
+    if unprintable_name("name", name):
+        raise SpecError(unprintable_name("name", name), source, line)
     budget, budget_line = read_budget(data.get("budget"), env, source, line, limits=limits)
     dtype, input_dtype = (_dtype(data, key, allowed, default, source, line) for key, allowed, default in
                           (("dtype", DTYPE_BYTES, "float32"), ("input_dtype", ID_DTYPE_BYTES, None)))
@@ -159,6 +162,8 @@ def _not_run(value: Any, layers: set[str], source: str) -> tuple[NotRun, ...]:
                 or counts.get("why", HELD_APART[0]) not in HELD_APART:
             raise SpecError("not_run takes {params: N, buffers: N, frozen_params: N ≤ params}: whole numbers ≥ 0, "
                             f"and why: {', '.join(HELD_APART)}", source, line, name)
+        if unprintable_name("not_run", name):
+            raise SpecError(unprintable_name("not_run", name), source, line)
         if name in layers or name == INPUT:
             raise SpecError(f"duplicate name '{name}'", source, line, name)
         held.append(NotRun(name=name, why=counts.get("why", HELD_APART[0]),
@@ -173,6 +178,8 @@ def _other_inputs(value: Any, env: dict, source: str, limits: Limits) -> tuple[O
     for name, given in _mapping(value, "other_inputs", "input names to shapes", source).items():
         line = getattr(given, "line", None) or getattr(value, "line", None)
         shape, dtype = (given.get("shape"), given.get("dtype")) if isinstance(given, dict) else (given, None)
+        if unprintable_name("other_inputs", name):
+            raise SpecError(unprintable_name("other_inputs", name), source, line)
         if name == INPUT or isinstance(given, dict) and set(given) - {"shape", "dtype"} \
                 or dtype is not None and dtype not in ID_DTYPE_BYTES:
             raise SpecError(f"other_inputs: {name} takes a shape like [1, 224, 224], or {{shape, dtype}} with dtype "

@@ -7,18 +7,10 @@ from pathlib import Path
 
 from ..errors import SpecError, did_you_mean
 from .limits import Limits
+from .shipped import zoo_dir
 from .yamlfile import existing
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".py")
-
-
-def zoo_dir() -> Path:
-    """specs/ as installed inside the package, or beside it in a source checkout."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "specs", package.parent / "specs"):
-        if candidate.is_dir():
-            return candidate
-    return package / "specs"
 
 
 def zoo_index(*, limits: Limits = Limits()) -> dict[str, tuple[Path, str | None]]:

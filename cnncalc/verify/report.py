@@ -1,7 +1,6 @@
 """Render a verification: ✓/✗ per layer and check, the failures in full, and one summary line."""
 from __future__ import annotations
 
-import io
 import json
 from collections import defaultdict
 

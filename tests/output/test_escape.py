@@ -241,17 +241,19 @@ def test_report_page_builds_only_its_own_elements(names):
 
 # ---- every command, end to end ------------------------------------------------------------------------
 
+# a name may hold no control, bidi or zero-width character (refused when read: test_untrusted.py); what
+# else would act on a terminal, GitHub or a renderer is escaped on the way out
 HOSTILE_SPEC = """name: "::error::model ##[add-mask]m"
 input: [3, 8, 8]
 blocks:
-  "::warning::block\\n::add-mask::b":
+  "::warning::block ::add-mask::b":
     layers: [relu]
 layers:
   - conv2d: {out_channels: 4, kernel_size: 3}
     name: "::error::x"
   - relu:
     name: "  ##[add-mask]secret | `c` <img src=x onerror=alert(1)> [/x] [link=http://x]y"
-  - "::warning::block\\n::add-mask::b"
+  - "::warning::block ::add-mask::b"
   - sequential:
       - relu
     label: "::stop-commands::z"
@@ -289,3 +291,29 @@ def test_verify_table_shows_names_as_text_not_rich_markup():
     text = render_table(result)
     assert f"✗ {name}: params: cnncalc 1, measured 2 [[red]f]" in text and text.count(name) == 3
     assert f"note: thop cannot count this module: {name}" in text  # a peer's error message, as text
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(FRAGMENTS + ["a", "b", "\n", ":", "#", "["]), max_size=12).map("".join))
+def test_printed_checks_a_whole_output_at_once_as_line_by_line(text):
+    """printed's fast path (a whole ASCII output checked in one pass) gives what shown gives each line."""
+    assert printed(text) == "\n".join(shown(line) for line in text.split("\n"))
+    assert printed(text + "é") == "\n".join(shown(line) for line in (text + "é").split("\n"))
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.sampled_from(FRAGMENTS), st.text(max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.lists(st.integers(), max_size=4),
+                            st.lists(st.text(max_size=3), max_size=3), st.tuples(inner, inner),
+                            st.dictionaries(st.one_of(st.text(max_size=4), st.integers(), st.booleans(), st.none()),
+                                            inner, max_size=4)),
+    max_leaves=20)
+
+
+@settings(max_examples=500)
+@given(JSON_VALUES, st.integers(0, 4))
+def test_indented_json_is_jsons_own_text(value, indent):
+    """output/jsontext.py writes exactly what json.dumps(indent=...) writes, faster."""
+    from cnncalc.output.jsontext import dumps
+
+    assert dumps(value, indent) == json.dumps(value, indent=indent)
