@@ -299,21 +299,3 @@ def test_printed_checks_a_whole_output_at_once_as_line_by_line(text):
     """printed's fast path (a whole ASCII output checked in one pass) gives what shown gives each line."""
     assert printed(text) == "\n".join(shown(line) for line in text.split("\n"))
     assert printed(text + "é") == "\n".join(shown(line) for line in (text + "é").split("\n"))
-
-
-JSON_VALUES = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.sampled_from(FRAGMENTS), st.text(max_size=4)),
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.lists(st.integers(), max_size=4),
-                            st.lists(st.text(max_size=3), max_size=3), st.tuples(inner, inner),
-                            st.dictionaries(st.one_of(st.text(max_size=4), st.integers(), st.booleans(), st.none()),
-                                            inner, max_size=4)),
-    max_leaves=20)
-
-
-@settings(max_examples=500)
-@given(JSON_VALUES, st.integers(0, 4))
-def test_indented_json_is_jsons_own_text(value, indent):
-    """output/jsontext.py writes exactly what json.dumps(indent=...) writes, faster."""
-    from cnncalc.output.jsontext import dumps
-
-    assert dumps(value, indent) == json.dumps(value, indent=indent)

@@ -1,5 +1,5 @@
-"""output/jsontext.py writes what `json.dumps(value, indent=2)` writes: Python's json module is the
-reference, on random data of every kind a report holds."""
+"""output/jsontext.py writes what `json.dumps(value, indent=...)` writes: Python's json module is the
+reference, on random data of every kind a report holds, hostile strings among them."""
 from __future__ import annotations
 
 import json
@@ -10,14 +10,20 @@ from hypothesis import strategies as st
 
 from cnncalc.output.jsontext import dumps
 
-LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
-VALUES = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
-                      | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=30)
+from output.test_escape import FRAGMENTS
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.sampled_from(FRAGMENTS), st.text(max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.lists(st.integers(), max_size=4),
+                            st.lists(st.text(max_size=3), max_size=3), st.tuples(inner, inner),
+                            st.dictionaries(st.one_of(st.text(max_size=4), st.integers(), st.booleans(), st.none()),
+                                            inner, max_size=4)),
+    max_leaves=20)
 
 
-@settings(max_examples=300, deadline=None)
-@given(VALUES, st.sampled_from([0, 1, 2, 4]))
-def test_the_text_is_jsons_own(value, indent):
+@settings(max_examples=500)
+@given(JSON_VALUES, st.integers(0, 4))
+def test_indented_json_is_jsons_own_text(value, indent):
     assert dumps(value, indent) == json.dumps(value, indent=indent)
 
 
