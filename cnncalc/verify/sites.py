@@ -19,6 +19,8 @@ class Sites:
         self.file = str(Path(source).resolve()) if source.endswith(".py") and Path(source).is_file() else None
 
     def built(self, path: str) -> int | None:
+        if self.file is None:  # a library's model: no line of the user's to name
+            return None
         parts = path.split(".")
         for depth in range(len(parts) - 1, -1, -1):
             init = type(self.root.get_submodule(".".join(parts[:depth]))).__init__
@@ -27,6 +29,8 @@ class Sites:
         return None
 
     def called(self, path: str) -> int | None:
+        if self.file is None:
+            return None
         parts = path.split(".") if path else []
         for depth in range(len(parts), -1, -1):
             forward = type(self.root.get_submodule(".".join(parts[:depth]))).forward
