@@ -302,18 +302,22 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
     saved = walk.training_pass(element_size)
     first_saver, extra, requires = saved.first_saver, saved.extra, saved.requires
     storage = walk.storages(True)
-    output = storage[graph.nodes[-1].name]
-    held = {output, *graph.input_names}  # the caller holds those
+    outputs = tuple(dict.fromkeys(graph.outputs or (graph.nodes[-1].name,)))
+    held = {storage[name] for name in outputs if storage[name] is not None} | set(graph.input_names)  # the caller's
     live = sum(rows[name].activation_bytes for name in set(first_saver) | held) + sum(extra)
     released: dict[int, list[str]] = {}  # layer index → the saved storages it is first to save
     for name, first in first_saver.items():
         if name not in held:
             released.setdefault(first, []).append(name)
-    # a loss's gradient is as large as the output
-    last = graph.nodes[-1].name
-    grad_of: dict[str, int] = {last: 0}  # tensor → id of the gradient buffer it uses
-    buffers: dict[int, list[int]] = {0: [rows[last].activation_bytes, 1]}  # id → [bytes, tensors using it]
-    live += rows[last].activation_bytes
+    # the loss's term of each output (a mean) gives it a gradient as large as itself, every one made
+    # before any layer's backward runs (autograd runs the nodes made last first)
+    grad_of: dict[str, int] = {}  # tensor → id of the gradient buffer it uses
+    buffers: dict[int, list[int]] = {}  # id → [bytes, tensors using it]
+    for name in outputs:
+        if requires[name]:
+            grad_of[name] = len(buffers)
+            buffers[grad_of[name]] = [rows[name].activation_bytes, 1]
+            live += rows[name].activation_bytes
     peak = live
     recomputed_released: dict[int, int] = {}  # layer index → what recomputations saved for it, released
     for again in saved.recomputed.values():

@@ -71,7 +71,9 @@ class GraphModel(nn.Module):
         # drop each tensor after its last consumer, as a hand-written forward() lets locals go, or
         # after the block it was passed into, whose caller holds it until then
         alive = graph.alive_until()
-        self.release = [[name for name, until in alive.items() if until == index] for index in range(len(graph.nodes))]
+        self.outputs = graph.outputs or (self.names[-1],)  # what forward() returns: never dropped
+        self.release = [[name for name, until in alive.items() if until == index and name not in self.outputs]
+                        for index in range(len(graph.nodes))]
         self.blocks = {block.start: (block, block_inputs(graph, block), block_outputs(graph, block))
                        for block in checkpoint}
 
@@ -94,7 +96,8 @@ class GraphModel(nn.Module):
                 continue
             self._run(index, values)
             index += 1
-        return values[self.names[-1]]
+        made = tuple(values[name] for name in self.outputs)
+        return made if len(made) > 1 else made[0]
 
     def checkpointed(self, graph: Graph, blocks: tuple[Checkpointed, ...]) -> "GraphModel":
         """A twin running the same layers (the same parameters) with BLOCKS checkpointed."""

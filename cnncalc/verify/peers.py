@@ -18,6 +18,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .build import GraphModel
+from .own import tensors
 
 PREFIX = "layers."
 
@@ -61,7 +62,8 @@ def run_torch(model: nn.Module, inputs: tuple) -> PeerCount:
 
 
 def run_torch_backward(model: GraphModel, inputs: tuple) -> PeerCount:
-    """FlopCounterMode over a training step's backward, `model(*inputs).sum().backward()` with the inputs
+    """FlopCounterMode over a training step's backward, the sum of `model(*inputs)`'s outputs' sums
+    backward, with the inputs
     requiring no grad, as a batch from a data loader: the step's count less the forward's, in total
     and per layer. The counter's own attribution to modules goes astray in backward where branches
     meet, so each autograd node a layer's forward made is marked with that layer, and what the counter
@@ -79,12 +81,12 @@ def run_torch_backward(model: GraphModel, inputs: tuple) -> PeerCount:
 
     try:
         with counter:
-            out = model(*inputs)
+            outs = [out for out in tensors(model(*inputs)) if out.requires_grad]  # each output the graph names
             forward = running["counted"] = counter.get_total_flops()
             for node in owner:
                 handles.append(node.register_prehook(lambda grads, node=node: enter(node)))
-            if out.requires_grad:  # nothing trained upstream: backward has nothing to compute
-                out.sum().backward()
+            if outs:  # none where nothing upstream trains: backward has nothing to compute
+                sum(out.sum() for out in outs).backward()
             enter(None)
     finally:
         for handle in handles:
