@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .errors import SpecError
@@ -144,6 +145,20 @@ class Graph:
     def input_names(self) -> tuple[str, ...]:
         return (INPUT, *(other.name for other in self.other_inputs))
 
+    @property
+    def returned(self) -> tuple[str, ...]:
+        """What forward() returns: the outputs named, else the last layer's."""
+        return self.outputs or ((self.nodes[-1].name,) if self.nodes else ())
+
+    def feeding(self, read: Callable[[Node], tuple[str, ...]] = lambda node: node.inputs) -> set[str]:
+        """The returned tensors and every tensor they are computed from, through the inputs `read` names
+        of each layer. A layer outside it runs, but nothing returned needs it: backward never reaches it."""
+        reaching = set(self.returned)
+        for node in reversed(self.nodes):
+            if node.name in reaching:
+                reaching.update(read(node))
+        return reaching
+
     def alive_until(self) -> dict[str, int]:
         """Each tensor a layer reads → the index of the last layer it is alive through in a forward
         pass: its last reader's, or, where it is passed into a block (a scope its producer is
@@ -164,7 +179,7 @@ class Graph:
                 outside = runs[producer[name]] if name in producer else {}
                 alive[name] = max([alive.get(name, index), index] + [
                     ends[scope, start] for scope, start in runs[index].items() if outside.get(scope) != start])
-        for name in self.outputs:  # what forward() returns is held until it returns
+        for name in self.returned:  # what forward() returns is held until it returns
             alive[name] = len(self.nodes) - 1
         return alive
 

@@ -4,8 +4,8 @@ A tensor requires grad where a trained parameter is upstream of it; the model's 
 the layers that read only untracked tensors and train nothing (a frozen stem) are not recorded and
 compute no gradient at all, the first trained layer computes its weights' gradient but none for its
 input, and a frozen layer past a trained one still passes its input's gradient on. Backward starts
-at the output (`loss.backward()` on the last layer's): a layer whose output reaches it by no path
-computes nothing. What each gradient costs is declared by the kind (layers/facts.py: BackwardWork);
+at the outputs (a loss reads each one forward() returns): a layer whose output reaches them by no
+path computes nothing. What each gradient costs is declared by the kind (layers/facts.py: BackwardWork);
 this module only walks the graph.
 """
 from __future__ import annotations
@@ -60,9 +60,6 @@ def gradient_flow(graph: Graph) -> GradientFlow:
     frozen_owners = {node.weights_of or node.name for node in graph.nodes if node.frozen}
     first_only = frozenset(node.name for node in graph.nodes
                            if REGISTRY[node.kind].backward.differentiates == "first input")
-    reaching = {graph.nodes[-1].name} if graph.nodes else set()
-    for node in reversed(graph.nodes):
-        if node.name in reaching:
-            reaching.update(node.inputs[:1] if node.name in first_only else node.inputs)
+    reaching = graph.feeding(lambda node: node.inputs[:1] if node.name in first_only else node.inputs)
     frozen = frozenset(node.name for node in graph.nodes if (node.weights_of or node.name) in frozen_owners)
     return GradientFlow(frozen=frozen, reaching=frozenset(reaching), first_only=first_only)

@@ -36,6 +36,7 @@ class LayerOps:
     functional: bool = False    # called as torch.nn.functional: module hooks do not see it
     backward_inputs: int = 0    # its backward's MACs for input gradients (and those inside it)
     backward_parameters: int = 0  # and for its weights' gradients
+    returned: bool = True       # something the model returns is computed from its output
 
     @property
     def inp(self) -> int:
@@ -103,6 +104,7 @@ class Convention:
     # what the tool counts when run over a backward pass, by kind pattern (FlopCounterMode); none: the
     # tool hooks or traces the forward pass and counts it only
     backward: tuple[tuple[str, Rule], ...] = ()
+    returned_only: bool = False  # the tool counts a traced graph, which keeps only what the outputs need
 
     @property
     def counts_backward(self) -> bool:
@@ -112,6 +114,8 @@ class Convention:
         return first_match(self.rules, kind, self.otherwise)
 
     def count(self, layer: LayerOps) -> Counted:
+        if self.returned_only and not layer.returned:
+            return Counted(whole=0)
         rule = self.rule(layer.kind)
         if isinstance(rule, Hooks):
             return Counted(whole=rule.functional(layer), per_sample=rule.module(layer))
@@ -307,7 +311,8 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("groupnorm", _norm(5, 4, "affine")), ("layernorm", _norm(5, 4, "elementwise_affine")),
                 ("instancenorm*", _norm(5, 4, "affine")), ("upsample", _fvcore_upsample),
                 ("adaptiveavgpool2d", lambda l: l.inp), ("multiheadattention", _macs), ("matmul", _macs),
-                ("scaleddotproductattention", _macs), ("einsum", _fvcore_einsum)), _unhandled),
+                ("scaleddotproductattention", _macs), ("einsum", _fvcore_einsum)), _unhandled,
+               returned_only=True),  # torch.jit's trace drops a module run whose output nobody reads
     Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters named weight or bias × "
                "batch, or × output positions for convolutions",
                # layer scale's parameter is named gamma, as in timm; a parameter read directly is no module's

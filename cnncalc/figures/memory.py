@@ -97,6 +97,9 @@ class Walk:
     def alive_until(self) -> dict[str, int]:
         return self._once("alive", self.graph.alive_until)
 
+    def feeding(self) -> set[str]:
+        return self._once("feeding", self.graph.feeding)
+
     def training_pass(self, element_size: int) -> "TrainingPass":
         return self._once(("training", element_size), lambda: _training_pass(self, element_size))
 
@@ -200,7 +203,8 @@ def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
 def _training_pass(walk: Walk, element_size: int) -> TrainingPass:
     graph, rows, storage = walk.graph, walk.rows, walk.storages(True)
     plan = walk.plan()
-    requires = _requiring_grad(graph, rows)
+    # what a layer nothing returned needs saved goes with its output, as soon as it is made
+    requires = {name: tracked and name in walk.feeding() for name, tracked in _requiring_grad(graph, rows).items()}
     inside = {index: item for item in plan for index in range(item.block.start, item.block.stop)}
     first_saver: dict[str, int] = {}
     extra, unsaved, inner = [], [], {}  # inner: index → bytes a checkpointed layer's saves would hold
@@ -325,6 +329,8 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
             recomputed_released[index] = recomputed_released.get(index, 0) + bytes_
     for index in range(len(graph.nodes) - 1, -1, -1):
         node = graph.nodes[index]
+        if node.name not in walk.feeding():  # backward never reaches it
+            continue
         again = saved.recomputed.get(index)
         if again:  # its first saved tensor asked for: the checkpointed call runs again
             peak = max(peak, live + again.peak)
@@ -393,11 +399,13 @@ def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: lis
     input, which the caller holds, and the output, returned, stay. A layer's
     `extra` bytes stay from then on, its `transient` ones (max-pool's indices in inference, a mask
     nothing saves) only while it runs."""
-    last_use: dict[str, int] = {}
+    # a tensor nothing reads goes as soon as it is made
+    last_use = {node.name: index + 1 for index, node in enumerate(graph.nodes) if storage[node.name] == node.name}
     for name, until in alive.items():
         if storage[name] is not None:
             last_use[storage[name]] = max(last_use.get(storage[name], 0), until + 1)
-    for name in (*graph.input_names, storage[graph.nodes[-1].name], *kept):
+    returned = [storage[name] for name in graph.returned if storage[name] is not None]
+    for name in (*graph.input_names, *returned, *kept):
         last_use[name] = len(graph.nodes) + 1
     count = len(graph.nodes)
     freed = [0] * (count + 1)  # after layer i, the bytes of the storages it was the last to need

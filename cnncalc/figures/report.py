@@ -142,6 +142,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     # go by name, and it counts one)
     samples = 1 if graph.other_inputs else batch
     flow, requires = gradient_flow(graph), dict.fromkeys(graph.input_names, False)  # which tensors require grad
+    feeding = graph.feeding()
     for node in graph.nodes:
         if failed and not failed.isdisjoint(node.inputs):
             failed.add(node.name)
@@ -151,11 +152,13 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         in_shapes = tuple([shapes[name] for name in node.inputs])
         times = 1 if node.name in once else batch
         tracked, computed = flow.through(node, requires)  # one record per distinct answer: hashed by identity
-        key = (node.kind, node.args, in_shapes, node.functional, node.per_row, times, id(computed))  # args by content
-        shared = known.get(key)
+        returned = node.name in feeding
+        key = (node.kind, node.args, in_shapes, node.functional, node.per_row, times, id(computed), returned)
+        shared = known.get(key)  # args by content
         if shared is None:
             try:
-                shared = known[key] = _shared(graph, node, in_shapes, times, samples, counting, explain, computed)
+                shared = known[key] = _shared(graph, node, in_shapes, times, samples, counting, explain, computed,
+                                              returned)
             except SpecError as error:
                 log.add(error)
                 failed.add(node.name)
@@ -203,7 +206,7 @@ def _recomputed(graph: Graph, rows: list[LayerFigures], blocks: tuple[Checkpoint
 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, samples: int,
-            counting: Convention, explain: bool, computed: Gradients) -> SharedFigures:
+            counting: Convention, explain: bool, computed: Gradients, returned: bool) -> SharedFigures:
     """One layer's figures for the whole batch (`batch`: 1 for what parameters alone make), from its
     calculator and the counting convention, whose tool may report part of a count per sample of the
     model's `samples`, and its backward's from the gradients computed through it. A layer per row runs
@@ -227,7 +230,8 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
     layer = LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape, "in_shapes": row_shapes,
                          "out_shape": calc.output_shape, "batch": batch * rows, "macs": macs,
                          "weights": calc.weights, "biases": calc.biases, "functional": node.functional,
-                         "backward_inputs": backward_inputs, "backward_parameters": backward_parameters})
+                         "backward_inputs": backward_inputs, "backward_parameters": backward_parameters,
+                         "returned": returned})
     counted = counting.count(layer)
     output_shape = (rows, *calc.output_shape) if node.per_row else calc.output_shape
     lines = ()

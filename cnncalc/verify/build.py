@@ -71,7 +71,7 @@ class GraphModel(nn.Module):
         # drop each tensor after its last consumer, as a hand-written forward() lets locals go, or
         # after the block it was passed into, whose caller holds it until then
         alive = graph.alive_until()
-        self.outputs = graph.outputs or (self.names[-1],)  # what forward() returns: never dropped
+        self.outputs = graph.returned  # never dropped
         self.release = [[name for name, until in alive.items() if until == index and name not in self.outputs]
                         for index in range(len(graph.nodes))]
         self.blocks = {block.start: (block, block_inputs(graph, block), block_outputs(graph, block))

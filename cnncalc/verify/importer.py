@@ -56,9 +56,10 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         if node.op in ("placeholder", "output"):
             previous = "input" if node.op == "placeholder" and previous is None else previous
             continue  # forward()'s other arguments (attn_mask=None) keep their defaults
-        if not node.users or not graph.is_layer(node) or graph.same_as_source(node) or node.name in graph.absorbed \
+        if not node.users and node.op != "call_module" or not graph.is_layer(node) or graph.same_as_source(node) or node.name in graph.absorbed \
                 or graph.inside_constant(node) or unstacked(node, graph) is not None:
-            continue  # unused (x, _ = f(x)), sizes, checks, pieces, a layer's weights, steps of reshaping one
+            continue  # unused (x, _ = f(x)), sizes, checks, pieces, a layer's weights, steps of reshaping one;
+            # a module whose output nobody reads is a layer still: torch runs it
         entries = _entry(node, graph)
         entries = _uncounted_entry(node, graph) if entries is None else entries
         if entries is None:

@@ -415,11 +415,14 @@ def test_frozen_layers_hold_no_gradient_or_optimizer_state():
         ["backbone.0", "backbone.1", "scale"]
 
 
-def test_a_dead_layer_is_held_apart_and_named_so():
+def test_a_layer_whose_output_nobody_reads_is_a_row_as_torch_runs_it():
     import cnncalc
 
-    report = cnncalc.summary(DeadEnds(), (8,)).report
-    assert [(held.name, held.params, held.why) for held in report.not_run] == [("norm", 16, "output unused")]
+    module = DeadEnds()
+    report = cnncalc.summary(module, (8,)).report
+    assert not report.not_run and [row.name for row in report.layers[1:]] == ["body", "norm"]
+    assert report.totals.params == sum(p.numel() for p in module.parameters()) == 88
+    assert [row.name for row in report.output_rows] == ["body"]  # what forward() returns, not the last row
 
 
 def test_the_model_dtype_is_its_own_unless_asked():
