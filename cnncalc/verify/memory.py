@@ -130,7 +130,7 @@ def build_optimizer(name: str, parameters: list) -> torch.optim.Optimizer:
 
 
 def check_memory(graph, model, report, step, optimizer: str = "adam",
-                 checkpoint: tuple[str, ...] = ()) -> list[MemoryCheck]:
+                 checkpoint: tuple[str, ...] = (), amp=None) -> list[MemoryCheck]:
     """Peak of an inference forward pass of `model` (the one built from the graph, or the user's own
     module the graph was read from) on the graph's sample input, and of a steady-state training step
     (its second), with the blocks `checkpoint` names run through torch.utils.checkpoint, both under
@@ -138,8 +138,10 @@ def check_memory(graph, model, report, step, optimizer: str = "adam",
     one value per channel."""
     from .checkpoint import checkpointed_model
 
+    if amp is not None:
+        report = analyze(graph, report.batch, report.dtype, amp=amp)
     predicted = predict(graph, report, optimizer)
-    train_report = analyze(graph, max(report.batch, 2), report.dtype, checkpoint=checkpoint, amp=report.amp)
+    train_report = analyze(graph, max(report.batch, 2), report.dtype, checkpoint=checkpoint, amp=amp)
     trained = predict(graph, train_report, optimizer)
     device, dtype = _placement(model)
     step("measuring inference memory")
