@@ -1,10 +1,11 @@
 """A training step's memory with activation checkpointing, predicted and measured:
-`python benchmarks/training.py [--batch 2,8] [--optimizer sgd] [MODEL=NAMES ...]`.
+`python benchmarks/training.py [--batch 2,8] [--optimizer sgd] [--amp cpu:bfloat16] [MODEL=NAMES ...]`.
 
 For each model, the steady-state training step as cnncalc predicts it and as torch measures it (the
 CPU allocator's records, cnncalc.verify.memory), without checkpointing and with the blocks NAMES
 (comma-separated names or globs) run through torch.utils.checkpoint(..., use_reentrant=False); and
-the recomputation's MACs. The model is the one `cnncalc verify` builds from the spec.
+the recomputation's MACs; with --amp, the forward passes run under torch.autocast. The model is the
+one `cnncalc verify` builds from the spec.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cnncalc.figures import analyze  # noqa: E402
+from cnncalc.figures.amp import parse_amp  # noqa: E402
 from cnncalc.figures.checkpoint import parse_names  # noqa: E402
 from cnncalc.figures.memory import memory  # noqa: E402
 from cnncalc.model import load_graph  # noqa: E402
@@ -30,10 +32,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", default="2,8", help="batch sizes, comma-separated")
     parser.add_argument("--optimizer", default="sgd")
+    parser.add_argument("--amp", default=None, help="torch.autocast's dtype, as cnncalc verify takes it on the CPU")
     parser.add_argument("models", nargs="*", help="MODEL=NAMES: the blocks to checkpoint")
     options = parser.parse_args()
-    print(f"| model | input | batch | checkpointed | training ({options.optimizer}): predicted | measured | ratio "
-          "| recompute MACs |")
+    amp = parse_amp(options.amp, "cpu")
+    print(f"| model | input | batch | checkpointed | training ({options.optimizer}{f', {amp}' if amp else ''}): "
+          "predicted | measured | ratio | recompute MACs |")
     print("|---|---|---:|---|---:|---:|---:|---:|")
     for item in options.models or MODELS:
         name, _, names = item.partition("=")
@@ -44,10 +48,10 @@ def main() -> None:
         shape = "×".join(map(str, graph.input_shape))
         for batch in map(int, options.batch.split(",")):
             for chosen in ((), parse_names(names)):
-                report = analyze(graph, batch, checkpoint=chosen)
+                report = analyze(graph, batch, checkpoint=chosen, amp=amp)
                 predicted = memory(graph, report, options.optimizer).training_bytes
                 run = model.checkpointed(graph, report.checkpoint)
-                measured = training_peak(run, sample_inputs(graph, batch), options.optimizer)
+                measured = training_peak(run, sample_inputs(graph, batch), options.optimizer, amp)
                 print(f"| {Path(name).stem} | {shape} | {batch} | {names if chosen else '—'} | {_mb(predicted)} | "
                       f"{_mb(measured)} | {measured / predicted:.3f} | {_g(report.totals.recompute_macs)} |", flush=True)
 

@@ -34,6 +34,9 @@ CHECKPOINT = typer.Option([], "--checkpoint", help="Blocks or layers run through
                                                    "False) in training: names or globs, comma-separated, e.g. 'layer*' "
                                                    "(--depth shows the blocks' names). Their activations are freed, "
                                                    "their forward run again in backward.")
+AMP = typer.Option(None, "--amp", help="Run under torch.autocast: float16 or bfloat16 (CUDA's op lists; cpu:bfloat16 "
+                                         "for the CPU's). Activations in the dtype each layer runs in; parameters, "
+                                         "gradients and optimizer state float32.")
 
 
 def show_version(value: bool) -> None:
@@ -211,12 +214,14 @@ def table(
     columns: List[str] = typer.Option([], "--columns", help="Extra columns: rf (receptive field), module (the "
                                                             "module class a PyTorch model runs each row as)."),
     checkpoint: List[str] = CHECKPOINT,
+    amp: Optional[str] = AMP,
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
     *,
     limits: Limits,
 ) -> None:
     """Per-layer shapes, parameters, MACs and memory of MODEL, and the totals."""
+    from .figures.amp import parse_amp
     from .figures.checkpoint import parse_names
     from .figures.report import collapse
     from .output.render import FORMATS, render
@@ -227,7 +232,7 @@ def table(
     if unknown:
         raise SpecError(f"--columns knows rf and module, got {', '.join(sorted(unknown))}")
     graph = load_graph(model, settings, input, limits)
-    result = figures(graph, batch, dtype, convention, optimizer, explain, parse_names(checkpoint))
+    result = figures(graph, batch, dtype, convention, optimizer, explain, parse_names(checkpoint), parse_amp(amp))
     report, memory_figures = result.report, result.memory
     if depth is not None:
         report = collapse(report, depth)
@@ -252,6 +257,7 @@ def fit(
     dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16, int8 or float64 "
                                                               "(default: the model's own, else float32)."),
     checkpoint: List[str] = CHECKPOINT,
+    amp: Optional[str] = AMP,
     input: List[str] = INPUT,
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table or json (default: from -o's suffix)."),
     settings: List[str] = SETTINGS,
@@ -261,6 +267,7 @@ def fit(
 ) -> None:
     """The largest batch whose training step fits in --memory, and the largest for inference; what
     holds the memory at that batch. Exit 1 when not even batch 1 of training fits."""
+    from .figures.amp import parse_amp
     from .figures.checkpoint import parse_names
     from .figures.devices import memory_budget
     from .figures.fit import fit as fit_batch
@@ -269,7 +276,7 @@ def fit(
     fmt = output_format(fmt, output, "table", "json")
     budget = memory_budget(memory)
     found = fit_batch(load_graph(model, settings, input, limits), budget, optimizer, dtype, accumulate,
-                      parse_names(checkpoint))
+                      parse_names(checkpoint), parse_amp(amp))
     write_output(render_fit(found, fmt), output)
     if not found.training_batch:
         raise typer.Exit(1)
@@ -607,6 +614,7 @@ def verify(
     reference: Optional[str] = typer.Option(None, "--reference",
                                             help="torchvision: also compare with torchvision's own model."),
     checkpoint: List[str] = CHECKPOINT,
+    amp: Optional[str] = AMP,
     settings: List[str] = SETTINGS,
     output: Optional[Path] = OUTPUT,
     allow_uncounted: bool = ALLOW_UNCOUNTED,
@@ -618,8 +626,11 @@ def verify(
 
     Exit 1 on a mismatch, or on an operation cnncalc does not count unless --allow-uncounted."""
     fmt = output_format(fmt, output, "table", "json")
+    from .figures.amp import parse_amp
     from .figures.checkpoint import parse_names
     from .model import load_target
+
+    autocast = parse_amp(amp, device.partition(":")[0])
 
     given = parse_inputs(input)
     target = load_target(model, parse_settings(settings), given.shape, given.dtype, given.others, limits=limits)
@@ -644,7 +655,7 @@ def verify(
                   disable=not sys.stderr.isatty()) as progress:  # a spinner only where someone watches
         task = progress.add_task(f"verifying {graph.name}", total=None)
         result = run_verify(graph, device, batch, dtype, optimizer=admission.optimizer(optimizer), reference=reference,
-                            module=target.module, checkpoint=parse_names(checkpoint),
+                            module=target.module, checkpoint=parse_names(checkpoint), amp=autocast,
                             step=lambda what: progress.update(task, description=f"{graph.name}: {what}"))
     text = render_json(result) if fmt == "json" else render_table(result, output_width(output))
     write_output(text, output)
@@ -698,7 +709,7 @@ METAVARS = {"model": "MODEL", "a": "A", "b": "B", "paths": "PATH", "libraries": 
             "input": "SHAPE", "max_params": "N", "max_macs": "N", "max_activation_bytes": "BYTES",
             "max_peak_memory": "BYTES", "input_a": "SHAPE", "input_b": "SHAPE", "settings": "KEY=VALUE",
             "set_a": "KEY=VALUE", "set_b": "KEY=VALUE", "limits": "NAME=N", "fmt": "FORMAT", "output": "FILE",
-            "plot": "FILE", "models": "NAME", "checkpoint": "NAME,..."}
+            "plot": "FILE", "models": "NAME", "checkpoint": "NAME,...", "amp": "DTYPE"}
 METAVAR_OF_TYPE = {bool: "", int: "N", Path: "FILE"}  # a flag takes no value
 
 

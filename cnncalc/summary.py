@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .figures.amp import Amp, parse_amp
 from .figures.checkpoint import parse_names
 from .figures.conventions import DEFAULT
 from .figures.held import Held
@@ -93,7 +94,7 @@ class Summary:
             budget = memory_budget(memory)
         names = self.memory.checkpoint if checkpoint is None else parse_names(checkpoint)
         return fit(self.graph, budget, optimizer or self.memory.optimizer, self.report.dtype,
-                   _whole_number("accumulate", accumulate, at_least=1), names)
+                   _whole_number("accumulate", accumulate, at_least=1), names, self.report.amp)
 
 
     def verify(self, *, device: str | None = None, optimizer: str | None = "adam"):
@@ -114,7 +115,8 @@ class Summary:
         target = load_target(source.model, source.params, source.input_shape, source.input_dtype,
                              source.others)
         return verify(target.graph, device or _device_of(target.module), self.report.batch, self.report.dtype,
-                      optimizer=optimizer, module=target.module, checkpoint=self.memory.checkpoint)
+                      optimizer=optimizer, module=target.module, checkpoint=self.memory.checkpoint,
+                      amp=self.report.amp)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,23 +149,26 @@ def _device_of(module: Any) -> str:
 
 
 def figures(graph: Graph, batch: int = 1, dtype: str | None = None, convention: str = DEFAULT,
-            optimizer: str = "adam", explain: bool = False, checkpoint: tuple[str, ...] = ()) -> Summary:
+            optimizer: str = "adam", explain: bool = False, checkpoint: tuple[str, ...] = (),
+            amp: Amp | None = None) -> Summary:
     """Every figure of a graph: the analysis and the memory model; the blocks and layers `checkpoint`
-    names run through torch.utils.checkpoint."""
-    report = analyze(graph, batch, dtype, explain, convention, checkpoint)
+    names run through torch.utils.checkpoint; under torch.autocast where `amp` says."""
+    report = analyze(graph, batch, dtype, explain, convention, checkpoint, amp)
     return Summary(report=report, memory=memory(graph, report, optimizer), graph=graph)
 
 
 def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | None = None,
             convention: str = DEFAULT, optimizer: str = "adam", depth: int | None = None,
-            params: dict | None = None, input_dtype: Any = None, checkpoint: Any = None) -> Summary | Holdings:
+            params: dict | None = None, input_dtype: Any = None, checkpoint: Any = None,
+            amp: str | None = None) -> Summary | Holdings:
     """The figures of MODEL: an nn.Module object, a zoo name, a spec path, `path/model.py:Class`,
     `torchvision:NAME` or `timm:NAME`. `input_size` is the per-sample shape, (3, 224, 224) or
     "3x224x224" (needed for a module, else the spec's or the library's), or each input's by name in
     forward()'s order ({"x": (3, 224, 224), "mask": "1x224x224"}); `input_dtype` what the input
     holds ("int64" or torch.int64 for token ids, "128:int64" says both); `params` sets a spec's
     parameters or a model's constructor arguments; `checkpoint` the blocks or layers (names or globs,
-    ["layer*"], or "layer1,layer2") run through torch.utils.checkpoint in training. A spec or zoo name
+    ["layer*"], or "layer1,layer2") run through torch.utils.checkpoint in training; `amp` the dtype
+    torch.autocast runs it in ("float16", "bfloat16" by CUDA's op lists, "cpu:bfloat16" by the CPU's). A spec or zoo name
     never imports torch. A module or class given no input gets its parameter table (Holdings), as
     torchinfo gives one."""
     from .model import is_pytorch, load_graph
@@ -179,7 +184,7 @@ def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | 
     depth = None if depth is None else _whole_number("depth", depth, at_least=1)
     try:
         result = replace(figures(load_graph(model, params, shape, input_dtype, others), batch, dtype, convention,
-                                 optimizer, checkpoint=parse_names(checkpoint)),
+                                 optimizer, checkpoint=parse_names(checkpoint), amp=parse_amp(amp)),
                          source=Source(model=model, params=params, input_shape=shape, input_dtype=input_dtype,
                                        others=others))
     except SpecError as error:

@@ -11,6 +11,7 @@ from typing import Callable
 
 from ..errors import SpecError
 from ..graph import Graph
+from .amp import Amp
 from .checkpoint import checkpointed
 from .devices import Budget
 from .memory import Memory, memory, saved_bytes_by_layer
@@ -88,6 +89,7 @@ class Fit:
     dtype: str
     accumulate: int
     checkpoint: tuple[str, ...]  # the blocks and layers run through torch.utils.checkpoint
+    amp: str | None              # torch.autocast's device and dtype (cuda:bfloat16)
     training_batch: int      # 0: not even batch 1 fits
     effective_batch: int     # training_batch × accumulate
     inference_batch: int
@@ -99,9 +101,10 @@ class Fit:
 
 
 def fit(graph: Graph, budget: Budget, optimizer: str = "adam", dtype: str | None = None,
-        accumulate: int = 1, checkpoint: tuple[str, ...] = ()) -> Fit:
+        accumulate: int = 1, checkpoint: tuple[str, ...] = (), amp: Amp | None = None) -> Fit:
     """The largest training and inference batches of GRAPH within the budget, and what holds the memory;
-    the blocks and layers `checkpoint` names run through torch.utils.checkpoint in training."""
+    the blocks and layers `checkpoint` names run through torch.utils.checkpoint in training; both
+    under torch.autocast where `amp` says."""
     if isinstance(accumulate, bool) or not isinstance(accumulate, int) or accumulate < 1:
         raise SpecError(f"--accumulate must be a whole number ≥ 1, got {accumulate!r:.40}")
     checkpointed(graph, checkpoint)  # an unknown name is an error before any batch is tried
@@ -109,7 +112,7 @@ def fit(graph: Graph, budget: Budget, optimizer: str = "adam", dtype: str | None
 
     def at(batch: int) -> tuple[Report, Memory]:
         if batch not in known:
-            report = analyze(graph, batch, dtype, checkpoint=checkpoint)
+            report = analyze(graph, batch, dtype, checkpoint=checkpoint, amp=amp)
             known[batch] = (report, memory(graph, report, optimizer))
         return known[batch]
 
@@ -117,7 +120,7 @@ def fit(graph: Graph, budget: Budget, optimizer: str = "adam", dtype: str | None
     inference = largest_batch(lambda batch: at(batch)[1].peak_inference_bytes, budget.bytes)
     report, held = at(max(training, 1))
     return Fit(model=graph.name, input_shape=graph.input_shape, budget=budget, optimizer=optimizer,
-               dtype=report.dtype, accumulate=accumulate, checkpoint=held.checkpoint,
+               dtype=report.dtype, accumulate=accumulate, checkpoint=held.checkpoint, amp=held.amp,
                training_batch=training, effective_batch=training * accumulate, inference_batch=inference,
                step=_step(report.batch, held), next_training_bytes=at(training + 1)[1].training_bytes,
                inference_bytes=at(max(inference, 1))[1].peak_inference_bytes,

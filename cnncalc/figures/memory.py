@@ -6,6 +6,9 @@ its input's storage alive; joins keep their branches alive until they run.
 Training: parameters, their gradients, optimizer state, and the activations autograd saves for
 backward. What each kind aliases, saves, allocates as gradients and holds besides is declared by the
 kind (layers/facts.py: MemoryFacts); this module only walks the graph.
+Under torch.autocast each activation has its layer's dtype (figures/amp.py), and a layer on
+autocast's lists holds copies of what it casts: of the inputs it saves, until its backward; of its
+parameters, which autocast caches until the forward pass ends and autograd saves until backward.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from ..errors import SpecError
 from ..graph import DTYPE_BYTES, Graph
 from ..layers import REGISTRY
 from ..layers.facts import MemoryFacts
+from .amp import Amp, policy
 from .checkpoint import RNG_STATE_BYTES, Recompute, block_inputs, recompute_plan, recorded, saves
 from .report import Report
 
@@ -75,6 +79,7 @@ class Memory:
     optimizer: str
     layers: tuple[LayerMemory, ...]  # per report row, the input first
     checkpoint: tuple[str, ...] = ()  # the blocks and layers run through torch.utils.checkpoint
+    amp: str | None = None  # torch.autocast's device and dtype (cuda:bfloat16)
 
 
 class Walk:
@@ -140,7 +145,8 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
                   peak_activation_bytes=peak, peak_inference_bytes=peak_inference_bytes(graph, report, walk),
                   saved_bytes=saved, training_bytes=totals.param_bytes + buffers + trainable + optimizer_bytes + working,
                   optimizer=optimizer, layers=layers,
-                  checkpoint=tuple(dict.fromkeys(block.name for block in report.checkpoint)))
+                  checkpoint=tuple(dict.fromkeys(block.name for block in report.checkpoint)),
+                  amp=str(report.amp) if report.amp else None)
 
 
 def _element_size(report: Report) -> int:
@@ -190,6 +196,30 @@ class TrainingPass:
     recomputed: dict[int, Recomputed]  # checkpointed calls, by the index of the layer that recomputes
 
 
+@dataclass(frozen=True)
+class Casts:
+    """What autocast copies for one layer: per input it casts, the copy's bytes; and the copy of its
+    parameters (cached: one copy however often the forward pass reads them)."""
+    inputs: dict[str, int]
+    parameters: int
+
+
+NO_CASTS = Casts(inputs={}, parameters=0)
+
+
+def _casts(node, rows: dict, amp: Amp | None) -> Casts:
+    """A layer on autocast's lower or float32 list runs in its output's dtype: each floating input of
+    another dtype is copied into it, and its float32 parameters too where it runs lower."""
+    if amp is None or policy(node, amp) == "promote":
+        return NO_CASTS
+    runs_in = rows[node.name].dtype
+    size = DTYPE_BYTES[runs_in]
+    inputs = {name: rows[name].activations * size for name in node.inputs
+              if rows[name].dtype in DTYPE_BYTES and rows[name].dtype != runs_in}
+    lower = runs_in == amp.dtype
+    return Casts(inputs=inputs, parameters=rows[node.name].params * size if lower else 0)
+
+
 def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
     """The tensors a recorded layer saves: a product keeps each factor for the others' gradients,
     only where another factor has one."""
@@ -209,15 +239,20 @@ def _training_pass(walk: Walk, element_size: int) -> TrainingPass:
     first_saver: dict[str, int] = {}
     extra, unsaved, inner = [], [], {}  # inner: index → bytes a checkpointed layer's saves would hold
     for index, node in enumerate(graph.nodes):
-        bytes_ = rows[node.name].activations * _facts(node).extra_saved(node.args, element_size)
+        row = rows[node.name]
+        bytes_ = row.activations * _facts(node).extra_saved(node.args, DTYPE_BYTES[row.dtype])
         kept = requires[node.name] and index not in inside  # a checkpoint keeps placeholders instead
-        extra.append(bytes_ if kept else 0)
-        unsaved.append(0 if kept else bytes_)
+        cast = _casts(node, rows, walk.report.amp)
+        names = _saved_names(node, requires) if kept else ()
+        # autograd saves the copies it casts to, not the tensors cast; its weights' copy too
+        copies = sum(cast.inputs[name] for name in set(names) & cast.inputs.keys()) + cast.parameters
+        transient = sum(cast.inputs.values()) + cast.parameters - copies
+        extra.append(bytes_ + copies if kept else 0)
+        unsaved.append(transient if kept else bytes_ + copies + transient)
         inner[index] = bytes_ if requires[node.name] else 0
-        if kept:
-            for name in _saved_names(node, requires):
-                if storage[name] is not None:
-                    first_saver.setdefault(storage[name], index)
+        for name in names:
+            if storage[name] is not None and name not in cast.inputs:
+                first_saver.setdefault(storage[name], index)
     recomputed = {}
     for item in plan:
         if item.last is None:
@@ -358,7 +393,9 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
                 buffers[grad_of[name]] = [rows[name].activation_bytes, 1]
                 live += rows[name].activation_bytes
         # its parameters' gradients come out of backward as new tensors beside the input's, and are
-        # added into the .grad tensors the steady state keeps (AccumulateGrad), then freed
+        # added into the .grad tensors the steady state keeps (AccumulateGrad), then freed; under
+        # autocast the gradient of their copy comes first, and is cast to theirs once the copy it
+        # saved is released: as large as that copy, which it replaces
         peak = max(peak, live + summed + rows[node.name].trainable_params * element_size)
         if node.name in grad_of:
             entry = buffers[grad_of.pop(node.name)]
@@ -375,9 +412,17 @@ def peak_activation_bytes(graph: Graph, report: Report, walk: Walk | None = None
 
 
 def _inference_peak(walk: Walk) -> int:
+    """Under autocast, the copies of the parameters it caches (trainable ones: leaves requiring grad)
+    stay to the end of the forward pass; the other copies only while their layer runs."""
     graph, rows = walk.graph, walk.rows
-    transient = [rows[node.name].activations * _facts(node).transient for node in graph.nodes]
-    return _forward_peak(graph, rows, walk.storages(False), kept=set(), extra=[0] * len(graph.nodes),
+    transient, cached = [], []
+    for node in graph.nodes:
+        row, cast = rows[node.name], _casts(node, rows, walk.report.amp)
+        kept = cast.parameters if row.trainable_params else 0
+        cached.append(kept)
+        transient.append(row.activations * _facts(node).transient + sum(cast.inputs.values())
+                         + cast.parameters - kept)
+    return _forward_peak(graph, rows, walk.storages(False), kept=set(), extra=cached,
                          transient=transient, alive=walk.alive_until())
 
 

@@ -10,6 +10,7 @@ from ..layers import REGISTRY
 from ..layers.facts import Gradients
 from ..layers.registry import format_shape
 from ..record import record
+from .amp import Amp, check_amp, output_dtype
 from .backward import gradient_flow
 from .checkpoint import Checkpointed, checkpointed, recompute_plan
 from .conventions import DEFAULT, Convention, Counted, LayerOps, convention
@@ -29,10 +30,11 @@ class LayerFigures:
     trainable_params: int
     buffers: int
     activations: int             # output elements × batch
-    activation_bytes: int
+    activation_bytes: int        # in `dtype`
     macs: int                    # × batch
     flops: int
     allocates: bool              # False: the output shares its input's memory (in-place, view)
+    dtype: str = ""              # of its output: the report's, or under autocast the one it runs in
     ops: int = 0                 # operations under the report's counting convention
     backward_macs: int = 0       # × batch: of its backward pass (input, weight and bias gradients)
     backward_flops: int = 0
@@ -83,6 +85,7 @@ class Report:
     ran_on_cpu: str = ""  # see Graph.ran_on_cpu
     outputs: tuple[str, ...] = ()  # the rows the model returns, in its order (the last row unless it says)
     checkpoint: tuple[Checkpointed, ...] = ()  # the calls run through torch.utils.checkpoint
+    amp: Amp | None = None  # torch.autocast's dtype and lists, the model held in `dtype` (float32)
 
     @property
     def node_rows(self) -> tuple[LayerFigures, ...]:
@@ -115,10 +118,12 @@ class SharedFigures:
 
 
 def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: bool = False,
-            convention_name: str = DEFAULT, checkpoint: tuple[str, ...] | list[str] = ()) -> Report:
+            convention_name: str = DEFAULT, checkpoint: tuple[str, ...] | list[str] = (),
+            amp: Amp | None = None) -> Report:
     """Run every calculator once, in topological order, and sum the results; in the model's own dtype
     unless `dtype` is given; the blocks and layers `checkpoint` names (or globs) run through
-    torch.utils.checkpoint, their forward run again in backward."""
+    torch.utils.checkpoint, their forward run again in backward; under torch.autocast where `amp` says,
+    each activation in the dtype its layer runs in."""
     counting = convention(convention_name)
     blocks = checkpointed(graph, checkpoint)
     dtype = dtype or graph.dtype
@@ -126,10 +131,13 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         raise SpecError(f"--batch must be at least 1 and at most 2^63 - 1, got {quoted(batch)}")
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
+    check_amp(amp, dtype)
     size = DTYPE_BYTES[dtype]
     given = ((INPUT, graph.input_shape, graph.input_dtype),
              *((other.name, other.shape, other.dtype) for other in graph.other_inputs))
-    rows = [_input_row(name, shape, batch, ID_DTYPE_BYTES.get(held, size), explain) for name, shape, held in given]
+    rows = [_input_row(name, shape, batch, held or dtype, explain) for name, shape, held in given]
+    floating = {name: held is None for name, _, held in given}  # tensor → whether autocast may cast it
+    dtypes = {name: held or dtype for name, _, held in given}
     shapes = {name: shape for name, shape, _ in given}
     # Repeated blocks repeat the same kind, arguments and input shapes: each is calculated once.
     known: dict[tuple, SharedFigures] = {}
@@ -167,13 +175,17 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         counted.append(shared.counted)
         requires[node.name] = flow.requires_grad(node, tracked, shared.weights + shared.biases > 0)
         held = node.weights_of is None  # another layer's weights are counted where they are held
+        floating[node.name] = True
+        dtypes[node.name] = output_dtype(node, amp, tuple(dtypes[name] for name in node.inputs if floating[name]),
+                                         dtype)
         weights, biases, buffers = (shared.weights, shared.biases, shared.buffers) if held else (0, 0, 0)
         rows.append(LayerFigures.of({
             "name": node.name, "kind": node.kind, "inputs": node.inputs, "output_shape": shared.output_shape,
             "weights": weights, "biases": biases, "params": weights + biases,
             "trainable_params": 0 if node.frozen else weights + biases, "buffers": buffers,
-            "activations": shared.activations, "activation_bytes": shared.activations * size, "macs": shared.macs,
-            "flops": 2 * shared.macs, "allocates": shared.allocates, "ops": shared.ops,
+            "activations": shared.activations, "activation_bytes": shared.activations * DTYPE_BYTES[dtypes[node.name]],
+            "macs": shared.macs, "flops": 2 * shared.macs, "allocates": shared.allocates, "dtype": dtypes[node.name],
+            "ops": shared.ops,
             "backward_macs": shared.backward_macs, "backward_flops": 2 * shared.backward_macs,
             "backward_ops": shared.backward_ops, "recompute_macs": 0, "dropped": shared.dropped, "line": node.line,
             "scopes": node.scopes,
@@ -185,7 +197,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=totals, source=graph.source, not_run=graph.not_run, input_dtype=graph.input_dtype,
                   inputs=len(given), ran_on_cpu=graph.ran_on_cpu, outputs=graph.outputs or (rows[-1].name,),
-                  checkpoint=blocks)
+                  checkpoint=blocks, amp=amp)
 
 
 def _recomputed(graph: Graph, rows: list[LayerFigures], blocks: tuple[Checkpointed, ...],
@@ -248,12 +260,14 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
                              "dropped": calc.dropped, "explain": lines})
 
 
-def _input_row(name: str, shape: Shape, batch: int, element_size: int, explain: bool) -> LayerFigures:
+def _input_row(name: str, shape: Shape, batch: int, dtype: str, explain: bool) -> LayerFigures:
     """One of the model's inputs, as the first rows show it: the tensors the caller passes in."""
     count = math.prod(shape) * batch
+    size = ID_DTYPE_BYTES.get(dtype) or DTYPE_BYTES[dtype]
     return LayerFigures(name=name, kind=INPUT, inputs=(), output_shape=shape, weights=0, biases=0, params=0,
-                        trainable_params=0, buffers=0, activations=count, activation_bytes=count * element_size,
-                        macs=0, flops=0, allocates=True, explain=_memory_line(shape, True) if explain else ())
+                        trainable_params=0, buffers=0, activations=count, activation_bytes=count * size,
+                        macs=0, flops=0, allocates=True, dtype=dtype,
+                        explain=_memory_line(shape, True) if explain else ())
 
 
 def _memory_line(shape: Shape, allocates: bool) -> tuple[str, ...]:
@@ -278,13 +292,14 @@ def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: 
     params = sum(r.params for r in rows) + held
     held_trainable = held - sum(n.frozen_params for n in not_run)
     activations = sum(r.activations for r in rows if r.allocates)
+    activation_bytes = sum(r.activation_bytes for r in rows if r.allocates)
     macs = sum(r.macs for r in rows)
     backward = sum(r.backward_macs for r in rows)
     recompute = sum(r.recompute_macs for r in rows)
     return Totals(params=params, trainable_params=sum(r.trainable_params for r in rows) + held_trainable,
                   buffers=sum(r.buffers for r in rows) + sum(n.buffers for n in not_run),
                   param_bytes=params * dtype_bytes, activations=activations,
-                  activation_bytes=activations * dtype_bytes, macs=macs, flops=2 * macs, ops=ops,
+                  activation_bytes=activation_bytes, macs=macs, flops=2 * macs, ops=ops,
                   convention=convention_name, uncounted=tuple(r.name for r in rows if r.kind == UNCOUNTED),
                   backward_macs=backward, backward_flops=2 * backward, backward_ops=sum(r.backward_ops for r in rows),
                   training_step_macs=macs + backward + recompute,

@@ -8,7 +8,7 @@ import math
 from ..errors import LayerError
 from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, Alias, Call, F, MemoryFacts, TorchForms,
                     always, calls, element_mask, elementwise, inplace, never, no_bytes)
-from .facts import NO_PRODUCTS, noise_unless_kept
+from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, noise_unless_kept
 from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, dim_in_range,
                        number, optional, positive, probability, register)
 
@@ -94,18 +94,22 @@ def along_dim(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 _ALONG_DIM = ("softmax", "logsoftmax")  # the kinds whose dim is checked against the input
 for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
+    # CUDA's autocast runs softmax and log_softmax in float32 (its fp32_set_opt_dtype list)
     register(_kind, family="activation", backward=NO_PRODUCTS, args=_args, torch=_torch, receptive_field=elementwise,
-             memory=_memory)(along_dim if _kind in _ALONG_DIM else same_shape)
+             memory=_memory, autocast=FLOAT32_ON_CUDA if _kind in _ALONG_DIM else PROMOTE)(along_dim if _kind in _ALONG_DIM else same_shape)
 
 # element-wise math forward() code writes out (RMS norm's rsqrt, rotary embeddings' neg); the
 # derivatives of rsqrt, sqrt and exp are written in terms of their output
 _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="output", gradient="each input",
                             extra_saved=no_bytes, transient=0, last_saved="made")
-MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING), "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT),
-        "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT), "exp": (("torch.exp",), _KEEPS_OUTPUT),
-        "sin": (("torch.sin",), SAVES_INPUT), "cos": (("torch.cos",), SAVES_INPUT)}  # rotary embeddings' angles
-for _kind, (_functions, _memory) in MATH.items():
+# CUDA's autocast runs rsqrt and exp in float32 (its fp32 list)
+MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING, PROMOTE),
+        "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
+        "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT, PROMOTE), "exp": (("torch.exp",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
+        "sin": (("torch.sin",), SAVES_INPUT, PROMOTE), "cos": (("torch.cos",), SAVES_INPUT, PROMOTE)}  # rotary angles
+for _kind, (_functions, _memory, _autocast) in MATH.items():
     register(_kind, family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
+             autocast=_autocast,
              torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None,
                               inferred=None, functions=calls(*_functions),
                               methods=calls(_kind), aliases=()))(same_shape)
@@ -114,6 +118,7 @@ for _kind, (_functions, _memory) in MATH.items():
 # PReLU learns one negative slope for all channels or one per channel (the sample's first dim);
 # backward keeps the input (and the slopes, which are parameters anyway)
 @register("prelu", family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
+          autocast=LOWER,  # on both autocast lists of half-precision ops
           args=(Arg("num_parameters", positive, 1), Arg("init", number, 0.25)),
           torch=TorchForms(module=NN + "PReLU", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=tuple(Call(path, tensors=(("weight", 1),),
@@ -136,6 +141,7 @@ def one_input(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 # clamp/clip to numbers: backward keeps the input to know which elements were cut
 register("clamp", family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
+         autocast=PROMOTE,
          args=(Arg("min", optional(number), None), Arg("max", optional(number), None)),
          torch=TorchForms(module=OWN + "Clamp", given_weight=None, inferred=None, aliases=(),
                           functions=calls("torch.clamp", "torch.clip", min=1, max=2),
@@ -146,7 +152,7 @@ register("clamp", family="activation", backward=NO_PRODUCTS, receptive_field=ele
 # dtype throughout); x.int() and x.long() on ids are the ids as another integer type
 register("identity", family="activation", backward=NO_PRODUCTS,
          torch=_forms("Identity", methods=("float", "to", "type_as", "int", "long")),
-         receptive_field=elementwise,
+         receptive_field=elementwise, autocast=PROMOTE,
          memory=VIEW)(same_shape)
 
 
@@ -160,6 +166,7 @@ def dropout(ranks):
 
 for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
     register(_kind, family="dropout", backward=NO_PRODUCTS, torch=_torch, receptive_field=elementwise, memory=_memory,
+             autocast=PROMOTE,
              args=(Arg("p", probability, 0.5),) + _INPLACE)(dropout(_ranks))
 
 
@@ -169,6 +176,7 @@ for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
 _SURVIVAL = MemoryFacts(aliases=always, aliases_in_training=lambda args: args["p"] == 0,
                         saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved=noise_unless_kept)
 register("stochasticdepth", family="dropout", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_SURVIVAL,
+         autocast=PROMOTE,
          args=(Arg("p", probability, REQUIRED), Arg("mode", choice("row", "batch"), "row")),
          torch=TorchForms(module=OWN + "StochasticDepth", given_weight=None, inferred=None,
                           functions=calls("torchvision.ops.stochastic_depth", p=1, mode=2),

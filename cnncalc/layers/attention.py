@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
 from ..errors import quoted
-from .facts import PRODUCTS, BackwardFacts, BackwardWork, Gradients
+from .facts import LOWER, PRODUCTS, Autocast, BackwardFacts, BackwardWork, Gradients
 from .registry import (Arg, Calc, LayerError, Shape, boolean, format_shape, number, numel, optional, positive,
                        probability, register)
 
@@ -48,7 +48,7 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
                         parameters=sum(projected) + out if trained else 0)
 
 
-@register("multiheadattention", family="attention", arity=None, fewest_inputs=1, receptive_field=whole,
+@register("multiheadattention", family="attention", autocast=LOWER, arity=None, fewest_inputs=1, receptive_field=whole,
           memory=_ATTENTION, backward=BackwardFacts(differentiates="each input", work=attention_backward),
           torch=TorchForms(module=OWN + "MultiheadAttention", given_weight=None,
                            inferred=FromInput("embed_dim", -1), functions=(),
@@ -91,7 +91,7 @@ def _batch_dims(first: Shape, second: Shape) -> Shape:
     return tuple(max(a, b) for a, b in zip(first, second))
 
 
-@register("matmul", family="attention", arity=2, receptive_field=whole, memory=_PRODUCT, backward=PRODUCTS,
+@register("matmul", family="attention", autocast=LOWER, arity=2, receptive_field=whole, memory=_PRODUCT, backward=PRODUCTS,
           torch=TorchForms(module=OWN + "Matmul", given_weight=None, inferred=None, aliases=(),
                            functions=calls("torch.matmul", "operator.matmul", "torch.bmm"),
                            methods=calls("matmul", "bmm")))
@@ -119,7 +119,17 @@ def equation(value, n: int = 0) -> str:
     return text
 
 
-@register("einsum", family="attention", arity=2, receptive_field=whole, memory=_PRODUCT, backward=PRODUCTS,
+def _contracts(args: dict) -> str:
+    """On the CPU's lists einsum is not, but the batched product it runs where the operands share a
+    letter the output sums is; an element-wise product runs as its operands come."""
+    operands, output = args["equation"].split("->")
+    first, second = operands.split(",")
+    return "lower" if (set(first) & set(second)) - set(output) else "promote"
+
+
+# on CUDA's lower list itself
+@register("einsum", family="attention", autocast=Autocast(cuda="lower", cpu=_contracts), arity=2,
+          receptive_field=whole, memory=_PRODUCT, backward=PRODUCTS,
           torch=TorchForms(module=OWN + "Einsum", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call("torch.einsum", (("equation", 0),)),)),
           args=(Arg("equation", equation),))
@@ -155,7 +165,7 @@ def sdpa_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: 
                         parameters=0)
 
 
-@register("scaleddotproductattention", family="attention", arity=None, fewest_inputs=3, receptive_field=whole,
+@register("scaleddotproductattention", family="attention", autocast=LOWER, arity=None, fewest_inputs=3, receptive_field=whole,
           memory=_SCORES, backward=BackwardFacts(differentiates="each input", work=sdpa_backward),
           torch=TorchForms(module=OWN + "ScaledDotProductAttention", given_weight=None,
                            inferred=None, methods=(), aliases=(),

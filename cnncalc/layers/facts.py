@@ -186,6 +186,44 @@ COPY = MemoryFacts(aliases=never, aliases_in_training=never,
                    saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none")
 
 
+# ---- mixed precision ----
+
+@dataclass(frozen=True)
+class Autocast:
+    """How torch.autocast runs the kind, by its op lists (aten/src/ATen/autocast_mode.cpp), on CUDA and
+    on the CPU, whose lists differ: "lower", its inputs cast to autocast's dtype (float16, bfloat16:
+    convolutions, matrix products); "float32", cast up (CUDA's softmax, norms and upsampling, the
+    CPU's 3-d pools and copy pads); "promote", in the widest dtype of its inputs, as autocast's promote
+    list (cat, stack) and every op on no list run. Either may depend on the arguments."""
+    cuda: str | Callable[[dict], str]
+    cpu: str | Callable[[dict], str]
+
+    POLICIES = ("lower", "float32", "promote")
+    DEVICES = ("cuda", "cpu")
+
+    def __post_init__(self):
+        if any(not callable(policy) and policy not in self.POLICIES for policy in (self.cuda, self.cpu)):
+            raise ValueError(f"an autocast policy must be one of {self.POLICIES}")
+
+    def policy(self, device: str, args: dict) -> str:
+        policy = self.cuda if device == "cuda" else self.cpu
+        return policy(args) if callable(policy) else policy
+
+
+# The common cases, each a complete declaration.
+LOWER = Autocast(cuda="lower", cpu="lower")
+PROMOTE = Autocast(cuda="promote", cpu="promote")
+FLOAT32 = Autocast(cuda="float32", cpu="float32")
+FLOAT32_ON_CUDA = Autocast(cuda="float32", cpu="promote")  # CUDA's float32 list, on none of the CPU's
+FLOAT32_ON_CPU = Autocast(cuda="promote", cpu="float32")  # the CPU's float32 list, on none of CUDA's
+
+
+def float32_on_cpu_in(*dims: int) -> Callable[[int], Autocast]:
+    """Per spatial dims, for kinds registered for several: the CPU's float32 list has some of them
+    (3-d pools, 1-d and 2-d reflection pads), and the others run as they come."""
+    return lambda n: FLOAT32_ON_CPU if n in dims else PROMOTE
+
+
 # ---- backward work ----
 
 @dataclass(frozen=True)

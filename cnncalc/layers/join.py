@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .facts import (COPY, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
                     unit_window, whole)
-from .facts import FIRST_INPUT_ONLY, NO_PRODUCTS
+from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Autocast
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, number, optional,
                        register)
 
@@ -67,10 +67,10 @@ def _one_with_a_number(args: dict) -> int:
     return 1 if args["other"] is not None else 2
 
 
-def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms) -> None:
+def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms, autocast: Autocast = PROMOTE) -> None:
     register(name, family="join",
              backward=NO_PRODUCTS, arity=None, fewest_inputs=_one_with_a_number, args=_OTHER, receptive_field=merge,
-             memory=memory, torch=forms)(broadcast)
+             memory=memory, torch=forms, autocast=autocast)(broadcast)
 
 
 _arithmetic_kind("add", _PASSES_GRADIENT, _arithmetic("Add", "operator.add", "torch.add", commutes=True))
@@ -88,12 +88,14 @@ for _kind in ("eq", "ne"):  # x == y, torch.eq(x, y), x.eq(y), x.eq_(y); Python 
         module=OWN + _kind.capitalize(), given_weight=None, inferred=None, aliases=(),
         functions=calls(f"operator.{_kind}", f"torch.{_kind}", other=1) + calls(f"operator.{_kind}", other=0),
         methods=calls(_kind, _kind + "_", other=1)))
-_arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"))
+# CUDA's autocast runs pow in float32 (its fp32 list)
+_arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"),
+                 FLOAT32_ON_CUDA)
 
 
 # torch.addcmul(input, tensor1, tensor2, value=v): input + v·tensor1·tensor2 (ConvNeXt V2's global
 # response norm); the product's gradient needs both factors
-@register("addcmul", family="join",
+@register("addcmul", family="join", autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=3, args=(Arg("value", number, 1),), receptive_field=merge,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                              extra_saved=no_bytes, transient=0, last_saved="read"),
@@ -102,7 +104,7 @@ def addcmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(broadcast_shape(shapes))
 
 
-@register("concat", family="join",
+@register("concat", family="join", autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1, names_dims=EACH_DIM),),
           receptive_field=merge, memory=_PASSES_GRADIENT,
           torch=_forms("Concat", ("torch.cat", "torch.concat"), (), dim=1))
@@ -118,7 +120,7 @@ def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1:]))
 
 
-@register("stack", family="join",
+@register("stack", family="join", autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 0, names_dims=EACH_DIM),),
           receptive_field=whole, memory=_PASSES_GRADIENT,
           torch=_forms("Stack", ("torch.stack",), (), dim=1))
@@ -138,7 +140,7 @@ def crop_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Windo
     return (unit_window(len(source) - 1, padding=[-((s - t) // 2) for s, t in zip(source[1:], target[1:])]),)
 
 
-@register("crop", family="join", backward=FIRST_INPUT_ONLY, arity=2, receptive_field=crop_shift, memory=SLICE,
+@register("crop", family="join", autocast=PROMOTE, backward=FIRST_INPUT_ONLY, arity=2, receptive_field=crop_shift, memory=SLICE,
           torch=_forms("Crop", (), ()))
 def crop(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Center-crop the first input's spatial dims to the second's (U-Net's skip connections)."""

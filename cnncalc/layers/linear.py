@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .facts import NN, SAVES_INPUT, WHOLE, Call, F, FromInput, TorchForms
-from .facts import BackwardFacts, BackwardWork, Gradients
+from .facts import LOWER, BackwardFacts, BackwardWork, Gradients
 from .registry import Arg, Calc, LayerError, Shape, boolean, numel, positive, register
 
 
@@ -17,7 +17,7 @@ def linear_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients
                         parameters=calc.macs if gradients.parameters else 0)
 
 
-@register("linear", family="linear", receptive_field=linear_field, memory=SAVES_INPUT,
+@register("linear", family="linear", autocast=LOWER, receptive_field=linear_field, memory=SAVES_INPUT,
           backward=BackwardFacts(differentiates="each input", work=linear_backward),
           torch=TorchForms(module=NN + "Linear", given_weight=None,
                            inferred=FromInput("in_features", -1), methods=(), aliases=(),

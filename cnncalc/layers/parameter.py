@@ -5,7 +5,7 @@ input; what they are made from counts as parameters and buffers."""
 from __future__ import annotations
 
 from .facts import CONSTANT, OWN, MemoryFacts, TorchForms, always, never, no_bytes
-from .facts import NO_PRODUCTS
+from .facts import NO_PRODUCTS, PROMOTE
 from .registry import Arg, Calc, Shape, boolean, int_list, non_negative, numel, register
 
 
@@ -19,7 +19,7 @@ _STORED = MemoryFacts(aliases=always, aliases_in_training=always,
                       saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none")
 
 
-@register("parameter", family="parameter", backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_STORED,
+@register("parameter", family="parameter", autocast=PROMOTE, backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_STORED,
           args=(Arg("shape", int_list), Arg("buffer", boolean, False)),
           torch=TorchForms(module=OWN + "Parameter", given_weight=None,
                            inferred=None, functions=(), methods=(), aliases=()))
@@ -36,7 +36,7 @@ _COMPUTED = MemoryFacts(aliases=never, aliases_in_training=never,
                         saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none")
 
 
-@register("constant", family="parameter", backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_COMPUTED,
+@register("constant", family="parameter", autocast=PROMOTE, backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_COMPUTED,
           args=(Arg("shape", int_list), Arg("params", non_negative, 0), Arg("buffers", non_negative, 0)),
           torch=TorchForms(module=OWN + "Constant", given_weight=None,
                            inferred=None, functions=(), methods=(), aliases=()))

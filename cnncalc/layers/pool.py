@@ -5,7 +5,7 @@ from fractions import Fraction
 
 from .facts import (NN, SAVES_INPUT, WHOLE, Exact, F, MemoryFacts, TorchForms, Window, calls, int64_indices,
                     never, no_bytes)
-from .facts import NO_PRODUCTS
+from .facts import NO_PRODUCTS, PROMOTE, float32_on_cpu_in
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, non_negative_tuple,
                        optional, positive, positive_tuple, register)
 from .window import explain_windows, sliding_window
@@ -56,7 +56,8 @@ def pool(shapes: tuple[Shape, ...], args: dict) -> Calc:
 SAVES_INDICES = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="input", gradient="each input", extra_saved=int64_indices,
                             transient=8, last_saved="made")
-register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", backward=NO_PRODUCTS, args=MAX_ARGS,
+# the CPU's float32 list has the 3-d pools
+register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS, args=MAX_ARGS,
          torch=TorchForms(module=NN + "MaxPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "max_pool{n}d", kernel_size=1, stride=2, padding=3, dilation=4,
                                           ceil_mode=5), aliases=()),
@@ -64,9 +65,9 @@ register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", backward=NO_PRODU
 _AVG_FORMS = TorchForms(module=NN + "AvgPool{n}d", given_weight=None, inferred=None, methods=(),
                         functions=calls(F + "avg_pool{n}d", kernel_size=1, stride=2, padding=3, ceil_mode=4),
                         aliases=())
-register("avgpool1d", family="pool", backward=NO_PRODUCTS, args=AVG_ARGS, torch=_AVG_FORMS, receptive_field=pool_window,
+register("avgpool1d", family="pool", autocast=PROMOTE, backward=NO_PRODUCTS, args=AVG_ARGS, torch=_AVG_FORMS, receptive_field=pool_window,
          memory=SAVES_INPUT, explain=_explain)(pool)
-register("avgpool2d", "avgpool3d", family="pool", backward=NO_PRODUCTS, args=AVG_DIVISOR_ARGS, torch=_AVG_FORMS,
+register("avgpool2d", "avgpool3d", family="pool", autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS, args=AVG_DIVISOR_ARGS, torch=_AVG_FORMS,
          receptive_field=pool_window, memory=SAVES_INPUT, explain=_explain)(pool)
 
 
@@ -106,12 +107,12 @@ def adaptive_window(args: dict, shapes: tuple[Shape, ...], out: Shape):
 GLOBAL_MEAN_OR_INPUT = MemoryFacts(
     aliases=never, aliases_in_training=never, gradient="each input", extra_saved=no_bytes, transient=0,
     saved=lambda args: "nothing" if all(size == 1 for size in args["output_size"]) else "input", last_saved=lambda args: "none" if all(size == 1 for size in args["output_size"]) else "read")
-register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool", backward=NO_PRODUCTS,
+register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool", autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS,
          args=(Arg("output_size", output_size_arg),),
          torch=TorchForms(module=NN + "AdaptiveAvgPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "adaptive_avg_pool{n}d", output_size=1), aliases=()),
          receptive_field=adaptive_window, memory=GLOBAL_MEAN_OR_INPUT)(adaptive_pool)
-register("adaptivemaxpool1d", "adaptivemaxpool2d", "adaptivemaxpool3d", family="pool",
+register("adaptivemaxpool1d", "adaptivemaxpool2d", "adaptivemaxpool3d", family="pool", autocast=float32_on_cpu_in(3),
          backward=NO_PRODUCTS, args=ADAPTIVE_MAX_ARGS,
          torch=TorchForms(module=NN + "AdaptiveMaxPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "adaptive_max_pool{n}d", output_size=1), aliases=()),

@@ -5,7 +5,7 @@ FlopCounterMode counts their matrix products."""
 from __future__ import annotations
 
 from .facts import NN, OWN, Alias, FromInput, MemoryFacts, TorchForms, never, whole
-from .facts import NO_WORK, BackwardFacts, BackwardWork, Gradients
+from .facts import LOWER, NO_WORK, Autocast, BackwardFacts, BackwardWork, Gradients
 from .registry import (Arg, Calc, LayerError, Shape, boolean, choice, format_shape, non_negative, positive,
                        probability, register)
 
@@ -81,12 +81,15 @@ def recurrent_backward(gates: int) -> BackwardFacts:
     return BackwardFacts(differentiates="each input", work=backward)
 
 
-register("lstm", family="recurrent", receptive_field=whole, memory=_steps(working=7, saved=10),
+# the CPU runs LSTM and RNN through oneDNN (mkldnn_rnn_layer, on its lower list; an LSTM with
+# projections through the general path's products), GRU through products autocast does not reach;
+# CUDA runs each through cuDNN (_cudnn_rnn, cast by autocast)
+register("lstm", family="recurrent", autocast=LOWER, receptive_field=whole, memory=_steps(working=7, saved=10),
          backward=recurrent_backward(gates=4),
          torch=_forms("LSTM"), args=_ARGS + (Arg("proj_size", non_negative, 0),))(recurrent(gates=4))
-register("gru", family="recurrent", receptive_field=whole, memory=_steps(working=5, saved=10),
+register("gru", family="recurrent", autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole, memory=_steps(working=5, saved=10),
          backward=recurrent_backward(gates=3),
          torch=_forms("GRU"), args=_ARGS)(recurrent(gates=3))
-register("rnn", family="recurrent", receptive_field=whole, memory=_steps(working=2, saved=2),
+register("rnn", family="recurrent", autocast=LOWER, receptive_field=whole, memory=_steps(working=2, saved=2),
          backward=recurrent_backward(gates=1),
          torch=_forms("RNN"), args=_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(recurrent(gates=1))

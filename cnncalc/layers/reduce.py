@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import quoted
-from .facts import (NO_PRODUCTS, OWN, WHOLE, Call, Exact, MemoryFacts, TorchForms, calls, elementwise, never,
+from .facts import (FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts, TorchForms, calls, elementwise, never,
                     no_bytes, unit_window)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
 
@@ -42,9 +42,10 @@ _SHAPE_ONLY = MemoryFacts(aliases=never, aliases_in_training=never,
 _MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
                       saved="inputs", gradient="each input", extra_saved=lambda args, size: size,
                       transient=0, last_saved="made")
-for _kind, _module, _memory in (("mean", "Mean", _SHAPE_ONLY), ("sum", "Sum", _SHAPE_ONLY),
-                                ("amax", "Amax", _MAXIMA)):
-    register(_kind, family="shape",
+# CUDA's autocast runs sum, cumsum and norm in float32 (its fp32_set_opt_dtype list)
+for _kind, _module, _memory, _autocast in (("mean", "Mean", _SHAPE_ONLY, PROMOTE), ("sum", "Sum", _SHAPE_ONLY, FLOAT32_ON_CUDA),
+                                           ("amax", "Amax", _MAXIMA, PROMOTE)):
+    register(_kind, family="shape", autocast=_autocast,
              backward=NO_PRODUCTS, args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None,
                               functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
@@ -63,7 +64,7 @@ def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 # torch.cumsum(x, dim): running sums along a dim, the shape kept; its gradient is a reversed cumsum
 # of the output's, needing nothing saved (RoBERTa numbers its positions so)
-@register("cumsum", family="shape", backward=NO_PRODUCTS, args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=running_field,
+@register("cumsum", family="shape", autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=running_field,
           memory=_SHAPE_ONLY, torch=TorchForms(module=OWN + "Cumsum", given_weight=None, inferred=None,
                                                functions=calls("torch.cumsum", dim=1), methods=calls("cumsum", dim=1),
                                                aliases=()))
@@ -83,7 +84,7 @@ def order(value, n: int = 0):
 # x.norm(p, dim, keepdim): ConvNeXt V2's global response norm, over the spatial dims (Hugging Face
 # writes it torch.linalg.vector_norm(x, ord=2, dim=(1, 2))); its gradient needs the input and the
 # norm (derivatives.yaml: norm)
-register("norm", family="shape",
+register("norm", family="shape", autocast=FLOAT32_ON_CUDA,
          backward=NO_PRODUCTS, args=(Arg("p", order, "fro"), *REDUCE_ARGS), receptive_field=reduce_field,
          memory=_MAXIMA, torch=TorchForms(
              module=OWN + "Norm", given_weight=None, inferred=None, methods=calls("norm", p=1, dim=2, keepdim=3),

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from ..errors import LayerError, did_you_mean, quoted
 from ..graph import TORCH_INT_MAX, too_large
-from .facts import BackwardFacts, FieldRule, FromInput, MemoryFacts, TorchForms
+from .facts import Autocast, BackwardFacts, FieldRule, FromInput, MemoryFacts, TorchForms
 
 Shape = tuple[int, ...]
 REQUIRED = object()
@@ -76,6 +76,7 @@ class LayerKind:
     receptive_field: FieldRule
     memory: MemoryFacts
     backward: BackwardFacts           # where its gradients flow, and their MACs
+    autocast: Autocast                # the dtype torch.autocast runs it in
     explain: Callable[[tuple[Shape, ...], dict, Calc], list[str]] | None  # the formulas, numbers put in
 
     def fewest(self, args: dict) -> int:
@@ -136,9 +137,9 @@ _NORMALIZED: dict = {}  # (kind, given items) → normalized arguments
 def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | None = 1,
              fewest_inputs: int | Callable[[dict], int] = 2,
              torch: TorchForms, receptive_field: FieldRule, memory: MemoryFacts, backward: BackwardFacts,
-             explain: Callable | None = None):
+             autocast: Autocast | Callable[[int], Autocast], explain: Callable | None = None):
     """Register a calculator for kinds with everything known about them; `torch` may contain `{n}`,
-    the kind's spatial dimensions (conv{n}d)."""
+    the kind's spatial dimensions (conv{n}d), and `autocast` may be given per spatial dimensions."""
     def decorate(calculate):
         contract = torch.inferred
         declared = (Arg(contract.argument, positive, None),) if contract else ()
@@ -149,6 +150,7 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
                                        arity=arity, fewest_inputs=fewest_inputs, spatial_dims=n,
                                        torch=torch.for_dims(n),
                                        receptive_field=receptive_field, memory=memory, backward=backward,
+                                       autocast=autocast(n) if callable(autocast) else autocast,
                                        explain=explain)
         return calculate
     return decorate

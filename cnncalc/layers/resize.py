@@ -6,7 +6,7 @@ import math
 from fractions import Fraction
 
 from .facts import NN, SAVES_INPUT, SAVES_NOTHING, Call, Exact, F, TorchForms, Window, calls, unit_window
-from .facts import NO_PRODUCTS
+from .facts import FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, float32_on_cpu_in
 from ..errors import quoted
 from ..graph import TORCH_INT_MAX
 from .registry import (Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, choice, format_shape, number,
@@ -27,7 +27,7 @@ def pad_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window
     return (unit_window(spatial, padding=left),)
 
 
-@register("zeropad1d", "zeropad2d", "zeropad3d", family="shape", backward=NO_PRODUCTS, args=(Arg("padding", pad_arg),),
+@register("zeropad1d", "zeropad2d", "zeropad3d", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, args=(Arg("padding", pad_arg),),
           receptive_field=pad_shift, memory=SAVES_NOTHING,
           torch=TorchForms(module=NN + "ZeroPad{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "pad", (("padding", 1),),
@@ -53,7 +53,7 @@ def pad_value(value, n: int = 0) -> float:
     return value
 
 
-register("constantpad1d", "constantpad2d", "constantpad3d", family="shape", backward=NO_PRODUCTS,
+register("constantpad1d", "constantpad2d", "constantpad3d", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS,
          args=(Arg("padding", pad_arg), Arg("value", pad_value)), receptive_field=pad_shift, memory=SAVES_NOTHING,
          torch=TorchForms(module=NN + "ConstantPad{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
                           functions=(Call(F + "pad", (("padding", 1), ("value", 3)),
@@ -101,9 +101,10 @@ def _copy_pad(kind: str, mode: str):
 
 
 # reflection_pad{n}d_backward and replication_pad{n}d_backward read their input (derivatives.yaml)
-for _mode, _module, _kind in (("reflect", "ReflectionPad", "reflectionpad"),
-                              ("replicate", "ReplicationPad", "replicationpad")):
-    register(_kind + "1d", _kind + "2d", _kind + "3d", family="shape",
+# the CPU's float32 list has reflection_pad1d and 2d, and replication_pad1d, 2d and 3d
+for _mode, _module, _kind, _autocast in (("reflect", "ReflectionPad", "reflectionpad", float32_on_cpu_in(1, 2)),
+                                         ("replicate", "ReplicationPad", "replicationpad", float32_on_cpu_in(1, 2, 3))):
+    register(_kind + "1d", _kind + "2d", _kind + "3d", family="shape", autocast=_autocast,
              backward=NO_PRODUCTS, args=(Arg("padding", pad_arg),),
              receptive_field=copy_pad_field(_mode), memory=SAVES_INPUT,
              torch=TorchForms(module=NN + _module + "{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
@@ -162,7 +163,8 @@ def _sources(args: dict, axis: int, unit: int, size: int, out_size: int) -> tupl
     return first, min(first + (source > first), size - 1)
 
 
-@register("upsample", family="shape", backward=NO_PRODUCTS, receptive_field=upsample_window, memory=SAVES_NOTHING,
+# CUDA's autocast runs every upsampling mode in float32 (its fp32 list)
+@register("upsample", family="shape", autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, receptive_field=upsample_window, memory=SAVES_NOTHING,
           torch=TorchForms(module=NN + "Upsample", given_weight=None, inferred=None, methods=(),
                            functions=calls(F + "interpolate", size=1, scale_factor=2, mode=3, align_corners=4),
                            aliases=()),

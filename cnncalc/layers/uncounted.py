@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..errors import LayerError
 from .facts import OWN, UNTRACKED, MemoryFacts, TorchForms, never, no_bytes
-from .facts import NO_PRODUCTS
+from .facts import NO_PRODUCTS, PROMOTE
 from .registry import Arg, Calc, Shape, int_list, non_negative, register
 
 
@@ -27,7 +27,8 @@ _UNKNOWN = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing"
 
 
 # its backward's work is as unknown as its forward's: counted as 0, a lower bound too
-@register("uncounted", family="uncounted",
+# as the ops on no autocast list run: in its input's dtype
+@register("uncounted", family="uncounted", autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=None, fewest_inputs=0, receptive_field=no_field, memory=_UNKNOWN,
           args=(Arg("operation", operation), Arg("shape", int_list), Arg("params", non_negative, 0),
                 Arg("buffers", non_negative, 0)),

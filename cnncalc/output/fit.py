@@ -28,6 +28,9 @@ def _answer(fit: Fit) -> list[str]:
         listed = ", ".join(shown(name) for name in fit.checkpoint[:6])
         more = f", … ({len(fit.checkpoint)} in all)" if len(fit.checkpoint) > 6 else ""
         lines.append(f"checkpointed: {listed}{more} (their activations recomputed in backward)")
+    if fit.amp:
+        lines.append(f"autocast: {fit.amp} (activations in the dtype each layer runs in; float32 parameters, "
+                     "gradients and optimizer state)")
     step = fit.step
     if fit.training_batch:
         micro = " per micro-batch" if fit.accumulate > 1 else ""

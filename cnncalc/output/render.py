@@ -49,6 +49,8 @@ def to_dict(report: Report, memory: Memory) -> dict:
                 "line": row.line, "block": row.scopes[-1].name if row.scopes else None, "module": row.module,
                 "param_bytes": bytes_.param_bytes, "gradient_bytes": bytes_.gradient_bytes,
                 "optimizer_bytes": bytes_.optimizer_bytes}
+        if report.amp:
+            item["dtype"] = row.dtype
         if row.explain:
             item["explain"] = list(row.explain)
         layers.append(item)
@@ -56,7 +58,8 @@ def to_dict(report: Report, memory: Memory) -> dict:
     totals["memory"] = {key: getattr(memory, key) for key in MEMORY_KEYS}
     totals["memory"]["checkpoint"] = list(memory.checkpoint)
     return {"model": report.model, "input": list(report.input_shape), "batch": report.batch,
-            "dtype": report.dtype, "layers": layers, "totals": totals,
+            "dtype": report.dtype, **({"amp": str(report.amp)} if report.amp else {}), "layers": layers,
+            "totals": totals,
             **({"not_run": [asdict(held) for held in report.not_run]} if report.not_run else {}),
             "outputs": list(report.outputs),
             **({"ran_on_cpu": report.ran_on_cpu} if report.ran_on_cpu else {})}
@@ -297,7 +300,7 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
     frozen = f" ({t.trainable_params:,} trainable)" if t.trainable_params != t.params else ""
     lines = [
         ("input", f"{format_shape(report.input_shape)}{_held(report.input_dtype)}{_others(report)} "
-                  f"× batch {report.batch}, {report.dtype}"),
+                  f"× batch {report.batch}, {report.dtype}{f' (autocast {report.amp})' if report.amp else ''}"),
         ("parameters", f"{t.params:,} ({human(t.params)}){frozen}"),
         ("buffers", f"{t.buffers:,}"),
         ("parameter memory", f"{t.param_bytes:,} B ({human(t.param_bytes, 'B')})"),

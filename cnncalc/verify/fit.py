@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import torch
 
+from ..figures.amp import parse_amp
 from ..figures.checkpoint import checkpointed
 from ..figures.fit import Fit
 from ..graph import Graph
 from .build import build_model
-from .memory import _measure, build_optimizer
+from .memory import _measure, autocast, build_optimizer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,11 +28,11 @@ class Measured:
 
 
 def training_step_bytes(model: torch.nn.Module, input_shape: tuple[int, ...], batch: int, optimizer: str,
-                        accumulate: int = 1) -> int:
+                        accumulate: int = 1, amp=None) -> int:
     """Peak of a steady-state training step (its second) at BATCH: `accumulate` micro-batches run
     forward and backward into the same gradients, then the optimizer steps once. Measured as verify
     measures a step (verify/memory.py): gradients kept between steps, the output held by the caller
-    through backward, a mean as the loss."""
+    through backward, a mean as the loss; the forward passes under torch.autocast where `amp` says."""
     parameter = next(model.parameters())
     x = torch.randn(batch, *input_shape, device=parameter.device, dtype=parameter.dtype)
     model.train()
@@ -40,7 +41,8 @@ def training_step_bytes(model: torch.nn.Module, input_shape: tuple[int, ...], ba
     def step():
         opt.zero_grad(set_to_none=False)
         for _ in range(accumulate):  # as a training loop does: the last output alive until the next
-            out = model(x)
+            with autocast(amp):
+                out = model(x)
             (out.float().mean() / accumulate).backward()
         opt.step()
     step.optimizer = opt
@@ -51,14 +53,15 @@ def training_step_bytes(model: torch.nn.Module, input_shape: tuple[int, ...], ba
         model.eval()
 
 
-def inference_bytes(model: torch.nn.Module, input_shape: tuple[int, ...], batch: int) -> int:
-    """Peak of a forward pass without gradients at BATCH, the input held by the caller."""
+def inference_bytes(model: torch.nn.Module, input_shape: tuple[int, ...], batch: int, amp=None) -> int:
+    """Peak of a forward pass without gradients at BATCH, the input held by the caller (under
+    torch.autocast where `amp` says)."""
     parameter = next(model.parameters())
     x = torch.randn(batch, *input_shape, device=parameter.device, dtype=parameter.dtype)
     model.eval()
 
     def forward():
-        with torch.no_grad():
+        with torch.no_grad(), autocast(amp):
             model(x)
     return _measure(forward, model, (x,))
 
@@ -67,14 +70,15 @@ def check_fit(graph: Graph, found: Fit, device: str = "cpu") -> tuple[Measured, 
     """The training step (with its accumulation) and inference measured at the batches `found`
     names and one past each; each named batch should fit the budget and each next one should not."""
     model = build_model(graph, device, checkpoint=checkpointed(graph, found.checkpoint))
+    amp = parse_amp(found.amp, torch.device(device).type)
     budget = found.budget.bytes
     measured = []
     for batch in (found.training_batch, found.training_batch + 1):
         if batch:
-            peak = training_step_bytes(model, graph.input_shape, batch, found.optimizer, found.accumulate)
+            peak = training_step_bytes(model, graph.input_shape, batch, found.optimizer, found.accumulate, amp)
             measured.append(Measured(what="training", batch=batch, bytes=peak, budget=budget))
     for batch in (found.inference_batch, found.inference_batch + 1):
         if batch:
-            peak = inference_bytes(model, graph.input_shape, batch)
+            peak = inference_bytes(model, graph.input_shape, batch, amp)
             measured.append(Measured(what="inference", batch=batch, bytes=peak, budget=budget))
     return tuple(measured)

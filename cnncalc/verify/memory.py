@@ -130,26 +130,32 @@ def build_optimizer(name: str, parameters: list) -> torch.optim.Optimizer:
 
 
 def check_memory(graph, model, report, step, optimizer: str = "adam",
-                 checkpoint: tuple[str, ...] = ()) -> list[MemoryCheck]:
+                 checkpoint: tuple[str, ...] = (), amp=None) -> list[MemoryCheck]:
     """Peak of an inference forward pass of `model` (the one built from the graph, or the user's own
     module the graph was read from) on the graph's sample input, and of a steady-state training step
-    (its second), with the blocks `checkpoint` names run through torch.utils.checkpoint. Training
-    runs at batch 2 or more: BatchNorm cannot train on one value per channel."""
+    (its second), with the blocks `checkpoint` names run through torch.utils.checkpoint, both under
+    torch.autocast where the report says. Training runs at batch 2 or more: BatchNorm cannot train on
+    one value per channel."""
     from .checkpoint import checkpointed_model
 
+    if amp is not None:
+        report = analyze(graph, report.batch, report.dtype, amp=amp)
     predicted = predict(graph, report, optimizer)
-    train_report = analyze(graph, max(report.batch, 2), report.dtype, checkpoint=checkpoint)
+    train_report = analyze(graph, max(report.batch, 2), report.dtype, checkpoint=checkpoint, amp=amp)
     trained = predict(graph, train_report, optimizer)
     device, dtype = _placement(model)
     step("measuring inference memory")
-    inference = inference_peak(model, sample_inputs(graph, report.batch, device, dtype))
+    inference = inference_peak(model, sample_inputs(graph, report.batch, device, dtype), report.amp)
     step("measuring a training step")
     with checkpointed_model(model, graph, train_report.checkpoint) as run:
-        training = training_peak(run, sample_inputs(graph, train_report.batch, device, dtype), optimizer)
+        training = training_peak(run, sample_inputs(graph, train_report.batch, device, dtype), optimizer,
+                                 report.amp)
     checkpointing = f", checkpointing {len(trained.checkpoint)} block{'s' * (len(trained.checkpoint) != 1)}" \
         if trained.checkpoint else ""
-    return [MemoryCheck("peak inference memory", predicted.peak_inference_bytes, inference),
-            MemoryCheck(f"training step memory ({optimizer}, batch {train_report.batch}{checkpointing})",
+    autocast = f", autocast {report.amp.dtype}" if report.amp else ""
+    return [MemoryCheck(f"peak inference memory{' (autocast ' + report.amp.dtype + ')' if report.amp else ''}",
+                        predicted.peak_inference_bytes, inference),
+            MemoryCheck(f"training step memory ({optimizer}, batch {train_report.batch}{checkpointing}{autocast})",
                         trained.training_bytes, training)]
 
 
@@ -174,17 +180,26 @@ def measure_training(model, input_shape, batch: int, optimizer: str = "adam") ->
     return training_peak(model, (_sample(model, input_shape, batch),), optimizer)
 
 
-def inference_peak(model, inputs: tuple) -> int:
-    """Peak bytes of a forward pass on `inputs` under no_grad, the model in eval mode."""
+def autocast(amp):
+    """torch.autocast as cnncalc's Amp names it; nothing where there is none."""
+    if amp is None:
+        return contextlib.nullcontext()
+    return torch.autocast(amp.device, dtype=getattr(torch, amp.dtype))
+
+
+def inference_peak(model, inputs: tuple, amp=None) -> int:
+    """Peak bytes of a forward pass on `inputs` under no_grad, the model in eval mode, under
+    torch.autocast where `amp` says."""
     def infer():
-        with torch.no_grad():
+        with torch.no_grad(), autocast(amp):
             model(*inputs)
     return _measure(infer, model, inputs)
 
 
-def training_peak(model, inputs: tuple, optimizer: str = "adam") -> int:
-    """Peak bytes of a steady-state training step (its second): forward in train mode, a mean's
-    backward and the optimizer's step, gradients kept between steps."""
+def training_peak(model, inputs: tuple, optimizer: str = "adam", amp=None) -> int:
+    """Peak bytes of a steady-state training step (its second): forward in train mode (under
+    torch.autocast where `amp` says, as torch's recipe runs it: backward outside), a mean's backward
+    and the optimizer's step, gradients kept between steps."""
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = build_optimizer(optimizer, trainable) if trainable else None
@@ -196,7 +211,8 @@ def training_peak(model, inputs: tuple, optimizer: str = "adam") -> int:
         # does (sum's is an expanded scalar; a gradient passed in stays alive until backward returns);
         # over every output that has a gradient (a module's tuple or ModelOutput: the graph's one
         # tensor; none where every parameter is frozen), each held through backward as a loop holds it
-        outs = [out for out in tensors(model(*inputs)) if out.requires_grad]
+        with autocast(amp):
+            outs = [out for out in tensors(model(*inputs)) if out.requires_grad]
         if outs:
             sum(out.float().mean() for out in outs).backward()
         if opt:

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..errors import SpecError
+from ..figures.amp import Amp, check_amp
 from ..figures.checkpoint import checkpointed
 from ..figures.memory import optimizer_named
 from ..figures.report import Report, analyze
@@ -50,16 +51,21 @@ def check_device(device: str) -> None:
 def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None = None,
            step: Callable[[str], None] = lambda what: None, optimizer: str | None = None,
            reference: str | None = None, module: nn.Module | None = None,
-           checkpoint: tuple[str, ...] = ()) -> Verification:
+           checkpoint: tuple[str, ...] = (), amp: Amp | None = None) -> Verification:
     """Run the model and check every figure, and memory too when an optimizer is named (its training
     step is measured); `step` reports progress. The model run is `module`, the user's own the graph was
     read from, where given (given back as it was); else one built from the graph. The blocks
     `checkpoint` names run through torch.utils.checkpoint in the backward pass's count and the
-    training step. Every option is checked first."""
+    training step; memory under torch.autocast where `amp` says. Every option is checked first."""
     check_device(device)
     dtype = dtype or graph.dtype
     if dtype not in TORCH_DTYPES:
         raise SpecError(f"verify runs float dtypes ({', '.join(TORCH_DTYPES)}), not '{dtype}'")
+    check_amp(amp, dtype)
+    if amp is not None and amp.device != torch.device(device).type:
+        raise SpecError(f"--amp {amp} follows autocast's {amp.device} lists, but the model runs on {device}")
+    if amp is not None and optimizer is None:
+        raise SpecError("--amp is measured on memory, which verify measures with an optimizer")
     if optimizer is not None:
         optimizer_named(optimizer)  # checked before anything runs
     if reference not in (None, "torchvision"):
@@ -93,7 +99,7 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
             if reference == "torchvision":
                 step("comparing with torchvision's model")
                 checks += reference_checks(graph, report)
-        memory_checks = check_memory(graph, model, report, step, optimizer, checkpoint) if optimizer else ()
+        memory_checks = check_memory(graph, model, report, step, optimizer, checkpoint, amp) if optimizer else ()
     return Verification(model=graph.name, device=device, input_shape=graph.input_shape, batch=batch, dtype=dtype,
                         peers=tuple(counts), checks=tuple(checks), memory=tuple(memory_checks),
                         subject=MODULE if module is not None else TWIN, notes=tuple(notes))
