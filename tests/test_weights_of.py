@@ -15,6 +15,19 @@ SHARED = {"input": [3, 8, 8], "layers": [
     {"add": None, "from": ["stem", "bn_again"]}]}
 
 
+TIED_HEAD = {"input": [12], "input_dtype": "int64", "layers": [
+    {"embedding": {"num_embeddings": 100, "embedding_dim": 16}, "name": "emb"},
+    {"linear": {"out_features": 16}},
+    {"linear": {"out_features": 100, "bias": False}, "weights_of": "emb"}]}
+
+
+def test_a_head_tied_to_an_embedding_holds_its_weight_once():
+    pytest.importorskip("torch")
+    # torch: nn.Embedding(100, 16) and nn.Linear(16, 100, bias=False) whose weight is the embedding's
+    # hold 1,600 + 272 parameters
+    compare(build_graph(TIED_HEAD, "<test>", {}))
+
+
 def test_shared_weights_are_counted_once_as_torch_holds_them():
     pytest.importorskip("torch")
     # torch: one Conv2d(4, 4, 3) and one BatchNorm2d(4) called twice hold 148 + 8 parameters and 9 buffers
@@ -24,10 +37,10 @@ def test_shared_weights_are_counted_once_as_torch_holds_them():
 
 @pytest.mark.parametrize("second,message", [
     ("  - conv2d: {out_channels: 4, kernel_size: 1}\n    weights_of: a\n",
-     "weights_of: 'a' is a conv2d of other arguments; a layer uses the weights of one like itself"),
+     "weights_of: 'a' holds 108 weights, 4 biases and 0 buffers; this conv2d has 16 weights, 4 biases and 0 buffers"),
     ("  - conv2d: {out_channels: 4, kernel_size: 3}\n    weights_of: b\n", "weights_of: 'b' is no earlier layer"),
 ])
-def test_weights_of_names_an_earlier_layer_like_itself(tmp_path, second, message):
+def test_weights_of_names_an_earlier_layer_of_its_sizes(tmp_path, second, message):
     spec = tmp_path / "bad.yaml"
     spec.write_text("input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 3}\n    name: a\n"
                     + second + "  - conv2d: {out_channels: 4, kernel_size: 3}\n    name: b\n")

@@ -396,7 +396,8 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
         # added into the .grad tensors the steady state keeps (AccumulateGrad), then freed; under
         # autocast the gradient of their copy comes first, and is cast to theirs once the copy it
         # saved is released: as large as that copy, which it replaces
-        peak = max(peak, live + summed + rows[node.name].trainable_params * element_size)
+        # (a layer using another's weights makes gradients of their size: a module called twice, a tied head)
+        peak = max(peak, live + summed + rows[node.weights_of or node.name].trainable_params * element_size)
         if node.name in grad_of:
             entry = buffers[grad_of.pop(node.name)]
             entry[1] -= 1

@@ -142,6 +142,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     # Repeated blocks repeat the same kind, arguments and input shapes: each is calculated once.
     known: dict[tuple, SharedFigures] = {}
     log, failed = ErrorLog(), set()  # a layer that fails is reported; the layers it feeds are skipped
+    tensors: dict[str, tuple[int, int, int]] = {}  # layer → the weights, biases and buffers it needs
     # a parameter, and what layers make of parameters alone (a position bias), is one tensor for the
     # whole batch, made once per forward pass
     once: set[str] = set()
@@ -171,6 +172,11 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
                 log.add(error)
                 failed.add(node.name)
                 continue
+        tensors[node.name] = (shared.weights, shared.biases, shared.buffers)
+        if node.weights_of and tensors.get(node.weights_of, tensors[node.name]) != tensors[node.name]:
+            log.add(_untied(graph, node, tensors[node.weights_of], tensors[node.name]))
+            failed.add(node.name)
+            continue
         shapes[node.name] = shared.output_shape
         counted.append(shared.counted)
         requires[node.name] = flow.requires_grad(node, tracked, shared.weights + shared.biases > 0)
@@ -215,6 +221,14 @@ def _recomputed(graph: Graph, rows: list[LayerFigures], blocks: tuple[Checkpoint
             trigger = index[graph.nodes[item.last].name]
             rows[trigger] = replace(rows[trigger], backward_ops=rows[trigger].backward_ops + sum(r.ops for r in again))
     return rows
+
+
+def _untied(graph: Graph, node: Node, theirs: tuple[int, int, int], mine: tuple[int, int, int]) -> SpecError:
+    """A layer using another's weights needs as many as that one holds (a head tied to an embedding)."""
+    def sizes(held: tuple[int, int, int]) -> str:
+        return f"{held[0]:,} weights, {held[1]:,} biases and {held[2]:,} buffers"
+    return SpecError(f"weights_of: '{node.weights_of}' holds {sizes(theirs)}; this {node.kind} has {sizes(mine)}",
+                     graph.source, node.line, node.name)
 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, samples: int,

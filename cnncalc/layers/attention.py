@@ -96,13 +96,17 @@ def _batch_dims(first: Shape, second: Shape) -> Shape:
                            functions=calls("torch.matmul", "operator.matmul", "torch.bmm"),
                            methods=calls("matmul", "bmm")))
 def matmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
-    """A (…, n, k) by (…, k, m) product, leading dims broadcast: n·k·m MACs per pair of matrices."""
+    """A (…, n, k) by (…, k, m) product, leading dims broadcast: n·k·m MACs per pair of matrices. As
+    torch.matmul, a vector first is a row (1, k) and a vector second a column (k, 1), whose dim the
+    output then drops (a sample's pooled features times a projection matrix)."""
     first, second = shapes
-    if len(first) < 2 or len(second) < 2 or first[-1] != second[-2]:
+    rows, columns = (1, *first) if len(first) == 1 else first, (*second, 1) if len(second) == 1 else second
+    if not first or not second or rows[-1] != columns[-2]:
         raise LayerError(f"cannot multiply {format_shape(first)} by {format_shape(second)}")
-    batch = _batch_dims(first[:-2], second[:-2])
-    n, k, m = first[-2], first[-1], second[-1]
-    return Calc((*batch, n, m), macs=numel(batch) * n * k * m)
+    batch = _batch_dims(rows[:-2], columns[:-2])
+    n, k, m = rows[-2], rows[-1], columns[-1]
+    output = (*batch, *((n,) if len(first) > 1 else ()), *((m,) if len(second) > 1 else ()))
+    return Calc(output, macs=numel(batch) * n * k * m)
 
 
 def equation(value, n: int = 0) -> str:

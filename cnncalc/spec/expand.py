@@ -331,14 +331,10 @@ class Expander:
         return nodes
 
     def _check_weights_of(self, nodes: list[Node]) -> None:
-        """A layer using another's weights names an earlier layer of its kind and arguments."""
-        earlier: dict[str, Node] = {}
+        """A layer using another's weights names an earlier layer (whose sizes analyze holds it to)."""
+        earlier: set[str] = set()
         for node in nodes:
-            owner = earlier.get(node.weights_of) if node.weights_of else node
-            if owner is None and node.weights_of not in self.left_out:
+            if node.weights_of and node.weights_of not in earlier and node.weights_of not in self.left_out:
                 self.log.add(SpecError(f"weights_of: '{node.weights_of}' is no earlier layer", self.source, node.line,
                                        node.name))
-            elif owner is not None and (owner.kind, owner.args) != (node.kind, node.args):
-                self.log.add(SpecError(f"weights_of: '{owner.name}' is a {owner.kind} of other arguments; a layer "
-                                       "uses the weights of one like itself", self.source, node.line, node.name))
-            earlier[node.name] = node
+            earlier.add(node.name)

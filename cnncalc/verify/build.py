@@ -137,8 +137,10 @@ def _tie(module: nn.Module, owner: nn.Module) -> None:
     """Give a layer the parameters and buffers of the one whose weights it uses: torch holds them
     once, while each call stays a module of its own that counters and hooks see apart."""
     for mine, theirs in zip(module.modules(), owner.modules()):
-        mine._parameters.update(theirs._parameters)  # the same tensors in dicts of its own (thop adds buffers)
-        mine._buffers.update(theirs._buffers)
+        # the same tensors in dicts of its own (thop adds buffers), by the names it has (a linear head
+        # takes an embedding's weight)
+        mine._parameters.update({name: theirs._parameters[name] for name in mine._parameters if name in theirs._parameters})
+        mine._buffers.update({name: theirs._buffers[name] for name in mine._buffers if name in theirs._buffers})
 
 
 def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.float32,

@@ -136,17 +136,19 @@ def _own_dtype(module: nn.Module) -> dict:
 
 
 def _holder(node, graph: Traced, holders: dict) -> str | None:
-    """The module layer that already holds every tensor this module layer holds, a module of its class (the
-    same module called again, or one whose weights are tied to it), or None; a first holder is noted in
-    `holders` under its tensors."""
+    """The module layer that already holds every tensor this module layer holds (the same module called
+    again, one whose weights are tied to it, a head tied to an embedding), or None; a first holder is
+    noted in `holders` under its tensors."""
     if node.op != "call_module":
         return None
     module = graph.modules[node.target]
-    held = (type(module), frozenset(map(id, [*module.parameters(), *module.buffers()])))
-    if not held[1] or held in holders:
-        return holders.get(held)
-    holders[held] = node.target
-    return None
+    held = frozenset(map(id, [*module.parameters(), *module.buffers()]))
+    if not held:
+        return None
+    owner = next((target for tensors, target in holders.items() if held <= tensors), None)
+    if owner is None:
+        holders[held] = node.target
+    return owner
 
 
 def _not_run(module: nn.Module, traced: fx.GraphModule, absorbed: set, emitted: set) -> dict[str, dict]:

@@ -389,8 +389,14 @@ class MultiheadAttention(nn.MultiheadAttention):
 
 
 class Matmul(nn.Module):
+    """torch.matmul of each sample's operands: a sample's vector (a batch × k tensor) is a row first and
+    a column second, whose dim the product drops, as torch.matmul takes a vector."""
+
     def forward(self, first, second):
-        return torch.matmul(first, second)
+        row, column = first.dim() == 2, second.dim() == 2
+        out = torch.matmul(first.unsqueeze(-2) if row else first, second.unsqueeze(-1) if column else second)
+        out = out.squeeze(-1) if column else out
+        return out.squeeze(-1 if column else -2) if row else out
 
 
 class Einsum(nn.Module):

@@ -205,8 +205,10 @@ class Traced:
         if node.name in self.batch_sized and shape and shape[0] % PROBE_BATCH == 0:  # the batch, or rows of it
             return shape[1:] if shape[0] == PROBE_BATCH else (shape[0] // PROBE_BATCH, *shape[1:])
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
-               for user in node.users):
-            return shape  # an einsum names each of its dims; an index's are the positions it holds; filters
+               or target_name(user) in MATRIX_PRODUCTS and len(shape) <= 2 for user in node.users):
+            # an einsum names each of its dims; an index's are the positions it holds; filters; a matrix
+            # (or vector) in a product is each sample's whole (pooled @ self.proj)
+            return shape
         met = [(user, self.sample_shape(user)) for user in node.users if user.name not in self.without_input]
         users = [shape[:-1] if self.looks_up(user, node) else shape  # ids: the lookup adds the vector's dim
                  for user, shape in met if shape is not None]  # not its sizes (cls_token.shape)
@@ -499,6 +501,7 @@ def _multiplies(node) -> bool:
 
 
 MULTIPLYING = frozenset({"conv", "linear", "attention", "recurrent"})
+MATRIX_PRODUCTS = frozenset({"matmul", "bmm"})  # torch.matmul, x.matmul, operator.matmul (@)
 
 
 def _ensembles(traced: fx.GraphModule, graph: Traced) -> set:

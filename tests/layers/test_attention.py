@@ -38,6 +38,11 @@ PRODUCTS = [
                                      {"matmul": None, "from": ["input", "kt"]}]},
     {"input": [10, 8], "layers": [{"parameter": {"shape": [8, 5]}, "name": "w"},
                                   {"matmul": None, "from": ["input", "w"]}]},
+    # a sample's vector times a matrix (pooled @ self.proj), and a matrix times a vector
+    {"input": [8], "layers": [{"parameter": {"shape": [8, 5]}, "name": "w"},
+                              {"matmul": None, "from": ["input", "w"]}]},
+    {"input": [4, 8], "layers": [{"parameter": {"shape": [8]}, "name": "v"},
+                                 {"matmul": None, "from": ["input", "v"]}]},
     # a relative position bias gathered from a table by a buffer of positions (torch: table[index])
     {"input": [30, 6], "layers": [{"parameter": {"shape": [49], "buffer": True}, "name": "index"},
                                   {"indexselect": {"dim": 1}, "from": ["input", "index"]}]},
@@ -86,10 +91,13 @@ CROSS_ATTENTION = {"input": [9, 12], "layers": [
      "from": ["query", "input", "value"]}]}
 
 
-@pytest.mark.parametrize("spec", PRODUCTS, ids=["attention", "attention-mask", "matmul", "matmul-parameter",
-                                                 "indexselect", "einsum-parameter", "einsum-summed",
-                                                 "einsum-outer", "einsum-position-bias", "einsum-batched-product",
-                                                 "einsum-rounded", "global-response-norm", "conv-given-filters"])
+PRODUCT_IDS = ["attention", "attention-mask", "matmul", "matmul-parameter", "matmul-vector-first",
+               "matmul-vector-second", "indexselect", "einsum-parameter", "einsum-summed", "einsum-outer",
+               "einsum-position-bias", "einsum-batched-product", "einsum-rounded", "global-response-norm",
+               "conv-given-filters"]
+
+
+@pytest.mark.parametrize("spec", PRODUCTS, ids=PRODUCT_IDS)
 def test_products_match_torch(spec):
     compare(build_graph(spec, "<test>", {}))
 

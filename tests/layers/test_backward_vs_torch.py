@@ -16,6 +16,7 @@ from cnncalc.figures import analyze
 from cnncalc.layers import REGISTRY
 from cnncalc.spec import build_graph
 from conftest import compare_backward
+from layers.test_attention import PRODUCT_IDS
 from layers.test_kinds_vs_torch import CASES, CROSS_ATTENTION, JOIN_CASES, LOOKUPS, POSITIONS, PRODUCTS
 
 torch = pytest.importorskip("torch")
@@ -69,11 +70,7 @@ def test_join_backward_matches_torch(kind, args, shape, left, right):
     compare_backward(build_graph(after_a_trained_tensor(spec), "<test>", {}))
 
 
-@pytest.mark.parametrize("spec", PRODUCTS + [CROSS_ATTENTION],
-                         ids=["attention", "attention-mask", "matmul", "matmul-parameter", "indexselect",
-                              "einsum-parameter", "einsum-summed", "einsum-outer", "einsum-position-bias",
-                              "einsum-batched-product", "einsum-rounded", "global-response-norm",
-                              "conv-given-filters", "cross-attention"])
+@pytest.mark.parametrize("spec", PRODUCTS + [CROSS_ATTENTION], ids=[*PRODUCT_IDS, "cross-attention"])
 def test_products_backward_match_torch(spec):
     compare_backward(build_graph(spec, "<test>", {}))
     compare_backward(build_graph(after_a_trained_tensor(spec), "<test>", {}))

@@ -171,6 +171,46 @@ def test_a_module_whose_output_nobody_reads_is_counted():
     assert_torch_agrees(result, totals, module, torch.randn(1, 3, 32, 32))
 
 
+class TiedHead(nn.Module):
+    """A language model's head whose weight is its embedding's (another module class)."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(100, 16)
+        self.body = nn.Linear(16, 16)
+        self.head = nn.Linear(16, 100, bias=False)
+        self.head.weight = self.emb.weight
+
+    def forward(self, ids):
+        return self.head(nn.functional.relu(self.body(self.emb(ids))))
+
+
+class PooledProjection(nn.Module):
+    """CLIP's way: a sample's pooled features times a projection matrix held as a parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.proj = nn.Parameter(torch.randn(8, 5))
+
+    def forward(self, x):
+        return torch.matmul(self.conv(x).mean((2, 3)), self.proj)
+
+
+def test_a_head_tied_to_an_embedding_is_counted_once():
+    module = TiedHead()
+    result, totals = verified(module, (12,), input_dtype="int64")
+    assert_torch_agrees(result, totals, module, torch.randint(0, 100, (1, 12)))
+    assert totals["params"].measured == 1_600 + 272  # the embedding's weight once, the body's 16 × 16 + 16
+
+
+def test_a_pooled_vector_times_a_parameter_matrix():
+    module = PooledProjection()
+    result, totals = verified(module, (3, 16, 16))
+    assert not result.failed, [f"{c.figure}" for c in result.failed]
+    assert_torch_agrees(result, totals, module, torch.randn(1, 3, 16, 16))
+
+
 def test_a_weight_normed_layer_holds_its_originals():
     module = WeightNormed()
     result, totals = verified(module, (3, 32, 32))
