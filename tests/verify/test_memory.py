@@ -26,13 +26,10 @@ def test_memory_within_ten_percent_at_full_size(model):
 def test_a_decoder_join_is_measured_within_ten_percent(tmp_path):
     # upsampled and transposed-conv branches added: alive together in the forward pass, which the
     # training figure once missed (predicted 344,320 B at batch 1, under its own inference peak)
-    spec = tmp_path / "upadd.yaml"
-    spec.write_text("name: upadd\ninput: [16, 32, 32]\nlayers:\n  - upsample: {scale_factor: 2, mode: bilinear}\n"
-                    "    name: up\n  - convtranspose2d: {out_channels: 16, kernel_size: 2, stride: 2}\n    name: ct\n"
-                    "    from: input\n  - add:\n    from: [up, ct]\n")
-    result = json.loads(run_cli("verify", str(spec), "-f", "json").stdout)
-    assert result["summary"]["failed"] == 0
-    assert all(0.9 <= m["ratio"] <= 1.1 for m in result["memory"]), result["memory"]
+    spec = verified_within_ten_percent(tmp_path / "upadd.yaml", (
+        "name: upadd\ninput: [16, 32, 32]\nlayers:\n  - upsample: {scale_factor: 2, mode: bilinear}\n"
+        "    name: up\n  - convtranspose2d: {out_channels: 16, kernel_size: 2, stride: 2}\n    name: ct\n"
+        "    from: input\n  - add:\n    from: [up, ct]\n"))
     totals = json.loads(run_cli("table", str(spec), "-f", "json").stdout)["totals"]["memory"]
     assert totals["training_bytes"] > totals["peak_inference_bytes"]
 
@@ -41,10 +38,16 @@ def test_a_model_with_two_outputs_is_measured_within_ten_percent(tmp_path):
     # the loss reads both outputs (a mean of each): each has a gradient as large as itself from the
     # start of backward, the wide one's while the narrow branch's backward runs (predicted 1,891,392 B
     # against 2,939,992 B measured when only the last layer's output had one)
-    spec = tmp_path / "two.yaml"
-    spec.write_text("name: two\ninput: [16, 32, 32]\noutputs: [wide, small]\nlayers:\n"
-                    "  - conv2d: {out_channels: 64, kernel_size: 3, padding: 1}\n    name: wide\n  - relu\n"
-                    "  - conv2d: {out_channels: 4, kernel_size: 3, stride: 4}\n    name: small\n")
+    verified_within_ten_percent(tmp_path / "two.yaml", (
+        "name: two\ninput: [16, 32, 32]\noutputs: [wide, small]\nlayers:\n"
+        "  - conv2d: {out_channels: 64, kernel_size: 3, padding: 1}\n    name: wide\n  - relu\n"
+        "  - conv2d: {out_channels: 4, kernel_size: 3, stride: 4}\n    name: small\n"))
+
+
+def verified_within_ten_percent(spec, text: str):
+    """`cnncalc verify` of the spec TEXT written at SPEC: every check passes, every memory figure within 10%."""
+    spec.write_text(text)
     result = json.loads(run_cli("verify", str(spec), "-f", "json").stdout)
     assert result["summary"]["failed"] == 0, result["summary"]
     assert all(0.9 <= m["ratio"] <= 1.1 for m in result["memory"]), result["memory"]
+    return spec
