@@ -14,6 +14,7 @@ import logging
 import signal
 import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -240,9 +241,10 @@ def _within(seconds: float | None):
 @contextlib.contextmanager
 def untouched(model: nn.Module):
     """Each module's attributes put back as they were after the block, and the dicts among them (its
-    parameters, buffers, submodules and hooks) emptied and refilled as they were."""
+    parameters, buffers, submodules and hooks) emptied and refilled as they were. Not a subclass's:
+    diffusers' FrozenDict config refuses to be refilled, and no peer changes one."""
     kept = [(part, dict(part.__dict__), {name: dict(value) for name, value in part.__dict__.items()
-                                          if isinstance(value, dict)})
+                                          if type(value) in (dict, OrderedDict)})
             for part in model.modules()]
     try:
         yield

@@ -15,7 +15,7 @@ from torch import nn  # noqa: E402
 
 from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.model import load_graph  # noqa: E402
-from cnncalc.verify.coverage import check_model, peers_on, shares  # noqa: E402
+from cnncalc.verify.coverage import check_model, peer_runs, peers_on, shares  # noqa: E402
 from cnncalc.verify.libraries import Loaded  # noqa: E402
 from conftest import peer_total, run_cli  # noqa: E402
 
@@ -185,7 +185,8 @@ def test_refusals_say_why():
 
 @real_models
 def test_coverage_command_prints_each_model_and_the_share():
-    result = run_cli("coverage", "torchvision", "--model", "resnet18", "--model", "mvit_v2_s", columns=None)
+    result = run_cli("coverage", "torchvision", "--model", "resnet18", "--model", "mvit_v2_s", "--no-peers",
+                     columns=None)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()  # in torchvision's order of builders
     assert lines[1].split() == ["torchvision", "classification", "resnet18", "exact"]
@@ -196,3 +197,39 @@ def test_coverage_command_prints_each_model_and_the_share():
     unknown = run_cli("coverage", "torchvision", "--model", "resnet1")  # not an empty table and exit 0
     assert unknown.returncode == 2 and "coverage checks no model 'resnet1' (did you mean 'resnet18'?)" in unknown.stderr
     assert shares([check_model("timm", "resnet", "resnet18")]) == {"timm": (1, 1, "families")}
+
+
+@real_models
+def test_coverage_names_a_model_it_refuses_that_the_peers_count():
+    # the golden facts: each peer tool, run directly on timm's csatv2 and resnet18 built on the CPU at
+    # their input, gives a total; cnncalc refuses csatv2 (test_refusals_say_why)
+    import timm
+
+    for name in ("csatv2", "resnet18"):
+        x = torch.randn(1, *timm.models.get_pretrained_cfg_value(name, "input_size"))
+        for tool in PEERS:
+            pytest.importorskip(tool)
+            peer_total(tool, timm.create_model(name, pretrained=False).eval(), (x,))  # raises where it cannot
+    result = run_cli("coverage", "timm", "--model", "csatv2", "--model", "resnet18", columns=None)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:5] == ["Library", "Family", "Model", "Counted", "by"]
+    assert [line.split()[3:7] for line in lines[1:3]] == [["fvcore", "torchinfo", "ptflops", "thop"]] * 2
+    assert lines[-2:] == ["timm: 1 of 2 families exact (50.0%); fvcore ran 2, torchinfo 2, ptflops 2, thop 2",
+                          "refused, yet counted by fvcore, torchinfo, ptflops, thop: timm csatv2"]
+
+
+@real_models
+def test_a_peer_that_cannot_count_a_model_says_why():
+    # the golden facts: fvcore's trace of Hugging Face's GPT-2 built on the CPU stops at the cache it
+    # returns; the other peers count it
+    transformers = pytest.importorskip("transformers")
+    model = transformers.AutoModel.from_config(transformers.AutoConfig.for_model("gpt2")).eval()
+    ids = torch.randint(0, 2, (1, 128))
+    with pytest.raises(RuntimeError, match="Only tuples, lists and Variables are supported as JIT inputs/outputs"):
+        peer_total("fvcore", model, (ids,))
+    for tool in ("torchinfo", "ptflops", "thop"):
+        peer_total(tool, model, (ids,))
+    runs = peer_runs("transformers", "gpt2", list(PEERS))
+    assert runs.pop("fvcore").startswith("RuntimeError: Only tuples, lists and Variables are supported as JIT")
+    assert runs == {"torchinfo": "", "ptflops": "", "thop": ""}

@@ -97,6 +97,21 @@ def test_a_failure_is_the_models_own_error_where_the_tool_wraps_it():
     assert fails("thop", Stops(False), x, 10) == ""
 
 
+class Frozen(dict):
+    """A config that refuses to change (diffusers' FrozenDict)."""
+
+    def update(self, *args, **kwargs):
+        raise TypeError("frozen")
+
+
+def test_a_model_holding_a_frozen_dict_is_counted():
+    if "thop" not in installed():
+        pytest.skip("thop is not installed")
+    model = Stops(False).eval()
+    model.config = Frozen(channels=4)
+    assert fails("thop", model, (torch.randn(1, 3, 8, 8),), 10) == ""
+
+
 class Slow(nn.Module):
     def forward(self, x):
         time.sleep(30)
