@@ -503,8 +503,11 @@ def render_coverage(outcomes: list, shares: dict, fmt: str, width: int | None = 
 
 
 def _coverage_cells(outcome) -> dict[str, str]:
-    return {"library": outcome.library, "family": outcome.family, "model": outcome.model,
-            "peers": " ".join(_counted_by(outcome)) or "none", "result": "exact" if outcome.exact else outcome.reason}
+    counted = _counted_by(outcome)
+    # "all": most models are, and the column stays narrow beside the reasons
+    peers = "all" if len(counted) == len(outcome.peers) else " ".join(counted) or "none"
+    return {"library": outcome.library, "family": outcome.family, "model": outcome.model, "peers": peers,
+            "result": "exact" if outcome.exact else outcome.reason}
 
 
 def _counted_by(outcome) -> list[str]:

@@ -198,7 +198,7 @@ def shares(outcomes: list[Outcome]) -> dict[str, tuple[int, int, str]]:
     return found
 
 
-PEER_SECONDS = 120  # each peer's run of one model on one device: the heaviest models' CPU runs take ~15 s
+PEER_SECONDS = 120  # a peer's run of one model on one device; a model's four took at most 46 s, a CPU build's included
 
 
 def peer_tools() -> list[str]:
