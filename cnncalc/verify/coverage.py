@@ -228,7 +228,8 @@ def peers_on(loaded: Loaded, tools: list[str], on_cpu: Callable[[], nn.Module]) 
 
     if loaded.input_shape is None:
         return dict.fromkeys(tools, "no input size stated")
-    x, found, cpu = _sample(loaded.module, loaded.input_shape, loaded.input_dtype, "meta"), {}, functools.cache(on_cpu)
+    x = _sample(loaded.module, loaded.input_shape, loaded.input_dtype, "meta")
+    found, cpu = {}, functools.cache(on_cpu)
     for tool in tools:
         # tied weights (a text model's embedding and head) stood in for together
         with _reparametrize_module(loaded.module, _stand_ins(loaded.module, "meta"), tie_weights=True):

@@ -191,7 +191,7 @@ def count(tool: str, model: nn.Module, inputs: tuple, seconds: float | None = No
     """`tool`'s count of the model (in at most `seconds`, where given), the model left as it was: ptflops
     leaves its methods on the model, thop its buffers on modules with children, and on a failure
     its hooks and buffers everywhere."""
-    with untouched(model), _within(seconds):
+    with _untouched(model), _within(seconds):
         return RUNNERS[tool](model, inputs)
 
 
@@ -239,7 +239,7 @@ def _within(seconds: float | None):
 
 
 @contextlib.contextmanager
-def untouched(model: nn.Module):
+def _untouched(model: nn.Module):
     """Each module's attributes put back as they were after the block, and the dicts among them (its
     parameters, buffers, submodules and hooks) emptied and refilled as they were. Not a subclass's:
     diffusers' FrozenDict config refuses to be refilled, and no peer changes one."""
