@@ -552,18 +552,23 @@ def coverage(
     libraries: List[str] = typer.Argument(None, help="torchvision, timm, transformers, smp, diffusers, ultralytics (default: those installed)."),
     models: List[str] = typer.Option([], "--model", help="Only this model (repeatable)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown."),
+    peers: bool = typer.Option(True, "--peers/--no-peers", help="Run each peer tool installed on each model too (about 4× the time)."),
     *,
     limits: Limits,
 ) -> None:
     """Import every torchvision classification, segmentation and video builder, one model of each timm
     family, Hugging Face and segmentation_models_pytorch models (those installed), and hold each to
-    torch: parameters, buffers, MACs and output shape."""
+    torch: parameters, buffers, MACs and output shape; and say which peer tools (torchinfo, fvcore,
+    ptflops, thop) give a total for each."""
+    from dataclasses import replace
+
     from .output.render import render_coverage
     from .verify import require_torch
 
     require_format(fmt, "table", "json", "markdown")
     require_torch()
-    from .verify.coverage import LIBRARIES, check_model, installed_libraries, shares
+    from .verify.coverage import LIBRARIES, check_model, installed_libraries, peer_runs, peer_shares, peer_tools, \
+        shares, unread
 
     unknown = set(libraries or ()) - set(LIBRARIES)
     if unknown:
@@ -574,9 +579,12 @@ def coverage(
     if missing:
         raise SpecError(f"coverage checks no model '{missing[0]}'"
                         f"{did_you_mean(missing[0], [name for _, _, name in chosen])}")
-    outcomes = [check_model(library, family, name, limits=limits) for library, family, name in chosen
-                if not models or name in models]
-    write_output(render_coverage(outcomes, shares(outcomes), fmt, output_width()))
+    tools = peer_tools() if peers else []
+    outcomes = [replace(check_model(library, family, name, limits=limits),
+                        peers=peer_runs(library, name, tools, limits=limits))
+                for library, family, name in chosen if not models or name in models]
+    write_output(render_coverage(outcomes, shares(outcomes), fmt, output_width(), peer_shares(outcomes),
+                                 unread(outcomes)))
 
 
 @command("list")

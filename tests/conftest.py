@@ -158,3 +158,37 @@ def run_cli(*args: str, cwd=None, input_text: str | None = None, columns: int | 
                **({"COLUMNS": str(columns)} if columns else {}))
     return subprocess.run([sys.executable, "-m", "cnncalc", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, input=input_text, timeout=120)
+
+
+def peer_total(tool: str, model, inputs: tuple) -> int:
+    """A peer tool's own total of the model at the inputs (one tensor, except for torch and thop), called
+    as its README shows, on the device the inputs are on: it raises where the tool cannot count the model."""
+    import torch
+
+    if tool == "torch":
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            model(*inputs)
+        return counter.get_total_flops()
+    if tool == "fvcore":
+        from fvcore.nn import FlopCountAnalysis
+
+        return int(FlopCountAnalysis(model, inputs).total())
+    if tool == "torchinfo":
+        import torchinfo
+
+        return torchinfo.summary(model, input_data=list(inputs), verbose=0, device=inputs[0].device).total_mult_adds
+    if tool == "ptflops":
+        from ptflops import get_model_complexity_info
+
+        macs = get_model_complexity_info(model, tuple(inputs[0].shape[1:]), as_strings=False,
+                                         print_per_layer_stat=False, verbose=False,
+                                         input_constructor=lambda shape: inputs[0])[0]
+        if macs is None:  # it prints the model's error and gives None
+            raise RuntimeError("ptflops gave no total")
+        return int(macs)
+    from thop import profile
+
+    return int(profile(model, inputs=inputs, verbose=False)[0])

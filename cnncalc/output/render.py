@@ -482,21 +482,49 @@ def render_sizes(model: str, sizes: range, exact: list[int], rule: str, fmt: str
 
 
 COVERAGE_COLUMNS = [Column("library", "Library", False), Column("family", "Family", False),
-                    Column("model", "Model", False), Column("result", "Result", False, flexible=True)]
+                    Column("model", "Model", False), Column("peers", "Counted by", False),
+                    Column("result", "Result", False, flexible=True)]
 
 
-def render_coverage(outcomes: list, shares: dict, fmt: str, width: int | None = None) -> str:
-    """`coverage`: each model exact or why not, then each library's share exact."""
+def render_coverage(outcomes: list, shares: dict, fmt: str, width: int | None = None, peers: dict | None = None,
+                    unread: list = ()) -> str:
+    """`coverage`: each model exact or why not and the peer tools that gave it a total; then each
+    library's share exact and how many of its models each peer counted (`peers`: library → tool →
+    models), and the models refused that a peer counts (`unread`)."""
+    peers = peers or {}
     if fmt == "json":
         return json.dumps({"models": [vars(o) for o in outcomes],
-                           "libraries": {name: {"exact": exact, "of": total, "unit": unit}
+                           "libraries": {name: {"exact": exact, "of": total, "unit": unit, "peers": peers.get(name, {}),
+                                                "refused_yet_counted": [o.model for o in unread if o.library == name]}
                                          for name, (exact, total, unit) in shares.items()}}, indent=2) + "\n"
     summary = [f"{name}: {exact} of {total} {unit} exact ({percent(exact, total)}%)"
-               for name, (exact, total, unit) in shares.items()]
+               + _peer_counts(peers.get(name, {})) for name, (exact, total, unit) in shares.items()]
+    summary += [f"refused, yet counted by {', '.join(_counted_by(o))}: {o.library} {o.model}" for o in unread]
+    columns = [c for c in COVERAGE_COLUMNS if c.key != "peers" or any(o.peers for o in outcomes)]  # --no-peers
+    rows = [[_coverage_cells(o)[c.key] for c in columns] for o in outcomes]
     if fmt == "markdown":
-        rows = ["| " + " | ".join(map(markdown, (o.library, o.family, o.model, "exact" if o.exact else o.reason)))
-                + " |" for o in outcomes]
-        return "\n".join(["| library | family | model | result |", "|---|---|---|---|", *rows, "",
+        return "\n".join(["| " + " | ".join(c.title.lower() for c in columns) + " |", "|" + "---|" * len(columns),
+                          *("| " + " | ".join(map(markdown, row)) + " |" for row in rows), "",
                           *(f"- {line}" for line in summary)]) + "\n"
-    rows = [[o.library, o.family, o.model, "exact" if o.exact else o.reason] for o in outcomes]
-    return "\n".join(layout(COVERAGE_COLUMNS, rows, width, (Step("drop", ("family",)),)) + wrap(summary, width)) + "\n"
+    return "\n".join(layout(columns, rows, width, (Step("drop", ("family",)), Step("drop", ("peers",))))
+                     + wrap(summary, width)) + "\n"
+
+
+def _coverage_cells(outcome) -> dict[str, str]:
+    counted = _counted_by(outcome)
+    # "all": most models are, and the column stays narrow beside the reasons
+    peers = "all" if len(counted) == len(outcome.peers) else " ".join(counted) or "none"
+    return {"library": outcome.library, "family": outcome.family, "model": outcome.model, "peers": peers,
+            "result": "exact" if outcome.exact else outcome.reason}
+
+
+def _counted_by(outcome) -> list[str]:
+    return [tool for tool, failed in outcome.peers.items() if not failed]
+
+
+def _peer_counts(counts: dict) -> str:
+    """"; torchinfo ran 95, fvcore 93, …" after a library's share exact, or nothing where no peer ran."""
+    if not counts:
+        return ""
+    (first, ran), *others = counts.items()
+    return "; " + ", ".join([f"{first} ran {ran}", *(f"{tool} {each}" for tool, each in others)])

@@ -5,12 +5,15 @@ timm family (the module that defines it; its smallest-named model), Hugging Face
 text encoders at their default configs, and segmentation_models_pytorch's architectures. Each is built with no
 weights, imported as `cnncalc table torchvision:NAME` would import it, and compared with torch on
 the meta device (no memory, no arithmetic): parameters and buffers as the module holds them, MACs
-as torch.utils.flop_counter counts them ÷ 2, and the output's shape.
+as torch.utils.flop_counter counts them ÷ 2, and the output's shape. Each peer tool installed is run
+on the same module and input (`peer_runs`): whether it gives a total, and so whether a model cnncalc
+refuses is one a peer reads.
 """
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -22,8 +25,9 @@ from ..output.render import uncounted_text
 from ..spec.limits import Limits
 from ..spec.load import build_graph
 from .importer import read_module
-from .libraries import library_module, load_module
+from .libraries import Loaded, library_module, load_module
 from .own import tensors
+from .peers import fails, installed
 
 TORCHVISION_GROUPS = ("", "segmentation", "video")  # detection and optical flow depend on the data
 SMALL = re.compile(r"(atto|femto|pico|nano|tiny|mini|small|_xs|_s\b|b0|_18|18\b|_050|_0\d\d|lite0|_t\b)")
@@ -36,6 +40,8 @@ class Outcome:
     family: str
     exact: bool
     reason: str          # why not exact: the refusal, or the figures that differ
+    table: bool = True   # False: refused
+    peers: dict[str, str] = field(default_factory=dict)  # each peer tool run: "" where it gave a total, else why not
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,8 @@ def check_model(library: str, family: str, name: str, *, limits: Limits = Limits
                                      reference, {}, limits=limits))
     except SpecError as error:  # the refusal as `cnncalc table` prints it, less the model's name before it
         layer = f"layer '{error.layer}': " if error.layer else ""
-        return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message)
+        return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message,
+                       table=False)
     truth = measure(module, report.input_shape, input_dtype)  # the same module
     ours = Truth(params=report.totals.params, buffers=report.totals.buffers, macs=report.totals.macs,
                  output_shapes=frozenset(row.output_shape for row in report.output_rows))
@@ -149,14 +156,12 @@ def check_model(library: str, family: str, name: str, *, limits: Limits = Limits
 
 def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None) -> Truth:
     """What torch says: the tensors the module holds, and one forward pass on the meta device (of
-    `input_dtype` ids where given), or, where meta cannot go, on the CPU on random data. The module is
-    left as it was."""
-    dtype = getattr(torch, input_dtype or "float32")
+    `input_dtype` ids where given), or, where meta cannot go, on the CPU on random data (`_sample`). The
+    module is left as it was."""
     try:
-        output, counter = _counted(module, _stand_ins(module, "meta"),
-                                   torch.empty(1, *input_shape, device="meta", dtype=dtype))
+        output, counter = _counted(module, _stand_ins(module, "meta"), _sample(module, input_shape, input_dtype, "meta"))
     except (RuntimeError, NotImplementedError):  # .item() of a computed tensor (YOLO's anchors): on the CPU
-        output, counter = _counted(module, _stand_ins(module, "cpu"), torch.randn(1, *input_shape).to(dtype))
+        output, counter = _counted(module, _stand_ins(module, "cpu"), _sample(module, input_shape, input_dtype, "cpu"))
     return Truth(params=sum(p.numel() for p in module.parameters()),
                  buffers=sum(b.numel() for b in module.buffers()),
                  macs=counter.get_total_flops() // 2,
@@ -191,3 +196,71 @@ def shares(outcomes: list[Outcome]) -> dict[str, tuple[int, int, str]]:
         else:
             found[library] = (sum(o.exact for o in mine), len(mine), "builders")
     return found
+
+
+PEER_SECONDS = 120  # a peer's run of one model on one device; a model's four took at most 46 s, a CPU build's included
+
+
+def peer_tools() -> list[str]:
+    """The peer tools installed, torch's own counter aside (coverage's truth)."""
+    return [tool for tool in installed() if tool != "torch"]
+
+
+def peer_runs(library: str, name: str, tools: list[str], *, limits: Limits = Limits()) -> dict[str, str]:
+    """Whether each of `tools` counts the model `check_model` reads, on builds of its own:
+    tool → "" where it gives a total, else why not."""
+    if not tools:  # nothing to build it for
+        return {}
+    reference = f"{library}:{name}"
+    try:
+        loaded = load_module(reference, {}, limits=limits)
+    except SpecError as error:
+        return dict.fromkeys(tools, f"not built: {error.message}")
+    return peers_on(loaded, tools, lambda: load_module(reference, {}, on_meta=False, limits=limits).module)
+
+
+def peers_on(loaded: Loaded, tools: list[str], on_cpu: Callable[[], nn.Module]) -> dict[str, str]:
+    """Whether each of `tools` gives a total for the loaded module at its input within PEER_SECONDS:
+    tool → "" where it does, else why not. Each runs on the meta device; where it stops there
+    (fvcore's trace, a value read), on the module `on_cpu` builds (once) at a random input, where its
+    error is the one said: a module built on the meta device has no values (its index buffers')."""
+    from torch.nn.utils.stateless import _reparametrize_module
+
+    if loaded.input_shape is None:
+        return dict.fromkeys(tools, "no input size stated")
+    x = _sample(loaded.module, loaded.input_shape, loaded.input_dtype, "meta")
+    found, cpu = {}, functools.cache(on_cpu)
+    for tool in tools:
+        # tied weights (a text model's embedding and head) stood in for together
+        with _reparametrize_module(loaded.module, _stand_ins(loaded.module, "meta"), tie_weights=True):
+            found[tool] = fails(tool, loaded.module, (x,), PEER_SECONDS)
+        if found[tool]:
+            found[tool] = fails(tool, cpu(), (_sample(cpu(), loaded.input_shape, loaded.input_dtype, "cpu"),),
+                                PEER_SECONDS)
+    return found
+
+
+def _sample(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None, device: str) -> torch.Tensor:
+    """One input: on the CPU random values, token ids below every embedding table's size."""
+    dtype = getattr(torch, input_dtype or "float32")
+    if device == "meta":
+        return torch.empty(1, *input_shape, device="meta", dtype=dtype)
+    if dtype.is_floating_point:
+        return torch.randn(1, *input_shape, dtype=dtype)
+    rows = [part.num_embeddings for part in module.modules() if isinstance(part, nn.Embedding)]
+    return torch.randint(0, min(rows, default=2), (1, *input_shape), dtype=dtype)
+
+
+def peer_shares(outcomes: list[Outcome]) -> dict[str, dict[str, int]]:
+    """Per library, how many of its models each peer tool gives a total for."""
+    found: dict[str, dict[str, int]] = {}
+    for outcome in outcomes:
+        counts = found.setdefault(outcome.library, {})
+        for tool, failed in outcome.peers.items():
+            counts[tool] = counts.get(tool, 0) + (not failed)
+    return found
+
+
+def unread(outcomes: list[Outcome]) -> list[Outcome]:
+    """The models cnncalc refuses that a peer tool counts: each should have a table."""
+    return [o for o in outcomes if not o.table and any(not failed for failed in o.peers.values())]

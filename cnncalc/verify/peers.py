@@ -3,6 +3,7 @@
 Each runner returns a PeerCount; `layers[i]` is the count for the model's i-th layer. ptflops adds
 the functional calls it patches to its total only, so it has no per-layer figures; nor has the user's
 own module (any nn.Module, not a GraphModel): its layers are not one module each, so its totals are compared.
+`count` runs one and leaves the model as it was; `fails` says whether one gives a total in a bounded time.
 """
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import contextlib
 import importlib.util
 import io
 import logging
+import signal
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -32,15 +36,16 @@ class PeerCount:
 
 @contextlib.contextmanager
 def _quiet():
-    """The peers print tables, warnings and log lines; keep the terminal ours."""
+    """The peers print tables, warnings and log lines; keep the terminal ours. Yields what they print
+    on stdout."""
     logger = logging.getLogger()
     level = logger.level
     logger.setLevel(logging.ERROR)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()):
+    printed = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         try:
-            yield
+            yield printed
         finally:
             logger.setLevel(level)
 
@@ -116,9 +121,9 @@ def _marking(layer: torch.nn.Module, index: int, owner: dict) -> list:
 
 
 def run_fvcore(model: nn.Module, inputs: tuple) -> PeerCount:
-    from fvcore.nn import FlopCountAnalysis
-
     with _quiet():
+        from fvcore.nn import FlopCountAnalysis  # its import warns that torch.jit.script is deprecated
+
         analysis = FlopCountAnalysis(model, inputs).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         total = analysis.total()
         by_module = analysis.by_module()
@@ -144,12 +149,14 @@ def run_torchinfo(model: nn.Module, inputs: tuple) -> PeerCount:
 def run_ptflops(model: nn.Module, inputs: tuple) -> PeerCount:
     from ptflops import get_model_complexity_info
 
-    with _quiet():
+    with _quiet() as printed:
         # it calls model(x), or model(**x) for a dict: several inputs go by name
         first, named = inputs[0], dict(zip(_input_names(model), inputs)) if len(inputs) > 1 else None
         macs, _ = get_model_complexity_info(model, tuple(first.shape[1:]), as_strings=False,
                                             print_per_layer_stat=False, verbose=False,
                                             input_constructor=lambda shape: named or first)
+    if macs is None:  # it catches the model's error, prints it on the line after its own and gives None
+        raise RuntimeError(f"ptflops gave no total: {(printed.getvalue().splitlines()[1:] or ['?'])[0]}")
     return PeerCount("ptflops", int(macs), None)
 
 
@@ -165,12 +172,8 @@ def _input_names(model: nn.Module) -> list[str]:
 def run_thop(model: nn.Module, inputs: tuple) -> PeerCount:
     from thop import profile
 
-    held = {module: set(module._buffers) for module in model.modules()}
     with _quiet():
         total, _, tree = profile(model, inputs=inputs, verbose=False, ret_layer_info=True)
-    for module, names in held.items():  # thop leaves total_ops and total_params on modules with children
-        for name in set(module._buffers) - names:
-            del module._buffers[name]
     children = tree.get("layers", (0, 0, {}))[2]
     counts = {f"{PREFIX}{name}": ops for name, (ops, _, _) in children.items()}
     return PeerCount("thop", int(total), _per_layer(model, counts))
@@ -184,3 +187,73 @@ MODULES = {"torch": "torch", "fvcore": "fvcore", "torchinfo": "torchinfo", "ptfl
 
 def installed() -> list[str]:
     return [tool for tool, module in MODULES.items() if importlib.util.find_spec(module)]
+
+
+def count(tool: str, model: nn.Module, inputs: tuple, seconds: float | None = None) -> PeerCount:
+    """`tool`'s count of the model (in at most `seconds`, where given), the model left as it was: ptflops
+    leaves its methods on the model, thop its buffers on modules with children, and on a failure
+    its hooks and buffers everywhere."""
+    with _untouched(model), _within(seconds):
+        return RUNNERS[tool](model, inputs)
+
+
+def fails(tool: str, model: nn.Module, inputs: tuple, seconds: float) -> str:
+    """Why `tool` gives no total for the model within `seconds`, or "" where it gives one."""
+    try:
+        count(tool, model, inputs, seconds)
+    except Exception as error:  # noqa: BLE001 (whatever the tool or the model raises)
+        return why(error)
+    return ""
+
+
+def why(error: BaseException) -> str:
+    """A peer's failure in a line: the model's own error where the tool wraps it (torchinfo's)."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:160]}"
+
+
+class PeerTimeout(Exception):
+    """A peer that gave no total in the time allowed (an Exception, so that ptflops, which catches
+    those, unpatches torch's functions)."""
+
+
+@contextlib.contextmanager
+def _within(seconds: float | None):
+    """Raise PeerTimeout in the run after `seconds` (between two of torch's operations: an alarm's
+    handler runs in Python). Only the main thread receives signals, and Windows has no alarm: there the
+    run is unbounded."""
+    if seconds is None or threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise PeerTimeout(f"no total within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _untouched(model: nn.Module):
+    """Each module's attributes put back as they were after the block, and the dicts among them (its
+    parameters, buffers, submodules and hooks) emptied and refilled as they were. Not a subclass's:
+    diffusers' FrozenDict config refuses to be refilled, and no peer changes one."""
+    kept = [(part, dict(part.__dict__), {name: dict(value) for name, value in part.__dict__.items()
+                                          if type(value) in (dict, OrderedDict)})
+            for part in model.modules()]
+    try:
+        yield
+    finally:
+        for part, attributes, dicts in kept:
+            part.__dict__.clear()
+            part.__dict__.update(attributes)
+            for name, contents in dicts.items():
+                attributes[name].clear()
+                attributes[name].update(contents)

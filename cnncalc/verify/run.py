@@ -21,7 +21,7 @@ from .fields import check_fields
 from .measure import measure
 from .memory import check_memory
 from .own import MODULE, TWIN, check_real, kept, layer_checks, measure_module, total_checks
-from .peers import RUNNERS, PeerCount, installed, run_torch_backward
+from .peers import PeerCount, count, installed, run_torch_backward, why
 from .reference import reference_checks
 from .verdict import Check, Verification
 
@@ -86,8 +86,8 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
         else:
             model, checks = _built_checks(graph, report, device, TORCH_DTYPES[dtype], step)
         counts, notes = _peer_counts(reports, model, x, step, module is not None)
-        for tool, count in counts.items():
-            checks += _peer_checks(tool, reports[tool], count)
+        for tool, total in counts.items():
+            checks += _peer_checks(tool, reports[tool], total)
         if module is None:  # the twin's layers are the graph's: backward per layer, fields, torchvision's model
             step("backward pass with FlopCounterMode")
             counted = reports.get("torch") if not blocks else None
@@ -128,12 +128,11 @@ def _peer_counts(reports: dict, model, x, step, own: bool) -> tuple[dict, list[s
     for tool in reports:
         step(f"counting with {tool}")
         try:
-            counts[tool] = RUNNERS[tool](model, x)
+            counts[tool] = count(tool, model, x)
         except Exception as error:  # noqa: BLE001 (whatever the tool raises on the user's code)
             if not own:
                 raise
-            notes.append(f"{tool} cannot count this module: {type(error).__name__}: "
-                         f"{str(error).splitlines()[0][:160] if str(error) else ''}")
+            notes.append(f"{tool} cannot count this module: {why(error)}")
     return counts, notes
 
 

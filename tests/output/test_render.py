@@ -1,6 +1,8 @@
 """The text table: aligned columns, no trailing spaces, long layer names wrapped within the width."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cnncalc.figures import analyze
@@ -83,3 +85,34 @@ def test_coverage_wraps_a_long_reason_under_its_column_and_keeps_every_column():
     assert lines[1][start:].startswith("forward() replaces") and all(line[:start].strip() == "" for line in lines[2:-2])
     assert " ".join(line[start:].strip() for line in lines[1:-2]) == reason  # every word, in order
     assert lines[-2].split() == ["timm", "resnet", "resnet18", "exact"]
+
+
+def test_coverage_says_which_peers_count_each_model_and_names_a_refused_one_a_peer_counts():
+    from cnncalc.output.render import render_coverage
+    from cnncalc.verify.coverage import Outcome, peer_shares, shares, unread
+
+    outcomes = [Outcome(library="timm", model="convit_small", family="convit", exact=False, reason="refused",
+                        table=False, peers={"fvcore": "RuntimeError: traced", "thop": ""}),
+                Outcome(library="timm", model="resnet18", family="resnet", exact=True, reason="",
+                        peers={"fvcore": "", "thop": ""}),
+                Outcome(library="timm", model="csatv2", family="csatv2", exact=False, reason="refused too",
+                        table=False, peers={"fvcore": "TypeError", "thop": "TypeError"})]
+
+    def shown(fmt: str) -> str:
+        return render_coverage(outcomes, shares(outcomes), fmt, 100, peer_shares(outcomes), unread(outcomes))
+
+    lines = shown("table").splitlines()
+    assert lines[0].split() == ["Library", "Family", "Model", "Counted", "by", "Result"]
+    assert [line.split()[3:] for line in lines[1:4]] == [["thop", "refused"], ["all", "exact"],
+                                                         ["none", "refused", "too"]]
+    assert lines[4:] == ["timm: 1 of 3 families exact (33.3%); fvcore ran 1, thop 2",
+                         "refused, yet counted by thop: timm convit_small"]  # csatv2: no peer counts it either
+    markdown = shown("markdown").splitlines()
+    assert markdown[0] == "| library | family | model | counted by | result |" and markdown[1] == "|---|---|---|---|---|"
+    assert markdown[-1] == "- refused, yet counted by thop: timm convit_small"
+    data = json.loads(shown("json"))
+    assert data["libraries"]["timm"]["peers"] == {"fvcore": 1, "thop": 2}
+    assert data["libraries"]["timm"]["refused_yet_counted"] == ["convit_small"]
+    assert data["models"][0]["peers"] == {"fvcore": "RuntimeError: traced", "thop": ""}
+    narrow = render_coverage(outcomes[1:2], shares(outcomes[1:2]), "table", 30, peer_shares(outcomes[1:2]), [])
+    assert narrow.splitlines()[0].split() == ["Library", "Model", "Result"]  # the family goes first, then the peers

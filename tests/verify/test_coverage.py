@@ -1,21 +1,98 @@
 """Real torchvision, timm, Hugging Face and segmentation_models_pytorch models through the importer,
-each held to torch in the same process (cnncalc.verify.coverage). They need torch 2.14.1 with
-torchvision 0.29.1, timm, transformers and segmentation-models-pytorch: .ci/run builds that
-environment and runs `pytest -m libraries`; elsewhere these tests skip."""
+each held to torch in the same process (cnncalc.verify.coverage), and the peer tools run on them. Those
+tests (`real_models`) need torch 2.14.1 with torchvision 0.29.1, timm, transformers and
+segmentation-models-pytorch: .ci/run builds that environment and runs `pytest -m libraries`; elsewhere
+they skip. How the peers are run is tested in the default suite on small modules of its own."""
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
 
-pytestmark = pytest.mark.libraries
-pytest.importorskip("torchvision")
-pytest.importorskip("timm")
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
 
 from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.model import load_graph  # noqa: E402
-from cnncalc.verify.coverage import check_model, shares  # noqa: E402
-from conftest import run_cli  # noqa: E402
+from cnncalc.verify.coverage import check_model, peer_runs, peers_on, shares  # noqa: E402
+from cnncalc.verify.libraries import Loaded  # noqa: E402
+from conftest import peer_total, run_cli  # noqa: E402
+
+
+def real_models(test):
+    """A test of real library models: in `pytest -m libraries`, where torchvision and timm are installed."""
+    missing = [name for name in ("torchvision", "timm") if importlib.util.find_spec(name) is None]
+    return pytest.mark.libraries(pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}")(test))
+
+class Convolution(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(3, 4, 3), nn.Linear(4, 5)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
+class Boxed(Convolution):
+    """Its output in an object of its own, which neither fvcore's trace nor torchinfo takes."""
+
+    def forward(self, x):
+        return type("Boxed", (), {"logits": super().forward(x)})()
+
+
+class Tokens(nn.Module):
+    """A text model that reads a value (the longest id: not on the meta device), on ids below 3."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed, self.fc = nn.Embedding(3, 4), nn.Linear(4, 2)
+
+    def forward(self, ids):
+        return self.fc(self.embed(ids)[:, :int(ids.max()) + 1])
+
+
+def on_meta(cls) -> nn.Module:
+    with torch.device("meta"):
+        return cls().eval()
+
+
+PEERS = ("fvcore", "torchinfo", "ptflops", "thop")
+
+
+@pytest.mark.parametrize("cls, shape, dtype", [(Convolution, (3, 8, 8), None), (Boxed, (3, 8, 8), None),
+                                               (Tokens, (5,), "int64")], ids=["conv", "boxed", "tokens"])
+def test_each_peer_runs_where_it_counts_the_module_on_the_cpu(cls, shape, dtype):
+    # the golden facts: each tool run directly on a CPU build at a random input gives a total or raises
+    # (fvcore's trace stops on the meta device at a convolution, every tool at Tokens' .item(): there the
+    # module runs on the CPU)
+    for tool in PEERS:
+        pytest.importorskip(tool)
+    x = torch.randn(1, *shape) if dtype is None else torch.randint(0, 3, (1, *shape))
+    direct = {}
+    for tool in PEERS:
+        try:
+            peer_total(tool, cls().eval(), (x,))
+            direct[tool] = True
+        except Exception:  # noqa: BLE001 (what the tool raises)
+            direct[tool] = False
+    module = on_meta(cls)
+    held = sorted(vars(module)), [t.device.type for t in module.parameters()]
+    runs = peers_on(Loaded(module=module, name=cls.__name__, input_shape=shape, input_dtype=dtype), list(PEERS), cls)
+    assert {tool: not failed for tool, failed in runs.items()} == direct
+    assert (sorted(vars(module)), [t.device.type for t in module.parameters()]) == held  # as it was: on meta
+    if cls is Convolution:  # the run on the CPU is the one that counts
+        with pytest.raises(TypeError, match="cond must be a bool"):
+            peer_total("fvcore", on_meta(cls), (x.to("meta"),))
+    if cls is Boxed:
+        assert direct == {"fvcore": False, "torchinfo": False, "ptflops": True, "thop": True}
+        assert runs["torchinfo"].startswith("TypeError: Model contains a layer with an unsupported input or output")
+
+
+def test_no_peer_runs_a_model_stating_no_input():
+    loaded = Loaded(module=on_meta(Convolution), name="c")
+    assert peers_on(loaded, ["thop"], Convolution) == {"thop": "no input size stated"}
+
 
 # A slice of `cnncalc coverage`, one model per thing the importer must read: residual blocks,
 # modules not run, dense concatenation, stochastic depth, channels-last norms and layer scale,
@@ -43,6 +120,7 @@ EXACT = [("torchvision", "classification", name) for name in (
         ("convnext", "convnextv2_atto"), ("maxxvit", "maxvit_tiny_tf_224"))]
 
 
+@real_models
 @pytest.mark.parametrize("library, family, name", EXACT, ids=[name for *_, name in EXACT])
 def test_exact_against_torch(library, family, name):
     outcome = check_model(library, family, name)
@@ -66,6 +144,7 @@ IMPORTS = {"transformers": "transformers", "smp": "segmentation_models_pytorch",
            "ultralytics": "ultralytics"}
 
 
+@real_models
 @pytest.mark.parametrize("library, family, name", OTHERS, ids=[f"{library}-{name}" for library, _, name in OTHERS])
 def test_other_libraries_exact_against_torch(library, family, name):
     pytest.importorskip(IMPORTS[library])
@@ -73,6 +152,7 @@ def test_other_libraries_exact_against_torch(library, family, name):
     assert outcome.exact, outcome.reason
 
 
+@real_models
 def test_ultralytics_writes_no_line_of_its_own_on_stdout():
     pytest.importorskip("ultralytics")
     result = run_cli("table", "ultralytics:yolov8n-cls.yaml", "-f", "json", columns=None)
@@ -80,12 +160,14 @@ def test_ultralytics_writes_no_line_of_its_own_on_stdout():
     assert json.loads(result.stdout)["totals"]["params"] == 2_719_288  # ultralytics' own summary of YOLOv8n-cls
 
 
+@real_models
 def test_googlenet_counts_its_auxiliary_heads():
     # torchvision's googlenet holds 13,004,888 parameters (its aux heads included, which eval skips)
     graph = load_graph("torchvision:googlenet", None, None)
     assert sum(held.params for held in graph.not_run) == 13_004_888 - 6_624_904
 
 
+@real_models
 def test_refusals_say_why():
     csatv2 = check_model("timm", "csatv2", "csatv2")  # the batch moved to the last dim, a buffer as linear weights
     assert not csatv2.exact
@@ -101,8 +183,10 @@ def test_refusals_say_why():
         load_graph("torchvision:fasterrcnn_resnet50_fpn", None, None)
 
 
+@real_models
 def test_coverage_command_prints_each_model_and_the_share():
-    result = run_cli("coverage", "torchvision", "--model", "resnet18", "--model", "mvit_v2_s", columns=None)
+    result = run_cli("coverage", "torchvision", "--model", "resnet18", "--model", "mvit_v2_s", "--no-peers",
+                     columns=None)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()  # in torchvision's order of builders
     assert lines[1].split() == ["torchvision", "classification", "resnet18", "exact"]
@@ -113,3 +197,39 @@ def test_coverage_command_prints_each_model_and_the_share():
     unknown = run_cli("coverage", "torchvision", "--model", "resnet1")  # not an empty table and exit 0
     assert unknown.returncode == 2 and "coverage checks no model 'resnet1' (did you mean 'resnet18'?)" in unknown.stderr
     assert shares([check_model("timm", "resnet", "resnet18")]) == {"timm": (1, 1, "families")}
+
+
+@real_models
+def test_coverage_names_a_model_it_refuses_that_the_peers_count():
+    # the golden facts: each peer tool, run directly on timm's csatv2 and resnet18 built on the CPU at
+    # their input, gives a total; cnncalc refuses csatv2 (test_refusals_say_why)
+    import timm
+
+    for name in ("csatv2", "resnet18"):
+        x = torch.randn(1, *timm.models.get_pretrained_cfg_value(name, "input_size"))
+        for tool in PEERS:
+            pytest.importorskip(tool)
+            peer_total(tool, timm.create_model(name, pretrained=False).eval(), (x,))  # raises where it cannot
+    result = run_cli("coverage", "timm", "--model", "csatv2", "--model", "resnet18", columns=None)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:5] == ["Library", "Family", "Model", "Counted", "by"]
+    assert [line.split()[3] for line in lines[1:3]] == ["all", "all"]  # counted by every peer
+    assert lines[-2:] == ["timm: 1 of 2 families exact (50.0%); fvcore ran 2, torchinfo 2, ptflops 2, thop 2",
+                          "refused, yet counted by fvcore, torchinfo, ptflops, thop: timm csatv2"]
+
+
+@real_models
+def test_a_peer_that_cannot_count_a_model_says_why():
+    # the golden facts: fvcore's trace of Hugging Face's GPT-2 built on the CPU stops at the cache it
+    # returns; the other peers count it
+    transformers = pytest.importorskip("transformers")
+    model = transformers.AutoModel.from_config(transformers.AutoConfig.for_model("gpt2")).eval()
+    ids = torch.randint(0, 2, (1, 128))
+    with pytest.raises(RuntimeError, match="Only tuples, lists and Variables are supported as JIT inputs/outputs"):
+        peer_total("fvcore", model, (ids,))
+    for tool in ("torchinfo", "ptflops", "thop"):
+        peer_total(tool, model, (ids,))
+    runs = peer_runs("transformers", "gpt2", list(PEERS))
+    assert runs.pop("fvcore").startswith("RuntimeError: Only tuples, lists and Variables are supported as JIT")
+    assert runs == {"torchinfo": "", "ptflops": "", "thop": ""}
