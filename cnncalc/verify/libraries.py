@@ -110,10 +110,24 @@ def _built(build, name: str, source: str, on_meta: bool) -> nn.Module:
 
 
 def library_module(name: str) -> Any:
+    """The module `name` of an installed library, imported as that library must be for cnncalc's output."""
+    settle = BEFORE_IMPORT.get(name.partition(".")[0])
+    if settle is not None:
+        settle()
     try:
         return importlib.import_module(name)
     except ImportError:
         raise SpecError(f"{name} is not installed: pip install {name}") from None
+
+
+def _quiet_ultralytics() -> None:
+    """ultralytics reads these when first imported: its notes to nowhere (its logger writes to stdout,
+    which is the table's), its settings file to a folder of its own under the temporary one."""
+    os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="cnncalc-ultralytics-"))
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+
+
+BEFORE_IMPORT = {"ultralytics": _quiet_ultralytics}
 
 
 def _torchvision(name: str, params: dict) -> LibraryModel:
@@ -224,10 +238,8 @@ DIFFUSERS_SIDE = 64  # where a config states no sample size
 
 def _ultralytics(name: str, params: dict) -> LibraryModel:
     """An ultralytics YOLO model from one of its yaml files (`yolov8n.yaml`: yolov8.yaml at scale n),
-    of the class its task takes (detect, segment, pose, obb, classify), at 640 (classify: 224). Its
-    notes go to stderr, or nowhere; its settings file to a folder of its own under the temporary one."""
-    os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="cnncalc-ultralytics-"))
-    os.environ.setdefault("YOLO_VERBOSE", "False")  # its logger writes to stdout, which is the table's
+    of the class its task takes (detect, segment, pose, obb, classify), at 640 (classify: 224). What it
+    prints goes to stderr."""
     with contextlib.redirect_stdout(sys.stderr):
         tasks = library_module("ultralytics.nn.tasks")
     files = sorted(path.name for path in (Path(tasks.__file__).parents[1] / "cfg" / "models").rglob("*.yaml"))
