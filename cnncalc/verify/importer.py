@@ -137,18 +137,18 @@ def _own_dtype(module: nn.Module) -> dict:
 
 def _holder(node, graph: Traced, holders: dict) -> str | None:
     """The module layer that already holds every tensor this module layer holds (the same module called
-    again, one whose weights are tied to it, a head tied to an embedding), or None; a first holder is
-    noted in `holders` under its tensors."""
+    again, one whose weights are tied to it, a head tied to an embedding), or None; `holders` notes the
+    first holder of each tensor, by id."""
     if node.op != "call_module":
         return None
     module = graph.modules[node.target]
-    held = frozenset(map(id, [*module.parameters(), *module.buffers()]))
-    if not held:
-        return None
-    owner = next((target for tensors, target in holders.items() if held <= tensors), None)
-    if owner is None:
-        holders[held] = node.target
-    return owner
+    held = [id(tensor) for tensor in (*module.parameters(), *module.buffers())]
+    owners = {holders.get(tensor) for tensor in held}
+    if len(owners) == 1 and None not in owners:
+        return owners.pop()
+    for tensor in held:
+        holders.setdefault(tensor, node.target)
+    return None
 
 
 def _not_run(module: nn.Module, traced: fx.GraphModule, absorbed: set, emitted: set) -> dict[str, dict]:
