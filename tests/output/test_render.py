@@ -83,3 +83,21 @@ def test_coverage_wraps_a_long_reason_under_its_column_and_keeps_every_column():
     assert lines[1][start:].startswith("forward() replaces") and all(line[:start].strip() == "" for line in lines[2:-2])
     assert " ".join(line[start:].strip() for line in lines[1:-2]) == reason  # every word, in order
     assert lines[-2].split() == ["timm", "resnet", "resnet18", "exact"]
+
+
+def test_the_totals_and_json_say_estimate_beside_a_recurrent_models_memory():
+    import json
+
+    from cnncalc.output.render import render_json
+    from cnncalc.spec import build_graph
+
+    graph = build_graph({"input": [24, 16], "layers": [{"gru": {"hidden_size": 32, "batch_first": True}}]}, "<test>", {})
+    report = analyze(graph)
+    lines = render_table(report, 100, memory(graph, report)).splitlines()
+    marked = [line for line in lines if "peak inference" in line or "training step (" in line]
+    assert len(marked) == 2 and all(line.rstrip(" │").endswith(" estimate") for line in marked)
+    assert json.loads(render_json(report, memory(graph, report)))["totals"]["memory"]["estimate"][0].startswith("gru: ")
+    resnet = load_model("resnet18")
+    plain = analyze(resnet)
+    assert " estimate" not in render_table(plain, 100, memory(resnet, plain))
+    assert json.loads(render_json(plain, memory(resnet, plain)))["totals"]["memory"]["estimate"] == []
