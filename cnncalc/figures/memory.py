@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..errors import SpecError
 from ..graph import DTYPE_BYTES, Graph
 from ..layers import REGISTRY
-from ..layers.facts import MemoryFacts, Workspace
+from ..layers.facts import MemoryFacts, Parameters, Workspace
 from .amp import Amp, policy
 from .checkpoint import RNG_STATE_BYTES, Recompute, block_inputs, recompute_plan, recorded, saves
 from .report import Report
@@ -128,7 +128,7 @@ class Walk:
         row = self.rows[node.name]
         return self._once(("workspace", node.name), lambda: _facts(node).workspace(
             node.args, tuple(self.rows[name].output_shape for name in node.inputs), self.report.batch,
-            DTYPE_BYTES[row.dtype], row.trainable_params))
+            DTYPE_BYTES[row.dtype], Parameters(weights=row.weights, biases=row.biases, trainable=row.trainable_params)))
 
 
 def _walk(graph: Graph, report: Report, walk: Walk | None) -> Walk:
@@ -147,7 +147,7 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
     backward = max(backward_peak_bytes(graph, report, size, walk),
                    forward_training_peak_bytes(graph, report, size, walk))
     optimizer_bytes = trainable * kept.states
-    largest = max((max(r.weights, r.biases) for r in report.layers if r.trainable_params), default=0) * size
+    largest = max((walk.workspace(node).largest_parameter for node in graph.nodes), default=0) * size
     # the forward and backward passes' activations are gone by the optimizer step, which has
     # temporaries of its own
     working = max(backward, kept.temporaries * largest)

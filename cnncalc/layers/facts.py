@@ -146,21 +146,35 @@ class Workspace:
     """Elements a layer holds besides its output and the tensors its facts name, whole batch: `saved`,
     kept by autograd until its backward; `running`, held only while a training forward pass runs it;
     `inference`, the same in inference; `gradients`, held at once by its backward besides its inputs'
-    gradients (for most kinds its parameters' gradients, made before AccumulateGrad adds them)."""
+    gradients (for most kinds its parameters' gradients, made before AccumulateGrad adds them);
+    `largest_parameter`, its largest trained parameter tensor (an optimizer's step temporaries are as
+    large)."""
     saved: int
     running: int
     inference: int
     gradients: int
+    largest_parameter: int
 
 
-# (arguments, input shapes per sample, batch, element size, trainable parameters) → Workspace
-WorkspaceRule = Callable[[dict, "tuple[Shape, ...]", int, int, int], Workspace]
+@dataclass(frozen=True)
+class Parameters:
+    """A layer's parameter elements: its weights, its biases, and how many of them train."""
+    weights: int
+    biases: int
+    trainable: int
+
+
+# (arguments, input shapes per sample, batch, element size, its parameters) → Workspace
+WorkspaceRule = Callable[[dict, "tuple[Shape, ...]", int, int, Parameters], Workspace]
 
 
 def parameter_gradients(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
-                        trainable: int) -> Workspace:
-    """Nothing beyond what its per-element facts state; its backward makes its parameters' gradients."""
-    return Workspace(saved=0, running=0, inference=0, gradients=trainable)
+                        parameters: Parameters) -> Workspace:
+    """Nothing beyond what its per-element facts state; its backward makes its parameters' gradients,
+    its weight and its bias each one tensor."""
+    trained = parameters.trainable > 0
+    return Workspace(saved=0, running=0, inference=0, gradients=parameters.trainable,
+                     largest_parameter=max(parameters.weights, parameters.biases) if trained else 0)
 
 
 def never(args: dict) -> bool:

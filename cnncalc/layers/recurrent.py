@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .facts import NN, OWN, Alias, FromInput, MemoryFacts, TorchForms, Workspace, never, no_bytes, whole
+from .facts import NN, OWN, Alias, FromInput, MemoryFacts, Parameters, TorchForms, Workspace, never, no_bytes, whole
 from .facts import LOWER, NO_WORK, Autocast, BackwardFacts, BackwardWork, Gradients
 from .registry import (Arg, Calc, LayerError, Shape, boolean, choice, format_shape, non_negative, positive,
                        probability, register)
@@ -34,7 +34,8 @@ def _steps(cell: Cell, fused: bool) -> MemoryFacts:
     """Besides its output, a recurrent layer holds per layer and direction each step's gates and
     states (ATen's cell, or oneDNN's workspace where `fused`: an LSTM without projections in
     float32), which its workspace rule reads off the input shape; the first layer saves its input."""
-    def workspace(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int, trainable: int) -> Workspace:
+    def workspace(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                  parameters: Parameters) -> Workspace:
         (length, inputs), = shapes
         hidden, projected, layers = args["hidden_size"], args.get("proj_size", 0), args["num_layers"]
         state, directions = projected or hidden, 2 if args["bidirectional"] else 1
@@ -42,18 +43,21 @@ def _steps(cell: Cell, fused: bool) -> MemoryFacts:
         later = (layers - 1) * directions * steps * state  # the later layers' inputs, the outputs below
         # backward of a stacked bidirectional layer holds its input's gradient beside the layer above's
         backward = (layers > 1) * (directions - 1) * directions * steps * state
+        trained = parameters.trainable > 0
+        widths = (inputs,) + (directions * state,) * (layers - 1)  # each layer's input features
+        # its parameters are tensors per layer and direction: weight_ih, the largest
+        largest = cell.gates * hidden * max(*widths, state) if trained else 0
         if fused and not projected and element_size == 4:
             # oneDNN's workspace per layer and direction (gates, states padded to the wider of input
             # and hidden, cell states, the layer's input) as torch 2.13's mkldnn_rnn_layer saves it,
             # fitted to its measurement; its backward makes one layer's weight gradients at once
-            widths = (inputs,) + (directions * state,) * (layers - 1)
             saved = sum(directions * (9 * steps * hidden + 15 * steps * max(width, hidden) // 2 + 16 * row)
                         for width in widths)
-            largest = max(cell.gates * hidden * (width + state) + 2 * cell.gates * hidden for width in widths)
+            layer = max(cell.gates * hidden * (width + state) + 2 * cell.gates * hidden for width in widths)
             inference = (steps * inputs + (directions - 1) * directions * steps * hidden + 6 * directions * row
                          + (layers > 1) * (directions * steps * state + 2 * directions * row * (2 * layers - 3)))
             return Workspace(saved=saved, running=0, inference=inference,
-                             gradients=(largest + backward) if trainable else backward)
+                             gradients=trained * layer + backward, largest_parameter=largest)
         # ATen's general path: per layer the input's projections for the whole sequence (batch first,
         # the first layer's input is transposed and copied for them), then the cell step by step
         per_step = cell.saved * hidden + projected
@@ -64,8 +68,9 @@ def _steps(cell: Cell, fused: bool) -> MemoryFacts:
                      + (2 * cell.states - 1) * directions * row
                      + (layers > 1) * (directions * steps * state + 2 * cell.states * directions * row * (layers - 1)))
         # each step's weight gradients, a few at once before AccumulateGrad adds them
-        gradients = 3 * cell.gates * hidden * state if trainable else 0
-        return Workspace(saved=saved, running=running, inference=inference, gradients=gradients + backward)
+        gradients = 3 * cell.gates * hidden * state * trained
+        return Workspace(saved=saved, running=running, inference=inference, gradients=gradients + backward,
+                         largest_parameter=largest)
     return MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
                        extra_saved=no_bytes, transient=0, last_saved="made", workspace=workspace, estimate=ESTIMATE)
 
