@@ -220,13 +220,16 @@ SAVES_NOTHING = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="nothing", gradient="each input", extra_saved=no_bytes,
                             transient=0, last_saved="none", workspace=parameter_gradients, estimate=None)
 VIEW = MemoryFacts(aliases=always, aliases_in_training=always,
-                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none", workspace=parameter_gradients, estimate=None)
+                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
+                   workspace=parameter_gradients, estimate=None)
 # a slice is a view of its source; slice_backward allocates a gradient as large as the source
 SLICE = MemoryFacts(aliases=always, aliases_in_training=always,
-                    saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0, last_saved="none", workspace=parameter_gradients, estimate=None)
+                    saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0, last_saved="none",
+                    workspace=parameter_gradients, estimate=None)
 # a copy hands its output's gradient on unchanged (contiguous, concat's slices of it)
 COPY = MemoryFacts(aliases=never, aliases_in_training=never,
-                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none", workspace=parameter_gradients, estimate=None)
+                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
+                   workspace=parameter_gradients, estimate=None)
 
 
 # ---- mixed precision ----

@@ -107,7 +107,8 @@ def adaptive_window(args: dict, shapes: tuple[Shape, ...], out: Shape):
 # backward needs only the input's shape (AdaptiveAveragePooling.cpp, ...3d.cpp)
 GLOBAL_MEAN_OR_INPUT = MemoryFacts(
     aliases=never, aliases_in_training=never, gradient="each input", extra_saved=no_bytes, transient=0,
-    saved=lambda args: "nothing" if all(size == 1 for size in args["output_size"]) else "input", last_saved=lambda args: "none" if all(size == 1 for size in args["output_size"]) else "read", workspace=parameter_gradients, estimate=None)
+    saved=lambda args: "nothing" if all(size == 1 for size in args["output_size"]) else "input", last_saved=lambda args: "none" if all(size == 1 for size in args["output_size"]) else "read",
+    workspace=parameter_gradients, estimate=None)
 register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool", autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS,
          args=(Arg("output_size", output_size_arg),),
          torch=TorchForms(module=NN + "AdaptiveAvgPool{n}d", given_weight=None, inferred=None, methods=(),

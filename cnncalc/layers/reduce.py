@@ -39,7 +39,8 @@ REDUCE_ARGS = (Arg("dim", dims_arg, names_dims=EACH_DIM), Arg("keepdim", boolean
 # mean and sum need only the input's shape for backward; amax keeps its input and output to find
 # where the maxima were (derivatives.yaml: amax)
 _SHAPE_ONLY = MemoryFacts(aliases=never, aliases_in_training=never,
-                          saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved="none", workspace=parameter_gradients, estimate=None)
+                          saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved="none",
+                          workspace=parameter_gradients, estimate=None)
 _MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
                       saved="inputs", gradient="each input", extra_saved=lambda args, size: size,
                       transient=0, last_saved="made", workspace=parameter_gradients, estimate=None)
