@@ -98,6 +98,7 @@ class Fit:
     inference_bytes: int     # peak inference memory at inference_batch (at batch 1 when nothing fits)
     next_inference_bytes: int
     layers: tuple[Holder, ...]  # the TOP layers holding the most in the step
+    estimate: tuple[str, ...]   # why its memory figures are estimates (Memory.estimate)
 
 
 def fit(graph: Graph, budget: Budget, optimizer: str = "adam", dtype: str | None = None,
@@ -125,7 +126,7 @@ def fit(graph: Graph, budget: Budget, optimizer: str = "adam", dtype: str | None
                step=_step(report.batch, held), next_training_bytes=at(training + 1)[1].training_bytes,
                inference_bytes=at(max(inference, 1))[1].peak_inference_bytes,
                next_inference_bytes=at(inference + 1)[1].peak_inference_bytes,
-               layers=_holders(graph, report, held))
+               layers=_holders(graph, report, held), estimate=held.estimate)
 
 
 def _step(batch: int, held: Memory) -> Step:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..errors import SpecError
 from ..graph import DTYPE_BYTES, Graph
 from ..layers import REGISTRY
-from ..layers.facts import MemoryFacts
+from ..layers.facts import MemoryFacts, Parameters, Workspace
 from .amp import Amp, policy
 from .checkpoint import RNG_STATE_BYTES, Recompute, block_inputs, recompute_plan, recorded, saves
 from .report import Report
@@ -80,6 +80,13 @@ class Memory:
     layers: tuple[LayerMemory, ...]  # per report row, the input first
     checkpoint: tuple[str, ...] = ()  # the blocks and layers run through torch.utils.checkpoint
     amp: str | None = None  # torch.autocast's device and dtype (cuda:bfloat16)
+    estimate: tuple[str, ...] = ()  # why the figures are estimates: "kind: reason", per kind stating one
+
+
+def estimates(graph: Graph) -> tuple[str, ...]:
+    """The reasons the graph's kinds give for their memory figures being estimates, each kind once."""
+    return tuple(dict.fromkeys(f"{node.kind}: {_facts(node).estimate}" for node in graph.nodes
+                               if _facts(node).estimate))
 
 
 class Walk:
@@ -116,6 +123,15 @@ class Walk:
     def peak_activation_bytes(self) -> int:
         return self._once("peak", lambda: _inference_peak(self))
 
+    def workspace(self, node) -> Workspace:
+        """What the layer holds besides its output, by its kind's rule, in elements."""
+        row = self.rows[node.name]
+        held = self.rows[node.weights_of or node.name]  # another layer's weights: as many as that one holds
+        return self._once(("workspace", node.name), lambda: _facts(node).workspace(
+            node.args, tuple(self.rows[name].output_shape for name in node.inputs), self.report.batch,
+            DTYPE_BYTES[row.dtype], Parameters(weights=held.weights, biases=held.biases,
+                                               trainable=held.trainable_params)))
+
 
 def _walk(graph: Graph, report: Report, walk: Walk | None) -> Walk:
     return walk if walk is not None and walk.graph is graph and walk.report is report else Walk(graph, report)
@@ -133,7 +149,7 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
     backward = max(backward_peak_bytes(graph, report, size, walk),
                    forward_training_peak_bytes(graph, report, size, walk))
     optimizer_bytes = trainable * kept.states
-    largest = max((max(r.weights, r.biases) for r in report.layers if r.trainable_params), default=0) * size
+    largest = max((walk.workspace(node).largest_parameter for node in graph.nodes), default=0) * size
     # the forward and backward passes' activations are gone by the optimizer step, which has
     # temporaries of its own
     working = max(backward, kept.temporaries * largest)
@@ -146,7 +162,7 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
                   saved_bytes=saved, training_bytes=totals.param_bytes + buffers + trainable + optimizer_bytes + working,
                   optimizer=optimizer, layers=layers,
                   checkpoint=tuple(dict.fromkeys(block.name for block in report.checkpoint)),
-                  amp=str(report.amp) if report.amp else None)
+                  amp=str(report.amp) if report.amp else None, estimate=estimates(graph))
 
 
 def _element_size(report: Report) -> int:
@@ -240,13 +256,14 @@ def _training_pass(walk: Walk, element_size: int) -> TrainingPass:
     extra, unsaved, inner = [], [], {}  # inner: index → bytes a checkpointed layer's saves would hold
     for index, node in enumerate(graph.nodes):
         row = rows[node.name]
-        bytes_ = row.activations * _facts(node).extra_saved(node.args, DTYPE_BYTES[row.dtype])
+        size, workspace = DTYPE_BYTES[row.dtype], walk.workspace(node)
+        bytes_ = row.activations * _facts(node).extra_saved(node.args, size) + workspace.saved * size
         kept = requires[node.name] and index not in inside  # a checkpoint keeps placeholders instead
         cast = _casts(node, rows, walk.report.amp)
         names = _saved_names(node, requires) if kept else ()
         # autograd saves the copies it casts to, not the tensors cast; its weights' copy too
         copies = sum(cast.inputs[name] for name in set(names) & cast.inputs.keys()) + cast.parameters
-        transient = sum(cast.inputs.values()) + cast.parameters - copies
+        transient = sum(cast.inputs.values()) + cast.parameters - copies + workspace.running * size
         extra.append(bytes_ + copies if kept else 0)
         unsaved.append(transient if kept else bytes_ + copies + transient)
         inner[index] = bytes_ if requires[node.name] else 0
@@ -397,7 +414,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
         # autocast the gradient of their copy comes first, and is cast to theirs once the copy it
         # saved is released: as large as that copy, which it replaces
         # (a layer using another's weights makes gradients of their size: a module called twice, a tied head)
-        peak = max(peak, live + summed + rows[node.weights_of or node.name].trainable_params * element_size)
+        peak = max(peak, live + summed + walk.workspace(node).gradients * element_size)
         if node.name in grad_of:
             entry = buffers[grad_of.pop(node.name)]
             entry[1] -= 1
@@ -422,7 +439,7 @@ def _inference_peak(walk: Walk) -> int:
         kept = cast.parameters if row.trainable_params else 0
         cached.append(kept)
         transient.append(row.activations * _facts(node).transient + sum(cast.inputs.values())
-                         + cast.parameters - kept)
+                         + cast.parameters - kept + walk.workspace(node).inference * DTYPE_BYTES[row.dtype])
     return _forward_peak(graph, rows, walk.storages(False), kept=set(), extra=cached,
                          transient=transient, alive=walk.alive_until())
 

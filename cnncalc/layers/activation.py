@@ -6,6 +6,7 @@ from dataclasses import replace
 import math
 
 from ..errors import LayerError
+from .facts import parameter_gradients
 from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, Alias, Call, F, MemoryFacts, TorchForms,
                     always, calls, element_mask, elementwise, inplace, never, no_bytes)
 from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, noise_unless_kept
@@ -14,14 +15,16 @@ from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, c
 
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
-                           saved="input", gradient="each input", extra_saved=no_bytes, transient=0, last_saved="read")
+                           saved="input", gradient="each input", extra_saved=no_bytes, transient=0, last_saved="read",
+                           workspace=parameter_gradients, estimate=None)
 # An in-place op whose derivative reads its input (hardtanh, which ReLU6 is; silu_, hardswish_,
 # hardsigmoid_) makes autograd keep a copy of the input before overwriting it (the codegen's
 # original_self clone) and saves that copy alone; relu_, leaky_relu_ and elu_ need only their result.
 _COPIES_INPUT_IN_PLACE = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
                                      saved=lambda args: "nothing" if args["inplace"] else "input",
                                      gradient="each input", transient=0,
-                                     extra_saved=lambda args, size: size if args["inplace"] else 0, last_saved="read")
+                                     extra_saved=lambda args, size: size if args["inplace"] else 0, last_saved="read",
+                                     workspace=parameter_gradients, estimate=None)
 
 
 def _made_in_place(args: dict) -> str:
@@ -69,10 +72,10 @@ def _gradient(args: dict) -> str:
 
 _MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through, saved="nothing", gradient=_gradient,
                     extra_saved=lambda args, size: element_mask(args, size) if args["p"] > 0 else 0, transient=0,
-                    last_saved=noise_unless_kept)
+                    last_saved=noise_unless_kept, workspace=parameter_gradients, estimate=None)
 _CHANNEL_MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through,
                             saved="nothing", gradient=_gradient, extra_saved=no_bytes,
-                            transient=0, last_saved=noise_unless_kept)
+                            transient=0, last_saved=noise_unless_kept, workspace=parameter_gradients, estimate=None)
 _DROPOUT = {"dropout": (_forms("Dropout", F + "dropout", p=1), None, _MASK),
             "alphadropout": (_forms("AlphaDropout"), None, _MASK),
             "dropout1d": (_forms("Dropout1d"), (2,), _CHANNEL_MASK),
@@ -101,7 +104,8 @@ for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
 # element-wise math forward() code writes out (RMS norm's rsqrt, rotary embeddings' neg); the
 # derivatives of rsqrt, sqrt and exp are written in terms of their output
 _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="output", gradient="each input",
-                            extra_saved=no_bytes, transient=0, last_saved="made")
+                            extra_saved=no_bytes, transient=0, last_saved="made",
+                            workspace=parameter_gradients, estimate=None)
 # CUDA's autocast runs rsqrt and exp in float32 (its fp32 list)
 MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING, PROMOTE),
         "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
@@ -174,7 +178,8 @@ for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
 # per-batch) noise (torchvision.ops.stochastic_depth, timm's drop_path): the product's gradient needs
 # only the noise, which autograd keeps: one value per sample, no bytes per element.
 _SURVIVAL = MemoryFacts(aliases=always, aliases_in_training=lambda args: args["p"] == 0,
-                        saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved=noise_unless_kept)
+                        saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved=noise_unless_kept,
+                        workspace=parameter_gradients, estimate=None)
 register("stochasticdepth", family="dropout", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_SURVIVAL,
          autocast=PROMOTE,
          args=(Arg("p", probability, REQUIRED), Arg("mode", choice("row", "batch"), "row")),

@@ -2,6 +2,7 @@
 F.scaled_dot_product_attention, and the matrix products attention is written with (matmul, einsum)."""
 from __future__ import annotations
 
+from .facts import parameter_gradients
 from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
 from ..errors import quoted
 from .facts import LOWER, PRODUCTS, Autocast, BackwardFacts, BackwardWork, Gradients
@@ -13,13 +14,16 @@ from .registry import (Arg, Calc, LayerError, Shape, boolean, format_shape, numb
 # (about four outputs' worth); the attention weights (heads × L × S) come on top and are not counted.
 # a product keeps both factors for backward
 _PRODUCT = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                       extra_saved=no_bytes, transient=0, last_saved="read")
+                       extra_saved=no_bytes, transient=0, last_saved="read",
+                       workspace=parameter_gradients, estimate=None)
 # attention keeps its inputs and its output (with the softmax statistics); the L × S scores are not
 # kept by the fused kernels
 _SCORES = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                      extra_saved=lambda args, size: size, transient=0, last_saved="made")
+                      extra_saved=lambda args, size: size, transient=0, last_saved="made",
+                      workspace=parameter_gradients, estimate=None)
 _ATTENTION = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs",
-                         gradient="each input", extra_saved=lambda args, size: 4 * size, transient=0, last_saved="read")
+                         gradient="each input", extra_saved=lambda args, size: 4 * size, transient=0, last_saved="read",
+                         workspace=parameter_gradients, estimate=None)
 
 
 def _attention_products(length: int, source: int, key: int, value: int, query: bool, keys: bool,

@@ -5,6 +5,7 @@ import math
 
 from fractions import Fraction
 
+from .facts import parameter_gradients
 from .facts import (LOWER, NN, OWN, SAVES_INPUT, Call, Exact, F, FromInput, MemoryFacts, TorchForms, Window, never, no_bytes,
                     unit_window)
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, choice, non_negative_tuple,
@@ -122,7 +123,8 @@ def _wraps_once(args: dict, sizes: Shape) -> None:
 
 # autograd keeps the input and the filters: the layer's own weights, or its second input
 _SAVES_INPUTS = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                            extra_saved=no_bytes, transient=0, last_saved="read")
+                            extra_saved=no_bytes, transient=0, last_saved="read",
+                            workspace=parameter_gradients, estimate=None)
 
 
 def conv_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:

@@ -99,6 +99,11 @@ class MemoryFacts:
     extra_saved: bytes per output element autograd saves besides tensors, from (arguments, element
       size): max-pool's int64 indices, dropout's mask.
     transient: bytes per output element alive only while the layer runs in inference.
+    workspace: what it holds besides, found from its input shapes (a recurrent layer's gates and states
+      per step): rule(arguments, input shapes per sample, batch, element size, its trainable
+      parameters) → Workspace.
+    estimate: None where the figures follow torch's kernels (within 10% of its measurement), else why
+      they are an estimate: the report says "estimate" beside every memory figure of a graph holding it.
     last_saved: the last tensor its autograd saves (a checkpointed block's recomputation stops as soon
       as the last tensor saved is saved again): "made", one its kernel computes (its output, indices,
       a norm's statistics), saved after the kernel runs; "read", one it reads (a conv's input and
@@ -112,6 +117,8 @@ class MemoryFacts:
     extra_saved: Callable[[dict, int], int]
     transient: int
     last_saved: str | Callable[[dict], str]
+    workspace: "WorkspaceRule"
+    estimate: str | None
 
     SAVED = ("input", "inputs", "output", "nothing")
     GRADIENTS = ("each input", "first input", "passed")
@@ -132,6 +139,42 @@ class MemoryFacts:
 
     def last_saved_by(self, args: dict) -> str:
         return self.last_saved(args) if callable(self.last_saved) else self.last_saved
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Elements a layer holds besides its output and the tensors its facts name, whole batch: `saved`,
+    kept by autograd until its backward; `running`, held only while a training forward pass runs it;
+    `inference`, the same in inference; `gradients`, held at once by its backward besides its inputs'
+    gradients (for most kinds its parameters' gradients, made before AccumulateGrad adds them);
+    `largest_parameter`, its largest trained parameter tensor (an optimizer's step temporaries are as
+    large)."""
+    saved: int
+    running: int
+    inference: int
+    gradients: int
+    largest_parameter: int
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """A layer's parameter elements: its weights, its biases, and how many of them train."""
+    weights: int
+    biases: int
+    trainable: int
+
+
+# (arguments, input shapes per sample, batch, element size, its parameters) → Workspace
+WorkspaceRule = Callable[[dict, "tuple[Shape, ...]", int, int, Parameters], Workspace]
+
+
+def parameter_gradients(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                        parameters: Parameters) -> Workspace:
+    """Nothing beyond what its per-element facts state; its backward makes its parameters' gradients,
+    its weight and its bias each one tensor."""
+    trained = parameters.trainable > 0
+    return Workspace(saved=0, running=0, inference=0, gradients=parameters.trainable,
+                     largest_parameter=max(parameters.weights, parameters.biases) if trained else 0)
 
 
 def never(args: dict) -> bool:
@@ -167,23 +210,26 @@ def noise_unless_kept(args: dict) -> str:
 # The common cases, each a complete declaration.
 SAVES_INPUT = MemoryFacts(aliases=never, aliases_in_training=never,
                           saved="input", gradient="each input", extra_saved=no_bytes, transient=0,
-                          last_saved="read")
+                          last_saved="read", workspace=parameter_gradients, estimate=None)
 # a norm saves its input, and the statistics it computes (mean, inverse deviation) after running
 SAVES_INPUT_AND_STATISTICS = replace(SAVES_INPUT, last_saved="made")
 SAVES_OUTPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
                            saved="output", gradient="each input", extra_saved=no_bytes,
-                           transient=0, last_saved="made")
+                           transient=0, last_saved="made", workspace=parameter_gradients, estimate=None)
 SAVES_NOTHING = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="nothing", gradient="each input", extra_saved=no_bytes,
-                            transient=0, last_saved="none")
+                            transient=0, last_saved="none", workspace=parameter_gradients, estimate=None)
 VIEW = MemoryFacts(aliases=always, aliases_in_training=always,
-                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none")
+                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
+                   workspace=parameter_gradients, estimate=None)
 # a slice is a view of its source; slice_backward allocates a gradient as large as the source
 SLICE = MemoryFacts(aliases=always, aliases_in_training=always,
-                    saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0, last_saved="none")
+                    saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0, last_saved="none",
+                    workspace=parameter_gradients, estimate=None)
 # a copy hands its output's gradient on unchanged (contiguous, concat's slices of it)
 COPY = MemoryFacts(aliases=never, aliases_in_training=never,
-                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none")
+                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
+                   workspace=parameter_gradients, estimate=None)
 
 
 # ---- mixed precision ----

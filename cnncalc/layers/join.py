@@ -2,6 +2,7 @@
 concat, stack, and crop for U-Net skips."""
 from __future__ import annotations
 
+from .facts import parameter_gradients
 from .facts import (COPY, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
                     unit_window, whole)
 from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Autocast
@@ -13,11 +14,13 @@ _PASSES_GRADIENT = COPY
 # a product's gradient needs the other factors; times a number, only the number
 _SAVES_FACTORS = MemoryFacts(aliases=never, aliases_in_training=never,
                              saved=lambda args: "nothing" if args["other"] is not None else "inputs",
-                             gradient="each input", extra_saved=no_bytes, transient=0, last_saved=lambda args: "none" if args["other"] is not None else "read")
+                             gradient="each input", extra_saved=no_bytes, transient=0, last_saved=lambda args: "none" if args["other"] is not None else "read",
+                             workspace=parameter_gradients, estimate=None)
 # a difference hands the gradient to its first input and its negation to the second
 _NEGATES = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing",
                        gradient=lambda args: "passed" if args["other"] is not None else "each input",
-                       extra_saved=no_bytes, transient=0, last_saved="none")
+                       extra_saved=no_bytes, transient=0, last_saved="none",
+                       workspace=parameter_gradients, estimate=None)
 
 
 def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], **positions: int) -> TorchForms:
@@ -79,10 +82,11 @@ _arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torc
 _arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "torch.div", commutes=False))
 # x ** 2 keeps x for its gradient (2·x·grad)
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                     extra_saved=no_bytes, transient=0, last_saved="read")
+                     extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients, estimate=None)
 # x != 0, ids.ne(padding_idx): a mask, through which no gradient flows (RoBERTa's positions from its ids)
 _NO_GRADIENT = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="passed",
-                           extra_saved=no_bytes, transient=0, last_saved="none")
+                           extra_saved=no_bytes, transient=0, last_saved="none",
+                           workspace=parameter_gradients, estimate=None)
 for _kind in ("eq", "ne"):  # x == y, torch.eq(x, y), x.eq(y), x.eq_(y); Python has no in-place ==
     _arithmetic_kind(_kind, _NO_GRADIENT, TorchForms(
         module=OWN + _kind.capitalize(), given_weight=None, inferred=None, aliases=(),
@@ -98,7 +102,8 @@ _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", 
 @register("addcmul", family="join", autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=3, args=(Arg("value", number, 1),), receptive_field=merge,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                             extra_saved=no_bytes, transient=0, last_saved="read"),
+                             extra_saved=no_bytes, transient=0, last_saved="read",
+                             workspace=parameter_gradients, estimate=None),
           torch=_forms("Addcmul", ("torch.addcmul",), ("addcmul",), value=3))
 def addcmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(broadcast_shape(shapes))

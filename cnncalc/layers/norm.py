@@ -2,6 +2,7 @@
 per-channel scale that follows them in residual branches."""
 from __future__ import annotations
 
+from .facts import parameter_gradients
 from .facts import NN, OWN, SAVES_INPUT, SAVES_INPUT_AND_STATISTICS, WHOLE, Call, F, FromInput, MemoryFacts, TorchForms, calls, elementwise, never
 from .facts import FLOAT32, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, dim_index, int_list,
@@ -107,7 +108,8 @@ def rms_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # input, the padded squares (their padding, (size - 1) / channels of a tensor, left out), the
 # scaled average and its power.
 _LRN = MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
-                   extra_saved=lambda args, size: 3 * size, transient=8, last_saved="read")
+                   extra_saved=lambda args, size: 3 * size, transient=8, last_saved="read",
+                   workspace=parameter_gradients, estimate=None)
 
 
 # its avg_pool3d is on the CPU's float32 list, its pow on CUDA's

@@ -4,6 +4,7 @@ from stored ones (sine position encodings, attention biases gathered from a tabl
 input; what they are made from counts as parameters and buffers."""
 from __future__ import annotations
 
+from .facts import parameter_gradients
 from .facts import CONSTANT, OWN, MemoryFacts, TorchForms, always, never, no_bytes
 from .facts import NO_PRODUCTS, PROMOTE
 from .registry import Arg, Calc, Shape, boolean, int_list, non_negative, numel, register
@@ -16,7 +17,8 @@ def constant(args: dict, shapes: tuple[Shape, ...], out: Shape):
 # Its output is the stored tensor itself, no activation; its gradient is the parameter's, which
 # the memory model counts with the other parameters' gradients.
 _STORED = MemoryFacts(aliases=always, aliases_in_training=always,
-                      saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none")
+                      saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
+                      workspace=parameter_gradients, estimate=None)
 
 
 @register("parameter", family="parameter", autocast=PROMOTE, backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_STORED,
@@ -33,7 +35,8 @@ def parameter(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # A tensor computed anew by each forward(): its output is memory of its own, which a layer may keep
 # for backward (standardized filters, a conv's weight); its gradient goes to what it is made from.
 _COMPUTED = MemoryFacts(aliases=never, aliases_in_training=never,
-                        saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none")
+                        saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
+                        workspace=parameter_gradients, estimate=None)
 
 
 @register("constant", family="parameter", autocast=PROMOTE, backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_COMPUTED,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from .facts import parameter_gradients
 from .facts import (NN, SAVES_INPUT, WHOLE, Exact, F, MemoryFacts, TorchForms, Window, calls, int64_indices,
                     never, no_bytes)
 from .facts import NO_PRODUCTS, PROMOTE, float32_on_cpu_in
@@ -55,7 +56,7 @@ def pool(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # max pooling builds int64 indices: saved for backward, and alive while the layer runs in inference
 SAVES_INDICES = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="input", gradient="each input", extra_saved=int64_indices,
-                            transient=8, last_saved="made")
+                            transient=8, last_saved="made", workspace=parameter_gradients, estimate=None)
 # the CPU's float32 list has the 3-d pools
 register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS, args=MAX_ARGS,
          torch=TorchForms(module=NN + "MaxPool{n}d", given_weight=None, inferred=None, methods=(),
@@ -106,7 +107,8 @@ def adaptive_window(args: dict, shapes: tuple[Shape, ...], out: Shape):
 # backward needs only the input's shape (AdaptiveAveragePooling.cpp, ...3d.cpp)
 GLOBAL_MEAN_OR_INPUT = MemoryFacts(
     aliases=never, aliases_in_training=never, gradient="each input", extra_saved=no_bytes, transient=0,
-    saved=lambda args: "nothing" if all(size == 1 for size in args["output_size"]) else "input", last_saved=lambda args: "none" if all(size == 1 for size in args["output_size"]) else "read")
+    saved=lambda args: "nothing" if all(size == 1 for size in args["output_size"]) else "input", last_saved=lambda args: "none" if all(size == 1 for size in args["output_size"]) else "read",
+    workspace=parameter_gradients, estimate=None)
 register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool", autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS,
          args=(Arg("output_size", output_size_arg),),
          torch=TorchForms(module=NN + "AdaptiveAvgPool{n}d", given_weight=None, inferred=None, methods=(),

@@ -4,20 +4,75 @@ by the gates' weights: MACs are sequence × directions × Σ gates·hidden·(inp
 FlopCounterMode counts their matrix products."""
 from __future__ import annotations
 
-from .facts import NN, OWN, Alias, FromInput, MemoryFacts, TorchForms, never, whole
+from dataclasses import dataclass
+
+from .facts import NN, OWN, Alias, FromInput, MemoryFacts, Parameters, TorchForms, Workspace, never, no_bytes, whole
 from .facts import LOWER, NO_WORK, Autocast, BackwardFacts, BackwardWork, Gradients
 from .registry import (Arg, Calc, LayerError, Shape, boolean, choice, format_shape, non_negative, positive,
                        probability, register)
 
 
-def _steps(working: int, saved: int) -> MemoryFacts:
-    """Besides its output, a recurrent layer holds each step's gates and states while it runs (the
-    inputs' projections for the whole sequence come first), and autograd keeps them for backward.
-    Per output element, `working` and `saved` float32 elements, as measured with torch 2.13 on the
-    CPU's general path over 1 and 2 layers, 1 and 2 directions: within about 25%, not the 10% of
-    other kinds (deeper stacks keep more)."""
+@dataclass(frozen=True, kw_only=True)
+class Cell:
+    """What one step of ATen's CPU cell holds, per sample and direction, in units of the hidden size:
+    `saved`, what autograd keeps of each step (an LSTM's four gates, previous cell state, tanh of the
+    cell state and output; a GRU's gates, its in-place products' originals and output; an RNN's
+    output); `states`, the states it carries (h, and an LSTM's c); `first_saved`, whether the first
+    step's product saves the initial state beside them."""
+    gates: int
+    saved: int
+    states: int
+    first_saved: bool
+
+
+# Why every recurrent kind's memory is an estimate: its workspace is fitted to what torch 2.13 holds on
+# the CPU (docs/memory.md), where the other kinds follow torch's kernels on any device.
+ESTIMATE = "fitted to the CPU's float32 kernels (within 10%); cuDNN and autocast hold other workspaces"
+
+
+def _steps(cell: Cell, fused: bool) -> MemoryFacts:
+    """Besides its output, a recurrent layer holds per layer and direction each step's gates and
+    states (ATen's cell, or oneDNN's workspace where `fused`: an LSTM without projections in
+    float32), which its workspace rule reads off the input shape; the first layer saves its input."""
+    def workspace(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                  parameters: Parameters) -> Workspace:
+        (length, inputs), = shapes
+        hidden, projected, layers = args["hidden_size"], args.get("proj_size", 0), args["num_layers"]
+        state, directions = projected or hidden, 2 if args["bidirectional"] else 1
+        steps, row = batch * length, batch * hidden  # elements of one feature over the sequence, one step
+        later = (layers - 1) * directions * steps * state  # the later layers' inputs, the outputs below
+        # backward of a stacked bidirectional layer holds its input's gradient beside the layer above's
+        backward = (layers > 1) * (directions - 1) * directions * steps * state
+        trained = parameters.trainable > 0
+        widths = (inputs,) + (directions * state,) * (layers - 1)  # each layer's input features
+        # its parameters are tensors per layer and direction: weight_ih, the largest
+        largest = cell.gates * hidden * max(*widths, state) if trained else 0
+        if fused and not projected and element_size == 4:
+            # oneDNN's workspace per layer and direction (gates, states padded to the wider of input
+            # and hidden, cell states, the layer's input) as torch 2.13's mkldnn_rnn_layer saves it,
+            # fitted to its measurement; its backward makes one layer's weight gradients at once
+            saved = sum(directions * (9 * steps * hidden + 15 * steps * max(width, hidden) // 2 + 16 * row)
+                        for width in widths)
+            layer = max(cell.gates * hidden * (width + state) + 2 * cell.gates * hidden for width in widths)
+            inference = (steps * inputs + (directions - 1) * directions * steps * hidden + 6 * directions * row
+                         + (layers > 1) * (directions * steps * state + 2 * directions * row * (2 * layers - 3)))
+            return Workspace(saved=saved, running=0, inference=inference,
+                             gradients=trained * layer + backward, largest_parameter=largest)
+        # ATen's general path: per layer the input's projections for the whole sequence (batch first,
+        # the first layer's input is transposed and copied for them), then the cell step by step
+        per_step = cell.saved * hidden + projected
+        saved = (layers * directions * (steps * per_step + cell.first_saved * row)
+                 + directions * steps * inputs + later)
+        running = steps * hidden * (cell.gates + 2 * (directions - 1)) + cell.states * directions * layers * row
+        inference = (steps * (cell.gates * hidden + state if directions == 1 else (cell.gates + 4) * hidden)
+                     + (2 * cell.states - 1) * directions * row
+                     + (layers > 1) * (directions * steps * state + 2 * cell.states * directions * row * (layers - 1)))
+        # each step's weight gradients, a few at once before AccumulateGrad adds them
+        gradients = 3 * cell.gates * hidden * state * trained
+        return Workspace(saved=saved, running=running, inference=inference, gradients=gradients + backward,
+                         largest_parameter=largest)
     return MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
-                       extra_saved=lambda args, size: saved * size, transient=4 * working, last_saved="made")
+                       extra_saved=no_bytes, transient=0, last_saved="made", workspace=workspace, estimate=ESTIMATE)
 
 
 _ARGS = (Arg("hidden_size", positive), Arg("num_layers", positive, 1), Arg("bias", boolean, True),
@@ -84,12 +139,15 @@ def recurrent_backward(gates: int) -> BackwardFacts:
 # the CPU runs LSTM and RNN through oneDNN (mkldnn_rnn_layer, on its lower list; an LSTM with
 # projections through the general path's products), GRU through products autocast does not reach;
 # CUDA runs each through cuDNN (_cudnn_rnn, cast by autocast)
-register("lstm", family="recurrent", autocast=LOWER, receptive_field=whole, memory=_steps(working=7, saved=10),
+register("lstm", family="recurrent", autocast=LOWER, receptive_field=whole,
+         memory=_steps(Cell(gates=4, saved=7, states=2, first_saved=False), fused=True),
          backward=recurrent_backward(gates=4),
          torch=_forms("LSTM"), args=_ARGS + (Arg("proj_size", non_negative, 0),))(recurrent(gates=4))
-register("gru", family="recurrent", autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole, memory=_steps(working=5, saved=10),
+register("gru", family="recurrent", autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
+         memory=_steps(Cell(gates=3, saved=7, states=1, first_saved=False), fused=False),
          backward=recurrent_backward(gates=3),
          torch=_forms("GRU"), args=_ARGS)(recurrent(gates=3))
-register("rnn", family="recurrent", autocast=LOWER, receptive_field=whole, memory=_steps(working=2, saved=2),
+register("rnn", family="recurrent", autocast=LOWER, receptive_field=whole,
+         memory=_steps(Cell(gates=1, saved=1, states=1, first_saved=True), fused=False),
          backward=recurrent_backward(gates=1),
          torch=_forms("RNN"), args=_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(recurrent(gates=1))

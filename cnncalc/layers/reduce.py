@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..errors import quoted
+from .facts import parameter_gradients
 from .facts import (FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts, TorchForms, calls, elementwise, never,
                     no_bytes, unit_window)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
@@ -38,10 +39,11 @@ REDUCE_ARGS = (Arg("dim", dims_arg, names_dims=EACH_DIM), Arg("keepdim", boolean
 # mean and sum need only the input's shape for backward; amax keeps its input and output to find
 # where the maxima were (derivatives.yaml: amax)
 _SHAPE_ONLY = MemoryFacts(aliases=never, aliases_in_training=never,
-                          saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved="none")
+                          saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved="none",
+                          workspace=parameter_gradients, estimate=None)
 _MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
                       saved="inputs", gradient="each input", extra_saved=lambda args, size: size,
-                      transient=0, last_saved="made")
+                      transient=0, last_saved="made", workspace=parameter_gradients, estimate=None)
 # CUDA's autocast runs sum, cumsum and norm in float32 (its fp32_set_opt_dtype list)
 for _kind, _module, _memory, _autocast in (("mean", "Mean", _SHAPE_ONLY, PROMOTE), ("sum", "Sum", _SHAPE_ONLY, FLOAT32_ON_CUDA),
                                            ("amax", "Amax", _MAXIMA, PROMOTE)):

@@ -2,6 +2,7 @@
 unit), select (x[:, 0], a piece of unbind) and indexselect (table[index], a relative position bias)."""
 from __future__ import annotations
 
+from .facts import parameter_gradients
 from .facts import (PROMOTE, COPY, FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, SLICE, Call, MemoryFacts, TorchForms, calls,
                     elementwise, never, no_bytes, unit_window, whole)
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, optional, positive,
@@ -83,7 +84,8 @@ def select(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # shape, keeping the index (RoBERTa's token types gathered at its positions)
 @register("gather", family="shape", autocast=PROMOTE, arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="first input",
-                             extra_saved=no_bytes, transient=0, last_saved="read"),
+                             extra_saved=no_bytes, transient=0, last_saved="read",
+                             workspace=parameter_gradients, estimate=None),
           args=(Arg("dim", any_int, names_dims=EACH_DIM),),
           torch=TorchForms(module=OWN + "Gather", given_weight=None, inferred=None,
                            functions=calls("torch.gather", dim=1), methods=calls("gather", dim=1), aliases=()))

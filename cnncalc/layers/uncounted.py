@@ -5,6 +5,7 @@ total it enters is a lower bound, and check and verify fail on it unless allowed
 from __future__ import annotations
 
 from ..errors import LayerError
+from .facts import parameter_gradients
 from .facts import OWN, UNTRACKED, MemoryFacts, TorchForms, never, no_bytes
 from .facts import NO_PRODUCTS, PROMOTE
 from .registry import Arg, Calc, Shape, int_list, non_negative, register
@@ -23,7 +24,8 @@ def no_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 # lower bounds: its output is memory of its own; nothing it may keep for backward is counted
 _UNKNOWN = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
-                       extra_saved=no_bytes, transient=0, last_saved="none")
+                       extra_saved=no_bytes, transient=0, last_saved="none",
+                       workspace=parameter_gradients, estimate=None)
 
 
 # its backward's work is as unknown as its forward's: counted as 0, a lower bound too

@@ -16,8 +16,8 @@ def render_fit(fit: Fit, fmt: str) -> str:
     return "\n".join([*_answer(fit), "", *_breakdown(fit), "", *_holders(fit)]) + "\n"
 
 
-def _bytes(value: int) -> str:
-    return f"{value:,} B ({human(value, 'B')})"
+def _bytes(value: int, estimate: bool = False) -> str:
+    return f"{value:,} B ({human(value, 'B')}){' estimate' if estimate else ''}"
 
 
 def _answer(fit: Fit) -> list[str]:
@@ -34,19 +34,19 @@ def _answer(fit: Fit) -> list[str]:
     step = fit.step
     if fit.training_batch:
         micro = " per micro-batch" if fit.accumulate > 1 else ""
-        lines.append(f"training   batch {fit.training_batch:,}{micro}: {_bytes(step.total_bytes)}; "
+        lines.append(f"training   batch {fit.training_batch:,}{micro}: {_bytes(step.total_bytes, bool(fit.estimate))}; "
                      f"batch {fit.training_batch + 1:,} needs {fit.next_training_bytes:,} B")
     else:
-        lines.append(f"training   nothing fits: batch 1 needs {_bytes(step.total_bytes)}")
+        lines.append(f"training   nothing fits: batch 1 needs {_bytes(step.total_bytes, bool(fit.estimate))}")
     if fit.accumulate > 1 and fit.training_batch:
         lines.append(f"           accumulating {fit.accumulate} micro-batches: effective batch "
                      f"{fit.effective_batch:,} (the gradients persist across them, counted once)")
     if fit.inference_batch:
-        lines.append(f"inference  batch {fit.inference_batch:,}: {_bytes(fit.inference_bytes)}; "
+        lines.append(f"inference  batch {fit.inference_batch:,}: {_bytes(fit.inference_bytes, bool(fit.estimate))}; "
                      f"batch {fit.inference_batch + 1:,} needs {fit.next_inference_bytes:,} B")
     else:
-        lines.append(f"inference  nothing fits: batch 1 needs {_bytes(fit.inference_bytes)}")
-    return lines
+        lines.append(f"inference  nothing fits: batch 1 needs {_bytes(fit.inference_bytes, bool(fit.estimate))}")
+    return lines + [f"estimate: {reason}" for reason in fit.estimate]
 
 
 def _breakdown(fit: Fit) -> list[str]:

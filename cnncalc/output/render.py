@@ -23,7 +23,7 @@ TOTAL_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "activatio
               "training_step_macs", "training_step_flops", "recompute_macs", "recompute_flops")
 MEMORY_KEYS = ("param_bytes", "buffer_bytes", "gradient_bytes", "optimizer_bytes", "activation_bytes",
                "peak_activation_bytes", "peak_inference_bytes", "saved_bytes", "training_bytes", "optimizer",
-               "checkpoint")
+               "checkpoint", "estimate")
 
 
 def _others(report: Report) -> str:
@@ -57,6 +57,7 @@ def to_dict(report: Report, memory: Memory) -> dict:
     totals = {key: getattr(report.totals, key) for key in TOTAL_KEYS}
     totals["memory"] = {key: getattr(memory, key) for key in MEMORY_KEYS}
     totals["memory"]["checkpoint"] = list(memory.checkpoint)
+    totals["memory"]["estimate"] = list(memory.estimate)
     return {"model": report.model, "input": list(report.input_shape), "batch": report.batch,
             "dtype": report.dtype, **({"amp": str(report.amp)} if report.amp else {}), "layers": layers,
             "totals": totals,
@@ -330,9 +331,12 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
     if t.uncounted:
         lines += [("not counted", uncounted_text(t.uncounted)), ("", "MACs, FLOPs and memory are lower bounds")]
     if memory:
-        lines.append(("peak inference", f"{memory.peak_inference_bytes:,} B ({human(memory.peak_inference_bytes, 'B')})"))
+        estimate = " estimate" if memory.estimate else ""
+        lines.append(("peak inference",
+                      f"{memory.peak_inference_bytes:,} B ({human(memory.peak_inference_bytes, 'B')}){estimate}"))
         lines.append((f"training step ({memory.optimizer})",
-                      f"{memory.training_bytes:,} B ({human(memory.training_bytes, 'B')})"))
+                      f"{memory.training_bytes:,} B ({human(memory.training_bytes, 'B')}){estimate}"))
+        lines += [("estimate" if k == 0 else "", reason) for k, reason in enumerate(memory.estimate)]
         if memory.checkpoint:
             lines.append(("checkpointed", _names(memory.checkpoint)))
     width = max(len(k) for k, _ in lines)

@@ -451,9 +451,10 @@ class ConvOfGivenFilters(nn.Module):
 
 
 class _Recurrent(nn.Module):
-    """torch's recurrent module itself (counters that hook nn.LSTM see it), returning its output alone,
-    on the general path: oneDNN's fused CPU kernel is invisible to FlopCounterMode, the matrix products
-    of each step are not."""
+    """torch's recurrent module itself (counters that hook nn.LSTM see it), returning its output alone.
+    Under a dispatch mode (FlopCounterMode) it runs the general path: oneDNN's fused CPU kernel is
+    invisible to the counter, the matrix products of each step are not; elsewhere (memory measured
+    by the profiler) as users run it."""
     recurrent: type = nn.Module
 
     def __init__(self, **args):
@@ -461,6 +462,10 @@ class _Recurrent(nn.Module):
         self.rnn = self.recurrent(**args)
 
     def forward(self, x):
+        from torch.utils._python_dispatch import _get_current_dispatch_mode
+
+        if _get_current_dispatch_mode() is None:
+            return self.rnn(x)[0]
         enabled = torch._C._get_mkldnn_enabled()  # mkldnn.flags() would also set TF32, which warns
         torch._C._set_mkldnn_enabled(False)
         try:

@@ -37,3 +37,13 @@ def test_a_training_step_is_measured_within_ten_percent(name):
     from cnncalc.verify.run import verify
 
     assert verify(load_graph(str(TINY), None, None), optimizer=name).failed == ()
+
+
+def test_recurrent_memory_is_an_estimate_and_resnet18s_is_not():
+    from cnncalc.spec import build_graph
+
+    lstm = build_graph({"input": [24, 16], "layers": [{"lstm": {"hidden_size": 32, "batch_first": True}},
+                                                      {"linear": {"out_features": 10}}]}, "<test>", {})
+    (reason,) = figures(lstm).memory.estimate
+    assert reason.startswith("lstm: ") and "CPU" in reason
+    assert figures(load_graph("resnet18", None, None)).memory.estimate == ()

@@ -27,3 +27,13 @@ def test_the_cli_gives_what_summary_fits_gives():
     assert json.loads(result.stdout) == json.loads(json.dumps(expected))
     text = run_cli("fit", TINY, "--memory", "2MB", "--optimizer", "sgd", "--accumulate", "4").stdout
     assert f"effective batch {expected['effective_batch']}" in text and "a training step at batch" in text
+
+
+def test_an_estimate_says_so_beside_its_figures(tmp_path):
+    spec = tmp_path / "lstm.yaml"
+    spec.write_text("input: [24, 16]\nlayers:\n  - lstm: {hidden_size: 32, batch_first: true}\n")
+    lines = run_cli("fit", str(spec), "--memory", "1GB").stdout.splitlines()
+    assert all(line.split(";")[0].endswith(" estimate") for line in lines if line.startswith(("training ", "inference ")))
+    assert any(line.startswith("estimate: lstm: ") for line in lines)
+    assert " estimate" not in run_cli("fit", TINY, "--memory", "1GB").stdout
+    assert json.loads(run_cli("fit", str(spec), "--memory", "1GB", "-f", "json").stdout)["estimate"][0].startswith("lstm: ")

@@ -116,3 +116,21 @@ def test_coverage_says_which_peers_count_each_model_and_names_a_refused_one_a_pe
     assert data["models"][0]["peers"] == {"fvcore": "RuntimeError: traced", "thop": ""}
     narrow = render_coverage(outcomes[1:2], shares(outcomes[1:2]), "table", 30, peer_shares(outcomes[1:2]), [])
     assert narrow.splitlines()[0].split() == ["Library", "Model", "Result"]  # the family goes first, then the peers
+
+
+def test_the_totals_and_json_say_estimate_beside_a_recurrent_models_memory():
+    import json
+
+    from cnncalc.output.render import render_json
+    from cnncalc.spec import build_graph
+
+    graph = build_graph({"input": [24, 16], "layers": [{"gru": {"hidden_size": 32, "batch_first": True}}]}, "<test>", {})
+    report = analyze(graph)
+    lines = render_table(report, 100, memory(graph, report)).splitlines()
+    marked = [line for line in lines if "peak inference" in line or "training step (" in line]
+    assert len(marked) == 2 and all(line.rstrip(" │").endswith(" estimate") for line in marked)
+    assert json.loads(render_json(report, memory(graph, report)))["totals"]["memory"]["estimate"][0].startswith("gru: ")
+    resnet = load_model("resnet18")
+    plain = analyze(resnet)
+    assert " estimate" not in render_table(plain, 100, memory(resnet, plain))
+    assert json.loads(render_json(plain, memory(resnet, plain)))["totals"]["memory"]["estimate"] == []
