@@ -16,6 +16,7 @@ import cnncalc.spec
 from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.figures.amp import Amp, parse_amp
+from cnncalc.figures.checkpoint import parse_names
 from cnncalc.model import load_graph
 from conftest import run_cli
 
@@ -51,13 +52,14 @@ def _ids(cases):
             for values in (getattr(case, "values", case) for case in cases)]
 
 
-def _check(model, batch: int, within: float) -> None:
+def _check(model, batch: int, within: float, checkpoint: str = "", optimizer: str = "adam") -> None:
     pytest.importorskip("torch")
     from cnncalc.verify.build import build_model
     from cnncalc.verify.memory import check_memory
 
     graph = _graph(model)
-    checks = check_memory(graph, build_model(graph), analyze(graph, batch), lambda what: None, "adam", (), CPU_BF16)
+    checks = check_memory(graph, build_model(graph), analyze(graph, batch), lambda what: None, optimizer,
+                          parse_names(checkpoint), CPU_BF16)
     for check in checks:
         assert abs(check.ratio - 1) <= within, f"{check.figure}: predicted {check.predicted:,}, " \
                                                f"measured {check.measured:,} ({check.ratio:.4f})"
@@ -66,6 +68,22 @@ def _check(model, batch: int, within: float) -> None:
 @pytest.mark.parametrize(("model", "batch"), CASES, ids=_ids(CASES))
 def test_memory_under_autocast_is_what_torch_measures(model, batch):
     _check(model, batch, within=0.01)
+
+
+# (model, names, batch) run through torch.utils.checkpoint under autocast: each call's recomputation
+# casts again, and the copies its layers save are kept as without the checkpoint; in the forward pass
+# autocast's cache holds the copies of a checkpointed call's weights to its end
+CHECKPOINTED = [(TINY, "stem,down", 2), (TINY, "stem,down", 8), (DECODER, "*", 2), (DECODER, "*", 8)] + [
+    pytest.param(model, names, batch, marks=pytest.mark.slow)
+    for model, names in (("resnet18", "layer*"), ("resnet18", "layer2.1,layer3.*"), ("mobilenet_v2", "features.1?"),
+                         ("mobilenet_v3_small", "features.*")) for batch in (2, 8)]
+
+
+@pytest.mark.parametrize(("model", "names", "batch"), CHECKPOINTED,
+                         ids=[f"{Path(values[0]).stem}-{values[1]}-b{values[2]}"
+                              for values in (getattr(case, "values", case) for case in CHECKPOINTED)])
+def test_checkpointed_memory_under_autocast_is_what_torch_measures(model, names, batch):
+    _check(model, batch, within=0.01, checkpoint=names, optimizer="sgd")
 
 
 @pytest.mark.parametrize("batch", [2, 8])
