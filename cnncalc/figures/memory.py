@@ -378,15 +378,20 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
         if name not in held:
             released.setdefault(first, []).append(name)
     # the loss's term of each output (a mean) gives it a gradient as large as itself, every one made
-    # before any layer's backward runs (autograd runs the nodes made last first)
+    # before any layer's backward runs (autograd runs the nodes made last first); the loss runs in
+    # float32 (autocast's float32 list has the losses; verify's is a mean of the output cast up), so
+    # where the output is half its gradient is first a float32 one, freed once cast down
     grad_of: dict[str, int] = {}  # tensor → id of the gradient buffer it uses
     buffers: dict[int, list[int]] = {}  # id → [bytes, tensors using it]
+    peak = live
     for name in outputs:
         if requires[name]:
             grad_of[name] = len(buffers)
             buffers[grad_of[name]] = [rows[name].activation_bytes, 1]
             live += rows[name].activation_bytes
-    peak = live
+            float32 = rows[name].activations * DTYPE_BYTES["float32"] if rows[name].dtype != "float32" else 0
+            peak = max(peak, live + float32)
+    peak = max(peak, live)
     recomputed_released: dict[int, int] = {}  # layer index → what recomputations saved for it, released
     for again in saved.recomputed.values():
         for index, bytes_ in again.released.items():
@@ -401,11 +406,13 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
             live += again.kept
         gradient = _facts(node).gradient_of(node.args)
         summed = 0  # a gradient computed for a tensor that has one already, added into it, then freed
+        fresh = []  # the inputs it gives their first gradient
         for position, name in enumerate(node.inputs):  # x * x: a gradient for each factor
             if not requires[name] or storage[name] is None:
                 continue  # the input and what only it feeds need none; a parameter's is counted with theirs
             allocated = gradient == "each input" or (gradient == "first input" and position == 0)
             if allocated and name not in grad_of:
+                fresh.append(name)
                 grad_of[name] = len(buffers)
                 buffers[grad_of[name]] = [rows[name].activation_bytes, 1]
                 live += rows[name].activation_bytes
@@ -423,15 +430,21 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
                 live += rows[name].activation_bytes
         # its parameters' gradients come out of backward as new tensors beside the input's, and are
         # added into the .grad tensors the steady state keeps (AccumulateGrad), then freed; under
-        # autocast the gradient of their copy comes first, and is cast to theirs once the copy it
-        # saved is released: as large as that copy, which it replaces
-        peak = max(peak, live + summed + rows[node.name].trainable_params * element_size)
+        # autocast it makes the gradients of the copies it cast instead, each cast to its tensor's
+        # dtype by the cast's own backward once the layer has released what it saved
+        cast = _casts(node, rows, walk.report.amp)
+        narrowed = sum(rows[name].activation_bytes - cast.inputs[name] for name in fresh if name in cast.inputs)
+        params = rows[node.name].trainable_params * element_size
+        copies = cast.weights + cast.biases if params else 0
+        peak = max(peak, live - narrowed + summed + (copies or params))
         if node.name in grad_of:
             entry = buffers[grad_of.pop(node.name)]
             entry[1] -= 1
             live -= entry[0] if entry[1] == 0 else 0
         live -= extra[index] + sum(rows[name].activation_bytes for name in released.get(index, ()))
         live -= recomputed_released.get(index, 0)
+        cast_back = [rows[name].activation_bytes for name in fresh if name in cast.inputs]
+        peak = max(peak, live - narrowed + copies + max(cast_back, default=0), live + copies + params * (copies > 0))
     return peak
 
 

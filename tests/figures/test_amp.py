@@ -35,10 +35,11 @@ BLOCK = {"input": [16, 32], "layers": [
     {"add": None, "from": ["input", "attention"], "name": "residual"},
     {"layernorm": {"normalized_shape": 32}}, {"linear": {"out_features": 64}}, {"gelu": None},
     {"linear": {"out_features": 32}}, {"softmax": {"dim": -1}}]}
-# whole zoo models run in the slow set; the block within 10% only: the tracker sees one copy of a
-# float32 tensor cast for a product fewer than cnncalc counts (a layer norm's output read by a
-# linear: 8 KB of 93 KB at batch 8), which is not understood yet
-CASES = [(TINY, 2), (TINY, 8), (DECODER, 2), ("lenet5", 8)] + [
+# whole zoo models run in the slow set; the block's backward makes each linear's gradient of its
+# bfloat16 copy of the layer norm's output, cast up once the linear has released what it saved, and
+# the loss's float32 gradient before the output's (2-3% over torch's step when counted in float32
+# from the start)
+CASES = [(TINY, 2), (TINY, 8), (DECODER, 2), ("lenet5", 8), (BLOCK, 2), (BLOCK, 8)] + [
     pytest.param(model, batch, marks=pytest.mark.slow)
     for model in ("resnet18", "mobilenet_v2", "vgg11_bn", "mobilenet_v3_small") for batch in (2, 8)]
 
@@ -84,11 +85,6 @@ CHECKPOINTED = [(TINY, "stem,down", 2), (TINY, "stem,down", 8), (DECODER, "*", 2
                               for values in (getattr(case, "values", case) for case in CHECKPOINTED)])
 def test_checkpointed_memory_under_autocast_is_what_torch_measures(model, names, batch):
     _check(model, batch, within=0.01, checkpoint=names, optimizer="sgd")
-
-
-@pytest.mark.parametrize("batch", [2, 8])
-def test_a_transformer_blocks_memory_under_autocast_is_within_ten_percent(batch):
-    _check(BLOCK, batch, within=0.10)
 
 
 def test_activations_take_the_dtype_their_layer_runs_in():
