@@ -6,7 +6,10 @@ as torch's recipe has it) measured by the CPU allocator's records (verify/memory
 kind runs is held per kind in tests/layers/test_autocast_vs_torch.py."""
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -136,6 +139,22 @@ def test_the_table_json_and_fit_show_the_amp():
     assert "autocast: cuda:bfloat16" in fit.stdout
     summary = cnncalc.summary("resnet18", amp="bfloat16")
     assert summary.fits("2GB").training_batch > cnncalc.summary("resnet18").fits("2GB").training_batch
+
+
+def test_csv_markdown_and_the_page_show_the_amp(tmp_path):
+    # torch.autocast runs conv2d in bfloat16 (its lower list) and batch norm as its input comes
+    rows = list(csv.DictReader(io.StringIO(run_cli("table", TINY, "--amp", "bfloat16", "-f", "csv").stdout)))
+    assert [row["dtype"] for row in rows[:3]] == ["float32", "bfloat16", "bfloat16"]
+    assert int(rows[1]["activation_bytes"]) == int(rows[1]["activations"]) * 2
+    assert "dtype" not in run_cli("table", TINY, "-f", "csv").stdout.splitlines()[0]
+    markdown = run_cli("table", TINY, "--amp", "cpu:bfloat16", "-f", "markdown").stdout
+    assert markdown.splitlines()[0].endswith("float32 (autocast cpu:bfloat16)")
+    page = tmp_path / "tiny.html"
+    assert run_cli("report", TINY, "-o", str(page), "--amp", "bfloat16", "--checkpoint", "stem").returncode == 0
+    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page.read_text(),
+                                re.S).group(1))
+    assert data["amp"] == data["memory"]["amp"] == "cuda:bfloat16" and data["memory"]["checkpoint"] == ["stem"]
+    assert [row["dtype"] for row in data["layers"][:2]] == ["float32", "bfloat16"]
 
 
 def test_the_batch_fit_names_under_autocast_fits_when_measured():
