@@ -327,6 +327,8 @@ def check(
                                                       help="A training step (Adam, batch 1), e.g. 4GB"),
     max_backward_macs: Optional[str] = typer.Option(None, "--max-backward-macs",
                                                     help="e.g. 8G: a training step's backward pass"),
+    amp: Optional[str] = typer.Option(None, "--amp", help="Hold the memory budgets under torch.autocast: float16 or "
+                                                          "bfloat16 (as table takes it; a spec's budget says amp: too)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or github (annotations)."),
     allow_python: bool = ALLOW_PYTHON,
     allow_uncounted: bool = ALLOW_UNCOUNTED,
@@ -336,8 +338,9 @@ def check(
     """Validate specs, enforce budgets and compare with their lock files.
 
     Exit 1 on a budget or lock failure or an uncounted operation, 2 when a spec or lock file is invalid."""
+    from .figures.amp import parse_amp
     from .output.render import render_check
-    from .spec.budget import BUDGETS, parse_quantity
+    from .spec.budget import AMP, BUDGETS, parse_quantity
     from .workflows.ci import check_paths
 
     require_format(fmt, "table", "json", "github")
@@ -345,6 +348,8 @@ def check(
              "max_peak_memory": max_peak_memory, "max_training_memory": max_training_memory,
              "max_backward_macs": max_backward_macs}
     budgets = {key: parse_quantity(value, BUDGETS[key][2]) for key, value in given.items() if value}
+    if amp:
+        budgets[AMP] = parse_amp(amp)
     checked = check_paths(paths, budgets, allow_python, allow_uncounted, limits=limits)
     text = render_check(list(checked.results), fmt, checked.python_skipped, output_width(), checked.not_specs)
     if fmt == "github":  # annotations are workflow commands by design, each value escaped as GitHub documents
@@ -497,16 +502,21 @@ def report(
     dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, float16, bfloat16, int8 or float64 "
                                                               "(default: the model's own, else float32)."),
     optimizer: str = typer.Option("adam", "--optimizer", help="sgd, momentum, nesterov, adam, adamw, amsgrad, rmsprop or adagrad: training memory."),
+    checkpoint: List[str] = CHECKPOINT,
+    amp: Optional[str] = AMP,
     settings: List[str] = SETTINGS,
     *,
     limits: Limits,
 ) -> None:
     """One self-contained HTML page: the layer graph to click through, totals, conventions, fields."""
+    from .figures.amp import parse_amp
+    from .figures.checkpoint import parse_names
     from .output.escape import shown
     from .output.page import render_page
     from .workflows.page import page_figures
 
-    page = page_figures(load_graph(model, settings, input, limits), batch, dtype, optimizer)
+    page = page_figures(load_graph(model, settings, input, limits), batch, dtype, optimizer, parse_names(checkpoint),
+                        parse_amp(amp))
     write_output(render_page(page), output)
     say(f"wrote {shown(str(output))} ({len(page.summary.layers)} layers)", err=True)
 

@@ -108,6 +108,22 @@ def test_clicking_a_node_shows_its_parameters(browser, pages):
     assert errors(browser) == []
 
 
+def test_a_page_under_autocast_says_so_and_names_each_layers_dtype(browser, tmp_path):
+    from cnncalc.figures.amp import Amp
+
+    path = tmp_path / "resnet18.html"
+    page = page_figures(load_graph("resnet18", None, None), checkpoint=("layer*",),
+                        amp=Amp(dtype="bfloat16", device="cuda"))
+    path.write_text(render_page(page), encoding="utf-8")
+    open_page(browser, path)
+    assert "float32 (autocast cuda:bfloat16)" in browser.find_element("id", "subtitle").text
+    totals = browser.find_element("id", "totals").text
+    assert "autocast" in totals and "checkpointed" in totals and "layer1, layer2, layer3, layer4" in totals
+    browser.find_element("css selector", '.node[data-name="conv1"]').click()
+    assert "runs in" in details(browser) and "bfloat16 (autocast)" in details(browser)  # conv2d: autocast's lower list
+    assert errors(browser) == []
+
+
 def test_hovering_an_edge_shows_its_shape(browser, pages):
     from selenium.webdriver.common.action_chains import ActionChains
 

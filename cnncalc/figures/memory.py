@@ -207,20 +207,22 @@ class TrainingPass:
     """What a training forward pass leaves for backward."""
     first_saver: dict[str, int]  # storage → index of the first layer saving it
     extra: list[int]             # per layer, the bytes it saves besides tensors (a mask, indices)
-    unsaved: list[int]           # per layer, those bytes where nothing records it: alive while it runs
+    cached: list[int]            # per layer, autocast's copies its cache alone holds, to the end of the pass
+    unsaved: list[int]           # per layer, what it makes that nothing keeps: alive while it runs
     requires: dict[str, bool]    # tensor → whether autograd tracks it
     recomputed: dict[int, Recomputed]  # checkpointed calls, by the index of the layer that recomputes
 
 
 @dataclass(frozen=True)
 class Casts:
-    """What autocast copies for one layer: per input it casts, the copy's bytes; and the copy of its
-    parameters (cached: one copy however often the forward pass reads them)."""
+    """What autocast copies for one layer: per input it casts, the copy's bytes; and the copies of its
+    weights and biases (cached: one copy however often the forward pass reads them)."""
     inputs: dict[str, int]
-    parameters: int
+    weights: int
+    biases: int
 
 
-NO_CASTS = Casts(inputs={}, parameters=0)
+NO_CASTS = Casts(inputs={}, weights=0, biases=0)
 
 
 def _casts(node, rows: dict, amp: Amp | None) -> Casts:
@@ -228,12 +230,12 @@ def _casts(node, rows: dict, amp: Amp | None) -> Casts:
     another dtype is copied into it, and its float32 parameters too where it runs lower."""
     if amp is None or policy(node, amp) == "promote":
         return NO_CASTS
-    runs_in = rows[node.name].dtype
-    size = DTYPE_BYTES[runs_in]
+    row = rows[node.name]
+    size = DTYPE_BYTES[row.dtype]
     inputs = {name: rows[name].activations * size for name in node.inputs
-              if rows[name].dtype in DTYPE_BYTES and rows[name].dtype != runs_in}
-    lower = runs_in == amp.dtype
-    return Casts(inputs=inputs, parameters=rows[node.name].params * size if lower else 0)
+              if rows[name].dtype in DTYPE_BYTES and rows[name].dtype != row.dtype}
+    lower = row.dtype == amp.dtype
+    return Casts(inputs=inputs, weights=row.weights * size if lower else 0, biases=row.biases * size if lower else 0)
 
 
 def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
@@ -246,29 +248,58 @@ def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
     return tuple(saved[facts.saved_by(node.args)])
 
 
+@dataclass(frozen=True)
+class Saves:
+    """What one layer of a training forward pass holds besides its output, where autograd records it:
+    `tensors`, those of the tensors it reads whose storage it saves; `saved`, the bytes it saves
+    besides (a mask, indices, autocast's copies of what it reads), of which autocast's cache holds
+    `saved_cached` anyway (a trainable weight's copy); `cached`, what only the cache holds, to the end
+    of the forward pass (a trainable bias's copy: its gradient needs no value); `made`, all it makes."""
+    tensors: tuple[str, ...]
+    saved: int
+    saved_cached: int
+    cached: int
+    made: int
+
+
+def _saves(node, rows: dict, amp: Amp | None, requires: dict[str, bool], workspace: Workspace) -> Saves:
+    row = rows[node.name]
+    size = DTYPE_BYTES[row.dtype]
+    # per element (a mask, indices), and the kind's workspace (a recurrent layer's gates and states)
+    bytes_ = row.activations * _facts(node).extra_saved(node.args, size) + workspace.saved * size
+    cast = _casts(node, rows, amp)
+    made = bytes_ + sum(cast.inputs.values()) + cast.weights + cast.biases + workspace.running * size
+    # autocast caches the copies of leaves requiring grad (trainable parameters) to the end of the pass
+    trainable = row.trainable_params > 0
+    if not requires[node.name]:
+        return Saves(tensors=(), saved=0, saved_cached=0, cached=(cast.weights + cast.biases) * trainable, made=made)
+    names = _saved_names(node, requires)
+    # autograd saves the copies it casts to, not the tensors cast; its weights' copy too
+    saved = bytes_ + sum(cast.inputs[name] for name in set(names) & cast.inputs.keys()) + cast.weights
+    return Saves(tensors=tuple(name for name in names if name not in cast.inputs), saved=saved,
+                 saved_cached=cast.weights * trainable, cached=cast.biases * trainable, made=made)
+
+
 def _training_pass(walk: Walk, element_size: int) -> TrainingPass:
     graph, rows, storage = walk.graph, walk.rows, walk.storages(True)
     plan = walk.plan()
     # what a layer nothing returned needs saved goes with its output, as soon as it is made
     requires = {name: tracked and name in walk.feeding() for name, tracked in _requiring_grad(graph, rows).items()}
     inside = {index: item for item in plan for index in range(item.block.start, item.block.stop)}
+    held = [_saves(node, rows, walk.report.amp, requires, walk.workspace(node)) for node in graph.nodes]
     first_saver: dict[str, int] = {}
-    extra, unsaved, inner = [], [], {}  # inner: index → bytes a checkpointed layer's saves would hold
-    for index, node in enumerate(graph.nodes):
-        row = rows[node.name]
-        size, workspace = DTYPE_BYTES[row.dtype], walk.workspace(node)
-        bytes_ = row.activations * _facts(node).extra_saved(node.args, size) + workspace.saved * size
-        kept = requires[node.name] and index not in inside  # a checkpoint keeps placeholders instead
-        cast = _casts(node, rows, walk.report.amp)
-        names = _saved_names(node, requires) if kept else ()
-        # autograd saves the copies it casts to, not the tensors cast; its weights' copy too
-        copies = sum(cast.inputs[name] for name in set(names) & cast.inputs.keys()) + cast.parameters
-        transient = sum(cast.inputs.values()) + cast.parameters - copies + workspace.running * size
-        extra.append(bytes_ + copies if kept else 0)
-        unsaved.append(transient if kept else bytes_ + copies + transient)
-        inner[index] = bytes_ if requires[node.name] else 0
-        for name in names:
-            if storage[name] is not None and name not in cast.inputs:
+    extra, cached, unsaved = [], [], []
+    for index, layer in enumerate(held):
+        if index in inside:  # a checkpoint keeps placeholders instead; autocast's cache still holds its copies
+            extra.append(0)
+            cached.append(layer.saved_cached + layer.cached)
+            unsaved.append(layer.made - layer.saved_cached - layer.cached)
+            continue
+        extra.append(layer.saved)
+        cached.append(layer.cached)
+        unsaved.append(layer.made - layer.saved - layer.cached)
+        for name in layer.tensors:
+            if storage[name] is not None:
                 first_saver.setdefault(storage[name], index)
     recomputed = {}
     for item in plan:
@@ -282,25 +313,24 @@ def _training_pass(walk: Walk, element_size: int) -> TrainingPass:
             if storage[name] is not None and first_saver.get(storage[name], first) >= first:
                 first_saver[storage[name]] = first
         extra[first] += RNG_STATE_BYTES
-        recomputed[item.last] = _recomputation(graph, rows, storage, requires, item, inner)
-    return TrainingPass(first_saver=first_saver, extra=extra, unsaved=unsaved, requires=requires,
+        recomputed[item.last] = _recomputation(graph, rows, storage, item, held)
+    return TrainingPass(first_saver=first_saver, extra=extra, cached=cached, unsaved=unsaved, requires=requires,
                         recomputed=recomputed)
 
 
-def _recomputation(graph: Graph, rows: dict, storage: dict, requires: dict, item: Recompute,
-                   inner: dict[int, int]) -> Recomputed:
+def _recomputation(graph: Graph, rows: dict, storage: dict, item: Recompute, held: list[Saves]) -> Recomputed:
     """The checkpointed call's forward run again, up to its last saving layer: each tensor it makes
     alive to its last reader in the call (to the end where a later layer reads it, or it is saved);
-    what its layers save kept, each storage until the backward of the first layer saving it."""
+    what its layers save kept, each storage until the backward of the first layer saving it. Under
+    autocast it casts again: its own autocast context caches nothing past the recomputation, but
+    autograd keeps the copies its layers save, as a call not checkpointed does."""
     start, last = item.block.start, item.last
     made = {node.name for node in graph.nodes[start:last + 1]}
     first_saver: dict[str, int] = {}
     for index in range(start, last + 1):
-        node = graph.nodes[index]
-        if requires[node.name]:
-            for name in _saved_names(node, requires):
-                if storage[name] is not None and storage[name] in made:
-                    first_saver.setdefault(storage[name], index)
+        for name in held[index].tensors:
+            if storage[name] is not None and storage[name] in made:
+                first_saver.setdefault(storage[name], index)
     alive = graph.alive_until()
     until: dict[str, int] = {}
     for name in made:
@@ -314,16 +344,16 @@ def _recomputation(graph: Graph, rows: dict, storage: dict, requires: dict, item
         node = graph.nodes[index]
         if storage[node.name] == node.name:
             live += rows[node.name].activation_bytes
-        live += inner[index]  # what it saves besides tensors: a mask, indices
-        peak = max(peak, live)
+        live += held[index].saved  # what it saves besides tensors: a mask, indices, autocast's copies
+        peak = max(peak, live + held[index].made - held[index].saved)
         live -= sum(rows[name].activation_bytes for name, end in until.items()
                     if end == index and name not in first_saver)
     released: dict[int, int] = {}
     for name, index in first_saver.items():
         released[index] = released.get(index, 0) + rows[name].activation_bytes
     for index in range(start, last + 1):
-        if requires[graph.nodes[index].name] and inner[index]:
-            released[index] = released.get(index, 0) + inner[index]
+        if held[index].saved:
+            released[index] = released.get(index, 0) + held[index].saved
     return Recomputed(peak=peak, kept=sum(released.values()), released=released)
 
 
@@ -366,15 +396,20 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
         if name not in held:
             released.setdefault(first, []).append(name)
     # the loss's term of each output (a mean) gives it a gradient as large as itself, every one made
-    # before any layer's backward runs (autograd runs the nodes made last first)
+    # before any layer's backward runs (autograd runs the nodes made last first); the loss runs in
+    # float32 (autocast's float32 list has the losses; verify's is a mean of the output cast up), so
+    # where the output is half its gradient is first a float32 one, freed once cast down
     grad_of: dict[str, int] = {}  # tensor → id of the gradient buffer it uses
     buffers: dict[int, list[int]] = {}  # id → [bytes, tensors using it]
+    peak = live
     for name in outputs:
         if requires[name]:
             grad_of[name] = len(buffers)
             buffers[grad_of[name]] = [rows[name].activation_bytes, 1]
             live += rows[name].activation_bytes
-    peak = live
+            float32 = rows[name].activations * DTYPE_BYTES["float32"] if rows[name].dtype != "float32" else 0
+            peak = max(peak, live + float32)
+    peak = max(peak, live)
     recomputed_released: dict[int, int] = {}  # layer index → what recomputations saved for it, released
     for again in saved.recomputed.values():
         for index, bytes_ in again.released.items():
@@ -389,11 +424,13 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
             live += again.kept
         gradient = _facts(node).gradient_of(node.args)
         summed = 0  # a gradient computed for a tensor that has one already, added into it, then freed
+        fresh = []  # the inputs it gives their first gradient
         for position, name in enumerate(node.inputs):  # x * x: a gradient for each factor
             if not requires[name] or storage[name] is None:
                 continue  # the input and what only it feeds need none; a parameter's is counted with theirs
             allocated = gradient == "each input" or (gradient == "first input" and position == 0)
             if allocated and name not in grad_of:
+                fresh.append(name)
                 grad_of[name] = len(buffers)
                 buffers[grad_of[name]] = [rows[name].activation_bytes, 1]
                 live += rows[name].activation_bytes
@@ -411,16 +448,22 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
                 live += rows[name].activation_bytes
         # its parameters' gradients come out of backward as new tensors beside the input's, and are
         # added into the .grad tensors the steady state keeps (AccumulateGrad), then freed; under
-        # autocast the gradient of their copy comes first, and is cast to theirs once the copy it
-        # saved is released: as large as that copy, which it replaces
-        # (a layer using another's weights makes gradients of their size: a module called twice, a tied head)
-        peak = max(peak, live + summed + walk.workspace(node).gradients * element_size)
+        # autocast it makes the gradients of the copies it cast instead, each cast to its tensor's
+        # dtype by the cast's own backward once the layer has released what it saved; a layer using
+        # another's weights makes gradients of their size (a module called twice, a tied head)
+        cast = _casts(node, rows, walk.report.amp)
+        narrowed = sum(rows[name].activation_bytes - cast.inputs[name] for name in fresh if name in cast.inputs)
+        params = walk.workspace(node).gradients * element_size
+        copies = cast.weights + cast.biases if params else 0
+        peak = max(peak, live - narrowed + summed + (copies or params))
         if node.name in grad_of:
             entry = buffers[grad_of.pop(node.name)]
             entry[1] -= 1
             live -= entry[0] if entry[1] == 0 else 0
         live -= extra[index] + sum(rows[name].activation_bytes for name in released.get(index, ()))
         live -= recomputed_released.get(index, 0)
+        cast_back = [rows[name].activation_bytes for name in fresh if name in cast.inputs]
+        peak = max(peak, live - narrowed + copies + max(cast_back, default=0), live + copies + params * (copies > 0))
     return peak
 
 
@@ -436,10 +479,11 @@ def _inference_peak(walk: Walk) -> int:
     transient, cached = [], []
     for node in graph.nodes:
         row, cast = rows[node.name], _casts(node, rows, walk.report.amp)
-        kept = cast.parameters if row.trainable_params else 0
+        copies = cast.weights + cast.biases
+        kept = copies if row.trainable_params else 0
         cached.append(kept)
-        transient.append(row.activations * _facts(node).transient + sum(cast.inputs.values())
-                         + cast.parameters - kept + walk.workspace(node).inference * DTYPE_BYTES[row.dtype])
+        transient.append(row.activations * _facts(node).transient + sum(cast.inputs.values()) + copies - kept
+                         + walk.workspace(node).inference * DTYPE_BYTES[row.dtype])
     return _forward_peak(graph, rows, walk.storages(False), kept=set(), extra=cached,
                          transient=transient, alive=walk.alive_until())
 
@@ -452,7 +496,8 @@ def forward_training_peak_bytes(graph: Graph, report: Report, element_size: int 
     walk = _walk(graph, report, walk)
     saved = walk.training_pass(element_size)
     return _forward_peak(graph, walk.rows, walk.storages(True), kept=set(saved.first_saver),
-                         extra=saved.extra, transient=saved.unsaved, alive=walk.alive_until())
+                         extra=[kept + cached for kept, cached in zip(saved.extra, saved.cached)],
+                         transient=saved.unsaved, alive=walk.alive_until())
 
 
 def _forward_peak(graph: Graph, rows: dict, storage: dict, kept: set, extra: list[int], transient: list[int],

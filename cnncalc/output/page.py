@@ -54,6 +54,7 @@ def page_data(page: PageFigures) -> dict:
     blocks = {block.row.name: i for i, block in enumerate(page.blocks)}
     return {
         "model": report.model, "input_shape": report.input_shape, "batch": report.batch, "dtype": report.dtype,
+        "amp": str(report.amp) if report.amp else None,
         "source": report.source, "source_text": page.source_text, "prefixes": PREFIXES,
         "totals": vars(report.totals), "memory": {key: value for key, value in vars(memory).items() if key != "layers"},
         "not_run": [vars(held) for held in report.not_run],
@@ -72,7 +73,7 @@ def page_data(page: PageFigures) -> dict:
 def _row(row: LayerFigures, ops: tuple[int, ...], field: Field | None = None, centre: list | None = None) -> dict:
     figures = {key: getattr(row, key) for key in ROW_KEYS}
     return dict(figures, name=row.name, kind=row.kind, shape=row.output_shape, allocates=row.allocates, ops=ops,
-                line=row.line, rf=_field(field, centre) if field else None)
+                line=row.line, rf=_field(field, centre) if field else None, dtype=row.dtype)
 
 
 def _field(field: Field, centre: list | None) -> dict:

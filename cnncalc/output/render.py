@@ -82,11 +82,13 @@ def render_json(report: Report, memory: Memory) -> str:
 
 
 def render_csv(report: Report) -> str:
+    # under autocast each row's activation bytes are in the dtype it runs in, which a last column names
+    keys = (*LAYER_KEYS, "dtype") if report.amp else LAYER_KEYS
     out = io.StringIO()
-    out.write(",".join(LAYER_KEYS) + "\n")
+    out.write(",".join(keys) + "\n")
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted, numbers bare
     for row in report.layers:
-        writer.writerow([_csv_cell(row, key) for key in LAYER_KEYS])
+        writer.writerow([_csv_cell(row, key) for key in keys])
     return out.getvalue()
 
 
@@ -102,7 +104,7 @@ def _csv_cell(row: LayerFigures, key: str):
 def render_markdown(report: Report) -> str:
     header = "| layer | kind | output | params | MACs | activations |"
     lines = [f"**{markdown(report.model)}**, input {format_shape(report.input_shape)}, batch {report.batch}, "
-             f"{report.dtype}", "", header, "|---|---|---|---:|---:|---:|"]
+             f"{report.dtype}{_autocast(report)}", "", header, "|---|---|---|---:|---:|---:|"]
     for row in report.layers:
         stored = f"{row.activations:,}" if row.allocates else "(shared)"  # so the column sums to the total
         lines.append(f"| {markdown(row.name)} | {markdown(row.kind)} | {format_shape(row.output_shape)} | "
@@ -290,6 +292,11 @@ def _dropped(row: LayerFigures) -> str:
     return "/".join(str(d) for d in row.dropped)
 
 
+def _autocast(report: Report) -> str:
+    """' (autocast cuda:bfloat16)' after the model's dtype, where it runs under torch.autocast."""
+    return f" (autocast {report.amp})" if report.amp else ""
+
+
 def _names(names: tuple[str, ...], shown_at_most: int = 6) -> str:
     """Blocks by name, the first few and how many more: 'layer1, layer2, … (12 in all)'."""
     listed = ", ".join(shown(name) for name in names[:shown_at_most])
@@ -301,7 +308,7 @@ def _totals_text(report: Report, memory: Memory | None = None) -> str:
     frozen = f" ({t.trainable_params:,} trainable)" if t.trainable_params != t.params else ""
     lines = [
         ("input", f"{format_shape(report.input_shape)}{_held(report.input_dtype)}{_others(report)} "
-                  f"× batch {report.batch}, {report.dtype}{f' (autocast {report.amp})' if report.amp else ''}"),
+                  f"× batch {report.batch}, {report.dtype}{_autocast(report)}"),
         ("parameters", f"{t.params:,} ({human(t.params)}){frozen}"),
         ("buffers", f"{t.buffers:,}"),
         ("parameter memory", f"{t.param_bytes:,} B ({human(t.param_bytes, 'B')})"),

@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import LayerError, SpecError, did_you_mean, quoted
+from ..figures.amp import parse_amp
 from .expr import substitute
 from .limits import Limits
 
@@ -17,6 +18,9 @@ BUDGETS = {"max_params": ("parameters", "params", False), "max_macs": ("MACs", "
            # the table's training step: Adam, at the spec's batch of 1
            "max_training_memory": ("training step memory", "training_bytes", True),
            "max_backward_macs": ("backward MACs", "backward_macs", False)}
+# the section's one setting besides limits: the torch.autocast the model trains and runs under, which
+# the memory budgets then hold (as `--amp` takes it: bfloat16, cuda:float16, cpu:bfloat16)
+AMP = "amp"
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?)(b?)\s*$", re.I)
 
 
@@ -37,7 +41,7 @@ def parse_quantity(value, is_bytes: bool) -> int:
 def read_budget(value: Any, env: dict, source: str, line: int | None, *,
                 limits: Limits = Limits()) -> tuple[dict, int | None]:
     """The optional `budget:` section: limits that `cnncalc check` enforces (its expressions evaluated
-    within `limits`, the bounds on reading a spec)."""
+    within `limits`, the bounds on reading a spec), and under `amp` the autocast they hold under (an Amp)."""
     if value is None:
         return {}, None
     where = getattr(value, "line", line)
@@ -46,10 +50,11 @@ def read_budget(value: Any, env: dict, source: str, line: int | None, *,
                         source, where)
     budgets = {}
     for key, limit in value.items():
-        if key not in BUDGETS:
-            raise SpecError(f"unknown budget '{key}'{did_you_mean(key, BUDGETS)}", source, where)
+        if key not in BUDGETS and key != AMP:
+            raise SpecError(f"unknown budget '{key}'{did_you_mean(key, [*BUDGETS, AMP])}", source, where)
         try:
-            budgets[key] = parse_quantity(substitute(limit, env, limits=limits), BUDGETS[key][2])
+            given = substitute(limit, env, limits=limits)
+            budgets[key] = parse_amp(str(given)) if key == AMP else parse_quantity(given, BUDGETS[key][2])
         except (SpecError, LayerError) as error:
             raise SpecError(f"budget {key}: {getattr(error, 'message', error)}", source, where) from None
     return budgets, where

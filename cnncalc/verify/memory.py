@@ -88,10 +88,13 @@ def _kernel_op(event):
 
 @functools.lru_cache(maxsize=None)
 def _composite(name: str) -> bool:
-    """Whether every overload of an aten op (the profiler names none) is written in other ops."""
+    """Whether every overload of an aten op (the profiler names none) is written in other ops, but
+    for its out= forms, which a model's layers never call (linear.out has a kernel of its own: its
+    allocations, autocast's copy of the input among them, are no kernel's scratch)."""
     packet = getattr(torch.ops.aten, name.removeprefix("aten::"), None)
     return packet is not None and all(
-        _composite_overload(name if overload == "default" else f"{name}.{overload}") for overload in packet.overloads())
+        _composite_overload(name if overload == "default" else f"{name}.{overload}")
+        for overload in packet.overloads() if not overload.startswith("out"))
 
 
 def _composite_overload(name: str) -> bool:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import NotASpec, SpecError, every_error
+from ..figures.amp import Amp
 from ..figures.memory import memory, peak_inference_bytes
 from ..figures.report import Report, analyze
 from ..graph import Graph
-from ..spec.budget import BUDGETS
+from ..spec.budget import AMP, BUDGETS
 from ..output.files import write_file
 from ..spec.limits import Limits, over
 from ..output.render import uncounted_text
@@ -250,6 +251,8 @@ def _show(value) -> str:
 
 
 def budget_findings(graph: Graph, report: Report, peak: int, budgets: dict) -> list[Finding]:
+    """The limits `budgets` sets that the report's figures exceed; its bytes under autocast where the
+    report runs under it (their finding says so)."""
     figures = {"params": report.totals.params, "macs": report.totals.macs,
                "activation_bytes": report.totals.activation_bytes, "peak_inference_bytes": peak,
                "backward_macs": report.totals.backward_macs}
@@ -259,10 +262,19 @@ def budget_findings(graph: Graph, report: Report, peak: int, budgets: dict) -> l
     for key, limit in budgets.items():
         what, figure, is_bytes = BUDGETS[key]
         if figures[figure] > limit:
-            unit = " B" if is_bytes else ""
-            findings.append(Finding("budget", f"{what} {figures[figure]:,}{unit} exceed the budget of {limit:,}{unit}",
-                                    graph.budget_line))
+            unit, under = (" B", f" (autocast {report.amp})" if report.amp else "") if is_bytes else ("", "")
+            findings.append(Finding("budget", f"{what}{under} {figures[figure]:,}{unit} exceed the budget of "
+                                              f"{limit:,}{unit}", graph.budget_line))
     return findings
+
+
+def _budgets(graph: Graph, cli_budgets: dict) -> tuple[dict, Amp | None]:
+    """The limits that hold, the tighter of the spec's own and the command line's, and the autocast
+    they hold under: the command line's, else the spec's."""
+    given = (graph.budget, cli_budgets)
+    limits = {key: min(budget[key] for budget in given if key in budget)
+              for key in {**graph.budget, **cli_budgets} if key != AMP}
+    return limits, cli_budgets.get(AMP) or graph.budget.get(AMP)
 
 
 def unwalked_results(found: Found) -> list[Result]:
@@ -304,16 +316,15 @@ def check_spec(path: Path, cli_budgets: dict, allow_uncounted: bool = False, *,
                        findings=(Finding("invalid", "the spec nests too deeply to read"),))]
     results = []
     for _, graph in models:
+        budgets, amp = _budgets(graph, cli_budgets)
         try:
             report = analyze(graph)
+            held = analyze(graph, amp=amp) if amp else report
         except SpecError as error:
             results.append(Result(file=str(path), model=graph.name, findings=invalid(error)))
             continue
         peak = peak_inference_bytes(graph, report)
-        # the tighter of the spec's own budget and the command line's holds
-        budgets = {key: min(limit for limit in (graph.budget.get(key), cli_budgets.get(key)) if limit is not None)
-                   for key in {**graph.budget, **cli_budgets}}
-        findings = budget_findings(graph, report, peak, budgets)
+        findings = budget_findings(graph, held, peak_inference_bytes(graph, held) if amp else peak, budgets)
         findings += [] if allow_uncounted else uncounted_findings(graph, report)
         if graph.name in locked:
             lines = {node.name: node.line for node in graph.nodes}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..figures.amp import Amp
 from ..figures.conventions import CONVENTIONS, DEFAULT
 from ..figures.report import LayerFigures, analyze, block_rows
 from ..figures.rf import Field, receptive_fields, unit_interval
@@ -32,8 +33,11 @@ class PageFigures:
     source_text: str | None
 
 
-def page_figures(graph: Graph, batch: int = 1, dtype: str | None = None, optimizer: str = "adam") -> PageFigures:
-    result = figures(graph, batch, dtype, DEFAULT, optimizer, explain=True)
+def page_figures(graph: Graph, batch: int = 1, dtype: str | None = None, optimizer: str = "adam",
+                 checkpoint: tuple[str, ...] = (), amp: Amp | None = None) -> PageFigures:
+    """The blocks and layers `checkpoint` names run through torch.utils.checkpoint; under
+    torch.autocast where `amp` says (the totals' memory, and each layer's activation bytes)."""
+    result = figures(graph, batch, dtype, DEFAULT, optimizer, explain=True, checkpoint=checkpoint, amp=amp)
     counted = [analyze(graph, batch, dtype, False, name) for name in CONVENTIONS]
     ops = {row.name: tuple(r.layers[i].ops for r in counted) for i, row in enumerate(result.layers)}
     fields = receptive_fields(graph, result.report)

@@ -6,7 +6,10 @@ as torch's recipe has it) measured by the CPU allocator's records (verify/memory
 kind runs is held per kind in tests/layers/test_autocast_vs_torch.py."""
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ import cnncalc.spec
 from cnncalc.errors import SpecError
 from cnncalc.figures import analyze
 from cnncalc.figures.amp import Amp, parse_amp
+from cnncalc.figures.checkpoint import parse_names
 from cnncalc.model import load_graph
 from conftest import run_cli
 
@@ -34,10 +38,11 @@ BLOCK = {"input": [16, 32], "layers": [
     {"add": None, "from": ["input", "attention"], "name": "residual"},
     {"layernorm": {"normalized_shape": 32}}, {"linear": {"out_features": 64}}, {"gelu": None},
     {"linear": {"out_features": 32}}, {"softmax": {"dim": -1}}]}
-# whole zoo models run in the slow set; the block within 10% only: the tracker sees one copy of a
-# float32 tensor cast for a product fewer than cnncalc counts (a layer norm's output read by a
-# linear: 8 KB of 93 KB at batch 8), which is not understood yet
-CASES = [(TINY, 2), (TINY, 8), (DECODER, 2), ("lenet5", 8)] + [
+# whole zoo models run in the slow set; the block's backward makes each linear's gradient of its
+# bfloat16 copy of the layer norm's output, cast up once the linear has released what it saved, and
+# the loss's float32 gradient before the output's (2-3% over torch's step when counted in float32
+# from the start)
+CASES = [(TINY, 2), (TINY, 8), (DECODER, 2), ("lenet5", 8), (BLOCK, 2), (BLOCK, 8)] + [
     pytest.param(model, batch, marks=pytest.mark.slow)
     for model in ("resnet18", "mobilenet_v2", "vgg11_bn", "mobilenet_v3_small") for batch in (2, 8)]
 
@@ -51,13 +56,14 @@ def _ids(cases):
             for values in (getattr(case, "values", case) for case in cases)]
 
 
-def _check(model, batch: int, within: float) -> None:
+def _check(model, batch: int, within: float, checkpoint: str = "", optimizer: str = "adam") -> None:
     pytest.importorskip("torch")
     from cnncalc.verify.build import build_model
     from cnncalc.verify.memory import check_memory
 
     graph = _graph(model)
-    checks = check_memory(graph, build_model(graph), analyze(graph, batch), lambda what: None, "adam", (), CPU_BF16)
+    checks = check_memory(graph, build_model(graph), analyze(graph, batch), lambda what: None, optimizer,
+                          parse_names(checkpoint), CPU_BF16)
     for check in checks:
         assert abs(check.ratio - 1) <= within, f"{check.figure}: predicted {check.predicted:,}, " \
                                                f"measured {check.measured:,} ({check.ratio:.4f})"
@@ -68,9 +74,20 @@ def test_memory_under_autocast_is_what_torch_measures(model, batch):
     _check(model, batch, within=0.01)
 
 
-@pytest.mark.parametrize("batch", [2, 8])
-def test_a_transformer_blocks_memory_under_autocast_is_within_ten_percent(batch):
-    _check(BLOCK, batch, within=0.10)
+# (model, names, batch) run through torch.utils.checkpoint under autocast: each call's recomputation
+# casts again, and the copies its layers save are kept as without the checkpoint; in the forward pass
+# autocast's cache holds the copies of a checkpointed call's weights to its end
+CHECKPOINTED = [(TINY, "stem,down", 2), (TINY, "stem,down", 8), (DECODER, "*", 2), (DECODER, "*", 8)] + [
+    pytest.param(model, names, batch, marks=pytest.mark.slow)
+    for model, names in (("resnet18", "layer*"), ("resnet18", "layer2.1,layer3.*"), ("mobilenet_v2", "features.1?"),
+                         ("mobilenet_v3_small", "features.*")) for batch in (2, 8)]
+
+
+@pytest.mark.parametrize(("model", "names", "batch"), CHECKPOINTED,
+                         ids=[f"{Path(values[0]).stem}-{values[1]}-b{values[2]}"
+                              for values in (getattr(case, "values", case) for case in CHECKPOINTED)])
+def test_checkpointed_memory_under_autocast_is_what_torch_measures(model, names, batch):
+    _check(model, batch, within=0.01, checkpoint=names, optimizer="sgd")
 
 
 def test_activations_take_the_dtype_their_layer_runs_in():
@@ -122,6 +139,22 @@ def test_the_table_json_and_fit_show_the_amp():
     assert "autocast: cuda:bfloat16" in fit.stdout
     summary = cnncalc.summary("resnet18", amp="bfloat16")
     assert summary.fits("2GB").training_batch > cnncalc.summary("resnet18").fits("2GB").training_batch
+
+
+def test_csv_markdown_and_the_page_show_the_amp(tmp_path):
+    # torch.autocast runs conv2d in bfloat16 (its lower list) and batch norm as its input comes
+    rows = list(csv.DictReader(io.StringIO(run_cli("table", TINY, "--amp", "bfloat16", "-f", "csv").stdout)))
+    assert [row["dtype"] for row in rows[:3]] == ["float32", "bfloat16", "bfloat16"]
+    assert int(rows[1]["activation_bytes"]) == int(rows[1]["activations"]) * 2
+    assert "dtype" not in run_cli("table", TINY, "-f", "csv").stdout.splitlines()[0]
+    markdown = run_cli("table", TINY, "--amp", "cpu:bfloat16", "-f", "markdown").stdout
+    assert markdown.splitlines()[0].endswith("float32 (autocast cpu:bfloat16)")
+    page = tmp_path / "tiny.html"
+    assert run_cli("report", TINY, "-o", str(page), "--amp", "bfloat16", "--checkpoint", "stem").returncode == 0
+    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page.read_text(),
+                                re.S).group(1))
+    assert data["amp"] == data["memory"]["amp"] == "cuda:bfloat16" and data["memory"]["checkpoint"] == ["stem"]
+    assert [row["dtype"] for row in data["layers"][:2]] == ["float32", "bfloat16"]
 
 
 def test_the_batch_fit_names_under_autocast_fits_when_measured():

@@ -62,3 +62,13 @@ def test_every_budget_names_a_figure_and_whether_it_is_bytes():
     assert {key: is_bytes for key, (_, _, is_bytes) in BUDGETS.items()} == {
         "max_params": False, "max_macs": False, "max_activation_bytes": True, "max_peak_memory": True,
         "max_training_memory": True, "max_backward_macs": False}
+
+
+def test_the_section_names_the_autocast_its_memory_budgets_hold_under():
+    from cnncalc.figures.amp import Amp
+
+    data = load_yaml("name: net\nbudget:\n  amp: cpu:bfloat16\n  max_training_memory: 1GB\n", "net.yaml")
+    budget, _ = read_budget(data["budget"], {}, "net.yaml", 1)
+    assert budget == {"amp": Amp(dtype="bfloat16", device="cpu"), "max_training_memory": 10**9}
+    with pytest.raises(SpecError, match=r"budget amp: --amp takes float16 or bfloat16"):
+        read_budget({"amp": "float32"}, {}, "net.yaml", 2)

@@ -51,3 +51,18 @@ def verified_within_ten_percent(spec, text: str):
     assert result["summary"]["failed"] == 0, result["summary"]
     assert all(0.9 <= m["ratio"] <= 1.1 for m in result["memory"]), result["memory"]
     return spec
+
+
+def test_a_copy_autocast_makes_inside_a_linear_is_no_kernels_scratch():
+    # aten::linear has an out= overload with a kernel of its own, but a module calls the composite
+    # one: autocast's bfloat16 copy of the input, made and freed inside it, is memory the run holds
+    from cnncalc.verify.memory import peak_allocated_on_cpu
+
+    linear, x = torch.nn.Linear(32, 32), torch.randn(8, 16, 32)
+
+    def infer():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            linear(x)
+    copies = (x.numel() + linear.weight.numel() + linear.bias.numel()) * 2  # bfloat16: 2 bytes
+    output = 8 * 16 * 32 * 2
+    assert peak_allocated_on_cpu(infer) == copies + output

@@ -163,3 +163,22 @@ def test_the_exit_status_is_the_worst_findings():
     assert checked("budget").exit_status == checked("drift").exit_status == checked("uncounted").exit_status == 1
     assert checked("budget", "invalid", "drift").exit_status == 2
     assert checked(skipped=(Path("net.py"),)).exit_status == 1  # nothing checked has not passed
+
+
+def test_memory_budgets_hold_under_the_autocast_a_spec_or_the_command_line_names(tmp_path):
+    # a 3×32×32 float32 input, a conv to 16×32×32 and its ReLU: 12,288 + 65,536 + 65,536 B of activations
+    # in float32; under torch.autocast the conv runs in bfloat16 (on autocast's lower list) and the ReLU
+    # in its input's dtype: 12,288 + 32,768 + 32,768 = 77,824 B
+    body = "input: [3, 32, 32]\nlayers:\n  - conv2d: {out_channels: 16, kernel_size: 3, padding: 1}\n  - relu\n"
+    spec = tmp_path / "net.yaml"
+    spec.write_text("budget:\n  max_activation_bytes: 100KB\n" + body)
+    plain = run_cli("check", str(spec))
+    assert plain.returncode == 1 and "activation bytes 143,360 B exceed the budget of 100,000 B" in plain.stdout
+    assert run_cli("check", str(spec), "--amp", "bfloat16").returncode == 0
+    spec.write_text("budget:\n  amp: bfloat16\n  max_activation_bytes: 70KB\n" + body)
+    held = run_cli("check", str(spec))
+    assert held.returncode == 1 and \
+        "activation bytes (autocast cuda:bfloat16) 77,824 B exceed the budget of 70,000 B (line 2)" in held.stdout
+    spec.write_text("budget:\n  amp: half\n" + body)
+    refused = run_cli("check", str(spec))
+    assert refused.returncode == 2 and "budget amp: --amp takes float16 or bfloat16" in refused.stdout

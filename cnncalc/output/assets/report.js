@@ -287,6 +287,7 @@
     const inputs = item.layer !== null ? row.inputs.map((k) => layers[k].name).join(", ") : "";
     const facts = [["kind", row.kind], ["output", shape(row.shape) + " per sample"]];
     if (inputs) facts.push(["inputs", inputs]);
+    if (DATA.amp && item.layer !== null) facts.push(["runs in", row.dtype + " (autocast)"]);
     panel.append(table(facts));
     panel.append(el("h4", {}, "Figures"), table([
       ["parameters", count(row.params), `weights ${count(row.weights)}, biases ${count(row.biases)}`],
@@ -469,6 +470,12 @@
       ["MACs", count(t.macs), human(t.macs)], ["FLOPs", count(t.flops), human(t.flops)],
       ["peak inference memory", count(m.peak_inference_bytes) + " B", human(m.peak_inference_bytes, "B")],
       [`training memory (${m.optimizer})`, count(m.training_bytes) + " B", human(m.training_bytes, "B")]];
+    if (m.amp) rows.push(["autocast", m.amp, "activations in the dtype each layer runs in; parameters, " +
+                          "gradients and optimizer state float32"]);
+    if (m.checkpoint.length) {
+      rows.push(["checkpointed", String(m.checkpoint.length), m.checkpoint.slice(0, 6).join(", ") +
+                 (m.checkpoint.length > 6 ? ", …" : "") + ": their activations recomputed in backward"]);
+    }
     if (DATA.not_run.length) {
       const held = DATA.not_run.reduce((s, n) => s + BigInt(n.params), 0n);
       rows.push(["held apart", String(DATA.not_run.length), `${count(held)} parameters, in the totals`]);
@@ -506,7 +513,8 @@
   // ---- start ------------------------------------------------------------------------------------
   function start() {
     $("title").textContent = DATA.model;
-    $("subtitle").textContent = `input ${shape(DATA.input_shape)}, batch ${DATA.batch}, ${DATA.dtype} · ` +
+    const autocast = DATA.amp ? ` (autocast ${DATA.amp})` : "";
+    $("subtitle").textContent = `input ${shape(DATA.input_shape)}, batch ${DATA.batch}, ${DATA.dtype}${autocast} · ` +
       `${count(DATA.totals.params)} parameters · ${human(DATA.totals.macs, "MACs")}`;
     const depth = $("depth");
     depth.append(el("option", {value: "all"}, "all layers"));
