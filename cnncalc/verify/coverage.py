@@ -129,12 +129,12 @@ def check_model(library: str, family: str, name: str, *, limits: Limits = Limits
         module, input_shape, input_dtype = loaded.module, loaded.input_shape, loaded.input_dtype
         if input_shape is None:
             raise SpecError(f"{name} states no input size")
-        report = analyze(build_graph(read_module(module, name, input_shape, reference, input_dtype).spec,
-                                     reference, {}, limits=limits))
+        report = analyze(build_graph(read_module(module, name, input_shape, reference, input_dtype, loaded.others,
+                                                 loaded.data_dependent).spec, reference, {}, limits=limits))
     except SpecError as error:  # the refusal as `cnncalc table` prints it, less the model's name before it
         layer = f"layer '{error.layer}': " if error.layer else ""
         return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message)
-    truth = measure(module, report.input_shape, input_dtype)  # the same module
+    truth = measure(module, report.input_shape, input_dtype, loaded.others, loaded.data_dependent)  # the same module
     ours = Truth(params=report.totals.params, buffers=report.totals.buffers, macs=report.totals.macs,
                  output_shapes=frozenset(row.output_shape for row in report.output_rows))
     wrong = [f"{key} cnncalc {getattr(ours, key)} torch {getattr(truth, key)}" for key in ("params", "buffers", "macs")
@@ -147,20 +147,26 @@ def check_model(library: str, family: str, name: str, *, limits: Limits = Limits
     return Outcome(library=library, model=name, family=family, exact=not wrong, reason="; ".join(wrong))
 
 
-def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None) -> Truth:
-    """What torch says: the tensors the module holds, and one forward pass on the meta device (of
-    `input_dtype` ids where given), or, where meta cannot go, on the CPU on random data. The module is
-    left as it was."""
-    dtype = getattr(torch, input_dtype or "float32")
-    try:
-        output, counter = _counted(module, _stand_ins(module, "meta"),
-                                   torch.empty(1, *input_shape, device="meta", dtype=dtype))
-    except (RuntimeError, NotImplementedError):  # .item() of a computed tensor (YOLO's anchors): on the CPU
-        output, counter = _counted(module, _stand_ins(module, "cpu"), torch.randn(1, *input_shape).to(dtype))
+def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None, others: tuple = (),
+            data_dependent: bool = False) -> Truth:
+    """What torch says: the tensors the module holds, and one forward pass of one sample on the meta
+    device (of `input_dtype` ids where given), or, where meta cannot go, on the CPU on random data,
+    the data the importer's run drew (its seed); a `data_dependent` model on the CPU at once, where
+    it decides its proposals and detections as that run did, and returns a dict of tensors per image,
+    each the image's whole. The module is left as it was."""
+    inputs = (input_shape, input_dtype, others)
+    if data_dependent:
+        output, counter = _counted(module, "cpu", *inputs)
+    else:
+        try:
+            output, counter = _counted(module, "meta", *inputs)
+        except (RuntimeError, NotImplementedError):  # .item() of a computed tensor (YOLO's anchors): on the CPU
+            output, counter = _counted(module, "cpu", *inputs)
+    first = 0 if data_dependent else 1
     return Truth(params=sum(p.numel() for p in module.parameters()),
                  buffers=sum(b.numel() for b in module.buffers()),
                  macs=counter.get_total_flops() // 2,
-                 output_shapes=frozenset(tuple(t.shape[1:]) for t in tensors(output) if t.dim()))
+                 output_shapes=frozenset(tuple(t.shape[first:]) for t in tensors(output) if t.dim()))
 
 
 def _stand_ins(module: nn.Module, device: str) -> dict:
@@ -171,13 +177,20 @@ def _stand_ins(module: nn.Module, device: str) -> dict:
     return {name: tensor if tensor.device.type == device else stand_in(tensor, device) for name, tensor in held.items()}
 
 
-def _counted(module: nn.Module, stand_ins: dict, x):
+def _counted(module: nn.Module, device: str, input_shape: tuple[int, ...], input_dtype: str | None, others: tuple):
+    """One forward pass on `device`, counted, of forward()'s inputs, one sample each, drawn as the
+    importer's run draws them (tracing.probe, its seed)."""
     from torch.nn.utils.stateless import _reparametrize_module
     from torch.utils.flop_counter import FlopCounterMode
 
+    from .tracing import PROBE_SEED, probe
+
+    seeded = torch.Generator().manual_seed(PROBE_SEED)
+    inputs = [probe(shape, dtype, device, module, 1, seeded)
+              for shape, dtype in ((input_shape, input_dtype), *((other.shape, other.dtype) for other in others))]
     counter = FlopCounterMode(display=False)
-    with _reparametrize_module(module, stand_ins), counter:  # with grad: under no_grad its module tracker
-        return module.eval()(x), counter                   # fails on views of parameters passed to modules
+    with _reparametrize_module(module, _stand_ins(module, device)), counter:  # with grad: under no_grad its module
+        return module.eval()(*inputs), counter  # tracker fails on views of parameters passed to modules
 
 
 def shares(outcomes: list[Outcome]) -> dict[str, tuple[int, int, str]]:

@@ -35,10 +35,12 @@ class Imported:
 
 
 def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
-                input_dtype: str | None = None, others: tuple[OtherInput, ...] = ()) -> Imported:
-    """The spec data of a module read at its input (and forward()'s other inputs, by name)."""
+                input_dtype: str | None = None, others: tuple[OtherInput, ...] = (),
+                data_dependent: bool = False) -> Imported:
+    """The spec data of a module read at its input (and forward()'s other inputs, by name); a
+    `data_dependent` one from one run on one seeded sample (tracing.trace)."""
     try:
-        run = trace(module, input_shape, input_dtype, others)
+        run = trace(module, input_shape, input_dtype, others, data_dependent)
     except SpecError as error:
         raise SpecError(f"{name}: {error.message}", source) from None
     except LayerFails as failed:
@@ -49,7 +51,7 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         raise SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
                         f"{(str(error).splitlines() or [''])[0][:200]}", source) from None
     traced = run.traced
-    graph = read_graph(traced, run.values, tuple(other.name for other in others))
+    graph = read_graph(traced, run.values, tuple(other.name for other in others), run.batch)
     sites = Sites(module, source)
     layers, unmapped, previous, emitted, scopes, holders = [], [], None, set(), {}, {}
     for node in traced.graph.nodes:
@@ -289,7 +291,8 @@ def _entry(node, graph: Traced) -> LineDict | list | None:
     if node.name in graph.without_input:
         return _constant_entry(node, graph)
     if node.op == "call_function" and node.target is operator.getitem:
-        return graph.per_sample(node, _piece_entry(node, graph))
+        entry = graph.per_sample(node, _piece_entry(node, graph))
+        return entry if not isinstance(entry, LineDict) or graph.takes(node, *next(iter(entry.items()))) else None
     if target_name(node) == "repeat_interleave" and node.op in ("call_function", "call_method"):
         return _repeated_rows(node, graph)
     table = {"call_function": forms().functions, "call_method": forms().methods}.get(node.op, {})
@@ -494,6 +497,9 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
         index = graph.argument(node.args[1])
     except Unmappable:
         return None
+    if graph.batch == 1 and (index == 0 and graph.layout(node.args[0]) == BATCHED
+                             or index is None and graph.layout(node.args[0]) == ROWS):
+        return _the_sample()  # x[0] of a batch of one, or x[None] on its image: the sample itself
     index = list(index) if isinstance(index, (list, tuple)) else [index]
     if None in index:
         return _new_dims(index, len(shape))
@@ -552,12 +558,20 @@ def _chunk_piece(node, source, graph: Traced) -> LineDict | None:
     dim = dim % pieces[0].dim() if target_name(source) != "unbind" else dim % (pieces[0].dim() + 1)
     if dim == 0 and target_name(source) == "unbind" and unstacked(source.args[0], graph) is not None:
         return _unstacked_piece(source.args[0], index, graph, node)
+    if dim == 0 and graph.batch == 1 and target_name(source) == "unbind":
+        return _the_sample()  # a per-image loop over a batch of one
     if dim == 0:
         return None  # pieces of the batch
     if target_name(source) == "unbind":
         return stated("select", {"dim": dim, "index": index}, None)
     start = sum(piece.shape[dim] for piece in pieces[:index])
     return stated("narrow", {"dim": dim, "start": start, "length": pieces[index].shape[dim]}, None)
+
+
+def _the_sample() -> LineDict:
+    """A run of one sample (tracing.DATA_DEPENDENT) taking that sample out of its batch, or putting it
+    back: per sample, the tensor itself."""
+    return stated("identity", {}, None)
 
 
 def _unstacked_piece(unstacking, index: int, graph: Traced, piece) -> list[LineDict] | None:

@@ -20,14 +20,14 @@ from .forms import forms, mapped
 from .tracing import PROBE_BATCH
 
 
-def read_graph(traced: fx.GraphModule, values: dict, others: tuple[str, ...] = ()) -> Traced:
+def read_graph(traced: fx.GraphModule, values: dict, others: tuple[str, ...] = (), batch: int = PROBE_BATCH) -> Traced:
     """The graph with what the mapping needs to know of each node; `others`: forward()'s inputs after
-    the first, by name."""
+    the first, by name; `batch`: the run's."""
     modules = dict(traced.named_modules())
     placeholders = [node for node in traced.graph.nodes if node.op == "placeholder"]
     inputs = {node.name: INPUT if index == 0 else node.target for index, node in enumerate(placeholders)
               if index == 0 or node.target in others}
-    graph = Traced(modules=modules, values=values, absorbed=_absorbed(traced, modules), inputs=inputs)
+    graph = Traced(modules=modules, values=values, absorbed=_absorbed(traced, modules), inputs=inputs, batch=batch)
     graph.stored = _stored_views(traced, graph)
     graph.without_input, graph.free, graph.batch_sized = _without_input(traced, graph)
     graph.stacked = _ensembles(traced, graph)
@@ -58,6 +58,7 @@ class Traced:
     values: dict
     absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
     inputs: dict  # the placeholders that are the model's inputs → their names (the first: input)
+    batch: int = PROBE_BATCH  # the run's (1: one sample, every tensor of a per-image loop its own)
     stored: dict = field(default_factory=dict)  # node → the parameter it is a view of (gamma.reshape(1, -1, 1, 1))
     without_input: set = field(default_factory=set)  # tensors made without the model's input
     counted: set = field(default_factory=set)  # parameters and buffers a constant layer already counts
@@ -110,6 +111,8 @@ class Traced:
         if node.op == "call_function" and node.target is operator.getitem:
             source = piece_of(node) or node
             whole = source.args[0]
+            if source is node and _returns_several(whole, self):  # topk's values or indices: what topk read
+                return self.tensor_args(whole)
             return [_unstacked_source(whole) if unstacked(whole, self) is not None else whole]
         given = [*node.args, *node.kwargs.values()]  # attn_mask=bias is an input too
         flat = [a for arg in given for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
@@ -201,9 +204,9 @@ class Traced:
         free_of_one = node.name in self.free and shape[:1] == (1,) and any(
             user.name not in self.free | self.without_input for user in node.users)
         if node.name not in self.without_input and not free_of_one:
-            return SAMPLE_SHAPES[self.layout(node)](shape) if shape else None
-        if node.name in self.batch_sized and shape and shape[0] % PROBE_BATCH == 0:  # the batch, or rows of it
-            return shape[1:] if shape[0] == PROBE_BATCH else (shape[0] // PROBE_BATCH, *shape[1:])
+            return SAMPLE_SHAPES[self.layout(node)](shape, self.batch) if shape else None
+        if node.name in self.batch_sized and shape and shape[0] % self.batch == 0:  # the batch, or rows of it
+            return shape[1:] if shape[0] == self.batch else (shape[0] // self.batch, *shape[1:])
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
                for user in node.users):
             return shape  # an einsum names each of its dims; an index's are the positions it holds; filters
@@ -213,7 +216,7 @@ class Traced:
         rank = len(users[0]) + 1 if users else None  # the batch's dim included
         # a stored tensor's leading 1 is the batch it broadcasts over; one computed from x.shape
         # (torch.zeros(B, H, W)) has the batch itself
-        batches = (1,) if node.name in self.stored else (1, PROBE_BATCH)
+        batches = (1,) if node.name in self.stored else (1, self.batch)
         if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
             return None
         return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
@@ -238,7 +241,7 @@ class Traced:
             return BATCHED  # a leading 1 is the batch it broadcasts over
         if node.name in self.free:
             return WHOLE
-        return BATCHED if shape[0] == PROBE_BATCH else ROWS
+        return BATCHED if shape[0] == self.batch else ROWS
 
     def per_sample(self, node, entry: LineDict | list | None) -> LineDict | list | None:
         """An entry of torch's dims as it reads per sample (a module's, a piece's): reshaped, or its
@@ -306,9 +309,9 @@ def _sizes(shape: tuple[int, ...]) -> dict:
     return {"shape": [BATCH, *shape]}
 
 
-def _rows_apart(shape: tuple[int, ...]) -> tuple[int, ...] | None:
+def _rows_apart(shape: tuple[int, ...], batch: int) -> tuple[int, ...] | None:
     """(batch × rows, …) per sample: (rows, …); None where dim 0 is no multiple of the batch."""
-    return None if shape[0] % PROBE_BATCH else (shape[0] // PROBE_BATCH, *shape[1:])
+    return None if shape[0] % batch else (shape[0] // batch, *shape[1:])
 
 
 def target_name(node) -> str:
@@ -350,6 +353,12 @@ def indexed_by(node, graph: Traced):
         return None
     index = graph.values.get(node.args[1].name)
     return node.args[1] if isinstance(index, torch.Tensor) and index.dim() == 1 else None
+
+
+def _returns_several(node, graph: Traced) -> bool:
+    """A call returning a tuple of tensors that no kind takes pieces of (x.topk(k), x.sort())."""
+    return isinstance(node, fx.Node) and node.op in ("call_function", "call_method") \
+        and type(graph.values.get(node.name)) is not tuple and isinstance(graph.values.get(node.name), tuple)
 
 
 def piece_of(node):
@@ -408,8 +417,8 @@ MOVES = {ROWS: (_rows_second, lambda order, rank: [0, 1, *(order[i] % rank + 1 f
          WHOLE: (_whole_after_batch, lambda order, rank: [0, *(d % rank + 1 for d in order)]),
          STACKED: (_stack_second, _not_an_order)}
 # per layout: a tensor's shape per sample, from torch's
-SAMPLE_SHAPES = {BATCHED: lambda shape: shape[1:], ROWS: _rows_apart, WHOLE: lambda shape: shape,
-                 STACKED: lambda shape: (shape[0], *shape[2:])}
+SAMPLE_SHAPES = {BATCHED: lambda shape, batch: shape[1:], ROWS: _rows_apart, WHOLE: lambda shape, batch: shape,
+                 STACKED: lambda shape, batch: (shape[0], *shape[2:])}
 
 
 def given_value(node, key: str, index: int):
