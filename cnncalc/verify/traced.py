@@ -101,10 +101,10 @@ class Traced:
 
     def tensor_args(self, node) -> list:
         """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
-        chunk reads the chunked tensor; y.expand_as(x) reads y (x gives only its shape)."""
+        chunk reads the chunked tensor; y.expand_as(x) and y.to(x) read y (x gives only its shape or type)."""
         if node.name in self.without_input:
             return []  # a parameter or constant reads no layer
-        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as"):
+        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as", "to"):
             return [node.args[0]]
         if indexed_by(node, self) is not None:  # table[index]: both are read
             return [node.args[0], node.args[1]]
@@ -204,7 +204,9 @@ class Traced:
         free_of_one = node.name in self.free and shape[:1] == (1,) and any(
             user.name not in self.free | self.without_input for user in node.users)
         if node.name not in self.without_input and not free_of_one:
-            return SAMPLE_SHAPES[self.layout(node)](shape, self.batch) if shape else None
+            if not shape:  # a number: of the sample in a run of one (tracing.DATA_DEPENDENT), else of the batch
+                return () if self.batch == 1 else None
+            return SAMPLE_SHAPES[self.layout(node)](shape, self.batch)
         if node.name in self.batch_sized and shape and shape[0] % self.batch == 0:  # the batch, or rows of it
             return shape[1:] if shape[0] == self.batch else (shape[0] // self.batch, *shape[1:])
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
@@ -356,9 +358,9 @@ def indexed_by(node, graph: Traced):
 
 
 def _returns_several(node, graph: Traced) -> bool:
-    """A call returning a tuple of tensors that no kind takes pieces of (x.topk(k), x.sort())."""
+    """A call returning a tuple of tensors that no kind takes pieces of (x.topk(k), torch.where(mask))."""
     return isinstance(node, fx.Node) and node.op in ("call_function", "call_method") \
-        and type(graph.values.get(node.name)) is not tuple and isinstance(graph.values.get(node.name), tuple)
+        and isinstance(graph.values.get(node.name), (tuple, list)) and graph.holds_tensors(node)
 
 
 def piece_of(node):
