@@ -1,11 +1,12 @@
 """`cnncalc coverage`: read real models with the importer and hold each to torch in the same process.
 
-The models: every torchvision classification, segmentation and video builder, one model of every
-timm family (the module that defines it; its smallest-named model), Hugging Face vision models and
-text encoders at their default configs, and segmentation_models_pytorch's architectures. Each is built with no
-weights, imported as `cnncalc table torchvision:NAME` would import it, and compared with torch on
+The models: every torchvision builder (classification, segmentation, video, detection, optical
+flow), one model of every timm family (the module that defines it; its smallest-named model), Hugging
+Face vision models and text encoders at their default configs, and segmentation_models_pytorch's
+architectures. Each is built with no weights, imported as `cnncalc table torchvision:NAME` would import it, and compared with torch on
 the meta device (no memory, no arithmetic): parameters and buffers as the module holds them, MACs
-as torch.utils.flop_counter counts them ÷ 2, and the output's shape.
+as torch.utils.flop_counter counts them ÷ 2, and the output's shape. A detection model, whose work
+its data decides, is held to torch on the same seeded image its import ran.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from .importer import read_module
 from .libraries import library_module, load_module
 from .own import tensors
 
-TORCHVISION_GROUPS = ("", "segmentation", "video")  # detection and optical flow depend on the data
+TORCHVISION_GROUPS = ("", "segmentation", "video", "detection", "optical_flow")
 SMALL = re.compile(r"(atto|femto|pico|nano|tiny|mini|small|_xs|_s\b|b0|_18|18\b|_050|_0\d\d|lite0|_t\b)")
 
 
@@ -47,7 +48,7 @@ class Truth:
 
 
 def torchvision_models() -> list[tuple[str, str]]:
-    """(family, builder) for every classification, segmentation and video builder."""
+    """(family, builder) for every builder: classification, segmentation, video, detection, optical flow."""
     torchvision = library_module("torchvision")
     found = []
     for group in TORCHVISION_GROUPS:
