@@ -103,12 +103,13 @@ _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="out
                             extra_saved=no_bytes, transient=0, last_saved="made")
 MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING), "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT),
         "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT), "exp": (("torch.exp",), _KEEPS_OUTPUT),
-        "sin": (("torch.sin",), SAVES_INPUT), "cos": (("torch.cos",), SAVES_INPUT)}  # rotary embeddings' angles
+        "sin": (("torch.sin",), SAVES_INPUT), "cos": (("torch.cos",), SAVES_INPUT),  # rotary embeddings' angles
+        "round": (("torch.round",), SAVES_NOTHING)}  # a VAE's latents quantized (diffusers' AutoencoderTiny)
 for _kind, (_functions, _memory) in MATH.items():
     register(_kind, family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
              torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None,
                               inferred=None, functions=calls(*_functions),
-                              methods=calls(_kind), aliases=()))(same_shape)
+                              methods=calls(_kind, _kind + "_"), aliases=()))(same_shape)
 
 
 # PReLU learns one negative slope for all channels or one per channel (the sample's first dim);
@@ -143,9 +144,9 @@ register("clamp", family="activation", backward=NO_PRODUCTS, receptive_field=ele
 
 # identity returns its input tensor itself
 # x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one
-# dtype throughout); x.int() and x.long() on ids are the ids as another integer type
+# dtype throughout); x.int(), x.long() and x.byte() are the values as another integer type
 register("identity", family="activation", backward=NO_PRODUCTS,
-         torch=_forms("Identity", methods=("float", "to", "type_as", "int", "long")),
+         torch=_forms("Identity", methods=("float", "to", "type_as", "int", "long", "byte")),
          receptive_field=elementwise,
          memory=VIEW)(same_shape)
 

@@ -326,6 +326,10 @@ class Cos(_TensorMethod):
     method = "cos"
 
 
+class Round(_TensorMethod):
+    method = "round"
+
+
 class Clamp(_TensorMethod):
     method, arguments = "clamp", ("min", "max")
 
