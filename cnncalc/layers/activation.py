@@ -104,7 +104,9 @@ _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="out
 MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING), "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT),
         "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT), "exp": (("torch.exp",), _KEEPS_OUTPUT),
         "sin": (("torch.sin",), SAVES_INPUT), "cos": (("torch.cos",), SAVES_INPUT),  # rotary embeddings' angles
-        "round": (("torch.round",), SAVES_NOTHING)}  # a VAE's latents quantized (diffusers' AutoencoderTiny)
+        "round": (("torch.round",), SAVES_NOTHING),  # a VAE's latents quantized (diffusers' AutoencoderTiny)
+        # a box's FPN level, floor(4 + log2(√area / 224)) (torchvision's MultiScaleRoIAlign)
+        "log2": (("torch.log2",), SAVES_INPUT), "floor": (("torch.floor",), SAVES_NOTHING)}
 for _kind, (_functions, _memory) in MATH.items():
     register(_kind, family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
              torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None,
@@ -144,9 +146,10 @@ register("clamp", family="activation", backward=NO_PRODUCTS, receptive_field=ele
 
 # identity returns its input tensor itself
 # x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one
-# dtype throughout); x.int(), x.long() and x.byte() are the values as another integer type
+# dtype throughout); x.int(), x.long() and x.byte() are the values as another integer type; x.detach()
+# the same values cut from autograd (torchvision's anchors and proposals)
 register("identity", family="activation", backward=NO_PRODUCTS,
-         torch=_forms("Identity", methods=("float", "to", "type_as", "int", "long", "byte")),
+         torch=_forms("Identity", methods=("float", "to", "type_as", "int", "long", "byte", "detach")),
          receptive_field=elementwise,
          memory=VIEW)(same_shape)
 

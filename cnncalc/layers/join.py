@@ -83,10 +83,13 @@ _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", g
 # x != 0, ids.ne(padding_idx): a mask, through which no gradient flows (RoBERTa's positions from its ids)
 _NO_GRADIENT = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="passed",
                            extra_saved=no_bytes, transient=0, last_saved="none")
-for _kind in ("eq", "ne"):  # x == y, torch.eq(x, y), x.eq(y), x.eq_(y); Python has no in-place ==
+# x == y, torch.eq(x, y), x.eq(y), x.eq_(y); Python has no in-place ==. A number first reads the same
+# only for == and != (2 < x is x > 2, which Python itself turns into x.__gt__(2))
+for _kind in ("eq", "ne", "gt", "ge", "lt", "le"):
     _arithmetic_kind(_kind, _NO_GRADIENT, TorchForms(
         module=OWN + _kind.capitalize(), given_weight=None, inferred=None, aliases=(),
-        functions=calls(f"operator.{_kind}", f"torch.{_kind}", other=1) + calls(f"operator.{_kind}", other=0),
+        functions=calls(f"operator.{_kind}", f"torch.{_kind}", other=1)
+        + (calls(f"operator.{_kind}", other=0) if _kind in ("eq", "ne") else ()),
         methods=calls(_kind, _kind + "_", other=1)))
 _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"))
 

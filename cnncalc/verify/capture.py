@@ -261,7 +261,8 @@ QUERIES = frozenset({"dim", "ndimension", "numel", "nelement", "element_size", "
 OPERATORS = {"__getitem__": operator.getitem, "__setitem__": operator.setitem, "__floordiv__": operator.floordiv,
              "__mod__": operator.mod, "__matmul__": operator.matmul, "__pow__": operator.pow,
              "__truediv__": operator.truediv, "__and__": operator.and_, "__or__": operator.or_,
-             "__invert__": operator.invert}
+             "__invert__": operator.invert, "__eq__": operator.eq, "__ne__": operator.ne, "__gt__": operator.gt,
+             "__ge__": operator.ge, "__lt__": operator.lt, "__le__": operator.le}
 REFLECTED = {"__rsub__": operator.sub, "__rtruediv__": operator.truediv, "__rdiv__": operator.truediv,
              "__rpow__": operator.pow, "__rmatmul__": operator.matmul, "__rfloordiv__": operator.floordiv,
              "__rmod__": operator.mod, "__radd__": operator.add, "__rmul__": operator.mul}

@@ -90,6 +90,22 @@ class Ne(_Arithmetic):
     operation = staticmethod(operator.ne)
 
 
+class Gt(_Arithmetic):
+    operation = staticmethod(operator.gt)
+
+
+class Ge(_Arithmetic):
+    operation = staticmethod(operator.ge)
+
+
+class Lt(_Arithmetic):
+    operation = staticmethod(operator.lt)
+
+
+class Le(_Arithmetic):
+    operation = staticmethod(operator.le)
+
+
 class Cumsum(nn.Module):
     def __init__(self, dim: int):
         super().__init__()
@@ -328,6 +344,14 @@ class Cos(_TensorMethod):
 
 class Round(_TensorMethod):
     method = "round"
+
+
+class Log2(_TensorMethod):
+    method = "log2"
+
+
+class Floor(_TensorMethod):
+    method = "floor"
 
 
 class Clamp(_TensorMethod):

@@ -40,6 +40,8 @@ CASES = [
     ("sin", None, (4, 3)),
     ("cos", None, (2, 5)),
     ("round", None, (3, 4)),
+    ("log2", None, (5, 2)),
+    ("floor", None, (2, 3, 3)),
     ("prelu", None, (3, 6, 6)),
     ("prelu", {"num_parameters": 4, "init": 0.1}, (4, 5)),
     ("clamp", {"min": -0.5, "max": 3.0}, (3, 4, 4)),

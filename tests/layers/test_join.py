@@ -21,6 +21,10 @@ CASES = [
     ("pow", {"other": 2}, (3, 4, 4)),
     ("ne", {"other": 0.0}, (3, 4, 4)),
     ("eq", {"other": 1.5}, (6,)),
+    ("gt", {"other": 0.05}, (3, 4, 4)),
+    ("ge", {"other": 0.0}, (7,)),
+    ("lt", {"other": -0.5}, (2, 5)),
+    ("le", {"other": 0.25}, (4, 3)),
 ]
 
 
@@ -42,6 +46,7 @@ JOIN_CASES = [
     ("concat", {"dim": -2}, (4, 6, 6), {"maxpool2d": {"kernel_size": [2, 1]}}, {"relu": None}),
     ("crop", None, (2, 9, 9), {"identity": None}, {"conv2d": {"out_channels": 2, "kernel_size": 3}}),
     ("ne", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
+    ("ge", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
 ]
 
 
