@@ -102,6 +102,7 @@ Gt, Ge, Lt, Le = _constructor("gt"), _constructor("ge"), _constructor("lt"), _co
 Uncounted = _constructor("uncounted")
 Narrow, Slice, Select = _constructor("narrow"), _constructor("slice"), _constructor("select")
 IndexSelect = _constructor("indexselect")
+Topk, BooleanMask = _constructor("topk"), _constructor("booleanmask")
 Parameter, Constant, Expand = _constructor("parameter"), _constructor("constant"), _constructor("expand")
 Unsqueeze, Squeeze, Tile = _constructor("unsqueeze"), _constructor("squeeze"), _constructor("tile")
 MultiheadAttention = _constructor("multiheadattention")

@@ -10,6 +10,7 @@ import operator
 from collections import Counter
 from dataclasses import dataclass
 
+import torch
 from torch import fx, nn
 
 from ..errors import SpecError
@@ -22,7 +23,7 @@ from .capture import LayerFails
 from .forms import forms, module_arguments
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, indexed_by, piece_of,
-                     read_graph, stated, target_name, unstacked)
+                     read_graph, returns_several, stated, target_name, unstacked)
 from .tracing import trace, user_line
 
 
@@ -291,6 +292,8 @@ def _entry(node, graph: Traced) -> LineDict | list | None:
     if node.name in graph.without_input:
         return _constant_entry(node, graph)
     if node.op == "call_function" and node.target is operator.getitem:
+        if piece_of(node) is None and returns_several(node.args[0], graph):
+            return _entry(node.args[0], graph)  # topk's values or indices: a layer of the call
         entry = graph.per_sample(node, _piece_entry(node, graph))
         return entry if not isinstance(entry, LineDict) or graph.takes(node, *next(iter(entry.items()))) else None
     if target_name(node) == "repeat_interleave" and node.op in ("call_function", "call_method"):
@@ -486,7 +489,10 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
     source = piece_of(node)
     if source is not None:
         return _chunk_piece(node, source, graph)
-    if indexed_by(node, graph) is not None:
+    index = indexed_by(node, graph)
+    if index is not None and graph.values[index.name].dtype == torch.bool:  # the rows it keeps: the run's
+        return stated("booleanmask", {"count": int(graph.values[index.name].sum())}, None)
+    if index is not None:
         return stated("indexselect", {"dim": 0}, None)
     if unstacked(node.args[0], graph) is not None and isinstance(node.args[1], int):
         return _unstacked_piece(node.args[0], node.args[1], graph, node)  # qkv[0] of qkv.permute(2, 0, …)

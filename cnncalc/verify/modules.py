@@ -501,3 +501,23 @@ class GRU(_Recurrent):
 
 class RNN(_Recurrent):
     recurrent = nn.RNN
+
+
+class Topk(nn.Module):
+    def __init__(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002 (torch's name)
+        super().__init__()
+        self.k, self.dim, self.largest, self.sorted = k, dim, largest, sorted
+
+    def forward(self, x):
+        return x.topk(self.k, self.dim, self.largest, self.sorted).values
+
+
+class BooleanMask(nn.Module):
+    """x[mask]: the rows of each sample its mask keeps (a spec's mask is made by layers, x > t)."""
+
+    def __init__(self, count: int):
+        super().__init__()
+        self.count = count
+
+    def forward(self, x, mask):
+        return torch.stack([sample[kept.bool()] for sample, kept in zip(x, mask)])

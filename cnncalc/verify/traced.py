@@ -111,7 +111,7 @@ class Traced:
         if node.op == "call_function" and node.target is operator.getitem:
             source = piece_of(node) or node
             whole = source.args[0]
-            if source is node and _returns_several(whole, self):  # topk's values or indices: what topk read
+            if source is node and returns_several(whole, self):  # topk's values or indices: what topk read
                 return self.tensor_args(whole)
             return [_unstacked_source(whole) if unstacked(whole, self) is not None else whole]
         given = [*node.args, *node.kwargs.values()]  # attn_mask=bias is an input too
@@ -291,6 +291,8 @@ class Traced:
         layout = STACKED if node.name in self.stacked else self.layout(sources[0]) if sources else BATCHED
         if layout == BATCHED:
             return args
+        if layout == ROWS and self.batch == 1:  # a detector's proposals: rows of the one sample, no batch mixed in
+            layout = SAMPLE_ROWS
         layer, rank = REGISTRY[kind], len(self.shape(sources[0]))
         try:
             for arg in layer.args:
@@ -357,7 +359,7 @@ def indexed_by(node, graph: Traced):
     return node.args[1] if isinstance(index, torch.Tensor) and index.dim() == 1 else None
 
 
-def _returns_several(node, graph: Traced) -> bool:
+def returns_several(node, graph: Traced) -> bool:
     """A call returning a tuple of tensors that no kind takes pieces of (x.topk(k), torch.where(mask))."""
     return isinstance(node, fx.Node) and node.op in ("call_function", "call_method") \
         and isinstance(graph.values.get(node.name), (tuple, list)) and graph.holds_tensors(node)
@@ -382,6 +384,8 @@ def _moved(value, names: str, rank: int, layout: str):
     if names == DIM_ORDER:
         return MOVES[layout][1](value, rank)
     if names == SIZE_PER_DIM:  # the rows keep their number: expand(-1, -1, H, …) on (B·heads, …)
+        if layout == SAMPLE_ROWS:
+            return [-1, *value]
         if layout != ROWS:
             raise Unmappable("sizes of a tensor whose batch is not its dim 0")
         return [value[0], -1, *value[1:]]
@@ -414,9 +418,13 @@ def _not_an_order(order, rank: int):
 
 
 BATCHED, ROWS, WHOLE, STACKED = "batched", "rows", "whole", "stacked"
+# rows in a run of one sample (a detector's proposals, boxes kept): dim 0 is the rows alone, as a
+# tensor with no batch has its dims after the batch of one
+SAMPLE_ROWS = "rows of the sample"
+_AFTER_THE_BATCH = (_whole_after_batch, lambda order, rank: [0, *(d % rank + 1 for d in order)])
 # per layout: how one dim moves, and how a permutation does
 MOVES = {ROWS: (_rows_second, lambda order, rank: [0, 1, *(order[i] % rank + 1 for i in range(1, len(order)))]),
-         WHOLE: (_whole_after_batch, lambda order, rank: [0, *(d % rank + 1 for d in order)]),
+         WHOLE: _AFTER_THE_BATCH, SAMPLE_ROWS: _AFTER_THE_BATCH,
          STACKED: (_stack_second, _not_an_order)}
 # per layout: a tensor's shape per sample, from torch's
 SAMPLE_SHAPES = {BATCHED: lambda shape, batch: shape[1:], ROWS: _rows_apart, WHOLE: lambda shape, batch: shape,
