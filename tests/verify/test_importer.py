@@ -126,7 +126,7 @@ class Wide(nn.Module):
     def forward(self, x):
         x = x.sum()
         for name in ["asin", "acosh", "tan", "acos", "log1p", "expm1", "sinh", "cosh", "asinh", "atan", "erf", "erfc",
-                     "lgamma", "digamma", "sign", "floor", "ceil", "round", "trunc", "frac", "log2", "reciprocal",
+                     "lgamma", "digamma", "sign", "atanh", "ceil", "exp2", "trunc", "frac", "deg2rad", "reciprocal",
                      "log10", "log", "abs", "asin", "asin"]:
             x = getattr(torch, name)(x)
         return x
