@@ -96,14 +96,16 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             "description": f"Imported from {source} by running it {_where(run)}."} | _own_dtype(module) \
         | ({"input_dtype": input_dtype} if input_dtype else {}) | _other_inputs(others)
     held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted)
-    returned = _returned(traced, graph)
+    returned = _returned(traced, graph, name, source)
     if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
         data["outputs"] = returned
     return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "")
 
 
-def _returned(traced: fx.GraphModule, graph: Traced) -> list[str]:
-    """The layers whose tensors forward() returns, in the order of its tuple, list or dict, each once."""
+def _returned(traced: fx.GraphModule, graph: Traced, name: str, source: str) -> list[str]:
+    """The layers whose tensors forward() returns, in the order of its tuple, list or dict, each once.
+    A returned tensor with no elements that is no layer is refused: the table would show another
+    row's shape as the output."""
     found, stack = [], [next(node for node in reversed(traced.graph.nodes) if node.op == "output").args[0]]
     while stack:
         value = stack.pop(0)
@@ -111,9 +113,18 @@ def _returned(traced: fx.GraphModule, graph: Traced) -> list[str]:
             stack[:0] = list(value.values())
         elif isinstance(value, (tuple, list)):
             stack[:0] = list(value)
-        elif isinstance(value, fx.Node) and value.name in graph.names and graph.names[value.name] not in found:
-            found.append(graph.names[value.name])
+        elif isinstance(value, fx.Node) and value.name in graph.names:
+            found += [graph.names[value.name]] if graph.names[value.name] not in found else []
+        elif isinstance(value, fx.Node) and _empty(graph.values.get(value.name)):
+            shape = graph.sample_shape(value)
+            raise SpecError(f"{name} returns a tensor with no elements ({target_name(value)}, "
+                            f"{format_shape(graph.shape(value) if shape is None else shape)} per sample) "
+                            "that cnncalc reads as no layer", source)
     return found
+
+
+def _empty(value) -> bool:
+    return isinstance(value, torch.Tensor) and value.numel() == 0
 
 
 def _where(run) -> str:

@@ -523,3 +523,85 @@ def test_sweep_and_sizes_read_a_pytorch_model_at_its_input(model_file):
     # MyNet's MACs grow with the input's area: 4x from 32 to 64 (every layer before the global pool)
     assert points[1]["macs"] - 320 == 4 * (points[0]["macs"] - 320)  # the head's Linear(32, 10) does not grow
     assert run_here("sizes", f"{model_file}:MyNet", "--input", "3x32x32", "--max", "40").returncode == 0
+
+
+class Detections(torch.nn.Module):
+    """A detector's post-processing per image: rows scored, the best k by topk (values, and the rows
+    at their indices), the rows over a threshold by a boolean mask, both joined along the rows."""
+
+    def __init__(self, threshold: float = 0.0, k: int = 3):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 5)
+        self.threshold, self.k = threshold, k
+
+    def forward(self, x):
+        found = []
+        for sample in x:
+            rows = self.fc(sample)
+            top = rows[:, 0].sigmoid().topk(self.k)
+            kept = rows[rows[:, 0] > self.threshold]
+            joined = torch.cat([kept, rows[top.indices]], 0)
+            found.append({"boxes": joined[:, 1:] * 2, "scores": top.values, "best": rows.index_select(0, top.indices),
+                          "kept": kept})
+        return found
+
+
+def read_one_sample(module, shape):
+    """The module as cnncalc reads a detector (its work decided by its data): one run of one seeded sample."""
+    from cnncalc.figures import analyze
+    from cnncalc.spec import build_graph
+    from cnncalc.verify.importer import read_module
+
+    return analyze(build_graph(read_module(module, type(module).__name__, shape, "<test>", data_dependent=True).spec,
+                               "<test>", {}))
+
+
+def torch_one_sample(module, shape):
+    """torch's own run of the seeded sample the importer draws (tracing.PROBE_SEED): FlopCounterMode's
+    count and each output tensor's shape, the sample's whole."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cnncalc.verify.own import tensors
+    from cnncalc.verify.tracing import PROBE_SEED
+
+    x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(PROBE_SEED))
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        output = module.eval()(x)
+    return counter.get_total_flops(), [tuple(t.shape) for t in tensors(output)]
+
+
+# the threshold keeps some rows of the seeded sample, or none: an empty selection is a row of 0 rows
+@pytest.mark.parametrize("threshold", [0.0, 1e9], ids=["some", "none"])
+def test_a_detectors_selections_read_as_the_run_made_them(threshold):
+    import math
+
+    module = Detections(threshold)
+    report = read_one_sample(module, (10, 8))
+    flops, shapes = torch_one_sample(module, (10, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert sum(math.prod(row.output_shape) for row in report.output_rows) == sum(map(math.prod, shapes))
+    assert {row.kind for row in report.layers} >= {"topk", "booleanmask", "indexselect", "concat"}
+    assert not report.totals.uncounted
+    assert (shapes[-1][0] == 0) == (threshold > 0)  # the mask kept none: torch's own (0, 5)
+
+
+class EmptyPiece(torch.nn.Module):
+    """x[:, :0]: a tensor with no elements along a dim of the sample, which no layer states."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 5)
+
+    def forward(self, x):
+        return self.fc(x)[:, :0]
+
+
+def test_an_empty_output_no_layer_states_is_refused_never_shown_as_another_row():
+    import cnncalc
+    from cnncalc.errors import SpecError
+
+    assert EmptyPiece()(torch.randn(1, 8)).shape == (1, 0)  # torch's: nothing per sample
+    with pytest.raises(SpecError, match=r"returns a tensor with no elements \(getitem, 0 per sample\)"):
+        cnncalc.summary(EmptyPiece(), (8,))
