@@ -260,7 +260,7 @@ def _uncounted_entry(node, graph: Traced) -> LineDict | None:
     entry = stated("uncounted", {"operation": _what(node, graph.modules), "shape": list(shape),
                                  "params": sum(t.numel() for t in held if isinstance(t, nn.Parameter)),
                                  "buffers": sum(t.numel() for t in held if not isinstance(t, nn.Parameter))}, None)
-    if made_without_input or not inputs:
+    if entry is not None and (made_without_input or not inputs):
         entry["from"] = []  # reads no layer
     return entry
 

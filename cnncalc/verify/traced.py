@@ -170,8 +170,9 @@ class Traced:
             return slice(self.argument(value.start), self.argument(value.stop), self.argument(value.step))
         if not isinstance(value, fx.Node):
             return value
-        if is_batch_size(value) and _sized(value).name not in self.without_input | self.free:
-            return BATCH  # not a parameter's dim 0 (table.shape[0], its heads)
+        if is_batch_size(value) and _sized(value).name not in self.without_input | self.free \
+                and not (self.batch == 1 and self.layout(_sized(value)) == ROWS):
+            return BATCH  # not a parameter's dim 0 (table.shape[0], its heads), nor a count of the sample's rows
         if value.name not in self.values:
             raise Unmappable(value.name)
         known = self.values[value.name]

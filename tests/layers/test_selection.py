@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch")
 CASES = [
     ("topk", {"k": 3}, (4, 6)),
     ("topk", {"k": 2, "dim": 1, "largest": False}, (5, 3, 3)),
+    ("topk", {"k": 0}, (4, 6)),  # a detector's topk of the candidates its run kept, none
 ]
 
 

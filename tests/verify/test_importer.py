@@ -527,7 +527,8 @@ def test_sweep_and_sizes_read_a_pytorch_model_at_its_input(model_file):
 
 class Detections(torch.nn.Module):
     """A detector's post-processing per image: rows scored, the best k by topk (values, and the rows
-    at their indices), the rows over a threshold by a boolean mask, both joined along the rows."""
+    at their indices), the rows over a threshold by a boolean mask, both joined along the rows; the
+    best k of those kept, or as many as were kept if fewer (torchvision's _topk_min)."""
 
     def __init__(self, threshold: float = 0.0, k: int = 3):
         super().__init__()
@@ -541,8 +542,9 @@ class Detections(torch.nn.Module):
             top = rows[:, 0].sigmoid().topk(self.k)
             kept = rows[rows[:, 0] > self.threshold]
             joined = torch.cat([kept, rows[top.indices]], 0)
+            best_kept = kept[:, 0].topk(min(self.k, kept.size(0)))  # k: as many as there are, if fewer (none)
             found.append({"boxes": joined[:, 1:] * 2, "scores": top.values, "best": rows.index_select(0, top.indices),
-                          "kept": kept})
+                          "kept": kept, "best_kept": best_kept.values})
         return found
 
 
@@ -584,7 +586,7 @@ def test_a_detectors_selections_read_as_the_run_made_them(threshold):
     assert sum(math.prod(row.output_shape) for row in report.output_rows) == sum(map(math.prod, shapes))
     assert {row.kind for row in report.layers} >= {"topk", "booleanmask", "indexselect", "concat"}
     assert not report.totals.uncounted
-    assert (shapes[-1][0] == 0) == (threshold > 0)  # the mask kept none: torch's own (0, 5)
+    assert (shapes[-2][0] == 0) == (threshold > 0)  # the mask kept none: torch's own (0, 5)
 
 
 class EmptyPiece(torch.nn.Module):
