@@ -82,7 +82,11 @@ class Recorder(TorchFunctionMode):
             node_args = (node_args[0], func.__self__.__name__)
         elif form.reflected:  # 1 - x: sub(1, x)
             node_args = (node_args[1], node_args[0], *node_args[2:])
-        return self.output(self.node(form.op, form.target, node_args, node_kwargs), result)
+        node = self.node(form.op, form.target, node_args, node_kwargs)
+        if form.target is operator.setitem:  # x[i] = v: what reads x from now on reads the write
+            self._made(node, args[0])         # (MultiScaleRoIAlign fills torch.zeros(rois, …) level by level)
+            return result
+        return self.output(node, result)
 
     # --- the graph
 

@@ -284,6 +284,17 @@ class Narrow(_TensorMethod):
     method, arguments = "narrow", ("dim", "start", "length")
 
 
+class IndexPut(nn.Module):
+    """x[...] = values, as a spec states it (no index): each sample's first entries written with the
+    last input's (the values; an input before them is the index), on a copy, which autograd keeps apart."""
+
+    def forward(self, x, *written):
+        out = x.clone()
+        for values in written[-1:]:
+            out.view(out.shape[0], -1)[:, :values[0].numel()] = values.reshape(values.shape[0], -1)
+        return out
+
+
 class Slice(nn.Module):
     def __init__(self, dim: int, start: int | None = None, end: int | None = None, step: int = 1):
         super().__init__()

@@ -607,3 +607,31 @@ def test_an_empty_output_no_layer_states_is_refused_never_shown_as_another_row()
     assert EmptyPiece()(torch.randn(1, 8)).shape == (1, 0)  # torch's: nothing per sample
     with pytest.raises(SpecError, match=r"returns a tensor with no elements \(getitem, 0 per sample\)"):
         cnncalc.summary(EmptyPiece(), (8,))
+
+
+class Pooler(torch.nn.Module):
+    """MultiScaleRoIAlign's way, per image: torch.zeros(rows, C, 2, 2) filled level by level with the
+    rows each level pools (result[kept] = level(rows[kept])), then a conv head on the whole."""
+
+    def __init__(self):
+        super().__init__()
+        self.levels = torch.nn.ModuleList([torch.nn.Linear(8, 24), torch.nn.Linear(8, 24)])
+        self.head = torch.nn.Conv2d(6, 3, 2)
+
+    def forward(self, x):
+        found = []
+        for rows in x:
+            result = torch.zeros(rows.shape[0], 6, 2, 2)
+            for kept, level in zip((rows[:, 0] > 0, rows[:, 0] <= 0), self.levels):
+                result[kept] = level(rows[kept]).view(-1, 6, 2, 2)
+            found.append(self.head(result))
+        return found
+
+
+def test_a_tensor_filled_in_place_is_read_as_its_writes_made_it():
+    module = Pooler()
+    report = read_one_sample(module, (10, 8))
+    flops, shapes = torch_one_sample(module, (10, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert [row.kind for row in report.layers].count("indexput") == 2 and not report.totals.uncounted
