@@ -31,6 +31,7 @@ def read_graph(traced: fx.GraphModule, values: dict, others: tuple[str, ...] = (
     graph.stored = _stored_views(traced, graph)
     graph.without_input, graph.free, graph.batch_sized = _without_input(traced, graph)
     graph.stacked = _ensembles(traced, graph)
+    graph.sample_rows = _sample_rows(traced, graph) if batch == 1 else set()
     graph.counted = _held_by_layers(traced, modules)
     return graph
 
@@ -69,6 +70,7 @@ class Traced:
     free: set = field(default_factory=set)  # tensors layers make from constants alone (Swin v2's bias MLP)
     # tensors made without the input but sized by its batch (BERT's token_type_ids.expand(B, L))
     batch_sized: set = field(default_factory=set)
+    sample_rows: set = field(default_factory=set)  # in a run of one, tensors whose dim 0 is rows, even 1 of them
 
     def inside_constant(self, node) -> bool:
         """A step of making a tensor without the input (viewing a parameter, computing a position
@@ -241,6 +243,8 @@ class Traced:
         shape = self.shape(node)
         if node.name in self.stacked:
             return STACKED
+        if node.name in self.sample_rows:
+            return ROWS  # one box kept: a row, not the batch
         if not shape or node.name in self.without_input or shape[0] == 1:
             return BATCHED  # a leading 1 is the batch it broadcasts over
         if node.name in self.free:
@@ -520,6 +524,32 @@ def _multiplies(node) -> bool:
 
 
 MULTIPLYING = frozenset({"conv", "linear", "attention", "recurrent"})
+
+
+def _sample_rows(traced: fx.GraphModule, graph: Traced) -> set:
+    """In a run of one sample, the tensors a per-image loop makes (proposals, boxes kept), whose dim 0
+    is not the batch but the sample's own, however many rows (one box kept is a row): the sample taken
+    out of its batch (x[0], unbind), and what is made of it, unless that puts a batch of one back in
+    front (x[None], view(1, -1, 4))."""
+    found = set()
+    for node in traced.graph.nodes:
+        shape = graph.shape(node)
+        if not shape or node.name in graph.without_input or node.op == "placeholder":
+            continue
+        if _takes_the_sample(node, graph) or any(a.name in found and len(shape) <= len(graph.shape(a))
+                                                 for a in graph.tensor_args(node) if graph.shape(a)):
+            found.add(node.name)
+    return found
+
+
+def _takes_the_sample(node, graph: Traced) -> bool:
+    """x[0] or a piece of x.unbind(0), x a batch of one: the sample."""
+    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], fx.Node):
+        return False
+    source = piece_of(node)
+    if source is not None:
+        return target_name(source) == "unbind" and given_value(source, "dim", 1) in (None, 0)
+    return node.args[1] == 0 and (graph.shape(node.args[0]) or ())[:1] == (1,)
 
 
 def _ensembles(traced: fx.GraphModule, graph: Traced) -> set:

@@ -573,12 +573,13 @@ def torch_one_sample(module, shape):
     return counter.get_total_flops(), [tuple(t.shape) for t in tensors(output)]
 
 
-# the threshold keeps some rows of the seeded sample, or none: an empty selection is a row of 0 rows
-@pytest.mark.parametrize("threshold", [0.0, 1e9], ids=["some", "none"])
-def test_a_detectors_selections_read_as_the_run_made_them(threshold):
+# the threshold keeps some rows of the seeded sample, or none: an empty selection is a row of 0 rows;
+# the best one is a row too, not the batch of one
+@pytest.mark.parametrize("threshold, k", [(0.0, 3), (1e9, 3), (0.0, 1)], ids=["some", "none", "one"])
+def test_a_detectors_selections_read_as_the_run_made_them(threshold, k):
     import math
 
-    module = Detections(threshold)
+    module = Detections(threshold, k)
     report = read_one_sample(module, (10, 8))
     flops, shapes = torch_one_sample(module, (10, 8))
     assert [row.output_shape for row in report.output_rows] == shapes
