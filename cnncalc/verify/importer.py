@@ -527,7 +527,8 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
     if Ellipsis in index:
         at = index.index(Ellipsis)
         index[at:at + 1] = [slice(None)] * (len(shape) - len(index) + 1)
-    entries = [_cut(dim, item, shape[dim]) for dim, item in reversed(list(enumerate(index)))
+    rows = node.args[0].name in graph.sample_rows  # dim 0 is the sample's rows, which may be cut
+    entries = [_cut(dim, item, shape[dim], rows) for dim, item in reversed(list(enumerate(index)))
                if not (isinstance(item, slice) and item.indices(shape[dim]) == (0, shape[dim], 1))]
     if not entries:  # x[:, :H] where H is the whole height: the tensor itself
         return stated("narrow", {"dim": -1, "start": 0, "length": shape[-1]}, None)
@@ -549,10 +550,10 @@ def _new_dims(index: list, rank: int) -> LineDict | list | None:
     return entries[0] if len(entries) == 1 else entries
 
 
-def _cut(dim: int, item, size: int) -> LineDict | None:
+def _cut(dim: int, item, size: int, rows: bool = False) -> LineDict | None:
     """One dim of an index, last dims first so the earlier ones keep their numbers: select, narrow or
-    a slice with a step; None for the batch or a list of indices."""
-    if dim == 0 or not isinstance(item, (int, slice)):
+    a slice with a step; None for the batch (dim 0 unless it is `rows`) or a list of indices."""
+    if dim == 0 and not rows or not isinstance(item, (int, slice)):
         return None
     if isinstance(item, int):
         return stated("select", {"dim": dim, "index": item}, None)
@@ -575,9 +576,10 @@ def _chunk_piece(node, source, graph: Traced) -> LineDict | None:
     dim = dim % pieces[0].dim() if target_name(source) != "unbind" else dim % (pieces[0].dim() + 1)
     if dim == 0 and target_name(source) == "unbind" and unstacked(source.args[0], graph) is not None:
         return _unstacked_piece(source.args[0], index, graph, node)
-    if dim == 0 and graph.batch == 1 and target_name(source) == "unbind":
-        return _the_sample()  # a per-image loop over a batch of one
-    if dim == 0:
+    if dim == 0 and graph.batch == 1 and target_name(source) == "unbind" \
+            and source.args[0].name not in graph.sample_rows:
+        return _the_sample()  # a per-image loop over a batch of one (over the sample's rows: a row each)
+    if dim == 0 and source.args[0].name not in graph.sample_rows:
         return None  # pieces of the batch
     if target_name(source) == "unbind":
         return stated("select", {"dim": dim, "index": index}, None)

@@ -74,9 +74,11 @@ class Traced:
 
     def inside_constant(self, node) -> bool:
         """A step of making a tensor without the input (viewing a parameter, computing a position
-        encoding) that only further such steps read: the last step is the layer."""
-        return node.name in self.without_input and all(user.name in self.without_input for user in node.users
-                                                       if self.is_tensor(user))  # not weight.dtype
+        encoding) that only further such steps read: the last step is the layer, and so is one forward()
+        returns (Mask R-CNN's masks.new_empty((0, 1, H, W)) when it kept no detection)."""
+        return node.name in self.without_input and all(
+            user.name in self.without_input and user.op != "output"  # not weight.dtype
+            for user in node.users if self.is_tensor(user) or user.op == "output")
 
     def is_layer(self, node) -> bool:
         """A tensor, or a mapped module that returns a tuple (MultiheadAttention's output and weights)."""
@@ -97,7 +99,8 @@ class Traced:
     def same_as_source(self, node) -> bool:
         """A module's tuple output read at 0 (MultiheadAttention's output): the layer itself."""
         source = node.args[0] if node.op == "call_function" and node.target is operator.getitem else None
-        if source is None or source.name not in self.names or node.args[1] != 0:
+        if source is None or source.name not in self.names or node.args[1] != 0 \
+                or not isinstance(self.values.get(source.name), (tuple, list)):  # box[0] of a box is a coordinate
             return False
         self.names[node.name] = self.names[source.name]
         return True
@@ -530,16 +533,20 @@ def _sample_rows(traced: fx.GraphModule, graph: Traced) -> set:
     """In a run of one sample, the tensors a per-image loop makes (proposals, boxes kept), whose dim 0
     is not the batch but the sample's own, however many rows (one box kept is a row): the sample taken
     out of its batch (x[0], unbind), and what is made of it, unless that puts a batch of one back in
-    front (x[None], view(1, -1, 4))."""
+    front (x[None], view(1, -1, 4): a reshape to a leading 1 on more dims than it read)."""
     found = set()
     for node in traced.graph.nodes:
         shape = graph.shape(node)
         if not shape or node.name in graph.without_input or node.op == "placeholder":
             continue
-        if _takes_the_sample(node, graph) or any(a.name in found and len(shape) <= len(graph.shape(a))
-                                                 for a in graph.tensor_args(node) if graph.shape(a)):
+        rebatches = shape[0] == 1 and target_name(node) in REBATCHING
+        read = [a for a in graph.tensor_args(node) if a.name in found]
+        if _takes_the_sample(node, graph) or any(not (rebatches and len(shape) > len(graph.shape(a))) for a in read):
             found.add(node.name)
     return found
+
+
+REBATCHING = {"getitem", "unsqueeze", "view", "reshape", "expand"}  # may put a batch of one in front (stack: rows)
 
 
 def _takes_the_sample(node, graph: Traced) -> bool:

@@ -636,3 +636,39 @@ def test_a_tensor_filled_in_place_is_read_as_its_writes_made_it():
     assert [row.output_shape for row in report.output_rows] == shapes
     assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
     assert [row.kind for row in report.layers].count("indexput") == 2 and not report.totals.uncounted
+
+
+class Pasted(torch.nn.Module):
+    """Mask R-CNN's last steps per image: the best k boxes, each box's coordinates (box[2] - box[0]),
+    its mask resized as a batch of one (mask.expand(1, 1, -1, -1), interpolate, [0][0]), the masks
+    stacked; none kept: masks.new_empty((0, 4, 4)), made without the input and returned."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.fc, self.k = torch.nn.Linear(8, 13), k
+
+    def forward(self, x):
+        found = []
+        for rows in x:
+            made = self.fc(rows)
+            kept = made[made[:, 0].topk(self.k).indices]
+            boxes, masks = kept[:, :4], kept[:, 4:].reshape(-1, 3, 3)
+            if masks.numel() == 0:
+                found.append(masks.new_empty((0, 4, 4)))
+                continue
+            pasted = []
+            for mask, box in zip(masks, boxes):
+                mask = torch.nn.functional.interpolate(mask.expand(1, 1, -1, -1), size=(4, 4))[0][0]
+                pasted.append(mask * (box[2] - box[0]))
+            found.append(torch.stack(pasted))
+        return found
+
+
+# k boxes kept: 3, one (a row, not the batch of one) or none (a tensor made without the input)
+@pytest.mark.parametrize("k", [3, 1, 0])
+def test_each_kept_box_reads_as_a_row_of_the_sample(k):
+    module = Pasted(k)
+    report = read_one_sample(module, (10, 8))
+    flops, shapes = torch_one_sample(module, (10, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes == [(k, 4, 4)]
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
