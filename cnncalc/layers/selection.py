@@ -1,12 +1,13 @@
-"""What a run's data picks: topk (the k largest along a dim) and a boolean index (x[mask], the rows a
-mask keeps). A detector's post-processing runs on them; how many rows a mask keeps is the run's, so
-the importer states it as an argument."""
+"""What a run's data picks: topk (the k largest along a dim), a boolean index (x[mask], the rows a
+mask keeps), torchvision's nms (the boxes non-maximum suppression keeps) and roialign (the region
+each box picks, pooled). A detector's post-processing runs on them; how many rows a mask or nms
+keeps is the run's, so the importer states it as an argument."""
 from __future__ import annotations
 
-from .facts import (FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, MemoryFacts, TorchForms, calls, int64_indices, never,
-                    no_bytes, whole)
+from .facts import (FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, Call, MemoryFacts, TorchForms, calls, int64_indices,
+                    never, no_bytes, whole)
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape,
-                       non_negative, positive, register)
+                       non_negative, number, positive, register)
 
 
 # backward scatters the gradient back through the indices it keeps (derivatives.yaml: topk)
@@ -44,3 +45,44 @@ def boolean_mask(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if args["count"] > shape[0]:
         raise LayerError(f"a mask keeps at most the {shape[0]} rows there are, not {args['count']}")
     return Calc((args["count"],) + shape[1:])
+
+
+# torchvision.ops.nms(boxes, scores, iou_threshold): the indices of the boxes kept, best first, none
+# overlapping a better one by more than the threshold; how many only the data says. Its work is
+# comparisons, which FlopCounterMode does not count, and indices take no gradient
+@register("nms", family="shape", arity=2, backward=NO_PRODUCTS, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="passed",
+                             extra_saved=no_bytes, transient=0, last_saved="none"),
+          args=(Arg("count", non_negative), Arg("iou_threshold", number, 0.5)),
+          torch=TorchForms(module=OWN + "Nms", given_weight=None, inferred=None, aliases=(), methods=(),
+                           functions=(Call("torch.ops.torchvision.nms", (("iou_threshold", 2),)),)))
+def nms(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """`count` indices of the N×4 boxes (x1, y1, x2, y2), scored by the N scores."""
+    boxes, scores = shapes
+    if len(boxes) != 2 or boxes[1] != 4 or scores != boxes[:1]:
+        raise LayerError(f"nms takes N×4 boxes and N scores, got {format_shape(boxes)} and {format_shape(scores)}")
+    if args["count"] > boxes[0]:
+        raise LayerError(f"nms keeps at most the {boxes[0]} boxes there are, not {args['count']}")
+    return Calc((args["count"],))
+
+
+# torchvision.ops.roi_align(input, rois, output_size, spatial_scale, sampling_ratio, aligned), as the op
+# torch runs takes it: each row of rois (image index, x1, y1, x2, y2) a region of the feature map,
+# bilinearly sampled to pooled_height × pooled_width; FlopCounterMode counts none of it. Backward
+# scatters each sample back into the feature map, the boxes take none
+@register("roialign", family="pool", arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="first input",
+                             extra_saved=no_bytes, transient=0, last_saved="read"),
+          args=(Arg("pooled_height", positive), Arg("pooled_width", positive), Arg("spatial_scale", number, 1.0),
+                Arg("sampling_ratio", any_int, -1), Arg("aligned", boolean, False)),
+          torch=TorchForms(module=OWN + "RoIAlign", given_weight=None, inferred=None, aliases=(), methods=(),
+                           functions=(Call("torch.ops.torchvision.roi_align", (
+                               ("spatial_scale", 2), ("pooled_height", 3), ("pooled_width", 4), ("sampling_ratio", 5),
+                               ("aligned", 6))),)))
+def roi_align(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """A C×H×W feature map and K×5 rows of rois: K × C × pooled_height × pooled_width."""
+    features, rois = shapes
+    if len(features) != 3 or len(rois) != 2 or rois[1] != 5:
+        raise LayerError(f"roi_align takes a C×H×W feature map and K×5 rois, got {format_shape(features)} and "
+                         f"{format_shape(rois)}")
+    return Calc((rois[0], features[0], args["pooled_height"], args["pooled_width"]))

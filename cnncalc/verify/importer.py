@@ -347,6 +347,8 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         if like is None:
             return None
         args[call.like] = [-1, *like[1:]]
+    if any(arg.name == KEPT for arg in REGISTRY[kind].args) and graph.shape(node):
+        args[KEPT] = graph.shape(node)[0]  # how many the run's data kept (nms's boxes)
     if kind == "einsum":
         args["equation"] = _per_sample_equation(node, graph)
     if isinstance(args.get("padding"), (list, tuple)) and len(args["padding"]) > 6:
@@ -390,6 +392,9 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         entry["from"] = graph.name_of(graph.tensor_args(node)[0])
         return [entry, LineDict({"add": None, "from": [_part(node, 1), graph.name_of(added_bias)]})]
     return entry
+
+
+KEPT = "count"  # a kind's argument for how many rows the data keeps, which only the run says
 
 
 def _taken_as_input(node, call, shapes: dict, graph: Traced) -> dict:
@@ -502,7 +507,7 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
         return _chunk_piece(node, source, graph)
     index = indexed_by(node, graph)
     if index is not None and graph.values[index.name].dtype == torch.bool:  # the rows it keeps: the run's
-        return stated("booleanmask", {"count": int(graph.values[index.name].sum())}, None)
+        return stated("booleanmask", {KEPT: int(graph.values[index.name].sum())}, None)
     if index is not None:
         return stated("indexselect", {"dim": 0}, None)
     if unstacked(node.args[0], graph) is not None and isinstance(node.args[1], int):

@@ -532,3 +532,29 @@ class BooleanMask(nn.Module):
 
     def forward(self, x, mask):
         return torch.stack([sample[kept.bool()] for sample, kept in zip(x, mask)])
+
+
+class Nms(nn.Module):
+    """torchvision.ops.nms as a spec states it, with no torchvision: the indices of each sample's
+    `count` best scores (which boxes the real op keeps only their overlaps say)."""
+
+    def __init__(self, count: int, iou_threshold: float = 0.5):
+        super().__init__()
+        self.count, self.iou_threshold = count, iou_threshold
+
+    def forward(self, boxes, scores):
+        return scores.argsort(dim=-1, descending=True)[..., :self.count]
+
+
+class RoIAlign(nn.Module):
+    """torchvision.ops.roi_align as a spec states it, with no torchvision: per sample, each row of
+    rois the feature map pooled to the output size (where each box lies only its values say)."""
+
+    def __init__(self, pooled_height: int, pooled_width: int, spatial_scale: float = 1.0, sampling_ratio: int = -1,
+                 aligned: bool = False):
+        super().__init__()
+        self.size = (pooled_height, pooled_width)
+
+    def forward(self, x, rois):
+        pooled = nn.functional.adaptive_avg_pool2d(x, self.size)
+        return pooled.unsqueeze(1).expand(-1, rois.shape[1], -1, -1, -1)

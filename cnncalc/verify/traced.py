@@ -297,6 +297,8 @@ class Traced:
         """A layer's arguments with the dims they name where cnncalc counts them (see layout); None
         where a dim mixes the batch with others."""
         sources = self.tensor_args(node)
+        if self.batch == 1:  # a constant beside the sample's rows (cat([ids, boxes], 1), labels[keep]): the rows say
+            sources = [source for source in sources if source.name not in self.without_input] or sources
         layout = STACKED if node.name in self.stacked else self.layout(sources[0]) if sources else BATCHED
         if layout == BATCHED:
             return args

@@ -91,8 +91,14 @@ def test_every_join_merges_or_maps_its_first_input(kind, args, shape, left, righ
 
 def installed(path: str) -> bool:
     """Whether the library a form belongs to is here (torchvision and timm are optional); in the
-    environment with them, .ci/run's library tests check their forms too."""
-    return importlib.util.find_spec(path.partition(".")[0]) is not None
+    environment with them, .ci/run's library tests check their forms too. An op under torch.ops is
+    its library's (torch.ops.torchvision.nms), there once the library is imported."""
+    parts = path.split(".")
+    library = parts[2] if parts[:2] == ["torch", "ops"] else parts[0]
+    if importlib.util.find_spec(library) is None:
+        return False
+    importlib.import_module(library)
+    return True
 
 
 def test_torch_forms_name_real_torch_objects():

@@ -52,3 +52,44 @@ def test_more_than_there_are_is_refused_as_torch_refuses():
         analyze(build_graph({"input": [6, 4], "layers": [{"select": {"dim": 2, "index": 0}, "name": "mask"},
                                                          {"booleanmask": {"count": 7}, "from": ["input", "mask"]}]},
                             "<test>", {}))
+
+
+# rows of the input as boxes and scores: nms keeps 3 of the 6, and the rows at its indices are picked;
+# roialign pools the feature map once per row of rois (12 rows of 5 made of the input)
+SUPPRESSED = {"input": [6, 5], "layers": [{"narrow": {"dim": 2, "start": 0, "length": 4}, "name": "boxes"},
+                                          {"select": {"dim": 2, "index": 4}, "name": "scores", "from": "input"},
+                                          {"nms": {"count": 3}, "from": ["boxes", "scores"], "name": "keep"},
+                                          {"indexselect": {"dim": 1}, "from": ["input", "keep"]}]}
+ALIGNED = {"input": [3, 8, 8], "layers": [{"reshape": {"shape": ["batch", 12, 16]}, "name": "rows"},
+                                          {"narrow": {"dim": 2, "start": 0, "length": 5}, "name": "rois"},
+                                          {"roialign": {"pooled_height": 2, "pooled_width": 3, "spatial_scale": 0.5},
+                                           "from": ["input", "rois"]}]}
+
+
+@pytest.mark.parametrize("spec", [SUPPRESSED, ALIGNED], ids=["nms", "roialign"])
+def test_what_boxes_pick_matches_torch(spec):
+    compare(build_graph(spec, "<test>", {}))
+
+
+@pytest.mark.libraries
+def test_nms_and_roi_align_are_torchvisions():
+    # torchvision's own ops on real boxes: the indices nms keeps, and roi_align's K × C × 2 × 3
+    torchvision = pytest.importorskip("torchvision")
+    from cnncalc.figures import analyze
+
+    generator = torch.Generator().manual_seed(0)
+    corners = torch.rand(20, 2, generator=generator) * 50
+    boxes = torch.cat([corners, corners + 1 + torch.rand(20, 2, generator=generator) * 30], 1)
+    scores = torch.rand(20, generator=generator)
+    keep = torchvision.ops.nms(boxes, scores, 0.3)
+    assert 0 < len(keep) < 20
+    spec = {"input": [20, 5], "layers": [{"narrow": {"dim": 2, "start": 0, "length": 4}, "name": "boxes"},
+                                         {"select": {"dim": 2, "index": 4}, "name": "scores", "from": "input"},
+                                         {"nms": {"count": len(keep), "iou_threshold": 0.3}, "from": ["boxes", "scores"]}]}
+    assert analyze(build_graph(spec, "<test>", {})).layers[-1].output_shape == tuple(keep.shape)
+    rois = torch.cat([torch.zeros(20, 1), boxes], 1)
+    pooled = torchvision.ops.roi_align(torch.randn(1, 3, 64, 64), rois, (2, 3), 0.5, 2, True)
+    spec = {"input": [3, 64, 64], "other_inputs": {"rois": {"shape": [20, 5]}}, "layers": [
+        {"roialign": {"pooled_height": 2, "pooled_width": 3, "spatial_scale": 0.5, "sampling_ratio": 2,
+                      "aligned": True}, "from": ["input", "rois"]}]}
+    assert analyze(build_graph(spec, "<test>", {})).layers[-1].output_shape == tuple(pooled.shape)

@@ -675,3 +675,39 @@ def test_each_kept_box_reads_as_a_row_of_the_sample(k):
     flops, shapes = torch_one_sample(module, (10, 8))
     assert [row.output_shape for row in report.output_rows] == shapes == [(k, 4, 4)]
     assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+
+
+class Suppressed(torch.nn.Module):
+    """A detector's last steps with torchvision's ops: a box per feature-map position, each pooled by
+    roi_align and scored by a head, nms, and the boxes and labels it keeps (labels made without the
+    input, full_like, picked by the rows nms keeps)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.head = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.Linear(16, 1)
+
+    def forward(self, x):
+        import torchvision
+
+        features = self.conv(x)
+        rows = features.flatten(2).transpose(1, 2)[0]
+        corners = rows[:, :2].sigmoid() * 4
+        boxes = torch.cat([corners, corners + 1 + rows[:, 2:].sigmoid() * 4], 1)
+        rois = torch.cat([torch.full_like(boxes[:, :1], 0), boxes], 1)
+        pooled = torchvision.ops.roi_align(features, rois, (2, 2), 1.0, 2, True)
+        scores = self.head(pooled.flatten(1))[:, 0].sigmoid()
+        keep = torchvision.ops.nms(boxes, scores, 0.3)
+        labels = torch.full_like(scores, 3, dtype=torch.int64)
+        return boxes[keep], labels[keep]
+
+
+@pytest.mark.libraries
+def test_torchvisions_nms_and_roi_align_read_as_the_run_made_them():
+    pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    module = Suppressed()
+    report = read_one_sample(module, (3, 8, 8))
+    flops, shapes = torch_one_sample(module, (3, 8, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes and 0 < shapes[0][0] < 64
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert {"nms", "roialign", "indexselect"} <= {row.kind for row in report.layers} and not report.totals.uncounted
