@@ -78,3 +78,18 @@ def test_an_optical_flow_model_reads_its_two_frames():
     assert loaded.input_shape == (3, 520, 960) and [other.name for other in loaded.others] == ["image2"]
     outcome = check_model("torchvision", "optical_flow", "raft_small")
     assert "cnncalc" not in outcome.reason, outcome.reason  # parameters, MACs and the 12 flows' shapes agree
+
+
+# MultiScaleRoIAlign fills torch.zeros(rois, …) level by level; FCOS may keep no detection (outputs of 0
+# rows); Mask R-CNN pastes each kept box's mask; Keypoint R-CNN may keep one box (a row, not the batch)
+@pytest.mark.libraries
+@pytest.mark.parametrize("name", ["fasterrcnn_resnet50_fpn_v2", "fcos_resnet50_fpn", "maskrcnn_resnet50_fpn",
+                                  "keypointrcnn_resnet50_fpn"])
+def test_detection_models_read_and_agree_with_torch_on_their_run(name):
+    pytest.importorskip("torchvision")
+    from cnncalc.verify.coverage import check_model
+
+    outcome = check_model("torchvision", "detection", name)
+    # read, not refused, and parameters, buffers, MACs and each output's shape are torch's on the same
+    # run; what is left is said: operations not counted
+    assert outcome.reason.endswith("not counted") and "cnncalc" not in outcome.reason, outcome.reason
