@@ -7,7 +7,7 @@ from __future__ import annotations
 from .facts import (FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, Call, MemoryFacts, TorchForms, calls, int64_indices,
                     never, no_bytes, whole)
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape,
-                       non_negative, number, positive, register)
+                       non_negative, number, numel, positive, register)
 
 
 # backward scatters the gradient back through the indices it keeps (derivatives.yaml: topk)
@@ -45,6 +45,22 @@ def boolean_mask(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if args["count"] > shape[0]:
         raise LayerError(f"a mask keeps at most the {shape[0]} rows there are, not {args['count']}")
     return Calc((args["count"],) + shape[1:])
+
+
+# torch.where(mask), one argument: per dim of the mask, the positions of its true entries (as
+# mask.nonzero(as_tuple=True)); how many only the data says. Positions take no gradient
+@register("nonzero", family="shape", backward=NO_PRODUCTS, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="passed",
+                             extra_saved=no_bytes, transient=0, last_saved="none"),
+          args=(Arg("count", non_negative),),
+          torch=TorchForms(module=OWN + "Nonzero", given_weight=None, inferred=None, aliases=(), methods=(),
+                           functions=(Call("torch.where", fixed=(("input", 1, (None,)),)),)))
+def nonzero(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """torch.where(mask)[i]: the `count` positions along dim i of the mask's true entries."""
+    (mask,) = shapes
+    if args["count"] > numel(mask):
+        raise LayerError(f"a mask of {format_shape(mask)} has at most {numel(mask)} true entries, not {args['count']}")
+    return Calc((args["count"],))
 
 
 # torchvision.ops.nms(boxes, scores, iou_threshold): the indices of the boxes kept, best first, none

@@ -347,8 +347,11 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         if like is None:
             return None
         args[call.like] = [-1, *like[1:]]
-    if any(arg.name == KEPT for arg in REGISTRY[kind].args) and graph.shape(node):
-        args[KEPT] = graph.shape(node)[0]  # how many the run's data kept (nms's boxes)
+    if any(arg.name == KEPT for arg in REGISTRY[kind].args):  # how many the run's data kept (nms's boxes)
+        kept = graph.values[node.name]
+        if graph.batch != 1 or not isinstance(kept, (torch.Tensor, tuple)):
+            return None  # counted over a batch of two, the samples' rows mixed
+        args[KEPT] = (kept[0] if isinstance(kept, tuple) else kept).shape[0]  # torch.where(mask)'s pieces
     if kind == "einsum":
         args["equation"] = _per_sample_equation(node, graph)
     if isinstance(args.get("padding"), (list, tuple)) and len(args["padding"]) > 6:
@@ -506,8 +509,9 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
     if source is not None:
         return _chunk_piece(node, source, graph)
     index = indexed_by(node, graph)
-    if index is not None and graph.values[index.name].dtype == torch.bool:  # the rows it keeps: the run's
-        return stated("booleanmask", {KEPT: int(graph.values[index.name].sum())}, None)
+    if index is not None and graph.values[index.name].dtype == torch.bool:  # the rows it keeps: the run's,
+        return stated("booleanmask", {KEPT: int(graph.values[index.name].sum())}, None) \
+            if graph.batch == 1 else None  # of one sample (a batch of two mixes its samples' rows)
     if index is not None:
         return stated("indexselect", {"dim": 0}, None)
     if unstacked(node.args[0], graph) is not None and isinstance(node.args[1], int):

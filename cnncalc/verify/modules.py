@@ -534,6 +534,17 @@ class BooleanMask(nn.Module):
         return torch.stack([sample[kept.bool()] for sample, kept in zip(x, mask)])
 
 
+class Nonzero(nn.Module):
+    """torch.where(mask)[i] as a spec states it: `count` positions per sample (which, only its values say)."""
+
+    def __init__(self, count: int):
+        super().__init__()
+        self.count = count
+
+    def forward(self, mask):
+        return mask.flatten(1).float().argsort(dim=-1, descending=True)[:, :self.count]
+
+
 class Nms(nn.Module):
     """torchvision.ops.nms as a spec states it, with no torchvision: the indices of each sample's
     `count` best scores (which boxes the real op keeps only their overlaps say)."""

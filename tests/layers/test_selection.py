@@ -93,3 +93,14 @@ def test_nms_and_roi_align_are_torchvisions():
         {"roialign": {"pooled_height": 2, "pooled_width": 3, "spatial_scale": 0.5, "sampling_ratio": 2,
                       "aligned": True}, "from": ["input", "rois"]}]}
     assert analyze(build_graph(spec, "<test>", {})).layers[-1].output_shape == tuple(pooled.shape)
+
+
+# torch.where(x[:, 0] > 0)[0]: the positions of the rows kept (a spec states how many, 4 of 6)
+POSITIONS_KEPT = {"input": [6, 4], "layers": [{"select": {"dim": 2, "index": 0}},
+                                              {"gt": {"other": 0}},
+                                              {"nonzero": {"count": 4}, "name": "kept"},
+                                              {"indexselect": {"dim": 1}, "from": ["input", "kept"]}]}
+
+
+def test_the_positions_a_mask_keeps_match_torch():
+    compare(build_graph(POSITIONS_KEPT, "<test>", {}))

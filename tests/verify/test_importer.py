@@ -528,7 +528,8 @@ def test_sweep_and_sizes_read_a_pytorch_model_at_its_input(model_file):
 class Detections(torch.nn.Module):
     """A detector's post-processing per image: rows scored, the best k by topk (values, and the rows
     at their indices), the rows over a threshold by a boolean mask, both joined along the rows; the
-    best k of those kept, or as many as were kept if fewer (torchvision's _topk_min)."""
+    best k of those kept, or as many as were kept if fewer (torchvision's _topk_min); the rows at the
+    positions torch.where(mask) gives."""
 
     def __init__(self, threshold: float = 0.0, k: int = 3):
         super().__init__()
@@ -543,8 +544,9 @@ class Detections(torch.nn.Module):
             kept = rows[rows[:, 0] > self.threshold]
             joined = torch.cat([kept, rows[top.indices]], 0)
             best_kept = kept[:, 0].topk(min(self.k, kept.size(0)))  # k: as many as there are, if fewer (none)
+            where = torch.where(rows[:, 0] > self.threshold)[0]  # the positions of those kept
             found.append({"boxes": joined[:, 1:] * 2, "scores": top.values, "best": rows.index_select(0, top.indices),
-                          "kept": kept, "best_kept": best_kept.values})
+                          "kept": kept, "best_kept": best_kept.values, "where": rows[where]})
         return found
 
 
@@ -586,9 +588,9 @@ def test_a_detectors_selections_read_as_the_run_made_them(threshold, k):
     assert [row.output_shape for row in report.output_rows] == shapes
     assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
     assert sum(math.prod(row.output_shape) for row in report.output_rows) == sum(map(math.prod, shapes))
-    assert {row.kind for row in report.layers} >= {"topk", "booleanmask", "indexselect", "concat"}
+    assert {row.kind for row in report.layers} >= {"topk", "booleanmask", "indexselect", "concat", "nonzero"}
     assert not report.totals.uncounted
-    assert (shapes[-2][0] == 0) == (threshold > 0)  # the mask kept none: torch's own (0, 5)
+    assert (shapes[-3][0] == 0) == (threshold > 0)  # the mask kept none: torch's own (0, 5)
 
 
 class EmptyPiece(torch.nn.Module):
