@@ -77,6 +77,10 @@ _arithmetic_kind("add", _PASSES_GRADIENT, _arithmetic("Add", "operator.add", "to
 _arithmetic_kind("sub", _NEGATES, _arithmetic("Sub", "operator.sub", "torch.sub", commutes=False))
 _arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torch.mul", commutes=True))
 _arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "torch.div", commutes=False))
+# x % n, torch.remainder: the gradient passes to x; a tensor divisor's is -floor(x / y), both saved
+# (FCOS's class of each kept score, topk_idxs % num_classes)
+_arithmetic_kind("remainder", _SAVES_FACTORS,
+                 _arithmetic("Remainder", "operator.mod", "torch.remainder", commutes=False))
 # x ** 2 keeps x for its gradient (2·x·grad)
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                      extra_saved=no_bytes, transient=0, last_saved="read")

@@ -86,6 +86,10 @@ class Eq(_Arithmetic):
     operation = staticmethod(operator.eq)
 
 
+class Remainder(_Arithmetic):
+    operation = staticmethod(operator.mod)
+
+
 class Ne(_Arithmetic):
     operation = staticmethod(operator.ne)
 
