@@ -128,18 +128,21 @@ def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtyp
         loaded = Loaded(module=model, name=type(model).__name__)
     module, name = loaded.module, loaded.name
     shape, input_dtype = (input_shape, input_dtype) if input_shape else (loaded.input_shape, loaded.input_dtype)
+    others = others if input_shape else loaded.others  # RAFT's second image, at the first's size
     if shape is None:
         raise SpecError(f"{name}: reading a PyTorch model needs --input, e.g. --input 3x224x224 "
                         "(input_size=(3, 224, 224) in Python)", _source(model))
     try:
-        return _Read(imported=read_module(module, name, tuple(shape), _source(model), input_dtype, others), module=module)
+        return _Read(imported=read_module(module, name, tuple(shape), _source(model), input_dtype, others,
+                                       loaded.data_dependent), module=module)
     except SpecError as error:
         if not isinstance(model, (str, Path)) or not on_meta or "meta" not in error.message:
             raise
     # a tensor its constructor made, read as a value by forward() (YOLO's `self.stride[i].item()`), has no
     # value on the meta device: the model is built again on the CPU, its parameters still stood in for
     module = load_module(str(model), params or {}, on_meta=False, limits=limits).module
-    return _Read(imported=read_module(module, name, tuple(shape), _source(model), input_dtype, others), module=module)
+    return _Read(imported=read_module(module, name, tuple(shape), _source(model), input_dtype, others,
+                                       loaded.data_dependent), module=module)
 
 
 def _source(model: Any) -> str:

@@ -106,17 +106,20 @@ for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
 _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="output", gradient="each input",
                             extra_saved=no_bytes, transient=0, last_saved="made",
                             workspace=parameter_gradients, estimate=None)
-# CUDA's autocast runs rsqrt and exp in float32 (its fp32 list)
+# CUDA's autocast runs rsqrt, exp and log2 in float32 (its fp32 list)
 MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING, PROMOTE),
         "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
         "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT, PROMOTE), "exp": (("torch.exp",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
-        "sin": (("torch.sin",), SAVES_INPUT, PROMOTE), "cos": (("torch.cos",), SAVES_INPUT, PROMOTE)}  # rotary angles
+        "sin": (("torch.sin",), SAVES_INPUT, PROMOTE), "cos": (("torch.cos",), SAVES_INPUT, PROMOTE),  # rotary angles
+        "round": (("torch.round",), SAVES_NOTHING, PROMOTE),  # a VAE's latents quantized (diffusers' AutoencoderTiny)
+        # a box's FPN level, floor(4 + log2(√area / 224)) (torchvision's MultiScaleRoIAlign)
+        "log2": (("torch.log2",), SAVES_INPUT, FLOAT32_ON_CUDA), "floor": (("torch.floor",), SAVES_NOTHING, PROMOTE)}
 for _kind, (_functions, _memory, _autocast) in MATH.items():
     register(_kind, family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
              autocast=_autocast,
              torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None,
                               inferred=None, functions=calls(*_functions),
-                              methods=calls(_kind), aliases=()))(same_shape)
+                              methods=calls(_kind, _kind + "_"), aliases=()))(same_shape)
 
 
 # PReLU learns one negative slope for all channels or one per channel (the sample's first dim);
@@ -153,9 +156,10 @@ register("clamp", family="activation", backward=NO_PRODUCTS, receptive_field=ele
 
 # identity returns its input tensor itself
 # x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one
-# dtype throughout); x.int() and x.long() on ids are the ids as another integer type
+# dtype throughout); x.int(), x.long() and x.byte() are the values as another integer type; x.detach()
+# the same values cut from autograd (torchvision's anchors and proposals)
 register("identity", family="activation", backward=NO_PRODUCTS,
-         torch=_forms("Identity", methods=("float", "to", "type_as", "int", "long")),
+         torch=_forms("Identity", methods=("float", "to", "type_as", "int", "long", "byte", "detach")),
          receptive_field=elementwise, autocast=PROMOTE,
          memory=VIEW)(same_shape)
 

@@ -80,6 +80,10 @@ _arithmetic_kind("add", _PASSES_GRADIENT, _arithmetic("Add", "operator.add", "to
 _arithmetic_kind("sub", _NEGATES, _arithmetic("Sub", "operator.sub", "torch.sub", commutes=False))
 _arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torch.mul", commutes=True))
 _arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "torch.div", commutes=False))
+# x % n, torch.remainder: the gradient passes to x; a tensor divisor's is -floor(x / y), both saved
+# (FCOS's class of each kept score, topk_idxs % num_classes)
+_arithmetic_kind("remainder", _SAVES_FACTORS,
+                 _arithmetic("Remainder", "operator.mod", "torch.remainder", commutes=False))
 # x ** 2 keeps x for its gradient (2·x·grad)
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                      extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients, estimate=None)
@@ -87,10 +91,13 @@ _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", g
 _NO_GRADIENT = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="passed",
                            extra_saved=no_bytes, transient=0, last_saved="none",
                            workspace=parameter_gradients, estimate=None)
-for _kind in ("eq", "ne"):  # x == y, torch.eq(x, y), x.eq(y), x.eq_(y); Python has no in-place ==
+# x == y, torch.eq(x, y), x.eq(y), x.eq_(y); Python has no in-place ==. A number first reads the same
+# only for == and != (2 < x is x > 2, which Python itself turns into x.__gt__(2))
+for _kind in ("eq", "ne", "gt", "ge", "lt", "le"):
     _arithmetic_kind(_kind, _NO_GRADIENT, TorchForms(
         module=OWN + _kind.capitalize(), given_weight=None, inferred=None, aliases=(),
-        functions=calls(f"operator.{_kind}", f"torch.{_kind}", other=1) + calls(f"operator.{_kind}", other=0),
+        functions=calls(f"operator.{_kind}", f"torch.{_kind}", other=1)
+        + (calls(f"operator.{_kind}", other=0) if _kind in ("eq", "ne") else ()),
         methods=calls(_kind, _kind + "_", other=1)))
 # CUDA's autocast runs pow in float32 (its fp32 list)
 _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"),

@@ -1,12 +1,13 @@
 """Parts of a tensor: narrow (x[:, :c], a piece of chunk or split), slice (x[:, :, 1::2], every other
-unit), select (x[:, 0], a piece of unbind) and indexselect (table[index], a relative position bias)."""
+unit), select (x[:, 0], a piece of unbind) and indexselect (table[index], a relative position bias);
+and indexput, a part written (x[index] = values)."""
 from __future__ import annotations
 
 from .facts import parameter_gradients
-from .facts import (PROMOTE, COPY, FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, SLICE, Call, MemoryFacts, TorchForms, calls,
-                    elementwise, never, no_bytes, unit_window, whole)
-from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, optional, positive,
-                       register)
+from .facts import (PROMOTE, COPY, FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, SLICE, Call, MemoryFacts, TorchForms, always,
+                    calls, elementwise, merge, never, no_bytes, unit_window, whole)
+from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, numel, optional,
+                       positive, register)
 
 
 def narrow_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -112,3 +113,22 @@ def index_select(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if len(index) != 1:
         raise LayerError(f"the index is 1-d, got {format_shape(index)}")
     return Calc(shape[:axis] + index + shape[axis + 1:])
+
+
+# written in place: the destination's memory, no new tensor; backward hands the destination its
+# gradient (zero where written over) and the values theirs, the part written (derivatives.yaml: index_put_)
+@register("indexput", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, arity=None, fewest_inputs=1, receptive_field=merge,
+          memory=MemoryFacts(aliases=always, aliases_in_training=always, saved="nothing", gradient="each input",
+                             extra_saved=no_bytes, transient=0, last_saved="none",
+                             workspace=parameter_gradients, estimate=None),
+          torch=TorchForms(module=OWN + "IndexPut", given_weight=None, inferred=None,
+                           functions=calls("operator.setitem"), methods=(), aliases=()))
+def index_put(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """x[index] = values (MViT's attn[:, :, 1:, 1:] += bias, MultiScaleRoIAlign's result[rows] =
+    pooled): the destination, its shape kept; its other inputs (the values, a tensor index) are
+    written into it, so none holds more than it."""
+    destination, *written = shapes
+    larger = [shape for shape in written if numel(shape) > numel(destination)]
+    if larger:
+        raise LayerError(f"{format_shape(larger[0])} is written into {format_shape(destination)}, which is smaller")
+    return Calc(destination)

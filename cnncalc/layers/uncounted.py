@@ -8,7 +8,7 @@ from ..errors import LayerError
 from .facts import parameter_gradients
 from .facts import OWN, UNTRACKED, MemoryFacts, TorchForms, never, no_bytes
 from .facts import NO_PRODUCTS, PROMOTE
-from .registry import Arg, Calc, Shape, int_list, non_negative, register
+from .registry import Arg, Calc, Shape, non_negative, register
 
 
 def operation(value, n: int = 0) -> str:
@@ -16,6 +16,11 @@ def operation(value, n: int = 0) -> str:
     if not isinstance(value, str) or not value.isprintable() or not 0 < len(value) <= 200:
         raise LayerError(f"expected the operation's name (printable, at most 200 characters), got {value!r:.60}")
     return value
+
+
+def sizes(value, n: int = 0) -> tuple[int, ...]:
+    """The output's sizes, a size 0 allowed (a detector's boxes when its run kept none)."""
+    return tuple(non_negative(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
 
 
 def no_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -32,7 +37,7 @@ _UNKNOWN = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing"
 # as the ops on no autocast list run: in its input's dtype
 @register("uncounted", family="uncounted", autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=None, fewest_inputs=0, receptive_field=no_field, memory=_UNKNOWN,
-          args=(Arg("operation", operation), Arg("shape", int_list), Arg("params", non_negative, 0),
+          args=(Arg("operation", operation), Arg("shape", sizes), Arg("params", non_negative, 0),
                 Arg("buffers", non_negative, 0)),
           torch=TorchForms(module=OWN + "Uncounted", given_weight=None, inferred=None, functions=(), methods=(),
                            aliases=()))

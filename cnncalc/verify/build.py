@@ -25,8 +25,11 @@ class Functional(nn.Module):
 
 
 def resolve(path: str):
-    """The object a dotted path names: `torch.nn.Conv2d`, `operator.add`."""
+    """The object a dotted path names: `torch.nn.Conv2d`, `operator.add`, or an attribute of one
+    (`torch.ops.torchvision.nms`, an op torchvision registers when imported)."""
     module, _, name = path.rpartition(".")
+    if module.startswith("torch.ops."):
+        return getattr(resolve(module), name)
     return getattr(importlib.import_module(module), name)
 
 

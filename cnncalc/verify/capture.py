@@ -82,7 +82,11 @@ class Recorder(TorchFunctionMode):
             node_args = (node_args[0], func.__self__.__name__)
         elif form.reflected:  # 1 - x: sub(1, x)
             node_args = (node_args[1], node_args[0], *node_args[2:])
-        return self.output(self.node(form.op, form.target, node_args, node_kwargs), result)
+        node = self.node(form.op, form.target, node_args, node_kwargs)
+        if form.target is operator.setitem:  # x[i] = v: what reads x from now on reads the write
+            self._made(node, args[0])         # (MultiScaleRoIAlign fills torch.zeros(rois, …) level by level)
+            return result
+        return self.output(node, result)
 
     # --- the graph
 
@@ -261,7 +265,8 @@ QUERIES = frozenset({"dim", "ndimension", "numel", "nelement", "element_size", "
 OPERATORS = {"__getitem__": operator.getitem, "__setitem__": operator.setitem, "__floordiv__": operator.floordiv,
              "__mod__": operator.mod, "__matmul__": operator.matmul, "__pow__": operator.pow,
              "__truediv__": operator.truediv, "__and__": operator.and_, "__or__": operator.or_,
-             "__invert__": operator.invert}
+             "__invert__": operator.invert, "__eq__": operator.eq, "__ne__": operator.ne, "__gt__": operator.gt,
+             "__ge__": operator.ge, "__lt__": operator.lt, "__le__": operator.le}
 REFLECTED = {"__rsub__": operator.sub, "__rtruediv__": operator.truediv, "__rdiv__": operator.truediv,
              "__rpow__": operator.pow, "__rmatmul__": operator.matmul, "__rfloordiv__": operator.floordiv,
              "__rmod__": operator.mod, "__radd__": operator.add, "__rmul__": operator.mul}

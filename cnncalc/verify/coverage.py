@@ -1,12 +1,13 @@
 """`cnncalc coverage`: read real models with the importer and hold each to torch in the same process.
 
-The models: every torchvision classification, segmentation and video builder, one model of every
-timm family (the module that defines it; its smallest-named model), Hugging Face vision models and
-text encoders at their default configs, and segmentation_models_pytorch's architectures. Each is built with no
-weights, imported as `cnncalc table torchvision:NAME` would import it, and compared with torch on
+The models: every torchvision builder (classification, segmentation, video, detection, optical
+flow), one model of every timm family (the module that defines it; its smallest-named model), Hugging
+Face vision models and text encoders at their default configs, and segmentation_models_pytorch's
+architectures. Each is built with no weights, imported as `cnncalc table torchvision:NAME` would import it, and compared with torch on
 the meta device (no memory, no arithmetic): parameters and buffers as the module holds them, MACs
-as torch.utils.flop_counter counts them ÷ 2, and the output's shape. Each peer tool installed is run
-on the same module and input (`peer_runs`): whether it gives a total, and so whether a model cnncalc
+as torch.utils.flop_counter counts them ÷ 2, and the output's shape. A detection model, whose work
+its data decides, is held to torch on the same seeded image its import ran. Each peer tool installed is
+run on the same module and input (`peer_runs`): whether it gives a total, and so whether a model cnncalc
 refuses is one a peer reads.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .libraries import Loaded, library_module, load_module
 from .own import tensors
 from .peers import fails, installed
 
-TORCHVISION_GROUPS = ("", "segmentation", "video")  # detection and optical flow depend on the data
+TORCHVISION_GROUPS = ("", "segmentation", "video", "detection", "optical_flow")
 SMALL = re.compile(r"(atto|femto|pico|nano|tiny|mini|small|_xs|_s\b|b0|_18|18\b|_050|_0\d\d|lite0|_t\b)")
 
 
@@ -53,7 +54,7 @@ class Truth:
 
 
 def torchvision_models() -> list[tuple[str, str]]:
-    """(family, builder) for every classification, segmentation and video builder."""
+    """(family, builder) for every builder: classification, segmentation, video, detection, optical flow."""
     torchvision = library_module("torchvision")
     found = []
     for group in TORCHVISION_GROUPS:
@@ -135,13 +136,13 @@ def check_model(library: str, family: str, name: str, *, limits: Limits = Limits
         module, input_shape, input_dtype = loaded.module, loaded.input_shape, loaded.input_dtype
         if input_shape is None:
             raise SpecError(f"{name} states no input size")
-        report = analyze(build_graph(read_module(module, name, input_shape, reference, input_dtype).spec,
-                                     reference, {}, limits=limits))
+        report = analyze(build_graph(read_module(module, name, input_shape, reference, input_dtype, loaded.others,
+                                                 loaded.data_dependent).spec, reference, {}, limits=limits))
     except SpecError as error:  # the refusal as `cnncalc table` prints it, less the model's name before it
         layer = f"layer '{error.layer}': " if error.layer else ""
         return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message,
                        table=False)
-    truth = measure(module, report.input_shape, input_dtype)  # the same module
+    truth = measure(module, report.input_shape, input_dtype, loaded.others, loaded.data_dependent)  # the same module
     ours = Truth(params=report.totals.params, buffers=report.totals.buffers, macs=report.totals.macs,
                  output_shapes=frozenset(row.output_shape for row in report.output_rows))
     wrong = [f"{key} cnncalc {getattr(ours, key)} torch {getattr(truth, key)}" for key in ("params", "buffers", "macs")
@@ -154,18 +155,26 @@ def check_model(library: str, family: str, name: str, *, limits: Limits = Limits
     return Outcome(library=library, model=name, family=family, exact=not wrong, reason="; ".join(wrong))
 
 
-def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None) -> Truth:
-    """What torch says: the tensors the module holds, and one forward pass on the meta device (of
-    `input_dtype` ids where given), or, where meta cannot go, on the CPU on random data (`_sample`). The
-    module is left as it was."""
-    try:
-        output, counter = _counted(module, _stand_ins(module, "meta"), _sample(module, input_shape, input_dtype, "meta"))
-    except (RuntimeError, NotImplementedError):  # .item() of a computed tensor (YOLO's anchors): on the CPU
-        output, counter = _counted(module, _stand_ins(module, "cpu"), _sample(module, input_shape, input_dtype, "cpu"))
+def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None, others: tuple = (),
+            data_dependent: bool = False) -> Truth:
+    """What torch says: the tensors the module holds, and one forward pass of one sample on the meta
+    device (of `input_dtype` ids where given), or, where meta cannot go, on the CPU on random data,
+    the data the importer's run drew (its seed); a `data_dependent` model on the CPU at once, where
+    it decides its proposals and detections as that run did, and returns a dict of tensors per image,
+    each the image's whole. The module is left as it was."""
+    inputs = (input_shape, input_dtype, others)
+    if data_dependent:
+        output, counter = _counted(module, "cpu", *inputs)
+    else:
+        try:
+            output, counter = _counted(module, "meta", *inputs)
+        except (RuntimeError, NotImplementedError):  # .item() of a computed tensor (YOLO's anchors): on the CPU
+            output, counter = _counted(module, "cpu", *inputs)
+    first = 0 if data_dependent else 1
     return Truth(params=sum(p.numel() for p in module.parameters()),
                  buffers=sum(b.numel() for b in module.buffers()),
                  macs=counter.get_total_flops() // 2,
-                 output_shapes=frozenset(tuple(t.shape[1:]) for t in tensors(output) if t.dim()))
+                 output_shapes=frozenset(tuple(t.shape[first:]) for t in tensors(output) if t.dim()))
 
 
 def _stand_ins(module: nn.Module, device: str) -> dict:
@@ -176,13 +185,20 @@ def _stand_ins(module: nn.Module, device: str) -> dict:
     return {name: tensor if tensor.device.type == device else stand_in(tensor, device) for name, tensor in held.items()}
 
 
-def _counted(module: nn.Module, stand_ins: dict, x):
+def _counted(module: nn.Module, device: str, input_shape: tuple[int, ...], input_dtype: str | None, others: tuple):
+    """One forward pass on `device`, counted, of forward()'s inputs, one sample each, drawn as the
+    importer's run draws them (tracing.probe, its seed)."""
     from torch.nn.utils.stateless import _reparametrize_module
     from torch.utils.flop_counter import FlopCounterMode
 
+    from .tracing import PROBE_SEED, probe
+
+    seeded = torch.Generator().manual_seed(PROBE_SEED)
+    inputs = [probe(shape, dtype, device, module, 1, seeded)
+              for shape, dtype in ((input_shape, input_dtype), *((other.shape, other.dtype) for other in others))]
     counter = FlopCounterMode(display=False)
-    with _reparametrize_module(module, stand_ins), counter:  # with grad: under no_grad its module tracker
-        return module.eval()(x), counter                   # fails on views of parameters passed to modules
+    with _reparametrize_module(module, _stand_ins(module, device)), counter:  # with grad: under no_grad its module
+        return module.eval()(*inputs), counter  # tracker fails on views of parameters passed to modules
 
 
 def shares(outcomes: list[Outcome]) -> dict[str, tuple[int, int, str]]:
@@ -228,27 +244,20 @@ def peers_on(loaded: Loaded, tools: list[str], on_cpu: Callable[[], nn.Module]) 
 
     if loaded.input_shape is None:
         return dict.fromkeys(tools, "no input size stated")
-    x = _sample(loaded.module, loaded.input_shape, loaded.input_dtype, "meta")
+    from .tracing import PROBE_SEED, probe
+
+    def sample(module: nn.Module, device: str) -> torch.Tensor:  # one, as the importer's run draws it
+        return probe(loaded.input_shape, loaded.input_dtype, device, module, 1, torch.Generator().manual_seed(PROBE_SEED))
+
+    x = sample(loaded.module, "meta")
     found, cpu = {}, functools.cache(on_cpu)
     for tool in tools:
         # tied weights (a text model's embedding and head) stood in for together
         with _reparametrize_module(loaded.module, _stand_ins(loaded.module, "meta"), tie_weights=True):
             found[tool] = fails(tool, loaded.module, (x,), PEER_SECONDS)
         if found[tool]:
-            found[tool] = fails(tool, cpu(), (_sample(cpu(), loaded.input_shape, loaded.input_dtype, "cpu"),),
-                                PEER_SECONDS)
+            found[tool] = fails(tool, cpu(), (sample(cpu(), "cpu"),), PEER_SECONDS)
     return found
-
-
-def _sample(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None, device: str) -> torch.Tensor:
-    """One input: on the CPU random values, token ids below every embedding table's size."""
-    dtype = getattr(torch, input_dtype or "float32")
-    if device == "meta":
-        return torch.empty(1, *input_shape, device="meta", dtype=dtype)
-    if dtype.is_floating_point:
-        return torch.randn(1, *input_shape, dtype=dtype)
-    rows = [part.num_embeddings for part in module.modules() if isinstance(part, nn.Embedding)]
-    return torch.randint(0, min(rows, default=2), (1, *input_shape), dtype=dtype)
 
 
 def peer_shares(outcomes: list[Outcome]) -> dict[str, dict[str, int]]:

@@ -27,7 +27,13 @@ def forms() -> Forms:
     return _read_forms(frozenset(library for library in LIBRARIES if library in sys.modules))
 
 
-LIBRARIES = frozenset(path.split(".")[0] for kind in REGISTRY.values()
+def _library(path: str) -> str:
+    """The library whose import makes a path exist: torchvision for `torch.ops.torchvision.nms`."""
+    parts = path.split(".")
+    return parts[2] if parts[:2] == ["torch", "ops"] else parts[0]
+
+
+LIBRARIES = frozenset(_library(path) for kind in REGISTRY.values()
                       for path in [alias.path for alias in kind.torch.aliases] + [c.path for c in kind.torch.functions])
 
 
@@ -51,11 +57,11 @@ def _read_forms(libraries: frozenset) -> Forms:
 
 def _installed(path: str, libraries: frozenset) -> Any:
     """What a dotted path names, or None when its library is not imported (or not installed)."""
-    if path.split(".")[0] not in libraries:
+    if _library(path) not in libraries:
         return None
     try:
         return resolve(path)
-    except ImportError:
+    except (ImportError, AttributeError):  # a library too old to have it
         return None
 
 

@@ -10,6 +10,7 @@ import operator
 from collections import Counter
 from dataclasses import dataclass
 
+import torch
 from torch import fx, nn
 
 from ..errors import SpecError
@@ -22,7 +23,7 @@ from .capture import LayerFails
 from .forms import forms, module_arguments
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, indexed_by, piece_of,
-                     read_graph, stated, target_name, unstacked)
+                     read_graph, returns_several, stated, target_name, unstacked)
 from .tracing import trace, user_line
 
 
@@ -35,10 +36,12 @@ class Imported:
 
 
 def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
-                input_dtype: str | None = None, others: tuple[OtherInput, ...] = ()) -> Imported:
-    """The spec data of a module read at its input (and forward()'s other inputs, by name)."""
+                input_dtype: str | None = None, others: tuple[OtherInput, ...] = (),
+                data_dependent: bool = False) -> Imported:
+    """The spec data of a module read at its input (and forward()'s other inputs, by name); a
+    `data_dependent` one from one run on one seeded sample (tracing.trace)."""
     try:
-        run = trace(module, input_shape, input_dtype, others)
+        run = trace(module, input_shape, input_dtype, others, data_dependent)
     except SpecError as error:
         raise SpecError(f"{name}: {error.message}", source) from None
     except LayerFails as failed:
@@ -49,7 +52,7 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         raise SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
                         f"{(str(error).splitlines() or [''])[0][:200]}", source) from None
     traced = run.traced
-    graph = read_graph(traced, run.values, tuple(other.name for other in others))
+    graph = read_graph(traced, run.values, tuple(other.name for other in others), run.batch)
     sites = Sites(module, source)
     layers, unmapped, previous, emitted, scopes, holders = [], [], None, set(), {}, {}
     for node in traced.graph.nodes:
@@ -94,14 +97,16 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             "description": f"Imported from {source} by running it {_where(run)}."} | _own_dtype(module) \
         | ({"input_dtype": input_dtype} if input_dtype else {}) | _other_inputs(others)
     held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted)
-    returned = _returned(traced, graph)
+    returned = _returned(traced, graph, name, source)
     if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
         data["outputs"] = returned
     return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "")
 
 
-def _returned(traced: fx.GraphModule, graph: Traced) -> list[str]:
-    """The layers whose tensors forward() returns, in the order of its tuple, list or dict, each once."""
+def _returned(traced: fx.GraphModule, graph: Traced, name: str, source: str) -> list[str]:
+    """The layers whose tensors forward() returns, in the order of its tuple, list or dict, each once.
+    A returned tensor with no elements that is no layer is refused: the table would show another
+    row's shape as the output."""
     found, stack = [], [next(node for node in reversed(traced.graph.nodes) if node.op == "output").args[0]]
     while stack:
         value = stack.pop(0)
@@ -109,9 +114,18 @@ def _returned(traced: fx.GraphModule, graph: Traced) -> list[str]:
             stack[:0] = list(value.values())
         elif isinstance(value, (tuple, list)):
             stack[:0] = list(value)
-        elif isinstance(value, fx.Node) and value.name in graph.names and graph.names[value.name] not in found:
-            found.append(graph.names[value.name])
+        elif isinstance(value, fx.Node) and value.name in graph.names:
+            found += [graph.names[value.name]] if graph.names[value.name] not in found else []
+        elif isinstance(value, fx.Node) and _empty(graph.values.get(value.name)):
+            shape = graph.sample_shape(value)
+            raise SpecError(f"{name} returns a tensor with no elements ({target_name(value)}, "
+                            f"{format_shape(graph.shape(value) if shape is None else shape)} per sample) "
+                            "that cnncalc reads as no layer", source)
     return found
+
+
+def _empty(value) -> bool:
+    return isinstance(value, torch.Tensor) and value.numel() == 0
 
 
 def _where(run) -> str:
@@ -249,7 +263,7 @@ def _uncounted_entry(node, graph: Traced) -> LineDict | None:
     entry = stated("uncounted", {"operation": _what(node, graph.modules), "shape": list(shape),
                                  "params": sum(t.numel() for t in held if isinstance(t, nn.Parameter)),
                                  "buffers": sum(t.numel() for t in held if not isinstance(t, nn.Parameter))}, None)
-    if made_without_input or not inputs:
+    if entry is not None and (made_without_input or not inputs):
         entry["from"] = []  # reads no layer
     return entry
 
@@ -292,7 +306,10 @@ def _entry(node, graph: Traced) -> LineDict | list | None:
     if node.name in graph.without_input:
         return _constant_entry(node, graph)
     if node.op == "call_function" and node.target is operator.getitem:
-        return graph.per_sample(node, _piece_entry(node, graph))
+        if piece_of(node) is None and returns_several(node.args[0], graph):
+            return _entry(node.args[0], graph)  # topk's values or indices: a layer of the call
+        entry = graph.per_sample(node, _piece_entry(node, graph))
+        return entry if not isinstance(entry, LineDict) or graph.takes(node, *next(iter(entry.items()))) else None
     if target_name(node) == "repeat_interleave" and node.op in ("call_function", "call_method"):
         return _repeated_rows(node, graph)
     table = {"call_function": forms().functions, "call_method": forms().methods}.get(node.op, {})
@@ -333,6 +350,11 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         if like is None:
             return None
         args[call.like] = [-1, *like[1:]]
+    if any(arg.name == KEPT for arg in REGISTRY[kind].args):  # how many the run's data kept (nms's boxes)
+        kept = graph.values[node.name]
+        if graph.batch != 1 or not isinstance(kept, (torch.Tensor, tuple)):
+            return None  # counted over a batch of two, the samples' rows mixed
+        args[KEPT] = (kept[0] if isinstance(kept, tuple) else kept).shape[0]  # torch.where(mask)'s pieces
     if kind == "einsum":
         args["equation"] = _per_sample_equation(node, graph)
     if isinstance(args.get("padding"), (list, tuple)) and len(args["padding"]) > 6:
@@ -376,6 +398,9 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         entry["from"] = graph.name_of(graph.tensor_args(node)[0])
         return [entry, LineDict({"add": None, "from": [_part(node, 1), graph.name_of(added_bias)]})]
     return entry
+
+
+KEPT = "count"  # a kind's argument for how many rows the data keeps, which only the run says
 
 
 def _taken_as_input(node, call, shapes: dict, graph: Traced) -> dict:
@@ -486,7 +511,11 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
     source = piece_of(node)
     if source is not None:
         return _chunk_piece(node, source, graph)
-    if indexed_by(node, graph) is not None:
+    index = indexed_by(node, graph)
+    if index is not None and graph.values[index.name].dtype == torch.bool:  # the rows it keeps: the run's,
+        return stated("booleanmask", {KEPT: int(graph.values[index.name].sum())}, None) \
+            if graph.batch == 1 else None  # of one sample (a batch of two mixes its samples' rows)
+    if index is not None:
         return stated("indexselect", {"dim": 0}, None)
     if unstacked(node.args[0], graph) is not None and isinstance(node.args[1], int):
         return _unstacked_piece(node.args[0], node.args[1], graph, node)  # qkv[0] of qkv.permute(2, 0, …)
@@ -497,6 +526,9 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
         index = graph.argument(node.args[1])
     except Unmappable:
         return None
+    if graph.batch == 1 and (index == 0 and graph.layout(node.args[0]) == BATCHED
+                             or index is None and graph.layout(node.args[0]) == ROWS):
+        return _the_sample()  # x[0] of a batch of one, or x[None] on its image: the sample itself
     index = list(index) if isinstance(index, (list, tuple)) else [index]
     if None in index:
         return _new_dims(index, len(shape))
@@ -507,7 +539,8 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
     if Ellipsis in index:
         at = index.index(Ellipsis)
         index[at:at + 1] = [slice(None)] * (len(shape) - len(index) + 1)
-    entries = [_cut(dim, item, shape[dim]) for dim, item in reversed(list(enumerate(index)))
+    rows = node.args[0].name in graph.sample_rows  # dim 0 is the sample's rows, which may be cut
+    entries = [_cut(dim, item, shape[dim], rows) for dim, item in reversed(list(enumerate(index)))
                if not (isinstance(item, slice) and item.indices(shape[dim]) == (0, shape[dim], 1))]
     if not entries:  # x[:, :H] where H is the whole height: the tensor itself
         return stated("narrow", {"dim": -1, "start": 0, "length": shape[-1]}, None)
@@ -529,10 +562,10 @@ def _new_dims(index: list, rank: int) -> LineDict | list | None:
     return entries[0] if len(entries) == 1 else entries
 
 
-def _cut(dim: int, item, size: int) -> LineDict | None:
+def _cut(dim: int, item, size: int, rows: bool = False) -> LineDict | None:
     """One dim of an index, last dims first so the earlier ones keep their numbers: select, narrow or
-    a slice with a step; None for the batch or a list of indices."""
-    if dim == 0 or not isinstance(item, (int, slice)):
+    a slice with a step; None for the batch (dim 0 unless it is `rows`) or a list of indices."""
+    if dim == 0 and not rows or not isinstance(item, (int, slice)):
         return None
     if isinstance(item, int):
         return stated("select", {"dim": dim, "index": item}, None)
@@ -555,12 +588,21 @@ def _chunk_piece(node, source, graph: Traced) -> LineDict | None:
     dim = dim % pieces[0].dim() if target_name(source) != "unbind" else dim % (pieces[0].dim() + 1)
     if dim == 0 and target_name(source) == "unbind" and unstacked(source.args[0], graph) is not None:
         return _unstacked_piece(source.args[0], index, graph, node)
-    if dim == 0:
+    if dim == 0 and graph.batch == 1 and target_name(source) == "unbind" \
+            and source.args[0].name not in graph.sample_rows:
+        return _the_sample()  # a per-image loop over a batch of one (over the sample's rows: a row each)
+    if dim == 0 and source.args[0].name not in graph.sample_rows:
         return None  # pieces of the batch
     if target_name(source) == "unbind":
         return stated("select", {"dim": dim, "index": index}, None)
     start = sum(piece.shape[dim] for piece in pieces[:index])
     return stated("narrow", {"dim": dim, "start": start, "length": pieces[index].shape[dim]}, None)
+
+
+def _the_sample() -> LineDict:
+    """A run of one sample (tracing.DATA_DEPENDENT) taking that sample out of its batch, or putting it
+    back: per sample, the tensor itself."""
+    return stated("identity", {}, None)
 
 
 def _unstacked_piece(unstacking, index: int, graph: Traced, piece) -> list[LineDict] | None:

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..errors import SpecError, did_you_mean
+from ..graph import OtherInput
 from ..model_reference import model_reference
 from ..spec.limits import Limits
 from ..spec.yamlfile import read_text
@@ -31,14 +32,21 @@ class Loaded:
     name: str
     input_shape: tuple[int, ...] | None = None
     input_dtype: str | None = None  # int64: a text model's token ids
+    others: tuple[OtherInput, ...] = ()  # forward()'s other inputs the library states (RAFT's second image)
+    data_dependent: bool = False  # see LibraryModel
 
 
 @dataclass(frozen=True, kw_only=True)
 class LibraryModel:
-    """How a library builds a model with no weights, and the input it states."""
+    """How a library builds a model with no weights, and the input it states (or the model states:
+    `sized_by` reads it off the built module). A `data_dependent` model (detection: proposals, NMS)
+    is built on the CPU with its own initialization and read from one run on one seeded sample."""
     build: Callable[[], nn.Module]
     input_shape: tuple[int, ...] | None
     input_dtype: str | None = None
+    others: tuple[OtherInput, ...] = ()
+    sized_by: Callable[[nn.Module], tuple[int, ...]] | None = None
+    data_dependent: bool = False
 
 
 def load_module(reference: str, params: dict, on_meta: bool = True, *, limits: Limits = Limits()) -> Loaded:
@@ -51,10 +59,12 @@ def load_module(reference: str, params: dict, on_meta: bool = True, *, limits: L
     name = parsed.name
     if parsed.in_library:
         stated = LIBRARY_BUILDERS[parsed.source](name, params)
-        module = _built(stated.build, name, reference, on_meta)
+        module = _built(stated.build, name, reference, on_meta and not stated.data_dependent)
         size = getattr(module, "image_size", None)  # a model built for one size (torchvision's ViT) says so
-        return Loaded(module=module, name=name, input_shape=(3, size, size) if isinstance(size, int)
-                      else stated.input_shape, input_dtype=stated.input_dtype)
+        shape = stated.sized_by(module) if stated.sized_by else (3, size, size) if isinstance(size, int) \
+            else stated.input_shape
+        return Loaded(module=module, name=name, input_shape=shape, input_dtype=stated.input_dtype,
+                      others=stated.others, data_dependent=stated.data_dependent)
     path = parsed.source
     if not Path(path).exists():
         raise SpecError("no such file", path)
@@ -138,18 +148,24 @@ def _torchvision(name: str, params: dict) -> LibraryModel:
         builder = models.get_model_builder(name)
     except ValueError:
         raise SpecError(f"torchvision has no model '{name}'{did_you_mean(name, models.list_models())}") from None
-    if builder.__module__.startswith(DATA_DEPENDENT):
-        raise SpecError(f"torchvision's {name} is refused: a detection or optical-flow model's shapes depend on "
-                        "its input's content (region proposals, non-maximum suppression, iterative refinement), "
-                        "so no figure holds ahead of the data")
     defaults = {"weights": None}
     if "weights_backbone" in inspect.signature(builder).parameters:
         defaults["weights_backbone"] = None  # else a segmentation model downloads its backbone's
-    return LibraryModel(build=lambda: builder(**{**defaults, **params}),
-                        input_shape=_torchvision_input(models, name, builder))
+    build = lambda: builder(**{**defaults, **params})  # noqa: E731
+    if builder.__module__.startswith("torchvision.models.detection"):
+        return LibraryModel(build=build, input_shape=None, sized_by=_detection_input, data_dependent=True)
+    if builder.__module__.startswith("torchvision.models.optical_flow"):
+        return LibraryModel(build=build, input_shape=FLOW_INPUT, others=(OtherInput(name="image2", shape=FLOW_INPUT),))
+    return LibraryModel(build=build, input_shape=_torchvision_input(models, name, builder))
 
 
-DATA_DEPENDENT = ("torchvision.models.detection", "torchvision.models.optical_flow")
+def _detection_input(module: nn.Module) -> tuple[int, ...]:
+    """A square image of the side the model's own transform resizes to in eval (its weights state
+    none: COCO's images vary), so that the resize keeps it as it is."""
+    return (3, module.transform.min_size[-1], module.transform.min_size[-1])
+
+
+FLOW_INPUT = (3, 520, 960)  # torchvision's optical-flow gallery (plot_optical_flow.py) resizes its frames so
 VIDEO_FRAMES = 16  # torchvision's references/video_classification: --clip-len 16
 
 

@@ -86,8 +86,28 @@ class Eq(_Arithmetic):
     operation = staticmethod(operator.eq)
 
 
+class Remainder(_Arithmetic):
+    operation = staticmethod(operator.mod)
+
+
 class Ne(_Arithmetic):
     operation = staticmethod(operator.ne)
+
+
+class Gt(_Arithmetic):
+    operation = staticmethod(operator.gt)
+
+
+class Ge(_Arithmetic):
+    operation = staticmethod(operator.ge)
+
+
+class Lt(_Arithmetic):
+    operation = staticmethod(operator.lt)
+
+
+class Le(_Arithmetic):
+    operation = staticmethod(operator.le)
 
 
 class Cumsum(nn.Module):
@@ -268,6 +288,17 @@ class Narrow(_TensorMethod):
     method, arguments = "narrow", ("dim", "start", "length")
 
 
+class IndexPut(nn.Module):
+    """x[...] = values, as a spec states it (no index): each sample's first entries written with the
+    last input's (the values; an input before them is the index), on a copy, which autograd keeps apart."""
+
+    def forward(self, x, *written):
+        out = x.clone()
+        for values in written[-1:]:
+            out.view(out.shape[0], -1)[:, :values[0].numel()] = values.reshape(values.shape[0], -1)
+        return out
+
+
 class Slice(nn.Module):
     def __init__(self, dim: int, start: int | None = None, end: int | None = None, step: int = 1):
         super().__init__()
@@ -324,6 +355,18 @@ class Sin(_TensorMethod):
 
 class Cos(_TensorMethod):
     method = "cos"
+
+
+class Round(_TensorMethod):
+    method = "round"
+
+
+class Log2(_TensorMethod):
+    method = "log2"
+
+
+class Floor(_TensorMethod):
+    method = "floor"
 
 
 class Clamp(_TensorMethod):
@@ -484,3 +527,60 @@ class GRU(_Recurrent):
 
 class RNN(_Recurrent):
     recurrent = nn.RNN
+
+
+class Topk(nn.Module):
+    def __init__(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002 (torch's name)
+        super().__init__()
+        self.k, self.dim, self.largest, self.sorted = k, dim, largest, sorted
+
+    def forward(self, x):
+        return x.topk(self.k, self.dim, self.largest, self.sorted).values
+
+
+class BooleanMask(nn.Module):
+    """x[mask]: the rows of each sample its mask keeps (a spec's mask is made by layers, x > t)."""
+
+    def __init__(self, count: int):
+        super().__init__()
+        self.count = count
+
+    def forward(self, x, mask):
+        return torch.stack([sample[kept.bool()] for sample, kept in zip(x, mask)])
+
+
+class Nonzero(nn.Module):
+    """torch.where(mask)[i] as a spec states it: `count` positions per sample (which, only its values say)."""
+
+    def __init__(self, count: int):
+        super().__init__()
+        self.count = count
+
+    def forward(self, mask):
+        return mask.flatten(1).float().argsort(dim=-1, descending=True)[:, :self.count]
+
+
+class Nms(nn.Module):
+    """torchvision.ops.nms as a spec states it, with no torchvision: the indices of each sample's
+    `count` best scores (which boxes the real op keeps only their overlaps say)."""
+
+    def __init__(self, count: int, iou_threshold: float = 0.5):
+        super().__init__()
+        self.count, self.iou_threshold = count, iou_threshold
+
+    def forward(self, boxes, scores):
+        return scores.argsort(dim=-1, descending=True)[..., :self.count]
+
+
+class RoIAlign(nn.Module):
+    """torchvision.ops.roi_align as a spec states it, with no torchvision: per sample, each row of
+    rois the feature map pooled to the output size (where each box lies only its values say)."""
+
+    def __init__(self, pooled_height: int, pooled_width: int, spatial_scale: float = 1.0, sampling_ratio: int = -1,
+                 aligned: bool = False):
+        super().__init__()
+        self.size = (pooled_height, pooled_width)
+
+    def forward(self, x, rois):
+        pooled = nn.functional.adaptive_avg_pool2d(x, self.size)
+        return pooled.unsqueeze(1).expand(-1, rois.shape[1], -1, -1, -1)

@@ -20,17 +20,18 @@ from .forms import forms, mapped
 from .tracing import PROBE_BATCH
 
 
-def read_graph(traced: fx.GraphModule, values: dict, others: tuple[str, ...] = ()) -> Traced:
+def read_graph(traced: fx.GraphModule, values: dict, others: tuple[str, ...] = (), batch: int = PROBE_BATCH) -> Traced:
     """The graph with what the mapping needs to know of each node; `others`: forward()'s inputs after
-    the first, by name."""
+    the first, by name; `batch`: the run's."""
     modules = dict(traced.named_modules())
     placeholders = [node for node in traced.graph.nodes if node.op == "placeholder"]
     inputs = {node.name: INPUT if index == 0 else node.target for index, node in enumerate(placeholders)
               if index == 0 or node.target in others}
-    graph = Traced(modules=modules, values=values, absorbed=_absorbed(traced, modules), inputs=inputs)
+    graph = Traced(modules=modules, values=values, absorbed=_absorbed(traced, modules), inputs=inputs, batch=batch)
     graph.stored = _stored_views(traced, graph)
     graph.without_input, graph.free, graph.batch_sized = _without_input(traced, graph)
     graph.stacked = _ensembles(traced, graph)
+    graph.sample_rows = _sample_rows(traced, graph) if batch == 1 else set()
     graph.counted = _held_by_layers(traced, modules)
     return graph
 
@@ -58,6 +59,7 @@ class Traced:
     values: dict
     absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
     inputs: dict  # the placeholders that are the model's inputs → their names (the first: input)
+    batch: int = PROBE_BATCH  # the run's (1: one sample, every tensor of a per-image loop its own)
     stored: dict = field(default_factory=dict)  # node → the parameter it is a view of (gamma.reshape(1, -1, 1, 1))
     without_input: set = field(default_factory=set)  # tensors made without the model's input
     counted: set = field(default_factory=set)  # parameters and buffers a constant layer already counts
@@ -68,12 +70,15 @@ class Traced:
     free: set = field(default_factory=set)  # tensors layers make from constants alone (Swin v2's bias MLP)
     # tensors made without the input but sized by its batch (BERT's token_type_ids.expand(B, L))
     batch_sized: set = field(default_factory=set)
+    sample_rows: set = field(default_factory=set)  # in a run of one, tensors whose dim 0 is rows, even 1 of them
 
     def inside_constant(self, node) -> bool:
         """A step of making a tensor without the input (viewing a parameter, computing a position
-        encoding) that only further such steps read: the last step is the layer."""
-        return node.name in self.without_input and all(user.name in self.without_input for user in node.users
-                                                       if self.is_tensor(user))  # not weight.dtype
+        encoding) that only further such steps read: the last step is the layer, and so is one forward()
+        returns (Mask R-CNN's masks.new_empty((0, 1, H, W)) when it kept no detection)."""
+        return node.name in self.without_input and all(
+            user.name in self.without_input and user.op != "output"  # not weight.dtype
+            for user in node.users if self.is_tensor(user) or user.op == "output")
 
     def is_layer(self, node) -> bool:
         """A tensor, or a mapped module that returns a tuple (MultiheadAttention's output and weights)."""
@@ -86,30 +91,34 @@ class Traced:
                                                    and any(isinstance(v, torch.Tensor) for v in value))
 
     def is_tensor(self, node) -> bool:
-        """A tensor with elements (x[:, :0], an empty piece rotary embeddings concatenate back, is none)."""
+        """A tensor with elements, or with no rows (a detector's boxes when the run kept none); an empty
+        piece along another dim (x[:, :0], which rotary embeddings concatenate back) is none."""
         value = self.values.get(node.name)
-        return isinstance(value, torch.Tensor) and value.numel() > 0
+        return isinstance(value, torch.Tensor) and (value.numel() > 0 or value.dim() > 0 and value.shape[0] == 0)
 
     def same_as_source(self, node) -> bool:
         """A module's tuple output read at 0 (MultiheadAttention's output): the layer itself."""
         source = node.args[0] if node.op == "call_function" and node.target is operator.getitem else None
-        if source is None or source.name not in self.names or node.args[1] != 0:
+        if source is None or source.name not in self.names or node.args[1] != 0 \
+                or not isinstance(self.values.get(source.name), (tuple, list)):  # box[0] of a box is a coordinate
             return False
         self.names[node.name] = self.names[source.name]
         return True
 
     def tensor_args(self, node) -> list:
         """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
-        chunk reads the chunked tensor; y.expand_as(x) reads y (x gives only its shape)."""
+        chunk reads the chunked tensor; y.expand_as(x) and y.to(x) read y (x gives only its shape or type)."""
         if node.name in self.without_input:
             return []  # a parameter or constant reads no layer
-        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as"):
+        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as", "to"):
             return [node.args[0]]
         if indexed_by(node, self) is not None:  # table[index]: both are read
             return [node.args[0], node.args[1]]
         if node.op == "call_function" and node.target is operator.getitem:
             source = piece_of(node) or node
             whole = source.args[0]
+            if source is node and returns_several(whole, self):  # topk's values or indices: what topk read
+                return self.tensor_args(whole)
             return [_unstacked_source(whole) if unstacked(whole, self) is not None else whole]
         given = [*node.args, *node.kwargs.values()]  # attn_mask=bias is an input too
         flat = [a for arg in given for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
@@ -166,8 +175,9 @@ class Traced:
             return slice(self.argument(value.start), self.argument(value.stop), self.argument(value.step))
         if not isinstance(value, fx.Node):
             return value
-        if is_batch_size(value) and _sized(value).name not in self.without_input | self.free:
-            return BATCH  # not a parameter's dim 0 (table.shape[0], its heads)
+        if is_batch_size(value) and _sized(value).name not in self.without_input | self.free \
+                and not (self.batch == 1 and self.layout(_sized(value)) == ROWS):
+            return BATCH  # not a parameter's dim 0 (table.shape[0], its heads), nor a count of the sample's rows
         if value.name not in self.values:
             raise Unmappable(value.name)
         known = self.values[value.name]
@@ -201,9 +211,11 @@ class Traced:
         free_of_one = node.name in self.free and shape[:1] == (1,) and any(
             user.name not in self.free | self.without_input for user in node.users)
         if node.name not in self.without_input and not free_of_one:
-            return SAMPLE_SHAPES[self.layout(node)](shape) if shape else None
-        if node.name in self.batch_sized and shape and shape[0] % PROBE_BATCH == 0:  # the batch, or rows of it
-            return shape[1:] if shape[0] == PROBE_BATCH else (shape[0] // PROBE_BATCH, *shape[1:])
+            if not shape:  # a number: of the sample in a run of one (tracing.DATA_DEPENDENT), else of the batch
+                return () if self.batch == 1 else None
+            return SAMPLE_SHAPES[self.layout(node)](shape, self.batch)
+        if node.name in self.batch_sized and shape and shape[0] % self.batch == 0:  # the batch, or rows of it
+            return shape[1:] if shape[0] == self.batch else (shape[0] // self.batch, *shape[1:])
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
                or target_name(user) in MATRIX_PRODUCTS and len(shape) <= 2 for user in node.users):
             # an einsum names each of its dims; an index's are the positions it holds; filters; a matrix
@@ -215,7 +227,7 @@ class Traced:
         rank = len(users[0]) + 1 if users else None  # the batch's dim included
         # a stored tensor's leading 1 is the batch it broadcasts over; one computed from x.shape
         # (torch.zeros(B, H, W)) has the batch itself
-        batches = (1,) if node.name in self.stored else (1, PROBE_BATCH)
+        batches = (1,) if node.name in self.stored else (1, self.batch)
         if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
             return None
         return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
@@ -236,11 +248,13 @@ class Traced:
         shape = self.shape(node)
         if node.name in self.stacked:
             return STACKED
+        if node.name in self.sample_rows:
+            return ROWS  # one box kept: a row, not the batch
         if not shape or node.name in self.without_input or shape[0] == 1:
             return BATCHED  # a leading 1 is the batch it broadcasts over
         if node.name in self.free:
             return WHOLE
-        return BATCHED if shape[0] == PROBE_BATCH else ROWS
+        return BATCHED if shape[0] == self.batch else ROWS
 
     def per_sample(self, node, entry: LineDict | list | None) -> LineDict | list | None:
         """An entry of torch's dims as it reads per sample (a module's, a piece's): reshaped, or its
@@ -285,9 +299,13 @@ class Traced:
         """A layer's arguments with the dims they name where cnncalc counts them (see layout); None
         where a dim mixes the batch with others."""
         sources = self.tensor_args(node)
+        if self.batch == 1:  # a constant beside the sample's rows (cat([ids, boxes], 1), labels[keep]): the rows say
+            sources = [source for source in sources if source.name not in self.without_input] or sources
         layout = STACKED if node.name in self.stacked else self.layout(sources[0]) if sources else BATCHED
         if layout == BATCHED:
             return args
+        if layout == ROWS and self.batch == 1:  # a detector's proposals: rows of the one sample, no batch mixed in
+            layout = SAMPLE_ROWS
         layer, rank = REGISTRY[kind], len(self.shape(sources[0]))
         try:
             for arg in layer.args:
@@ -308,9 +326,9 @@ def _sizes(shape: tuple[int, ...]) -> dict:
     return {"shape": [BATCH, *shape]}
 
 
-def _rows_apart(shape: tuple[int, ...]) -> tuple[int, ...] | None:
+def _rows_apart(shape: tuple[int, ...], batch: int) -> tuple[int, ...] | None:
     """(batch × rows, …) per sample: (rows, …); None where dim 0 is no multiple of the batch."""
-    return None if shape[0] % PROBE_BATCH else (shape[0] // PROBE_BATCH, *shape[1:])
+    return None if shape[0] % batch else (shape[0] // batch, *shape[1:])
 
 
 def target_name(node) -> str:
@@ -354,6 +372,12 @@ def indexed_by(node, graph: Traced):
     return node.args[1] if isinstance(index, torch.Tensor) and index.dim() == 1 else None
 
 
+def returns_several(node, graph: Traced) -> bool:
+    """A call returning a tuple of tensors that no kind takes pieces of (x.topk(k), torch.where(mask))."""
+    return isinstance(node, fx.Node) and node.op in ("call_function", "call_method") \
+        and isinstance(graph.values.get(node.name), (tuple, list)) and graph.holds_tensors(node)
+
+
 def piece_of(node):
     """The chunk, split or unbind call whose piece `node` takes (tuple[i]), or None."""
     if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], fx.Node):
@@ -373,6 +397,8 @@ def _moved(value, names: str, rank: int, layout: str):
     if names == DIM_ORDER:
         return MOVES[layout][1](value, rank)
     if names == SIZE_PER_DIM:  # the rows keep their number: expand(-1, -1, H, …) on (B·heads, …)
+        if layout == SAMPLE_ROWS:
+            return [-1, *value]
         if layout != ROWS:
             raise Unmappable("sizes of a tensor whose batch is not its dim 0")
         return [value[0], -1, *value[1:]]
@@ -405,13 +431,17 @@ def _not_an_order(order, rank: int):
 
 
 BATCHED, ROWS, WHOLE, STACKED = "batched", "rows", "whole", "stacked"
+# rows in a run of one sample (a detector's proposals, boxes kept): dim 0 is the rows alone, as a
+# tensor with no batch has its dims after the batch of one
+SAMPLE_ROWS = "rows of the sample"
+_AFTER_THE_BATCH = (_whole_after_batch, lambda order, rank: [0, *(d % rank + 1 for d in order)])
 # per layout: how one dim moves, and how a permutation does
 MOVES = {ROWS: (_rows_second, lambda order, rank: [0, 1, *(order[i] % rank + 1 for i in range(1, len(order)))]),
-         WHOLE: (_whole_after_batch, lambda order, rank: [0, *(d % rank + 1 for d in order)]),
+         WHOLE: _AFTER_THE_BATCH, SAMPLE_ROWS: _AFTER_THE_BATCH,
          STACKED: (_stack_second, _not_an_order)}
 # per layout: a tensor's shape per sample, from torch's
-SAMPLE_SHAPES = {BATCHED: lambda shape: shape[1:], ROWS: _rows_apart, WHOLE: lambda shape: shape,
-                 STACKED: lambda shape: (shape[0], *shape[2:])}
+SAMPLE_SHAPES = {BATCHED: lambda shape, batch: shape[1:], ROWS: _rows_apart, WHOLE: lambda shape, batch: shape,
+                 STACKED: lambda shape, batch: (shape[0], *shape[2:])}
 
 
 def given_value(node, key: str, index: int):
@@ -502,6 +532,36 @@ def _multiplies(node) -> bool:
 
 MULTIPLYING = frozenset({"conv", "linear", "attention", "recurrent"})
 MATRIX_PRODUCTS = frozenset({"matmul", "bmm"})  # torch.matmul, x.matmul, operator.matmul (@)
+
+
+def _sample_rows(traced: fx.GraphModule, graph: Traced) -> set:
+    """In a run of one sample, the tensors a per-image loop makes (proposals, boxes kept), whose dim 0
+    is not the batch but the sample's own, however many rows (one box kept is a row): the sample taken
+    out of its batch (x[0], unbind), and what is made of it, unless that puts a batch of one back in
+    front (x[None], view(1, -1, 4): a reshape to a leading 1 on more dims than it read)."""
+    found = set()
+    for node in traced.graph.nodes:
+        shape = graph.shape(node)
+        if not shape or node.name in graph.without_input or node.op == "placeholder":
+            continue
+        rebatches = shape[0] == 1 and target_name(node) in REBATCHING
+        read = [a for a in graph.tensor_args(node) if a.name in found]
+        if _takes_the_sample(node, graph) or any(not (rebatches and len(shape) > len(graph.shape(a))) for a in read):
+            found.add(node.name)
+    return found
+
+
+REBATCHING = {"getitem", "unsqueeze", "view", "reshape", "expand"}  # may put a batch of one in front (stack: rows)
+
+
+def _takes_the_sample(node, graph: Traced) -> bool:
+    """x[0] or a piece of x.unbind(0), x a batch of one: the sample."""
+    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], fx.Node):
+        return False
+    source = piece_of(node)
+    if source is not None:
+        return target_name(source) == "unbind" and given_value(source, "dim", 1) in (None, 0)
+    return node.args[1] == 0 and (graph.shape(node.args[0]) or ())[:1] == (1,)
 
 
 def _ensembles(traced: fx.GraphModule, graph: Traced) -> set:

@@ -21,22 +21,32 @@ from .capture import LayerFails, Recorder
 from .forms import mapped, module_arguments
 
 PROBE_BATCH = 2  # the batch of the run: 2, so that no size 1 reads as the batch
+PROBE_SEED = 0  # the random data of a run on the CPU: the same in every run, coverage's truth included
+# a model whose work the data decides runs one sample, on the CPU: a per-image loop's tensors are then
+# that sample's, whatever their dim 0
+DATA_DEPENDENT = ("one seeded sample, and what its data decided (proposals, detections kept) is this "
+                  "run's: another image gives other figures")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Run:
-    """A module's run, recorded: the graph with its modules and tensors, every node's value, and where
-    it ran (the meta device; or the CPU, and why meta could not)."""
+    """A module's run, recorded: the graph with its modules and tensors, every node's value, where it
+    ran (the meta device; or the CPU, and why meta could not), and its batch."""
     traced: fx.GraphModule
     values: dict
     on_cpu: str | None
+    batch: int = PROBE_BATCH
 
 
 def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None,
-          others: tuple = ()) -> Run:
+          others: tuple = (), data_dependent: bool = False) -> Run:
     """The module's run at this input. It runs on the meta device; where meta cannot go it runs on the
-    CPU on random data, and an error there is the model's own at this input (raised as it is)."""
+    CPU on random data, and an error there is the model's own at this input (raised as it is). A
+    `data_dependent` model runs on the CPU at once, one sample."""
     first = _first_input(module, {other.name for other in others})
+    if data_dependent:
+        return replace(_run(module, first, input_shape, input_dtype, others, on_meta=False, batch=1),
+                       on_cpu=DATA_DEPENDENT)
     try:
         return _run(module, first, input_shape, input_dtype, others, on_meta=True)
     except (SpecError, LayerFails):
@@ -46,7 +56,8 @@ def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | No
     return replace(_run(module, first, input_shape, input_dtype, others, on_meta=False), on_cpu=why)
 
 
-def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_meta: bool) -> Run:
+def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_meta: bool,
+         batch: int = PROBE_BATCH) -> Run:
     """One recorded run of forward() at the probe inputs. The module's own tensors are stood in for by
     meta ones (or, on the CPU, by random ones where it holds meta tensors): a module of the user's
     is left as it was."""
@@ -56,8 +67,9 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
     named = dict(module.named_parameters()) | dict(module.named_buffers())
     stays = all(t.device.type == device for t in named.values())
     stand_ins = {name: stand_in(tensor, device) for name, tensor in named.items()}
-    inputs = {first: _probe(input_shape, input_dtype, device, module)} | {
-        other.name: _probe(other.shape, other.dtype, device, module) for other in others}
+    seeded = torch.Generator().manual_seed(PROBE_SEED)
+    inputs = {first: probe(input_shape, input_dtype, device, module, batch, seeded)} | {
+        other.name: probe(other.shape, other.dtype, device, module, batch, seeded) for other in others}
     with _left_as_it_was(module):
         with nullcontext() if stays else _reparametrize_module(module, stand_ins), torch.no_grad(), \
                 torch.device(device):
@@ -77,7 +89,7 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
         raise SpecError(f"forward() replaces the buffer{'s' * (len(replaced) > 1)} {', '.join(replaced[:3])}"
                         f"{' …' if len(replaced) > 3 else ''} with new ones sized by the input: the tensors the "
                         "model holds depend on the input it last ran")
-    return Run(traced=traced, values=recorder.values, on_cpu=None)
+    return Run(traced=traced, values=recorder.values, on_cpu=None, batch=batch)
 
 
 def _is_layer(module: nn.Module) -> bool:
@@ -155,15 +167,17 @@ def _left_as_it_was(module: nn.Module):
                 attributes[name].update(contents)
 
 
-def _probe(shape: tuple[int, ...], dtype: str | None, device: str, module: nn.Module) -> torch.Tensor:
-    """An input of the run at the probe batch: on the CPU random values, ids below every table's size."""
+def probe(shape: tuple[int, ...], dtype: str | None, device: str, module: nn.Module, batch: int,
+          seeded: torch.Generator) -> torch.Tensor:
+    """An input of the run at `batch`: on the CPU random values drawn from `seeded`, ids below every
+    table's size."""
     dtype = getattr(torch, dtype or "float32")
     if device == "meta":
-        return torch.empty(PROBE_BATCH, *shape, device="meta", dtype=dtype)
+        return torch.empty(batch, *shape, device="meta", dtype=dtype)
     if dtype.is_floating_point:
-        return torch.randn(PROBE_BATCH, *shape, dtype=dtype)
+        return torch.randn(batch, *shape, dtype=dtype, generator=seeded)
     rows = [part.num_embeddings for part in module.modules() if isinstance(part, (nn.Embedding, nn.EmbeddingBag))]
-    return torch.randint(0, min(rows, default=2), (PROBE_BATCH, *shape)).to(dtype)
+    return torch.randint(0, min(rows, default=2), (batch, *shape), generator=seeded).to(dtype)
 
 
 def _first_input(module: nn.Module, given: set[str]) -> str:

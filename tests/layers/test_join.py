@@ -18,9 +18,14 @@ CASES = [
     ("sub", {"other": 2}, (6,)),
     ("mul", {"other": 0.5}, (3, 4, 4)),
     ("div", {"other": 6.0}, (2, 5)),
+    ("remainder", {"other": 3}, (2, 5)),
     ("pow", {"other": 2}, (3, 4, 4)),
     ("ne", {"other": 0.0}, (3, 4, 4)),
     ("eq", {"other": 1.5}, (6,)),
+    ("gt", {"other": 0.05}, (3, 4, 4)),
+    ("ge", {"other": 0.0}, (7,)),
+    ("lt", {"other": -0.5}, (2, 5)),
+    ("le", {"other": 0.25}, (4, 3)),
 ]
 
 
@@ -35,6 +40,7 @@ JOIN_CASES = [
     ("mul", None, (4, 6, 6), {"adaptiveavgpool2d": {"output_size": 1}}, {"relu": None}),
     ("sub", None, (4, 6, 6), {"avgpool2d": {"kernel_size": 3, "stride": 1, "padding": 1}}, {"identity": None}),
     ("div", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
+    ("remainder", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
     ("stack", {"dim": -1}, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
     ("pow", None, (4, 6, 6), {"sigmoid": None}, {"relu": None}),
     ("concat", None, (4, 6, 6), {"conv2d": {"out_channels": 3, "kernel_size": 1}}, {"relu": None}),
@@ -42,6 +48,7 @@ JOIN_CASES = [
     ("concat", {"dim": -2}, (4, 6, 6), {"maxpool2d": {"kernel_size": [2, 1]}}, {"relu": None}),
     ("crop", None, (2, 9, 9), {"identity": None}, {"conv2d": {"out_channels": 2, "kernel_size": 3}}),
     ("ne", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
+    ("ge", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
 ]
 
 

@@ -14,20 +14,24 @@ from cnncalc.spec import build_graph
 from conftest import compare, one_layer
 
 from . import (test_activation, test_attention, test_conv, test_embedding, test_join, test_linear, test_norm,
-               test_parameter, test_pool, test_rearrange, test_recurrent, test_reduce, test_resize, test_slicing)
+               test_parameter, test_pool, test_rearrange, test_recurrent, test_reduce, test_resize, test_selection,
+               test_slicing)
 
 torch = pytest.importorskip("torch")
 
 # every module's cases, for the tests that hold other walks to them (backward, saved tensors, peers, imports)
 CASES = [case for module in (test_activation, test_attention, test_conv, test_join, test_linear, test_norm,
                              test_parameter, test_pool, test_rearrange, test_recurrent, test_reduce, test_resize,
-                             test_slicing) for case in module.CASES]
+                             test_selection, test_slicing) for case in module.CASES]
 JOIN_CASES, LOOKUPS, POSITIONS = test_join.JOIN_CASES, test_embedding.LOOKUPS, test_embedding.POSITIONS
 PRODUCTS, CROSS_ATTENTION = test_attention.PRODUCTS, test_attention.CROSS_ATTENTION
 
 
 def test_every_kind_has_a_case():
-    products = {"matmul", "scaleddotproductattention", "einsum", "indexselect", "addcmul", "gather"}
+    # booleanmask, nonzero, nms and roialign: test_selection.py, on masks, boxes and rois layers make;
+    # indexput: test_slicing.py, values of another branch
+    products = {"matmul", "scaleddotproductattention", "einsum", "indexselect", "addcmul", "gather", "booleanmask",
+                "indexput", "nonzero", "nms", "roialign"}
     # uncounted computes nothing of its own: it is held to torch where the importer makes it
     # (test_import_vocabulary.py: test_what_no_kind_states_is_a_row_not_counted)
     covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | products | {"uncounted"}

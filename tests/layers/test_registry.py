@@ -91,8 +91,14 @@ def test_every_join_merges_or_maps_its_first_input(kind, args, shape, left, righ
 
 def installed(path: str) -> bool:
     """Whether the library a form belongs to is here (torchvision and timm are optional); in the
-    environment with them, .ci/run's library tests check their forms too."""
-    return importlib.util.find_spec(path.partition(".")[0]) is not None
+    environment with them, .ci/run's library tests check their forms too. An op under torch.ops is
+    its library's (torch.ops.torchvision.nms), there once the library is imported."""
+    parts = path.split(".")
+    library = parts[2] if parts[:2] == ["torch", "ops"] else parts[0]
+    if importlib.util.find_spec(library) is None:
+        return False
+    importlib.import_module(library)
+    return True
 
 
 def test_torch_forms_name_real_torch_objects():
@@ -168,13 +174,16 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # channels sit among the axes the next layer reads as spatial); expand's and tile's axes are reported
 # as the whole input; a parameter or constant sees no input (tests/figures/test_rf.py); unsqueeze and squeeze change
 # how many axes the next layer reads as spatial; unfold's columns gather whole blocks, and RMS norm
-# computes statistics as the other norms do; no gradient flows through a comparison (eq, ne); a
+# computes statistics as the other norms do; no gradient flows through a comparison (eq, ne, gt, ...)
+# nor through floor (a step function, whose gradient is zero); topk's units are the largest along a dim,
+# wherever the data puts them (reported as the whole input); a
 # running sum's prefix is no window (test_cumsum_field_is_where_gradients_reach checks it unit by unit).
 LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "reshape", "mean", "sum", "amax",
             "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm", "select",
             "permute", "transpose", "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze", "eq", "ne",
-            "cumsum")
-SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT) and c[0] != "norm"
+            "cumsum", "topk")
+NO_GRADIENT = ("norm", "gt", "ge", "lt", "le", "floor")  # by whole name: "le" would leave out leakyrelu
+SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT) and c[0] not in NO_GRADIENT
                  and (c[1] or {}).get("track_running_stats") is not False]
 
 

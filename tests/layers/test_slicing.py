@@ -26,3 +26,33 @@ CASES = [
 @pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_layer_matches_torch(kind, args, shape):
     compare(one_layer(kind, args, shape))
+
+
+def written(values: dict) -> dict:
+    """x[...] = values: relu's output written with a branch no larger (a spec states no index)."""
+    return {"input": [4, 6, 6], "layers": [{"relu": None, "name": "destination"},
+                                           {**values, "name": "values", "from": "input"},
+                                           {"indexput": None, "from": ["destination", "values"]}]}
+
+
+WRITES_PART, WRITES_ALL = written({"maxpool2d": {"kernel_size": 2}}), written({"sigmoid": None})
+
+
+@pytest.mark.parametrize("spec", [WRITES_PART, WRITES_ALL], ids=["part", "all"])
+def test_a_write_keeps_the_destinations_shape(spec):
+    from cnncalc.spec import build_graph
+
+    compare(build_graph(spec, "<test>", {}))
+
+
+def test_values_larger_than_the_destination_are_refused():
+    from cnncalc.errors import SpecError
+    from cnncalc.figures import analyze
+    from cnncalc.spec import build_graph
+
+    with pytest.raises(RuntimeError):  # torch's: 288 values into 144 places
+        torch.zeros(144)[:] = torch.zeros(288)
+    spec = {"input": [4, 6, 6], "layers": [{"maxpool2d": {"kernel_size": 2}, "name": "destination"},
+                                           {"indexput": None, "from": ["destination", "input"]}]}
+    with pytest.raises(SpecError, match="4×6×6 is written into 4×3×3"):
+        analyze(build_graph(spec, "<test>", {}))

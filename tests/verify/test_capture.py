@@ -110,8 +110,27 @@ class EmptyShortcut(nn.Module):
         return self.conv(x) + self.shortcut(x)
 
 
+class WrittenInPlace(nn.Module):
+    """Writes into tensors, then read whole: MViT's attn[:, :, 1:, 1:] += bias, and a tensor made empty
+    and filled part by part (MultiScaleRoIAlign's result[rows] = pooled, level by level)."""
+
+    def __init__(self):
+        super().__init__()
+        self.qk, self.bias, self.head = nn.Linear(8, 16), nn.Linear(8, 4), nn.Linear(8, 2)
+        self.parts = nn.ModuleList([nn.Linear(8, 3), nn.Linear(8, 5)])
+
+    def forward(self, x):
+        q, k = self.qk(x).chunk(2, -1)
+        attn = q @ k.transpose(1, 2)
+        attn[:, 1:, 1:] += self.bias(x[:, 1:])
+        filled = x.new_zeros(x.shape[0], 5, 8)
+        filled[..., :3] = self.parts[0](x)
+        filled[..., 3:] = self.parts[1](x)
+        return self.head(attn.softmax(-1) @ filled)
+
+
 CASES = [(PythonOnSizes, (3, 8, 8)), (StrideAsNumber, (3, 9, 9)), (Anchors, (3, 6, 5)), (Einops, (3, 16, 16)),
-         (BranchOnData, (3, 8, 8)), (TiedTwins, (8,)), (EmptyShortcut, (3, 5, 5))]
+         (BranchOnData, (3, 8, 8)), (TiedTwins, (8,)), (EmptyShortcut, (3, 5, 5)), (WrittenInPlace, (5, 8))]
 
 
 @pytest.mark.parametrize("build,shape", CASES, ids=[c[0].__name__ for c in CASES])

@@ -126,7 +126,7 @@ class Wide(nn.Module):
     def forward(self, x):
         x = x.sum()
         for name in ["asin", "acosh", "tan", "acos", "log1p", "expm1", "sinh", "cosh", "asinh", "atan", "erf", "erfc",
-                     "lgamma", "digamma", "sign", "floor", "ceil", "round", "trunc", "frac", "log2", "reciprocal",
+                     "lgamma", "digamma", "sign", "atanh", "ceil", "exp2", "trunc", "frac", "deg2rad", "reciprocal",
                      "log10", "log", "abs", "asin", "asin"]:
             x = getattr(torch, name)(x)
         return x
@@ -526,3 +526,193 @@ def test_sweep_and_sizes_read_a_pytorch_model_at_its_input(model_file):
     # MyNet's MACs grow with the input's area: 4x from 32 to 64 (every layer before the global pool)
     assert points[1]["macs"] - 320 == 4 * (points[0]["macs"] - 320)  # the head's Linear(32, 10) does not grow
     assert run_here("sizes", f"{model_file}:MyNet", "--input", "3x32x32", "--max", "40").returncode == 0
+
+
+class Detections(torch.nn.Module):
+    """A detector's post-processing per image: rows scored, the best k by topk (values, and the rows
+    at their indices), the rows over a threshold by a boolean mask, both joined along the rows; the
+    best k of those kept, or as many as were kept if fewer (torchvision's _topk_min); the rows at the
+    positions torch.where(mask) gives."""
+
+    def __init__(self, threshold: float = 0.0, k: int = 3):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 5)
+        self.threshold, self.k = threshold, k
+
+    def forward(self, x):
+        found = []
+        for sample in x:
+            rows = self.fc(sample)
+            top = rows[:, 0].sigmoid().topk(self.k)
+            kept = rows[rows[:, 0] > self.threshold]
+            joined = torch.cat([kept, rows[top.indices]], 0)
+            best_kept = kept[:, 0].topk(min(self.k, kept.size(0)))  # k: as many as there are, if fewer (none)
+            where = torch.where(rows[:, 0] > self.threshold)[0]  # the positions of those kept
+            found.append({"boxes": joined[:, 1:] * 2, "scores": top.values, "best": rows.index_select(0, top.indices),
+                          "kept": kept, "best_kept": best_kept.values, "where": rows[where]})
+        return found
+
+
+def read_one_sample(module, shape):
+    """The module as cnncalc reads a detector (its work decided by its data): one run of one seeded sample."""
+    from cnncalc.figures import analyze
+    from cnncalc.spec import build_graph
+    from cnncalc.verify.importer import read_module
+
+    return analyze(build_graph(read_module(module, type(module).__name__, shape, "<test>", data_dependent=True).spec,
+                               "<test>", {}))
+
+
+def torch_one_sample(module, shape):
+    """torch's own run of the seeded sample the importer draws (tracing.PROBE_SEED): FlopCounterMode's
+    count and each output tensor's shape, the sample's whole."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cnncalc.verify.own import tensors
+    from cnncalc.verify.tracing import PROBE_SEED
+
+    x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(PROBE_SEED))
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        output = module.eval()(x)
+    return counter.get_total_flops(), [tuple(t.shape) for t in tensors(output)]
+
+
+# the threshold keeps some rows of the seeded sample, or none: an empty selection is a row of 0 rows;
+# the best one is a row too, not the batch of one
+@pytest.mark.parametrize("threshold, k", [(0.0, 3), (1e9, 3), (0.0, 1)], ids=["some", "none", "one"])
+def test_a_detectors_selections_read_as_the_run_made_them(threshold, k):
+    import math
+
+    torch.manual_seed(0)  # its weights: the rows the threshold keeps are the same each run
+    module = Detections(threshold, k)
+    report = read_one_sample(module, (10, 8))
+    flops, shapes = torch_one_sample(module, (10, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert sum(math.prod(row.output_shape) for row in report.output_rows) == sum(map(math.prod, shapes))
+    assert {row.kind for row in report.layers} >= {"topk", "booleanmask", "indexselect", "concat", "nonzero"}
+    assert not report.totals.uncounted
+    assert (shapes[-3][0] == 0) == (threshold > 0)  # the mask kept none: torch's own (0, 5)
+
+
+class EmptyPiece(torch.nn.Module):
+    """x[:, :0]: a tensor with no elements along a dim of the sample, which no layer states."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 5)
+
+    def forward(self, x):
+        return self.fc(x)[:, :0]
+
+
+def test_an_empty_output_no_layer_states_is_refused_never_shown_as_another_row():
+    import cnncalc
+    from cnncalc.errors import SpecError
+
+    assert EmptyPiece()(torch.randn(1, 8)).shape == (1, 0)  # torch's: nothing per sample
+    with pytest.raises(SpecError, match=r"returns a tensor with no elements \(getitem, 0 per sample\)"):
+        cnncalc.summary(EmptyPiece(), (8,))
+
+
+class Pooler(torch.nn.Module):
+    """MultiScaleRoIAlign's way, per image: torch.zeros(rows, C, 2, 2) filled level by level with the
+    rows each level pools (result[kept] = level(rows[kept])), then a conv head on the whole."""
+
+    def __init__(self):
+        super().__init__()
+        self.levels = torch.nn.ModuleList([torch.nn.Linear(8, 24), torch.nn.Linear(8, 24)])
+        self.head = torch.nn.Conv2d(6, 3, 2)
+
+    def forward(self, x):
+        found = []
+        for rows in x:
+            result = torch.zeros(rows.shape[0], 6, 2, 2)
+            for kept, level in zip((rows[:, 0] > 0, rows[:, 0] <= 0), self.levels):
+                result[kept] = level(rows[kept]).view(-1, 6, 2, 2)
+            found.append(self.head(result))
+        return found
+
+
+def test_a_tensor_filled_in_place_is_read_as_its_writes_made_it():
+    torch.manual_seed(0)  # its weights: the rows the threshold keeps are the same each run
+    module = Pooler()
+    report = read_one_sample(module, (10, 8))
+    flops, shapes = torch_one_sample(module, (10, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert [row.kind for row in report.layers].count("indexput") == 2 and not report.totals.uncounted
+
+
+class Pasted(torch.nn.Module):
+    """Mask R-CNN's last steps per image: the best k boxes, each box's coordinates (box[2] - box[0]),
+    its mask resized as a batch of one (mask.expand(1, 1, -1, -1), interpolate, [0][0]), the masks
+    stacked; none kept: masks.new_empty((0, 4, 4)), made without the input and returned."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.fc, self.k = torch.nn.Linear(8, 13), k
+
+    def forward(self, x):
+        found = []
+        for rows in x:
+            made = self.fc(rows)
+            kept = made[made[:, 0].topk(self.k).indices]
+            boxes, masks = kept[:, :4], kept[:, 4:].reshape(-1, 3, 3)
+            if masks.numel() == 0:
+                found.append(masks.new_empty((0, 4, 4)))
+                continue
+            pasted = []
+            for mask, box in zip(masks, boxes):
+                mask = torch.nn.functional.interpolate(mask.expand(1, 1, -1, -1), size=(4, 4))[0][0]
+                pasted.append(mask * (box[2] - box[0]))
+            found.append(torch.stack(pasted))
+        return found
+
+
+# k boxes kept: 3, one (a row, not the batch of one) or none (a tensor made without the input)
+@pytest.mark.parametrize("k", [3, 1, 0])
+def test_each_kept_box_reads_as_a_row_of_the_sample(k):
+    torch.manual_seed(0)  # its weights: the rows the threshold keeps are the same each run
+    module = Pasted(k)
+    report = read_one_sample(module, (10, 8))
+    flops, shapes = torch_one_sample(module, (10, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes == [(k, 4, 4)]
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+
+
+class Suppressed(torch.nn.Module):
+    """A detector's last steps with torchvision's ops: a box per feature-map position, each pooled by
+    roi_align and scored by a head, nms, and the boxes and labels it keeps (labels made without the
+    input, full_like, picked by the rows nms keeps)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.head = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.Linear(16, 1)
+
+    def forward(self, x):
+        import torchvision
+
+        features = self.conv(x)
+        rows = features.flatten(2).transpose(1, 2)[0]
+        corners = rows[:, :2].sigmoid() * 4
+        boxes = torch.cat([corners, corners + 1 + rows[:, 2:].sigmoid() * 4], 1)
+        rois = torch.cat([torch.full_like(boxes[:, :1], 0), boxes], 1)
+        pooled = torchvision.ops.roi_align(features, rois, (2, 2), 1.0, 2, True)
+        scores = self.head(pooled.flatten(1))[:, 0].sigmoid()
+        keep = torchvision.ops.nms(boxes, scores, 0.3)
+        labels = torch.full_like(scores, 3, dtype=torch.int64)
+        return boxes[keep], labels[keep]
+
+
+@pytest.mark.libraries
+def test_torchvisions_nms_and_roi_align_read_as_the_run_made_them():
+    pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    module = Suppressed()
+    report = read_one_sample(module, (3, 8, 8))
+    flops, shapes = torch_one_sample(module, (3, 8, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes and 0 < shapes[0][0] < 64
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert {"nms", "roialign", "indexselect"} <= {row.kind for row in report.layers} and not report.totals.uncounted

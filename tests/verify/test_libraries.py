@@ -41,3 +41,55 @@ def test_a_library_that_is_not_installed_says_so(tmp_path):
     result = subprocess.run([sys.executable, "-m", "cnncalc", "table", "timm:resnet18"], capture_output=True,
                             text=True, env=env, timeout=60)
     assert result.returncode == 2 and result.stderr == "cnncalc: error: timm is not installed: pip install timm\n"
+
+
+@pytest.mark.libraries
+def test_a_detection_model_is_read_from_one_run_of_one_seeded_image():
+    pytest.importorskip("torchvision")
+    from cnncalc.model import load_graph
+    from cnncalc.verify.coverage import check_model
+    from cnncalc.verify.libraries import load_module
+
+    loaded = load_module("torchvision:ssdlite320_mobilenet_v3_large", {})
+    assert loaded.input_shape == (3, 320, 320) and loaded.data_dependent  # the side its transform resizes to
+    assert next(loaded.module.parameters()).device.type == "cpu"  # its own initialization decides its detections
+    graph = load_graph("torchvision:ssdlite320_mobilenet_v3_large", None, None)
+    assert "this run's" in graph.ran_on_cpu
+    # torchvision's SSDLite320_MobileNet_V3_Large_Weights meta: num_params 3,440,060, _ops 0.583 (G MACs)
+    outcome = check_model("torchvision", "detection", "ssdlite320_mobilenet_v3_large")
+    # parameters, buffers, MACs (FlopCounterMode on the same image) and each output's shape agree with
+    # torch; what differs is said: the post-processing's comparisons, top-k and NMS are rows not counted
+    assert outcome.reason.endswith("not counted"), outcome.reason
+    from cnncalc.figures.report import analyze
+
+    report = analyze(graph)
+    assert report.totals.params == 3_440_060 and round(report.totals.macs / 1e9, 3) == 0.583
+    # detections_per_img=300 kept: boxes, scores and labels of the image
+    assert {row.output_shape for row in report.output_rows} == {(300, 4), (300,)}
+
+
+@pytest.mark.libraries
+def test_an_optical_flow_model_reads_its_two_frames():
+    pytest.importorskip("torchvision")
+    from cnncalc.verify.coverage import check_model
+    from cnncalc.verify.libraries import load_module
+
+    loaded = load_module("torchvision:raft_small", {})
+    assert loaded.input_shape == (3, 520, 960) and [other.name for other in loaded.others] == ["image2"]
+    outcome = check_model("torchvision", "optical_flow", "raft_small")
+    assert "cnncalc" not in outcome.reason, outcome.reason  # parameters, MACs and the 12 flows' shapes agree
+
+
+# MultiScaleRoIAlign fills torch.zeros(rois, …) level by level; FCOS may keep no detection (outputs of 0
+# rows); Mask R-CNN pastes each kept box's mask; Keypoint R-CNN may keep one box (a row, not the batch)
+@pytest.mark.libraries
+@pytest.mark.parametrize("name", ["fasterrcnn_resnet50_fpn_v2", "fcos_resnet50_fpn", "maskrcnn_resnet50_fpn",
+                                  "keypointrcnn_resnet50_fpn"])
+def test_detection_models_read_and_agree_with_torch_on_their_run(name):
+    pytest.importorskip("torchvision")
+    from cnncalc.verify.coverage import check_model
+
+    outcome = check_model("torchvision", "detection", name)
+    # read, not refused, and parameters, buffers, MACs and each output's shape are torch's on the same
+    # run; what is left is said: operations not counted
+    assert outcome.reason.endswith("not counted") and "cnncalc" not in outcome.reason, outcome.reason
