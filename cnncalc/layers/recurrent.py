@@ -44,15 +44,19 @@ def _steps(cell: Cell, fused: bool) -> MemoryFacts:
         # backward of a stacked bidirectional layer holds its input's gradient beside the layer above's
         backward = (layers > 1) * (directions - 1) * directions * steps * state
         trained = parameters.trainable > 0
-        widths = (inputs,) + (directions * state,) * (layers - 1)  # each layer's input features
+        # each layer's input features: the input's, then the states of the layer below (in closed form:
+        # num_layers may be any size)
+        widths = {inputs: 1}
+        if layers > 1:
+            widths[directions * state] = widths.get(directions * state, 0) + layers - 1
         # its parameters are tensors per layer and direction: weight_ih, the largest
         largest = cell.gates * hidden * max(*widths, state) if trained else 0
         if fused and not projected and element_size == 4:
             # oneDNN's workspace per layer and direction (gates, states padded to the wider of input
             # and hidden, cell states, the layer's input) as torch 2.13's mkldnn_rnn_layer saves it,
             # fitted to its measurement; its backward makes one layer's weight gradients at once
-            saved = sum(directions * (9 * steps * hidden + 15 * steps * max(width, hidden) // 2 + 16 * row)
-                        for width in widths)
+            saved = sum(count * directions * (9 * steps * hidden + 15 * steps * max(width, hidden) // 2 + 16 * row)
+                        for width, count in widths.items())
             layer = max(cell.gates * hidden * (width + state) + 2 * cell.gates * hidden for width in widths)
             inference = (steps * inputs + (directions - 1) * directions * steps * hidden + 6 * directions * row
                          + (layers > 1) * (directions * steps * state + 2 * directions * row * (2 * layers - 3)))
