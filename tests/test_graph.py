@@ -94,4 +94,4 @@ def test_a_tensor_passed_into_a_block_lives_until_the_block_returns():
              node("head", "block.out"))
     alive = Graph(name="g", input_shape=(3,), nodes=nodes).alive_until()
     # `x = self.block(x)`: the caller holds the stem's output until the block's last layer has run
-    assert alive == {"input": 0, "stem": 3, "block.conv": 2, "block.act": 3, "block.out": 4}
+    assert alive == {"input": 0, "stem": 3, "block.conv": 2, "block.act": 3, "block.out": 4, "head": 4}  # returned
