@@ -41,7 +41,8 @@ def test_the_seccomp_filter_lets_a_process_signal_itself_alone():
     code = (
         "import os, signal, subprocess, threading\n"
         "from cnncalc.confine import _seccomp\n"
-        "sleeper = subprocess.Popen(['sleep', '30'])\n"
+        # its pipes not the parent's: run() would wait for them to close, 30 s
+        "sleeper = subprocess.Popen(['sleep', '30'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
         "print(sleeper.pid, flush=True)\n"
         "_seccomp()\n"
         "os.kill(os.getpid(), 0)\n"
