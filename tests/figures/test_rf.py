@@ -64,11 +64,13 @@ def empirical_interval(graph, layer: str, axis: int):
     return int(reached.min()), int(reached.max()), centre[axis]
 
 
+# the whole passes of over 2.5 s on two cores run in the slow set
 @pytest.mark.parametrize("model,layer,size", [
-    ("vgg16", "features.28.conv2d", None), ("resnet18", "layer2.1.6.relu", None),
-    ("resnet18", "layer4.1.6.relu", (3, 480, 480)), ("alexnet_original", "features.12.conv2d", None),
-    ("googlenet", "inception4a.4.concat", None), ("mobilenet_v2", "features.10.1.add", None),
-    ("densenet121", "features.transition2.pool", None),
+    pytest.param("vgg16", "features.28.conv2d", None, marks=pytest.mark.slow), ("resnet18", "layer2.1.6.relu", None),
+    pytest.param("resnet18", "layer4.1.6.relu", (3, 480, 480), marks=pytest.mark.slow),
+    ("alexnet_original", "features.12.conv2d", None), ("googlenet", "inception4a.4.concat", None),
+    ("mobilenet_v2", "features.10.1.add", None),
+    pytest.param("densenet121", "features.transition2.pool", None, marks=pytest.mark.slow),
 ])
 def test_receptive_field_is_where_gradients_reach(model, layer, size):
     graph = load_model(model)
