@@ -70,7 +70,7 @@ def decoder_spec(draw):
     return {"input": [channels, size, size], "layers": layers}
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(decoder_spec())
 def test_memory_within_ten_percent_on_random_decoders(data):
     try:

@@ -21,7 +21,7 @@ def widest(text: str) -> int:
     return max(len(line) for line in text.splitlines())
 
 
-@pytest.mark.parametrize("width", [80, 100])
+@pytest.mark.parametrize("width", [80, pytest.param(100, marks=pytest.mark.slow)])  # the narrower in the default set
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_output_fits_the_terminal(command, width):
     from cnncalc.spec.zoo import zoo_dir

@@ -389,6 +389,7 @@ def test_work_over_many_points_or_rows_is_bounded(tmp_path):
     assert len(rows["pairs"]) + len(rows["only_in_a"]) == len(rows["pairs"]) + len(rows["only_in_b"]) == 10_000
 
 
+@pytest.mark.slow  # 5 s of the default set's 5 minutes
 def test_a_spec_at_the_layer_limit_prints_its_json_within_the_memory_bound(tmp_path):
     """49,000 layers of names near the length limit: 78 MB of JSON, written within 500 MB (Python's own
     indented JSON writer needed more, and about twice the time: output/jsontext.py). The time allowed
@@ -515,6 +516,7 @@ def mutated_spec(draw) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow  # the fuzzing runs in the slow set, which .ci/run runs too
 @settings(max_examples=300, deadline=SECONDS * 1000, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_spec(), st.sampled_from([["table"], ["rf"], ["check"], ["table", "-f", "json"]]))
 def test_mutated_zoo_specs_end_cleanly(tmp_path_factory, text, command):
@@ -527,6 +529,7 @@ def test_mutated_zoo_specs_end_cleanly(tmp_path_factory, text, command):
     assert set(folder.iterdir()) == before  # nothing written beside the spec
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(mutated_spec())

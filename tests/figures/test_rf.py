@@ -96,7 +96,7 @@ DECODER = {"input": [1, 32, 32], "layers": [
 
 
 @pytest.mark.parametrize("model, size", [("unet", (1, 188, 188)), ("resnet18", (3, 64, 64)), (None, None),
-                                         ("googlenet", (3, 64, 64))])
+                                         pytest.param("googlenet", (3, 64, 64), marks=pytest.mark.slow)])
 def test_every_layer_first_middle_and_last_units_are_where_gradients_reach(model, size):
     pytest.importorskip("torch")
     from cnncalc.spec import build_graph

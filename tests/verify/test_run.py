@@ -16,7 +16,12 @@ torch = pytest.importorskip("torch")
 from cnncalc.verify.run import verify  # noqa: E402
 
 
-@pytest.mark.parametrize("model", ZOO_CASES)
+# verify's whole passes of over 4 s on two cores run in the slow set too
+SLOWEST = ("googlenet", "mobilenet_v2")
+
+
+@pytest.mark.parametrize("model", [pytest.param(case, marks=pytest.mark.slow) if case in SLOWEST else case
+                                   for case in ZOO_CASES])
 def test_every_zoo_model_verifies(model):
     result = verify(small_input(load_model(model)), optimizer="adam")
     assert not result.failed, [f"{getattr(c, 'layer', '')} {c.figure}" for c in result.failed]
