@@ -91,10 +91,13 @@ class Traced:
                                                    and any(isinstance(v, torch.Tensor) for v in value))
 
     def is_tensor(self, node) -> bool:
-        """A tensor with elements, or with no rows (a detector's boxes when the run kept none); an empty
-        piece along another dim (x[:, :0], which rotary embeddings concatenate back) is none."""
+        """A tensor with elements, or with no rows made from the input (a detector's boxes when the run
+        kept none); an empty piece along another dim (x[:, :0], which rotary embeddings concatenate
+        back) is none, and so is an empty tensor made from nothing that is only concatenated to (a
+        cache's torch.tensor([]), which the first keys join)."""
         value = self.values.get(node.name)
-        return isinstance(value, torch.Tensor) and (value.numel() > 0 or value.dim() > 0 and value.shape[0] == 0)
+        return isinstance(value, torch.Tensor) and (value.numel() > 0 or value.dim() > 0 and value.shape[0] == 0 and (
+            node.name not in self.without_input or any(target_name(user) != "cat" for user in node.users)))
 
     def same_as_source(self, node) -> bool:
         """A module's tuple output read at 0 (MultiheadAttention's output): the layer itself."""

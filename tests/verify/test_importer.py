@@ -716,3 +716,25 @@ def test_torchvisions_nms_and_roi_align_read_as_the_run_made_them():
     assert [row.output_shape for row in report.output_rows] == shapes and 0 < shapes[0][0] < 64
     assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
     assert {"nms", "roialign", "indexselect"} <= {row.kind for row in report.layers} and not report.totals.uncounted
+
+
+class EmptyCache(torch.nn.Module):
+    """A key cache as transformers' DynamicCache starts it: an empty tensor made from nothing, which the
+    first keys are concatenated to (torch.cat skips an empty 1-d tensor)."""
+
+    def __init__(self):
+        super().__init__()
+        self.key = torch.nn.Linear(8, 8)
+
+    def forward(self, x):
+        return torch.cat([torch.tensor([], device=x.device), self.key(x)], dim=-2)
+
+
+def test_an_empty_cache_the_keys_join_is_no_row():
+    import cnncalc
+
+    module = EmptyCache()
+    report = cnncalc.summary(module, (5, 8)).report
+    assert not report.totals.uncounted, report.totals.uncounted
+    assert [row.output_shape for row in report.output_rows] == [tuple(module(torch.randn(1, 5, 8)).shape[1:])]
+    assert report.totals.params == sum(p.numel() for p in module.parameters())
