@@ -246,17 +246,20 @@ def peers_on(loaded: Loaded, tools: list[str], on_cpu: Callable[[], nn.Module]) 
         return dict.fromkeys(tools, "no input size stated")
     from .tracing import PROBE_SEED, probe
 
-    def sample(module: nn.Module, device: str) -> torch.Tensor:  # one, as the importer's run draws it
-        return probe(loaded.input_shape, loaded.input_dtype, device, module, 1, torch.Generator().manual_seed(PROBE_SEED))
+    def samples(module: nn.Module, device: str) -> tuple[torch.Tensor, ...]:
+        """One of each of forward()'s inputs (RAFT's two images), as the importer's run draws them."""
+        seeded = torch.Generator().manual_seed(PROBE_SEED)
+        return tuple(probe(shape, dtype, device, module, 1, seeded) for shape, dtype in (
+            (loaded.input_shape, loaded.input_dtype), *((other.shape, other.dtype) for other in loaded.others)))
 
-    x = sample(loaded.module, "meta")
+    x = samples(loaded.module, "meta")
     found, cpu = {}, functools.cache(on_cpu)
     for tool in tools:
         # tied weights (a text model's embedding and head) stood in for together
         with _reparametrize_module(loaded.module, _stand_ins(loaded.module, "meta"), tie_weights=True):
-            found[tool] = fails(tool, loaded.module, (x,), PEER_SECONDS)
+            found[tool] = fails(tool, loaded.module, x, PEER_SECONDS)
         if found[tool]:
-            found[tool] = fails(tool, cpu(), (sample(cpu(), "cpu"),), PEER_SECONDS)
+            found[tool] = fails(tool, cpu(), samples(cpu(), "cpu"), PEER_SECONDS)
     return found
 
 
