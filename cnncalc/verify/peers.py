@@ -14,7 +14,6 @@ import logging
 import signal
 import threading
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -22,7 +21,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .build import GraphModel
-from .own import tensors
+from .own import left_as_it_was, tensors
 
 PREFIX = "layers."
 
@@ -193,7 +192,7 @@ def count(tool: str, model: nn.Module, inputs: tuple, seconds: float | None = No
     """`tool`'s count of the model (in at most `seconds`, where given), the model left as it was: ptflops
     leaves its methods on the model, thop its buffers on modules with children, and on a failure
     its hooks and buffers everywhere."""
-    with _untouched(model), _within(seconds):
+    with left_as_it_was(model), _within(seconds):
         return RUNNERS[tool](model, inputs)
 
 
@@ -240,20 +239,3 @@ def _within(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
-@contextlib.contextmanager
-def _untouched(model: nn.Module):
-    """Each module's attributes put back as they were after the block, and the dicts among them (its
-    parameters, buffers, submodules and hooks) emptied and refilled as they were. Not a subclass's:
-    diffusers' FrozenDict config refuses to be refilled, and no peer changes one."""
-    kept = [(part, dict(part.__dict__), {name: dict(value) for name, value in part.__dict__.items()
-                                          if type(value) in (dict, OrderedDict)})
-            for part in model.modules()]
-    try:
-        yield
-    finally:
-        for part, attributes, dicts in kept:
-            part.__dict__.clear()
-            part.__dict__.update(attributes)
-            for name, contents in dicts.items():
-                attributes[name].clear()
-                attributes[name].update(contents)

@@ -19,6 +19,7 @@ from ..errors import SpecError
 from ..layers import REGISTRY
 from .capture import LayerFails, Recorder
 from .forms import mapped, module_arguments
+from .own import left_as_it_was
 
 PROBE_BATCH = 2  # the batch of the run: 2, so that no size 1 reads as the batch
 PROBE_SEED = 0  # the random data of a run on the CPU: the same in every run, coverage's truth included
@@ -70,7 +71,7 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
     seeded = torch.Generator().manual_seed(PROBE_SEED)
     inputs = {first: probe(input_shape, input_dtype, device, module, batch, seeded)} | {
         other.name: probe(other.shape, other.dtype, device, module, batch, seeded) for other in others}
-    with _left_as_it_was(module):
+    with left_as_it_was(module):
         with nullcontext() if stays else _reparametrize_module(module, stand_ins), torch.no_grad(), \
                 torch.device(device):
             recorder = Recorder(module, is_leaf=_is_layer, answer=worked_out if on_meta else _runs)
@@ -83,7 +84,7 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
             # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
             replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
         for path, tensor in recorder.constants.items():
-            setattr(module, path, tensor)  # read by the graph below; put back by _left_as_it_was
+            setattr(module, path, tensor)  # read by the graph below; put back by left_as_it_was
         traced = _Read(module, recorder.graph)
     if replaced:
         raise SpecError(f"forward() replaces the buffer{'s' * (len(replaced) > 1)} {', '.join(replaced[:3])}"
@@ -146,25 +147,6 @@ class _Read(fx.GraphModule):
 
     def recompile(self):
         return None
-
-
-@contextmanager
-def _left_as_it_was(module: nn.Module):
-    """A forward() that caches what it computes on its module (a dict of attention biases) would keep
-    traced values there: each module's attributes, and the dicts among them, are put back as they
-    were."""
-    kept = [(part, dict(part.__dict__), {name: dict(value) for name, value in part.__dict__.items()
-                                          if type(value) is dict})
-            for part in module.modules()]
-    try:
-        yield
-    finally:
-        for part, attributes, dicts in kept:
-            part.__dict__.clear()
-            part.__dict__.update(attributes)
-            for name, contents in dicts.items():
-                attributes[name].clear()
-                attributes[name].update(contents)
 
 
 def probe(shape: tuple[int, ...], dtype: str | None, device: str, module: nn.Module, batch: int,
