@@ -230,6 +230,9 @@ SLICE = MemoryFacts(aliases=always, aliases_in_training=always,
 COPY = MemoryFacts(aliases=never, aliases_in_training=never,
                    saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
                    workspace=parameter_gradients, estimate=None)
+# a new mask or set of indices (x != 0, torch.where(mask), the boxes nms keeps), through which no
+# gradient flows: as a copy holds it
+NO_GRADIENT = COPY
 
 
 # ---- mixed precision ----

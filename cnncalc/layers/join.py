@@ -3,7 +3,7 @@ concat, stack, and crop for U-Net skips."""
 from __future__ import annotations
 
 from .facts import parameter_gradients
-from .facts import (COPY, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
+from .facts import (COPY, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
                     unit_window, whole)
 from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Autocast
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, number, optional,
@@ -87,14 +87,11 @@ _arithmetic_kind("remainder", _SAVES_FACTORS,
 # x ** 2 keeps x for its gradient (2·x·grad)
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                      extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients, estimate=None)
-# x != 0, ids.ne(padding_idx): a mask, through which no gradient flows (RoBERTa's positions from its ids)
-_NO_GRADIENT = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="passed",
-                           extra_saved=no_bytes, transient=0, last_saved="none",
-                           workspace=parameter_gradients, estimate=None)
+# x != 0, ids.ne(padding_idx): a mask (RoBERTa's positions from its ids): NO_GRADIENT
 # x == y, torch.eq(x, y), x.eq(y), x.eq_(y); Python has no in-place ==. A number first reads the same
 # only for == and != (2 < x is x > 2, which Python itself turns into x.__gt__(2))
 for _kind in ("eq", "ne", "gt", "ge", "lt", "le"):
-    _arithmetic_kind(_kind, _NO_GRADIENT, TorchForms(
+    _arithmetic_kind(_kind, NO_GRADIENT, TorchForms(
         module=OWN + _kind.capitalize(), given_weight=None, inferred=None, aliases=(),
         functions=calls(f"operator.{_kind}", f"torch.{_kind}", other=1)
         + (calls(f"operator.{_kind}", other=0) if _kind in ("eq", "ne") else ()),

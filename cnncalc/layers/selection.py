@@ -5,7 +5,7 @@ keeps is the run's, so the importer states it as an argument."""
 from __future__ import annotations
 
 from .facts import parameter_gradients
-from .facts import (PROMOTE, FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, Call, MemoryFacts, TorchForms, calls, int64_indices,
+from .facts import (NO_GRADIENT, PROMOTE, FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, Call, MemoryFacts, TorchForms, calls, int64_indices,
                     never, no_bytes, whole)
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape,
                        non_negative, number, numel, positive, register)
@@ -53,9 +53,7 @@ def boolean_mask(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # torch.where(mask), one argument: per dim of the mask, the positions of its true entries (as
 # mask.nonzero(as_tuple=True)); how many only the data says. Positions take no gradient
 @register("nonzero", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole,
-          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="passed",
-                             extra_saved=no_bytes, transient=0, last_saved="none",
-                             workspace=parameter_gradients, estimate=None),
+          memory=NO_GRADIENT,
           args=(Arg("count", non_negative),),
           torch=TorchForms(module=OWN + "Nonzero", given_weight=None, inferred=None, aliases=(), methods=(),
                            functions=(Call("torch.where", fixed=(("input", 1, (None,)),)),)))
@@ -71,9 +69,7 @@ def nonzero(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # overlapping a better one by more than the threshold; how many only the data says. Its work is
 # comparisons, which FlopCounterMode does not count, and indices take no gradient
 @register("nms", autocast=PROMOTE, family="shape", arity=2, backward=NO_PRODUCTS, receptive_field=whole,
-          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="passed",
-                             extra_saved=no_bytes, transient=0, last_saved="none",
-                             workspace=parameter_gradients, estimate=None),
+          memory=NO_GRADIENT,
           args=(Arg("count", non_negative), Arg("iou_threshold", number, 0.5)),
           torch=TorchForms(module=OWN + "Nms", given_weight=None, inferred=None, aliases=(), methods=(),
                            functions=(Call("torch.ops.torchvision.nms", (("iou_threshold", 2),)),)))
