@@ -34,7 +34,8 @@ def test_the_explanation_shows_the_rounding_and_what_it_leaves_out():
         "out: (32 − 3 + 2·1)/1 + 1 = 32"]  # one line for equal axes
 
 
-SIZES = list(itertools.product([5, 8, 13], [1, 2, 3], [1, 2, 3], [0, 1], [1, 2]))
+# torch's pooling takes padding of at most half the kernel
+SIZES = [case for case in itertools.product([5, 8, 13], [1, 2, 3], [1, 2, 3], [0, 1], [1, 2]) if 2 * case[3] <= case[1]]
 
 
 @pytest.mark.parametrize("size, kernel, stride, padding, dilation", SIZES)
@@ -46,8 +47,6 @@ def test_output_sizes_are_torchs(size, kernel, stride, padding, dilation):
             mine = sliding_window((size,), (kernel,), (stride,), (padding,), (dilation,), ceil_mode)[0]
         except LayerError:
             mine = None
-        if 2 * padding > kernel:  # torch's pooling takes padding of at most half the kernel
-            continue
         pool = torch.nn.MaxPool1d(kernel, stride, padding, dilation, ceil_mode=ceil_mode)
         try:
             theirs = (pool(x).shape[-1],)

@@ -18,7 +18,8 @@ def test_nothing_fits_when_the_weights_alone_do_not(tmp_path):
     result = run_cli("fit", "resnet18", "--memory", "100MB")
     assert result.returncode == 1
     assert "training   nothing fits: batch 1 needs" in result.stdout
-    assert 4 * 4 * 11_689_512 > 100_000_000
+    needs = int(result.stdout.split("batch 1 needs", 1)[1].split()[0].replace(",", ""))
+    assert needs >= 4 * 4 * 11_689_512  # at least the weights, gradients and moments
 
 def test_the_cli_gives_what_summary_fits_gives():
     result = run_cli("fit", TINY, "--memory", "2MB", "--optimizer", "sgd", "--accumulate", "4", "-f", "json")

@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 from cnncalc.verify.build import build_model, sample_inputs  # noqa: E402
 from torch import nn  # noqa: E402
 
-from cnncalc.verify.peers import RUNNERS, count, fails, installed, run_fvcore, run_torch  # noqa: E402
+from cnncalc.verify.peers import RUNNERS, count, fails, installed, run_fvcore, run_torch, why  # noqa: E402
 
 SPEC = {"input": [3, 8, 8], "layers": [{"conv2d": {"out_channels": 4, "kernel_size": 3}}, "relu", "flatten",
                                        {"linear": {"out_features": 5}}]}
@@ -75,8 +75,9 @@ def test_a_peer_leaves_the_model_as_it_was(tool, stop):
     model, x = Stops(stop).eval(), (torch.randn(1, 3, 8, 8),)
     before = state(model)
     if stop:
-        with pytest.raises(Exception):
+        with pytest.raises(Exception) as raised:
             count(tool, model, x)
+        assert "no such size" in why(raised.value) + str(raised.value), raised.value  # the model's own error
     else:
         count(tool, model, x)
     assert state(model) == before
