@@ -113,11 +113,10 @@ def block_inputs(graph: Graph, block: Checkpointed) -> tuple[str, ...]:
 
 
 def block_outputs(graph: Graph, block: Checkpointed) -> tuple[str, ...]:
-    """The tensors made in the block that layers after it read, or the model's output."""
+    """The tensors made in the block that layers after it read, or that the model returns."""
     inside = [node.name for node in graph.nodes[block.start:block.stop]]
-    read = {name for node in graph.nodes[block.stop:] for name in node.inputs}
-    last = graph.nodes[-1].name
-    return tuple(name for name in inside if name in read or name == last)
+    read = {name for node in graph.nodes[block.stop:] for name in node.inputs} | set(graph.returned)
+    return tuple(name for name in inside if name in read)
 
 
 def recorded(graph: Graph, rows: dict) -> dict[str, bool]:

@@ -189,11 +189,6 @@ def _storages(graph: Graph, rows: dict, training: bool = False) -> dict[str, str
     return storage
 
 
-def _requiring_grad(graph: Graph, rows: dict) -> dict[str, bool]:
-    """Tensor → whether autograd tracks it (checkpoint.recorded)."""
-    return recorded(graph, rows)
-
-
 @dataclass(frozen=True)
 class Recomputed:
     """What one checkpointed call's recomputation holds in backward, from the moment its last saving
@@ -286,7 +281,7 @@ def _training_pass(walk: Walk, element_size: int) -> TrainingPass:
     graph, rows, storage = walk.graph, walk.rows, walk.storages(True)
     plan = walk.plan()
     # what a layer nothing returned needs saved goes with its output, as soon as it is made
-    requires = {name: tracked and name in walk.feeding() for name, tracked in _requiring_grad(graph, rows).items()}
+    requires = {name: tracked and name in walk.feeding() for name, tracked in recorded(graph, rows).items()}
     inside = {index: item for item in plan for index in range(item.block.start, item.block.stop)}
     held = [_saves(node, rows, walk.report.amp, requires, walk.workspace(node)) for node in graph.nodes]
     first_saver: dict[str, int] = {}
@@ -390,7 +385,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
     saved = walk.training_pass(element_size)
     first_saver, extra, requires = saved.first_saver, saved.extra, saved.requires
     storage = walk.storages(True)
-    outputs = tuple(dict.fromkeys(graph.outputs or (graph.nodes[-1].name,)))
+    outputs = tuple(dict.fromkeys(graph.returned))
     held = {storage[name] for name in outputs if storage[name] is not None} | set(graph.input_names)  # the caller's
     live = sum(rows[name].activation_bytes for name in set(first_saver) | held) + sum(extra)
     released: dict[int, list[str]] = {}  # layer index → the saved storages it is first to save

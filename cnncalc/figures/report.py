@@ -202,7 +202,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     totals = _totals(rows, graph.not_run, size, counting.name, Counted.total(counted, samples))
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=totals, source=graph.source, not_run=graph.not_run, input_dtype=graph.input_dtype,
-                  inputs=len(given), ran_on_cpu=graph.ran_on_cpu, outputs=graph.outputs or (rows[-1].name,),
+                  inputs=len(given), ran_on_cpu=graph.ran_on_cpu, outputs=graph.returned,
                   checkpoint=blocks, amp=amp)
 
 

@@ -7,7 +7,6 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import LayerError, SpecError, did_you_mean, quoted
-from ..figures.amp import parse_amp
 from .expr import substitute
 from .limits import Limits
 
@@ -54,7 +53,14 @@ def read_budget(value: Any, env: dict, source: str, line: int | None, *,
             raise SpecError(f"unknown budget '{key}'{did_you_mean(key, [*BUDGETS, AMP])}", source, where)
         try:
             given = substitute(limit, env, limits=limits)
-            budgets[key] = parse_amp(str(given)) if key == AMP else parse_quantity(given, BUDGETS[key][2])
+            budgets[key] = _amp(given) if key == AMP else parse_quantity(given, BUDGETS[key][2])
         except (SpecError, LayerError) as error:
             raise SpecError(f"budget {key}: {getattr(error, 'message', error)}", source, where) from None
     return budgets, where
+
+
+def _amp(given) -> object:
+    """`amp:` as --amp reads it; the figures' parser imported only for a budget that states one."""
+    from ..figures.amp import parse_amp
+
+    return parse_amp(str(given))
