@@ -59,6 +59,11 @@ def _sample(graph: Graph, name: str, shape: tuple, held: str | None, device, dty
     return torch.randint(0, min(rows, default=2), shape, device=device, dtype=getattr(torch, held))
 
 
+def _blocks(graph: Graph, blocks: tuple[Checkpointed, ...]) -> dict:
+    """Each checkpointed block by its first layer: the block, the tensors it reads, those it gives on."""
+    return {block.start: (block, block_inputs(graph, block), block_outputs(graph, block)) for block in blocks}
+
+
 class GraphModel(nn.Module):
     """Runs the graph's nodes in order; `layers[i]` is the module of `names[i]`; each block of
     `checkpoint` through torch.utils.checkpoint.checkpoint(block, *its inputs, use_reentrant=False), as
@@ -77,8 +82,7 @@ class GraphModel(nn.Module):
         self.outputs = graph.returned  # never dropped
         self.release = [[name for name, until in alive.items() if until == index and name not in self.outputs]
                         for index in range(len(graph.nodes))]
-        self.blocks = {block.start: (block, block_inputs(graph, block), block_outputs(graph, block))
-                       for block in checkpoint}
+        self.blocks = _blocks(graph, checkpoint)
 
     def forward(self, *xs, **named):
         """The graph's inputs in order (forward(x, mask)), or by name after the first (ptflops passes a dict)."""
@@ -105,8 +109,7 @@ class GraphModel(nn.Module):
     def checkpointed(self, graph: Graph, blocks: tuple[Checkpointed, ...]) -> "GraphModel":
         """A twin running the same layers (the same parameters) with BLOCKS checkpointed."""
         twin = copy.copy(self)  # its own attributes; the modules, parameters and hooks shared
-        twin.blocks = {block.start: (block, block_inputs(graph, block), block_outputs(graph, block))
-                       for block in blocks}
+        twin.blocks = _blocks(graph, blocks)
         return twin
 
     def _run(self, index: int, values: dict) -> None:

@@ -191,11 +191,9 @@ def _counted(module: nn.Module, device: str, input_shape: tuple[int, ...], input
     from torch.nn.utils.stateless import _reparametrize_module
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .tracing import PROBE_SEED, probe
+    from .tracing import probe_inputs
 
-    seeded = torch.Generator().manual_seed(PROBE_SEED)
-    inputs = [probe(shape, dtype, device, module, 1, seeded)
-              for shape, dtype in ((input_shape, input_dtype), *((other.shape, other.dtype) for other in others))]
+    inputs = probe_inputs(module, input_shape, input_dtype, others, device, 1)
     counter = FlopCounterMode(display=False)
     with _reparametrize_module(module, _stand_ins(module, device)), counter:  # with grad: under no_grad its module
         return module.eval()(*inputs), counter  # tracker fails on views of parameters passed to modules
@@ -244,13 +242,11 @@ def peers_on(loaded: Loaded, tools: list[str], on_cpu: Callable[[], nn.Module]) 
 
     if loaded.input_shape is None:
         return dict.fromkeys(tools, "no input size stated")
-    from .tracing import PROBE_SEED, probe
+    from .tracing import probe_inputs
 
     def samples(module: nn.Module, device: str) -> tuple[torch.Tensor, ...]:
         """One of each of forward()'s inputs (RAFT's two images), as the importer's run draws them."""
-        seeded = torch.Generator().manual_seed(PROBE_SEED)
-        return tuple(probe(shape, dtype, device, module, 1, seeded) for shape, dtype in (
-            (loaded.input_shape, loaded.input_dtype), *((other.shape, other.dtype) for other in loaded.others)))
+        return tuple(probe_inputs(module, loaded.input_shape, loaded.input_dtype, loaded.others, device, 1))
 
     x = samples(loaded.module, "meta")
     found, cpu = {}, functools.cache(on_cpu)

@@ -11,7 +11,7 @@ from ..figures.checkpoint import checkpointed
 from ..figures.fit import Fit
 from ..graph import Graph
 from .build import build_model
-from .memory import _measure, autocast, build_optimizer
+from .memory import _measure, autocast, build_optimizer, inference_peak
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,12 +58,7 @@ def inference_bytes(model: torch.nn.Module, input_shape: tuple[int, ...], batch:
     torch.autocast where `amp` says)."""
     parameter = next(model.parameters())
     x = torch.randn(batch, *input_shape, device=parameter.device, dtype=parameter.dtype)
-    model.eval()
-
-    def forward():
-        with torch.no_grad(), autocast(amp):
-            model(x)
-    return _measure(forward, model, (x,))
+    return inference_peak(model.eval(), (x,), amp)
 
 
 def check_fit(graph: Graph, found: Fit, device: str = "cpu") -> tuple[Measured, ...]:

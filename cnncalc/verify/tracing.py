@@ -68,9 +68,8 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
     named = dict(module.named_parameters()) | dict(module.named_buffers())
     stays = all(t.device.type == device for t in named.values())
     stand_ins = {name: stand_in(tensor, device) for name, tensor in named.items()}
-    seeded = torch.Generator().manual_seed(PROBE_SEED)
-    inputs = {first: probe(input_shape, input_dtype, device, module, batch, seeded)} | {
-        other.name: probe(other.shape, other.dtype, device, module, batch, seeded) for other in others}
+    inputs = dict(zip((first, *(other.name for other in others)),
+                      probe_inputs(module, input_shape, input_dtype, others, device, batch)))
     with left_as_it_was(module):
         with nullcontext() if stays else _reparametrize_module(module, stand_ins), torch.no_grad(), \
                 torch.device(device):
@@ -147,6 +146,15 @@ class _Read(fx.GraphModule):
 
     def recompile(self):
         return None
+
+
+def probe_inputs(module: nn.Module, input_shape, input_dtype: str | None, others, device: str,
+                 batch: int) -> list[torch.Tensor]:
+    """forward()'s inputs for a run at `batch`: the first, then each of `others`, drawn in turn from one
+    generator seeded with PROBE_SEED (coverage's truth and the peers draw the same)."""
+    seeded = torch.Generator().manual_seed(PROBE_SEED)
+    return [probe(shape, dtype, device, module, batch, seeded)
+            for shape, dtype in ((input_shape, input_dtype), *((other.shape, other.dtype) for other in others))]
 
 
 def probe(shape: tuple[int, ...], dtype: str | None, device: str, module: nn.Module, batch: int,
