@@ -33,7 +33,8 @@ def _size_arithmetic(name: str, reflected: bool):
     function = getattr(operator, name)
 
     def apply(self, other):
-        result = function(other, int(self)) if reflected else function(int(self), other)
+        plain = int(other) if isinstance(other, Size) else other  # a Size's own arithmetic would record twice
+        result = function(plain, int(self)) if reflected else function(int(self), plain)
         if not isinstance(result, int) or isinstance(result, bool):
             return result
         args = (other, self) if reflected else (self, other)
