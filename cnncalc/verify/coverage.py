@@ -85,8 +85,8 @@ TRANSFORMERS = {"vision": ("vit", "deit", "beit", "dinov2", "convnext", "convnex
 SMP = ("Unet", "UnetPlusPlus", "FPN", "PSPNet", "DeepLabV3Plus", "Linknet", "PAN", "MAnet", "Segformer", "UPerNet")
 
 
-# diffusers' models whose forward() takes an image alone, at their default configs
-DIFFUSERS = ("AutoencoderKL", "AutoencoderTiny", "VQModel")
+# diffusers' models whose forward() takes an image first, at their default configs: its VAEs and UNets
+DIFFUSERS = ("AutoencoderKL", "AutoencoderTiny", "VQModel", "UNet2DModel", "UNet2DConditionModel")
 # ultralytics' model files at scale n, one per task and generation
 ULTRALYTICS = {"detect": ("yolov3-tiny.yaml", "yolov5n.yaml", "yolov8n.yaml", "yolov10n.yaml", "yolo11n.yaml",
                           "yolo12n.yaml"),
@@ -96,7 +96,7 @@ ULTRALYTICS = {"detect": ("yolov3-tiny.yaml", "yolov5n.yaml", "yolov8n.yaml", "y
 
 def diffusers_models() -> list[tuple[str, str]]:
     library_module("diffusers")
-    return [("autoencoder", name) for name in DIFFUSERS]
+    return [("unet" if name.startswith("UNet") else "autoencoder", name) for name in DIFFUSERS]
 
 
 def ultralytics_models() -> list[tuple[str, str]]:

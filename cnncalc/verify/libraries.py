@@ -233,23 +233,45 @@ def _smp(name: str, params: dict) -> LibraryModel:
 
 
 def _diffusers(name: str, params: dict) -> LibraryModel:
-    """A diffusers model class whose forward() takes an image alone (AutoencoderKL, AutoencoderTiny,
-    VQModel) at its default config, `params` setting the config; read at the config's sample size."""
+    """A diffusers model class whose forward() takes an image first (AutoencoderKL, AutoencoderTiny,
+    VQModel, UNet2DModel, UNet2DConditionModel) at its default config, `params` setting the config; read
+    at the config's sample size. A UNet's timestep is a number its forward() is called with (its figures
+    are any step's); a conditioned one reads text embeddings as a second input, as a pipeline gives them."""
     diffusers = library_module("diffusers")
     cls = getattr(diffusers, name, None) if name[:1].isupper() else None
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)
             and list(inspect.signature(cls.forward).parameters)[1:2] == ["sample"]):
         models = [found for found in dir(diffusers) if found.startswith(("Autoencoder", "VQ", "UNet"))]
-        raise SpecError(f"diffusers has no model class '{name}' whose forward() takes an image alone"
+        raise SpecError(f"diffusers has no model class '{name}' whose forward() takes an image first"
                         f"{did_you_mean(name, models)}")
-    cls = getattr(diffusers, name)
     stated = {key: value.default for key, value in inspect.signature(cls).parameters.items()} | params
     size = stated.get("sample_size")
     side = size if isinstance(size, int) else DIFFUSERS_SIDE
-    return LibraryModel(build=lambda: cls(**params), input_shape=(stated.get("in_channels", 3), side, side))
+    takes = inspect.signature(cls.forward).parameters
+    others = (OtherInput(name="encoder_hidden_states", shape=(DIFFUSERS_TOKENS, stated["cross_attention_dim"])),) \
+        if "encoder_hidden_states" in takes else ()
+
+    def build() -> nn.Module:
+        module = cls(**params)
+        if "timestep" in takes:
+            module.forward = _at_a_step(module.forward)
+        return module
+    return LibraryModel(build=build, input_shape=(stated.get("in_channels", 3), side, side), others=others)
+
+
+def _at_a_step(forward: Callable) -> Callable:
+    """A UNet's forward() given its timestep: the image and what follows the step taken as before, by
+    position or by name (the importer's run and the peers' both)."""
+    def at_a_step(sample, *args, **kwargs):
+        return forward(sample, DIFFUSERS_TIMESTEP, *args, **kwargs)
+    stated = inspect.signature(forward)
+    at_a_step.__signature__ = stated.replace(parameters=[p for p in stated.parameters.values() if p.name != "timestep"])
+    return at_a_step
 
 
 DIFFUSERS_SIDE = 64  # where a config states no sample size
+DIFFUSERS_TIMESTEP = 10  # a UNet's step: its work is the same at every step
+DIFFUSERS_TOKENS = 77  # the text embeddings a conditioned UNet reads: CLIP's context, as Stable Diffusion gives it
 
 
 def _ultralytics(name: str, params: dict) -> LibraryModel:

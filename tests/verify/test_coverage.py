@@ -131,12 +131,13 @@ def test_exact_against_torch(library, family, name):
 # embeddings with token types expanded to the batch (BERT), a global response norm written as
 # linalg.vector_norm (ConvNeXt V2), shifted windows whose mask is sized by B·nW // nW (Swin), a U-Net
 # decoder on a timm-free encoder and a Segformer head; diffusers' VAE (attention through
-# scaled_dot_product_attention); ultralytics' YOLO, which torch.fx refused: a tensor attribute read with
+# scaled_dot_product_attention) and its text-conditioned UNet (a timestep, text embeddings as a second
+# input, cross-attention); ultralytics' YOLO, which torch.fx refused: a tensor attribute read with
 # .item() (Detect.stride), anchors from torch.arange(w).type_as(x), a pose head that clones its keypoints
 OTHERS = [("transformers", "text", "bert"), ("transformers", "vision", "convnextv2"),
           ("transformers", "vision", "swin"), ("transformers", "vision", "vit"), ("transformers", "vision", "cvt"),
           ("smp", "segmentation", "Unet"), ("smp", "segmentation", "Segformer"),
-          ("diffusers", "autoencoder", "AutoencoderKL"),
+          ("diffusers", "autoencoder", "AutoencoderKL"), ("diffusers", "unet", "UNet2DConditionModel"),
           ("ultralytics", "detect", "yolov8n.yaml"), ("ultralytics", "pose", "yolo11n-pose.yaml"),
           ("ultralytics", "classify", "yolov8n-cls.yaml")]
 IMPORTS = {"transformers": "transformers", "smp": "segmentation_models_pytorch", "diffusers": "diffusers",
