@@ -559,7 +559,7 @@ def _plain(value):
 
 @command()
 def coverage(
-    libraries: List[str] = typer.Argument(None, help="torchvision, timm, transformers, smp, diffusers, ultralytics (default: those installed)."),
+    libraries: List[str] = typer.Argument(None, help="torchvision, timm, transformers, smp, diffusers, ultralytics, handwritten (default: those installed)."),
     models: List[str] = typer.Option([], "--model", help="Only this model (repeatable)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown."),
     peers: bool = typer.Option(True, "--peers/--no-peers", help="Run each peer tool installed on each model too (about 4× the time)."),

@@ -1,12 +1,13 @@
 """A PyTorch model as the user names it: `torchvision:NAME`, `timm:NAME`, `transformers:TYPE`, `smp:ARCH`,
-`diffusers:CLASS`, `ultralytics:CFG.yaml` or `path/model.py:Class`."""
+`diffusers:CLASS`, `ultralytics:CFG.yaml`, `handwritten:NAME` or `path/model.py:Class`."""
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass
 
-LIBRARIES = ("torchvision", "timm", "transformers", "smp", "diffusers", "ultralytics")  # built with no weights: nothing is downloaded
+# built with no weights: nothing is downloaded; handwritten: cnncalc's own (verify/handwritten.py)
+LIBRARIES = ("torchvision", "timm", "transformers", "smp", "diffusers", "ultralytics", "handwritten")
 MODEL_FILE = re.compile(r"(?P<path>.+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)", re.ASCII)
 
 

@@ -114,11 +114,18 @@ def smp_models() -> list[tuple[str, str]]:
     return [("segmentation", name) for name in SMP]
 
 
+def handwritten_models() -> list[tuple[str, str]]:
+    from .handwritten import HANDWRITTEN
+
+    return [(written.shows, name) for name, written in HANDWRITTEN.items()]
+
+
 LIBRARIES: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "torchvision": torchvision_models, "timm": timm_models, "transformers": transformers_models, "smp": smp_models,
-    "diffusers": diffusers_models, "ultralytics": ultralytics_models}
+    "diffusers": diffusers_models, "ultralytics": ultralytics_models, "handwritten": handwritten_models}
 IMPORTS = {"torchvision": "torchvision", "timm": "timm", "transformers": "transformers",
-           "smp": "segmentation_models_pytorch", "diffusers": "diffusers", "ultralytics": "ultralytics"}
+           "smp": "segmentation_models_pytorch", "diffusers": "diffusers", "ultralytics": "ultralytics",
+           "handwritten": "torch"}
 
 
 def installed_libraries() -> list[str]:

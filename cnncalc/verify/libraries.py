@@ -301,5 +301,18 @@ ULTRALYTICS_TASKS = {"detect": "DetectionModel", "segment": "SegmentationModel",
                      "obb": "OBBModel", "classify": "ClassificationModel"}
 
 
+def _handwritten(name: str, params: dict) -> LibraryModel:
+    """One of cnncalc's models written by hand the ways people write them (handwritten.py)."""
+    from .handwritten import HANDWRITTEN
+
+    if name not in HANDWRITTEN:
+        raise SpecError(f"cnncalc has no hand-written model '{name}'{did_you_mean(name, list(HANDWRITTEN))}")
+    written = HANDWRITTEN[name]
+    if written.needs:
+        library_module(written.needs)
+    return LibraryModel(build=lambda: written.build(**params), input_shape=written.input_shape,
+                        input_dtype=written.input_dtype, others=written.others)
+
+
 LIBRARY_BUILDERS = {"torchvision": _torchvision, "timm": _timm, "transformers": _transformers, "smp": _smp,
-                    "diffusers": _diffusers, "ultralytics": _ultralytics}
+                    "diffusers": _diffusers, "ultralytics": _ultralytics, "handwritten": _handwritten}

@@ -1,0 +1,138 @@
+"""Models written by hand the ways people write them, which `cnncalc coverage handwritten` reads beside
+the libraries' (`cnncalc table handwritten:EinopsViT`): einops, functional calls on parameters the
+module declares, a learned token and position table, a model of two inputs, token ids, a shared
+tower called twice. Each is small and states its inputs; nothing is downloaded."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..graph import OtherInput
+
+
+class EinopsViT(nn.Module):
+    """A vision transformer as einops users write it: patches by Rearrange, heads by rearrange, a
+    class token expanded to the batch, position embeddings added, attention by hand, mean pooling by
+    reduce."""
+
+    def __init__(self, side: int = 32, patch: int = 8, dim: int = 64, depth: int = 2, heads: int = 4,
+                 classes: int = 10):
+        from einops.layers.torch import Rearrange
+
+        super().__init__()
+        self.heads = heads
+        self.to_patches = nn.Sequential(Rearrange("b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=patch, p2=patch),
+                                        nn.Linear(3 * patch * patch, dim))
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.position = nn.Parameter(torch.zeros(1, (side // patch) ** 2 + 1, dim))
+        self.blocks = nn.ModuleList(nn.ModuleDict({"norm1": nn.LayerNorm(dim), "qkv": nn.Linear(dim, 3 * dim),
+                                                   "proj": nn.Linear(dim, dim), "norm2": nn.LayerNorm(dim),
+                                                   "fc1": nn.Linear(dim, 2 * dim), "fc2": nn.Linear(2 * dim, dim)})
+                                    for _ in range(depth))
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, image):
+        from einops import rearrange, reduce
+
+        x = self.to_patches(image)
+        x = torch.cat((self.cls.expand(x.shape[0], -1, -1), x), dim=1) + self.position
+        for block in self.blocks:
+            q, k, v = rearrange(block["qkv"](block["norm1"](x)), "b n (three h d) -> three b h n d", three=3,
+                                h=self.heads)
+            attention = (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).softmax(dim=-1)
+            x = x + block["proj"](rearrange(attention @ v, "b h n d -> b n (h d)"))
+            x = x + block["fc2"](F.gelu(block["fc1"](block["norm2"](x))))
+        return self.head(reduce(x, "b n d -> b d", "mean"))
+
+
+class FunctionalCNN(nn.Module):
+    """LeNet with its weights declared as parameters and every step a functional call."""
+
+    def __init__(self, classes: int = 10):
+        super().__init__()
+        self.conv1 = nn.Parameter(torch.randn(6, 1, 5, 5) * 0.1)
+        self.conv1_bias = nn.Parameter(torch.zeros(6))
+        self.conv2 = nn.Parameter(torch.randn(16, 6, 5, 5) * 0.1)
+        self.fc = nn.Parameter(torch.randn(classes, 16 * 4 * 4) * 0.1)
+        self.fc_bias = nn.Parameter(torch.zeros(classes))
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(F.conv2d(x, self.conv1, self.conv1_bias)), 2)
+        x = F.max_pool2d(F.relu(F.conv2d(x, self.conv2)), 2)
+        return torch.flatten(x, 1) @ self.fc.t() + self.fc_bias
+
+
+class ImageAndMask(nn.Module):
+    """Two inputs: features of an image gated by a mask resized to them, then a skip to full size."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.middle = nn.Conv2d(16, 16, 3, padding=1)
+        self.out = nn.Conv2d(16 + 3, 2, 1)
+
+    def forward(self, image, mask):
+        features = self.down(image)
+        features = self.middle(features * F.interpolate(mask, size=features.shape[-2:], mode="nearest"))
+        up = F.interpolate(features, scale_factor=2, mode="bilinear", align_corners=False)
+        return self.out(torch.cat((up, image), dim=1))
+
+
+class TextClassifier(nn.Module):
+    """Token ids through an embedding, a learned position table sliced to the length, torch's encoder
+    layers, mean pooling and a head."""
+
+    def __init__(self, vocabulary: int = 1000, length: int = 128, dim: int = 64, classes: int = 4):
+        super().__init__()
+        self.tokens = nn.Embedding(vocabulary, dim)
+        self.position = nn.Parameter(torch.zeros(length, dim))
+        layer = nn.TransformerEncoderLayer(dim, nhead=4, dim_feedforward=2 * dim, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, ids):
+        x = self.tokens(ids) + self.position[: ids.shape[1]]
+        return self.head(self.encoder(x).mean(dim=1))
+
+
+class SharedTower(nn.Module):
+    """A siamese pair: one tower called on two images (its weights held once), their embeddings
+    normalized and compared."""
+
+    def __init__(self, dim: int = 32):
+        super().__init__()
+        self.tower = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),
+                                   nn.Conv2d(16, dim, 3, stride=2, padding=1), nn.AdaptiveAvgPool2d(1),
+                                   nn.Flatten())
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, first, second):
+        a = F.normalize(self.tower(first), dim=1)
+        b = F.normalize(self.tower(second), dim=1)
+        return (a * b).sum(dim=1) * self.scale
+
+
+@dataclass(frozen=True, kw_only=True)
+class Written:
+    """A hand-written model, what way of writing it shows, the input it states, and the library its
+    code imports, if any."""
+    build: type[nn.Module]
+    shows: str
+    input_shape: tuple[int, ...]
+    input_dtype: str | None = None
+    others: tuple[OtherInput, ...] = ()
+    needs: str | None = None
+
+
+HANDWRITTEN = {
+    "EinopsViT": Written(build=EinopsViT, shows="einops", input_shape=(3, 32, 32), needs="einops"),
+    "FunctionalCNN": Written(build=FunctionalCNN, shows="functional", input_shape=(1, 28, 28)),
+    "ImageAndMask": Written(build=ImageAndMask, shows="two inputs", input_shape=(3, 64, 64),
+                            others=(OtherInput(name="mask", shape=(1, 64, 64)),)),
+    "TextClassifier": Written(build=TextClassifier, shows="token ids", input_shape=(128,), input_dtype="int64"),
+    "SharedTower": Written(build=SharedTower, shows="a shared tower", input_shape=(3, 32, 32),
+                           others=(OtherInput(name="second", shape=(3, 32, 32)),)),
+}
