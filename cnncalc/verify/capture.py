@@ -68,8 +68,9 @@ class Recorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if self.depth:
-            return func(*args, **kwargs)
+        if self.depth:  # inside a call recorded whole (nn.MultiheadAttention's linears)
+            answered = _on_meta(func, args, kwargs)
+            return func(*args, **kwargs) if answered is None else answered
         form = _form(func, args)
         node_args, node_kwargs = (self.arg(args), self.arg(kwargs)) if form else (None, None)
         self.depth += 1
