@@ -566,19 +566,17 @@ def coverage(
     *,
     limits: Limits,
 ) -> None:
-    """Import every torchvision classification, segmentation and video builder, one model of each timm
-    family, Hugging Face and segmentation_models_pytorch models (those installed), and hold each to
-    torch: parameters, buffers, MACs and output shape; and say which peer tools (torchinfo, fvcore,
-    ptflops, thop) give a total for each."""
-    from dataclasses import replace
-
+    """Import every torchvision builder (classification, segmentation, video, detection, optical flow),
+    one model of each timm family, Hugging Face, segmentation_models_pytorch, diffusers and ultralytics
+    models (those installed) and cnncalc's hand-written ones, and hold each to torch: parameters,
+    buffers, MACs and output shapes; and say which peer tools (torchinfo, fvcore, ptflops, thop) give a
+    total for each."""
     from .output.render import render_coverage
     from .verify import require_torch
 
     require_format(fmt, "table", "json", "markdown")
     require_torch()
-    from .verify.coverage import LIBRARIES, check_model, installed_libraries, peer_runs, peer_shares, peer_tools, \
-        shares, unread
+    from .verify.coverage import LIBRARIES, check_model, installed_libraries, peer_shares, peer_tools, shares, unread
 
     unknown = set(libraries or ()) - set(LIBRARIES)
     if unknown:
@@ -589,9 +587,8 @@ def coverage(
     if missing:
         raise SpecError(f"coverage checks no model '{missing[0]}'"
                         f"{did_you_mean(missing[0], [name for _, _, name in chosen])}")
-    tools = peer_tools() if peers else []
-    outcomes = [replace(check_model(library, family, name, limits=limits),
-                        peers=peer_runs(library, name, tools, limits=limits))
+    tools = tuple(peer_tools()) if peers else ()
+    outcomes = [check_model(library, family, name, tools, limits=limits)
                 for library, family, name in chosen if not models or name in models]
     write_output(render_coverage(outcomes, shares(outcomes), fmt, output_width(), peer_shares(outcomes),
                                  unread(outcomes)))

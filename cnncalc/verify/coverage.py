@@ -7,14 +7,14 @@ architectures. Each is built with no weights, imported as `cnncalc table torchvi
 the meta device (no memory, no arithmetic): parameters and buffers as the module holds them, MACs
 as torch.utils.flop_counter counts them ÷ 2, and the output's shape. A detection model, whose work
 its data decides, is held to torch on the same seeded image its import ran. Each peer tool installed is
-run on the same module and input (`peer_runs`): whether it gives a total, and so whether a model cnncalc
+run on the same module and input (`peers_on`): whether it gives a total, and so whether a model cnncalc
 refuses is one a peer reads.
 """
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
@@ -135,20 +135,37 @@ def installed_libraries() -> list[str]:
     return [library for library, module in IMPORTS.items() if importlib.util.find_spec(module)]
 
 
-def check_model(library: str, family: str, name: str, *, limits: Limits = Limits()) -> Outcome:
-    """One library model read as `cnncalc table` reads it (its spec within `limits`) and held to torch."""
+def check_model(library: str, family: str, name: str, tools: tuple[str, ...] = (), *,
+                limits: Limits = Limits()) -> Outcome:
+    """One library model read as `cnncalc table` reads it (its spec within `limits`) and held to torch;
+    and whether each peer of `tools` gives a total for the same module."""
     reference = f"{library}:{name}"
     try:
         loaded = load_module(reference, {}, limits=limits)
-        module, input_shape, input_dtype = loaded.module, loaded.input_shape, loaded.input_dtype
+    except SpecError as error:
+        return replace(_refused(library, family, name, error), peers=dict.fromkeys(tools, f"not built: {error.message}"))
+    outcome = _held_to_torch(loaded, library, family, name, limits)
+    return replace(outcome, peers=peers_on(loaded, tools, lambda: load_module(reference, {}, on_meta=False,
+                                                                               limits=limits).module))
+
+
+def _refused(library: str, family: str, name: str, error: SpecError) -> Outcome:
+    """The refusal as `cnncalc table` prints it, less the model's name before it."""
+    layer = f"layer '{error.layer}': " if error.layer else ""
+    return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message, table=False)
+
+
+def _held_to_torch(loaded: Loaded, library: str, family: str, name: str, limits: Limits) -> Outcome:
+    """The loaded module imported, and its figures beside torch's on the same module."""
+    reference = f"{library}:{name}"
+    module, input_shape, input_dtype = loaded.module, loaded.input_shape, loaded.input_dtype
+    try:
         if input_shape is None:
             raise SpecError(f"{name} states no input size")
         report = analyze(build_graph(read_module(module, name, input_shape, reference, input_dtype, loaded.others,
                                                  loaded.data_dependent).spec, reference, {}, limits=limits))
-    except SpecError as error:  # the refusal as `cnncalc table` prints it, less the model's name before it
-        layer = f"layer '{error.layer}': " if error.layer else ""
-        return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message,
-                       table=False)
+    except SpecError as error:
+        return _refused(library, family, name, error)
     truth = measure(module, report.input_shape, input_dtype, loaded.others, loaded.data_dependent)  # the same module
     ours = Truth(params=report.totals.params, buffers=report.totals.buffers, macs=report.totals.macs,
                  output_shapes=frozenset(row.output_shape for row in report.output_rows))
@@ -227,20 +244,7 @@ def peer_tools() -> list[str]:
     return [tool for tool in installed() if tool != "torch"]
 
 
-def peer_runs(library: str, name: str, tools: list[str], *, limits: Limits = Limits()) -> dict[str, str]:
-    """Whether each of `tools` counts the model `check_model` reads, on builds of its own:
-    tool → "" where it gives a total, else why not."""
-    if not tools:  # nothing to build it for
-        return {}
-    reference = f"{library}:{name}"
-    try:
-        loaded = load_module(reference, {}, limits=limits)
-    except SpecError as error:
-        return dict.fromkeys(tools, f"not built: {error.message}")
-    return peers_on(loaded, tools, lambda: load_module(reference, {}, on_meta=False, limits=limits).module)
-
-
-def peers_on(loaded: Loaded, tools: list[str], on_cpu: Callable[[], nn.Module]) -> dict[str, str]:
+def peers_on(loaded: Loaded, tools: tuple[str, ...], on_cpu: Callable[[], nn.Module]) -> dict[str, str]:
     """Whether each of `tools` gives a total for the loaded module at its input within PEER_SECONDS:
     tool → "" where it does, else why not. Each runs on the meta device; where it stops there
     (fvcore's trace, a value read), on the module `on_cpu` builds (once) at a random input, where its

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from cnncalc.model import load_graph  # noqa: E402
-from cnncalc.verify.coverage import check_model, peer_runs, peers_on, shares  # noqa: E402
+from cnncalc.verify.coverage import check_model, peers_on, shares  # noqa: E402
 from cnncalc.verify.libraries import Loaded  # noqa: E402
 from conftest import peer_total, run_cli  # noqa: E402
 
@@ -77,7 +77,7 @@ def test_each_peer_runs_where_it_counts_the_module_on_the_cpu(cls, shape, dtype)
             direct[tool] = False
     module = on_meta(cls)
     held = sorted(vars(module)), [t.device.type for t in module.parameters()]
-    runs = peers_on(Loaded(module=module, name=cls.__name__, input_shape=shape, input_dtype=dtype), list(PEERS), cls)
+    runs = peers_on(Loaded(module=module, name=cls.__name__, input_shape=shape, input_dtype=dtype), tuple(PEERS), cls)
     assert {tool: not failed for tool, failed in runs.items()} == direct
     assert (sorted(vars(module)), [t.device.type for t in module.parameters()]) == held  # as it was: on meta
     if cls is Convolution:  # the run on the CPU is the one that counts
@@ -90,7 +90,7 @@ def test_each_peer_runs_where_it_counts_the_module_on_the_cpu(cls, shape, dtype)
 
 def test_no_peer_runs_a_model_stating_no_input():
     loaded = Loaded(module=on_meta(Convolution), name="c")
-    assert peers_on(loaded, ["thop"], Convolution) == {"thop": "no input size stated"}
+    assert peers_on(loaded, ("thop",), Convolution) == {"thop": "no input size stated"}
 
 
 # A slice of `cnncalc coverage`, one model per thing the importer must read: residual blocks,
@@ -228,6 +228,6 @@ def test_a_peer_that_cannot_count_a_model_says_why():
         peer_total("fvcore", model, (ids,))
     for tool in ("torchinfo", "ptflops", "thop"):
         peer_total(tool, model, (ids,))
-    runs = peer_runs("transformers", "gpt2", list(PEERS))
+    runs = check_model("transformers", "text", "gpt2", tuple(PEERS)).peers
     assert runs.pop("fvcore").startswith("RuntimeError: Only tuples, lists and Variables are supported as JIT")
     assert runs == {"torchinfo": "", "ptflops": "", "thop": ""}
