@@ -25,7 +25,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 MODEL = typer.Argument(..., help="A zoo name (see `cnncalc list`), a path to a .yaml or .py spec, or a "
                                   "PyTorch model: path/model.py:ClassName (needs --input), torchvision:NAME, "
-                                  "timm:NAME, transformers:TYPE or smp:ARCH (built with no weights).")
+                                  "timm:NAME, transformers:TYPE, smp:ARCH, diffusers:CLASS, ultralytics:FILE.yaml "
+                                  "or handwritten:NAME (built with no weights).")
 INPUT = typer.Option([], "--input", help="Per-sample input shape, e.g. 3x256x256; token ids: 128:int64; several "
                                         "inputs by forward()'s names: --input x=3x224x224 --input mask=1x224x224.")
 SETTINGS = typer.Option([], "--set", help="Override a spec parameter (or constructor argument): KEY=VALUE.")
