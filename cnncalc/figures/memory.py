@@ -84,9 +84,13 @@ class Memory:
 
 
 def estimates(graph: Graph) -> tuple[str, ...]:
-    """The reasons the graph's kinds give for their memory figures being estimates, each kind once."""
+    """The reasons the graph's kinds give for their memory figures being estimates, each kind once; and
+    modules with parameters the model's run never called, which training mode may call."""
+    uncalled = [held.name for held in graph.not_run if held.why == "not run" and held.params]
     return tuple(dict.fromkeys(f"{node.kind}: {_facts(node).estimate}" for node in graph.nodes
-                               if _facts(node).estimate))
+                               if _facts(node).estimate)) + ((
+        f"{', '.join(uncalled)}: never called in the run read (eval mode); training mode may call them (an "
+        "auxiliary head), and the figures leave them out",) if uncalled else ())
 
 
 class Walk:

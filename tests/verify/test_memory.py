@@ -67,3 +67,31 @@ def test_a_copy_autocast_makes_inside_a_linear_is_no_kernels_scratch():
     copies = (x.numel() + linear.weight.numel() + linear.bias.numel()) * 2  # bfloat16: 2 bytes
     output = 8 * 16 * 32 * 2
     assert peak_allocated_on_cpu(infer) == copies + output
+
+
+class AuxiliaryHead(torch.nn.Module):
+    """googlenet's pattern: a head that forward() runs only in training mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 16, 3, padding=1)
+        self.aux = torch.nn.Sequential(torch.nn.Conv2d(16, 64, 3, padding=1), torch.nn.Flatten(),
+                                       torch.nn.Linear(64 * 16 * 16, 10))
+        self.fc = torch.nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.conv(x))
+        out = self.fc(x.mean((2, 3)))
+        return out + self.aux(x) if self.training else out
+
+
+def test_a_module_the_run_never_called_makes_training_an_estimate():
+    import cnncalc
+    from cnncalc.verify.memory import measure_training
+
+    module = AuxiliaryHead().eval()  # as a library builds it, and the import reads it
+    result = cnncalc.summary(module, (3, 16, 16), batch=2, optimizer="sgd")
+    assert result.memory.estimate == ("aux: never called in the run read (eval mode); training mode may call "
+                                      "them (an auxiliary head), and the figures leave them out",)
+    # why: torch's training step runs the head the import (eval mode) never saw
+    assert measure_training(module, (3, 16, 16), 2, "sgd") > 1.1 * result.memory.training_bytes
