@@ -474,6 +474,21 @@ class Slopes(nn.Module):
         return torch.clip(y, -1.0, 1.0) + y.clip(max=2.0)
 
 
+class Clippable(nn.Module):
+    """timm's Gemma 4 clippable linear: clamp to 0-d buffers before and after (with the channel's own
+    bounds too, a bound that broadcasts)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(6, 5, bias=False)
+        self.register_buffer("input_min", torch.tensor(-1.0))
+        self.register_buffer("input_max", torch.tensor(1.0))
+        self.register_buffer("output_max", torch.ones(5))
+
+    def forward(self, x):
+        return torch.clamp(self.linear(torch.clamp(x, self.input_min, self.input_max)), max=self.output_max)
+
+
 class TextEncoder(nn.Module):
     """A text model as people write one: token ids through nn.Embedding, a learned position table, torch's
     own nn.TransformerEncoderLayer (traced through: its forward() branches on is_nested), a pooled head."""
@@ -577,11 +592,11 @@ def test_imports_token_ids_exactly(build, shape):
     (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)), (HeadPool, (8, 8, 8)),
     (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)), (DecomposedAttention, (4, 4, 16)),
     (ResponseNormBlock, (8, 9, 9)), (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16)),
-    (PythonOnSizes, (3, 8, 8)),
+    (PythonOnSizes, (3, 8, 8)), (Clippable, (4, 6)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
         "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
         "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm", "lookup-bias",
-        "prelu-and-clamp", "einops", "python-on-sizes"])
+        "prelu-and-clamp", "einops", "python-on-sizes", "clamp-to-tensors"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)

@@ -355,6 +355,8 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         if graph.batch != 1 or not isinstance(kept, (torch.Tensor, tuple)):
             return None  # counted over a batch of two, the samples' rows mixed
         args[KEPT] = (kept[0] if isinstance(kept, tuple) else kept).shape[0]  # torch.where(mask)'s pieces
+    if call.every_dim is not None and call.every_dim not in args:
+        args[call.every_dim] = _every_dim(node, graph)
     if kind == "einsum":
         args["equation"] = _per_sample_equation(node, graph)
     if isinstance(args.get("padding"), (list, tuple)) and len(args["padding"]) > 6:
@@ -401,6 +403,14 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
 
 
 KEPT = "count"  # a kind's argument for how many rows the data keeps, which only the run says
+
+
+def _every_dim(node, graph: Traced) -> list[int] | None:
+    """The dims of the sample of a call's tensor whose batch is its dim 0 (a reduction over all of
+    them, x.mean()); None for another layout, whose dims mix the batch with the sample's rows."""
+    source = graph.tensor_args(node)[0]
+    shape = graph.shape(source)
+    return list(range(1, len(shape))) if shape is not None and graph.layout(source) == BATCHED else None
 
 
 def _taken_as_input(node, call, shapes: dict, graph: Traced) -> dict:

@@ -369,8 +369,17 @@ class Floor(_TensorMethod):
     method = "floor"
 
 
-class Clamp(_TensorMethod):
-    method, arguments = "clamp", ("min", "max")
+class Clamp(nn.Module):
+    """x.clamp(min, max), a bound not given as a number given as a tensor, a further input."""
+
+    def __init__(self, min: float | None = None, max: float | None = None):  # noqa: A002 (torch's names)
+        super().__init__()
+        self.min, self.max = min, max
+
+    def forward(self, x, *bounds):
+        tensors = iter(bounds)
+        low = self.min if self.min is not None else next(tensors, None)
+        return x.clamp(low, self.max if self.max is not None else next(tensors, None))
 
 
 class Roll(_TensorMethod):
