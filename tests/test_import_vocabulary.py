@@ -489,6 +489,18 @@ class Clippable(nn.Module):
         return torch.clamp(self.linear(torch.clamp(x, self.input_min, self.input_max)), max=self.output_max)
 
 
+class Commitment(nn.Module):
+    """diffusers' VQ-VAE loss: means over every dim, the batch's too, returned beside the output."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y, torch.mean((y - x) ** 2) + 0.25 * (y * x).sum()
+
+
 class TextEncoder(nn.Module):
     """A text model as people write one: token ids through nn.Embedding, a learned position table, torch's
     own nn.TransformerEncoderLayer (traced through: its forward() branches on is_nested), a pooled head."""
@@ -592,11 +604,11 @@ def test_imports_token_ids_exactly(build, shape):
     (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)), (HeadPool, (8, 8, 8)),
     (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)), (DecomposedAttention, (4, 4, 16)),
     (ResponseNormBlock, (8, 9, 9)), (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16)),
-    (PythonOnSizes, (3, 8, 8)), (Clippable, (4, 6)),
+    (PythonOnSizes, (3, 8, 8)), (Clippable, (4, 6)), (Commitment, (3, 5, 5)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
         "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
         "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm", "lookup-bias",
-        "prelu-and-clamp", "einops", "python-on-sizes", "clamp-to-tensors"])
+        "prelu-and-clamp", "einops", "python-on-sizes", "clamp-to-tensors", "mean-of-everything"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
