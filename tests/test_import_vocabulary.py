@@ -706,9 +706,14 @@ class Replacing(nn.Module):
         return x + self.positions
 
 
-def test_a_forward_that_replaces_its_buffers_is_refused():
-    with pytest.raises(SpecError, match=r"forward\(\) replaces the buffer positions with new ones sized by the input"):
-        cnncalc.summary(Replacing(), (4, 8))
+def test_a_buffer_forward_replaces_counts_as_the_model_holds_it_and_says_so():
+    module = Replacing()
+    summary = cnncalc.summary(module, (4, 8))
+    truth = measure(Replacing(), (4, 8))
+    assert (summary.totals.buffers, summary.totals.macs) == (truth.buffers, truth.macs) == (1, 0)
+    assert [(held.name, held.buffers, held.why) for held in summary.report.not_run] == \
+        [("positions", 1, "replaced by forward()")]
+    assert module.positions.shape == (1, 1)  # the module is left as it was
 
 
 # (past a channels-last permute or rows moved into the batch, cnncalc states no receptive field, so

@@ -96,7 +96,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     data = {"name": name, "input": list(input_shape), "layers": layers,
             "description": f"Imported from {source} by running it {_where(run)}."} | _own_dtype(module) \
         | ({"input_dtype": input_dtype} if input_dtype else {}) | _other_inputs(others)
-    held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted)
+    held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted) \
+        | _replaced(module, run.replaced)
     returned = _returned(traced, graph, name, source)
     if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
         data["outputs"] = returned
@@ -213,6 +214,15 @@ def _parametrized(module: nn.Module, emitted: set) -> dict[str, dict]:
                                 "tensor it computes is not supported")
             held[f"{path}.parametrizations.{tensor_name}"] = counts
     return held
+
+
+def _replaced(module: nn.Module, replaced: tuple[str, ...]) -> dict[str, dict]:
+    """The buffers forward() assigns anew, sized by the input (ConViT's rel_indices): counted as the
+    model holds them, before the run and after it (the run leaves the module as it was), as
+    sum(b.numel() for b in model.buffers()) counts them; what the run made in their place is no
+    tensor the model holds."""
+    held = dict(module.named_buffers())
+    return {name: {"params": 0, "buffers": held[name].numel(), "why": "replaced by forward()"} for name in replaced}
 
 
 def _count_into(counts: dict, tensor) -> None:
