@@ -501,6 +501,36 @@ class Commitment(nn.Module):
         return y, torch.mean((y - x) ** 2) + 0.25 * (y * x).sum()
 
 
+class SequenceFirst(nn.Module):
+    """CLIP's attention pool: the sequence first, (L, B, C), a mean token and positions (L, 1, C) before
+    the rest, nn.MultiheadAttention(batch_first=False) asked by the first token."""
+
+    def __init__(self, dim: int = 16):
+        super().__init__()
+        self.position = nn.Parameter(torch.zeros(17, dim))
+        self.attention = nn.MultiheadAttention(dim, 4)
+
+    def forward(self, x):
+        x = x.flatten(2).permute(2, 0, 1)
+        x = torch.cat([x.mean(dim=0, keepdim=True), x], dim=0) + self.position[:, None, :]
+        out, _ = self.attention(x[:1], x, x, need_weights=False)
+        return out.squeeze(0)
+
+
+class QueryFirst(nn.Module):
+    """A learned query expanded along the batch at dim 1, (1, B, C), asking a sequence-first attention."""
+
+    def __init__(self, dim: int = 16):
+        super().__init__()
+        self.query = nn.Parameter(torch.zeros(1, 1, dim))
+        self.attention = nn.MultiheadAttention(dim, 4)
+
+    def forward(self, x):
+        x = x.flatten(2).transpose(1, 2).transpose(0, 1)
+        query = self.query.expand(-1, x.shape[1], -1)
+        return self.attention(query, x, x, need_weights=False)[0][0]
+
+
 class TextEncoder(nn.Module):
     """A text model as people write one: token ids through nn.Embedding, a learned position table, torch's
     own nn.TransformerEncoderLayer (traced through: its forward() branches on is_nested), a pooled head."""
@@ -605,10 +635,12 @@ def test_imports_token_ids_exactly(build, shape):
     (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)), (DecomposedAttention, (4, 4, 16)),
     (ResponseNormBlock, (8, 9, 9)), (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16)),
     (PythonOnSizes, (3, 8, 8)), (Clippable, (4, 6)), (Commitment, (3, 5, 5)),
+    (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
         "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
         "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm", "lookup-bias",
-        "prelu-and-clamp", "einops", "python-on-sizes", "clamp-to-tensors", "mean-of-everything"])
+        "prelu-and-clamp", "einops", "python-on-sizes", "clamp-to-tensors", "mean-of-everything",
+        "sequence-first", "query-first"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -722,9 +754,11 @@ def test_a_buffer_forward_replaces_counts_as_the_model_holds_it_and_says_so():
                                           (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)),
                                           (DecomposedAttention, (4, 4, 16)), (Windows, (8, 10, 12)),
                                           (ConvNeXtBlock, (16, 12, 12)), (ResponseNormBlock, (8, 9, 9)),
-                                          (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16))],
+                                          (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16)),
+                                          (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5))],
                          ids=["weights-of", "per-row", "given-filters", "lstm", "decomposed-attention", "windows",
-                              "convnext", "response-norm", "lookup-bias", "prelu-and-clamp", "einops"])
+                              "convnext", "response-norm", "lookup-bias", "prelu-and-clamp", "einops",
+                              "sequence-first", "query-first"])
 def test_imported_specs_verify_against_torch(build, shape):
     # the spec read from the module, built again by cnncalc and checked figure by figure (every layer's
     # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)

@@ -6,7 +6,7 @@ from .facts import parameter_gradients
 from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
 from ..errors import quoted
 from .facts import LOWER, PRODUCTS, Autocast, BackwardFacts, BackwardWork, Gradients
-from .registry import (Arg, Calc, LayerError, Shape, boolean, format_shape, number, numel, optional, positive,
+from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, format_shape, number, numel, optional, positive,
                        probability, register)
 
 
@@ -61,7 +61,7 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
           args=(Arg("num_heads", positive), Arg("dropout", probability, 0.0), Arg("bias", boolean, True),
                 Arg("add_bias_kv", boolean, False), Arg("add_zero_attn", boolean, False),
                 Arg("kdim", optional(positive), None), Arg("vdim", optional(positive), None),
-                Arg("batch_first", boolean, False)))
+                Arg("batch_first", boolean, False, names_dims=BATCH_FIRST)))
 def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Self-attention on one input, or query, key and value. MACs: the q, k and v projections, the
     scores q·kᵀ and their weighted sum of v (L × S × E each), and the output projection."""

@@ -559,7 +559,8 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
     if Ellipsis in index:
         at = index.index(Ellipsis)
         index[at:at + 1] = [slice(None)] * (len(shape) - len(index) + 1)
-    rows = node.args[0].name in graph.sample_rows  # dim 0 is the sample's rows, which may be cut
+    # dim 0 is the sample's rows, or the sequence before the batch (L, B, E), which may be cut
+    rows = node.args[0].name in graph.sample_rows | graph.sequence_first
     entries = [_cut(dim, item, shape[dim], rows) for dim, item in reversed(list(enumerate(index)))
                if not (isinstance(item, slice) and item.indices(shape[dim]) == (0, shape[dim], 1))]
     if not entries:  # x[:, :H] where H is the whole height: the tensor itself
