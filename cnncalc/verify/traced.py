@@ -628,11 +628,12 @@ def _sequence_first(traced: fx.GraphModule, graph: Traced) -> set:
     nn.MultiheadAttention(batch_first=False): a permute or transpose that moves the batch there, a
     constant expanded along dim 1 (a learned query, query.expand(-1, B, -1)), and what is made of such
     a tensor at its rank with dim 1 still the batch (a sum, a concatenation along dim 0, the attention's
-    output). A size-2 sequence cannot be told from the batch of the run, which is 2."""
+    output). A size-2 sequence cannot be told from the batch of the run, which is 2; nor (N, B) from a
+    matrix whose columns are the batch (csatv2's k.transpose(-1, -2), which q @ k then mixes)."""
     found = set()
     for node in traced.graph.nodes:
         shape = _first_shape(graph, node)  # of the attention's output, its first
-        if shape is None or len(shape) < 2 or shape[1] != graph.batch or shape[0] == graph.batch \
+        if shape is None or len(shape) < 3 or shape[1] != graph.batch or shape[0] == graph.batch \
                 or node.op == "placeholder":
             continue
         read = [a for a in node.all_input_nodes if _first_shape(graph, a) is not None]
