@@ -95,9 +95,13 @@ def _batch_dims(first: Shape, second: Shape) -> Shape:
     return tuple(max(a, b) for a, b in zip(first, second))
 
 
+# `operator`: written a @ b, Python's operator, which is Tensor.__matmul__: ptflops patches torch.matmul
+# and Tensor.matmul, not it, so counts nothing for it
 @register("matmul", family="attention", autocast=LOWER, arity=2, receptive_field=whole, memory=_PRODUCT, backward=PRODUCTS,
+          args=(Arg("operator", boolean, False),),
           torch=TorchForms(module=OWN + "Matmul", given_weight=None, inferred=None, aliases=(),
-                           functions=calls("torch.matmul", "operator.matmul", "torch.bmm"),
+                           functions=(*calls("torch.matmul", "torch.bmm"),
+                                      Call("operator.matmul", implied=(("operator", True),))),
                            methods=calls("matmul", "bmm")))
 def matmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """A (…, n, k) by (…, k, m) product, leading dims broadcast: n·k·m MACs per pair of matrices. As
