@@ -531,6 +531,22 @@ class QueryFirst(nn.Module):
         return self.attention(query, x, x, need_weights=False)[0][0]
 
 
+class Products(nn.Module):
+    """Scores written q @ k and torch.matmul(q, k): ptflops patches the function, not Python's operator."""
+
+    def forward(self, x):
+        return x @ x.transpose(-2, -1) - torch.matmul(x, x.transpose(-2, -1))
+
+
+def test_the_ptflops_convention_counts_the_product_form_ptflops_sees():
+    from conftest import peer_total
+
+    pytest.importorskip("ptflops")
+    x = torch.randn(1, 6, 4)
+    ops = cnncalc.summary(Products(), (6, 4), convention="ptflops").totals.ops
+    assert ops == peer_total("ptflops", Products(), (x,)) == 6 * 4 * 6  # torch.matmul's alone
+
+
 class TextEncoder(nn.Module):
     """A text model as people write one: token ids through nn.Embedding, a learned position table, torch's
     own nn.TransformerEncoderLayer (traced through: its forward() branches on is_nested), a pooled head."""

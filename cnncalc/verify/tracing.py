@@ -78,7 +78,7 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
             held = dict(module.named_buffers())
             for name, value in inputs.items():
                 recorder.placeholder(name, value)
-            with _modules_recorded(recorder), recorder:
+            with _modules_recorded(recorder), recorder.operators_seen(), recorder:
                 output = module(*inputs.values()) if len(inputs) == 1 else module(**inputs)
             recorder.finish(output)
             replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
