@@ -547,6 +547,19 @@ def test_the_ptflops_convention_counts_the_product_form_ptflops_sees():
     assert ops == peer_total("ptflops", Products(), (x,)) == 6 * 4 * 6  # torch.matmul's alone
 
 
+class BatchIntoRows(nn.Module):
+    """MViT's relative positions in time: the sequence first, then the batch merged into the next dims,
+    (T, B·N·C), which holds no sample's shape."""
+
+    def forward(self, x):
+        return x.permute(1, 0, 2).reshape(x.shape[1], -1).sum(0)
+
+
+def test_the_batch_merged_after_the_sequence_is_not_counted_never_a_made_up_shape():
+    summary = cnncalc.summary(BatchIntoRows(), (6, 5))
+    assert [(row.name, row.kind) for row in summary.layers[1:3]] == [("permute", "permute"), ("reshape", "uncounted")]
+
+
 class TextEncoder(nn.Module):
     """A text model as people write one: token ids through nn.Embedding, a learned position table, torch's
     own nn.TransformerEncoderLayer (traced through: its forward() branches on is_nested), a pooled head."""

@@ -290,6 +290,8 @@ class Traced:
         sources = self.tensor_args(node)
         if kind in PERMUTING and sources and SEQUENCE_FIRST in (self.layout(sources[0]), self.layout(node)):
             return self.reordered(node, sources[0], entry)
+        if sources and self.layout(sources[0]) == SEQUENCE_FIRST and self.layout(node) not in BATCH_AT:
+            return None  # the batch merged into the dims after the sequence (MViT's (T, B·H·N, C)): no sample's shape
         source = self.layout(sources[0]) if sources else BATCHED
         switched = bool(sources) and sources[0].name in self.free and source != self.layout(node)
         if kind in ("reshape", "flatten") and (entry is None or BATCHED != source or BATCHED != self.layout(node)) \
