@@ -94,8 +94,8 @@ CROSS_ATTENTION = {"input": [9, 12], "layers": [
      "from": ["query", "input", "value"]}]}
 
 
-PRODUCT_IDS = ["attention", "attention-mask", "matmul", "matmul-parameter", "matmul-vector-first",
-               "matmul-vector-second", "indexselect", "einsum-parameter", "einsum-summed", "einsum-outer",
+PRODUCT_IDS = ["attention", "attention-mask", "matmul", "matmul-operator", "matmul-parameter",
+               "matmul-vector-first", "matmul-vector-second", "indexselect", "einsum-parameter", "einsum-summed", "einsum-outer",
                "einsum-position-bias", "einsum-batched-product", "einsum-rounded", "global-response-norm",
                "conv-given-filters"]
 
