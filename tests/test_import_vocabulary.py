@@ -560,6 +560,31 @@ def test_the_batch_merged_after_the_sequence_is_not_counted_never_a_made_up_shap
     assert [(row.name, row.kind) for row in summary.layers[1:3]] == [("permute", "permute"), ("reshape", "uncounted")]
 
 
+class AcrossSamples(nn.Module):
+    """csatv2's scalar attention: q and k of (B, N) each, so q @ k.transpose(-1, -2) is (B, B), a score for
+    every pair of samples, B² · N products where a sample's table would say B · N."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(1, 3, bias=False)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).unbind(-1)
+        return ((q @ k.transpose(-1, -2)).softmax(dim=-1) @ v).unsqueeze(-1)
+
+
+def test_products_that_mix_the_samples_are_rows_not_counted():
+    summary = cnncalc.summary(AcrossSamples(), (7, 1))
+    truth = measure(AcrossSamples(), (7, 1))
+    assert [(row.name, row.kind) for row in summary.layers[-5:]] == [
+        ("transpose", "uncounted"), ("matmul", "uncounted"), ("softmax", "uncounted"), ("matmul(2)", "uncounted"),
+        ("unsqueeze", "unsqueeze")]
+    outputs = frozenset(row.output_shape for row in summary.report.output_rows)
+    assert (summary.totals.params, outputs) == (truth.params, truth.output_shapes)
+    assert summary.totals.macs < truth.macs  # the products left out, as the totals say
+    assert summary.totals.uncounted
+
+
 class TextEncoder(nn.Module):
     """A text model as people write one: token ids through nn.Embedding, a learned position table, torch's
     own nn.TransformerEncoderLayer (traced through: its forward() branches on is_nested), a pooled head."""

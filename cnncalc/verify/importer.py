@@ -309,6 +309,8 @@ MAX_LINE = 300  # characters of a refusal, the file named included
 
 
 def _entry(node, graph: Traced) -> LineDict | list | None:
+    if any(a.name in graph.mixing for a in (node, *graph.tensor_args(node))):
+        return None  # mixes the samples (traced._mixing): a row not counted
     if node.op == "call_module":
         return _module_on(node, graph, _module_entry(graph.modules[node.target]))
     if node.name in graph.stored:

@@ -33,6 +33,7 @@ def read_graph(traced: fx.GraphModule, values: dict, others: tuple[str, ...] = (
     graph.stacked = _ensembles(traced, graph)
     graph.sample_rows = _sample_rows(traced, graph) if batch == 1 else set()
     graph.sequence_first = _sequence_first(traced, graph)
+    graph.mixing = _mixing(traced, graph)
     graph.counted = _held_by_layers(traced, modules)
     return graph
 
@@ -73,6 +74,7 @@ class Traced:
     batch_sized: set = field(default_factory=set)
     sample_rows: set = field(default_factory=set)  # in a run of one, tensors whose dim 0 is rows, even 1 of them
     sequence_first: set = field(default_factory=set)  # tensors whose batch is dim 1 (L, B, E): see _sequence_first
+    mixing: set = field(default_factory=set)  # tensors whose last dim is the batch, moved there: see _mixing
 
     def inside_constant(self, node) -> bool:
         """A step of making a tensor without the input (viewing a parameter, computing a position
@@ -212,6 +214,8 @@ class Traced:
         shape = self.shape(node)
         if shape is None:
             return None
+        if node.name in self.mixing:
+            return _at_a_batch_of_one(shape, self.batch)
         # a bias made by layers, (1, heads, N, N), meets the input's tensors as a constant does
         free_of_one = node.name in self.free and shape[:1] == (1,) and any(
             user.name not in self.free | self.without_input for user in node.users)
@@ -219,6 +223,8 @@ class Traced:
             if not shape:  # a number: of the sample in a run of one (tracing.DATA_DEPENDENT), else of the batch
                 return () if self.batch == 1 else None
             return SAMPLE_SHAPES[self.layout(node)](shape, self.batch)
+        if node.name in self.mixing:
+            return _at_a_batch_of_one(shape, self.batch)
         if node.name in self.sequence_first:  # a learned query expanded along dim 1, (1, B, E)
             return SAMPLE_SHAPES[SEQUENCE_FIRST](shape, self.batch)
         if node.name in self.batch_sized and shape and shape[0] % self.batch == 0:  # the batch, or rows of it
@@ -652,6 +658,33 @@ def _sequence_first(traced: fx.GraphModule, graph: Traced) -> set:
 
 
 EXPANDING = ("expand", "repeat")
+
+
+def _mixing(traced: fx.GraphModule, graph: Traced) -> set:
+    """The tensors whose last dim is the batch, moved there from the front (csatv2's k.transpose(-1, -2)
+    of (B, N) keys), and what is made of them with the batch still last (q @ k, (B, B), and its
+    softmax): a product over them mixes the samples, B² products where a sample's table says B, so no
+    kind states them; the importer makes them rows not counted, their shapes a batch of one's."""
+    found = set()
+    for node in traced.graph.nodes:
+        shape = graph.shape(node)
+        if not shape or len(shape) < 2 or shape[-1] != graph.batch or node.name in graph.sequence_first \
+                or node.name in graph.without_input:
+            continue
+        read = [a for a in node.all_input_nodes if graph.shape(a) is not None]
+        if target_name(node) in PERMUTING and read and graph.shape(read[0])[:1] == (graph.batch,):
+            order = _torch_order(node, len(shape))
+            if order is not None and order.index(0) == len(shape) - 1:
+                found.add(node.name)
+        elif any(a.name in found for a in read):
+            found.add(node.name)
+    return found
+
+
+def _at_a_batch_of_one(shape: tuple[int, ...], batch: int) -> tuple[int, ...]:
+    """A tensor whose last dim is the batch as a batch of one holds it: that dim 1, dim 0 left out
+    where it is the batch too."""
+    return (*(shape[1:-1] if shape[0] == batch else shape[:-1]), 1)
 
 
 def _first_shape(graph: Traced, node) -> tuple[int, ...] | None:
