@@ -32,8 +32,9 @@ def read_graph(traced: fx.GraphModule, values: dict, others: tuple[str, ...] = (
     graph.without_input, graph.free, graph.batch_sized = _without_input(traced, graph)
     graph.stacked = _ensembles(traced, graph)
     graph.sample_rows = _sample_rows(traced, graph) if batch == 1 else set()
-    graph.sequence_first = _sequence_first(traced, graph)
-    graph.mixing = _mixing(traced, graph)
+    # in a run of one sample a size 1 is no batch to tell apart from rows: neither layout is looked for
+    graph.sequence_first = _sequence_first(traced, graph) if batch > 1 else set()
+    graph.mixing = _mixing(traced, graph) if batch > 1 else set()
     graph.counted = _held_by_layers(traced, modules)
     return graph
 
