@@ -13,7 +13,6 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 import cnncalc  # noqa: E402
-from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.verify.coverage import measure  # noqa: E402
 
 
