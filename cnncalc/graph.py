@@ -110,8 +110,8 @@ def _other_input(text: str) -> OtherInput:
 @dataclass(frozen=True, kw_only=True)
 class NotRun:
     """Tensors the model holds that no layer counts: a module its forward() never calls (an auxiliary
-    head in eval mode), one whose output nobody reads, or a parametrization's originals beyond the
-    weight it computes. They take memory and count in the totals; they compute nothing."""
+    head in eval mode), one whose output nobody reads, a parametrization's originals beyond the
+    weight it computes, or a buffer forward() replaces. They take memory and count in the totals; they compute nothing."""
     name: str
     params: int
     buffers: int
@@ -119,7 +119,9 @@ class NotRun:
     why: str = "not run"
 
 
-HELD_APART = ("not run", "output unused", "parametrization")  # why tensors are held apart from the layers
+# why tensors are held apart from the layers; "replaced by forward()": a buffer forward() assigns anew,
+# sized by the input (ConViT's rel_indices), counted as the model held it before the run
+HELD_APART = ("not run", "output unused", "parametrization", "replaced by forward()")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,6 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 import cnncalc  # noqa: E402
-from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.verify.coverage import measure  # noqa: E402
 
 
@@ -474,6 +473,117 @@ class Slopes(nn.Module):
         return torch.clip(y, -1.0, 1.0) + y.clip(max=2.0)
 
 
+class Clippable(nn.Module):
+    """timm's Gemma 4 clippable linear: clamp to 0-d buffers before and after (with the channel's own
+    bounds too, a bound that broadcasts)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(6, 5, bias=False)
+        self.register_buffer("input_min", torch.tensor(-1.0))
+        self.register_buffer("input_max", torch.tensor(1.0))
+        self.register_buffer("output_max", torch.ones(5))
+
+    def forward(self, x):
+        return torch.clamp(self.linear(torch.clamp(x, self.input_min, self.input_max)), max=self.output_max)
+
+
+class Commitment(nn.Module):
+    """diffusers' VQ-VAE loss: means over every dim, the batch's too, returned beside the output."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y, torch.mean((y - x) ** 2) + 0.25 * (y * x).sum()
+
+
+class SequenceFirst(nn.Module):
+    """CLIP's attention pool: the sequence first, (L, B, C), a mean token and positions (L, 1, C) before
+    the rest, nn.MultiheadAttention(batch_first=False) asked by the first token."""
+
+    def __init__(self, dim: int = 16):
+        super().__init__()
+        self.position = nn.Parameter(torch.zeros(17, dim))
+        self.attention = nn.MultiheadAttention(dim, 4)
+
+    def forward(self, x):
+        x = x.flatten(2).permute(2, 0, 1)
+        x = torch.cat([x.mean(dim=0, keepdim=True), x], dim=0) + self.position[:, None, :]
+        out, _ = self.attention(x[:1], x, x, need_weights=False)
+        return out.squeeze(0)
+
+
+class QueryFirst(nn.Module):
+    """A learned query expanded along the batch at dim 1, (1, B, C), asking a sequence-first attention."""
+
+    def __init__(self, dim: int = 16):
+        super().__init__()
+        self.query = nn.Parameter(torch.zeros(1, 1, dim))
+        self.attention = nn.MultiheadAttention(dim, 4)
+
+    def forward(self, x):
+        x = x.flatten(2).transpose(1, 2).transpose(0, 1)
+        query = self.query.expand(-1, x.shape[1], -1)
+        return self.attention(query, x, x, need_weights=False)[0][0]
+
+
+class Products(nn.Module):
+    """Scores written q @ k and torch.matmul(q, k): ptflops patches the function, not Python's operator."""
+
+    def forward(self, x):
+        return x @ x.transpose(-2, -1) - torch.matmul(x, x.transpose(-2, -1))
+
+
+def test_the_ptflops_convention_counts_the_product_form_ptflops_sees():
+    from conftest import peer_total
+
+    pytest.importorskip("ptflops")
+    x = torch.randn(1, 6, 4)
+    ops = cnncalc.summary(Products(), (6, 4), convention="ptflops").totals.ops
+    assert ops == peer_total("ptflops", Products(), (x,)) == 6 * 4 * 6  # torch.matmul's alone
+
+
+class BatchIntoRows(nn.Module):
+    """MViT's relative positions in time: the sequence first, then the batch merged into the next dims,
+    (T, B·N·C), which holds no sample's shape."""
+
+    def forward(self, x):
+        return x.permute(1, 0, 2).reshape(x.shape[1], -1).sum(0)
+
+
+def test_the_batch_merged_after_the_sequence_is_not_counted_never_a_made_up_shape():
+    summary = cnncalc.summary(BatchIntoRows(), (6, 5))
+    assert [(row.name, row.kind) for row in summary.layers[1:3]] == [("permute", "permute"), ("reshape", "uncounted")]
+
+
+class AcrossSamples(nn.Module):
+    """csatv2's scalar attention: q and k of (B, N) each, so q @ k.transpose(-1, -2) is (B, B), a score for
+    every pair of samples, B² · N products where a sample's table would say B · N."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(1, 3, bias=False)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).unbind(-1)
+        return ((q @ k.transpose(-1, -2)).softmax(dim=-1) @ v).unsqueeze(-1)
+
+
+def test_products_that_mix_the_samples_are_rows_not_counted():
+    summary = cnncalc.summary(AcrossSamples(), (7, 1))
+    truth = measure(AcrossSamples(), (7, 1))
+    assert [(row.name, row.kind) for row in summary.layers[-5:]] == [
+        ("transpose", "uncounted"), ("matmul", "uncounted"), ("softmax", "uncounted"), ("matmul(2)", "uncounted"),
+        ("unsqueeze", "unsqueeze")]
+    outputs = frozenset(row.output_shape for row in summary.report.output_rows)
+    assert (summary.totals.params, outputs) == (truth.params, truth.output_shapes)
+    assert summary.totals.macs < truth.macs  # the products left out, as the totals say
+    assert summary.totals.uncounted
+
+
 class TextEncoder(nn.Module):
     """A text model as people write one: token ids through nn.Embedding, a learned position table, torch's
     own nn.TransformerEncoderLayer (traced through: its forward() branches on is_nested), a pooled head."""
@@ -577,11 +687,13 @@ def test_imports_token_ids_exactly(build, shape):
     (Windows, (8, 10, 12)), (Reused, (3, 9, 9)), (Ensemble, (6,)), (BiasMLP, (8, 8)), (HeadPool, (8, 8, 8)),
     (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)), (DecomposedAttention, (4, 4, 16)),
     (ResponseNormBlock, (8, 9, 9)), (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16)),
-    (PythonOnSizes, (3, 8, 8)),
+    (PythonOnSizes, (3, 8, 8)), (Clippable, (4, 6)), (Commitment, (3, 5, 5)),
+    (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
         "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
         "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm", "lookup-bias",
-        "prelu-and-clamp", "einops", "python-on-sizes"])
+        "prelu-and-clamp", "einops", "python-on-sizes", "clamp-to-tensors", "mean-of-everything",
+        "sequence-first", "query-first"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -679,9 +791,14 @@ class Replacing(nn.Module):
         return x + self.positions
 
 
-def test_a_forward_that_replaces_its_buffers_is_refused():
-    with pytest.raises(SpecError, match=r"forward\(\) replaces the buffer positions with new ones sized by the input"):
-        cnncalc.summary(Replacing(), (4, 8))
+def test_a_buffer_forward_replaces_counts_as_the_model_holds_it_and_says_so():
+    module = Replacing()
+    summary = cnncalc.summary(module, (4, 8))
+    truth = measure(Replacing(), (4, 8))
+    assert (summary.totals.buffers, summary.totals.macs) == (truth.buffers, truth.macs) == (1, 0)
+    assert [(held.name, held.buffers, held.why) for held in summary.report.not_run] == \
+        [("positions", 1, "replaced by forward()")]
+    assert module.positions.shape == (1, 1)  # the module is left as it was
 
 
 # (past a channels-last permute or rows moved into the batch, cnncalc states no receptive field, so
@@ -690,9 +807,11 @@ def test_a_forward_that_replaces_its_buffers_is_refused():
                                           (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)),
                                           (DecomposedAttention, (4, 4, 16)), (Windows, (8, 10, 12)),
                                           (ConvNeXtBlock, (16, 12, 12)), (ResponseNormBlock, (8, 9, 9)),
-                                          (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16))],
+                                          (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16)),
+                                          (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5))],
                          ids=["weights-of", "per-row", "given-filters", "lstm", "decomposed-attention", "windows",
-                              "convnext", "response-norm", "lookup-bias", "prelu-and-clamp", "einops"])
+                              "convnext", "response-norm", "lookup-bias", "prelu-and-clamp", "einops",
+                              "sequence-first", "query-first"])
 def test_imported_specs_verify_against_torch(build, shape):
     # the spec read from the module, built again by cnncalc and checked figure by figure (every layer's
     # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)

@@ -341,7 +341,8 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 # its hook reads output[0], the first sample's output only; then F.interpolate's count
                 ("upsample", Hooks(module=_hooked(lambda l: math.prod(l.out_shape)), functional=_ptflops_interpolate)),
                 ("multiheadattention", Hooks(functional=_ptflops_attention)),
-                ("matmul", Hooks(functional=_macs)),  # torch.matmul is patched
+                # torch.matmul and Tensor.matmul are patched, a @ b (Tensor.__matmul__) is not
+                ("matmul", Hooks(functional=lambda l: 0 if l.flag("operator") else l.macs)),
                 ("scaleddotproductattention", Hooks(functional=_macs)),
                 *((kind, Hooks(module=_ptflops_recurrent)) for kind in RECURRENT)),
                _unhandled),

@@ -11,7 +11,7 @@ from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, Ali
                     always, calls, element_mask, elementwise, inplace, never, no_bytes)
 from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, noise_unless_kept
 from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, dim_in_range,
-                       number, optional, positive, probability, register)
+                       format_shape, number, optional, positive, probability, register)
 
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
@@ -139,20 +139,24 @@ def prelu(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape, weights=slopes)
 
 
-def one_input(shapes: tuple[Shape, ...], args: dict) -> Calc:
-    """The input's shape, for a call that may also be given tensors no argument states (x.clamp(min=t))."""
-    if len(shapes) != 1:
-        raise LayerError(f"takes one input, got {len(shapes)}")
-    return Calc(shapes[0])
+def clamp(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """The input's shape; bounds not given as numbers may be tensors, further inputs that broadcast to
+    it (Gemma 4's clippable linear clamps to 0-d buffers: torch.clamp(x, self.input_min, self.input_max))."""
+    shape, *bounds = shapes
+    if len(bounds) + sum(args[bound] is not None for bound in ("min", "max")) > 2:
+        raise LayerError("clamp takes two bounds at most, a number or a tensor each")
+    if any(len(bound) != len(shape) or any(b not in (1, s) for b, s in zip(bound, shape)) for bound in bounds):
+        raise LayerError("a bound tensor must broadcast to the input: " + ", ".join(map(format_shape, shapes)))
+    return Calc(shape)
 
 
-# clamp/clip to numbers: backward keeps the input to know which elements were cut
+# clamp/clip to numbers or tensors: backward keeps the input to know which elements were cut
 register("clamp", family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
-         autocast=PROMOTE,
+         autocast=PROMOTE, arity=None, fewest_inputs=1,
          args=(Arg("min", optional(number), None), Arg("max", optional(number), None)),
          torch=TorchForms(module=OWN + "Clamp", given_weight=None, inferred=None, aliases=(),
                           functions=calls("torch.clamp", "torch.clip", min=1, max=2),
-                          methods=calls("clamp", "clip", min=1, max=2)))(one_input)
+                          methods=calls("clamp", "clip", min=1, max=2)))(clamp)
 
 # identity returns its input tensor itself
 # x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one

@@ -6,7 +6,7 @@ from .facts import parameter_gradients
 from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
 from ..errors import quoted
 from .facts import LOWER, PRODUCTS, Autocast, BackwardFacts, BackwardWork, Gradients
-from .registry import (Arg, Calc, LayerError, Shape, boolean, format_shape, number, numel, optional, positive,
+from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, format_shape, number, numel, optional, positive,
                        probability, register)
 
 
@@ -61,7 +61,7 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
           args=(Arg("num_heads", positive), Arg("dropout", probability, 0.0), Arg("bias", boolean, True),
                 Arg("add_bias_kv", boolean, False), Arg("add_zero_attn", boolean, False),
                 Arg("kdim", optional(positive), None), Arg("vdim", optional(positive), None),
-                Arg("batch_first", boolean, False)))
+                Arg("batch_first", boolean, False, names_dims=BATCH_FIRST)))
 def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Self-attention on one input, or query, key and value. MACs: the q, k and v projections, the
     scores q·kᵀ and their weighted sum of v (L × S × E each), and the output projection."""
@@ -95,9 +95,13 @@ def _batch_dims(first: Shape, second: Shape) -> Shape:
     return tuple(max(a, b) for a, b in zip(first, second))
 
 
+# `operator`: written a @ b, Python's operator, which is Tensor.__matmul__: ptflops patches torch.matmul
+# and Tensor.matmul, not it, so counts nothing for it
 @register("matmul", family="attention", autocast=LOWER, arity=2, receptive_field=whole, memory=_PRODUCT, backward=PRODUCTS,
+          args=(Arg("operator", boolean, False),),
           torch=TorchForms(module=OWN + "Matmul", given_weight=None, inferred=None, aliases=(),
-                           functions=calls("torch.matmul", "operator.matmul", "torch.bmm"),
+                           functions=(*calls("torch.matmul", "torch.bmm"),
+                                      Call("operator.matmul", implied=(("operator", True),))),
                            methods=calls("matmul", "bmm")))
 def matmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """A (…, n, k) by (…, k, m) product, leading dims broadcast: n·k·m MACs per pair of matrices. As

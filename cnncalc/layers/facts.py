@@ -361,6 +361,9 @@ class Call:
     # own: filters computed in forward() (weight standardization) or a fixed filter kept as a buffer
     taken_as_input: tuple[str, ...] = ()
     keywords: tuple[tuple[str, str], ...] = ()  # (argument, the call's keyword) where the names differ
+    # the argument that, left out, means every dim, the batch's too (torch.mean(x), VQ-VAE's loss): per
+    # sample, every dim of the sample, as a batch of one computes it
+    every_dim: str | None = None
 
     def keyword(self, argument: str) -> str:
         """The call's keyword for one of the kind's arguments (linalg.vector_norm's ord is norm's p)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .facts import NN, OWN, Alias, FromInput, MemoryFacts, Parameters, TorchForms, Workspace, never, no_bytes, whole
 from .facts import LOWER, NO_WORK, Autocast, BackwardFacts, BackwardWork, Gradients
-from .registry import (Arg, Calc, LayerError, Shape, boolean, choice, format_shape, non_negative, positive,
+from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choice, format_shape, non_negative, positive,
                        probability, register)
 
 
@@ -80,7 +80,7 @@ def _steps(cell: Cell, fused: bool) -> MemoryFacts:
 
 
 _ARGS = (Arg("hidden_size", positive), Arg("num_layers", positive, 1), Arg("bias", boolean, True),
-         Arg("batch_first", boolean, False), Arg("dropout", probability, 0.0), Arg("bidirectional", boolean, False))
+         Arg("batch_first", boolean, False, names_dims=BATCH_FIRST), Arg("dropout", probability, 0.0), Arg("bidirectional", boolean, False))
 
 
 def _forms(name: str) -> TorchForms:

@@ -35,6 +35,11 @@ def reduce_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return elementwise(args, shapes, out) if axes == {0} else WHOLE
 
 
+def _over_every_dim(path: str) -> tuple[Call, ...]:
+    """x.mean(dim, keepdim), and x.mean() over every dim."""
+    return (Call(path, (("dim", 1), ("keepdim", 2)), every_dim="dim"),)
+
+
 REDUCE_ARGS = (Arg("dim", dims_arg, names_dims=EACH_DIM), Arg("keepdim", boolean, False))
 # mean and sum need only the input's shape for backward; amax keeps its input and output to find
 # where the maxima were (derivatives.yaml: amax)
@@ -50,8 +55,8 @@ for _kind, _module, _memory, _autocast in (("mean", "Mean", _SHAPE_ONLY, PROMOTE
     register(_kind, family="shape", autocast=_autocast,
              backward=NO_PRODUCTS, args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None,
-                              functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
-                              methods=calls(_kind, dim=1, keepdim=2), aliases=()))(reduce)
+                              functions=_over_every_dim(f"torch.{_kind}"), methods=_over_every_dim(_kind),
+                              aliases=()))(reduce)
 
 
 def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):

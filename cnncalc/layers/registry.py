@@ -22,11 +22,13 @@ class Arg:
     default: Any = REQUIRED
     # what its integers are, where they name dims of the input as torch counts them (the batch is dim 0):
     # EACH_DIM (softmax's dim, mean's dims), DIM_ORDER (permute's dims, a permutation keeping 0 first)
-    # or SIZE_PER_DIM (expand's sizes, the batch's first, -1 keeping a size)
+    # or SIZE_PER_DIM (expand's sizes, the batch's first, -1 keeping a size); BATCH_FIRST: a flag
+    # placing the batch (nn.MultiheadAttention's batch_first)
     names_dims: str | None = None
 
 
 EACH_DIM, DIM_ORDER, SIZE_PER_DIM = "each", "order", "sizes"
+BATCH_FIRST = "batch first"  # a flag saying whether the batch is dim 0 (True) or dim 1 (False, the sequence first)
 
 
 class Args(dict):

@@ -12,6 +12,8 @@ reshape to (B, -1) is recorded as reading the batch, not the number 2.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import operator
 from dataclasses import dataclass
 
@@ -59,6 +61,7 @@ class Recorder(TorchFunctionMode):
         self.nodes: dict[int, fx.Node] = {}  # id(tensor) → the node that made it
         self.kept: list = []  # every tensor met, alive, so that no id is reused
         self.depth = 0
+        self.written = False  # a @ b: torch passes it on as Tensor.matmul; ptflops counts only that
         self.scope: dict = {}  # the modules the run is inside, as fx's nn_module_stack
         self.paths = {id(module): path for path, module in root.named_modules()}
         self.held = {}  # id → path of the tensors the model holds, as they are while it runs
@@ -71,7 +74,8 @@ class Recorder(TorchFunctionMode):
         if self.depth:  # inside a call recorded whole (nn.MultiheadAttention's linears)
             answered = _on_meta(func, args, kwargs)
             return func(*args, **kwargs) if answered is None else answered
-        form = _form(func, args)
+        form = _form(func, args) if not self.written else Form(op="call_function", target=operator.matmul)
+        self.written = False  # not for what a @ b itself calls
         node_args, node_kwargs = (self.arg(args), self.arg(kwargs)) if form else (None, None)
         self.depth += 1
         try:
@@ -91,6 +95,25 @@ class Recorder(TorchFunctionMode):
             self._made(node, args[0])         # (MultiScaleRoIAlign fills torch.zeros(rois, …) level by level)
             return result
         return self.output(node, result)
+
+    @contextmanager
+    def operators_seen(self):
+        """While it runs, a @ b is told from x.matmul(y): torch's __torch_function__ gets both as
+        Tensor.matmul, but ptflops patches Tensor.matmul and never sees Python's operator."""
+        original = torch.Tensor.__matmul__
+
+        def written(tensor, other):
+            self.written = True  # read by the call it dispatches, if recorded (not inside another's)
+            try:
+                return original(tensor, other)
+            finally:
+                self.written = False
+
+        torch.Tensor.__matmul__ = written
+        try:
+            yield
+        finally:
+            torch.Tensor.__matmul__ = original
 
     # --- the graph
 

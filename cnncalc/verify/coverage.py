@@ -198,7 +198,7 @@ def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | 
     return Truth(params=sum(p.numel() for p in module.parameters()),
                  buffers=sum(b.numel() for b in module.buffers()),
                  macs=counter.get_total_flops() // 2,
-                 output_shapes=frozenset(tuple(t.shape[first:]) for t in tensors(output) if t.dim()))
+                 output_shapes=frozenset(tuple(t.shape[first:]) for t in tensors(output)))  # a 0-d loss: ()
 
 
 def _stand_ins(module: nn.Module, device: str) -> dict:

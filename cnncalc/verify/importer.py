@@ -96,7 +96,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     data = {"name": name, "input": list(input_shape), "layers": layers,
             "description": f"Imported from {source} by running it {_where(run)}."} | _own_dtype(module) \
         | ({"input_dtype": input_dtype} if input_dtype else {}) | _other_inputs(others)
-    held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted)
+    held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted) \
+        | _replaced(module, run.replaced)
     returned = _returned(traced, graph, name, source)
     if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
         data["outputs"] = returned
@@ -215,6 +216,15 @@ def _parametrized(module: nn.Module, emitted: set) -> dict[str, dict]:
     return held
 
 
+def _replaced(module: nn.Module, replaced: tuple[str, ...]) -> dict[str, dict]:
+    """The buffers forward() assigns anew, sized by the input (ConViT's rel_indices): counted as the
+    model holds them, before the run and after it (the run leaves the module as it was), as
+    sum(b.numel() for b in model.buffers()) counts them; what the run made in their place is no
+    tensor the model holds."""
+    held = dict(module.named_buffers())
+    return {name: {"params": 0, "buffers": held[name].numel(), "why": "replaced by forward()"} for name in replaced}
+
+
 def _count_into(counts: dict, tensor) -> None:
     kind = "params" if isinstance(tensor, nn.Parameter) else "buffers"
     counts[kind] += tensor.numel()
@@ -299,6 +309,8 @@ MAX_LINE = 300  # characters of a refusal, the file named included
 
 
 def _entry(node, graph: Traced) -> LineDict | list | None:
+    if any(a.name in graph.mixing for a in (node, *graph.tensor_args(node))):
+        return None  # mixes the samples (traced._mixing): a row not counted
     if node.op == "call_module":
         return _module_on(node, graph, _module_entry(graph.modules[node.target]))
     if node.name in graph.stored:
@@ -355,6 +367,8 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         if graph.batch != 1 or not isinstance(kept, (torch.Tensor, tuple)):
             return None  # counted over a batch of two, the samples' rows mixed
         args[KEPT] = (kept[0] if isinstance(kept, tuple) else kept).shape[0]  # torch.where(mask)'s pieces
+    if call.every_dim is not None and call.every_dim not in args:
+        args[call.every_dim] = _every_dim(node, graph)
     if kind == "einsum":
         args["equation"] = _per_sample_equation(node, graph)
     if isinstance(args.get("padding"), (list, tuple)) and len(args["padding"]) > 6:
@@ -401,6 +415,14 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
 
 
 KEPT = "count"  # a kind's argument for how many rows the data keeps, which only the run says
+
+
+def _every_dim(node, graph: Traced) -> list[int] | None:
+    """The dims of the sample of a call's tensor whose batch is its dim 0 (a reduction over all of
+    them, x.mean()); None for another layout, whose dims mix the batch with the sample's rows."""
+    source = graph.tensor_args(node)[0]
+    shape = graph.shape(source)
+    return list(range(1, len(shape))) if shape is not None and graph.layout(source) == BATCHED else None
 
 
 def _taken_as_input(node, call, shapes: dict, graph: Traced) -> dict:
@@ -539,7 +561,8 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
     if Ellipsis in index:
         at = index.index(Ellipsis)
         index[at:at + 1] = [slice(None)] * (len(shape) - len(index) + 1)
-    rows = node.args[0].name in graph.sample_rows  # dim 0 is the sample's rows, which may be cut
+    # dim 0 is the sample's rows, or the sequence before the batch (L, B, E), which may be cut
+    rows = node.args[0].name in graph.sample_rows | graph.sequence_first
     entries = [_cut(dim, item, shape[dim], rows) for dim, item in reversed(list(enumerate(index)))
                if not (isinstance(item, slice) and item.indices(shape[dim]) == (0, shape[dim], 1))]
     if not entries:  # x[:, :H] where H is the whole height: the tensor itself

@@ -369,8 +369,17 @@ class Floor(_TensorMethod):
     method = "floor"
 
 
-class Clamp(_TensorMethod):
-    method, arguments = "clamp", ("min", "max")
+class Clamp(nn.Module):
+    """x.clamp(min, max), a bound not given as a number given as a tensor, a further input."""
+
+    def __init__(self, min: float | None = None, max: float | None = None):  # noqa: A002 (torch's names)
+        super().__init__()
+        self.min, self.max = min, max
+
+    def forward(self, x, *bounds):
+        tensors = iter(bounds)
+        low = self.min if self.min is not None else next(tensors, None)
+        return x.clamp(low, self.max if self.max is not None else next(tensors, None))
 
 
 class Roll(_TensorMethod):
@@ -431,13 +440,22 @@ class MultiheadAttention(nn.MultiheadAttention):
         return out.transpose(0, 1)
 
 
+AT = operator.matmul  # a @ b, named apart from Matmul's argument `operator`
+
+
 class Matmul(nn.Module):
-    """torch.matmul of each sample's operands: a sample's vector (a batch × k tensor) is a row first and
-    a column second, whose dim the product drops, as torch.matmul takes a vector."""
+    """torch.matmul of each sample's operands, or a @ b where the model wrote that: a sample's vector (a
+    batch × k tensor) is a row first and a column second, whose dim the product drops, as torch.matmul
+    takes a vector."""
+
+    def __init__(self, operator: bool = False):
+        super().__init__()
+        self.operator = operator
 
     def forward(self, first, second):
         row, column = first.dim() == 2, second.dim() == 2
-        out = torch.matmul(first.unsqueeze(-2) if row else first, second.unsqueeze(-1) if column else second)
+        product = AT if self.operator else torch.matmul  # looked up now: ptflops patches torch.matmul while it counts
+        out = product(first.unsqueeze(-2) if row else first, second.unsqueeze(-1) if column else second)
         out = out.squeeze(-1) if column else out
         return out.squeeze(-1 if column else -2) if row else out
 

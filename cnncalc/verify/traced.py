@@ -14,7 +14,7 @@ from ..errors import LayerError
 from ..graph import INPUT, Scope
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
-from ..layers.registry import DIM_ORDER, SIZE_PER_DIM
+from ..layers.registry import BATCH_FIRST, DIM_ORDER, SIZE_PER_DIM
 from ..spec.yamlfile import LineDict
 from .forms import forms, mapped
 from .tracing import PROBE_BATCH
@@ -32,6 +32,9 @@ def read_graph(traced: fx.GraphModule, values: dict, others: tuple[str, ...] = (
     graph.without_input, graph.free, graph.batch_sized = _without_input(traced, graph)
     graph.stacked = _ensembles(traced, graph)
     graph.sample_rows = _sample_rows(traced, graph) if batch == 1 else set()
+    # in a run of one sample a size 1 is no batch to tell apart from rows: neither layout is looked for
+    graph.sequence_first = _sequence_first(traced, graph) if batch > 1 else set()
+    graph.mixing = _mixing(traced, graph) if batch > 1 else set()
     graph.counted = _held_by_layers(traced, modules)
     return graph
 
@@ -71,6 +74,8 @@ class Traced:
     # tensors made without the input but sized by its batch (BERT's token_type_ids.expand(B, L))
     batch_sized: set = field(default_factory=set)
     sample_rows: set = field(default_factory=set)  # in a run of one, tensors whose dim 0 is rows, even 1 of them
+    sequence_first: set = field(default_factory=set)  # tensors whose batch is dim 1 (L, B, E): see _sequence_first
+    mixing: set = field(default_factory=set)  # tensors whose last dim is the batch, moved there: see _mixing
 
     def inside_constant(self, node) -> bool:
         """A step of making a tensor without the input (viewing a parameter, computing a position
@@ -78,7 +83,7 @@ class Traced:
         returns (Mask R-CNN's masks.new_empty((0, 1, H, W)) when it kept no detection)."""
         return node.name in self.without_input and all(
             user.name in self.without_input and user.op != "output"  # not weight.dtype
-            for user in node.users if self.is_tensor(user) or user.op == "output")
+            for user in node.users if self.is_layer(user) or user.op == "output")
 
     def is_layer(self, node) -> bool:
         """A tensor, or a mapped module that returns a tuple (MultiheadAttention's output and weights)."""
@@ -210,6 +215,8 @@ class Traced:
         shape = self.shape(node)
         if shape is None:
             return None
+        if node.name in self.mixing:
+            return _at_a_batch_of_one(shape, self.batch)
         # a bias made by layers, (1, heads, N, N), meets the input's tensors as a constant does
         free_of_one = node.name in self.free and shape[:1] == (1,) and any(
             user.name not in self.free | self.without_input for user in node.users)
@@ -217,6 +224,10 @@ class Traced:
             if not shape:  # a number: of the sample in a run of one (tracing.DATA_DEPENDENT), else of the batch
                 return () if self.batch == 1 else None
             return SAMPLE_SHAPES[self.layout(node)](shape, self.batch)
+        if node.name in self.mixing:
+            return _at_a_batch_of_one(shape, self.batch)
+        if node.name in self.sequence_first:  # a learned query expanded along dim 1, (1, B, E)
+            return SAMPLE_SHAPES[SEQUENCE_FIRST](shape, self.batch)
         if node.name in self.batch_sized and shape and shape[0] % self.batch == 0:  # the batch, or rows of it
             return shape[1:] if shape[0] == self.batch else (shape[0] // self.batch, *shape[1:])
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
@@ -231,6 +242,9 @@ class Traced:
         # a stored tensor's leading 1 is the batch it broadcasts over; one computed from x.shape
         # (torch.zeros(B, H, W)) has the batch itself
         batches = (1,) if node.name in self.stored else (1, self.batch)
+        if rank is not None and len(shape) == rank and shape[1:2] == (1,) and any(
+                user.name in self.sequence_first for user in node.users):  # positions (L, 1, E) beside (L, B, E)
+            return SAMPLE_SHAPES[SEQUENCE_FIRST](shape, self.batch)
         if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
             return None
         return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
@@ -249,6 +263,8 @@ class Traced:
         sample (ROWS), nowhere (WHOLE: made by layers from constants, Swin v2's bias MLP), or dim 1
         (STACKED outputs)."""
         shape = self.shape(node)
+        if node.name in self.sequence_first:
+            return SEQUENCE_FIRST
         if node.name in self.stacked:
             return STACKED
         if node.name in self.sample_rows:
@@ -279,6 +295,10 @@ class Traced:
         computed (B·nW), as the sizes it makes; a layer that gives a batchless tensor its batch of one
         (x.unsqueeze(0) on a bias made by layers) likewise. Any other entry as it is."""
         sources = self.tensor_args(node)
+        if kind in PERMUTING and sources and SEQUENCE_FIRST in (self.layout(sources[0]), self.layout(node)):
+            return self.reordered(node, sources[0], entry)
+        if sources and self.layout(sources[0]) == SEQUENCE_FIRST and self.layout(node) not in BATCH_AT:
+            return None  # the batch merged into the dims after the sequence (MViT's (T, B·H·N, C)): no sample's shape
         source = self.layout(sources[0]) if sources else BATCHED
         switched = bool(sources) and sources[0].name in self.free and source != self.layout(node)
         if kind in ("reshape", "flatten") and (entry is None or BATCHED != source or BATCHED != self.layout(node)) \
@@ -286,6 +306,18 @@ class Traced:
             shape = self.sample_shape(node)
             return None if shape is None else restated(entry or {}, "reshape", _sizes(shape))
         return entry
+
+    def reordered(self, node, source, entry: LineDict | None) -> LineDict | None:
+        """A permute or transpose to or from a tensor whose batch is dim 1 (x.permute(2, 0, 1) on
+        (B, C, HW), the sequence first), as the permute it is per sample; None where the batch lands on
+        neither dim 0 nor 1."""
+        rank = len(self.shape(source))
+        order = _torch_order(node, rank)
+        at = BATCH_AT.get(self.layout(source))
+        if order is None or at is None or order.index(at) != BATCH_AT.get(self.layout(node)):
+            return None
+        kept = [dim - (dim > at) for dim in order if dim != at]  # the sample's dims, in their new order
+        return restated(entry or {}, "permute", {"dims": [0, *(dim + 1 for dim in kept)]})
 
     def with_users_rank(self, node, entries: list) -> list:
         """A bias made by layers, (1, heads, N, N), meeting the input's windows (B·nW, heads, N, N): a
@@ -322,6 +354,25 @@ class Traced:
     def shape(self, node) -> tuple[int, ...] | None:
         value = self.values.get(node.name)
         return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+
+
+PERMUTING = ("permute", "transpose")
+
+
+def _torch_order(node, rank: int) -> list[int] | None:
+    """The permutation a permute or transpose call makes of its tensor's dims; None where computed."""
+    if target_name(node) == "transpose" or target_name(node) == "swapaxes":
+        pair = [given_value(node, "dim0", 1), given_value(node, "dim1", 2)]
+        if not all(isinstance(dim, int) for dim in pair):
+            return None
+        order = list(range(rank))
+        first, second = (dim % rank for dim in pair)
+        order[first], order[second] = second, first
+        return order
+    given = node.args[1:] if len(node.args) > 2 or not isinstance(node.args[1:2][0] if node.args[1:] else None,
+                                                                     (list, tuple)) else node.args[1]
+    given = given or node.kwargs.get("dims", ())
+    return [dim % rank for dim in given] if given and all(isinstance(dim, int) for dim in given) else None
 
 
 def _sizes(shape: tuple[int, ...]) -> dict:
@@ -397,6 +448,10 @@ class Unmappable(Exception):
 
 def _moved(value, names: str, rank: int, layout: str):
     """Dims as cnncalc counts them on a tensor whose batch sits otherwise than torch's value says."""
+    if names == BATCH_FIRST:  # a module reading (L, B, E) with batch_first=False reads (L, E) per sample
+        if layout == SEQUENCE_FIRST and value:
+            raise Unmappable("a batch-first module on a tensor whose batch is dim 1")
+        return value or layout == SEQUENCE_FIRST
     if names == DIM_ORDER:
         return MOVES[layout][1](value, rank)
     if names == SIZE_PER_DIM:  # the rows keep their number: expand(-1, -1, H, …) on (B·heads, …)
@@ -424,6 +479,13 @@ def _stack_second(dim: int) -> int:
     return 1 if dim == 0 else dim
 
 
+def _sequence_second(dim: int) -> int:
+    """A dim of (L, B, …) as cnncalc counts it on (B, L, …): dim 0 is 1; dim 1 is the batch."""
+    if dim == 1:
+        raise Unmappable("dim 1, the batch")
+    return 1 if dim == 0 else dim
+
+
 def _whole_after_batch(dim: int) -> int:
     """A dim of a tensor with no batch, as cnncalc counts it after the batch of one it gives it."""
     return dim + 1 if dim >= 0 else dim
@@ -434,6 +496,8 @@ def _not_an_order(order, rank: int):
 
 
 BATCHED, ROWS, WHOLE, STACKED = "batched", "rows", "whole", "stacked"
+SEQUENCE_FIRST = "sequence first"  # the batch is dim 1: (L, B, E), as nn.MultiheadAttention(batch_first=False) reads
+BATCH_AT = {BATCHED: 0, SEQUENCE_FIRST: 1}  # the layouts whose batch is one dim: which
 # rows in a run of one sample (a detector's proposals, boxes kept): dim 0 is the rows alone, as a
 # tensor with no batch has its dims after the batch of one
 SAMPLE_ROWS = "rows of the sample"
@@ -441,10 +505,11 @@ _AFTER_THE_BATCH = (_whole_after_batch, lambda order, rank: [0, *(d % rank + 1 f
 # per layout: how one dim moves, and how a permutation does
 MOVES = {ROWS: (_rows_second, lambda order, rank: [0, 1, *(order[i] % rank + 1 for i in range(1, len(order)))]),
          WHOLE: _AFTER_THE_BATCH, SAMPLE_ROWS: _AFTER_THE_BATCH,
-         STACKED: (_stack_second, _not_an_order)}
+         STACKED: (_stack_second, _not_an_order), SEQUENCE_FIRST: (_sequence_second, _not_an_order)}
 # per layout: a tensor's shape per sample, from torch's
 SAMPLE_SHAPES = {BATCHED: lambda shape, batch: shape[1:], ROWS: _rows_apart, WHOLE: lambda shape, batch: shape,
-                 STACKED: lambda shape, batch: (shape[0], *shape[2:])}
+                 STACKED: lambda shape, batch: (shape[0], *shape[2:]),
+                 SEQUENCE_FIRST: lambda shape, batch: (shape[0], *shape[2:])}
 
 
 def given_value(node, key: str, index: int):
@@ -565,6 +630,69 @@ def _takes_the_sample(node, graph: Traced) -> bool:
     if source is not None:
         return target_name(source) == "unbind" and given_value(source, "dim", 1) in (None, 0)
     return node.args[1] == 0 and (graph.shape(node.args[0]) or ())[:1] == (1,)
+
+
+def _sequence_first(traced: fx.GraphModule, graph: Traced) -> set:
+    """The tensors whose batch is dim 1, (L, B, …), as CLIP's attention pool holds them for
+    nn.MultiheadAttention(batch_first=False): a permute or transpose that moves the batch there, a
+    constant expanded along dim 1 (a learned query, query.expand(-1, B, -1)), and what is made of such
+    a tensor at its rank with dim 1 still the batch (a sum, a concatenation along dim 0, the attention's
+    output). A size-2 sequence cannot be told from the batch of the run, which is 2; nor (N, B) from a
+    matrix whose columns are the batch (csatv2's k.transpose(-1, -2), which q @ k then mixes)."""
+    found = set()
+    for node in traced.graph.nodes:
+        shape = _first_shape(graph, node)  # of the attention's output, its first
+        if shape is None or len(shape) < 3 or shape[1] != graph.batch or shape[0] == graph.batch \
+                or node.op == "placeholder":
+            continue
+        read = [a for a in node.all_input_nodes if _first_shape(graph, a) is not None]
+        if target_name(node) in PERMUTING and read:
+            at = 1 if read[0].name in found else 0 if graph.shape(read[0])[:1] == (graph.batch,) else None
+            order = _torch_order(node, len(shape))
+            if at is not None and order is not None and order.index(at) == 1:
+                found.add(node.name)
+        elif node.name in graph.without_input and target_name(node) in EXPANDING \
+                and _first_shape(graph, read[0])[1:2] == (1,) \
+                or any(a.name in found and len(_first_shape(graph, a)) == len(shape) for a in read):
+            found.add(node.name)
+    return found
+
+
+EXPANDING = ("expand", "repeat")
+
+
+def _mixing(traced: fx.GraphModule, graph: Traced) -> set:
+    """The tensors whose last dim is the batch, moved there from the front (csatv2's k.transpose(-1, -2)
+    of (B, N) keys), and what is made of them with the batch still last (q @ k, (B, B), and its
+    softmax): a product over them mixes the samples, B² products where a sample's table says B, so no
+    kind states them; the importer makes them rows not counted, their shapes a batch of one's."""
+    found = set()
+    for node in traced.graph.nodes:
+        shape = graph.shape(node)
+        if not shape or len(shape) < 2 or shape[-1] != graph.batch or node.name in graph.sequence_first \
+                or node.name in graph.without_input:
+            continue
+        read = [a for a in node.all_input_nodes if graph.shape(a) is not None]
+        if target_name(node) in PERMUTING and read and graph.shape(read[0])[:1] == (graph.batch,):
+            order = _torch_order(node, len(shape))
+            if order is not None and order.index(0) == len(shape) - 1:
+                found.add(node.name)
+        elif any(a.name in found for a in read):
+            found.add(node.name)
+    return found
+
+
+def _at_a_batch_of_one(shape: tuple[int, ...], batch: int) -> tuple[int, ...]:
+    """A tensor whose last dim is the batch as a batch of one holds it: that dim 1, dim 0 left out
+    where it is the batch too."""
+    return (*(shape[1:-1] if shape[0] == batch else shape[:-1]), 1)
+
+
+def _first_shape(graph: Traced, node) -> tuple[int, ...] | None:
+    """A tensor's shape, or that of the first of a tuple of them."""
+    value = graph.values.get(node.name)
+    value = value[0] if isinstance(value, (tuple, list)) and value else value
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else None
 
 
 def _ensembles(traced: fx.GraphModule, graph: Traced) -> set:

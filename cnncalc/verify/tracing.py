@@ -37,6 +37,7 @@ class Run:
     values: dict
     on_cpu: str | None
     batch: int = PROBE_BATCH
+    replaced: tuple[str, ...] = ()  # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
 
 
 def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None,
@@ -77,19 +78,14 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
             held = dict(module.named_buffers())
             for name, value in inputs.items():
                 recorder.placeholder(name, value)
-            with _modules_recorded(recorder), recorder:
+            with _modules_recorded(recorder), recorder.operators_seen(), recorder:
                 output = module(*inputs.values()) if len(inputs) == 1 else module(**inputs)
             recorder.finish(output)
-            # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
             replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
         for path, tensor in recorder.constants.items():
             setattr(module, path, tensor)  # read by the graph below; put back by left_as_it_was
         traced = _Read(module, recorder.graph)
-    if replaced:
-        raise SpecError(f"forward() replaces the buffer{'s' * (len(replaced) > 1)} {', '.join(replaced[:3])}"
-                        f"{' …' if len(replaced) > 3 else ''} with new ones sized by the input: the tensors the "
-                        "model holds depend on the input it last ran")
-    return Run(traced=traced, values=recorder.values, on_cpu=None, batch=batch)
+    return Run(traced=traced, values=recorder.values, on_cpu=None, batch=batch, replaced=tuple(replaced))
 
 
 def _is_layer(module: nn.Module) -> bool:

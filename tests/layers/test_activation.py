@@ -10,6 +10,10 @@ import pytest
 
 from conftest import compare, one_layer
 
+from cnncalc.errors import LayerError
+from cnncalc.layers import REGISTRY
+from cnncalc.spec import build_graph
+
 torch = pytest.importorskip("torch")
 
 CASES = [
@@ -52,3 +56,19 @@ CASES = [
 @pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_layer_matches_torch(kind, args, shape):
     compare(one_layer(kind, args, shape))
+
+
+def test_clamp_to_tensor_bounds_matches_torch():
+    # torch.clamp(x, low, high) with 0-d and per-channel tensors as bounds (Gemma 4's buffers)
+    graph = build_graph({"input": [3, 4, 4], "layers": [
+        {"parameter": {"shape": [1, 1, 1], "buffer": True}, "name": "low"},
+        {"parameter": {"shape": [3, 1, 1]}, "name": "high"},
+        {"clamp": None, "from": ["input", "low", "high"]}]}, "<test>", {})
+    compare(graph)
+
+
+@pytest.mark.parametrize("bounds,args,message", [
+    ([[1, 1, 1]] * 2, {"min": 0.0}, "two bounds at most"), ([[3, 4, 5]], {}, "broadcast to the input")])
+def test_clamp_refuses_bounds_that_do_not_fit(bounds, args, message):
+    with pytest.raises(LayerError, match=message):
+        REGISTRY["clamp"].calculate(((3, 4, 4), *map(tuple, bounds)), REGISTRY["clamp"].normalize(args))

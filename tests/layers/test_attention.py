@@ -36,6 +36,9 @@ PRODUCTS = [
                                      {"scaleddotproductattention": None, "from": ["input", "input", "input", "bias"]}]},
     {"input": [4, 10, 8], "layers": [{"transpose": {"dim0": -2, "dim1": -1}, "name": "kt"},
                                      {"matmul": None, "from": ["input", "kt"]}]},
+    # written q @ kt: Tensor.__matmul__, which ptflops does not patch (it counts torch.matmul's)
+    {"input": [4, 10, 8], "layers": [{"transpose": {"dim0": -2, "dim1": -1}, "name": "kt"},
+                                     {"matmul": {"operator": True}, "from": ["input", "kt"]}]},
     {"input": [10, 8], "layers": [{"parameter": {"shape": [8, 5]}, "name": "w"},
                                   {"matmul": None, "from": ["input", "w"]}]},
     # a sample's vector times a matrix (pooled @ self.proj), and a matrix times a vector
@@ -91,8 +94,8 @@ CROSS_ATTENTION = {"input": [9, 12], "layers": [
      "from": ["query", "input", "value"]}]}
 
 
-PRODUCT_IDS = ["attention", "attention-mask", "matmul", "matmul-parameter", "matmul-vector-first",
-               "matmul-vector-second", "indexselect", "einsum-parameter", "einsum-summed", "einsum-outer",
+PRODUCT_IDS = ["attention", "attention-mask", "matmul", "matmul-operator", "matmul-parameter",
+               "matmul-vector-first", "matmul-vector-second", "indexselect", "einsum-parameter", "einsum-summed", "einsum-outer",
                "einsum-position-bias", "einsum-batched-product", "einsum-rounded", "global-response-norm",
                "conv-given-filters"]
 
