@@ -1,11 +1,12 @@
 """A training step's memory with activation checkpointing, predicted and measured:
-`python benchmarks/training.py [--batch 2,8] [--optimizer sgd] [--amp cpu:bfloat16] [MODEL=NAMES ...]`.
+`python benchmarks/training.py [--batch 2,8] [--optimizer sgd] [--amp cpu:bfloat16] [--imported] [MODEL=NAMES ...]`.
 
 For each model, the steady-state training step as cnncalc predicts it and as torch measures it (the
 CPU allocator's records, cnncalc.verify.memory), without checkpointing and with the blocks NAMES
 (comma-separated names or globs) run through torch.utils.checkpoint(..., use_reentrant=False); and
 the recomputation's MACs; with --amp, the forward passes run under torch.autocast. The model is the
-one `cnncalc verify` builds from the spec.
+one `cnncalc verify` builds from the spec or import; --imported checkpoints the blocks benchmarks/memory.py
+names in each of its imported torchvision and timm models.
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from cnncalc.figures.memory import memory  # noqa: E402
 from cnncalc.model import load_graph  # noqa: E402
 from cnncalc.verify.build import build_model, sample_inputs  # noqa: E402
 from cnncalc.verify.memory import training_peak  # noqa: E402
+from memory import IMPORTED, SMALLER  # noqa: E402  (benchmarks/memory.py: this script's folder is on the path)
 
-SMALLER = {"unet": (1, 188, 188)}  # as benchmarks/memory.py runs it
 MODELS = ["examples/tiny.yaml=stem,down", "lenet5=0.conv2d,3.conv2d", "resnet18=layer*", "resnet50=layer*",
           "mobilenet_v2=features.*", "densenet121=features.denseblock*", "vgg11_bn=features", "unet=enc*,dec*"]
 
@@ -33,13 +34,16 @@ def main() -> None:
     parser.add_argument("--batch", default="2,8", help="batch sizes, comma-separated")
     parser.add_argument("--optimizer", default="sgd")
     parser.add_argument("--amp", default=None, help="torch.autocast's dtype, as cnncalc verify takes it on the CPU")
+    parser.add_argument("--imported", action="store_true", help="benchmarks/memory.py's torchvision and timm models")
     parser.add_argument("models", nargs="*", help="MODEL=NAMES: the blocks to checkpoint")
     options = parser.parse_args()
     amp = parse_amp(options.amp, "cpu")
+    models = options.models or ([f"{name}={blocks}" for name, blocks in IMPORTED.items()] if options.imported
+                                else MODELS)
     print(f"| model | input | batch | checkpointed | training ({options.optimizer}{f', {amp}' if amp else ''}): "
           "predicted | measured | ratio | recompute MACs |")
     print("|---|---|---:|---|---:|---:|---:|---:|")
-    for item in options.models or MODELS:
+    for item in models:
         name, _, names = item.partition("=")
         graph = load_graph(name)
         if name in SMALLER:

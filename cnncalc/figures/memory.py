@@ -425,11 +425,18 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
             live += again.kept
         gradient = _facts(node).gradient_of(node.args)
         summed = 0  # a gradient computed for a tensor that has one already, added into it, then freed
+        # a join's broadcast input's gradient is computed at the output's size (grad * other), then summed
+        # down to the input's by autograd (validate_outputs: sum_to), both alive then: a squeeze-and-excitation's
+        # gate (a join is elementwise: an input smaller than its output is broadcast; a conv's is not)
+        joins = REGISTRY[node.kind].family == "join"
+        broadcast = 0
         fresh = []  # the inputs it gives their first gradient
         for position, name in enumerate(node.inputs):  # x * x: a gradient for each factor
             if not requires[name] or storage[name] is None:
                 continue  # the input and what only it feeds need none; a parameter's is counted with theirs
             allocated = gradient == "each input" or (gradient == "first input" and position == 0)
+            if allocated and joins and rows[name].activations < rows[node.name].activations:
+                broadcast += rows[node.name].activation_bytes
             if allocated and name not in grad_of:
                 fresh.append(name)
                 grad_of[name] = len(buffers)
@@ -456,7 +463,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
         narrowed = sum(rows[name].activation_bytes - cast.inputs[name] for name in fresh if name in cast.inputs)
         params = walk.workspace(node).gradients * element_size
         copies = cast.weights + cast.biases if params else 0
-        peak = max(peak, live - narrowed + summed + (copies or params))
+        peak = max(peak, live - narrowed + summed + broadcast + (copies or params))
         if node.name in grad_of:
             entry = buffers[grad_of.pop(node.name)]
             entry[1] -= 1

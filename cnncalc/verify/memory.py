@@ -173,14 +173,14 @@ def _sample(model, input_shape, batch: int) -> torch.Tensor:
     return torch.randn(batch, *input_shape, device=device, dtype=dtype)
 
 
-def measure_inference(model, input_shape, batch: int) -> int:
-    """Peak bytes of a forward pass under no_grad, the model in eval mode, on random data."""
-    return inference_peak(model, (_sample(model, input_shape, batch),))
+def measure_inference(model, input_shape, batch: int, amp=None) -> int:
+    """Peak bytes of a forward pass under no_grad, the model in eval mode, on random data (inference_peak)."""
+    return inference_peak(model, (_sample(model, input_shape, batch),), amp)
 
 
-def measure_training(model, input_shape, batch: int, optimizer: str = "adam") -> int:
+def measure_training(model, input_shape, batch: int, optimizer: str = "adam", amp=None) -> int:
     """Peak bytes of a steady-state training step on random data (training_peak)."""
-    return training_peak(model, (_sample(model, input_shape, batch),), optimizer)
+    return training_peak(model, (_sample(model, input_shape, batch),), optimizer, amp)
 
 
 def autocast(amp):

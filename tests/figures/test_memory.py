@@ -39,6 +39,27 @@ def test_a_training_step_is_measured_within_ten_percent(name):
     assert verify(load_graph(str(TINY), None, None), optimizer=name).failed == ()
 
 
+
+# squeeze-and-excitation: a (32, 32, 32) activation scaled by a (32, 1, 1) gate; the gate's gradient
+# is computed at the activation's size and summed down, while the activation's own gradient is alive
+SQUEEZE_EXCITE = {"input": [8, 32, 32], "layers": [
+    {"conv2d": {"out_channels": 32, "kernel_size": 3, "padding": 1}, "name": "a"},
+    {"adaptiveavgpool2d": {"output_size": 1}}, {"conv2d": {"out_channels": 32, "kernel_size": 1}},
+    {"sigmoid": None, "name": "gate"}, {"mul": None, "from": ["a", "gate"]},
+    {"conv2d": {"out_channels": 4, "kernel_size": 1}}, {"flatten": None}, {"linear": {"out_features": 4}}]}
+
+
+def test_a_broadcast_factors_gradient_is_made_at_the_products_size_first():
+    from cnncalc.figures import analyze
+    from cnncalc.spec import build_graph
+    from cnncalc.verify.build import build_model
+    from cnncalc.verify.memory import check_memory
+
+    graph = build_graph(SQUEEZE_EXCITE, "<test>", {})
+    _, training = check_memory(graph, build_model(graph), analyze(graph, 4), lambda what: None, "sgd")
+    # 1.238 while the gate's gradient was counted at its own size only
+    assert 0.995 <= training.ratio <= 1.005, f"predicted {training.predicted:,}, measured {training.measured:,}"
+
 def test_recurrent_memory_is_an_estimate_and_resnet18s_is_not():
     from cnncalc.spec import build_graph
 
