@@ -1,4 +1,4 @@
-"""What a run's data picks: topk (the k largest along a dim), a boolean index (x[mask], the rows a
+"""What a run's data picks: topk (the k largest along a dim), sort (all of them, in order), a boolean index (x[mask], the rows a
 mask keeps), torchvision's nms (the boxes non-maximum suppression keeps) and roialign (the region
 each box picks, pooled). A detector's post-processing runs on them; how many rows a mask or nms
 keeps is the run's, so the importer states it as an argument."""
@@ -11,11 +11,13 @@ from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean,
                        non_negative, number, numel, positive, register)
 
 
-# backward scatters the gradient back through the indices it keeps (derivatives.yaml: topk)
-@register("topk", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole,
-          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
-                             extra_saved=int64_indices, transient=0, last_saved="made",
-                             workspace=parameter_gradients, estimate=None),
+# backward scatters the gradient back through the indices it keeps (derivatives.yaml: topk, sort)
+_ORDERED = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
+                       extra_saved=int64_indices, transient=0, last_saved="made", workspace=parameter_gradients,
+                       estimate=None)
+
+
+@register("topk", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole, memory=_ORDERED,
           args=(Arg("k", non_negative), Arg("dim", any_int, -1, names_dims=EACH_DIM), Arg("largest", boolean, True),
                 Arg("sorted", boolean, True)),
           torch=TorchForms(module=OWN + "Topk", given_weight=None, inferred=None, aliases=(),
@@ -28,6 +30,20 @@ def topk(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if args["k"] > shape[axis]:
         raise LayerError(f"k is {args['k']}, but dim {args['dim']} of {format_shape(shape)} has {shape[axis]}")
     return Calc(shape[:axis] + (args["k"],) + shape[axis + 1:])
+
+
+# x.sort(dim): every entry, reordered along dim (the values, or where each came from); comparisons,
+# which FlopCounterMode does not count (SSD's and RetinaNet's batched_nms, kept indices by score)
+@register("sort", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole, memory=_ORDERED,
+          args=(Arg("dim", any_int, -1, names_dims=EACH_DIM), Arg("descending", boolean, False)),
+          torch=TorchForms(module=OWN + "Sort", given_weight=None, inferred=None, aliases=(),
+                           functions=calls("torch.sort", dim=1, descending=2),
+                           methods=calls("sort", dim=1, descending=2)))
+def sort(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """x.sort(dim, descending): the shape of x."""
+    shape = shapes[0]
+    dim_index(args["dim"], len(shape))
+    return Calc(shape)
 
 
 # x[mask]: the rows of x whose entry in the 1-d mask is true; backward puts the gradient back in

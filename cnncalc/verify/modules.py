@@ -538,6 +538,15 @@ class Topk(nn.Module):
         return x.topk(self.k, self.dim, self.largest, self.sorted).values
 
 
+class Sort(nn.Module):
+    def __init__(self, dim: int = -1, descending: bool = False):
+        super().__init__()
+        self.dim, self.descending = dim, descending
+
+    def forward(self, x):
+        return x.sort(self.dim, self.descending).values
+
+
 class BooleanMask(nn.Module):
     """x[mask]: the rows of each sample its mask keeps (a spec's mask is made by layers, x > t)."""
 

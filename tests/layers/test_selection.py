@@ -1,7 +1,7 @@
 """What a run's data picks (cnncalc/layers/selection.py) against a real torch forward pass.
 
 Golden figures: the torch modules built from the same arguments, their output shapes, parameter and
-buffer numel, and torch.utils.flop_counter.FlopCounterMode's count / 2 as MACs (0: topk and a
+buffer numel, and torch.utils.flop_counter.FlopCounterMode's count / 2 as MACs (0: topk, sort and a
 boolean index compute nothing FlopCounterMode counts).
 """
 from __future__ import annotations
@@ -18,6 +18,8 @@ CASES = [
     ("topk", {"k": 3}, (4, 6)),
     ("topk", {"k": 2, "dim": 1, "largest": False}, (5, 3, 3)),
     ("topk", {"k": 0}, (4, 6)),  # a detector's topk of the candidates its run kept, none
+    ("sort", None, (4, 6)),
+    ("sort", {"dim": 1, "descending": True}, (5, 3, 3)),
 ]
 
 
