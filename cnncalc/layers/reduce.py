@@ -44,14 +44,19 @@ _SHAPE_ONLY = MemoryFacts(aliases=never, aliases_in_training=never,
 _MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
                       saved="inputs", gradient="each input", extra_saved=lambda args, size: size,
                       transient=0, last_saved="made", workspace=parameter_gradients, estimate=None)
+# x.max() and x.sum(), no dim named: every dim (batched_nms's boxes.max(), over the boxes of one image)
+_WHOLE = (("dim", 1, (None,)),)  # x.max(y) is an elementwise maximum, no reduction
 # CUDA's autocast runs sum, cumsum and norm in float32 (its fp32_set_opt_dtype list)
-for _kind, _module, _memory, _autocast in (("mean", "Mean", _SHAPE_ONLY, PROMOTE), ("sum", "Sum", _SHAPE_ONLY, FLOAT32_ON_CUDA),
-                                           ("amax", "Amax", _MAXIMA, PROMOTE)):
+for _kind, _module, _memory, _autocast, _whole in (
+        ("mean", "Mean", _SHAPE_ONLY, PROMOTE, "mean"), ("sum", "Sum", _SHAPE_ONLY, FLOAT32_ON_CUDA, "sum"),
+        ("amax", "Amax", _MAXIMA, PROMOTE, "max")):
     register(_kind, family="shape", autocast=_autocast,
              backward=NO_PRODUCTS, args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None,
-                              functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
-                              methods=calls(_kind, dim=1, keepdim=2), aliases=()))(reduce)
+                              functions=calls(f"torch.{_kind}", dim=1, keepdim=2)
+                              + (Call(f"torch.{_whole}", fixed=_WHOLE, whole="dim"),),
+                              methods=calls(_kind, dim=1, keepdim=2) + (Call(_whole, fixed=_WHOLE, whole="dim"),),
+                              aliases=()))(reduce)
 
 
 def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):

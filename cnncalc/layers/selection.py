@@ -1,6 +1,6 @@
-"""What a run's data picks: topk (the k largest along a dim), sort (all of them, in order), a boolean index (x[mask], the rows a
-mask keeps), torchvision's nms (the boxes non-maximum suppression keeps) and roialign (the region
-each box picks, pooled). A detector's post-processing runs on them; how many rows a mask or nms
+"""What a run's data picks: topk (the k largest along a dim), sort (all of them, in order), unique
+(the distinct values), a boolean index (x[mask], the rows a mask keeps), torchvision's nms (the boxes
+non-maximum suppression keeps) and roialign (the region each box picks, pooled). A detector's post-processing runs on them; how many rows a mask or nms
 keeps is the run's, so the importer states it as an argument."""
 from __future__ import annotations
 
@@ -78,6 +78,26 @@ def nonzero(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (mask,) = shapes
     if args["count"] > numel(mask):
         raise LayerError(f"a mask of {format_shape(mask)} has at most {numel(mask)} true entries, not {args['count']}")
+    return Calc((args["count"],))
+
+
+# torch.unique(x): the distinct values of x, sorted, flattened; how many only the data says. Its work
+# is comparisons, which FlopCounterMode does not count, and torch gives it no gradient (derivatives.yaml:
+# _unique2 not implemented). RetinaNet's batched_nms runs once per class its boxes hold
+_DISTINCT = (("return_inverse", 2, (False,)), ("return_counts", 3, (False,)), ("dim", 4, (None,)))
+
+
+@register("unique", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole,
+          memory=NO_GRADIENT,
+          args=(Arg("count", non_negative),),
+          torch=TorchForms(module=OWN + "Unique", given_weight=None, inferred=None, aliases=(),
+                           functions=(Call("torch.unique", fixed=_DISTINCT),),
+                           methods=(Call("unique", fixed=_DISTINCT),)))
+def unique(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """`count` distinct values of x, however many dims it has."""
+    (shape,) = shapes
+    if args["count"] > numel(shape) or args["count"] == 0 < numel(shape):
+        raise LayerError(f"{format_shape(shape)} holds from 1 to {numel(shape)} distinct values, not {args['count']}")
     return Calc((args["count"],))
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import fx, nn
 
-from ..errors import SpecError
+from ..errors import LayerError, SpecError
 from ..graph import DTYPE_BYTES, OtherInput, Scope
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
@@ -318,7 +318,33 @@ def _entry(node, graph: Traced) -> LineDict | list | None:
         entry = entry if isinstance(entry, list) else graph.reshaped(node, entry, kind)
         if isinstance(entry, list) or entry is not None and graph.takes(node, *next(iter(entry.items()))):
             return entry
+        if entry is not None and REGISTRY[kind].family == "join":  # a join of unequal ranks broadcasts (the run
+            return _ranks_lined_up(node, entry, graph)  # held no cat or stack of them: torch refuses those)
     return None
+
+
+def _ranks_lined_up(node, entry: LineDict, graph: Traced) -> list[LineDict] | None:
+    """Arithmetic in a run of one on tensors of fewer dims than another (batched_nms's idxs == class_id,
+    a 0-d class; boxes + offsets of the boxes' max): as torch broadcasts them, aligned at their last
+    dims, each such input first reshaped to the widest rank with leading 1s. None where that does not
+    broadcast, or the run held a batch (whose dim 0 would meet another's last dims)."""
+    sources = graph.tensor_args(node)
+    shapes = [graph.sample_shape(source) for source in sources]
+    if graph.batch != 1 or None in shapes or len({len(shape) for shape in shapes}) == 1:
+        return None
+    rank = max(map(len, shapes))
+    padded = [(1,) * (rank - len(shape)) + shape for shape in shapes]
+    kind, args = next(iter(entry.items()))
+    try:
+        REGISTRY[kind].calculate(tuple(padded), REGISTRY[kind].normalize(args or {}))
+    except LayerError:
+        return None
+    steps, inputs = [], []
+    for source, shape, wide in zip(sources, shapes, padded):
+        if len(shape) < rank:
+            steps.append(LineDict({"reshape": {"shape": [BATCH, *wide]}, "from": graph.name_of(source)}))
+        inputs.append(_part(node, len(steps)) if len(shape) < rank else graph.name_of(source))
+    return [*steps, LineDict({**entry, "from": inputs})]
 
 
 def _repeated_rows(node, graph: Traced) -> list[LineDict] | None:
@@ -341,15 +367,21 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         return None
     if any(value not in allowed for value, allowed in fixed):
         return None  # F.pad in reflect mode is no zero pad
-    args = {key: node.kwargs[call.keyword(key)] if call.keyword(key) in node.kwargs else node.args[index]
-            for key, index in call.positions if call.keyword(key) in node.kwargs or index < len(node.args)}
+    args = dict(call.defaults) | {
+        key: node.kwargs[call.keyword(key)] if call.keyword(key) in node.kwargs else node.args[index]
+        for key, index in call.positions if call.keyword(key) in node.kwargs or index < len(node.args)}
     args = {key: value for key, value in args.items()  # a tensor is an input, never an argument
             if not (isinstance(value, fx.Node) and graph.is_tensor(value))} | dict(call.implied)
-    if call.like is not None:  # y.expand_as(x): the sizes of x, the batch first
+    if call.whole is not None:  # x.max(): every dim of x (a tensor with a batch refuses its dim 0)
+        shape = graph.shape(node.args[0]) if node.args and isinstance(node.args[0], fx.Node) else None
+        if shape is None:
+            return None
+        args[call.whole] = list(range(len(shape)))
+    if call.like is not None:  # y.expand_as(x): the sizes of x per sample, the batch first
         like = graph.shape(node.args[1]) if len(node.args) > 1 and isinstance(node.args[1], fx.Node) else None
         if like is None:
             return None
-        args[call.like] = [-1, *like[1:]]
+        args[call.like] = [-1, *(like if node.args[1].name in graph.sample_rows else like[1:])]
     if any(arg.name == KEPT for arg in REGISTRY[kind].args):  # how many the run's data kept (nms's boxes)
         kept = graph.values[node.name]
         if graph.batch != 1 or not isinstance(kept, (torch.Tensor, tuple)):

@@ -90,6 +90,10 @@ class Remainder(_Arithmetic):
     operation = staticmethod(operator.mod)
 
 
+class BitwiseAnd(_Arithmetic):
+    operation = staticmethod(operator.and_)
+
+
 class Ne(_Arithmetic):
     operation = staticmethod(operator.ne)
 
@@ -279,7 +283,7 @@ class Constant(nn.Module):
     def forward(self):
         # no product vanishes; as filters (F.conv2d(x, weight)) 1/fan-in, so that sums keep their size;
         # made from the stored parameters, which get gradients (and optimizer state) as the model's do
-        values = torch.full((1, *self.shape), 1 / math.prod(self.shape[1:]), device=self.table.device,
+        values = torch.full((1, *self.shape), 1 / max(math.prod(self.shape[1:]), 1), device=self.table.device,
                             dtype=self.stored.dtype)
         return values + self.stored.sum() * 0 if self.stored.requires_grad else values
 
@@ -567,6 +571,18 @@ class Nonzero(nn.Module):
 
     def forward(self, mask):
         return mask.flatten(1).float().argsort(dim=-1, descending=True)[:, :self.count]
+
+
+class Unique(nn.Module):
+    """torch.unique(x) as a spec states it: `count` values of each sample, copied, as torch's saves
+    nothing for backward (which are distinct, only its values say)."""
+
+    def __init__(self, count: int):
+        super().__init__()
+        self.count = count
+
+    def forward(self, x):
+        return x.flatten(1)[:, :self.count].clone()
 
 
 class Nms(nn.Module):

@@ -718,6 +718,52 @@ def test_torchvisions_nms_and_roi_align_read_as_the_run_made_them():
     assert {"nms", "roialign", "indexselect"} <= {row.kind for row in report.layers} and not report.totals.uncounted
 
 
+class ClassSuppressed(torch.nn.Module):
+    """RetinaNet's last steps per image: each score over the threshold, its class (index % classes) and
+    its box (index // classes), boxes clipped as clip_boxes_to_image does (stack, reshape(boxes.shape)),
+    then torchvision's batched_nms: over 1,000 boxes, nms once per class the boxes hold (torch.unique,
+    idxs == class_id, the kept sorted by score); fewer, once on boxes moved apart by class (boxes.max());
+    none, an empty tensor of indices made without the input."""
+
+    def __init__(self, threshold: float, classes: int = 4):
+        super().__init__()
+        self.fc, self.threshold, self.classes = torch.nn.Linear(8, 4 + classes), threshold, classes
+
+    def forward(self, x):
+        import torchvision
+
+        found = []
+        for rows in x:
+            made = self.fc(rows)
+            scores = made[:, 4:].sigmoid().flatten()
+            kept = torch.where(scores > self.threshold)[0]
+            scores, labels = scores[kept], kept % self.classes
+            made = made[torch.div(kept, self.classes, rounding_mode="floor")]
+            corners = made[:, :2].sigmoid() * 50
+            boxes = torch.cat([corners, corners + 1 + made[:, 2:4].sigmoid() * 30], 1)
+            boxes = torch.stack((boxes[..., 0::2].clamp(0, 60), boxes[..., 1::2].clamp(0, 60)), dim=-1).reshape(
+                boxes.shape)
+            keep = torchvision.ops.batched_nms(boxes, scores, labels, 0.5)[:100]
+            found.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
+        return found
+
+
+# 1,200 rows: 2,484 boxes over the threshold, nms per class; 30 rows: 66, moved apart; none over it
+@pytest.mark.libraries
+@pytest.mark.parametrize("rows, threshold", [(1200, 0.5), (30, 0.5), (30, 1.1)], ids=["per-class", "moved", "none"])
+def test_torchvisions_batched_nms_reads_as_the_run_made_it(rows, threshold):
+    pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    module = ClassSuppressed(threshold)
+    report = read_one_sample(module, (rows, 8))
+    flops, shapes = torch_one_sample(module, (rows, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes
+    assert (shapes[0][0] == 0) == (threshold > 1) and shapes[0][0] <= 100
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert not report.totals.uncounted
+    assert ({"unique", "sort"} <= {row.kind for row in report.layers}) == (rows > 1000)
+
+
 class EmptyCache(torch.nn.Module):
     """A key cache as transformers' DynamicCache starts it: an empty tensor made from nothing, which the
     first keys are concatenated to (torch.cat skips an empty 1-d tensor)."""
