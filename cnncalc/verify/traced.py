@@ -116,7 +116,7 @@ class Traced:
         if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as", "to"):
             return [node.args[0]]
         if indexed_by(node, self) is not None:  # table[index]: both are read
-            return [node.args[0], node.args[1]]
+            return [node.args[0], indexed_by(node, self)]
         if node.op == "call_function" and node.target is operator.getitem:
             source = piece_of(node) or node
             whole = source.args[0]
@@ -368,11 +368,30 @@ def _sized(size):
 
 
 def indexed_by(node, graph: Traced):
-    """The 1-d tensor of positions in table[index], or None."""
-    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[1], fx.Node):
+    """The tensor of positions in table[index] (1-d), or in x[batch_idx, index] (each sample's own
+    positions along its dim 1, batch_idx = torch.arange(B)[:, None]: the RPN's best proposals per
+    image); None for any other index."""
+    if node.op != "call_function" or node.target is not operator.getitem:
         return None
-    index = graph.values.get(node.args[1].name)
-    return node.args[1] if isinstance(index, torch.Tensor) and index.dim() == 1 else None
+    index = node.args[1]
+    if isinstance(index, tuple) and len(index) == 2 and _each_sample(index[0], graph):
+        positions = graph.values.get(index[1].name) if isinstance(index[1], fx.Node) else None
+        return index[1] if isinstance(positions, torch.Tensor) and positions.dim() == 2 \
+            and positions.shape[0] == graph.batch else None
+    positions = graph.values.get(index.name) if isinstance(index, fx.Node) else None
+    return index if isinstance(positions, torch.Tensor) and positions.dim() == 1 else None
+
+
+def picks_per_sample(node) -> bool:
+    """x[batch_idx, index]: each sample's positions along its own dim (see indexed_by)."""
+    return isinstance(node.args[1], tuple)
+
+
+def _each_sample(node, graph: Traced) -> bool:
+    """torch.arange(B)[:, None], made without the input: an index picking each sample of the batch itself."""
+    value = graph.values.get(node.name) if isinstance(node, fx.Node) else None
+    return isinstance(value, torch.Tensor) and node.name in graph.without_input and not value.is_floating_point() \
+        and value.shape == (graph.batch, 1) and bool((value[:, 0] == torch.arange(graph.batch)).all())
 
 
 def returns_several(node, graph: Traced) -> bool:

@@ -616,6 +616,31 @@ def test_an_empty_output_no_layer_states_is_refused_never_shown_as_another_row()
         cnncalc.summary(EmptyPiece(), (8,))
 
 
+class BestPerImage(torch.nn.Module):
+    """The RPN's choice per image: the k best scores among each image's rows (topk along dim 1), then
+    the rows at them, x[batch_idx, top] with batch_idx = torch.arange(B)[:, None]."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 5)
+
+    def forward(self, x):
+        made = self.fc(x)
+        top = made[..., 0].topk(3, dim=1).indices
+        batch_idx = torch.arange(x.shape[0], device=x.device)[:, None]
+        return made[batch_idx, top], made[..., 0][batch_idx, top]
+
+
+def test_each_images_own_positions_pick_its_rows():
+    torch.manual_seed(0)
+    module = BestPerImage()
+    report = read_one_sample(module, (10, 8))
+    flops, shapes = torch_one_sample(module, (10, 8))
+    assert [(1, *row.output_shape) for row in report.output_rows] == shapes == [(1, 3, 5), (1, 3)]
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert [row.kind for row in report.layers].count("indexselect") == 2 and not report.totals.uncounted
+
+
 class Pooler(torch.nn.Module):
     """MultiScaleRoIAlign's way, per image: torch.zeros(rows, C, 2, 2) filled level by level with the
     rows each level pools (result[kept] = level(rows[kept])), then a conv head on the whole."""
