@@ -79,6 +79,11 @@ def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms, autocast
 
 _arithmetic_kind("add", _PASSES_GRADIENT, _arithmetic("Add", "operator.add", "torch.add", commutes=True))
 _arithmetic_kind("sub", _NEGATES, _arithmetic("Sub", "operator.sub", "torch.sub", commutes=False))
+# 1 - x, torch.rsub(x, 1) (no tensor method): the number first (RAFT's ConvGRU, (1 - z) * h); the
+# gradient passes negated
+_arithmetic_kind("rsub", _NEGATES, TorchForms(module=OWN + "Rsub", given_weight=None, inferred=None, aliases=(),
+                                              functions=calls("operator.sub", other=0) + calls("torch.rsub", other=1),
+                                              methods=()))
 _arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torch.mul", commutes=True))
 _arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "torch.div", commutes=False))
 # x % n, torch.remainder: the gradient passes to x; a tensor divisor's is -floor(x / y), both saved

@@ -8,7 +8,8 @@ from .facts import (COPY, NN, OWN, SAVES_NOTHING, UNTRACKED, VIEW, WHOLE, Call, 
                     calls, elementwise, kept_or_whole, unit_window, whole)
 from .facts import NO_PRODUCTS, PROMOTE
 from .registry import (DIM_ORDER, EACH_DIM, SIZE_PER_DIM, Arg, Calc, LayerError, Shape, any_int, check_rank,
-                       dim_index, format_shape, non_negative, non_negative_tuple, numel, positive, positive_tuple, register)
+                       dim_index, format_shape, non_negative, non_negative_tuple, numel, positive, positive_tuple,
+                       register)
 
 
 def flatten_field(args: dict, shapes: tuple[Shape, ...], out: Shape):

@@ -70,6 +70,10 @@ class Sub(_Arithmetic):
     operation = staticmethod(operator.sub)
 
 
+class Rsub(_Arithmetic):
+    operation = staticmethod(lambda x, other: other - x)
+
+
 class Mul(_Arithmetic):
     operation = staticmethod(operator.mul)
 
