@@ -308,10 +308,14 @@ def _entry(node, graph: Traced) -> LineDict | list | None:
     if node.op == "call_function" and node.target is operator.getitem:
         if piece_of(node) is None and returns_several(node.args[0], graph):
             return _entry(node.args[0], graph)  # topk's values or indices: a layer of the call
+        if _batch_of_rows(node, graph):  # fmap1, fmap2 = fmaps.chunk(2, 0): row i of each sample
+            return stated("select", {"dim": 1, "index": node.args[1]}, None)
         entry = graph.per_sample(node, _piece_entry(node, graph))
         return entry if not isinstance(entry, LineDict) or graph.takes(node, *next(iter(entry.items()))) else None
     if target_name(node) == "repeat_interleave" and node.op in ("call_function", "call_method"):
         return _repeated_rows(node, graph)
+    if _joins_batches(node, graph):  # torch.cat([image1, image2], 0): per sample, a row of each
+        return stated("stack", {"dim": 1}, None)
     table = {"call_function": forms().functions, "call_method": forms().methods}.get(node.op, {})
     for kind, call in table.get(node.target, ()):  # F.batch_norm: batchnorm1d, 2d or 3d, by its input
         entry = _call_entry(node, kind, call, graph)
@@ -320,6 +324,8 @@ def _entry(node, graph: Traced) -> LineDict | list | None:
             return entry
         if entry is not None and REGISTRY[kind].family == "join":  # a join of unequal ranks broadcasts (the run
             return _ranks_lined_up(node, entry, graph)  # held no cat or stack of them: torch refuses those)
+        if isinstance(entry, LineDict) and (row := _per_row(node, entry, graph)) is not None:
+            return row
     return None
 
 
@@ -345,6 +351,28 @@ def _ranks_lined_up(node, entry: LineDict, graph: Traced) -> list[LineDict] | No
             steps.append(LineDict({"reshape": {"shape": [BATCH, *wide]}, "from": graph.name_of(source)}))
         inputs.append(_part(node, len(steps)) if len(shape) < rank else graph.name_of(source))
     return [*steps, LineDict({**entry, "from": inputs})]
+
+
+def _joins_batches(node, graph: Traced) -> bool:
+    """torch.cat of batches of equal shapes along dim 0 (RAFT's two images, through one encoder): rows
+    in the batch, as many per sample as batches joined."""
+    if node.op != "call_function" or target_name(node) != "cat" or given_value(node, "dim", 1) not in (None, 0):
+        return False
+    shapes = {graph.shape(source) for source in graph.tensor_args(node)}
+    return len(shapes) == 1 and all(graph.layout(source) == BATCHED and graph.shape(source)[:1] == (graph.batch,)
+                                    for source in graph.tensor_args(node)) and graph.layout(node) == ROWS
+
+
+def _batch_of_rows(node, graph: Traced) -> bool:
+    """Piece i of rows in the batch (see _joins_batches) chunked or split along dim 0 into batches:
+    each sample's row i."""
+    source = piece_of(node)
+    if source is None or target_name(source) not in ("chunk", "split") or given_value(source, "dim", 2) not in (None, 0):
+        return False
+    pieces, whole = graph.values[source.name], source.args[0]
+    shape = graph.sample_shape(whole)
+    return graph.layout(whole) == ROWS and shape is not None and shape[0] == len(pieces) \
+        and all(piece.shape[:1] == (graph.batch,) for piece in pieces)
 
 
 def _repeated_rows(node, graph: Traced) -> list[LineDict] | None:
@@ -484,13 +512,20 @@ def _part(node, step: int) -> str:
 def _module_on(node, graph: Traced, entry: LineDict | None) -> LineDict | None:
     """A module's layer as it reads its input per sample; on rows in the batch (MViT's B·heads) that
     it takes only one by one (a pooling conv), a layer per row."""
-    sources = graph.tensor_args(node)
     moved = graph.per_sample(node, entry)
-    if entry is None or len(sources) != 1 or graph.layout(sources[0]) != ROWS \
-            or moved is not None and graph.takes(node, *next(iter(moved.items()))):
+    if entry is None or moved is not None and graph.takes(node, *next(iter(moved.items()))):
         return moved
+    return _per_row(node, entry, graph) or moved
+
+
+def _per_row(node, entry: LineDict, graph: Traced) -> LineDict | None:
+    """A layer per row of its one input's rows in the batch (MViT's B·heads, RAFT's correlation volume
+    of B·H·W rows, pooled), where it takes each row as a sample; else None."""
+    sources = graph.tensor_args(node)
+    if len(sources) != 1 or graph.layout(sources[0]) != ROWS:
+        return None
     kind, args = next(iter(entry.items()))
-    return LineDict({**entry, "per_row": True}) if graph.takes(node, kind, args, per_row=True) else moved
+    return LineDict({**entry, "per_row": True}) if graph.takes(node, kind, args, per_row=True) else None
 
 
 def _module_entry(module: nn.Module) -> LineDict | None:

@@ -601,6 +601,19 @@ class Nms(nn.Module):
         return scores.argsort(dim=-1, descending=True)[..., :self.count]
 
 
+class GridSample(nn.Module):
+    """F.grid_sample on each row the leading dims hold (a sample's, or its rows')."""
+
+    def __init__(self, mode: str = "bilinear", padding_mode: str = "zeros", align_corners: bool | None = None):
+        super().__init__()
+        self.mode, self.padding_mode, self.align_corners = mode, padding_mode, align_corners
+
+    def forward(self, x, grid):
+        sampled = nn.functional.grid_sample(x.flatten(0, -4), grid.flatten(0, -4), self.mode, self.padding_mode,
+                                            self.align_corners)
+        return sampled.unflatten(0, x.shape[:-3])
+
+
 class RoIAlign(nn.Module):
     """torchvision.ops.roi_align as a spec states it, with no torchvision: per sample, each row of
     rois the feature map pooled to the output size (where each box lies only its values say)."""

@@ -789,6 +789,43 @@ def test_torchvisions_batched_nms_reads_as_the_run_made_it(rows, threshold):
     assert ({"unique", "sort"} <= {row.kind for row in report.layers}) == (rows > 1000)
 
 
+class CorrelationLookup(torch.nn.Module):
+    """RAFT's lookup: two images through one encoder (torch.cat([image1, image2], 0), chunk(2, 0)),
+    their correlation volume as a row per pixel (B·H·W rows), pooled (F.avg_pool2d), sampled at a 3 × 3
+    grid around each pixel (F.grid_sample), and gated as its ConvGRU is, (1 - z) * h."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = torch.nn.Conv2d(3, 8, 3, stride=2, padding=1)
+
+    def forward(self, image1, image2):
+        f1, f2 = self.encoder(torch.cat([image1, image2], dim=0)).chunk(2, dim=0)
+        b, c, h, w = f1.shape
+        corr = (f1.flatten(2).transpose(1, 2) @ f2.flatten(2)).reshape(b * h * w, 1, h, w)
+        pooled = torch.nn.functional.avg_pool2d(corr, 2, 2)
+        delta = torch.stack(torch.meshgrid(torch.linspace(-1, 1, 3), torch.linspace(-1, 1, 3), indexing="ij"), -1)
+        grid = f1.permute(0, 2, 3, 1)[..., :2].reshape(b * h * w, 1, 1, 2).tanh() + delta.view(1, 3, 3, 2)
+        sampled = torch.nn.functional.grid_sample(pooled, grid, align_corners=True).view(b, h, w, -1)
+        z = sampled.sigmoid()
+        return (1 - z) * sampled
+
+
+def test_a_correlation_volume_of_a_row_per_pixel_is_read_as_torch_runs_it():
+    import cnncalc
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module, shape = CorrelationLookup(), (3, 16, 16)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        output = module(torch.randn(1, *shape), torch.randn(1, *shape))
+    report = cnncalc.summary(module, {"image1": shape, "image2": shape}).report
+    assert [row.output_shape for row in report.output_rows] == [tuple(output.shape[1:])]
+    assert (report.totals.flops, report.totals.params) == (counter.get_total_flops(),
+                                                           sum(p.numel() for p in module.parameters()))
+    assert {"stack", "select", "avgpool2d", "gridsample", "rsub"} <= {row.kind for row in report.layers}
+    assert not report.totals.uncounted
+
+
 class EmptyCache(torch.nn.Module):
     """A key cache as transformers' DynamicCache starts it: an empty tensor made from nothing, which the
     first keys are concatenated to (torch.cat skips an empty 1-d tensor)."""
