@@ -1,13 +1,14 @@
 """What a run's data picks: topk (the k largest along a dim), sort (all of them, in order), unique
-(the distinct values), a boolean index (x[mask], the rows a mask keeps), torchvision's nms (the boxes
-non-maximum suppression keeps) and roialign (the region each box picks, pooled). A detector's
-post-processing runs on them; how many rows a mask, unique or nms keeps is the run's, so the importer
-states it as an argument."""
+(the distinct values), indextensor (x[i, j] with index tensors), a boolean index (x[mask], the rows
+a mask keeps), torchvision's nms (the boxes non-maximum suppression keeps) and roialign (the region
+each box picks, pooled). A detector's post-processing runs on them; how many rows a mask, unique or nms keeps
+is the run's, so the importer states it as an argument."""
 from __future__ import annotations
 
 from .facts import parameter_gradients
 from .facts import (NO_GRADIENT, PROMOTE, FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, Call, MemoryFacts, TorchForms, calls, int64_indices,
                     never, no_bytes, whole)
+from .join import broadcast_shape
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape,
                        non_negative, number, numel, positive, register)
 
@@ -100,6 +101,25 @@ def unique(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if args["count"] > numel(shape) or args["count"] == 0 < numel(shape):
         raise LayerError(f"{format_shape(shape)} holds from 1 to {numel(shape)} distinct values, not {args['count']}")
     return Calc((args["count"],))
+
+
+# x[i, j, …] with tensors i, j, …: torch's advanced indexing of the leading dims, the indices broadcast
+# together (Mask R-CNN's mask_prob[torch.arange(N), labels], each box's mask of its own class). Backward
+# puts the gradient back in place, keeping the indices (derivatives.yaml: index.Tensor)
+@register("indextensor", autocast=PROMOTE, family="shape", arity=None, fewest_inputs=2,
+          backward=FIRST_INPUT_ONLY, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="first input",
+                             extra_saved=no_bytes, transient=0, last_saved="none",
+                             workspace=parameter_gradients, estimate=None),
+          torch=TorchForms(module=OWN + "IndexTensor", given_weight=None, inferred=None, aliases=(), functions=(),
+                           methods=()))
+def index_tensor(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """x and k index tensors: their broadcast shape, then the dims of x after the first k."""
+    shape, *indices = shapes
+    if len(indices) > len(shape):
+        raise LayerError(f"{len(indices)} indices for the {len(shape)} dims of {format_shape(shape)}")
+    rank = max(map(len, indices))
+    return Calc(broadcast_shape(tuple((1,) * (rank - len(i)) + i for i in indices)) + shape[len(indices):])
 
 
 # torchvision.ops.nms(boxes, scores, iou_threshold): the indices of the boxes kept, best first, none

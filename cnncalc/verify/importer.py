@@ -22,8 +22,8 @@ from ..spec.yamlfile import LineDict
 from .capture import LayerFails
 from .forms import forms, module_arguments
 from .sites import Sites
-from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, indexed_by, piece_of,
-                     picks_per_sample, read_graph, returns_several, stated, target_name, unstacked)
+from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, index_tensors, indexed_by,
+                     piece_of, picks_per_sample, read_graph, returns_several, stated, target_name, unstacked)
 from .tracing import trace, user_line
 
 
@@ -584,6 +584,8 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
             if graph.batch == 1 else None  # of one sample (a batch of two mixes its samples' rows)
     if index is not None:
         return stated("indexselect", {"dim": 1 if picks_per_sample(node) else 0}, None)
+    if index_tensors(node, graph) is not None:
+        return stated("indextensor", {}, None)
     if unstacked(node.args[0], graph) is not None and isinstance(node.args[1], int):
         return _unstacked_piece(node.args[0], node.args[1], graph, node)  # qkv[0] of qkv.permute(2, 0, …)
     shape = graph.shape(node.args[0])

@@ -577,6 +577,14 @@ class Nonzero(nn.Module):
         return mask.flatten(1).float().argsort(dim=-1, descending=True)[:, :self.count]
 
 
+class IndexTensor(nn.Module):
+    """x[i, j, …] per sample; a spec's indices are random values, so each is taken modulo the size it picks from."""
+
+    def forward(self, x, *indices):
+        return torch.stack([sample[tuple(i.detach().abs().long() % size for i, size in zip(picks, sample.shape))]
+                            for sample, *picks in zip(x, *indices)])
+
+
 class Unique(nn.Module):
     """torch.unique(x) as a spec states it: `count` values of each sample, copied, as torch's saves
     nothing for backward (which are distinct, only its values say)."""

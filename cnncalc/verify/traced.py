@@ -117,6 +117,8 @@ class Traced:
             return [node.args[0]]
         if indexed_by(node, self) is not None:  # table[index]: both are read
             return [node.args[0], indexed_by(node, self)]
+        if index_tensors(node, self) is not None:
+            return [node.args[0], *index_tensors(node, self)]
         if node.op == "call_function" and node.target is operator.getitem:
             source = piece_of(node) or node
             whole = source.args[0]
@@ -184,6 +186,8 @@ class Traced:
         if value.name not in self.values:
             raise Unmappable(value.name)
         known = self.values[value.name]
+        if self.batch == 1 and isinstance(known, torch.Tensor) and known.dim() == 0 and not known.is_floating_point():
+            return int(known)  # in a run of one sample, a number its data decided (a box's corner as a slice's bound)
         if known is None or isinstance(known, (int, float, bool)):  # attn_mask=None, forward()'s default
             return known
         if isinstance(known, torch.Size):
@@ -220,6 +224,7 @@ class Traced:
         if node.name in self.batch_sized and shape and shape[0] % self.batch == 0:  # the batch, or rows of it
             return shape[1:] if shape[0] == self.batch else (shape[0] // self.batch, *shape[1:])
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
+               or node in (index_tensors(user, self) or ())
                or target_name(user) in MATRIX_PRODUCTS and len(shape) <= 2 for user in node.users):
             # an einsum names each of its dims; an index's are the positions it holds; filters; a matrix
             # (or vector) in a product is each sample's whole (pooled @ self.proj)
@@ -277,12 +282,15 @@ class Traced:
     def reshaped(self, node, entry: LineDict | None, kind: str) -> LineDict | None:
         """A reshape to or from a tensor whose batch is not torch's dim 0 (see layout), or whose sizes are
         computed (B·nW), as the sizes it makes; a layer that gives a batchless tensor its batch of one
-        (x.unsqueeze(0) on a bias made by layers) likewise. Any other entry as it is."""
+        (x.unsqueeze(0) on a bias made by layers) likewise, and an expand that only puts a batch of one in
+        front of a row (Mask R-CNN's mask.expand((1, 1, -1, -1))), a view. Any other entry as it is."""
         sources = self.tensor_args(node)
         source = self.layout(sources[0]) if sources else BATCHED
         switched = bool(sources) and sources[0].name in self.free and source != self.layout(node)
+        rebatched = kind == "expand" and bool(sources) and source != self.layout(node) \
+            and math.prod(self.shape(node)) == math.prod(self.shape(sources[0]))
         if kind in ("reshape", "flatten") and (entry is None or BATCHED != source or BATCHED != self.layout(node)) \
-                or switched:
+                or switched or rebatched:
             shape = self.sample_shape(node)
             return None if shape is None else restated(entry or {}, "reshape", _sizes(shape))
         return entry
@@ -380,6 +388,18 @@ def indexed_by(node, graph: Traced):
             and positions.shape[0] == graph.batch else None
     positions = graph.values.get(index.name) if isinstance(index, fx.Node) else None
     return index if isinstance(positions, torch.Tensor) and positions.dim() == 1 else None
+
+
+def index_tensors(node, graph: Traced) -> tuple | None:
+    """The integer tensors of x[i, j, …] (no slices among them) in a run of one sample on its rows,
+    whose dims are the sample's own (Mask R-CNN's mask_prob[torch.arange(N), labels]); else None."""
+    if node.op != "call_function" or node.target is not operator.getitem or graph.batch != 1 \
+            or not isinstance(node.args[1], tuple) or not isinstance(node.args[0], fx.Node) \
+            or graph.layout(node.args[0]) != ROWS:
+        return None
+    values = [graph.values.get(item.name) if isinstance(item, fx.Node) else None for item in node.args[1]]
+    return node.args[1] if all(isinstance(value, torch.Tensor) and not value.is_floating_point()
+                               and value.dtype != torch.bool for value in values) else None
 
 
 def picks_per_sample(node) -> bool:

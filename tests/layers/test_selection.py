@@ -123,3 +123,26 @@ def test_unique_has_as_many_values_as_torch_finds():
     for count in (0, 7):
         with pytest.raises(SpecError, match="from 1 to 6 distinct values"):
             analyze(one_layer("unique", {"count": count}, (2, 3)))
+
+
+# x[i, j] with index tensors made of the input: 6 rows, each picking along its 4 (Mask R-CNN's
+# mask_prob[torch.arange(N), labels], each box's mask of its class); the stand-in takes each index
+# modulo the size it picks from
+PICKED = {"input": [6, 4, 3], "layers": [{"select": {"dim": 3, "index": 0}, "name": "first"},
+                                         {"select": {"dim": 2, "index": 0}, "name": "rows"},
+                                         {"select": {"dim": 2, "index": 1}, "name": "labels", "from": "first"},
+                                         {"indextensor": None, "from": ["input", "rows", "labels"]}]}
+
+
+def test_index_tensors_pick_as_torch_picks():
+    from cnncalc.figures import analyze
+
+    compare(build_graph(PICKED, "<test>", {}))
+    masks, labels = torch.randn(6, 4, 3), torch.tensor([0, 3, 1, 1, 2, 0])
+    picked = masks[torch.arange(6), labels]  # torch's own: a row each, the dims after the two picked
+    spec = {"input": [6, 4, 3], "other_inputs": {"rows": {"shape": [6]}, "labels": {"shape": [6]}},
+            "layers": [{"indextensor": None, "from": ["input", "rows", "labels"]}]}
+    assert analyze(build_graph(spec, "<test>", {})).layers[-1].output_shape == tuple(picked.shape)
+    assert masks[torch.arange(6)[:, None], labels[:2]].shape == (6, 2, 3)  # indices broadcast together
+    spec["other_inputs"] = {"rows": {"shape": [6, 1]}, "labels": {"shape": [2]}}
+    assert analyze(build_graph(spec, "<test>", {})).layers[-1].output_shape == (6, 2, 3)

@@ -641,6 +641,45 @@ def test_each_images_own_positions_pick_its_rows():
     assert [row.kind for row in report.layers].count("indexselect") == 2 and not report.totals.uncounted
 
 
+class PastedInPlace(torch.nn.Module):
+    """Mask R-CNN's last steps per image: each box's mask of its own class (mask_prob[torch.arange(N),
+    labels]), padded, given a batch of one (mask.expand((1, 1, -1, -1))), resized to the box and
+    written into an empty image between the box's corners, each a number its data decided
+    (im[y_0:y_1, x_0:x_1] = mask[y_0 - box[1]:y_1 - box[1], …]); as paste_mask_in_image does."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 4 + 2 * 9)
+
+    def forward(self, x):
+        found = []
+        for rows in x:
+            made = self.fc(rows)
+            boxes = (made[:, :4].sigmoid() * 20).to(dtype=torch.int64)
+            labels = made[:, 4].topk(made.shape[0]).indices % 2
+            masks = made[:, 4:].reshape(-1, 2, 3, 3).sigmoid()[torch.arange(made.shape[0]), labels][:, None]
+            pasted = []
+            for mask, box in zip(torch.nn.functional.pad(masks, (1,) * 4), boxes):
+                w, h = max(int(box[2] - box[0] + 1), 1), max(int(box[3] - box[1] + 1), 1)
+                mask = torch.nn.functional.interpolate(mask.expand((1, 1, -1, -1)), size=(h, w), mode="bilinear")
+                image = torch.zeros((24, 24), dtype=mask.dtype)
+                x_0, x_1, y_0, y_1 = max(box[0], 0), min(box[2] + 1, 24), max(box[1], 0), min(box[3] + 1, 24)
+                image[y_0:y_1, x_0:x_1] = mask[0][0][(y_0 - box[1]):(y_1 - box[1]), (x_0 - box[0]):(x_1 - box[0])]
+                pasted.append(image)
+            found.append(torch.stack(pasted)[:, None])
+        return found
+
+
+def test_masks_pasted_where_the_boxes_say_read_as_the_run_made_them():
+    torch.manual_seed(0)
+    module = PastedInPlace()
+    report = read_one_sample(module, (5, 8))
+    flops, shapes = torch_one_sample(module, (5, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes == [(5, 1, 24, 24)]
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert "indextensor" in {row.kind for row in report.layers} and not report.totals.uncounted
+
+
 class Pooler(torch.nn.Module):
     """MultiScaleRoIAlign's way, per image: torch.zeros(rows, C, 2, 2) filled level by level with the
     rows each level pools (result[kept] = level(rows[kept])), then a conv head on the whole."""
