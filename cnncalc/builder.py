@@ -113,6 +113,7 @@ Matmul, ScaledDotProductAttention = _constructor("matmul"), _constructor("scaled
 Einsum = _constructor("einsum")
 Add, Mul, Concat, Crop = _constructor("add"), _constructor("mul"), _constructor("concat"), _constructor("crop")
 Sub, Div, Pow, Stack = _constructor("sub"), _constructor("div"), _constructor("pow"), _constructor("stack")
+Argmax = _constructor("argmax")
 Remainder, BitwiseAnd, Rsub = _constructor("remainder"), _constructor("bitwiseand"), _constructor("rsub")
 Normalize = _constructor("normalize")
 Norm, Addcmul = _constructor("norm"), _constructor("addcmul")

@@ -1,10 +1,11 @@
-"""Reductions over dims: mean, sum and amax (global average pooling written as x.mean((2, 3)))."""
+"""Reductions over dims: mean, sum and amax (global average pooling written as x.mean((2, 3))), and
+argmax, where the largest is."""
 from __future__ import annotations
 
 from ..errors import quoted
 from .facts import parameter_gradients
-from .facts import (FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts, TorchForms, calls, elementwise, never,
-                    no_bytes, unit_window)
+from .facts import (FLOAT32_ON_CUDA, NO_GRADIENT, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts, TorchForms,
+                    calls, elementwise, never, no_bytes, unit_window, whole)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
 
 
@@ -57,6 +58,16 @@ for _kind, _module, _memory, _autocast, _whole in (
                               + (Call(f"torch.{_whole}", fixed=_WHOLE, whole="dim"),),
                               methods=calls(_kind, dim=1, keepdim=2) + (Call(_whole, fixed=_WHOLE, whole="dim"),),
                               aliases=()))(reduce)
+
+
+# x.argmax(dim): where the largest along dim is; comparisons, which FlopCounterMode does not count, and
+# positions take no gradient (Keypoint R-CNN's peak of each keypoint's heatmap)
+@register("argmax", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=whole, memory=NO_GRADIENT,
+          args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("keepdim", boolean, False)),
+          torch=TorchForms(module=OWN + "Argmax", given_weight=None, inferred=None, aliases=(),
+                           functions=calls("torch.argmax", dim=1, keepdim=2), methods=calls("argmax", dim=1, keepdim=2)))
+def argmax(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    return reduce(shapes, {**args, "dim": (args["dim"],)})
 
 
 def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):

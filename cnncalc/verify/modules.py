@@ -275,6 +275,10 @@ class _TensorMethod(nn.Module):
         return getattr(x, self.method)(*self.values)
 
 
+class Argmax(_TensorMethod):
+    method, arguments = "argmax", ("dim", "keepdim")
+
+
 class Constant(nn.Module):
     """A tensor made without the input, and the stored tensors it is made from (as flat ones)."""
 
