@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..errors import quoted
 from .facts import parameter_gradients
-from .facts import (FLOAT32_ON_CUDA, NO_GRADIENT, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts, TorchForms,
-                    calls, elementwise, never, no_bytes, unit_window, whole)
+from .facts import (FLOAT32_ON_CUDA, NO_GRADIENT, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts,
+                    TorchForms, calls, elementwise, never, no_bytes, unit_window, whole)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
 
 
@@ -65,7 +65,8 @@ for _kind, _module, _memory, _autocast, _whole in (
 @register("argmax", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=whole, memory=NO_GRADIENT,
           args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("keepdim", boolean, False)),
           torch=TorchForms(module=OWN + "Argmax", given_weight=None, inferred=None, aliases=(),
-                           functions=calls("torch.argmax", dim=1, keepdim=2), methods=calls("argmax", dim=1, keepdim=2)))
+                           functions=calls("torch.argmax", dim=1, keepdim=2),
+                           methods=calls("argmax", dim=1, keepdim=2)))
 def argmax(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return reduce(shapes, {**args, "dim": (args["dim"],)})
 

@@ -214,6 +214,6 @@ def grid_sample(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """(…, C, H, W) sampled at a grid (…, H_out, W_out, 2) of the same leading dims: (…, C, H_out, W_out)."""
     features, grid = shapes
     if len(features) < 3 or len(grid) != len(features) or grid[-1] != 2 or grid[:-3] != features[:-3]:
-        raise LayerError(f"grid_sample takes (…, C, H, W) and a grid (…, H_out, W_out, 2) with the same leading dims, "
-                         f"got {format_shape(features)} and {format_shape(grid)}")
+        raise LayerError(f"grid_sample takes (…, C, H, W) and a grid (…, H_out, W_out, 2) with the same leading "
+                         f"dims, got {format_shape(features)} and {format_shape(grid)}")
     return Calc((*features[:-2], *grid[-3:-1]))

@@ -322,10 +322,12 @@ def _entry(node, graph: Traced) -> LineDict | list | None:
         entry = entry if isinstance(entry, list) else graph.reshaped(node, entry, kind)
         if isinstance(entry, list) or entry is not None and graph.takes(node, *next(iter(entry.items()))):
             return entry
-        if entry is not None and REGISTRY[kind].family == "join":  # a join of unequal ranks broadcasts (the run
-            return _ranks_lined_up(node, entry, graph)  # held no cat or stack of them: torch refuses those)
-        if isinstance(entry, LineDict) and (row := _per_row(node, entry, graph)) is not None:
-            return row
+        # a join of unequal ranks broadcasts (the run held no cat or stack of them: torch refuses those)
+        lined_up = _ranks_lined_up(node, entry, graph) if isinstance(entry, LineDict) \
+            and REGISTRY[kind].family == "join" else None
+        row = _per_row(node, entry, graph) if isinstance(entry, LineDict) else None
+        if lined_up or row:
+            return lined_up or row
     return None
 
 
@@ -367,7 +369,8 @@ def _batch_of_rows(node, graph: Traced) -> bool:
     """Piece i of rows in the batch (see _joins_batches) chunked or split along dim 0 into batches:
     each sample's row i."""
     source = piece_of(node)
-    if source is None or target_name(source) not in ("chunk", "split") or given_value(source, "dim", 2) not in (None, 0):
+    if source is None or target_name(source) not in ("chunk", "split") \
+            or given_value(source, "dim", 2) not in (None, 0):
         return False
     pieces, whole = graph.values[source.name], source.args[0]
     shape = graph.sample_shape(whole)

@@ -582,7 +582,7 @@ class Nonzero(nn.Module):
 
 
 class IndexTensor(nn.Module):
-    """x[i, j, …] per sample; a spec's indices are random values, so each is taken modulo the size it picks from."""
+    """x[i, j, …] per sample; a spec's indices are random values, each taken modulo the size it picks from."""
 
     def forward(self, x, *indices):
         return torch.stack([sample[tuple(i.detach().abs().long() % size for i, size in zip(picks, sample.shape))]

@@ -187,7 +187,7 @@ class Traced:
             raise Unmappable(value.name)
         known = self.values[value.name]
         if self.batch == 1 and isinstance(known, torch.Tensor) and known.dim() == 0 and not known.is_floating_point():
-            return int(known)  # in a run of one sample, a number its data decided (a box's corner as a slice's bound)
+            return int(known)  # in a run of one, a number its data decided (a box's corner as a slice's bound)
         if known is None or isinstance(known, (int, float, bool)):  # attn_mask=None, forward()'s default
             return known
         if isinstance(known, torch.Size):
