@@ -586,7 +586,8 @@ def _sample_rows(traced: fx.GraphModule, graph: Traced) -> set:
         shape = graph.shape(node)
         if not shape or node.name in graph.without_input or node.op == "placeholder":
             continue
-        rebatches = shape[0] == 1 and target_name(node) in REBATCHING
+        # table[index] keeps the index's rows, even one (a single detection's anchor): no batch put in front
+        rebatches = shape[0] == 1 and target_name(node) in REBATCHING and indexed_by(node, graph) is None
         read = [a for a in graph.tensor_args(node) if a.name in found]
         if _takes_the_sample(node, graph) or any(not (rebatches and len(shape) > len(graph.shape(a))) for a in read):
             found.add(node.name)

@@ -680,6 +680,33 @@ def test_masks_pasted_where_the_boxes_say_read_as_the_run_made_them():
     assert "indextensor" in {row.kind for row in report.layers} and not report.totals.uncounted
 
 
+class OneAnchor(torch.nn.Module):
+    """RetinaNet's decoding of the boxes kept: the anchors (made without the input) at the kept rows,
+    anchors[kept], their widths (boxes[:, 2] - boxes[:, 0]); one kept, a row of one, not the batch."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.fc, self.k = torch.nn.Linear(8, 1), k
+
+    def forward(self, x):
+        found = []
+        for rows in x:
+            kept = self.fc(rows)[:, 0].topk(self.k).indices
+            anchors = torch.arange(rows.shape[0] * 4, dtype=rows.dtype).reshape(-1, 4)[kept]
+            found.append(anchors[:, 2] - anchors[:, 0])
+        return found
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_an_anchor_table_at_the_kept_rows_keeps_their_rows(k):
+    torch.manual_seed(0)
+    module = OneAnchor(k)
+    report = read_one_sample(module, (6, 8))
+    flops, shapes = torch_one_sample(module, (6, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes == [(k,)]
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+
+
 class Pooler(torch.nn.Module):
     """MultiScaleRoIAlign's way, per image: torch.zeros(rows, C, 2, 2) filled level by level with the
     rows each level pools (result[kept] = level(rows[kept])), then a conv head on the whole."""
