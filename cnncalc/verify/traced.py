@@ -93,11 +93,13 @@ class Traced:
     def is_tensor(self, node) -> bool:
         """A tensor with elements, or with no rows made from the input (a detector's boxes when the run
         kept none); an empty piece along another dim (x[:, :0], which rotary embeddings concatenate
-        back) is none, and so is an empty tensor made from nothing that is only concatenated to (a
-        cache's torch.tensor([]), which the first keys join)."""
+        back) is none, and so is a 1-d empty tensor made from nothing that is only concatenated to, which
+        torch.cat skips (a cache's torch.tensor([]), which the first keys join; not MultiScaleRoIAlign's
+        image ids of no boxes, (0, 1), a column of its rois)."""
         value = self.values.get(node.name)
         return isinstance(value, torch.Tensor) and (value.numel() > 0 or value.dim() > 0 and value.shape[0] == 0 and (
-            node.name not in self.without_input or any(target_name(user) != "cat" for user in node.users)))
+            node.name not in self.without_input or value.dim() > 1
+            or any(target_name(user) != "cat" for user in node.users)))
 
     def same_as_source(self, node) -> bool:
         """A module's tuple output read at 0 (MultiheadAttention's output): the layer itself."""
@@ -223,6 +225,8 @@ class Traced:
             return SAMPLE_SHAPES[self.layout(node)](shape, self.batch)
         if node.name in self.batch_sized and shape and shape[0] % self.batch == 0:  # the batch, or rows of it
             return shape[1:] if shape[0] == self.batch else (shape[0] // self.batch, *shape[1:])
+        if self.batch == 1 and shape[:1] == (0,):  # in a run of one, no rows of the sample, made from nothing
+            return shape  # (Keypoint R-CNN's keypoints, torch.zeros((len(rois), 3, K)), when it kept none)
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
                or node in (index_tensors(user, self) or ())
                or target_name(user) in MATRIX_PRODUCTS and len(shape) <= 2 for user in node.users):

@@ -707,6 +707,38 @@ def test_an_anchor_table_at_the_kept_rows_keeps_their_rows(k):
     assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
 
 
+class NoneKept(torch.nn.Module):
+    """A detector's last steps when it keeps no box: the rois of none, each row its image's id beside
+    its box (torch.cat([ids, boxes], 1), the ids full_like(boxes[:, :1]), a column of no rows), and
+    keypoints made from nothing, torch.zeros((len(boxes), 3, 2)) written and permuted, as
+    MultiScaleRoIAlign and Keypoint R-CNN make them."""
+
+    def __init__(self, threshold: float):
+        super().__init__()
+        self.fc, self.threshold = torch.nn.Linear(8, 5), threshold
+
+    def forward(self, x):
+        found = []
+        for rows in x:
+            made = self.fc(rows)
+            boxes = made[made[:, 0] > self.threshold][:, 1:]
+            rois = torch.cat([torch.full_like(boxes[:, :1], 0), boxes], 1)
+            keypoints = torch.zeros((len(boxes), 3, 2))
+            keypoints[..., 1] = 1
+            found.append({"rois": rois, "keypoints": keypoints.permute(0, 2, 1)})
+        return found
+
+
+def test_a_column_of_no_rows_joins_the_rest_and_none_kept_is_made_from_nothing():
+    torch.manual_seed(0)
+    module = NoneKept(threshold=1e9)
+    report = read_one_sample(module, (6, 8))
+    flops, shapes = torch_one_sample(module, (6, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes == [(0, 5), (0, 2, 3)]
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert not report.totals.uncounted
+
+
 class Pooler(torch.nn.Module):
     """MultiScaleRoIAlign's way, per image: torch.zeros(rows, C, 2, 2) filled level by level with the
     rows each level pools (result[kept] = level(rows[kept])), then a conv head on the whole."""
