@@ -357,6 +357,8 @@ class Call:
     fixed: tuple[tuple[str, int, tuple], ...] = ()  # (argument, position, the values this kind allows)
     implied: tuple[tuple[str, object], ...] = ()  # arguments the call means without passing them (square: 2)
     like: str | None = None  # the argument that is the other tensor's shape (y.expand_as(x): size), read off it
+    # arguments whose default differs from the kind's (torch.cat's dim 0, where a spec's concat joins channels)
+    defaults: tuple[tuple[str, object], ...] = ()
     # parameters the kind also takes as its second input where they are no parameter of the layer's
     # own: filters computed in forward() (weight standardization) or a fixed filter kept as a buffer
     taken_as_input: tuple[str, ...] = ()

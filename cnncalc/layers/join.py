@@ -23,9 +23,10 @@ _NEGATES = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing"
                        workspace=parameter_gradients, estimate=None)
 
 
-def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], **positions: int) -> TorchForms:
-    return TorchForms(module=OWN + module, given_weight=None, inferred=None, functions=calls(*functions, **positions),
-                      methods=calls(*methods), aliases=())
+def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], defaults: tuple = (),
+           **positions: int) -> TorchForms:
+    return TorchForms(module=OWN + module, given_weight=None, inferred=None, aliases=(), methods=calls(*methods),
+                      functions=tuple(Call(path, tuple(positions.items()), defaults=defaults) for path in functions))
 
 
 def _arithmetic(module: str, operator: str, function: str, commutes: bool, implying: str = "") -> TorchForms:
@@ -33,7 +34,7 @@ def _arithmetic(module: str, operator: str, function: str, commutes: bool, imply
     (x * 0.5, and 0.5 * x where the order does not matter); `implying` names a function and method
     that mean other=2 (square)."""
     two = (("other", 2),)
-    method, in_place = function.rpartition(".")[2], operator.replace("operator.", "operator.i")
+    method, in_place = function.rpartition(".")[2], "operator.i" + operator.removeprefix("operator.").rstrip("_")
     return TorchForms(module=OWN + module, given_weight=None, inferred=None, aliases=(),
                       methods=calls(method, method + "_", other=1)
                       + ((Call(implying, implied=two),) if implying else ()),
@@ -78,6 +79,11 @@ def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms, autocast
 
 _arithmetic_kind("add", _PASSES_GRADIENT, _arithmetic("Add", "operator.add", "torch.add", commutes=True))
 _arithmetic_kind("sub", _NEGATES, _arithmetic("Sub", "operator.sub", "torch.sub", commutes=False))
+# 1 - x, torch.rsub(x, 1) (no tensor method): the number first (RAFT's ConvGRU, (1 - z) * h); the
+# gradient passes negated
+_arithmetic_kind("rsub", _NEGATES, TorchForms(module=OWN + "Rsub", given_weight=None, inferred=None, aliases=(),
+                                              functions=calls("operator.sub", other=0) + calls("torch.rsub", other=1),
+                                              methods=()))
 _arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torch.mul", commutes=True))
 _arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "torch.div", commutes=False))
 # x % n, torch.remainder: the gradient passes to x; a tensor divisor's is -floor(x / y), both saved
@@ -96,6 +102,10 @@ for _kind in ("eq", "ne", "gt", "ge", "lt", "le"):
         functions=calls(f"operator.{_kind}", f"torch.{_kind}", other=1)
         + (calls(f"operator.{_kind}", other=0) if _kind in ("eq", "ne") else ()),
         methods=calls(_kind, _kind + "_", other=1)))
+# mask & mask, torch.bitwise_and: where both hold (remove_small_boxes' (ws >= min) & (hs >= min)); no
+# gradient flows through booleans
+_arithmetic_kind("bitwiseand", NO_GRADIENT, _arithmetic("BitwiseAnd", "operator.and_", "torch.bitwise_and",
+                                                        commutes=True))
 # CUDA's autocast runs pow in float32 (its fp32 list)
 _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"),
                  FLOAT32_ON_CUDA)
@@ -116,7 +126,7 @@ def addcmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
 @register("concat", family="join", autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1, names_dims=EACH_DIM),),
           receptive_field=merge, memory=_PASSES_GRADIENT,
-          torch=_forms("Concat", ("torch.cat", "torch.concat"), (), dim=1))
+          torch=_forms("Concat", ("torch.cat", "torch.concat"), (), defaults=(("dim", 0),), dim=1))
 def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
     rank = len(shapes[0])
     if any(len(s) != rank for s in shapes):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from .facts import parameter_gradients
 from .facts import CONSTANT, OWN, MemoryFacts, TorchForms, always, never, no_bytes
 from .facts import NO_PRODUCTS, PROMOTE
-from .registry import Arg, Calc, Shape, boolean, int_list, non_negative, numel, register
+from .registry import Arg, Calc, Shape, boolean, int_list, non_negative, numel, register, size_list
 
 
 def constant(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -40,7 +40,7 @@ _COMPUTED = MemoryFacts(aliases=never, aliases_in_training=never,
 
 
 @register("constant", family="parameter", autocast=PROMOTE, backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_COMPUTED,
-          args=(Arg("shape", int_list), Arg("params", non_negative, 0), Arg("buffers", non_negative, 0)),
+          args=(Arg("shape", size_list), Arg("params", non_negative, 0), Arg("buffers", non_negative, 0)),
           torch=TorchForms(module=OWN + "Constant", given_weight=None,
                            inferred=None, functions=(), methods=(), aliases=()))
 def computed(shapes: tuple[Shape, ...], args: dict) -> Calc:

@@ -8,7 +8,8 @@ from .facts import (COPY, NN, OWN, SAVES_NOTHING, UNTRACKED, VIEW, WHOLE, Call, 
                     calls, elementwise, kept_or_whole, unit_window, whole)
 from .facts import NO_PRODUCTS, PROMOTE
 from .registry import (DIM_ORDER, EACH_DIM, SIZE_PER_DIM, Arg, Calc, LayerError, Shape, any_int, check_rank,
-                       dim_index, format_shape, non_negative_tuple, numel, positive, positive_tuple, register)
+                       dim_index, format_shape, non_negative, non_negative_tuple, numel, positive, positive_tuple,
+                       register)
 
 
 def flatten_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -41,7 +42,7 @@ def reshape_shape(value, n: int = 0) -> tuple:
     sample = values[1:]
     for size in sample:
         if size != -1:
-            positive(size)
+            non_negative(size)  # 0: a detector's boxes when its run kept none, clip_boxes_to_image's reshape(0, 4)
     if sample.count(-1) > (1 if values[0] == BATCH else 0):
         raise LayerError(f"only one size can be inferred (-1), got {list(values)}")
     return values
@@ -63,6 +64,8 @@ def reshape(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     sample, count = args["shape"][1:], numel(shape)
     known = numel(tuple(s for s in sample if s != -1))
+    if count == 0 and -1 in args["shape"]:  # torch's words: the unspecified dimension size -1 can be any value
+        raise LayerError(f"cannot reshape {format_shape(shape)} to {list(args['shape'])}: -1 could be any size")
     if -1 in sample:
         if count % known:
             raise LayerError(f"cannot reshape {format_shape(shape)} ({count:,} values) to {list(args['shape'])}")

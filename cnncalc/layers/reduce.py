@@ -1,10 +1,11 @@
-"""Reductions over dims: mean, sum and amax (global average pooling written as x.mean((2, 3)))."""
+"""Reductions over dims: mean, sum and amax (global average pooling written as x.mean((2, 3))), and
+argmax, where the largest is."""
 from __future__ import annotations
 
 from ..errors import quoted
 from .facts import parameter_gradients
-from .facts import (FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts, TorchForms, calls, elementwise, never,
-                    no_bytes, unit_window)
+from .facts import (FLOAT32_ON_CUDA, NO_GRADIENT, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts,
+                    TorchForms, calls, elementwise, never, no_bytes, unit_window, whole)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
 
 
@@ -35,9 +36,11 @@ def reduce_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return elementwise(args, shapes, out) if axes == {0} else WHOLE
 
 
-def _over_every_dim(path: str) -> tuple[Call, ...]:
-    """x.mean(dim, keepdim), and x.mean() over every dim."""
-    return (Call(path, (("dim", 1), ("keepdim", 2)), every_dim="dim"),)
+def _over_every_dim(path: str, whole: str) -> tuple[Call, ...]:
+    """x.mean(dim, keepdim), and x.mean() over every dim; where the call over every dim has another
+    name (x.max() for amax), that one too, given no dim."""
+    named = Call(path, (("dim", 1), ("keepdim", 2)), every_dim="dim")
+    return (named,) if whole == path else (named, Call(whole, fixed=_WHOLE, every_dim="dim"))
 
 
 REDUCE_ARGS = (Arg("dim", dims_arg, names_dims=EACH_DIM), Arg("keepdim", boolean, False))
@@ -49,14 +52,28 @@ _SHAPE_ONLY = MemoryFacts(aliases=never, aliases_in_training=never,
 _MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
                       saved="inputs", gradient="each input", extra_saved=lambda args, size: size,
                       transient=0, last_saved="made", workspace=parameter_gradients, estimate=None)
+# x.max() and x.sum(), no dim named: every dim (batched_nms's boxes.max(), over the boxes of one image)
+_WHOLE = (("dim", 1, (None,)),)  # x.max(y) is an elementwise maximum, no reduction
 # CUDA's autocast runs sum, cumsum and norm in float32 (its fp32_set_opt_dtype list)
-for _kind, _module, _memory, _autocast in (("mean", "Mean", _SHAPE_ONLY, PROMOTE), ("sum", "Sum", _SHAPE_ONLY, FLOAT32_ON_CUDA),
-                                           ("amax", "Amax", _MAXIMA, PROMOTE)):
+for _kind, _module, _memory, _autocast, _whole in (
+        ("mean", "Mean", _SHAPE_ONLY, PROMOTE, "mean"), ("sum", "Sum", _SHAPE_ONLY, FLOAT32_ON_CUDA, "sum"),
+        ("amax", "Amax", _MAXIMA, PROMOTE, "max")):
     register(_kind, family="shape", autocast=_autocast,
              backward=NO_PRODUCTS, args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None,
-                              functions=_over_every_dim(f"torch.{_kind}"), methods=_over_every_dim(_kind),
-                              aliases=()))(reduce)
+                              functions=_over_every_dim(f"torch.{_kind}", f"torch.{_whole}"),
+                              methods=_over_every_dim(_kind, _whole), aliases=()))(reduce)
+
+
+# x.argmax(dim): where the largest along dim is; comparisons, which FlopCounterMode does not count, and
+# positions take no gradient (Keypoint R-CNN's peak of each keypoint's heatmap)
+@register("argmax", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=whole, memory=NO_GRADIENT,
+          args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("keepdim", boolean, False)),
+          torch=TorchForms(module=OWN + "Argmax", given_weight=None, inferred=None, aliases=(),
+                           functions=calls("torch.argmax", dim=1, keepdim=2),
+                           methods=calls("argmax", dim=1, keepdim=2)))
+def argmax(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    return reduce(shapes, {**args, "dim": (args["dim"],)})
 
 
 def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):

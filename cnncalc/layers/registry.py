@@ -261,6 +261,12 @@ def int_list(value: Any, n: int = 0) -> tuple[int, ...]:
     return tuple(positive(v) for v in values)
 
 
+def size_list(value: Any, n: int = 0) -> tuple[int, ...]:
+    """An int or a list of sizes, 0 among them: a tensor of no rows (a detector's kept boxes, none)."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return tuple(non_negative(v) for v in values)
+
+
 # ---- shared shape helpers ----
 
 def numel(shape: Shape) -> int:

@@ -1,11 +1,12 @@
-"""Layers that change the spatial size without weights: zero, reflection and replication padding, and
-upsampling."""
+"""Layers that change the spatial size without weights: zero, reflection and replication padding,
+upsampling, and sampling at a grid of points."""
 from __future__ import annotations
 
 import math
 from fractions import Fraction
 
-from .facts import NN, SAVES_INPUT, SAVES_NOTHING, Call, Exact, F, TorchForms, Window, calls, unit_window
+from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, Call, Exact, F, MemoryFacts, TorchForms, Window, calls,
+                    never, no_bytes, parameter_gradients, unit_window, whole)
 from .facts import FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, float32_on_cpu_in
 from ..errors import quoted
 from ..graph import TORCH_INT_MAX
@@ -194,3 +195,25 @@ def upsample(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if len(spatial) != n or min(spatial) < 1:
         raise LayerError(f"upsample output {list(spatial)} does not fit a {n}-d spatial input")
     return Calc((shape[0], *spatial))
+
+
+# F.grid_sample(input, grid): the input sampled at each grid point ((x, y) in [-1, 1]); leading dims
+# the two share are rows, each sampled on its own (RAFT's correlation volume, B·H·W rows, looked up
+# around each pixel). FlopCounterMode counts none of it. Backward hands gradients to the input and
+# the grid, keeping both (derivatives.yaml: grid_sampler_2d)
+@register("gridsample", family="shape", autocast=FLOAT32_ON_CUDA, arity=2, backward=NO_PRODUCTS, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
+                             extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
+                             estimate=None),
+          args=(Arg("mode", choice("bilinear", "nearest", "bicubic"), "bilinear"),
+                Arg("padding_mode", choice("zeros", "border", "reflection"), "zeros"),
+                Arg("align_corners", optional(boolean), None)),
+          torch=TorchForms(module=OWN + "GridSample", given_weight=None, inferred=None, methods=(), aliases=(),
+                           functions=calls(F + "grid_sample", mode=2, padding_mode=3, align_corners=4)))
+def grid_sample(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """(…, C, H, W) sampled at a grid (…, H_out, W_out, 2) of the same leading dims: (…, C, H_out, W_out)."""
+    features, grid = shapes
+    if len(features) < 3 or len(grid) != len(features) or grid[-1] != 2 or grid[:-3] != features[:-3]:
+        raise LayerError(f"grid_sample takes (…, C, H, W) and a grid (…, H_out, W_out, 2) with the same leading "
+                         f"dims, got {format_shape(features)} and {format_shape(grid)}")
+    return Calc((*features[:-2], *grid[-3:-1]))

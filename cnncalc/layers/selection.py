@@ -1,21 +1,25 @@
-"""What a run's data picks: topk (the k largest along a dim), a boolean index (x[mask], the rows a
-mask keeps), torchvision's nms (the boxes non-maximum suppression keeps) and roialign (the region
-each box picks, pooled). A detector's post-processing runs on them; how many rows a mask or nms
-keeps is the run's, so the importer states it as an argument."""
+"""What a run's data picks: topk (the k largest along a dim), sort (all of them, in order), unique
+(the distinct values), indextensor (x[i, j] with index tensors), a boolean index (x[mask], the rows
+a mask keeps), torchvision's nms (the boxes non-maximum suppression keeps) and roialign (the region
+each box picks, pooled). A detector's post-processing runs on them; how many rows a mask, unique or nms keeps
+is the run's, so the importer states it as an argument."""
 from __future__ import annotations
 
 from .facts import parameter_gradients
 from .facts import (NO_GRADIENT, PROMOTE, FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, Call, MemoryFacts, TorchForms, calls, int64_indices,
                     never, no_bytes, whole)
+from .join import broadcast_shape
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape,
                        non_negative, number, numel, positive, register)
 
 
-# backward scatters the gradient back through the indices it keeps (derivatives.yaml: topk)
-@register("topk", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole,
-          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
-                             extra_saved=int64_indices, transient=0, last_saved="made",
-                             workspace=parameter_gradients, estimate=None),
+# backward scatters the gradient back through the indices it keeps (derivatives.yaml: topk, sort)
+_ORDERED = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
+                       extra_saved=int64_indices, transient=0, last_saved="made", workspace=parameter_gradients,
+                       estimate=None)
+
+
+@register("topk", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole, memory=_ORDERED,
           args=(Arg("k", non_negative), Arg("dim", any_int, -1, names_dims=EACH_DIM), Arg("largest", boolean, True),
                 Arg("sorted", boolean, True)),
           torch=TorchForms(module=OWN + "Topk", given_weight=None, inferred=None, aliases=(),
@@ -28,6 +32,20 @@ def topk(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if args["k"] > shape[axis]:
         raise LayerError(f"k is {args['k']}, but dim {args['dim']} of {format_shape(shape)} has {shape[axis]}")
     return Calc(shape[:axis] + (args["k"],) + shape[axis + 1:])
+
+
+# x.sort(dim): every entry, reordered along dim (the values, or where each came from); comparisons,
+# which FlopCounterMode does not count (SSD's and RetinaNet's batched_nms, kept indices by score)
+@register("sort", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole, memory=_ORDERED,
+          args=(Arg("dim", any_int, -1, names_dims=EACH_DIM), Arg("descending", boolean, False)),
+          torch=TorchForms(module=OWN + "Sort", given_weight=None, inferred=None, aliases=(),
+                           functions=calls("torch.sort", dim=1, descending=2),
+                           methods=calls("sort", dim=1, descending=2)))
+def sort(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """x.sort(dim, descending): the shape of x."""
+    shape = shapes[0]
+    dim_index(args["dim"], len(shape))
+    return Calc(shape)
 
 
 # x[mask]: the rows of x whose entry in the 1-d mask is true; backward puts the gradient back in
@@ -63,6 +81,45 @@ def nonzero(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if args["count"] > numel(mask):
         raise LayerError(f"a mask of {format_shape(mask)} has at most {numel(mask)} true entries, not {args['count']}")
     return Calc((args["count"],))
+
+
+# torch.unique(x): the distinct values of x, sorted, flattened; how many only the data says. Its work
+# is comparisons, which FlopCounterMode does not count, and torch gives it no gradient (derivatives.yaml:
+# _unique2 not implemented). RetinaNet's batched_nms runs once per class its boxes hold
+_DISTINCT = (("return_inverse", 2, (False,)), ("return_counts", 3, (False,)), ("dim", 4, (None,)))
+
+
+@register("unique", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole,
+          memory=NO_GRADIENT,
+          args=(Arg("count", non_negative),),
+          torch=TorchForms(module=OWN + "Unique", given_weight=None, inferred=None, aliases=(),
+                           functions=(Call("torch.unique", fixed=_DISTINCT),),
+                           methods=(Call("unique", fixed=_DISTINCT),)))
+def unique(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """`count` distinct values of x, however many dims it has."""
+    (shape,) = shapes
+    if args["count"] > numel(shape) or args["count"] == 0 < numel(shape):
+        raise LayerError(f"{format_shape(shape)} holds from 1 to {numel(shape)} distinct values, not {args['count']}")
+    return Calc((args["count"],))
+
+
+# x[i, j, …] with tensors i, j, …: torch's advanced indexing of the leading dims, the indices broadcast
+# together (Mask R-CNN's mask_prob[torch.arange(N), labels], each box's mask of its own class). Backward
+# puts the gradient back in place, keeping the indices (derivatives.yaml: index.Tensor)
+@register("indextensor", autocast=PROMOTE, family="shape", arity=None, fewest_inputs=2,
+          backward=FIRST_INPUT_ONLY, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="first input",
+                             extra_saved=no_bytes, transient=0, last_saved="none",
+                             workspace=parameter_gradients, estimate=None),
+          torch=TorchForms(module=OWN + "IndexTensor", given_weight=None, inferred=None, aliases=(), functions=(),
+                           methods=()))
+def index_tensor(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """x and k index tensors: their broadcast shape, then the dims of x after the first k."""
+    shape, *indices = shapes
+    if len(indices) > len(shape):
+        raise LayerError(f"{len(indices)} indices for the {len(shape)} dims of {format_shape(shape)}")
+    rank = max(map(len, indices))
+    return Calc(broadcast_shape(tuple((1,) * (rank - len(i)) + i for i in indices)) + shape[len(indices):])
 
 
 # torchvision.ops.nms(boxes, scores, iou_threshold): the indices of the boxes kept, best first, none

@@ -6,8 +6,8 @@ from __future__ import annotations
 from .facts import parameter_gradients
 from .facts import (PROMOTE, COPY, FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, SLICE, Call, MemoryFacts, TorchForms, always,
                     calls, elementwise, merge, never, no_bytes, unit_window, whole)
-from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, numel, optional,
-                       positive, register)
+from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, non_negative, numel,
+                       optional, positive, register)
 
 
 def narrow_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -21,7 +21,7 @@ def narrow_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 
 @register("narrow", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=narrow_field, memory=SLICE,
-          args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("start", any_int), Arg("length", positive)),
+          args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("start", any_int), Arg("length", non_negative)),
           torch=TorchForms(module=OWN + "Narrow", given_weight=None, inferred=None,
                            functions=calls("torch.narrow", dim=1, start=2, length=3),
                            methods=(Call("narrow", (("dim", 1), ("start", 2), ("length", 3))),), aliases=()))
@@ -59,10 +59,7 @@ def slice_(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """x[start:end:step] along one dim, as Python slices (bounds clipped to the size)."""
     (shape,) = shapes
     axis = dim_index(args["dim"], len(shape))
-    length = len(range(*_bounds(shape[axis], args)))
-    if length == 0:
-        raise LayerError(f"slice {args['start']}:{args['end']}:{args['step']} of dim {args['dim']} of "
-                         f"{format_shape(shape)} is empty")
+    length = len(range(*_bounds(shape[axis], args)))  # 0, as torch's: a mask pasted past the image's edge
     return Calc(shape[:axis] + (length,) + shape[axis + 1:])
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import fx, nn
 
-from ..errors import SpecError
+from ..errors import LayerError, SpecError
 from ..graph import DTYPE_BYTES, OtherInput, Scope
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
@@ -22,8 +22,8 @@ from ..spec.yamlfile import LineDict
 from .capture import LayerFails
 from .forms import forms, module_arguments
 from .sites import Sites
-from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, indexed_by, piece_of,
-                     read_graph, returns_several, stated, target_name, unstacked)
+from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, index_tensors, indexed_by,
+                     piece_of, picks_per_sample, read_graph, returns_several, stated, target_name, unstacked)
 from .tracing import trace, user_line
 
 
@@ -320,17 +320,74 @@ def _entry(node, graph: Traced) -> LineDict | list | None:
     if node.op == "call_function" and node.target is operator.getitem:
         if piece_of(node) is None and returns_several(node.args[0], graph):
             return _entry(node.args[0], graph)  # topk's values or indices: a layer of the call
+        if _batch_of_rows(node, graph):  # fmap1, fmap2 = fmaps.chunk(2, 0): row i of each sample
+            return stated("select", {"dim": 1, "index": node.args[1]}, None)
         entry = graph.per_sample(node, _piece_entry(node, graph))
         return entry if not isinstance(entry, LineDict) or graph.takes(node, *next(iter(entry.items()))) else None
     if target_name(node) == "repeat_interleave" and node.op in ("call_function", "call_method"):
         return _repeated_rows(node, graph)
+    if _joins_batches(node, graph):  # torch.cat([image1, image2], 0): per sample, a row of each
+        return stated("stack", {"dim": 1}, None)
     table = {"call_function": forms().functions, "call_method": forms().methods}.get(node.op, {})
     for kind, call in table.get(node.target, ()):  # F.batch_norm: batchnorm1d, 2d or 3d, by its input
         entry = _call_entry(node, kind, call, graph)
         entry = entry if isinstance(entry, list) else graph.reshaped(node, entry, kind)
         if isinstance(entry, list) or entry is not None and graph.takes(node, *next(iter(entry.items()))):
             return entry
+        # a join of unequal ranks broadcasts (the run held no cat or stack of them: torch refuses those)
+        lined_up = _ranks_lined_up(node, entry, graph) if isinstance(entry, LineDict) \
+            and REGISTRY[kind].family == "join" else None
+        row = _per_row(node, entry, graph) if isinstance(entry, LineDict) else None
+        if lined_up or row:
+            return lined_up or row
     return None
+
+
+def _ranks_lined_up(node, entry: LineDict, graph: Traced) -> list[LineDict] | None:
+    """Arithmetic in a run of one on tensors of fewer dims than another (batched_nms's idxs == class_id,
+    a 0-d class; boxes + offsets of the boxes' max): as torch broadcasts them, aligned at their last
+    dims, each such input first reshaped to the widest rank with leading 1s. None where that does not
+    broadcast, or the run held a batch (whose dim 0 would meet another's last dims)."""
+    sources = graph.tensor_args(node)
+    shapes = [graph.sample_shape(source) for source in sources]
+    if graph.batch != 1 or None in shapes or len({len(shape) for shape in shapes}) == 1:
+        return None
+    rank = max(map(len, shapes))
+    padded = [(1,) * (rank - len(shape)) + shape for shape in shapes]
+    kind, args = next(iter(entry.items()))
+    try:
+        REGISTRY[kind].calculate(tuple(padded), REGISTRY[kind].normalize(args or {}))
+    except LayerError:
+        return None
+    steps, inputs = [], []
+    for source, shape, wide in zip(sources, shapes, padded):
+        if len(shape) < rank:
+            steps.append(LineDict({"reshape": {"shape": [BATCH, *wide]}, "from": graph.name_of(source)}))
+        inputs.append(_part(node, len(steps)) if len(shape) < rank else graph.name_of(source))
+    return [*steps, LineDict({**entry, "from": inputs})]
+
+
+def _joins_batches(node, graph: Traced) -> bool:
+    """torch.cat of batches of equal shapes along dim 0 (RAFT's two images, through one encoder): rows
+    in the batch, as many per sample as batches joined."""
+    if node.op != "call_function" or target_name(node) != "cat" or given_value(node, "dim", 1) not in (None, 0):
+        return False
+    shapes = {graph.shape(source) for source in graph.tensor_args(node)}
+    return len(shapes) == 1 and all(graph.layout(source) == BATCHED and graph.shape(source)[:1] == (graph.batch,)
+                                    for source in graph.tensor_args(node)) and graph.layout(node) == ROWS
+
+
+def _batch_of_rows(node, graph: Traced) -> bool:
+    """Piece i of rows in the batch (see _joins_batches) chunked or split along dim 0 into batches:
+    each sample's row i."""
+    source = piece_of(node)
+    if source is None or target_name(source) not in ("chunk", "split") \
+            or given_value(source, "dim", 2) not in (None, 0):
+        return False
+    pieces, whole = graph.values[source.name], source.args[0]
+    shape = graph.sample_shape(whole)
+    return graph.layout(whole) == ROWS and shape is not None and shape[0] == len(pieces) \
+        and all(piece.shape[:1] == (graph.batch,) for piece in pieces)
 
 
 def _repeated_rows(node, graph: Traced) -> list[LineDict] | None:
@@ -353,15 +410,16 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         return None
     if any(value not in allowed for value, allowed in fixed):
         return None  # F.pad in reflect mode is no zero pad
-    args = {key: node.kwargs[call.keyword(key)] if call.keyword(key) in node.kwargs else node.args[index]
-            for key, index in call.positions if call.keyword(key) in node.kwargs or index < len(node.args)}
+    args = dict(call.defaults) | {
+        key: node.kwargs[call.keyword(key)] if call.keyword(key) in node.kwargs else node.args[index]
+        for key, index in call.positions if call.keyword(key) in node.kwargs or index < len(node.args)}
     args = {key: value for key, value in args.items()  # a tensor is an input, never an argument
             if not (isinstance(value, fx.Node) and graph.is_tensor(value))} | dict(call.implied)
-    if call.like is not None:  # y.expand_as(x): the sizes of x, the batch first
+    if call.like is not None:  # y.expand_as(x): the sizes of x per sample, the batch first
         like = graph.shape(node.args[1]) if len(node.args) > 1 and isinstance(node.args[1], fx.Node) else None
         if like is None:
             return None
-        args[call.like] = [-1, *like[1:]]
+        args[call.like] = [-1, *(like if node.args[1].name in graph.sample_rows else like[1:])]
     if any(arg.name == KEPT for arg in REGISTRY[kind].args):  # how many the run's data kept (nms's boxes)
         kept = graph.values[node.name]
         if graph.batch != 1 or not isinstance(kept, (torch.Tensor, tuple)):
@@ -369,6 +427,8 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         args[KEPT] = (kept[0] if isinstance(kept, tuple) else kept).shape[0]  # torch.where(mask)'s pieces
     if call.every_dim is not None and call.every_dim not in args:
         args[call.every_dim] = _every_dim(node, graph)
+        if args[call.every_dim] is None:
+            return None
     if kind == "einsum":
         args["equation"] = _per_sample_equation(node, graph)
     if isinstance(args.get("padding"), (list, tuple)) and len(args["padding"]) > 6:
@@ -418,11 +478,17 @@ KEPT = "count"  # a kind's argument for how many rows the data keeps, which only
 
 
 def _every_dim(node, graph: Traced) -> list[int] | None:
-    """The dims of the sample of a call's tensor whose batch is its dim 0 (a reduction over all of
-    them, x.mean()); None for another layout, whose dims mix the batch with the sample's rows."""
+    """Every dim of a call's tensor where the call names none (x.mean(), x.max()): of a tensor whose
+    batch is its dim 0, the sample's, as a batch of one computes it (VQ-VAE's loss); of one a per-image
+    loop made in a run of one (one image's boxes), each; None for another layout, whose dims mix the
+    batch with the sample's rows."""
     source = graph.tensor_args(node)[0]
     shape = graph.shape(source)
-    return list(range(1, len(shape))) if shape is not None and graph.layout(source) == BATCHED else None
+    if shape is None:
+        return None
+    if source.name in graph.sample_rows:
+        return list(range(len(shape)))
+    return list(range(1, len(shape))) if graph.layout(source) == BATCHED else None
 
 
 def _taken_as_input(node, call, shapes: dict, graph: Traced) -> dict:
@@ -474,13 +540,20 @@ def _part(node, step: int) -> str:
 def _module_on(node, graph: Traced, entry: LineDict | None) -> LineDict | None:
     """A module's layer as it reads its input per sample; on rows in the batch (MViT's B·heads) that
     it takes only one by one (a pooling conv), a layer per row."""
-    sources = graph.tensor_args(node)
     moved = graph.per_sample(node, entry)
-    if entry is None or len(sources) != 1 or graph.layout(sources[0]) != ROWS \
-            or moved is not None and graph.takes(node, *next(iter(moved.items()))):
+    if entry is None or moved is not None and graph.takes(node, *next(iter(moved.items()))):
         return moved
+    return _per_row(node, entry, graph) or moved
+
+
+def _per_row(node, entry: LineDict, graph: Traced) -> LineDict | None:
+    """A layer per row of its one input's rows in the batch (MViT's B·heads, RAFT's correlation volume
+    of B·H·W rows, pooled), where it takes each row as a sample; else None."""
+    sources = graph.tensor_args(node)
+    if len(sources) != 1 or graph.layout(sources[0]) != ROWS:
+        return None
     kind, args = next(iter(entry.items()))
-    return LineDict({**entry, "per_row": True}) if graph.takes(node, kind, args, per_row=True) else moved
+    return LineDict({**entry, "per_row": True}) if graph.takes(node, kind, args, per_row=True) else None
 
 
 def _module_entry(module: nn.Module) -> LineDict | None:
@@ -538,7 +611,9 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
         return stated("booleanmask", {KEPT: int(graph.values[index.name].sum())}, None) \
             if graph.batch == 1 else None  # of one sample (a batch of two mixes its samples' rows)
     if index is not None:
-        return stated("indexselect", {"dim": 0}, None)
+        return stated("indexselect", {"dim": 1 if picks_per_sample(node) else 0}, None)
+    if index_tensors(node, graph) is not None:
+        return stated("indextensor", {}, None)
     if unstacked(node.args[0], graph) is not None and isinstance(node.args[1], int):
         return _unstacked_piece(node.args[0], node.args[1], graph, node)  # qkv[0] of qkv.permute(2, 0, …)
     shape = graph.shape(node.args[0])

@@ -70,6 +70,10 @@ class Sub(_Arithmetic):
     operation = staticmethod(operator.sub)
 
 
+class Rsub(_Arithmetic):
+    operation = staticmethod(lambda x, other: other - x)
+
+
 class Mul(_Arithmetic):
     operation = staticmethod(operator.mul)
 
@@ -88,6 +92,10 @@ class Eq(_Arithmetic):
 
 class Remainder(_Arithmetic):
     operation = staticmethod(operator.mod)
+
+
+class BitwiseAnd(_Arithmetic):
+    operation = staticmethod(operator.and_)
 
 
 class Ne(_Arithmetic):
@@ -267,6 +275,10 @@ class _TensorMethod(nn.Module):
         return getattr(x, self.method)(*self.values)
 
 
+class Argmax(_TensorMethod):
+    method, arguments = "argmax", ("dim", "keepdim")
+
+
 class Constant(nn.Module):
     """A tensor made without the input, and the stored tensors it is made from (as flat ones)."""
 
@@ -279,7 +291,7 @@ class Constant(nn.Module):
     def forward(self):
         # no product vanishes; as filters (F.conv2d(x, weight)) 1/fan-in, so that sums keep their size;
         # made from the stored parameters, which get gradients (and optimizer state) as the model's do
-        values = torch.full((1, *self.shape), 1 / math.prod(self.shape[1:]), device=self.table.device,
+        values = torch.full((1, *self.shape), 1 / max(math.prod(self.shape[1:]), 1), device=self.table.device,
                             dtype=self.stored.dtype)
         return values + self.stored.sum() * 0 if self.stored.requires_grad else values
 
@@ -556,6 +568,15 @@ class Topk(nn.Module):
         return x.topk(self.k, self.dim, self.largest, self.sorted).values
 
 
+class Sort(nn.Module):
+    def __init__(self, dim: int = -1, descending: bool = False):
+        super().__init__()
+        self.dim, self.descending = dim, descending
+
+    def forward(self, x):
+        return x.sort(self.dim, self.descending).values
+
+
 class BooleanMask(nn.Module):
     """x[mask]: the rows of each sample its mask keeps (a spec's mask is made by layers, x > t)."""
 
@@ -578,6 +599,26 @@ class Nonzero(nn.Module):
         return mask.flatten(1).float().argsort(dim=-1, descending=True)[:, :self.count]
 
 
+class IndexTensor(nn.Module):
+    """x[i, j, …] per sample; a spec's indices are random values, each taken modulo the size it picks from."""
+
+    def forward(self, x, *indices):
+        return torch.stack([sample[tuple(i.detach().abs().long() % size for i, size in zip(picks, sample.shape))]
+                            for sample, *picks in zip(x, *indices)])
+
+
+class Unique(nn.Module):
+    """torch.unique(x) as a spec states it: `count` values of each sample, copied, as torch's saves
+    nothing for backward (which are distinct, only its values say)."""
+
+    def __init__(self, count: int):
+        super().__init__()
+        self.count = count
+
+    def forward(self, x):
+        return x.flatten(1)[:, :self.count].clone()
+
+
 class Nms(nn.Module):
     """torchvision.ops.nms as a spec states it, with no torchvision: the indices of each sample's
     `count` best scores (which boxes the real op keeps only their overlaps say)."""
@@ -588,6 +629,19 @@ class Nms(nn.Module):
 
     def forward(self, boxes, scores):
         return scores.argsort(dim=-1, descending=True)[..., :self.count]
+
+
+class GridSample(nn.Module):
+    """F.grid_sample on each row the leading dims hold (a sample's, or its rows')."""
+
+    def __init__(self, mode: str = "bilinear", padding_mode: str = "zeros", align_corners: bool | None = None):
+        super().__init__()
+        self.mode, self.padding_mode, self.align_corners = mode, padding_mode, align_corners
+
+    def forward(self, x, grid):
+        sampled = nn.functional.grid_sample(x.flatten(0, -4), grid.flatten(0, -4), self.mode, self.padding_mode,
+                                            self.align_corners)
+        return sampled.unflatten(0, x.shape[:-3])
 
 
 class RoIAlign(nn.Module):

@@ -98,11 +98,13 @@ class Traced:
     def is_tensor(self, node) -> bool:
         """A tensor with elements, or with no rows made from the input (a detector's boxes when the run
         kept none); an empty piece along another dim (x[:, :0], which rotary embeddings concatenate
-        back) is none, and so is an empty tensor made from nothing that is only concatenated to (a
-        cache's torch.tensor([]), which the first keys join)."""
+        back) is none, and so is a 1-d empty tensor made from nothing that is only concatenated to, which
+        torch.cat skips (a cache's torch.tensor([]), which the first keys join; not MultiScaleRoIAlign's
+        image ids of no boxes, (0, 1), a column of its rois)."""
         value = self.values.get(node.name)
         return isinstance(value, torch.Tensor) and (value.numel() > 0 or value.dim() > 0 and value.shape[0] == 0 and (
-            node.name not in self.without_input or any(target_name(user) != "cat" for user in node.users)))
+            node.name not in self.without_input or value.dim() > 1
+            or any(target_name(user) != "cat" for user in node.users)))
 
     def same_as_source(self, node) -> bool:
         """A module's tuple output read at 0 (MultiheadAttention's output): the layer itself."""
@@ -121,7 +123,9 @@ class Traced:
         if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as", "to"):
             return [node.args[0]]
         if indexed_by(node, self) is not None:  # table[index]: both are read
-            return [node.args[0], node.args[1]]
+            return [node.args[0], indexed_by(node, self)]
+        if index_tensors(node, self) is not None:
+            return [node.args[0], *index_tensors(node, self)]
         if node.op == "call_function" and node.target is operator.getitem:
             source = piece_of(node) or node
             whole = source.args[0]
@@ -189,6 +193,8 @@ class Traced:
         if value.name not in self.values:
             raise Unmappable(value.name)
         known = self.values[value.name]
+        if self.batch == 1 and isinstance(known, torch.Tensor) and known.dim() == 0 and not known.is_floating_point():
+            return int(known)  # in a run of one, a number its data decided (a box's corner as a slice's bound)
         if known is None or isinstance(known, (int, float, bool)):  # attn_mask=None, forward()'s default
             return known
         if isinstance(known, torch.Size):
@@ -230,7 +236,10 @@ class Traced:
             return SAMPLE_SHAPES[SEQUENCE_FIRST](shape, self.batch)
         if node.name in self.batch_sized and shape and shape[0] % self.batch == 0:  # the batch, or rows of it
             return shape[1:] if shape[0] == self.batch else (shape[0] // self.batch, *shape[1:])
+        if self.batch == 1 and shape[:1] == (0,):  # in a run of one, no rows of the sample, made from nothing
+            return shape  # (Keypoint R-CNN's keypoints, torch.zeros((len(rois), 3, K)), when it kept none)
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
+               or node in (index_tensors(user, self) or ())
                or target_name(user) in MATRIX_PRODUCTS and len(shape) <= 2 for user in node.users):
             # an einsum names each of its dims; an index's are the positions it holds; filters; a matrix
             # (or vector) in a product is each sample's whole (pooled @ self.proj)
@@ -293,7 +302,8 @@ class Traced:
     def reshaped(self, node, entry: LineDict | None, kind: str) -> LineDict | None:
         """A reshape to or from a tensor whose batch is not torch's dim 0 (see layout), or whose sizes are
         computed (B·nW), as the sizes it makes; a layer that gives a batchless tensor its batch of one
-        (x.unsqueeze(0) on a bias made by layers) likewise. Any other entry as it is."""
+        (x.unsqueeze(0) on a bias made by layers) likewise, and an expand that only puts a batch of one in
+        front of a row (Mask R-CNN's mask.expand((1, 1, -1, -1))), a view. Any other entry as it is."""
         sources = self.tensor_args(node)
         if kind in PERMUTING and sources and SEQUENCE_FIRST in (self.layout(sources[0]), self.layout(node)):
             return self.reordered(node, sources[0], entry)
@@ -301,8 +311,10 @@ class Traced:
             return None  # the batch merged into the dims after the sequence (MViT's (T, B·H·N, C)): no sample's shape
         source = self.layout(sources[0]) if sources else BATCHED
         switched = bool(sources) and sources[0].name in self.free and source != self.layout(node)
+        rebatched = kind == "expand" and bool(sources) and source != self.layout(node) \
+            and math.prod(self.shape(node)) == math.prod(self.shape(sources[0]))
         if kind in ("reshape", "flatten") and (entry is None or BATCHED != source or BATCHED != self.layout(node)) \
-                or switched:
+                or switched or rebatched:
             shape = self.sample_shape(node)
             return None if shape is None else restated(entry or {}, "reshape", _sizes(shape))
         return entry
@@ -419,11 +431,42 @@ def _sized(size):
 
 
 def indexed_by(node, graph: Traced):
-    """The 1-d tensor of positions in table[index], or None."""
-    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[1], fx.Node):
+    """The tensor of positions in table[index] (1-d), or in x[batch_idx, index] (each sample's own
+    positions along its dim 1, batch_idx = torch.arange(B)[:, None]: the RPN's best proposals per
+    image); None for any other index."""
+    if node.op != "call_function" or node.target is not operator.getitem:
         return None
-    index = graph.values.get(node.args[1].name)
-    return node.args[1] if isinstance(index, torch.Tensor) and index.dim() == 1 else None
+    index = node.args[1]
+    if isinstance(index, tuple) and len(index) == 2 and _each_sample(index[0], graph):
+        positions = graph.values.get(index[1].name) if isinstance(index[1], fx.Node) else None
+        return index[1] if isinstance(positions, torch.Tensor) and positions.dim() == 2 \
+            and positions.shape[0] == graph.batch else None
+    positions = graph.values.get(index.name) if isinstance(index, fx.Node) else None
+    return index if isinstance(positions, torch.Tensor) and positions.dim() == 1 else None
+
+
+def index_tensors(node, graph: Traced) -> tuple | None:
+    """The integer tensors of x[i, j, …] (no slices among them) in a run of one sample on its rows,
+    whose dims are the sample's own (Mask R-CNN's mask_prob[torch.arange(N), labels]); else None."""
+    if node.op != "call_function" or node.target is not operator.getitem or graph.batch != 1 \
+            or not isinstance(node.args[1], tuple) or not isinstance(node.args[0], fx.Node) \
+            or graph.layout(node.args[0]) != ROWS:
+        return None
+    values = [graph.values.get(item.name) if isinstance(item, fx.Node) else None for item in node.args[1]]
+    return node.args[1] if all(isinstance(value, torch.Tensor) and not value.is_floating_point()
+                               and value.dtype != torch.bool for value in values) else None
+
+
+def picks_per_sample(node) -> bool:
+    """x[batch_idx, index]: each sample's positions along its own dim (see indexed_by)."""
+    return isinstance(node.args[1], tuple)
+
+
+def _each_sample(node, graph: Traced) -> bool:
+    """torch.arange(B)[:, None], made without the input: an index picking each sample of the batch itself."""
+    value = graph.values.get(node.name) if isinstance(node, fx.Node) else None
+    return isinstance(value, torch.Tensor) and node.name in graph.without_input and not value.is_floating_point() \
+        and value.shape == (graph.batch, 1) and bool((value[:, 0] == torch.arange(graph.batch)).all())
 
 
 def returns_several(node, graph: Traced) -> bool:
@@ -612,7 +655,8 @@ def _sample_rows(traced: fx.GraphModule, graph: Traced) -> set:
         shape = graph.shape(node)
         if not shape or node.name in graph.without_input or node.op == "placeholder":
             continue
-        rebatches = shape[0] == 1 and target_name(node) in REBATCHING
+        # table[index] keeps the index's rows, even one (a single detection's anchor): no batch put in front
+        rebatches = shape[0] == 1 and target_name(node) in REBATCHING and indexed_by(node, graph) is None
         read = [a for a in graph.tensor_args(node) if a.name in found]
         if _takes_the_sample(node, graph) or any(not (rebatches and len(shape) > len(graph.shape(a))) for a in read):
             found.add(node.name)

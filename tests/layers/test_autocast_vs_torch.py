@@ -21,7 +21,8 @@ from cnncalc.verify.modules import _Recurrent  # noqa: E402
 from cnncalc.verify.own import tensors  # noqa: E402
 
 NOT_RUN = {"parameter", "constant"}  # no input to cast: float32 like the model
-MASKS = {"eq", "ne", "gt", "ge", "lt", "le"}  # comparisons make bool masks, whatever autocast does
+# comparisons make bool masks and argmax int64 positions, whatever autocast does
+MASKS = {"eq", "ne", "gt", "ge", "lt", "le", "argmax"}
 EXPECTED = {("lower", "float32"): "bfloat16", ("lower", "bfloat16"): "bfloat16",
             ("float32", "float32"): "float32", ("float32", "bfloat16"): "float32",
             ("promote", "float32"): "float32", ("promote", "bfloat16"): "bfloat16"}

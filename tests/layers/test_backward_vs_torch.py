@@ -18,7 +18,8 @@ from cnncalc.spec import build_graph
 from conftest import compare_backward
 from layers.test_attention import PRODUCT_IDS
 from layers.test_kinds_vs_torch import CASES, CROSS_ATTENTION, JOIN_CASES, LOOKUPS, POSITIONS, PRODUCTS
-from layers.test_selection import ALIGNED, KEEPS_ALL, POSITIONS_KEPT, SUPPRESSED
+from layers.test_resize import SAMPLED
+from layers.test_selection import ALIGNED, KEEPS_ALL, PICKED, POSITIONS_KEPT, SUPPRESSED
 from layers.test_slicing import WRITES_PART
 
 torch = pytest.importorskip("torch")
@@ -106,8 +107,14 @@ def test_a_boolean_mask_hands_the_gradient_to_the_rows_it_keeps():
     assert compare_backward(build_graph(KEEPS_ALL, "<test>", {})).totals.backward_macs == 0
 
 
-@pytest.mark.parametrize("spec", [SUPPRESSED, ALIGNED, POSITIONS_KEPT], ids=["nms", "roialign", "nonzero"])
+@pytest.mark.parametrize("spec", [SUPPRESSED, ALIGNED, POSITIONS_KEPT, PICKED],
+                         ids=["nms", "roialign", "nonzero", "indextensor"])
 def test_what_boxes_pick_takes_no_products_backward(spec):
+    assert compare_backward(build_graph(spec, "<test>", {})).totals.backward_macs == 0
+
+
+@pytest.mark.parametrize("spec", SAMPLED, ids=["sample", "rows"])
+def test_grid_sampling_takes_no_products_backward(spec):
     assert compare_backward(build_graph(spec, "<test>", {})).totals.backward_macs == 0
 
 
@@ -119,7 +126,7 @@ def test_every_kind_is_held_to_a_real_backward():
     # uncounted states no work of its own, backward's neither: its row makes every total a lower bound
     written = {next(key for key in layer if key in REGISTRY)
                for spec in PRODUCTS + [CROSS_ATTENTION, POSITIONS, KEEPS_ALL, WRITES_PART, SUPPRESSED, ALIGNED,
-                                       POSITIONS_KEPT]
+                                       POSITIONS_KEPT, PICKED, *SAMPLED]
                for layer in spec["layers"]}
     covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | written | {"uncounted"}
     assert covered == set(REGISTRY)

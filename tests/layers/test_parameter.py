@@ -17,6 +17,7 @@ CASES = [
     ("parameter", {"shape": [1, 1, 6], "buffer": True}, (3, 4, 4)),
     ("constant", {"shape": [4, 5, 5]}, (3, 4, 4)),
     ("constant", {"shape": [2, 9, 9], "params": 338, "buffers": 81}, (3, 4, 4)),
+    ("constant", {"shape": [0, 4]}, (3, 4, 4)),  # no rows: torch.empty((0, 4)), a detector's boxes when none kept
 ]
 
 

@@ -43,3 +43,21 @@ CASES = [
 @pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_layer_matches_torch(kind, args, shape):
     compare(one_layer(kind, args, shape))
+
+
+def test_no_rows_reshape_as_torch_reshapes_them():
+    # a mask keeping none of the 6 rows of 4, then reshaped to 0 × 2 × 2 as torch's reshape(0, 2, 2)
+    # does (a detector's boxes when its run kept none); -1 among no elements could be any size, which
+    # torch refuses too
+    from cnncalc.errors import SpecError
+    from cnncalc.figures import analyze
+    from cnncalc.spec import build_graph
+    from layers.test_selection import KEEPS_NONE
+
+    compare(build_graph({**KEEPS_NONE, "layers": [*KEEPS_NONE["layers"], {"reshape": {"shape": ["batch", 0, 2, 2]}}]},
+                        "<test>", {}))
+    with pytest.raises(RuntimeError, match="can be any value"):
+        torch.zeros(0, 4).reshape(0, -1)
+    with pytest.raises(SpecError, match="-1 could be any size"):
+        analyze(build_graph({**KEEPS_NONE, "layers": [*KEEPS_NONE["layers"], {"reshape": {"shape": [-1, 0, 4]}}]},
+                            "<test>", {}))

@@ -22,6 +22,8 @@ CASES = [
     ("norm", {"p": 1, "dim": [2, 3]}, (4, 5, 6)),
     ("cumsum", {"dim": 1}, (3, 5)),
     ("cumsum", {"dim": -1}, (2, 4, 6)),
+    ("argmax", {"dim": 2}, (17, 30)),  # Keypoint R-CNN's peak of each of 17 heatmaps
+    ("argmax", {"dim": 1, "keepdim": True}, (4, 6)),
 ]
 
 

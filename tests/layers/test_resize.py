@@ -40,3 +40,29 @@ CASES = [
 @pytest.mark.parametrize("kind,args,shape", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_layer_matches_torch(kind, args, shape):
     compare(one_layer(kind, args, shape))
+
+
+# the input sampled at a grid made of it: 2 × 5 × 7 at its own 5 × 7 points; and 3 rows of those,
+# each sampled on its own (RAFT's correlation volume, a row per pixel)
+SAMPLED = [{"input": [2, 5, 7], "layers": [{"permute": {"dims": [0, 2, 3, 1]}, "name": "grid"},
+                                           {"gridsample": None, "from": ["input", "grid"]}]},
+           {"input": [3, 2, 5, 7], "layers": [{"permute": {"dims": [0, 1, 3, 4, 2]}, "name": "grid"},
+                                              {"gridsample": {"align_corners": True, "padding_mode": "border"},
+                                               "from": ["input", "grid"]}]}]
+
+
+@pytest.mark.parametrize("spec", SAMPLED, ids=["sample", "rows"])
+def test_grid_sampling_matches_torch(spec):
+    from cnncalc.spec import build_graph
+
+    compare(build_graph(spec, "<test>", {}))
+
+
+def test_grid_sampling_has_torchs_shape():
+    from cnncalc.figures import analyze
+    from cnncalc.spec import build_graph
+
+    sampled = torch.nn.functional.grid_sample(torch.randn(1, 2, 5, 7), torch.rand(1, 3, 4, 2), align_corners=False)
+    spec = {"input": [2, 5, 7], "other_inputs": {"grid": {"shape": [3, 4, 2]}},
+            "layers": [{"gridsample": None, "from": ["input", "grid"]}]}
+    assert (1, *analyze(build_graph(spec, "<test>", {})).layers[-1].output_shape) == tuple(sampled.shape)

@@ -1,7 +1,7 @@
 """What a run's data picks (cnncalc/layers/selection.py) against a real torch forward pass.
 
 Golden figures: the torch modules built from the same arguments, their output shapes, parameter and
-buffer numel, and torch.utils.flop_counter.FlopCounterMode's count / 2 as MACs (0: topk and a
+buffer numel, and torch.utils.flop_counter.FlopCounterMode's count / 2 as MACs (0: topk, sort, unique and a
 boolean index compute nothing FlopCounterMode counts).
 """
 from __future__ import annotations
@@ -18,6 +18,9 @@ CASES = [
     ("topk", {"k": 3}, (4, 6)),
     ("topk", {"k": 2, "dim": 1, "largest": False}, (5, 3, 3)),
     ("topk", {"k": 0}, (4, 6)),  # a detector's topk of the candidates its run kept, none
+    ("sort", None, (4, 6)),
+    ("sort", {"dim": 1, "descending": True}, (5, 3, 3)),
+    ("unique", {"count": 7}, (4, 6)),  # of 24 values, 7 distinct (which, only they say)
 ]
 
 
@@ -95,12 +98,51 @@ def test_nms_and_roi_align_are_torchvisions():
     assert analyze(build_graph(spec, "<test>", {})).layers[-1].output_shape == tuple(pooled.shape)
 
 
-# torch.where(x[:, 0] > 0)[0]: the positions of the rows kept (a spec states how many, 4 of 6)
+# torch.where((x[:, 0] > 0) & (x[:, 1] > 0))[0]: the positions of the rows both masks keep (a spec
+# states how many, 4 of 6), as remove_small_boxes keeps a box both wide and tall enough
 POSITIONS_KEPT = {"input": [6, 4], "layers": [{"select": {"dim": 2, "index": 0}},
-                                              {"gt": {"other": 0}},
+                                              {"gt": {"other": 0}, "name": "wide"},
+                                              {"select": {"dim": 2, "index": 1}, "from": "input"},
+                                              {"gt": {"other": 0}, "name": "tall"},
+                                              {"bitwiseand": None, "from": ["wide", "tall"]},
                                               {"nonzero": {"count": 4}, "name": "kept"},
                                               {"indexselect": {"dim": 1}, "from": ["input", "kept"]}]}
 
 
 def test_the_positions_a_mask_keeps_match_torch():
     compare(build_graph(POSITIONS_KEPT, "<test>", {}))
+
+
+def test_unique_has_as_many_values_as_torch_finds():
+    from cnncalc.figures import analyze
+
+    x = torch.tensor([[[3.0, 1.0, 3.0], [2.0, 1.0, 5.0]]])
+    found = torch.unique(x)  # 1, 2, 3, 5
+    assert analyze(one_layer("unique", {"count": len(found)}, (2, 3))).layers[-1].output_shape == tuple(found.shape)
+    assert torch.unique(x[:, :0]).shape == (0,)  # none of none; of 6 values, one at least and 6 at most
+    for count in (0, 7):
+        with pytest.raises(SpecError, match="from 1 to 6 distinct values"):
+            analyze(one_layer("unique", {"count": count}, (2, 3)))
+
+
+# x[i, j] with index tensors made of the input: 6 rows, each picking along its 4 (Mask R-CNN's
+# mask_prob[torch.arange(N), labels], each box's mask of its class); the stand-in takes each index
+# modulo the size it picks from
+PICKED = {"input": [6, 4, 3], "layers": [{"select": {"dim": 3, "index": 0}, "name": "first"},
+                                         {"select": {"dim": 2, "index": 0}, "name": "rows"},
+                                         {"select": {"dim": 2, "index": 1}, "name": "labels", "from": "first"},
+                                         {"indextensor": None, "from": ["input", "rows", "labels"]}]}
+
+
+def test_index_tensors_pick_as_torch_picks():
+    from cnncalc.figures import analyze
+
+    compare(build_graph(PICKED, "<test>", {}))
+    masks, labels = torch.randn(6, 4, 3), torch.tensor([0, 3, 1, 1, 2, 0])
+    picked = masks[torch.arange(6), labels]  # torch's own: a row each, the dims after the two picked
+    spec = {"input": [6, 4, 3], "other_inputs": {"rows": {"shape": [6]}, "labels": {"shape": [6]}},
+            "layers": [{"indextensor": None, "from": ["input", "rows", "labels"]}]}
+    assert analyze(build_graph(spec, "<test>", {})).layers[-1].output_shape == tuple(picked.shape)
+    assert masks[torch.arange(6)[:, None], labels[:2]].shape == (6, 2, 3)  # indices broadcast together
+    spec["other_inputs"] = {"rows": {"shape": [6, 1]}, "labels": {"shape": [2]}}
+    assert analyze(build_graph(spec, "<test>", {})).layers[-1].output_shape == (6, 2, 3)

@@ -18,6 +18,9 @@ CASES = [
     ("slice", {"dim": 2, "start": 1, "step": 2}, (3, 8, 8)),
     ("slice", {"dim": -1, "start": 1, "end": -2, "step": 3}, (3, 6, 9)),
     ("slice", {"dim": 1, "end": 2}, (5, 4, 4)),
+    # nothing of a dim, as torch gives it (a mask pasted wholly past the image's edge: mask[7:7])
+    ("narrow", {"dim": 1, "start": 2, "length": 0}, (6, 4)),
+    ("slice", {"dim": 2, "start": 3, "end": 3}, (6, 4)),
     ("select", {"dim": 1, "index": 0}, (5, 7)),
     ("select", {"dim": -1, "index": -1}, (3, 4, 6)),
 ]

@@ -616,6 +616,129 @@ def test_an_empty_output_no_layer_states_is_refused_never_shown_as_another_row()
         cnncalc.summary(EmptyPiece(), (8,))
 
 
+class BestPerImage(torch.nn.Module):
+    """The RPN's choice per image: the k best scores among each image's rows (topk along dim 1), then
+    the rows at them, x[batch_idx, top] with batch_idx = torch.arange(B)[:, None]."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 5)
+
+    def forward(self, x):
+        made = self.fc(x)
+        top = made[..., 0].topk(3, dim=1).indices
+        batch_idx = torch.arange(x.shape[0], device=x.device)[:, None]
+        return made[batch_idx, top], made[..., 0][batch_idx, top]
+
+
+def test_each_images_own_positions_pick_its_rows():
+    torch.manual_seed(0)
+    module = BestPerImage()
+    report = read_one_sample(module, (10, 8))
+    flops, shapes = torch_one_sample(module, (10, 8))
+    assert [(1, *row.output_shape) for row in report.output_rows] == shapes == [(1, 3, 5), (1, 3)]
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert [row.kind for row in report.layers].count("indexselect") == 2 and not report.totals.uncounted
+
+
+class PastedInPlace(torch.nn.Module):
+    """Mask R-CNN's last steps per image: each box's mask of its own class (mask_prob[torch.arange(N),
+    labels]), padded, given a batch of one (mask.expand((1, 1, -1, -1))), resized to the box and
+    written into an empty image between the box's corners, each a number its data decided
+    (im[y_0:y_1, x_0:x_1] = mask[y_0 - box[1]:y_1 - box[1], …]); as paste_mask_in_image does."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 4 + 2 * 9)
+
+    def forward(self, x):
+        found = []
+        for rows in x:
+            made = self.fc(rows)
+            boxes = (made[:, :4].sigmoid() * 20).to(dtype=torch.int64)
+            labels = made[:, 4].topk(made.shape[0]).indices % 2
+            masks = made[:, 4:].reshape(-1, 2, 3, 3).sigmoid()[torch.arange(made.shape[0]), labels][:, None]
+            pasted = []
+            for mask, box in zip(torch.nn.functional.pad(masks, (1,) * 4), boxes):
+                w, h = max(int(box[2] - box[0] + 1), 1), max(int(box[3] - box[1] + 1), 1)
+                mask = torch.nn.functional.interpolate(mask.expand((1, 1, -1, -1)), size=(h, w), mode="bilinear")
+                image = torch.zeros((24, 24), dtype=mask.dtype)
+                x_0, x_1, y_0, y_1 = max(box[0], 0), min(box[2] + 1, 24), max(box[1], 0), min(box[3] + 1, 24)
+                image[y_0:y_1, x_0:x_1] = mask[0][0][(y_0 - box[1]):(y_1 - box[1]), (x_0 - box[0]):(x_1 - box[0])]
+                pasted.append(image)
+            found.append(torch.stack(pasted)[:, None])
+        return found
+
+
+def test_masks_pasted_where_the_boxes_say_read_as_the_run_made_them():
+    torch.manual_seed(0)
+    module = PastedInPlace()
+    report = read_one_sample(module, (5, 8))
+    flops, shapes = torch_one_sample(module, (5, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes == [(5, 1, 24, 24)]
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert "indextensor" in {row.kind for row in report.layers} and not report.totals.uncounted
+
+
+class OneAnchor(torch.nn.Module):
+    """RetinaNet's decoding of the boxes kept: the anchors (made without the input) at the kept rows,
+    anchors[kept], their widths (boxes[:, 2] - boxes[:, 0]); one kept, a row of one, not the batch."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.fc, self.k = torch.nn.Linear(8, 1), k
+
+    def forward(self, x):
+        found = []
+        for rows in x:
+            kept = self.fc(rows)[:, 0].topk(self.k).indices
+            anchors = torch.arange(rows.shape[0] * 4, dtype=rows.dtype).reshape(-1, 4)[kept]
+            found.append(anchors[:, 2] - anchors[:, 0])
+        return found
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_an_anchor_table_at_the_kept_rows_keeps_their_rows(k):
+    torch.manual_seed(0)
+    module = OneAnchor(k)
+    report = read_one_sample(module, (6, 8))
+    flops, shapes = torch_one_sample(module, (6, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes == [(k,)]
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+
+
+class NoneKept(torch.nn.Module):
+    """A detector's last steps when it keeps no box: the rois of none, each row its image's id beside
+    its box (torch.cat([ids, boxes], 1), the ids full_like(boxes[:, :1]), a column of no rows), and
+    keypoints made from nothing, torch.zeros((len(boxes), 3, 2)) written and permuted, as
+    MultiScaleRoIAlign and Keypoint R-CNN make them."""
+
+    def __init__(self, threshold: float):
+        super().__init__()
+        self.fc, self.threshold = torch.nn.Linear(8, 5), threshold
+
+    def forward(self, x):
+        found = []
+        for rows in x:
+            made = self.fc(rows)
+            boxes = made[made[:, 0] > self.threshold][:, 1:]
+            rois = torch.cat([torch.full_like(boxes[:, :1], 0), boxes], 1)
+            keypoints = torch.zeros((len(boxes), 3, 2))
+            keypoints[..., 1] = 1
+            found.append({"rois": rois, "keypoints": keypoints.permute(0, 2, 1)})
+        return found
+
+
+def test_a_column_of_no_rows_joins_the_rest_and_none_kept_is_made_from_nothing():
+    torch.manual_seed(0)
+    module = NoneKept(threshold=1e9)
+    report = read_one_sample(module, (6, 8))
+    flops, shapes = torch_one_sample(module, (6, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes == [(0, 5), (0, 2, 3)]
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert not report.totals.uncounted
+
+
 class Pooler(torch.nn.Module):
     """MultiScaleRoIAlign's way, per image: torch.zeros(rows, C, 2, 2) filled level by level with the
     rows each level pools (result[kept] = level(rows[kept])), then a conv head on the whole."""
@@ -716,6 +839,89 @@ def test_torchvisions_nms_and_roi_align_read_as_the_run_made_them():
     assert [row.output_shape for row in report.output_rows] == shapes and 0 < shapes[0][0] < 64
     assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
     assert {"nms", "roialign", "indexselect"} <= {row.kind for row in report.layers} and not report.totals.uncounted
+
+
+class ClassSuppressed(torch.nn.Module):
+    """RetinaNet's last steps per image: each score over the threshold, its class (index % classes) and
+    its box (index // classes), boxes clipped as clip_boxes_to_image does (stack, reshape(boxes.shape)),
+    then torchvision's batched_nms: over 1,000 boxes, nms once per class the boxes hold (torch.unique,
+    idxs == class_id, the kept sorted by score); fewer, once on boxes moved apart by class (boxes.max());
+    none, an empty tensor of indices made without the input."""
+
+    def __init__(self, threshold: float, classes: int = 4):
+        super().__init__()
+        self.fc, self.threshold, self.classes = torch.nn.Linear(8, 4 + classes), threshold, classes
+
+    def forward(self, x):
+        import torchvision
+
+        found = []
+        for rows in x:
+            made = self.fc(rows)
+            scores = made[:, 4:].sigmoid().flatten()
+            kept = torch.where(scores > self.threshold)[0]
+            scores, labels = scores[kept], kept % self.classes
+            made = made[torch.div(kept, self.classes, rounding_mode="floor")]
+            corners = made[:, :2].sigmoid() * 50
+            boxes = torch.cat([corners, corners + 1 + made[:, 2:4].sigmoid() * 30], 1)
+            boxes = torch.stack((boxes[..., 0::2].clamp(0, 60), boxes[..., 1::2].clamp(0, 60)), dim=-1).reshape(
+                boxes.shape)
+            keep = torchvision.ops.batched_nms(boxes, scores, labels, 0.5)[:100]
+            found.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
+        return found
+
+
+# 1,200 rows: 2,484 boxes over the threshold, nms per class; 30 rows: 66, moved apart; none over it
+@pytest.mark.libraries
+@pytest.mark.parametrize("rows, threshold", [(1200, 0.5), (30, 0.5), (30, 1.1)], ids=["per-class", "moved", "none"])
+def test_torchvisions_batched_nms_reads_as_the_run_made_it(rows, threshold):
+    pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    module = ClassSuppressed(threshold)
+    report = read_one_sample(module, (rows, 8))
+    flops, shapes = torch_one_sample(module, (rows, 8))
+    assert [row.output_shape for row in report.output_rows] == shapes
+    assert (shapes[0][0] == 0) == (threshold > 1) and shapes[0][0] <= 100
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert not report.totals.uncounted
+    assert ({"unique", "sort"} <= {row.kind for row in report.layers}) == (rows > 1000)
+
+
+class CorrelationLookup(torch.nn.Module):
+    """RAFT's lookup: two images through one encoder (torch.cat([image1, image2], 0), chunk(2, 0)),
+    their correlation volume as a row per pixel (B·H·W rows), pooled (F.avg_pool2d), sampled at a 3 × 3
+    grid around each pixel (F.grid_sample), and gated as its ConvGRU is, (1 - z) * h."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = torch.nn.Conv2d(3, 8, 3, stride=2, padding=1)
+
+    def forward(self, image1, image2):
+        f1, f2 = self.encoder(torch.cat([image1, image2], dim=0)).chunk(2, dim=0)
+        b, c, h, w = f1.shape
+        corr = (f1.flatten(2).transpose(1, 2) @ f2.flatten(2)).reshape(b * h * w, 1, h, w)
+        pooled = torch.nn.functional.avg_pool2d(corr, 2, 2)
+        delta = torch.stack(torch.meshgrid(torch.linspace(-1, 1, 3), torch.linspace(-1, 1, 3), indexing="ij"), -1)
+        grid = f1.permute(0, 2, 3, 1)[..., :2].reshape(b * h * w, 1, 1, 2).tanh() + delta.view(1, 3, 3, 2)
+        sampled = torch.nn.functional.grid_sample(pooled, grid, align_corners=True).view(b, h, w, -1)
+        z = sampled.sigmoid()
+        return (1 - z) * sampled
+
+
+def test_a_correlation_volume_of_a_row_per_pixel_is_read_as_torch_runs_it():
+    import cnncalc
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module, shape = CorrelationLookup(), (3, 16, 16)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        output = module(torch.randn(1, *shape), torch.randn(1, *shape))
+    report = cnncalc.summary(module, {"image1": shape, "image2": shape}).report
+    assert [row.output_shape for row in report.output_rows] == [tuple(output.shape[1:])]
+    assert (report.totals.flops, report.totals.params) == (counter.get_total_flops(),
+                                                           sum(p.numel() for p in module.parameters()))
+    assert {"stack", "select", "avgpool2d", "gridsample", "rsub"} <= {row.kind for row in report.layers}
+    assert not report.totals.uncounted
 
 
 class EmptyCache(torch.nn.Module):

@@ -58,8 +58,8 @@ def test_a_detection_model_is_read_from_one_run_of_one_seeded_image():
     # torchvision's SSDLite320_MobileNet_V3_Large_Weights meta: num_params 3,440,060, _ops 0.583 (G MACs)
     outcome = check_model("torchvision", "detection", "ssdlite320_mobilenet_v3_large")
     # parameters, buffers, MACs (FlopCounterMode on the same image) and each output's shape agree with
-    # torch; what differs is said: the post-processing's comparisons, top-k and NMS are rows not counted
-    assert outcome.reason.endswith("not counted"), outcome.reason
+    # torch, the post-processing's comparisons, top-k, NMS and sort each a row counted as torch counts it
+    assert outcome.exact, outcome.reason
     from cnncalc.figures.report import analyze
 
     report = analyze(graph)
@@ -77,26 +77,26 @@ def test_an_optical_flow_model_reads_its_two_frames():
     loaded = load_module("torchvision:raft_small", {})
     assert loaded.input_shape == (3, 520, 960) and [other.name for other in loaded.others] == ["image2"]
     outcome = check_model("torchvision", "optical_flow", "raft_small")
-    assert "cnncalc" not in outcome.reason, outcome.reason  # parameters, MACs and the 12 flows' shapes agree
+    assert outcome.exact, outcome.reason  # parameters, MACs and the 12 flows' shapes agree, its lookups counted
 
 
 # MultiScaleRoIAlign fills torch.zeros(rois, …) level by level; FCOS may keep no detection (outputs of 0
-# rows); Mask R-CNN pastes each kept box's mask; Keypoint R-CNN may keep one box (a row, not the batch)
+# rows); RetinaNet's batched_nms runs per class over more than 1,000 boxes; Mask R-CNN pastes each
+# kept box's mask; Keypoint R-CNN may keep one box (a row, not the batch)
 @pytest.mark.libraries
-@pytest.mark.parametrize("name", ["fasterrcnn_resnet50_fpn_v2", "fcos_resnet50_fpn", "maskrcnn_resnet50_fpn",
-                                  "keypointrcnn_resnet50_fpn"])
+@pytest.mark.parametrize("name", ["fasterrcnn_resnet50_fpn_v2", "fcos_resnet50_fpn", "retinanet_resnet50_fpn",
+                                  "maskrcnn_resnet50_fpn", "keypointrcnn_resnet50_fpn"])
 def test_detection_models_read_and_agree_with_torch_on_their_run(name):
     pytest.importorskip("torchvision")
     from cnncalc.verify.coverage import check_model
 
     outcome = check_model("torchvision", "detection", name)
-    # read, not refused, and parameters, buffers, MACs and each output's shape are torch's on the same
-    # run; what is left is said: operations not counted
-    assert outcome.reason.endswith("not counted") and "cnncalc" not in outcome.reason, outcome.reason
+    # parameters, buffers, MACs and each output's shape are torch's on the same run, every operation counted
+    assert outcome.exact, outcome.reason
 
 
 # once refused or left with rows not counted: Gemma 4's clamps to 0-d buffers, ConViT's buffers that
-# forward() replaces (counted as the model holds them), diffusers' VQ-VAE loss over the whole batch
+# forward() replaces (counted as the model holds them)
 @pytest.mark.libraries
 @pytest.mark.parametrize("library,family,name", [("timm", "gemma4_vit", "gemma4_vit_167m"),
                                                  ("timm", "convit", "convit_small")])
