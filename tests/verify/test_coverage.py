@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -15,6 +16,7 @@ from torch import nn  # noqa: E402
 
 from cnncalc.model import load_graph  # noqa: E402
 from cnncalc.verify.coverage import check_model, peers_on, shares  # noqa: E402
+from cnncalc.spec.limits import Limits  # noqa: E402
 from cnncalc.verify.libraries import Loaded  # noqa: E402
 from conftest import peer_total, run_cli  # noqa: E402
 
@@ -194,9 +196,9 @@ def test_coverage_command_prints_each_model_and_the_share():
 
 
 @real_models
-def test_coverage_names_a_model_it_refuses_that_the_peers_count():
+def test_coverage_says_which_peers_count_each_model():
     # the golden facts: each peer tool, run directly on timm's csatv2 and resnet18 built on the CPU at
-    # their input, gives a total; cnncalc refuses csatv2 (test_refusals_say_why)
+    # their input, gives a total; cnncalc reads both (csatv2 with rows not counted: test_refusals_say_why)
     import timm
 
     for name in ("csatv2", "resnet18"):
@@ -209,8 +211,34 @@ def test_coverage_names_a_model_it_refuses_that_the_peers_count():
     lines = result.stdout.splitlines()
     assert lines[0].split()[:5] == ["Library", "Family", "Model", "Counted", "by"]
     assert [line.split()[3] for line in lines[1:3]] == ["all", "all"]  # counted by every peer
-    assert lines[-2:] == ["timm: 1 of 2 families exact (50.0%); fvcore ran 2, torchinfo 2, ptflops 2, thop 2",
-                          "refused, yet counted by fvcore, torchinfo, ptflops, thop: timm csatv2"]
+    assert lines[-1] == "timm: 1 of 2 families exact (50.0%); fvcore ran 2, torchinfo 2, ptflops 2, thop 2"
+
+
+class MinibatchStd(nn.Module):
+    """StyleGAN's discriminator: the deviation over the batch as one more channel, which no shape per
+    sample can say (cnncalc refuses it; the peers run it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        deviation = x.std(dim=0).mean().expand(x.shape[0], 1, *x.shape[2:])
+        return torch.cat((x, deviation), dim=1)
+
+
+def test_a_model_cnncalc_refuses_that_a_peer_counts_is_named():
+    from cnncalc.verify.coverage import _held_to_torch, unread
+
+    for tool in PEERS:
+        pytest.importorskip(tool)
+    loaded = Loaded(module=MinibatchStd().eval(), name="MinibatchStd", input_shape=(3, 8, 8))
+    outcome = _held_to_torch(loaded, "handwritten", "minibatch", "MinibatchStd", Limits())
+    assert not outcome.table
+    outcome = replace(outcome, peers=peers_on(loaded, tuple(PEERS), MinibatchStd))
+    assert outcome.peers == dict.fromkeys(PEERS, "")  # each peer gives a total
+    assert unread([outcome]) == [outcome]
 
 
 @real_models
