@@ -81,8 +81,11 @@ def test_a_signal_during_lock_leaves_no_temporary_file(tmp_path, number):
     lock.write_text("{}")
     marker = tmp_path.parent / f"{tmp_path.name}-writing"
     env = dict(os.environ, PYTHONPATH=str(Path(cnncalc.__file__).resolve().parent.parent))
+    # a shell's background job (`cmd &`) starts with SIGINT ignored, and Python then leaves it ignored:
+    # the signals tested are given their default action, as a terminal's process has them
     process = subprocess.Popen([sys.executable, "-c", STALLED, str(marker), "lock", "a.yaml"], cwd=tmp_path,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(number, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
