@@ -206,6 +206,7 @@ def torch_figures(path, width: int | None, shape, name: str = "MyNet"):
     return sum(p.numel() for p in module.parameters()), counter.get_total_flops(), list(out.shape[1:])
 
 
+@pytest.mark.slow  # whole-model passes of a CLI process each (2.3 to 2.9 s)
 @pytest.mark.parametrize("width", [8, 16])
 def test_imported_model_equals_the_module(model_file, width):
     data = json.loads(run_here("table", f"{model_file}:MyNet", "--input", "3x32x32", "--set", f"width={width}",

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 
+@pytest.mark.slow  # a CLI process importing torch for each library name (4 s)
 def test_library_names_build_with_no_weights_at_the_library_input(tmp_path):
     pytest.importorskip("torch")
     # a stand-in for torchvision: what cnncalc asks of it, and what it passes

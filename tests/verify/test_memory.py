@@ -24,6 +24,8 @@ def test_memory_within_ten_percent_at_full_size(model):
     for check in checks:
         assert 0.9 <= check.ratio <= 1.1, f"{check.figure}: {check.ratio:.3f}"
 
+
+@pytest.mark.slow  # verify's measured passes in a CLI process (3 s)
 def test_a_decoder_join_is_measured_within_ten_percent(tmp_path):
     # upsampled and transposed-conv branches added: alive together in the forward pass, which the
     # training figure once missed (predicted 344,320 B at batch 1, under its own inference peak)
@@ -35,6 +37,7 @@ def test_a_decoder_join_is_measured_within_ten_percent(tmp_path):
     assert totals["training_bytes"] > totals["peak_inference_bytes"]
 
 
+@pytest.mark.slow  # verify's measured passes in a CLI process (3 s)
 def test_a_model_with_two_outputs_is_measured_within_ten_percent(tmp_path):
     # the loss reads both outputs (a mean of each): each has a gradient as large as itself from the
     # start of backward, the wide one's while the narrow branch's backward runs (predicted 1,891,392 B

@@ -48,6 +48,7 @@ def test_a_wrong_calculator_fails_naming_layer_figure_and_formula():
     assert "weights: 10 × 3 × 5 × 5" in check.formula
 
 
+@pytest.mark.slow  # verify in a CLI process, every check (6 s)
 def test_cli_summary_json_and_exit_code():
     result = run_cli("verify", "lenet5")
     assert result.returncode == 0
