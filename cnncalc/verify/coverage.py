@@ -144,7 +144,7 @@ def check_model(library: str, family: str, name: str, tools: tuple[str, ...] = (
         loaded = load_module(reference, {}, limits=limits)
     except SpecError as error:
         return replace(_refused(library, family, name, error), peers=dict.fromkeys(tools, f"not built: {error.message}"))
-    outcome = _held_to_torch(loaded, library, family, name, limits)
+    outcome = _held_to_torch(loaded, reference, library, family, name, limits)
     return replace(outcome, peers=peers_on(loaded, tools, lambda: load_module(reference, {}, on_meta=False,
                                                                                limits=limits).module))
 
@@ -155,9 +155,8 @@ def _refused(library: str, family: str, name: str, error: SpecError) -> Outcome:
     return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message, table=False)
 
 
-def _held_to_torch(loaded: Loaded, library: str, family: str, name: str, limits: Limits) -> Outcome:
-    """The loaded module imported, and its figures beside torch's on the same module."""
-    reference = f"{library}:{name}"
+def _held_to_torch(loaded: Loaded, reference: str, library: str, family: str, name: str, limits: Limits) -> Outcome:
+    """The loaded module imported as `reference`, and its figures beside torch's on the same module."""
     module, input_shape, input_dtype = loaded.module, loaded.input_shape, loaded.input_dtype
     try:
         if input_shape is None:

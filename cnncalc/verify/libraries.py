@@ -239,15 +239,14 @@ def _diffusers(name: str, params: dict) -> LibraryModel:
     are any step's); a conditioned one reads text embeddings as a second input, as a pipeline gives them."""
     diffusers = library_module("diffusers")
     cls = getattr(diffusers, name, None) if name[:1].isupper() else None
-    if not (isinstance(cls, type) and issubclass(cls, nn.Module)
-            and list(inspect.signature(cls.forward).parameters)[1:2] == ["sample"]):
+    takes = inspect.signature(cls.forward).parameters if isinstance(cls, type) and issubclass(cls, nn.Module) else {}
+    if list(takes)[1:2] != ["sample"]:
         models = [found for found in dir(diffusers) if found.startswith(("Autoencoder", "VQ", "UNet"))]
         raise SpecError(f"diffusers has no model class '{name}' whose forward() takes an image first"
                         f"{did_you_mean(name, models)}")
     stated = {key: value.default for key, value in inspect.signature(cls).parameters.items()} | params
     size = stated.get("sample_size")
     side = size if isinstance(size, int) else DIFFUSERS_SIDE
-    takes = inspect.signature(cls.forward).parameters
     others = (OtherInput(name="encoder_hidden_states", shape=(DIFFUSERS_TOKENS, stated["cross_attention_dim"])),) \
         if "encoder_hidden_states" in takes else ()
 

@@ -234,7 +234,7 @@ def test_a_model_cnncalc_refuses_that_a_peer_counts_is_named():
     for tool in PEERS:
         pytest.importorskip(tool)
     loaded = Loaded(module=MinibatchStd().eval(), name="MinibatchStd", input_shape=(3, 8, 8))
-    outcome = _held_to_torch(loaded, "handwritten", "minibatch", "MinibatchStd", Limits())
+    outcome = _held_to_torch(loaded, "handwritten:MinibatchStd", "handwritten", "minibatch", "MinibatchStd", Limits())
     assert not outcome.table
     outcome = replace(outcome, peers=peers_on(loaded, tuple(PEERS), MinibatchStd))
     assert outcome.peers == dict.fromkeys(PEERS, "")  # each peer gives a total
