@@ -5,8 +5,8 @@ from __future__ import annotations
 from .facts import parameter_gradients
 from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
 from ..errors import quoted
-from .facts import LOWER, PRODUCTS, Autocast, BackwardFacts, BackwardWork, Gradients
-from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, format_shape, number, numel, optional, positive,
+from .facts import FLOAT32, LOWER, PRODUCTS, Autocast, BackwardFacts, BackwardWork, Gradients
+from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choice, format_shape, number, numel, optional, positive,
                        probability, register)
 
 
@@ -115,6 +115,56 @@ def matmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
     n, k, m = rows[-2], rows[-1], columns[-1]
     output = (*batch, *((n,) if len(first) > 1 else ()), *((m,) if len(second) > 1 else ()))
     return Calc(output, macs=numel(batch) * n * k * m)
+
+
+# torch.cdist's ways to the same distances (aten/src/ATen/native/Distance.cpp): None, "if necessary",
+# takes the matrix-product path for p = 2 when either side has more than 25 rows
+_CDIST_MODES = {None: "if necessary", "use_mm_for_euclid_dist_if_necessary": "if necessary",
+                "use_mm_for_euclid_dist": "always", "donot_use_mm_for_euclid_dist": "never"}
+
+
+def distance_order(value, n: int = 0) -> float:
+    """cdist's p: 0 ≤ p ≤ inf, as torch checks it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise LayerError(f"p is a number from 0 to inf, got {quoted(value)}")
+    return value
+
+
+def _by_products(args: dict, rows: int, others: int) -> bool:
+    """Whether torch computes these distances as a matrix product (_euclidean_dist)."""
+    mode = _CDIST_MODES[args["compute_mode"]]
+    return args["p"] == 2 and (mode == "always" or mode == "if necessary" and max(rows, others) > 25)
+
+
+def cdist_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
+    """On the matrix-product path both gradients are products, computed together whichever is needed
+    (FunctionsManual.cpp: _euclidean_dist_backward: ratio·x2 and ratioᵀ·x1, P·R·M MACs each); the
+    direct kernel's backward (_cdist_backward) runs none."""
+    first, second = shapes
+    if not any(gradients.inputs) or not _by_products(args, first[-2], second[-2]):
+        return BackwardWork(inputs=0, parameters=0)
+    return BackwardWork(inputs=2 * numel(calc.output_shape) * first[-1], parameters=0)
+
+
+# torch.cdist(x1, x2): the p-norm distance of every row of x1 to every row of x2 (a vector quantizer's
+# codebook search). FlopCounterMode sees the forward as one operation it has no formula for
+# (_euclidean_dist or _cdist_forward), so counts none of it, nor does any peer tool. Autograd keeps
+# both inputs and the distances (derivatives.yaml); autocast runs it in float32 on CUDA and the CPU.
+@register("cdist", family="attention", autocast=FLOAT32, arity=2, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
+                             extra_saved=lambda args, size: size, transient=0, last_saved="made",
+                             workspace=parameter_gradients, estimate=None),
+          backward=BackwardFacts(differentiates="each input", work=cdist_backward),
+          args=(Arg("p", distance_order, 2.0),
+                Arg("compute_mode", optional(choice(*(mode for mode in _CDIST_MODES if mode))), None)),
+          torch=TorchForms(module=OWN + "Cdist", given_weight=None, inferred=None, methods=(), aliases=(),
+                           functions=calls("torch.cdist", p=2, compute_mode=3)))
+def cdist(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """(…, P, M) and (…, R, M), leading dims broadcast: (…, P, R)."""
+    first, second = shapes
+    if len(first) < 2 or len(second) < 2 or first[-1] != second[-1]:
+        raise LayerError(f"cdist takes (…, P, M) and (…, R, M), got {format_shape(first)} and {format_shape(second)}")
+    return Calc((*_batch_dims(first[:-2], second[:-2]), first[-2], second[-2]))
 
 
 def equation(value, n: int = 0) -> str:

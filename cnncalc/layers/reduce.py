@@ -1,5 +1,5 @@
 """Reductions over dims: mean, sum and amax (global average pooling written as x.mean((2, 3))), and
-argmax, where the largest is."""
+argmax and argmin, where the largest or smallest is."""
 from __future__ import annotations
 
 from ..errors import quoted
@@ -65,15 +65,20 @@ for _kind, _module, _memory, _autocast, _whole in (
                               methods=_over_every_dim(_kind, _whole), aliases=()))(reduce)
 
 
-# x.argmax(dim): where the largest along dim is; comparisons, which FlopCounterMode does not count, and
-# positions take no gradient (Keypoint R-CNN's peak of each keypoint's heatmap)
-@register("argmax", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=whole, memory=NO_GRADIENT,
-          args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("keepdim", boolean, False)),
-          torch=TorchForms(module=OWN + "Argmax", given_weight=None, inferred=None, aliases=(),
-                           functions=calls("torch.argmax", dim=1, keepdim=2),
-                           methods=calls("argmax", dim=1, keepdim=2)))
-def argmax(shapes: tuple[Shape, ...], args: dict) -> Calc:
+def position(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """Positions along one dim: the input, that dim reduced."""
     return reduce(shapes, {**args, "dim": (args["dim"],)})
+
+
+# x.argmax(dim) and x.argmin(dim): where the largest (smallest) along dim is; comparisons, which
+# FlopCounterMode does not count, and positions take no gradient (Keypoint R-CNN's peak of each
+# keypoint's heatmap; a vector quantizer's nearest code)
+for _kind, _module in (("argmax", "Argmax"), ("argmin", "Argmin")):
+    register(_kind, family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=whole, memory=NO_GRADIENT,
+             args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("keepdim", boolean, False)),
+             torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None, aliases=(),
+                              functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
+                              methods=calls(_kind, dim=1, keepdim=2)))(position)
 
 
 def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):

@@ -279,6 +279,10 @@ class Argmax(_TensorMethod):
     method, arguments = "argmax", ("dim", "keepdim")
 
 
+class Argmin(_TensorMethod):
+    method, arguments = "argmin", ("dim", "keepdim")
+
+
 class Constant(nn.Module):
     """A tensor made without the input, and the stored tensors it is made from (as flat ones)."""
 
@@ -470,6 +474,17 @@ class Matmul(nn.Module):
         out = product(first.unsqueeze(-2) if row else first, second.unsqueeze(-1) if column else second)
         out = out.squeeze(-1) if column else out
         return out.squeeze(-1 if column else -2) if row else out
+
+
+class Cdist(nn.Module):
+    """torch.cdist of each sample's rows (a parameter's batch of one broadcasts)."""
+
+    def __init__(self, p: float = 2.0, compute_mode: str | None = None):
+        super().__init__()
+        self.p, self.compute_mode = p, compute_mode
+
+    def forward(self, first, second):
+        return torch.cdist(first, second, self.p, self.compute_mode or "use_mm_for_euclid_dist_if_necessary")
 
 
 class Einsum(nn.Module):

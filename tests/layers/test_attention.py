@@ -65,6 +65,14 @@ PRODUCTS = [
                                  {"einsum": {"equation": "ic,id->cd"}, "from": ["input", "r"]}]},
     {"input": [37, 53], "layers": [{"sigmoid": None, "name": "s"},
                                    {"einsum": {"equation": "hi,hj->hij"}, "from": ["input", "s"]}]},
+    # torch.cdist: a vector quantizer's distances from 30 rows to a codebook of 40 (the matrix-product
+    # path, past 25 rows), the direct kernel on few rows and at p = 1, and the product path asked for
+    {"input": [30, 3], "layers": [{"parameter": {"shape": [40, 3]}, "name": "codebook"},
+                                  {"cdist": None, "from": ["input", "codebook"]}]},
+    {"input": [4, 10, 8], "layers": [{"relu": None, "name": "r"}, {"cdist": None, "from": ["input", "r"]}]},
+    {"input": [30, 6], "layers": [{"sigmoid": None, "name": "s"}, {"cdist": {"p": 1.0}, "from": ["input", "s"]}]},
+    {"input": [7, 5], "layers": [{"relu": None, "name": "r"},
+                                 {"cdist": {"compute_mode": "use_mm_for_euclid_dist"}, "from": ["input", "r"]}]},
     # ConvNeXt V2's global response norm, channels last: x + addcmul(bias, weight, x · x_n)
     {"input": [5, 5, 8], "layers": [{"norm": {"p": 2, "dim": [1, 2], "keepdim": True}, "name": "g"},
                                     {"mean": {"dim": -1, "keepdim": True}, "name": "m"},
@@ -96,7 +104,8 @@ CROSS_ATTENTION = {"input": [9, 12], "layers": [
 
 PRODUCT_IDS = ["attention", "attention-mask", "matmul", "matmul-operator", "matmul-parameter",
                "matmul-vector-first", "matmul-vector-second", "indexselect", "einsum-parameter", "einsum-summed", "einsum-outer",
-               "einsum-position-bias", "einsum-batched-product", "einsum-rounded", "global-response-norm",
+               "einsum-position-bias", "einsum-batched-product", "einsum-rounded", "cdist-codebook", "cdist-direct",
+               "cdist-p1", "cdist-products", "global-response-norm",
                "conv-given-filters"]
 
 

@@ -21,8 +21,8 @@ from cnncalc.verify.modules import _Recurrent  # noqa: E402
 from cnncalc.verify.own import tensors  # noqa: E402
 
 NOT_RUN = {"parameter", "constant"}  # no input to cast: float32 like the model
-# comparisons make bool masks and argmax int64 positions, whatever autocast does
-MASKS = {"eq", "ne", "gt", "ge", "lt", "le", "argmax"}
+# comparisons make bool masks and argmax and argmin int64 positions, whatever autocast does
+MASKS = {"eq", "ne", "gt", "ge", "lt", "le", "argmax", "argmin"}
 EXPECTED = {("lower", "float32"): "bfloat16", ("lower", "bfloat16"): "bfloat16",
             ("float32", "float32"): "float32", ("float32", "bfloat16"): "float32",
             ("promote", "float32"): "float32", ("promote", "bfloat16"): "bfloat16"}

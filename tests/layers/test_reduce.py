@@ -24,6 +24,7 @@ CASES = [
     ("cumsum", {"dim": -1}, (2, 4, 6)),
     ("argmax", {"dim": 2}, (17, 30)),  # Keypoint R-CNN's peak of each of 17 heatmaps
     ("argmax", {"dim": 1, "keepdim": True}, (4, 6)),
+    ("argmin", {"dim": 1}, (30, 40)),  # a vector quantizer's nearest code
 ]
 
 

@@ -15,8 +15,8 @@ layers:
   - conv2d: {out_channels: 4, kernel_size: 3}
   - uncounted: {operation: cumsum, shape: [4, 6, 6]}
     name: cumsum
-  - uncounted: {operation: cdist, shape: [4, 6, 6]}
-    name: cdist
+  - uncounted: {operation: histc, shape: [4, 6, 6]}
+    name: histc
 """
 
 
@@ -52,13 +52,13 @@ def test_a_model_with_uncounted_operations_is_not_verified_unless_allowed(tmp_pa
     spec = tmp_path / "odd.yaml"
     spec.write_text(ODD)
     refused = admit(load_graph(str(spec)))
-    assert refused == Admission(model="odd", uncounted=("cumsum", "cdist"), allowed=False)
+    assert refused == Admission(model="odd", uncounted=("cumsum", "histc"), allowed=False)
     assert refused.exit_status == 1
-    assert refused.note == ("odd: 2 operations: cumsum, cdist not counted, so not verified "
+    assert refused.note == ("odd: 2 operations: cumsum, histc not counted, so not verified "
                             "(--allow-uncounted verifies the rest)")
     allowed = admit(load_graph(str(spec)), allow_uncounted=True)
     assert allowed.exit_status == 0
-    assert allowed.note == "odd: 2 operations: cumsum, cdist not counted: memory not checked"
+    assert allowed.note == "odd: 2 operations: cumsum, histc not counted: memory not checked"
     assert allowed.optimizer("adam") is None  # the build stands in zeros for them: memory is not the model's
 
 
@@ -73,5 +73,5 @@ def test_verify_refuses_before_it_needs_torch(tmp_path):
     spec.write_text(ODD)
     result = run_cli("verify", str(spec))
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr == ("cnncalc: odd: 2 operations: cumsum, cdist not counted, so not verified "
+    assert result.stderr == ("cnncalc: odd: 2 operations: cumsum, histc not counted, so not verified "
                              "(--allow-uncounted verifies the rest)\n")
