@@ -310,8 +310,10 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                (("conv*", _fvcore_conv), ("linear", _macs), ("batchnorm*", _fvcore_batchnorm),
                 ("groupnorm", _norm(5, 4, "affine")), ("layernorm", _norm(5, 4, "elementwise_affine")),
                 ("instancenorm*", _norm(5, 4, "affine")), ("upsample", _fvcore_upsample),
+                # F.scaled_dot_product_attention is one traced op, aten::scaled_dot_product_attention,
+                # it has no handle for
                 ("adaptiveavgpool2d", lambda l: l.inp), ("multiheadattention", _macs), ("matmul", _macs),
-                ("scaleddotproductattention", _macs), ("einsum", _fvcore_einsum)), _unhandled,
+                ("einsum", _fvcore_einsum)), _unhandled,
                returned_only=True),  # torch.jit's trace drops a module run whose output nobody reads
     Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters named weight or bias × "
                "batch, or × output positions for convolutions",
@@ -342,8 +344,8 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("upsample", Hooks(module=_hooked(lambda l: math.prod(l.out_shape)), functional=_ptflops_interpolate)),
                 ("multiheadattention", Hooks(functional=_ptflops_attention)),
                 # torch.matmul and Tensor.matmul are patched, a @ b (Tensor.__matmul__) is not
+                # (F.scaled_dot_product_attention it does not patch)
                 ("matmul", Hooks(functional=lambda l: 0 if l.flag("operator") else l.macs)),
-                ("scaleddotproductattention", Hooks(functional=_macs)),
                 *((kind, Hooks(module=_ptflops_recurrent)) for kind in RECURRENT)),
                _unhandled),
     Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "

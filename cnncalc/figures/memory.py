@@ -245,7 +245,8 @@ def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
     facts = _facts(node)
     factors = [name for k, name in enumerate(node.inputs) if len(node.inputs) == 1 or any(
         requires[other] for j, other in enumerate(node.inputs) if j != k)]
-    saved = {"input": node.inputs[:1], "inputs": factors, "output": (node.name,), "nothing": ()}
+    saved = {"input": node.inputs[:1], "inputs": factors, "output": (node.name,),
+             "inputs and output": (*factors, node.name), "nothing": ()}
     return tuple(saved[facts.saved_by(node.args)])
 
 

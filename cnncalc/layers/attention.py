@@ -16,10 +16,10 @@ from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choic
 _PRODUCT = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                        extra_saved=no_bytes, transient=0, last_saved="read",
                        workspace=parameter_gradients, estimate=None)
-# attention keeps its inputs and its output (with the softmax statistics); the L × S scores are not
-# kept by the fused kernels
-_SCORES = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                      extra_saved=lambda args, size: size, transient=0, last_saved="made",
+# attention keeps its inputs and its output (with the softmax statistics, one per row: not counted);
+# the L × S scores are not kept by the fused kernels
+_SCORES = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output", gradient="each input",
+                      extra_saved=no_bytes, transient=0, last_saved="made",
                       workspace=parameter_gradients, estimate=None)
 _ATTENTION = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs",
                          gradient="each input", extra_saved=lambda args, size: 4 * size, transient=0, last_saved="read",
@@ -151,8 +151,8 @@ def cdist_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients:
 # (_euclidean_dist or _cdist_forward), so counts none of it, nor does any peer tool. Autograd keeps
 # both inputs and the distances (derivatives.yaml); autocast runs it in float32 on CUDA and the CPU.
 @register("cdist", family="attention", autocast=FLOAT32, arity=2, receptive_field=whole,
-          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                             extra_saved=lambda args, size: size, transient=0, last_saved="made",
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output",
+                             gradient="each input", extra_saved=no_bytes, transient=0, last_saved="made",
                              workspace=parameter_gradients, estimate=None),
           backward=BackwardFacts(differentiates="each input", work=cdist_backward),
           args=(Arg("p", distance_order, 2.0),

@@ -93,7 +93,8 @@ class MemoryFacts:
 
     aliases: whether the output shares its input's storage (in-place, views).
     aliases_in_training: the same in training mode, where dropout makes a new tensor unless in-place.
-    saved: what autograd keeps for backward: "input" (the first), "inputs", "output" or "nothing".
+    saved: what autograd keeps for backward: "input" (the first), "inputs", "output", "inputs and
+      output" or "nothing".
     gradient: the input gradients backward allocates: "each input", "first input" (a crop's
       slice_backward) or "passed" (the output's gradient, or views of it, handed on).
     extra_saved: bytes per output element autograd saves besides tensors, from (arguments, element
@@ -120,7 +121,7 @@ class MemoryFacts:
     workspace: "WorkspaceRule"
     estimate: str | None
 
-    SAVED = ("input", "inputs", "output", "nothing")
+    SAVED = ("input", "inputs", "output", "inputs and output", "nothing")
     GRADIENTS = ("each input", "first input", "passed")
     LAST_SAVED = ("made", "read", "none")
 

@@ -502,25 +502,23 @@ class Einsum(nn.Module):
 
 
 class ScaledDotProductAttention(nn.Module):
-    """F.scaled_dot_product_attention written out (scores, softmax, weighted sum): what its math
-    backend computes, and what FlopCounterMode sees on every device."""
+    """F.scaled_dot_product_attention of each sample's query, key and value, as a model calls it (a
+    boolean mask keeps where true); dropout in training only, as nn.MultiheadAttention passes it."""
 
     def __init__(self, dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None):
         super().__init__()
         self.dropout_p, self.is_causal, self.scale = dropout_p, is_causal, scale
 
     def forward(self, query, key, value, attn_mask=None):
-        scale = self.scale if self.scale is not None else query.shape[-1] ** -0.5
-        scores = torch.matmul(query, key.transpose(-2, -1)) * scale
-        if attn_mask is not None:
-            scores = scores.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool \
-                else scores + attn_mask
-        if self.is_causal:
-            length, source = scores.shape[-2:]
-            keep = torch.ones(length, source, dtype=torch.bool, device=scores.device).tril()
-            scores = scores.masked_fill(~keep, float("-inf"))
-        weights = F.dropout(scores.softmax(-1), self.dropout_p, self.training)
-        return torch.matmul(weights, value)
+        # a sample's sequence × features as one head, as every library calls it (batch, heads, L, E): torch
+        # 2.13's CPU build runs 3-d inputs on its math backend, which keeps the L × S scores
+        one_head = query.dim() == 3
+        if one_head:
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            attn_mask = attn_mask.unsqueeze(1) if attn_mask is not None and attn_mask.dim() == 3 else attn_mask
+        out = F.scaled_dot_product_attention(query, key, value, attn_mask, self.dropout_p if self.training else 0.0,
+                                             self.is_causal, scale=self.scale)
+        return out.squeeze(1) if one_head else out
 
 
 class ConvOfGivenFilters(nn.Module):

@@ -61,20 +61,27 @@ def left_as_it_was(module: nn.Module):
 
 
 @contextlib.contextmanager
-def kept(module: nn.Module):
-    """The module in eval mode, its attention on torch's math backend (FlopCounterMode has no formula
-    for the fused CPU kernel and counts nothing there; the math backend's matmuls it counts, as the
-    peers do). Whatever verify does to it (moves it to a device or dtype, a training step moves its
-    weights and fills .grad, BatchNorm's statistics, train() and eval()) is undone after."""
+def math_attention():
+    """Attention on torch's math backend while torch counts: FlopCounterMode has no formula for the
+    fused CPU kernel and counts nothing there; the math backend's matmuls it counts, as the peers'
+    conventions say. Memory is measured outside it, on the kernel a real run takes (the fused one
+    keeps no L × S scores)."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
+    with sdpa_kernel([SDPBackend.MATH]):
+        yield
+
+
+@contextlib.contextmanager
+def kept(module: nn.Module):
+    """The module in eval mode. Whatever verify does to it (moves it to a device or dtype, a training
+    step moves its weights and fills .grad, BatchNorm's statistics, train() and eval()) is undone after."""
     params = {param: (param.data, param.grad, _copy(param)) for param in module.parameters()}
     buffers = {part: dict(part._buffers) for part in module.modules()}
     values = {id(b): _copy(b) for held in buffers.values() for b in held.values() if b is not None}
     modes = {part: part.training for part in module.modules()}
     try:
-        with sdpa_kernel([SDPBackend.MATH]):
-            yield module.eval()
+        yield module.eval()
     finally:
         with torch.no_grad():
             for param, (data, grad, value) in params.items():

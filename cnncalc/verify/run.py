@@ -20,7 +20,7 @@ from .build import build_model, sample_inputs
 from .fields import check_fields
 from .measure import measure
 from .memory import check_memory
-from .own import MODULE, TWIN, check_real, kept, layer_checks, measure_module, total_checks
+from .own import MODULE, TWIN, check_real, kept, layer_checks, math_attention, measure_module, total_checks
 from .peers import PeerCount, count, installed, run_torch_backward, why
 from .reference import reference_checks
 from .verdict import Check, Verification
@@ -80,29 +80,39 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
     report = analyze(graph, batch, dtype)
     x = sample_inputs(graph, batch, device, TORCH_DTYPES[dtype])
     with kept(module) if module is not None else contextlib.nullcontext():
-        if module is not None:
-            model = module.to(device=device, dtype=TORCH_DTYPES[dtype])
-            checks = _module_checks(graph, report, model, x, step)
-        else:
-            model, checks = _built_checks(graph, report, device, TORCH_DTYPES[dtype], step)
-        counts, notes = _peer_counts(reports, model, x, step, module is not None)
-        for tool, total in counts.items():
-            checks += _peer_checks(tool, reports[tool], total)
-        if module is None:  # the twin's layers are the graph's: backward per layer, fields, torchvision's model
-            step("backward pass with FlopCounterMode")
-            counted = reports.get("torch") if not blocks else None
-            checks.append(_backward_check(counted or analyze(graph, batch, dtype, convention_name="torch",
-                                                             checkpoint=checkpoint),
-                                          run_torch_backward(model.checkpointed(graph, blocks), x)))
-            step("receptive fields against gradients")
-            checks += check_fields(graph, report, device)
-            if reference == "torchvision":
-                step("comparing with torchvision's model")
-                checks += reference_checks(graph, report)
+        with math_attention():
+            if module is not None:
+                model = module.to(device=device, dtype=TORCH_DTYPES[dtype])
+                checks = _module_checks(graph, report, model, x, step)
+            else:
+                model, checks = _built_checks(graph, report, device, TORCH_DTYPES[dtype], step)
+            counts, notes = _peer_counts(reports, model, x, step, module is not None)
+            for tool, total in counts.items():
+                checks += _peer_checks(tool, reports[tool], total)
+            if module is None:  # the twin's layers are the graph's: backward per layer, fields, torchvision's model
+                counted = reports.get("torch") if not blocks else None
+                checks += _twin_checks(graph, report, model.checkpointed(graph, blocks), x, step, device, reference,
+                                       counted or analyze(graph, batch, dtype, convention_name="torch",
+                                                          checkpoint=checkpoint))
         memory_checks = check_memory(graph, model, report, step, optimizer, checkpoint, amp) if optimizer else ()
     return Verification(model=graph.name, device=device, input_shape=graph.input_shape, batch=batch, dtype=dtype,
                         peers=tuple(counts), checks=tuple(checks), memory=tuple(memory_checks),
                         subject=MODULE if module is not None else TWIN, notes=tuple(notes))
+
+
+def _twin_checks(graph: Graph, report: Report, model, x: tuple, step, device: str, reference: str | None,
+                 counted: Report) -> list[Check]:
+    """What only a twin, whose layers are the graph's, is checked on: backward per layer (`model` with
+    its checkpointed blocks, `counted` torch's convention), receptive fields, and torchvision's model
+    where asked."""
+    step("backward pass with FlopCounterMode")
+    checks = [_backward_check(counted, run_torch_backward(model, x))]
+    step("receptive fields against gradients")
+    checks += check_fields(graph, report, device)
+    if reference == "torchvision":
+        step("comparing with torchvision's model")
+        checks += reference_checks(graph, report)
+    return checks
 
 
 def _module_checks(graph: Graph, report: Report, module: nn.Module, x: tuple, step) -> list[Check]:

@@ -177,10 +177,15 @@ class Codebook(nn.Module):
 
 def test_a_weight_a_layer_holds_and_forward_reads_is_counted_once():
     module = Codebook()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        output = module(torch.randn(1, 6, 8))
     report = cnncalc.summary(module, (6, 8)).report
     assert report.totals.params == sum(p.numel() for p in module.parameters())  # 100, not 164
-    # cdist and argmin have no kind: rows of their own, not counted, never a refusal
-    assert sorted(row.name for row in report.layers if row.kind == "uncounted") == ["argmin", "cdist"]
+    # the search, cdist and argmin, counted as torch counts it
+    assert [row.kind for row in report.layers if row.name in ("cdist", "argmin")] == ["cdist", "argmin"]
+    assert report.totals.macs == counter.get_total_flops() // 2
+    assert report.layers[-1].output_shape == tuple(output.shape[1:])
 
 
 class TwoOutputs(nn.Module):

@@ -326,3 +326,35 @@ def test_torchvision_resnet18_frozen_with_a_new_head(tmp_path):
     expected = truth(module, torch.randn(1, 3, 64, 64))
     assert totals["trainable_params"] == 5_130  # 512 × 10 + 10: the head alone
     assert {figure: totals[figure] for figure in expected} == {**expected, "output_shape": [10]}
+
+
+class Heads(nn.Module):
+    """Self-attention as libraries write it: a projection to heads, scaled_dot_product_attention on
+    (batch, heads, L, E), and a projection out."""
+
+    def __init__(self, width: int = 32, heads: int = 2):
+        super().__init__()
+        self.heads, self.qkv, self.out = heads, nn.Linear(width, 3 * width), nn.Linear(width, width)
+
+    def forward(self, x):
+        batch, length, width = x.shape
+        queries_keys_values = self.qkv(x).view(batch, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        attended = torch.nn.functional.scaled_dot_product_attention(*queries_keys_values.unbind())
+        del queries_keys_values  # (a local would hold them to the end, a lifetime the memory walk does not follow)
+        return self.out(attended.transpose(1, 2).reshape(batch, length, width))
+
+
+def test_attention_as_libraries_call_it_is_measured_on_the_kernel_a_run_takes():
+    # 512 tokens: the math backend torch counts on would hold 2 × 2 × 512 × 512 scores (2 MB) and their
+    # softmax, which the fused kernel a real run takes never holds; fvcore (one traced op it has no
+    # handle for) and ptflops (a function it does not patch) count the call 0
+    module = Heads()
+    result, totals = verified(module, (512, 32), batch=2)
+    assert not result.failed, [str(c) for c in result.failed]
+    # FlopCounterMode counts the math backend's products (it has no formula for the fused CPU kernel;
+    # on CUDA its flash attention formula counts the same)
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    with sdpa_kernel([SDPBackend.MATH]):
+        assert_torch_agrees(result, totals, module, torch.randn(2, 512, 32))
+
