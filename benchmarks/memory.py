@@ -97,7 +97,7 @@ def _trained(model, input_shape, batch: int, optimizer: str, amp) -> int | None:
 
 def _own_module(name: str, device: str):
     """The library's module itself, with random weights, in eval mode."""
-    from cnncalc.verify.libraries import load_module
+    from cnncalc.importing.libraries import load_module
 
     module = load_module(name, {}, on_meta=False).module
     return module.to(device).eval()

@@ -148,8 +148,8 @@ def _held(reference: str, params: dict, limits: Limits) -> dict:
     from .verify import require_torch
 
     require_torch()
-    from .verify.held import held_by
-    from .verify.libraries import load_module
+    from .importing.held import held_by
+    from .importing.libraries import load_module
 
     loaded = load_module(reference, params, limits=limits)
     return asdict(held_by(loaded.module, loaded.name))

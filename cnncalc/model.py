@@ -70,7 +70,7 @@ def _graph_of(imported, model: Any, limits: Limits) -> Graph:
 @dataclass(frozen=True, kw_only=True)
 class Imported:
     """A model read: its spec data, and the modules each layer runs inside (by layer name); what
-    verify.importer.Imported holds, as plain data from a child process."""
+    importing.importer.Imported holds, as plain data from a child process."""
     spec: dict
     scopes: dict[str, tuple[Scope, ...]]
     ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
@@ -79,7 +79,7 @@ class Imported:
 def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
                  others: tuple[OtherInput, ...] = (), *, limits: Limits = Limits()):
     """A PyTorch model run (on meta tensors, or on the CPU where meta cannot go) into spec data and the modules each layer runs
-    in (verify.importer.Imported); at its default input when it has one. A model file
+    in (importing.importer.Imported); at its default input when it has one. A model file
     (`path/model.py:Class`) runs in a child process (isolation.py) within `limits`: only its data comes back."""
     reference = model_reference(str(model)) if isinstance(model, (str, Path)) else None
     if reference is None or reference.in_library:
@@ -109,7 +109,7 @@ def read_in_process(model: Any, params: dict | None, input_shape: Shape | None, 
 
 @dataclass(frozen=True, kw_only=True)
 class _Read:
-    imported: Any  # verify.importer.Imported
+    imported: Any  # importing.importer.Imported
     module: Any  # the nn.Module read
 
 
@@ -119,8 +119,8 @@ def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtyp
     from .verify import require_torch
 
     require_torch()
-    from .verify.importer import read_module
-    from .verify.libraries import Loaded, load_module
+    from .importing.importer import read_module
+    from .importing.libraries import Loaded, load_module
 
     if isinstance(model, (str, Path)):
         loaded = load_module(str(model), params or {}, on_meta, limits=limits)

@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 
-# built with no weights: nothing is downloaded; handwritten: cnncalc's own (verify/handwritten.py)
+# built with no weights: nothing is downloaded; handwritten: cnncalc's own (importing/handwritten.py)
 LIBRARIES = ("torchvision", "timm", "transformers", "smp", "diffusers", "ultralytics", "handwritten")
 MODEL_FILE = re.compile(r"(?P<path>.+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)", re.ASCII)
 

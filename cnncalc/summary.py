@@ -213,8 +213,8 @@ def _held(model: Any, params: dict | None, depth: int | None) -> Holdings:
         from .verify import require_torch
 
         require_torch()
-        from .verify.held import held_by
-        from .verify.libraries import load_module
+        from .importing.held import held_by
+        from .importing.libraries import load_module
 
         loaded = load_module(str(model), params or {}) if isinstance(model, (str, Path)) else None
         held = held_by(loaded.module, loaded.name) if loaded else held_by(model, type(model).__name__)

@@ -13,7 +13,7 @@ from cnncalc.figures import analyze  # noqa: E402
 from cnncalc.figures.memory import memory  # noqa: E402
 from cnncalc.model import load_graph  # noqa: E402
 from cnncalc.verify.build import build_model  # noqa: E402
-from cnncalc.verify.libraries import load_module  # noqa: E402
+from cnncalc.importing.libraries import load_module  # noqa: E402
 from cnncalc.verify.memory import measure_inference, measure_training  # noqa: E402
 
 # squeeze-and-excitation, in-place hardswish and silu, stochastic depth, a global average pool

@@ -1,5 +1,5 @@
 """What a PyTorch model holds, read without running it: the parameter table torchinfo gives a model
-passed with no input. Records only (torch-free); verify/held.py reads them off a module."""
+passed with no input. Records only (torch-free); importing/held.py reads them off a module."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

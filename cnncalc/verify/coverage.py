@@ -25,8 +25,8 @@ from ..figures.report import analyze
 from ..output.render import uncounted_text
 from ..spec.limits import Limits
 from ..spec.load import build_graph
-from .importer import read_module
-from .libraries import Loaded, library_module, load_module
+from ..importing.importer import read_module
+from ..importing.libraries import Loaded, library_module, load_module
 from .own import tensors
 from .peers import fails, installed
 
@@ -115,7 +115,7 @@ def smp_models() -> list[tuple[str, str]]:
 
 
 def handwritten_models() -> list[tuple[str, str]]:
-    from .handwritten import HANDWRITTEN
+    from ..importing.handwritten import HANDWRITTEN
 
     return [(written.shows, name) for name, written in HANDWRITTEN.items()]
 
@@ -202,7 +202,7 @@ def measure(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | 
 
 def _stand_ins(module: nn.Module, device: str) -> dict:
     """The module's tensors on `device` (random on the CPU where the module holds meta ones)."""
-    from .tracing import stand_in
+    from ..importing.tracing import stand_in
 
     held = dict(module.named_parameters()) | dict(module.named_buffers())
     return {name: tensor if tensor.device.type == device else stand_in(tensor, device) for name, tensor in held.items()}
@@ -214,7 +214,7 @@ def _counted(module: nn.Module, device: str, input_shape: tuple[int, ...], input
     from torch.nn.utils.stateless import _reparametrize_module
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .tracing import probe_inputs
+    from ..importing.tracing import probe_inputs
 
     inputs = probe_inputs(module, input_shape, input_dtype, others, device, 1)
     counter = FlopCounterMode(display=False)
@@ -252,7 +252,7 @@ def peers_on(loaded: Loaded, tools: tuple[str, ...], on_cpu: Callable[[], nn.Mod
 
     if loaded.input_shape is None:
         return dict.fromkeys(tools, "no input size stated")
-    from .tracing import probe_inputs
+    from ..importing.tracing import probe_inputs
 
     def samples(module: nn.Module, device: str) -> tuple[torch.Tensor, ...]:
         """One of each of forward()'s inputs (RAFT's two images), as the importer's run draws them."""

@@ -138,7 +138,7 @@ def _user_module_measured(what: str):
     batch `fit` names for 4 MB and at the next."""
     pytest.importorskip("torch")
     from cnncalc.verify.fit import inference_bytes, training_step_bytes
-    from cnncalc.verify.libraries import load_module
+    from cnncalc.importing.libraries import load_module
 
     found = cnncalc.summary(f"{ROOT}/examples/model.py:MyNet", (3, 32, 32)).fits("4MB")
     module = load_module(f"{ROOT}/examples/model.py:MyNet", {}, on_meta=False).module

@@ -13,7 +13,7 @@ torchinfo = pytest.importorskip("torchinfo")
 def test_collapsed_rows_are_torchinfos_at_that_depth():
     from torch import nn
 
-    from cnncalc.verify.held import held_by
+    from cnncalc.importing.held import held_by
 
     model = nn.Sequential(nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8)), nn.Flatten(), nn.Linear(8, 2))
     held = held_by(model, "net")

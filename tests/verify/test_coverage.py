@@ -17,7 +17,7 @@ from torch import nn  # noqa: E402
 from cnncalc.model import load_graph  # noqa: E402
 from cnncalc.verify.coverage import check_model, peers_on, shares  # noqa: E402
 from cnncalc.spec.limits import Limits  # noqa: E402
-from cnncalc.verify.libraries import Loaded  # noqa: E402
+from cnncalc.importing.libraries import Loaded  # noqa: E402
 from conftest import peer_total, run_cli  # noqa: E402
 
 

@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 def test_the_tracer_works_out_a_module_output_as_torch_computes_it(kind, args, shape):
     # the tracer takes a mapped module's output shape from its kind's calculator instead of running it
     from cnncalc.verify.build import make_module
-    from cnncalc.verify.tracing import ONE_TENSOR, worked_out
+    from cnncalc.importing.tracing import ONE_TENSOR, worked_out
 
     node = one_layer(kind, args, shape).nodes[0]
     x = torch.randn(2, *shape)

@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import fx, nn  # noqa: E402
 
-from cnncalc.verify.traced import is_batch_size, non_default, piece_of, read_graph, target_name  # noqa: E402
+from cnncalc.importing.traced import is_batch_size, non_default, piece_of, read_graph, target_name  # noqa: E402
 
 
 class Queries(nn.Module):

@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from cnncalc.verify.forms import forms, mapped, module_arguments  # noqa: E402
+from cnncalc.importing.forms import forms, mapped, module_arguments  # noqa: E402
 
 
 class Conv3DSimple(nn.Conv3d):

@@ -1,4 +1,4 @@
-"""A module's parameter table read off it without running it (verify/held.py), as torchinfo gives it for a
+"""A module's parameter table read off it without running it (importing/held.py), as torchinfo gives it for a
 model passed with no input."""
 from __future__ import annotations
 

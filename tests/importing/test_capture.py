@@ -1,4 +1,4 @@
-"""Import by running the model (cnncalc/verify/capture.py): Python code on sizes and values runs as it
+"""Import by running the model (cnncalc/importing/capture.py): Python code on sizes and values runs as it
 does in torch. Golden figures: torch's own (`sum(p.numel())`, FlopCounterMode over the same forward
 pass, the output torch computes)."""
 from __future__ import annotations
@@ -245,7 +245,7 @@ META_CALLS = [  # (call, args): each as forward() makes it, with the operands' s
 
 @pytest.mark.parametrize("call,args", META_CALLS)
 def test_a_call_answered_on_meta_at_once_is_what_its_meta_kernel_gives(call, args):
-    from cnncalc.verify.capture import _on_meta
+    from cnncalc.importing.capture import _on_meta
 
     expected = call(*args)  # the meta kernel's answer; the shortcut answers it or leaves it to the kernel
     answered = _on_meta(call, args, {})
@@ -254,7 +254,7 @@ def test_a_call_answered_on_meta_at_once_is_what_its_meta_kernel_gives(call, arg
 
 
 def test_the_calls_models_make_most_are_answered_at_once():
-    from cnncalc.verify.capture import _on_meta
+    from cnncalc.importing.capture import _on_meta
 
     answered = [_on_meta(call, args, {}) is not None for call, args in META_CALLS]
     assert answered == [True, True, True, True, False, True, True, False, False, True, True, False, False]

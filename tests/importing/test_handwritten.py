@@ -1,4 +1,4 @@
-"""cnncalc's own models written the ways people write them (cnncalc/verify/handwritten.py), each held
+"""cnncalc's own models written the ways people write them (cnncalc/importing/handwritten.py), each held
 to torch on the same module as coverage holds a library's: FlopCounterMode ÷ 2, sum(p.numel()), the
 output's shape."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.figures import analyze  # noqa: E402
 from cnncalc.model import load_graph  # noqa: E402
 from cnncalc.verify.coverage import check_model  # noqa: E402
-from cnncalc.verify.handwritten import HANDWRITTEN  # noqa: E402
+from cnncalc.importing.handwritten import HANDWRITTEN  # noqa: E402
 
 NAMES = ["EinopsViT", "FunctionalCNN", "ImageAndMask", "TextClassifier", "SharedTower"]
 

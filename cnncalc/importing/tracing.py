@@ -19,7 +19,7 @@ from ..errors import SpecError
 from ..layers import REGISTRY
 from .capture import LayerFails, Recorder
 from .forms import mapped, module_arguments
-from .own import left_as_it_was
+from ..verify.own import left_as_it_was
 
 PROBE_BATCH = 2  # the batch of the run: 2, so that no size 1 reads as the batch
 PROBE_SEED = 0  # the random data of a run on the CPU: the same in every run, coverage's truth included

@@ -49,7 +49,7 @@ def test_a_detection_model_is_read_from_one_run_of_one_seeded_image():
     pytest.importorskip("torchvision")
     from cnncalc.model import load_graph
     from cnncalc.verify.coverage import check_model
-    from cnncalc.verify.libraries import load_module
+    from cnncalc.importing.libraries import load_module
 
     loaded = load_module("torchvision:ssdlite320_mobilenet_v3_large", {})
     assert loaded.input_shape == (3, 320, 320) and loaded.data_dependent  # the side its transform resizes to
@@ -73,7 +73,7 @@ def test_a_detection_model_is_read_from_one_run_of_one_seeded_image():
 def test_an_optical_flow_model_reads_its_two_frames():
     pytest.importorskip("torchvision")
     from cnncalc.verify.coverage import check_model
-    from cnncalc.verify.libraries import load_module
+    from cnncalc.importing.libraries import load_module
 
     loaded = load_module("torchvision:raft_small", {})
     assert loaded.input_shape == (3, 520, 960) and [other.name for other in loaded.others] == ["image2"]

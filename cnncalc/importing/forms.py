@@ -10,7 +10,7 @@ from typing import Any
 from torch import nn
 
 from ..layers import REGISTRY
-from .build import resolve
+from ..verify.build import resolve
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from cnncalc.verify.sites import Sites  # noqa: E402
+from cnncalc.importing.sites import Sites  # noqa: E402
 
 MODEL = '''\
 import torch

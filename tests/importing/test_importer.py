@@ -558,7 +558,7 @@ def read_one_sample(module, shape):
     """The module as cnncalc reads a detector (its work decided by its data): one run of one seeded sample."""
     from cnncalc.figures import analyze
     from cnncalc.spec import build_graph
-    from cnncalc.verify.importer import read_module
+    from cnncalc.importing.importer import read_module
 
     return analyze(build_graph(read_module(module, type(module).__name__, shape, "<test>", data_dependent=True).spec,
                                "<test>", {}))
@@ -570,7 +570,7 @@ def torch_one_sample(module, shape):
     from torch.utils.flop_counter import FlopCounterMode
 
     from cnncalc.verify.own import tensors
-    from cnncalc.verify.tracing import PROBE_SEED
+    from cnncalc.importing.tracing import PROBE_SEED
 
     x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(PROBE_SEED))
     counter = FlopCounterMode(display=False)
