@@ -17,6 +17,7 @@ from torch import fx, nn
 
 from ..errors import SpecError
 from ..layers import REGISTRY
+from ..layers.registry import FAMILIES
 from .capture import LayerFails, Recorder
 from .forms import mapped, module_arguments
 from ..verify.own import left_as_it_was
@@ -125,15 +126,12 @@ def worked_out(module: nn.Module, args: tuple, kwargs: dict) -> torch.Tensor | N
         return None
     kind, arguments = found
     layer = REGISTRY[kind]
-    if layer.family not in ONE_TENSOR or getattr(module, "return_indices", False):
+    if not FAMILIES[layer.family].one_tensor or getattr(module, "return_indices", False):
         return None
     calc = layer.calculate((tuple(x.shape[1:]),), layer.normalize(  # a LayerError: it cannot take x
         {key: value for key, value in arguments.items() if value is not None}))
     return torch.empty((x.shape[0], *calc.output_shape), dtype=x.dtype, device="meta")
 
-
-# families whose modules return one tensor, of the input's type (pools unless asked for indices)
-ONE_TENSOR = frozenset({"conv", "pool", "norm", "linear", "activation", "dropout"})
 
 
 class _Read(fx.GraphModule):

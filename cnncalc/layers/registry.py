@@ -67,8 +67,7 @@ class Calc:
 class LayerKind:
     """Everything cnncalc knows about one kind of layer, declared once by its registration."""
     name: str
-    family: str                       # conv, pool, norm, linear, activation, join, shape, dropout, attention,
-                                      # parameter
+    family: str                       # one of FAMILIES: conv, pool, norm, linear, activation, ...
     args: tuple[Arg, ...]
     calculate: Callable[[tuple[Shape, ...], dict], Calc]
     arity: int | None                 # inputs (0: none, a parameter); None: fewest_inputs or more
@@ -89,7 +88,7 @@ class LayerKind:
     def can_be_functional(self) -> bool:
         """Whether a model may call it as a function (no parameters, so no module needed): a kind whose
         function takes parameters (F.prelu(x, weight)) is a module's even when called so."""
-        return self.family in FUNCTIONAL_FAMILIES and not any(call.tensors for call in self.torch.functions)
+        return FAMILIES[self.family].functional and not any(call.tensors for call in self.torch.functions)
 
     def normalize(self, given: dict) -> Args:
         """Check the arguments written in a spec and fill in PyTorch's defaults.
@@ -130,7 +129,31 @@ class LayerKind:
 
 
 REGISTRY: dict[str, LayerKind] = {}
-FUNCTIONAL_FAMILIES = ("activation", "pool", "dropout", "shape")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Family:
+    """What every kind of a family shares, which the walkers ask of a kind."""
+    functional: bool  # a model may call its kinds as functions (F.relu, x.view): no module needed
+    one_tensor: bool  # its module returns one tensor of its input's type (a pool's unless asked for indices)
+    multiplies: bool  # counts multiply-adds: made of constants alone, still work in every forward pass
+
+
+FAMILIES = {
+    "conv": Family(functional=False, one_tensor=True, multiplies=True),
+    "linear": Family(functional=False, one_tensor=True, multiplies=True),
+    "attention": Family(functional=False, one_tensor=False, multiplies=True),
+    "recurrent": Family(functional=False, one_tensor=False, multiplies=True),
+    "pool": Family(functional=True, one_tensor=True, multiplies=False),
+    "activation": Family(functional=True, one_tensor=True, multiplies=False),
+    "dropout": Family(functional=True, one_tensor=True, multiplies=False),
+    "norm": Family(functional=False, one_tensor=True, multiplies=False),
+    "shape": Family(functional=True, one_tensor=False, multiplies=False),
+    "join": Family(functional=False, one_tensor=False, multiplies=False),
+    "embedding": Family(functional=False, one_tensor=False, multiplies=False),
+    "parameter": Family(functional=False, one_tensor=False, multiplies=False),
+    "uncounted": Family(functional=False, one_tensor=False, multiplies=False),
+}
 
 
 _NORMALIZED: dict = {}  # (kind, given items) → normalized arguments
@@ -142,6 +165,9 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
              autocast: Autocast | Callable[[int], Autocast], explain: Callable | None = None):
     """Register a calculator for kinds with everything known about them; `torch` may contain `{n}`,
     the kind's spatial dimensions (conv{n}d), and `autocast` may be given per spatial dimensions."""
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(FAMILIES)}")
+
     def decorate(calculate):
         contract = torch.inferred
         declared = (Arg(contract.argument, positive, None),) if contract else ()

@@ -15,12 +15,16 @@ torch = pytest.importorskip("torch")
 def test_the_tracer_works_out_a_module_output_as_torch_computes_it(kind, args, shape):
     # the tracer takes a mapped module's output shape from its kind's calculator instead of running it
     from cnncalc.verify.build import make_module
-    from cnncalc.importing.tracing import ONE_TENSOR, worked_out
+    from cnncalc.importing.tracing import worked_out
+    from cnncalc.layers.registry import FAMILIES
 
     node = one_layer(kind, args, shape).nodes[0]
     x = torch.randn(2, *shape)
     module = make_module(node, x.shape).eval()
     worked = worked_out(module, (x.to("meta"),), {})
-    assert (worked is not None) == (REGISTRY[kind].family in ONE_TENSOR)
+    one_tensor = FAMILIES[REGISTRY[kind].family].one_tensor
+    if one_tensor:  # as the family declares: one tensor of its input's type, in torch too
+        assert isinstance(module(x), torch.Tensor) and module(x).dtype == x.dtype
+    assert (worked is not None) == one_tensor
     if worked is not None:
         assert (worked.shape, worked.dtype) == (module(x).shape, x.dtype)
