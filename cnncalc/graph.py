@@ -70,6 +70,12 @@ class Node:
     weights_of: str | None = None  # the earlier layer whose parameters and buffers it uses (a module called twice)
     per_row: bool = False  # runs on each row of the sample's first dim as on a sample (a conv on B·heads rows)
     module: str | None = None  # the module class the model runs it as (an imported Conv3DSimple), if any
+    # no module of its kind's own torch.nn class runs it: a subclass (timm's BatchNormAct2d), or a function
+    # called inside a module of another class; thop and ptflops hook modules by exact type
+    unhooked: bool = False
+    # its parameters belong to a module with submodules (BatchNormAct2d holds its act): torchinfo sums
+    # leaf modules' alone
+    in_composite: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -34,6 +34,8 @@ class LayerOps:
     weights: int
     biases: int
     functional: bool = False    # called as torch.nn.functional: module hooks do not see it
+    unhooked: bool = False      # run by a subclass, or inside another module: hooks by exact type miss it
+    in_composite: bool = False  # its parameters belong to a module with submodules, not a leaf
     backward_inputs: int = 0    # its backward's MACs for input gradients (and those inside it)
     backward_parameters: int = 0  # and for its weights' gradients
     returned: bool = True       # something the model returns is computed from its output
@@ -45,6 +47,12 @@ class LayerOps:
     @property
     def out(self) -> int:
         return math.prod(self.out_shape) * self.batch
+
+    @property
+    def hooked(self) -> bool:
+        """Whether a hook looking modules up by exact type (thop's, ptflops') sees it: a module of its
+        kind's own torch.nn class runs it."""
+        return not (self.functional or self.unhooked)
 
     @property
     def positions(self) -> int:
@@ -117,8 +125,8 @@ class Convention:
         if self.returned_only and not layer.returned:
             return Counted(whole=0)
         rule = self.rule(layer.kind)
-        if isinstance(rule, Hooks):
-            return Counted(whole=rule.functional(layer), per_sample=rule.module(layer))
+        if isinstance(rule, Hooks):  # its module hooks see exact types only
+            return Counted(whole=rule.functional(layer), per_sample=rule.module(layer) if layer.hooked else 0)
         return Counted(whole=rule(layer))
 
     def backward_ops(self, layer: LayerOps) -> int:
@@ -139,8 +147,9 @@ def _norm(per_element_affine: int, per_element: int, affine_arg: str) -> Rule:
 
 
 def _hooked(rule: Rule) -> Rule:
-    """Counted by a forward hook on the module: nothing when the model calls the function directly."""
-    return lambda l: 0 if l.functional else rule(l)
+    """Counted by a forward hook on the module, looked up by exact type: nothing when the model calls
+    the function directly, or runs a subclass."""
+    return lambda l: rule(l) if l.hooked else 0
 
 
 def _module_conv(rule: Rule) -> Rule:
@@ -284,7 +293,10 @@ def _thop_softmax(layer: LayerOps) -> int:
 
 
 def _torchinfo(layer: LayerOps) -> int:
-    # every parameter × batch, except convolutions, where weights and biases × output positions
+    # every parameter × batch, except convolutions, where weights and biases × output positions; of
+    # leaf modules only (total_mult_adds sums is_leaf_layer)
+    if layer.in_composite:
+        return 0
     if layer.kind.startswith(("conv", "convtranspose")):
         return (layer.weights + layer.biases) * layer.positions
     return (layer.weights + layer.biases) * layer.batch
@@ -350,12 +362,14 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                _unhandled),
     Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "
                "normalized element, average pooling, upsampling by mode",
-               (("conv?d", _module_conv(_macs)), ("convtranspose*", _thop_transposed), ("linear", _macs),
-                ("batchnorm*", _norm(4, 2, "affine")), ("instancenorm*", _norm(4, 2, "affine")),
-                ("layernorm", _norm(4, 2, "elementwise_affine")), ("avgpool*", _hooked(lambda l: l.out)),
+               # every count is a hook on a module of torch.nn's own class (profile's register_hooks[type(m)])
+               (("conv?d", _hooked(_module_conv(_macs))), ("convtranspose*", _hooked(_thop_transposed)),
+                ("linear", _hooked(_macs)), ("batchnorm*", _hooked(_norm(4, 2, "affine"))),
+                ("instancenorm*", _hooked(_norm(4, 2, "affine"))),
+                ("layernorm", _hooked(_norm(4, 2, "elementwise_affine"))), ("avgpool*", _hooked(lambda l: l.out)),
                 ("adaptiveavgpool*", _hooked(_thop_adaptive_avg)), ("softmax", _hooked(_thop_softmax)),
                 ("prelu", _hooked(lambda l: l.inp)),  # count_prelu: one per input element, in eval
-                *((kind, _thop_recurrent) for kind in RECURRENT),
+                *((kind, _hooked(_thop_recurrent)) for kind in RECURRENT),
                 ("upsample", _hooked(lambda l: l.out * {"nearest": 1, "linear": 5, "bilinear": 11,
                                                         "bicubic": 259}.get(l.args["mode"], 0)))), _unhandled),
 )}

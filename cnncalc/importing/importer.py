@@ -16,10 +16,12 @@ from torch import fx, nn
 from ..errors import LayerError, SpecError
 from ..graph import DTYPE_BYTES, OtherInput, Scope
 from ..layers import REGISTRY
+from ..layers.facts import NN
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
 from ..spec.yamlfile import LineDict
 from .capture import LayerFails
+from ..verify.build import resolve
 from .forms import forms, module_arguments
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, index_tensors, indexed_by,
@@ -87,6 +89,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
                 entry["frozen"] = True
             if node.op == "call_module" and step == len(entries):
                 entry["module"] = type(graph.modules[node.target]).__name__
+            if not entry.get("functional"):
+                entry.update(_as_hooks_see_it(node, graph, next(key for key in entry if key in REGISTRY)))
             scopes[entry["name"]] = graph.scopes(node)
             layers.append(entry)
             previous = entry["name"]
@@ -148,6 +152,22 @@ def _own_dtype(module: nn.Module) -> dict:
     if len(found) == 1 and found != {"float32"} and found <= set(DTYPE_BYTES):
         return {"dtype": found.pop()}
     return {}
+
+
+def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
+    """What tools that hook modules see of a layer (Node.unhooked, Node.in_composite): the module that
+    runs it, else the one whose tensors the function called takes as its weights (BatchNormAct2d's
+    F.batch_norm). Only of kinds that are a torch.nn class: the tools have no rule for the others."""
+    if not REGISTRY[kind].torch.module.startswith(NN):
+        return {}
+    if node.op == "call_module":
+        module = graph.modules[node.target]
+        exact = type(module) is resolve(REGISTRY[kind].torch.module)
+    else:
+        owners = [a.target.rpartition(".")[0] for a in node.all_input_nodes if a.name in graph.absorbed]
+        module, exact = graph.modules.get(owners[0]) if owners else None, False
+    composite = module is not None and next(module.children(), None) is not None
+    return {**({} if exact else {"unhooked": True}), **({"in_composite": True} if composite else {})}
 
 
 def _holder(node, graph: Traced, holders: dict) -> str | None:

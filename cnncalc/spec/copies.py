@@ -38,7 +38,8 @@ class GroupTemplate:
                           "inputs": tuple([name(i) for i in node.inputs]), "line": node.line,
                           "scopes": scopes[tail], "frozen": node.frozen, "used_at": node.used_at,
                           "functional": node.functional, "weights_of": node.weights_of,
-                          "per_row": node.per_row, "module": node.module})
+                          "per_row": node.per_row, "module": node.module, "unhooked": node.unhooked,
+                          "in_composite": node.in_composite})
                  for node, tail in zip(self.nodes, self.tails)]
         return nodes, {prefix + relative: name(output) for relative, output in self.outputs}, name(self.output)
 

@@ -288,6 +288,10 @@ class Expander:
             wrong = f"is true or false, got {quoted(per_row)}" if not isinstance(per_row, bool) else \
                 f"is for a layer of one input; this {entry.kind} takes {len(inputs) or 'none'}"
             return self.reject(name, self.error(f"per_row {wrong}", line, name, context))
+        hooks = {key: entry.keys.get(key, False) for key in ("unhooked", "in_composite")}
+        for key, value in hooks.items():
+            if not isinstance(value, bool):
+                return self.reject(name, self.error(f"{key} is true or false, got {quoted(value)}", line, name, context))
         weights_of, module = entry.keys.get("weights_of"), entry.keys.get("module")
         for key, value in (("weights_of", weights_of), ("module", module)):
             if value is not None and not isinstance(value, str):
@@ -300,7 +304,7 @@ class Expander:
         self.nodes.append(Node.of({"name": name, "kind": entry.kind, "args": args, "inputs": inputs, "line": line,
                                    "scopes": context.scopes, "frozen": frozen or context.frozen,
                                    "used_at": context.use_line, "functional": functional, "weights_of": weights_of,
-                                   "per_row": per_row, "module": module}))
+                                   "per_row": per_row, "module": module, **hooks}))
 
     def reject(self, name: str, error: SpecError) -> None:
         """A layer whose arguments are wrong: reported, and left out."""

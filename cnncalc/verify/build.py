@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 
 import torch
@@ -139,6 +140,12 @@ class PerRow(nn.Module):
         return out.unflatten(0, x.shape[:2])
 
 
+@functools.lru_cache(maxsize=None)
+def _subclass(cls: type) -> type:
+    """A subclass of the module class keeping its name and forward (timm's BatchNormAct2d is one)."""
+    return type(cls.__name__, (cls,), {"__module__": __name__})
+
+
 def _tie(module: nn.Module, owner: nn.Module) -> None:
     """Give a layer the parameters and buffers of the one whose weights it uses: torch holds them
     once, while each call stays a module of its own that counters and hooks see apart."""
@@ -164,6 +171,10 @@ def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.fl
                 _tie(module, made[node.weights_of])
             if node.frozen:
                 module.requires_grad_(False)
+            if node.unhooked:  # as the model runs it: a hook looked up by exact type misses it
+                module.__class__ = _subclass(type(module))
+            if node.in_composite:  # its tensors held by a module with submodules, as in the model
+                module.add_module("beside", nn.Identity())
             if node.functional:
                 module = Functional(module)
             if node.per_row:
