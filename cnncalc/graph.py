@@ -73,9 +73,9 @@ class Node:
     # no module of its kind's own torch.nn class runs it: a subclass (timm's BatchNormAct2d), or a function
     # called inside a module of another class; thop and ptflops hook modules by exact type
     unhooked: bool = False
-    # its parameters belong to a module with submodules (BatchNormAct2d holds its act): torchinfo sums
-    # leaf modules' alone
-    in_composite: bool = False
+    # its parameters belong to a module with submodules (BatchNormAct2d holds its act) or one never called
+    # (a function takes its weights): torchinfo sums the tensors of leaf modules that ran alone
+    held_apart: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

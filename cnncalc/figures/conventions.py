@@ -35,7 +35,7 @@ class LayerOps:
     biases: int
     functional: bool = False    # called as torch.nn.functional: module hooks do not see it
     unhooked: bool = False      # run by a subclass, or inside another module: hooks by exact type miss it
-    in_composite: bool = False  # its parameters belong to a module with submodules, not a leaf
+    held_apart: bool = False  # its parameters belong to no leaf module that ran
     backward_inputs: int = 0    # its backward's MACs for input gradients (and those inside it)
     backward_parameters: int = 0  # and for its weights' gradients
     returned: bool = True       # something the model returns is computed from its output
@@ -294,8 +294,8 @@ def _thop_softmax(layer: LayerOps) -> int:
 
 def _torchinfo(layer: LayerOps) -> int:
     # every parameter × batch, except convolutions, where weights and biases × output positions; of
-    # leaf modules only (total_mult_adds sums is_leaf_layer)
-    if layer.in_composite:
+    # leaf modules that ran only (total_mult_adds sums is_leaf_layer of the layers its hooks saw)
+    if layer.held_apart:
         return 0
     if layer.kind.startswith(("conv", "convtranspose")):
         return (layer.weights + layer.biases) * layer.positions

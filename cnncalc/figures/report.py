@@ -162,7 +162,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         times = 1 if node.name in once else batch
         tracked, computed = flow.through(node, requires)  # one record per distinct answer: hashed by identity
         returned = node.name in feeding
-        key = (node.kind, node.args, in_shapes, node.functional, node.unhooked, node.in_composite, node.per_row, times,
+        key = (node.kind, node.args, in_shapes, node.functional, node.unhooked, node.held_apart, node.per_row, times,
                id(computed), returned)
         shared = known.get(key)  # args by content
         if shared is None:
@@ -257,7 +257,7 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
     layer = LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape, "in_shapes": row_shapes,
                          "out_shape": calc.output_shape, "batch": batch * rows, "macs": macs,
                          "weights": calc.weights, "biases": calc.biases, "functional": node.functional,
-                         "unhooked": node.unhooked, "in_composite": node.in_composite,
+                         "unhooked": node.unhooked, "held_apart": node.held_apart,
                          "backward_inputs": backward_inputs, "backward_parameters": backward_parameters,
                          "returned": returned})
     counted = counting.count(layer)

@@ -155,19 +155,21 @@ def _own_dtype(module: nn.Module) -> dict:
 
 
 def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
-    """What tools that hook modules see of a layer (Node.unhooked, Node.in_composite): the module that
+    """What tools that hook modules see of a layer (Node.unhooked, Node.held_apart): the module that
     runs it, else the one whose tensors the function called takes as its weights (BatchNormAct2d's
-    F.batch_norm). Only of kinds that are a torch.nn class: the tools have no rule for the others."""
+    F.batch_norm; Swin's F.linear on its qkv's weight, a module never called). Only of kinds that
+    are a torch.nn class: the tools have no rule for the others."""
     if not REGISTRY[kind].torch.module.startswith(NN):
         return {}
     if node.op == "call_module":
-        module = graph.modules[node.target]
+        module, ran = graph.modules[node.target], True
         exact = type(module) is resolve(REGISTRY[kind].torch.module)
     else:
         owners = [a.target.rpartition(".")[0] for a in node.all_input_nodes if a.name in graph.absorbed]
         module, exact = graph.modules.get(owners[0]) if owners else None, False
-    composite = module is not None and next(module.children(), None) is not None
-    return {**({} if exact else {"unhooked": True}), **({"in_composite": True} if composite else {})}
+        ran = bool(owners) and owners[0] in {scope.name for scope in graph.scopes(node)}
+    apart = module is not None and (not ran or next(module.children(), None) is not None)
+    return {**({} if exact else {"unhooked": True}), **({"held_apart": True} if apart else {})}
 
 
 def _holder(node, graph: Traced, holders: dict) -> str | None:

@@ -39,7 +39,7 @@ class GroupTemplate:
                           "scopes": scopes[tail], "frozen": node.frozen, "used_at": node.used_at,
                           "functional": node.functional, "weights_of": node.weights_of,
                           "per_row": node.per_row, "module": node.module, "unhooked": node.unhooked,
-                          "in_composite": node.in_composite})
+                          "held_apart": node.held_apart})
                  for node, tail in zip(self.nodes, self.tails)]
         return nodes, {prefix + relative: name(output) for relative, output in self.outputs}, name(self.output)
 

@@ -9,7 +9,7 @@ from ..record import record
 
 # the keys an entry may carry besides its kind
 ENTRY_KEYS = frozenset(("name", "from", "repeat", "index", "when", "frozen", "label", "functional", "weights_of",
-                        "per_row", "module", "unhooked", "in_composite"))
+                        "per_row", "module", "unhooked", "held_apart"))
 GROUP = "sequential"
 
 
@@ -56,7 +56,7 @@ def parse_entry(raw: Any, line: int | None, blocks: dict) -> Entry:
     kind = kinds[0]
     if kind not in REGISTRY:
         kind = _known(str(kind), blocks, label)
-        for key in ("functional", "weights_of", "per_row", "module", "unhooked", "in_composite"):
+        for key in ("functional", "weights_of", "per_row", "module", "unhooked", "held_apart"):
             if key in keys:
                 raise EntryError(f"'{key}' applies to a single layer", label)
     if "label" in keys and kind != GROUP:

@@ -288,7 +288,7 @@ class Expander:
             wrong = f"is true or false, got {quoted(per_row)}" if not isinstance(per_row, bool) else \
                 f"is for a layer of one input; this {entry.kind} takes {len(inputs) or 'none'}"
             return self.reject(name, self.error(f"per_row {wrong}", line, name, context))
-        hooks = {key: entry.keys.get(key, False) for key in ("unhooked", "in_composite")}
+        hooks = {key: entry.keys.get(key, False) for key in ("unhooked", "held_apart")}
         for key, value in hooks.items():
             if not isinstance(value, bool):
                 return self.reject(name, self.error(f"{key} is true or false, got {quoted(value)}", line, name, context))

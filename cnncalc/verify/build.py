@@ -173,7 +173,7 @@ def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.fl
                 module.requires_grad_(False)
             if node.unhooked:  # as the model runs it: a hook looked up by exact type misses it
                 module.__class__ = _subclass(type(module))
-            if node.in_composite:  # its tensors held by a module with submodules, as in the model
+            if node.held_apart:  # torchinfo sums no tensor of it, as of the model's (no leaf that ran)
                 module.add_module("beside", nn.Identity())
             if node.functional:
                 module = Functional(module)
