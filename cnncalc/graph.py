@@ -70,6 +70,9 @@ class Node:
     weights_of: str | None = None  # the earlier layer whose parameters and buffers it uses (a module called twice)
     per_row: bool = False  # runs on each row of the sample's first dim as on a sample (a conv on B·heads rows)
     module: str | None = None  # the module class the model runs it as (an imported Conv3DSimple), if any
+    # an imported layer whose output forward()'s Python holds past its last reader (a local): the last
+    # layer it is alive through, as the run that imported it let it go
+    held_through: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,7 +169,8 @@ class Graph:
         pass: its last reader's, or, where it is passed into a block (a scope its producer is
         outside), that block's last layer's: the caller holds a module's arguments until it
         returns (`x = self.blocks(x)` keeps the stem's output through every block); an output of the
-        model's, through the last layer."""
+        model's, through the last layer; an imported layer's, at least through the layer its run held
+        it through (Node.held_through)."""
         runs: list[dict[str, int]] = []  # per node, each of its scopes → the index its call began at
         ends: dict[tuple[str, int], int] = {}  # (scope, start) → its call's last node
         for index, node in enumerate(self.nodes):
@@ -181,6 +185,10 @@ class Graph:
                 outside = runs[producer[name]] if name in producer else {}
                 alive[name] = max([alive.get(name, index), index] + [
                     ends[scope, start] for scope, start in runs[index].items() if outside.get(scope) != start])
+        for name, index in producer.items():
+            through = self.nodes[index].held_through
+            if through is not None:
+                alive[name] = max(alive.get(name, index), producer[through])
         for name in self.returned:  # what forward() returns is held until it returns
             alive[name] = len(self.nodes) - 1
         return alive
