@@ -65,7 +65,7 @@ class Recorder(TorchFunctionMode):
         self.graph, self.values, self.constants = fx.Graph(), {}, {}
         self.is_leaf, self.answer = is_leaf, answer  # which modules are layers; a layer's output, if known
         self.nodes: dict[int, fx.Node] = {}  # id(tensor) → the node that made it, while it is alive
-        self.watched: dict[int, tuple] = {}  # id(tensor) → (a weak reference to it, the nodes it is the value of)
+        self.watched: dict[int, weakref.ref] = {}  # id(tensor) → a weak reference to it, while it is alive
         self.died: dict[str, int] = {}  # node → how many nodes were made when Python let its tensor go
         self.depth = 0
         self.written = False  # a @ b: torch passes it on as Tensor.matmul; ptflops counts only that
@@ -193,15 +193,15 @@ class Recorder(TorchFunctionMode):
         self.values[node.name] = _alias(tensor)
         key = id(tensor)
         if key not in self.watched:
-            self.watched[key] = (weakref.ref(tensor, partial(self._died, key)), [])
-        self.watched[key][1].append(node.name)
+            self.watched[key] = weakref.ref(tensor, partial(self._died, key))
         self.nodes[key] = node
 
     def _died(self, key: int, _reference) -> None:
-        """The tensor of id `key` is gone: the nodes it was the value of were alive until now."""
-        for name in self.watched.pop(key)[1]:
-            self.died[name] = self.made
-        del self.nodes[key]
+        """The tensor of id `key` is gone: the last node it was the value of was alive until now. Not the
+        earlier ones: a graph that reads an in-place call (ConvNeXt's `result += input`) as a new tensor
+        has freed what it wrote into, and would count the storage twice."""
+        del self.watched[key]
+        self.died[self.nodes.pop(key).name] = self.made
 
     def finish(self, output) -> None:
         """The output node, and the graph without the steps nothing reads: sizes never used, and what
