@@ -73,6 +73,9 @@ class Node:
     # an imported layer whose output forward()'s Python holds past its last reader (a local): the last
     # layer it is alive through, as the run that imported it let it go
     held_through: str | None = None
+    # inputs an imported layer's torch call copied to contiguous ones (a permuted view a linear folds into
+    # a matrix): the layer holds the copy while it runs, and autograd saves it in the input's place
+    copied: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +145,9 @@ class Graph:
     other_inputs: tuple[OtherInput, ...] = ()  # forward(x, mask): mask, read by name
     ran_on_cpu: str = ""  # an imported model the meta device could not run: why (it ran on the CPU on random data)
     outputs: tuple[str, ...] = ()  # the layers forward() returns (a tuple's, a dict's), in order; (): the last
+    # an imported model's: what its run did that the memory figures do not follow ("layers: why"), which
+    # makes them estimates
+    estimate: tuple[str, ...] = ()
 
     def with_input(self, shape: Shape, dtype: str | None = None) -> "Graph":
         return replace(self, input_shape=tuple(shape), input_dtype=dtype or self.input_dtype)

@@ -64,8 +64,10 @@ def _graph_of(imported, model: Any, limits: Limits) -> Graph:
 
     graph = build_graph(imported.spec, _source(model), {}, limits=limits)
     return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()),
-                                              held_through=imported.held.get(node.name))
-                                      for node in graph.nodes), ran_on_cpu=imported.ran_on_cpu)
+                                              held_through=imported.held.get(node.name),
+                                              copied=imported.copied.get(node.name, ()))
+                                      for node in graph.nodes), ran_on_cpu=imported.ran_on_cpu,
+                   estimate=imported.estimate)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +78,8 @@ class Imported:
     scopes: dict[str, tuple[Scope, ...]]
     ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
     held: dict[str, str] = field(default_factory=dict)  # layer → the last layer forward() holds its tensor through
+    copied: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer → Node.copied
+    estimate: tuple[str, ...] = ()  # what the run did that the memory figures do not follow
 
 
 def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
@@ -99,7 +103,9 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
         if not isinstance(answer["spec"], dict):
             raise Unreadable("spec")
         held = {str(name): str(through) for name, through in answer["held"].items()}
-        return Imported(spec=answer["spec"], scopes=scopes, ran_on_cpu=str(answer["ran_on_cpu"]), held=held)
+        copied = {str(name): tuple(map(str, inputs)) for name, inputs in answer["copied"].items()}
+        return Imported(spec=answer["spec"], scopes=scopes, ran_on_cpu=str(answer["ran_on_cpu"]), held=held,
+                        copied=copied, estimate=tuple(map(str, answer["estimate"])))
     except (KeyError, TypeError, ValueError, AttributeError):
         raise SpecError("the model file gave cnncalc an answer it cannot read", reference.source) from None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import operator
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -35,6 +36,8 @@ class Imported:
     scopes: dict[str, tuple[Scope, ...]]
     ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
     held: dict[str, str] = field(default_factory=dict)  # layer → the last layer forward() holds its tensor through
+    copied: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer → Node.copied
+    estimate: tuple[str, ...] = ()  # what the run did that the memory figures do not follow (Graph.estimate)
 
 
 def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
@@ -58,6 +61,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     sites = Sites(module, source)
     layers, unmapped, previous, emitted, scopes, holders = [], [], None, set(), {}, {}
     made = []  # per mapped node, in order: (its meta["made"], the name of its last layer)
+    unfollowed: dict[str, list[str]] = {}  # kind → its layers whose run did what its memory facts do not follow
+    copied: dict[str, tuple[str, ...]] = {}  # layer → the inputs its torch call copied (Node.copied)
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
             previous = "input" if node.op == "placeholder" and previous is None else previous
@@ -72,7 +77,7 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             unmapped.append(node)
             continue
         entries = graph.with_users_rank(node, entries if isinstance(entries, list) else [entries])
-        inputs = [graph.name_of(a) for a in graph.tensor_args(node)]
+        inputs = tensor_inputs = [graph.name_of(a) for a in graph.tensor_args(node)]
         emitted.add(node.target if node.op == "call_module" else node.name)
         frozen = _frozen(node, graph)
         inside = graph.scopes(node)
@@ -95,6 +100,11 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             previous = entry["name"]
             inputs = [previous]
         made.append((node.meta["made"], previous))
+        kind, read = next(iter(entries[-1])), [graph.values[a.name] for a in graph.tensor_args(node)]
+        if kind in UNFOLLOWED and UNFOLLOWED[kind].test(*read):
+            unfollowed.setdefault(kind, []).append(previous)
+        if kind in COPIES and any(COPIES[kind](*read)):
+            copied[previous] = tuple(name for name, copy in zip(tensor_inputs, COPIES[kind](*read)) if copy)
     if unmapped:
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
@@ -106,7 +116,63 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
         data["outputs"] = returned
     return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "",
-                    held=_held_through(run.died, graph, made))
+                    held=_held_through(run.died, graph, made), copied=copied, estimate=tuple(
+                        f"{_some(layers)}: {UNFOLLOWED[kind].why}" for kind, layers in unfollowed.items()))
+
+
+def _some(layers: list[str]) -> str:
+    return layers[0] + (f" and {len(layers) - 1} more" if len(layers) > 1 else "")
+
+
+def _unviewable(tensor: torch.Tensor, shape: tuple) -> bool:
+    """Whether torch's reshape to `shape` copies the tensor: its dims cannot be merged as a view."""
+    try:
+        tensor.view(shape)
+    except RuntimeError:
+        return True
+    return False
+
+
+def _folded_by_a_copy(x: torch.Tensor, *_) -> tuple[bool, ...]:
+    """A linear's input of more than two dims that torch's matmul folds into a matrix by a copy (CaiT's
+    talking heads read a permuted view)."""
+    return (x.dim() > 2 and _unviewable(x, (-1, x.shape[-1])),)
+
+
+def _batched_by_a_copy(a: torch.Tensor, b: torch.Tensor, *_) -> tuple[bool, ...]:
+    """Per operand, whether torch's matmul copies it: the first folded into a matrix (the other one), or
+    each batched as (-1, n, m) where the batch dims are its own (not broadcast)."""
+    if a.dim() > 2 and b.dim() <= 2:
+        return (_unviewable(a, (-1, a.shape[-1])), False)
+    if a.dim() <= 2 or b.dim() <= 2:
+        return (False, False)
+    batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return tuple(t.dim() > 3 and t.shape[:-2] == batch and _unviewable(t, (-1, *t.shape[-2:])) for t in (a, b))
+
+
+# the kinds whose torch call copies a strided input to a contiguous one (matmul reshapes it): the
+# input values of the run → per tensor input, whether it was copied
+COPIES = {"linear": _folded_by_a_copy, "matmul": _batched_by_a_copy}
+
+
+def _not_four_dims(*tensors: torch.Tensor) -> bool:
+    return any(t.dim() != 4 for t in tensors[:3])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unfollowed:
+    """What torch's kernels do on some inputs that a kind's memory facts do not follow: the test on the
+    call's input values, and why the figures are then an estimate."""
+    test: Callable[..., bool]
+    why: str
+
+
+UNFOLLOWED = {
+    # torch's fused kernels (flash, memory-efficient; the CPU's flash) take 4-d queries, keys and values
+    "scaleddotproductattention": Unfollowed(test=_not_four_dims, why=(
+        "queries, keys and values of other than 4 dims run torch's math path, which holds the scores and their "
+        "softmax; the figures follow the fused kernels")),
+}
 
 
 def _held_through(died: dict[str, int], graph: Traced, made: list[tuple[int, str]]) -> dict[str, str]:
