@@ -124,30 +124,28 @@ def _some(layers: list[str]) -> str:
     return layers[0] + (f" and {len(layers) - 1} more" if len(layers) > 1 else "")
 
 
-def _unviewable(tensor: torch.Tensor, shape: tuple) -> bool:
-    """Whether torch's reshape to `shape` copies the tensor: its dims cannot be merged as a view."""
-    try:
-        tensor.view(shape)
-    except RuntimeError:
-        return True
-    return False
+def _merged_by_a_copy(tensor: torch.Tensor, dims: int) -> bool:
+    """Whether reshaping the tensor's first `dims` dims into one copies it, as torch's view rule says:
+    each dim (of more than one element) must step over exactly the next one's elements."""
+    kept = [(size, stride) for size, stride in zip(tensor.shape[:dims], tensor.stride()[:dims]) if size != 1]
+    return tensor.numel() > 0 and any(stride != after * size_after
+                                      for (_, stride), (size_after, after) in zip(kept, kept[1:]))
 
 
 def _folded_by_a_copy(x: torch.Tensor, *_) -> tuple[bool, ...]:
     """A linear's input of more than two dims that torch's matmul folds into a matrix by a copy (CaiT's
     talking heads read a permuted view)."""
-    return (x.dim() > 2 and _unviewable(x, (-1, x.shape[-1])),)
+    return (x.dim() > 2 and _merged_by_a_copy(x, x.dim() - 1),)
 
 
 def _batched_by_a_copy(a: torch.Tensor, b: torch.Tensor, *_) -> tuple[bool, ...]:
     """Per operand, whether torch's matmul copies it: the first folded into a matrix (the other one), or
-    each batched as (-1, n, m) where the batch dims are its own (not broadcast)."""
+    each batched as (-1, n, m) where both have the same batch dims (broadcast ones are not read)."""
     if a.dim() > 2 and b.dim() <= 2:
-        return (_unviewable(a, (-1, a.shape[-1])), False)
-    if a.dim() <= 2 or b.dim() <= 2:
+        return (_merged_by_a_copy(a, a.dim() - 1), False)
+    if a.dim() <= 3 or a.shape[:-2] != b.shape[:-2]:
         return (False, False)
-    batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    return tuple(t.dim() > 3 and t.shape[:-2] == batch and _unviewable(t, (-1, *t.shape[-2:])) for t in (a, b))
+    return tuple(_merged_by_a_copy(t, t.dim() - 2) for t in (a, b))
 
 
 # the kinds whose torch call copies a strided input to a contiguous one (matmul reshapes it): the
