@@ -502,7 +502,8 @@ def _inference_peak(walk: Walk) -> int:
         kept = copies if row.trainable_params else 0
         cached.append(kept)
         transient.append(row.activations * _facts(node).transient + sum(cast.inputs.values()) + copies - kept
-                         + sum(_copied(node, rows, cast).values()) + walk.workspace(node).inference * DTYPE_BYTES[row.dtype])
+                         + sum(_copied(node, rows, cast).values())
+                         + walk.workspace(node).inference * DTYPE_BYTES[row.dtype])
     return _forward_peak(graph, rows, walk.storages(False), kept=set(), extra=cached,
                          transient=transient, alive=walk.alive_until())
 

@@ -100,11 +100,13 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             previous = entry["name"]
             inputs = [previous]
         made.append((node.meta["made"], previous))
-        kind, read = next(iter(entries[-1])), [graph.values[a.name] for a in graph.tensor_args(node)]
-        if kind in UNFOLLOWED and UNFOLLOWED[kind].test(*read):
-            unfollowed.setdefault(kind, []).append(previous)
-        if kind in COPIES and any(COPIES[kind](*read)):
-            copied[previous] = tuple(name for name, copy in zip(tensor_inputs, COPIES[kind](*read)) if copy)
+        kind = next(iter(entries[-1]))
+        if kind in COPIES or kind in UNFOLLOWED:  # what torch's kernels did on the run's tensors
+            read = [graph.values[a.name] for a in graph.tensor_args(node)]
+            copies = COPIES[kind](*read) if kind in COPIES else ()
+            copied[previous] = tuple(name for name, copy in zip(tensor_inputs, copies) if copy)
+            if kind in UNFOLLOWED and UNFOLLOWED[kind].test(*read):
+                unfollowed.setdefault(kind, []).append(previous)
     if unmapped:
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
@@ -116,7 +118,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
         data["outputs"] = returned
     return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "",
-                    held=_held_through(run.died, graph, made), copied=copied, estimate=tuple(
+                    held=_held_through(run.died, graph, made),
+                    copied={name: inputs for name, inputs in copied.items() if inputs}, estimate=tuple(
                         f"{_some(layers)}: {UNFOLLOWED[kind].why}" for kind, layers in unfollowed.items()))
 
 
