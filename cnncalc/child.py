@@ -140,7 +140,6 @@ def _read(reference: str, params: dict, input_shape: list | None, input_dtype: s
                                limits=limits)
     return {"spec": imported.spec, "ran_on_cpu": imported.ran_on_cpu, "held": imported.held,
             "copied": {name: list(inputs) for name, inputs in imported.copied.items()},
-            "estimate": list(imported.estimate),
             "scopes": {name: [[scope.name, scope.kind] for scope in scopes] for name, scopes in imported.scopes.items()}}
 
 

@@ -145,9 +145,6 @@ class Graph:
     other_inputs: tuple[OtherInput, ...] = ()  # forward(x, mask): mask, read by name
     ran_on_cpu: str = ""  # an imported model the meta device could not run: why (it ran on the CPU on random data)
     outputs: tuple[str, ...] = ()  # the layers forward() returns (a tuple's, a dict's), in order; (): the last
-    # an imported model's: what its run did that the memory figures do not follow ("layers: why"), which
-    # makes them estimates
-    estimate: tuple[str, ...] = ()
 
     def with_input(self, shape: Shape, dtype: str | None = None) -> "Graph":
         return replace(self, input_shape=tuple(shape), input_dtype=dtype or self.input_dtype)

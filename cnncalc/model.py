@@ -66,8 +66,7 @@ def _graph_of(imported, model: Any, limits: Limits) -> Graph:
     return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()),
                                               held_through=imported.held.get(node.name),
                                               copied=imported.copied.get(node.name, ()))
-                                      for node in graph.nodes), ran_on_cpu=imported.ran_on_cpu,
-                   estimate=imported.estimate)
+                                      for node in graph.nodes), ran_on_cpu=imported.ran_on_cpu)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,7 +78,6 @@ class Imported:
     ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
     held: dict[str, str] = field(default_factory=dict)  # layer → the last layer forward() holds its tensor through
     copied: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer → Node.copied
-    estimate: tuple[str, ...] = ()  # what the run did that the memory figures do not follow
 
 
 def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
@@ -105,7 +103,7 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
         held = {str(name): str(through) for name, through in answer["held"].items()}
         copied = {str(name): tuple(map(str, inputs)) for name, inputs in answer["copied"].items()}
         return Imported(spec=answer["spec"], scopes=scopes, ran_on_cpu=str(answer["ran_on_cpu"]), held=held,
-                        copied=copied, estimate=tuple(map(str, answer["estimate"])))
+                        copied=copied)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise SpecError("the model file gave cnncalc an answer it cannot read", reference.source) from None
 

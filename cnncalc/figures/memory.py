@@ -83,15 +83,20 @@ class Memory:
     estimate: tuple[str, ...] = ()  # why the figures are estimates: "kind: reason", per kind stating one
 
 
-def estimates(graph: Graph) -> tuple[str, ...]:
-    """The reasons the graph's kinds give for their memory figures being estimates, each kind once;
-    modules with parameters the model's run never called, which training mode may call; and what an
-    imported model's run did that the figures do not follow (Graph.estimate)."""
+def estimates(graph: Graph, rows: dict) -> tuple[str, ...]:
+    """The reasons the graph's kinds give for their memory figures being estimates (at their layers'
+    input shapes), each kind once; and modules with parameters the model's run never called, which
+    training mode may call."""
     uncalled = [held.name for held in graph.not_run if held.why == "not run" and held.params]
-    return tuple(dict.fromkeys(f"{node.kind}: {_facts(node).estimate}" for node in graph.nodes
-                               if _facts(node).estimate)) + ((
+    stated = ((node.kind, _estimate(node, rows)) for node in graph.nodes)
+    return tuple(dict.fromkeys(f"{kind}: {reason}" for kind, reason in stated if reason)) + ((
         f"{', '.join(uncalled)}: never called in the run read (eval mode); training mode may call them (an "
-        "auxiliary head), and the figures leave them out",) if uncalled else ()) + graph.estimate
+        "auxiliary head), and the figures leave them out",) if uncalled else ())
+
+
+def _estimate(node, rows: dict) -> str | None:
+    estimate = _facts(node).estimate
+    return estimate(tuple(rows[name].output_shape for name in node.inputs)) if callable(estimate) else estimate
 
 
 class Walk:
@@ -169,7 +174,7 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
                   saved_bytes=saved, training_bytes=totals.param_bytes + buffers + trainable + optimizer_bytes + working,
                   optimizer=optimizer, layers=layers,
                   checkpoint=tuple(dict.fromkeys(block.name for block in report.checkpoint)),
-                  amp=str(report.amp) if report.amp else None, estimate=estimates(graph))
+                  amp=str(report.amp) if report.amp else None, estimate=estimates(graph, walk.rows))
 
 
 def _element_size(report: Report) -> int:

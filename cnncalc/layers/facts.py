@@ -103,12 +103,16 @@ class MemoryFacts:
       per step): rule(arguments, input shapes per sample, batch, element size, its trainable
       parameters) → Workspace.
     estimate: None where the figures follow torch's kernels (within 10% of its measurement), else why
-      they are an estimate: the report says "estimate" beside every memory figure of a graph holding it.
+      they are an estimate: the report says "estimate" beside every memory figure of a graph holding it;
+      or that, of its input shapes per sample (attention's math path, taken on some ranks only).
     last_saved: the last tensor its autograd saves (a checkpointed block's recomputation stops as soon
       as the last tensor saved is saved again): "made", one its kernel computes (its output, indices,
       a norm's statistics), saved after the kernel runs; "read", one it reads (a conv's input and
       weight, a dropout's noise), saved before its kernel runs, which so is not run again; "none",
       it saves nothing at all, not even a parameter or a noise.
+    copies: which of its inputs its torch call copies to contiguous ones, from their whole shapes and
+      strides as a run laid them out (matmul reshapes a permuted view by a copy); the walk holds each
+      copy while the layer runs, and autograd saves it in the input's place. None: it copies none.
     """
     aliases: Callable[[dict], bool]
     aliases_in_training: Callable[[dict], bool]
@@ -118,7 +122,8 @@ class MemoryFacts:
     transient: int
     last_saved: str | Callable[[dict], str]
     workspace: "WorkspaceRule"
-    estimate: str | None
+    estimate: str | None | Callable[["tuple[Shape, ...]"], str | None]
+    copies: Callable[["tuple[Strided, ...]"], tuple[bool, ...]] | None = None
 
     SAVED = ("input", "inputs", "output", "nothing")
     GRADIENTS = ("each input", "first input", "passed")
@@ -139,6 +144,36 @@ class MemoryFacts:
 
     def last_saved_by(self, args: dict) -> str:
         return self.last_saved(args) if callable(self.last_saved) else self.last_saved
+
+
+# a tensor as a run laid it out: its whole shape and its strides
+Strided = tuple[Shape, Shape]
+
+
+def merged_by_a_copy(tensor: Strided, dims: int) -> bool:
+    """Whether reshaping the tensor's first `dims` dims into one copies it, as torch's view rule says:
+    each dim (of more than one element) must step over exactly the next one's elements."""
+    shape, stride = tensor
+    kept = [(size, step) for size, step in zip(shape[:dims], stride[:dims]) if size != 1]
+    return 0 not in shape and any(step != after * size for (_, step), (size, after) in zip(kept, kept[1:]))
+
+
+def folded_by_a_copy(inputs: "tuple[Strided, ...]") -> tuple[bool, ...]:
+    """A linear's input of more than two dims, which torch's matmul folds into a matrix: copied where its
+    leading dims cannot merge (CaiT's talking heads read a permuted view)."""
+    shape = inputs[0][0]
+    return (len(shape) > 2 and merged_by_a_copy(inputs[0], len(shape) - 1),)
+
+
+def batched_by_a_copy(inputs: "tuple[Strided, ...]") -> tuple[bool, ...]:
+    """Per operand of a matmul, whether torch copies it: the first folded into a matrix (the second one),
+    or each batched as (-1, n, m) where both have the same batch dims (a broadcast one is not read)."""
+    (first, _), (second, _) = inputs
+    if len(first) > 2 and len(second) <= 2:
+        return (merged_by_a_copy(inputs[0], len(first) - 1), False)
+    if len(first) <= 3 or first[:-2] != second[:-2]:
+        return (False, False)
+    return tuple(merged_by_a_copy(tensor, len(tensor[0]) - 2) for tensor in inputs)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import bisect
 import operator
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -37,7 +36,6 @@ class Imported:
     ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
     held: dict[str, str] = field(default_factory=dict)  # layer → the last layer forward() holds its tensor through
     copied: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer → Node.copied
-    estimate: tuple[str, ...] = ()  # what the run did that the memory figures do not follow (Graph.estimate)
 
 
 def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
@@ -61,7 +59,6 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     sites = Sites(module, source)
     layers, unmapped, previous, emitted, scopes, holders = [], [], None, set(), {}, {}
     made = []  # per mapped node, in order: (its meta["made"], the name of its last layer)
-    unfollowed: dict[str, list[str]] = {}  # kind → its layers whose run did what its memory facts do not follow
     copied: dict[str, tuple[str, ...]] = {}  # layer → the inputs its torch call copied (Node.copied)
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
@@ -100,13 +97,11 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             previous = entry["name"]
             inputs = [previous]
         made.append((node.meta["made"], previous))
-        kind = next(iter(entries[-1]))
-        if kind in COPIES or kind in UNFOLLOWED:  # what torch's kernels did on the run's tensors
+        copies = REGISTRY[next(iter(entries[-1]))].memory.copies
+        if copies is not None:  # which inputs torch copied, by the strides the run gave them
             read = [graph.values[a.name] for a in graph.tensor_args(node)]
-            copies = COPIES[kind](*read) if kind in COPIES else ()
-            copied[previous] = tuple(name for name, copy in zip(tensor_inputs, copies) if copy)
-            if kind in UNFOLLOWED and UNFOLLOWED[kind].test(*read):
-                unfollowed.setdefault(kind, []).append(previous)
+            copied[previous] = tuple(name for name, copy in zip(tensor_inputs, copies(
+                tuple((tuple(value.shape), value.stride()) for value in read))) if copy)
     if unmapped:
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
@@ -119,61 +114,7 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         data["outputs"] = returned
     return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "",
                     held=_held_through(run.died, graph, made),
-                    copied={name: inputs for name, inputs in copied.items() if inputs}, estimate=tuple(
-                        f"{_some(layers)}: {UNFOLLOWED[kind].why}" for kind, layers in unfollowed.items()))
-
-
-def _some(layers: list[str]) -> str:
-    return layers[0] + (f" and {len(layers) - 1} more" if len(layers) > 1 else "")
-
-
-def _merged_by_a_copy(tensor: torch.Tensor, dims: int) -> bool:
-    """Whether reshaping the tensor's first `dims` dims into one copies it, as torch's view rule says:
-    each dim (of more than one element) must step over exactly the next one's elements."""
-    kept = [(size, stride) for size, stride in zip(tensor.shape[:dims], tensor.stride()[:dims]) if size != 1]
-    return tensor.numel() > 0 and any(stride != after * size_after
-                                      for (_, stride), (size_after, after) in zip(kept, kept[1:]))
-
-
-def _folded_by_a_copy(x: torch.Tensor, *_) -> tuple[bool, ...]:
-    """A linear's input of more than two dims that torch's matmul folds into a matrix by a copy (CaiT's
-    talking heads read a permuted view)."""
-    return (x.dim() > 2 and _merged_by_a_copy(x, x.dim() - 1),)
-
-
-def _batched_by_a_copy(a: torch.Tensor, b: torch.Tensor, *_) -> tuple[bool, ...]:
-    """Per operand, whether torch's matmul copies it: the first folded into a matrix (the other one), or
-    each batched as (-1, n, m) where both have the same batch dims (broadcast ones are not read)."""
-    if a.dim() > 2 and b.dim() <= 2:
-        return (_merged_by_a_copy(a, a.dim() - 1), False)
-    if a.dim() <= 3 or a.shape[:-2] != b.shape[:-2]:
-        return (False, False)
-    return tuple(_merged_by_a_copy(t, t.dim() - 2) for t in (a, b))
-
-
-# the kinds whose torch call copies a strided input to a contiguous one (matmul reshapes it): the
-# input values of the run → per tensor input, whether it was copied
-COPIES = {"linear": _folded_by_a_copy, "matmul": _batched_by_a_copy}
-
-
-def _not_four_dims(*tensors: torch.Tensor) -> bool:
-    return any(t.dim() != 4 for t in tensors[:3])
-
-
-@dataclass(frozen=True, kw_only=True)
-class Unfollowed:
-    """What torch's kernels do on some inputs that a kind's memory facts do not follow: the test on the
-    call's input values, and why the figures are then an estimate."""
-    test: Callable[..., bool]
-    why: str
-
-
-UNFOLLOWED = {
-    # torch's fused kernels (flash, memory-efficient; the CPU's flash) take 4-d queries, keys and values
-    "scaleddotproductattention": Unfollowed(test=_not_four_dims, why=(
-        "queries, keys and values of other than 4 dims run torch's math path, which holds the scores and their "
-        "softmax; the figures follow the fused kernels")),
-}
+                    copied={name: inputs for name, inputs in copied.items() if inputs})
 
 
 def _held_through(died: dict[str, int], graph: Traced, made: list[tuple[int, str]]) -> dict[str, str]:

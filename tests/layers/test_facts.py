@@ -74,3 +74,26 @@ def test_forms_for_any_dims_name_torchs_modules():
         assert callable(getattr(torch.nn.functional, named.functions[0].path.rpartition(".")[2]))
     assert Call("torch.linalg.vector_norm", keywords=(("p", "ord"),)).keyword("p") == "ord"
     assert Call("torch.linalg.vector_norm").keyword("dim") == "dim"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_copy_is_read_off_strides_as_torch_views_refuse_one(seed):
+    import random
+
+    from cnncalc.layers.facts import merged_by_a_copy
+
+    torch = pytest.importorskip("torch")
+    draw = random.Random(seed)
+    for _ in range(200):
+        tensor = torch.empty([draw.choice([1, 2, 3, 4]) for _ in range(draw.randint(2, 5))])
+        order = list(range(tensor.dim()))
+        draw.shuffle(order)
+        tensor = tensor.permute(order)[..., ::draw.choice([1, 2])]
+        for dims in range(2, tensor.dim() + 1):
+            try:  # the golden answer: torch's own view of the first `dims` dims as one
+                tensor.view(-1, *tensor.shape[dims:])
+                copied = False
+            except RuntimeError:
+                copied = True
+            laid_out = (tuple(tensor.shape), tensor.stride())
+            assert merged_by_a_copy(laid_out, dims) == copied, (laid_out, dims)
