@@ -17,12 +17,12 @@ from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, forma
 # a product keeps both factors for backward
 _PRODUCT = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                        extra_saved=no_bytes, transient=0, last_saved="read",
-                       workspace=parameter_gradients, estimate=None)
+                       workspace=parameter_gradients, copies=None, estimate=None)
 # attention keeps its inputs and its output (with the softmax statistics); the L × S scores are not
 # kept by the fused kernels
 _SCORES = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                       extra_saved=lambda args, size: size, transient=0, last_saved="made",
-                      workspace=parameter_gradients, estimate=None)
+                      workspace=parameter_gradients, copies=None, estimate=None)
 _PRODUCT_OF_VIEWS = replace(_PRODUCT, copies=batched_by_a_copy)  # matmul's reshape copies a permuted view
 
 
@@ -35,7 +35,7 @@ def _math_path(shapes: tuple[Shape, ...]) -> str | None:
 
 _ATTENTION = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs",
                          gradient="each input", extra_saved=lambda args, size: 4 * size, transient=0, last_saved="read",
-                         workspace=parameter_gradients, estimate=None)
+                         workspace=parameter_gradients, copies=None, estimate=None)
 
 
 def _attention_products(length: int, source: int, key: int, value: int, query: bool, keys: bool,

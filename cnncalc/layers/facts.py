@@ -123,7 +123,7 @@ class MemoryFacts:
     last_saved: str | Callable[[dict], str]
     workspace: "WorkspaceRule"
     estimate: str | None | Callable[["tuple[Shape, ...]"], str | None]
-    copies: Callable[["tuple[Strided, ...]"], tuple[bool, ...]] | None = None
+    copies: Callable[["tuple[Strided, ...]"], tuple[bool, ...]] | None
 
     SAVED = ("input", "inputs", "output", "nothing")
     GRADIENTS = ("each input", "first input", "passed")
@@ -245,26 +245,26 @@ def noise_unless_kept(args: dict) -> str:
 # The common cases, each a complete declaration.
 SAVES_INPUT = MemoryFacts(aliases=never, aliases_in_training=never,
                           saved="input", gradient="each input", extra_saved=no_bytes, transient=0,
-                          last_saved="read", workspace=parameter_gradients, estimate=None)
+                          last_saved="read", workspace=parameter_gradients, copies=None, estimate=None)
 # a norm saves its input, and the statistics it computes (mean, inverse deviation) after running
 SAVES_INPUT_AND_STATISTICS = replace(SAVES_INPUT, last_saved="made")
 SAVES_OUTPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
                            saved="output", gradient="each input", extra_saved=no_bytes,
-                           transient=0, last_saved="made", workspace=parameter_gradients, estimate=None)
+                           transient=0, last_saved="made", workspace=parameter_gradients, copies=None, estimate=None)
 SAVES_NOTHING = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="nothing", gradient="each input", extra_saved=no_bytes,
-                            transient=0, last_saved="none", workspace=parameter_gradients, estimate=None)
+                            transient=0, last_saved="none", workspace=parameter_gradients, copies=None, estimate=None)
 VIEW = MemoryFacts(aliases=always, aliases_in_training=always,
                    saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
-                   workspace=parameter_gradients, estimate=None)
+                   workspace=parameter_gradients, copies=None, estimate=None)
 # a slice is a view of its source; slice_backward allocates a gradient as large as the source
 SLICE = MemoryFacts(aliases=always, aliases_in_training=always,
                     saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0, last_saved="none",
-                    workspace=parameter_gradients, estimate=None)
+                    workspace=parameter_gradients, copies=None, estimate=None)
 # a copy hands its output's gradient on unchanged (contiguous, concat's slices of it)
 COPY = MemoryFacts(aliases=never, aliases_in_training=never,
                    saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
-                   workspace=parameter_gradients, estimate=None)
+                   workspace=parameter_gradients, copies=None, estimate=None)
 # a new mask or set of indices (x != 0, torch.where(mask), the boxes nms keeps), through which no
 # gradient flows: as a copy holds it
 NO_GRADIENT = COPY

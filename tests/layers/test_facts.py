@@ -17,10 +17,10 @@ def test_a_declaration_that_names_no_fact_is_refused():
     with pytest.raises(ValueError, match="saved must be one of"):
         MemoryFacts(aliases=never, aliases_in_training=never, saved="weights", gradient="each input",
                     extra_saved=no_bytes, transient=0, last_saved="made", workspace=parameter_gradients,
-                    estimate=None)
+                    copies=None, estimate=None)
     with pytest.raises(TypeError, match="workspace"):  # no default: every kind states what it holds besides
         MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
-                    extra_saved=no_bytes, transient=0, last_saved="made", estimate=None)
+                    extra_saved=no_bytes, transient=0, last_saved="made", copies=None, estimate=None)
     with pytest.raises(ValueError, match="differentiates must be one of"):
         BackwardFacts(differentiates="second input", work=PRODUCTS.work)
 
@@ -30,7 +30,7 @@ def test_what_the_arguments_decide_is_read_from_them():
     facts = MemoryFacts(aliases=always, aliases_in_training=never, saved=lambda args: "nothing" if args else "input",
                         gradient="passed", extra_saved=no_bytes, transient=0,
                         last_saved=lambda args: "read" if args else "made", workspace=parameter_gradients,
-                        estimate=None)
+                        copies=None, estimate=None)
     assert facts.saved_by({"other": 2}) == "nothing" and facts.saved_by({}) == "input"
     assert facts.gradient_of({}) == "passed"
     assert facts.last_saved_by({"other": 2}) == "read" and facts.last_saved_by({}) == "made"
