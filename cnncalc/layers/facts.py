@@ -167,7 +167,10 @@ def folded_by_a_copy(inputs: "tuple[Strided, ...]") -> tuple[bool, ...]:
 
 def batched_by_a_copy(inputs: "tuple[Strided, ...]") -> tuple[bool, ...]:
     """Per operand of a matmul, whether torch copies it: the first folded into a matrix (the second one),
-    or each batched as (-1, n, m) where both have the same batch dims (a broadcast one is not read)."""
+    or each batched as (-1, n, m) where both have the same batch dims (a broadcast one is not read). A
+    parameter a call took as its own weights is no input here: then none is read."""
+    if len(inputs) != 2:
+        return ()
     (first, _), (second, _) = inputs
     if len(first) > 2 and len(second) <= 2:
         return (merged_by_a_copy(inputs[0], len(first) - 1), False)
