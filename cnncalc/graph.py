@@ -76,6 +76,12 @@ class Node:
     # its parameters belong to a module with submodules (BatchNormAct2d holds its act) or one never called
     # (a function takes its weights): torchinfo sums the tensors of leaf modules that ran alone
     held_apart: bool = False
+    # an imported layer whose output forward()'s Python holds past its last reader (a local): the last
+    # layer it is alive through, as the run that imported it let it go
+    held_through: str | None = None
+    # inputs an imported layer's torch call copied to contiguous ones (a permuted view a linear folds into
+    # a matrix): the layer holds the copy while it runs, and autograd saves it in the input's place
+    copied: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,7 +178,8 @@ class Graph:
         pass: its last reader's, or, where it is passed into a block (a scope its producer is
         outside), that block's last layer's: the caller holds a module's arguments until it
         returns (`x = self.blocks(x)` keeps the stem's output through every block); an output of the
-        model's, through the last layer."""
+        model's, through the last layer; an imported layer's, at least through the layer its run held
+        it through (Node.held_through)."""
         runs: list[dict[str, int]] = []  # per node, each of its scopes → the index its call began at
         ends: dict[tuple[str, int], int] = {}  # (scope, start) → its call's last node
         for index, node in enumerate(self.nodes):
@@ -187,6 +194,10 @@ class Graph:
                 outside = runs[producer[name]] if name in producer else {}
                 alive[name] = max([alive.get(name, index), index] + [
                     ends[scope, start] for scope, start in runs[index].items() if outside.get(scope) != start])
+        for name, index in producer.items():
+            through = self.nodes[index].held_through
+            if through is not None:
+                alive[name] = max(alive.get(name, index), producer[through])
         for name in self.returned:  # what forward() returns is held until it returns
             alive[name] = len(self.nodes) - 1
         return alive

@@ -3,7 +3,7 @@ PyTorch model (path/model.py:Class, torchvision:NAME, timm:NAME, or an nn.Module
 by the importer, which is the only part that imports torch."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,9 @@ def _graph_of(imported, model: Any, limits: Limits) -> Graph:
     from .spec.load import build_graph
 
     graph = build_graph(imported.spec, _source(model), {}, limits=limits)
-    return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()))
+    return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()),
+                                              held_through=imported.held.get(node.name),
+                                              copied=imported.copied.get(node.name, ()))
                                       for node in graph.nodes), ran_on_cpu=imported.ran_on_cpu)
 
 
@@ -74,6 +76,8 @@ class Imported:
     spec: dict
     scopes: dict[str, tuple[Scope, ...]]
     ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
+    held: dict[str, str] = field(default_factory=dict)  # layer → the last layer forward() holds its tensor through
+    copied: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer → Node.copied
 
 
 def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
@@ -96,7 +100,10 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
                   for name, held in answer["scopes"].items()}
         if not isinstance(answer["spec"], dict):
             raise Unreadable("spec")
-        return Imported(spec=answer["spec"], scopes=scopes, ran_on_cpu=str(answer["ran_on_cpu"]))
+        held = {str(name): str(through) for name, through in answer["held"].items()}
+        copied = {str(name): tuple(map(str, inputs)) for name, inputs in answer["copied"].items()}
+        return Imported(spec=answer["spec"], scopes=scopes, ran_on_cpu=str(answer["ran_on_cpu"]), held=held,
+                        copied=copied)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise SpecError("the model file gave cnncalc an answer it cannot read", reference.source) from None
 

@@ -84,6 +84,15 @@ def test_another_input_size_keeps_the_ids_the_model_reads():
     assert graph.input_names == ("input", "mask")
 
 
+def test_a_tensor_its_run_held_in_a_local_lives_until_the_run_let_it_go():
+    held = Node(name="b", kind="relu", args={}, inputs=("a",), held_through="d")
+    early = Node(name="c", kind="relu", args={}, inputs=("b",), held_through="c")
+    nodes = (node("a", INPUT), held, early, node("d", "c"), node("e", "d", "c"))
+    alive = Graph(name="g", input_shape=(3,), nodes=nodes).alive_until()
+    # `b = f(a); c = g(b); d = h(c)`: the run let b go after d; c, held no longer than its readers, to e
+    assert alive == {"input": 0, "a": 1, "b": 3, "c": 4, "d": 4, "e": 4}
+
+
 def test_a_tensor_passed_into_a_block_lives_until_the_block_returns():
     from cnncalc.graph import Scope
 

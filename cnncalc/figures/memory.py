@@ -83,14 +83,20 @@ class Memory:
     estimate: tuple[str, ...] = ()  # why the figures are estimates: "kind: reason", per kind stating one
 
 
-def estimates(graph: Graph) -> tuple[str, ...]:
-    """The reasons the graph's kinds give for their memory figures being estimates, each kind once; and
-    modules with parameters the model's run never called, which training mode may call."""
+def estimates(graph: Graph, rows: dict) -> tuple[str, ...]:
+    """The reasons the graph's kinds give for their memory figures being estimates (at their layers'
+    input shapes), each kind once; and modules with parameters the model's run never called, which
+    training mode may call."""
     uncalled = [held.name for held in graph.not_run if held.why == "not run" and held.params]
-    return tuple(dict.fromkeys(f"{node.kind}: {_facts(node).estimate}" for node in graph.nodes
-                               if _facts(node).estimate)) + ((
+    stated = ((node.kind, _estimate(node, rows)) for node in graph.nodes)
+    return tuple(dict.fromkeys(f"{kind}: {reason}" for kind, reason in stated if reason)) + ((
         f"{', '.join(uncalled)}: never called in the run read (eval mode); training mode may call them (an "
         "auxiliary head), and the figures leave them out",) if uncalled else ())
+
+
+def _estimate(node, rows: dict) -> str | None:
+    estimate = _facts(node).estimate
+    return estimate(tuple(rows[name].output_shape for name in node.inputs)) if callable(estimate) else estimate
 
 
 class Walk:
@@ -168,7 +174,7 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
                   saved_bytes=saved, training_bytes=totals.param_bytes + buffers + trainable + optimizer_bytes + working,
                   optimizer=optimizer, layers=layers,
                   checkpoint=tuple(dict.fromkeys(block.name for block in report.checkpoint)),
-                  amp=str(report.amp) if report.amp else None, estimate=estimates(graph))
+                  amp=str(report.amp) if report.amp else None, estimate=estimates(graph, walk.rows))
 
 
 def _element_size(report: Report) -> int:
@@ -239,6 +245,12 @@ def _casts(node, rows: dict, amp: Amp | None) -> Casts:
     return Casts(inputs=inputs, weights=row.weights * size if lower else 0, biases=row.biases * size if lower else 0)
 
 
+def _copied(node, rows: dict, cast: Casts) -> dict[str, int]:
+    """The inputs torch copies to contiguous ones inside the layer (Node.copied), by their copies'
+    bytes; not one autocast copies already (its copy is the one read)."""
+    return {name: rows[name].activation_bytes for name in node.copied if name not in cast.inputs}
+
+
 def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
     """The tensors a recorded layer saves: a product keeps each factor for the others' gradients,
     only where another factor has one."""
@@ -270,15 +282,19 @@ def _saves(node, rows: dict, amp: Amp | None, requires: dict[str, bool], workspa
     # per element (a mask, indices), and the kind's workspace (a recurrent layer's gates and states)
     bytes_ = row.activations * _facts(node).extra_saved(node.args, size) + workspace.saved * size
     cast = _casts(node, rows, amp)
-    made = bytes_ + sum(cast.inputs.values()) + cast.weights + cast.biases + workspace.running * size
+    copied = _copied(node, rows, cast)
+    made = bytes_ + sum(cast.inputs.values()) + sum(copied.values()) + cast.weights + cast.biases \
+        + workspace.running * size
     # autocast caches the copies of leaves requiring grad (trainable parameters) to the end of the pass
     trainable = row.trainable_params > 0
     if not requires[node.name]:
         return Saves(tensors=(), saved=0, saved_cached=0, cached=(cast.weights + cast.biases) * trainable, made=made)
     names = _saved_names(node, requires)
-    # autograd saves the copies it casts to, not the tensors cast; its weights' copy too
-    saved = bytes_ + sum(cast.inputs[name] for name in set(names) & cast.inputs.keys()) + cast.weights
-    return Saves(tensors=tuple(name for name in names if name not in cast.inputs), saved=saved,
+    # autograd saves the copies it casts to, not the tensors cast; its weights' copy too; and the
+    # contiguous copies torch made
+    copies = cast.inputs | copied
+    saved = bytes_ + sum(copies[name] for name in set(names) & copies.keys()) + cast.weights
+    return Saves(tensors=tuple(name for name in names if name not in copies), saved=saved,
                  saved_cached=cast.weights * trainable, cached=cast.biases * trainable, made=made)
 
 
@@ -492,6 +508,7 @@ def _inference_peak(walk: Walk) -> int:
         kept = copies if row.trainable_params else 0
         cached.append(kept)
         transient.append(row.activations * _facts(node).transient + sum(cast.inputs.values()) + copies - kept
+                         + sum(_copied(node, rows, cast).values())
                          + walk.workspace(node).inference * DTYPE_BYTES[row.dtype])
     return _forward_peak(graph, rows, walk.storages(False), kept=set(), extra=cached,
                          transient=transient, alive=walk.alive_until())

@@ -9,13 +9,19 @@ as the peer tools run it, and the graph is that run's.
 
 Sizes read off a tensor (x.shape, x.size(0)) are ints that remember where they came from, so a
 reshape to (B, -1) is recorded as reading the batch, not the number 2.
+
+Each tensor the run makes is watched until Python lets it go: a local of forward() lives past its
+last reader (StarNet's `x1, x2 = self.f1(x), self.f2(x)` to the end of the block), and the memory walk
+holds it as long. Meta tensors are freed by the same reference counting as real ones.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 
 import operator
+import weakref
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import fx, nn
@@ -58,8 +64,9 @@ class Recorder(TorchFunctionMode):
         super().__init__()
         self.graph, self.values, self.constants = fx.Graph(), {}, {}
         self.is_leaf, self.answer = is_leaf, answer  # which modules are layers; a layer's output, if known
-        self.nodes: dict[int, fx.Node] = {}  # id(tensor) → the node that made it
-        self.kept: list = []  # every tensor met, alive, so that no id is reused
+        self.nodes: dict[int, fx.Node] = {}  # id(tensor) → the node that made it, while it is alive
+        self.watched: dict[int, weakref.ref] = {}  # id(tensor) → a weak reference to it, while it is alive
+        self.died: dict[str, int] = {}  # node → how many nodes were made when Python let its tensor go
         self.depth = 0
         self.written = False  # a @ b: torch passes it on as Tensor.matmul; ptflops counts only that
         self.scope: dict = {}  # the modules the run is inside, as fx's nn_module_stack
@@ -122,10 +129,16 @@ class Recorder(TorchFunctionMode):
         node.meta["nn_module_stack"] = dict(self.scope)
         return node
 
+    @property
+    def made(self) -> int:
+        """How many nodes the run has made: the clock a tensor's death is read on (finish stamps each
+        node's meta["made"] on it)."""
+        return len(self.graph.nodes)
+
     def output(self, node: fx.Node, value):
         """The call's value, each tensor in it now read as made by this node (an in-place call's too),
         sizes as Sizes of it."""
-        self.values[node.name] = value
+        self.values[node.name] = _alias(value)
         if isinstance(value, torch.Size):
             return torch.Size(self.size_of(self.node("call_function", operator.getitem, (node, i), {}), size)
                               for i, size in enumerate(value))
@@ -175,16 +188,28 @@ class Recorder(TorchFunctionMode):
         return node
 
     def _made(self, node: fx.Node, tensor: torch.Tensor) -> None:
-        """`tensor` is now read as made by `node`; kept alive, so that no other tensor takes its id."""
-        self.values[node.name] = tensor
-        self.nodes[id(tensor)] = node
-        self.kept.append(tensor)
+        """`tensor` is now read as made by `node`, and watched until it dies (when its id is free again).
+        The value kept is an alias of its storage, not the tensor: holding it would keep it alive."""
+        self.values[node.name] = _alias(tensor)
+        key = id(tensor)
+        if key not in self.watched:
+            self.watched[key] = weakref.ref(tensor, partial(self._died, key))
+        self.nodes[key] = node
+
+    def _died(self, key: int, _reference) -> None:
+        """The tensor of id `key` is gone: the last node it was the value of was alive until now. Not the
+        earlier ones: a graph that reads an in-place call (ConvNeXt's `result += input`) as a new tensor
+        has freed what it wrote into, and would count the storage twice."""
+        del self.watched[key]
+        self.died[self.nodes.pop(key).name] = self.made
 
     def finish(self, output) -> None:
         """The output node, and the graph without the steps nothing reads: sizes never used, and what
         only Python read (the sum an `if` tests, an assert's comparison). Writes into a tensor stay
         (MViT's attn[:, :, 1:, 1:] = attn + relative positions)."""
         self.graph.output(self.arg(output))
+        for made, node in enumerate(self.graph.nodes, start=1):  # the clock `died` is read on, before erasing
+            node.meta["made"] = made
         for node in reversed(self.graph.nodes):
             if node.op in ("call_function", "call_method") and not node.users and not _writes(node):
                 self.graph.erase_node(node)
@@ -229,6 +254,18 @@ class Recorder(TorchFunctionMode):
             except Exception:  # noqa: BLE001 (torch agrees the layer cannot take this input)
                 raise LayerFails(path=path, message=str(refusal), inputs=_sample_shapes(args)) from None
         return call(module, *args, **kwargs) if result is None else result
+
+
+def _alias(value):
+    """A value as the graph reads it, its tensors as new tensors on their storages: the model's own
+    tensors die when its Python lets them go, whatever the graph keeps."""
+    if isinstance(value, torch.Tensor):
+        with torch._C.DisableTorchFunction():  # not a step of the model's
+            return value.detach()
+    if isinstance(value, (tuple, list)) and _holds_tensor(value):  # a structseq (x.max(1)) read as a tuple
+        aliased = [_alias(piece) for piece in value]
+        return aliased if isinstance(value, list) else tuple(aliased)
+    return value
 
 
 def _on_meta(func, args, kwargs) -> torch.Tensor | None:

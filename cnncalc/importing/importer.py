@@ -6,9 +6,10 @@ its registration. Anything else is listed by name in the error, never counted as
 """
 from __future__ import annotations
 
+import bisect
 import operator
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import fx, nn
@@ -35,6 +36,8 @@ class Imported:
     spec: dict
     scopes: dict[str, tuple[Scope, ...]]
     ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
+    held: dict[str, str] = field(default_factory=dict)  # layer → the last layer forward() holds its tensor through
+    copied: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer → Node.copied
 
 
 def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
@@ -57,6 +60,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     graph = read_graph(traced, run.values, tuple(other.name for other in others), run.batch)
     sites = Sites(module, source)
     layers, unmapped, previous, emitted, scopes, holders = [], [], None, set(), {}, {}
+    made = []  # per mapped node, in order: (its meta["made"], the name of its last layer)
+    copied: dict[str, tuple[str, ...]] = {}  # layer → the inputs its torch call copied (Node.copied)
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
             previous = "input" if node.op == "placeholder" and previous is None else previous
@@ -71,7 +76,7 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             unmapped.append(node)
             continue
         entries = graph.with_users_rank(node, entries if isinstance(entries, list) else [entries])
-        inputs = [graph.name_of(a) for a in graph.tensor_args(node)]
+        inputs = tensor_inputs = [graph.name_of(a) for a in graph.tensor_args(node)]
         emitted.add(node.target if node.op == "call_module" else node.name)
         frozen = _frozen(node, graph)
         inside = graph.scopes(node)
@@ -95,6 +100,12 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             layers.append(entry)
             previous = entry["name"]
             inputs = [previous]
+        made.append((node.meta["made"], previous))
+        copies = REGISTRY[next(iter(entries[-1]))].memory.copies
+        if copies is not None:  # which inputs torch copied, by the strides the run gave them
+            read = [graph.values[a.name] for a in graph.tensor_args(node)]
+            copied[previous] = tuple(name for name, copy in zip(tensor_inputs, copies(
+                tuple((tuple(value.shape), value.stride()) for value in read))) if copy)
     if unmapped:
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
@@ -105,7 +116,24 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     returned = _returned(traced, graph, name, source)
     if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
         data["outputs"] = returned
-    return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "")
+    return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "",
+                    held=_held_through(run.died, graph, made),
+                    copied={name: inputs for name, inputs in copied.items() if inputs})
+
+
+def _held_through(died: dict[str, int], graph: Traced, made: list[tuple[int, str]]) -> dict[str, str]:
+    """Each layer whose tensor forward()'s Python holds past a later layer (a local it reads no more,
+    StarNet's x1 to the end of its block) → the last layer it is alive through: the last one made
+    before it died."""
+    clocks = [clock for clock, _ in made]
+    position = {name: index for index, (_, name) in enumerate(made)}
+    held: dict[str, str] = {}
+    for node, clock in died.items():
+        name = graph.names.get(node)
+        through = bisect.bisect_right(clocks, clock) - 1
+        if name in position and through > max(position[name], position.get(held.get(name), -1)):
+            held[name] = made[through][1]
+    return held
 
 
 def _returned(traced: fx.GraphModule, graph: Traced, name: str, source: str) -> list[str]:

@@ -9,7 +9,7 @@ import inspect
 import os
 import traceback
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -36,6 +36,9 @@ class Run:
     ran (the meta device; or the CPU, and why meta could not), and its batch."""
     traced: fx.GraphModule
     values: dict
+    # node → how many nodes the run had made (their meta["made"]) when Python let its tensor go; a
+    # tensor still held when forward() returned (its output, the inputs, parameters) is not in it
+    died: dict = field(default_factory=dict)
     on_cpu: str | None
     batch: int = PROBE_BATCH
     replaced: tuple[str, ...] = ()  # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
@@ -81,12 +84,14 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
                 recorder.placeholder(name, value)
             with _modules_recorded(recorder), recorder.operators_seen(), recorder:
                 output = module(*inputs.values()) if len(inputs) == 1 else module(**inputs)
+            died = dict(recorder.died)  # what goes after forward() returns is no local of it
             recorder.finish(output)
             replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
         for path, tensor in recorder.constants.items():
             setattr(module, path, tensor)  # read by the graph below; put back by left_as_it_was
         traced = _Read(module, recorder.graph)
-    return Run(traced=traced, values=recorder.values, on_cpu=None, batch=batch, replaced=tuple(replaced))
+    return Run(traced=traced, values=recorder.values, died=died, on_cpu=None, batch=batch,
+               replaced=tuple(replaced))
 
 
 def _is_layer(module: nn.Module) -> bool:

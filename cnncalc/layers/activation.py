@@ -16,7 +16,7 @@ from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, c
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
                            saved="input", gradient="each input", extra_saved=no_bytes, transient=0, last_saved="read",
-                           workspace=parameter_gradients, estimate=None)
+                           workspace=parameter_gradients, copies=None, estimate=None)
 # An in-place op whose derivative reads its input (hardtanh, which ReLU6 is; silu_, hardswish_,
 # hardsigmoid_) makes autograd keep a copy of the input before overwriting it (the codegen's
 # original_self clone) and saves that copy alone; relu_, leaky_relu_ and elu_ need only their result.
@@ -24,7 +24,7 @@ _COPIES_INPUT_IN_PLACE = MemoryFacts(aliases=inplace, aliases_in_training=inplac
                                      saved=lambda args: "nothing" if args["inplace"] else "input",
                                      gradient="each input", transient=0,
                                      extra_saved=lambda args, size: size if args["inplace"] else 0, last_saved="read",
-                                     workspace=parameter_gradients, estimate=None)
+                                     workspace=parameter_gradients, copies=None, estimate=None)
 
 
 def _made_in_place(args: dict) -> str:
@@ -72,10 +72,11 @@ def _gradient(args: dict) -> str:
 
 _MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through, saved="nothing", gradient=_gradient,
                     extra_saved=lambda args, size: element_mask(args, size) if args["p"] > 0 else 0, transient=0,
-                    last_saved=noise_unless_kept, workspace=parameter_gradients, estimate=None)
+                    last_saved=noise_unless_kept, workspace=parameter_gradients, copies=None, estimate=None)
 _CHANNEL_MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through,
                             saved="nothing", gradient=_gradient, extra_saved=no_bytes,
-                            transient=0, last_saved=noise_unless_kept, workspace=parameter_gradients, estimate=None)
+                            transient=0, last_saved=noise_unless_kept, workspace=parameter_gradients,
+                            copies=None, estimate=None)
 _DROPOUT = {"dropout": (_forms("Dropout", F + "dropout", p=1), None, _MASK),
             "alphadropout": (_forms("AlphaDropout"), None, _MASK),
             "dropout1d": (_forms("Dropout1d"), (2,), _CHANNEL_MASK),
@@ -105,7 +106,7 @@ for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
 # derivatives of rsqrt, sqrt and exp are written in terms of their output
 _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="output", gradient="each input",
                             extra_saved=no_bytes, transient=0, last_saved="made",
-                            workspace=parameter_gradients, estimate=None)
+                            workspace=parameter_gradients, copies=None, estimate=None)
 # CUDA's autocast runs rsqrt, exp and log2 in float32 (its fp32 list)
 MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING, PROMOTE),
         "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
@@ -187,7 +188,7 @@ for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
 # only the noise, which autograd keeps: one value per sample, no bytes per element.
 _SURVIVAL = MemoryFacts(aliases=always, aliases_in_training=lambda args: args["p"] == 0,
                         saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved=noise_unless_kept,
-                        workspace=parameter_gradients, estimate=None)
+                        workspace=parameter_gradients, copies=None, estimate=None)
 register("stochasticdepth", family="dropout", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_SURVIVAL,
          autocast=PROMOTE,
          args=(Arg("p", probability, REQUIRED), Arg("mode", choice("row", "batch"), "row")),

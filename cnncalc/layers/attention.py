@@ -2,7 +2,9 @@
 F.scaled_dot_product_attention, and the matrix products attention is written with (matmul, einsum)."""
 from __future__ import annotations
 
-from .facts import parameter_gradients
+from dataclasses import replace
+
+from .facts import batched_by_a_copy, parameter_gradients
 from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
 from ..errors import quoted
 from .facts import FLOAT32, LOWER, PRODUCTS, Autocast, BackwardFacts, BackwardWork, Gradients
@@ -15,15 +17,26 @@ from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choic
 # a product keeps both factors for backward
 _PRODUCT = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                        extra_saved=no_bytes, transient=0, last_saved="read",
-                       workspace=parameter_gradients, estimate=None)
+                       workspace=parameter_gradients, copies=None, estimate=None)
 # attention keeps its inputs and its output (with the softmax statistics, one per row: not counted);
 # the L × S scores are not kept by the fused kernels
 _SCORES = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output", gradient="each input",
                       extra_saved=no_bytes, transient=0, last_saved="made",
-                      workspace=parameter_gradients, estimate=None)
+                      workspace=parameter_gradients, copies=None, estimate=None)
+_PRODUCT_OF_VIEWS = replace(_PRODUCT, copies=batched_by_a_copy)  # matmul's reshape copies a permuted view
+
+
+def _math_path(shapes: tuple[Shape, ...]) -> str | None:
+    """torch's fused kernels (flash, memory-efficient; the CPU's flash) take 4-d queries, keys and values;
+    torch 2.14 takes 3-d ones as one head, torch 2.13 runs them on its math path."""
+    return None if all(len(shape) == 3 for shape in shapes[:3]) else (
+        "queries, keys and values of other than 4 dims run torch's math path (3-d ones up to torch 2.13), "
+        "which holds the scores and their softmax; the figures follow the fused kernels")
+
+
 _ATTENTION = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs",
                          gradient="each input", extra_saved=lambda args, size: 4 * size, transient=0, last_saved="read",
-                         workspace=parameter_gradients, estimate=None)
+                         workspace=parameter_gradients, copies=None, estimate=None)
 
 
 def _attention_products(length: int, source: int, key: int, value: int, query: bool, keys: bool,
@@ -97,7 +110,8 @@ def _batch_dims(first: Shape, second: Shape) -> Shape:
 
 # `operator`: written a @ b, Python's operator, which is Tensor.__matmul__: ptflops patches torch.matmul
 # and Tensor.matmul, not it, so counts nothing for it
-@register("matmul", family="attention", autocast=LOWER, arity=2, receptive_field=whole, memory=_PRODUCT, backward=PRODUCTS,
+@register("matmul", family="attention", autocast=LOWER, arity=2, receptive_field=whole, memory=_PRODUCT_OF_VIEWS,
+          backward=PRODUCTS,
           args=(Arg("operator", boolean, False),),
           torch=TorchForms(module=OWN + "Matmul", given_weight=None, inferred=None, aliases=(),
                            functions=(*calls("torch.matmul", "torch.bmm"),
@@ -153,7 +167,7 @@ def cdist_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients:
 @register("cdist", family="attention", autocast=FLOAT32, arity=2, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output",
                              gradient="each input", extra_saved=no_bytes, transient=0, last_saved="made",
-                             workspace=parameter_gradients, estimate=None),
+                             workspace=parameter_gradients, copies=None, estimate=None),
           backward=BackwardFacts(differentiates="each input", work=cdist_backward),
           args=(Arg("p", distance_order, 2.0),
                 Arg("compute_mode", optional(choice(*(mode for mode in _CDIST_MODES if mode))), None)),
@@ -228,7 +242,8 @@ def sdpa_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: 
 
 
 @register("scaleddotproductattention", family="attention", autocast=LOWER, arity=None, fewest_inputs=3, receptive_field=whole,
-          memory=_SCORES, backward=BackwardFacts(differentiates="each input", work=sdpa_backward),
+          memory=replace(_SCORES, estimate=_math_path),
+          backward=BackwardFacts(differentiates="each input", work=sdpa_backward),
           torch=TorchForms(module=OWN + "ScaledDotProductAttention", given_weight=None,
                            inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "scaled_dot_product_attention",

@@ -124,7 +124,7 @@ def _wraps_once(args: dict, sizes: Shape) -> None:
 # autograd keeps the input and the filters: the layer's own weights, or its second input
 _SAVES_INPUTS = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                             extra_saved=no_bytes, transient=0, last_saved="read",
-                            workspace=parameter_gradients, estimate=None)
+                            workspace=parameter_gradients, copies=None, estimate=None)
 
 
 def conv_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:

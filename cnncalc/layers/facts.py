@@ -104,12 +104,16 @@ class MemoryFacts:
       per step): rule(arguments, input shapes per sample, batch, element size, its trainable
       parameters) → Workspace.
     estimate: None where the figures follow torch's kernels (within 10% of its measurement), else why
-      they are an estimate: the report says "estimate" beside every memory figure of a graph holding it.
+      they are an estimate: the report says "estimate" beside every memory figure of a graph holding it;
+      or that, of its input shapes per sample (attention's math path, taken on some ranks only).
     last_saved: the last tensor its autograd saves (a checkpointed block's recomputation stops as soon
       as the last tensor saved is saved again): "made", one its kernel computes (its output, indices,
       a norm's statistics), saved after the kernel runs; "read", one it reads (a conv's input and
       weight, a dropout's noise), saved before its kernel runs, which so is not run again; "none",
       it saves nothing at all, not even a parameter or a noise.
+    copies: which of its inputs its torch call copies to contiguous ones, from their whole shapes and
+      strides as a run laid them out (matmul reshapes a permuted view by a copy); the walk holds each
+      copy while the layer runs, and autograd saves it in the input's place. None: it copies none.
     """
     aliases: Callable[[dict], bool]
     aliases_in_training: Callable[[dict], bool]
@@ -119,7 +123,8 @@ class MemoryFacts:
     transient: int
     last_saved: str | Callable[[dict], str]
     workspace: "WorkspaceRule"
-    estimate: str | None
+    estimate: str | None | Callable[["tuple[Shape, ...]"], str | None]
+    copies: Callable[["tuple[Strided, ...]"], tuple[bool, ...]] | None
 
     SAVED = ("input", "inputs", "output", "inputs and output", "nothing")
     GRADIENTS = ("each input", "first input", "passed")
@@ -140,6 +145,39 @@ class MemoryFacts:
 
     def last_saved_by(self, args: dict) -> str:
         return self.last_saved(args) if callable(self.last_saved) else self.last_saved
+
+
+# a tensor as a run laid it out: its whole shape and its strides
+Strided = tuple[Shape, Shape]
+
+
+def merged_by_a_copy(tensor: Strided, dims: int) -> bool:
+    """Whether reshaping the tensor's first `dims` dims into one copies it, as torch's view rule says:
+    each dim (of more than one element) must step over exactly the next one's elements."""
+    shape, stride = tensor
+    kept = [(size, step) for size, step in zip(shape[:dims], stride[:dims]) if size != 1]
+    return 0 not in shape and any(step != after * size for (_, step), (size, after) in zip(kept, kept[1:]))
+
+
+def folded_by_a_copy(inputs: "tuple[Strided, ...]") -> tuple[bool, ...]:
+    """A linear's input of more than two dims, which torch's matmul folds into a matrix: copied where its
+    leading dims cannot merge (CaiT's talking heads read a permuted view)."""
+    shape = inputs[0][0]
+    return (len(shape) > 2 and merged_by_a_copy(inputs[0], len(shape) - 1),)
+
+
+def batched_by_a_copy(inputs: "tuple[Strided, ...]") -> tuple[bool, ...]:
+    """Per operand of a matmul, whether torch copies it: the first folded into a matrix (the second one),
+    or each batched as (-1, n, m) where both have the same batch dims (a broadcast one is not read). A
+    parameter a call took as its own weights is no input here: then none is read."""
+    if len(inputs) != 2:
+        return ()
+    (first, _), (second, _) = inputs
+    if len(first) > 2 and len(second) <= 2:
+        return (merged_by_a_copy(inputs[0], len(first) - 1), False)
+    if len(first) <= 3 or first[:-2] != second[:-2]:
+        return (False, False)
+    return tuple(merged_by_a_copy(tensor, len(tensor[0]) - 2) for tensor in inputs)
 
 
 @dataclass(frozen=True)
@@ -211,26 +249,26 @@ def noise_unless_kept(args: dict) -> str:
 # The common cases, each a complete declaration.
 SAVES_INPUT = MemoryFacts(aliases=never, aliases_in_training=never,
                           saved="input", gradient="each input", extra_saved=no_bytes, transient=0,
-                          last_saved="read", workspace=parameter_gradients, estimate=None)
+                          last_saved="read", workspace=parameter_gradients, copies=None, estimate=None)
 # a norm saves its input, and the statistics it computes (mean, inverse deviation) after running
 SAVES_INPUT_AND_STATISTICS = replace(SAVES_INPUT, last_saved="made")
 SAVES_OUTPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
                            saved="output", gradient="each input", extra_saved=no_bytes,
-                           transient=0, last_saved="made", workspace=parameter_gradients, estimate=None)
+                           transient=0, last_saved="made", workspace=parameter_gradients, copies=None, estimate=None)
 SAVES_NOTHING = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="nothing", gradient="each input", extra_saved=no_bytes,
-                            transient=0, last_saved="none", workspace=parameter_gradients, estimate=None)
+                            transient=0, last_saved="none", workspace=parameter_gradients, copies=None, estimate=None)
 VIEW = MemoryFacts(aliases=always, aliases_in_training=always,
                    saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
-                   workspace=parameter_gradients, estimate=None)
+                   workspace=parameter_gradients, copies=None, estimate=None)
 # a slice is a view of its source; slice_backward allocates a gradient as large as the source
 SLICE = MemoryFacts(aliases=always, aliases_in_training=always,
                     saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0, last_saved="none",
-                    workspace=parameter_gradients, estimate=None)
+                    workspace=parameter_gradients, copies=None, estimate=None)
 # a copy hands its output's gradient on unchanged (contiguous, concat's slices of it)
 COPY = MemoryFacts(aliases=never, aliases_in_training=never,
                    saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
-                   workspace=parameter_gradients, estimate=None)
+                   workspace=parameter_gradients, copies=None, estimate=None)
 # a new mask or set of indices (x != 0, torch.where(mask), the boxes nms keeps), through which no
 # gradient flows: as a copy holds it
 NO_GRADIENT = COPY

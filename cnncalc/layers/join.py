@@ -15,12 +15,12 @@ _PASSES_GRADIENT = COPY
 _SAVES_FACTORS = MemoryFacts(aliases=never, aliases_in_training=never,
                              saved=lambda args: "nothing" if args["other"] is not None else "inputs",
                              gradient="each input", extra_saved=no_bytes, transient=0, last_saved=lambda args: "none" if args["other"] is not None else "read",
-                             workspace=parameter_gradients, estimate=None)
+                             workspace=parameter_gradients, copies=None, estimate=None)
 # a difference hands the gradient to its first input and its negation to the second
 _NEGATES = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing",
                        gradient=lambda args: "passed" if args["other"] is not None else "each input",
                        extra_saved=no_bytes, transient=0, last_saved="none",
-                       workspace=parameter_gradients, estimate=None)
+                       workspace=parameter_gradients, copies=None, estimate=None)
 
 
 def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], defaults: tuple = (),
@@ -92,7 +92,8 @@ _arithmetic_kind("remainder", _SAVES_FACTORS,
                  _arithmetic("Remainder", "operator.mod", "torch.remainder", commutes=False))
 # x ** 2 keeps x for its gradient (2·x·grad)
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                     extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients, estimate=None)
+                     extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
+                     copies=None, estimate=None)
 # x != 0, ids.ne(padding_idx): a mask (RoBERTa's positions from its ids): NO_GRADIENT
 # x == y, torch.eq(x, y), x.eq(y), x.eq_(y); Python has no in-place ==. A number first reads the same
 # only for == and != (2 < x is x > 2, which Python itself turns into x.__gt__(2))
@@ -117,7 +118,7 @@ _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", 
           backward=NO_PRODUCTS, arity=3, args=(Arg("value", number, 1),), receptive_field=merge,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                              extra_saved=no_bytes, transient=0, last_saved="read",
-                             workspace=parameter_gradients, estimate=None),
+                             workspace=parameter_gradients, copies=None, estimate=None),
           torch=_forms("Addcmul", ("torch.addcmul",), ("addcmul",), value=3))
 def addcmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(broadcast_shape(shapes))

@@ -1,7 +1,9 @@
 """Fully connected layers."""
 from __future__ import annotations
 
-from .facts import NN, SAVES_INPUT, WHOLE, Call, F, FromInput, TorchForms
+from dataclasses import replace
+
+from .facts import NN, SAVES_INPUT, WHOLE, Call, F, FromInput, TorchForms, folded_by_a_copy
 from .facts import LOWER, BackwardFacts, BackwardWork, Gradients
 from .registry import Arg, Calc, LayerError, Shape, boolean, numel, positive, register
 
@@ -17,7 +19,8 @@ def linear_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients
                         parameters=calc.macs if gradients.parameters else 0)
 
 
-@register("linear", family="linear", autocast=LOWER, receptive_field=linear_field, memory=SAVES_INPUT,
+@register("linear", family="linear", autocast=LOWER, receptive_field=linear_field,
+          memory=replace(SAVES_INPUT, copies=folded_by_a_copy),
           backward=BackwardFacts(differentiates="each input", work=linear_backward),
           torch=TorchForms(module=NN + "Linear", given_weight=None,
                            inferred=FromInput("in_features", -1), methods=(), aliases=(),

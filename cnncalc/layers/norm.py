@@ -109,7 +109,7 @@ def rms_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # scaled average and its power.
 _LRN = MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
                    extra_saved=lambda args, size: 3 * size, transient=8, last_saved="read",
-                   workspace=parameter_gradients, estimate=None)
+                   workspace=parameter_gradients, copies=None, estimate=None)
 
 
 # its avg_pool3d is on the CPU's float32 list, its pow on CUDA's

@@ -18,7 +18,7 @@ def constant(args: dict, shapes: tuple[Shape, ...], out: Shape):
 # the memory model counts with the other parameters' gradients.
 _STORED = MemoryFacts(aliases=always, aliases_in_training=always,
                       saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
-                      workspace=parameter_gradients, estimate=None)
+                      workspace=parameter_gradients, copies=None, estimate=None)
 
 
 @register("parameter", family="parameter", autocast=PROMOTE, backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_STORED,
@@ -36,7 +36,7 @@ def parameter(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # for backward (standardized filters, a conv's weight); its gradient goes to what it is made from.
 _COMPUTED = MemoryFacts(aliases=never, aliases_in_training=never,
                         saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
-                        workspace=parameter_gradients, estimate=None)
+                        workspace=parameter_gradients, copies=None, estimate=None)
 
 
 @register("constant", family="parameter", autocast=PROMOTE, backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_COMPUTED,

@@ -76,7 +76,8 @@ def _steps(cell: Cell, fused: bool) -> MemoryFacts:
         return Workspace(saved=saved, running=running, inference=inference, gradients=gradients + backward,
                          largest_parameter=largest)
     return MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
-                       extra_saved=no_bytes, transient=0, last_saved="made", workspace=workspace, estimate=ESTIMATE)
+                       extra_saved=no_bytes, transient=0, last_saved="made", workspace=workspace,
+                       copies=None, estimate=ESTIMATE)
 
 
 _ARGS = (Arg("hidden_size", positive), Arg("num_layers", positive, 1), Arg("bias", boolean, True),

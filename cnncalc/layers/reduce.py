@@ -48,10 +48,10 @@ REDUCE_ARGS = (Arg("dim", dims_arg, names_dims=EACH_DIM), Arg("keepdim", boolean
 # where the maxima were (derivatives.yaml: amax)
 _SHAPE_ONLY = MemoryFacts(aliases=never, aliases_in_training=never,
                           saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved="none",
-                          workspace=parameter_gradients, estimate=None)
+                          workspace=parameter_gradients, copies=None, estimate=None)
 _MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
                       saved="inputs", gradient="each input", extra_saved=lambda args, size: size,
-                      transient=0, last_saved="made", workspace=parameter_gradients, estimate=None)
+                      transient=0, last_saved="made", workspace=parameter_gradients, copies=None, estimate=None)
 # x.max() and x.sum(), no dim named: every dim (batched_nms's boxes.max(), over the boxes of one image)
 _WHOLE = (("dim", 1, (None,)),)  # x.max(y) is an elementwise maximum, no reduction
 # CUDA's autocast runs sum, cumsum and norm in float32 (its fp32_set_opt_dtype list)

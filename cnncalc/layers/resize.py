@@ -204,7 +204,7 @@ def upsample(shapes: tuple[Shape, ...], args: dict) -> Calc:
 @register("gridsample", family="shape", autocast=FLOAT32_ON_CUDA, arity=2, backward=NO_PRODUCTS, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                              extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
-                             estimate=None),
+                             copies=None, estimate=None),
           args=(Arg("mode", choice("bilinear", "nearest", "bicubic"), "bilinear"),
                 Arg("padding_mode", choice("zeros", "border", "reflection"), "zeros"),
                 Arg("align_corners", optional(boolean), None)),

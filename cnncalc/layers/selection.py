@@ -16,7 +16,7 @@ from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean,
 # backward scatters the gradient back through the indices it keeps (derivatives.yaml: topk, sort)
 _ORDERED = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
                        extra_saved=int64_indices, transient=0, last_saved="made", workspace=parameter_gradients,
-                       estimate=None)
+                       copies=None, estimate=None)
 
 
 @register("topk", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole, memory=_ORDERED,
@@ -53,7 +53,7 @@ def sort(shapes: tuple[Shape, ...], args: dict) -> Calc:
 @register("booleanmask", autocast=PROMOTE, family="shape", arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="first input",
                              extra_saved=no_bytes, transient=0, last_saved="none",
-                             workspace=parameter_gradients, estimate=None),
+                             workspace=parameter_gradients, copies=None, estimate=None),
           args=(Arg("count", non_negative),),
           torch=TorchForms(module=OWN + "BooleanMask", given_weight=None, inferred=None, aliases=(), functions=(),
                            methods=()))
@@ -110,7 +110,7 @@ def unique(shapes: tuple[Shape, ...], args: dict) -> Calc:
           backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="first input",
                              extra_saved=no_bytes, transient=0, last_saved="none",
-                             workspace=parameter_gradients, estimate=None),
+                             workspace=parameter_gradients, copies=None, estimate=None),
           torch=TorchForms(module=OWN + "IndexTensor", given_weight=None, inferred=None, aliases=(), functions=(),
                            methods=()))
 def index_tensor(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -147,7 +147,7 @@ def nms(shapes: tuple[Shape, ...], args: dict) -> Calc:
 @register("roialign", autocast=PROMOTE, family="pool", arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="first input",
                              extra_saved=no_bytes, transient=0, last_saved="read",
-                             workspace=parameter_gradients, estimate=None),
+                             workspace=parameter_gradients, copies=None, estimate=None),
           args=(Arg("pooled_height", positive), Arg("pooled_width", positive), Arg("spatial_scale", number, 1.0),
                 Arg("sampling_ratio", any_int, -1), Arg("aligned", boolean, False)),
           torch=TorchForms(module=OWN + "RoIAlign", given_weight=None, inferred=None, aliases=(), methods=(),

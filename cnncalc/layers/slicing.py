@@ -83,7 +83,7 @@ def select(shapes: tuple[Shape, ...], args: dict) -> Calc:
 @register("gather", family="shape", autocast=PROMOTE, arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="first input",
                              extra_saved=no_bytes, transient=0, last_saved="read",
-                             workspace=parameter_gradients, estimate=None),
+                             workspace=parameter_gradients, copies=None, estimate=None),
           args=(Arg("dim", any_int, names_dims=EACH_DIM),),
           torch=TorchForms(module=OWN + "Gather", given_weight=None, inferred=None,
                            functions=calls("torch.gather", dim=1), methods=calls("gather", dim=1), aliases=()))
@@ -117,7 +117,7 @@ def index_select(shapes: tuple[Shape, ...], args: dict) -> Calc:
 @register("indexput", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, arity=None, fewest_inputs=1, receptive_field=merge,
           memory=MemoryFacts(aliases=always, aliases_in_training=always, saved="nothing", gradient="each input",
                              extra_saved=no_bytes, transient=0, last_saved="none",
-                             workspace=parameter_gradients, estimate=None),
+                             workspace=parameter_gradients, copies=None, estimate=None),
           torch=TorchForms(module=OWN + "IndexPut", given_weight=None, inferred=None,
                            functions=calls("operator.setitem"), methods=(), aliases=()))
 def index_put(shapes: tuple[Shape, ...], args: dict) -> Calc:

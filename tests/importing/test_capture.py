@@ -258,3 +258,103 @@ def test_the_calls_models_make_most_are_answered_at_once():
 
     answered = [_on_meta(call, args, {}) is not None for call, args in META_CALLS]
     assert answered == [True, True, True, True, False, True, True, False, False, True, True, False, False]
+
+
+# --- how long forward()'s Python holds each tensor: golden figures, the peaks torch measures
+# (cnncalc.verify.memory: the CPU allocator's records), batch 2
+
+class LocalsToTheEnd(nn.Module):
+    """a and b are read by the next conv only, but stay in forward()'s locals until it returns."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(8, 8, 3, padding=1) for _ in range(4))
+
+    def forward(self, x):
+        a = self.convs[0](x)
+        b = self.convs[1](a)
+        c = self.convs[2](b)
+        return self.convs[3](c)
+
+
+class ReadAtTheEnd(nn.Module):
+    """a's last reader is the add, which holds it as long with or without its local; b's is conv3, but
+    its local holds it through the add."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(8, 8, 3, padding=1) for _ in range(3))
+
+    def forward(self, x):
+        a = self.convs[0](x)
+        b = self.convs[1](a)
+        c = self.convs[2](b)
+        return c + a.mean(1, keepdim=True)
+
+
+class Rebound(nn.Module):
+    """x rebound at each step: each output goes once the next is made, as the liveness walk frees it."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(8, 8, 3, padding=1) for _ in range(4))
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = conv(x)
+        return x
+
+
+class StarBlock(nn.Module):
+    """timm's StarNet block: x1 and x2 stay in locals through g and dwconv2, past their last reader."""
+
+    def __init__(self):
+        super().__init__()
+        self.dwconv, self.dwconv2 = nn.Conv2d(8, 8, 7, padding=3, groups=8), nn.Conv2d(8, 8, 7, padding=3, groups=8)
+        self.f1, self.f2, self.g, self.act = nn.Conv2d(8, 32, 1), nn.Conv2d(8, 32, 1), nn.Conv2d(32, 8, 1), nn.ReLU6()
+
+    def forward(self, x):
+        residual = x
+        x = self.dwconv(x)
+        x1, x2 = self.f1(x), self.f2(x)
+        x = self.act(x1) * x2
+        x = self.dwconv2(self.g(x))
+        return residual + x
+
+
+class FeatureList(nn.Module):
+    """Every stage's output appended to a list that lives until forward() returns (a feature pyramid)."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(8, 8, 3, padding=1) for _ in range(4))
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x):
+        features = []
+        for conv in self.convs:
+            x = conv(x)
+            features.append(x)
+        return self.head(features[-1].mean((2, 3)))
+
+
+class LocalOnTheCpu(LocalsToTheEnd):
+    """LocalsToTheEnd where meta cannot go (a branch on data): the CPU run holds its locals alike."""
+
+    def forward(self, x):
+        a = self.convs[0](x)
+        b = self.convs[1](a if a.abs().sum() > 0 else x)
+        return self.convs[3](self.convs[2](b))
+
+
+HELD = [LocalsToTheEnd, ReadAtTheEnd, Rebound, StarBlock, FeatureList, LocalOnTheCpu]
+
+
+@pytest.mark.parametrize("build", HELD, ids=[build.__name__ for build in HELD])
+def test_a_tensor_forward_holds_past_its_last_reader_is_alive_as_long(build):
+    from cnncalc.verify.memory import measure_inference, measure_training
+
+    module = build().eval()
+    memory = cnncalc.summary(module, (8, 32, 32), batch=2, optimizer="sgd").memory
+    assert measure_inference(module, (8, 32, 32), 2) == pytest.approx(memory.peak_inference_bytes, rel=0.005)
+    assert measure_training(module, (8, 32, 32), 2, "sgd") == pytest.approx(memory.training_bytes, rel=0.005)

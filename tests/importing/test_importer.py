@@ -945,3 +945,55 @@ def test_an_empty_cache_the_keys_join_is_no_row():
     assert not report.totals.uncounted, report.totals.uncounted
     assert [row.output_shape for row in report.output_rows] == [tuple(module(torch.randn(1, 5, 8)).shape[1:])]
     assert report.totals.params == sum(p.numel() for p in module.parameters())
+
+
+# --- what torch's kernels do on the run's strides: golden figures, the peaks torch measures
+# (cnncalc.verify.memory: the CPU allocator's records), batch 2
+
+class TalkingHeads(torch.nn.Module):
+    """CaiT's talking heads: the products read the heads' queries and keys as transposed views, a linear
+    over heads reads the scores permuted, and the weighted sum reads them permuted back: torch's
+    matmul copies each to a contiguous one, and autograd keeps the copies."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.v = (torch.nn.Linear(16, 16) for _ in range(3))
+        self.heads = torch.nn.Linear(4, 4)
+
+    def split(self, x, linear):
+        return linear(x).reshape(x.shape[0], -1, 4, 4).transpose(1, 2)  # (B, heads, N, C')
+
+    def forward(self, x):
+        q, k, v = self.split(x, self.q), self.split(x, self.k), self.split(x, self.v)
+        attn = self.heads((q @ k.transpose(-2, -1)).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return (attn.softmax(-1) @ v).transpose(1, 2).flatten(2)
+
+
+def test_an_input_torch_copies_inside_a_linear_or_matmul_is_held_and_saved():
+    import cnncalc
+    from cnncalc.verify.memory import measure_inference, measure_training
+
+    module = TalkingHeads().eval()
+    memory = cnncalc.summary(module, (96, 16), batch=2, optimizer="sgd").memory
+    assert measure_inference(module, (96, 16), 2) == pytest.approx(memory.peak_inference_bytes, rel=0.005)
+    assert measure_training(module, (96, 16), 2, "sgd") == pytest.approx(memory.training_bytes, rel=0.005)
+
+
+class BlockedAttention(torch.nn.Module):
+    """NesT's attention: queries, keys and values of (B, heads, blocks, N, C'), 5 dims."""
+
+    def forward(self, x):
+        q = x.unflatten(1, (4, 16)).unflatten(-1, (2, 8)).transpose(1, 3)
+        return torch.nn.functional.scaled_dot_product_attention(q, q, q)
+
+
+def test_attention_on_five_dims_is_an_estimate():
+    import cnncalc
+    from cnncalc.verify.memory import measure_inference
+
+    memory = cnncalc.summary(BlockedAttention(), (64, 16), batch=2).memory
+    assert memory.estimate == ("scaleddotproductattention: queries, keys and values of other than 4 dims run "
+                               "torch's math path, which holds the scores and their softmax; the figures follow "
+                               "the fused kernels",)
+    # why: torch holds the 16 × 16 scores per block and head, which the fused kernels never make
+    assert measure_inference(BlockedAttention(), (64, 16), 2) > 1.1 * memory.peak_inference_bytes

@@ -17,10 +17,10 @@ def test_a_declaration_that_names_no_fact_is_refused():
     with pytest.raises(ValueError, match="saved must be one of"):
         MemoryFacts(aliases=never, aliases_in_training=never, saved="weights", gradient="each input",
                     extra_saved=no_bytes, transient=0, last_saved="made", workspace=parameter_gradients,
-                    estimate=None)
+                    copies=None, estimate=None)
     with pytest.raises(TypeError, match="workspace"):  # no default: every kind states what it holds besides
         MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
-                    extra_saved=no_bytes, transient=0, last_saved="made", estimate=None)
+                    extra_saved=no_bytes, transient=0, last_saved="made", copies=None, estimate=None)
     with pytest.raises(ValueError, match="differentiates must be one of"):
         BackwardFacts(differentiates="second input", work=PRODUCTS.work)
 
@@ -30,7 +30,7 @@ def test_what_the_arguments_decide_is_read_from_them():
     facts = MemoryFacts(aliases=always, aliases_in_training=never, saved=lambda args: "nothing" if args else "input",
                         gradient="passed", extra_saved=no_bytes, transient=0,
                         last_saved=lambda args: "read" if args else "made", workspace=parameter_gradients,
-                        estimate=None)
+                        copies=None, estimate=None)
     assert facts.saved_by({"other": 2}) == "nothing" and facts.saved_by({}) == "input"
     assert facts.gradient_of({}) == "passed"
     assert facts.last_saved_by({"other": 2}) == "read" and facts.last_saved_by({}) == "made"
@@ -74,3 +74,26 @@ def test_forms_for_any_dims_name_torchs_modules():
         assert callable(getattr(torch.nn.functional, named.functions[0].path.rpartition(".")[2]))
     assert Call("torch.linalg.vector_norm", keywords=(("p", "ord"),)).keyword("p") == "ord"
     assert Call("torch.linalg.vector_norm").keyword("dim") == "dim"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_copy_is_read_off_strides_as_torch_views_refuse_one(seed):
+    import random
+
+    from cnncalc.layers.facts import merged_by_a_copy
+
+    torch = pytest.importorskip("torch")
+    draw = random.Random(seed)
+    for _ in range(200):
+        tensor = torch.empty([draw.choice([1, 2, 3, 4]) for _ in range(draw.randint(2, 5))])
+        order = list(range(tensor.dim()))
+        draw.shuffle(order)
+        tensor = tensor.permute(order)[..., ::draw.choice([1, 2])]
+        for dims in range(2, tensor.dim() + 1):
+            try:  # the golden answer: torch's own view of the first `dims` dims as one
+                tensor.view(-1, *tensor.shape[dims:])
+                copied = False
+            except RuntimeError:
+                copied = True
+            laid_out = (tuple(tensor.shape), tensor.stride())
+            assert merged_by_a_copy(laid_out, dims) == copied, (laid_out, dims)
