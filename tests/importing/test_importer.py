@@ -993,7 +993,7 @@ def test_attention_on_five_dims_is_an_estimate():
 
     memory = cnncalc.summary(BlockedAttention(), (64, 16), batch=2).memory
     assert memory.estimate == ("scaleddotproductattention: queries, keys and values of other than 4 dims run "
-                               "torch's math path, which holds the scores and their softmax; the figures follow "
-                               "the fused kernels",)
+                               "torch's math path (3-d ones up to torch 2.13), which holds the scores and their "
+                               "softmax; the figures follow the fused kernels",)
     # why: torch holds the 16 × 16 scores per block and head, which the fused kernels never make
     assert measure_inference(BlockedAttention(), (64, 16), 2) > 1.1 * memory.peak_inference_bytes
