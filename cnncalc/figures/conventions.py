@@ -202,13 +202,39 @@ def _ptflops_interpolate(layer: LayerOps) -> int | float:
     return layer.inp * float(scale if not isinstance(scale, tuple) else scale[0]) ** dims
 
 
-def _ptflops_attention(layer: LayerOps) -> int:
-    # its patched torch.bmm and softmax see the scores and their sum over values (the projections
-    # run through torch._C._nn.linear, which it does not patch): 2·L·S·E, and H·L·S for softmax
-    length, embed = layer.out_shape
-    key = layer.in_shapes[1] if len(layer.in_shapes) == 3 else layer.in_shape
+def _attention_sizes(layer: LayerOps) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A multi-head attention's query, key and value, per sample."""
+    return tuple(layer.in_shapes) if len(layer.in_shapes) == 3 else (layer.in_shape,) * 3
+
+
+def _scores(layer: LayerOps) -> int:
+    """A multi-head attention's scores and their sum over values: 2·L·S·E multiply-adds, whole batch."""
+    query, key, _ = _attention_sizes(layer)
     source = key[0] + layer.flag("add_bias_kv") + layer.flag("add_zero_attn")
-    return layer.batch * length * source * (2 * embed + layer.args["num_heads"])
+    return 2 * layer.batch * query[0] * source * query[1]
+
+
+def _ptflops_attention(layer: LayerOps) -> int:
+    # asked for the weights, its patched torch.bmm and softmax see the scores and their sum over values
+    # (the projections run through torch._C._nn.linear, which it does not patch): 2·L·S·E, and H·L·S
+    # for softmax; else torch attends by scaled_dot_product_attention, which it does not patch
+    if not layer.flag("need_weights"):
+        return 0
+    query, key, _ = _attention_sizes(layer)
+    source = key[0] + layer.flag("add_bias_kv") + layer.flag("add_zero_attn")
+    return _scores(layer) + layer.batch * query[0] * source * layer.args["num_heads"]
+
+
+def _ptflops_attention_module(layer: LayerOps) -> int:
+    """multihead_attention_counter_hook on nn.MultiheadAttention: q scaling, the three projections (as
+    if each were E × E, biases one per element), per head the scores, softmax and weighted sum, the
+    output projection with a bias, whole batch."""
+    (length, embed), key, value = _attention_sizes(layer)
+    heads = layer.args["num_heads"]
+    ops = length * embed + length * embed * embed + key[0] * key[1] * key[1] + value[0] * value[1] * value[1]
+    ops += (length + key[0] + value[0]) * embed if layer.flag("bias") else 0
+    ops += heads * length * key[0] * (embed // heads + 1 + value[1] // heads)
+    return layer.batch * (ops + length * value[1] * (value[1] + 1))
 
 
 def _thop_adaptive_avg(layer: LayerOps) -> int:
@@ -324,7 +350,9 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("instancenorm*", _norm(5, 4, "affine")), ("upsample", _fvcore_upsample),
                 # F.scaled_dot_product_attention is one traced op, aten::scaled_dot_product_attention,
                 # it has no handle for
-                ("adaptiveavgpool2d", lambda l: l.inp), ("multiheadattention", _macs), ("matmul", _macs),
+                ("adaptiveavgpool2d", lambda l: l.inp),
+                ("multiheadattention", lambda l: l.macs - (0 if l.flag("need_weights") else _scores(l))),
+                ("matmul", _macs),
                 ("einsum", _fvcore_einsum)), _unhandled,
                returned_only=True),  # torch.jit's trace drops a module run whose output nobody reads
     Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters named weight or bias × "
@@ -354,7 +382,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("localresponsenorm", Hooks(functional=_ptflops_lrn)),
                 # its hook reads output[0], the first sample's output only; then F.interpolate's count
                 ("upsample", Hooks(module=_hooked(lambda l: math.prod(l.out_shape)), functional=_ptflops_interpolate)),
-                ("multiheadattention", Hooks(functional=_ptflops_attention)),
+                ("multiheadattention", Hooks(module=_ptflops_attention_module, functional=_ptflops_attention)),
                 # torch.matmul and Tensor.matmul are patched, a @ b (Tensor.__matmul__) is not
                 # (F.scaled_dot_product_attention it does not patch)
                 ("matmul", Hooks(functional=lambda l: 0 if l.flag("operator") else l.macs)),

@@ -96,7 +96,8 @@ def estimates(graph: Graph, rows: dict) -> tuple[str, ...]:
 
 def _estimate(node, rows: dict) -> str | None:
     estimate = _facts(node).estimate
-    return estimate(tuple(rows[name].output_shape for name in node.inputs)) if callable(estimate) else estimate
+    return estimate(tuple(rows[name].output_shape for name in node.inputs), node.args) if callable(estimate) \
+        else estimate
 
 
 class Walk:

@@ -18,6 +18,7 @@ class Forms:
     modules: dict    # module class → (kind, attribute of each argument)
     functions: dict  # function → the (kind, Call) pairs it may be
     methods: dict    # tensor method name → the (kind, Call) pairs it may be
+    called_with: dict  # module class → the arguments each call passes its forward(), by position
 
 
 def forms() -> Forms:
@@ -39,20 +40,21 @@ LIBRARIES = frozenset(_library(path) for kind in REGISTRY.values()
 
 @lru_cache(maxsize=None)
 def _read_forms(libraries: frozenset) -> Forms:
-    modules, functions, methods = {}, {}, {}
+    modules, functions, methods, called_with = {}, {}, {}, {}
     for name, kind in REGISTRY.items():
         modules.setdefault(resolve(kind.torch.module), (name, {}))
         for alias in kind.torch.aliases:
             found = _installed(alias.path, libraries)
             if found is not None:
                 modules.setdefault(found, (name, dict(alias.attributes)))
+                called_with.setdefault(found, alias.called_with)
         for call in kind.torch.functions:
             found = _installed(call.path, libraries)
             if found is not None:
                 functions.setdefault(found, []).append((name, call))
         for call in kind.torch.methods:
             methods.setdefault(call.path, []).append((name, call))
-    return Forms(modules=modules, functions=functions, methods=methods)
+    return Forms(modules=modules, functions=functions, methods=methods, called_with=called_with)
 
 
 def _installed(path: str, libraries: frozenset) -> Any:
@@ -73,6 +75,14 @@ def mapped(module: nn.Module) -> tuple[str, dict] | None:
         if cls in known:
             return known[cls] if type(module).forward is cls.forward else None
     return None
+
+
+def call_arguments(module: nn.Module, args: tuple, kwargs: dict) -> dict:
+    """The arguments of the kind a call of a mapped module passes its forward() (need_weights=False),
+    those it passes only."""
+    known = forms().called_with.get(type(module), ())
+    return {name: kwargs[name] if name in kwargs else args[position]
+            for name, position in known if name in kwargs or position < len(args)}
 
 
 def module_arguments(module: nn.Module) -> tuple[str, dict] | None:

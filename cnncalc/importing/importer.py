@@ -23,7 +23,7 @@ from ..layers.registry import format_shape
 from ..spec.yamlfile import LineDict
 from .capture import LayerFails
 from ..verify.build import resolve
-from .forms import forms, module_arguments
+from .forms import call_arguments, forms, module_arguments
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, index_tensors, indexed_by,
                      piece_of, picks_per_sample, read_graph, returns_several, stated, target_name, unstacked)
@@ -186,12 +186,14 @@ def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
     """What tools that hook modules see of a layer (Node.unhooked, Node.held_apart): the module that
     runs it, else the one whose tensors the function called takes as its weights (BatchNormAct2d's
     F.batch_norm; Swin's F.linear on its qkv's weight, a module never called). Only of kinds that
-    are a torch.nn class: the tools have no rule for the others."""
-    if not REGISTRY[kind].torch.module.startswith(NN):
+    are a torch.nn class (or name one as an alias): the tools have no rule for the others."""
+    forms = REGISTRY[kind].torch
+    classes = [resolve(path) for path in (forms.module, *(alias.path for alias in forms.aliases)) if path.startswith(NN)]
+    if not classes:
         return {}
     if node.op == "call_module":
         module, ran = graph.modules[node.target], True
-        exact = type(module) is resolve(REGISTRY[kind].torch.module)
+        exact = type(module) in classes
     else:
         owners = [a.target.rpartition(".")[0] for a in node.all_input_nodes if a.name in graph.absorbed]
         module, exact = graph.modules.get(owners[0]) if owners else None, False
@@ -362,7 +364,7 @@ def _entry(node, graph: Traced) -> LineDict | list | None:
     if any(a.name in graph.mixing for a in (node, *graph.tensor_args(node))):
         return None  # mixes the samples (traced._mixing): a row not counted
     if node.op == "call_module":
-        return _module_on(node, graph, _module_entry(graph.modules[node.target]))
+        return _module_on(node, graph, _module_entry(graph.modules[node.target], node))
     if node.name in graph.stored:
         return _parameter_entry(node, graph)
     if node.name in graph.without_input:
@@ -606,11 +608,13 @@ def _per_row(node, entry: LineDict, graph: Traced) -> LineDict | None:
     return LineDict({**entry, "per_row": True}) if graph.takes(node, kind, args, per_row=True) else None
 
 
-def _module_entry(module: nn.Module) -> LineDict | None:
+def _module_entry(module: nn.Module, node) -> LineDict | None:
+    """The layer of a mapped module: the arguments it was built with, and those its call passes."""
     found = module_arguments(module)
     if found is None:
         return None
     kind, args = found
+    args |= call_arguments(module, node.args, node.kwargs)
     return stated(kind, {key: list(value) if isinstance(value, tuple) else value for key, value in args.items()},
                   None)
 

@@ -26,7 +26,7 @@ _SCORES = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs an
 _PRODUCT_OF_VIEWS = replace(_PRODUCT, copies=batched_by_a_copy)  # matmul's reshape copies a permuted view
 
 
-def _math_path(shapes: tuple[Shape, ...]) -> str | None:
+def _math_path(shapes: tuple[Shape, ...], args: dict) -> str | None:
     """torch's fused kernels (flash, memory-efficient; the CPU's flash) take 4-d queries, keys and values;
     torch 2.14 takes 3-d ones as one head, torch 2.13 runs them on its math path."""
     return None if all(len(shape) == 3 for shape in shapes[:3]) else (
@@ -34,9 +34,15 @@ def _math_path(shapes: tuple[Shape, ...]) -> str | None:
         "which holds the scores and their softmax; the figures follow the fused kernels")
 
 
+def _weights_asked(shapes: tuple[Shape, ...], args: dict) -> str | None:
+    """Asked for its weights, multi-head attention forms them by bmm and keeps them for backward."""
+    return ("asked for its weights (need_weights, the default), it holds heads × L × S of them and keeps them "
+            "for backward, which the figures leave out") if args["need_weights"] else None
+
+
 _ATTENTION = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs",
                          gradient="each input", extra_saved=lambda args, size: 4 * size, transient=0, last_saved="read",
-                         workspace=parameter_gradients, copies=None, estimate=None)
+                         workspace=parameter_gradients, copies=None, estimate=_weights_asked)
 
 
 def _attention_products(length: int, source: int, key: int, value: int, query: bool, keys: bool,
@@ -70,11 +76,14 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
           torch=TorchForms(module=OWN + "MultiheadAttention", given_weight=None,
                            inferred=FromInput("embed_dim", -1), functions=(),
                            methods=(), aliases=(Alias(NN + "MultiheadAttention",
-                                                      (("bias", "in_proj_bias"), ("add_bias_kv", "bias_k"))),)),
+                                                      (("bias", "in_proj_bias"), ("add_bias_kv", "bias_k")),
+                                                      called_with=(("need_weights", 4),)),)),
+          # need_weights: what forward() is asked for; without the weights torch attends by
+          # scaled_dot_product_attention, which fvcore and ptflops count nothing of
           args=(Arg("num_heads", positive), Arg("dropout", probability, 0.0), Arg("bias", boolean, True),
                 Arg("add_bias_kv", boolean, False), Arg("add_zero_attn", boolean, False),
                 Arg("kdim", optional(positive), None), Arg("vdim", optional(positive), None),
-                Arg("batch_first", boolean, False, names_dims=BATCH_FIRST)))
+                Arg("batch_first", boolean, False, names_dims=BATCH_FIRST), Arg("need_weights", boolean, True)))
 def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Self-attention on one input, or query, key and value. MACs: the q, k and v projections, the
     scores q·kᵀ and their weighted sum of v (L × S × E each), and the output projection."""

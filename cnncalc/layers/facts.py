@@ -105,7 +105,8 @@ class MemoryFacts:
       parameters) → Workspace.
     estimate: None where the figures follow torch's kernels (within 10% of its measurement), else why
       they are an estimate: the report says "estimate" beside every memory figure of a graph holding it;
-      or that, of its input shapes per sample (attention's math path, taken on some ranks only).
+      or that, of its input shapes per sample and its arguments (attention's math path, taken on some
+      ranks only; the weights multi-head attention is asked for).
     last_saved: the last tensor its autograd saves (a checkpointed block's recomputation stops as soon
       as the last tensor saved is saved again): "made", one its kernel computes (its output, indices,
       a norm's statistics), saved after the kernel runs; "read", one it reads (a conv's input and
@@ -123,7 +124,7 @@ class MemoryFacts:
     transient: int
     last_saved: str | Callable[[dict], str]
     workspace: "WorkspaceRule"
-    estimate: str | None | Callable[["tuple[Shape, ...]"], str | None]
+    estimate: str | None | Callable[["tuple[Shape, ...]", dict], str | None]
     copies: Callable[["tuple[Strided, ...]"], tuple[bool, ...]] | None
 
     SAVED = ("input", "inputs", "output", "inputs and output", "nothing")
@@ -421,9 +422,11 @@ class FromInput:
 @dataclass(frozen=True)
 class Alias:
     """Another library's module that computes the kind (torchvision's StochasticDepth, timm's
-    DropPath): its dotted path, and the attribute holding each argument whose name differs."""
+    DropPath): its dotted path, the attribute holding each argument whose name differs, and the
+    arguments each call of it passes to forward() (position, the input 0), read off each call."""
     path: str
     attributes: tuple[tuple[str, str], ...] = ()
+    called_with: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 depth, reshape, reductions, slicing and permutations."""
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 
@@ -438,22 +439,31 @@ class Expand(nn.Module):
         return x.expand(x.shape[0], *self.size[1:])
 
 
-class MultiheadAttention(nn.MultiheadAttention):
-    """nn.MultiheadAttention returning its output alone. It takes the general path (the attention
-    weights formed with bmm), which FlopCounterMode counts as it counts any model on the meta
-    device; eval mode's fused CPU kernel would be invisible to it."""
+@contextlib.contextmanager
+def general_attention():
+    """nn.MultiheadAttention on its general path (projections, then scaled_dot_product_attention or the
+    weights by bmm), never eval mode's fused CPU kernel, which FlopCounterMode and fvcore count nothing of."""
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast)
+
+
+class MultiheadAttention(nn.Module):
+    """nn.MultiheadAttention (a submodule of that very class, which the peers' hooks look up) called
+    with query, key and value by position, as models call it, its output alone returned; on its
+    general path, whatever the mode."""
+
+    def __init__(self, embed_dim: int, num_heads: int, need_weights: bool = True, **args):
+        super().__init__()
+        self.attention, self.need_weights = nn.MultiheadAttention(embed_dim, num_heads, **args), need_weights
 
     def forward(self, query, key=None, value=None):
         key = query if key is None else key
-        value = key if value is None else value
-        q, k, v = (t.transpose(0, 1) for t in (query, key, value))
-        out, _ = F.multi_head_attention_forward(
-            q, k, v, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k,
-            self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias,
-            training=self.training, need_weights=True, use_separate_proj_weight=not self._qkv_same_embed_dim,
-            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
-            average_attn_weights=False)
-        return out.transpose(0, 1)
+        with general_attention():
+            return self.attention(query, key, key if value is None else value, need_weights=self.need_weights)[0]
 
 
 AT = operator.matmul  # a @ b, named apart from Matmul's argument `operator`

@@ -14,6 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..errors import SpecError
 from ..figures.report import Report
 from ..graph import Graph
+from .modules import general_attention
 from .verdict import Check
 
 MODULE = "the module itself"
@@ -62,13 +63,13 @@ def left_as_it_was(module: nn.Module):
 
 @contextlib.contextmanager
 def math_attention():
-    """Attention on torch's math backend while torch counts: FlopCounterMode has no formula for the
-    fused CPU kernel and counts nothing there; the math backend's matmuls it counts, as the peers'
-    conventions say. Memory is measured outside it, on the kernel a real run takes (the fused one
-    keeps no L × S scores)."""
+    """Attention on torch's math backend while torch counts, nn.MultiheadAttention's fused path off:
+    FlopCounterMode has no formula for the fused CPU kernels and counts nothing there; the math
+    backend's matmuls it counts, as the peers' conventions say. Memory is measured outside it, on
+    the kernel a real run takes (the fused one keeps no L × S scores)."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    with sdpa_kernel([SDPBackend.MATH]):
+    with sdpa_kernel([SDPBackend.MATH]), general_attention():
         yield
 
 

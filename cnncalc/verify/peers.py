@@ -21,7 +21,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .build import GraphModel
-from .own import left_as_it_was, tensors
+from .own import left_as_it_was, math_attention, tensors
 
 PREFIX = "layers."
 
@@ -56,9 +56,10 @@ def _per_layer(model: nn.Module, counts: dict[str, float]) -> tuple[int, ...] | 
 
 
 def run_torch(model: nn.Module, inputs: tuple) -> PeerCount:
+    """FlopCounterMode over a forward pass, attention on the math backend it counts."""
     counter = FlopCounterMode(display=False, depth=None)
     # the user's module with autograd on: under no_grad the tracker fails on views of parameters passed to modules
-    with counter, torch.no_grad() if isinstance(model, GraphModel) else contextlib.nullcontext():
+    with math_attention(), counter, torch.no_grad() if isinstance(model, GraphModel) else contextlib.nullcontext():
         model(*inputs)
     flops = {name.removeprefix("GraphModel."): sum(ops.values())
              for name, ops in counter.get_flop_counts().items()}
@@ -84,7 +85,7 @@ def run_torch_backward(model: GraphModel, inputs: tuple) -> PeerCount:
         running.update(layer=owner.get(node), counted=counted)
 
     try:
-        with counter:
+        with math_attention(), counter:
             outs = [out for out in tensors(model(*inputs)) if out.requires_grad]  # each output the graph names
             forward = running["counted"] = counter.get_total_flops()
             for node in owner:

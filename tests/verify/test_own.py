@@ -422,3 +422,40 @@ def test_the_peers_count_library_subclasses_as_cnncalc_says(build):
     result, totals = verified(build(), (3, 16, 16), batch=2)
     assert not result.failed, [str(c) for c in result.failed]
     assert_torch_agrees(result, totals, build(), torch.randn(2, 3, 16, 16))
+
+
+class SelfAttention(nn.Module):
+    """torchvision's ViT block's attention: nn.MultiheadAttention, batch first, asked for no weights."""
+
+    def __init__(self, need_weights: bool):
+        super().__init__()
+        self.norm, self.attention = nn.LayerNorm(32), nn.MultiheadAttention(32, 4, batch_first=True)
+        self.need_weights = need_weights
+
+    def forward(self, x):
+        x = self.norm(x)
+        return self.attention(x, x, x, need_weights=self.need_weights)[0]
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_multihead_attention_is_counted_as_the_peers_count_its_call(need_weights):
+    # without the weights torch attends by scaled_dot_product_attention, which fvcore (one traced op) and
+    # ptflops (not patched) count nothing of; ptflops' hook on nn.MultiheadAttention counts either way
+    # (torchvision's vit_b_16 failed verify so: fvcore 35,165,480,448 against 33,734,825,472 measured,
+    # ptflops 12,747,755,272 against 17,613,292,792)
+    module = SelfAttention(need_weights)
+    result, _ = verified(module, (50, 32), batch=2)
+    assert [str(c) for c in result.checks if not c.ok] == []
+    assert all(m.ok for m in result.memory) != need_weights  # asked for the weights: an estimate, below
+
+
+def test_multihead_attention_asked_for_its_weights_is_an_estimate():
+    import cnncalc
+    from cnncalc.verify.memory import measure_training
+
+    memory = cnncalc.summary(SelfAttention(True), (50, 32), batch=2, optimizer="adam").memory
+    assert memory.estimate == ("multiheadattention: asked for its weights (need_weights, the default), it holds "
+                               "heads × L × S of them and keeps them for backward, which the figures leave out",)
+    assert cnncalc.summary(SelfAttention(False), (50, 32), batch=2).memory.estimate == ()
+    # why: torch keeps the 4 × 50 × 50 softmaxed weights per sample, and more
+    assert measure_training(SelfAttention(True), (50, 32), 2, "adam") > 1.1 * memory.training_bytes
