@@ -84,6 +84,7 @@ class Report:
     inputs: int = 1  # the model's inputs: the first rows of `layers`
     ran_on_cpu: str = ""  # see Graph.ran_on_cpu
     outputs: tuple[str, ...] = ()  # the rows the model returns, in its order (the last row unless it says)
+    returned: tuple[LayerFigures, ...] = ()  # those rows, kept whole when --depth merges them into their blocks
     checkpoint: tuple[Checkpointed, ...] = ()  # the calls run through torch.utils.checkpoint
     amp: Amp | None = None  # torch.autocast's dtype and lists, the model held in `dtype` (float32)
 
@@ -95,6 +96,8 @@ class Report:
     @property
     def output_rows(self) -> tuple[LayerFigures, ...]:
         """The rows of what the model returns, in its order."""
+        if self.returned:
+            return self.returned
         rows = {row.name: row for row in self.layers}
         return tuple(rows[name] for name in self.outputs)
 
@@ -340,7 +343,7 @@ def collapse(report: Report, depth: int) -> Report:
                                 activations=row.activations if row.allocates else 0,
                                 activation_bytes=row.activation_bytes if row.allocates else 0,
                                 allocates=True, explain=()))
-    return replace(report, layers=tuple(rows))
+    return replace(report, layers=tuple(rows), returned=report.output_rows)
 
 
 def block_rows(report: Report) -> dict[str, LayerFigures]:

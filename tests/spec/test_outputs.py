@@ -31,3 +31,21 @@ def test_no_outputs_means_the_last_layer():
 def test_bad_outputs_are_named(outputs, message):
     with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
         build_graph({**SPEC, "outputs": outputs}, "net.yaml", {})
+
+
+def test_outputs_inside_blocks_stay_named_when_depth_merges_the_blocks():
+    # BERT returns its last LayerNorm's output (encoder.layer.11.output.LayerNorm) and its pooler's:
+    # `cnncalc table transformers:bert --depth 3` failed with a KeyError, the first inside a merged block
+    from cnncalc.figures.report import collapse
+    from cnncalc.output.render import render_table
+
+    spec = {"input": [3, 8, 8], "outputs": ["head", "stem.features"],
+            "layers": [{"sequential": [{"conv2d": {"out_channels": 4, "kernel_size": 3}, "name": "features"},
+                                       {"relu": None}], "name": "stem"},
+                       {"flatten": None, "name": "head"}]}
+    report = analyze(build_graph(spec, "net.yaml", {}))
+    merged = collapse(report, 1)
+    assert [row.name for row in merged.layers] == ["input", "stem", "head"]
+    assert [(row.name, row.output_shape) for row in merged.output_rows] == [("head", (144,)),
+                                                                           ("stem.features", (4, 6, 6))]
+    assert "stem.features 4×6×6" in render_table(merged)
