@@ -15,7 +15,7 @@ import torch
 from torch import fx, nn
 
 from ..errors import LayerError, SpecError
-from ..graph import DTYPE_BYTES, OtherInput, Scope
+from ..graph import DTYPE_BYTES, INPUT, OtherInput, Scope
 from ..layers import REGISTRY
 from ..layers.facts import NN
 from ..layers.rearrange import BATCH
@@ -651,7 +651,10 @@ def _constant_entry(node, graph: Traced) -> LineDict | None:
     graph.counted |= set(made_from)
     params = sum(t.numel() for t in tensors if isinstance(t, nn.Parameter))
     buffers = sum(t.numel() for t in tensors if not isinstance(t, nn.Parameter))
-    return stated("constant", {"shape": list(shape), "params": params, "buffers": buffers}, None)
+    entry = stated("constant", {"shape": list(shape), "params": params, "buffers": buffers}, None)
+    if entry is not None and graph.sized_by_batch(node):  # made for each sample: sized by the input's batch
+        entry["from"] = INPUT
+    return entry
 
 
 def _piece_entry(node, graph: Traced) -> LineDict | None:

@@ -214,6 +214,12 @@ class Traced:
             return False
         return True
 
+    def sized_by_batch(self, node) -> bool:
+        """A tensor made without the input whose dim 0 is the batch, or rows of it (XCiT's
+        pos.repeat(B, 1, 1, 1), BERT's token types expanded to the batch): one per sample."""
+        shape = self.shape(node)
+        return node.name in self.batch_sized and bool(shape) and shape[0] % self.batch == 0
+
     def sample_shape(self, node) -> tuple[int, ...] | None:
         """A tensor's shape per sample, as cnncalc sees it: a parameter's as its first user meets it
         (a stored (1, 197, 768) with batched (B, 197, 768) tensors is 197×768; a (C,) with
@@ -234,7 +240,7 @@ class Traced:
             return _at_a_batch_of_one(shape, self.batch)
         if node.name in self.sequence_first:  # a learned query expanded along dim 1, (1, B, E)
             return SAMPLE_SHAPES[SEQUENCE_FIRST](shape, self.batch)
-        if node.name in self.batch_sized and shape and shape[0] % self.batch == 0:  # the batch, or rows of it
+        if self.sized_by_batch(node):
             return shape[1:] if shape[0] == self.batch else (shape[0] // self.batch, *shape[1:])
         if self.batch == 1 and shape[:1] == (0,):  # in a run of one, no rows of the sample, made from nothing
             return shape  # (Keypoint R-CNN's keypoints, torch.zeros((len(rois), 3, K)), when it kept none)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from .facts import parameter_gradients
 from .facts import CONSTANT, OWN, MemoryFacts, TorchForms, always, never, no_bytes
 from .facts import NO_PRODUCTS, PROMOTE
-from .registry import Arg, Calc, Shape, boolean, int_list, non_negative, numel, register, size_list
+from .registry import Arg, Calc, LayerError, Shape, boolean, int_list, non_negative, numel, register, size_list
 
 
 def constant(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -39,11 +39,17 @@ _COMPUTED = MemoryFacts(aliases=never, aliases_in_training=never,
                         workspace=parameter_gradients, copies=None, estimate=None)
 
 
-@register("constant", family="parameter", autocast=PROMOTE, backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_COMPUTED,
+# given an input, it is sized by that input's batch (read for nothing else): one per sample, as BERT's
+# token types expanded to the batch, or Gemma 4's one-hot positions
+@register("constant", family="parameter", autocast=PROMOTE, backward=NO_PRODUCTS, arity=None, fewest_inputs=0,
+          receptive_field=constant, memory=_COMPUTED,
           args=(Arg("shape", size_list), Arg("params", non_negative, 0), Arg("buffers", non_negative, 0)),
           torch=TorchForms(module=OWN + "Constant", given_weight=None,
                            inferred=None, functions=(), methods=(), aliases=()))
 def computed(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """`shape` per sample as for a parameter; `params` and `buffers` count the stored tensors it is
-    computed from (none for arange and sin): the table a bias is gathered from counts, not the bias."""
+    computed from (none for arange and sin): the table a bias is gathered from counts, not the bias.
+    Made once per forward pass, or, given an input, once per sample of it."""
+    if len(shapes) > 1:
+        raise LayerError(f"a constant reads at most one input, for its batch, got {len(shapes)}")
     return Calc(tuple(args["shape"]), weights=args["params"], buffers=args["buffers"])

@@ -271,8 +271,8 @@ class Expander:
         except LayerError as error:
             return self.reject(name, self.error(str(error), line, name, context))
         inputs = tuple(source) if isinstance(source, list) else (source,)
-        if kind.arity == 0 and "from" not in entry.keys:
-            inputs = ()  # a parameter reads no layer
+        if (kind.arity == 0 or kind.arity is None and kind.fewest(args) == 0) and "from" not in entry.keys:
+            inputs = ()  # a parameter reads no layer; a constant only the one it is told to
         if (len(inputs) < kind.fewest(args)) if kind.arity is None else (len(inputs) != kind.arity):
             fewest = {1: "one", 2: "two"}[kind.fewest(args)]
             wanted = f"{fewest} or more inputs" if kind.arity is None else \

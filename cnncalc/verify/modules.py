@@ -293,10 +293,12 @@ class Constant(nn.Module):
         self.stored = nn.Parameter(torch.zeros(params))
         self.register_buffer("table", torch.zeros(buffers))
 
-    def forward(self):
+    def forward(self, *sized_by):
         # no product vanishes; as filters (F.conv2d(x, weight)) 1/fan-in, so that sums keep their size;
-        # made from the stored parameters, which get gradients (and optimizer state) as the model's do
-        values = torch.full((1, *self.shape), 1 / max(math.prod(self.shape[1:]), 1), device=self.table.device,
+        # made from the stored parameters, which get gradients (and optimizer state) as the model's do;
+        # one per sample of the input it is given
+        batch = sized_by[0].shape[0] if sized_by else 1
+        values = torch.full((batch, *self.shape), 1 / max(math.prod(self.shape[1:]), 1), device=self.table.device,
                             dtype=self.stored.dtype)
         return values + self.stored.sum() * 0 if self.stored.requires_grad else values
 

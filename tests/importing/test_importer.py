@@ -997,3 +997,31 @@ def test_attention_on_five_dims_is_an_estimate():
                                "softmax; the figures follow the fused kernels",)
     # why: torch holds the 16 × 16 scores per block and head, which the fused kernels never make
     assert measure_inference(BlockedAttention(), (64, 16), 2) > 1.1 * memory.peak_inference_bytes
+
+
+class TokenTypes(torch.nn.Module):
+    """BERT's embeddings: token types from a buffer, expanded to the batch, looked up for each sample."""
+
+    def __init__(self):
+        super().__init__()
+        self.words, self.types = torch.nn.Embedding(50, 64), torch.nn.Embedding(2, 64)
+        self.register_buffer("token_type_ids", torch.zeros(1, 96, dtype=torch.long))
+
+    def forward(self, ids):
+        types = self.token_type_ids[:, :ids.shape[1]].expand(ids.shape[0], ids.shape[1])
+        return self.words(ids) + self.types(types)
+
+
+def test_a_constant_expanded_to_the_batch_is_made_for_each_sample():
+    # BERT's token_type_embeddings counted once per batch: 98,304 activations against torch's 196,608
+    import cnncalc
+    from cnncalc.verify.memory import inference_peak
+
+    module = TokenTypes().eval()
+    ids = torch.randint(0, 50, (3, 96))
+    report = cnncalc.summary(module, (96,), batch=3, input_dtype="int64").report
+    assert next(row for row in report.layers if row.name == "types").activations == module.types(
+        module.token_type_ids.expand(3, 96)).numel()
+    memory = cnncalc.summary(module, (96,), batch=3, input_dtype="int64").memory
+    assert inference_peak(module, (ids,)) == pytest.approx(memory.peak_inference_bytes, rel=0.01)
+    assert module(ids).shape[1:] == report.output_rows[0].output_shape
