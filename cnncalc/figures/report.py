@@ -204,10 +204,11 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     if blocks:
         rows = _recomputed(graph, rows, blocks, counting)
     totals = _totals(rows, graph.not_run, size, counting.name, Counted.total(counted, samples))
+    by_name = {row.name: row for row in rows}
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=totals, source=graph.source, not_run=graph.not_run, input_dtype=graph.input_dtype,
                   inputs=len(given), ran_on_cpu=graph.ran_on_cpu, outputs=graph.returned,
-                  checkpoint=blocks, amp=amp)
+                  returned=tuple(by_name[name] for name in graph.returned), checkpoint=blocks, amp=amp)
 
 
 def _recomputed(graph: Graph, rows: list[LayerFigures], blocks: tuple[Checkpointed, ...],
@@ -343,7 +344,7 @@ def collapse(report: Report, depth: int) -> Report:
                                 activations=row.activations if row.allocates else 0,
                                 activation_bytes=row.activation_bytes if row.allocates else 0,
                                 allocates=True, explain=()))
-    return replace(report, layers=tuple(rows), returned=report.output_rows)
+    return replace(report, layers=tuple(rows))
 
 
 def block_rows(report: Report) -> dict[str, LayerFigures]:
