@@ -219,6 +219,7 @@ def test_imported_model_equals_the_module(model_file, width):
     assert "block.conv1" in names and "stem.0" in names
 
 
+@pytest.mark.slow  # CLI processes of 2.3 to 3.3 s: README's test command keeps under 5 minutes
 def test_export_round_trips(model_file, tmp_path):
     spec = tmp_path / "mynet.yaml"
     assert run_here("export", f"{model_file}:MyNet", "--input", "3x32x32", "-o", str(spec)).returncode == 0
@@ -229,6 +230,7 @@ def test_export_round_trips(model_file, tmp_path):
     assert result.returncode == 0 and "0 failed" not in result.stdout and "passed" in result.stdout
 
 
+@pytest.mark.slow  # CLI processes of 1.7 to 2.6 s each
 @pytest.mark.parametrize("name, shape", [("Viewer", (3, 8, 8)), ("LeNet", (1, 32, 32)), ("Reductions", (3, 10, 12))])
 def test_views_and_reductions_import_exactly(model_file, name, shape):
     data = json.loads(run_here("table", f"{model_file}:{name}", "--input", "x".join(map(str, shape)), "-f",
@@ -238,6 +240,7 @@ def test_views_and_reductions_import_exactly(model_file, name, shape):
         (params, flops, out)
 
 
+@pytest.mark.slow  # CLI processes of 2.3 to 3.3 s: README's test command keeps under 5 minutes
 def test_lenet_of_the_tutorial_reads_as_written(model_file):
     # PyTorch's tutorial LeNet: 61,706 parameters; x.view(-1, 16 * 5 * 5) is a reshape of the batch
     data = json.loads(run_here("table", f"{model_file}:LeNet", "--input", "1x32x32", "-f", "json").stdout)
@@ -245,6 +248,7 @@ def test_lenet_of_the_tutorial_reads_as_written(model_file):
     assert [layer["kind"] for layer in data["layers"]].count("reshape") == 1
 
 
+@pytest.mark.slow  # CLI processes of 2.3 to 3.3 s: README's test command keeps under 5 minutes
 def test_an_operation_no_kind_states_is_a_row_marked_not_counted(model_file, tmp_path):
     module = runpy.run_path(str(model_file))["Cumulative"]()
     result = run_here("table", f"{model_file}:Cumulative", "--input", "3x8x8", "-f", "json")
@@ -267,6 +271,7 @@ def test_an_operation_no_kind_states_is_a_row_marked_not_counted(model_file, tmp
     assert verified.returncode == 0 and json.loads(verified.stdout)["summary"]["failed"] == 0
 
 
+@pytest.mark.slow  # CLI processes of 2.3 to 3.3 s: README's test command keeps under 5 minutes
 def test_refusals_are_grouped_in_one_short_line_and_listed_with_verbose(model_file):
     result = run_here("table", f"{model_file}:Wide", "--input", "3x8x8")
     (line,) = result.stderr.splitlines()
@@ -278,6 +283,7 @@ def test_refusals_are_grouped_in_one_short_line_and_listed_with_verbose(model_fi
     assert verbose[0] == line and len(verbose) == 1 + 28 and "  asin_2: call_function asin" in verbose
 
 
+@pytest.mark.slow  # CLI processes of 2.3 to 3.3 s: README's test command keeps under 5 minutes
 def test_control_flow_on_data_runs_on_the_cpu_and_says_where_meta_stopped(model_file):
     # a branch on a value: the meta device has none, so the model runs once on the CPU, as peers run it
     module = runpy.run_path(str(model_file))["Flow"]()
@@ -318,6 +324,7 @@ def test_a_declared_size_the_input_breaks_is_an_error(model_file):
                                  "input has 4,704 (input 4704)\n")
 
 
+@pytest.mark.slow  # CLI processes of 2.3 to 3.3 s: README's test command keeps under 5 minutes
 def test_declared_sizes_are_kept_and_exported(model_file, tmp_path):
     spec = tmp_path / "mynet.yaml"
     assert run_here("export", f"{model_file}:MyNet", "--input", "3x32x32", "-o", str(spec)).returncode == 0
@@ -480,6 +487,7 @@ def test_a_constructor_tensor_read_as_a_number_is_read(model_file):
     assert data["layers"][-1]["output_shape"] == list(module(torch.zeros(1, 3, 16, 16)).shape[1:])  # torch's own run
 
 
+@pytest.mark.slow  # CLI processes of 2.3 to 3.3 s: README's test command keeps under 5 minutes
 def test_a_second_input_is_named_not_met_as_none(model_file):
     result = run_here("table", f"{model_file}:TwoInputs", "--input", "3x8x8")
     assert result.returncode == 2
@@ -520,6 +528,7 @@ def test_a_broken_model_file_is_one_line_naming_its_line(tmp_path, code, message
         assert result.stderr.startswith(f"cnncalc: error: {where}") and message in result.stderr
 
 
+@pytest.mark.slow  # CLI processes of 2.3 to 3.3 s: README's test command keeps under 5 minutes
 def test_sweep_and_sizes_read_a_pytorch_model_at_its_input(model_file):
     swept = run_here("sweep", f"{model_file}:MyNet", "--sizes", "32:64:32", "--input", "3x32x32", "-f", "json")
     assert swept.returncode == 0, swept.stderr

@@ -14,6 +14,7 @@ def test_reference_torchvision():
     checks = [c for c in result.checks if c.figure.startswith("torchvision")]
     assert len(checks) > 5 and all(c.ok for c in checks)
 
+@pytest.mark.slow  # a CLI process of 2.9 s
 def test_reference_without_torchvision_exits_2():
     try:
         import torchvision  # noqa: F401
