@@ -148,6 +148,7 @@ def _user_module_measured(what: str):
     return [peak(named) <= found.budget.bytes, peak(named + 1) <= found.budget.bytes]
 
 
+@pytest.mark.slow  # two training steps measured, 2.4 s
 def test_a_users_module_trains_at_the_batch_named():
     assert _user_module_measured("training") == [True, False]
 

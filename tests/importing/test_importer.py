@@ -336,6 +336,7 @@ def test_declared_sizes_are_kept_and_exported(model_file, tmp_path):
     assert broken.returncode == 2 and "in_channels is 3, but the input has 4" in broken.stderr
 
 
+@pytest.mark.slow  # a CLI process of 2.1 s
 def test_every_parameter_counts_modules_not_run_included(model_file, tmp_path):
     module = runpy.run_path(str(model_file))["Heads"]()
     data = json.loads(run_here("table", f"{model_file}:Heads", "--input", "3x8x8", "-f", "json").stdout)
@@ -507,6 +508,7 @@ def test_a_second_input_is_named_not_met_as_none(model_file):
                                                                    counter.get_total_flops())
 
 
+@pytest.mark.slow  # four CLI processes of 1.3 to 1.5 s
 @pytest.mark.parametrize("code, message, line", [
     ("import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__(\n",
      "broken.py cannot be run: SyntaxError: '(' was never closed", 4),
