@@ -83,8 +83,9 @@ class Report:
     input_dtype: str | None = None  # int64 for token ids; None: floating, in `dtype`
     inputs: int = 1  # the model's inputs: the first rows of `layers`
     ran_on_cpu: str = ""  # see Graph.ran_on_cpu
-    outputs: tuple[str, ...] = ()  # the rows the model returns, in its order (the last row unless it says)
-    returned: tuple[LayerFigures, ...] = ()  # those rows, kept whole when --depth merges them into their blocks
+    # the rows the model returns, in its order (the last row unless it says), kept whole when --depth
+    # merges them into their blocks
+    output_rows: tuple[LayerFigures, ...] = ()
     checkpoint: tuple[Checkpointed, ...] = ()  # the calls run through torch.utils.checkpoint
     amp: Amp | None = None  # torch.autocast's dtype and lists, the model held in `dtype` (float32)
 
@@ -94,12 +95,9 @@ class Report:
         return self.layers[self.inputs:]
 
     @property
-    def output_rows(self) -> tuple[LayerFigures, ...]:
-        """The rows of what the model returns, in its order."""
-        if self.returned:
-            return self.returned
-        rows = {row.name: row for row in self.layers}
-        return tuple(rows[name] for name in self.outputs)
+    def outputs(self) -> tuple[str, ...]:
+        """The names of what the model returns, in its order."""
+        return tuple(row.name for row in self.output_rows)
 
 
 @record
@@ -207,8 +205,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
     by_name = {row.name: row for row in rows}
     return Report(model=graph.name, input_shape=graph.input_shape, batch=batch, dtype=dtype, layers=tuple(rows),
                   totals=totals, source=graph.source, not_run=graph.not_run, input_dtype=graph.input_dtype,
-                  inputs=len(given), ran_on_cpu=graph.ran_on_cpu, outputs=graph.returned,
-                  returned=tuple(by_name[name] for name in graph.returned), checkpoint=blocks, amp=amp)
+                  inputs=len(given), ran_on_cpu=graph.ran_on_cpu,
+                  output_rows=tuple(by_name[name] for name in graph.returned), checkpoint=blocks, amp=amp)
 
 
 def _recomputed(graph: Graph, rows: list[LayerFigures], blocks: tuple[Checkpointed, ...],

@@ -10,6 +10,7 @@ import bisect
 import operator
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import torch
 from torch import fx, nn
@@ -182,13 +183,19 @@ def _own_dtype(module: nn.Module) -> dict:
     return {}
 
 
+@lru_cache(maxsize=None)
+def _torch_nn_classes(kind: str) -> tuple[type, ...]:
+    """The torch.nn classes a kind is: its module's, and those its aliases name."""
+    forms = REGISTRY[kind].torch
+    return tuple(resolve(path) for path in (forms.module, *(alias.path for alias in forms.aliases)) if path.startswith(NN))
+
+
 def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
     """What tools that hook modules see of a layer (Node.unhooked, Node.held_apart): the module that
     runs it, else the one whose tensors the function called takes as its weights (BatchNormAct2d's
     F.batch_norm; Swin's F.linear on its qkv's weight, a module never called). Only of kinds that
     are a torch.nn class (or name one as an alias): the tools have no rule for the others."""
-    forms = REGISTRY[kind].torch
-    classes = [resolve(path) for path in (forms.module, *(alias.path for alias in forms.aliases)) if path.startswith(NN)]
+    classes = _torch_nn_classes(kind)
     if not classes:
         return {}
     if node.op == "call_module":

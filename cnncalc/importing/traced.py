@@ -14,7 +14,7 @@ from ..errors import LayerError
 from ..graph import INPUT, Scope
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
-from ..layers.registry import BATCH_FIRST, DIM_ORDER, FAMILIES, SIZE_PER_DIM
+from ..layers.registry import BATCH_FIRST, DIM_ORDER, SIZE_PER_DIM
 from ..spec.yamlfile import LineDict
 from .forms import forms, mapped
 from .tracing import PROBE_BATCH
@@ -644,7 +644,7 @@ def _multiplies(node) -> bool:
     """A call whose kind counts multiply-adds (an einsum of a position table and its lookup): made of
     constants alone it is still work in every forward pass, so a layer, not part of a constant."""
     table = {"call_function": forms().functions, "call_method": forms().methods}.get(node.op, {})
-    return any(FAMILIES[REGISTRY[kind].family].multiplies for kind, _ in table.get(node.target, ()))
+    return any(REGISTRY[kind].kin.multiplies for kind, _ in table.get(node.target, ()))
 
 
 MATRIX_PRODUCTS = frozenset({"matmul", "bmm"})  # torch.matmul, x.matmul, operator.matmul (@)

@@ -17,7 +17,6 @@ from torch import fx, nn
 
 from ..errors import SpecError
 from ..layers import REGISTRY
-from ..layers.registry import FAMILIES
 from .capture import LayerFails, Recorder
 from .forms import mapped, module_arguments
 from ..verify.own import left_as_it_was
@@ -131,7 +130,7 @@ def worked_out(module: nn.Module, args: tuple, kwargs: dict) -> torch.Tensor | N
         return None
     kind, arguments = found
     layer = REGISTRY[kind]
-    if not FAMILIES[layer.family].one_tensor or getattr(module, "return_indices", False):
+    if not layer.kin.one_tensor or getattr(module, "return_indices", False):
         return None
     calc = layer.calculate((tuple(x.shape[1:]),), layer.normalize(  # a LayerError: it cannot take x
         {key: value for key, value in arguments.items() if value is not None}))

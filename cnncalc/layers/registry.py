@@ -88,7 +88,12 @@ class LayerKind:
     def can_be_functional(self) -> bool:
         """Whether a model may call it as a function (no parameters, so no module needed): a kind whose
         function takes parameters (F.prelu(x, weight)) is a module's even when called so."""
-        return FAMILIES[self.family].functional and not any(call.tensors for call in self.torch.functions)
+        return self.kin.functional and not any(call.tensors for call in self.torch.functions)
+
+    @property
+    def kin(self) -> "Family":
+        """What every kind of its family shares."""
+        return FAMILIES[self.family]
 
     def normalize(self, given: dict) -> Args:
         """Check the arguments written in a spec and fill in PyTorch's defaults.

@@ -446,7 +446,8 @@ def test_multihead_attention_is_counted_as_the_peers_count_its_call(need_weights
     module = SelfAttention(need_weights)
     result, _ = verified(module, (50, 32), batch=2)
     assert [str(c) for c in result.checks if not c.ok] == []
-    assert all(m.ok for m in result.memory) != need_weights  # asked for the weights: an estimate, below
+    if not need_weights:  # asked for the weights, its memory is an estimate (the test below)
+        assert all(m.ok for m in result.memory), [str(m) for m in result.memory]
 
 
 def test_multihead_attention_asked_for_its_weights_is_an_estimate():
