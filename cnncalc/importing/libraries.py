@@ -3,11 +3,13 @@ Face transformers, segmentation_models_pytorch, diffusers or ultralytics built w
 is downloaded)."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import inspect
 import os
 import runpy
+import shutil
 import sys
 import tempfile
 import traceback
@@ -132,8 +134,12 @@ def library_module(name: str) -> Any:
 
 def _quiet_ultralytics() -> None:
     """ultralytics reads these when first imported: its notes to nowhere (its logger writes to stdout,
-    which is the table's), its settings file to a folder of its own under the temporary one."""
-    os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="cnncalc-ultralytics-"))
+    which is the table's), its settings file to a folder of its own under the temporary one, removed
+    when cnncalc exits."""
+    if "YOLO_CONFIG_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="cnncalc-ultralytics-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ["YOLO_CONFIG_DIR"] = folder
     os.environ.setdefault("YOLO_VERBOSE", "False")
 
 
