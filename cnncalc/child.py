@@ -138,8 +138,7 @@ def _read(reference: str, params: dict, input_shape: list | None, input_dtype: s
     given = tuple(OtherInput(name=name, shape=tuple(shape), dtype=dtype) for name, shape, dtype in others)
     imported = read_in_process(reference, params, tuple(input_shape) if input_shape else None, input_dtype, given,
                                limits=limits)
-    return {"spec": imported.spec, "ran_on_cpu": imported.ran_on_cpu, "held": imported.held,
-            "copied": {name: list(inputs) for name, inputs in imported.copied.items()},
+    return {"spec": imported.spec, "ran_on_cpu": imported.ran_on_cpu, "observed": imported.observed,
             "scopes": {name: [[scope.name, scope.kind] for scope in scopes] for name, scopes in imported.scopes.items()}}
 
 

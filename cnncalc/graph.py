@@ -82,6 +82,14 @@ class Node:
     # inputs an imported layer's torch call copied to contiguous ones (a permuted view a linear folds into
     # a matrix): the layer holds the copy while it runs, and autograd saves it in the input's place
     copied: tuple[str, ...] = ()
+    # an imported layer its kind says is a view of its input (or the input itself) that the run made anew:
+    # a reshape of dims that cannot merge (SAM's attention bias, from einsum's permuted output), a cast to
+    # another dtype; its output has storage of its own
+    own_storage: bool = False
+    # an imported constant made for each sample: bytes per sample of the largest tensor forward() made on the
+    # way to it, besides views and itself (Gemma 4's int64 one-hot positions before their cast to float),
+    # held with it while it is made
+    making: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

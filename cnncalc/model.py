@@ -64,8 +64,7 @@ def _graph_of(imported, model: Any, limits: Limits) -> Graph:
 
     graph = build_graph(imported.spec, _source(model), {}, limits=limits)
     return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()),
-                                              held_through=imported.held.get(node.name),
-                                              copied=imported.copied.get(node.name, ()))
+                                              **imported.observed.get(node.name, {}))
                                       for node in graph.nodes), ran_on_cpu=imported.ran_on_cpu)
 
 
@@ -76,8 +75,7 @@ class Imported:
     spec: dict
     scopes: dict[str, tuple[Scope, ...]]
     ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
-    held: dict[str, str] = field(default_factory=dict)  # layer → the last layer forward() holds its tensor through
-    copied: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer → Node.copied
+    observed: dict[str, dict] = field(default_factory=dict)  # layer → its Node fields only a run shows
 
 
 def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
@@ -100,10 +98,8 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
                   for name, held in answer["scopes"].items()}
         if not isinstance(answer["spec"], dict):
             raise Unreadable("spec")
-        held = {str(name): str(through) for name, through in answer["held"].items()}
-        copied = {str(name): tuple(map(str, inputs)) for name, inputs in answer["copied"].items()}
-        return Imported(spec=answer["spec"], scopes=scopes, ran_on_cpu=str(answer["ran_on_cpu"]), held=held,
-                        copied=copied)
+        observed = {str(name): _observed(facts) for name, facts in answer["observed"].items()}
+        return Imported(spec=answer["spec"], scopes=scopes, ran_on_cpu=str(answer["ran_on_cpu"]), observed=observed)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise SpecError("the model file gave cnncalc an answer it cannot read", reference.source) from None
 
@@ -118,6 +114,15 @@ def read_in_process(model: Any, params: dict | None, input_shape: Shape | None, 
 class _Read:
     imported: Any  # importing.importer.Imported
     module: Any  # the nn.Module read
+
+
+# the Node fields a run shows (importing.importer.OBSERVED), as a child process's JSON gives them back
+_OBSERVED_FROM_JSON = {"held_through": str, "copied": lambda inputs: tuple(map(str, inputs)), "making": int,
+                       "own_storage": bool}
+
+
+def _observed(facts: dict) -> dict:
+    return {key: _OBSERVED_FROM_JSON[key](value) for key, value in facts.items()}
 
 
 def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None,

@@ -12,6 +12,7 @@ parameters, which autocast caches until the forward pass ends and autograd saves
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..errors import SpecError
@@ -88,16 +89,17 @@ def estimates(graph: Graph, rows: dict) -> tuple[str, ...]:
     input shapes), each kind once; and modules with parameters the model's run never called, which
     training mode may call."""
     uncalled = [held.name for held in graph.not_run if held.why == "not run" and held.params]
-    stated = ((node.kind, _estimate(node, rows)) for node in graph.nodes)
+    tracked = recorded(graph, rows)
+    stated = ((node.kind, _estimate(node, rows, tracked)) for node in graph.nodes)
     return tuple(dict.fromkeys(f"{kind}: {reason}" for kind, reason in stated if reason)) + ((
         f"{', '.join(uncalled)}: never called in the run read (eval mode); training mode may call them (an "
         "auxiliary head), and the figures leave them out",) if uncalled else ())
 
 
-def _estimate(node, rows: dict) -> str | None:
+def _estimate(node, rows: dict, tracked: dict[str, bool]) -> str | None:
     estimate = _facts(node).estimate
-    return estimate(tuple(rows[name].output_shape for name in node.inputs), node.args) if callable(estimate) \
-        else estimate
+    return estimate(tuple(rows[name].output_shape for name in node.inputs), node.args,
+                    tuple(tracked[name] for name in node.inputs)) if callable(estimate) else estimate
 
 
 class Walk:
@@ -133,6 +135,10 @@ class Walk:
 
     def peak_activation_bytes(self) -> int:
         return self._once("peak", lambda: _inference_peak(self))
+
+    def making(self, node) -> int:
+        """The bytes a constant made for each sample holds besides itself while it is made (Node.making)."""
+        return node.making * self.report.batch
 
     def workspace(self, node) -> Workspace:
         """What the layer holds besides its output, by its kind's rule, in elements."""
@@ -195,7 +201,8 @@ def _storages(graph: Graph, rows: dict, training: bool = False) -> dict[str, str
     as a tensor, which the parameters' bytes hold, no activation."""
     storage: dict[str, str | None] = {name: name for name in graph.input_names}
     for node in graph.nodes:
-        aliases = _facts(node).aliases_in_training(node.args) if training else not rows[node.name].allocates
+        aliases = _facts(node).aliases_in_training(node.args) and not node.own_storage if training \
+            else not rows[node.name].allocates
         storage[node.name] = (storage[node.inputs[0]] if node.inputs else None) if aliases else node.name
     return storage
 
@@ -248,8 +255,16 @@ def _casts(node, rows: dict, amp: Amp | None) -> Casts:
 
 def _copied(node, rows: dict, cast: Casts) -> dict[str, int]:
     """The inputs torch copies to contiguous ones inside the layer (Node.copied), by their copies'
-    bytes; not one autocast copies already (its copy is the one read)."""
-    return {name: rows[name].activation_bytes for name in node.copied if name not in cast.inputs}
+    bytes; not one autocast copies already (its copy is the one read). A copy holds the input's last two
+    dims once per matrix of the layer's output: a batch the input broadcasts over repeats it there."""
+    out = rows[node.name]
+    matrices = out.activations // max(math.prod(out.output_shape[-2:]), 1)
+    return {name: matrices * math.prod(rows[name].output_shape[-2:]) * _bytes_per_element(rows[name])
+            for name in node.copied if name not in cast.inputs}
+
+
+def _bytes_per_element(row) -> int:
+    return row.activation_bytes // row.activations if row.activations else 0
 
 
 def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
@@ -277,7 +292,7 @@ class Saves:
     made: int
 
 
-def _saves(node, rows: dict, amp: Amp | None, requires: dict[str, bool], workspace: Workspace) -> Saves:
+def _saves(node, rows: dict, amp: Amp | None, requires: dict[str, bool], workspace: Workspace, making: int) -> Saves:
     row = rows[node.name]
     size = DTYPE_BYTES[row.dtype]
     # per element (a mask, indices), and the kind's workspace (a recurrent layer's gates and states)
@@ -285,7 +300,7 @@ def _saves(node, rows: dict, amp: Amp | None, requires: dict[str, bool], workspa
     cast = _casts(node, rows, amp)
     copied = _copied(node, rows, cast)
     made = bytes_ + sum(cast.inputs.values()) + sum(copied.values()) + cast.weights + cast.biases \
-        + workspace.running * size
+        + workspace.running * size + making
     # autocast caches the copies of leaves requiring grad (trainable parameters) to the end of the pass
     trainable = row.trainable_params > 0
     if not requires[node.name]:
@@ -305,7 +320,8 @@ def _training_pass(walk: Walk, element_size: int) -> TrainingPass:
     # what a layer nothing returned needs saved goes with its output, as soon as it is made
     requires = {name: tracked and name in walk.feeding() for name, tracked in recorded(graph, rows).items()}
     inside = {index: item for item in plan for index in range(item.block.start, item.block.stop)}
-    held = [_saves(node, rows, walk.report.amp, requires, walk.workspace(node)) for node in graph.nodes]
+    held = [_saves(node, rows, walk.report.amp, requires, walk.workspace(node), walk.making(node))
+            for node in graph.nodes]
     first_saver: dict[str, int] = {}
     extra, cached, unsaved = [], [], []
     for index, layer in enumerate(held):
@@ -510,7 +526,7 @@ def _inference_peak(walk: Walk) -> int:
         cached.append(kept)
         transient.append(row.activations * _facts(node).transient + sum(cast.inputs.values()) + copies - kept
                          + sum(_copied(node, rows, cast).values())
-                         + walk.workspace(node).inference * DTYPE_BYTES[row.dtype])
+                         + walk.workspace(node).inference * DTYPE_BYTES[row.dtype] + walk.making(node))
     return _forward_peak(graph, rows, walk.storages(False), kept=set(), extra=cached,
                          transient=transient, alive=walk.alive_until())
 

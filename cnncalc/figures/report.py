@@ -164,7 +164,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         tracked, computed = flow.through(node, requires)  # one record per distinct answer: hashed by identity
         returned = node.name in feeding
         key = (node.kind, node.args, in_shapes, node.functional, node.unhooked, node.held_apart, node.per_row, times,
-               id(computed), returned)
+               id(computed), returned, node.own_storage)
         shared = known.get(key)  # args by content
         if shared is None:
             try:
@@ -251,7 +251,7 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
         used = f" (in a block used at line {node.used_at})" if node.used_at else ""
         raise SpecError(f"{error} (input {', '.join(format_shape(s) for s in in_shapes)}){used}",
                         graph.source, node.line, node.name) from None
-    allocates = not kind.memory.aliases(node.args)
+    allocates = not kind.memory.aliases(node.args) or node.own_storage
     macs = calc.macs * batch * rows
     backward = kind.backward.work(row_shapes, node.args, calc, computed)
     backward_inputs, backward_parameters = backward.inputs * batch * rows, backward.parameters * batch * rows

@@ -27,7 +27,8 @@ from ..verify.build import resolve
 from .forms import call_arguments, forms, module_arguments
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, index_tensors, indexed_by,
-                     piece_of, picks_per_sample, read_graph, returns_several, stated, target_name, unstacked)
+                     piece_of, picks_per_sample, read_graph, returns_several, stated, storage_of, target_name,
+                     unstacked)
 from .tracing import trace, user_line
 
 
@@ -37,8 +38,10 @@ class Imported:
     spec: dict
     scopes: dict[str, tuple[Scope, ...]]
     ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
-    held: dict[str, str] = field(default_factory=dict)  # layer → the last layer forward() holds its tensor through
-    copied: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer → Node.copied
+    # layer → what only the run shows of it, as Node fields: held_through (the last layer forward() holds
+    # its tensor through), copied (the inputs its torch call copied), own_storage (a view torch made as
+    # a copy), making (what a constant's making holds)
+    observed: dict[str, dict] = field(default_factory=dict)
 
 
 def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
@@ -63,6 +66,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     layers, unmapped, previous, emitted, scopes, holders = [], [], None, set(), {}, {}
     made = []  # per mapped node, in order: (its meta["made"], the name of its last layer)
     copied: dict[str, tuple[str, ...]] = {}  # layer → the inputs its torch call copied (Node.copied)
+    making: dict[str, int] = {}  # constant → the bytes per sample its making holds (Node.making)
+    own_storage: dict[str, bool] = {}  # a view the run made anew (Node.own_storage)
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
             previous = "input" if node.op == "placeholder" and previous is None else previous
@@ -102,6 +107,9 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             previous = entry["name"]
             inputs = [previous]
         made.append((node.meta["made"], previous))
+        if node.name in graph.without_input and graph.sized_by_batch(node):
+            making[previous] = graph.making(node)
+        own_storage[previous] = _made_anew(node, graph, entries[-1])
         copies = REGISTRY[next(iter(entries[-1]))].memory.copies
         if copies is not None:  # which inputs torch copied, by the strides the run gave them
             read = [graph.values[a.name] for a in graph.tensor_args(node)]
@@ -118,8 +126,32 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
         data["outputs"] = returned
     return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "",
-                    held=_held_through(run.died, graph, made),
-                    copied={name: inputs for name, inputs in copied.items() if inputs})
+                    observed=_observed(held_through=_held_through(run.died, graph, made), copied=copied,
+                                       making=making, own_storage=own_storage))
+
+
+def _made_anew(node, graph: Traced, entry: dict) -> bool:
+    """Whether a function or method call its kind says is a view of its first input (or that input itself)
+    made storage of its own in the run: torch copied instead (reshape, contiguous), or cast to another
+    dtype. (A module the capture answered from its kind's calculator was not run.)"""
+    kind = REGISTRY[next(iter(entry))]
+    read = graph.tensor_args(node)
+    if node.op == "call_module" or not read \
+            or not kind.memory.aliases({**kind.defaults, **(next(iter(entry.values())) or {})}):
+        return False
+    made, source = graph.values.get(node.name), graph.values.get(read[0].name)
+    return isinstance(made, torch.Tensor) and isinstance(source, torch.Tensor) \
+        and storage_of(made) != storage_of(source)
+
+
+def _observed(**fields: dict) -> dict[str, dict]:
+    """Layer → its Node fields the run gave other than their defaults (None, (), 0)."""
+    observed: dict[str, dict] = {}
+    for field_name, values in fields.items():
+        for layer, value in values.items():
+            if value:
+                observed.setdefault(layer, {})[field_name] = value
+    return observed
 
 
 def _held_through(died: dict[str, int], graph: Traced, made: list[tuple[int, str]]) -> dict[str, str]:

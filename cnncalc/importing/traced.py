@@ -220,6 +220,22 @@ class Traced:
         shape = self.shape(node)
         return node.name in self.batch_sized and bool(shape) and shape[0] % self.batch == 0
 
+    def making(self, node) -> int:
+        """Of a tensor made without the input for each sample, the bytes per sample of the largest storage
+        made on the way to it for each sample, besides its own (Gemma 4's int64 one-hot positions, before
+        their cast to float): at least that is held with it while it is made."""
+        sizes, stack, seen = {storage_of(self.values[node.name]): 0}, list(node.all_input_nodes), set()
+        while stack:
+            current = stack.pop()
+            if current.name in seen or current.name not in self.without_input:
+                continue
+            seen.add(current.name)
+            value = self.values.get(current.name)
+            if isinstance(value, torch.Tensor) and self.sized_by_batch(current):
+                sizes.setdefault(storage_of(value), value.untyped_storage().nbytes() // self.batch)
+            stack += current.all_input_nodes
+        return max(sizes.values())
+
     def sample_shape(self, node) -> tuple[int, ...] | None:
         """A tensor's shape per sample, as cnncalc sees it: a parameter's as its first user meets it
         (a stored (1, 197, 768) with batched (B, 197, 768) tensors is 197×768; a (C,) with
@@ -575,6 +591,12 @@ def given(node, key: str, index: int):
     if value is None:
         return None
     return cast_of(value) or COMPUTED
+
+
+def storage_of(tensor: torch.Tensor) -> int:
+    """The storage a tensor's elements are in (that of the tensor a view is of), as a key: a meta
+    tensor's too."""
+    return tensor.untyped_storage()._cdata
 
 
 def cast_of(value) -> fx.Node | None:

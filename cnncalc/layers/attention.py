@@ -26,15 +26,19 @@ _SCORES = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs an
 _PRODUCT_OF_VIEWS = replace(_PRODUCT, copies=batched_by_a_copy)  # matmul's reshape copies a permuted view
 
 
-def _math_path(shapes: tuple[Shape, ...], args: dict) -> str | None:
+def _math_path(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...]) -> str | None:
     """torch's fused kernels (flash, memory-efficient; the CPU's flash) take 4-d queries, keys and values;
-    torch 2.14 takes 3-d ones as one head, torch 2.13 runs them on its math path."""
-    return None if all(len(shape) == 3 for shape in shapes[:3]) else (
-        "queries, keys and values of other than 4 dims run torch's math path (3-d ones up to torch 2.13), "
-        "which holds the scores and their softmax; the figures follow the fused kernels")
+    torch 2.14 takes 3-d ones as one head, torch 2.13 runs them on its math path. None takes a mask that
+    requires grad (check_attn_mask_shape in sdp_utils): a relative position bias made of parameters."""
+    if not all(len(shape) == 3 for shape in shapes[:3]):  # per sample: (heads, L, E)
+        return ("queries, keys and values of other than 4 dims run torch's math path (3-d ones up to torch "
+                "2.13), which holds the scores and their softmax; the figures follow the fused kernels")
+    return ("an attn_mask that requires grad (a bias made of parameters) runs torch's math path in training, "
+            "which holds the scores and their softmax; the figures follow the fused kernels") \
+        if any(tracked[3:]) else None
 
 
-def _weights_asked(shapes: tuple[Shape, ...], args: dict) -> str | None:
+def _weights_asked(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...]) -> str | None:
     """Asked for its weights, multi-head attention forms them by bmm and keeps them for backward."""
     return ("asked for its weights (need_weights, the default), it holds heads × L × S of them and keeps them "
             "for backward, which the figures leave out") if args["need_weights"] else None

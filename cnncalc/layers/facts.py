@@ -105,8 +105,9 @@ class MemoryFacts:
       parameters) → Workspace.
     estimate: None where the figures follow torch's kernels (within 10% of its measurement), else why
       they are an estimate: the report says "estimate" beside every memory figure of a graph holding it;
-      or that, of its input shapes per sample and its arguments (attention's math path, taken on some
-      ranks only; the weights multi-head attention is asked for).
+      or that, of its input shapes per sample, its arguments and which of its inputs autograd tracks
+      (attention's math path, taken on some ranks only or for a mask requiring grad; the weights
+      multi-head attention is asked for).
     last_saved: the last tensor its autograd saves (a checkpointed block's recomputation stops as soon
       as the last tensor saved is saved again): "made", one its kernel computes (its output, indices,
       a norm's statistics), saved after the kernel runs; "read", one it reads (a conv's input and
@@ -124,7 +125,7 @@ class MemoryFacts:
     transient: int
     last_saved: str | Callable[[dict], str]
     workspace: "WorkspaceRule"
-    estimate: str | None | Callable[["tuple[Shape, ...]", dict], str | None]
+    estimate: str | None | Callable[["tuple[Shape, ...]", dict, "tuple[bool, ...]"], str | None]
     copies: Callable[["tuple[Strided, ...]"], tuple[bool, ...]] | None
 
     SAVED = ("input", "inputs", "output", "inputs and output", "nothing")
@@ -169,16 +170,35 @@ def folded_by_a_copy(inputs: "tuple[Strided, ...]") -> tuple[bool, ...]:
 
 def batched_by_a_copy(inputs: "tuple[Strided, ...]") -> tuple[bool, ...]:
     """Per operand of a matmul, whether torch copies it: the first folded into a matrix (the second one),
-    or each batched as (-1, n, m) where both have the same batch dims (a broadcast one is not read). A
+    or each expanded to the batch dims both broadcast to and reshaped to (-1, n, m) (a batch it broadcasts
+    over repeats it, stride 0: Gemma 4's table of (2, P, E) read by (B, 2, N, P) one-hot positions). A
     parameter a call took as its own weights is no input here: then none is read."""
     if len(inputs) != 2:
         return ()
     (first, _), (second, _) = inputs
     if len(first) > 2 and len(second) <= 2:
         return (merged_by_a_copy(inputs[0], len(first) - 1), False)
-    if len(first) <= 3 or first[:-2] != second[:-2]:
+    if len(first) < 2 or len(second) < 2 or len(first) <= 2 and len(second) <= 2:
         return (False, False)
-    return tuple(merged_by_a_copy(tensor, len(tensor[0]) - 2) for tensor in inputs)
+    batch = _broadcast(first[:-2], second[:-2])
+    return tuple(merged_by_a_copy(_expanded(tensor, batch), len(batch)) for tensor in inputs)
+
+
+def _broadcast(first: Shape, second: Shape) -> Shape:
+    """The shape two batch shapes broadcast to, aligned at their ends."""
+    width = max(len(first), len(second))
+    first, second = (1,) * (width - len(first)) + first, (1,) * (width - len(second)) + second
+    return tuple(max(a, b) for a, b in zip(first, second))
+
+
+def _expanded(tensor: Strided, batch: Shape) -> Strided:
+    """tensor.expand(*batch, n, m): a batch dim it lacks or holds once repeats it, at stride 0."""
+    shape, stride = tensor
+    missing = len(batch) + 2 - len(shape)
+    shape, stride = (1,) * missing + shape, (0,) * missing + stride
+    steps = tuple(0 if size == 1 and wanted != 1 else step
+                  for size, step, wanted in zip(shape, stride, batch + shape[-2:]))
+    return batch + shape[-2:], steps
 
 
 @dataclass(frozen=True)

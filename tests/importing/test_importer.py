@@ -990,6 +990,62 @@ def test_an_input_torch_copies_inside_a_linear_or_matmul_is_held_and_saved():
     assert measure_training(module, (96, 16), 2, "sgd") == pytest.approx(memory.training_bytes, rel=0.005)
 
 
+class OneHotPositions(torch.nn.Module):
+    """Gemma 4's position embedding: int64 one-hot positions made for each sample, permuted and cast to
+    float, times a (2, P, E) table whose batch the positions broadcast: torch copies the permuted
+    positions and the table, once per sample, to batch them."""
+
+    def __init__(self):
+        super().__init__()
+        self.table, self.proj = torch.nn.Parameter(torch.randn(2, 512, 16)), torch.nn.Linear(16, 10)
+
+    def forward(self, x):
+        grid = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+        places = torch.stack([grid[0].flatten(), grid[1].flatten()], -1).unsqueeze(0).expand(x.shape[0], -1, -1)
+        positions = torch.nn.functional.one_hot(places, num_classes=512).permute(0, 2, 1, 3).to(self.table)
+        return self.proj(x + (positions @ self.table).sum(dim=1))
+
+
+class RelativeBias(torch.nn.Module):
+    """SAM's decomposed relative position bias: einsum gives permuted strides, the broadcast add keeps
+    them, and the reshape to (B, heads, N, N) copies; attention then reads it as a mask."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv, self.rel = torch.nn.Linear(16, 48), torch.nn.Parameter(torch.randn(8, 8, 8))
+
+    def forward(self, x):  # (B, 8, 8, 16): two heads of 8
+        q, k, v = self.qkv(x).reshape(x.shape[0], 64, 3, 2, 8).permute(2, 0, 3, 1, 4).unbind(0)
+        r = q.reshape(x.shape[0], 2, 8, 8, 8)
+        h, w = torch.einsum("bnhwc,hkc->bnhwk", r, self.rel), torch.einsum("bnhwc,wkc->bnhwk", r, self.rel)
+        bias = (h[..., :, None] + w[..., None, :]).reshape(x.shape[0], 2, 64, 64)
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+
+
+def test_a_one_hot_made_per_sample_and_a_table_broadcast_to_the_batch_are_held_as_torch_holds_them():
+    import cnncalc
+    from cnncalc.verify.memory import measure_inference, measure_training
+
+    module = OneHotPositions().eval()
+    memory = cnncalc.summary(module, (64, 16), batch=2, optimizer="adam").memory
+    assert measure_inference(module, (64, 16), 2) == pytest.approx(memory.peak_inference_bytes, rel=0.005)
+    assert measure_training(module, (64, 16), 2, "adam") == pytest.approx(memory.training_bytes, rel=0.005)
+
+
+def test_a_reshape_torch_copies_has_its_own_storage_and_a_trained_mask_is_an_estimate():
+    import cnncalc
+    from cnncalc.verify.memory import measure_inference, measure_training
+
+    module = RelativeBias().eval()
+    memory = cnncalc.summary(module, (8, 8, 16), batch=2, optimizer="sgd").memory
+    assert measure_inference(module, (8, 8, 16), 2) == pytest.approx(memory.peak_inference_bytes, rel=0.005)
+    assert memory.estimate == ("scaleddotproductattention: an attn_mask that requires grad (a bias made of "
+                               "parameters) runs torch's math path in training, which holds the scores and their "
+                               "softmax; the figures follow the fused kernels",)
+    # why: the math path holds the 64 × 64 scores per head and their softmax, which the fused kernel never makes
+    assert measure_training(module, (8, 8, 16), 2, "sgd") > 1.1 * memory.training_bytes
+
+
 class BlockedAttention(torch.nn.Module):
     """NesT's attention: queries, keys and values of (B, heads, blocks, N, C'), 5 dims."""
 

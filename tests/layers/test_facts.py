@@ -97,3 +97,31 @@ def test_a_copy_is_read_off_strides_as_torch_views_refuse_one(seed):
                 copied = True
             laid_out = (tuple(tensor.shape), tensor.stride())
             assert merged_by_a_copy(laid_out, dims) == copied, (laid_out, dims)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_matmul_copies_the_operands_torch_cannot_batch_as_views(seed):
+    import random
+
+    from cnncalc.layers.facts import batched_by_a_copy
+
+    torch = pytest.importorskip("torch")
+    draw = random.Random(seed)
+
+    def operand(batch):
+        """Some of the batch's trailing dims (some held once), two matrix dims, in a random layout."""
+        shape = [draw.choice([size, 1]) for size in batch[draw.randint(0, len(batch) - 1):]] + [3, 2]
+        order = list(range(len(shape)))
+        draw.shuffle(order)
+        laid = torch.empty([shape[i] for i in order])
+        return laid.permute([order.index(i) for i in range(len(shape))])
+
+    for _ in range(200):
+        batch = [draw.choice([1, 2, 3]) for _ in range(draw.randint(1, 3))]
+        first, second = operand(batch), operand(batch).mT
+        wanted = torch.broadcast_shapes(first.shape[:-2], second.shape[:-2])
+        # the golden answer: torch's own expand and reshape, as matmul batches each operand for bmm
+        copied = tuple(tensor.expand(*wanted, *tensor.shape[-2:]).reshape(-1, *tensor.shape[-2:])
+                       .untyped_storage()._cdata != tensor.untyped_storage()._cdata for tensor in (first, second))
+        laid_out = tuple((tuple(tensor.shape), tensor.stride()) for tensor in (first, second))
+        assert batched_by_a_copy(laid_out) == copied, laid_out
