@@ -533,7 +533,7 @@ def export(
     *,
     limits: Limits,
 ) -> None:
-    """Write the spec of a PyTorch model (traced with torch.fx); its figures equal the module's."""
+    """Write the spec of a PyTorch model (read by running it); its figures equal the module's."""
     import yaml
 
     from .model import is_pytorch, read_pytorch

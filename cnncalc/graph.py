@@ -16,6 +16,9 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 
 # (nn.Embedding's) are int64
 ID_DTYPE_BYTES = {"int64": 8, "int32": 4, "int8": 1, "bool": 1}
 
+# what peer tools see differently of an imported layer (Node fields, and spec keys of the same names)
+TOOL_FLAGS = ("unhooked", "held_apart", "unpatched")
+
 # torch holds sizes, element counts and integer arguments in int64: past it no tensor exists, and
 # a figure stays small enough to print
 TORCH_INT_MAX = (1 << 63) - 1
@@ -76,6 +79,9 @@ class Node:
     # its parameters belong to a module with submodules (BatchNormAct2d holds its act) or one never called
     # (a function takes its weights): torchinfo sums the tensors of leaf modules that ran alone
     held_apart: bool = False
+    # called as a torch.nn.functional function ptflops patches, reached another way (torch.relu, x.softmax(),
+    # a reference taken before ptflops patched it): its patch does not count it
+    unpatched: bool = False
     # an imported layer whose output forward()'s Python holds past its last reader (a local): the last
     # layer it is alive through, as the run that imported it let it go
     held_through: str | None = None

@@ -34,6 +34,7 @@ class LayerOps:
     weights: int
     biases: int
     functional: bool = False    # called as torch.nn.functional: module hooks do not see it
+    unpatched: bool = False     # called as a function ptflops patches, reached another way (PTFLOPS_PATCHED)
     unhooked: bool = False      # run by a subclass, or inside another module: hooks by exact type miss it
     held_apart: bool = False  # its parameters belong to no leaf module that ran
     backward_inputs: int = 0    # its backward's MACs for input gradients (and those inside it)
@@ -69,6 +70,13 @@ Rule = Callable[[LayerOps], int]
 def _unhandled(layer: LayerOps) -> int:
     """The tool has no handler for this operation and counts nothing for it."""
     return 0
+
+
+# the torch.nn.functional names ptflops patches while it counts (pytorch_engine.patch_functional): a
+# call reaching the same function another way (torch.relu, x.softmax(), a reference taken before it
+# patched them) it does not count
+PTFLOPS_PATCHED = ("relu", "prelu", "elu", "relu6", "gelu", "silu", "softmax", "upsample", "interpolate",
+                   *(f"{kind}_pool{n}d" for kind in ("avg", "max", "adaptive_avg", "adaptive_max") for n in (1, 2, 3)))
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,8 @@ class Convention:
             return Counted(whole=0)
         rule = self.rule(layer.kind)
         if isinstance(rule, Hooks):  # its module hooks see exact types only
-            return Counted(whole=rule.functional(layer), per_sample=rule.module(layer) if layer.hooked else 0)
+            return Counted(whole=0 if layer.unpatched else rule.functional(layer),
+                           per_sample=rule.module(layer) if layer.hooked else 0)
         return Counted(whole=rule(layer))
 
     def backward_ops(self, layer: LayerOps) -> int:

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ..errors import ErrorLog, LayerError, SpecError, quoted
-from ..graph import DTYPE_BYTES, ID_DTYPE_BYTES, INPUT, TORCH_INT_MAX, Graph, Node, NotRun, Scope, Shape
+from ..graph import DTYPE_BYTES, ID_DTYPE_BYTES, INPUT, TOOL_FLAGS, TORCH_INT_MAX, Graph, Node, NotRun, Scope, Shape
 from ..layers import REGISTRY
 from ..layers.facts import Gradients
 from ..layers.registry import format_shape
@@ -163,8 +163,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         times = 1 if node.name in once else batch
         tracked, computed = flow.through(node, requires)  # one record per distinct answer: hashed by identity
         returned = node.name in feeding
-        key = (node.kind, node.args, in_shapes, node.functional, node.unhooked, node.held_apart, node.per_row, times,
-               id(computed), returned, node.own_storage)
+        key = (node.kind, node.args, in_shapes, node.functional, *(getattr(node, flag) for flag in TOOL_FLAGS),
+               node.per_row, times, id(computed), returned, node.own_storage)
         shared = known.get(key)  # args by content
         if shared is None:
             try:
@@ -259,7 +259,7 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
     layer = LayerOps.of({"kind": node.kind, "args": node.args, "in_shape": in_shape, "in_shapes": row_shapes,
                          "out_shape": calc.output_shape, "batch": batch * rows, "macs": macs,
                          "weights": calc.weights, "biases": calc.biases, "functional": node.functional,
-                         "unhooked": node.unhooked, "held_apart": node.held_apart,
+                         **{flag: getattr(node, flag) for flag in TOOL_FLAGS},
                          "backward_inputs": backward_inputs, "backward_parameters": backward_parameters,
                          "returned": returned})
     counted = counting.count(layer)

@@ -21,13 +21,16 @@ from contextlib import contextmanager
 import operator
 import weakref
 from dataclasses import dataclass
-from functools import partial
+from functools import partial, wraps
 
 import torch
 from torch import fx, nn
+from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
 from ..errors import LayerError
+from ..figures.conventions import PTFLOPS_PATCHED
+from .forms import forms
 
 
 class Size(int):
@@ -69,6 +72,8 @@ class Recorder(TorchFunctionMode):
         self.died: dict[str, int] = {}  # node → how many nodes were made when Python let its tensor go
         self.depth = 0
         self.written = False  # a @ b: torch passes it on as Tensor.matmul; ptflops counts only that
+        self.through_patched = False  # called as torch.nn.functional.NAME where ptflops patches NAME
+        self.originals: dict = {}  # while the run goes, those names' stand-ins → the functions they call
         self.scope: dict = {}  # the modules the run is inside, as fx's nn_module_stack
         self.paths = {id(module): path for path, module in root.named_modules()}
         self.held = {}  # id → path of the tensors the model holds, as they are while it runs
@@ -78,11 +83,13 @@ class Recorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        func = self.originals.get(func, func)  # F.softmax passes itself on by the name it has now
         if self.depth:  # inside a call recorded whole (nn.MultiheadAttention's linears)
             answered = _on_meta(func, args, kwargs)
             return func(*args, **kwargs) if answered is None else answered
         form = _form(func, args) if not self.written else Form(op="call_function", target=operator.matmul)
         self.written = False  # not for what a @ b itself calls
+        through_patched, self.through_patched = self.through_patched, False
         node_args, node_kwargs = (self.arg(args), self.arg(kwargs)) if form else (None, None)
         self.depth += 1
         try:
@@ -98,6 +105,7 @@ class Recorder(TorchFunctionMode):
         elif form.reflected:  # 1 - x: sub(1, x)
             node_args = (node_args[1], node_args[0], *node_args[2:])
         node = self.node(form.op, form.target, node_args, node_kwargs)
+        node.meta["through_patched"] = through_patched
         if form.target is operator.setitem:  # x[i] = v: what reads x from now on reads the write
             self._made(node, args[0])         # (MultiScaleRoIAlign fills torch.zeros(rois, …) level by level)
             return result
@@ -106,7 +114,10 @@ class Recorder(TorchFunctionMode):
     @contextmanager
     def operators_seen(self):
         """While it runs, a @ b is told from x.matmul(y): torch's __torch_function__ gets both as
-        Tensor.matmul, but ptflops patches Tensor.matmul and never sees Python's operator."""
+        Tensor.matmul, but ptflops patches Tensor.matmul and never sees Python's operator. And a call
+        of torch.nn.functional.NAME, looked up when called, from the same function reached another way
+        (torch.relu, x.softmax(), a reference taken before: transformers' ACT2FN): ptflops patches the
+        names it counts and sees only the first."""
         original = torch.Tensor.__matmul__
 
         def written(tensor, other):
@@ -116,11 +127,27 @@ class Recorder(TorchFunctionMode):
             finally:
                 self.written = False
 
+        forms()  # the kinds' functions, resolved before they are stood in for
+        functions = {name: getattr(F, name) for name in PTFLOPS_PATCHED}
+        self.originals = {self._through(function): function for function in functions.values()}
         torch.Tensor.__matmul__ = written
+        vars(F).update(zip(functions, self.originals))
         try:
             yield
         finally:
             torch.Tensor.__matmul__ = original
+            vars(F).update(functions)
+            self.originals = {}
+
+    def _through(self, function):
+        @wraps(function)
+        def through_patched(*args, **kwargs):
+            self.through_patched = True  # read by the call it dispatches, if recorded
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.through_patched = False
+        return through_patched
 
     # --- the graph
 

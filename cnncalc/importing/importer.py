@@ -18,7 +18,8 @@ from torch import fx, nn
 from ..errors import LayerError, SpecError
 from ..graph import DTYPE_BYTES, INPUT, OtherInput, Scope
 from ..layers import REGISTRY
-from ..layers.facts import NN
+from ..figures.conventions import PTFLOPS_PATCHED
+from ..layers.facts import NN, F
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
 from ..spec.yamlfile import LineDict
@@ -100,8 +101,10 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
                 entry["frozen"] = True
             if node.op == "call_module" and step == len(entries):
                 entry["module"] = type(graph.modules[node.target]).__name__
+            kind = next(key for key in entry if key in REGISTRY)
+            entry.update(_as_patches_see_it(node, kind))
             if not entry.get("functional"):
-                entry.update(_as_hooks_see_it(node, graph, next(key for key in entry if key in REGISTRY)))
+                entry.update(_as_hooks_see_it(node, graph, kind))
             scopes[entry["name"]] = graph.scopes(node)
             layers.append(entry)
             previous = entry["name"]
@@ -239,6 +242,16 @@ def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
         ran = bool(owners) and owners[0] in {scope.name for scope in graph.scopes(node)}
     apart = module is not None and (not ran or next(module.children(), None) is not None)
     return {**({} if exact else {"unhooked": True}), **({"held_apart": True} if apart else {})}
+
+
+def _as_patches_see_it(node, kind: str) -> dict:
+    """What ptflops' patches of torch.nn.functional see of a function call (Node.unpatched): of a kind
+    whose function it patches, a call that reached it another way (torch.relu, x.softmax(), a reference
+    taken before the patch: transformers' GELUActivation) it does not count."""
+    patched = {F + name for name in PTFLOPS_PATCHED}
+    reached = node.meta.get("through_patched", True)  # a call of several layers: read at its first
+    return {} if reached or not any(call.path in patched for call in REGISTRY[kind].torch.functions) \
+        else {"unpatched": True}
 
 
 def _holder(node, graph: Traced, holders: dict) -> str | None:

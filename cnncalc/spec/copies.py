@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..graph import Node, Scope
+from ..graph import TOOL_FLAGS, Node, Scope
 from .entry import GROUP
 from .references import Context, Reference, scoped
 
@@ -38,8 +38,8 @@ class GroupTemplate:
                           "inputs": tuple([name(i) for i in node.inputs]), "line": node.line,
                           "scopes": scopes[tail], "frozen": node.frozen, "used_at": node.used_at,
                           "functional": node.functional, "weights_of": node.weights_of,
-                          "per_row": node.per_row, "module": node.module, "unhooked": node.unhooked,
-                          "held_apart": node.held_apart})
+                          "per_row": node.per_row, "module": node.module,
+                          **{flag: getattr(node, flag) for flag in TOOL_FLAGS}})
                  for node, tail in zip(self.nodes, self.tails)]
         return nodes, {prefix + relative: name(output) for relative, output in self.outputs}, name(self.output)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import did_you_mean, quoted, unprintable_name
+from ..graph import TOOL_FLAGS
 from ..layers import REGISTRY
 from ..record import record
 
 # the keys an entry may carry besides its kind
 ENTRY_KEYS = frozenset(("name", "from", "repeat", "index", "when", "frozen", "label", "functional", "weights_of",
-                        "per_row", "module", "unhooked", "held_apart"))
+                        "per_row", "module", *TOOL_FLAGS))
 GROUP = "sequential"
 
 
@@ -56,7 +57,7 @@ def parse_entry(raw: Any, line: int | None, blocks: dict) -> Entry:
     kind = kinds[0]
     if kind not in REGISTRY:
         kind = _known(str(kind), blocks, label)
-        for key in ("functional", "weights_of", "per_row", "module", "unhooked", "held_apart"):
+        for key in ("functional", "weights_of", "per_row", "module", *TOOL_FLAGS):
             if key in keys:
                 raise EntryError(f"'{key}' applies to a single layer", label)
     if "label" in keys and kind != GROUP:

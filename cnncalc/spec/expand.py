@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import ErrorLog, LayerError, SpecError, did_you_mean, quoted, unprintable_name
-from ..graph import INPUT, Node, Scope
+from ..graph import INPUT, TOOL_FLAGS, Node, Scope
 from ..layers import REGISTRY
 from .copies import ExpandedGroup, GroupTemplate
 from .entry import GROUP, Entry, EntryError, parse_entry
@@ -288,7 +288,7 @@ class Expander:
             wrong = f"is true or false, got {quoted(per_row)}" if not isinstance(per_row, bool) else \
                 f"is for a layer of one input; this {entry.kind} takes {len(inputs) or 'none'}"
             return self.reject(name, self.error(f"per_row {wrong}", line, name, context))
-        hooks = {key: entry.keys.get(key, False) for key in ("unhooked", "held_apart")}
+        hooks = {key: entry.keys.get(key, False) for key in TOOL_FLAGS}
         for key, value in hooks.items():
             if not isinstance(value, bool):
                 return self.reject(name, self.error(f"{key} is true or false, got {quoted(value)}", line, name, context))

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..figures.checkpoint import Checkpointed, block_inputs, block_outputs
+from ..figures.conventions import PTFLOPS_PATCHED
 from ..graph import INPUT, Graph, Node
 from ..layers import REGISTRY
 from .modules import NotRunModule
@@ -23,6 +24,10 @@ class Functional(nn.Module):
 
     def forward(self, *xs):
         return self.layer(*xs)
+
+
+# torch.nn.functional's own functions, as cnncalc found them before any tool stood in for them
+FUNCTIONS = {name: getattr(nn.functional, name) for name in PTFLOPS_PATCHED}
 
 
 def resolve(path: str):
@@ -146,6 +151,21 @@ def _subclass(cls: type) -> type:
     return type(cls.__name__, (cls,), {"__module__": __name__})
 
 
+@functools.lru_cache(maxsize=None)
+def _unpatched(cls: type) -> type:
+    """A subclass of the module class whose forward runs on torch.nn.functional's own functions, as a
+    forward() reaches them by another way than their names there (torch.relu, x.softmax(), a reference
+    taken earlier): a tool patching those names (ptflops) does not see the call."""
+    def forward(self, *args, **kwargs):
+        standing = {name: getattr(nn.functional, name) for name in FUNCTIONS}
+        vars(nn.functional).update(FUNCTIONS)
+        try:
+            return cls.forward(self, *args, **kwargs)
+        finally:
+            vars(nn.functional).update(standing)
+    return type(cls.__name__, (cls,), {"__module__": __name__, "forward": forward})
+
+
 def _tie(module: nn.Module, owner: nn.Module) -> None:
     """Give a layer the parameters and buffers of the one whose weights it uses: torch holds them
     once, while each call stays a module of its own that counters and hooks see apart."""
@@ -177,6 +197,8 @@ def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.fl
                 module.add_module("beside", nn.Identity())
             if node.functional:
                 module = Functional(module)
+            if node.unpatched:
+                module.__class__ = _unpatched(type(module))
             if node.per_row:
                 module = PerRow(module)
             values[node.name] = module(*inputs)

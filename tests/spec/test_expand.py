@@ -60,6 +60,12 @@ def test_a_counter_a_condition_and_an_expression_in_a_name():
     assert [node.name for node in nodes(text, {"train": True})][3] == "3.dropout"
 
 
+def test_what_peer_tools_see_of_a_layer_is_read_off_its_entry():
+    found = nodes("layers:\n  - relu:\n    functional: true\n    unpatched: true\n  - relu:\n    unhooked: true\n")
+    assert [(node.functional, node.unhooked, node.held_apart, node.unpatched) for node in found] == [
+        (True, False, False, True), (False, True, False, False)]
+
+
 def test_an_unnamed_group_splices_its_layers_in_place():
     found = nodes("layers:\n  - relu\n  - sequential:\n      - conv2d: {out_channels: 4, kernel_size: 1}\n"
                   "      - relu\n  - flatten\n")
@@ -77,6 +83,8 @@ def test_an_unnamed_group_splices_its_layers_in_place():
     ("blocks:\n  loop: {layers: [loop]}\nlayers: [loop]\n",
      "net.yaml:2: layer '0.0': block 'loop' uses itself (in a block used at line 3)"),
     ("layers: {relu: null}\n", "net.yaml:1: 'layers' must be a list"),
+    ("layers:\n  - relu:\n    unpatched: yes please\n",
+     "net.yaml:2: layer '0.relu': unpatched is true or false, got 'yes please'"),
 ])
 def test_a_wrong_entry_is_named_at_its_line(text, message):
     assert errors(text)[0] == message

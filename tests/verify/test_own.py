@@ -243,12 +243,42 @@ class TorchRelu(nn.Module):
         return torch.relu(self.conv(x))
 
 
-@pytest.mark.xfail(strict=True, reason="ptflops patches torch.nn.functional.relu, not torch.relu: it counts "
-                                       "torch.relu's 8 × 30 × 30 = 7,200 elements nowhere, cnncalc's ptflops "
-                                       "rule does")
 def test_ptflops_counts_torch_relu_as_cnncalc_says():
+    # ptflops patches torch.nn.functional.relu, not torch.relu: it counts torch.relu's 8 × 30 × 30 = 7,200
+    # elements nowhere, and neither does cnncalc's ptflops convention now
     result, totals = verified(TorchRelu(), (3, 32, 32))
     assert totals["ptflops ops"].ok, (totals["ptflops ops"].expected, totals["ptflops ops"].measured)
+
+
+BOUND_GELU = nn.functional.gelu  # taken when this file is imported, as transformers' ACT2FN does
+
+
+class ReachedAnotherWay(nn.Module):
+    """The functions ptflops patches by their names in torch.nn.functional, called by those names and
+    reached other ways: a tensor method, torch's own function, a reference taken before ptflops patches."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc, self.act = nn.Linear(16, 16), BOUND_GELU
+
+    def forward(self, x):
+        x = self.fc(x)
+        scores = nn.functional.softmax(x, -1) + x.softmax(-1) + torch.softmax(x, -1)
+        return scores + nn.functional.gelu(x) + self.act(x) + nn.functional.relu(x) + x.relu()
+
+
+def test_ptflops_counts_a_patched_function_only_when_called_by_its_patched_name():
+    from conftest import peer_total
+
+    module, x = ReachedAnotherWay().eval(), torch.randn(2, 8, 16)
+    # ptflops: the linear's hook (8 × 16 × 16 + 8 × 16 per sample) and F.softmax, F.gelu and F.relu's 2 × 8 × 16 each
+    assert peer_total("ptflops", module, (x,)) == 8 * 16 * 17 + 3 * 2 * 8 * 16
+    result, totals = verified(module, (8, 16), batch=2)
+    assert totals["ptflops ops"].ok, (totals["ptflops ops"].expected, totals["ptflops ops"].measured)
+    # the spec exported runs its layers as the module does: the rebuilt model's count is the same
+    twin = verify(cnncalc.summary(module, (8, 16)).graph, batch=2)
+    assert [c.measured for c in twin.checks if c.layer == "total" and c.figure == "ptflops ops"] == [
+        peer_total("ptflops", module, (x,))]
 
 
 def test_token_ids_read_by_an_embedding():
