@@ -95,12 +95,17 @@ def averaged(node: Node) -> Node:
 
 
 def with_positive_weights(model: torch.nn.Module) -> torch.nn.Module:
-    """Weights 1/fan-in, biases 0, normalization the identity, a tensor read directly (a layer scale, a
-    gate) 1: every read pixel counts, none vanishes."""
+    """Weights about 1/fan-in, biases 0, normalization the identity, a tensor read directly (a layer
+    scale, a gate) 1: every read pixel counts, none vanishes. The weights differ from one another (by up
+    to a half), so that no gradient cancels: a softmax over the axis a linear mixes sums to one, and
+    with equal weights its gradient through the linear would be exactly zero."""
     with torch.no_grad():
         for name, parameter in model.named_parameters():
-            parameter.fill_(1.0 / max(parameter[0].numel(), 1) if name.endswith("weight")
-                            else 0.0 if name.endswith("bias") else 1.0)
+            if name.endswith("weight"):
+                varied = 1.0 + (torch.arange(parameter.numel(), dtype=parameter.dtype) % 7) / 14
+                parameter.copy_(varied.reshape(parameter.shape) / max(parameter[0].numel(), 1))
+            else:
+                parameter.fill_(0.0 if name.endswith("bias") else 1.0)
         for name, buffer in model.named_buffers():
             if name.endswith("running_var"):
                 buffer.fill_(1.0)
