@@ -95,15 +95,17 @@ def averaged(node: Node) -> Node:
 
 
 def with_positive_weights(model: torch.nn.Module) -> torch.nn.Module:
-    """Weights about 1/fan-in, biases 0, normalization the identity, a tensor read directly (a layer
-    scale, a gate) 1: every read pixel counts, none vanishes. The weights differ from one another (by up
-    to a half), so that no gradient cancels: a softmax over the axis a linear mixes sums to one, and
-    with equal weights its gradient through the linear would be exactly zero."""
+    """Weights positive and summing to 1 over each output's fan-in, biases 0, normalization the identity,
+    a tensor read directly (a layer scale, a gate) 1: every read pixel counts, none vanishes, and no value
+    grows from layer to layer (a ReLU6 would clip it, and its gradient vanish). Within a fan-in the
+    weights differ (by up to 43%), so that no gradient cancels: a softmax over the axis a linear mixes
+    sums to one, and with equal weights its gradient through the linear would be exactly zero."""
     with torch.no_grad():
         for name, parameter in model.named_parameters():
-            if name.endswith("weight"):
+            if name.endswith("weight") and parameter.dim():
                 varied = 1.0 + (torch.arange(parameter.numel(), dtype=parameter.dtype) % 7) / 14
-                parameter.copy_(varied.reshape(parameter.shape) / max(parameter[0].numel(), 1))
+                rows = varied.reshape(len(parameter), -1)
+                parameter.copy_((rows / rows.sum(1, keepdim=True)).reshape(parameter.shape))
             else:
                 parameter.fill_(0.0 if name.endswith("bias") else 1.0)
         for name, buffer in model.named_buffers():
