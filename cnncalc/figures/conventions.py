@@ -77,6 +77,9 @@ def _unhandled(layer: LayerOps) -> int:
 # patched them) it does not count
 PTFLOPS_PATCHED = ("relu", "prelu", "elu", "relu6", "gelu", "silu", "softmax", "upsample", "interpolate",
                    *(f"{kind}_pool{n}d" for kind in ("avg", "max", "adaptive_avg", "adaptive_max") for n in (1, 2, 3)))
+# and the tensor operations it patches (pytorch_engine.patch_tensor_ops), as torch's functions and, but
+# baddbmm, as torch.Tensor's methods: x @ y, x * y and x + y reach none of them
+PTFLOPS_PATCHED_OPS = ("matmul", "mm", "bmm", "addmm", "baddbmm", "mul", "add")
 
 
 @dataclass(frozen=True)
@@ -395,6 +398,9 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 # torch.matmul and Tensor.matmul are patched, a @ b (Tensor.__matmul__) is not
                 # (F.scaled_dot_product_attention it does not patch)
                 ("matmul", Hooks(functional=lambda l: 0 if l.flag("operator") else l.macs)),
+                # torch.add, torch.mul and their methods are patched (operands aligned from their first
+                # dims, the larger size of each: the output's, where their ranks agree), x + y is not
+                *((kind, Hooks(functional=lambda l: 0 if l.flag("operator") else l.out)) for kind in ("add", "mul")),
                 *((kind, Hooks(module=_ptflops_recurrent)) for kind in RECURRENT)),
                _unhandled),
     Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "

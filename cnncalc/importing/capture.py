@@ -29,8 +29,14 @@ from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
 from ..errors import LayerError
-from ..figures.conventions import PTFLOPS_PATCHED
+from ..figures.conventions import PTFLOPS_PATCHED, PTFLOPS_PATCHED_OPS
 from .forms import forms
+
+
+# what ptflops patches while it counts: (the module or class, the name)
+PATCHED_BY_PTFLOPS = (*((F, name) for name in PTFLOPS_PATCHED),
+                      *((torch, name) for name in PTFLOPS_PATCHED_OPS),
+                      *((torch.Tensor, name) for name in PTFLOPS_PATCHED_OPS if name != "baddbmm"))
 
 
 class Size(int):
@@ -72,7 +78,7 @@ class Recorder(TorchFunctionMode):
         self.died: dict[str, int] = {}  # node → how many nodes were made when Python let its tensor go
         self.depth = 0
         self.written = False  # a @ b: torch passes it on as Tensor.matmul; ptflops counts only that
-        self.through_patched = False  # called as torch.nn.functional.NAME where ptflops patches NAME
+        self.through_patched = False  # called by a name ptflops patches (PATCHED_BY_PTFLOPS)
         self.originals: dict = {}  # while the run goes, those names' stand-ins → the functions they call
         self.scope: dict = {}  # the modules the run is inside, as fx's nn_module_stack
         self.paths = {id(module): path for path, module in root.named_modules()}
@@ -114,10 +120,11 @@ class Recorder(TorchFunctionMode):
     @contextmanager
     def operators_seen(self):
         """While it runs, a @ b is told from x.matmul(y): torch's __torch_function__ gets both as
-        Tensor.matmul, but ptflops patches Tensor.matmul and never sees Python's operator. And a call
-        of torch.nn.functional.NAME, looked up when called, from the same function reached another way
-        (torch.relu, x.softmax(), a reference taken before: transformers' ACT2FN): ptflops patches the
-        names it counts and sees only the first."""
+        Tensor.matmul, but ptflops patches Tensor.matmul and never sees Python's operator. And each call
+        that reaches a name ptflops patches (torch.nn.functional.relu, torch.add, Tensor.mul, looked up
+        when called) from the same function reached another way (torch.relu, x.softmax(), a reference
+        taken before: transformers' ACT2FN; x * y, which torch passes on as Tensor.mul): ptflops sees
+        only the first."""
         original = torch.Tensor.__matmul__
 
         def written(tensor, other):
@@ -128,15 +135,17 @@ class Recorder(TorchFunctionMode):
                 self.written = False
 
         forms()  # the kinds' functions, resolved before they are stood in for
-        functions = {name: getattr(F, name) for name in PTFLOPS_PATCHED}
-        self.originals = {self._through(function): function for function in functions.values()}
+        patched = [(owner, name, getattr(owner, name)) for owner, name in PATCHED_BY_PTFLOPS]
+        self.originals = {self._through(function): function for _, _, function in patched}
         torch.Tensor.__matmul__ = written
-        vars(F).update(zip(functions, self.originals))
+        for (owner, name, _), stand_in in zip(patched, self.originals):
+            setattr(owner, name, stand_in)
         try:
             yield
         finally:
             torch.Tensor.__matmul__ = original
-            vars(F).update(functions)
+            for owner, name, function in patched:
+                setattr(owner, name, function)
             self.originals = {}
 
     def _through(self, function):
@@ -372,7 +381,8 @@ def _form(func, args) -> Form | None:
     if name in REFLECTED:
         return Form(op="call_function", target=REFLECTED[name], reflected=True)
     method = getattr(func, "__wrapped__", func)  # x ** 2: torch wraps Tensor.pow to answer NotImplemented
-    if args and isinstance(args[0], torch.Tensor) and getattr(torch.Tensor, name, None) is method:
+    attribute = getattr(torch.Tensor, name, None)  # or the recorder stands in for it (PATCHED_BY_PTFLOPS)
+    if args and isinstance(args[0], torch.Tensor) and method in (attribute, getattr(attribute, "__wrapped__", None)):
         return Form(op="call_method", target=name, sizes=name == "size")
     return Form(op="call_function", target=func)
 

@@ -6,8 +6,8 @@ from .facts import parameter_gradients
 from .facts import (COPY, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
                     unit_window, whole)
 from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Autocast
-from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, number, optional,
-                       register)
+from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape, number,
+                       optional, register)
 
 # add hands its output's gradient to every input, concat a slice of it to each: no new gradients
 _PASSES_GRADIENT = COPY
@@ -71,20 +71,27 @@ def _one_with_a_number(args: dict) -> int:
     return 1 if args["other"] is not None else 2
 
 
-def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms, autocast: Autocast = PROMOTE) -> None:
+def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms, autocast: Autocast = PROMOTE,
+                     args: tuple = _OTHER) -> None:
     register(name, family="join",
-             backward=NO_PRODUCTS, arity=None, fewest_inputs=_one_with_a_number, args=_OTHER, receptive_field=merge,
+             backward=NO_PRODUCTS, arity=None, fewest_inputs=_one_with_a_number, args=args, receptive_field=merge,
              memory=memory, torch=forms, autocast=autocast)(broadcast)
 
 
-_arithmetic_kind("add", _PASSES_GRADIENT, _arithmetic("Add", "operator.add", "torch.add", commutes=True))
+# `operator`: written x + y (or in place, x += y, x.add_(y)), as a forward() mostly does; false: called
+# as torch.add(x, y) or x.add(y), which ptflops patches (torch.mul and x.mul(y) too) and counts alone.
+# At torch's level both are Tensor.add: the import reads which by the run (importing/capture.py)
+_WRITTEN = _OTHER + (Arg("operator", boolean, True),)
+_arithmetic_kind("add", _PASSES_GRADIENT, _arithmetic("Add", "operator.add", "torch.add", commutes=True),
+                 args=_WRITTEN)
 _arithmetic_kind("sub", _NEGATES, _arithmetic("Sub", "operator.sub", "torch.sub", commutes=False))
 # 1 - x, torch.rsub(x, 1) (no tensor method): the number first (RAFT's ConvGRU, (1 - z) * h); the
 # gradient passes negated
 _arithmetic_kind("rsub", _NEGATES, TorchForms(module=OWN + "Rsub", given_weight=None, inferred=None, aliases=(),
                                               functions=calls("operator.sub", other=0) + calls("torch.rsub", other=1),
                                               methods=()))
-_arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torch.mul", commutes=True))
+_arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torch.mul", commutes=True),
+                 args=_WRITTEN)
 _arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "torch.div", commutes=False))
 # x % n, torch.remainder: the gradient passes to x; a tensor divisor's is -floor(x / y), both saved
 # (FCOS's class of each kept score, topk_idxs % num_classes)

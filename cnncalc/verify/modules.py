@@ -40,17 +40,21 @@ class NotRunModule(nn.Module):
 
 
 class _Arithmetic(nn.Module):
-    """x ∘ y ∘ …, or x ∘ other for a number, with Python's operator (as a model's forward writes it)."""
+    """x ∘ y ∘ …, or x ∘ other for a number, with Python's operator (as a model's forward writes it), or
+    where `operator` is false with torch's function of that name (torch.add), looked up as it runs, as a
+    tool patching it (ptflops) sees the call."""
     operation = staticmethod(operator.add)
+    name = "add"
 
-    def __init__(self, other: float | None = None):
+    def __init__(self, other: float | None = None, operator: bool = True):
         super().__init__()
-        self.other = other
+        self.other, self.operator = other, operator
 
     def forward(self, *xs):
+        operation = self.operation if self.operator else getattr(torch, self.name)
         out = xs[0]
         for x in xs[1:] if self.other is None else (self.other,):
-            out = self.operation(out, x)
+            out = operation(out, x)
         return out
 
 
@@ -77,6 +81,7 @@ class Rsub(_Arithmetic):
 
 class Mul(_Arithmetic):
     operation = staticmethod(operator.mul)
+    name = "mul"
 
 
 class Div(_Arithmetic):

@@ -281,6 +281,38 @@ def test_ptflops_counts_a_patched_function_only_when_called_by_its_patched_name(
         peer_total("ptflops", module, (x,))]
 
 
+class CalledByName(nn.Module):
+    """timm's ConvNeXt scales by x.mul(gamma); torch.add and x.add(eps) beside x + y and x * 2, which torch
+    passes on as the same Tensor.add and Tensor.mul: ptflops patches the names, not the operators."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.gamma = nn.Conv2d(3, 8, 3), nn.Parameter(torch.ones(8))
+
+    def forward(self, x):
+        x = self.conv(x)
+        y = x.mul(self.gamma.reshape(1, -1, 1, 1)) + x * 2
+        y += x
+        return torch.add(y, x).add(1e-5) @ torch.matmul(y, x).transpose(-2, -1)
+
+
+def test_ptflops_counts_an_add_or_mul_called_by_its_name_not_written_as_an_operator():
+    from conftest import peer_total
+
+    module, x = CalledByName().eval(), torch.randn(2, 3, 16, 16)
+    # the conv's hook (8 × 14 × 14 × 27 + 8 × 14 × 14 per sample); x.mul, torch.add and .add's 2 × 8 × 14 × 14
+    # each; torch.matmul's 2 × 8 × 14 × 14 × 14, not @'s
+    assert peer_total("ptflops", module, (x,)) == 8 * 14 * 14 * 28 + 3 * 2 * 8 * 14 * 14 + 2 * 8 * 14 ** 3
+    result, totals = verified(module, (3, 16, 16), batch=2)
+    assert totals["ptflops ops"].ok, (totals["ptflops ops"].expected, totals["ptflops ops"].measured)
+    graph = cnncalc.summary(module, (3, 16, 16)).graph
+    assert [node.args["operator"] for node in graph.nodes if node.kind in ("add", "mul", "matmul")] == [
+        False, True, True, True, False, False, False, True]
+    twin = verify(graph, batch=2)  # the spec exported calls torch's functions where the module does
+    assert [c.measured for c in twin.checks if c.layer == "total" and c.figure == "ptflops ops"] == [
+        peer_total("ptflops", module, (x,))]
+
+
 def test_token_ids_read_by_an_embedding():
     module = TokenModel()
     result, totals = verified(module, (12,), batch=1, input_dtype="int64")
