@@ -102,9 +102,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             if node.op == "call_module" and step == len(entries):
                 entry["module"] = type(graph.modules[node.target]).__name__
             kind = next(key for key in entry if key in REGISTRY)
-            entry[kind] = entry[kind] or {}
-            entry.update(_as_patches_see_it(node, kind, entry[kind]))
-            entry[kind] = entry[kind] or None
+            entry[kind] = _as_written(node, kind, entry[kind])
+            entry.update(_as_patches_see_it(node, kind))
             if not entry.get("functional"):
                 entry.update(_as_hooks_see_it(node, graph, kind))
             scopes[entry["name"]] = graph.scopes(node)
@@ -246,22 +245,31 @@ def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
     return {**({} if exact else {"unhooked": True}), **({"held_apart": True} if apart else {})}
 
 
-def _as_patches_see_it(node, kind: str, args: dict) -> dict:
-    """What ptflops' patches see of a function call. Of a kind whose torch.nn.functional function it
-    patches, a call that reached it another way (torch.relu, x.softmax(), a reference taken before the
-    patch: transformers' GELUActivation) it does not count: Node.unpatched. Of a kind with an `operator`
-    argument (x @ y, x * y, x + y), whether the call was written so or called by a name ptflops patches
-    (torch.matmul, x.mul(y)): at torch's level both are the same call, so the run says, into `args`."""
-    if node.op not in ("call_function", "call_method"):
-        return {}
-    reached = node.meta.get("through_patched", True)  # a call of several layers: read at its first
+def _reached_a_patched_name(node) -> bool:
+    """Whether a function or method call went by a name ptflops patches (capture.PATCHED_BY_PTFLOPS); a
+    call of several layers is read at its first."""
+    return node.meta.get("through_patched", True)
+
+
+def _as_written(node, kind: str, args: dict | None) -> dict | None:
+    """A kind's `operator` argument (x @ y, x * y, x + y) as the run read it: written so, or a call by a
+    name ptflops patches (torch.matmul, x.mul(y)), which torch passes on as the same call."""
     defaults = REGISTRY[kind].defaults
-    if "operator" in defaults:
-        args.pop("operator", None)
-        args.update({"operator": not reached} if defaults["operator"] == reached else {})
+    if "operator" not in defaults or node.op not in ("call_function", "call_method"):
+        return args
+    written = not _reached_a_patched_name(node)
+    rest = {key: value for key, value in (args or {}).items() if key != "operator"}
+    return {**rest, **({"operator": written} if written != defaults["operator"] else {})} or None
+
+
+def _as_patches_see_it(node, kind: str) -> dict:
+    """What ptflops' patches of torch.nn.functional see of a function call (Node.unpatched): of a kind
+    whose function it patches, a call that reached it another way (torch.relu, x.softmax(), a reference
+    taken before the patch: transformers' GELUActivation) it does not count."""
+    if node.op not in ("call_function", "call_method") or _reached_a_patched_name(node):
+        return {}
     patched = {F + name for name in PTFLOPS_PATCHED}
-    return {} if reached or not any(call.path in patched for call in REGISTRY[kind].torch.functions) \
-        else {"unpatched": True}
+    return {"unpatched": True} if any(call.path in patched for call in REGISTRY[kind].torch.functions) else {}
 
 
 def _holder(node, graph: Traced, holders: dict) -> str | None:

@@ -44,7 +44,7 @@ class _Arithmetic(nn.Module):
     where `operator` is false with torch's function of that name (torch.add), looked up as it runs, as a
     tool patching it (ptflops) sees the call."""
     operation = staticmethod(operator.add)
-    name = "add"
+    name = ""  # torch's function, for the kinds a spec may call by name (add, mul)
 
     def __init__(self, other: float | None = None, operator: bool = True):
         super().__init__()
@@ -69,6 +69,7 @@ class Addcmul(nn.Module):
 
 class Add(_Arithmetic):
     operation = staticmethod(operator.add)
+    name = "add"
 
 
 class Sub(_Arithmetic):
