@@ -140,6 +140,7 @@ def test_version_is_the_package_version():
     assert result.returncode == 0 and result.stdout == f"cnncalc {version}\n"
 
 
+@pytest.mark.slow  # 5 s: a process per command
 def test_every_command_takes_h():
     from cnncalc.cli import app
 

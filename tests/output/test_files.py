@@ -140,6 +140,7 @@ def run_plot(folder: Path, *args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+@pytest.mark.slow  # 5 s: matplotlib imported in a process of its own
 def test_plot_draws_in_its_own_style_and_writes_only_its_picture(tmp_path):
     pytest.importorskip("matplotlib")
     (tmp_path / "matplotlibrc").write_text(HOSTILE_RC)  # usetex runs latex (absent: it would fail)
