@@ -80,6 +80,7 @@ def test_what_a_failing_spec_printed_is_its_errors_detail(tmp_path):
     assert lines[1] == "  printed: ::error::from the spec\\x1b[31m", lines  # shown escaped
 
 
+@pytest.mark.slow  # 4 s: a child process imports torch
 def test_a_model_file_runs_in_a_child(tmp_path):
     pytest.importorskip("torch")
     (tmp_path / "model.py").write_text(

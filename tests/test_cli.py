@@ -169,6 +169,7 @@ def test_markdown_activations_sum_to_the_total():
     assert sum(int(c.replace(",", "")) for c in cells if c != "(shared)") == int(total.replace(",", ""))
 
 
+@pytest.mark.slow  # 2 s: CLI processes
 def test_a_missing_model_file_is_named(tmp_path):
     result = run_cli("table", str(tmp_path / "nofile.py") + ":MyNet", "--input", "3x8x8")
     assert result.returncode == 2 and result.stderr.strip().endswith("nofile.py: no such file")

@@ -16,6 +16,7 @@ from cnncalc.spec.yamlfile import LineDict, LineList
 from test_child import SPEC
 
 
+@pytest.mark.slow  # 4 s: a child process imports torch
 def test_a_model_file_read_in_a_child_gives_the_figures_of_the_module(tmp_path, monkeypatch):
     pytest.importorskip("torch")
     import cnncalc

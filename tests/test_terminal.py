@@ -12,7 +12,9 @@ COMMANDS = [
     ["table", "vgg16", "--input", "3x225x225"],  # flooring notes
     ["rf", "inception_v3"], ["diff", "resnet18", "resnet50"], ["diff", "resnet50", "resnet101"],
     ["sweep", "unet", "--sizes", "180:200:4"], ["sweep", "vgg16", "--sizes", "16:64:16", "--batch", "1,64"],
-    ["sizes", "resnet50"], ["sizes", "unet"], ["check", "specs"], ["list"], ["verify", "lenet5"],
+    # the two of 3 s (a torch import, resnet50's 53 sizes) in the slow set
+    pytest.param(["sizes", "resnet50"], marks=pytest.mark.slow), ["sizes", "unet"], ["check", "specs"], ["list"],
+    pytest.param(["verify", "lenet5"], marks=pytest.mark.slow),
     ["--help"], ["table", "-h"], ["check", "-h"],
 ]
 

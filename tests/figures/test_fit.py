@@ -153,6 +153,7 @@ def test_a_users_module_trains_at_the_batch_named():
     assert _user_module_measured("training") == [True, False]
 
 
+@pytest.mark.slow  # 2.5 s: measured inference steps
 def test_a_users_module_infers_at_the_batch_named():
     # Block.forward keeps `out` in a local through bn2 and the add: the import holds it as long
     assert _user_module_measured("inference") == [True, False]

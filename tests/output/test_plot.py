@@ -33,6 +33,7 @@ def test_plot_png(tmp_path, model):
     assert rows <= 60  # a 707-layer net is drawn by blocks
 
 
+@pytest.mark.slow  # 2 s: matplotlib
 def test_plot_svg_and_html(tmp_path):
     pytest.importorskip("matplotlib")
     assert run_cli("plot", "resnet18", "-o", str(tmp_path / "r.svg")).returncode == 0
