@@ -116,7 +116,7 @@ class _Read:
     module: Any  # the nn.Module read
 
 
-# the Node fields a run shows (importing.importer.OBSERVED), as a child process's JSON gives them back
+# the Node fields a run shows (importing.importer.Imported.observed), as a child process's JSON gives them
 _OBSERVED_FROM_JSON = {"held_through": str, "copied": lambda inputs: tuple(map(str, inputs)), "making": int,
                        "own_storage": bool}
 

@@ -222,8 +222,8 @@ class Traced:
 
     def making(self, node) -> int:
         """Of a tensor made without the input for each sample, the bytes per sample of the largest storage
-        made on the way to it for each sample, besides its own (Gemma 4's int64 one-hot positions, before
-        their cast to float): at least that is held with it while it is made."""
+        made on the way to it (of those sized by the batch too), besides its own: Gemma 4's int64 one-hot
+        positions, before their cast to float. At least that is held with it while it is made."""
         sizes, stack, seen = {storage_of(self.values[node.name]): 0}, list(node.all_input_nodes), set()
         while stack:
             current = stack.pop()
