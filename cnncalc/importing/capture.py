@@ -77,7 +77,6 @@ class Recorder(TorchFunctionMode):
         self.watched: dict[int, weakref.ref] = {}  # id(tensor) → a weak reference to it, while it is alive
         self.died: dict[str, int] = {}  # node → how many nodes were made when Python let its tensor go
         self.depth = 0
-        self.written = False  # a @ b: torch passes it on as Tensor.matmul; ptflops counts only that
         self.through_patched = False  # called by a name ptflops patches (PATCHED_BY_PTFLOPS)
         self.originals: dict = {}  # while the run goes, those names' stand-ins → the functions they call
         self.scope: dict = {}  # the modules the run is inside, as fx's nn_module_stack
@@ -93,8 +92,7 @@ class Recorder(TorchFunctionMode):
         if self.depth:  # inside a call recorded whole (nn.MultiheadAttention's linears)
             answered = _on_meta(func, args, kwargs)
             return func(*args, **kwargs) if answered is None else answered
-        form = _form(func, args) if not self.written else Form(op="call_function", target=operator.matmul)
-        self.written = False  # not for what a @ b itself calls
+        form = _form(func, args)
         through_patched, self.through_patched = self.through_patched, False
         node_args, node_kwargs = (self.arg(args), self.arg(kwargs)) if form else (None, None)
         self.depth += 1
@@ -119,31 +117,18 @@ class Recorder(TorchFunctionMode):
 
     @contextmanager
     def operators_seen(self):
-        """While it runs, a @ b is told from x.matmul(y): torch's __torch_function__ gets both as
-        Tensor.matmul, but ptflops patches Tensor.matmul and never sees Python's operator. And each call
-        that reaches a name ptflops patches (torch.nn.functional.relu, torch.add, Tensor.mul, looked up
-        when called) from the same function reached another way (torch.relu, x.softmax(), a reference
-        taken before: transformers' ACT2FN; x * y, which torch passes on as Tensor.mul): ptflops sees
-        only the first."""
-        original = torch.Tensor.__matmul__
-
-        def written(tensor, other):
-            self.written = True  # read by the call it dispatches, if recorded (not inside another's)
-            try:
-                return original(tensor, other)
-            finally:
-                self.written = False
-
+        """While it runs, each call that reaches a name ptflops patches (torch.nn.functional.relu,
+        torch.add, Tensor.matmul, looked up when called) is told from the same function reached another
+        way (torch.relu, x.softmax(), a reference taken before: transformers' ACT2FN; x * y and a @ b,
+        which torch passes on as Tensor.mul and Tensor.matmul): ptflops sees only the first."""
         forms()  # the kinds' functions, resolved before they are stood in for
         patched = [(owner, name, getattr(owner, name)) for owner, name in PATCHED_BY_PTFLOPS]
         self.originals = {self._through(function): function for _, _, function in patched}
-        torch.Tensor.__matmul__ = written
         for (owner, name, _), stand_in in zip(patched, self.originals):
             setattr(owner, name, stand_in)
         try:
             yield
         finally:
-            torch.Tensor.__matmul__ = original
             for owner, name, function in patched:
                 setattr(owner, name, function)
             self.originals = {}
