@@ -83,7 +83,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             unmapped.append(node)
             continue
         entries = graph.with_users_rank(node, entries if isinstance(entries, list) else [entries])
-        inputs = tensor_inputs = [graph.name_of(a) for a in graph.tensor_args(node)]
+        read = graph.tensor_args(node)
+        inputs = tensor_inputs = [graph.name_of(a) for a in read]
         emitted.add(node.target if node.op == "call_module" else node.name)
         frozen = _frozen(node, graph)
         inside = graph.scopes(node)
@@ -106,19 +107,19 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             entry.update(_as_patches_see_it(node, kind))
             if not entry.get("functional"):
                 entry.update(_as_hooks_see_it(node, graph, kind))
-            scopes[entry["name"]] = graph.scopes(node)
+            scopes[entry["name"]] = inside
             layers.append(entry)
             previous = entry["name"]
             inputs = [previous]
         made.append((node.meta["made"], previous))
         if node.name in graph.without_input and graph.sized_by_batch(node):
             making[previous] = graph.making(node)
-        own_storage[previous] = _made_anew(node, graph, entries[-1])
+        own_storage[previous] = _made_anew(node, graph, entries[-1], read)
         copies = REGISTRY[next(iter(entries[-1]))].memory.copies
         if copies is not None:  # which inputs torch copied, by the strides the run gave them
-            read = [graph.values[a.name] for a in graph.tensor_args(node)]
+            values = [graph.values[a.name] for a in read]
             copied[previous] = tuple(name for name, copy in zip(tensor_inputs, copies(
-                tuple((tuple(value.shape), value.stride()) for value in read))) if copy)
+                tuple((tuple(value.shape), value.stride()) for value in values))) if copy)
     if unmapped:
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
@@ -134,12 +135,12 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
                                        making=making, own_storage=own_storage))
 
 
-def _made_anew(node, graph: Traced, entry: dict) -> bool:
-    """Whether a function or method call its kind says is a view of its first input (or that input itself)
-    made storage of its own in the run: torch copied instead (reshape, contiguous), or cast to another
-    dtype. (A module the capture answered from its kind's calculator was not run.)"""
+def _made_anew(node, graph: Traced, entry: dict, read: list) -> bool:
+    """Whether a function or method call its kind says is a view of its first input (or that input itself),
+    of the tensors it `read`, made storage of its own in the run: torch copied instead (reshape,
+    contiguous), or cast to another dtype. (A module the capture answered from its kind's calculator was
+    not run.)"""
     kind = REGISTRY[next(iter(entry))]
-    read = graph.tensor_args(node)
     if node.op == "call_module" or not read \
             or not kind.memory.aliases({**kind.defaults, **(next(iter(entry.values())) or {})}):
         return False
