@@ -1,6 +1,6 @@
 """Capture a model by running it: its own forward() runs as Python runs it (control flow, asserts,
 numpy on sizes, einops, isinstance), and every torch function, tensor method and module call it makes
-is recorded as a node of a graph, with the value it gave.
+is recorded as a step (a frozen record, named as torch.fx names its nodes), with the value it gave.
 
 The run is on the meta device, which holds shapes and no data: no memory, no arithmetic. Modules a
 kind states answer from the kind's calculator instead of running. Where meta cannot go (`.item()`, a
@@ -19,12 +19,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import operator
+import re
 import weakref
 from dataclasses import dataclass
-from functools import partial, wraps
+from functools import cached_property, partial, wraps
 
 import torch
-from torch import fx, nn
+from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
@@ -39,10 +40,67 @@ PATCHED_BY_PTFLOPS = (*((F, name) for name in PTFLOPS_PATCHED),
                       *((torch.Tensor, name) for name in PTFLOPS_PATCHED_OPS if name != "baddbmm"))
 
 
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+class Step:
+    """One operation of the run, of torch.fx's six kinds (op: placeholder, get_attr, call_function,
+    call_method, call_module, output): what it called (target), its arguments with each value another
+    step made as that step, the modules it ran inside (outermost first, a module's own call included),
+    how many steps the run had made with it (the clock a tensor's death is read on), and whether it
+    was called by a name ptflops patches (PATCHED_BY_PTFLOPS)."""
+    name: str
+    op: str
+    target: object
+    args: tuple
+    kwargs: dict
+    scope: tuple[tuple[str, type], ...] = ()
+    made: int
+    through_patched: bool = True
+
+    def __repr__(self) -> str:
+        return f"Step({self.name})"
+
+    @cached_property
+    def sources(self) -> tuple[Step, ...]:
+        """The steps whose values it reads, each once, in the order its arguments give them."""
+        found: dict = {}
+        _steps_in((self.args, self.kwargs), found)
+        return tuple(found)
+
+
+def _steps_in(value, found: dict) -> None:
+    if isinstance(value, Step):
+        found[value] = None
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            _steps_in(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _steps_in(item, found)
+    elif isinstance(value, slice):
+        _steps_in((value.start, value.stop, value.step), found)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recorded:
+    """A run's steps in the order it made them (those nothing read left out), the steps that read each
+    (by name), and the modules and tensors the get_attr and call_module steps name."""
+    steps: tuple[Step, ...]
+    users: dict[str, tuple[Step, ...]]
+    modules: dict[str, nn.Module]
+    constants: dict[str, torch.Tensor]  # tensors forward() held outside the parameters and buffers
+
+    def attribute(self, path: str) -> torch.Tensor:
+        """The tensor a get_attr step reads: a constant, or a parameter or buffer by its module's path."""
+        if path in self.constants:
+            return self.constants[path]
+        owner, _, name = path.rpartition(".")
+        return getattr(self.modules[owner], name)
+
+
 class Size(int):
-    """A size read off a tensor: an int for Python (range, numpy, math), that remembers the node it
+    """A size read off a tensor: an int for Python (range, numpy, math), that remembers the step it
     came from; arithmetic on it is recorded too (Swin's B·nW // nW)."""
-    node: fx.Node
+    node: Step
     recorder: "Recorder"
 
 
@@ -66,21 +124,24 @@ for _name in ("add", "sub", "mul", "floordiv", "mod"):
 
 
 class Recorder(TorchFunctionMode):
-    """Records the torch calls of one forward() as fx nodes. Calls made inside a recorded call (F.relu's
+    """Records the torch calls of one forward() as steps. Calls made inside a recorded call (F.relu's
     torch.relu) or inside a module a kind states are not recorded again."""
 
     def __init__(self, root: nn.Module, is_leaf, answer):
         super().__init__()
-        self.graph, self.values, self.constants = fx.Graph(), {}, {}
+        self.steps: list[Step] = []
+        self.values, self.constants = {}, {}
+        self.names, self.counts = set(), {}  # the steps' names, and how many of each base are taken
         self.is_leaf, self.answer = is_leaf, answer  # which modules are layers; a layer's output, if known
-        self.nodes: dict[int, fx.Node] = {}  # id(tensor) → the node that made it, while it is alive
+        self.nodes: dict[int, Step] = {}  # id(tensor) → the step that made it, while it is alive
         self.watched: dict[int, weakref.ref] = {}  # id(tensor) → a weak reference to it, while it is alive
         self.died: dict[str, int] = {}  # node → how many nodes were made when Python let its tensor go
         self.depth = 0
         self.through_patched = False  # called by a name ptflops patches (PATCHED_BY_PTFLOPS)
         self.originals: dict = {}  # while the run goes, those names' stand-ins → the functions they call
-        self.scope: dict = {}  # the modules the run is inside, as fx's nn_module_stack
-        self.paths = {id(module): path for path, module in root.named_modules()}
+        self.scope: dict = {}  # path → (path, class) of the modules the run is inside (Step.scope)
+        self.modules = dict(root.named_modules())
+        self.paths = {id(module): path for path, module in self.modules.items()}
         self.held = {}  # id → path of the tensors the model holds, as they are while it runs
         for named in (root.named_parameters(), root.named_buffers()):
             for path, tensor in named:
@@ -108,8 +169,7 @@ class Recorder(TorchFunctionMode):
             node_args = (node_args[0], func.__self__.__name__)
         elif form.reflected:  # 1 - x: sub(1, x)
             node_args = (node_args[1], node_args[0], *node_args[2:])
-        node = self.node(form.op, form.target, node_args, node_kwargs)
-        node.meta["through_patched"] = through_patched
+        node = self.node(form.op, form.target, node_args, node_kwargs, through_patched)
         if form.target is operator.setitem:  # x[i] = v: what reads x from now on reads the write
             self._made(node, args[0])         # (MultiScaleRoIAlign fills torch.zeros(rois, …) level by level)
             return result
@@ -143,20 +203,34 @@ class Recorder(TorchFunctionMode):
                 self.through_patched = False
         return through_patched
 
-    # --- the graph
+    # --- the steps
 
-    def node(self, op: str, target, args, kwargs) -> fx.Node:
-        node = self.graph.create_node(op, target, tuple(args), dict(kwargs))
-        node.meta["nn_module_stack"] = dict(self.scope)
-        return node
+    def node(self, op: str, target, args, kwargs, through_patched: bool = True) -> Step:
+        step = Step(name=self._name(target), op=op, target=target, args=tuple(args), kwargs=dict(kwargs),
+                    scope=tuple(self.scope.values()), made=len(self.steps) + 1, through_patched=through_patched)
+        self.steps.append(step)
+        return step
+
+    def _name(self, target) -> str:
+        """A name of its own, as torch.fx makes it: the snake-cased name of what it calls (a module's
+        or a tensor's path with underscores), then _1, _2, … where taken."""
+        base = target.replace(".", "_") if isinstance(target, str) else getattr(target, "__name__", "call")
+        base = SNAKE.sub(r"_\1", base[2:-2] if base.startswith("__") and base.endswith("__") else base).lower()
+        count = self.counts.get(base, -1) + 1
+        name = f"{base}_{count}" if count else base
+        while name in self.names:  # a base that ends in a count itself (add_1)
+            count += 1
+            name = f"{base}_{count}"
+        self.counts[base] = count
+        self.names.add(name)
+        return name
 
     @property
     def made(self) -> int:
-        """How many nodes the run has made: the clock a tensor's death is read on (finish stamps each
-        node's meta["made"] on it)."""
-        return len(self.graph.nodes)
+        """How many steps the run has made: the clock a tensor's death is read on (Step.made)."""
+        return len(self.steps)
 
-    def output(self, node: fx.Node, value):
+    def output(self, node: Step, value):
         """The call's value, each tensor in it now read as made by this node (an in-place call's too),
         sizes as Sizes of it."""
         self.values[node.name] = _alias(value)
@@ -173,7 +247,7 @@ class Recorder(TorchFunctionMode):
                     self.output(self.node("call_function", operator.getitem, (node, index), {}), piece)
         return value
 
-    def size_of(self, node: fx.Node, value: int) -> Size:
+    def size_of(self, node: Step, value: int) -> Size:
         self.values[node.name] = value
         size = Size(value)
         size.node, size.recorder = node, self
@@ -195,7 +269,7 @@ class Recorder(TorchFunctionMode):
             return slice(self.arg(value.start), self.arg(value.stop), self.arg(value.step))
         return value
 
-    def tensor_node(self, tensor: torch.Tensor) -> fx.Node:
+    def tensor_node(self, tensor: torch.Tensor) -> Step:
         found = self.nodes.get(id(tensor))
         if found is not None:
             return found
@@ -203,12 +277,11 @@ class Recorder(TorchFunctionMode):
         if path is None:  # a tensor the model keeps outside its parameters and buffers
             path = f"_tensor_constant{len(self.constants)}"
             self.constants[path] = tensor
-        node = self.graph.create_node("get_attr", path, (), {})
-        node.meta["nn_module_stack"] = dict(self.scope)
+        node = self.node("get_attr", path, (), {})
         self._made(node, tensor)
         return node
 
-    def _made(self, node: fx.Node, tensor: torch.Tensor) -> None:
+    def _made(self, node: Step, tensor: torch.Tensor) -> None:
         """`tensor` is now read as made by `node`, and watched until it dies (when its id is free again).
         The value kept is an alias of its storage, not the tensor: holding it would keep it alive."""
         self.values[node.name] = _alias(tensor)
@@ -224,19 +297,27 @@ class Recorder(TorchFunctionMode):
         del self.watched[key]
         self.died[self.nodes.pop(key).name] = self.made
 
-    def finish(self, output) -> None:
-        """The output node, and the graph without the steps nothing reads: sizes never used, and what
+    def finish(self, output) -> Recorded:
+        """The run's steps with the output's, without those nothing reads: sizes never used, and what
         only Python read (the sum an `if` tests, an assert's comparison). Writes into a tensor stay
         (MViT's attn[:, :, 1:, 1:] = attn + relative positions)."""
-        self.graph.output(self.arg(output))
-        for made, node in enumerate(self.graph.nodes, start=1):  # the clock `died` is read on, before erasing
-            node.meta["made"] = made
-        for node in reversed(self.graph.nodes):
-            if node.op in ("call_function", "call_method") and not node.users and not _writes(node):
-                self.graph.erase_node(node)
+        self.node("output", "output", (self.arg(output),), {})
+        readers, kept = {}, []
+        for step in reversed(self.steps):  # a step's readers all come after it
+            if step.op in ("call_function", "call_method") and step not in readers and not _writes(step):
+                continue
+            kept.append(step)
+            for source in step.sources:
+                readers[source] = None
+        users: dict[str, list] = {}
+        for step in reversed(kept):
+            for source in step.sources:
+                users.setdefault(source.name, []).append(step)
+        return Recorded(steps=tuple(reversed(kept)), users={name: tuple(found) for name, found in users.items()},
+                        modules=self.modules, constants=dict(self.constants))
 
     def placeholder(self, name: str, value: torch.Tensor) -> None:
-        self._made(self.graph.placeholder(name), value)
+        self._made(self.node("placeholder", name, (), {}), value)
 
     # --- modules
 
@@ -275,6 +356,9 @@ class Recorder(TorchFunctionMode):
             except Exception:  # noqa: BLE001 (torch agrees the layer cannot take this input)
                 raise LayerFails(path=path, message=str(refusal), inputs=_sample_shapes(args)) from None
         return call(module, *args, **kwargs) if result is None else result
+
+
+SNAKE = re.compile(r"(?<=[a-z])([A-Z])")  # torch.fx's: a lower-case letter before an upper-case one
 
 
 def _alias(value):
@@ -334,7 +418,7 @@ def _sample_shapes(args) -> tuple:
     return tuple(tuple(a.shape[1:]) for a in args if isinstance(a, torch.Tensor))
 
 
-def _writes(node: fx.Node) -> bool:
+def _writes(node: Step) -> bool:
     """x[i] = y, x.add_(y): a step that changes a tensor in place."""
     return node.target is operator.setitem or node.op == "call_method" and node.target.endswith("_") \
         and not node.target.startswith("_")
@@ -346,7 +430,7 @@ def _holds_tensor(value) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class Form:
-    """A call as fx names it, whether it answers sizes, and whether its operands come reversed (1 - x)."""
+    """A call as a step names it, whether it answers sizes, and whether its operands come reversed (1 - x)."""
     op: str
     target: object
     sizes: bool = False
@@ -380,7 +464,7 @@ QUERIES = frozenset({"dim", "ndimension", "numel", "nelement", "element_size", "
                      "__format__", "__repr__", "__hash__", "__contains__", "__array__", "numpy", "get_device",
                      "data_ptr", "storage_offset", "stride", "untyped_storage", "__reduce_ex__", "__deepcopy__",
                      "__dlpack__"})
-# x[i], x[i] = v and operators torch names by their slot, as fx records them
+# x[i], x[i] = v and operators torch names by their slot, as torch.fx records them
 OPERATORS = {"__getitem__": operator.getitem, "__setitem__": operator.setitem, "__floordiv__": operator.floordiv,
              "__mod__": operator.mod, "__matmul__": operator.matmul, "__pow__": operator.pow,
              "__truediv__": operator.truediv, "__and__": operator.and_, "__or__": operator.or_,

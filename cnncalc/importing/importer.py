@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import torch
-from torch import fx, nn
+from torch import nn
 
 from ..errors import LayerError, SpecError
 from ..graph import DTYPE_BYTES, INPUT, OtherInput, Scope
@@ -23,7 +23,7 @@ from ..layers.facts import NN, F
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
 from ..spec.yamlfile import LineDict
-from .capture import LayerFails
+from .capture import LayerFails, Recorded, Step
 from ..verify.build import resolve
 from .forms import call_arguments, forms, module_arguments
 from .sites import Sites
@@ -61,19 +61,20 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     except Exception as error:  # the model's own error at this input, on the CPU as on the meta device
         raise SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
                         f"{(str(error).splitlines() or [''])[0][:200]}", source) from None
-    traced = run.traced
-    graph = read_graph(traced, run.values, tuple(other.name for other in others), run.batch)
+    recorded = run.recorded
+    graph = read_graph(recorded, run.values, tuple(other.name for other in others), run.batch)
     sites = Sites(module, source)
     layers, unmapped, previous, emitted, scopes, holders = [], [], None, set(), {}, {}
-    made = []  # per mapped node, in order: (its meta["made"], the name of its last layer)
+    made = []  # per mapped step, in order: (its Step.made, the name of its last layer)
     copied: dict[str, tuple[str, ...]] = {}  # layer → the inputs its torch call copied (Node.copied)
     making: dict[str, int] = {}  # constant → the bytes per sample its making holds (Node.making)
     own_storage: dict[str, bool] = {}  # a view the run made anew (Node.own_storage)
-    for node in traced.graph.nodes:
+    for node in recorded.steps:
         if node.op in ("placeholder", "output"):
             previous = "input" if node.op == "placeholder" and previous is None else previous
             continue  # forward()'s other arguments (attn_mask=None) keep their defaults
-        if not node.users and node.op != "call_module" or not graph.is_layer(node) or graph.same_as_source(node) or node.name in graph.absorbed \
+        if not graph.users_of(node) and node.op != "call_module" or not graph.is_layer(node) \
+                or graph.same_as_source(node) or node.name in graph.absorbed \
                 or graph.inside_constant(node) or unstacked(node, graph) is not None:
             continue  # unused (x, _ = f(x)), sizes, checks, pieces, a layer's weights, steps of reshaping one;
             # a module whose output nobody reads is a layer still: torch runs it
@@ -111,7 +112,7 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
             layers.append(entry)
             previous = entry["name"]
             inputs = [previous]
-        made.append((node.meta["made"], previous))
+        made.append((node.made, previous))
         if node.name in graph.without_input and graph.sized_by_batch(node):
             making[previous] = graph.making(node)
         own_storage[previous] = _made_anew(node, graph, entries[-1], read)
@@ -125,9 +126,9 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     data = {"name": name, "input": list(input_shape), "layers": layers,
             "description": f"Imported from {source} by running it {_where(run)}."} | _own_dtype(module) \
         | ({"input_dtype": input_dtype} if input_dtype else {}) | _other_inputs(others)
-    held = _not_run(module, traced, graph.absorbed, emitted) | _parametrized(module, emitted) \
+    held = _not_run(module, recorded, graph.absorbed, emitted) | _parametrized(module, emitted) \
         | _replaced(module, run.replaced)
-    returned = _returned(traced, graph, name, source)
+    returned = _returned(recorded, graph, name, source)
     if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
         data["outputs"] = returned
     return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "",
@@ -174,20 +175,20 @@ def _held_through(died: dict[str, int], graph: Traced, made: list[tuple[int, str
     return held
 
 
-def _returned(traced: fx.GraphModule, graph: Traced, name: str, source: str) -> list[str]:
+def _returned(recorded: Recorded, graph: Traced, name: str, source: str) -> list[str]:
     """The layers whose tensors forward() returns, in the order of its tuple, list or dict, each once.
     A returned tensor with no elements that is no layer is refused: the table would show another
     row's shape as the output."""
-    found, stack = [], [next(node for node in reversed(traced.graph.nodes) if node.op == "output").args[0]]
+    found, stack = [], [recorded.steps[-1].args[0]]  # the output's
     while stack:
         value = stack.pop(0)
         if isinstance(value, dict):
             stack[:0] = list(value.values())
         elif isinstance(value, (tuple, list)):
             stack[:0] = list(value)
-        elif isinstance(value, fx.Node) and value.name in graph.names:
+        elif isinstance(value, Step) and value.name in graph.names:
             found += [graph.names[value.name]] if graph.names[value.name] not in found else []
-        elif isinstance(value, fx.Node) and _empty(graph.values.get(value.name)):
+        elif isinstance(value, Step) and _empty(graph.values.get(value.name)):
             shape = graph.sample_shape(value)
             raise SpecError(f"{name} returns a tensor with no elements ({target_name(value)}, "
                             f"{format_shape(graph.shape(value) if shape is None else shape)} per sample) "
@@ -239,7 +240,7 @@ def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
         module, ran = graph.modules[node.target], True
         exact = type(module) in classes
     else:
-        owners = [a.target.rpartition(".")[0] for a in node.all_input_nodes if a.name in graph.absorbed]
+        owners = [a.target.rpartition(".")[0] for a in node.sources if a.name in graph.absorbed]
         module, exact = graph.modules.get(owners[0]) if owners else None, False
         ran = bool(owners) and owners[0] in {scope.name for scope in graph.scopes(node)}
     apart = module is not None and (not ran or next(module.children(), None) is not None)
@@ -249,7 +250,7 @@ def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
 def _reached_a_patched_name(node) -> bool:
     """Whether a function or method call went by a name ptflops patches (capture.PATCHED_BY_PTFLOPS); a
     call of several layers is read at its first."""
-    return node.meta.get("through_patched", True)
+    return node.through_patched
 
 
 def _as_written(node, kind: str, args: dict | None) -> dict | None:
@@ -289,17 +290,17 @@ def _holder(node, graph: Traced, holders: dict) -> str | None:
     return None
 
 
-def _not_run(module: nn.Module, traced: fx.GraphModule, absorbed: set, emitted: set) -> dict[str, dict]:
+def _not_run(module: nn.Module, recorded: Recorded, absorbed: set, emitted: set) -> dict[str, dict]:
     """The parameters and buffers no layer reaches, by the outermost module holding only such: googlenet's
     aux1, never called, or a final norm whose output nobody reads. {path: {params, buffers, ...}}, so
     the totals count every tensor the model holds, frozen ones as frozen."""
-    called = [node.target + "." for node in traced.graph.nodes if node.op == "call_module" and node.target in emitted]
+    called = [node.target + "." for node in recorded.steps if node.op == "call_module" and node.target in emitted]
     # a module whose weights a function took (BatchNormAct2d's F.batch_norm) counts as called: the
     # layer holds its num_batches_tracked too
-    called += [node.target.rpartition(".")[0] + "." for node in traced.graph.nodes
+    called += [node.target.rpartition(".")[0] + "." for node in recorded.steps
                if node.name in absorbed and "." in node.target]
-    ran = {node.target for node in traced.graph.nodes if node.op == "call_module"}
-    read = {node.target for node in traced.graph.nodes if node.op == "get_attr"}
+    ran = {node.target for node in recorded.steps if node.op == "call_module"}
+    read = {node.target for node in recorded.steps if node.op == "get_attr"}
     tensors = {name: tensor for named in (module.named_parameters(), module.named_buffers()) for name, tensor in named}
     used = {name for name in tensors if name in read or name.startswith(tuple(called))}
     reached = {".".join(name.split(".")[:i]) for name in used for i in range(1, name.count(".") + 2)}
@@ -373,7 +374,7 @@ def _reads(node, graph: Traced) -> list:
         if current.op == "get_attr":
             reads.append(current)
         elif current is node or current.name in graph.absorbed | graph.without_input:
-            stack += current.all_input_nodes
+            stack += current.sources
     return reads
 
 
@@ -537,9 +538,9 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
         key: node.kwargs[call.keyword(key)] if call.keyword(key) in node.kwargs else node.args[index]
         for key, index in call.positions if call.keyword(key) in node.kwargs or index < len(node.args)}
     args = {key: value for key, value in args.items()  # a tensor is an input, never an argument
-            if not (isinstance(value, fx.Node) and graph.is_tensor(value))} | dict(call.implied)
+            if not (isinstance(value, Step) and graph.is_tensor(value))} | dict(call.implied)
     if call.like is not None:  # y.expand_as(x): the sizes of x per sample, the batch first
-        like = graph.shape(node.args[1]) if len(node.args) > 1 and isinstance(node.args[1], fx.Node) else None
+        like = graph.shape(node.args[1]) if len(node.args) > 1 and isinstance(node.args[1], Step) else None
         if like is None:
             return None
         args[call.like] = [-1, *(like if node.args[1].name in graph.sample_rows else like[1:])]
@@ -565,7 +566,7 @@ def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
     added_bias = None
     if call.tensors:
         shapes = {key: given(node, key, index) for key, index in call.tensors}
-        if kind == "linear" and shapes.get("bias") is COMPUTED and isinstance(shapes.get("weight"), fx.Node):
+        if kind == "linear" and shapes.get("bias") is COMPUTED and isinstance(shapes.get("weight"), Step):
             # BEiT's bias, torch.cat((q_bias, zeros, v_bias)), made in forward(): a linear layer without
             # bias, then the bias added along the features
             added_bias, shapes["bias"] = given_value(node, "bias", 2), None
@@ -656,7 +657,7 @@ def _fewer_pairs(padding: list) -> list:
 
 
 def _part(node, step: int) -> str:
-    """The name of step `step` of a call mapped to several layers (fx names have no dots)."""
+    """The name of step `step` of a call mapped to several layers (step names have no dots)."""
     return f"{node.name}.part{step}"
 
 
@@ -691,7 +692,7 @@ def _module_entry(module: nn.Module, node) -> LineDict | None:
 
 
 def _made_while_tracing(read) -> bool:
-    """fx's own constants: tensors forward() made from numbers alone (torch.arange(8)), which the model
+    """The run's own constants: tensors forward() made from numbers alone (torch.arange(8)), which the model
     does not hold."""
     return read.target.startswith("_tensor_constant")
 

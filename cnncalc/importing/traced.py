@@ -8,7 +8,6 @@ import operator
 from dataclasses import dataclass, field
 
 import torch
-from torch import fx
 
 from ..errors import LayerError
 from ..graph import INPUT, Scope
@@ -16,35 +15,36 @@ from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..layers.registry import BATCH_FIRST, DIM_ORDER, SIZE_PER_DIM
 from ..spec.yamlfile import LineDict
+from .capture import Recorded, Step
 from .forms import forms, mapped
 from .tracing import PROBE_BATCH
 
 
-def read_graph(traced: fx.GraphModule, values: dict, others: tuple[str, ...] = (), batch: int = PROBE_BATCH) -> Traced:
-    """The graph with what the mapping needs to know of each node; `others`: forward()'s inputs after
+def read_graph(recorded: Recorded, values: dict, others: tuple[str, ...] = (), batch: int = PROBE_BATCH) -> Traced:
+    """The run's steps with what the mapping needs to know of each; `others`: forward()'s inputs after
     the first, by name; `batch`: the run's."""
-    modules = dict(traced.named_modules())
-    placeholders = [node for node in traced.graph.nodes if node.op == "placeholder"]
+    placeholders = [node for node in recorded.steps if node.op == "placeholder"]
     inputs = {node.name: INPUT if index == 0 else node.target for index, node in enumerate(placeholders)
               if index == 0 or node.target in others}
-    graph = Traced(modules=modules, values=values, absorbed=_absorbed(traced, modules), inputs=inputs, batch=batch)
-    graph.stored = _stored_views(traced, graph)
-    graph.without_input, graph.free, graph.batch_sized = _without_input(traced, graph)
-    graph.stacked = _ensembles(traced, graph)
-    graph.sample_rows = _sample_rows(traced, graph) if batch == 1 else set()
+    graph = Traced(recorded=recorded, modules=recorded.modules, values=values, absorbed=_absorbed(recorded),
+                   inputs=inputs, batch=batch)
+    graph.stored = _stored_views(recorded, graph)
+    graph.without_input, graph.free, graph.batch_sized = _without_input(recorded, graph)
+    graph.stacked = _ensembles(recorded, graph)
+    graph.sample_rows = _sample_rows(recorded, graph) if batch == 1 else set()
     # in a run of one sample a size 1 is no batch to tell apart from rows: neither layout is looked for
-    graph.sequence_first = _sequence_first(traced, graph) if batch > 1 else set()
-    graph.mixing = _mixing(traced, graph) if batch > 1 else set()
-    graph.counted = _held_by_layers(traced, modules)
+    graph.sequence_first = _sequence_first(recorded, graph) if batch > 1 else set()
+    graph.mixing = _mixing(recorded, graph) if batch > 1 else set()
+    graph.counted = _held_by_layers(recorded)
     return graph
 
 
-def _held_by_layers(traced: fx.GraphModule, modules: dict) -> set:
+def _held_by_layers(recorded: Recorded) -> set:
     """The parameters and buffers read as tensors that a module layer also holds (a codebook's
     embedding.weight read for distances, then looked up by the module): its kind counts them."""
-    layers = {node.target for node in traced.graph.nodes
-              if node.op == "call_module" and node.users and mapped(modules[node.target]) is not None}
-    return {node.name for node in traced.graph.nodes
+    layers = {node.target for node in recorded.steps if node.op == "call_module"
+              and recorded.users.get(node.name) and mapped(recorded.modules[node.target]) is not None}
+    return {node.name for node in recorded.steps
             if node.op == "get_attr" and node.target.rpartition(".")[0] in layers}
 
 
@@ -56,8 +56,9 @@ PIECES = {"chunk", "split", "tensor_split", "unbind", "max"}  # calls returning 
 
 @dataclass
 class Traced:
-    """The recorded run as the mapping reads it: its modules, every node's value in the run, and the
-    layer name given to each mapped node."""
+    """The recorded run as the mapping reads it: its steps and modules, every step's value in the run,
+    and the layer name given to each mapped step."""
+    recorded: Recorded
     modules: dict
     values: dict
     absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
@@ -77,13 +78,17 @@ class Traced:
     sequence_first: set = field(default_factory=set)  # tensors whose batch is dim 1 (L, B, E): see _sequence_first
     mixing: set = field(default_factory=set)  # tensors whose last dim is the batch, moved there: see _mixing
 
+    def users_of(self, node) -> tuple[Step, ...]:
+        """The steps that read a step's value."""
+        return self.recorded.users.get(node.name, ())
+
     def inside_constant(self, node) -> bool:
         """A step of making a tensor without the input (viewing a parameter, computing a position
         encoding) that only further such steps read: the last step is the layer, and so is one forward()
         returns (Mask R-CNN's masks.new_empty((0, 1, H, W)) when it kept no detection)."""
         return node.name in self.without_input and all(
             user.name in self.without_input and user.op != "output"  # not weight.dtype
-            for user in node.users if self.is_layer(user) or user.op == "output")
+            for user in self.users_of(node) if self.is_layer(user) or user.op == "output")
 
     def is_layer(self, node) -> bool:
         """A tensor, or a mapped module that returns a tuple (MultiheadAttention's output and weights)."""
@@ -104,7 +109,7 @@ class Traced:
         value = self.values.get(node.name)
         return isinstance(value, torch.Tensor) and (value.numel() > 0 or value.dim() > 0 and value.shape[0] == 0 and (
             node.name not in self.without_input or value.dim() > 1
-            or any(target_name(user) != "cat" for user in node.users)))
+            or any(target_name(user) != "cat" for user in self.users_of(node))))
 
     def same_as_source(self, node) -> bool:
         """A module's tuple output read at 0 (MultiheadAttention's output): the layer itself."""
@@ -134,11 +139,11 @@ class Traced:
             return [_unstacked_source(whole) if unstacked(whole, self) is not None else whole]
         given = [*node.args, *node.kwargs.values()]  # attn_mask=bias is an input too
         flat = [a for arg in given for a in (arg if isinstance(arg, (list, tuple)) else [arg])]
-        return [a for a in flat if isinstance(a, fx.Node) and self.is_tensor(a) and a.name not in self.absorbed]
+        return [a for a in flat if isinstance(a, Step) and self.is_tensor(a) and a.name not in self.absorbed]
 
     def attribute(self, node) -> torch.Tensor:
         """The parameter or buffer a get_attr node reads."""
-        return _attribute_of(self.modules, node)
+        return self.recorded.attribute(node.target)
 
     def name_of(self, node) -> str:
         return self.inputs.get(node.name, INPUT) if node.op == "placeholder" else self.names.get(node.name, node.name)
@@ -150,7 +155,7 @@ class Traced:
             current = stack.pop()
             if current.op == "get_attr":
                 found[current.name] = current
-            stack += [a for a in current.all_input_nodes if a.name in self.without_input]
+            stack += [a for a in current.sources if a.name in self.without_input]
         return found
 
     def named(self, node) -> str:
@@ -172,7 +177,7 @@ class Traced:
 
     def scopes(self, node) -> tuple[Scope, ...]:
         """The modules a layer runs inside, outermost first, as `--depth` collapses them."""
-        stack = list(node.meta.get("nn_module_stack", {}).values())
+        stack = list(node.scope)
         if node.op == "call_module":
             stack = stack[:-1]  # the module itself
         return tuple(Scope(name=path, kind=getattr(kind, "__name__", str(kind).rpartition(".")[2]))
@@ -185,7 +190,7 @@ class Traced:
             return [self.argument(v) for v in value]
         if isinstance(value, slice):
             return slice(self.argument(value.start), self.argument(value.stop), self.argument(value.step))
-        if not isinstance(value, fx.Node):
+        if not isinstance(value, Step):
             return value
         if is_batch_size(value) and _sized(value).name not in self.without_input | self.free \
                 and not (self.batch == 1 and self.layout(_sized(value)) == ROWS):
@@ -224,7 +229,7 @@ class Traced:
         """Of a tensor made without the input for each sample, the bytes per sample of the largest storage
         made on the way to it (of those sized by the batch too), besides its own: Gemma 4's int64 one-hot
         positions, before their cast to float. At least that is held with it while it is made."""
-        sizes, stack, seen = {storage_of(self.values[node.name]): 0}, list(node.all_input_nodes), set()
+        sizes, stack, seen = {storage_of(self.values[node.name]): 0}, list(node.sources), set()
         while stack:
             current = stack.pop()
             if current.name in seen or current.name not in self.without_input:
@@ -233,7 +238,7 @@ class Traced:
             value = self.values.get(current.name)
             if isinstance(value, torch.Tensor) and self.sized_by_batch(current):
                 sizes.setdefault(storage_of(value), value.untyped_storage().nbytes() // self.batch)
-            stack += current.all_input_nodes
+            stack += current.sources
         return max(sizes.values())
 
     def sample_shape(self, node) -> tuple[int, ...] | None:
@@ -247,7 +252,7 @@ class Traced:
             return _at_a_batch_of_one(shape, self.batch)
         # a bias made by layers, (1, heads, N, N), meets the input's tensors as a constant does
         free_of_one = node.name in self.free and shape[:1] == (1,) and any(
-            user.name not in self.free | self.without_input for user in node.users)
+            user.name not in self.free | self.without_input for user in self.users_of(node))
         if node.name not in self.without_input and not free_of_one:
             if not shape:  # a number: of the sample in a run of one (tracing.DATA_DEPENDENT), else of the batch
                 return () if self.batch == 1 else None
@@ -262,11 +267,11 @@ class Traced:
             return shape  # (Keypoint R-CNN's keypoints, torch.zeros((len(rois), 3, K)), when it kept none)
         if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
                or node in (index_tensors(user, self) or ())
-               or target_name(user) in MATRIX_PRODUCTS and len(shape) <= 2 for user in node.users):
+               or target_name(user) in MATRIX_PRODUCTS and len(shape) <= 2 for user in self.users_of(node)):
             # an einsum names each of its dims; an index's are the positions it holds; filters; a matrix
             # (or vector) in a product is each sample's whole (pooled @ self.proj)
             return shape
-        met = [(user, self.sample_shape(user)) for user in node.users if user.name not in self.without_input]
+        met = [(user, self.sample_shape(user)) for user in self.users_of(node) if user.name not in self.without_input]
         users = [shape[:-1] if self.looks_up(user, node) else shape  # ids: the lookup adds the vector's dim
                  for user, shape in met if shape is not None]  # not its sizes (cls_token.shape)
         rank = len(users[0]) + 1 if users else None  # the batch's dim included
@@ -274,7 +279,7 @@ class Traced:
         # (torch.zeros(B, H, W)) has the batch itself
         batches = (1,) if node.name in self.stored else (1, self.batch)
         if rank is not None and len(shape) == rank and shape[1:2] == (1,) and any(
-                user.name in self.sequence_first for user in node.users):  # positions (L, 1, E) beside (L, B, E)
+                user.name in self.sequence_first for user in self.users_of(node)):  # positions (L, 1, E) by (L, B, E)
             return SAMPLE_SHAPES[SEQUENCE_FIRST](shape, self.batch)
         if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
             return None
@@ -436,7 +441,7 @@ def is_batch_size(node) -> bool:
 
 def _size_of(node):
     """The x of x.shape, x.size() or a slice of them from the first (x.shape[:-1]); None for others."""
-    if not isinstance(node, fx.Node):
+    if not isinstance(node, Step):
         return None
     if node.op == "call_function" and node.target is getattr and node.args[1:] == ("shape",) \
             or node.op == "call_method" and node.target == "size" and len(node.args) == 1:
@@ -460,10 +465,10 @@ def indexed_by(node, graph: Traced):
         return None
     index = node.args[1]
     if isinstance(index, tuple) and len(index) == 2 and _each_sample(index[0], graph):
-        positions = graph.values.get(index[1].name) if isinstance(index[1], fx.Node) else None
+        positions = graph.values.get(index[1].name) if isinstance(index[1], Step) else None
         return index[1] if isinstance(positions, torch.Tensor) and positions.dim() == 2 \
             and positions.shape[0] == graph.batch else None
-    positions = graph.values.get(index.name) if isinstance(index, fx.Node) else None
+    positions = graph.values.get(index.name) if isinstance(index, Step) else None
     return index if isinstance(positions, torch.Tensor) and positions.dim() == 1 else None
 
 
@@ -471,10 +476,10 @@ def index_tensors(node, graph: Traced) -> tuple | None:
     """The integer tensors of x[i, j, …] (no slices among them) in a run of one sample on its rows,
     whose dims are the sample's own (Mask R-CNN's mask_prob[torch.arange(N), labels]); else None."""
     if node.op != "call_function" or node.target is not operator.getitem or graph.batch != 1 \
-            or not isinstance(node.args[1], tuple) or not isinstance(node.args[0], fx.Node) \
+            or not isinstance(node.args[1], tuple) or not isinstance(node.args[0], Step) \
             or graph.layout(node.args[0]) != ROWS:
         return None
-    values = [graph.values.get(item.name) if isinstance(item, fx.Node) else None for item in node.args[1]]
+    values = [graph.values.get(item.name) if isinstance(item, Step) else None for item in node.args[1]]
     return node.args[1] if all(isinstance(value, torch.Tensor) and not value.is_floating_point()
                                and value.dtype != torch.bool for value in values) else None
 
@@ -486,20 +491,20 @@ def picks_per_sample(node) -> bool:
 
 def _each_sample(node, graph: Traced) -> bool:
     """torch.arange(B)[:, None], made without the input: an index picking each sample of the batch itself."""
-    value = graph.values.get(node.name) if isinstance(node, fx.Node) else None
+    value = graph.values.get(node.name) if isinstance(node, Step) else None
     return isinstance(value, torch.Tensor) and node.name in graph.without_input and not value.is_floating_point() \
         and value.shape == (graph.batch, 1) and bool((value[:, 0] == torch.arange(graph.batch)).all())
 
 
 def returns_several(node, graph: Traced) -> bool:
     """A call returning a tuple of tensors that no kind takes pieces of (x.topk(k), torch.where(mask))."""
-    return isinstance(node, fx.Node) and node.op in ("call_function", "call_method") \
+    return isinstance(node, Step) and node.op in ("call_function", "call_method") \
         and isinstance(graph.values.get(node.name), (tuple, list)) and graph.holds_tensors(node)
 
 
 def piece_of(node):
     """The chunk, split or unbind call whose piece `node` takes (tuple[i]), or None."""
-    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], fx.Node):
+    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], Step):
         return None
     source = node.args[0]
     if source.op not in ("call_method", "call_function") or target_name(source) not in PIECES:
@@ -599,25 +604,25 @@ def storage_of(tensor: torch.Tensor) -> int:
     return tensor.untyped_storage()._cdata
 
 
-def cast_of(value) -> fx.Node | None:
+def cast_of(value) -> Step | None:
     """The get_attr node a value reads, itself or cast (weight.float(), weight.to(x.dtype)); else None."""
-    while isinstance(value, fx.Node) and value.op == "call_method" and value.target in CASTS:
+    while isinstance(value, Step) and value.op == "call_method" and value.target in CASTS:
         value = value.args[0]
-    return value if isinstance(value, fx.Node) and value.op == "get_attr" else None
+    return value if isinstance(value, Step) and value.op == "get_attr" else None
 
 
 CASTS = ("float", "to", "type_as")
 
 
-def _stored_views(traced: fx.GraphModule, graph: Traced) -> dict:
+def _stored_views(recorded: Recorded, graph: Traced) -> dict:
     """Each parameter read as a tensor, and each view of one alone that keeps its size (reshape,
     unsqueeze, permute, a cast): node name → the get_attr node of the parameter."""
     stored = {}
-    for node in traced.graph.nodes:
+    for node in recorded.steps:
         if node.op == "get_attr" and node.name not in graph.absorbed:
             stored[node.name] = node
             continue
-        sources = [a for a in node.all_input_nodes if graph.is_tensor(a)]
+        sources = [a for a in node.sources if graph.is_tensor(a)]
         if (node.op in ("call_method", "call_function") and len(sources) == 1 and sources[0].name in stored
                 and graph.shape(node) is not None
                 and math.prod(graph.shape(node)) == graph.attribute(stored[sources[0].name]).numel()):
@@ -625,13 +630,13 @@ def _stored_views(traced: fx.GraphModule, graph: Traced) -> dict:
     return stored
 
 
-def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set, set]:
+def _without_input(recorded: Recorded, graph: Traced) -> tuple[set, set, set]:
     """The tensors forward() makes without its input: those computed from parameters and buffers or
     from nothing (a view of a parameter, torch.arange, sin and cos of a position encoding); those
     layers make from them (a position bias MLP), which have no batch; and those of the first sized by
     the batch."""
     needs_input, reached, made, batch_numbers = set(), set(), set(), set()
-    for node in traced.graph.nodes:
+    for node in recorded.steps:
         if node.op == "placeholder":
             needs_input |= {node.name} if node.name in graph.inputs else set()  # not forward()'s defaults
             reached |= needs_input
@@ -641,11 +646,11 @@ def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set, set
         reads = [a for a in _data_read(node) if graph.holds_tensors(a) or a.op == "placeholder"]
         # the batch size, and numbers made from it (Swin's B·nW rows // nW)
         if is_batch_size(node) and _sized(node).name in reached or not graph.holds_tensors(node) and any(
-                a.name in batch_numbers for a in node.all_input_nodes):
+                a.name in batch_numbers for a in node.sources):
             batch_numbers.add(node.name)
         # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1)) has the batch
         if not _reads_only_size(node) and any(a.name in reached for a in reads) or any(
-                a.name in batch_numbers for a in node.all_input_nodes) and graph.holds_tensors(node):
+                a.name in batch_numbers for a in node.sources) and graph.holds_tensors(node):
             reached.add(node.name)
         if node.op == "call_module" or _multiplies(node) \
                 or not _reads_only_size(node) and any(a.name in needs_input for a in reads):
@@ -659,7 +664,7 @@ def _without_input(traced: fx.GraphModule, graph: Traced) -> tuple[set, set, set
 def _data_read(node) -> list:
     """The nodes whose values a call reads: of y in x.type_as(y), only its type (YOLO's anchors are
     torch.arange(w).type_as(features), made without the input)."""
-    return [node.args[0]] if node.op == "call_method" and node.target == "type_as" else node.all_input_nodes
+    return [node.args[0]] if node.op == "call_method" and node.target == "type_as" else node.sources
 
 
 def _multiplies(node) -> bool:
@@ -672,13 +677,13 @@ def _multiplies(node) -> bool:
 MATRIX_PRODUCTS = frozenset({"matmul", "bmm"})  # torch.matmul, x.matmul, operator.matmul (@)
 
 
-def _sample_rows(traced: fx.GraphModule, graph: Traced) -> set:
+def _sample_rows(recorded: Recorded, graph: Traced) -> set:
     """In a run of one sample, the tensors a per-image loop makes (proposals, boxes kept), whose dim 0
     is not the batch but the sample's own, however many rows (one box kept is a row): the sample taken
     out of its batch (x[0], unbind), and what is made of it, unless that puts a batch of one back in
     front (x[None], view(1, -1, 4): a reshape to a leading 1 on more dims than it read)."""
     found = set()
-    for node in traced.graph.nodes:
+    for node in recorded.steps:
         shape = graph.shape(node)
         if not shape or node.name in graph.without_input or node.op == "placeholder":
             continue
@@ -695,7 +700,7 @@ REBATCHING = {"getitem", "unsqueeze", "view", "reshape", "expand"}  # may put a 
 
 def _takes_the_sample(node, graph: Traced) -> bool:
     """x[0] or a piece of x.unbind(0), x a batch of one: the sample."""
-    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], fx.Node):
+    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], Step):
         return False
     source = piece_of(node)
     if source is not None:
@@ -703,7 +708,7 @@ def _takes_the_sample(node, graph: Traced) -> bool:
     return node.args[1] == 0 and (graph.shape(node.args[0]) or ())[:1] == (1,)
 
 
-def _sequence_first(traced: fx.GraphModule, graph: Traced) -> set:
+def _sequence_first(recorded: Recorded, graph: Traced) -> set:
     """The tensors whose batch is dim 1, (L, B, …), as CLIP's attention pool holds them for
     nn.MultiheadAttention(batch_first=False): a permute or transpose that moves the batch there, a
     constant expanded along dim 1 (a learned query, query.expand(-1, B, -1)), and what is made of such
@@ -711,12 +716,12 @@ def _sequence_first(traced: fx.GraphModule, graph: Traced) -> set:
     output). A size-2 sequence cannot be told from the batch of the run, which is 2; nor (N, B) from a
     matrix whose columns are the batch (csatv2's k.transpose(-1, -2), which q @ k then mixes)."""
     found = set()
-    for node in traced.graph.nodes:
+    for node in recorded.steps:
         shape = _first_shape(graph, node)  # of the attention's output, its first
         if shape is None or len(shape) < 3 or shape[1] != graph.batch or shape[0] == graph.batch \
                 or node.op == "placeholder":
             continue
-        read = [a for a in node.all_input_nodes if _first_shape(graph, a) is not None]
+        read = [a for a in node.sources if _first_shape(graph, a) is not None]
         if target_name(node) in PERMUTING and read:
             at = 1 if read[0].name in found else 0 if graph.shape(read[0])[:1] == (graph.batch,) else None
             order = _torch_order(node, len(shape))
@@ -732,18 +737,18 @@ def _sequence_first(traced: fx.GraphModule, graph: Traced) -> set:
 EXPANDING = ("expand", "repeat")
 
 
-def _mixing(traced: fx.GraphModule, graph: Traced) -> set:
+def _mixing(recorded: Recorded, graph: Traced) -> set:
     """The tensors whose last dim is the batch, moved there from the front (csatv2's k.transpose(-1, -2)
     of (B, N) keys), and what is made of them with the batch still last (q @ k, (B, B), and its
     softmax): a product over them mixes the samples, B² products where a sample's table says B, so no
     kind states them; the importer makes them rows not counted, their shapes a batch of one's."""
     found = set()
-    for node in traced.graph.nodes:
+    for node in recorded.steps:
         shape = graph.shape(node)
         if not shape or len(shape) < 2 or shape[-1] != graph.batch or node.name in graph.sequence_first \
                 or node.name in graph.without_input:
             continue
-        read = [a for a in node.all_input_nodes if graph.shape(a) is not None]
+        read = [a for a in node.sources if graph.shape(a) is not None]
         if target_name(node) in PERMUTING and read and graph.shape(read[0])[:1] == (graph.batch,):
             order = _torch_order(node, len(shape))
             if order is not None and order.index(0) == len(shape) - 1:
@@ -766,15 +771,15 @@ def _first_shape(graph: Traced, node) -> tuple[int, ...] | None:
     return tuple(value.shape) if isinstance(value, torch.Tensor) else None
 
 
-def _ensembles(traced: fx.GraphModule, graph: Traced) -> set:
+def _ensembles(recorded: Recorded, graph: Traced) -> set:
     """torch.stack(outputs) then a mean, sum or max over them (crossvit's heads): stacked before the
     batch, which cnncalc reads as after it."""
     found = set()
-    for node in traced.graph.nodes:
+    for node in recorded.steps:
         if node.op == "call_function" and node.target is torch.stack and graph.shape(node) is not None \
-                and given_value(node, "dim", 1) in (None, 0) and node.users and all(
+                and given_value(node, "dim", 1) in (None, 0) and graph.users_of(node) and all(
                     target_name(user) in REDUCTIONS and given_value(user, "dim", 1) in (0, (0,), [0])
-                    for user in node.users):
+                    for user in graph.users_of(node)):
             found.add(node.name)
     return found
 
@@ -791,32 +796,26 @@ NEW_TENSORS = {"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor", "
                "full_like", "empty_like"}
 
 
-def _absorbed(traced: fx.GraphModule, modules: dict) -> set:
+def _absorbed(recorded: Recorded) -> set:
     """The parameters passed to calls that take their layer's own weights (F.layer_norm(x, shape,
     self.weight, self.bias)): those count with the layer, not as tensors of their own."""
     taken = set()
-    for node in traced.graph.nodes:
+    for node in recorded.steps:
         calls = forms().functions.get(node.target, ()) if node.op == "call_function" else ()
         for key, index in calls[0][1].tensors if calls else ():
             given = given_value(node, key, index)
-            if key in calls[0][1].taken_as_input and not _is_parameter(modules, given):
+            if key in calls[0][1].taken_as_input and not _is_parameter(recorded, given):
                 continue  # a buffer as a conv's filter: an input of the layer, not its weights
-            while isinstance(given, fx.Node) and cast_of(given) is not None:  # the parameter and its casts
+            while isinstance(given, Step) and cast_of(given) is not None:  # the parameter and its casts
                 taken.add(given.name)
                 given = given.args[0] if given.op == "call_method" else None
     return taken
 
 
-def _is_parameter(modules: dict, given) -> bool:
+def _is_parameter(recorded: Recorded, given) -> bool:
     """Whether a call's argument is a parameter, itself or cast."""
     read = cast_of(given)
-    return read is not None and isinstance(_attribute_of(modules, read), torch.nn.Parameter)
-
-
-def _attribute_of(modules: dict, node) -> torch.Tensor:
-    """The parameter or buffer a get_attr node reads, by its module's path."""
-    owner, _, name = node.target.rpartition(".")
-    return getattr(modules[owner], name)
+    return read is not None and isinstance(recorded.attribute(read.target), torch.nn.Parameter)
 
 
 def given_as_input(node, user) -> bool:
@@ -854,12 +853,13 @@ def unstacked(node, graph: Traced) -> tuple[int, ...] | None:
         return None
     if _merges_batch(node, graph):
         permute = node.args[0]
-        return _unstacking_order(permute, graph) if len(permute.users) == 1 and _pieces_only(node) else None
+        return _unstacking_order(permute, graph) if len(graph.users_of(permute)) == 1 and _pieces_only(node, graph) \
+            else None
     if target_name(node) != "permute":
         return None
-    merged = [user for user in node.users if _merges_batch(user, graph)]
-    return _unstacking_order(node, graph) if merged == list(node.users) and len(merged) == 1 and _pieces_only(
-        merged[0]) or _pieces_only(node) else None
+    merged = [user for user in graph.users_of(node) if _merges_batch(user, graph)]
+    return _unstacking_order(node, graph) if merged == list(graph.users_of(node)) and len(merged) == 1 and _pieces_only(
+        merged[0], graph) or _pieces_only(node, graph) else None
 
 
 def _unstacked_source(node):
@@ -875,15 +875,16 @@ def _unstacking_order(permute, graph: Traced) -> tuple[int, ...] | None:
     return order if order and order[0] != 0 and order[1] == 0 else None
 
 
-def _pieces_only(node) -> bool:
+def _pieces_only(node, graph: Traced) -> bool:
     """Whether every use of a tensor takes pieces of its dim 0 (x[0], x.unbind(0))."""
     return all(user.op == "call_function" and user.target is operator.getitem and isinstance(user.args[1], int)
-               or target_name(user) == "unbind" and given_value(user, "dim", 1) in (None, 0) for user in node.users)
+               or target_name(user) == "unbind" and given_value(user, "dim", 1) in (None, 0)
+               for user in graph.users_of(node))
 
 
 def _merges_batch(node, graph: Traced) -> bool:
     """A reshape of a permute's output that merges its dims 1 and 2 (the batch and the next) alone."""
-    if target_name(node) not in ("reshape", "view") or not isinstance(node.args[0], fx.Node) \
+    if target_name(node) not in ("reshape", "view") or not isinstance(node.args[0], Step) \
             or target_name(node.args[0]) != "permute":
         return False
     before, after = graph.shape(node.args[0]), graph.shape(node)

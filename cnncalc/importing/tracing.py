@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
-from torch import fx, nn
+from torch import nn
 
 from ..errors import SpecError
 from ..layers import REGISTRY
-from .capture import LayerFails, Recorder
+from .capture import LayerFails, Recorded, Recorder
 from .forms import mapped, module_arguments
 from ..verify.own import left_as_it_was
 
@@ -31,11 +31,11 @@ DATA_DEPENDENT = ("one seeded sample, and what its data decided (proposals, dete
 
 @dataclass(frozen=True, kw_only=True)
 class Run:
-    """A module's run, recorded: the graph with its modules and tensors, every node's value, where it
+    """A module's run, recorded: its steps with its modules and tensors, every step's value, where it
     ran (the meta device; or the CPU, and why meta could not), and its batch."""
-    traced: fx.GraphModule
+    recorded: Recorded
     values: dict
-    # node → how many nodes the run had made (their meta["made"]) when Python let its tensor go; a
+    # step → how many steps the run had made (their Step.made) when Python let its tensor go; a
     # tensor still held when forward() returned (its output, the inputs, parameters) is not in it
     died: dict = field(default_factory=dict)
     on_cpu: str | None
@@ -84,12 +84,9 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
             with _modules_recorded(recorder), recorder.operators_seen(), recorder:
                 output = module(*inputs.values()) if len(inputs) == 1 else module(**inputs)
             died = dict(recorder.died)  # what goes after forward() returns is no local of it
-            recorder.finish(output)
+            recorded = recorder.finish(output)
             replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
-        for path, tensor in recorder.constants.items():
-            setattr(module, path, tensor)  # read by the graph below; put back by left_as_it_was
-        traced = _Read(module, recorder.graph)
-    return Run(traced=traced, values=recorder.values, died=died, on_cpu=None, batch=batch,
+    return Run(recorded=recorded, values=recorder.values, died=died, on_cpu=None, batch=batch,
                replaced=tuple(replaced))
 
 
@@ -136,14 +133,6 @@ def worked_out(module: nn.Module, args: tuple, kwargs: dict) -> torch.Tensor | N
         {key: value for key, value in arguments.items() if value is not None}))
     return torch.empty((x.shape[0], *calc.output_shape), dtype=x.dtype, device="meta")
 
-
-
-class _Read(fx.GraphModule):
-    """The traced graph with the modules and tensors it names, to be read, never run: the Python code
-    fx would generate to run it (a fifth of the import's time) is not."""
-
-    def recompile(self):
-        return None
 
 
 def probe_inputs(module: nn.Module, input_shape, input_dtype: str | None, others, device: str,

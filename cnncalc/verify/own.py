@@ -19,7 +19,7 @@ from .verdict import Check
 
 MODULE = "the module itself"
 TWIN = "a model built from the spec"
-PART = re.compile(r".+\.part\d+")  # a step of a call mapped to several layers (fx names have no dots)
+PART = re.compile(r".+\.part\d+")  # a step of a call mapped to several layers (step names have no dots)
 CALL = re.compile(r"(?P<path>.+?)(\((?P<call>\d+)\))?")  # layer1.0.relu(2): the second call of layer1.0.relu
 
 

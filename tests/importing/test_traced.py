@@ -1,4 +1,4 @@
-"""Reading a torch.fx trace: the model's inputs by forward()'s names, the batch size told from other sizes
+"""Reading a recorded run: the model's inputs by forward()'s names, the batch size told from other sizes
 (a reshape writes it as `batch`), the pieces of a split, the tensors forward() makes without its input,
 and a layer's arguments as those that differ from PyTorch's defaults (nn.Conv2d's: stride 1, padding 0,
 dilation 1, groups 1, bias True)."""
@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 torch = pytest.importorskip("torch")
-from torch import fx, nn  # noqa: E402
+from torch import nn  # noqa: E402
 
+from cnncalc.graph import OtherInput  # noqa: E402
 from cnncalc.importing.traced import is_batch_size, non_default, piece_of, read_graph, target_name  # noqa: E402
+from cnncalc.importing.tracing import trace  # noqa: E402
 
 
 class Queries(nn.Module):
@@ -25,34 +27,27 @@ class Queries(nn.Module):
         return halves[0].reshape(n, -1), c, rows
 
 
-def traced_with_values():
-    traced = fx.symbolic_trace(Queries())
-    values = {}
-
-    class Recorded(fx.Interpreter):  # every node's value in one run, as the importer has them
-        def run_node(self, node):
-            values[node.name] = super().run_node(node)
-            return values[node.name]
-
-    Recorded(traced).run(torch.randn(2, 3, 8, 8), torch.ones(2, 3, 8, 8))
-    return traced, values, {node.name: node for node in traced.graph.nodes}
+def recorded_run():
+    run = trace(Queries(), (3, 8, 8), others=(OtherInput(name="mask", shape=(3, 8, 8)),))
+    return run.recorded, run.values, {node.name: node for node in run.recorded.steps}
 
 
 def test_the_inputs_go_by_forwards_names_and_what_needs_none_is_known():
-    traced, values, _ = traced_with_values()
-    graph = read_graph(traced, values, ("mask",))
+    recorded, values, nodes = recorded_run()
+    graph = read_graph(recorded, values, ("mask",))
     assert graph.inputs == {"x": "input", "mask": "mask"}
-    assert read_graph(traced, values).inputs == {"x": "input"}
-    # fx records the offset, which reads no input, as a constant: the one tensor made without the input
-    assert graph.without_input == {"_tensor_constant0"}
+    assert read_graph(recorded, values).inputs == {"x": "input"}
+    # the offset reads no input: it and its view are the tensors made without the input
+    assert graph.without_input == {"arange", "view"}
+    assert target_name(nodes["view"]) == "view" and nodes["view"].sources == (nodes["arange"],)
 
 
 def test_the_batch_size_and_the_pieces_of_a_split_are_told_apart():
-    _, _, nodes = traced_with_values()
+    _, _, nodes = recorded_run()
     sizes = {name for name, node in nodes.items() if is_batch_size(node)}
-    assert sizes == {"size", "getitem_2"}  # x.size(0), and x.shape[:-1][0]; not x.shape[1]
+    assert sizes == {"size", "getitem_4"}  # x.size(0), and x.shape[:-1][0]; not x.shape[1]
     assert target_name(nodes["chunk"]) == "chunk" and target_name(nodes["conv"]) == "conv"
-    assert piece_of(nodes["getitem_3"]) is nodes["chunk"] and piece_of(nodes["getitem_2"]) is None
+    assert piece_of(nodes["getitem_8"]) is nodes["chunk"] and piece_of(nodes["getitem_4"]) is None
 
 
 @pytest.mark.parametrize("args, written", [
