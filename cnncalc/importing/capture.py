@@ -30,6 +30,7 @@ from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
 from ..errors import LayerError
+from ..graph import Scope
 from ..figures.conventions import PTFLOPS_PATCHED, PTFLOPS_PATCHED_OPS
 from .forms import forms
 
@@ -52,7 +53,7 @@ class Step:
     target: object
     args: tuple
     kwargs: dict
-    scope: tuple[tuple[str, type], ...] = ()
+    scope: tuple[Scope, ...] = ()
     made: int
     through_patched: bool = True
 
@@ -127,7 +128,7 @@ class Recorder(TorchFunctionMode):
     """Records the torch calls of one forward() as steps. Calls made inside a recorded call (F.relu's
     torch.relu) or inside a module a kind states are not recorded again."""
 
-    def __init__(self, root: nn.Module, is_leaf, answer):
+    def __init__(self, root: nn.Module, held: dict, is_leaf, answer):
         super().__init__()
         self.steps: list[Step] = []
         self.values, self.constants = {}, {}
@@ -139,13 +140,10 @@ class Recorder(TorchFunctionMode):
         self.depth = 0
         self.through_patched = False  # called by a name ptflops patches (PATCHED_BY_PTFLOPS)
         self.originals: dict = {}  # while the run goes, those names' stand-ins → the functions they call
-        self.scope: dict = {}  # path → (path, class) of the modules the run is inside (Step.scope)
+        self.scope: tuple[Scope, ...] = ()  # the modules the run is inside, outermost first
         self.modules = dict(root.named_modules())
         self.paths = {id(module): path for path, module in self.modules.items()}
-        self.held = {}  # id → path of the tensors the model holds, as they are while it runs
-        for named in (root.named_parameters(), root.named_buffers()):
-            for path, tensor in named:
-                self.held.setdefault(id(tensor), path)
+        self.held = {id(tensor): path for path, tensor in held.items()}  # the model's tensors as the run has them
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -207,7 +205,7 @@ class Recorder(TorchFunctionMode):
 
     def node(self, op: str, target, args, kwargs, through_patched: bool = True) -> Step:
         step = Step(name=self._name(target), op=op, target=target, args=tuple(args), kwargs=dict(kwargs),
-                    scope=tuple(self.scope.values()), made=len(self.steps) + 1, through_patched=through_patched)
+                    scope=self.scope, made=len(self.steps) + 1, through_patched=through_patched)
         self.steps.append(step)
         return step
 
@@ -327,22 +325,22 @@ class Recorder(TorchFunctionMode):
         path = self.paths.get(id(module))
         if self.depth or not path:
             return call(module, *args, **kwargs)
-        kind = type(module)
+        outside, inside = self.scope, (*self.scope, Scope(name=path, kind=type(module).__name__))
         if not self.is_leaf(module):
-            self.scope[path] = (path, kind)
+            self.scope = inside
             try:
                 return call(module, *args, **kwargs)
             finally:
-                del self.scope[path]
+                self.scope = outside
         node_args, node_kwargs = self.arg(args), self.arg(kwargs)
         self.depth += 1
         try:
             result = self._answered(module, path, call, args, kwargs)
         finally:
             self.depth -= 1
-        self.scope[path] = (path, kind)
+        self.scope = inside
         node = self.node("call_module", path, node_args, node_kwargs)
-        del self.scope[path]
+        self.scope = outside
         return self.output(node, result)
 
     def _answered(self, module: nn.Module, path: str, call, args, kwargs):

@@ -124,10 +124,10 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     if unmapped:
         raise _refusal(unmapped, graph.modules, name, source)
     data = {"name": name, "input": list(input_shape), "layers": layers,
-            "description": f"Imported from {source} by running it {_where(run)}."} | _own_dtype(module) \
+            "description": f"Imported from {source} by running it {_where(run)}."} | _own_dtype(run.held) \
         | ({"input_dtype": input_dtype} if input_dtype else {}) | _other_inputs(others)
-    held = _not_run(module, recorded, graph.absorbed, emitted) | _parametrized(module, emitted) \
-        | _replaced(module, run.replaced)
+    held = _not_run(run.held, recorded, graph.absorbed, emitted) | _parametrized(recorded.modules, emitted) \
+        | _replaced(run.held, run.replaced)
     returned = _returned(recorded, graph, name, source)
     if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
         data["outputs"] = returned
@@ -213,9 +213,10 @@ def _other_inputs(others: tuple[OtherInput, ...]) -> dict:
                              for other in others}}
 
 
-def _own_dtype(module: nn.Module) -> dict:
+def _own_dtype(held: dict) -> dict:
     """`dtype` where the model's floating parameters are not float32 (a .half() module's float16)."""
-    found = {str(p.dtype).removeprefix("torch.") for p in module.parameters() if p.is_floating_point()}
+    found = {str(p.dtype).removeprefix("torch.") for p in held.values()
+             if isinstance(p, nn.Parameter) and p.is_floating_point()}
     if len(found) == 1 and found != {"float32"} and found <= set(DTYPE_BYTES):
         return {"dtype": found.pop()}
     return {}
@@ -290,7 +291,7 @@ def _holder(node, graph: Traced, holders: dict) -> str | None:
     return None
 
 
-def _not_run(module: nn.Module, recorded: Recorded, absorbed: set, emitted: set) -> dict[str, dict]:
+def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> dict[str, dict]:
     """The parameters and buffers no layer reaches, by the outermost module holding only such: googlenet's
     aux1, never called, or a final norm whose output nobody reads. {path: {params, buffers, ...}}, so
     the totals count every tensor the model holds, frozen ones as frozen."""
@@ -301,7 +302,6 @@ def _not_run(module: nn.Module, recorded: Recorded, absorbed: set, emitted: set)
                if node.name in absorbed and "." in node.target]
     ran = {node.target for node in recorded.steps if node.op == "call_module"}
     read = {node.target for node in recorded.steps if node.op == "get_attr"}
-    tensors = {name: tensor for named in (module.named_parameters(), module.named_buffers()) for name, tensor in named}
     used = {name for name in tensors if name in read or name.startswith(tuple(called))}
     reached = {".".join(name.split(".")[:i]) for name in used for i in range(1, name.count(".") + 2)}
     held: dict[str, dict] = {}
@@ -315,14 +315,14 @@ def _not_run(module: nn.Module, recorded: Recorded, absorbed: set, emitted: set)
     return held
 
 
-def _parametrized(module: nn.Module, emitted: set) -> dict[str, dict]:
+def _parametrized(modules: dict, emitted: set) -> dict[str, dict]:
     """What a parametrized layer holds beyond the tensor it computes (weight_norm's magnitudes,
     spectral_norm's power-iteration vectors): its kind counts the computed weight, the model holds
     the originals."""
     from torch.nn.utils import parametrize
 
     held: dict[str, dict] = {}
-    for path, part in module.named_modules():
+    for path, part in modules.items():
         if path not in emitted or not parametrize.is_parametrized(part):
             continue
         for tensor_name, parametrization in part.parametrizations.items():
@@ -340,12 +340,11 @@ def _parametrized(module: nn.Module, emitted: set) -> dict[str, dict]:
     return held
 
 
-def _replaced(module: nn.Module, replaced: tuple[str, ...]) -> dict[str, dict]:
+def _replaced(held: dict, replaced: tuple[str, ...]) -> dict[str, dict]:
     """The buffers forward() assigns anew, sized by the input (ConViT's rel_indices): counted as the
     model holds them, before the run and after it (the run leaves the module as it was), as
     sum(b.numel() for b in model.buffers()) counts them; what the run made in their place is no
     tensor the model holds."""
-    held = dict(module.named_buffers())
     return {name: {"params": 0, "buffers": held[name].numel(), "why": "replaced by forward()"} for name in replaced}
 
 

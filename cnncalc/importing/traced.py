@@ -177,11 +177,7 @@ class Traced:
 
     def scopes(self, node) -> tuple[Scope, ...]:
         """The modules a layer runs inside, outermost first, as `--depth` collapses them."""
-        stack = list(node.scope)
-        if node.op == "call_module":
-            stack = stack[:-1]  # the module itself
-        return tuple(Scope(name=path, kind=getattr(kind, "__name__", str(kind).rpartition(".")[2]))
-                     for path, kind in stack if path)
+        return node.scope[:-1] if node.op == "call_module" else node.scope  # not the module itself
 
     def argument(self, value):
         """An argument as a spec writes it: the batch size as `batch`; a size computed from shapes

@@ -41,6 +41,7 @@ class Run:
     on_cpu: str | None
     batch: int = PROBE_BATCH
     replaced: tuple[str, ...] = ()  # buffers forward() assigns anew (ConViT's rel_indices, sized by the input)
+    held: dict  # path → each parameter and buffer the model holds (each once), as it holds them
 
 
 def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | None = None,
@@ -69,16 +70,17 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
     from torch.nn.utils.stateless import _reparametrize_module
 
     device = "meta" if on_meta else "cpu"
-    named = dict(module.named_parameters()) | dict(module.named_buffers())
+    buffers = dict(module.named_buffers())
+    named = dict(module.named_parameters()) | buffers
     stays = all(t.device.type == device for t in named.values())
-    stand_ins = {name: stand_in(tensor, device) for name, tensor in named.items()}
+    running = named if stays else {name: stand_in(tensor, device) for name, tensor in named.items()}
     inputs = dict(zip((first, *(other.name for other in others)),
                       probe_inputs(module, input_shape, input_dtype, others, device, batch)))
     with left_as_it_was(module):
-        with nullcontext() if stays else _reparametrize_module(module, stand_ins), torch.no_grad(), \
+        with nullcontext() if stays else _reparametrize_module(module, running), torch.no_grad(), \
                 torch.device(device):
-            recorder = Recorder(module, is_leaf=_is_layer, answer=worked_out if on_meta else _runs)
-            held = dict(module.named_buffers())
+            recorder = Recorder(module, running, is_leaf=_is_layer, answer=worked_out if on_meta else _runs)
+            held = {name: running[name] for name in buffers}
             for name, value in inputs.items():
                 recorder.placeholder(name, value)
             with _modules_recorded(recorder), recorder.operators_seen(), recorder:
@@ -87,7 +89,7 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
             recorded = recorder.finish(output)
             replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
     return Run(recorded=recorded, values=recorder.values, died=died, on_cpu=None, batch=batch,
-               replaced=tuple(replaced))
+               replaced=tuple(replaced), held=named)
 
 
 def _is_layer(module: nn.Module) -> bool:
@@ -123,16 +125,19 @@ def worked_out(module: nn.Module, args: tuple, kwargs: dict) -> torch.Tensor | N
     the module returns more than a tensor: then it runs. A LayerError where the calculator refuses x."""
     x = args[0] if len(args) == 1 and not kwargs else None
     found = module_arguments(module)
-    if found is None or not isinstance(x, torch.Tensor) or x.dim() < 2:
+    if found is None or not isinstance(x, torch.Tensor):
         return None
     kind, arguments = found
     layer = REGISTRY[kind]
     if not layer.kin.one_tensor or getattr(module, "return_indices", False):
         return None
-    calc = layer.calculate((tuple(x.shape[1:]),), layer.normalize(  # a LayerError: it cannot take x
-        {key: value for key, value in arguments.items() if value is not None}))
-    return torch.empty((x.shape[0], *calc.output_shape), dtype=x.dtype, device="meta")
-
+    with torch._C.DisableTorchFunction():  # no call of the model's: not one for the recorder to see
+        shape = tuple(x.shape)
+        if len(shape) < 2:
+            return None
+        calc = layer.calculate((shape[1:],), layer.normalize(  # a LayerError: it cannot take x
+            {key: value for key, value in arguments.items() if value is not None}))
+        return torch.empty((shape[0], *calc.output_shape), dtype=x.dtype, device="meta")
 
 
 def probe_inputs(module: nn.Module, input_shape, input_dtype: str | None, others, device: str,

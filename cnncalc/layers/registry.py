@@ -204,14 +204,30 @@ def holding(contract: FromInput, calculate: Callable) -> Callable:
 
 
 def bounded(calculate: Callable) -> Callable:
-    """The calculator, refusing an output torch could not hold (tile's growth to 10^299 elements)."""
+    """The calculator, refusing an output torch could not hold (tile's growth to 10^299 elements), and
+    answering inputs and arguments met before from what it said then: the importer asks a module's
+    kind while the model runs, again while mapping it, and the figures ask once more."""
+    said: dict = {}
+
     def calculate_bounded(shapes: tuple[Shape, ...], args: dict) -> Calc:
+        try:
+            key = (shapes, tuple(args.items()), tuple(map(type, args.values())))  # True is not 1
+            return said[key]
+        except TypeError:  # a list among the arguments: not hashable
+            key = None
+        except KeyError:
+            pass
         calc = calculate(shapes, args)
         if too_large(calc.output_shape):
             raise LayerError(f"its output {format_shape(calc.output_shape)} has more than 2^63 - 1 elements, "
                              "more than torch can hold")
+        if key is not None and len(said) < SAID:
+            said[key] = calc
         return calc
     return calculate_bounded
+
+
+SAID = 4096  # answers each kind keeps: a model's distinct layers, many times over
 
 
 # ---- argument checks: each takes (value, spatial_dims) and returns the normalized value ----
