@@ -2,6 +2,7 @@
 kind declares in its registration."""
 from __future__ import annotations
 
+import importlib
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -10,7 +11,6 @@ from typing import Any
 from torch import nn
 
 from ..layers import REGISTRY
-from ..verify.build import resolve
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,15 @@ class Forms:
     functions: dict  # function → the (kind, Call) pairs it may be
     methods: dict    # tensor method name → the (kind, Call) pairs it may be
     called_with: dict  # module class → the arguments each call passes its forward(), by position
+
+
+def resolve(path: str):
+    """The object a dotted path names: `torch.nn.Conv2d`, `operator.add`, or an attribute of one
+    (`torch.ops.torchvision.nms`, an op torchvision registers when imported)."""
+    module, _, name = path.rpartition(".")
+    if module.startswith("torch.ops."):
+        return getattr(resolve(module), name)
+    return getattr(importlib.import_module(module), name)
 
 
 def forms() -> Forms:

@@ -24,8 +24,7 @@ from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
 from ..spec.yamlfile import LineDict
 from .capture import LayerFails, Recorded, Step
-from ..verify.build import resolve
-from .forms import call_arguments, forms, module_arguments
+from .forms import call_arguments, forms, module_arguments, resolve
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, index_tensors, indexed_by,
                      piece_of, picks_per_sample, read_graph, returns_several, stated, storage_of, target_name,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import os
 import traceback
+from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +20,6 @@ from ..errors import SpecError
 from ..layers import REGISTRY
 from .capture import LayerFails, Recorded, Recorder
 from .forms import mapped, module_arguments
-from ..verify.own import left_as_it_was
 
 PROBE_BATCH = 2  # the batch of the run: 2, so that no size 1 reads as the batch
 PROBE_SEED = 0  # the random data of a run on the CPU: the same in every run, coverage's truth included
@@ -90,6 +90,27 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
             replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
     return Run(recorded=recorded, values=recorder.values, died=died, on_cpu=None, batch=batch,
                replaced=tuple(replaced), held=named)
+
+
+@contextmanager
+def left_as_it_was(module: nn.Module):
+    """Each module's attributes put back as they were after the block, and the dicts among them (its
+    parameters, buffers, submodules and hooks; a forward() that caches attention biases in a dict of
+    its own) emptied and refilled as they were: what a traced run or a peer tool (ptflops' methods,
+    thop's hooks and buffers) leaves on it goes. Not a dict subclass's: diffusers' FrozenDict config
+    refuses to be refilled, and nothing changes one."""
+    saved = [(part, dict(part.__dict__), {name: dict(value) for name, value in part.__dict__.items()
+                                           if type(value) in (dict, OrderedDict)})
+             for part in module.modules()]
+    try:
+        yield
+    finally:
+        for part, attributes, dicts in saved:
+            part.__dict__.clear()
+            part.__dict__.update(attributes)
+            for name, contents in dicts.items():
+                attributes[name].clear()
+                attributes[name].update(contents)
 
 
 def _is_layer(module: nn.Module) -> bool:

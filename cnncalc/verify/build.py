@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import importlib
 
 import torch
 from torch import nn
@@ -12,6 +11,7 @@ from ..figures.checkpoint import Checkpointed, block_inputs, block_outputs
 from ..figures.conventions import PTFLOPS_PATCHED
 from ..graph import INPUT, Graph, Node
 from ..layers import REGISTRY
+from ..importing.forms import resolve
 from .modules import NotRunModule
 
 
@@ -28,15 +28,6 @@ class Functional(nn.Module):
 
 # torch.nn.functional's own functions, as cnncalc found them before any tool stood in for them
 FUNCTIONS = {name: getattr(nn.functional, name) for name in PTFLOPS_PATCHED}
-
-
-def resolve(path: str):
-    """The object a dotted path names: `torch.nn.Conv2d`, `operator.add`, or an attribute of one
-    (`torch.ops.torchvision.nms`, an op torchvision registers when imported)."""
-    module, _, name = path.rpartition(".")
-    if module.startswith("torch.ops."):
-        return getattr(resolve(module), name)
-    return getattr(importlib.import_module(module), name)
 
 
 def make_module(node: Node, input_shape: torch.Size | None) -> nn.Module:

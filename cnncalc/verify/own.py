@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -38,27 +37,6 @@ def check_real(module: nn.Module, name: str) -> None:
     """verify runs the module: one built on the meta device holds no values to run."""
     if any(t.is_meta for t in (*module.parameters(), *module.buffers())):
         raise SpecError(f"{name} is on the meta device: verify runs the module, so build it on the CPU")
-
-
-@contextlib.contextmanager
-def left_as_it_was(module: nn.Module):
-    """Each module's attributes put back as they were after the block, and the dicts among them (its
-    parameters, buffers, submodules and hooks; a forward() that caches attention biases in a dict of
-    its own) emptied and refilled as they were: what a traced run or a peer tool (ptflops' methods,
-    thop's hooks and buffers) leaves on it goes. Not a dict subclass's: diffusers' FrozenDict config
-    refuses to be refilled, and nothing changes one."""
-    saved = [(part, dict(part.__dict__), {name: dict(value) for name, value in part.__dict__.items()
-                                           if type(value) in (dict, OrderedDict)})
-             for part in module.modules()]
-    try:
-        yield
-    finally:
-        for part, attributes, dicts in saved:
-            part.__dict__.clear()
-            part.__dict__.update(attributes)
-            for name, contents in dicts.items():
-                attributes[name].clear()
-                attributes[name].update(contents)
 
 
 @contextlib.contextmanager

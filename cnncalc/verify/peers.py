@@ -21,7 +21,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .build import GraphModel
-from .own import left_as_it_was, math_attention, tensors
+from ..importing.tracing import left_as_it_was
+from .own import math_attention, tensors
 
 PREFIX = "layers."
 

@@ -103,7 +103,7 @@ def installed(path: str) -> bool:
 
 def test_torch_forms_name_real_torch_objects():
     torch = pytest.importorskip("torch")
-    from cnncalc.verify.build import resolve
+    from cnncalc.importing.forms import resolve
 
     for name, kind in REGISTRY.items():
         assert issubclass(resolve(kind.torch.module), torch.nn.Module), name
