@@ -373,15 +373,28 @@ def _alias(value):
 
 def _on_meta(func, args, kwargs) -> torch.Tensor | None:
     """A call's meta tensor made at once where its meta kernel is Python (torch._refs: a tenth of a
-    millisecond an add, a third of swin_t's run) and what it gives is plain: contiguous operands of a
-    floating dtype. None where the kernel is to run."""
+    millisecond an add, a third of swin_t's run) and what it gives is plain: operands of a floating
+    dtype, contiguous (or one tensor and numbers: its layout kept, as torch keeps it). None where the
+    kernel is to run."""
     rule = META_ANSWERS.get(getattr(func, "__name__", None))
     if rule is None or "out" in kwargs:
         return None
     tensors = [arg for arg in args if isinstance(arg, torch.Tensor)]
-    if not tensors or not all(tensor.is_meta and tensor.is_contiguous() for tensor in tensors):
+    if not tensors or not all(tensor.is_meta for tensor in tensors):
         return None
-    return rule(args, tensors)
+    if all(tensor.is_contiguous() for tensor in tensors):
+        return rule(args, tensors)
+    return _laid_out_as(tensors[0], rule(args, tensors)) if rule is _elementwise and len(tensors) == 1 else None
+
+
+def _laid_out_as(x: torch.Tensor, made: torch.Tensor | None) -> torch.Tensor | None:
+    """An elementwise call's output on one tensor: torch's TensorIterator lays it out in the order of
+    x's strides (q * scale on a piece of qkv: dense, heads before rows as x's were)."""
+    if made is None:
+        return None
+    from torch._prims_common import compute_elementwise_output_strides
+
+    return torch.empty_strided(made.shape, compute_elementwise_output_strides(x), dtype=made.dtype, device="meta")
 
 
 def _elementwise(args, tensors) -> torch.Tensor | None:
@@ -398,9 +411,26 @@ def _linear(args, tensors) -> torch.Tensor | None:
     return torch.empty((*x.shape[:-1], weight.shape[0]), dtype=x.dtype, device="meta")
 
 
-# the calls whose meta kernels are Python that models make most (Swin's attention, every residual)
+def _comparison(args, tensors) -> torch.Tensor:
+    return torch.empty(torch.broadcast_shapes(*(tensor.shape for tensor in tensors)), dtype=torch.bool, device="meta")
+
+
+def _same_as_first(args, tensors) -> torch.Tensor | None:
+    """roll and masked_fill: a new tensor of the first's shape and dtype (a mask that would grow it: torch's
+    refusal, left to the kernel)."""
+    x = args[0]
+    if any(torch.broadcast_shapes(x.shape, tensor.shape) != x.shape for tensor in tensors):
+        return None
+    return torch.empty(x.shape, dtype=x.dtype, device="meta")
+
+
+# the calls whose meta kernels are Python that models make most (Swin's attention and its shifted
+# windows' mask, every residual)
 META_ANSWERS = {**dict.fromkeys(("add", "sub", "mul", "div", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__",
                                  "__rmul__", "__truediv__", "__rtruediv__"), _elementwise),
+                **dict.fromkeys(("eq", "ne", "lt", "le", "gt", "ge", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
+                                 "__ge__"), _comparison),
+                **dict.fromkeys(("roll", "masked_fill"), _same_as_first),
                 "linear": _linear}
 
 

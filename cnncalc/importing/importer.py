@@ -371,7 +371,7 @@ def _reads(node, graph: Traced) -> list:
         current = stack.pop()
         if current.op == "get_attr":
             reads.append(current)
-        elif current is node or current.name in graph.absorbed | graph.without_input:
+        elif current is node or current.name in graph.absorbed or current.name in graph.without_input:
             stack += current.sources
     return reads
 
@@ -633,7 +633,7 @@ def _per_sample_equation(node, graph: Traced) -> str | None:
     parts, _, output = str(node.args[0]).replace(" ", "").partition("->")
     letters = parts.split(",")
     batched = [part for part, operand in zip(letters, operands)
-               if operand.name not in graph.without_input | graph.free]
+               if operand.name not in graph.without_input and operand.name not in graph.free]
     if not batched and output and len(letters) == len(operands):  # constants alone: their whole shapes
         return f"{parts}->{output}"
     rows = {graph.layout(operand) == ROWS for operand in operands if operand.name not in graph.without_input}
@@ -764,7 +764,7 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
         at = index.index(Ellipsis)
         index[at:at + 1] = [slice(None)] * (len(shape) - len(index) + 1)
     # dim 0 is the sample's rows, or the sequence before the batch (L, B, E), which may be cut
-    rows = node.args[0].name in graph.sample_rows | graph.sequence_first
+    rows = node.args[0].name in graph.sample_rows or node.args[0].name in graph.sequence_first
     entries = [_cut(dim, item, shape[dim], rows) for dim, item in reversed(list(enumerate(index)))
                if not (isinstance(item, slice) and item.indices(shape[dim]) == (0, shape[dim], 1))]
     if not entries:  # x[:, :H] where H is the whole height: the tensor itself

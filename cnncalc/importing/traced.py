@@ -188,8 +188,9 @@ class Traced:
             return slice(self.argument(value.start), self.argument(value.stop), self.argument(value.step))
         if not isinstance(value, Step):
             return value
-        if is_batch_size(value) and _sized(value).name not in self.without_input | self.free \
-                and not (self.batch == 1 and self.layout(_sized(value)) == ROWS):
+        sized = _sized(value) if is_batch_size(value) else None
+        if sized is not None and sized.name not in self.without_input and sized.name not in self.free \
+                and not (self.batch == 1 and self.layout(sized) == ROWS):
             return BATCH  # not a parameter's dim 0 (table.shape[0], its heads), nor a count of the sample's rows
         if value.name not in self.values:
             raise Unmappable(value.name)
@@ -248,7 +249,8 @@ class Traced:
             return _at_a_batch_of_one(shape, self.batch)
         # a bias made by layers, (1, heads, N, N), meets the input's tensors as a constant does
         free_of_one = node.name in self.free and shape[:1] == (1,) and any(
-            user.name not in self.free | self.without_input for user in self.users_of(node))
+            user.name not in self.free and user.name not in self.without_input
+            for user in self.users_of(node))
         if node.name not in self.without_input and not free_of_one:
             if not shape:  # a number: of the sample in a run of one (tracing.DATA_DEPENDENT), else of the batch
                 return () if self.batch == 1 else None

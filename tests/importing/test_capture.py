@@ -240,6 +240,15 @@ META_CALLS = [  # (call, args): each as forward() makes it, with the operands' s
     (torch.nn.functional.linear, (_meta((2, 7, 5)), _meta((3, 5)), _meta((3,)))),
     (torch.nn.functional.linear, (_meta((2, 5)), _meta((3, 5), torch.float16))),
     (torch.nn.functional.linear, (_meta((5, 2, 5)).transpose(0, 1), _meta((3, 5)))),
+    (torch.roll, (_meta((2, 6, 6, 4)), (-3, -3), (1, 2))), (torch.Tensor.roll, (_meta((2, 6, 4)).transpose(1, 2), 1, 2)),
+    (torch.Tensor.masked_fill, (_meta((4, 9, 9)), _meta((4, 9, 9), torch.bool), -100.0)),
+    (torch.Tensor.masked_fill, (_meta((4, 9, 9), torch.float16), _meta((9, 9), torch.bool), 0.0)),
+    (torch.Tensor.masked_fill, (_meta((1, 9)), _meta((4, 9), torch.bool), 0.0)),
+    (torch.Tensor.__ne__, (_meta((4, 9, 9)), 0)), (torch.eq, (_meta((2, 3), torch.int64), _meta((3,)))),
+    (torch.Tensor.__lt__, (_meta((3, 1)), _meta((1, 4), torch.float16))),
+    (torch.Tensor.__mul__, (_meta((2, 7, 3, 4, 5)).permute(2, 0, 3, 1, 4)[0], 0.125)),
+    (torch.Tensor.__rsub__, (_meta((6, 4))[:, ::2], 1.0)), (torch.Tensor.__add__, (_meta((3, 1, 4)).expand(3, 5, 4), 1)),
+    (torch.Tensor.__mul__, (_meta((4, 6)).t(), _meta((6, 4)))),
 ]
 
 
@@ -257,7 +266,8 @@ def test_the_calls_models_make_most_are_answered_at_once():
     from cnncalc.importing.capture import _on_meta
 
     answered = [_on_meta(call, args, {}) is not None for call, args in META_CALLS]
-    assert answered == [True, True, True, True, False, True, True, False, False, True, True, False, False]
+    assert answered == [True, True, True, True, False, True, True, False, True, True, True, False, False,
+                        True, False, True, True, False, True, True, True, True, True, True, False]
 
 
 # --- how long forward()'s Python holds each tensor: golden figures, the peaks torch measures
