@@ -6,7 +6,7 @@ from dataclasses import replace
 import math
 
 from ..errors import LayerError
-from .facts import parameter_gradients
+from .facts import AS_IS, parameter_gradients
 from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, Alias, Call, F, MemoryFacts, TorchForms,
                     always, calls, element_mask, elementwise, inplace, never, no_bytes)
 from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, noise_unless_kept
@@ -99,7 +99,7 @@ def along_dim(shapes: tuple[Shape, ...], args: dict) -> Calc:
 _ALONG_DIM = ("softmax", "logsoftmax")  # the kinds whose dim is checked against the input
 for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
     # CUDA's autocast runs softmax and log_softmax in float32 (its fp32_set_opt_dtype list)
-    register(_kind, family="activation", backward=NO_PRODUCTS, args=_args, torch=_torch, receptive_field=elementwise,
+    register(_kind, family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, args=_args, torch=_torch, receptive_field=elementwise,
              memory=_memory, autocast=FLOAT32_ON_CUDA if _kind in _ALONG_DIM else PROMOTE)(along_dim if _kind in _ALONG_DIM else same_shape)
 
 # element-wise math forward() code writes out (RMS norm's rsqrt, rotary embeddings' neg); the
@@ -116,7 +116,7 @@ MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING, PROMOTE),
         # a box's FPN level, floor(4 + log2(√area / 224)) (torchvision's MultiScaleRoIAlign)
         "log2": (("torch.log2",), SAVES_INPUT, FLOAT32_ON_CUDA), "floor": (("torch.floor",), SAVES_NOTHING, PROMOTE)}
 for _kind, (_functions, _memory, _autocast) in MATH.items():
-    register(_kind, family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
+    register(_kind, family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
              autocast=_autocast,
              torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None,
                               inferred=None, functions=calls(*_functions),
@@ -125,7 +125,7 @@ for _kind, (_functions, _memory, _autocast) in MATH.items():
 
 # PReLU learns one negative slope for all channels or one per channel (the sample's first dim);
 # backward keeps the input (and the slopes, which are parameters anyway)
-@register("prelu", family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
+@register("prelu", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
           autocast=LOWER,  # on both autocast lists of half-precision ops
           args=(Arg("num_parameters", positive, 1), Arg("init", number, 0.25)),
           torch=TorchForms(module=NN + "PReLU", given_weight=None, inferred=None, methods=(), aliases=(),
@@ -152,7 +152,7 @@ def clamp(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 # clamp/clip to numbers or tensors: backward keeps the input to know which elements were cut
-register("clamp", family="activation", backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
+register("clamp", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
          autocast=PROMOTE, arity=None, fewest_inputs=1,
          args=(Arg("min", optional(number), None), Arg("max", optional(number), None)),
          torch=TorchForms(module=OWN + "Clamp", given_weight=None, inferred=None, aliases=(),
@@ -163,7 +163,7 @@ register("clamp", family="activation", backward=NO_PRODUCTS, receptive_field=ele
 # x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one
 # dtype throughout); x.int(), x.long() and x.byte() are the values as another integer type; x.detach()
 # the same values cut from autograd (torchvision's anchors and proposals)
-register("identity", family="activation", backward=NO_PRODUCTS,
+register("identity", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS,
          torch=_forms("Identity", methods=("float", "to", "type_as", "int", "long", "byte", "detach")),
          receptive_field=elementwise, autocast=PROMOTE,
          memory=VIEW)(same_shape)
@@ -178,7 +178,7 @@ def dropout(ranks):
 
 
 for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
-    register(_kind, family="dropout", backward=NO_PRODUCTS, torch=_torch, receptive_field=elementwise, memory=_memory,
+    register(_kind, family="dropout", field_probe=AS_IS, backward=NO_PRODUCTS, torch=_torch, receptive_field=elementwise, memory=_memory,
              autocast=PROMOTE,
              args=(Arg("p", probability, 0.5),) + _INPLACE)(dropout(_ranks))
 
@@ -189,7 +189,7 @@ for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
 _SURVIVAL = MemoryFacts(aliases=always, aliases_in_training=lambda args: args["p"] == 0,
                         saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved=noise_unless_kept,
                         workspace=parameter_gradients, copies=None, estimate=None)
-register("stochasticdepth", family="dropout", backward=NO_PRODUCTS, receptive_field=elementwise, memory=_SURVIVAL,
+register("stochasticdepth", family="dropout", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise, memory=_SURVIVAL,
          autocast=PROMOTE,
          args=(Arg("p", probability, REQUIRED), Arg("mode", choice("row", "batch"), "row")),
          torch=TorchForms(module=OWN + "StochasticDepth", given_weight=None, inferred=None,

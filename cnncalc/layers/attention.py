@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .facts import batched_by_a_copy, parameter_gradients
+from .facts import AS_IS, batched_by_a_copy, parameter_gradients
 from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
 from ..errors import quoted
 from .facts import FLOAT32, LOWER, PRODUCTS, Autocast, BackwardFacts, BackwardWork, Gradients
@@ -75,7 +75,7 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
                         parameters=sum(projected) + out if trained else 0)
 
 
-@register("multiheadattention", family="attention", autocast=LOWER, arity=None, fewest_inputs=1, receptive_field=whole,
+@register("multiheadattention", family="attention", field_probe=AS_IS, autocast=LOWER, arity=None, fewest_inputs=1, receptive_field=whole,
           memory=_ATTENTION, backward=BackwardFacts(differentiates="each input", work=attention_backward),
           torch=TorchForms(module=OWN + "MultiheadAttention", given_weight=None,
                            inferred=FromInput("embed_dim", -1), functions=(),
@@ -123,7 +123,7 @@ def _batch_dims(first: Shape, second: Shape) -> Shape:
 
 # `operator`: written a @ b, Python's operator, which is Tensor.__matmul__: ptflops patches torch.matmul
 # and Tensor.matmul, not it, so counts nothing for it
-@register("matmul", family="attention", autocast=LOWER, arity=2, receptive_field=whole, memory=_PRODUCT_OF_VIEWS,
+@register("matmul", family="attention", field_probe=AS_IS, autocast=LOWER, arity=2, receptive_field=whole, memory=_PRODUCT_OF_VIEWS,
           backward=PRODUCTS,
           args=(Arg("operator", boolean, False),),
           torch=TorchForms(module=OWN + "Matmul", given_weight=None, inferred=None, aliases=(),
@@ -177,7 +177,7 @@ def cdist_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients:
 # codebook search). FlopCounterMode sees the forward as one operation it has no formula for
 # (_euclidean_dist or _cdist_forward), so counts none of it, nor does any peer tool. Autograd keeps
 # both inputs and the distances (derivatives.yaml); autocast runs it in float32 on CUDA and the CPU.
-@register("cdist", family="attention", autocast=FLOAT32, arity=2, receptive_field=whole,
+@register("cdist", family="attention", field_probe=AS_IS, autocast=FLOAT32, arity=2, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output",
                              gradient="each input", extra_saved=no_bytes, transient=0, last_saved="made",
                              workspace=parameter_gradients, copies=None, estimate=None),
@@ -217,7 +217,7 @@ def _contracts(args: dict) -> str:
 
 
 # on CUDA's lower list itself
-@register("einsum", family="attention", autocast=Autocast(cuda="lower", cpu=_contracts), arity=2,
+@register("einsum", family="attention", field_probe=AS_IS, autocast=Autocast(cuda="lower", cpu=_contracts), arity=2,
           receptive_field=whole, memory=_PRODUCT, backward=PRODUCTS,
           torch=TorchForms(module=OWN + "Einsum", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call("torch.einsum", (("equation", 0),)),)),
@@ -254,7 +254,7 @@ def sdpa_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: 
                         parameters=0)
 
 
-@register("scaleddotproductattention", family="attention", autocast=LOWER, arity=None, fewest_inputs=3, receptive_field=whole,
+@register("scaleddotproductattention", family="attention", field_probe=AS_IS, autocast=LOWER, arity=None, fewest_inputs=3, receptive_field=whole,
           memory=replace(_SCORES, estimate=_math_path),
           backward=BackwardFacts(differentiates="each input", work=sdpa_backward),
           torch=TorchForms(module=OWN + "ScaledDotProductAttention", given_weight=None,

@@ -5,7 +5,7 @@ import math
 
 from fractions import Fraction
 
-from .facts import parameter_gradients
+from .facts import FieldProbe, parameter_gradients
 from .facts import (LOWER, NN, OWN, SAVES_INPUT, Call, Exact, F, FromInput, MemoryFacts, TorchForms, Window, never, no_bytes,
                     unit_window)
 from .registry import (Arg, Calc, LayerError, Shape, boolean, check_rank, choice, non_negative_tuple,
@@ -141,7 +141,12 @@ CONV_BACKWARD = BackwardFacts(differentiates="each input", work=conv_backward)
 
 # A second input, where given, holds the filters (F.conv2d(x, weight) with a weight computed in
 # forward(), or a blur filter kept as a buffer): the layer then holds no weights of its own.
-@register("conv1d", "conv2d", "conv3d", family="conv", autocast=LOWER, args=CONV_ARGS, arity=None, fewest_inputs=1,
+# verify's receptive-field probe: a conv makes the probe's few channels, in one group (its reach, summed
+# over channels, is the same)
+THINNED = FieldProbe(thinned=lambda args, width: {"out_channels": width, "groups": 1})
+
+
+@register("conv1d", "conv2d", "conv3d", family="conv", field_probe=THINNED, autocast=LOWER, args=CONV_ARGS, arity=None, fewest_inputs=1,
           torch=TorchForms(module=NN + "Conv{n}d", inferred=FromInput("in_channels", 1), methods=(), aliases=(),
                            functions=(Call(F + "conv{n}d", (("stride", 3), ("padding", 4), ("dilation", 5),
                                                             ("groups", 6)),
@@ -183,7 +188,7 @@ def conv(shapes: tuple[Shape, ...], args: dict) -> Calc:
                 macs=numel(out) * per_output, dropped=dropped)
 
 
-@register("convtranspose1d", "convtranspose2d", "convtranspose3d", family="conv", autocast=LOWER, args=TRANSPOSED_ARGS,
+@register("convtranspose1d", "convtranspose2d", "convtranspose3d", family="conv", field_probe=THINNED, autocast=LOWER, args=TRANSPOSED_ARGS,
           torch=TorchForms(module=NN + "ConvTranspose{n}d", given_weight=None, inferred=FromInput("in_channels", 1),
                            functions=(), methods=(), aliases=()),
           receptive_field=transposed_windows, memory=SAVES_INPUT,

@@ -4,7 +4,7 @@ FlopCounterMode, fvcore, ptflops and thop count none, torchinfo counts its table
 weight."""
 from __future__ import annotations
 
-from .facts import NN, SAVES_INPUT, UNTRACKED, Call, F, TorchForms
+from .facts import AS_IS, NN, SAVES_INPUT, UNTRACKED, Call, F, TorchForms
 from .facts import NO_PRODUCTS, PROMOTE
 from .registry import Arg, Calc, LayerError, Shape, choice, optional, any_int, positive, register
 
@@ -24,7 +24,7 @@ def _padding_idx(args: dict) -> None:
 
 
 # backward keeps the ids (embedding_backward reads them) and makes a gradient of the whole table
-@register("embedding", family="embedding", autocast=PROMOTE,
+@register("embedding", family="embedding", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, receptive_field=untracked, memory=SAVES_INPUT, args=_TABLE,
           torch=TorchForms(module=NN + "Embedding", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "embedding", positions=(("padding_idx", 2),),
@@ -38,7 +38,7 @@ def embedding(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 # a bag of ids per sample (a 2-d input, no offsets): their rows summed, averaged or maxed into one vector
-@register("embeddingbag", family="embedding", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=untracked, memory=SAVES_INPUT,
+@register("embeddingbag", family="embedding", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=untracked, memory=SAVES_INPUT,
           args=(*_TABLE, Arg("mode", choice("sum", "mean", "max"), "mean")),
           torch=TorchForms(module=NN + "EmbeddingBag", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=()))

@@ -58,6 +58,25 @@ UNTRACKED = _Geometry("UNTRACKED")
 FieldRule = Callable[[dict, "tuple[Shape, ...]", Shape], "tuple[Window, ...] | Exact | _Geometry"]
 
 
+@dataclass(frozen=True, kw_only=True)
+class FieldProbe:
+    """How verify's receptive-field check (verify/fields.py) runs a kind: on a copy of the model with few
+    channels, whose gradients show the pixels each unit sees. `thinned`: the arguments that copy
+    changes, given its channel count (a conv makes that many, in one group); `width_multiple`: what that
+    count must be a multiple of (a pixel shuffle's r²); `stand_in`: the kind and arguments run in its
+    place (None: itself), whose gradients reach what its stated field says: a max-pool's average pool
+    over the same window gives every pixel of it a gradient, and a norm's identity leaves out the
+    statistics it takes of its input, which are no part of its field (elementwise), as batch norm's
+    running statistics are none."""
+    thinned: Callable[[dict, int], dict] | None = None
+    width_multiple: Callable[[dict], int] | None = None
+    stand_in: Callable[[str, dict], "tuple[str, dict] | None"] | None = None
+
+
+AS_IS = FieldProbe()  # run on the probe as in the model: no channel count of its own, every pixel a gradient
+WITHOUT_STATISTICS = FieldProbe(stand_in=lambda kind, args: ("identity", {}))  # a norm: see FieldProbe
+
+
 def elementwise(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:
     """Each output unit sees the input unit at its own position."""
     return ()

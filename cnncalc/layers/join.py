@@ -2,7 +2,7 @@
 concat, stack, and crop for U-Net skips."""
 from __future__ import annotations
 
-from .facts import parameter_gradients
+from .facts import AS_IS, parameter_gradients
 from .facts import (COPY, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
                     unit_window, whole)
 from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Autocast
@@ -73,7 +73,7 @@ def _one_with_a_number(args: dict) -> int:
 
 def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms, autocast: Autocast = PROMOTE,
                      args: tuple = _OTHER) -> None:
-    register(name, family="join",
+    register(name, family="join", field_probe=AS_IS,
              backward=NO_PRODUCTS, arity=None, fewest_inputs=_one_with_a_number, args=args, receptive_field=merge,
              memory=memory, torch=forms, autocast=autocast)(broadcast)
 
@@ -121,7 +121,7 @@ _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", 
 
 # torch.addcmul(input, tensor1, tensor2, value=v): input + v·tensor1·tensor2 (ConvNeXt V2's global
 # response norm); the product's gradient needs both factors
-@register("addcmul", family="join", autocast=PROMOTE,
+@register("addcmul", family="join", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=3, args=(Arg("value", number, 1),), receptive_field=merge,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                              extra_saved=no_bytes, transient=0, last_saved="read",
@@ -131,7 +131,7 @@ def addcmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(broadcast_shape(shapes))
 
 
-@register("concat", family="join", autocast=PROMOTE,
+@register("concat", family="join", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1, names_dims=EACH_DIM),),
           receptive_field=merge, memory=_PASSES_GRADIENT,
           torch=_forms("Concat", ("torch.cat", "torch.concat"), (), defaults=(("dim", 0),), dim=1))
@@ -147,7 +147,7 @@ def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1:]))
 
 
-@register("stack", family="join", autocast=PROMOTE,
+@register("stack", family="join", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 0, names_dims=EACH_DIM),),
           receptive_field=whole, memory=_PASSES_GRADIENT,
           torch=_forms("Stack", ("torch.stack",), (), dim=1))
@@ -167,7 +167,7 @@ def crop_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Windo
     return (unit_window(len(source) - 1, padding=[-((s - t) // 2) for s, t in zip(source[1:], target[1:])]),)
 
 
-@register("crop", family="join", autocast=PROMOTE, backward=FIRST_INPUT_ONLY, arity=2, receptive_field=crop_shift, memory=SLICE,
+@register("crop", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=FIRST_INPUT_ONLY, arity=2, receptive_field=crop_shift, memory=SLICE,
           torch=_forms("Crop", (), ()))
 def crop(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Center-crop the first input's spatial dims to the second's (U-Net's skip connections)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .facts import NN, SAVES_INPUT, WHOLE, Call, F, FromInput, TorchForms, folded_by_a_copy
+from .facts import AS_IS, NN, SAVES_INPUT, WHOLE, Call, F, FromInput, TorchForms, folded_by_a_copy
 from .facts import LOWER, BackwardFacts, BackwardWork, Gradients
 from .registry import Arg, Calc, LayerError, Shape, boolean, numel, positive, register
 
@@ -19,7 +19,7 @@ def linear_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients
                         parameters=calc.macs if gradients.parameters else 0)
 
 
-@register("linear", family="linear", autocast=LOWER, receptive_field=linear_field,
+@register("linear", family="linear", field_probe=AS_IS, autocast=LOWER, receptive_field=linear_field,
           memory=replace(SAVES_INPUT, copies=folded_by_a_copy),
           backward=BackwardFacts(differentiates="each input", work=linear_backward),
           torch=TorchForms(module=NN + "Linear", given_weight=None,

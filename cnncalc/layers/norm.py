@@ -2,7 +2,7 @@
 per-channel scale that follows them in residual branches."""
 from __future__ import annotations
 
-from .facts import parameter_gradients
+from .facts import AS_IS, WITHOUT_STATISTICS, parameter_gradients
 from .facts import NN, OWN, SAVES_INPUT, SAVES_INPUT_AND_STATISTICS, WHOLE, Call, F, FromInput, MemoryFacts, TorchForms, calls, elementwise, never
 from .facts import FLOAT32, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, dim_index, int_list,
@@ -47,14 +47,14 @@ for _kind in _RANKS:
     _batch = _kind.startswith("batch")
     _function = Call(F + ("batch_norm" if _batch else "instance_norm"), (("momentum", 6), ("eps", 7)),
                      tensors=_STATS_TENSORS, reads=_stats_reads)
-    register(_kind, family="norm", backward=NO_PRODUCTS, args=_stats_args(_batch, _batch), autocast=PROMOTE,
+    register(_kind, family="norm", field_probe=WITHOUT_STATISTICS, backward=NO_PRODUCTS, args=_stats_args(_batch, _batch), autocast=PROMOTE,
              torch=TorchForms(module=NN + ("BatchNorm" if _batch else "InstanceNorm") + "{n}d", given_weight=None,
                               inferred=FromInput("num_features", 1), functions=(_function,), methods=(),
                               aliases=()),
              receptive_field=elementwise, memory=SAVES_INPUT_AND_STATISTICS)(channel_norm(_kind))
 
 
-@register("groupnorm", family="norm", autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT_AND_STATISTICS,
+@register("groupnorm", family="norm", field_probe=WITHOUT_STATISTICS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT_AND_STATISTICS,
           torch=TorchForms(module=NN + "GroupNorm", given_weight=None,
                            inferred=FromInput("num_channels", 1), methods=(), aliases=(),
                            functions=(Call(F + "group_norm", (("num_groups", 1), ("eps", 4)),
@@ -69,7 +69,7 @@ def group_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape, weights=affine, biases=affine)
 
 
-@register("layernorm", family="norm", autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT_AND_STATISTICS,
+@register("layernorm", family="norm", field_probe=WITHOUT_STATISTICS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT_AND_STATISTICS,
           torch=TorchForms(module=NN + "LayerNorm", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "layer_norm", (("normalized_shape", 1), ("eps", 4)),
                                            tensors=(("weight", 2), ("bias", 3)),
@@ -86,7 +86,7 @@ def layer_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape, weights=size, biases=size if args["bias"] else 0)
 
 
-@register("rmsnorm", family="norm", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
+@register("rmsnorm", family="norm", field_probe=WITHOUT_STATISTICS, autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
           torch=TorchForms(module=NN + "RMSNorm", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "rms_norm", (("normalized_shape", 1), ("eps", 3)),
                                            tensors=(("weight", 2),),
@@ -113,7 +113,7 @@ _LRN = MemoryFacts(aliases=never, aliases_in_training=never, saved="input", grad
 
 
 # its avg_pool3d is on the CPU's float32 list, its pow on CUDA's
-@register("localresponsenorm", family="norm", autocast=FLOAT32, backward=NO_PRODUCTS, receptive_field=elementwise, memory=_LRN,
+@register("localresponsenorm", family="norm", field_probe=AS_IS, autocast=FLOAT32, backward=NO_PRODUCTS, receptive_field=elementwise, memory=_LRN,
           torch=TorchForms(module=NN + "LocalResponseNorm", given_weight=None,
                            inferred=None, functions=(), methods=(), aliases=()),
           args=(Arg("size", positive), Arg("alpha", number, 1e-4), Arg("beta", number, 0.75),
@@ -124,7 +124,7 @@ def local_response_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 # x · gamma: the float32 gamma promotes the product to float32
-@register("layerscale", family="norm", autocast=FLOAT32,
+@register("layerscale", family="norm", field_probe=AS_IS, autocast=FLOAT32,
           backward=NO_PRODUCTS, args=(Arg("init_values", number, 1e-5),), receptive_field=elementwise,
           memory=SAVES_INPUT,
           torch=TorchForms(module=OWN + "LayerScale", given_weight=None,
@@ -142,7 +142,7 @@ def normalize_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 
 # its norm is on CUDA's float32 list
-@register("normalize", family="norm", autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, receptive_field=normalize_field, memory=SAVES_INPUT,
+@register("normalize", family="norm", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, receptive_field=normalize_field, memory=SAVES_INPUT,
           torch=TorchForms(module=OWN + "Normalize", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=calls(F + "normalize", p=1, dim=2, eps=3)),
           args=(Arg("p", number, 2.0), Arg("dim", any_int, 1, names_dims=EACH_DIM), Arg("eps", number, 1e-12)))

@@ -4,7 +4,7 @@ from stored ones (sine position encodings, attention biases gathered from a tabl
 input; what they are made from counts as parameters and buffers."""
 from __future__ import annotations
 
-from .facts import parameter_gradients
+from .facts import AS_IS, parameter_gradients
 from .facts import CONSTANT, OWN, MemoryFacts, TorchForms, always, never, no_bytes
 from .facts import NO_PRODUCTS, PROMOTE
 from .registry import Arg, Calc, LayerError, Shape, boolean, int_list, non_negative, numel, register, size_list
@@ -21,7 +21,7 @@ _STORED = MemoryFacts(aliases=always, aliases_in_training=always,
                       workspace=parameter_gradients, copies=None, estimate=None)
 
 
-@register("parameter", family="parameter", autocast=PROMOTE, backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_STORED,
+@register("parameter", family="parameter", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, arity=0, receptive_field=constant, memory=_STORED,
           args=(Arg("shape", int_list), Arg("buffer", boolean, False)),
           torch=TorchForms(module=OWN + "Parameter", given_weight=None,
                            inferred=None, functions=(), methods=(), aliases=()))
@@ -41,7 +41,7 @@ _COMPUTED = MemoryFacts(aliases=never, aliases_in_training=never,
 
 # given an input, it is sized by that input's batch (read for nothing else): one per sample, as BERT's
 # token types expanded to the batch, or Gemma 4's one-hot positions
-@register("constant", family="parameter", autocast=PROMOTE, backward=NO_PRODUCTS, arity=None, fewest_inputs=0,
+@register("constant", family="parameter", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, arity=None, fewest_inputs=0,
           receptive_field=constant, memory=_COMPUTED,
           args=(Arg("shape", size_list), Arg("params", non_negative, 0), Arg("buffers", non_negative, 0)),
           torch=TorchForms(module=OWN + "Constant", given_weight=None,

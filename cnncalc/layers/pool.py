@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .facts import parameter_gradients
+from .facts import AS_IS, FieldProbe, parameter_gradients
 from .facts import (NN, SAVES_INPUT, WHOLE, Exact, F, MemoryFacts, TorchForms, Window, calls, int64_indices,
                     never, no_bytes)
 from .facts import NO_PRODUCTS, PROMOTE, float32_on_cpu_in
@@ -53,12 +53,21 @@ def pool(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((shape[0], *spatial), dropped=dropped)
 
 
+def _as_average_pool(kind: str, args: dict) -> tuple[str, dict] | None:
+    """A max-pool's window as an average pool's, which gives every pixel of it a gradient (padding
+    counted, as the max-pool reads it); none for a dilated one."""
+    if any(d != 1 for d in args.get("dilation", ())):
+        return None
+    kept = {key: args[key] for key in ("kernel_size", "stride", "padding", "ceil_mode", "output_size") if key in args}
+    return kind.replace("max", "avg"), kept | ({} if "output_size" in args else {"count_include_pad": True})
+
+
 # max pooling builds int64 indices: saved for backward, and alive while the layer runs in inference
 SAVES_INDICES = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="input", gradient="each input", extra_saved=int64_indices,
                             transient=8, last_saved="made", workspace=parameter_gradients, copies=None, estimate=None)
 # the CPU's float32 list has the 3-d pools
-register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS, args=MAX_ARGS,
+register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", field_probe=FieldProbe(stand_in=_as_average_pool), autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS, args=MAX_ARGS,
          torch=TorchForms(module=NN + "MaxPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "max_pool{n}d", kernel_size=1, stride=2, padding=3, dilation=4,
                                           ceil_mode=5), aliases=()),
@@ -66,9 +75,9 @@ register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", autocast=float32_
 _AVG_FORMS = TorchForms(module=NN + "AvgPool{n}d", given_weight=None, inferred=None, methods=(),
                         functions=calls(F + "avg_pool{n}d", kernel_size=1, stride=2, padding=3, ceil_mode=4),
                         aliases=())
-register("avgpool1d", family="pool", autocast=PROMOTE, backward=NO_PRODUCTS, args=AVG_ARGS, torch=_AVG_FORMS, receptive_field=pool_window,
+register("avgpool1d", family="pool", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, args=AVG_ARGS, torch=_AVG_FORMS, receptive_field=pool_window,
          memory=SAVES_INPUT, explain=_explain)(pool)
-register("avgpool2d", "avgpool3d", family="pool", autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS, args=AVG_DIVISOR_ARGS, torch=_AVG_FORMS,
+register("avgpool2d", "avgpool3d", family="pool", field_probe=AS_IS, autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS, args=AVG_DIVISOR_ARGS, torch=_AVG_FORMS,
          receptive_field=pool_window, memory=SAVES_INPUT, explain=_explain)(pool)
 
 
@@ -109,12 +118,12 @@ GLOBAL_MEAN_OR_INPUT = MemoryFacts(
     aliases=never, aliases_in_training=never, gradient="each input", extra_saved=no_bytes, transient=0,
     saved=lambda args: "nothing" if all(size == 1 for size in args["output_size"]) else "input", last_saved=lambda args: "none" if all(size == 1 for size in args["output_size"]) else "read",
     workspace=parameter_gradients, copies=None, estimate=None)
-register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool", autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS,
+register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool", field_probe=AS_IS, autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS,
          args=(Arg("output_size", output_size_arg),),
          torch=TorchForms(module=NN + "AdaptiveAvgPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "adaptive_avg_pool{n}d", output_size=1), aliases=()),
          receptive_field=adaptive_window, memory=GLOBAL_MEAN_OR_INPUT)(adaptive_pool)
-register("adaptivemaxpool1d", "adaptivemaxpool2d", "adaptivemaxpool3d", family="pool", autocast=float32_on_cpu_in(3),
+register("adaptivemaxpool1d", "adaptivemaxpool2d", "adaptivemaxpool3d", family="pool", field_probe=FieldProbe(stand_in=_as_average_pool), autocast=float32_on_cpu_in(3),
          backward=NO_PRODUCTS, args=ADAPTIVE_MAX_ARGS,
          torch=TorchForms(module=NN + "AdaptiveMaxPool{n}d", given_weight=None, inferred=None, methods=(),
                           functions=calls(F + "adaptive_max_pool{n}d", output_size=1), aliases=()),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .facts import (COPY, NN, OWN, SAVES_NOTHING, UNTRACKED, VIEW, WHOLE, Call, Exact, F, TorchForms, Window,
-                    calls, elementwise, kept_or_whole, unit_window, whole)
+from .facts import (AS_IS, COPY, NN, OWN, SAVES_NOTHING, UNTRACKED, VIEW, WHOLE, Call, Exact, F, FieldProbe, TorchForms,
+                    Window, calls, elementwise, kept_or_whole, unit_window, whole)
 from .facts import NO_PRODUCTS, PROMOTE
 from .registry import (DIM_ORDER, EACH_DIM, SIZE_PER_DIM, Arg, Calc, LayerError, Shape, any_int, check_rank,
                        dim_index, format_shape, non_negative, non_negative_tuple, numel, positive, positive_tuple,
@@ -17,7 +17,7 @@ def flatten_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return WHOLE if args["start_dim"] <= 2 else ()
 
 
-@register("flatten", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=flatten_field, memory=VIEW,
+@register("flatten", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=flatten_field, memory=VIEW,
           torch=TorchForms(module=NN + "Flatten", given_weight=None, inferred=None,
                            functions=calls("torch.flatten", start_dim=1, end_dim=2),
                            methods=calls("flatten", start_dim=1, end_dim=2), aliases=()),
@@ -53,7 +53,7 @@ def reshape_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return () if out[1:] == shapes[0][1:] else WHOLE
 
 
-@register("reshape", family="shape", autocast=PROMOTE,
+@register("reshape", family="shape", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, args=(Arg("shape", reshape_shape),), receptive_field=reshape_field,
           memory=VIEW, torch=TorchForms(module=OWN + "Reshape", given_weight=None, inferred=None,
                                         functions=calls("torch.reshape", shape=1),
@@ -87,7 +87,7 @@ def shuffle_down(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Win
     return (Window(kernel=(r, r), stride=(r, r), padding=(0, 0), dilation=(1, 1)),)
 
 
-@register("pixelshuffle", family="shape", autocast=PROMOTE,
+@register("pixelshuffle", family="shape", field_probe=FieldProbe(width_multiple=lambda args: args["upscale_factor"] ** 2), autocast=PROMOTE,
           backward=NO_PRODUCTS, args=(Arg("upscale_factor", positive),), receptive_field=shuffle_up,
           memory=SAVES_NOTHING, torch=TorchForms(module=NN + "PixelShuffle", given_weight=None,
                                                  inferred=None, functions=(), methods=(),
@@ -101,7 +101,7 @@ def pixel_shuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((shape[0] // (r * r), shape[1] * r, shape[2] * r))
 
 
-@register("pixelunshuffle", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, args=(Arg("downscale_factor", positive),),
+@register("pixelunshuffle", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, args=(Arg("downscale_factor", positive),),
           receptive_field=shuffle_down, memory=SAVES_NOTHING,
           torch=TorchForms(module=NN + "PixelUnshuffle", given_weight=None,
                            inferred=None, functions=(), methods=(), aliases=()))
@@ -114,7 +114,7 @@ def pixel_unshuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((shape[0] * r * r, shape[1] // r, shape[2] // r))
 
 
-@register("channelshuffle", family="shape", autocast=PROMOTE,
+@register("channelshuffle", family="shape", field_probe=FieldProbe(width_multiple=lambda args: args["groups"]), autocast=PROMOTE,
           backward=NO_PRODUCTS, args=(Arg("groups", positive),), receptive_field=elementwise,
           memory=SAVES_NOTHING, torch=TorchForms(module=NN + "ChannelShuffle", given_weight=None,
                                                  inferred=None, functions=(), methods=(),
@@ -160,12 +160,12 @@ def reorder_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return () if order == tuple(sorted(order)) else UNTRACKED
 
 
-register("permute", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, args=(Arg("dims", dims_order, names_dims=DIM_ORDER),),
+register("permute", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, args=(Arg("dims", dims_order, names_dims=DIM_ORDER),),
          receptive_field=reorder_field, memory=VIEW,
          torch=TorchForms(module=OWN + "Permute", given_weight=None,
                           inferred=None, functions=calls("torch.permute", dims=1),
                           methods=(Call("permute", (), rest="dims"),), aliases=()))(reorder)
-register("transpose", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS,
+register("transpose", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS,
          args=(Arg("dim0", any_int, names_dims=EACH_DIM), Arg("dim1", any_int, names_dims=EACH_DIM)),
          receptive_field=reorder_field, memory=VIEW,
          torch=TorchForms(module=OWN + "Transpose", given_weight=None, inferred=None,
@@ -173,7 +173,7 @@ register("transpose", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS,
                           methods=calls("transpose", "swapaxes", dim0=1, dim1=2), aliases=()))(reorder)
 
 
-@register("contiguous", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=elementwise, memory=COPY,
+@register("contiguous", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=elementwise, memory=COPY,
           torch=TorchForms(module=OWN + "Contiguous", given_weight=None,
                            inferred=None, functions=(), methods=calls("contiguous"),
                            aliases=()))
@@ -183,7 +183,7 @@ def contiguous(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 # x.clone(): always a copy (YOLO's pose head clones its keypoints before decoding them)
-register("clone", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=elementwise, memory=COPY,
+register("clone", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=elementwise, memory=COPY,
          torch=TorchForms(module=OWN + "Clone", given_weight=None, inferred=None, functions=calls("torch.clone"),
                           methods=calls("clone"), aliases=()))(contiguous)
 
@@ -199,7 +199,7 @@ def expand_size(value, n: int = 0) -> tuple:
     return values
 
 
-@register("expand", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, args=(Arg("size", expand_size, names_dims=SIZE_PER_DIM),),
+@register("expand", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, args=(Arg("size", expand_size, names_dims=SIZE_PER_DIM),),
           receptive_field=kept_or_whole, memory=VIEW,
           torch=TorchForms(module=OWN + "Expand", given_weight=None, inferred=None, functions=(),
                            methods=(Call("expand", (), rest="size"), Call("expand_as", like="size")), aliases=()))
@@ -242,7 +242,7 @@ def rolled_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 
 # dims is required: torch.roll without dims rolls the flattened tensor, batch included
-@register("roll", family="shape", autocast=PROMOTE,
+@register("roll", family="shape", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, args=(Arg("shifts", roll_amounts), Arg("dims", roll_amounts, names_dims=EACH_DIM)),
           receptive_field=rolled_field, memory=COPY,
           torch=TorchForms(module=OWN + "Roll", given_weight=None,
@@ -273,7 +273,7 @@ def _one_axis(method: str) -> TorchForms:
 _AXIS = (Arg("dim", any_int, names_dims=EACH_DIM),)
 
 
-@register("unsqueeze", family="shape", autocast=PROMOTE,
+@register("unsqueeze", family="shape", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, args=_AXIS, receptive_field=new_axis, memory=VIEW, torch=_one_axis("unsqueeze"))
 def unsqueeze(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
@@ -281,7 +281,7 @@ def unsqueeze(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape[:axis] + (1,) + shape[axis:])
 
 
-@register("squeeze", family="shape", autocast=PROMOTE,
+@register("squeeze", family="shape", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, args=_AXIS, receptive_field=new_axis, memory=VIEW, torch=_one_axis("squeeze"))
 def squeeze(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Drops one size-1 axis (torch leaves an axis of another size as it is)."""
@@ -300,7 +300,7 @@ def tile_dims(value, n: int = 0) -> tuple:
 
 
 # named as torch.tile: `repeat` is the spec's word for repeating a layer
-@register("tile", family="shape", autocast=PROMOTE,
+@register("tile", family="shape", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, args=(Arg("dims", tile_dims),), receptive_field=kept_or_whole, memory=COPY,
           torch=TorchForms(module=OWN + "Tile", given_weight=None, inferred=None, functions=calls("torch.tile", dims=1),
                            methods=(Call("repeat", (), rest="dims"), Call("tile", (), rest="dims")), aliases=()))
@@ -329,7 +329,7 @@ def _blocks(sizes, args: dict) -> tuple[int, ...]:
 
 
 # a column gathers a whole block: no window of the input lines up with the output's axes
-@register("unfold", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, args=_WINDOWS, receptive_field=whole, memory=COPY,
+@register("unfold", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, args=_WINDOWS, receptive_field=whole, memory=COPY,
           torch=TorchForms(module=NN + "Unfold", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=calls(F + "unfold", kernel_size=1, dilation=2, padding=3, stride=4)))
 def unfold(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -342,7 +342,7 @@ def unfold(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((shape[0] * numel(args["kernel_size"]), numel(blocks)))
 
 
-@register("fold", family="shape", autocast=PROMOTE,
+@register("fold", family="shape", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, args=(Arg("output_size", _pair(1)),) + _WINDOWS, receptive_field=whole,
           memory=COPY, torch=TorchForms(module=NN + "Fold", given_weight=None, inferred=None, methods=(), aliases=(),
                                         functions=calls(F + "fold", output_size=1, kernel_size=2, dilation=3,

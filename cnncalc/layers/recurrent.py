@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .facts import NN, OWN, Alias, FromInput, MemoryFacts, Parameters, TorchForms, Workspace, never, no_bytes, whole
+from .facts import (AS_IS, NN, OWN, Alias, FromInput, MemoryFacts, Parameters, TorchForms, Workspace, never, no_bytes,
+                    whole)
 from .facts import LOWER, NO_WORK, Autocast, BackwardFacts, BackwardWork, Gradients
 from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choice, format_shape, non_negative, positive,
                        probability, register)
@@ -144,15 +145,15 @@ def recurrent_backward(gates: int) -> BackwardFacts:
 # the CPU runs LSTM and RNN through oneDNN (mkldnn_rnn_layer, on its lower list; an LSTM with
 # projections through the general path's products), GRU through products autocast does not reach;
 # CUDA runs each through cuDNN (_cudnn_rnn, cast by autocast)
-register("lstm", family="recurrent", autocast=LOWER, receptive_field=whole,
+register("lstm", family="recurrent", field_probe=AS_IS, autocast=LOWER, receptive_field=whole,
          memory=_steps(Cell(gates=4, saved=7, states=2, first_saved=False), fused=True),
          backward=recurrent_backward(gates=4),
          torch=_forms("LSTM"), args=_ARGS + (Arg("proj_size", non_negative, 0),))(recurrent(gates=4))
-register("gru", family="recurrent", autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
+register("gru", family="recurrent", field_probe=AS_IS, autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
          memory=_steps(Cell(gates=3, saved=7, states=1, first_saved=False), fused=False),
          backward=recurrent_backward(gates=3),
          torch=_forms("GRU"), args=_ARGS)(recurrent(gates=3))
-register("rnn", family="recurrent", autocast=LOWER, receptive_field=whole,
+register("rnn", family="recurrent", field_probe=AS_IS, autocast=LOWER, receptive_field=whole,
          memory=_steps(Cell(gates=1, saved=1, states=1, first_saved=True), fused=False),
          backward=recurrent_backward(gates=1),
          torch=_forms("RNN"), args=_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(recurrent(gates=1))

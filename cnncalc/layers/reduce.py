@@ -3,7 +3,7 @@ argmax and argmin, where the largest or smallest is."""
 from __future__ import annotations
 
 from ..errors import quoted
-from .facts import parameter_gradients
+from .facts import AS_IS, parameter_gradients
 from .facts import (FLOAT32_ON_CUDA, NO_GRADIENT, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts,
                     TorchForms, calls, elementwise, never, no_bytes, unit_window, whole)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
@@ -58,7 +58,7 @@ _WHOLE = (("dim", 1, (None,)),)  # x.max(y) is an elementwise maximum, no reduct
 for _kind, _module, _memory, _autocast, _whole in (
         ("mean", "Mean", _SHAPE_ONLY, PROMOTE, "mean"), ("sum", "Sum", _SHAPE_ONLY, FLOAT32_ON_CUDA, "sum"),
         ("amax", "Amax", _MAXIMA, PROMOTE, "max")):
-    register(_kind, family="shape", autocast=_autocast,
+    register(_kind, family="shape", field_probe=AS_IS, autocast=_autocast,
              backward=NO_PRODUCTS, args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None,
                               functions=_over_every_dim(f"torch.{_kind}", f"torch.{_whole}"),
@@ -74,7 +74,7 @@ def position(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # FlopCounterMode does not count, and positions take no gradient (Keypoint R-CNN's peak of each
 # keypoint's heatmap; a vector quantizer's nearest code)
 for _kind, _module in (("argmax", "Argmax"), ("argmin", "Argmin")):
-    register(_kind, family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=whole, memory=NO_GRADIENT,
+    register(_kind, family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=whole, memory=NO_GRADIENT,
              args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("keepdim", boolean, False)),
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None, aliases=(),
                               functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
@@ -93,7 +93,7 @@ def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 # torch.cumsum(x, dim): running sums along a dim, the shape kept; its gradient is a reversed cumsum
 # of the output's, needing nothing saved (RoBERTa numbers its positions so)
-@register("cumsum", family="shape", autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=running_field,
+@register("cumsum", family="shape", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=running_field,
           memory=_SHAPE_ONLY, torch=TorchForms(module=OWN + "Cumsum", given_weight=None, inferred=None,
                                                functions=calls("torch.cumsum", dim=1), methods=calls("cumsum", dim=1),
                                                aliases=()))
@@ -113,7 +113,7 @@ def order(value, n: int = 0):
 # x.norm(p, dim, keepdim): ConvNeXt V2's global response norm, over the spatial dims (Hugging Face
 # writes it torch.linalg.vector_norm(x, ord=2, dim=(1, 2))); its gradient needs the input and the
 # norm (derivatives.yaml: norm)
-register("norm", family="shape", autocast=FLOAT32_ON_CUDA,
+register("norm", family="shape", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA,
          backward=NO_PRODUCTS, args=(Arg("p", order, "fro"), *REDUCE_ARGS), receptive_field=reduce_field,
          memory=_MAXIMA, torch=TorchForms(
              module=OWN + "Norm", given_weight=None, inferred=None, methods=calls("norm", p=1, dim=2, keepdim=3),

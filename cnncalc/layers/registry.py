@@ -75,6 +75,7 @@ class LayerKind:
     spatial_dims: int
     torch: TorchForms
     receptive_field: FieldRule
+    field_probe: FieldProbe           # how verify's receptive-field check runs it
     memory: MemoryFacts
     backward: BackwardFacts           # where its gradients flow, and their MACs
     autocast: Autocast                # the dtype torch.autocast runs it in
@@ -166,7 +167,8 @@ _NORMALIZED: dict = {}  # (kind, given items) → normalized arguments
 
 def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | None = 1,
              fewest_inputs: int | Callable[[dict], int] = 2,
-             torch: TorchForms, receptive_field: FieldRule, memory: MemoryFacts, backward: BackwardFacts,
+             torch: TorchForms, receptive_field: FieldRule, field_probe: FieldProbe, memory: MemoryFacts,
+             backward: BackwardFacts,
              autocast: Autocast | Callable[[int], Autocast], explain: Callable | None = None):
     """Register a calculator for kinds with everything known about them; `torch` may contain `{n}`,
     the kind's spatial dimensions (conv{n}d), and `autocast` may be given per spatial dimensions."""
@@ -182,7 +184,8 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
                                        calculate=bounded(holding(contract, calculate) if contract else calculate),
                                        arity=arity, fewest_inputs=fewest_inputs, spatial_dims=n,
                                        torch=torch.for_dims(n),
-                                       receptive_field=receptive_field, memory=memory, backward=backward,
+                                       receptive_field=receptive_field, field_probe=field_probe, memory=memory,
+                                       backward=backward,
                                        autocast=autocast(n) if callable(autocast) else autocast,
                                        explain=explain)
         return calculate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, Call, Exact, F, MemoryFacts, TorchForms, Window, calls,
+from .facts import (AS_IS, NN, OWN, SAVES_INPUT, SAVES_NOTHING, Call, Exact, F, MemoryFacts, TorchForms, Window, calls,
                     never, no_bytes, parameter_gradients, unit_window, whole)
 from .facts import FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, float32_on_cpu_in
 from ..errors import quoted
@@ -28,7 +28,7 @@ def pad_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window
     return (unit_window(spatial, padding=left),)
 
 
-@register("zeropad1d", "zeropad2d", "zeropad3d", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, args=(Arg("padding", pad_arg),),
+@register("zeropad1d", "zeropad2d", "zeropad3d", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, args=(Arg("padding", pad_arg),),
           receptive_field=pad_shift, memory=SAVES_NOTHING,
           torch=TorchForms(module=NN + "ZeroPad{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "pad", (("padding", 1),),
@@ -54,7 +54,7 @@ def pad_value(value, n: int = 0) -> float:
     return value
 
 
-register("constantpad1d", "constantpad2d", "constantpad3d", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS,
+register("constantpad1d", "constantpad2d", "constantpad3d", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS,
          args=(Arg("padding", pad_arg), Arg("value", pad_value)), receptive_field=pad_shift, memory=SAVES_NOTHING,
          torch=TorchForms(module=NN + "ConstantPad{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
                           functions=(Call(F + "pad", (("padding", 1), ("value", 3)),
@@ -105,7 +105,7 @@ def _copy_pad(kind: str, mode: str):
 # the CPU's float32 list has reflection_pad1d and 2d, and replication_pad1d, 2d and 3d
 for _mode, _module, _kind, _autocast in (("reflect", "ReflectionPad", "reflectionpad", float32_on_cpu_in(1, 2)),
                                          ("replicate", "ReplicationPad", "replicationpad", float32_on_cpu_in(1, 2, 3))):
-    register(_kind + "1d", _kind + "2d", _kind + "3d", family="shape", autocast=_autocast,
+    register(_kind + "1d", _kind + "2d", _kind + "3d", family="shape", field_probe=AS_IS, autocast=_autocast,
              backward=NO_PRODUCTS, args=(Arg("padding", pad_arg),),
              receptive_field=copy_pad_field(_mode), memory=SAVES_INPUT,
              torch=TorchForms(module=NN + _module + "{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
@@ -165,7 +165,7 @@ def _sources(args: dict, axis: int, unit: int, size: int, out_size: int) -> tupl
 
 
 # CUDA's autocast runs every upsampling mode in float32 (its fp32 list)
-@register("upsample", family="shape", autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, receptive_field=upsample_window, memory=SAVES_NOTHING,
+@register("upsample", family="shape", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, receptive_field=upsample_window, memory=SAVES_NOTHING,
           torch=TorchForms(module=NN + "Upsample", given_weight=None, inferred=None, methods=(),
                            functions=calls(F + "interpolate", size=1, scale_factor=2, mode=3, align_corners=4),
                            aliases=()),
@@ -201,7 +201,7 @@ def upsample(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # the two share are rows, each sampled on its own (RAFT's correlation volume, B·H·W rows, looked up
 # around each pixel). FlopCounterMode counts none of it. Backward hands gradients to the input and
 # the grid, keeping both (derivatives.yaml: grid_sampler_2d)
-@register("gridsample", family="shape", autocast=FLOAT32_ON_CUDA, arity=2, backward=NO_PRODUCTS, receptive_field=whole,
+@register("gridsample", family="shape", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, arity=2, backward=NO_PRODUCTS, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                              extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
                              copies=None, estimate=None),

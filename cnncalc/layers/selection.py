@@ -5,7 +5,7 @@ each box picks, pooled). A detector's post-processing runs on them; how many row
 is the run's, so the importer states it as an argument."""
 from __future__ import annotations
 
-from .facts import parameter_gradients
+from .facts import AS_IS, parameter_gradients
 from .facts import (NO_GRADIENT, PROMOTE, FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, Call, MemoryFacts, TorchForms, calls, int64_indices,
                     never, no_bytes, whole)
 from .join import broadcast_shape
@@ -19,7 +19,7 @@ _ORDERED = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing"
                        copies=None, estimate=None)
 
 
-@register("topk", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole, memory=_ORDERED,
+@register("topk", autocast=PROMOTE, family="shape", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=whole, memory=_ORDERED,
           args=(Arg("k", non_negative), Arg("dim", any_int, -1, names_dims=EACH_DIM), Arg("largest", boolean, True),
                 Arg("sorted", boolean, True)),
           torch=TorchForms(module=OWN + "Topk", given_weight=None, inferred=None, aliases=(),
@@ -36,7 +36,7 @@ def topk(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 # x.sort(dim): every entry, reordered along dim (the values, or where each came from); comparisons,
 # which FlopCounterMode does not count (SSD's and RetinaNet's batched_nms, kept indices by score)
-@register("sort", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole, memory=_ORDERED,
+@register("sort", autocast=PROMOTE, family="shape", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=whole, memory=_ORDERED,
           args=(Arg("dim", any_int, -1, names_dims=EACH_DIM), Arg("descending", boolean, False)),
           torch=TorchForms(module=OWN + "Sort", given_weight=None, inferred=None, aliases=(),
                            functions=calls("torch.sort", dim=1, descending=2),
@@ -50,7 +50,7 @@ def sort(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 # x[mask]: the rows of x whose entry in the 1-d mask is true; backward puts the gradient back in
 # place through the mask (derivatives.yaml: index.Tensor keeps its indices)
-@register("booleanmask", autocast=PROMOTE, family="shape", arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
+@register("booleanmask", autocast=PROMOTE, family="shape", field_probe=AS_IS, arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="first input",
                              extra_saved=no_bytes, transient=0, last_saved="none",
                              workspace=parameter_gradients, copies=None, estimate=None),
@@ -70,7 +70,7 @@ def boolean_mask(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 # torch.where(mask), one argument: per dim of the mask, the positions of its true entries (as
 # mask.nonzero(as_tuple=True)); how many only the data says. Positions take no gradient
-@register("nonzero", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole,
+@register("nonzero", autocast=PROMOTE, family="shape", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=whole,
           memory=NO_GRADIENT,
           args=(Arg("count", non_negative),),
           torch=TorchForms(module=OWN + "Nonzero", given_weight=None, inferred=None, aliases=(), methods=(),
@@ -89,7 +89,7 @@ def nonzero(shapes: tuple[Shape, ...], args: dict) -> Calc:
 _DISTINCT = (("return_inverse", 2, (False,)), ("return_counts", 3, (False,)), ("dim", 4, (None,)))
 
 
-@register("unique", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, receptive_field=whole,
+@register("unique", autocast=PROMOTE, family="shape", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=whole,
           memory=NO_GRADIENT,
           args=(Arg("count", non_negative),),
           torch=TorchForms(module=OWN + "Unique", given_weight=None, inferred=None, aliases=(),
@@ -106,7 +106,7 @@ def unique(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # x[i, j, …] with tensors i, j, …: torch's advanced indexing of the leading dims, the indices broadcast
 # together (Mask R-CNN's mask_prob[torch.arange(N), labels], each box's mask of its own class). Backward
 # puts the gradient back in place, keeping the indices (derivatives.yaml: index.Tensor)
-@register("indextensor", autocast=PROMOTE, family="shape", arity=None, fewest_inputs=2,
+@register("indextensor", autocast=PROMOTE, family="shape", field_probe=AS_IS, arity=None, fewest_inputs=2,
           backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="first input",
                              extra_saved=no_bytes, transient=0, last_saved="none",
@@ -125,7 +125,7 @@ def index_tensor(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # torchvision.ops.nms(boxes, scores, iou_threshold): the indices of the boxes kept, best first, none
 # overlapping a better one by more than the threshold; how many only the data says. Its work is
 # comparisons, which FlopCounterMode does not count, and indices take no gradient
-@register("nms", autocast=PROMOTE, family="shape", arity=2, backward=NO_PRODUCTS, receptive_field=whole,
+@register("nms", autocast=PROMOTE, family="shape", field_probe=AS_IS, arity=2, backward=NO_PRODUCTS, receptive_field=whole,
           memory=NO_GRADIENT,
           args=(Arg("count", non_negative), Arg("iou_threshold", number, 0.5)),
           torch=TorchForms(module=OWN + "Nms", given_weight=None, inferred=None, aliases=(), methods=(),
@@ -144,7 +144,7 @@ def nms(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # torch runs takes it: each row of rois (image index, x1, y1, x2, y2) a region of the feature map,
 # bilinearly sampled to pooled_height × pooled_width; FlopCounterMode counts none of it. Backward
 # scatters each sample back into the feature map, the boxes take none
-@register("roialign", autocast=PROMOTE, family="pool", arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
+@register("roialign", autocast=PROMOTE, family="pool", field_probe=AS_IS, arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="first input",
                              extra_saved=no_bytes, transient=0, last_saved="read",
                              workspace=parameter_gradients, copies=None, estimate=None),

@@ -3,7 +3,7 @@ unit), select (x[:, 0], a piece of unbind) and indexselect (table[index], a rela
 and indexput, a part written (x[index] = values)."""
 from __future__ import annotations
 
-from .facts import parameter_gradients
+from .facts import AS_IS, parameter_gradients
 from .facts import (PROMOTE, COPY, FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, SLICE, Call, MemoryFacts, TorchForms, always,
                     calls, elementwise, merge, never, no_bytes, unit_window, whole)
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, non_negative, numel,
@@ -20,7 +20,7 @@ def narrow_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return (unit_window(len(out) - 1, padding=shift),)
 
 
-@register("narrow", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=narrow_field, memory=SLICE,
+@register("narrow", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=narrow_field, memory=SLICE,
           args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("start", any_int), Arg("length", non_negative)),
           torch=TorchForms(module=OWN + "Narrow", given_weight=None, inferred=None,
                            functions=calls("torch.narrow", dim=1, start=2, length=3),
@@ -50,7 +50,7 @@ def _bounds(size: int, args: dict) -> tuple[int, int, int]:
     return slice(args["start"], args["end"], args["step"]).indices(size)
 
 
-@register("slice", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=slice_field, memory=SLICE,
+@register("slice", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=slice_field, memory=SLICE,
           args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("start", optional(any_int), None),
                 Arg("end", optional(any_int), None), Arg("step", positive, 1)),
           torch=TorchForms(module=OWN + "Slice", given_weight=None,
@@ -64,7 +64,7 @@ def slice_(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 # an axis is gone: the rest no longer line up with the input's spatial axes
-@register("select", family="shape", autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=whole, memory=SLICE,
+@register("select", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=whole, memory=SLICE,
           args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("index", any_int)),
           torch=TorchForms(module=OWN + "Select", given_weight=None,
                            inferred=None, functions=calls("torch.select", dim=1, index=2),
@@ -80,7 +80,7 @@ def select(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # torch.gather(x, dim, index): per position of the index (a second input of x's rank), the entry of x
 # it names along dim; the output has the index's shape. Backward scatters into a gradient of x's
 # shape, keeping the index (RoBERTa's token types gathered at its positions)
-@register("gather", family="shape", autocast=PROMOTE, arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
+@register("gather", family="shape", field_probe=AS_IS, autocast=PROMOTE, arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="first input",
                              extra_saved=no_bytes, transient=0, last_saved="read",
                              workspace=parameter_gradients, copies=None, estimate=None),
@@ -97,7 +97,7 @@ def gather(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 # the rows picked need not lie near each other
-@register("indexselect", family="shape", autocast=PROMOTE, backward=FIRST_INPUT_ONLY, arity=2, receptive_field=whole, memory=COPY,
+@register("indexselect", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=FIRST_INPUT_ONLY, arity=2, receptive_field=whole, memory=COPY,
           args=(Arg("dim", any_int, names_dims=EACH_DIM),),
           torch=TorchForms(module=OWN + "IndexSelect", given_weight=None,
                            inferred=None, functions=calls("torch.index_select", dim=1),
@@ -114,7 +114,7 @@ def index_select(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 # written in place: the destination's memory, no new tensor; backward hands the destination its
 # gradient (zero where written over) and the values theirs, the part written (derivatives.yaml: index_put_)
-@register("indexput", autocast=PROMOTE, family="shape", backward=NO_PRODUCTS, arity=None, fewest_inputs=1, receptive_field=merge,
+@register("indexput", autocast=PROMOTE, family="shape", field_probe=AS_IS, backward=NO_PRODUCTS, arity=None, fewest_inputs=1, receptive_field=merge,
           memory=MemoryFacts(aliases=always, aliases_in_training=always, saved="nothing", gradient="each input",
                              extra_saved=no_bytes, transient=0, last_saved="none",
                              workspace=parameter_gradients, copies=None, estimate=None),

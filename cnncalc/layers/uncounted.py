@@ -5,7 +5,7 @@ total it enters is a lower bound, and check and verify fail on it unless allowed
 from __future__ import annotations
 
 from ..errors import LayerError
-from .facts import parameter_gradients
+from .facts import AS_IS, parameter_gradients
 from .facts import OWN, UNTRACKED, MemoryFacts, TorchForms, never, no_bytes
 from .facts import NO_PRODUCTS, PROMOTE
 from .registry import Arg, Calc, Shape, non_negative, register
@@ -35,7 +35,7 @@ _UNKNOWN = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing"
 
 # its backward's work is as unknown as its forward's: counted as 0, a lower bound too
 # as the ops on no autocast list run: in its input's dtype
-@register("uncounted", family="uncounted", autocast=PROMOTE,
+@register("uncounted", family="uncounted", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=None, fewest_inputs=0, receptive_field=no_field, memory=_UNKNOWN,
           args=(Arg("operation", operation), Arg("shape", sizes), Arg("params", non_negative, 0),
                 Arg("buffers", non_negative, 0)),

@@ -17,10 +17,6 @@ from ..layers import REGISTRY
 from .build import build_model, sample_inputs
 from .verdict import Check
 
-# max-pools become average pools over the same window: the same field, a gradient on every pixel
-AVERAGED = {"maxpool": "avgpool", "adaptivemaxpool": "adaptiveavgpool"}
-
-
 def check_fields(graph: Graph, report: Report, device: str = "cpu") -> list[Check]:
     """One check per layer with spatial units: the intervals its sampled units see, per axis. One
     forward pass of a thinned model serves every layer, one backward pass each (the zoo's 37 models
@@ -28,7 +24,7 @@ def check_fields(graph: Graph, report: Report, device: str = "cpu") -> list[Chec
     no gradient to follow."""
     if graph.input_dtype is not None:
         return []
-    probe = _thin(replace(graph, nodes=tuple(averaged(node) for node in graph.nodes)), report)
+    probe = _thin(replace(graph, nodes=tuple(probed(node) for node in graph.nodes)), report)
     model = with_positive_weights(build_model(probe, device, torch.float64))
     spatial, fields = len(graph.input_shape) - 1, receptive_fields(graph, report)
     # a layer with no field (after a layer per row, whose rows sit where channels are read) states none
@@ -57,19 +53,18 @@ def check_fields(graph: Graph, report: Report, device: str = "cpu") -> list[Chec
 
 
 def _thin(graph: Graph, report: Report) -> Graph:
-    """The same geometry with few channels: every conv makes `width` channels in one group (its
-    spatial reach, summed over channels, is the same), so a gradient per unit is cheap. The graph
-    itself when thinning changes a shape (a reshape that names channel counts)."""
-    width = math.lcm(1, *(node.args["upscale_factor"] ** 2 for node in graph.nodes if node.kind == "pixelshuffle"),
-                     *(node.args["groups"] for node in graph.nodes if node.kind == "channelshuffle"))
+    """The same geometry with few channels, `width` of them where a kind makes its own (its field probe
+    says how: a conv's in one group, whose spatial reach summed over channels is the same), so a
+    gradient per unit is cheap. The graph itself when thinning changes a shape (a reshape that names
+    channel counts)."""
+    probes = [(node, REGISTRY[node.kind].field_probe) for node in graph.nodes]
+    width = math.lcm(1, *(probe.width_multiple(node.args) for node, probe in probes if probe.width_multiple))
     nodes = []
-    for node in graph.nodes:
+    for node, probe in probes:
         kind = REGISTRY[node.kind]
         changes = {name: None for name in ([kind.torch.inferred.argument] if kind.torch.inferred else [])}
-        if kind.family == "conv":
-            changes.update(out_channels=width, groups=1)
-        elif node.kind == "groupnorm":
-            changes.update(num_groups=1)
+        if probe.thinned:
+            changes.update(probe.thinned(node.args, width))
         written = {key: value for key, value in {**node.args, **changes}.items() if value is not None}
         nodes.append(replace(node, args=kind.normalize(written)) if changes else node)
     thin = replace(graph, nodes=tuple(nodes))
@@ -81,16 +76,14 @@ def _thin(graph: Graph, report: Report) -> Graph:
     return thin if same else graph
 
 
-def averaged(node: Node) -> Node:
-    """A max-pool as an average pool over the same window; any other layer as it is."""
-    family = node.kind[:-2]
-    if family not in AVERAGED or node.args.get("dilation", (1,)) != (1,) * len(node.args.get("dilation", (1,))):
+def probed(node: Node) -> Node:
+    """A layer as the probe runs it: where its field probe names a stand-in (a max-pool's average pool,
+    a norm's identity), that; any other as it is."""
+    stand_in = REGISTRY[node.kind].field_probe.stand_in
+    found = stand_in(node.kind, node.args) if stand_in else None
+    if found is None:
         return node
-    args = {key: node.args[key] for key in ("kernel_size", "stride", "padding", "ceil_mode", "output_size")
-            if key in node.args}
-    if family == "maxpool":
-        args.update(count_include_pad=True)
-    kind = AVERAGED[family] + node.kind[-2:]
+    kind, args = found
     return replace(node, kind=kind, args=REGISTRY[kind].normalize(args))
 
 

@@ -45,12 +45,13 @@ def test_a_collapsed_block_has_its_last_layers_field():
 
 def empirical_interval(graph, layer: str, axis: int):
     """Input pixels that reach the centre unit of `layer`: nonzero gradient with positive weights,
-    max-pools replaced by average pools of the same window (same field, gradients everywhere)."""
+    each layer as the probe runs it (max-pools as average pools of the same window: same field,
+    gradients everywhere)."""
     torch = pytest.importorskip("torch")
     from cnncalc.verify.build import build_model
-    from cnncalc.verify.fields import averaged, with_positive_weights
+    from cnncalc.verify.fields import probed, with_positive_weights
 
-    nodes = [averaged(node) for node in graph.nodes]
+    nodes = [probed(node) for node in graph.nodes]
     index = [n.name for n in nodes].index(layer)
     model = with_positive_weights(build_model(replace(graph, nodes=tuple(nodes[:index + 1]))).double())
     # small enough that residual sums never saturate ReLU6
@@ -92,7 +93,8 @@ DECODER = {"input": [1, 32, 32], "layers": [
     {"pixelunshuffle": {"downscale_factor": 2}}, {"conv2d": {"out_channels": 8, "kernel_size": 1}},
     {"pixelshuffle": {"upscale_factor": 2}}, {"adaptiveavgpool2d": {"output_size": 5}},
     {"upsample": {"size": 13, "mode": "bicubic"}}, {"upsample": {"scale_factor": 1.5, "mode": "nearest-exact"}},
-    {"maxpool2d": {"kernel_size": 3, "stride": 2, "ceil_mode": True}}]}
+    {"maxpool2d": {"kernel_size": 3, "stride": 2, "ceil_mode": True}}, {"channelshuffle": {"groups": 2}},
+    {"groupnorm": {"num_groups": 2}}, {"adaptivemaxpool2d": {"output_size": 3}}]}
 
 
 @pytest.mark.parametrize("model, size", [("unet", (1, 188, 188)), ("resnet18", (3, 64, 64)), (None, None),
@@ -105,6 +107,26 @@ def test_every_layer_first_middle_and_last_units_are_where_gradients_reach(model
     graph = build_graph(DECODER, "<decoder>", {}) if model is None else load_model(model).with_input(size)
     checks = check_fields(graph, analyze(graph))
     assert len(checks) > 10 and all(check.ok for check in checks), [c for c in checks if not c.ok][:2]
+
+
+NORMS = {"input": [3, 32, 32], "layers": [
+    {"conv2d": {"out_channels": 4, "kernel_size": 3, "padding": 1}}, {"instancenorm2d": {}},
+    {"conv2d": {"out_channels": 4, "kernel_size": 3, "stride": 2}}, {"groupnorm": {"num_groups": 2}},
+    {"conv2d": {"out_channels": 4, "kernel_size": 3}}, {"layernorm": {"normalized_shape": [4, 13, 13]}},
+    {"maxpool2d": {"kernel_size": 2}}]}
+
+
+def test_norms_taking_statistics_of_their_input_are_probed_on_their_stated_field():
+    # instance, group and layer norms over the image give every pixel a gradient through their mean and
+    # variance; the field they state is elementwise (as batch norm's, whose statistics are running ones),
+    # and the probe checks that geometry: before their stand-ins, every layer from the first failed
+    pytest.importorskip("torch")
+    from cnncalc.spec import build_graph
+    from cnncalc.verify.fields import check_fields
+
+    graph = build_graph(NORMS, "<norms>", {})
+    checks = check_fields(graph, analyze(graph))
+    assert len(checks) == 7 and all(check.ok for check in checks), [c.layer for c in checks if not c.ok]
 
 
 def test_nearest_upsampling_gives_four_units_one_field():

@@ -19,7 +19,7 @@ from cnncalc.figures import analyze
 from cnncalc.figures.conventions import CONVENTIONS
 from cnncalc.figures.rf import receptive_fields
 from cnncalc.layers import REGISTRY
-from cnncalc.layers.facts import CONSTANT, Exact, MERGE, MemoryFacts, TorchForms, UNTRACKED, WHOLE, Window
+from cnncalc.layers.facts import CONSTANT, Exact, FieldProbe, MERGE, MemoryFacts, TorchForms, UNTRACKED, WHOLE, Window
 from cnncalc.layers.registry import register
 from cnncalc.spec import build_graph
 from conftest import one_layer
@@ -45,7 +45,7 @@ def test_kind_declares_each_fact(name):
     kind = REGISTRY[name]
     assert isinstance(kind.torch, TorchForms) and kind.torch.module.count(".") >= 2
     assert "{n}" not in kind.torch.module
-    assert isinstance(kind.memory, MemoryFacts)
+    assert isinstance(kind.memory, MemoryFacts) and isinstance(kind.field_probe, FieldProbe)
     assert callable(kind.receptive_field) and callable(kind.calculate)
 
 
