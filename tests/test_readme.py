@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # 30 s: every command README shows, each a process
 def test_readme_transcripts_are_what_the_commands_print():
     pytest.importorskip("torch")  # the tour verifies a spec and reads a PyTorch module
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "readme.py"), "--check"], capture_output=True,
