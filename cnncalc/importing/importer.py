@@ -431,27 +431,52 @@ MAX_LINE = 300  # characters of a refusal, the file named included
 
 
 def _entry(node, graph: Traced) -> LineDict | list | None:
+    """The layer, or layers, a step is, by the mapper for what it is (_mapper); None where none states it."""
     if any(a.name in graph.mixing for a in (node, *graph.tensor_args(node))):
         return None  # mixes the samples (traced._mixing): a row not counted
+    return _mapper(node, graph)(node, graph)
+
+
+def _mapper(node, graph: Traced):
+    """What maps a step: a module by its kind; a parameter read as a tensor; a tensor made without the
+    input; the calls that take more than their kinds' forms (MAPPERS); any other call by the forms
+    the kinds declare."""
     if node.op == "call_module":
-        return _module_on(node, graph, _module_entry(graph.modules[node.target], node))
+        return _module_layer
     if node.name in graph.stored:
-        return _parameter_entry(node, graph)
+        return _parameter_entry
     if node.name in graph.without_input:
-        return _constant_entry(node, graph)
-    if node.op == "call_function" and node.target is operator.getitem:
-        if piece_of(node) is None and returns_several(node.args[0], graph):
-            return _entry(node.args[0], graph)  # topk's values or indices: a layer of the call
-        if _batch_of_rows(node, graph):  # fmap1, fmap2 = fmaps.chunk(2, 0): row i of each sample
-            return stated("select", {"dim": 1, "index": node.args[1]}, None)
-        entry = graph.per_sample(node, _piece_entry(node, graph))
-        return entry if not isinstance(entry, LineDict) or graph.takes(node, *next(iter(entry.items()))) else None
-    if target_name(node) == "repeat_interleave" and node.op in ("call_function", "call_method"):
-        return _repeated_rows(node, graph)
-    if _joins_batches(node, graph):  # torch.cat([image1, image2], 0): per sample, a row of each
-        return stated("stack", {"dim": 1}, None)
+        return _constant_entry
+    return MAPPERS.get((node.op, target_name(node)), _declared_call)
+
+
+def _module_layer(node, graph: Traced) -> LineDict | None:
+    return _module_on(node, graph, _module_entry(graph.modules[node.target], node))
+
+
+def _getitem_entry(node, graph: Traced) -> LineDict | list | None:
+    """x[...] or a piece of a tuple: a layer of the call that returned several tensors (topk's values),
+    each sample's row i of rows in the batch, or the piece or cut as it reads per sample."""
+    if piece_of(node) is None and returns_several(node.args[0], graph):
+        return _entry(node.args[0], graph)
+    if _batch_of_rows(node, graph):  # fmap1, fmap2 = fmaps.chunk(2, 0): row i of each sample
+        return stated("select", {"dim": 1, "index": node.args[1]}, None)
+    entry = graph.per_sample(node, _piece_entry(node, graph))
+    return entry if not isinstance(entry, LineDict) or graph.takes(node, *next(iter(entry.items()))) else None
+
+
+def _cat_entry(node, graph: Traced) -> LineDict | list | None:
+    """torch.cat: of batches along dim 0 (two images through one encoder), per sample a row of each;
+    else as its kind declares it."""
+    return stated("stack", {"dim": 1}, None) if _joins_batches(node, graph) else _declared_call(node, graph)
+
+
+def _declared_call(node, graph: Traced) -> LineDict | list | None:
+    """A function or method call by the forms kinds declare: the first of its kinds whose calculator
+    takes the input (F.batch_norm: batchnorm1d, 2d or 3d), as it is, with ranks lined up as torch
+    broadcasts them (a join), or a layer per row."""
     table = {"call_function": forms().functions, "call_method": forms().methods}.get(node.op, {})
-    for kind, call in table.get(node.target, ()):  # F.batch_norm: batchnorm1d, 2d or 3d, by its input
+    for kind, call in table.get(node.target, ()):
         entry = _call_entry(node, kind, call, graph)
         entry = entry if isinstance(entry, list) else graph.reshaped(node, entry, kind)
         if isinstance(entry, list) or entry is not None and graph.takes(node, *next(iter(entry.items()))):
@@ -525,75 +550,137 @@ def _repeated_rows(node, graph: Traced) -> list[LineDict] | None:
     return [stated("unsqueeze", {"dim": 1}, None), stated("tile", {"dims": [1, repeats, *[1] * len(shape)]}, None)]
 
 
-def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | None:
+# the calls that take more than their kinds' forms, by (op, name): pieces and cuts, each sample
+# repeated, batches joined
+MAPPERS = {("call_function", "getitem"): _getitem_entry, ("call_function", "cat"): _cat_entry,
+           ("call_function", "repeat_interleave"): _repeated_rows, ("call_method", "repeat_interleave"): _repeated_rows}
+
+
+def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | list | None:
+    """A function or tensor method call as a layer of `kind`, read as `call` declares it: its arguments
+    (each step of READING adds what its part of the declaration says, or refuses), the parameters it
+    takes as the layer's own, then the layer as it reads per sample. None where it is no such layer."""
+    args = _given(node, call, graph)
+    for read in READING:
+        args = None if args is None else read(node, kind, call, graph, args)
+    weights = None if args is None else _weights(node, kind, call, graph)
+    if weights is None:
+        return None
+    read, added_bias = weights
+    try:
+        args = graph.moved(node, kind, {key: graph.argument(value) for key, value in {**args, **read}.items()})
+    except Unmappable:
+        return None
+    return None if args is None else _call_layer(node, kind, args, added_bias, graph)
+
+
+def _given(node, call, graph: Traced) -> dict | None:
+    """The kind's arguments the call passes (by position or keyword) or means, a tensor being an input
+    and never an argument; None where an argument the kind has none for has a value it does not allow
+    (F.pad in reflect mode is no zero pad)."""
     try:
         fixed = [(graph.argument(given_value(node, key, index)), allowed) for key, index, allowed in call.fixed]
     except Unmappable:
         return None
     if any(value not in allowed for value, allowed in fixed):
-        return None  # F.pad in reflect mode is no zero pad
+        return None
     args = dict(call.defaults) | {
         key: node.kwargs[call.keyword(key)] if call.keyword(key) in node.kwargs else node.args[index]
         for key, index in call.positions if call.keyword(key) in node.kwargs or index < len(node.args)}
-    args = {key: value for key, value in args.items()  # a tensor is an input, never an argument
+    return {key: value for key, value in args.items()
             if not (isinstance(value, Step) and graph.is_tensor(value))} | dict(call.implied)
-    if call.like is not None:  # y.expand_as(x): the sizes of x per sample, the batch first
-        like = graph.shape(node.args[1]) if len(node.args) > 1 and isinstance(node.args[1], Step) else None
-        if like is None:
-            return None
-        args[call.like] = [-1, *(like if node.args[1].name in graph.sample_rows else like[1:])]
-    if any(arg.name == KEPT for arg in REGISTRY[kind].args):  # how many the run's data kept (nms's boxes)
-        kept = graph.values[node.name]
-        if graph.batch != 1 or not isinstance(kept, (torch.Tensor, tuple)):
-            return None  # counted over a batch of two, the samples' rows mixed
-        args[KEPT] = (kept[0] if isinstance(kept, tuple) else kept).shape[0]  # torch.where(mask)'s pieces
-    if call.every_dim is not None and call.every_dim not in args:
-        args[call.every_dim] = _every_dim(node, graph)
-        if args[call.every_dim] is None:
-            return None
-    if kind == "einsum":
-        args["equation"] = _per_sample_equation(node, graph)
-    if isinstance(args.get("padding"), (list, tuple)) and len(args["padding"]) > 6:
-        try:
-            args["padding"] = _fewer_pairs(graph.argument(args["padding"]))
-        except Unmappable:
-            return None
-    if call.rest and len(node.args) > 1:  # x.view(-1, 400) or x.view((-1, 400))
-        rest = node.args[1:]
-        args[call.rest] = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest
-    added_bias = None
-    if call.tensors:
-        shapes = {key: given(node, key, index) for key, index in call.tensors}
-        if kind == "linear" and shapes.get("bias") is COMPUTED and isinstance(shapes.get("weight"), Step):
-            # BEiT's bias, torch.cat((q_bias, zeros, v_bias)), made in forward(): a linear layer without
-            # bias, then the bias added along the features
-            added_bias, shapes["bias"] = given_value(node, "bias", 2), None
-        inputs = _taken_as_input(node, call, shapes, graph)
-        if any(shape is COMPUTED for key, shape in shapes.items() if key not in inputs):
-            return None  # weights computed in forward(): no layer of fixed parameters
-        if any(key in ("weight", "bias") and key not in inputs and given is not None
-               and not isinstance(graph.attribute(given), nn.Parameter) for key, given in shapes.items()):
-            return None  # a fixed filter kept as a buffer (a blur pool's): the kind would count it as parameters
-        read = call.reads({key: inputs[key] if key in inputs else None if given is None
-                           else tuple(graph.attribute(given).shape) for key, given in shapes.items()})
-        if read is None:
-            return None
-        args.update(read)
+
+
+def _read_like(node, kind: str, call, graph: Traced, args: dict) -> dict | None:
+    """y.expand_as(x): the sizes of x per sample, the batch first."""
+    if call.like is None:
+        return args
+    like = graph.shape(node.args[1]) if len(node.args) > 1 and isinstance(node.args[1], Step) else None
+    if like is None:
+        return None
+    return args | {call.like: [-1, *(like if node.args[1].name in graph.sample_rows else like[1:])]}
+
+
+def _read_kept(node, kind: str, call, graph: Traced, args: dict) -> dict | None:
+    """How many rows the run's data kept (nms's boxes), in a run of one sample: over a batch of two, the
+    samples' rows are mixed."""
+    if not any(arg.name == KEPT for arg in REGISTRY[kind].args):
+        return args
+    kept = graph.values[node.name]
+    if graph.batch != 1 or not isinstance(kept, (torch.Tensor, tuple)):
+        return None
+    return args | {KEPT: (kept[0] if isinstance(kept, tuple) else kept).shape[0]}  # torch.where(mask)'s pieces
+
+
+def _read_every_dim(node, kind: str, call, graph: Traced, args: dict) -> dict | None:
+    """x.mean() with no dim: every dim of the sample."""
+    if call.every_dim is None or call.every_dim in args:
+        return args
+    dims = _every_dim(node, graph)
+    return None if dims is None else args | {call.every_dim: dims}
+
+
+def _read_equation(node, kind: str, call, graph: Traced, args: dict) -> dict | None:
+    """An einsum's equation per sample."""
+    return args if call.equation is None else args | {call.equation: _per_sample_equation(node, graph)}
+
+
+def _read_padding(node, kind: str, call, graph: Traced, args: dict) -> dict | None:
+    """F.pad's pairs beyond the third that pad nothing, left out."""
+    if not isinstance(args.get("padding"), (list, tuple)) or len(args["padding"]) <= 6:
+        return args
     try:
-        args = graph.moved(node, kind, {key: graph.argument(value) for key, value in args.items()})
+        return args | {"padding": _fewer_pairs(graph.argument(args["padding"]))}
     except Unmappable:
         return None
-    entry = None if args is None else stated(kind, args, None)
+
+
+def _read_rest(node, kind: str, call, graph: Traced, args: dict) -> dict | None:
+    """x.view(-1, 400) or x.view((-1, 400)): the sizes given one by one, as one argument."""
+    if not call.rest or len(node.args) < 2:
+        return args
+    rest = node.args[1:]
+    return args | {call.rest: rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest}
+
+
+READING = (_read_like, _read_kept, _read_every_dim, _read_equation, _read_padding, _read_rest)
+
+
+def _weights(node, kind: str, call, graph: Traced) -> tuple[dict, Step | None] | None:
+    """The arguments the layer's own parameters say (F.linear's weight: out_features), and a bias made in
+    forward() that is added after it where the call allows (Call.bias_apart); None where its weights
+    are computed in forward(), or a buffer the kind would count as parameters (a blur pool's filter)."""
+    if not call.tensors:
+        return {}, None
+    shapes = {key: given(node, key, index) for key, index in call.tensors}
+    added_bias = None
+    if call.bias_apart and shapes.get("bias") is COMPUTED and isinstance(shapes.get("weight"), Step):
+        added_bias, shapes["bias"] = given_value(node, "bias", 2), None
+    inputs = _taken_as_input(node, call, shapes, graph)
+    if any(shape is COMPUTED for key, shape in shapes.items() if key not in inputs):
+        return None
+    if any(key in ("weight", "bias") and key not in inputs and held is not None
+           and not isinstance(graph.attribute(held), nn.Parameter) for key, held in shapes.items()):
+        return None
+    read = call.reads({key: inputs[key] if key in inputs else None if held is None
+                       else tuple(graph.attribute(held).shape) for key, held in shapes.items()})
+    return None if read is None else (read, added_bias)
+
+
+def _call_layer(node, kind: str, args: dict, added_bias, graph: Traced) -> LineDict | list | None:
+    """The layer a call of `kind` with these arguments is: None where a tensor and a constant no argument
+    states make no join of layers; with a bias made in forward(), the layer and an add."""
+    entry = stated(kind, args, None)
     layer = REGISTRY[kind]
     if entry is None or layer.arity is None and len(graph.tensor_args(node)) < layer.fewest(layer.normalize(
             entry[kind] or {})):
-        return None  # a tensor and a constant no argument states: not a join of layers
+        return None
     if node.op == "call_function" and layer.can_be_functional:
         entry["functional"] = True
-    if added_bias is not None:
-        entry["from"] = graph.name_of(graph.tensor_args(node)[0])
-        return [entry, LineDict({"add": None, "from": [_part(node, 1), graph.name_of(added_bias)]})]
-    return entry
+    if added_bias is None:
+        return entry
+    entry["from"] = graph.name_of(graph.tensor_args(node)[0])
+    return [entry, LineDict({"add": None, "from": [_part(node, 1), graph.name_of(added_bias)]})]
 
 
 KEPT = "count"  # a kind's argument for how many rows the data keeps, which only the run says

@@ -220,7 +220,7 @@ def _contracts(args: dict) -> str:
 @register("einsum", family="attention", field_probe=AS_IS, autocast=Autocast(cuda="lower", cpu=_contracts), arity=2,
           receptive_field=whole, memory=_PRODUCT, backward=PRODUCTS,
           torch=TorchForms(module=OWN + "Einsum", given_weight=None, inferred=None, methods=(), aliases=(),
-                           functions=(Call("torch.einsum", (("equation", 0),)),)),
+                           functions=(Call("torch.einsum", (("equation", 0),), equation="equation"),)),
           args=(Arg("equation", equation),))
 def einsum(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """torch.einsum of two operands, each sample's: a batched matrix product over the letters both share

@@ -445,6 +445,10 @@ class Call:
     # the argument that, left out, means every dim, the batch's too (torch.mean(x), VQ-VAE's loss): per
     # sample, every dim of the sample, as a batch of one computes it
     every_dim: str | None = None
+    equation: str | None = None  # the argument that is an einsum equation: per sample, the batch's letter left out
+    # a bias computed in forward() is added after the layer, which takes none (BEiT's q and v biases
+    # around zeros, torch.cat((q_bias, zeros, v_bias)))
+    bias_apart: bool = False
 
     def keyword(self, argument: str) -> str:
         """The call's keyword for one of the kind's arguments (linalg.vector_norm's ord is norm's p)."""

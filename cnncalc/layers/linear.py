@@ -24,7 +24,7 @@ def linear_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients
           backward=BackwardFacts(differentiates="each input", work=linear_backward),
           torch=TorchForms(module=NN + "Linear", given_weight=None,
                            inferred=FromInput("in_features", -1), methods=(), aliases=(),
-                           functions=(Call(F + "linear", tensors=(("weight", 1), ("bias", 2)),
+                           functions=(Call(F + "linear", tensors=(("weight", 1), ("bias", 2)), bias_apart=True,
                                            reads=lambda t: {"out_features": t["weight"][0],
                                                             "bias": t["bias"] is not None}),
                                       # GPT-2's Conv1D: torch.addmm(bias, x.view(-1, nx), weight), the
