@@ -167,7 +167,7 @@ def _held_through(died: dict[str, int], graph: Traced, made: list[tuple[int, str
     position = {name: index for index, (_, name) in enumerate(made)}
     held: dict[str, str] = {}
     for node, clock in died.items():
-        name = graph.names.get(node)
+        name = graph.made.names.get(node)
         through = bisect.bisect_right(clocks, clock) - 1
         if name in position and through > max(position[name], position.get(held.get(name), -1)):
             held[name] = made[through][1]
@@ -185,8 +185,8 @@ def _returned(recorded: Recorded, graph: Traced, name: str, source: str) -> list
             stack[:0] = list(value.values())
         elif isinstance(value, (tuple, list)):
             stack[:0] = list(value)
-        elif isinstance(value, Step) and value.name in graph.names:
-            found += [graph.names[value.name]] if graph.names[value.name] not in found else []
+        elif isinstance(value, Step) and value.name in graph.made.names:
+            found += [graph.made.names[value.name]] if graph.made.names[value.name] not in found else []
         elif isinstance(value, Step) and _empty(graph.values.get(value.name)):
             shape = graph.sample_shape(value)
             raise SpecError(f"{name} returns a tensor with no elements ({target_name(value)}, "
@@ -383,14 +383,15 @@ def _uncounted_entry(node, graph: Traced) -> LineDict | None:
     inputs = graph.tensor_args(node)
     made_without_input = node.name in graph.without_input
     shape = graph.shape(node) if made_without_input else graph.sample_shape(node)
-    if shape is None or any(a.op != "placeholder" and a.name not in graph.names for a in inputs):
+    if shape is None or any(a.op != "placeholder" and a.name not in graph.made.names for a in inputs):
         return None
     if node.op == "call_module":
         module = graph.modules[node.target]
         held = [*module.parameters(), *module.buffers()]
     else:
-        reads = [read for read in _reads(node, graph) if read.name not in graph.counted and not _made_while_tracing(read)]
-        graph.counted |= {read.name for read in reads}
+        reads = [read for read in _reads(node, graph)
+                 if read.name not in graph.made.counted and not _made_while_tracing(read)]
+        graph.made.counted |= {read.name for read in reads}
         held = [graph.attribute(read) for read in reads]
     entry = stated("uncounted", {"operation": _what(node, graph.modules), "shape": list(shape),
                                  "params": sum(t.numel() for t in held if isinstance(t, nn.Parameter)),
@@ -789,9 +790,9 @@ def _parameter_entry(node, graph: Traced) -> LineDict | None:
     if shape is None:
         return None
     read = graph.stored[node.name]
-    if read.name in graph.counted or _made_while_tracing(read):
+    if read.name in graph.made.counted or _made_while_tracing(read):
         return stated("constant", {"shape": list(shape)}, None)
-    graph.counted.add(read.name)
+    graph.made.counted.add(read.name)
     tensor = graph.attribute(read)
     return stated("parameter", {"shape": list(shape), "buffer": not isinstance(tensor, nn.Parameter)}, None)
 
@@ -804,8 +805,8 @@ def _constant_entry(node, graph: Traced) -> LineDict | None:
         return None
     made_from = graph.made_from(node)
     tensors = [graph.attribute(read) for name, read in made_from.items()
-               if name not in graph.counted and not _made_while_tracing(read)]
-    graph.counted |= set(made_from)
+               if name not in graph.made.counted and not _made_while_tracing(read)]
+    graph.made.counted |= set(made_from)
     params = sum(t.numel() for t in tensors if isinstance(t, nn.Parameter))
     buffers = sum(t.numel() for t in tensors if not isinstance(t, nn.Parameter))
     entry = stated("constant", {"shape": list(shape), "params": params, "buffers": buffers}, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -27,16 +27,16 @@ def read_graph(recorded: Recorded, values: dict, others: tuple[str, ...] = (), b
     inputs = {node.name: INPUT if index == 0 else node.target for index, node in enumerate(placeholders)
               if index == 0 or node.target in others}
     graph = Traced(recorded=recorded, modules=recorded.modules, values=values, absorbed=_absorbed(recorded),
-                   inputs=inputs, batch=batch)
-    graph.stored = _stored_views(recorded, graph)
-    graph.without_input, graph.free, graph.batch_sized = _without_input(recorded, graph)
-    graph.stacked = _ensembles(recorded, graph)
-    graph.sample_rows = _sample_rows(recorded, graph) if batch == 1 else set()
+                   inputs=inputs, batch=batch, made=Made(counted=_held_by_layers(recorded)))
+    # each reading asks the ones before it
+    graph = replace(graph, stored=_stored_views(recorded, graph))
+    without_input, free, batch_sized = _without_input(recorded, graph)
+    graph = replace(graph, without_input=without_input, free=free, batch_sized=batch_sized)
+    graph = replace(graph, stacked=_ensembles(recorded, graph))
+    graph = replace(graph, sample_rows=_sample_rows(recorded, graph) if batch == 1 else set())
     # in a run of one sample a size 1 is no batch to tell apart from rows: neither layout is looked for
-    graph.sequence_first = _sequence_first(recorded, graph) if batch > 1 else set()
-    graph.mixing = _mixing(recorded, graph) if batch > 1 else set()
-    graph.counted = _held_by_layers(recorded)
-    return graph
+    graph = replace(graph, sequence_first=_sequence_first(recorded, graph) if batch > 1 else set())
+    return replace(graph, mixing=_mixing(recorded, graph) if batch > 1 else set())
 
 
 def _held_by_layers(recorded: Recorded) -> set:
@@ -55,21 +55,29 @@ PIECES = {"chunk", "split", "tensor_split", "unbind", "max"}  # calls returning 
 
 
 @dataclass
+class Made:
+    """What the mapping has made so far, the one part of its reading that grows as it goes: each mapped
+    step's layer name, the names taken, how many layers took each name's base, and the parameters and
+    buffers a layer already counts."""
+    counted: set  # those a module layer holds are counted from the start
+    names: dict = field(default_factory=dict)
+    used: set = field(default_factory=set)
+    calls: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Traced:
     """The recorded run as the mapping reads it: its steps and modules, every step's value in the run,
-    and the layer name given to each mapped step."""
+    what read_graph found of its tensors, and what the mapping has made so far (`made`)."""
     recorded: Recorded
     modules: dict
     values: dict
     absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
     inputs: dict  # the placeholders that are the model's inputs → their names (the first: input)
     batch: int = PROBE_BATCH  # the run's (1: one sample, every tensor of a per-image loop its own)
+    made: Made
     stored: dict = field(default_factory=dict)  # node → the parameter it is a view of (gamma.reshape(1, -1, 1, 1))
     without_input: set = field(default_factory=set)  # tensors made without the model's input
-    counted: set = field(default_factory=set)  # parameters and buffers a constant layer already counts
-    names: dict = field(default_factory=dict)
-    used: set = field(default_factory=set)
-    calls: dict = field(default_factory=dict)  # a name's base → how many layers took it
     stacked: set = field(default_factory=set)  # torch.stack(outputs) reduced over the outputs: an ensemble
     free: set = field(default_factory=set)  # tensors layers make from constants alone (Swin v2's bias MLP)
     # tensors made without the input but sized by its batch (BERT's token_type_ids.expand(B, L))
@@ -114,10 +122,10 @@ class Traced:
     def same_as_source(self, node) -> bool:
         """A module's tuple output read at 0 (MultiheadAttention's output): the layer itself."""
         source = node.args[0] if node.op == "call_function" and node.target is operator.getitem else None
-        if source is None or source.name not in self.names or node.args[1] != 0 \
+        if source is None or source.name not in self.made.names or node.args[1] != 0 \
                 or not isinstance(self.values.get(source.name), (tuple, list)):  # box[0] of a box is a coordinate
             return False
-        self.names[node.name] = self.names[source.name]
+        self.made.names[node.name] = self.made.names[source.name]
         return True
 
     def tensor_args(self, node) -> list:
@@ -146,7 +154,9 @@ class Traced:
         return self.recorded.attribute(node.target)
 
     def name_of(self, node) -> str:
-        return self.inputs.get(node.name, INPUT) if node.op == "placeholder" else self.names.get(node.name, node.name)
+        if node.op == "placeholder":
+            return self.inputs.get(node.name, INPUT)
+        return self.made.names.get(node.name, node.name)
 
     def made_from(self, node) -> dict:
         """The parameters and buffers a tensor made without the input is made from: name → get_attr node."""
@@ -168,11 +178,11 @@ class Traced:
         inside = self.scopes(node)  # a function's: every module it runs in, the innermost last
         base = path or ".".join(part for part in (inside[-1].name if inside else "", target_name(node)) if part)
         name = base
-        while name in self.used:
-            self.calls[base] = self.calls.get(base, 1) + 1
-            name = f"{base}({self.calls[base]})"
-        self.names[node.name] = name
-        self.used.add(name)
+        while name in self.made.used:
+            self.made.calls[base] = self.made.calls.get(base, 1) + 1
+            name = f"{base}({self.made.calls[base]})"
+        self.made.names[node.name] = name
+        self.made.used.add(name)
         return name
 
     def scopes(self, node) -> tuple[Scope, ...]:
