@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
-from .graph import Graph, OtherInput, Scope, Shape
+from .graph import Graph, Node, OtherInput, Scope, Shape
 from .model_reference import model_reference
 from .spec.limits import Limits
 
@@ -63,8 +63,8 @@ def _graph_of(imported, model: Any, limits: Limits) -> Graph:
     from .spec.load import build_graph
 
     graph = build_graph(imported.spec, _source(model), {}, limits=limits)
-    return replace(graph, nodes=tuple(replace(node, scopes=imported.scopes.get(node.name, ()),
-                                              **imported.observed.get(node.name, {}))
+    return replace(graph, nodes=tuple(Node.of({**vars(node), "scopes": imported.scopes.get(node.name, ()),
+                                               **imported.observed.get(node.name, {})})
                                       for node in graph.nodes), ran_on_cpu=imported.ran_on_cpu)
 
 

@@ -99,18 +99,21 @@ def left_as_it_was(module: nn.Module):
     its own) emptied and refilled as they were: what a traced run or a peer tool (ptflops' methods,
     thop's hooks and buffers) leaves on it goes. Not a dict subclass's: diffusers' FrozenDict config
     refuses to be refilled, and nothing changes one."""
-    saved = [(part, dict(part.__dict__), {name: dict(value) for name, value in part.__dict__.items()
-                                           if type(value) in (dict, OrderedDict)})
-             for part in module.modules()]
+    saved = [(part.__dict__, dict(part.__dict__)) for part in module.modules()]
+    dicts = [value for _, attributes in saved for value in attributes.values() if type(value) in DICTS]
+    contents = [dict(value) if value else None for value in dicts]  # most are empty: hooks no one set
     try:
         yield
     finally:
-        for part, attributes, dicts in saved:
-            part.__dict__.clear()
-            part.__dict__.update(attributes)
-            for name, contents in dicts.items():
-                attributes[name].clear()
-                attributes[name].update(contents)
+        for live, attributes in saved:
+            live.clear()
+            live.update(attributes)
+        for value, held in zip(dicts, contents):
+            value.clear()
+            value.update(held or ())
+
+
+DICTS = (dict, OrderedDict)
 
 
 def _is_layer(module: nn.Module) -> bool:
