@@ -136,7 +136,7 @@ class Recorder(TorchFunctionMode):
         self.is_leaf, self.answer = is_leaf, answer  # which modules are layers; a layer's output, if known
         self.nodes: dict[int, Step] = {}  # id(tensor) → the step that made it, while it is alive
         self.watched: dict[int, weakref.ref] = {}  # id(tensor) → a weak reference to it, while it is alive
-        self.died: dict[str, int] = {}  # node → how many nodes were made when Python let its tensor go
+        self.died: dict[str, int] = {}  # step → how many steps were made when Python let its tensor go
         self.depth = 0
         self.through_patched = False  # called by a name ptflops patches (PATCHED_BY_PTFLOPS)
         self.originals: dict = {}  # while the run goes, those names' stand-ins → the functions they call

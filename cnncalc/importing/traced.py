@@ -26,7 +26,7 @@ def read_graph(recorded: Recorded, values: dict, others: tuple[str, ...] = (), b
     placeholders = [node for node in recorded.steps if node.op == "placeholder"]
     inputs = {node.name: INPUT if index == 0 else node.target for index, node in enumerate(placeholders)
               if index == 0 or node.target in others}
-    graph = Traced(recorded=recorded, modules=recorded.modules, values=values, absorbed=_absorbed(recorded),
+    graph = Traced(recorded=recorded, values=values, absorbed=_absorbed(recorded),
                    inputs=inputs, batch=batch, made=Made(counted=_held_by_layers(recorded)))
     # each reading asks the ones before it
     graph = replace(graph, stored=_stored_views(recorded, graph))
@@ -70,7 +70,6 @@ class Traced:
     """The recorded run as the mapping reads it: its steps and modules, every step's value in the run,
     what read_graph found of its tensors, and what the mapping has made so far (`made`)."""
     recorded: Recorded
-    modules: dict
     values: dict
     absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
     inputs: dict  # the placeholders that are the model's inputs → their names (the first: input)
@@ -85,6 +84,11 @@ class Traced:
     sample_rows: set = field(default_factory=set)  # in a run of one, tensors whose dim 0 is rows, even 1 of them
     sequence_first: set = field(default_factory=set)  # tensors whose batch is dim 1 (L, B, E): see _sequence_first
     mixing: set = field(default_factory=set)  # tensors whose last dim is the batch, moved there: see _mixing
+
+    @property
+    def modules(self) -> dict:
+        """The model's modules by path."""
+        return self.recorded.modules
 
     def users_of(self, node) -> tuple[Step, ...]:
         """The steps that read a step's value."""
