@@ -380,28 +380,28 @@ def _on_meta(func, args, kwargs) -> torch.Tensor | None:
     if rule is None or "out" in kwargs:
         return None
     tensors = [arg for arg in args if isinstance(arg, torch.Tensor)]
-    if not tensors or not all(tensor.is_meta for tensor in tensors):
-        return None
-    if all(tensor.is_contiguous() for tensor in tensors):
-        return rule(args, tensors)
-    return _laid_out_as(tensors[0], rule(args, tensors)) if rule is _elementwise and len(tensors) == 1 else None
+    return rule(args, tensors) if tensors and all(tensor.is_meta for tensor in tensors) else None
 
 
-def _laid_out_as(x: torch.Tensor, made: torch.Tensor | None) -> torch.Tensor | None:
-    """An elementwise call's output on one tensor: torch's TensorIterator lays it out in the order of
-    x's strides (q * scale on a piece of qkv: dense, heads before rows as x's were)."""
-    if made is None:
-        return None
-    from torch._prims_common import compute_elementwise_output_strides
-
-    return torch.empty_strided(made.shape, compute_elementwise_output_strides(x), dtype=made.dtype, device="meta")
+def _contiguous(rule):
+    """A rule for contiguous operands only: on others torch's output strides are the kernel's to say."""
+    return lambda args, tensors: rule(args, tensors) if all(t.is_contiguous() for t in tensors) else None
 
 
 def _elementwise(args, tensors) -> torch.Tensor | None:
+    """Contiguous operands, or one tensor and numbers: on one, torch's TensorIterator lays the output out
+    in the order of its strides (q * scale on a piece of qkv: dense, heads before rows as x's were)."""
     dtype = torch.result_type(*args[:2]) if len(args) > 1 else tensors[0].dtype
     if not dtype.is_floating_point:  # an integer division is a float; a comparison is bool
         return None
-    return torch.empty(torch.broadcast_shapes(*(tensor.shape for tensor in tensors)), dtype=dtype, device="meta")
+    if all(tensor.is_contiguous() for tensor in tensors):
+        return torch.empty(torch.broadcast_shapes(*(tensor.shape for tensor in tensors)), dtype=dtype, device="meta")
+    if len(tensors) > 1:
+        return None
+    from torch._prims_common import compute_elementwise_output_strides
+
+    x = tensors[0]
+    return torch.empty_strided(x.shape, compute_elementwise_output_strides(x), dtype=dtype, device="meta")
 
 
 def _linear(args, tensors) -> torch.Tensor | None:
@@ -429,9 +429,9 @@ def _same_as_first(args, tensors) -> torch.Tensor | None:
 META_ANSWERS = {**dict.fromkeys(("add", "sub", "mul", "div", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__",
                                  "__rmul__", "__truediv__", "__rtruediv__"), _elementwise),
                 **dict.fromkeys(("eq", "ne", "lt", "le", "gt", "ge", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
-                                 "__ge__"), _comparison),
-                **dict.fromkeys(("roll", "masked_fill"), _same_as_first),
-                "linear": _linear}
+                                 "__ge__"), _contiguous(_comparison)),
+                **dict.fromkeys(("roll", "masked_fill"), _contiguous(_same_as_first)),
+                "linear": _contiguous(_linear)}
 
 
 class LayerFails(Exception):

@@ -247,19 +247,13 @@ def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
     return {**({} if exact else {"unhooked": True}), **({"held_apart": True} if apart else {})}
 
 
-def _reached_a_patched_name(node) -> bool:
-    """Whether a function or method call went by a name ptflops patches (capture.PATCHED_BY_PTFLOPS); a
-    call of several layers is read at its first."""
-    return node.through_patched
-
-
 def _as_written(node, kind: str, args: dict | None) -> dict | None:
     """A kind's `operator` argument (x @ y, x * y, x + y) as the run read it: written so, or a call by a
     name ptflops patches (torch.matmul, x.mul(y)), which torch passes on as the same call."""
     defaults = REGISTRY[kind].defaults
     if "operator" not in defaults or node.op not in ("call_function", "call_method"):
         return args
-    written = not _reached_a_patched_name(node)
+    written = not node.through_patched  # (Step.through_patched)
     rest = {key: value for key, value in (args or {}).items() if key != "operator"}
     return {**rest, **({"operator": written} if written != defaults["operator"] else {})} or None
 
@@ -268,7 +262,7 @@ def _as_patches_see_it(node, kind: str) -> dict:
     """What ptflops' patches of torch.nn.functional see of a function call (Node.unpatched): of a kind
     whose function it patches, a call that reached it another way (torch.relu, x.softmax(), a reference
     taken before the patch: transformers' GELUActivation) it does not count."""
-    if node.op not in ("call_function", "call_method") or _reached_a_patched_name(node):
+    if node.op not in ("call_function", "call_method") or node.through_patched:
         return {}
     patched = {F + name for name in PTFLOPS_PATCHED}
     return {"unpatched": True} if any(call.path in patched for call in REGISTRY[kind].torch.functions) else {}
@@ -626,12 +620,12 @@ def _read_equation(node, kind: str, call, graph: Traced, args: dict) -> dict | N
     return args if call.equation is None else args | {call.equation: _per_sample_equation(node, graph)}
 
 
-def _read_padding(node, kind: str, call, graph: Traced, args: dict) -> dict | None:
+def _read_pairs(node, kind: str, call, graph: Traced, args: dict) -> dict | None:
     """F.pad's pairs beyond the third that pad nothing, left out."""
-    if not isinstance(args.get("padding"), (list, tuple)) or len(args["padding"]) <= 6:
+    if call.pairs is None or not isinstance(args.get(call.pairs), (list, tuple)) or len(args[call.pairs]) <= 6:
         return args
     try:
-        return args | {"padding": _fewer_pairs(graph.argument(args["padding"]))}
+        return args | {call.pairs: _fewer_pairs(graph.argument(args[call.pairs]))}
     except Unmappable:
         return None
 
@@ -644,7 +638,7 @@ def _read_rest(node, kind: str, call, graph: Traced, args: dict) -> dict | None:
     return args | {call.rest: rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest}
 
 
-READING = (_read_like, _read_kept, _read_every_dim, _read_equation, _read_padding, _read_rest)
+READING = (_read_like, _read_kept, _read_every_dim, _read_equation, _read_pairs, _read_rest)
 
 
 def _weights(node, kind: str, call, graph: Traced) -> tuple[dict, Step | None] | None:
@@ -656,7 +650,7 @@ def _weights(node, kind: str, call, graph: Traced) -> tuple[dict, Step | None] |
     shapes = {key: given(node, key, index) for key, index in call.tensors}
     added_bias = None
     if call.bias_apart and shapes.get("bias") is COMPUTED and isinstance(shapes.get("weight"), Step):
-        added_bias, shapes["bias"] = given_value(node, "bias", 2), None
+        added_bias, shapes["bias"] = given_value(node, "bias", dict(call.tensors)["bias"]), None
     inputs = _taken_as_input(node, call, shapes, graph)
     if any(shape is COMPUTED for key, shape in shapes.items() if key not in inputs):
         return None

@@ -29,14 +29,14 @@ def read_graph(recorded: Recorded, values: dict, others: tuple[str, ...] = (), b
     graph = Traced(recorded=recorded, values=values, absorbed=_absorbed(recorded),
                    inputs=inputs, batch=batch, made=Made(counted=_held_by_layers(recorded)))
     # each reading asks the ones before it
-    graph = replace(graph, stored=_stored_views(recorded, graph))
-    without_input, free, batch_sized = _without_input(recorded, graph)
+    graph = replace(graph, stored=_stored_views(graph))
+    without_input, free, batch_sized = _without_input(graph)
     graph = replace(graph, without_input=without_input, free=free, batch_sized=batch_sized)
-    graph = replace(graph, stacked=_ensembles(recorded, graph))
-    graph = replace(graph, sample_rows=_sample_rows(recorded, graph) if batch == 1 else set())
+    graph = replace(graph, stacked=_ensembles(graph))
+    graph = replace(graph, sample_rows=_sample_rows(graph) if batch == 1 else set())
     # in a run of one sample a size 1 is no batch to tell apart from rows: neither layout is looked for
-    graph = replace(graph, sequence_first=_sequence_first(recorded, graph) if batch > 1 else set())
-    return replace(graph, mixing=_mixing(recorded, graph) if batch > 1 else set())
+    graph = replace(graph, sequence_first=_sequence_first(graph) if batch > 1 else set())
+    return replace(graph, mixing=_mixing(graph) if batch > 1 else set())
 
 
 def _held_by_layers(recorded: Recorded) -> set:
@@ -626,11 +626,11 @@ def cast_of(value) -> Step | None:
 CASTS = ("float", "to", "type_as")
 
 
-def _stored_views(recorded: Recorded, graph: Traced) -> dict:
+def _stored_views(graph: Traced) -> dict:
     """Each parameter read as a tensor, and each view of one alone that keeps its size (reshape,
     unsqueeze, permute, a cast): node name → the get_attr node of the parameter."""
     stored = {}
-    for node in recorded.steps:
+    for node in graph.recorded.steps:
         if node.op == "get_attr" and node.name not in graph.absorbed:
             stored[node.name] = node
             continue
@@ -642,13 +642,13 @@ def _stored_views(recorded: Recorded, graph: Traced) -> dict:
     return stored
 
 
-def _without_input(recorded: Recorded, graph: Traced) -> tuple[set, set, set]:
+def _without_input(graph: Traced) -> tuple[set, set, set]:
     """The tensors forward() makes without its input: those computed from parameters and buffers or
     from nothing (a view of a parameter, torch.arange, sin and cos of a position encoding); those
     layers make from them (a position bias MLP), which have no batch; and those of the first sized by
     the batch."""
     needs_input, reached, made, batch_numbers = set(), set(), set(), set()
-    for node in recorded.steps:
+    for node in graph.recorded.steps:
         if node.op == "placeholder":
             needs_input |= {node.name} if node.name in graph.inputs else set()  # not forward()'s defaults
             reached |= needs_input
@@ -689,13 +689,13 @@ def _multiplies(node) -> bool:
 MATRIX_PRODUCTS = frozenset({"matmul", "bmm"})  # torch.matmul, x.matmul, operator.matmul (@)
 
 
-def _sample_rows(recorded: Recorded, graph: Traced) -> set:
+def _sample_rows(graph: Traced) -> set:
     """In a run of one sample, the tensors a per-image loop makes (proposals, boxes kept), whose dim 0
     is not the batch but the sample's own, however many rows (one box kept is a row): the sample taken
     out of its batch (x[0], unbind), and what is made of it, unless that puts a batch of one back in
     front (x[None], view(1, -1, 4): a reshape to a leading 1 on more dims than it read)."""
     found = set()
-    for node in recorded.steps:
+    for node in graph.recorded.steps:
         shape = graph.shape(node)
         if not shape or node.name in graph.without_input or node.op == "placeholder":
             continue
@@ -720,7 +720,7 @@ def _takes_the_sample(node, graph: Traced) -> bool:
     return node.args[1] == 0 and (graph.shape(node.args[0]) or ())[:1] == (1,)
 
 
-def _sequence_first(recorded: Recorded, graph: Traced) -> set:
+def _sequence_first(graph: Traced) -> set:
     """The tensors whose batch is dim 1, (L, B, …), as CLIP's attention pool holds them for
     nn.MultiheadAttention(batch_first=False): a permute or transpose that moves the batch there, a
     constant expanded along dim 1 (a learned query, query.expand(-1, B, -1)), and what is made of such
@@ -728,7 +728,7 @@ def _sequence_first(recorded: Recorded, graph: Traced) -> set:
     output). A size-2 sequence cannot be told from the batch of the run, which is 2; nor (N, B) from a
     matrix whose columns are the batch (csatv2's k.transpose(-1, -2), which q @ k then mixes)."""
     found = set()
-    for node in recorded.steps:
+    for node in graph.recorded.steps:
         shape = _first_shape(graph, node)  # of the attention's output, its first
         if shape is None or len(shape) < 3 or shape[1] != graph.batch or shape[0] == graph.batch \
                 or node.op == "placeholder":
@@ -749,13 +749,13 @@ def _sequence_first(recorded: Recorded, graph: Traced) -> set:
 EXPANDING = ("expand", "repeat")
 
 
-def _mixing(recorded: Recorded, graph: Traced) -> set:
+def _mixing(graph: Traced) -> set:
     """The tensors whose last dim is the batch, moved there from the front (csatv2's k.transpose(-1, -2)
     of (B, N) keys), and what is made of them with the batch still last (q @ k, (B, B), and its
     softmax): a product over them mixes the samples, B² products where a sample's table says B, so no
     kind states them; the importer makes them rows not counted, their shapes a batch of one's."""
     found = set()
-    for node in recorded.steps:
+    for node in graph.recorded.steps:
         shape = graph.shape(node)
         if not shape or len(shape) < 2 or shape[-1] != graph.batch or node.name in graph.sequence_first \
                 or node.name in graph.without_input:
@@ -783,11 +783,11 @@ def _first_shape(graph: Traced, node) -> tuple[int, ...] | None:
     return tuple(value.shape) if isinstance(value, torch.Tensor) else None
 
 
-def _ensembles(recorded: Recorded, graph: Traced) -> set:
+def _ensembles(graph: Traced) -> set:
     """torch.stack(outputs) then a mean, sum or max over them (crossvit's heads): stacked before the
     batch, which cnncalc reads as after it."""
     found = set()
-    for node in recorded.steps:
+    for node in graph.recorded.steps:
         if node.op == "call_function" and node.target is torch.stack and graph.shape(node) is not None \
                 and given_value(node, "dim", 1) in (None, 0) and graph.users_of(node) and all(
                     target_name(user) in REDUCTIONS and given_value(user, "dim", 1) in (0, (0,), [0])

@@ -80,14 +80,14 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
         with nullcontext() if stays else _reparametrize_module(module, running), torch.no_grad(), \
                 torch.device(device):
             recorder = Recorder(module, running, is_leaf=_is_layer, answer=worked_out if on_meta else _runs)
-            held = {name: running[name] for name in buffers}
+            buffers_running = {name: running[name] for name in buffers}
             for name, value in inputs.items():
                 recorder.placeholder(name, value)
             with _modules_recorded(recorder), recorder.operators_seen(), recorder:
                 output = module(*inputs.values()) if len(inputs) == 1 else module(**inputs)
             died = dict(recorder.died)  # what goes after forward() returns is no local of it
             recorded = recorder.finish(output)
-            replaced = [name for name, buffer in held.items() if _buffer(module, name) is not buffer]
+            replaced = [name for name, buffer in buffers_running.items() if _buffer(module, name) is not buffer]
     return Run(recorded=recorded, values=recorder.values, died=died, on_cpu=None, batch=batch,
                replaced=tuple(replaced), held=named)
 

@@ -446,6 +446,7 @@ class Call:
     # sample, every dim of the sample, as a batch of one computes it
     every_dim: str | None = None
     equation: str | None = None  # the argument that is an einsum equation: per sample, the batch's letter left out
+    pairs: str | None = None  # the argument that is F.pad's (before, after) pairs, last dim first
     # a bias computed in forward() is added after the layer, which takes none (BEiT's q and v biases
     # around zeros, torch.cat((q_bias, zeros, v_bias)))
     bias_apart: bool = False

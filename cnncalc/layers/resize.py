@@ -31,7 +31,7 @@ def pad_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window
 @register("zeropad1d", "zeropad2d", "zeropad3d", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, args=(Arg("padding", pad_arg),),
           receptive_field=pad_shift, memory=SAVES_NOTHING,
           torch=TorchForms(module=NN + "ZeroPad{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
-                           functions=(Call(F + "pad", (("padding", 1),),
+                           functions=(Call(F + "pad", pairs="padding", positions=(("padding", 1),),
                                            fixed=(("mode", 2, ("constant",)), ("value", 3, (None, 0, 0.0)))),)))
 def zero_pad(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
@@ -57,7 +57,7 @@ def pad_value(value, n: int = 0) -> float:
 register("constantpad1d", "constantpad2d", "constantpad3d", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS,
          args=(Arg("padding", pad_arg), Arg("value", pad_value)), receptive_field=pad_shift, memory=SAVES_NOTHING,
          torch=TorchForms(module=NN + "ConstantPad{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
-                          functions=(Call(F + "pad", (("padding", 1), ("value", 3)),
+                          functions=(Call(F + "pad", pairs="padding", positions=(("padding", 1), ("value", 3)),
                                           fixed=(("mode", 2, ("constant",)),)),)))(zero_pad)
 
 
@@ -109,7 +109,8 @@ for _mode, _module, _kind, _autocast in (("reflect", "ReflectionPad", "reflectio
              backward=NO_PRODUCTS, args=(Arg("padding", pad_arg),),
              receptive_field=copy_pad_field(_mode), memory=SAVES_INPUT,
              torch=TorchForms(module=NN + _module + "{n}d", given_weight=None, inferred=None, methods=(), aliases=(),
-                              functions=(Call(F + "pad", (("padding", 1),), fixed=(("mode", 2, (_mode,)),)),)))(
+                              functions=(Call(F + "pad", pairs="padding", positions=(("padding", 1),),
+                                              fixed=(("mode", 2, (_mode,)),)),)))(
         _copy_pad(_kind, _mode))
 
 

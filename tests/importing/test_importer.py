@@ -1092,3 +1092,20 @@ def test_a_constant_expanded_to_the_batch_is_made_for_each_sample():
     memory = cnncalc.summary(module, (96,), batch=3, input_dtype="int64").memory
     assert inference_peak(module, (ids,)) == pytest.approx(memory.peak_inference_bytes, rel=0.01)
     assert module(ids).shape[1:] == report.output_rows[0].output_shape
+
+
+class ClipPad(torch.nn.Module):
+    """Swin3D's pad of a channels-last clip (B, T, H, W, C): eight values, the channels' pair and the
+    fourth pair padding nothing."""
+
+    def forward(self, x):
+        return torch.nn.functional.pad(x, (0, 0, 0, 1, 0, 2, 0, 0))
+
+
+def test_a_pad_of_more_pairs_than_a_3d_pad_states_reads_as_one_when_the_rest_pad_nothing():
+    import cnncalc
+
+    module = ClipPad()
+    rows = cnncalc.summary(module, (4, 5, 6, 3)).layers
+    assert [row.kind for row in rows[1:]] == ["zeropad3d"]  # not a row marked not counted
+    assert rows[-1].output_shape == tuple(module(torch.randn(1, 4, 5, 6, 3)).shape[1:])  # torch: (4, 7, 7, 3)
