@@ -537,25 +537,16 @@ def export(
     import yaml
 
     from .model import is_pytorch, read_pytorch
-    from .spec.load import build_graph
+    from .output.export import spec_data
 
     if not is_pytorch(model):
         raise SpecError(f"export reads a PyTorch model (path/model.py:ClassName, torchvision:NAME, timm:NAME), "
                         f"got '{model}'")
     given = parse_inputs(input)
-    data = read_pytorch(model, parse_settings(settings), given.shape, given.dtype, given.others, limits=limits).spec
-    build_graph(data, model, {}, limits=limits)  # only a valid spec is written
-    write_output(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, default_flow_style=None,
-                                width=100), output)
-
-
-def _plain(value):
-    """Spec data as plain YAML types."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    data = spec_data(read_pytorch(model, parse_settings(settings), given.shape, given.dtype, given.others,
+                                  limits=limits))
+    write_output(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100),
+                 output)
 
 
 @command()

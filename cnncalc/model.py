@@ -25,8 +25,7 @@ def load_graph(model: Any, params: dict | None = None, input_shape: Shape | None
     int64 token ids) when given, and forward()'s `others` inputs (a mask) by name; what it reads is
     bounded by `limits`."""
     if is_pytorch(model):
-        return _graph_of(read_pytorch(model, params, input_shape, input_dtype, others, limits=limits), model,
-                         limits)
+        return read_pytorch(model, params, input_shape, input_dtype, others, limits=limits)
     from .spec.zoo import load_model
 
     graph = load_model(str(model), params, limits=limits)
@@ -56,33 +55,14 @@ def load_target(model: Any, params: dict | None = None, input_shape: Shape | Non
     if not is_pytorch(model):
         return Target(graph=load_graph(model, params, input_shape, input_dtype, others, limits=limits))
     read = _read(model, params, input_shape, input_dtype, others, on_meta=False, limits=limits)
-    return Target(graph=_graph_of(read.imported, model, limits), module=read.module)
-
-
-def _graph_of(imported, model: Any, limits: Limits) -> Graph:
-    from .spec.load import build_graph
-
-    graph = build_graph(imported.spec, _source(model), {}, limits=limits)
-    return replace(graph, nodes=tuple(Node.of({**vars(node), "scopes": imported.scopes.get(node.name, ()),
-                                               **imported.observed.get(node.name, {})})
-                                      for node in graph.nodes), ran_on_cpu=imported.ran_on_cpu)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Imported:
-    """A model read: its spec data, and the modules each layer runs inside (by layer name); what
-    importing.importer.Imported holds, as plain data from a child process."""
-    spec: dict
-    scopes: dict[str, tuple[Scope, ...]]
-    ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
-    observed: dict[str, dict] = field(default_factory=dict)  # layer → its Node fields only a run shows
+    return Target(graph=read.graph, module=read.module)
 
 
 def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
-                 others: tuple[OtherInput, ...] = (), *, limits: Limits = Limits()):
-    """A PyTorch model run (on meta tensors, or on the CPU where meta cannot go) into spec data and the modules each layer runs
-    in (importing.importer.Imported); at its default input when it has one. A model file
-    (`path/model.py:Class`) runs in a child process (isolation.py) within `limits`: only its data comes back."""
+                 others: tuple[OtherInput, ...] = (), *, limits: Limits = Limits()) -> Graph:
+    """A PyTorch model run (on meta tensors, or on the CPU where meta cannot go) into its Graph; at its
+    default input when it has one. A model file (`path/model.py:Class`) runs in a child process
+    (isolation.py) within `limits`: only its data comes back."""
     reference = model_reference(str(model)) if isinstance(model, (str, Path)) else None
     if reference is None or reference.in_library:
         return read_in_process(model, params, input_shape, input_dtype, others, limits=limits)
@@ -99,30 +79,39 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
         if not isinstance(answer["spec"], dict):
             raise Unreadable("spec")
         observed = {str(name): _observed(facts) for name, facts in answer["observed"].items()}
-        return Imported(spec=answer["spec"], scopes=scopes, ran_on_cpu=str(answer["ran_on_cpu"]), observed=observed)
+        lines = {str(name): line for name, line in answer["lines"].items() if type(line) is int}
+        ran_on_cpu = str(answer["ran_on_cpu"])
     except (KeyError, TypeError, ValueError, AttributeError):
         raise SpecError("the model file gave cnncalc an answer it cannot read", reference.source) from None
+    from .spec.load import build_graph
+
+    # the child ran a stranger's code: its graph comes back as spec data, read as any spec is
+    graph = build_graph(answer["spec"], reference.source, {}, limits=limits)
+    return replace(graph, nodes=tuple(Node.of({**vars(node), "line": lines.get(node.name),
+                                               "scopes": scopes.get(node.name, ()), **observed.get(node.name, {})})
+                                      for node in graph.nodes),
+                   ran_on_cpu=ran_on_cpu)
 
 
 def read_in_process(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None = None,
-                    others: tuple[OtherInput, ...] = (), *, limits: Limits = Limits()):
+                    others: tuple[OtherInput, ...] = (), *, limits: Limits = Limits()) -> Graph:
     """read_pytorch in this process: a library's model, a module object, or in the child itself."""
-    return _read(model, params, input_shape, input_dtype, others, on_meta=True, limits=limits).imported
+    return _read(model, params, input_shape, input_dtype, others, on_meta=True, limits=limits).graph
 
 
 @dataclass(frozen=True, kw_only=True)
 class _Read:
-    imported: Any  # importing.importer.Imported
+    graph: Graph
     module: Any  # the nn.Module read
 
 
-# the Node fields a run shows (importing.importer.Imported.observed), as a child process's JSON gives them
-_OBSERVED_FROM_JSON = {"held_through": str, "copied": lambda inputs: tuple(map(str, inputs)), "making": int,
+# the Node fields only a run shows, which a spec cannot say: each as a child process's JSON gives it back
+OBSERVED = {"held_through": str, "copied": lambda inputs: tuple(map(str, inputs)), "making": int,
                        "own_storage": bool}
 
 
 def _observed(facts: dict) -> dict:
-    return {key: _OBSERVED_FROM_JSON[key](value) for key, value in facts.items()}
+    return {key: OBSERVED[key](value) for key, value in facts.items()}
 
 
 def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None,
@@ -145,7 +134,7 @@ def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtyp
         raise SpecError(f"{name}: reading a PyTorch model needs --input, e.g. --input 3x224x224 "
                         "(input_size=(3, 224, 224) in Python)", _source(model))
     try:
-        return _Read(imported=read_module(module, name, tuple(shape), _source(model), input_dtype, others,
+        return _Read(graph=read_module(module, name, tuple(shape), _source(model), input_dtype, others,
                                        loaded.data_dependent), module=module)
     except SpecError as error:
         if not isinstance(model, (str, Path)) or not on_meta or "meta" not in error.message:
@@ -153,7 +142,7 @@ def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtyp
     # a tensor its constructor made, read as a value by forward() (YOLO's `self.stride[i].item()`), has no
     # value on the meta device: the model is built again on the CPU, its parameters still stood in for
     module = load_module(str(model), params or {}, on_meta=False, limits=limits).module
-    return _Read(imported=read_module(module, name, tuple(shape), _source(model), input_dtype, others,
+    return _Read(graph=read_module(module, name, tuple(shape), _source(model), input_dtype, others,
                                        loaded.data_dependent), module=module)
 
 

@@ -813,22 +813,24 @@ def test_a_buffer_forward_replaces_counts_as_the_model_holds_it_and_says_so():
                               "convnext", "response-norm", "lookup-bias", "prelu-and-clamp", "einops",
                               "sequence-first", "query-first"])
 def test_imported_specs_verify_against_torch(build, shape):
-    # the spec read from the module, built again by cnncalc and checked figure by figure (every layer's
+    # the spec exported from the module, built again by cnncalc and checked figure by figure (every layer's
     # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)
     from cnncalc.model import read_pytorch
+    from cnncalc.output.export import spec_data
     from cnncalc.spec import build_graph
     from cnncalc.verify.run import verify
 
     module = build().eval()
-    graph = build_graph(read_pytorch(module, {}, shape).spec, "<imported>", {})
+    graph = build_graph(spec_data(read_pytorch(module, {}, shape)), "<imported>", {})
     assert verify(graph).failed == ()
 
 
 def test_an_imported_text_model_verifies_with_ids():
     # the rebuilt model is fed int64 ids below the table's size
     from cnncalc.model import read_pytorch
+    from cnncalc.output.export import spec_data
     from cnncalc.spec import build_graph
     from cnncalc.verify.run import verify
 
-    graph = build_graph(read_pytorch(Lookups().eval(), {}, (10,), "int64").spec, "<imported>", {})
+    graph = build_graph(spec_data(read_pytorch(Lookups().eval(), {}, (10,), "int64")), "<imported>", {})
     assert graph.input_dtype == "int64" and verify(graph).failed == ()

@@ -1,5 +1,5 @@
 """Import a PyTorch model: run it and record what it does (tracing.py, capture.py), read the graph
-(traced.py) and map each node to spec data.
+(traced.py) and map each step to the layers of a Graph.
 
 Modules, torch functions and tensor methods map to kinds through the forms each kind declares in
 its registration. Anything else is listed by name in the error, never counted as zero.
@@ -16,13 +16,12 @@ import torch
 from torch import nn
 
 from ..errors import LayerError, SpecError
-from ..graph import DTYPE_BYTES, INPUT, OtherInput, Scope
+from ..graph import DTYPE_BYTES, INPUT, TOOL_FLAGS, Graph, Node, NotRun, OtherInput
 from ..layers import REGISTRY
 from ..figures.conventions import PTFLOPS_PATCHED
 from ..layers.facts import NN, F
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
-from ..spec.yamlfile import LineDict
 from .capture import LayerFails, Recorded, Step
 from .forms import call_arguments, forms, module_arguments, resolve
 from .sites import Sites
@@ -32,22 +31,11 @@ from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_v
 from .tracing import trace, user_line
 
 
-@dataclass(frozen=True, kw_only=True)
-class Imported:
-    """A module read: its spec data, and the modules each layer runs inside (by layer name)."""
-    spec: dict
-    scopes: dict[str, tuple[Scope, ...]]
-    ran_on_cpu: str = ""  # why the meta device could not run it, where it could not
-    # layer → what only the run shows of it, as Node fields: held_through (the last layer forward() holds
-    # its tensor through), copied (the inputs its torch call copied), own_storage (a view torch made as
-    # a copy), making (what a constant's making holds)
-    observed: dict[str, dict] = field(default_factory=dict)
-
-
 def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
                 input_dtype: str | None = None, others: tuple[OtherInput, ...] = (),
-                data_dependent: bool = False) -> Imported:
-    """The spec data of a module read at its input (and forward()'s other inputs, by name); a
+                data_dependent: bool = False) -> Graph:
+    """The Graph of a module read at its input (and forward()'s other inputs, by name), its nodes in the
+    order the run made them, each with the modules it runs inside and what only the run shows of it; a
     `data_dependent` one from one run on one seeded sample (tracing.trace)."""
     try:
         run = trace(module, input_shape, input_dtype, others, data_dependent)
@@ -60,79 +48,112 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     except Exception as error:  # the model's own error at this input, on the CPU as on the meta device
         raise SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
                         f"{(str(error).splitlines() or [''])[0][:200]}", source) from None
-    recorded = run.recorded
-    graph = read_graph(recorded, run.values, tuple(other.name for other in others), run.batch)
-    sites = Sites(module, source)
-    layers, unmapped, previous, emitted, scopes, holders = [], [], None, set(), {}, {}
-    made = []  # per mapped step, in order: (its Step.made, the name of its last layer)
-    copied: dict[str, tuple[str, ...]] = {}  # layer → the inputs its torch call copied (Node.copied)
-    making: dict[str, int] = {}  # constant → the bytes per sample its making holds (Node.making)
-    own_storage: dict[str, bool] = {}  # a view the run made anew (Node.own_storage)
-    for node in recorded.steps:
-        if node.op in ("placeholder", "output"):
-            previous = "input" if node.op == "placeholder" and previous is None else previous
-            continue  # forward()'s other arguments (attn_mask=None) keep their defaults
-        if not graph.users_of(node) and node.op != "call_module" or not graph.is_layer(node) \
-                or graph.same_as_source(node) or node.name in graph.absorbed \
-                or graph.inside_constant(node) or unstacked(node, graph) is not None:
-            continue  # unused (x, _ = f(x)), sizes, checks, pieces, a layer's weights, steps of reshaping one;
-            # a module whose output nobody reads is a layer still: torch runs it
+    graph = read_graph(run.recorded, run.values, tuple(other.name for other in others), run.batch)
+    layers = _Layers(graph=graph, sites=Sites(module, source), source=source)
+    for node in run.recorded.steps:
+        if _is_layer(node, graph):
+            layers.add(node)
+    if layers.unmapped:
+        raise _refusal(layers.unmapped, graph.modules, name, source)
+    if not layers.fields:
+        raise SpecError(f"{name}: forward() runs no layer on its input", source)
+    nodes = layers.nodes(_held_through(run.died, graph, layers.made))
+    returned = _returned(run.recorded, graph, name, source)
+    held = _not_run(run.held, run.recorded, graph.absorbed, layers.emitted) \
+        | _parametrized(run.recorded.modules, layers.emitted) | _replaced(run.held, run.replaced)
+    return Graph(name=name, input_shape=tuple(input_shape), nodes=nodes, source=source,
+                 description=f"Imported from {source} by running it {_where(run)}.",
+                 not_run=tuple(NotRun(name=path, **counts) for path, counts in held.items()),
+                 dtype=_own_dtype(run.held), input_dtype=input_dtype, other_inputs=others, ran_on_cpu=run.on_cpu or "",
+                 outputs=tuple(returned) if returned != [nodes[-1].name] else ())
+
+
+def _is_layer(node, graph: Traced) -> bool:
+    """Whether a step is a layer of the table. Not: forward()'s inputs and output, a step nothing reads
+    (x, _ = f(x)), sizes, checks, pieces, a layer's weights, steps of reshaping one. A module whose
+    output nobody reads is a layer still: torch runs it."""
+    return node.op not in ("placeholder", "output") and (graph.users_of(node) or node.op == "call_module") \
+        and graph.is_layer(node) and not graph.same_as_source(node) and node.name not in graph.absorbed \
+        and not graph.inside_constant(node) and unstacked(node, graph) is None
+
+
+@dataclass(kw_only=True)
+class _Layers:
+    """The layers of the steps mapped so far, in the run's order, as Node fields (what only the whole run
+    shows is added by `nodes`), and what the mapping notes on the way."""
+    graph: Traced
+    sites: Sites
+    source: str
+    fields: list[dict] = field(default_factory=list)
+    unmapped: list[Step] = field(default_factory=list)  # steps no kind states and no row can show
+    emitted: set[str] = field(default_factory=set)  # modules and calls mapped
+    holders: dict[int, str] = field(default_factory=dict)  # tensor id → the module that first held it
+    made: list[tuple[int, str]] = field(default_factory=list)  # per mapped step: (its Step.made, its last layer)
+
+    def add(self, node: Step) -> None:
+        """The layers of one step, as its mapper says (_entry), else one row not counted."""
+        graph = self.graph
         entries = _entry(node, graph)
         entries = _uncounted_entry(node, graph) if entries is None else entries
         if entries is None:
-            unmapped.append(node)
-            continue
+            self.unmapped.append(node)
+            return
         entries = graph.with_users_rank(node, entries if isinstance(entries, list) else [entries])
         read = graph.tensor_args(node)
-        inputs = tensor_inputs = [graph.name_of(a) for a in read]
-        emitted.add(node.target if node.op == "call_module" else node.name)
-        frozen = _frozen(node, graph)
+        self.emitted.add(node.target if node.op == "call_module" else node.name)
         inside = graph.scopes(node)
-        line = sites.built(node.target) if node.op == "call_module" else sites.called(inside[-1].name if inside else "")
+        line = self.sites.built(node.target) if node.op == "call_module" \
+            else self.sites.called(inside[-1].name if inside else "")
+        reads = [graph.name_of(a) for a in read] or [self.fields[-1]["name"] if self.fields else INPUT]
+        frozen = _frozen(node, graph)
         for step, entry in enumerate(entries, start=1):
-            entry = entry if isinstance(entry, LineDict) else LineDict(entry)
-            entry.line = line  # where the user's file builds it, which an error about it names
-            if inputs and inputs != [previous] and "from" not in entry:  # a parameter reads nothing
-                entry["from"] = inputs if len(inputs) > 1 else inputs[0]
-            owner = _holder(node, graph, holders) if step == len(entries) else None
-            if owner is not None:  # called again, or its tensors tied to another's: held once
-                entry["weights_of"] = owner
-            entry["name"] = graph.named(node) if step == len(entries) else _part(node, step)
-            if frozen:
-                entry["frozen"] = True
-            if node.op == "call_module" and step == len(entries):
-                entry["module"] = type(graph.modules[node.target]).__name__
-            kind = next(key for key in entry if key in REGISTRY)
-            entry[kind] = _as_written(node, kind, entry[kind])
-            entry.update(_as_patches_see_it(node, kind))
-            if not entry.get("functional"):
-                entry.update(_as_hooks_see_it(node, graph, kind))
-            scopes[entry["name"]] = inside
-            layers.append(entry)
-            previous = entry["name"]
-            inputs = [previous]
-        made.append((node.made, previous))
-        if node.name in graph.without_input and graph.sized_by_batch(node):
-            making[previous] = graph.making(node)
-        own_storage[previous] = _made_anew(node, graph, entries[-1], read)
-        copies = REGISTRY[next(iter(entries[-1]))].memory.copies
-        if copies is not None:  # which inputs torch copied, by the strides the run gave them
-            values = [graph.values[a.name] for a in read]
-            copied[previous] = tuple(name for name, copy in zip(tensor_inputs, copies(
-                tuple((tuple(value.shape), value.stride()) for value in values))) if copy)
-    if unmapped:
-        raise _refusal(unmapped, graph.modules, name, source)
-    data = {"name": name, "input": list(input_shape), "layers": layers,
-            "description": f"Imported from {source} by running it {_where(run)}."} | _own_dtype(run.held) \
-        | ({"input_dtype": input_dtype} if input_dtype else {}) | _other_inputs(others)
-    held = _not_run(run.held, recorded, graph.absorbed, emitted) | _parametrized(recorded.modules, emitted) \
-        | _replaced(run.held, run.replaced)
-    returned = _returned(recorded, graph, name, source)
-    if returned and returned != [layers[-1]["name"]]:  # a tuple, a dict, or a layer before the last
-        data["outputs"] = returned
-    return Imported(spec={**data, "not_run": held} if held else data, scopes=scopes, ran_on_cpu=run.on_cpu or "",
-                    observed=_observed(held_through=_held_through(run.died, graph, made), copied=copied,
-                                       making=making, own_storage=own_storage))
+            last = step == len(entries)
+            self.fields.append(self._layer(node, entry, reads, last, step, frozen=frozen, line=line, scopes=inside))
+            reads = [self.fields[-1]["name"]]
+        self.made.append((node.made, reads[0]))
+        self.fields[-1].update(_observed(node, graph, entries[-1], read))
+
+    def _layer(self, node: Step, entry: dict, reads: list[str], last: bool, step: int, **facts) -> dict:
+        """The Node fields of one layer of a step: its last (named for the step, holding its module), or a
+        part before it (`add_3.part1`)."""
+        kind = next(key for key in entry if key in REGISTRY)
+        layer, graph = REGISTRY[kind], self.graph
+        args = layer.normalize(_as_written(node, kind, entry[kind]) or {})
+        given = entry.get("from", reads)
+        inputs = tuple(given) if isinstance(given, list) else (given,)
+        inputs = inputs if "from" in entry or layer.reads_unless_told(args) else ()
+        name = graph.named(node) if last else _part(node, step)
+        wrong = layer.wrong_inputs(args, len(inputs))
+        if wrong:  # what the mapper made of the step is no layer of its kind: cnncalc's own fault
+            raise SpecError(f"the import made {name} a {kind} that {wrong}, got {len(inputs)}", self.source,
+                            facts["line"], name)
+        functional = entry.get("functional", False)
+        flags = {**_as_patches_see_it(node, kind), **({} if functional else _as_hooks_see_it(node, graph, kind))}
+        module = node.op == "call_module" and last
+        return {"name": name, "kind": kind, "args": args, "inputs": inputs, "used_at": None, "functional": functional,
+                "weights_of": _holder(node, graph, self.holders) if last else None,
+                "per_row": entry.get("per_row", False),
+                "module": type(graph.modules[node.target]).__name__ if module else None,
+                **{flag: flags.get(flag, False) for flag in TOOL_FLAGS}, **facts,
+                "held_through": None, "copied": (), "own_storage": False, "making": 0}
+
+    def nodes(self, held_through: dict[str, str]) -> tuple[Node, ...]:
+        return tuple(Node.of(layer | ({"held_through": held_through[layer["name"]]} if layer["name"] in held_through
+                                      else {})) for layer in self.fields)
+
+
+def _observed(node: Step, graph: Traced, entry: dict, read: list) -> dict:
+    """What the run shows of a step's last layer: the inputs its torch call copied (Node.copied), whether
+    a view was made anew (Node.own_storage), what a constant's making holds (Node.making)."""
+    kind = REGISTRY[next(iter(entry))]
+    facts = {"own_storage": _made_anew(node, graph, entry, read)}
+    if node.name in graph.without_input and graph.sized_by_batch(node):
+        facts["making"] = graph.making(node)
+    if kind.memory.copies is not None:  # which inputs torch copied, by the strides the run gave them
+        values = [graph.values[a.name] for a in read]
+        copies = kind.memory.copies(tuple((tuple(value.shape), value.stride()) for value in values))
+        facts["copied"] = tuple(graph.name_of(a) for a, copy in zip(read, copies) if copy)
+    return facts
 
 
 def _made_anew(node, graph: Traced, entry: dict, read: list) -> bool:
@@ -147,16 +168,6 @@ def _made_anew(node, graph: Traced, entry: dict, read: list) -> bool:
     made, source = graph.values.get(node.name), graph.values.get(read[0].name)
     return isinstance(made, torch.Tensor) and isinstance(source, torch.Tensor) \
         and storage_of(made) != storage_of(source)
-
-
-def _observed(**fields: dict) -> dict[str, dict]:
-    """Layer → its Node fields the run gave other than their defaults (None, (), 0)."""
-    observed: dict[str, dict] = {}
-    for field_name, values in fields.items():
-        for layer, value in values.items():
-            if value:
-                observed.setdefault(layer, {})[field_name] = value
-    return observed
 
 
 def _held_through(died: dict[str, int], graph: Traced, made: list[tuple[int, str]]) -> dict[str, str]:
@@ -204,21 +215,12 @@ def _where(run) -> str:
         else "on the meta device"
 
 
-def _other_inputs(others: tuple[OtherInput, ...]) -> dict:
-    """`other_inputs` as a spec writes them."""
-    if not others:
-        return {}
-    return {"other_inputs": {other.name: {"shape": list(other.shape), **({"dtype": other.dtype} if other.dtype else {})}
-                             for other in others}}
-
-
-def _own_dtype(held: dict) -> dict:
-    """`dtype` where the model's floating parameters are not float32 (a .half() module's float16)."""
+def _own_dtype(held: dict) -> str:
+    """The model's dtype: its floating parameters' where all are one dtype cnncalc sizes (a .half()
+    module's float16), else float32."""
     found = {str(p.dtype).removeprefix("torch.") for p in held.values()
              if isinstance(p, nn.Parameter) and p.is_floating_point()}
-    if len(found) == 1 and found != {"float32"} and found <= set(DTYPE_BYTES):
-        return {"dtype": found.pop()}
-    return {}
+    return found.pop() if len(found) == 1 and found <= set(DTYPE_BYTES) else "float32"
 
 
 @lru_cache(maxsize=None)
@@ -370,7 +372,7 @@ def _reads(node, graph: Traced) -> list:
     return reads
 
 
-def _uncounted_entry(node, graph: Traced) -> LineDict | None:
+def _uncounted_entry(node, graph: Traced) -> dict | None:
     """An operation no kind states, as a row of its own marked not counted: its output's shape per
     sample (a tensor made without the input: its whole shape) and the tensors it holds or takes as its
     own, each counted once. None where the shape cannot be said or it reads what is no layer."""
@@ -425,7 +427,7 @@ def _refusal(unmapped: list, modules: dict, name: str, source: str) -> SpecError
 MAX_LINE = 300  # characters of a refusal, the file named included
 
 
-def _entry(node, graph: Traced) -> LineDict | list | None:
+def _entry(node, graph: Traced) -> dict | list | None:
     """The layer, or layers, a step is, by the mapper for what it is (_mapper); None where none states it."""
     if any(a.name in graph.mixing for a in (node, *graph.tensor_args(node))):
         return None  # mixes the samples (traced._mixing): a row not counted
@@ -445,11 +447,11 @@ def _mapper(node, graph: Traced):
     return MAPPERS.get((node.op, target_name(node)), _declared_call)
 
 
-def _module_layer(node, graph: Traced) -> LineDict | None:
+def _module_layer(node, graph: Traced) -> dict | None:
     return _module_on(node, graph, _module_entry(graph.modules[node.target], node))
 
 
-def _getitem_entry(node, graph: Traced) -> LineDict | list | None:
+def _getitem_entry(node, graph: Traced) -> dict | list | None:
     """x[...] or a piece of a tuple: a layer of the call that returned several tensors (topk's values),
     each sample's row i of rows in the batch, or the piece or cut as it reads per sample."""
     if piece_of(node) is None and returns_several(node.args[0], graph):
@@ -457,16 +459,16 @@ def _getitem_entry(node, graph: Traced) -> LineDict | list | None:
     if _batch_of_rows(node, graph):  # fmap1, fmap2 = fmaps.chunk(2, 0): row i of each sample
         return stated("select", {"dim": 1, "index": node.args[1]}, None)
     entry = graph.per_sample(node, _piece_entry(node, graph))
-    return entry if not isinstance(entry, LineDict) or graph.takes(node, *next(iter(entry.items()))) else None
+    return entry if not isinstance(entry, dict) or graph.takes(node, *next(iter(entry.items()))) else None
 
 
-def _cat_entry(node, graph: Traced) -> LineDict | list | None:
+def _cat_entry(node, graph: Traced) -> dict | list | None:
     """torch.cat: of batches along dim 0 (two images through one encoder), per sample a row of each;
     else as its kind declares it."""
     return stated("stack", {"dim": 1}, None) if _joins_batches(node, graph) else _declared_call(node, graph)
 
 
-def _declared_call(node, graph: Traced) -> LineDict | list | None:
+def _declared_call(node, graph: Traced) -> dict | list | None:
     """A function or method call by the forms kinds declare: the first of its kinds whose calculator
     takes the input (F.batch_norm: batchnorm1d, 2d or 3d), as it is, with ranks lined up as torch
     broadcasts them (a join), or a layer per row."""
@@ -477,15 +479,15 @@ def _declared_call(node, graph: Traced) -> LineDict | list | None:
         if isinstance(entry, list) or entry is not None and graph.takes(node, *next(iter(entry.items()))):
             return entry
         # a join of unequal ranks broadcasts (the run held no cat or stack of them: torch refuses those)
-        lined_up = _ranks_lined_up(node, entry, graph) if isinstance(entry, LineDict) \
+        lined_up = _ranks_lined_up(node, entry, graph) if isinstance(entry, dict) \
             and REGISTRY[kind].family == "join" else None
-        row = _per_row(node, entry, graph) if isinstance(entry, LineDict) else None
+        row = _per_row(node, entry, graph) if isinstance(entry, dict) else None
         if lined_up or row:
             return lined_up or row
     return None
 
 
-def _ranks_lined_up(node, entry: LineDict, graph: Traced) -> list[LineDict] | None:
+def _ranks_lined_up(node, entry: dict, graph: Traced) -> list[dict] | None:
     """Arithmetic in a run of one on tensors of fewer dims than another (batched_nms's idxs == class_id,
     a 0-d class; boxes + offsets of the boxes' max): as torch broadcasts them, aligned at their last
     dims, each such input first reshaped to the widest rank with leading 1s. None where that does not
@@ -504,9 +506,9 @@ def _ranks_lined_up(node, entry: LineDict, graph: Traced) -> list[LineDict] | No
     steps, inputs = [], []
     for source, shape, wide in zip(sources, shapes, padded):
         if len(shape) < rank:
-            steps.append(LineDict({"reshape": {"shape": [BATCH, *wide]}, "from": graph.name_of(source)}))
+            steps.append({"reshape": {"shape": [BATCH, *wide]}, "from": graph.name_of(source)})
         inputs.append(_part(node, len(steps)) if len(shape) < rank else graph.name_of(source))
-    return [*steps, LineDict({**entry, "from": inputs})]
+    return [*steps, {**entry, "from": inputs}]
 
 
 def _joins_batches(node, graph: Traced) -> bool:
@@ -532,7 +534,7 @@ def _batch_of_rows(node, graph: Traced) -> bool:
         and all(piece.shape[:1] == (graph.batch,) for piece in pieces)
 
 
-def _repeated_rows(node, graph: Traced) -> list[LineDict] | None:
+def _repeated_rows(node, graph: Traced) -> list[dict] | None:
     """x.repeat_interleave(k, dim=0): each sample k times in a row (GCViT's global query, one per
     window), which per sample is a new dim tiled k times."""
     try:
@@ -551,7 +553,7 @@ MAPPERS = {("call_function", "getitem"): _getitem_entry, ("call_function", "cat"
            ("call_function", "repeat_interleave"): _repeated_rows, ("call_method", "repeat_interleave"): _repeated_rows}
 
 
-def _call_entry(node, kind: str, call, graph: Traced) -> LineDict | list | None:
+def _call_entry(node, kind: str, call, graph: Traced) -> dict | list | None:
     """A function or tensor method call as a layer of `kind`, read as `call` declares it: its arguments
     (each step of READING adds what its part of the declaration says, or refuses), the parameters it
     takes as the layer's own, then the layer as it reads per sample. None where it is no such layer."""
@@ -662,7 +664,7 @@ def _weights(node, kind: str, call, graph: Traced) -> tuple[dict, Step | None] |
     return None if read is None else (read, added_bias)
 
 
-def _call_layer(node, kind: str, args: dict, added_bias, graph: Traced) -> LineDict | list | None:
+def _call_layer(node, kind: str, args: dict, added_bias, graph: Traced) -> dict | list | None:
     """The layer a call of `kind` with these arguments is: None where a tensor and a constant no argument
     states make no join of layers; with a bias made in forward(), the layer and an add."""
     entry = stated(kind, args, None)
@@ -675,7 +677,7 @@ def _call_layer(node, kind: str, args: dict, added_bias, graph: Traced) -> LineD
     if added_bias is None:
         return entry
     entry["from"] = graph.name_of(graph.tensor_args(node)[0])
-    return [entry, LineDict({"add": None, "from": [_part(node, 1), graph.name_of(added_bias)]})]
+    return [entry, {"add": None, "from": [_part(node, 1), graph.name_of(added_bias)]}]
 
 
 KEPT = "count"  # a kind's argument for how many rows the data keeps, which only the run says
@@ -741,7 +743,7 @@ def _part(node, step: int) -> str:
     return f"{node.name}.part{step}"
 
 
-def _module_on(node, graph: Traced, entry: LineDict | None) -> LineDict | None:
+def _module_on(node, graph: Traced, entry: dict | None) -> dict | None:
     """A module's layer as it reads its input per sample; on rows in the batch (MViT's B·heads) that
     it takes only one by one (a pooling conv), a layer per row."""
     moved = graph.per_sample(node, entry)
@@ -750,17 +752,17 @@ def _module_on(node, graph: Traced, entry: LineDict | None) -> LineDict | None:
     return _per_row(node, entry, graph) or moved
 
 
-def _per_row(node, entry: LineDict, graph: Traced) -> LineDict | None:
+def _per_row(node, entry: dict, graph: Traced) -> dict | None:
     """A layer per row of its one input's rows in the batch (MViT's B·heads, RAFT's correlation volume
     of B·H·W rows, pooled), where it takes each row as a sample; else None."""
     sources = graph.tensor_args(node)
     if len(sources) != 1 or graph.layout(sources[0]) != ROWS:
         return None
     kind, args = next(iter(entry.items()))
-    return LineDict({**entry, "per_row": True}) if graph.takes(node, kind, args, per_row=True) else None
+    return {**entry, "per_row": True} if graph.takes(node, kind, args, per_row=True) else None
 
 
-def _module_entry(module: nn.Module, node) -> LineDict | None:
+def _module_entry(module: nn.Module, node) -> dict | None:
     """The layer of a mapped module: the arguments it was built with, and those its call passes."""
     found = module_arguments(module)
     if found is None:
@@ -777,7 +779,7 @@ def _made_while_tracing(read) -> bool:
     return read.target.startswith("_tensor_constant")
 
 
-def _parameter_entry(node, graph: Traced) -> LineDict | None:
+def _parameter_entry(node, graph: Traced) -> dict | None:
     """A parameter or buffer read as a tensor (or a view of one): a layer of no input. Read again
     (ConViT's gate and 1 - gate), it is counted where first read."""
     shape = graph.sample_shape(node)
@@ -791,7 +793,7 @@ def _parameter_entry(node, graph: Traced) -> LineDict | None:
     return stated("parameter", {"shape": list(shape), "buffer": not isinstance(tensor, nn.Parameter)}, None)
 
 
-def _constant_entry(node, graph: Traced) -> LineDict | None:
+def _constant_entry(node, graph: Traced) -> dict | None:
     """A tensor computed without the input, counting the parameters and buffers it is made from
     (each once, however many constants read it)."""
     shape = graph.sample_shape(node)
@@ -809,7 +811,7 @@ def _constant_entry(node, graph: Traced) -> LineDict | None:
     return entry
 
 
-def _piece_entry(node, graph: Traced) -> LineDict | None:
+def _piece_entry(node, graph: Traced) -> dict | None:
     """A piece of a tensor: tuple[i] of chunk, split or unbind, or x[index] (x[:, :c], x[:, 0],
     x[..., 1::2, 0::2, :]): narrow, slice or select per dim cut."""
     source = piece_of(node)
@@ -854,7 +856,7 @@ def _piece_entry(node, graph: Traced) -> LineDict | None:
     return None if None in entries else entries[0] if len(entries) == 1 else entries
 
 
-def _new_dims(index: list, rank: int) -> LineDict | list | None:
+def _new_dims(index: list, rank: int) -> dict | list | None:
     """x[:, :, :, None] or x[..., None, :]: new dims of size 1 among whole dims, an unsqueeze each (in
     order, so each lands where the index puts it); None for a new dim before the batch, or cuts."""
     if index.count(Ellipsis) > 1 or any(i is not None and i is not Ellipsis and i != slice(None) for i in index):
@@ -869,7 +871,7 @@ def _new_dims(index: list, rank: int) -> LineDict | list | None:
     return entries[0] if len(entries) == 1 else entries
 
 
-def _cut(dim: int, item, size: int, rows: bool = False) -> LineDict | None:
+def _cut(dim: int, item, size: int, rows: bool = False) -> dict | None:
     """One dim of an index, last dims first so the earlier ones keep their numbers: select, narrow or
     a slice with a step; None for the batch (dim 0 unless it is `rows`) or a list of indices."""
     if dim == 0 and not rows or not isinstance(item, (int, slice)):
@@ -882,7 +884,7 @@ def _cut(dim: int, item, size: int, rows: bool = False) -> LineDict | None:
     return stated("slice", {"dim": dim, "start": start, "end": stop, "step": step}, None)
 
 
-def _chunk_piece(node, source, graph: Traced) -> LineDict | None:
+def _chunk_piece(node, source, graph: Traced) -> dict | None:
     pieces, index = graph.values.get(source.name) if graph.values else None, node.args[1]
     if pieces is None:
         return None
@@ -906,13 +908,13 @@ def _chunk_piece(node, source, graph: Traced) -> LineDict | None:
     return stated("narrow", {"dim": dim, "start": start, "length": pieces[index].shape[dim]}, None)
 
 
-def _the_sample() -> LineDict:
+def _the_sample() -> dict:
     """A run of one sample (tracing.DATA_DEPENDENT) taking that sample out of its batch, or putting it
     back: per sample, the tensor itself."""
     return stated("identity", {}, None)
 
 
-def _unstacked_piece(unstacking, index: int, graph: Traced, piece) -> list[LineDict] | None:
+def _unstacked_piece(unstacking, index: int, graph: Traced, piece) -> list[dict] | None:
     """Piece `index` of an unstacked permute: select it on the input, then order the rest; where the
     batch held rows that merge with the heads (SAM's windows), to the piece's shape per sample."""
     order = unstacked(unstacking, graph)

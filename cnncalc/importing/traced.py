@@ -14,7 +14,6 @@ from ..graph import INPUT, Scope
 from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..layers.registry import BATCH_FIRST, DIM_ORDER, SIZE_PER_DIM
-from ..spec.yamlfile import LineDict
 from .capture import Recorded, Step
 from .forms import forms, mapped
 from .tracing import PROBE_BATCH
@@ -323,7 +322,7 @@ class Traced:
             return WHOLE
         return BATCHED if shape[0] == self.batch else ROWS
 
-    def per_sample(self, node, entry: LineDict | list | None) -> LineDict | list | None:
+    def per_sample(self, node, entry: dict | list | None) -> dict | list | None:
         """An entry of torch's dims as it reads per sample (a module's, a piece's): reshaped, or its
         dims moved."""
         if isinstance(entry, list):
@@ -338,7 +337,7 @@ class Traced:
         args = self.moved(node, kind, dict(entry[kind] or {}))
         return None if args is None else restated(entry, kind, args)
 
-    def reshaped(self, node, entry: LineDict | None, kind: str) -> LineDict | None:
+    def reshaped(self, node, entry: dict | None, kind: str) -> dict | None:
         """A reshape to or from a tensor whose batch is not torch's dim 0 (see layout), or whose sizes are
         computed (B·nW), as the sizes it makes; a layer that gives a batchless tensor its batch of one
         (x.unsqueeze(0) on a bias made by layers) likewise, and an expand that only puts a batch of one in
@@ -358,7 +357,7 @@ class Traced:
             return None if shape is None else restated(entry or {}, "reshape", _sizes(shape))
         return entry
 
-    def reordered(self, node, source, entry: LineDict | None) -> LineDict | None:
+    def reordered(self, node, source, entry: dict | None) -> dict | None:
         """A permute or transpose to or from a tensor whose batch is dim 1 (x.permute(2, 0, 1) on
         (B, C, HW), the sequence first), as the permute it is per sample; None where the batch lands on
         neither dim 0 nor 1."""
@@ -379,7 +378,7 @@ class Traced:
         padded = self.sample_shape(node)
         if padded is None or len(padded) == len(shape) - 1:
             return entries
-        return [*entries, LineDict({"reshape": _sizes(padded)})]
+        return [*entries, {"reshape": _sizes(padded)}]
 
     def moved(self, node, kind: str, args: dict) -> dict | None:
         """A layer's arguments with the dims they name where cnncalc counts them (see layout); None
@@ -837,23 +836,23 @@ def given_as_input(node, user) -> bool:
                if key in call.taken_as_input)
 
 
-def stated(kind: str, args: dict, graph: Traced | None) -> LineDict | None:
+def stated(kind: str, args: dict, graph: Traced | None) -> dict | None:
     """The layer as a spec states it, or None where it cannot: an argument computed from tensors,
     or a setting the kind refuses."""
     try:
         constants = {key: graph.argument(value) for key, value in args.items()} if graph else args
-        return LineDict({kind: non_default(kind, constants) or None})
+        return {kind: non_default(kind, constants) or None}
     except (Unmappable, LayerError):
         return None
 
 
-def restated(entry: dict, kind: str, args: dict) -> LineDict | None:
+def restated(entry: dict, kind: str, args: dict) -> dict | None:
     """The entry with another kind or arguments, its other keys (functional) kept."""
     written = stated(kind, args, None)
-    return None if written is None else LineDict({**written, **{k: v for k, v in entry.items() if k in SPEC_KEYS}})
+    return None if written is None else {**written, **{k: v for k, v in entry.items() if k in KEPT_KEYS}}
 
 
-SPEC_KEYS = ("functional",)
+KEPT_KEYS = ("functional",)  # what an entry says besides its kind, kept when it is restated
 
 
 def unstacked(node, graph: Traced) -> tuple[int, ...] | None:

@@ -85,6 +85,20 @@ class LayerKind:
         """The fewest inputs a join of these arguments takes."""
         return self.fewest_inputs(args) if callable(self.fewest_inputs) else self.fewest_inputs
 
+    def reads_unless_told(self, args: dict) -> bool:
+        """Whether a layer of these arguments reads the layer before it when not told what it reads: a
+        parameter reads no layer, a constant only the one it is told to."""
+        return not (self.arity == 0 or self.arity is None and self.fewest(args) == 0)
+
+    def wrong_inputs(self, args: dict, count: int) -> str | None:
+        """'takes two or more inputs' (an add's) where a layer of these arguments cannot read `count` inputs."""
+        if count >= self.fewest(args) if self.arity is None else count == self.arity:
+            return None
+        fewest = {1: "one", 2: "two"}[self.fewest(args)]
+        wanted = f"{fewest} or more inputs" if self.arity is None else \
+            "no input" if self.arity == 0 else f"{self.arity} input{'s' * (self.arity > 1)}"
+        return f"takes {wanted}"
+
     @property
     def can_be_functional(self) -> bool:
         """Whether a model may call it as a function (no parameters, so no module needed): a kind whose

@@ -271,14 +271,11 @@ class Expander:
         except LayerError as error:
             return self.reject(name, self.error(str(error), line, name, context))
         inputs = tuple(source) if isinstance(source, list) else (source,)
-        if (kind.arity == 0 or kind.arity is None and kind.fewest(args) == 0) and "from" not in entry.keys:
-            inputs = ()  # a parameter reads no layer; a constant only the one it is told to
-        if (len(inputs) < kind.fewest(args)) if kind.arity is None else (len(inputs) != kind.arity):
-            fewest = {1: "one", 2: "two"}[kind.fewest(args)]
-            wanted = f"{fewest} or more inputs" if kind.arity is None else \
-                "no input" if kind.arity == 0 else f"{kind.arity} input{'s' * (kind.arity > 1)}"
-            return self.reject(name, self.error(f"{entry.kind} takes {wanted}, got {len(inputs)} (set 'from')",
-                                                line, name, context))
+        if not kind.reads_unless_told(args) and "from" not in entry.keys:
+            inputs = ()
+        wrong = kind.wrong_inputs(args, len(inputs))
+        if wrong:
+            return self.reject(name, self.error(f"{entry.kind} {wrong}, got {len(inputs)} (set 'from')", line, name, context))
         functional = bool(entry.keys.get("functional"))
         if functional and not kind.can_be_functional:
             return self.reject(name, self.error(f"{entry.kind} has parameters, so it cannot be functional", line,

@@ -24,7 +24,6 @@ from ..errors import SpecError
 from ..figures.report import analyze
 from ..output.render import uncounted_text
 from ..spec.limits import Limits
-from ..spec.load import build_graph
 from ..importing.importer import read_module
 from ..importing.libraries import Loaded, library_module, load_module
 from .own import tensors
@@ -137,14 +136,14 @@ def installed_libraries() -> list[str]:
 
 def check_model(library: str, family: str, name: str, tools: tuple[str, ...] = (), *,
                 limits: Limits = Limits()) -> Outcome:
-    """One library model read as `cnncalc table` reads it (its spec within `limits`) and held to torch;
+    """One library model built (within `limits`) and read as `cnncalc table` reads it, and held to torch;
     and whether each peer of `tools` gives a total for the same module."""
     reference = f"{library}:{name}"
     try:
         loaded = load_module(reference, {}, limits=limits)
     except SpecError as error:
         return replace(_refused(library, family, name, error), peers=dict.fromkeys(tools, f"not built: {error.message}"))
-    outcome = _held_to_torch(loaded, reference, library, family, name, limits)
+    outcome = _held_to_torch(loaded, reference, library, family, name)
     return replace(outcome, peers=peers_on(loaded, tools, lambda: load_module(reference, {}, on_meta=False,
                                                                                limits=limits).module))
 
@@ -155,14 +154,14 @@ def _refused(library: str, family: str, name: str, error: SpecError) -> Outcome:
     return Outcome(library=library, model=name, family=family, exact=False, reason=layer + error.message, table=False)
 
 
-def _held_to_torch(loaded: Loaded, reference: str, library: str, family: str, name: str, limits: Limits) -> Outcome:
+def _held_to_torch(loaded: Loaded, reference: str, library: str, family: str, name: str) -> Outcome:
     """The loaded module imported as `reference`, and its figures beside torch's on the same module."""
     module, input_shape, input_dtype = loaded.module, loaded.input_shape, loaded.input_dtype
     try:
         if input_shape is None:
             raise SpecError(f"{name} states no input size")
-        report = analyze(build_graph(read_module(module, name, input_shape, reference, input_dtype, loaded.others,
-                                                 loaded.data_dependent).spec, reference, {}, limits=limits))
+        report = analyze(read_module(module, name, input_shape, reference, input_dtype, loaded.others,
+                                     loaded.data_dependent))
     except SpecError as error:
         return _refused(library, family, name, error)
     truth = measure(module, report.input_shape, input_dtype, loaded.others, loaded.data_dependent)  # the same module

@@ -568,11 +568,9 @@ class Detections(torch.nn.Module):
 def read_one_sample(module, shape):
     """The module as cnncalc reads a detector (its work decided by its data): one run of one seeded sample."""
     from cnncalc.figures import analyze
-    from cnncalc.spec import build_graph
     from cnncalc.importing.importer import read_module
 
-    return analyze(build_graph(read_module(module, type(module).__name__, shape, "<test>", data_dependent=True).spec,
-                               "<test>", {}))
+    return analyze(read_module(module, type(module).__name__, shape, "<test>", data_dependent=True))
 
 
 def torch_one_sample(module, shape):

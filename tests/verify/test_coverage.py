@@ -16,7 +16,6 @@ from torch import nn  # noqa: E402
 
 from cnncalc.model import load_graph  # noqa: E402
 from cnncalc.verify.coverage import check_model, peers_on, shares  # noqa: E402
-from cnncalc.spec.limits import Limits  # noqa: E402
 from cnncalc.importing.libraries import Loaded  # noqa: E402
 from conftest import peer_total, run_cli  # noqa: E402
 
@@ -234,7 +233,7 @@ def test_a_model_cnncalc_refuses_that_a_peer_counts_is_named():
     for tool in PEERS:
         pytest.importorskip(tool)
     loaded = Loaded(module=MinibatchStd().eval(), name="MinibatchStd", input_shape=(3, 8, 8))
-    outcome = _held_to_torch(loaded, "handwritten:MinibatchStd", "handwritten", "minibatch", "MinibatchStd", Limits())
+    outcome = _held_to_torch(loaded, "handwritten:MinibatchStd", "handwritten", "minibatch", "MinibatchStd")
     assert not outcome.table
     outcome = replace(outcome, peers=peers_on(loaded, tuple(PEERS), MinibatchStd))
     assert outcome.peers == dict.fromkeys(PEERS, "")  # each peer gives a total
