@@ -10,6 +10,7 @@ import pytest
 from conftest import run_here
 
 torch = pytest.importorskip("torch")
+nn = torch.nn
 
 MODEL = '''
 import torch
@@ -1107,3 +1108,29 @@ def test_a_pad_of_more_pairs_than_a_3d_pad_states_reads_as_one_when_the_rest_pad
     rows = cnncalc.summary(module, (4, 5, 6, 3)).layers
     assert [row.kind for row in rows[1:]] == ["zeropad3d"]  # not a row marked not counted
     assert rows[-1].output_shape == tuple(module(torch.randn(1, 4, 5, 6, 3)).shape[1:])  # torch: (4, 7, 7, 3)
+
+
+class Distinct(nn.Module):
+    """Eight layers, each asked of its kind's calculator at sizes no other test uses."""
+    def __init__(self):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(3, 7, 3), nn.BatchNorm2d(7)
+        self.c2, self.fc = nn.Conv2d(7, 13, 3, stride=2), nn.Linear(13, 11)
+
+    def forward(self, x):
+        x = torch.relu(self.b1(self.c1(x)))
+        x = self.c2(x) + 1.0
+        return self.fc(x.mean((2, 3))).softmax(-1)
+
+
+def test_each_layer_is_worked_out_once(monkeypatch):
+    # the run works a module out, the mapping asks its kind again, and the figures ask once more: a
+    # kind's calculator answers what it was asked before from memory (each real answer is held to
+    # torch's size limit once: registry.bounded)
+    import cnncalc
+    from cnncalc.layers import registry
+
+    answers = []
+    monkeypatch.setattr(registry, "too_large", lambda shape: answers.append(shape) or False)
+    summary = cnncalc.summary(Distinct(), (3, 37, 41))
+    assert len(summary.layers) == 1 + 8 and len(answers) == 8  # the input is a row too
