@@ -96,6 +96,9 @@ class Node:
     # way to it, besides views and itself (Gemma 4's int64 one-hot positions before their cast to float),
     # held with it while it is made
     making: int = 0
+    # an imported layer run inside a module ptflops hooks as a whole (timm's ViT Attention,
+    # conventions.PTFLOPS_HOOKED_WHOLE): ptflops sums that module's count and none of its layers' hooks
+    inside_hooked: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -107,7 +107,7 @@ class _Read:
 
 # the Node fields only a run shows, which a spec cannot say: each as a child process's JSON gives it back
 OBSERVED = {"held_through": str, "copied": lambda inputs: tuple(map(str, inputs)), "making": int,
-                       "own_storage": bool}
+            "own_storage": bool, "inside_hooked": bool}
 
 
 def _observed(facts: dict) -> dict:

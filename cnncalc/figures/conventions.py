@@ -40,6 +40,7 @@ class LayerOps:
     backward_inputs: int = 0    # its backward's MACs for input gradients (and those inside it)
     backward_parameters: int = 0  # and for its weights' gradients
     returned: bool = True       # something the model returns is computed from its output
+    inside_hooked: bool = False  # run inside a module ptflops hooks as a whole (PTFLOPS_HOOKED_WHOLE)
 
     @property
     def inp(self) -> int:
@@ -80,6 +81,9 @@ PTFLOPS_PATCHED = ("relu", "prelu", "elu", "relu6", "gelu", "silu", "softmax", "
 # and the tensor operations it patches (pytorch_engine.patch_tensor_ops), as torch's functions and, but
 # baddbmm, as torch.Tensor's methods: x @ y, x * y and x + y reach none of them
 PTFLOPS_PATCHED_OPS = ("matmul", "mm", "bmm", "addmm", "baddbmm", "mul", "add")
+# the modules of others' libraries ptflops hooks by exact type (pytorch_ops.MODULES_MAPPING), which hold
+# modules: its sum (accumulate_flops) takes such a module's count and goes no deeper
+PTFLOPS_HOOKED_WHOLE = ("timm.models.vision_transformer.Attention",)
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class Hooks:
     patched torch.nn.functional calls and tensor ops count, for the whole batch, undivided."""
     module: Rule = _unhandled      # the count its hook adds, from the input the module sees
     functional: Rule = _unhandled  # what the patched functions it reaches add
+    inside: Rule = _unhandled      # of a layer inside a module hooked whole, the part of that hook's count it gives
 
 
 @record
@@ -137,8 +142,8 @@ class Convention:
             return Counted(whole=0)
         rule = self.rule(layer.kind)
         if isinstance(rule, Hooks):  # its module hooks see exact types only
-            return Counted(whole=0 if layer.unpatched else rule.functional(layer),
-                           per_sample=rule.module(layer) if layer.hooked else 0)
+            hooked = rule.inside(layer) if layer.inside_hooked else rule.module(layer) if layer.hooked else 0
+            return Counted(whole=0 if layer.unpatched else rule.functional(layer), per_sample=hooked)
         return Counted(whole=rule(layer))
 
     def backward_ops(self, layer: LayerOps) -> int:
@@ -247,6 +252,15 @@ def _ptflops_attention_module(layer: LayerOps) -> int:
     ops += (length + key[0] + value[0]) * embed if layer.flag("bias") else 0
     ops += heads * length * key[0] * (embed // heads + 1 + value[1] // heads)
     return layer.batch * (ops + length * value[1] * (value[1] + 1))
+
+
+def _ptflops_timm_attention(layer: LayerOps) -> int:
+    """timm_attention_counter_hook on timm's ViT Attention, given by the attention it runs (q: heads ×
+    N × head_dim): q's scaling, and per head the scores, softmax and weighted sum; whole batch. Its
+    qkv and proj linears it says are counted by their hooks, which its sum never reaches."""
+    length, head_dim = layer.in_shape[-2:]
+    heads = math.prod(layer.in_shape[:-2])
+    return layer.batch * heads * (length * head_dim + 2 * length * length * head_dim + length * length)
 
 
 def _thop_adaptive_avg(layer: LayerOps) -> int:
@@ -395,6 +409,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 # its hook reads output[0], the first sample's output only; then F.interpolate's count
                 ("upsample", Hooks(module=_hooked(lambda l: math.prod(l.out_shape)), functional=_ptflops_interpolate)),
                 ("multiheadattention", Hooks(module=_ptflops_attention_module, functional=_ptflops_attention)),
+                ("scaleddotproductattention", Hooks(inside=_ptflops_timm_attention)),  # not patched
                 # torch.matmul and Tensor.matmul are patched, a @ b (Tensor.__matmul__) is not
                 # (F.scaled_dot_product_attention it does not patch)
                 ("matmul", Hooks(functional=lambda l: 0 if l.flag("operator") else l.macs)),

@@ -261,7 +261,7 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
                          "weights": calc.weights, "biases": calc.biases, "functional": node.functional,
                          **{flag: getattr(node, flag) for flag in TOOL_FLAGS},
                          "backward_inputs": backward_inputs, "backward_parameters": backward_parameters,
-                         "returned": returned})
+                         "returned": returned, "inside_hooked": node.inside_hooked})
     counted = counting.count(layer)
     output_shape = (rows, *calc.output_shape) if node.per_row else calc.output_shape
     lines = ()

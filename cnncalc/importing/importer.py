@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import operator
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,7 +19,7 @@ from torch import nn
 from ..errors import LayerError, SpecError
 from ..graph import DTYPE_BYTES, INPUT, TOOL_FLAGS, Graph, Node, NotRun, OtherInput
 from ..layers import REGISTRY
-from ..figures.conventions import PTFLOPS_PATCHED
+from ..figures.conventions import PTFLOPS_HOOKED_WHOLE, PTFLOPS_PATCHED
 from ..layers.facts import NN, F
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
@@ -130,16 +131,25 @@ class _Layers:
         functional = entry.get("functional", False)
         flags = {**_as_patches_see_it(node, kind), **({} if functional else _as_hooks_see_it(node, graph, kind))}
         module = node.op == "call_module" and last
+        inside_hooked = any(_hooked_whole(graph.modules.get(scope.name)) for scope in facts["scopes"])
         return {"name": name, "kind": kind, "args": args, "inputs": inputs, "used_at": None, "functional": functional,
                 "weights_of": _holder(node, graph, self.holders) if last else None,
                 "per_row": entry.get("per_row", False),
                 "module": type(graph.modules[node.target]).__name__ if module else None,
                 **{flag: flags.get(flag, False) for flag in TOOL_FLAGS}, **facts,
-                "held_through": None, "copied": (), "own_storage": False, "making": 0}
+                "held_through": None, "copied": (), "own_storage": False, "making": 0, "inside_hooked": inside_hooked}
 
     def nodes(self, held_through: dict[str, str]) -> tuple[Node, ...]:
         return tuple(Node.of(layer | ({"held_through": held_through[layer["name"]]} if layer["name"] in held_through
                                       else {})) for layer in self.fields)
+
+
+def _hooked_whole(module: nn.Module | None) -> bool:
+    """Whether ptflops hooks a module of this exact class as a whole (PTFLOPS_HOOKED_WHOLE names the
+    classes as ptflops imports them; a library not imported yet made no module of the model's)."""
+    return module is not None and any(
+        type(module) is getattr(sys.modules.get(path.rpartition(".")[0]), path.rpartition(".")[2], None)
+        for path in PTFLOPS_HOOKED_WHOLE)
 
 
 def _observed(node: Step, graph: Traced, entry: dict, read: list) -> dict:

@@ -3,6 +3,7 @@ cnncalc read one, else on a model built from the spec."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import Callable
 
 import torch
@@ -76,6 +77,9 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
         if reference:
             raise SpecError("--reference compares a spec's model with torchvision's; "
                             "a PyTorch model is measured itself")
+    if module is None:  # the twin is made of torch's modules and cnncalc's: none that ptflops hooks whole
+        graph = replace(graph, nodes=tuple(replace(node, inside_hooked=False) if node.inside_hooked else node
+                                           for node in graph.nodes))
     reports = {tool: analyze(graph, batch, dtype, convention_name=tool) for tool in installed()}
     report = analyze(graph, batch, dtype)
     x = sample_inputs(graph, batch, device, TORCH_DTYPES[dtype])
