@@ -50,7 +50,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         raise SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
                         f"{(str(error).splitlines() or [''])[0][:200]}", source) from None
     graph = read_graph(run.recorded, run.values, tuple(other.name for other in others), run.batch)
-    layers = _Layers(graph=graph, sites=Sites(module, source), source=source)
+    layers = _Layers(graph=graph, sites=Sites(module, source), source=source,
+                     hooked_whole=_hooked_whole(run.recorded.modules))
     for node in run.recorded.steps:
         if _is_layer(node, graph):
             layers.add(node)
@@ -90,6 +91,7 @@ class _Layers:
     emitted: set[str] = field(default_factory=set)  # modules and calls mapped
     holders: dict[int, str] = field(default_factory=dict)  # tensor id → the module that first held it
     made: list[tuple[int, str]] = field(default_factory=list)  # per mapped step: (its Step.made, its last layer)
+    hooked_whole: set[str] = field(default_factory=set)  # the modules ptflops hooks as a whole (_hooked_whole)
 
     def add(self, node: Step) -> None:
         """The layers of one step, as its mapper says (_entry), else one row not counted."""
@@ -131,7 +133,7 @@ class _Layers:
         functional = entry.get("functional", False)
         flags = {**_as_patches_see_it(node, kind), **({} if functional else _as_hooks_see_it(node, graph, kind))}
         module = node.op == "call_module" and last
-        inside_hooked = any(_hooked_whole(graph.modules.get(scope.name)) for scope in facts["scopes"])
+        inside_hooked = bool(self.hooked_whole) and any(scope.name in self.hooked_whole for scope in facts["scopes"])
         return {"name": name, "kind": kind, "args": args, "inputs": inputs, "used_at": None, "functional": functional,
                 "weights_of": _holder(node, graph, self.holders) if last else None,
                 "per_row": entry.get("per_row", False),
@@ -144,12 +146,12 @@ class _Layers:
                                       else {})) for layer in self.fields)
 
 
-def _hooked_whole(module: nn.Module | None) -> bool:
-    """Whether ptflops hooks a module of this exact class as a whole (PTFLOPS_HOOKED_WHOLE names the
-    classes as ptflops imports them; a library not imported yet made no module of the model's)."""
-    return module is not None and any(
-        type(module) is getattr(sys.modules.get(path.rpartition(".")[0]), path.rpartition(".")[2], None)
-        for path in PTFLOPS_HOOKED_WHOLE)
+def _hooked_whole(modules: dict) -> set[str]:
+    """The modules ptflops hooks as a whole, by path (PTFLOPS_HOOKED_WHOLE names their classes as ptflops
+    imports them; a library not imported made no module of the model's)."""
+    classes = {getattr(sys.modules.get(owner), name, None)
+               for owner, _, name in (path.rpartition(".") for path in PTFLOPS_HOOKED_WHOLE)} - {None}
+    return {path for path, module in modules.items() if type(module) in classes} if classes else set()
 
 
 def _observed(node: Step, graph: Traced, entry: dict, read: list) -> dict:

@@ -28,14 +28,20 @@ def read_graph(recorded: Recorded, values: dict, others: tuple[str, ...] = (), b
     graph = Traced(recorded=recorded, values=values, absorbed=_absorbed(recorded),
                    inputs=inputs, batch=batch, made=Made(counted=_held_by_layers(recorded)))
     # each reading asks the ones before it
-    graph = replace(graph, stored=_stored_views(graph))
+    graph = _then(graph, stored=_stored_views(graph))
     without_input, free, batch_sized = _without_input(graph)
-    graph = replace(graph, without_input=without_input, free=free, batch_sized=batch_sized)
-    graph = replace(graph, stacked=_ensembles(graph))
-    graph = replace(graph, sample_rows=_sample_rows(graph) if batch == 1 else set())
+    graph = _then(graph, without_input=without_input, free=free, batch_sized=batch_sized)
+    graph = _then(graph, stacked=_ensembles(graph))
+    graph = _then(graph, sample_rows=_sample_rows(graph) if batch == 1 else set())
     # in a run of one sample a size 1 is no batch to tell apart from rows: neither layout is looked for
-    graph = replace(graph, sequence_first=_sequence_first(graph) if batch > 1 else set())
-    return replace(graph, mixing=_mixing(graph) if batch > 1 else set())
+    graph = _then(graph, sequence_first=_sequence_first(graph) if batch > 1 else set())
+    return _then(graph, mixing=_mixing(graph) if batch > 1 else set())
+
+
+def _then(graph: "Traced", **found) -> "Traced":
+    """The graph with what a reading found; what the readings before it answered (Traced.answered) is
+    asked again, of what it knows now."""
+    return replace(graph, **found, answered={})
 
 
 def _held_by_layers(recorded: Recorded) -> set:
@@ -83,6 +89,7 @@ class Traced:
     sample_rows: set = field(default_factory=set)  # in a run of one, tensors whose dim 0 is rows, even 1 of them
     sequence_first: set = field(default_factory=set)  # tensors whose batch is dim 1 (L, B, E): see _sequence_first
     mixing: set = field(default_factory=set)  # tensors whose last dim is the batch, moved there: see _mixing
+    answered: dict = field(default_factory=dict)  # step → its tensor_args, asked many times while mapping
 
     @property
     def modules(self) -> dict:
@@ -131,9 +138,16 @@ class Traced:
         self.made.names[node.name] = self.made.names[source.name]
         return True
 
-    def tensor_args(self, node) -> list:
+    def tensor_args(self, node) -> tuple:
         """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
         chunk reads the chunked tensor; y.expand_as(x) and y.to(x) read y (x gives only its shape or type)."""
+        try:
+            return self.answered[node.name]
+        except KeyError:
+            self.answered[node.name] = read = tuple(self._tensor_args(node))
+            return read
+
+    def _tensor_args(self, node) -> list:
         if node.name in self.without_input:
             return []  # a parameter or constant reads no layer
         if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as", "to"):
