@@ -3,7 +3,7 @@ PyTorch model (path/model.py:Class, torchvision:NAME, timm:NAME, or an nn.Module
 by the importer, which is the only part that imports torch."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +135,7 @@ def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtyp
                         "(input_size=(3, 224, 224) in Python)", _source(model))
     try:
         return _Read(graph=read_module(module, name, tuple(shape), _source(model), input_dtype, others,
-                                       loaded.data_dependent), module=module)
+                                    loaded.data_dependent), module=module)
     except SpecError as error:
         if not isinstance(model, (str, Path)) or not on_meta or "meta" not in error.message:
             raise
@@ -143,7 +143,7 @@ def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtyp
     # value on the meta device: the model is built again on the CPU, its parameters still stood in for
     module = load_module(str(model), params or {}, on_meta=False, limits=limits).module
     return _Read(graph=read_module(module, name, tuple(shape), _source(model), input_dtype, others,
-                                       loaded.data_dependent), module=module)
+                                loaded.data_dependent), module=module)
 
 
 def _source(model: Any) -> str:

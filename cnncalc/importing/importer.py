@@ -7,7 +7,6 @@ its registration. Anything else is listed by name in the error, never counted as
 from __future__ import annotations
 
 import bisect
-import operator
 import sys
 from collections import Counter
 from dataclasses import dataclass, field

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from ..errors import LayerError, did_you_mean, quoted
 from ..graph import TORCH_INT_MAX, too_large
-from .facts import Autocast, BackwardFacts, FieldRule, FromInput, MemoryFacts, TorchForms
+from .facts import Autocast, BackwardFacts, FieldProbe, FieldRule, FromInput, MemoryFacts, TorchForms
 
 Shape = tuple[int, ...]
 REQUIRED = object()
