@@ -22,7 +22,7 @@ import operator
 import re
 import weakref
 from dataclasses import dataclass
-from functools import cached_property, partial, wraps
+from functools import cached_property, lru_cache, partial, wraps
 
 import torch
 from torch import nn
@@ -133,6 +133,7 @@ class Recorder(TorchFunctionMode):
         self.steps: list[Step] = []
         self.values, self.constants = {}, {}
         self.names, self.counts = set(), {}  # the steps' names, and how many of each base are taken
+        self.bases: dict = {}  # what a step calls → the base of its name
         self.is_leaf, self.answer = is_leaf, answer  # which modules are layers; a layer's output, if known
         self.nodes: dict[int, Step] = {}  # id(tensor) → the step that made it, while it is alive
         self.watched: dict[int, weakref.ref] = {}  # id(tensor) → a weak reference to it, while it is alive
@@ -212,8 +213,11 @@ class Recorder(TorchFunctionMode):
     def _name(self, target) -> str:
         """A name of its own, as torch.fx makes it: the snake-cased name of what it calls (a module's
         or a tensor's path with underscores), then _1, _2, … where taken."""
-        base = target.replace(".", "_") if isinstance(target, str) else getattr(target, "__name__", "call")
-        base = SNAKE.sub(r"_\1", base[2:-2] if base.startswith("__") and base.endswith("__") else base).lower()
+        base = self.bases.get(target)
+        if base is None:
+            base = target.replace(".", "_") if isinstance(target, str) else getattr(target, "__name__", "call")
+            base = self.bases[target] = SNAKE.sub(r"_\1", base[2:-2] if base.startswith("__") and base.endswith("__")
+                                                  else base).lower()
         count = self.counts.get(base, -1) + 1
         name = f"{base}_{count}" if count else base
         while name in self.names:  # a base that ends in a count itself (add_1)
@@ -379,7 +383,7 @@ def _on_meta(func, args, kwargs) -> torch.Tensor | None:
     rule = META_ANSWERS.get(getattr(func, "__name__", None))
     if rule is None or "out" in kwargs:
         return None
-    tensors = [arg for arg in args if isinstance(arg, torch.Tensor)]
+    tensors = [value for value in (*args, *kwargs.values()) if isinstance(value, torch.Tensor)]
     return rule(args, tensors) if tensors and all(tensor.is_meta for tensor in tensors) else None
 
 
@@ -388,20 +392,54 @@ def _contiguous(rule):
     return lambda args, tensors: rule(args, tensors) if all(t.is_contiguous() for t in tensors) else None
 
 
+def _positional(rule):
+    """A rule for operands given by position only (not torch.add(x, other=y))."""
+    return lambda args, tensors: rule(args, tensors) if len(tensors) == sum(
+        isinstance(arg, torch.Tensor) for arg in args) else None
+
+
 def _elementwise(args, tensors) -> torch.Tensor | None:
-    """Contiguous operands, or one tensor and numbers: on one, torch's TensorIterator lays the output out
-    in the order of its strides (q * scale on a piece of qkv: dense, heads before rows as x's were)."""
+    """A floating result, laid out as torch's meta kernel lays it out: contiguous from contiguous operands;
+    else in the order of the operands' strides, each broadcast to the output's shape (q * scale on a piece
+    of qkv: dense, heads before rows as q's were; ConvNeXt's layer_scale times its block's permuted output)."""
     dtype = torch.result_type(*args[:2]) if len(args) > 1 else tensors[0].dtype
     if not dtype.is_floating_point:  # an integer division is a float; a comparison is bool
         return None
+    shape = torch.broadcast_shapes(*(tensor.shape for tensor in tensors))
     if all(tensor.is_contiguous() for tensor in tensors):
-        return torch.empty(torch.broadcast_shapes(*(tensor.shape for tensor in tensors)), dtype=dtype, device="meta")
-    if len(tensors) > 1:
-        return None
+        return torch.empty(shape, dtype=dtype, device="meta")
+    return torch.empty_strided(shape, _output_strides(shape, tuple((t.shape, t.stride()) for t in tensors)),
+                               dtype=dtype, device="meta")
+
+
+@lru_cache(maxsize=1024)  # a model's few layouts, met at every block
+def _output_strides(shape: torch.Size, operands: tuple) -> tuple[int, ...]:
+    """torch's reference kernels' layout of an elementwise output: in the order of the operands' strides,
+    each operand broadcast to the output's shape first (compute_elementwise_output_strides)."""
     from torch._prims_common import compute_elementwise_output_strides
 
-    x = tensors[0]
-    return torch.empty_strided(x.shape, compute_elementwise_output_strides(x), dtype=dtype, device="meta")
+    expanded = [torch.empty_strided(size, stride, device="meta").expand(shape) for size, stride in operands]
+    return tuple(compute_elementwise_output_strides(*expanded))
+
+
+def _normalized(args, tensors) -> torch.Tensor | None:
+    """F.layer_norm over the input's last dims, its weight and bias of their shape: a new contiguous tensor
+    of the input's shape and dtype, however the input is laid out (the decomposition torch runs on the meta
+    device takes a millisecond)."""
+    x, normalized = args[0], tuple(args[1]) if len(args) > 1 and isinstance(args[1], (tuple, list)) else None
+    if normalized is None or tuple(x.shape[len(x.shape) - len(normalized):]) != normalized \
+            or any(tensor.shape != normalized or tensor.dtype != x.dtype for tensor in tensors[1:]):
+        return None
+    return torch.empty(x.shape, dtype=x.dtype, device="meta")
+
+
+def _batch_normalized(args, tensors) -> torch.Tensor | None:
+    """F.batch_norm of a contiguous input, its statistics, weight and bias one per channel (dim 1): a new
+    contiguous tensor of the input's shape and dtype."""
+    x = args[0]
+    if x.dim() < 2 or any(tensor.shape != (x.shape[1],) or tensor.dtype != x.dtype for tensor in tensors[1:]):
+        return None
+    return torch.empty(x.shape, dtype=x.dtype, device="meta")
 
 
 def _linear(args, tensors) -> torch.Tensor | None:
@@ -425,13 +463,14 @@ def _same_as_first(args, tensors) -> torch.Tensor | None:
 
 
 # the calls whose meta kernels are Python that models make most (Swin's attention and its shifted
-# windows' mask, every residual)
+# windows' mask, every residual, the norms a module of a library's own class calls)
 META_ANSWERS = {**dict.fromkeys(("add", "sub", "mul", "div", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__",
-                                 "__rmul__", "__truediv__", "__rtruediv__"), _elementwise),
+                                 "__rmul__", "__truediv__", "__rtruediv__"), _positional(_elementwise)),
                 **dict.fromkeys(("eq", "ne", "lt", "le", "gt", "ge", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
-                                 "__ge__"), _contiguous(_comparison)),
-                **dict.fromkeys(("roll", "masked_fill"), _contiguous(_same_as_first)),
-                "linear": _contiguous(_linear)}
+                                 "__ge__"), _positional(_contiguous(_comparison))),
+                **dict.fromkeys(("roll", "masked_fill"), _positional(_contiguous(_same_as_first))),
+                "linear": _positional(_contiguous(_linear)), "layer_norm": _normalized,  # weight=, bias= as torch
+                "batch_norm": _contiguous(_batch_normalized)}                           # passes them on
 
 
 class LayerFails(Exception):

@@ -249,6 +249,30 @@ META_CALLS = [  # (call, args): each as forward() makes it, with the operands' s
     (torch.Tensor.__mul__, (_meta((2, 7, 3, 4, 5)).permute(2, 0, 3, 1, 4)[0], 0.125)),
     (torch.Tensor.__rsub__, (_meta((6, 4))[:, ::2], 1.0)), (torch.Tensor.__add__, (_meta((3, 1, 4)).expand(3, 5, 4), 1)),
     (torch.Tensor.__mul__, (_meta((4, 6)).t(), _meta((6, 4)))),
+    # ConvNeXt's layer_scale times its block's permuted output, and the residual added to it
+    (torch.Tensor.__mul__, (_meta((8, 1, 1)), _meta((2, 5, 5, 8)).permute(0, 3, 1, 2))),
+    (torch.Tensor.__add__, (_meta((2, 5, 5, 8)).permute(0, 3, 1, 2), _meta((2, 8, 5, 5)))),
+    (torch.add, (_meta((2, 8, 5, 5)).to(memory_format=torch.channels_last), _meta((8, 1, 1)))),
+    (torch.Tensor.__mul__, (_meta(()), _meta((3, 4, 5)).transpose(0, 2))),
+    (torch.Tensor.__mul__, (_meta((2, 4, 6), torch.float16).transpose(1, 2), _meta((1, 6, 4)))),
+    # the norms of modules of a library's own class: torchvision's LayerNorm2d permutes to channels last
+    (torch.nn.functional.layer_norm, (_meta((2, 5, 5, 8)), (8,), _meta((8,)), _meta((8,)), 1e-6)),
+    (torch.nn.functional.layer_norm, (_meta((2, 8, 5, 5)).permute(0, 2, 3, 1), [8], _meta((8,)), None)),
+    (torch.nn.functional.layer_norm, (_meta((3, 2, 4)).transpose(0, 1), (3, 4))),
+    (torch.nn.functional.layer_norm, (_meta((3, 4)), (3, 4))),
+    (torch.nn.functional.batch_norm, (_meta((2, 8, 5, 5)), _meta((8,)), _meta((8,)), _meta((8,)), _meta((8,)))),
+    (torch.nn.functional.batch_norm, (_meta((2, 8, 5)), _meta((8,)), _meta((8,)), None, None, True)),
+    (torch.nn.functional.batch_norm, (_meta((2, 8, 5, 5)).to(memory_format=torch.channels_last), _meta((8,)),
+                                      _meta((8,)))),
+]
+# as torch passes them on from F.layer_norm and F.batch_norm, weight and bias by name
+META_KEYWORD_CALLS = [
+    (torch.nn.functional.layer_norm, (_meta((2, 5, 5, 8)).permute(0, 3, 1, 2), (5, 5)),
+     {"weight": _meta((5, 5)), "bias": _meta((5, 5)), "eps": 1e-6}),
+    (torch.nn.functional.layer_norm, (_meta((2, 5, 8)), (8,)), {"weight": _meta((8,)), "bias": None}),
+    (torch.nn.functional.batch_norm, (_meta((2, 8, 5, 5)), _meta((8,)), _meta((8,))),
+     {"weight": _meta((8,)), "bias": _meta((8,)), "training": False, "momentum": 0.1, "eps": 1e-5}),
+    (torch.add, (_meta((4, 2, 3)),), {"other": _meta((3, 2)).t()}),
 ]
 
 
@@ -262,12 +286,23 @@ def test_a_call_answered_on_meta_at_once_is_what_its_meta_kernel_gives(call, arg
         (expected.shape, expected.dtype, expected.stride())
 
 
+@pytest.mark.parametrize("call,args,kwargs", META_KEYWORD_CALLS)
+def test_a_call_given_tensors_by_name_is_answered_as_its_meta_kernel_gives(call, args, kwargs):
+    from cnncalc.importing.capture import _on_meta
+
+    expected, answered = call(*args, **kwargs), _on_meta(call, args, kwargs)
+    assert (answered is None) == (call is torch.add)  # an operand by name: left to the kernel
+    assert answered is None or (answered.shape, answered.dtype, answered.stride()) == \
+        (expected.shape, expected.dtype, expected.stride())
+
+
 def test_the_calls_models_make_most_are_answered_at_once():
     from cnncalc.importing.capture import _on_meta
 
     answered = [_on_meta(call, args, {}) is not None for call, args in META_CALLS]
     assert answered == [True, True, True, True, False, True, True, False, True, True, True, False, False,
-                        True, False, True, True, False, True, True, True, True, True, True, False]
+                        True, False, True, True, False, True, True, True, True, True, True, True,
+                        True, True, True, True, True, True, True, True, True, True, True, False]
 
 
 # --- how long forward()'s Python holds each tensor: golden figures, the peaks torch measures
