@@ -265,6 +265,21 @@ META_CALLS = [  # (call, args): each as forward() makes it, with the operands' s
     (torch.nn.functional.batch_norm, (_meta((2, 8, 5, 5)).to(memory_format=torch.channels_last), _meta((8,)),
                                       _meta((8,)))),
 ]
+# attention's products: q @ k.T, the scores times v, a vector's product, a batch broadcast
+META_CALLS += [
+    (torch.matmul, (_meta((2, 3, 5, 4)), _meta((2, 3, 5, 4)).transpose(-2, -1))),
+    (torch.Tensor.__matmul__, (_meta((2, 7, 8)), _meta((6, 8)).t())), (torch.matmul, (_meta((7, 8)), _meta((2, 8, 6)))),
+    (torch.Tensor.__matmul__, (_meta((1, 3, 5, 4)), _meta((2, 3, 4, 6)))), (torch.matmul, (_meta((5,)), _meta((2, 5, 3)))),
+    (torch.Tensor.__matmul__, (_meta((2, 5, 3)), _meta((3,)))),
+    (torch.matmul, (_meta((6, 2, 3, 4), torch.float16)[::2], _meta((4, 2), torch.float16))),
+    (torch.matmul, (_meta((4,)), _meta((4,)))), (torch.matmul, (_meta((3, 4), torch.int64), _meta((4, 2), torch.int64))),
+]
+# feature maps joined: along channels, the last dim, a list of one; slices of a map (Swin's patch merging)
+META_CALLS += [
+    (torch.cat, ([_meta((2, 3, 4, 4)), _meta((2, 5, 4, 4))], 1)), (torch.cat, ((_meta((2, 3)), _meta((2, 1))), -1)),
+    (torch.cat, ([_meta((2, 3))],)), (torch.cat, ([_meta((2, 8, 8, 3))[:, 0::2, 0::2], _meta((2, 8, 8, 3))[:, 1::2, 0::2]], -1)),
+    (torch.cat, ([_meta((2, 3), torch.int64), _meta((1, 3), torch.int64)],)),
+]
 # as torch passes them on from F.layer_norm and F.batch_norm, weight and bias by name
 META_KEYWORD_CALLS = [
     (torch.nn.functional.layer_norm, (_meta((2, 5, 5, 8)).permute(0, 3, 1, 2), (5, 5)),
@@ -273,6 +288,7 @@ META_KEYWORD_CALLS = [
     (torch.nn.functional.batch_norm, (_meta((2, 8, 5, 5)), _meta((8,)), _meta((8,))),
      {"weight": _meta((8,)), "bias": _meta((8,)), "training": False, "momentum": 0.1, "eps": 1e-5}),
     (torch.add, (_meta((4, 2, 3)),), {"other": _meta((3, 2)).t()}),
+    (torch.cat, ([_meta((2, 3)), _meta((2, 4))],), {"dim": 1}),
 ]
 
 
@@ -296,13 +312,27 @@ def test_a_call_given_tensors_by_name_is_answered_as_its_meta_kernel_gives(call,
         (expected.shape, expected.dtype, expected.stride())
 
 
+@pytest.mark.parametrize("shapes", [[(2, 3, 4), (4,)], [(2, 1, 4), (3, 1)], [(5,), (3,)], [(0, 3), (1, 3)],
+                                    [(0, 3), (2, 3)], [(), (2, 3)], [(1,), ()], [(4, 1, 1), (1, 5, 1), (1, 1, 6)]])
+def test_operands_broadcast_as_torch_broadcasts_them(shapes):
+    from cnncalc.importing.capture import _broadcast
+
+    try:
+        expected = tuple(torch.broadcast_shapes(*shapes))
+    except RuntimeError:  # torch's refusal: left to the kernel
+        expected = None
+    assert _broadcast(shapes) == expected
+
+
 def test_the_calls_models_make_most_are_answered_at_once():
     from cnncalc.importing.capture import _on_meta
 
     answered = [_on_meta(call, args, {}) is not None for call, args in META_CALLS]
     assert answered == [True, True, True, True, False, True, True, False, True, True, True, False, False,
                         True, False, True, True, False, True, True, True, True, True, True, True,
-                        True, True, True, True, True, True, True, True, True, True, True, False]
+                        True, True, True, True, True, True, True, True, True, True, True, False,
+                        True, True, True, True, True, True, True, True, False,
+                        True, True, True, False, True]
 
 
 # --- how long forward()'s Python holds each tensor: golden figures, the peaks torch measures
