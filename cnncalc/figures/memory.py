@@ -142,14 +142,16 @@ class Walk:
 
     def workspace(self, node) -> Workspace:
         """What the layer holds besides its output, by its kind's rule, in elements."""
+        return self._once(("workspace", node.name), lambda: self._workspace(node))
+
+    def _workspace(self, node) -> Workspace:
         row = self.rows[node.name]
         held = self.rows[node.weights_of or node.name]  # another layer's weights: as many as that one holds
         shapes, batch = tuple(self.rows[name].output_shape for name in node.inputs), self.report.batch
         if node.per_row:  # each row of its input's first dim run as a sample
             shapes, batch = tuple(shape[1:] for shape in shapes), batch * shapes[0][0]
-        return self._once(("workspace", node.name), lambda: _facts(node).workspace(
-            node.args, shapes, batch, DTYPE_BYTES[row.dtype],
-            Parameters(weights=held.weights, biases=held.biases, trainable=held.trainable_params)))
+        return _facts(node).workspace(node.args, shapes, batch, DTYPE_BYTES[row.dtype],
+                                      Parameters(weights=held.weights, biases=held.biases, trainable=held.trainable_params))
 
 
 def _walk(graph: Graph, report: Report, walk: Walk | None) -> Walk:
