@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from itertools import compress
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -34,7 +35,7 @@ def forms() -> Forms:
     """The forms of torch and of the libraries imported so far: a model can only hold modules and call
     functions of libraries already imported, and importing timm to look for its DropPath would cost
     a model of torchvision's half a second."""
-    return _read_forms(frozenset(library for library in LIBRARIES if library in sys.modules))
+    return _forms_of(tuple(map(sys.modules.__contains__, LIBRARIES)))  # asked thousands of times a read
 
 
 def _library(path: str) -> str:
@@ -43,8 +44,14 @@ def _library(path: str) -> str:
     return parts[2] if parts[:2] == ["torch", "ops"] else parts[0]
 
 
-LIBRARIES = frozenset(_library(path) for kind in REGISTRY.values()
-                      for path in [alias.path for alias in kind.torch.aliases] + [c.path for c in kind.torch.functions])
+LIBRARIES = tuple(sorted({_library(path) for kind in REGISTRY.values()
+                          for path in [alias.path for alias in kind.torch.aliases] + [c.path for c in kind.torch.functions]}))
+
+
+@lru_cache(maxsize=None)
+def _forms_of(imported: tuple[bool, ...]) -> Forms:
+    """The forms of the LIBRARIES imported, by whether each is."""
+    return _read_forms(frozenset(compress(LIBRARIES, imported)))
 
 
 @lru_cache(maxsize=None)
