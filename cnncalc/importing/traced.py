@@ -39,9 +39,9 @@ def read_graph(recorded: Recorded, values: dict, others: tuple[str, ...] = (), b
 
 
 def _then(graph: "Traced", **found) -> "Traced":
-    """The graph with what a reading found; what the readings before it answered (Traced.answered) is
-    asked again, of what it knows now."""
-    return replace(graph, **found, answered={})
+    """The graph with what a reading found; the tensor arguments the readings before it were told
+    (Traced.tensors_read) are asked again, of what it knows now."""
+    return replace(graph, **found, tensors_read={})
 
 
 def _held_by_layers(recorded: Recorded) -> set:
@@ -89,7 +89,7 @@ class Traced:
     sample_rows: set = field(default_factory=set)  # in a run of one, tensors whose dim 0 is rows, even 1 of them
     sequence_first: set = field(default_factory=set)  # tensors whose batch is dim 1 (L, B, E): see _sequence_first
     mixing: set = field(default_factory=set)  # tensors whose last dim is the batch, moved there: see _mixing
-    answered: dict = field(default_factory=dict)  # step → its tensor_args, asked many times while mapping
+    tensors_read: dict = field(default_factory=dict)  # step → its tensor_args, asked many times while mapping
 
     @property
     def modules(self) -> dict:
@@ -142,9 +142,9 @@ class Traced:
         """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
         chunk reads the chunked tensor; y.expand_as(x) and y.to(x) read y (x gives only its shape or type)."""
         try:
-            return self.answered[node.name]
+            return self.tensors_read[node.name]
         except KeyError:
-            self.answered[node.name] = read = tuple(self._tensor_args(node))
+            self.tensors_read[node.name] = read = tuple(self._tensor_args(node))
             return read
 
     def _tensor_args(self, node) -> list:
