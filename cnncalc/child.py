@@ -131,20 +131,23 @@ def _spec(path: str, params: dict, variant: str | None, every: bool, limits: Lim
 @_task
 def _read(reference: str, params: dict, input_shape: list | None, input_dtype: str | None,
           others: list, limits: Limits) -> dict:
-    """A `model.py:Class` read: its graph as spec data, the line that builds each layer, the modules each
-    runs in, and what only the run shows of each (its Node fields that differ from their defaults)."""
+    """A `model.py:Class` read: its graph as spec data, and of each layer what a spec cannot say (the
+    line that builds it, the modules it runs in, what only the run shows) where it is set."""
     from .graph import OtherInput
-    from .model import OBSERVED, read_in_process
+    from .model import UNSAID, read_in_process
     from .output.export import spec_data
 
     given = tuple(OtherInput(name=name, shape=tuple(shape), dtype=dtype) for name, shape, dtype in others)
     graph = read_in_process(reference, params, tuple(input_shape) if input_shape else None, input_dtype, given,
                             limits=limits)
     return {"spec": spec_data(graph), "ran_on_cpu": graph.ran_on_cpu,
-            "lines": {node.name: node.line for node in graph.nodes if node.line is not None},
-            "observed": {node.name: {key: getattr(node, key) for key in OBSERVED if getattr(node, key)}
-                         for node in graph.nodes if any(getattr(node, key) for key in OBSERVED)},
-            "scopes": {node.name: [[scope.name, scope.kind] for scope in node.scopes] for node in graph.nodes}}
+            "layers": {node.name: facts for node in graph.nodes if (facts := _unsaid(node, UNSAID))}}
+
+
+def _unsaid(node, fields) -> dict:
+    """The `fields` set of a layer, as JSON holds them (a scope as its name and kind)."""
+    facts = {key: getattr(node, key) for key in fields if getattr(node, key)}
+    return facts | ({"scopes": [[scope.name, scope.kind] for scope in node.scopes]} if node.scopes else {})
 
 
 @_task

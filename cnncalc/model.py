@@ -74,12 +74,10 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
                                    "others": [[other.name, list(other.shape), other.dtype] for other in others]},
                           reference.source, what="the model file", limits=limits)
     try:
-        scopes = {str(name): tuple(Scope(name=str(scope), kind=str(kind)) for scope, kind in held)
-                  for name, held in answer["scopes"].items()}
         if not isinstance(answer["spec"], dict):
             raise Unreadable("spec")
-        observed = {str(name): _observed(facts) for name, facts in answer["observed"].items()}
-        lines = {str(name): line for name, line in answer["lines"].items() if type(line) is int}
+        unsaid = {str(name): {key: UNSAID[key](value) for key, value in facts.items()}
+                  for name, facts in answer["layers"].items()}
         ran_on_cpu = str(answer["ran_on_cpu"])
     except (KeyError, TypeError, ValueError, AttributeError):
         raise SpecError("the model file gave cnncalc an answer it cannot read", reference.source) from None
@@ -87,9 +85,7 @@ def read_pytorch(model: Any, params: dict | None, input_shape: Shape | None, inp
 
     # the child ran a stranger's code: its graph comes back as spec data, read as any spec is
     graph = build_graph(answer["spec"], reference.source, {}, limits=limits)
-    return replace(graph, nodes=tuple(Node.of({**vars(node), "line": lines.get(node.name),
-                                               "scopes": scopes.get(node.name, ()), **observed.get(node.name, {})})
-                                      for node in graph.nodes),
+    return replace(graph, nodes=tuple(Node.of({**vars(node), **unsaid.get(node.name, {})}) for node in graph.nodes),
                    ran_on_cpu=ran_on_cpu)
 
 
@@ -105,13 +101,12 @@ class _Read:
     module: Any  # the nn.Module read
 
 
-# the Node fields only a run shows, which a spec cannot say: each as a child process's JSON gives it back
-OBSERVED = {"held_through": str, "copied": lambda inputs: tuple(map(str, inputs)), "making": int,
-            "own_storage": bool, "inside_hooked": bool}
-
-
-def _observed(facts: dict) -> dict:
-    return {key: OBSERVED[key](value) for key, value in facts.items()}
+# the Node fields a spec cannot say of an imported layer (the line that builds it, the modules it runs in,
+# what only the run shows), each read back from a child process's JSON as the field holds it
+UNSAID = {"line": lambda line: line if type(line) is int else None,
+          "scopes": lambda held: tuple(Scope(name=str(scope), kind=str(kind)) for scope, kind in held),
+          "held_through": str, "copied": lambda inputs: tuple(map(str, inputs)), "making": int,
+          "own_storage": bool, "inside_hooked": bool}
 
 
 def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None,

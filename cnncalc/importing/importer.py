@@ -52,7 +52,7 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     layers = _Layers(graph=graph, sites=Sites(module, source), source=source,
                      hooked_whole=_hooked_whole(run.recorded.modules))
     for node in run.recorded.steps:
-        if _is_layer(node, graph):
+        if _is_row(node, graph):
             layers.add(node)
     if layers.unmapped:
         raise _refusal(layers.unmapped, graph.modules, name, source)
@@ -69,8 +69,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
                  outputs=tuple(returned) if returned != [nodes[-1].name] else ())
 
 
-def _is_layer(node, graph: Traced) -> bool:
-    """Whether a step is a layer of the table. Not: forward()'s inputs and output, a step nothing reads
+def _is_row(node, graph: Traced) -> bool:
+    """Whether a step is a row of the table, a layer or more. Not: forward()'s inputs and output, a step nothing reads
     (x, _ = f(x)), sizes, checks, pieces, a layer's weights, steps of reshaping one. A module whose
     output nobody reads is a layer still: torch runs it."""
     return node.op not in ("placeholder", "output") and (graph.users_of(node) or node.op == "call_module") \
@@ -107,10 +107,11 @@ class _Layers:
         line = self.sites.built(node.target) if node.op == "call_module" \
             else self.sites.called(inside[-1].name if inside else "")
         reads = [graph.name_of(a) for a in read] or [self.fields[-1]["name"] if self.fields else INPUT]
-        frozen = _frozen(node, graph)
+        facts = {"frozen": _frozen(node, graph), "line": line, "scopes": inside,
+                 "inside_hooked": any(scope.name in self.hooked_whole for scope in inside)}
         for step, entry in enumerate(entries, start=1):
             last = step == len(entries)
-            self.fields.append(self._layer(node, entry, reads, last, step, frozen=frozen, line=line, scopes=inside))
+            self.fields.append(self._layer(node, entry, reads, last, step, **facts))
             reads = [self.fields[-1]["name"]]
         self.made.append((node.made, reads[0]))
         self.fields[-1].update(_observed(node, graph, entries[-1], read))
@@ -132,13 +133,12 @@ class _Layers:
         functional = entry.get("functional", False)
         flags = {**_as_patches_see_it(node, kind), **({} if functional else _as_hooks_see_it(node, graph, kind))}
         module = node.op == "call_module" and last
-        inside_hooked = bool(self.hooked_whole) and any(scope.name in self.hooked_whole for scope in facts["scopes"])
         return {"name": name, "kind": kind, "args": args, "inputs": inputs, "used_at": None, "functional": functional,
                 "weights_of": _holder(node, graph, self.holders) if last else None,
                 "per_row": entry.get("per_row", False),
                 "module": type(graph.modules[node.target]).__name__ if module else None,
                 **{flag: flags.get(flag, False) for flag in TOOL_FLAGS}, **facts,
-                "held_through": None, "copied": (), "own_storage": False, "making": 0, "inside_hooked": inside_hooked}
+                "held_through": None, "copied": (), "own_storage": False, "making": 0}
 
     def nodes(self, held_through: dict[str, str]) -> tuple[Node, ...]:
         return tuple(Node.of(layer | ({"held_through": held_through[layer["name"]]} if layer["name"] in held_through

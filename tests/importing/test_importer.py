@@ -1093,12 +1093,12 @@ def test_a_constant_expanded_to_the_batch_is_made_for_each_sample():
     assert module(ids).shape[1:] == report.output_rows[0].output_shape
 
 
-class ClipPad(torch.nn.Module):
+class ClipPad(nn.Module):
     """Swin3D's pad of a channels-last clip (B, T, H, W, C): eight values, the channels' pair and the
     fourth pair padding nothing."""
 
     def forward(self, x):
-        return torch.nn.functional.pad(x, (0, 0, 0, 1, 0, 2, 0, 0))
+        return nn.functional.pad(x, (0, 0, 0, 1, 0, 2, 0, 0))
 
 
 def test_a_pad_of_more_pairs_than_a_3d_pad_states_reads_as_one_when_the_rest_pad_nothing():
@@ -1134,3 +1134,17 @@ def test_each_layer_is_worked_out_once(monkeypatch):
     monkeypatch.setattr(registry, "too_large", lambda shape: answers.append(shape) or False)
     summary = cnncalc.summary(Distinct(), (3, 37, 41))
     assert len(summary.layers) == 1 + 8 and len(answers) == 8  # the input is a row too
+
+
+@pytest.mark.slow  # a child process of about 2 s
+def test_a_model_file_read_in_its_child_process_is_the_graph_read_here(model_file):
+    # the child sends spec data and, beside it, what a spec cannot say: each layer's scopes and run facts
+    # come back as the in-process read has them, and the lines that build it
+    from dataclasses import replace
+
+    from cnncalc.model import read_pytorch
+
+    child = read_pytorch(f"{model_file}:MyNet", {}, (3, 32, 32))
+    here = read_pytorch(runpy.run_path(str(model_file))["MyNet"](), {}, (3, 32, 32))
+    assert [replace(node, line=None) for node in child.nodes] == [replace(node, line=None) for node in here.nodes]
+    assert any(node.scopes for node in child.nodes) and all(node.line is not None for node in child.nodes)
