@@ -36,7 +36,12 @@ def _output_dtype(graph, device: str, given: str, amp: str) -> str:
     inputs = tuple(t.to(getattr(torch, given)) if t.is_floating_point() else t
                    for t in sample_inputs(graph, 2, device))
     with torch.no_grad(), torch.autocast(device, dtype=getattr(torch, amp)):
-        (out, *_) = tensors(model(*inputs))
+        try:
+            (out, *_) = tensors(model(*inputs))
+        except RuntimeError as error:  # oneDNN has no bfloat16 LSTM on some CPUs (one without AVX-512): no truth here
+            if "could not create a primitive descriptor" not in str(error):
+                raise
+            pytest.skip(f"torch cannot run it under autocast on this CPU: {str(error).splitlines()[0][:80]}")
     return str(out.dtype).removeprefix("torch.")
 
 
