@@ -69,6 +69,8 @@ class Step:
 
 
 def _steps_in(value, found: dict) -> None:
+    if type(value) in PLAIN:  # most arguments: sizes, flags, dims
+        return
     if isinstance(value, Step):
         found[value] = None
     elif isinstance(value, (tuple, list)):
@@ -128,7 +130,7 @@ class Recorder(TorchFunctionMode):
     """Records the torch calls of one forward() as steps. Calls made inside a recorded call (F.relu's
     torch.relu) or inside a module a kind states are not recorded again."""
 
-    def __init__(self, root: nn.Module, held: dict, is_leaf, answer):
+    def __init__(self, modules: dict[str, nn.Module], held: dict, is_leaf, answer):
         super().__init__()
         self.steps: list[Step] = []
         self.values, self.constants = {}, {}
@@ -142,7 +144,7 @@ class Recorder(TorchFunctionMode):
         self.through_patched = False  # called by a name ptflops patches (PATCHED_BY_PTFLOPS)
         self.originals: dict = {}  # while the run goes, those names' stand-ins → the functions they call
         self.scope: tuple[Scope, ...] = ()  # the modules the run is inside, outermost first
-        self.modules = dict(root.named_modules())
+        self.modules = modules  # path → module, the root's as named_modules() gives them
         self.paths = {id(module): path for path, module in self.modules.items()}
         self.held = {id(tensor): path for path, tensor in held.items()}  # the model's tensors as the run has them
 
@@ -235,15 +237,16 @@ class Recorder(TorchFunctionMode):
     def output(self, node: Step, value):
         """The call's value, each tensor in it now read as made by this node (an in-place call's too),
         sizes as Sizes of it."""
+        if isinstance(value, torch.Tensor):
+            self._made(node, value)
+            return value
         self.values[node.name] = _alias(value)
         if isinstance(value, torch.Size):
             return torch.Size(self.size_of(self.node("call_function", operator.getitem, (node, i), {}), size)
                               for i, size in enumerate(value))
         if isinstance(value, int) and not isinstance(value, bool):
             return self.size_of(node, value)
-        if isinstance(value, torch.Tensor):
-            self._made(node, value)
-        elif isinstance(value, (tuple, list)) and _holds_tensor(value):
+        if isinstance(value, (tuple, list)) and _holds_tensor(value):
             for index, piece in enumerate(value):
                 if _holds_tensor(piece):
                     self.output(self.node("call_function", operator.getitem, (node, index), {}), piece)
@@ -258,6 +261,8 @@ class Recorder(TorchFunctionMode):
     def arg(self, value):
         """A call's argument as a node argument: a tensor as the node that made it (a parameter or buffer
         as its get_attr, any other as a constant), a Size as its node, containers item by item."""
+        if type(value) in PLAIN:
+            return value
         if isinstance(value, torch.Tensor):
             return self.tensor_node(value)
         if isinstance(value, Size):
@@ -358,6 +363,9 @@ class Recorder(TorchFunctionMode):
             except Exception:  # noqa: BLE001 (torch agrees the layer cannot take this input)
                 raise LayerFails(path=path, message=str(refusal), inputs=_sample_shapes(args)) from None
         return call(module, *args, **kwargs) if result is None else result
+
+
+PLAIN = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device})  # no tensor, Size or step inside
 
 
 SNAKE = re.compile(r"(?<=[a-z])([A-Z])")  # torch.fx's: a lower-case letter before an upper-case one

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 from itertools import compress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +20,7 @@ class Forms:
     functions: dict  # function → the (kind, Call) pairs it may be
     methods: dict    # tensor method name → the (kind, Call) pairs it may be
     called_with: dict  # module class → the arguments each call passes its forward(), by position
+    kinds: dict = field(default_factory=dict)  # (module class, its forward) → what mapped() says, asked at every call
 
 
 def resolve(path: str):
@@ -86,10 +87,26 @@ def _installed(path: str, libraries: frozenset) -> Any:
 def mapped(module: nn.Module) -> tuple[str, dict] | None:
     """The kind of a module: its class's, or its nearest mapped parent's when it keeps the parent's
     forward (torchvision's Conv3DSimple is a Conv3d)."""
-    known = forms().modules
-    for cls in type(module).__mro__:
+    found, key = forms(), (type(module), type(module).forward)  # a forward() patched since: asked again
+    try:
+        return found.kinds[key]
+    except KeyError:
+        found.kinds[key] = _kind_of(type(module), found.modules)
+        return found.kinds[key]
+
+
+def calls_of(node) -> tuple | list:
+    """The (kind, Call) pairs a function or method step may be, by the forms kinds declare; none for
+    any other step."""
+    found = forms()
+    table = found.functions if node.op == "call_function" else found.methods if node.op == "call_method" else None
+    return () if table is None else table.get(node.target, ())
+
+
+def _kind_of(module_class: type, known: dict) -> tuple[str, dict] | None:
+    for cls in module_class.__mro__:
         if cls in known:
-            return known[cls] if type(module).forward is cls.forward else None
+            return known[cls] if module_class.forward is cls.forward else None
     return None
 
 

@@ -15,7 +15,7 @@ from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..layers.registry import BATCH_FIRST, DIM_ORDER, SIZE_PER_DIM
 from .capture import Recorded, Step
-from .forms import forms, mapped
+from .forms import calls_of, forms, mapped
 from .tracing import PROBE_BATCH
 
 
@@ -315,8 +315,7 @@ class Traced:
         if user.op == "call_module":
             kinds = [mapped(self.modules[user.target]) or (None,)]
         else:
-            table = {"call_function": forms().functions, "call_method": forms().methods}.get(user.op, {})
-            kinds = table.get(user.target, ()) if user.args[:1] == (ids,) else ()
+            kinds = calls_of(user) if user.args[:1] == (ids,) else ()
         return any(kind in REGISTRY and REGISTRY[kind].family == "embedding" for kind, *_ in kinds)
 
     def layout(self, node) -> str:
@@ -451,7 +450,10 @@ def _rows_apart(shape: tuple[int, ...], batch: int) -> tuple[int, ...] | None:
 
 def target_name(node) -> str:
     target = node.target
-    return getattr(target, "__name__", str(target))
+    if type(target) is str:  # a method's, a module's path
+        return target
+    name = getattr(target, "__name__", None)  # str() of a function is its repr: made only where it has no name
+    return str(target) if name is None else name
 
 
 def is_batch_size(node) -> bool:
@@ -695,8 +697,7 @@ def _data_read(node) -> list:
 def _multiplies(node) -> bool:
     """A call whose kind counts multiply-adds (an einsum of a position table and its lookup): made of
     constants alone it is still work in every forward pass, so a layer, not part of a constant."""
-    table = {"call_function": forms().functions, "call_method": forms().methods}.get(node.op, {})
-    return any(REGISTRY[kind].kin.multiplies for kind, _ in table.get(node.target, ()))
+    return any(REGISTRY[kind].kin.multiplies for kind, _ in calls_of(node))
 
 
 MATRIX_PRODUCTS = frozenset({"matmul", "bmm"})  # torch.matmul, x.matmul, operator.matmul (@)

@@ -9,7 +9,7 @@ import inspect
 import os
 import traceback
 from collections import OrderedDict
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -67,39 +67,49 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
     """One recorded run of forward() at the probe inputs. The module's own tensors are stood in for by
     meta ones (or, on the CPU, by random ones where it holds meta tensors): a module of the user's
     is left as it was."""
-    from torch.nn.utils.stateless import _reparametrize_module
-
     device = "meta" if on_meta else "cpu"
+    modules = dict(module.named_modules())
     buffers = dict(module.named_buffers())
     named = dict(module.named_parameters()) | buffers
-    stays = all(t.device.type == device for t in named.values())
-    running = named if stays else {name: stand_in(tensor, device) for name, tensor in named.items()}
+    running = {name: tensor if tensor.device.type == device else stand_in(tensor, device)
+               for name, tensor in named.items()}
     inputs = dict(zip((first, *(other.name for other in others)),
                       probe_inputs(module, input_shape, input_dtype, others, device, batch)))
-    with left_as_it_was(module):
-        with nullcontext() if stays else _reparametrize_module(module, running), torch.no_grad(), \
-                torch.device(device):
-            recorder = Recorder(module, running, is_leaf=_is_layer, answer=worked_out if on_meta else _runs)
-            buffers_running = {name: running[name] for name in buffers}
+    with left_as_it_was(modules.values()):
+        _stand_in_for(modules, named, running)
+        with torch.no_grad(), torch.device(device):
+            recorder = Recorder(modules, running, is_leaf=_is_layer, answer=worked_out if on_meta else _runs)
             for name, value in inputs.items():
                 recorder.placeholder(name, value)
             with _modules_recorded(recorder), recorder.operators_seen(), recorder:
                 output = module(*inputs.values()) if len(inputs) == 1 else module(**inputs)
             died = dict(recorder.died)  # what goes after forward() returns is no local of it
             recorded = recorder.finish(output)
-            replaced = [name for name, buffer in buffers_running.items() if _buffer(module, name) is not buffer]
+            replaced = [name for name in buffers if _buffer(modules, name) is not running[name]]
     return Run(recorded=recorded, values=recorder.values, died=died, on_cpu=None, batch=batch,
                replaced=tuple(replaced), held=named)
 
 
+def _stand_in_for(modules: dict, named: dict, running: dict) -> None:
+    """Each of the module's tensors replaced by its stand-in, in the dict of its owner that holds it
+    (left_as_it_was puts the dicts back as they were)."""
+    for name, tensor in named.items():
+        if running[name] is not tensor:
+            owner, _, attribute = name.rpartition(".")
+            part = modules[owner]
+            held = part._parameters if attribute in part._parameters else part._buffers
+            held[attribute] = running[name]
+
+
 @contextmanager
-def left_as_it_was(module: nn.Module):
-    """Each module's attributes put back as they were after the block, and the dicts among them (its
+def left_as_it_was(modules):
+    """Each module's (of a module, or its modules as dict(module.named_modules()).values() gives them) attributes put back as they were after the block, and the dicts among them (its
     parameters, buffers, submodules and hooks; a forward() that caches attention biases in a dict of
     its own) emptied and refilled as they were: what a traced run or a peer tool (ptflops' methods,
     thop's hooks and buffers) leaves on it goes. Not a dict subclass's: diffusers' FrozenDict config
     refuses to be refilled, and nothing changes one."""
-    saved = [(part.__dict__, dict(part.__dict__)) for part in module.modules()]
+    parts = modules.modules() if isinstance(modules, nn.Module) else modules
+    saved = [(part.__dict__, dict(part.__dict__)) for part in parts]
     dicts = [value for _, attributes in saved for value in attributes.values() if type(value) in DICTS]
     contents = [dict(value) if value else None for value in dicts]  # most are empty: hooks no one set
     try:
@@ -204,9 +214,9 @@ def _unknown(names: set[str]) -> str:
     return f"; forward() has no argument {', '.join(sorted(names))}" if names else ""
 
 
-def _buffer(module: nn.Module, name: str):
+def _buffer(modules: dict, name: str):
     owner, _, attribute = name.rpartition(".")
-    part = module.get_submodule(owner)
+    part = modules[owner]
     return part.__dict__.get(attribute, part._buffers.get(attribute))  # a traced value may sit beside it
 
 

@@ -114,10 +114,15 @@ class LayerKind:
         """Check the arguments written in a spec and fill in PyTorch's defaults.
 
         Repeated blocks give the same arguments many times: those are checked once."""
+        key = (self.name, tuple(given.items()), tuple(map(type, given.values())))  # True is not 1, nor a list a tuple
         try:
-            key = (self.name, tuple(given.items()), tuple(map(type, given.values())))  # True is not 1
+            hash(key)
+        except TypeError:  # a list among the values (an import's kernel_size): keyed as a tuple
+            key = (self.name, tuple((name, tuple(value) if type(value) is list else value)
+                                    for name, value in given.items()), key[2])
+        try:
             return _NORMALIZED[key]
-        except TypeError:  # a list among the values: not hashable, check it every time
+        except TypeError:  # a list of lists (padding pairs): not hashable, check it every time
             return self._normalize(given)
         except KeyError:
             _NORMALIZED[key] = self._normalize(given)

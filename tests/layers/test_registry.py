@@ -68,8 +68,8 @@ def test_receptive_field_rule_answers_for_every_case(kind, args, shape):
 
 
 def test_arguments_are_read_only_and_hash_by_content():
-    given = {"out_channels": 8, "kernel_size": [3, 3]}  # a list: normalized anew each time
-    first, second = REGISTRY["conv2d"].normalize(given), REGISTRY["conv2d"].normalize(dict(given))
+    given = {"out_channels": 8, "kernel_size": [3, 3]}  # a list and a tuple: remembered apart, each normalized
+    first, second = REGISTRY["conv2d"].normalize(given), REGISTRY["conv2d"].normalize({**given, "kernel_size": (3, 3)})
     assert first is not second and first == second and hash(first) == hash(second)
     assert first != REGISTRY["conv2d"].normalize({**given, "stride": 2})
     with pytest.raises(TypeError, match="read-only"):
