@@ -310,14 +310,13 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
     """The parameters and buffers no layer reaches, by the outermost module holding only such: googlenet's
     aux1, never called, or a final norm whose output nobody reads. {path: {params, buffers, ...}}, so
     the totals count every tensor the model holds, frozen ones as frozen."""
-    called = [node.target + "." for node in recorded.steps if node.op == "call_module" and node.target in emitted]
+    called = {node.target for node in recorded.steps if node.op == "call_module" and node.target in emitted}
     # a module whose weights a function took (BatchNormAct2d's F.batch_norm) counts as called: the
     # layer holds its num_batches_tracked too
-    called += [node.target.rpartition(".")[0] + "." for node in recorded.steps
-               if node.name in absorbed and "." in node.target]
+    called |= {node.target.rpartition(".")[0] for node in recorded.steps if node.name in absorbed and "." in node.target}
     ran = {node.target for node in recorded.steps if node.op == "call_module"}
     read = {node.target for node in recorded.steps if node.op == "get_attr"}
-    used = {name for name in tensors if name in read or name.startswith(tuple(called))}
+    used = {name for name in tensors if name in read or _inside(name, called)}
     reached = {".".join(name.split(".")[:i]) for name in used for i in range(1, name.count(".") + 2)}
     held: dict[str, dict] = {}
     for name in sorted(set(tensors) - used):
@@ -328,6 +327,11 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
         if owner in ran:
             counts["why"] = "output unused"
     return held
+
+
+def _inside(path: str, modules: set) -> bool:
+    """Whether a tensor's path is under one of these modules' (by path; the root's is "" and holds none)."""
+    return any(path[:index] in modules for index, letter in enumerate(path) if letter == ".")
 
 
 def _parametrized(modules: dict, emitted: set) -> dict[str, dict]:

@@ -69,8 +69,8 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
     is left as it was."""
     device = "meta" if on_meta else "cpu"
     modules = dict(module.named_modules())
-    buffers = dict(module.named_buffers())
-    named = dict(module.named_parameters()) | buffers
+    buffers = _named(modules, "_buffers")
+    named = _named(modules, "_parameters") | buffers
     running = {name: tensor if tensor.device.type == device else stand_in(tensor, device)
                for name, tensor in named.items()}
     inputs = dict(zip((first, *(other.name for other in others)),
@@ -88,6 +88,19 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
             replaced = [name for name in buffers if _buffer(modules, name) is not running[name]]
     return Run(recorded=recorded, values=recorder.values, died=died, on_cpu=None, batch=batch,
                replaced=tuple(replaced), held=named)
+
+
+def _named(modules: dict, where: str) -> dict:
+    """The module's parameters (where="_parameters") or buffers ("_buffers") by path, each once, as
+    named_parameters() and named_buffers() give them, from the modules already found (each of those
+    walks the module tree again)."""
+    found, seen = {}, set()
+    for path, part in modules.items():
+        for name, tensor in getattr(part, where).items():
+            if tensor is not None and id(tensor) not in seen:
+                seen.add(id(tensor))
+                found[f"{path}.{name}" if path else name] = tensor
+    return found
 
 
 def _stand_in_for(modules: dict, named: dict, running: dict) -> None:
@@ -119,8 +132,9 @@ def left_as_it_was(modules):
             live.clear()
             live.update(attributes)
         for value, held in zip(dicts, contents):
-            value.clear()
-            value.update(held or ())
+            if held is not None or value:  # not a dict empty before and after: most are hooks no one set
+                value.clear()
+                value.update(held or ())
 
 
 DICTS = (dict, OrderedDict)

@@ -27,3 +27,19 @@ def test_the_tracer_works_out_a_module_output_as_torch_computes_it(kind, args, s
     assert (worked is not None) == one_tensor
     if worked is not None:
         assert (worked.shape, worked.dtype) == (module(x).shape, x.dtype)
+
+
+def test_the_run_finds_each_tensor_once_as_torch_names_it():
+    # golden: torch's named_parameters() and named_buffers() (each tensor once, by its first path)
+    from torch import nn
+
+    from cnncalc.importing.tracing import _named
+
+    shared = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))
+    model = nn.ModuleDict({"a": shared, "b": shared, "c": nn.Linear(4, 4, bias=False), "d": nn.Linear(4, 4)})
+    model["d"].weight = model["c"].weight  # tied
+    model.register_buffer("step", torch.zeros(()))
+    model.d.register_buffer("alias", model.step)  # the same buffer under two paths
+    modules = dict(model.named_modules())
+    for where, torchs in (("_parameters", model.named_parameters()), ("_buffers", model.named_buffers())):
+        assert [(name, id(t)) for name, t in _named(modules, where).items()] == [(name, id(t)) for name, t in torchs]
