@@ -12,9 +12,12 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, fields
 
 
-def record(cls: type) -> type:
-    """`@dataclass(frozen=True)` with a faster __init__; fields may have plain defaults only."""
-    cls = dataclass(frozen=True)(cls)
+def record(cls: type | None = None, /, **options):
+    """`@dataclass(frozen=True)` with a faster __init__; fields may have plain defaults only.
+    `@record(kw_only=True, eq=False)` passes those options on to the dataclass."""
+    if cls is None:
+        return lambda cls: record(cls, **options)
+    cls = dataclass(frozen=True, **options)(cls)
     namespace = {"_set_dict": object.__setattr__}
     parameters, items = [], []
     for field in fields(cls):
@@ -26,7 +29,8 @@ def record(cls: type) -> type:
             namespace[f"_default_{field.name}"] = field.default
             parameters.append(f"{field.name}=_default_{field.name}")
         items.append(f"{field.name!r}: {field.name}")
-    source = (f"def __init__(self, {', '.join(parameters)}):\n"
+    keywords = "*, " if options.get("kw_only") else ""
+    source = (f"def __init__(self, {keywords}{', '.join(parameters)}):\n"
               f"    _set_dict(self, '__dict__', {{{', '.join(items)}}})\n")
     exec(source, namespace)  # as dataclasses itself builds __init__: from the field names only
     namespace["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"

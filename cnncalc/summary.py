@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .collector import collected_after
 from .figures.amp import Amp, parse_amp
 from .figures.checkpoint import parse_names
 from .figures.conventions import DEFAULT
@@ -153,8 +154,9 @@ def figures(graph: Graph, batch: int = 1, dtype: str | None = None, convention: 
             amp: Amp | None = None) -> Summary:
     """Every figure of a graph: the analysis and the memory model; the blocks and layers `checkpoint`
     names run through torch.utils.checkpoint; under torch.autocast where `amp` says."""
-    report = analyze(graph, batch, dtype, explain, convention, checkpoint, amp)
-    return Summary(report=report, memory=memory(graph, report, optimizer), graph=graph)
+    with collected_after():
+        report = analyze(graph, batch, dtype, explain, convention, checkpoint, amp)
+        return Summary(report=report, memory=memory(graph, report, optimizer), graph=graph)
 
 
 def summary(model: Any, input_size: Any = None, *, batch: int = 1, dtype: str | None = None,

@@ -67,3 +67,27 @@ def test_records_built_with_of_name_every_field(monkeypatch):
     report = analyze(load_model("googlenet"), explain=True)
     for item in [*report.layers, *seen]:
         assert vars(item).keys() == {f.name for f in dataclasses.fields(item)}, type(item).__name__
+
+
+@record(kw_only=True, eq=False)
+class Keyed:
+    name: str
+    made: int = 0
+    line: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
+class PlainKeyed:
+    name: str
+    made: int = 0
+    line: int
+
+
+def test_options_go_to_the_dataclass_and_its_init():
+    fast, plain = Keyed(name="a", line=3), PlainKeyed(name="a", line=3)
+    assert dataclasses.astuple(fast) == dataclasses.astuple(plain) == ("a", 0, 3)
+    with pytest.raises(TypeError):
+        Keyed("a", 0, 3)  # keywords only, as the dataclass takes them
+    assert fast != Keyed(name="a", line=3) and hash(fast) != hash(Keyed(name="a", line=3))  # eq=False: identity
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.name = "changed"

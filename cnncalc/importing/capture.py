@@ -31,6 +31,7 @@ from torch.overrides import TorchFunctionMode
 
 from ..errors import LayerError
 from ..graph import Scope
+from ..record import record
 from ..figures.conventions import PTFLOPS_PATCHED, PTFLOPS_PATCHED_OPS
 from .forms import forms
 
@@ -41,7 +42,7 @@ PATCHED_BY_PTFLOPS = (*((F, name) for name in PTFLOPS_PATCHED),
                       *((torch.Tensor, name) for name in PTFLOPS_PATCHED_OPS if name != "baddbmm"))
 
 
-@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@record(kw_only=True, eq=False, repr=False)  # hundreds a model: quick to build, told apart by identity
 class Step:
     """One operation of the run, of torch.fx's six kinds (op: placeholder, get_attr, call_function,
     call_method, call_module, output): what it called (target), its arguments with each value another

@@ -15,6 +15,7 @@ from functools import lru_cache
 import torch
 from torch import nn
 
+from ..collector import collected_after
 from ..errors import LayerError, SpecError
 from ..graph import DTYPE_BYTES, INPUT, TOOL_FLAGS, Graph, Node, NotRun, OtherInput
 from ..layers import REGISTRY
@@ -37,6 +38,12 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
     """The Graph of a module read at its input (and forward()'s other inputs, by name), its nodes in the
     order the run made them, each with the modules it runs inside and what only the run shows of it; a
     `data_dependent` one from one run on one seeded sample (tracing.trace)."""
+    with collected_after():
+        return _read(module, name, input_shape, source, input_dtype, others, data_dependent)
+
+
+def _read(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str, input_dtype: str | None,
+          others: tuple[OtherInput, ...], data_dependent: bool) -> Graph:
     try:
         run = trace(module, input_shape, input_dtype, others, data_dependent)
     except SpecError as error:
