@@ -5,16 +5,19 @@ import pytest
 
 from conftest import run_cli
 
-COMMANDS = [
-    ["table", "vgg16"], ["table", "resnet50"], ["table", "densenet121"], ["table", "inception_v3"],
-    ["table", "mobilenet_v3_large"], ["table", "resnet50", "--depth", "2"], ["table", "resnet50", "--columns", "rf"],
-    ["table", "googlenet", "--convention", "fvcore"], ["table", "vgg16", "--explain"],
-    ["table", "vgg16", "--input", "3x225x225"],  # flooring notes
-    ["rf", "inception_v3"], ["diff", "resnet18", "resnet50"], ["diff", "resnet50", "resnet101"],
-    ["sweep", "unet", "--sizes", "180:200:4"], ["sweep", "vgg16", "--sizes", "16:64:16", "--batch", "1,64"],
+def _slow(command: list[str]):
+    return pytest.param(command, marks=pytest.mark.slow)
+
+
+COMMANDS = [  # those that show no other layout than one before them in the slow set (a process each)
+    ["table", "vgg16"], ["table", "resnet50"], _slow(["table", "densenet121"]), _slow(["table", "inception_v3"]),
+    _slow(["table", "mobilenet_v3_large"]), ["table", "resnet50", "--depth", "2"],
+    ["table", "resnet50", "--columns", "rf"], ["table", "googlenet", "--convention", "fvcore"],
+    ["table", "vgg16", "--explain"], ["table", "vgg16", "--input", "3x225x225"],  # flooring notes
+    ["rf", "inception_v3"], ["diff", "resnet18", "resnet50"], _slow(["diff", "resnet50", "resnet101"]),
+    ["sweep", "unet", "--sizes", "180:200:4"], _slow(["sweep", "vgg16", "--sizes", "16:64:16", "--batch", "1,64"]),
     # the two of 3 s (a torch import, resnet50's 53 sizes) in the slow set
-    pytest.param(["sizes", "resnet50"], marks=pytest.mark.slow), ["sizes", "unet"], ["check", "specs"], ["list"],
-    pytest.param(["verify", "lenet5"], marks=pytest.mark.slow),
+    _slow(["sizes", "resnet50"]), ["sizes", "unet"], ["check", "specs"], ["list"], _slow(["verify", "lenet5"]),
     ["--help"], ["table", "-h"], ["check", "-h"],
 ]
 

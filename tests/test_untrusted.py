@@ -161,7 +161,16 @@ HOSTILE = {
 }
 
 
-@pytest.mark.parametrize("name", HOSTILE)
+# one of each kind of hostility in the default set (a process each, a third of a second); all in the slow set
+IN_THE_DEFAULT_SET = {"alias bomb as input", "base-60 integer", "a billion repeats", "nested blocks repeated 300 times",
+                      "9**9**9", "a string repeated 10**10 times", "a 4,400-digit integer", "duplicate keys",
+                      "a name with a newline", "a layer name with an OSC 52", "a group name with a bidi isolate",
+                      "deep nesting", "tile to 10^54 elements", "an input of 10^598 elements",
+                      "more layers than the bound once a block is copied", "a list of 10^8 items in a message"}
+
+
+@pytest.mark.parametrize("name", [name if name in IN_THE_DEFAULT_SET else pytest.param(name, marks=pytest.mark.slow)
+                                  for name in HOSTILE])
 def test_hostile_spec_is_one_line_exit_2(tmp_path, name):
     text, expected = HOSTILE[name]
     path = spec(tmp_path, text)
@@ -543,6 +552,7 @@ def test_mutated_specs_stay_within_time_and_memory(tmp_path, text):
 ACTING = st.sampled_from(["\n", "\r", "\x1b]52;c;", "\x1b[31m", "\u202e", "\u200b", "\u2028", "\x85", "\x07"])
 
 
+@pytest.mark.slow  # 10 s: three processes an example
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parts=st.lists(st.one_of(ACTING, st.sampled_from(["::error::x", "::add-mask::y", "a", "%0A"])),
                       min_size=1, max_size=6))

@@ -6,7 +6,8 @@ import yaml
 
 from cnncalc.output.export import spec_data
 from cnncalc.spec import build_graph
-from cnncalc.spec.zoo import load_model, zoo_index
+from cnncalc.spec.zoo import load_model
+from conftest import ZOO_CASES
 
 # what a spec cannot say of a layer: the blocks it was written in (export writes the layers flat), the
 # line of the file it came from
@@ -17,7 +18,7 @@ def read_back(graph):
     return build_graph(yaml.safe_load(yaml.safe_dump(spec_data(graph), sort_keys=False)), "<exported>", {})
 
 
-@pytest.mark.parametrize("name", list(zoo_index()))
+@pytest.mark.parametrize("name", ZOO_CASES)  # the heavy models in the slow set
 def test_every_zoo_model_reads_back_layer_for_layer(name):
     graph = load_model(name)
     again = read_back(graph)

@@ -9,10 +9,11 @@ from cnncalc.figures import analyze
 from cnncalc.figures.memory import memory
 from cnncalc.output.render import render_rf, render_table
 from cnncalc.figures.rf import receptive_fields
-from cnncalc.spec.zoo import load_model, zoo_index
+from cnncalc.spec.zoo import load_model
+from conftest import ZOO_CASES
 
 
-@pytest.mark.parametrize("model", list(zoo_index()))
+@pytest.mark.parametrize("model", ZOO_CASES)  # the heavy models in the slow set
 def test_table_fits_the_width_without_trailing_spaces(model):
     graph = load_model(model)
     report = analyze(graph)
