@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 TESTS = Path(__file__).resolve().parent
 PACKAGE = TESTS.parent / "cnncalc"  # the source tree beside the tests, whichever copy is installed
 
@@ -26,3 +28,13 @@ def test_a_test_folder_is_a_package_so_that_names_may_repeat():
     # verify.test_fit: a folder without __init__.py would make pytest import both as test_fit
     folders = {path.parent for path in TESTS.rglob("test_*.py")} - {TESTS}
     assert folders and all((folder / "__init__.py").is_file() for folder in folders)
+
+
+def test_every_package_is_installed():
+    # pyproject names the packages `pip install .` copies: one left out is missing from every install,
+    # though the tests, which import the checkout, pass (cnncalc.importing was, until 2026-12)
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(path.parent.relative_to(PACKAGE.parent).parts) for path in PACKAGE.rglob("__init__.py")}
+    assert found <= listed, f"not in pyproject's packages: {', '.join(sorted(found - listed))}"
