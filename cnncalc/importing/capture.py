@@ -521,6 +521,19 @@ def _same_as_first(args, kwargs, tensors) -> torch.Tensor | None:
     return torch.empty(x.shape, dtype=x.dtype, device="meta")
 
 
+def _reshaped(args, kwargs, tensors) -> torch.Tensor | None:
+    """x.reshape(sizes) or torch.reshape(x, sizes): a view of x where its layout allows one (torch's view
+    kernel is C++), else a new contiguous tensor, as reshape copies (whose meta kernel is Python: 0.1 ms a
+    call, Swin's windows a dozen times a block)."""
+    x, sizes = args[0], args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
+    if kwargs or len(tensors) != 1 or not sizes:
+        return None
+    try:
+        return x.view(sizes)
+    except RuntimeError:  # not viewable, or sizes that do not fit: the copy's view tells which
+        return torch.empty(x.shape, dtype=x.dtype, device="meta").view(sizes)
+
+
 # the calls whose meta kernels are Python that models make most (Swin's attention and its shifted
 # windows' mask, every residual, the norms a module of a library's own class calls)
 META_ANSWERS = {**dict.fromkeys(("add", "sub", "mul", "div", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__",
@@ -529,7 +542,7 @@ META_ANSWERS = {**dict.fromkeys(("add", "sub", "mul", "div", "__add__", "__radd_
                                  "__ge__"), _positional(_contiguous(_comparison))),
                 **dict.fromkeys(("roll", "masked_fill"), _positional(_contiguous(_same_as_first))),
                 **dict.fromkeys(("matmul", "__matmul__"), _positional(_matmul)),
-                "cat": _positional(_contiguous(_cat)),
+                "cat": _positional(_contiguous(_cat)), "reshape": _reshaped,
                 "linear": _positional(_contiguous(_linear)), "layer_norm": _normalized,  # weight=, bias= as torch
                 "batch_norm": _contiguous(_batch_normalized)}                           # passes them on
 

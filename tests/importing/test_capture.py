@@ -3,6 +3,8 @@ does in torch. Golden figures: torch's own (`sum(p.numel())`, FlopCounterMode ov
 pass, the output torch computes)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -310,6 +312,34 @@ def test_a_call_given_tensors_by_name_is_answered_as_its_meta_kernel_gives(call,
     assert (answered is None) == (call is torch.add)  # an operand by name: left to the kernel
     assert answered is None or (answered.shape, answered.dtype, answered.stride()) == \
         (expected.shape, expected.dtype, expected.stride())
+
+
+# Swin's windows: reshapes of contiguous and of permuted maps (a view, or a copy), -1, sizes one by one
+RESHAPES = [(torch.Tensor.reshape, (_meta((2, 3, 4)), 6, 4)), (torch.Tensor.reshape, (_meta((2, 3, 4)), (2, -1))),
+            (torch.reshape, (_meta((2, 3, 4)).transpose(1, 2), (2, 12))),
+            (torch.Tensor.reshape, (_meta((2, 3, 4)).permute(2, 0, 1), -1)),
+            (torch.Tensor.reshape, (_meta((4, 6))[:, ::2], 12)), (torch.Tensor.reshape, (_meta((0, 3)), -1, 3)),
+            (torch.Tensor.reshape, (_meta((2, 3, 4), torch.float16).transpose(0, 1), 3, 2, 4)),
+            (torch.Tensor.reshape, (_meta((2, 3, 4)).expand(5, 2, 3, 4), 10, 12))]
+
+
+@pytest.mark.parametrize("call,args", RESHAPES)
+def test_a_reshape_is_a_view_or_a_copy_as_torch_makes_it(call, args):
+    from cnncalc.importing.capture import _on_meta
+    from cnncalc.importing.traced import storage_of
+
+    expected, answered = call(*args), _on_meta(call, args, {})
+    assert (answered.shape, answered.dtype, answered.stride()) == (expected.shape, expected.dtype, expected.stride())
+    assert (storage_of(answered) == storage_of(args[0])) == (storage_of(expected) == storage_of(args[0]))
+
+
+def test_a_reshape_torch_refuses_is_refused_as_torch_words_it():
+    from cnncalc.importing.capture import _on_meta
+
+    with pytest.raises(RuntimeError) as theirs:
+        _meta((2, 3, 4)).reshape(5, 5)
+    with pytest.raises(RuntimeError, match=re.escape(str(theirs.value))):
+        _on_meta(torch.Tensor.reshape, (_meta((2, 3, 4)), 5, 5), {})
 
 
 @pytest.mark.parametrize("shapes", [[(2, 3, 4), (4,)], [(2, 1, 4), (3, 1)], [(5,), (3,)], [(0, 3), (1, 3)],
