@@ -132,15 +132,15 @@ def graph_args(graph, name: str) -> dict:
 
 
 def run_here(*args: str):
-    """The CLI in this process, as run_cli's result (returncode, stdout, stderr): for a test that
-    already imported torch, so that each command does not import it again."""
+    """The CLI in this process, as run_cli's result (returncode, stdout, stderr), 100 columns wide as
+    run_cli's: for a test that already imported torch, so that each command does not import it again."""
     from types import SimpleNamespace
 
     from typer.testing import CliRunner
 
     from cnncalc.cli import app
 
-    result = CliRunner().invoke(app, list(args))
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "100"})
     return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
 
 
