@@ -38,12 +38,26 @@ BLOCK = {"input": [16, 32], "layers": [
     {"add": None, "from": ["input", "attention"], "name": "residual"},
     {"layernorm": {"normalized_shape": 32}}, {"linear": {"out_features": 64}}, {"gelu": None},
     {"linear": {"out_features": 32}}, {"softmax": {"dim": -1}}]}
-# whole zoo models run in the slow set; the block's backward makes each linear's gradient of its
-# bfloat16 copy of the layer norm's output, cast up once the linear has released what it saved, and
-# the loss's float32 gradient before the output's (2-3% over torch's step when counted in float32
-# from the start)
+
+
+def _native_bfloat16() -> bool:
+    """Whether this CPU computes in bfloat16 (oneDNN's path, AVX-512): without it torch emulates it,
+    fifty times slower than float32 (an AMD EPYC with AVX2 only), and a zoo model's pass takes minutes."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+# whole zoo models run in the slow set, on a CPU that computes in bfloat16; the block's backward makes each
+# linear's gradient of its bfloat16 copy of the layer norm's output, cast up once the linear has released
+# what it saved, and the loss's float32 gradient before the output's (2-3% over torch's step when counted
+# in float32 from the start)
+WHOLE_MODELS = [pytest.mark.slow, pytest.mark.skipif(not _native_bfloat16(), reason="this CPU has no bfloat16 "
+                                                     "arithmetic: torch emulates it, 50x slower than float32")]
 CASES = [(TINY, 2), (TINY, 8), (DECODER, 2), ("lenet5", 8), (BLOCK, 2), (BLOCK, 8)] + [
-    pytest.param(model, batch, marks=pytest.mark.slow)
+    pytest.param(model, batch, marks=WHOLE_MODELS)
     for model in ("resnet18", "mobilenet_v2", "vgg11_bn", "mobilenet_v3_small") for batch in (2, 8)]
 
 
@@ -78,7 +92,7 @@ def test_memory_under_autocast_is_what_torch_measures(model, batch):
 # casts again, and the copies its layers save are kept as without the checkpoint; in the forward pass
 # autocast's cache holds the copies of a checkpointed call's weights to its end
 CHECKPOINTED = [(TINY, "stem,down", 2), (TINY, "stem,down", 8), (DECODER, "*", 2), (DECODER, "*", 8)] + [
-    pytest.param(model, names, batch, marks=pytest.mark.slow)
+    pytest.param(model, names, batch, marks=WHOLE_MODELS)
     for model, names in (("resnet18", "layer*"), ("resnet18", "layer2.1,layer3.*"), ("mobilenet_v2", "features.1?"),
                          ("mobilenet_v3_small", "features.*")) for batch in (2, 8)]
 
