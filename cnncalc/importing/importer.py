@@ -338,7 +338,12 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
 
 def _inside(path: str, modules: set) -> bool:
     """Whether a tensor's path is under one of these modules' (by path; the root's is "" and holds none)."""
-    return any(path[:index] in modules for index, letter in enumerate(path) if letter == ".")
+    index = path.find(".")
+    while index != -1:
+        if path[:index] in modules:
+            return True
+        index = path.find(".", index + 1)
+    return False
 
 
 def _parametrized(modules: dict, emitted: set) -> dict[str, dict]:

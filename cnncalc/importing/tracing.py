@@ -116,13 +116,12 @@ def _stand_in_for(modules: dict, named: dict, running: dict) -> None:
 
 @contextmanager
 def left_as_it_was(modules):
-    """Each module's (of a module, or its modules as dict(module.named_modules()).values() gives them) attributes put back as they were after the block, and the dicts among them (its
-    parameters, buffers, submodules and hooks; a forward() that caches attention biases in a dict of
-    its own) emptied and refilled as they were: what a traced run or a peer tool (ptflops' methods,
-    thop's hooks and buffers) leaves on it goes. Not a dict subclass's: diffusers' FrozenDict config
-    refuses to be refilled, and nothing changes one."""
-    parts = modules.modules() if isinstance(modules, nn.Module) else modules
-    saved = [(part.__dict__, dict(part.__dict__)) for part in parts]
+    """Each of the modules' attributes (a model's, as model.modules() gives them) put back as they were
+    after the block, and the dicts among them (its parameters, buffers, submodules and hooks; a forward()
+    that caches attention biases in a dict of its own) emptied and refilled as they were: what a traced
+    run or a peer tool (ptflops' methods, thop's hooks and buffers) leaves on it goes. Not a dict
+    subclass's: diffusers' FrozenDict config refuses to be refilled, and nothing changes one."""
+    saved = [(part.__dict__, dict(part.__dict__)) for part in modules]
     dicts = [value for _, attributes in saved for value in attributes.values() if type(value) in DICTS]
     contents = [dict(value) if value else None for value in dicts]  # most are empty: hooks no one set
     try:

@@ -194,7 +194,7 @@ def count(tool: str, model: nn.Module, inputs: tuple, seconds: float | None = No
     """`tool`'s count of the model (in at most `seconds`, where given), the model left as it was: ptflops
     leaves its methods on the model, thop its buffers on modules with children, and on a failure
     its hooks and buffers everywhere."""
-    with left_as_it_was(model), _within(seconds):
+    with left_as_it_was(model.modules()), _within(seconds):
         return RUNNERS[tool](model, inputs)
 
 
