@@ -42,7 +42,8 @@ def peers(module, x) -> dict:
         with FlopCounterMode(display=False):
             module(x)
     return {"torchinfo": lambda: torchinfo.summary(module, tuple(x.shape), verbose=0),
-            "fvcore": lambda: FlopCountAnalysis(module, x).unsupported_ops_warnings(False).total(),
+            "fvcore": lambda: FlopCountAnalysis(module, x).unsupported_ops_warnings(False)
+                                  .uncalled_modules_warnings(False).total(),
             "ptflops": lambda: get_model_complexity_info(module, tuple(x.shape[1:]), as_strings=False,
                                                          print_per_layer_stat=False, verbose=False),
             "FlopCounterMode": flop_counter}

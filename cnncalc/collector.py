@@ -7,10 +7,11 @@ from contextlib import contextmanager
 
 @contextmanager
 def collected_after():
-    """No cycle collection inside the block, what it left collected as usual after. Reading a model
-    makes and drops hundreds of thousands of small objects, and each full collection they would set
-    off walks every object the process holds (a third of a million beside torch and torchvision):
-    a tenth of swin_t's read."""
+    """No cycle collection inside the block, what it left collected as usual after. Mapping a model's
+    run and working out its figures makes and drops hundreds of thousands of small objects, and each
+    full collection they would set off walks every object the process holds (a third of a million
+    beside torch and torchvision). Not around the model's own run: when its tensors die is Python's,
+    the collector's part included."""
     if not gc.isenabled():  # the caller's choice, or a block around this one
         yield
         return

@@ -37,13 +37,9 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
                 data_dependent: bool = False) -> Graph:
     """The Graph of a module read at its input (and forward()'s other inputs, by name), its nodes in the
     order the run made them, each with the modules it runs inside and what only the run shows of it; a
-    `data_dependent` one from one run on one seeded sample (tracing.trace)."""
-    with collected_after():
-        return _read(module, name, input_shape, source, input_dtype, others, data_dependent)
-
-
-def _read(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str, input_dtype: str | None,
-          others: tuple[OtherInput, ...], data_dependent: bool) -> Graph:
+    `data_dependent` one from one run on one seeded sample (tracing.trace). The run is Python's own, its
+    cycle collector included (a tensor in a cycle dies when it collects); the mapping after it holds the
+    collector off."""
     try:
         run = trace(module, input_shape, input_dtype, others, data_dependent)
     except SpecError as error:
@@ -55,6 +51,13 @@ def _read(module: nn.Module, name: str, input_shape: tuple[int, ...], source: st
     except Exception as error:  # the model's own error at this input, on the CPU as on the meta device
         raise SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
                         f"{(str(error).splitlines() or [''])[0][:200]}", source) from None
+    with collected_after():
+        return _mapped(run, module, name, input_shape, source, input_dtype, others)
+
+
+def _mapped(run, module: nn.Module, name: str, input_shape: tuple[int, ...], source: str, input_dtype: str | None,
+            others: tuple[OtherInput, ...]) -> Graph:
+    """The Graph of a run: its steps mapped to layers, with what the whole run shows of them."""
     graph = read_graph(run.recorded, run.values, tuple(other.name for other in others), run.batch)
     layers = _Layers(graph=graph, sites=Sites(module, source), source=source,
                      hooked_whole=_hooked_whole(run.recorded.modules))
