@@ -169,6 +169,10 @@ IN_THE_DEFAULT_SET = {"alias bomb as input", "base-60 integer", "a billion repea
                       "more layers than the bound once a block is copied", "a list of 10^8 items in a message"}
 
 
+def test_the_hostile_specs_the_default_set_runs_are_named_as_written():
+    assert IN_THE_DEFAULT_SET <= set(HOSTILE)  # a name written wrong would send its spec to the slow set unseen
+
+
 @pytest.mark.parametrize("name", [name if name in IN_THE_DEFAULT_SET else pytest.param(name, marks=pytest.mark.slow)
                                   for name in HOSTILE])
 def test_hostile_spec_is_one_line_exit_2(tmp_path, name):

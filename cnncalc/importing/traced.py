@@ -15,7 +15,7 @@ from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..layers.registry import BATCH_FIRST, DIM_ORDER, SIZE_PER_DIM
 from .capture import Recorded, Step
-from .forms import calls_of, forms, mapped
+from .forms import calls_of, mapped
 from .tracing import PROBE_BATCH
 
 
@@ -827,7 +827,7 @@ def _absorbed(recorded: Recorded) -> set:
     self.weight, self.bias)): those count with the layer, not as tensors of their own."""
     taken = set()
     for node in recorded.steps:
-        calls = forms().functions.get(node.target, ()) if node.op == "call_function" else ()
+        calls = calls_of(node) if node.op == "call_function" else ()
         for key, index in calls[0][1].tensors if calls else ():
             given = given_value(node, key, index)
             if key in calls[0][1].taken_as_input and not _is_parameter(recorded, given):
@@ -846,7 +846,7 @@ def _is_parameter(recorded: Recorded, given) -> bool:
 
 def given_as_input(node, user) -> bool:
     """Whether `user` takes tensor `node` as a parameter it may take as an input (a conv's filters)."""
-    calls = forms().functions.get(user.target, ()) if user.op == "call_function" else ()
+    calls = calls_of(user) if user.op == "call_function" else ()
     return any(given_value(user, key, index) is node for _, call in calls[:1] for key, index in call.tensors
                if key in call.taken_as_input)
 

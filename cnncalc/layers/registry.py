@@ -116,17 +116,17 @@ class LayerKind:
         Repeated blocks give the same arguments many times: those are checked once."""
         key = (self.name, tuple(given.items()), tuple(map(type, given.values())))  # True is not 1, nor a list a tuple
         try:
-            hash(key)
+            found = _NORMALIZED.get(key)
         except TypeError:  # a list among the values (an import's kernel_size): keyed as a tuple
             key = (self.name, tuple((name, tuple(value) if type(value) is list else value)
                                     for name, value in given.items()), key[2])
-        try:
-            return _NORMALIZED[key]
-        except TypeError:  # a list of lists (padding pairs): not hashable, check it every time
-            return self._normalize(given)
-        except KeyError:
-            _NORMALIZED[key] = self._normalize(given)
-            return _NORMALIZED[key]
+            try:
+                found = _NORMALIZED.get(key)
+            except TypeError:  # a list of lists (padding pairs): not hashable, checked every time
+                return self._normalize(given)
+        if found is None:
+            found = _NORMALIZED[key] = self._normalize(given)
+        return found
 
     def _normalize(self, given: dict) -> Args:
         defaults = self.defaults
