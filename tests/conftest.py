@@ -14,7 +14,10 @@ import pytest
 # Two threads each for torch and its BLAS, read when torch is first imported (and by the CLI's subprocesses),
 # one under each of pytest-xdist's two workers: torch's default of one thread per core multiplies a suite's
 # time on a machine other work keeps busy, its OpenMP threads spinning for cores the other worker holds.
-THREADS = os.environ.setdefault("OMP_NUM_THREADS", "1" if "PYTEST_XDIST_WORKER" in os.environ else "2")
+# A worker sets its one outright: it inherits the two its controller set when it read this file.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+THREADS = os.environ.setdefault("OMP_NUM_THREADS", "2")
 os.environ.setdefault("MKL_NUM_THREADS", THREADS)
 if "torch" in sys.modules:  # imported before this file (a plugin): told directly
     sys.modules["torch"].set_num_threads(int(THREADS))
