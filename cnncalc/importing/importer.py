@@ -561,10 +561,11 @@ def _joins_batches(node, graph: Traced) -> bool:
 
 def _batch_of_rows(node, graph: Traced) -> bool:
     """Piece i of rows in the batch (see _joins_batches) chunked or split along dim 0 into batches:
-    each sample's row i."""
+    each sample's row i. Not the rows of a run of one (Keypoint R-CNN's heatmaps of one kept box, split
+    per image into one piece): those are the sample's own, and a piece of them is a narrow."""
     source = piece_of(node)
     if source is None or target_name(source) not in ("chunk", "split") \
-            or given_value(source, "dim", 2) not in (None, 0):
+            or given_value(source, "dim", 2) not in (None, 0) or source.args[0].name in graph.sample_rows:
         return False
     pieces, whole = graph.values[source.name], source.args[0]
     shape = graph.sample_shape(whole)

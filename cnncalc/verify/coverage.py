@@ -135,16 +135,16 @@ def installed_libraries() -> list[str]:
 
 
 def check_model(library: str, family: str, name: str, tools: tuple[str, ...] = (), *,
-                limits: Limits = Limits()) -> Outcome:
-    """One library model built (within `limits`) and read as `cnncalc table` reads it, and held to torch;
-    and whether each peer of `tools` gives a total for the same module."""
-    reference = f"{library}:{name}"
+                limits: Limits = Limits(), params: dict | None = None) -> Outcome:
+    """One library model built (with its builder's `params`, within `limits`) and read as `cnncalc table`
+    reads it, and held to torch; and whether each peer of `tools` gives a total for the same module."""
+    reference, params = f"{library}:{name}", params or {}
     try:
-        loaded = load_module(reference, {}, limits=limits)
+        loaded = load_module(reference, params, limits=limits)
     except SpecError as error:
         return replace(_refused(library, family, name, error), peers=dict.fromkeys(tools, f"not built: {error.message}"))
     outcome = _held_to_torch(loaded, reference, library, family, name)
-    return replace(outcome, peers=peers_on(loaded, tools, lambda: load_module(reference, {}, on_meta=False,
+    return replace(outcome, peers=peers_on(loaded, tools, lambda: load_module(reference, params, on_meta=False,
                                                                                limits=limits).module))
 
 
