@@ -107,18 +107,31 @@ def _in_file(error: Exception, path: str, what: str) -> SpecError:
                      path, line)
 
 
+# The weights of a model built on the CPU: the same in every run, so a detector's table is too. Under it
+# torchvision's Mask and Keypoint R-CNN keep detections (under 0 Keypoint R-CNN keeps none), so their tables
+# show their heads' work.
+BUILD_SEED = 1
+
+
 def _built(build, name: str, source: str, on_meta: bool) -> nn.Module:
     """The module built on the meta device (unless not `on_meta`); on the CPU when its constructor
-    needs real values (`.item()` in `__init__`)."""
+    needs real values (`.item()` in `__init__`), its weights drawn from BUILD_SEED (the caller's
+    random state left as it was)."""
     try:
         try:
             with torch.device("meta" if on_meta else "cpu"):
-                module = build()
+                module = _seeded(build)
         except (RuntimeError, NotImplementedError):  # meta tensors have no data to read
-            module = build()
+            module = _seeded(build)
     except Exception as error:  # noqa: BLE001 (whatever the constructor raises)
         raise _in_file(error, source, f"cannot build {name}") from None
     return module.eval()
+
+
+def _seeded(build) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(BUILD_SEED)
+        return build()
 
 
 def library_module(name: str) -> Any:

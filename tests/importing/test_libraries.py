@@ -99,6 +99,24 @@ def test_detection_models_read_and_agree_with_torch_on_their_run(name, params):
     assert outcome.exact, outcome.reason
 
 
+@pytest.mark.libraries
+def test_a_model_built_on_the_cpu_draws_the_same_weights_each_time():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torchvision")
+    from cnncalc.figures.report import analyze
+    from cnncalc.importing.libraries import load_module
+    from cnncalc.model import load_graph
+
+    state = torch.random.get_rng_state()
+    first, second = (load_module("torchvision:keypointrcnn_resnet50_fpn", {}).module for _ in range(2))
+    assert all(torch.equal(a, b) for a, b in zip(first.parameters(), second.parameters()))
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's random state as it was
+    # its run keeps detections, so the table shows the keypoint head's work: keypoints of K = 17 per box
+    kept = [row.output_shape for row in analyze(load_graph("torchvision:keypointrcnn_resnet50_fpn", None, None))
+            .output_rows if row.output_shape[1:] == (17, 3)]
+    assert kept and kept[0][0] > 0
+
+
 # once refused or left with rows not counted: Gemma 4's clamps to 0-d buffers, ConViT's buffers that
 # forward() replaces (counted as the model holds them)
 @pytest.mark.libraries
