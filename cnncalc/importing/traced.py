@@ -714,14 +714,26 @@ def _sample_rows(graph: Traced) -> set:
         if not shape or node.name in graph.without_input or node.op == "placeholder":
             continue
         # table[index] keeps the index's rows, even one (a single detection's anchor): no batch put in front
-        rebatches = shape[0] == 1 and target_name(node) in REBATCHING and indexed_by(node, graph) is None
+        rebatches = shape[0] == 1 and _may_put_one_in_front(node, len(shape)) and indexed_by(node, graph) is None
         read = [a for a in graph.tensor_args(node) if a.name in found]
         if _takes_the_sample(node, graph) or any(not (rebatches and len(shape) > len(graph.shape(a))) for a in read):
             found.add(node.name)
     return found
 
 
-REBATCHING = {"getitem", "unsqueeze", "view", "reshape", "expand"}  # may put a batch of one in front (stack: rows)
+RESIZING = {"view", "reshape", "expand"}  # whose sizes do not say where a new 1 goes (stack: rows)
+
+
+def _may_put_one_in_front(node, rank: int) -> bool:
+    """x[None], x.unsqueeze(0), or a view, reshape or expand that may; not x[:, None] or x.unsqueeze(1),
+    whose new dim comes after the rows (Mask R-CNN's mask_prob[:, None] of one kept box)."""
+    name = target_name(node)
+    if name == "getitem":
+        index = node.args[1]
+        return (index[0] if isinstance(index, tuple) and index else index) is None
+    if name == "unsqueeze":
+        return given_value(node, "dim", 1) in (0, -rank)
+    return name in RESIZING
 
 
 def _takes_the_sample(node, graph: Traced) -> bool:

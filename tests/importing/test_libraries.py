@@ -83,11 +83,12 @@ def test_an_optical_flow_model_reads_its_two_frames():
 
 # MultiScaleRoIAlign fills torch.zeros(rois, …) level by level; FCOS keeps no detection (outputs of 0
 # rows); RetinaNet's batched_nms runs per class over more than 1,000 boxes; Mask R-CNN pastes each
-# kept box's mask; Keypoint R-CNN upsamples each kept box's heatmaps, and kept to one box has a row, not
-# the batch
+# kept box's mask; Keypoint R-CNN upsamples each kept box's heatmaps; kept to one box, each has a row,
+# not the batch
 @pytest.mark.libraries
 @pytest.mark.parametrize("name, params", [("fasterrcnn_resnet50_fpn_v2", {}), ("fcos_resnet50_fpn", {}),
                                           ("retinanet_resnet50_fpn", {}), ("maskrcnn_resnet50_fpn", {}),
+                                          ("maskrcnn_resnet50_fpn", {"box_detections_per_img": 1}),
                                           ("keypointrcnn_resnet50_fpn", {}),
                                           ("keypointrcnn_resnet50_fpn", {"box_detections_per_img": 1})])
 def test_detection_models_read_and_agree_with_torch_on_their_run(name, params):
