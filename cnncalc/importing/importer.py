@@ -565,11 +565,12 @@ def _batch_of_rows(node, graph: Traced) -> bool:
     per image into one piece): those are the sample's own, and a piece of them is a narrow."""
     source = piece_of(node)
     if source is None or target_name(source) not in ("chunk", "split") \
-            or given_value(source, "dim", 2) not in (None, 0) or source.args[0].name in graph.sample_rows:
+            or given_value(source, "dim", 2) not in (None, 0):
         return False
     pieces, whole = graph.values[source.name], source.args[0]
     shape = graph.sample_shape(whole)
-    return graph.layout(whole) == ROWS and shape is not None and shape[0] == len(pieces) \
+    return graph.layout(whole) == ROWS and whole.name not in graph.sample_rows and shape is not None \
+        and shape[0] == len(pieces) \
         and all(piece.shape[:1] == (graph.batch,) for piece in pieces)
 
 
