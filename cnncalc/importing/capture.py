@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import inspect
 import operator
 import re
 import weakref
@@ -534,6 +535,57 @@ def _reshaped(args, kwargs, tensors) -> torch.Tensor | None:
         return torch.empty(x.shape, dtype=x.dtype, device="meta").view(sizes)
 
 
+def _attended(args, kwargs, tensors) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """F.multi_head_attention_forward, as nn.MultiheadAttention calls it (ViT's twelve: 2.5 ms each as the
+    kernels run on meta), where no mask and no static keys are given: a new contiguous output (L, N,
+    out_proj's features) and, asked for them, the weights (N, L, S), per head (N, heads, L, S) unaveraged,
+    without N unbatched. None where torch is to check what it is given."""
+    try:
+        call = _ATTENTION_SIGNATURE.bind(*args, **kwargs).arguments
+    except TypeError:
+        return None
+    query, key, value, out = call["query"], call["key"], call["value"], call["out_proj_weight"]
+    heads, given = call["num_heads"], (call.get(name) for name in ATTENTION_LEFT_TO_TORCH)
+    if any(item is not None for item in given) or call.get("is_causal") or query.dim() not in (2, 3) \
+            or key.shape != value.shape[:-1] + key.shape[-1:] or key.dim() != query.dim() \
+            or query.shape[1:-1] != key.shape[1:-1] or query.shape[-1] != call["embed_dim_to_check"] \
+            or not isinstance(heads, int) or heads < 1 or query.shape[-1] % heads \
+            or not _projected(call, query.shape[-1], key.shape[-1], value.shape[-1]) \
+            or any(tensor.dtype != query.dtype for tensor in tensors) or not query.dtype.is_floating_point:
+        return None
+    batch, length = query.shape[1:-1], query.shape[0]
+    source = key.shape[0] + (call.get("bias_k") is not None) + bool(call.get("add_zero_attn"))
+    output = torch.empty((length, *batch, out.shape[0]), dtype=query.dtype, device="meta")
+    if not call.get("need_weights", True):
+        return output, None
+    per_head = () if call.get("average_attn_weights", True) else (heads,)
+    return output, torch.empty((*batch, *per_head, length, source), dtype=query.dtype, device="meta")
+
+
+def _projected(call: dict, embed: int, kdim: int, vdim: int) -> bool:
+    """Whether attention's projections take its query, key and value and the output projection its
+    heads, as torch's in-projection asserts (embed × embed, embed × kdim, embed × vdim)."""
+    if call.get("use_separate_proj_weight"):
+        weights = [call.get(name) for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight")]
+        shapes = [(embed, embed), (embed, kdim), (embed, vdim)]
+    else:
+        weights, shapes = [call["in_proj_weight"]], [(3 * embed, embed)]
+        shapes = shapes if kdim == vdim == embed else []
+    out = call["out_proj_weight"]
+    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[1] != embed:
+        return False
+    biases = {"in_proj_bias": (3 * embed,), "out_proj_bias": (out.shape[0],), "bias_k": (1, 1, embed),
+              "bias_v": (1, 1, embed)}
+    return bool(shapes) and all(isinstance(weight, torch.Tensor) and tuple(weight.shape) == shape
+                                for weight, shape in zip(weights, shapes)) \
+        and all(call.get(name) is None or tuple(call[name].shape) == shape for name, shape in biases.items()) \
+        and (call.get("bias_k") is None) == (call.get("bias_v") is None)
+
+
+_ATTENTION_SIGNATURE = inspect.signature(F.multi_head_attention_forward)
+ATTENTION_LEFT_TO_TORCH = ("key_padding_mask", "attn_mask", "static_k", "static_v")
+
+
 # the calls whose meta kernels are Python that models make most (Swin's attention and its shifted
 # windows' mask, every residual, the norms a module of a library's own class calls)
 META_ANSWERS = {**dict.fromkeys(("add", "sub", "mul", "div", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__",
@@ -544,7 +596,7 @@ META_ANSWERS = {**dict.fromkeys(("add", "sub", "mul", "div", "__add__", "__radd_
                 **dict.fromkeys(("matmul", "__matmul__"), _positional(_matmul)),
                 "cat": _positional(_contiguous(_cat)), "reshape": _reshaped,
                 "linear": _positional(_contiguous(_linear)), "layer_norm": _normalized,  # weight=, bias= as torch
-                "batch_norm": _contiguous(_batch_normalized)}                           # passes them on
+                "batch_norm": _contiguous(_batch_normalized), "multi_head_attention_forward": _attended}                           # passes them on
 
 
 class LayerFails(Exception):

@@ -354,6 +354,47 @@ def test_operands_broadcast_as_torch_broadcasts_them(shapes):
     assert _broadcast(shapes) == expected
 
 
+# nn.MultiheadAttention's calls of F.multi_head_attention_forward: (module arguments, query, key and value
+# shapes, forward() arguments)
+ATTENTION_CALLS = [
+    ({}, [(5, 2, 8)], {}), ({"batch_first": True}, [(2, 5, 8)], {"need_weights": False}),
+    ({}, [(5, 8)], {}), ({}, [(5, 8)], {"average_attn_weights": False}),
+    ({}, [(5, 2, 8)], {"average_attn_weights": False}), ({"add_bias_kv": True, "add_zero_attn": True}, [(5, 2, 8)], {}),
+    ({"kdim": 3, "vdim": 6}, [(5, 2, 8), (7, 2, 3), (7, 2, 6)], {}), ({"bias": False}, [(5, 2, 8), (7, 2, 8), (7, 2, 8)], {}),
+    ({"dtype": torch.float16}, [(5, 2, 8)], {}), ({}, [(5, 2, 8)], {"attn_mask": torch.zeros(5, 5, dtype=torch.bool)}),
+    ({}, [(5, 2, 8), (7, 2, 8), (7, 2, 8)], {"key_padding_mask": torch.zeros(2, 7, dtype=torch.bool)}),
+]
+
+
+@pytest.mark.parametrize("module_args,shapes,call_args", ATTENTION_CALLS)
+def test_attention_answered_on_meta_at_once_is_what_its_meta_kernels_give(module_args, shapes, call_args):
+    from torch.overrides import TorchFunctionMode
+
+    from cnncalc.importing.capture import _on_meta
+
+    dtype = module_args.get("dtype", torch.float32)
+    attention = nn.MultiheadAttention(8, 2, device="meta", **module_args).eval()
+    inputs = [_meta(shape, dtype) for shape in shapes] * (3 if len(shapes) == 1 else 1)
+    answers = []
+
+    class Compared(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func is torch.nn.functional.multi_head_attention_forward:
+                answers.append((_on_meta(func, args, kwargs), func(*args, **kwargs)))
+                return answers[-1][1]
+            return func(*args, **(kwargs or {}))
+
+    with Compared():
+        attention(*inputs, **{key: value.to("meta") if isinstance(value, torch.Tensor) else value
+                              for key, value in call_args.items()})
+    (answered, expected), = answers
+    masked = "attn_mask" in call_args or "key_padding_mask" in call_args
+    assert (answered is None) == masked  # a mask is torch's to check
+    if answered is not None:
+        assert [None if t is None else (t.shape, t.dtype, t.stride()) for t in answered] == \
+            [None if t is None else (t.shape, t.dtype, t.stride()) for t in expected]
+
+
 def test_the_calls_models_make_most_are_answered_at_once():
     from cnncalc.importing.capture import _on_meta
 
