@@ -75,6 +75,35 @@ def reshape(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(sample)
 
 
+def unflattened_size(value, n: int = 0) -> tuple[int, ...]:
+    """The sizes one dim is split into, as torch.unflatten takes them: one may be -1."""
+    values = tuple(any_int(size) for size in (value if isinstance(value, (list, tuple)) else (value,)))
+    if not values or values.count(-1) > 1 or any(size < -1 for size in values):
+        raise LayerError(f"unflattened_size is sizes ≥ 0 of which one may be -1, got {list(values)}")
+    return values
+
+
+@register("unflatten", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS,
+          receptive_field=reshape_field, memory=VIEW,
+          torch=TorchForms(module=NN + "Unflatten", given_weight=None, inferred=None,
+                           functions=(Call("torch.unflatten", (("dim", 1), ("unflattened_size", 2)),
+                                           keywords=(("unflattened_size", "sizes"),)),),
+                           methods=(Call("unflatten", (("dim", 1), ("unflattened_size", 2)),
+                                         keywords=(("unflattened_size", "sizes"),)),), aliases=()),
+          args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("unflattened_size", unflattened_size)))
+def unflatten(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """One dim split into several (nn.Unflatten, x.unflatten): a reshape of that dim alone."""
+    (shape,) = shapes
+    axis, sizes = dim_index(args["dim"], len(shape)), args["unflattened_size"]
+    size, known = shape[axis], numel(tuple(s for s in sizes if s != -1))
+    if -1 in sizes and known and not size % known:
+        sizes = tuple(size // known if s == -1 else s for s in sizes)
+    if numel(sizes) != size or -1 in sizes:
+        raise LayerError(f"unflattened_size {list(args['unflattened_size'])} does not multiply to dim {args['dim']}'s "
+                         f"size {size}")
+    return Calc((*shape[:axis], *sizes, *shape[axis + 1:]))
+
+
 def shuffle_up(args: dict, shapes: tuple[Shape, ...], out: Shape) -> Exact:
     """A jump of 1/r: output unit o reads input unit o // r."""
     r = args["upscale_factor"]

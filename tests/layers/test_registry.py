@@ -178,8 +178,8 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # nor through floor (a step function, whose gradient is zero); topk's and sort's units are ordered by
 # value along a dim, wherever the data puts them (reported as the whole input); a
 # running sum's prefix is no window (test_cumsum_field_is_where_gradients_reach checks it unit by unit).
-LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "reshape", "mean", "sum", "amax",
-            "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm", "select",
+LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "unflatten", "reshape", "mean", "sum",
+            "amax", "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm", "select",
             "permute", "transpose", "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze", "eq", "ne",
             "cumsum", "topk", "sort")
 NO_GRADIENT = ("norm", "gt", "ge", "lt", "le", "floor")  # by whole name: "le" would leave out leakyrelu
