@@ -721,19 +721,24 @@ def _sample_rows(graph: Traced) -> set:
     return found
 
 
-RESIZING = {"view", "reshape", "expand"}  # whose sizes do not say where a new 1 goes (stack: rows)
+RESIZING = {"view", "reshape", "expand"}
 
 
 def _may_put_one_in_front(node, rank: int) -> bool:
-    """x[None], x.unsqueeze(0), or a view, reshape or expand that may; not x[:, None] or x.unsqueeze(1),
-    whose new dim comes after the rows (Mask R-CNN's mask_prob[:, None] of one kept box)."""
+    """x[None], x.unsqueeze(0), or a view, reshape or expand to a literal 1 first (boxes.view(1, -1, 4));
+    not x[:, None] or x.unsqueeze(1), whose new dim comes after the rows (Mask R-CNN's mask_prob[:, None]
+    of one kept box), nor a view to -1 or the rows' own count first, which keeps them rows."""
     name = target_name(node)
     if name == "getitem":
         index = node.args[1]
         return (index[0] if isinstance(index, tuple) and index else index) is None
     if name == "unsqueeze":
         return given_value(node, "dim", 1) in (0, -rank)
-    return name in RESIZING
+    if name not in RESIZING:
+        return False
+    sizes = node.args[1] if len(node.args) == 2 and isinstance(node.args[1], (tuple, list)) else node.args[1:]
+    sizes = sizes or node.kwargs.get("size", node.kwargs.get("shape", ()))
+    return bool(sizes) and type(sizes[0]) is int and sizes[0] == 1
 
 
 def _takes_the_sample(node, graph: Traced) -> bool:

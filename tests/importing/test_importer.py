@@ -607,6 +607,48 @@ def test_a_detectors_selections_read_as_the_run_made_them(threshold, k):
     assert (shapes[-3][0] == 0) == (threshold > 0)  # the mask kept none: torch's own (0, 5)
 
 
+class PerBox(torch.nn.Module):
+    """A detector's heads in brief, on the sample's own rows (here its channels): the best `keep` kept,
+    shaped into a map each, split per image as the box counts say, then Keypoint R-CNN's per-box
+    upsampling (maps[i][:, None]) and Mask R-CNN's probabilities (mask_prob[:, None], split per image)."""
+
+    def __init__(self, keep: int, shaped: str):
+        super().__init__()
+        self.keep, self.shaped = keep, shaped
+        self.features = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.head = torch.nn.Conv2d(4, 3, 1)
+
+    def forward(self, x):
+        rows = self.features(x)[0].flatten(1)  # (4, 64): the sample's own rows
+        kept = rows[rows.sum(1).topk(self.keep).indices]
+        maps = self.head(PER_BOX_MAPS[self.shaped](kept))  # (keep, 3, 8, 2)
+        points = [torch.nn.functional.interpolate(piece[i][:, None], size=(8, 8), mode="bicubic")[:, 0]
+                  for piece in maps.split([kept.shape[0]]) for i in range(piece.shape[0])]
+        masks = maps.sigmoid()[:, 0][:, None].split([kept.shape[0]])
+        return {"points": torch.stack(points), "masks": masks[0] * 2}
+
+
+# each row shaped into a map: to -1 or the rows' count first, which keeps them rows (a view to a literal 1
+# first, boxes.view(1, -1, 4), puts a batch of one in front)
+PER_BOX_MAPS = {"view": lambda kept: kept.view(-1, 4, 8, 2),
+                "reshape": lambda kept: kept.reshape(kept.shape[0], 4, 8, 2),
+                "unflatten": lambda kept: kept.unflatten(1, (4, 8, 2))}
+
+
+# kept to one box, the rows are still the sample's own, not its batch: once the heatmaps split per image
+# read as row 0 of each sample (56×1×56 into a bicubic upsampling), and mask_prob[:, None] as x[None]
+@pytest.mark.parametrize("keep", [1, 2])
+@pytest.mark.parametrize("shaped", sorted(PER_BOX_MAPS))
+def test_a_detectors_boxes_kept_to_one_stay_the_samples_rows(keep, shaped):
+    torch.manual_seed(0)
+    module = PerBox(keep, shaped)
+    report = read_one_sample(module, (3, 8, 8))
+    flops, shapes = torch_one_sample(module, (3, 8, 8))
+    assert sorted(row.output_shape for row in report.output_rows) == sorted(shapes)
+    assert (report.totals.flops, report.totals.params) == (flops, sum(p.numel() for p in module.parameters()))
+    assert not report.totals.uncounted
+
+
 class EmptyPiece(torch.nn.Module):
     """x[:, :0]: a tensor with no elements along a dim of the sample, which no layer states."""
 
