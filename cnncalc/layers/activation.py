@@ -7,11 +7,11 @@ import math
 
 from ..errors import LayerError
 from .facts import AS_IS, parameter_gradients
-from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, Alias, Call, F, MemoryFacts, TorchForms,
-                    always, calls, element_mask, elementwise, inplace, never, no_bytes)
+from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, WHOLE, Alias, Call, F, MemoryFacts,
+                    TorchForms, always, calls, element_mask, elementwise, inplace, never, no_bytes)
 from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, noise_unless_kept
 from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, dim_in_range,
-                       format_shape, number, optional, positive, probability, register)
+                       dim_index, format_shape, number, optional, positive, probability, register)
 
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
@@ -59,6 +59,15 @@ ACTIVATIONS = {
                            inferred=None, functions=calls(F + "softmax", "torch.softmax", dim=1),
                            methods=calls("softmax", dim=1), aliases=()), SAVES_OUTPUT),
     "logsoftmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),), _forms("LogSoftmax"), SAVES_OUTPUT),
+    "hardtanh": ((Arg("min_val", number, -1.0), Arg("max_val", number, 1.0)) + _INPLACE,
+                 _forms("Hardtanh", F + "hardtanh", min_val=1, max_val=2), _COPIES_INPUT_IN_PLACE),
+    "softplus": ((Arg("beta", number, 1.0), Arg("threshold", number, 20.0)),
+                 _forms("Softplus", F + "softplus", beta=1, threshold=2), _SAVES_INPUT),
+    "mish": (_INPLACE, _forms("Mish", F + "mish"), _COPIES_INPUT_IN_PLACE),
+    # selu and celu are elu with other constants (torch computes both by elu)
+    "selu": (_INPLACE, _forms("SELU", F + "selu", "torch.selu"), _SAVES_RESULT_OR_INPUT),
+    "celu": ((Arg("alpha", number, 1.0),) + _INPLACE, _forms("CELU", F + "celu", "torch.celu", alpha=1),
+             _SAVES_RESULT_OR_INPUT),
 }
 # dropout in eval mode returns its input, and so it does in training at p = 0 (ATen's _dropout_impl:
 # timm's Mlp and heads keep nn.Dropout(0.)); otherwise it keeps a mask of the elements it kept
@@ -96,11 +105,20 @@ def along_dim(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shapes[0])
 
 
-_ALONG_DIM = ("softmax", "logsoftmax")  # the kinds whose dim is checked against the input
+def bounded(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """hardtanh between min_val and max_val, as torch checks them."""
+    if args["max_val"] < args["min_val"]:
+        raise LayerError(f"max_val {args['max_val']} is less than min_val {args['min_val']}")
+    return Calc(shapes[0])
+
+
+_CALCULATORS = {"softmax": along_dim, "logsoftmax": along_dim, "hardtanh": bounded}  # the rest keep the shape
+# CUDA's autocast runs softmax and log_softmax in float32 (its fp32_set_opt_dtype list), softplus too (its fp32 list)
+_FLOAT32_ON_CUDA = {"softmax", "logsoftmax", "softplus"}
 for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
-    # CUDA's autocast runs softmax and log_softmax in float32 (its fp32_set_opt_dtype list)
     register(_kind, family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, args=_args, torch=_torch, receptive_field=elementwise,
-             memory=_memory, autocast=FLOAT32_ON_CUDA if _kind in _ALONG_DIM else PROMOTE)(along_dim if _kind in _ALONG_DIM else same_shape)
+             memory=_memory, autocast=FLOAT32_ON_CUDA if _kind in _FLOAT32_ON_CUDA else PROMOTE)(
+        _CALCULATORS.get(_kind, same_shape))
 
 # element-wise math forward() code writes out (RMS norm's rsqrt, rotary embeddings' neg); the
 # derivatives of rsqrt, sqrt and exp are written in terms of their output
@@ -114,13 +132,32 @@ MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING, PROMOTE),
         "sin": (("torch.sin",), SAVES_INPUT, PROMOTE), "cos": (("torch.cos",), SAVES_INPUT, PROMOTE),  # rotary angles
         "round": (("torch.round",), SAVES_NOTHING, PROMOTE),  # a VAE's latents quantized (diffusers' AutoencoderTiny)
         # a box's FPN level, floor(4 + log2(√area / 224)) (torchvision's MultiScaleRoIAlign)
-        "log2": (("torch.log2",), SAVES_INPUT, FLOAT32_ON_CUDA), "floor": (("torch.floor",), SAVES_NOTHING, PROMOTE)}
+        "log2": (("torch.log2",), SAVES_INPUT, FLOAT32_ON_CUDA), "floor": (("torch.floor",), SAVES_NOTHING, PROMOTE),
+        "abs": (("torch.abs", "torch.absolute"), SAVES_INPUT, PROMOTE), "log": (("torch.log",), SAVES_INPUT, FLOAT32_ON_CUDA),
+        "erf": (("torch.erf", "torch.special.erf"), SAVES_INPUT, PROMOTE)}  # GELU written out: x·(1 + erf(x/√2))/2
 for _kind, (_functions, _memory, _autocast) in MATH.items():
     register(_kind, family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
              autocast=_autocast,
              torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None,
                               inferred=None, functions=calls(*_functions),
                               methods=calls(_kind, _kind + "_"), aliases=()))(same_shape)
+
+
+def glu_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """Halving the channels moves no unit; halving a spatial dim pairs units half of it apart."""
+    return () if dim_index(args["dim"], len(shapes[0])) == 0 else WHOLE
+
+
+# the gated linear unit: one half of a dim times the sigmoid of the other; backward keeps the input
+@register("glu", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=glu_field,
+          memory=_SAVES_INPUT, autocast=PROMOTE, args=(Arg("dim", any_int, -1, names_dims=EACH_DIM),),
+          torch=_forms("GLU", F + "glu", dim=1))
+def glu(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    axis = dim_index(args["dim"], len(shape))
+    if shape[axis] % 2:
+        raise LayerError(f"glu halves dim {args['dim']}, whose size {shape[axis]} is odd")
+    return Calc((*shape[:axis], shape[axis] // 2, *shape[axis + 1:]))
 
 
 # PReLU learns one negative slope for all channels or one per channel (the sample's first dim);

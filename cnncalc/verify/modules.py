@@ -394,6 +394,18 @@ class Floor(_TensorMethod):
     method = "floor"
 
 
+class Abs(_TensorMethod):
+    method = "abs"
+
+
+class Log(_TensorMethod):
+    method = "log"
+
+
+class Erf(_TensorMethod):
+    method = "erf"
+
+
 class Clamp(nn.Module):
     """x.clamp(min, max), a bound not given as a number given as a tensor, a further input."""
 

@@ -19,6 +19,8 @@ from cnncalc.verify.build import build_model  # noqa: E402
 IN_PLACE = [("silu", {"inplace": True}, (4, 5, 5)), ("hardswish", {"inplace": True}, (4, 5, 5)),
             ("hardsigmoid", {"inplace": True}, (4, 5, 5)), ("relu6", {"inplace": True}, (4, 5, 5)),
             ("leakyrelu", {"inplace": True}, (4, 5, 5)), ("elu", {"inplace": True}, (4, 5, 5)),
+            ("hardtanh", {"inplace": True}, (4, 5, 5)), ("mish", {"inplace": True}, (4, 5, 5)),
+            ("selu", {"inplace": True}, (4, 5, 5)), ("celu", {"inplace": True}, (4, 5, 5)),
             ("adaptiveavgpool2d", {"output_size": 1}, (4, 5, 5)), ("adaptiveavgpool1d", {"output_size": 1}, (4, 5)),
             ("dropout", {"p": 0.0}, (4, 5, 5))]  # timm's nn.Dropout(0.): the input itself, no mask
 # What cnncalc does not state yet, each a strict xfail so that a fix shows: a norm's per-channel or
