@@ -121,6 +121,7 @@ Argmax, Argmin = _constructor("argmax"), _constructor("argmin")
 Remainder, BitwiseAnd, Rsub = _constructor("remainder"), _constructor("bitwiseand"), _constructor("rsub")
 Normalize = _constructor("normalize")
 Norm, Addcmul = _constructor("norm"), _constructor("addcmul")
+Maximum, Minimum, Where = _constructor("maximum"), _constructor("minimum"), _constructor("where")
 
 
 def Sequential(*layers, name=None, from_=None, repeat=None, index=None, when=None, frozen=None,

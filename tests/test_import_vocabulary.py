@@ -702,6 +702,33 @@ def test_imports_exactly(build, shape):
     assert ours == (truth.params, truth.buffers, truth.macs, truth.output_shapes)
 
 
+class Written(nn.Module):
+    """Activations and element-wise math as hand-written models spell them: modules and F calls, GELU
+    written out with erf, a leaky unit by torch.where, maximum, clamp_min, a gated unit, nn.Unflatten."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.hardtanh = nn.Conv2d(3, 8, 3, padding=1), nn.Hardtanh(-2.0, 2.0)
+        self.act, self.split = nn.SELU(), nn.Unflatten(1, (2, 2))
+
+    def forward(self, x):
+        x = self.hardtanh(F.mish(self.conv(x)))
+        x = torch.maximum(F.softplus(x, beta=2.0), torch.where(x > 0, x, 0.1 * x)).clamp_min(0.05)
+        gelu = x * 0.5 * (1 + torch.erf(x / math.sqrt(2)))
+        y = F.glu(torch.log(gelu.abs() + 1), dim=1)
+        return self.split(torch.minimum(self.act(y), F.celu(y, 0.5))).sum(1)
+
+
+def test_hand_written_activations_and_math_import_exactly_every_step_counted():
+    summary = cnncalc.summary(Written().eval(), (3, 8, 8))
+    truth = measure(Written(), (3, 8, 8))
+    outputs = frozenset(row.output_shape for row in summary.report.output_rows)
+    assert (summary.totals.params, summary.totals.macs, outputs) == (truth.params, truth.macs, truth.output_shapes)
+    assert not summary.totals.uncounted
+    assert {row.kind for row in summary.layers} >= {"mish", "hardtanh", "softplus", "where", "maximum", "clamp",
+                                                    "erf", "abs", "log", "glu", "selu", "celu", "minimum", "unflatten"}
+
+
 def test_each_row_names_the_module_class_torch_runs_it_as():
     # every module row's class is the class of the module at that path (torch's named_modules); a
     # subclass keeps its own name (torchvision's Conv3DSimple is a conv3d)

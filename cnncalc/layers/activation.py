@@ -193,8 +193,10 @@ register("clamp", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, 
          autocast=PROMOTE, arity=None, fewest_inputs=1,
          args=(Arg("min", optional(number), None), Arg("max", optional(number), None)),
          torch=TorchForms(module=OWN + "Clamp", given_weight=None, inferred=None, aliases=(),
-                          functions=calls("torch.clamp", "torch.clip", min=1, max=2),
-                          methods=calls("clamp", "clip", min=1, max=2)))(clamp)
+                          functions=calls("torch.clamp", "torch.clip", min=1, max=2)
+                          + calls("torch.clamp_min", min=1) + calls("torch.clamp_max", max=1),
+                          methods=calls("clamp", "clip", min=1, max=2) + calls("clamp_min", min=1)
+                          + calls("clamp_max", max=1)))(clamp)
 
 # identity returns its input tensor itself
 # x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one

@@ -119,16 +119,50 @@ _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", 
                  FLOAT32_ON_CUDA)
 
 
+def broadcast_all(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """The shape every input broadcasts to."""
+    return Calc(broadcast_shape(shapes))
+
+
 # torch.addcmul(input, tensor1, tensor2, value=v): input + v·tensor1·tensor2 (ConvNeXt V2's global
 # response norm); the product's gradient needs both factors
-@register("addcmul", family="join", field_probe=AS_IS, autocast=PROMOTE,
-          backward=NO_PRODUCTS, arity=3, args=(Arg("value", number, 1),), receptive_field=merge,
-          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                             extra_saved=no_bytes, transient=0, last_saved="read",
-                             workspace=parameter_gradients, copies=None, estimate=None),
-          torch=_forms("Addcmul", ("torch.addcmul",), ("addcmul",), value=3))
-def addcmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
+register("addcmul", family="join", field_probe=AS_IS, autocast=PROMOTE,
+         backward=NO_PRODUCTS, arity=3, args=(Arg("value", number, 1),), receptive_field=merge, memory=_POWER,
+         torch=_forms("Addcmul", ("torch.addcmul",), ("addcmul",), value=3))(broadcast_all)
+# torch.maximum(x, y), torch.minimum: each pair's larger (smaller); backward compares them again
+for _kind in ("maximum", "minimum"):
+    register(_kind, family="join", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, arity=2,
+             receptive_field=merge, memory=_POWER,
+             torch=_forms(_kind.capitalize(), (f"torch.{_kind}",), (_kind,)))(broadcast_all)
+
+
+def chosen(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """torch.where(condition, input, other): the shape all three broadcast to, a number for input or
+    other taking no shape."""
+    if len(shapes) != _where_inputs(args):
+        raise LayerError(f"where takes a condition and {_where_inputs(args) - 1} tensors besides the numbers given, "
+                         f"got {len(shapes)} inputs")
     return Calc(broadcast_shape(shapes))
+
+
+def _where_inputs(args: dict) -> int:
+    return 1 + (args["input"] is None) + (args["other"] is None)
+
+
+def _condition_bytes(args: dict, element_size: int) -> int:
+    """The condition where keeps for backward: a bool per element (of the output's shape: one that
+    broadcasts is counted at it)."""
+    return 1
+
+
+# the gradient goes to input where the condition holds, to other elsewhere: backward keeps the condition
+register("where", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, arity=None,
+         fewest_inputs=_where_inputs, receptive_field=merge,
+         args=(Arg("input", optional(number), None), Arg("other", optional(number), None)),
+         memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
+                            extra_saved=_condition_bytes, transient=0, last_saved="read",
+                            workspace=parameter_gradients, copies=None, estimate=None),
+         torch=_forms("Where", ("torch.where",), (), input=1, other=2))(chosen)
 
 
 @register("concat", family="join", field_probe=AS_IS, autocast=PROMOTE,

@@ -58,6 +58,27 @@ class _Arithmetic(nn.Module):
         return out
 
 
+class Maximum(_Arithmetic):
+    operation = staticmethod(torch.maximum)
+
+
+class Minimum(_Arithmetic):
+    operation = staticmethod(torch.minimum)
+
+
+class Where(nn.Module):
+    """torch.where(condition, input, other), a number given for input or other."""
+
+    def __init__(self, input: float | None = None, other: float | None = None):  # noqa: A002 (torch's names)
+        super().__init__()
+        self.input, self.other = input, other
+
+    def forward(self, condition, *tensors):
+        given = iter(tensors)
+        return torch.where(condition, next(given) if self.input is None else self.input,
+                           next(given) if self.other is None else self.other)
+
+
 class Addcmul(nn.Module):
     def __init__(self, value: float = 1):
         super().__init__()

@@ -50,6 +50,11 @@ JOIN_CASES = [
     ("crop", None, (2, 9, 9), {"identity": None}, {"conv2d": {"out_channels": 2, "kernel_size": 3}}),
     ("ne", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
     ("ge", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
+    ("maximum", None, (4, 6, 6), {"conv2d": {"out_channels": 4, "kernel_size": 3, "padding": 1}}, {"relu": None}),
+    ("minimum", None, (4, 6, 6), {"adaptiveavgpool2d": {"output_size": 1}}, {"sigmoid": None}),
+    # torch.where(condition, x, 0.0) and torch.where(condition, -1.5, x): a comparison the condition
+    ("where", {"other": 0.0}, (4, 6, 6), {"gt": {"other": 0.5}}, {"relu": None}),
+    ("where", {"input": -1.5}, (4, 6, 6), {"le": {"other": 0.25}}, {"adaptiveavgpool2d": {"output_size": 1}}),
 ]
 
 
@@ -67,3 +72,11 @@ def test_join_matches_torch(kind, args, shape, left, right):
 @pytest.mark.parametrize("kind,args,shape", ONE_INPUT_JOINS)
 def test_join_of_one_input_matches_torch(kind, args, shape):
     compare(build_graph({"input": list(shape), "layers": [{"relu": None}, {kind: args}]}, "<test>", {}))
+
+
+def test_where_between_two_tensors_matches_torch():
+    # torch.where(condition, input, other), each a branch (JOIN_CASES: with a number for one)
+    layers = [{"gt": {"other": 0.5}, "name": "condition", "from": "input"},
+              {"relu": None, "name": "a", "from": "input"}, {"sigmoid": None, "name": "b", "from": "input"},
+              {"where": None, "from": ["condition", "a", "b"]}]
+    compare(build_graph({"input": [4, 6, 6], "layers": layers}, "<test>", {}))

@@ -10,7 +10,7 @@ import pytest
 from cnncalc.figures import analyze
 from cnncalc.figures.memory import saved_bytes
 from cnncalc.spec import build_graph
-from layers.test_kinds_vs_torch import CASES
+from layers.test_kinds_vs_torch import CASES, JOIN_CASES
 
 torch = pytest.importorskip("torch")
 from cnncalc.verify.build import build_model  # noqa: E402
@@ -78,5 +78,17 @@ def test_saved_tensors_match_torch(kind, args, shape):
     spec = {"input": list(shape), "layers": [{"parameter": {"shape": list(shape)}, "name": "w"},
                                              {"add": None, "from": ["input", "w"], "name": "x"},
                                              {kind: args, "from": "x"}]}
+    graph = build_graph(spec, "<test>", {})
+    assert saved_bytes(graph, analyze(graph, 2)) == _torch_saved(graph, 2)
+
+
+# torch.where keeps its condition, a bool per element; maximum and minimum both operands
+@pytest.mark.parametrize("kind,args,shape,left,right", [case for case in JOIN_CASES if case[0] in
+                                                        ("where", "maximum", "minimum")])
+def test_saved_tensors_of_joins_match_torch(kind, args, shape, left, right):
+    spec = {"input": list(shape), "layers": [{"parameter": {"shape": list(shape)}, "name": "w"},
+                                             {"add": None, "from": ["input", "w"], "name": "x"},
+                                             {**left, "name": "a", "from": "x"}, {**right, "name": "b", "from": "x"},
+                                             {kind: args, "from": ["a", "b"]}]}
     graph = build_graph(spec, "<test>", {})
     assert saved_bytes(graph, analyze(graph, 2)) == _torch_saved(graph, 2)
