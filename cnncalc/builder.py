@@ -122,6 +122,7 @@ Remainder, BitwiseAnd, Rsub = _constructor("remainder"), _constructor("bitwisean
 Normalize = _constructor("normalize")
 Norm, Addcmul = _constructor("norm"), _constructor("addcmul")
 Maximum, Minimum, Where = _constructor("maximum"), _constructor("minimum"), _constructor("where")
+MaskedFill = _constructor("maskedfill")
 
 
 def Sequential(*layers, name=None, from_=None, repeat=None, index=None, when=None, frozen=None,

@@ -1,9 +1,11 @@
 """Models written by hand the ways people write them, which `cnncalc coverage handwritten` reads beside
 the libraries' (`cnncalc table handwritten:EinopsViT`): einops, functional calls on parameters the
 module declares, a learned token and position table, a model of two inputs, token ids, a shared
-tower called twice. Each is small and states its inputs; nothing is downloaded."""
+tower called twice, attention written out (nanoGPT's). Each is small and states its inputs; nothing
+is downloaded."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -115,6 +117,36 @@ class SharedTower(nn.Module):
         return (a * b).sum(dim=1) * self.scale
 
 
+class CausalLM(nn.Module):
+    """A GPT as nanoGPT writes it: token and position tables, attention by hand (q·kᵀ scaled, masked
+    to -inf by a causal buffer, softmax, times v), a tanh-approximate GELU MLP, the output head tied
+    to the token table."""
+
+    def __init__(self, vocabulary: int = 256, length: int = 64, dim: int = 64, heads: int = 4, depth: int = 2):
+        super().__init__()
+        self.tokens, self.positions = nn.Embedding(vocabulary, dim), nn.Embedding(length, dim)
+        self.blocks = nn.ModuleList(nn.ModuleDict({"norm1": nn.LayerNorm(dim), "qkv": nn.Linear(dim, 3 * dim),
+                                                   "proj": nn.Linear(dim, dim), "norm2": nn.LayerNorm(dim),
+                                                   "fc": nn.Linear(dim, 4 * dim), "out": nn.Linear(4 * dim, dim)})
+                                    for _ in range(depth))
+        self.norm, self.head, self.heads = nn.LayerNorm(dim), nn.Linear(dim, vocabulary, bias=False), heads
+        self.head.weight = self.tokens.weight
+        self.register_buffer("causal", torch.tril(torch.ones(length, length)).view(1, 1, length, length))
+
+    def forward(self, ids):
+        batch, length = ids.size()
+        x = self.tokens(ids) + self.positions(torch.arange(length, device=ids.device))
+        for block in self.blocks:
+            q, k, v = block["qkv"](block["norm1"](x)).split(x.size(-1), dim=2)
+            q, k, v = (t.view(batch, length, self.heads, -1).transpose(1, 2) for t in (q, k, v))
+            scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            scores = scores.masked_fill(self.causal[:, :, :length, :length] == 0, float("-inf"))
+            y = (F.softmax(scores, dim=-1) @ v).transpose(1, 2).contiguous().view(batch, length, -1)
+            x = x + block["proj"](y)
+            x = x + block["out"](F.gelu(block["fc"](block["norm2"](x)), approximate="tanh"))
+        return self.head(self.norm(x))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Written:
     """A hand-written model, what way of writing it shows, the input it states, and the library its
@@ -135,4 +167,5 @@ HANDWRITTEN = {
     "TextClassifier": Written(build=TextClassifier, shows="token ids", input_shape=(128,), input_dtype="int64"),
     "SharedTower": Written(build=SharedTower, shows="a shared tower", input_shape=(3, 32, 32),
                            others=(OtherInput(name="second", shape=(3, 32, 32)),)),
+    "CausalLM": Written(build=CausalLM, shows="attention by hand", input_shape=(64,), input_dtype="int64"),
 }

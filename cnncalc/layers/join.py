@@ -8,6 +8,7 @@ from .facts import (COPY, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, TorchForms
 from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Autocast
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape, number,
                        optional, register)
+from ..errors import quoted
 
 # add hands its output's gradient to every input, concat a slice of it to each: no new gradients
 _PASSES_GRADIENT = COPY
@@ -193,6 +194,34 @@ def stack(shapes: tuple[Shape, ...], args: dict) -> Calc:
     rank = len(shapes[0]) + 1
     axis = dim_index(args["dim"] if args["dim"] >= 0 else args["dim"] + rank + 1, rank)
     return Calc(shapes[0][:axis] + (len(shapes),) + shapes[0][axis:])
+
+
+def fill_value(value, n: int = 0) -> float:
+    """What masked_fill writes: a number, or ±inf (attention's masked scores)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise LayerError(f"expected a number or ±inf, got {quoted(value)}")
+    return value
+
+
+def filled(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """x.masked_fill(mask, value): x's shape, the mask broadcast to it (never growing it)."""
+    x, mask = shapes
+    if len(mask) != len(x) or broadcast_shape(shapes) != x:
+        raise LayerError(f"the mask {format_shape(mask)} does not broadcast to the input {format_shape(x)}")
+    return Calc(x)
+
+
+# attention's masked scores (nanoGPT's att.masked_fill(mask == 0, -inf)): the gradient passes where the
+# mask is false, through a new tensor; autograd keeps the mask, a bool per element of the mask's own
+# shape, which is left out (test_saved_vs_torch.py)
+register("maskedfill", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=FIRST_INPUT_ONLY, arity=2,
+         receptive_field=merge, args=(Arg("value", fill_value),),
+         memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="first input",
+                            extra_saved=no_bytes, transient=0, last_saved="none", workspace=parameter_gradients,
+                            copies=None, estimate=None),
+         torch=TorchForms(module=OWN + "MaskedFill", given_weight=None, inferred=None, aliases=(),
+                          functions=calls("torch.masked_fill", value=2),
+                          methods=calls("masked_fill", "masked_fill_", value=2)))(filled)
 
 
 def crop_shift(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Window, ...]:

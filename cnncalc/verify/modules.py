@@ -79,6 +79,17 @@ class Where(nn.Module):
                            next(given) if self.other is None else self.other)
 
 
+class MaskedFill(nn.Module):
+    """x.masked_fill(mask, value)."""
+
+    def __init__(self, value: float):
+        super().__init__()
+        self.value = value
+
+    def forward(self, x, mask):
+        return x.masked_fill(mask, self.value)
+
+
 class Addcmul(nn.Module):
     def __init__(self, value: float = 1):
         super().__init__()

@@ -55,6 +55,9 @@ JOIN_CASES = [
     # torch.where(condition, x, 0.0) and torch.where(condition, -1.5, x): a comparison the condition
     ("where", {"other": 0.0}, (4, 6, 6), {"gt": {"other": 0.5}}, {"relu": None}),
     ("where", {"input": -1.5}, (4, 6, 6), {"le": {"other": 0.25}}, {"adaptiveavgpool2d": {"output_size": 1}}),
+    # x.masked_fill(mask, value): scores masked to -inf before a softmax, or to a number
+    ("maskedfill", {"value": float("-inf")}, (4, 6, 6), {"relu": None}, {"lt": {"other": 0.1}}),
+    ("maskedfill", {"value": 0.5}, (4, 6, 6), {"sigmoid": None}, {"gt": {"other": 0.25}}),
 ]
 
 
