@@ -729,6 +729,29 @@ def test_hand_written_activations_and_math_import_exactly_every_step_counted():
                                                     "erf", "abs", "log", "glu", "selu", "celu", "minimum", "unflatten"}
 
 
+class FunctionalForms(nn.Module):
+    """Layers torch.nn has as modules called as functions: F.pixel_unshuffle and F.pixel_shuffle around a
+    conv, F.local_response_norm, and x.swapdims."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(16, 16, 3, padding=1)
+
+    def forward(self, x):
+        x = F.pixel_shuffle(self.conv(F.pixel_unshuffle(x, 2)), 2)
+        return F.local_response_norm(x, 3, alpha=1e-3).flatten(2).swapdims(1, 2)
+
+
+def test_functional_forms_of_torch_modules_import_exactly_every_step_counted():
+    summary = cnncalc.summary(FunctionalForms().eval(), (4, 8, 8))
+    truth = measure(FunctionalForms(), (4, 8, 8))
+    outputs = frozenset(row.output_shape for row in summary.report.output_rows)
+    assert (summary.totals.params, summary.totals.macs, outputs) == (truth.params, truth.macs, truth.output_shapes)
+    assert not summary.totals.uncounted
+    assert {row.kind for row in summary.layers} >= {"pixelshuffle", "pixelunshuffle", "localresponsenorm",
+                                                    "transpose"}
+
+
 def test_each_row_names_the_module_class_torch_runs_it_as():
     # every module row's class is the class of the module at that path (torch's named_modules); a
     # subclass keeps its own name (torchvision's Conv3DSimple is a conv3d)

@@ -424,7 +424,7 @@ PERMUTING = ("permute", "transpose")
 
 def _torch_order(node, rank: int) -> list[int] | None:
     """The permutation a permute or transpose call makes of its tensor's dims; None where computed."""
-    if target_name(node) == "transpose" or target_name(node) == "swapaxes":
+    if target_name(node) in ("transpose", "swapaxes", "swapdims"):
         pair = [given_value(node, "dim0", 1), given_value(node, "dim1", 2)]
         if not all(isinstance(dim, int) for dim in pair):
             return None

@@ -114,8 +114,9 @@ _LRN = MemoryFacts(aliases=never, aliases_in_training=never, saved="input", grad
 
 # its avg_pool3d is on the CPU's float32 list, its pow on CUDA's
 @register("localresponsenorm", family="norm", field_probe=AS_IS, autocast=FLOAT32, backward=NO_PRODUCTS, receptive_field=elementwise, memory=_LRN,
-          torch=TorchForms(module=NN + "LocalResponseNorm", given_weight=None,
-                           inferred=None, functions=(), methods=(), aliases=()),
+          torch=TorchForms(module=NN + "LocalResponseNorm", given_weight=None, inferred=None,
+                           functions=calls(F + "local_response_norm", size=1, alpha=2, beta=3, k=4), methods=(),
+                           aliases=()),
           args=(Arg("size", positive), Arg("alpha", number, 1e-4), Arg("beta", number, 0.75),
                 Arg("k", number, 1.0)))
 def local_response_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:

@@ -118,9 +118,10 @@ def shuffle_down(args: dict, shapes: tuple[Shape, ...], out: Shape) -> tuple[Win
 
 @register("pixelshuffle", family="shape", field_probe=FieldProbe(width_multiple=lambda args: args["upscale_factor"] ** 2), autocast=PROMOTE,
           backward=NO_PRODUCTS, args=(Arg("upscale_factor", positive),), receptive_field=shuffle_up,
-          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "PixelShuffle", given_weight=None,
-                                                 inferred=None, functions=(), methods=(),
-                                                 aliases=()))
+          memory=SAVES_NOTHING, torch=TorchForms(module=NN + "PixelShuffle", given_weight=None, inferred=None,
+                                                 functions=calls(F + "pixel_shuffle", "torch.pixel_shuffle",
+                                                                 upscale_factor=1),
+                                                 methods=(), aliases=()))
 def pixel_shuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     r = args["upscale_factor"]
@@ -132,8 +133,9 @@ def pixel_shuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 @register("pixelunshuffle", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, args=(Arg("downscale_factor", positive),),
           receptive_field=shuffle_down, memory=SAVES_NOTHING,
-          torch=TorchForms(module=NN + "PixelUnshuffle", given_weight=None,
-                           inferred=None, functions=(), methods=(), aliases=()))
+          torch=TorchForms(module=NN + "PixelUnshuffle", given_weight=None, inferred=None,
+                           functions=calls(F + "pixel_unshuffle", "torch.pixel_unshuffle", downscale_factor=1),
+                           methods=(), aliases=()))
 def pixel_unshuffle(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     r = args["downscale_factor"]
@@ -198,8 +200,8 @@ register("transpose", family="shape", field_probe=AS_IS, autocast=PROMOTE, backw
          args=(Arg("dim0", any_int, names_dims=EACH_DIM), Arg("dim1", any_int, names_dims=EACH_DIM)),
          receptive_field=reorder_field, memory=VIEW,
          torch=TorchForms(module=OWN + "Transpose", given_weight=None, inferred=None,
-                          functions=calls("torch.transpose", "torch.swapaxes", dim0=1, dim1=2),
-                          methods=calls("transpose", "swapaxes", dim0=1, dim1=2), aliases=()))(reorder)
+                          functions=calls("torch.transpose", "torch.swapaxes", "torch.swapdims", dim0=1, dim1=2),
+                          methods=calls("transpose", "swapaxes", "swapdims", dim0=1, dim1=2), aliases=()))(reorder)
 
 
 @register("contiguous", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, receptive_field=elementwise, memory=COPY,
