@@ -16,6 +16,11 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 
 # (nn.Embedding's) are int64
 ID_DTYPE_BYTES = {"int64": 8, "int32": 4, "int8": 1, "bool": 1}
 
+
+def element_bytes(dtype: str) -> int:
+    """The bytes of one element of a tensor of this dtype: floating, or ids and masks."""
+    return DTYPE_BYTES.get(dtype) or ID_DTYPE_BYTES[dtype]
+
 # what peer tools see differently of an imported layer (Node fields, and spec keys of the same names)
 TOOL_FLAGS = ("unhooked", "held_apart", "unpatched")
 

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from ..graph import DTYPE_BYTES, Graph
+from ..graph import DTYPE_BYTES, Graph, element_bytes
 from ..layers import REGISTRY
 from ..layers.facts import MemoryFacts, Parameters, Workspace
 from .amp import Amp, policy
@@ -150,7 +150,7 @@ class Walk:
         shapes, batch = tuple(self.rows[name].output_shape for name in node.inputs), self.report.batch
         if node.per_row:  # each row of its input's first dim run as a sample
             shapes, batch = tuple(shape[1:] for shape in shapes), batch * shapes[0][0]
-        return _facts(node).workspace(node.args, shapes, batch, DTYPE_BYTES[row.dtype],
+        return _facts(node).workspace(node.args, shapes, batch, element_bytes(row.dtype),
                                       Parameters(weights=held.weights, biases=held.biases, trainable=held.trainable_params))
 
 
@@ -276,7 +276,7 @@ def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
     factors = [name for k, name in enumerate(node.inputs) if len(node.inputs) == 1 or any(
         requires[other] for j, other in enumerate(node.inputs) if j != k)]
     saved = {"input": node.inputs[:1], "inputs": factors, "output": (node.name,),
-             "inputs and output": (*factors, node.name), "nothing": ()}
+             "inputs and output": (*factors, node.name), "second input": node.inputs[1:2], "nothing": ()}
     return tuple(saved[facts.saved_by(node.args)])
 
 
@@ -296,7 +296,7 @@ class Saves:
 
 def _saves(node, rows: dict, amp: Amp | None, requires: dict[str, bool], workspace: Workspace, making: int) -> Saves:
     row = rows[node.name]
-    size = DTYPE_BYTES[row.dtype]
+    size = element_bytes(row.dtype)
     # per element (a mask, indices), and the kind's workspace (a recurrent layer's gates and states)
     bytes_ = row.activations * _facts(node).extra_saved(node.args, size) + workspace.saved * size
     cast = _casts(node, rows, amp)
@@ -528,7 +528,7 @@ def _inference_peak(walk: Walk) -> int:
         cached.append(kept)
         transient.append(row.activations * _facts(node).transient + sum(cast.inputs.values()) + copies - kept
                          + sum(_copied(node, rows, cast).values())
-                         + walk.workspace(node).inference * DTYPE_BYTES[row.dtype] + walk.making(node))
+                         + walk.workspace(node).inference * element_bytes(row.dtype) + walk.making(node))
     return _forward_peak(graph, rows, walk.storages(False), kept=set(), extra=cached,
                          transient=transient, alive=walk.alive_until())
 

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ..errors import ErrorLog, LayerError, SpecError, quoted
-from ..graph import DTYPE_BYTES, ID_DTYPE_BYTES, INPUT, TOOL_FLAGS, TORCH_INT_MAX, Graph, Node, NotRun, Scope, Shape
+from ..graph import DTYPE_BYTES, INPUT, TOOL_FLAGS, TORCH_INT_MAX, Graph, Node, NotRun, Scope, Shape, element_bytes
 from ..layers import REGISTRY
 from ..layers.facts import Gradients
 from ..layers.registry import format_shape
@@ -183,15 +183,16 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         counted.append(shared.counted)
         requires[node.name] = flow.requires_grad(node, tracked, shared.weights + shared.biases > 0)
         held = node.weights_of is None  # another layer's weights are counted where they are held
-        floating[node.name] = True
-        dtypes[node.name] = output_dtype(node, amp, tuple(dtypes[name] for name in node.inputs if floating[name]),
-                                         dtype)
+        makes = REGISTRY[node.kind].makes  # a mask, whatever autocast does
+        floating[node.name] = makes is None
+        dtypes[node.name] = makes or output_dtype(
+            node, amp, tuple(dtypes[name] for name in node.inputs if floating[name]), dtype)
         weights, biases, buffers = (shared.weights, shared.biases, shared.buffers) if held else (0, 0, 0)
         rows.append(LayerFigures.of({
             "name": node.name, "kind": node.kind, "inputs": node.inputs, "output_shape": shared.output_shape,
             "weights": weights, "biases": biases, "params": weights + biases,
             "trainable_params": 0 if node.frozen else weights + biases, "buffers": buffers,
-            "activations": shared.activations, "activation_bytes": shared.activations * DTYPE_BYTES[dtypes[node.name]],
+            "activations": shared.activations, "activation_bytes": shared.activations * element_bytes(dtypes[node.name]),
             "macs": shared.macs, "flops": 2 * shared.macs, "allocates": shared.allocates, "dtype": dtypes[node.name],
             "ops": shared.ops,
             "backward_macs": shared.backward_macs, "backward_flops": 2 * shared.backward_macs,
@@ -281,7 +282,7 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
 def _input_row(name: str, shape: Shape, batch: int, dtype: str, explain: bool) -> LayerFigures:
     """One of the model's inputs, as the first rows show it: the tensors the caller passes in."""
     count = math.prod(shape) * batch
-    size = ID_DTYPE_BYTES.get(dtype) or DTYPE_BYTES[dtype]
+    size = element_bytes(dtype)
     return LayerFigures(name=name, kind=INPUT, inputs=(), output_shape=shape, weights=0, biases=0, params=0,
                         trainable_params=0, buffers=0, activations=count, activation_bytes=count * size,
                         macs=0, flops=0, allocates=True, dtype=dtype,

@@ -73,10 +73,10 @@ def _one_with_a_number(args: dict) -> int:
 
 
 def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms, autocast: Autocast = PROMOTE,
-                     args: tuple = _OTHER) -> None:
+                     args: tuple = _OTHER, makes: str | None = None) -> None:
     register(name, family="join", field_probe=AS_IS,
              backward=NO_PRODUCTS, arity=None, fewest_inputs=_one_with_a_number, args=args, receptive_field=merge,
-             memory=memory, torch=forms, autocast=autocast)(broadcast)
+             memory=memory, torch=forms, autocast=autocast, makes=makes)(broadcast)
 
 
 # `operator`: written x + y (or in place, x += y, x.add_(y)), as a forward() mostly does; false: called
@@ -110,11 +110,11 @@ for _kind in ("eq", "ne", "gt", "ge", "lt", "le"):
         module=OWN + _kind.capitalize(), given_weight=None, inferred=None, aliases=(),
         functions=calls(f"operator.{_kind}", f"torch.{_kind}", other=1)
         + (calls(f"operator.{_kind}", other=0) if _kind in ("eq", "ne") else ()),
-        methods=calls(_kind, _kind + "_", other=1)))
+        methods=calls(_kind, _kind + "_", other=1)), makes="bool")
 # mask & mask, torch.bitwise_and: where both hold (remove_small_boxes' (ws >= min) & (hs >= min)); no
 # gradient flows through booleans
 _arithmetic_kind("bitwiseand", NO_GRADIENT, _arithmetic("BitwiseAnd", "operator.and_", "torch.bitwise_and",
-                                                        commutes=True))
+                                                        commutes=True), makes="bool")
 # CUDA's autocast runs pow in float32 (its fp32 list)
 _arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"),
                  FLOAT32_ON_CUDA)
@@ -150,19 +150,13 @@ def _where_inputs(args: dict) -> int:
     return 1 + (args["input"] is None) + (args["other"] is None)
 
 
-def _condition_bytes(args: dict, element_size: int) -> int:
-    """The condition where keeps for backward: a bool per element (of the output's shape: one that
-    broadcasts is counted at it)."""
-    return 1
-
-
 # the gradient goes to input where the condition holds, to other elsewhere: backward keeps the condition
 register("where", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, arity=None,
          fewest_inputs=_where_inputs, receptive_field=merge,
          args=(Arg("input", optional(number), None), Arg("other", optional(number), None)),
-         memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
-                            extra_saved=_condition_bytes, transient=0, last_saved="read",
-                            workspace=parameter_gradients, copies=None, estimate=None),
+         memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
+                            extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
+                            copies=None, estimate=None),
          torch=_forms("Where", ("torch.where",), (), input=1, other=2))(chosen)
 
 
@@ -212,12 +206,11 @@ def filled(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 # attention's masked scores (nanoGPT's att.masked_fill(mask == 0, -inf)): the gradient passes where the
-# mask is false, through a new tensor; autograd keeps the mask, a bool per element of the mask's own
-# shape, which is left out (test_saved_vs_torch.py)
+# mask is false, through a new tensor; autograd keeps the mask
 register("maskedfill", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=FIRST_INPUT_ONLY, arity=2,
          receptive_field=merge, args=(Arg("value", fill_value),),
-         memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="first input",
-                            extra_saved=no_bytes, transient=0, last_saved="none", workspace=parameter_gradients,
+         memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="second input", gradient="first input",
+                            extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
                             copies=None, estimate=None),
          torch=TorchForms(module=OWN + "MaskedFill", given_weight=None, inferred=None, aliases=(),
                           functions=calls("torch.masked_fill", value=2),

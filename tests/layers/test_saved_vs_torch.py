@@ -82,16 +82,10 @@ def test_saved_tensors_match_torch(kind, args, shape):
     assert saved_bytes(graph, analyze(graph, 2)) == _torch_saved(graph, 2)
 
 
-def _joins():
-    for case in JOIN_CASES:
-        if case[0] == "maskedfill":  # stated as nothing: its mask is left out, as the norms' statistics are
-            yield pytest.param(*case, marks=pytest.mark.xfail(strict=True, reason="the bool mask it keeps"))
-        elif case[0] in ("where", "maximum", "minimum"):
-            yield case
-
-
-# torch.where keeps its condition, a bool per element; maximum and minimum both operands
-@pytest.mark.parametrize("kind,args,shape,left,right", _joins())
+# torch.where keeps its condition and masked_fill its mask, a bool per element; maximum and minimum
+# both operands
+@pytest.mark.parametrize("kind,args,shape,left,right", [case for case in JOIN_CASES if case[0] in
+                                                        ("where", "maskedfill", "maximum", "minimum")])
 def test_saved_tensors_of_joins_match_torch(kind, args, shape, left, right):
     spec = {"input": list(shape), "layers": [{"parameter": {"shape": list(shape)}, "name": "w"},
                                              {"add": None, "from": ["input", "w"], "name": "x"},
