@@ -101,6 +101,10 @@ class Node:
     # way to it, besides views and itself (Gemma 4's int64 one-hot positions before their cast to float),
     # held with it while it is made
     making: int = 0
+    # an imported tensor made without the batch that has no batch of one in front either (nanoGPT's
+    # position table looked up at torch.arange(L), L × E): its shape per sample is the whole tensor, whose
+    # first dim torchinfo takes for the batch
+    unbatched: bool = False
     # an imported layer run inside a module ptflops hooks as a whole (timm's ViT Attention,
     # conventions.PTFLOPS_HOOKED_WHOLE): ptflops sums that module's count and none of its layers' hooks
     inside_hooked: bool = False

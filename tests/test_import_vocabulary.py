@@ -752,6 +752,27 @@ def test_functional_forms_of_torch_modules_import_exactly_every_step_counted():
                                                     "transpose"}
 
 
+class PositionTable(nn.Module):
+    """nanoGPT's embeddings: tokens looked up at the ids, positions at torch.arange(L), a tensor with no
+    batch dim (or, `batched`, one of a batch of one in front)."""
+
+    def __init__(self, batched: bool = False):
+        super().__init__()
+        self.tokens, self.positions, self.batched = nn.Embedding(50, 16), nn.Embedding(12, 16), batched
+
+    def forward(self, ids):
+        positions = torch.arange(ids.size(1), device=ids.device)
+        return self.tokens(ids) + self.positions(positions[None] if self.batched else positions)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_table_looked_up_without_the_batch_verifies_against_every_peer(batched):
+    # torchinfo multiplies a module's parameters by its output's first dim: the batch, or L for a
+    # lookup at torch.arange(L); the module itself, measured
+    summary = cnncalc.summary(PositionTable(batched).eval(), (12,), input_dtype="int64", batch=2)
+    assert summary.verify(optimizer=None).failed == ()
+
+
 def test_each_row_names_the_module_class_torch_runs_it_as():
     # every module row's class is the class of the module at that path (torch's named_modules); a
     # subclass keeps its own name (torchvision's Conv3DSimple is a conv3d)

@@ -41,6 +41,7 @@ class LayerOps:
     backward_parameters: int = 0  # and for its weights' gradients
     returned: bool = True       # something the model returns is computed from its output
     inside_hooked: bool = False  # run inside a module ptflops hooks as a whole (PTFLOPS_HOOKED_WHOLE)
+    unbatched: bool = False     # made without the batch, with no batch dim of one: out_shape is the whole tensor
 
     @property
     def inp(self) -> int:
@@ -55,11 +56,6 @@ class LayerOps:
         """Whether a hook looking modules up by exact type (thop's, ptflops') sees it: a module of its
         kind's own torch.nn class runs it."""
         return not (self.functional or self.unhooked)
-
-    @property
-    def positions(self) -> int:
-        """Output positions: batch × output spatial size."""
-        return math.prod(self.out_shape[1:]) * self.batch
 
     def flag(self, name: str) -> bool:
         return bool(self.args.get(name))
@@ -345,13 +341,15 @@ def _thop_softmax(layer: LayerOps) -> int:
 
 
 def _torchinfo(layer: LayerOps) -> int:
-    # every parameter × batch, except convolutions, where weights and biases × output positions; of
-    # leaf modules that ran only (total_mult_adds sums is_leaf_layer of the layers its hooks saw)
+    # every parameter × the output's first dim, the batch (of a tensor that has none, its own first dim:
+    # an nn.Embedding looked up at torch.arange(L) counts L), except convolutions, where weights and
+    # biases × that dim × the output's spatial size; of leaf modules that ran only (total_mult_adds sums
+    # is_leaf_layer of the layers its hooks saw)
     if layer.held_apart:
         return 0
-    if layer.kind.startswith(("conv", "convtranspose")):
-        return (layer.weights + layer.biases) * layer.positions
-    return (layer.weights + layer.biases) * layer.batch
+    output = layer.out_shape if layer.unbatched else (layer.batch, *layer.out_shape)
+    spatial = math.prod(output[2:]) if layer.kind.startswith(("conv", "convtranspose")) else 1
+    return (layer.weights + layer.biases) * math.prod(output[:1]) * spatial
 
 
 RECURRENT = ("lstm", "gru", "rnn")

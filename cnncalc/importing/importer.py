@@ -148,7 +148,7 @@ class _Layers:
                 "per_row": entry.get("per_row", False),
                 "module": type(graph.modules[node.target]).__name__ if module else None,
                 **{flag: flags.get(flag, False) for flag in TOOL_FLAGS}, **facts,
-                "held_through": None, "copied": (), "own_storage": False, "making": 0}
+                "held_through": None, "copied": (), "own_storage": False, "making": 0, "unbatched": False}
 
     def nodes(self, held_through: dict[str, str]) -> tuple[Node, ...]:
         return tuple(Node.of(layer | ({"held_through": held_through[layer["name"]]} if layer["name"] in held_through
@@ -165,11 +165,15 @@ def _hooked_whole(modules: dict) -> set[str]:
 
 def _observed(node: Step, graph: Traced, entry: dict, read: list) -> dict:
     """What the run shows of a step's last layer: the inputs its torch call copied (Node.copied), whether
-    a view was made anew (Node.own_storage), what a constant's making holds (Node.making)."""
+    a view was made anew (Node.own_storage), what a constant's making holds (Node.making), whether it
+    has no batch dim at all (Node.unbatched)."""
     kind = REGISTRY[next(iter(entry))]
     facts = {"own_storage": _made_anew(node, graph, entry, read)}
     if node.name in graph.without_input and graph.sized_by_batch(node):
         facts["making"] = graph.making(node)
+    if (node.name in graph.without_input or node.name in graph.free) and graph.shape(node) \
+            and graph.sample_shape(node) == graph.shape(node):
+        facts["unbatched"] = True
     if kind.memory.copies is not None:  # which inputs torch copied, by the strides the run gave them
         values = [graph.values[a.name] for a in read]
         copies = kind.memory.copies(tuple((tuple(value.shape), value.stride()) for value in values))
