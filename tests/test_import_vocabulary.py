@@ -719,16 +719,6 @@ class Written(nn.Module):
         return self.split(torch.minimum(self.act(y), F.celu(y, 0.5))).sum(1)
 
 
-def test_hand_written_activations_and_math_import_exactly_every_step_counted():
-    summary = cnncalc.summary(Written().eval(), (3, 8, 8))
-    truth = measure(Written(), (3, 8, 8))
-    outputs = frozenset(row.output_shape for row in summary.report.output_rows)
-    assert (summary.totals.params, summary.totals.macs, outputs) == (truth.params, truth.macs, truth.output_shapes)
-    assert not summary.totals.uncounted
-    assert {row.kind for row in summary.layers} >= {"mish", "hardtanh", "softplus", "where", "maximum", "clamp",
-                                                    "erf", "abs", "log", "glu", "selu", "celu", "minimum", "unflatten"}
-
-
 class FunctionalForms(nn.Module):
     """Layers torch.nn has as modules called as functions: F.pixel_unshuffle and F.pixel_shuffle around a
     conv, F.local_response_norm, and x.swapdims."""
@@ -742,14 +732,18 @@ class FunctionalForms(nn.Module):
         return F.local_response_norm(x, 3, alpha=1e-3).flatten(2).swapdims(1, 2)
 
 
-def test_functional_forms_of_torch_modules_import_exactly_every_step_counted():
-    summary = cnncalc.summary(FunctionalForms().eval(), (4, 8, 8))
-    truth = measure(FunctionalForms(), (4, 8, 8))
+@pytest.mark.parametrize("build,shape,kinds", [
+    (Written, (3, 8, 8), {"mish", "hardtanh", "softplus", "where", "maximum", "clamp", "erf", "abs", "log", "glu",
+                          "selu", "celu", "minimum", "unflatten"}),
+    (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose"}),
+], ids=["activations-and-math", "functional-forms"])
+def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):
+    summary = cnncalc.summary(build().eval(), shape)
+    truth = measure(build(), shape)
     outputs = frozenset(row.output_shape for row in summary.report.output_rows)
     assert (summary.totals.params, summary.totals.macs, outputs) == (truth.params, truth.macs, truth.output_shapes)
     assert not summary.totals.uncounted
-    assert {row.kind for row in summary.layers} >= {"pixelshuffle", "pixelunshuffle", "localresponsenorm",
-                                                    "transpose"}
+    assert {row.kind for row in summary.layers} >= kinds
 
 
 class PositionTable(nn.Module):
