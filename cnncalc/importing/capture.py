@@ -545,7 +545,7 @@ def _attended(args, kwargs, tensors) -> tuple[torch.Tensor, torch.Tensor | None]
     except TypeError:
         return None
     query, key, value, out = call["query"], call["key"], call["value"], call["out_proj_weight"]
-    heads, given = call["num_heads"], (call.get(name) for name in ATTENTION_LEFT_TO_TORCH)
+    heads, given = call["num_heads"], (call.get(name) for name in _ATTENTION_LEFT_TO_TORCH)
     if any(item is not None for item in given) or call.get("is_causal") or query.dim() not in (2, 3) \
             or key.shape != value.shape[:-1] + key.shape[-1:] or key.dim() != query.dim() \
             or query.shape[1:-1] != key.shape[1:-1] or query.shape[-1] != call["embed_dim_to_check"] \
@@ -583,7 +583,7 @@ def _projected(call: dict, embed: int, kdim: int, vdim: int) -> bool:
 
 
 _ATTENTION_SIGNATURE = inspect.signature(F.multi_head_attention_forward)
-ATTENTION_LEFT_TO_TORCH = ("key_padding_mask", "attn_mask", "static_k", "static_v")
+_ATTENTION_LEFT_TO_TORCH = ("key_padding_mask", "attn_mask", "static_k", "static_v")
 
 
 # the calls whose meta kernels are Python that models make most (Swin's attention and its shifted
@@ -596,7 +596,8 @@ META_ANSWERS = {**dict.fromkeys(("add", "sub", "mul", "div", "__add__", "__radd_
                 **dict.fromkeys(("matmul", "__matmul__"), _positional(_matmul)),
                 "cat": _positional(_contiguous(_cat)), "reshape": _reshaped,
                 "linear": _positional(_contiguous(_linear)), "layer_norm": _normalized,  # weight=, bias= as torch
-                "batch_norm": _contiguous(_batch_normalized), "multi_head_attention_forward": _attended}                           # passes them on
+                "batch_norm": _contiguous(_batch_normalized),                           # passes them on
+                "multi_head_attention_forward": _attended}
 
 
 class LayerFails(Exception):

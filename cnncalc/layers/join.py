@@ -1,14 +1,15 @@
 """Joins of several branches: add, sub, mul, div and pow (broadcasting; or one input and a number),
-concat, stack, and crop for U-Net skips."""
+comparisons (their masks bool), maximum and minimum, where and masked_fill (a mask chooses), concat,
+stack, and crop for U-Net skips."""
 from __future__ import annotations
 
+from ..errors import quoted
 from .facts import AS_IS, parameter_gradients
 from .facts import (COPY, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
                     unit_window, whole)
 from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Autocast
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape, number,
                        optional, register)
-from ..errors import quoted
 
 # add hands its output's gradient to every input, concat a slice of it to each: no new gradients
 _PASSES_GRADIENT = COPY
