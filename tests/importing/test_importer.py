@@ -126,9 +126,9 @@ class Wide(nn.Module):
 
     def forward(self, x):
         x = x.sum(0)
-        for name in ["asin", "acosh", "tan", "acos", "log1p", "expm1", "sinh", "cosh", "asinh", "atan", "erf", "erfc",
-                     "lgamma", "digamma", "sign", "atanh", "ceil", "exp2", "trunc", "frac", "deg2rad", "reciprocal",
-                     "log10", "log", "abs", "asin", "asin"]:
+        for name in ["asin", "acosh", "tan", "acos", "log1p", "expm1", "sinh", "cosh", "asinh", "atan", "erfinv",
+                     "erfc", "lgamma", "digamma", "sign", "atanh", "ceil", "exp2", "trunc", "frac", "deg2rad",
+                     "reciprocal", "log10", "rad2deg", "sgn", "asin", "asin"]:
             x = getattr(torch, name)(x)
         return x
 
