@@ -101,10 +101,11 @@ class Node:
     # way to it, besides views and itself (Gemma 4's int64 one-hot positions before their cast to float),
     # held with it while it is made
     making: int = 0
-    # an imported tensor made without the batch that has no batch of one in front either (nanoGPT's
-    # position table looked up at torch.arange(L), L × E): its shape per sample is the whole tensor, whose
-    # first dim torchinfo takes for the batch
-    unbatched: bool = False
+    # what an imported layer's output tensor holds in its first dim, which torchinfo takes for the batch:
+    # "batch"; "rows", the batch's rows of each sample (a codebook looked up at B·H·W flattened ids); or
+    # "own", the sample's first dim, the tensor having no batch there (nanoGPT's position table looked up
+    # at torch.arange(L), a sequence-first (L, B, E))
+    first_dim: str = "batch"
     # an imported layer run inside a module ptflops hooks as a whole (timm's ViT Attention,
     # conventions.PTFLOPS_HOOKED_WHOLE): ptflops sums that module's count and none of its layers' hooks
     inside_hooked: bool = False

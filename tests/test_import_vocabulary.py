@@ -759,11 +759,26 @@ class PositionTable(nn.Module):
         return self.tokens(ids) + self.positions(positions[None] if self.batched else positions)
 
 
-@pytest.mark.parametrize("batched", [False, True])
-def test_a_table_looked_up_without_the_batch_verifies_against_every_peer(batched):
-    # torchinfo multiplies a module's parameters by its output's first dim: the batch, or L for a
-    # lookup at torch.arange(L); the module itself, measured
-    summary = cnncalc.summary(PositionTable(batched).eval(), (12,), input_dtype="int64", batch=2)
+class PerPosition(nn.Module):
+    """A linear layer on every position of every sample as rows, x.reshape(-1, C) (timm's window
+    attention's qkv on B·windows rows)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(3, 8, 3, padding=1), nn.Linear(8, 4)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return self.fc(y.permute(0, 2, 3, 1).reshape(-1, 8)).view(x.shape[0], -1, 4)
+
+
+@pytest.mark.parametrize("module,shape,input_dtype", [
+    (PositionTable(), (12,), "int64"), (PositionTable(batched=True), (12,), "int64"), (PerPosition(), (3, 6, 6), None),
+], ids=["arange", "arange-of-one", "rows"])
+def test_layers_off_the_batch_verify_against_every_peer(module, shape, input_dtype):
+    # torchinfo multiplies a module's parameters by its output's first dim: the batch, L for a lookup at
+    # torch.arange(L), B·H·W for a linear on every position's row; the module itself, measured
+    summary = cnncalc.summary(module.eval(), shape, input_dtype=input_dtype, batch=2)
     assert summary.verify(optimizer=None).failed == ()
 
 

@@ -41,7 +41,7 @@ class LayerOps:
     backward_parameters: int = 0  # and for its weights' gradients
     returned: bool = True       # something the model returns is computed from its output
     inside_hooked: bool = False  # run inside a module ptflops hooks as a whole (PTFLOPS_HOOKED_WHOLE)
-    unbatched: bool = False     # made without the batch, with no batch dim of one: out_shape is the whole tensor
+    first_dim: str = "batch"    # what the output tensor's first dim holds: "batch", "rows" (B·rows), "own" (out_shape's)
 
     @property
     def inp(self) -> int:
@@ -341,13 +341,15 @@ def _thop_softmax(layer: LayerOps) -> int:
 
 
 def _torchinfo(layer: LayerOps) -> int:
-    # every parameter × the output's first dim, the batch (of a tensor that has none, its own first dim:
-    # an nn.Embedding looked up at torch.arange(L) counts L), except convolutions, where weights and
-    # biases × that dim × the output's spatial size; of leaf modules that ran only (total_mult_adds sums
-    # is_leaf_layer of the layers its hooks saw)
+    # every parameter × the output tensor's first dim (the batch; B·H·W of a codebook looked up at
+    # flattened ids; L of an nn.Embedding looked up at torch.arange(L)), except convolutions, where
+    # weights and biases × that dim × the output's spatial size; of leaf modules that ran only
+    # (total_mult_adds sums is_leaf_layer of the layers its hooks saw)
     if layer.held_apart:
         return 0
-    output = layer.out_shape if layer.unbatched else (layer.batch, *layer.out_shape)
+    rows, *rest = layer.out_shape or (1,)
+    output = {"batch": (layer.batch, *layer.out_shape), "rows": (layer.batch * rows, *rest),
+              "own": layer.out_shape}[layer.first_dim]
     spatial = math.prod(output[2:]) if layer.kind.startswith(("conv", "convtranspose")) else 1
     return (layer.weights + layer.biases) * math.prod(output[:1]) * spatial
 

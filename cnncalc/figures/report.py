@@ -164,7 +164,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         tracked, computed = flow.through(node, requires)  # one record per distinct answer: hashed by identity
         returned = node.name in feeding
         key = (node.kind, node.args, in_shapes, node.functional, *(getattr(node, flag) for flag in TOOL_FLAGS),
-               node.per_row, times, id(computed), returned, node.own_storage, node.unbatched)
+               node.per_row, times, id(computed), returned, node.own_storage, node.first_dim)
         shared = known.get(key)  # args by content
         if shared is None:
             try:
@@ -262,7 +262,7 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
                          "weights": calc.weights, "biases": calc.biases, "functional": node.functional,
                          **{flag: getattr(node, flag) for flag in TOOL_FLAGS},
                          "backward_inputs": backward_inputs, "backward_parameters": backward_parameters,
-                         "returned": returned, "inside_hooked": node.inside_hooked, "unbatched": node.unbatched})
+                         "returned": returned, "inside_hooked": node.inside_hooked, "first_dim": node.first_dim})
     counted = counting.count(layer)
     output_shape = (rows, *calc.output_shape) if node.per_row else calc.output_shape
     lines = ()

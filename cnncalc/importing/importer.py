@@ -26,9 +26,9 @@ from ..layers.registry import format_shape
 from .capture import LayerFails, Recorded, Step
 from .forms import call_arguments, calls_of, module_arguments, resolve
 from .sites import Sites
-from .traced import (BATCHED, COMPUTED, ROWS, Traced, Unmappable, given, given_value, index_tensors, indexed_by,
-                     piece_of, picks_per_sample, read_graph, returns_several, stated, storage_of, target_name,
-                     unstacked)
+from .traced import (BATCHED, COMPUTED, ROWS, SEQUENCE_FIRST, STACKED, WHOLE, Traced, Unmappable, given, given_value,
+                     index_tensors, indexed_by, piece_of, picks_per_sample, read_graph, returns_several, stated,
+                     storage_of, target_name, unstacked)
 from .tracing import trace, user_line
 
 
@@ -148,7 +148,7 @@ class _Layers:
                 "per_row": entry.get("per_row", False),
                 "module": type(graph.modules[node.target]).__name__ if module else None,
                 **{flag: flags.get(flag, False) for flag in TOOL_FLAGS}, **facts,
-                "held_through": None, "copied": (), "own_storage": False, "making": 0, "unbatched": False}
+                "held_through": None, "copied": (), "own_storage": False, "making": 0, "first_dim": "batch"}
 
     def nodes(self, held_through: dict[str, str]) -> tuple[Node, ...]:
         return tuple(Node.of(layer | ({"held_through": held_through[layer["name"]]} if layer["name"] in held_through
@@ -165,20 +165,23 @@ def _hooked_whole(modules: dict) -> set[str]:
 
 def _observed(node: Step, graph: Traced, entry: dict, read: list) -> dict:
     """What the run shows of a step's last layer: the inputs its torch call copied (Node.copied), whether
-    a view was made anew (Node.own_storage), what a constant's making holds (Node.making), whether it
-    has no batch dim at all (Node.unbatched)."""
+    a view was made anew (Node.own_storage), what a constant's making holds (Node.making), what its
+    output's first dim holds (Node.first_dim)."""
     kind = REGISTRY[next(iter(entry))]
     facts = {"own_storage": _made_anew(node, graph, entry, read)}
     if node.name in graph.without_input and graph.sized_by_batch(node):
         facts["making"] = graph.making(node)
-    if (node.name in graph.without_input or node.name in graph.free) and graph.shape(node) \
-            and graph.sample_shape(node) == graph.shape(node):
-        facts["unbatched"] = True
+    if not entry.get("per_row") and graph.shape(node):  # a layer per row runs on rows as on samples
+        facts["first_dim"] = FIRST_DIMS.get(graph.layout(node), "batch")
     if kind.memory.copies is not None:  # which inputs torch copied, by the strides the run gave them
         values = [graph.values[a.name] for a in read]
         copies = kind.memory.copies(tuple((tuple(value.shape), value.stride()) for value in values))
         facts["copied"] = tuple(graph.name_of(a) for a, copy in zip(read, copies) if copy)
     return facts
+
+
+# by a tensor's layout (traced.Traced.layout), what its first dim holds (Node.first_dim)
+FIRST_DIMS = {BATCHED: "batch", ROWS: "rows", SEQUENCE_FIRST: "own", STACKED: "own", WHOLE: "own"}
 
 
 def _made_anew(node, graph: Traced, entry: dict, read: list) -> bool:
