@@ -171,7 +171,9 @@ def _observed(node: Step, graph: Traced, entry: dict, read: list) -> dict:
     facts = {"own_storage": _made_anew(node, graph, entry, read)}
     if node.name in graph.without_input and graph.sized_by_batch(node):
         facts["making"] = graph.making(node)
-    if not entry.get("per_row") and graph.shape(node):  # a layer per row runs on rows as on samples
+    # torchinfo reads a module's own output (a function's weights' module may return another tensor: GPT-2's
+    # Conv1D views its addmm's rows back to (B, L, nf)); a layer per row runs on rows as on samples
+    if node.op == "call_module" and not entry.get("per_row") and graph.shape(node):
         facts["first_dim"] = FIRST_DIMS.get(graph.layout(node), "batch")
     if kind.memory.copies is not None:  # which inputs torch copied, by the strides the run gave them
         values = [graph.values[a.name] for a in read]
