@@ -101,7 +101,7 @@ class Node:
     # way to it, besides views and itself (Gemma 4's int64 one-hot positions before their cast to float),
     # held with it while it is made
     making: int = 0
-    # what an imported layer's output tensor holds in its first dim, which torchinfo takes for the batch:
+    # what an imported module's output tensor holds in its first dim, which torchinfo takes for the batch:
     # "batch"; "rows", the batch's rows of each sample (a codebook looked up at B·H·W flattened ids); or
     # "own", the sample's first dim, the tensor having no batch there (nanoGPT's position table looked up
     # at torch.arange(L), a sequence-first (L, B, E))
