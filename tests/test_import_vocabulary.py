@@ -782,6 +782,27 @@ def test_layers_off_the_batch_verify_against_every_peer(module, shape, input_dty
     assert summary.verify(optimizer=None).failed == ()
 
 
+class MasksAndPositions(nn.Module):
+    """What layers make besides floating tensors: a comparison's mask, argmax's positions."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y > 0, y.argmax(1), y.amax(1)
+
+
+def test_masks_and_positions_take_the_bytes_torch_gives_them():
+    # bool masks one byte an element, int64 positions eight, floats four: each output's bytes as torch holds it
+    module = MasksAndPositions().eval()
+    outputs = module(torch.randn(2, 3, 6, 6))
+    rows = cnncalc.summary(module, (3, 6, 6), batch=2).report.output_rows
+    assert [row.activation_bytes for row in rows] == [t.numel() * t.element_size() for t in outputs]
+    assert [row.dtype for row in rows] == ["bool", "int64", "float32"]
+
+
 def test_each_row_names_the_module_class_torch_runs_it_as():
     # every module row's class is the class of the module at that path (torch's named_modules); a
     # subclass keeps its own name (torchvision's Conv3DSimple is a conv3d)

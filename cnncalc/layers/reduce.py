@@ -78,7 +78,7 @@ for _kind, _module in (("argmax", "Argmax"), ("argmin", "Argmin")):
              args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("keepdim", boolean, False)),
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None, aliases=(),
                               functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
-                              methods=calls(_kind, dim=1, keepdim=2)))(position)
+                              methods=calls(_kind, dim=1, keepdim=2)), makes="int64")(position)
 
 
 def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):

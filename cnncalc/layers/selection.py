@@ -71,7 +71,7 @@ def boolean_mask(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # torch.where(mask), one argument: per dim of the mask, the positions of its true entries (as
 # mask.nonzero(as_tuple=True)); how many only the data says. Positions take no gradient
 @register("nonzero", autocast=PROMOTE, family="shape", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=whole,
-          memory=NO_GRADIENT,
+          memory=NO_GRADIENT, makes="int64",
           args=(Arg("count", non_negative),),
           torch=TorchForms(module=OWN + "Nonzero", given_weight=None, inferred=None, aliases=(), methods=(),
                            functions=(Call("torch.where", fixed=(("input", 1, (None,)),)),)))
@@ -126,7 +126,7 @@ def index_tensor(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # overlapping a better one by more than the threshold; how many only the data says. Its work is
 # comparisons, which FlopCounterMode does not count, and indices take no gradient
 @register("nms", autocast=PROMOTE, family="shape", field_probe=AS_IS, arity=2, backward=NO_PRODUCTS, receptive_field=whole,
-          memory=NO_GRADIENT,
+          memory=NO_GRADIENT, makes="int64",
           args=(Arg("count", non_negative), Arg("iou_threshold", number, 0.5)),
           torch=TorchForms(module=OWN + "Nms", given_weight=None, inferred=None, aliases=(), methods=(),
                            functions=(Call("torch.ops.torchvision.nms", (("iou_threshold", 2),)),)))
