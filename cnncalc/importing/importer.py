@@ -26,9 +26,9 @@ from ..layers.registry import format_shape
 from .capture import LayerFails, Recorded, Step
 from .forms import call_arguments, calls_of, module_arguments, resolve
 from .sites import Sites
-from .traced import (BATCHED, COMPUTED, ROWS, SEQUENCE_FIRST, STACKED, WHOLE, Traced, Unmappable, given, given_value,
-                     index_tensors, indexed_by, piece_of, picks_per_sample, read_graph, returns_several, stated,
-                     storage_of, target_name, unstacked)
+from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, Traced, Unmappable, given, given_value, index_tensors,
+                     indexed_by, piece_of, picks_per_sample, read_graph, returns_several, stated, storage_of,
+                     target_name, unstacked)
 from .tracing import trace, user_line
 
 
@@ -174,16 +174,12 @@ def _observed(node: Step, graph: Traced, entry: dict, read: list) -> dict:
     # torchinfo reads a module's own output (a function's weights' module may return another tensor: GPT-2's
     # Conv1D views its addmm's rows back to (B, L, nf)); a layer per row runs on rows as on samples
     if node.op == "call_module" and not entry.get("per_row") and graph.shape(node):
-        facts["first_dim"] = FIRST_DIMS.get(graph.layout(node), "batch")
+        facts["first_dim"] = FIRST_DIM.get(graph.layout(node), "batch")
     if kind.memory.copies is not None:  # which inputs torch copied, by the strides the run gave them
         values = [graph.values[a.name] for a in read]
         copies = kind.memory.copies(tuple((tuple(value.shape), value.stride()) for value in values))
         facts["copied"] = tuple(graph.name_of(a) for a, copy in zip(read, copies) if copy)
     return facts
-
-
-# by a tensor's layout (traced.Traced.layout), what its first dim holds (Node.first_dim)
-FIRST_DIMS = {BATCHED: "batch", ROWS: "rows", SEQUENCE_FIRST: "own", STACKED: "own", WHOLE: "own"}
 
 
 def _made_anew(node, graph: Traced, entry: dict, read: list) -> bool:

@@ -604,6 +604,8 @@ MOVES = {ROWS: (_rows_second, lambda order, rank: [0, 1, *(order[i] % rank + 1 f
          WHOLE: _AFTER_THE_BATCH, SAMPLE_ROWS: _AFTER_THE_BATCH,
          STACKED: (_stack_second, _not_an_order), SEQUENCE_FIRST: (_sequence_second, _not_an_order)}
 # per layout: a tensor's shape per sample, from torch's
+# by a tensor's layout, what its first dim holds, as torchinfo takes it for the batch (Node.first_dim)
+FIRST_DIM = {BATCHED: "batch", ROWS: "rows", SEQUENCE_FIRST: "own", STACKED: "own", WHOLE: "own"}
 SAMPLE_SHAPES = {BATCHED: lambda shape, batch: shape[1:], ROWS: _rows_apart, WHOLE: lambda shape, batch: shape,
                  STACKED: lambda shape, batch: (shape[0], *shape[2:]),
                  SEQUENCE_FIRST: lambda shape, batch: (shape[0], *shape[2:])}

@@ -62,17 +62,23 @@ def reshape_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
                                         aliases=()))
 def reshape(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
-    sample, count = args["shape"][1:], numel(shape)
-    known = numel(tuple(s for s in sample if s != -1))
+    count = numel(shape)
     if count == 0 and -1 in args["shape"]:  # torch's words: the unspecified dimension size -1 can be any value
         raise LayerError(f"cannot reshape {format_shape(shape)} to {list(args['shape'])}: -1 could be any size")
-    if -1 in sample:
-        if count % known:
-            raise LayerError(f"cannot reshape {format_shape(shape)} ({count:,} values) to {list(args['shape'])}")
-        sample = tuple(count // known if s == -1 else s for s in sample)
-    if numel(sample) != count:
+    sample = _resolved(args["shape"][1:], count)
+    if sample is None:
         raise LayerError(f"cannot reshape {format_shape(shape)} ({count:,} values) to {list(args['shape'])}")
     return Calc(sample)
+
+
+def _resolved(sizes: tuple[int, ...], count: int) -> tuple[int, ...] | None:
+    """Sizes holding `count` elements, their one -1 worked out; None where they cannot."""
+    known = numel(tuple(size for size in sizes if size != -1))
+    if -1 in sizes:
+        if not known or count % known:
+            return None
+        sizes = tuple(count // known if size == -1 else size for size in sizes)
+    return sizes if numel(sizes) == count else None
 
 
 def unflattened_size(value, n: int = 0) -> tuple[int, ...]:
@@ -94,13 +100,11 @@ def unflattened_size(value, n: int = 0) -> tuple[int, ...]:
 def unflatten(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """One dim split into several (nn.Unflatten, x.unflatten): a reshape of that dim alone."""
     (shape,) = shapes
-    axis, sizes = dim_index(args["dim"], len(shape)), args["unflattened_size"]
-    size, known = shape[axis], numel(tuple(s for s in sizes if s != -1))
-    if -1 in sizes and known and not size % known:
-        sizes = tuple(size // known if s == -1 else s for s in sizes)
-    if numel(sizes) != size or -1 in sizes:
+    axis = dim_index(args["dim"], len(shape))
+    sizes = _resolved(args["unflattened_size"], shape[axis])
+    if sizes is None:
         raise LayerError(f"unflattened_size {list(args['unflattened_size'])} does not multiply to dim {args['dim']}'s "
-                         f"size {size}")
+                         f"size {shape[axis]}")
     return Calc((*shape[:axis], *sizes, *shape[axis + 1:]))
 
 

@@ -64,3 +64,15 @@ def test_no_rows_reshape_as_torch_reshapes_them():
     with pytest.raises(SpecError, match="-1 could be any size"):
         analyze(build_graph({**KEEPS_NONE, "layers": [*KEEPS_NONE["layers"], {"reshape": {"shape": [-1, 0, 4]}}]},
                             "<test>", {}))
+
+
+def test_a_reshape_to_no_elements_of_a_tensor_that_has_some_is_refused_as_torch_refuses_it():
+    # 4 values to (0, -1): no size makes it (torch: shape '[2, 0, -1]' is invalid); once a ZeroDivisionError
+    from cnncalc.errors import SpecError
+    from cnncalc.figures import analyze
+    from cnncalc.spec import build_graph
+
+    with pytest.raises(RuntimeError, match="invalid for input of size"):
+        torch.zeros(2, 4).reshape(2, 0, -1)
+    with pytest.raises(SpecError, match=r"cannot reshape 4 \(4 values\)"):
+        analyze(build_graph({"input": [4], "layers": [{"reshape": {"shape": ["batch", 0, -1]}}]}, "<test>", {}))

@@ -74,10 +74,13 @@ def _torch_saved(graph, batch: int) -> int:
 
 @pytest.mark.parametrize("kind,args,shape", _cases())
 def test_saved_tensors_match_torch(kind, args, shape):
-    # input + a trainable tensor of its shape: the layer's input is tracked, and the add saves nothing
+    _assert_saved_as_torch(shape, [{kind: args, "from": "x"}])
+
+
+def _assert_saved_as_torch(shape, layers: list[dict]) -> None:
+    """`layers` reading x, the input + a trainable tensor of its shape: tracked, and the add saves nothing."""
     spec = {"input": list(shape), "layers": [{"parameter": {"shape": list(shape)}, "name": "w"},
-                                             {"add": None, "from": ["input", "w"], "name": "x"},
-                                             {kind: args, "from": "x"}]}
+                                             {"add": None, "from": ["input", "w"], "name": "x"}, *layers]}
     graph = build_graph(spec, "<test>", {})
     assert saved_bytes(graph, analyze(graph, 2)) == _torch_saved(graph, 2)
 
@@ -87,9 +90,5 @@ def test_saved_tensors_match_torch(kind, args, shape):
 @pytest.mark.parametrize("kind,args,shape,left,right", [case for case in JOIN_CASES if case[0] in
                                                         ("where", "maskedfill", "maximum", "minimum")])
 def test_saved_tensors_of_joins_match_torch(kind, args, shape, left, right):
-    spec = {"input": list(shape), "layers": [{"parameter": {"shape": list(shape)}, "name": "w"},
-                                             {"add": None, "from": ["input", "w"], "name": "x"},
-                                             {**left, "name": "a", "from": "x"}, {**right, "name": "b", "from": "x"},
-                                             {kind: args, "from": ["a", "b"]}]}
-    graph = build_graph(spec, "<test>", {})
-    assert saved_bytes(graph, analyze(graph, 2)) == _torch_saved(graph, 2)
+    _assert_saved_as_torch(shape, [{**left, "name": "a", "from": "x"}, {**right, "name": "b", "from": "x"},
+                                   {kind: args, "from": ["a", "b"]}])
