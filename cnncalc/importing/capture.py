@@ -34,7 +34,7 @@ from ..errors import LayerError
 from ..graph import Scope
 from ..record import record
 from ..figures.conventions import PTFLOPS_PATCHED, PTFLOPS_PATCHED_OPS
-from .forms import forms
+from .forms import forms, module_arguments
 
 
 # what ptflops patches while it counts: (the module or class, the name)
@@ -49,7 +49,8 @@ class Step:
     call_method, call_module, output): what it called (target), its arguments with each value another
     step made as that step, the modules it ran inside (outermost first, a module's own call included),
     how many steps the run had made with it (the clock a tensor's death is read on), and whether it
-    was called by a name ptflops patches (PATCHED_BY_PTFLOPS)."""
+    was called by a name ptflops patches (PATCHED_BY_PTFLOPS); a layer module's kind and the arguments
+    it was built with, read once as it ran (forms.module_arguments; its calculator answers with them)."""
     name: str
     op: str
     target: object
@@ -58,6 +59,7 @@ class Step:
     scope: tuple[Scope, ...] = ()
     made: int
     through_patched: bool = True
+    built: tuple[str, dict] | None = None
 
     def __repr__(self) -> str:
         return f"Step({self.name})"
@@ -208,9 +210,10 @@ class Recorder(TorchFunctionMode):
 
     # --- the steps
 
-    def node(self, op: str, target, args, kwargs, through_patched: bool = True) -> Step:
+    def node(self, op: str, target, args, kwargs, through_patched: bool = True, built=None) -> Step:
         step = Step(name=self._name(target), op=op, target=target, args=tuple(args), kwargs=dict(kwargs),
-                    scope=self.scope, made=len(self.steps) + 1, through_patched=through_patched)
+                    scope=self.scope, made=len(self.steps) + 1, through_patched=through_patched,
+                    built=built)
         self.steps.append(step)
         return step
 
@@ -343,22 +346,22 @@ class Recorder(TorchFunctionMode):
                 return call(module, *args, **kwargs)
             finally:
                 self.scope = outside
-        node_args, node_kwargs = self.arg(args), self.arg(kwargs)
+        node_args, node_kwargs, built = self.arg(args), self.arg(kwargs), module_arguments(module)
         self.depth += 1
         try:
-            result = self._answered(module, path, call, args, kwargs)
+            result = self._answered(module, built, path, call, args, kwargs)
         finally:
             self.depth -= 1
         self.scope = inside
-        node = self.node("call_module", path, node_args, node_kwargs)
+        node = self.node("call_module", path, node_args, node_kwargs, built=built)
         self.scope = outside
         return self.output(node, result)
 
-    def _answered(self, module: nn.Module, path: str, call, args, kwargs):
+    def _answered(self, module: nn.Module, built: tuple[str, dict] | None, path: str, call, args, kwargs):
         """A layer's output: its calculator's where it can say, else the module's own. Where both
         refuse, the calculator's reason is the one given (it names the sizes that disagree)."""
         try:
-            result = self.answer(module, args, kwargs)
+            result = self.answer(module, built, args, kwargs)
         except LayerError as refusal:
             try:
                 return call(module, *args, **kwargs)

@@ -24,7 +24,7 @@ from ..layers.facts import NN, F
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
 from .capture import LayerFails, Recorded, Step
-from .forms import call_arguments, calls_of, module_arguments, resolve
+from .forms import call_arguments, calls_of, resolve
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, Traced, Unmappable, given, given_value, index_tensors,
                      indexed_by, piece_of, picks_per_sample, read_graph, returns_several, stated, storage_of,
@@ -808,12 +808,12 @@ def _per_row(node, entry: dict, graph: Traced) -> dict | None:
 
 
 def _module_entry(module: nn.Module, node) -> dict | None:
-    """The layer of a mapped module: the arguments it was built with, and those its call passes."""
-    found = module_arguments(module)
-    if found is None:
+    """The layer of a mapped module: the arguments it was built with (read as it ran), and those its
+    call passes."""
+    if node.built is None:
         return None
-    kind, args = found
-    args |= call_arguments(module, node.args, node.kwargs)
+    kind, built = node.built
+    args = {**built, **call_arguments(module, node.args, node.kwargs)}
     return stated(kind, {key: list(value) if isinstance(value, tuple) else value for key, value in args.items()},
                   None)
 

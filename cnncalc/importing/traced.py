@@ -25,7 +25,8 @@ def read_graph(recorded: Recorded, values: dict, others: tuple[str, ...] = (), b
     placeholders = [node for node in recorded.steps if node.op == "placeholder"]
     inputs = {node.name: INPUT if index == 0 else node.target for index, node in enumerate(placeholders)
               if index == 0 or node.target in others}
-    graph = Traced(recorded=recorded, values=values, absorbed=_absorbed(recorded),
+    shapes = {name: tuple(value.shape) for name, value in values.items() if isinstance(value, torch.Tensor)}
+    graph = Traced(recorded=recorded, values=values, shapes=shapes, absorbed=_absorbed(recorded),
                    inputs=inputs, batch=batch, made=Made(counted=_held_by_layers(recorded)))
     # each reading asks the ones before it
     graph = _then(graph, stored=_stored_views(graph))
@@ -39,9 +40,9 @@ def read_graph(recorded: Recorded, values: dict, others: tuple[str, ...] = (), b
 
 
 def _then(graph: "Traced", **found) -> "Traced":
-    """The graph with what a reading found; the tensor arguments the readings before it were told
-    (Traced.tensors_read) are asked again, of what it knows now."""
-    return replace(graph, **found, tensors_read={})
+    """The graph with what a reading found; the tensor arguments and layouts the readings before it
+    were told (Traced.tensors_read, Traced.layouts_read) are asked again, of what it knows now."""
+    return replace(graph, **found, tensors_read={}, layouts_read={})
 
 
 def _held_by_layers(recorded: Recorded) -> set:
@@ -76,6 +77,7 @@ class Traced:
     what read_graph found of its tensors, and what the mapping has made so far (`made`)."""
     recorded: Recorded
     values: dict
+    shapes: dict  # step → its tensor's shape, as a tuple (asked thousands of times a read)
     absorbed: set  # parameters a function call reads as its own weights (F.linear(x, self.weight))
     inputs: dict  # the placeholders that are the model's inputs → their names (the first: input)
     batch: int = PROBE_BATCH  # the run's (1: one sample, every tensor of a per-image loop its own)
@@ -90,6 +92,7 @@ class Traced:
     sequence_first: set = field(default_factory=set)  # tensors whose batch is dim 1 (L, B, E): see _sequence_first
     mixing: set = field(default_factory=set)  # tensors whose last dim is the batch, moved there: see _mixing
     tensors_read: dict = field(default_factory=dict)  # step → its tensor_args, asked many times while mapping
+    layouts_read: dict = field(default_factory=dict)  # step → its layout, likewise
 
     @property
     def modules(self) -> dict:
@@ -322,6 +325,13 @@ class Traced:
         """Where a tensor's batch is, against torch's value: dim 0 (BATCH), dim 0 holding rows per
         sample (ROWS), nowhere (WHOLE: made by layers from constants, Swin v2's bias MLP), or dim 1
         (STACKED outputs)."""
+        try:
+            return self.layouts_read[node.name]
+        except KeyError:
+            self.layouts_read[node.name] = found = self._layout(node)
+            return found
+
+    def _layout(self, node) -> str:
         shape = self.shape(node)
         if node.name in self.sequence_first:
             return SEQUENCE_FIRST
@@ -415,8 +425,7 @@ class Traced:
         return args
 
     def shape(self, node) -> tuple[int, ...] | None:
-        value = self.values.get(node.name)
-        return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+        return self.shapes.get(node.name)
 
 
 PERMUTING = ("permute", "transpose")

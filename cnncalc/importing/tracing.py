@@ -19,7 +19,7 @@ from torch import nn
 from ..errors import SpecError
 from ..layers import REGISTRY
 from .capture import LayerFails, Recorded, Recorder
-from .forms import mapped, module_arguments
+from .forms import mapped
 
 PROBE_BATCH = 2  # the batch of the run: 2, so that no size 1 reads as the batch
 PROBE_SEED = 0  # the random data of a run on the CPU: the same in every run, coverage's truth included
@@ -149,7 +149,7 @@ def _is_layer(module: nn.Module) -> bool:
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)  # an empty one (a shortcut) passes its input on
 
 
-def _runs(module, args, kwargs) -> None:
+def _runs(module, built, args, kwargs) -> None:
     """On the CPU every module runs: what follows may read its values."""
     return None
 
@@ -165,16 +165,16 @@ def _modules_recorded(recorder: Recorder):
         nn.Module.__call__ = original
 
 
-def worked_out(module: nn.Module, args: tuple, kwargs: dict) -> torch.Tensor | None:
+def worked_out(module: nn.Module, built: tuple[str, dict] | None, args: tuple,
+               kwargs: dict) -> torch.Tensor | None:
     """A mapped module's output on x, its shape worked out by its kind's calculator (x's dim 0 as the
     batch, as the module reads it): microseconds, where running it on the meta device takes up to
     a millisecond and a half (batch norm's decomposition). None where the calculator cannot say, or
     the module returns more than a tensor: then it runs. A LayerError where the calculator refuses x."""
     x = args[0] if len(args) == 1 and not kwargs else None
-    found = module_arguments(module)
-    if found is None or not isinstance(x, torch.Tensor):
+    if built is None or not isinstance(x, torch.Tensor):
         return None
-    kind, arguments = found
+    kind, arguments = built
     layer = REGISTRY[kind]
     if not layer.kin.one_tensor or getattr(module, "return_indices", False):
         return None

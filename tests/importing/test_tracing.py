@@ -15,12 +15,13 @@ torch = pytest.importorskip("torch")
 def test_the_tracer_works_out_a_module_output_as_torch_computes_it(kind, args, shape):
     # the tracer takes a mapped module's output shape from its kind's calculator instead of running it
     from cnncalc.verify.build import make_module
+    from cnncalc.importing.forms import module_arguments
     from cnncalc.importing.tracing import worked_out
 
     node = one_layer(kind, args, shape).nodes[0]
     x = torch.randn(2, *shape)
     module = make_module(node, x.shape).eval()
-    worked = worked_out(module, (x.to("meta"),), {})
+    worked = worked_out(module, module_arguments(module), (x.to("meta"),), {})
     one_tensor = REGISTRY[kind].kin.one_tensor
     if one_tensor:  # as the family declares: one tensor of its input's type, in torch too
         assert isinstance(module(x), torch.Tensor) and module(x).dtype == x.dtype
