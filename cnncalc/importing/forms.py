@@ -35,8 +35,15 @@ def resolve(path: str):
 def forms() -> Forms:
     """The forms of torch and of the libraries imported so far: a model can only hold modules and call
     functions of libraries already imported, and importing timm to look for its DropPath would cost
-    a model of torchvision's half a second."""
-    return _forms_of(tuple(map(sys.modules.__contains__, LIBRARIES)))  # asked thousands of times a read
+    a model of torchvision's half a second. Asked thousands of times a read: looked for again only
+    once a module has been imported since."""
+    imported = len(sys.modules)
+    if _LATEST[0] != imported:
+        _LATEST[:] = [imported, _forms_of(tuple(map(sys.modules.__contains__, LIBRARIES)))]
+    return _LATEST[1]
+
+
+_LATEST: list = [0, None]  # how many modules were imported when forms() last looked, and what it found
 
 
 def _library(path: str) -> str:

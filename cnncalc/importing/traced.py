@@ -358,6 +358,8 @@ class Traced:
         if reshaped is not entry:
             return reshaped
         args = self.moved(node, kind, dict(entry[kind] or {}))
+        if args == (entry[kind] or {}) and all(key == kind or key in KEPT_KEYS for key in entry):
+            return entry  # as torch reads it (most modules): stated already
         return None if args is None else restated(entry, kind, args)
 
     def reshaped(self, node, entry: dict | None, kind: str) -> dict | None:
