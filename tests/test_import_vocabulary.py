@@ -783,7 +783,8 @@ def test_layers_off_the_batch_verify_against_every_peer(module, shape, input_dty
 
 
 class MasksAndPositions(nn.Module):
-    """What layers make besides floating tensors: a comparison's mask, argmax's positions."""
+    """What layers make besides floating tensors: a comparison's mask, argmax's positions, the indices
+    topk and sort return beside their values."""
 
     def __init__(self):
         super().__init__()
@@ -791,7 +792,8 @@ class MasksAndPositions(nn.Module):
 
     def forward(self, x):
         y = self.conv(x)
-        return y > 0, y.argmax(1), y.amax(1)
+        values, indices = y.topk(2, 1)
+        return y > 0, y.argmax(1), y.amax(1), values, indices, y.sort(1).indices, y.argsort(1)
 
 
 def test_masks_and_positions_take_the_bytes_torch_gives_them():
@@ -800,7 +802,7 @@ def test_masks_and_positions_take_the_bytes_torch_gives_them():
     outputs = module(torch.randn(2, 3, 6, 6))
     rows = cnncalc.summary(module, (3, 6, 6), batch=2).report.output_rows
     assert [row.activation_bytes for row in rows] == [t.numel() * t.element_size() for t in outputs]
-    assert [row.dtype for row in rows] == ["bool", "int64", "float32"]
+    assert [row.dtype for row in rows] == ["bool", "int64", "float32", "float32", "int64", "int64", "int64"]
 
 
 def test_each_row_names_the_module_class_torch_runs_it_as():

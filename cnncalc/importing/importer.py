@@ -27,8 +27,8 @@ from .capture import LayerFails, Recorded, Step
 from .forms import call_arguments, calls_of, resolve
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, Traced, Unmappable, given, given_value, index_tensors,
-                     indexed_by, piece_of, picks_per_sample, read_graph, returns_several, stated, storage_of,
-                     target_name, unstacked)
+                     indexed_by, piece_of, picks_per_sample, read_graph, restated, returns_several, stated,
+                     storage_of, target_name, unstacked)
 from .tracing import trace, user_line
 
 
@@ -499,11 +499,21 @@ def _getitem_entry(node, graph: Traced) -> dict | list | None:
     """x[...] or a piece of a tuple: a layer of the call that returned several tensors (topk's values),
     each sample's row i of rows in the batch, or the piece or cut as it reads per sample."""
     if piece_of(node) is None and returns_several(node.args[0], graph):
-        return _entry(node.args[0], graph)
+        return _returned_piece(node.args[1], _entry(node.args[0], graph))
     if _batch_of_rows(node, graph):  # fmap1, fmap2 = fmaps.chunk(2, 0): row i of each sample
         return stated("select", {"dim": 1, "index": node.args[1]}, None)
     entry = graph.per_sample(node, _piece_entry(node, graph))
     return entry if not isinstance(entry, dict) or graph.takes(node, *next(iter(entry.items()))) else None
+
+
+def _returned_piece(index, entry: dict | list | None) -> dict | list | None:
+    """Piece `index` of a call that returned several tensors: its first is the call's layer, one after it
+    the kind the call's registration names for it (sort's indices: argsort), where it names one."""
+    kind = next((key for key in entry if key in REGISTRY), None) if isinstance(entry, dict) else None
+    returns = REGISTRY[kind].returns if kind else ()
+    if not isinstance(index, int) or not 0 < index <= len(returns):
+        return entry
+    return restated(entry, returns[index - 1], entry[kind] or {})
 
 
 def _cat_entry(node, graph: Traced) -> dict | list | None:

@@ -80,6 +80,7 @@ class LayerKind:
     backward: BackwardFacts           # where its gradients flow, and their MACs
     autocast: Autocast                # the dtype torch.autocast runs it in
     makes: str | None                 # what it makes when no floating tensor ("bool": a comparison's mask)
+    returns: tuple[str, ...]          # the kinds of the tensors its calls return after the first (sort's: argsort)
     explain: Callable[[tuple[Shape, ...], dict, Calc], list[str]] | None  # the formulas, numbers put in
 
     def fewest(self, args: dict) -> int:
@@ -190,11 +191,12 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
              torch: TorchForms, receptive_field: FieldRule, field_probe: FieldProbe, memory: MemoryFacts,
              backward: BackwardFacts,
              autocast: Autocast | Callable[[int], Autocast], explain: Callable | None = None,
-             makes: str | None = None):
+             makes: str | None = None, returns: tuple[str, ...] = ()):
     """Register a calculator for kinds with everything known about them; `torch` may contain `{n}`,
     the kind's spatial dimensions (conv{n}d), and `autocast` may be given per spatial dimensions;
     `makes` names the dtype of an output that is no floating tensor (a mask: "bool"), which autocast
-    leaves alone."""
+    leaves alone; `returns` the kinds of the tensors its torch calls return after the first (sort's indices:
+    argsort)."""
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {', '.join(FAMILIES)}")
 
@@ -210,7 +212,7 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
                                        receptive_field=receptive_field, field_probe=field_probe, memory=memory,
                                        backward=backward,
                                        autocast=autocast(n) if callable(autocast) else autocast,
-                                       explain=explain, makes=makes)
+                                       explain=explain, makes=makes, returns=returns)
         return calculate
     return decorate
 

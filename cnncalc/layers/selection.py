@@ -19,12 +19,16 @@ _ORDERED = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing"
                        copies=None, estimate=None)
 
 
+_TOPK_ARGS = (Arg("k", non_negative), Arg("dim", any_int, -1, names_dims=EACH_DIM), Arg("largest", boolean, True),
+              Arg("sorted", boolean, True))
+
+
 @register("topk", autocast=PROMOTE, family="shape", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=whole, memory=_ORDERED,
-          args=(Arg("k", non_negative), Arg("dim", any_int, -1, names_dims=EACH_DIM), Arg("largest", boolean, True),
-                Arg("sorted", boolean, True)),
+          args=_TOPK_ARGS,
           torch=TorchForms(module=OWN + "Topk", given_weight=None, inferred=None, aliases=(),
                            functions=calls("torch.topk", k=1, dim=2, largest=3, sorted=4),
-                           methods=calls("topk", k=1, dim=2, largest=3, sorted=4)))
+                           methods=calls("topk", k=1, dim=2, largest=3, sorted=4)),
+          returns=("topkindices",))
 def topk(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """x.topk(k, dim): the values (or their indices, the same shape) of the k largest along dim."""
     shape = shapes[0]
@@ -34,18 +38,36 @@ def topk(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape[:axis] + (args["k"],) + shape[axis + 1:])
 
 
+_SORT_ARGS = (Arg("dim", any_int, -1, names_dims=EACH_DIM), Arg("descending", boolean, False))
+
+
 # x.sort(dim): every entry, reordered along dim (the values, or where each came from); comparisons,
 # which FlopCounterMode does not count (SSD's and RetinaNet's batched_nms, kept indices by score)
 @register("sort", autocast=PROMOTE, family="shape", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=whole, memory=_ORDERED,
-          args=(Arg("dim", any_int, -1, names_dims=EACH_DIM), Arg("descending", boolean, False)),
+          args=_SORT_ARGS,
           torch=TorchForms(module=OWN + "Sort", given_weight=None, inferred=None, aliases=(),
                            functions=calls("torch.sort", dim=1, descending=2),
-                           methods=calls("sort", dim=1, descending=2)))
+                           methods=calls("sort", dim=1, descending=2)),
+          returns=("argsort",))
 def sort(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """x.sort(dim, descending): the shape of x."""
     shape = shapes[0]
     dim_index(args["dim"], len(shape))
     return Calc(shape)
+
+
+# the indices topk and sort return beside the values (values, indices = x.topk(k); x.argsort(dim)):
+# where each value came from, int64 positions, which take no gradient; comparisons, which
+# FlopCounterMode does not count
+register("topkindices", autocast=PROMOTE, family="shape", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=whole,
+         memory=NO_GRADIENT, makes="int64", args=_TOPK_ARGS,
+         torch=TorchForms(module=OWN + "TopkIndices", given_weight=None, inferred=None, aliases=(), functions=(),
+                          methods=()))(topk)
+register("argsort", autocast=PROMOTE, family="shape", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=whole,
+         memory=NO_GRADIENT, makes="int64", args=_SORT_ARGS,
+         torch=TorchForms(module=OWN + "Argsort", given_weight=None, inferred=None, aliases=(),
+                          functions=calls("torch.argsort", dim=1, descending=2),
+                          methods=calls("argsort", dim=1, descending=2)))(sort)
 
 
 # x[mask]: the rows of x whose entry in the 1-d mask is true; backward puts the gradient back in

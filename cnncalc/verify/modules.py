@@ -643,6 +643,11 @@ class Topk(nn.Module):
         return x.topk(self.k, self.dim, self.largest, self.sorted).values
 
 
+class TopkIndices(Topk):
+    def forward(self, x):
+        return x.topk(self.k, self.dim, self.largest, self.sorted).indices
+
+
 class Sort(nn.Module):
     def __init__(self, dim: int = -1, descending: bool = False):
         super().__init__()
@@ -650,6 +655,11 @@ class Sort(nn.Module):
 
     def forward(self, x):
         return x.sort(self.dim, self.descending).values
+
+
+class Argsort(Sort):
+    def forward(self, x):
+        return x.argsort(self.dim, self.descending)
 
 
 class BooleanMask(nn.Module):

@@ -21,8 +21,9 @@ from cnncalc.verify.modules import _Recurrent  # noqa: E402
 from cnncalc.verify.own import tensors  # noqa: E402
 
 NOT_RUN = {"parameter", "constant"}  # no input to cast: float32 like the model
-# comparisons make bool masks and argmax and argmin int64 positions, whatever autocast does
-MASKS = {"eq", "ne", "gt", "ge", "lt", "le", "argmax", "argmin"}
+# comparisons make bool masks and argmax, argmin, topk's indices and argsort int64 positions, whatever
+# autocast does
+MASKS = {"eq", "ne", "gt", "ge", "lt", "le", "argmax", "argmin", "topkindices", "argsort"}
 EXPECTED = {("lower", "float32"): "bfloat16", ("lower", "bfloat16"): "bfloat16",
             ("float32", "float32"): "float32", ("float32", "bfloat16"): "float32",
             ("promote", "float32"): "float32", ("promote", "bfloat16"): "bfloat16"}

@@ -182,7 +182,7 @@ LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "un
             "amax", "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm", "select",
             "permute", "transpose", "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze", "eq", "ne",
             "cumsum", "topk", "sort")
-NO_GRADIENT = ("norm", "gt", "ge", "lt", "le", "floor")  # by whole name: "le" would leave out leakyrelu
+NO_GRADIENT = ("norm", "gt", "ge", "lt", "le", "floor", "argsort")  # by whole name: "le" would leave out leakyrelu
 SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT) and c[0] not in NO_GRADIENT
                  and (c[1] or {}).get("track_running_stats") is not False]
 

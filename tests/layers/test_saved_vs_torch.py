@@ -33,6 +33,7 @@ STATISTICS = {"batchnorm1d", "batchnorm2d", "batchnorm3d", "layernorm", "rmsnorm
               "stochasticdepth"}
 COMPOSITES = {"normalize", "multiheadattention", "lstm", "gru", "rnn"}
 NOT_RUN = {"parameter", "constant"}  # no input: nothing to track
+INDICES = {"topkindices", "argsort"}  # only the indices taken: no backward reads what the call saves
 
 
 def _unstated(kind: str, args: dict | None) -> str | None:
@@ -42,6 +43,8 @@ def _unstated(kind: str, args: dict | None) -> str | None:
         return "its squares' channel padding, (size - 1) / channels of a tensor"
     if kind in COMPOSITES:
         return "a composite's or a fused kernel's own saved tensors"
+    if kind in INDICES:
+        return "its call saves the indices for the values' backward, and drops them with the values"
     if kind.startswith("conv") and args and (args.get("padding_mode", "zeros") != "zeros"
                                              or args.get("padding") == "same"):
         return "the padded copy of the input the conv keeps"

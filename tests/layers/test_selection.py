@@ -20,6 +20,10 @@ CASES = [
     ("topk", {"k": 0}, (4, 6)),  # a detector's topk of the candidates its run kept, none
     ("sort", None, (4, 6)),
     ("sort", {"dim": 1, "descending": True}, (5, 3, 3)),
+    ("topkindices", {"k": 3}, (4, 6)),  # values, indices = x.topk(k): the indices, int64
+    ("topkindices", {"k": 2, "dim": 1, "largest": False}, (5, 3, 3)),
+    ("argsort", None, (4, 6)),
+    ("argsort", {"dim": 1, "descending": True}, (5, 3, 3)),
     ("unique", {"count": 7}, (4, 6)),  # of 24 values, 7 distinct (which, only they say)
 ]
 
