@@ -292,8 +292,10 @@ def _as_patches_see_it(node, kind: str) -> dict:
     taken before the patch: transformers' GELUActivation) it does not count."""
     if node.op not in ("call_function", "call_method") or node.through_patched:
         return {}
-    patched = {F + name for name in PTFLOPS_PATCHED}
-    return {"unpatched": True} if any(call.path in patched for call in REGISTRY[kind].torch.functions) else {}
+    return {"unpatched": True} if any(call.path in _PATCHED_PATHS for call in REGISTRY[kind].torch.functions) else {}
+
+
+_PATCHED_PATHS = frozenset(F + name for name in PTFLOPS_PATCHED)
 
 
 def _holder(node, graph: Traced, holders: dict) -> str | None:

@@ -176,7 +176,7 @@ def worked_out(module: nn.Module, built: tuple[str, dict] | None, args: tuple,
         return None
     kind, arguments = built
     layer = REGISTRY[kind]
-    if not layer.kin.one_tensor or getattr(module, "return_indices", False):
+    if not layer.kin.one_tensor or arguments.get("return_indices"):
         return None
     with torch._C.DisableTorchFunction():  # no call of the model's: not one for the recorder to see
         shape = tuple(x.shape)
