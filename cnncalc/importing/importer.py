@@ -364,7 +364,8 @@ def _parametrized(modules: dict, emitted: set) -> dict[str, dict]:
 
     held: dict[str, dict] = {}
     for path, part in modules.items():
-        if path not in emitted or not parametrize.is_parametrized(part):
+        # asked only of a module holding some (is_parametrized's getattr fails, slowly, on every other)
+        if path not in emitted or "parametrizations" not in part._modules or not parametrize.is_parametrized(part):
             continue
         for tensor_name, parametrization in part.parametrizations.items():
             counts = {"params": 0, "buffers": 0, "why": "parametrization"}

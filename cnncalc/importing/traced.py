@@ -144,11 +144,10 @@ class Traced:
     def tensor_args(self, node) -> tuple:
         """The tensors a call reads, those passed in a list (torch.cat's) included; a piece of a
         chunk reads the chunked tensor; y.expand_as(x) and y.to(x) read y (x gives only its shape or type)."""
-        try:
-            return self.tensors_read[node.name]
-        except KeyError:
-            self.tensors_read[node.name] = read = tuple(self._tensor_args(node))
-            return read
+        read = self.tensors_read.get(node.name)
+        if read is None:
+            read = self.tensors_read[node.name] = tuple(self._tensor_args(node))
+        return read
 
     def _tensor_args(self, node) -> list:
         if node.name in self.without_input:
@@ -325,11 +324,10 @@ class Traced:
         """Where a tensor's batch is, against torch's value: dim 0 (BATCH), dim 0 holding rows per
         sample (ROWS), nowhere (WHOLE: made by layers from constants, Swin v2's bias MLP), or dim 1
         (STACKED outputs)."""
-        try:
-            return self.layouts_read[node.name]
-        except KeyError:
-            self.layouts_read[node.name] = found = self._layout(node)
-            return found
+        found = self.layouts_read.get(node.name)
+        if found is None:
+            found = self.layouts_read[node.name] = self._layout(node)
+        return found
 
     def _layout(self, node) -> str:
         shape = self.shape(node)

@@ -116,16 +116,14 @@ class LayerKind:
         """Check the arguments written in a spec and fill in PyTorch's defaults.
 
         Repeated blocks give the same arguments many times: those are checked once."""
-        key = (self.name, tuple(given.items()), tuple(map(type, given.values())))  # True is not 1, nor a list a tuple
+        types = tuple(map(type, given.values()))  # True is not 1, nor a list a tuple
+        items = tuple(given.items()) if list not in types else tuple(  # an import's kernel_size: keyed as a tuple
+            (name, tuple(value) if type(value) is list else value) for name, value in given.items())
+        key = (self.name, items, types)
         try:
             found = _NORMALIZED.get(key)
-        except TypeError:  # a list among the values (an import's kernel_size): keyed as a tuple
-            key = (self.name, tuple((name, tuple(value) if type(value) is list else value)
-                                    for name, value in given.items()), key[2])
-            try:
-                found = _NORMALIZED.get(key)
-            except TypeError:  # a list of lists (padding pairs): not hashable, checked every time
-                return self._normalize(given)
+        except TypeError:  # a list of lists (padding pairs): not hashable, checked every time
+            return self._normalize(given)
         if found is None:
             found = _NORMALIZED[key] = self._normalize(given)
         return found
