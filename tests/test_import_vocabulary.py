@@ -704,7 +704,8 @@ def test_imports_exactly(build, shape):
 
 class Written(nn.Module):
     """Activations and element-wise math as hand-written models spell them: modules and F calls, GELU
-    written out with erf, a leaky unit by torch.where, maximum, clamp_min, a gated unit, nn.Unflatten."""
+    written out with erf, a leaky unit by torch.where, a cap by x.where, maximum, clamp_min, a gated
+    unit, nn.Unflatten."""
 
     def __init__(self):
         super().__init__()
@@ -714,6 +715,7 @@ class Written(nn.Module):
     def forward(self, x):
         x = self.hardtanh(F.mish(self.conv(x)))
         x = torch.maximum(F.softplus(x, beta=2.0), torch.where(x > 0, x, 0.1 * x)).clamp_min(0.05)
+        x = x.where(x < 1.5, 1.5)  # the method: torch.where(x < 1.5, x, 1.5)
         gelu = x * 0.5 * (1 + torch.erf(x / math.sqrt(2)))
         y = F.glu(torch.log(gelu.abs() + 1), dim=1)
         return self.split(torch.minimum(self.act(y), F.celu(y, 0.5))).sum(1)

@@ -627,7 +627,8 @@ def _holds_tensor(value) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class Form:
-    """A call as a step names it, whether it answers sizes, and whether its operands come reversed (1 - x)."""
+    """A call as a step names it, whether it answers sizes, and whether its first two operands come
+    reversed (1 - x, x.where(condition, y))."""
     op: str
     target: object
     sizes: bool = False
@@ -646,6 +647,8 @@ def _form(func, args) -> Form | None:
         return Form(op="call_function", target=OPERATORS[name])
     if name in REFLECTED:
         return Form(op="call_function", target=REFLECTED[name], reflected=True)
+    if name in SELF_SECOND and args and isinstance(args[0], torch.Tensor) and func is getattr(torch.Tensor, name, None):
+        return Form(op="call_function", target=SELF_SECOND[name], reflected=True)
     method = getattr(func, "__wrapped__", func)  # x ** 2: torch wraps Tensor.pow to answer NotImplemented
     attribute = getattr(torch.Tensor, name, None)  # or the recorder stands in for it (PATCHED_BY_PTFLOPS)
     if args and isinstance(args[0], torch.Tensor) and method in (attribute, getattr(attribute, "__wrapped__", None)):
@@ -670,3 +673,5 @@ OPERATORS = {"__getitem__": operator.getitem, "__setitem__": operator.setitem, "
 REFLECTED = {"__rsub__": operator.sub, "__rtruediv__": operator.truediv, "__rdiv__": operator.truediv,
              "__rpow__": operator.pow, "__rmatmul__": operator.matmul, "__rfloordiv__": operator.floordiv,
              "__rmod__": operator.mod, "__radd__": operator.add, "__rmul__": operator.mul}
+# methods whose tensor is the function's second operand: x.where(condition, y) is torch.where(condition, x, y)
+SELF_SECOND = {"where": torch.where}
