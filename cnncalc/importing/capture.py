@@ -19,6 +19,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import inspect
+import math
 import operator
 import re
 import weakref
@@ -540,21 +541,23 @@ def _reshaped(args, kwargs, tensors) -> torch.Tensor | None:
 
 def _attended(args, kwargs, tensors) -> tuple[torch.Tensor, torch.Tensor | None] | None:
     """F.multi_head_attention_forward, as nn.MultiheadAttention calls it (ViT's twelve: 2.5 ms each as the
-    kernels run on meta), where no mask and no static keys are given: a new contiguous output (L, N,
-    out_proj's features) and, asked for them, the weights (N, L, S), per head (N, heads, L, S) unaveraged,
-    without N unbatched. None where torch is to check what it is given."""
+    kernels run on meta), where no static keys are given and any mask is one torch takes: a new contiguous
+    output (L, N, out_proj's features) and, asked for them, the weights (N, L, S), per head (N, heads, L, S)
+    unaveraged, without N unbatched. None where torch is to check what it is given."""
     try:
         call = _ATTENTION_SIGNATURE.bind(*args, **kwargs).arguments
     except TypeError:
         return None
     query, key, value, out = call["query"], call["key"], call["value"], call["out_proj_weight"]
     heads, given = call["num_heads"], (call.get(name) for name in _ATTENTION_LEFT_TO_TORCH)
-    if any(item is not None for item in given) or call.get("is_causal") or query.dim() not in (2, 3) \
+    masks = [call.get(name) for name in ("key_padding_mask", "attn_mask")]
+    if any(item is not None for item in given) or query.dim() not in (2, 3) \
             or key.shape != value.shape[:-1] + key.shape[-1:] or key.dim() != query.dim() \
             or query.shape[1:-1] != key.shape[1:-1] or query.shape[-1] != call["embed_dim_to_check"] \
             or not isinstance(heads, int) or heads < 1 or query.shape[-1] % heads \
             or not _projected(call, query.shape[-1], key.shape[-1], value.shape[-1]) \
-            or any(tensor.dtype != query.dtype for tensor in tensors) or not query.dtype.is_floating_point:
+            or any(tensor.dtype != query.dtype for tensor in tensors if all(tensor is not m for m in masks)) \
+            or not query.dtype.is_floating_point or not _masks_taken(call, query, key, heads):
         return None
     batch, length = query.shape[1:-1], query.shape[0]
     source = key.shape[0] + (call.get("bias_k") is not None) + bool(call.get("add_zero_attn"))
@@ -563,6 +566,20 @@ def _attended(args, kwargs, tensors) -> tuple[torch.Tensor, torch.Tensor | None]
         return output, None
     per_head = () if call.get("average_attn_weights", True) else (heads,)
     return output, torch.empty((*batch, *per_head, length, source), dtype=query.dtype, device="meta")
+
+
+def _masks_taken(call: dict, query: torch.Tensor, key: torch.Tensor, heads: int) -> bool:
+    """Whether attention's masks are as torch takes them (functional.py's checks): bool or of the query's
+    dtype; key_padding_mask (N, S), (S,) unbatched; attn_mask (L, S) or (N·heads, L, S), (heads, L, S)
+    unbatched; is_causal only beside a mask. None of them changes a shape."""
+    batch, length, source = tuple(query.shape[1:-1]), query.shape[0], key.shape[0]
+    shapes = {"key_padding_mask": [(*batch, source)],
+              "attn_mask": [(length, source), (math.prod(batch) * heads, length, source)]}
+    if call.get("is_causal") and call.get("attn_mask") is None:
+        return False
+    return all(call.get(name) is None or isinstance(call[name], torch.Tensor)
+               and call[name].dtype in (torch.bool, query.dtype) and tuple(call[name].shape) in allowed
+               for name, allowed in shapes.items())
 
 
 def _projected(call: dict, embed: int, kdim: int, vdim: int) -> bool:
@@ -586,7 +603,7 @@ def _projected(call: dict, embed: int, kdim: int, vdim: int) -> bool:
 
 
 _ATTENTION_SIGNATURE = inspect.signature(F.multi_head_attention_forward)
-_ATTENTION_LEFT_TO_TORCH = ("key_padding_mask", "attn_mask", "static_k", "static_v")
+_ATTENTION_LEFT_TO_TORCH = ("static_k", "static_v")
 
 
 # the calls whose meta kernels are Python that models make most (Swin's attention and its shifted

@@ -363,7 +363,18 @@ ATTENTION_CALLS = [
     ({"kdim": 3, "vdim": 6}, [(5, 2, 8), (7, 2, 3), (7, 2, 6)], {}), ({"bias": False}, [(5, 2, 8), (7, 2, 8), (7, 2, 8)], {}),
     ({"dtype": torch.float16}, [(5, 2, 8)], {}), ({}, [(5, 2, 8)], {"attn_mask": torch.zeros(5, 5, dtype=torch.bool)}),
     ({}, [(5, 2, 8), (7, 2, 8), (7, 2, 8)], {"key_padding_mask": torch.zeros(2, 7, dtype=torch.bool)}),
+    # a float mask per head and sample, a causal one with its mask, both masks without weights, unbatched
+    ({}, [(5, 2, 8)], {"attn_mask": torch.zeros(4, 5, 5)}),
+    ({"batch_first": True}, [(2, 5, 8)], {"attn_mask": torch.ones(5, 5).triu(1).bool(), "is_causal": True}),
+    ({}, [(5, 2, 8), (7, 2, 8), (7, 2, 8)], {"key_padding_mask": torch.zeros(2, 7), "attn_mask": torch.zeros(5, 7),
+                                             "need_weights": False}),
+    ({"add_bias_kv": True}, [(5, 8)], {"key_padding_mask": torch.zeros(5, dtype=torch.bool),
+                                        "attn_mask": torch.zeros(2, 5, 5, dtype=torch.bool)}),
 ]
+# masks torch refuses: left to its checks
+REFUSED_MASKS = [{"attn_mask": torch.zeros(5, 6)}, {"attn_mask": torch.zeros(3, 5, 5)},
+                 {"key_padding_mask": torch.zeros(5, 2)}, {"attn_mask": torch.zeros(5, 5, dtype=torch.float64)},
+                 {"is_causal": True}]
 
 
 @pytest.mark.parametrize("module_args,shapes,call_args", ATTENTION_CALLS)
@@ -388,11 +399,33 @@ def test_attention_answered_on_meta_at_once_is_what_its_meta_kernels_give(module
         attention(*inputs, **{key: value.to("meta") if isinstance(value, torch.Tensor) else value
                               for key, value in call_args.items()})
     (answered, expected), = answers
-    masked = "attn_mask" in call_args or "key_padding_mask" in call_args
-    assert (answered is None) == masked  # a mask is torch's to check
-    if answered is not None:
-        assert [None if t is None else (t.shape, t.dtype, t.stride()) for t in answered] == \
-            [None if t is None else (t.shape, t.dtype, t.stride()) for t in expected]
+    assert [None if t is None else (t.shape, t.dtype, t.stride()) for t in answered] == \
+        [None if t is None else (t.shape, t.dtype, t.stride()) for t in expected]
+
+
+@pytest.mark.parametrize("call_args", REFUSED_MASKS)
+def test_attention_given_a_mask_torch_refuses_is_left_to_torch(call_args):
+    from torch.overrides import TorchFunctionMode
+
+    from cnncalc.importing.capture import _on_meta
+
+    attention, x = nn.MultiheadAttention(8, 2), torch.randn(5, 2, 8)
+    with pytest.raises((AssertionError, RuntimeError)):  # torch's refusal, on the CPU
+        attention(x, x, x, **call_args)
+    answers = []
+
+    class Asked(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func is torch.nn.functional.multi_head_attention_forward:
+                answers.append(_on_meta(func, args, kwargs or {}))
+                raise StopIteration  # asked: the kernels need not run
+            return func(*args, **(kwargs or {}))
+
+    meta = attention.to("meta")
+    with Asked(), pytest.raises(StopIteration):
+        meta(*[x.to("meta")] * 3, **{key: value.to("meta") if isinstance(value, torch.Tensor) else value
+                                     for key, value in call_args.items()})
+    assert answers == [None]
 
 
 def test_the_calls_models_make_most_are_answered_at_once():
