@@ -14,6 +14,7 @@ from torch import nn  # noqa: E402
 
 import cnncalc  # noqa: E402
 from cnncalc.verify.coverage import measure  # noqa: E402
+from cnncalc.verify.verdict import MemoryCheck  # noqa: E402
 
 
 class Conv3DSimple(nn.Conv3d):
@@ -939,3 +940,42 @@ def test_an_imported_text_model_verifies_with_ids():
 
     graph = build_graph(spec_data(read_pytorch(Lookups().eval(), {}, (10,), "int64")), "<imported>", {})
     assert graph.input_dtype == "int64" and verify(graph).failed == ()
+
+
+class CausalEncoder(nn.Module):
+    """A GPT as PyTorch's tutorials write it: nn.TransformerEncoder given a causal mask, is_causal=True."""
+
+    def __init__(self):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+
+    def forward(self, x):
+        mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1], device=x.device)
+        return self.encoder(x, mask=mask, is_causal=True)
+
+
+class PaddedAttention(nn.Module):
+    """nn.MultiheadAttention asked for its weights (the default), given a key padding mask as forward()'s
+    second input."""
+
+    def __init__(self):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(32, 4, batch_first=True)
+
+    def forward(self, x, padding):
+        return self.attention(x, x, x, key_padding_mask=padding)[0]
+
+
+@pytest.mark.parametrize("module,size", [(CausalEncoder(), (12, 32)),
+                                         (PaddedAttention(), {"x": (12, 32), "padding": "12:bool"})],
+                         ids=["causal-encoder", "padded-attention"])
+def test_attention_given_masks_verifies_against_torch_and_every_peer(module, size):
+    # masks are inputs of the attention that change no shape; given one, torch adds it to the scores by
+    # baddbmm, which fvcore has no handle for and ptflops counts one per element of the mask. (The
+    # masks' own making, torch.triu and a comparison of positions, is no layer cnncalc counts yet.)
+    summary = cnncalc.summary(module.eval(), size, batch=2)
+    rows = [row for row in summary.layers if row.kind == "multiheadattention"]
+    assert rows and all(len(row.inputs) == 4 for row in rows)  # query, key, value, the mask
+    # (nn.TransformerEncoderLayer's peak memory is a gap of its own, with or without a mask)
+    assert [check for check in summary.verify().failed if not isinstance(check, MemoryCheck)] == []

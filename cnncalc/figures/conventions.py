@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from ..errors import SpecError
+from ..layers.attention import MASKS, query_key_value
 from ..record import record
 
 
@@ -217,7 +218,7 @@ def _ptflops_interpolate(layer: LayerOps) -> int | float:
 
 def _attention_sizes(layer: LayerOps) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """A multi-head attention's query, key and value, per sample."""
-    return tuple(layer.in_shapes) if len(layer.in_shapes) == 3 else (layer.in_shape,) * 3
+    return query_key_value(tuple(layer.in_shapes), layer.args)
 
 
 def _scores(layer: LayerOps) -> int:
@@ -235,7 +236,24 @@ def _ptflops_attention(layer: LayerOps) -> int:
         return 0
     query, key, _ = _attention_sizes(layer)
     source = key[0] + layer.flag("add_bias_kv") + layer.flag("add_zero_attn")
-    return _scores(layer) + layer.batch * query[0] * source * layer.args["num_heads"]
+    return _scores(layer) + layer.batch * query[0] * source * layer.args["num_heads"] + _mask_added(layer)
+
+
+def _masked(layer: LayerOps) -> bool:
+    return any(layer.flag(name) for name in MASKS)
+
+
+def _mask_added(layer: LayerOps) -> int:
+    """Given a mask, torch adds it to the scores by torch.baddbmm, which ptflops counts as bmm and one per
+    element of the mask it adds: a key padding mask merged in, (N·heads or 1) × (L or 1) × S."""
+    if not _masked(layer):
+        return 0
+    query, key, _ = _attention_sizes(layer)
+    masks = layer.in_shapes[len(layer.in_shapes) - sum(layer.flag(name) for name in MASKS):]
+    per_head = layer.flag("key_padding_mask") or any(len(shape) == 3 for shape in masks)
+    source = key[0] + layer.flag("add_bias_kv") + layer.flag("add_zero_attn")
+    return (layer.batch * layer.args["num_heads"] if per_head else 1) * (query[0] if layer.flag("attn_mask") else 1) \
+        * source
 
 
 def _ptflops_attention_module(layer: LayerOps) -> int:
@@ -377,7 +395,9 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 # F.scaled_dot_product_attention is one traced op, aten::scaled_dot_product_attention,
                 # it has no handle for
                 ("adaptiveavgpool2d", lambda l: l.inp),
-                ("multiheadattention", lambda l: l.macs - (0 if l.flag("need_weights") else _scores(l))),
+                # given a mask, the scores are torch.baddbmm's, which it has no handle for either
+                ("multiheadattention", lambda l: l.macs - (_scores(l) // 2 * _masked(l) if l.flag("need_weights")
+                                                           else _scores(l))),
                 ("matmul", _macs),
                 ("einsum", _fvcore_einsum)), _unhandled,
                returned_only=True),  # torch.jit's trace drops a module run whose output nobody reads

@@ -119,10 +119,13 @@ def _kind_of(module_class: type, known: dict) -> tuple[str, dict] | None:
 
 def call_arguments(module: nn.Module, args: tuple, kwargs: dict) -> dict:
     """The arguments of the kind a call of a mapped module passes its forward() (need_weights=False),
-    those it passes only."""
+    those it passes only; a tensor or None where the kind takes a flag (attn_mask): the flag."""
     known = forms().called_with.get(type(module), ())
-    return {name: kwargs[name] if name in kwargs else args[position]
-            for name, position in known if name in kwargs or position < len(args)}
+    given = {name: kwargs[name] if name in kwargs else args[position]
+             for name, position in known if name in kwargs or position < len(args)}
+    flags = {arg.name for arg in REGISTRY[mapped(module)[0]].args if isinstance(arg.default, bool)} if given else ()
+    return {name: value is not None if name in flags and not isinstance(value, bool) else value
+            for name, value in given.items()}
 
 
 def module_arguments(module: nn.Module) -> tuple[str, dict] | None:

@@ -57,12 +57,32 @@ def _attention_products(length: int, source: int, key: int, value: int, query: b
     return length * source * (value * ((query or keys or weights) + values) + key * (query + keys))
 
 
+MASKS = ("key_padding_mask", "attn_mask")  # what nn.MultiheadAttention's forward() takes besides its operands
+
+
+def _attended(shapes: tuple[Shape, ...], args: dict) -> int:
+    """How many of a multi-head attention's inputs are its operands: one (self-attention) or three (query,
+    key, value), before the masks its arguments say it is given."""
+    count = len(shapes) - sum(bool(args[name]) for name in MASKS)
+    if count not in (1, 3):
+        given = " and ".join(name for name in MASKS if args[name])
+        raise LayerError(f"takes one input (self-attention) or three (query, key, value){f', then {given}' if given else ''},"
+                         f" got {len(shapes)}")
+    return count
+
+
+def query_key_value(shapes: tuple[Shape, ...], args: dict) -> tuple[Shape, Shape, Shape]:
+    """A multi-head attention's query, key and value shapes (one input: all three)."""
+    attended = shapes[:_attended(shapes, args)]
+    return attended * 3 if len(attended) == 1 else attended
+
+
 def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
     """The projections as linear layers (dx = dy·W for each input requiring grad, dW = dyᵀ·x for each
     weight trained), the attention between them: q, k and v require grad where their input does or the
     projections are trained."""
-    query, key, value = shapes * 3 if len(shapes) == 1 else shapes
-    wants = gradients.inputs * 3 if len(shapes) == 1 else gradients.inputs
+    query, key, value = query_key_value(shapes, args)
+    wants = gradients.inputs[:1] * 3 if _attended(shapes, args) == 1 else gradients.inputs[:3]
     trained = gradients.parameters
     embed, kdim, vdim = query[1], key[1], value[1]
     length, source = query[0], key[0] + args["add_bias_kv"] + args["add_zero_attn"]
@@ -75,30 +95,35 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
                         parameters=sum(projected) + out if trained else 0)
 
 
-@register("multiheadattention", family="attention", field_probe=AS_IS, autocast=LOWER, arity=None, fewest_inputs=1, receptive_field=whole,
+@register("multiheadattention", family="attention", field_probe=AS_IS, autocast=LOWER, arity=None,
+          fewest_inputs=lambda args: 1 + sum(bool(args[name]) for name in MASKS), receptive_field=whole,
           memory=_ATTENTION, backward=BackwardFacts(differentiates="each input", work=attention_backward),
           torch=TorchForms(module=OWN + "MultiheadAttention", given_weight=None,
                            inferred=FromInput("embed_dim", -1), functions=(),
                            methods=(), aliases=(Alias(NN + "MultiheadAttention",
                                                       (("bias", "in_proj_bias"), ("add_bias_kv", "bias_k")),
-                                                      called_with=(("need_weights", 4),)),)),
+                                                      called_with=(("key_padding_mask", 3), ("need_weights", 4),
+                                                                   ("attn_mask", 5))),)),
           # need_weights: what forward() is asked for; without the weights torch attends by
-          # scaled_dot_product_attention, which fvcore and ptflops count nothing of
+          # scaled_dot_product_attention, which fvcore and ptflops count nothing of; key_padding_mask and
+          # attn_mask: whether forward() is given each, as an input after the operands
           args=(Arg("num_heads", positive), Arg("dropout", probability, 0.0), Arg("bias", boolean, True),
                 Arg("add_bias_kv", boolean, False), Arg("add_zero_attn", boolean, False),
                 Arg("kdim", optional(positive), None), Arg("vdim", optional(positive), None),
-                Arg("batch_first", boolean, False, names_dims=BATCH_FIRST), Arg("need_weights", boolean, True)))
+                Arg("batch_first", boolean, False, names_dims=BATCH_FIRST), Arg("need_weights", boolean, True),
+                Arg("key_padding_mask", boolean, False), Arg("attn_mask", boolean, False)))
 def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
-    """Self-attention on one input, or query, key and value. MACs: the q, k and v projections, the
-    scores q·kᵀ and their weighted sum of v (L × S × E each), and the output projection."""
+    """Self-attention on one input, or query, key and value, then the masks it is given, per sample: a
+    key padding mask (S,), an attention mask (L, S) or (heads, L, S), which change no shape. MACs: the q, k
+    and v projections, the scores q·kᵀ and their weighted sum of v (L × S × E each), and the output
+    projection."""
     if not args["batch_first"]:
         raise LayerError("cnncalc's shapes are per sample, so the batch must come first: set batch_first: true")
-    if len(shapes) not in (1, 3):
-        raise LayerError(f"takes one input (self-attention) or three (query, key, value), got {len(shapes)}")
-    query, key, value = shapes * 3 if len(shapes) == 1 else shapes
+    query, key, value = query_key_value(shapes, args)
     if any(len(shape) != 2 for shape in (query, key, value)) or key[0] != value[0]:
         raise LayerError("expects sequence × features per sample, key and value of one length, got "
                          + ", ".join(format_shape(s) for s in shapes))
+    _check_masks(shapes[_attended(shapes, args):], args, query[0], key[0])
     embed, kdim, vdim = query[1], args["kdim"] or query[1], args["vdim"] or query[1]
     if (key[1], value[1]) != (kdim, vdim):
         raise LayerError(f"key and value have {key[1]} and {value[1]} features, kdim and vdim say {kdim} and {vdim}")
@@ -110,6 +135,18 @@ def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     projections = 2 * length * embed * embed + key[0] * embed * (kdim + vdim)  # q and output; k and v
     macs = projections + 2 * length * source * embed
     return Calc((length, embed), weights=weights, biases=biases, macs=macs)
+
+
+def _check_masks(masks: tuple[Shape, ...], args: dict, length: int, source: int) -> None:
+    """Each mask as torch takes it, told apart by rank (a call may pass them in either order)."""
+    wanted = {1: [(source,)] if args["key_padding_mask"] else [],
+              2: [(length, source)] if args["attn_mask"] else [],
+              3: [(args["num_heads"], length, source)] if args["attn_mask"] else []}
+    if sorted(len(mask) > 1 for mask in masks) != sorted(name == "attn_mask" for name in MASKS if args[name]) \
+            or any(tuple(mask) not in wanted.get(len(mask), []) for mask in masks):
+        raise LayerError(f"takes a key padding mask ({source}) and an attention mask ({length}×{source} or "
+                         f"{args['num_heads']}×{length}×{source}) per sample, got "
+                         + ", ".join(format_shape(mask) for mask in masks))
 
 
 def _batch_dims(first: Shape, second: Shape) -> Shape:

@@ -508,14 +508,24 @@ class MultiheadAttention(nn.Module):
     with query, key and value by position, as models call it, its output alone returned; on its
     general path, whatever the mode."""
 
-    def __init__(self, embed_dim: int, num_heads: int, need_weights: bool = True, **args):
+    def __init__(self, embed_dim: int, num_heads: int, need_weights: bool = True, key_padding_mask: bool = False,
+                 attn_mask: bool = False, **args):
         super().__init__()
         self.attention, self.need_weights = nn.MultiheadAttention(embed_dim, num_heads, **args), need_weights
+        self.masks = key_padding_mask + attn_mask
 
-    def forward(self, query, key=None, value=None):
-        key = query if key is None else key
+    def forward(self, query, *rest):
+        operands, masks = rest[:len(rest) - self.masks], rest[len(rest) - self.masks:]
+        key, value = operands or (query, query)
+        # per sample: a key padding mask (S,), an attention mask (L, S) or (heads, L, S), which torch
+        # takes as (N·heads, L, S)
+        given = {"key_padding_mask" if mask.dim() == 2 else "attn_mask": mask for mask in masks}
+        if "attn_mask" in given:
+            mask, heads = given["attn_mask"], self.attention.num_heads
+            given["attn_mask"] = (mask.unsqueeze(1).expand(-1, heads, -1, -1) if mask.dim() == 3 else mask) \
+                .reshape(-1, *mask.shape[-2:])
         with general_attention():
-            return self.attention(query, key, key if value is None else value, need_weights=self.need_weights)[0]
+            return self.attention(query, key, value, need_weights=self.need_weights, **given)[0]
 
 
 AT = operator.matmul  # a @ b, named apart from Matmul's argument `operator`

@@ -143,7 +143,9 @@ def layer_checks(graph: Graph, report: Report, module: nn.Module, figures: Modul
     modules = dict(module.named_modules(remove_duplicate=False))
     apart = [held for held in graph.not_run if held.why == "parametrization"]
     held, checks, parts, called = set(), [], [], {}
-    for node, row in zip(graph.nodes, report.layers[1:]):
+    named = {row.name: row for row in report.layers}  # by name: a row per input comes first, one or more
+    for node in graph.nodes:
+        row = named[node.name]
         if PART.fullmatch(node.name):
             parts.append(row)
             continue
