@@ -972,10 +972,10 @@ class PaddedAttention(nn.Module):
                          ids=["causal-encoder", "padded-attention"])
 def test_attention_given_masks_verifies_against_torch_and_every_peer(module, size):
     # masks are inputs of the attention that change no shape; given one, torch adds it to the scores by
-    # baddbmm, which fvcore has no handle for and ptflops counts one per element of the mask. (The
-    # masks' own making, torch.triu and a comparison of positions, is no layer cnncalc counts yet.)
+    # baddbmm, which fvcore has no handle for and ptflops counts one per element of the mask; the causal
+    # mask is made by torch.triu
     summary = cnncalc.summary(module.eval(), size, batch=2)
     rows = [row for row in summary.layers if row.kind == "multiheadattention"]
-    assert rows and all(len(row.inputs) == 4 for row in rows)  # query, key, value, the mask
+    assert rows and all(len(row.inputs) == 4 for row in rows) and not summary.totals.uncounted
     # (nn.TransformerEncoderLayer's peak memory is a gap of its own, with or without a mask)
     assert [check for check in summary.verify().failed if not isinstance(check, MemoryCheck)] == []

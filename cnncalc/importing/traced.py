@@ -15,7 +15,7 @@ from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..layers.registry import BATCH_FIRST, DIM_ORDER, SIZE_PER_DIM
 from .capture import Recorded, Step
-from .forms import calls_of, mapped
+from .forms import calls_of, forms, mapped
 from .tracing import PROBE_BATCH
 
 
@@ -292,7 +292,8 @@ class Traced:
             return shape[1:] if shape[0] == self.batch else (shape[0] // self.batch, *shape[1:])
         if self.batch == 1 and shape[:1] == (0,):  # in a run of one, no rows of the sample, made from nothing
             return shape  # (Keypoint R-CNN's keypoints, torch.zeros((len(rois), 3, K)), when it kept none)
-        if any(target_name(user) == "einsum" or indexed_by(user, self) is node or given_as_input(node, user)
+        if any(target_name(user) == "einsum" or indexed_by(user, self) is node
+               or given_as_input(node, user, self.modules)
                or node in (index_tensors(user, self) or ())
                or target_name(user) in MATRIX_PRODUCTS and len(shape) <= 2 for user in self.users_of(node)):
             # an einsum names each of its dims; an index's are the positions it holds; filters; a matrix
@@ -872,8 +873,12 @@ def _is_parameter(recorded: Recorded, given) -> bool:
     return read is not None and isinstance(recorded.attribute(read.target), torch.nn.Parameter)
 
 
-def given_as_input(node, user) -> bool:
-    """Whether `user` takes tensor `node` as a parameter it may take as an input (a conv's filters)."""
+def given_as_input(node, user, modules: dict) -> bool:
+    """Whether `user` takes tensor `node` as a parameter it may take as an input (a conv's filters), or a
+    module's call as an argument its kind reads off the call (nn.MultiheadAttention's attn_mask)."""
+    if user.op == "call_module":
+        read = forms().called_with.get(type(modules[user.target]), ())
+        return any(given_value(user, key, index) is node for key, index in read)
     calls = calls_of(user) if user.op == "call_function" else ()
     return any(given_value(user, key, index) is node for _, call in calls[:1] for key, index in call.tensors
                if key in call.taken_as_input)

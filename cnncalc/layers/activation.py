@@ -198,6 +198,27 @@ register("clamp", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, 
                           methods=calls("clamp", "clip", min=1, max=2) + calls("clamp_min", min=1)
                           + calls("clamp_max", max=1)))(clamp)
 
+def triangle(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """x.triu(diagonal), x.tril(diagonal): the input's shape, the triangle of each matrix in its last two
+    dims kept; per sample, so a sample has two dims or more (a batch of vectors would be one matrix)."""
+    (shape,) = shapes
+    if len(shape) < 2:
+        raise LayerError(f"keeps a triangle of each sample's matrices: a sample has two dims or more, got "
+                         f"{format_shape(shape)}")
+    return Calc(shape)
+
+
+# torch.triu and torch.tril: the upper (lower) triangle kept, the rest zeros, as a causal mask is made
+# (nn.Transformer.generate_square_subsequent_mask); nothing FlopCounterMode counts, and the gradient is
+# the output's triangle, needing nothing saved (derivatives.yaml: triu, tril)
+for _kind in ("triu", "tril"):
+    register(_kind, family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise,
+             memory=SAVES_NOTHING, autocast=PROMOTE, args=(Arg("diagonal", any_int, 0),),
+             torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None, inferred=None, aliases=(),
+                              functions=calls(f"torch.{_kind}", diagonal=1),
+                              methods=calls(_kind, _kind + "_", diagonal=1)))(triangle)
+
+
 # identity returns its input tensor itself
 # x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one
 # dtype throughout); x.int(), x.long() and x.byte() are the values as another integer type; x.detach()

@@ -322,6 +322,14 @@ class Argmin(_TensorMethod):
     method, arguments = "argmin", ("dim", "keepdim")
 
 
+class Triu(_TensorMethod):
+    method, arguments = "triu", ("diagonal",)
+
+
+class Tril(_TensorMethod):
+    method, arguments = "tril", ("diagonal",)
+
+
 class Constant(nn.Module):
     """A tensor made without the input, and the stored tensors it is made from (as flat ones)."""
 

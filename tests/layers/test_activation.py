@@ -56,6 +56,9 @@ CASES = [
     ("abs", None, (3, 4, 4)),
     ("log", None, (5, 2)),
     ("erf", None, (2, 3, 3)),
+    ("triu", None, (5, 5)),  # a causal mask's making
+    ("triu", {"diagonal": 1}, (3, 4, 6)),
+    ("tril", {"diagonal": -2}, (6, 4)),
     ("prelu", None, (3, 6, 6)),
     ("prelu", {"num_parameters": 4, "init": 0.1}, (4, 5)),
     ("clamp", {"min": -0.5, "max": 3.0}, (3, 4, 4)),
