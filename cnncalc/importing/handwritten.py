@@ -1,8 +1,8 @@
 """Models written by hand the ways people write them, which `cnncalc coverage handwritten` reads beside
 the libraries' (`cnncalc table handwritten:EinopsViT`): einops, functional calls on parameters the
 module declares, a learned token and position table, a model of two inputs, token ids, a shared
-tower called twice, attention written out (nanoGPT's). Each is small and states its inputs; nothing
-is downloaded."""
+tower called twice, attention written out (nanoGPT's), torch's encoder given masks. Each is small and
+states its inputs; nothing is downloaded."""
 from __future__ import annotations
 
 import math
@@ -147,6 +147,23 @@ class CausalLM(nn.Module):
         return self.head(self.norm(x))
 
 
+class MaskedEncoder(nn.Module):
+    """A language model as PyTorch's tutorials write it: token ids through torch's encoder given a causal
+    mask (nn.Transformer.generate_square_subsequent_mask) and which tokens are padding, forward()'s
+    second input."""
+
+    def __init__(self, vocabulary: int = 512, dim: int = 64, heads: int = 4, depth: int = 2):
+        super().__init__()
+        self.tokens = nn.Embedding(vocabulary, dim)
+        layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.head = nn.Linear(dim, vocabulary)
+
+    def forward(self, ids, padding):
+        causal = nn.Transformer.generate_square_subsequent_mask(ids.shape[1], device=ids.device)
+        return self.head(self.encoder(self.tokens(ids), mask=causal, src_key_padding_mask=padding, is_causal=True))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Written:
     """A hand-written model, what way of writing it shows, the input it states, and the library its
@@ -168,4 +185,6 @@ HANDWRITTEN = {
     "SharedTower": Written(build=SharedTower, shows="a shared tower", input_shape=(3, 32, 32),
                            others=(OtherInput(name="second", shape=(3, 32, 32)),)),
     "CausalLM": Written(build=CausalLM, shows="attention by hand", input_shape=(64,), input_dtype="int64"),
+    "MaskedEncoder": Written(build=MaskedEncoder, shows="attention masks", input_shape=(32,), input_dtype="int64",
+                             others=(OtherInput(name="padding", shape=(32,), dtype="bool"),)),
 }

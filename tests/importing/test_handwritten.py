@@ -13,7 +13,7 @@ from cnncalc.model import load_graph  # noqa: E402
 from cnncalc.verify.coverage import check_model  # noqa: E402
 from cnncalc.importing.handwritten import HANDWRITTEN  # noqa: E402
 
-NAMES = ["EinopsViT", "FunctionalCNN", "ImageAndMask", "TextClassifier", "SharedTower"]
+NAMES = list(HANDWRITTEN)
 
 
 @pytest.mark.parametrize("name", NAMES)
