@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from ..errors import SpecError
-from ..layers.attention import MASKS, query_key_value
+from ..layers.attention import masks_given, query_key_value
 from ..record import record
 
 
@@ -239,17 +239,13 @@ def _ptflops_attention(layer: LayerOps) -> int:
     return _scores(layer) + layer.batch * query[0] * source * layer.args["num_heads"] + _mask_added(layer)
 
 
-def _masked(layer: LayerOps) -> bool:
-    return any(layer.flag(name) for name in MASKS)
-
-
 def _mask_added(layer: LayerOps) -> int:
     """Given a mask, torch adds it to the scores by torch.baddbmm, which ptflops counts as bmm and one per
     element of the mask it adds: a key padding mask merged in, (N·heads or 1) × (L or 1) × S."""
-    if not _masked(layer):
+    if not masks_given(layer.args):
         return 0
     query, key, _ = _attention_sizes(layer)
-    masks = layer.in_shapes[len(layer.in_shapes) - sum(layer.flag(name) for name in MASKS):]
+    masks = layer.in_shapes[len(layer.in_shapes) - masks_given(layer.args):]
     per_head = layer.flag("key_padding_mask") or any(len(shape) == 3 for shape in masks)
     source = key[0] + layer.flag("add_bias_kv") + layer.flag("add_zero_attn")
     return (layer.batch * layer.args["num_heads"] if per_head else 1) * (query[0] if layer.flag("attn_mask") else 1) \
@@ -396,8 +392,8 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 # it has no handle for
                 ("adaptiveavgpool2d", lambda l: l.inp),
                 # given a mask, the scores are torch.baddbmm's, which it has no handle for either
-                ("multiheadattention", lambda l: l.macs - (_scores(l) // 2 * _masked(l) if l.flag("need_weights")
-                                                           else _scores(l))),
+                ("multiheadattention", lambda l: l.macs - (_scores(l) // 2 * bool(masks_given(l.args))
+                                                           if l.flag("need_weights") else _scores(l))),
                 ("matmul", _macs),
                 ("einsum", _fvcore_einsum)), _unhandled,
                returned_only=True),  # torch.jit's trace drops a module run whose output nobody reads

@@ -35,6 +35,7 @@ from ..errors import LayerError
 from ..graph import Scope
 from ..record import record
 from ..figures.conventions import PTFLOPS_PATCHED, PTFLOPS_PATCHED_OPS
+from ..layers.attention import MASKS
 from .forms import forms, module_arguments
 
 
@@ -550,7 +551,7 @@ def _attended(args, kwargs, tensors) -> tuple[torch.Tensor, torch.Tensor | None]
         return None
     query, key, value, out = call["query"], call["key"], call["value"], call["out_proj_weight"]
     heads, given = call["num_heads"], (call.get(name) for name in _ATTENTION_LEFT_TO_TORCH)
-    masks = [call.get(name) for name in ("key_padding_mask", "attn_mask")]
+    masks = [call.get(name) for name in MASKS]
     if any(item is not None for item in given) or query.dim() not in (2, 3) \
             or key.shape != value.shape[:-1] + key.shape[-1:] or key.dim() != query.dim() \
             or query.shape[1:-1] != key.shape[1:-1] or query.shape[-1] != call["embed_dim_to_check"] \
@@ -573,8 +574,7 @@ def _masks_taken(call: dict, query: torch.Tensor, key: torch.Tensor, heads: int)
     dtype; key_padding_mask (N, S), (S,) unbatched; attn_mask (L, S) or (N·heads, L, S), (heads, L, S)
     unbatched; is_causal only beside a mask. None of them changes a shape."""
     batch, length, source = tuple(query.shape[1:-1]), query.shape[0], key.shape[0]
-    shapes = {"key_padding_mask": [(*batch, source)],
-              "attn_mask": [(length, source), (math.prod(batch) * heads, length, source)]}
+    shapes = dict(zip(MASKS, ([(*batch, source)], [(length, source), (math.prod(batch) * heads, length, source)])))
     if call.get("is_causal") and call.get("attn_mask") is None:
         return False
     return all(call.get(name) is None or isinstance(call[name], torch.Tensor)

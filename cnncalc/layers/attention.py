@@ -60,10 +60,15 @@ def _attention_products(length: int, source: int, key: int, value: int, query: b
 MASKS = ("key_padding_mask", "attn_mask")  # what nn.MultiheadAttention's forward() takes besides its operands
 
 
+def masks_given(args: dict) -> int:
+    """How many masks a multi-head attention of these arguments is given, as inputs after its operands."""
+    return sum(bool(args[name]) for name in MASKS)
+
+
 def _attended(shapes: tuple[Shape, ...], args: dict) -> int:
     """How many of a multi-head attention's inputs are its operands: one (self-attention) or three (query,
     key, value), before the masks its arguments say it is given."""
-    count = len(shapes) - sum(bool(args[name]) for name in MASKS)
+    count = len(shapes) - masks_given(args)
     if count not in (1, 3):
         given = " and ".join(name for name in MASKS if args[name])
         raise LayerError(f"takes one input (self-attention) or three (query, key, value){f', then {given}' if given else ''},"
@@ -96,7 +101,7 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
 
 
 @register("multiheadattention", family="attention", field_probe=AS_IS, autocast=LOWER, arity=None,
-          fewest_inputs=lambda args: 1 + sum(bool(args[name]) for name in MASKS), receptive_field=whole,
+          fewest_inputs=lambda args: 1 + masks_given(args), receptive_field=whole,
           memory=_ATTENTION, backward=BackwardFacts(differentiates="each input", work=attention_backward),
           torch=TorchForms(module=OWN + "MultiheadAttention", given_weight=None,
                            inferred=FromInput("embed_dim", -1), functions=(),
@@ -138,12 +143,13 @@ def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 def _check_masks(masks: tuple[Shape, ...], args: dict, length: int, source: int) -> None:
-    """Each mask as torch takes it, told apart by rank (a call may pass them in either order)."""
-    wanted = {1: [(source,)] if args["key_padding_mask"] else [],
-              2: [(length, source)] if args["attn_mask"] else [],
-              3: [(args["num_heads"], length, source)] if args["attn_mask"] else []}
-    if sorted(len(mask) > 1 for mask in masks) != sorted(name == "attn_mask" for name in MASKS if args[name]) \
-            or any(tuple(mask) not in wanted.get(len(mask), []) for mask in masks):
+    """Each mask as torch takes it, told apart by rank (a call may pass them in either order): a key
+    padding mask has one dim, an attention mask two or three."""
+    padding = [tuple(mask) for mask in masks if len(mask) == 1]
+    attention = [tuple(mask) for mask in masks if len(mask) > 1]
+    if (len(padding), len(attention)) != (args["key_padding_mask"], args["attn_mask"]) \
+            or any(mask != (source,) for mask in padding) \
+            or any(mask not in ((length, source), (args["num_heads"], length, source)) for mask in attention):
         raise LayerError(f"takes a key padding mask ({source}) and an attention mask ({length}×{source} or "
                          f"{args['num_heads']}×{length}×{source}) per sample, got "
                          + ", ".join(format_shape(mask) for mask in masks))
