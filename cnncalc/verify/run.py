@@ -12,7 +12,7 @@ from torch import nn
 from ..errors import SpecError
 from ..figures.amp import Amp, check_amp
 from ..figures.checkpoint import checkpointed
-from ..figures.memory import optimizer_named
+from ..figures.memory import estimates, optimizer_named
 from ..figures.report import Report, analyze
 from ..graph import Graph
 from ..layers import REGISTRY
@@ -99,6 +99,9 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
                                        counted or analyze(graph, batch, dtype, convention_name="torch",
                                                           checkpoint=checkpoint))
         memory_checks = check_memory(graph, model, report, step, optimizer, checkpoint, amp) if optimizer else ()
+    if any(not item.ok for item in memory_checks):  # where the report says its memory is an estimate, why
+        notes += [f"the memory figures are an estimate: {reason}"
+                  for reason in estimates(graph, {row.name: row for row in report.layers})]
     return Verification(model=graph.name, device=device, input_shape=graph.input_shape, batch=batch, dtype=dtype,
                         peers=tuple(counts), checks=tuple(checks), memory=tuple(memory_checks),
                         subject=MODULE if module is not None else TWIN, notes=tuple(notes))

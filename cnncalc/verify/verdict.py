@@ -31,7 +31,9 @@ class Verification:
     checks: tuple[Check, ...]
     memory: tuple = field(default=())
     subject: str = "a model built from the spec"  # or "the module itself": what torch ran
-    notes: tuple[str, ...] = ()  # what could not be measured, and why (a peer tool failing on the module)
+    # what could not be measured, and why (a peer tool failing on the module); beside a memory check
+    # that failed, why the report calls its memory an estimate
+    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         from .report import render_table

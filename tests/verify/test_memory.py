@@ -112,3 +112,15 @@ def test_a_module_the_run_never_called_makes_training_an_estimate():
                                       "them (an auxiliary head), and the figures leave them out",)
     # why: torch's training step runs the head the import (eval mode) never saw
     assert measure_training(module, (3, 16, 16), 2, "sgd") > 1.1 * result.memory.training_bytes
+
+
+def test_a_memory_check_the_estimate_explains_says_why_beside_it():
+    # verify's training step runs the head the report says it leaves out: the failed check has the
+    # report's reason beside it, as googlenet's aux1 and aux2 have
+    import cnncalc
+
+    verification = cnncalc.summary(AuxiliaryHead().eval(), (3, 16, 16), batch=2).verify(optimizer="sgd")
+    assert [item.figure for item in verification.memory if not item.ok] == ["training step memory (sgd, batch 2)"]
+    assert "the memory figures are an estimate: aux: never called in the run read (eval mode); training mode may " \
+           "call them (an auxiliary head), and the figures leave them out" in verification.notes
+    assert "note: the memory figures are an estimate: aux" in str(verification)
