@@ -787,7 +787,7 @@ def test_layers_off_the_batch_verify_against_every_peer(module, shape, input_dty
 
 class MasksAndPositions(nn.Module):
     """What layers make besides floating tensors: a comparison's mask, argmax's positions, the indices
-    topk and sort return beside their values."""
+    topk, sort, max and min return beside their values."""
 
     def __init__(self):
         super().__init__()
@@ -796,7 +796,10 @@ class MasksAndPositions(nn.Module):
     def forward(self, x):
         y = self.conv(x)
         values, indices = y.topk(2, 1)
-        return y > 0, y.argmax(1), y.amax(1), values, indices, y.sort(1).indices, y.argsort(1)
+        largest, where = y.max(1)
+        smallest, at = torch.min(y, dim=2, keepdim=True)
+        return (y > 0, y.argmax(1), y.amax(1), values, indices, y.sort(1).indices, y.argsort(1), largest, where,
+                smallest, at)
 
 
 def test_masks_and_positions_take_the_bytes_torch_gives_them():
@@ -805,7 +808,9 @@ def test_masks_and_positions_take_the_bytes_torch_gives_them():
     outputs = module(torch.randn(2, 3, 6, 6))
     rows = cnncalc.summary(module, (3, 6, 6), batch=2).report.output_rows
     assert [row.activation_bytes for row in rows] == [t.numel() * t.element_size() for t in outputs]
-    assert [row.dtype for row in rows] == ["bool", "int64", "float32", "float32", "int64", "int64", "int64"]
+    assert [row.dtype for row in rows] == ["bool", "int64", "float32", "float32", "int64", "int64", "int64",
+                                           "float32", "int64", "float32", "int64"]
+    assert not cnncalc.summary(module, (3, 6, 6)).totals.uncounted
 
 
 def test_each_row_names_the_module_class_torch_runs_it_as():

@@ -946,10 +946,10 @@ def _chunk_piece(node, source, graph: Traced) -> dict | None:
     pieces, index = graph.values.get(source.name) if graph.values else None, node.args[1]
     if pieces is None:
         return None
-    if target_name(source) == "max":  # x.max(dim)[0], the values: amax; [1] is where they are
+    if target_name(source) in EXTREMES:  # x.max(dim)[0], the values: amax; [1] where they are: argmax
         dim, keepdim = given_value(source, "dim", 1), given_value(source, "keepdim", 2)
-        return stated("amax", {"dim": dim, "keepdim": bool(keepdim)}, None) if index == 0 and dim is not None \
-            else None
+        return stated(EXTREMES[target_name(source)][index], {"dim": dim, "keepdim": bool(keepdim)}, None) \
+            if dim is not None else None
     position = 1 if target_name(source) == "unbind" else 2
     dim = source.kwargs.get("dim", source.args[position] if len(source.args) > position else 0)
     dim = dim % pieces[0].dim() if target_name(source) != "unbind" else dim % (pieces[0].dim() + 1)
@@ -964,6 +964,9 @@ def _chunk_piece(node, source, graph: Traced) -> dict | None:
         return stated("select", {"dim": dim, "index": index}, None)
     start = sum(piece.shape[dim] for piece in pieces[:index])
     return stated("narrow", {"dim": dim, "start": start, "length": pieces[index].shape[dim]}, None)
+
+
+EXTREMES = {"max": ("amax", "argmax"), "min": ("amin", "argmin")}  # x.max(dim): (values, indices)
 
 
 def _the_sample() -> dict:

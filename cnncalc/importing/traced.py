@@ -57,7 +57,7 @@ def _held_by_layers(recorded: Recorded) -> set:
 DROPPED_ARGUMENTS = {"return_indices", "inplace_"}
 
 
-PIECES = {"chunk", "split", "tensor_split", "unbind", "max"}  # calls returning a tuple (x.max(1): values, indices)
+PIECES = {"chunk", "split", "tensor_split", "unbind", "max", "min"}  # calls returning a tuple (x.max(1): values, indices)
 
 
 @dataclass

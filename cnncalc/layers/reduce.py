@@ -57,7 +57,7 @@ _WHOLE = (("dim", 1, (None,)),)  # x.max(y) is an elementwise maximum, no reduct
 # CUDA's autocast runs sum, cumsum and norm in float32 (its fp32_set_opt_dtype list)
 for _kind, _module, _memory, _autocast, _whole in (
         ("mean", "Mean", _SHAPE_ONLY, PROMOTE, "mean"), ("sum", "Sum", _SHAPE_ONLY, FLOAT32_ON_CUDA, "sum"),
-        ("amax", "Amax", _MAXIMA, PROMOTE, "max")):
+        ("amax", "Amax", _MAXIMA, PROMOTE, "max"), ("amin", "Amin", _MAXIMA, PROMOTE, "min")):
     register(_kind, family="shape", field_probe=AS_IS, autocast=_autocast,
              backward=NO_PRODUCTS, args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None,

@@ -286,6 +286,11 @@ class Amax(_Reduction):
         return x.amax(self.dim, keepdim=self.keepdim)
 
 
+class Amin(_Reduction):
+    def forward(self, x):
+        return x.amin(self.dim, keepdim=self.keepdim)
+
+
 class Parameter(nn.Module):
     """A tensor the forward() reads directly, seen per sample: `shape` with a batch of one in front."""
 

@@ -179,9 +179,9 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # value along a dim, wherever the data puts them (reported as the whole input); a
 # running sum's prefix is no window (test_cumsum_field_is_where_gradients_reach checks it unit by unit).
 LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "unflatten", "reshape", "mean", "sum",
-            "amax", "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm", "select",
-            "permute", "transpose", "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze", "eq", "ne",
-            "cumsum", "topk", "sort")
+            "amax", "amin", "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm",
+            "select", "permute", "transpose", "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze", "eq",
+            "ne", "cumsum", "topk", "sort")
 NO_GRADIENT = ("norm", "gt", "ge", "lt", "le", "floor", "argsort")  # by whole name: "le" would leave out leakyrelu
 SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT) and c[0] not in NO_GRADIENT
                  and (c[1] or {}).get("track_running_stats") is not False]
