@@ -134,7 +134,10 @@ MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING, PROMOTE),
         # a box's FPN level, floor(4 + log2(√area / 224)) (torchvision's MultiScaleRoIAlign)
         "log2": (("torch.log2",), SAVES_INPUT, FLOAT32_ON_CUDA), "floor": (("torch.floor",), SAVES_NOTHING, PROMOTE),
         "abs": (("torch.abs", "torch.absolute"), SAVES_INPUT, PROMOTE), "log": (("torch.log",), SAVES_INPUT, FLOAT32_ON_CUDA),
-        "erf": (("torch.erf", "torch.special.erf"), SAVES_INPUT, PROMOTE)}  # GELU written out: x·(1 + erf(x/√2))/2
+        "erf": (("torch.erf", "torch.special.erf"), SAVES_INPUT, PROMOTE),  # GELU written out: x·(1 + erf(x/√2))/2
+        # 1/x keeps its output (the gradient is -grad·out²); sign's gradient is zeros, needing nothing
+        "reciprocal": (("torch.reciprocal",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
+        "sign": (("torch.sign",), SAVES_NOTHING, PROMOTE)}
 for _kind, (_functions, _memory, _autocast) in MATH.items():
     register(_kind, family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
              autocast=_autocast,

@@ -293,6 +293,20 @@ def roll(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape)
 
 
+# torch.flip(x, dims): each sample reversed along dims (a copy, unlike NumPy's view); its gradient is the
+# output's flipped back, needing nothing saved. A unit's reach is its mirror's: reported as the whole input
+@register("flip", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS,
+          args=(Arg("dims", roll_amounts, names_dims=EACH_DIM),), receptive_field=whole, memory=SAVES_NOTHING,
+          torch=TorchForms(module=OWN + "Flip", given_weight=None, inferred=None, functions=calls("torch.flip", dims=1),
+                           methods=(Call("flip", (), rest="dims"),), aliases=()))
+def flip(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    axes = [dim_index(dim, len(shape)) for dim in args["dims"]]
+    if len(set(axes)) < len(axes):
+        raise LayerError(f"dims {list(args['dims'])} names a dim twice")
+    return Calc(shape)
+
+
 def new_axis(args: dict, shapes: tuple[Shape, ...], out: Shape):
     """A size-1 axis added or dropped after the channels keeps units where they are only at the end."""
     return () if out[:len(shapes[0])] == shapes[0] or shapes[0][:len(out)] == out else WHOLE

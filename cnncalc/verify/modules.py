@@ -327,6 +327,10 @@ class Argmin(_TensorMethod):
     method, arguments = "argmin", ("dim", "keepdim")
 
 
+class Flip(_TensorMethod):
+    method, arguments = "flip", ("dims",)
+
+
 class Triu(_TensorMethod):
     method, arguments = "triu", ("diagonal",)
 
@@ -449,6 +453,14 @@ class Log(_TensorMethod):
 
 class Erf(_TensorMethod):
     method = "erf"
+
+
+class Reciprocal(_TensorMethod):
+    method = "reciprocal"
+
+
+class Sign(_TensorMethod):
+    method = "sign"
 
 
 class Clamp(nn.Module):

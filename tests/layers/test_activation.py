@@ -56,6 +56,8 @@ CASES = [
     ("abs", None, (3, 4, 4)),
     ("log", None, (5, 2)),
     ("erf", None, (2, 3, 3)),
+    ("reciprocal", None, (3, 4)),
+    ("sign", None, (2, 3, 3)),
     ("triu", None, (5, 5)),  # a causal mask's making
     ("triu", {"diagonal": 1}, (3, 4, 6)),
     ("tril", {"diagonal": -2}, (6, 4)),

@@ -34,6 +34,8 @@ CASES = [
     ("clone", None, (2, 6)),
     ("roll", {"shifts": [-3, 2], "dims": [1, 2]}, (6, 7, 4)),
     ("roll", {"shifts": 1, "dims": -1}, (3, 5)),
+    ("flip", {"dims": [1, 2]}, (6, 7, 4)),
+    ("flip", {"dims": -1}, (3, 5)),
     ("unsqueeze", {"dim": -1}, (3, 4, 5)),
     ("unsqueeze", {"dim": 1}, (6,)),
     ("squeeze", {"dim": 2}, (3, 1, 5)),
