@@ -80,6 +80,7 @@ Dropout1d, Dropout2d, Dropout3d = _constructor("dropout1d"), _constructor("dropo
 Flatten, Reshape = _constructor("flatten"), _constructor("reshape")
 Unflatten = _constructor("unflatten")
 Mean, Sum, Amax, Amin = _constructor("mean"), _constructor("sum"), _constructor("amax"), _constructor("amin")
+Var, Std = _constructor("var"), _constructor("std")
 PixelShuffle, PixelUnshuffle = _constructor("pixelshuffle"), _constructor("pixelunshuffle")
 ChannelShuffle = _constructor("channelshuffle")
 Unfold, Fold = _constructor("unfold"), _constructor("fold")

@@ -6,7 +6,7 @@ from ..errors import quoted
 from .facts import AS_IS, parameter_gradients
 from .facts import (FLOAT32_ON_CUDA, NO_GRADIENT, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts,
                     TorchForms, calls, elementwise, never, no_bytes, unit_window, whole)
-from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, register
+from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, non_negative, register
 
 
 def dims_arg(value, n: int = 0) -> tuple[int, ...]:
@@ -79,6 +79,34 @@ for _kind, _module in (("argmax", "Argmax"), ("argmin", "Argmin")):
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None, aliases=(),
                               functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
                               methods=calls(_kind, dim=1, keepdim=2)), makes="int64")(position)
+
+
+def correction(value, n: int = 0) -> int:
+    """var's and std's correction (Bessel's 1), or the older unbiased flag for it (unbiased=False: 0)."""
+    return int(value) if isinstance(value, bool) else non_negative(value)
+
+
+def _spread_forms(path: str) -> tuple[Call, ...]:
+    """x.var(dim, correction=0, keepdim=True), and the older x.var(dim, unbiased, keepdim); x.var() over
+    every dim."""
+    current = Call(path, (("dim", 1), ("keepdim", 3), ("correction", 4)), fixed=(("unbiased", 2, (None,)),),
+                   every_dim="dim")
+    older = Call(path, (("dim", 1), ("correction", 2), ("keepdim", 3)), keywords=(("correction", "unbiased"),),
+                 every_dim="dim")
+    return current, older
+
+
+# x.var(dim) and x.std(dim): hand-written norms' statistics, nothing FlopCounterMode counts; backward
+# reads the input, std's its output too (derivatives.yaml: var_backward, std_backward)
+_SPREAD_ARGS = (*REDUCE_ARGS, Arg("correction", correction, 1))
+for _kind, _module, _saved, _last in (("var", "Var", "input", "read"), ("std", "Std", "inputs and output", "made")):
+    register(_kind, family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, args=_SPREAD_ARGS,
+             receptive_field=reduce_field,
+             memory=MemoryFacts(aliases=never, aliases_in_training=never, saved=_saved, gradient="each input",
+                                extra_saved=no_bytes, transient=0, last_saved=_last, workspace=parameter_gradients,
+                                copies=None, estimate=None),
+             torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None, aliases=(),
+                              functions=_spread_forms(f"torch.{_kind}"), methods=_spread_forms(_kind)))(reduce)
 
 
 def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):

@@ -291,6 +291,20 @@ class Amin(_Reduction):
         return x.amin(self.dim, keepdim=self.keepdim)
 
 
+class Var(_Reduction):
+    def __init__(self, dim, keepdim: bool = False, correction: int = 1):
+        super().__init__(dim, keepdim)
+        self.correction = correction
+
+    def forward(self, x):
+        return x.var(self.dim, keepdim=self.keepdim, correction=self.correction)
+
+
+class Std(Var):
+    def forward(self, x):
+        return x.std(self.dim, keepdim=self.keepdim, correction=self.correction)
+
+
 class Parameter(nn.Module):
     """A tensor the forward() reads directly, seen per sample: `shape` with a batch of one in front."""
 
