@@ -728,7 +728,7 @@ class Written(nn.Module):
 
 class FunctionalForms(nn.Module):
     """Layers torch.nn has as modules called as functions: F.pixel_unshuffle and F.pixel_shuffle around a
-    conv, F.local_response_norm, and x.swapdims."""
+    conv, F.local_response_norm, and x.swapdims; the matrices' transpose as an attribute, x.mT."""
 
     def __init__(self):
         super().__init__()
@@ -736,7 +736,8 @@ class FunctionalForms(nn.Module):
 
     def forward(self, x):
         x = F.pixel_shuffle(self.conv(F.pixel_unshuffle(x, 2)), 2)
-        return F.local_response_norm(x, 3, alpha=1e-3).flatten(2).swapdims(1, 2)
+        x = F.local_response_norm(x, 3, alpha=1e-3).flatten(2)
+        return x.swapdims(1, 2) + x.mT
 
 
 @pytest.mark.parametrize("build,shape,kinds", [

@@ -174,6 +174,8 @@ class Recorder(TorchFunctionMode):
             return result
         if form.target is getattr:
             node_args = (node_args[0], func.__self__.__name__)
+        elif form.implied:  # x.mT: x.transpose(-2, -1)
+            node_args = (node_args[0], *form.implied)
         elif form.reflected:  # 1 - x: sub(1, x)
             node_args = (node_args[1], node_args[0], *node_args[2:])
         node = self.node(form.op, form.target, node_args, node_kwargs, through_patched)
@@ -644,12 +646,13 @@ def _holds_tensor(value) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class Form:
-    """A call as a step names it, whether it answers sizes, and whether its first two operands come
-    reversed (1 - x, x.where(condition, y))."""
+    """A call as a step names it, whether it answers sizes, whether its first two operands come
+    reversed (1 - x, x.where(condition, y)), and the arguments an attribute means (x.mT: -2, -1)."""
     op: str
     target: object
     sizes: bool = False
     reflected: bool = False
+    implied: tuple = ()
 
 
 def _form(func, args) -> Form | None:
@@ -657,6 +660,9 @@ def _form(func, args) -> Form | None:
     name = getattr(func, "__name__", None)
     if name == "__get__":  # an attribute: x.shape is a step, x.T a tensor; x.dtype and x.device are facts
         attribute = func.__self__.__name__
+        if attribute in ATTRIBUTE_CALLS:
+            method, implied = ATTRIBUTE_CALLS[attribute]
+            return Form(op="call_method", target=method, implied=implied)
         return None if attribute in FACTS else Form(op="call_function", target=getattr, sizes=attribute == "shape")
     if name in QUERIES:
         return None
@@ -690,5 +696,7 @@ OPERATORS = {"__getitem__": operator.getitem, "__setitem__": operator.setitem, "
 REFLECTED = {"__rsub__": operator.sub, "__rtruediv__": operator.truediv, "__rdiv__": operator.truediv,
              "__rpow__": operator.pow, "__rmatmul__": operator.matmul, "__rfloordiv__": operator.floordiv,
              "__rmod__": operator.mod, "__radd__": operator.add, "__rmul__": operator.mul}
+# attributes that are a method's call: the matrices' transpose (mH is mT on a real tensor)
+ATTRIBUTE_CALLS = {"mT": ("transpose", (-2, -1)), "mH": ("transpose", (-2, -1))}
 # methods whose tensor is the function's second operand: x.where(condition, y) is torch.where(condition, x, y)
 SELF_SECOND = {"where": torch.where}
