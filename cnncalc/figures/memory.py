@@ -86,14 +86,22 @@ class Memory:
 
 def estimates(graph: Graph, rows: dict) -> tuple[str, ...]:
     """The reasons the graph's kinds give for their memory figures being estimates (at their layers'
-    input shapes), each kind once; and modules with parameters the model's run never called, which
-    training mode may call."""
+    input shapes), each kind once; modules with parameters the model's run never called, which
+    training mode may call; and modules torch may run as one fused kernel."""
     uncalled = [held.name for held in graph.not_run if held.why == "not run" and held.params]
+    fused = sorted({scope.kind for node in graph.nodes for scope in node.scopes if scope.kind in FUSED_IN_INFERENCE})
     tracked = recorded(graph, rows)
     stated = ((node.kind, _estimate(node, rows, tracked)) for node in graph.nodes)
     return tuple(dict.fromkeys(f"{kind}: {reason}" for kind, reason in stated if reason)) + ((
         f"{', '.join(uncalled)}: never called in the run read (eval mode); training mode may call them (an "
-        "auxiliary head), and the figures leave them out",) if uncalled else ())
+        "auxiliary head), and the figures leave them out",) if uncalled else ()) + tuple(
+        f"{kind}: in inference (eval mode, no gradients) torch may run it as one fused kernel, which holds less "
+        "than its layers one by one" for kind in fused)
+
+
+# torch.nn modules whose forward() takes a fused fast path in inference where it can (transformer.py's
+# why_not_sparsity_fast_path): its own kernel's memory, not its layers'
+FUSED_IN_INFERENCE = frozenset({"TransformerEncoderLayer"})
 
 
 def _estimate(node, rows: dict, tracked: dict[str, bool]) -> str | None:

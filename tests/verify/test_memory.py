@@ -124,3 +124,32 @@ def test_a_memory_check_the_estimate_explains_says_why_beside_it():
     assert "the memory figures are an estimate: aux: never called in the run read (eval mode); training mode may " \
            "call them (an auxiliary head), and the figures leave them out" in verification.notes
     assert "note: the memory figures are an estimate: aux" in str(verification)
+
+
+class Encoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        layer = torch.nn.TransformerEncoderLayer(64, 4, 128, batch_first=True)
+        self.encoder = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+
+    def forward(self, x):
+        return self.encoder(x)
+
+
+def test_a_layer_torch_may_fuse_in_inference_makes_memory_an_estimate():
+    # torch runs nn.TransformerEncoderLayer in eval mode without gradients as one fused kernel
+    # (torch._transformer_encoder_layer_fwd), which holds less than its layers one by one
+    import cnncalc
+    from cnncalc.verify.memory import inference_peak
+
+    module = Encoder().eval()
+    summary = cnncalc.summary(module, (16, 64), batch=2)
+    assert summary.memory.estimate == ("TransformerEncoderLayer: in inference (eval mode, no gradients) torch may run "
+                                       "it as one fused kernel, which holds less than its layers one by one",)
+    fused = inference_peak(module, (torch.randn(2, 16, 64),))
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        one_by_one = inference_peak(module, (torch.randn(2, 16, 64),))
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
+    assert fused < 0.95 * summary.memory.peak_inference_bytes <= one_by_one
