@@ -1,5 +1,5 @@
 """Layers that move elements without computing: flatten, reshape, unsqueeze, squeeze, permute,
-transpose, contiguous, expand, tile, roll, pixel shuffles, channel shuffle, unfold and fold."""
+transpose, contiguous, expand, tile, roll, flip, pixel shuffles, channel shuffle, unfold and fold."""
 from __future__ import annotations
 
 from fractions import Fraction

@@ -1,5 +1,5 @@
-"""Reductions over dims: mean, sum and amax (global average pooling written as x.mean((2, 3))), and
-argmax and argmin, where the largest or smallest is."""
+"""Reductions over dims: mean, sum, amax and amin (global average pooling written as x.mean((2, 3))),
+var and std (a norm written out), and argmax and argmin, where the largest or smallest is."""
 from __future__ import annotations
 
 from ..errors import quoted
