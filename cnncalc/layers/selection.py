@@ -1,8 +1,9 @@
 """What a run's data picks: topk (the k largest along a dim), sort (all of them, in order), the indices
 each returns beside its values (topkindices, argsort), unique (the distinct values), indextensor
-(x[i, j] with index tensors), a boolean index (x[mask], the rows a mask keeps), torchvision's nms (the boxes non-maximum suppression keeps) and roialign (the region
-each box picks, pooled). A detector's post-processing runs on them; how many rows a mask, unique or nms keeps
-is the run's, so the importer states it as an argument."""
+(x[i, j] with index tensors), a boolean index (x[mask], the rows a mask keeps), torchvision's nms
+(the boxes non-maximum suppression keeps) and roialign (the region each box picks, pooled). A
+detector's post-processing runs on them; how many rows a mask, unique or nms keeps is the run's, so
+the importer states it as an argument."""
 from __future__ import annotations
 
 from .facts import AS_IS, parameter_gradients
