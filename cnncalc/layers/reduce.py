@@ -1,5 +1,5 @@
 """Reductions over dims: mean, sum, amax and amin (global average pooling written as x.mean((2, 3))),
-var and std (a norm written out), and argmax and argmin, where the largest or smallest is."""
+var and std (a norm written out), logsumexp, and argmax and argmin, where the largest or smallest is."""
 from __future__ import annotations
 
 from ..errors import quoted
@@ -107,6 +107,18 @@ for _kind, _module, _saved, _last in (("var", "Var", "input", "read"), ("std", "
                                 copies=None, estimate=None),
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None, aliases=(),
                               functions=_spread_forms(f"torch.{_kind}"), methods=_spread_forms(_kind)))(reduce)
+
+
+# torch.logsumexp(x, dim): a softmax's normalizer (a mixture's or a router's), on CUDA in float32 (its
+# fp32 list); backward reads the input and the result (derivatives.yaml: logsumexp)
+register("logsumexp", family="shape", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS,
+         args=REDUCE_ARGS, receptive_field=reduce_field,
+         memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output",
+                            gradient="each input", extra_saved=no_bytes, transient=0, last_saved="made",
+                            workspace=parameter_gradients, copies=None, estimate=None),
+         torch=TorchForms(module=OWN + "Logsumexp", given_weight=None, inferred=None, aliases=(),
+                          functions=calls("torch.logsumexp", dim=1, keepdim=2),
+                          methods=calls("logsumexp", dim=1, keepdim=2)))(reduce)
 
 
 def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):

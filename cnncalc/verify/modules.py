@@ -291,6 +291,11 @@ class Amin(_Reduction):
         return x.amin(self.dim, keepdim=self.keepdim)
 
 
+class Logsumexp(_Reduction):
+    def forward(self, x):
+        return x.logsumexp(self.dim, keepdim=self.keepdim)
+
+
 class Var(_Reduction):
     def __init__(self, dim, keepdim: bool = False, correction: int = 1):
         super().__init__(dim, keepdim)

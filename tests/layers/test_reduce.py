@@ -22,6 +22,8 @@ CASES = [
     ("var", {"dim": 1}, (4, 3, 5)),  # a hand-written norm's statistics
     ("var", {"dim": [-2, -1], "keepdim": True, "correction": 0}, (4, 3, 5)),
     ("std", {"dim": -1, "keepdim": True}, (6, 5)),
+    ("logsumexp", {"dim": 1}, (4, 3, 5)),
+    ("logsumexp", {"dim": [-2, -1], "keepdim": True}, (4, 3, 5)),
     ("norm", {"p": 2, "dim": [1, 2], "keepdim": True}, (6, 5, 4)),  # ConvNeXt V2's, channels last
     ("norm", {"dim": -1}, (3, 7)),
     ("norm", {"p": 1, "dim": [2, 3]}, (4, 5, 6)),

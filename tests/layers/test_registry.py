@@ -179,7 +179,7 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # by value along a dim, wherever the data puts them, and flip's mirrored (reported as the whole input); a
 # running sum's prefix is no window (test_cumsum_field_is_where_gradients_reach checks it unit by unit).
 LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "unflatten", "reshape", "mean", "sum",
-            "amax", "amin", "var", "std", "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm",
+            "amax", "amin", "var", "std", "logsumexp", "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm",
             "select", "permute", "transpose", "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze", "eq",
             "ne", "cumsum", "topk", "sort", "flip")
 NO_GRADIENT = ("norm", "gt", "ge", "lt", "le", "floor", "sign", "argsort")  # by whole name: "le" would leave out leakyrelu
