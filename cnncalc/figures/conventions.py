@@ -221,11 +221,16 @@ def _attention_sizes(layer: LayerOps) -> tuple[tuple[int, ...], tuple[int, ...],
     return query_key_value(tuple(layer.in_shapes), layer.args)
 
 
+def _source(layer: LayerOps) -> int:
+    """How many keys a multi-head attention's queries attend to: its key's length, and bias_k's and a zero
+    key's where added."""
+    return _attention_sizes(layer)[1][0] + layer.flag("add_bias_kv") + layer.flag("add_zero_attn")
+
+
 def _scores(layer: LayerOps) -> int:
     """A multi-head attention's scores and their sum over values: 2·L·S·E multiply-adds, whole batch."""
-    query, key, _ = _attention_sizes(layer)
-    source = key[0] + layer.flag("add_bias_kv") + layer.flag("add_zero_attn")
-    return 2 * layer.batch * query[0] * source * query[1]
+    query = _attention_sizes(layer)[0]
+    return 2 * layer.batch * query[0] * _source(layer) * query[1]
 
 
 def _ptflops_attention(layer: LayerOps) -> int:
@@ -234,9 +239,8 @@ def _ptflops_attention(layer: LayerOps) -> int:
     # for softmax; else torch attends by scaled_dot_product_attention, which it does not patch
     if not layer.flag("need_weights"):
         return 0
-    query, key, _ = _attention_sizes(layer)
-    source = key[0] + layer.flag("add_bias_kv") + layer.flag("add_zero_attn")
-    return _scores(layer) + layer.batch * query[0] * source * layer.args["num_heads"] + _mask_added(layer)
+    length = _attention_sizes(layer)[0][0]
+    return _scores(layer) + layer.batch * length * _source(layer) * layer.args["num_heads"] + _mask_added(layer)
 
 
 def _mask_added(layer: LayerOps) -> int:
@@ -244,12 +248,10 @@ def _mask_added(layer: LayerOps) -> int:
     element of the mask it adds: a key padding mask merged in, (N·heads or 1) × (L or 1) × S."""
     if not masks_given(layer.args):
         return 0
-    query, key, _ = _attention_sizes(layer)
     masks = layer.in_shapes[len(layer.in_shapes) - masks_given(layer.args):]
     per_head = layer.flag("key_padding_mask") or any(len(shape) == 3 for shape in masks)
-    source = key[0] + layer.flag("add_bias_kv") + layer.flag("add_zero_attn")
-    return (layer.batch * layer.args["num_heads"] if per_head else 1) * (query[0] if layer.flag("attn_mask") else 1) \
-        * source
+    length = _attention_sizes(layer)[0][0] if layer.flag("attn_mask") else 1
+    return (layer.batch * layer.args["num_heads"] if per_head else 1) * length * _source(layer)
 
 
 def _ptflops_attention_module(layer: LayerOps) -> int:

@@ -365,7 +365,7 @@ class Recorder(TorchFunctionMode):
         """A layer's output: its calculator's where it can say, else the module's own. Where both
         refuse, the calculator's reason is the one given (it names the sizes that disagree)."""
         try:
-            result = self.answer(module, built, args, kwargs)
+            result = self.answer(built, args, kwargs)
         except LayerError as refusal:
             try:
                 return call(module, *args, **kwargs)

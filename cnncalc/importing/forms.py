@@ -123,9 +123,8 @@ def call_arguments(module: nn.Module, args: tuple, kwargs: dict) -> dict:
     known = forms().called_with.get(type(module), ())
     given = {name: kwargs[name] if name in kwargs else args[position]
              for name, position in known if name in kwargs or position < len(args)}
-    flags = {arg.name for arg in REGISTRY[mapped(module)[0]].args if isinstance(arg.default, bool)} if given else ()
-    return {name: value is not None if name in flags and not isinstance(value, bool) else value
-            for name, value in given.items()}
+    taken = {arg.name: arg for arg in REGISTRY[mapped(module)[0]].args} if given else {}
+    return {name: _as_taken(taken[name], value) for name, value in given.items()}
 
 
 def module_arguments(module: nn.Module) -> tuple[str, dict] | None:
@@ -135,8 +134,11 @@ def module_arguments(module: nn.Module) -> tuple[str, dict] | None:
     if found is None:
         return None
     kind, attributes = found
-    args = {}
-    for arg in REGISTRY[kind].args:
-        value = getattr(module, attributes.get(arg.name, arg.name), arg.default)
-        args[arg.name] = value is not None if isinstance(arg.default, bool) and not isinstance(value, bool) else value
-    return kind, args
+    return kind, {arg.name: _as_taken(arg, getattr(module, attributes.get(arg.name, arg.name), arg.default))
+                  for arg in REGISTRY[kind].args}
+
+
+def _as_taken(arg, value):
+    """A module's or its call's value as the kind's argument takes it: for a flag, a tensor or None as
+    whether one is given (bias, attn_mask)."""
+    return value is not None if isinstance(arg.default, bool) and not isinstance(value, bool) else value

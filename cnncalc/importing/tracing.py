@@ -149,7 +149,7 @@ def _is_layer(module: nn.Module) -> bool:
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)  # an empty one (a shortcut) passes its input on
 
 
-def _runs(module, built, args, kwargs) -> None:
+def _runs(built, args, kwargs) -> None:
     """On the CPU every module runs: what follows may read its values."""
     return None
 
@@ -165,9 +165,9 @@ def _modules_recorded(recorder: Recorder):
         nn.Module.__call__ = original
 
 
-def worked_out(module: nn.Module, built: tuple[str, dict] | None, args: tuple,
-               kwargs: dict) -> torch.Tensor | None:
-    """A mapped module's output on x, its shape worked out by its kind's calculator (x's dim 0 as the
+def worked_out(built: tuple[str, dict] | None, args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """A mapped module's output on x, given the kind and arguments it was built with (`built`), its
+    shape worked out by its kind's calculator (x's dim 0 as the
     batch, as the module reads it): microseconds, where running it on the meta device takes up to
     a millisecond and a half (batch norm's decomposition). None where the calculator cannot say, or
     the module returns more than a tensor: then it runs. A LayerError where the calculator refuses x."""

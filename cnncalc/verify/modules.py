@@ -257,14 +257,19 @@ class Reshape(nn.Module):
 
 
 class _Reduction(nn.Module):
+    """A reduction that is one tensor method called with its dims and keepdim: x.mean(dim, keepdim=...)."""
+    method = ""
+
     def __init__(self, dim, keepdim: bool = False):
         super().__init__()
         self.dim, self.keepdim = tuple(dim), keepdim
 
+    def forward(self, x):
+        return getattr(x, self.method)(self.dim, keepdim=self.keepdim)
+
 
 class Mean(_Reduction):
-    def forward(self, x):
-        return x.mean(self.dim, keepdim=self.keepdim)
+    method = "mean"
 
 
 class Norm(_Reduction):
@@ -277,37 +282,34 @@ class Norm(_Reduction):
 
 
 class Sum(_Reduction):
-    def forward(self, x):
-        return x.sum(self.dim, keepdim=self.keepdim)
+    method = "sum"
 
 
 class Amax(_Reduction):
-    def forward(self, x):
-        return x.amax(self.dim, keepdim=self.keepdim)
+    method = "amax"
 
 
 class Amin(_Reduction):
-    def forward(self, x):
-        return x.amin(self.dim, keepdim=self.keepdim)
+    method = "amin"
 
 
 class Logsumexp(_Reduction):
-    def forward(self, x):
-        return x.logsumexp(self.dim, keepdim=self.keepdim)
+    method = "logsumexp"
 
 
 class Var(_Reduction):
+    method = "var"
+
     def __init__(self, dim, keepdim: bool = False, correction: int = 1):
         super().__init__(dim, keepdim)
         self.correction = correction
 
     def forward(self, x):
-        return x.var(self.dim, keepdim=self.keepdim, correction=self.correction)
+        return getattr(x, self.method)(self.dim, keepdim=self.keepdim, correction=self.correction)
 
 
 class Std(Var):
-    def forward(self, x):
-        return x.std(self.dim, keepdim=self.keepdim, correction=self.correction)
+    method = "std"
 
 
 class Parameter(nn.Module):
