@@ -64,6 +64,20 @@ class Scope:
     kind: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class LeafParameter:
+    """A parameter an imported layer counts that a module with no modules inside holds, one that ran and
+    that no kind states (GPT-2's Conv1D, ConvNeXt's LayerNorm subclass, Swin's relative position bias):
+    its name there, that module's class name and its output per sample (the first tensor of several)
+    with what the output's first dim holds (as Node.first_dim). torchinfo counts such a parameter by
+    them: by the class's name and the parameter's, times dims of the module's output."""
+    name: str
+    numel: int
+    module: str
+    output: Shape
+    first_dim: str
+
+
 @record
 class Node:
     name: str
@@ -109,6 +123,12 @@ class Node:
     # an imported layer run inside a module ptflops hooks as a whole (timm's ViT Attention,
     # conventions.PTFLOPS_HOOKED_WHOLE): ptflops sums that module's count and none of its layers' hooks
     inside_hooked: bool = False
+    # the parameters it counts that modules no kind states hold (see LeafParameter); () where a module of
+    # its kind runs it, or a spec states it
+    leaf_parameters: tuple[LeafParameter, ...] = ()
+    # an imported layer called by a name ptflops patches (torch.addmm, torch.matmul, F.relu), as only the run
+    # shows it: ptflops counts the call where its patch computes what the layer does
+    patched: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -792,6 +792,56 @@ def test_layers_off_the_batch_verify_against_every_peer(module, shape, input_dty
     assert summary.verify(optimizer=None).failed == ()
 
 
+class ConvNextLayerNorm(nn.LayerNorm):
+    """transformers' ConvNeXt norm: nn.LayerNorm run channels last, in a class whose name holds "Conv"."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class PositionBias(nn.Module):
+    """transformers' Swin: a module of its own holding relative_position_bias_table, gathered by a buffer
+    of indices into a (1, heads, N, N) bias."""
+
+    def __init__(self, window: int = 3, heads: int = 2):
+        super().__init__()
+        self.relative_position_bias_table = nn.Parameter(torch.randn((2 * window - 1) ** 2, heads))
+        cells = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+        apart = (cells[:, :, None] - cells[:, None, :]).permute(1, 2, 0) + window - 1
+        self.register_buffer("index", apart[..., 0] * (2 * window - 1) + apart[..., 1], persistent=False)
+
+    def forward(self):
+        n = self.index.shape[0]
+        bias = self.relative_position_bias_table[self.index.view(-1)].view(n, n, -1)
+        return bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+
+
+class LeafModules(nn.Module):
+    """Modules of others' libraries that torchinfo counts by their class's name, their parameters' names
+    and their own outputs: a LayerNorm subclass named Conv…, GPT-2's Conv1D, Swin's bias table."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.norm = nn.Conv2d(3, 8, 3, padding=1), ConvNextLayerNorm(8)
+        self.qkv, self.bias = Conv1D(8, 24), PositionBias()
+
+    def forward(self, x):
+        y = self.norm(self.conv(x)).flatten(2).transpose(1, 2)
+        q, k, v = self.qkv(y).view(x.shape[0], 9, 3, 2, 4).permute(2, 0, 3, 1, 4).unbind(0)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=self.bias())
+
+
+@pytest.mark.parametrize("module,shape,input_dtype", [(LeafModules(), (3, 3, 3), None), (GPT2Block(), (12,), "int64")],
+                         ids=["leaf-modules", "gpt2-conv1d"])
+def test_modules_no_kind_states_verify_against_every_peer(module, shape, input_dtype):
+    # torchinfo: a module with no children, its weight and bias × its output's first dim, and × its dims after
+    # the second where its class's name holds "Conv" (Conv1D: B × nf; the norm: B × H × W), a parameter whose
+    # name holds "bias" × its first two dims (the table: 1 × heads); ptflops counts the torch.addmm it patches
+    summary = cnncalc.summary(module.eval(), shape, input_dtype=input_dtype, batch=2)
+    assert summary.verify(optimizer=None).failed == ()
+    assert not summary.totals.uncounted
+
+
 class MasksAndPositions(nn.Module):
     """What layers make besides floating tensors: a comparison's mask, argmax's positions, the indices
     topk, sort, max and min return beside their values."""

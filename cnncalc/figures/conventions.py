@@ -43,6 +43,9 @@ class LayerOps:
     returned: bool = True       # something the model returns is computed from its output
     inside_hooked: bool = False  # run inside a module ptflops hooks as a whole (PTFLOPS_HOOKED_WHOLE)
     first_dim: str = "batch"    # what the output tensor's first dim holds: "batch", "rows" (B·rows), "own" (out_shape's)
+    leaf_parameters: tuple = ()  # those of its parameters modules no kind states hold (graph.LeafParameter)
+    patched: bool = False       # called by a name ptflops patches, whose count it takes (Node.patched)
+    model_batch: int = 1        # the model's batch (`batch` is 1 for what parameters alone make)
 
     @property
     def inp(self) -> int:
@@ -361,13 +364,34 @@ def _torchinfo(layer: LayerOps) -> int:
     # flattened ids; L of an nn.Embedding looked up at torch.arange(L)), except convolutions, where
     # weights and biases × that dim × the output's spatial size; of leaf modules that ran only
     # (total_mult_adds sums is_leaf_layer of the layers its hooks saw)
+    if layer.leaf_parameters:
+        return _torchinfo_leaves(layer)
     if layer.held_apart:
         return 0
-    rows, *rest = layer.out_shape or (1,)
-    output = {"batch": (layer.batch, *layer.out_shape), "rows": (layer.batch * rows, *rest),
-              "own": layer.out_shape}[layer.first_dim]
+    output = _torchinfo_output(layer.out_shape, layer.first_dim, layer.batch)
     spatial = math.prod(output[2:]) if layer.kind.startswith(("conv", "convtranspose")) else 1
     return (layer.weights + layer.biases) * math.prod(output[:1]) * spatial
+
+
+def _torchinfo_output(shape: tuple[int, ...], first_dim: str, batch: int) -> tuple[int, ...]:
+    """A module's output tensor from its shape per sample and what its first dim holds (Node.first_dim)."""
+    rows, *rest = shape or (1,)
+    return {"batch": (batch, *shape), "rows": (batch * rows, *rest), "own": shape}[first_dim]
+
+
+def _torchinfo_leaves(layer: LayerOps) -> int:
+    """LayerInfo.calculate_macs on the modules no kind states that hold a layer's parameters: one named
+    weight or bias × the output's first dim, and its dims after the second where the class's name holds
+    "Conv" (GPT-2's Conv1D: B × nf); any other whose name holds either × the first two dims (Swin's
+    relative_position_bias_table: 1 × heads); the rest none."""
+    total = 0
+    for held in layer.leaf_parameters:
+        output = _torchinfo_output(held.output, held.first_dim, layer.model_batch)
+        if held.name in ("weight", "bias"):
+            total += held.numel * math.prod(output[:1] + output[2:] if "Conv" in held.module else output[:1])
+        elif "weight" in held.name or "bias" in held.name:
+            total += held.numel * math.prod(output[:2])
+    return total
 
 
 RECURRENT = ("lstm", "gru", "rnn")
@@ -401,9 +425,10 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                returned_only=True),  # torch.jit's trace drops a module run whose output nobody reads
     Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters named weight or bias × "
                "batch, or × output positions for convolutions",
-               # layer scale's parameter is named gamma, as in timm; a parameter read directly is no module's
-               (("layerscale", _unhandled), ("parameter", _unhandled), ("constant", _unhandled),
-                ("uncounted", _unhandled),  # what it holds is no weight or bias cnncalc can name
+               # layer scale's parameter is named gamma, as in timm; a parameter read directly, what is made of
+               # parameters and what no kind states count as the modules holding them say (_torchinfo_leaves)
+               (("layerscale", _unhandled), ("parameter", _torchinfo_leaves), ("constant", _torchinfo_leaves),
+                ("uncounted", _torchinfo_leaves),
                 # weight_ih_l0 and friends: × the output's first two sizes, batch × sequence
                 *((kind, lambda l: (l.weights + l.biases) * l.batch * l.out_shape[0]) for kind in RECURRENT),
                 ("multiheadattention", _unhandled)), _torchinfo),  # not a leaf: its out_proj is a child module
@@ -411,7 +436,10 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                "sample (their sum ÷ batch), plus the torch.nn.functional calls and tensor ops it patches, "
                "for the whole batch, so ReLU and pooling count twice at batch 1",
                (("conv*", Hooks(module=_module_conv(lambda l: l.macs + _bias_outputs(l)))),
-                ("linear", Hooks(module=lambda l: l.macs + _bias_outputs(l))),
+                # called as torch.addmm (GPT-2's Conv1D), its patch counts: the product's MACs and the
+                # bias's elements, once (F.linear it does not patch)
+                ("linear", Hooks(module=lambda l: l.macs + _bias_outputs(l),
+                                 functional=lambda l: l.macs + l.biases if l.patched else 0)),
                 # nn.ReLU, ELU, GELU, PReLU: the hook, then the patched F.relu (F.elu, ...) the module calls
                 *((kind, Hooks(module=_hooked(lambda l: l.out), functional=lambda l: l.out))
                   for kind in ("relu", "elu", "gelu", "prelu")),

@@ -164,12 +164,13 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         tracked, computed = flow.through(node, requires)  # one record per distinct answer: hashed by identity
         returned = node.name in feeding
         key = (node.kind, node.args, in_shapes, node.functional, *(getattr(node, flag) for flag in TOOL_FLAGS),
-               node.per_row, times, id(computed), returned, node.own_storage, node.first_dim)
+               node.per_row, times, id(computed), returned, node.own_storage, node.first_dim, node.leaf_parameters,
+               node.patched)
         shared = known.get(key)  # args by content
         if shared is None:
             try:
                 shared = known[key] = _shared(graph, node, in_shapes, times, samples, counting, explain, computed,
-                                              returned)
+                                              returned, batch)
             except SpecError as error:
                 log.add(error)
                 failed.add(node.name)
@@ -236,7 +237,8 @@ def _untied(graph: Graph, node: Node, theirs: tuple[int, int, int], mine: tuple[
 
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, samples: int,
-            counting: Convention, explain: bool, computed: Gradients, returned: bool) -> SharedFigures:
+            counting: Convention, explain: bool, computed: Gradients, returned: bool,
+            model_batch: int) -> SharedFigures:
     """One layer's figures for the whole batch (`batch`: 1 for what parameters alone make), from its
     calculator and the counting convention, whose tool may report part of a count per sample of the
     model's `samples`, and its backward's from the gradients computed through it. A layer per row runs
@@ -262,7 +264,9 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
                          "weights": calc.weights, "biases": calc.biases, "functional": node.functional,
                          **{flag: getattr(node, flag) for flag in TOOL_FLAGS},
                          "backward_inputs": backward_inputs, "backward_parameters": backward_parameters,
-                         "returned": returned, "inside_hooked": node.inside_hooked, "first_dim": node.first_dim})
+                         "returned": returned, "inside_hooked": node.inside_hooked, "first_dim": node.first_dim,
+                         "leaf_parameters": node.leaf_parameters, "model_batch": model_batch,
+                         "patched": node.patched})
     counted = counting.count(layer)
     output_shape = (rows, *calc.output_shape) if node.per_row else calc.output_shape
     lines = ()

@@ -97,6 +97,7 @@ class Recorded:
     users: dict[str, tuple[Step, ...]]
     modules: dict[str, nn.Module]
     constants: dict[str, torch.Tensor]  # tensors forward() held outside the parameters and buffers
+    leaf_outputs: dict[str, Step]  # a module no kind states with parameters and no modules inside → its output
 
     def attribute(self, path: str) -> torch.Tensor:
         """The tensor a get_attr step reads: a constant, or a parameter or buffer by its module's path."""
@@ -153,6 +154,7 @@ class Recorder(TorchFunctionMode):
         self.modules = modules  # path → module, the root's as named_modules() gives them
         self.paths = {id(module): path for path, module in self.modules.items()}
         self.held = {id(tensor): path for path, tensor in held.items()}  # the model's tensors as the run has them
+        self.leaf_outputs: dict[str, Step] = {}  # (Recorded.leaf_outputs)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -330,7 +332,7 @@ class Recorder(TorchFunctionMode):
             for source in step.sources:
                 users.setdefault(source.name, []).append(step)
         return Recorded(steps=tuple(reversed(kept)), users={name: tuple(found) for name, found in users.items()},
-                        modules=self.modules, constants=dict(self.constants))
+                        modules=self.modules, constants=dict(self.constants), leaf_outputs=self.leaf_outputs)
 
     def placeholder(self, name: str, value: torch.Tensor) -> None:
         self._made(self.node("placeholder", name, (), {}), value)
@@ -347,9 +349,11 @@ class Recorder(TorchFunctionMode):
         if not self.is_leaf(module):
             self.scope = inside
             try:
-                return call(module, *args, **kwargs)
+                result = call(module, *args, **kwargs)
             finally:
                 self.scope = outside
+            self._leaf_output(path, module, result)
+            return result
         node_args, node_kwargs, built = self.arg(args), self.arg(kwargs), module_arguments(module)
         self.depth += 1
         try:
@@ -360,6 +364,16 @@ class Recorder(TorchFunctionMode):
         node = self.node("call_module", path, node_args, node_kwargs, built=built)
         self.scope = outside
         return self.output(node, result)
+
+    def _leaf_output(self, path: str, module: nn.Module, result) -> None:
+        """The output of a module run through that has parameters of its own and no modules inside: torchinfo
+        counts its parameters by its output's dims (graph.LeafParameter). Of several tensors, the first."""
+        if next(module.children(), None) is not None or next(module.parameters(recurse=False), None) is None:
+            return
+        first = result[0] if isinstance(result, (tuple, list)) and result else result
+        made = self.nodes.get(id(first)) if isinstance(first, torch.Tensor) else None
+        if made is not None:
+            self.leaf_outputs[path] = made
 
     def _answered(self, module: nn.Module, built: tuple[str, dict] | None, path: str, call, args, kwargs):
         """A layer's output: its calculator's where it can say, else the module's own. Where both

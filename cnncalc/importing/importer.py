@@ -17,7 +17,7 @@ from torch import nn
 
 from ..collector import collected_after
 from ..errors import LayerError, SpecError
-from ..graph import DTYPE_BYTES, INPUT, TOOL_FLAGS, Graph, Node, NotRun, OtherInput
+from ..graph import DTYPE_BYTES, INPUT, TOOL_FLAGS, Graph, LeafParameter, Node, NotRun, OtherInput
 from ..layers import REGISTRY
 from ..figures.conventions import PTFLOPS_HOOKED_WHOLE, PTFLOPS_PATCHED
 from ..layers.facts import NN, F
@@ -119,10 +119,12 @@ class _Layers:
         reads = [graph.name_of(a) for a in read] or [self.fields[-1]["name"] if self.fields else INPUT]
         facts = {"frozen": _frozen(node, graph), "line": line, "scopes": inside,
                  "inside_hooked": any(scope.name in self.hooked_whole for scope in inside)}
+        first = len(self.fields)
         for step, entry in enumerate(entries, start=1):
             last = step == len(entries)
             self.fields.append(self._layer(node, entry, reads, last, step, **facts))
             reads = [self.fields[-1]["name"]]
+        self.fields[first]["leaf_parameters"] = _leaf_parameters(node, graph, entries[0])
         self.made.append((node.made, reads[0]))
         self.fields[-1].update(_observed(node, graph, entries[-1], read))
 
@@ -148,7 +150,8 @@ class _Layers:
                 "per_row": entry.get("per_row", False),
                 "module": type(graph.modules[node.target]).__name__ if module else None,
                 **{flag: flags.get(flag, False) for flag in TOOL_FLAGS}, **facts,
-                "held_through": None, "copied": (), "own_storage": False, "making": 0, "first_dim": "batch"}
+                "held_through": None, "copied": (), "own_storage": False, "making": 0, "first_dim": "batch",
+                "leaf_parameters": (), "patched": node.op in ("call_function", "call_method") and node.through_patched}
 
     def nodes(self, held_through: dict[str, str]) -> tuple[Node, ...]:
         return tuple(Node.of(layer | ({"held_through": held_through[layer["name"]]} if layer["name"] in held_through
@@ -180,6 +183,34 @@ def _observed(node: Step, graph: Traced, entry: dict, read: list) -> dict:
         copies = kind.memory.copies(tuple((tuple(value.shape), value.stride()) for value in values))
         facts["copied"] = tuple(graph.name_of(a) for a, copy in zip(read, copies) if copy)
     return facts
+
+
+def _leaf_parameters(node, graph: Traced, entry: dict) -> tuple[LeafParameter, ...]:
+    """The parameters a step's first layer counts that a module no kind states holds, one with no modules
+    inside that ran (graph.LeafParameter): a call's weights (GPT-2's torch.addmm on its Conv1D's), a
+    parameter read, or those a constant is made from (Swin's relative position bias table)."""
+    if node.op == "call_module":
+        return ()
+    found = []
+    reads = entry[PARAMETERS_READ] if PARAMETERS_READ in entry \
+        else [a for a in node.sources if a.name in graph.absorbed]
+    for read in reads:
+        owner, _, name = read.target.rpartition(".")
+        output = graph.recorded.leaf_outputs.get(owner)
+        tensor = graph.attribute(read)
+        if output is None or not isinstance(tensor, nn.Parameter):
+            continue
+        # made without the input (a bias table's (1, heads, N, N)): the same tensor at any batch
+        alone = output.name in graph.without_input
+        shape = graph.shape(output) if alone else graph.sample_shape(output)
+        if shape is not None:
+            found.append(LeafParameter(name=name, numel=tensor.numel(), module=type(graph.modules[owner]).__name__,
+                                       output=shape, first_dim="own" if alone
+                                       else FIRST_DIM.get(graph.layout(output), "batch")))
+    return tuple(found)
+
+
+PARAMETERS_READ = "parameters read"  # an entry's get_attr steps whose tensors its layer counts, where no call takes them
 
 
 def _made_anew(node, graph: Traced, entry: dict, read: list) -> bool:
@@ -848,7 +879,8 @@ def _parameter_entry(node, graph: Traced) -> dict | None:
         return stated("constant", {"shape": list(shape)}, None)
     graph.made.counted.add(read.name)
     tensor = graph.attribute(read)
-    return stated("parameter", {"shape": list(shape), "buffer": not isinstance(tensor, nn.Parameter)}, None)
+    entry = stated("parameter", {"shape": list(shape), "buffer": not isinstance(tensor, nn.Parameter)}, None)
+    return None if entry is None else entry | {PARAMETERS_READ: [read]}
 
 
 def _constant_entry(node, graph: Traced) -> dict | None:
@@ -858,12 +890,14 @@ def _constant_entry(node, graph: Traced) -> dict | None:
     if shape is None:
         return None
     made_from = graph.made_from(node)
-    tensors = [graph.attribute(read) for name, read in made_from.items()
-               if name not in graph.made.counted and not _made_while_tracing(read)]
+    reads = [read for name, read in made_from.items() if name not in graph.made.counted and not _made_while_tracing(read)]
+    tensors = [graph.attribute(read) for read in reads]
     graph.made.counted |= set(made_from)
     params = sum(t.numel() for t in tensors if isinstance(t, nn.Parameter))
     buffers = sum(t.numel() for t in tensors if not isinstance(t, nn.Parameter))
     entry = stated("constant", {"shape": list(shape), "params": params, "buffers": buffers}, None)
+    if entry is not None:
+        entry[PARAMETERS_READ] = reads
     if entry is not None and graph.sized_by_batch(node):  # made for each sample: sized by the input's batch
         entry["from"] = INPUT
     return entry
