@@ -129,6 +129,9 @@ class Node:
     # an imported layer called by a name ptflops patches (torch.addmm, torch.matmul, F.relu), as only the run
     # shows it: ptflops counts the call where its patch computes what the layer does
     patched: bool = False
+    # how many places of the module tree hold the imported module that runs it, as thop's and ptflops' sums walk
+    # the tree (each parent's children once): a module shared by blocks, held by each (CoaT's cpe1), counts in each
+    places: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)

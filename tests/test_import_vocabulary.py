@@ -842,6 +842,38 @@ def test_modules_no_kind_states_verify_against_every_peer(module, shape, input_d
     assert not summary.totals.uncounted
 
 
+class HeldByBlock(nn.Module):
+    def __init__(self, encoding: nn.Module):
+        super().__init__()
+        self.encoding, self.norm, self.act = encoding, nn.BatchNorm2d(8), nn.ReLU()
+
+    def forward(self, x):
+        return x + self.act(self.norm(self.encoding(x)))
+
+
+class SharedByBlocks(nn.Module):
+    """CoaT's serial blocks: one position encoding (a depthwise conv) held by the model and by each block,
+    and called by each block."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem, self.encoding = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.blocks = nn.ModuleList([HeldByBlock(self.encoding), HeldByBlock(self.encoding)])
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+def test_a_module_held_in_several_places_verifies_against_every_peer():
+    # thop and ptflops sum a module's count, all its calls', in each place their walk of the module tree
+    # meets it: the encoding, in three places and called twice, counts six calls there
+    summary = cnncalc.summary(SharedByBlocks().eval(), (3, 6, 6), batch=2)
+    assert summary.verify(optimizer=None).failed == ()
+
+
 class MasksAndPositions(nn.Module):
     """What layers make besides floating tensors: a comparison's mask, argmax's positions, the indices
     topk, sort, max and min return beside their values."""

@@ -45,6 +45,7 @@ class LayerOps:
     first_dim: str = "batch"    # what the output tensor's first dim holds: "batch", "rows" (B·rows), "own" (out_shape's)
     leaf_parameters: tuple = ()  # those of its parameters modules no kind states hold (graph.LeafParameter)
     patched: bool = False       # called by a name ptflops patches, whose count it takes (Node.patched)
+    places: int = 1             # the places of the module tree that hold the module running it (Node.places)
     model_batch: int = 1        # the model's batch (`batch` is 1 for what parameters alone make)
 
     @property
@@ -143,7 +144,7 @@ class Convention:
         rule = self.rule(layer.kind)
         if isinstance(rule, Hooks):  # its module hooks see exact types only
             hooked = rule.inside(layer) if layer.inside_hooked else rule.module(layer) if layer.hooked else 0
-            return Counted(whole=0 if layer.unpatched else rule.functional(layer), per_sample=hooked)
+            return Counted(whole=0 if layer.unpatched else rule.functional(layer), per_sample=hooked * layer.places)
         return Counted(whole=rule(layer))
 
     def backward_ops(self, layer: LayerOps) -> int:
@@ -167,6 +168,12 @@ def _hooked(rule: Rule) -> Rule:
     """Counted by a forward hook on the module, looked up by exact type: nothing when the model calls
     the function directly, or runs a subclass."""
     return lambda l: rule(l) if l.hooked else 0
+
+
+def _thop_hooked(rule: Rule) -> Rule:
+    """Counted by thop's hook on the module: model.apply registers it once in each place the module tree
+    holds the module, and its sum takes the module's count in each place again (places² per call)."""
+    return lambda l: rule(l) * l.places ** 2 if l.hooked else 0
 
 
 def _module_conv(rule: Rule) -> Rule:
@@ -467,14 +474,15 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "
                "normalized element, average pooling, upsampling by mode",
                # every count is a hook on a module of torch.nn's own class (profile's register_hooks[type(m)])
-               (("conv?d", _hooked(_module_conv(_macs))), ("convtranspose*", _hooked(_thop_transposed)),
-                ("linear", _hooked(_macs)), ("batchnorm*", _hooked(_norm(4, 2, "affine"))),
-                ("instancenorm*", _hooked(_norm(4, 2, "affine"))),
-                ("layernorm", _hooked(_norm(4, 2, "elementwise_affine"))), ("avgpool*", _hooked(lambda l: l.out)),
-                ("adaptiveavgpool*", _hooked(_thop_adaptive_avg)), ("softmax", _hooked(_thop_softmax)),
-                ("prelu", _hooked(lambda l: l.inp)),  # count_prelu: one per input element, in eval
-                *((kind, _hooked(_thop_recurrent)) for kind in RECURRENT),
-                ("upsample", _hooked(lambda l: l.out * {"nearest": 1, "linear": 5, "bilinear": 11,
+               (("conv?d", _thop_hooked(_module_conv(_macs))), ("convtranspose*", _thop_hooked(_thop_transposed)),
+                ("linear", _thop_hooked(_macs)), ("batchnorm*", _thop_hooked(_norm(4, 2, "affine"))),
+                ("instancenorm*", _thop_hooked(_norm(4, 2, "affine"))),
+                ("layernorm", _thop_hooked(_norm(4, 2, "elementwise_affine"))),
+                ("avgpool*", _thop_hooked(lambda l: l.out)),
+                ("adaptiveavgpool*", _thop_hooked(_thop_adaptive_avg)), ("softmax", _thop_hooked(_thop_softmax)),
+                ("prelu", _thop_hooked(lambda l: l.inp)),  # count_prelu: one per input element, in eval
+                *((kind, _thop_hooked(_thop_recurrent)) for kind in RECURRENT),
+                ("upsample", _thop_hooked(lambda l: l.out * {"nearest": 1, "linear": 5, "bilinear": 11,
                                                         "bicubic": 259}.get(l.args["mode"], 0)))), _unhandled),
 )}
 DEFAULT = "torchvision"

@@ -165,7 +165,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         returned = node.name in feeding
         key = (node.kind, node.args, in_shapes, node.functional, *(getattr(node, flag) for flag in TOOL_FLAGS),
                node.per_row, times, id(computed), returned, node.own_storage, node.first_dim, node.leaf_parameters,
-               node.patched)
+               node.patched, node.places)
         shared = known.get(key)  # args by content
         if shared is None:
             try:
@@ -266,7 +266,7 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
                          "backward_inputs": backward_inputs, "backward_parameters": backward_parameters,
                          "returned": returned, "inside_hooked": node.inside_hooked, "first_dim": node.first_dim,
                          "leaf_parameters": node.leaf_parameters, "model_batch": model_batch,
-                         "patched": node.patched})
+                         "patched": node.patched, "places": node.places})
     counted = counting.count(layer)
     output_shape = (rows, *calc.output_shape) if node.per_row else calc.output_shape
     lines = ()

@@ -60,7 +60,7 @@ def _mapped(run, module: nn.Module, name: str, input_shape: tuple[int, ...], sou
     """The Graph of a run: its steps mapped to layers, with what the whole run shows of them."""
     graph = read_graph(run.recorded, run.values, tuple(other.name for other in others), run.batch)
     layers = _Layers(graph=graph, sites=Sites(module, source), source=source,
-                     hooked_whole=_hooked_whole(run.recorded.modules))
+                     hooked_whole=_hooked_whole(run.recorded.modules), places=_places(module))
     for node in run.recorded.steps:
         if _is_row(node, graph):
             layers.add(node)
@@ -101,6 +101,7 @@ class _Layers:
     holders: dict[int, str] = field(default_factory=dict)  # tensor id → the module that first held it
     made: list[tuple[int, str]] = field(default_factory=list)  # per mapped step: (its Step.made, its last layer)
     hooked_whole: set[str] = field(default_factory=set)  # the modules ptflops hooks as a whole (_hooked_whole)
+    places: Counter = field(default_factory=Counter)  # id(module) → the places of the module tree holding it
 
     def add(self, node: Step) -> None:
         """The layers of one step, as its mapper says (_entry), else one row not counted."""
@@ -149,6 +150,7 @@ class _Layers:
                 "weights_of": _holder(node, graph, self.holders) if last else None,
                 "per_row": entry.get("per_row", False),
                 "module": type(graph.modules[node.target]).__name__ if module else None,
+                "places": self.places[id(graph.modules[node.target])] if module else 1,
                 **{flag: flags.get(flag, False) for flag in TOOL_FLAGS}, **facts,
                 "held_through": None, "copied": (), "own_storage": False, "making": 0, "first_dim": "batch",
                 "leaf_parameters": (), "patched": node.op in ("call_function", "call_method") and node.through_patched}
@@ -164,6 +166,17 @@ def _hooked_whole(modules: dict) -> set[str]:
     classes = {getattr(sys.modules.get(owner), name, None)
                for owner, _, name in (path.rpartition(".") for path in PTFLOPS_HOOKED_WHOLE)} - {None}
     return {path for path, module in modules.items() if type(module) in classes} if classes else set()
+
+
+def _places(root: nn.Module) -> Counter:
+    """id(module) → how many places of the module tree hold it, as thop's and ptflops' sums walk the tree
+    (each parent's children once, a module's count taken in each place)."""
+    places, stack = Counter(), [root]
+    while stack:
+        module = stack.pop()
+        places[id(module)] += 1
+        stack.extend(module.children())
+    return places
 
 
 def _observed(node: Step, graph: Traced, entry: dict, read: list) -> dict:
@@ -210,7 +223,7 @@ def _leaf_parameters(node, graph: Traced, entry: dict) -> tuple[LeafParameter, .
     return tuple(found)
 
 
-PARAMETERS_READ = "parameters read"  # an entry's get_attr steps whose tensors its layer counts, where no call takes them
+PARAMETERS_READ = "parameters read"  # an entry's get_attr steps whose tensors it counts, where no call takes them
 
 
 def _made_anew(node, graph: Traced, entry: dict, read: list) -> bool:
@@ -890,7 +903,8 @@ def _constant_entry(node, graph: Traced) -> dict | None:
     if shape is None:
         return None
     made_from = graph.made_from(node)
-    reads = [read for name, read in made_from.items() if name not in graph.made.counted and not _made_while_tracing(read)]
+    reads = [read for name, read in made_from.items()
+             if name not in graph.made.counted and not _made_while_tracing(read)]
     tensors = [graph.attribute(read) for read in reads]
     graph.made.counted |= set(made_from)
     params = sum(t.numel() for t in tensors if isinstance(t, nn.Parameter))
