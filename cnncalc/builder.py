@@ -124,7 +124,7 @@ Sub, Div, Pow, Stack = _constructor("sub"), _constructor("div"), _constructor("p
 Argmax, Argmin = _constructor("argmax"), _constructor("argmin")
 Remainder, BitwiseAnd, Rsub = _constructor("remainder"), _constructor("bitwiseand"), _constructor("rsub")
 Normalize = _constructor("normalize")
-Norm, Addcmul = _constructor("norm"), _constructor("addcmul")
+Norm, Addcmul, Baddbmm = _constructor("norm"), _constructor("addcmul"), _constructor("baddbmm")
 Maximum, Minimum, Where = _constructor("maximum"), _constructor("minimum"), _constructor("where")
 MaskedFill = _constructor("maskedfill")
 

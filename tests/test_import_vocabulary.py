@@ -874,6 +874,31 @@ def test_a_module_held_in_several_places_verifies_against_every_peer():
     assert summary.verify(optimizer=None).failed == ()
 
 
+class BiasedScores(nn.Module):
+    """Attention scores as BLOOM computes them: torch.baddbmm of a bias and the queries and keys of B·heads
+    rows, scaled; then x.baddbmm, the method, which ptflops does not patch."""
+
+    def __init__(self):
+        super().__init__()
+        self.query, self.key = nn.Linear(8, 8), nn.Linear(8, 8)
+
+    def forward(self, x):
+        b, length, _ = x.shape
+        q = self.query(x).view(b, length, 2, 4).transpose(1, 2).reshape(b * 2, length, 4)
+        k = self.key(x).view(b, length, 2, 4).transpose(1, 2).reshape(b * 2, length, 4)
+        bias = q.mean(-1, keepdim=True).transpose(1, 2)  # (B·heads, 1, L)
+        scores = torch.baddbmm(bias, q, k.transpose(1, 2), beta=1.0, alpha=0.5)
+        return scores.baddbmm(q, k.transpose(1, 2)).view(b, 2, length, length).softmax(-1)
+
+
+def test_a_product_added_to_scores_verifies_against_torch_and_every_peer():
+    # torch.baddbmm: the product's MACs for torch, and for ptflops (which patches the function) its input's
+    # elements besides; fvcore has no handle for it
+    summary = cnncalc.summary(BiasedScores().eval(), (6, 8), batch=2)
+    assert [row.kind for row in summary.layers].count("baddbmm") == 2 and not summary.totals.uncounted
+    assert summary.verify(optimizer=None).failed == ()
+
+
 class MasksAndPositions(nn.Module):
     """What layers make besides floating tensors: a comparison's mask, argmax's positions, the indices
     topk, sort, max and min return beside their values."""

@@ -46,6 +46,7 @@ class LayerOps:
     leaf_parameters: tuple = ()  # those of its parameters modules no kind states hold (graph.LeafParameter)
     patched: bool = False       # called by a name ptflops patches, whose count it takes (Node.patched)
     places: int = 1             # the places of the module tree that hold the module running it (Node.places)
+    whole_inputs: tuple = ()    # per input, whether it is one tensor for the whole batch (a parameter)
     model_batch: int = 1        # the model's batch (`batch` is 1 for what parameters alone make)
 
     @property
@@ -153,6 +154,11 @@ class Convention:
 
 def _macs(layer: LayerOps) -> int:
     return layer.macs
+
+
+def _first_input(layer: LayerOps) -> int:
+    """The elements of the first input as torch holds it: a parameter's once, another's for each sample."""
+    return math.prod(layer.in_shape) * (1 if layer.whole_inputs[:1] == (True,) else layer.batch)
 
 
 def _bias_outputs(layer: LayerOps) -> int:
@@ -407,12 +413,14 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("torchvision", "torchvision's published `_ops` (GMACs): conv, linear and matmul "
                "multiply-accumulates; bias and element-wise work excluded",
                (("conv*", _macs), ("linear", _macs), ("multiheadattention", _macs), ("matmul", _macs),
+                ("baddbmm", _macs),
                 ("scaleddotproductattention", _macs), ("einsum", _macs), *((kind, _macs) for kind in RECURRENT)),
                _unhandled),
     # recurrent layers as on the meta device or a GPU: on the CPU, oneDNN's fused LSTM hides them
     Convention("torch", "torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per multiply-accumulate",
                (("conv*", lambda l: 2 * l.macs), ("linear", lambda l: 2 * l.macs),
                 ("multiheadattention", lambda l: 2 * l.macs), ("matmul", lambda l: 2 * l.macs),
+                ("baddbmm", lambda l: 2 * l.macs),
                 ("scaleddotproductattention", lambda l: 2 * l.macs), ("einsum", lambda l: 2 * l.macs),
                 *((kind, lambda l: 2 * l.macs) for kind in RECURRENT)), _unhandled,
                backward=(("conv*", _torch_conv_backward), ("*", _torch_backward))),
@@ -466,6 +474,8 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 # torch.matmul and Tensor.matmul are patched, a @ b (Tensor.__matmul__) is not
                 # (F.scaled_dot_product_attention it does not patch)
                 ("matmul", Hooks(functional=lambda l: 0 if l.flag("operator") else l.macs)),
+                # torch.baddbmm (not the method): the product's MACs, and the input's elements where beta is not 0
+                ("baddbmm", Hooks(functional=lambda l: l.macs + (_first_input(l) if l.args["beta"] else 0))),
                 # torch.add, torch.mul and their methods are patched (operands aligned from their first
                 # dims, the larger size of each: the output's, where their ranks agree), x + y is not
                 *((kind, Hooks(functional=lambda l: 0 if l.flag("operator") else l.out)) for kind in ("add", "mul")),

@@ -281,11 +281,19 @@ def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
     """The tensors a recorded layer saves: a product keeps each factor for the others' gradients,
     only where another factor has one."""
     facts = _facts(node)
-    factors = [name for k, name in enumerate(node.inputs) if len(node.inputs) == 1 or any(
-        requires[other] for j, other in enumerate(node.inputs) if j != k)]
+    saved = facts.saved_by(node.args)
+    if saved == "factors":  # a sum's product: its input is added, its factors multiplied
+        return _factors(node.inputs[1:], requires)
+    factors = _factors(node.inputs, requires)
     saved = {"input": node.inputs[:1], "inputs": factors, "output": (node.name,),
-             "inputs and output": (*factors, node.name), "second input": node.inputs[1:2], "nothing": ()}
-    return tuple(saved[facts.saved_by(node.args)])
+             "inputs and output": (*factors, node.name), "second input": node.inputs[1:2], "nothing": ()}[saved]
+    return tuple(saved)
+
+
+def _factors(inputs: tuple[str, ...], requires: dict[str, bool]) -> tuple[str, ...]:
+    """Each factor kept for another's gradient, where another has one (a lone input: for its own)."""
+    return tuple(name for k, name in enumerate(inputs) if len(inputs) == 1 or any(
+        requires[other] for j, other in enumerate(inputs) if j != k))
 
 
 @dataclass(frozen=True)

@@ -161,16 +161,17 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             once.add(node.name)
         in_shapes = tuple([shapes[name] for name in node.inputs])
         times = 1 if node.name in once else batch
+        whole = tuple([name in once for name in node.inputs])  # inputs that are one tensor for the batch
         tracked, computed = flow.through(node, requires)  # one record per distinct answer: hashed by identity
         returned = node.name in feeding
         key = (node.kind, node.args, in_shapes, node.functional, *(getattr(node, flag) for flag in TOOL_FLAGS),
                node.per_row, times, id(computed), returned, node.own_storage, node.first_dim, node.leaf_parameters,
-               node.patched, node.places)
+               node.patched, node.places, whole)
         shared = known.get(key)  # args by content
         if shared is None:
             try:
                 shared = known[key] = _shared(graph, node, in_shapes, times, samples, counting, explain, computed,
-                                              returned, batch)
+                                              returned, batch, whole)
             except SpecError as error:
                 log.add(error)
                 failed.add(node.name)
@@ -238,7 +239,7 @@ def _untied(graph: Graph, node: Node, theirs: tuple[int, int, int], mine: tuple[
 
 def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, samples: int,
             counting: Convention, explain: bool, computed: Gradients, returned: bool,
-            model_batch: int) -> SharedFigures:
+            model_batch: int, whole: tuple[bool, ...]) -> SharedFigures:
     """One layer's figures for the whole batch (`batch`: 1 for what parameters alone make), from its
     calculator and the counting convention, whose tool may report part of a count per sample of the
     model's `samples`, and its backward's from the gradients computed through it. A layer per row runs
@@ -266,7 +267,7 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
                          "backward_inputs": backward_inputs, "backward_parameters": backward_parameters,
                          "returned": returned, "inside_hooked": node.inside_hooked, "first_dim": node.first_dim,
                          "leaf_parameters": node.leaf_parameters, "model_batch": model_batch,
-                         "patched": node.patched, "places": node.places})
+                         "patched": node.patched, "places": node.places, "whole_inputs": whole})
     counted = counting.count(layer)
     output_shape = (rows, *calc.output_shape) if node.per_row else calc.output_shape
     lines = ()

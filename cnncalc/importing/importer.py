@@ -339,7 +339,9 @@ def _as_patches_see_it(node, kind: str) -> dict:
     return {"unpatched": True} if any(call.path in _PATCHED_PATHS for call in REGISTRY[kind].torch.functions) else {}
 
 
-_PATCHED_PATHS = frozenset(F + name for name in PTFLOPS_PATCHED)
+# and torch.baddbmm, which it patches as a function only (the other tensor ops say how they were called by
+# their `operator` argument)
+_PATCHED_PATHS = frozenset(F + name for name in PTFLOPS_PATCHED) | {"torch.baddbmm"}
 
 
 def _holder(node, graph: Traced, holders: dict) -> str | None:

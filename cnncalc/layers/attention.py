@@ -187,6 +187,39 @@ def matmul(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(output, macs=numel(batch) * n * k * m)
 
 
+def _factor_products(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
+    """A product added to an input: each factor's gradient is a product as large as forward's (the
+    input's is the output's gradient, times beta)."""
+    return BackwardWork(inputs=calc.macs * sum(gradients.inputs[1:]), parameters=0)
+
+
+# torch.baddbmm(input, batch1, batch2, beta=b, alpha=a): b·input + a·(batch1 @ batch2), (n, k) by (k, m)
+# products (a sample's, or each of its rows': B·heads) added to an input whose last two dims broadcast to
+# (n, m) (attention scores given a bias: BLOOM's ALiBi; transformers' upcast attention, at beta 0); autograd
+# keeps the factors alone
+@register("baddbmm", family="attention", field_probe=AS_IS, autocast=LOWER, arity=3, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="factors", gradient="each input",
+                             extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
+                             copies=None, estimate=None),
+          backward=BackwardFacts(differentiates="each input", work=_factor_products),
+          args=(Arg("beta", number, 1), Arg("alpha", number, 1)),
+          torch=TorchForms(module=OWN + "Baddbmm", given_weight=None, inferred=None, aliases=(),
+                           functions=calls("torch.baddbmm", beta=3, alpha=4), methods=calls("baddbmm", beta=3, alpha=4)))
+def baddbmm(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """n·k·m MACs a product; the input adds and scales (no multiply-accumulate). Rows are the leading dims,
+    the same in each factor and in the input (torch broadcasts no batch but the input's, whole)."""
+    added, first, second = shapes
+    rows = first[:-2]
+    if len(first) < 2 or len(second) != len(first) or second[:-2] != rows or first[-1] != second[-2]:
+        raise LayerError(f"baddbmm multiplies (…, n, k) by (…, k, m), got {format_shape(first)} by "
+                         f"{format_shape(second)}")
+    output = (*rows, first[-2], second[-1])
+    if len(added) != len(output) or added[:-2] != rows \
+            or any(size not in (1, out) for size, out in zip(added[-2:], output[-2:])):
+        raise LayerError(f"the input {format_shape(added)} does not broadcast to the product's {format_shape(output)}")
+    return Calc(output, macs=numel(rows) * first[-2] * first[-1] * second[-1])
+
+
 # torch.cdist's ways to the same distances (aten/src/ATen/native/Distance.cpp): None, "if necessary",
 # takes the matrix-product path for p = 2 when either side has more than 25 rows
 _CDIST_MODES = {None: "if necessary", "use_mm_for_euclid_dist_if_necessary": "if necessary",

@@ -113,7 +113,8 @@ class MemoryFacts:
     aliases: whether the output shares its input's storage (in-place, views).
     aliases_in_training: the same in training mode, where dropout makes a new tensor unless in-place.
     saved: what autograd keeps for backward: "input" (the first), "inputs", "output", "inputs and
-      output", "second input" (a masked fill's mask) or "nothing".
+      output", "second input" (a masked fill's mask), "factors" (the inputs after the first, a sum's
+      product: baddbmm's batch1 and batch2) or "nothing".
     gradient: the input gradients backward allocates: "each input", "first input" (a crop's
       slice_backward) or "passed" (the output's gradient, or views of it, handed on).
     extra_saved: bytes per output element autograd saves besides tensors, from (arguments, element
@@ -147,7 +148,7 @@ class MemoryFacts:
     estimate: str | None | Callable[["tuple[Shape, ...]", dict, "tuple[bool, ...]"], str | None]
     copies: Callable[["tuple[Strided, ...]"], tuple[bool, ...]] | None
 
-    SAVED = ("input", "inputs", "output", "inputs and output", "second input", "nothing")
+    SAVED = ("input", "inputs", "output", "inputs and output", "second input", "factors", "nothing")
     GRADIENTS = ("each input", "first input", "passed")
     LAST_SAVED = ("made", "read", "none")
 

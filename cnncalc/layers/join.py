@@ -3,6 +3,8 @@ comparisons (their masks bool), maximum and minimum, where and masked_fill (a ma
 stack, and crop for U-Net skips."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..errors import quoted
 from .facts import AS_IS, parameter_gradients
 from .facts import (COPY, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
@@ -127,9 +129,10 @@ def broadcast_all(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 
 # torch.addcmul(input, tensor1, tensor2, value=v): input + v·tensor1·tensor2 (ConvNeXt V2's global
-# response norm); the product's gradient needs both factors
+# response norm); the product's gradient needs both factors, the input's neither
 register("addcmul", family="join", field_probe=AS_IS, autocast=PROMOTE,
-         backward=NO_PRODUCTS, arity=3, args=(Arg("value", number, 1),), receptive_field=merge, memory=_POWER,
+         backward=NO_PRODUCTS, arity=3, args=(Arg("value", number, 1),), receptive_field=merge,
+         memory=replace(_POWER, saved="factors"),
          torch=_forms("Addcmul", ("torch.addcmul",), ("addcmul",), value=3))(broadcast_all)
 # torch.maximum(x, y), torch.minimum: each pair's larger (smaller); backward compares them again
 for _kind in ("maximum", "minimum"):

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from ..figures.checkpoint import Checkpointed, block_inputs, block_outputs
-from ..figures.conventions import PTFLOPS_PATCHED
 from ..graph import INPUT, Graph, Node
 from ..layers import REGISTRY
+from ..importing.capture import PATCHED_BY_PTFLOPS
 from ..importing.forms import resolve
 from .modules import NotRunModule
 
@@ -26,8 +26,8 @@ class Functional(nn.Module):
         return self.layer(*xs)
 
 
-# torch.nn.functional's own functions, as cnncalc found them before any tool stood in for them
-FUNCTIONS = {name: getattr(nn.functional, name) for name in PTFLOPS_PATCHED}
+# torch's own functions by each name ptflops patches, as cnncalc found them before any tool stood in for them
+FUNCTIONS = {(owner, name): getattr(owner, name) for owner, name in PATCHED_BY_PTFLOPS}
 
 
 def make_module(node: Node, input_shape: torch.Size | None) -> nn.Module:
@@ -144,17 +144,22 @@ def _subclass(cls: type) -> type:
 
 @functools.lru_cache(maxsize=None)
 def _unpatched(cls: type) -> type:
-    """A subclass of the module class whose forward runs on torch.nn.functional's own functions, as a
-    forward() reaches them by another way than their names there (torch.relu, x.softmax(), a reference
-    taken earlier): a tool patching those names (ptflops) does not see the call."""
+    """A subclass of the module class whose forward runs on torch's own functions, as a forward() reaches
+    them by another way than their names (torch.relu for F.relu, x.softmax(), x.baddbmm(), a reference taken
+    earlier): a tool patching those names (ptflops) does not see the call."""
     def forward(self, *args, **kwargs):
-        standing = {name: getattr(nn.functional, name) for name in FUNCTIONS}
-        vars(nn.functional).update(FUNCTIONS)
+        standing = {(owner, name): getattr(owner, name) for owner, name in FUNCTIONS}
+        _put(FUNCTIONS)
         try:
             return cls.forward(self, *args, **kwargs)
         finally:
-            vars(nn.functional).update(standing)
+            _put(standing)
     return type(cls.__name__, (cls,), {"__module__": __name__, "forward": forward})
+
+
+def _put(functions: dict) -> None:
+    for (owner, name), function in functions.items():
+        setattr(owner, name, function)
 
 
 def _tie(module: nn.Module, owner: nn.Module) -> None:

@@ -65,6 +65,15 @@ PRODUCTS = [
                                  {"einsum": {"equation": "ic,id->cd"}, "from": ["input", "r"]}]},
     {"input": [37, 53], "layers": [{"sigmoid": None, "name": "s"},
                                    {"einsum": {"equation": "hi,hj->hij"}, "from": ["input", "s"]}]},
+    # torch.baddbmm: scores added to a bias of the same batch, scaled (attention given ALiBi), and to a
+    # parameter one row of which broadcasts to every row (its factors have the batch: torch broadcasts none)
+    {"input": [10, 8], "layers": [{"sigmoid": None, "name": "q"},
+                                  {"transpose": {"dim0": -2, "dim1": -1}, "from": "input", "name": "kt"},
+                                  {"matmul": None, "from": ["q", "kt"], "name": "bias"},
+                                  {"baddbmm": {"beta": 0.5, "alpha": 0.125}, "from": ["bias", "q", "kt"]}]},
+    {"input": [10, 8], "layers": [{"parameter": {"shape": [1, 10]}, "name": "bias"},
+                                  {"transpose": {"dim0": -2, "dim1": -1}, "from": "input", "name": "kt"},
+                                  {"baddbmm": None, "from": ["bias", "input", "kt"]}]},
     # torch.cdist: a vector quantizer's distances from 30 rows to a codebook of 40 (the matrix-product
     # path, past 25 rows), the direct kernel on few rows and at p = 1, and the product path asked for
     {"input": [30, 3], "layers": [{"parameter": {"shape": [40, 3]}, "name": "codebook"},
@@ -104,7 +113,8 @@ CROSS_ATTENTION = {"input": [9, 12], "layers": [
 
 PRODUCT_IDS = ["attention", "attention-mask", "matmul", "matmul-operator", "matmul-parameter",
                "matmul-vector-first", "matmul-vector-second", "indexselect", "einsum-parameter", "einsum-summed", "einsum-outer",
-               "einsum-position-bias", "einsum-batched-product", "einsum-rounded", "cdist-codebook", "cdist-direct",
+               "einsum-position-bias", "einsum-batched-product", "einsum-rounded", "baddbmm-scaled", "baddbmm-parameter",
+               "cdist-codebook", "cdist-direct",
                "cdist-p1", "cdist-products", "global-response-norm",
                "conv-given-filters"]
 

@@ -95,3 +95,13 @@ def _assert_saved_as_torch(shape, layers: list[dict]) -> None:
 def test_saved_tensors_of_joins_match_torch(kind, args, shape, left, right):
     _assert_saved_as_torch(shape, [{**left, "name": "a", "from": "x"}, {**right, "name": "b", "from": "x"},
                                    {kind: args, "from": ["a", "b"]}])
+
+
+@pytest.mark.parametrize("kind,args", [("baddbmm", {"alpha": 0.5}), ("addcmul", {"value": 0.5})])
+def test_saved_tensors_of_a_product_added_to_an_input_match_torch(kind, args):
+    # torch.baddbmm and torch.addcmul keep their two factors for each other's gradients, never the input they
+    # add (here scores nothing else keeps)
+    _assert_saved_as_torch((8, 8), [{"sigmoid": None, "from": "x", "name": "q"},
+                                    {"transpose": {"dim0": -2, "dim1": -1}, "from": "x", "name": "kt"},
+                                    {"matmul": None, "from": ["q", "kt"], "name": "scores"},
+                                    {kind: args, "from": ["scores", "q", "kt"]}])
