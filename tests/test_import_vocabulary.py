@@ -707,7 +707,8 @@ class Written(nn.Module):
     """Activations and element-wise math as hand-written models spell them: modules and F calls, GELU
     written out with erf, a leaky unit by torch.where, a cap by x.where, maximum, clamp_min, a gated
     unit, a sign, a reciprocal and a flip, a norm written out by var (the older unbiased=False) and std
-    (correction=0), a log-softmax written out by logsumexp, nn.Unflatten."""
+    (correction=0), a log-softmax written out by logsumexp, running and whole products (cumprod, prod),
+    nn.Unflatten."""
 
     def __init__(self):
         super().__init__()
@@ -724,6 +725,7 @@ class Written(nn.Module):
         y = (y - y.mean(1, keepdim=True)) / (y.var(1, keepdim=True, unbiased=False) + 1e-5).sqrt()
         y = y / (torch.std(y, dim=-1, keepdim=True, correction=0) + 1)
         y = y - torch.logsumexp(y, dim=-1, keepdim=True)
+        y = y * torch.sigmoid(y).cumprod(-1) + torch.prod(1 + 0.1 * y, dim=-1, keepdim=True)
         return self.split(torch.minimum(self.act(y), F.celu(y, 0.5))).sum(1)
 
 
@@ -744,7 +746,7 @@ class FunctionalForms(nn.Module):
 @pytest.mark.parametrize("build,shape,kinds", [
     (Written, (3, 8, 8), {"mish", "hardtanh", "softplus", "where", "maximum", "clamp", "erf", "abs", "log", "glu",
                           "selu", "celu", "minimum", "unflatten", "sign", "reciprocal", "flip", "var", "std",
-                          "logsumexp"}),
+                          "logsumexp", "cumprod", "prod"}),
     (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose"}),
 ], ids=["activations-and-math", "functional-forms"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):

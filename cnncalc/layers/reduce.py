@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import quoted
 from .facts import AS_IS, parameter_gradients
-from .facts import (FLOAT32_ON_CUDA, NO_GRADIENT, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts,
+from .facts import (FLOAT32, FLOAT32_ON_CUDA, NO_GRADIENT, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts,
                     TorchForms, calls, elementwise, never, no_bytes, unit_window, whole)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, non_negative, register
 
@@ -81,6 +81,24 @@ for _kind, _module in (("argmax", "Argmax"), ("argmin", "Argmin")):
                               methods=calls(_kind, dim=1, keepdim=2)), makes="int64")(position)
 
 
+def position_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    return reduce_field({**args, "dim": (args["dim"],)}, shapes, out)
+
+
+# backward reads the input and the result (derivatives.yaml: prod_backward, cumprod_backward)
+_INPUT_AND_RESULT = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output",
+                                gradient="each input", extra_saved=no_bytes, transient=0, last_saved="made",
+                                workspace=parameter_gradients, copies=None, estimate=None)
+# torch.prod(x, dim) and x.prod(dim): the product along one dim (torch takes one), in float32 under
+# autocast (CUDA's fp32_set_opt_dtype list, the CPU's fp32 list)
+register("prod", family="shape", field_probe=AS_IS, autocast=FLOAT32, backward=NO_PRODUCTS,
+         args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("keepdim", boolean, False)),
+         receptive_field=position_field, memory=_INPUT_AND_RESULT,
+         torch=TorchForms(module=OWN + "Prod", given_weight=None, inferred=None, aliases=(),
+                          functions=calls("torch.prod", dim=1, keepdim=2), methods=calls("prod", dim=1, keepdim=2)))(
+    position)
+
+
 def correction(value, n: int = 0) -> int:
     """var's and std's correction (Bessel's 1), or the older unbiased flag for it (unbiased=False: 0)."""
     return int(value) if isinstance(value, bool) else non_negative(value)
@@ -141,6 +159,14 @@ def cumsum(shapes: tuple[Shape, ...], args: dict) -> Calc:
     (shape,) = shapes
     dim_index(args["dim"], len(shape))
     return Calc(shape)
+
+
+# torch.cumprod(x, dim): running products along a dim (a decay's powers, a stick-breaking process), the shape
+# kept; on CUDA in float32 (its fp32_set_opt_dtype list)
+register("cumprod", family="shape", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS,
+         args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=running_field, memory=_INPUT_AND_RESULT,
+         torch=TorchForms(module=OWN + "Cumprod", given_weight=None, inferred=None, aliases=(),
+                          functions=calls("torch.cumprod", dim=1), methods=calls("cumprod", dim=1)))(cumsum)
 
 
 def order(value, n: int = 0):

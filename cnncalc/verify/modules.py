@@ -362,6 +362,14 @@ class Argmin(_TensorMethod):
     method, arguments = "argmin", ("dim", "keepdim")
 
 
+class Prod(_TensorMethod):
+    method, arguments = "prod", ("dim", "keepdim")
+
+
+class Cumprod(_TensorMethod):
+    method, arguments = "cumprod", ("dim",)
+
+
 class Flip(_TensorMethod):
     method, arguments = "flip", ("dims",)
 

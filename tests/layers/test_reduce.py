@@ -29,6 +29,10 @@ CASES = [
     ("norm", {"p": 1, "dim": [2, 3]}, (4, 5, 6)),
     ("cumsum", {"dim": 1}, (3, 5)),
     ("cumsum", {"dim": -1}, (2, 4, 6)),
+    ("prod", {"dim": 1}, (3, 5)),
+    ("prod", {"dim": -1, "keepdim": True}, (2, 4, 6)),
+    ("cumprod", {"dim": 1}, (3, 5)),
+    ("cumprod", {"dim": -1}, (2, 4, 6)),
     ("argmax", {"dim": 2}, (17, 30)),  # Keypoint R-CNN's peak of each of 17 heatmaps
     ("argmax", {"dim": 1, "keepdim": True}, (4, 6)),
     ("argmin", {"dim": 1}, (30, 40)),  # a vector quantizer's nearest code

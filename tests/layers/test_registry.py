@@ -177,8 +177,10 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # computes statistics as the other norms do; no gradient flows through a comparison (eq, ne, gt, ...)
 # nor through floor and sign (step functions, whose gradient is zero); topk's and sort's units are ordered
 # by value along a dim, wherever the data puts them, and flip's mirrored (reported as the whole input); a
-# running sum's prefix is no window (test_cumsum_field_is_where_gradients_reach checks it unit by unit).
-LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "unflatten", "reshape", "mean", "sum",
+# running sum's (or product's) prefix is no window (test_cumsum_field_is_where_gradients_reach checks it unit by
+# unit).
+LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "unflatten", "reshape", "mean", "sum", "prod",
+            "cumprod",
             "amax", "amin", "var", "std", "logsumexp", "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm",
             "select", "permute", "transpose", "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze", "eq",
             "ne", "cumsum", "topk", "sort", "flip")

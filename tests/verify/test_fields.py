@@ -8,14 +8,15 @@ from cnncalc.figures import analyze
 from conftest import one_layer
 
 
+@pytest.mark.parametrize("kind", ["cumsum", "cumprod"])
 @pytest.mark.parametrize("dim", [2, -1, 1])
-def test_cumsum_field_is_where_gradients_reach(dim):
+def test_cumsum_field_is_where_gradients_reach(kind, dim):
     # verify's receptive-field check: sampled output units' intervals against the gradients of a real
-    # backward pass, unit by unit (a running sum along a spatial axis sees the prefix up to its unit)
+    # backward pass, unit by unit (a running sum or product along a spatial axis sees the prefix up to its unit)
     pytest.importorskip("torch")
     from cnncalc.verify.fields import check_fields
 
-    graph = one_layer("cumsum", {"dim": dim}, (2, 9, 7), [{"conv2d": {"out_channels": 2, "kernel_size": 3}}])
+    graph = one_layer(kind, {"dim": dim}, (2, 9, 7), [{"conv2d": {"out_channels": 2, "kernel_size": 3}}])
     checks = check_fields(graph, analyze(graph))
     assert checks and all(check.ok for check in checks), [c for c in checks if not c.ok]
 
