@@ -708,17 +708,18 @@ class Written(nn.Module):
     written out with erf, a leaky unit by torch.where, a cap by x.where, maximum, clamp_min, a gated
     unit, a sign, a reciprocal and a flip, a norm written out by var (the older unbiased=False) and std
     (correction=0), a log-softmax written out by logsumexp, running and whole products (cumprod, prod),
-    nn.Unflatten."""
+    shrinkage (F.hardshrink, x.hardshrink, nn.Softshrink), nn.Unflatten."""
 
     def __init__(self):
         super().__init__()
         self.conv, self.hardtanh = nn.Conv2d(3, 8, 3, padding=1), nn.Hardtanh(-2.0, 2.0)
-        self.act, self.split = nn.SELU(), nn.Unflatten(1, (2, 2))
+        self.act, self.split, self.shrink = nn.SELU(), nn.Unflatten(1, (2, 2)), nn.Softshrink(0.05)
 
     def forward(self, x):
         x = self.hardtanh(F.mish(self.conv(x)))
         x = torch.maximum(F.softplus(x, beta=2.0), torch.where(x > 0, x, 0.1 * x)).clamp_min(0.05)
         x = x.where(x < 1.5, 1.5)  # the method: torch.where(x < 1.5, x, 1.5)
+        x = self.shrink(F.hardshrink(x, 0.1)) + x.hardshrink()
         gelu = x * 0.5 * (1 + torch.erf(x / math.sqrt(2)))
         y = F.glu(torch.log(gelu.abs() + 1), dim=1)
         y = y * y.sign() + torch.reciprocal(y + 2).flip(-1)
@@ -746,7 +747,7 @@ class FunctionalForms(nn.Module):
 @pytest.mark.parametrize("build,shape,kinds", [
     (Written, (3, 8, 8), {"mish", "hardtanh", "softplus", "where", "maximum", "clamp", "erf", "abs", "log", "glu",
                           "selu", "celu", "minimum", "unflatten", "sign", "reciprocal", "flip", "var", "std",
-                          "logsumexp", "cumprod", "prod"}),
+                          "logsumexp", "cumprod", "prod", "hardshrink", "softshrink"}),
     (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose"}),
 ], ids=["activations-and-math", "functional-forms"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):

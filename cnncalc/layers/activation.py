@@ -11,7 +11,8 @@ from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, WHO
                     TorchForms, always, calls, element_mask, elementwise, inplace, never, no_bytes)
 from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, noise_unless_kept
 from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, dim_in_range,
-                       dim_index, format_shape, number, optional, positive, probability, register)
+                       dim_index, format_shape, non_negative_number, number, optional, positive, probability,
+                       register)
 
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
@@ -68,6 +69,12 @@ ACTIVATIONS = {
     "selu": (_INPLACE, _forms("SELU", F + "selu", "torch.selu"), _SAVES_RESULT_OR_INPUT),
     "celu": ((Arg("alpha", number, 1.0),) + _INPLACE, _forms("CELU", F + "celu", "torch.celu", alpha=1),
              _SAVES_RESULT_OR_INPUT),
+    # zero within lambd of 0, else the input (hard) or the input moved lambd towards 0 (soft)
+    "hardshrink": ((Arg("lambd", number, 0.5),),
+                   _forms("Hardshrink", F + "hardshrink", "torch.hardshrink", methods=("hardshrink",), lambd=1),
+                   SAVES_INPUT),
+    "softshrink": ((Arg("lambd", non_negative_number, 0.5),), _forms("Softshrink", F + "softshrink", lambd=1),
+                   SAVES_INPUT),
 }
 # dropout in eval mode returns its input, and so it does in training at p = 0 (ATen's _dropout_impl:
 # timm's Mlp and heads keep nn.Dropout(0.)); otherwise it keeps a mask of the elements it kept

@@ -313,6 +313,13 @@ def number(value: Any, n: int = 0) -> float:
     return value
 
 
+def non_negative_number(value: Any, n: int = 0) -> float:
+    """A number of at least 0, as torch checks softshrink's lambd."""
+    if number(value) < 0:
+        raise LayerError(f"must be at least 0, got {quoted(value)}")
+    return value
+
+
 def probability(value: Any, n: int = 0) -> float:
     """A probability, as torch's dropout checks it: 0 ≤ p ≤ 1."""
     if not 0 <= number(value) <= 1:
