@@ -708,7 +708,7 @@ class Written(nn.Module):
     written out with erf, a leaky unit by torch.where, a cap by x.where, maximum, clamp_min, a gated
     unit, a sign, a reciprocal and a flip, a norm written out by var (the older unbiased=False) and std
     (correction=0), a log-softmax written out by logsumexp, running and whole products (cumprod, prod),
-    shrinkage (F.hardshrink, x.hardshrink, nn.Softshrink), nn.Unflatten."""
+    shrinkage (F.hardshrink, x.hardshrink, nn.Softshrink), torch.nan_to_num, fmod, nn.Unflatten."""
 
     def __init__(self):
         super().__init__()
@@ -727,6 +727,7 @@ class Written(nn.Module):
         y = y / (torch.std(y, dim=-1, keepdim=True, correction=0) + 1)
         y = y - torch.logsumexp(y, dim=-1, keepdim=True)
         y = y * torch.sigmoid(y).cumprod(-1) + torch.prod(1 + 0.1 * y, dim=-1, keepdim=True)
+        y = torch.fmod(torch.nan_to_num(y, posinf=1.0), 0.75) + y.fmod(y.abs() + 1)
         return self.split(torch.minimum(self.act(y), F.celu(y, 0.5))).sum(1)
 
 
@@ -747,7 +748,7 @@ class FunctionalForms(nn.Module):
 @pytest.mark.parametrize("build,shape,kinds", [
     (Written, (3, 8, 8), {"mish", "hardtanh", "softplus", "where", "maximum", "clamp", "erf", "abs", "log", "glu",
                           "selu", "celu", "minimum", "unflatten", "sign", "reciprocal", "flip", "var", "std",
-                          "logsumexp", "cumprod", "prod", "hardshrink", "softshrink"}),
+                          "logsumexp", "cumprod", "prod", "hardshrink", "softshrink", "nantonum", "fmod"}),
     (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose"}),
 ], ids=["activations-and-math", "functional-forms"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):

@@ -198,6 +198,16 @@ def clamp(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shape)
 
 
+# torch.nan_to_num(x, nan, posinf, neginf): NaNs and infinities replaced by numbers (None: the dtype's
+# largest and smallest); its gradient passes where the input is finite, which backward reads off the input
+register("nantonum", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise,
+         memory=SAVES_INPUT, autocast=PROMOTE,
+         args=(Arg("nan", number, 0.0), Arg("posinf", optional(number), None), Arg("neginf", optional(number), None)),
+         torch=TorchForms(module=OWN + "NanToNum", given_weight=None, inferred=None, aliases=(),
+                          functions=calls("torch.nan_to_num", nan=1, posinf=2, neginf=3),
+                          methods=calls("nan_to_num", nan=1, posinf=2, neginf=3)))(same_shape)
+
+
 # clamp/clip to numbers or tensors: backward keeps the input to know which elements were cut
 register("clamp", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
          autocast=PROMOTE, arity=None, fewest_inputs=1,

@@ -101,6 +101,9 @@ _arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "
 # (FCOS's class of each kept score, topk_idxs % num_classes)
 _arithmetic_kind("remainder", _SAVES_FACTORS,
                  _arithmetic("Remainder", "operator.mod", "torch.remainder", commutes=False))
+# torch.fmod(x, y), x.fmod(y): the remainder of truncated division (its sign the dividend's), no operator
+# for it; a tensor divisor's gradient is -trunc(x / y), both saved
+_arithmetic_kind("fmod", _SAVES_FACTORS, _forms("Fmod", ("torch.fmod",), ("fmod",), other=1))
 # x ** 2 keeps x for its gradient (2·x·grad)
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                      extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,

@@ -147,6 +147,10 @@ class Remainder(_Arithmetic):
     operation = staticmethod(operator.mod)
 
 
+class Fmod(_Arithmetic):
+    operation = staticmethod(torch.fmod)
+
+
 class BitwiseAnd(_Arithmetic):
     operation = staticmethod(operator.and_)
 
@@ -504,6 +508,15 @@ class Reciprocal(_TensorMethod):
 
 class Sign(_TensorMethod):
     method = "sign"
+
+
+class NanToNum(nn.Module):
+    def __init__(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+        super().__init__()
+        self.nan, self.posinf, self.neginf = nan, posinf, neginf
+
+    def forward(self, x):
+        return torch.nan_to_num(x, self.nan, self.posinf, self.neginf)
 
 
 class Clamp(nn.Module):

@@ -42,6 +42,8 @@ CASES = [
     ("glu", {"dim": 1}, (6, 4, 4)),
     ("glu", None, (3, 8)),
     ("hardshrink", None, (3, 4, 4)),
+    ("nantonum", None, (3, 4, 4)),
+    ("nantonum", {"nan": 1.0, "posinf": 5.0, "neginf": -5.0}, (6,)),
     ("hardshrink", {"lambd": 1.5}, (6,)),
     ("softshrink", {"lambd": 0.25}, (2, 3, 3)),
     ("identity", None, (3, 3)),

@@ -19,6 +19,7 @@ CASES = [
     ("mul", {"other": 0.5}, (3, 4, 4)),
     ("div", {"other": 6.0}, (2, 5)),
     ("remainder", {"other": 3}, (2, 5)),
+    ("fmod", {"other": -1.5}, (3, 4, 4)),
     ("rsub", {"other": 1}, (3, 4, 4)),  # 1 - x
     ("pow", {"other": 2}, (3, 4, 4)),
     ("ne", {"other": 0.0}, (3, 4, 4)),
@@ -42,6 +43,7 @@ JOIN_CASES = [
     ("sub", None, (4, 6, 6), {"avgpool2d": {"kernel_size": 3, "stride": 1, "padding": 1}}, {"identity": None}),
     ("div", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
     ("remainder", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
+    ("fmod", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
     ("stack", {"dim": -1}, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
     ("pow", None, (4, 6, 6), {"sigmoid": None}, {"relu": None}),
     ("concat", None, (4, 6, 6), {"conv2d": {"out_channels": 3, "kernel_size": 1}}, {"relu": None}),
