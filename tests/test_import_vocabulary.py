@@ -903,6 +903,32 @@ def test_a_product_added_to_scores_verifies_against_torch_and_every_peer():
     assert summary.verify(optimizer=None).failed == ()
 
 
+class GroupedQueryAttention(nn.Module):
+    """Llama's attention as transformers calls it: 4 query heads sharing 2 heads of keys and values,
+    F.scaled_dot_product_attention(..., is_causal=True, enable_gqa=True)."""
+
+    def __init__(self):
+        super().__init__()
+        self.q_proj, self.k_proj, self.v_proj = nn.Linear(32, 32), nn.Linear(32, 16), nn.Linear(32, 16)
+        self.o_proj = nn.Linear(32, 32)
+
+    def forward(self, x):
+        b, length, _ = x.shape
+        q = self.q_proj(x).view(b, length, 4, 8).transpose(1, 2)
+        k = self.k_proj(x).view(b, length, 2, 8).transpose(1, 2)
+        v = self.v_proj(x).view(b, length, 2, 8).transpose(1, 2)
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+        return self.o_proj(out.transpose(1, 2).reshape(b, length, 32))
+
+
+def test_grouped_query_attention_verifies_against_torch_and_every_peer():
+    # enable_gqa: each group's keys and values as torch repeats them, one per query head (L·S·(E + Ev) MACs
+    # a query head); it had been a row not counted
+    summary = cnncalc.summary(GroupedQueryAttention().eval(), (12, 32), batch=2)
+    assert "scaleddotproductattention" in {row.kind for row in summary.layers} and not summary.totals.uncounted
+    assert summary.verify().failed == ()
+
+
 class MasksAndPositions(nn.Module):
     """What layers make besides floating tensors: a comparison's mask, argmax's positions, the indices
     topk, sort, max and min return beside their values."""

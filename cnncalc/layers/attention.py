@@ -318,11 +318,23 @@ def einsum(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(tuple(sizes[letter] for letter in output), macs=macs)
 
 
+def _grouped(shapes: tuple[Shape, ...], args: dict) -> tuple[Shape, Shape, Shape]:
+    """Queries, keys and values, where heads share keys and values (enable_gqa: Llama's grouped-query
+    attention) each group's keys and values as torch repeats them, one per query head."""
+    query, key, value = shapes[:3]
+    if not args["enable_gqa"]:
+        return query, key, value
+    if min(map(len, shapes[:3])) < 3 or key[-3] != value[-3] or query[-3] % key[-3]:
+        raise LayerError("enable_gqa shares (…, heads, S, E) keys and values among query heads, as many of "
+                         "them as of keys and values or a multiple: " + ", ".join(format_shape(s) for s in shapes[:3]))
+    return query, (*key[:-3], query[-3], *key[-2:]), (*value[:-3], query[-3], *value[-2:])
+
+
 def sdpa_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
     """The math path's backward, as the verify builder writes it out and FlopCounterMode counts it. (On a
     GPU, the fused kernels' backward recomputes the scores and forms every gradient: torch counts 3·L·S·E
     + 2·L·S·Ev there, whatever requires grad.)"""
-    query, key, value = shapes[:3]
+    query, key, value = _grouped(shapes, args)
     batch = numel(_batch_dims(_batch_dims(query[:-2], key[:-2]), value[:-2]))
     q, k, v = gradients.inputs[:3]
     return BackwardWork(inputs=batch * _attention_products(query[-2], key[-2], query[-1], value[-1], q, k, v,
@@ -336,17 +348,16 @@ def sdpa_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: 
           torch=TorchForms(module=OWN + "ScaledDotProductAttention", given_weight=None,
                            inferred=None, methods=(), aliases=(),
                            functions=(Call(F + "scaled_dot_product_attention",
-                                           (("dropout_p", 4), ("is_causal", 5), ("scale", 6)),
-                                           fixed=(("enable_gqa", 7, (None, False)),)),)),
+                                           (("dropout_p", 4), ("is_causal", 5), ("scale", 6), ("enable_gqa", 7))),)),
           args=(Arg("dropout_p", probability, 0.0), Arg("is_causal", boolean, False),
-                Arg("scale", optional(number), None)))
+                Arg("scale", optional(number), None), Arg("enable_gqa", boolean, False)))
 def scaled_dot_product_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """softmax(q·kᵀ·scale + mask)·v over (…, L, E) queries, (…, S, E) keys and (…, S, Ev) values, with
     an optional fourth input, attn_mask, broadcast to the (…, L, S) scores (a relative position bias):
     the scores and their weighted sum, L·S·(E + Ev) MACs per head."""
     if len(shapes) > 4:
         raise LayerError(f"takes queries, keys, values and an optional attn_mask, got {len(shapes)} inputs")
-    query, key, value = shapes[:3]
+    query, key, value = _grouped(shapes, args)
     if min(map(len, shapes[:3])) < 2 or key[-1] != query[-1] or key[-2] != value[-2]:
         raise LayerError("expects (…, L, E) queries, (…, S, E) keys and (…, S, Ev) values, got "
                          + ", ".join(format_shape(s) for s in shapes))

@@ -658,9 +658,10 @@ class ScaledDotProductAttention(nn.Module):
     """F.scaled_dot_product_attention of each sample's query, key and value, as a model calls it (a
     boolean mask keeps where true); dropout in training only, as nn.MultiheadAttention passes it."""
 
-    def __init__(self, dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None):
+    def __init__(self, dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                 enable_gqa: bool = False):
         super().__init__()
-        self.dropout_p, self.is_causal, self.scale = dropout_p, is_causal, scale
+        self.dropout_p, self.is_causal, self.scale, self.enable_gqa = dropout_p, is_causal, scale, enable_gqa
 
     def forward(self, query, key, value, attn_mask=None):
         # a sample's sequence × features as one head, as every library calls it (batch, heads, L, E): torch
@@ -670,7 +671,7 @@ class ScaledDotProductAttention(nn.Module):
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             attn_mask = attn_mask.unsqueeze(1) if attn_mask is not None and attn_mask.dim() == 3 else attn_mask
         out = F.scaled_dot_product_attention(query, key, value, attn_mask, self.dropout_p if self.training else 0.0,
-                                             self.is_causal, scale=self.scale)
+                                             self.is_causal, scale=self.scale, enable_gqa=self.enable_gqa)
         return out.squeeze(1) if one_head else out
 
 

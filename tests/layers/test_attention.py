@@ -34,6 +34,11 @@ PRODUCTS = [
     # a relative position bias of 4 heads as attn_mask
     {"input": [4, 10, 8], "layers": [{"parameter": {"shape": [4, 10, 10]}, "name": "bias"},
                                      {"scaleddotproductattention": None, "from": ["input", "input", "input", "bias"]}]},
+    # grouped-query attention (Llama's): 4 query heads sharing 2 heads of keys and values
+    {"input": [4, 10, 8], "layers": [{"narrow": {"dim": 1, "start": 0, "length": 2}, "name": "k"},
+                                     {"sigmoid": None, "from": "k", "name": "v"},
+                                     {"scaleddotproductattention": {"is_causal": True, "enable_gqa": True},
+                                      "from": ["input", "k", "v"]}]},
     {"input": [4, 10, 8], "layers": [{"transpose": {"dim0": -2, "dim1": -1}, "name": "kt"},
                                      {"matmul": None, "from": ["input", "kt"]}]},
     # written q @ kt: Tensor.__matmul__, which ptflops does not patch (it counts torch.matmul's)
@@ -111,7 +116,7 @@ CROSS_ATTENTION = {"input": [9, 12], "layers": [
      "from": ["query", "input", "value"]}]}
 
 
-PRODUCT_IDS = ["attention", "attention-mask", "matmul", "matmul-operator", "matmul-parameter",
+PRODUCT_IDS = ["attention", "attention-mask", "attention-grouped", "matmul", "matmul-operator", "matmul-parameter",
                "matmul-vector-first", "matmul-vector-second", "indexselect", "einsum-parameter", "einsum-summed", "einsum-outer",
                "einsum-position-bias", "einsum-batched-product", "einsum-rounded", "baddbmm-scaled", "baddbmm-parameter",
                "cdist-codebook", "cdist-direct",
