@@ -929,6 +929,32 @@ def test_grouped_query_attention_verifies_against_torch_and_every_peer():
     assert summary.verify().failed == ()
 
 
+class LearnedPositions(nn.Embedding):
+    """OPT's positions: an nn.Embedding subclass numbering the tokens by a cumulative sum of a mask of ones,
+    looked up by nn.Embedding's own forward (F.embedding on the table)."""
+
+    def forward(self, mask):
+        return super().forward((torch.cumsum(mask, dim=1) * mask).long() - 1 + 2)
+
+
+class OPTEmbeddings(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tokens, self.positions = nn.Embedding(50, 16), LearnedPositions(20, 16)
+
+    def forward(self, ids):
+        return self.tokens(ids) + self.positions(torch.ones(ids.shape, device=ids.device))
+
+
+def test_a_table_looked_up_at_positions_made_without_the_input_counts_its_parameters():
+    # the lookup is part of a tensor made without the input (from torch.ones), a constant: it holds the table,
+    # which had been left out of the totals
+    module = OPTEmbeddings().eval()
+    summary = cnncalc.summary(module, (12,), input_dtype=torch.long, batch=2)
+    assert summary.totals.params == sum(p.numel() for p in module.parameters()) == 50 * 16 + 20 * 16
+    assert summary.verify(optimizer=None).failed == ()
+
+
 class MasksAndPositions(nn.Module):
     """What layers make besides floating tensors: a comparison's mask, argmax's positions, the indices
     topk, sort, max and min return beside their values."""

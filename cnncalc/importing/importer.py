@@ -213,8 +213,8 @@ def _leaf_parameters(node, graph: Traced, entry: dict) -> tuple[LeafParameter, .
         tensor = graph.attribute(read)
         if output is None or not isinstance(tensor, nn.Parameter):
             continue
-        # made without the input (a bias table's (1, heads, N, N)): the same tensor at any batch
-        alone = output.name in graph.without_input
+        # made without the input and not sized by the batch (a bias table's (1, heads, N, N)): the same at any batch
+        alone = output.name in graph.without_input and not graph.sized_by_batch(output)
         shape = graph.shape(output) if alone else graph.sample_shape(output)
         if shape is not None:
             found.append(LeafParameter(name=name, numel=tensor.numel(), module=type(graph.modules[owner]).__name__,

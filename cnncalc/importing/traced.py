@@ -178,13 +178,15 @@ class Traced:
         return self.made.names.get(node.name, node.name)
 
     def made_from(self, node) -> dict:
-        """The parameters and buffers a tensor made without the input is made from: name → get_attr node."""
+        """The parameters and buffers a tensor made without the input is made from: name → get_attr node;
+        a call's own weights too, where the call is part of the tensor (OPT's learned positions, F.embedding
+        of positions made from torch.ones)."""
         found, stack = {}, [node]
         while stack:
             current = stack.pop()
             if current.op == "get_attr":
                 found[current.name] = current
-            stack += [a for a in current.sources if a.name in self.without_input]
+            stack += [a for a in current.sources if a.name in self.without_input or a.name in self.absorbed]
         return found
 
     def named(self, node) -> str:
