@@ -214,11 +214,14 @@ def _counted(module: nn.Module, device: str, input_shape: tuple[int, ...], input
     from torch.utils.flop_counter import FlopCounterMode
 
     from ..importing.tracing import probe_inputs
+    from .own import math_attention
 
     inputs = probe_inputs(module, input_shape, input_dtype, others, device, 1)
     counter = FlopCounterMode(display=False)
-    with _reparametrize_module(module, _stand_ins(module, device)), counter:  # with grad: under no_grad its module
-        return module.eval()(*inputs), counter  # tracker fails on views of parameters passed to modules
+    # attention on the math backend (FlopCounterMode counts nothing of the CPU's fused kernel), and with grad:
+    # under no_grad its module tracker fails on views of parameters passed to modules
+    with math_attention(), _reparametrize_module(module, _stand_ins(module, device)), counter:
+        return module.eval()(*inputs), counter
 
 
 def shares(outcomes: list[Outcome]) -> dict[str, tuple[int, int, str]]:
