@@ -708,7 +708,8 @@ class Written(nn.Module):
     written out with erf, a leaky unit by torch.where, a cap by x.where, maximum, clamp_min, a gated
     unit, a sign, a reciprocal and a flip, a norm written out by var (the older unbiased=False) and std
     (correction=0), a log-softmax written out by logsumexp, running and whole products (cumprod, prod),
-    shrinkage (F.hardshrink, x.hardshrink, nn.Softshrink), torch.nan_to_num, fmod, nn.Unflatten."""
+    shrinkage (F.hardshrink, x.hardshrink, nn.Softshrink), torch.nan_to_num, fmod, torch.max and x.min of two
+    tensors, nn.Unflatten."""
 
     def __init__(self):
         super().__init__()
@@ -728,6 +729,7 @@ class Written(nn.Module):
         y = y - torch.logsumexp(y, dim=-1, keepdim=True)
         y = y * torch.sigmoid(y).cumprod(-1) + torch.prod(1 + 0.1 * y, dim=-1, keepdim=True)
         y = torch.fmod(torch.nan_to_num(y, posinf=1.0), 0.75) + y.fmod(y.abs() + 1)
+        y = torch.max(y, torch.tensor(-3.0)) + y.min(y.abs())  # XGLM's floor on its scores, a 0-d tensor
         return self.split(torch.minimum(self.act(y), F.celu(y, 0.5))).sum(1)
 
 
