@@ -735,7 +735,7 @@ class Written(nn.Module):
 
 class FunctionalForms(nn.Module):
     """Layers torch.nn has as modules called as functions: F.pixel_unshuffle and F.pixel_shuffle around a
-    conv, F.local_response_norm, and x.swapdims; the matrices' transpose as an attribute, x.mT."""
+    conv, F.local_response_norm, and x.swapdims; the matrices' transpose as an attribute, x.mT; F.pad."""
 
     def __init__(self):
         super().__init__()
@@ -744,14 +744,16 @@ class FunctionalForms(nn.Module):
     def forward(self, x):
         x = F.pixel_shuffle(self.conv(F.pixel_unshuffle(x, 2)), 2)
         x = F.local_response_norm(x, 3, alpha=1e-3).flatten(2)
-        return x.swapdims(1, 2) + x.mT
+        x = x.swapdims(1, 2) + x.mT
+        # MobileBERT's trigrams: each position beside its neighbours, F.pad given a third pair, of the batch
+        return torch.cat([F.pad(x[:, 1:], [0, 0, 0, 1, 0, 0]), x, F.pad(x[:, :-1], [0, 0, 1, 0, 0, 0])], dim=2)
 
 
 @pytest.mark.parametrize("build,shape,kinds", [
     (Written, (3, 8, 8), {"mish", "hardtanh", "softplus", "where", "maximum", "clamp", "erf", "abs", "log", "glu",
                           "selu", "celu", "minimum", "unflatten", "sign", "reciprocal", "flip", "var", "std",
                           "logsumexp", "cumprod", "prod", "hardshrink", "softshrink", "nantonum", "fmod"}),
-    (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose"}),
+    (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose", "zeropad2d"}),
 ], ids=["activations-and-math", "functional-forms"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):
     summary = cnncalc.summary(build().eval(), shape)

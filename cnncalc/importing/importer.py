@@ -727,11 +727,14 @@ def _read_equation(node, kind: str, call, graph: Traced, args: dict) -> dict | N
 
 
 def _read_pairs(node, kind: str, call, graph: Traced, args: dict) -> dict | None:
-    """F.pad's pairs beyond the third that pad nothing, left out."""
-    if call.pairs is None or not isinstance(args.get(call.pairs), (list, tuple)) or len(args[call.pairs]) <= 6:
+    """F.pad's trailing pairs that pad nothing where they go beyond the third or the sample's dims, left out."""
+    if call.pairs is None or not isinstance(args.get(call.pairs), (list, tuple)):
+        return args
+    shape = graph.sample_shape(node.args[0])
+    if shape is None:
         return args
     try:
-        return args | {call.pairs: _fewer_pairs(graph.argument(args[call.pairs]))}
+        return args | {call.pairs: _fewer_pairs(graph.argument(args[call.pairs]), len(shape))}
     except Unmappable:
         return None
 
@@ -834,10 +837,12 @@ def _per_sample_equation(node, graph: Traced) -> str | None:
     return ",".join(part[1:] if part in batched else part for part in letters) + "->" + output[1:]
 
 
-def _fewer_pairs(padding: list) -> list:
-    """F.pad's pairs beyond the third that pad nothing (Swin3D pads channels-last clips with 8 values,
-    the first dims by 0) left out: a 3d pad states the rest."""
-    while len(padding) > 6 and padding[-2:] == [0, 0]:
+def _fewer_pairs(padding: list, rank: int) -> list:
+    """F.pad's trailing pairs that pad nothing, left out beyond the third (Swin3D pads channels-last clips
+    with 8 values, the first dims by 0: a 3d pad states the rest) and beyond the sample's `rank` dims, where
+    they pad the batch by nothing (MobileBERT pads its (B, L, E) embeddings by 6 values)."""
+    padding = list(padding)
+    while len(padding) > 2 and padding[-2:] == [0, 0] and (len(padding) > 6 or len(padding) // 2 > rank):
         padding = padding[:-2]
     return padding
 
