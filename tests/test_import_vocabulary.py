@@ -959,6 +959,27 @@ def test_a_table_looked_up_at_positions_made_without_the_input_counts_its_parame
     assert summary.verify(optimizer=None).failed == ()
 
 
+class EllipsisAttention(nn.Module):
+    """Attention written with torch.einsum over '...': the scores of (B, heads, L, d) queries and keys, then
+    their weighted sum of values."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(16, 48)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).view(x.shape[0], x.shape[1], 3, 2, 8).permute(2, 0, 3, 1, 4)
+        scores = torch.einsum("...id,...jd->...ij", q, k).softmax(-1)
+        return torch.einsum("...ij,...jd->...id", scores, v)
+
+
+def test_an_einsum_over_an_ellipsis_verifies_against_torch_and_every_peer():
+    # each '...' written out in letters of its own, one per dim it stands for: it had been a row not counted
+    summary = cnncalc.summary(EllipsisAttention().eval(), (6, 16), batch=2)
+    assert [row.kind for row in summary.layers].count("einsum") == 2 and not summary.totals.uncounted
+    assert summary.verify(optimizer=None).failed == ()
+
+
 class MasksAndPositions(nn.Module):
     """What layers make besides floating tensors: a comparison's mask, argmax's positions, the indices
     topk, sort, max and min return beside their values."""

@@ -7,6 +7,7 @@ its registration. Anything else is listed by name in the error, never counted as
 from __future__ import annotations
 
 import bisect
+import string
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -821,7 +822,10 @@ def _per_sample_equation(node, graph: Traced) -> str | None:
     and in the output, left out (a tensor whose batch holds rows keeps it, for the rows); None where
     the batch is not such a letter."""
     operands = graph.tensor_args(node)
-    parts, _, output = str(node.args[0]).replace(" ", "").partition("->")
+    equation = _spelled_out(str(node.args[0]).replace(" ", ""), [graph.shape(operand) for operand in operands])
+    if equation is None:
+        return None
+    parts, _, output = equation.partition("->")
     letters = parts.split(",")
     batched = [part for part, operand in zip(letters, operands)
                if operand.name not in graph.without_input and operand.name not in graph.free]
@@ -835,6 +839,24 @@ def _per_sample_equation(node, graph: Traced) -> str | None:
     if rows == {True}:
         return f"{parts}->{output}"
     return ",".join(part[1:] if part in batched else part for part in letters) + "->" + output[1:]
+
+
+def _spelled_out(equation: str, shapes: list) -> str | None:
+    """An einsum equation with each '...' written out in letters it does not use, one per dim it stands
+    for, aligned from the last as torch broadcasts them (torch.einsum("...id,...jd->...ij", q, k)); None
+    where the output is implicit or a shape unknown."""
+    if "..." not in equation:
+        return equation
+    parts, arrow, output = equation.partition("->")
+    letters = parts.split(",")
+    if not arrow or None in shapes or len(letters) != len(shapes):
+        return None
+    covered = [len(shape) - len(part.replace("...", "")) if "..." in part else 0 for part, shape in zip(letters, shapes)]
+    spare = "".join(letter for letter in string.ascii_letters if letter not in equation)[:max(covered)]
+    if min(covered) < 0 or len(spare) < max(covered):
+        return None
+    written = [part.replace("...", spare[len(spare) - n:]) for part, n in zip(letters, covered)]
+    return ",".join(written) + "->" + output.replace("...", spare)
 
 
 def _fewer_pairs(padding: list, rank: int) -> list:
