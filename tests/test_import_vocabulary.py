@@ -647,6 +647,17 @@ class Bert(nn.Module):
         return self.norm(x * grn)
 
 
+class Frames(nn.Module):
+    """A signal cut into overlapping frames by Tensor.unfold, each frame projected."""
+
+    def __init__(self):
+        super().__init__()
+        self.project = nn.Linear(8, 5)
+
+    def forward(self, x):
+        return self.project(x.unfold(-1, 8, 4))
+
+
 class Conv1D(nn.Module):
     """GPT-2's linear layer: the weight stored (in, out), applied with torch.addmm on the rows of B·L."""
 
@@ -689,12 +700,12 @@ def test_imports_token_ids_exactly(build, shape):
     (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)), (DecomposedAttention, (4, 4, 16)),
     (ResponseNormBlock, (8, 9, 9)), (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16)),
     (PythonOnSizes, (3, 8, 8)), (Clippable, (4, 6)), (Commitment, (3, 5, 5)),
-    (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5)),
+    (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5)), (Frames, (3, 40)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
         "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
         "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm", "lookup-bias",
         "prelu-and-clamp", "einops", "python-on-sizes", "clamp-to-tensors", "mean-of-everything",
-        "sequence-first", "query-first"])
+        "sequence-first", "query-first", "frames"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -1114,10 +1125,10 @@ def test_a_buffer_forward_replaces_counts_as_the_model_holds_it_and_says_so():
                                           (DecomposedAttention, (4, 4, 16)), (Windows, (8, 10, 12)),
                                           (ConvNeXtBlock, (16, 12, 12)), (ResponseNormBlock, (8, 9, 9)),
                                           (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16)),
-                                          (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5))],
+                                          (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5)), (Frames, (3, 40))],
                          ids=["weights-of", "per-row", "given-filters", "lstm", "decomposed-attention", "windows",
                               "convnext", "response-norm", "lookup-bias", "prelu-and-clamp", "einops",
-                              "sequence-first", "query-first"])
+                              "sequence-first", "query-first", "frames"])
 def test_imported_specs_verify_against_torch(build, shape):
     # the spec exported from the module, built again by cnncalc and checked figure by figure (every layer's
     # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)

@@ -2,6 +2,7 @@
 transpose, contiguous, expand, tile, roll, flip, pixel shuffles, channel shuffle, unfold and fold."""
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 from .facts import (AS_IS, COPY, NN, OWN, SAVES_NOTHING, UNTRACKED, VIEW, WHOLE, Call, Exact, F, FieldProbe, TorchForms,
@@ -389,6 +390,23 @@ def unfold(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if min(blocks) < 1:
         raise LayerError(f"kernel {format_shape(args['kernel_size'])} does not fit {format_shape(shape[1:])}")
     return Calc((shape[0] * numel(args["kernel_size"]), numel(blocks)))
+
+
+# x.unfold(dimension, size, step), Tensor.unfold: the windows of `size` along a dim, `step` apart, as a new
+# last dim (a time series' frames, audio's, a hand-written patch grid); a view of the input, whose backward
+# sums the windows' gradients into one as large as the input
+@register("tensorunfold", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS,
+          args=(Arg("dimension", any_int, names_dims=EACH_DIM), Arg("size", non_negative), Arg("step", positive)),
+          receptive_field=whole, memory=replace(VIEW, gradient="each input"),
+          torch=TorchForms(module=OWN + "TensorUnfold", given_weight=None, inferred=None, functions=(), aliases=(),
+                           methods=calls("unfold", dimension=1, size=2, step=3)))
+def tensor_unfold(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    axis = dim_index(args["dimension"], len(shape))
+    if args["size"] > shape[axis]:
+        raise LayerError(f"windows of {args['size']} do not fit dim {args['dimension']} of {shape[axis]}")
+    windows = (shape[axis] - args["size"]) // args["step"] + 1
+    return Calc((*shape[:axis], windows, *shape[axis + 1:], args["size"]))
 
 
 @register("fold", family="shape", field_probe=AS_IS, autocast=PROMOTE,

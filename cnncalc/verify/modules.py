@@ -366,6 +366,10 @@ class Argmin(_TensorMethod):
     method, arguments = "argmin", ("dim", "keepdim")
 
 
+class TensorUnfold(_TensorMethod):
+    method, arguments = "unfold", ("dimension", "size", "step")
+
+
 class Prod(_TensorMethod):
     method, arguments = "prod", ("dim", "keepdim")
 

@@ -20,6 +20,8 @@ CASES = [
     ("channelshuffle", {"groups": 3}, (6, 4, 4)),
     ("unfold", {"kernel_size": 3, "padding": 1, "stride": 2}, (4, 7, 8)),
     ("unfold", {"kernel_size": [2, 3], "dilation": [1, 2]}, (3, 6, 9)),
+    ("tensorunfold", {"dimension": -1, "size": 4, "step": 2}, (3, 11)),  # a signal's frames
+    ("tensorunfold", {"dimension": 2, "size": 3, "step": 3}, (2, 9, 5)),
     ("fold", {"output_size": [5, 6], "kernel_size": 2}, (12, 20)),
     ("fold", {"output_size": 7, "kernel_size": 3, "padding": 1, "stride": 2}, (18, 16)),
     ("reshape", {"shape": [-1, 400]}, (16, 5, 5)),

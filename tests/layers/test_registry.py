@@ -173,7 +173,8 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # as element-wise); select, permute and transpose leave no per-axis field (an axis is gone, or
 # channels sit among the axes the next layer reads as spatial); expand's and tile's axes are reported
 # as the whole input; a parameter or constant sees no input (tests/figures/test_rf.py); unsqueeze and squeeze change
-# how many axes the next layer reads as spatial; unfold's columns gather whole blocks, and RMS norm
+# how many axes the next layer reads as spatial (and Tensor.unfold's windows a dim of their own); unfold's
+# columns gather whole blocks, and RMS norm
 # computes statistics as the other norms do; no gradient flows through a comparison (eq, ne, gt, ...)
 # nor through floor and sign (step functions, whose gradient is zero); topk's and sort's units are ordered
 # by value along a dim, wherever the data puts them, and flip's mirrored (reported as the whole input); a
@@ -183,7 +184,7 @@ LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "un
             "cumprod",
             "amax", "amin", "var", "std", "logsumexp", "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm",
             "select", "permute", "transpose", "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze", "eq",
-            "ne", "cumsum", "topk", "sort", "flip")
+            "ne", "cumsum", "topk", "sort", "flip", "tensorunfold")
 NO_GRADIENT = ("norm", "gt", "ge", "lt", "le", "floor", "sign", "argsort")  # by whole name: "le" would leave out leakyrelu
 SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT) and c[0] not in NO_GRADIENT
                  and (c[1] or {}).get("track_running_stats") is not False]
