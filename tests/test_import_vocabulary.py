@@ -991,6 +991,27 @@ def test_an_einsum_over_an_ellipsis_verifies_against_torch_and_every_peer():
     assert summary.verify(optimizer=None).failed == ()
 
 
+class Router(nn.Module):
+    """A mixture's router as Mixtral's writes its expert mask: each token's best expert, F.one_hot of it,
+    and the chosen experts' scores."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = nn.Linear(16, 4)
+
+    def forward(self, x):
+        scores = self.gate(x).softmax(-1)
+        chosen = F.one_hot(scores.argmax(-1), num_classes=4)
+        return scores * chosen.float()
+
+
+def test_a_one_hot_choice_verifies_against_torch_and_every_peer():
+    # int64 rows of classes, which had been a row not counted
+    summary = cnncalc.summary(Router().eval(), (6, 16), batch=2)
+    assert "onehot" in {row.kind for row in summary.layers} and not summary.totals.uncounted
+    assert summary.verify().failed == ()
+
+
 class MasksAndPositions(nn.Module):
     """What layers make besides floating tensors: a comparison's mask, argmax's positions, the indices
     topk, sort, max and min return beside their values."""

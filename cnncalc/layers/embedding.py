@@ -4,7 +4,7 @@ FlopCounterMode, fvcore, ptflops and thop count none, torchinfo counts its table
 weight."""
 from __future__ import annotations
 
-from .facts import AS_IS, NN, SAVES_INPUT, UNTRACKED, Call, F, TorchForms
+from .facts import AS_IS, NN, NO_GRADIENT, OWN, SAVES_INPUT, UNTRACKED, Call, F, TorchForms, calls
 from .facts import NO_PRODUCTS, PROMOTE
 from .registry import Arg, Calc, LayerError, Shape, choice, optional, any_int, positive, register
 
@@ -48,3 +48,14 @@ def embeddingbag(shapes: tuple[Shape, ...], args: dict) -> Calc:
     if len(shape) != 1:
         raise LayerError(f"embeddingbag takes a bag of ids per sample (1-d), got {len(shape)}-d")
     return Calc((args["embedding_dim"],), weights=args["num_embeddings"] * args["embedding_dim"])
+
+
+# F.one_hot(ids, num_classes): each id as a row of num_classes int64 zeros and a one (a router's choice of
+# experts, a target's class); no gradient goes through it
+@register("onehot", family="embedding", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS,
+          receptive_field=untracked, memory=NO_GRADIENT, makes="int64", args=(Arg("num_classes", positive),),
+          torch=TorchForms(module=OWN + "OneHot", given_weight=None, inferred=None, methods=(), aliases=(),
+                           functions=calls(F + "one_hot", num_classes=1)))
+def onehot(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    (shape,) = shapes
+    return Calc((*shape, args["num_classes"]))

@@ -52,8 +52,11 @@ def sample_inputs(graph: Graph, batch: int, device="cpu", dtype: torch.dtype = t
 def _sample(graph: Graph, name: str, shape: tuple, held: str | None, device, dtype: torch.dtype) -> torch.Tensor:
     if held is None:
         return torch.randn(shape, device=device, dtype=dtype)
-    rows = [node.args["num_embeddings"] for node in graph.nodes if name in node.inputs and "num_embeddings" in node.args]
-    return torch.randint(0, min(rows, default=2), shape, device=device, dtype=getattr(torch, held))
+    bounds = [node.args[key] for node in graph.nodes if name in node.inputs for key in IDS_BELOW if key in node.args]
+    return torch.randint(0, min(bounds, default=2), shape, device=device, dtype=getattr(torch, held))
+
+
+IDS_BELOW = ("num_embeddings", "num_classes")  # what bounds the ids a layer reads: a table's rows, one_hot's classes
 
 
 def _blocks(graph: Graph, blocks: tuple[Checkpointed, ...]) -> dict:

@@ -366,6 +366,15 @@ class Argmin(_TensorMethod):
     method, arguments = "argmin", ("dim", "keepdim")
 
 
+class OneHot(nn.Module):
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.num_classes = num_classes
+
+    def forward(self, ids):
+        return F.one_hot(ids, self.num_classes)
+
+
 class TensorUnfold(_TensorMethod):
     method, arguments = "unfold", ("dimension", "size", "step")
 

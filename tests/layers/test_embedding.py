@@ -45,6 +45,18 @@ def test_positions_numbered_from_ids_match_torch():
     compare(build_graph(POSITIONS, "<test>", {}))
 
 
+# F.one_hot of ids, and of a router's choice (argmax over scores of 4 experts), int64 rows of classes
+ONE_HOT = {"input": [12], "input_dtype": "int64", "layers": [
+    {"onehot": {"num_classes": 5}, "name": "classes"},
+    {"embedding": {"num_embeddings": 50, "embedding_dim": 8}, "from": "input"},
+    {"linear": {"out_features": 4}}, {"argmax": {"dim": -1}}, {"onehot": {"num_classes": 4}}]}
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_one_hot_rows_match_torch(batch):
+    compare(build_graph(ONE_HOT, "<test>", {}), batch)
+
+
 @pytest.mark.parametrize("args,message", [
     ({"num_embeddings": 10, "embedding_dim": 4, "padding_idx": 10}, "padding_idx 10 is outside the table's 10 rows"),
     ({"num_embeddings": 10, "embedding_dim": 4, "padding_idx": -11}, "padding_idx -11 is outside"),

@@ -24,15 +24,17 @@ CASES = [case for module in (test_activation, test_attention, test_conv, test_jo
                              test_parameter, test_pool, test_rearrange, test_recurrent, test_reduce, test_resize,
                              test_selection, test_slicing) for case in module.CASES]
 JOIN_CASES, LOOKUPS, POSITIONS = test_join.JOIN_CASES, test_embedding.LOOKUPS, test_embedding.POSITIONS
+ONE_HOT = test_embedding.ONE_HOT
 PRODUCTS, CROSS_ATTENTION = test_attention.PRODUCTS, test_attention.CROSS_ATTENTION
 
 
 def test_every_kind_has_a_case():
     # booleanmask, nonzero, bitwiseand, indextensor, nms and roialign: test_selection.py, on masks,
     # indices, boxes and rois layers make; indexput: test_slicing.py, values of another branch;
-    # gridsample: test_resize.py, at a grid layers make; cdist: test_attention.py, between two tensors
+    # gridsample: test_resize.py, at a grid layers make; cdist: test_attention.py, between two tensors; onehot:
+    # test_embedding.py, of ids and of a choice
     products = {"matmul", "scaleddotproductattention", "einsum", "indexselect", "addcmul", "baddbmm", "gather", "booleanmask",
-                "indexput", "nonzero", "bitwiseand", "indextensor", "nms", "roialign", "gridsample", "cdist"}
+                "indexput", "nonzero", "bitwiseand", "indextensor", "nms", "roialign", "gridsample", "cdist", "onehot"}
     # uncounted computes nothing of its own: it is held to torch where the importer makes it
     # (test_import_vocabulary.py: test_what_no_kind_states_is_a_row_not_counted)
     covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | products | {"uncounted"}
