@@ -285,9 +285,8 @@ def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
     if saved == "factors":  # a sum's product: its input is added, its factors multiplied
         return _factors(node.inputs[1:], requires)
     factors = _factors(node.inputs, requires)
-    saved = {"input": node.inputs[:1], "inputs": factors, "output": (node.name,),
-             "inputs and output": (*factors, node.name), "second input": node.inputs[1:2], "nothing": ()}[saved]
-    return tuple(saved)
+    return {"input": tuple(node.inputs[:1]), "inputs": factors, "output": (node.name,),
+            "inputs and output": (*factors, node.name), "second input": tuple(node.inputs[1:2]), "nothing": ()}[saved]
 
 
 def _factors(inputs: tuple[str, ...], requires: dict[str, bool]) -> tuple[str, ...]:

@@ -851,7 +851,8 @@ def _spelled_out(equation: str, shapes: list) -> str | None:
     letters = parts.split(",")
     if not arrow or None in shapes or len(letters) != len(shapes):
         return None
-    covered = [len(shape) - len(part.replace("...", "")) if "..." in part else 0 for part, shape in zip(letters, shapes)]
+    covered = [len(shape) - len(part.replace("...", "")) if "..." in part else 0
+               for part, shape in zip(letters, shapes)]
     spare = "".join(letter for letter in string.ascii_letters if letter not in equation)[:max(covered)]
     if min(covered) < 0 or len(spare) < max(covered):
         return None

@@ -204,7 +204,8 @@ def _factor_products(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradient
           backward=BackwardFacts(differentiates="each input", work=_factor_products),
           args=(Arg("beta", number, 1), Arg("alpha", number, 1)),
           torch=TorchForms(module=OWN + "Baddbmm", given_weight=None, inferred=None, aliases=(),
-                           functions=calls("torch.baddbmm", beta=3, alpha=4), methods=calls("baddbmm", beta=3, alpha=4)))
+                           functions=calls("torch.baddbmm", beta=3, alpha=4),
+                           methods=calls("baddbmm", beta=3, alpha=4)))
 def baddbmm(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """n·k·m MACs a product; the input adds and scales (no multiply-accumulate). Rows are the leading dims,
     the same in each factor and in the input (torch broadcasts no batch but the input's, whole)."""

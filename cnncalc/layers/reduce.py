@@ -65,8 +65,8 @@ for _kind, _module, _memory, _autocast, _whole in (
                               methods=_over_every_dim(_kind, _whole), aliases=()))(reduce)
 
 
-def position(shapes: tuple[Shape, ...], args: dict) -> Calc:
-    """Positions along one dim: the input, that dim reduced."""
+def one_dim_reduced(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """The input, one dim reduced (argmax's positions along it, prod's products)."""
     return reduce(shapes, {**args, "dim": (args["dim"],)})
 
 
@@ -78,10 +78,10 @@ for _kind, _module in (("argmax", "Argmax"), ("argmin", "Argmin")):
              args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("keepdim", boolean, False)),
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None, aliases=(),
                               functions=calls(f"torch.{_kind}", dim=1, keepdim=2),
-                              methods=calls(_kind, dim=1, keepdim=2)), makes="int64")(position)
+                              methods=calls(_kind, dim=1, keepdim=2)), makes="int64")(one_dim_reduced)
 
 
-def position_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+def one_dim_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return reduce_field({**args, "dim": (args["dim"],)}, shapes, out)
 
 
@@ -93,10 +93,10 @@ _INPUT_AND_RESULT = MemoryFacts(aliases=never, aliases_in_training=never, saved=
 # autocast (CUDA's fp32_set_opt_dtype list, the CPU's fp32 list)
 register("prod", family="shape", field_probe=AS_IS, autocast=FLOAT32, backward=NO_PRODUCTS,
          args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("keepdim", boolean, False)),
-         receptive_field=position_field, memory=_INPUT_AND_RESULT,
+         receptive_field=one_dim_field, memory=_INPUT_AND_RESULT,
          torch=TorchForms(module=OWN + "Prod", given_weight=None, inferred=None, aliases=(),
                           functions=calls("torch.prod", dim=1, keepdim=2), methods=calls("prod", dim=1, keepdim=2)))(
-    position)
+    one_dim_reduced)
 
 
 def correction(value, n: int = 0) -> int:
