@@ -147,7 +147,8 @@ def _read(reference: str, params: dict, input_shape: list | None, input_dtype: s
 def _unsaid(node, fields) -> dict:
     """The `fields` set of a layer, as JSON holds them (a scope as its name and kind)."""
     facts = {key: getattr(node, key) for key in fields if getattr(node, key)}
-    return facts | ({"scopes": [[scope.name, scope.kind] for scope in node.scopes]} if node.scopes else {})
+    return facts | ({"scopes": [[scope.name, scope.kind] for scope in node.scopes]} if node.scopes else {}) \
+        | ({"leaf_parameters": [vars(held) for held in node.leaf_parameters]} if node.leaf_parameters else {})
 
 
 @_task

@@ -64,6 +64,9 @@ class Scope:
     kind: str
 
 
+FIRST_DIMS = ("batch", "rows", "own")  # what an imported layer's output holds in its first dim (Node.first_dim)
+
+
 @dataclass(frozen=True, kw_only=True)
 class LeafParameter:
     """A parameter an imported layer counts that a module with no modules inside holds, one that ran and

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
-from .graph import Graph, Node, OtherInput, Scope, Shape
+from .graph import FIRST_DIMS, Graph, LeafParameter, Node, OtherInput, Scope, Shape
 from .model_reference import model_reference
 from .spec.limits import Limits
 
@@ -106,7 +106,17 @@ class _Read:
 UNSAID = {"line": lambda line: line if type(line) is int else None,
           "scopes": lambda held: tuple(Scope(name=str(scope), kind=str(kind)) for scope, kind in held),
           "held_through": str, "copied": lambda inputs: tuple(map(str, inputs)), "making": int,
-          "own_storage": bool, "inside_hooked": bool}
+          "own_storage": bool, "inside_hooked": bool, "first_dim": lambda held: _first_dim(held),
+          "patched": bool, "places": int,
+          "leaf_parameters": lambda held: tuple(
+              LeafParameter(name=str(p["name"]), numel=int(p["numel"]), module=str(p["module"]),
+                            output=tuple(map(int, p["output"])), first_dim=_first_dim(p["first_dim"])) for p in held)}
+
+
+def _first_dim(value) -> str:
+    if value not in FIRST_DIMS:
+        raise ValueError(f"first_dim {value!r}")
+    return value
 
 
 def _read(model: Any, params: dict | None, input_shape: Shape | None, input_dtype: str | None,

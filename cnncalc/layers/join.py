@@ -137,12 +137,19 @@ register("addcmul", family="join", field_probe=AS_IS, autocast=PROMOTE,
          backward=NO_PRODUCTS, arity=3, args=(Arg("value", number, 1),), receptive_field=merge,
          memory=replace(_POWER, saved="factors"),
          torch=_forms("Addcmul", ("torch.addcmul",), ("addcmul",), value=3))(broadcast_all)
+def pairwise(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """The shape two inputs broadcast to (torch.max(x) alone is a reduction, amax)."""
+    if len(shapes) != 2:
+        raise LayerError(f"takes two tensors, got {len(shapes)}")
+    return broadcast_all(shapes, args)
+
+
 # torch.maximum(x, y), torch.minimum, and torch.max(x, y) and x.min(y) given a tensor (XGLM's floor on its
 # scores, torch.max(scores, torch.tensor(min))): each pair's larger (smaller); backward compares them again
 for _kind, _short in (("maximum", "max"), ("minimum", "min")):
     register(_kind, family="join", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, arity=2,
              receptive_field=merge, memory=_POWER,
-             torch=_forms(_kind.capitalize(), (f"torch.{_kind}", f"torch.{_short}"), (_kind, _short)))(broadcast_all)
+             torch=_forms(_kind.capitalize(), (f"torch.{_kind}", f"torch.{_short}"), (_kind, _short)))(pairwise)
 
 
 def chosen(shapes: tuple[Shape, ...], args: dict) -> Calc:

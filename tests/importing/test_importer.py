@@ -94,7 +94,7 @@ class Cumulative(nn.Module):
         self.conv = nn.Conv2d(3, 4, 3)
 
     def forward(self, x):
-        return torch.cumprod(self.conv(x), 2)
+        return torch.logcumsumexp(self.conv(x), 2)
 
 
 class Strided(nn.Module):
@@ -254,17 +254,17 @@ def test_an_operation_no_kind_states_is_a_row_marked_not_counted(model_file, tmp
     module = runpy.run_path(str(model_file))["Cumulative"]()
     result = run_here("table", f"{model_file}:Cumulative", "--input", "3x8x8", "-f", "json")
     data = json.loads(result.stdout)
-    assert result.returncode == 0 and data["totals"]["uncounted"] == ["cumprod"]
+    assert result.returncode == 0 and data["totals"]["uncounted"] == ["logcumsumexp"]
     assert data["layers"][-1]["kind"] == "uncounted" and data["layers"][-1]["output_shape"] == [4, 6, 6]
     assert data["totals"]["params"] == sum(p.numel() for p in module.parameters())  # what torch holds
     table = run_here("table", f"{model_file}:Cumulative", "--input", "3x8x8").stdout
-    assert re.search(r"^cumprod +uncounted +4×6×6 +– +\? ", table, re.M)
-    assert "not counted           1 operation: cumprod" in table and "are lower bounds" in table
+    assert re.search(r"^logcumsumexp +uncounted +4×6×6 +– +\? ", table, re.M)
+    assert "not counted           1 operation: logcumsumexp" in table and "are lower bounds" in table
     # check and verify fail on it, unless allowed
     spec = tmp_path / "cumulative.yaml"
     assert run_here("export", f"{model_file}:Cumulative", "--input", "3x8x8", "-o", str(spec)).returncode == 0
     checked = run_here("check", str(spec))
-    assert checked.returncode == 1 and "1 operation: cumprod not counted: the figures are lower bounds" in checked.stdout
+    assert checked.returncode == 1 and "1 operation: logcumsumexp not counted: the figures are lower bounds" in checked.stdout
     assert run_here("check", str(spec), "--allow-uncounted").returncode == 0
     verified = run_here("verify", str(spec))
     assert verified.returncode == 1 and "not verified (--allow-uncounted verifies the rest)" in verified.stderr
