@@ -720,7 +720,7 @@ class Written(nn.Module):
     unit, a sign, a reciprocal and a flip, a norm written out by var (the older unbiased=False) and std
     (correction=0), a log-softmax written out by logsumexp, running and whole products (cumprod, prod),
     shrinkage (F.hardshrink, x.hardshrink, nn.Softshrink), torch.nan_to_num, fmod, torch.max and x.min of two
-    tensors, nn.Unflatten."""
+    tensors, lerp by a number, nn.Unflatten."""
 
     def __init__(self):
         super().__init__()
@@ -741,6 +741,8 @@ class Written(nn.Module):
         y = y * torch.sigmoid(y).cumprod(-1) + torch.prod(1 + 0.1 * y, dim=-1, keepdim=True)
         y = torch.fmod(torch.nan_to_num(y, posinf=1.0), 0.75) + y.fmod(y.abs() + 1)
         y = torch.max(y, torch.tensor(-3.0)) + y.min(y.abs())  # XGLM's floor on its scores, a 0-d tensor
+        y = torch.lerp(y, y.abs(), 0.25) + y.lerp(y * 2, 0.5)
+        y = y.addcmul(y, y.abs(), value=0.1) + y.fmod(0.5)  # methods given numbers, by keyword and by place
         return self.split(torch.minimum(self.act(y), F.celu(y, 0.5))).sum(1)
 
 
@@ -763,7 +765,8 @@ class FunctionalForms(nn.Module):
 @pytest.mark.parametrize("build,shape,kinds", [
     (Written, (3, 8, 8), {"mish", "hardtanh", "softplus", "where", "maximum", "clamp", "erf", "abs", "log", "glu",
                           "selu", "celu", "minimum", "unflatten", "sign", "reciprocal", "flip", "var", "std",
-                          "logsumexp", "cumprod", "prod", "hardshrink", "softshrink", "nantonum", "fmod"}),
+                          "logsumexp", "cumprod", "prod", "hardshrink", "softshrink", "nantonum", "fmod",
+                          "lerp", "addcmul"}),
     (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose", "zeropad2d"}),
 ], ids=["activations-and-math", "functional-forms"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):

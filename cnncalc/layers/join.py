@@ -29,7 +29,9 @@ _NEGATES = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing"
 
 def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], defaults: tuple = (),
            **positions: int) -> TorchForms:
-    return TorchForms(module=OWN + module, given_weight=None, inferred=None, aliases=(), methods=calls(*methods),
+    """torch's functions and the tensor's methods, each argument at the same place (the tensor, or self, 0)."""
+    return TorchForms(module=OWN + module, given_weight=None, inferred=None, aliases=(),
+                      methods=calls(*methods, **positions),
                       functions=tuple(Call(path, tuple(positions.items()), defaults=defaults) for path in functions))
 
 
@@ -173,6 +175,16 @@ register("where", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=N
                             extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
                             copies=None, estimate=None),
          torch=_forms("Where", ("torch.where",), (), input=1, other=2))(chosen)
+
+
+# torch.lerp(start, end, weight), x.lerp(end, weight): start + weight·(end − start) by a number (a moving
+# average, a blend); each gradient is the output's scaled, so backward keeps nothing
+register("lerp", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, arity=2,
+         receptive_field=merge, args=(Arg("weight", number),),
+         memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
+                            extra_saved=no_bytes, transient=0, last_saved="none", workspace=parameter_gradients,
+                            copies=None, estimate=None),
+         torch=_forms("Lerp", ("torch.lerp",), ("lerp",), weight=2))(pairwise)
 
 
 @register("concat", family="join", field_probe=AS_IS, autocast=PROMOTE,

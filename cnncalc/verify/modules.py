@@ -79,6 +79,17 @@ class Where(nn.Module):
                            next(given) if self.other is None else self.other)
 
 
+class Lerp(nn.Module):
+    """torch.lerp(start, end, weight), by a number."""
+
+    def __init__(self, weight: float):
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, start, end):
+        return torch.lerp(start, end, self.weight)
+
+
 class MaskedFill(nn.Module):
     """x.masked_fill(mask, value)."""
 
