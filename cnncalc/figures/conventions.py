@@ -179,7 +179,7 @@ def _hooked(rule: Rule) -> Rule:
 def _thop_hooked(rule: Rule) -> Rule:
     """Counted by thop's hook on the module: model.apply registers it once in each place the module tree
     holds the module, and its sum takes the module's count in each place again (places² per call)."""
-    return lambda l: rule(l) * l.places ** 2 if l.hooked else 0
+    return _hooked(lambda l: rule(l) * l.places ** 2)
 
 
 def _module_conv(rule: Rule) -> Rule:

@@ -206,8 +206,7 @@ def _leaf_parameters(node, graph: Traced, entry: dict) -> tuple[LeafParameter, .
     if node.op == "call_module":
         return ()
     found = []
-    reads = entry[PARAMETERS_READ] if PARAMETERS_READ in entry \
-        else [a for a in node.sources if a.name in graph.absorbed]
+    reads = entry[PARAMETERS_READ] if PARAMETERS_READ in entry else graph.weights_read(node)
     for read in reads:
         owner, _, name = read.target.rpartition(".")
         output = graph.recorded.leaf_outputs.get(owner)
@@ -224,7 +223,7 @@ def _leaf_parameters(node, graph: Traced, entry: dict) -> tuple[LeafParameter, .
     return tuple(found)
 
 
-PARAMETERS_READ = "parameters read"  # an entry's get_attr steps whose tensors it counts, where no call takes them
+PARAMETERS_READ = "parameters_read"  # an entry's get_attr steps whose tensors it counts, where no call takes them
 
 
 def _made_anew(node, graph: Traced, entry: dict, read: list) -> bool:
@@ -313,7 +312,7 @@ def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
         module, ran = graph.modules[node.target], True
         exact = type(module) in classes
     else:
-        owners = [a.target.rpartition(".")[0] for a in node.sources if a.name in graph.absorbed]
+        owners = [a.target.rpartition(".")[0] for a in graph.weights_read(node)]
         module, exact = graph.modules.get(owners[0]) if owners else None, False
         ran = bool(owners) and owners[0] in {scope.name for scope in graph.scopes(node)}
     apart = module is not None and (not ran or next(module.children(), None) is not None)

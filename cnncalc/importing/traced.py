@@ -177,6 +177,10 @@ class Traced:
             return self.inputs.get(node.name, INPUT)
         return self.made.names.get(node.name, node.name)
 
+    def weights_read(self, node) -> list:
+        """The parameters a call takes as its own weights (F.linear's self.weight), as their get_attr steps."""
+        return [a for a in node.sources if a.name in self.absorbed]
+
     def made_from(self, node) -> dict:
         """The parameters and buffers a tensor made without the input is made from: name → get_attr node;
         a call's own weights too, where the call is part of the tensor (OPT's learned positions, F.embedding

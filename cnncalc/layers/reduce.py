@@ -82,6 +82,7 @@ for _kind, _module in (("argmax", "Argmax"), ("argmin", "Argmin")):
 
 
 def one_dim_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """A reduction's field over its one dim."""
     return reduce_field({**args, "dim": (args["dim"],)}, shapes, out)
 
 

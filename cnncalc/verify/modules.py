@@ -186,15 +186,6 @@ class Le(_Arithmetic):
     operation = staticmethod(operator.le)
 
 
-class Cumsum(nn.Module):
-    def __init__(self, dim: int):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return torch.cumsum(x, self.dim)
-
-
 class Gather(nn.Module):
     def __init__(self, dim: int):
         super().__init__()
@@ -369,6 +360,10 @@ class _TensorMethod(nn.Module):
         return getattr(x, self.method)(*self.values)
 
 
+class Cumsum(_TensorMethod):
+    method, arguments = "cumsum", ("dim",)
+
+
 class Argmax(_TensorMethod):
     method, arguments = "argmax", ("dim", "keepdim")
 
@@ -534,13 +529,8 @@ class Sign(_TensorMethod):
     method = "sign"
 
 
-class NanToNum(nn.Module):
-    def __init__(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
-        super().__init__()
-        self.nan, self.posinf, self.neginf = nan, posinf, neginf
-
-    def forward(self, x):
-        return torch.nan_to_num(x, self.nan, self.posinf, self.neginf)
+class NanToNum(_TensorMethod):
+    method, arguments = "nan_to_num", ("nan", "posinf", "neginf")
 
 
 class Clamp(nn.Module):

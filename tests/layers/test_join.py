@@ -44,7 +44,8 @@ JOIN_CASES = [
     ("div", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
     ("remainder", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
     ("fmod", None, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
-    ("lerp", {"weight": 0.3}, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
+    # branches that keep nothing for backward themselves: what lerp keeps would show
+    ("lerp", {"weight": 0.3}, (4, 6, 6), {"add": {"other": 0.5}}, {"mul": {"other": 2.0}}),
     ("stack", {"dim": -1}, (4, 6, 6), {"relu": None}, {"sigmoid": None}),
     ("pow", None, (4, 6, 6), {"sigmoid": None}, {"relu": None}),
     ("concat", None, (4, 6, 6), {"conv2d": {"out_channels": 3, "kernel_size": 1}}, {"relu": None}),

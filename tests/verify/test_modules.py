@@ -36,7 +36,7 @@ def test_reshapes_slices_and_reductions_are_the_tensor_methods(x):
     assert torch.equal(modules.Slice(dim=-1, start=1, end=None, step=2)(x), x[..., 1::2])
     assert torch.equal(modules.Mean([2, 3], keepdim=True)(x), x.mean((2, 3), keepdim=True))
     assert torch.equal(modules.Amax([1])(x), x.amax(1))
-    assert torch.equal(modules.Cumsum(1)(x), torch.cumsum(x, 1))
+    assert torch.equal(modules.Cumsum(dim=1)(x), torch.cumsum(x, 1))
 
 
 def test_what_a_library_module_holds_it_holds(x):
