@@ -541,7 +541,8 @@ def _inference_peak(walk: Walk) -> int:
         copies = cast.weights + cast.biases
         kept = copies if row.trainable_params else 0
         cached.append(kept)
-        transient.append(row.activations * _facts(node).transient + sum(cast.inputs.values()) + copies - kept
+        own = _facts(node).transient(node.args, element_bytes(row.dtype))
+        transient.append(row.activations * own + sum(cast.inputs.values()) + copies - kept
                          + sum(_copied(node, rows, cast).values())
                          + walk.workspace(node).inference * element_bytes(row.dtype) + walk.making(node))
     return _forward_peak(graph, rows, walk.storages(False), kept=set(), extra=cached,

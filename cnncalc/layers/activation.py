@@ -16,14 +16,14 @@ from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, c
 
 _INPLACE = (Arg("inplace", boolean, False),)
 _SAVES_INPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
-                           saved="input", gradient="each input", extra_saved=no_bytes, transient=0, last_saved="read",
+                           saved="input", gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved="read",
                            workspace=parameter_gradients, copies=None, estimate=None)
 # An in-place op whose derivative reads its input (hardtanh, which ReLU6 is; silu_, hardswish_,
 # hardsigmoid_) makes autograd keep a copy of the input before overwriting it (the codegen's
 # original_self clone) and saves that copy alone; relu_, leaky_relu_ and elu_ need only their result.
 _COPIES_INPUT_IN_PLACE = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
                                      saved=lambda args: "nothing" if args["inplace"] else "input",
-                                     gradient="each input", transient=0,
+                                     gradient="each input", transient=no_bytes,
                                      extra_saved=lambda args, size: size if args["inplace"] else 0, last_saved="read",
                                      workspace=parameter_gradients, copies=None, estimate=None)
 
@@ -87,11 +87,11 @@ def _gradient(args: dict) -> str:
 
 
 _MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through, saved="nothing", gradient=_gradient,
-                    extra_saved=lambda args, size: element_mask(args, size) if args["p"] > 0 else 0, transient=0,
+                    extra_saved=lambda args, size: element_mask(args, size) if args["p"] > 0 else 0, transient=no_bytes,
                     last_saved=noise_unless_kept, workspace=parameter_gradients, copies=None, estimate=None)
 _CHANNEL_MASK = MemoryFacts(aliases=always, aliases_in_training=_passes_through,
                             saved="nothing", gradient=_gradient, extra_saved=no_bytes,
-                            transient=0, last_saved=noise_unless_kept, workspace=parameter_gradients,
+                            transient=no_bytes, last_saved=noise_unless_kept, workspace=parameter_gradients,
                             copies=None, estimate=None)
 _DROPOUT = {"dropout": (_forms("Dropout", F + "dropout", p=1), None, _MASK),
             "alphadropout": (_forms("AlphaDropout"), None, _MASK),
@@ -130,7 +130,7 @@ for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
 # element-wise math forward() code writes out (RMS norm's rsqrt, rotary embeddings' neg); the
 # derivatives of rsqrt, sqrt and exp are written in terms of their output
 _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="output", gradient="each input",
-                            extra_saved=no_bytes, transient=0, last_saved="made",
+                            extra_saved=no_bytes, transient=no_bytes, last_saved="made",
                             workspace=parameter_gradients, copies=None, estimate=None)
 # CUDA's autocast runs rsqrt, exp and log2 in float32 (its fp32 list)
 MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING, PROMOTE),
@@ -267,7 +267,7 @@ for _kind, (_torch, _ranks, _memory) in _DROPOUT.items():
 # per-batch) noise (torchvision.ops.stochastic_depth, timm's drop_path): the product's gradient needs
 # only the noise, which autograd keeps: one value per sample, no bytes per element.
 _SURVIVAL = MemoryFacts(aliases=always, aliases_in_training=lambda args: args["p"] == 0,
-                        saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved=noise_unless_kept,
+                        saved="nothing", gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved=noise_unless_kept,
                         workspace=parameter_gradients, copies=None, estimate=None)
 register("stochasticdepth", family="dropout", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise, memory=_SURVIVAL,
          autocast=PROMOTE,

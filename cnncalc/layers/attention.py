@@ -16,12 +16,12 @@ from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choic
 # (about four outputs' worth); the attention weights (heads × L × S) come on top and are not counted.
 # a product keeps both factors for backward
 _PRODUCT = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                       extra_saved=no_bytes, transient=0, last_saved="read",
+                       extra_saved=no_bytes, transient=no_bytes, last_saved="read",
                        workspace=parameter_gradients, copies=None, estimate=None)
 # attention keeps its inputs and its output (with the softmax statistics, one per row: not counted);
 # the L × S scores are not kept by the fused kernels
 _SCORES = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output", gradient="each input",
-                      extra_saved=no_bytes, transient=0, last_saved="made",
+                      extra_saved=no_bytes, transient=no_bytes, last_saved="made",
                       workspace=parameter_gradients, copies=None, estimate=None)
 _PRODUCT_OF_VIEWS = replace(_PRODUCT, copies=batched_by_a_copy)  # matmul's reshape copies a permuted view
 
@@ -45,7 +45,7 @@ def _weights_asked(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, .
 
 
 _ATTENTION = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs",
-                         gradient="each input", extra_saved=lambda args, size: 4 * size, transient=0, last_saved="read",
+                         gradient="each input", extra_saved=lambda args, size: 4 * size, transient=no_bytes, last_saved="read",
                          workspace=parameter_gradients, copies=None, estimate=_weights_asked)
 
 
@@ -199,7 +199,7 @@ def _factor_products(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradient
 # keeps the factors alone
 @register("baddbmm", family="attention", field_probe=AS_IS, autocast=LOWER, arity=3, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="factors", gradient="each input",
-                             extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
+                             extra_saved=no_bytes, transient=no_bytes, last_saved="read", workspace=parameter_gradients,
                              copies=None, estimate=None),
           backward=BackwardFacts(differentiates="each input", work=_factor_products),
           args=(Arg("beta", number, 1), Arg("alpha", number, 1)),
@@ -256,7 +256,7 @@ def cdist_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients:
 # both inputs and the distances (derivatives.yaml); autocast runs it in float32 on CUDA and the CPU.
 @register("cdist", family="attention", field_probe=AS_IS, autocast=FLOAT32, arity=2, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output",
-                             gradient="each input", extra_saved=no_bytes, transient=0, last_saved="made",
+                             gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved="made",
                              workspace=parameter_gradients, copies=None, estimate=None),
           backward=BackwardFacts(differentiates="each input", work=cdist_backward),
           args=(Arg("p", distance_order, 2.0),

@@ -123,7 +123,7 @@ def _wraps_once(args: dict, sizes: Shape) -> None:
 
 # autograd keeps the input and the filters: the layer's own weights, or its second input
 _SAVES_INPUTS = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                            extra_saved=no_bytes, transient=0, last_saved="read",
+                            extra_saved=no_bytes, transient=no_bytes, last_saved="read",
                             workspace=parameter_gradients, copies=None, estimate=None)
 
 

@@ -119,7 +119,9 @@ class MemoryFacts:
       slice_backward) or "passed" (the output's gradient, or views of it, handed on).
     extra_saved: bytes per output element autograd saves besides tensors, from (arguments, element
       size): max-pool's int64 indices, dropout's mask.
-    transient: bytes per output element alive only while the layer runs in inference.
+    transient: bytes per output element alive only while the layer runs in inference, from (arguments,
+      element size): max-pool's int64 indices, the temporaries of a composite torch writes in Python
+      (softsign's input.abs() + 1).
     workspace: what it holds besides, found from its input shapes (a recurrent layer's gates and states
       per step): rule(arguments, input shapes per sample, batch, element size, its trainable
       parameters) → Workspace.
@@ -142,7 +144,7 @@ class MemoryFacts:
     saved: str | Callable[[dict], str]     # or of the arguments: a product with a number saves nothing
     gradient: str | Callable[[dict], str]
     extra_saved: Callable[[dict, int], int]
-    transient: int
+    transient: Callable[[dict, int], int]
     last_saved: str | Callable[[dict], str]
     workspace: "WorkspaceRule"
     estimate: str | None | Callable[["tuple[Shape, ...]", dict, "tuple[bool, ...]"], str | None]
@@ -289,26 +291,26 @@ def noise_unless_kept(args: dict) -> str:
 
 # The common cases, each a complete declaration.
 SAVES_INPUT = MemoryFacts(aliases=never, aliases_in_training=never,
-                          saved="input", gradient="each input", extra_saved=no_bytes, transient=0,
+                          saved="input", gradient="each input", extra_saved=no_bytes, transient=no_bytes,
                           last_saved="read", workspace=parameter_gradients, copies=None, estimate=None)
 # a norm saves its input, and the statistics it computes (mean, inverse deviation) after running
 SAVES_INPUT_AND_STATISTICS = replace(SAVES_INPUT, last_saved="made")
 SAVES_OUTPUT = MemoryFacts(aliases=inplace, aliases_in_training=inplace,
                            saved="output", gradient="each input", extra_saved=no_bytes,
-                           transient=0, last_saved="made", workspace=parameter_gradients, copies=None, estimate=None)
+                           transient=no_bytes, last_saved="made", workspace=parameter_gradients, copies=None, estimate=None)
 SAVES_NOTHING = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="nothing", gradient="each input", extra_saved=no_bytes,
-                            transient=0, last_saved="none", workspace=parameter_gradients, copies=None, estimate=None)
+                            transient=no_bytes, last_saved="none", workspace=parameter_gradients, copies=None, estimate=None)
 VIEW = MemoryFacts(aliases=always, aliases_in_training=always,
-                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
+                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                    workspace=parameter_gradients, copies=None, estimate=None)
 # a slice is a view of its source; slice_backward allocates a gradient as large as the source
 SLICE = MemoryFacts(aliases=always, aliases_in_training=always,
-                    saved="nothing", gradient="first input", extra_saved=no_bytes, transient=0, last_saved="none",
+                    saved="nothing", gradient="first input", extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                     workspace=parameter_gradients, copies=None, estimate=None)
 # a copy hands its output's gradient on unchanged (contiguous, concat's slices of it)
 COPY = MemoryFacts(aliases=never, aliases_in_training=never,
-                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
+                   saved="nothing", gradient="passed", extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                    workspace=parameter_gradients, copies=None, estimate=None)
 # a new mask or set of indices (x != 0, torch.where(mask), the boxes nms keeps), through which no
 # gradient flows: as a copy holds it

@@ -18,12 +18,12 @@ _PASSES_GRADIENT = COPY
 # a product's gradient needs the other factors; times a number, only the number
 _SAVES_FACTORS = MemoryFacts(aliases=never, aliases_in_training=never,
                              saved=lambda args: "nothing" if args["other"] is not None else "inputs",
-                             gradient="each input", extra_saved=no_bytes, transient=0, last_saved=lambda args: "none" if args["other"] is not None else "read",
+                             gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved=lambda args: "none" if args["other"] is not None else "read",
                              workspace=parameter_gradients, copies=None, estimate=None)
 # a difference hands the gradient to its first input and its negation to the second
 _NEGATES = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing",
                        gradient=lambda args: "passed" if args["other"] is not None else "each input",
-                       extra_saved=no_bytes, transient=0, last_saved="none",
+                       extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                        workspace=parameter_gradients, copies=None, estimate=None)
 
 
@@ -108,7 +108,7 @@ _arithmetic_kind("remainder", _SAVES_FACTORS,
 _arithmetic_kind("fmod", _SAVES_FACTORS, _forms("Fmod", ("torch.fmod",), ("fmod",), other=1))
 # x ** 2 keeps x for its gradient (2·x·grad)
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                     extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
+                     extra_saved=no_bytes, transient=no_bytes, last_saved="read", workspace=parameter_gradients,
                      copies=None, estimate=None)
 # x != 0, ids.ne(padding_idx): a mask (RoBERTa's positions from its ids): NO_GRADIENT
 # x == y, torch.eq(x, y), x.eq(y), x.eq_(y); Python has no in-place ==. A number first reads the same
@@ -172,7 +172,7 @@ register("where", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=N
          fewest_inputs=_where_inputs, receptive_field=merge,
          args=(Arg("input", optional(number), None), Arg("other", optional(number), None)),
          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
-                            extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
+                            extra_saved=no_bytes, transient=no_bytes, last_saved="read", workspace=parameter_gradients,
                             copies=None, estimate=None),
          torch=_forms("Where", ("torch.where",), (), input=1, other=2))(chosen)
 
@@ -182,7 +182,7 @@ register("where", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=N
 register("lerp", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, arity=2,
          receptive_field=merge, args=(Arg("weight", number),),
          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
-                            extra_saved=no_bytes, transient=0, last_saved="none", workspace=parameter_gradients,
+                            extra_saved=no_bytes, transient=no_bytes, last_saved="none", workspace=parameter_gradients,
                             copies=None, estimate=None),
          torch=_forms("Lerp", ("torch.lerp",), ("lerp",), weight=2))(pairwise)
 
@@ -237,7 +237,7 @@ def filled(shapes: tuple[Shape, ...], args: dict) -> Calc:
 register("maskedfill", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=FIRST_INPUT_ONLY, arity=2,
          receptive_field=merge, args=(Arg("value", fill_value),),
          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="second input", gradient="first input",
-                            extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
+                            extra_saved=no_bytes, transient=no_bytes, last_saved="read", workspace=parameter_gradients,
                             copies=None, estimate=None),
          torch=TorchForms(module=OWN + "MaskedFill", given_weight=None, inferred=None, aliases=(),
                           functions=calls("torch.masked_fill", value=2),

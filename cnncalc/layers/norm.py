@@ -108,7 +108,7 @@ def rms_norm(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # input, the padded squares (their padding, (size - 1) / channels of a tensor, left out), the
 # scaled average and its power.
 _LRN = MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
-                   extra_saved=lambda args, size: 3 * size, transient=8, last_saved="read",
+                   extra_saved=lambda args, size: 3 * size, transient=lambda args, size: 2 * size, last_saved="read",
                    workspace=parameter_gradients, copies=None, estimate=None)
 
 

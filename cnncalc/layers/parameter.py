@@ -17,7 +17,7 @@ def constant(args: dict, shapes: tuple[Shape, ...], out: Shape):
 # Its output is the stored tensor itself, no activation; its gradient is the parameter's, which
 # the memory model counts with the other parameters' gradients.
 _STORED = MemoryFacts(aliases=always, aliases_in_training=always,
-                      saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
+                      saved="nothing", gradient="passed", extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                       workspace=parameter_gradients, copies=None, estimate=None)
 
 
@@ -35,7 +35,7 @@ def parameter(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # A tensor computed anew by each forward(): its output is memory of its own, which a layer may keep
 # for backward (standardized filters, a conv's weight); its gradient goes to what it is made from.
 _COMPUTED = MemoryFacts(aliases=never, aliases_in_training=never,
-                        saved="nothing", gradient="passed", extra_saved=no_bytes, transient=0, last_saved="none",
+                        saved="nothing", gradient="passed", extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                         workspace=parameter_gradients, copies=None, estimate=None)
 
 

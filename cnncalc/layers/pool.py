@@ -65,7 +65,7 @@ def _as_average_pool(kind: str, args: dict) -> tuple[str, dict] | None:
 # max pooling builds int64 indices: saved for backward, and alive while the layer runs in inference
 SAVES_INDICES = MemoryFacts(aliases=never, aliases_in_training=never,
                             saved="input", gradient="each input", extra_saved=int64_indices,
-                            transient=8, last_saved="made", workspace=parameter_gradients, copies=None, estimate=None)
+                            transient=int64_indices, last_saved="made", workspace=parameter_gradients, copies=None, estimate=None)
 # the CPU's float32 list has the 3-d pools
 register("maxpool1d", "maxpool2d", "maxpool3d", family="pool", field_probe=FieldProbe(stand_in=_as_average_pool), autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS, args=MAX_ARGS,
          torch=TorchForms(module=NN + "MaxPool{n}d", given_weight=None, inferred=None, methods=(),
@@ -115,7 +115,7 @@ def adaptive_window(args: dict, shapes: tuple[Shape, ...], out: Shape):
 # ATen computes an adaptive average pool to one unit per channel as input.mean(spatial dims), whose
 # backward needs only the input's shape (AdaptiveAveragePooling.cpp, ...3d.cpp)
 GLOBAL_MEAN_OR_INPUT = MemoryFacts(
-    aliases=never, aliases_in_training=never, gradient="each input", extra_saved=no_bytes, transient=0,
+    aliases=never, aliases_in_training=never, gradient="each input", extra_saved=no_bytes, transient=no_bytes,
     saved=lambda args: "nothing" if all(size == 1 for size in args["output_size"]) else "input", last_saved=lambda args: "none" if all(size == 1 for size in args["output_size"]) else "read",
     workspace=parameter_gradients, copies=None, estimate=None)
 register("adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", family="pool", field_probe=AS_IS, autocast=float32_on_cpu_in(3), backward=NO_PRODUCTS,

@@ -77,7 +77,7 @@ def _steps(cell: Cell, fused: bool) -> MemoryFacts:
         return Workspace(saved=saved, running=running, inference=inference, gradients=gradients + backward,
                          largest_parameter=largest)
     return MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
-                       extra_saved=no_bytes, transient=0, last_saved="made", workspace=workspace,
+                       extra_saved=no_bytes, transient=no_bytes, last_saved="made", workspace=workspace,
                        copies=None, estimate=ESTIMATE)
 
 

@@ -47,11 +47,11 @@ REDUCE_ARGS = (Arg("dim", dims_arg, names_dims=EACH_DIM), Arg("keepdim", boolean
 # mean and sum need only the input's shape for backward; amax keeps its input and output to find
 # where the maxima were (derivatives.yaml: amax)
 _SHAPE_ONLY = MemoryFacts(aliases=never, aliases_in_training=never,
-                          saved="nothing", gradient="each input", extra_saved=no_bytes, transient=0, last_saved="none",
+                          saved="nothing", gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                           workspace=parameter_gradients, copies=None, estimate=None)
 _MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
                       saved="inputs", gradient="each input", extra_saved=lambda args, size: size,
-                      transient=0, last_saved="made", workspace=parameter_gradients, copies=None, estimate=None)
+                      transient=no_bytes, last_saved="made", workspace=parameter_gradients, copies=None, estimate=None)
 # x.max() and x.sum(), no dim named: every dim (batched_nms's boxes.max(), over the boxes of one image)
 _WHOLE = (("dim", 1, (None,)),)  # x.max(y) is an elementwise maximum, no reduction
 # CUDA's autocast runs sum, cumsum and norm in float32 (its fp32_set_opt_dtype list)
@@ -88,7 +88,7 @@ def one_dim_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 # backward reads the input and the result (derivatives.yaml: prod_backward, cumprod_backward)
 _INPUT_AND_RESULT = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output",
-                                gradient="each input", extra_saved=no_bytes, transient=0, last_saved="made",
+                                gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved="made",
                                 workspace=parameter_gradients, copies=None, estimate=None)
 # torch.prod(x, dim) and x.prod(dim): the product along one dim (torch takes one), in float32 under
 # autocast (CUDA's fp32_set_opt_dtype list, the CPU's fp32 list)
@@ -122,7 +122,7 @@ for _kind, _module, _saved, _last in (("var", "Var", "input", "read"), ("std", "
     register(_kind, family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, args=_SPREAD_ARGS,
              receptive_field=reduce_field,
              memory=MemoryFacts(aliases=never, aliases_in_training=never, saved=_saved, gradient="each input",
-                                extra_saved=no_bytes, transient=0, last_saved=_last, workspace=parameter_gradients,
+                                extra_saved=no_bytes, transient=no_bytes, last_saved=_last, workspace=parameter_gradients,
                                 copies=None, estimate=None),
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None, aliases=(),
                               functions=_spread_forms(f"torch.{_kind}"), methods=_spread_forms(_kind)))(reduce)
@@ -133,7 +133,7 @@ for _kind, _module, _saved, _last in (("var", "Var", "input", "read"), ("std", "
 register("logsumexp", family="shape", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS,
          args=REDUCE_ARGS, receptive_field=reduce_field,
          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output",
-                            gradient="each input", extra_saved=no_bytes, transient=0, last_saved="made",
+                            gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved="made",
                             workspace=parameter_gradients, copies=None, estimate=None),
          torch=TorchForms(module=OWN + "Logsumexp", given_weight=None, inferred=None, aliases=(),
                           functions=calls("torch.logsumexp", dim=1, keepdim=2),

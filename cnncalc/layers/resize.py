@@ -204,7 +204,7 @@ def upsample(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # the grid, keeping both (derivatives.yaml: grid_sampler_2d)
 @register("gridsample", family="shape", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, arity=2, backward=NO_PRODUCTS, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
-                             extra_saved=no_bytes, transient=0, last_saved="read", workspace=parameter_gradients,
+                             extra_saved=no_bytes, transient=no_bytes, last_saved="read", workspace=parameter_gradients,
                              copies=None, estimate=None),
           args=(Arg("mode", choice("bilinear", "nearest", "bicubic"), "bilinear"),
                 Arg("padding_mode", choice("zeros", "border", "reflection"), "zeros"),

@@ -16,7 +16,7 @@ from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean,
 
 # backward scatters the gradient back through the indices it keeps (derivatives.yaml: topk, sort)
 _ORDERED = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
-                       extra_saved=int64_indices, transient=0, last_saved="made", workspace=parameter_gradients,
+                       extra_saved=int64_indices, transient=no_bytes, last_saved="made", workspace=parameter_gradients,
                        copies=None, estimate=None)
 
 
@@ -75,7 +75,7 @@ register("argsort", autocast=PROMOTE, family="shape", field_probe=AS_IS, backwar
 # place through the mask (derivatives.yaml: index.Tensor keeps its indices)
 @register("booleanmask", autocast=PROMOTE, family="shape", field_probe=AS_IS, arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="first input",
-                             extra_saved=no_bytes, transient=0, last_saved="none",
+                             extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                              workspace=parameter_gradients, copies=None, estimate=None),
           args=(Arg("count", non_negative),),
           torch=TorchForms(module=OWN + "BooleanMask", given_weight=None, inferred=None, aliases=(), functions=(),
@@ -132,7 +132,7 @@ def unique(shapes: tuple[Shape, ...], args: dict) -> Calc:
 @register("indextensor", autocast=PROMOTE, family="shape", field_probe=AS_IS, arity=None, fewest_inputs=2,
           backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="first input",
-                             extra_saved=no_bytes, transient=0, last_saved="none",
+                             extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                              workspace=parameter_gradients, copies=None, estimate=None),
           torch=TorchForms(module=OWN + "IndexTensor", given_weight=None, inferred=None, aliases=(), functions=(),
                            methods=()))
@@ -169,7 +169,7 @@ def nms(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # scatters each sample back into the feature map, the boxes take none
 @register("roialign", autocast=PROMOTE, family="pool", field_probe=AS_IS, arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="first input",
-                             extra_saved=no_bytes, transient=0, last_saved="read",
+                             extra_saved=no_bytes, transient=no_bytes, last_saved="read",
                              workspace=parameter_gradients, copies=None, estimate=None),
           args=(Arg("pooled_height", positive), Arg("pooled_width", positive), Arg("spatial_scale", number, 1.0),
                 Arg("sampling_ratio", any_int, -1), Arg("aligned", boolean, False)),

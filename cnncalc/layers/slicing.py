@@ -82,7 +82,7 @@ def select(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # shape, keeping the index (RoBERTa's token types gathered at its positions)
 @register("gather", family="shape", field_probe=AS_IS, autocast=PROMOTE, arity=2, backward=FIRST_INPUT_ONLY, receptive_field=whole,
           memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="first input",
-                             extra_saved=no_bytes, transient=0, last_saved="read",
+                             extra_saved=no_bytes, transient=no_bytes, last_saved="read",
                              workspace=parameter_gradients, copies=None, estimate=None),
           args=(Arg("dim", any_int, names_dims=EACH_DIM),),
           torch=TorchForms(module=OWN + "Gather", given_weight=None, inferred=None,
@@ -116,7 +116,7 @@ def index_select(shapes: tuple[Shape, ...], args: dict) -> Calc:
 # gradient (zero where written over) and the values theirs, the part written (derivatives.yaml: index_put_)
 @register("indexput", autocast=PROMOTE, family="shape", field_probe=AS_IS, backward=NO_PRODUCTS, arity=None, fewest_inputs=1, receptive_field=merge,
           memory=MemoryFacts(aliases=always, aliases_in_training=always, saved="nothing", gradient="each input",
-                             extra_saved=no_bytes, transient=0, last_saved="none",
+                             extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                              workspace=parameter_gradients, copies=None, estimate=None),
           torch=TorchForms(module=OWN + "IndexPut", given_weight=None, inferred=None,
                            functions=calls("operator.setitem"), methods=(), aliases=()))

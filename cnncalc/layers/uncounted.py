@@ -29,7 +29,7 @@ def no_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 
 # lower bounds: its output is memory of its own; nothing it may keep for backward is counted
 _UNKNOWN = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
-                       extra_saved=no_bytes, transient=0, last_saved="none",
+                       extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                        workspace=parameter_gradients, copies=None, estimate=None)
 
 

@@ -16,11 +16,11 @@ from cnncalc.layers.facts import (FIRST_INPUT_ONLY, NO_PRODUCTS, PRODUCTS, SAVES
 def test_a_declaration_that_names_no_fact_is_refused():
     with pytest.raises(ValueError, match="saved must be one of"):
         MemoryFacts(aliases=never, aliases_in_training=never, saved="weights", gradient="each input",
-                    extra_saved=no_bytes, transient=0, last_saved="made", workspace=parameter_gradients,
+                    extra_saved=no_bytes, transient=no_bytes, last_saved="made", workspace=parameter_gradients,
                     copies=None, estimate=None)
     with pytest.raises(TypeError, match="workspace"):  # no default: every kind states what it holds besides
         MemoryFacts(aliases=never, aliases_in_training=never, saved="input", gradient="each input",
-                    extra_saved=no_bytes, transient=0, last_saved="made", copies=None, estimate=None)
+                    extra_saved=no_bytes, transient=no_bytes, last_saved="made", copies=None, estimate=None)
     with pytest.raises(ValueError, match="differentiates must be one of"):
         BackwardFacts(differentiates="second input", work=PRODUCTS.work)
 
@@ -28,7 +28,7 @@ def test_a_declaration_that_names_no_fact_is_refused():
 def test_what_the_arguments_decide_is_read_from_them():
     assert SAVES_OUTPUT.aliases({"inplace": True}) and not SAVES_OUTPUT.aliases({})  # nn.ReLU(inplace=True)
     facts = MemoryFacts(aliases=always, aliases_in_training=never, saved=lambda args: "nothing" if args else "input",
-                        gradient="passed", extra_saved=no_bytes, transient=0,
+                        gradient="passed", extra_saved=no_bytes, transient=no_bytes,
                         last_saved=lambda args: "read" if args else "made", workspace=parameter_gradients,
                         copies=None, estimate=None)
     assert facts.saved_by({"other": 2}) == "nothing" and facts.saved_by({}) == "input"
