@@ -746,6 +746,21 @@ class Written(nn.Module):
         return self.split(torch.minimum(self.act(y), F.celu(y, 0.5))).sum(1)
 
 
+class MoreMath(nn.Module):
+    """Element-wise math and activations less often met: log1p and expm1 (torch's and torch.special's),
+    trunc, torch.fix, ceil and frac, sinc, logit of a sigmoid (clamped by eps), nn.Threshold and F.threshold."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.threshold = nn.Conv2d(3, 8, 3, padding=1), nn.Threshold(0.1, -1.0)
+
+    def forward(self, x):
+        x = self.threshold(self.conv(x))
+        x = torch.log1p(x.abs()) + torch.special.expm1(x.clamp(max=1.0)) + F.threshold(x, 0.5, 0.0)
+        steps = torch.trunc(x) + torch.fix(x * 2) + x.ceil() + torch.frac(x)
+        return torch.sinc(steps) + torch.logit(torch.sigmoid(x), eps=1e-6) + x.sigmoid().logit()
+
+
 class FunctionalForms(nn.Module):
     """Layers torch.nn has as modules called as functions: F.pixel_unshuffle and F.pixel_shuffle around a
     conv, F.local_response_norm, and x.swapdims; the matrices' transpose as an attribute, x.mT; F.pad."""
@@ -767,8 +782,9 @@ class FunctionalForms(nn.Module):
                           "selu", "celu", "minimum", "unflatten", "sign", "reciprocal", "flip", "var", "std",
                           "logsumexp", "cumprod", "prod", "hardshrink", "softshrink", "nantonum", "fmod",
                           "lerp", "addcmul"}),
+    (MoreMath, (3, 6, 6), {"threshold", "log1p", "expm1", "trunc", "ceil", "frac", "sinc", "logit"}),
     (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose", "zeropad2d"}),
-], ids=["activations-and-math", "functional-forms"])
+], ids=["activations-and-math", "more-math", "functional-forms"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)

@@ -75,6 +75,9 @@ ACTIVATIONS = {
                    SAVES_INPUT),
     "softshrink": ((Arg("lambd", non_negative_number, 0.5),), _forms("Softshrink", F + "softshrink", lambd=1),
                    SAVES_INPUT),
+    # the input where above `threshold`, else `value` (relu is threshold 0, value 0)
+    "threshold": ((Arg("threshold", number, REQUIRED), Arg("value", number, REQUIRED)) + _INPLACE,
+                  _forms("Threshold", F + "threshold", "torch.threshold", threshold=1, value=2), _COPIES_INPUT_IN_PLACE),
 }
 # dropout in eval mode returns its input, and so it does in training at p = 0 (ATen's _dropout_impl:
 # timm's Mlp and heads keep nn.Dropout(0.)); otherwise it keeps a mask of the elements it kept
@@ -144,13 +147,30 @@ MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING, PROMOTE),
         "erf": (("torch.erf", "torch.special.erf"), SAVES_INPUT, PROMOTE),  # GELU written out: x·(1 + erf(x/√2))/2
         # 1/x keeps its output (the gradient is -grad·out²); sign's gradient is zeros, needing nothing
         "reciprocal": (("torch.reciprocal",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
-        "sign": (("torch.sign",), SAVES_NOTHING, PROMOTE)}
+        "sign": (("torch.sign",), SAVES_NOTHING, PROMOTE),
+        # log(1 + x) and exp(x) - 1 near 0 (a softplus or a Box-Cox written out); expm1's gradient is in
+        # terms of its output; step functions' gradient is zeros, frac's the gradient itself
+        "log1p": (("torch.log1p", "torch.special.log1p"), SAVES_INPUT, FLOAT32_ON_CUDA),
+        "expm1": (("torch.expm1", "torch.special.expm1"), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
+        "trunc": (("torch.trunc", "torch.fix"), SAVES_NOTHING, PROMOTE), "ceil": (("torch.ceil",), SAVES_NOTHING, PROMOTE),
+        "frac": (("torch.frac",), SAVES_NOTHING, PROMOTE),
+        "sinc": (("torch.sinc", "torch.special.sinc"), SAVES_INPUT, PROMOTE)}
 for _kind, (_functions, _memory, _autocast) in MATH.items():
     register(_kind, family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
              autocast=_autocast,
              torch=TorchForms(module=OWN + _kind.capitalize(), given_weight=None,
                               inferred=None, functions=calls(*_functions),
                               methods=calls(_kind, _kind + "_"), aliases=()))(same_shape)
+
+
+# log(p / (1 - p)), its input first clamped to [eps, 1 - eps] where eps is given; backward reads the input
+@register("logit", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise,
+          memory=SAVES_INPUT, autocast=PROMOTE, args=(Arg("eps", optional(number), None),),
+          torch=TorchForms(module=OWN + "Logit", given_weight=None, inferred=None, aliases=(),
+                           functions=calls("torch.logit", "torch.special.logit", eps=1),
+                           methods=calls("logit", "logit_", eps=1)))
+def logit(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    return Calc(shapes[0])
 
 
 def glu_field(args: dict, shapes: tuple[Shape, ...], out: Shape):

@@ -529,6 +529,34 @@ class Sign(_TensorMethod):
     method = "sign"
 
 
+class Log1p(_TensorMethod):
+    method = "log1p"
+
+
+class Expm1(_TensorMethod):
+    method = "expm1"
+
+
+class Trunc(_TensorMethod):
+    method = "trunc"
+
+
+class Ceil(_TensorMethod):
+    method = "ceil"
+
+
+class Frac(_TensorMethod):
+    method = "frac"
+
+
+class Sinc(_TensorMethod):
+    method = "sinc"
+
+
+class Logit(_TensorMethod):
+    method, arguments = "logit", ("eps",)
+
+
 class NanToNum(_TensorMethod):
     method, arguments = "nan_to_num", ("nan", "posinf", "neginf")
 

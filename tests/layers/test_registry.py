@@ -176,16 +176,16 @@ def gradient_interval(graph, axis: int) -> tuple[int, int, int]:
 # how many axes the next layer reads as spatial (and Tensor.unfold's windows a dim of their own); unfold's
 # columns gather whole blocks, and RMS norm
 # computes statistics as the other norms do; no gradient flows through a comparison (eq, ne, gt, ...)
-# nor through floor and sign (step functions, whose gradient is zero); topk's and sort's units are ordered
+# nor through floor, ceil, trunc and sign (step functions, whose gradient is zero); topk's and sort's units are ordered
 # by value along a dim, wherever the data puts them, and flip's mirrored (reported as the whole input); a
 # running sum's (or product's) prefix is no window (test_cumsum_field_is_where_gradients_reach checks it unit by
-# unit).
+# unit); logit is NaN above 1, where the probe's inputs are (x + 1), and a NaN gradient reaches every unit.
 LEFT_OUT = ("upsample", "convtranspose", "adaptiveavg", "linear", "flatten", "unflatten", "reshape", "mean", "sum", "prod",
             "cumprod",
             "amax", "amin", "var", "std", "logsumexp", "rmsnorm", "unfold", "maxpool", "adaptivemax", "layernorm", "groupnorm", "instancenorm",
             "select", "permute", "transpose", "expand", "tile", "parameter", "constant", "unsqueeze", "squeeze", "eq",
-            "ne", "cumsum", "topk", "sort", "flip", "tensorunfold")
-NO_GRADIENT = ("norm", "gt", "ge", "lt", "le", "floor", "sign", "argsort")  # by whole name: "le" would leave out leakyrelu
+            "ne", "cumsum", "topk", "sort", "flip", "tensorunfold", "logit")
+NO_GRADIENT = ("norm", "gt", "ge", "lt", "le", "floor", "ceil", "trunc", "sign", "argsort")  # by whole name: "le" would leave out leakyrelu
 SPATIAL_CASES = [c for c in CASES if len(c[2]) == 3 and not c[0].startswith(LEFT_OUT) and c[0] not in NO_GRADIENT
                  and (c[1] or {}).get("track_running_stats") is not False]
 
