@@ -75,6 +75,8 @@ Softmax, LogSoftmax = _constructor("softmax"), _constructor("logsoftmax")
 Hardtanh, Softplus, Mish = _constructor("hardtanh"), _constructor("softplus"), _constructor("mish")
 SELU, CELU, GLU = _constructor("selu"), _constructor("celu"), _constructor("glu")
 Hardshrink, Softshrink, Threshold = _constructor("hardshrink"), _constructor("softshrink"), _constructor("threshold")
+Softsign, Tanhshrink, Softmin, RReLU = (_constructor("softsign"), _constructor("tanhshrink"), _constructor("softmin"),
+                                        _constructor("rrelu"))
 Identity = _constructor("identity")
 Dropout, AlphaDropout = _constructor("dropout"), _constructor("alphadropout")
 Dropout1d, Dropout2d, Dropout3d = _constructor("dropout1d"), _constructor("dropout2d"), _constructor("dropout3d")

@@ -748,14 +748,17 @@ class Written(nn.Module):
 
 class MoreMath(nn.Module):
     """Element-wise math and activations less often met: log1p and expm1 (torch's and torch.special's),
-    trunc, torch.fix, ceil and frac, sinc, logit of a sigmoid (clamped by eps), nn.Threshold and F.threshold."""
+    trunc, torch.fix, ceil and frac, sinc, logit of a sigmoid (clamped by eps), nn.Threshold and F.threshold;
+    the composites torch writes in Python (nn.Softsign, F.tanhshrink, F.softmin) and nn.RReLU."""
 
     def __init__(self):
         super().__init__()
         self.conv, self.threshold = nn.Conv2d(3, 8, 3, padding=1), nn.Threshold(0.1, -1.0)
+        self.softsign, self.rrelu = nn.Softsign(), nn.RReLU(0.1, 0.2)
 
     def forward(self, x):
         x = self.threshold(self.conv(x))
+        x = self.softsign(x) + F.tanhshrink(x) + F.softmin(x, dim=1) + self.rrelu(x)
         x = torch.log1p(x.abs()) + torch.special.expm1(x.clamp(max=1.0)) + F.threshold(x, 0.5, 0.0)
         steps = torch.trunc(x) + torch.fix(x * 2) + x.ceil() + torch.frac(x)
         return torch.sinc(steps) + torch.logit(torch.sigmoid(x), eps=1e-6) + x.sigmoid().logit()
@@ -782,7 +785,8 @@ class FunctionalForms(nn.Module):
                           "selu", "celu", "minimum", "unflatten", "sign", "reciprocal", "flip", "var", "std",
                           "logsumexp", "cumprod", "prod", "hardshrink", "softshrink", "nantonum", "fmod",
                           "lerp", "addcmul"}),
-    (MoreMath, (3, 6, 6), {"threshold", "log1p", "expm1", "trunc", "ceil", "frac", "sinc", "logit"}),
+    (MoreMath, (3, 6, 6), {"threshold", "log1p", "expm1", "trunc", "ceil", "frac", "sinc", "logit",
+                             "softsign", "tanhshrink", "softmin", "rrelu"}),
     (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose", "zeropad2d"}),
 ], ids=["activations-and-math", "more-math", "functional-forms"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):

@@ -9,7 +9,7 @@ from ..errors import LayerError
 from .facts import AS_IS, parameter_gradients
 from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, WHOLE, Alias, Call, F, MemoryFacts,
                     TorchForms, always, calls, element_mask, elementwise, inplace, never, no_bytes)
-from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, noise_unless_kept
+from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, noise_unless_kept, temporaries
 from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, dim_in_range,
                        dim_index, format_shape, non_negative_number, number, optional, positive, probability,
                        register)
@@ -75,6 +75,23 @@ ACTIVATIONS = {
                    SAVES_INPUT),
     "softshrink": ((Arg("lambd", non_negative_number, 0.5),), _forms("Softshrink", F + "softshrink", lambd=1),
                    SAVES_INPUT),
+    # composites torch writes in Python, each holding a temporary as large as its input while it runs:
+    # softsign's input / (input.abs() + 1) saves the input and the sum, tanhshrink's input - input.tanh()
+    # the tanh (its last save, a step before the subtraction, which a checkpoint's recomputation so does
+    # not run), softmin's (-input).softmax(dim) its output (the negation goes when it is done)
+    "softsign": ((), _forms("Softsign", F + "softsign"),
+                 replace(_SAVES_INPUT, workspace=temporaries(saved=1, running=0, inference=1, backward=3))),
+    "tanhshrink": ((), _forms("Tanhshrink", F + "tanhshrink"),
+                   replace(SAVES_NOTHING, last_saved="read",
+                           workspace=temporaries(saved=1, running=0, inference=1, backward=1))),
+    "softmin": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),), _forms("Softmin", F + "softmin", dim=1),
+                replace(SAVES_OUTPUT, workspace=temporaries(saved=0, running=1, inference=1))),
+    # a leaky unit whose slope is drawn between lower and upper in training, their mean in eval; either
+    # way torch makes a noise tensor as large as the input, and autograd keeps it
+    "rrelu": ((Arg("lower", number, 1 / 8), Arg("upper", number, 1 / 3)) + _INPLACE,
+              _forms("RReLU", F + "rrelu", "torch.rrelu", lower=1, upper=2),
+              replace(_SAVES_INPUT_OR_RESULT, saved=lambda args: "output" if args["inplace"] else "input",
+                      workspace=temporaries(saved=1, running=0, inference=1))),
     # the input where above `threshold`, else `value` (relu is threshold 0, value 0)
     "threshold": ((Arg("threshold", number, REQUIRED), Arg("value", number, REQUIRED)) + _INPLACE,
                   _forms("Threshold", F + "threshold", "torch.threshold", threshold=1, value=2), _COPIES_INPUT_IN_PLACE),
@@ -122,9 +139,18 @@ def bounded(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc(shapes[0])
 
 
-_CALCULATORS = {"softmax": along_dim, "logsoftmax": along_dim, "hardtanh": bounded}  # the rest keep the shape
-# CUDA's autocast runs softmax and log_softmax in float32 (its fp32_set_opt_dtype list), softplus too (its fp32 list)
-_FLOAT32_ON_CUDA = {"softmax", "logsoftmax", "softplus"}
+def sloped(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """rrelu's slopes between lower and upper, as torch checks them."""
+    if args["upper"] < args["lower"]:
+        raise LayerError(f"upper {args['upper']} is less than lower {args['lower']}")
+    return Calc(shapes[0])
+
+
+_CALCULATORS = {"softmax": along_dim, "logsoftmax": along_dim, "softmin": along_dim, "hardtanh": bounded,
+                "rrelu": sloped}  # the rest keep the shape
+# CUDA's autocast runs softmax and log_softmax in float32 (its fp32_set_opt_dtype list; softmin is a softmax),
+# softplus too (its fp32 list)
+_FLOAT32_ON_CUDA = {"softmax", "logsoftmax", "softmin", "softplus"}
 for _kind, (_args, _torch, _memory) in ACTIVATIONS.items():
     register(_kind, family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, args=_args, torch=_torch, receptive_field=elementwise,
              memory=_memory, autocast=FLOAT32_ON_CUDA if _kind in _FLOAT32_ON_CUDA else PROMOTE)(

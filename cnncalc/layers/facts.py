@@ -7,6 +7,7 @@ only ask. There is no default: a kind that forgets one fails at registration.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Callable, Union
@@ -257,6 +258,19 @@ def parameter_gradients(args: dict, shapes: tuple[Shape, ...], batch: int, eleme
     trained = parameters.trainable > 0
     return Workspace(saved=0, running=0, inference=0, gradients=parameters.trainable,
                      largest_parameter=max(parameters.weights, parameters.biases) if trained else 0)
+
+
+def temporaries(*, saved: int, running: int, inference: int, backward: int = 0) -> WorkspaceRule:
+    """A composite torch writes in Python (softsign's input / (input.abs() + 1)): its temporaries, each as
+    large as its input, that autograd saves (`saved`), that live only while a training pass runs it
+    (`running`), while inference runs it (`inference`) and while its backward runs, besides its input's
+    gradient (`backward`: its steps' gradients, summed); it holds no parameters."""
+    def rule(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+             parameters: Parameters) -> Workspace:
+        elements = math.prod(shapes[0]) * batch
+        return Workspace(saved=saved * elements, running=running * elements, inference=inference * elements,
+                         gradients=backward * elements, largest_parameter=0)
+    return rule
 
 
 def never(args: dict) -> bool:

@@ -47,6 +47,12 @@ CASES = [
     ("hardshrink", {"lambd": 1.5}, (6,)),
     ("softshrink", {"lambd": 0.25}, (2, 3, 3)),
     ("threshold", {"threshold": 0.1, "value": -1.0}, (3, 4, 4)),
+    ("softsign", None, (3, 4, 4)),
+    ("tanhshrink", None, (2, 5)),
+    ("softmin", {"dim": 1}, (4, 3)),
+    ("softmin", {"dim": -1}, (6,)),
+    ("rrelu", None, (3, 4, 4)),
+    ("rrelu", {"lower": 0.2, "upper": 0.25, "inplace": True}, (6, 2)),
     ("threshold", {"threshold": 0.0, "value": 0.5, "inplace": True}, (6,)),
     ("identity", None, (3, 3)),
     ("stochasticdepth", {"p": 0.2}, (4, 6, 6)),
@@ -102,3 +108,24 @@ def test_clamp_to_tensor_bounds_matches_torch():
 def test_clamp_refuses_bounds_that_do_not_fit(bounds, args, message):
     with pytest.raises(LayerError, match=message):
         REGISTRY["clamp"].calculate(((3, 4, 4), *map(tuple, bounds)), REGISTRY["clamp"].normalize(args))
+
+
+@pytest.mark.parametrize("kind,args", [("softsign", None), ("tanhshrink", None), ("softmin", {"dim": -1}),
+                                       ("rrelu", {"lower": 0.1, "upper": 0.3}), ("rrelu", {"inplace": True})])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_composites_hold_their_temporaries_as_torch_does(kind, args, optimizer):
+    # Golden figures: the peak bytes of torch's CPU allocator (the profiler's records) over an inference
+    # pass and over a training step, of the model built from the spec; the temporaries torch's Python
+    # makes (softsign's input.abs() + 1, tanhshrink's tanh, softmin's negation, rrelu's noise) included
+    from cnncalc.figures import analyze
+    from cnncalc.figures.memory import memory
+    from cnncalc.verify.build import build_model
+    from cnncalc.verify.memory import measure_inference, measure_training
+
+    graph = build_graph({"input": [24], "layers": [
+        {"linear": {"out_features": 40}}, {kind: args}, {"linear": {"out_features": 8}}, {kind: args}]}, "<test>", {})
+    predicted = memory(graph, analyze(graph, batch=3), optimizer)
+    assert measure_inference(build_model(graph).eval(), (24,), 3) == pytest.approx(predicted.peak_inference_bytes,
+                                                                                     rel=0.002)
+    assert measure_training(build_model(graph).train(), (24,), 3, optimizer) == pytest.approx(
+        predicted.training_bytes, rel=0.02)

@@ -70,6 +70,7 @@ REFUSED = [
     ("softmax", {"dim": -5}, (3, 8, 8), lambda torch: torch.nn.Softmax(dim=-5)),
     ("logsoftmax", {"dim": -9}, (3, 8, 8), lambda torch: torch.nn.LogSoftmax(dim=-9)),
     ("softshrink", {"lambd": -0.5}, (3, 8), lambda torch: torch.nn.Softshrink(-0.5)),
+    ("rrelu", {"lower": 0.5, "upper": 0.25}, (3, 8), lambda torch: torch.nn.RReLU(0.5, 0.25)),
     ("logsoftmax", {"dim": 2}, (5,), lambda torch: torch.nn.LogSoftmax(dim=2)),
     ("conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 7, "padding_mode": "circular"}, (2, 6, 6),
      lambda torch: torch.nn.Conv2d(2, 4, 3, padding=7, padding_mode="circular")),
