@@ -764,6 +764,22 @@ class MoreMath(nn.Module):
         return torch.sinc(steps) + torch.logit(torch.sigmoid(x), eps=1e-6) + x.sigmoid().logit()
 
 
+class MnistExample(nn.Module):
+    """pytorch/examples' mnist/main.py Net, as written there: F.relu, F.max_pool2d, torch.flatten and
+    F.log_softmax on its logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 32, 3, 1), nn.Conv2d(32, 64, 3, 1)
+        self.dropout1, self.dropout2 = nn.Dropout(0.25), nn.Dropout(0.5)
+        self.fc1, self.fc2 = nn.Linear(9216, 128), nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv2(F.relu(self.conv1(x)))), 2)
+        x = F.relu(self.fc1(torch.flatten(self.dropout1(x), 1)))
+        return F.log_softmax(self.fc2(self.dropout2(x)), dim=1)
+
+
 class FunctionalForms(nn.Module):
     """Layers torch.nn has as modules called as functions: F.pixel_unshuffle and F.pixel_shuffle around a
     conv, F.local_response_norm, and x.swapdims; the matrices' transpose as an attribute, x.mT; F.pad."""
@@ -787,8 +803,9 @@ class FunctionalForms(nn.Module):
                           "lerp", "addcmul"}),
     (MoreMath, (3, 6, 6), {"threshold", "log1p", "expm1", "trunc", "ceil", "frac", "sinc", "logit",
                              "softsign", "tanhshrink", "softmin", "rrelu"}),
+    (MnistExample, (1, 28, 28), {"relu", "maxpool2d", "flatten", "logsoftmax"}),
     (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose", "zeropad2d"}),
-], ids=["activations-and-math", "more-math", "functional-forms"])
+], ids=["activations-and-math", "more-math", "mnist-example", "functional-forms"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -1101,8 +1118,21 @@ class WeightOnly(nn.Module):
         return F.group_norm(x, 2, self.weight)
 
 
-@pytest.mark.parametrize("build, operation", [(Circular, "pad"), (WeightOnly, "group_norm")],
-                         ids=["circular-pad", "weight-only-norm"])
+class Reconstruction(nn.Module):
+    """A forward() that returns its loss beside its output: one number for the whole batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y, F.mse_loss(y, x)
+
+
+@pytest.mark.parametrize("build, operation", [(Circular, "pad"), (WeightOnly, "group_norm"),
+                                              (Reconstruction, "mse_loss")],
+                         ids=["circular-pad", "weight-only-norm", "loss"])
 def test_what_no_kind_states_is_a_row_not_counted(build, operation):
     # a row of its own, marked: its output's shape and what it holds as torch has them, its work not
     # counted (MACs a lower bound of FlopCounterMode's), never a figure that looks whole
