@@ -441,7 +441,7 @@ class Einops(nn.Module):
 class PythonOnSizes(nn.Module):
     """Python on a tensor's sizes and type, as detection heads write it: numpy on the spatial size, and
     a torch.jit.isinstance check whose branch a real run takes (under plain fx it failed and the concat
-    was lost); torch.pow, which a proxy posing as a tensor crashed."""
+    was lost); torch.pow, which a proxy posing as a tensor crashed; a view to a size torch.div computed."""
 
     def __init__(self):
         super().__init__()
@@ -454,7 +454,9 @@ class PythonOnSizes(nn.Module):
         if torch.jit.isinstance(y, torch.Tensor):
             y = torch.cat([y, torch.pow(y, 3.0)], 1)
         height, width = (np.array(y.shape[-2:]) // 2).tolist()
-        return y[:, :, :height, :width]
+        y = y[:, :, :height, :width].flatten(2)
+        # a size given as the 0-d tensor torch.div makes of two numbers (Longformer's chunks)
+        return y.view(y.size(0), torch.div(y.size(1), 4, rounding_mode="trunc"), 4, y.size(2))
 
 
 class Slopes(nn.Module):

@@ -152,7 +152,8 @@ class Traced:
     def _tensor_args(self, node) -> list:
         if node.name in self.without_input:
             return []  # a parameter or constant reads no layer
-        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as", "to"):
+        if node.op == "call_method" and node.target in ("expand_as", "view_as", "reshape_as", "type_as", "to") \
+                or target_name(node) in RESIZING:  # a size given as a 0-d tensor (Longformer's torch.div of sizes)
             return [node.args[0]]
         if indexed_by(node, self) is not None:  # table[index]: both are read
             return [node.args[0], indexed_by(node, self)]
@@ -245,8 +246,12 @@ class Traced:
         if None in shapes:
             return True
         shapes = [shape[1:] for shape in shapes] if per_row else shapes
+        layer = REGISTRY[kind]
         try:
-            REGISTRY[kind].calculate(tuple(shapes), REGISTRY[kind].normalize(args or {}))
+            normalized = layer.normalize(args or {})
+            if layer.wrong_inputs(normalized, len(shapes)):
+                return False
+            layer.calculate(tuple(shapes), normalized)
         except LayerError:
             return False
         return True
