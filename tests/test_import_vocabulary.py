@@ -766,6 +766,39 @@ class MoreMath(nn.Module):
         return torch.sinc(steps) + torch.logit(torch.sigmoid(x), eps=1e-6) + x.sigmoid().logit()
 
 
+class OtherNames(nn.Module):
+    """Calls by torch's other names for them: torch.multiply, x.subtract, torch.divide, x.true_divide,
+    torch.negative, torch.concatenate, torch.greater and x.less_equal, torch.special's expit, softmax and
+    log_softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        y = torch.multiply(x, x.subtract(0.5)) + torch.divide(x, 4.0) + x.true_divide(x.abs() + 1)
+        y = torch.concatenate([torch.negative(y), torch.special.expit(y)], dim=1)
+        y = y.masked_fill(torch.greater(y, 2.0), 2.0).masked_fill(y.less_equal(-2.0), -2.0)
+        return torch.special.softmax(y, 1) + torch.special.log_softmax(y, dim=-1)
+
+
+class FunctionalActivations(nn.Module):
+    """Activations called as functions, as hand-written GANs and detectors call them: F.leaky_relu and
+    F.elu (and in place, F.leaky_relu_, F.elu_), F.relu(x, inplace=True), x.relu_(), F.hardtanh_,
+    F.threshold_, F.gelu(approximate="tanh"), F.tanh, x.hardshrink(lambd)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.head = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        x = F.leaky_relu(self.conv(x), 0.2) + F.elu(x.mean(1, keepdim=True), alpha=0.5)
+        y = F.relu(self.head(x), inplace=True) + F.gelu(x, approximate="tanh") + F.tanh(x) + x.hardshrink(0.3)
+        y = F.leaky_relu_(self.head(y), 0.1) + F.elu_(self.head(y)) + self.head(y).relu_()
+        return F.threshold_(F.hardtanh_(y, -2.0, 2.0), 0.1, 0.0)
+
+
 class MnistExample(nn.Module):
     """pytorch/examples' mnist/main.py Net, as written there: F.relu, F.max_pool2d, torch.flatten and
     F.log_softmax on its logits."""
@@ -805,9 +838,13 @@ class FunctionalForms(nn.Module):
                           "lerp", "addcmul"}),
     (MoreMath, (3, 6, 6), {"threshold", "log1p", "expm1", "trunc", "ceil", "frac", "sinc", "logit",
                              "softsign", "tanhshrink", "softmin", "rrelu"}),
+    (OtherNames, (3, 6, 6), {"mul", "sub", "div", "neg", "concat", "sigmoid", "gt", "le", "softmax", "logsoftmax"}),
+    (FunctionalActivations, (3, 6, 6), {"leakyrelu", "elu", "relu", "gelu", "tanh", "hardshrink", "hardtanh",
+                                        "threshold"}),
     (MnistExample, (1, 28, 28), {"relu", "maxpool2d", "flatten", "logsoftmax"}),
     (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose", "zeropad2d"}),
-], ids=["activations-and-math", "more-math", "mnist-example", "functional-forms"])
+], ids=["activations-and-math", "more-math", "other-names", "functional-activations", "mnist-example",
+        "functional-forms"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)

@@ -37,40 +37,56 @@ _SAVES_INPUT_OR_RESULT = replace(_SAVES_INPUT, last_saved=_made_in_place)
 _SAVES_RESULT_OR_INPUT = replace(SAVES_OUTPUT, last_saved=_made_in_place)
 
 
-def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), **positions: int) -> TorchForms:
-    return TorchForms(module=NN + module, given_weight=None, inferred=None, functions=calls(*functions, **positions),
-                      methods=calls(*methods), aliases=())
+def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), in_place: tuple[str, ...] = (),
+           **positions: int) -> TorchForms:
+    """The module, its functions and tensor methods, each argument at the same place (the tensor, or self,
+    0); `in_place` names the functions (dotted) and methods that are the call in place (F.relu_, x.relu_())."""
+    kept = {key: place for key, place in positions.items() if key != "inplace"}
+    spelled = [Call(path, tuple(kept.items()), implied=(("inplace", True),)) for path in in_place]
+    return TorchForms(module=NN + module, given_weight=None, inferred=None, aliases=(),
+                      functions=calls(*functions, **positions) + tuple(c for c in spelled if "." in c.path),
+                      methods=calls(*methods, **positions) + tuple(c for c in spelled if "." not in c.path))
 
 
 # kind → its arguments, its PyTorch forms, and what autograd keeps: the output where the derivative
 # is written in terms of it (derivatives.yaml: relu, elu, sigmoid, tanh, softmax), else the input
 ACTIVATIONS = {
-    "relu": (_INPLACE, _forms("ReLU", F + "relu", "torch.relu", methods=("relu",)), SAVES_OUTPUT),
-    "relu6": (_INPLACE, _forms("ReLU6", F + "relu6"), _COPIES_INPUT_IN_PLACE),
-    "leakyrelu": ((Arg("negative_slope", number, 0.01),) + _INPLACE, _forms("LeakyReLU"), _SAVES_INPUT_OR_RESULT),
-    "elu": ((Arg("alpha", number, 1.0),) + _INPLACE, _forms("ELU"), _SAVES_RESULT_OR_INPUT),
-    "gelu": ((Arg("approximate", choice("none", "tanh"), "none"),), _forms("GELU", F + "gelu"), _SAVES_INPUT),
-    "silu": (_INPLACE, _forms("SiLU", F + "silu"), _COPIES_INPUT_IN_PLACE),
-    "sigmoid": ((), _forms("Sigmoid", "torch.sigmoid", F + "sigmoid", methods=("sigmoid",)), SAVES_OUTPUT),
-    "tanh": ((), _forms("Tanh", "torch.tanh", methods=("tanh",)), SAVES_OUTPUT),
-    "hardswish": (_INPLACE, _forms("Hardswish", F + "hardswish"), _COPIES_INPUT_IN_PLACE),
-    "hardsigmoid": (_INPLACE, _forms("Hardsigmoid", F + "hardsigmoid"), _COPIES_INPUT_IN_PLACE),
+    "relu": (_INPLACE, _forms("ReLU", F + "relu", "torch.relu", methods=("relu",),
+                              in_place=(F + "relu_", "torch.relu_", "relu_"), inplace=1), SAVES_OUTPUT),
+    "relu6": (_INPLACE, _forms("ReLU6", F + "relu6", inplace=1), _COPIES_INPUT_IN_PLACE),
+    "leakyrelu": ((Arg("negative_slope", number, 0.01),) + _INPLACE,
+                  _forms("LeakyReLU", F + "leaky_relu", in_place=(F + "leaky_relu_",), negative_slope=1, inplace=2),
+                  _SAVES_INPUT_OR_RESULT),
+    "elu": ((Arg("alpha", number, 1.0),) + _INPLACE, _forms("ELU", F + "elu", in_place=(F + "elu_",), alpha=1, inplace=2),
+            _SAVES_RESULT_OR_INPUT),
+    "gelu": ((Arg("approximate", choice("none", "tanh"), "none"),), _forms("GELU", F + "gelu", approximate=1),
+             _SAVES_INPUT),
+    "silu": (_INPLACE, _forms("SiLU", F + "silu", inplace=1), _COPIES_INPUT_IN_PLACE),
+    "sigmoid": ((), _forms("Sigmoid", "torch.sigmoid", F + "sigmoid", "torch.special.expit", methods=("sigmoid",)),
+                SAVES_OUTPUT),
+    "tanh": ((), _forms("Tanh", "torch.tanh", F + "tanh", methods=("tanh",)), SAVES_OUTPUT),
+    "hardswish": (_INPLACE, _forms("Hardswish", F + "hardswish", inplace=1), _COPIES_INPUT_IN_PLACE),
+    "hardsigmoid": (_INPLACE, _forms("Hardsigmoid", F + "hardsigmoid", inplace=1), _COPIES_INPUT_IN_PLACE),
     "softmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),),
                 TorchForms(module=NN + "Softmax", given_weight=None,
-                           inferred=None, functions=calls(F + "softmax", "torch.softmax", dim=1),
+                           inferred=None, functions=calls(F + "softmax", "torch.softmax", "torch.special.softmax", dim=1),
                            methods=calls("softmax", dim=1), aliases=()), SAVES_OUTPUT),
     "logsoftmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),),
                    TorchForms(module=NN + "LogSoftmax", given_weight=None, inferred=None,
-                              functions=calls(F + "log_softmax", "torch.log_softmax", dim=1),
+                              functions=calls(F + "log_softmax", "torch.log_softmax", "torch.special.log_softmax",
+                                              dim=1),
                               methods=calls("log_softmax", dim=1), aliases=()), SAVES_OUTPUT),
     "hardtanh": ((Arg("min_val", number, -1.0), Arg("max_val", number, 1.0)) + _INPLACE,
-                 _forms("Hardtanh", F + "hardtanh", min_val=1, max_val=2), _COPIES_INPUT_IN_PLACE),
+                 _forms("Hardtanh", F + "hardtanh", in_place=(F + "hardtanh_",), min_val=1, max_val=2, inplace=3),
+                 _COPIES_INPUT_IN_PLACE),
     "softplus": ((Arg("beta", number, 1.0), Arg("threshold", number, 20.0)),
                  _forms("Softplus", F + "softplus", beta=1, threshold=2), _SAVES_INPUT),
-    "mish": (_INPLACE, _forms("Mish", F + "mish"), _COPIES_INPUT_IN_PLACE),
+    "mish": (_INPLACE, _forms("Mish", F + "mish", inplace=1), _COPIES_INPUT_IN_PLACE),
     # selu and celu are elu with other constants (torch computes both by elu)
-    "selu": (_INPLACE, _forms("SELU", F + "selu", "torch.selu"), _SAVES_RESULT_OR_INPUT),
-    "celu": ((Arg("alpha", number, 1.0),) + _INPLACE, _forms("CELU", F + "celu", "torch.celu", alpha=1),
+    "selu": (_INPLACE, _forms("SELU", F + "selu", "torch.selu", in_place=(F + "selu_", "torch.selu_"), inplace=1),
+             _SAVES_RESULT_OR_INPUT),
+    "celu": ((Arg("alpha", number, 1.0),) + _INPLACE,
+             _forms("CELU", F + "celu", "torch.celu", in_place=(F + "celu_", "torch.celu_"), alpha=1, inplace=2),
              _SAVES_RESULT_OR_INPUT),
     # zero within lambd of 0, else the input (hard) or the input moved lambd towards 0 (soft)
     "hardshrink": ((Arg("lambd", number, 0.5),),
@@ -92,12 +108,14 @@ ACTIVATIONS = {
     # a leaky unit whose slope is drawn between lower and upper in training, their mean in eval; either
     # way torch makes a noise tensor as large as the input, and autograd keeps it
     "rrelu": ((Arg("lower", number, 1 / 8), Arg("upper", number, 1 / 3)) + _INPLACE,
-              _forms("RReLU", F + "rrelu", "torch.rrelu", lower=1, upper=2),
+              _forms("RReLU", F + "rrelu", "torch.rrelu", in_place=(F + "rrelu_", "torch.rrelu_"), lower=1, upper=2,
+                     inplace=4),
               replace(_SAVES_INPUT_OR_RESULT, saved=lambda args: "output" if args["inplace"] else "input",
                       workspace=temporaries(saved=1, running=0, inference=1))),
     # the input where above `threshold`, else `value` (relu is threshold 0, value 0)
     "threshold": ((Arg("threshold", number, REQUIRED), Arg("value", number, REQUIRED)) + _INPLACE,
-                  _forms("Threshold", F + "threshold", "torch.threshold", threshold=1, value=2), _COPIES_INPUT_IN_PLACE),
+                  _forms("Threshold", F + "threshold", "torch.threshold", in_place=(F + "threshold_", "torch.threshold_"),
+                         threshold=1, value=2, inplace=3), _COPIES_INPUT_IN_PLACE),
 }
 # dropout in eval mode returns its input, and so it does in training at p = 0 (ATen's _dropout_impl:
 # timm's Mlp and heads keep nn.Dropout(0.)); otherwise it keeps a mask of the elements it kept
@@ -165,7 +183,7 @@ _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="out
                             extra_saved=no_bytes, transient=no_bytes, last_saved="made",
                             workspace=parameter_gradients, copies=None, estimate=None)
 # CUDA's autocast runs rsqrt, exp and log2 in float32 (its fp32 list)
-MATH = {"neg": (("torch.neg", "operator.neg"), SAVES_NOTHING, PROMOTE),
+MATH = {"neg": (("torch.neg", "torch.negative", "operator.neg"), SAVES_NOTHING, PROMOTE),
         "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
         "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT, PROMOTE), "exp": (("torch.exp",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
         "sin": (("torch.sin",), SAVES_INPUT, PROMOTE), "cos": (("torch.cos",), SAVES_INPUT, PROMOTE),  # rotary angles

@@ -35,16 +35,19 @@ def _forms(module: str, functions: tuple[str, ...], methods: tuple[str, ...], de
                       functions=tuple(Call(path, tuple(positions.items()), defaults=defaults) for path in functions))
 
 
-def _arithmetic(module: str, operator: str, function: str, commutes: bool, implying: str = "") -> TorchForms:
+def _arithmetic(module: str, operator: str, function: str, commutes: bool, implying: str = "",
+                also: tuple[str, ...] = ()) -> TorchForms:
     """x + y, torch.add(x, y) and x.add(y), and in place, x += y and x.add_(y); a number as `other`
     (x * 0.5, and 0.5 * x where the order does not matter); `implying` names a function and method
-    that mean other=2 (square)."""
+    that mean other=2 (square); `also`, torch's other names for the function, and their methods
+    (torch.multiply, x.multiply_)."""
     two = (("other", 2),)
-    method, in_place = function.rpartition(".")[2], "operator.i" + operator.removeprefix("operator.").rstrip("_")
+    in_place = "operator.i" + operator.removeprefix("operator.").rstrip("_")
+    names = [path.rpartition(".")[2] for path in (function, *also)]
     return TorchForms(module=OWN + module, given_weight=None, inferred=None, aliases=(),
-                      methods=calls(method, method + "_", other=1)
+                      methods=calls(*(name + suffix for name in names for suffix in ("", "_")), other=1)
                       + ((Call(implying, implied=two),) if implying else ()),
-                      functions=calls(operator, in_place, function, other=1)
+                      functions=calls(operator, in_place, function, *also, other=1)
                       + (calls(operator, other=0) if commutes else ())
                       + ((Call(f"torch.{implying}", implied=two),) if implying else ()))
 
@@ -90,15 +93,17 @@ def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms, autocast
 _WRITTEN = _OTHER + (Arg("operator", boolean, True),)
 _arithmetic_kind("add", _PASSES_GRADIENT, _arithmetic("Add", "operator.add", "torch.add", commutes=True),
                  args=_WRITTEN)
-_arithmetic_kind("sub", _NEGATES, _arithmetic("Sub", "operator.sub", "torch.sub", commutes=False))
+_arithmetic_kind("sub", _NEGATES, _arithmetic("Sub", "operator.sub", "torch.sub", commutes=False, also=("torch.subtract",)))
 # 1 - x, torch.rsub(x, 1) (no tensor method): the number first (RAFT's ConvGRU, (1 - z) * h); the
 # gradient passes negated
 _arithmetic_kind("rsub", _NEGATES, TorchForms(module=OWN + "Rsub", given_weight=None, inferred=None, aliases=(),
                                               functions=calls("operator.sub", other=0) + calls("torch.rsub", other=1),
                                               methods=()))
-_arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torch.mul", commutes=True),
+_arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torch.mul", commutes=True,
+                                                  also=("torch.multiply",)),
                  args=_WRITTEN)
-_arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "torch.div", commutes=False))
+_arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "torch.div", commutes=False,
+                                                  also=("torch.divide", "torch.true_divide")))
 # x % n, torch.remainder: the gradient passes to x; a tensor divisor's is -floor(x / y), both saved
 # (FCOS's class of each kept score, topk_idxs % num_classes)
 _arithmetic_kind("remainder", _SAVES_FACTORS,
@@ -113,12 +118,15 @@ _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", g
 # x != 0, ids.ne(padding_idx): a mask (RoBERTa's positions from its ids): NO_GRADIENT
 # x == y, torch.eq(x, y), x.eq(y), x.eq_(y); Python has no in-place ==. A number first reads the same
 # only for == and != (2 < x is x > 2, which Python itself turns into x.__gt__(2))
-for _kind in ("eq", "ne", "gt", "ge", "lt", "le"):
+# (torch.greater, x.less_equal: the same calls by their other names)
+_SPELLED_OUT = {"eq": (), "ne": ("not_equal",), "gt": ("greater",), "ge": ("greater_equal",), "lt": ("less",),
+                "le": ("less_equal",)}
+for _kind, _names in _SPELLED_OUT.items():
     _arithmetic_kind(_kind, NO_GRADIENT, TorchForms(
         module=OWN + _kind.capitalize(), given_weight=None, inferred=None, aliases=(),
-        functions=calls(f"operator.{_kind}", f"torch.{_kind}", other=1)
+        functions=calls(f"operator.{_kind}", *(f"torch.{name}" for name in (_kind, *_names)), other=1)
         + (calls(f"operator.{_kind}", other=0) if _kind in ("eq", "ne") else ()),
-        methods=calls(_kind, _kind + "_", other=1)), makes="bool")
+        methods=calls(*(name + suffix for name in (_kind, *_names) for suffix in ("", "_")), other=1)), makes="bool")
 # mask & mask, torch.bitwise_and: where both hold (remove_small_boxes' (ws >= min) & (hs >= min)); no
 # gradient flows through booleans
 _arithmetic_kind("bitwiseand", NO_GRADIENT, _arithmetic("BitwiseAnd", "operator.and_", "torch.bitwise_and",
@@ -190,7 +198,7 @@ register("lerp", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=NO
 @register("concat", family="join", field_probe=AS_IS, autocast=PROMOTE,
           backward=NO_PRODUCTS, arity=None, fewest_inputs=1, args=(Arg("dim", any_int, 1, names_dims=EACH_DIM),),
           receptive_field=merge, memory=_PASSES_GRADIENT,
-          torch=_forms("Concat", ("torch.cat", "torch.concat"), (), defaults=(("dim", 0),), dim=1))
+          torch=_forms("Concat", ("torch.cat", "torch.concat", "torch.concatenate"), (), defaults=(("dim", 0),), dim=1))
 def concat(shapes: tuple[Shape, ...], args: dict) -> Calc:
     rank = len(shapes[0])
     if any(len(s) != rank for s in shapes):
