@@ -8,7 +8,8 @@ import math
 from ..errors import LayerError
 from .facts import AS_IS, parameter_gradients
 from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, WHOLE, Alias, Call, F, MemoryFacts,
-                    TorchForms, always, calls, element_mask, elementwise, inplace, never, no_bytes)
+                    Parameters, TorchForms, Workspace, always, calls, element_mask, elementwise, inplace, never,
+                    no_bytes)
 from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, noise_unless_kept, temporaries
 from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, dim_in_range,
                        dim_index, format_shape, non_negative_number, number, optional, positive, probability,
@@ -34,7 +35,13 @@ def _made_in_place(args: dict) -> str:
 
 
 _SAVES_INPUT_OR_RESULT = replace(_SAVES_INPUT, last_saved=_made_in_place)
-_SAVES_RESULT_OR_INPUT = replace(SAVES_OUTPUT, last_saved=_made_in_place)
+
+
+def _backward_holding(memory: MemoryFacts, tensors: int) -> MemoryFacts:
+    """`memory`, its backward holding `tensors` temporaries as large as its output besides its input's
+    gradient: its derivative's formula, computed a step at a time (derivatives.yaml: cos's grad * -self.sin()
+    holds the sine and its negation)."""
+    return replace(memory, workspace=temporaries(saved=0, running=0, inference=0, backward=tensors))
 
 
 def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), in_place: tuple[str, ...] = (),
@@ -49,7 +56,7 @@ def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), in_place
 
 
 # kind → its arguments, its PyTorch forms, and what autograd keeps: the output where the derivative
-# is written in terms of it (derivatives.yaml: relu, elu, sigmoid, tanh, softmax), else the input
+# is written in terms of it (derivatives.yaml: relu, sigmoid, tanh, softmax), else the input
 ACTIVATIONS = {
     "relu": (_INPLACE, _forms("ReLU", F + "relu", "torch.relu", methods=("relu",),
                               in_place=(F + "relu_", "torch.relu_", "relu_"), inplace=1), SAVES_OUTPUT),
@@ -57,8 +64,9 @@ ACTIVATIONS = {
     "leakyrelu": ((Arg("negative_slope", number, 0.01),) + _INPLACE,
                   _forms("LeakyReLU", F + "leaky_relu", in_place=(F + "leaky_relu_",), negative_slope=1, inplace=2),
                   _SAVES_INPUT_OR_RESULT),
+    # elu keeps its input (derivatives.yaml: elu_backward(..., is_result=false, self)), in place its result
     "elu": ((Arg("alpha", number, 1.0),) + _INPLACE, _forms("ELU", F + "elu", in_place=(F + "elu_",), alpha=1, inplace=2),
-            _SAVES_RESULT_OR_INPUT),
+            _SAVES_INPUT_OR_RESULT),
     "gelu": ((Arg("approximate", choice("none", "tanh"), "none"),), _forms("GELU", F + "gelu", approximate=1),
              _SAVES_INPUT),
     "silu": (_INPLACE, _forms("SiLU", F + "silu", inplace=1), _COPIES_INPUT_IN_PLACE),
@@ -84,10 +92,10 @@ ACTIVATIONS = {
     "mish": (_INPLACE, _forms("Mish", F + "mish", inplace=1), _COPIES_INPUT_IN_PLACE),
     # selu and celu are elu with other constants (torch computes both by elu)
     "selu": (_INPLACE, _forms("SELU", F + "selu", "torch.selu", in_place=(F + "selu_", "torch.selu_"), inplace=1),
-             _SAVES_RESULT_OR_INPUT),
+             _SAVES_INPUT_OR_RESULT),
     "celu": ((Arg("alpha", number, 1.0),) + _INPLACE,
              _forms("CELU", F + "celu", "torch.celu", in_place=(F + "celu_", "torch.celu_"), alpha=1, inplace=2),
-             _SAVES_RESULT_OR_INPUT),
+             _SAVES_INPUT_OR_RESULT),
     # zero within lambd of 0, else the input (hard) or the input moved lambd towards 0 (soft)
     "hardshrink": ((Arg("lambd", number, 0.5),),
                    _forms("Hardshrink", F + "hardshrink", "torch.hardshrink", methods=("hardshrink",), lambd=1),
@@ -184,24 +192,31 @@ _KEEPS_OUTPUT = MemoryFacts(aliases=never, aliases_in_training=never, saved="out
                             workspace=parameter_gradients, copies=None, estimate=None)
 # CUDA's autocast runs rsqrt, exp and log2 in float32 (its fp32 list)
 MATH = {"neg": (("torch.neg", "torch.negative", "operator.neg"), SAVES_NOTHING, PROMOTE),
-        "rsqrt": (("torch.rsqrt",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
-        "sqrt": (("torch.sqrt",), _KEEPS_OUTPUT, PROMOTE), "exp": (("torch.exp",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
-        "sin": (("torch.sin",), SAVES_INPUT, PROMOTE), "cos": (("torch.cos",), SAVES_INPUT, PROMOTE),  # rotary angles
+        # backward: -0.5 * grad * result.pow(3), grad / (2 * result), grad * self.cos(), grad * -self.sin()
+        "rsqrt": (("torch.rsqrt",), _backward_holding(_KEEPS_OUTPUT, 2), FLOAT32_ON_CUDA),
+        "sqrt": (("torch.sqrt",), _backward_holding(_KEEPS_OUTPUT, 1), PROMOTE),
+        "exp": (("torch.exp",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
+        "sin": (("torch.sin",), _backward_holding(SAVES_INPUT, 1), PROMOTE),  # rotary angles
+        "cos": (("torch.cos",), _backward_holding(SAVES_INPUT, 2), PROMOTE),
         "round": (("torch.round",), SAVES_NOTHING, PROMOTE),  # a VAE's latents quantized (diffusers' AutoencoderTiny)
         # a box's FPN level, floor(4 + log2(√area / 224)) (torchvision's MultiScaleRoIAlign)
-        "log2": (("torch.log2",), SAVES_INPUT, FLOAT32_ON_CUDA), "floor": (("torch.floor",), SAVES_NOTHING, PROMOTE),
-        "abs": (("torch.abs", "torch.absolute"), SAVES_INPUT, PROMOTE), "log": (("torch.log",), SAVES_INPUT, FLOAT32_ON_CUDA),
-        "erf": (("torch.erf", "torch.special.erf"), SAVES_INPUT, PROMOTE),  # GELU written out: x·(1 + erf(x/√2))/2
+        # backward: grad / (self * ln 2), grad * self.sgn(), grad / self, 2 / √π · exp(-(self²)) · grad
+        "log2": (("torch.log2",), _backward_holding(SAVES_INPUT, 1), FLOAT32_ON_CUDA),
+        "floor": (("torch.floor",), SAVES_NOTHING, PROMOTE),
+        "abs": (("torch.abs", "torch.absolute"), _backward_holding(SAVES_INPUT, 1), PROMOTE),
+        "log": (("torch.log",), SAVES_INPUT, FLOAT32_ON_CUDA),
+        "erf": (("torch.erf", "torch.special.erf"), _backward_holding(SAVES_INPUT, 4), PROMOTE),  # GELU written out: x·(1 + erf(x/√2))/2
         # 1/x keeps its output (the gradient is -grad·out²); sign's gradient is zeros, needing nothing
-        "reciprocal": (("torch.reciprocal",), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
+        "reciprocal": (("torch.reciprocal",), _backward_holding(_KEEPS_OUTPUT, 2), FLOAT32_ON_CUDA),  # -grad * result²
         "sign": (("torch.sign",), SAVES_NOTHING, PROMOTE),
         # log(1 + x) and exp(x) - 1 near 0 (a softplus or a Box-Cox written out); expm1's gradient is in
         # terms of its output; step functions' gradient is zeros, frac's the gradient itself
-        "log1p": (("torch.log1p", "torch.special.log1p"), SAVES_INPUT, FLOAT32_ON_CUDA),
-        "expm1": (("torch.expm1", "torch.special.expm1"), _KEEPS_OUTPUT, FLOAT32_ON_CUDA),
+        "log1p": (("torch.log1p", "torch.special.log1p"), _backward_holding(SAVES_INPUT, 1), FLOAT32_ON_CUDA),
+        "expm1": (("torch.expm1", "torch.special.expm1"), _backward_holding(_KEEPS_OUTPUT, 1), FLOAT32_ON_CUDA),
         "trunc": (("torch.trunc", "torch.fix"), SAVES_NOTHING, PROMOTE), "ceil": (("torch.ceil",), SAVES_NOTHING, PROMOTE),
-        "frac": (("torch.frac",), SAVES_NOTHING, PROMOTE),
-        "sinc": (("torch.sinc", "torch.special.sinc"), SAVES_INPUT, PROMOTE)}
+        "frac": (("torch.frac",), replace(SAVES_NOTHING, gradient="passed"), PROMOTE),
+        # (π·x·cos(πx) − sin(πx)) / (π·x²), zero where x is: seven tensors at once
+        "sinc": (("torch.sinc", "torch.special.sinc"), _backward_holding(SAVES_INPUT, 7), PROMOTE)}
 for _kind, (_functions, _memory, _autocast) in MATH.items():
     register(_kind, family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise, memory=_memory,
              autocast=_autocast,
@@ -276,7 +291,17 @@ register("nantonum", family="activation", field_probe=AS_IS, backward=NO_PRODUCT
 
 
 # clamp/clip to numbers or tensors: backward keeps the input to know which elements were cut
-register("clamp", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise, memory=SAVES_INPUT,
+def _bound_masks(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                 parameters: Parameters) -> Workspace:
+    """clamp's backward keeps the gradient where the input is within its bounds: a mask a bound given as a
+    number, a byte an element, both alive at once (clamp_backward's (self >= min).logical_and_(self <= max))."""
+    masks = (args["min"] is not None) + (args["max"] is not None)
+    held = masks * math.prod(shapes[0]) * batch // element_size
+    return Workspace(saved=0, running=0, inference=0, gradients=held, largest_parameter=0)
+
+
+register("clamp", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise,
+         memory=replace(SAVES_INPUT, workspace=_bound_masks),
          autocast=PROMOTE, arity=None, fewest_inputs=1,
          args=(Arg("min", optional(number), None), Arg("max", optional(number), None)),
          torch=TorchForms(module=OWN + "Clamp", given_weight=None, inferred=None, aliases=(),

@@ -3,12 +3,13 @@ comparisons (their masks bool), maximum and minimum, where and masked_fill (a ma
 stack, and crop for U-Net skips."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from ..errors import quoted
 from .facts import AS_IS, parameter_gradients
-from .facts import (COPY, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
-                    unit_window, whole)
+from .facts import (COPY, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, Parameters, TorchForms, Window, Workspace, calls,
+                    merge, never, no_bytes, unit_window, whole)
 from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Autocast
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape, number,
                        optional, register)
@@ -111,6 +112,15 @@ _arithmetic_kind("remainder", _SAVES_FACTORS,
 # torch.fmod(x, y), x.fmod(y): the remainder of truncated division (its sign the dividend's), no operator
 # for it; a tensor divisor's gradient is -trunc(x / y), both saved
 _arithmetic_kind("fmod", _SAVES_FACTORS, _forms("Fmod", ("torch.fmod",), ("fmod",), other=1))
+def _power_backward(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                    parameters: Parameters) -> Workspace:
+    """x ** n's backward holds n·x^(n-1) a step at a time, two tensors (derivatives.yaml: pow_backward);
+    x ** y's four, and the mask of where x is 0, a byte an element (pow_backward_exponent)."""
+    elements = math.prod(broadcast_shape(shapes)) * batch
+    held = 2 * elements if args["other"] is not None else 4 * elements + elements // element_size
+    return Workspace(saved=0, running=0, inference=0, gradients=held, largest_parameter=0)
+
+
 # x ** 2 keeps x for its gradient (2·x·grad)
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                      extra_saved=no_bytes, transient=no_bytes, last_saved="read", workspace=parameter_gradients,
@@ -132,7 +142,8 @@ for _kind, _names in _SPELLED_OUT.items():
 _arithmetic_kind("bitwiseand", NO_GRADIENT, _arithmetic("BitwiseAnd", "operator.and_", "torch.bitwise_and",
                                                         commutes=True), makes="bool")
 # CUDA's autocast runs pow in float32 (its fp32 list)
-_arithmetic_kind("pow", _POWER, _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"),
+_arithmetic_kind("pow", replace(_POWER, workspace=_power_backward),
+                 _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"),
                  FLOAT32_ON_CUDA)
 
 

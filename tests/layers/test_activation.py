@@ -110,13 +110,20 @@ def test_clamp_refuses_bounds_that_do_not_fit(bounds, args, message):
         REGISTRY["clamp"].calculate(((3, 4, 4), *map(tuple, bounds)), REGISTRY["clamp"].normalize(args))
 
 
-@pytest.mark.parametrize("kind,args", [("softsign", None), ("tanhshrink", None), ("softmin", {"dim": -1}),
-                                       ("rrelu", {"lower": 0.1, "upper": 0.3}), ("rrelu", {"inplace": True})])
+# composites torch writes in Python (softsign's input.abs() + 1, tanhshrink's tanh, softmin's negation),
+# rrelu's noise, and the kinds whose backward computes its derivative a step at a time (cos's -self.sin())
+TEMPORARIES = [("softsign", None), ("tanhshrink", None), ("softmin", {"dim": -1}), ("rrelu", {"lower": 0.1, "upper": 0.3}),
+               ("rrelu", {"inplace": True}), ("sqrt", None), ("rsqrt", None), ("sin", None), ("cos", None), ("erf", None),
+               ("abs", None), ("reciprocal", None), ("log2", None), ("log1p", None), ("expm1", None), ("frac", None),
+               ("sinc", None), ("elu", None), ("selu", None), ("celu", {"alpha": 0.5}), ("clamp", {"min": 0.1}),
+               ("clamp", {"min": -0.5, "max": 0.5}), ("pow", {"other": 3.0})]
+
+
+@pytest.mark.parametrize("kind,args", TEMPORARIES)
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_composites_hold_their_temporaries_as_torch_does(kind, args, optimizer):
+def test_temporaries_are_held_as_torch_holds_them(kind, args, optimizer):
     # Golden figures: the peak bytes of torch's CPU allocator (the profiler's records) over an inference
-    # pass and over a training step, of the model built from the spec; the temporaries torch's Python
-    # makes (softsign's input.abs() + 1, tanhshrink's tanh, softmin's negation, rrelu's noise) included
+    # pass and over a training step, of the model built from the spec
     from cnncalc.figures import analyze
     from cnncalc.figures.memory import memory
     from cnncalc.verify.build import build_model
@@ -124,8 +131,24 @@ def test_composites_hold_their_temporaries_as_torch_does(kind, args, optimizer):
 
     graph = build_graph({"input": [24], "layers": [
         {"linear": {"out_features": 40}}, {kind: args}, {"linear": {"out_features": 8}}, {kind: args}]}, "<test>", {})
-    predicted = memory(graph, analyze(graph, batch=3), optimizer)
-    assert measure_inference(build_model(graph).eval(), (24,), 3) == pytest.approx(predicted.peak_inference_bytes,
-                                                                                     rel=0.002)
-    assert measure_training(build_model(graph).train(), (24,), 3, optimizer) == pytest.approx(
-        predicted.training_bytes, rel=0.02)
+    predicted = memory(graph, analyze(graph, batch=32), optimizer)  # activations outweigh the parameters
+    assert measure_inference(build_model(graph).eval(), (24,), 32) == pytest.approx(predicted.peak_inference_bytes,
+                                                                                      rel=0.002)
+    assert measure_training(build_model(graph).train(), (24,), 32, optimizer) == pytest.approx(
+        predicted.training_bytes, rel=0.002)
+
+
+def test_a_power_of_two_tensors_holds_its_temporaries_as_torch_does():
+    # Golden figure: the CPU allocator's peak over a training step (x ** y's backward: four tensors and
+    # the mask of where x is 0)
+    from cnncalc.figures import analyze
+    from cnncalc.figures.memory import memory
+    from cnncalc.verify.build import build_model
+    from cnncalc.verify.memory import measure_training
+
+    graph = build_graph({"input": [24], "layers": [
+        {"linear": {"out_features": 40}, "name": "base"}, {"linear": {"out_features": 40}, "from": "input"},
+        {"sigmoid": None, "name": "exponent"}, {"pow": None, "from": ["base", "exponent"]}]}, "<test>", {})
+    predicted = memory(graph, analyze(graph, batch=32), "sgd")
+    assert measure_training(build_model(graph).train(), (24,), 32, "sgd") == pytest.approx(predicted.training_bytes,
+                                                                                          rel=0.002)
