@@ -8,8 +8,7 @@ import math
 from ..errors import LayerError
 from .facts import AS_IS, parameter_gradients
 from .facts import (NN, OWN, SAVES_INPUT, SAVES_NOTHING, SAVES_OUTPUT, VIEW, WHOLE, Alias, Call, F, MemoryFacts,
-                    Parameters, TorchForms, Workspace, always, calls, element_mask, elementwise, inplace, never,
-                    no_bytes)
+                    TorchForms, always, calls, element_mask, elementwise, inplace, never, no_bytes)
 from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, noise_unless_kept, temporaries
 from .registry import (EACH_DIM, REQUIRED, Arg, Calc, Shape, any_int, boolean, check_rank, choice, dim_in_range,
                        dim_index, format_shape, non_negative_number, number, optional, positive, probability,
@@ -41,7 +40,7 @@ def _backward_holding(memory: MemoryFacts, tensors: int) -> MemoryFacts:
     """`memory`, its backward holding `tensors` temporaries as large as its output besides its input's
     gradient: its derivative's formula, computed a step at a time (derivatives.yaml: cos's grad * -self.sin()
     holds the sine and its negation)."""
-    return replace(memory, workspace=temporaries(saved=0, running=0, inference=0, backward=tensors))
+    return replace(memory, workspace=temporaries(backward=tensors))
 
 
 def _forms(module: str, *functions: str, methods: tuple[str, ...] = (), in_place: tuple[str, ...] = (),
@@ -107,19 +106,19 @@ ACTIVATIONS = {
     # the tanh (its last save, a step before the subtraction, which a checkpoint's recomputation so does
     # not run), softmin's (-input).softmax(dim) its output (the negation goes when it is done)
     "softsign": ((), _forms("Softsign", F + "softsign"),
-                 replace(_SAVES_INPUT, workspace=temporaries(saved=1, running=0, inference=1, backward=3))),
+                 replace(_SAVES_INPUT, workspace=temporaries(saved=1, inference=1, backward=3))),
     "tanhshrink": ((), _forms("Tanhshrink", F + "tanhshrink"),
                    replace(SAVES_NOTHING, last_saved="read",
-                           workspace=temporaries(saved=1, running=0, inference=1, backward=1))),
+                           workspace=temporaries(saved=1, inference=1, backward=1))),
     "softmin": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),), _forms("Softmin", F + "softmin", dim=1),
-                replace(SAVES_OUTPUT, workspace=temporaries(saved=0, running=1, inference=1))),
+                replace(SAVES_OUTPUT, workspace=temporaries(running=1, inference=1))),
     # a leaky unit whose slope is drawn between lower and upper in training, their mean in eval; either
     # way torch makes a noise tensor as large as the input, and autograd keeps it
     "rrelu": ((Arg("lower", number, 1 / 8), Arg("upper", number, 1 / 3)) + _INPLACE,
               _forms("RReLU", F + "rrelu", "torch.rrelu", in_place=(F + "rrelu_", "torch.rrelu_"), lower=1, upper=2,
                      inplace=4),
               replace(_SAVES_INPUT_OR_RESULT, saved=lambda args: "output" if args["inplace"] else "input",
-                      workspace=temporaries(saved=1, running=0, inference=1))),
+                      workspace=temporaries(saved=1, inference=1))),
     # the input where above `threshold`, else `value` (relu is threshold 0, value 0)
     "threshold": ((Arg("threshold", number, REQUIRED), Arg("value", number, REQUIRED)) + _INPLACE,
                   _forms("Threshold", F + "threshold", "torch.threshold", in_place=(F + "threshold_", "torch.threshold_"),
@@ -282,8 +281,9 @@ def clamp(shapes: tuple[Shape, ...], args: dict) -> Calc:
 
 # torch.nan_to_num(x, nan, posinf, neginf): NaNs and infinities replaced by numbers (None: the dtype's
 # largest and smallest); its gradient passes where the input is finite, which backward reads off the input
+# (grad * self.isfinite(): three masks on the way)
 register("nantonum", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise,
-         memory=SAVES_INPUT, autocast=PROMOTE,
+         memory=replace(SAVES_INPUT, workspace=temporaries(masks=3)), autocast=PROMOTE,
          args=(Arg("nan", number, 0.0), Arg("posinf", optional(number), None), Arg("neginf", optional(number), None)),
          torch=TorchForms(module=OWN + "NanToNum", given_weight=None, inferred=None, aliases=(),
                           functions=calls("torch.nan_to_num", nan=1, posinf=2, neginf=3),
@@ -291,17 +291,14 @@ register("nantonum", family="activation", field_probe=AS_IS, backward=NO_PRODUCT
 
 
 # clamp/clip to numbers or tensors: backward keeps the input to know which elements were cut
-def _bound_masks(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
-                 parameters: Parameters) -> Workspace:
+def _bounds_given(args: dict) -> int:
     """clamp's backward keeps the gradient where the input is within its bounds: a mask a bound given as a
-    number, a byte an element, both alive at once (clamp_backward's (self >= min).logical_and_(self <= max))."""
-    masks = (args["min"] is not None) + (args["max"] is not None)
-    held = masks * math.prod(shapes[0]) * batch // element_size
-    return Workspace(saved=0, running=0, inference=0, gradients=held, largest_parameter=0)
+    number, both alive at once (clamp_backward's (self >= min).logical_and_(self <= max))."""
+    return (args["min"] is not None) + (args["max"] is not None)
 
 
 register("clamp", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise,
-         memory=replace(SAVES_INPUT, workspace=_bound_masks),
+         memory=replace(SAVES_INPUT, workspace=temporaries(masks=_bounds_given)),
          autocast=PROMOTE, arity=None, fewest_inputs=1,
          args=(Arg("min", optional(number), None), Arg("max", optional(number), None)),
          torch=TorchForms(module=OWN + "Clamp", given_weight=None, inferred=None, aliases=(),

@@ -260,17 +260,26 @@ def parameter_gradients(args: dict, shapes: tuple[Shape, ...], batch: int, eleme
                      largest_parameter=max(parameters.weights, parameters.biases) if trained else 0)
 
 
-def temporaries(*, saved: int, running: int, inference: int, backward: int = 0) -> WorkspaceRule:
-    """A composite torch writes in Python (softsign's input / (input.abs() + 1)): its temporaries, each as
-    large as its input, that autograd saves (`saved`), that live only while a training pass runs it
-    (`running`), while inference runs it (`inference`) and while its backward runs, besides its input's
-    gradient (`backward`: its steps' gradients, summed); it holds no parameters."""
+def temporaries(*, saved: int = 0, running: int = 0, inference: int = 0,
+                backward: int | Callable[[dict], int] = 0, masks: int | Callable[[dict], int] = 0) -> WorkspaceRule:
+    """What a layer holds while it runs, as tensors of the size its inputs broadcast to: a composite torch
+    writes in Python (softsign's input / (input.abs() + 1)) those autograd saves (`saved`), those alive only
+    while a training pass runs it (`running`) and while inference runs it (`inference`); a backward that
+    computes its derivative a step at a time (cos's grad * -self.sin()), those alive beside its inputs'
+    gradients (`backward`) and the boolean `masks` among them, a byte an element (clamp's bounds). Each
+    count a number or a rule of the arguments; it holds no parameters."""
     def rule(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
              parameters: Parameters) -> Workspace:
-        elements = math.prod(shapes[0]) * batch
+        widest = tuple(map(max, zip(*shapes))) if len({len(shape) for shape in shapes}) == 1 else max(shapes, key=math.prod)
+        elements = math.prod(widest) * batch
+        held = _count(backward, args) * elements + _count(masks, args) * elements // element_size
         return Workspace(saved=saved * elements, running=running * elements, inference=inference * elements,
-                         gradients=backward * elements, largest_parameter=0)
+                         gradients=held, largest_parameter=0)
     return rule
+
+
+def _count(value: int | Callable[[dict], int], args: dict) -> int:
+    return value(args) if callable(value) else value
 
 
 def never(args: dict) -> bool:

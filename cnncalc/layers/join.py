@@ -3,13 +3,12 @@ comparisons (their masks bool), maximum and minimum, where and masked_fill (a ma
 stack, and crop for U-Net skips."""
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 from ..errors import quoted
 from .facts import AS_IS, parameter_gradients
-from .facts import (COPY, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, Parameters, TorchForms, Window, Workspace, calls,
-                    merge, never, no_bytes, unit_window, whole)
+from .facts import (COPY, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
+                    temporaries, unit_window, whole)
 from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Autocast
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape, number,
                        optional, register)
@@ -81,6 +80,16 @@ def _one_with_a_number(args: dict) -> int:
     return 1 if args["other"] is not None else 2
 
 
+def _number(args: dict) -> bool:
+    return args["other"] is not None
+
+
+# a remainder's gradient is the dividend's own (derivatives.yaml: self: grad); a tensor divisor's is
+# -grad * self.div(other, rounding_mode): the quotient, held while it is made
+_REMAINDER = replace(_SAVES_FACTORS, gradient=lambda args: "passed" if _number(args) else "each input",
+                     workspace=temporaries(backward=lambda args: 0 if _number(args) else 1))
+
+
 def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms, autocast: Autocast = PROMOTE,
                      args: tuple = _OTHER, makes: str | None = None) -> None:
     register(name, family="join", field_probe=AS_IS,
@@ -103,24 +112,17 @@ _arithmetic_kind("rsub", _NEGATES, TorchForms(module=OWN + "Rsub", given_weight=
 _arithmetic_kind("mul", _SAVES_FACTORS, _arithmetic("Mul", "operator.mul", "torch.mul", commutes=True,
                                                   also=("torch.multiply",)),
                  args=_WRITTEN)
-_arithmetic_kind("div", _SAVES_FACTORS, _arithmetic("Div", "operator.truediv", "torch.div", commutes=False,
-                                                  also=("torch.divide", "torch.true_divide")))
+# a tensor divisor's gradient is -grad * self / (other * other): two tensors beside it
+_arithmetic_kind("div", replace(_SAVES_FACTORS, workspace=temporaries(backward=lambda args: 0 if _number(args) else 2)),
+                 _arithmetic("Div", "operator.truediv", "torch.div", commutes=False,
+                             also=("torch.divide", "torch.true_divide")))
 # x % n, torch.remainder: the gradient passes to x; a tensor divisor's is -floor(x / y), both saved
 # (FCOS's class of each kept score, topk_idxs % num_classes)
-_arithmetic_kind("remainder", _SAVES_FACTORS,
+_arithmetic_kind("remainder", _REMAINDER,
                  _arithmetic("Remainder", "operator.mod", "torch.remainder", commutes=False))
 # torch.fmod(x, y), x.fmod(y): the remainder of truncated division (its sign the dividend's), no operator
 # for it; a tensor divisor's gradient is -trunc(x / y), both saved
-_arithmetic_kind("fmod", _SAVES_FACTORS, _forms("Fmod", ("torch.fmod",), ("fmod",), other=1))
-def _power_backward(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
-                    parameters: Parameters) -> Workspace:
-    """x ** n's backward holds n·x^(n-1) a step at a time, two tensors (derivatives.yaml: pow_backward);
-    x ** y's four, and the mask of where x is 0, a byte an element (pow_backward_exponent)."""
-    elements = math.prod(broadcast_shape(shapes)) * batch
-    held = 2 * elements if args["other"] is not None else 4 * elements + elements // element_size
-    return Workspace(saved=0, running=0, inference=0, gradients=held, largest_parameter=0)
-
-
+_arithmetic_kind("fmod", _REMAINDER, _forms("Fmod", ("torch.fmod",), ("fmod",), other=1))
 # x ** 2 keeps x for its gradient (2·x·grad)
 _POWER = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                      extra_saved=no_bytes, transient=no_bytes, last_saved="read", workspace=parameter_gradients,
@@ -142,7 +144,10 @@ for _kind, _names in _SPELLED_OUT.items():
 _arithmetic_kind("bitwiseand", NO_GRADIENT, _arithmetic("BitwiseAnd", "operator.and_", "torch.bitwise_and",
                                                         commutes=True), makes="bool")
 # CUDA's autocast runs pow in float32 (its fp32 list)
-_arithmetic_kind("pow", replace(_POWER, workspace=_power_backward),
+# x ** n's backward holds n·x^(n-1) a step at a time, two tensors (derivatives.yaml: pow_backward); x ** y's
+# four, and the mask of where x is 0 (pow_backward_exponent)
+_arithmetic_kind("pow", replace(_POWER, workspace=temporaries(backward=lambda args: 2 if _number(args) else 4,
+                                                              masks=lambda args: 0 if _number(args) else 1)),
                  _arithmetic("Pow", "operator.pow", "torch.pow", commutes=False, implying="square"),
                  FLOAT32_ON_CUDA)
 
@@ -165,11 +170,14 @@ def pairwise(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return broadcast_all(shapes, args)
 
 
+# each input's gradient is where(self == other, grad / 2, grad) masked where the other wins: the half and
+# two masks beside them
+_PAIRED = replace(_POWER, workspace=temporaries(backward=1, masks=2))
 # torch.maximum(x, y), torch.minimum, and torch.max(x, y) and x.min(y) given a tensor (XGLM's floor on its
 # scores, torch.max(scores, torch.tensor(min))): each pair's larger (smaller); backward compares them again
 for _kind, _short in (("maximum", "max"), ("minimum", "min")):
     register(_kind, family="join", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, arity=2,
-             receptive_field=merge, memory=_POWER,
+             receptive_field=merge, memory=_PAIRED,
              torch=_forms(_kind.capitalize(), (f"torch.{_kind}", f"torch.{_short}"), (_kind, _short)))(pairwise)
 
 

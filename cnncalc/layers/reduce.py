@@ -2,10 +2,12 @@
 var and std (a norm written out), logsumexp, and argmax and argmin, where the largest or smallest is."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..errors import quoted
 from .facts import AS_IS, parameter_gradients
 from .facts import (FLOAT32, FLOAT32_ON_CUDA, NO_GRADIENT, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts,
-                    TorchForms, calls, elementwise, never, no_bytes, unit_window, whole)
+                    TorchForms, calls, elementwise, never, no_bytes, temporaries, unit_window, whole)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, non_negative, register
 
 
@@ -129,12 +131,13 @@ for _kind, _module, _saved, _last in (("var", "Var", "input", "read"), ("std", "
 
 
 # torch.logsumexp(x, dim): a softmax's normalizer (a mixture's or a router's), on CUDA in float32 (its
-# fp32 list); backward reads the input and the result (derivatives.yaml: logsumexp)
+# fp32 list); backward reads the input and the result (derivatives.yaml: logsumexp), holding
+# (self - result).exp() a step at a time
 register("logsumexp", family="shape", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS,
          args=REDUCE_ARGS, receptive_field=reduce_field,
          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs and output",
                             gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved="made",
-                            workspace=parameter_gradients, copies=None, estimate=None),
+                            workspace=temporaries(backward=2), copies=None, estimate=None),
          torch=TorchForms(module=OWN + "Logsumexp", given_weight=None, inferred=None, aliases=(),
                           functions=calls("torch.logsumexp", dim=1, keepdim=2),
                           methods=calls("logsumexp", dim=1, keepdim=2)))(reduce)
@@ -153,7 +156,8 @@ def running_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
 # torch.cumsum(x, dim): running sums along a dim, the shape kept; its gradient is a reversed cumsum
 # of the output's, needing nothing saved (RoBERTa numbers its positions so)
 @register("cumsum", family="shape", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, args=(Arg("dim", any_int, names_dims=EACH_DIM),), receptive_field=running_field,
-          memory=_SHAPE_ONLY, torch=TorchForms(module=OWN + "Cumsum", given_weight=None, inferred=None,
+          memory=replace(_SHAPE_ONLY, workspace=temporaries(backward=2)),  # grad.flip(dim).cumsum(dim).flip(dim)
+          torch=TorchForms(module=OWN + "Cumsum", given_weight=None, inferred=None,
                                                functions=calls("torch.cumsum", dim=1), methods=calls("cumsum", dim=1),
                                                aliases=()))
 def cumsum(shapes: tuple[Shape, ...], args: dict) -> Calc:
