@@ -2,8 +2,12 @@
 per-channel scale that follows them in residual branches."""
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 from .facts import AS_IS, WITHOUT_STATISTICS, parameter_gradients
-from .facts import NN, OWN, SAVES_INPUT, SAVES_INPUT_AND_STATISTICS, WHOLE, Call, F, FromInput, MemoryFacts, TorchForms, calls, elementwise, never
+from .facts import (NN, OWN, SAVES_INPUT, SAVES_INPUT_AND_STATISTICS, WHOLE, Call, F, FromInput, MemoryFacts, Parameters,
+                    TorchForms, Workspace, calls, elementwise, never)
 from .facts import FLOAT32, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, dim_index, int_list,
                        number, numel, optional, positive, register)
@@ -142,8 +146,22 @@ def normalize_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
     return elementwise(args, shapes, out) if dim_index(args["dim"], len(shapes[0])) == 0 else WHOLE
 
 
+def _normalize_holds(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                     parameters: Parameters) -> Workspace:
+    """F.normalize is input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input): the norm and its
+    clamp, a value per row each, kept for backward, the clamp alive beside the output in inference; in
+    backward the divisor's gradient, -grad * self / (other * other), holds three tensors of the input's
+    size."""
+    (shape,) = shapes
+    elements = math.prod(shape)
+    rows = elements // shape[dim_index(args["dim"], len(shape))]
+    return Workspace(saved=2 * rows * batch, running=0, inference=rows * batch,
+                     gradients=3 * elements * batch, largest_parameter=0)
+
+
 # its norm is on CUDA's float32 list
-@register("normalize", family="norm", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS, receptive_field=normalize_field, memory=SAVES_INPUT,
+@register("normalize", family="norm", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS,
+          receptive_field=normalize_field, memory=replace(SAVES_INPUT, workspace=_normalize_holds),
           torch=TorchForms(module=OWN + "Normalize", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=calls(F + "normalize", p=1, dim=2, eps=3)),
           args=(Arg("p", number, 2.0), Arg("dim", any_int, 1, names_dims=EACH_DIM), Arg("eps", number, 1e-12)))

@@ -2,12 +2,14 @@
 var and std (a norm written out), logsumexp, and argmax and argmin, where the largest or smallest is."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from ..errors import quoted
 from .facts import AS_IS, parameter_gradients
 from .facts import (FLOAT32, FLOAT32_ON_CUDA, NO_GRADIENT, NO_PRODUCTS, PROMOTE, OWN, WHOLE, Call, Exact, MemoryFacts,
-                    TorchForms, calls, elementwise, never, no_bytes, temporaries, unit_window, whole)
+                    Parameters, TorchForms, Workspace, WorkspaceRule, calls, elementwise, never, no_bytes, temporaries,
+                    unit_window, whole)
 from .registry import EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, non_negative, register
 
 
@@ -117,15 +119,27 @@ def _spread_forms(path: str) -> tuple[Call, ...]:
     return current, older
 
 
+def _spread_backward(statistics: int) -> WorkspaceRule:
+    """var's backward, (2 / (n - correction)) · grad · (self - self.mean(dim)), holds the deviations and
+    `statistics` tensors of the result's size (the mean, the scaled gradient; std's grad / (2 · result)
+    one more) beside the input's gradient."""
+    def rule(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+             parameters: Parameters) -> Workspace:
+        held = math.prod(shapes[0]) + statistics * math.prod(reduce(shapes, args).output_shape)
+        return Workspace(saved=0, running=0, inference=0, gradients=held * batch, largest_parameter=0)
+    return rule
+
+
 # x.var(dim) and x.std(dim): hand-written norms' statistics, nothing FlopCounterMode counts; backward
 # reads the input, std's its output too (derivatives.yaml: var_backward, std_backward)
 _SPREAD_ARGS = (*REDUCE_ARGS, Arg("correction", correction, 1))
-for _kind, _module, _saved, _last in (("var", "Var", "input", "read"), ("std", "Std", "inputs and output", "made")):
+for _kind, _module, _saved, _last, _statistics in (("var", "Var", "input", "read", 2),
+                                                   ("std", "Std", "inputs and output", "made", 3)):
     register(_kind, family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, args=_SPREAD_ARGS,
              receptive_field=reduce_field,
              memory=MemoryFacts(aliases=never, aliases_in_training=never, saved=_saved, gradient="each input",
-                                extra_saved=no_bytes, transient=no_bytes, last_saved=_last, workspace=parameter_gradients,
-                                copies=None, estimate=None),
+                                extra_saved=no_bytes, transient=no_bytes, last_saved=_last,
+                                workspace=_spread_backward(_statistics), copies=None, estimate=None),
              torch=TorchForms(module=OWN + _module, given_weight=None, inferred=None, aliases=(),
                               functions=_spread_forms(f"torch.{_kind}"), methods=_spread_forms(_kind)))(reduce)
 

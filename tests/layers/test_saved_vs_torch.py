@@ -27,11 +27,11 @@ IN_PLACE = [("silu", {"inplace": True}, (4, 5, 5)), ("hardswish", {"inplace": Tr
 # per-row statistics (save_mean, save_invstd: a few bytes per channel), channel dropout's and
 # stochastic depth's noise (one value per channel or sample), the padded copy a conv with a
 # non-zero padding mode or asymmetric 'same' padding convolves, the padding of local response norm's
-# squares, normalize's composite, attention's and the recurrent layers' workspaces.
+# squares, attention's and the recurrent layers' workspaces.
 STATISTICS = {"batchnorm1d", "batchnorm2d", "batchnorm3d", "layernorm", "rmsnorm", "instancenorm1d",
               "instancenorm2d", "instancenorm3d", "groupnorm", "dropout1d", "dropout2d", "dropout3d",
               "stochasticdepth"}
-COMPOSITES = {"normalize", "multiheadattention", "lstm", "gru", "rnn"}
+COMPOSITES = {"multiheadattention", "lstm", "gru", "rnn"}
 NOT_RUN = {"parameter", "constant"}  # no input: nothing to track
 INDICES = {"topkindices", "argsort"}  # only the indices taken: no backward reads what the call saves
 

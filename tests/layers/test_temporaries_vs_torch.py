@@ -25,13 +25,14 @@ ONE_INPUT = [("softsign", None), ("tanhshrink", None), ("softmin", {"dim": -1}),
              ("sinc", None), ("elu", None), ("selu", None), ("celu", {"alpha": 0.5}), ("clamp", {"min": 0.1}),
              ("clamp", {"min": -0.5, "max": 0.5}), ("nantonum", None), ("pow", {"other": 3.0}), ("div", {"other": 4.0}),
              ("remainder", {"other": 0.5}), ("fmod", {"other": 0.3}), ("cumsum", {"dim": 1}),
-             ("logsumexp", {"dim": 1})]
+             ("logsumexp", {"dim": 1}), ("var", {"dim": 1}), ("std", {"dim": 1}), ("var", {"dim": [1, 2], "correction": 0, "keepdim": True}),
+             ("std", {"dim": 2, "keepdim": True}), ("normalize", {"dim": 2}), ("normalize", {"dim": 1, "p": 1.0})]
 TWO_INPUTS = ["pow", "div", "remainder", "fmod", "maximum", "minimum"]
 # what cnncalc does not state yet, each a strict xfail so that a fix shows: backward steps whose sizes
 # follow the reduced dims (var's self - mean, prod's and cumprod's zeros' handling, a norm's
 # division by it), a sum's gradient expanded, not made, and where's choice of branch
-UNSTATED = [("var", {"dim": 1}), ("std", {"dim": 1}), ("prod", {"dim": 1}), ("cumprod", {"dim": 1}),
-            ("norm", {"dim": 1}), ("normalize", {"dim": 1}), ("amax", {"dim": 1})]
+UNSTATED = [("prod", {"dim": 1}), ("cumprod", {"dim": 1}),
+            ("norm", {"dim": 1}), ("amax", {"dim": 1})]
 # in place on a view (a linear's output of a sample of rows, torch's addmm viewed back to 3-d): autograd's
 # CopySlices holds the gradient's copy and its slice's beside it, which cnncalc does not state yet
 ON_A_VIEW = [("relu", {"inplace": True}), ("rrelu", {"inplace": True})]
