@@ -144,6 +144,10 @@ class Walk:
     def peak_activation_bytes(self) -> int:
         return self._once("peak", lambda: _inference_peak(self))
 
+    def node(self, name: str):
+        """The graph's layer of that name (None: an input)."""
+        return self._once("nodes", lambda: {node.name: node for node in self.graph.nodes}).get(name)
+
     def making(self, node) -> int:
         """The bytes a constant made for each sample holds besides itself while it is made (Node.making)."""
         return node.making * self.report.batch
@@ -160,6 +164,19 @@ class Walk:
             shapes, batch = tuple(shape[1:] for shape in shapes), batch * shapes[0][0]
         return _facts(node).workspace(node.args, shapes, batch, element_bytes(row.dtype),
                                       Parameters(weights=held.weights, biases=held.biases, trainable=held.trainable_params))
+
+
+def _rebased_view(walk: Walk, node) -> int:
+    """Bytes an in-place layer's backward holds on a linear's output of rows (its addmm viewed back to 3-d):
+    autograd rebases the view's history (CopySlices), whose backward clones the gradient and its slice
+    beside the layer's own."""
+    if not node.args.get("inplace") or len(node.inputs) != 1:
+        return 0
+    source = walk.node(node.inputs[0])
+    if source is None or source.kind != "linear" or not source.args.get("bias") \
+            or len(walk.rows[source.inputs[0]].output_shape) != 2 or source.copied:
+        return 0
+    return 2 * walk.rows[node.name].activation_bytes
 
 
 def _walk(graph: Graph, report: Report, walk: Walk | None) -> Walk:
@@ -512,7 +529,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
         # another's weights makes gradients of their size (a module called twice, a tied head)
         cast = _casts(node, rows, walk.report.amp)
         narrowed = sum(rows[name].activation_bytes - cast.inputs[name] for name in fresh if name in cast.inputs)
-        params = walk.workspace(node).gradients * element_size
+        params = walk.workspace(node).gradients * element_size + _rebased_view(walk, node)
         copies = cast.weights + cast.biases if params else 0
         peak = max(peak, live - narrowed + summed + broadcast + (copies or params))
         if node.name in grad_of:

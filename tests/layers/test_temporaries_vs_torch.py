@@ -29,13 +29,12 @@ ONE_INPUT = [("softsign", None), ("tanhshrink", None), ("softmin", {"dim": -1}),
              ("std", {"dim": 2, "keepdim": True}), ("normalize", {"dim": 2}), ("normalize", {"dim": 1, "p": 1.0})]
 TWO_INPUTS = ["pow", "div", "remainder", "fmod", "maximum", "minimum"]
 # what cnncalc does not state yet, each a strict xfail so that a fix shows: backward steps whose sizes
-# follow the reduced dims (var's self - mean, prod's and cumprod's zeros' handling, a norm's
-# division by it), a sum's gradient expanded, not made, and where's choice of branch
+# follow the data (prod's and cumprod's zeros, amax's ties) or the reduced dims (a norm's division by it)
 UNSTATED = [("prod", {"dim": 1}), ("cumprod", {"dim": 1}),
             ("norm", {"dim": 1}), ("amax", {"dim": 1})]
-# in place on a view (a linear's output of a sample of rows, torch's addmm viewed back to 3-d): autograd's
-# CopySlices holds the gradient's copy and its slice's beside it, which cnncalc does not state yet
-ON_A_VIEW = [("relu", {"inplace": True}), ("rrelu", {"inplace": True})]
+# in place: on a linear's output of a sample of rows, torch's addmm viewed back to 3-d, autograd's
+# CopySlices holds the gradient's copy and its slice's beside the layer's own
+IN_PLACE = [("relu", {"inplace": True}), ("rrelu", {"inplace": True}), ("hardtanh", {"inplace": True})]
 
 
 def _assert_held_as_torch_holds(graph, optimizer: str) -> None:
@@ -53,16 +52,21 @@ def _twice(kind: str, args: dict | None, sample: list[int]):
         {"linear": {"out_features": 10}}, {kind: args}, {"linear": {"out_features": 8}}, {kind: args}]}, "<test>", {})
 
 
-@pytest.mark.parametrize("kind,args", ONE_INPUT + [pytest.param(*case, marks=pytest.mark.xfail(strict=True))
-                                                   for case in UNSTATED + ON_A_VIEW])
+@pytest.mark.parametrize("kind,args", ONE_INPUT + IN_PLACE + [pytest.param(*case, marks=pytest.mark.xfail(strict=True))
+                                                              for case in UNSTATED])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_one_input_kinds_hold_what_torch_holds(kind, args, optimizer):
     _assert_held_as_torch_holds(_twice(kind, args, [4, 6]), optimizer)
 
 
-@pytest.mark.parametrize("kind,args", ON_A_VIEW)
-def test_in_place_kinds_hold_what_torch_holds(kind, args):
-    _assert_held_as_torch_holds(_twice(kind, args, [24]), "sgd")  # a linear's output of one row: no view
+@pytest.mark.parametrize("sample,bias", [([24], True), ([4, 6], False)], ids=["one-row", "no-bias"])
+@pytest.mark.parametrize("kind,args", IN_PLACE)
+def test_in_place_kinds_on_no_view_hold_what_torch_holds(kind, args, sample, bias):
+    # a linear's output of one row, or one without a bias (matmul's, not a view): no CopySlices
+    graph = build_graph({"input": sample, "layers": [
+        {"linear": {"out_features": 10, "bias": bias}}, {kind: args}, {"linear": {"out_features": 8, "bias": bias}},
+        {kind: args}]}, "<test>", {})
+    _assert_held_as_torch_holds(graph, "sgd")
 
 
 @pytest.mark.parametrize("kind", TWO_INPUTS)
