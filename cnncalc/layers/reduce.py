@@ -53,6 +53,8 @@ REDUCE_ARGS = (Arg("dim", dims_arg, names_dims=EACH_DIM), Arg("keepdim", boolean
 _SHAPE_ONLY = MemoryFacts(aliases=never, aliases_in_training=never,
                           saved="nothing", gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                           workspace=parameter_gradients, copies=None, estimate=None)
+# a sum's gradient is its output's expanded back (derivatives.yaml: sum_backward), a view: nothing made
+_EXPANDED = replace(_SHAPE_ONLY, gradient="passed")
 _MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
                       saved="inputs", gradient="each input", extra_saved=lambda args, size: size,
                       transient=no_bytes, last_saved="made", workspace=parameter_gradients, copies=None, estimate=None)
@@ -60,7 +62,7 @@ _MAXIMA = MemoryFacts(aliases=never, aliases_in_training=never,
 _WHOLE = (("dim", 1, (None,)),)  # x.max(y) is an elementwise maximum, no reduction
 # CUDA's autocast runs sum, cumsum and norm in float32 (its fp32_set_opt_dtype list)
 for _kind, _module, _memory, _autocast, _whole in (
-        ("mean", "Mean", _SHAPE_ONLY, PROMOTE, "mean"), ("sum", "Sum", _SHAPE_ONLY, FLOAT32_ON_CUDA, "sum"),
+        ("mean", "Mean", _SHAPE_ONLY, PROMOTE, "mean"), ("sum", "Sum", _EXPANDED, FLOAT32_ON_CUDA, "sum"),
         ("amax", "Amax", _MAXIMA, PROMOTE, "max"), ("amin", "Amin", _MAXIMA, PROMOTE, "min")):
     register(_kind, family="shape", field_probe=AS_IS, autocast=_autocast,
              backward=NO_PRODUCTS, args=REDUCE_ARGS, receptive_field=reduce_field, memory=_memory,

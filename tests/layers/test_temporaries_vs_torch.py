@@ -76,3 +76,12 @@ def test_two_input_kinds_hold_what_torch_holds(kind):
         {"linear": {"out_features": 10}, "name": "left"}, {"linear": {"out_features": 10}, "from": "input"},
         {"sigmoid": None, "name": "right"}, {kind: None, "from": ["left", "right"]}]}, "<test>", {})
     _assert_held_as_torch_holds(graph, "sgd")
+
+
+@pytest.mark.parametrize("kind,args", [("sum", {"dim": 1}), ("sum", {"dim": [2, 3], "keepdim": True}),
+                                       ("mean", {"dim": 1})])
+def test_reductions_of_a_conv_hold_what_torch_holds(kind, args):
+    # a sum's gradient is its output's expanded back, a view: nothing made (a mean's divides it: made)
+    graph = build_graph({"input": [3, 6, 6], "layers": [{"conv2d": {"out_channels": 8, "kernel_size": 3, "padding": 1}},
+                                                        {kind: args}]}, "<test>", {})
+    _assert_held_as_torch_holds(graph, "sgd")
