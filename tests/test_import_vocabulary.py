@@ -533,6 +533,25 @@ class QueryFirst(nn.Module):
         return self.attention(query, x, x, need_weights=False)[0][0]
 
 
+class ZeroQueries(nn.Module):
+    """DETR's decoder: learned query positions repeated to the batch, the queries zeros like them, a
+    projection of the zeros and attention over the image's features (HF's DetrSelfAttention)."""
+
+    def __init__(self, dim: int = 16, queries: int = 5):
+        super().__init__()
+        self.positions = nn.Embedding(queries, dim)
+        self.q, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim)
+
+    def forward(self, x):
+        memory = x.flatten(2).transpose(1, 2)
+        positions = self.positions.weight.unsqueeze(0).repeat(x.shape[0], 1, 1)
+        queries = torch.zeros_like(positions)
+        q = self.q(queries + positions).view(x.shape[0], -1, 2, 8).transpose(1, 2)
+        kv = self.v(memory).view(x.shape[0], -1, 2, 8).transpose(1, 2)
+        attended = F.scaled_dot_product_attention(q, kv, kv).transpose(1, 2).reshape(x.shape[0], -1, 16)
+        return attended + self.v(queries)
+
+
 class Products(nn.Module):
     """Scores written q @ k and torch.matmul(q, k): ptflops patches the function, not Python's operator."""
 
@@ -702,12 +721,12 @@ def test_imports_token_ids_exactly(build, shape):
     (Patches, (4, 8, 8)), (Standardized, (4, 8, 8)), (Sequencer, (4, 7, 6)), (DecomposedAttention, (4, 4, 16)),
     (ResponseNormBlock, (8, 9, 9)), (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16)),
     (PythonOnSizes, (3, 8, 8)), (Clippable, (4, 6)), (Commitment, (3, 5, 5)),
-    (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5)), (Frames, (3, 40)),
+    (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5)), (Frames, (3, 40)), (ZeroQueries, (16, 3, 5)),
 ], ids=["subclass", "interpolate", "shuffle", "tokens", "convnext", "own-weights", "attention", "matmul",
         "arithmetic", "gate", "windows", "reused", "ensemble", "bias-mlp", "head-pool", "patches",
         "standardized-and-blur", "lstm-per-row", "decomposed-attention", "response-norm", "lookup-bias",
         "prelu-and-clamp", "einops", "python-on-sizes", "clamp-to-tensors", "mean-of-everything",
-        "sequence-first", "query-first", "frames"])
+        "sequence-first", "query-first", "frames", "zero-queries"])
 def test_imports_exactly(build, shape):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -1238,10 +1257,11 @@ def test_a_buffer_forward_replaces_counts_as_the_model_holds_it_and_says_so():
                                           (DecomposedAttention, (4, 4, 16)), (Windows, (8, 10, 12)),
                                           (ConvNeXtBlock, (16, 12, 12)), (ResponseNormBlock, (8, 9, 9)),
                                           (LookupBias, (9, 8)), (Slopes, (3, 6, 6)), (Einops, (3, 16, 16)),
-                                          (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5)), (Frames, (3, 40))],
+                                          (SequenceFirst, (16, 4, 4)), (QueryFirst, (16, 3, 5)), (Frames, (3, 40)),
+                                          (ZeroQueries, (16, 3, 5))],
                          ids=["weights-of", "per-row", "given-filters", "lstm", "decomposed-attention", "windows",
                               "convnext", "response-norm", "lookup-bias", "prelu-and-clamp", "einops",
-                              "sequence-first", "query-first", "frames"])
+                              "sequence-first", "query-first", "frames", "zero-queries"])
 def test_imported_specs_verify_against_torch(build, shape):
     # the spec exported from the module, built again by cnncalc and checked figure by figure (every layer's
     # shape, parameters, MACs under each peer tool, receptive fields against gradients, memory)

@@ -191,7 +191,8 @@ class Traced:
             current = stack.pop()
             if current.op == "get_attr":
                 found[current.name] = current
-            stack += [a for a in current.sources if a.name in self.without_input or a.name in self.absorbed]
+            if not _reads_only_size(current):  # torch.zeros_like(table) is made of nothing of it
+                stack += [a for a in current.sources if a.name in self.without_input or a.name in self.absorbed]
         return found
 
     def named(self, node) -> str:
@@ -698,8 +699,9 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
         if is_batch_size(node) and _sized(node).name in reached or not graph.holds_tensors(node) and any(
                 a.name in batch_numbers for a in node.sources):
             batch_numbers.add(node.name)
-        # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1)) has the batch
-        if not _reads_only_size(node) and any(a.name in reached for a in reads) or any(
+        # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1), DETR's zeros_like of its queries
+        # repeated to the batch) has the batch
+        if (not _reads_only_size(node) or target_name(node) in SHAPED_LIKE) and any(a.name in reached for a in reads) or any(
                 a.name in batch_numbers for a in node.sources) and graph.holds_tensors(node):
             reached.add(node.name)
         if node.op == "call_module" or _multiplies(node) \
@@ -860,6 +862,7 @@ def _reads_only_size(node) -> bool:
 
 NEW_TENSORS = {"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor", "zeros_like", "ones_like",
                "full_like", "empty_like"}
+SHAPED_LIKE = {"zeros_like", "ones_like", "full_like", "empty_like"}  # of the shape of the tensor read
 
 
 def _absorbed(recorded: Recorded) -> set:

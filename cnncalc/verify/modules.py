@@ -417,11 +417,11 @@ class Constant(nn.Module):
     def forward(self, *sized_by):
         # no product vanishes; as filters (F.conv2d(x, weight)) 1/fan-in, so that sums keep their size;
         # made from the stored parameters, which get gradients (and optimizer state) as the model's do;
-        # one per sample of the input it is given
+        # one per sample of the input it is given; made of none (zeros_like of a table), it needs no gradient
         batch = sized_by[0].shape[0] if sized_by else 1
         values = torch.full((batch, *self.shape), 1 / max(math.prod(self.shape[1:]), 1), device=self.table.device,
                             dtype=self.stored.dtype)
-        return values + self.stored.sum() * 0 if self.stored.requires_grad else values
+        return values + self.stored.sum() * 0 if self.stored.numel() and self.stored.requires_grad else values
 
 
 class Narrow(_TensorMethod):
