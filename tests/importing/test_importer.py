@@ -126,8 +126,8 @@ class Wide(nn.Module):
 
     def forward(self, x):
         x = x.sum(0)
-        for name in ["asin", "acosh", "tan", "acos", "log1p", "expm1", "sinh", "cosh", "asinh", "atan", "erfinv",
-                     "erfc", "lgamma", "digamma", "sinc", "atanh", "ceil", "exp2", "trunc", "frac", "deg2rad",
+        for name in ["asin", "acosh", "tan", "acos", "arcsin", "arccos", "sinh", "cosh", "asinh", "atan", "erfinv",
+                     "erfc", "lgamma", "digamma", "arctan", "atanh", "arcsinh", "exp2", "arccosh", "arctanh", "deg2rad",
                      "i0", "log10", "rad2deg", "sgn", "asin", "asin"]:
             x = getattr(torch, name)(x)
         return x
