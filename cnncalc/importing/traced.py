@@ -699,9 +699,10 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
         if is_batch_size(node) and _sized(node).name in reached or not graph.holds_tensors(node) and any(
                 a.name in batch_numbers for a in node.sources):
             batch_numbers.add(node.name)
-        # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1), DETR's zeros_like of its queries
-        # repeated to the batch) has the batch
-        if (not _reads_only_size(node) or target_name(node) in SHAPED_LIKE) and any(a.name in reached for a in reads) or any(
+        # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1), and DETR's zeros_like of its queries
+        # repeated to the batch: a tensor made without the input, of one so sized) has the batch
+        shaped_like = target_name(node) in SHAPED_LIKE and any(a.name in made and a.name in reached for a in reads)
+        if (not _reads_only_size(node) or shaped_like) and any(a.name in reached for a in reads) or any(
                 a.name in batch_numbers for a in node.sources) and graph.holds_tensors(node):
             reached.add(node.name)
         if node.op == "call_module" or _multiplies(node) \
