@@ -121,8 +121,7 @@ class MemoryFacts:
     extra_saved: bytes per output element autograd saves besides tensors, from (arguments, element
       size): max-pool's int64 indices, dropout's mask.
     transient: bytes per output element alive only while the layer runs in inference, from (arguments,
-      element size): max-pool's int64 indices, the temporaries of a composite torch writes in Python
-      (softsign's input.abs() + 1).
+      element size): max-pool's int64 indices, local response norm's two temporaries.
     workspace: what it holds besides, found from its input shapes (a recurrent layer's gates and states
       per step): rule(arguments, input shapes per sample, batch, element size, its trainable
       parameters) → Workspace.
@@ -270,7 +269,8 @@ def temporaries(*, saved: int = 0, running: int = 0, inference: int = 0,
     count a number or a rule of the arguments; it holds no parameters."""
     def rule(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
              parameters: Parameters) -> Workspace:
-        widest = tuple(map(max, zip(*shapes))) if len({len(shape) for shape in shapes}) == 1 else max(shapes, key=math.prod)
+        same_rank = len({len(shape) for shape in shapes}) == 1
+        widest = tuple(map(max, zip(*shapes))) if same_rank else max(shapes, key=math.prod)
         elements = math.prod(widest) * batch
         held = _count(backward, args) * elements + _count(masks, args) * elements // element_size
         return Workspace(saved=saved * elements, running=running * elements, inference=inference * elements,

@@ -78,7 +78,7 @@ def timm_models() -> list[tuple[str, str]]:
 # encoders at 128 token ids
 TRANSFORMERS = {"vision": ("vit", "deit", "beit", "dinov2", "convnext", "convnextv2", "resnet", "regnet", "swin",
                            "swinv2", "segformer", "mobilevit", "mobilenet_v2", "efficientnet", "poolformer",
-                           "levit", "cvt", "bit", "dpt"),
+                           "levit", "cvt", "bit", "dpt", "detr"),
                 "text": ("bert", "roberta", "distilbert", "albert", "electra", "gpt2")}
 # segmentation_models_pytorch's architectures, on their default encoder (resnet34)
 SMP = ("Unet", "UnetPlusPlus", "FPN", "PSPNet", "DeepLabV3Plus", "Linknet", "PAN", "MAnet", "Segformer", "UPerNet")

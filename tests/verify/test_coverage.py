@@ -134,9 +134,11 @@ def test_exact_against_torch(library, family, name):
 # decoder on a timm-free encoder and a Segformer head; diffusers' VAE (attention through
 # scaled_dot_product_attention) and its text-conditioned UNet (a timestep, text embeddings as a second
 # input, cross-attention); ultralytics' YOLO, which torch.fx refused: a tensor attribute read with
-# .item() (Detect.stride), anchors from torch.arange(w).type_as(x), a pose head that clones its keypoints
+# .item() (Detect.stride), anchors from torch.arange(w).type_as(x), a pose head that clones its keypoints;
+# DETR, whose decoder's queries are zeros like its query positions repeated to the batch
 OTHERS = [("transformers", "text", "bert"), ("transformers", "vision", "convnextv2"),
           ("transformers", "vision", "swin"), ("transformers", "vision", "vit"), ("transformers", "vision", "cvt"),
+          ("transformers", "vision", "detr"),
           ("smp", "segmentation", "Unet"), ("smp", "segmentation", "Segformer"),
           ("diffusers", "autoencoder", "AutoencoderKL"), ("diffusers", "unet", "UNet2DConditionModel"),
           ("ultralytics", "detect", "yolov8n.yaml"), ("ultralytics", "pose", "yolo11n-pose.yaml"),
