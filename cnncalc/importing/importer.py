@@ -472,8 +472,8 @@ def _uncounted_entry(node, graph: Traced) -> dict | None:
     inputs = graph.tensor_args(node)
     made_without_input = node.name in graph.without_input
     shape = graph.shape(node) if made_without_input else graph.sample_shape(node)
-    if shape is None and graph.shape(node) == ():  # a number of the whole batch (a loss): read as x.mean() is, one a sample
-        shape = ()
+    if shape is None and graph.shape(node) == ():
+        shape = ()  # a number of the whole batch (a loss): read as x.mean() is, one a sample
     if shape is None or any(a.op != "placeholder" and a.name not in graph.made.names for a in inputs):
         return None
     if node.op == "call_module":

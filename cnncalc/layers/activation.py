@@ -64,8 +64,8 @@ ACTIVATIONS = {
                   _forms("LeakyReLU", F + "leaky_relu", in_place=(F + "leaky_relu_",), negative_slope=1, inplace=2),
                   _SAVES_INPUT_OR_RESULT),
     # elu keeps its input (derivatives.yaml: elu_backward(..., is_result=false, self)), in place its result
-    "elu": ((Arg("alpha", number, 1.0),) + _INPLACE, _forms("ELU", F + "elu", in_place=(F + "elu_",), alpha=1, inplace=2),
-            _SAVES_INPUT_OR_RESULT),
+    "elu": ((Arg("alpha", number, 1.0),) + _INPLACE,
+            _forms("ELU", F + "elu", in_place=(F + "elu_",), alpha=1, inplace=2), _SAVES_INPUT_OR_RESULT),
     "gelu": ((Arg("approximate", choice("none", "tanh"), "none"),), _forms("GELU", F + "gelu", approximate=1),
              _SAVES_INPUT),
     "silu": (_INPLACE, _forms("SiLU", F + "silu", inplace=1), _COPIES_INPUT_IN_PLACE),
@@ -76,7 +76,8 @@ ACTIVATIONS = {
     "hardsigmoid": (_INPLACE, _forms("Hardsigmoid", F + "hardsigmoid", inplace=1), _COPIES_INPUT_IN_PLACE),
     "softmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),),
                 TorchForms(module=NN + "Softmax", given_weight=None,
-                           inferred=None, functions=calls(F + "softmax", "torch.softmax", "torch.special.softmax", dim=1),
+                           inferred=None,
+                           functions=calls(F + "softmax", "torch.softmax", "torch.special.softmax", dim=1),
                            methods=calls("softmax", dim=1), aliases=()), SAVES_OUTPUT),
     "logsoftmax": ((Arg("dim", optional(any_int), None, names_dims=EACH_DIM),),
                    TorchForms(module=NN + "LogSoftmax", given_weight=None, inferred=None,
@@ -121,8 +122,9 @@ ACTIVATIONS = {
                       workspace=temporaries(saved=1, inference=1))),
     # the input where above `threshold`, else `value` (relu is threshold 0, value 0)
     "threshold": ((Arg("threshold", number, REQUIRED), Arg("value", number, REQUIRED)) + _INPLACE,
-                  _forms("Threshold", F + "threshold", "torch.threshold", in_place=(F + "threshold_", "torch.threshold_"),
-                         threshold=1, value=2, inplace=3), _COPIES_INPUT_IN_PLACE),
+                  _forms("Threshold", F + "threshold", "torch.threshold",
+                         in_place=(F + "threshold_", "torch.threshold_"), threshold=1, value=2, inplace=3),
+                  _COPIES_INPUT_IN_PLACE),
 }
 # dropout in eval mode returns its input, and so it does in training at p = 0 (ATen's _dropout_impl:
 # timm's Mlp and heads keep nn.Dropout(0.)); otherwise it keeps a mask of the elements it kept
@@ -204,7 +206,8 @@ MATH = {"neg": (("torch.neg", "torch.negative", "operator.neg"), SAVES_NOTHING, 
         "floor": (("torch.floor",), SAVES_NOTHING, PROMOTE),
         "abs": (("torch.abs", "torch.absolute"), _backward_holding(SAVES_INPUT, 1), PROMOTE),
         "log": (("torch.log",), SAVES_INPUT, FLOAT32_ON_CUDA),
-        "erf": (("torch.erf", "torch.special.erf"), _backward_holding(SAVES_INPUT, 4), PROMOTE),  # GELU written out: x·(1 + erf(x/√2))/2
+        # GELU written out: x·(1 + erf(x/√2))/2
+        "erf": (("torch.erf", "torch.special.erf"), _backward_holding(SAVES_INPUT, 4), PROMOTE),
         # 1/x keeps its output (the gradient is -grad·out²); sign's gradient is zeros, needing nothing
         "reciprocal": (("torch.reciprocal",), _backward_holding(_KEEPS_OUTPUT, 2), FLOAT32_ON_CUDA),  # -grad * result²
         "sign": (("torch.sign",), SAVES_NOTHING, PROMOTE),
@@ -212,7 +215,8 @@ MATH = {"neg": (("torch.neg", "torch.negative", "operator.neg"), SAVES_NOTHING, 
         # terms of its output; step functions' gradient is zeros, frac's the gradient itself
         "log1p": (("torch.log1p", "torch.special.log1p"), _backward_holding(SAVES_INPUT, 1), FLOAT32_ON_CUDA),
         "expm1": (("torch.expm1", "torch.special.expm1"), _backward_holding(_KEEPS_OUTPUT, 1), FLOAT32_ON_CUDA),
-        "trunc": (("torch.trunc", "torch.fix"), SAVES_NOTHING, PROMOTE), "ceil": (("torch.ceil",), SAVES_NOTHING, PROMOTE),
+        "trunc": (("torch.trunc", "torch.fix"), SAVES_NOTHING, PROMOTE),
+        "ceil": (("torch.ceil",), SAVES_NOTHING, PROMOTE),
         "frac": (("torch.frac",), replace(SAVES_NOTHING, gradient="passed"), PROMOTE),
         # (π·x·cos(πx) − sin(πx)) / (π·x²), zero where x is: seven tensors at once
         "sinc": (("torch.sinc", "torch.special.sinc"), _backward_holding(SAVES_INPUT, 7), PROMOTE)}

@@ -103,7 +103,8 @@ def _arithmetic_kind(name: str, memory: MemoryFacts, forms: TorchForms, autocast
 _WRITTEN = _OTHER + (Arg("operator", boolean, True),)
 _arithmetic_kind("add", _PASSES_GRADIENT, _arithmetic("Add", "operator.add", "torch.add", commutes=True),
                  args=_WRITTEN)
-_arithmetic_kind("sub", _NEGATES, _arithmetic("Sub", "operator.sub", "torch.sub", commutes=False, also=("torch.subtract",)))
+_arithmetic_kind("sub", _NEGATES,
+                 _arithmetic("Sub", "operator.sub", "torch.sub", commutes=False, also=("torch.subtract",)))
 # 1 - x, torch.rsub(x, 1) (no tensor method): the number first (RAFT's ConvGRU, (1 - z) * h); the
 # gradient passes negated
 _arithmetic_kind("rsub", _NEGATES, TorchForms(module=OWN + "Rsub", given_weight=None, inferred=None, aliases=(),

@@ -19,19 +19,19 @@ BATCH = 32
 
 # composites torch writes in Python (softsign's input.abs() + 1, tanhshrink's tanh, softmin's negation),
 # rrelu's noise, and the kinds whose backward computes its derivative a step at a time (cos's -self.sin())
-ONE_INPUT = [("softsign", None), ("tanhshrink", None), ("softmin", {"dim": -1}), ("rrelu", {"lower": 0.1, "upper": 0.3}),
-             ("sqrt", None), ("rsqrt", None), ("sin", None), ("cos", None), ("erf", None),
-             ("abs", None), ("reciprocal", None), ("log2", None), ("log1p", None), ("expm1", None), ("frac", None),
-             ("sinc", None), ("elu", None), ("selu", None), ("celu", {"alpha": 0.5}), ("clamp", {"min": 0.1}),
+ONE_INPUT = [("softsign", None), ("tanhshrink", None), ("softmin", {"dim": -1}),
+             ("rrelu", {"lower": 0.1, "upper": 0.3}), ("sqrt", None), ("rsqrt", None), ("sin", None), ("cos", None),
+             ("erf", None), ("abs", None),
+             ("reciprocal", None), ("log2", None), ("log1p", None), ("expm1", None), ("frac", None), ("sinc", None),
+             ("elu", None), ("selu", None), ("celu", {"alpha": 0.5}), ("clamp", {"min": 0.1}),
              ("clamp", {"min": -0.5, "max": 0.5}), ("nantonum", None), ("pow", {"other": 3.0}), ("div", {"other": 4.0}),
-             ("remainder", {"other": 0.5}), ("fmod", {"other": 0.3}), ("cumsum", {"dim": 1}),
-             ("logsumexp", {"dim": 1}), ("var", {"dim": 1}), ("std", {"dim": 1}), ("var", {"dim": [1, 2], "correction": 0, "keepdim": True}),
+             ("remainder", {"other": 0.5}), ("fmod", {"other": 0.3}), ("cumsum", {"dim": 1}), ("logsumexp", {"dim": 1}),
+             ("var", {"dim": 1}), ("std", {"dim": 1}), ("var", {"dim": [1, 2], "correction": 0, "keepdim": True}),
              ("std", {"dim": 2, "keepdim": True}), ("normalize", {"dim": 2}), ("normalize", {"dim": 1, "p": 1.0})]
 TWO_INPUTS = ["pow", "div", "remainder", "fmod", "maximum", "minimum"]
 # what cnncalc does not state yet, each a strict xfail so that a fix shows: backward steps whose sizes
 # follow the data (prod's and cumprod's zeros, amax's ties) or the reduced dims (a norm's division by it)
-UNSTATED = [("prod", {"dim": 1}), ("cumprod", {"dim": 1}),
-            ("norm", {"dim": 1}), ("amax", {"dim": 1})]
+UNSTATED = [("prod", {"dim": 1}), ("cumprod", {"dim": 1}), ("norm", {"dim": 1}), ("amax", {"dim": 1})]
 # in place: on a linear's output of a sample of rows, torch's addmm viewed back to 3-d, autograd's
 # CopySlices holds the gradient's copy and its slice's beside the layer's own
 IN_PLACE = [("relu", {"inplace": True}), ("rrelu", {"inplace": True}), ("hardtanh", {"inplace": True})]
