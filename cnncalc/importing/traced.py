@@ -863,7 +863,7 @@ def _reads_only_size(node) -> bool:
 
 NEW_TENSORS = {"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor", "zeros_like", "ones_like",
                "full_like", "empty_like"}
-SHAPED_LIKE = {"zeros_like", "ones_like", "full_like", "empty_like"}  # of the shape of the tensor read
+SHAPED_LIKE = {name for name in NEW_TENSORS if name.endswith("_like")}  # of the shape of the tensor read
 
 
 def _absorbed(recorded: Recorded) -> set:

@@ -13,16 +13,22 @@ from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Auto
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape, number,
                        optional, register)
 
+def _number(args: dict) -> bool:
+    """Whether an arithmetic layer's second operand is a number (x * 0.5), not a tensor."""
+    return args["other"] is not None
+
+
 # add hands its output's gradient to every input, concat a slice of it to each: no new gradients
 _PASSES_GRADIENT = COPY
 # a product's gradient needs the other factors; times a number, only the number
 _SAVES_FACTORS = MemoryFacts(aliases=never, aliases_in_training=never,
-                             saved=lambda args: "nothing" if args["other"] is not None else "inputs",
-                             gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved=lambda args: "none" if args["other"] is not None else "read",
+                             saved=lambda args: "nothing" if _number(args) else "inputs",
+                             gradient="each input", extra_saved=no_bytes, transient=no_bytes,
+                             last_saved=lambda args: "none" if _number(args) else "read",
                              workspace=parameter_gradients, copies=None, estimate=None)
 # a difference hands the gradient to its first input and its negation to the second
 _NEGATES = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing",
-                       gradient=lambda args: "passed" if args["other"] is not None else "each input",
+                       gradient=lambda args: "passed" if _number(args) else "each input",
                        extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                        workspace=parameter_gradients, copies=None, estimate=None)
 
@@ -55,7 +61,7 @@ def _arithmetic(module: str, operator: str, function: str, commutes: bool, imply
 def broadcast(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """PyTorch broadcasting over per-sample shapes of equal rank (the batch dim lines up first); one
     input and a number as `other`."""
-    if len(shapes) > 1 and args["other"] is not None:
+    if len(shapes) > 1 and _number(args):
         raise LayerError("other is for one input and a number; with two or more inputs, leave it out")
     return Calc(broadcast_shape(shapes))
 
@@ -77,11 +83,7 @@ _OTHER = (Arg("other", optional(number), None),)
 
 
 def _one_with_a_number(args: dict) -> int:
-    return 1 if args["other"] is not None else 2
-
-
-def _number(args: dict) -> bool:
-    return args["other"] is not None
+    return 1 if _number(args) else 2
 
 
 # a remainder's gradient is the dividend's own (derivatives.yaml: self: grad); a tensor divisor's is
