@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
+from torch.utils._device import _device_constructors
 
 from ..errors import LayerError
 from ..graph import Scope
@@ -137,8 +138,9 @@ class Recorder(TorchFunctionMode):
     """Records the torch calls of one forward() as steps. Calls made inside a recorded call (F.relu's
     torch.relu) or inside a module a kind states are not recorded again."""
 
-    def __init__(self, modules: dict[str, nn.Module], held: dict, is_leaf, answer):
+    def __init__(self, modules: dict[str, nn.Module], held: dict, is_leaf, answer, device: str = "cpu"):
         super().__init__()
+        self.device = torch.device(device)  # where a tensor forward() makes without naming a device is made
         self.steps: list[Step] = []
         self.values, self.constants = {}, {}
         self.names, self.counts = set(), {}  # the steps' names, and how many of each base are taken
@@ -158,6 +160,8 @@ class Recorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if func in FACTORIES and kwargs.get("device") is None:
+            kwargs["device"] = self.device
         func = self.originals.get(func, func)  # F.softmax passes itself on by the name it has now
         if self.depth:  # inside a call recorded whole (nn.MultiheadAttention's linears)
             answered = _on_meta(func, args, kwargs)
@@ -387,6 +391,8 @@ class Recorder(TorchFunctionMode):
                 raise LayerFails(path=path, message=str(refusal), inputs=_sample_shapes(args)) from None
         return call(module, *args, **kwargs) if result is None else result
 
+
+FACTORIES = _device_constructors()  # torch.zeros, torch.arange, …: what torch.device(...) as a context sets
 
 PLAIN = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device})  # no tensor, Size or step inside
 

@@ -77,8 +77,9 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
                       probe_inputs(module, input_shape, input_dtype, others, device, batch)))
     with left_as_it_was(modules.values()):
         _stand_in_for(modules, named, running)
-        with torch.no_grad(), torch.device(device):
-            recorder = Recorder(modules, running, is_leaf=_is_layer, answer=worked_out if on_meta else _runs)
+        with torch.no_grad():
+            recorder = Recorder(modules, running, is_leaf=_is_layer, answer=worked_out if on_meta else _runs,
+                                device=device)
             for name, value in inputs.items():
                 recorder.placeholder(name, value)
             with _modules_recorded(recorder), recorder.operators_seen(), recorder:
