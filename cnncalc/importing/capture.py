@@ -233,8 +233,8 @@ class Recorder(TorchFunctionMode):
         base = self.bases.get(target)
         if base is None:
             base = target.replace(".", "_") if isinstance(target, str) else getattr(target, "__name__", "call")
-            base = self.bases[target] = SNAKE.sub(r"_\1", base[2:-2] if base.startswith("__") and base.endswith("__")
-                                                  else base).lower()
+            base = base[2:-2] if base.startswith("__") and base.endswith("__") else base
+            base = self.bases[target] = base if base.islower() else SNAKE.sub(r"_\1", base).lower()
         count = self.counts.get(base, -1) + 1
         name = f"{base}_{count}" if count else base
         while name in self.names:  # a base that ends in a count itself (add_1)
@@ -283,8 +283,8 @@ class Recorder(TorchFunctionMode):
         if isinstance(value, Size):
             return value.node
         if isinstance(value, (tuple, list)):
-            return type(value)(self.arg(v) for v in value) if type(value) in (tuple, list) \
-                else tuple(self.arg(v) for v in value)
+            found = [self.arg(v) for v in value]
+            return found if type(value) is list else tuple(found)  # a torch.Size or structseq: a tuple
         if isinstance(value, dict):
             return {key: self.arg(v) for key, v in value.items()}
         if isinstance(value, slice):
@@ -372,7 +372,8 @@ class Recorder(TorchFunctionMode):
     def _leaf_output(self, path: str, module: nn.Module, result) -> None:
         """The output of a module run through that has parameters of its own and no modules inside: torchinfo
         counts its parameters by its output's dims (graph.LeafParameter). Of several tensors, the first."""
-        if next(module.children(), None) is not None or next(module.parameters(recurse=False), None) is None:
+        if any(child is not None for child in module._modules.values()) \
+                or all(parameter is None for parameter in module._parameters.values()):
             return
         first = result[0] if isinstance(result, (tuple, list)) and result else result
         made = self.nodes.get(id(first)) if isinstance(first, torch.Tensor) else None
