@@ -474,21 +474,25 @@ def _uncounted_entry(node, graph: Traced) -> dict | None:
     shape = graph.shape(node) if made_without_input else graph.sample_shape(node)
     if shape is None and graph.shape(node) == ():
         shape = ()  # a number of the whole batch (a loss): read as x.mean() is, one a sample
-    if shape is None or any(a.op != "placeholder" and a.name not in graph.made.names for a in inputs):
+    # what it reads is a layer, or a parameter or constant it takes as its own (WavLM's functional attention
+    # given its projections' weights and torch.cat of their biases)
+    layers = [a for a in inputs if a.name not in graph.without_input]
+    if shape is None or any(a.op != "placeholder" and a.name not in graph.made.names for a in layers):
         return None
     if node.op == "call_module":
         module = graph.modules[node.target]
         held = [*module.parameters(), *module.buffers()]
     else:
-        reads = [read for read in _reads(node, graph)
-                 if read.name not in graph.made.counted and not _made_while_tracing(read)]
+        found = {**dict.fromkeys(_reads(node, graph)),  # a piece of a call (its output's [0]): the call's too
+                 **{read: None for a in inputs if a.name in graph.without_input for read in _reads(a, graph)}}
+        reads = [read for read in found if read.name not in graph.made.counted and not _made_while_tracing(read)]
         graph.made.counted |= {read.name for read in reads}
         held = [graph.attribute(read) for read in reads]
     entry = stated("uncounted", {"operation": _what(node, graph.modules), "shape": list(shape),
                                  "params": sum(t.numel() for t in held if isinstance(t, nn.Parameter)),
                                  "buffers": sum(t.numel() for t in held if not isinstance(t, nn.Parameter))}, None)
-    if entry is not None and (made_without_input or not inputs):
-        entry["from"] = []  # reads no layer
+    if entry is not None and (not layers or len(layers) < len(inputs)):
+        entry["from"] = list(dict.fromkeys(graph.name_of(a) for a in layers))  # the layers it reads, or none
     return entry
 
 

@@ -1191,3 +1191,37 @@ def test_a_model_file_read_in_its_child_process_is_the_graph_read_here(model_fil
     here = read_pytorch(runpy.run_path(str(model_file))["MyNet"](), {}, (3, 32, 32))
     assert [replace(node, line=None) for node in child.nodes] == [replace(node, line=None) for node in here.nodes]
     assert any(node.scopes for node in child.nodes) and all(node.line is not None for node in child.nodes)
+
+
+class FunctionalAttention(torch.nn.Module):
+    """Attention as transformers' WavLM writes it: F.multi_head_attention_forward given its projections'
+    weights (modules never called) and torch.cat of their biases, sequence first."""
+
+    def __init__(self, embed: int = 8, heads: int = 2):
+        super().__init__()
+        self.embed, self.heads = embed, heads
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (torch.nn.Linear(embed, embed) for _ in range(4))
+        self.norm = torch.nn.LayerNorm(embed)
+
+    def forward(self, x):
+        query = self.norm(x).transpose(0, 1)
+        attended, _ = torch.nn.functional.multi_head_attention_forward(
+            query, query, query, self.embed, self.heads, torch.empty([0]),
+            torch.cat((self.q_proj.bias, self.k_proj.bias, self.v_proj.bias)), None, None, False, 0.0,
+            self.out_proj.weight, self.out_proj.bias, training=False, use_separate_proj_weight=True,
+            q_proj_weight=self.q_proj.weight, k_proj_weight=self.k_proj.weight, v_proj_weight=self.v_proj.weight)
+        return attended.transpose(0, 1)
+
+
+def test_a_call_no_kind_states_given_parameters_and_constants_is_a_row_not_counted():
+    # it had refused the whole model ("cannot map getitem"): the call reads a layer and tensors made without the
+    # input, which it holds as its own
+    import cnncalc
+
+    module = FunctionalAttention()
+    report = cnncalc.summary(module, (5, 8)).report
+    rows = [row for row in report.layers if row.kind == "uncounted"]
+    assert [row.inputs for row in rows] == [("transpose",)] and report.totals.uncounted
+    assert rows[0].params == sum(p.numel() for name, p in module.named_parameters() if "proj" in name)
+    assert report.totals.params == sum(p.numel() for p in module.parameters()) and not report.not_run
+    assert [row.output_shape for row in report.output_rows] == [tuple(module(torch.randn(1, 5, 8)).shape[1:])]
