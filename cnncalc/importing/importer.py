@@ -378,7 +378,10 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
     # layer holds its num_batches_tracked too
     called |= {node.target.rpartition(".")[0] for node in recorded.steps if node.name in absorbed and "." in node.target}
     ran = {node.target for node in recorded.steps if node.op == "call_module"}
-    read = {node.target for node in recorded.steps if node.op == "get_attr"}
+    # read by a step kept: not by work on it nothing reads (D-FINE's weighting of its unused box corners), which
+    # ran as a module whose output nobody reads did
+    read = {node.target for node in recorded.steps if node.op == "get_attr" and node.name in recorded.users}
+    ran |= {node.target for node in recorded.steps if node.op == "get_attr"} - read
     used = {name for name in tensors if name in read or _inside(name, called)}
     reached = {".".join(name.split(".")[:i]) for name in used for i in range(1, name.count(".") + 2)}
     held: dict[str, dict] = {}

@@ -435,6 +435,28 @@ def test_a_layer_whose_output_nobody_reads_is_a_row_as_torch_runs_it():
     assert [row.name for row in report.output_rows] == ["body"]  # what forward() returns, not the last row
 
 
+class DeadWeighting(torch.nn.Module):
+    """A parameter read by work whose result nobody reads (D-FINE's box weighting, made of its `up`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Linear(8, 8)
+        self.up = torch.nn.Parameter(torch.ones(1), requires_grad=False)
+
+    def forward(self, x):
+        abs(self.up[0]) * 2
+        return self.body(x)
+
+
+def test_a_parameter_read_by_work_nobody_reads_is_counted_as_held():
+    import cnncalc
+
+    module = DeadWeighting()
+    report = cnncalc.summary(module, (8,)).report
+    assert report.totals.params == sum(p.numel() for p in module.parameters()) == 73  # it had been 72
+    assert [(held.name, held.frozen_params, held.why) for held in report.not_run] == [("up", 1, "output unused")]
+
+
 def test_the_model_dtype_is_its_own_unless_asked():
     import cnncalc
 
