@@ -850,6 +850,18 @@ class FunctionalForms(nn.Module):
         return torch.cat([F.pad(x[:, 1:], [0, 0, 0, 1, 0, 0]), x, F.pad(x[:, :-1], [0, 0, 1, 0, 0, 0])], dim=2)
 
 
+class NewDimsAndCuts(nn.Module):
+    """Indices that cut dims and add new ones at once, as RT-DETR's reference_points[:, :, None, :, None, :2]."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        points = self.conv(x).flatten(2).transpose(1, 2)
+        return points[:, :, None, :2] * points[:, :, None, 2:] + points[:, 0, None, None, 1:3] + points[..., None, -1:]
+
+
 @pytest.mark.parametrize("build,shape,kinds", [
     (Written, (3, 8, 8), {"mish", "hardtanh", "softplus", "where", "maximum", "clamp", "erf", "abs", "log", "glu",
                           "selu", "celu", "minimum", "unflatten", "sign", "reciprocal", "flip", "var", "std",
@@ -862,8 +874,9 @@ class FunctionalForms(nn.Module):
                                         "threshold"}),
     (MnistExample, (1, 28, 28), {"relu", "maxpool2d", "flatten", "logsoftmax"}),
     (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose", "zeropad2d"}),
+    (NewDimsAndCuts, (3, 6, 6), {"narrow", "select", "unsqueeze"}),
 ], ids=["activations-and-math", "more-math", "other-names", "functional-activations", "mnist-example",
-        "functional-forms"])
+        "functional-forms", "new-dims-and-cuts"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)

@@ -982,8 +982,19 @@ def _piece_entry(node, graph: Traced) -> dict | None:
                              or index is None and graph.layout(node.args[0]) == ROWS):
         return _the_sample()  # x[0] of a batch of one, or x[None] on its image: the sample itself
     index = list(index) if isinstance(index, (list, tuple)) else [index]
+    # dim 0 is the sample's rows, or the sequence before the batch (L, B, E), which may be cut
+    rows = node.args[0].name in graph.sample_rows or node.args[0].name in graph.sequence_first
     if None in index:
-        return _new_dims(index, len(shape))
+        return _new_dims(index, shape, rows)
+    entries = _cuts(index, shape, rows)
+    if entries == []:  # x[:, :H] where H is the whole height: the tensor itself
+        return stated("narrow", {"dim": -1, "start": 0, "length": shape[-1]}, None)
+    return None if entries is None else entries[0] if len(entries) == 1 else entries
+
+
+def _cuts(index: list, shape: tuple[int, ...], rows: bool) -> list | None:
+    """The select, narrow or slice of each dim an index of no new dim cuts, last dims first so the
+    earlier ones keep their numbers; None where one is no such cut."""
     if index.count(Ellipsis) > 1 or any(  # x[:B] with B the batch
             isinstance(i, slice) and not all(p is None or isinstance(p, int) for p in (i.start, i.stop, i.step))
             for i in index):
@@ -991,27 +1002,26 @@ def _piece_entry(node, graph: Traced) -> dict | None:
     if Ellipsis in index:
         at = index.index(Ellipsis)
         index[at:at + 1] = [slice(None)] * (len(shape) - len(index) + 1)
-    # dim 0 is the sample's rows, or the sequence before the batch (L, B, E), which may be cut
-    rows = node.args[0].name in graph.sample_rows or node.args[0].name in graph.sequence_first
     entries = [_cut(dim, item, shape[dim], rows) for dim, item in reversed(list(enumerate(index)))
                if not (isinstance(item, slice) and item.indices(shape[dim]) == (0, shape[dim], 1))]
-    if not entries:  # x[:, :H] where H is the whole height: the tensor itself
-        return stated("narrow", {"dim": -1, "start": 0, "length": shape[-1]}, None)
-    return None if None in entries else entries[0] if len(entries) == 1 else entries
+    return None if None in entries else entries
 
 
-def _new_dims(index: list, rank: int) -> dict | list | None:
-    """x[:, :, :, None] or x[..., None, :]: new dims of size 1 among whole dims, an unsqueeze each (in
-    order, so each lands where the index puts it); None for a new dim before the batch, or cuts."""
-    if index.count(Ellipsis) > 1 or any(i is not None and i is not Ellipsis and i != slice(None) for i in index):
+def _new_dims(index: list, shape: tuple[int, ...], rows: bool) -> dict | list | None:
+    """x[:, :, :, None], x[..., None, :] or x[:, :, None, :2] (RT-DETR's reference points): the cuts of the
+    tensor's own dims, then a new dim of size 1 (an unsqueeze) at each place the index puts one, in order;
+    None for a new dim before the batch."""
+    if index.count(Ellipsis) > 1:
         return None
     if Ellipsis in index:
         at = index.index(Ellipsis)
-        index[at:at + 1] = [slice(None)] * (rank - (len(index) - 1 - index.count(None)))
-    dims = [dim for dim, item in enumerate(index) if item is None]
-    if dims[0] == 0:
+        index[at:at + 1] = [slice(None)] * (len(shape) - (len(index) - 1 - index.count(None)))
+    placed = [item for item in index if not isinstance(item, int)]  # a number takes its dim away
+    dims = [dim for dim, item in enumerate(placed) if item is None]
+    cuts = _cuts([item for item in index if item is not None], shape, rows)
+    if dims[0] == 0 or cuts is None:
         return None
-    entries = [stated("unsqueeze", {"dim": dim}, None) for dim in dims]
+    entries = [*cuts, *(stated("unsqueeze", {"dim": dim}, None) for dim in dims)]
     return entries[0] if len(entries) == 1 else entries
 
 
