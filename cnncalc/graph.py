@@ -57,7 +57,7 @@ def parse_input(text: str) -> tuple[Shape, str | None]:
     return parse_shape(shape), dtype or None
 
 
-@dataclass(frozen=True)
+@record  # one a module a model runs, made as it runs
 class Scope:
     """A block or group a node belongs to: its full name and what it is (block name, 'sequential')."""
     name: str

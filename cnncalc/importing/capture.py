@@ -24,7 +24,7 @@ import operator
 import re
 import weakref
 from dataclasses import dataclass
-from functools import cached_property, lru_cache, partial, wraps
+from functools import cached_property, lru_cache, partial
 
 import torch
 from torch import nn
@@ -209,13 +209,15 @@ class Recorder(TorchFunctionMode):
             self.originals = {}
 
     def _through(self, function):
-        @wraps(function)
         def through_patched(*args, **kwargs):
             self.through_patched = True  # read by the call it dispatches, if recorded
             try:
                 return function(*args, **kwargs)
             finally:
                 self.through_patched = False
+        # named as the function (a model may read F.relu.__name__); functools.wraps copies more, thirty a run
+        through_patched.__name__ = through_patched.__qualname__ = function.__name__
+        through_patched.__wrapped__ = function
         return through_patched
 
     # --- the steps

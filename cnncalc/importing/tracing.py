@@ -175,17 +175,34 @@ def worked_out(built: tuple[str, dict] | None, args: tuple, kwargs: dict) -> tor
     x = args[0] if len(args) == 1 and not kwargs else None
     if built is None or not isinstance(x, torch.Tensor):
         return None
-    kind, arguments = built
-    layer = REGISTRY[kind]
-    if not layer.kin.one_tensor or arguments.get("return_indices"):
-        return None
     with torch._C.DisableTorchFunction():  # no call of the model's: not one for the recorder to see
         shape = tuple(x.shape)
-        if len(shape) < 2:
-            return None
-        calc = layer.calculate((shape[1:],), layer.normalize(  # a LayerError: it cannot take x
-            {key: value for key, value in arguments.items() if value is not None}))
-        return torch.empty((shape[0], *calc.output_shape), dtype=x.dtype, device="meta")
+        sample = _sample_output(*built, shape[1:]) if len(shape) > 1 else None
+        return None if sample is None else torch.empty((shape[0], *sample), dtype=x.dtype, device=META)
+
+
+def _sample_output(kind: str, arguments: dict, sample: tuple[int, ...]) -> tuple[int, ...] | None:
+    """A module's output per sample by its kind's calculator, None where it returns more than a tensor;
+    what it said of these arguments and this input before, said again (a model's blocks repeat)."""
+    try:
+        key = (kind, sample, tuple(arguments.items()), tuple(map(type, arguments.values())))  # True is not 1
+        return SAID[key]
+    except TypeError:  # a list among the arguments: not hashable
+        key = None
+    except KeyError:
+        pass
+    layer = REGISTRY[kind]
+    output = None
+    if layer.kin.one_tensor and not arguments.get("return_indices"):
+        output = layer.calculate((sample,), layer.normalize(  # a LayerError: it cannot take x
+            {name: value for name, value in arguments.items() if value is not None})).output_shape
+    if key is not None and len(SAID) < 4096:
+        SAID[key] = output
+    return output
+
+
+SAID: dict = {}  # (kind, input per sample, arguments) → its output per sample, or None
+META = torch.device("meta")
 
 
 def probe_inputs(module: nn.Module, input_shape, input_dtype: str | None, others, device: str,
@@ -239,7 +256,9 @@ def stand_in(tensor: torch.Tensor, device: str) -> torch.Tensor:
     made = torch.empty_like(tensor, device=device)
     if device != "meta" and made.is_floating_point():
         made.normal_()
-    return nn.Parameter(made, requires_grad=tensor.requires_grad) if isinstance(tensor, nn.Parameter) else made
+    # as nn.Parameter(made) makes it, without its class's Python (hundreds a model)
+    return torch.Tensor._make_subclass(nn.Parameter, made, tensor.requires_grad) \
+        if isinstance(tensor, nn.Parameter) else made
 
 
 def user_line(error: Exception) -> str:
