@@ -9,6 +9,7 @@ import inspect
 import os
 import traceback
 from collections import OrderedDict
+from itertools import chain, compress
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -68,11 +69,11 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
     meta ones (or, on the CPU, by random ones where it holds meta tensors): a module of the user's
     is left as it was."""
     device = "meta" if on_meta else "cpu"
-    modules = dict(module.named_modules())
+    modules = _module_tree(module)
     buffers = _named(modules, "_buffers")
     named = _named(modules, "_parameters") | buffers
-    running = {name: tensor if tensor.device.type == device else stand_in(tensor, device)
-               for name, tensor in named.items()}
+    running = {name: tensor if (tensor.is_meta if on_meta else tensor.device.type == device)
+               else stand_in(tensor, device) for name, tensor in named.items()}
     inputs = dict(zip((first, *(other.name for other in others)),
                       probe_inputs(module, input_shape, input_dtype, others, device, batch)))
     with left_as_it_was(modules.values()):
@@ -89,6 +90,21 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
             replaced = [name for name in buffers if _buffer(modules, name) is not running[name]]
     return Run(recorded=recorded, values=recorder.values, died=died, on_cpu=None, batch=batch,
                replaced=tuple(replaced), held=named)
+
+
+def _module_tree(root: nn.Module) -> dict[str, nn.Module]:
+    """dict(root.named_modules()), walked without its generators (one a level, resumed for every module
+    below it): each module once, at its first path, in the same order."""
+    found, seen, stack = {}, set(), [("", root)]
+    while stack:
+        path, part = stack.pop()
+        if id(part) in seen:
+            continue
+        seen.add(id(part))
+        found[path] = part
+        stack.extend(reversed([(f"{path}.{name}" if path else name, child)
+                               for name, child in part._modules.items() if child is not None]))
+    return found
 
 
 def _named(modules: dict, where: str) -> dict:
@@ -122,8 +138,9 @@ def left_as_it_was(modules):
     that caches attention biases in a dict of its own) emptied and refilled as they were: what a traced
     run or a peer tool (ptflops' methods, thop's hooks and buffers) leaves on it goes. Not a dict
     subclass's: diffusers' FrozenDict config refuses to be refilled, and nothing changes one."""
-    saved = [(part.__dict__, dict(part.__dict__)) for part in modules]
-    dicts = [value for _, attributes in saved for value in attributes.values() if type(value) in DICTS]
+    saved = [(part.__dict__, part.__dict__.copy()) for part in modules]
+    values = list(chain.from_iterable(attributes.values() for _, attributes in saved))
+    dicts = list(compress(values, map(DICTS.__contains__, map(type, values))))  # a dozen a module, looked at in C
     contents = [dict(value) if value else None for value in dicts]  # most are empty: hooks no one set
     try:
         yield
@@ -137,7 +154,7 @@ def left_as_it_was(modules):
                 value.update(held or ())
 
 
-DICTS = (dict, OrderedDict)
+DICTS = frozenset({dict, OrderedDict})
 
 
 def _is_layer(module: nn.Module) -> bool:
