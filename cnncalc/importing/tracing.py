@@ -9,9 +9,10 @@ import inspect
 import os
 import traceback
 from collections import OrderedDict
-from itertools import chain, compress
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
+from itertools import chain, compress
 from pathlib import Path
 
 import torch
@@ -83,7 +84,7 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
                                 device=device)
             for name, value in inputs.items():
                 recorder.placeholder(name, value)
-            with _modules_recorded(recorder), recorder.operators_seen(), recorder:
+            with _modules_recorded(recorder, modules), recorder.operators_seen(), recorder:
                 output = module(*inputs.values()) if len(inputs) == 1 else module(**inputs)
             died = dict(recorder.died)  # what goes after forward() returns is no local of it
             recorded = recorder.finish(output)
@@ -173,14 +174,29 @@ def _runs(built, args, kwargs) -> None:
 
 
 @contextmanager
-def _modules_recorded(recorder: Recorder):
-    """Every module call goes through the recorder while the model runs."""
-    original = nn.Module.__call__
-    nn.Module.__call__ = lambda module, *args, **kwargs: recorder.call_module(module, original, args, kwargs)
+def _modules_recorded(recorder: Recorder, modules: dict):
+    """Every call of the model's modules goes through the recorder while the model runs, by each one's
+    _compiled_call_impl, which nn.Module.__call__ calls where an instance has one (torch.compile's hook):
+    patching nn.Module.__call__ itself invalidates the type caches of every Module subclass loaded, a
+    millisecond a run. The root runs as it is; a module forward() makes anew, by torch."""
+    held = {path: part.__dict__.get("_compiled_call_impl", NONE_OF_ITS_OWN) for path, part in modules.items() if path}
+    for path in held:
+        modules[path].__dict__["_compiled_call_impl"] = partial(_recorded_call, recorder, modules[path])
     try:
         yield
     finally:
-        nn.Module.__call__ = original
+        for path, own in held.items():
+            if own is NONE_OF_ITS_OWN:  # nn.Module's, None
+                del modules[path].__dict__["_compiled_call_impl"]
+            else:  # the user's module.compile()
+                modules[path].__dict__["_compiled_call_impl"] = own
+
+
+NONE_OF_ITS_OWN = object()
+
+
+def _recorded_call(recorder: Recorder, module: nn.Module, *args, **kwargs):
+    return recorder.call_module(module, nn.Module._call_impl, args, kwargs)
 
 
 def worked_out(built: tuple[str, dict] | None, args: tuple, kwargs: dict) -> torch.Tensor | None:

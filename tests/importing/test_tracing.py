@@ -44,3 +44,30 @@ def test_the_run_finds_each_tensor_once_as_torch_names_it():
     modules = dict(model.named_modules())
     for where, torchs in (("_parameters", model.named_parameters()), ("_buffers", model.named_buffers())):
         assert [(name, id(t)) for name, t in _named(modules, where).items()] == [(name, id(t)) for name, t in torchs]
+
+
+def test_the_module_tree_is_torchs_named_modules():
+    # golden: torch's named_modules() (each module once, by its first path, in its order)
+    from torch import nn
+
+    from cnncalc.importing.tracing import _module_tree
+
+    shared = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+    model = nn.ModuleDict({"a": shared, "b": nn.Sequential(shared, nn.Identity()), "c": None,
+                           "d": nn.ModuleList([nn.Sequential(nn.Linear(4, 4)), nn.GELU()])})
+    model.b.register_module("empty", None)
+    assert [(path, id(m)) for path, m in _module_tree(model).items()] == \
+        [(path, id(m)) for path, m in model.named_modules()]
+
+
+def test_the_run_leaves_each_modules_call_as_it_was():
+    # the run goes through each module's _compiled_call_impl, where module.compile() keeps its own
+    import cnncalc
+    from torch import nn
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 2))
+    compiled = model[3]._compiled_call_impl = lambda *args, **kwargs: None  # as module.compile() sets it
+    assert cnncalc.summary(model, (3, 8, 8)).totals.params == sum(p.numel() for p in model.parameters())
+    assert model[3].__dict__["_compiled_call_impl"] is compiled
+    assert all("_compiled_call_impl" not in part.__dict__ for part in model[:3])
+    assert model(torch.randn(1, 3, 8, 8)) is None  # torch calls the module's own again
