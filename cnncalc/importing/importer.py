@@ -383,7 +383,7 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
     read = {node.target for node in recorded.steps if node.op == "get_attr" and node.name in recorded.users}
     ran |= {node.target for node in recorded.steps if node.op == "get_attr"} - read
     used = {name for name in tensors if name in read or _inside(name, called)}
-    reached = {".".join(name.split(".")[:i]) for name in used for i in range(1, name.count(".") + 2)}
+    reached = {*used, *(name[:index] for name in used for index in _dots(name))}  # each tensor's modules
     held: dict[str, dict] = {}
     for name in sorted(set(tensors) - used):
         parts = name.split(".")
@@ -395,14 +395,17 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
     return held
 
 
-def _inside(path: str, modules: set) -> bool:
-    """Whether a tensor's path is under one of these modules' (by path; the root's is "" and holds none)."""
+def _dots(path: str):
+    """Where each dot of a path is: path[:i] for each is a module above what it names."""
     index = path.find(".")
     while index != -1:
-        if path[:index] in modules:
-            return True
+        yield index
         index = path.find(".", index + 1)
-    return False
+
+
+def _inside(path: str, modules: set) -> bool:
+    """Whether a tensor's path is under one of these modules' (by path; the root's is "" and holds none)."""
+    return any(path[:index] in modules for index in _dots(path))
 
 
 def _parametrized(modules: dict, emitted: set) -> dict[str, dict]:
