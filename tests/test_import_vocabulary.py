@@ -862,6 +862,23 @@ class NewDimsAndCuts(nn.Module):
         return points[:, :, None, :2] * points[:, :, None, 2:] + points[:, 0, None, None, 1:3] + points[..., None, -1:]
 
 
+class QueriesToTheFeaturesBatch(nn.Module):
+    """Mask2Former's first mask prediction: learned queries repeated to the batch of (H·W, B, C) features, read
+    off their dim 1, normed and turned batch first, a product with the pixel features, and a mask of it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.queries, self.norm = nn.Embedding(5, 8), nn.LayerNorm(8)
+
+    def forward(self, x):
+        pixels = self.conv(x)
+        features = pixels.flatten(2).permute(2, 0, 1)
+        queries = self.queries.weight.unsqueeze(1).repeat(1, features.shape[1], 1)
+        masks = torch.einsum("bqc, bchw -> bqhw", self.norm(queries).transpose(0, 1), pixels)
+        return masks, (masks.sigmoid() < 0.5).bool()
+
+
 @pytest.mark.parametrize("build,shape,kinds", [
     (Written, (3, 8, 8), {"mish", "hardtanh", "softplus", "where", "maximum", "clamp", "erf", "abs", "log", "glu",
                           "selu", "celu", "minimum", "unflatten", "sign", "reciprocal", "flip", "var", "std",
@@ -875,8 +892,9 @@ class NewDimsAndCuts(nn.Module):
     (MnistExample, (1, 28, 28), {"relu", "maxpool2d", "flatten", "logsoftmax"}),
     (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose", "zeropad2d"}),
     (NewDimsAndCuts, (3, 6, 6), {"narrow", "select", "unsqueeze"}),
+    (QueriesToTheFeaturesBatch, (3, 6, 6), {"constant", "layernorm", "permute", "einsum", "identity"}),
 ], ids=["activations-and-math", "more-math", "other-names", "functional-activations", "mnist-example",
-        "functional-forms", "new-dims-and-cuts"])
+        "functional-forms", "new-dims-and-cuts", "queries-to-the-features-batch"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)

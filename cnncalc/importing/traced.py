@@ -478,14 +478,15 @@ def target_name(node) -> str:
     return str(target) if name is None else name
 
 
-def is_batch_size(node) -> bool:
+def is_batch_size(node, batch_second: set = frozenset()) -> bool:
     """x.size(0), x.shape[0], item 0 of x.size(), or of x.shape[:-1]: the batch size, which a reshape
-    writes as `batch`."""
+    writes as `batch`; or item 1 of a tensor among `batch_second` (by name), whose batch is dim 1."""
     if node.op == "call_method" and node.target == "size":
-        return node.args[1:] == (0,)
-    if node.op != "call_function" or node.target is not operator.getitem or node.args[1] != 0:
+        return node.args[1:] == (0,) or node.args[1:] == (1,) and node.args[0].name in batch_second
+    if node.op != "call_function" or node.target is not operator.getitem or node.args[1] not in (0, 1):
         return False
-    return _size_of(node.args[0]) is not None
+    sized = _size_of(node.args[0])
+    return sized is not None and (node.args[1] == 0 or sized.name in batch_second)
 
 
 def _size_of(node):
@@ -686,7 +687,7 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
     from nothing (a view of a parameter, torch.arange, sin and cos of a position encoding); those
     layers make from them (a position bias MLP), which have no batch; and those of the first sized by
     the batch."""
-    needs_input, reached, made, batch_numbers = set(), set(), set(), set()
+    needs_input, reached, made, batch_numbers, moved = set(), set(), set(), set(), set()
     for node in graph.recorded.steps:
         if node.op == "placeholder":
             needs_input |= {node.name} if node.name in graph.inputs else set()  # not forward()'s defaults
@@ -695,10 +696,13 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
         # through tensors only (a size read off the input, x.shape, is a number); a module is a layer
         # even on a tensor made without the input (a projection of a position encoding)
         reads = [a for a in _data_read(node) if graph.holds_tensors(a) or a.op == "placeholder"]
-        # the batch size, and numbers made from it (Swin's B·nW rows // nW)
-        if is_batch_size(node) and _sized(node).name in reached or not graph.holds_tensors(node) and any(
+        # the batch size, and numbers made from it (Swin's B·nW rows // nW), read off dim 1 of a tensor whose
+        # batch a permute put there too (Mask2Former's queries repeated to its (H·W, B, C) features' batch)
+        if is_batch_size(node, moved) and _sized(node).name in reached or not graph.holds_tensors(node) and any(
                 a.name in batch_numbers for a in node.sources):
             batch_numbers.add(node.name)
+        if _moves_the_batch_second(node, graph, reached):
+            moved.add(node.name)
         # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1), and DETR's zeros_like of its queries
         # repeated to the batch: a tensor made without the input, of one so sized) has the batch
         shaped_like = target_name(node) in SHAPED_LIKE and any(a.name in made and a.name in reached for a in reads)
@@ -712,6 +716,16 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
             made.add(node.name)
     return made, {name for name in needs_input - reached if isinstance(graph.values.get(name), torch.Tensor)}, \
         made & reached
+
+
+def _moves_the_batch_second(node, graph: Traced, reached: set) -> bool:
+    """A permute or transpose of a tensor of the input's, batch first, that puts its batch at dim 1."""
+    shape, read = graph.shape(node), node.args[0] if node.args else None
+    if target_name(node) not in PERMUTING or not shape or len(shape) < 3 or not isinstance(read, Step) \
+            or read.name not in reached or graph.shape(read)[:1] != (graph.batch,):
+        return False
+    order = _torch_order(node, len(shape))
+    return order is not None and order.index(0) == 1
 
 
 def _data_read(node) -> list:
