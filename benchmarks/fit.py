@@ -28,7 +28,8 @@ def tried(graph, budget) -> int:
     """The batches analysed in one fit (each once)."""
     batches = set()
     analyze = fit_module.analyze
-    fit_module.analyze = lambda graph, batch, dtype: batches.add(batch) or analyze(graph, batch, dtype)
+    fit_module.analyze = lambda graph, batch, dtype, **options: batches.add(batch) or analyze(graph, batch, dtype,
+                                                                                              **options)
     try:
         fit_module.fit(graph, budget)
     finally:

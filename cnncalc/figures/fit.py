@@ -26,9 +26,10 @@ def largest_batch(cost: Callable[[int], int], budget: int) -> int:
     """The largest batch whose cost is within the budget (0 when batch 1's is not), for a cost that
     never falls as the batch grows. An affine cost is answered by the line through batches 1 and 2,
     confirmed at the answer and the batch after it (four costs). Otherwise the bracket [fits, fails)
-    closes by tangent and chord steps in turn (on a convex cost, a maximum of lines as the memory
-    model's is, the tangent lands at or past the answer and the chord at or before it), and after
-    STEERED steps by bisection, so any cost that never falls ends within about 60 costs."""
+    closes by tangent and chord steps in turn, the tangent taken at the batch that fails (on a convex
+    cost, a maximum of lines as the memory model's is, it lands at or past the answer, on the answer
+    where the line there is the one the budget crosses; the chord at or before it), and after STEERED
+    steps by bisection, so any cost that never falls ends within about 60 costs."""
     cost = functools.cache(cost)
     if cost(1) > budget:
         return 0
@@ -38,9 +39,12 @@ def largest_batch(cost: Callable[[int], int], budget: int) -> int:
             return low
         if step >= STEERED:
             probe = (low + high) // 2 if high else 2 * low
-        elif high is None or step % 2 == 0:
+        elif high is None:
             slope = cost(low + 1) - cost(low)
             probe = low + (budget - cost(low)) // slope if slope > 0 else 2 * low
+        elif step % 2 == 0:  # from a flat stretch at low, its tangent would reach far past the answer
+            slope = cost(high) - cost(high - 1)
+            probe = high + (budget - cost(high)) // slope if slope > 0 else (low + high) // 2
         else:
             probe = low + (budget - cost(low)) * (high - low) // (cost(high) - cost(low))
         probe = min(max(probe, low + 1), high - 1 if high else MAX_BATCH)

@@ -177,8 +177,8 @@ def _runs(built, args, kwargs) -> None:
 def _modules_recorded(recorder: Recorder, modules: dict):
     """Every call of the model's modules goes through the recorder while the model runs, by each one's
     _compiled_call_impl, which nn.Module.__call__ calls where an instance has one (torch.compile's hook):
-    patching nn.Module.__call__ itself invalidates the type caches of every Module subclass loaded, a
-    millisecond a run. The root runs as it is; a module forward() makes anew, by torch."""
+    patching nn.Module.__call__ itself invalidates the type caches of every Module subclass loaded, up to
+    a millisecond a run. The root runs as it is; a module forward() makes anew, by torch."""
     held = {path: part.__dict__.get("_compiled_call_impl", NONE_OF_ITS_OWN) for path, part in modules.items() if path}
     for path in held:
         modules[path].__dict__["_compiled_call_impl"] = partial(_recorded_call, recorder, modules[path])
@@ -219,7 +219,7 @@ def _sample_output(kind: str, arguments: dict, sample: tuple[int, ...]) -> tuple
     what it said of these arguments and this input before, said again (a model's blocks repeat)."""
     try:
         key = (kind, sample, tuple(arguments.items()), tuple(map(type, arguments.values())))  # True is not 1
-        return SAID[key]
+        return OUTPUTS[key]
     except TypeError:  # a list among the arguments: not hashable
         key = None
     except KeyError:
@@ -229,12 +229,13 @@ def _sample_output(kind: str, arguments: dict, sample: tuple[int, ...]) -> tuple
     if layer.kin.one_tensor and not arguments.get("return_indices"):
         output = layer.calculate((sample,), layer.normalize(  # a LayerError: it cannot take x
             {name: value for name, value in arguments.items() if value is not None})).output_shape
-    if key is not None and len(SAID) < 4096:
-        SAID[key] = output
+    if key is not None and len(OUTPUTS) < OUTPUTS_KEPT:
+        OUTPUTS[key] = output
     return output
 
 
-SAID: dict = {}  # (kind, input per sample, arguments) → its output per sample, or None
+OUTPUTS: dict = {}  # (kind, input per sample, arguments) → its output per sample, or None
+OUTPUTS_KEPT = 4096  # a model's distinct leaves, many times over
 META = torch.device("meta")
 
 

@@ -6,7 +6,7 @@ import bisect
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import cnncalc
@@ -82,13 +82,16 @@ def _brute(cost, budget, limit):
 @settings(max_examples=300, deadline=None)
 @given(lines=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 10**4)), min_size=1, max_size=4),
        budget=st.integers(0, 10**7))
+# a long flat stretch before the answer: the tangent at batch 1 reached far past it, and the chords crept
+# up by some forty batches a step (25 costs, where 24 were allowed)
+@example(lines=[(0, 87), (61479, 1)], budget=63977)
 def test_a_convex_cost_is_answered_exactly_in_few_steps(lines, budget):
     """A maximum of lines (the step's working set against the optimizer's temporaries) as the memory model gives it."""
     def cost(batch):
         return max(fixed + slope * batch for fixed, slope in lines)
     counted, seen = _counted(cost)
     assert largest_batch(counted, budget) == _brute(cost, budget, 10**7 + 2)
-    assert len(seen) <= (4 if len(lines) == 1 else 24)
+    assert len(seen) <= (4 if len(lines) == 1 else 12)
 
 
 @settings(max_examples=200, deadline=None)
