@@ -99,7 +99,8 @@ class _Layers:
     fields: list[dict] = field(default_factory=list)
     unmapped: list[Step] = field(default_factory=list)  # steps no kind states and no row can show
     emitted: set[str] = field(default_factory=set)  # modules and calls mapped
-    holders: dict[int, str] = field(default_factory=dict)  # tensor id → the module that first held it
+    holders: dict[int, str] = field(default_factory=dict)  # tensor id → the layer that first held it
+    holdings: dict[str, frozenset] = field(default_factory=dict)  # a layer holding tensors → their ids
     made: list[tuple[int, str]] = field(default_factory=list)  # per mapped step: (its Step.made, its last layer)
     hooked_whole: set[str] = field(default_factory=set)  # the modules ptflops hooks as a whole (_hooked_whole)
     places: Counter = field(default_factory=Counter)  # id(module) → the places of the module tree holding it
@@ -148,7 +149,7 @@ class _Layers:
         flags = {**_as_patches_see_it(node, kind), **({} if functional else _as_hooks_see_it(node, graph, kind))}
         module = node.op == "call_module" and last
         return {"name": name, "kind": kind, "args": args, "inputs": inputs, "used_at": None, "functional": functional,
-                "weights_of": _holder(node, graph, self.holders) if last else None,
+                "weights_of": _holder(node, graph, self, name) if last else None,
                 "per_row": entry.get("per_row", False),
                 "module": type(graph.modules[node.target]).__name__ if module else None,
                 "places": self.places[id(graph.modules[node.target])] if module else 1,
@@ -208,7 +209,7 @@ def _leaf_parameters(node, graph: Traced, entry: dict) -> tuple[LeafParameter, .
     found = []
     reads = entry[PARAMETERS_READ] if PARAMETERS_READ in entry else graph.weights_read(node)
     for read in reads:
-        owner, _, name = read.target.rpartition(".")
+        owner, name = _holding_module(node, graph, read)
         output = graph.recorded.leaf_outputs.get(owner)
         tensor = graph.attribute(read)
         if output is None or not isinstance(tensor, nn.Parameter):
@@ -224,6 +225,21 @@ def _leaf_parameters(node, graph: Traced, entry: dict) -> tuple[LeafParameter, .
 
 
 PARAMETERS_READ = "parameters_read"  # an entry's get_attr steps whose tensors it counts, where no call takes them
+
+
+def _holding_module(node, graph: Traced, read) -> tuple[str, str]:
+    """The module holding a parameter a step reads, and the parameter's name there: the innermost module
+    the step runs in that holds it itself (a table tied across modules is each one's: BART's encoder and
+    decoder embeddings, each run), else the module its first path names."""
+    tensor = graph.attribute(read)
+    for scope in reversed(graph.scopes(node)):
+        module = graph.modules.get(scope.name)
+        name = next((name for name, held in module._parameters.items() if held is tensor), None) \
+            if module is not None else None
+        if name is not None:
+            return scope.name, name
+    owner, _, name = read.target.rpartition(".")
+    return owner, name
 
 
 def _made_anew(node, graph: Traced, entry: dict, read: list) -> bool:
@@ -344,19 +360,23 @@ def _as_patches_see_it(node, kind: str) -> dict:
 _PATCHED_PATHS = frozenset(F + name for name in PTFLOPS_PATCHED) | {"torch.baddbmm"}
 
 
-def _holder(node, graph: Traced, holders: dict) -> str | None:
-    """The module layer that already holds every tensor this module layer holds (the same module called
-    again, one whose weights are tied to it, a head tied to an embedding), or None; `holders` notes the
-    first holder of each tensor, by id."""
-    if node.op != "call_module":
-        return None
-    module = graph.modules[node.target]
-    held = [id(tensor) for tensor in (*_held(module, "_parameters"), *_held(module, "_buffers"))]
-    owners = {holders.get(tensor) for tensor in held}
-    if len(owners) == 1 and None not in owners:
-        return owners.pop()
+def _holder(node, graph: Traced, layers: "_Layers", name: str) -> str | None:
+    """The earlier layer that holds the very tensors this layer, named `name`, holds, or None: for a module,
+    the same module called again, one whose weights are tied to it, a head tied to an embedding; for a call
+    given its weights, one given the same (BART's encoder and decoder embeddings, F.embedding on one shared
+    table). A call given only some of a module's tensors holds them apart, as before."""
+    if node.op == "call_module":
+        module, name = graph.modules[node.target], node.target
+        held = frozenset(id(tensor) for tensor in (*_held(module, "_parameters"), *_held(module, "_buffers")))
+    else:
+        held = frozenset(id(graph.attribute(read)) for read in graph.weights_read(node) if read.op == "get_attr")
+    owners = {layers.holders.get(tensor) for tensor in held}
+    owner = owners.pop() if len(owners) == 1 else None
+    if owner is not None and layers.holdings[owner] == held:
+        return owner
     for tensor in held:
-        holders.setdefault(tensor, node.target)
+        layers.holders.setdefault(tensor, name)
+    layers.holdings.setdefault(name, held)
     return None
 
 
@@ -383,6 +403,10 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
     read = {node.target for node in recorded.steps if node.op == "get_attr" and node.name in recorded.users}
     ran |= {node.target for node in recorded.steps if node.op == "get_attr"} - read
     used = {name for name in tensors if name in read or _inside(name, called)}
+    if len(used) < len(tensors):  # held under another path too (LED's shared table, its embeddings' weight)
+        parts = [recorded.modules[path] for path in called if path in recorded.modules]
+        ids = {id(tensor) for part in parts for tensor in (*_held(part, "_parameters"), *_held(part, "_buffers"))}
+        used |= {name for name, tensor in tensors.items() if id(tensor) in ids}
     reached = {*used, *(name[:index] for name in used for index in _dots(name))}  # each tensor's modules
     held: dict[str, dict] = {}
     for name in sorted(set(tensors) - used):

@@ -1247,3 +1247,39 @@ def test_a_call_no_kind_states_given_parameters_and_constants_is_a_row_not_count
     assert rows[0].params == sum(p.numel() for name, p in module.named_parameters() if "proj" in name)
     assert report.totals.params == sum(p.numel() for p in module.parameters()) and not report.not_run
     assert [row.output_shape for row in report.output_rows] == [tuple(module(torch.randn(1, 5, 8)).shape[1:])]
+
+
+class ScaledEmbedding(torch.nn.Embedding):
+    """BART's: the table looked up by nn.Embedding's forward, then scaled; no kind states the module, so
+    F.embedding is the layer."""
+
+    def forward(self, ids):
+        return super().forward(ids) * 2.0
+
+
+class SharedTables(torch.nn.Module):
+    """An encoder's and a decoder's embeddings tied to one shared table the model never calls itself, looked up
+    by calls (BART's scaled embeddings) or by the modules themselves (LED's)."""
+
+    def __init__(self, scaled: bool):
+        super().__init__()
+        embedding = ScaledEmbedding if scaled else torch.nn.Embedding
+        self.shared = torch.nn.Embedding(100, 8)
+        self.encoder, self.decoder = embedding(100, 8), embedding(100, 8)
+        self.encoder.weight = self.decoder.weight = self.shared.weight
+        self.body = torch.nn.Linear(8, 8)
+
+    def forward(self, ids):
+        return self.body(self.encoder(ids)) + self.decoder(ids)
+
+
+@pytest.mark.parametrize("scaled", [True, False], ids=["looked-up-by-calls", "looked-up-by-modules"])
+def test_a_table_tied_to_several_embeddings_counts_once(scaled):
+    # it had counted 1,672: the table once a lookup by a call, or again as not run under the shared path
+    import cnncalc
+
+    module = SharedTables(scaled)
+    summary = cnncalc.summary(module, (5,), input_dtype=torch.long, batch=2)
+    assert summary.totals.params == sum(p.numel() for p in module.parameters()) == 872
+    assert not summary.report.not_run
+    assert summary.verify(optimizer=None).failed == ()
