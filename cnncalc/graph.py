@@ -185,8 +185,9 @@ class NotRun:
 
 
 # why tensors are held apart from the layers; "replaced by forward()": a buffer forward() assigns anew,
-# sized by the input (ConViT's rel_indices), counted as the model held it before the run
-HELD_APART = ("not run", "output unused", "parametrization", "replaced by forward()")
+# sized by the input (ConViT's rel_indices), counted as the model held it before the run; "not read": a
+# tensor of a module that ran, which its forward() never read
+HELD_APART = ("not run", "output unused", "parametrization", "replaced by forward()", "not read")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,7 +25,7 @@ from ..layers.facts import NN, F
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
 from .capture import LayerFails, Recorded, Step
-from .forms import call_arguments, calls_of, resolve
+from .forms import call_arguments, calls_of, forms, resolve
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, Traced, Unmappable, given, given_value, index_tensors,
                      indexed_by, piece_of, picks_per_sample, read_graph, restated, returns_several, stated,
@@ -100,7 +100,7 @@ class _Layers:
     unmapped: list[Step] = field(default_factory=list)  # steps no kind states and no row can show
     emitted: set[str] = field(default_factory=set)  # modules and calls mapped
     holders: dict[int, str] = field(default_factory=dict)  # tensor id → the layer that first held it
-    holdings: dict[str, frozenset] = field(default_factory=dict)  # a layer holding tensors → their ids
+    holdings: dict[str, tuple] = field(default_factory=dict)  # a layer holding tensors → (a call's kind, their ids)
     made: list[tuple[int, str]] = field(default_factory=list)  # per mapped step: (its Step.made, its last layer)
     hooked_whole: set[str] = field(default_factory=set)  # the modules ptflops hooks as a whole (_hooked_whole)
     places: Counter = field(default_factory=Counter)  # id(module) → the places of the module tree holding it
@@ -149,7 +149,7 @@ class _Layers:
         flags = {**_as_patches_see_it(node, kind), **({} if functional else _as_hooks_see_it(node, graph, kind))}
         module = node.op == "call_module" and last
         return {"name": name, "kind": kind, "args": args, "inputs": inputs, "used_at": None, "functional": functional,
-                "weights_of": _holder(node, graph, self, name) if last else None,
+                "weights_of": _holder(node, graph, self, name, kind) if last else None,
                 "per_row": entry.get("per_row", False),
                 "module": type(graph.modules[node.target]).__name__ if module else None,
                 "places": self.places[id(graph.modules[node.target])] if module else 1,
@@ -360,23 +360,25 @@ def _as_patches_see_it(node, kind: str) -> dict:
 _PATCHED_PATHS = frozenset(F + name for name in PTFLOPS_PATCHED) | {"torch.baddbmm"}
 
 
-def _holder(node, graph: Traced, layers: "_Layers", name: str) -> str | None:
+def _holder(node, graph: Traced, layers: "_Layers", name: str, kind: str) -> str | None:
     """The earlier layer that holds the very tensors this layer, named `name`, holds, or None: for a module,
     the same module called again, one whose weights are tied to it, a head tied to an embedding; for a call
-    given its weights, one given the same (BART's encoder and decoder embeddings, F.embedding on one shared
-    table). A call given only some of a module's tensors holds them apart, as before."""
+    given its weights, a call of its kind given the same (BART's encoder and decoder embeddings, F.embedding on
+    one shared table). A row not counted counts what it reads once by itself (Made.counted)."""
     if node.op == "call_module":
-        module, name = graph.modules[node.target], node.target
+        module, name, kind = graph.modules[node.target], node.target, None
         held = frozenset(id(tensor) for tensor in (*_held(module, "_parameters"), *_held(module, "_buffers")))
+    elif kind == "uncounted":
+        return None
     else:
         held = frozenset(id(graph.attribute(read)) for read in graph.weights_read(node) if read.op == "get_attr")
     owners = {layers.holders.get(tensor) for tensor in held}
     owner = owners.pop() if len(owners) == 1 else None
-    if owner is not None and layers.holdings[owner] == held:
+    if owner is not None and layers.holdings[owner] == (kind, held):
         return owner
     for tensor in held:
         layers.holders.setdefault(tensor, name)
-    layers.holdings.setdefault(name, held)
+    layers.holdings.setdefault(name, (kind, held))
     return None
 
 
@@ -394,9 +396,12 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
     aux1, never called, or a final norm whose output nobody reads. {path: {params, buffers, ...}}, so
     the totals count every tensor the model holds, frozen ones as frozen."""
     called = {node.target for node in recorded.steps if node.op == "call_module" and node.target in emitted}
-    # a module whose weights a function took (BatchNormAct2d's F.batch_norm) counts as called: the
-    # layer holds its num_batches_tracked too
-    called |= {node.target.rpartition(".")[0] for node in recorded.steps if node.name in absorbed and "." in node.target}
+    # a module of a class a kind states whose weights a function took (BatchNormAct2d's F.batch_norm) counts
+    # as called: the layer holds its num_batches_tracked too; another's tensors count as read or not (I-BERT's
+    # QuantEmbedding gives F.embedding its weight, and its integer copy of it is never read)
+    taken = {node.target.rpartition(".")[0] for node in recorded.steps if node.name in absorbed and "." in node.target}
+    of_kinds = {owner for owner in taken if _of_a_stated_class(recorded.modules.get(owner))}
+    called |= of_kinds
     ran = {node.target for node in recorded.steps if node.op == "call_module"}
     # read by a step kept: not by work on it nothing reads (D-FINE's weighting of its unused box corners), which
     # ran as a module whose output nobody reads did
@@ -416,7 +421,14 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
         _count_into(counts, tensors[name])
         if owner in ran:
             counts["why"] = "output unused"
+        elif _inside(name, taken - of_kinds):
+            counts["why"] = "not read"
     return held
+
+
+def _of_a_stated_class(module: nn.Module | None) -> bool:
+    """Whether a module is of a class a kind states, or a subclass of one (timm's BatchNormAct2d)."""
+    return module is not None and any(cls in forms().modules for cls in type(module).__mro__)
 
 
 def _dots(path: str):

@@ -1283,3 +1283,29 @@ def test_a_table_tied_to_several_embeddings_counts_once(scaled):
     assert summary.totals.params == sum(p.numel() for p in module.parameters()) == 872
     assert not summary.report.not_run
     assert summary.verify(optimizer=None).failed == ()
+
+
+class QuantizedTable(torch.nn.Module):
+    """I-BERT's QuantEmbedding out of quantization: F.embedding on its weight, beside an integer copy of the
+    weight and its scale, buffers its forward() never reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(100, 8))
+        self.register_buffer("weight_integer", torch.zeros(100, 8))
+        self.register_buffer("weight_scaling_factor", torch.zeros(1))
+
+    def forward(self, ids):
+        return torch.nn.functional.embedding(ids, self.weight)
+
+
+def test_buffers_a_module_that_ran_never_read_are_held_as_not_read():
+    # they had been left out of the totals: the module counted as held whole by the embedding given its weight
+    import cnncalc
+
+    module = torch.nn.Sequential(QuantizedTable(), torch.nn.Linear(8, 8))
+    report = cnncalc.summary(module, (5,), input_dtype=torch.long).report
+    assert (report.totals.params, report.totals.buffers) == (sum(p.numel() for p in module.parameters()),
+                                                             sum(b.numel() for b in module.buffers())) == (872, 801)
+    assert [(held.name, held.buffers, held.why) for held in report.not_run] == \
+        [("0.weight_integer", 800, "not read"), ("0.weight_scaling_factor", 1, "not read")]

@@ -80,7 +80,8 @@ def test_a_loaded_spec_is_named_with_what_was_set(tmp_path):
 def test_modules_held_apart_are_read_and_checked():
     text = SMALL + "not_run:\n  aux: {params: 2117000, buffers: 0}\n  head: {params: 5, frozen_params: 9}\n"
     assert messages(text) == ["7: not_run takes {params: N, buffers: N, frozen_params: N ≤ params}: "
-                              "whole numbers ≥ 0, and why: not run, output unused, parametrization, replaced by forward()"]
+                              "whole numbers ≥ 0, and why: not run, output unused, parametrization, "
+                              "replaced by forward(), not read"]
     graph = build_graph(load_yaml(SMALL + "not_run:\n  aux: {params: 2117000, buffers: 0}\n", "net.yaml"),
                         "net.yaml", {})
     assert [(held.name, held.params, held.buffers, held.why) for held in graph.not_run] == [
