@@ -403,10 +403,10 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
     of_kinds = {owner for owner in taken if _of_a_stated_class(recorded.modules.get(owner))}
     called |= of_kinds
     ran = {node.target for node in recorded.steps if node.op == "call_module"}
-    # read by a step kept: not by work on it nothing reads (D-FINE's weighting of its unused box corners), which
-    # ran as a module whose output nobody reads did
+    # read by a step kept: not by work on it nothing reads (D-FINE's weighting of its unused box corners), whose
+    # output is unused as a module's nobody reads is
     read = {node.target for node in recorded.steps if node.op == "get_attr" and node.name in recorded.users}
-    ran |= {node.target for node in recorded.steps if node.op == "get_attr"} - read
+    read_for_nothing = {node.target for node in recorded.steps if node.op == "get_attr"} - read
     used = {name for name in tensors if name in read or _inside(name, called)}
     if len(used) < len(tensors):  # held under another path too (LED's shared table, its embeddings' weight)
         parts = [recorded.modules[path] for path in called if path in recorded.modules]
@@ -415,11 +415,10 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
     reached = {*used, *(name[:index] for name in used for index in _dots(name))}  # each tensor's modules
     held: dict[str, dict] = {}
     for name in sorted(set(tensors) - used):
-        parts = name.split(".")
-        owner = next(".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) not in reached)
+        owner = next(path for path in (*(name[:index] for index in _dots(name)), name) if path not in reached)
         counts = held.setdefault(owner, {"params": 0, "buffers": 0})
         _count_into(counts, tensors[name])
-        if owner in ran:
+        if owner in ran or owner in read_for_nothing:
             counts["why"] = "output unused"
         elif _inside(name, taken - of_kinds):
             counts["why"] = "not read"
@@ -525,8 +524,8 @@ def _uncounted_entry(node, graph: Traced) -> dict | None:
         module = graph.modules[node.target]
         held = [*module.parameters(), *module.buffers()]
     else:
-        found = {**dict.fromkeys(_reads(node, graph)),  # a piece of a call (its output's [0]): the call's too
-                 **{read: None for a in inputs if a.name in graph.without_input for read in _reads(a, graph)}}
+        found = dict.fromkeys([*_reads(node, graph),  # a piece of a call (its output's [0]): the call's too
+                               *(read for a in inputs if a.name in graph.without_input for read in _reads(a, graph))])
         reads = [read for read in found if read.name not in graph.made.counted and not _made_while_tracing(read)]
         graph.made.counted |= {read.name for read in reads}
         held = [graph.attribute(read) for read in reads]

@@ -721,11 +721,14 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
 def _moves_the_batch_second(node, graph: Traced, reached: set) -> bool:
     """A permute or transpose of a tensor of the input's, batch first, that puts its batch at dim 1."""
     shape, read = graph.shape(node), node.args[0] if node.args else None
-    if target_name(node) not in PERMUTING or not shape or len(shape) < 3 or not isinstance(read, Step) \
-            or read.name not in reached or graph.shape(read)[:1] != (graph.batch,):
-        return False
-    order = _torch_order(node, len(shape))
-    return order is not None and order.index(0) == 1
+    return target_name(node) in PERMUTING and shape is not None and len(shape) >= 3 and isinstance(read, Step) \
+        and read.name in reached and graph.shape(read)[:1] == (graph.batch,) and _puts_second(node, 0, len(shape))
+
+
+def _puts_second(node, dim: int, rank: int) -> bool:
+    """Whether a permute or transpose of a tensor of `rank` dims puts its dim `dim` at dim 1."""
+    order = _torch_order(node, rank)
+    return order is not None and order.index(dim) == 1
 
 
 def _data_read(node) -> list:
@@ -807,8 +810,7 @@ def _sequence_first(graph: Traced) -> set:
         read = [a for a in node.sources if _first_shape(graph, a) is not None]
         if target_name(node) in PERMUTING and read:
             at = 1 if read[0].name in found else 0 if graph.shape(read[0])[:1] == (graph.batch,) else None
-            order = _torch_order(node, len(shape))
-            if at is not None and order is not None and order.index(at) == 1:
+            if at is not None and _puts_second(node, at, len(shape)):
                 found.add(node.name)
         elif node.name in graph.without_input and target_name(node) in EXPANDING \
                 and _first_shape(graph, read[0])[1:2] == (1,) \

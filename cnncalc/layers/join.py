@@ -13,6 +13,7 @@ from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Auto
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape, number,
                        optional, register)
 
+
 def _number(args: dict) -> bool:
     """Whether an arithmetic layer's second operand is a number (x * 0.5), not a tensor."""
     return args["other"] is not None
