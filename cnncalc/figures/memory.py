@@ -158,12 +158,21 @@ class Walk:
 
     def _workspace(self, node) -> Workspace:
         row = self.rows[node.name]
-        held = self.rows[node.weights_of or node.name]  # another layer's weights: as many as that one holds
         shapes, batch = tuple(self.rows[name].output_shape for name in node.inputs), self.report.batch
         if node.per_row:  # each row of its input's first dim run as a sample
             shapes, batch = tuple(shape[1:] for shape in shapes), batch * shapes[0][0]
-        return _facts(node).workspace(node.args, shapes, batch, element_bytes(row.dtype),
-                                      Parameters(weights=held.weights, biases=held.biases, trainable=held.trainable_params))
+        return _facts(node).workspace(node.args, shapes, batch, element_bytes(row.dtype), self.parameters_used(node))
+
+    def parameters_used(self, node) -> Parameters:
+        """The parameters a layer uses: its own, and those of the layer whose weights it uses, which count them
+        (a module called again, a head tied to an embedding's table beside its own bias)."""
+        row = self.rows[node.name]
+        own = Parameters(weights=row.weights, biases=row.biases, trainable=row.trainable_params)
+        if not node.weights_of:
+            return own
+        theirs = self.parameters_used(self.node(node.weights_of))
+        return Parameters(weights=own.weights + theirs.weights, biases=own.biases + theirs.biases,
+                          trainable=own.trainable + theirs.trainable)
 
 
 def _rebased_view(walk: Walk, node) -> int:
@@ -479,6 +488,9 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
             float32 = rows[name].activations * DTYPE_BYTES["float32"] if rows[name].dtype != "float32" else 0
             peak = max(peak, live + float32)
     peak = max(peak, live)
+    # a tensor several layers use (a module called again, a table tied to a head) has one gradient, summed from
+    # each use's as they come, that autograd keeps until its last use's backward (AccumulateGrad runs then)
+    pending: dict[str, int] = {}  # layer holding tensors that later layers used → their gradient's bytes
     recomputed_released: dict[int, int] = {}  # layer index → what recomputations saved for it, released
     for again in saved.recomputed.values():
         for index, bytes_ in again.released.items():
@@ -538,9 +550,23 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
             live -= entry[0] if entry[1] == 0 else 0
         live -= extra[index] + sum(rows[name].activation_bytes for name in released.get(index, ()))
         live -= recomputed_released.get(index, 0)
+        live += _pending(walk, node, pending, element_size)
         cast_back = [rows[name].activation_bytes for name in fresh if name in cast.inputs]
         peak = max(peak, live - narrowed + copies + max(cast_back, default=0), live + copies + params * (copies > 0))
     return peak
+
+
+def _pending(walk: Walk, node, pending: dict[str, int], element_size: int) -> int:
+    """The bytes by which a layer's backward changes the gradients kept for tensors earlier layers hold (those
+    of each layer whose weights it uses, from its first use on; its own, kept for it, summed and freed now)."""
+    change = -pending.pop(node.name, 0)
+    owner = walk.node(node.weights_of) if node.weights_of else None
+    while owner is not None and owner.name in walk.feeding():
+        if owner.name not in pending:
+            pending[owner.name] = walk.rows[owner.name].trainable_params * element_size
+            change += pending[owner.name]
+        owner = walk.node(owner.weights_of) if owner.weights_of else None
+    return change
 
 
 def peak_activation_bytes(graph: Graph, report: Report, walk: Walk | None = None) -> int:

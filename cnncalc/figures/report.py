@@ -177,19 +177,20 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
                 failed.add(node.name)
                 continue
         tensors[node.name] = (shared.weights, shared.biases, shared.buffers)
-        if node.weights_of and tensors.get(node.weights_of, tensors[node.name]) != tensors[node.name]:
+        if node.weights_of and not _ties(tensors.get(node.weights_of, tensors[node.name]), tensors[node.name]):
             log.add(_untied(graph, node, tensors[node.weights_of], tensors[node.name]))
             failed.add(node.name)
             continue
         shapes[node.name] = shared.output_shape
         counted.append(shared.counted)
         requires[node.name] = flow.requires_grad(node, tracked, shared.weights + shared.biases > 0)
-        held = node.weights_of is None  # another layer's weights are counted where they are held
         makes = REGISTRY[node.kind].makes  # a mask, whatever autocast does
         floating[node.name] = makes is None
         dtypes[node.name] = makes or output_dtype(
             node, amp, tuple(dtypes[name] for name in node.inputs if floating[name]), dtype)
-        weights, biases, buffers = (shared.weights, shared.biases, shared.buffers) if held else (0, 0, 0)
+        # another layer's tensors are counted where they are held; of a kind that layer holds none of, its own
+        weights, biases, buffers = (mine if not node.weights_of or not theirs else 0
+                                    for mine, theirs in zip(tensors[node.name], tensors[node.weights_of or node.name]))
         rows.append(LayerFigures.of({
             "name": node.name, "kind": node.kind, "inputs": node.inputs, "output_shape": shared.output_shape,
             "weights": weights, "biases": biases, "params": weights + biases,
@@ -227,6 +228,12 @@ def _recomputed(graph: Graph, rows: list[LayerFigures], blocks: tuple[Checkpoint
             trigger = index[graph.nodes[item.last].name]
             rows[trigger] = replace(rows[trigger], backward_ops=rows[trigger].backward_ops + sum(r.ops for r in again))
     return rows
+
+
+def _ties(theirs: tuple[int, int, int], mine: tuple[int, int, int]) -> bool:
+    """Whether a layer can use another's weights, biases and buffers: as many of each as that one holds, or,
+    of a kind it holds none of, its own (a head tied to an embedding's table, its bias its own)."""
+    return all(not their or my == their for their, my in zip(theirs, mine))
 
 
 def _untied(graph: Graph, node: Node, theirs: tuple[int, int, int], mine: tuple[int, int, int]) -> SpecError:

@@ -361,10 +361,12 @@ _PATCHED_PATHS = frozenset(F + name for name in PTFLOPS_PATCHED) | {"torch.baddb
 
 
 def _holder(node, graph: Traced, layers: "_Layers", name: str, kind: str) -> str | None:
-    """The earlier layer that holds the very tensors this layer, named `name`, holds, or None: for a module,
-    the same module called again, one whose weights are tied to it, a head tied to an embedding; for a call
-    given its weights, a call of its kind given the same (BART's encoder and decoder embeddings, F.embedding on
-    one shared table). A row not counted counts what it reads once by itself (Made.counted)."""
+    """The earlier layer that holds tensors this layer, named `name`, holds too, or None: for a module, the same
+    module called again, one whose weights are tied to it; for a call given its weights, a call of its kind given
+    the same (BART's encoder and decoder embeddings, F.embedding on one shared table). A layer holding all of
+    another's tensors and more of its own names it too (a head given an embedding's table, its bias its own:
+    BERT's decoder, F.linear(x, wte.weight, bias)). A row not counted counts what it reads once by itself
+    (Made.counted)."""
     if node.op == "call_module":
         module, name, kind = graph.modules[node.target], node.target, None
         held = frozenset(id(tensor) for tensor in (*_held(module, "_parameters"), *_held(module, "_buffers")))
@@ -372,14 +374,13 @@ def _holder(node, graph: Traced, layers: "_Layers", name: str, kind: str) -> str
         return None
     else:
         held = frozenset(id(graph.attribute(read)) for read in graph.weights_read(node) if read.op == "get_attr")
-    owners = {layers.holders.get(tensor) for tensor in held}
-    owner = owners.pop() if len(owners) == 1 else None
-    if owner is not None and layers.holdings[owner] == (kind, held):
-        return owner
+    owners = {layers.holders[tensor] for tensor in held if tensor in layers.holders}
+    again = next((owner for owner in owners if layers.holdings[owner] == (kind, held)), None)
+    owner = again or (owners.pop() if len(owners) == 1 else None)
     for tensor in held:
         layers.holders.setdefault(tensor, name)
     layers.holdings.setdefault(name, (kind, held))
-    return None
+    return owner if owner is not None and (again or layers.holdings[owner][1] <= held) else None
 
 
 def _held(module: nn.Module, where: str) -> list:

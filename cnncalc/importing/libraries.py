@@ -218,15 +218,21 @@ IMAGE_SIZE = 224  # Hugging Face's image processors' default size, for a config 
 
 
 def _transformers(name: str, params: dict) -> LibraryModel:
-    """A Hugging Face model type (bert, vit, ...) at its default config, made locally
-    (AutoConfig.for_model: nothing is downloaded), `params` setting the config's fields; read at the
-    config's image size (224 where it states none: its image processor's), or at 128 token ids."""
+    """A Hugging Face model type (bert, vit, ...), its base model, or a model class with a head
+    (BertForMaskedLM), at its default config, made locally (AutoConfig.for_model: nothing is downloaded),
+    `params` setting the config's fields; read at the config's image size (224 where it states none: its
+    image processor's), or at 128 token ids."""
     transformers = library_module("transformers")
     types = transformers.CONFIG_MAPPING
-    if name not in types:
-        raise SpecError(f"transformers has no model type '{name}'{did_you_mean(name, list(types))}")
-    config = transformers.AutoConfig.for_model(name, **params)
-    build = lambda: transformers.AutoModel.from_config(config)  # noqa: E731
+    cls = getattr(transformers, name, None) if name[:1].isupper() else None
+    if isinstance(cls, type) and issubclass(cls, transformers.PreTrainedModel) and cls.config_class is not None:
+        config = cls.config_class(**params)
+        build = lambda: cls(config)  # noqa: E731
+    elif name in types:
+        config = transformers.AutoConfig.for_model(name, **params)
+        build = lambda: transformers.AutoModel.from_config(config)  # noqa: E731
+    else:
+        raise SpecError(f"transformers has no model type or model class '{name}'{did_you_mean(name, list(types))}")
     size = getattr(config, "image_size", IMAGE_SIZE if hasattr(config, "num_channels") else None)
     if isinstance(size, int):
         return LibraryModel(build=build, input_shape=(getattr(config, "num_channels", 3), size, size))

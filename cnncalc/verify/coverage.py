@@ -75,11 +75,13 @@ def timm_models() -> list[tuple[str, str]]:
 
 
 # Hugging Face model types, each at its default config: vision models at their image size, text
-# encoders at 128 token ids
+# encoders at 128 token ids; and language models with their heads, tied to their embeddings' tables
 TRANSFORMERS = {"vision": ("vit", "deit", "beit", "dinov2", "convnext", "convnextv2", "resnet", "regnet", "swin",
                            "swinv2", "segformer", "mobilevit", "mobilenet_v2", "efficientnet", "poolformer",
                            "levit", "cvt", "bit", "dpt", "detr"),
-                "text": ("bert", "roberta", "distilbert", "albert", "electra", "gpt2")}
+                "text": ("bert", "roberta", "distilbert", "albert", "electra", "gpt2"),
+                "heads": ("BertForMaskedLM", "RobertaForMaskedLM", "DistilBertForMaskedLM", "AlbertForMaskedLM",
+                          "ElectraForMaskedLM", "GPT2LMHeadModel")}
 # segmentation_models_pytorch's architectures, on their default encoder (resnet34)
 SMP = ("Unet", "UnetPlusPlus", "FPN", "PSPNet", "DeepLabV3Plus", "Linknet", "PAN", "MAnet", "Segformer", "UPerNet")
 

@@ -1285,6 +1285,37 @@ def test_a_table_tied_to_several_embeddings_counts_once(scaled):
     assert summary.verify(optimizer=None).failed == ()
 
 
+class TiedHead(torch.nn.Module):
+    """A language model's head on its embedding's table, with a bias of its own (BERT's decoder), as a module
+    whose weight is the table's or as F.linear given the table; called twice where `again`."""
+
+    def __init__(self, functional: bool, again: bool = False):
+        super().__init__()
+        self.functional, self.again = functional, again
+        self.embedding, self.body = torch.nn.Embedding(100, 8), torch.nn.Linear(8, 8)
+        self.head = torch.nn.Linear(8, 100)
+        self.head.weight = self.embedding.weight
+
+    def forward(self, ids):
+        x = self.body(self.embedding(ids))
+        head = (lambda x: torch.nn.functional.linear(x, self.embedding.weight, self.head.bias)) if self.functional \
+            else self.head
+        return head(x) + head(x) if self.again else head(x)
+
+
+@pytest.mark.parametrize("functional,again", [(False, False), (True, False), (False, True)],
+                         ids=["module", "functional", "called-twice"])
+def test_a_head_tied_to_an_embedding_counts_the_table_once_and_its_bias(functional, again):
+    # five masked language models of transformers (BERT's, RoBERTa's, DistilBERT's, ALBERT's, ELECTRA's) had
+    # counted the table twice: the head holds it and a bias of its own, and no layer held all its tensors
+    import cnncalc
+
+    module = TiedHead(functional, again)
+    summary = cnncalc.summary(module, (5,), input_dtype=torch.long, batch=2)
+    assert summary.totals.params == sum(p.numel() for p in module.parameters()) == 800 + 72 + 100
+    assert summary.verify().failed == ()
+
+
 class QuantizedTable(torch.nn.Module):
     """I-BERT's QuantEmbedding out of quantization: F.embedding on its weight, beside an integer copy of the
     weight and its scale, buffers its forward() never reads."""
