@@ -51,9 +51,17 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
                         failed.path) from None
     except Exception as error:  # the model's own error at this input, on the CPU as on the meta device
         raise SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
-                        f"{(str(error).splitlines() or [''])[0][:200]}", source) from None
+                        f"{(str(error).splitlines() or [''])[0][:200]}{_ids_hint(error, input_shape, input_dtype)}", source) from None
     with collected_after():
         return _mapped(run, module, name, input_shape, source, input_dtype, others)
+
+
+def _ids_hint(error: Exception, input_shape: tuple[int, ...], input_dtype: str | None) -> str:
+    """What to give a model that looks its float input up in an embedding table (a text model given a shape
+    alone): token ids."""
+    looked_up = isinstance(error, RuntimeError) and "'indices'" in str(error) and input_dtype is None
+    return f"; give token ids: --input {'x'.join(map(str, input_shape))}:int64, or input_dtype=torch.long in " \
+        "Python" if looked_up else ""
 
 
 def _mapped(run, module: nn.Module, name: str, input_shape: tuple[int, ...], source: str, input_dtype: str | None,

@@ -307,6 +307,14 @@ def test_a_model_that_fails_at_the_input_is_named_where_it_fails(model_file):
            '"Wrong image width!")): AssertionError: Wrong image width!' in result.stderr
 
 
+def test_a_text_model_given_floating_input_is_told_to_give_token_ids():
+    # torch's embedding refuses float indices; the user gave a shape and no dtype
+    result = run_here("table", "handwritten:TextClassifier", "--input", "16")
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.rstrip().endswith("give token ids: --input 16:int64, or input_dtype=torch.long in Python")
+    assert run_here("table", "handwritten:TextClassifier", "--input", "16:int64").returncode == 0
+
+
 def test_import_needs_an_input_shape(model_file):
     result = run_here("table", f"{model_file}:MyNet")
     assert result.returncode == 2 and "needs --input" in result.stderr
