@@ -307,6 +307,36 @@ def test_a_model_that_fails_at_the_input_is_named_where_it_fails(model_file):
            '"Wrong image width!")): AssertionError: Wrong image width!' in result.stderr
 
 
+class OneAtATime(torch.nn.Module):
+    """A decoder's sequence classifier with no padding token: it finds each sequence's last token only in a
+    batch of one (transformers' GenericForSequenceClassification), and says so for any other batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding, self.score = torch.nn.Embedding(50, 8), torch.nn.Linear(8, 3)
+
+    def forward(self, ids):
+        logits = self.score(self.embedding(ids))
+        if ids.shape[0] != 1:
+            raise ValueError("Cannot handle batch sizes > 1 if no padding token is defined.")
+        return logits[:, -1]
+
+
+def test_a_model_that_takes_one_sample_at_a_time_is_read_from_a_run_of_one():
+    # it had been refused, where every peer, given a batch of one, runs it
+    import cnncalc
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = OneAtATime()
+    summary = cnncalc.summary(module, (16,), input_dtype=torch.long)
+    with FlopCounterMode(display=False) as counter:
+        module(torch.randint(0, 50, (1, 16)))
+    assert (summary.totals.params, summary.totals.macs) == (sum(p.numel() for p in module.parameters()),
+                                                            counter.get_total_flops() // 2) == (427, 384)
+    assert summary.report.ran_on_cpu.startswith("one sample: at a batch of 2 forward() fails at test_importer.py:")
+    assert summary.verify(optimizer=None).failed == ()
+
+
 def test_a_text_model_given_floating_input_is_told_to_give_token_ids():
     # torch's embedding refuses float indices; the user gave a shape and no dtype
     result = run_here("table", "handwritten:TextClassifier", "--input", "16")
