@@ -51,7 +51,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
                         failed.path) from None
     except Exception as error:  # the model's own error at this input, on the CPU as on the meta device
         raise SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
-                        f"{(str(error).splitlines() or [''])[0][:200]}{_ids_hint(error, input_shape, input_dtype)}", source) from None
+                        f"{(str(error).splitlines() or [''])[0][:200]}{_ids_hint(error, input_shape, input_dtype)}",
+                        source) from None
     with collected_after():
         return _mapped(run, module, name, input_shape, source, input_dtype, others)
 

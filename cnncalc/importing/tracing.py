@@ -65,11 +65,13 @@ def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | No
         return replace(_run(module, first, input_shape, input_dtype, others, on_meta=False), on_cpu=why)
     except (SpecError, LayerFails):
         raise
-    except Exception as error:  # a model that takes one sample at a time (a decoder's classifier reading each
-        batched = error  # sequence's last token, with no padding token to find it by), as a peer given one runs it
+    except Exception as error:  # noqa: BLE001 (the model's own error at this input, or its batch's)
+        batched = error
+    # a model that takes one sample at a time (a decoder's classifier finding each sequence's last token with no
+    # padding token to find it by) runs as a peer given a batch of one runs it
     try:
         one = _run(module, first, input_shape, input_dtype, others, on_meta=False, batch=1)
-    except Exception:  # noqa: BLE001 (the model's own error at this input is the batch's)
+    except Exception:  # noqa: BLE001 (then the error at this input is the batch's)
         raise batched from None
     return replace(one, on_cpu=f"one sample: at a batch of {PROBE_BATCH} forward() fails{_where_it_stops(batched)}")
 
