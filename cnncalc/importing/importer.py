@@ -27,9 +27,9 @@ from ..layers.registry import format_shape
 from .capture import LayerFails, Recorded, Step
 from .forms import call_arguments, calls_of, forms, resolve
 from .sites import Sites
-from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, Traced, Unmappable, given, given_value, index_tensors,
-                     indexed_by, piece_of, picks_per_sample, read_graph, restated, returns_several, stated,
-                     storage_of, target_name, unstacked)
+from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, Traced, Unmappable, each_sample_at, given, given_value,
+                     index_tensors, indexed_by, piece_of, picks_per_sample, read_graph, restated, returns_several,
+                     stated, storage_of, target_name, unstacked)
 from .tracing import trace, user_line
 
 
@@ -1017,6 +1017,9 @@ def _piece_entry(node, graph: Traced) -> dict | None:
         return stated("indexselect", {"dim": 1 if picks_per_sample(node) else 0}, None)
     if index_tensors(node, graph) is not None:
         return stated("indextensor", {}, None)
+    if each_sample_at(node, graph):  # x[torch.arange(B), -1]: x[:, -1], copied as advanced indexing copies
+        cuts = _cuts([slice(None), *node.args[1][1:]], graph.shape(node.args[0]), False)
+        return None if cuts is None else [*cuts, stated("clone", {}, None)]
     if unstacked(node.args[0], graph) is not None and isinstance(node.args[1], int):
         return _unstacked_piece(node.args[0], node.args[1], graph, node)  # qkv[0] of qkv.permute(2, 0, …)
     shape = graph.shape(node.args[0])

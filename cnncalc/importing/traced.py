@@ -524,14 +524,40 @@ def indexed_by(node, graph: Traced):
 
 def index_tensors(node, graph: Traced) -> tuple | None:
     """The integer tensors of x[i, j, …] (no slices among them) in a run of one sample on its rows,
-    whose dims are the sample's own (Mask R-CNN's mask_prob[torch.arange(N), labels]); else None."""
-    if node.op != "call_function" or node.target is not operator.getitem or graph.batch != 1 \
-            or not isinstance(node.args[1], tuple) or not isinstance(node.args[0], Step) \
-            or graph.layout(node.args[0]) != ROWS:
+    whose dims are the sample's own (Mask R-CNN's mask_prob[torch.arange(N), labels]); or those after
+    torch.arange(B), which picks each sample itself, each of positions per sample made from the input (a decoder's
+    classifier reading each sequence's last token: logits[torch.arange(B), last]); else None."""
+    if node.op != "call_function" or node.target is not operator.getitem \
+            or not isinstance(node.args[1], tuple) or not isinstance(node.args[0], Step):
         return None
-    values = [graph.values.get(item.name) if isinstance(item, Step) else None for item in node.args[1]]
-    return node.args[1] if all(isinstance(value, torch.Tensor) and not value.is_floating_point()
-                               and value.dtype != torch.bool for value in values) else None
+    index, layout = node.args[1], graph.layout(node.args[0])
+    if len(index) > 1 and layout == BATCHED and _the_batch(index[0], graph) and all(
+            isinstance(item, Step) and item.name not in graph.without_input
+            and graph.shape(item)[:1] == (graph.batch,) for item in index[1:]):
+        index = index[1:]
+    elif graph.batch != 1 or layout != ROWS:
+        return None
+    values = [graph.values.get(item.name) if isinstance(item, Step) else None for item in index]
+    return index if all(isinstance(value, torch.Tensor) and not value.is_floating_point()
+                        and value.dtype != torch.bool for value in values) else None
+
+
+def each_sample_at(node, graph: Traced) -> bool:
+    """x[torch.arange(B), i, …] with numbers after the arange: each sample's own x[i, …]."""
+    index = node.args[1] if node.op == "call_function" and node.target is operator.getitem else None
+    return isinstance(index, tuple) and len(index) > 1 and isinstance(node.args[0], Step) \
+        and _the_batch(index[0], graph) and all(type(item) is int for item in index[1:])
+
+
+def _the_batch(node, graph: Traced) -> bool:
+    """torch.arange(B), made without the input: an index picking each sample of the batch itself."""
+    value = graph.values.get(node.name) if isinstance(node, Step) else None
+    if not isinstance(value, torch.Tensor) or node.name not in graph.without_input or value.is_floating_point() \
+            or value.shape != (graph.batch,):
+        return False
+    if value.is_meta:  # no values to read: torch.arange(B) itself, 0 … B - 1
+        return target_name(node) == "arange" and len(node.args) == 1
+    return bool((value == torch.arange(graph.batch)).all())
 
 
 def picks_per_sample(node) -> bool:

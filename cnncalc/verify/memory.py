@@ -138,21 +138,16 @@ def check_memory(graph, model, report, step, optimizer: str = "adam",
     module the graph was read from) on the graph's sample input, and of a steady-state training step
     (its second), with the blocks `checkpoint` names run through torch.utils.checkpoint, both under
     torch.autocast where the report says. Training runs at batch 2 or more: BatchNorm cannot train on
-    one value per channel."""
-    from .checkpoint import checkpointed_model
-
+    one value per channel; at a batch of one where the model fails at two (it takes one sample at a time)."""
     if amp is not None:
         report = analyze(graph, report.batch, report.dtype, amp=amp)
     predicted = predict(graph, report, optimizer)
-    train_report = analyze(graph, max(report.batch, 2), report.dtype, checkpoint=checkpoint, amp=amp)
-    trained = predict(graph, train_report, optimizer)
     device, dtype = _placement(model)
     step("measuring inference memory")
     inference = inference_peak(model, sample_inputs(graph, report.batch, device, dtype), report.amp)
     step("measuring a training step")
-    with checkpointed_model(model, graph, train_report.checkpoint) as run:
-        training = training_peak(run, sample_inputs(graph, train_report.batch, device, dtype), optimizer,
-                                 report.amp)
+    train_report, training = _training_step(graph, model, report, optimizer, checkpoint, amp)
+    trained = predict(graph, train_report, optimizer)
     checkpointing = f", checkpointing {len(trained.checkpoint)} block{'s' * (len(trained.checkpoint) != 1)}" \
         if trained.checkpoint else ""
     autocast = f", autocast {report.amp.dtype}" if report.amp else ""
@@ -160,6 +155,23 @@ def check_memory(graph, model, report, step, optimizer: str = "adam",
                         predicted.peak_inference_bytes, inference),
             MemoryCheck(f"training step memory ({optimizer}, batch {train_report.batch}{checkpointing}{autocast})",
                         trained.training_bytes, training)]
+
+
+def _training_step(graph, model, report, optimizer: str, checkpoint: tuple[str, ...], amp) -> tuple:
+    """The report of a training step and its measured peak, at batch 2 or more, else at the report's batch of one."""
+    from .checkpoint import checkpointed_model
+
+    device, dtype = _placement(model)
+    batches = tuple(dict.fromkeys((max(report.batch, 2), report.batch)))
+    for batch in batches:
+        train_report = analyze(graph, batch, report.dtype, checkpoint=checkpoint, amp=amp)
+        try:
+            with checkpointed_model(model, graph, train_report.checkpoint) as run:
+                return train_report, training_peak(run, sample_inputs(graph, batch, device, dtype), optimizer,
+                                                   report.amp)
+        except Exception:  # noqa: BLE001 (the model's own error at a batch of two: it takes one sample at a time)
+            if batch == batches[-1]:
+                raise
 
 
 def _placement(model) -> tuple[torch.device, torch.dtype]:

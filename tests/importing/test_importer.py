@@ -319,7 +319,7 @@ class OneAtATime(torch.nn.Module):
         logits = self.score(self.embedding(ids))
         if ids.shape[0] != 1:
             raise ValueError("Cannot handle batch sizes > 1 if no padding token is defined.")
-        return logits[:, -1]
+        return logits[torch.arange(ids.shape[0]), -1]
 
 
 def test_a_model_that_takes_one_sample_at_a_time_is_read_from_a_run_of_one():
@@ -334,7 +334,33 @@ def test_a_model_that_takes_one_sample_at_a_time_is_read_from_a_run_of_one():
     assert (summary.totals.params, summary.totals.macs) == (sum(p.numel() for p in module.parameters()),
                                                             counter.get_total_flops() // 2) == (427, 384)
     assert summary.report.ran_on_cpu.startswith("one sample: at a batch of 2 forward() fails at test_importer.py:")
-    assert summary.verify(optimizer=None).failed == ()
+    assert [row.kind for row in summary.layers[-2:]] == ["select", "clone"]  # x[arange(B), -1] copies x[:, -1]
+    assert summary.verify().failed == ()  # its training step measured at a batch of one
+
+
+class LastToken(torch.nn.Module):
+    """A decoder's sequence classifier with a padding token: the logits of each sequence's last token before its
+    padding, picked per sample (transformers' GenericForSequenceClassification; CLIP's text pooling)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding, self.score = torch.nn.Embedding(50, 8), torch.nn.Linear(8, 3)
+
+    def forward(self, ids):
+        logits = self.score(self.embedding(ids))
+        last = (torch.arange(ids.shape[-1]) * (ids != 0).int()).argmax(-1)
+        return logits[torch.arange(ids.shape[0]), last]
+
+
+def test_positions_picked_per_sample_are_counted():
+    # the pick had been a row not counted, its totals said to be lower bounds
+    import cnncalc
+
+    module = LastToken()
+    summary = cnncalc.summary(module, (16,), input_dtype=torch.long, batch=2)
+    assert summary.layers[-1].kind == "indextensor" and summary.layers[-1].output_shape == (3,)
+    assert "uncounted" not in {row.kind for row in summary.layers}
+    assert summary.verify().failed == ()
 
 
 def test_a_text_model_given_floating_input_is_told_to_give_token_ids():
