@@ -10,7 +10,7 @@ import bisect
 import string
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import torch
@@ -53,8 +53,23 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         raise SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
                         f"{(str(error).splitlines() or [''])[0][:200]}{_ids_hint(error, input_shape, input_dtype)}",
                         source) from None
-    with collected_after():
-        return _mapped(run, module, name, input_shape, source, input_dtype, others)
+    try:
+        with collected_after():
+            return _mapped(run, module, name, input_shape, source, input_dtype, others)
+    except SpecError as error:
+        if run.on_cpu is None or run.batch == 1:
+            raise
+        refused = error
+    # a run on data whose rows mix the batch's samples (a mixture of experts sorting every token of the batch by its
+    # expert): one sample's, as a model whose structure depends on its data is read
+    one = trace(module, input_shape, input_dtype, others, data_dependent=True)
+    try:
+        with collected_after():
+            return replace(_mapped(one, module, name, input_shape, source, input_dtype, others),
+                           ran_on_cpu=f"one seeded sample, as at a batch of {run.batch} the data mixes the samples "
+                                      "(a mixture of experts' tokens sorted by expert): another sample gives other figures")
+    except SpecError:
+        raise refused from None
 
 
 def _ids_hint(error: Exception, input_shape: tuple[int, ...], input_dtype: str | None) -> str:

@@ -338,6 +338,34 @@ def test_a_model_that_takes_one_sample_at_a_time_is_read_from_a_run_of_one():
     assert summary.verify().failed == ()  # its training step measured at a batch of one
 
 
+class SortedExperts(torch.nn.Module):
+    """JetMoe's experts: every token of the batch sorted by its expert, split by how many each has (a count only
+    the data says: one token for expert 1), each expert's weight on its share, put back in place."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(2, 8, 8))
+
+    def forward(self, x):
+        tokens = x.reshape(-1, 8)
+        expert = (torch.arange(tokens.shape[0]) == 0).long()
+        order = expert.argsort(stable=True)
+        pieces = tokens[order].split(torch.bincount(expert, minlength=2).tolist())
+        out = torch.cat([torch.nn.functional.linear(piece, self.weight[i]) for i, piece in enumerate(pieces)])
+        return torch.zeros_like(tokens).index_add(0, order, out).view_as(x)
+
+
+def test_a_run_whose_data_mixes_the_samples_is_read_from_one_sample():
+    # it had been refused (11 tokens of the batch's 12 for one expert: rows no sample's own), where peers count it
+    import cnncalc
+
+    module = SortedExperts()
+    summary = cnncalc.summary(module, (6, 8))
+    assert summary.totals.params == sum(p.numel() for p in module.parameters())
+    assert summary.report.ran_on_cpu.startswith("one seeded sample, as at a batch of 2 the data mixes the samples")
+    assert "uncounted" in {row.kind for row in summary.layers}  # the experts' products, said to be left out
+
+
 class LastToken(torch.nn.Module):
     """A decoder's sequence classifier with a padding token: the logits of each sequence's last token before its
     padding, picked per sample (transformers' GenericForSequenceClassification; CLIP's text pooling)."""
