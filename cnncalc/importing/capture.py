@@ -37,7 +37,7 @@ from ..graph import Scope
 from ..record import record
 from ..figures.conventions import PTFLOPS_PATCHED, PTFLOPS_PATCHED_OPS
 from ..layers.attention import MASKS
-from .forms import forms, module_arguments
+from .forms import forms, module_arguments, multiplies
 
 
 # what ptflops patches while it counts: (the module or class, the name)
@@ -324,11 +324,12 @@ class Recorder(TorchFunctionMode):
     def finish(self, output) -> Recorded:
         """The run's steps with the output's, without those nothing reads: sizes never used, and what
         only Python read (the sum an `if` tests, an assert's comparison). Writes into a tensor stay
-        (MViT's attn[:, :, 1:, 1:] = attn + relative positions)."""
+        (MViT's attn[:, :, 1:, 1:] = attn + relative positions), and products: torch runs them."""
         self.node("output", "output", (self.arg(output),), {})
         readers, kept = {}, []
         for step in reversed(self.steps):  # a step's readers all come after it
-            if step.op in ("call_function", "call_method") and step not in readers and not _writes(step):
+            if step.op in ("call_function", "call_method") and step not in readers and not _writes(step) \
+                    and not multiplies(step):
                 continue
             kept.append(step)
             for source in step.sources:

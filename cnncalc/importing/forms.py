@@ -110,6 +110,13 @@ def calls_of(node) -> tuple | list:
     return () if table is None else table.get(node.target, ())
 
 
+def multiplies(node) -> bool:
+    """A call whose kind counts multiply-adds: made of constants alone (an einsum of a position table and its
+    lookup), or read by nothing (MiniMax's attention state for a cache it is not given), it is still work torch
+    runs in every forward pass, so a layer."""
+    return any(REGISTRY[kind].kin.multiplies for kind, _ in calls_of(node))
+
+
 def _kind_of(module_class: type, known: dict) -> tuple[str, dict] | None:
     for cls in module_class.__mro__:
         if cls in known:

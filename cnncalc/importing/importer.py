@@ -25,7 +25,7 @@ from ..layers.facts import NN, F
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
 from .capture import LayerFails, Recorded, Step
-from .forms import call_arguments, calls_of, forms, resolve
+from .forms import call_arguments, calls_of, forms, multiplies, resolve
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, Traced, Unmappable, each_sample_at, given, given_value,
                      index_tensors, indexed_by, piece_of, picks_per_sample, read_graph, restated, returns_several,
@@ -107,8 +107,10 @@ def _mapped(run, module: nn.Module, name: str, input_shape: tuple[int, ...], sou
 def _is_row(node, graph: Traced) -> bool:
     """Whether a step is a row of the table, a layer or more. Not: forward()'s inputs and output, a step nothing reads
     (x, _ = f(x)), sizes, checks, pieces, a layer's weights, steps of reshaping one. A module whose
-    output nobody reads is a layer still: torch runs it."""
-    return node.op not in ("placeholder", "output") and (graph.users_of(node) or node.op == "call_module") \
+    output nobody reads is a layer still, and so is a product: torch runs it (MiniMax's attention state for a
+    cache it is not given)."""
+    return node.op not in ("placeholder", "output") and (graph.users_of(node) or node.op == "call_module"
+                                                         or multiplies(node)) \
         and graph.is_layer(node) and not graph.same_as_source(node) and node.name not in graph.absorbed \
         and not graph.inside_constant(node) and unstacked(node, graph) is None
 

@@ -15,7 +15,7 @@ from ..layers import REGISTRY
 from ..layers.rearrange import BATCH
 from ..layers.registry import BATCH_FIRST, DIM_ORDER, SIZE_PER_DIM
 from .capture import Recorded, Step
-from .forms import calls_of, forms, mapped
+from .forms import calls_of, forms, mapped, multiplies
 from .tracing import PROBE_BATCH
 
 
@@ -689,7 +689,7 @@ def cast_of(value) -> Step | None:
     return value if isinstance(value, Step) and value.op == "get_attr" else None
 
 
-CASTS = ("float", "to", "type_as")
+CASTS = ("float", "to", "type_as", "type")
 
 
 def _stored_views(graph: Traced) -> dict:
@@ -735,7 +735,7 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
         if (not _reads_only_size(node) or shaped_like) and any(a.name in reached for a in reads) or any(
                 a.name in batch_numbers for a in node.sources) and graph.holds_tensors(node):
             reached.add(node.name)
-        if node.op == "call_module" or _multiplies(node) \
+        if node.op == "call_module" or multiplies(node) \
                 or not _reads_only_size(node) and any(a.name in needs_input for a in reads):
             needs_input.add(node.name)
         elif graph.holds_tensors(node) and node.name not in graph.absorbed:  # chunk's pieces too
@@ -761,12 +761,6 @@ def _data_read(node) -> list:
     """The nodes whose values a call reads: of y in x.type_as(y), only its type (YOLO's anchors are
     torch.arange(w).type_as(features), made without the input)."""
     return [node.args[0]] if node.op == "call_method" and node.target == "type_as" else node.sources
-
-
-def _multiplies(node) -> bool:
-    """A call whose kind counts multiply-adds (an einsum of a position table and its lookup): made of
-    constants alone it is still work in every forward pass, so a layer, not part of a constant."""
-    return any(REGISTRY[kind].kin.multiplies for kind, _ in calls_of(node))
 
 
 MATRIX_PRODUCTS = frozenset({"matmul", "bmm"})  # torch.matmul, x.matmul, operator.matmul (@)

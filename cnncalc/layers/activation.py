@@ -333,11 +333,11 @@ for _kind in ("triu", "tril"):
 
 
 # identity returns its input tensor itself
-# x.float(), x.to(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts one
-# dtype throughout); x.int(), x.long(), x.byte() and x.bool() are the values as another type; x.detach()
+# x.float(), x.to(dtype), x.type(dtype) and x.type_as(y) are the tensor itself in a float32 model (cnncalc counts
+# one dtype throughout); x.int(), x.long(), x.byte() and x.bool() are the values as another type; x.detach()
 # the same values cut from autograd (torchvision's anchors and proposals)
 register("identity", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS,
-         torch=_forms("Identity", methods=("float", "to", "type_as", "int", "long", "byte", "bool", "detach")),
+         torch=_forms("Identity", methods=("float", "to", "type", "type_as", "int", "long", "byte", "bool", "detach")),
          receptive_field=elementwise, autocast=PROMOTE,
          memory=VIEW)(same_shape)
 

@@ -338,6 +338,56 @@ def test_a_model_that_takes_one_sample_at_a_time_is_read_from_a_run_of_one():
     assert summary.verify().failed == ()  # its training step measured at a batch of one
 
 
+class UnreadProduct(torch.nn.Module):
+    """MiniMax's last block given no cache: an attention state computed, then read by nothing."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(8, 8)
+
+    def forward(self, x):
+        h = self.linear(x)
+        state = h.transpose(-1, -2) @ h  # noqa: F841 (for a cache forward() was not given)
+        return h
+
+
+def test_a_product_nobody_reads_is_counted_as_torch_runs_it():
+    # it had been dropped, unsaid: 1,024 MACs where FlopCounterMode counts 2,048
+    import cnncalc
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = UnreadProduct()
+    with FlopCounterMode(display=False) as counter:
+        module(torch.randn(1, 16, 8))
+    summary = cnncalc.summary(module, (16, 8))
+    assert summary.totals.macs == counter.get_total_flops() // 2 == 2_048
+    assert summary.verify(optimizer=None).failed == ()
+
+
+class CastRouter(torch.nn.Module):
+    """GLM4-MoE's and DeepSeek-V3's router: F.linear given its input and its weight cast by .type(torch.float32)."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(4, 8))
+
+    def forward(self, x):
+        return torch.nn.functional.linear(x.type(torch.float32), self.weight.type(torch.float32))
+
+
+def test_a_weight_cast_by_type_is_the_layers_own():
+    # the cast and the product had been rows not counted: 0 MACs of FlopCounterMode's 512
+    import cnncalc
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = CastRouter()
+    with FlopCounterMode(display=False) as counter:
+        module(torch.randn(1, 16, 8))
+    summary = cnncalc.summary(module, (16, 8))
+    assert (summary.totals.macs, summary.totals.params) == (counter.get_total_flops() // 2, 32) == (512, 32)
+    assert [row.kind for row in summary.layers] == ["input", "identity", "linear"]
+
+
 class SortedExperts(torch.nn.Module):
     """JetMoe's experts: every token of the batch sorted by its expert, split by how many each has (a count only
     the data says: one token for expert 1), each expert's weight on its share, put back in place."""
