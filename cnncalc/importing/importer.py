@@ -725,10 +725,27 @@ def _repeated_rows(node, graph: Traced) -> list[dict] | None:
     return [stated("unsqueeze", {"dim": 1}, None), stated("tile", {"dims": [1, repeats, *[1] * len(shape)]}, None)]
 
 
+def _linear_entry(node, graph: Traced) -> dict | list | None:
+    """F.linear: as its kind declares it, or, given a weight computed in forward() and no bias (an expert's
+    slice of a 3-d weight, JetMoE's and transformers' experts: F.linear(x, self.weight[i])), the product it is,
+    x's last dim against the weight's, an einsum."""
+    entry = _declared_call(node, graph)
+    if entry is not None or given(node, "weight", 1) is not COMPUTED or given(node, "bias", 2) is not None:
+        return entry
+    inputs = graph.tensor_args(node)
+    shape = graph.sample_shape(inputs[0])
+    if len(inputs) != 2 or shape is None or graph.shape(inputs[1]) is None or len(graph.shape(inputs[1])) != 2:
+        return None
+    lead = "abcdefgh"[:len(shape) - 1]
+    args = {"equation": f"{lead}i,oi->{lead}o"}
+    return {"einsum": args, "from": [graph.name_of(a) for a in inputs]} if graph.takes(node, "einsum", args) else None
+
+
 # the calls that take more than their kinds' forms, by (op, name): pieces and cuts, each sample
-# repeated, batches joined
+# repeated, batches joined, a product of a weight computed in forward()
 MAPPERS = {("call_function", "getitem"): _getitem_entry, ("call_function", "cat"): _cat_entry,
-           ("call_function", "repeat_interleave"): _repeated_rows, ("call_method", "repeat_interleave"): _repeated_rows}
+           ("call_function", "repeat_interleave"): _repeated_rows, ("call_method", "repeat_interleave"): _repeated_rows,
+           ("call_function", "linear"): _linear_entry}
 
 
 def _call_entry(node, kind: str, call, graph: Traced) -> dict | list | None:

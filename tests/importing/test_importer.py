@@ -388,6 +388,33 @@ def test_a_weight_cast_by_type_is_the_layers_own():
     assert [row.kind for row in summary.layers] == ["input", "identity", "linear"]
 
 
+class ExpertSlices(torch.nn.Module):
+    """Experts held as one 3-d weight, each given its slice (transformers' eager experts, JetMoE's):
+    F.linear(x, self.weight[i])."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(2, 6, 8))
+
+    def forward(self, x):
+        return torch.nn.functional.linear(x, self.weight[0]) + torch.nn.functional.linear(x, self.weight[1])
+
+
+def test_a_linear_given_a_slice_of_a_weight_is_the_product_it_is():
+    # each had been a row not counted: 0 MACs of FlopCounterMode's 3,072
+    import cnncalc
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = torch.nn.Sequential(torch.nn.Linear(8, 8), ExpertSlices())
+    with FlopCounterMode(display=False) as counter:
+        module(torch.randn(2, 16, 8))
+    summary = cnncalc.summary(module, (16, 8), batch=2)
+    assert summary.totals.macs == counter.get_total_flops() // 2 == 2 * 16 * 8 * (8 + 6 + 6)
+    assert summary.totals.params == sum(p.numel() for p in module.parameters())
+    assert "uncounted" not in {row.kind for row in summary.layers}
+    assert summary.verify().failed == ()
+
+
 class SortedExperts(torch.nn.Module):
     """JetMoe's experts: every token of the batch sorted by its expert, split by how many each has (a count only
     the data says: one token for expert 1), each expert's weight on its share, put back in place."""
