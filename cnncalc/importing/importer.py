@@ -734,7 +734,9 @@ def _linear_entry(node, graph: Traced) -> dict | list | None:
         return entry
     inputs = graph.tensor_args(node)
     shape = graph.sample_shape(inputs[0])
-    if len(inputs) != 2 or shape is None or graph.shape(inputs[1]) is None or len(graph.shape(inputs[1])) != 2:
+    # the weight made without the input (a slice picked by a number: a constant), not picked by the data
+    if len(inputs) != 2 or shape is None or inputs[1].name not in graph.without_input \
+            or graph.shape(inputs[1]) is None or len(graph.shape(inputs[1])) != 2:
         return None
     lead = "abcdefgh"[:len(shape) - 1]
     args = {"equation": f"{lead}i,oi->{lead}o"}

@@ -415,6 +415,21 @@ def test_a_linear_given_a_slice_of_a_weight_is_the_product_it_is():
     assert summary.verify().failed == ()
 
 
+@pytest.mark.libraries
+def test_a_slice_the_data_picks_is_no_einsum_of_the_whole_weight():
+    # Mixtral's eager experts: F.linear on self.gate_up_proj[expert_idx], a 0-d index the router chose; read as the
+    # einsum of a constant, it had named the whole 3-d weight and refused the model
+    import cnncalc
+
+    transformers = pytest.importorskip("transformers")
+    config = transformers.MixtralConfig(vocab_size=1000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                        num_key_value_heads=2, intermediate_size=64, num_local_experts=4)
+    config._experts_implementation = "eager"
+    module = transformers.MixtralForCausalLM(config).eval()
+    summary = cnncalc.summary(module, (16,), input_dtype=torch.long)
+    assert summary.totals.params == sum(p.numel() for p in module.parameters())
+
+
 class SortedExperts(torch.nn.Module):
     """JetMoe's experts: every token of the batch sorted by its expert, split by how many each has (a count only
     the data says: one token for expert 1), each expert's weight on its share, put back in place."""
