@@ -30,7 +30,7 @@ from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, Traced, Unmappable, each_sample_at, given, given_value,
                      index_tensors, indexed_by, piece_of, picks_per_sample, read_graph, restated, returns_several,
                      stated, storage_of, target_name, unstacked)
-from .tracing import trace, user_line
+from .tracing import PROBE_BATCH, trace, user_line
 
 
 def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
@@ -60,14 +60,20 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         if run.on_cpu is None or run.batch == 1:
             raise
         refused = error
-    # a run on data whose rows mix the batch's samples (a mixture of experts sorting every token of the batch by its
-    # expert): one sample's, as a model whose structure depends on its data is read
+    return _one_sample(module, name, input_shape, source, input_dtype, others, refused)
+
+
+def _one_sample(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str, input_dtype: str | None,
+                others: tuple[OtherInput, ...], refused: SpecError) -> Graph:
+    """A model whose run on the CPU mixes the batch's samples in its data (a mixture of experts sorting the batch's
+    tokens by their expert), read from one seeded sample, as a model whose structure depends on its data is; or
+    the batch's refusal."""
     one = trace(module, input_shape, input_dtype, others, data_dependent=True)
     try:
         with collected_after():
-            return replace(_mapped(one, module, name, input_shape, source, input_dtype, others),
-                           ran_on_cpu=f"one seeded sample, as at a batch of {run.batch} the data mixes the samples "
-                                      "(a mixture of experts' tokens sorted by expert): another sample gives other figures")
+            return replace(_mapped(one, module, name, input_shape, source, input_dtype, others), ran_on_cpu=(
+                f"one seeded sample, as at a batch of {PROBE_BATCH} the data mixes the samples (a mixture of "
+                "experts' tokens sorted by expert): another sample gives other figures"))
     except SpecError:
         raise refused from None
 

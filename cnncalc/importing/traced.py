@@ -551,13 +551,7 @@ def each_sample_at(node, graph: Traced) -> bool:
 
 def _the_batch(node, graph: Traced) -> bool:
     """torch.arange(B), made without the input: an index picking each sample of the batch itself."""
-    value = graph.values.get(node.name) if isinstance(node, Step) else None
-    if not isinstance(value, torch.Tensor) or node.name not in graph.without_input or value.is_floating_point() \
-            or value.shape != (graph.batch,):
-        return False
-    if value.is_meta:  # no values to read: torch.arange(B) itself, 0 … B - 1
-        return target_name(node) == "arange" and len(node.args) == 1
-    return bool((value == torch.arange(graph.batch)).all())
+    return _picks_each_sample(node, graph, (graph.batch,))
 
 
 def picks_per_sample(node) -> bool:
@@ -567,9 +561,19 @@ def picks_per_sample(node) -> bool:
 
 def _each_sample(node, graph: Traced) -> bool:
     """torch.arange(B)[:, None], made without the input: an index picking each sample of the batch itself."""
+    return _picks_each_sample(node, graph, (graph.batch, 1))
+
+
+def _picks_each_sample(node, graph: Traced, shape: tuple[int, ...]) -> bool:
+    """Whether a tensor of this shape, made without the input, holds 0 … B - 1: torch.arange(B) (on the meta device,
+    which has no values to read, that call itself)."""
     value = graph.values.get(node.name) if isinstance(node, Step) else None
-    return isinstance(value, torch.Tensor) and node.name in graph.without_input and not value.is_floating_point() \
-        and value.shape == (graph.batch, 1) and bool((value[:, 0] == torch.arange(graph.batch)).all())
+    if not isinstance(value, torch.Tensor) or node.name not in graph.without_input or value.is_floating_point() \
+            or value.shape != shape:
+        return False
+    if value.is_meta:
+        return target_name(node) == "arange" and len(node.args) == 1
+    return bool((value.reshape(-1) == torch.arange(graph.batch)).all())
 
 
 def returns_several(node, graph: Traced) -> bool:
