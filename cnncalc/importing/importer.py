@@ -30,7 +30,7 @@ from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, Traced, Unmappable, each_sample_at, given, given_value,
                      index_tensors, indexed_by, piece_of, picks_per_sample, read_graph, restated, returns_several,
                      stated, storage_of, target_name, unstacked)
-from .tracing import PROBE_BATCH, trace, user_line
+from .tracing import PROBE_BATCH, trace, user_line, where_it_stops
 
 
 def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str,
@@ -50,32 +50,36 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         raise SpecError(f"{failed.message} (input {shapes})", source, Sites(module, source).built(failed.path),
                         failed.path) from None
     except Exception as error:  # the model's own error at this input, on the CPU as on the meta device
-        raise SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
-                        f"{(str(error).splitlines() or [''])[0][:200]}{_ids_hint(error, input_shape, input_dtype)}",
-                        source) from None
-    try:
-        with collected_after():
-            return _mapped(run, module, name, input_shape, source, input_dtype, others)
-    except SpecError as error:
-        if run.on_cpu is None or run.batch == 1:
-            raise
-        refused = error
-    return _one_sample(module, name, input_shape, source, input_dtype, others, refused)
+        failed = SpecError(f"{name} fails at this input{user_line(error)}: {type(error).__name__}: "
+                           f"{(str(error).splitlines() or [''])[0][:200]}{_ids_hint(error, input_shape, input_dtype)}",
+                           source)
+        if data_dependent:
+            raise failed from None
+        why = f"one sample: at a batch of {PROBE_BATCH} forward() fails{where_it_stops(error)}"
+    else:
+        try:
+            with collected_after():
+                return _mapped(run, module, name, input_shape, source, input_dtype, others)
+        except SpecError as error:
+            if run.on_cpu is None or run.batch == 1:
+                raise
+            failed, why = error, (f"one seeded sample, as at a batch of {PROBE_BATCH} the data mixes the samples (a "
+                                  "mixture of experts' tokens sorted by expert): another sample gives other figures")
+    return _one_sample(module, name, input_shape, source, input_dtype, others, failed, why)
 
 
 def _one_sample(module: nn.Module, name: str, input_shape: tuple[int, ...], source: str, input_dtype: str | None,
-                others: tuple[OtherInput, ...], refused: SpecError) -> Graph:
-    """A model whose run on the CPU mixes the batch's samples in its data (a mixture of experts sorting the batch's
-    tokens by their expert), read from one seeded sample, as a model whose structure depends on its data is; or
-    the batch's refusal."""
-    one = trace(module, input_shape, input_dtype, others, data_dependent=True)
+                others: tuple[OtherInput, ...], failed: SpecError, why: str) -> Graph:
+    """A model whose batch of two fails (a decoder's classifier finding each sequence's last token with no padding
+    token to find it by) or, on the CPU, mixes the samples in its data (a mixture of experts sorting the batch's
+    tokens by their expert), read from one seeded sample, as a peer given a batch of one runs it; or the batch's
+    error."""
     try:
+        one = replace(trace(module, input_shape, input_dtype, others, data_dependent=True), on_cpu=why)
         with collected_after():
-            return replace(_mapped(one, module, name, input_shape, source, input_dtype, others), ran_on_cpu=(
-                f"one seeded sample, as at a batch of {PROBE_BATCH} the data mixes the samples (a mixture of "
-                "experts' tokens sorted by expert): another sample gives other figures"))
-    except SpecError:
-        raise refused from None
+            return _mapped(one, module, name, input_shape, source, input_dtype, others)
+    except Exception:  # noqa: BLE001 (one sample fails too: the error is the batch's)
+        raise failed from None
 
 
 def _ids_hint(error: Exception, input_shape: tuple[int, ...], input_dtype: str | None) -> str:

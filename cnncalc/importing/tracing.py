@@ -60,23 +60,11 @@ def trace(module: nn.Module, input_shape: tuple[int, ...], input_dtype: str | No
     except (SpecError, LayerFails):
         raise
     except Exception as error:  # noqa: BLE001 (.item(), a branch on data: whatever meta cannot answer)
-        why = f"the meta device stops{_where_it_stops(error)}"
-    try:
-        return replace(_run(module, first, input_shape, input_dtype, others, on_meta=False), on_cpu=why)
-    except (SpecError, LayerFails):
-        raise
-    except Exception as error:  # noqa: BLE001 (the model's own error at this input, or its batch's)
-        batched = error
-    # a model that takes one sample at a time (a decoder's classifier finding each sequence's last token with no
-    # padding token to find it by) runs as a peer given a batch of one runs it
-    try:
-        one = _run(module, first, input_shape, input_dtype, others, on_meta=False, batch=1)
-    except Exception:  # noqa: BLE001 (then the error at this input is the batch's)
-        raise batched from None
-    return replace(one, on_cpu=f"one sample: at a batch of {PROBE_BATCH} forward() fails{_where_it_stops(batched)}")
+        why = f"the meta device stops{where_it_stops(error)}"
+    return replace(_run(module, first, input_shape, input_dtype, others, on_meta=False), on_cpu=why)
 
 
-def _where_it_stops(error: Exception) -> str:
+def where_it_stops(error: Exception) -> str:
     """Where the model's own code stopped, or what stopped it: " at file:line (code)"."""
     return user_line(error) or f": {type(error).__name__}: {str(error)[:80]}"
 
