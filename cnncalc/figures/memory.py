@@ -514,7 +514,7 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
         for position, name in enumerate(node.inputs):  # x * x: a gradient for each factor
             if not requires[name] or storage[name] is None:
                 continue  # the input and what only it feeds need none; a parameter's is counted with theirs
-            allocated = gradient == "each input" or (gradient == "first input" and position == 0)
+            allocated = gradient == "each input" or gradient == ("first input" if position == 0 else "after the first")
             if allocated and joins and rows[name].activations < rows[node.name].activations:
                 broadcast += rows[node.name].activation_bytes
             if allocated and name not in grad_of:

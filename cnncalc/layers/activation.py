@@ -278,6 +278,8 @@ def clamp(shapes: tuple[Shape, ...], args: dict) -> Calc:
     shape, *bounds = shapes
     if len(bounds) + sum(args[bound] is not None for bound in ("min", "max")) > 2:
         raise LayerError("clamp takes two bounds at most, a number or a tensor each")
+    if bounds and (args["min"] is not None or args["max"] is not None):
+        raise LayerError("clamp takes its bounds as numbers or as tensors, not one of each (torch refuses both)")
     if any(len(bound) != len(shape) or any(b not in (1, s) for b, s in zip(bound, shape)) for bound in bounds):
         raise LayerError("a bound tensor must broadcast to the input: " + ", ".join(map(format_shape, shapes)))
     return Calc(shape)
@@ -294,15 +296,25 @@ register("nantonum", family="activation", field_probe=AS_IS, backward=NO_PRODUCT
                           methods=calls("nan_to_num", nan=1, posinf=2, neginf=3)))(same_shape)
 
 
-# clamp/clip to numbers or tensors: backward keeps the input to know which elements were cut
-def _bounds_given(args: dict) -> int:
-    """clamp's backward keeps the gradient where the input is within its bounds: a mask a bound given as a
-    number, both alive at once (clamp_backward's (self >= min).logical_and_(self <= max))."""
-    return (args["min"] is not None) + (args["max"] is not None)
+# clamp/clip to numbers or tensors: backward keeps the input to know which elements were cut (and tensor
+# bounds, which the figures leave out: mostly a number a sample or a row, Gemma 4's 0-d buffers)
+def _bounds_masked(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int, parameters):
+    """clamp's backward keeps the gradient where the input is within its bounds: a mask a bound, given as a
+    number or as a tensor after the input, both alive at once (clamp_backward's
+    (self >= min).logical_and_(self <= max))."""
+    bounds = (args["min"] is not None) + (args["max"] is not None) + len(shapes) - 1
+    return temporaries(masks=bounds)(args, shapes, batch, element_size, parameters)
+
+
+def _ties_split(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...]) -> str | None:
+    """torch 2.14's backward of a tensor bound splits the gradient where the input equals it (grad / 2, and the
+    mask of ties) where torch 2.13's keeps it whole: a tensor and a mask more, which the figures leave out."""
+    return ("a tensor bound: torch 2.14 and later split its ties' gradient (grad / 2 and a mask, beside the "
+            "mask the figures count), torch 2.13 does not") if len(shapes) > 1 else None
 
 
 register("clamp", family="activation", field_probe=AS_IS, backward=NO_PRODUCTS, receptive_field=elementwise,
-         memory=replace(SAVES_INPUT, workspace=temporaries(masks=_bounds_given)),
+         memory=replace(SAVES_INPUT, workspace=_bounds_masked, estimate=_ties_split),
          autocast=PROMOTE, arity=None, fewest_inputs=1,
          args=(Arg("min", optional(number), None), Arg("max", optional(number), None)),
          torch=TorchForms(module=OWN + "Clamp", given_weight=None, inferred=None, aliases=(),

@@ -117,7 +117,8 @@ class MemoryFacts:
       output", "second input" (a masked fill's mask), "factors" (the inputs after the first, a sum's
       product: baddbmm's batch1 and batch2) or "nothing".
     gradient: the input gradients backward allocates: "each input", "first input" (a crop's
-      slice_backward) or "passed" (the output's gradient, or views of it, handed on).
+      slice_backward), "after the first" (a difference's -grad for what it subtracts, the first input
+      handed the output's) or "passed" (the output's gradient, or views of it, handed on).
     extra_saved: bytes per output element autograd saves besides tensors, from (arguments, element
       size): max-pool's int64 indices, dropout's mask.
     transient: bytes per output element alive only while the layer runs in inference, from (arguments,
@@ -151,7 +152,7 @@ class MemoryFacts:
     copies: Callable[["tuple[Strided, ...]"], tuple[bool, ...]] | None
 
     SAVED = ("input", "inputs", "output", "inputs and output", "second input", "factors", "nothing")
-    GRADIENTS = ("each input", "first input", "passed")
+    GRADIENTS = ("each input", "first input", "after the first", "passed")
     LAST_SAVED = ("made", "read", "none")
 
     def __post_init__(self):

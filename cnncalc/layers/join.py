@@ -27,9 +27,10 @@ _SAVES_FACTORS = MemoryFacts(aliases=never, aliases_in_training=never,
                              gradient="each input", extra_saved=no_bytes, transient=no_bytes,
                              last_saved=lambda args: "none" if _number(args) else "read",
                              workspace=parameter_gradients, copies=None, estimate=None)
-# a difference hands the gradient to its first input and its negation to the second
+# a difference hands the gradient to its first input and its negation, a new tensor, to the second
+# (derivatives.yaml: sub.Tensor, self: grad, other: -grad * alpha)
 _NEGATES = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing",
-                       gradient=lambda args: "passed" if _number(args) else "each input",
+                       gradient=lambda args: "passed" if _number(args) else "after the first",
                        extra_saved=no_bytes, transient=no_bytes, last_saved="none",
                        workspace=parameter_gradients, copies=None, estimate=None)
 

@@ -104,7 +104,9 @@ def test_clamp_to_tensor_bounds_matches_torch():
 
 
 @pytest.mark.parametrize("bounds,args,message", [
-    ([[1, 1, 1]] * 2, {"min": 0.0}, "two bounds at most"), ([[3, 4, 5]], {}, "broadcast to the input")])
+    ([[1, 1, 1]] * 2, {"min": 0.0}, "two bounds at most"), ([[3, 4, 5]], {}, "broadcast to the input"),
+    # x.clamp(tensor, 0.5): torch's clamp takes Tensor bounds or Number bounds, not one of each
+    ([[1, 1, 1]], {"max": 0.5}, "not one of each")])
 def test_clamp_refuses_bounds_that_do_not_fit(bounds, args, message):
     with pytest.raises(LayerError, match=message):
         REGISTRY["clamp"].calculate(((3, 4, 4), *map(tuple, bounds)), REGISTRY["clamp"].normalize(args))
