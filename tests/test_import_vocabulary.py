@@ -879,6 +879,19 @@ class QueriesToTheFeaturesBatch(nn.Module):
         return masks, (masks.sigmoid() < 0.5).bool()
 
 
+class MovedAndRepeated(nn.Module):
+    """Channels moved last by torch.movedim for a linear layer and back by moveaxis; then each channel twice in a
+    row, repeat_interleave on dim 1 (grouped-query attention's heads, mistral-inference's repeat_kv)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(3, 4, 3, padding=1), nn.Linear(4, 8)
+
+    def forward(self, x):
+        y = self.fc(torch.movedim(self.conv(x), 1, -1)).moveaxis(-1, 1)
+        return y.repeat_interleave(2, dim=1), torch.repeat_interleave(y, 3, dim=-1)
+
+
 @pytest.mark.parametrize("build,shape,kinds", [
     (Written, (3, 8, 8), {"mish", "hardtanh", "softplus", "where", "maximum", "clamp", "erf", "abs", "log", "glu",
                           "selu", "celu", "minimum", "unflatten", "sign", "reciprocal", "flip", "var", "std",
@@ -893,8 +906,9 @@ class QueriesToTheFeaturesBatch(nn.Module):
     (FunctionalForms, (4, 8, 8), {"pixelshuffle", "pixelunshuffle", "localresponsenorm", "transpose", "zeropad2d"}),
     (NewDimsAndCuts, (3, 6, 6), {"narrow", "select", "unsqueeze"}),
     (QueriesToTheFeaturesBatch, (3, 6, 6), {"constant", "layernorm", "permute", "einsum", "identity"}),
+    (MovedAndRepeated, (3, 6, 6), {"permute", "unsqueeze", "expand", "reshape"}),
 ], ids=["activations-and-math", "more-math", "other-names", "functional-activations", "mnist-example",
-        "functional-forms", "new-dims-and-cuts", "queries-to-the-features-batch"])
+        "functional-forms", "new-dims-and-cuts", "queries-to-the-features-batch", "moved-and-repeated"])
 def test_hand_written_calls_import_exactly_every_step_counted(build, shape, kinds):
     summary = cnncalc.summary(build().eval(), shape)
     truth = measure(build(), shape)
@@ -938,6 +952,14 @@ def test_layers_off_the_batch_verify_against_every_peer(module, shape, input_dty
     # torch.arange(L), B·H·W for a linear on every position's row; the module itself, measured
     summary = cnncalc.summary(module.eval(), shape, input_dtype=input_dtype, batch=2)
     assert summary.verify(optimizer=None).failed == ()
+
+
+def test_moved_dims_and_repeated_rows_verify_against_torch_and_every_peer():
+    # movedim and moveaxis had been rows not counted, and repeat_interleave off the batch's dim too, which made
+    # the totals lower bounds (and check and verify fail) though torch counts no work in them
+    summary = cnncalc.summary(MovedAndRepeated(), (3, 6, 6), batch=2)
+    assert not summary.totals.uncounted
+    assert summary.verify().failed == ()
 
 
 class ConvNextLayerNorm(nn.LayerNorm):

@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import chain
 
 import torch
 from torch import nn
@@ -60,6 +61,8 @@ def read_module(module: nn.Module, name: str, input_shape: tuple[int, ...], sour
         try:
             with collected_after():
                 return _mapped(run, module, name, input_shape, source, input_dtype, others)
+        except MixesSamples as error:
+            failed, why = error, f"one seeded sample, as {error.message}"
         except SpecError as error:
             if run.on_cpu is None or run.batch == 1:
                 raise
@@ -606,9 +609,26 @@ MAX_LINE = 300  # characters of a refusal, the file named included
 
 def _entry(node, graph: Traced) -> dict | list | None:
     """The layer, or layers, a step is, by the mapper for what it is (_mapper); None where none states it."""
-    if any(a.name in graph.mixing for a in (node, *graph.tensor_args(node))):
+    read = graph.tensor_args(node)
+    if any(a.name in graph.mixing for a in (node, *read)):
         return None  # mixes the samples (traced._mixing): a row not counted
+    if graph.batch > 1:
+        _of_each_sample(node, read, graph)
     return _mapper(node, graph)(node, graph)
+
+
+class MixesSamples(SpecError):
+    """A run whose batch of two mixes its samples where each sample's figures cannot be told apart."""
+
+
+def _of_each_sample(node, read: list, graph: Traced) -> None:
+    """Raises MixesSamples where a step meets each sample's tensors with a number made from the whole batch
+    (x - x.mean(), x / x.abs().max()): one sample's run states what each sample costs."""
+    made = [a for a in read if a.name not in graph.without_input]
+    numbers = [a for a in made if graph.shape(a) == ()]
+    if numbers and any(graph.shape(a) for a in made):
+        raise MixesSamples(f"at a batch of {graph.batch} {target_name(numbers[0])}() is a number of the whole batch "
+                           f"that {target_name(node)}() meets each sample's tensors with")
 
 
 def _mapper(node, graph: Traced):
@@ -723,16 +743,45 @@ def _batch_of_rows(node, graph: Traced) -> bool:
 
 
 def _repeated_rows(node, graph: Traced) -> list[dict] | None:
-    """x.repeat_interleave(k, dim=0): each sample k times in a row (GCViT's global query, one per
-    window), which per sample is a new dim tiled k times."""
+    """x.repeat_interleave(k, dim): each sample k times in a row (dim 0: GCViT's global query, one per window),
+    which per sample is a new dim tiled k times; or each of a sample's rows along dim (grouped-query attention's
+    heads, repeat_kv), a new dim after it expanded k times and merged into it, a copy."""
     try:
         repeats, dim = graph.argument(given_value(node, "repeats", 1)), graph.argument(given_value(node, "dim", 2))
     except Unmappable:  # repeats per row, a tensor
         return None
     shape = graph.sample_shape(node.args[0])
-    if not isinstance(repeats, int) or dim != 0 or shape is None or graph.layout(node.args[0]) != BATCHED:
+    if not isinstance(repeats, int) or not isinstance(dim, int) or shape is None \
+            or graph.layout(node.args[0]) != BATCHED:
         return None
-    return [stated("unsqueeze", {"dim": 1}, None), stated("tile", {"dims": [1, repeats, *[1] * len(shape)]}, None)]
+    dim %= len(shape) + 1
+    if dim == 0:
+        return [stated("unsqueeze", {"dim": 1}, None), stated("tile", {"dims": [1, repeats, *[1] * len(shape)]}, None)]
+    merged = [*shape[:dim - 1], shape[dim - 1] * repeats, *shape[dim:]]
+    return [stated("unsqueeze", {"dim": dim + 1}, None),
+            stated("expand", {"size": [-1] * (dim + 1) + [repeats] + [-1] * (len(shape) - dim)}, None),
+            stated("reshape", {"shape": [BATCH, *merged]}, None)]
+
+
+def _moved_dims(node, graph: Traced) -> dict | None:
+    """torch.movedim(x, source, destination), x.moveaxis(...): the permute it is, the batch kept first."""
+    source = graph.tensor_args(node)[0]
+    shape = graph.shape(source)
+    try:
+        moved = [graph.argument(given_value(node, name, position)) for position, name in ((1, "source"),
+                                                                                           (2, "destination"))]
+    except Unmappable:
+        return None
+    dims = [[value] if isinstance(value, int) else value for value in moved]
+    if shape is None or not all(isinstance(dim, int) for dim in chain(*dims)) or len(dims[0]) != len(dims[1]):
+        return None
+    order: list = [None] * len(shape)
+    for start, end in zip(*dims):
+        order[end % len(shape)] = start % len(shape)
+    rest = iter(dim for dim in range(len(shape)) if dim not in order)
+    order = [next(rest) if dim is None else dim for dim in order]
+    args = graph.moved(node, "permute", {"dims": order}) if order[0] == 0 else None
+    return None if args is None else _call_layer(node, "permute", args, None, graph)
 
 
 def _linear_entry(node, graph: Traced) -> dict | list | None:
@@ -757,7 +806,8 @@ def _linear_entry(node, graph: Traced) -> dict | list | None:
 # repeated, batches joined, a product of a weight computed in forward()
 MAPPERS = {("call_function", "getitem"): _getitem_entry, ("call_function", "cat"): _cat_entry,
            ("call_function", "repeat_interleave"): _repeated_rows, ("call_method", "repeat_interleave"): _repeated_rows,
-           ("call_function", "linear"): _linear_entry}
+           ("call_function", "linear"): _linear_entry,
+           **{(op, name): _moved_dims for op in ("call_function", "call_method") for name in ("movedim", "moveaxis")}}
 
 
 def _call_entry(node, kind: str, call, graph: Traced) -> dict | list | None:

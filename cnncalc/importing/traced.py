@@ -293,8 +293,8 @@ class Traced:
             user.name not in self.free and user.name not in self.without_input
             for user in self.users_of(node))
         if node.name not in self.without_input and not free_of_one:
-            if not shape:  # a number: of the sample in a run of one (tracing.DATA_DEPENDENT), else of the batch
-                return () if self.batch == 1 else None
+            if not shape:  # a number: of the batch, or in a run of one the sample's, met as a constant is
+                return None if self.batch > 1 else self._as_met(node, shape, (1,)) or ()
             return SAMPLE_SHAPES[self.layout(node)](shape, self.batch)
         if node.name in self.mixing:
             return _at_a_batch_of_one(shape, self.batch)
@@ -311,13 +311,17 @@ class Traced:
             # an einsum names each of its dims; an index's are the positions it holds; filters; a matrix
             # (or vector) in a product is each sample's whole (pooled @ self.proj)
             return shape
+        # a stored tensor's leading 1 is the batch it broadcasts over; one computed from x.shape
+        # (torch.zeros(B, H, W)) has the batch itself
+        return self._as_met(node, shape, (1,) if node.name in self.stored else (1, self.batch))
+
+    def _as_met(self, node, shape: tuple[int, ...], batches: tuple[int, ...]) -> tuple[int, ...] | None:
+        """A tensor with no batch of its own, per sample as the input's tensors reading it meet it: its dims
+        lined up on the right, the rest 1; `batches` the sizes its leading dim may have where it is theirs."""
         met = [(user, self.sample_shape(user)) for user in self.users_of(node) if user.name not in self.without_input]
         users = [shape[:-1] if self.looks_up(user, node) else shape  # ids: the lookup adds the vector's dim
                  for user, shape in met if shape is not None]  # not its sizes (cls_token.shape)
         rank = len(users[0]) + 1 if users else None  # the batch's dim included
-        # a stored tensor's leading 1 is the batch it broadcasts over; one computed from x.shape
-        # (torch.zeros(B, H, W)) has the batch itself
-        batches = (1,) if node.name in self.stored else (1, self.batch)
         if rank is not None and len(shape) == rank and shape[1:2] == (1,) and any(
                 user.name in self.sequence_first for user in self.users_of(node)):  # positions (L, 1, E) by (L, B, E)
             return SAMPLE_SHAPES[SEQUENCE_FIRST](shape, self.batch)
@@ -406,13 +410,16 @@ class Traced:
         return restated(entry or {}, "permute", {"dims": [0, *(dim + 1 for dim in kept)]})
 
     def with_users_rank(self, node, entries: list) -> list:
-        """A bias made by layers, (1, heads, N, N), meeting the input's windows (B·nW, heads, N, N): a
-        reshape gives it their rank per sample, as broadcasting does."""
+        """A bias made by layers, (1, heads, N, N), meeting the input's windows (B·nW, heads, N, N), or in a
+        run of one a number of the sample's (x.mean()) meeting its tensors: a reshape gives it their rank per
+        sample, as broadcasting does."""
         shape = self.shape(node)
-        if node.name not in self.free or not shape or shape[0] != 1 or "reshape" in entries[-1]:
+        bias = bool(shape) and shape[0] == 1 and node.name in self.free
+        number = shape == () and self.batch == 1 and node.name not in self.without_input
+        if "reshape" in entries[-1] or not (bias or number):
             return entries
         padded = self.sample_shape(node)
-        if padded is None or len(padded) == len(shape) - 1:
+        if padded is None or len(padded) == max(len(shape) - 1, 0):
             return entries
         return [*entries, {"reshape": _sizes(padded)}]
 

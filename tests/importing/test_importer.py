@@ -458,6 +458,30 @@ def test_a_run_whose_data_mixes_the_samples_is_read_from_one_sample():
     assert "uncounted" in {row.kind for row in summary.layers}  # the experts' products, said to be left out
 
 
+class BatchNumbers(torch.nn.Module):
+    """Each sample's rows centred and scaled by numbers of the whole batch: x.mean() and x.abs().max()."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(16, 16)
+
+    def forward(self, x):
+        x = self.linear(x)
+        return (x - x.mean()) / x.abs().max()
+
+
+def test_a_number_of_the_whole_batch_is_read_from_one_sample():
+    # it had been refused at the analysis (layer 'sub': operands have different ranks: 6×16, scalar), where torch
+    # and every peer run it; verify holds its figures to torch's run at a batch of 3, memory included
+    import cnncalc
+
+    summary = cnncalc.summary(BatchNumbers(), (32, 16), batch=3)
+    assert summary.report.ran_on_cpu == ("one seeded sample, as at a batch of 2 mean() is a number of the whole "
+                                         "batch that sub() meets each sample's tensors with")
+    assert {row.kind for row in summary.layers} >= {"mean", "amax", "sub", "div"}
+    assert not summary.verify().failed
+
+
 class LastToken(torch.nn.Module):
     """A decoder's sequence classifier with a padding token: the logits of each sequence's last token before its
     padding, picked per sample (transformers' GenericForSequenceClassification; CLIP's text pooling)."""
