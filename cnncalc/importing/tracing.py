@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 import traceback
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -82,7 +83,7 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
                else stand_in(tensor, device) for name, tensor in named.items()}
     inputs = dict(zip((first, *(other.name for other in others)),
                       probe_inputs(module, input_shape, input_dtype, others, device, batch)))
-    with left_as_it_was(modules.values()):
+    with left_as_it_was(modules.values()), _shapes_read_afresh():
         _stand_in_for(modules, named, running)
         with torch.no_grad():
             recorder = Recorder(modules, running, is_leaf=_is_layer, answer=worked_out if on_meta else _runs,
@@ -161,6 +162,23 @@ def left_as_it_was(modules):
 
 
 DICTS = frozenset({dict, OrderedDict})
+
+
+@contextmanager
+def _shapes_read_afresh():
+    """einops' caches emptied before the run and after it: einops keeps each call's sizes by the shapes it was
+    given (lru_cache), so a run at the shapes of an earlier one (the user's own at a batch of 2, a summary before)
+    would take its sizes from the cache and not from the input (a parameter repeated to the batch would read
+    as a constant of 2), and what the run computed stays out of the user's later calls."""
+    einops = sys.modules.get("einops.einops")
+    caches = [value.cache_clear for value in vars(einops).values() if hasattr(value, "cache_clear")] if einops else []
+    for clear in caches:
+        clear()
+    try:
+        yield
+    finally:
+        for clear in caches:
+            clear()
 
 
 def _is_layer(module: nn.Module) -> bool:

@@ -77,6 +77,32 @@ class Einops(nn.Module):
         return self.head(reduce(x, "b d n -> b d", "mean"))
 
 
+class RepeatedLatents(nn.Module):
+    """Perceiver's latents repeated to the batch by einops, which caches each call's sizes by its input's shape."""
+
+    def __init__(self):
+        super().__init__()
+        self.latents, self.to_q = nn.Parameter(torch.randn(8, 32)), nn.Linear(32, 32)
+
+    def forward(self, data):
+        from einops import repeat
+
+        return self.to_q(repeat(self.latents, "n d -> b n d", b=data.shape[0])) + data[:, :8]
+
+
+def test_einops_sizes_are_read_from_each_run_not_from_its_cache():
+    # a second summary, or one after the module's own run at the import's batch of 2, had taken the repeat's
+    # sizes from einops' cache: the latents a constant of 2 samples, 16,384 MACs where torch counts 8,192
+    module = RepeatedLatents().eval()
+    with FlopCounterMode(display=False) as counter:
+        module(torch.randn(1, 64, 32))
+    first = cnncalc.summary(module, (64, 32)).totals
+    module(torch.randn(2, 64, 32))
+    again = cnncalc.summary(module, (64, 32)).totals
+    assert first.macs == again.macs == counter.get_total_flops() // 2
+    assert not first.uncounted and not again.uncounted
+
+
 class BranchOnData(nn.Module):
     """A branch on a value: the meta device has none, so the model runs once on the CPU."""
 
