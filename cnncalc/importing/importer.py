@@ -487,26 +487,43 @@ def _parametrized(modules: dict, emitted: set) -> dict[str, dict]:
     """What a parametrized layer holds beyond the tensor it computes (weight_norm's magnitudes,
     spectral_norm's power-iteration vectors): its kind counts the computed weight, the model holds
     the originals."""
-    from torch.nn.utils import parametrize
-
     held: dict[str, dict] = {}
     for path, part in modules.items():
-        # asked only of a module holding some (is_parametrized's getattr fails, slowly, on every other)
-        if path not in emitted or "parametrizations" not in part._modules or not parametrize.is_parametrized(part):
+        if path not in emitted:
             continue
-        for tensor_name, parametrization in part.parametrizations.items():
+        for tensor_name, where, originals in _originals(part):
             counts = {"params": 0, "buffers": 0, "why": "parametrization"}
-            for tensor in [*parametrization.parameters(), *parametrization.buffers()]:
+            for tensor in originals:
                 _count_into(counts, tensor)
             computed = getattr(part, tensor_name)
             counts["params"] -= computed.numel()  # counted by the layer's kind
-            if not computed.requires_grad:  # every original frozen: the layer counts the computed one so
+            if not any(tensor.requires_grad for tensor in originals if isinstance(tensor, nn.Parameter)):
+                # every original frozen: the layer counts the computed one so
                 counts["frozen_params"] -= computed.numel()
             if counts["params"] < 0:
                 raise SpecError(f"{path}.{tensor_name}: a parametrization holding fewer parameters than the "
                                 "tensor it computes is not supported")
-            held[f"{path}.parametrizations.{tensor_name}"] = counts
+            held[f"{path}.{where}"] = counts
     return held
+
+
+def _originals(part: nn.Module):
+    """Each tensor a module computes from others it holds: (its name, where the others are, the others), by
+    torch.nn.utils.parametrizations (submodules) or by the older weight_norm and spectral_norm, a hook before
+    forward() computing `weight` from `weight_g` and `weight_v` (`weight_orig`, `weight_u`, `weight_v`)."""
+    from torch.nn.utils import parametrize
+    from torch.nn.utils.spectral_norm import SpectralNorm
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    # is_parametrized asked only of a module holding some (its getattr fails, slowly, on every other)
+    if "parametrizations" in part._modules and parametrize.is_parametrized(part):
+        for tensor_name, parametrization in part.parametrizations.items():
+            yield tensor_name, f"parametrizations.{tensor_name}", [*parametrization.parameters(),
+                                                                   *parametrization.buffers()]
+    for hook in part._forward_pre_hooks.values():
+        if isinstance(hook, (WeightNorm, SpectralNorm)):
+            yield hook.name, hook.name, [tensor for key, tensor in (*part._parameters.items(), *part._buffers.items())
+                                         if key.startswith(f"{hook.name}_") and tensor is not None]
 
 
 def _replaced(held: dict, replaced: tuple[str, ...]) -> dict[str, dict]:

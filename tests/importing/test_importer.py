@@ -609,7 +609,22 @@ class Parametrized(torch.nn.Module):
         return self.fc(self.conv(x).mean((2, 3)))
 
 
-@pytest.mark.parametrize("build", [Frozen, DeadEnds, Parametrized])
+class HookParametrized(torch.nn.Module):
+    """The older weight_norm and spectral_norm (locuslab's TCN, SN-GAN): a hook before forward() computes
+    `weight` from `weight_g` and `weight_v`, or from `weight_orig` and the buffers `weight_u` and `weight_v`."""
+
+    def __init__(self):
+        super().__init__()
+        from torch.nn.utils import spectral_norm, weight_norm
+
+        self.conv = weight_norm(torch.nn.Conv2d(3, 8, 3))
+        self.fc = spectral_norm(torch.nn.Linear(8, 4))
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
+@pytest.mark.parametrize("build", [Frozen, DeadEnds, Parametrized, HookParametrized])
 def test_totals_are_the_tensors_the_module_holds(build):
     import cnncalc
 
