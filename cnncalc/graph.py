@@ -81,6 +81,14 @@ class LeafParameter:
     first_dim: str
 
 
+FROZEN_PARTS = ("weights", "biases")  # a layer's parameters frozen in part (BitFit trains the biases alone)
+
+
+def trainable(frozen: bool | str, weights: int, biases: int) -> int:
+    """Of a layer's weights and biases, how many train: none frozen, all (True), or the part `frozen` names."""
+    return (0 if frozen in (True, "weights") else weights) + (0 if frozen in (True, "biases") else biases)
+
+
 @record
 class Node:
     name: str
@@ -89,7 +97,7 @@ class Node:
     inputs: tuple[str, ...]
     line: int | None = None
     scopes: tuple[Scope, ...] = ()
-    frozen: bool = False  # parameters excluded from training
+    frozen: bool | str = False  # parameters excluded from training: all (True), or "weights" or "biases" alone
     used_at: int | None = None  # the line that used the block this node's template belongs to
     functional: bool = False  # called as torch.nn.functional in the model's forward(), not a module
     weights_of: str | None = None  # the earlier layer whose parameters and buffers it uses (a module called twice)

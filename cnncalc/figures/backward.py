@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..graph import Graph, Node
+from ..graph import Graph, Node, trainable
 from ..layers import REGISTRY
 from ..layers.facts import Gradients
 
@@ -20,8 +20,8 @@ from ..layers.facts import Gradients
 @dataclass(frozen=True)
 class GradientFlow:
     """What decides the gradients of a graph's layers before any is calculated."""
-    frozen: frozenset[str]      # layers whose parameters are frozen: a layer using another's weights
-                                # shares their requires_grad, so freezing either freezes both
+    frozen: dict[str, bool | str]  # layers whose parameters are frozen, all or a part (Node.frozen): a layer
+                                   # using another's weights shares their requires_grad, so freezing either freezes both
     reaching: frozenset[str]    # layers whose output the model's output is computed from
     first_only: frozenset[str]  # layers whose gradient flows to their first input only (kinds declare it)
 
@@ -36,11 +36,12 @@ class GradientFlow:
             tracked = tuple([requires[source] for source in node.inputs])
         if name not in self.reaching:
             return tracked, _gradients((False,) * len(tracked), False)
-        return tracked, _gradients(tracked, name not in self.frozen)
+        # a bias's gradient is a sum, no product: backward's products are the weights'
+        return tracked, _gradients(tracked, self.frozen.get(name) not in (True, "weights"))
 
-    def requires_grad(self, node: Node, tracked: tuple[bool, ...], holds_parameters: bool) -> bool:
+    def requires_grad(self, node: Node, tracked: tuple[bool, ...], weights: int, biases: int) -> bool:
         """Whether the layer's output requires grad: an input does, or it holds parameters it trains."""
-        return any(tracked) or holds_parameters and node.name not in self.frozen
+        return any(tracked) or trainable(self.frozen.get(node.name, False), weights, biases) > 0
 
 
 _MADE: dict[tuple, Gradients] = {}
@@ -57,9 +58,10 @@ def _gradients(inputs: tuple[bool, ...], parameters: bool) -> Gradients:
 
 def gradient_flow(graph: Graph) -> GradientFlow:
     """Which layers are frozen, which reach the output by inputs whose values they read, in one pass each."""
-    frozen_owners = {node.weights_of or node.name for node in graph.nodes if node.frozen}
+    frozen_owners = {node.weights_of or node.name: node.frozen for node in graph.nodes if node.frozen}
     first_only = frozenset(node.name for node in graph.nodes
                            if REGISTRY[node.kind].backward.differentiates == "first input")
     reaching = graph.feeding(lambda node: node.inputs[:1] if node.name in first_only else node.inputs)
-    frozen = frozenset(node.name for node in graph.nodes if (node.weights_of or node.name) in frozen_owners)
+    frozen = {node.name: frozen_owners[node.weights_of or node.name] for node in graph.nodes
+              if (node.weights_of or node.name) in frozen_owners}
     return GradientFlow(frozen=frozen, reaching=frozenset(reaching), first_only=first_only)

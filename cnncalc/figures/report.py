@@ -5,7 +5,8 @@ import math
 from dataclasses import dataclass, replace
 
 from ..errors import ErrorLog, LayerError, SpecError, quoted
-from ..graph import DTYPE_BYTES, INPUT, TOOL_FLAGS, TORCH_INT_MAX, Graph, Node, NotRun, Scope, Shape, element_bytes
+from ..graph import (DTYPE_BYTES, INPUT, TOOL_FLAGS, TORCH_INT_MAX, Graph, Node, NotRun, Scope, Shape, element_bytes,
+                     trainable)
 from ..layers import REGISTRY
 from ..layers.facts import Gradients
 from ..layers.registry import format_shape
@@ -183,7 +184,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             continue
         shapes[node.name] = shared.output_shape
         counted.append(shared.counted)
-        requires[node.name] = flow.requires_grad(node, tracked, shared.weights + shared.biases > 0)
+        requires[node.name] = flow.requires_grad(node, tracked, shared.weights, shared.biases)
         makes = REGISTRY[node.kind].makes  # a mask, whatever autocast does
         floating[node.name] = makes is None
         dtypes[node.name] = makes or output_dtype(
@@ -194,7 +195,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
         rows.append(LayerFigures.of({
             "name": node.name, "kind": node.kind, "inputs": node.inputs, "output_shape": shared.output_shape,
             "weights": weights, "biases": biases, "params": weights + biases,
-            "trainable_params": 0 if node.frozen else weights + biases, "buffers": buffers,
+            "trainable_params": trainable(node.frozen, weights, biases), "buffers": buffers,
             "activations": shared.activations, "activation_bytes": shared.activations * element_bytes(dtypes[node.name]),
             "macs": shared.macs, "flops": 2 * shared.macs, "allocates": shared.allocates, "dtype": dtypes[node.name],
             "ops": shared.ops,

@@ -541,14 +541,32 @@ def _count_into(counts: dict, tensor) -> None:
         counts["frozen_params"] = counts.get("frozen_params", 0) + tensor.numel()
 
 
-def _frozen(node, graph: Traced) -> bool:
-    """Whether the layer holds parameters and every one is frozen (requires_grad=False): it gets no
-    gradient and no optimizer state."""
-    if node.op == "call_module":
-        held = _held(graph.modules[node.target], "_parameters")
-    else:
-        held = [t for t in (graph.attribute(read) for read in _reads(node, graph)) if isinstance(t, nn.Parameter)]
-    return bool(held) and not any(tensor.requires_grad for tensor in held)
+def _frozen(node, graph: Traced) -> bool | str:
+    """Which of the layer's parameters are frozen (requires_grad=False), getting no gradient and no optimizer
+    state: all (True), its weights or its biases alone (graph.FROZEN_PARTS: BitFit trains the biases), or none."""
+    trains: dict[str, set[bool]] = {}  # a part of the layer's parameters → whether each of them trains
+    for name, requires_grad in _trained(node, graph):
+        trains.setdefault("biases" if "bias" in name.rpartition(".")[2] else "weights", set()).add(requires_grad)
+    frozen = [part for part, values in trains.items() if values == {False}]
+    if any(len(values) > 1 for values in trains.values()):
+        raise SpecError(f"{graph.named(node)}: some of its {next(p for p, v in trains.items() if len(v) > 1)} are "
+                        "frozen and some not: cnncalc freezes a layer's weights, or its biases, each as a whole")
+    return bool(frozen) and (len(frozen) == len(trains) or frozen[0])
+
+
+def _trained(node, graph: Traced) -> list[tuple[str, bool]]:
+    """The parameters a layer holds, each by name with whether it trains: a tensor a parametrization computes
+    (weight_norm's weight) as one, training where any of its originals does."""
+    if node.op != "call_module":
+        tensors = ((read.target, graph.attribute(read)) for read in _reads(node, graph))
+        return [(name, tensor.requires_grad) for name, tensor in tensors if isinstance(tensor, nn.Parameter)]
+    module = graph.modules[node.target]
+    held = {id(tensor): (name, tensor.requires_grad) for name, tensor in
+            (module.named_parameters() if module._modules else module._parameters.items()) if tensor is not None}
+    for tensor_name, _, originals in _originals(module):
+        trains = [held.pop(id(tensor))[1] for tensor in originals if id(tensor) in held]
+        held[tensor_name] = (tensor_name, any(trains))
+    return list(held.values())
 
 
 def _reads(node, graph: Traced) -> list:

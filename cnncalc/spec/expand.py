@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import ErrorLog, LayerError, SpecError, did_you_mean, quoted, unprintable_name
-from ..graph import INPUT, TOOL_FLAGS, Node, Scope
+from ..graph import FROZEN_PARTS, INPUT, TOOL_FLAGS, Node, Scope
 from ..layers import REGISTRY
 from .copies import ExpandedGroup, GroupTemplate
 from .entry import GROUP, Entry, EntryError, parse_entry
@@ -128,7 +128,7 @@ class Expander:
         self.work += 1
         if self.work > self.max_work or len(self.nodes) > self.max_layers:
             raise self.too_large(line, context)
-        frozen = "frozen" in entry.keys and self.flag(entry, "frozen", env, context)
+        frozen = "frozen" in entry.keys and self.frozen(entry, env, context)
         name = entry.name
         if name is not None and (type(name) is not str or "$" in name):
             name = str(self.evaluate(entry.name, env, "name", line, context))
@@ -156,6 +156,18 @@ class Expander:
         value = self.evaluate(entry.keys[key], env, key, entry.line, context)
         if not isinstance(value, bool):
             raise self.error(f"{key} must be true or false (or an expression giving one), got {quoted(value)}",
+                             entry.line, entry.name, context)
+        return value
+
+    def frozen(self, entry: Entry, env: dict, context: Context) -> bool | str:
+        """`frozen`: true or false (or an expression giving one); on a layer also "weights" or "biases", the
+        part of its parameters frozen."""
+        value = self.evaluate(entry.keys["frozen"], env, "frozen", entry.line, context)
+        if entry.is_layer and value in FROZEN_PARTS:
+            return value
+        if not isinstance(value, bool):
+            parts = ', "weights" or "biases"' if entry.is_layer else ""
+            raise self.error(f"frozen must be true{parts} or false (or an expression giving one), got {quoted(value)}",
                              entry.line, entry.name, context)
         return value
 
@@ -299,7 +311,7 @@ class Expander:
         if Reference in map(type, inputs):
             self.unresolved.append(len(self.nodes))
         self.nodes.append(Node.of({"name": name, "kind": entry.kind, "args": args, "inputs": inputs, "line": line,
-                                   "scopes": context.scopes, "frozen": frozen or context.frozen,
+                                   "scopes": context.scopes, "frozen": context.frozen or frozen,
                                    "used_at": context.use_line, "functional": functional, "weights_of": weights_of,
                                    "per_row": per_row, "module": module, **hooks}))
 

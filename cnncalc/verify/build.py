@@ -165,6 +165,13 @@ def _put(functions: dict) -> None:
         setattr(owner, name, function)
 
 
+def _freeze(module: nn.Module, frozen: bool | str) -> None:
+    """requires_grad=False on the module's parameters, or on its weights or its biases alone (Node.frozen)."""
+    for name, parameter in module.named_parameters():
+        if frozen is True or ("bias" in name.rpartition(".")[2]) == (frozen == "biases"):
+            parameter.requires_grad_(False)
+
+
 def _tie(module: nn.Module, owner: nn.Module) -> None:
     """Give a layer the parameters and buffers of the one whose weights it uses: torch holds them
     once, while each call stays a module of its own that counters and hooks see apart."""
@@ -189,7 +196,7 @@ def build_model(graph: Graph, device: str = "cpu", dtype: torch.dtype = torch.fl
             if node.weights_of:
                 _tie(module, made[node.weights_of])
             if node.frozen:
-                module.requires_grad_(False)
+                _freeze(module, node.frozen)
             if node.unhooked:  # as the model runs it: a hook looked up by exact type misses it
                 module.__class__ = _subclass(type(module))
             if node.held_apart:  # torchinfo sums no tensor of it, as of the model's (no leaf that ran)

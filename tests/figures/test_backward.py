@@ -60,6 +60,18 @@ def test_every_parameter_frozen_is_no_backward_at_all():
     assert report.totals.training_step_macs == report.totals.macs
 
 
+def test_a_layer_frozen_in_part_computes_the_gradients_of_the_part_that_trains():
+    # BitFit: weights frozen, biases trained (a bias's gradient is a sum: no MACs); and the other way round
+    report = compare_backward(_graph([
+        {"conv2d": CONV, "name": "stem", "frozen": "weights"}, {"relu": None},
+        {"conv2d": CONV, "name": "middle", "frozen": "biases"}, {"flatten": None},
+        {"linear": {"out_features": 5}, "name": "head", "frozen": "weights"}]))
+    rows = _rows(report)
+    assert rows["stem"].backward_macs == 0 and rows["stem"].trainable_params == 8
+    assert rows["middle"].backward_macs == 2 * rows["middle"].macs and rows["middle"].trainable_params == 8 * 8 * 9
+    assert rows["head"].backward_macs == rows["head"].macs and rows["head"].trainable_params == 5
+
+
 def test_a_branch_off_the_path_to_the_output_computes_nothing():
     report = compare_backward(_graph([{"conv2d": CONV, "name": "kept"},
                                       {"conv2d": CONV, "name": "unused", "from": "input"},

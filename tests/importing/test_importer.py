@@ -609,6 +609,19 @@ class Parametrized(torch.nn.Module):
         return self.fc(self.conv(x).mean((2, 3)))
 
 
+class BitFit(torch.nn.Module):
+    """BitFit's fine-tuning: every weight frozen, the biases trained; and a norm whose weight alone trains."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.norm, self.fc = torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.Linear(8, 4)
+        for name, parameter in self.named_parameters():
+            parameter.requires_grad_(name.endswith("bias") != name.startswith("norm"))
+
+    def forward(self, x):
+        return self.fc(self.norm(self.conv(x)).mean((2, 3)))
+
+
 class HookParametrized(torch.nn.Module):
     """The older weight_norm and spectral_norm (locuslab's TCN, SN-GAN): a hook before forward() computes
     `weight` from `weight_g` and `weight_v`, or from `weight_orig` and the buffers `weight_u` and `weight_v`."""
@@ -624,7 +637,7 @@ class HookParametrized(torch.nn.Module):
         return self.fc(self.conv(x).mean((2, 3)))
 
 
-@pytest.mark.parametrize("build", [Frozen, DeadEnds, Parametrized, HookParametrized])
+@pytest.mark.parametrize("build", [Frozen, DeadEnds, Parametrized, HookParametrized, BitFit])
 def test_totals_are_the_tensors_the_module_holds(build):
     import cnncalc
 
@@ -634,6 +647,36 @@ def test_totals_are_the_tensors_the_module_holds(build):
     assert totals.params == sum(p.numel() for p in module.parameters())
     assert totals.trainable_params == sum(p.numel() for p in module.parameters() if p.requires_grad)
     assert totals.buffers == sum(b.numel() for b in module.buffers())
+
+
+def test_a_layer_frozen_in_part_trains_the_rest_as_torch_does():
+    # its weights frozen, its biases not: it had counted the whole layer as trained (304 of torch's 208 here);
+    # verify holds the figures, the training step's memory and the backward's included, to torch's run
+    import cnncalc
+
+    summary = cnncalc.summary(BitFit(), (3, 8, 8), batch=2)
+    assert [(row.name, row.trainable_params) for row in summary.layers if row.params] == [
+        ("conv", 8), ("norm", 8), ("fc", 4)]
+    assert not summary.verify().failed
+
+
+class Recurrent(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(4, 4, batch_first=True)
+
+    def forward(self, x):
+        return self.lstm(x)[0]
+
+
+def test_a_layer_frozen_in_part_of_its_weights_is_refused_by_name():
+    import cnncalc
+    from cnncalc.errors import SpecError
+
+    module = Recurrent()
+    module.lstm.weight_hh_l0.requires_grad_(False)  # and weight_ih_l0 trains
+    with pytest.raises(SpecError, match="lstm: some of its weights are frozen and some not"):
+        cnncalc.summary(module, (3, 4))
 
 
 def test_frozen_layers_hold_no_gradient_or_optimizer_state():
