@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import cnncalc  # noqa: E402
 from cnncalc.verify.coverage import measure  # noqa: E402
@@ -1254,6 +1255,54 @@ def test_what_no_kind_states_is_a_row_not_counted(build, operation):
     assert (summary.totals.params, summary.totals.buffers, outputs) == \
         (truth.params, truth.buffers, truth.output_shapes)
     assert summary.totals.macs <= truth.macs
+
+
+class GraphConv(nn.Module):
+    """A dense GCN layer (Kipf and Welling): the adjacency, a buffer, normalized in forward(), D^-1/2 A D^-1/2,
+    times each sample's node features; and the adjacency's square, A @ A, for two hops."""
+
+    def __init__(self, nodes: int = 6):
+        super().__init__()
+        self.register_buffer("adjacency", (torch.rand(nodes, nodes) > 0.5).float() + torch.eye(nodes))
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        scale = self.adjacency.sum(-1).rsqrt()
+        normalized = scale[:, None] * self.adjacency * scale[None, :]
+        two_hops = self.adjacency @ self.adjacency
+        return normalized @ self.fc(x) + two_hops @ x
+
+
+def test_products_of_constants_and_of_a_constant_by_each_sample_are_counted():
+    # A @ A had read as a view of A, a constant of no work; and a matrix made in forward() times the input's
+    # tensors, normalized @ h, as the input's tensor reshaped: a row not counted (5,760 MACs of torch's 8,640)
+    summary = cnncalc.summary(GraphConv(), (6, 8), batch=2)
+    assert not summary.totals.uncounted
+    assert summary.verify().failed == ()
+
+
+class AfterUncounted(nn.Module):
+    """A layer reading a row not counted (nn.Bilinear, which no kind states yet), each sample's."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.pair, self.out = nn.Linear(8, 6), nn.Bilinear(6, 6, 4), nn.Linear(4, 3)
+
+    def forward(self, x):
+        h = self.a(x)
+        return self.out(self.pair(h, h))
+
+
+def test_a_layer_after_a_row_not_counted_is_counted_for_each_sample():
+    # the row not counted had read nothing, so what reads it was taken for one tensor of the whole batch, counted
+    # once: 12 MACs at a batch of 3 where torch counts 36 (FlopCounterMode counts torch.bilinear 0 too)
+    module = AfterUncounted()
+    summary = cnncalc.summary(module, (8,), batch=3)
+    with FlopCounterMode(display=False) as counter:
+        module(torch.randn(3, 8))
+    assert summary.totals.uncounted == ("pair",)
+    assert [row.macs for row in summary.layers if row.name == "out"] == [3 * 4 * 3]
+    assert summary.totals.macs == counter.get_total_flops() // 2
 
 
 class Caching(nn.Module):

@@ -338,6 +338,13 @@ def _thop_recurrent(layer: LayerOps) -> int:
     return cells * layer.in_shape[0] * layer.batch
 
 
+def _fvcore_matmul(layer: LayerOps) -> int:
+    """fvcore's matmul_flop_jit: the first operand's elements times the second's last dim; a matrix for the whole
+    batch (a graph's adjacency) times each sample's, so counted for one sample."""
+    whole = layer.whole_inputs
+    return layer.macs // layer.batch if whole[:1] == (True,) and not all(whole) else layer.macs
+
+
 def _fvcore_einsum(layer: LayerOps) -> int:
     """jit_handles.einsum_flop_jit on the equation with the batch's letter: every letter's size
     multiplied for its two batched-product forms; otherwise numpy's einsum_path "Optimized FLOP
@@ -435,7 +442,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 # given a mask, the scores are torch.baddbmm's, which it has no handle for either
                 ("multiheadattention", lambda l: l.macs - (_scores(l) // 2 * bool(masks_given(l.args))
                                                            if l.flag("need_weights") else _scores(l))),
-                ("matmul", _macs),
+                ("matmul", _fvcore_matmul),
                 ("einsum", _fvcore_einsum)), _unhandled,
                returned_only=True),  # torch.jit's trace drops a module run whose output nobody reads
     Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters named weight or bias × "

@@ -607,8 +607,8 @@ def _uncounted_entry(node, graph: Traced) -> dict | None:
     entry = stated("uncounted", {"operation": _what(node, graph.modules), "shape": list(shape),
                                  "params": sum(t.numel() for t in held if isinstance(t, nn.Parameter)),
                                  "buffers": sum(t.numel() for t in held if not isinstance(t, nn.Parameter))}, None)
-    if entry is not None and (not layers or len(layers) < len(inputs)):
-        entry["from"] = list(dict.fromkeys(graph.name_of(a) for a in layers))  # the layers it reads, or none
+    if entry is not None:  # the layers it reads, or none (its kind reads nothing unless told: one for the batch)
+        entry["from"] = list(dict.fromkeys(graph.name_of(a) for a in layers))
     return entry
 
 

@@ -288,11 +288,12 @@ class Traced:
             return None
         if node.name in self.mixing:
             return _at_a_batch_of_one(shape, self.batch)
-        # a bias made by layers, (1, heads, N, N), meets the input's tensors as a constant does
-        free_of_one = node.name in self.free and shape[:1] == (1,) and any(
+        # what layers make of constants alone meets the input's tensors as a constant does: a bias, (1, heads, N, N),
+        # or a matrix (a graph's normalized adjacency, D^-1/2 A D^-1/2, times each sample's node features)
+        free_met = node.name in self.free and any(
             user.name not in self.free and user.name not in self.without_input
             for user in self.users_of(node))
-        if node.name not in self.without_input and not free_of_one:
+        if node.name not in self.without_input and not free_met:
             if not shape:  # a number: of the batch, or in a run of one the sample's, met as a constant is
                 return None if self.batch > 1 else self._as_met(node, shape, (1,)) or ()
             return SAMPLE_SHAPES[self.layout(node)](shape, self.batch)
@@ -388,7 +389,8 @@ class Traced:
         if sources and self.layout(sources[0]) == SEQUENCE_FIRST and self.layout(node) not in BATCH_AT:
             return None  # the batch merged into the dims after the sequence (MViT's (T, B·H·N, C)): no sample's shape
         source = self.layout(sources[0]) if sources else BATCHED
-        switched = bool(sources) and sources[0].name in self.free and source != self.layout(node)
+        # (a product of such a tensor and the input's, C @ x, is no reshape of it)
+        switched = len(sources) == 1 and sources[0].name in self.free and source != self.layout(node)
         rebatched = kind == "expand" and bool(sources) and source != self.layout(node) \
             and math.prod(self.shape(node)) == math.prod(self.shape(sources[0]))
         if kind in ("reshape", "flatten") and (entry is None or BATCHED != source or BATCHED != self.layout(node)) \
@@ -705,7 +707,8 @@ CASTS = ("float", "to", "type_as", "type")
 
 def _stored_views(graph: Traced) -> dict:
     """Each parameter read as a tensor, and each view of one alone that keeps its size (reshape,
-    unsqueeze, permute, a cast): node name → the get_attr node of the parameter."""
+    unsqueeze, permute, a cast; not a product of it with itself, A @ A): node name → the get_attr node of the
+    parameter."""
     stored = {}
     for node in graph.recorded.steps:
         if node.op == "get_attr" and node.name not in graph.absorbed:
@@ -714,7 +717,8 @@ def _stored_views(graph: Traced) -> dict:
         sources = [a for a in node.sources if graph.is_tensor(a)]
         if (node.op in ("call_method", "call_function") and len(sources) == 1 and sources[0].name in stored
                 and graph.shape(node) is not None
-                and math.prod(graph.shape(node)) == graph.attribute(stored[sources[0].name]).numel()):
+                and math.prod(graph.shape(node)) == graph.attribute(stored[sources[0].name]).numel()
+                and len(graph.tensor_args(node)) == 1):
             stored[node.name] = stored[sources[0].name]
     return stored
 
