@@ -1281,6 +1281,47 @@ def test_products_of_constants_and_of_a_constant_by_each_sample_are_counted():
     assert summary.verify().failed == ()
 
 
+class Reparameterized(nn.Module):
+    """A VAE's sampling: z = mu + eps * std, its noise torch.randn_like(std), of std's shape alone."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder, self.mu, self.log_var, self.decoder = nn.Linear(16, 8), nn.Linear(8, 4), nn.Linear(8, 4), \
+            nn.Linear(4, 16)
+
+    def forward(self, x):
+        hidden = torch.relu(self.encoder(x))
+        mu, log_var = self.mu(hidden), self.log_var(hidden)
+        std = torch.exp(0.5 * log_var)
+        return self.decoder(mu + torch.randn_like(std) * std), mu, log_var
+
+
+def test_noise_of_a_tensor_shape_is_a_tensor_made_for_each_sample():
+    # torch.randn_like had been a row not counted, so the totals lower bounds and check and verify failing
+    summary = cnncalc.summary(Reparameterized(), (16,), batch=3)
+    assert not summary.totals.uncounted and "constant" in {row.kind for row in summary.layers}
+    assert summary.verify().failed == ()
+
+
+class NumberOverTensor(nn.Module):
+    """A sigmoid written out, 1 / (1 + torch.exp(-x)), and a number over a tensor, 2.0 / (x.abs() + 1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        h = self.fc(x)
+        return 1 / (1 + torch.exp(-h)) + 2.0 / (h.abs() + 1)
+
+
+def test_a_number_over_a_tensor_is_its_reciprocal_times_the_number():
+    # a / x with a number a had been a row not counted; torch computes it as x.reciprocal() * a
+    summary = cnncalc.summary(NumberOverTensor(), (4, 8), batch=3)
+    assert not summary.totals.uncounted and {"reciprocal", "mul"} <= {row.kind for row in summary.layers}
+    assert summary.verify().failed == ()
+
+
 class AfterUncounted(nn.Module):
     """A layer reading a row not counted (nn.Bilinear, which no kind states yet), each sample's."""
 

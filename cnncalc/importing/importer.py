@@ -798,6 +798,16 @@ def _repeated_rows(node, graph: Traced) -> list[dict] | None:
             stated("reshape", {"shape": [BATCH, *merged]}, None)]
 
 
+def _divided(node, graph: Traced) -> dict | list | None:
+    """a / b as its kind declares it; a number divided by a tensor (1 / (1 + torch.exp(-x)), a sigmoid written
+    out) as torch's Tensor.__rtruediv__ computes it, x.reciprocal() * a."""
+    dividend = node.args[0] if node.args else None
+    if not isinstance(dividend, (int, float)) or isinstance(dividend, bool):
+        return _declared_call(node, graph)
+    reciprocal = stated("reciprocal", {}, None)
+    return reciprocal if dividend == 1 else [reciprocal, stated("mul", {"other": dividend}, None)]
+
+
 def _moved_dims(node, graph: Traced) -> dict | None:
     """torch.movedim(x, source, destination), x.moveaxis(...): the permute it is, the batch kept first."""
     source = graph.tensor_args(node)[0]
@@ -841,7 +851,7 @@ def _linear_entry(node, graph: Traced) -> dict | list | None:
 # repeated, batches joined, a product of a weight computed in forward()
 MAPPERS = {("call_function", "getitem"): _getitem_entry, ("call_function", "cat"): _cat_entry,
            ("call_function", "repeat_interleave"): _repeated_rows, ("call_method", "repeat_interleave"): _repeated_rows,
-           ("call_function", "linear"): _linear_entry,
+           ("call_function", "linear"): _linear_entry, ("call_function", "truediv"): _divided,
            **{(op, name): _moved_dims for op in ("call_function", "call_method") for name in ("movedim", "moveaxis")}}
 
 

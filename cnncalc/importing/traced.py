@@ -908,12 +908,13 @@ REDUCTIONS = ("mean", "sum", "amax")
 
 
 def _reads_only_size(node) -> bool:
-    """x.new_zeros(size), torch.zeros_like(x): a tensor made new, that reads of x only its type."""
+    """x.new_zeros(size), torch.zeros_like(x), torch.randn_like(x) (a VAE's noise): a tensor made new, that reads of
+    x only its type."""
     return target_name(node) in NEW_TENSORS and node.op in ("call_method", "call_function")
 
 
 NEW_TENSORS = {"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor", "zeros_like", "ones_like",
-               "full_like", "empty_like"}
+               "full_like", "empty_like", "randn_like", "rand_like", "randint_like"}
 SHAPED_LIKE = {name for name in NEW_TENSORS if name.endswith("_like")}  # of the shape of the tensor read
 
 
