@@ -1322,6 +1322,25 @@ def test_a_number_over_a_tensor_is_its_reciprocal_times_the_number():
     assert summary.verify().failed == ()
 
 
+class Siamese(nn.Module):
+    """One encoder for two inputs (a siamese network's twins), the distance of their codes classified."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(392, 16))
+        self.fc = nn.Linear(16, 1)
+
+    def forward(self, x1, x2):
+        return torch.sigmoid(self.fc(torch.abs(self.encoder(x1) - self.encoder(x2))))
+
+
+def test_an_encoder_shared_by_two_inputs_verifies_its_training_step():
+    # the second call's weight gradient, kept until the first call's backward, is added to the first's: their sum
+    # is a tensor beside both, which the training step had left out (predicted 182,104 B, torch 203,832)
+    summary = cnncalc.summary(Siamese(), {"x1": (1, 16, 16), "x2": (1, 16, 16)})
+    assert summary.verify().failed == ()
+
+
 class AfterUncounted(nn.Module):
     """A layer reading a row not counted (nn.Bilinear, which no kind states yet), each sample's."""
 

@@ -543,7 +543,10 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
         narrowed = sum(rows[name].activation_bytes - cast.inputs[name] for name in fresh if name in cast.inputs)
         params = walk.workspace(node).gradients * element_size + _rebased_view(walk, node)
         copies = cast.weights + cast.biases if params else 0
-        peak = max(peak, live - narrowed + summed + broadcast + (copies or params))
+        # the gradient later uses of its tensors left (a shared encoder's second call) meets its own: their sum is
+        # a tensor of its own, beside both, before AccumulateGrad takes it
+        kept = pending.get(node.name, 0) if params else 0
+        peak = max(peak, live - narrowed + summed + broadcast + (copies or params) + kept)
         if node.name in grad_of:
             entry = buffers[grad_of.pop(node.name)]
             entry[1] -= 1
