@@ -1341,6 +1341,33 @@ def test_an_encoder_shared_by_two_inputs_verifies_its_training_step():
     assert summary.verify().failed == ()
 
 
+class CellLoop(nn.Module):
+    """An LSTMCell stepped through the sequence, (h, c) = cell(x[:, t], (h, c)), each step's h read out."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell, self.out = nn.LSTMCell(10, 16), nn.Linear(16, 4)
+
+    def forward(self, x):
+        h = c = x.new_zeros(x.size(0), 16)
+        steps = []
+        for t in range(x.size(1)):
+            h, c = self.cell(x[:, t], (h, c))
+            steps.append(self.out(h))
+        return torch.stack(steps, 1)
+
+
+def test_a_module_no_kind_states_returning_several_tensors_is_a_row_not_counted():
+    # the pieces of what LSTMCell returns, h and c, had refused the model (cannot map getitem ×15), where every
+    # peer runs it: now rows not counted, the totals lower bounds, the tensors as torch holds them
+    module = CellLoop()
+    summary = cnncalc.summary(module, (6, 10), batch=2)
+    truth = measure(CellLoop(), (6, 10))
+    assert "cell" in summary.totals.uncounted
+    assert (summary.totals.params, summary.totals.buffers) == (truth.params, truth.buffers)
+    assert [row.macs for row in summary.layers if row.name.startswith("out")] == [2 * 16 * 4] * 6
+
+
 class AfterUncounted(nn.Module):
     """A layer reading a row not counted (nn.Bilinear, which no kind states yet), each sample's."""
 

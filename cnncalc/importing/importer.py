@@ -590,6 +590,8 @@ def _uncounted_entry(node, graph: Traced) -> dict | None:
     shape = graph.shape(node) if made_without_input else graph.sample_shape(node)
     if shape is None and graph.shape(node) == ():
         shape = ()  # a number of the whole batch (a loss): read as x.mean() is, one a sample
+    if shape is None and node.op == "call_module":  # a module returning several tensors (LSTMCell's h and c):
+        shape = _first_of_each_sample(graph.values.get(node.name), graph.batch)  # its first, as torchinfo shows it
     # what it reads is a layer, or a parameter or constant it takes as its own (WavLM's functional attention
     # given its projections' weights and torch.cat of their biases)
     layers = [a for a in inputs if a.name not in graph.without_input]
@@ -610,6 +612,12 @@ def _uncounted_entry(node, graph: Traced) -> dict | None:
     if entry is not None:  # the layers it reads, or none (its kind reads nothing unless told: one for the batch)
         entry["from"] = list(dict.fromkeys(graph.name_of(a) for a in layers))
     return entry
+
+
+def _first_of_each_sample(value, batch: int) -> tuple[int, ...] | None:
+    """The shape per sample of the first of several tensors returned, its dim 0 the batch; else None."""
+    first = value[0] if isinstance(value, (tuple, list)) and value else None
+    return tuple(first.shape[1:]) if isinstance(first, torch.Tensor) and first.shape[:1] == (batch,) else None
 
 
 def _what(node, modules: dict) -> str:

@@ -112,8 +112,10 @@ class Traced:
             for user in self.users_of(node) if self.is_layer(user) or user.op == "output")
 
     def is_layer(self, node) -> bool:
-        """A tensor, or a mapped module that returns a tuple (MultiheadAttention's output and weights)."""
-        return self.is_tensor(node) or (node.op == "call_module" and mapped(self.modules[node.target]) is not None)
+        """A tensor, or a module that returns a tuple (MultiheadAttention's output and weights, LSTMCell's h and
+        c)."""
+        return self.is_tensor(node) or node.op == "call_module" and (
+            mapped(self.modules[node.target]) is not None or self.holds_tensors(node))
 
     def holds_tensors(self, node) -> bool:
         """A tensor, or a tuple of them (chunk's pieces): not a number or a size."""
