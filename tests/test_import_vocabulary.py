@@ -1368,6 +1368,26 @@ def test_a_module_no_kind_states_returning_several_tensors_is_a_row_not_counted(
     assert [row.macs for row in summary.layers if row.name.startswith("out")] == [2 * 16 * 4] * 6
 
 
+class GivenState(nn.Module):
+    """A GRU given its initial state, gru(x, h0), as PyTorch's tutorials pass it."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru, self.out = nn.GRU(10, 20, batch_first=True), nn.Linear(20, 4)
+
+    def forward(self, x):
+        output, _ = self.gru(x, torch.zeros(1, x.size(0), 20))
+        return self.out(output)
+
+
+def test_a_module_given_tensors_its_kind_does_not_take_is_a_row_not_counted():
+    # the import had refused it as its own fault (made gru a gru that takes 1 input, got 2)
+    summary = cnncalc.summary(GivenState(), (12, 10))
+    truth = measure(GivenState(), (12, 10))
+    assert "gru" in summary.totals.uncounted and (summary.totals.params, summary.totals.buffers) == (
+        truth.params, truth.buffers)
+
+
 class AfterUncounted(nn.Module):
     """A layer reading a row not counted (nn.Bilinear, which no kind states yet), each sample's."""
 

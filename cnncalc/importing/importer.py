@@ -1082,9 +1082,15 @@ def _part(node, step: int) -> str:
 
 def _module_on(node, graph: Traced, entry: dict | None) -> dict | None:
     """A module's layer as it reads its input per sample; on rows in the batch (MViT's B·heads) that
-    it takes only one by one (a pooling conv), a layer per row."""
+    it takes only one by one (a pooling conv), a layer per row; None where it is given tensors its kind does not
+    take (a GRU's initial state): a row not counted."""
+    if entry is None:
+        return None
+    kind, args = next(iter(entry.items()))
+    if REGISTRY[kind].wrong_inputs(REGISTRY[kind].normalize(args or {}), len(graph.tensor_args(node))):
+        return None
     moved = graph.per_sample(node, entry)
-    if entry is None or moved is not None and graph.takes(node, *next(iter(moved.items()))):
+    if moved is not None and graph.takes(node, *next(iter(moved.items()))):
         return moved
     return _per_row(node, entry, graph) or moved
 
