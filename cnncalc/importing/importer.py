@@ -825,16 +825,22 @@ def _moved_dims(node, graph: Traced) -> dict | None:
                                                                                            (2, "destination"))]
     except Unmappable:
         return None
-    dims = [[value] if isinstance(value, int) else value for value in moved]
-    if shape is None or not all(isinstance(dim, int) for dim in chain(*dims)) or len(dims[0]) != len(dims[1]):
-        return None
-    order: list = [None] * len(shape)
-    for start, end in zip(*dims):
-        order[end % len(shape)] = start % len(shape)
-    rest = iter(dim for dim in range(len(shape)) if dim not in order)
-    order = [next(rest) if dim is None else dim for dim in order]
-    args = graph.moved(node, "permute", {"dims": order}) if order[0] == 0 else None
+    order = None if shape is None else _movedim_order(*moved, len(shape))
+    args = graph.moved(node, "permute", {"dims": order}) if order and order[0] == 0 else None
     return None if args is None else _call_layer(node, "permute", args, None, graph)
+
+
+def _movedim_order(source, destination, rank: int) -> list[int] | None:
+    """The permutation torch.movedim makes of `rank` dims: each of `source` to its `destination`, the others
+    after them in their order; None where the dims are not numbers, one each."""
+    starts, ends = ([value] if isinstance(value, int) else value for value in (source, destination))
+    if not all(isinstance(dim, int) for dim in chain(starts, ends)) or len(starts) != len(ends):
+        return None
+    order: list = [None] * rank
+    for start, end in zip(starts, ends):
+        order[end % rank] = start % rank
+    rest = iter(dim for dim in range(rank) if dim not in order)
+    return [next(rest) if dim is None else dim for dim in order]
 
 
 def _linear_entry(node, graph: Traced) -> dict | list | None:
