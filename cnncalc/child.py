@@ -55,8 +55,27 @@ def _confined(request: dict) -> Limits:
     # the temporary folder as the parent found it, taken as is: Python would test it by writing a file
     # there (torch's imports ask for it), which the confined child cannot
     tempfile.tempdir = str(request["tempdir"])
+    _no_compiler()
     limits = Limits(**request["limits"])
     return replace(limits, python_bytes=confine(limits.python_bytes))
+
+
+def _no_compiler() -> None:
+    """ctypes.util.find_library as on a machine with no C compiler: its probe compiles into a temporary file,
+    which the confined child cannot write (torch's CUDA builds, timm and transformers look libraries up as they
+    are imported), and finds nothing, where it had raised."""
+    import ctypes.util
+
+    probe = getattr(ctypes.util, "_findLib_gcc", None)  # Linux's; macOS and Windows look up otherwise
+    if probe is None:
+        return
+
+    def found(name: str):
+        try:
+            return probe(name)
+        except OSError:
+            return None
+    ctypes.util._findLib_gcc = found
 
 
 def _records(error: BaseException) -> list[dict]:

@@ -95,3 +95,18 @@ def test_a_model_file_runs_in_a_child(tmp_path):
     code, out, err = run("table", "model.py:Exits", "--input", "3x8x8", cwd=tmp_path, seconds=30, megabytes=8000)
     assert code == 2 and out == "" and "forged" not in err
     assert err.strip() == "cnncalc: error: model.py:12: the model file called exit(0) while cnncalc ran it"
+
+
+def test_a_library_that_looks_a_library_up_as_it_is_imported_reads(tmp_path):
+    # torch's CUDA builds, timm and transformers call ctypes.util.find_library on import, whose compiler probe
+    # writes a temporary file: in the confined child that had raised PermissionError, and no model file of theirs
+    # could be read; it now finds nothing, as on a machine with no compiler
+    pytest.importorskip("torch")
+    (tmp_path / "model.py").write_text(
+        "import ctypes.util\nfrom torch import nn\nFOUND = ctypes.util.find_library('cnncalc_no_such_library')\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 4 if FOUND is None else 5)\n    def forward(self, x):\n        return self.fc(x)\n")
+    code, out, err = run("table", "model.py:Net", "--input", "8", "-f", "json", cwd=tmp_path, seconds=30,
+                         megabytes=8000)
+    assert code == 0, err
+    assert json.loads(out)["totals"]["params"] == 8 * 4 + 4
