@@ -1369,21 +1369,26 @@ def test_a_module_no_kind_states_returning_several_tensors_is_a_row_not_counted(
 
 
 class GivenState(nn.Module):
-    """A GRU given its initial state, gru(x, h0), as PyTorch's tutorials pass it."""
+    """A GRU given its initial state, gru(x, h0), as PyTorch's tutorials pass it; batch first, or the sequence
+    first (x.transpose(0, 1)) and the last step's output read, output[-1]."""
 
-    def __init__(self):
+    def __init__(self, batch_first: bool = True):
         super().__init__()
-        self.gru, self.out = nn.GRU(10, 20, batch_first=True), nn.Linear(20, 4)
+        self.gru, self.out = nn.GRU(10, 20, batch_first=batch_first), nn.Linear(20, 4)
 
     def forward(self, x):
-        output, _ = self.gru(x, torch.zeros(1, x.size(0), 20))
-        return self.out(output)
+        if self.gru.batch_first:
+            return self.out(self.gru(x, torch.zeros(1, x.size(0), 20))[0])
+        output, _ = self.gru(x.transpose(0, 1), torch.zeros(1, x.size(0), 20))
+        return self.out(output[-1])
 
 
-def test_a_module_given_tensors_its_kind_does_not_take_is_a_row_not_counted():
-    # the import had refused it as its own fault (made gru a gru that takes 1 input, got 2)
-    summary = cnncalc.summary(GivenState(), (12, 10))
-    truth = measure(GivenState(), (12, 10))
+@pytest.mark.parametrize("batch_first", [True, False], ids=["batch-first", "sequence-first"])
+def test_a_module_given_tensors_its_kind_does_not_take_is_a_row_not_counted(batch_first):
+    # the import had refused it as its own fault (made gru a gru that takes 1 input, got 2), or, the sequence
+    # first, as no operation it could map (cannot map 3 operation(s): getitem ×2, GRU module)
+    summary = cnncalc.summary(GivenState(batch_first), (12, 10))
+    truth = measure(GivenState(batch_first), (12, 10))
     assert "gru" in summary.totals.uncounted and (summary.totals.params, summary.totals.buffers) == (
         truth.params, truth.buffers)
 

@@ -28,7 +28,7 @@ from ..layers.registry import format_shape
 from .capture import LayerFails, Recorded, Step
 from .forms import call_arguments, calls_of, forms, multiplies, resolve
 from .sites import Sites
-from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, Traced, Unmappable, each_sample_at, given, given_value,
+from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, SEQUENCE_FIRST, Traced, Unmappable, each_sample_at, given, given_value,
                      index_tensors, indexed_by, piece_of, picks_per_sample, read_graph, restated, returns_several,
                      stated, storage_of, target_name, unstacked)
 from .tracing import PROBE_BATCH, trace, user_line, where_it_stops
@@ -591,7 +591,7 @@ def _uncounted_entry(node, graph: Traced) -> dict | None:
     if shape is None and graph.shape(node) == ():
         shape = ()  # a number of the whole batch (a loss): read as x.mean() is, one a sample
     if shape is None and node.op == "call_module":  # a module returning several tensors (LSTMCell's h and c):
-        shape = _first_of_each_sample(graph.values.get(node.name), graph.batch)  # its first, as torchinfo shows it
+        shape = _first_of_each_sample(node, graph)  # its first, as torchinfo shows it
     # what it reads is a layer, or a parameter or constant it takes as its own (WavLM's functional attention
     # given its projections' weights and torch.cat of their biases)
     layers = [a for a in inputs if a.name not in graph.without_input]
@@ -614,10 +614,16 @@ def _uncounted_entry(node, graph: Traced) -> dict | None:
     return entry
 
 
-def _first_of_each_sample(value, batch: int) -> tuple[int, ...] | None:
-    """The shape per sample of the first of several tensors returned, its dim 0 the batch; else None."""
+def _first_of_each_sample(node, graph: Traced) -> tuple[int, ...] | None:
+    """The shape per sample of the first of several tensors a step returns, its batch dim 0, or dim 1 where it
+    reads the sequence first (a GRU's (L, B, H) output); else None."""
+    value = graph.values.get(node.name)
     first = value[0] if isinstance(value, (tuple, list)) and value else None
-    return tuple(first.shape[1:]) if isinstance(first, torch.Tensor) and first.shape[:1] == (batch,) else None
+    if not isinstance(first, torch.Tensor):
+        return None
+    at = 1 if graph.layout(node) == SEQUENCE_FIRST else 0
+    shape = tuple(first.shape)
+    return shape[:at] + shape[at + 1:] if shape[at:at + 1] == (graph.batch,) else None
 
 
 def _what(node, modules: dict) -> str:
