@@ -1393,6 +1393,26 @@ def test_a_module_given_tensors_its_kind_does_not_take_is_a_row_not_counted(batc
         truth.params, truth.buffers)
 
 
+class Prototypes(nn.Module):
+    """A prototype classifier: each sample's code against a matrix of prototypes, -torch.cdist(z, P)."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder, self.prototypes = nn.Linear(8, 16), nn.Parameter(torch.randn(5, 16))
+
+    def forward(self, x):
+        return -torch.cdist(self.encoder(x), self.prototypes)
+
+
+def test_distances_of_a_batch_of_vectors_are_a_row_not_counted():
+    # torch.cdist((B, M), (R, M)) measures the batch as its rows, as no sample alone does: it had been refused at
+    # the analysis (cdist takes (…, P, M) and (…, R, M), got 16 and 5×16), where every peer runs it
+    summary = cnncalc.summary(Prototypes(), (8,))
+    truth = measure(Prototypes(), (8,))
+    assert "cdist" in summary.totals.uncounted
+    assert (summary.totals.params, summary.totals.macs) == (truth.params, truth.macs)
+
+
 class AfterUncounted(nn.Module):
     """A layer reading a row not counted (nn.Bilinear, which no kind states yet), each sample's."""
 

@@ -822,6 +822,14 @@ def _divided(node, graph: Traced) -> dict | list | None:
     return reciprocal if dividend == 1 else [reciprocal, stated("mul", {"other": dividend}, None)]
 
 
+def _distances(node, graph: Traced) -> dict | list | None:
+    """torch.cdist as its kind declares it; of a batch of vectors, (B, M) against (R, M), none: the batch is the
+    rows torch measures, and it takes the matrix product's way past 25 of them, as no sample alone does (a
+    prototype classifier's distances are a row not counted)."""
+    first = graph.sample_shape(graph.tensor_args(node)[0])
+    return None if first is None or len(first) < 2 else _declared_call(node, graph)
+
+
 def _moved_dims(node, graph: Traced) -> dict | None:
     """torch.movedim(x, source, destination), x.moveaxis(...): the permute it is, the batch kept first."""
     source = graph.tensor_args(node)[0]
@@ -872,6 +880,7 @@ def _linear_entry(node, graph: Traced) -> dict | list | None:
 MAPPERS = {("call_function", "getitem"): _getitem_entry, ("call_function", "cat"): _cat_entry,
            ("call_function", "repeat_interleave"): _repeated_rows, ("call_method", "repeat_interleave"): _repeated_rows,
            ("call_function", "linear"): _linear_entry, ("call_function", "truediv"): _divided,
+           ("call_function", "cdist"): _distances,
            **{(op, name): _moved_dims for op in ("call_function", "call_method") for name in ("movedim", "moveaxis")}}
 
 
