@@ -16,6 +16,9 @@ from itertools import chain
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.spectral_norm import SpectralNorm
+from torch.nn.utils.weight_norm import WeightNorm
 
 from ..collector import collected_after
 from ..errors import LayerError, SpecError
@@ -511,16 +514,12 @@ def _originals(part: nn.Module):
     """Each tensor a module computes from others it holds: (its name, where the others are, the others), by
     torch.nn.utils.parametrizations (submodules) or by the older weight_norm and spectral_norm, a hook before
     forward() computing `weight` from `weight_g` and `weight_v` (`weight_orig`, `weight_u`, `weight_v`)."""
-    from torch.nn.utils import parametrize
-    from torch.nn.utils.spectral_norm import SpectralNorm
-    from torch.nn.utils.weight_norm import WeightNorm
-
     # is_parametrized asked only of a module holding some (its getattr fails, slowly, on every other)
     if "parametrizations" in part._modules and parametrize.is_parametrized(part):
         for tensor_name, parametrization in part.parametrizations.items():
             yield tensor_name, f"parametrizations.{tensor_name}", [*parametrization.parameters(),
                                                                    *parametrization.buffers()]
-    for hook in part._forward_pre_hooks.values():
+    for hook in part._forward_pre_hooks.values() if part._forward_pre_hooks else ():
         if isinstance(hook, (WeightNorm, SpectralNorm)):
             yield hook.name, hook.name, [tensor for key, tensor in (*part._parameters.items(), *part._buffers.items())
                                          if key.startswith(f"{hook.name}_") and tensor is not None]
@@ -544,8 +543,11 @@ def _count_into(counts: dict, tensor) -> None:
 def _frozen(node, graph: Traced) -> bool | str:
     """Which of the layer's parameters are frozen (requires_grad=False), getting no gradient and no optimizer
     state: all (True), its weights or its biases alone (graph.FROZEN_PARTS: BitFit trains the biases), or none."""
+    trained = _trained(node, graph)
+    if all(requires_grad for _, requires_grad in trained):  # most layers: every parameter trains, or none held
+        return False
     trains: dict[str, set[bool]] = {}  # a part of the layer's parameters → whether each of them trains
-    for name, requires_grad in _trained(node, graph):
+    for name, requires_grad in trained:
         trains.setdefault("biases" if "bias" in name.rpartition(".")[2] else "weights", set()).add(requires_grad)
     frozen = [part for part, values in trains.items() if values == {False}]
     if any(len(values) > 1 for values in trains.values()):
@@ -1108,7 +1110,8 @@ def _module_on(node, graph: Traced, entry: dict | None) -> dict | None:
     if entry is None:
         return None
     kind, args = next(iter(entry.items()))
-    if REGISTRY[kind].wrong_inputs(REGISTRY[kind].normalize(args or {}), len(graph.tensor_args(node))):
+    given = len(graph.tensor_args(node))
+    if given > 1 and REGISTRY[kind].wrong_inputs(REGISTRY[kind].normalize(args or {}), given):
         return None
     moved = graph.per_sample(node, entry)
     if moved is not None and graph.takes(node, *next(iter(moved.items()))):
