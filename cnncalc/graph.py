@@ -84,6 +84,12 @@ class LeafParameter:
 FROZEN_PARTS = ("weights", "biases")  # a layer's parameters frozen in part (BitFit trains the biases alone)
 
 
+def part_of(name: str) -> str:
+    """Which part of a layer's parameters a parameter of this name is: a bias ("bias", "in_proj_bias",
+    "bias_ih_l0") or a weight."""
+    return "biases" if "bias" in name.rpartition(".")[2] else "weights"
+
+
 def trainable(frozen: bool | str, weights: int, biases: int) -> int:
     """Of a layer's weights and biases, how many train: none frozen, all (True), or the part `frozen` names."""
     return (0 if frozen in (True, "weights") else weights) + (0 if frozen in (True, "biases") else biases)

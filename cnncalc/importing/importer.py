@@ -22,7 +22,7 @@ from torch.nn.utils.weight_norm import WeightNorm
 
 from ..collector import collected_after
 from ..errors import LayerError, SpecError
-from ..graph import DTYPE_BYTES, INPUT, TOOL_FLAGS, Graph, LeafParameter, Node, NotRun, OtherInput
+from ..graph import DTYPE_BYTES, INPUT, TOOL_FLAGS, Graph, LeafParameter, Node, NotRun, OtherInput, part_of
 from ..layers import REGISTRY
 from ..figures.conventions import PTFLOPS_HOOKED_WHOLE, PTFLOPS_PATCHED
 from ..layers.facts import NN, F
@@ -31,9 +31,9 @@ from ..layers.registry import format_shape
 from .capture import LayerFails, Recorded, Step
 from .forms import call_arguments, calls_of, forms, multiplies, resolve
 from .sites import Sites
-from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, SEQUENCE_FIRST, Traced, Unmappable, each_sample_at, given, given_value,
-                     index_tensors, indexed_by, piece_of, picks_per_sample, read_graph, restated, returns_several,
-                     stated, storage_of, target_name, unstacked)
+from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, SEQUENCE_FIRST, Traced, Unmappable, each_sample_at,
+                     first_shape, given, given_value, index_tensors, indexed_by, piece_of, picks_per_sample, read_graph,
+                     restated, returns_several, stated, storage_of, target_name, unstacked)
 from .tracing import PROBE_BATCH, trace, user_line, where_it_stops
 
 
@@ -548,12 +548,13 @@ def _frozen(node, graph: Traced) -> bool | str:
         return False
     trains: dict[str, set[bool]] = {}  # a part of the layer's parameters → whether each of them trains
     for name, requires_grad in trained:
-        trains.setdefault("biases" if "bias" in name.rpartition(".")[2] else "weights", set()).add(requires_grad)
+        trains.setdefault(part_of(name), set()).add(requires_grad)
+    mixed = [part for part, values in trains.items() if len(values) > 1]
+    if mixed:
+        raise SpecError(f"{graph.named(node)}: some of its {mixed[0]} are frozen and some not: cnncalc freezes a "
+                        "layer's weights, or its biases, each as a whole")
     frozen = [part for part, values in trains.items() if values == {False}]
-    if any(len(values) > 1 for values in trains.values()):
-        raise SpecError(f"{graph.named(node)}: some of its {next(p for p, v in trains.items() if len(v) > 1)} are "
-                        "frozen and some not: cnncalc freezes a layer's weights, or its biases, each as a whole")
-    return bool(frozen) and (len(frozen) == len(trains) or frozen[0])
+    return len(frozen) == len(trains) or frozen[0]
 
 
 def _trained(node, graph: Traced) -> list[tuple[str, bool]]:
@@ -565,10 +566,9 @@ def _trained(node, graph: Traced) -> list[tuple[str, bool]]:
     module = graph.modules[node.target]
     held = {id(tensor): (name, tensor.requires_grad) for name, tensor in
             (module.named_parameters() if module._modules else module._parameters.items()) if tensor is not None}
-    for tensor_name, _, originals in _originals(module):
-        trains = [held.pop(id(tensor))[1] for tensor in originals if id(tensor) in held]
-        held[tensor_name] = (tensor_name, any(trains))
-    return list(held.values())
+    computed = [(tensor_name, any([held.pop(id(tensor))[1] for tensor in originals if id(tensor) in held]))
+                for tensor_name, _, originals in _originals(module)]
+    return [*held.values(), *computed]
 
 
 def _reads(node, graph: Traced) -> list:
@@ -619,13 +619,10 @@ def _uncounted_entry(node, graph: Traced) -> dict | None:
 def _first_of_each_sample(node, graph: Traced) -> tuple[int, ...] | None:
     """The shape per sample of the first of several tensors a step returns, its batch dim 0, or dim 1 where it
     reads the sequence first (a GRU's (L, B, H) output); else None."""
-    value = graph.values.get(node.name)
-    first = value[0] if isinstance(value, (tuple, list)) and value else None
-    if not isinstance(first, torch.Tensor):
-        return None
+    several = isinstance(graph.values.get(node.name), (tuple, list))
+    shape = first_shape(graph, node) if several else None
     at = 1 if graph.layout(node) == SEQUENCE_FIRST else 0
-    shape = tuple(first.shape)
-    return shape[:at] + shape[at + 1:] if shape[at:at + 1] == (graph.batch,) else None
+    return shape[:at] + shape[at + 1:] if shape is not None and shape[at:at + 1] == (graph.batch,) else None
 
 
 def _what(node, modules: dict) -> str:

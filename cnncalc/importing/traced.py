@@ -840,18 +840,18 @@ def _sequence_first(graph: Traced) -> set:
     matrix whose columns are the batch (csatv2's k.transpose(-1, -2), which q @ k then mixes)."""
     found = set()
     for node in graph.recorded.steps:
-        shape = _first_shape(graph, node)  # of the attention's output, its first
+        shape = first_shape(graph, node)  # of the attention's output, its first
         if shape is None or len(shape) < 3 or shape[1] != graph.batch or shape[0] == graph.batch \
                 or node.op == "placeholder":
             continue
-        read = [a for a in node.sources if _first_shape(graph, a) is not None]
+        read = [a for a in node.sources if first_shape(graph, a) is not None]
         if target_name(node) in PERMUTING and read:
             at = 1 if read[0].name in found else 0 if graph.shape(read[0])[:1] == (graph.batch,) else None
             if at is not None and _puts_second(node, at, len(shape)):
                 found.add(node.name)
         elif node.name in graph.without_input and target_name(node) in EXPANDING \
-                and _first_shape(graph, read[0])[1:2] == (1,) \
-                or any(a.name in found and len(_first_shape(graph, a)) == len(shape) for a in read):
+                and first_shape(graph, read[0])[1:2] == (1,) \
+                or any(a.name in found and len(first_shape(graph, a)) == len(shape) for a in read):
             found.add(node.name)
     return found
 
@@ -886,7 +886,7 @@ def _at_a_batch_of_one(shape: tuple[int, ...], batch: int) -> tuple[int, ...]:
     return (*(shape[1:-1] if shape[0] == batch else shape[:-1]), 1)
 
 
-def _first_shape(graph: Traced, node) -> tuple[int, ...] | None:
+def first_shape(graph: Traced, node) -> tuple[int, ...] | None:
     """A tensor's shape, or that of the first of a tuple of them."""
     value = graph.values.get(node.name)
     value = value[0] if isinstance(value, (tuple, list)) and value else value

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..figures.checkpoint import Checkpointed, block_inputs, block_outputs
-from ..graph import INPUT, Graph, Node
+from ..graph import INPUT, Graph, Node, part_of
 from ..layers import REGISTRY
 from ..importing.capture import PATCHED_BY_PTFLOPS
 from ..importing.forms import resolve
@@ -168,7 +168,7 @@ def _put(functions: dict) -> None:
 def _freeze(module: nn.Module, frozen: bool | str) -> None:
     """requires_grad=False on the module's parameters, or on its weights or its biases alone (Node.frozen)."""
     for name, parameter in module.named_parameters():
-        if frozen is True or ("bias" in name.rpartition(".")[2]) == (frozen == "biases"):
+        if frozen is True or part_of(name) == frozen:
             parameter.requires_grad_(False)
 
 

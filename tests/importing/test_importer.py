@@ -654,9 +654,11 @@ def test_a_layer_frozen_in_part_trains_the_rest_as_torch_does():
     # verify holds the figures, the training step's memory and the backward's included, to torch's run
     import cnncalc
 
-    summary = cnncalc.summary(BitFit(), (3, 8, 8), batch=2)
+    module = BitFit()
+    summary = cnncalc.summary(module, (3, 8, 8), batch=2)
+    # torch's requires_grad, module by module: conv's bias 8, norm's weight 8, fc's bias 4
     assert [(row.name, row.trainable_params) for row in summary.layers if row.params] == [
-        ("conv", 8), ("norm", 8), ("fc", 4)]
+        (name, sum(p.numel() for p in part.parameters() if p.requires_grad)) for name, part in module.named_children()]
     assert not summary.verify().failed
 
 
