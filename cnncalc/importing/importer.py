@@ -450,12 +450,13 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
     # output is unused as a module's nobody reads is
     read = {node.target for node in recorded.steps if node.op == "get_attr" and node.name in recorded.users}
     read_for_nothing = {node.target for node in recorded.steps if node.op == "get_attr"} - read
-    used = {name for name in tensors if name in read or _inside(name, called)}
+    inside_called = _inside(called)
+    used = {name for name in tensors if name in read or inside_called(name)}
     if len(used) < len(tensors):  # held under another path too (LED's shared table, its embeddings' weight)
         parts = [recorded.modules[path] for path in called if path in recorded.modules]
         ids = {id(tensor) for part in parts for tensor in (*_held(part, "_parameters"), *_held(part, "_buffers"))}
         used |= {name for name, tensor in tensors.items() if id(tensor) in ids}
-    reached = {*used, *(name[:index] for name in used for index in _dots(name))}  # each tensor's modules
+    reached = {*used, *_modules_above(used)}
     held: dict[str, dict] = {}
     for name in sorted(set(tensors) - used):
         owner = next(path for path in (*(name[:index] for index in _dots(name)), name) if path not in reached)
@@ -463,7 +464,7 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
         _count_into(counts, tensors[name])
         if owner in ran or owner in read_for_nothing:
             counts["why"] = "output unused"
-        elif _inside(name, taken - of_kinds):
+        elif _inside(taken - of_kinds)(name):
             counts["why"] = "not read"
     return held
 
@@ -481,9 +482,27 @@ def _dots(path: str):
         index = path.find(".", index + 1)
 
 
-def _inside(path: str, modules: set) -> bool:
-    """Whether a tensor's path is under one of these modules' (by path; the root's is "" and holds none)."""
-    return any(path[:index] in modules for index in _dots(path))
+def _inside(modules: set):
+    """Whether a tensor's path is under one of these modules' (by path; the root's is "" and holds none),
+    each module's answer found once (a model's tensors are several to a module)."""
+    found = {"": False}
+
+    def under(path: str) -> bool:  # a module's path
+        if path not in found:
+            parent = path.rpartition(".")[0]
+            found[path] = path in modules or under(parent)
+        return found[path]
+    return lambda path: under(path.rpartition(".")[0])
+
+
+def _modules_above(paths) -> set[str]:
+    """The module paths above these tensors' paths (path[:i] at each dot), each module's own found once."""
+    above: set[str] = set()
+    for owner in {path.rpartition(".")[0] for path in paths}:
+        while owner and owner not in above:
+            above.add(owner)
+            owner = owner.rpartition(".")[0]
+    return above
 
 
 def _parametrized(modules: dict, emitted: set) -> dict[str, dict]:
