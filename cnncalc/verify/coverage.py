@@ -216,13 +216,13 @@ def _counted(module: nn.Module, device: str, input_shape: tuple[int, ...], input
     from torch.utils.flop_counter import FlopCounterMode
 
     from ..importing.tracing import probe_inputs
-    from .own import math_attention
+    from .own import counted_kernels
 
     inputs = probe_inputs(module, input_shape, input_dtype, others, device, 1)
     counter = FlopCounterMode(display=False)
-    # attention on the math backend (FlopCounterMode counts nothing of the CPU's fused kernel), and with grad:
-    # under no_grad its module tracker fails on views of parameters passed to modules
-    with math_attention(), _reparametrize_module(module, _stand_ins(module, device)), counter:
+    # on the kernels FlopCounterMode counts (none of the CPU's fused attention and LSTM), and with grad: under
+    # no_grad its module tracker fails on views of parameters passed to modules
+    with counted_kernels(), _reparametrize_module(module, _stand_ins(module, device)), counter:
         return module.eval()(*inputs), counter
 
 

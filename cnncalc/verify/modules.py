@@ -626,6 +626,18 @@ def general_attention():
         torch.backends.mha.set_fastpath_enabled(fast)
 
 
+@contextlib.contextmanager
+def general_recurrence():
+    """nn.LSTM, GRU and RNN on ATen's general path (the products of each step), never oneDNN's fused CPU
+    kernel, which FlopCounterMode counts nothing of (a bidirectional LSTM's 258,048 MACs as 0)."""
+    enabled = torch._C._get_mkldnn_enabled()  # mkldnn.flags() would also set TF32, which warns
+    torch._C._set_mkldnn_enabled(False)
+    try:
+        yield
+    finally:
+        torch._C._set_mkldnn_enabled(enabled)
+
+
 class MultiheadAttention(nn.Module):
     """nn.MultiheadAttention (a submodule of that very class, which the peers' hooks look up) called
     with query, key and value by position, as models call it, its output alone returned; on its
@@ -748,12 +760,8 @@ class _Recurrent(nn.Module):
 
         if _get_current_dispatch_mode() is None:
             return self.rnn(x)[0]
-        enabled = torch._C._get_mkldnn_enabled()  # mkldnn.flags() would also set TF32, which warns
-        torch._C._set_mkldnn_enabled(False)
-        try:
+        with general_recurrence():
             return self.rnn(x)[0]
-        finally:
-            torch._C._set_mkldnn_enabled(enabled)
 
 
 class LSTM(_Recurrent):

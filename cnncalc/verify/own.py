@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..errors import SpecError
 from ..figures.report import Report
 from ..graph import Graph
-from .modules import general_attention
+from .modules import general_attention, general_recurrence
 from .verdict import Check
 
 MODULE = "the module itself"
@@ -40,14 +40,15 @@ def check_real(module: nn.Module, name: str) -> None:
 
 
 @contextlib.contextmanager
-def math_attention():
-    """Attention on torch's math backend while torch counts, nn.MultiheadAttention's fused path off:
-    FlopCounterMode has no formula for the fused CPU kernels and counts nothing there; the math
-    backend's matmuls it counts, as the peers' conventions say. Memory is measured outside it, on
-    the kernel a real run takes (the fused one keeps no L × S scores)."""
+def counted_kernels():
+    """The kernels torch's counter sees, while it counts: attention on torch's math backend,
+    nn.MultiheadAttention's fused path off, recurrent layers step by step. FlopCounterMode has no formula
+    for the fused CPU kernels and counts nothing there; the math backend's matmuls and each step's
+    products it counts, as the peers' conventions say. Memory is measured outside it, on the kernels a
+    real run takes (the fused attention keeps no L × S scores)."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    with sdpa_kernel([SDPBackend.MATH]), general_attention():
+    with sdpa_kernel([SDPBackend.MATH]), general_attention(), general_recurrence():
         yield
 
 

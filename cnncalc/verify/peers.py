@@ -22,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .build import GraphModel
 from ..importing.tracing import left_as_it_was
-from .own import math_attention, tensors
+from .own import counted_kernels, tensors
 
 PREFIX = "layers."
 
@@ -60,7 +60,7 @@ def run_torch(model: nn.Module, inputs: tuple) -> PeerCount:
     """FlopCounterMode over a forward pass, attention on the math backend it counts."""
     counter = FlopCounterMode(display=False, depth=None)
     # the user's module with autograd on: under no_grad the tracker fails on views of parameters passed to modules
-    with math_attention(), counter, torch.no_grad() if isinstance(model, GraphModel) else contextlib.nullcontext():
+    with counted_kernels(), counter, torch.no_grad() if isinstance(model, GraphModel) else contextlib.nullcontext():
         model(*inputs)
     flops = {name.removeprefix("GraphModel."): sum(ops.values())
              for name, ops in counter.get_flop_counts().items()}
@@ -86,7 +86,7 @@ def run_torch_backward(model: GraphModel, inputs: tuple) -> PeerCount:
         running.update(layer=owner.get(node), counted=counted)
 
     try:
-        with math_attention(), counter:
+        with counted_kernels(), counter:
             outs = [out for out in tensors(model(*inputs)) if out.requires_grad]  # each output the graph names
             forward = running["counted"] = counter.get_total_flops()
             for node in owner:

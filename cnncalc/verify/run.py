@@ -21,7 +21,7 @@ from .build import build_model, sample_inputs
 from .fields import check_fields
 from .measure import measure
 from .memory import check_memory
-from .own import MODULE, TWIN, check_real, kept, layer_checks, math_attention, measure_module, total_checks
+from .own import MODULE, TWIN, check_real, kept, layer_checks, counted_kernels, measure_module, total_checks
 from .peers import PeerCount, count, installed, run_torch_backward, why
 from .reference import reference_checks
 from .verdict import Check, Verification
@@ -84,7 +84,7 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
     report = analyze(graph, batch, dtype)
     x = sample_inputs(graph, batch, device, TORCH_DTYPES[dtype])
     with kept(module) if module is not None else contextlib.nullcontext():
-        with math_attention():
+        with counted_kernels():
             if module is not None:
                 model = module.to(device=device, dtype=TORCH_DTYPES[dtype])
                 checks = _module_checks(graph, report, model, x, step)

@@ -321,6 +321,33 @@ def test_token_ids_read_by_an_embedding():
     assert_torch_agrees(result, totals, module, torch.randint(0, 100, (1, 12)))
 
 
+class Tagger(nn.Module):
+    """Token ids through an embedding and an LSTM, its last step classified: PyTorch's tutorials' tagger."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed, self.lstm, self.head = nn.Embedding(50, 16), nn.LSTM(16, 24, batch_first=True), nn.Linear(24, 3)
+
+    def forward(self, ids):
+        output, _ = self.lstm(self.embed(ids))
+        return self.head(output[:, -1])
+
+
+def test_an_lstm_is_counted_on_the_cpu_as_its_steps_products():
+    # on the CPU torch runs the LSTM through oneDNN's fused kernel, which FlopCounterMode counts nothing of: verify
+    # had measured 72 MACs (the head's) against cnncalc's 46,152 and failed every model holding an LSTM
+    module = Tagger()
+    ids = torch.randint(0, 50, (1, 12))
+    counter = FlopCounterMode(display=False)
+    with torch.backends.mkldnn.flags(enabled=False), counter:  # ATen's general path: each step's products
+        module(ids)
+    steps = counter.get_total_flops() // 2
+    assert steps == 12 * 4 * 24 * (16 + 24) + 24 * 3  # each step's gates by the input and the state, then the head
+    result, totals = verified(module, (12,), input_dtype="int64")
+    assert totals["macs"].ok and totals["macs"].measured == steps
+    assert totals["torch ops"].ok
+
+
 def test_a_module_on_the_meta_device_is_refused():
     with torch.device("meta"):
         module = SpareHead()
