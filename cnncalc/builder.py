@@ -122,6 +122,7 @@ Parameter, Constant, Expand = _constructor("parameter"), _constructor("constant"
 Unsqueeze, Squeeze, Tile = _constructor("unsqueeze"), _constructor("squeeze"), _constructor("tile")
 MultiheadAttention = _constructor("multiheadattention")
 LSTM, GRU, RNN = _constructor("lstm"), _constructor("gru"), _constructor("rnn")
+FinalState = _constructor("finalstate")
 Matmul, ScaledDotProductAttention = _constructor("matmul"), _constructor("scaleddotproductattention")
 Einsum, Cdist = _constructor("einsum"), _constructor("cdist")
 Add, Mul, Concat, Crop = _constructor("add"), _constructor("mul"), _constructor("concat"), _constructor("crop")

@@ -1393,6 +1393,52 @@ def test_a_module_given_tensors_its_kind_does_not_take_is_a_row_not_counted(batc
         truth.params, truth.buffers)
 
 
+class SentimentLSTM(nn.Module):
+    """bentrevett's sentiment classifier: token ids, an embedding, a two-layer bidirectional LSTM whose final
+    hidden states of the last layer's two directions are joined, torch.cat((hidden[-2], hidden[-1]), dim=1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(50, 16, padding_idx=0)
+        self.lstm = nn.LSTM(16, 24, num_layers=2, batch_first=True, bidirectional=True, dropout=0.1)
+        self.fc = nn.Linear(48, 3)
+
+    def forward(self, text):
+        _, (hidden, cell) = self.lstm(self.embedding(text))
+        return self.fc(torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1))
+
+
+class EncoderGRU(nn.Module):
+    """A sequence encoder whose summary is its GRU's last layer's final state, h_n[-1], or its every layer's
+    moved batch first and flattened, h_n.transpose(0, 1).reshape(B, -1)."""
+
+    def __init__(self, flattened: bool):
+        super().__init__()
+        self.flattened, self.gru = flattened, nn.GRU(10, 20, num_layers=2, bidirectional=flattened, batch_first=True)
+        self.fc = nn.Linear(80 if flattened else 20, 4)
+
+    def forward(self, x):
+        _, hidden = self.gru(x)
+        return self.fc(hidden.transpose(0, 1).reshape(x.size(0), -1) if self.flattened else hidden[-1])
+
+
+@pytest.mark.parametrize("build,input_size,input_dtype", [
+    (SentimentLSTM, (12,), "int64"), (functools.partial(EncoderGRU, False), (6, 10), None),
+    (functools.partial(EncoderGRU, True), (6, 10), None)], ids=["lstm-hidden", "gru-last", "gru-flattened"])
+def test_the_final_states_a_recurrent_layer_returns_are_layers(build, input_size, input_dtype):
+    # h_n and c_n, layers·directions × batch × size, had been rows not counted (getitem ×3) and the totals lower
+    # bounds; verify refused the model. Now finalstate rows, batch first, and every figure torch's (on the meta
+    # device FlopCounterMode counts each step's products, as ATen's general path runs them)
+    summary = cnncalc.summary(build(), input_size, input_dtype=input_dtype, batch=3)
+    truth = measure(build(), input_size, input_dtype)
+    assert not summary.totals.uncounted and "finalstate" in {row.kind for row in summary.layers}
+    assert (summary.totals.params, summary.totals.macs // 3) == (truth.params, truth.macs)
+    assert {summary.report.output_rows[0].output_shape} == truth.output_shapes
+    checks = summary.verify().checks
+    assert all(check.ok for check in checks if check.figure in ("params", "macs", "output_shape", "torch ops")), \
+        [check for check in checks if not check.ok]
+
+
 class Prototypes(nn.Module):
     """A prototype classifier: each sample's code against a matrix of prototypes, -torch.cdist(z, P)."""
 

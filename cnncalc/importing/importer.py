@@ -33,7 +33,7 @@ from .forms import call_arguments, calls_of, forms, multiplies, resolve
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, SEQUENCE_FIRST, Traced, Unmappable, each_sample_at,
                      first_shape, given, given_value, index_tensors, indexed_by, piece_of, picks_per_sample, read_graph,
-                     restated, returns_several, stated, storage_of, target_name, unstacked)
+                     recurrent_state, restated, returns_several, stated, storage_of, target_name, unstacked)
 from .tracing import PROBE_BATCH, trace, user_line, where_it_stops
 
 
@@ -718,12 +718,30 @@ def _module_layer(node, graph: Traced) -> dict | None:
 def _getitem_entry(node, graph: Traced) -> dict | list | None:
     """x[...] or a piece of a tuple: a layer of the call that returned several tensors (topk's values),
     each sample's row i of rows in the batch, or the piece or cut as it reads per sample."""
+    state = recurrent_state(node, graph)
+    if state is not None:
+        return _final_state(*state, graph)
     if piece_of(node) is None and returns_several(node.args[0], graph):
         return _returned_piece(node.args[1], _entry(node.args[0], graph))
     if _batch_of_rows(node, graph):  # fmap1, fmap2 = fmaps.chunk(2, 0): row i of each sample
         return stated("select", {"dim": 1, "index": node.args[1]}, None)
     entry = graph.per_sample(node, _piece_entry(node, graph))
     return entry if not isinstance(entry, dict) or graph.takes(node, *next(iter(entry.items()))) else None
+
+
+def _final_state(module, state: str, graph: Traced) -> dict | None:
+    """h_n or c_n of a recurrent module mapped to its kind, as a finalstate layer reading that layer; None where the
+    module is no layer of its kind (a row not counted: given its initial state)."""
+    entry = _entry(module, graph)
+    if not isinstance(entry, dict) or REGISTRY[next(iter(entry))].family != "recurrent":
+        return None
+    kind, args = next(iter(entry.items()))
+    args = REGISTRY[kind].normalize(args or {})
+    held = {name: args[name] for name in FINAL_STATE_ARGS if name in args}
+    return {**stated("finalstate", {**held, "state": state}, None), "from": graph.name_of(module)}
+
+
+FINAL_STATE_ARGS = ("hidden_size", "num_layers", "bidirectional", "proj_size")  # what sizes a recurrent layer's states
 
 
 def _returned_piece(index, entry: dict | list | None) -> dict | list | None:

@@ -593,6 +593,25 @@ def returns_several(node, graph: Traced) -> bool:
         and isinstance(graph.values.get(node.name), (tuple, list)) and graph.holds_tensors(node)
 
 
+def recurrent_state(node, graph: Traced) -> tuple[Step, str] | None:
+    """The recurrent module whose final state a tensor is, and which state ("hidden", "cell"): h_n, which
+    nn.GRU and nn.RNN return beside their output (out, h_n = gru(x)), or one of nn.LSTM's (h_n, c_n);
+    None for any other tensor."""
+    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], Step) \
+            or not isinstance(node.args[1], int) or not graph.is_tensor(node):
+        return None
+    source, index = node.args
+    if source.op == "call_module":  # a GRU's or an RNN's (output, h_n)
+        module, which = source, "hidden" if index == 1 else None
+    elif source.op == "call_function" and source.target is operator.getitem and source.args[1] == 1 \
+            and isinstance(source.args[0], Step):  # an LSTM's (output, (h_n, c_n))
+        module, which = source.args[0], ("hidden", "cell")[index] if index in (0, 1) else None
+    else:
+        return None
+    found = mapped(graph.modules[module.target]) if module.op == "call_module" and which else None
+    return (module, which) if found is not None and REGISTRY[found[0]].family == "recurrent" else None
+
+
 def piece_of(node):
     """The chunk, split or unbind call whose piece `node` takes (tuple[i]), or None."""
     if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], Step):
@@ -840,6 +859,9 @@ def _sequence_first(graph: Traced) -> set:
     matrix whose columns are the batch (csatv2's k.transpose(-1, -2), which q @ k then mixes)."""
     found = set()
     for node in graph.recorded.steps:
+        if recurrent_state(node, graph) is not None:  # h_n: layers·directions × batch × size, whatever its sizes
+            found.add(node.name)
+            continue
         shape = first_shape(graph, node)  # of the attention's output, its first
         if shape is None or len(shape) < 3 or shape[1] != graph.batch or shape[0] == graph.batch \
                 or node.op == "placeholder":

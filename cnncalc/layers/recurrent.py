@@ -1,14 +1,15 @@
 """Recurrent layers: nn.LSTM, nn.GRU and nn.RNN, batch first (per-sample shapes are sequence ×
 features). Each step of each layer and direction multiplies the input and the previous hidden state
 by the gates' weights: MACs are sequence × directions × Σ gates·hidden·(inputs + hidden), as
-FlopCounterMode counts their matrix products."""
+FlopCounterMode counts their matrix products. finalstate: the final states they return beside their
+output (h_n, and an LSTM's c_n)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .facts import (AS_IS, NN, OWN, Alias, FromInput, MemoryFacts, Parameters, TorchForms, Workspace, never, no_bytes,
-                    whole)
-from .facts import LOWER, NO_WORK, Autocast, BackwardFacts, BackwardWork, Gradients
+                    parameter_gradients, whole)
+from .facts import LOWER, NO_PRODUCTS, NO_WORK, PROMOTE, Autocast, BackwardFacts, BackwardWork, Gradients
 from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choice, format_shape, non_negative, positive,
                        probability, register)
 
@@ -157,3 +158,31 @@ register("rnn", family="recurrent", field_probe=AS_IS, autocast=LOWER, receptive
          memory=_steps(Cell(gates=1, saved=1, states=1, first_saved=True), fused=False),
          backward=recurrent_backward(gates=1),
          torch=_forms("RNN"), args=_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(recurrent(gates=1))
+
+
+# h_n and an LSTM's c_n, which torch's run returns beside the output: no work of their own, memory of their
+# own, the gradient they are given passed back into the layer's backward (through its output, as it reads)
+@register("finalstate", family="shape", field_probe=AS_IS, autocast=PROMOTE, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
+                             extra_saved=no_bytes, transient=no_bytes, last_saved="none",
+                             workspace=parameter_gradients, copies=None, estimate=None),
+          backward=NO_PRODUCTS,
+          torch=TorchForms(module=OWN + "FinalState", given_weight=None, inferred=None, functions=(), methods=(),
+                           aliases=()),
+          args=(Arg("hidden_size", positive), Arg("num_layers", positive, 1), Arg("bidirectional", boolean, False),
+                Arg("proj_size", non_negative, 0), Arg("state", choice("hidden", "cell"), "hidden")))
+def final_state(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """The final hidden state (h_n) or an LSTM's final cell state (c_n) of the lstm, gru or rnn layer it
+    reads, whose output is sequence × directions·size: per sample a row per layer and direction, each
+    of the state's size (the projection's, for h_n of an LSTM with proj_size). torch holds them
+    layers·directions × batch × size; cnncalc's shapes put the batch first."""
+    (shape,) = shapes
+    hidden, projected = args["hidden_size"], args["proj_size"]
+    if projected >= hidden:
+        raise LayerError(f"proj_size {projected} must be smaller than hidden_size {hidden}")
+    directions = 2 if args["bidirectional"] else 1
+    if len(shape) != 2 or shape[1] != directions * (projected or hidden):
+        raise LayerError(f"reads the output of the recurrent layer whose state it is, sequence × "
+                         f"{directions * (projected or hidden)} per sample, got {format_shape(shape)}")
+    size = hidden if args["state"] == "cell" else projected or hidden
+    return Calc((args["num_layers"] * directions, size))

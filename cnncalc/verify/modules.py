@@ -745,10 +745,11 @@ class ConvOfGivenFilters(nn.Module):
 
 
 class _Recurrent(nn.Module):
-    """torch's recurrent module itself (counters that hook nn.LSTM see it), returning its output alone.
-    Under a dispatch mode (FlopCounterMode) it runs the general path: oneDNN's fused CPU kernel is
-    invisible to the counter, the matrix products of each step are not; elsewhere (memory measured
-    by the profiler) as users run it."""
+    """torch's recurrent module itself (counters that hook nn.LSTM see it), returning its output, the
+    final states torch returns beside it held on the output for a finalstate layer to read. Under a
+    dispatch mode (FlopCounterMode) it runs the general path: oneDNN's fused CPU kernel is invisible to
+    the counter, the matrix products of each step are not; elsewhere (memory measured by the profiler)
+    as users run it."""
     recurrent: type = nn.Module
 
     def __init__(self, **args):
@@ -758,10 +759,26 @@ class _Recurrent(nn.Module):
     def forward(self, x):
         from torch.utils._python_dispatch import _get_current_dispatch_mode
 
-        if _get_current_dispatch_mode() is None:
-            return self.rnn(x)[0]
-        with general_recurrence():
-            return self.rnn(x)[0]
+        with general_recurrence() if _get_current_dispatch_mode() is not None else contextlib.nullcontext():
+            output, states = self.rnn(x)
+        output.final_states = states if isinstance(states, tuple) else (states,)  # (h_n, c_n), or (h_n,)
+        return output
+
+
+class FinalState(nn.Module):
+    """The final hidden state (h_n) or an LSTM's cell state (c_n) of the recurrent layer it reads, batch
+    first, as that layer's run returned it."""
+
+    def __init__(self, hidden_size: int, num_layers: int = 1, bidirectional: bool = False, proj_size: int = 0,
+                 state: str = "hidden"):
+        super().__init__()
+        self.index = ("hidden", "cell").index(state)
+
+    def forward(self, x):
+        states = getattr(x, "final_states", ())
+        if self.index >= len(states):
+            raise ValueError("a finalstate layer reads the lstm, gru or rnn layer whose state it is (cell: an lstm's)")
+        return states[self.index].transpose(0, 1)
 
 
 class LSTM(_Recurrent):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import compare, one_layer
+from conftest import compare, compare_backward, one_layer
 
 torch = pytest.importorskip("torch")
 
@@ -66,4 +66,84 @@ def test_memory_sweep_within_ten_percent_of_torch(request, kind, layers, bidirec
     args = {"hidden_size": hidden, "batch_first": True, "num_layers": layers, "bidirectional": bidirectional}
     for optimizer in ("sgd", "adam"):
         checks = _memory_checks(kind, args, (length, 32), optimizer, batch=8)
+        assert all(check.ok for check in checks), [check.as_dict() for check in checks]
+
+
+# The final states a recurrent layer returns beside its output: h_n (and an LSTM's c_n), layers·directions
+# × batch × size in torch, each read as the next layer's input, as a classifier reads hidden[-1]
+STATE_CASES = [
+    ("lstm", {"hidden_size": 16, "batch_first": True, "num_layers": 2, "bidirectional": True}, "hidden"),
+    ("lstm", {"hidden_size": 16, "batch_first": True, "num_layers": 2, "bidirectional": True}, "cell"),
+    ("lstm", {"hidden_size": 16, "batch_first": True, "proj_size": 5}, "hidden"),
+    ("lstm", {"hidden_size": 16, "batch_first": True, "proj_size": 5}, "cell"),
+    ("gru", {"hidden_size": 10, "batch_first": True, "num_layers": 3}, "hidden"),
+    ("rnn", {"hidden_size": 10, "batch_first": True, "bidirectional": True}, "hidden"),
+]
+
+
+def _state_graph(kind: str, args: dict, state: str, then: list):
+    held = {key: args[key] for key in ("hidden_size", "num_layers", "bidirectional", "proj_size") if key in args}
+    return one_layer(kind, args, (7, 12), [{"finalstate": {**held, "state": state}}, *then])
+
+
+# a classifier of a bidirectional LSTM's last layer's final hidden states, both directions joined (the
+# backward reaches the LSTM's weights through h_n alone)
+CLASSIFIED_STATES = {"input": [7, 12], "layers": [
+    {"lstm": {"hidden_size": 16, "batch_first": True, "num_layers": 2, "bidirectional": True}, "name": "lstm"},
+    {"finalstate": {"hidden_size": 16, "num_layers": 2, "bidirectional": True}, "name": "h_n"},
+    {"select": {"dim": 1, "index": -2}, "name": "forward"},
+    {"select": {"dim": 1, "index": -1}, "from": "h_n", "name": "backward"},
+    {"concat": None, "from": ["forward", "backward"]},
+    {"linear": {"out_features": 3}}]}
+
+
+def test_the_backward_of_a_classifier_of_final_states_is_torchs():
+    # FlopCounterMode over loss.backward(): the LSTM's every weight gradient and its input's, through h_n alone
+    from cnncalc.spec import build_graph
+
+    report = compare_backward(build_graph(CLASSIFIED_STATES, "<test>", {}))
+    assert report.totals.backward_macs > 0
+
+
+@pytest.mark.parametrize("kind,args,state", STATE_CASES, ids=[f"{c[0]}-{c[2]}-{i}" for i, c in enumerate(STATE_CASES)])
+def test_final_state_matches_torch(kind, args, state):
+    # the state alone, then the last layer's row of it through a linear head: shapes, tensors and products as torch's
+    compare(_state_graph(kind, args, state, []), batch=3)
+    compare(_state_graph(kind, args, state, [{"select": {"dim": 1, "index": -1}}, {"linear": {"out_features": 4}}]),
+            batch=3)
+
+
+def test_final_state_shape_is_torchs():
+    # torch.nn.LSTM(12, 16, num_layers=2, bidirectional=True, proj_size=5, batch_first=True) on 3 × 7 × 12:
+    # h_n is 4 × 3 × 5, c_n 4 × 3 × 16
+    lstm = torch.nn.LSTM(12, 16, num_layers=2, bidirectional=True, proj_size=5, batch_first=True)
+    _, (h_n, c_n) = lstm(torch.randn(3, 7, 12))
+    args = {"hidden_size": 16, "batch_first": True, "num_layers": 2, "bidirectional": True, "proj_size": 5}
+    from cnncalc.figures import analyze
+
+    for state, torchs in (("hidden", h_n), ("cell", c_n)):
+        row = analyze(_state_graph("lstm", args, state, []), batch=3).layers[-1]
+        assert (3, *row.output_shape) == (torchs.shape[1], torchs.shape[0], torchs.shape[2])
+        assert (row.macs, row.params) == (0, 0)
+
+
+def test_a_final_state_of_another_size_is_refused():
+    from cnncalc.errors import SpecError
+    from cnncalc.figures import analyze
+
+    graph = one_layer("lstm", {"hidden_size": 16, "batch_first": True}, (7, 12),
+                      [{"finalstate": {"hidden_size": 8}}])
+    with pytest.raises(SpecError, match="sequence × 8 per sample, got 7×16"):
+        analyze(graph)
+
+
+def test_final_state_training_memory_within_ten_percent_of_torch():
+    graph = _state_graph("lstm", {"hidden_size": 32, "batch_first": True, "num_layers": 2, "bidirectional": True},
+                         "hidden", [{"select": {"dim": 1, "index": -1}}, {"linear": {"out_features": 10}}])
+    from cnncalc.figures import analyze
+    from cnncalc.verify.build import build_model
+    from cnncalc.verify.memory import check_memory
+
+    for optimizer in ("sgd", "adam"):
+        checks = check_memory(graph, build_model(graph), analyze(graph, 4), lambda text: None, optimizer)
         assert all(check.ok for check in checks), [check.as_dict() for check in checks]
