@@ -14,6 +14,7 @@ from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import cnncalc  # noqa: E402
+from cnncalc.graph import OtherInput  # noqa: E402
 from cnncalc.verify.coverage import measure  # noqa: E402
 from cnncalc.verify.verdict import MemoryCheck  # noqa: E402
 
@@ -1384,13 +1385,35 @@ class GivenState(nn.Module):
 
 
 @pytest.mark.parametrize("batch_first", [True, False], ids=["batch-first", "sequence-first"])
-def test_a_module_given_tensors_its_kind_does_not_take_is_a_row_not_counted(batch_first):
+def test_a_recurrent_layer_given_its_initial_state_is_counted(batch_first):
     # the import had refused it as its own fault (made gru a gru that takes 1 input, got 2), or, the sequence
-    # first, as no operation it could map (cannot map 3 operation(s): getitem ×2, GRU module)
-    summary = cnncalc.summary(GivenState(batch_first), (12, 10))
+    # first, as no operation it could map (cannot map 3 operation(s): getitem ×2, GRU module); then a row not
+    # counted, 100 MACs where torch counts 21,700. h0, torch.zeros(1, B, 20), is its second input now
+    summary = cnncalc.summary(GivenState(batch_first), (12, 10), batch=3)
     truth = measure(GivenState(batch_first), (12, 10))
-    assert "gru" in summary.totals.uncounted and (summary.totals.params, summary.totals.buffers) == (
-        truth.params, truth.buffers)
+    assert not summary.totals.uncounted
+    assert [row.inputs[1:] for row in summary.layers if row.kind == "gru"] == [("zeros",)]
+    assert (summary.totals.params, summary.totals.macs // 3) == (truth.params, truth.macs)
+
+
+class WeightedBag(nn.Module):
+    """An nn.EmbeddingBag given each id's weight, bag(ids, None, per_sample_weights): a second tensor its kind
+    does not take."""
+
+    def __init__(self):
+        super().__init__()
+        self.bag, self.out = nn.EmbeddingBag(50, 8, mode="sum"), nn.Linear(8, 2)
+
+    def forward(self, ids, weights):
+        return self.out(self.bag(ids, None, weights))
+
+
+def test_a_module_given_tensors_its_kind_does_not_take_is_a_row_not_counted():
+    inputs = {"ids": "6:int64", "weights": (6,)}
+    summary = cnncalc.summary(WeightedBag(), inputs)
+    truth = measure(WeightedBag(), (6,), "int64", (OtherInput(name="weights", shape=(6,), dtype=None),))
+    assert "bag" in summary.totals.uncounted and (summary.totals.params, summary.totals.macs) == (
+        truth.params, truth.macs)
 
 
 class SentimentLSTM(nn.Module):

@@ -261,9 +261,11 @@ class Traced:
 
     def sized_by_batch(self, node) -> bool:
         """A tensor made without the input whose dim 0 is the batch, or rows of it (XCiT's
-        pos.repeat(B, 1, 1, 1), BERT's token types expanded to the batch): one per sample."""
-        shape = self.shape(node)
-        return node.name in self.batch_sized and bool(shape) and shape[0] % self.batch == 0
+        pos.repeat(B, 1, 1, 1), BERT's token types expanded to the batch), or dim 1 of one whose batch is
+        there (a recurrent layer's h_0, torch.zeros(layers, B, hidden)): one per sample."""
+        shape, at = self.shape(node), 1 if node.name in self.sequence_first else 0
+        return node.name in self.batch_sized and shape is not None and len(shape) > at \
+            and shape[at] % self.batch == 0
 
     def making(self, node) -> int:
         """Of a tensor made without the input for each sample, the bytes per sample of the largest storage
@@ -593,6 +595,24 @@ def returns_several(node, graph: Traced) -> bool:
         and isinstance(graph.values.get(node.name), (tuple, list)) and graph.holds_tensors(node)
 
 
+def _given_states(graph: Traced) -> set[str]:
+    """The initial states recurrent modules are given, gru(x, h_0) and lstm(x, (h_0, c_0)), by step name."""
+    found = set()
+    for node in graph.recorded.steps:
+        if node.op != "call_module" or _family(graph, node) != "recurrent":
+            continue
+        given = node.args[1] if len(node.args) > 1 else node.kwargs.get("hx")
+        found |= {state.name for state in (given if isinstance(given, (tuple, list)) else (given,))
+                  if isinstance(state, Step)}
+    return found
+
+
+def _family(graph: Traced, module) -> str | None:
+    """The family of a module step's kind, None where no kind states it."""
+    found = mapped(graph.modules[module.target])
+    return REGISTRY[found[0]].family if found is not None else None
+
+
 def recurrent_state(node, graph: Traced) -> tuple[Step, str] | None:
     """The recurrent module whose final state a tensor is, and which state ("hidden", "cell"): h_n, which
     nn.GRU and nn.RNN return beside their output (out, h_n = gru(x)), or one of nn.LSTM's (h_n, c_n);
@@ -608,8 +628,8 @@ def recurrent_state(node, graph: Traced) -> tuple[Step, str] | None:
         module, which = source.args[0], ("hidden", "cell")[index] if index in (0, 1) else None
     else:
         return None
-    found = mapped(graph.modules[module.target]) if module.op == "call_module" and which else None
-    return (module, which) if found is not None and REGISTRY[found[0]].family == "recurrent" else None
+    recurrent = module.op == "call_module" and which is not None and _family(graph, module) == "recurrent"
+    return (module, which) if recurrent else None
 
 
 def piece_of(node):
@@ -857,10 +877,10 @@ def _sequence_first(graph: Traced) -> set:
     a tensor at its rank with dim 1 still the batch (a sum, a concatenation along dim 0, the attention's
     output). A size-2 sequence cannot be told from the batch of the run, which is 2; nor (N, B) from a
     matrix whose columns are the batch (csatv2's k.transpose(-1, -2), which q @ k then mixes)."""
-    found = set()
+    found, given = set(), _given_states(graph)
     for node in graph.recorded.steps:
-        if recurrent_state(node, graph) is not None:  # h_n: layers·directions × batch × size, whatever its sizes
-            found.add(node.name)
+        if node.name in given or recurrent_state(node, graph) is not None:  # h_0 or h_n: layers·directions × batch
+            found.add(node.name)                                              # × size, whatever its sizes
             continue
         shape = first_shape(graph, node)  # of the attention's output, its first
         if shape is None or len(shape) < 3 or shape[1] != graph.batch or shape[0] == graph.batch \

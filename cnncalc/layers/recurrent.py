@@ -38,7 +38,7 @@ def _steps(cell: Cell, fused: bool) -> MemoryFacts:
     float32), which its workspace rule reads off the input shape; the first layer saves its input."""
     def workspace(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
                   parameters: Parameters) -> Workspace:
-        (length, inputs), = shapes
+        (length, inputs), *_ = shapes  # then the initial states, if given
         hidden, projected, layers = args["hidden_size"], args.get("proj_size", 0), args["num_layers"]
         state, directions = projected or hidden, 2 if args["bidirectional"] else 1
         steps, row = batch * length, batch * hidden  # elements of one feature over the sequence, one step
@@ -92,14 +92,16 @@ def _forms(name: str) -> TorchForms:
                       aliases=(Alias(NN + name),))
 
 
-def recurrent(gates: int):
-    """The calculator of a recurrent kind of `gates` gates."""
+def recurrent(gates: int, cell_states: int):
+    """The calculator of a recurrent kind of `gates` gates, carrying `cell_states` states (an LSTM's h and c)."""
     def calculate(shapes: tuple[Shape, ...], args: dict) -> Calc:
         """Per layer and direction: weight_ih (gates·hidden × inputs), weight_hh (gates·hidden × the
-        state fed back: the projection's size, if any), biases b_ih and b_hh, and weight_hr."""
+        state fed back: the projection's size, if any), biases b_ih and b_hh, and weight_hr. Its inputs:
+        the sequence, then, where given, its initial states (h_0, and an LSTM's c_0), each per sample a row
+        per layer and direction; torch multiplies the zeros it starts from otherwise just the same."""
         if not args["batch_first"]:
             raise LayerError("cnncalc's shapes are per sample, so the batch must come first: set batch_first: true")
-        (shape,) = shapes
+        shape, *given = shapes
         if len(shape) != 2:
             raise LayerError(f"expects sequence × features per sample, got {format_shape(shape)}")
         length, inputs = shape
@@ -108,6 +110,10 @@ def recurrent(gates: int):
             raise LayerError(f"proj_size {projected} must be smaller than hidden_size {hidden}")
         state = projected or hidden
         directions = 2 if args["bidirectional"] else 1
+        states = tuple((args["num_layers"] * directions, size) for size in (state, hidden)[:cell_states])
+        if given and tuple(given) != states:
+            raise LayerError(f"takes its initial states as {' and '.join(map(format_shape, states))} per sample "
+                             f"(a row per layer and direction), got {', '.join(map(format_shape, given))}")
         def per_layer(inputs: int) -> int:
             return directions * (gates * hidden * (inputs + state) + projected * hidden)
         # the first layer reads the input; each of the others, the states of the one below
@@ -122,13 +128,13 @@ def recurrent_backward(gates: int) -> BackwardFacts:
     """The backward rule of a recurrent kind of `gates` gates, as FlopCounterMode counts the general
     path's products step by step (cuDNN's and oneDNN's fused kernels hide them from it): per layer and
     direction, every weight's gradient at every step; the input's gradient where it requires grad (a
-    later layer's always does); the state's at every step but the first (h0 requires none); and the
-    projection's input."""
+    later layer's always does); the state's at every step but the first, unless a given h_0 requires
+    grad; and the projection's input."""
     def backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
-        (fed,), trained = gradients.inputs, gradients.parameters
-        if not (fed or trained):
+        (fed, *states_fed), trained = gradients.inputs, gradients.parameters
+        if not (fed or trained or any(states_fed)):
             return NO_WORK
-        (length, inputs), = shapes
+        (length, inputs), *_ = shapes
         hidden, projected = args["hidden_size"], args.get("proj_size", 0)
         state, directions = projected or hidden, 2 if args["bidirectional"] else 1
         # in closed form over the layers (num_layers may be huge): the first reads the input, the
@@ -137,7 +143,8 @@ def recurrent_backward(gates: int) -> BackwardFacts:
             length * gates * hidden * directions * state
         fed_back, projection = length * gates * hidden * state, length * hidden * projected
         reads = (layers - 1) * later
-        passed = directions * ((first if fed else 0) + reads + layers * (fed_back - gates * hidden * state + projection))
+        first_state = 0 if states_fed and states_fed[0] else gates * hidden * state  # h_0's gradient, where it takes one
+        passed = directions * ((first if fed else 0) + reads + layers * (fed_back - first_state + projection))
         weighted = directions * (first + reads + layers * (fed_back + projection))
         return BackwardWork(inputs=passed, parameters=weighted if trained else 0)
     return BackwardFacts(differentiates="each input", work=backward)
@@ -146,18 +153,18 @@ def recurrent_backward(gates: int) -> BackwardFacts:
 # the CPU runs LSTM and RNN through oneDNN (mkldnn_rnn_layer, on its lower list; an LSTM with
 # projections through the general path's products), GRU through products autocast does not reach;
 # CUDA runs each through cuDNN (_cudnn_rnn, cast by autocast)
-register("lstm", family="recurrent", field_probe=AS_IS, autocast=LOWER, receptive_field=whole,
+register("lstm", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=LOWER, receptive_field=whole,
          memory=_steps(Cell(gates=4, saved=7, states=2, first_saved=False), fused=True),
          backward=recurrent_backward(gates=4),
-         torch=_forms("LSTM"), args=_ARGS + (Arg("proj_size", non_negative, 0),))(recurrent(gates=4))
-register("gru", family="recurrent", field_probe=AS_IS, autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
+         torch=_forms("LSTM"), args=_ARGS + (Arg("proj_size", non_negative, 0),))(recurrent(gates=4, cell_states=2))
+register("gru", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
          memory=_steps(Cell(gates=3, saved=7, states=1, first_saved=False), fused=False),
          backward=recurrent_backward(gates=3),
-         torch=_forms("GRU"), args=_ARGS)(recurrent(gates=3))
-register("rnn", family="recurrent", field_probe=AS_IS, autocast=LOWER, receptive_field=whole,
+         torch=_forms("GRU"), args=_ARGS)(recurrent(gates=3, cell_states=1))
+register("rnn", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=LOWER, receptive_field=whole,
          memory=_steps(Cell(gates=1, saved=1, states=1, first_saved=True), fused=False),
          backward=recurrent_backward(gates=1),
-         torch=_forms("RNN"), args=_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(recurrent(gates=1))
+         torch=_forms("RNN"), args=_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(recurrent(gates=1, cell_states=1))
 
 
 # h_n and an LSTM's c_n, which torch's run returns beside the output: no work of their own, memory of their

@@ -756,11 +756,13 @@ class _Recurrent(nn.Module):
         super().__init__()
         self.rnn = self.recurrent(**args)
 
-    def forward(self, x):
+    def forward(self, x, *given):
+        """The sequence, then the initial states if given, batch first (a batch of one: the same for each sample)."""
         from torch.utils._python_dispatch import _get_current_dispatch_mode
 
+        initial = tuple(state.transpose(0, 1).expand(-1, x.shape[0], -1).contiguous() for state in given)
         with general_recurrence() if _get_current_dispatch_mode() is not None else contextlib.nullcontext():
-            output, states = self.rnn(x)
+            output, states = self.rnn(x, *((initial if len(initial) > 1 else initial[0],) if initial else ()))
         output.final_states = states if isinstance(states, tuple) else (states,)  # (h_n, c_n), or (h_n,)
         return output
 

@@ -147,3 +147,40 @@ def test_final_state_training_memory_within_ten_percent_of_torch():
     for optimizer in ("sgd", "adam"):
         checks = check_memory(graph, build_model(graph), analyze(graph, 4), lambda text: None, optimizer)
         assert all(check.ok for check in checks), [check.as_dict() for check in checks]
+
+
+# Initial states given (h_0, and an LSTM's c_0): a learned one, a parameter of a row per layer and direction, the
+# same for each sample; its gradient takes the first step's products too
+GIVEN_STATES = [
+    ("lstm", {"hidden_size": 16, "batch_first": True, "num_layers": 2, "bidirectional": True}, [[4, 16], [4, 16]]),
+    ("lstm", {"hidden_size": 16, "batch_first": True, "proj_size": 5}, [[1, 5], [1, 16]]),
+    ("gru", {"hidden_size": 10, "batch_first": True, "num_layers": 3}, [[3, 10]]),
+    ("rnn", {"hidden_size": 10, "batch_first": True, "bidirectional": True}, [[2, 10]]),
+]
+
+
+def _given_states(kind: str, args: dict, states: list) -> dict:
+    names = [f"state{index}" for index in range(len(states))]
+    return {"input": [7, 12], "layers": [
+        *({"parameter": {"shape": shape}, "name": name} for name, shape in zip(names, states)),
+        {kind: args, "from": ["input", *names], "name": "recurrent"},
+        {"linear": {"out_features": 4}}]}
+
+
+@pytest.mark.parametrize("kind,args,states", GIVEN_STATES, ids=[f"{c[0]}-{i}" for i, c in enumerate(GIVEN_STATES)])
+def test_initial_states_given_match_torch(kind, args, states):
+    from cnncalc.spec import build_graph
+
+    graph = build_graph(_given_states(kind, args, states), "<test>", {})
+    compare(graph, batch=3)
+    compare_backward(graph)
+
+
+def test_initial_states_of_other_sizes_are_refused():
+    from cnncalc.errors import SpecError
+    from cnncalc.figures import analyze
+    from cnncalc.spec import build_graph
+
+    spec = _given_states("lstm", {"hidden_size": 16, "batch_first": True}, [[1, 16]])
+    with pytest.raises(SpecError, match="initial states as 1×16 and 1×16 per sample"):
+        analyze(build_graph(spec, "<test>", {}))
