@@ -123,6 +123,7 @@ Unsqueeze, Squeeze, Tile = _constructor("unsqueeze"), _constructor("squeeze"), _
 MultiheadAttention = _constructor("multiheadattention")
 LSTM, GRU, RNN = _constructor("lstm"), _constructor("gru"), _constructor("rnn")
 FinalState = _constructor("finalstate")
+GRUCell, RNNCell = _constructor("grucell"), _constructor("rnncell")
 Matmul, ScaledDotProductAttention = _constructor("matmul"), _constructor("scaleddotproductattention")
 Einsum, Cdist = _constructor("einsum"), _constructor("cdist")
 Add, Mul, Concat, Crop = _constructor("add"), _constructor("mul"), _constructor("concat"), _constructor("crop")

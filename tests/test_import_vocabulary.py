@@ -1396,6 +1396,48 @@ def test_a_recurrent_layer_given_its_initial_state_is_counted(batch_first):
     assert (summary.totals.params, summary.totals.macs // 3) == (truth.params, truth.macs)
 
 
+class GRULoop(nn.Module):
+    """A GRUCell stepped through the sequence from zeros, h = cell(x[:, t], h), the last state classified."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell, self.out = nn.GRUCell(10, 16), nn.Linear(16, 4)
+
+    def forward(self, x):
+        h = x.new_zeros(x.size(0), 16)
+        for t in range(x.size(1)):
+            h = self.cell(x[:, t], h)
+        return self.out(h)
+
+
+class RecurrentPolicy(nn.Module):
+    """An agent's recurrent core: an observation's encoding and the state it carries in, both forward()'s inputs,
+    through an RNNCell; a policy and a value head read the new state, returned beside them."""
+
+    def __init__(self):
+        super().__init__()
+        self.encode, self.core = nn.Sequential(nn.Linear(8, 64), nn.ReLU()), nn.RNNCell(64, 64)
+        self.policy, self.value = nn.Linear(64, 4), nn.Linear(64, 1)
+
+    def forward(self, obs, state):
+        state = self.core(self.encode(obs), state)
+        return self.policy(state), self.value(state), state
+
+
+@pytest.mark.parametrize("build,inputs", [(GRULoop, (6, 10)), (RecurrentPolicy, {"obs": (8,), "state": (64,)})],
+                         ids=["gru-loop", "rnn-policy"])
+def test_recurrent_cells_are_layers(build, inputs):
+    # nn.GRUCell and nn.RNNCell had been rows not counted: a GRU loop's 7,488 MACs as 64, verify refused it
+    summary = cnncalc.summary(build(), inputs, batch=3)
+    others = tuple(OtherInput(name=name, shape=shape, dtype=None) for name, shape in list(inputs.items())[1:]) \
+        if isinstance(inputs, dict) else ()
+    truth = measure(build(), next(iter(inputs.values())) if isinstance(inputs, dict) else inputs, None, others)
+    assert not summary.totals.uncounted and {"grucell", "rnncell"} & {row.kind for row in summary.layers}
+    assert (summary.totals.params, summary.totals.macs // 3) == (truth.params, truth.macs)
+    failed = [check for check in summary.verify().checks if not check.ok]
+    assert not failed, failed
+
+
 class WeightedBag(nn.Module):
     """An nn.EmbeddingBag given each id's weight, bag(ids, None, per_sample_weights): a second tensor its kind
     does not take."""

@@ -328,6 +328,14 @@ def _thop_cell(kind: str, inputs: int, hidden: int, bias: bool) -> int:
     return {"lstm": 4 * state + 4 * hidden, "gru": 3 * state + 4 * hidden, "rnn": state}[kind]
 
 
+def _ptflops_cell(layer: LayerOps) -> int:
+    """Its nn.GRUCell and nn.RNNCell hook: one step's weights, the gates' work and both biases, × batch."""
+    work, gates = _PTFLOPS_GATES[CELLS[layer.kind]]
+    hidden = layer.args["hidden_size"]
+    biases = 2 * gates * hidden if layer.flag("bias") else 0
+    return (gates * hidden * (layer.in_shape[0] + hidden) + work * hidden + biases) * layer.batch
+
+
 def _thop_recurrent(layer: LayerOps) -> int:
     """thop's count_lstm: its cell per layer and direction, the later layers fed hidden_size (× 2 both
     ways; a projection is not seen), × sequence × batch."""
@@ -415,13 +423,15 @@ def _torchinfo_leaves(layer: LayerOps) -> int:
 
 
 RECURRENT = ("lstm", "gru", "rnn")
+CELLS = {"grucell": "gru", "rnncell": "rnn"}  # a cell → the recurrent kind one step of which it runs
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("torchvision", "torchvision's published `_ops` (GMACs): conv, linear and matmul "
                "multiply-accumulates; bias and element-wise work excluded",
                (("conv*", _macs), ("linear", _macs), ("multiheadattention", _macs), ("matmul", _macs),
                 ("baddbmm", _macs),
-                ("scaleddotproductattention", _macs), ("einsum", _macs), *((kind, _macs) for kind in RECURRENT)),
+                ("scaleddotproductattention", _macs), ("einsum", _macs),
+                *((kind, _macs) for kind in (*RECURRENT, *CELLS))),
                _unhandled),
     # recurrent layers as on the meta device or a GPU: on the CPU, oneDNN's fused LSTM hides them
     Convention("torch", "torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per multiply-accumulate",
@@ -429,7 +439,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("multiheadattention", lambda l: 2 * l.macs), ("matmul", lambda l: 2 * l.macs),
                 ("baddbmm", lambda l: 2 * l.macs),
                 ("scaleddotproductattention", lambda l: 2 * l.macs), ("einsum", lambda l: 2 * l.macs),
-                *((kind, lambda l: 2 * l.macs) for kind in RECURRENT)), _unhandled,
+                *((kind, lambda l: 2 * l.macs) for kind in (*RECURRENT, *CELLS))), _unhandled,
                backward=(("conv*", _torch_conv_backward), ("*", _torch_backward))),
     Convention("fvcore", "fvcore FlopCountAnalysis(model, x).total(): MACs plus norms, 2-d "
                "upsampling and 2-d adaptive average pooling",
@@ -443,7 +453,9 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("multiheadattention", lambda l: l.macs - (_scores(l) // 2 * bool(masks_given(l.args))
                                                            if l.flag("need_weights") else _scores(l))),
                 ("matmul", _fvcore_matmul),
-                ("einsum", _fvcore_einsum)), _unhandled,
+                ("einsum", _fvcore_einsum),
+                # a cell's trace is its two linear products (a recurrent layer's, one op it has no handle for)
+                *((kind, _macs) for kind in CELLS)), _unhandled,
                returned_only=True),  # torch.jit's trace drops a module run whose output nobody reads
     Convention("torchinfo", "torchinfo summary(...).total_mult_adds: parameters named weight or bias × "
                "batch, or × output positions for convolutions",
@@ -451,8 +463,8 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                # parameters and what no kind states count as the modules holding them say (_torchinfo_leaves)
                (("layerscale", _unhandled), ("parameter", _torchinfo_leaves), ("constant", _torchinfo_leaves),
                 ("uncounted", _torchinfo_leaves),
-                # weight_ih_l0 and friends: × the output's first two sizes, batch × sequence
-                *((kind, lambda l: (l.weights + l.biases) * l.batch * l.out_shape[0]) for kind in RECURRENT),
+                # weight_ih_l0 and friends: × the output's first two sizes, batch × sequence (a cell's: × hidden)
+                *((kind, lambda l: (l.weights + l.biases) * l.batch * l.out_shape[0]) for kind in (*RECURRENT, *CELLS)),
                 ("multiheadattention", _unhandled)), _torchinfo),  # not a leaf: its out_proj is a child module
     Convention("ptflops", "ptflops get_model_complexity_info, pytorch backend: module hooks, reported per "
                "sample (their sum ÷ batch), plus the torch.nn.functional calls and tensor ops it patches, "
@@ -486,7 +498,8 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 # torch.add, torch.mul and their methods are patched (operands aligned from their first
                 # dims, the larger size of each: the output's, where their ranks agree), x + y is not
                 *((kind, Hooks(functional=lambda l: 0 if l.flag("operator") else l.out)) for kind in ("add", "mul")),
-                *((kind, Hooks(module=_ptflops_recurrent)) for kind in RECURRENT)),
+                *((kind, Hooks(module=_ptflops_recurrent)) for kind in RECURRENT),
+                *((kind, Hooks(module=_ptflops_cell)) for kind in CELLS)),
                _unhandled),
     Convention("thop", "thop profile(model, inputs): conv and linear MACs without bias, 2 or 4 per "
                "normalized element, average pooling, upsampling by mode",
@@ -499,6 +512,8 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 ("adaptiveavgpool*", _thop_hooked(_thop_adaptive_avg)), ("softmax", _thop_hooked(_thop_softmax)),
                 ("prelu", _thop_hooked(lambda l: l.inp)),  # count_prelu: one per input element, in eval
                 *((kind, _thop_hooked(_thop_recurrent)) for kind in RECURRENT),
+                *((kind, _thop_hooked(lambda l: _thop_cell(CELLS[l.kind], l.in_shape[0], l.args["hidden_size"],
+                                                           l.flag("bias")) * l.batch)) for kind in CELLS),
                 ("upsample", _thop_hooked(lambda l: l.out * {"nearest": 1, "linear": 5, "bilinear": 11,
                                                         "bicubic": 259}.get(l.args["mode"], 0)))), _unhandled),
 )}

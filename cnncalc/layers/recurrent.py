@@ -2,10 +2,11 @@
 features). Each step of each layer and direction multiplies the input and the previous hidden state
 by the gates' weights: MACs are sequence × directions × Σ gates·hidden·(inputs + hidden), as
 FlopCounterMode counts their matrix products. finalstate: the final states they return beside their
-output (h_n, and an LSTM's c_n)."""
+output (h_n, and an LSTM's c_n). rnncell and grucell: one step of them, nn.RNNCell and nn.GRUCell, as a
+model's own loop over the sequence calls them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .facts import (AS_IS, NN, OWN, Alias, FromInput, MemoryFacts, Parameters, TorchForms, Workspace, never, no_bytes,
                     parameter_gradients, whole)
@@ -193,3 +194,68 @@ def final_state(shapes: tuple[Shape, ...], args: dict) -> Calc:
                          f"{directions * (projected or hidden)} per sample, got {format_shape(shape)}")
     size = hidden if args["state"] == "cell" else projected or hidden
     return Calc((args["num_layers"] * directions, size))
+
+
+def _one_step(steps: MemoryFacts, gates: int, projected: int) -> MemoryFacts:
+    """A cell's memory: one step of one layer's, in one direction, of ATen's general path, which runs the same cell
+    each step; but its input is saved as it is, where the layer saves a transposed copy for the whole sequence;
+    in inference it holds `projected` × hidden more per sample (a GRU cell projects its input for the step,
+    beside the state's projection); its backward makes its two weights' gradients once, the larger of them
+    beside the rest (fitted)."""
+    def workspace(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                  parameters: Parameters) -> Workspace:
+        hidden, (inputs,) = args["hidden_size"], shapes[0]
+        layer = {**args, "num_layers": 1, "bidirectional": False, "proj_size": 0}
+        held = steps.workspace(layer, ((1, inputs), *shapes[1:]), batch, element_size, parameters)
+        return replace(held, saved=held.saved - batch * inputs, inference=held.inference + batch * projected * hidden,
+                       gradients=gates * hidden * max(inputs, hidden) if parameters.trainable else 0)
+    return replace(steps, workspace=workspace, estimate=CELL_ESTIMATE)
+
+
+# why a cell's memory is an estimate: fitted as the layers' are, less closely (docs/memory.md)
+CELL_ESTIMATE = "fitted to the CPU's float32 kernels (within 10%); CUDA and autocast hold other workspaces"
+
+
+def cell(gates: int):
+    """The calculator of one step of a recurrent kind of `gates` gates."""
+    def calculate(shapes: tuple[Shape, ...], args: dict) -> Calc:
+        """x of `input_size` features per sample, then, where given, the hidden state of `hidden_size`: weight_ih
+        (gates·hidden × inputs), weight_hh (gates·hidden × hidden), biases b_ih and b_hh. Both products run,
+        the state's on zeros where none is given."""
+        (inputs,), *given = shapes if all(len(shape) == 1 for shape in shapes) else ((None,),)
+        hidden = args["hidden_size"]
+        if inputs is None or given and given != [(hidden,)]:
+            raise LayerError(f"takes features per sample, then, if given, the hidden state ({hidden}), got "
+                             f"{', '.join(map(format_shape, shapes))}")
+        weights = gates * hidden * (inputs + hidden)
+        return Calc((hidden,), weights=weights, biases=2 * gates * hidden if args["bias"] else 0, macs=weights)
+    return calculate
+
+
+def cell_backward(gates: int) -> BackwardFacts:
+    """Its two products' backward, as FlopCounterMode counts them: the weights' gradients where they train, the
+    input's where it requires grad, the state's where a given one does."""
+    def backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
+        (fed, *state_fed), trained = gradients.inputs, gradients.parameters
+        (inputs,), hidden = shapes[0], args["hidden_size"]
+        passed = gates * hidden * ((inputs if fed else 0) + (hidden if state_fed and state_fed[0] else 0))
+        return BackwardWork(inputs=passed, parameters=calc.macs if trained else 0)
+    return BackwardFacts(differentiates="each input", work=backward)
+
+
+_CELL_ARGS = (Arg("hidden_size", positive), Arg("bias", boolean, True))
+
+
+def _cell_forms(name: str) -> TorchForms:
+    return TorchForms(module=NN + name, given_weight=None, inferred=FromInput("input_size", -1), functions=(),
+                      methods=(), aliases=())
+
+
+register("grucell", family="cell", arity=None, fewest_inputs=1, field_probe=AS_IS,
+         autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
+         memory=_one_step(_steps(Cell(gates=3, saved=7, states=1, first_saved=False), fused=False), gates=3, projected=3),
+         backward=cell_backward(gates=3), torch=_cell_forms("GRUCell"), args=_CELL_ARGS)(cell(gates=3))
+register("rnncell", family="cell", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=LOWER,
+         receptive_field=whole, memory=_one_step(_steps(Cell(gates=1, saved=1, states=1, first_saved=True), fused=False), gates=1, projected=0),
+         backward=cell_backward(gates=1), torch=_cell_forms("RNNCell"),
+         args=_CELL_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(cell(gates=1))

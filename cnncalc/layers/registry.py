@@ -169,6 +169,7 @@ FAMILIES = {
     "linear": Family(functional=False, one_tensor=True, multiplies=True),
     "attention": Family(functional=False, one_tensor=False, multiplies=True),
     "recurrent": Family(functional=False, one_tensor=False, multiplies=True),
+    "cell": Family(functional=False, one_tensor=True, multiplies=True),  # one step of a recurrent layer
     "pool": Family(functional=True, one_tensor=True, multiplies=False),
     "activation": Family(functional=True, one_tensor=True, multiplies=False),
     "dropout": Family(functional=True, one_tensor=True, multiplies=False),

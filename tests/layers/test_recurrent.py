@@ -18,6 +18,10 @@ CASES = [
     ("lstm", {"hidden_size": 8, "batch_first": True, "num_layers": 3, "bidirectional": True, "proj_size": 3}, (4, 5)),
     ("gru", {"hidden_size": 10, "batch_first": True, "num_layers": 2, "bidirectional": True}, (5, 6)),
     ("rnn", {"hidden_size": 10, "batch_first": True, "nonlinearity": "relu"}, (5, 6)),
+    # one step, as a loop over the sequence calls nn.GRUCell and nn.RNNCell (its state zeros, not given)
+    ("grucell", {"hidden_size": 10}, (6,)),
+    ("grucell", {"hidden_size": 7, "bias": False}, (12,)),
+    ("rnncell", {"hidden_size": 10, "nonlinearity": "relu"}, (6,)),
 ]
 
 
@@ -35,6 +39,8 @@ MEMORY_CASES = [
     ("lstm", {"hidden_size": 32, "batch_first": True, "proj_size": 8}, (24, 16), "sgd"),
     ("gru", {"hidden_size": 32, "batch_first": True, "num_layers": 2}, (24, 16), "sgd"),
     ("rnn", {"hidden_size": 32, "batch_first": True, "bidirectional": True}, (24, 16), "adam"),
+    ("grucell", {"hidden_size": 256}, (64,), "sgd"),
+    ("rnncell", {"hidden_size": 32, "nonlinearity": "relu"}, (16,), "adam"),
 ]
 
 
