@@ -329,7 +329,7 @@ def _thop_cell(kind: str, inputs: int, hidden: int, bias: bool) -> int:
 
 
 def _ptflops_cell(layer: LayerOps) -> int:
-    """Its nn.GRUCell and nn.RNNCell hook: one step's weights, the gates' work and both biases, × batch."""
+    """Its nn.LSTMCell, GRUCell and RNNCell hook: one step's weights, the gates' work and both biases, × batch."""
     work, gates = _PTFLOPS_GATES[CELLS[layer.kind]]
     hidden = layer.args["hidden_size"]
     biases = 2 * gates * hidden if layer.flag("bias") else 0
@@ -423,7 +423,7 @@ def _torchinfo_leaves(layer: LayerOps) -> int:
 
 
 RECURRENT = ("lstm", "gru", "rnn")
-CELLS = {"grucell": "gru", "rnncell": "rnn"}  # a cell → the recurrent kind one step of which it runs
+CELLS = {"grucell": "gru", "rnncell": "rnn", "lstmcell": "lstm"}  # a cell → the recurrent kind one step of which it runs
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("torchvision", "torchvision's published `_ops` (GMACs): conv, linear and matmul "

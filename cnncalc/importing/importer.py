@@ -33,7 +33,7 @@ from .forms import call_arguments, calls_of, forms, multiplies, resolve
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, SEQUENCE_FIRST, Traced, Unmappable, each_sample_at,
                      first_shape, given, given_value, index_tensors, indexed_by, piece_of, picks_per_sample, read_graph,
-                     recurrent_state, restated, returns_several, stated, storage_of, target_name, unstacked)
+                     lstm_cell_state, recurrent_state, restated, returns_several, stated, storage_of, target_name, unstacked)
 from .tracing import PROBE_BATCH, trace, user_line, where_it_stops
 
 
@@ -718,9 +718,11 @@ def _module_layer(node, graph: Traced) -> dict | None:
 def _getitem_entry(node, graph: Traced) -> dict | list | None:
     """x[...] or a piece of a tuple: a layer of the call that returned several tensors (topk's values),
     each sample's row i of rows in the batch, or the piece or cut as it reads per sample."""
-    state = recurrent_state(node, graph)
+    state, cell = recurrent_state(node, graph), lstm_cell_state(node, graph)
     if state is not None:
         return _final_state(*state, graph)
+    if cell is not None:
+        return _cell_state(cell, graph)
     if piece_of(node) is None and returns_several(node.args[0], graph):
         return _returned_piece(node.args[1], _entry(node.args[0], graph))
     if _batch_of_rows(node, graph):  # fmap1, fmap2 = fmaps.chunk(2, 0): row i of each sample
@@ -739,6 +741,16 @@ def _final_state(module, state: str, graph: Traced) -> dict | None:
     args = REGISTRY[kind].normalize(args or {})
     held = {name: args[name] for name in FINAL_STATE_ARGS if name in args}
     return {**stated("finalstate", {**held, "state": state}, None), "from": graph.name_of(module)}
+
+
+def _cell_state(cell, graph: Traced) -> dict | None:
+    """c of an nn.LSTMCell mapped to its kind, as a cellstate layer reading that layer; None where the cell is no
+    layer of its kind."""
+    entry = _entry(cell, graph)
+    if not isinstance(entry, dict) or "lstmcell" not in entry:
+        return None
+    hidden = REGISTRY["lstmcell"].normalize(entry["lstmcell"] or {})["hidden_size"]
+    return {**stated("cellstate", {"hidden_size": hidden}, None), "from": graph.name_of(cell)}
 
 
 FINAL_STATE_ARGS = ("hidden_size", "num_layers", "bidirectional", "proj_size")  # what sizes a recurrent layer's states

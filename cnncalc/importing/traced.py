@@ -632,6 +632,15 @@ def recurrent_state(node, graph: Traced) -> tuple[Step, str] | None:
     return (module, which) if recurrent else None
 
 
+def lstm_cell_state(node, graph: Traced) -> Step | None:
+    """The nn.LSTMCell step whose c a tensor is, h, c = cell(x, (h, c)); None for any other tensor."""
+    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], Step) \
+            or node.args[1] != 1 or node.args[0].op != "call_module":
+        return None
+    found = mapped(graph.modules[node.args[0].target])
+    return node.args[0] if found is not None and found[0] == "lstmcell" else None
+
+
 def piece_of(node):
     """The chunk, split or unbind call whose piece `node` takes (tuple[i]), or None."""
     if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], Step):

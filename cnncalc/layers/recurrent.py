@@ -216,17 +216,17 @@ def _one_step(steps: MemoryFacts, gates: int, projected: int) -> MemoryFacts:
 CELL_ESTIMATE = "fitted to the CPU's float32 kernels (within 10%); CUDA and autocast hold other workspaces"
 
 
-def cell(gates: int):
-    """The calculator of one step of a recurrent kind of `gates` gates."""
+def cell(gates: int, states: int):
+    """The calculator of one step of a recurrent kind of `gates` gates, carrying `states` states (an LSTM's h and c)."""
     def calculate(shapes: tuple[Shape, ...], args: dict) -> Calc:
-        """x of `input_size` features per sample, then, where given, the hidden state of `hidden_size`: weight_ih
+        """x of `input_size` features per sample, then, where given, the states, each of `hidden_size`: weight_ih
         (gates·hidden × inputs), weight_hh (gates·hidden × hidden), biases b_ih and b_hh. Both products run,
         the state's on zeros where none is given."""
         (inputs,), *given = shapes if all(len(shape) == 1 for shape in shapes) else ((None,),)
         hidden = args["hidden_size"]
-        if inputs is None or given and given != [(hidden,)]:
-            raise LayerError(f"takes features per sample, then, if given, the hidden state ({hidden}), got "
-                             f"{', '.join(map(format_shape, shapes))}")
+        if inputs is None or given and given != [(hidden,)] * states:
+            raise LayerError(f"takes features per sample, then, if given, {'the hidden state' if states == 1 else 'h and c'}"
+                             f" ({hidden} each), got {', '.join(map(format_shape, shapes))}")
         weights = gates * hidden * (inputs + hidden)
         return Calc((hidden,), weights=weights, biases=2 * gates * hidden if args["bias"] else 0, macs=weights)
     return calculate
@@ -246,16 +246,40 @@ def cell_backward(gates: int) -> BackwardFacts:
 _CELL_ARGS = (Arg("hidden_size", positive), Arg("bias", boolean, True))
 
 
-def _cell_forms(name: str) -> TorchForms:
-    return TorchForms(module=NN + name, given_weight=None, inferred=FromInput("input_size", -1), functions=(),
-                      methods=(), aliases=())
+def _cell_forms(name: str, own: bool = False) -> TorchForms:
+    """torch's module, or cnncalc's holding it (an LSTM cell's returns its c beside h), which imports map it from."""
+    return TorchForms(module=(OWN if own else NN) + name, given_weight=None, inferred=FromInput("input_size", -1),
+                      functions=(), methods=(), aliases=(Alias(NN + name),) if own else ())
 
 
 register("grucell", family="cell", arity=None, fewest_inputs=1, field_probe=AS_IS,
          autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
          memory=_one_step(_steps(Cell(gates=3, saved=7, states=1, first_saved=False), fused=False), gates=3, projected=3),
-         backward=cell_backward(gates=3), torch=_cell_forms("GRUCell"), args=_CELL_ARGS)(cell(gates=3))
+         backward=cell_backward(gates=3), torch=_cell_forms("GRUCell"), args=_CELL_ARGS)(cell(gates=3, states=1))
 register("rnncell", family="cell", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=LOWER,
          receptive_field=whole, memory=_one_step(_steps(Cell(gates=1, saved=1, states=1, first_saved=True), fused=False), gates=1, projected=0),
          backward=cell_backward(gates=1), torch=_cell_forms("RNNCell"),
-         args=_CELL_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(cell(gates=1))
+         args=_CELL_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(cell(gates=1, states=1))
+# its step saves a hidden's worth less than an LSTM layer's (measured: the layer keeps its previous cell state)
+register("lstmcell", family="cell pair", arity=None, fewest_inputs=1, field_probe=AS_IS,
+         autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
+         memory=_one_step(_steps(Cell(gates=4, saved=6, states=2, first_saved=False), fused=False), gates=4,
+                          projected=0),
+         backward=cell_backward(gates=4), torch=_cell_forms("LSTMCell", own=True), args=_CELL_ARGS)(cell(gates=4, states=2))
+
+
+# c_1, which nn.LSTMCell returns beside h_1 (its layer's output): as finalstate is a recurrent layer's
+@register("cellstate", family="shape", field_probe=AS_IS, autocast=PROMOTE, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
+                             extra_saved=no_bytes, transient=no_bytes, last_saved="none",
+                             workspace=parameter_gradients, copies=None, estimate=None),
+          backward=NO_PRODUCTS,
+          torch=TorchForms(module=OWN + "CellState", given_weight=None, inferred=None, functions=(), methods=(),
+                           aliases=()),
+          args=(Arg("hidden_size", positive),))
+def cell_state(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """The cell state of the lstmcell it reads, whose output is the hidden state: `hidden_size` per sample."""
+    if shapes != ((args["hidden_size"],),):
+        raise LayerError(f"reads the output of the lstmcell whose state it is ({args['hidden_size']}), "
+                         f"got {', '.join(map(format_shape, shapes))}")
+    return Calc((args["hidden_size"],))

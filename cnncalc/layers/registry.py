@@ -170,6 +170,7 @@ FAMILIES = {
     "attention": Family(functional=False, one_tensor=False, multiplies=True),
     "recurrent": Family(functional=False, one_tensor=False, multiplies=True),
     "cell": Family(functional=False, one_tensor=True, multiplies=True),  # one step of a recurrent layer
+    "cell pair": Family(functional=False, one_tensor=False, multiplies=True),  # one step of an LSTM: (h, c)
     "pool": Family(functional=True, one_tensor=True, multiplies=False),
     "activation": Family(functional=True, one_tensor=True, multiplies=False),
     "dropout": Family(functional=True, one_tensor=True, multiplies=False),

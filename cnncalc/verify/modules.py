@@ -767,6 +767,32 @@ class _Recurrent(nn.Module):
         return output
 
 
+class LSTMCell(nn.Module):
+    """torch's LSTM cell itself (counters that hook nn.LSTMCell see it) given x, or x, h and c, returning h, its c
+    held on it for a cellstate layer to read."""
+
+    def __init__(self, **args):
+        super().__init__()
+        self.cell = nn.LSTMCell(**args)
+
+    def forward(self, x, *given):
+        h, c = self.cell(x, tuple(state.expand(x.shape[0], -1) for state in given) or None)
+        h.cell_state = c
+        return h
+
+
+class CellState(nn.Module):
+    """The cell state of the LSTM cell it reads, as that cell's run returned it."""
+
+    def __init__(self, hidden_size: int):
+        super().__init__()
+
+    def forward(self, h):
+        if not hasattr(h, "cell_state"):
+            raise ValueError("a cellstate layer reads the lstmcell whose state it is")
+        return h.cell_state
+
+
 class FinalState(nn.Module):
     """The final hidden state (h_n) or an LSTM's cell state (c_n) of the recurrent layer it reads, batch
     first, as that layer's run returned it."""

@@ -18,7 +18,7 @@ from cnncalc.spec import build_graph
 from conftest import compare_backward
 from layers.test_attention import PRODUCT_IDS
 from layers.test_kinds_vs_torch import CASES, CROSS_ATTENTION, JOIN_CASES, LOOKUPS, ONE_HOT, POSITIONS, PRODUCTS
-from layers.test_recurrent import CLASSIFIED_STATES
+from layers.test_recurrent import CLASSIFIED_STATES, STEPPED
 from layers.test_resize import SAMPLED
 from layers.test_selection import ALIGNED, KEEPS_ALL, PICKED, POSITIONS_KEPT, SUPPRESSED
 from layers.test_slicing import WRITES_PART
@@ -127,7 +127,7 @@ def test_every_kind_is_held_to_a_real_backward():
     # uncounted states no work of its own, backward's neither: its row makes every total a lower bound
     written = {next(key for key in layer if key in REGISTRY)
                for spec in PRODUCTS + [CROSS_ATTENTION, POSITIONS, ONE_HOT, KEEPS_ALL, WRITES_PART, SUPPRESSED, ALIGNED,
-                                       POSITIONS_KEPT, PICKED, CLASSIFIED_STATES, *SAMPLED]
+                                       POSITIONS_KEPT, PICKED, CLASSIFIED_STATES, STEPPED, *SAMPLED]
                for layer in spec["layers"]}
     covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | written | {"uncounted"}
     assert covered == set(REGISTRY)

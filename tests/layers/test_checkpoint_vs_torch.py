@@ -30,9 +30,9 @@ TRAILING = {"instancenorm1d": {"mean", "copy_"}, "instancenorm2d": {"mean", "cop
             "instancenorm3d": {"mean", "copy_"}, "lstm": {"stack", "cat", "transpose_"},
             "gru": {"stack", "cat", "transpose_"}, "rnn": {"stack", "cat", "transpose_"}}
 # composites whose last step's final product saves what it reads, so is not run again (LSTM's
-# h = o·tanh(c) and its projection, GRU's (1 - z)·n + z·h, a GRU cell's too): cnncalc counts the whole
+# h = o·tanh(c) and its projection, GRU's (1 - z)·n + z·h, their cells' too): cnncalc counts the whole
 # layer as run again, every step's products but that one's
-PARTLY = {"lstm", "gru", "grucell"}
+PARTLY = {"lstm", "gru", "grucell", "lstmcell"}
 
 
 class _Phases(TorchDispatchMode):

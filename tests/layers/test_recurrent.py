@@ -22,6 +22,7 @@ CASES = [
     ("grucell", {"hidden_size": 10}, (6,)),
     ("grucell", {"hidden_size": 7, "bias": False}, (12,)),
     ("rnncell", {"hidden_size": 10, "nonlinearity": "relu"}, (6,)),
+    ("lstmcell", {"hidden_size": 9}, (6,)),
 ]
 
 
@@ -41,6 +42,8 @@ MEMORY_CASES = [
     ("rnn", {"hidden_size": 32, "batch_first": True, "bidirectional": True}, (24, 16), "adam"),
     ("grucell", {"hidden_size": 256}, (64,), "sgd"),
     ("rnncell", {"hidden_size": 32, "nonlinearity": "relu"}, (16,), "adam"),
+    ("lstmcell", {"hidden_size": 64}, (32,), "sgd"),
+    ("lstmcell", {"hidden_size": 32}, (16,), "adam"),
 ]
 
 
@@ -190,3 +193,19 @@ def test_initial_states_of_other_sizes_are_refused():
     spec = _given_states("lstm", {"hidden_size": 16, "batch_first": True}, [[1, 16]])
     with pytest.raises(SpecError, match="initial states as 1×16 and 1×16 per sample"):
         analyze(build_graph(spec, "<test>", {}))
+
+
+# an LSTM cell's c, which it returns beside h, fed back with h to the next step: h, c = cell(x, (h, c))
+STEPPED = {"input": [12], "layers": [
+    {"lstmcell": {"hidden_size": 16}, "name": "step1"},
+    {"cellstate": {"hidden_size": 16}, "name": "c1"},
+    {"lstmcell": {"hidden_size": 16}, "from": ["input", "step1", "c1"], "name": "step2"},
+    {"linear": {"out_features": 4}}]}
+
+
+def test_an_lstm_cells_state_fed_back_matches_torch():
+    from cnncalc.spec import build_graph
+
+    graph = build_graph(STEPPED, "<test>", {})
+    compare(graph, batch=3)
+    compare_backward(graph)
