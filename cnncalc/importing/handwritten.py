@@ -1,8 +1,8 @@
 """Models written by hand the ways people write them, which `cnncalc coverage handwritten` reads beside
 the libraries' (`cnncalc table handwritten:EinopsViT`): einops, functional calls on parameters the
 module declares, a learned token and position table, a model of two inputs, token ids, a shared
-tower called twice, attention written out (nanoGPT's), torch's encoder given masks. Each is small and
-states its inputs; nothing is downloaded."""
+tower called twice, attention written out (nanoGPT's), torch's encoder given masks, an LSTM's final
+states, a loop of a recurrent cell. Each is small and states its inputs; nothing is downloaded."""
 from __future__ import annotations
 
 import math
@@ -164,6 +164,41 @@ class MaskedEncoder(nn.Module):
         return self.head(self.encoder(self.tokens(ids), mask=causal, src_key_padding_mask=padding, is_causal=True))
 
 
+class SentimentLSTM(nn.Module):
+    """A text classifier as bentrevett's tutorials write it: token ids, an embedding, a two-layer bidirectional
+    LSTM whose last layer's final hidden states, both directions, are joined and classified."""
+
+    def __init__(self, vocabulary: int = 1000, dim: int = 64, hidden: int = 64, classes: int = 2):
+        super().__init__()
+        self.embedding = nn.Embedding(vocabulary, dim, padding_idx=0)
+        self.lstm = nn.LSTM(dim, hidden, num_layers=2, bidirectional=True, batch_first=True, dropout=0.5)
+        self.fc = nn.Linear(2 * hidden, classes)
+
+    def forward(self, ids):
+        _, (hidden, _) = self.lstm(self.embedding(ids))
+        return self.fc(torch.cat((hidden[-2], hidden[-1]), dim=1))
+
+
+class Seq2Seq(nn.Module):
+    """An encoder-decoder as PyTorch's translation tutorial writes it: a GRU encodes the source ids, its final
+    state starts a GRUCell that loops over the target ids (teacher forcing), each step projected to the
+    vocabulary."""
+
+    def __init__(self, vocabulary: int = 500, dim: int = 64, hidden: int = 128):
+        super().__init__()
+        self.embedding = nn.Embedding(vocabulary, dim)
+        self.encoder, self.decoder = nn.GRU(dim, hidden, batch_first=True), nn.GRUCell(dim, hidden)
+        self.out = nn.Linear(hidden, vocabulary)
+
+    def forward(self, source, target):
+        _, hidden = self.encoder(self.embedding(source))
+        state, steps = hidden[0], []
+        for token in self.embedding(target).unbind(1):
+            state = self.decoder(token, state)
+            steps.append(self.out(state))
+        return torch.stack(steps, 1)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Written:
     """A hand-written model, what way of writing it shows, the input it states, and the library its
@@ -187,4 +222,7 @@ HANDWRITTEN = {
     "CausalLM": Written(build=CausalLM, shows="attention by hand", input_shape=(64,), input_dtype="int64"),
     "MaskedEncoder": Written(build=MaskedEncoder, shows="attention masks", input_shape=(32,), input_dtype="int64",
                              others=(OtherInput(name="padding", shape=(32,), dtype="bool"),)),
+    "SentimentLSTM": Written(build=SentimentLSTM, shows="recurrent states", input_shape=(40,), input_dtype="int64"),
+    "Seq2Seq": Written(build=Seq2Seq, shows="a recurrent loop", input_shape=(16,), input_dtype="int64",
+                       others=(OtherInput(name="target", shape=(12,), dtype="int64"),)),
 }

@@ -624,7 +624,7 @@ def recurrent_state(node, graph: Traced) -> tuple[Step, str] | None:
     if source.op == "call_module":  # a GRU's or an RNN's (output, h_n)
         module, which = source, "hidden" if index == 1 else None
     elif source.op == "call_function" and source.target is operator.getitem and source.args[1] == 1 \
-            and isinstance(source.args[0], Step):  # an LSTM's (output, (h_n, c_n))
+            and isinstance(source.args[0], Step) and not graph.is_tensor(source):  # an LSTM's (output, (h_n, c_n))
         module, which = source.args[0], ("hidden", "cell")[index] if index in (0, 1) else None
     else:
         return None
