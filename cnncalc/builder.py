@@ -121,6 +121,7 @@ Nms, RoIAlign, GridSample = _constructor("nms"), _constructor("roialign"), _cons
 Parameter, Constant, Expand = _constructor("parameter"), _constructor("constant"), _constructor("expand")
 Unsqueeze, Squeeze, Tile = _constructor("unsqueeze"), _constructor("squeeze"), _constructor("tile")
 MultiheadAttention = _constructor("multiheadattention")
+AttentionWeights = _constructor("attentionweights")
 LSTM, GRU, RNN = _constructor("lstm"), _constructor("gru"), _constructor("rnn")
 FinalState = _constructor("finalstate")
 GRUCell, RNNCell, LSTMCell = _constructor("grucell"), _constructor("rnncell"), _constructor("lstmcell")

@@ -1463,6 +1463,31 @@ def test_recurrent_cells_are_layers(build, inputs):
     assert not failed, failed
 
 
+class AttentionMaps(nn.Module):
+    """nn.MultiheadAttention asked for its weights, as a model that shows its attention maps does: the output
+    classified, the weights (averaged over the heads) returned beside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.attention, self.head = nn.MultiheadAttention(16, 4, batch_first=True), nn.Linear(16, 3)
+
+    def forward(self, x):
+        output, weights = self.attention(x, x, x)
+        return self.head(output.mean(1)), weights
+
+
+def test_the_weights_multihead_attention_returns_are_a_layer():
+    # they had been a row not counted, the totals lower bounds, and verify refused the model
+    summary = cnncalc.summary(AttentionMaps(), (7, 16), batch=3)
+    truth = measure(AttentionMaps(), (7, 16))
+    assert not summary.totals.uncounted
+    assert [(row.kind, row.output_shape) for row in summary.report.output_rows] == [("linear", (3,)),
+                                                                                   ("attentionweights", (7, 7))]
+    assert {row.output_shape for row in summary.report.output_rows} == truth.output_shapes
+    assert (summary.totals.params, summary.totals.macs // 3) == (truth.params, truth.macs)
+    assert all(check.ok for check in summary.verify().checks)
+
+
 class WeightedBag(nn.Module):
     """An nn.EmbeddingBag given each id's weight, bag(ids, None, per_sample_weights): a second tensor its kind
     does not take."""

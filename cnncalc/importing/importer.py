@@ -7,6 +7,7 @@ its registration. Anything else is listed by name in the error, never counted as
 from __future__ import annotations
 
 import bisect
+import operator
 import string
 import sys
 from collections import Counter
@@ -29,7 +30,7 @@ from ..layers.facts import NN, F
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
 from .capture import LayerFails, Recorded, Step
-from .forms import call_arguments, calls_of, forms, multiplies, resolve
+from .forms import call_arguments, calls_of, forms, mapped, multiplies, resolve
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, SEQUENCE_FIRST, Traced, Unmappable, each_sample_at,
                      first_shape, given, given_value, index_tensors, indexed_by, piece_of, picks_per_sample, read_graph,
@@ -723,6 +724,8 @@ def _getitem_entry(node, graph: Traced) -> dict | list | None:
         return _final_state(*state, graph)
     if cell is not None:
         return _cell_state(cell, graph)
+    if _averaged_weights(node, graph):
+        return _attention_weights(node.args[0], graph)
     if piece_of(node) is None and returns_several(node.args[0], graph):
         return _returned_piece(node.args[1], _entry(node.args[0], graph))
     if _batch_of_rows(node, graph):  # fmap1, fmap2 = fmaps.chunk(2, 0): row i of each sample
@@ -751,6 +754,28 @@ def _cell_state(cell, graph: Traced) -> dict | None:
         return None
     hidden = REGISTRY["lstmcell"].normalize(entry["lstmcell"] or {})["hidden_size"]
     return {**stated("cellstate", {"hidden_size": hidden}, None), "from": graph.name_of(cell)}
+
+
+def _averaged_weights(node, graph: Traced) -> bool:
+    """Whether a step is the weights nn.MultiheadAttention returns beside its output, averaged over its heads
+    (batch × L × S; per head, average_attn_weights=False, they are a row not counted)."""
+    source = node.args[0] if node.op == "call_function" and node.target is operator.getitem else None
+    return isinstance(source, Step) and source.op == "call_module" and node.args[1] == 1 \
+        and (mapped(graph.modules[source.target]) or ("",))[0] == "multiheadattention" \
+        and len(graph.shape(node) or ()) == 3
+
+
+def _attention_weights(attention, graph: Traced) -> dict | None:
+    """An attention's weights as an attentionweights layer reading that layer and the key it attended to; None
+    where the attention is no layer of its kind."""
+    entry = _entry(attention, graph)
+    if not isinstance(entry, dict) or "multiheadattention" not in entry:
+        return None
+    args = REGISTRY["multiheadattention"].normalize(entry["multiheadattention"] or {})
+    operands = graph.tensor_args(attention)
+    held = {name: args[name] for name in ("add_bias_kv", "add_zero_attn")}
+    return {**stated("attentionweights", held, None),
+            "from": [graph.name_of(attention), graph.name_of(operands[1] if len(operands) > 1 else operands[0])]}
 
 
 FINAL_STATE_ARGS = ("hidden_size", "num_layers", "bidirectional", "proj_size")  # what sizes a recurrent layer's states

@@ -1,5 +1,6 @@
-"""Attention: nn.MultiheadAttention (batch first: per-sample shapes are sequence × features),
-F.scaled_dot_product_attention, and the matrix products attention is written with (matmul, einsum)."""
+"""Attention: nn.MultiheadAttention (batch first: per-sample shapes are sequence × features) and the
+weights it returns, F.scaled_dot_product_attention, and the matrix products attention is written with
+(matmul, einsum)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -7,7 +8,7 @@ from dataclasses import replace
 from .facts import AS_IS, batched_by_a_copy, parameter_gradients
 from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
 from ..errors import quoted
-from .facts import FLOAT32, LOWER, PRODUCTS, Autocast, BackwardFacts, BackwardWork, Gradients
+from .facts import FLOAT32, LOWER, NO_PRODUCTS, PRODUCTS, PROMOTE, Autocast, BackwardFacts, BackwardWork, Gradients
 from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choice, format_shape, number, numel, optional, positive,
                        probability, register)
 
@@ -140,6 +141,26 @@ def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     projections = 2 * length * embed * embed + key[0] * embed * (kdim + vdim)  # q and output; k and v
     macs = projections + 2 * length * source * embed
     return Calc((length, embed), weights=weights, biases=biases, macs=macs)
+
+
+# the weights nn.MultiheadAttention returns beside its output (need_weights, averaged over the heads): made by
+# its softmax, no work of their own; a gradient they are given flows back into its scores
+@register("attentionweights", family="shape", field_probe=AS_IS, autocast=PROMOTE, arity=2, receptive_field=whole,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
+                             extra_saved=no_bytes, transient=no_bytes, last_saved="none",
+                             workspace=parameter_gradients, copies=None, estimate=None),
+          backward=NO_PRODUCTS,
+          torch=TorchForms(module=OWN + "AttentionWeights", given_weight=None, inferred=None, functions=(), methods=(),
+                           aliases=()),
+          args=(Arg("add_bias_kv", boolean, False), Arg("add_zero_attn", boolean, False)))
+def attention_weights(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """The multiheadattention layer's weights, averaged over its heads, from that layer's output (L × E) and the
+    key it attended to (S × kdim): L × S per sample, a key more for each of add_bias_kv and add_zero_attn."""
+    if len(shapes) != 2 or any(len(shape) != 2 for shape in shapes):
+        raise LayerError("reads the multiheadattention layer's output and its key, sequence × features each, got "
+                         + ", ".join(format_shape(shape) for shape in shapes))
+    (length, _), (source, _) = shapes
+    return Calc((length, source + args["add_bias_kv"] + args["add_zero_attn"]))
 
 
 def _check_masks(masks: tuple[Shape, ...], args: dict, length: int, source: int) -> None:

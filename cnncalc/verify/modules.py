@@ -660,7 +660,22 @@ class MultiheadAttention(nn.Module):
             given["attn_mask"] = (mask.unsqueeze(1).expand(-1, heads, -1, -1) if mask.dim() == 3 else mask) \
                 .reshape(-1, *mask.shape[-2:])
         with general_attention():
-            return self.attention(query, key, value, need_weights=self.need_weights, **given)[0]
+            output, weights = self.attention(query, key, value, need_weights=self.need_weights, **given)
+        output.attention_weights = weights  # what an attentionweights layer after it reads
+        return output
+
+
+class AttentionWeights(nn.Module):
+    """The weights the multiheadattention layer it reads returned beside its output (the key it is given names
+    their length only)."""
+
+    def __init__(self, add_bias_kv: bool = False, add_zero_attn: bool = False):
+        super().__init__()
+
+    def forward(self, output, key):
+        if getattr(output, "attention_weights", None) is None:
+            raise ValueError("an attentionweights layer reads a multiheadattention layer asked for its weights")
+        return output.attention_weights
 
 
 AT = operator.matmul  # a @ b, named apart from Matmul's argument `operator`

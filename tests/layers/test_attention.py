@@ -131,3 +131,24 @@ def test_products_match_torch(spec):
 
 def test_cross_attention_matches_torch():
     compare(build_graph(CROSS_ATTENTION, "<test>", {}))
+
+
+# the weights nn.MultiheadAttention returns beside its output (averaged over the heads), both read on: a key
+# more for add_bias_kv, and one for add_zero_attn
+WEIGHTED = {"input": [7, 16], "layers": [
+    {"multiheadattention": {"num_heads": 4, "batch_first": True, "add_bias_kv": True, "add_zero_attn": True},
+     "name": "attention"},
+    {"attentionweights": {"add_bias_kv": True, "add_zero_attn": True}, "from": ["attention", "input"],
+     "name": "weights"},
+    {"flatten": None, "from": "weights"}, {"linear": {"out_features": 3}, "name": "read_weights"},
+    {"flatten": None, "from": "attention"}, {"linear": {"out_features": 3}, "name": "read_output"},
+    {"add": None, "from": ["read_weights", "read_output"]}]}
+
+
+def test_attention_weights_match_torch():
+    # torch.nn.MultiheadAttention(16, 4, add_bias_kv=True, add_zero_attn=True) on 7 tokens: weights 7 × 9 a sample
+    graph = build_graph(WEIGHTED, "<test>", {})
+    compare(graph, batch=3)
+    from cnncalc.figures import analyze
+
+    assert analyze(graph).layers[2].output_shape == (7, 9)

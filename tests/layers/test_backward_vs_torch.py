@@ -17,6 +17,7 @@ from cnncalc.layers import REGISTRY
 from cnncalc.spec import build_graph
 from conftest import compare_backward
 from layers.test_attention import PRODUCT_IDS
+from layers.test_attention import WEIGHTED
 from layers.test_kinds_vs_torch import CASES, CROSS_ATTENTION, JOIN_CASES, LOOKUPS, ONE_HOT, POSITIONS, PRODUCTS
 from layers.test_recurrent import CLASSIFIED_STATES, STEPPED
 from layers.test_resize import SAMPLED
@@ -104,6 +105,10 @@ def test_positions_numbered_from_ids_have_no_backward_work():
     assert compare_backward(build_graph(POSITIONS, "<test>", {}), batch=1).totals.backward_macs == 0
 
 
+def test_attention_weights_read_on_take_the_attentions_backward():
+    compare_backward(build_graph(WEIGHTED, "<test>", {}))
+
+
 def test_a_boolean_mask_hands_the_gradient_to_the_rows_it_keeps():
     assert compare_backward(build_graph(KEEPS_ALL, "<test>", {})).totals.backward_macs == 0
 
@@ -127,7 +132,7 @@ def test_every_kind_is_held_to_a_real_backward():
     # uncounted states no work of its own, backward's neither: its row makes every total a lower bound
     written = {next(key for key in layer if key in REGISTRY)
                for spec in PRODUCTS + [CROSS_ATTENTION, POSITIONS, ONE_HOT, KEEPS_ALL, WRITES_PART, SUPPRESSED, ALIGNED,
-                                       POSITIONS_KEPT, PICKED, CLASSIFIED_STATES, STEPPED, *SAMPLED]
+                                       POSITIONS_KEPT, PICKED, CLASSIFIED_STATES, STEPPED, WEIGHTED, *SAMPLED]
                for layer in spec["layers"]}
     covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | written | {"uncounted"}
     assert covered == set(REGISTRY)

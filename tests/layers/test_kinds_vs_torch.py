@@ -33,10 +33,10 @@ def test_every_kind_has_a_case():
     # indices, boxes and rois layers make; indexput: test_slicing.py, values of another branch;
     # gridsample: test_resize.py, at a grid layers make; cdist: test_attention.py, between two tensors; onehot:
     # test_embedding.py, of ids and of a choice; finalstate and cellstate: test_recurrent.py, of a recurrent
-    # layer's run and an LSTM cell's
+    # layer's run and an LSTM cell's; attentionweights: test_attention.py, of multi-head attention's
     products = {"matmul", "scaleddotproductattention", "einsum", "indexselect", "addcmul", "baddbmm", "gather", "booleanmask",
                 "indexput", "nonzero", "bitwiseand", "indextensor", "nms", "roialign", "gridsample", "cdist", "onehot",
-                "finalstate", "cellstate"}
+                "finalstate", "cellstate", "attentionweights"}
     # uncounted computes nothing of its own: it is held to torch where the importer makes it
     # (test_import_vocabulary.py: test_what_no_kind_states_is_a_row_not_counted)
     covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | products | {"uncounted"}
