@@ -137,6 +137,9 @@ class Node:
     # "own", the sample's first dim, the tensor having no batch there (nanoGPT's position table looked up
     # at torch.arange(L), a sequence-first (L, B, E))
     first_dim: str = "batch"
+    # an imported layer whose tensor torch holds with the batch in dim 1 (a recurrent layer's h_n, layers ×
+    # batch × size; a sequence-first (L, B, E)): verify takes its shape per sample without that dim
+    batch_second: bool = False
     # an imported layer run inside a module ptflops hooks as a whole (timm's ViT Attention,
     # conventions.PTFLOPS_HOOKED_WHOLE): ptflops sums that module's count and none of its layers' hooks
     inside_hooked: bool = False

@@ -15,6 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import cnncalc  # noqa: E402
 from cnncalc.graph import OtherInput  # noqa: E402
+from cnncalc.importing.handwritten import SentimentLSTM  # noqa: E402
 from cnncalc.verify.coverage import measure  # noqa: E402
 from cnncalc.verify.verdict import MemoryCheck  # noqa: E402
 
@@ -1449,15 +1450,16 @@ class RecurrentPolicy(nn.Module):
         return self.policy(state), self.value(state), state
 
 
-@pytest.mark.parametrize("build,inputs", [(GRULoop, (6, 10)), (RecurrentPolicy, {"obs": (8,), "state": (64,)})],
+@pytest.mark.parametrize("build,inputs,kind", [(GRULoop, (6, 10), "grucell"),
+                                               (RecurrentPolicy, {"obs": (8,), "state": (64,)}, "rnncell")],
                          ids=["gru-loop", "rnn-policy"])
-def test_recurrent_cells_are_layers(build, inputs):
+def test_recurrent_cells_are_layers(build, inputs, kind):
     # nn.GRUCell and nn.RNNCell had been rows not counted: a GRU loop's 7,488 MACs as 64, verify refused it
     summary = cnncalc.summary(build(), inputs, batch=3)
     others = tuple(OtherInput(name=name, shape=shape, dtype=None) for name, shape in list(inputs.items())[1:]) \
         if isinstance(inputs, dict) else ()
     truth = measure(build(), next(iter(inputs.values())) if isinstance(inputs, dict) else inputs, None, others)
-    assert not summary.totals.uncounted and {"grucell", "rnncell"} & {row.kind for row in summary.layers}
+    assert not summary.totals.uncounted and kind in {row.kind for row in summary.layers}
     assert (summary.totals.params, summary.totals.macs // 3) == (truth.params, truth.macs)
     failed = [check for check in summary.verify().checks if not check.ok]
     assert not failed, failed
@@ -1508,21 +1510,6 @@ def test_a_module_given_tensors_its_kind_does_not_take_is_a_row_not_counted():
         truth.params, truth.macs)
 
 
-class SentimentLSTM(nn.Module):
-    """bentrevett's sentiment classifier: token ids, an embedding, a two-layer bidirectional LSTM whose final
-    hidden states of the last layer's two directions are joined, torch.cat((hidden[-2], hidden[-1]), dim=1)."""
-
-    def __init__(self):
-        super().__init__()
-        self.embedding = nn.Embedding(50, 16, padding_idx=0)
-        self.lstm = nn.LSTM(16, 24, num_layers=2, batch_first=True, bidirectional=True, dropout=0.1)
-        self.fc = nn.Linear(48, 3)
-
-    def forward(self, text):
-        _, (hidden, cell) = self.lstm(self.embedding(text))
-        return self.fc(torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1))
-
-
 class EncoderGRU(nn.Module):
     """A sequence encoder whose summary is its GRU's last layer's final state, h_n[-1], or its every layer's
     moved batch first and flattened, h_n.transpose(0, 1).reshape(B, -1)."""
@@ -1552,6 +1539,56 @@ def test_the_final_states_a_recurrent_layer_returns_are_layers(build, input_size
     checks = summary.verify().checks
     assert all(check.ok for check in checks if check.figure in ("params", "macs", "output_shape", "torch ops")), \
         [check for check in checks if not check.ok]
+
+
+class StatefulEncoder(nn.Module):
+    """An encoder returning its output and its hidden state, as PyTorch's translation tutorial's does, the
+    last layer's both directions moved batch first, h_n[-2:].transpose(0, 1), for a head; a batch of one only
+    (a check on the data that sends the run to one sample)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru, self.head = nn.GRU(10, 16, num_layers=2, bidirectional=True, batch_first=True), nn.Linear(32, 3)
+
+    def forward(self, x):
+        if x.shape[0] != 1:
+            raise ValueError("one sequence at a time")
+        output, hidden = self.gru(x, torch.zeros(4, x.shape[0], 16))
+        return self.head(hidden[-2:].transpose(0, 1).reshape(x.shape[0], -1)), hidden
+
+
+def test_states_given_and_returned_read_at_any_batch():
+    # from one sample's run h_0 had been read as 4 × 1 × 16 a sample and refused; h_n[-2:] (2 × B × 16) as a
+    # batch of 2 and its transpose as rows not counted; verify measured the returned h_n as 3 × 16 a sample
+    summary = cnncalc.summary(StatefulEncoder(), (7, 10))
+    truth = measure(StatefulEncoder(), (7, 10))
+    assert not summary.totals.uncounted and "one sample" in summary.report.ran_on_cpu
+    assert (summary.totals.params, summary.totals.macs) == (truth.params, truth.macs)
+    assert [row.output_shape for row in summary.report.output_rows] == [(3,), (4, 16)]
+    failed = [check for check in summary.verify().checks if not check.ok]
+    assert not failed, failed
+
+
+class Bridge(nn.Module):
+    """bentrevett's seq2seq with attention: the encoder's summary, a batch-first vector, given to the decoder's GRU
+    as its state, hidden.unsqueeze(0), its new state squeezed back."""
+
+    def __init__(self):
+        super().__init__()
+        self.summary, self.gru, self.head = nn.Linear(10, 16), nn.GRU(10, 16, batch_first=True), nn.Linear(16, 3)
+
+    def forward(self, x):
+        hidden = torch.tanh(self.summary(x.mean(1)))
+        _, hidden = self.gru(x, hidden.unsqueeze(0))
+        return self.head(hidden.squeeze(0))
+
+
+def test_a_state_given_a_layers_dim_is_a_reshape():
+    summary = cnncalc.summary(Bridge(), (7, 10), batch=3)
+    truth = measure(Bridge(), (7, 10))
+    assert not summary.totals.uncounted
+    assert (summary.totals.params, summary.totals.macs // 3) == (truth.params, truth.macs)
+    assert all(check.ok for check in summary.verify().checks)
 
 
 class Prototypes(nn.Module):

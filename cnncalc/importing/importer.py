@@ -7,7 +7,6 @@ its registration. Anything else is listed by name in the error, never counted as
 from __future__ import annotations
 
 import bisect
-import operator
 import string
 import sys
 from collections import Counter
@@ -30,11 +29,11 @@ from ..layers.facts import NN, F
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
 from .capture import LayerFails, Recorded, Step
-from .forms import call_arguments, calls_of, forms, mapped, multiplies, resolve
+from .forms import call_arguments, calls_of, forms, multiplies, resolve
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, SEQUENCE_FIRST, Traced, Unmappable, each_sample_at,
                      first_shape, given, given_value, index_tensors, indexed_by, piece_of, picks_per_sample, read_graph,
-                     lstm_cell_state, recurrent_state, restated, returns_several, stated, storage_of, target_name, unstacked)
+                     restated, returned_beside, returns_several, stated, storage_of, target_name, unstacked)
 from .tracing import PROBE_BATCH, trace, user_line, where_it_stops
 
 
@@ -227,7 +226,7 @@ def _places(root: nn.Module) -> Counter:
 def _observed(node: Step, graph: Traced, entry: dict, read: list) -> dict:
     """What the run shows of a step's last layer: the inputs its torch call copied (Node.copied), whether
     a view was made anew (Node.own_storage), what a constant's making holds (Node.making), what its
-    output's first dim holds (Node.first_dim)."""
+    output's first dim holds (Node.first_dim), whether its batch is dim 1 (Node.batch_second)."""
     kind = REGISTRY[next(iter(entry))]
     facts = {"own_storage": _made_anew(node, graph, entry, read)}
     if node.name in graph.without_input and graph.sized_by_batch(node):
@@ -236,6 +235,8 @@ def _observed(node: Step, graph: Traced, entry: dict, read: list) -> dict:
     # Conv1D views its addmm's rows back to (B, L, nf)); a layer per row runs on rows as on samples
     if node.op == "call_module" and not entry.get("per_row") and graph.shape(node):
         facts["first_dim"] = FIRST_DIM.get(graph.layout(node), "batch")
+    if graph.layout(node) == SEQUENCE_FIRST:
+        facts["batch_second"] = True
     if kind.memory.copies is not None:  # which inputs torch copied, by the strides the run gave them
         values = [graph.values[a.name] for a in read]
         copies = kind.memory.copies(tuple((tuple(value.shape), value.stride()) for value in values))
@@ -719,13 +720,9 @@ def _module_layer(node, graph: Traced) -> dict | None:
 def _getitem_entry(node, graph: Traced) -> dict | list | None:
     """x[...] or a piece of a tuple: a layer of the call that returned several tensors (topk's values),
     each sample's row i of rows in the batch, or the piece or cut as it reads per sample."""
-    state, cell = recurrent_state(node, graph), lstm_cell_state(node, graph)
-    if state is not None:
-        return _final_state(*state, graph)
-    if cell is not None:
-        return _cell_state(cell, graph)
-    if _averaged_weights(node, graph):
-        return _attention_weights(node.args[0], graph)
+    beside = returned_beside(node, graph)
+    if beside is not None:
+        return _returned_beside(node, *beside, graph)
     if piece_of(node) is None and returns_several(node.args[0], graph):
         return _returned_piece(node.args[1], _entry(node.args[0], graph))
     if _batch_of_rows(node, graph):  # fmap1, fmap2 = fmaps.chunk(2, 0): row i of each sample
@@ -734,51 +731,22 @@ def _getitem_entry(node, graph: Traced) -> dict | list | None:
     return entry if not isinstance(entry, dict) or graph.takes(node, *next(iter(entry.items()))) else None
 
 
-def _final_state(module, state: str, graph: Traced) -> dict | None:
-    """h_n or c_n of a recurrent module mapped to its kind, as a finalstate layer reading that layer; None where the
-    module is no layer of its kind (a row not counted: given its initial state)."""
+def _returned_beside(node, module, which: str, graph: Traced) -> dict | None:
+    """A tensor a module's run returned beside its output, as a layer of its kind (BESIDE) reading that module's
+    layer, its arguments the module's of those names, the state it is, and the keys its weights span; None where
+    the module is no layer of its kind (a row not counted)."""
     entry = _entry(module, graph)
-    if not isinstance(entry, dict) or REGISTRY[next(iter(entry))].family != "recurrent":
+    kind = next(iter(entry)) if isinstance(entry, dict) else None
+    if kind not in REGISTRY or REGISTRY[kind].family not in BESIDE:
         return None
-    kind, args = next(iter(entry.items()))
-    args = REGISTRY[kind].normalize(args or {})
-    held = {name: args[name] for name in FINAL_STATE_ARGS if name in args}
-    return {**stated("finalstate", {**held, "state": state}, None), "from": graph.name_of(module)}
+    facts = {**REGISTRY[kind].normalize(entry[kind] or {}), "state": which, "keys": graph.shape(node)[-1]}
+    beside = REGISTRY[BESIDE[REGISTRY[kind].family]]
+    return {**stated(beside.name, {arg.name: facts[arg.name] for arg in beside.args if arg.name in facts}, None),
+            "from": graph.name_of(module)}
 
 
-def _cell_state(cell, graph: Traced) -> dict | None:
-    """c of an nn.LSTMCell mapped to its kind, as a cellstate layer reading that layer; None where the cell is no
-    layer of its kind."""
-    entry = _entry(cell, graph)
-    if not isinstance(entry, dict) or "lstmcell" not in entry:
-        return None
-    hidden = REGISTRY["lstmcell"].normalize(entry["lstmcell"] or {})["hidden_size"]
-    return {**stated("cellstate", {"hidden_size": hidden}, None), "from": graph.name_of(cell)}
-
-
-def _averaged_weights(node, graph: Traced) -> bool:
-    """Whether a step is the weights nn.MultiheadAttention returns beside its output, averaged over its heads
-    (batch × L × S; per head, average_attn_weights=False, they are a row not counted)."""
-    source = node.args[0] if node.op == "call_function" and node.target is operator.getitem else None
-    return isinstance(source, Step) and source.op == "call_module" and node.args[1] == 1 \
-        and (mapped(graph.modules[source.target]) or ("",))[0] == "multiheadattention" \
-        and len(graph.shape(node) or ()) == 3
-
-
-def _attention_weights(attention, graph: Traced) -> dict | None:
-    """An attention's weights as an attentionweights layer reading that layer and the key it attended to; None
-    where the attention is no layer of its kind."""
-    entry = _entry(attention, graph)
-    if not isinstance(entry, dict) or "multiheadattention" not in entry:
-        return None
-    args = REGISTRY["multiheadattention"].normalize(entry["multiheadattention"] or {})
-    operands = graph.tensor_args(attention)
-    held = {name: args[name] for name in ("add_bias_kv", "add_zero_attn")}
-    return {**stated("attentionweights", held, None),
-            "from": [graph.name_of(attention), graph.name_of(operands[1] if len(operands) > 1 else operands[0])]}
-
-
-FINAL_STATE_ARGS = ("hidden_size", "num_layers", "bidirectional", "proj_size")  # what sizes a recurrent layer's states
+BESIDE = {"recurrent": "finalstate", "cell pair": "cellstate", "attention": "attentionweights"}  # a family → the kind
+# of what its modules return beside their output
 
 
 def _returned_piece(index, entry: dict | list | None) -> dict | list | None:

@@ -35,7 +35,7 @@ def read_graph(recorded: Recorded, values: dict, others: tuple[str, ...] = (), b
     graph = _then(graph, stacked=_ensembles(graph))
     graph = _then(graph, sample_rows=_sample_rows(graph) if batch == 1 else set())
     # in a run of one sample a size 1 is no batch to tell apart from rows: neither layout is looked for
-    graph = _then(graph, sequence_first=_sequence_first(graph) if batch > 1 else set())
+    graph = _then(graph, sequence_first=_sequence_first(graph))
     return _then(graph, mixing=_mixing(graph) if batch > 1 else set())
 
 
@@ -397,8 +397,11 @@ class Traced:
         switched = len(sources) == 1 and sources[0].name in self.free and source != self.layout(node)
         rebatched = kind == "expand" and bool(sources) and source != self.layout(node) \
             and math.prod(self.shape(node)) == math.prod(self.shape(sources[0]))
+        # a batch-first tensor given a layers dim as a recurrent layer's state (hidden.unsqueeze(0)), or the reverse
+        restacked = kind in ("unsqueeze", "squeeze") and source != self.layout(node) \
+            and SEQUENCE_FIRST in (source, self.layout(node))
         if kind in ("reshape", "flatten") and (entry is None or BATCHED != source or BATCHED != self.layout(node)) \
-                or switched or rebatched:
+                or switched or rebatched or restacked:
             shape = self.sample_shape(node)
             return None if shape is None else restated(entry or {}, "reshape", _sizes(shape))
         return entry
@@ -613,32 +616,29 @@ def _family(graph: Traced, module) -> str | None:
     return REGISTRY[found[0]].family if found is not None else None
 
 
-def recurrent_state(node, graph: Traced) -> tuple[Step, str] | None:
-    """The recurrent module whose final state a tensor is, and which state ("hidden", "cell"): h_n, which
-    nn.GRU and nn.RNN return beside their output (out, h_n = gru(x)), or one of nn.LSTM's (h_n, c_n);
-    None for any other tensor."""
+def returned_beside(node, graph: Traced) -> tuple[Step, str] | None:
+    """The module whose run returned a tensor beside its output, and which tensor it is: h_n ("hidden"), which
+    nn.GRU and nn.RNN return beside their output (out, h_n = gru(x)), or one of nn.LSTM's (h_n, c_n); the c
+    ("cell") of nn.LSTMCell's (h, c); nn.MultiheadAttention's weights ("weights"), averaged over its heads
+    (per head, average_attn_weights=False, no kind states them). None for any other tensor."""
     if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], Step) \
             or not isinstance(node.args[1], int) or not graph.is_tensor(node):
         return None
     source, index = node.args
-    if source.op == "call_module":  # a GRU's or an RNN's (output, h_n)
-        module, which = source, "hidden" if index == 1 else None
-    elif source.op == "call_function" and source.target is operator.getitem and source.args[1] == 1 \
-            and isinstance(source.args[0], Step) and not graph.is_tensor(source):  # an LSTM's (output, (h_n, c_n))
-        module, which = source.args[0], ("hidden", "cell")[index] if index in (0, 1) else None
+    if source.op == "call_module":  # (output, h_n), LSTMCell's (h, c), (output, weights)
+        module, which = source, BESIDE_OUTPUT.get((_family(graph, source), index))
+    elif source.op == "call_function" and source.target is operator.getitem and isinstance(source.args[1], int) \
+            and source.args[1] == 1 and isinstance(source.args[0], Step) and not graph.is_tensor(source):
+        module, which = source.args[0], ("hidden", "cell")[index] if index in (0, 1) else None  # LSTM's (h_n, c_n)
     else:
         return None
-    recurrent = module.op == "call_module" and which is not None and _family(graph, module) == "recurrent"
-    return (module, which) if recurrent else None
-
-
-def lstm_cell_state(node, graph: Traced) -> Step | None:
-    """The nn.LSTMCell step whose c a tensor is, h, c = cell(x, (h, c)); None for any other tensor."""
-    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], Step) \
-            or node.args[1] != 1 or node.args[0].op != "call_module":
+    if which is None or module.op != "call_module" or _family(graph, module) not in BESIDE_FAMILIES[which]:
         return None
-    found = mapped(graph.modules[node.args[0].target])
-    return node.args[0] if found is not None and found[0] == "lstmcell" else None
+    return None if which == "weights" and len(graph.shape(node)) != 3 else (module, which)
+
+
+BESIDE_OUTPUT = {("recurrent", 1): "hidden", ("cell pair", 1): "cell", ("attention", 1): "weights"}
+BESIDE_FAMILIES = {"hidden": ("recurrent",), "cell": ("recurrent", "cell pair"), "weights": ("attention",)}
 
 
 def piece_of(node):
@@ -885,26 +885,34 @@ def _sequence_first(graph: Traced) -> set:
     constant expanded along dim 1 (a learned query, query.expand(-1, B, -1)), and what is made of such
     a tensor at its rank with dim 1 still the batch (a sum, a concatenation along dim 0, the attention's
     output). A size-2 sequence cannot be told from the batch of the run, which is 2; nor (N, B) from a
-    matrix whose columns are the batch (csatv2's k.transpose(-1, -2), which q @ k then mixes)."""
-    found, given = set(), _given_states(graph)
+    matrix whose columns are the batch (csatv2's k.transpose(-1, -2), which q @ k then mixes), unless it is
+    made of a tensor known to hold its batch there (a recurrent layer's states: h_n[-2:]). In a run of one
+    sample a size 1 is no batch to tell apart from rows: only the recurrent states, and what is made of them."""
+    found = _recurrent_states(graph)
     for node in graph.recorded.steps:
-        if node.name in given or recurrent_state(node, graph) is not None:  # h_0 or h_n: layers·directions × batch
-            found.add(node.name)                                              # × size, whatever its sizes
-            continue
         shape = first_shape(graph, node)  # of the attention's output, its first
-        if shape is None or len(shape) < 3 or shape[1] != graph.batch or shape[0] == graph.batch \
+        if node.name in found or shape is None or len(shape) < 3 or shape[1] != graph.batch \
                 or node.op == "placeholder":
             continue
         read = [a for a in node.sources if first_shape(graph, a) is not None]
+        known = any(a.name in found and len(first_shape(graph, a)) == len(shape) for a in read)
+        if (shape[0] == graph.batch or graph.batch == 1) and not known:
+            continue
         if target_name(node) in PERMUTING and read:
             at = 1 if read[0].name in found else 0 if graph.shape(read[0])[:1] == (graph.batch,) else None
             if at is not None and _puts_second(node, at, len(shape)):
                 found.add(node.name)
         elif node.name in graph.without_input and target_name(node) in EXPANDING \
-                and first_shape(graph, read[0])[1:2] == (1,) \
-                or any(a.name in found and len(first_shape(graph, a)) == len(shape) for a in read):
+                and first_shape(graph, read[0])[1:2] == (1,) or known:
             found.add(node.name)
     return found
+
+
+def _recurrent_states(graph: Traced) -> set[str]:
+    """A recurrent layer's states, layers·directions × batch × size whatever their sizes: those it is given
+    (h_0) and those it returns (h_n), by step name."""
+    return _given_states(graph) | {node.name for node in graph.recorded.steps
+                                   if (beside := returned_beside(node, graph)) and _family(graph, beside[0]) == "recurrent"}
 
 
 EXPANDING = ("expand", "repeat")

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .facts import AS_IS, batched_by_a_copy, parameter_gradients
-from .facts import NN, OWN, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes, whole
+from .facts import (NN, OWN, RETURNED_BESIDE, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes,
+                    own_module, whole)
 from ..errors import quoted
 from .facts import FLOAT32, LOWER, NO_PRODUCTS, PRODUCTS, PROMOTE, Autocast, BackwardFacts, BackwardWork, Gradients
 from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choice, format_shape, number, numel, optional, positive,
@@ -143,24 +144,19 @@ def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((length, embed), weights=weights, biases=biases, macs=macs)
 
 
-# the weights nn.MultiheadAttention returns beside its output (need_weights, averaged over the heads): made by
-# its softmax, no work of their own; a gradient they are given flows back into its scores
-@register("attentionweights", family="shape", field_probe=AS_IS, autocast=PROMOTE, arity=2, receptive_field=whole,
-          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
-                             extra_saved=no_bytes, transient=no_bytes, last_saved="none",
-                             workspace=parameter_gradients, copies=None, estimate=None),
-          backward=NO_PRODUCTS,
-          torch=TorchForms(module=OWN + "AttentionWeights", given_weight=None, inferred=None, functions=(), methods=(),
-                           aliases=()),
-          args=(Arg("add_bias_kv", boolean, False), Arg("add_zero_attn", boolean, False)))
+# the weights nn.MultiheadAttention returns beside its output (need_weights, averaged over its heads), made by
+# its softmax: no work of their own
+@register("attentionweights", family="shape", field_probe=AS_IS, autocast=PROMOTE, receptive_field=whole,
+          memory=RETURNED_BESIDE, backward=NO_PRODUCTS, torch=own_module("AttentionWeights"),
+          args=(Arg("keys", positive),))
 def attention_weights(shapes: tuple[Shape, ...], args: dict) -> Calc:
-    """The multiheadattention layer's weights, averaged over its heads, from that layer's output (L × E) and the
-    key it attended to (S × kdim): L × S per sample, a key more for each of add_bias_kv and add_zero_attn."""
-    if len(shapes) != 2 or any(len(shape) != 2 for shape in shapes):
-        raise LayerError("reads the multiheadattention layer's output and its key, sequence × features each, got "
-                         + ", ".join(format_shape(shape) for shape in shapes))
-    (length, _), (source, _) = shapes
-    return Calc((length, source + args["add_bias_kv"] + args["add_zero_attn"]))
+    """The weights of the multiheadattention layer it reads, whose output is L × E: L × `keys` per sample, the
+    keys it attended to (a key more for each of add_bias_kv and add_zero_attn)."""
+    (shape,) = shapes
+    if len(shape) != 2:
+        raise LayerError(f"reads the output of the multiheadattention layer whose weights they are, sequence × "
+                         f"features per sample, got {format_shape(shape)}")
+    return Calc((shape[0], args["keys"]))
 
 
 def _check_masks(masks: tuple[Shape, ...], args: dict, length: int, source: int) -> None:

@@ -339,6 +339,11 @@ COPY = MemoryFacts(aliases=never, aliases_in_training=never,
 # a new mask or set of indices (x != 0, torch.where(mask), the boxes nms keeps), through which no
 # gradient flows: as a copy holds it
 NO_GRADIENT = COPY
+# a tensor a module's run returns beside its output (an RNN's h_n, an attention's weights), a layer of its own that
+# reads that output: no work, memory of its own, the gradient it is given passed back into the run
+RETURNED_BESIDE = MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
+                              extra_saved=no_bytes, transient=no_bytes, last_saved="none",
+                              workspace=parameter_gradients, copies=None, estimate=None)
 
 
 # ---- mixed precision ----
@@ -531,3 +536,8 @@ def calls(*paths: str, **positions: int) -> tuple[Call, ...]:
 NN = "torch.nn."
 F = "torch.nn.functional."
 OWN = "cnncalc.verify.modules."  # modules cnncalc defines for kinds torch.nn lacks
+
+
+def own_module(name: str) -> TorchForms:
+    """A kind that only cnncalc's module of that name builds: no torch call maps to it (the importer makes it)."""
+    return TorchForms(module=OWN + name, given_weight=None, inferred=None, functions=(), methods=(), aliases=())

@@ -2,14 +2,15 @@
 features). Each step of each layer and direction multiplies the input and the previous hidden state
 by the gates' weights: MACs are sequence × directions × Σ gates·hidden·(inputs + hidden), as
 FlopCounterMode counts their matrix products. finalstate: the final states they return beside their
-output (h_n, and an LSTM's c_n). rnncell and grucell: one step of them, nn.RNNCell and nn.GRUCell, as a
-model's own loop over the sequence calls them."""
+output (h_n, and an LSTM's c_n). rnncell, grucell and lstmcell: one step of them, nn.RNNCell, nn.GRUCell and
+nn.LSTMCell, as a model's own loop over the sequence calls them; cellstate: the c an LSTM cell returns
+beside h."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .facts import (AS_IS, NN, OWN, Alias, FromInput, MemoryFacts, Parameters, TorchForms, Workspace, never, no_bytes,
-                    parameter_gradients, whole)
+from .facts import (AS_IS, NN, OWN, RETURNED_BESIDE, Alias, FromInput, MemoryFacts, Parameters, TorchForms, Workspace,
+                    never, no_bytes, own_module, whole)
 from .facts import LOWER, NO_PRODUCTS, NO_WORK, PROMOTE, Autocast, BackwardFacts, BackwardWork, Gradients
 from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choice, format_shape, non_negative, positive,
                        probability, register)
@@ -154,29 +155,26 @@ def recurrent_backward(gates: int) -> BackwardFacts:
 # the CPU runs LSTM and RNN through oneDNN (mkldnn_rnn_layer, on its lower list; an LSTM with
 # projections through the general path's products), GRU through products autocast does not reach;
 # CUDA runs each through cuDNN (_cudnn_rnn, cast by autocast)
-register("lstm", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=LOWER, receptive_field=whole,
+register("lstm", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=LOWER,
+         receptive_field=whole,
          memory=_steps(Cell(gates=4, saved=7, states=2, first_saved=False), fused=True),
          backward=recurrent_backward(gates=4),
          torch=_forms("LSTM"), args=_ARGS + (Arg("proj_size", non_negative, 0),))(recurrent(gates=4, cell_states=2))
-register("gru", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
+register("gru", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS_IS,
+         autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
          memory=_steps(Cell(gates=3, saved=7, states=1, first_saved=False), fused=False),
          backward=recurrent_backward(gates=3),
          torch=_forms("GRU"), args=_ARGS)(recurrent(gates=3, cell_states=1))
-register("rnn", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=LOWER, receptive_field=whole,
+register("rnn", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=LOWER,
+         receptive_field=whole,
          memory=_steps(Cell(gates=1, saved=1, states=1, first_saved=True), fused=False),
          backward=recurrent_backward(gates=1),
          torch=_forms("RNN"), args=_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(recurrent(gates=1, cell_states=1))
 
 
-# h_n and an LSTM's c_n, which torch's run returns beside the output: no work of their own, memory of their
-# own, the gradient they are given passed back into the layer's backward (through its output, as it reads)
+# h_n and an LSTM's c_n, which torch's run returns beside the output: no work of their own
 @register("finalstate", family="shape", field_probe=AS_IS, autocast=PROMOTE, receptive_field=whole,
-          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
-                             extra_saved=no_bytes, transient=no_bytes, last_saved="none",
-                             workspace=parameter_gradients, copies=None, estimate=None),
-          backward=NO_PRODUCTS,
-          torch=TorchForms(module=OWN + "FinalState", given_weight=None, inferred=None, functions=(), methods=(),
-                           aliases=()),
+          memory=RETURNED_BESIDE, backward=NO_PRODUCTS, torch=own_module("FinalState"),
           args=(Arg("hidden_size", positive), Arg("num_layers", positive, 1), Arg("bidirectional", boolean, False),
                 Arg("proj_size", non_negative, 0), Arg("state", choice("hidden", "cell"), "hidden")))
 def final_state(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -257,7 +255,8 @@ register("grucell", family="cell", arity=None, fewest_inputs=1, field_probe=AS_I
          memory=_one_step(_steps(Cell(gates=3, saved=7, states=1, first_saved=False), fused=False), gates=3, projected=3),
          backward=cell_backward(gates=3), torch=_cell_forms("GRUCell"), args=_CELL_ARGS)(cell(gates=3, states=1))
 register("rnncell", family="cell", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=LOWER,
-         receptive_field=whole, memory=_one_step(_steps(Cell(gates=1, saved=1, states=1, first_saved=True), fused=False), gates=1, projected=0),
+         receptive_field=whole,
+         memory=_one_step(_steps(Cell(gates=1, saved=1, states=1, first_saved=True), fused=False), gates=1, projected=0),
          backward=cell_backward(gates=1), torch=_cell_forms("RNNCell"),
          args=_CELL_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(cell(gates=1, states=1))
 # its step saves a hidden's worth less than an LSTM layer's (measured: the layer keeps its previous cell state)
@@ -265,17 +264,13 @@ register("lstmcell", family="cell pair", arity=None, fewest_inputs=1, field_prob
          autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
          memory=_one_step(_steps(Cell(gates=4, saved=6, states=2, first_saved=False), fused=False), gates=4,
                           projected=0),
-         backward=cell_backward(gates=4), torch=_cell_forms("LSTMCell", own=True), args=_CELL_ARGS)(cell(gates=4, states=2))
+         backward=cell_backward(gates=4), torch=_cell_forms("LSTMCell", own=True),
+         args=_CELL_ARGS)(cell(gates=4, states=2))
 
 
-# c_1, which nn.LSTMCell returns beside h_1 (its layer's output): as finalstate is a recurrent layer's
+# c_1, which nn.LSTMCell returns beside h_1 (its layer's output), as finalstate is a recurrent layer's
 @register("cellstate", family="shape", field_probe=AS_IS, autocast=PROMOTE, receptive_field=whole,
-          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="nothing", gradient="each input",
-                             extra_saved=no_bytes, transient=no_bytes, last_saved="none",
-                             workspace=parameter_gradients, copies=None, estimate=None),
-          backward=NO_PRODUCTS,
-          torch=TorchForms(module=OWN + "CellState", given_weight=None, inferred=None, functions=(), methods=(),
-                           aliases=()),
+          memory=RETURNED_BESIDE, backward=NO_PRODUCTS, torch=own_module("CellState"),
           args=(Arg("hidden_size", positive),))
 def cell_state(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """The cell state of the lstmcell it reads, whose output is the hidden state: `hidden_size` per sample."""

@@ -666,13 +666,12 @@ class MultiheadAttention(nn.Module):
 
 
 class AttentionWeights(nn.Module):
-    """The weights the multiheadattention layer it reads returned beside its output (the key it is given names
-    their length only)."""
+    """The weights the multiheadattention layer it reads returned beside its output."""
 
-    def __init__(self, add_bias_kv: bool = False, add_zero_attn: bool = False):
+    def __init__(self, keys: int):
         super().__init__()
 
-    def forward(self, output, key):
+    def forward(self, output):
         if getattr(output, "attention_weights", None) is None:
             raise ValueError("an attentionweights layer reads a multiheadattention layer asked for its weights")
         return output.attention_weights
@@ -761,10 +760,8 @@ class ConvOfGivenFilters(nn.Module):
 
 class _Recurrent(nn.Module):
     """torch's recurrent module itself (counters that hook nn.LSTM see it), returning its output, the
-    final states torch returns beside it held on the output for a finalstate layer to read. Under a
-    dispatch mode (FlopCounterMode) it runs the general path: oneDNN's fused CPU kernel is invisible to
-    the counter, the matrix products of each step are not; elsewhere (memory measured by the profiler)
-    as users run it."""
+    final states torch returns beside it held on the output for a finalstate layer to read. verify counts
+    it on the general path (counted_kernels), as a user's own."""
     recurrent: type = nn.Module
 
     def __init__(self, **args):
@@ -773,11 +770,8 @@ class _Recurrent(nn.Module):
 
     def forward(self, x, *given):
         """The sequence, then the initial states if given, batch first (a batch of one: the same for each sample)."""
-        from torch.utils._python_dispatch import _get_current_dispatch_mode
-
         initial = tuple(state.transpose(0, 1).expand(-1, x.shape[0], -1).contiguous() for state in given)
-        with general_recurrence() if _get_current_dispatch_mode() is not None else contextlib.nullcontext():
-            output, states = self.rnn(x, *((initial if len(initial) > 1 else initial[0],) if initial else ()))
+        output, states = self.rnn(x, *((initial if len(initial) > 1 else initial[0],) if initial else ()))
         output.final_states = states if isinstance(states, tuple) else (states,)  # (h_n, c_n), or (h_n,)
         return output
 

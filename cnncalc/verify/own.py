@@ -29,7 +29,7 @@ class ModuleFigures:
     trainable_params: int
     buffers: int
     macs: int  # FlopCounterMode's FLOPs ÷ 2, whole batch
-    output_shapes: tuple[tuple[int, ...], ...]  # of each tensor it returns (each once), in order, per sample
+    output_shapes: tuple[tuple[int, ...], ...]  # of each tensor it returns (each once), in order, whole
     calls: dict[str, tuple[int | None, ...]]  # module path → elements of its (first) output per call, whole batch
 
 
@@ -114,24 +114,26 @@ def measure_module(module: nn.Module, inputs: tuple) -> ModuleFigures:
                          trainable_params=sum(p.numel() for p in params if p.requires_grad),
                          buffers=sum(b.numel() for b in module.buffers()),
                          macs=counter.get_total_flops() // 2,
-                         output_shapes=tuple(tuple(t.shape[1:]) for t in returned),
+                         output_shapes=tuple(tuple(t.shape) for t in returned),
                          calls={path: tuple(numels) for path, numels in calls.items()})
 
 
-def total_checks(report: Report, figures: ModuleFigures) -> list[Check]:
+def total_checks(graph: Graph, report: Report, figures: ModuleFigures) -> list[Check]:
     totals = report.totals
     return [Check("total", "params", totals.params, figures.params),
             Check("total", "trainable_params", totals.trainable_params, figures.trainable_params),
             Check("total", "buffers", totals.buffers, figures.buffers),
             Check("total", "macs", totals.macs, figures.macs),
-            *_output_checks(report, figures)]
+            *_output_checks(graph, report, figures)]
 
 
-def _output_checks(report: Report, figures: ModuleFigures) -> list[Check]:
-    """Each output the model returns (a tuple's, a dict's), named where it returns several."""
-    rows = report.output_rows
+def _output_checks(graph: Graph, report: Report, figures: ModuleFigures) -> list[Check]:
+    """Each output the model returns (a tuple's, a dict's), named where it returns several, per sample: without
+    its batch's dim (dim 1 of a recurrent layer's h_n)."""
+    rows, nodes = report.output_rows, {node.name: node for node in graph.nodes}
     measured = figures.output_shapes + ((),) * (len(rows) - len(figures.output_shapes))
-    return [Check(row.name if len(rows) > 1 else "total", "output_shape", row.output_shape, shape)
+    return [Check(row.name if len(rows) > 1 else "total", "output_shape", row.output_shape,
+                  shape[:1] + shape[2:] if row.name in nodes and nodes[row.name].batch_second else shape[1:])
             for row, shape in zip(rows, measured)]
 
 

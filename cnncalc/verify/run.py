@@ -126,7 +126,7 @@ def _module_checks(graph: Graph, report: Report, module: nn.Module, x: tuple, st
     """The user's module: per module a row is named after, and in total."""
     step("forward pass under torch's flop counter")
     figures = measure_module(module, x)
-    return layer_checks(graph, report, module, figures) + total_checks(report, figures)
+    return layer_checks(graph, report, module, figures) + total_checks(graph, report, figures)
 
 
 def _built_checks(graph: Graph, report: Report, device: str, dtype: torch.dtype, step) -> tuple[nn.Module, list[Check]]:

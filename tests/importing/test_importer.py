@@ -1608,3 +1608,25 @@ def test_buffers_a_module_that_ran_never_read_are_held_as_not_read():
                                                              sum(b.numel() for b in module.buffers())) == (872, 801)
     assert [(held.name, held.buffers, held.why) for held in report.not_run] == \
         [("0.weight_integer", 800, "not read"), ("0.weight_scaling_factor", 1, "not read")]
+
+
+class Projection(nn.Module):
+    """A parameter multiplied directly, x @ w.t(): the meta kernel's output is the stand-in's shape."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(4, 8))
+
+    def forward(self, x):
+        return x @ self.w.t()
+
+
+def test_a_parameter_changed_in_place_is_stood_in_for_anew():
+    # a run keeps the meta stand-ins of the model's tensors for the next while they live and are alike: one given
+    # new data since (the same Parameter, now 6 × 8) is read at its new shape, torch's x @ w.t() of 6 columns
+    import cnncalc
+
+    model = Projection()
+    assert cnncalc.summary(model, (8,)).layers[-1].output_shape == (4,)
+    model.w.data = torch.randn(6, 8)
+    assert (model(torch.randn(1, 8)).shape[1:], cnncalc.summary(model, (8,)).layers[-1].output_shape) == ((6,), (6,))

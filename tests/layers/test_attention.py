@@ -138,8 +138,7 @@ def test_cross_attention_matches_torch():
 WEIGHTED = {"input": [7, 16], "layers": [
     {"multiheadattention": {"num_heads": 4, "batch_first": True, "add_bias_kv": True, "add_zero_attn": True},
      "name": "attention"},
-    {"attentionweights": {"add_bias_kv": True, "add_zero_attn": True}, "from": ["attention", "input"],
-     "name": "weights"},
+    {"attentionweights": {"keys": 9}, "from": "attention", "name": "weights"},
     {"flatten": None, "from": "weights"}, {"linear": {"out_features": 3}, "name": "read_weights"},
     {"flatten": None, "from": "attention"}, {"linear": {"out_features": 3}, "name": "read_output"},
     {"add": None, "from": ["read_weights", "read_output"]}]}
