@@ -1755,3 +1755,23 @@ def test_attention_given_masks_verifies_against_torch_and_every_peer(module, siz
     assert rows and all(len(row.inputs) == 4 for row in rows) and not summary.totals.uncounted
     # (nn.TransformerEncoderLayer's peak memory is a gap of its own, with or without a mask)
     assert [check for check in summary.verify().failed if not isinstance(check, MemoryCheck)] == []
+
+
+class Packed(nn.Module):
+    """An LSTM given a PackedSequence, as variable-length text batches are fed."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.head = nn.LSTM(10, 16, batch_first=True), nn.Linear(16, 3)
+
+    def forward(self, x):
+        lengths = torch.full((x.size(0),), x.size(1), dtype=torch.long)
+        _, (hidden, _) = self.lstm(torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                                           enforce_sorted=False))
+        return self.head(hidden[-1])
+
+
+def test_a_packed_sequence_is_refused_by_what_it_is():
+    # its four tensors had been read as initial states: "takes its initial states as 1×16 and 1×16 …, got 7"
+    with pytest.raises(cnncalc.SpecError, match="a PackedSequence is not read: give it the padded batch"):
+        cnncalc.summary(Packed(), (7, 10))

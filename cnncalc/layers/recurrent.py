@@ -113,6 +113,9 @@ def recurrent(gates: int, cell_states: int):
         state = projected or hidden
         directions = 2 if args["bidirectional"] else 1
         states = tuple((args["num_layers"] * directions, size) for size in (state, hidden)[:cell_states])
+        if len(given) > cell_states:  # a PackedSequence's data, batch sizes and orders
+            raise LayerError(f"takes a batch-first sequence, then at most its {cell_states} initial state(s), got "
+                             f"{len(shapes)} tensors (a PackedSequence is not read: give it the padded batch)")
         if given and tuple(given) != states:
             raise LayerError(f"takes its initial states as {' and '.join(map(format_shape, states))} per sample "
                              f"(a row per layer and direction), got {', '.join(map(format_shape, given))}")
