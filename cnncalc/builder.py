@@ -138,6 +138,7 @@ Normalize = _constructor("normalize")
 Norm, Addcmul, Baddbmm = _constructor("norm"), _constructor("addcmul"), _constructor("baddbmm")
 Maximum, Minimum, Where = _constructor("maximum"), _constructor("minimum"), _constructor("where")
 MaskedFill = _constructor("maskedfill")
+CosineSimilarity = _constructor("cosinesimilarity")
 
 
 def Sequential(*layers, name=None, from_=None, repeat=None, index=None, when=None, frozen=None,

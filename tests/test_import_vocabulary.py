@@ -1490,6 +1490,56 @@ def test_the_weights_multihead_attention_returns_are_a_layer():
     assert all(check.ok for check in summary.verify().checks)
 
 
+class Prototypes(nn.Module):
+    """A prototype classifier: each code against learned prototypes by cosine similarity, scaled, the two given a
+    dim to broadcast along: F.cosine_similarity(z.unsqueeze(1), self.prototypes.unsqueeze(0), dim=-1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder, self.prototypes = nn.Linear(16, 12), nn.Parameter(torch.randn(5, 12))
+
+    def forward(self, x):
+        return 10 * F.cosine_similarity(self.encoder(x).unsqueeze(1), self.prototypes.unsqueeze(0), dim=-1)
+
+
+class MapSimilarity(nn.Module):
+    """Two feature maps compared at each position along channels, torch.cosine_similarity(a, b, dim=1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(3, 8, 1)
+
+    def forward(self, x):
+        return torch.cosine_similarity(self.a(x), self.b(x), dim=1)
+
+
+class SiameseCosine(nn.Module):
+    """A siamese encoder's two codes compared by nn.CosineSimilarity."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder, self.similarity = nn.Linear(16, 8), nn.CosineSimilarity(dim=1)
+
+    def forward(self, a, b):
+        return self.similarity(self.encoder(a), self.encoder(b))
+
+
+@pytest.mark.parametrize("build,inputs", [(Prototypes, (16,)), (MapSimilarity, (3, 8, 8)),
+                                          (SiameseCosine, {"a": (16,), "b": (16,)})],
+                         ids=["prototypes", "maps", "siamese"])
+def test_cosine_similarity_is_a_layer(build, inputs):
+    # F.cosine_similarity had been a row not counted, and the prototypes' unsqueeze another (their per-sample
+    # shape read from what the similarity returns, of a dim fewer)
+    summary = cnncalc.summary(build(), inputs, batch=3)
+    first, others = (next(iter(inputs.values())), (OtherInput(name="b", shape=(16,), dtype=None),)) \
+        if isinstance(inputs, dict) else (inputs, ())
+    truth = measure(build(), first, None, others)
+    assert not summary.totals.uncounted and "cosinesimilarity" in {row.kind for row in summary.layers}
+    assert (summary.totals.params, summary.totals.macs // 3) == (truth.params, truth.macs)
+    assert {row.output_shape for row in summary.report.output_rows} == truth.output_shapes
+    assert all(check.ok for check in summary.verify().checks)
+
+
 class WeightedBag(nn.Module):
     """An nn.EmbeddingBag given each id's weight, bag(ids, None, per_sample_weights): a second tensor its kind
     does not take."""

@@ -331,7 +331,18 @@ class Traced:
                 user.name in self.sequence_first for user in self.users_of(node)):  # positions (L, 1, E) by (L, B, E)
             return SAMPLE_SHAPES[SEQUENCE_FIRST](shape, self.batch)
         if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
+            return self._as_operands_meet(node, shape, batches)
+        return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
+
+    def _as_operands_meet(self, node, shape: tuple[int, ...], batches: tuple[int, ...]) -> tuple[int, ...] | None:
+        """As _as_met, by the input's tensors read beside it where what reads it has fewer dims than it (a
+        reduction of both: F.cosine_similarity(z.unsqueeze(1), prototypes.unsqueeze(0), dim=-1))."""
+        beside = [self.sample_shape(other) for user in self.users_of(node) for other in self.tensor_args(user)
+                  if other is not node and other.name not in self.without_input]
+        ranks = {len(found) + 1 for found in beside if found is not None}  # the batch's dim included
+        if len(ranks) != 1 or len(shape) > min(ranks) or (len(shape) == min(ranks) and shape[0] not in batches):
             return None
+        rank = ranks.pop()
         return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
 
     def looks_up(self, user, ids) -> bool:

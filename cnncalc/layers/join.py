@@ -1,15 +1,17 @@
 """Joins of several branches: add, sub, mul, div and pow (broadcasting; or one input and a number),
-comparisons (their masks bool), maximum and minimum, where and masked_fill (a mask chooses), concat,
-stack, and crop for U-Net skips."""
+comparisons (their masks bool), maximum and minimum, where and masked_fill (a mask chooses), cosine
+similarity, concat, stack, and crop for U-Net skips."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from ..errors import quoted
 from .facts import AS_IS, parameter_gradients
-from .facts import (COPY, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, TorchForms, Window, calls, merge, never, no_bytes,
-                    temporaries, unit_window, whole)
+from .facts import (COPY, NN, NO_GRADIENT, OWN, SLICE, Call, MemoryFacts, Parameters, TorchForms, Window, Workspace, calls,
+                    merge, never, no_bytes, temporaries, unit_window, whole)
 from .facts import FIRST_INPUT_ONLY, FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, Autocast
+from .reduce import reduce_field
 from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape, number,
                        optional, register)
 
@@ -217,6 +219,51 @@ register("lerp", family="join", field_probe=AS_IS, autocast=PROMOTE, backward=NO
                             extra_saved=no_bytes, transient=no_bytes, last_saved="none", workspace=parameter_gradients,
                             copies=None, estimate=None),
          torch=_forms("Lerp", ("torch.lerp",), ("lerp",), weight=2))(pairwise)
+
+
+def _cosine_holds(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                  parameters: Parameters) -> Workspace:
+    """F.cosine_similarity as ATen writes it: both operands expanded to the shape they broadcast to, each one's
+    norm along dim and a clamped copy of it (a value per row each), each divided by its clamped norm, their
+    product, summed along dim. Autograd keeps the norms, their copies and both quotients; in inference the
+    norms die at their copies; the product lives only while it runs. Its backward holds two products' worth
+    beside the operands' gradients (fitted: within 10% of torch's where the operands are of one shape)."""
+    shape = broadcast_shape(shapes)
+    product = math.prod(shape)
+    rows = 2 * product // shape[dim_index(args["dim"], len(shape))]  # of the two operands
+    return Workspace(saved=(2 * rows + 2 * product) * batch, running=product * batch,
+                     inference=(rows + 3 * product) * batch, gradients=2 * product * batch, largest_parameter=0)
+
+
+def _cosine_broadcast(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...]) -> str | None:
+    """Operands of other shapes: the gradients of the expanded quotients, summed back to each operand's shape,
+    are held in backward beside the rest, which the figures leave out (a prototype classifier's training step
+    measures 1.6 times the prediction)."""
+    return "operands that broadcast hold their expanded quotients' gradients in backward, which the figures " \
+        "leave out" if len(set(shapes)) > 1 else None
+
+
+def _cosine_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
+    """Along channels only each position's own; along a spatial dim every position of it."""
+    return reduce_field({"dim": (args["dim"],), "keepdim": False}, (broadcast_shape(shapes),), out)
+
+
+# x1·x2 / max(‖x1‖·‖x2‖, eps) along dim, each operand normalized first: a prototype classifier's, a contrastive
+# head's; no product FlopCounterMode counts (element-wise work and sums)
+@register("cosinesimilarity", family="join", field_probe=AS_IS, autocast=FLOAT32_ON_CUDA, backward=NO_PRODUCTS,
+          arity=2, receptive_field=_cosine_field,
+          memory=MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
+                             extra_saved=no_bytes, transient=no_bytes, last_saved="made", workspace=_cosine_holds,
+                             copies=None, estimate=_cosine_broadcast),
+          args=(Arg("dim", any_int, 1, names_dims=EACH_DIM), Arg("eps", number, 1e-8)),
+          torch=TorchForms(module=NN + "CosineSimilarity", given_weight=None, inferred=None, methods=(), aliases=(),
+                           functions=calls("torch.nn.functional.cosine_similarity", "torch.cosine_similarity",
+                                           dim=2, eps=3)))
+def cosine_similarity(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """The operands broadcast (the batch lines up first), dim dropped."""
+    shape = broadcast_shape(shapes)
+    axis = dim_index(args["dim"], len(shape))
+    return Calc(shape[:axis] + shape[axis + 1:])
 
 
 @register("concat", family="join", field_probe=AS_IS, autocast=PROMOTE,

@@ -62,6 +62,10 @@ JOIN_CASES = [
     # x.masked_fill(mask, value): scores masked to -inf before a softmax, or to a number
     ("maskedfill", {"value": float("-inf")}, (4, 6, 6), {"relu": None}, {"lt": {"other": 0.1}}),
     ("maskedfill", {"value": 0.5}, (4, 6, 6), {"sigmoid": None}, {"gt": {"other": 0.25}}),
+    # F.cosine_similarity along channels, or along a spatial dim
+    ("cosinesimilarity", None, (4, 6, 6), {"conv2d": {"out_channels": 4, "kernel_size": 3, "padding": 1}},
+     {"relu": None}),
+    ("cosinesimilarity", {"dim": -1, "eps": 1e-6}, (4, 6, 6), {"sigmoid": None}, {"relu": None}),
 ]
 
 
@@ -87,3 +91,46 @@ def test_where_between_two_tensors_matches_torch():
               {"relu": None, "name": "a", "from": "input"}, {"sigmoid": None, "name": "b", "from": "input"},
               {"where": None, "from": ["condition", "a", "b"]}]
     compare(build_graph({"input": [4, 6, 6], "layers": layers}, "<test>", {}))
+
+
+# a prototype classifier: each sample's code against every prototype, the two broadcast along a new dim
+# (F.cosine_similarity(z.unsqueeze(1), prototypes.unsqueeze(0), dim=-1), batch × prototypes)
+PROTOTYPES = {"input": [16], "layers": [
+    {"linear": {"out_features": 12}, "name": "code"}, {"unsqueeze": {"dim": 1}, "name": "one_row"},
+    {"parameter": {"shape": [5, 12]}, "name": "prototypes"},
+    {"cosinesimilarity": {"dim": -1}, "from": ["one_row", "prototypes"], "name": "similar"},
+    {"linear": {"out_features": 3}}]}
+
+
+def test_cosine_similarity_against_prototypes_matches_torch():
+    from cnncalc.figures import analyze
+
+    graph = build_graph(PROTOTYPES, "<test>", {})
+    compare(graph, batch=3)
+    assert analyze(graph).layers[4].output_shape == (5,)
+
+
+def test_cosine_similarity_memory_within_ten_percent_of_torch():
+    # operands of one shape (of conv and relu branches); against prototypes inference is exact and a training
+    # step an estimate, said so
+    from cnncalc.figures import analyze
+    from cnncalc.figures.memory import memory
+    from cnncalc.verify.build import build_model
+    from cnncalc.verify.memory import check_memory
+
+    left, right = JOIN_CASES[-2][3:]
+    same = build_graph({"input": [4, 6, 6], "layers": [{**left, "name": "a"}, {**right, "name": "b", "from": "input"},
+                                                       {"cosinesimilarity": None, "from": ["a", "b"]}]}, "<test>", {})
+    maps = build_graph({"input": [3, 8, 8], "layers": [
+        {"conv2d": {"out_channels": 8, "kernel_size": 3, "padding": 1}, "name": "a"},
+        {"conv2d": {"out_channels": 8, "kernel_size": 1}, "name": "b", "from": "input"},
+        {"cosinesimilarity": None, "from": ["a", "b"]}]}, "<test>", {})
+    prototypes = build_graph(PROTOTYPES, "<test>", {})
+    for optimizer in ("sgd", "adam"):
+        checks = [*check_memory(same, build_model(same), analyze(same, 8), lambda text: None, optimizer),
+                  *check_memory(maps, build_model(maps), analyze(maps, 8), lambda text: None, optimizer),
+                  check_memory(prototypes, build_model(prototypes), analyze(prototypes, 8), lambda text: None,
+                               optimizer)[0]]
+        assert all(check.ok for check in checks), [check.as_dict() for check in checks]
+    assert not memory(same, analyze(same, 8)).estimate
+    assert "broadcast" in " ".join(memory(prototypes, analyze(prototypes, 8)).estimate)

@@ -91,7 +91,8 @@ def _assert_saved_as_torch(shape, layers: list[dict]) -> None:
 # torch.where keeps its condition and masked_fill its mask, a bool per element; maximum and minimum
 # both operands; lerp by a number nothing
 @pytest.mark.parametrize("kind,args,shape,left,right", [case for case in JOIN_CASES if case[0] in
-                                                        ("where", "maskedfill", "maximum", "minimum", "lerp")])
+                                                        ("where", "maskedfill", "maximum", "minimum", "lerp",
+                                                         "cosinesimilarity")])
 def test_saved_tensors_of_joins_match_torch(kind, args, shape, left, right):
     _assert_saved_as_torch(shape, [{**left, "name": "a", "from": "x"}, {**right, "name": "b", "from": "x"},
                                    {kind: args, "from": ["a", "b"]}])
