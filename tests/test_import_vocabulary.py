@@ -1490,7 +1490,7 @@ def test_the_weights_multihead_attention_returns_are_a_layer():
     assert all(check.ok for check in summary.verify().checks)
 
 
-class Prototypes(nn.Module):
+class CosinePrototypes(nn.Module):
     """A prototype classifier: each code against learned prototypes by cosine similarity, scaled, the two given a
     dim to broadcast along: F.cosine_similarity(z.unsqueeze(1), self.prototypes.unsqueeze(0), dim=-1)."""
 
@@ -1500,6 +1500,26 @@ class Prototypes(nn.Module):
 
     def forward(self, x):
         return 10 * F.cosine_similarity(self.encoder(x).unsqueeze(1), self.prototypes.unsqueeze(0), dim=-1)
+
+
+class PrototypesCompared(nn.Module):
+    """Prototypes made by layers from parameters alone, each compared with the codes and with each other."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder, self.shape_a, self.shape_b = nn.Linear(8, 6), nn.Linear(6, 6), nn.Linear(6, 6)
+        self.a, self.b = nn.Parameter(torch.randn(4, 6)), nn.Parameter(torch.randn(4, 6))
+
+    def forward(self, x):
+        z, a, b = self.encoder(x).unsqueeze(1), self.shape_a(self.a).unsqueeze(0), self.shape_b(self.b).unsqueeze(0)
+        return F.cosine_similarity(z, a, dim=-1) + F.cosine_similarity(z, b, dim=-1) + F.cosine_similarity(a, b, dim=-1)
+
+
+def test_prototypes_made_by_layers_and_compared_with_each_other():
+    # the per-sample shape of one read beside another made of constants alone recursed without end (RecursionError)
+    summary = cnncalc.summary(PrototypesCompared(), (8,))
+    truth = measure(PrototypesCompared(), (8,))
+    assert (summary.totals.params, summary.totals.macs) == (truth.params, truth.macs)
 
 
 class MapSimilarity(nn.Module):
@@ -1524,7 +1544,7 @@ class SiameseCosine(nn.Module):
         return self.similarity(self.encoder(a), self.encoder(b))
 
 
-@pytest.mark.parametrize("build,inputs", [(Prototypes, (16,)), (MapSimilarity, (3, 8, 8)),
+@pytest.mark.parametrize("build,inputs", [(CosinePrototypes, (16,)), (MapSimilarity, (3, 8, 8)),
                                           (SiameseCosine, {"a": (16,), "b": (16,)})],
                          ids=["prototypes", "maps", "siamese"])
 def test_cosine_similarity_is_a_layer(build, inputs):
@@ -1808,20 +1828,22 @@ def test_attention_given_masks_verifies_against_torch_and_every_peer(module, siz
 
 
 class Packed(nn.Module):
-    """An LSTM given a PackedSequence, as variable-length text batches are fed."""
+    """An LSTM given a PackedSequence, as variable-length text batches are fed (sorted by length first, or not)."""
 
-    def __init__(self):
+    def __init__(self, enforce_sorted: bool):
         super().__init__()
         self.lstm, self.head = nn.LSTM(10, 16, batch_first=True), nn.Linear(16, 3)
+        self.enforce_sorted = enforce_sorted
 
     def forward(self, x):
         lengths = torch.full((x.size(0),), x.size(1), dtype=torch.long)
         _, (hidden, _) = self.lstm(torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
-                                                                           enforce_sorted=False))
+                                                                           enforce_sorted=self.enforce_sorted))
         return self.head(hidden[-1])
 
 
-def test_a_packed_sequence_is_refused_by_what_it_is():
-    # its four tensors had been read as initial states: "takes its initial states as 1×16 and 1×16 …, got 7"
-    with pytest.raises(cnncalc.SpecError, match="a PackedSequence is not read: give it the padded batch"):
-        cnncalc.summary(Packed(), (7, 10))
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+def test_a_packed_sequence_is_refused_by_what_it_is(enforce_sorted):
+    # its two or four tensors had been read as initial states: "takes its initial states as 1×16 and 1×16 …, got 7"
+    with pytest.raises(cnncalc.SpecError, match="lstm: given a PackedSequence, which cnncalc does not read"):
+        cnncalc.summary(Packed(enforce_sorted), (7, 10))

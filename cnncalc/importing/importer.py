@@ -732,21 +732,25 @@ def _getitem_entry(node, graph: Traced) -> dict | list | None:
 
 
 def _returned_beside(node, module, which: str, graph: Traced) -> dict | None:
-    """A tensor a module's run returned beside its output, as a layer of its kind (BESIDE) reading that module's
-    layer, its arguments the module's of those names, the state it is, and the keys its weights span; None where
-    the module is no layer of its kind (a row not counted)."""
+    """A tensor a module's run returned beside its output, as a layer of the kind its kind's registration names
+    for it (LayerKind.returns) reading that module's layer: its arguments the module's of those names, the state
+    it is, the keys its weights span. None where the module is no layer of its kind (a row not counted), or the
+    layer would not be the tensor's shape (attention's weights per head)."""
     entry = _entry(module, graph)
     kind = next(iter(entry)) if isinstance(entry, dict) else None
-    if kind not in REGISTRY or REGISTRY[kind].family not in BESIDE:
+    if kind not in REGISTRY or not REGISTRY[kind].returns:
         return None
     facts = {**REGISTRY[kind].normalize(entry[kind] or {}), "state": which, "keys": graph.shape(node)[-1]}
-    beside = REGISTRY[BESIDE[REGISTRY[kind].family]]
-    return {**stated(beside.name, {arg.name: facts[arg.name] for arg in beside.args if arg.name in facts}, None),
-            "from": graph.name_of(module)}
-
-
-BESIDE = {"recurrent": "finalstate", "cell pair": "cellstate", "attention": "attentionweights"}  # a family → the kind
-# of what its modules return beside their output
+    beside = REGISTRY[REGISTRY[kind].returns[0]]
+    args = beside.normalize({arg.name: facts[arg.name] for arg in beside.args if arg.name in facts})
+    try:
+        output = REGISTRY[kind].calculate(tuple(graph.sample_shape(a) for a in graph.tensor_args(module)),
+                                          REGISTRY[kind].normalize(entry[kind] or {})).output_shape
+        made = beside.calculate((output,), args).output_shape
+    except (LayerError, TypeError):  # a shape it cannot say (None)
+        return None
+    return {**stated(beside.name, dict(args), None), "from": graph.name_of(module)} \
+        if made == graph.sample_shape(node) else None
 
 
 def _returned_piece(index, entry: dict | list | None) -> dict | list | None:
@@ -1149,6 +1153,9 @@ def _module_on(node, graph: Traced, entry: dict | None) -> dict | None:
     if entry is None:
         return None
     kind, args = next(iter(entry.items()))
+    if isinstance(node.args[0], tuple) and REGISTRY[kind].family == "recurrent":  # torch's PackedSequence, a tuple
+        raise SpecError(f"{node.target}: given a PackedSequence, which cnncalc does not read: give it the padded "
+                        "batch (pad_packed_sequence's, or the batch before pack_padded_sequence)")
     given = len(graph.tensor_args(node))
     if given > 1 and REGISTRY[kind].wrong_inputs(REGISTRY[kind].normalize(args or {}), given):
         return None

@@ -335,14 +335,15 @@ class Traced:
         return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
 
     def _as_operands_meet(self, node, shape: tuple[int, ...], batches: tuple[int, ...]) -> tuple[int, ...] | None:
-        """As _as_met, by the input's tensors read beside it where what reads it has fewer dims than it (a
-        reduction of both: F.cosine_similarity(z.unsqueeze(1), prototypes.unsqueeze(0), dim=-1))."""
+        """As _as_met, by the tensors of the input read beside it (made for each sample, not of constants alone),
+        where what reads it cannot say (a reduction of both, of fewer dims than they have:
+        F.cosine_similarity(z.unsqueeze(1), prototypes.unsqueeze(0), dim=-1))."""
         beside = [self.sample_shape(other) for user in self.users_of(node) for other in self.tensor_args(user)
-                  if other is not node and other.name not in self.without_input]
+                  if other is not node and other.name not in self.without_input and other.name not in self.free]
         ranks = {len(found) + 1 for found in beside if found is not None}  # the batch's dim included
-        if len(ranks) != 1 or len(shape) > min(ranks) or (len(shape) == min(ranks) and shape[0] not in batches):
+        rank = ranks.pop() if len(ranks) == 1 else None
+        if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
             return None
-        rank = ranks.pop()
         return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
 
     def looks_up(self, user, ids) -> bool:
@@ -628,28 +629,24 @@ def _family(graph: Traced, module) -> str | None:
 
 
 def returned_beside(node, graph: Traced) -> tuple[Step, str] | None:
-    """The module whose run returned a tensor beside its output, and which tensor it is: h_n ("hidden"), which
-    nn.GRU and nn.RNN return beside their output (out, h_n = gru(x)), or one of nn.LSTM's (h_n, c_n); the c
-    ("cell") of nn.LSTMCell's (h, c); nn.MultiheadAttention's weights ("weights"), averaged over its heads
-    (per head, average_attn_weights=False, no kind states them). None for any other tensor."""
+    """The module whose run returned a tensor beside its output, one of a kind whose registration names what it
+    returns (LayerKind.returns), and which state it is: h_n ("hidden") beside nn.GRU's, nn.RNN's or
+    nn.MultiheadAttention's output (its weights), or one of nn.LSTM's (h_n, c_n) ("cell" the second), or the c
+    of nn.LSTMCell's (h, c). None for any other tensor."""
     if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], Step) \
             or not isinstance(node.args[1], int) or not graph.is_tensor(node):
         return None
     source, index = node.args
-    if source.op == "call_module":  # (output, h_n), LSTMCell's (h, c), (output, weights)
-        module, which = source, BESIDE_OUTPUT.get((_family(graph, source), index))
+    if source.op == "call_module" and index == 1:  # (output, h_n), (h, c), (output, weights)
+        module, which = source, "hidden"
     elif source.op == "call_function" and source.target is operator.getitem and isinstance(source.args[1], int) \
-            and source.args[1] == 1 and isinstance(source.args[0], Step) and not graph.is_tensor(source):
-        module, which = source.args[0], ("hidden", "cell")[index] if index in (0, 1) else None  # LSTM's (h_n, c_n)
+            and source.args[1] == 1 and isinstance(source.args[0], Step) and not graph.is_tensor(source) \
+            and index in (0, 1):  # an LSTM's (output, (h_n, c_n))
+        module, which = source.args[0], ("hidden", "cell")[index]
     else:
         return None
-    if which is None or module.op != "call_module" or _family(graph, module) not in BESIDE_FAMILIES[which]:
-        return None
-    return None if which == "weights" and len(graph.shape(node)) != 3 else (module, which)
-
-
-BESIDE_OUTPUT = {("recurrent", 1): "hidden", ("cell pair", 1): "cell", ("attention", 1): "weights"}
-BESIDE_FAMILIES = {"hidden": ("recurrent",), "cell": ("recurrent", "cell pair"), "weights": ("attention",)}
+    found = mapped(graph.modules[module.target]) if module.op == "call_module" else None
+    return (module, which) if found is not None and REGISTRY[found[0]].returns else None
 
 
 def piece_of(node):

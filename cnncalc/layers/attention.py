@@ -118,7 +118,8 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
                 Arg("add_bias_kv", boolean, False), Arg("add_zero_attn", boolean, False),
                 Arg("kdim", optional(positive), None), Arg("vdim", optional(positive), None),
                 Arg("batch_first", boolean, False, names_dims=BATCH_FIRST), Arg("need_weights", boolean, True),
-                Arg("key_padding_mask", boolean, False), Arg("attn_mask", boolean, False)))
+                Arg("key_padding_mask", boolean, False), Arg("attn_mask", boolean, False)),
+          returns=("attentionweights",))
 def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Self-attention on one input, or query, key and value, then the masks it is given, per sample: a
     key padding mask (S,), an attention mask (L, S) or (heads, L, S), which change no shape. MACs: the q, k

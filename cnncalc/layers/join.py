@@ -238,7 +238,7 @@ def _cosine_holds(args: dict, shapes: tuple[Shape, ...], batch: int, element_siz
 def _cosine_broadcast(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...]) -> str | None:
     """Operands of other shapes: the gradients of the expanded quotients, summed back to each operand's shape,
     are held in backward beside the rest, which the figures leave out (a prototype classifier's training step
-    measures 1.6 times the prediction)."""
+    measures 1.2 to 1.3 times the prediction)."""
     return "operands that broadcast hold their expanded quotients' gradients in backward, which the figures " \
         "leave out" if len(set(shapes)) > 1 else None
 

@@ -113,9 +113,9 @@ def recurrent(gates: int, cell_states: int):
         state = projected or hidden
         directions = 2 if args["bidirectional"] else 1
         states = tuple((args["num_layers"] * directions, size) for size in (state, hidden)[:cell_states])
-        if len(given) > cell_states:  # a PackedSequence's data, batch sizes and orders
+        if len(given) > cell_states:
             raise LayerError(f"takes a batch-first sequence, then at most its {cell_states} initial state(s), got "
-                             f"{len(shapes)} tensors (a PackedSequence is not read: give it the padded batch)")
+                             f"{len(shapes)} tensors")
         if given and tuple(given) != states:
             raise LayerError(f"takes its initial states as {' and '.join(map(format_shape, states))} per sample "
                              f"(a row per layer and direction), got {', '.join(map(format_shape, given))}")
@@ -162,17 +162,19 @@ register("lstm", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS
          receptive_field=whole,
          memory=_steps(Cell(gates=4, saved=7, states=2, first_saved=False), fused=True),
          backward=recurrent_backward(gates=4),
-         torch=_forms("LSTM"), args=_ARGS + (Arg("proj_size", non_negative, 0),))(recurrent(gates=4, cell_states=2))
+         torch=_forms("LSTM"), args=_ARGS + (Arg("proj_size", non_negative, 0),),
+         returns=("finalstate",))(recurrent(gates=4, cell_states=2))
 register("gru", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS_IS,
          autocast=Autocast(cuda="lower", cpu="promote"), receptive_field=whole,
          memory=_steps(Cell(gates=3, saved=7, states=1, first_saved=False), fused=False),
          backward=recurrent_backward(gates=3),
-         torch=_forms("GRU"), args=_ARGS)(recurrent(gates=3, cell_states=1))
+         torch=_forms("GRU"), args=_ARGS, returns=("finalstate",))(recurrent(gates=3, cell_states=1))
 register("rnn", family="recurrent", arity=None, fewest_inputs=1, field_probe=AS_IS, autocast=LOWER,
          receptive_field=whole,
          memory=_steps(Cell(gates=1, saved=1, states=1, first_saved=True), fused=False),
          backward=recurrent_backward(gates=1),
-         torch=_forms("RNN"), args=_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),))(recurrent(gates=1, cell_states=1))
+         torch=_forms("RNN"), args=_ARGS + (Arg("nonlinearity", choice("tanh", "relu"), "tanh"),),
+         returns=("finalstate",))(recurrent(gates=1, cell_states=1))
 
 
 # h_n and an LSTM's c_n, which torch's run returns beside the output: no work of their own
@@ -268,7 +270,7 @@ register("lstmcell", family="cell pair", arity=None, fewest_inputs=1, field_prob
          memory=_one_step(_steps(Cell(gates=4, saved=6, states=2, first_saved=False), fused=False), gates=4,
                           projected=0),
          backward=cell_backward(gates=4), torch=_cell_forms("LSTMCell", own=True),
-         args=_CELL_ARGS)(cell(gates=4, states=2))
+         args=_CELL_ARGS, returns=("cellstate",))(cell(gates=4, states=2))
 
 
 # c_1, which nn.LSTMCell returns beside h_1 (its layer's output), as finalstate is a recurrent layer's

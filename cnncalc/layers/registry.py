@@ -80,7 +80,8 @@ class LayerKind:
     backward: BackwardFacts           # where its gradients flow, and their MACs
     autocast: Autocast                # the dtype torch.autocast runs it in
     makes: str | None                 # what it makes when no floating tensor ("bool": a comparison's mask)
-    returns: tuple[str, ...]          # the kinds of the tensors its calls return after the first (sort's: argsort)
+    returns: tuple[str, ...]          # the kinds of the tensors its calls return after the first (sort's: argsort;
+                                      # an LSTM's h_n and c_n: finalstate)
     explain: Callable[[tuple[Shape, ...], dict, Calc], list[str]] | None  # the formulas, numbers put in
 
     def fewest(self, args: dict) -> int:

@@ -118,7 +118,7 @@ def test_cosine_similarity_memory_within_ten_percent_of_torch():
     from cnncalc.verify.build import build_model
     from cnncalc.verify.memory import check_memory
 
-    left, right = JOIN_CASES[-2][3:]
+    left, right = next(case for case in JOIN_CASES if case[0] == "cosinesimilarity")[3:]
     same = build_graph({"input": [4, 6, 6], "layers": [{**left, "name": "a"}, {**right, "name": "b", "from": "input"},
                                                        {"cosinesimilarity": None, "from": ["a", "b"]}]}, "<test>", {})
     maps = build_graph({"input": [3, 8, 8], "layers": [
