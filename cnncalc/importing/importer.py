@@ -740,12 +740,13 @@ def _returned_beside(node, module, which: str, graph: Traced) -> dict | None:
     kind = next(iter(entry)) if isinstance(entry, dict) else None
     if kind not in REGISTRY or not REGISTRY[kind].returns:
         return None
-    facts = {**REGISTRY[kind].normalize(entry[kind] or {}), "state": which, "keys": graph.shape(node)[-1]}
+    own = REGISTRY[kind].normalize(entry[kind] or {})
+    facts = {**own, "state": which, "keys": graph.shape(node)[-1]}
     beside = REGISTRY[REGISTRY[kind].returns[0]]
     args = beside.normalize({arg.name: facts[arg.name] for arg in beside.args if arg.name in facts})
     try:
         output = REGISTRY[kind].calculate(tuple(graph.sample_shape(a) for a in graph.tensor_args(module)),
-                                          REGISTRY[kind].normalize(entry[kind] or {})).output_shape
+                                          own).output_shape
         made = beside.calculate((output,), args).output_shape
     except (LayerError, TypeError):  # a shape it cannot say (None)
         return None

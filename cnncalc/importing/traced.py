@@ -622,10 +622,15 @@ def _given_states(graph: Traced) -> set[str]:
     return found
 
 
+def _kind(graph: Traced, module) -> str | None:
+    """The kind of a module step, None where no kind states it."""
+    found = mapped(graph.modules[module.target]) if module.op == "call_module" else None
+    return found[0] if found is not None else None
+
+
 def _family(graph: Traced, module) -> str | None:
-    """The family of a module step's kind, None where no kind states it."""
-    found = mapped(graph.modules[module.target])
-    return REGISTRY[found[0]].family if found is not None else None
+    kind = _kind(graph, module)
+    return REGISTRY[kind].family if kind is not None else None
 
 
 def returned_beside(node, graph: Traced) -> tuple[Step, str] | None:
@@ -645,8 +650,8 @@ def returned_beside(node, graph: Traced) -> tuple[Step, str] | None:
         module, which = source.args[0], ("hidden", "cell")[index]
     else:
         return None
-    found = mapped(graph.modules[module.target]) if module.op == "call_module" else None
-    return (module, which) if found is not None and REGISTRY[found[0]].returns else None
+    kind = _kind(graph, module)
+    return (module, which) if kind is not None and REGISTRY[kind].returns else None
 
 
 def piece_of(node):

@@ -333,7 +333,7 @@ def _meta_stand_in(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def _alike(made: torch.Tensor, tensor: torch.Tensor) -> bool:
-    """Whether a stand-in still stands for the tensor: its class, shape, layout, dtype and requires_grad."""
+    """Whether a stand-in still stands for the tensor: its class, shape, strides, dtype and requires_grad."""
     return type(made) is type(tensor) and made.shape == tensor.shape and made.stride() == tensor.stride() \
         and made.dtype == tensor.dtype and made.requires_grad == tensor.requires_grad
 

@@ -94,6 +94,14 @@ def _forms(name: str) -> TorchForms:
                       aliases=(Alias(NN + name),))
 
 
+def _state_size(args: dict) -> tuple[int, int]:
+    """A recurrent layer's state fed back (the projection's size, if any) and its directions."""
+    hidden, projected = args["hidden_size"], args.get("proj_size", 0)
+    if projected >= hidden:
+        raise LayerError(f"proj_size {projected} must be smaller than hidden_size {hidden}")
+    return projected or hidden, 2 if args["bidirectional"] else 1
+
+
 def recurrent(gates: int, cell_states: int):
     """The calculator of a recurrent kind of `gates` gates, carrying `cell_states` states (an LSTM's h and c)."""
     def calculate(shapes: tuple[Shape, ...], args: dict) -> Calc:
@@ -108,10 +116,7 @@ def recurrent(gates: int, cell_states: int):
             raise LayerError(f"expects sequence × features per sample, got {format_shape(shape)}")
         length, inputs = shape
         hidden, projected = args["hidden_size"], args.get("proj_size", 0)
-        if projected >= hidden:
-            raise LayerError(f"proj_size {projected} must be smaller than hidden_size {hidden}")
-        state = projected or hidden
-        directions = 2 if args["bidirectional"] else 1
+        state, directions = _state_size(args)
         states = tuple((args["num_layers"] * directions, size) for size in (state, hidden)[:cell_states])
         if len(given) > cell_states:
             raise LayerError(f"takes a batch-first sequence, then at most its {cell_states} initial state(s), got "
@@ -188,15 +193,11 @@ def final_state(shapes: tuple[Shape, ...], args: dict) -> Calc:
     of the state's size (the projection's, for h_n of an LSTM with proj_size). torch holds them
     layers·directions × batch × size; cnncalc's shapes put the batch first."""
     (shape,) = shapes
-    hidden, projected = args["hidden_size"], args["proj_size"]
-    if projected >= hidden:
-        raise LayerError(f"proj_size {projected} must be smaller than hidden_size {hidden}")
-    directions = 2 if args["bidirectional"] else 1
-    if len(shape) != 2 or shape[1] != directions * (projected or hidden):
+    state, directions = _state_size(args)
+    if len(shape) != 2 or shape[1] != directions * state:
         raise LayerError(f"reads the output of the recurrent layer whose state it is, sequence × "
-                         f"{directions * (projected or hidden)} per sample, got {format_shape(shape)}")
-    size = hidden if args["state"] == "cell" else projected or hidden
-    return Calc((args["num_layers"] * directions, size))
+                         f"{directions * state} per sample, got {format_shape(shape)}")
+    return Calc((args["num_layers"] * directions, args["hidden_size"] if args["state"] == "cell" else state))
 
 
 def _one_step(steps: MemoryFacts, gates: int, projected: int) -> MemoryFacts:

@@ -661,7 +661,7 @@ class MultiheadAttention(nn.Module):
                 .reshape(-1, *mask.shape[-2:])
         with general_attention():
             output, weights = self.attention(query, key, value, need_weights=self.need_weights, **given)
-        output.attention_weights = weights  # what an attentionweights layer after it reads
+        output.beside = (weights,)  # what an attentionweights layer after it reads (_beside)
         return output
 
 
@@ -672,9 +672,7 @@ class AttentionWeights(nn.Module):
         super().__init__()
 
     def forward(self, output):
-        if getattr(output, "attention_weights", None) is None:
-            raise ValueError("an attentionweights layer reads a multiheadattention layer asked for its weights")
-        return output.attention_weights
+        return _beside(output, 0, "an attentionweights layer reads a multiheadattention layer asked for its weights")
 
 
 AT = operator.matmul  # a @ b, named apart from Matmul's argument `operator`
@@ -772,8 +770,17 @@ class _Recurrent(nn.Module):
         """The sequence, then the initial states if given, batch first (a batch of one: the same for each sample)."""
         initial = tuple(state.transpose(0, 1).expand(-1, x.shape[0], -1).contiguous() for state in given)
         output, states = self.rnn(x, *((initial if len(initial) > 1 else initial[0],) if initial else ()))
-        output.final_states = states if isinstance(states, tuple) else (states,)  # (h_n, c_n), or (h_n,)
+        output.beside = states if isinstance(states, tuple) else (states,)  # (h_n, c_n), or (h_n,): _beside
         return output
+
+
+def _beside(output: torch.Tensor, index: int, refusal: str) -> torch.Tensor:
+    """Tensor `index` of those the layer before returned beside its output, which its module holds on that output
+    (`output.beside`: a recurrent layer's states, an attention's weights); `refusal` where there is none."""
+    held = getattr(output, "beside", ())
+    if index >= len(held) or held[index] is None:
+        raise ValueError(refusal)
+    return held[index]
 
 
 class LSTMCell(nn.Module):
@@ -786,7 +793,7 @@ class LSTMCell(nn.Module):
 
     def forward(self, x, *given):
         h, c = self.cell(x, tuple(state.expand(x.shape[0], -1) for state in given) or None)
-        h.cell_state = c
+        h.beside = (c,)  # what a cellstate layer after it reads (_beside)
         return h
 
 
@@ -797,9 +804,7 @@ class CellState(nn.Module):
         super().__init__()
 
     def forward(self, h):
-        if not hasattr(h, "cell_state"):
-            raise ValueError("a cellstate layer reads the lstmcell whose state it is")
-        return h.cell_state
+        return _beside(h, 0, "a cellstate layer reads the lstmcell whose state it is")
 
 
 class FinalState(nn.Module):
@@ -812,10 +817,8 @@ class FinalState(nn.Module):
         self.index = ("hidden", "cell").index(state)
 
     def forward(self, x):
-        states = getattr(x, "final_states", ())
-        if self.index >= len(states):
-            raise ValueError("a finalstate layer reads the lstm, gru or rnn layer whose state it is (cell: an lstm's)")
-        return states[self.index].transpose(0, 1)
+        return _beside(x, self.index, "a finalstate layer reads the lstm, gru or rnn layer whose state it is "
+                                      "(cell: an lstm's)").transpose(0, 1)
 
 
 class LSTM(_Recurrent):
