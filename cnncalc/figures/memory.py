@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ..errors import SpecError
 from ..graph import DTYPE_BYTES, Graph, element_bytes
 from ..layers import REGISTRY
+from ..layers.attention import fused_in_inference
 from ..layers.facts import MemoryFacts, Parameters, Workspace
 from .amp import Amp, policy
 from .checkpoint import RNG_STATE_BYTES, Recompute, block_inputs, recompute_plan, recorded, saves
@@ -86,22 +87,42 @@ class Memory:
 
 def estimates(graph: Graph, rows: dict) -> tuple[str, ...]:
     """The reasons the graph's kinds give for their memory figures being estimates (at their layers'
-    input shapes), each kind once; modules with parameters the model's run never called, which
-    training mode may call; and modules torch may run as one fused kernel."""
+    input shapes), each kind once; and modules with parameters the model's run never called, which
+    training mode may call."""
     uncalled = [held.name for held in graph.not_run if held.why == "not run" and held.params]
-    fused = sorted({scope.kind for node in graph.nodes for scope in node.scopes if scope.kind in FUSED_IN_INFERENCE})
     tracked = recorded(graph, rows)
     stated = ((node.kind, _estimate(node, rows, tracked)) for node in graph.nodes)
     return tuple(dict.fromkeys(f"{kind}: {reason}" for kind, reason in stated if reason)) + ((
         f"{', '.join(uncalled)}: never called in the run read (eval mode); training mode may call them (an "
-        "auxiliary head), and the figures leave them out",) if uncalled else ()) + tuple(
-        f"{kind}: in inference (eval mode, no gradients) torch may run it as one fused kernel, which holds less "
-        "than its layers one by one" for kind in fused)
+        "auxiliary head), and the figures leave them out",) if uncalled else ())
 
 
-# torch.nn modules whose forward() takes a fused fast path in inference where it can (transformer.py's
-# why_not_sparsity_fast_path): its own kernel's memory, not its layers'
-FUSED_IN_INFERENCE = frozenset({"TransformerEncoderLayer"})
+def _encoder_layer_fused(nodes: list, rows: dict) -> bool:
+    """nn.TransformerEncoderLayer's fast path (its forward()'s why_not_sparsity_fast_path): its self-attention
+    one torch fuses, its activation relu or gelu, its two norms of one eps."""
+    attention = [node for node in nodes if node.kind == "multiheadattention"]
+    return len(attention) == 1 and any(node.kind in ("relu", "gelu") for node in nodes) \
+        and len({node.args["eps"] for node in nodes if node.kind == "layernorm"}) == 1 \
+        and fused_in_inference(attention[0].args, tuple(rows[name].output_shape for name in attention[0].inputs))
+
+
+# torch.nn modules whose forward() runs, in inference, one fused kernel where it can: whether a block of
+# that class, by its layers, is run so; all the kernel makes but its output is its own scratch, which
+# the figures leave out as they leave out a convolution's workspace
+FUSED_IN_INFERENCE = {"TransformerEncoderLayer": _encoder_layer_fused}
+
+
+def fused_blocks(graph: Graph, rows: dict, amp: Amp | None) -> list[list]:
+    """The layers of each block torch runs as one fused kernel in inference, in order (none under autocast,
+    which takes no fast path)."""
+    blocks: dict[str, list] = {}
+    kinds: dict[str, str] = {}
+    for node in graph.nodes:
+        for scope in node.scopes:
+            if scope.kind in FUSED_IN_INFERENCE:
+                blocks.setdefault(scope.name, []).append(node)
+                kinds[scope.name] = scope.kind
+    return [nodes for name, nodes in blocks.items() if amp is None and FUSED_IN_INFERENCE[kinds[name]](nodes, rows)]
 
 
 def _estimate(node, rows: dict, tracked: dict[str, bool]) -> str | None:
@@ -579,10 +600,19 @@ def peak_activation_bytes(graph: Graph, report: Report, walk: Walk | None = None
 
 def _inference_peak(walk: Walk) -> int:
     """Under autocast, the copies of the parameters it caches (trainable ones: leaves requiring grad)
-    stay to the end of the forward pass; the other copies only while their layer runs."""
+    stay to the end of the forward pass; the other copies only while their layer runs. A block torch runs
+    as one kernel holds its output alone."""
     graph, rows = walk.graph, walk.rows
+    blocks = fused_blocks(graph, rows, walk.report.amp)
+    fused = {node.name for nodes in blocks for node in nodes}
+    inside = {node.name for nodes in blocks for node in nodes[:-1]}
+    storages = {name: None if storage in inside else storage for name, storage in walk.storages(False).items()}
     transient, cached = [], []
     for node in graph.nodes:
+        if node.name in fused:
+            transient.append(0)
+            cached.append(0)
+            continue
         row, cast = rows[node.name], _casts(node, rows, walk.report.amp)
         copies = cast.weights + cast.biases
         kept = copies if row.trainable_params else 0
@@ -591,8 +621,8 @@ def _inference_peak(walk: Walk) -> int:
         transient.append(row.activations * own + sum(cast.inputs.values()) + copies - kept
                          + sum(_copied(node, rows, cast).values())
                          + walk.workspace(node).inference * element_bytes(row.dtype) + walk.making(node))
-    return _forward_peak(graph, rows, walk.storages(False), kept=set(), extra=cached,
-                         transient=transient, alive=walk.alive_until())
+    return _forward_peak(graph, rows, storages, kept=set(), extra=cached, transient=transient,
+                         alive=walk.alive_until())
 
 
 def forward_training_peak_bytes(graph: Graph, report: Report, element_size: int = 4, walk: Walk | None = None) -> int:

@@ -1162,8 +1162,22 @@ def _module_on(node, graph: Traced, entry: dict | None) -> dict | None:
         return None
     moved = graph.per_sample(node, entry)
     if moved is not None and graph.takes(node, *next(iter(moved.items()))):
-        return moved
+        return _operands_once(node, graph, moved)
     return _per_row(node, entry, graph) or moved
+
+
+def _operands_once(node, graph: Traced, entry: dict) -> dict:
+    """attn(x, x, x) and attn(q, m, m): an attention module given a tensor as query, key and value, or as key and
+    value, reads it once where its kind takes it so (self-attention; cross-attention on a memory), as torch's kernels tell them apart
+    (its fused inference path takes self-attention only; one projection makes k and v of one tensor)."""
+    kind, args = next(iter(entry.items()))
+    read = graph.tensor_args(node)
+    if REGISTRY[kind].family != "attention" or len(read) < 3 or read[1] is not read[2]:
+        return entry
+    once = [read[0], *read[3:]] if read[0] is read[1] else [read[0], read[1], *read[3:]]
+    if REGISTRY[kind].wrong_inputs(REGISTRY[kind].normalize(args or {}), len(once)):
+        return entry
+    return {**entry, "from": [graph.name_of(a) for a in once]}
 
 
 def _per_row(node, entry: dict, graph: Traced) -> dict | None:

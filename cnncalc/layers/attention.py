@@ -3,9 +3,9 @@ weights it returns, F.scaled_dot_product_attention, and the matrix products atte
 (matmul, einsum)."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from .facts import AS_IS, batched_by_a_copy, parameter_gradients
+from .facts import AS_IS, Parameters, Workspace, batched_by_a_copy, parameter_gradients
 from .facts import (NN, OWN, RETURNED_BESIDE, Alias, Call, F, FromInput, MemoryFacts, TorchForms, calls, never, no_bytes,
                     own_module, whole)
 from ..errors import quoted
@@ -14,8 +14,6 @@ from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choic
                        probability, register)
 
 
-# Autograd keeps the inputs, the projected queries, keys and values and the attention's output
-# (about four outputs' worth); the attention weights (heads × L × S) come on top and are not counted.
 # a product keeps both factors for backward
 _PRODUCT = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs", gradient="each input",
                        extra_saved=no_bytes, transient=no_bytes, last_saved="read",
@@ -40,15 +38,116 @@ def _math_path(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...])
         if any(tracked[3:]) else None
 
 
-def _weights_asked(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...]) -> str | None:
-    """Asked for its weights, multi-head attention forms them by bmm and keeps them for backward."""
-    return ("asked for its weights (need_weights, the default), it holds heads × L × S of them and keeps them "
-            "for backward, which the figures leave out") if args["need_weights"] else None
+def _scores_held(args: dict) -> bool:
+    """Whether a training pass holds the L × S scores: asked for its weights, multi-head attention forms them by
+    bmm; with dropout and no weights asked, F.scaled_dot_product_attention runs the CPU's math path (its fused
+    kernel drops nothing)."""
+    return args["need_weights"] or args["dropout"] > 0
+
+
+def fused_in_inference(args: dict, shapes: tuple[Shape, ...]) -> bool:
+    """Whether inference runs torch's fused _native_multi_head_attention, whose temporaries are its kernel's own
+    (nn.MultiheadAttention.forward's why_not_fast_path): self-attention by in_proj with its bias, an even
+    number of heads, no bias_kv and no zero attention (and no float mask, which the arguments do not tell)."""
+    return _attended(shapes, args) == 1 and args["bias"] and args["num_heads"] % 2 == 0 \
+        and not args["add_bias_kv"] and not args["add_zero_attn"] and args["kdim"] in (None, shapes[0][1]) \
+        and args["vdim"] in (None, shapes[0][1])
+
+
+def _attention_holds(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                     parameters: Parameters) -> Workspace:
+    """What multi-head attention holds besides its inputs and output, as F.multi_head_attention_forward runs
+    (elements, whole batch). Autograd keeps q, k and v (self-attention's in one projection's storage), the
+    attention's output (the output projection's input) and: asked for its weights, the scaled queries and the
+    softmax of the heads × L × S scores (with dropout, its noise and the weights dropped too); with dropout and
+    no weights asked, the CPU math path's scaled queries and keys and the same three L × S tensors; else the
+    fused kernel's log-sum-exp, one a row. Backward (fitted: within 10% of torch's) holds the weights' gradient
+    and the scores' beside what it keeps."""
+    own = parameter_gradients(args, shapes, batch, element_size, parameters)
+    held = _Held.of(args, shapes, batch)
+    inference = held.averaged if fused_in_inference(args, shapes) else held.general_inference()
+    if not _scores_held(args):
+        return replace(own, saved=held.projected + held.queries + held.rows, running=held.copied,
+                       inference=inference, gradients=own.gradients + held.queries)
+    # the weights' products keep k and v (the math path's, v and its own scaled k) and the scaled queries
+    scaled = held.keys_values + held.queries if args["need_weights"] else \
+        held.values + held.queries + held.keys_catted
+    dropped = 2 * held.scores if args["dropout"] > 0 else 0  # its noise and the weights dropped
+    return replace(own, saved=held.queries + scaled + held.scores + dropped,
+                   running=max(held.copied, held.scores), inference=inference,
+                   gradients=own.gradients + max(2 * held.scores - dropped - 3 * held.queries, 0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Held:
+    """The tensors multi-head attention makes, in elements, whole batch: `queries` (q, the attention's output and
+    the output projection's), `keys` (k and v each), `keys_catted` (k with bias_kv or a zero row catted, else
+    k), `scores` (heads × L × S), `rows` (heads × L: the fused kernel's log-sum-exp), `averaged` (the weights it
+    returns, L × S, where asked); `first` q, k and v as projected, `catting` what catting bias_kv or a zero row
+    to k and v holds beside them (both, unless the old k goes before v's cat), `projected` q, k and v as attended
+    (self-attention's packed storage stays beside catted ones), `kept` what of them the softmax still holds (k
+    let go, unless a view of a packed projection), `weighted` what the weights' product with v leaves (q let go
+    too, where a tensor of its own), `copied` the packed projection's copy (self-attention's of q, k
+    and v; cross-attention's of k and v), `keys_values` and `values` the storages that keeping k and v, or v
+    alone, keeps."""
+    queries: int
+    keys: int
+    keys_catted: int
+    scores: int
+    rows: int
+    averaged: int
+    first: int
+    catting: int
+    projected: int
+    kept: int
+    weighted: int
+    copied: int
+    keys_values: int
+    values: int
+
+    @staticmethod
+    def of(args: dict, shapes: tuple[Shape, ...], batch: int) -> "_Held":
+        query, key, _ = query_key_value(shapes, args)
+        attended, embed, heads = _attended(shapes, args), query[1], args["num_heads"]
+        source = key[0] + args["add_bias_kv"] + args["add_zero_attn"]
+        queries, keys, catted = batch * query[0] * embed, batch * key[0] * embed, batch * source * embed
+        first = queries + 2 * keys
+        extended = 2 * catted if source > key[0] else 0
+        projected = first + extended if attended == 1 else queries + (extended or 2 * keys)
+        own_keys = catted if extended or attended == 3 else 0  # k (and v) tensors of their own, not views of one
+        packed = attended == 1 and not extended  # q, k and v views of one storage to the end
+        return _Held(queries=queries, keys=keys, keys_catted=catted, scores=batch * heads * query[0] * source,
+                     rows=batch * heads * query[0], averaged=batch * query[0] * source if args["need_weights"] else 0,
+                     first=first, catting=extended // 2 if attended == 3 else extended, projected=projected,
+                     kept=projected - own_keys, weighted=projected - own_keys - (queries if attended > 1 else 0),
+                     copied=3 * queries if attended == 1 else 2 * keys if attended == 2 else 0,
+                     keys_values=3 * queries if packed else 2 * catted,
+                     values=3 * queries if packed else 2 * keys if attended == 2 and not extended else catted)
+
+    def general_inference(self) -> int:
+        """What inference holds beside the output on the general path, at its fullest (torch's CPU allocations,
+        to the byte): q, k and v as projected, with the packed projection's copy or the last projection's input
+        made contiguous, then with catted keys; asked for its weights, the scaled queries and the scores, then
+        the softmax beside the scores, the weighted sum and its contiguous copy, the averaged weights; else the
+        attention's output and the log-sum-exp, after which q, k and v go."""
+        made = self.first + max(self.copied, self.keys, self.catting)
+        if not self.averaged:
+            return max(made, self.projected + self.queries + self.rows) - self.queries
+        return max(made, self.projected + self.queries + self.scores, self.kept + 2 * self.scores,
+                   self.weighted + self.scores + 2 * self.queries,
+                   self.weighted + self.scores + self.averaged) - self.queries
+
+
+def _dropped_on_the_cpu(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...]) -> str | None:
+    """CUDA attends with dropout by its fused kernels, which keep none of the scores."""
+    return ("with dropout and no weights asked for, the figures follow the CPU's math path, which keeps the "
+            "heads × L × S scores' softmax, its dropout noise and the weights dropped; CUDA's fused kernels keep "
+            "none of them") if args["dropout"] > 0 and not args["need_weights"] else None
 
 
 _ATTENTION = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs",
-                         gradient="each input", extra_saved=lambda args, size: 4 * size, transient=no_bytes, last_saved="read",
-                         workspace=parameter_gradients, copies=None, estimate=_weights_asked)
+                         gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved="read",
+                         workspace=_attention_holds, copies=None, estimate=_dropped_on_the_cpu)
 
 
 def _attention_products(length: int, source: int, key: int, value: int, query: bool, keys: bool,
@@ -68,20 +167,22 @@ def masks_given(args: dict) -> int:
 
 
 def _attended(shapes: tuple[Shape, ...], args: dict) -> int:
-    """How many of a multi-head attention's inputs are its operands: one (self-attention) or three (query,
-    key, value), before the masks its arguments say it is given."""
+    """How many of a multi-head attention's inputs are its operands: one (self-attention), two (a query, then
+    one tensor as key and value: cross-attention on a memory) or three (query, key, value), before the masks
+    its arguments say it is given."""
     count = len(shapes) - masks_given(args)
-    if count not in (1, 3):
+    if count not in (1, 2, 3):
         given = " and ".join(name for name in MASKS if args[name])
-        raise LayerError(f"takes one input (self-attention) or three (query, key, value){f', then {given}' if given else ''},"
-                         f" got {len(shapes)}")
+        raise LayerError(f"takes one input (self-attention), two (query, then key and value) or three (query, key, "
+                         f"value){f', then {given}' if given else ''}, got {len(shapes)}")
     return count
 
 
 def query_key_value(shapes: tuple[Shape, ...], args: dict) -> tuple[Shape, Shape, Shape]:
-    """A multi-head attention's query, key and value shapes (one input: all three)."""
+    """A multi-head attention's query, key and value shapes (one input: all three; two: the second is key and
+    value)."""
     attended = shapes[:_attended(shapes, args)]
-    return attended * 3 if len(attended) == 1 else attended
+    return (attended[0], *attended[-1:] * 2) if len(attended) < 3 else attended
 
 
 def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradients: Gradients) -> BackwardWork:
@@ -89,7 +190,9 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
     weight trained), the attention between them: q, k and v require grad where their input does or the
     projections are trained."""
     query, key, value = query_key_value(shapes, args)
-    wants = gradients.inputs[:1] * 3 if _attended(shapes, args) == 1 else gradients.inputs[:3]
+    attended = _attended(shapes, args)
+    wants = (*gradients.inputs[:1], *gradients.inputs[attended - 1:attended] * 2) if attended < 3 \
+        else gradients.inputs[:3]
     trained = gradients.parameters
     embed, kdim, vdim = query[1], key[1], value[1]
     length, source = query[0], key[0] + args["add_bias_kv"] + args["add_zero_attn"]

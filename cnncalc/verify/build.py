@@ -59,6 +59,15 @@ def _sample(graph: Graph, name: str, shape: tuple, held: str | None, device, dty
 IDS_BELOW = ("num_embeddings", "num_classes")  # what bounds the ids a layer reads: a table's rows, one_hot's classes
 
 
+def _returned_unread(graph: Graph) -> set[int]:
+    """The layers whose modules return tensors beside their output (LayerKind.returns: an attention's weights, a
+    recurrent layer's states) that no layer reads."""
+    kinds = {node.name: node.kind for node in graph.nodes}
+    read = {node.inputs[0] for node in graph.nodes
+            if node.inputs and node.inputs[0] in kinds and node.kind in REGISTRY[kinds[node.inputs[0]]].returns}
+    return {index for index, node in enumerate(graph.nodes) if REGISTRY[node.kind].returns and node.name not in read}
+
+
 def _blocks(graph: Graph, blocks: tuple[Checkpointed, ...]) -> dict:
     """Each checkpointed block by its first layer: the block, the tensors it reads, those it gives on."""
     return {block.start: (block, block_inputs(graph, block), block_outputs(graph, block)) for block in blocks}
@@ -83,6 +92,7 @@ class GraphModel(nn.Module):
         self.release = [[name for name, until in alive.items() if until == index and name not in self.outputs]
                         for index in range(len(graph.nodes))]
         self.blocks = _blocks(graph, checkpoint)
+        self.unread = _returned_unread(graph)
 
     def forward(self, *xs, **named):
         """The graph's inputs in order (forward(x, mask)), or by name after the first (ptflops passes a dict)."""
@@ -115,6 +125,8 @@ class GraphModel(nn.Module):
     def _run(self, index: int, values: dict) -> None:
         """One node: its output into `values`, and the tensors it is the last to need out of it."""
         values[self.names[index]] = self.layers[index](*(values[i] for i in self.inputs[index]))
+        if index in self.unread:  # let it go at once, as `attention(x, x, x)[0]` does
+            values[self.names[index]].beside = ()
         for finished in self.release[index]:
             values.pop(finished, None)
 

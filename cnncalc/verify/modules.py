@@ -640,8 +640,8 @@ def general_recurrence():
 
 class MultiheadAttention(nn.Module):
     """nn.MultiheadAttention (a submodule of that very class, which the peers' hooks look up) called
-    with query, key and value by position, as models call it, its output alone returned; on its
-    general path, whatever the mode."""
+    with query, key and value by position, as models call it (one input: query, key and value the same tensor,
+    which inference runs by torch's fused kernel; two: the second key and value), its output alone returned."""
 
     def __init__(self, embed_dim: int, num_heads: int, need_weights: bool = True, key_padding_mask: bool = False,
                  attn_mask: bool = False, **args):
@@ -651,7 +651,7 @@ class MultiheadAttention(nn.Module):
 
     def forward(self, query, *rest):
         operands, masks = rest[:len(rest) - self.masks], rest[len(rest) - self.masks:]
-        key, value = operands or (query, query)
+        key, value = (*operands, *operands[-1:]) if len(operands) == 1 else operands or (query, query)
         # per sample: a key padding mask (S,), an attention mask (L, S) or (heads, L, S), which torch
         # takes as (N·heads, L, S)
         given = {"key_padding_mask" if mask.dim() == 2 else "attn_mask": mask for mask in masks}
@@ -659,8 +659,7 @@ class MultiheadAttention(nn.Module):
             mask, heads = given["attn_mask"], self.attention.num_heads
             given["attn_mask"] = (mask.unsqueeze(1).expand(-1, heads, -1, -1) if mask.dim() == 3 else mask) \
                 .reshape(-1, *mask.shape[-2:])
-        with general_attention():
-            output, weights = self.attention(query, key, value, need_weights=self.need_weights, **given)
+        output, weights = self.attention(query, key, value, need_weights=self.need_weights, **given)
         output.beside = (weights,)  # what an attentionweights layer after it reads (_beside)
         return output
 

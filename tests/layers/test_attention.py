@@ -151,3 +151,57 @@ def test_attention_weights_match_torch():
     from cnncalc.figures import analyze
 
     assert analyze(graph).layers[2].output_shape == (7, 9)
+
+
+def test_cross_attention_on_a_memory_matches_torch():
+    # two operands: the query, then one tensor as key and value (a decoder's memory, half as long)
+    compare(build_graph(_attending("memory", {"num_heads": 4}, (12, 16)), "<test>", {}), batch=2)
+
+
+def _attending(operands: str, args: dict, shape: tuple[int, int]) -> dict:
+    """A spec of multi-head attention after a linear, on itself ("self"), on a memory half as long ("memory":
+    key and value one tensor) or on three tensors ("three": keys of 12 features, values of 20), a linear head
+    after it."""
+    length, features = shape
+    branches = {"self": [], "memory": [{"narrow": {"dim": 1, "start": 0, "length": length // 2}, "from": "input",
+                                        "name": "memory"}],
+                "three": [{"linear": {"out_features": 12}, "from": "input", "name": "k"},
+                          {"linear": {"out_features": 20}, "from": "input", "name": "v"}]}[operands]
+    attended = {"self": ["q"], "memory": ["q", "memory"], "three": ["q", "k", "v"]}[operands]
+    dims = {"kdim": 12, "vdim": 20} if operands == "three" else {}
+    return {"input": list(shape), "layers": [
+        {"linear": {"out_features": features}, "name": "q"}, *branches,
+        {"multiheadattention": {"batch_first": True, **dims, **args}, "from": attended},
+        {"linear": {"out_features": 10}}]}
+
+
+# Memory: cnncalc's prediction against torch's CPU allocator (cnncalc.verify.memory: the profiler's records)
+# over an inference pass and a steady-state training step, float32, as for the recurrent layers. Each case
+# takes another of torch's paths: inference by the fused _native_multi_head_attention (self-attention, even
+# heads) or the general path (odd heads, bias_kv, a memory, three operands); training by bmm where the weights
+# are asked for (the default), by scaled_dot_product_attention's fused kernel, or with dropout by its math path
+ATTENTION_MEMORY = [
+    ("self", {"num_heads": 4}, (32, 64), "adam"),
+    ("self", {"num_heads": 8, "dropout": 0.1}, (96, 32), "sgd"),
+    ("self", {"num_heads": 4, "need_weights": False}, (96, 32), "adam"),
+    ("self", {"num_heads": 4, "need_weights": False, "dropout": 0.1}, (32, 64), "adam"),
+    ("self", {"num_heads": 3}, (24, 48), "sgd"),
+    ("self", {"num_heads": 4, "add_bias_kv": True, "add_zero_attn": True, "dropout": 0.1}, (24, 32), "adam"),
+    ("memory", {"num_heads": 8, "need_weights": False}, (48, 32), "adam"),
+    ("memory", {"num_heads": 4, "dropout": 0.1}, (32, 64), "sgd"),
+    ("three", {"num_heads": 4}, (16, 32), "adam"),
+    ("three", {"num_heads": 2, "need_weights": False, "add_bias_kv": True}, (16, 32), "sgd"),
+]
+
+
+@pytest.mark.parametrize("operands,args,shape,optimizer", ATTENTION_MEMORY,
+                         ids=[f"{case[0]}-{index}" for index, case in enumerate(ATTENTION_MEMORY)])
+def test_attention_memory_follows_torch(operands, args, shape, optimizer):
+    # inference to the byte; a training step within 10% (its backward's temporaries are fitted)
+    from cnncalc.figures import analyze
+    from cnncalc.verify.build import build_model
+    from cnncalc.verify.memory import check_memory
+
+    graph = build_graph(_attending(operands, args, shape), "<test>", {})
+    inference, training = check_memory(graph, build_model(graph), analyze(graph, 4), lambda text: None, optimizer)
+    assert inference.predicted == inference.measured and training.ok, [inference.as_dict(), training.as_dict()]

@@ -31,7 +31,7 @@ IN_PLACE = [("silu", {"inplace": True}, (4, 5, 5)), ("hardswish", {"inplace": Tr
 STATISTICS = {"batchnorm1d", "batchnorm2d", "batchnorm3d", "layernorm", "rmsnorm", "instancenorm1d",
               "instancenorm2d", "instancenorm3d", "groupnorm", "dropout1d", "dropout2d", "dropout3d",
               "stochasticdepth"}
-COMPOSITES = {"multiheadattention", "lstm", "gru", "rnn"}
+COMPOSITES = {"lstm", "gru", "rnn"}
 NOT_RUN = {"parameter", "constant"}  # no input: nothing to track
 INDICES = {"topkindices", "argsort"}  # only the indices taken: no backward reads what the call saves
 
