@@ -34,6 +34,24 @@ class Cell:
 ESTIMATE = "fitted to the CPU's float32 kernels (within 10%); cuDNN and autocast hold other workspaces"
 
 
+def onednn_workspace(width: int, hidden: int, length: int, batch: int) -> int:
+    """The bytes of the workspace oneDNN's float32 LSTM keeps for backward, one layer and direction (its
+    rnn_utils: set_workspace_sizes and set_offsets): the gates, the projected states, the states, the cell
+    states, and the states' and cell states' gradients, each padded to a page; a row's leading dimension a
+    multiple of 16, never of 256 (get_good_ld), but the cell states'."""
+    def good(size: int) -> int:
+        lead = -(-size // 16) * 16
+        return lead + 16 if lead % 256 == 0 else lead
+
+    states = 2 * (length + 1) * batch  # rows of a layer below and this one, each step and the initial state
+    parts = (length * batch * good(4 * hidden), length * batch * good(hidden), states * good(max(width, hidden)),
+             states * hidden, states * good(max(width, hidden)), states * good(max(width, hidden)), states * hidden)
+    return sum(-(-4 * part // PAGE) * PAGE for part in parts)
+
+
+PAGE = 4096  # oneDNN places each part of its workspace at a page
+
+
 def _steps(cell: Cell, fused: bool) -> MemoryFacts:
     """Besides its output, a recurrent layer holds per layer and direction each step's gates and
     states (ATen's cell, or oneDNN's workspace where `fused`: an LSTM without projections in
@@ -56,11 +74,13 @@ def _steps(cell: Cell, fused: bool) -> MemoryFacts:
         # its parameters are tensors per layer and direction: weight_ih, the largest
         largest = cell.gates * hidden * max(*widths, state) if trained else 0
         if fused and not projected and element_size == 4:
-            # oneDNN's workspace per layer and direction (gates, states padded to the wider of input
-            # and hidden, cell states, the layer's input) as torch 2.13's mkldnn_rnn_layer saves it,
-            # fitted to its measurement; its backward makes one layer's weight gradients at once
-            saved = sum(count * directions * (9 * steps * hidden + 15 * steps * max(width, hidden) // 2 + 16 * row)
-                        for width, count in widths.items())
+            # per layer and direction, mkldnn_rnn_layer saves oneDNN's workspace, its output and its four
+            # states (those given and those made); each direction's output is saved apart from the two's
+            # concatenation, which the layer above saves as its input; its backward makes one layer's
+            # weight gradients at once
+            apart = (directions - 1) * (2 * layers - 1) * directions * steps * hidden + (directions == 1) * later
+            saved = apart + sum(count * directions * (onednn_workspace(width, hidden, length, batch) // 4 + 4 * row)
+                                for width, count in widths.items())
             layer = max(cell.gates * hidden * (width + state) + 2 * cell.gates * hidden for width in widths)
             inference = (steps * inputs + (directions - 1) * directions * steps * hidden + 6 * directions * row
                          + (layers > 1) * (directions * steps * state + 2 * directions * row * (2 * layers - 3)))
