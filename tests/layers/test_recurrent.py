@@ -212,3 +212,16 @@ def test_an_lstm_cells_state_fed_back_matches_torch():
     graph = build_graph(STEPPED, "<test>", {})
     compare(graph, batch=3)
     compare_backward(graph)
+
+
+@pytest.mark.parametrize("hidden,inputs,length,batch", [(8, 7, 5, 1), (24, 16, 12, 2), (33, 64, 16, 8), (100, 16, 12, 2),
+                                                       (256, 64, 5, 1)])
+def test_onednn_workspace_is_the_tensor_torch_saves(hidden, inputs, length, batch):
+    # mkldnn_rnn_layer saves oneDNN's workspace as one uint8 tensor beside its states and output
+    from cnncalc.layers.recurrent import onednn_workspace
+
+    sizes = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: sizes.append((t.dtype, t.untyped_storage().nbytes())) or t,
+                                                  lambda t: t):
+        torch.nn.LSTM(inputs, hidden, batch_first=True)(torch.randn(batch, length, inputs, requires_grad=True))
+    assert [size for dtype, size in sizes if dtype == torch.uint8] == [onednn_workspace(inputs, hidden, length, batch)]
