@@ -359,7 +359,7 @@ class Recorder(TorchFunctionMode):
                 result = call(module, *args, **kwargs)
             finally:
                 self.scope = outside
-            self._leaf_output(path, module, result)
+            self.leaf_output(path, module, result)
             return result
         node_args, node_kwargs, built = self.arg(args), self.arg(kwargs), module_arguments(module)
         self.depth += 1
@@ -372,7 +372,7 @@ class Recorder(TorchFunctionMode):
         self.scope = outside
         return self.output(node, result)
 
-    def _leaf_output(self, path: str, module: nn.Module, result) -> None:
+    def leaf_output(self, path: str, module: nn.Module, result) -> None:
         """The output of a module run through that has parameters of its own and no modules inside: torchinfo
         counts its parameters by its output's dims (graph.LeafParameter). Of several tensors, the first."""
         if any(child is not None for child in module._modules.values()) \

@@ -94,6 +94,7 @@ def _run(module: nn.Module, first: str, input_shape, input_dtype, others, on_met
                 recorder.placeholder(name, value)
             with _modules_recorded(recorder, modules), recorder.operators_seen(), recorder:
                 output = module(*inputs.values()) if len(inputs) == 1 else module(**inputs)
+            recorder.leaf_output("", module, output)  # a model holding its parameters itself (F.conv2d on them)
             died = dict(recorder.died)  # what goes after forward() returns is no local of it
             recorded = recorder.finish(output)
             replaced = [name for name in buffers if _buffer(modules, name) is not running[name]]

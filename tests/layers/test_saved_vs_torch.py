@@ -31,7 +31,7 @@ IN_PLACE = [("silu", {"inplace": True}, (4, 5, 5)), ("hardswish", {"inplace": Tr
 STATISTICS = {"batchnorm1d", "batchnorm2d", "batchnorm3d", "layernorm", "rmsnorm", "instancenorm1d",
               "instancenorm2d", "instancenorm3d", "groupnorm", "dropout1d", "dropout2d", "dropout3d",
               "stochasticdepth"}
-COMPOSITES = {"lstm", "gru", "rnn"}
+COMPOSITES = {"gru", "rnn"}
 NOT_RUN = {"parameter", "constant"}  # no input: nothing to track
 INDICES = {"topkindices", "argsort"}  # only the indices taken: no backward reads what the call saves
 
@@ -41,8 +41,8 @@ def _unstated(kind: str, args: dict | None) -> str | None:
         return "statistics or noise of a few bytes per channel, row or sample"
     if kind == "localresponsenorm":
         return "its squares' channel padding, (size - 1) / channels of a tensor"
-    if kind in COMPOSITES:
-        return "a composite's or a fused kernel's own saved tensors"
+    if kind in COMPOSITES or kind == "lstm" and args.get("proj_size"):  # oneDNN's LSTM: its workspace, exact
+        return "a composite's own saved tensors, ATen's cell step by step"
     if kind in INDICES:
         return "its call saves the indices for the values' backward, and drops them with the values"
     if kind.startswith("conv") and args and (args.get("padding_mode", "zeros") != "zeros"
