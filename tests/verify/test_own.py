@@ -569,3 +569,13 @@ def test_ptflops_counts_timm_vit_attention_by_its_hook_on_the_whole_module():
     # a twin built from the graph holds torch's linears, which ptflops' sum reaches
     twin = verify(cnncalc.summary(module, (3, 32, 32)).graph, batch=2)
     assert not twin.failed, [str(c) for c in twin.failed]
+
+
+def test_a_model_holding_its_parameters_itself_verifies_against_torchinfo():
+    # torchinfo counts a leaf's parameters named like a bias by its output's first two dims: LeNet written with
+    # F.conv2d on parameters the model holds (no modules inside), its biases 6 + 10 times 2 × 10 at batch 2
+    from cnncalc.importing.handwritten import FunctionalCNN
+
+    result, totals = verified(FunctionalCNN(), (1, 28, 28), batch=2)
+    assert not result.failed, [str(c) for c in result.failed]
+    assert totals["torchinfo ops"].measured == 320
