@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from ..errors import SpecError
 from ..graph import DTYPE_BYTES, Graph, element_bytes
 from ..layers import REGISTRY
-from ..layers.attention import fused_in_inference
 from ..layers.facts import MemoryFacts, Parameters, Workspace
 from .amp import Amp, policy
 from .checkpoint import RNG_STATE_BYTES, Recompute, block_inputs, recompute_plan, recorded, saves
@@ -97,32 +96,15 @@ def estimates(graph: Graph, rows: dict) -> tuple[str, ...]:
         "auxiliary head), and the figures leave them out",) if uncalled else ())
 
 
-def _encoder_layer_fused(nodes: list, rows: dict) -> bool:
-    """nn.TransformerEncoderLayer's fast path (its forward()'s why_not_sparsity_fast_path): its self-attention
-    one torch fuses, its activation relu or gelu, its two norms of one eps."""
-    attention = [node for node in nodes if node.kind == "multiheadattention"]
-    return len(attention) == 1 and any(node.kind in ("relu", "gelu") for node in nodes) \
-        and len({node.args["eps"] for node in nodes if node.kind == "layernorm"}) == 1 \
-        and fused_in_inference(attention[0].args, tuple(rows[name].output_shape for name in attention[0].inputs))
-
-
-# torch.nn modules whose forward() runs, in inference, one fused kernel where it can: whether a block of
-# that class, by its layers, is run so; all the kernel makes but its output is its own scratch, which
-# the figures leave out as they leave out a convolution's workspace
-FUSED_IN_INFERENCE = {"TransformerEncoderLayer": _encoder_layer_fused}
-
-
-def fused_blocks(graph: Graph, rows: dict, amp: Amp | None) -> list[list]:
-    """The layers of each block torch runs as one fused kernel in inference, in order (none under autocast,
-    which takes no fast path)."""
+def fused_blocks(graph: Graph, amp: Amp | None) -> list[list]:
+    """The layers of each block torch runs as one fused kernel in inference (Node.fused_block), in order: all it
+    makes but its output is its kernel's scratch, which the figures leave out as they leave out a convolution's
+    workspace. None under autocast, which takes no fast path."""
     blocks: dict[str, list] = {}
-    kinds: dict[str, str] = {}
     for node in graph.nodes:
-        for scope in node.scopes:
-            if scope.kind in FUSED_IN_INFERENCE:
-                blocks.setdefault(scope.name, []).append(node)
-                kinds[scope.name] = scope.kind
-    return [nodes for name, nodes in blocks.items() if amp is None and FUSED_IN_INFERENCE[kinds[name]](nodes, rows)]
+        if node.fused_block is not None and amp is None:
+            blocks.setdefault(node.fused_block, []).append(node)
+    return list(blocks.values())
 
 
 def _estimate(node, rows: dict, tracked: dict[str, bool]) -> str | None:
@@ -603,10 +585,11 @@ def _inference_peak(walk: Walk) -> int:
     stay to the end of the forward pass; the other copies only while their layer runs. A block torch runs
     as one kernel holds its output alone."""
     graph, rows = walk.graph, walk.rows
-    blocks = fused_blocks(graph, rows, walk.report.amp)
+    blocks = fused_blocks(graph, walk.report.amp)
     fused = {node.name for nodes in blocks for node in nodes}
     inside = {node.name for nodes in blocks for node in nodes[:-1]}
     storages = {name: None if storage in inside else storage for name, storage in walk.storages(False).items()}
+    storages.update({nodes[-1].name: nodes[-1].name for nodes in blocks})  # the kernel's output, a tensor of its own
     transient, cached = [], []
     for node in graph.nodes:
         if node.name in fused:

@@ -373,8 +373,9 @@ class Recorder(TorchFunctionMode):
         return self.output(node, result)
 
     def leaf_output(self, path: str, module: nn.Module, result) -> None:
-        """The output of a module run through that has parameters of its own and no modules inside: torchinfo
-        counts its parameters by its output's dims (graph.LeafParameter). Of several tensors, the first."""
+        """The output of a module run through (or the model itself) that has parameters of its own and no modules
+        inside: torchinfo counts its parameters by its output's dims (graph.LeafParameter). Of several tensors,
+        the first."""
         if any(child is not None for child in module._modules.values()) \
                 or all(parameter is None for parameter in module._parameters.values()):
             return

@@ -25,6 +25,7 @@ from ..errors import LayerError, SpecError
 from ..graph import DTYPE_BYTES, INPUT, TOOL_FLAGS, Graph, LeafParameter, Node, NotRun, OtherInput, part_of
 from ..layers import REGISTRY
 from ..figures.conventions import PTFLOPS_HOOKED_WHOLE, PTFLOPS_PATCHED
+from ..layers.attention import operands_once
 from ..layers.facts import NN, F
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
@@ -145,6 +146,7 @@ class _Layers:
     holdings: dict[str, tuple] = field(default_factory=dict)  # a layer holding tensors → (a call's kind, their ids)
     made: list[tuple[int, str]] = field(default_factory=list)  # per mapped step: (its Step.made, its last layer)
     hooked_whole: set[str] = field(default_factory=set)  # the modules ptflops hooks as a whole (_hooked_whole)
+    fused: dict[str, bool] = field(default_factory=dict)  # module path → whether torch runs it fused (_runs_fused)
     places: Counter = field(default_factory=Counter)  # id(module) → the places of the module tree holding it
 
     def add(self, node: Step) -> None:
@@ -163,7 +165,8 @@ class _Layers:
             else self.sites.called(inside[-1].name if inside else "")
         reads = [graph.name_of(a) for a in read] or [self.fields[-1]["name"] if self.fields else INPUT]
         facts = {"frozen": _frozen(node, graph), "line": line, "scopes": inside,
-                 "inside_hooked": any(scope.name in self.hooked_whole for scope in inside)}
+                 "inside_hooked": any(scope.name in self.hooked_whole for scope in inside),
+                 "fused_block": self._fused_block(inside)}
         first = len(self.fields)
         for step, entry in enumerate(entries, start=1):
             last = step == len(entries)
@@ -199,9 +202,30 @@ class _Layers:
                 "held_through": None, "copied": (), "own_storage": False, "making": 0, "first_dim": "batch",
                 "leaf_parameters": (), "patched": node.op in ("call_function", "call_method") and node.through_patched}
 
+    def _fused_block(self, inside: tuple) -> str | None:
+        """The outermost module the step runs in that torch runs, in inference, as one fused kernel (the model
+        itself named by its class), if any."""
+        for path in ("", *(scope.name for scope in inside)):
+            if path not in self.fused:
+                self.fused[path] = _runs_fused(self.graph.modules[path])
+            if self.fused[path]:
+                return path or type(self.graph.modules[path]).__name__
+        return None
+
     def nodes(self, held_through: dict[str, str]) -> tuple[Node, ...]:
         return tuple(Node.of(layer | ({"held_through": held_through[layer["name"]]} if layer["name"] in held_through
                                       else {})) for layer in self.fields)
+
+
+def _runs_fused(module: nn.Module) -> bool:
+    """Whether torch runs the module, in inference, as one fused kernel: nn.TransformerEncoderLayer, where its
+    forward()'s why_not_sparsity_fast_path lets it (attention batch first, with in_proj's bias, on one embedding
+    size and an even number of heads; activation relu or gelu; norms of one eps)."""
+    if type(module) is not nn.TransformerEncoderLayer:
+        return False
+    attention = module.self_attn
+    return attention.batch_first and attention.in_proj_bias is not None and attention._qkv_same_embed_dim \
+        and attention.num_heads % 2 == 0 and bool(module.activation_relu_or_gelu) and module.norm1.eps == module.norm2.eps
 
 
 def _hooked_whole(modules: dict) -> set[str]:
@@ -1167,17 +1191,12 @@ def _module_on(node, graph: Traced, entry: dict | None) -> dict | None:
 
 
 def _operands_once(node, graph: Traced, entry: dict) -> dict:
-    """attn(x, x, x) and attn(q, m, m): an attention module given a tensor as query, key and value, or as key and
-    value, reads it once where its kind takes it so (self-attention; cross-attention on a memory), as torch's kernels tell them apart
-    (its fused inference path takes self-attention only; one projection makes k and v of one tensor)."""
+    """attn(x, x, x) and attn(q, m, m): an attention module given a tensor twice or thrice reads it once
+    (operands_once)."""
     kind, args = next(iter(entry.items()))
-    read = graph.tensor_args(node)
-    if REGISTRY[kind].family != "attention" or len(read) < 3 or read[1] is not read[2]:
-        return entry
-    once = [read[0], *read[3:]] if read[0] is read[1] else [read[0], read[1], *read[3:]]
-    if REGISTRY[kind].wrong_inputs(REGISTRY[kind].normalize(args or {}), len(once)):
-        return entry
-    return {**entry, "from": [graph.name_of(a) for a in once]}
+    names = tuple(graph.name_of(a) for a in graph.tensor_args(node))
+    once = operands_once(REGISTRY[kind], REGISTRY[kind].normalize(args or {}), names)
+    return entry if once == names else {**entry, "from": list(once)}
 
 
 def _per_row(node, entry: dict, graph: Traced) -> dict | None:

@@ -45,7 +45,7 @@ def _scores_held(args: dict) -> bool:
     return args["need_weights"] or args["dropout"] > 0
 
 
-def fused_in_inference(args: dict, shapes: tuple[Shape, ...]) -> bool:
+def _fused_in_inference(shapes: tuple[Shape, ...], args: dict) -> bool:
     """Whether inference runs torch's fused _native_multi_head_attention, whose temporaries are its kernel's own
     (nn.MultiheadAttention.forward's why_not_fast_path): self-attention by in_proj with its bias, an even
     number of heads, no bias_kv and no zero attention (and no float mask, which the arguments do not tell)."""
@@ -56,16 +56,11 @@ def fused_in_inference(args: dict, shapes: tuple[Shape, ...]) -> bool:
 
 def _attention_holds(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
                      parameters: Parameters) -> Workspace:
-    """What multi-head attention holds besides its inputs and output, as F.multi_head_attention_forward runs
-    (elements, whole batch). Autograd keeps q, k and v (self-attention's in one projection's storage), the
-    attention's output (the output projection's input) and: asked for its weights, the scaled queries and the
-    softmax of the heads × L × S scores (with dropout, its noise and the weights dropped too); with dropout and
-    no weights asked, the CPU math path's scaled queries and keys and the same three L × S tensors; else the
-    fused kernel's log-sum-exp, one a row. Backward (fitted: within 10% of torch's) holds the weights' gradient
-    and the scores' beside what it keeps."""
+    """What multi-head attention holds besides its inputs and output, path by path of torch's (docs/memory.md:
+    "Multi-head attention"), in elements; backward's own holdings fitted (within 10% of torch's)."""
     own = parameter_gradients(args, shapes, batch, element_size, parameters)
     held = _Held.of(args, shapes, batch)
-    inference = held.averaged if fused_in_inference(args, shapes) else held.general_inference()
+    inference = held.averaged if _fused_in_inference(shapes, args) else held.general_inference()
     if not _scores_held(args):
         return replace(own, saved=held.projected + held.queries + held.rows, running=held.copied,
                        inference=inference, gradients=own.gradients + held.queries)
@@ -80,56 +75,49 @@ def _attention_holds(args: dict, shapes: tuple[Shape, ...], batch: int, element_
 
 @dataclass(frozen=True, kw_only=True)
 class _Held:
-    """The tensors multi-head attention makes, in elements, whole batch: `queries` (q, the attention's output and
-    the output projection's), `keys` (k and v each), `keys_catted` (k with bias_kv or a zero row catted, else
-    k), `scores` (heads × L × S), `rows` (heads × L: the fused kernel's log-sum-exp), `averaged` (the weights it
-    returns, L × S, where asked); `first` q, k and v as projected, `catting` what catting bias_kv or a zero row
-    to k and v holds beside them (both, unless the old k goes before v's cat), `projected` q, k and v as attended
-    (self-attention's packed storage stays beside catted ones), `kept` what of them the softmax still holds (k
-    let go, unless a view of a packed projection), `weighted` what the weights' product with v leaves (q let go
-    too, where a tensor of its own), `copied` the packed projection's copy (self-attention's of q, k
-    and v; cross-attention's of k and v), `keys_values` and `values` the storages that keeping k and v, or v
-    alone, keeps."""
-    queries: int
-    keys: int
-    keys_catted: int
-    scores: int
-    rows: int
-    averaged: int
-    first: int
-    catting: int
-    projected: int
-    kept: int
-    weighted: int
-    copied: int
-    keys_values: int
-    values: int
+    """The tensors multi-head attention makes and holds at each step of its run, in elements, whole batch (the
+    fields' comments say which)."""
+    queries: int  # q, the attention's output, the output projection's
+    keys: int  # k and v each
+    keys_catted: int  # k with bias_kv or a zero row catted, else k
+    scores: int  # heads × L × S
+    rows: int  # heads × L: the fused kernel's log-sum-exp
+    averaged: int  # the weights returned, averaged over the heads (L × S), where asked
+    first: int  # q, k and v as projected
+    catting: int  # what catting bias_kv or a zero row to k and v holds beside them
+    projected: int  # q, k and v as attended (self-attention's packed storage stays beside catted k and v)
+    kept: int  # what of them the softmax still holds (k let go, unless a view of one projection's copy)
+    weighted: int  # what the weights' product with v leaves (q let go too, where a tensor of its own)
+    copied: int  # the packed projection's copy (self-attention's of q, k and v; a memory's of k and v)
+    keys_values: int  # the storage keeping k and v keeps
+    values: int  # the storage keeping v keeps
 
-    @staticmethod
-    def of(args: dict, shapes: tuple[Shape, ...], batch: int) -> "_Held":
+    @classmethod
+    def of(cls, args: dict, shapes: tuple[Shape, ...], batch: int) -> "_Held":
         query, key, _ = query_key_value(shapes, args)
         attended, embed, heads = _attended(shapes, args), query[1], args["num_heads"]
         source = key[0] + args["add_bias_kv"] + args["add_zero_attn"]
         queries, keys, catted = batch * query[0] * embed, batch * key[0] * embed, batch * source * embed
         first = queries + 2 * keys
         extended = 2 * catted if source > key[0] else 0
+        # one projection makes k and v of a memory of the embedding's size (in_proj), views of its copy; of
+        # other sizes (kdim, vdim), or from two tensors, each is a tensor of its own
+        packed_keys = attended == 2 and key[1] == embed
+        apart = attended > 1 and not packed_keys
         projected = first + extended if attended == 1 else queries + (extended or 2 * keys)
-        own_keys = catted if extended or attended == 3 else 0  # k (and v) tensors of their own, not views of one
+        own_keys = catted if extended or apart else 0  # k (and v) tensors of their own, not views of one
         packed = attended == 1 and not extended  # q, k and v views of one storage to the end
-        return _Held(queries=queries, keys=keys, keys_catted=catted, scores=batch * heads * query[0] * source,
-                     rows=batch * heads * query[0], averaged=batch * query[0] * source if args["need_weights"] else 0,
-                     first=first, catting=extended // 2 if attended == 3 else extended, projected=projected,
-                     kept=projected - own_keys, weighted=projected - own_keys - (queries if attended > 1 else 0),
-                     copied=3 * queries if attended == 1 else 2 * keys if attended == 2 else 0,
-                     keys_values=3 * queries if packed else 2 * catted,
-                     values=3 * queries if packed else 2 * keys if attended == 2 and not extended else catted)
+        return cls(queries=queries, keys=keys, keys_catted=catted, scores=batch * heads * query[0] * source,
+                   rows=batch * heads * query[0], averaged=batch * query[0] * source if args["need_weights"] else 0,
+                   first=first, catting=extended // 2 if apart else extended, projected=projected,
+                   kept=projected - own_keys, weighted=projected - own_keys - (queries if attended > 1 else 0),
+                   copied=3 * queries if attended == 1 else 2 * keys if packed_keys else 0,
+                   keys_values=3 * queries if packed else 2 * catted,
+                   values=3 * queries if packed else 2 * keys if packed_keys and not extended else catted)
 
     def general_inference(self) -> int:
-        """What inference holds beside the output on the general path, at its fullest (torch's CPU allocations,
-        to the byte): q, k and v as projected, with the packed projection's copy or the last projection's input
-        made contiguous, then with catted keys; asked for its weights, the scaled queries and the scores, then
-        the softmax beside the scores, the weighted sum and its contiguous copy, the averaged weights; else the
-        attention's output and the log-sum-exp, after which q, k and v go."""
+        """What inference holds beside the output on the general path, at its fullest, step by step (torch's CPU
+        allocations, to the byte)."""
         made = self.first + max(self.copied, self.keys, self.catting)
         if not self.averaged:
             return max(made, self.projected + self.queries + self.rows) - self.queries
@@ -138,16 +126,22 @@ class _Held:
                    self.weighted + self.scores + self.averaged) - self.queries
 
 
-def _dropped_on_the_cpu(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...]) -> str | None:
-    """CUDA attends with dropout by its fused kernels, which keep none of the scores."""
-    return ("with dropout and no weights asked for, the figures follow the CPU's math path, which keeps the "
-            "heads × L × S scores' softmax, its dropout noise and the weights dropped; CUDA's fused kernels keep "
-            "none of them") if args["dropout"] > 0 and not args["need_weights"] else None
+def _kernels_apart(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...]) -> str | None:
+    """Where torch's kernels differ by what the arguments do not say: the device (CUDA attends with dropout by
+    its fused kernels, which keep none of the scores) and a mask's dtype (a float one blocks the fused
+    inference path)."""
+    reasons = ("with dropout and no weights asked for, the figures follow the CPU's math path, which keeps the "
+               "heads × L × S scores' softmax, its dropout noise and the weights dropped; CUDA's fused kernels keep "
+               "none of them" if args["dropout"] > 0 and not args["need_weights"] else None,
+               "given a mask, inference follows the fused kernel a boolean mask takes; a float mask "
+               "(generate_square_subsequent_mask's) takes the general path, which holds q, k, v and the scores"
+               if masks_given(args) and _fused_in_inference(shapes, args) else None)
+    return "; ".join(reason for reason in reasons if reason) or None
 
 
 _ATTENTION = MemoryFacts(aliases=never, aliases_in_training=never, saved="inputs",
                          gradient="each input", extra_saved=no_bytes, transient=no_bytes, last_saved="read",
-                         workspace=_attention_holds, copies=None, estimate=_dropped_on_the_cpu)
+                         workspace=_attention_holds, copies=None, estimate=_kernels_apart)
 
 
 def _attention_products(length: int, source: int, key: int, value: int, query: bool, keys: bool,
@@ -176,6 +170,21 @@ def _attended(shapes: tuple[Shape, ...], args: dict) -> int:
         raise LayerError(f"takes one input (self-attention), two (query, then key and value) or three (query, key, "
                          f"value){f', then {given}' if given else ''}, got {len(shapes)}")
     return count
+
+
+def operands_once(layer, args: dict, inputs: tuple[str, ...]) -> tuple[str, ...]:
+    """An attention layer's inputs (by name) with a tensor given as query, key and value, or as key and value,
+    read once where the kind takes it so (self-attention; attention on a memory), as torch's kernels tell them
+    apart by identity (its fused inference path takes self-attention only; one projection makes k and v)."""
+    if layer.family != "attention":
+        return inputs
+    if len(inputs) >= 3 and inputs[1] == inputs[2]:
+        once = (inputs[0], *inputs[3:]) if inputs[0] == inputs[1] else (inputs[0], inputs[1], *inputs[3:])
+    elif len(inputs) == 2 and inputs[0] == inputs[1]:  # a query attending to itself as its memory
+        once = inputs[:1]
+    else:
+        return inputs
+    return inputs if layer.wrong_inputs(args, len(once)) else once
 
 
 def query_key_value(shapes: tuple[Shape, ...], args: dict) -> tuple[Shape, Shape, Shape]:

@@ -34,6 +34,9 @@ class Cell:
 ESTIMATE = "fitted to the CPU's float32 kernels (within 10%); cuDNN and autocast hold other workspaces"
 
 
+PAGE = 4096  # oneDNN places each part of its workspace at a page
+
+
 def onednn_workspace(width: int, hidden: int, length: int, batch: int) -> int:
     """The bytes of the workspace oneDNN's float32 LSTM keeps for backward, one layer and direction (its
     rnn_utils: set_workspace_sizes and set_offsets): the gates, the projected states, the states, the cell
@@ -47,9 +50,6 @@ def onednn_workspace(width: int, hidden: int, length: int, batch: int) -> int:
     parts = (length * batch * good(4 * hidden), length * batch * good(hidden), states * good(max(width, hidden)),
              states * hidden, states * good(max(width, hidden)), states * good(max(width, hidden)), states * hidden)
     return sum(-(-4 * part // PAGE) * PAGE for part in parts)
-
-
-PAGE = 4096  # oneDNN places each part of its workspace at a page
 
 
 def _steps(cell: Cell, fused: bool) -> MemoryFacts:
@@ -78,7 +78,7 @@ def _steps(cell: Cell, fused: bool) -> MemoryFacts:
             # states (those given and those made); each direction's output is saved apart from the two's
             # concatenation, which the layer above saves as its input; its backward makes one layer's
             # weight gradients at once
-            apart = (directions - 1) * (2 * layers - 1) * directions * steps * hidden + (directions == 1) * later
+            apart = (directions - 1) * (2 * layers - 1) * directions * steps * hidden if directions > 1 else later
             saved = apart + sum(count * directions * (onednn_workspace(width, hidden, length, batch) // 4 + 4 * row)
                                 for width, count in widths.items())
             layer = max(cell.gates * hidden * (width + state) + 2 * cell.gates * hidden for width in widths)

@@ -97,7 +97,7 @@ class LayerKind:
         """'takes two or more inputs' (an add's) where a layer of these arguments cannot read `count` inputs."""
         if count >= self.fewest(args) if self.arity is None else count == self.arity:
             return None
-        fewest = {1: "one", 2: "two"}[self.fewest(args)]
+        fewest = {1: "one", 2: "two", 3: "three"}.get(self.fewest(args), str(self.fewest(args)))
         wanted = f"{fewest} or more inputs" if self.arity is None else \
             "no input" if self.arity == 0 else f"{self.arity} input{'s' * (self.arity > 1)}"
         return f"takes {wanted}"

@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import ErrorLog, LayerError, SpecError, did_you_mean, quoted, unprintable_name
 from ..graph import FROZEN_PARTS, INPUT, TOOL_FLAGS, Node, Scope
 from ..layers import REGISTRY
+from ..layers.attention import operands_once
 from .copies import ExpandedGroup, GroupTemplate
 from .entry import GROUP, Entry, EntryError, parse_entry
 from .expr import substitute
@@ -336,8 +337,8 @@ class Expander:
         for index in self.unresolved:
             node = nodes[index]
             try:
-                nodes[index] = replace(node, inputs=tuple(resolve(ref, names, self.outputs, self.source)
-                                                          for ref in node.inputs))
+                inputs = tuple(resolve(ref, names, self.outputs, self.source) for ref in node.inputs)
+                nodes[index] = replace(node, inputs=operands_once(REGISTRY[node.kind], node.args, inputs))
             except SpecError as error:
                 self.log.add(error)
         self._check_weights_of(nodes)

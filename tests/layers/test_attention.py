@@ -160,15 +160,17 @@ def test_cross_attention_on_a_memory_matches_torch():
 
 def _attending(operands: str, args: dict, shape: tuple[int, int]) -> dict:
     """A spec of multi-head attention after a linear, on itself ("self"), on a memory half as long ("memory":
-    key and value one tensor) or on three tensors ("three": keys of 12 features, values of 20), a linear head
-    after it."""
+    key and value one tensor), on a memory of 12 features ("narrow memory": projected apart), or on three tensors
+    ("three": keys of 12 features, values of 20), a linear head after it."""
     length, features = shape
     branches = {"self": [], "memory": [{"narrow": {"dim": 1, "start": 0, "length": length // 2}, "from": "input",
                                         "name": "memory"}],
+                "narrow memory": [{"linear": {"out_features": 12}, "from": "input", "name": "memory"}],
                 "three": [{"linear": {"out_features": 12}, "from": "input", "name": "k"},
                           {"linear": {"out_features": 20}, "from": "input", "name": "v"}]}[operands]
-    attended = {"self": ["q"], "memory": ["q", "memory"], "three": ["q", "k", "v"]}[operands]
-    dims = {"kdim": 12, "vdim": 20} if operands == "three" else {}
+    attended = {"self": ["q"], "memory": ["q", "memory"], "narrow memory": ["q", "memory"],
+                "three": ["q", "k", "v"]}[operands]
+    dims = {"three": {"kdim": 12, "vdim": 20}, "narrow memory": {"kdim": 12, "vdim": 12}}.get(operands, {})
     return {"input": list(shape), "layers": [
         {"linear": {"out_features": features}, "name": "q"}, *branches,
         {"multiheadattention": {"batch_first": True, **dims, **args}, "from": attended},
@@ -189,6 +191,7 @@ ATTENTION_MEMORY = [
     ("self", {"num_heads": 4, "add_bias_kv": True, "add_zero_attn": True, "dropout": 0.1}, (24, 32), "adam"),
     ("memory", {"num_heads": 8, "need_weights": False}, (48, 32), "adam"),
     ("memory", {"num_heads": 4, "dropout": 0.1}, (32, 64), "sgd"),
+    ("narrow memory", {"num_heads": 4}, (20, 32), "adam"),
     ("three", {"num_heads": 4}, (16, 32), "adam"),
     ("three", {"num_heads": 2, "need_weights": False, "add_bias_kv": True}, (16, 32), "sgd"),
 ]
@@ -205,3 +208,28 @@ def test_attention_memory_follows_torch(operands, args, shape, optimizer):
     graph = build_graph(_attending(operands, args, shape), "<test>", {})
     inference, training = check_memory(graph, build_model(graph), analyze(graph, 4), lambda text: None, optimizer)
     assert inference.predicted == inference.measured and training.ok, [inference.as_dict(), training.as_dict()]
+
+
+@pytest.mark.parametrize("given,read", [(["q", "q", "q"], ("q",)), (["q", "q"], ("q",)), (["q", "m", "m"], ("q", "m")),
+                                        (["q", "q", "m"], ("q", "q", "m"))])
+def test_a_tensor_given_as_several_operands_is_read_once(given, read):
+    # one tensor as query, key and value takes torch's fused inference path, as self-attention does (an import
+    # before reading attn(x, x, x) once wrote from: [q, q, q]); a spec saying so is read as the same layer
+    from cnncalc.figures import analyze
+    from cnncalc.verify.build import build_model
+    from cnncalc.verify.memory import check_memory
+
+    memory = [{"linear": {"out_features": 32}, "from": "input", "name": "m"}] if "m" in given else []
+    spec = {"input": [16, 32], "layers": [{"linear": {"out_features": 32}, "name": "q"}, *memory,
+                                          {"multiheadattention": {"batch_first": True, "num_heads": 4}, "from": given,
+                                           "name": "attention"}]}
+    graph = build_graph(spec, "<test>", {})
+    assert next(node.inputs for node in graph.nodes if node.name == "attention") == read
+    inference, _ = check_memory(graph, build_model(graph), analyze(graph, 2), lambda text: None, "sgd")
+    assert inference.predicted == inference.measured
+
+
+def test_scaled_dot_product_attention_keeps_its_three_operands():
+    graph = build_graph({"input": [4, 10, 8], "layers": [{"scaleddotproductattention": None,
+                                                          "from": ["input", "input", "input"]}]}, "<test>", {})
+    assert graph.nodes[0].inputs == ("input", "input", "input")

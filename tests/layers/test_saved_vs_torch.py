@@ -27,7 +27,7 @@ IN_PLACE = [("silu", {"inplace": True}, (4, 5, 5)), ("hardswish", {"inplace": Tr
 # per-row statistics (save_mean, save_invstd: a few bytes per channel), channel dropout's and
 # stochastic depth's noise (one value per channel or sample), the padded copy a conv with a
 # non-zero padding mode or asymmetric 'same' padding convolves, the padding of local response norm's
-# squares, attention's and the recurrent layers' workspaces.
+# squares, the recurrent layers' on ATen's general path (GRU, RNN, an LSTM with projections) step by step.
 STATISTICS = {"batchnorm1d", "batchnorm2d", "batchnorm3d", "layernorm", "rmsnorm", "instancenorm1d",
               "instancenorm2d", "instancenorm3d", "groupnorm", "dropout1d", "dropout2d", "dropout3d",
               "stochasticdepth"}
@@ -41,7 +41,7 @@ def _unstated(kind: str, args: dict | None) -> str | None:
         return "statistics or noise of a few bytes per channel, row or sample"
     if kind == "localresponsenorm":
         return "its squares' channel padding, (size - 1) / channels of a tensor"
-    if kind in COMPOSITES or kind == "lstm" and args.get("proj_size"):  # oneDNN's LSTM: its workspace, exact
+    if kind in COMPOSITES or kind == "lstm" and args.get("proj_size"):  # an LSTM without is oneDNN's: stated
         return "a composite's own saved tensors, ATen's cell step by step"
     if kind in INDICES:
         return "its call saves the indices for the values' backward, and drops them with the values"
