@@ -54,11 +54,23 @@ def _fused_in_inference(shapes: tuple[Shape, ...], args: dict) -> bool:
         and args["vdim"] in (None, shapes[0][1])
 
 
+def _projection_gradients(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                          parameters: Parameters) -> Workspace:
+    """Its backward makes one projection's weight gradients at a time, in_proj's the largest (q's, k's and v's
+    weights packed, or the widest of them apart, beside the packed bias)."""
+    own = parameter_gradients(args, shapes, batch, element_size, parameters)
+    query, key, value = query_key_value(shapes, args)
+    embed = query[1]
+    largest = (3 * embed * embed if key[1] == value[1] == embed else embed * max(embed, key[1], value[1])) \
+        + 3 * embed * args["bias"]
+    return replace(own, gradients=min(own.gradients, largest))
+
+
 def _attention_holds(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
                      parameters: Parameters) -> Workspace:
     """What multi-head attention holds besides its inputs and output, path by path of torch's (docs/memory.md:
     "Multi-head attention"), in elements; backward's own holdings fitted (within 10% of torch's)."""
-    own = parameter_gradients(args, shapes, batch, element_size, parameters)
+    own = _projection_gradients(args, shapes, batch, element_size, parameters)
     held = _Held.of(args, shapes, batch)
     inference = held.averaged if _fused_in_inference(shapes, args) else held.general_inference()
     if not _scores_held(args):
@@ -127,15 +139,18 @@ class _Held:
 
 
 def _kernels_apart(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...]) -> str | None:
-    """Where torch's kernels differ by what the arguments do not say: the device (CUDA attends with dropout by
-    its fused kernels, which keep none of the scores) and a mask's dtype (a float one blocks the fused
-    inference path)."""
+    """Where torch's kernels hold what the arguments do not tell: by device (CUDA attends with dropout by its
+    fused kernels, which keep none of the scores), by a mask's dtype (a float one blocks the fused inference
+    path), and on an input that requires no grad (the backward's fit is taken on a tracked one)."""
     reasons = ("with dropout and no weights asked for, the figures follow the CPU's math path, which keeps the "
                "heads × L × S scores' softmax, its dropout noise and the weights dropped; CUDA's fused kernels keep "
                "none of them" if args["dropout"] > 0 and not args["need_weights"] else None,
                "given a mask, inference follows the fused kernel a boolean mask takes; a float mask "
                "(generate_square_subsequent_mask's) takes the general path, which holds q, k, v and the scores"
-               if masks_given(args) and _fused_in_inference(shapes, args) else None)
+               if masks_given(args) and _fused_in_inference(shapes, args) else None,
+               "its input requires no grad (the model's own): backward still makes q's, k's and v's gradients "
+               "through the projections, up to a fifth of the step more than the figures' fit, taken on a tracked "
+               "input" if not tracked[0] and args["dropout"] == 0 else None)
     return "; ".join(reason for reason in reasons if reason) or None
 
 

@@ -188,6 +188,7 @@ ATTENTION_MEMORY = [
     ("self", {"num_heads": 4, "need_weights": False}, (96, 32), "adam"),
     ("self", {"num_heads": 4, "need_weights": False, "dropout": 0.1}, (32, 64), "adam"),
     ("self", {"num_heads": 3}, (24, 48), "sgd"),
+    ("self", {"num_heads": 2}, (16, 128), "sgd"),  # its projections' gradients one at a time: 0.862 all at once
     ("self", {"num_heads": 4, "add_bias_kv": True, "add_zero_attn": True, "dropout": 0.1}, (24, 32), "adam"),
     ("memory", {"num_heads": 8, "need_weights": False}, (48, 32), "adam"),
     ("memory", {"num_heads": 4, "dropout": 0.1}, (32, 64), "sgd"),
@@ -233,3 +234,16 @@ def test_scaled_dot_product_attention_keeps_its_three_operands():
     graph = build_graph({"input": [4, 10, 8], "layers": [{"scaleddotproductattention": None,
                                                           "from": ["input", "input", "input"]}]}, "<test>", {})
     assert graph.nodes[0].inputs == ("input", "input", "input")
+
+
+def test_attention_on_an_input_requiring_no_grad_is_an_estimate():
+    # the fit of its backward is taken on a tracked input; on the model's own input torch's backward holds more
+    from cnncalc.figures import analyze
+    from cnncalc.figures.memory import memory
+
+    reason = "its input requires no grad"
+    for layers, said in (([], True), ([{"linear": {"out_features": 32}}], False)):
+        graph = build_graph({"input": [16, 32], "layers": [*layers, {"multiheadattention": {"num_heads": 4,
+                                                                                            "batch_first": True}}]},
+                            "<test>", {})
+        assert any(reason in estimate for estimate in memory(graph, analyze(graph, 2)).estimate) == said
