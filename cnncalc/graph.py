@@ -152,8 +152,9 @@ class Node:
     # how many places of the module tree hold the imported module that runs it, as thop's and ptflops' sums walk
     # the tree (each parent's children once): a module shared by blocks, held by each (CoaT's cpe1), counts in each
     places: int = 1
-    # the module (its path; "" the model itself) holding an imported layer that torch runs, in inference, as one
-    # fused kernel with the rest of it (nn.TransformerEncoderLayer's fast path): None where none does
+    # the module holding an imported layer that torch runs, in inference, as one fused kernel with the rest of it
+    # (nn.TransformerEncoderLayer's fast path): its path, the model itself by its class's name (a name a child
+    # process's facts keep, as they drop empty ones); None where none does
     fused_block: str | None = None
 
 

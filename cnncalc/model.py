@@ -107,7 +107,7 @@ UNSAID = {"line": lambda line: line if type(line) is int else None,
           "scopes": lambda held: tuple(Scope(name=str(scope), kind=str(kind)) for scope, kind in held),
           "held_through": str, "copied": lambda inputs: tuple(map(str, inputs)), "making": int,
           "own_storage": bool, "inside_hooked": bool, "first_dim": lambda held: _first_dim(held),
-          "patched": bool, "places": int, "batch_second": bool, "fused_block": lambda block: None if block is None else str(block),
+          "patched": bool, "places": int, "batch_second": bool, "fused_block": str,
           "leaf_parameters": lambda held: tuple(
               LeafParameter(name=str(p["name"]), numel=int(p["numel"]), module=str(p["module"]),
                             output=tuple(map(int, p["output"])), first_dim=_first_dim(p["first_dim"])) for p in held)}

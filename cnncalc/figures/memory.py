@@ -100,9 +100,11 @@ def fused_blocks(graph: Graph, amp: Amp | None) -> list[list]:
     """The layers of each block torch runs as one fused kernel in inference (Node.fused_block), in order: all it
     makes but its output is its kernel's scratch, which the figures leave out as they leave out a convolution's
     workspace. None under autocast, which takes no fast path."""
+    if amp is not None:
+        return []
     blocks: dict[str, list] = {}
     for node in graph.nodes:
-        if node.fused_block is not None and amp is None:
+        if node.fused_block is not None:
             blocks.setdefault(node.fused_block, []).append(node)
     return list(blocks.values())
 

@@ -25,7 +25,6 @@ from ..errors import LayerError, SpecError
 from ..graph import DTYPE_BYTES, INPUT, TOOL_FLAGS, Graph, LeafParameter, Node, NotRun, OtherInput, part_of
 from ..layers import REGISTRY
 from ..figures.conventions import PTFLOPS_HOOKED_WHOLE, PTFLOPS_PATCHED
-from ..layers.attention import operands_once
 from ..layers.facts import NN, F
 from ..layers.rearrange import BATCH
 from ..layers.registry import format_shape
@@ -218,14 +217,18 @@ class _Layers:
 
 
 def _runs_fused(module: nn.Module) -> bool:
-    """Whether torch runs the module, in inference, as one fused kernel: nn.TransformerEncoderLayer, where its
-    forward()'s why_not_sparsity_fast_path lets it (attention batch first, with in_proj's bias, on one embedding
-    size and an even number of heads; activation relu or gelu; norms of one eps)."""
-    if type(module) is not nn.TransformerEncoderLayer:
+    """Whether torch runs the module, in inference, as one fused kernel: nn.TransformerEncoderLayer (or a subclass
+    keeping its forward()), where its why_not_sparsity_fast_path lets it (attention batch first, with in_proj's
+    bias, on one embedding size and an even number of heads; activation relu or gelu; norms of one eps; no hooks
+    on it or inside)."""
+    layer = nn.TransformerEncoderLayer
+    if not isinstance(module, layer) or type(module).forward is not layer.forward:
         return False
     attention = module.self_attn
     return attention.batch_first and attention.in_proj_bias is not None and attention._qkv_same_embed_dim \
-        and attention.num_heads % 2 == 0 and bool(module.activation_relu_or_gelu) and module.norm1.eps == module.norm2.eps
+        and attention.num_heads % 2 == 0 and bool(module.activation_relu_or_gelu) \
+        and module.norm1.eps == module.norm2.eps \
+        and not any(part._forward_hooks or part._forward_pre_hooks for part in module.modules())
 
 
 def _hooked_whole(modules: dict) -> set[str]:
@@ -1192,10 +1195,10 @@ def _module_on(node, graph: Traced, entry: dict | None) -> dict | None:
 
 def _operands_once(node, graph: Traced, entry: dict) -> dict:
     """attn(x, x, x) and attn(q, m, m): an attention module given a tensor twice or thrice reads it once
-    (operands_once)."""
+    (LayerKind.read_once)."""
     kind, args = next(iter(entry.items()))
     names = tuple(graph.name_of(a) for a in graph.tensor_args(node))
-    once = operands_once(REGISTRY[kind], REGISTRY[kind].normalize(args or {}), names)
+    once = REGISTRY[kind].read_once(REGISTRY[kind].normalize(args or {}), names)
     return entry if once == names else {**entry, "from": list(once)}
 
 

@@ -187,21 +187,6 @@ def _attended(shapes: tuple[Shape, ...], args: dict) -> int:
     return count
 
 
-def operands_once(layer, args: dict, inputs: tuple[str, ...]) -> tuple[str, ...]:
-    """An attention layer's inputs (by name) with a tensor given as query, key and value, or as key and value,
-    read once where the kind takes it so (self-attention; attention on a memory), as torch's kernels tell them
-    apart by identity (its fused inference path takes self-attention only; one projection makes k and v)."""
-    if layer.family != "attention":
-        return inputs
-    if len(inputs) >= 3 and inputs[1] == inputs[2]:
-        once = (inputs[0], *inputs[3:]) if inputs[0] == inputs[1] else (inputs[0], inputs[1], *inputs[3:])
-    elif len(inputs) == 2 and inputs[0] == inputs[1]:  # a query attending to itself as its memory
-        once = inputs[:1]
-    else:
-        return inputs
-    return inputs if layer.wrong_inputs(args, len(once)) else once
-
-
 def query_key_value(shapes: tuple[Shape, ...], args: dict) -> tuple[Shape, Shape, Shape]:
     """A multi-head attention's query, key and value shapes (one input: all three; two: the second is key and
     value)."""
@@ -246,7 +231,7 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
                 Arg("kdim", optional(positive), None), Arg("vdim", optional(positive), None),
                 Arg("batch_first", boolean, False, names_dims=BATCH_FIRST), Arg("need_weights", boolean, True),
                 Arg("key_padding_mask", boolean, False), Arg("attn_mask", boolean, False)),
-          returns=("attentionweights",))
+          returns=("attentionweights",), operands=lambda args, given: given - masks_given(args))
 def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Self-attention on one input, or query, key and value, then the masks it is given, per sample: a
     key padding mask (S,), an attention mask (L, S) or (heads, L, S), which change no shape. MACs: the q, k

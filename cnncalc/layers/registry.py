@@ -83,10 +83,29 @@ class LayerKind:
     returns: tuple[str, ...]          # the kinds of the tensors its calls return after the first (sort's: argsort;
                                       # an LSTM's h_n and c_n: finalstate)
     explain: Callable[[tuple[Shape, ...], dict, Calc], list[str]] | None  # the formulas, numbers put in
+    # of the inputs a layer of these arguments is given, how many lead as operands one tensor may fill several of
+    # (attention's query, key and value), None where none may
+    operands: Callable[[dict, int], int] | None
 
     def fewest(self, args: dict) -> int:
         """The fewest inputs a join of these arguments takes."""
         return self.fewest_inputs(args) if callable(self.fewest_inputs) else self.fewest_inputs
+
+    def read_once(self, args: dict, inputs: tuple[str, ...]) -> tuple[str, ...]:
+        """Its inputs (by name) with a tensor given as several of its operands read once, where its kind says they
+        may be (`operands`): attention's query, key and value one tensor (self-attention), or its key and value
+        (a memory), as torch's kernels tell them apart by identity."""
+        if self.operands is None:
+            return inputs
+        count = self.operands(args, len(inputs))
+        given, rest = inputs[:count], inputs[count:]
+        if count == 3 and given[1] == given[2]:
+            once = given[:1] if given[0] == given[1] else given[:2]
+        elif count == 2 and given[0] == given[1]:  # a query attending to itself as its memory
+            once = given[:1]
+        else:
+            return inputs
+        return inputs if self.wrong_inputs(args, len(once) + len(rest)) else (*once, *rest)
 
     def reads_unless_told(self, args: dict) -> bool:
         """Whether a layer of these arguments reads the layer before it when not told what it reads: a
@@ -192,12 +211,13 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
              torch: TorchForms, receptive_field: FieldRule, field_probe: FieldProbe, memory: MemoryFacts,
              backward: BackwardFacts,
              autocast: Autocast | Callable[[int], Autocast], explain: Callable | None = None,
-             makes: str | None = None, returns: tuple[str, ...] = ()):
+             makes: str | None = None, returns: tuple[str, ...] = (),
+             operands: Callable[[dict, int], int] | None = None):
     """Register a calculator for kinds with everything known about them; `torch` may contain `{n}`,
     the kind's spatial dimensions (conv{n}d), and `autocast` may be given per spatial dimensions;
     `makes` names the dtype of an output that is no floating tensor (a mask: "bool"), which autocast
     leaves alone; `returns` the kinds of the tensors its torch calls return after the first (sort's indices:
-    argsort)."""
+    argsort); `operands` how many of the inputs given lead as operands one tensor may fill several of."""
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {', '.join(FAMILIES)}")
 
@@ -213,7 +233,7 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
                                        receptive_field=receptive_field, field_probe=field_probe, memory=memory,
                                        backward=backward,
                                        autocast=autocast(n) if callable(autocast) else autocast,
-                                       explain=explain, makes=makes, returns=returns)
+                                       explain=explain, makes=makes, returns=returns, operands=operands)
         return calculate
     return decorate
 

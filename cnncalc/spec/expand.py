@@ -11,7 +11,6 @@ from typing import Any
 from ..errors import ErrorLog, LayerError, SpecError, did_you_mean, quoted, unprintable_name
 from ..graph import FROZEN_PARTS, INPUT, TOOL_FLAGS, Node, Scope
 from ..layers import REGISTRY
-from ..layers.attention import operands_once
 from .copies import ExpandedGroup, GroupTemplate
 from .entry import GROUP, Entry, EntryError, parse_entry
 from .expr import substitute
@@ -337,12 +336,12 @@ class Expander:
         for index in self.unresolved:
             node = nodes[index]
             try:
-                inputs = tuple(resolve(ref, names, self.outputs, self.source) for ref in node.inputs)
-                nodes[index] = replace(node, inputs=operands_once(REGISTRY[node.kind], node.args, inputs))
+                nodes[index] = replace(node, inputs=tuple(resolve(ref, names, self.outputs, self.source)
+                                                          for ref in node.inputs))
             except SpecError as error:
                 self.log.add(error)
         self._check_weights_of(nodes)
-        return nodes
+        return [_read_once(node) for node in nodes]
 
     def _check_weights_of(self, nodes: list[Node]) -> None:
         """A layer using another's weights names an earlier layer (whose sizes analyze holds it to)."""
@@ -352,3 +351,11 @@ class Expander:
                 self.log.add(SpecError(f"weights_of: '{node.weights_of}' is no earlier layer", self.source, node.line,
                                        node.name))
             earlier.add(node.name)
+
+
+def _read_once(node: Node) -> Node:
+    """A layer given one tensor as several of its operands, reading it once (LayerKind.read_once): `from: [q, q, q]`
+    is self-attention, in every copy of a repeated block too."""
+    layer = REGISTRY.get(node.kind)
+    inputs = layer.read_once(node.args, node.inputs) if layer is not None else node.inputs
+    return node if inputs == node.inputs else replace(node, inputs=inputs)

@@ -230,10 +230,32 @@ def test_a_tensor_given_as_several_operands_is_read_once(given, read):
     assert inference.predicted == inference.measured
 
 
-def test_scaled_dot_product_attention_keeps_its_three_operands():
-    graph = build_graph({"input": [4, 10, 8], "layers": [{"scaleddotproductattention": None,
-                                                          "from": ["input", "input", "input"]}]}, "<test>", {})
-    assert graph.nodes[0].inputs == ("input", "input", "input")
+@pytest.mark.parametrize("given", [["input", "input", "input"], ["q", "kv", "kv", "mask"]])
+def test_scaled_dot_product_attention_keeps_its_operands(given):
+    # F.scaled_dot_product_attention takes query, key and value apart, then a mask: none is read once
+    spec = {"input": [4, 10, 8], "layers": [{"relu": None, "name": "q"}, {"sigmoid": None, "from": "input", "name": "kv"},
+                                            {"parameter": {"shape": [4, 10, 10]}, "name": "mask"},
+                                            {"scaleddotproductattention": None, "from": given, "name": "attention"}]}
+    graph = build_graph(spec, "<test>", {})
+    assert graph.nodes[-1].inputs == tuple(given)
+
+
+def test_a_repeated_block_reads_its_operands_once_in_every_copy():
+    spec = {"input": [16, 32], "blocks": {"attend": {"layers": [
+                {"linear": {"out_features": 32}, "name": "q"},
+                {"multiheadattention": {"batch_first": True, "num_heads": 4}, "from": ["q", "q", "q"],
+                 "name": "attention"}]}},
+            "layers": [{"attend": None, "repeat": 3, "name": "block"}]}
+    graph = build_graph(spec, "<test>", {})
+    assert [node.inputs for node in graph.nodes if node.kind == "multiheadattention"] == [
+        (f"block.{index}.q",) for index in range(3)]
+
+
+def test_a_kind_taking_three_or_more_inputs_says_so():
+    from cnncalc.layers import REGISTRY
+
+    layer = REGISTRY["scaleddotproductattention"]
+    assert layer.wrong_inputs(layer.normalize({}), 1) == "takes three or more inputs"
 
 
 def test_attention_on_an_input_requiring_no_grad_is_an_estimate():

@@ -159,6 +159,25 @@ class TransformerEncoderLayer(torch.nn.Module):
         return self.norm2(src + self.linear2(torch.relu(self.linear1(src))))
 
 
+class Subclassed(torch.nn.TransformerEncoderLayer):
+    """torch's layer as a model file hands it over: its forward() kept, fused."""
+
+    def __init__(self):
+        super().__init__(64, 4, 128, batch_first=True)
+
+
+class Hooked(torch.nn.Module):
+    """torch's layer with a forward hook on its attention: no fast path."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.TransformerEncoderLayer(64, 4, 128, batch_first=True)
+        self.layer.self_attn.register_forward_hook(lambda module, args, output: None)
+
+    def forward(self, x):
+        return self.layer(x)
+
+
 def _one_by_one(module, inputs: tuple) -> int:
     from cnncalc.verify.memory import inference_peak
 
@@ -170,8 +189,9 @@ def _one_by_one(module, inputs: tuple) -> int:
 
 
 @pytest.mark.parametrize("module,fused", [(Encoder(), True), (torch.nn.TransformerEncoderLayer(64, 4, 128, batch_first=True),
-                                                                True), (TransformerEncoderLayer(), False)],
-                         ids=["encoder", "the-layer-itself", "detr-own-class"])
+                                                                True), (Subclassed(), True),
+                                          (TransformerEncoderLayer(), False), (Hooked(), False)],
+                         ids=["encoder", "the-layer-itself", "subclassed", "detr-own-class", "hooked"])
 def test_a_block_torch_fuses_in_inference_holds_its_output_alone(module, fused):
     # torch runs nn.TransformerEncoderLayer in eval mode without gradients as one fused kernel
     # (torch._transformer_encoder_layer_fwd): all it makes but its output is the kernel's scratch, where its
