@@ -146,6 +146,7 @@ class _Layers:
     made: list[tuple[int, str]] = field(default_factory=list)  # per mapped step: (its Step.made, its last layer)
     hooked_whole: set[str] = field(default_factory=set)  # the modules ptflops hooks as a whole (_hooked_whole)
     fused: dict[str, bool] = field(default_factory=dict)  # module path → whether torch runs it fused (_runs_fused)
+    calls: dict[int, str] = field(default_factory=dict)  # a fused call's Scope, by id → its block (_fused_block)
     places: Counter = field(default_factory=Counter)  # id(module) → the places of the module tree holding it
 
     def add(self, node: Step) -> None:
@@ -202,14 +203,23 @@ class _Layers:
                 "leaf_parameters": (), "patched": node.op in ("call_function", "call_method") and node.through_patched}
 
     def _fused_block(self, inside: tuple) -> str | None:
-        """The outermost module the step runs in that torch runs, in inference, as one fused kernel (the model
-        itself named by its class), if any."""
-        for path in ("", *(scope.name for scope in inside)):
-            if path not in self.fused:
-                self.fused[path] = _runs_fused(self.graph.modules[path])
-            if self.fused[path]:
-                return path or type(self.graph.modules[path]).__name__
-        return None
+        """The call of the outermost module the step runs in that torch runs, in inference, as one fused kernel,
+        if any: the model itself, named by its class; else the module's path and which of its calls (a layer
+        called twice is two kernels; each call's run has a Scope of its own)."""
+        if self._runs_fused(""):
+            return type(self.graph.modules[""]).__name__
+        scope = next((scope for scope in inside if self._runs_fused(scope.name)), None)
+        if scope is None:
+            return None
+        if id(scope) not in self.calls:
+            earlier = sum(name.rpartition("#")[0] == scope.name for name in self.calls.values())
+            self.calls[id(scope)] = f"{scope.name}#{earlier}"
+        return self.calls[id(scope)]
+
+    def _runs_fused(self, path: str) -> bool:
+        if path not in self.fused:
+            self.fused[path] = _runs_fused(self.graph.modules[path])
+        return self.fused[path]
 
     def nodes(self, held_through: dict[str, str]) -> tuple[Node, ...]:
         return tuple(Node.of(layer | ({"held_through": held_through[layer["name"]]} if layer["name"] in held_through

@@ -178,6 +178,18 @@ class Hooked(torch.nn.Module):
         return self.layer(x)
 
 
+class CalledTwice(torch.nn.Module):
+    """One layer run twice, each run a kernel of its own, the first's output read again."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer, self.head = torch.nn.TransformerEncoderLayer(64, 4, 128, batch_first=True), torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        once = self.layer(x)
+        return self.head(self.layer(once)) + self.head(once)
+
+
 def _one_by_one(module, inputs: tuple) -> int:
     from cnncalc.verify.memory import inference_peak
 
@@ -190,8 +202,8 @@ def _one_by_one(module, inputs: tuple) -> int:
 
 @pytest.mark.parametrize("module,fused", [(Encoder(), True), (torch.nn.TransformerEncoderLayer(64, 4, 128, batch_first=True),
                                                                 True), (Subclassed(), True),
-                                          (TransformerEncoderLayer(), False), (Hooked(), False)],
-                         ids=["encoder", "the-layer-itself", "subclassed", "detr-own-class", "hooked"])
+                                          (CalledTwice(), True), (TransformerEncoderLayer(), False), (Hooked(), False)],
+                         ids=["encoder", "the-layer-itself", "subclassed", "called-twice", "detr-own-class", "hooked"])
 def test_a_block_torch_fuses_in_inference_holds_its_output_alone(module, fused):
     # torch runs nn.TransformerEncoderLayer in eval mode without gradients as one fused kernel
     # (torch._transformer_encoder_layer_fwd): all it makes but its output is the kernel's scratch, where its
