@@ -7,11 +7,12 @@ import sys
 from itertools import compress
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from torch import nn
 
 from ..layers import REGISTRY
+from ..layers.registry import FLOATS, LayerError
 
 
 @dataclass(frozen=True)
@@ -124,14 +125,23 @@ def _kind_of(module_class: type, known: dict) -> tuple[str, dict] | None:
     return None
 
 
-def call_arguments(module: nn.Module, args: tuple, kwargs: dict) -> dict:
+def call_arguments(module: nn.Module, args: tuple, kwargs: dict, floating: Callable[[Any], bool]) -> dict:
     """The arguments of the kind a call of a mapped module passes its forward() (need_weights=False),
-    those it passes only; a tensor or None where the kind takes a flag (attn_mask): the flag."""
+    those it passes only; a tensor or None where the kind takes a flag (attn_mask): the flag, or "float" where
+    the tensor holds floats (`floating`) and the flag tells such a tensor apart (a float mask)."""
     known = forms().called_with.get(type(module), ())
     given = {name: kwargs[name] if name in kwargs else args[position]
              for name, position in known if name in kwargs or position < len(args)}
     taken = {arg.name: arg for arg in REGISTRY[mapped(module)[0]].args} if given else {}
-    return {name: _as_taken(taken[name], value) for name, value in given.items()}
+    return {name: FLOATS if value is not None and floating(value) and _tells_floats(taken[name])
+            else _as_taken(taken[name], value) for name, value in given.items()}
+
+
+def _tells_floats(arg) -> bool:
+    try:
+        return arg.check(FLOATS, 0) == FLOATS
+    except LayerError:
+        return False
 
 
 def module_arguments(module: nn.Module) -> tuple[str, dict] | None:

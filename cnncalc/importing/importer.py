@@ -751,7 +751,7 @@ def _mapper(node, graph: Traced):
 
 
 def _module_layer(node, graph: Traced) -> dict | None:
-    return _module_on(node, graph, _module_entry(graph.modules[node.target], node))
+    return _module_on(node, graph, _module_entry(graph.modules[node.target], node, graph))
 
 
 def _getitem_entry(node, graph: Traced) -> dict | list | None:
@@ -1222,13 +1222,14 @@ def _per_row(node, entry: dict, graph: Traced) -> dict | None:
     return {**entry, "per_row": True} if graph.takes(node, kind, args, per_row=True) else None
 
 
-def _module_entry(module: nn.Module, node) -> dict | None:
+def _module_entry(module: nn.Module, node, graph: Traced) -> dict | None:
     """The layer of a mapped module: the arguments it was built with (read as it ran), and those its
-    call passes."""
+    call passes (a tensor passed as a flag's: whether it holds floats, where the flag tells that)."""
     if node.built is None:
         return None
     kind, built = node.built
-    args = {**built, **call_arguments(module, node.args, node.kwargs)}
+    floating = lambda step: isinstance(step, Step) and graph.values[step.name].is_floating_point()  # noqa: E731
+    args = {**built, **call_arguments(module, node.args, node.kwargs, floating)}
     return stated(kind, {key: list(value) if isinstance(value, tuple) else value for key, value in args.items()},
                   None)
 

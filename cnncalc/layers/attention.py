@@ -10,8 +10,8 @@ from .facts import (NN, OWN, RETURNED_BESIDE, Alias, Call, F, FromInput, MemoryF
                     own_module, whole)
 from ..errors import quoted
 from .facts import FLOAT32, LOWER, NO_PRODUCTS, PRODUCTS, PROMOTE, Autocast, BackwardFacts, BackwardWork, Gradients
-from .registry import (BATCH_FIRST, Arg, Calc, LayerError, Shape, boolean, choice, format_shape, number, numel, optional, positive,
-                       probability, register)
+from .registry import (BATCH_FIRST, FLOATS, Arg, Calc, LayerError, Shape, boolean, choice, format_shape, number,
+                       numel, optional, positive, probability, register)
 
 
 # a product keeps both factors for backward
@@ -48,8 +48,9 @@ def _scores_held(args: dict) -> bool:
 def _fused_in_inference(shapes: tuple[Shape, ...], args: dict) -> bool:
     """Whether inference runs torch's fused _native_multi_head_attention, whose temporaries are its kernel's own
     (nn.MultiheadAttention.forward's why_not_fast_path): self-attention by in_proj with its bias, an even
-    number of heads, no bias_kv and no zero attention (and no float mask, which the arguments do not tell)."""
+    number of heads, no bias_kv and no zero attention, no float mask."""
     return _attended(shapes, args) == 1 and args["bias"] and args["num_heads"] % 2 == 0 \
+        and FLOATS not in (args["attn_mask"], args["key_padding_mask"]) \
         and not args["add_bias_kv"] and not args["add_zero_attn"] and args["kdim"] in (None, shapes[0][1]) \
         and args["vdim"] in (None, shapes[0][1])
 
@@ -140,14 +141,11 @@ class _Held:
 
 def _kernels_apart(shapes: tuple[Shape, ...], args: dict, tracked: tuple[bool, ...]) -> str | None:
     """Where torch's kernels hold what the arguments do not tell: by device (CUDA attends with dropout by its
-    fused kernels, which keep none of the scores), by a mask's dtype (a float one blocks the fused inference
-    path), and on an input that requires no grad (the backward's fit is taken on a tracked one)."""
+    fused kernels, which keep none of the scores), and on an input that requires no grad (the backward's fit is
+    taken on a tracked one)."""
     reasons = ("with dropout and no weights asked for, the figures follow the CPU's math path, which keeps the "
                "heads × L × S scores' softmax, its dropout noise and the weights dropped; CUDA's fused kernels keep "
                "none of them" if args["dropout"] > 0 and not args["need_weights"] else None,
-               "given a mask, inference follows the fused kernel a boolean mask takes; a float mask "
-               "(generate_square_subsequent_mask's) takes the general path, which holds q, k, v and the scores"
-               if masks_given(args) and _fused_in_inference(shapes, args) else None,
                "its input requires no grad (the model's own): backward still makes q's, k's and v's gradients "
                "through the projections, up to a fifth of the step more than the figures' fit, taken on a tracked "
                "input" if not tracked[0] and args["dropout"] == 0 else None)
@@ -168,6 +166,12 @@ def _attention_products(length: int, source: int, key: int, value: int, query: b
 
 
 MASKS = ("key_padding_mask", "attn_mask")  # what nn.MultiheadAttention's forward() takes besides its operands
+
+
+def _mask(value, n: int = 0) -> bool | str:
+    """Whether forward() is given a mask: true or false, or "float", a mask of floats (added to the scores, as
+    generate_square_subsequent_mask's -inf above the diagonal), which keeps torch off its fused inference path."""
+    return value if value == FLOATS else boolean(value)
 
 
 def masks_given(args: dict) -> int:
@@ -230,7 +234,7 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
                 Arg("add_bias_kv", boolean, False), Arg("add_zero_attn", boolean, False),
                 Arg("kdim", optional(positive), None), Arg("vdim", optional(positive), None),
                 Arg("batch_first", boolean, False, names_dims=BATCH_FIRST), Arg("need_weights", boolean, True),
-                Arg("key_padding_mask", boolean, False), Arg("attn_mask", boolean, False)),
+                Arg("key_padding_mask", _mask, False), Arg("attn_mask", _mask, False)),
           returns=("attentionweights",), operands=lambda args, given: given - masks_given(args))
 def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Self-attention on one input, or query, key and value, then the masks it is given, per sample: a
@@ -277,7 +281,7 @@ def _check_masks(masks: tuple[Shape, ...], args: dict, length: int, source: int)
     padding mask has one dim, an attention mask two or three."""
     padding = [tuple(mask) for mask in masks if len(mask) == 1]
     attention = [tuple(mask) for mask in masks if len(mask) > 1]
-    if (len(padding), len(attention)) != (args["key_padding_mask"], args["attn_mask"]) \
+    if (len(padding), len(attention)) != (bool(args["key_padding_mask"]), bool(args["attn_mask"])) \
             or any(mask != (source,) for mask in padding) \
             or any(mask not in ((length, source), (args["num_heads"], length, source)) for mask in attention):
         raise LayerError(f"takes a key padding mask ({source}) and an attention mask ({length}×{source} or "

@@ -322,6 +322,9 @@ def optional(check: Callable[[Any, int], Any]) -> Callable[[Any, int], Any]:
     return lambda value, n: None if value is None else check(value, n)
 
 
+FLOATS = "float"  # a flag's value for a tensor of floats, where the flag tells one apart (attention's masks)
+
+
 def boolean(value: Any, n: int = 0) -> bool:
     if not isinstance(value, bool):
         raise LayerError(f"expected true or false, got {quoted(value)}")

@@ -643,11 +643,11 @@ class MultiheadAttention(nn.Module):
     with query, key and value by position, as models call it (one input: query, key and value the same tensor,
     which inference runs by torch's fused kernel; two: the second key and value), its output alone returned."""
 
-    def __init__(self, embed_dim: int, num_heads: int, need_weights: bool = True, key_padding_mask: bool = False,
-                 attn_mask: bool = False, **args):
+    def __init__(self, embed_dim: int, num_heads: int, need_weights: bool = True, key_padding_mask: bool | str = False,
+                 attn_mask: bool | str = False, **args):
         super().__init__()
         self.attention, self.need_weights = nn.MultiheadAttention(embed_dim, num_heads, **args), need_weights
-        self.masks = key_padding_mask + attn_mask
+        self.masks = bool(key_padding_mask) + bool(attn_mask)
 
     def forward(self, query, *rest):
         operands, masks = rest[:len(rest) - self.masks], rest[len(rest) - self.masks:]

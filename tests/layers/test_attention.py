@@ -269,3 +269,21 @@ def test_attention_on_an_input_requiring_no_grad_is_an_estimate():
                                                                                             "batch_first": True}}]},
                             "<test>", {})
         assert any(reason in estimate for estimate in memory(graph, analyze(graph, 2)).estimate) == said
+
+
+def test_a_spec_says_its_mask_holds_floats():
+    # attn_mask: float, an additive mask of floats, keeps torch off its fused inference path, whose q, k, v and
+    # output the general path holds beside its own (torch's measure: tests/verify/test_memory.py, float-mask)
+    from cnncalc.figures import analyze
+    from cnncalc.figures.memory import memory
+
+    def peak(given) -> int:
+        spec = {"input": [24, 32], "layers": [
+            {"linear": {"out_features": 32}, "name": "q"}, {"transpose": {"dim0": 1, "dim1": 2}, "name": "keys"},
+            {"matmul": None, "from": ["q", "keys"], "name": "bias"},
+            {"multiheadattention": {"batch_first": True, "num_heads": 4, "need_weights": False, "attn_mask": given},
+             "from": ["q", "bias"]}]}
+        graph = build_graph(spec, "<test>", {})
+        return memory(graph, analyze(graph, 2)).peak_inference_bytes
+
+    assert peak("float") > peak(True)

@@ -253,3 +253,34 @@ def test_a_translating_transformer_verifies_with_its_memory():
                          "transformer.decoder.layers.0.multihead_attn": ("transformer.decoder.layers.0.norm1",
                                                                          "transformer.encoder.norm")}
     assert summary.verify().failed == ()
+
+
+class CausalAttention(torch.nn.Module):
+    """nn.MultiheadAttention given a causal mask: nn.Transformer's of floats (-inf above the diagonal) or one of bools."""
+
+    def __init__(self, floats: bool):
+        super().__init__()
+        self.project, self.attention = torch.nn.Linear(32, 32), torch.nn.MultiheadAttention(32, 4, batch_first=True)
+        self.floats = floats
+
+    def forward(self, x):
+        length = x.shape[1]
+        mask = torch.nn.Transformer.generate_square_subsequent_mask(length) if self.floats \
+            else torch.triu(torch.ones(length, length, dtype=torch.bool), 1)
+        h = self.project(x)
+        return self.attention(h, h, h, attn_mask=mask, need_weights=False)[0]
+
+
+@pytest.mark.parametrize("floats,given", [(True, "float"), (False, True)], ids=["float-mask", "bool-mask"])
+def test_a_float_mask_keeps_attention_off_its_fused_path(floats, given):
+    # torch's fused inference path takes no float mask (MultiheadAttention.forward's why_not_fast_path): the
+    # general path holds q, k, v and the attention's output beside; a boolean mask is fused
+    import cnncalc
+    from cnncalc.verify.memory import inference_peak
+
+    module = CausalAttention(floats).eval()
+    summary = cnncalc.summary(module, (96, 32), batch=3)
+    attention = next(node for node in summary.graph.nodes if node.kind == "multiheadattention")
+    assert attention.args["attn_mask"] == given
+    assert summary.memory.peak_inference_bytes == pytest.approx(inference_peak(module, (torch.randn(3, 96, 32),)),
+                                                                rel=0.06 if not floats else 0)
