@@ -206,17 +206,15 @@ class _Layers:
         """The call of the outermost module the step runs in that torch runs, in inference, as one fused kernel,
         if any: the model itself, named by its class; else the module's path and which of its calls (a layer
         called twice is two kernels; each call's run has a Scope of its own)."""
-        if self._runs_fused(""):
+        if self._fused(""):
             return type(self.graph.modules[""]).__name__
-        scope = next((scope for scope in inside if self._runs_fused(scope.name)), None)
+        scope = next((scope for scope in inside if self._fused(scope.name)), None)
         if scope is None:
             return None
-        if id(scope) not in self.calls:
-            earlier = sum(name.rpartition("#")[0] == scope.name for name in self.calls.values())
-            self.calls[id(scope)] = f"{scope.name}#{earlier}"
-        return self.calls[id(scope)]
+        return self.calls.setdefault(id(scope), f"{scope.name}#{len(self.calls)}")
 
-    def _runs_fused(self, path: str) -> bool:
+    def _fused(self, path: str) -> bool:
+        """_runs_fused of the module at `path`, asked once."""
         if path not in self.fused:
             self.fused[path] = _runs_fused(self.graph.modules[path])
         return self.fused[path]
@@ -1228,7 +1226,9 @@ def _module_entry(module: nn.Module, node, graph: Traced) -> dict | None:
     if node.built is None:
         return None
     kind, built = node.built
-    floating = lambda step: isinstance(step, Step) and graph.values[step.name].is_floating_point()  # noqa: E731
+    def floating(step) -> bool:
+        return isinstance(step, Step) and graph.values[step.name].is_floating_point()
+
     args = {**built, **call_arguments(module, node.args, node.kwargs, floating)}
     return stated(kind, {key: list(value) if isinstance(value, tuple) else value for key, value in args.items()},
                   None)

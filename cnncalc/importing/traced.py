@@ -330,21 +330,17 @@ class Traced:
         if rank is not None and len(shape) == rank and shape[1:2] == (1,) and any(
                 user.name in self.sequence_first for user in self.users_of(node)):  # positions (L, 1, E) by (L, B, E)
             return SAMPLE_SHAPES[SEQUENCE_FIRST](shape, self.batch)
-        if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
-            return self._as_operands_meet(node, shape, batches)
-        return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
+        met = _at_rank(shape, rank, batches)
+        return met if met is not None else _at_rank(shape, self._rank_beside(node), batches)
 
-    def _as_operands_meet(self, node, shape: tuple[int, ...], batches: tuple[int, ...]) -> tuple[int, ...] | None:
-        """As _as_met, by the tensors of the input read beside it (made for each sample, not of constants alone),
-        where what reads it cannot say (a reduction of both, of fewer dims than they have:
-        F.cosine_similarity(z.unsqueeze(1), prototypes.unsqueeze(0), dim=-1))."""
+    def _rank_beside(self, node) -> int | None:
+        """The rank (the batch's dim included) of the input's tensors read beside a tensor (made for each sample,
+        not of constants alone), where they agree: what a reduction of both, of fewer dims than they have, cannot
+        say of it (F.cosine_similarity(z.unsqueeze(1), prototypes.unsqueeze(0), dim=-1))."""
         beside = [self.sample_shape(other) for user in self.users_of(node) for other in self.tensor_args(user)
                   if other is not node and other.name not in self.without_input and other.name not in self.free]
-        ranks = {len(found) + 1 for found in beside if found is not None}  # the batch's dim included
-        rank = ranks.pop() if len(ranks) == 1 else None
-        if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
-            return None
-        return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape
+        ranks = {len(found) + 1 for found in beside if found is not None}
+        return ranks.pop() if len(ranks) == 1 else None
 
     def looks_up(self, user, ids) -> bool:
         """Whether `user` is a lookup table reading `ids` (BERT's position_ids into its embedding)."""
@@ -1098,3 +1094,11 @@ def non_default(kind: str, args: dict) -> dict:
     normalized = layer.normalize({k: v for k, v in args.items() if v is not None or layer.defaults.get(k) is None})
     return {k: v[0] if isinstance(v, list) and v and len(set(v)) == 1 and layer.spatial_dims else v
             for k, v in args.items() if k not in DROPPED_ARGUMENTS and normalized[k] != layer.defaults.get(k)}
+
+
+def _at_rank(shape: tuple[int, ...], rank: int | None, batches: tuple[int, ...]) -> tuple[int, ...] | None:
+    """A tensor with no batch of its own, per sample as tensors of `rank` dims (the batch's included) meet it: its
+    dims lined up on the right, the rest 1; None where it cannot be so (more dims, or a leading one no batch)."""
+    if rank is None or len(shape) > rank or (len(shape) == rank and shape[0] not in batches):
+        return None
+    return shape[1:] if len(shape) == rank else (1,) * (rank - 1 - len(shape)) + shape

@@ -660,18 +660,30 @@ class MultiheadAttention(nn.Module):
             given["attn_mask"] = (mask.unsqueeze(1).expand(-1, heads, -1, -1) if mask.dim() == 3 else mask) \
                 .reshape(-1, *mask.shape[-2:])
         output, weights = self.attention(query, key, value, need_weights=self.need_weights, **given)
-        output.beside = (weights,)  # what an attentionweights layer after it reads (_beside)
+        output.beside = (weights,)  # what an attentionweights layer after it reads (_Beside)
         return output
 
 
-class AttentionWeights(nn.Module):
-    """The weights the multiheadattention layer it reads returned beside its output."""
+class _Beside(nn.Module):
+    """A tensor the layer before returned beside its output, which that layer's module holds on it (`output.beside`:
+    a recurrent layer's states, an attention's weights, an LSTM cell's c): its `index`-th; `refusal` where there is
+    none. Its kind's arguments size it, which torch's run has already done."""
+    index: int = 0
+    refusal: str = ""
 
-    def __init__(self, keys: int):
+    def __init__(self, **args):
         super().__init__()
 
     def forward(self, output):
-        return _beside(output, 0, "an attentionweights layer reads a multiheadattention layer asked for its weights")
+        held = getattr(output, "beside", ())
+        if self.index >= len(held) or held[self.index] is None:
+            raise ValueError(self.refusal)
+        return held[self.index]
+
+
+class AttentionWeights(_Beside):
+    """The weights the multiheadattention layer it reads returned beside its output."""
+    refusal = "an attentionweights layer reads a multiheadattention layer asked for its weights"
 
 
 AT = operator.matmul  # a @ b, named apart from Matmul's argument `operator`
@@ -769,17 +781,8 @@ class _Recurrent(nn.Module):
         """The sequence, then the initial states if given, batch first (a batch of one: the same for each sample)."""
         initial = tuple(state.transpose(0, 1).expand(-1, x.shape[0], -1).contiguous() for state in given)
         output, states = self.rnn(x, *((initial if len(initial) > 1 else initial[0],) if initial else ()))
-        output.beside = states if isinstance(states, tuple) else (states,)  # (h_n, c_n), or (h_n,): _beside
+        output.beside = states if isinstance(states, tuple) else (states,)  # (h_n, c_n), or (h_n,): _Beside
         return output
-
-
-def _beside(output: torch.Tensor, index: int, refusal: str) -> torch.Tensor:
-    """Tensor `index` of those the layer before returned beside its output, which its module holds on that output
-    (`output.beside`: a recurrent layer's states, an attention's weights); `refusal` where there is none."""
-    held = getattr(output, "beside", ())
-    if index >= len(held) or held[index] is None:
-        raise ValueError(refusal)
-    return held[index]
 
 
 class LSTMCell(nn.Module):
@@ -792,32 +795,26 @@ class LSTMCell(nn.Module):
 
     def forward(self, x, *given):
         h, c = self.cell(x, tuple(state.expand(x.shape[0], -1) for state in given) or None)
-        h.beside = (c,)  # what a cellstate layer after it reads (_beside)
+        h.beside = (c,)  # what a cellstate layer after it reads (_Beside)
         return h
 
 
-class CellState(nn.Module):
+class CellState(_Beside):
     """The cell state of the LSTM cell it reads, as that cell's run returned it."""
-
-    def __init__(self, hidden_size: int):
-        super().__init__()
-
-    def forward(self, h):
-        return _beside(h, 0, "a cellstate layer reads the lstmcell whose state it is")
+    refusal = "a cellstate layer reads the lstmcell whose state it is"
 
 
-class FinalState(nn.Module):
+class FinalState(_Beside):
     """The final hidden state (h_n) or an LSTM's cell state (c_n) of the recurrent layer it reads, batch
     first, as that layer's run returned it."""
+    refusal = "a finalstate layer reads the lstm, gru or rnn layer whose state it is (cell: an lstm's)"
 
-    def __init__(self, hidden_size: int, num_layers: int = 1, bidirectional: bool = False, proj_size: int = 0,
-                 state: str = "hidden"):
+    def __init__(self, state: str = "hidden", **args):
         super().__init__()
         self.index = ("hidden", "cell").index(state)
 
     def forward(self, x):
-        return _beside(x, self.index, "a finalstate layer reads the lstm, gru or rnn layer whose state it is "
-                                      "(cell: an lstm's)").transpose(0, 1)
+        return super().forward(x).transpose(0, 1)
 
 
 class LSTM(_Recurrent):
