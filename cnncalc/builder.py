@@ -118,6 +118,7 @@ Topk, Sort, BooleanMask = _constructor("topk"), _constructor("sort"), _construct
 TopkIndices, Argsort = _constructor("topkindices"), _constructor("argsort")
 Nonzero, Unique, IndexTensor = _constructor("nonzero"), _constructor("unique"), _constructor("indextensor")
 Nms, RoIAlign, GridSample = _constructor("nms"), _constructor("roialign"), _constructor("gridsample")
+AffineGrid = _constructor("affinegrid")
 Parameter, Constant, Expand = _constructor("parameter"), _constructor("constant"), _constructor("expand")
 Unsqueeze, Squeeze, Tile = _constructor("unsqueeze"), _constructor("squeeze"), _constructor("tile")
 MultiheadAttention = _constructor("multiheadattention")

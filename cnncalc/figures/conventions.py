@@ -449,6 +449,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
                 # F.scaled_dot_product_attention is one traced op, aten::scaled_dot_product_attention,
                 # it has no handle for
                 ("adaptiveavgpool2d", lambda l: l.inp),
+                ("gridsample", lambda l: 4 * l.out),  # aten::grid_sampler, "assume bilinear": 4 per output element
                 # given a mask, the scores are torch.baddbmm's, which it has no handle for either
                 ("multiheadattention", lambda l: l.macs - (_scores(l) // 2 * bool(masks_given(l.args))
                                                            if l.flag("need_weights") else _scores(l))),

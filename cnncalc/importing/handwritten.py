@@ -2,7 +2,7 @@
 the libraries' (`cnncalc table handwritten:EinopsViT`): einops, functional calls on parameters the
 module declares, a learned token and position table, a model of two inputs, token ids, a shared
 tower called twice, attention written out (nanoGPT's), torch's encoder given masks, an LSTM's final
-states, a loop of a recurrent cell. Each is small and states its inputs; nothing is downloaded."""
+states, a loop of a recurrent cell, a spatial transformer. Each is small and states its inputs; nothing is downloaded."""
 from __future__ import annotations
 
 import math
@@ -199,6 +199,32 @@ class Seq2Seq(nn.Module):
         return torch.stack(steps, 1)
 
 
+class SpatialTransformer(nn.Module):
+    """PyTorch's spatial transformer tutorial, as it writes it: a small network reads an affine matrix off the
+    digit, F.affine_grid makes the grid it maps to and F.grid_sample resamples the digit at it, and a LeNet
+    classifies what comes out."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 10, kernel_size=5), nn.Conv2d(10, 20, kernel_size=5)
+        self.conv2_drop = nn.Dropout2d()
+        self.fc1, self.fc2 = nn.Linear(320, 50), nn.Linear(50, 10)
+        self.localization = nn.Sequential(nn.Conv2d(1, 8, kernel_size=7), nn.MaxPool2d(2, stride=2), nn.ReLU(True),
+                                          nn.Conv2d(8, 10, kernel_size=5), nn.MaxPool2d(2, stride=2), nn.ReLU(True))
+        self.fc_loc = nn.Sequential(nn.Linear(10 * 3 * 3, 32), nn.ReLU(True), nn.Linear(32, 3 * 2))
+
+    def stn(self, x):
+        theta = self.fc_loc(self.localization(x).view(-1, 10 * 3 * 3)).view(-1, 2, 3)
+        grid = F.affine_grid(theta, x.size(), align_corners=False)
+        return F.grid_sample(x, grid, align_corners=False)
+
+    def forward(self, x):
+        x = F.relu(F.max_pool2d(self.conv1(self.stn(x)), 2))
+        x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+        x = F.dropout(F.relu(self.fc1(x.view(-1, 320))), training=self.training)
+        return F.log_softmax(self.fc2(x), dim=1)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Written:
     """A hand-written model, what way of writing it shows, the input it states, and the library its
@@ -225,4 +251,5 @@ HANDWRITTEN = {
     "SentimentLSTM": Written(build=SentimentLSTM, shows="recurrent states", input_shape=(40,), input_dtype="int64"),
     "Seq2Seq": Written(build=Seq2Seq, shows="a recurrent loop", input_shape=(16,), input_dtype="int64",
                        others=(OtherInput(name="target", shape=(12,), dtype="int64"),)),
+    "SpatialTransformer": Written(build=SpatialTransformer, shows="a spatial transformer", input_shape=(1, 28, 28)),
 }

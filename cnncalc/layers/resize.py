@@ -1,5 +1,5 @@
 """Layers that change the spatial size without weights: zero, reflection and replication padding,
-upsampling, and sampling at a grid of points."""
+upsampling, sampling at a grid of points, and the grid an affine transform makes."""
 from __future__ import annotations
 
 import math
@@ -7,9 +7,10 @@ from fractions import Fraction
 
 from .facts import (AS_IS, NN, OWN, SAVES_INPUT, SAVES_NOTHING, Call, Exact, F, MemoryFacts, TorchForms, Window, calls,
                     never, no_bytes, parameter_gradients, unit_window, whole)
-from .facts import FLOAT32_ON_CUDA, NO_PRODUCTS, PROMOTE, float32_on_cpu_in
+from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, BackwardFacts, BackwardWork, Gradients, float32_on_cpu_in
 from ..errors import quoted
 from ..graph import TORCH_INT_MAX
+from .rearrange import BATCH
 from .registry import (Arg, Calc, LayerError, Shape, any_int, boolean, check_rank, choice, format_shape, number,
                        optional, positive, register)
 
@@ -218,3 +219,41 @@ def grid_sample(shapes: tuple[Shape, ...], args: dict) -> Calc:
         raise LayerError(f"grid_sample takes (…, C, H, W) and a grid (…, H_out, W_out, 2) with the same leading "
                          f"dims, got {format_shape(features)} and {format_shape(grid)}")
     return Calc((*features[:-2], *grid[-3:-1]))
+
+
+def grid_size(value, n: int = 0) -> tuple:
+    """The size F.affine_grid takes, as torch's: the batch first (`batch`, as x.size() gives it), then C, H, W
+    (or C, D, H, W)."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    if len(values) not in (4, 5) or values[0] != BATCH:
+        raise LayerError(f"size is the batch (write {BATCH}), then C, H, W or C, D, H, W, got {list(values)}")
+    return (BATCH, *(positive(size) for size in values[1:]))
+
+
+def _grid_backward(shapes: tuple[Shape, ...], args: dict, calc, gradients: Gradients) -> BackwardWork:
+    """theta's gradient: the output's gradient times the base grid, one bmm of the forward's size."""
+    spatial = args["size"][2:]
+    return BackwardWork(inputs=math.prod(spatial) * (len(spatial) + 1) * len(spatial) * gradients.inputs[0],
+                        parameters=0)
+
+
+# F.affine_grid(theta, size): each sample's affine matrix (2 × 3, or 3 × 4 in 3-d) maps the output's
+# pixel centres (a grid in [-1, 1]) to where F.grid_sample reads them (PyTorch's spatial transformer
+# tutorial). ATen multiplies the base grid, H·W points with a 1 after their coordinates, by thetaᵀ in one
+# bmm, inside one op (affine_grid_generator) that FlopCounterMode has no rule for: no MACs forward; its
+# backward's bmm it counts. Autocast runs that bmm as it runs bmm. Backward keeps no tensor
+# (derivatives.yaml: size and align_corners)
+@register("affinegrid", family="shape", field_probe=AS_IS, autocast=LOWER, receptive_field=whole,
+          backward=BackwardFacts(differentiates="each input", work=_grid_backward),
+          memory=SAVES_NOTHING, args=(Arg("size", grid_size), Arg("align_corners", optional(boolean), None)),
+          torch=TorchForms(module=OWN + "AffineGrid", given_weight=None, inferred=None, methods=(), aliases=(),
+                           functions=calls(F + "affine_grid", size=1, align_corners=2)))
+def affine_grid(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """theta (k × k+1) per sample, k the spatial dims of `size`: a grid (…spatial, k) of points."""
+    (theta,) = shapes
+    spatial = args["size"][2:]
+    k = len(spatial)
+    if theta != (k, k + 1):
+        raise LayerError(f"affine_grid at a size of {k} spatial dims takes a {k} × {k + 1} matrix per sample, "
+                         f"got {format_shape(theta)}")
+    return Calc((*spatial, k))

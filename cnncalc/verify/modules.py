@@ -924,6 +924,17 @@ class GridSample(nn.Module):
         return sampled.unflatten(0, x.shape[:-3])
 
 
+class AffineGrid(nn.Module):
+    """F.affine_grid at the batch of its theta: `size` as a spec writes it, the batch first."""
+
+    def __init__(self, size: tuple, align_corners: bool | None = None):
+        super().__init__()
+        self.size, self.align_corners = tuple(size[1:]), align_corners
+
+    def forward(self, theta):
+        return nn.functional.affine_grid(theta, [theta.shape[0], *self.size], self.align_corners)
+
+
 class RoIAlign(nn.Module):
     """torchvision.ops.roi_align as a spec states it, with no torchvision: per sample, each row of
     rois the feature map pooled to the output size (where each box lies only its values say)."""

@@ -161,3 +161,15 @@ def test_peer_tools_on_products(index, batch):
 
     assert_peers_agree(build_graph(PRODUCTS[index], "<test>", {}), f"product {index}", batch)
 
+
+
+@pytest.mark.parametrize("batch", BATCHES)
+@pytest.mark.filterwarnings("ignore:Default grid_sample and affine_grid behavior")
+def test_peer_tools_on_a_spatial_transformer(batch):
+    # a grid from each sample's matrix (F.affine_grid, which none counts) and the input sampled at it
+    # (fvcore's aten::grid_sampler handle: 4 per output element)
+    from cnncalc.spec import build_graph
+    from layers.test_resize import AFFINE, SAMPLED
+
+    assert_peers_agree(build_graph(AFFINE[0], "<test>", {}), "affine grid", batch)
+    assert_peers_agree(build_graph(SAMPLED[0], "<test>", {}), "grid sample", batch)

@@ -20,7 +20,7 @@ from layers.test_attention import PRODUCT_IDS
 from layers.test_attention import WEIGHTED
 from layers.test_kinds_vs_torch import CASES, CROSS_ATTENTION, JOIN_CASES, LOOKUPS, ONE_HOT, POSITIONS, PRODUCTS
 from layers.test_recurrent import CLASSIFIED_STATES, STEPPED
-from layers.test_resize import SAMPLED
+from layers.test_resize import AFFINE, SAMPLED
 from layers.test_selection import ALIGNED, KEEPS_ALL, PICKED, POSITIONS_KEPT, SUPPRESSED
 from layers.test_slicing import WRITES_PART
 
@@ -124,6 +124,15 @@ def test_grid_sampling_takes_no_products_backward(spec):
     assert compare_backward(build_graph(spec, "<test>", {})).totals.backward_macs == 0
 
 
+@pytest.mark.filterwarnings("ignore:Default grid_sample and affine_grid behavior")
+def test_an_affine_grids_backward_is_thetas_product():
+    # FlopCounterMode counts no MACs of affine_grid_generator forward, and its backward's bmm: theta's gradient,
+    # 7·5 points × 3 × 2 a sample, where theta requires grad (from the linear), none where it is the input's
+    tracked, untracked = (compare_backward(build_graph(spec, "<test>", {})) for spec in AFFINE)
+    assert tracked.layers[-1].backward_macs == 2 * 7 * 5 * 3 * 2
+    assert untracked.layers[-1].backward_macs == 0
+
+
 def test_a_write_hands_the_gradient_to_the_destination_and_the_values():
     assert compare_backward(build_graph(WRITES_PART, "<test>", {})).totals.backward_macs == 0
 
@@ -132,7 +141,7 @@ def test_every_kind_is_held_to_a_real_backward():
     # uncounted states no work of its own, backward's neither: its row makes every total a lower bound
     written = {next(key for key in layer if key in REGISTRY)
                for spec in PRODUCTS + [CROSS_ATTENTION, POSITIONS, ONE_HOT, KEEPS_ALL, WRITES_PART, SUPPRESSED, ALIGNED,
-                                       POSITIONS_KEPT, PICKED, CLASSIFIED_STATES, STEPPED, WEIGHTED, *SAMPLED]
+                                       POSITIONS_KEPT, PICKED, CLASSIFIED_STATES, STEPPED, WEIGHTED, *SAMPLED, *AFFINE]
                for layer in spec["layers"]}
     covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | written | {"uncounted"}
     assert covered == set(REGISTRY)

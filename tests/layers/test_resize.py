@@ -66,3 +66,38 @@ def test_grid_sampling_has_torchs_shape():
     spec = {"input": [2, 5, 7], "other_inputs": {"grid": {"shape": [3, 4, 2]}},
             "layers": [{"gridsample": None, "from": ["input", "grid"]}]}
     assert (1, *analyze(build_graph(spec, "<test>", {})).layers[-1].output_shape) == tuple(sampled.shape)
+
+
+# F.affine_grid on each sample's matrix: a 2-d grid at (batch, 1, 7, 5) from a linear's 6 outputs (the spatial
+# transformer tutorial's), a 3-d one at (batch, 2, 3, 5, 4) from the input's 12 values, aligned at the corners
+AFFINE = [{"input": [6], "layers": [{"linear": {"out_features": 6}}, {"reshape": {"shape": ["batch", 2, 3]}},
+                                    {"affinegrid": {"size": ["batch", 1, 7, 5]}}]},
+          {"input": [12], "layers": [{"reshape": {"shape": ["batch", 3, 4]}},
+                                     {"affinegrid": {"size": ["batch", 2, 3, 5, 4], "align_corners": True}}]}]
+
+
+@pytest.mark.parametrize("spec", AFFINE, ids=["2d", "3d"])
+@pytest.mark.filterwarnings("ignore:Default grid_sample and affine_grid behavior")
+def test_affine_grid_matches_torch(spec):
+    from cnncalc.spec import build_graph
+
+    compare(build_graph(spec, "<test>", {}), batch=3)
+
+
+@pytest.mark.parametrize("theta,size,torch_says", [
+    ([2, 3], ["batch", 1, 5], "only supports 4D and 5D sizes"),
+    ([3, 4], ["batch", 1, 5, 6], "Expected a batch of 2D affine matrices"),
+    ([2, 3], [2, 1, 5, 6], None),  # a number for the batch: the spec's batch is another's
+])
+def test_affine_grid_refuses_what_torch_refuses(theta, size, torch_says):
+    from cnncalc.errors import SpecError
+    from cnncalc.spec import build_graph
+
+    if torch_says is not None:
+        with pytest.raises((ValueError, NotImplementedError), match=torch_says):
+            torch.nn.functional.affine_grid(torch.randn(2, *theta), [2, *size[1:]], align_corners=False)
+    spec = {"input": theta, "layers": [{"affinegrid": {"size": size}}]}
+    with pytest.raises(SpecError, match="affinegrid"):
+        from cnncalc.figures import analyze
+
+        analyze(build_graph(spec, "<test>", {}))
