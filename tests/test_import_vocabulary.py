@@ -1846,3 +1846,38 @@ def test_a_packed_sequence_is_refused_by_what_it_is(enforce_sorted):
     # its two or four tensors had been read as initial states: "takes its initial states as 1×16 and 1×16 …, got 7"
     with pytest.raises(cnncalc.SpecError, match="lstm: given a PackedSequence, which cnncalc does not read"):
         cnncalc.summary(Packed(enforce_sorted), (7, 10))
+
+
+class MessagePassing(nn.Module):
+    """A graph network written by hand on a fixed graph of 10 nodes and 12 edges (its ends buffers): each edge's
+    message is its source's row (h[:, sources], or h.index_select(1, sources)), summed at its target by
+    index_add_ into torch.zeros_like(h), or by index_add on h itself with an alpha."""
+
+    def __init__(self, gathered: bool, in_place: bool):
+        super().__init__()
+        self.gathered, self.in_place = gathered, in_place
+        generator = torch.Generator().manual_seed(0)
+        self.register_buffer("sources", torch.randint(0, 10, (12,), generator=generator))
+        self.register_buffer("targets", torch.randint(0, 10, (12,), generator=generator))
+        self.lin, self.out = nn.Linear(16, 16), nn.Linear(16, 4)
+
+    def forward(self, x):
+        h = self.lin(x)
+        messages = h[:, self.sources] if self.gathered else h.index_select(1, self.sources)
+        if self.in_place:
+            summed = torch.zeros_like(h).index_add_(1, self.targets, messages) + h
+        else:
+            summed = h.index_add(1, self.targets, messages, alpha=0.5)
+        return self.out(F.relu(summed))
+
+
+@pytest.mark.parametrize("gathered,in_place", [(True, True), (False, False)], ids=["gathered", "selected"])
+def test_messages_summed_at_positions_verify_against_torch_and_every_peer(gathered, in_place):
+    # x[:, index] of a buffer of positions had been a row not counted (the buffer read as a 1 × 12 sample), and
+    # index_select and index_add, a row each; torch.zeros_like(h) was counted once for the batch, 160 elements
+    # where torch makes 480 at a batch of 3
+    summary = cnncalc.summary(MessagePassing(gathered, in_place).eval(), (10, 16), batch=3)
+    assert {"indexselect", "indexadd"} <= {row.kind for row in summary.layers} and not summary.totals.uncounted
+    assert summary.verify().failed == ()
+    zeros = [row.activations for row in summary.layers if row.name == "zeros_like"]
+    assert zeros == ([torch.zeros_like(torch.empty(3, 10, 16)).numel()] if in_place else [])

@@ -181,10 +181,10 @@ class Walk:
 
 
 def _rebased_view(walk: Walk, node) -> int:
-    """Bytes an in-place layer's backward holds on a linear's output of rows (its addmm viewed back to 3-d):
-    autograd rebases the view's history (CopySlices), whose backward clones the gradient and its slice
-    beside the layer's own."""
-    if not node.args.get("inplace") or len(node.inputs) != 1:
+    """Bytes an in-place layer's backward holds on a linear's output of rows (its addmm viewed back to 3-d), the
+    layer's first input the tensor written (an activation's, index_add_'s destination): autograd rebases the
+    view's history (CopySlices), whose backward clones the gradient and its slice beside the layer's own."""
+    if not node.args.get("inplace") or not node.inputs:
         return 0
     source = walk.node(node.inputs[0])
     if source is None or source.kind != "linear" or not source.args.get("bias") \
@@ -317,7 +317,8 @@ def _saved_names(node, requires: dict[str, bool]) -> tuple[str, ...]:
         return _factors(node.inputs[1:], requires)
     factors = _factors(node.inputs, requires)
     return {"input": tuple(node.inputs[:1]), "inputs": factors, "output": (node.name,),
-            "inputs and output": (*factors, node.name), "second input": tuple(node.inputs[1:2]), "nothing": ()}[saved]
+            "inputs and output": (*factors, node.name), "second input": tuple(node.inputs[1:2]),
+            "last input": tuple(node.inputs[-1:]), "nothing": ()}[saved]
 
 
 def _factors(inputs: tuple[str, ...], requires: dict[str, bool]) -> tuple[str, ...]:

@@ -32,7 +32,7 @@ from .capture import LayerFails, Recorded, Step
 from .forms import call_arguments, calls_of, forms, multiplies, resolve
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, SEQUENCE_FIRST, Traced, Unmappable, each_sample_at,
-                     first_shape, given, given_value, index_tensors, indexed_by, piece_of, picks_per_sample, read_graph,
+                     first_shape, given, given_value, index_tensors, indexed_by, piece_of, picked_along, read_graph,
                      restated, returned_beside, returns_several, stated, storage_of, target_name, unstacked)
 from .tracing import PROBE_BATCH, trace, user_line, where_it_stops
 
@@ -1287,7 +1287,7 @@ def _piece_entry(node, graph: Traced) -> dict | None:
         return stated("booleanmask", {KEPT: int(graph.values[index.name].sum())}, None) \
             if graph.batch == 1 else None  # of one sample (a batch of two mixes its samples' rows)
     if index is not None:
-        return stated("indexselect", {"dim": 1 if picks_per_sample(node) else 0}, None)
+        return stated("indexselect", {"dim": picked_along(node)}, None)
     if index_tensors(node, graph) is not None:
         return stated("indextensor", {}, None)
     if each_sample_at(node, graph):  # x[torch.arange(B), -1]: x[:, -1], copied as advanced indexing copies

@@ -309,7 +309,7 @@ class Traced:
             return shape[1:] if shape[0] == self.batch else (shape[0] // self.batch, *shape[1:])
         if self.batch == 1 and shape[:1] == (0,):  # in a run of one, no rows of the sample, made from nothing
             return shape  # (Keypoint R-CNN's keypoints, torch.zeros((len(rois), 3, K)), when it kept none)
-        if any(target_name(user) == "einsum" or indexed_by(user, self) is node
+        if any(target_name(user) == "einsum" or positions_read(user, self) is node
                or given_as_input(node, user, self.modules)
                or node in (index_tensors(user, self) or ())
                or target_name(user) in MATRIX_PRODUCTS and len(shape) <= 2 for user in self.users_of(node)):
@@ -532,9 +532,10 @@ def _sized(size):
 
 
 def indexed_by(node, graph: Traced):
-    """The tensor of positions in table[index] (1-d), or in x[batch_idx, index] (each sample's own
-    positions along its dim 1, batch_idx = torch.arange(B)[:, None]: the RPN's best proposals per
-    image); None for any other index."""
+    """The tensor of positions in table[index] (1-d), in x[:, index] (the same positions along a dim after
+    whole ones for every sample: a graph's edges' ends), or in x[batch_idx, index] (each sample's own
+    positions along its dim 1, batch_idx = torch.arange(B)[:, None]: the RPN's best proposals per image);
+    None for any other index."""
     if node.op != "call_function" or node.target is not operator.getitem:
         return None
     index = node.args[1]
@@ -542,8 +543,21 @@ def indexed_by(node, graph: Traced):
         positions = graph.values.get(index[1].name) if isinstance(index[1], Step) else None
         return index[1] if isinstance(positions, torch.Tensor) and positions.dim() == 2 \
             and positions.shape[0] == graph.batch else None
+    if isinstance(index, tuple) and index and all(item == slice(None) for item in index[:-1]):
+        index = index[-1]  # x[:, index]
     positions = graph.values.get(index.name) if isinstance(index, Step) else None
     return index if isinstance(positions, torch.Tensor) and positions.dim() == 1 else None
+
+
+def positions_read(user, graph: Traced):
+    """The 1-d tensor of positions a step reads along a dim of another (table[index], x[:, index],
+    x.index_select(dim, index), x.index_add(dim, index, values)): its dims are its own, not a sample's."""
+    if target_name(user) in ALONG_A_DIM and user.op in ("call_function", "call_method"):
+        return given_value(user, "index", 2)
+    return indexed_by(user, graph)
+
+
+ALONG_A_DIM = ("index_select", "index_add", "index_add_")  # calls reading an index of positions (their third)
 
 
 def index_tensors(node, graph: Traced) -> tuple | None:
@@ -578,9 +592,9 @@ def _the_batch(node, graph: Traced) -> bool:
     return _picks_each_sample(node, graph, (graph.batch,))
 
 
-def picks_per_sample(node) -> bool:
-    """x[batch_idx, index]: each sample's positions along its own dim (see indexed_by)."""
-    return isinstance(node.args[1], tuple)
+def picked_along(node) -> int:
+    """The dim table[index] (0), x[:, index] or x[batch_idx, index] (1) picks along (see indexed_by)."""
+    return len(node.args[1]) - 1 if isinstance(node.args[1], tuple) else 0
 
 
 def _each_sample(node, graph: Traced) -> bool:
@@ -804,8 +818,11 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
         if _moves_the_batch_second(node, graph, reached):
             moved.add(node.name)
         # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1), and DETR's zeros_like of its queries
-        # repeated to the batch: a tensor made without the input, of one so sized) has the batch
-        shaped_like = target_name(node) in SHAPED_LIKE and any(a.name in made and a.name in reached for a in reads)
+        # repeated to the batch: a tensor made without the input, of one so sized) has the batch; so has one shaped
+        # like the input's tensors (a sum's zeros_like(h)), but in a run of one, whose rows are no batch (Mask
+        # R-CNN's labels)
+        shaped_like = target_name(node) in SHAPED_LIKE and any(
+            a.name in reached and (a.name in made or graph.batch > 1) for a in reads)
         if (not _reads_only_size(node) or shaped_like) and any(a.name in reached for a in reads) or any(
                 a.name in batch_numbers for a in node.sources) and graph.holds_tensors(node):
             reached.add(node.name)

@@ -114,8 +114,8 @@ class MemoryFacts:
     aliases: whether the output shares its input's storage (in-place, views).
     aliases_in_training: the same in training mode, where dropout makes a new tensor unless in-place.
     saved: what autograd keeps for backward: "input" (the first), "inputs", "output", "inputs and
-      output", "second input" (a masked fill's mask), "factors" (the inputs after the first, a sum's
-      product: baddbmm's batch1 and batch2) or "nothing".
+      output", "second input" (a masked fill's mask), "last input" (index_add's values), "factors" (the inputs
+      after the first, a sum's product: baddbmm's batch1 and batch2) or "nothing".
     gradient: the input gradients backward allocates: "each input", "first input" (a crop's
       slice_backward), "after the first" (a difference's -grad for what it subtracts, the first input
       handed the output's) or "passed" (the output's gradient, or views of it, handed on).
@@ -151,7 +151,7 @@ class MemoryFacts:
     estimate: str | None | Callable[["tuple[Shape, ...]", dict, "tuple[bool, ...]"], str | None]
     copies: Callable[["tuple[Strided, ...]"], tuple[bool, ...]] | None
 
-    SAVED = ("input", "inputs", "output", "inputs and output", "second input", "factors", "nothing")
+    SAVED = ("input", "inputs", "output", "inputs and output", "second input", "last input", "factors", "nothing")
     GRADIENTS = ("each input", "first input", "after the first", "passed")
     LAST_SAVED = ("made", "read", "none")
 

@@ -1,13 +1,16 @@
 """Parts of a tensor: narrow (x[:, :c], a piece of chunk or split), slice (x[:, :, 1::2], every other
 unit), select (x[:, 0], a piece of unbind) and indexselect (table[index], a relative position bias);
-and indexput, a part written (x[index] = values)."""
+indexput, a part written (x[index] = values), and indexadd, values added at positions (a graph's messages
+summed at the nodes they reach)."""
 from __future__ import annotations
 
-from .facts import AS_IS, parameter_gradients
+from dataclasses import replace
+
+from .facts import AS_IS, Parameters, Workspace, parameter_gradients
 from .facts import (PROMOTE, COPY, FIRST_INPUT_ONLY, NO_PRODUCTS, OWN, SLICE, Call, MemoryFacts, TorchForms, always,
-                    calls, elementwise, merge, never, no_bytes, unit_window, whole)
-from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, dim_index, format_shape, non_negative, numel,
-                       optional, positive, register)
+                    calls, elementwise, inplace, merge, never, no_bytes, unit_window, whole)
+from .registry import (EACH_DIM, Arg, Calc, LayerError, Shape, any_int, boolean, dim_index, format_shape, non_negative,
+                       number, numel, optional, positive, register)
 
 
 def narrow_field(args: dict, shapes: tuple[Shape, ...], out: Shape):
@@ -128,4 +131,41 @@ def index_put(shapes: tuple[Shape, ...], args: dict) -> Calc:
     larger = [shape for shape in written if numel(shape) > numel(destination)]
     if larger:
         raise LayerError(f"{format_shape(larger[0])} is written into {format_shape(destination)}, which is smaller")
+    return Calc(destination)
+
+
+# x.index_add(dim, index, values): each row of values added at its position along dim (torch_geometric's
+# scatter of messages, written by hand: torch.zeros_like(h).index_add_(1, targets, messages)). index_add_
+# writes into x (no tensor of its own); backward hands x the output's gradient itself and the values theirs,
+# picked at the positions (IndexAddBackward0 keeps the index and the values, for their shape). FlopCounterMode
+# counts none of it
+_ADDED = ("index_add", (("dim", 1), ("alpha", 4)))
+
+
+def _scaled_gradient(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                     parameters: Parameters) -> Workspace:
+    """The values' gradient picked at the positions, then, for an alpha other than 1, times alpha: both alive."""
+    own = parameter_gradients(args, shapes, batch, element_size, parameters)
+    return replace(own, gradients=own.gradients + (batch * numel(shapes[2]) if args["alpha"] != 1 else 0))
+
+
+@register("indexadd", family="shape", field_probe=AS_IS, autocast=PROMOTE, backward=NO_PRODUCTS, arity=3,
+          receptive_field=merge,
+          memory=MemoryFacts(aliases=inplace, aliases_in_training=inplace, saved="last input",
+                             gradient="after the first", extra_saved=no_bytes, transient=no_bytes, last_saved="read",
+                             workspace=_scaled_gradient, copies=None, estimate=None),
+          args=(Arg("dim", any_int, names_dims=EACH_DIM), Arg("alpha", number, 1), Arg("inplace", boolean, False)),
+          torch=TorchForms(module=OWN + "IndexAdd", given_weight=None, inferred=None, aliases=(),
+                           functions=(Call("torch.index_add", _ADDED[1]),),
+                           methods=(Call(*_ADDED), Call("index_add_", _ADDED[1], implied=(("inplace", True),)))))
+def index_add(shapes: tuple[Shape, ...], args: dict) -> Calc:
+    """x (…), a 1-d index of positions along dim, and values, x's shape with the index's length there: x's shape."""
+    destination, index, values = shapes
+    axis = dim_index(args["dim"], len(destination))
+    if len(index) != 1:
+        raise LayerError(f"the index is 1-d, got {format_shape(index)}")
+    expected = (*destination[:axis], *index, *destination[axis + 1:])
+    if values != expected:
+        raise LayerError(f"adds values of {format_shape(expected)} per sample at {index[0]} positions into "
+                         f"{format_shape(destination)}, got {format_shape(values)}")
     return Calc(destination)

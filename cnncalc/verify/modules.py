@@ -461,6 +461,20 @@ class IndexSelect(nn.Module):
         return x.index_select(self.dim, positions)
 
 
+class IndexAdd(nn.Module):
+    """x.index_add(dim, index, values) (index_add_ in place), the index's positions taken modulo x's size
+    along dim, as IndexSelect takes a spec's random buffer."""
+
+    def __init__(self, dim: int, alpha: float = 1, inplace: bool = False):
+        super().__init__()
+        self.dim, self.alpha, self.inplace = dim, alpha, inplace
+
+    def forward(self, x, index, values):
+        positions = index.detach().reshape(-1).abs().long() % x.shape[self.dim]
+        add = x.index_add_ if self.inplace else x.index_add
+        return add(self.dim, positions, values, alpha=self.alpha)
+
+
 class Select(_TensorMethod):
     method, arguments = "select", ("dim", "index")
 

@@ -22,7 +22,7 @@ from layers.test_kinds_vs_torch import CASES, CROSS_ATTENTION, JOIN_CASES, LOOKU
 from layers.test_recurrent import CLASSIFIED_STATES, STEPPED
 from layers.test_resize import AFFINE, SAMPLED
 from layers.test_selection import ALIGNED, KEEPS_ALL, PICKED, POSITIONS_KEPT, SUPPRESSED
-from layers.test_slicing import WRITES_PART
+from layers.test_slicing import ADDS, WRITES_PART
 
 torch = pytest.importorskip("torch")
 
@@ -133,6 +133,13 @@ def test_an_affine_grids_backward_is_thetas_product():
     assert untracked.layers[-1].backward_macs == 0
 
 
+@pytest.mark.parametrize("spec", ADDS, ids=["add", "alpha", "in-place"])
+def test_values_added_at_positions_take_no_products_backward(spec):
+    # the values' gradient is the output's picked at the positions (index_select), which FlopCounterMode counts none of
+    added = compare_backward(build_graph(spec, "<test>", {})).layers[-2]
+    assert added.kind == "indexadd" and added.backward_macs == 0
+
+
 def test_a_write_hands_the_gradient_to_the_destination_and_the_values():
     assert compare_backward(build_graph(WRITES_PART, "<test>", {})).totals.backward_macs == 0
 
@@ -141,7 +148,7 @@ def test_every_kind_is_held_to_a_real_backward():
     # uncounted states no work of its own, backward's neither: its row makes every total a lower bound
     written = {next(key for key in layer if key in REGISTRY)
                for spec in PRODUCTS + [CROSS_ATTENTION, POSITIONS, ONE_HOT, KEEPS_ALL, WRITES_PART, SUPPRESSED, ALIGNED,
-                                       POSITIONS_KEPT, PICKED, CLASSIFIED_STATES, STEPPED, WEIGHTED, *SAMPLED, *AFFINE]
+                                       POSITIONS_KEPT, PICKED, CLASSIFIED_STATES, STEPPED, WEIGHTED, *SAMPLED, *AFFINE, *ADDS]
                for layer in spec["layers"]}
     covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | written | {"uncounted"}
     assert covered == set(REGISTRY)

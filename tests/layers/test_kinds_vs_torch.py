@@ -30,13 +30,13 @@ PRODUCTS, CROSS_ATTENTION = test_attention.PRODUCTS, test_attention.CROSS_ATTENT
 
 def test_every_kind_has_a_case():
     # booleanmask, nonzero, bitwiseand, indextensor, nms and roialign: test_selection.py, on masks,
-    # indices, boxes and rois layers make; indexput: test_slicing.py, values of another branch;
+    # indices, boxes and rois layers make; indexput and indexadd: test_slicing.py, values of another branch;
     # gridsample and affinegrid: test_resize.py, at a grid layers make and of matrices; cdist: test_attention.py, between two tensors; onehot:
     # test_embedding.py, of ids and of a choice; finalstate and cellstate: test_recurrent.py, of a recurrent
     # layer's run and an LSTM cell's; attentionweights: test_attention.py, of multi-head attention's
     products = {"matmul", "scaleddotproductattention", "einsum", "indexselect", "addcmul", "baddbmm", "gather", "booleanmask",
                 "indexput", "nonzero", "bitwiseand", "indextensor", "nms", "roialign", "gridsample", "cdist", "onehot",
-                "finalstate", "cellstate", "attentionweights", "affinegrid"}
+                "finalstate", "cellstate", "attentionweights", "affinegrid", "indexadd"}
     # uncounted computes nothing of its own: it is held to torch where the importer makes it
     # (test_import_vocabulary.py: test_what_no_kind_states_is_a_row_not_counted)
     covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | products | {"uncounted"}
