@@ -1881,3 +1881,40 @@ def test_messages_summed_at_positions_verify_against_torch_and_every_peer(gather
     assert summary.verify().failed == ()
     zeros = [row.activations for row in summary.layers if row.name == "zeros_like"]
     assert zeros == ([torch.zeros_like(torch.empty(3, 10, 16)).numel()] if in_place else [])
+
+
+def test_lazy_modules_are_sized_as_their_first_call_sizes_them_and_left_lazy():
+    # d2l.ai's LeNet: every layer lazy. They had been rows not counted, read on the CPU (no meta stand-in for a
+    # parameter not yet sized), and the run left each a Conv2d or Linear holding its lazy hook: the model's next
+    # call raised AttributeError ('Conv2d' object has no attribute 'initialize_parameters')
+    from cnncalc.importing.handwritten import LazyLeNet
+
+    module = LazyLeNet()
+    summary = cnncalc.summary(module, (1, 28, 28), batch=2)
+    assert not summary.totals.uncounted and "meta device" in summary.graph.description
+    assert summary.verify().failed == ()  # torch's counts and every peer's, on the module sized by a pass
+    lazy = [(type(part).__name__, type(part.weight).__name__) for part in module.net if hasattr(part, "weight")]
+    assert lazy == [("LazyConv2d", "UninitializedParameter"), ("LazyBatchNorm2d", "UninitializedParameter")] * 2 + \
+        [("LazyLinear", "UninitializedParameter"), ("LazyBatchNorm1d", "UninitializedParameter")] * 2 + \
+        [("LazyLinear", "UninitializedParameter")]
+    assert module(torch.randn(3, 1, 28, 28)).shape == (3, 10)  # its first call sizes it, as before
+    assert summary.totals.params == sum(p.numel() for p in module.parameters())
+
+
+class NeverCalled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body, self.aux = nn.LazyLinear(8), nn.LazyLinear(3)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def test_a_lazy_module_forward_never_calls_is_refused_by_name():
+    # it has no size (sum(p.numel()) raises for it too): one line naming it, not torch's ValueError
+    from cnncalc.errors import SpecError
+
+    with pytest.raises(ValueError, match="uninitialized parameter"):
+        sum(p.numel() for p in NeverCalled().parameters())
+    with pytest.raises(SpecError, match=r"^aux: a lazy module \(LazyLinear\) that forward\(\) never calls"):
+        cnncalc.summary(NeverCalled(), (16,))

@@ -29,6 +29,7 @@ from functools import cached_property, lru_cache, partial
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.modules.lazy import LazyModuleMixin
 from torch.overrides import TorchFunctionMode
 from torch.utils._device import _device_constructors
 
@@ -352,6 +353,9 @@ class Recorder(TorchFunctionMode):
         path = self.paths.get(id(module))
         if self.depth or not path:
             return call(module, *args, **kwargs)
+        if isinstance(module, LazyModuleMixin) and module.has_uninitialized_params():
+            with torch._C.DisableTorchFunction():  # sizing its parameters (on their stand-ins) is no step of the model's
+                module._infer_parameters(module, args, kwargs)  # its first call's pre-hook: LazyConv2d becomes Conv2d
         outside, inside = self.scope, (*self.scope, Scope(name=path, kind=type(module).__name__))
         if not self.is_leaf(module):
             self.scope = inside

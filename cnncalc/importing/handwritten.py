@@ -2,7 +2,7 @@
 the libraries' (`cnncalc table handwritten:EinopsViT`): einops, functional calls on parameters the
 module declares, a learned token and position table, a model of two inputs, token ids, a shared
 tower called twice, attention written out (nanoGPT's), torch's encoder given masks, an LSTM's final
-states, a loop of a recurrent cell, a spatial transformer. Each is small and states its inputs; nothing is downloaded."""
+states, a loop of a recurrent cell, a spatial transformer, lazy modules (d2l.ai's). Each is small and states its inputs; nothing is downloaded."""
 from __future__ import annotations
 
 import math
@@ -225,6 +225,22 @@ class SpatialTransformer(nn.Module):
         return F.log_softmax(self.fc2(x), dim=1)
 
 
+class LazyLeNet(nn.Module):
+    """LeNet as d2l.ai's book writes it (its batch-normalized one, section 8.5): lazy layers, each sized by the
+    model's first call (nn.LazyConv2d, nn.LazyBatchNorm2d, nn.LazyLinear)."""
+
+    def __init__(self, classes: int = 10):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.LazyConv2d(6, kernel_size=5), nn.LazyBatchNorm2d(), nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.LazyConv2d(16, kernel_size=5), nn.LazyBatchNorm2d(), nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.Flatten(), nn.LazyLinear(120), nn.LazyBatchNorm1d(), nn.Sigmoid(),
+            nn.LazyLinear(84), nn.LazyBatchNorm1d(), nn.Sigmoid(), nn.LazyLinear(classes))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Written:
     """A hand-written model, what way of writing it shows, the input it states, and the library its
@@ -252,4 +268,5 @@ HANDWRITTEN = {
     "Seq2Seq": Written(build=Seq2Seq, shows="a recurrent loop", input_shape=(16,), input_dtype="int64",
                        others=(OtherInput(name="target", shape=(12,), dtype="int64"),)),
     "SpatialTransformer": Written(build=SpatialTransformer, shows="a spatial transformer", input_shape=(1, 28, 28)),
+    "LazyLeNet": Written(build=LazyLeNet, shows="lazy modules", input_shape=(1, 28, 28)),
 }

@@ -16,6 +16,8 @@ from itertools import chain
 
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedTensorMixin
 from torch.nn.utils import parametrize
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
@@ -405,13 +407,20 @@ def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
         return {}
     if node.op == "call_module":
         module, ran = graph.modules[node.target], True
-        exact = type(module) in classes
+        exact = _sized_class(module) in classes
     else:
         owners = [a.target.rpartition(".")[0] for a in graph.weights_read(node)]
         module, exact = graph.modules.get(owners[0]) if owners else None, False
         ran = bool(owners) and owners[0] in {scope.name for scope in graph.scopes(node)}
     apart = module is not None and (not ran or next(module.children(), None) is not None)
     return {**({} if exact else {"unhooked": True}), **({"held_apart": True} if apart else {})}
+
+
+def _sized_class(module: nn.Module) -> type:
+    """A module's class as tools that hook modules by class meet it: a lazy module's (nn.LazyConv2d), the one its
+    first call makes it (nn.Conv2d), as it is after the pass that sizes it, which they need to count it at all."""
+    return getattr(module, "cls_to_become", None) or type(module) if isinstance(module, LazyModuleMixin) \
+        else type(module)
 
 
 def _as_written(node, kind: str, args: dict | None) -> dict | None:
@@ -497,6 +506,9 @@ def _not_run(tensors: dict, recorded: Recorded, absorbed: set, emitted: set) -> 
     held: dict[str, dict] = {}
     for name in sorted(set(tensors) - used):
         owner = next(path for path in (*(name[:index] for index in _dots(name)), name) if path not in reached)
+        if isinstance(tensors[name], UninitializedTensorMixin):
+            raise SpecError(f"{owner}: a lazy module ({type(recorded.modules[name.rpartition('.')[0]]).__name__}) "
+                            "that forward() never calls at this input, so it has no size, nor have its parameters")
         counts = held.setdefault(owner, {"params": 0, "buffers": 0})
         _count_into(counts, tensors[name])
         if owner in ran or owner in read_for_nothing:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedTensorMixin
 
 from ..errors import SpecError
 from ..layers import REGISTRY
@@ -148,10 +150,13 @@ def left_as_it_was(modules):
     that caches attention biases in a dict of its own) emptied and refilled as they were: what a traced
     run or a peer tool (ptflops' methods, thop's hooks and buffers) leaves on it goes. Not a dict
     subclass's: diffusers' FrozenDict config refuses to be refilled, and nothing changes one."""
+    modules = list(modules)
     saved = [(part.__dict__, part.__dict__.copy()) for part in modules]
     values = list(chain.from_iterable(attributes.values() for _, attributes in saved))
     dicts = list(compress(values, map(DICTS.__contains__, map(type, values))))  # a dozen a module, looked at in C
     contents = [dict(value) if value else None for value in dicts]  # most are empty: hooks no one set
+    classes = [type(part) for part in modules]
+    unsized = _unsized(modules)
     try:
         yield
     finally:
@@ -162,6 +167,20 @@ def left_as_it_was(modules):
             if held is not None or value:  # not a dict empty before and after: most are hooks no one set
                 value.clear()
                 value.update(held or ())
+        for part, cls in zip(modules, classes):
+            if type(part) is not cls:
+                part.__class__ = cls  # a lazy module its first call made the class it becomes (LazyConv2d: Conv2d)
+        for tensor, cls, data in unsized:
+            if type(tensor) is not cls:  # sized in place (UninitializedParameter.materialize)
+                tensor.data, tensor.__class__ = data, cls
+
+
+def _unsized(modules: list) -> list[tuple]:
+    """The lazy modules' parameters and buffers not yet sized, each with its class and (empty) data."""
+    found = [tensor for part in modules if isinstance(part, LazyModuleMixin)
+             for tensor in (*part._parameters.values(), *part._buffers.values())
+             if isinstance(tensor, UninitializedTensorMixin)]
+    return [(tensor, type(tensor), tensor.data) for tensor in found]
 
 
 DICTS = frozenset({dict, OrderedDict})
@@ -323,7 +342,11 @@ def stand_in(tensor: torch.Tensor, device: str) -> torch.Tensor:
 
 def _meta_stand_in(tensor: torch.Tensor) -> torch.Tensor:
     """The meta stand-in of a tensor of the model's, the one an earlier run made where the tensor is alive
-    and alike still (a summary after another, a sweep's batches): making each anew is a tenth of a run."""
+    and alike still (a summary after another, a sweep's batches): making each anew is a tenth of a run. A lazy
+    module's parameter not yet sized (nn.LazyConv2d's, d2l.ai's) stands in as a new one on the meta device,
+    which the module's first call sizes there, the model's own left as it is."""
+    if isinstance(tensor, UninitializedTensorMixin):
+        return type(tensor)(requires_grad=tensor.requires_grad, device="meta", dtype=tensor.dtype)
     key = id(tensor)
     held = _META_STAND_INS.get(key)
     if held is not None and held[0]() is tensor and _alike(held[1], tensor):

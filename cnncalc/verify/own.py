@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..errors import SpecError
 from ..figures.report import Report
 from ..graph import Graph
+from ..importing.tracing import left_as_it_was
 from .modules import general_attention, general_recurrence
 from .verdict import Check
 
@@ -53,9 +55,22 @@ def counted_kernels():
 
 
 @contextlib.contextmanager
-def kept(module: nn.Module):
+def kept(module: nn.Module, inputs: tuple):
     """The module in eval mode. Whatever verify does to it (moves it to a device or dtype, a training
-    step moves its weights and fills .grad, BatchNorm's statistics, train() and eval()) is undone after."""
+    step moves its weights and fills .grad, BatchNorm's statistics, train() and eval()) is undone after. Lazy
+    modules (d2l.ai's nn.LazyConv2d) are sized first by a pass at the inputs, as their first call sizes them,
+    and left lazy after."""
+    lazy = any(isinstance(part, LazyModuleMixin) and part.has_uninitialized_params() for part in module.modules())
+    with left_as_it_was(list(module.modules())) if lazy else contextlib.nullcontext():
+        if lazy:
+            with torch.no_grad():
+                module.eval()(*(tensor.to("cpu") for tensor in inputs))
+        with _kept(module) as held:
+            yield held
+
+
+@contextlib.contextmanager
+def _kept(module: nn.Module):
     params = {param: (param.data, param.grad, _copy(param)) for param in module.parameters()}
     buffers = {part: dict(part._buffers) for part in module.modules()}
     values = {id(b): _copy(b) for held in buffers.values() for b in held.values() if b is not None}

@@ -83,7 +83,7 @@ def verify(graph: Graph, device: str = "cpu", batch: int = 1, dtype: str | None 
     reports = {tool: analyze(graph, batch, dtype, convention_name=tool) for tool in installed()}
     report = analyze(graph, batch, dtype)
     x = sample_inputs(graph, batch, device, TORCH_DTYPES[dtype])
-    with kept(module) if module is not None else contextlib.nullcontext():
+    with kept(module, x) if module is not None else contextlib.nullcontext():
         with counted_kernels():
             if module is not None:
                 model = module.to(device=device, dtype=TORCH_DTYPES[dtype])
