@@ -1489,6 +1489,36 @@ def test_the_weights_multihead_attention_returns_are_a_layer():
     assert all(check.ok for check in summary.verify().checks)
 
 
+class HeadMaps(nn.Module):
+    """Attention maps of each head (average_attn_weights=False), returned beside a linear head read straight off
+    the attention's output."""
+
+    def __init__(self, heads: int):
+        super().__init__()
+        self.attention, self.head = nn.MultiheadAttention(24, heads, batch_first=True), nn.Linear(24, 3)
+
+    def forward(self, x):
+        output, weights = self.attention(x, x, x, average_attn_weights=False)
+        return self.head(output), weights
+
+
+@pytest.mark.parametrize("heads", [4, 3], ids=["fused", "general"])
+def test_each_heads_weights_are_a_layer_and_a_linear_after_attention_copies_as_torch_does(heads):
+    # each head's weights had been a row not counted; a linear on the output torch's fused inference kernel makes
+    # (4 heads) had been given a copy of it, as training's transposed view needs (the peak 0.87 of torch's)
+    from cnncalc.verify.memory import check_memory
+
+    summary = cnncalc.summary(HeadMaps(heads), (7, 24), batch=3)
+    truth = measure(HeadMaps(heads), (7, 24))
+    assert not summary.totals.uncounted
+    assert [row.output_shape for row in summary.report.output_rows] == [(7, 3), (heads, 7, 7)]
+    assert {row.output_shape for row in summary.report.output_rows} == truth.output_shapes
+    verified = summary.verify()
+    assert verified.failed == ()
+    inference = next(check for check in verified.memory if check.figure == "peak inference memory")
+    assert inference.predicted == inference.measured
+
+
 class CosinePrototypes(nn.Module):
     """A prototype classifier: each code against learned prototypes by cosine similarity, scaled, the two given a
     dim to broadcast along: F.cosine_similarity(z.unsqueeze(1), self.prototypes.unsqueeze(0), dim=-1)."""

@@ -294,14 +294,22 @@ def _casts(node, rows: dict, amp: Amp | None) -> Casts:
     return Casts(inputs=inputs, weights=row.weights * size if lower else 0, biases=row.biases * size if lower else 0)
 
 
-def _copied(node, rows: dict, cast: Casts) -> dict[str, int]:
+def _copied(node, rows: dict, cast: Casts, contiguous: frozenset = frozenset()) -> dict[str, int]:
     """The inputs torch copies to contiguous ones inside the layer (Node.copied), by their copies'
-    bytes; not one autocast copies already (its copy is the one read). A copy holds the input's last two
-    dims once per matrix of the layer's output: a batch the input broadcasts over repeats it there."""
+    bytes; not one autocast copies already (its copy is the one read), nor one `contiguous` already (the
+    output of a kernel inference fuses). A copy holds the input's last two dims once per matrix of the
+    layer's output: a batch the input broadcasts over repeats it there."""
     out = rows[node.name]
     matrices = out.activations // max(math.prod(out.output_shape[-2:]), 1)
     return {name: matrices * math.prod(rows[name].output_shape[-2:]) * _bytes_per_element(rows[name])
-            for name in node.copied if name not in cast.inputs}
+            for name in node.copied if name not in cast.inputs and name not in contiguous}
+
+
+def _fused_outputs(graph: Graph, rows: dict) -> frozenset:
+    """The layers inference runs by a fused kernel whose output is contiguous (LayerKind.fused_in_inference)."""
+    return frozenset(node.name for node in graph.nodes if REGISTRY[node.kind].fused_in_inference is not None
+                     and REGISTRY[node.kind].fused_in_inference(
+                         tuple(rows[name].output_shape for name in node.inputs), node.args))
 
 
 def _bytes_per_element(row) -> int:
@@ -593,7 +601,7 @@ def _inference_peak(walk: Walk) -> int:
     inside = {node.name for nodes in blocks for node in nodes[:-1]}
     storages = {name: None if storage in inside else storage for name, storage in walk.storages(False).items()}
     storages.update({nodes[-1].name: nodes[-1].name for nodes in blocks})  # the kernel's output, a tensor of its own
-    transient, cached = [], []
+    transient, cached, contiguous = [], [], _fused_outputs(graph, rows) if walk.report.amp is None else frozenset()
     for node in graph.nodes:
         if node.name in fused:
             transient.append(0)
@@ -605,7 +613,7 @@ def _inference_peak(walk: Walk) -> int:
         cached.append(kept)
         own = _facts(node).transient(node.args, element_bytes(row.dtype))
         transient.append(row.activations * own + sum(cast.inputs.values()) + copies - kept
-                         + sum(_copied(node, rows, cast).values())
+                         + sum(_copied(node, rows, cast, contiguous).values())
                          + walk.workspace(node).inference * element_bytes(row.dtype) + walk.making(node))
     return _forward_peak(graph, rows, storages, kept=set(), extra=cached, transient=transient,
                          alive=walk.alive_until())

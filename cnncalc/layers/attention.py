@@ -73,7 +73,7 @@ def _attention_holds(args: dict, shapes: tuple[Shape, ...], batch: int, element_
     "Multi-head attention"), in elements; backward's own holdings fitted (within 10% of torch's)."""
     own = _projection_gradients(args, shapes, batch, element_size, parameters)
     held = _Held.of(args, shapes, batch)
-    inference = held.averaged if _fused_in_inference(shapes, args) else held.general_inference()
+    inference = held.returned if _fused_in_inference(shapes, args) else held.general_inference()
     if not _scores_held(args):
         return replace(own, saved=held.projected + held.queries + held.rows, running=held.copied,
                        inference=inference, gradients=own.gradients + held.queries)
@@ -95,7 +95,9 @@ class _Held:
     keys_catted: int  # k with bias_kv or a zero row catted, else k
     scores: int  # heads × L × S
     rows: int  # heads × L: the fused kernel's log-sum-exp
-    averaged: int  # the weights returned, averaged over the heads (L × S), where asked
+    weighed: bool  # whether the weights are asked for (need_weights): the path by bmm and softmax
+    averaged: int  # the weights averaged over the heads (L × S), where asked so
+    returned: int  # the weights returned, where asked: averaged, or each head's (the softmax, heads × L × S)
     first: int  # q, k and v as projected
     catting: int  # what catting bias_kv or a zero row to k and v holds beside them
     projected: int  # q, k and v as attended (self-attention's packed storage stays beside catted k and v)
@@ -111,6 +113,7 @@ class _Held:
         attended, embed, heads = _attended(shapes, args), query[1], args["num_heads"]
         source = key[0] + args["add_bias_kv"] + args["add_zero_attn"]
         queries, keys, catted = batch * query[0] * embed, batch * key[0] * embed, batch * source * embed
+        averaged = batch * query[0] * source if args["need_weights"] and args["average_attn_weights"] else 0
         first = queries + 2 * keys
         extended = 2 * catted if source > key[0] else 0
         # one projection makes k and v of a memory of the embedding's size (in_proj), views of its copy; of
@@ -121,7 +124,8 @@ class _Held:
         own_keys = catted if extended or apart else 0  # k (and v) tensors of their own, not views of one
         packed = attended == 1 and not extended  # q, k and v views of one storage to the end
         return cls(queries=queries, keys=keys, keys_catted=catted, scores=batch * heads * query[0] * source,
-                   rows=batch * heads * query[0], averaged=batch * query[0] * source if args["need_weights"] else 0,
+                   rows=batch * heads * query[0], weighed=args["need_weights"], averaged=averaged,
+                   returned=(averaged or batch * heads * query[0] * source) if args["need_weights"] else 0,
                    first=first, catting=extended // 2 if apart else extended, projected=projected,
                    kept=projected - own_keys, weighted=projected - own_keys - (queries if attended > 1 else 0),
                    copied=3 * queries if attended == 1 else 2 * keys if packed_keys else 0,
@@ -132,7 +136,7 @@ class _Held:
         """What inference holds beside the output on the general path, at its fullest, step by step (torch's CPU
         allocations, to the byte)."""
         made = self.first + max(self.copied, self.keys, self.catting)
-        if not self.averaged:
+        if not self.weighed:
             return max(made, self.projected + self.queries + self.rows) - self.queries
         return max(made, self.projected + self.queries + self.scores, self.kept + 2 * self.scores,
                    self.weighted + self.scores + 2 * self.queries,
@@ -226,16 +230,19 @@ def attention_backward(shapes: tuple[Shape, ...], args: dict, calc: Calc, gradie
                            methods=(), aliases=(Alias(NN + "MultiheadAttention",
                                                       (("bias", "in_proj_bias"), ("add_bias_kv", "bias_k")),
                                                       called_with=(("key_padding_mask", 3), ("need_weights", 4),
-                                                                   ("attn_mask", 5))),)),
+                                                                   ("attn_mask", 5), ("average_attn_weights", 6))),)),
           # need_weights: what forward() is asked for; without the weights torch attends by
-          # scaled_dot_product_attention, which fvcore and ptflops count nothing of; key_padding_mask and
+          # scaled_dot_product_attention, which fvcore and ptflops count nothing of; average_attn_weights: whether
+          # the weights returned are their mean over the heads or each head's; key_padding_mask and
           # attn_mask: whether forward() is given each, as an input after the operands
           args=(Arg("num_heads", positive), Arg("dropout", probability, 0.0), Arg("bias", boolean, True),
                 Arg("add_bias_kv", boolean, False), Arg("add_zero_attn", boolean, False),
                 Arg("kdim", optional(positive), None), Arg("vdim", optional(positive), None),
                 Arg("batch_first", boolean, False, names_dims=BATCH_FIRST), Arg("need_weights", boolean, True),
-                Arg("key_padding_mask", _mask, False), Arg("attn_mask", _mask, False)),
-          returns=("attentionweights",), operands=lambda args, given: given - masks_given(args))
+                Arg("average_attn_weights", boolean, True), Arg("key_padding_mask", _mask, False),
+                Arg("attn_mask", _mask, False)),
+          returns=("attentionweights",), operands=lambda args, given: given - masks_given(args),
+          fused_in_inference=_fused_in_inference)
 def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """Self-attention on one input, or query, key and value, then the masks it is given, per sample: a
     key padding mask (S,), an attention mask (L, S) or (heads, L, S), which change no shape. MACs: the q, k
@@ -261,19 +268,31 @@ def multihead_attention(shapes: tuple[Shape, ...], args: dict) -> Calc:
     return Calc((length, embed), weights=weights, biases=biases, macs=macs)
 
 
-# the weights nn.MultiheadAttention returns beside its output (need_weights, averaged over its heads), made by
-# its softmax: no work of their own
+def _per_head(args: dict) -> bool:
+    return not args["average_attn_weights"]
+
+
+# the weights nn.MultiheadAttention returns beside its output (need_weights), made by its softmax: no work of
+# their own. Averaged over its heads, a tensor of their own; each head's (average_attn_weights=False), a view of the
+# softmax, which training keeps for backward anyway
 @register("attentionweights", family="shape", field_probe=AS_IS, autocast=PROMOTE, receptive_field=whole,
-          memory=RETURNED_BESIDE, backward=NO_PRODUCTS, torch=own_module("AttentionWeights"),
-          args=(Arg("keys", positive),))
+          memory=replace(RETURNED_BESIDE, aliases_in_training=_per_head), backward=NO_PRODUCTS,
+          torch=own_module("AttentionWeights"),
+          args=(Arg("keys", positive), Arg("num_heads", optional(positive), None),
+                Arg("average_attn_weights", boolean, True)))
 def attention_weights(shapes: tuple[Shape, ...], args: dict) -> Calc:
     """The weights of the multiheadattention layer it reads, whose output is L × E: L × `keys` per sample, the
-    keys it attended to (a key more for each of add_bias_kv and add_zero_attn)."""
+    keys it attended to (a key more for each of add_bias_kv and add_zero_attn), or num_heads × L × `keys`, each
+    head's, where not averaged."""
     (shape,) = shapes
     if len(shape) != 2:
         raise LayerError(f"reads the output of the multiheadattention layer whose weights they are, sequence × "
                          f"features per sample, got {format_shape(shape)}")
-    return Calc((shape[0], args["keys"]))
+    if args["average_attn_weights"]:
+        return Calc((shape[0], args["keys"]))
+    if args["num_heads"] is None:
+        raise LayerError("each head's weights (average_attn_weights: false) need num_heads")
+    return Calc((args["num_heads"], shape[0], args["keys"]))
 
 
 def _check_masks(masks: tuple[Shape, ...], args: dict, length: int, source: int) -> None:

@@ -86,6 +86,10 @@ class LayerKind:
     # of the inputs a layer of these arguments is given, how many lead as operands one tensor may fill several of
     # (attention's query, key and value), None where none may
     operands: Callable[[dict, int], int] | None
+    # of its input shapes per sample and arguments, whether inference runs it by a fused kernel of torch's that
+    # makes its output a contiguous tensor of its own where training's path returns a view (multi-head attention's
+    # transposed back to batch first, which a linear after it copies), None where it has none
+    fused_in_inference: Callable[[tuple[Shape, ...], dict], bool] | None
 
     def fewest(self, args: dict) -> int:
         """The fewest inputs a join of these arguments takes."""
@@ -212,12 +216,14 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
              backward: BackwardFacts,
              autocast: Autocast | Callable[[int], Autocast], explain: Callable | None = None,
              makes: str | None = None, returns: tuple[str, ...] = (),
-             operands: Callable[[dict, int], int] | None = None):
+             operands: Callable[[dict, int], int] | None = None,
+             fused_in_inference: Callable[[tuple[Shape, ...], dict], bool] | None = None):
     """Register a calculator for kinds with everything known about them; `torch` may contain `{n}`,
     the kind's spatial dimensions (conv{n}d), and `autocast` may be given per spatial dimensions;
     `makes` names the dtype of an output that is no floating tensor (a mask: "bool"), which autocast
     leaves alone; `returns` the kinds of the tensors its torch calls return after the first (sort's indices:
-    argsort); `operands` how many of the inputs given lead as operands one tensor may fill several of."""
+    argsort); `operands` how many of the inputs given lead as operands one tensor may fill several of;
+    `fused_in_inference` where inference runs it by a fused kernel whose output is contiguous."""
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {', '.join(FAMILIES)}")
 
@@ -233,7 +239,8 @@ def register(*names: str, family: str, args: tuple[Arg, ...] = (), arity: int | 
                                        receptive_field=receptive_field, field_probe=field_probe, memory=memory,
                                        backward=backward,
                                        autocast=autocast(n) if callable(autocast) else autocast,
-                                       explain=explain, makes=makes, returns=returns, operands=operands)
+                                       explain=explain, makes=makes, returns=returns, operands=operands,
+                                       fused_in_inference=fused_in_inference)
         return calculate
     return decorate
 

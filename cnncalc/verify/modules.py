@@ -657,10 +657,11 @@ class MultiheadAttention(nn.Module):
     with query, key and value by position, as models call it (one input: query, key and value the same tensor,
     which inference runs by torch's fused kernel; two: the second key and value), its output alone returned."""
 
-    def __init__(self, embed_dim: int, num_heads: int, need_weights: bool = True, key_padding_mask: bool | str = False,
-                 attn_mask: bool | str = False, **args):
+    def __init__(self, embed_dim: int, num_heads: int, need_weights: bool = True, average_attn_weights: bool = True,
+                 key_padding_mask: bool | str = False, attn_mask: bool | str = False, **args):
         super().__init__()
         self.attention, self.need_weights = nn.MultiheadAttention(embed_dim, num_heads, **args), need_weights
+        self.average = average_attn_weights
         self.masks = bool(key_padding_mask) + bool(attn_mask)
 
     def forward(self, query, *rest):
@@ -673,7 +674,8 @@ class MultiheadAttention(nn.Module):
             mask, heads = given["attn_mask"], self.attention.num_heads
             given["attn_mask"] = (mask.unsqueeze(1).expand(-1, heads, -1, -1) if mask.dim() == 3 else mask) \
                 .reshape(-1, *mask.shape[-2:])
-        output, weights = self.attention(query, key, value, need_weights=self.need_weights, **given)
+        output, weights = self.attention(query, key, value, need_weights=self.need_weights,
+                                         average_attn_weights=self.average, **given)
         output.beside = (weights,)  # what an attentionweights layer after it reads (_Beside)
         return output
 

@@ -153,6 +153,24 @@ def test_attention_weights_match_torch():
     assert analyze(graph).layers[2].output_shape == (7, 9)
 
 
+def test_each_heads_weights_match_torch():
+    # average_attn_weights=False: the weights each head's, heads × L × S per sample, read on
+    heads = {"num_heads": 4, "average_attn_weights": False}
+    spec = {**WEIGHTED, "layers": [{**WEIGHTED["layers"][0], "multiheadattention": {
+        **WEIGHTED["layers"][0]["multiheadattention"], **heads}},
+        {**WEIGHTED["layers"][1], "attentionweights": {"keys": 9, **heads}}, *WEIGHTED["layers"][2:]]}
+    graph = build_graph(spec, "<test>", {})
+    compare(graph, batch=3)
+    from cnncalc.figures import analyze
+
+    assert analyze(graph).layers[2].output_shape == (4, 7, 9)
+    from cnncalc.errors import SpecError
+
+    with pytest.raises(SpecError, match="need num_heads"):
+        analyze(build_graph({**spec, "layers": [spec["layers"][0], {**spec["layers"][1], "attentionweights": {
+            "keys": 9, "average_attn_weights": False}}]}, "<test>", {}))
+
+
 def test_cross_attention_on_a_memory_matches_torch():
     # two operands: the query, then one tensor as key and value (a decoder's memory, half as long)
     compare(build_graph(_attending("memory", {"num_heads": 4}, (12, 16)), "<test>", {}), batch=2)
