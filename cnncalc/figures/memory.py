@@ -202,7 +202,7 @@ def memory(graph: Graph, report: Report, optimizer: str = "adam") -> Memory:
     size = _element_size(report)
     totals = report.totals
     trainable = sum(row.trainable_params for row in report.layers) * size  # modules not run get no gradient
-    buffers = totals.buffers * size
+    buffers = totals.buffer_bytes
     walk = Walk(graph, report)
     peak = peak_activation_bytes(graph, report, walk)
     saved = saved_bytes(graph, report, size, walk)
@@ -232,7 +232,7 @@ def _element_size(report: Report) -> int:
 
 def peak_inference_bytes(graph: Graph, report: Report, walk: Walk | None = None) -> int:
     """Parameters and buffers, plus the most activation bytes alive at once."""
-    return (report.totals.param_bytes + report.totals.buffers * _element_size(report)
+    return (report.totals.param_bytes + report.totals.buffer_bytes
             + peak_activation_bytes(graph, report, walk))
 
 

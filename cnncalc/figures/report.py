@@ -47,6 +47,7 @@ class LayerFigures:
     scopes: tuple[Scope, ...] = ()
     explain: tuple[str, ...] = ()
     module: str | None = None    # the module class it runs as (imported models); a collapsed block's class
+    buffer_bytes: int = 0        # its buffers', each at its dtype: the model's, a norm's num_batches_tracked int64
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Totals:
     macs: int
     flops: int
     ops: int = 0
+    buffer_bytes: int = 0        # the buffers', each at its dtype
     convention: str = DEFAULT
     uncounted: tuple[str, ...] = ()  # layers whose work no kind states: every total is a lower bound
     backward_macs: int = 0       # of `loss.backward()`, what torch skips skipped
@@ -108,6 +110,7 @@ class SharedFigures:
     weights: int
     biases: int
     buffers: int
+    int64_buffers: int
     activations: int
     macs: int
     allocates: bool
@@ -196,6 +199,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             "name": node.name, "kind": node.kind, "inputs": node.inputs, "output_shape": shared.output_shape,
             "weights": weights, "biases": biases, "params": weights + biases,
             "trainable_params": trainable(node.frozen, weights, biases), "buffers": buffers,
+            "buffer_bytes": buffers * size + (shared.int64_buffers * (8 - size) if buffers else 0),
             "activations": shared.activations, "activation_bytes": shared.activations * element_bytes(dtypes[node.name]),
             "macs": shared.macs, "flops": 2 * shared.macs, "allocates": shared.allocates, "dtype": dtypes[node.name],
             "ops": shared.ops,
@@ -285,7 +289,8 @@ def _shared(graph: Graph, node: Node, in_shapes: tuple[Shape, ...], batch: int, 
         lines += _backward_line(backward_inputs, backward_parameters)
         lines += _memory_line(output_shape, allocates)
     return SharedFigures.of({"output_shape": output_shape, "weights": calc.weights, "biases": calc.biases,
-                             "buffers": calc.buffers, "activations": math.prod(output_shape) * batch,
+                             "buffers": calc.buffers, "int64_buffers": calc.int64_buffers,
+                             "activations": math.prod(output_shape) * batch,
                              "macs": macs, "allocates": allocates, "ops": counted.ops(samples), "counted": counted,
                              "backward_macs": backward_inputs + backward_parameters,
                              "backward_ops": counting.backward_ops(layer),
@@ -330,6 +335,7 @@ def _totals(rows: list[LayerFigures], not_run: tuple[NotRun, ...], dtype_bytes: 
     recompute = sum(r.recompute_macs for r in rows)
     return Totals(params=params, trainable_params=sum(r.trainable_params for r in rows) + held_trainable,
                   buffers=sum(r.buffers for r in rows) + sum(n.buffers for n in not_run),
+                  buffer_bytes=sum(r.buffer_bytes for r in rows) + sum(n.buffers for n in not_run) * dtype_bytes,
                   param_bytes=params * dtype_bytes, activations=activations,
                   activation_bytes=activation_bytes, macs=macs, flops=2 * macs, ops=ops,
                   convention=convention_name, uncounted=tuple(r.name for r in rows if r.kind == UNCOUNTED),
@@ -377,7 +383,7 @@ def _merge(block: LayerFigures, row: LayerFigures) -> LayerFigures:
         block, output_shape=row.output_shape, weights=block.weights + row.weights,
         biases=block.biases + row.biases, params=block.params + row.params,
         trainable_params=block.trainable_params + row.trainable_params,
-        buffers=block.buffers + row.buffers,
+        buffers=block.buffers + row.buffers, buffer_bytes=block.buffer_bytes + row.buffer_bytes,
         activations=block.activations + (row.activations if kept else 0),
         activation_bytes=block.activation_bytes + (row.activation_bytes if kept else 0),
         macs=block.macs + row.macs, flops=block.flops + row.flops, ops=block.ops + row.ops,

@@ -26,10 +26,11 @@ def channel_norm(kind: str):
         (shape,) = shapes
         check_rank(shape, _RANKS[kind], kind)
         channels = shape[0]
-        # running_mean and running_var, plus the one-element num_batches_tracked torch also keeps
-        buffers = 2 * channels + 1 if args["track_running_stats"] else 0
+        # running_mean and running_var, plus the one-element num_batches_tracked torch also keeps, an int64
+        track = args["track_running_stats"]
         affine = channels if args["affine"] else 0
-        return Calc(shape, weights=affine, biases=affine, buffers=buffers)
+        return Calc(shape, weights=affine, biases=affine, buffers=2 * channels + 1 if track else 0,
+                    int64_buffers=1 if track else 0)
     return calculate
 
 
