@@ -12,6 +12,8 @@ parameters, which autocast caches until the forward pass ends and autograd saves
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import math
 from dataclasses import dataclass
 
@@ -505,6 +507,8 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
     # a tensor several layers use (a module called again, a table tied to a head) has one gradient, summed from
     # each use's as they come, that autograd keeps until its last use's backward (AccumulateGrad runs then)
     pending: dict[str, int] = {}  # layer holding tensors that later layers used → their gradient's bytes
+    summing: dict[str, int] = {}  # a parameter read as a tensor by several layers → its gradient's sum's bytes
+    readers = Counter(name for reader in graph.nodes for name in dict.fromkeys(reader.inputs))
     recomputed_released: dict[int, int] = {}  # layer index → what recomputations saved for it, released
     for again in saved.recomputed.values():
         for index, bytes_ in again.released.items():
@@ -526,9 +530,18 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
         broadcast = 0
         fresh = []  # the inputs it gives their first gradient
         for position, name in enumerate(node.inputs):  # x * x: a gradient for each factor
-            if not requires[name] or storage[name] is None:
-                continue  # the input and what only it feeds need none; a parameter's is counted with theirs
+            if not requires[name]:
+                continue  # the input and what only it feeds need none
             allocated = gradient == "each input" or gradient == ("first input" if position == 0 else "after the first")
+            if storage[name] is None:  # a parameter read as a tensor (d2l's x @ W_xh in a loop): its gradient is
+                if allocated:  # made here, then added into .grad; read by several layers, into the sum autograd
+                    grad = rows[name].activation_bytes  # keeps until the last use's backward, then AccumulateGrad's
+                    if name in summing or readers[name] == 1:
+                        summed += grad
+                    else:
+                        summing[name] = grad
+                        live += grad
+                continue
             if allocated and joins and rows[name].activations < rows[node.name].activations:
                 broadcast += rows[node.name].activation_bytes
             if allocated and name not in grad_of:
@@ -565,7 +578,8 @@ def backward_peak_bytes(graph: Graph, report: Report, element_size: int = 4, wal
             entry = buffers[grad_of.pop(node.name)]
             entry[1] -= 1
             live -= entry[0] if entry[1] == 0 else 0
-        live -= extra[index] + sum(rows[name].activation_bytes for name in released.get(index, ()))
+        live -= extra[index] + sum(rows[name].activation_bytes for name in released.get(index, ())) \
+            + summing.pop(node.name, 0)
         live -= recomputed_released.get(index, 0)
         live += _pending(walk, node, pending, element_size)
         cast_back = [rows[name].activation_bytes for name in fresh if name in cast.inputs]

@@ -704,6 +704,8 @@ def _form(func, args) -> Form | None:
         if attribute in ATTRIBUTE_CALLS:
             method, implied = ATTRIBUTE_CALLS[attribute]
             return Form(op="call_method", target=method, implied=implied)
+        if attribute in REVERSED and args and isinstance(args[0], torch.Tensor):
+            return Form(op="call_method", target="permute", implied=tuple(reversed(range(args[0].dim()))))
         return None if attribute in FACTS else Form(op="call_function", target=getattr, sizes=attribute == "shape")
     if name in QUERIES:
         return None
@@ -739,5 +741,6 @@ REFLECTED = {"__rsub__": operator.sub, "__rtruediv__": operator.truediv, "__rdiv
              "__rmod__": operator.mod, "__radd__": operator.add, "__rmul__": operator.mul}
 # attributes that are a method's call: the matrices' transpose (mH is mT on a real tensor)
 ATTRIBUTE_CALLS = {"mT": ("transpose", (-2, -1)), "mH": ("transpose", (-2, -1))}
+REVERSED = frozenset({"T", "H"})  # x.T: its dims reversed (d2l's one_hot(X.T, vocabulary), the ids sequence first)
 # methods whose tensor is the function's second operand: x.where(condition, y) is torch.where(condition, x, y)
 SELF_SECOND = {"where": torch.where}

@@ -1390,8 +1390,8 @@ def _chunk_piece(node, source, graph: Traced) -> dict | None:
     if dim == 0 and graph.batch == 1 and target_name(source) == "unbind" \
             and source.args[0].name not in graph.sample_rows:
         return _the_sample()  # a per-image loop over a batch of one (over the sample's rows: a row each)
-    if dim == 0 and source.args[0].name not in graph.sample_rows:
-        return None  # pieces of the batch
+    if dim == 0 and source.args[0].name not in graph.sample_rows and source.args[0].name not in graph.sequence_first:
+        return None  # pieces of the batch (not of a sequence before it: d2l's `for H in outputs`)
     if target_name(source) == "unbind":
         return stated("select", {"dim": dim, "index": index}, None)
     start = sum(piece.shape[dim] for piece in pieces[:index])

@@ -815,7 +815,7 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
         if is_batch_size(node, moved) and _sized(node).name in reached or not graph.holds_tensors(node) and any(
                 a.name in batch_numbers for a in node.sources):
             batch_numbers.add(node.name)
-        if _moves_the_batch_second(node, graph, reached):
+        if _moves_the_batch_second(node, graph, reached, moved):
             moved.add(node.name)
         # a tensor sized by the batch (XCiT's pos.repeat(B, 1, 1, 1), and DETR's zeros_like of its queries
         # repeated to the batch: a tensor made without the input, of one so sized) has the batch; so has one shaped
@@ -835,10 +835,15 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
         made & reached
 
 
-def _moves_the_batch_second(node, graph: Traced, reached: set) -> bool:
-    """A permute or transpose of a tensor of the input's, batch first, that puts its batch at dim 1."""
+def _moves_the_batch_second(node, graph: Traced, reached: set, moved: set) -> bool:
+    """A permute or transpose of a tensor of the input's, batch first, that puts its batch at dim 1 (of 3 dims or
+    more, or the input's ids: d2l's X.T); or what is made of one with its dims before one more (one_hot)."""
     shape, read = graph.shape(node), node.args[0] if node.args else None
-    return target_name(node) in PERMUTING and shape is not None and len(shape) >= 3 and isinstance(read, Step) \
+    if not isinstance(read, Step) or shape is None:
+        return False
+    if read.name in moved:
+        return target_name(node) in ONE_MORE_DIM + ("type", "float", "to") and graph.shape(read) == shape[:len(graph.shape(read))]
+    return target_name(node) in PERMUTING and (len(shape) >= 3 or _input_transposed(node, graph)) \
         and read.name in reached and graph.shape(read)[:1] == (graph.batch,) and _puts_second(node, 0, len(shape))
 
 
@@ -917,11 +922,12 @@ def _sequence_first(graph: Traced) -> set:
     found = _recurrent_states(graph)
     for node in graph.recorded.steps:
         shape = first_shape(graph, node)  # of the attention's output, its first
-        if node.name in found or shape is None or len(shape) < 3 or shape[1] != graph.batch \
-                or node.op == "placeholder":
+        if node.name in found or shape is None or len(shape) < 2 or shape[1] != graph.batch \
+                or node.op == "placeholder" or len(shape) == 2 and not _input_transposed(node, graph):
             continue
         read = [a for a in node.sources if first_shape(graph, a) is not None]
-        known = any(a.name in found and len(first_shape(graph, a)) == len(shape) for a in read)
+        known = any(a.name in found and (len(first_shape(graph, a)) == len(shape) or target_name(node) in ONE_MORE_DIM)
+                    for a in read)
         if (shape[0] == graph.batch or graph.batch == 1) and not known:
             continue
         if target_name(node) in PERMUTING and read:
@@ -932,6 +938,16 @@ def _sequence_first(graph: Traced) -> set:
                 and first_shape(graph, read[0])[1:2] == (1,) or known:
             found.add(node.name)
     return found
+
+
+def _input_transposed(node, graph: Traced) -> bool:
+    """The model's input of (batch, sequence) ids transposed to the sequence first (d2l.ai's X.T), which no
+    matrix of a sample's is: a 2-d tensor whose batch is dim 1 is told apart only so."""
+    return target_name(node) in PERMUTING and bool(node.args) and isinstance(node.args[0], Step) \
+        and node.args[0].op == "placeholder"
+
+
+ONE_MORE_DIM = ("one_hot",)  # calls that keep their input's dims and put one after them
 
 
 def _recurrent_states(graph: Traced) -> set[str]:
