@@ -1506,8 +1506,6 @@ class HeadMaps(nn.Module):
 def test_each_heads_weights_are_a_layer_and_a_linear_after_attention_copies_as_torch_does(heads):
     # each head's weights had been a row not counted; a linear on the output torch's fused inference kernel makes
     # (4 heads) had been given a copy of it, as training's transposed view needs (the peak 0.87 of torch's)
-    from cnncalc.verify.memory import check_memory
-
     summary = cnncalc.summary(HeadMaps(heads), (7, 24), batch=3)
     truth = measure(HeadMaps(heads), (7, 24))
     assert not summary.totals.uncounted

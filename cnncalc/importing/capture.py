@@ -354,7 +354,7 @@ class Recorder(TorchFunctionMode):
         if self.depth or not path:
             return call(module, *args, **kwargs)
         if isinstance(module, LazyModuleMixin) and module.has_uninitialized_params():
-            with torch._C.DisableTorchFunction():  # sizing its parameters (on their stand-ins) is no step of the model's
+            with torch._C.DisableTorchFunction():  # sizing its parameters (their stand-ins) is no step of the model's
                 module._infer_parameters(module, args, kwargs)  # its first call's pre-hook: LazyConv2d becomes Conv2d
         outside, inside = self.scope, (*self.scope, Scope(name=path, kind=type(module).__name__))
         if not self.is_leaf(module):

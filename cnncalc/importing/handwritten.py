@@ -2,7 +2,8 @@
 the libraries' (`cnncalc table handwritten:EinopsViT`): einops, functional calls on parameters the
 module declares, a learned token and position table, a model of two inputs, token ids, a shared
 tower called twice, attention written out (nanoGPT's), torch's encoder given masks, an LSTM's final
-states, a loop of a recurrent cell, a spatial transformer, lazy modules (d2l.ai's). Each is small and states its inputs; nothing is downloaded."""
+states, a loop of a recurrent cell, a spatial transformer, lazy modules (d2l.ai's). Each is small and states
+its inputs; nothing is downloaded."""
 from __future__ import annotations
 
 import math

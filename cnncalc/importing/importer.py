@@ -419,8 +419,8 @@ def _as_hooks_see_it(node, graph: Traced, kind: str) -> dict:
 def _sized_class(module: nn.Module) -> type:
     """A module's class as tools that hook modules by class meet it: a lazy module's (nn.LazyConv2d), the one its
     first call makes it (nn.Conv2d), as it is after the pass that sizes it, which they need to count it at all."""
-    return getattr(module, "cls_to_become", None) or type(module) if isinstance(module, LazyModuleMixin) \
-        else type(module)
+    becomes = module.cls_to_become if isinstance(module, LazyModuleMixin) else None
+    return becomes or type(module)
 
 
 def _as_written(node, kind: str, args: dict | None) -> dict | None:

@@ -837,12 +837,12 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
 
 def _moves_the_batch_second(node, graph: Traced, reached: set, moved: set) -> bool:
     """A permute or transpose of a tensor of the input's, batch first, that puts its batch at dim 1 (of 3 dims or
-    more, or the input's ids: d2l's X.T); or what is made of one with its dims before one more (one_hot)."""
+    more, or the input's ids: d2l's X.T); or a cast or one_hot of one, which keeps its dims where they are."""
     shape, read = graph.shape(node), node.args[0] if node.args else None
     if not isinstance(read, Step) or shape is None:
         return False
     if read.name in moved:
-        return target_name(node) in ONE_MORE_DIM + ("type", "float", "to") and graph.shape(read) == shape[:len(graph.shape(read))]
+        return target_name(node) in KEEPING_DIMS and graph.shape(read) == shape[:len(graph.shape(read))]
     return target_name(node) in PERMUTING and (len(shape) >= 3 or _input_transposed(node, graph)) \
         and read.name in reached and graph.shape(read)[:1] == (graph.batch,) and _puts_second(node, 0, len(shape))
 
@@ -926,8 +926,8 @@ def _sequence_first(graph: Traced) -> set:
                 or node.op == "placeholder" or len(shape) == 2 and not _input_transposed(node, graph):
             continue
         read = [a for a in node.sources if first_shape(graph, a) is not None]
-        known = any(a.name in found and (len(first_shape(graph, a)) == len(shape) or target_name(node) in ONE_MORE_DIM)
-                    for a in read)
+        known = any(a.name in found and (len(first_shape(graph, a)) == len(shape)
+                                         or target_name(node) in ONE_MORE_DIM) for a in read)
         if (shape[0] == graph.batch or graph.batch == 1) and not known:
             continue
         if target_name(node) in PERMUTING and read:
@@ -948,6 +948,7 @@ def _input_transposed(node, graph: Traced) -> bool:
 
 
 ONE_MORE_DIM = ("one_hot",)  # calls that keep their input's dims and put one after them
+KEEPING_DIMS = ("type", "float", "to", *ONE_MORE_DIM)  # casts keep them too
 
 
 def _recurrent_states(graph: Traced) -> set[str]:

@@ -61,7 +61,7 @@ class Calc:
     buffers: int = 0
     macs: int = 0
     dropped: tuple[int, ...] = ()  # input rows/columns per spatial axis that flooring leaves unused
-    int64_buffers: int = 0  # of the buffers, those torch holds as int64 whatever the model's dtype (num_batches_tracked)
+    int64_buffers: int = 0  # of the buffers, those held as int64 whatever the model's dtype (num_batches_tracked)
 
 
 @dataclass(frozen=True)

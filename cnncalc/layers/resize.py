@@ -7,7 +7,8 @@ from fractions import Fraction
 
 from .facts import (AS_IS, NN, OWN, SAVES_INPUT, SAVES_NOTHING, Call, Exact, F, MemoryFacts, TorchForms, Window, calls,
                     never, no_bytes, parameter_gradients, unit_window, whole)
-from .facts import FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, BackwardFacts, BackwardWork, Gradients, float32_on_cpu_in
+from .facts import (FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, BackwardFacts, BackwardWork, Gradients,
+                    float32_on_cpu_in)
 from ..errors import quoted
 from ..graph import TORCH_INT_MAX
 from .rearrange import BATCH

@@ -148,7 +148,8 @@ def test_every_kind_is_held_to_a_real_backward():
     # uncounted states no work of its own, backward's neither: its row makes every total a lower bound
     written = {next(key for key in layer if key in REGISTRY)
                for spec in PRODUCTS + [CROSS_ATTENTION, POSITIONS, ONE_HOT, KEEPS_ALL, WRITES_PART, SUPPRESSED, ALIGNED,
-                                       POSITIONS_KEPT, PICKED, CLASSIFIED_STATES, STEPPED, WEIGHTED, *SAMPLED, *AFFINE, *ADDS]
+                                       POSITIONS_KEPT, PICKED, CLASSIFIED_STATES, STEPPED, WEIGHTED, *SAMPLED, *AFFINE,
+                                       *ADDS]
                for layer in spec["layers"]}
     covered = {kind for kind, *_ in CASES + JOIN_CASES + LOOKUPS} | written | {"uncounted"}
     assert covered == set(REGISTRY)

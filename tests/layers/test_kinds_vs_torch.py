@@ -31,9 +31,10 @@ PRODUCTS, CROSS_ATTENTION = test_attention.PRODUCTS, test_attention.CROSS_ATTENT
 def test_every_kind_has_a_case():
     # booleanmask, nonzero, bitwiseand, indextensor, nms and roialign: test_selection.py, on masks,
     # indices, boxes and rois layers make; indexput and indexadd: test_slicing.py, values of another branch;
-    # gridsample and affinegrid: test_resize.py, at a grid layers make and of matrices; cdist: test_attention.py, between two tensors; onehot:
-    # test_embedding.py, of ids and of a choice; finalstate and cellstate: test_recurrent.py, of a recurrent
-    # layer's run and an LSTM cell's; attentionweights: test_attention.py, of multi-head attention's
+    # gridsample and affinegrid: test_resize.py, at a grid layers make and of matrices; cdist: test_attention.py,
+    # between two tensors; onehot: test_embedding.py, of ids and of a choice; finalstate and cellstate:
+    # test_recurrent.py, of a recurrent layer's run and an LSTM cell's; attentionweights: test_attention.py, of
+    # multi-head attention's
     products = {"matmul", "scaleddotproductattention", "einsum", "indexselect", "addcmul", "baddbmm", "gather", "booleanmask",
                 "indexput", "nonzero", "bitwiseand", "indextensor", "nms", "roialign", "gridsample", "cdist", "onehot",
                 "finalstate", "cellstate", "attentionweights", "affinegrid", "indexadd"}
