@@ -124,11 +124,12 @@ def _mapped(run, module: nn.Module, name: str, input_shape: tuple[int, ...], sou
 
 def _is_row(node, graph: Traced) -> bool:
     """Whether a step is a row of the table, a layer or more. Not: forward()'s inputs and output, a step nothing reads
-    (x, _ = f(x)), sizes, checks, pieces, a layer's weights, steps of reshaping one. A module whose
+    (x, _ = f(x)) but what a module returned beside its output that a local holds (y, _ = self.attn(x, x, x): its
+    weights, alive until forward() returns), sizes, checks, pieces, a layer's weights, steps of reshaping one. A module whose
     output nobody reads is a layer still, and so is a product: torch runs it (MiniMax's attention state for a
     cache it is not given)."""
     return node.op not in ("placeholder", "output") and (graph.users_of(node) or node.op == "call_module"
-                                                         or multiplies(node)) \
+                                                         or multiplies(node) or node.name in graph.recorded.kept_beside) \
         and graph.is_layer(node) and not graph.same_as_source(node) and node.name not in graph.absorbed \
         and not graph.inside_constant(node) and unstacked(node, graph) is None
 
