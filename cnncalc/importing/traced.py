@@ -821,8 +821,8 @@ def _without_input(graph: Traced) -> tuple[set, set, set]:
         # repeated to the batch: a tensor made without the input, of one so sized) has the batch; so has one shaped
         # like the input's tensors (a sum's zeros_like(h)), but in a run of one, whose rows are no batch (Mask
         # R-CNN's labels)
-        shaped_like = target_name(node) in SHAPED_LIKE and any(
-            a.name in reached and (a.name in made or graph.batch > 1) for a in reads)
+        shaped_like = target_name(node) in SHAPED_LIKE and any(a.name in reached and (
+            a.name in made or graph.batch > 1 and (graph.shape(a) or ())[:1] == (graph.batch,)) for a in reads)
         if (not _reads_only_size(node) or shaped_like) and any(a.name in reached for a in reads) or any(
                 a.name in batch_numbers for a in node.sources) and graph.holds_tensors(node):
             reached.add(node.name)

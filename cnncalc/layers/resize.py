@@ -3,11 +3,13 @@ upsampling, sampling at a grid of points, and the grid an affine transform makes
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from fractions import Fraction
 
 from .facts import (AS_IS, NN, OWN, SAVES_INPUT, SAVES_NOTHING, Call, Exact, F, MemoryFacts, TorchForms, Window, calls,
                     never, no_bytes, parameter_gradients, unit_window, whole)
-from .facts import (FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, BackwardFacts, BackwardWork, Gradients,
+from .facts import (FLOAT32_ON_CUDA, LOWER, NO_PRODUCTS, PROMOTE, BackwardFacts, BackwardWork, Gradients, Parameters,
+                    Workspace,
                     float32_on_cpu_in)
 from ..errors import quoted
 from ..graph import TORCH_INT_MAX
@@ -238,15 +240,26 @@ def _grid_backward(shapes: tuple[Shape, ...], args: dict, calc, gradients: Gradi
                         parameters=0)
 
 
+def _base_grid(args: dict, shapes: tuple[Shape, ...], batch: int, element_size: int,
+                parameters: Parameters) -> Workspace:
+    """The base grid, each point's coordinates and a 1, that a training pass's forward multiplies by thetaᵀ and its
+    backward makes again to multiply the output's gradient by, held while each runs (inference's, inside its one
+    op, is the kernel's scratch, as a convolution's workspace is)."""
+    spatial = args["size"][2:]
+    grid = batch * math.prod(spatial) * (len(spatial) + 1)
+    return replace(parameter_gradients(args, shapes, batch, element_size, parameters), running=grid, gradients=grid)
+
+
 # F.affine_grid(theta, size): each sample's affine matrix (2 × 3, or 3 × 4 in 3-d) maps the output's
 # pixel centres (a grid in [-1, 1]) to where F.grid_sample reads them (PyTorch's spatial transformer
 # tutorial). ATen multiplies the base grid, H·W points with a 1 after their coordinates, by thetaᵀ in one
 # bmm, inside one op (affine_grid_generator) that FlopCounterMode has no rule for: no MACs forward; its
 # backward's bmm it counts. Autocast runs that bmm as it runs bmm. Backward keeps no tensor
-# (derivatives.yaml: size and align_corners)
+# (derivatives.yaml: size and align_corners) and makes the base grid again
 @register("affinegrid", family="shape", field_probe=AS_IS, autocast=LOWER, receptive_field=whole,
           backward=BackwardFacts(differentiates="each input", work=_grid_backward),
-          memory=SAVES_NOTHING, args=(Arg("size", grid_size), Arg("align_corners", optional(boolean), None)),
+          memory=replace(SAVES_NOTHING, workspace=_base_grid),
+          args=(Arg("size", grid_size), Arg("align_corners", optional(boolean), None)),
           torch=TorchForms(module=OWN + "AffineGrid", given_weight=None, inferred=None, methods=(), aliases=(),
                            functions=calls(F + "affine_grid", size=1, align_corners=2)))
 def affine_grid(shapes: tuple[Shape, ...], args: dict) -> Calc:

@@ -62,9 +62,13 @@ def kept(module: nn.Module, inputs: tuple):
     and left lazy after."""
     lazy = any(isinstance(part, LazyModuleMixin) and part.has_uninitialized_params() for part in module.modules())
     with left_as_it_was(list(module.modules())) if lazy else contextlib.nullcontext():
-        if lazy:
+        if lazy:  # at the module's own dtype and device (verify moves it to the asked ones after)
+            held = next((tensor for tensor in (*module.parameters(), *module.buffers())
+                         if tensor.dtype.is_floating_point), None)
+            dtype, device = (held.dtype, held.device) if held is not None else (torch.float32, "cpu")
             with torch.no_grad():
-                module.eval()(*(tensor.to("cpu") for tensor in inputs))
+                module.eval()(*(tensor.to(device, dtype) if tensor.is_floating_point() else tensor.to(device)
+                                for tensor in inputs))
         with _kept(module) as held:
             yield held
 
