@@ -307,9 +307,11 @@ def _copied(node, rows: dict, cast: Casts, contiguous: frozenset = frozenset()) 
             for name in node.copied if name not in cast.inputs and name not in contiguous}
 
 
-def _fused_outputs(graph: Graph, rows: dict) -> frozenset:
-    """The layers inference runs by a fused kernel whose output is contiguous (LayerKind.fused_in_inference)."""
-    return frozenset(node.name for node in graph.nodes if REGISTRY[node.kind].fused_in_inference is not None
+def _fused_outputs(graph: Graph, rows: dict, amp: Amp | None) -> frozenset:
+    """The layers inference runs by a fused kernel whose output is contiguous (LayerKind.fused_in_inference); none
+    under autocast, which takes no fast path."""
+    return frozenset() if amp is not None else frozenset(
+        node.name for node in graph.nodes if REGISTRY[node.kind].fused_in_inference is not None
                      and REGISTRY[node.kind].fused_in_inference(
                          tuple(rows[name].output_shape for name in node.inputs), node.args))
 
@@ -615,7 +617,7 @@ def _inference_peak(walk: Walk) -> int:
     inside = {node.name for nodes in blocks for node in nodes[:-1]}
     storages = {name: None if storage in inside else storage for name, storage in walk.storages(False).items()}
     storages.update({nodes[-1].name: nodes[-1].name for nodes in blocks})  # the kernel's output, a tensor of its own
-    transient, cached, contiguous = [], [], _fused_outputs(graph, rows) if walk.report.amp is None else frozenset()
+    transient, cached, contiguous = [], [], _fused_outputs(graph, rows, walk.report.amp)
     for node in graph.nodes:
         if node.name in fused:
             transient.append(0)

@@ -199,7 +199,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str | None = None, explain: boo
             "name": node.name, "kind": node.kind, "inputs": node.inputs, "output_shape": shared.output_shape,
             "weights": weights, "biases": biases, "params": weights + biases,
             "trainable_params": trainable(node.frozen, weights, biases), "buffers": buffers,
-            "buffer_bytes": buffers * size + (shared.int64_buffers * (8 - size) if buffers else 0),
+            "buffer_bytes": buffers * size + (shared.int64_buffers * (element_bytes("int64") - size) if buffers else 0),
             "activations": shared.activations, "activation_bytes": shared.activations * element_bytes(dtypes[node.name]),
             "macs": shared.macs, "flops": 2 * shared.macs, "allocates": shared.allocates, "dtype": dtypes[node.name],
             "ops": shared.ops,

@@ -37,7 +37,6 @@ from ..errors import LayerError
 from ..graph import Scope
 from ..record import record
 from ..figures.conventions import PTFLOPS_PATCHED, PTFLOPS_PATCHED_OPS
-from ..layers import REGISTRY
 from ..layers.attention import MASKS
 from .forms import forms, module_arguments, multiplies
 
@@ -101,7 +100,7 @@ class Recorded:
     modules: dict[str, nn.Module]
     constants: dict[str, torch.Tensor]  # tensors forward() held outside the parameters and buffers
     leaf_outputs: dict[str, Step]  # a module no kind states with parameters and no modules inside → its output
-    kept_beside: frozenset[str]  # attention's weights that nothing reads but a local holds (_beside_a_module)
+    held_beside: frozenset[str]  # tensors a module returned beside its output that a local holds unread
 
     def attribute(self, path: str) -> torch.Tensor:
         """The tensor a get_attr step reads: a constant, or a parameter or buffer by its module's path."""
@@ -330,13 +329,13 @@ class Recorder(TorchFunctionMode):
         (MViT's attn[:, :, 1:, 1:] = attn + relative positions), and products: torch runs them."""
         self.node("output", "output", (self.arg(output),), {})
         readers, kept = {}, []
-        # the weights attention returned beside its output that forward() keeps in a local past its call, unread
-        # (`y, _ = self.attn(x, x, x)`), held as torch holds them
-        beside = frozenset(step.name for step in self.steps if _beside_a_module(step)
-                           and self.died.get(step.name, self.made) > step.made)
+        # a tensor a module returned beside its output that forward() keeps in a local past the call, unread
+        # (`y, _ = self.attn(x, x, x)`): the importer says whether it is a layer (importer._is_row)
+        held = frozenset(step.name for step in self.steps if _beside_a_module(step)
+                         and self.died.get(step.name, step.made) > step.made)
         for step in reversed(self.steps):  # a step's readers all come after it
             if step.op in ("call_function", "call_method") and step not in readers and not _writes(step) \
-                    and not multiplies(step) and step.name not in beside:
+                    and not multiplies(step) and step.name not in held:
                 continue
             kept.append(step)
             for source in step.sources:
@@ -347,7 +346,7 @@ class Recorder(TorchFunctionMode):
                 users.setdefault(source.name, []).append(step)
         return Recorded(steps=tuple(reversed(kept)), users={name: tuple(found) for name, found in users.items()},
                         modules=self.modules, constants=dict(self.constants), leaf_outputs=self.leaf_outputs,
-                        kept_beside=beside)
+                        held_beside=held)
 
     def placeholder(self, name: str, value: torch.Tensor) -> None:
         self._made(self.node("placeholder", name, (), {}), value)
@@ -683,13 +682,9 @@ def _sample_shapes(args) -> tuple:
 
 
 def _beside_a_module(step: Step) -> bool:
-    """The weights an attention module's call returned beside its output (its second tensor, of a kind whose
-    registration names what it returns: LayerKind.returns), which grow with the sequence's square. (A recurrent
-    layer's states a local holds, as small as one step's output, are left to end with their call: timm's Sequencer
-    holds them for LSTMs run on rows, which no finalstate layer reads.)"""
+    """A module call's second tensor: what it returned beside its output (attention's weights, a GRU's h_n)."""
     source = step.args[0] if step.target is operator.getitem and step.args[1:] == (1,) else None
-    return isinstance(source, Step) and source.op == "call_module" and source.built is not None \
-        and REGISTRY[source.built[0]].family == "attention" and bool(REGISTRY[source.built[0]].returns)
+    return isinstance(source, Step) and source.op == "call_module"
 
 
 def _writes(node: Step) -> bool:

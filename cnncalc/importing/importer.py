@@ -34,7 +34,8 @@ from .capture import LayerFails, Recorded, Step
 from .forms import call_arguments, calls_of, forms, multiplies, resolve
 from .sites import Sites
 from .traced import (BATCHED, COMPUTED, FIRST_DIM, ROWS, SEQUENCE_FIRST, Traced, Unmappable, each_sample_at,
-                     first_shape, given, given_value, index_tensors, indexed_by, piece_of, picked_along, read_graph,
+                     first_shape, given, given_value, held_weights, index_tensors, indexed_by, piece_of, picked_along,
+                     read_graph,
                      restated, returned_beside, returns_several, stated, storage_of, target_name, unstacked)
 from .tracing import PROBE_BATCH, trace, user_line, where_it_stops
 
@@ -129,7 +130,7 @@ def _is_row(node, graph: Traced) -> bool:
     output nobody reads is a layer still, and so is a product: torch runs it (MiniMax's attention state for a
     cache it is not given)."""
     return node.op not in ("placeholder", "output") and (graph.users_of(node) or node.op == "call_module"
-                                                         or multiplies(node) or node.name in graph.recorded.kept_beside) \
+                                                         or multiplies(node) or held_weights(node, graph)) \
         and graph.is_layer(node) and not graph.same_as_source(node) and node.name not in graph.absorbed \
         and not graph.inside_constant(node) and unstacked(node, graph) is None
 

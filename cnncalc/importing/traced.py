@@ -664,6 +664,15 @@ def returned_beside(node, graph: Traced) -> tuple[Step, str] | None:
     return (module, which) if kind is not None and REGISTRY[kind].returns else None
 
 
+def held_weights(node, graph: Traced) -> bool:
+    """Attention's weights that forward() keeps in a local past its call, unread (y, _ = self.attn(x, x, x)), which
+    grow with the sequence's square: a layer, held as torch holds them. (A recurrent layer's states so held, as
+    small as one step's output, are left to end with their call: timm's Sequencer holds them for LSTMs run on
+    rows, which no finalstate layer reads.)"""
+    beside = returned_beside(node, graph) if node.name in graph.recorded.held_beside else None
+    return beside is not None and _family(graph, beside[0]) == "attention"
+
+
 def piece_of(node):
     """The chunk, split or unbind call whose piece `node` takes (tuple[i]), or None."""
     if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[0], Step):
